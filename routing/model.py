@@ -1,0 +1,426 @@
+"""The routing domain model: what a delivery day is made of.
+
+Every class is a frozen pydantic model that forbids unknown keys, so the same
+objects serve the library, the JSON files (``docs/API.md``) and the service.
+Units follow :mod:`routing.units`: integer seconds, metres and amount vectors.
+
+Vocabulary follows VROOM: a problem has *jobs* (a single stop: a delivery to
+the customer, or a pickup/return collected from the customer and brought back
+to the depot) and *shipments* (a pickup at one place and a delivery at another,
+on the same vehicle, in that order). Jobs and shipments together are the
+*orders*.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections import Counter
+from collections.abc import Iterator
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+Id = Annotated[str, Field(min_length=1, max_length=128)]
+Seconds = Annotated[int, Field(ge=0)]
+Amount = tuple[Annotated[int, Field(ge=0)], ...]
+
+#: Drop penalty (won) of an order with priority 0; each priority point adds
+#: the same again, so priority 100 costs 101x as much to leave unserved.
+BASE_DROP_PENALTY = 100_000.0
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ServiceLevel(StrEnum):
+    """How fast the customer was promised the parcel."""
+
+    SAME_DAY = "same_day"
+    NEXT_DAY = "next_day"
+    SCHEDULED = "scheduled"
+    NIGHT = "night"
+    PICKUP_STATION = "pickup_station"
+
+
+class Location(_Frozen):
+    """A place: WGS84 coordinates, optionally a road node or matrix row.
+
+    ``index`` refers to a row of user-supplied travel matrices; ``node`` to a
+    node of a road graph. When both coordinates are given they must be valid.
+    """
+
+    lat: float | None = Field(default=None, ge=-90.0, le=90.0)
+    lon: float | None = Field(default=None, ge=-180.0, le=180.0)
+    node: int | None = None
+    index: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _coordinates_or_index(self) -> Location:
+        if (self.lat is None) != (self.lon is None):
+            raise PydanticCustomError("location", "lat and lon must be given together")
+        if self.lat is None and self.index is None:
+            raise PydanticCustomError(
+                "location", "a location needs lat/lon or a matrix index"
+            )
+        return self
+
+    @property
+    def has_coordinates(self) -> bool:
+        return self.lat is not None
+
+
+class TimeWindow(_Frozen):
+    """Inclusive ``[start, end]`` in seconds since local midnight."""
+
+    start: Seconds
+    end: Seconds
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TimeWindow:
+        if self.end < self.start:
+            raise PydanticCustomError(
+                "time_window",
+                "end ({end}) is before start ({start})",
+                {"end": self.end, "start": self.start},
+            )
+        return self
+
+    def contains(self, t: int) -> bool:
+        return self.start <= t <= self.end
+
+    def as_list(self) -> list[int]:
+        return [self.start, self.end]
+
+
+Windows = tuple[TimeWindow, ...]
+
+
+def _check_windows(windows: Windows) -> Windows:
+    """Several windows must be sorted and must not overlap."""
+    for a, b in itertools.pairwise(windows):
+        if b.start <= a.end:
+            raise PydanticCustomError(
+                "time_windows",
+                "windows must be sorted and disjoint: [{a0}, {a1}] then [{b0}, {b1}]",
+                {"a0": a.start, "a1": a.end, "b0": b.start, "b1": b.end},
+            )
+    return windows
+
+
+class Depot(_Frozen):
+    """Where vehicles start and end and where delivery parcels are loaded."""
+
+    id: Id
+    location: Location
+    name: str = ""
+
+
+class PickupStation(_Frozen):
+    """A locker or shop where many parcels are dropped in one stop.
+
+    The first parcel of a visit costs ``service`` seconds (parking, opening the
+    locker bank); every parcel adds ``per_parcel`` seconds.
+    """
+
+    id: Id
+    location: Location
+    service: Seconds = 300
+    per_parcel: Seconds = 20
+    name: str = ""
+
+
+class Costs(_Frozen):
+    """Vehicle costs in won."""
+
+    fixed: float = Field(default=0.0, ge=0.0)
+    per_hour: float = Field(default=0.0, ge=0.0)
+    per_km: float = Field(default=0.0, ge=0.0)
+
+
+class Break(_Frozen):
+    """A driver break of ``service`` seconds inside one of its windows."""
+
+    id: Id
+    time_windows: Windows = Field(min_length=1)
+    service: Seconds
+
+    _sorted = field_validator("time_windows")(_check_windows)
+
+
+class Vehicle(_Frozen):
+    """A van with its driver's shift.
+
+    ``start`` and ``end`` are depot ids; ``end=None`` means the route may end
+    at its last stop. ``night`` vans run dawn-delivery shifts and carry only
+    ``night`` orders; day vans never carry them.
+    """
+
+    id: Id
+    start: Id | None = None
+    end: Id | None = None
+    capacity: Amount = Field(min_length=1)
+    shift: TimeWindow
+    costs: Costs = Costs()
+    skills: frozenset[str] = frozenset()
+    breaks: tuple[Break, ...] = ()
+    max_duration: Seconds | None = None
+    max_distance: Annotated[int, Field(ge=0)] | None = None
+    max_orders: Annotated[int, Field(ge=1)] | None = None
+    night: bool = False
+    profile: str = "car"
+
+
+class _OrderBase(_Frozen):
+    id: Id
+    demand: Amount = Field(min_length=1)
+    priority: int = Field(default=0, ge=0, le=100)
+    penalty: float | None = Field(
+        default=None,
+        ge=0.0,
+        description="won lost when the order is left unserved; default from priority",
+    )
+    skills: frozenset[str] = frozenset()
+    service_level: ServiceLevel = ServiceLevel.NEXT_DAY
+    scheduled_date: dt.date | None = None
+    customer_id: str | None = None
+    depot: Id | None = Field(
+        default=None, description="depot that holds the parcel, if fixed"
+    )
+    lateness_cost: float | None = Field(
+        default=None,
+        ge=0.0,
+        description="won per minute late; None means the windows are hard",
+    )
+
+    @property
+    def drop_penalty(self) -> float:
+        if self.penalty is not None:
+            return self.penalty
+        return BASE_DROP_PENALTY * (1 + self.priority)
+
+    @model_validator(mode="after")
+    def _scheduled_has_date(self) -> _OrderBase:
+        if self.service_level is ServiceLevel.SCHEDULED and self.scheduled_date is None:
+            raise PydanticCustomError(
+                "order", "scheduled_date is required for a scheduled order"
+            )
+        return self
+
+
+class Job(_OrderBase):
+    """One stop at the customer.
+
+    ``type="delivery"`` brings ``demand`` from the depot; ``type="pickup"`` is
+    a return: ``demand`` is collected and carried back to the end depot.
+    ``setup`` is spent only when arriving from another place (parking);
+    ``service`` always. A ``pickup_station`` delivery names its ``station``
+    and may omit ``location`` (the station's is used).
+    """
+
+    type: Literal["delivery", "pickup"] = "delivery"
+    location: Location | None = None
+    station: Id | None = None
+    setup: Seconds = 0
+    service: Seconds = 0
+    time_windows: Windows = ()
+
+    _sorted = field_validator("time_windows")(_check_windows)
+
+    @model_validator(mode="after")
+    def _where(self) -> Job:
+        if self.station is not None and self.type != "delivery":
+            raise PydanticCustomError(
+                "job", "only a delivery can go to a pickup station"
+            )
+        if self.service_level is ServiceLevel.PICKUP_STATION and self.station is None:
+            raise PydanticCustomError(
+                "job", "station is required for service level pickup_station"
+            )
+        if self.location is None and self.station is None:
+            raise PydanticCustomError(
+                "job", "location is required unless a station is given"
+            )
+        return self
+
+
+class ShipmentStep(_Frozen):
+    """Where and when one end of a shipment happens."""
+
+    location: Location
+    setup: Seconds = 0
+    service: Seconds = 0
+    time_windows: Windows = ()
+
+    _sorted = field_validator("time_windows")(_check_windows)
+
+
+class Shipment(_OrderBase):
+    """Collect ``demand`` at ``pickup`` and bring it to ``delivery``."""
+
+    pickup: ShipmentStep
+    delivery: ShipmentStep
+
+
+Order = Job | Shipment
+
+
+class Matrices(_Frozen):
+    """User-supplied travel: rows/columns are ``Location.index`` values."""
+
+    durations: tuple[tuple[Annotated[int, Field(ge=0)], ...], ...]
+    distances: tuple[tuple[Annotated[int, Field(ge=0)], ...], ...] | None = None
+
+    @model_validator(mode="after")
+    def _square(self) -> Matrices:
+        for name in ("durations", "distances"):
+            rows = getattr(self, name)
+            if rows is None:
+                continue
+            n = len(rows)
+            for i, row in enumerate(rows):
+                if len(row) != n:
+                    raise PydanticCustomError(
+                        "matrix",
+                        "{name}[{i}] has {m} entries, the matrix has {n} rows",
+                        {"name": name, "i": i, "m": len(row), "n": n},
+                    )
+        if self.distances is not None and len(self.distances) != len(self.durations):
+            raise PydanticCustomError(
+                "matrix", "distances and durations differ in size"
+            )
+        return self
+
+
+class Problem(_Frozen):
+    """One planning problem: a day's orders, the fleet and the places."""
+
+    date: dt.date | None = None
+    matrices: Matrices | None = None
+    depots: tuple[Depot, ...] = Field(min_length=1)
+    stations: tuple[PickupStation, ...] = ()
+    vehicles: tuple[Vehicle, ...] = Field(min_length=1)
+    jobs: tuple[Job, ...] = ()
+    shipments: tuple[Shipment, ...] = ()
+
+    @property
+    def orders(self) -> Iterator[Order]:
+        yield from self.jobs
+        yield from self.shipments
+
+    @property
+    def n_dims(self) -> int:
+        return len(self.vehicles[0].capacity)
+
+    def depot(self, depot_id: str) -> Depot:
+        return self._depots_by_id()[depot_id]
+
+    def station(self, station_id: str) -> PickupStation:
+        return {s.id: s for s in self.stations}[station_id]
+
+    def _depots_by_id(self) -> dict[str, Depot]:
+        return {d.id: d for d in self.depots}
+
+    def job_location(self, job: Job) -> Location:
+        """Where a job is served: its own location, or its station's."""
+        if job.station is not None:
+            return self.station(job.station).location
+        assert job.location is not None  # guaranteed by Job validation
+        return job.location
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Problem:
+        errors: list[str] = []
+        for field, items in (
+            ("depots", self.depots),
+            ("stations", self.stations),
+            ("vehicles", self.vehicles),
+        ):
+            errors += _duplicates(field, [i.id for i in items])
+        order_ids = [o.id for o in self.jobs] + [s.id for s in self.shipments]
+        errors += _duplicates("jobs/shipments", order_ids)
+
+        depot_ids = {d.id for d in self.depots}
+        station_ids = {s.id for s in self.stations}
+        n_dims = len(self.vehicles[0].capacity)
+        for i, v in enumerate(self.vehicles):
+            where = f"vehicles[{i}]"
+            for key in ("start", "end"):
+                ref = getattr(v, key)
+                if ref is not None and ref not in depot_ids:
+                    errors.append(f"{where}.{key}: unknown depot id {ref!r}")
+            if len(v.capacity) != n_dims:
+                errors.append(
+                    f"{where}.capacity: has {len(v.capacity)} dimensions but "
+                    f"vehicles[0] has {n_dims}"
+                )
+        for field, orders in (("jobs", self.jobs), ("shipments", self.shipments)):
+            for i, order in enumerate(orders):
+                where = f"{field}[{i}]"
+                if len(order.demand) != n_dims:
+                    errors.append(
+                        f"{where}.demand: has {len(order.demand)} dimensions "
+                        f"but vehicle capacity has {n_dims}"
+                    )
+                if order.depot is not None and order.depot not in depot_ids:
+                    errors.append(f"{where}.depot: unknown depot id {order.depot!r}")
+                if (
+                    isinstance(order, Job)
+                    and order.station is not None
+                    and order.station not in station_ids
+                ):
+                    errors.append(
+                        f"{where}.station: unknown station id {order.station!r}"
+                    )
+        errors += self._check_matrix_indices()
+        if errors:
+            raise PydanticCustomError(
+                "problem", "{errors}", {"errors": "; ".join(errors)}
+            )
+        return self
+
+    def locations(self) -> Iterator[tuple[str, Location]]:
+        """Every location in the problem with its field path."""
+        for i, d in enumerate(self.depots):
+            yield f"depots[{i}].location", d.location
+        for i, s in enumerate(self.stations):
+            yield f"stations[{i}].location", s.location
+        for i, j in enumerate(self.jobs):
+            if j.location is not None:
+                yield f"jobs[{i}].location", j.location
+        for i, sh in enumerate(self.shipments):
+            yield f"shipments[{i}].pickup.location", sh.pickup.location
+            yield f"shipments[{i}].delivery.location", sh.delivery.location
+
+    def _check_matrix_indices(self) -> list[str]:
+        errors = []
+        n = None if self.matrices is None else len(self.matrices.durations)
+        for where, loc in self.locations():
+            if n is None and not loc.has_coordinates:
+                errors.append(
+                    f"{where}: lat/lon required (the problem has no matrices)"
+                )
+            elif n is not None and loc.index is None:
+                errors.append(f"{where}.index: required when matrices are given")
+            elif n is not None and loc.index is not None and loc.index >= n:
+                errors.append(
+                    f"{where}.index: {loc.index} is outside the {n}x{n} matrices"
+                )
+        return errors
+
+
+def _duplicates(field: str, ids: list[str]) -> list[str]:
+    return [
+        f"{field}: duplicate id {key!r} ({n} times)"
+        for key, n in Counter(ids).items()
+        if n > 1
+    ]

@@ -1,0 +1,127 @@
+"""Plans: what the solver returns (VROOM's output vocabulary).
+
+A :class:`Plan` has a ``summary``, ``routes`` (one per used vehicle, each a
+list of timed :class:`Step` objects) and ``unassigned`` orders, each with a
+reason. All times are seconds since the problem's local midnight, distances
+metres, ``load`` the amount on board *after* the step.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from routing.model import Amount, Location
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class StepType(StrEnum):
+    START = "start"
+    JOB = "job"
+    PICKUP = "pickup"
+    DELIVERY = "delivery"
+    BREAK = "break"
+    END = "end"
+
+
+class Step(_Frozen):
+    """One timed event on a route.
+
+    ``slack`` is how much later the vehicle could start service here without
+    breaking any later window, break or the shift end. ``late`` is how far
+    past its last window a soft-window order is served (0 when on time).
+    """
+
+    type: StepType
+    id: str | None = None
+    location: Location | None = None
+    arrival: int
+    waiting_time: int = 0
+    setup: int = 0
+    service: int = 0
+    service_start: int
+    departure: int
+    load: Amount = ()
+    distance: int = 0
+    duration: int = 0
+    slack: int = 0
+    late: int = 0
+
+
+class Route(_Frozen):
+    """A vehicle's day: timed steps from start to end and its totals."""
+
+    vehicle: str
+    steps: tuple[Step, ...]
+    cost: float
+    distance: int
+    duration: int = Field(description="seconds spent driving")
+    service: int
+    waiting_time: int
+    start: int
+    end: int
+    orders: int
+
+    @property
+    def order_ids(self) -> list[str]:
+        return [
+            s.id
+            for s in self.steps
+            if s.type in (StepType.JOB, StepType.DELIVERY) and s.id is not None
+        ]
+
+
+class Reason(StrEnum):
+    """Why an order is not on any route."""
+
+    CAPACITY = "capacity"
+    TIME_WINDOW = "time_window"
+    SKILLS = "skills"
+    NIGHT_SHIFT = "night_shift"
+    DAY_SHIFT = "day_shift"
+    SCHEDULED_OTHER_DAY = "scheduled_other_day"
+    DEPOT = "depot"
+    UNREACHABLE = "unreachable"
+    DROPPED = "dropped"
+
+
+class Unassigned(_Frozen):
+    """An order left out of the plan, with the reason and what it costs."""
+
+    id: str
+    reason: Reason
+    detail: str
+    penalty: float = 0.0
+
+
+class Summary(_Frozen):
+    """Plan totals."""
+
+    cost: float
+    routes: int
+    orders: int
+    served: int
+    unassigned: int
+    distance: int
+    duration: int
+    service: int
+    waiting_time: int
+    in_window: int = Field(description="served orders inside a promised window")
+    late: int = Field(description="served orders past their window (soft)")
+
+
+class Plan(_Frozen):
+    """The answer to a problem."""
+
+    summary: Summary
+    routes: tuple[Route, ...]
+    unassigned: tuple[Unassigned, ...] = ()
+    engine: str = ""
+    seconds: float = 0.0
+
+    def route_of(self, vehicle_id: str) -> Route | None:
+        return next((r for r in self.routes if r.vehicle == vehicle_id), None)

@@ -1,0 +1,410 @@
+"""An independent feasibility checker.
+
+It re-evaluates a :class:`~routing.plan.Plan` against its
+:class:`~routing.model.Problem` from first principles: it shares no code with
+the engines or with the timeline builder, reads travel from the travel model
+itself, and recomputes loads, times and totals. Tests and benchmarks trust
+its verdict, never an engine's own numbers.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from routing.model import (
+    Job,
+    Location,
+    Problem,
+    ServiceLevel,
+    Shipment,
+    TimeWindow,
+    Vehicle,
+)
+from routing.plan import Plan, Step, StepType
+from routing.travel import MatrixTravel, TravelModel
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule, located by vehicle and step position."""
+
+    kind: str
+    detail: str
+    vehicle: str | None = None
+    step: int | None = None
+
+
+@dataclass
+class CheckResult:
+    """The checker's verdict and its own recomputed totals."""
+
+    violations: list[Violation] = field(default_factory=list)
+    distance: int = 0
+    duration: int = 0
+    served: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    def add(
+        self,
+        kind: str,
+        detail: str,
+        vehicle: str | None = None,
+        step: int | None = None,
+    ) -> None:
+        self.violations.append(Violation(kind, detail, vehicle, step))
+
+    def __str__(self) -> str:
+        if self.ok:
+            return "feasible"
+        lines = [f"{len(self.violations)} violation(s):"]
+        lines += [
+            f"  {v.kind}: {v.detail}"
+            + (f" (vehicle {v.vehicle}, step {v.step})" if v.vehicle else "")
+            for v in self.violations[:20]
+        ]
+        return "\n".join(lines)
+
+
+class _Travel:
+    """Pairwise travel lookups for the plan's locations only."""
+
+    def __init__(self, problem: Problem, travel: TravelModel) -> None:
+        if problem.matrices is not None:
+            m = problem.matrices
+            travel = MatrixTravel.from_lists(
+                m.durations, m.distances if m.distances is not None else m.durations
+            )
+        self._model = travel
+        self._index: dict[Location, int] = {}
+        self._points: list[Location] = []
+        for _, loc in problem.locations():
+            self._add(loc)
+        self._mat = self._model.matrix(self._points) if self._points else None
+
+    def _add(self, loc: Location) -> None:
+        if loc not in self._index:
+            self._index[loc] = len(self._points)
+            self._points.append(loc)
+
+    def __call__(self, a: Location | None, b: Location | None) -> tuple[int, int]:
+        if a is None or b is None or self._mat is None:
+            return 0, 0
+        i, j = self._index[a], self._index[b]
+        return int(self._mat.durations[i, j]), int(self._mat.distances[i, j])
+
+
+def _in_any(t: int, windows: tuple[TimeWindow, ...]) -> bool:
+    return not windows or any(w.start <= t <= w.end for w in windows)
+
+
+def check(problem: Problem, plan: Plan, travel: TravelModel) -> CheckResult:
+    """Re-evaluate ``plan`` against ``problem``; never raises on a bad plan."""
+    result = CheckResult()
+    lookup = _Travel(problem, travel)
+    orders: dict[str, Job | Shipment] = {o.id: o for o in problem.orders}
+    vehicles = {v.id: v for v in problem.vehicles}
+    seen: Counter[str] = Counter()
+
+    route_vehicles = Counter(r.vehicle for r in plan.routes)
+    for vid, n in route_vehicles.items():
+        if n > 1:
+            result.add("vehicle", f"vehicle {vid} has {n} routes")
+    for route in plan.routes:
+        vehicle = vehicles.get(route.vehicle)
+        if vehicle is None:
+            result.add("vehicle", f"unknown vehicle {route.vehicle}")
+            continue
+        _check_route(problem, vehicle, route.steps, orders, lookup, result, seen)
+        if route.distance != _route_distance(route.steps, lookup):
+            result.add(
+                "totals",
+                f"route distance {route.distance} differs from the recomputed "
+                f"{_route_distance(route.steps, lookup)}",
+                vehicle.id,
+            )
+
+    unassigned = Counter(u.id for u in plan.unassigned)
+    for oid in orders:
+        n = seen[oid] + unassigned[oid]
+        if n != 1:
+            where = "served" if seen[oid] else "listed"
+            result.add(
+                "coverage",
+                f"order {oid} is {where} {n} times"
+                if n
+                else f"order {oid} is neither served nor unassigned",
+            )
+    for oid in set(seen) | set(unassigned):
+        if oid not in orders:
+            result.add("coverage", f"unknown order {oid} in the plan")
+    if plan.summary.distance != result.distance:
+        result.add(
+            "totals",
+            f"plan distance {plan.summary.distance} differs from the "
+            f"recomputed {result.distance}",
+        )
+    return result
+
+
+def _route_distance(steps: tuple[Step, ...], lookup: _Travel) -> int:
+    total, prev = 0, None
+    for s in steps:
+        if s.type == StepType.BREAK:
+            continue
+        if prev is not None:
+            total += lookup(prev, s.location)[1]
+        prev = s.location
+    return total
+
+
+def _expected_location(
+    problem: Problem, order: Job | Shipment, kind: StepType
+) -> tuple[Location, TimeWindow | None, tuple[TimeWindow, ...]]:
+    if isinstance(order, Job):
+        return problem.job_location(order), None, order.time_windows
+    step = order.pickup if kind == StepType.PICKUP else order.delivery
+    return step.location, None, step.time_windows
+
+
+def _check_route(
+    problem: Problem,
+    vehicle: Vehicle,
+    steps: tuple[Step, ...],
+    orders: dict[str, Job | Shipment],
+    lookup: _Travel,
+    result: CheckResult,
+    seen: Counter[str],
+) -> None:
+    vid = vehicle.id
+    if (
+        len(steps) < 2
+        or steps[0].type != StepType.START
+        or steps[-1].type != StepType.END
+    ):
+        result.add("shape", "a route must begin with start and finish with end", vid)
+        return
+    for key, step in (("start", steps[0]), ("end", steps[-1])):
+        depot_id = getattr(vehicle, key)
+        want = None if depot_id is None else problem.depot(depot_id).location
+        if depot_id is not None and step.location != want:
+            result.add("depot", f"route {key} is not at depot {depot_id}", vid)
+
+    # Loads: deliveries are on board from the start.
+    n_dims = len(vehicle.capacity)
+    load = [0] * n_dims
+    for s in steps:
+        o = orders.get(s.id or "")
+        if isinstance(o, Job) and o.type == "delivery" and s.type == StepType.JOB:
+            for d in range(n_dims):
+                load[d] += o.demand[d]
+
+    picked: set[str] = set()
+    served_here = 0
+    breaks_seen: Counter[str] = Counter()
+    prev_loc = steps[0].location
+    last_dep = steps[0].departure  # departure of the last non-break step
+    break_end = last_dep  # when the last break (if any) ended
+    break_total = 0  # break time since last_dep
+    distance = driving = 0
+    if steps[0].departure < vehicle.shift.start:
+        result.add("shift", "leaves before the shift starts", vid, 0)
+    _check_load(load, vehicle, result, vid, 0)
+    for k, s in enumerate(steps[1:], start=1):
+        if s.type == StepType.BREAK:
+            brk = next((b for b in vehicle.breaks if b.id == s.id), None)
+            if brk is None:
+                result.add("break", f"unknown break {s.id}", vid, k)
+                continue
+            breaks_seen[brk.id] += 1
+            if s.service < brk.service:
+                result.add(
+                    "break", f"break {brk.id} shorter than {brk.service}s", vid, k
+                )
+            if not _in_any(s.service_start, brk.time_windows):
+                result.add(
+                    "break", f"break {brk.id} starts outside its windows", vid, k
+                )
+            if s.service_start < break_end:
+                result.add(
+                    "break",
+                    f"break {brk.id} overlaps the previous stop or break",
+                    vid,
+                    k,
+                )
+            break_total += brk.service
+            break_end = s.service_start + brk.service
+            continue
+        tt, dd = lookup(prev_loc, s.location)
+        distance += dd
+        driving += tt
+        same_place = prev_loc is not None and prev_loc == s.location
+        # Breaks may be taken while driving or waiting, but add to the time.
+        ready = last_dep + tt + break_total
+        latest_break_end = break_end
+        break_total = 0
+        if s.type == StepType.END:
+            end_time = max(s.arrival, ready, latest_break_end)
+            if s.arrival < ready:
+                result.add(
+                    "time",
+                    f"arrives at the end {ready - s.arrival}s sooner "
+                    "than travel and breaks allow",
+                    vid,
+                    k,
+                )
+            if end_time > vehicle.shift.end:
+                result.add(
+                    "shift",
+                    f"returns {end_time - vehicle.shift.end}s after the shift ends",
+                    vid,
+                    k,
+                )
+            if (
+                vehicle.max_duration is not None
+                and end_time - steps[0].departure > vehicle.max_duration
+            ):
+                result.add("duration", "route longer than max_duration", vid, k)
+            break
+        order = orders.get(s.id or "")
+        if order is None:
+            result.add("coverage", f"unknown order {s.id}", vid, k)
+            continue
+        _check_compat(problem, vehicle, order, result, k)
+        loc, _, windows = _expected_location(problem, order, s.type)
+        if s.location != loc:
+            result.add(
+                "location", f"order {order.id} served at the wrong place", vid, k
+            )
+        if isinstance(order, Job):
+            setup = 0 if same_place else order.setup
+            service = order.service
+            if order.station is not None:
+                st = problem.station(order.station)
+                setup = 0 if same_place else st.service
+                service = st.per_parcel + order.service
+            if s.type != StepType.JOB:
+                result.add("shape", f"job {order.id} appears as {s.type}", vid, k)
+            seen[order.id] += 1
+            served_here += 1
+            for d in range(n_dims):
+                sign = -1 if order.type == "delivery" else 1
+                load[d] += sign * order.demand[d]
+        else:
+            end = order.pickup if s.type == StepType.PICKUP else order.delivery
+            setup = 0 if same_place else end.setup
+            service = end.service
+            if s.type == StepType.PICKUP:
+                picked.add(order.id)
+                for d in range(n_dims):
+                    load[d] += order.demand[d]
+            elif s.type == StepType.DELIVERY:
+                if order.id not in picked:
+                    result.add(
+                        "precedence",
+                        f"shipment {order.id} delivered before "
+                        "pickup or on another vehicle",
+                        vid,
+                        k,
+                    )
+                picked.discard(order.id)
+                seen[order.id] += 1
+                served_here += 1
+                for d in range(n_dims):
+                    load[d] -= order.demand[d]
+            else:
+                result.add("shape", f"shipment {order.id} appears as {s.type}", vid, k)
+        if s.service_start < latest_break_end:
+            result.add("break", f"order {order.id} starts during a break", vid, k)
+        if s.service_start < ready + setup:
+            result.add(
+                "time",
+                f"order {order.id} starts {ready + setup - s.service_start}s "
+                "before the vehicle can be there",
+                vid,
+                k,
+            )
+        if s.service < service:
+            result.add(
+                "service",
+                f"order {order.id} served for {s.service}s, needs {service}s",
+                vid,
+                k,
+            )
+        if not _in_any(s.service_start, windows) and order.lateness_cost is None:
+            result.add(
+                "window",
+                f"order {order.id} starts at {s.service_start}, outside its windows",
+                vid,
+                k,
+            )
+        if s.departure < s.service_start + service:
+            result.add("time", f"order {order.id} departs before service ends", vid, k)
+        _check_load(load, vehicle, result, vid, k)
+        last_dep = break_end = max(s.departure, s.service_start + service)
+        prev_loc = s.location
+
+    if picked:
+        result.add(
+            "precedence", f"shipments picked but not delivered: {sorted(picked)}", vid
+        )
+    for brk in vehicle.breaks:
+        if breaks_seen[brk.id] != 1 and served_here > 0:
+            result.add(
+                "break", f"break {brk.id} taken {breaks_seen[brk.id]} times", vid
+            )
+    if vehicle.max_orders is not None and served_here > vehicle.max_orders:
+        result.add("max_orders", f"{served_here} orders > {vehicle.max_orders}", vid)
+    if vehicle.max_distance is not None and distance > vehicle.max_distance:
+        result.add("max_distance", f"{distance} m > {vehicle.max_distance} m", vid)
+    result.distance += distance
+    result.duration += driving
+    result.served += served_here
+
+
+def _check_load(
+    load: list[int], vehicle: Vehicle, result: CheckResult, vid: str, k: int
+) -> None:
+    for d, (q, cap) in enumerate(zip(load, vehicle.capacity, strict=True)):
+        if q > cap:
+            result.add(
+                "capacity", f"load {q} > capacity {cap} in dimension {d}", vid, k
+            )
+        if q < 0:
+            result.add("capacity", f"negative load {q} in dimension {d}", vid, k)
+
+
+def _check_compat(
+    problem: Problem,
+    vehicle: Vehicle,
+    order: Job | Shipment,
+    result: CheckResult,
+    k: int,
+) -> None:
+    vid = vehicle.id
+    if not order.skills <= vehicle.skills:
+        result.add("skills", f"order {order.id} needs skills the vehicle lacks", vid, k)
+    night = order.service_level is ServiceLevel.NIGHT
+    if night != vehicle.night:
+        result.add(
+            "shift_type",
+            f"order {order.id} ({order.service_level}) on a "
+            f"{'night' if vehicle.night else 'day'} vehicle",
+            vid,
+            k,
+        )
+    if (
+        order.scheduled_date is not None
+        and problem.date is not None
+        and order.scheduled_date != problem.date
+    ):
+        result.add("date", f"order {order.id} is scheduled for another day", vid, k)
+    if isinstance(order, Job) and order.depot is not None:
+        depot = vehicle.start if order.type == "delivery" else vehicle.end
+        if depot != order.depot:
+            result.add(
+                "depot", f"order {order.id} belongs to depot {order.depot}", vid, k
+            )

@@ -1,0 +1,383 @@
+"""The OR-Tools routing engine: the only module that imports OR-Tools.
+
+Model (see docs/concepts.md for the vocabulary):
+
+* ``time`` dimension: transit ``i -> j`` = service at ``i`` + travel + setup at
+  ``j`` (when ``j`` is elsewhere); cumul = start of service; slack = waiting.
+  Windows are cumul ranges with the gaps between several windows removed;
+  soft windows add a per-second cost above the last window's end. Shifts bound
+  start and end cumuls, ``max_duration`` bounds the span, per-hour costs are
+  span costs, and breaks are interval variables on the dimension.
+* ``deliver<d>`` dimensions count, per amount dimension ``d``, what is still on
+  board to deliver (start free, end fixed at 0: the van leaves full); the
+  ``collect<d>`` dimensions count what has been picked up (returns and
+  shipments). Their sum at every node is bounded by the vehicle's capacity.
+* every order is optional at its drop penalty, so an overloaded day degrades
+  into unassigned orders instead of failing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from routing.solver.data import ProblemData
+from routing.solver.params import COST_SCALE, ProgressCallback, SolveParams
+from routing.solver.timeline import BreakVisit, Visit
+
+#: Penalty (cost units) for dropping an order when optimising distance only.
+DISTANCE_DROP_PENALTY = 10**9
+
+
+@dataclass(frozen=True)
+class EngineResult:
+    """Visit sequences per vehicle and the ids of orders the search dropped."""
+
+    sequences: list[list[Visit]]
+    dropped: list[str]
+    objective: float
+
+
+def _uses_costs(data: ProblemData, params: SolveParams) -> bool:
+    if params.objective == "distance":
+        return False
+    return any(
+        v.costs.fixed or v.costs.per_km or v.costs.per_hour
+        for v in data.problem.vehicles
+    )
+
+
+def solve_ortools(
+    data: ProblemData,
+    order_ids: Sequence[str],
+    params: SolveParams,
+    *,
+    initial: Sequence[Sequence[int]] | None = None,
+    progress: ProgressCallback | None = None,
+) -> EngineResult:
+    """Solve for the orders in ``order_ids`` (the rest are left out).
+
+    Parameters
+    ----------
+    initial
+        Optional warm start: per vehicle, the data node indices to visit in
+        order (breaks excluded).
+    """
+    problem = data.problem
+    n_veh = data.n_vehicles
+    # OR-Tools node i <-> data node ours[i]; starts and ends come first.
+    ours: list[int] = [*data.starts, *data.ends]
+    for oid in order_ids:
+        ours.extend(data.order_nodes[oid])
+    local = {n: i for i, n in enumerate(ours)}
+    manager = pywrapcp.RoutingIndexManager(
+        len(ours),
+        n_veh,
+        [local[n] for n in data.starts],
+        [local[n] for n in data.ends],
+    )
+    routing = pywrapcp.RoutingModel(manager)
+    solver = routing.solver()
+    nodes = data.nodes
+
+    def node_of(index: int) -> int:
+        return ours[int(manager.IndexToNode(index))]
+
+    # -- costs ---------------------------------------------------------------
+    with_costs = _uses_costs(data, params)
+
+    def distance_cb(i: int, j: int) -> int:
+        return data.distance(node_of(i), node_of(j))
+
+    dist_cb = routing.RegisterTransitCallback(distance_cb)
+    if with_costs:
+        per_km_classes: dict[float, int] = {}
+        for v, vehicle in enumerate(problem.vehicles):
+            rate = vehicle.costs.per_km
+            if rate not in per_km_classes:
+                factor = COST_SCALE * rate / 1000.0
+
+                def priced(i: int, j: int, f: float = factor) -> int:
+                    return round(f * data.distance(node_of(i), node_of(j)))
+
+                per_km_classes[rate] = routing.RegisterTransitCallback(priced)
+            routing.SetArcCostEvaluatorOfVehicle(per_km_classes[rate], v)
+            routing.SetFixedCostOfVehicle(round(COST_SCALE * vehicle.costs.fixed), v)
+    else:
+        routing.SetArcCostEvaluatorOfAllVehicles(dist_cb)
+
+    # -- time ----------------------------------------------------------------
+    horizon = max(v.shift.end for v in problem.vehicles)
+    for oid in order_ids:
+        for n in data.order_nodes[oid]:
+            for w in nodes[n].windows:
+                horizon = max(horizon, w[1])
+    horizon += 1
+
+    def time_cb(i: int, j: int) -> int:
+        a, b = node_of(i), node_of(j)
+        return nodes[a].service + data.duration(a, b) + data.setup_between(a, b)
+
+    time_index = routing.RegisterTransitCallback(time_cb)
+    routing.AddDimension(time_index, horizon, horizon, False, "time")
+    time_dim = routing.GetDimensionOrDie("time")
+    for v, vehicle in enumerate(problem.vehicles):
+        s, e = vehicle.shift.start, vehicle.shift.end
+        time_dim.CumulVar(routing.Start(v)).SetRange(s, e)
+        time_dim.CumulVar(routing.End(v)).SetRange(s, e)
+        if vehicle.max_duration is not None:
+            time_dim.SetSpanUpperBoundForVehicle(vehicle.max_duration, v)
+        if with_costs and vehicle.costs.per_hour:
+            time_dim.SetSpanCostCoefficientForVehicle(
+                round(COST_SCALE * vehicle.costs.per_hour / 3600.0), v
+            )
+        routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.Start(v)))
+        routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.End(v)))
+
+    for oid in order_ids:
+        order = data.orders[oid]
+        for n in data.order_nodes[oid]:
+            windows = nodes[n].windows
+            if not windows:
+                continue
+            idx = manager.NodeToIndex(local[n])
+            cumul = time_dim.CumulVar(idx)
+            if order.lateness_cost is None:
+                cumul.SetRange(windows[0][0], windows[-1][1])
+            else:
+                cumul.SetRange(windows[0][0], horizon)
+                coef = max(1, round(COST_SCALE * order.lateness_cost / 60.0))
+                time_dim.SetCumulVarSoftUpperBound(idx, windows[-1][1], coef)
+            for (_, a_end), (b_start, _) in itertools.pairwise(windows):
+                if b_start - a_end > 1:
+                    cumul.RemoveInterval(a_end + 1, b_start - 1)
+
+    _add_breaks(data, routing, manager, solver, time_dim, node_of)
+
+    # -- loads -----------------------------------------------------------------
+    _add_loads(data, routing, solver, node_of)
+
+    # -- per-vehicle limits ----------------------------------------------------
+    if any(v.max_orders is not None for v in problem.vehicles):
+
+        def count_cb(i: int) -> int:
+            return 1 if nodes[node_of(i)].kind in ("job", "delivery") else 0
+
+        routing.AddDimensionWithVehicleCapacity(
+            routing.RegisterUnaryTransitCallback(count_cb),
+            0,
+            [v.max_orders or len(ours) for v in problem.vehicles],
+            True,
+            "orders",
+        )
+    if any(v.max_distance is not None for v in problem.vehicles):
+        big = 10**12
+        routing.AddDimensionWithVehicleCapacity(
+            dist_cb,
+            0,
+            [
+                v.max_distance if v.max_distance is not None else big
+                for v in problem.vehicles
+            ],
+            True,
+            "distance",
+        )
+
+    # -- which vehicle may serve which order, and drop penalties ---------------
+    for oid in order_ids:
+        order = data.orders[oid]
+        allowed = [
+            v
+            for v, vehicle in enumerate(problem.vehicles)
+            if data.can_serve(vehicle, order)
+        ]
+        penalty = (
+            round(COST_SCALE * order.drop_penalty)
+            if with_costs
+            else DISTANCE_DROP_PENALTY
+        )
+        idxs = [manager.NodeToIndex(local[n]) for n in data.order_nodes[oid]]
+        for idx in idxs:
+            if len(allowed) < n_veh:
+                routing.SetAllowedVehiclesForIndex(allowed, idx)
+        if len(idxs) == 2:
+            p, d = idxs
+            routing.AddPickupAndDelivery(p, d)
+            solver.Add(routing.VehicleVar(p) == routing.VehicleVar(d))
+            solver.Add(time_dim.CumulVar(p) <= time_dim.CumulVar(d))
+            routing.AddDisjunction([p], penalty)
+            routing.AddDisjunction([d], 0)
+        else:
+            routing.AddDisjunction(idxs, penalty)
+
+    # -- search ----------------------------------------------------------------
+    search = pywrapcp.DefaultRoutingSearchParameters()
+    search.first_solution_strategy = getattr(
+        routing_enums_pb2.FirstSolutionStrategy, params.first_solution
+    )
+    search.local_search_metaheuristic = getattr(
+        routing_enums_pb2.LocalSearchMetaheuristic, params.metaheuristic
+    )
+    search.time_limit.FromMilliseconds(max(1, round(params.time_limit * 1000)))
+
+    t0 = time.perf_counter()
+    if progress is not None:
+        report = progress
+
+        def on_solution() -> None:
+            report("ortools", time.perf_counter() - t0, routing.CostVar().Max())
+
+        routing.AddAtSolutionCallback(on_solution)
+
+    solution = None
+    if initial is not None:
+        routing.CloseModelWithParameters(search)
+        routes = [[local[n] for n in seq if n in local] for seq in initial]
+        start = routing.ReadAssignmentFromRoutes(routes, True)
+        if start is not None:
+            solution = routing.SolveFromAssignmentWithParameters(start, search)
+    if solution is None:
+        solution = routing.SolveWithParameters(search)
+    if solution is None:
+        # No solution at all: everything is dropped by the search.
+        return EngineResult([[] for _ in range(n_veh)], list(order_ids), float("inf"))
+
+    sequences: list[list[Visit]] = []
+    served: set[str] = set()
+    intervals = solution.IntervalVarContainer()
+    for v in range(n_veh):
+        visits: list[tuple[int, int]] = []  # (service start, data node)
+        idx = solution.Value(routing.NextVar(routing.Start(v)))
+        while not routing.IsEnd(idx):
+            n = node_of(idx)
+            visits.append((solution.Value(time_dim.CumulVar(idx)), n))
+            order_id = nodes[n].order
+            if order_id is not None:
+                served.add(order_id)
+            idx = solution.Value(routing.NextVar(idx))
+        seq: list[Visit] = [n for _, n in visits]
+        if visits and problem.vehicles[v].breaks:
+            seq = _place_breaks(data, v, visits, intervals, solution)
+        sequences.append(seq)
+    dropped = [oid for oid in order_ids if oid not in served]
+    return EngineResult(sequences, dropped, float(solution.ObjectiveValue()))
+
+
+def _add_breaks(
+    data: ProblemData,
+    routing: pywrapcp.RoutingModel,
+    manager: pywrapcp.RoutingIndexManager,
+    solver: pywrapcp.Solver,
+    time_dim: pywrapcp.RoutingDimension,
+    node_of: Callable[[int], int],
+) -> None:
+    if not any(v.breaks for v in data.problem.vehicles):
+        return
+    del manager
+    # Breaks may not overlap service; indexed by routing index.
+    visit_transits = [
+        data.nodes[node_of(index)].service for index in range(routing.Size())
+    ]
+    for v, vehicle in enumerate(data.problem.vehicles):
+        if not vehicle.breaks:
+            continue
+        intervals = []
+        for b, brk in enumerate(vehicle.breaks):
+            first, last = brk.time_windows[0], brk.time_windows[-1]
+            interval = solver.FixedDurationIntervalVar(
+                first.start, last.end, brk.service, False, f"break {v} {b}"
+            )
+            start = interval.SafeStartExpr(0).Var()
+            for a, c in zip(brk.time_windows, brk.time_windows[1:], strict=False):
+                if c.start - a.end > 1:
+                    start.RemoveInterval(a.end + 1, c.start - 1)
+            intervals.append(interval)
+        time_dim.SetBreakIntervalsOfVehicle(intervals, v, visit_transits)
+
+
+def _place_breaks(
+    data: ProblemData,
+    v: int,
+    visits: list[tuple[int, int]],
+    intervals: pywrapcp.IntervalVarContainer,
+    solution: pywrapcp.Assignment,
+) -> list[Visit]:
+    """Put each break before the first stop whose service starts after it."""
+    starts: dict[int, int] = {}
+    for k in range(intervals.Size()):
+        element = intervals.Element(k)
+        name = element.Var().Name()
+        parts = name.split()
+        if len(parts) == 3 and parts[0] == "break" and int(parts[1]) == v:
+            starts[int(parts[2])] = solution.StartValue(element.Var())
+    order = sorted(starts, key=lambda b: starts[b])
+    seq: list[Visit] = []
+    k = 0
+    for service_start, n in visits:
+        while (
+            k < len(order)
+            and starts[order[k]] + data.problem.vehicles[v].breaks[order[k]].service
+            <= service_start
+        ):
+            seq.append(BreakVisit(order[k]))
+            k += 1
+        seq.append(n)
+    seq.extend(BreakVisit(b) for b in order[k:])
+    return seq
+
+
+def _add_loads(
+    data: ProblemData,
+    routing: pywrapcp.RoutingModel,
+    solver: pywrapcp.Solver,
+    node_of: Callable[[int], int],
+) -> None:
+    problem = data.problem
+    nodes = data.nodes
+    has_deliveries = any(any(n.delivery) for n in nodes)
+    has_pickups = any(any(n.pickup) for n in nodes)
+    for d in range(data.n_dims):
+        caps = [v.capacity[d] for v in problem.vehicles]
+        deliver_dim = collect_dim = None
+        if has_deliveries:
+
+            def drop(i: int, d: int = d) -> int:
+                return -nodes[node_of(i)].delivery[d]
+
+            routing.AddDimensionWithVehicleCapacity(
+                routing.RegisterUnaryTransitCallback(drop),
+                0,
+                caps,
+                False,
+                f"deliver{d}",
+            )
+            deliver_dim = routing.GetDimensionOrDie(f"deliver{d}")
+            for v in range(data.n_vehicles):
+                deliver_dim.CumulVar(routing.End(v)).SetValue(0)
+        if has_pickups:
+
+            def collect(i: int, d: int = d) -> int:
+                return nodes[node_of(i)].pickup[d]
+
+            routing.AddDimensionWithVehicleCapacity(
+                routing.RegisterUnaryTransitCallback(collect),
+                0,
+                caps,
+                True,
+                f"collect{d}",
+            )
+            collect_dim = routing.GetDimensionOrDie(f"collect{d}")
+        if deliver_dim is None or collect_dim is None:
+            continue
+        # Both kinds: what is on board is the sum, bounded by the capacity.
+        padded = [max(caps), *caps]  # VehicleVar is -1 for unperformed nodes
+        for index in range(routing.Size()):
+            cap = solver.Element(padded, routing.VehicleVar(index) + 1)
+            solver.Add(deliver_dim.CumulVar(index) + collect_dim.CumulVar(index) <= cap)
+        for v in range(data.n_vehicles):
+            end = routing.End(v)
+            solver.Add(deliver_dim.CumulVar(end) + collect_dim.CumulVar(end) <= caps[v])

@@ -1,0 +1,115 @@
+"""Orders no vehicle could ever serve, found before any search.
+
+Each such order gets a named reason, so an overloaded or misconfigured day
+reads as a list of causes instead of a silent drop.
+"""
+
+from __future__ import annotations
+
+from routing.model import Job, Problem, Shipment, Vehicle
+from routing.plan import Reason, Unassigned
+from routing.solver.data import ProblemData, incompatibility
+
+
+def _reachable(data: ProblemData, v: int, order_id: str) -> bool:
+    """Can vehicle ``v`` serve this order alone inside its shift and windows?"""
+    vehicle: Vehicle = data.problem.vehicles[v]
+    t = vehicle.shift.start
+    prev = data.starts[v]
+    for n in data.order_nodes[order_id]:
+        node = data.nodes[n]
+        ready = t + data.duration(prev, n) + data.setup_between(prev, n)
+        if node.windows:
+            open_w = next((w for w in node.windows if w[1] >= ready), None)
+            if open_w is None:
+                if data.orders[order_id].lateness_cost is None:
+                    return False
+                start = ready
+            else:
+                start = max(ready, open_w[0])
+        else:
+            start = ready
+        t, prev = start + node.service, n
+    end = t + data.duration(prev, data.ends[v])
+    if end > vehicle.shift.end:
+        return False
+    return vehicle.max_duration is None or (
+        end - vehicle.shift.start <= vehicle.max_duration
+    )
+
+
+def _fits(vehicle: Vehicle, order: Job | Shipment) -> bool:
+    return all(q <= c for q, c in zip(order.demand, vehicle.capacity, strict=True))
+
+
+def precheck(data: ProblemData) -> tuple[list[str], list[Unassigned]]:
+    """Split orders into those worth optimising and those that cannot be served.
+
+    Returns
+    -------
+    tuple
+        Ids of serviceable orders, and :class:`Unassigned` entries (with the
+        reason) for the rest.
+    """
+    problem: Problem = data.problem
+    ok: list[str] = []
+    out: list[Unassigned] = []
+    for order in problem.orders:
+        reason = _reason(data, order)
+        if reason is None:
+            ok.append(order.id)
+        else:
+            out.append(
+                Unassigned(
+                    id=order.id,
+                    reason=reason[0],
+                    detail=reason[1],
+                    penalty=order.drop_penalty,
+                )
+            )
+    return ok, out
+
+
+def _reason(data: ProblemData, order: Job | Shipment) -> tuple[Reason, str] | None:
+    problem = data.problem
+    if (
+        order.scheduled_date is not None
+        and problem.date is not None
+        and order.scheduled_date != problem.date
+    ):
+        return (
+            Reason.SCHEDULED_OTHER_DAY,
+            f"scheduled for {order.scheduled_date}, the plan is for {problem.date}",
+        )
+    causes = {
+        v: incompatibility(problem, vehicle, order)
+        for v, vehicle in enumerate(problem.vehicles)
+    }
+    compatible = [v for v, cause in causes.items() if cause is None]
+    if not compatible:
+        found = {c for c in causes.values() if c is not None}
+        skills = sorted(c for c in found if c.startswith("skills:"))
+        if "night" in found and len(found) == 1:
+            return Reason.NIGHT_SHIFT, "night order and no vehicle on a night shift"
+        if "day" in found and len(found) == 1:
+            return Reason.DAY_SHIFT, "day order and only night-shift vehicles"
+        if "depot" in found and len(found) == 1:
+            return Reason.DEPOT, f"no vehicle starts or ends at depot {order.depot!r}"
+        if skills:
+            return Reason.SKILLS, "no vehicle has skill " + skills[0].split(":", 1)[1]
+        return Reason.NIGHT_SHIFT, "no vehicle works the shift this order needs"
+    fitting = [v for v in compatible if _fits(problem.vehicles[v], order)]
+    if not fitting:
+        biggest = max(problem.vehicles[v].capacity for v in compatible)
+        return (
+            Reason.CAPACITY,
+            f"demand {list(order.demand)} exceeds every vehicle's capacity "
+            f"(largest {list(biggest)})",
+        )
+    if not any(_reachable(data, v, order.id) for v in fitting):
+        return (
+            Reason.TIME_WINDOW,
+            "no vehicle can reach it inside its time windows and return within "
+            "its shift",
+        )
+    return None

@@ -1,0 +1,83 @@
+"""``solve()``: one entry point for every engine."""
+
+from __future__ import annotations
+
+import time
+
+from routing.model import Problem
+from routing.plan import Plan, Reason, Unassigned
+from routing.solver.data import ProblemData, build_data
+from routing.solver.params import ProgressCallback, SolveParams
+from routing.solver.precheck import precheck
+from routing.solver.timeline import Visit, assemble_plan, schedule_route
+from routing.travel import HaversineTravel, TravelModel
+
+
+def solve(
+    problem: Problem,
+    *,
+    travel: TravelModel | None = None,
+    params: SolveParams | None = None,
+    progress: ProgressCallback | None = None,
+) -> Plan:
+    """Plan routes for ``problem``.
+
+    Parameters
+    ----------
+    travel
+        Travel model for problems without their own matrices; defaults to
+        :class:`~routing.travel.HaversineTravel`.
+    params
+        Engine, time limit, objective and search settings.
+    progress
+        Called with (engine, seconds, objective) on every improvement.
+
+    Returns
+    -------
+    Plan
+        Timed routes, and every order the plan leaves out with its reason.
+    """
+    params = params or SolveParams()
+    t0 = time.perf_counter()
+    data = build_data(problem, travel or HaversineTravel())
+    serviceable, impossible = precheck(data)
+    if params.engine == "ortools":
+        from routing.solver.ortools_adapter import solve_ortools
+
+        result = solve_ortools(data, serviceable, params, progress=progress)
+    else:
+        raise ValueError(f"engine {params.engine!r} is not available yet")
+    return plan_from_sequences(
+        data,
+        result.sequences,
+        dropped=result.dropped,
+        impossible=impossible,
+        engine=params.engine,
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def plan_from_sequences(
+    data: ProblemData,
+    sequences: list[list[Visit]],
+    *,
+    dropped: list[str],
+    impossible: list[Unassigned],
+    engine: str,
+    seconds: float,
+) -> Plan:
+    """Time every vehicle's sequence and collect the unassigned orders."""
+    routes = [schedule_route(data, v, seq) for v, seq in enumerate(sequences) if seq]
+    unassigned = list(impossible)
+    for oid in dropped:
+        order = data.orders[oid]
+        unassigned.append(
+            Unassigned(
+                id=oid,
+                reason=Reason.DROPPED,
+                detail="left out by optimisation: serving it would cost more "
+                "than its penalty or break another constraint",
+                penalty=order.drop_penalty,
+            )
+        )
+    return assemble_plan(data, routes, unassigned, engine=engine, seconds=seconds)

@@ -1,0 +1,289 @@
+"""Turn visit sequences into timed routes and plans.
+
+Every engine returns *sequences* (which vehicle visits which nodes, and where
+its breaks fall); this module times them the same way for all engines:
+
+* a vehicle leaves its start at its shift start, or later when it would only
+  wait at the first stop;
+* travel, then setup (only when arriving from another place), then service;
+  a time window bounds the start of service; arriving early waits;
+* with several windows the earliest one still open is used;
+* a break may be taken while driving or waiting: it starts when its window
+  opens (or when the previous stop is done, whichever is later).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from routing.model import Location, Vehicle
+from routing.plan import Plan, Route, Step, StepType, Summary, Unassigned
+from routing.solver.data import ProblemData
+
+INF = 10**12
+
+
+@dataclass(frozen=True)
+class BreakVisit:
+    """A vehicle's ``index``-th break, placed between two nodes."""
+
+    index: int
+
+
+Visit = int | BreakVisit
+
+
+def _kind_to_step(kind: str) -> StepType:
+    return {
+        "job": StepType.JOB,
+        "pickup": StepType.PICKUP,
+        "delivery": StepType.DELIVERY,
+        "start": StepType.START,
+        "end": StepType.END,
+    }[kind]
+
+
+def _lateness_cost(data: ProblemData, order_id: str | None) -> float | None:
+    if order_id is None:
+        return None
+    return data.orders[order_id].lateness_cost
+
+
+def schedule_route(data: ProblemData, v: int, visits: Sequence[Visit]) -> Route:
+    """Time the route of vehicle ``v`` visiting ``visits`` in order."""
+    vehicle: Vehicle = data.problem.vehicles[v]
+    start_node, end_node = data.starts[v], data.ends[v]
+    nodes = data.nodes
+    load = [0] * data.n_dims
+    for item in visits:
+        if not isinstance(item, BreakVisit):
+            for d, q in enumerate(nodes[item].delivery):
+                load[d] += q
+
+    def loc(node: int) -> Location | None:
+        p = nodes[node].point
+        return None if p is None else data.points[p]
+
+    t0 = vehicle.shift.start
+    steps: list[Step] = [
+        Step(
+            type=StepType.START,
+            location=loc(start_node),
+            arrival=t0,
+            service_start=t0,
+            departure=t0,
+            load=tuple(load),
+        )
+    ]
+    prev, dep, dist, drive = start_node, t0, 0, 0
+    pending: list[int] = []
+    late_cost = 0.0
+    for item in [*visits, end_node]:
+        if isinstance(item, BreakVisit):
+            pending.append(item.index)
+            continue
+        node = nodes[item]
+        tt = data.duration(prev, item)
+        dist += data.distance(prev, item)
+        drive += tt
+        cur, left = dep, tt
+        for b_index in pending:
+            brk = vehicle.breaks[b_index]
+            window = next(
+                (w for w in brk.time_windows if w.end >= cur), brk.time_windows[-1]
+            )
+            b = max(cur, window.start)
+            left -= min(left, b - cur)
+            steps.append(
+                Step(
+                    type=StepType.BREAK,
+                    id=brk.id,
+                    arrival=cur,
+                    waiting_time=max(0, window.start - cur - tt),
+                    service=brk.service,
+                    service_start=b,
+                    departure=b + brk.service,
+                    load=tuple(load),
+                    distance=dist,
+                    duration=drive,
+                    late=max(0, b - window.end),
+                )
+            )
+            cur = b + brk.service
+        pending = []
+        arrival = cur + left
+        if item == end_node:
+            steps.append(
+                Step(
+                    type=StepType.END,
+                    location=loc(end_node),
+                    arrival=arrival,
+                    service_start=arrival,
+                    departure=arrival,
+                    load=tuple(load),
+                    distance=dist,
+                    duration=drive,
+                )
+            )
+            break
+        setup = data.setup_between(prev, item)
+        ready = arrival + setup
+        service_start, late = ready, 0
+        if node.windows:
+            open_w = next((w for w in node.windows if w[1] >= ready), None)
+            if open_w is not None:
+                service_start = max(ready, open_w[0])
+            else:
+                late = ready - node.windows[-1][1]
+                cost = _lateness_cost(data, node.order)
+                if cost is not None:
+                    late_cost += cost * late / 60.0
+        for d in range(data.n_dims):
+            load[d] += node.pickup[d] - node.delivery[d]
+        steps.append(
+            Step(
+                type=_kind_to_step(node.kind),
+                id=node.order,
+                location=loc(item),
+                arrival=arrival,
+                waiting_time=service_start - ready,
+                setup=setup,
+                service=node.service,
+                service_start=service_start,
+                departure=service_start + node.service,
+                load=tuple(load),
+                distance=dist,
+                duration=drive,
+                late=late,
+            )
+        )
+        prev, dep = item, service_start + node.service
+
+    steps = _delay_start(steps)
+    steps = _with_slack(data, vehicle, steps, visits)
+    start, end = steps[0].departure, steps[-1].arrival
+    service = sum(s.service + s.setup for s in steps if s.type != StepType.BREAK)
+    waiting = sum(s.waiting_time for s in steps)
+    costs = vehicle.costs
+    cost = (
+        costs.fixed
+        + costs.per_hour * (end - start) / 3600.0
+        + costs.per_km * dist / 1000.0
+        + late_cost
+    )
+    return Route(
+        vehicle=vehicle.id,
+        steps=tuple(steps),
+        cost=round(cost, 2),
+        distance=dist,
+        duration=drive,
+        service=service,
+        waiting_time=waiting,
+        start=start,
+        end=end,
+        orders=sum(1 for s in steps if s.type in (StepType.JOB, StepType.DELIVERY)),
+    )
+
+
+def _delay_start(steps: list[Step]) -> list[Step]:
+    """Leave later instead of waiting at the first stop (same schedule after)."""
+    if len(steps) < 3 or steps[1].type == StepType.BREAK:
+        return steps
+    wait = steps[1].waiting_time
+    if wait <= 0:
+        return steps
+    first = steps[1]
+    return [
+        steps[0].model_copy(
+            update={
+                "departure": steps[0].departure + wait,
+                "service_start": steps[0].service_start + wait,
+                "arrival": steps[0].arrival + wait,
+            }
+        ),
+        first.model_copy(update={"arrival": first.arrival + wait, "waiting_time": 0}),
+        *steps[2:],
+    ]
+
+
+def _with_slack(
+    data: ProblemData, vehicle: Vehicle, steps: list[Step], visits: Sequence[Visit]
+) -> list[Step]:
+    """Backward pass: how far each step may slip without breaking later ones."""
+    del visits
+    end = steps[-1]
+    limit_end = vehicle.shift.end - end.arrival
+    if vehicle.max_duration is not None:
+        limit_end = min(
+            limit_end, steps[0].departure + vehicle.max_duration - end.arrival
+        )
+    slack = [0] * len(steps)
+    slack[-1] = max(0, limit_end)
+    for k in range(len(steps) - 2, 0, -1):
+        s = steps[k]
+        limit = INF
+        if s.type == StepType.BREAK:
+            brk = next(b for b in vehicle.breaks if b.id == s.id)
+            w = next(
+                (w for w in brk.time_windows if w.start <= s.service_start <= w.end),
+                None,
+            )
+            limit = 0 if w is None else w.end - s.service_start
+        elif s.id is not None and s.late == 0:
+            node = _node_of(data, s)
+            w2 = next(
+                (w for w in node if w[0] <= s.service_start <= w[1]),
+                None,
+            )
+            if w2 is not None:
+                limit = w2[1] - s.service_start
+        slack[k] = max(0, min(limit, steps[k + 1].waiting_time + slack[k + 1]))
+    slack[0] = slack[1] if len(steps) > 1 else 0
+    return [
+        s.model_copy(update={"slack": int(x)})
+        for s, x in zip(steps, slack, strict=True)
+    ]
+
+
+def _node_of(data: ProblemData, step: Step) -> tuple[tuple[int, int], ...]:
+    assert step.id is not None
+    idx = data.order_nodes[step.id]
+    node = data.nodes[idx[-1] if step.type == StepType.DELIVERY else idx[0]]
+    return node.windows
+
+
+def assemble_plan(
+    data: ProblemData,
+    routes: Sequence[Route],
+    unassigned: Sequence[Unassigned],
+    *,
+    engine: str,
+    seconds: float,
+) -> Plan:
+    """Summarise routes and unassigned orders into a :class:`Plan`."""
+    used = [r for r in routes if r.orders > 0 or len(r.steps) > 2]
+    served_steps = [
+        s for r in used for s in r.steps if s.type in (StepType.JOB, StepType.DELIVERY)
+    ]
+    n_orders = len(data.orders)
+    penalty = sum(u.penalty for u in unassigned)
+    return Plan(
+        summary=Summary(
+            cost=round(sum(r.cost for r in used) + penalty, 2),
+            routes=len(used),
+            orders=n_orders,
+            served=len(served_steps),
+            unassigned=len(unassigned),
+            distance=sum(r.distance for r in used),
+            duration=sum(r.duration for r in used),
+            service=sum(r.service for r in used),
+            waiting_time=sum(r.waiting_time for r in used),
+            in_window=sum(1 for s in served_steps if s.late == 0),
+            late=sum(1 for s in served_steps if s.late > 0),
+        ),
+        routes=tuple(used),
+        unassigned=tuple(unassigned),
+        engine=engine,
+        seconds=round(seconds, 3),
+    )

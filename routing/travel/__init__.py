@@ -1,0 +1,13 @@
+"""Travel models: durations and distances between locations."""
+
+from routing.travel.base import TravelMatrix, TravelModel
+from routing.travel.haversine import DEFAULT_SPEED_BANDS, HaversineTravel
+from routing.travel.matrix import MatrixTravel
+
+__all__ = [
+    "DEFAULT_SPEED_BANDS",
+    "HaversineTravel",
+    "MatrixTravel",
+    "TravelMatrix",
+    "TravelModel",
+]
