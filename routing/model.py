@@ -22,6 +22,7 @@ from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     field_validator,
@@ -79,11 +80,45 @@ class Location(_Frozen):
         return self.lat is not None
 
 
-class TimeWindow(_Frozen):
-    """Inclusive ``[start, end]`` in seconds since local midnight."""
+def _clock_to_seconds(value: object) -> object:
+    """Accept ``"HH:MM"`` / ``"HH:MM:SS"`` strings (hours may pass 24)."""
+    if isinstance(value, str) and ":" in value:
+        parts = value.split(":")
+        if len(parts) in (2, 3) and all(p.isdigit() for p in parts):
+            h, m, *sec = (int(p) for p in parts)
+            if m < 60 and (not sec or sec[0] < 60):
+                return h * 3600 + m * 60 + (sec[0] if sec else 0)
+        raise PydanticCustomError(
+            "clock", "{value!r} is not a time of day like '09:30'", {"value": value}
+        )
+    return value
 
-    start: Seconds
-    end: Seconds
+
+Clock = Annotated[Seconds, BeforeValidator(_clock_to_seconds)]
+
+
+class TimeWindow(_Frozen):
+    """Inclusive ``[start, end]`` in seconds since local midnight.
+
+    JSON may give it as ``{"start": 32400, "end": 39600}``, as VROOM's pair
+    ``[32400, 39600]``, or with clock strings ``["09:00", "11:00"]``.
+    """
+
+    start: Clock
+    end: Clock
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_pair(cls, value: object) -> object:
+        if isinstance(value, list | tuple):
+            if len(value) != 2:
+                raise PydanticCustomError(
+                    "time_window",
+                    "a window pair needs exactly 2 values, got {n}",
+                    {"n": len(value)},
+                )
+            return {"start": value[0], "end": value[1]}
+        return value
 
     @model_validator(mode="after")
     def _ordered(self) -> TimeWindow:

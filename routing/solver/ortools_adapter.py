@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
+from routing.model import BASE_DROP_PENALTY
 from routing.solver.data import ProblemData
 from routing.solver.params import COST_SCALE, ProgressCallback, SolveParams
 from routing.solver.timeline import BreakVisit, Visit
@@ -195,15 +196,18 @@ def solve_ortools(
             for v, vehicle in enumerate(problem.vehicles)
             if data.can_serve(vehicle, order)
         ]
-        penalty = (
-            round(COST_SCALE * order.drop_penalty)
-            if with_costs
-            else DISTANCE_DROP_PENALTY
-        )
+        if with_costs:
+            penalty = round(COST_SCALE * order.drop_penalty)
+        else:
+            # Relative penalties still rank orders (priority) by distance.
+            penalty = round(
+                DISTANCE_DROP_PENALTY * order.drop_penalty / BASE_DROP_PENALTY
+            )
         idxs = [manager.NodeToIndex(local[n]) for n in data.order_nodes[oid]]
         for idx in idxs:
             if len(allowed) < n_veh:
-                routing.SetAllowedVehiclesForIndex(allowed, idx)
+                # -1 keeps "unperformed" possible (the disjunction decides).
+                routing.VehicleVar(idx).SetValues([-1, *allowed])
         if len(idxs) == 2:
             p, d = idxs
             routing.AddPickupAndDelivery(p, d)

@@ -1,0 +1,80 @@
+"""The ``milepost`` command: every room's commands under one roof."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from routing.cli import console, out, plan_command, solve_with_progress, summary_table
+
+app = typer.Typer(
+    name="milepost",
+    help="Last-mile delivery: forecast, plan, track, learn and simulate.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("plan")(plan_command)
+
+
+@app.command()
+def demo(
+    out_dir: Annotated[
+        Path, typer.Option("--out", "-o", help="folder for the results")
+    ] = Path("milepost-out"),
+    orders: Annotated[int, typer.Option(min=1, max=5000, help="orders to plan")] = 400,
+    seed: Annotated[int, typer.Option(help="city and order seed")] = 0,
+    day: Annotated[
+        str | None, typer.Option(help="delivery date YYYY-MM-DD [default: tomorrow]")
+    ] = None,
+    time_limit: Annotated[
+        float, typer.Option(min=1.0, help="seconds of route search")
+    ] = 20.0,
+) -> None:
+    """Plan tomorrow's deliveries in the embedded Seoul city."""
+    from scenarios.demo import run_demo
+
+    when = None
+    if day is not None:
+        try:
+            when = dt.date.fromisoformat(day)
+        except ValueError:
+            console.print(
+                f"[bold red]error[/]: --day: {day!r} is not a date YYYY-MM-DD"
+            )
+            raise typer.Exit(code=2) from None
+    result = run_demo(
+        out_dir,
+        solver=solve_with_progress,
+        day=when,
+        n_orders=orders,
+        seed=seed,
+        time_limit=time_limit,
+        on_stage=lambda text: console.print(f"[dim]-[/] {text}"),
+    )
+    p = result.problem
+    out.print(
+        summary_table(
+            p,
+            result.plan,
+            title=f"Seoul, {p.date}: {len(p.jobs) + len(p.shipments)} "
+            f"orders, {len(p.depots)} depots, {len(p.vehicles)} vans",
+        )
+    )
+    out.print(f"checker: {result.verdict}")
+    for name, path in result.files.items():
+        out.print(f"{name:>8}: {path}")
+    if not result.verdict.ok:
+        raise typer.Exit(code=1)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

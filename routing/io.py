@@ -1,0 +1,178 @@
+"""Files in and out: problem JSON, plan JSON, GeoJSON, readable errors.
+
+The JSON shapes are documented in ``docs/API.md``. Reading never raises a
+traceback-worthy exception for bad input: it raises :class:`InputError` whose
+lines each name a field path and the reason.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from routing.model import Problem
+from routing.plan import Plan, StepType
+from routing.units import clock
+
+
+class InputError(ValueError):
+    """Bad input; ``lines`` are ``"field.path: reason"`` messages."""
+
+    def __init__(self, source: str, lines: Sequence[str]) -> None:
+        self.source = source
+        self.lines = list(lines)
+        super().__init__(f"{source}: " + "; ".join(self.lines))
+
+
+def field_path(loc: Iterable[int | str]) -> str:
+    """``("jobs", 3, "time_windows", 0)`` -> ``"jobs[3].time_windows[0]"``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part.startswith(("function-", "tagged-union", "union")):
+            continue
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+def validation_lines(error: ValidationError) -> list[str]:
+    """One line per pydantic error: the field path, then the reason."""
+    lines = []
+    for e in error.errors(include_url=False):
+        path = field_path(e["loc"])
+        msg = e["msg"]
+        if e["type"] == "problem":
+            # Problem-level checks already name their fields, one per "; ".
+            lines.extend(str(e["ctx"]["errors"]).split("; "))
+            continue
+        lines.append(f"{path}: {msg}" if path else msg)
+    return lines
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_model(model: type[M], data: Any, source: str) -> M:
+    """Validate ``data`` as ``model``, turning errors into :class:`InputError`."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(source, validation_lines(exc)) from None
+
+
+def load_json(path: str | Path) -> Any:
+    """Read JSON, reporting a missing file or a syntax error by position."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(str(p), ["file not found"]) from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise InputError(str(p), [f"cannot read: {exc}"]) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            str(p), [f"line {exc.lineno} column {exc.colno}: {exc.msg}"]
+        ) from None
+
+
+def read_problem(path: str | Path) -> Problem:
+    """Read and validate a problem file (``docs/API.md``)."""
+    data = load_json(path)
+    if not isinstance(data, dict):
+        raise InputError(str(path), ["the top level must be a JSON object"])
+    return parse_model(Problem, data, str(path))
+
+
+def problem_to_json(problem: Problem) -> dict[str, Any]:
+    """The problem as JSON-ready data, without default-valued keys."""
+    return problem.model_dump(mode="json", exclude_defaults=True)
+
+
+def plan_to_json(plan: Plan) -> dict[str, Any]:
+    """The plan as JSON-ready data (VROOM's output shape)."""
+    return plan.model_dump(mode="json", exclude_none=True)
+
+
+def write_json(data: Any, path: str | Path) -> Path:
+    """Write JSON atomically enough for CLI use (temp file, then rename)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_suffix(p.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(p)
+    return p
+
+
+def _windows_by_order(problem: Problem | None) -> dict[tuple[str, str], list[str]]:
+    if problem is None:
+        return {}
+    out: dict[tuple[str, str], list[str]] = {}
+    for job in problem.jobs:
+        out[(job.id, "job")] = [
+            f"{clock(w.start)}-{clock(w.end)}" for w in job.time_windows
+        ]
+    for sh in problem.shipments:
+        for kind, step in (("pickup", sh.pickup), ("delivery", sh.delivery)):
+            out[(sh.id, kind)] = [
+                f"{clock(w.start)}-{clock(w.end)}" for w in step.time_windows
+            ]
+    return out
+
+
+def plan_geojson(plan: Plan, problem: Problem | None = None) -> dict[str, Any]:
+    """Routes as LineStrings and stops as Points (``[lon, lat]``).
+
+    Legs are straight lines between stops; a road-network travel model
+    supplies real geometry where it is available.
+    """
+    windows = _windows_by_order(problem)
+    features: list[dict[str, Any]] = []
+    for r, route in enumerate(plan.routes):
+        coords = [
+            [s.location.lon, s.location.lat]
+            for s in route.steps
+            if s.location is not None and s.location.has_coordinates
+        ]
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "LineString", "coordinates": coords},
+                "properties": {
+                    "vehicle": route.vehicle,
+                    "route": r,
+                    "orders": route.orders,
+                    "distance_m": route.distance,
+                    "start": clock(route.start),
+                    "end": clock(route.end),
+                },
+            }
+        )
+        for seq, step in enumerate(route.steps):
+            loc = step.location
+            if step.type == StepType.BREAK or loc is None or not loc.has_coordinates:
+                continue
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [loc.lon, loc.lat]},
+                    "properties": {
+                        "vehicle": route.vehicle,
+                        "sequence": seq,
+                        "type": step.type.value,
+                        "order": step.id,
+                        "eta": clock(step.service_start),
+                        "arrival": step.arrival,
+                        "late_s": step.late,
+                        "windows": windows.get((step.id or "", step.type.value), []),
+                    },
+                }
+            )
+    return {"type": "FeatureCollection", "features": features}

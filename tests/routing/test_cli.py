@@ -1,0 +1,82 @@
+"""The ``milepost plan`` command: files in, plan out, clean errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from tests.helpers import EXAMPLES, small_problem_json
+
+runner = CliRunner()
+
+
+def test_plan_writes_feasible_plan(tmp_path: Path) -> None:
+    """Planning the documented example writes a plan and GeoJSON that check out."""
+    out, geo = tmp_path / "plan.json", tmp_path / "routes.geojson"
+    result = runner.invoke(
+        app,
+        [
+            "plan",
+            str(EXAMPLES / "small_problem.json"),
+            "--out",
+            str(out),
+            "--geojson",
+            str(geo),
+            "--time-limit",
+            "1",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "checker: feasible" in result.output
+    plan = json.loads(out.read_text())
+    assert set(plan) >= {"summary", "routes", "unassigned"}
+    assert plan["summary"]["orders"] == 9
+    # The order scheduled for the next day is reported, not silently dropped.
+    assert [u["reason"] for u in plan["unassigned"]] == ["scheduled_other_day"]
+    features = json.loads(geo.read_text())["features"]
+    lines = [f for f in features if f["geometry"]["type"] == "LineString"]
+    assert len(lines) == plan["summary"]["routes"]
+    lon, lat = lines[0]["geometry"]["coordinates"][0]
+    assert 126 < lon < 128 and 37 < lat < 38
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        pytest.param("{ not json", "line 1 column 3", id="syntax"),
+        pytest.param("[1, 2]", "the top level must be a JSON object", id="array"),
+        pytest.param(
+            json.dumps({**small_problem_json(), "vehicles": "van"}),
+            "vehicles: Input should be a valid tuple",
+            id="wrong-type",
+        ),
+    ],
+)
+def test_plan_bad_input_exits_2(tmp_path: Path, content: str, message: str) -> None:
+    """Bad problem files exit with code 2 and a field/reason line, no traceback."""
+    path = tmp_path / "problem.json"
+    path.write_text(content)
+    result = runner.invoke(app, ["plan", str(path)])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_plan_missing_file_exits_2(tmp_path: Path) -> None:
+    """A missing problem file is an input error, not a crash."""
+    result = runner.invoke(app, ["plan", str(tmp_path / "nope.json")])
+    assert result.exit_code == 2
+    assert "file not found" in result.output
+
+
+def test_plan_bad_option_exits_2() -> None:
+    """An unknown engine name is rejected with the option named."""
+    result = runner.invoke(
+        app, ["plan", str(EXAMPLES / "small_problem.json"), "--engine", "magic"]
+    )
+    assert result.exit_code == 2
+    assert "engine: Input should be" in result.output

@@ -1,0 +1,215 @@
+"""The OR-Tools engine on small problems, always judged by the checker."""
+
+from __future__ import annotations
+
+import pytest
+
+from routing.model import Problem
+from routing.plan import Plan, Reason, StepType
+from routing.solver import SolveParams, check, solve
+from routing.travel import HaversineTravel
+from tests.factories import brute_force, grid_problem, random_problem
+
+FAST = SolveParams(time_limit=0.5)
+COORDS = [
+    (0, 0),
+    (1000, 0),
+    (2000, 0),
+    (2000, 1000),
+    (0, 1000),
+    (-1000, 500),
+    (500, 2000),
+]
+
+
+def _solve(problem: Problem, params: SolveParams = FAST) -> Plan:
+    plan = solve(problem, params=params)
+    verdict = check(problem, plan, HaversineTravel())
+    assert verdict.ok, str(verdict)
+    return plan
+
+
+def test_tsp_matches_brute_force() -> None:
+    """One vehicle, six stops: the engine finds the enumerated optimum."""
+    problem = grid_problem(
+        COORDS, [{"id": f"j{i}", "at": i} for i in range(1, 7)], [{"id": "v"}]
+    )
+    best = brute_force(problem)
+    assert best is not None
+    assert _solve(problem).summary.distance == best[0]
+
+
+def test_capacity_matches_brute_force() -> None:
+    """Two vans of capacity 3 for six unit parcels: optimum by enumeration."""
+    problem = grid_problem(
+        COORDS,
+        [{"id": f"j{i}", "at": i} for i in range(1, 7)],
+        [{"id": "v1", "capacity": [3]}, {"id": "v2", "capacity": [3]}],
+    )
+    best = brute_force(problem)
+    assert best is not None
+    plan = _solve(problem)
+    assert plan.summary.distance == best[0]
+    assert all(r.orders <= 3 for r in plan.routes)
+
+
+def test_time_windows_match_brute_force() -> None:
+    """Windows force a visiting order that differs from the shortest tour."""
+    jobs = [
+        {"id": "far", "at": 2, "time_windows": [[0, 250]]},
+        {"id": "near", "at": 1, "time_windows": [[500, 900]]},
+        {"id": "x", "at": 3},
+        {"id": "y", "at": 4},
+    ]
+    problem = grid_problem(COORDS, jobs, [{"id": "v"}])
+    best = brute_force(problem)
+    assert best is not None
+    plan = _solve(problem)
+    assert plan.summary.distance == best[0]
+    order = plan.routes[0].order_ids
+    assert order.index("far") < order.index("near")
+
+
+def test_second_window_is_used() -> None:
+    """A stop with two windows is served in the later one when the first is gone."""
+    jobs = [{"id": "a", "at": 2, "time_windows": [[0, 10], [5000, 6000]]}]
+    plan = _solve(grid_problem(COORDS, jobs, [{"id": "v"}]))
+    step = plan.routes[0].steps[1]
+    assert 5000 <= step.service_start <= 6000
+
+
+def test_break_taken_inside_its_window() -> None:
+    """A driver break appears once, inside its window, and service never overlaps it."""
+    jobs = [{"id": f"j{i}", "at": i, "service": 600} for i in range(1, 7)]
+    vehicles = [
+        {
+            "id": "v",
+            "breaks": [{"id": "rest", "time_windows": [[1000, 1500]], "service": 900}],
+        }
+    ]
+    plan = _solve(grid_problem(COORDS, jobs, vehicles))
+    breaks = [s for s in plan.routes[0].steps if s.type == StepType.BREAK]
+    assert len(breaks) == 1
+    assert 1000 <= breaks[0].service_start <= 1500
+
+
+def test_returns_and_deliveries_share_capacity() -> None:
+    """A van leaves full of deliveries and makes room before collecting returns."""
+    jobs = [
+        {"id": "d1", "at": 1, "demand": [2]},
+        {"id": "d2", "at": 2, "demand": [2]},
+        {"id": "r1", "at": 3, "demand": [3], "type": "pickup"},
+    ]
+    plan = _solve(grid_problem(COORDS, jobs, [{"id": "v", "capacity": [4]}]))
+    steps = plan.routes[0].steps
+    assert steps[0].load == (4,)
+    assert max(s.load[0] for s in steps) <= 4
+    assert plan.summary.served == 3
+    assert steps[-1].load == (3,)
+
+
+def test_shipment_pickup_before_delivery() -> None:
+    """A shipment is picked up before it is delivered, on the same vehicle."""
+    problem = grid_problem(
+        COORDS,
+        [{"id": "j", "at": 1}],
+        [{"id": "v1"}, {"id": "v2"}],
+        shipments=[
+            {
+                "id": "s",
+                "demand": [5],
+                "pickup": {"location": {"index": 6}},
+                "delivery": {"location": {"index": 5}},
+            }
+        ],
+    )
+    plan = _solve(problem)
+    route = next(r for r in plan.routes if "s" in r.order_ids)
+    kinds = [s.type for s in route.steps if s.id == "s"]
+    assert kinds == [StepType.PICKUP, StepType.DELIVERY]
+
+
+@pytest.mark.parametrize(
+    ("job", "vehicle", "reason"),
+    [
+        pytest.param({"demand": [500]}, {}, Reason.CAPACITY, id="capacity"),
+        pytest.param({"skills": ["cold"]}, {}, Reason.SKILLS, id="skills"),
+        pytest.param({"service_level": "night"}, {}, Reason.NIGHT_SHIFT, id="night"),
+        pytest.param({}, {"night": True}, Reason.DAY_SHIFT, id="day"),
+        pytest.param({"time_windows": [[0, 50]]}, {}, Reason.TIME_WINDOW, id="window"),
+        pytest.param(
+            {"service_level": "scheduled", "scheduled_date": "2026-01-02"},
+            {},
+            Reason.SCHEDULED_OTHER_DAY,
+            id="scheduled",
+        ),
+    ],
+)
+def test_precheck_reasons(job: dict, vehicle: dict, reason: Reason) -> None:
+    """Orders no vehicle could ever serve are unassigned with the right reason."""
+    problem = grid_problem(
+        COORDS,
+        [
+            {
+                "id": "ok",
+                "at": 1,
+                "service_level": "night" if vehicle.get("night") else "next_day",
+            },
+            {"id": "bad", "at": 2, **job},
+        ],
+        [{"id": "v", **vehicle}],
+        date="2026-01-01",
+    )
+    plan = _solve(problem)
+    assert [(u.id, u.reason) for u in plan.unassigned] == [("bad", reason)]
+    assert plan.unassigned[0].detail
+
+
+def test_overloaded_day_degrades_to_dropped_orders() -> None:
+    """More parcels than vans can carry: a feasible plan plus dropped orders."""
+    jobs = [{"id": f"j{i}", "at": i, "demand": [4]} for i in range(1, 7)]
+    plan = _solve(grid_problem(COORDS, jobs, [{"id": "v", "capacity": [10]}]))
+    assert plan.summary.served == 2
+    assert {u.reason for u in plan.unassigned} == {Reason.DROPPED}
+    assert len(plan.unassigned) == 4
+
+
+def test_priority_orders_are_kept_when_overloaded() -> None:
+    """When not everything fits, high-priority orders are served first."""
+    jobs = [
+        {"id": f"j{i}", "at": i, "demand": [4], "priority": 100 if i in (5, 6) else 0}
+        for i in range(1, 7)
+    ]
+    plan = _solve(grid_problem(COORDS, jobs, [{"id": "v", "capacity": [8]}]))
+    assert set(plan.routes[0].order_ids) == {"j5", "j6"}
+
+
+def test_soft_window_served_late_at_a_cost() -> None:
+    """An order that allows lateness is served late instead of being dropped."""
+    jobs = [{"id": "late", "at": 2, "time_windows": [[0, 100]], "lateness_cost": 10}]
+    plan = _solve(grid_problem(COORDS, jobs, [{"id": "v", "shift": [500, 10_000]}]))
+    step = plan.routes[0].steps[1]
+    assert step.late > 0
+    assert plan.summary.late == 1
+
+
+def test_slack_reflects_the_next_window() -> None:
+    """Slack at a stop is how far it may slip before a later window breaks."""
+    jobs = [
+        {"id": "a", "at": 1, "time_windows": [[0, 150]]},
+        {"id": "b", "at": 2, "time_windows": [[0, 1000]]},
+    ]
+    plan = _solve(grid_problem(COORDS, jobs, [{"id": "v", "shift": [0, 5000]}]))
+    # d -> a at 100 s -> b at 200 s -> d at 400 s (10 m/s on a 1 km grid).
+    a, b = plan.routes[0].steps[1:3]
+    assert (a.id, a.service_start, b.id, b.service_start) == ("a", 100, "b", 200)
+    assert b.slack == 800  # b's window closes at 1000
+    assert a.slack == 50  # a's own window closes at 150
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_days_pass_the_checker(seed: int) -> None:
+    """Seeded random days with every constraint family come back feasible."""
+    problem = random_problem(seed)
+    plan = _solve(problem, SolveParams(time_limit=2.0))
+    assert plan.summary.served + plan.summary.unassigned == plan.summary.orders
