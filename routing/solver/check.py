@@ -119,6 +119,14 @@ def check(problem: Problem, plan: Plan, travel: TravelModel) -> CheckResult:
             result.add("vehicle", f"unknown vehicle {route.vehicle}")
             continue
         _check_route(problem, vehicle, route.steps, orders, lookup, result, seen)
+        driving = _route_driving(route.steps, lookup)
+        if route.duration != driving:
+            result.add(
+                "totals",
+                f"route driving time {route.duration} differs from the "
+                f"recomputed {driving}",
+                vehicle.id,
+            )
         if route.distance != _route_distance(route.steps, lookup):
             result.add(
                 "totals",
@@ -151,13 +159,21 @@ def check(problem: Problem, plan: Plan, travel: TravelModel) -> CheckResult:
 
 
 def _route_distance(steps: tuple[Step, ...], lookup: _Travel) -> int:
-    total, prev = 0, None
+    return _route_sum(steps, lookup, 1)
+
+
+def _route_driving(steps: tuple[Step, ...], lookup: _Travel) -> int:
+    return _route_sum(steps, lookup, 0)
+
+
+def _route_sum(steps: tuple[Step, ...], lookup: _Travel, which: int) -> int:
+    total, prev, first = 0, None, True
     for s in steps:
         if s.type == StepType.BREAK:
             continue
-        if prev is not None:
-            total += lookup(prev, s.location)[1]
-        prev = s.location
+        if not first:
+            total += lookup(prev, s.location)[which]
+        prev, first = s.location, False
     return total
 
 
