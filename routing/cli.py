@@ -121,7 +121,10 @@ def plan_command(
     except ValidationError as exc:
         raise fail(InputError("options", validation_lines(exc))) from None
     travel = HaversineTravel()
-    plan = solve_with_progress(problem, params, travel)
+    try:
+        plan = solve_with_progress(problem, params, travel)
+    except ValueError as exc:  # e.g. an engine that cannot model the problem
+        raise fail(InputError("--engine", [str(exc)])) from None
     verdict = check(problem, plan, travel)
     target = output or problem_file.with_name(problem_file.stem + ".plan.json")
     write_json(plan_to_json(plan), target)

@@ -21,35 +21,22 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from routing.model import BASE_DROP_PENALTY
 from routing.solver.data import ProblemData
-from routing.solver.params import COST_SCALE, ProgressCallback, SolveParams
+from routing.solver.params import (
+    COST_SCALE,
+    ProgressCallback,
+    SolveParams,
+    uses_costs,
+)
+from routing.solver.result import EngineResult
 from routing.solver.timeline import BreakVisit, Visit
 
 #: Penalty (cost units) for dropping an order when optimising distance only.
 DISTANCE_DROP_PENALTY = 10**9
-
-
-@dataclass(frozen=True)
-class EngineResult:
-    """Visit sequences per vehicle and the ids of orders the search dropped."""
-
-    sequences: list[list[Visit]]
-    dropped: list[str]
-    objective: float
-
-
-def _uses_costs(data: ProblemData, params: SolveParams) -> bool:
-    if params.objective == "distance":
-        return False
-    return any(
-        v.costs.fixed or v.costs.per_km or v.costs.per_hour
-        for v in data.problem.vehicles
-    )
 
 
 def solve_ortools(
@@ -89,7 +76,7 @@ def solve_ortools(
         return ours[int(manager.IndexToNode(index))]
 
     # -- costs ---------------------------------------------------------------
-    with_costs = _uses_costs(data, params)
+    with_costs = uses_costs(data, params)
 
     def distance_cb(i: int, j: int) -> int:
         return data.distance(node_of(i), node_of(j))

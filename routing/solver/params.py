@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from routing.solver.data import ProblemData
 
 Engine = Literal["ortools", "pyvrp", "auto"]
 Objective = Literal["cost", "distance"]
@@ -44,3 +47,13 @@ class ProgressCallback(Protocol):
     """Called when an engine finds a better solution."""
 
     def __call__(self, engine: str, seconds: float, objective: float) -> None: ...
+
+
+def uses_costs(data: ProblemData, params: SolveParams) -> bool:
+    """Whether the objective is money (vehicle costs) or plain distance."""
+    if params.objective == "distance":
+        return False
+    return any(
+        v.costs.fixed or v.costs.per_km or v.costs.per_hour
+        for v in data.problem.vehicles
+    )

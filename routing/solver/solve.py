@@ -9,6 +9,7 @@ from routing.plan import Plan, Reason, Unassigned
 from routing.solver.data import ProblemData, build_data
 from routing.solver.params import ProgressCallback, SolveParams
 from routing.solver.precheck import precheck
+from routing.solver.result import EngineResult
 from routing.solver.timeline import Visit, assemble_plan, schedule_route
 from routing.travel import HaversineTravel, TravelModel
 
@@ -39,22 +40,48 @@ def solve(
     """
     params = params or SolveParams()
     t0 = time.perf_counter()
-    data = build_data(problem, travel or HaversineTravel())
+    travel_model = travel or HaversineTravel()
+    data = build_data(problem, travel_model)
     serviceable, impossible = precheck(data)
-    if params.engine == "ortools":
+
+    def make_plan(
+        data: ProblemData, result: EngineResult, engine: str, seconds: float
+    ) -> Plan:
+        return plan_from_sequences(
+            data,
+            result.sequences,
+            dropped=result.dropped,
+            impossible=impossible,
+            engine=engine,
+            seconds=seconds,
+        )
+
+    if params.engine == "auto":
+        from routing.solver.portfolio import solve_auto
+
+        return solve_auto(
+            data,
+            serviceable,
+            params,
+            travel_model,
+            progress=progress,
+            make_plan=make_plan,
+        )
+    if params.engine == "pyvrp":
+        from routing.solver.pyvrp_adapter import pyvrp_fit, solve_pyvrp
+
+        misfit = pyvrp_fit(data, serviceable)
+        if misfit is not None:
+            raise ValueError(
+                f"engine 'pyvrp' cannot model this problem ({misfit}); "
+                "use 'ortools' or 'auto'"
+            )
+        result = solve_pyvrp(data, serviceable, params, progress=progress)
+    else:
         from routing.solver.ortools_adapter import solve_ortools
 
         result = solve_ortools(data, serviceable, params, progress=progress)
-    else:
-        raise ValueError(f"engine {params.engine!r} is not available yet")
-    return plan_from_sequences(
-        data,
-        result.sequences,
-        dropped=result.dropped,
-        impossible=impossible,
-        engine=params.engine,
-        seconds=time.perf_counter() - t0,
-    )
+    return make_plan(data, result, params.engine, time.perf_counter() - t0)
 
 
 def plan_from_sequences(

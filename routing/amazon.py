@@ -1,0 +1,804 @@
+"""Amazon Last Mile Routing Research Challenge routes as milepost problems.
+
+The 2021 challenge data (``rc_sample_13_routes`` in the shared data sets, the
+official schema of MIT's ``rc-cli``) describes each route by four JSON files:
+``new_route_data.json`` (station, date, departure time in UTC, van capacity,
+stops), ``new_package_data.json`` (per stop, per package: time window in UTC
+or ``NaN``, planned service time, dimensions), ``new_actual_sequences.json``
+(the order the driver actually drove) and ``new_invalid_sequence_scores.json``
+(not used here).
+
+Modelling choices, made once here:
+
+* **Time.** Every time is in seconds since *local* midnight of the day the van
+  leaves, in the station's zone (:data:`STATION_ZONES`, chosen by the station
+  code's prefix: ``DLA``/``DSE`` Los Angeles, ``DCH``/``DAU`` Chicago, ``DBO``
+  New York), like every other milepost problem. The UTC instants of the files
+  are converted with :mod:`zoneinfo`, so daylight saving is handled.
+* **Fleet.** One depot at the ``Station`` stop (id = station code) and one van
+  ``van`` starting and ending there. Its shift opens at the departure time and
+  closes :data:`SHIFT_HOURS` later, or one hour after the last window closes
+  when that is later. Capacity is ``(executor_capacity_cm3,``
+  :data:`PARCEL_CAPACITY` ``)``: volume binds, the parcel count does not.
+* **Orders.** One delivery :class:`~routing.model.Job` per ``Dropoff`` stop,
+  id = stop id. Demand is ``(total package volume in cm3, rounded; number of
+  packages)``; service is the sum of the packages' planned service times
+  (rounded once, after summing). The stop's window is the **intersection** of
+  its packages' windows; a package without a window (``NaN``) imposes none,
+  and a missing end of a window leaves that side open. If the intersection is
+  empty (no visit can honour every package) the window of the package that
+  closes first is kept and the stop is listed in
+  :attr:`AmazonRoute.window_conflicts`. None of the 13 sample routes has such
+  a stop, and no window there closes before the van can reach its stop.
+* **Travel.** Both our route and the driver's are timed by one
+  :class:`~routing.travel.HaversineTravel` at a fixed speed
+  (:func:`amazon_travel`): great-circle distance x :data:`DEFAULT_DETOUR` at
+  :data:`DEFAULT_SPEED_KMH`. Both were measured on the 214 Austin routes of
+  the same data set, whose legs the data set's authors priced with OSRM (car,
+  free flow): over all legs, road km / straight-line km = 1.40 and road km /
+  driving hours = 40 km/h (station legs run on highways at about 66 km/h,
+  legs between stops at about 29 km/h). The challenge's own travel-time
+  matrix is not in the sample.
+
+Stop ids are unique only within a route, so everything here is per route.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from routing.io import InputError
+from routing.model import Depot, Job, Location, Problem, TimeWindow, Vehicle
+from routing.plan import Plan, StepType
+from routing.solver.check import check
+from routing.solver.data import build_data
+from routing.solver.params import SolveParams
+from routing.solver.precheck import precheck
+from routing.solver.solve import plan_from_sequences, solve
+from routing.solver.timeline import Visit
+from routing.travel import HaversineTravel, TravelModel
+from routing.units import HOUR
+
+#: The 13-route sample, next to the repository (``../shared/datasets/...``).
+DEFAULT_FOLDER = (
+    Path(__file__).resolve().parents[2]
+    / "shared"
+    / "datasets"
+    / "amazon_lmrrc_sample"
+    / "rc_sample_13_routes"
+)
+
+ROUTE_FILE = "new_route_data.json"
+PACKAGE_FILE = "new_package_data.json"
+SEQUENCE_FILE = "new_actual_sequences.json"
+
+#: IANA zone per station-code prefix (the letters after the leading ``D``).
+STATION_ZONES: Mapping[str, str] = {
+    "DLA": "America/Los_Angeles",
+    "DSE": "America/Los_Angeles",
+    "DCH": "America/Chicago",
+    "DAU": "America/Chicago",
+    "DBO": "America/New_York",
+}
+
+#: Road distance over great-circle distance (Austin OSRM legs: 1.40).
+DEFAULT_DETOUR = 1.4
+#: Average driving speed over whole routes, station legs included (Austin: 40).
+DEFAULT_SPEED_KMH = 40.0
+#: Shift length from the departure time; extended to the last window's end.
+SHIFT_HOURS = 12
+#: Parcel-count capacity of the van: large, so that volume is what binds.
+PARCEL_CAPACITY = 10_000
+VEHICLE_ID = "van"
+
+
+def amazon_travel(
+    detour: float = DEFAULT_DETOUR, speed_kmh: float = DEFAULT_SPEED_KMH
+) -> HaversineTravel:
+    """The fixed-speed travel model both routes are timed with.
+
+    Parameters
+    ----------
+    detour
+        Road distance over great-circle distance.
+    speed_kmh
+        Driving speed at every hour (no time-of-day bands).
+
+    Returns
+    -------
+    HaversineTravel
+        Straight-line travel with a single speed.
+    """
+    return HaversineTravel(detour=detour, speed_kmh=speed_kmh, bands=())
+
+
+@dataclass(frozen=True)
+class AmazonRoute:
+    """One challenge route: the problem to plan and what the driver did.
+
+    Attributes
+    ----------
+    route_id
+        The challenge's route id (``RouteID_...``).
+    problem
+        One depot, one van, one job per drop-off stop (see the module notes).
+    driver_sequence
+        Stop ids in the order the driver visited them, station excluded.
+    station_code, date, timezone
+        The station, the local date the van left and the zone of its times.
+    departure_utc
+        When the van left the station (aware, UTC).
+    capacity_cm3
+        The van's volume capacity.
+    n_packages, n_windowed_packages
+        Packages on the route, and those with a time window.
+    window_conflicts
+        Stops whose packages' windows do not intersect (see the module notes).
+    """
+
+    route_id: str
+    problem: Problem
+    driver_sequence: tuple[str, ...]
+    station_code: str
+    date: dt.date
+    timezone: str
+    departure_utc: dt.datetime
+    capacity_cm3: int
+    n_packages: int
+    n_windowed_packages: int
+    window_conflicts: tuple[str, ...] = ()
+
+    @property
+    def n_stops(self) -> int:
+        """Drop-off stops (the station excluded)."""
+        return len(self.problem.jobs)
+
+    @property
+    def departure(self) -> int:
+        """Departure in seconds since local midnight of :attr:`date`."""
+        return self.problem.vehicles[0].shift.start
+
+
+@dataclass(frozen=True)
+class RouteStats:
+    """One route (ours or the driver's) measured the same way.
+
+    Attributes
+    ----------
+    distance
+        Metres driven, station to station.
+    duration
+        Seconds from leaving the station to returning (route end - start).
+    driving
+        Seconds spent driving.
+    window_violations
+        Stops whose service starts outside their window.
+    minutes_late
+        Total minutes past the window end over those stops.
+    served
+        Stops served.
+    feasible
+        The independent checker's verdict on the whole plan.
+    checker
+        The checker's verdict in words (``"feasible"`` or the violation kinds).
+    """
+
+    distance: int
+    duration: int
+    driving: int
+    window_violations: int
+    minutes_late: float
+    served: int
+    feasible: bool
+    checker: str
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Our plan against the driver's actual sequence, under one travel model.
+
+    Attributes
+    ----------
+    route
+        The route compared.
+    ours, driver
+        The two routes measured the same way.
+    ours_plan, driver_plan
+        The timed plans behind the numbers.
+    warm_start
+        Whether the driver's sequence was offered as the first solution.
+    seconds
+        Wall time spent planning our route.
+    """
+
+    route: AmazonRoute
+    ours: RouteStats
+    driver: RouteStats
+    ours_plan: Plan = field(repr=False)
+    driver_plan: Plan = field(repr=False)
+    warm_start: bool = False
+    seconds: float = 0.0
+
+    @property
+    def distance_ratio(self) -> float:
+        """Our distance over the driver's (below 1 means ours is shorter)."""
+        return _ratio(self.ours.distance, self.driver.distance)
+
+    @property
+    def duration_ratio(self) -> float:
+        """Our route duration over the driver's."""
+        return _ratio(self.ours.duration, self.driver.duration)
+
+    @property
+    def meets_target(self) -> bool:
+        """Ours is feasible, on time everywhere and no longer than the driver's."""
+        return (
+            self.ours.feasible
+            and self.ours.window_violations == 0
+            and self.ours.served == self.route.n_stops
+            and self.ours.distance <= self.driver.distance
+        )
+
+
+def _ratio(a: int, b: int) -> float:
+    return a / b if b else math.inf if a else 1.0
+
+
+# -- reading -----------------------------------------------------------------
+
+
+def _read(folder: Path, name: str) -> dict[str, Any]:
+    path = folder / name
+    try:
+        # Python's json accepts the bare ``NaN`` token these files use.
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(str(path), ["file not found"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(str(path), [f"cannot read: {exc}"]) from None
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            str(path), [f"line {exc.lineno} column {exc.colno}: {exc.msg}"]
+        ) from None
+    if not isinstance(data, dict):
+        raise InputError(str(path), ["the top level must be a JSON object"])
+    return data
+
+
+def list_routes(folder: str | Path = DEFAULT_FOLDER) -> list[str]:
+    """Route ids in ``folder`` (the order of ``new_route_data.json``).
+
+    Parameters
+    ----------
+    folder
+        A folder in the challenge's schema (``new_route_data.json`` etc.).
+
+    Returns
+    -------
+    list of str
+        The route ids.
+
+    Raises
+    ------
+    InputError
+        If the route file is missing or unreadable.
+    """
+    return list(_read(Path(folder), ROUTE_FILE))
+
+
+def read_route(
+    folder: str | Path, route_id: str, *, zone: str | None = None
+) -> AmazonRoute:
+    """Read one route as a milepost problem plus the driver's sequence.
+
+    Parameters
+    ----------
+    folder
+        A folder in the challenge's schema.
+    route_id
+        The route to read.
+    zone
+        IANA zone of the station; by default from :data:`STATION_ZONES`.
+
+    Returns
+    -------
+    AmazonRoute
+        The problem, the driver's sequence and the route's metadata.
+
+    Raises
+    ------
+    InputError
+        If a file is missing, the route is unknown or its data are inconsistent.
+    """
+    return read_routes(folder, [route_id], zone=zone)[0]
+
+
+def read_routes(
+    folder: str | Path = DEFAULT_FOLDER,
+    route_ids: Iterable[str] | None = None,
+    *,
+    zone: str | None = None,
+) -> list[AmazonRoute]:
+    """Read several routes, parsing each file once.
+
+    Parameters
+    ----------
+    folder
+        A folder in the challenge's schema.
+    route_ids
+        Routes to read, in this order; all of them by default.
+    zone
+        IANA zone of the stations; by default from :data:`STATION_ZONES`.
+
+    Returns
+    -------
+    list of AmazonRoute
+        One per route id.
+
+    Raises
+    ------
+    InputError
+        If a file is missing, a route is unknown or its data are inconsistent.
+    """
+    folder = Path(folder)
+    routes = _read(folder, ROUTE_FILE)
+    ids = list(routes) if route_ids is None else list(route_ids)
+    unknown = [r for r in ids if r not in routes]
+    if unknown:
+        raise InputError(
+            str(folder / ROUTE_FILE), [f"unknown route id {r!r}" for r in unknown]
+        )
+    packages = _read(folder, PACKAGE_FILE)
+    sequences = _read(folder, SEQUENCE_FILE)
+    return [
+        _build_route(
+            rid, routes[rid], packages.get(rid), sequences.get(rid), folder, zone
+        )
+        for rid in ids
+    ]
+
+
+def station_zone(station_code: str) -> str:
+    """The IANA zone of a station, from its code's prefix.
+
+    Raises
+    ------
+    KeyError
+        If the prefix is not in :data:`STATION_ZONES`.
+    """
+    return STATION_ZONES[station_code[:3].upper()]
+
+
+def _utc(text: str) -> dt.datetime:
+    """``"2018-08-11 14:00:00"`` (UTC) as an aware datetime."""
+    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
+
+
+def _seconds(moment: dt.datetime, midnight: dt.datetime) -> int:
+    return round((moment - midnight).total_seconds())
+
+
+@dataclass
+class _Stop:
+    volume: float = 0.0
+    service: float = 0.0
+    packages: int = 0
+    windowed: int = 0
+    start: int | None = None  # latest opening (None: open from midnight)
+    end: int | None = None  # earliest closing (None: open until the shift ends)
+    first_end: tuple[int, int] | None = None  # the first-closing package window
+    conflict: bool = False
+
+
+def _stop_packages(
+    stop_id: str, items: Mapping[str, Any], midnight: dt.datetime
+) -> _Stop:
+    stop = _Stop()
+    for pid, pkg in items.items():
+        dims = pkg["dimensions"]
+        stop.volume += dims["depth_cm"] * dims["height_cm"] * dims["width_cm"]
+        stop.service += float(pkg["planned_service_time_seconds"])
+        stop.packages += 1
+        tw = pkg.get("time_window") or {}
+        s, e = tw.get("start_time_utc"), tw.get("end_time_utc")
+        # A window side is a "YYYY-MM-DD hh:mm:ss" string, or NaN when absent.
+        s_sec = _seconds(_utc(s), midnight) if isinstance(s, str) else None
+        e_sec = _seconds(_utc(e), midnight) if isinstance(e, str) else None
+        if s_sec is None and e_sec is None:
+            continue
+        if s_sec is not None and e_sec is not None and e_sec < s_sec:
+            raise ValueError(f"stop {stop_id} package {pid}: window ends before start")
+        stop.windowed += 1
+        if s_sec is not None:
+            stop.start = s_sec if stop.start is None else max(stop.start, s_sec)
+        if e_sec is not None:
+            stop.end = e_sec if stop.end is None else min(stop.end, e_sec)
+            if stop.first_end is None or e_sec < stop.first_end[1]:
+                stop.first_end = (s_sec or 0, e_sec)
+    if stop.start is not None and stop.end is not None and stop.end < stop.start:
+        stop.conflict = True
+    return stop
+
+
+def _build_route(
+    route_id: str,
+    info: Mapping[str, Any],
+    packages: Mapping[str, Any] | None,
+    sequence: Mapping[str, Any] | None,
+    folder: Path,
+    zone: str | None,
+) -> AmazonRoute:
+    where = f"{folder.name}/{route_id}"
+    if packages is None or sequence is None:
+        missing = PACKAGE_FILE if packages is None else SEQUENCE_FILE
+        raise InputError(where, [f"route missing from {missing}"])
+    try:
+        return _route(route_id, info, packages, sequence, zone)
+    except KeyError as exc:
+        raise InputError(where, [f"bad route data: missing key {exc}"]) from None
+    except (TypeError, ValueError) as exc:
+        raise InputError(where, [f"bad route data: {exc}"]) from None
+
+
+def _route(
+    route_id: str,
+    info: Mapping[str, Any],
+    packages: Mapping[str, Any],
+    sequence: Mapping[str, Any],
+    zone: str | None,
+) -> AmazonRoute:
+    code = str(info["station_code"])
+    if zone is None and code[:3].upper() not in STATION_ZONES:
+        raise ValueError(f"no time zone known for station {code!r}; pass zone=")
+    tz_name = zone or station_zone(code)
+    tz = ZoneInfo(tz_name)
+    departure = _utc(f"{info['date_YYYY_MM_DD']} {info['departure_time_utc']}")
+    local_day = departure.astimezone(tz).date()
+    midnight = dt.datetime.combine(local_day, dt.time(0), tzinfo=tz)
+    depart = _seconds(departure, midnight)
+
+    stations = [sid for sid, s in info["stops"].items() if s["type"] == "Station"]
+    if len(stations) != 1:
+        raise ValueError(f"expected one Station stop, found {len(stations)}")
+    station = info["stops"][stations[0]]
+    depot = Depot(
+        id=code, location=Location(lat=station["lat"], lon=station["lng"]), name=code
+    )
+
+    stops = {
+        sid: _stop_packages(sid, packages.get(sid) or {}, midnight)
+        for sid, s in info["stops"].items()
+        if s["type"] != "Station"
+    }
+    latest_end = max((s.end for s in stops.values() if s.end is not None), default=0)
+    shift_end = max(depart + SHIFT_HOURS * HOUR, latest_end + HOUR)
+
+    jobs: list[Job] = []
+    for sid, stop in stops.items():
+        windows: tuple[TimeWindow, ...] = ()
+        if stop.conflict:
+            assert stop.first_end is not None
+            lo, hi = stop.first_end
+            windows = (TimeWindow(start=max(0, lo), end=max(0, hi)),)
+        elif stop.start is not None or stop.end is not None:
+            lo = max(0, stop.start or 0)
+            hi = shift_end if stop.end is None else max(0, stop.end)
+            windows = (TimeWindow(start=min(lo, hi), end=hi),)
+        s = info["stops"][sid]
+        jobs.append(
+            Job(
+                id=sid,
+                location=Location(lat=s["lat"], lon=s["lng"]),
+                demand=(round(stop.volume), stop.packages),
+                service=round(stop.service),
+                time_windows=windows,
+            )
+        )
+    capacity = round(float(info["executor_capacity_cm3"]))
+    problem = Problem(
+        date=local_day,
+        depots=(depot,),
+        vehicles=(
+            Vehicle(
+                id=VEHICLE_ID,
+                start=code,
+                end=code,
+                capacity=(capacity, PARCEL_CAPACITY),
+                shift=TimeWindow(start=depart, end=shift_end),
+            ),
+        ),
+        jobs=tuple(jobs),
+    )
+
+    order = sequence.get("actual", sequence)
+    visits = sorted(order, key=lambda sid: order[sid])
+    if set(visits) != set(info["stops"]):
+        raise ValueError("the actual sequence does not list every stop once")
+    return AmazonRoute(
+        route_id=route_id,
+        problem=problem,
+        driver_sequence=tuple(v for v in visits if v not in stations),
+        station_code=code,
+        date=local_day,
+        timezone=tz_name,
+        departure_utc=departure,
+        capacity_cm3=capacity,
+        n_packages=sum(s.packages for s in stops.values()),
+        n_windowed_packages=sum(s.windowed for s in stops.values()),
+        window_conflicts=tuple(sid for sid, s in stops.items() if s.conflict),
+    )
+
+
+# -- timing and comparing ----------------------------------------------------
+
+
+def driver_plan(route: AmazonRoute, travel: TravelModel) -> Plan:
+    """Time the driver's actual sequence by the same rule as our plans.
+
+    Windows are hard in the problem, so a stop the driver reaches too late
+    is served late (``Step.late``) and the checker reports it.
+
+    Parameters
+    ----------
+    route
+        The route and the driver's sequence.
+    travel
+        The travel model (the same one used for our plan).
+
+    Returns
+    -------
+    Plan
+        The driver's route, timed.
+    """
+    t0 = time.perf_counter()
+    data = build_data(route.problem, travel)
+    seq: list[Visit] = [data.order_nodes[sid][0] for sid in route.driver_sequence]
+    return plan_from_sequences(
+        data,
+        [seq],
+        dropped=[],
+        impossible=[],
+        engine="driver",
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def window_lateness(problem: Problem, plan: Plan) -> dict[str, int]:
+    """Stops served outside their window, with the seconds past its end.
+
+    Parameters
+    ----------
+    problem
+        The problem the plan answers.
+    plan
+        A timed plan.
+
+    Returns
+    -------
+    dict of str to int
+        Job id -> seconds between the last window's end and the start of
+        service (0 for a start before the first window opens).
+    """
+    jobs = {j.id: j for j in problem.jobs}
+    late: dict[str, int] = {}
+    for route in plan.routes:
+        for step in route.steps:
+            job = jobs.get(step.id or "") if step.type == StepType.JOB else None
+            if job is None or not job.time_windows:
+                continue
+            if not any(w.contains(step.service_start) for w in job.time_windows):
+                late[job.id] = max(0, step.service_start - job.time_windows[-1].end)
+    return late
+
+
+def route_stats(problem: Problem, plan: Plan, travel: TravelModel) -> RouteStats:
+    """Measure a one-van plan: distance, times, lateness, checker verdict.
+
+    Parameters
+    ----------
+    problem
+        The problem the plan answers.
+    plan
+        A timed plan.
+    travel
+        The travel model the plan was timed with.
+
+    Returns
+    -------
+    RouteStats
+        The numbers the comparison reports.
+    """
+    verdict = check(problem, plan, travel)
+    late = window_lateness(problem, plan)
+    kinds: dict[str, int] = {}
+    for v in verdict.violations:
+        kinds[v.kind] = kinds.get(v.kind, 0) + 1
+    words = ", ".join(f"{k}: {n}" for k, n in sorted(kinds.items()))
+    return RouteStats(
+        distance=sum(r.distance for r in plan.routes),
+        duration=sum(r.end - r.start for r in plan.routes),
+        driving=sum(r.duration for r in plan.routes),
+        window_violations=len(late),
+        minutes_late=round(sum(late.values()) / 60.0, 1),
+        served=plan.summary.served,
+        feasible=verdict.ok,
+        checker="feasible" if verdict.ok else f"infeasible ({words})",
+    )
+
+
+def plan_route(
+    route: AmazonRoute,
+    travel: TravelModel,
+    params: SolveParams,
+    *,
+    warm_start: bool = False,
+) -> tuple[Plan, bool]:
+    """Plan ``route``, optionally starting the search from the driver's sequence.
+
+    Without ``warm_start`` (or with another engine) this is exactly
+    :func:`routing.solver.solve`. With OR-Tools and ``warm_start``, the
+    driver's sequence (restricted to the stops the precheck keeps) is offered
+    as the first solution whenever it is on time and inside the shift under
+    ``travel``; the search then only returns something at least as good in
+    distance. If OR-Tools rejects the offered routes it searches from scratch.
+
+    Parameters
+    ----------
+    route
+        The route to plan.
+    travel
+        The travel model.
+    params
+        Engine, objective and time limit.
+    warm_start
+        Try the driver's sequence as the first solution.
+
+    Returns
+    -------
+    tuple of (Plan, bool)
+        Our plan, and whether the driver's sequence was offered.
+    """
+    if params.engine != "ortools" or not warm_start:
+        return solve(route.problem, travel=travel, params=params), False
+    from routing.solver.ortools_adapter import solve_ortools
+
+    t0 = time.perf_counter()
+    data = build_data(route.problem, travel)
+    serviceable, impossible = precheck(data)
+    keep = set(serviceable)
+    initial = [data.order_nodes[s][0] for s in route.driver_sequence if s in keep]
+    start: list[Visit] = list(initial)
+    driver = plan_from_sequences(
+        data, [start], dropped=[], impossible=[], engine="", seconds=0.0
+    )
+    feasible_start = driver.summary.late == 0 and all(
+        r.end <= route.problem.vehicles[0].shift.end for r in driver.routes
+    )
+    result = solve_ortools(
+        data, serviceable, params, initial=[initial] if feasible_start else None
+    )
+    plan = plan_from_sequences(
+        data,
+        result.sequences,
+        dropped=result.dropped,
+        impossible=impossible,
+        engine=params.engine,
+        seconds=time.perf_counter() - t0,
+    )
+    return plan, feasible_start
+
+
+def compare(
+    route: AmazonRoute,
+    travel: TravelModel,
+    *,
+    time_limit: float,
+    engine: str = "ortools",
+    warm_start: bool = False,
+    seed: int = 0,
+) -> Comparison:
+    """Plan ``route`` and compare the plan with the driver's actual sequence.
+
+    Parameters
+    ----------
+    route
+        The route to plan.
+    travel
+        The travel model timing both routes.
+    time_limit
+        Seconds of search.
+    engine
+        The engine (see :class:`~routing.solver.params.SolveParams`).
+    warm_start
+        Offer the driver's sequence as the first solution when it is on time
+        (see :func:`plan_route`); by default our search starts from scratch.
+    seed
+        Random seed of the search.
+
+    Returns
+    -------
+    Comparison
+        Both routes measured the same way, and the plans behind them.
+    """
+    params = SolveParams.model_validate(
+        {
+            "engine": engine,
+            "time_limit": time_limit,
+            "objective": "distance",
+            "seed": seed,
+        }
+    )
+    t0 = time.perf_counter()
+    ours, warm = plan_route(route, travel, params, warm_start=warm_start)
+    seconds = time.perf_counter() - t0
+    theirs = driver_plan(route, travel)
+    return Comparison(
+        route=route,
+        ours=route_stats(route.problem, ours, travel),
+        driver=route_stats(route.problem, theirs, travel),
+        ours_plan=ours,
+        driver_plan=theirs,
+        warm_start=warm,
+        seconds=round(seconds, 2),
+    )
+
+
+def comparison_to_json(c: Comparison) -> dict[str, Any]:
+    """A comparison as JSON-ready data: metadata, both routes' numbers, sequences.
+
+    Parameters
+    ----------
+    c
+        The comparison.
+
+    Returns
+    -------
+    dict
+        ``route``, ``ours``, ``driver``, ratios and both stop sequences.
+    """
+    r = c.route
+
+    def stats(s: RouteStats, plan: Plan) -> dict[str, Any]:
+        return {
+            "distance_m": s.distance,
+            "duration_s": s.duration,
+            "driving_s": s.driving,
+            "window_violations": s.window_violations,
+            "minutes_late": s.minutes_late,
+            "served": s.served,
+            "checker": s.checker,
+            "sequence": _sequence(plan),
+        }
+
+    return {
+        "route_id": r.route_id,
+        "station_code": r.station_code,
+        "date": r.date.isoformat(),
+        "timezone": r.timezone,
+        "departure_utc": r.departure_utc.isoformat(),
+        "departure_local_s": r.departure,
+        "capacity_cm3": r.capacity_cm3,
+        "stops": r.n_stops,
+        "packages": r.n_packages,
+        "windowed_packages": r.n_windowed_packages,
+        "window_conflicts": list(r.window_conflicts),
+        "ours": stats(c.ours, c.ours_plan),
+        "driver": stats(c.driver, c.driver_plan),
+        "distance_ratio": round(c.distance_ratio, 4),
+        "duration_ratio": round(c.duration_ratio, 4),
+        "warm_start": c.warm_start,
+        "seconds": c.seconds,
+        "meets_target": c.meets_target,
+    }
+
+
+def _sequence(plan: Plan) -> list[str]:
+    return [s for route in plan.routes for s in route.order_ids]

@@ -1,0 +1,307 @@
+"""The VRPTW benchmark harness: solve instances, judge them, compare with BKS.
+
+Every run is scored by :func:`routing.solver.check` on the plan, never by an
+engine's own numbers. Distances follow the DIMACS convention of
+:func:`routing.vrplib.read_solomon` and are reported in instance units (one
+decimal), next to the ``distance_only;euclid_trunc1`` best-known solutions.
+
+Engines are the names :func:`routing.solver.solve` accepts plus
+``"pyvrp-direct"``: PyVRP on the instance file through its own reader and
+solver (the reference our PyVRP adapter should match), its routes timed and
+checked like any plan.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import re
+import statistics
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any, get_args
+
+from routing.model import Problem
+from routing.plan import Plan, StepType
+from routing.solver import SolveParams, check, solve
+from routing.solver.data import build_data
+from routing.solver.params import Engine
+from routing.solver.solve import plan_from_sequences
+from routing.solver.timeline import Visit
+from routing.travel import HaversineTravel
+from routing.vrplib import BksEntry, read_bks, read_solomon
+
+PYVRP_DIRECT = "pyvrp-direct"
+#: Engine names the harness runs.
+ENGINES: tuple[str, ...] = (*get_args(Engine), PYVRP_DIRECT)
+SUITES = ("solomon", "homberger")
+#: How many violations a run keeps.
+MAX_VIOLATIONS = 5
+
+
+def default_data_dir() -> Path:
+    """``shared/benchmarks/vrptw`` next to the repository."""
+    return Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "vrptw"
+
+
+def _natural(path: Path) -> list[object]:
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.stem)]
+
+
+def suite_instances(
+    data_dir: Path, suite: str, names: Sequence[str] | None = None
+) -> list[Path]:
+    """Instance files of a suite, in natural order.
+
+    Parameters
+    ----------
+    data_dir
+        The ``vrptw`` benchmark folder.
+    suite
+        ``"solomon"`` or ``"homberger"``.
+    names
+        Instance names (case-insensitive); by default every Solomon instance,
+        or the 1000-customer (``*_10_*``) Gehring-Homberger ones.
+
+    Returns
+    -------
+    list of Path
+        The instance files.
+
+    Raises
+    ------
+    ValueError
+        For an unknown suite or instance name.
+    """
+    if suite not in SUITES:
+        raise ValueError(f"unknown suite {suite!r}; choose from {', '.join(SUITES)}")
+    files = sorted((data_dir / suite / "instances").glob("*.txt"), key=_natural)
+    if not names:
+        if suite == "homberger":
+            files = [f for f in files if "_10_" in f.stem]
+        return files
+    by_name = {f.stem.upper(): f for f in files}
+    unknown = [n for n in names if n.upper() not in by_name]
+    if unknown:
+        raise ValueError(f"unknown {suite} instance(s): {', '.join(unknown)}")
+    return [by_name[n.upper()] for n in names]
+
+
+def bks_for(path: Path) -> dict[str, BksEntry]:
+    """The suite's distance-only BKS table (``../bks.csv``), if there is one."""
+    table = path.parent.parent / "bks.csv"
+    return read_bks(table) if table.is_file() else {}
+
+
+def run_instance(
+    path: str | Path,
+    engine: str,
+    time_limit: float,
+    seed: int = 0,
+    *,
+    bks: Mapping[str, BksEntry] | None = None,
+) -> dict[str, Any]:
+    """Solve one instance with one engine and judge the plan.
+
+    Parameters
+    ----------
+    path
+        A Solomon-format instance file.
+    engine
+        One of :data:`ENGINES`.
+    time_limit
+        Seconds of search.
+    seed
+        Random seed.
+    bks
+        Best-known solutions by instance name; read from the suite's
+        ``bks.csv`` when omitted.
+
+    Returns
+    -------
+    dict
+        ``instance, engine, seconds, vehicles, distance, bks_distance,
+        bks_vehicles, gap_pct, feasible, unassigned, violations, routes``
+        (routes as lists of customer numbers).
+
+    Raises
+    ------
+    ValueError
+        For an unknown engine, or one that cannot model the problem.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
+    path = Path(path)
+    problem, info = read_solomon(path)
+    table = bks_for(path) if bks is None else bks
+    t0 = time.perf_counter()
+    if engine == PYVRP_DIRECT:
+        from routing.solver.pyvrp_adapter import solve_file_direct
+
+        direct = solve_file_direct(path, time_limit=time_limit, seed=seed)
+        plan = plan_from_rows(problem, direct.routes, seconds=direct.seconds)
+    else:
+        params = SolveParams.model_validate(
+            {
+                "engine": engine,
+                "objective": "distance",
+                "time_limit": time_limit,
+                "seed": seed,
+            }
+        )
+        plan = solve(problem, params=params)
+    seconds = time.perf_counter() - t0
+    # File names carry the BKS tables' spelling (the first line may differ).
+    return score(problem, plan, path.stem, engine, seconds, info["scale"], table)
+
+
+def plan_from_rows(
+    problem: Problem, routes: Sequence[Sequence[int]], *, seconds: float
+) -> Plan:
+    """A plan from routes given as matrix rows (customer rows of the file).
+
+    Route ``k`` goes to vehicle ``k``; routes beyond the fleet, and rows that
+    are no job, leave their customers unassigned.
+    """
+    data = build_data(problem, HaversineTravel())
+    by_row = {
+        job.location.index: job.id
+        for job in problem.jobs
+        if job.location is not None and job.location.index is not None
+    }
+    sequences: list[list[Visit]] = [[] for _ in problem.vehicles]
+    for k, route in enumerate(routes[: len(problem.vehicles)]):
+        sequences[k] = [data.order_nodes[by_row[r]][0] for r in route if r in by_row]
+    served = {
+        data.nodes[n].order for seq in sequences for n in seq if isinstance(n, int)
+    }
+    dropped = [job.id for job in problem.jobs if job.id not in served]
+    return plan_from_sequences(
+        data,
+        sequences,
+        dropped=dropped,
+        impossible=[],
+        engine=PYVRP_DIRECT,
+        seconds=seconds,
+    )
+
+
+def score(
+    problem: Problem,
+    plan: Plan,
+    instance: str,
+    engine: str,
+    seconds: float,
+    scale: int,
+    bks: Mapping[str, BksEntry],
+) -> dict[str, Any]:
+    """Judge ``plan`` with the checker and compare its distance with the BKS."""
+    verdict = check(problem, plan, HaversineTravel())
+    routes = [
+        [int(s.id) for s in r.steps if s.type == StepType.JOB and s.id is not None]
+        for r in plan.routes
+    ]
+    routes = [r for r in routes if r]
+    distance = round(verdict.distance / scale, 1)
+    best = bks.get(instance)
+    gap = None
+    if best is not None and best["distance"] > 0:
+        gap = round(100.0 * (distance - best["distance"]) / best["distance"], 2)
+    unassigned = len(plan.unassigned)
+    violations = [f"{v.kind}: {v.detail}" for v in verdict.violations]
+    if unassigned:
+        violations.insert(0, f"coverage: {unassigned} customer(s) unassigned")
+    return {
+        "instance": instance,
+        "engine": engine,
+        "seconds": round(seconds, 2),
+        "vehicles": len(routes),
+        "distance": distance,
+        "bks_distance": None if best is None else best["distance"],
+        "bks_vehicles": None if best is None else best["vehicles"],
+        "gap_pct": gap,
+        "feasible": verdict.ok and unassigned == 0,
+        "unassigned": unassigned,
+        "violations": violations[:MAX_VIOLATIONS],
+        "routes": routes,
+    }
+
+
+def failed_run(instance: str, engine: str, error: str) -> dict[str, Any]:
+    """The record of a run that raised instead of returning a plan."""
+    return {
+        "instance": instance,
+        "engine": engine,
+        "seconds": None,
+        "vehicles": None,
+        "distance": None,
+        "bks_distance": None,
+        "bks_vehicles": None,
+        "gap_pct": None,
+        "feasible": False,
+        "unassigned": None,
+        "violations": [f"error: {error}"],
+        "routes": [],
+    }
+
+
+def summarise(runs: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per engine: instances, feasible count, mean/max gap (feasible runs), time.
+
+    Returns
+    -------
+    dict
+        Engine name to ``instances, feasible, mean_gap_pct, max_gap_pct,
+        mean_seconds`` (gaps ``None`` when no feasible run has a BKS).
+    """
+    by_engine: dict[str, list[Mapping[str, Any]]] = {}
+    for run in runs:
+        by_engine.setdefault(str(run["engine"]), []).append(run)
+    out: dict[str, dict[str, Any]] = {}
+    for engine, rows in by_engine.items():
+        gaps = [
+            r["gap_pct"] for r in rows if r["feasible"] and r["gap_pct"] is not None
+        ]
+        times = [r["seconds"] for r in rows if r["seconds"] is not None]
+        out[engine] = {
+            "instances": len(rows),
+            "feasible": sum(1 for r in rows if r["feasible"]),
+            "mean_gap_pct": round(statistics.fmean(gaps), 2) if gaps else None,
+            "max_gap_pct": round(max(gaps), 2) if gaps else None,
+            "mean_seconds": round(statistics.fmean(times), 2) if times else None,
+            "infeasible": [r["instance"] for r in rows if not r["feasible"]],
+        }
+    return out
+
+
+def machine() -> dict[str, Any]:
+    """Where a benchmark ran: host, CPU, Python and engine versions."""
+
+    def version(package: str) -> str | None:
+        try:
+            return metadata.version(package)
+        except metadata.PackageNotFoundError:
+            return None
+
+    return {
+        "node": platform.node(),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "pyvrp": version("pyvrp"),
+        "ortools": version("ortools"),
+    }
+
+
+def report(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The JSON document of a benchmark: machine, date, runs and summary."""
+    return {
+        "machine": machine(),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "runs": list(runs),
+        "summary": summarise(runs),
+    }

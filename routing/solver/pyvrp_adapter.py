@@ -1,0 +1,628 @@
+"""The PyVRP engine: the only module that imports PyVRP.
+
+Model (see docs/concepts.md for the vocabulary):
+
+* every place a vehicle starts or ends at is a PyVRP depot (a free start or
+  end is a depot that is zero away from everything); every job and shipment
+  end is a PyVRP location of its own, so the setup of ``j`` can sit on the
+  duration of every arc into ``j`` from another place, exactly as the timeline
+  pays it;
+* a job is a client (``delivery`` loaded at the depot, ``pickup`` brought
+  back), a shipment is a PyVRP shipment; a job with several windows is a
+  mutually exclusive group of copies, one per window;
+* vehicles with the same attributes share a vehicle type (``num_available``);
+  skills, night/day shift and depot restrictions become routing profiles in
+  which the forbidden locations are :data:`pyvrp.constants.MAX_VALUE` away
+  and take longer to reach than any shift lasts;
+* ``max_orders`` is one more load dimension in which every job weighs 1;
+* distance mode makes every order required (falling back to optional orders
+  when no feasible solution turns up in the first half of the time limit);
+  cost mode prices distance, duration and fixed costs and gives every order
+  its drop penalty as prize.
+
+Breaks, soft windows and shipments with several windows are outside
+PyVRP 0.14's model: :func:`pyvrp_fit` names them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+import time
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyvrp
+import vrplib  # type: ignore[import-untyped]
+from pyvrp.constants import MAX_VALUE
+from pyvrp.exceptions import PenaltyBoundWarning
+from pyvrp.stop import MaxRuntime
+
+from routing.model import BASE_DROP_PENALTY, Job, Shipment
+from routing.solver.data import ProblemData
+from routing.solver.params import COST_SCALE, ProgressCallback, SolveParams, uses_costs
+from routing.solver.result import EngineResult
+from routing.solver.timeline import Visit
+
+#: PyVRP's unit costs are integers per metre and per second; pricing in
+#: thousandths of a won keeps a per-km rate in whole won exact.
+UNITS_PER_WON = 1000
+#: Share of the time limit spent looking for a solution that serves every
+#: order (distance mode) before orders become optional.
+REQUIRED_SHARE = 0.5
+
+_INFEASIBLE = int(np.iinfo(np.int64).max)
+_IntMatrix = npt.NDArray[np.int64]
+
+
+def pyvrp_fit(data: ProblemData, order_ids: Sequence[str]) -> str | None:
+    """Why PyVRP 0.14 cannot model this problem, or ``None`` when it can.
+
+    Parameters
+    ----------
+    data
+        The dense problem.
+    order_ids
+        The orders to plan (those the precheck kept).
+
+    Returns
+    -------
+    str or None
+        A short reason (``"breaks"``, ``"soft windows"``, ``"several windows
+        on a shipment"``, ``"max_orders with shipments"``), or ``None``.
+    """
+    if any(v.breaks for v in data.problem.vehicles):
+        return "breaks"
+    orders = [data.orders[oid] for oid in order_ids]
+    if any(o.lateness_cost is not None and _windowed(o) for o in orders):
+        return "soft windows"
+    shipments = [o for o in orders if isinstance(o, Shipment)]
+    if any(
+        len(s.pickup.time_windows) > 1 or len(s.delivery.time_windows) > 1
+        for s in shipments
+    ):
+        return "several windows on a shipment"
+    if shipments and any(v.max_orders is not None for v in data.problem.vehicles):
+        return "max_orders with shipments"
+    return None
+
+
+def _windowed(order: Job | Shipment) -> bool:
+    if isinstance(order, Job):
+        return bool(order.time_windows)
+    return bool(order.pickup.time_windows or order.delivery.time_windows)
+
+
+@dataclass(frozen=True)
+class _Built:
+    """A PyVRP instance and the way back to our node indices."""
+
+    instance: pyvrp.ProblemData
+    vehicles_of_type: list[list[int]]
+    client_node: list[int]
+    shipment_nodes: list[tuple[int, int]]
+    forbidden: list[set[int]]  # per vehicle: data nodes it may not visit
+    copies_prize: int  # prizes of the copies a several-window job leaves unused
+    cost_unit: float  # our objective units (COST_SCALE or metres) per PyVRP unit
+
+    def objective(self, solution: pyvrp.Solution) -> float:
+        """Costs plus the prizes of orders left out, in our units."""
+        cost = (
+            solution.distance_cost()
+            + solution.duration_cost()
+            + solution.fixed_vehicle_cost()
+            + solution.uncollected_prizes()
+            - self.copies_prize
+        )
+        return float(cost * self.cost_unit)
+
+
+def solve_pyvrp(
+    data: ProblemData,
+    order_ids: Sequence[str],
+    params: SolveParams,
+    *,
+    progress: ProgressCallback | None = None,
+) -> EngineResult:
+    """Solve for the orders in ``order_ids`` with PyVRP (the rest are left out).
+
+    Parameters
+    ----------
+    data
+        The dense problem; :func:`pyvrp_fit` must have returned ``None``.
+    order_ids
+        The orders to plan.
+    params
+        ``time_limit``, ``seed`` and ``objective`` are used.
+    progress
+        Called with ``("pyvrp", seconds, objective)`` on every feasible
+        improvement.
+
+    Returns
+    -------
+    EngineResult
+        Per vehicle, the data node indices in visiting order; the ids of the
+        orders left out; PyVRP's objective in the OR-Tools engine's units.
+
+    Raises
+    ------
+    ValueError
+        When the problem needs something PyVRP cannot model.
+    """
+    misfit = pyvrp_fit(data, order_ids)
+    if misfit is not None:
+        raise ValueError(f"PyVRP cannot model this problem: {misfit}")
+    ids = list(order_ids)
+    n_veh = data.n_vehicles
+    if not ids:
+        return EngineResult([[] for _ in range(n_veh)], [], 0.0)
+    t0 = time.perf_counter()
+    with_costs = uses_costs(data, params)
+    required = not with_costs
+    budget = params.time_limit
+    built = _build(data, ids, with_costs=with_costs, required=required)
+    best, gave_up = _run(built, params.seed, budget, required, progress, t0)
+    if gave_up:
+        built = _build(data, ids, with_costs=with_costs, required=False)
+        remaining = max(0.1, budget - (time.perf_counter() - t0))
+        best, _ = _run(built, params.seed, remaining, False, progress, t0)
+    return _to_result(data, built, best, ids)
+
+
+class _Stop:
+    """Stop at the time limit, or early while nothing feasible is found."""
+
+    def __init__(self, seconds: float, give_up_after: float | None) -> None:
+        self._start = time.perf_counter()
+        self._seconds = seconds
+        self._give_up_after = give_up_after
+        self.gave_up = False
+
+    def __call__(self, best_cost: int) -> bool:
+        elapsed = time.perf_counter() - self._start
+        if elapsed > self._seconds:
+            return True
+        if (
+            self._give_up_after is not None
+            and elapsed > self._give_up_after
+            and best_cost >= _INFEASIBLE
+        ):
+            self.gave_up = True
+            return True
+        return False
+
+
+class _Reporter(pyvrp.IteratedLocalSearchCallbacks):
+    """Forwards PyVRP's new best solutions to a progress callback."""
+
+    def __init__(self, progress: ProgressCallback, t0: float, built: _Built) -> None:
+        self._progress = progress
+        self._t0 = t0
+        self._built = built
+
+    def on_best(self, best: pyvrp.Solution) -> None:
+        if best.is_feasible():
+            elapsed = time.perf_counter() - self._t0
+            self._progress("pyvrp", elapsed, self._built.objective(best))
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """PyVRP warns when its penalties saturate; we judge feasibility ourselves."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PenaltyBoundWarning)
+        yield
+
+
+def _run(
+    built: _Built,
+    seed: int,
+    seconds: float,
+    required: bool,
+    progress: ProgressCallback | None,
+    t0: float,
+) -> tuple[pyvrp.Solution, bool]:
+    instance = built.instance
+    ils = pyvrp.IteratedLocalSearchParams()
+    if progress is not None:
+        ils = pyvrp.IteratedLocalSearchParams(callbacks=_Reporter(progress, t0, built))
+    stop = _Stop(seconds, seconds * REQUIRED_SHARE if required else None)
+    with _quiet():
+        result = pyvrp.solve(
+            instance,
+            stop=stop,
+            seed=seed,
+            collect_stats=False,
+            display=False,
+            params=pyvrp.SolveParams(ils=ils),
+        )
+    return result.best, stop.gave_up and not result.is_feasible()
+
+
+def _build(
+    data: ProblemData, order_ids: list[str], *, with_costs: bool, required: bool
+) -> _Built:
+    problem = data.problem
+    nodes = data.nodes
+
+    # -- locations: depots first, then one per job / shipment end -------------
+    depot_of_point: dict[int | None, int] = {}
+    reps: list[int] = []  # a data node standing for each PyVRP location
+    for n in (*data.starts, *data.ends):
+        point = nodes[n].point
+        if point not in depot_of_point:
+            depot_of_point[point] = len(reps)
+            reps.append(n)
+    n_depots = len(reps)
+    location_of: dict[int, int] = {}
+    for oid in order_ids:
+        for n in data.order_nodes[oid]:
+            location_of[n] = len(reps)
+            reps.append(n)
+
+    distances, durations = _matrices(data, reps)
+    count_dim = any(v.max_orders is not None for v in problem.vehicles)
+
+    # -- prizes ----------------------------------------------------------------
+    if with_costs:
+
+        def prize(oid: str) -> int:
+            return round(UNITS_PER_WON * data.orders[oid].drop_penalty)
+
+        cost_unit = COST_SCALE / UNITS_PER_WON
+    else:
+        # Large enough to pay for any detour, so only infeasibility drops.
+        base = 2 * int(distances.max(initial=0)) + 1
+
+        def prize(oid: str) -> int:
+            return round(base * data.orders[oid].drop_penalty / BASE_DROP_PENALTY)
+
+        cost_unit = 1.0
+
+    # -- clients, groups and shipments -----------------------------------------
+    clients: list[pyvrp.Client] = []
+    client_node: list[int] = []
+    groups: list[pyvrp.ClientGroup] = []
+    shipments: list[pyvrp.Shipment] = []
+    shipment_nodes: list[tuple[int, int]] = []
+    for oid in order_ids:
+        order = data.orders[oid]
+        own = data.order_nodes[oid]
+        if isinstance(order, Shipment):
+            p, d = (nodes[n] for n in own)
+            p_early, p_late = _window(p.windows)
+            d_early, d_late = _window(d.windows)
+            shipments.append(
+                pyvrp.Shipment(
+                    pickup_location=location_of[own[0]],
+                    delivery_location=location_of[own[1]],
+                    pickup_tw_early=p_early,
+                    pickup_tw_late=p_late,
+                    pickup_service_duration=p.service,
+                    delivery_tw_early=d_early,
+                    delivery_tw_late=d_late,
+                    delivery_service_duration=d.service,
+                    amount=[*order.demand, *([0] if count_dim else [])],
+                    prize=0 if required else prize(oid),
+                    required=required,
+                    name=oid,
+                )
+            )
+            shipment_nodes.append((own[0], own[1]))
+            continue
+        n = own[0]
+        node = nodes[n]
+        count = [1] if count_dim else []
+        no_count = [0] if count_dim else []
+        windows = node.windows or ((0, _INFEASIBLE),)
+        group = None
+        if len(windows) > 1:
+            group = len(groups)
+            groups.append(
+                pyvrp.ClientGroup(
+                    list(range(len(clients), len(clients) + len(windows))),
+                    required=required,
+                    name=oid,
+                )
+            )
+        for early, late in windows:
+            clients.append(
+                pyvrp.Client(
+                    location=location_of[n],
+                    delivery=[*node.delivery, *count],
+                    pickup=[*node.pickup, *no_count],
+                    service_duration=node.service,
+                    tw_early=early,
+                    tw_late=late,
+                    prize=0 if required else prize(oid),
+                    required=required and group is None,
+                    group=group,
+                    name=oid,
+                )
+            )
+            client_node.append(n)
+
+    # -- profiles: one per set of forbidden locations --------------------------
+    # A forbidden arc is as long as PyVRP allows and takes longer than any
+    # shift, so a route using it is both costly and late.
+    never = (
+        1
+        + max(v.shift.end for v in problem.vehicles)
+        + max((w[1] for n in location_of for w in nodes[n].windows), default=0)
+    )
+    forbidden: list[set[int]] = []
+    profile_of: dict[tuple[int, ...], int] = {(): 0}
+    # PyVRP's stubs spell the matrices as ``np.ndarray[int]``.
+    dist_mats: list[Any] = [distances]
+    dur_mats: list[Any] = [durations]
+    for vehicle in problem.vehicles:
+        banned_nodes = {
+            n
+            for oid in order_ids
+            if not data.can_serve(vehicle, data.orders[oid])
+            for n in data.order_nodes[oid]
+        }
+        forbidden.append(banned_nodes)
+        banned = tuple(sorted(location_of[n] for n in banned_nodes))
+        if banned not in profile_of:
+            profile_of[banned] = len(dist_mats)
+            dist_mats.append(_forbid(distances, banned, MAX_VALUE))
+            dur_mats.append(_forbid(durations, banned, never))
+
+    # -- vehicle types ---------------------------------------------------------
+    n_orders = len(order_ids)
+    types: dict[tuple[object, ...], list[int]] = {}
+    attrs: dict[tuple[object, ...], dict[str, object]] = {}
+    for v, vehicle in enumerate(problem.vehicles):
+        costs = vehicle.costs
+        capacity = list(vehicle.capacity)
+        if count_dim:
+            capacity.append(vehicle.max_orders or n_orders)
+        kwargs: dict[str, object] = {
+            "capacity": capacity,
+            "start_depot": depot_of_point[nodes[data.starts[v]].point],
+            "end_depot": depot_of_point[nodes[data.ends[v]].point],
+            "tw_early": vehicle.shift.start,
+            "tw_late": vehicle.shift.end,
+            "profile": profile_of[tuple(sorted(location_of[n] for n in forbidden[v]))],
+            "fixed_cost": round(UNITS_PER_WON * costs.fixed) if with_costs else 0,
+            "unit_distance_cost": round(costs.per_km) if with_costs else 1,
+            "unit_duration_cost": (
+                round(UNITS_PER_WON * costs.per_hour / 3600) if with_costs else 0
+            ),
+        }
+        if vehicle.max_duration is not None:
+            # PyVRP measures a route from its best departure time; the
+            # timeline leaves at the shift start (later only to skip waiting at
+            # the first stop), so a bounded route must leave at the shift start.
+            kwargs["shift_duration"] = vehicle.max_duration
+            kwargs["start_late"] = vehicle.shift.start
+        if vehicle.max_distance is not None:
+            kwargs["max_distance"] = vehicle.max_distance
+        key = tuple(
+            tuple(value) if isinstance(value, list) else value
+            for value in kwargs.values()
+        )
+        types.setdefault(key, []).append(v)
+        attrs[key] = kwargs
+    vehicle_types = [
+        pyvrp.VehicleType(
+            num_available=len(members),
+            name=",".join(problem.vehicles[v].id for v in members),
+            **attrs[key],  # type: ignore[arg-type]
+        )
+        for key, members in types.items()
+    ]
+
+    depots = [pyvrp.Depot(location=k) for k in range(n_depots)]
+    locations = [_location(data, n) for n in reps]
+    instance = pyvrp.ProblemData(
+        locations=locations,
+        clients=clients,
+        depots=depots,
+        vehicle_types=vehicle_types,
+        distance_matrices=dist_mats,
+        duration_matrices=dur_mats,
+        groups=groups,
+        shipments=shipments,
+    )
+    return _Built(
+        instance=instance,
+        vehicles_of_type=list(types.values()),
+        client_node=client_node,
+        shipment_nodes=shipment_nodes,
+        forbidden=forbidden,
+        copies_prize=sum(
+            (len(g) - 1) * instance.client(g.clients[0]).prize for g in groups
+        ),
+        cost_unit=cost_unit,
+    )
+
+
+def _window(windows: tuple[tuple[int, int], ...]) -> tuple[int, int]:
+    if not windows:
+        return 0, _INFEASIBLE
+    return windows[0][0], windows[-1][1]
+
+
+def _location(data: ProblemData, n: int) -> pyvrp.Location:
+    point = data.nodes[n].point
+    if point is None:
+        return pyvrp.Location(x=0.0, y=0.0)
+    loc = data.points[point]
+    if loc.lon is None or loc.lat is None:
+        return pyvrp.Location(x=0.0, y=0.0)
+    return pyvrp.Location(x=loc.lon, y=loc.lat)
+
+
+def _matrices(data: ProblemData, reps: list[int]) -> tuple[_IntMatrix, _IntMatrix]:
+    """Distances, and durations with the setup of ``j`` on every arc into it.
+
+    Setup is paid only when arriving from another place, as in
+    :meth:`ProblemData.setup_between`.
+    """
+    points = np.array(
+        [-1 if data.nodes[n].point is None else data.nodes[n].point for n in reps],
+        dtype=np.int64,
+    )
+    free = points < 0
+    idx = np.where(free, 0, points)
+    if data.matrix.size:
+        dist = data.matrix.distances[np.ix_(idx, idx)].astype(np.int64)
+        dur = data.matrix.durations[np.ix_(idx, idx)].astype(np.int64)
+    else:
+        dist = np.zeros((len(reps), len(reps)), dtype=np.int64)
+        dur = dist.copy()
+    dist[free, :] = 0
+    dist[:, free] = 0
+    dur[free, :] = 0
+    dur[:, free] = 0
+    setup = np.array([data.nodes[n].setup for n in reps], dtype=np.int64)
+    same = (points[:, None] == points[None, :]) & ~free[:, None]
+    dur = dur + np.where(same, 0, setup[None, :])
+    np.fill_diagonal(dist, 0)
+    np.fill_diagonal(dur, 0)
+    return dist, dur
+
+
+def _forbid(matrix: _IntMatrix, banned: tuple[int, ...], value: int) -> _IntMatrix:
+    out = matrix.copy()
+    out[list(banned), :] = value
+    out[:, list(banned)] = value
+    np.fill_diagonal(out, 0)
+    return out
+
+
+def _to_result(
+    data: ProblemData, built: _Built, best: pyvrp.Solution, order_ids: list[str]
+) -> EngineResult:
+    n_veh = data.n_vehicles
+    sequences: list[list[Visit]] = [[] for _ in range(n_veh)]
+    free = [list(members) for members in built.vehicles_of_type]
+    for route in best.routes():
+        v = free[route.vehicle_type()].pop(0)
+        seq: list[Visit] = []
+        for activity in route:
+            if activity.is_client():
+                seq.append(built.client_node[activity.idx])
+            elif activity.is_pickup():
+                seq.append(built.shipment_nodes[activity.idx][0])
+            elif activity.is_delivery():
+                seq.append(built.shipment_nodes[activity.idx][1])
+        visited = {n for n in seq if isinstance(n, int)}
+        if not route.is_feasible() or visited & built.forbidden[v]:
+            continue  # only an infeasible search result gets here: leave it out
+        sequences[v] = seq
+    served = {
+        data.nodes[n].order for seq in sequences for n in seq if isinstance(n, int)
+    }
+    dropped = [oid for oid in order_ids if oid not in served]
+    objective = built.objective(best) if best.is_feasible() else float("inf")
+    return EngineResult(sequences, dropped, objective)
+
+
+# -- the anchor: PyVRP on an instance file, straight through its own reader --
+
+
+@dataclass(frozen=True)
+class DirectResult:
+    """PyVRP's own answer for an instance file.
+
+    ``routes`` hold, per route, the visited locations as rows of the file
+    (the depot is row 0, so for Solomon files a row is the customer number).
+    ``distance`` is PyVRP's total in the rounded units of ``round_func``.
+    """
+
+    routes: list[list[int]]
+    distance: int
+    feasible: bool
+    seconds: float
+
+
+def solve_file_direct(
+    path: str | Path,
+    *,
+    time_limit: float,
+    seed: int = 0,
+    round_func: str = "dimacs",
+) -> DirectResult:
+    """Run PyVRP on an instance file the way PyVRP's own tools do.
+
+    Solomon / Gehring-Homberger text files are rewritten as VRPLIB first
+    (same rows, ``EUC_2D``), then read by ``pyvrp.read`` with ``round_func``
+    and solved by ``pyvrp.solve`` with ``MaxRuntime(time_limit)``.
+
+    Parameters
+    ----------
+    path
+        A VRPLIB file, or a Solomon-format text file.
+    time_limit
+        Seconds of search.
+    seed
+        Random seed.
+    round_func
+        PyVRP's rounding: ``"dimacs"`` truncates 10 x every value.
+
+    Returns
+    -------
+    DirectResult
+        The best solution's routes, distance and feasibility.
+    """
+    path = Path(path)
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        source = path
+        if _is_solomon(path):
+            source = Path(tmp) / (path.stem + ".vrp")
+            _solomon_to_vrplib(path, source)
+        instance = pyvrp.read(source, round_func=round_func)
+    with _quiet():
+        result = pyvrp.solve(
+            instance,
+            stop=MaxRuntime(time_limit),
+            seed=seed,
+            collect_stats=False,
+            display=False,
+        )
+    routes = [
+        [instance.client(a.idx).location for a in route if a.is_client()]
+        for route in result.best.routes()
+    ]
+    return DirectResult(
+        routes=routes,
+        distance=int(result.best.distance()),
+        feasible=bool(result.best.is_feasible()),
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def _is_solomon(path: Path) -> bool:
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        head = [line.strip().upper() for _, line in zip(range(12), fh, strict=False)]
+    return "VEHICLE" in head and "CUSTOMER" in head
+
+
+def _solomon_to_vrplib(source: Path, target: Path) -> None:
+    raw = vrplib.read_instance(source, instance_format="solomon")
+    n = len(raw["node_coord"])
+    vrplib.write_instance(
+        target,
+        {
+            "NAME": str(raw["name"]),
+            "TYPE": "VRPTW",
+            "DIMENSION": n,
+            "VEHICLES": int(raw["vehicles"]),
+            "CAPACITY": int(raw["capacity"]),
+            "EDGE_WEIGHT_TYPE": "EUC_2D",
+            "NODE_COORD_SECTION": raw["node_coord"],
+            "DEMAND_SECTION": raw["demand"],
+            "TIME_WINDOW_SECTION": raw["time_window"],
+            "SERVICE_TIME_SECTION": raw["service_time"],
+            "DEPOT_SECTION": [1, -1],
+        },
+    )
