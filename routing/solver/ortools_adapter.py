@@ -225,11 +225,17 @@ def solve_ortools(
         routing.AddAtSolutionCallback(on_solution)
 
     solution = None
+    warm = False
     if initial is not None:
         routing.CloseModelWithParameters(search)
-        routes = [[local[n] for n in seq if n in local] for seq in initial]
+        # Routes are read as routing *indices*, not manager node numbers.
+        routes = [
+            [manager.NodeToIndex(local[n]) for n in seq if n in local]
+            for seq in initial
+        ]
         start = routing.ReadAssignmentFromRoutes(routes, True)
         if start is not None:
+            warm = True
             solution = routing.SolveFromAssignmentWithParameters(start, search)
     if solution is None:
         solution = routing.SolveWithParameters(search)
@@ -255,7 +261,9 @@ def solve_ortools(
             seq = _place_breaks(data, v, visits, intervals, solution)
         sequences.append(seq)
     dropped = [oid for oid in order_ids if oid not in served]
-    return EngineResult(sequences, dropped, float(solution.ObjectiveValue()))
+    return EngineResult(
+        sequences, dropped, float(solution.ObjectiveValue()), warm_started=warm
+    )
 
 
 def _add_breaks(

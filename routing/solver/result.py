@@ -14,3 +14,4 @@ class EngineResult:
     sequences: list[list[Visit]]
     dropped: list[str]
     objective: float
+    warm_started: bool = False

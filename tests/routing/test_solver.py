@@ -213,3 +213,36 @@ def test_random_days_pass_the_checker(seed: int) -> None:
     problem = random_problem(seed)
     plan = _solve(problem, SolveParams(time_limit=2.0))
     assert plan.summary.served + plan.summary.unassigned == plan.summary.orders
+
+
+def test_warm_start_is_used() -> None:
+    """OR-Tools started from a known route returns one at least as short."""
+    from routing.solver.data import build_data
+    from routing.solver.ortools_adapter import solve_ortools
+    from routing.solver.solve import plan_from_sequences
+
+    problem = grid_problem(
+        COORDS, [{"id": f"j{i}", "at": i} for i in range(1, 7)], [{"id": "v"}]
+    )
+    best = brute_force(problem)
+    assert best is not None
+    data = build_data(problem, HaversineTravel())
+    initial = [[data.order_nodes[oid][0] for oid in best[1].routes[0].order_ids]]
+    # A first-solution strategy that is poor alone, so the start matters.
+    params = SolveParams(
+        time_limit=0.2,
+        first_solution="GLOBAL_CHEAPEST_ARC",
+        metaheuristic="GREEDY_DESCENT",
+    )
+    result = solve_ortools(data, [j.id for j in problem.jobs], params, initial=initial)
+    assert result.warm_started
+    plan = plan_from_sequences(
+        data,
+        result.sequences,
+        dropped=result.dropped,
+        impossible=[],
+        engine="ortools",
+        seconds=0,
+    )
+    assert plan.summary.distance == best[0]
+    assert check(problem, plan, HaversineTravel()).ok
