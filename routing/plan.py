@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from routing.model import Amount, Location
+from routing.model import Location
 
 
 class _Frozen(BaseModel):
@@ -45,7 +45,7 @@ class Step(_Frozen):
     service: int = 0
     service_start: int
     departure: int
-    load: Amount = ()
+    load: tuple[int, ...] = ()
     distance: int = 0
     duration: int = 0
     slack: int = 0

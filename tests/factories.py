@@ -13,6 +13,7 @@ from routing.plan import Plan
 from routing.solver import check
 from routing.solver.data import build_data
 from routing.solver.solve import plan_from_sequences
+from routing.solver.timeline import BreakVisit
 from routing.travel import HaversineTravel
 
 SPEED = 10  # metres per second on the test grids
@@ -57,26 +58,40 @@ def grid_problem(
 def brute_force(problem: Problem) -> tuple[int, Plan] | None:
     """Shortest feasible plan serving every order, by enumeration.
 
-    Tries every assignment of jobs to vehicles and every order on each route;
-    use with at most ~7 jobs and 2 vehicles.
+    Tries every assignment of orders to vehicles, every visiting order of each
+    route's nodes (shipments contribute two) and every position of a
+    vehicle's break; use with at most ~7 nodes and 2 vehicles.
     """
     data = build_data(problem, HaversineTravel())
     travel = HaversineTravel()
-    jobs = list(range(len(problem.jobs)))
+    orders = [o.id for o in problem.orders]
     n_veh = len(problem.vehicles)
     best: tuple[int, Plan] | None = None
-    for assign in itertools.product(range(n_veh), repeat=len(jobs)):
-        groups = [
-            [j for j, v in zip(jobs, assign, strict=True) if v == k]
-            for k in range(n_veh)
-        ]
-        for perms in itertools.product(*(itertools.permutations(g) for g in groups)):
-            seqs: list[list[Any]] = [
-                [data.order_nodes[problem.jobs[j].id][0] for j in perm]
-                for perm in perms
+    for assign in itertools.product(range(n_veh), repeat=len(orders)):
+        per_vehicle = []
+        for v in range(n_veh):
+            nodes = [
+                n
+                for oid, k in zip(orders, assign, strict=True)
+                if k == v
+                for n in data.order_nodes[oid]
             ]
+            options: list[list[Any]] = []
+            for perm in itertools.permutations(nodes):
+                if not problem.vehicles[v].breaks or not perm:
+                    options.append(list(perm))
+                    continue
+                for pos in range(len(perm) + 1):
+                    options.append([*perm[:pos], BreakVisit(0), *perm[pos:]])
+            per_vehicle.append(options)
+        for seqs in itertools.product(*per_vehicle):
             plan = plan_from_sequences(
-                data, seqs, dropped=[], impossible=[], engine="brute", seconds=0
+                data,
+                list(seqs),
+                dropped=[],
+                impossible=[],
+                engine="brute",
+                seconds=0,
             )
             if best is not None and plan.summary.distance >= best[0]:
                 continue

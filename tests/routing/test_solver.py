@@ -246,3 +246,95 @@ def test_warm_start_is_used() -> None:
     )
     assert plan.summary.distance == best[0]
     assert check(problem, plan, HaversineTravel()).ok
+
+
+FAMILIES = {
+    "returns": (
+        [
+            {"id": "d1", "at": 1, "demand": [3]},
+            {"id": "d2", "at": 3, "demand": [2]},
+            {"id": "r1", "at": 2, "demand": [4], "type": "pickup"},
+            {"id": "r2", "at": 4, "demand": [1], "type": "pickup"},
+        ],
+        [{"id": "v", "capacity": [5]}],
+        {},
+    ),
+    "shipments": (
+        [{"id": "j", "at": 1}],
+        [{"id": "v", "capacity": [3]}],
+        {
+            "shipments": [
+                {
+                    "id": "s1",
+                    "demand": [2],
+                    "pickup": {"location": {"index": 5}},
+                    "delivery": {"location": {"index": 2}},
+                },
+                {
+                    "id": "s2",
+                    "demand": [2],
+                    "pickup": {"location": {"index": 6}},
+                    "delivery": {"location": {"index": 4}},
+                },
+            ]
+        },
+    ),
+    "breaks": (
+        [{"id": f"j{i}", "at": i, "service": 300} for i in range(1, 5)],
+        [
+            {
+                "id": "v",
+                "breaks": [{"id": "b", "time_windows": [[400, 450]], "service": 600}],
+            }
+        ],
+        {},
+    ),
+    "multi-window": (
+        [
+            {"id": "a", "at": 1, "time_windows": [[0, 50], [700, 800]]},
+            {"id": "b", "at": 2, "time_windows": [[150, 250]]},
+            {"id": "c", "at": 6, "time_windows": [[300, 500], [900, 1000]]},
+        ],
+        [{"id": "v"}],
+        {},
+    ),
+    "skills-multi-vehicle": (
+        [
+            {"id": "a", "at": 1, "skills": ["cold"]},
+            {"id": "b", "at": 2},
+            {"id": "c", "at": 5, "skills": ["cold"]},
+            {"id": "d", "at": 6},
+        ],
+        [
+            {"id": "v1", "skills": ["cold"], "capacity": [3]},
+            {"id": "v2", "capacity": [3]},
+        ],
+        {},
+    ),
+    "max-orders-and-duration": (
+        [{"id": f"j{i}", "at": i} for i in range(1, 6)],
+        [{"id": "v1", "max_orders": 2}, {"id": "v2", "max_duration": 700}],
+        {},
+    ),
+    "setup-at-shared-place": (
+        [
+            {"id": "a", "at": 2, "setup": 200},
+            {"id": "b", "at": 2, "setup": 200, "time_windows": [[0, 450]]},
+            {"id": "c", "at": 4, "setup": 100},
+        ],
+        [{"id": "v"}],
+        {},
+    ),
+}
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_constraint_family_matches_brute_force(family: str) -> None:
+    """For each constraint family OR-Tools finds the enumerated optimum."""
+    jobs, vehicles, extra = FAMILIES[family]
+    problem = grid_problem(COORDS, jobs, vehicles, **extra)
+    best = brute_force(problem)
+    assert best is not None, "the instance must be feasible"
+    plan = _solve(problem)
+    assert plan.summary.unassigned == 0
+    assert plan.summary.distance == best[0]
