@@ -16,10 +16,16 @@ IntMatrix = npt.NDArray[np.int64]
 
 @dataclass(frozen=True)
 class TravelMatrix:
-    """Durations (s) and distances (m) between ``n`` points, row = origin."""
+    """Durations (s) and distances (m) between ``n`` points, row = origin.
+
+    ``unreachable`` marks pairs with no path (e.g. a one-way trap in a road
+    graph); their duration and distance entries carry no meaning and every
+    consumer must treat them as forbidden, never as free or merely long.
+    """
 
     durations: IntMatrix
     distances: IntMatrix
+    unreachable: npt.NDArray[np.bool_] | None = None
 
     def __post_init__(self) -> None:
         d, m = self.durations, self.distances
@@ -31,6 +37,11 @@ class TravelMatrix:
             )
         if (d < 0).any() or (m < 0).any():
             raise ValueError("travel matrices must be non-negative")
+        if self.unreachable is not None and self.unreachable.shape != d.shape:
+            raise ValueError("unreachable mask must have the matrix's shape")
+
+    def reachable(self, i: int, j: int) -> bool:
+        return self.unreachable is None or not bool(self.unreachable[i, j])
 
     @property
     def size(self) -> int:
@@ -40,13 +51,40 @@ class TravelMatrix:
 class TravelModel(Protocol):
     """Anything that can price travel between locations.
 
-    ``depart`` is the departure time (seconds since midnight) of the band the
-    matrix is for; models without time-of-day effects ignore it.
+    Travel may depend on the time of day in *bands*: ``band_starts`` lists the
+    seconds since midnight at which each band begins (sorted, first 0; the
+    cycle repeats every day). ``matrix(points, depart=t)`` prices travel for a
+    departure at ``t``, i.e. in the band containing ``t % 86400``; models
+    without time-of-day effects have ``band_starts == (0,)`` and ignore
+    ``depart``.
     """
 
     @property
     def name(self) -> str: ...
 
+    @property
+    def band_starts(self) -> tuple[int, ...]: ...
+
     def matrix(
         self, points: Sequence[Location], *, depart: int | None = None
     ) -> TravelMatrix: ...
+
+
+def band_index(band_starts: Sequence[int], depart: int) -> int:
+    """Which band a departure at ``depart`` seconds since midnight falls in."""
+    t = depart % 86_400
+    k = 0
+    for i, start in enumerate(band_starts):
+        if start <= t:
+            k = i
+    return k
+
+
+class HasGeometry(Protocol):
+    """A travel model that can draw the road a leg follows."""
+
+    def geometry(
+        self, a: Location, b: Location, *, depart: int | None = None
+    ) -> list[tuple[float, float]]:
+        """``[(lon, lat), ...]`` from ``a`` to ``b`` along the roads."""
+        ...

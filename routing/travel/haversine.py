@@ -43,6 +43,13 @@ class HaversineTravel:
     bands: tuple[tuple[int, int, float], ...] = field(default=DEFAULT_SPEED_BANDS)
     name: str = "haversine"
 
+    @property
+    def band_starts(self) -> tuple[int, ...]:
+        """Band boundaries in seconds since midnight ((0,) without bands)."""
+        if not self.bands:
+            return (0,)
+        return tuple(start * HOUR for start, _, _ in self.bands)
+
     def speed_at(self, depart: int | None) -> float:
         """Speed (km/h) for a departure at ``depart`` seconds since midnight."""
         if depart is None:

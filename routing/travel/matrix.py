@@ -17,6 +17,7 @@ class MatrixTravel:
 
     full: TravelMatrix
     name: str = "matrix"
+    band_starts: tuple[int, ...] = (0,)
 
     @classmethod
     def from_lists(
