@@ -22,7 +22,7 @@ from routing.model import (
     Vehicle,
 )
 from routing.plan import Plan, Step, StepType
-from routing.travel import MatrixTravel, TravelModel
+from routing.travel import MatrixTravel, TravelMatrix, TravelModel, band_index
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ class CheckResult:
 
 
 class _Travel:
-    """Pairwise travel lookups for the plan's locations only."""
+    """Pairwise travel for the plan's locations, priced by departure band."""
 
     def __init__(self, problem: Problem, travel: TravelModel) -> None:
         if problem.matrices is not None:
@@ -79,22 +79,37 @@ class _Travel:
                 m.durations, m.distances if m.distances is not None else m.durations
             )
         self._model = travel
+        self._starts = tuple(travel.band_starts) or (0,)
         self._index: dict[Location, int] = {}
         self._points: list[Location] = []
         for _, loc in problem.locations():
-            self._add(loc)
-        self._mat = self._model.matrix(self._points) if self._points else None
+            if loc not in self._index:
+                self._index[loc] = len(self._points)
+                self._points.append(loc)
+        self._mats: dict[int, TravelMatrix] = {}
 
-    def _add(self, loc: Location) -> None:
-        if loc not in self._index:
-            self._index[loc] = len(self._points)
-            self._points.append(loc)
+    def _matrix(self, depart: int) -> TravelMatrix:
+        k = band_index(self._starts, depart)
+        if k not in self._mats:
+            self._mats[k] = self._model.matrix(self._points, depart=self._starts[k])
+        return self._mats[k]
 
-    def __call__(self, a: Location | None, b: Location | None) -> tuple[int, int]:
-        if a is None or b is None or self._mat is None:
+    def __call__(
+        self, a: Location | None, b: Location | None, depart: int = 0
+    ) -> tuple[int, int]:
+        """(seconds, metres) leaving ``a`` for ``b`` at ``depart``."""
+        if a is None or b is None or not self._points:
             return 0, 0
+        m = self._matrix(depart)
         i, j = self._index[a], self._index[b]
-        return int(self._mat.durations[i, j]), int(self._mat.distances[i, j])
+        if not m.reachable(i, j):
+            raise _Unreachable(a, b)
+        return int(m.durations[i, j]), int(m.distances[i, j])
+
+
+class _Unreachable(Exception):
+    def __init__(self, a: Location, b: Location) -> None:
+        super().__init__(f"no path from {a} to {b}")
 
 
 def _in_any(t: int, windows: tuple[TimeWindow, ...]) -> bool:
@@ -167,13 +182,16 @@ def _route_driving(steps: tuple[Step, ...], lookup: _Travel) -> int:
 
 
 def _route_sum(steps: tuple[Step, ...], lookup: _Travel, which: int) -> int:
-    total, prev, first = 0, None, True
+    total, prev, first, depart = 0, None, True, 0
     for s in steps:
         if s.type == StepType.BREAK:
             continue
         if not first:
-            total += lookup(prev, s.location)[which]
-        prev, first = s.location, False
+            try:
+                total += lookup(prev, s.location, depart)[which]
+            except _Unreachable:
+                return -1
+        prev, first, depart = s.location, False, s.departure
     return total
 
 
@@ -254,7 +272,11 @@ def _check_route(
             break_total += brk.service
             break_end = s.service_start + brk.service
             continue
-        tt, dd = lookup(prev_loc, s.location)
+        try:
+            tt, dd = lookup(prev_loc, s.location, last_dep)
+        except _Unreachable as exc:
+            result.add("unreachable", str(exc), vid, k)
+            tt, dd = 0, 0
         distance += dd
         driving += tt
         same_place = prev_loc is not None and prev_loc == s.location

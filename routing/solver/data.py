@@ -7,6 +7,7 @@ end, a job, or one end of a shipment.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
@@ -14,7 +15,8 @@ from typing import Literal
 import numpy as np
 
 from routing.model import Job, Location, Problem, ServiceLevel, Shipment, Vehicle
-from routing.travel import MatrixTravel, TravelMatrix, TravelModel
+from routing.travel import MatrixTravel, TravelMatrix, TravelModel, band_index
+from routing.units import DAY
 
 NodeKind = Literal["start", "end", "job", "pickup", "delivery"]
 
@@ -49,13 +51,55 @@ def travel_model_for(problem: Problem, default: TravelModel) -> TravelModel:
 
 @dataclass(frozen=True)
 class ProblemData:
+    """Dense problem view.
+
+    Travel may depend on the time of day: ``band_starts`` are the travel
+    model's bands and ``matrices[k]`` prices band ``k`` (``None`` for bands no
+    shift touches). Engines plan vehicle ``v`` with ``matrices[solve_band[v]]``,
+    the slowest band its shift overlaps, so the plan stays feasible when the
+    timeline re-times every leg with the band of its actual departure.
+    """
+
     problem: Problem
     points: tuple[Location, ...]
-    matrix: TravelMatrix
+    matrices: tuple[TravelMatrix | None, ...]
+    band_starts: tuple[int, ...]
+    solve_band: tuple[int, ...]
     nodes: tuple[Node, ...]
     order_nodes: dict[str, tuple[int, ...]]
     starts: tuple[int, ...]
     ends: tuple[int, ...]
+
+    @property
+    def matrix(self) -> TravelMatrix:
+        """The matrix most vehicles are planned with."""
+        band = Counter(self.solve_band).most_common(1)[0][0]
+        m = self.matrices[band]
+        assert m is not None
+        return m
+
+    def band_at(self, depart: int) -> int:
+        """The band of a departure, falling back to a priced neighbour."""
+        k = band_index(self.band_starts, depart)
+        if self.matrices[k] is not None:
+            return k
+        return next(i for i, m in enumerate(self.matrices) if m is not None)
+
+    def travel(self, i: int, j: int, band: int) -> tuple[int, int]:
+        """(seconds, metres) from node ``i`` to node ``j`` in ``band``."""
+        a, b = self.nodes[i].point, self.nodes[j].point
+        if a is None or b is None:
+            return 0, 0
+        m = self.matrices[band]
+        assert m is not None
+        return int(m.durations[a, b]), int(m.distances[a, b])
+
+    def reachable(self, i: int, j: int, band: int) -> bool:
+        a, b = self.nodes[i].point, self.nodes[j].point
+        if a is None or b is None:
+            return True
+        m = self.matrices[band]
+        return m is not None and m.reachable(a, b)
 
     @property
     def n_vehicles(self) -> int:
@@ -65,17 +109,18 @@ class ProblemData:
     def n_dims(self) -> int:
         return self.problem.n_dims
 
-    def duration(self, i: int, j: int) -> int:
-        a, b = self.nodes[i].point, self.nodes[j].point
-        if a is None or b is None:
-            return 0
-        return int(self.matrix.durations[a, b])
+    def duration(self, i: int, j: int, band: int | None = None) -> int:
+        """Seconds from node ``i`` to ``j`` (default: the main solve band)."""
+        return self.travel(i, j, self._band(band))[0]
 
-    def distance(self, i: int, j: int) -> int:
-        a, b = self.nodes[i].point, self.nodes[j].point
-        if a is None or b is None:
-            return 0
-        return int(self.matrix.distances[a, b])
+    def distance(self, i: int, j: int, band: int | None = None) -> int:
+        """Metres from node ``i`` to ``j`` (default: the main solve band)."""
+        return self.travel(i, j, self._band(band))[1]
+
+    def _band(self, band: int | None) -> int:
+        if band is not None:
+            return band
+        return Counter(self.solve_band).most_common(1)[0][0]
 
     def setup_between(self, i: int, j: int) -> int:
         """Setup at ``j`` is paid only when arriving from another place."""
@@ -112,6 +157,22 @@ def incompatibility(
             return "depot"
     del problem
     return None
+
+
+def _shift_bands(band_starts: tuple[int, ...], vehicle: Vehicle) -> set[int]:
+    """Bands a vehicle's shift overlaps (the day repeats)."""
+    if len(band_starts) == 1:
+        return {0}
+    start, end = vehicle.shift.start, vehicle.shift.end
+    if end - start >= DAY:
+        return set(range(len(band_starts)))
+    out = {band_index(band_starts, start)}
+    for day in range(start // DAY, end // DAY + 1):
+        for k, b in enumerate(band_starts):
+            t = day * DAY + b
+            if start < t <= end:
+                out.add(k)
+    return out
 
 
 def _windows(windows: tuple[object, ...]) -> tuple[tuple[int, int], ...]:
@@ -180,16 +241,24 @@ def build_data(problem: Problem, travel: TravelModel) -> ProblemData:
                     amount,
                 )
             )
-    if not points:
-        matrix = TravelMatrix(
-            np.zeros((0, 0), dtype=np.int64), np.zeros((0, 0), dtype=np.int64)
-        )
-    else:
-        matrix = travel.matrix(points)
+    band_starts = tuple(travel.band_starts) or (0,)
+    per_vehicle = [_shift_bands(band_starts, v) for v in problem.vehicles]
+    needed = sorted(set().union(*per_vehicle))
+    matrices: list[TravelMatrix | None] = [None] * len(band_starts)
+    for k in needed:
+        if not points:
+            empty = np.zeros((0, 0), dtype=np.int64)
+            matrices[k] = TravelMatrix(empty, empty)
+        else:
+            matrices[k] = travel.matrix(points, depart=band_starts[k])
+    load = {k: int(m.durations.sum()) for k, m in enumerate(matrices) if m is not None}
+    solve_band = tuple(max(bands, key=lambda k: (load[k], -k)) for bands in per_vehicle)
     return ProblemData(
         problem=problem,
         points=tuple(points),
-        matrix=matrix,
+        matrices=tuple(matrices),
+        band_starts=band_starts,
+        solve_band=solve_band,
         nodes=tuple(nodes),
         order_nodes=order_nodes,
         starts=tuple(starts),

@@ -22,6 +22,7 @@ import itertools
 import time
 from collections.abc import Callable, Sequence
 
+import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from routing.model import BASE_DROP_PENALTY
@@ -75,28 +76,56 @@ def solve_ortools(
     def node_of(index: int) -> int:
         return ours[int(manager.IndexToNode(index))]
 
-    # -- costs ---------------------------------------------------------------
+    # -- travel, per solve band: dense local tables for fast callbacks -------
     with_costs = uses_costs(data, params)
+    bands = sorted(set(data.solve_band))
+    tables = {k: _local_tables(data, ours, k) for k in bands}
 
-    def distance_cb(i: int, j: int) -> int:
-        return data.distance(node_of(i), node_of(j))
+    def node_index(index: int) -> int:
+        return int(manager.IndexToNode(index))
 
-    dist_cb = routing.RegisterTransitCallback(distance_cb)
-    if with_costs:
-        per_km_classes: dict[float, int] = {}
-        for v, vehicle in enumerate(problem.vehicles):
-            rate = vehicle.costs.per_km
-            if rate not in per_km_classes:
-                factor = COST_SCALE * rate / 1000.0
+    dist_cb: dict[int, int] = {}
+    time_cb: dict[int, int] = {}
+    for k, (dist_list, time_list, _) in tables.items():
 
-                def priced(i: int, j: int, f: float = factor) -> int:
-                    return round(f * data.distance(node_of(i), node_of(j)))
+        def distance_cb(i: int, j: int, t: list[list[int]] = dist_list) -> int:
+            return t[node_index(i)][node_index(j)]
 
-                per_km_classes[rate] = routing.RegisterTransitCallback(priced)
-            routing.SetArcCostEvaluatorOfVehicle(per_km_classes[rate], v)
-            routing.SetFixedCostOfVehicle(round(COST_SCALE * vehicle.costs.fixed), v)
-    else:
-        routing.SetArcCostEvaluatorOfAllVehicles(dist_cb)
+        def transit_cb(i: int, j: int, t: list[list[int]] = time_list) -> int:
+            return t[node_index(i)][node_index(j)]
+
+        dist_cb[k] = routing.RegisterTransitCallback(distance_cb)
+        time_cb[k] = routing.RegisterTransitCallback(transit_cb)
+
+    # -- costs ---------------------------------------------------------------
+    priced_cb: dict[tuple[int, float], int] = {}
+    for v, vehicle in enumerate(problem.vehicles):
+        k = data.solve_band[v]
+        if not with_costs:
+            routing.SetArcCostEvaluatorOfVehicle(dist_cb[k], v)
+            continue
+        rate = vehicle.costs.per_km
+        if (k, rate) not in priced_cb:
+            factor = COST_SCALE * rate / 1000.0
+
+            def priced(
+                i: int, j: int, f: float = factor, t: list[list[int]] = tables[k][0]
+            ) -> int:
+                return round(f * t[node_index(i)][node_index(j)])
+
+            priced_cb[(k, rate)] = routing.RegisterTransitCallback(priced)
+        routing.SetArcCostEvaluatorOfVehicle(priced_cb[(k, rate)], v)
+        routing.SetFixedCostOfVehicle(round(COST_SCALE * vehicle.costs.fixed), v)
+
+    # Arcs without a road path are removed, never priced as free or long.
+    for k, (_, _, blocked) in tables.items():
+        for a_local, b_locals in blocked.items():
+            index = manager.NodeToIndex(a_local)
+            if index < 0 or routing.IsEnd(index):
+                continue
+            targets = [manager.NodeToIndex(b) for b in b_locals]
+            routing.NextVar(index).RemoveValues([t for t in targets if t >= 0])
+        del k
 
     # -- time ----------------------------------------------------------------
     horizon = max(v.shift.end for v in problem.vehicles)
@@ -106,12 +135,13 @@ def solve_ortools(
                 horizon = max(horizon, w[1])
     horizon += 1
 
-    def time_cb(i: int, j: int) -> int:
-        a, b = node_of(i), node_of(j)
-        return nodes[a].service + data.duration(a, b) + data.setup_between(a, b)
-
-    time_index = routing.RegisterTransitCallback(time_cb)
-    routing.AddDimension(time_index, horizon, horizon, False, "time")
+    routing.AddDimensionWithVehicleTransits(
+        [time_cb[data.solve_band[v]] for v in range(n_veh)],
+        horizon,
+        horizon,
+        False,
+        "time",
+    )
     time_dim = routing.GetDimensionOrDie("time")
     for v, vehicle in enumerate(problem.vehicles):
         s, e = vehicle.shift.start, vehicle.shift.end
@@ -164,8 +194,8 @@ def solve_ortools(
         )
     if any(v.max_distance is not None for v in problem.vehicles):
         big = 10**12
-        routing.AddDimensionWithVehicleCapacity(
-            dist_cb,
+        routing.AddDimensionWithVehicleTransitAndCapacity(
+            [dist_cb[data.solve_band[v]] for v in range(n_veh)],
             0,
             [
                 v.max_distance if v.max_distance is not None else big
@@ -264,6 +294,41 @@ def solve_ortools(
     return EngineResult(
         sequences, dropped, float(solution.ObjectiveValue()), warm_started=warm
     )
+
+
+def _local_tables(
+    data: ProblemData, ours: list[int], band: int
+) -> tuple[list[list[int]], list[list[int]], dict[int, list[int]]]:
+    """Distance and time-transit tables over the model's nodes, and blocked arcs.
+
+    Time transit ``a -> b`` = service at ``a`` + travel + setup at ``b`` when
+    ``b`` is elsewhere. Free starts/ends (no place) cost nothing to leave or
+    reach.
+    """
+    matrix = data.matrices[band]
+    assert matrix is not None
+    pts = np.array(
+        [-1 if data.nodes[n].point is None else data.nodes[n].point for n in ours],
+        dtype=np.int64,
+    )
+    free = pts < 0
+    safe = np.where(free, 0, pts)
+    grid = np.ix_(safe, safe)
+    dist = matrix.distances[grid].copy()
+    dur = matrix.durations[grid].copy()
+    anywhere = free[:, None] | free[None, :]
+    dist[anywhere] = 0
+    dur[anywhere] = 0
+    service = np.array([data.nodes[n].service for n in ours], dtype=np.int64)
+    setup = np.array([data.nodes[n].setup for n in ours], dtype=np.int64)
+    same_place = (pts[:, None] == pts[None, :]) & ~free[:, None]
+    transit = service[:, None] + dur + np.where(same_place, 0, setup[None, :])
+    blocked: dict[int, list[int]] = {}
+    if matrix.unreachable is not None:
+        mask = matrix.unreachable[grid] & ~anywhere
+        for a, b in zip(*np.nonzero(mask), strict=True):
+            blocked.setdefault(int(a), []).append(int(b))
+    return dist.tolist(), transit.tolist(), blocked
 
 
 def _add_breaks(

@@ -6,6 +6,8 @@ reads as a list of causes instead of a silent drop.
 
 from __future__ import annotations
 
+import itertools
+
 from routing.model import Job, Problem, Shipment, Vehicle
 from routing.plan import Reason, Unassigned
 from routing.solver.data import ProblemData, incompatibility
@@ -14,11 +16,12 @@ from routing.solver.data import ProblemData, incompatibility
 def _reachable(data: ProblemData, v: int, order_id: str) -> bool:
     """Can vehicle ``v`` serve this order alone inside its shift and windows?"""
     vehicle: Vehicle = data.problem.vehicles[v]
+    band = data.solve_band[v]
     t = vehicle.shift.start
     prev = data.starts[v]
     for n in data.order_nodes[order_id]:
         node = data.nodes[n]
-        ready = t + data.duration(prev, n) + data.setup_between(prev, n)
+        ready = t + data.duration(prev, n, band) + data.setup_between(prev, n)
         if node.windows:
             open_w = next((w for w in node.windows if w[1] >= ready), None)
             if open_w is None:
@@ -30,12 +33,19 @@ def _reachable(data: ProblemData, v: int, order_id: str) -> bool:
         else:
             start = ready
         t, prev = start + node.service, n
-    end = t + data.duration(prev, data.ends[v])
+    end = t + data.duration(prev, data.ends[v], band)
     if end > vehicle.shift.end:
         return False
     return vehicle.max_duration is None or (
         end - vehicle.shift.start <= vehicle.max_duration
     )
+
+
+def _connected(data: ProblemData, v: int, order_id: str) -> bool:
+    """Is there a path depot -> order node(s) -> depot for vehicle ``v``?"""
+    band = data.solve_band[v]
+    path = [data.starts[v], *data.order_nodes[order_id], data.ends[v]]
+    return all(data.reachable(a, b, band) for a, b in itertools.pairwise(path))
 
 
 def _fits(vehicle: Vehicle, order: Job | Shipment) -> bool:
@@ -99,6 +109,12 @@ def _reason(data: ProblemData, order: Job | Shipment) -> tuple[Reason, str] | No
             return Reason.SKILLS, "no vehicle has skill " + skills[0].split(":", 1)[1]
         return Reason.NIGHT_SHIFT, "no vehicle works the shift this order needs"
     fitting = [v for v in compatible if _fits(problem.vehicles[v], order)]
+    if fitting and not any(_connected(data, v, order.id) for v in fitting):
+        return (
+            Reason.UNREACHABLE,
+            "no road path between it and the depots of the vehicles that "
+            "could carry it",
+        )
     if not fitting:
         biggest = max(problem.vehicles[v].capacity for v in compatible)
         return (

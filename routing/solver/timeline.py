@@ -9,7 +9,9 @@ its breaks fall); this module times them the same way for all engines:
   a time window bounds the start of service; arriving early waits;
 * with several windows the earliest one still open is used;
 * a break may be taken while driving or waiting: it starts when its window
-  opens (or when the previous stop is done, whichever is later).
+  opens (or when the previous stop is done, whichever is later);
+* each leg is priced with the travel band of its departure time, so the
+  same route has other times at 08:30 than at 02:00.
 """
 
 from __future__ import annotations
@@ -51,7 +53,31 @@ def _lateness_cost(data: ProblemData, order_id: str | None) -> float | None:
 
 
 def schedule_route(data: ProblemData, v: int, visits: Sequence[Visit]) -> Route:
-    """Time the route of vehicle ``v`` visiting ``visits`` in order."""
+    """Time the route of vehicle ``v`` visiting ``visits`` in order.
+
+    The van leaves at its shift start, or later when it would only wait at the
+    first stop (the first leg re-priced in the band of the later departure).
+    """
+    vehicle = data.problem.vehicles[v]
+    route = _schedule(data, v, visits, vehicle.shift.start)
+    first = route.steps[1] if len(route.steps) > 2 else None
+    if first is None or first.type == StepType.BREAK or first.waiting_time <= 0:
+        return route
+    node = visits[0]
+    assert not isinstance(node, BreakVisit)
+    later = route.steps[0].departure + first.waiting_time
+    for _ in range(3):
+        tt = data.travel(data.starts[v], node, data.band_at(later))[0]
+        later = min(later, first.service_start - first.setup - tt)
+        if later <= vehicle.shift.start:
+            return route
+        retimed = _schedule(data, v, visits, later)
+        if retimed.steps[1].service_start == first.service_start:
+            return retimed
+    return route
+
+
+def _schedule(data: ProblemData, v: int, visits: Sequence[Visit], t0: int) -> Route:
     vehicle: Vehicle = data.problem.vehicles[v]
     start_node, end_node = data.starts[v], data.ends[v]
     nodes = data.nodes
@@ -65,7 +91,6 @@ def schedule_route(data: ProblemData, v: int, visits: Sequence[Visit]) -> Route:
         p = nodes[node].point
         return None if p is None else data.points[p]
 
-    t0 = vehicle.shift.start
     steps: list[Step] = [
         Step(
             type=StepType.START,
@@ -84,8 +109,9 @@ def schedule_route(data: ProblemData, v: int, visits: Sequence[Visit]) -> Route:
             pending.append(item.index)
             continue
         node = nodes[item]
-        tt = data.duration(prev, item)
-        dist += data.distance(prev, item)
+        # Each leg is priced in the band of its actual departure.
+        tt, dd = data.travel(prev, item, data.band_at(dep))
+        dist += dd
         drive += tt
         cur, left = dep, tt
         for b_index in pending:
@@ -160,7 +186,6 @@ def schedule_route(data: ProblemData, v: int, visits: Sequence[Visit]) -> Route:
         )
         prev, dep = item, service_start + node.service
 
-    steps = _delay_start(steps)
     steps = _with_slack(data, vehicle, steps, visits)
     start, end = steps[0].departure, steps[-1].arrival
     service = sum(s.service + s.setup for s in steps if s.type != StepType.BREAK)
@@ -184,27 +209,6 @@ def schedule_route(data: ProblemData, v: int, visits: Sequence[Visit]) -> Route:
         end=end,
         orders=sum(1 for s in steps if s.type in (StepType.JOB, StepType.DELIVERY)),
     )
-
-
-def _delay_start(steps: list[Step]) -> list[Step]:
-    """Leave later instead of waiting at the first stop (same schedule after)."""
-    if len(steps) < 3 or steps[1].type == StepType.BREAK:
-        return steps
-    wait = steps[1].waiting_time
-    if wait <= 0:
-        return steps
-    first = steps[1]
-    return [
-        steps[0].model_copy(
-            update={
-                "departure": steps[0].departure + wait,
-                "service_start": steps[0].service_start + wait,
-                "arrival": steps[0].arrival + wait,
-            }
-        ),
-        first.model_copy(update={"arrival": first.arrival + wait, "waiting_time": 0}),
-        *steps[2:],
-    ]
 
 
 def _with_slack(

@@ -338,3 +338,44 @@ def test_constraint_family_matches_brute_force(family: str) -> None:
     plan = _solve(problem)
     assert plan.summary.unassigned == 0
     assert plan.summary.distance == best[0]
+
+
+def test_legs_are_timed_in_their_departure_band() -> None:
+    """The same route takes longer in the morning peak than at night."""
+    from routing.model import Problem as P
+
+    def day(shift: list[str]) -> Plan:
+        problem = P.model_validate(
+            {
+                "depots": [{"id": "d", "location": {"lat": 37.50, "lon": 127.00}}],
+                "vehicles": [
+                    {
+                        "id": "v",
+                        "start": "d",
+                        "end": "d",
+                        "capacity": [9],
+                        "shift": shift,
+                    }
+                ],
+                "jobs": [
+                    {
+                        "id": "a",
+                        "location": {"lat": 37.55, "lon": 127.02},
+                        "demand": [1],
+                    },
+                    {
+                        "id": "b",
+                        "location": {"lat": 37.58, "lon": 126.95},
+                        "demand": [1],
+                    },
+                ],
+            }
+        )
+        return _solve(problem)
+
+    night, peak = day(["02:00", "06:00"]), day(["08:30", "12:00"])
+    assert night.summary.distance == peak.summary.distance
+    assert night.summary.duration < peak.summary.duration
+    first_night = night.routes[0].steps[1]
+    first_peak = peak.routes[0].steps[1]
+    assert first_night.arrival - 2 * 3600 < first_peak.arrival - int(8.5 * 3600)
