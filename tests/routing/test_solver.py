@@ -379,3 +379,68 @@ def test_legs_are_timed_in_their_departure_band() -> None:
     first_night = night.routes[0].steps[1]
     first_peak = peak.routes[0].steps[1]
     assert first_night.arrival - 2 * 3600 < first_peak.arrival - int(8.5 * 3600)
+
+
+class _Blocked:
+    """Haversine travel with some one-way arcs blocked (a stand-in road graph)."""
+
+    name = "blocked"
+    band_starts = (0,)
+
+    def __init__(self, blocked: set[tuple[int, int]]) -> None:
+        self.blocked = blocked
+
+    def matrix(self, points, *, depart=None):  # type: ignore[no-untyped-def]
+        import numpy as np
+
+        from routing.travel import TravelMatrix
+
+        base = HaversineTravel(bands=()).matrix(points)
+        mask = np.zeros(base.durations.shape, dtype=bool)
+        for a, b in self.blocked:
+            if a < len(points) and b < len(points):
+                mask[a, b] = True
+        return TravelMatrix(base.durations, base.distances, unreachable=mask)
+
+
+def _line_problem() -> Problem:
+    return Problem.model_validate(
+        {
+            "depots": [{"id": "d", "location": {"lat": 37.50, "lon": 127.00}}],
+            "vehicles": [
+                {
+                    "id": "v",
+                    "start": "d",
+                    "end": "d",
+                    "capacity": [9],
+                    "shift": [0, 86_000],
+                }
+            ],
+            "jobs": [
+                {"id": "a", "location": {"lat": 37.51, "lon": 127.00}, "demand": [1]},
+                {"id": "b", "location": {"lat": 37.52, "lon": 127.00}, "demand": [1]},
+            ],
+        }
+    )
+
+
+def test_blocked_arcs_are_never_driven() -> None:
+    """A one-way restriction forces the other visiting order, and the checker agrees."""
+    problem = _line_problem()
+    # points: 0 depot, 1 a, 2 b; forbid a -> b.
+    travel = _Blocked({(1, 2)})
+    plan = solve(problem, travel=travel, params=FAST)
+    assert check(problem, plan, travel).ok
+    assert plan.routes[0].order_ids == ["b", "a"]
+    # The same plan reversed would use the blocked arc: the checker says so.
+    free = solve(problem, travel=_Blocked({(2, 1)}), params=FAST)
+    assert free.routes[0].order_ids == ["a", "b"]
+    assert not check(problem, free, travel).ok
+
+
+def test_unreachable_order_gets_its_reason() -> None:
+    """An order with no path from the depot is unassigned as unreachable."""
+    problem = _line_problem()
+    # Nothing leads to b (a road graph's reachability is transitive).
+    plan = solve(problem, travel=_Blocked({(0, 2), (1, 2)}), params=FAST)
+    assert [(u.id, u.reason) for u in plan.unassigned] == [("b", Reason.UNREACHABLE)]
