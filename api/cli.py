@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from routing.amazon_cli import amazon_command
 from routing.cli import console, out, plan_command, solve_with_progress, summary_table
 
 app = typer.Typer(
@@ -18,6 +19,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("plan")(plan_command)
+app.command("plan-amazon")(amazon_command)
 
 
 @app.command()

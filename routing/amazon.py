@@ -40,6 +40,13 @@ Modelling choices, made once here:
   legs between stops at about 29 km/h). The challenge's own travel-time
   matrix is not in the sample.
 
+* **Search.** Our route minimises distance with OR-Tools. By default the
+  search starts from the driver's own sequence whenever that sequence is on
+  time under the travel model (it is on all 13 sample routes), so our route is
+  never longer than the driver's; ``warm_start=False`` searches from scratch
+  (on the sample that is 0.9 % longer in total and still shorter than every
+  driver).
+
 Stop ids are unique only within a route, so everything here is per route.
 """
 
@@ -214,7 +221,7 @@ class Comparison:
     ours_plan, driver_plan
         The timed plans behind the numbers.
     warm_start
-        Whether the driver's sequence was offered as the first solution.
+        Whether our search started from the driver's sequence.
     seconds
         Wall time spent planning our route.
     """
@@ -639,7 +646,7 @@ def plan_route(
     travel: TravelModel,
     params: SolveParams,
     *,
-    warm_start: bool = False,
+    warm_start: bool = True,
 ) -> tuple[Plan, bool]:
     """Plan ``route``, optionally starting the search from the driver's sequence.
 
@@ -648,7 +655,7 @@ def plan_route(
     driver's sequence (restricted to the stops the precheck keeps) is offered
     as the first solution whenever it is on time and inside the shift under
     ``travel``; the search then only returns something at least as good in
-    distance. If OR-Tools rejects the offered routes it searches from scratch.
+    distance. If OR-Tools rejects the routes it searches from scratch.
 
     Parameters
     ----------
@@ -664,7 +671,7 @@ def plan_route(
     Returns
     -------
     tuple of (Plan, bool)
-        Our plan, and whether the driver's sequence was offered.
+        Our plan, and whether the search started from the driver's sequence.
     """
     if params.engine != "ortools" or not warm_start:
         return solve(route.problem, travel=travel, params=params), False
@@ -693,7 +700,7 @@ def plan_route(
         engine=params.engine,
         seconds=time.perf_counter() - t0,
     )
-    return plan, feasible_start
+    return plan, feasible_start and result.warm_started
 
 
 def compare(
@@ -702,7 +709,7 @@ def compare(
     *,
     time_limit: float,
     engine: str = "ortools",
-    warm_start: bool = False,
+    warm_start: bool = True,
     seed: int = 0,
 ) -> Comparison:
     """Plan ``route`` and compare the plan with the driver's actual sequence.
@@ -718,8 +725,8 @@ def compare(
     engine
         The engine (see :class:`~routing.solver.params.SolveParams`).
     warm_start
-        Offer the driver's sequence as the first solution when it is on time
-        (see :func:`plan_route`); by default our search starts from scratch.
+        Start the search from the driver's sequence when it is on time (see
+        :func:`plan_route`); ``False`` searches from scratch.
     seed
         Random seed of the search.
 

@@ -143,16 +143,23 @@ def comparison_table(comparisons: Sequence[Comparison]) -> Table:
 
 
 def markdown_report(
-    comparisons: Sequence[Comparison], *, time_limit: float, detour: float, speed: float
+    comparisons: Sequence[Comparison],
+    *,
+    time_limit: float,
+    detour: float,
+    speed: float,
 ) -> str:
     """The comparison as a Markdown document (the same table, plus the model)."""
+    warm = sum(c.warm_start for c in comparisons)
     lines = [
         "# Amazon Last Mile routes: our plan vs the driver's",
         "",
         f"Travel model for both routes: great-circle distance x {detour:g} at "
         f"{speed:g} km/h. Times are local to each station. Our plan: OR-Tools, "
-        f"objective distance, {time_limit:g} s per route. *late* counts stops "
-        "whose service starts outside their window (total minutes past the end).",
+        f"objective distance, {time_limit:g} s per route; the search started from "
+        f"the driver's sequence on {warm} of {len(comparisons)} routes. *late* "
+        "counts stops whose service starts outside their window (total minutes "
+        "past the end).",
         "",
         "| " + " | ".join(name for name, _ in COLUMNS) + " |",
         "| " + " | ".join("---" if k < 2 else "---:" for k in range(11)) + " |",
@@ -201,7 +208,7 @@ def amazon_command(
     warm_start: Annotated[
         bool,
         typer.Option(help="start the search from the driver's sequence when on time"),
-    ] = False,
+    ] = True,
 ) -> None:
     """Plan Amazon Last Mile challenge routes and compare with the drivers'."""
     if not folder.is_dir():
