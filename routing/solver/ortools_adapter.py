@@ -81,21 +81,12 @@ def solve_ortools(
     bands = sorted(set(data.solve_band))
     tables = {k: _local_tables(data, ours, k) for k in bands}
 
-    def node_index(index: int) -> int:
-        return int(manager.IndexToNode(index))
-
+    # Matrices live on the C++ side: no Python call per arc evaluation.
     dist_cb: dict[int, int] = {}
     time_cb: dict[int, int] = {}
     for k, (dist_list, time_list, _) in tables.items():
-
-        def distance_cb(i: int, j: int, t: list[list[int]] = dist_list) -> int:
-            return t[node_index(i)][node_index(j)]
-
-        def transit_cb(i: int, j: int, t: list[list[int]] = time_list) -> int:
-            return t[node_index(i)][node_index(j)]
-
-        dist_cb[k] = routing.RegisterTransitCallback(distance_cb)
-        time_cb[k] = routing.RegisterTransitCallback(transit_cb)
+        dist_cb[k] = routing.RegisterTransitMatrix(dist_list)
+        time_cb[k] = routing.RegisterTransitMatrix(time_list)
 
     # -- costs ---------------------------------------------------------------
     priced_cb: dict[tuple[int, float], int] = {}
@@ -107,13 +98,8 @@ def solve_ortools(
         rate = vehicle.costs.per_km
         if (k, rate) not in priced_cb:
             factor = COST_SCALE * rate / 1000.0
-
-            def priced(
-                i: int, j: int, f: float = factor, t: list[list[int]] = tables[k][0]
-            ) -> int:
-                return round(f * t[node_index(i)][node_index(j)])
-
-            priced_cb[(k, rate)] = routing.RegisterTransitCallback(priced)
+            priced = [[round(factor * d) for d in row] for row in tables[k][0]]
+            priced_cb[(k, rate)] = routing.RegisterTransitMatrix(priced)
         routing.SetArcCostEvaluatorOfVehicle(priced_cb[(k, rate)], v)
         routing.SetFixedCostOfVehicle(round(COST_SCALE * vehicle.costs.fixed), v)
 
@@ -177,16 +163,13 @@ def solve_ortools(
     _add_breaks(data, routing, manager, solver, time_dim, node_of)
 
     # -- loads -----------------------------------------------------------------
-    _add_loads(data, routing, solver, node_of)
+    _add_loads(data, routing, solver, ours)
 
     # -- per-vehicle limits ----------------------------------------------------
     if any(v.max_orders is not None for v in problem.vehicles):
-
-        def count_cb(i: int) -> int:
-            return 1 if nodes[node_of(i)].kind in ("job", "delivery") else 0
-
+        counts = [1 if nodes[n].kind in ("job", "delivery") else 0 for n in ours]
         routing.AddDimensionWithVehicleCapacity(
-            routing.RegisterUnaryTransitCallback(count_cb),
+            routing.RegisterUnaryTransitVector(counts),
             0,
             [v.max_orders or len(ours) for v in problem.vehicles],
             True,
@@ -398,7 +381,7 @@ def _add_loads(
     data: ProblemData,
     routing: pywrapcp.RoutingModel,
     solver: pywrapcp.Solver,
-    node_of: Callable[[int], int],
+    ours: list[int],
 ) -> None:
     problem = data.problem
     nodes = data.nodes
@@ -407,13 +390,24 @@ def _add_loads(
     for d in range(data.n_dims):
         caps = [v.capacity[d] for v in problem.vehicles]
         deliver_dim = collect_dim = None
-        if has_deliveries:
-
-            def drop(i: int, d: int = d) -> int:
-                return -nodes[node_of(i)].delivery[d]
-
+        if has_deliveries and not has_pickups:
+            # Deliveries only: the classic "delivered so far" count from 0 is
+            # the same constraint and propagates far better than a free start.
             routing.AddDimensionWithVehicleCapacity(
-                routing.RegisterUnaryTransitCallback(drop),
+                routing.RegisterUnaryTransitVector(
+                    [nodes[n].delivery[d] for n in ours]
+                ),
+                0,
+                caps,
+                True,
+                f"deliver{d}",
+            )
+            continue
+        if has_deliveries:
+            routing.AddDimensionWithVehicleCapacity(
+                routing.RegisterUnaryTransitVector(
+                    [-nodes[n].delivery[d] for n in ours]
+                ),
                 0,
                 caps,
                 False,
@@ -423,12 +417,8 @@ def _add_loads(
             for v in range(data.n_vehicles):
                 deliver_dim.CumulVar(routing.End(v)).SetValue(0)
         if has_pickups:
-
-            def collect(i: int, d: int = d) -> int:
-                return nodes[node_of(i)].pickup[d]
-
             routing.AddDimensionWithVehicleCapacity(
-                routing.RegisterUnaryTransitCallback(collect),
+                routing.RegisterUnaryTransitVector([nodes[n].pickup[d] for n in ours]),
                 0,
                 caps,
                 True,
