@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,14 @@ import typer
 
 from routing.amazon_cli import amazon_command
 from routing.cli import console, out, plan_command, solve_with_progress, summary_table
+from routing.travel.cache import DEFAULT_CACHE_DIR
+from routing.travel.cli import bench_travel_command
+
+
+class TravelChoice(StrEnum):
+    roads = "roads"
+    haversine = "haversine"
+
 
 app = typer.Typer(
     name="milepost",
@@ -20,6 +29,12 @@ app = typer.Typer(
 )
 app.command("plan")(plan_command)
 app.command("plan-amazon")(amazon_command)
+
+bench_app = typer.Typer(
+    help="Benchmarks (run by hand, one at a time).", no_args_is_help=True
+)
+bench_app.command("travel")(bench_travel_command)
+app.add_typer(bench_app, name="bench")
 
 
 @app.command()
@@ -35,6 +50,12 @@ def demo(
     time_limit: Annotated[
         float, typer.Option(min=1.0, help="seconds of route search")
     ] = 20.0,
+    travel: Annotated[
+        TravelChoice, typer.Option(help="road network or straight lines")
+    ] = TravelChoice.roads,
+    cache_dir: Annotated[
+        Path, typer.Option(help="where travel matrices are cached")
+    ] = DEFAULT_CACHE_DIR,
 ) -> None:
     """Plan tomorrow's deliveries in the embedded Seoul city."""
     from scenarios.demo import run_demo
@@ -55,6 +76,8 @@ def demo(
         n_orders=orders,
         seed=seed,
         time_limit=time_limit,
+        travel=travel.value,
+        cache_dir=cache_dir,
         on_stage=lambda text: console.print(f"[dim]-[/] {text}"),
     )
     p = result.problem

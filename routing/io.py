@@ -15,7 +15,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from routing.model import Problem
-from routing.plan import Plan, StepType
+from routing.plan import Plan, Route, Step, StepType
+from routing.travel import HasGeometry
 from routing.units import clock
 
 
@@ -127,20 +128,43 @@ def _windows_by_order(problem: Problem | None) -> dict[tuple[str, str], list[str
     return out
 
 
-def plan_geojson(plan: Plan, problem: Problem | None = None) -> dict[str, Any]:
+def _route_line(route: Route, travel: HasGeometry | None) -> list[list[float]]:
+    """A route's polyline: along the roads when the model can draw them."""
+    coords: list[list[float]] = []
+    prev: Step | None = None
+    for step in route.steps:
+        loc = step.location
+        if step.type == StepType.BREAK or loc is None or not loc.has_coordinates:
+            continue
+        assert loc.lon is not None and loc.lat is not None
+        leg: list[list[float]] = [[loc.lon, loc.lat]]
+        if travel is not None and prev is not None and prev.location is not None:
+            try:
+                drawn = travel.geometry(prev.location, loc, depart=prev.departure)
+            except ValueError:  # no road path: keep the straight line
+                drawn = []
+            if drawn:
+                leg = [[lon, lat] for lon, lat in drawn] + leg
+        if coords and leg and leg[0] == coords[-1]:
+            leg = leg[1:]
+        coords.extend(leg)
+        prev = step
+    return coords
+
+
+def plan_geojson(
+    plan: Plan, problem: Problem | None = None, travel: object | None = None
+) -> dict[str, Any]:
     """Routes as LineStrings and stops as Points (``[lon, lat]``).
 
-    Legs are straight lines between stops; a road-network travel model
-    supplies real geometry where it is available.
+    When ``travel`` can draw legs (a road network), routes follow the roads;
+    otherwise legs are straight lines between stops.
     """
+    drawer = travel if isinstance(travel, HasGeometry) else None
     windows = _windows_by_order(problem)
     features: list[dict[str, Any]] = []
     for r, route in enumerate(plan.routes):
-        coords = [
-            [s.location.lon, s.location.lat]
-            for s in route.steps
-            if s.location is not None and s.location.has_coordinates
-        ]
+        coords = _route_line(route, drawer)
         features.append(
             {
                 "type": "Feature",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -80,6 +80,7 @@ def band_index(band_starts: Sequence[int], depart: int) -> int:
     return k
 
 
+@runtime_checkable
 class HasGeometry(Protocol):
     """A travel model that can draw the road a leg follows."""
 

@@ -36,6 +36,9 @@ def test_demo_plans_a_small_city(tmp_path: Path) -> None:
     geo = json.loads(result.files["routes"].read_text())
     lines = [f for f in geo["features"] if f["geometry"]["type"] == "LineString"]
     assert len(lines) == summary.routes
+    # On the road network, lines follow the streets: more vertices than stops.
+    for line, route in zip(lines, result.plan.routes, strict=True):
+        assert len(line["geometry"]["coordinates"]) > route.orders + 2
 
 
 def test_demo_command_prints_summary(tmp_path: Path) -> None:
