@@ -24,7 +24,8 @@ from routing.io import (
 from routing.model import Problem
 from routing.plan import Plan
 from routing.solver import SolveParams, check, solve
-from routing.travel import HaversineTravel, TravelModel
+from routing.travel import HaversineTravel, RoadTravel, TravelModel
+from routing.travel.cache import DEFAULT_CACHE_DIR
 from routing.units import HOUR
 
 console = Console(stderr=True)
@@ -104,6 +105,16 @@ def plan_command(
     time_limit: Annotated[float, typer.Option(help="seconds of search")] = 10.0,
     objective: Annotated[str, typer.Option(help="cost | distance")] = "cost",
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    roads: Annotated[
+        Path | None,
+        typer.Option(
+            help="road network (.graphml[.gz], .osm[.bz2], .osm.pbf) to drive on "
+            "instead of straight lines"
+        ),
+    ] = None,
+    cache_dir: Annotated[
+        Path, typer.Option(help="where road travel matrices are cached")
+    ] = DEFAULT_CACHE_DIR,
 ) -> None:
     """Plan routes for a problem file and write the plan as JSON."""
     try:
@@ -120,7 +131,15 @@ def plan_command(
         raise fail(exc) from None
     except ValidationError as exc:
         raise fail(InputError("options", validation_lines(exc))) from None
-    travel = HaversineTravel()
+    travel: TravelModel = HaversineTravel()
+    if roads is not None:
+        try:
+            with console.status(f"loading roads from {roads}"):
+                travel = RoadTravel.from_file(roads, cache_dir=cache_dir)
+        except (OSError, ValueError, SyntaxError) as exc:  # XML errors are SyntaxError
+            raise fail(
+                InputError(str(roads), [f"cannot read road graph: {exc}"])
+            ) from None
     try:
         plan = solve_with_progress(problem, params, travel)
     except ValueError as exc:  # e.g. an engine that cannot model the problem
@@ -132,7 +151,7 @@ def plan_command(
     out.print(f"checker: {verdict}")
     out.print(f"plan written to {target}")
     if geojson is not None:
-        write_json(plan_geojson(plan, problem), geojson)
+        write_json(plan_geojson(plan, problem, travel), geojson)
         out.print(f"routes written to {geojson}")
     if not verdict.ok:
         raise typer.Exit(code=1)

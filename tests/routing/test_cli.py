@@ -80,3 +80,60 @@ def test_plan_bad_option_exits_2() -> None:
     )
     assert result.exit_code == 2
     assert "engine: Input should be" in result.output
+
+
+def test_plan_on_real_roads(tmp_path: Path) -> None:
+    """`--roads` plans on a real OSM graph and draws routes along the streets."""
+    from tests.helpers import SHARED
+
+    graph = SHARED / "datasets" / "roads" / "baltimore_drive.graphml.gz"
+    if not graph.exists():
+        pytest.skip("../shared/datasets/roads is not available")
+    problem = {
+        "depots": [{"id": "d", "location": {"lat": 39.28, "lon": -76.58}}],
+        "vehicles": [
+            {
+                "id": "v",
+                "start": "d",
+                "end": "d",
+                "capacity": [9],
+                "shift": ["08:00", "18:00"],
+            }
+        ],
+        "jobs": [
+            {"id": "a", "location": {"lat": 39.29, "lon": -76.60}, "demand": [1]},
+            {"id": "b", "location": {"lat": 39.27, "lon": -76.55}, "demand": [1]},
+        ],
+    }
+    path = tmp_path / "balt.json"
+    path.write_text(json.dumps(problem))
+    geo = tmp_path / "routes.geojson"
+    result = runner.invoke(
+        app,
+        [
+            "plan",
+            str(path),
+            "--roads",
+            str(graph),
+            "--cache-dir",
+            str(tmp_path / "c"),
+            "--time-limit",
+            "1",
+            "--geojson",
+            str(geo),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    line = json.loads(geo.read_text())["features"][0]["geometry"]["coordinates"]
+    assert len(line) > 10  # follows the streets, not 4 straight segments
+
+
+def test_plan_bad_roads_file_exits_2(tmp_path: Path) -> None:
+    """An unreadable road file is an input error naming the file."""
+    bad = tmp_path / "roads.graphml"
+    bad.write_text("not xml")
+    result = runner.invoke(
+        app, ["plan", str(EXAMPLES / "small_problem.json"), "--roads", str(bad)]
+    )
+    assert result.exit_code == 2
+    assert "roads.graphml" in result.output
