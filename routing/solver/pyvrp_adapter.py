@@ -12,8 +12,8 @@ Model (see docs/concepts.md for the vocabulary):
   mutually exclusive group of copies, one per window;
 * vehicles with the same attributes share a vehicle type (``num_available``);
   skills, night/day shift and depot restrictions become routing profiles in
-  which the forbidden locations are :data:`pyvrp.constants.MAX_VALUE` away
-  and take longer to reach than any shift lasts;
+  which the forbidden locations are far away and take longer to reach than
+  any shift lasts (so a route through one is never feasible);
 * ``max_orders`` is one more load dimension in which every job weighs 1;
 * distance mode makes every order required (falling back to optional orders
   when no feasible solution turns up in the first half of the time limit);
@@ -39,7 +39,6 @@ import numpy as np
 import numpy.typing as npt
 import pyvrp
 import vrplib  # type: ignore[import-untyped]
-from pyvrp.constants import MAX_VALUE
 from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.stop import MaxRuntime
 
@@ -56,7 +55,8 @@ UNITS_PER_WON = 1000
 #: order (distance mode) before orders become optional.
 REQUIRED_SHARE = 0.5
 
-_INFEASIBLE = int(np.iinfo(np.int64).max)
+#: PyVRP's "no bound" for windows, and the cost it gives an infeasible solution.
+_INT_MAX = int(np.iinfo(np.int64).max)
 _IntMatrix = npt.NDArray[np.int64]
 
 
@@ -108,6 +108,7 @@ class _Built:
     shipment_nodes: list[tuple[int, int]]
     forbidden: list[set[int]]  # per vehicle: data nodes it may not visit
     copies_prize: int  # prizes of the copies a several-window job leaves unused
+    penalties: pyvrp.PenaltyParams
     cost_unit: float  # our objective units (COST_SCALE or metres) per PyVRP unit
 
     def objective(self, solution: pyvrp.Solution) -> float:
@@ -190,7 +191,7 @@ class _Stop:
         if (
             self._give_up_after is not None
             and elapsed > self._give_up_after
-            and best_cost >= _INFEASIBLE
+            and best_cost >= _INT_MAX
         ):
             self.gave_up = True
             return True
@@ -239,7 +240,7 @@ def _run(
             seed=seed,
             collect_stats=False,
             display=False,
-            params=pyvrp.SolveParams(ils=ils),
+            params=pyvrp.SolveParams(ils=ils, penalty=built.penalties),
         )
     return result.best, stop.gave_up and not result.is_feasible()
 
@@ -319,7 +320,7 @@ def _build(
         node = nodes[n]
         count = [1] if count_dim else []
         no_count = [0] if count_dim else []
-        windows = node.windows or ((0, _INFEASIBLE),)
+        windows = node.windows or ((0, _INT_MAX),)
         group = None
         if len(windows) > 1:
             group = len(groups)
@@ -348,8 +349,10 @@ def _build(
             client_node.append(n)
 
     # -- profiles: one per set of forbidden locations --------------------------
-    # A forbidden arc is as long as PyVRP allows and takes longer than any
-    # shift, so a route using it is both costly and late.
+    # A forbidden arc takes longer than any shift, so a route using it is
+    # late; its length only steers the search away (PyVRP's MAX_VALUE would
+    # overflow once multiplied by a distance penalty).
+    far = 2 * int(distances.max(initial=0)) + 1
     never = (
         1
         + max(v.shift.end for v in problem.vehicles)
@@ -371,7 +374,7 @@ def _build(
         banned = tuple(sorted(location_of[n] for n in banned_nodes))
         if banned not in profile_of:
             profile_of[banned] = len(dist_mats)
-            dist_mats.append(_forbid(distances, banned, MAX_VALUE))
+            dist_mats.append(_forbid(distances, banned, far))
             dur_mats.append(_forbid(durations, banned, never))
 
     # -- vehicle types ---------------------------------------------------------
@@ -419,6 +422,21 @@ def _build(
         for key, members in types.items()
     ]
 
+    # PyVRP's penalty bounds suit a cost of 1 per unit of distance. With money
+    # they grow with the largest unit cost, and the top bound must outweigh a
+    # prize or a vehicle's fixed cost, else one unit of excess load or time
+    # warp stays cheaper than dropping an order or adding a vehicle, and the
+    # search never turns feasible.
+    unit = max(1, *(t.unit_distance_cost + t.unit_duration_cost for t in vehicle_types))
+    stake = max((c.prize for c in clients), default=0)
+    stake = max(stake, *(sh.prize for sh in shipments)) if shipments else stake
+    stake += max(t.fixed_cost for t in vehicle_types)
+    defaults = pyvrp.PenaltyParams()
+    penalties = pyvrp.PenaltyParams(
+        min_penalty=defaults.min_penalty * unit,
+        max_penalty=max(defaults.max_penalty * unit, 10.0 * stake),
+    )
+
     depots = [pyvrp.Depot(location=k) for k in range(n_depots)]
     locations = [_location(data, n) for n in reps]
     instance = pyvrp.ProblemData(
@@ -437,6 +455,7 @@ def _build(
         client_node=client_node,
         shipment_nodes=shipment_nodes,
         forbidden=forbidden,
+        penalties=penalties,
         copies_prize=sum(
             (len(g) - 1) * instance.client(g.clients[0]).prize for g in groups
         ),
@@ -446,7 +465,7 @@ def _build(
 
 def _window(windows: tuple[tuple[int, int], ...]) -> tuple[int, int]:
     if not windows:
-        return 0, _INFEASIBLE
+        return 0, _INT_MAX
     return windows[0][0], windows[-1][1]
 
 

@@ -154,10 +154,11 @@ def test_plans_pass_the_checker(variant: str, objective: str) -> None:
     VARIANTS[variant](d)
     problem = Problem.model_validate(d)
     params = SolveParams(time_limit=FAST, objective=objective)  # type: ignore[arg-type]
-    plan, _ = _pyvrp_plan(problem, params)
+    plan, dropped = _pyvrp_plan(problem, params)
     verdict = check(problem, plan, HaversineTravel())
     assert verdict.ok, str(verdict)
-    assert plan.summary.served >= len(problem.jobs) - 2
+    assert len(dropped) <= 1
+    assert plan.summary.served >= 10
 
 
 def test_setup_is_paid_once_per_place() -> None:
