@@ -20,13 +20,13 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Protocol
 
-from routing.model import Problem, ServiceLevel
+from routing.model import Problem
 from routing.plan import Plan
 from routing.solver.check import check
 from routing.solver.data import ProblemData, build_data
 from routing.solver.params import ProgressCallback, SolveParams, uses_costs
 from routing.solver.result import EngineResult
-from routing.solver.timeline import BreakVisit
+from routing.solver.timeline import BreakVisit, Visit
 from routing.travel import TravelModel
 
 
@@ -47,44 +47,52 @@ OVERHEAD = 0.4
 def relax_for_pyvrp(problem: Problem) -> Problem:
     """The problem without what PyVRP cannot model, for a warm start only.
 
-    Breaks, order limits and shipments go; soft windows become no windows;
-    setup and station times fold into service; station orders become plain
-    stops at the station.
+    Breaks go; soft windows become no windows; shipments with several windows
+    at one end and order limits on days with shipments go (everything else,
+    setup times and stations included, PyVRP models itself).
     """
-    jobs = []
-    for job in problem.jobs:
-        update: dict[str, object] = {"setup": 0, "service": job.setup + job.service}
-        if job.station is not None:
-            st = problem.station(job.station)
-            update.update(
-                location=st.location,
-                station=None,
-                service_level=ServiceLevel.NEXT_DAY,
-                service=st.per_parcel + job.service,
-            )
-        if job.lateness_cost is not None:
-            update.update(time_windows=(), lateness_cost=None)
-        jobs.append(job.model_copy(update=update))
+    jobs = [
+        job.model_copy(update={"time_windows": (), "lateness_cost": None})
+        if job.lateness_cost is not None
+        else job
+        for job in problem.jobs
+    ]
+    shipments = tuple(
+        sh
+        for sh in problem.shipments
+        if len(sh.pickup.time_windows) <= 1
+        and len(sh.delivery.time_windows) <= 1
+        and sh.lateness_cost is None
+    )
+    drop_limits = bool(problem.shipments)
     vehicles = [
-        v.model_copy(update={"breaks": (), "max_orders": None})
+        v.model_copy(
+            update={"breaks": (), "max_orders": None if drop_limits else v.max_orders}
+        )
         for v in problem.vehicles
     ]
     return problem.model_copy(
-        update={"jobs": tuple(jobs), "shipments": (), "vehicles": tuple(vehicles)}
+        update={
+            "jobs": tuple(jobs),
+            "shipments": shipments,
+            "vehicles": tuple(vehicles),
+        }
     )
 
 
-def _by_order_ids(data: ProblemData, result: EngineResult) -> list[list[str]]:
+def _nodes_in_order(
+    simple: ProblemData, data: ProblemData, seq: list[Visit]
+) -> list[int]:
+    """A relaxed route's visits as node indices of the full problem."""
     out = []
-    for seq in result.sequences:
-        ids: list[str] = []
-        for n in seq:
-            if isinstance(n, BreakVisit):
-                continue
-            oid = data.nodes[n].order
-            if oid is not None and (not ids or ids[-1] != oid):
-                ids.append(oid)
-        out.append(ids)
+    for n in seq:
+        if isinstance(n, BreakVisit):
+            continue
+        node = simple.nodes[n]
+        if node.order is None:
+            continue
+        full = data.order_nodes[node.order]
+        out.append(full[-1] if node.kind == "delivery" else full[0])
     return out
 
 
@@ -112,9 +120,7 @@ def _pyvrp_then_ortools(
     )
     from routing.solver.ortools_adapter import solve_ortools
 
-    initial = [
-        [data.order_nodes[oid][0] for oid in ids] for ids in _by_order_ids(simple, warm)
-    ]
+    initial = [_nodes_in_order(simple, data, seq) for seq in warm.sequences]
     rest = max(0.1, params.time_limit - first - OVERHEAD)
     return "pyvrp+ortools", solve_ortools(
         data,

@@ -18,6 +18,7 @@ def _reachable(data: ProblemData, v: int, order_id: str) -> bool:
     vehicle: Vehicle = data.problem.vehicles[v]
     band = data.solve_band[v]
     t = vehicle.shift.start
+    waited = 0
     prev = data.starts[v]
     for n in data.order_nodes[order_id]:
         node = data.nodes[n]
@@ -32,12 +33,14 @@ def _reachable(data: ProblemData, v: int, order_id: str) -> bool:
                 start = max(ready, open_w[0])
         else:
             start = ready
+        waited += start - ready
         t, prev = start + node.service, n
     end = t + data.duration(prev, data.ends[v], band)
     if end > vehicle.shift.end:
         return False
+    # Optimistic on purpose: the van may leave later instead of waiting.
     return vehicle.max_duration is None or (
-        end - vehicle.shift.start <= vehicle.max_duration
+        end - vehicle.shift.start - waited <= vehicle.max_duration
     )
 
 

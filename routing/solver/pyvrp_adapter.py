@@ -400,11 +400,12 @@ def _build(
             ),
         }
         if vehicle.max_duration is not None:
-            # PyVRP measures a route from its best departure time; the
-            # timeline leaves at the shift start (later only to skip waiting at
-            # the first stop), so a bounded route must leave at the shift start.
+            # PyVRP measures a route from its best departure time, as the
+            # timeline does with one travel band; with several, re-timed legs
+            # can shift that departure, so a bounded route leaves at shift start.
             kwargs["shift_duration"] = vehicle.max_duration
-            kwargs["start_late"] = vehicle.shift.start
+            if len(data.band_starts) > 1:
+                kwargs["start_late"] = vehicle.shift.start
         if vehicle.max_distance is not None:
             kwargs["max_distance"] = vehicle.max_distance
         key = tuple(

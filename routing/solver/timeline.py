@@ -55,11 +55,65 @@ def _lateness_cost(data: ProblemData, order_id: str | None) -> float | None:
 def schedule_route(data: ProblemData, v: int, visits: Sequence[Visit]) -> Route:
     """Time the route of vehicle ``v`` visiting ``visits`` in order.
 
-    The van leaves at its shift start, or later when it would only wait at the
-    first stop (the first leg re-priced in the band of the later departure).
+    The van leaves as late as it can without arriving anywhere later than its
+    windows allow or returning later: waiting before the first window and
+    waiting that later stops' window slack can absorb is spent at the depot,
+    not on the road (legs re-priced in the bands of the later times).
     """
     vehicle = data.problem.vehicles[v]
     route = _schedule(data, v, visits, vehicle.shift.start)
+    if len(route.steps) <= 2 or any(s.type == StepType.BREAK for s in route.steps):
+        return _first_stop_rule(data, v, visits, route)
+    delay = _departure_slack(data, route)
+    late = sum(s.late for s in route.steps)
+    for _ in range(4):
+        if delay <= 0:
+            break
+        retimed = _schedule(data, v, visits, vehicle.shift.start + delay)
+        if (
+            sum(s.late for s in retimed.steps) <= late
+            and retimed.end <= max(route.end, vehicle.shift.start)
+            and _windows_kept(data, retimed)
+        ):
+            return retimed
+        delay //= 2  # bands moved a leg: try a smaller push
+    return _first_stop_rule(data, v, visits, route)
+
+
+def _departure_slack(data: ProblemData, route: Route) -> int:
+    """How far the departure may move later: min(W, min_k(W_k + slack_k)).
+
+    ``W_k`` is the waiting up to stop ``k``; ``slack_k`` how long service at
+    ``k`` may still slip inside its current window.
+    """
+    waited = 0
+    best = INF
+    for step in route.steps[1:-1]:
+        waited += step.waiting_time
+        if step.id is None or step.late > 0:
+            continue
+        windows = _node_of(data, step)
+        w = next((w for w in windows if w[0] <= step.service_start <= w[1]), None)
+        if w is not None:
+            best = min(best, waited + w[1] - step.service_start)
+    return int(min(waited, best))
+
+
+def _windows_kept(data: ProblemData, route: Route) -> bool:
+    for step in route.steps[1:-1]:
+        if step.id is None or step.late > 0 or step.type == StepType.BREAK:
+            continue
+        windows = _node_of(data, step)
+        if windows and not any(a <= step.service_start <= b for a, b in windows):
+            return False
+    return True
+
+
+def _first_stop_rule(
+    data: ProblemData, v: int, visits: Sequence[Visit], route: Route
+) -> Route:
+    """Leave later only by the waiting at the first stop."""
+    vehicle = data.problem.vehicles[v]
     first = route.steps[1] if len(route.steps) > 2 else None
     if first is None or first.type == StepType.BREAK or first.waiting_time <= 0:
         return route

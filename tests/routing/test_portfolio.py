@@ -1,0 +1,59 @@
+"""The auto portfolio: both engines, the best checked plan wins."""
+
+from __future__ import annotations
+
+from routing.solver import SolveParams, check, solve
+from routing.solver.data import build_data
+from routing.solver.portfolio import relax_for_pyvrp
+from routing.solver.pyvrp_adapter import pyvrp_fit
+from routing.travel import HaversineTravel
+from tests.factories import random_problem
+
+TRAVEL = HaversineTravel()
+
+
+def test_auto_on_a_problem_pyvrp_can_model() -> None:
+    """Without breaks both engines run; the winner passes the checker."""
+    problem = random_problem(5, n_jobs=30)
+    problem = problem.model_copy(
+        update={
+            "vehicles": tuple(
+                v.model_copy(update={"breaks": ()}) for v in problem.vehicles
+            )
+        }
+    )
+    assert (
+        pyvrp_fit(build_data(problem, TRAVEL), [o.id for o in problem.orders]) is None
+    )
+    plan = solve(problem, params=SolveParams(engine="auto", time_limit=2.0))
+    assert plan.engine in ("auto:pyvrp", "auto:ortools")
+    assert check(problem, plan, TRAVEL).ok
+    assert plan.summary.served == plan.summary.orders
+
+
+def test_auto_warm_starts_ortools_when_pyvrp_cannot_model_it() -> None:
+    """With driver breaks PyVRP solves a relaxed day that seeds OR-Tools."""
+    problem = random_problem(6, n_jobs=30)
+    data = build_data(problem, TRAVEL)
+    assert pyvrp_fit(data, [o.id for o in problem.orders]) == "breaks"
+    relaxed = relax_for_pyvrp(problem)
+    assert all(not v.breaks for v in relaxed.vehicles)
+    assert (
+        pyvrp_fit(build_data(relaxed, TRAVEL), [o.id for o in relaxed.orders]) is None
+    )
+    plan = solve(problem, params=SolveParams(engine="auto", time_limit=3.0))
+    assert plan.engine in ("auto:pyvrp+ortools", "auto:ortools")
+    assert check(problem, plan, TRAVEL).ok
+
+
+def test_auto_is_no_worse_than_ortools_alone() -> None:
+    """The portfolio keeps OR-Tools' own plan as a candidate, so it never loses."""
+    problem = random_problem(7, n_jobs=40)
+    params = SolveParams(time_limit=2.0, objective="distance")
+    alone = solve(problem, params=params)
+    auto = solve(problem, params=params.model_copy(update={"engine": "auto"}))
+    assert check(problem, auto, TRAVEL).ok
+    assert (auto.summary.unassigned, auto.summary.distance) <= (
+        alone.summary.unassigned,
+        alone.summary.distance * 1.05,  # OR-Tools' time-limited search varies
+    )
