@@ -444,3 +444,14 @@ def test_unreachable_order_gets_its_reason() -> None:
     # Nothing leads to b (a road graph's reachability is transitive).
     plan = solve(problem, travel=_Blocked({(0, 2), (1, 2)}), params=FAST)
     assert [(u.id, u.reason) for u in plan.unassigned] == [("b", Reason.UNREACHABLE)]
+
+
+def test_max_duration_counts_from_the_latest_useful_departure() -> None:
+    """A late window is reachable under max_duration: the van simply leaves later."""
+    jobs = [{"id": "late", "at": 2, "time_windows": [[5000, 5100]], "service": 60}]
+    vehicles = [{"id": "v", "shift": [0, 10_000], "max_duration": 600}]
+    plan = _solve(grid_problem(COORDS, jobs, vehicles))
+    assert plan.summary.unassigned == 0
+    route = plan.routes[0]
+    assert route.start >= 5000 - 200  # left 200 s (travel) before the window
+    assert route.end - route.start <= 600
