@@ -9,11 +9,13 @@ from typing import Annotated
 
 import typer
 
+from forecasting.cli import bench_forecast_command
 from routing.amazon_cli import amazon_command
 from routing.bench_cli import bench_routing_command
 from routing.cli import console, out, plan_command, solve_with_progress, summary_table
 from routing.travel.cache import DEFAULT_CACHE_DIR
 from routing.travel.cli import bench_travel_command
+from scenarios.cli_forecast import forecast_command
 
 
 class TravelChoice(StrEnum):
@@ -34,9 +36,11 @@ app.command("plan-amazon")(amazon_command)
 bench_app = typer.Typer(
     help="Benchmarks (run by hand, one at a time).", no_args_is_help=True
 )
+bench_app.command("forecast")(bench_forecast_command)
 bench_app.command("routing")(bench_routing_command)
 bench_app.command("travel")(bench_travel_command)
 app.add_typer(bench_app, name="bench")
+app.command("forecast")(forecast_command)
 
 
 @app.command()

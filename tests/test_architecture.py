@@ -33,7 +33,9 @@ def test_package_is_typed(name: str) -> None:
     assert (ROOT / name / "py.typed").is_file()
 
 
-@pytest.mark.parametrize("name", ["routing", "routing.solver", "routing.travel"])
+@pytest.mark.parametrize(
+    "name", ["routing", "routing.solver", "routing.travel", "forecasting"]
+)
 def test_public_api_is_explicit(name: str) -> None:
     """Public names are listed in __all__ and importable."""
     module = importlib.import_module(name)

@@ -401,11 +401,8 @@ def _build(
         }
         if vehicle.max_duration is not None:
             # PyVRP measures a route from its best departure time, as the
-            # timeline does with one travel band; with several, re-timed legs
-            # can shift that departure, so a bounded route leaves at shift start.
+            # timeline does (legs re-timed in faster bands only shorten it).
             kwargs["shift_duration"] = vehicle.max_duration
-            if len(data.band_starts) > 1:
-                kwargs["start_late"] = vehicle.shift.start
         if vehicle.max_distance is not None:
             kwargs["max_distance"] = vehicle.max_distance
         key = tuple(

@@ -1,0 +1,126 @@
+"""``milepost bench forecast``: the Rossmann backtest from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from forecasting.rossmann import (
+    ANCHOR_SECONDS,
+    ANCHORS,
+    CUTOFFS,
+    HORIZON,
+    LEVEL,
+    TARGETS,
+    BacktestResult,
+    default_data_dir,
+    run_backtest,
+)
+
+__all__ = ["backtest_table", "bench_forecast_command"]
+
+console = Console(stderr=True)
+out = Console()
+
+
+def _error(message: str) -> typer.Exit:
+    console.print(f"[bold red]error[/]: {message}", highlight=False)
+    return typer.Exit(code=2)
+
+
+def backtest_table(result: BacktestResult, target: str) -> Table:
+    """One row per model for one target, with the anchors' numbers below ours."""
+    res = result.targets[target]
+    table = Table(
+        title=(
+            f"{target}: {res.stores} stores, cutoffs "
+            f"{', '.join(c.isoformat() for c in CUTOFFS)}, {HORIZON} days ahead"
+        ),
+        title_justify="left",
+    )
+    for name, justify in (
+        ("model", "left"),
+        ("WAPE", "right"),
+        ("Dec WAPE", "right"),
+        ("bias", "right"),
+        ("MASE", "right"),
+        (f"cover {LEVEL}", "right"),
+        ("seconds", "right"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+
+    def num(value: float | None, fmt: str = ".3f") -> str:
+        return "-" if value is None else format(value, fmt)
+
+    for row in res.metrics.to_dict(orient="records"):
+        alias = str(row["model"])
+        table.add_row(
+            alias,
+            num(float(row["wape"])),
+            num(res.december_wape[alias]),
+            num(float(row["bias"]), "+.3f"),
+            num(float(row["mase"])),
+            num(float(row[f"coverage_{LEVEL}"])),
+            num(res.seconds, ".1f") if alias == "GlobalGBM" else "",
+        )
+    for name, values in ANCHORS.get(target, {}).items():
+        table.add_row(
+            f"[dim]{name}[/]",
+            num(values.get("wape")),
+            "-",
+            "-",
+            "-",
+            num(values.get(f"coverage_{LEVEL}")),
+            "",
+        )
+    return table
+
+
+def bench_forecast_command(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="the rossmann_100stores folder [default: ../shared/datasets/...]"
+        ),
+    ] = None,
+    json_file: Annotated[
+        Path | None,
+        typer.Option("--json", help="write the per-target metrics here"),
+    ] = None,
+    target: Annotated[
+        list[str] | None,
+        typer.Option(help="Customers | Sales; repeat for both [default: both]"),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="model seed")] = 0,
+) -> None:
+    """Backtest the forecaster on the Rossmann stores and compare with the anchors."""
+    targets = [
+        t.strip() for item in (target or []) for t in item.split(",") if t.strip()
+    ]
+    targets = targets or list(TARGETS)
+    unknown = [t for t in targets if t not in TARGETS]
+    if unknown:
+        raise _error(
+            f"--target: unknown {', '.join(unknown)}; choose from {', '.join(TARGETS)}"
+        )
+    folder = data_dir or default_data_dir()
+    try:
+        result = run_backtest(folder, targets, seed=seed)
+    except FileNotFoundError as exc:
+        raise _error(str(exc)) from None
+    for name in result.targets:
+        out.print(backtest_table(result, name))
+    anchors = ", ".join(f"{k} {v:.0f} s" for k, v in ANCHOR_SECONDS.items())
+    out.print(
+        f"total {result.seconds:.1f} s on {result.machine} (anchors: {anchors})",
+        highlight=False,
+    )
+    if json_file is not None:
+        json_file.parent.mkdir(parents=True, exist_ok=True)
+        json_file.write_text(json.dumps(result.as_dict(), indent=2) + "\n")
+        out.print(f"metrics: {json_file}")

@@ -1,0 +1,615 @@
+"""The forecasting orchestrator: long-format frames in, forecasts out.
+
+:class:`Forecaster` follows statsforecast's ``StatsForecast``: it takes a
+history frame ``unique_id, ds, y`` (+ exogenous columns), fits every model,
+and returns one column per model alias plus ``<alias>-lo-<level>`` /
+``<alias>-hi-<level>`` interval columns. ``cross_validation`` refits at
+rolling origins and adds ``cutoff`` and ``y``. It owns everything the
+models do not: validation, the dense panel, the fallback model, closed days
+and conformal calibration.
+
+Examples
+--------
+>>> from forecasting.synthetic import generate_panel
+>>> df, _ = generate_panel(n_series=3, n_days=120, seed=1)
+>>> fc = Forecaster([SeasonalNaive(7)], fallback_model=LogLinear())
+>>> history, future = df[df.ds < "2024-04-01"], df[df.ds >= "2024-04-01"]
+>>> out = fc.fit(history).predict(7, future.drop(columns="y"), level=[80])
+>>> list(out.columns)
+['unique_id', 'ds', 'SeasonalNaive', 'SeasonalNaive-lo-80', 'SeasonalNaive-hi-80']
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from forecasting.conformal import (
+    ConformalIntervals,
+    check_levels,
+    conformal_bounds,
+    conformity_scores,
+)
+from forecasting.frame import (
+    DS,
+    ID,
+    FrameError,
+    Panel,
+    Y,
+    future_panel,
+    to_panel,
+    validate_df,
+    validate_future,
+)
+from forecasting.models.base import FloatArray, Model
+from forecasting.models.fallback import LogLinear
+from forecasting.models.naive import SeasonalNaive
+
+__all__ = ["Forecaster", "default_models"]
+
+IntArray = npt.NDArray[np.intp]
+Predictions = dict[str, dict[str, FloatArray]]
+
+_DAY = np.timedelta64(1, "D")
+
+
+@dataclass
+class _Fitted:
+    """Models fitted on one panel (the series observed at one cutoff)."""
+
+    panel: Panel
+    rows: IntArray  # rows of the full panel these series are
+    models: dict[str, tuple[Model | None, IntArray]] = field(default_factory=dict)
+    fallback: Model | None = None
+    fallback_ids: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class _Run:
+    """Forecasts of one cutoff and horizon, for the series observed then."""
+
+    rows: IntArray
+    predictions: Predictions
+
+
+@dataclass
+class _Cache:
+    """Fits by cutoff and forecasts by (fit cutoff, cutoff, h, levels)."""
+
+    fits: dict[int, _Fitted] = field(default_factory=dict)
+    runs: dict[tuple[int, int, int, tuple[int, ...]], _Run] = field(
+        default_factory=dict
+    )
+
+
+class Forecaster:
+    """Fit many models on many daily series; forecast, cross-validate.
+
+    Parameters
+    ----------
+    models
+        Models with unique aliases (:class:`~forecasting.models.base.Model`).
+    freq
+        Only ``"D"`` (daily) is supported.
+    fallback_model
+        Takes over for series shorter than a model's ``min_history`` and
+        for every series when a model fails to fit or predict (with a
+        warning). Its forecasts go into the model's own column.
+    closed_col
+        Exogenous 0/1 column flagging closed days: they are forecast as 0
+        (interval ``[0, 0]``), left out of training by models that care and
+        out of the conformity scores.
+
+    Raises
+    ------
+    ValueError
+        On a duplicate alias, no models or another ``freq``.
+    """
+
+    def __init__(
+        self,
+        models: Sequence[Model],
+        freq: str = "D",
+        *,
+        fallback_model: Model | None = None,
+        closed_col: str | None = None,
+    ) -> None:
+        if freq != "D":
+            raise ValueError(f"freq {freq!r} is not supported: only daily ('D')")
+        if not models:
+            raise ValueError("give at least one model")
+        aliases = [m.alias for m in models]
+        duplicated = sorted({a for a in aliases if aliases.count(a) > 1})
+        if duplicated:
+            raise ValueError(
+                f"model aliases must be unique: {duplicated[0]!r} appears twice"
+            )
+        self.models = list(models)
+        self.freq = freq
+        self.fallback_model = fallback_model
+        self.closed_col = closed_col
+        self._panel: Panel | None = None
+        self._fitted: _Fitted | None = None
+        self._scores: dict[str, tuple[IntArray, FloatArray]] = {}
+        self.fallback_ids_: dict[str, list[str]] = {}
+
+    # ------------------------------------------------------------------ fit
+
+    def _floor(self) -> int:
+        """Days of history a series needs to be forecast at all."""
+        if self.fallback_model is not None:
+            return self.fallback_model.min_history
+        return min(m.min_history for m in self.models)
+
+    def _check_history(self, panel: Panel) -> None:
+        days = panel.history_days
+        floor = self._floor()
+        short = np.flatnonzero(days < floor)
+        if len(short):
+            i = int(short[0])
+            hint = (
+                ""
+                if self.fallback_model is not None
+                else " (give a fallback_model for short series)"
+            )
+            raise FrameError(
+                f"df: series '{panel.ids[i]}' has {int(days[i])} days of history, "
+                f"at least {floor} are needed{hint}",
+                ID,
+            )
+
+    def _fit_panel(self, panel: Panel, rows: IntArray) -> _Fitted:
+        """Fit every model on the series it can handle; the fallback on the rest."""
+        fitted = _Fitted(panel=panel, rows=rows)
+        days = panel.history_days
+        for model in self.models:
+            eligible = np.flatnonzero(days >= model.min_history)
+            fitted.models[model.alias] = (None, eligible)
+            if len(eligible) == 0:
+                continue
+            try:
+                sub = (
+                    panel.select(eligible) if len(eligible) < panel.n_series else panel
+                )
+                fitted.models[model.alias] = (model.new().fit(sub), eligible)
+            except Exception as exc:
+                if self.fallback_model is None:
+                    raise
+                warnings.warn(
+                    f"model {model.alias!r} failed to fit ({exc}); "
+                    f"{self.fallback_model.alias} forecasts all series instead",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+                fitted.models[model.alias] = (None, np.array([], dtype=np.intp))
+        if self.fallback_model is not None:
+            needed = any(len(idx) < panel.n_series for _, idx in fitted.models.values())
+            if needed:
+                fitted.fallback = self.fallback_model.new().fit(panel)
+        for alias, (_, idx) in fitted.models.items():
+            missing = np.setdiff1d(np.arange(panel.n_series), idx)
+            fitted.fallback_ids[alias] = [panel.ids[i] for i in missing]
+        return fitted
+
+    def _check_horizon(self, h: int) -> None:
+        """Refuse a horizon longer than a model was built for (not a fallback case)."""
+        if h < 1:
+            raise ValueError(f"h must be >= 1, got {h}")
+        for model in self.models:
+            longest = getattr(model, "horizon", None)
+            if isinstance(longest, int) and h > longest:
+                raise ValueError(
+                    f"h={h} exceeds the horizon {longest} of model {model.alias!r}"
+                )
+
+    def _native_levels(self, model: Model, level: Sequence[int]) -> tuple[int, ...]:
+        return () if model.prediction_intervals is not None else tuple(level)
+
+    def _predict_panel(
+        self, fitted: _Fitted, h: int, X: FloatArray, level: Sequence[int]
+    ) -> Predictions:
+        """Forecasts of every model (fallback where needed); closed days are 0."""
+        panel = fitted.panel
+        n = panel.n_series
+        fallback_out: dict[str, FloatArray] | None = None
+
+        def fallback() -> dict[str, FloatArray]:
+            nonlocal fallback_out
+            if fallback_out is None:
+                if fitted.fallback is None:
+                    assert self.fallback_model is not None
+                    fitted.fallback = self.fallback_model.new().fit(panel)
+                fallback_out = fitted.fallback.predict(h, X, level)
+            return fallback_out
+
+        out: Predictions = {}
+        for model in self.models:
+            native = self._native_levels(model, level)
+            keys = ["mean"] + [f"{s}-{lv}" for lv in native for s in ("lo", "hi")]
+            result = {key: np.full((n, h), np.nan) for key in keys}
+            instance, rows = fitted.models[model.alias]
+            pred: dict[str, FloatArray] | None = None
+            if instance is not None:
+                try:
+                    pred = instance.predict(h, X[rows], native)
+                except Exception as exc:
+                    if self.fallback_model is None:
+                        raise
+                    warnings.warn(
+                        f"model {model.alias!r} failed to predict ({exc}); "
+                        f"{self.fallback_model.alias} forecasts all series instead",
+                        RuntimeWarning,
+                        stacklevel=3,
+                    )
+                    rows = np.array([], dtype=np.intp)
+            if pred is not None:
+                for key in keys:
+                    if key not in pred:
+                        raise ValueError(
+                            f"model {model.alias!r} has no {key} interval of its "
+                            "own: give it prediction_intervals=ConformalIntervals()"
+                        )
+                    result[key][rows] = pred[key]
+            rest = np.setdiff1d(np.arange(n), rows)
+            if len(rest):
+                if self.fallback_model is None:
+                    raise FrameError(
+                        f"df: series '{panel.ids[int(rest[0])]}' is too short for "
+                        f"{model.alias} and there is no fallback_model",
+                        ID,
+                    )
+                spare = fallback()
+                for key in keys:
+                    if key not in spare:
+                        raise ValueError(
+                            f"fallback {self.fallback_model.alias!r} has no native "
+                            f"{key} interval: give it prediction_intervals"
+                        )
+                    result[key][rest] = spare[key][rest]
+            out[model.alias] = result
+        closed = panel.closed(X)
+        for result in out.values():
+            for values in result.values():
+                values[closed] = 0.0
+        return out
+
+    def _fit_at(
+        self, panel: Panel, cutoff: int, cache: _Cache, *, strict: bool
+    ) -> _Fitted:
+        """Models fitted on the rows up to ``cutoff`` (index into ``panel``).
+
+        Series not started by the cutoff are left out; so are, unless
+        ``strict``, series too short for the fallback.
+        """
+        head = panel.head(cutoff + 1)
+        if strict:
+            self._check_history(head.select(np.flatnonzero(head.history_days >= 1)))
+        if cutoff not in cache.fits:
+            rows = np.flatnonzero(head.history_days >= self._floor())
+            if len(rows) == 0:
+                raise FrameError(
+                    f"df: no series has {self._floor()} days of history by "
+                    f"{panel.ds[cutoff]}",
+                    DS,
+                )
+            cache.fits[cutoff] = self._fit_panel(head.select(rows), rows)
+        return cache.fits[cutoff]
+
+    def _forward(self, fitted: _Fitted, panel: Panel, cutoff: int) -> _Fitted:
+        """``fitted`` moved forward to forecast from ``cutoff`` without refitting."""
+        head = panel.head(cutoff + 1).select(fitted.rows)
+        moved = _Fitted(panel=head, rows=fitted.rows)
+        for alias, (instance, idx) in fitted.models.items():
+            if instance is None:
+                moved.models[alias] = (None, idx)
+                continue
+            sub = head.select(idx) if len(idx) < head.n_series else head
+            moved.models[alias] = (instance.forward(sub), idx)
+        moved.fallback_ids = fitted.fallback_ids
+        return moved
+
+    def _run(
+        self,
+        panel: Panel,
+        cutoff: int,
+        h: int,
+        level: Sequence[int],
+        cache: _Cache,
+        *,
+        fit_at: int | None = None,
+        strict: bool = True,
+    ) -> _Run:
+        """Forecast the ``h`` days after ``cutoff`` with models fitted at ``fit_at``.
+
+        ``fit_at`` (default: ``cutoff``) earlier than ``cutoff`` moves the
+        fitted models forward instead of refitting.
+        """
+        origin = cutoff if fit_at is None else fit_at
+        key = (origin, cutoff, h, tuple(level))
+        if key not in cache.runs:
+            fitted = self._fit_at(panel, origin, cache, strict=strict)
+            if origin != cutoff:
+                fitted = self._forward(fitted, panel, cutoff)
+            rows = fitted.rows
+            X = panel.X[rows, cutoff + 1 : cutoff + 1 + h]
+            if X.shape[1] < h:
+                pad = np.zeros((len(rows), h - X.shape[1], len(panel.exog)))
+                X = np.concatenate([X, pad], axis=1)
+            cache.runs[key] = _Run(rows, self._predict_panel(fitted, h, X, level))
+        return cache.runs[key]
+
+    def _calibrate(
+        self, panel: Panel, cutoff: int, cache: _Cache
+    ) -> dict[str, tuple[IntArray, FloatArray]]:
+        """Conformity scores (step, score) of each conformal model before ``cutoff``."""
+        scores: dict[str, tuple[IntArray, FloatArray]] = {}
+        closed = panel.closed()
+        for model in self.models:
+            spec = model.prediction_intervals
+            if spec is None:
+                continue
+            earliest = cutoff - spec.n_windows * spec.h
+            if earliest < 0:
+                raise FrameError(
+                    f"df: too little history for {spec.n_windows} calibration "
+                    f"windows of {spec.h} days before {panel.ds[cutoff]} "
+                    f"(model {model.alias!r})",
+                    DS,
+                )
+            steps_all: list[IntArray] = []
+            values_all: list[FloatArray] = []
+            for k in range(spec.n_windows, 0, -1):
+                start = cutoff - k * spec.h
+                run = self._run(
+                    panel,
+                    start,
+                    spec.h,
+                    (),
+                    cache,
+                    fit_at=None if spec.refit else earliest,
+                    strict=False,
+                )
+                window = slice(start + 1, start + 1 + spec.h)
+                mean = run.predictions[model.alias]["mean"]
+                actual = panel.y[run.rows, window]
+                keep = ~closed[run.rows, window] & ~np.isnan(actual) & ~np.isnan(mean)
+                steps = np.broadcast_to(np.arange(1, spec.h + 1), mean.shape)
+                values_all.append(conformity_scores(actual, mean, keep, spec.method))
+                steps_all.append(steps[keep])
+            scores[model.alias] = (
+                np.concatenate(steps_all).astype(np.intp),
+                np.concatenate(values_all),
+            )
+        return scores
+
+    def _add_intervals(
+        self,
+        predictions: Predictions,
+        scores: dict[str, tuple[IntArray, FloatArray]],
+        h: int,
+        level: Sequence[int],
+        closed: npt.NDArray[np.bool_],
+    ) -> None:
+        for model in self.models:
+            spec = model.prediction_intervals
+            if spec is None or not level:
+                continue
+            if h > spec.h:
+                raise ValueError(
+                    f"h={h} exceeds the calibrated horizon {spec.h} of "
+                    f"{model.alias!r} (ConformalIntervals(h=...))"
+                )
+            steps, values = scores[model.alias]
+            pool = values[steps <= h]
+            result = predictions[model.alias]
+            for lv in level:
+                lo, hi = conformal_bounds(
+                    result["mean"], pool, lv, spec.method, symmetric=spec.symmetric
+                )
+                lo[closed] = 0.0
+                hi[closed] = 0.0
+                result[f"lo-{lv}"] = lo
+                result[f"hi-{lv}"] = hi
+
+    def fit(self, df: pd.DataFrame) -> Forecaster:
+        """Validate ``df``, fit every model and calibrate conformal intervals.
+
+        Raises
+        ------
+        FrameError
+            If ``df`` breaks the data contract (the message names the column).
+        """
+        clean = validate_df(df)
+        panel = to_panel(clean, closed_col=self.closed_col)
+        self._check_history(panel)
+        cache = _Cache()
+        cutoff = panel.n_days - 1
+        self._scores = self._calibrate(panel, cutoff, cache)
+        rows = np.arange(panel.n_series)
+        self._fitted = self._fit_panel(panel, rows)
+        self.fallback_ids_ = self._fitted.fallback_ids
+        self._panel = panel
+        self._history = clean
+        return self
+
+    def predict(
+        self,
+        h: int,
+        X_df: pd.DataFrame | None = None,
+        level: Sequence[int] = (),
+    ) -> pd.DataFrame:
+        """Forecast the ``h`` days after the history.
+
+        Parameters
+        ----------
+        h
+            Horizon in days.
+        X_df
+            Future exogenous values (``unique_id, ds`` + every exogenous
+            column of the history) for those days.
+        level
+            Interval levels, e.g. ``[80]`` or ``[80, 95]``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``unique_id, ds``, then per model ``<alias>`` and its
+            ``<alias>-lo-<level>``, ``<alias>-hi-<level>`` columns.
+        """
+        if self._panel is None or self._fitted is None:
+            raise RuntimeError("call fit before predict")
+        self._check_horizon(h)
+        levels = check_levels(level)
+        panel = self._panel
+        future = validate_future(X_df, self._history, h)
+        X = future_panel(future, panel, h)
+        predictions = self._predict_panel(self._fitted, h, X, levels)
+        self._add_intervals(predictions, self._scores, h, levels, panel.closed(X))
+        days = panel.last_day + _DAY * np.arange(1, h + 1)
+        return self._frame(panel.ids, days, predictions, levels)
+
+    def forecast(
+        self,
+        df: pd.DataFrame,
+        h: int,
+        X_df: pd.DataFrame | None = None,
+        level: Sequence[int] = (),
+    ) -> pd.DataFrame:
+        """``fit(df)`` then ``predict(h, X_df, level)``."""
+        return self.fit(df).predict(h, X_df, level)
+
+    def _frame(
+        self,
+        ids: Sequence[str],
+        days: npt.NDArray[np.datetime64],
+        predictions: Predictions,
+        level: Sequence[int],
+    ) -> pd.DataFrame:
+        n, h = len(ids), len(days)
+        columns: dict[str, object] = {
+            ID: np.repeat(np.asarray(ids, dtype=object), h).astype(str),
+            DS: np.tile(days.astype("datetime64[ns]"), n),
+        }
+        for model in self.models:
+            result = predictions[model.alias]
+            columns[model.alias] = result["mean"].reshape(-1)
+            for lv in sorted(level, reverse=True):
+                columns[f"{model.alias}-lo-{lv}"] = result[f"lo-{lv}"].reshape(-1)
+            for lv in sorted(level):
+                columns[f"{model.alias}-hi-{lv}"] = result[f"hi-{lv}"].reshape(-1)
+        return pd.DataFrame(columns)
+
+    # ------------------------------------------------------- cross-validation
+
+    def cross_validation(
+        self,
+        df: pd.DataFrame,
+        h: int,
+        *,
+        n_windows: int = 1,
+        step_size: int | None = None,
+        cutoffs: Sequence[date | str | pd.Timestamp] | None = None,
+        level: Sequence[int] = (),
+    ) -> pd.DataFrame:
+        """Rolling-origin evaluation: refit at each cutoff, forecast ``h`` days.
+
+        Each fit sees only the rows up to its cutoff, and each forecast the
+        exogenous values of its ``h`` days. Conformal calibration windows of
+        a cutoff lie before it; fits shared by several cutoffs (a cutoff that
+        is also another's calibration window) run once.
+
+        Parameters
+        ----------
+        df
+            The history (validated as in :meth:`fit`).
+        h
+            Horizon in days.
+        n_windows, step_size
+            Without ``cutoffs``: ``n_windows`` cutoffs ``step_size`` days
+            apart (default ``h``), the last window ending on the last day.
+        cutoffs
+            Explicit cutoffs: the last training day of each window.
+        level
+            Interval levels.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``unique_id, ds, cutoff, y`` and the model columns, sorted by
+            cutoff, series and day.
+        """
+        self._check_horizon(h)
+        levels = check_levels(level)
+        clean = validate_df(df)
+        panel = to_panel(clean, closed_col=self.closed_col)
+        last = panel.n_days - 1
+        if cutoffs is None:
+            if n_windows < 1:
+                raise ValueError(f"n_windows must be >= 1, got {n_windows}")
+            step = h if step_size is None else step_size
+            if step < 1:
+                raise ValueError(f"step_size must be >= 1, got {step}")
+            points = [last - h - step * (n_windows - 1 - k) for k in range(n_windows)]
+        else:
+            first = panel.ds[0]
+            points = []
+            for value in cutoffs:
+                day = np.datetime64(pd.Timestamp(value).date(), "D")
+                points.append(int((day - first).astype(np.int64)))
+        for point in points:
+            if point < 0 or point + h > last:
+                raise FrameError(
+                    f"df: column '{DS}': cutoff "
+                    f"{panel.ds[0] + _DAY * point} leaves no room for {h} days "
+                    f"of actuals inside {panel.ds[0]}..{panel.ds[-1]}",
+                    DS,
+                )
+        cache = _Cache()
+        frames = []
+        for point in points:
+            run = self._run(panel, point, h, levels, cache)
+            predictions = {
+                alias: {k: v.copy() for k, v in res.items()}
+                for alias, res in run.predictions.items()
+            }
+            scores = self._calibrate(panel, point, cache)
+            closed = panel.closed()[run.rows, point + 1 : point + 1 + h]
+            self._add_intervals(predictions, scores, h, levels, closed)
+            days = panel.ds[point + 1 : point + 1 + h]
+            frame = self._frame(
+                [panel.ids[i] for i in run.rows], days, predictions, levels
+            )
+            frame.insert(2, "cutoff", np.datetime64(panel.ds[point], "ns"))
+            frame.insert(3, Y, panel.y[run.rows, point + 1 : point + 1 + h].reshape(-1))
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True)
+
+
+def default_models(
+    horizon: int = 28, *, n_windows: int = 8, seed: int = 0
+) -> tuple[list[Model], Model]:
+    """The standard models: seasonal naive (skill), global GBM, log-linear fallback.
+
+    Every model gets conformal intervals over ``n_windows`` windows of
+    ``horizon`` days, forecast by one fit at the earliest window
+    (``refit=False``), so calibration costs one extra fit.
+
+    Returns
+    -------
+    models, fallback
+        ``[SeasonalNaive(7), GlobalGBM]`` and a :class:`LogLinear` fallback.
+    """
+    from forecasting.models.gbm import GlobalGBM
+
+    conformal = ConformalIntervals(h=horizon, n_windows=n_windows, refit=False)
+    models: list[Model] = [
+        SeasonalNaive(7, prediction_intervals=conformal),
+        GlobalGBM(horizon=horizon, seed=seed, prediction_intervals=conformal),
+    ]
+    return models, LogLinear(prediction_intervals=conformal)

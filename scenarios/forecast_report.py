@@ -1,0 +1,276 @@
+"""``milepost forecast``: the next weeks of orders per zone, and the fleet they need.
+
+On the embedded city (:func:`~scenarios.city.build_city`):
+
+1. **Zones.** Orders per district and day (``daily_counts(history,
+   by="district")``) with the city's calendar and promotion plan as
+   known-future columns are forecast ``days`` ahead with the global model
+   (seasonal naive alongside for skill), with a ``level`` % interval.
+2. **Depots.** Deliveries per depot and delivery day (closed days are 0) are
+   forecast the same way; the ``plan_quantile`` of each depot-day is the
+   demand the fleet is sized for (P80 by default: enough vans on four days
+   out of five).
+3. **Fleet.** :func:`~scenarios.capacity.plan_capacity` turns each depot-day
+   demand into vans and driver-hours with the routing engine.
+
+It writes ``forecast_zones.csv``, ``forecast_depots.csv``, ``fleet.csv`` and
+``forecast.png`` (history, forecast and interval per zone).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from forecasting import Forecaster, calendar_features, default_models
+from scenarios.capacity import CapacityParams, plan_capacity
+from scenarios.city import City, build_city, daily_counts
+
+__all__ = [
+    "ForecastReport",
+    "city_exog",
+    "depot_history",
+    "plan_column",
+    "run_forecast_report",
+    "zone_history",
+]
+
+#: Calendar feature columns that are not exogenous inputs (derived from
+#: ``ds``, or text).
+_NOT_EXOG = ("dow", "is_weekend", "holiday_name")
+MAIN = "GlobalGBM"
+BASELINE = "SeasonalNaive"
+
+
+def city_exog(city: City, start: date, end: date) -> pd.DataFrame:
+    """Known-future columns of the city per day: holidays, closures, events, promotions.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``ds`` plus numeric columns: ``holiday``, ``closure``, the
+        ``event_*`` flags, ``days_to_seollal``, ``days_to_chuseok`` and the
+        ``promo_*`` intensities.
+    """
+    features = calendar_features(start, end, city.calendar, city.promotions)
+    features = features.drop(columns=list(_NOT_EXOG))
+    out = features.astype({c: np.float64 for c in features.columns if c != "ds"})
+    return out
+
+
+def _with_exog(counts: pd.DataFrame, exog: pd.DataFrame) -> pd.DataFrame:
+    return counts.merge(exog, on="ds", how="left").sort_values(["unique_id", "ds"])
+
+
+def zone_history(city: City) -> pd.DataFrame:
+    """Orders per district and order day, with the city's exogenous columns."""
+    counts = daily_counts(city.history, by="district")
+    return _with_exog(counts, city_exog(city, city.start, city.end))
+
+
+def depot_history(city: City, *, warm_up: int = 7) -> pd.DataFrame:
+    """Deliveries per depot and delivery day up to the history's end.
+
+    Deliveries on closed days are 0; the first ``warm_up`` days are dropped
+    (their deliveries include orders from before the history).
+    """
+    orders = city.history
+    delivered = orders.assign(ds=orders["delivery_date"])
+    delivered = delivered[delivered["ds"] <= pd.Timestamp(city.end)]
+    counts = daily_counts(delivered, by="depot")
+    counts = counts[counts["ds"] >= pd.Timestamp(city.start + timedelta(days=warm_up))]
+    return _with_exog(counts, city_exog(city, city.start, city.end))
+
+
+def plan_column(plan_quantile: int, alias: str = MAIN) -> tuple[str, int | None]:
+    """The output column holding a quantile, and the interval level it needs.
+
+    The ``q`` quantile (``q > 50``) is the upper end of the ``2q - 100`` %
+    central interval; ``q < 50`` the lower end of ``100 - 2q``; 50 is the
+    point forecast.
+    """
+    if not 1 <= plan_quantile <= 99:
+        raise ValueError(f"plan quantile must be within 1..99, got {plan_quantile}")
+    if plan_quantile == 50:
+        return alias, None
+    if plan_quantile > 50:
+        lv = 2 * plan_quantile - 100
+        return f"{alias}-hi-{lv}", lv
+    lv = 100 - 2 * plan_quantile
+    return f"{alias}-lo-{lv}", lv
+
+
+def _forecaster(days: int, seed: int, closed_col: str | None) -> Forecaster:
+    models, fallback = default_models(days, seed=seed)
+    return Forecaster(models, fallback_model=fallback, closed_col=closed_col)
+
+
+def _future(city: City, ids: list[str], start: date, days: int) -> pd.DataFrame:
+    exog = city_exog(city, start, start + timedelta(days=days - 1))
+    keys = pd.DataFrame({"unique_id": np.repeat(ids, days)})
+    keys["ds"] = np.tile(exog["ds"].to_numpy(), len(ids))
+    return keys.merge(exog, on="ds", how="left")
+
+
+@dataclass(frozen=True)
+class ForecastReport:
+    """What ``milepost forecast`` computed and wrote."""
+
+    start: date
+    days: int
+    level: int
+    plan_quantile: int
+    zones: pd.DataFrame  # unique_id, ds, model columns
+    depots: pd.DataFrame
+    fleet: pd.DataFrame
+    files: dict[str, Path]
+
+
+def run_forecast_report(
+    out_dir: Path,
+    *,
+    days: int = 28,
+    level: int = 80,
+    plan_quantile: int = 80,
+    seed: int = 0,
+    n_customers: int = 8_000,
+    time_limit: float = 1.0,
+    city: City | None = None,
+    chart: bool = True,
+    on_stage: Callable[[str], None] = lambda _: None,
+) -> ForecastReport:
+    """Forecast the city's zones and depots, size the fleet, write the files.
+
+    Parameters
+    ----------
+    out_dir
+        Folder for the CSV files and the chart (created).
+    days
+        Horizon (1..28).
+    level
+        Interval level shown per zone.
+    plan_quantile
+        Demand quantile the fleet is sized for (80: P80).
+    seed
+        City, model and order-sampling seed.
+    n_customers
+        Customer slots of the city (ignored when ``city`` is given).
+    time_limit
+        Seconds of route search per fleet solve.
+    city
+        A ready city (default: ``build_city(seed, n_customers=...)``).
+    chart
+        Write ``forecast.png``.
+    on_stage
+        Progress messages.
+    """
+    if not 1 <= days <= 28:
+        raise ValueError(f"days must be within 1..28, got {days}")
+    column, plan_level = plan_column(plan_quantile)
+    levels = sorted({level} | ({plan_level} if plan_level else set()))
+    if city is None:
+        on_stage(f"building the embedded Seoul city ({n_customers:,} customer slots)")
+        city = build_city(seed=seed, n_customers=n_customers)
+    start = city.end + timedelta(days=1)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    on_stage(f"forecasting orders per zone for {days} days from {start.isoformat()}")
+    zones_df = zone_history(city)
+    zone_ids = sorted(zones_df["unique_id"].unique().tolist())
+    zones = _forecaster(days, seed, None).forecast(
+        zones_df, days, _future(city, zone_ids, start, days), level=levels
+    )
+
+    on_stage("forecasting deliveries per depot")
+    depots_df = depot_history(city)
+    depot_ids = sorted(depots_df["unique_id"].unique().tolist())
+    depots = _forecaster(days, seed, "closure").forecast(
+        depots_df, days, _future(city, depot_ids, start, days), level=levels
+    )
+
+    on_stage(
+        f"sizing the fleet for the P{plan_quantile} demand with the routing engine"
+    )
+    demand = depots[["unique_id", "ds", column]].rename(columns={column: "orders"})
+    fleet = plan_capacity(
+        city,
+        demand,
+        params=CapacityParams(time_limit=time_limit, seed=seed),
+        on_depot=lambda depot, n: on_stage(f"  {depot}: {n} demand levels"),
+    )
+
+    files = {
+        "zones": out_dir / "forecast_zones.csv",
+        "depots": out_dir / "forecast_depots.csv",
+        "fleet": out_dir / "fleet.csv",
+    }
+    zones.to_csv(files["zones"], index=False, float_format="%.2f")
+    depots.to_csv(files["depots"], index=False, float_format="%.2f")
+    fleet.to_csv(files["fleet"], index=False, float_format="%.2f")
+    if chart:
+        files["chart"] = out_dir / "forecast.png"
+        write_chart(files["chart"], zones_df, zones, level)
+    return ForecastReport(
+        start=start,
+        days=days,
+        level=level,
+        plan_quantile=plan_quantile,
+        zones=zones,
+        depots=depots,
+        fleet=fleet,
+        files=files,
+    )
+
+
+def write_chart(
+    path: Path,
+    history: pd.DataFrame,
+    forecast: pd.DataFrame,
+    level: int,
+    *,
+    history_days: int = 84,
+    alias: str = MAIN,
+) -> None:
+    """Small multiples per zone: recent history, the forecast and its interval."""
+    from matplotlib.figure import Figure
+
+    ids = sorted(forecast["unique_id"].unique().tolist())
+    cols = 5
+    rows = -(-len(ids) // cols)
+    fig = Figure(figsize=(3.2 * cols, 2.0 * rows + 0.6))
+    axes = fig.subplots(rows, cols, sharex=True, squeeze=False)
+    first = forecast["ds"].min()
+    since = first - pd.Timedelta(days=history_days)
+    span = pd.date_range(since, forecast["ds"].max(), freq="D")
+    ticks = span[span.day == 1]
+    for ax, uid in zip(axes.flat, ids, strict=False):
+        past = history[(history["unique_id"] == uid) & (history["ds"] >= since)]
+        ahead = forecast[forecast["unique_id"] == uid]
+        ax.plot(past["ds"], past["y"], color="0.35", lw=0.8)
+        ax.fill_between(
+            ahead["ds"],
+            ahead[f"{alias}-lo-{level}"],
+            ahead[f"{alias}-hi-{level}"],
+            color="tab:blue",
+            alpha=0.25,
+            lw=0,
+        )
+        ax.plot(ahead["ds"], ahead[alias], color="tab:blue", lw=1.2)
+        ax.axvline(first, color="0.6", lw=0.6, ls="--")
+        ax.set_title(uid, fontsize=8)
+        ax.tick_params(labelsize=6)
+        ax.set_xticks(list(ticks), [f"{t:%b}" for t in ticks])
+    for ax in list(axes.flat)[len(ids) :]:
+        ax.set_visible(False)
+    fig.suptitle(
+        f"Orders per zone: history, forecast and {level} % interval", fontsize=10
+    )
+    fig.subplots_adjust(
+        left=0.04, right=0.99, bottom=0.05, top=0.92, wspace=0.25, hspace=0.45
+    )
+    fig.savefig(path, dpi=100)
