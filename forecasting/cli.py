@@ -29,7 +29,7 @@ out = Console()
 
 
 def _error(message: str) -> typer.Exit:
-    console.print(f"[bold red]error[/]: {message}", highlight=False)
+    console.print(f"[bold red]error[/]: {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code=2)
 
 

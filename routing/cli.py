@@ -34,9 +34,9 @@ out = Console()
 
 def fail(exc: InputError) -> typer.Exit:
     """Print an input error (field path and reason per line); exit code 2."""
-    console.print(f"[bold red]error[/]: {exc.source}: invalid input")
+    console.print(f"[bold red]error[/]: {exc.source}: invalid input", soft_wrap=True)
     for line in exc.lines:
-        console.print(f"  {line}", markup=False, highlight=False)
+        console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
     return typer.Exit(code=2)
 
 
