@@ -16,6 +16,7 @@ from routing.cli import console, out, plan_command, solve_with_progress, summary
 from routing.travel.cache import DEFAULT_CACHE_DIR
 from routing.travel.cli import bench_travel_command
 from scenarios.cli_forecast import forecast_command
+from scenarios.eta_bench import bench_eta_command
 
 
 class TravelChoice(StrEnum):
@@ -36,6 +37,7 @@ app.command("plan-amazon")(amazon_command)
 bench_app = typer.Typer(
     help="Benchmarks (run by hand, one at a time).", no_args_is_help=True
 )
+bench_app.command("eta")(bench_eta_command)
 bench_app.command("forecast")(bench_forecast_command)
 bench_app.command("routing")(bench_routing_command)
 bench_app.command("travel")(bench_travel_command)

@@ -1,1 +1,163 @@
-"""milepost tracking."""
+"""Tracking: order lifecycle, events, live ETAs, outcomes, retention, feedback.
+
+A pure library on top of :mod:`routing`: storage is injected
+(:class:`~tracking.store.Store`), times are seconds since local midnight of
+the operating day. See ``docs/tracking.md``.
+
+The live-ETA function is ``tracking.eta.eta`` (not re-exported here, so
+that ``tracking.eta`` stays the module).
+"""
+
+from tracking.correction import Correction
+from tracking.eta import (
+    Eta,
+    LegTimes,
+    Progress,
+    naive_eta,
+    naive_route_eta,
+    progress_of,
+    route_eta,
+    service_opening,
+    windows_of,
+)
+from tracking.events import (
+    AttemptResolved,
+    Delivered,
+    Event,
+    FailedAttempt,
+    FailureReason,
+    OrderCancelled,
+    OrderCreated,
+    OrderPlanned,
+    Position,
+    Proof,
+    ShiftEnded,
+    ShiftStarted,
+    StopArrived,
+    StopDeparted,
+    parse_event,
+    parse_events,
+)
+from tracking.feedback import (
+    CustomerValue,
+    LatenessPricing,
+    OrderCost,
+    apply_costs,
+    expected_loss,
+    order_costs,
+)
+from tracking.learn import (
+    EtaRecord,
+    ExecutedDay,
+    eta_records,
+    fit_correction,
+    fit_factors,
+    fit_residuals,
+    observed_halts,
+    observed_legs,
+    observed_services,
+)
+from tracking.outcomes import (
+    DeliveryOutcome,
+    EtaCheck,
+    delivery_outcomes,
+    outcomes_frame,
+    performance,
+)
+from tracking.retention import (
+    ExperienceEffect,
+    LtvEstimate,
+    cohort_table,
+    customer_values,
+    experience_cohort,
+    experience_effect,
+    lifetime_value,
+    monthly_retention,
+    repeat_purchase_rates,
+    service_metrics,
+    wilson_interval,
+)
+from tracking.status import (
+    TRANSITIONS,
+    InvalidTransition,
+    OrderState,
+    OrderStatus,
+    StatusChange,
+    can_transition,
+)
+from tracking.store import MemoryStore, Store, VehicleState
+from tracking.tracker import IngestResult, Rejection, Tracker
+from tracking.zones import grid_zone
+
+__all__ = [
+    "TRANSITIONS",
+    "AttemptResolved",
+    "Correction",
+    "CustomerValue",
+    "Delivered",
+    "DeliveryOutcome",
+    "Eta",
+    "EtaCheck",
+    "EtaRecord",
+    "Event",
+    "ExecutedDay",
+    "ExperienceEffect",
+    "FailedAttempt",
+    "FailureReason",
+    "IngestResult",
+    "InvalidTransition",
+    "LatenessPricing",
+    "LegTimes",
+    "LtvEstimate",
+    "MemoryStore",
+    "OrderCancelled",
+    "OrderCost",
+    "OrderCreated",
+    "OrderPlanned",
+    "OrderState",
+    "OrderStatus",
+    "Position",
+    "Progress",
+    "Proof",
+    "Rejection",
+    "ShiftEnded",
+    "ShiftStarted",
+    "StatusChange",
+    "StopArrived",
+    "StopDeparted",
+    "Store",
+    "Tracker",
+    "VehicleState",
+    "apply_costs",
+    "can_transition",
+    "cohort_table",
+    "customer_values",
+    "delivery_outcomes",
+    "eta_records",
+    "expected_loss",
+    "experience_cohort",
+    "experience_effect",
+    "fit_correction",
+    "fit_factors",
+    "fit_residuals",
+    "grid_zone",
+    "lifetime_value",
+    "monthly_retention",
+    "naive_eta",
+    "naive_route_eta",
+    "observed_halts",
+    "observed_legs",
+    "observed_services",
+    "order_costs",
+    "outcomes_frame",
+    "parse_event",
+    "parse_events",
+    "performance",
+    "progress_of",
+    "repeat_purchase_rates",
+    "route_eta",
+    "service_metrics",
+    "service_opening",
+    "wilson_interval",
+    "windows_of",
+]

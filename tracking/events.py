@@ -1,0 +1,240 @@
+"""Tracking events: what vans, drivers and operators report.
+
+Every event is a frozen pydantic model with a unique ``id`` (the sender's;
+ingest is idempotent on it), a ``type`` (the discriminator of :data:`Event`)
+and a time ``at``.
+
+**Time.** ``at`` is integer **seconds since local midnight (Asia/Seoul) of
+the operating day**, the same clock as :class:`routing.plan.Plan`: a night
+route runs past 86 400 and an order created the afternoon before has a
+negative time. Aware datetimes exist only at the service edge, which converts
+with :func:`routing.units.to_seconds`.
+
+=================  ===================================================
+type               meaning
+=================  ===================================================
+order_created      a customer placed the order
+order_planned      the order is on ``vehicle``'s route at ``position``
+shift_start        the van's shift began (its orders are dispatched)
+shift_end          the van's shift ended
+position           a GPS ping: ``lat``, ``lon``
+stop_arrived       the van reached the stop of ``order_id`` (``None``:
+                   its depot)
+stop_departed      the van left the stop of ``order_id`` (``None``: the
+                   depot, i.e. the route began)
+delivered          handed over, with ``proof`` (recipient or photo)
+failed_attempt     not delivered at the door, with a ``reason`` code
+attempt_resolved   an operator's decision after a failed attempt
+order_cancelled    the customer or an operator cancelled the order
+=================  ===================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic_core import PydanticCustomError
+
+__all__ = [
+    "AttemptResolved",
+    "Delivered",
+    "Event",
+    "FailedAttempt",
+    "FailureReason",
+    "OrderCancelled",
+    "OrderCreated",
+    "OrderPlanned",
+    "Position",
+    "Proof",
+    "ShiftEnded",
+    "ShiftStarted",
+    "StopArrived",
+    "StopDeparted",
+    "event_sort_key",
+    "parse_event",
+    "parse_events",
+]
+
+Id = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class FailureReason(StrEnum):
+    """Why a delivery attempt failed at the door."""
+
+    NOT_HOME = "not_home"
+    ADDRESS_PROBLEM = "address_problem"
+    REFUSED = "refused"
+    DAMAGED = "damaged"
+    ACCESS_DENIED = "access_denied"
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: Id
+    at: int = Field(description="seconds since local midnight of the operating day")
+
+
+class OrderCreated(_Event):
+    """A customer placed an order."""
+
+    type: Literal["order_created"] = "order_created"
+    order_id: Id
+    customer_id: str | None = None
+
+
+class OrderPlanned(_Event):
+    """The order is the ``position``-th stop (from 0) of ``vehicle``'s route."""
+
+    type: Literal["order_planned"] = "order_planned"
+    order_id: Id
+    vehicle: Id
+    position: int = Field(ge=0)
+
+
+class ShiftStarted(_Event):
+    """The driver started the shift; the van's planned orders are dispatched."""
+
+    type: Literal["shift_start"] = "shift_start"
+    vehicle: Id
+
+
+class ShiftEnded(_Event):
+    """The driver ended the shift."""
+
+    type: Literal["shift_end"] = "shift_end"
+    vehicle: Id
+
+
+class Position(_Event):
+    """A GPS ping."""
+
+    type: Literal["position"] = "position"
+    vehicle: Id
+    lat: float = Field(ge=-90.0, le=90.0)
+    lon: float = Field(ge=-180.0, le=180.0)
+
+
+class StopArrived(_Event):
+    """The van reached a stop: an order's, or its depot when ``order_id`` is None."""
+
+    type: Literal["stop_arrived"] = "stop_arrived"
+    vehicle: Id
+    order_id: Id | None = None
+
+
+class StopDeparted(_Event):
+    """The van left a stop: an order's, or its depot when ``order_id`` is None."""
+
+    type: Literal["stop_departed"] = "stop_departed"
+    vehicle: Id
+    order_id: Id | None = None
+
+
+class Proof(BaseModel):
+    """Proof of delivery: who took the parcel, or a photo of where it was left."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    recipient: str | None = Field(default=None, min_length=1)
+    photo: str | None = Field(default=None, min_length=1, description="photo reference")
+
+    @model_validator(mode="after")
+    def _something(self) -> Proof:
+        if self.recipient is None and self.photo is None:
+            raise PydanticCustomError(
+                "proof", "proof of delivery needs a recipient name or a photo reference"
+            )
+        return self
+
+
+class Delivered(_Event):
+    """The parcel was handed over (``at``: end of service)."""
+
+    type: Literal["delivered"] = "delivered"
+    order_id: Id
+    vehicle: Id | None = None
+    proof: Proof
+
+
+class FailedAttempt(_Event):
+    """The driver could not deliver (``at``: when the attempt ended)."""
+
+    type: Literal["failed_attempt"] = "failed_attempt"
+    order_id: Id
+    vehicle: Id | None = None
+    reason: FailureReason
+    note: str = ""
+
+
+class AttemptResolved(_Event):
+    """An operator decided what happens after a failed attempt."""
+
+    type: Literal["attempt_resolved"] = "attempt_resolved"
+    order_id: Id
+    outcome: Literal["rescheduled", "redirected_to_pickup_station", "returned_to_depot"]
+    station: Id | None = Field(
+        default=None, description="pickup station, for a redirect"
+    )
+    note: str = ""
+
+
+class OrderCancelled(_Event):
+    """The order was cancelled."""
+
+    type: Literal["order_cancelled"] = "order_cancelled"
+    order_id: Id
+    reason: str = ""
+
+
+Event = Annotated[
+    OrderCreated
+    | OrderPlanned
+    | ShiftStarted
+    | ShiftEnded
+    | Position
+    | StopArrived
+    | StopDeparted
+    | Delivered
+    | FailedAttempt
+    | AttemptResolved
+    | OrderCancelled,
+    Field(discriminator="type"),
+]
+
+_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+_LIST_ADAPTER: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
+
+
+def parse_event(data: Mapping[str, Any]) -> Event:
+    """Validate one event from JSON-like data.
+
+    Parameters
+    ----------
+    data
+        A mapping with ``type``, ``id``, ``at`` and the type's fields.
+
+    Returns
+    -------
+    Event
+        The event model of that type.
+
+    Raises
+    ------
+    pydantic.ValidationError
+        Naming the field and the reason when the data are not an event.
+    """
+    return _ADAPTER.validate_python(data)
+
+
+def parse_events(data: Iterable[Mapping[str, Any]]) -> list[Event]:
+    """Validate a list of events (see :func:`parse_event`)."""
+    return _LIST_ADAPTER.validate_python(list(data))
+
+
+def event_sort_key(event: Event) -> tuple[int, str]:
+    """Time order with the id as tie-breaker, so replays are deterministic."""
+    return (event.at, event.id)
