@@ -14,16 +14,36 @@ Model (see docs/concepts.md for the vocabulary):
   shipments). Their sum at every node is bounded by the vehicle's capacity.
 * every order is optional at its drop penalty, so an overloaded day degrades
   into unassigned orders instead of failing.
+
+Search (docs/ortools-search.md has the measurements behind the defaults):
+
+* ``ITERATED_LOCAL_SEARCH`` (the default) is OR-Tools' iterated local search:
+  a first solution, then rounds of SISR ruin (strings of nearby visits
+  removed) and cheapest-insertion recreate, each followed by a local-search
+  descent, accepted by simulated annealing. Its temperatures are shares of the
+  mean arc cost, so they do not depend on units.
+* any other ``metaheuristic`` is an OR-Tools ``LocalSearchMetaheuristic`` name.
+* with ``workers > 1`` forked helper processes run differently configured
+  searches (iterated local search with larger ruins) for the same time, and
+  the result with the lowest objective wins. Helpers run only from a main
+  process with cores to spare, never from inside another process pool.
+* a warm start (``initial``) is searched from with guided local search (the
+  iterated local search cannot start from given routes in OR-Tools 9.15);
+  helpers still search cold, so the result is never worse than the start.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import multiprocessing
+import os
 import time
 from collections.abc import Callable, Sequence
+from multiprocessing.connection import Connection
 
 import numpy as np
-from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2
 
 from routing.model import BASE_DROP_PENALTY
 from routing.solver.data import ProblemData
@@ -38,6 +58,28 @@ from routing.solver.timeline import BreakVisit, Visit
 
 #: Penalty (cost units) for dropping an order when optimising distance only.
 DISTANCE_DROP_PENALTY = 10**9
+#: The ``metaheuristic`` value that selects OR-Tools' iterated local search.
+ITERATED_LOCAL_SEARCH = "ITERATED_LOCAL_SEARCH"
+#: What a warm-started search uses when iterated local search was asked for.
+WARM_METAHEURISTIC = "GUIDED_LOCAL_SEARCH"
+#: Simulated-annealing temperatures of the iterated local search, as shares of
+#: the mean arc cost: early on a plan a quarter of an arc longer is often
+#: accepted, at the end practically nothing worse is.
+START_TEMPERATURE = 0.25
+FINAL_TEMPERATURE = 2.5e-5
+#: SISR's share of split-string removals that keep a longer middle part.
+SISR_BYPASS = 0.01
+#: Seconds a helper may take beyond the main search to hand its result back.
+HELPER_GRACE = 30.0
+
+
+@dataclasses.dataclass(frozen=True)
+class _Search:
+    """One OR-Tools search: metaheuristic, SISR ruin size, warm start or not."""
+
+    metaheuristic: str
+    ruin_visits: int
+    warm: bool
 
 
 def solve_ortools(
@@ -54,15 +96,134 @@ def solve_ortools(
     ----------
     initial
         Optional warm start: per vehicle, the data node indices to visit in
-        order (breaks excluded).
+        order (breaks excluded). ``warm_started`` in the result says whether
+        it was used; the result is then never worse than the start.
+    progress
+        Called on every solution of the search in this process.
+
+    Returns
+    -------
+    EngineResult
+        The sequences of the search with the lowest objective.
     """
+    ids = list(order_ids)
+    searches = _searches(params, initial is not None, _search_count(params.workers))
+    if len(searches) == 1:
+        return _solve_once(data, ids, params, searches[0], initial, progress)
+    t0 = time.perf_counter()
+    context = multiprocessing.get_context("fork")
+    helpers: list[tuple[multiprocessing.process.BaseProcess, Connection]] = []
+    try:
+        for search in searches[1:]:
+            receive, send = context.Pipe(duplex=False)
+            proc = context.Process(
+                target=_helper, args=(send, data, ids, params, search), daemon=True
+            )
+            proc.start()
+            send.close()
+            helpers.append((proc, receive))
+        main = _solve_once(data, ids, params, searches[0], initial, progress)
+        results = [main]
+        deadline = time.perf_counter() + HELPER_GRACE
+        for _, receive in helpers:
+            if receive.poll(max(0.0, deadline - time.perf_counter())):
+                try:
+                    got = receive.recv()
+                except (EOFError, OSError):  # a crashed helper loses only itself
+                    got = None
+                if isinstance(got, EngineResult):
+                    results.append(got)
+    finally:
+        for helper, pipe in helpers:
+            pipe.close()
+            helper.join(timeout=1.0)
+            if helper.is_alive():
+                helper.kill()
+                helper.join()
+    best = min(results, key=lambda r: r.objective)  # the main search wins ties
+    if best is not main and progress is not None:
+        progress("ortools", time.perf_counter() - t0, best.objective)
+    return dataclasses.replace(best, warm_started=main.warm_started)
+
+
+def _search_count(workers: int) -> int:
+    """How many searches to run at once: ``workers``, capped by idle cores.
+
+    Only a main process forks helpers: inside someone else's worker process
+    (a process pool) the cores are already spoken for.
+    """
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    if multiprocessing.parent_process() is not None:
+        return 1
+    if hasattr(os, "sched_getaffinity"):
+        cpus = len(os.sched_getaffinity(0))
+    else:  # pragma: no cover - platforms without affinity masks
+        cpus = os.cpu_count() or 1
+    idle = cpus - 1 - len(multiprocessing.active_children())
+    return max(1, min(workers, 1 + idle))
+
+
+def _searches(params: SolveParams, warm: bool, count: int) -> list[_Search]:
+    """The main search, then helpers: iterated local search, larger ruins."""
+    first = params.metaheuristic
+    if warm and first == ITERATED_LOCAL_SEARCH:
+        first = WARM_METAHEURISTIC
+    searches = [_Search(first, params.ruin_visits, warm)]
+    ils_runs = int(first == ITERATED_LOCAL_SEARCH)
+    while len(searches) < count:
+        # Ruins of 1, 1.5, 2, ... times ruin_visits keep the searches apart.
+        size = params.ruin_visits * (2 + ils_runs) // 2
+        searches.append(_Search(ITERATED_LOCAL_SEARCH, size, False))
+        ils_runs += 1
+    return searches
+
+
+def _helper(
+    send: Connection,
+    data: ProblemData,
+    order_ids: list[str],
+    params: SolveParams,
+    search: _Search,
+) -> None:
+    """Forked helper: run one cold search and send its result back."""
+    result: EngineResult | None
+    try:
+        result = _solve_once(data, order_ids, params, search, None, None)
+    except Exception:  # the main process carries on with its own result
+        result = None
+    send.send(result)
+    send.close()
+
+
+def _solve_once(
+    data: ProblemData,
+    order_ids: list[str],
+    params: SolveParams,
+    search_spec: _Search,
+    initial: Sequence[Sequence[int]] | None,
+    progress: ProgressCallback | None,
+) -> EngineResult:
+    """Build the model and run one search (warm when the spec says so)."""
     problem = data.problem
     n_veh = data.n_vehicles
     # OR-Tools node i <-> data node ours[i]; starts and ends come first.
-    ours: list[int] = [*data.starts, *data.ends]
+    # Starts and ends at the same place share one node (they differ in
+    # nothing else), so identical vehicles fall into one OR-Tools vehicle
+    # class and the search does not try every empty route separately.
+    ours: list[int] = []
+    local: dict[int, int] = {}
+    depot_node: dict[int | None, int] = {}
+    for n in (*data.starts, *data.ends):
+        point = data.nodes[n].point
+        if point not in depot_node:
+            depot_node[point] = len(ours)
+            ours.append(n)
+        local[n] = depot_node[point]
     for oid in order_ids:
-        ours.extend(data.order_nodes[oid])
-    local = {n: i for i, n in enumerate(ours)}
+        for n in data.order_nodes[oid]:
+            local[n] = len(ours)
+            ours.append(n)
     manager = pywrapcp.RoutingIndexManager(
         len(ours),
         n_veh,
@@ -84,18 +245,21 @@ def solve_ortools(
     # Matrices live on the C++ side: no Python call per arc evaluation.
     dist_cb: dict[int, int] = {}
     time_cb: dict[int, int] = {}
-    for k, (dist_list, time_list, _) in tables.items():
+    for k, (dist_list, time_list, _, _) in tables.items():
         dist_cb[k] = routing.RegisterTransitMatrix(dist_list)
         time_cb[k] = routing.RegisterTransitMatrix(time_list)
 
     # -- costs ---------------------------------------------------------------
     priced_cb: dict[tuple[int, float], int] = {}
+    arc_costs: list[float] = []  # mean arc cost per vehicle (for temperatures)
     for v, vehicle in enumerate(problem.vehicles):
         k = data.solve_band[v]
         if not with_costs:
             routing.SetArcCostEvaluatorOfVehicle(dist_cb[k], v)
+            arc_costs.append(tables[k][3])
             continue
         rate = vehicle.costs.per_km
+        arc_costs.append(COST_SCALE * rate / 1000.0 * tables[k][3])
         if (k, rate) not in priced_cb:
             factor = COST_SCALE * rate / 1000.0
             priced = [[round(factor * d) for d in row] for row in tables[k][0]]
@@ -104,7 +268,7 @@ def solve_ortools(
         routing.SetFixedCostOfVehicle(round(COST_SCALE * vehicle.costs.fixed), v)
 
     # Arcs without a road path are removed, never priced as free or long.
-    for k, (_, _, blocked) in tables.items():
+    for k, (_, _, blocked, _) in tables.items():
         for a_local, b_locals in blocked.items():
             index = manager.NodeToIndex(a_local)
             if index < 0 or routing.IsEnd(index):
@@ -219,14 +383,9 @@ def solve_ortools(
             routing.AddDisjunction(idxs, penalty)
 
     # -- search ----------------------------------------------------------------
-    search = pywrapcp.DefaultRoutingSearchParameters()
-    search.first_solution_strategy = getattr(
-        routing_enums_pb2.FirstSolutionStrategy, params.first_solution
+    search = _search_parameters(
+        params, search_spec, float(np.mean(arc_costs)) if arc_costs else 0.0
     )
-    search.local_search_metaheuristic = getattr(
-        routing_enums_pb2.LocalSearchMetaheuristic, params.metaheuristic
-    )
-    search.time_limit.FromMilliseconds(max(1, round(params.time_limit * 1000)))
 
     t0 = time.perf_counter()
     if progress is not None:
@@ -239,7 +398,7 @@ def solve_ortools(
 
     solution = None
     warm = False
-    if initial is not None:
+    if initial is not None and search_spec.warm:
         routing.CloseModelWithParameters(search)
         # Routes are read as routing *indices*, not manager node numbers.
         routes = [
@@ -251,7 +410,10 @@ def solve_ortools(
             warm = True
             solution = routing.SolveFromAssignmentWithParameters(start, search)
     if solution is None:
-        solution = routing.SolveWithParameters(search)
+        if search.use_iterated_local_search:
+            solution = routing.SolveWithIteratedLocalSearch(search)
+        else:
+            solution = routing.SolveWithParameters(search)
     if solution is None:
         # No solution at all: everything is dropped by the search.
         return EngineResult([[] for _ in range(n_veh)], list(order_ids), float("inf"))
@@ -279,10 +441,58 @@ def solve_ortools(
     )
 
 
+def _search_parameters(
+    params: SolveParams, spec: _Search, arc_cost: float
+) -> pywrapcp.RoutingSearchParameters:
+    """OR-Tools search parameters for one search.
+
+    ``arc_cost`` is the mean cost of an arc; iterated local search scales its
+    annealing temperatures by it.
+    """
+    search = pywrapcp.DefaultRoutingSearchParameters()
+    search.first_solution_strategy = getattr(
+        routing_enums_pb2.FirstSolutionStrategy, params.first_solution
+    )
+    search.time_limit.FromMilliseconds(max(1, round(params.time_limit * 1000)))
+    if spec.metaheuristic != ITERATED_LOCAL_SEARCH:
+        search.local_search_metaheuristic = getattr(
+            routing_enums_pb2.LocalSearchMetaheuristic, spec.metaheuristic
+        )
+        return search
+    # Each perturbed solution is improved by a plain descent.
+    search.local_search_metaheuristic = (
+        routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
+    )
+    search.use_iterated_local_search = True
+    ils = search.iterated_local_search_parameters
+    ils.perturbation_strategy = routing_ils_pb2.PerturbationStrategy.RUIN_AND_RECREATE
+    ils.improve_perturbed_solution = True
+    rr = ils.ruin_recreate_parameters
+    del rr.ruin_strategies[:]
+    sisr = rr.ruin_strategies.add().sisr
+    sisr.avg_num_removed_visits = spec.ruin_visits
+    sisr.max_removed_sequence_size = params.ruin_sequence
+    sisr.bypass_factor = SISR_BYPASS
+    rr.recreate_strategy.heuristic = (
+        routing_enums_pb2.FirstSolutionStrategy.LOCAL_CHEAPEST_INSERTION
+    )
+    annealing = ils.reference_solution_acceptance_strategy.simulated_annealing
+    annealing.cooling_schedule_strategy = (
+        routing_ils_pb2.CoolingScheduleStrategy.EXPONENTIAL
+    )
+    annealing.automatic_temperatures = False
+    scale = max(arc_cost, 1.0)
+    annealing.initial_temperature = START_TEMPERATURE * scale
+    annealing.final_temperature = FINAL_TEMPERATURE * scale
+    ils.best_solution_acceptance_strategy.greedy_descent.SetInParent()
+    return search
+
+
 def _local_tables(
     data: ProblemData, ours: list[int], band: int
-) -> tuple[list[list[int]], list[list[int]], dict[int, list[int]]]:
-    """Distance and time-transit tables over the model's nodes, and blocked arcs.
+) -> tuple[list[list[int]], list[list[int]], dict[int, list[int]], float]:
+    """Distance and time-transit tables over the model's nodes, blocked arcs,
+    and the mean distance of an arc between two different reachable places.
 
     Time transit ``a -> b`` = service at ``a`` + travel + setup at ``b`` when
     ``b`` is elsewhere. Free starts/ends (no place) cost nothing to leave or
@@ -307,11 +517,14 @@ def _local_tables(
     same_place = (pts[:, None] == pts[None, :]) & ~free[:, None]
     transit = service[:, None] + dur + np.where(same_place, 0, setup[None, :])
     blocked: dict[int, list[int]] = {}
+    real = ~anywhere & ~same_place
     if matrix.unreachable is not None:
         mask = matrix.unreachable[grid] & ~anywhere
+        real &= ~mask
         for a, b in zip(*np.nonzero(mask), strict=True):
             blocked.setdefault(int(a), []).append(int(b))
-    return dist.tolist(), transit.tolist(), blocked
+    mean = float(dist[real].mean()) if real.any() else 0.0
+    return dist.tolist(), transit.tolist(), blocked, mean
 
 
 def _add_breaks(

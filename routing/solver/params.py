@@ -25,6 +25,17 @@ class SolveParams(BaseModel):
     benchmark convention); ``"cost"`` uses fixed, per-km and per-hour costs,
     lateness costs and drop penalties. A problem whose vehicles carry no costs
     at all is solved for distance either way.
+
+    OR-Tools search (docs/ortools-search.md has the measurements):
+    ``first_solution`` is a ``FirstSolutionStrategy`` name; ``metaheuristic``
+    is ``"ITERATED_LOCAL_SEARCH"`` (ruin and recreate with SISR string
+    removals, ``ruin_visits`` visits removed on average and at most
+    ``ruin_sequence`` in a row from one route) or a
+    ``LocalSearchMetaheuristic`` name such as ``"GUIDED_LOCAL_SEARCH"``.
+    ``workers`` searches run side by side in forked processes when the
+    machine has idle cores (never inside another process pool); the best
+    wins. OR-Tools routing takes no random seed: a search is repeatable only
+    up to how far it gets within ``time_limit``.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -34,7 +45,10 @@ class SolveParams(BaseModel):
     seed: int = 0
     objective: Objective = "cost"
     first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
-    metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+    metaheuristic: str = "ITERATED_LOCAL_SEARCH"
+    ruin_visits: int = Field(default=20, ge=1, description="SISR mean removal")
+    ruin_sequence: int = Field(default=10, ge=1, description="SISR longest string")
+    workers: int = Field(default=2, ge=1, description="OR-Tools searches at once")
 
     @classmethod
     def from_file(cls, path: str | Path) -> SolveParams:
