@@ -1,0 +1,1124 @@
+"""Re-optimising a plan in execution, and inserting an urgent order.
+
+During the day the plan meets reality: vans are somewhere, some stops are
+done, a van is driving to its next stop, orders arrive, are cancelled or
+change, a van breaks down. :func:`reoptimise` takes the plan and an
+:class:`ExecutionState` and plans **the rest of the day**:
+
+* completed stops are gone; each van's committed next stop stays its first
+  stop; a van on the road starts where it is, when it is there, with only
+  the parcels it loaded (a delivery on board cannot change van; a new
+  delivery goes to a van still at its depot) and with the returns it
+  collected taking room;
+* vans that are not out yet start at their depot, no earlier than now;
+  an unavailable van's loaded parcels are lost for the day (reason
+  ``depot``: they are on that van), the rest of its orders are re-planned;
+* the rest-of-day problem has a temporary depot ``@<vehicle>`` per van on
+  the road at its position (the model's starts are depot ids).
+
+How the new plan is chosen (stability first):
+
+1. **Kept**: the current sequences, re-timed from the vans' real positions.
+   If nothing happened (no order or vehicle event) and they still work, they
+   are the answer: re-optimising an unchanged day changes nothing.
+2. **Repair**: stops that can no longer be made in their windows come off;
+   new, changed and displaced orders go in by cheapest feasible insertion.
+3. **Search**: OR-Tools, warm-started from the repaired routes for the time
+   limit, on the rest-of-day problem in which every order the repaired plan
+   serves carries a prohibitive drop penalty.
+
+A candidate wins over the repaired plan only when its cost plus its
+stability cost is lower by more than ``min_gain`` (a share of the cost),
+it passes the checker and it drops no order the repaired plan serves.
+
+**Stability cost** (:class:`StabilityCost`), against the plan in execution:
+``reassign`` won for every order served by another van than planned, plus
+``eta_per_minute`` won per minute an order's service start moves beyond
+``eta_tolerance`` from its promised time (the plan's, or ``promised``).
+New orders carry none. When the plan is judged by distance, the same numbers
+count as metres.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from routing.insertion import LivePlan, Objective, VisitKey, visit_keys
+from routing.io import InputError
+from routing.model import (
+    Depot,
+    Id,
+    Job,
+    Location,
+    Order,
+    Problem,
+    Seconds,
+    Shipment,
+    TimeWindow,
+    Vehicle,
+)
+from routing.plan import Plan, Reason, Route, StepType, Unassigned
+from routing.solver.check import check
+from routing.solver.data import build_data, incompatibility
+from routing.solver.params import SolveParams
+from routing.solver.precheck import precheck
+from routing.solver.timeline import BreakVisit
+from routing.travel import TravelModel
+
+#: Drop penalty (won) of an order the repaired plan serves, in the search.
+PROTECTED_PENALTY = 1e9
+#: Prefix of the temporary depot at a van's position.
+POSITION_DEPOT = "@"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class VehicleState(_Frozen):
+    """Where a van is now.
+
+    ``time`` is when it is at ``position`` (or leaves it); ``completed`` are
+    the orders it has served (returns: collected); ``next`` is the stop it is
+    driving to, which stays its next stop.
+    """
+
+    vehicle: Id
+    position: Location
+    time: Seconds
+    completed: tuple[Id, ...] = ()
+    next: Id | None = None
+
+
+class ExecutionState(_Frozen):
+    """The plan in execution and what happened since it was made."""
+
+    time: Seconds = Field(description="now, seconds since midnight of the day")
+    plan: Plan
+    vehicles: tuple[VehicleState, ...] = ()
+    new_orders: tuple[Job, ...] = ()
+    cancelled: tuple[Id, ...] = ()
+    changed: tuple[Job, ...] = Field(
+        default=(), description="new versions of existing orders, by id"
+    )
+    unavailable: tuple[Id, ...] = Field(default=(), description="vehicle ids")
+    promised: dict[str, int] = Field(
+        default_factory=dict,
+        description="promised service starts by order id (default: the plan's)",
+    )
+
+
+class StabilityCost(_Frozen):
+    """What changing the plan in execution costs (see the module docstring)."""
+
+    reassign: float = Field(default=5_000.0, ge=0.0)
+    eta_per_minute: float = Field(default=100.0, ge=0.0)
+    eta_tolerance: Seconds = 900
+    min_gain: float = Field(default=0.01, ge=0.0)
+    late_committed: float = Field(
+        default=1_000.0,
+        ge=0.0,
+        description="won per minute a committed stop is late when it can no "
+        "longer be made in its window (its window turns soft)",
+    )
+
+
+class Move(_Frozen):
+    order: str
+    before: str | None = Field(description="vehicle in the plan in execution")
+    after: str | None
+
+
+class EtaShift(_Frozen):
+    order: str
+    vehicle: str
+    before: int
+    after: int
+
+    @property
+    def minutes(self) -> float:
+        return (self.after - self.before) / 60.0
+
+
+class Dropped(_Frozen):
+    order: str
+    reason: Reason
+    detail: str
+
+
+class Changes(_Frozen):
+    """What the new plan changes, against the plan in execution."""
+
+    moved: tuple[Move, ...] = ()
+    inserted: tuple[Move, ...] = ()
+    dropped: tuple[Dropped, ...] = ()
+    cancelled: tuple[str, ...] = ()
+    completed: tuple[str, ...] = ()
+    eta_shifts: tuple[EtaShift, ...] = ()
+    late_committed: tuple[str, ...] = ()
+    stability_cost: float = 0.0
+
+
+class Reoptimisation(_Frozen):
+    """The rest of the day: its problem, its plan and what changed.
+
+    ``source`` is ``kept`` (nothing to change), ``repair`` (insertions and
+    removals only) or ``search`` (re-optimised).
+    """
+
+    problem: Problem
+    plan: Plan
+    changes: Changes
+    committed: dict[str, str] = Field(description="vehicle id -> committed order")
+    source: str
+    seconds: float
+
+
+class UrgentInsertion(_Frozen):
+    """An urgent order inserted into a plan (or why it could not be)."""
+
+    problem: Problem
+    plan: Plan
+    vehicle: str | None
+    eta: int | None
+    marginal_cost: float | None
+    seconds: float
+
+
+# -- validation ------------------------------------------------------------------
+
+
+def state_errors(problem: Problem, state: ExecutionState) -> list[str]:
+    """Field paths and reasons for an execution state that does not fit."""
+    errors: list[str] = []
+    vehicles = {v.id for v in problem.vehicles}
+    orders = {o.id for o in problem.orders}
+    new_ids = [j.id for j in state.new_orders]
+    planned_on: dict[str, str] = {}
+    for r in state.plan.routes:
+        for s in r.steps:
+            if s.id is not None and s.type != StepType.BREAK:
+                planned_on[s.id] = r.vehicle
+    for i, r in enumerate(state.plan.routes):
+        if r.vehicle not in vehicles:
+            errors.append(f"plan.routes[{i}].vehicle: unknown vehicle {r.vehicle!r}")
+    for oid in planned_on:
+        if oid not in orders:
+            errors.append(f"plan: order {oid!r} is not in the problem")
+    seen: set[str] = set()
+    done: set[str] = set()
+    for i, vs in enumerate(state.vehicles):
+        where = f"vehicles[{i}]"
+        if vs.vehicle not in vehicles:
+            errors.append(f"{where}.vehicle: unknown vehicle {vs.vehicle!r}")
+        if vs.vehicle in seen:
+            errors.append(f"{where}.vehicle: {vs.vehicle!r} appears twice")
+        seen.add(vs.vehicle)
+        if problem.matrices is not None and vs.position.index is None:
+            errors.append(f"{where}.position.index: required when matrices are given")
+        if problem.matrices is None and not vs.position.has_coordinates:
+            errors.append(f"{where}.position: lat/lon required")
+        for k, oid in enumerate(vs.completed):
+            if oid not in orders:
+                errors.append(f"{where}.completed[{k}]: unknown order {oid!r}")
+            elif oid in done:
+                errors.append(f"{where}.completed[{k}]: {oid!r} completed twice")
+            done.add(oid)
+        if vs.next is not None:
+            if planned_on.get(vs.next) != vs.vehicle:
+                errors.append(
+                    f"{where}.next: {vs.next!r} is not on this vehicle's planned route"
+                )
+            elif vs.next in vs.completed:
+                errors.append(f"{where}.next: {vs.next!r} is already completed")
+    for k, oid in enumerate(new_ids):
+        if oid in orders:
+            errors.append(f"new_orders[{k}].id: {oid!r} is already an order")
+    for k, oid in enumerate(state.cancelled):
+        if oid not in orders and oid not in new_ids:
+            errors.append(f"cancelled[{k}]: unknown order {oid!r}")
+    for k, job in enumerate(state.changed):
+        if job.id not in orders:
+            errors.append(f"changed[{k}].id: unknown order {job.id!r}")
+        elif job.id in done:
+            errors.append(f"changed[{k}].id: {job.id!r} is already completed")
+    for k, vid in enumerate(state.unavailable):
+        if vid not in vehicles:
+            errors.append(f"unavailable[{k}]: unknown vehicle {vid!r}")
+    depot_ids = {d.id for d in problem.depots}
+    station_ids = {s.id for s in problem.stations}
+    n_dims = problem.n_dims
+    for field_name, jobs in (
+        ("new_orders", state.new_orders),
+        ("changed", state.changed),
+    ):
+        for k, job in enumerate(jobs):
+            where = f"{field_name}[{k}]"
+            if len(job.demand) != n_dims:
+                errors.append(f"{where}.demand: needs {n_dims} dimensions")
+            if job.depot is not None and job.depot not in depot_ids:
+                errors.append(f"{where}.depot: unknown depot id {job.depot!r}")
+            if job.station is not None and job.station not in station_ids:
+                errors.append(f"{where}.station: unknown station id {job.station!r}")
+            loc = job.location
+            if loc is not None and problem.matrices is not None and loc.index is None:
+                errors.append(f"{where}.location.index: required with matrices")
+            if loc is not None and problem.matrices is None and not loc.has_coordinates:
+                errors.append(f"{where}.location: lat/lon required")
+    return errors
+
+
+# -- the rest of the day -------------------------------------------------------------
+
+
+@dataclass
+class RestOfDay:
+    """The rest-of-day problem and where every order stands."""
+
+    problem: Problem
+    visits: dict[str, list[VisitKey]]
+    committed: dict[str, str]
+    pending: list[str]
+    lost: dict[str, str]  # order -> why it is lost (detail)
+    completed: list[str]
+    cancelled: list[str]
+    before: dict[str, tuple[str, int]]  # order -> (vehicle, promised start)
+    on_road: list[str] = field(default_factory=list)
+    unchanged: dict[str, Route] = field(default_factory=dict)
+    left_before: set[str] = field(default_factory=set)
+
+
+def rest_of_day(problem: Problem, state: ExecutionState) -> RestOfDay:
+    """Build the problem of what is left to do (see the module docstring).
+
+    Raises
+    ------
+    InputError
+        When the state does not fit the problem (field path and reason).
+    """
+    errors = state_errors(problem, state)
+    if errors:
+        raise InputError("state", errors)
+    now = state.time
+    orders: dict[str, Order] = {o.id: o for o in problem.orders}
+    everything: dict[str, Order] = {**orders, **{j.id: j for j in state.new_orders}}
+    changed_ids = {j.id for j in state.changed}
+    for job in state.changed:
+        orders[job.id] = job
+    for job in state.new_orders:
+        orders[job.id] = job
+    cancelled = [o for o in state.cancelled if o in orders]
+    for oid in cancelled:
+        orders.pop(oid)
+    states = {s.vehicle: s for s in state.vehicles}
+    completed = [o for s in state.vehicles for o in s.completed]
+    done = set(completed)
+    unavailable = set(state.unavailable)
+
+    before: dict[str, tuple[str, int]] = {}
+    planned: dict[str, list[VisitKey]] = {}
+    break_times: dict[str, list[int]] = {}
+    for r in state.plan.routes:
+        vehicle = next(v for v in problem.vehicles if v.id == r.vehicle)
+        planned[r.vehicle] = visit_keys(vehicle, r)
+        break_times[r.vehicle] = [
+            s.service_start for s in r.steps if s.type == StepType.BREAK
+        ]
+        for s in r.steps:
+            if s.type in (StepType.JOB, StepType.DELIVERY) and s.id is not None:
+                promised = state.promised.get(s.id, s.service_start)
+                before[s.id] = (r.vehicle, promised)
+    previously_left = [u.id for u in state.plan.unassigned]
+
+    depots: list[Depot] = list(problem.depots)
+    vehicles: list[Vehicle] = []
+    visits: dict[str, list[VisitKey]] = {}
+    committed: dict[str, str] = {}
+    pending: list[str] = []
+    lost: dict[str, str] = {}
+    on_road_ids: list[str] = []
+    unchanged: dict[str, Route] = {}
+    for vehicle in problem.vehicles:
+        keys = planned.get(vehicle.id, [])
+        todo = [k for k in keys if k[0] and k[0] not in done and k[0] in orders]
+        vs = states.get(vehicle.id)
+        start_loc = (
+            None if vehicle.start is None else problem.depot(vehicle.start).location
+        )
+        served_here = [o for o in (vs.completed if vs else ()) if o]
+        # a van at its depot with nothing done and no stop to drive to has
+        # not left: it can still load parcels
+        on_road = vs is not None and (
+            vs.next is not None or bool(served_here) or vs.position != start_loc
+        )
+        deliveries = [k[0] for k in todo if _is_delivery(orders[k[0]])]
+        t_free = max(vehicle.shift.start, vs.time if vs is not None else now)
+        if vehicle.id in unavailable or t_free >= vehicle.shift.end:
+            why = (
+                f"on board vehicle {vehicle.id}, which is unavailable"
+                if vehicle.id in unavailable
+                else f"on board vehicle {vehicle.id}, whose shift is over"
+            )
+            for oid, _ in todo:
+                if on_road and oid in deliveries:
+                    lost[oid] = why
+                else:
+                    pending.append(oid)
+            if on_road and any(o in lost for o in deliveries):
+                depots.append(
+                    Depot(
+                        id=POSITION_DEPOT + vehicle.id,
+                        location=vs.position if vs else problem.depots[0].location,
+                    )
+                )
+                for oid in deliveries:
+                    orders[oid] = orders[oid].model_copy(
+                        update={"depot": POSITION_DEPOT + vehicle.id}
+                    )
+            continue
+        # breaks already taken (planned before now) are gone
+        taken = {
+            i
+            for i, t in enumerate(break_times.get(vehicle.id, []))
+            if t < t_free and on_road
+        }
+        breaks = [
+            b
+            for i, b in enumerate(vehicle.breaks)
+            if i not in taken and b.time_windows[-1].end >= t_free
+        ]
+        new_index = {vehicle.breaks.index(b): k for k, b in enumerate(breaks)}
+        kept: list[VisitKey] = []
+        for k in keys:
+            if not k[0]:
+                if k[1] in new_index:
+                    kept.append(("", new_index[k[1]]))
+            elif k in todo:
+                kept.append(k)
+        update: dict[str, object] = {
+            "shift": TimeWindow(start=t_free, end=vehicle.shift.end),
+            "breaks": tuple(breaks),
+        }
+        if on_road:
+            assert vs is not None
+            on_road_ids.append(vehicle.id)
+            depot_id = POSITION_DEPOT + vehicle.id
+            depots.append(Depot(id=depot_id, location=vs.position))
+            update["start"] = depot_id
+            collected = [
+                o
+                for o in (everything.get(oid) for oid in vs.completed)
+                if isinstance(o, Job) and o.type == "pickup"
+            ]
+            cap = list(vehicle.capacity)
+            for job in collected:
+                cap = [max(0, c - q) for c, q in zip(cap, job.demand, strict=True)]
+            update["capacity"] = tuple(cap)
+            plan_route = state.plan.route_of(vehicle.id)
+            if vehicle.max_duration is not None and plan_route is not None:
+                used = max(0, vs.time - plan_route.start)
+                update["max_duration"] = max(0, vehicle.max_duration - used)
+            if vehicle.max_orders is not None:
+                update["max_orders"] = max(1, vehicle.max_orders - len(served_here))
+            if vehicle.max_distance is not None and plan_route is not None:
+                driven = max(
+                    (s.distance for s in plan_route.steps if s.id in set(served_here)),
+                    default=0,
+                )
+                update["max_distance"] = max(0, vehicle.max_distance - driven)
+            for oid in deliveries:
+                orders[oid] = orders[oid].model_copy(update={"depot": depot_id})
+            if vs.next is not None and vs.next in orders:
+                nxt = (vs.next, _end_of(orders[vs.next]))
+                kept = [nxt, *[k for k in kept if k != nxt]]
+                committed[vehicle.id] = vs.next
+        vehicles.append(vehicle.model_copy(update=update))
+        visits[vehicle.id] = kept
+        plan_route = state.plan.route_of(vehicle.id)
+        if (
+            not on_road
+            and plan_route is not None
+            and kept == keys
+            and plan_route.steps[0].departure >= t_free
+            and not any(
+                isinstance(everything.get(o), Job) and o in changed_ids for o, _ in kept
+            )
+        ):
+            # a van not out yet whose route did not change keeps its times
+            unchanged[vehicle.id] = plan_route
+
+    on_routes = {k[0] for ks in visits.values() for k in ks if k[0]}
+    for oid in previously_left:
+        if oid in orders and oid not in done and oid not in on_routes:
+            pending.append(oid)
+    for job in state.new_orders:
+        if job.id in orders and job.id not in on_routes:
+            pending.append(job.id)
+    pending = [
+        o for o in dict.fromkeys(pending) if o not in on_routes and o not in lost
+    ]
+    remaining = [o for o in orders.values() if o.id not in done]
+    rest = Problem(
+        date=problem.date,
+        matrices=problem.matrices,
+        depots=tuple(depots),
+        stations=problem.stations,
+        vehicles=tuple(vehicles) or problem.vehicles[:1],
+        jobs=tuple(o for o in remaining if isinstance(o, Job)),
+        shipments=tuple(o for o in remaining if isinstance(o, Shipment)),
+    )
+    if not vehicles:
+        rest = rest.model_copy(update={"vehicles": ()})
+    return RestOfDay(
+        problem=rest,
+        visits=visits,
+        committed=committed,
+        pending=pending,
+        lost=lost,
+        completed=completed,
+        cancelled=cancelled,
+        before=before,
+        on_road=on_road_ids,
+        unchanged=unchanged,
+        left_before=set(previously_left),
+    )
+
+
+def _is_delivery(order: Order) -> bool:
+    return isinstance(order, Job) and order.type == "delivery"
+
+
+def _end_of(order: Order) -> int:
+    """The visit key end a committed stop is: a job, or a shipment's delivery."""
+    return 0 if isinstance(order, Job) else 1
+
+
+def state_as_planned(problem: Problem, plan: Plan, now: int) -> ExecutionState:
+    """Where every van would be at ``now`` if the day went exactly to plan.
+
+    A van between stops has the last stop it left as position (at its
+    departure) and the next stop as committed; a van not out yet has no
+    state; a van back has its end as position.
+    """
+    states = []
+    for route in plan.routes:
+        steps = route.steps
+        if steps[0].departure > now:
+            continue
+        done = [
+            s for s in steps[1:-1] if s.departure <= now and s.type != StepType.BREAK
+        ]
+        last = done[-1] if done else steps[0]
+        rest = [
+            s
+            for s in steps[1:-1]
+            if s.departure > now and s.type != StepType.BREAK and s.id is not None
+        ]
+        location = last.location
+        if steps[-1].arrival <= now:
+            last, location = steps[-1], steps[-1].location
+        if location is None:
+            vehicle = next(v for v in problem.vehicles if v.id == route.vehicle)
+            depot = vehicle.start or vehicle.end or problem.depots[0].id
+            location = problem.depot(depot).location
+        states.append(
+            VehicleState(
+                vehicle=route.vehicle,
+                position=location,
+                time=last.departure if last is not steps[-1] else last.arrival,
+                completed=tuple(
+                    s.id
+                    for s in done
+                    if s.id is not None and s.type in (StepType.JOB, StepType.DELIVERY)
+                ),
+                next=rest[0].id if rest and steps[-1].arrival > now else None,
+            )
+        )
+    return ExecutionState(time=now, plan=plan, vehicles=tuple(states))
+
+
+# -- choosing the new plan ---------------------------------------------------------
+
+
+def reoptimise(
+    problem: Problem,
+    state: ExecutionState,
+    travel: TravelModel,
+    *,
+    params: SolveParams | None = None,
+    stability: StabilityCost | None = None,
+    search: bool | None = None,
+) -> Reoptimisation:
+    """Plan the rest of the day from the plan in execution.
+
+    Parameters
+    ----------
+    problem
+        The day as planned (the plan in ``state`` is a plan of it).
+    state
+        Where the vans are and what happened.
+    travel
+        Travel model (the problem's own matrices win).
+    params
+        ``time_limit`` of the search (0 skips it), ``objective``, ``seed``.
+    stability
+        What changes cost (see the module docstring).
+    search
+        Force (``True``) or skip (``False``) the search; by default it runs
+        when orders or vehicles changed or stops had to come off.
+
+    Returns
+    -------
+    Reoptimisation
+        The rest-of-day problem, its plan (verified by the checker) and the
+        changes.
+
+    Raises
+    ------
+    InputError
+        When the state does not fit the problem.
+    """
+    t0 = time.perf_counter()
+    params = params or SolveParams(time_limit=10.0)
+    stability = stability or StabilityCost()
+    rest = rest_of_day(problem, state)
+    objective: Objective = "distance" if params.objective == "distance" else "cost"
+    live = LivePlan(
+        rest.problem,
+        travel,
+        rest.unchanged,
+        fixed=_fixed(rest),
+        objective=objective,
+        pinned=rest.on_road,
+    )
+    for vid, keys in rest.visits.items():
+        if vid not in rest.unchanged and keys:
+            live.set_visits(live.vehicle_index(vid), keys)
+    late = _soften_late_committed(live, rest, stability)
+    displaced = _make_feasible(live, rest)
+    for oid, why in rest.lost.items():
+        order = live.orders[oid]
+        live.leave_out(order, _unassigned(order, Reason.DEPOT, why))
+    events = bool(
+        state.new_orders
+        or state.cancelled
+        or state.changed
+        or state.unavailable
+        or rest.lost
+        or displaced
+    )
+    # Orders the plan in execution left out are tried again only when
+    # something happened: an unchanged day keeps its plan.
+    left_before = rest.left_before
+    pending = [o for o in rest.pending if events or o not in left_before]
+    for oid in rest.pending:
+        if oid not in pending:
+            order = live.orders[oid]
+            previous = next(u for u in state.plan.unassigned if u.id == oid)
+            live.leave_out(order, previous)
+    todo = list(dict.fromkeys([*pending, *displaced]))
+    inserted_any = _insert_all(live, todo)
+    source = "repair" if (events or inserted_any or late) else "kept"
+    best = live.plan(engine=source)
+    run_search = events if search is None else search
+    if run_search and params.time_limit > 0 and rest.problem.vehicles:
+        found = _search(rest, live, travel, params)
+        if found is not None and _better(found, best, rest, stability, live.by_cost):
+            best, source = found, "search"
+    changes = _changes(rest, best, stability, late, live.by_cost)
+    return Reoptimisation(
+        problem=live.problem,
+        plan=best.model_copy(update={"seconds": round(time.perf_counter() - t0, 3)}),
+        changes=changes,
+        committed=dict(rest.committed),
+        source=source,
+        seconds=round(time.perf_counter() - t0, 3),
+    )
+
+
+def _fixed(rest: RestOfDay) -> dict[str, int]:
+    return dict.fromkeys(rest.committed, 1)
+
+
+def _unassigned(order: Order, reason: Reason, detail: str) -> Unassigned:
+    return Unassigned(
+        id=order.id, reason=reason, detail=detail, penalty=order.drop_penalty
+    )
+
+
+def _soften_late_committed(
+    live: LivePlan, rest: RestOfDay, stability: StabilityCost
+) -> list[str]:
+    """Committed stops that can no longer be made in their windows.
+
+    They are served late at ``late_committed`` won a minute (their windows
+    turn soft) rather than broken off: the van is already on its way.
+    """
+    late = []
+    for vid, oid in rest.committed.items():
+        v = live.vehicle_index(vid)
+        route = live.routes[v]
+        order = live.orders[oid]
+        if (
+            route is None
+            or not isinstance(order, Job)
+            or order.lateness_cost is not None
+        ):
+            continue
+        step = next(s for s in route.steps if s.id == oid)
+        windows = order.time_windows
+        if windows and not any(w.contains(step.service_start) for w in windows):
+            live.replace(
+                order.model_copy(update={"lateness_cost": stability.late_committed})
+            )
+            late.append(oid)
+    return late
+
+
+def _make_feasible(live: LivePlan, rest: RestOfDay) -> list[str]:
+    """Take stops off routes that no longer work, until they do.
+
+    A stop past its window comes off first; when the route breaks its shift,
+    duration or loads, its last stop does. Committed stops stay.
+    """
+    displaced: list[str] = []
+    for v, vehicle in enumerate(live.vehicles):
+        for _ in range(len(live.visits[v]) + 1):
+            route = live.routes[v]
+            if route is None or live.violation(v, route) is None:
+                break
+            keep = rest.committed.get(vehicle.id)
+            victim = None
+            for s in route.steps[1:-1]:
+                if s.id is None or s.type == StepType.BREAK or s.id == keep:
+                    continue
+                order = live.orders[s.id]
+                if order.lateness_cost is not None:
+                    continue
+                windows = _windows_of(order, s.type)
+                if windows and not any(a <= s.service_start <= b for a, b in windows):
+                    victim = s.id
+                    break
+            if victim is None:
+                ids = [
+                    s.id
+                    for s in route.steps[1:-1]
+                    if s.id is not None and s.type != StepType.BREAK and s.id != keep
+                ]
+                if not ids:
+                    break
+                victim = ids[-1]
+            live.remove(victim)
+            displaced.append(victim)
+    return displaced
+
+
+def _windows_of(order: Order, kind: StepType) -> list[tuple[int, int]]:
+    if isinstance(order, Job):
+        tws = order.time_windows
+    elif kind == StepType.PICKUP:
+        tws = order.pickup.time_windows
+    else:
+        tws = order.delivery.time_windows
+    return [(w.start, w.end) for w in tws]
+
+
+def _insert_all(live: LivePlan, order_ids: Sequence[str]) -> bool:
+    """Cheapest feasible insertion, most important and tightest first."""
+
+    def key(oid: str) -> tuple[int, int, str]:
+        order = live.orders[oid]
+        width = 10**9
+        if isinstance(order, Job) and order.time_windows:
+            width = sum(w.end - w.start for w in order.time_windows)
+        return (-order.priority, width, oid)
+
+    inserted = False
+    for oid in sorted(order_ids, key=key):
+        order = live.orders[oid]
+        if isinstance(order, Job) and live.insert(order) is not None:
+            inserted = True
+            continue
+        reason, detail = why_not(live, order)
+        live.leave_out(order, _unassigned(order, reason, detail))
+    return inserted
+
+
+def why_not(live: LivePlan, order: Order) -> tuple[Reason, str]:
+    """Why an order found no place: no vehicle could ever carry it, or no room."""
+    problem = live.problem
+    if not live.vehicles:
+        return Reason.DEPOT, "no van left today"
+    causes = [incompatibility(problem, v, order) for v in live.vehicles]
+    if causes and None not in causes:
+        found = {c for c in causes if c is not None}
+        if found == {"night"}:
+            return Reason.NIGHT_SHIFT, "night order and no night van left today"
+        if found == {"day"}:
+            return Reason.DAY_SHIFT, "day order and only night vans left today"
+        if found == {"depot"}:
+            return Reason.DEPOT, "no van still at its depot can load it"
+        skills = sorted(c for c in found if c.startswith("skills:"))
+        if skills:
+            return Reason.SKILLS, "no van left has skill " + skills[0].split(":", 1)[1]
+        return Reason.DEPOT, "no van left today can carry it"
+    if not any(
+        all(q <= c for q, c in zip(order.demand, v.capacity, strict=True))
+        for v in live.vehicles
+    ):
+        return Reason.CAPACITY, "larger than the room left in any van"
+    return (
+        Reason.DROPPED,
+        "no feasible position on the remaining routes (windows, shifts, loads)",
+    )
+
+
+def _engine_problem(live: LivePlan, rest: RestOfDay, protected: set[str]) -> Problem:
+    """The rest of the day as the engine sees it.
+
+    A van with a committed stop starts there, when it leaves it; that stop is
+    not the engine's to move. Orders the current plan serves are protected
+    by a prohibitive drop penalty.
+    """
+    problem = live.problem
+    depots = list(problem.depots)
+    vehicles = []
+    committed = set(rest.committed.values())
+    for v, vehicle in enumerate(live.vehicles):
+        oid = rest.committed.get(vehicle.id)
+        route = live.routes[v]
+        if oid is None or route is None:
+            vehicles.append(vehicle)
+            continue
+        step = next(s for s in route.steps if s.id == oid)
+        assert step.location is not None
+        depot_id = POSITION_DEPOT + vehicle.id
+        depots = [d for d in depots if d.id != depot_id]
+        depots.append(Depot(id=depot_id, location=step.location))
+        update: dict[str, object] = {
+            "start": depot_id,
+            "shift": TimeWindow(
+                start=min(step.departure, vehicle.shift.end), end=vehicle.shift.end
+            ),
+        }
+        order = live.orders[oid]
+        if isinstance(order, Job) and order.type == "pickup":
+            update["capacity"] = tuple(
+                max(0, c - q)
+                for c, q in zip(vehicle.capacity, order.demand, strict=True)
+            )
+        if vehicle.max_orders is not None:
+            update["max_orders"] = max(1, vehicle.max_orders - 1)
+        vehicles.append(vehicle.model_copy(update=update))
+
+    def guard(order: Order) -> Order:
+        if order.id in protected:
+            return order.model_copy(update={"penalty": PROTECTED_PENALTY})
+        return order
+
+    return problem.model_copy(
+        update={
+            "depots": tuple(depots),
+            "vehicles": tuple(vehicles),
+            "jobs": tuple(guard(j) for j in problem.jobs if j.id not in committed),
+            "shipments": tuple(
+                guard(s) for s in problem.shipments if s.id not in committed
+            ),
+        }
+    )
+
+
+def _search(
+    rest: RestOfDay, live: LivePlan, travel: TravelModel, params: SolveParams
+) -> Plan | None:
+    """OR-Tools warm-started from the current routes.
+
+    ``None`` when its plan fails the checker or drops an order the current
+    plan serves.
+    """
+    from routing.solver.ortools_adapter import solve_ortools
+
+    served = set(live.where())
+    engine_problem = _engine_problem(live, rest, served)
+    data = build_data(engine_problem, travel)
+    ids, impossible = precheck(data)
+    initial: list[list[int]] = []
+    for vehicle in engine_problem.vehicles:
+        current = live.visits[live.vehicle_index(vehicle.id)]
+        skip = rest.committed.get(vehicle.id)
+        initial.append(
+            [
+                data.order_nodes[o][e]
+                for o, e in current
+                if o and o != skip and o in data.order_nodes
+            ]
+        )
+    result = solve_ortools(data, ids, params, initial=initial)
+    visits: dict[str, list[VisitKey]] = {}
+    for v, seq in enumerate(result.sequences):
+        vid = engine_problem.vehicles[v].id
+        keys: list[VisitKey] = []
+        if vid in rest.committed:
+            oid = rest.committed[vid]
+            keys.append((oid, _end_of(live.orders[oid])))
+        for n in seq:
+            if isinstance(n, BreakVisit):
+                keys.append(("", n.index))
+                continue
+            node = data.nodes[n]
+            assert node.order is not None
+            keys.append((node.order, 1 if node.kind == "delivery" else 0))
+        visits[vid] = keys
+    left: dict[str, Unassigned] = {}
+    for u in impossible:
+        left[u.id] = live.unassigned.get(u.id) or _unassigned(
+            live.orders[u.id], u.reason, u.detail
+        )
+    for oid in result.dropped:
+        left[oid] = live.unassigned.get(oid) or _unassigned(
+            live.orders[oid], *why_not(live, live.orders[oid])
+        )
+    searched = LivePlan.from_visits(
+        live.problem,
+        travel,
+        visits,
+        left.values(),
+        objective="cost" if live.by_cost else "distance",
+        pinned=rest.on_road,
+    )
+    plan = searched.plan(engine="search:ortools")
+    if not served <= set(searched.where()):
+        return None
+    if not check(live.problem, plan, travel).ok:
+        return None
+    return plan
+
+
+def stability_cost(
+    plan: Plan, before: Mapping[str, tuple[str, int]], stability: StabilityCost
+) -> float:
+    """What a plan's changes cost against the plan in execution."""
+    total = 0.0
+    for route in plan.routes:
+        for s in route.steps:
+            if s.type not in (StepType.JOB, StepType.DELIVERY) or s.id is None:
+                continue
+            if s.id not in before:
+                continue
+            vehicle, promised = before[s.id]
+            if vehicle != route.vehicle:
+                total += stability.reassign
+            shift = abs(s.service_start - promised) - stability.eta_tolerance
+            if shift > 0:
+                total += stability.eta_per_minute * shift / 60.0
+    return round(total, 2)
+
+
+def _value(plan: Plan, by_cost: bool) -> tuple[int, float]:
+    if by_cost:
+        return (0, plan.summary.cost)
+    return (plan.summary.unassigned, float(plan.summary.distance))
+
+
+def _better(
+    candidate: Plan,
+    current: Plan,
+    rest: RestOfDay,
+    stability: StabilityCost,
+    by_cost: bool,
+) -> bool:
+    n_new, v_new = _value(candidate, by_cost)
+    n_old, v_old = _value(current, by_cost)
+    if n_new != n_old:
+        return n_new < n_old
+    total_new = v_new + stability_cost(candidate, rest.before, stability)
+    total_old = v_old + stability_cost(current, rest.before, stability)
+    return total_new < total_old - stability.min_gain * abs(v_old)
+
+
+def _changes(
+    rest: RestOfDay,
+    plan: Plan,
+    stability: StabilityCost,
+    late: Sequence[str],
+    by_cost: bool,
+) -> Changes:
+    del by_cost
+    moved: list[Move] = []
+    inserted: list[Move] = []
+    shifts: list[EtaShift] = []
+    served: set[str] = set()
+    for route in plan.routes:
+        for s in route.steps:
+            if s.type not in (StepType.JOB, StepType.DELIVERY) or s.id is None:
+                continue
+            served.add(s.id)
+            if s.id not in rest.before:
+                inserted.append(Move(order=s.id, before=None, after=route.vehicle))
+                continue
+            vehicle, promised = rest.before[s.id]
+            if vehicle != route.vehicle:
+                moved.append(Move(order=s.id, before=vehicle, after=route.vehicle))
+            if abs(s.service_start - promised) >= 60:
+                shifts.append(
+                    EtaShift(
+                        order=s.id,
+                        vehicle=route.vehicle,
+                        before=promised,
+                        after=s.service_start,
+                    )
+                )
+    dropped = [
+        Dropped(order=u.id, reason=u.reason, detail=u.detail)
+        for u in plan.unassigned
+        if u.id not in rest.left_before
+    ]
+    return Changes(
+        moved=tuple(moved),
+        inserted=tuple(inserted),
+        dropped=tuple(dropped),
+        cancelled=tuple(rest.cancelled),
+        completed=tuple(rest.completed),
+        eta_shifts=tuple(shifts),
+        late_committed=tuple(late),
+        stability_cost=stability_cost(plan, rest.before, stability),
+    )
+
+
+def reoptimise_in_background(
+    problem: Problem,
+    state: ExecutionState,
+    travel: TravelModel,
+    *,
+    params: SolveParams | None = None,
+    stability: StabilityCost | None = None,
+) -> Future[Reoptimisation]:
+    """Start :func:`reoptimise` in another process; its future result."""
+    pool = ProcessPoolExecutor(
+        max_workers=1, mp_context=multiprocessing.get_context("fork")
+    )
+    future = pool.submit(
+        reoptimise, problem, state, travel, params=params, stability=stability
+    )
+    pool.shutdown(wait=False)
+    return future
+
+
+# -- urgent orders ---------------------------------------------------------------------
+
+
+def insert_urgent(
+    plan: Plan,
+    problem: Problem,
+    order: Job,
+    travel: TravelModel,
+    *,
+    fixed: Mapping[str, int] | None = None,
+    objective: str = "cost",
+    neighbours: int | None = 200,
+) -> UrgentInsertion:
+    """Insert one order now by cheapest feasible insertion (no solve).
+
+    Parameters
+    ----------
+    plan, problem
+        The current plan and its problem; during the day, the rest-of-day
+        pair of the last :func:`reoptimise` (its routes start where the vans
+        are).
+    order
+        The new job.
+    travel
+        Travel model.
+    fixed
+        Leading visits per vehicle that nothing may precede (committed
+        stops; :attr:`Reoptimisation.committed` gives one each).
+    objective
+        ``"cost"`` or ``"distance"``.
+    neighbours
+        Stops around the order whose neighbouring positions are tried
+        (``None``: every stop of the day).
+
+    Returns
+    -------
+    UrgentInsertion
+        The plan with the order on a route, or listed as unassigned with the
+        reason.
+
+    Raises
+    ------
+    InputError
+        When the order does not fit the problem (id taken, unknown depot or
+        station, wrong demand dimensions).
+    """
+    t0 = time.perf_counter()
+    errors = _order_errors(problem, order)
+    if errors:
+        raise InputError("order", errors)
+    live = LivePlan.from_plan(
+        problem,
+        plan,
+        travel,
+        fixed=fixed,
+        objective="distance" if objective == "distance" else "cost",
+        neighbours=neighbours,
+    )
+    ins = live.insert(order)
+    vehicle = eta = cost = None
+    if ins is None:
+        reason, detail = why_not(live, order)
+        live.leave_out(order, _unassigned(order, reason, detail))
+    else:
+        vehicle = live.vehicles[ins.vehicle].id
+        route = live.routes[ins.vehicle]
+        assert route is not None
+        eta = next(s.service_start for s in route.steps if s.id == order.id)
+        cost = ins.cost
+    seconds = time.perf_counter() - t0
+    return UrgentInsertion(
+        problem=live.problem,
+        plan=live.plan(engine="insertion", seconds=seconds),
+        vehicle=vehicle,
+        eta=eta,
+        marginal_cost=cost,
+        seconds=round(seconds, 4),
+    )
+
+
+def _order_errors(problem: Problem, order: Job) -> list[str]:
+    errors = []
+    if any(o.id == order.id for o in problem.orders):
+        errors.append(f"id: {order.id!r} is already an order")
+    if len(order.demand) != problem.n_dims:
+        errors.append(f"demand: needs {problem.n_dims} dimensions")
+    if order.depot is not None and order.depot not in {d.id for d in problem.depots}:
+        errors.append(f"depot: unknown depot id {order.depot!r}")
+    if order.station is not None and order.station not in {
+        s.id for s in problem.stations
+    }:
+        errors.append(f"station: unknown station id {order.station!r}")
+    if problem.matrices is not None and (
+        order.location is not None and order.location.index is None
+    ):
+        errors.append("location.index: required when matrices are given")
+    return errors
+
+
+def served_orders(plan: Plan) -> set[str]:
+    """Ids of the orders a plan serves."""
+    return {
+        s.id
+        for r in plan.routes
+        for s in r.steps
+        if s.type in (StepType.JOB, StepType.DELIVERY) and s.id is not None
+    }
+
+
+def routes_by_vehicle(plan: Plan) -> dict[str, Route]:
+    """A plan's routes by vehicle id."""
+    return {r.vehicle: r for r in plan.routes}

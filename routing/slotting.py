@@ -1,0 +1,587 @@
+"""Delivery slots at checkout: which windows to offer, at what marginal cost.
+
+A :class:`SlotBook` keeps one day's plan up to date through the bookings.
+For an address it lists the candidate slots (:class:`SlotConfig`: 2-hour
+home windows, a night window, pickup stations nearby) and for each one says
+whether it is available and what serving it would add to the plan, by
+cheapest feasible insertion into the current routes
+(:class:`routing.insertion.LivePlan`): no solve per quote. Slots where a van
+already passes are cheap; they are listed first when ``sort="cost"``.
+
+Booking a slot inserts the order into the plan with the slot as a **hard**
+time window, so every later plan (an insertion, a re-optimisation) must keep
+it there.
+
+A slot is *not available* when (reason in brackets):
+
+* booking for it has closed: ``now`` is past ``cutoff`` or less than
+  ``lead_time`` before the window opens (``closed``);
+* no vehicle of the day may carry the order at all, e.g. no night van
+  (``no_vehicle``);
+* no route can take it inside the window, its shift, capacity and limits,
+  and opening an unused van is not allowed or does not help either
+  (``full``);
+* taking it would eat into the time held back for the demand still to come
+  (``reserved``): the forecast of further orders in that slot,
+  ``buffer[slot]``, times ``minutes_per_stop``, plus ``buffer_share`` of the
+  fleet's working time in the window, must stay free. Free time in a window
+  is what the compatible vans spend waiting, or not yet or no longer on the
+  road, inside it.
+
+Times are seconds since local midnight of the plan's date (``now`` may be
+negative: the evening before).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import math
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from routing.insertion import Insertion, LivePlan, Probe
+from routing.model import (
+    Amount,
+    Id,
+    Job,
+    Location,
+    Problem,
+    Seconds,
+    ServiceLevel,
+    TimeWindow,
+)
+from routing.plan import Plan, Route, StepType
+from routing.solver.data import incompatibility
+from routing.travel import TravelModel
+from routing.units import DAY, HOUR, clock, haversine_m
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _two_hour_windows() -> tuple[TimeWindow, ...]:
+    return tuple(
+        TimeWindow(start=h * HOUR, end=(h + 2) * HOUR) for h in range(9, 21, 2)
+    )
+
+
+class SlotKind(StrEnum):
+    HOME = "home"
+    NIGHT = "night"
+    STATION = "station"
+
+
+class SlotConfig(_Frozen):
+    """Which slots exist and the rules of availability."""
+
+    windows: tuple[TimeWindow, ...] = Field(
+        default_factory=_two_hour_windows,
+        description="home delivery windows (default 2-hour windows 09:00-21:00)",
+    )
+    night: TimeWindow | None = Field(
+        default=TimeWindow(start=DAY, end=DAY + 7 * HOUR),
+        description="dawn window served by night vans (00:00-07:00 next morning)",
+    )
+    station_radius_m: float = Field(
+        default=1500.0, ge=0.0, description="offer pickup stations this close"
+    )
+    station_window: TimeWindow = Field(
+        default=TimeWindow(start=9 * HOUR, end=18 * HOUR),
+        description="when parcels are dropped at stations",
+    )
+    lead_time: Seconds = Field(
+        default=HOUR, description="booking closes this long before a window opens"
+    )
+    cutoff: int | None = Field(
+        default=None,
+        description="no bookings after this time (seconds since midnight of "
+        "the plan's date; negative: the day before)",
+    )
+    buffer: dict[str, float] = Field(
+        default_factory=dict,
+        description="orders still expected per slot id (from the forecast)",
+    )
+    buffer_share: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="share of working time held back"
+    )
+    minutes_per_stop: float = Field(
+        default=8.0, gt=0.0, description="van time one expected order needs"
+    )
+    demand: Amount = Field(
+        default=(1500, 1), min_length=1, description="default order demand"
+    )
+    service: Seconds = Field(default=180, description="default service seconds")
+    open_vehicles: bool = Field(
+        default=True, description="may a slot open an unused van"
+    )
+    sort: Literal["cost", "time"] = "cost"
+    neighbours: int = Field(default=60, ge=1, description="stops tried per quote")
+
+
+class Slot(_Frozen):
+    """One thing a customer can choose."""
+
+    id: str
+    kind: SlotKind
+    window: TimeWindow
+    station: Id | None = None
+
+
+class SlotReason(StrEnum):
+    OK = "ok"
+    CLOSED = "closed"
+    NO_VEHICLE = "no_vehicle"
+    FULL = "full"
+    RESERVED = "reserved"
+
+
+class SlotQuote(_Frozen):
+    """A slot, whether it can be booked and what it would cost to serve.
+
+    ``marginal_cost`` is in won (metres when the plan has no vehicle costs);
+    ``vehicle`` and ``eta`` say which van would serve it and when.
+    """
+
+    slot: Slot
+    available: bool
+    marginal_cost: float | None = None
+    reason: SlotReason
+    detail: str = ""
+    vehicle: str | None = None
+    eta: int | None = None
+
+
+class Booking(_Frozen):
+    """A booked order."""
+
+    order: Id
+    slot: Slot
+    vehicle: str
+    eta: int
+    marginal_cost: float
+
+
+class SlotUnavailableError(ValueError):
+    """The slot cannot be booked (any more)."""
+
+    def __init__(self, quote: SlotQuote) -> None:
+        self.quote = quote
+        super().__init__(
+            f"slot {quote.slot.id} is not available: {quote.reason.value}"
+            + (f" ({quote.detail})" if quote.detail else "")
+        )
+
+
+def _overlap(a0: int, a1: int, b0: int, b1: int) -> int:
+    return max(0, min(a1, b1) - max(a0, b0))
+
+
+def free_time(route: Route | None, shift: TimeWindow, window: TimeWindow) -> int:
+    """Seconds of ``window`` in which a van of ``shift`` is idle.
+
+    Idle is waiting at a stop, before its route leaves or after it returns
+    (an unused van is idle for its whole shift).
+    """
+    w0, w1 = window.start, window.end
+    if route is None:
+        return _overlap(shift.start, shift.end, w0, w1)
+    steps = route.steps
+    idle = _overlap(shift.start, steps[0].departure, w0, w1)
+    idle += _overlap(steps[-1].arrival, shift.end, w0, w1)
+    for s in steps[1:-1]:
+        if s.waiting_time > 0 and s.type != StepType.BREAK:
+            idle += _overlap(s.service_start - s.waiting_time, s.service_start, w0, w1)
+    return idle
+
+
+class SlotBook:
+    """One day's plan, kept up to date through quotes and bookings.
+
+    Parameters
+    ----------
+    problem, plan
+        The day and its current plan.
+    travel
+        Travel model (the problem's own matrices win).
+    config
+        The slots and the rules of availability.
+    id_prefix
+        Prefix of generated order ids.
+    """
+
+    def __init__(
+        self,
+        problem: Problem,
+        plan: Plan,
+        travel: TravelModel,
+        config: SlotConfig | None = None,
+        *,
+        id_prefix: str = "slot-",
+    ) -> None:
+        self.config = config or SlotConfig()
+        self.live = LivePlan.from_plan(
+            problem, plan, travel, neighbours=self.config.neighbours
+        )
+        self.bookings: dict[str, Booking] = {}
+        self._prefix = id_prefix
+        self._counter = itertools.count(1)
+        self._uses_depots = any(j.depot is not None for j in problem.jobs)
+        self._free: dict[tuple[int, TimeWindow], int] = {}
+
+    # -- state ---------------------------------------------------------------
+
+    @property
+    def problem(self) -> Problem:
+        """The day with every booked order."""
+        return self.live.problem
+
+    @property
+    def date(self) -> dt.date | None:
+        return self.live.problem.date
+
+    def plan(self) -> Plan:
+        """The plan with every booking inserted."""
+        return self.live.plan(engine="slots")
+
+    # -- slots ---------------------------------------------------------------
+
+    def slots(self, location: Location) -> list[Slot]:
+        """Every slot the config offers for an address."""
+        cfg = self.config
+        out = [
+            Slot(id=f"{clock(w.start)}-{clock(w.end)}", kind=SlotKind.HOME, window=w)
+            for w in cfg.windows
+        ]
+        if cfg.night is not None:
+            out.append(Slot(id="night", kind=SlotKind.NIGHT, window=cfg.night))
+        if location.has_coordinates:
+            assert location.lat is not None and location.lon is not None
+            for st in self.problem.stations:
+                loc = st.location
+                if loc.lat is None or loc.lon is None:
+                    continue
+                metres = haversine_m(location.lat, location.lon, loc.lat, loc.lon)
+                if metres <= cfg.station_radius_m:
+                    out.append(
+                        Slot(
+                            id=f"station:{st.id}",
+                            kind=SlotKind.STATION,
+                            window=cfg.station_window,
+                            station=st.id,
+                        )
+                    )
+        return out
+
+    def _job(
+        self,
+        slot: Slot,
+        location: Location,
+        order_id: str,
+        demand: Amount | None,
+        service: int | None,
+        customer_id: str | None,
+    ) -> Job:
+        cfg = self.config
+        where = location
+        level = ServiceLevel.NEXT_DAY
+        scheduled = None
+        if slot.kind == SlotKind.NIGHT:
+            level = ServiceLevel.NIGHT
+        elif slot.kind == SlotKind.STATION:
+            level = ServiceLevel.PICKUP_STATION
+            assert slot.station is not None
+            where = self.problem.station(slot.station).location
+        elif self.date is not None:
+            level, scheduled = ServiceLevel.SCHEDULED, self.date
+        return Job(
+            id=order_id,
+            location=None if slot.kind == SlotKind.STATION else location,
+            station=slot.station,
+            demand=demand or cfg.demand,
+            service=0
+            if slot.kind == SlotKind.STATION
+            else (cfg.service if service is None else service),
+            time_windows=(slot.window,),
+            service_level=level,
+            scheduled_date=scheduled,
+            customer_id=customer_id,
+            depot=self._depot_for(where) if self._uses_depots else None,
+        )
+
+    def _depot_for(self, location: Location) -> str:
+        """The depot nearest a place (straight line, or travel without it)."""
+        depots = self.problem.depots
+        if location.has_coordinates and all(d.location.has_coordinates for d in depots):
+            assert location.lat is not None and location.lon is not None
+            lat, lon = location.lat, location.lon
+
+            def metres(loc: Location) -> float:
+                assert loc.lat is not None and loc.lon is not None
+                return haversine_m(lat, lon, loc.lat, loc.lon)
+
+            return min(depots, key=lambda d: metres(d.location)).id
+        m = self.live.travel.matrix([location, *(d.location for d in depots)])
+        return depots[int(m.durations[1:, 0].argmin())].id
+
+    # -- quotes --------------------------------------------------------------
+
+    def quote(
+        self,
+        location: Location,
+        day: dt.date | None = None,
+        *,
+        demand: Amount | None = None,
+        service: int | None = None,
+        now: int | None = None,
+    ) -> list[SlotQuote]:
+        """Every slot for an address: available or not, and its marginal cost.
+
+        Raises
+        ------
+        ValueError
+            When ``day`` is not the plan's date.
+        """
+        self._check_day(day)
+        slots = self.slots(location)
+        quotes = [q for q, _ in self._quote(slots, location, demand, service, now)]
+        if self.config.sort == "cost":
+            quotes.sort(
+                key=lambda q: (
+                    not q.available,
+                    q.marginal_cost if q.marginal_cost is not None else math.inf,
+                    q.slot.window.start,
+                )
+            )
+        return quotes
+
+    def _check_day(self, day: dt.date | None) -> None:
+        if day is not None and self.date is not None and day != self.date:
+            raise ValueError(f"the plan is for {self.date}, not {day}")
+
+    def _quote(
+        self,
+        slots: Sequence[Slot],
+        location: Location,
+        demand: Amount | None,
+        service: int | None,
+        now: int | None,
+        order_id: str = "?quote",
+        customer_id: str | None = None,
+    ) -> list[tuple[SlotQuote, tuple[Insertion, Route] | None]]:
+        out: list[tuple[SlotQuote, tuple[Insertion, Route] | None]] = []
+        probes: dict[Location, Probe] = {}
+        pending: list[tuple[Slot, Job]] = []
+        for slot in slots:
+            closed = self._closed(slot, now)
+            if closed:
+                quote = SlotQuote(
+                    slot=slot, available=False, reason=SlotReason.CLOSED, detail=closed
+                )
+                out.append((quote, None))
+                continue
+            job = self._job(slot, location, order_id, demand, service, customer_id)
+            pending.append((slot, job))
+        by_place: dict[Location, list[tuple[Slot, Job]]] = {}
+        for slot, job in pending:
+            by_place.setdefault(self.problem.job_location(job), []).append((slot, job))
+        for place, items in by_place.items():
+            probe = probes.setdefault(place, self.live.probe(place))
+            screened = self.live.candidates([j for _, j in items], probe=probe)
+            for (slot, job), found in zip(items, screened, strict=True):
+                out.append(self._judge(slot, job, found))
+        order = {s.id: k for k, s in enumerate(slots)}
+        out.sort(key=lambda item: order[item[0].slot.id])
+        return out
+
+    def _closed(self, slot: Slot, now: int | None) -> str:
+        cfg = self.config
+        if now is None:
+            return ""
+        if cfg.cutoff is not None and now > cfg.cutoff:
+            return f"bookings closed at {clock(cfg.cutoff % DAY)}"
+        if now > slot.window.start - cfg.lead_time:
+            return f"needs {cfg.lead_time // 60} min notice"
+        return ""
+
+    def _compatible(self, job: Job) -> list[int]:
+        return [
+            v
+            for v, vehicle in enumerate(self.live.vehicles)
+            if incompatibility(self.problem, vehicle, job) is None
+            and all(q <= c for q, c in zip(job.demand, vehicle.capacity, strict=True))
+        ]
+
+    def _judge(
+        self, slot: Slot, job: Job, screened: Sequence[Insertion]
+    ) -> tuple[SlotQuote, tuple[Insertion, Route] | None]:
+        compat = self._compatible(job)
+        if not compat:
+            return SlotQuote(
+                slot=slot,
+                available=False,
+                reason=SlotReason.NO_VEHICLE,
+                detail="no vehicle of the day can carry it",
+            ), None
+        if not self.config.open_vehicles:
+            screened = [i for i in screened if not i.opens_vehicle]
+        found = self.live.best(job, screened=screened)
+        if found is None:
+            return SlotQuote(
+                slot=slot,
+                available=False,
+                reason=SlotReason.FULL,
+                detail="no van can fit it in this window",
+            ), None
+        ins, route = found
+        eta = next(s.service_start for s in route.steps if s.id == job.id)
+        vehicle = self.live.vehicles[ins.vehicle].id
+        reserve = self._reserve(slot, compat)
+        if reserve > 0:
+            free = sum(self._free_time(v, slot.window) for v in compat)
+            if free - ins.work < reserve:
+                return SlotQuote(
+                    slot=slot,
+                    available=False,
+                    marginal_cost=ins.cost,
+                    reason=SlotReason.RESERVED,
+                    detail=f"{free // 60} min free, {math.ceil(reserve / 60)} min "
+                    "held for expected orders",
+                    vehicle=vehicle,
+                    eta=eta,
+                ), None
+        return SlotQuote(
+            slot=slot,
+            available=True,
+            marginal_cost=ins.cost,
+            reason=SlotReason.OK,
+            vehicle=vehicle,
+            eta=eta,
+        ), found
+
+    def _reserve(self, slot: Slot, compat: Sequence[int]) -> float:
+        cfg = self.config
+        reserve = cfg.buffer.get(slot.id, 0.0) * cfg.minutes_per_stop * 60.0
+        if cfg.buffer_share > 0:
+            total = sum(
+                _overlap(
+                    self.live.vehicles[v].shift.start,
+                    self.live.vehicles[v].shift.end,
+                    slot.window.start,
+                    slot.window.end,
+                )
+                for v in compat
+            )
+            reserve += cfg.buffer_share * total
+        return reserve
+
+    def _free_time(self, v: int, window: TimeWindow) -> int:
+        key = (v, window)
+        if key not in self._free:
+            vehicle = self.live.vehicles[v]
+            self._free[key] = free_time(self.live.routes[v], vehicle.shift, window)
+        return self._free[key]
+
+    # -- booking --------------------------------------------------------------
+
+    def book(
+        self,
+        location: Location,
+        slot_id: str,
+        *,
+        order_id: str | None = None,
+        day: dt.date | None = None,
+        demand: Amount | None = None,
+        service: int | None = None,
+        now: int | None = None,
+        customer_id: str | None = None,
+    ) -> Booking:
+        """Reserve a slot: insert the order into the plan with that window.
+
+        Raises
+        ------
+        KeyError
+            For a slot id not offered at this address.
+        SlotUnavailableError
+            When the slot cannot be booked (the quote says why).
+        ValueError
+            For another day, or an order id already in the plan.
+        """
+        self._check_day(day)
+        slot = next((s for s in self.slots(location) if s.id == slot_id), None)
+        if slot is None:
+            raise KeyError(f"no slot {slot_id!r} at this address")
+        oid = order_id or self._new_id()
+        if oid in self.live.orders:
+            raise ValueError(f"order id {oid!r} is already in the plan")
+        ((quote, found),) = self._quote(
+            [slot],
+            location,
+            demand,
+            service,
+            now,
+            order_id=oid,
+            customer_id=customer_id,
+        )
+        if not quote.available or found is None:
+            raise SlotUnavailableError(quote)
+        job = self._job(slot, location, oid, demand, service, customer_id)
+        ins, route = found
+        self.live.insert(job, found=found)
+        self._free = {k: v for k, v in self._free.items() if k[0] != ins.vehicle}
+        eta = next(s.service_start for s in route.steps if s.id == oid)
+        booking = Booking(
+            order=oid,
+            slot=slot,
+            vehicle=self.live.vehicles[ins.vehicle].id,
+            eta=eta,
+            marginal_cost=ins.cost,
+        )
+        self.bookings[oid] = booking
+        return booking
+
+    def _new_id(self) -> str:
+        while True:
+            oid = f"{self._prefix}{next(self._counter):05d}"
+            if oid not in self.live.orders:
+                return oid
+
+
+def quote(
+    slots: SlotBook,
+    location: Location,
+    day: dt.date | None = None,
+    *,
+    demand: Amount | None = None,
+    service: int | None = None,
+    now: int | None = None,
+) -> list[SlotQuote]:
+    """Every slot for an address on ``day`` (:meth:`SlotBook.quote`)."""
+    return slots.quote(location, day, demand=demand, service=service, now=now)
+
+
+def book(
+    slots: SlotBook,
+    location: Location,
+    slot_id: str,
+    *,
+    order_id: str | None = None,
+    day: dt.date | None = None,
+    demand: Amount | None = None,
+    service: int | None = None,
+    now: int | None = None,
+) -> Booking:
+    """Reserve a slot; returns the booking (:meth:`SlotBook.book`)."""
+    return slots.book(
+        location,
+        slot_id,
+        order_id=order_id,
+        day=day,
+        demand=demand,
+        service=service,
+        now=now,
+    )

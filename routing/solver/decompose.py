@@ -1,0 +1,1022 @@
+"""Large problems: split, solve the parts in parallel, improve across the seams.
+
+A day of thousands of orders is too big to hand to one engine in one piece:
+the dense data alone is ``N x N`` per travel band, and the engines are
+strongest on a few hundred stops. :func:`solve_large` therefore
+
+1. **splits** the orders into groups that share vehicles (by depot and shift
+   type: the connected components of "this vehicle may carry this order"),
+   then each group by an angular sweep around its depot into parts of about
+   ``part_size`` orders, starting the sweep at the widest empty angle;
+2. gives each part a share of its group's vehicles in proportion to its
+   orders and demand, dealing early and late shifts alternately so every part
+   gets both;
+3. **solves** the parts in a pool of ``workers`` processes, each with PyVRP
+   when its model fits and OR-Tools otherwise, each on its own small problem
+   (per-part travel matrices; a problem with user matrices gets sub-matrices
+   and local indices), and judges each part's plan with the checker;
+4. **improves across the seams**: clusters of neighbouring routes (by the
+   angle of their centre around the depot, with the cluster boundaries
+   shifted every round so that each round straddles the previous seams) are
+   solved again together with a share of the unused vehicles, and a
+   cluster's new routes replace the old ones only when they pass the checker
+   and are better;
+5. inserts what the parts dropped into any route with room (cheapest
+   feasible insertion, :mod:`routing.insertion`), assembles one plan, and
+   verifies it with :func:`~routing.solver.check.check` (in chunks of routes
+   when the whole problem is too large for one travel matrix).
+
+No ``N x N`` matrix of the whole day is ever built for problems given by
+coordinates; problems that bring their own matrices hold them anyway.
+Without coordinates, the sweep uses a planar embedding of the travel matrix
+(classical multidimensional scaling) or the ``coordinates`` the caller passes.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import resource
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from routing.insertion import LivePlan, assemble
+from routing.model import Job, Location, Matrices, Order, Problem, Shipment
+from routing.plan import Plan, Reason, Route, StepType, Unassigned
+from routing.solver.check import CheckResult, check
+from routing.solver.data import build_data, incompatibility
+from routing.solver.params import ProgressCallback, SolveParams
+from routing.solver.precheck import precheck
+from routing.travel import HaversineTravel, TravelModel
+
+#: Orders per part: where PyVRP and OR-Tools are strong within seconds.
+PART_SIZE = 200
+#: Share of the time limit spent solving the first split.
+PARTS_SHARE = 0.5
+#: Up to this many orders the first pass solves the whole problem instead
+#: (the engines are still strong here), in ``whole_runs`` processes with
+#: different seeds: one by default, because on the reference machine two
+#: engine processes share a core's throughput (1.2x of one, not 2x).
+WHOLE_MAX = 1500
+#: Share of the time limit the whole-problem first pass gets.
+WHOLE_SHARE = 0.7
+#: Seconds a part or cluster may overrun its limit (process and transfer).
+OVERHEAD = 0.5
+#: Up to this many places the plan is verified with one travel matrix.
+CHECK_AT_ONCE = 3000
+#: Orders per chunk when verifying larger plans route by route.
+CHECK_CHUNK = 600
+
+_FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class LargeParams:
+    """How :func:`solve_large` splits and spends its time."""
+
+    part_size: int = PART_SIZE
+    workers: int = 2
+    parts_share: float = PARTS_SHARE
+    improve: bool = True
+    whole_max: int = WHOLE_MAX
+    whole_share: float = WHOLE_SHARE
+    whole_runs: int = 1
+    cluster_size: int | None = None
+    cluster_seconds: float | None = None
+
+
+@dataclass
+class LargeResult:
+    """A large solve's plan and what it took.
+
+    ``seconds`` holds the wall time per phase, ``peak_rss_mib`` the peak
+    resident memory of this process and ``peak_worker_rss_mib`` that of the
+    largest worker process.
+    """
+
+    plan: Plan
+    verdict: CheckResult
+    parts: int
+    rounds: int
+    improved: int
+    seconds: dict[str, float] = field(default_factory=dict)
+    peak_rss_mib: float = 0.0
+    peak_worker_rss_mib: float = 0.0
+
+
+def solve_large(
+    problem: Problem,
+    *,
+    params: SolveParams | None = None,
+    travel: TravelModel | None = None,
+    part_size: int = PART_SIZE,
+    workers: int = 2,
+    progress: ProgressCallback | None = None,
+    coordinates: Sequence[tuple[float, float]] | None = None,
+) -> Plan:
+    """Plan a large problem within ``params.time_limit`` seconds of wall time.
+
+    Parameters
+    ----------
+    problem
+        The day (or benchmark instance).
+    params
+        ``time_limit`` (the whole budget), ``seed`` and ``objective`` are used;
+        the engine per part is chosen here.
+    travel
+        Travel model for problems without matrices (default haversine).
+    part_size
+        Orders per part.
+    workers
+        Processes solving parts at once (one per core).
+    progress
+        Called with ``(phase, seconds, objective)`` after each phase and
+        each accepted improvement.
+    coordinates
+        Planar coordinates by matrix index, for problems whose locations
+        have only an index (e.g. Solomon files).
+
+    Returns
+    -------
+    Plan
+        Verified by the checker (see :func:`decompose_solve` for the verdict).
+    """
+    return decompose_solve(
+        problem,
+        params=params,
+        travel=travel,
+        large=LargeParams(part_size=part_size, workers=workers),
+        progress=progress,
+        coordinates=coordinates,
+    ).plan
+
+
+# -- partition ----------------------------------------------------------------
+
+
+@dataclass
+class _Group:
+    """Vehicles and the orders only they can carry."""
+
+    vehicles: list[int]
+    orders: list[str]
+    centre: tuple[float, float]
+
+
+def _order_key(order: Order) -> tuple[object, ...]:
+    job = isinstance(order, Job)
+    return (
+        order.skills,
+        order.service_level.value == "night",
+        order.depot if job else None,
+        order.type if isinstance(order, Job) and order.depot is not None else None,
+    )
+
+
+def _vehicle_key(problem: Problem, v: int) -> tuple[object, ...]:
+    vehicle = problem.vehicles[v]
+    return (vehicle.skills, vehicle.night, vehicle.start, vehicle.end)
+
+
+def _groups(
+    problem: Problem, xy: Mapping[str, tuple[float, float]], depot_xy: dict[str, Any]
+) -> tuple[list[_Group], list[str]]:
+    """Connected components of the vehicle-order compatibility graph.
+
+    Returns the groups and the orders no vehicle can carry.
+    """
+    order_rep: dict[tuple[object, ...], Order] = {}
+    order_keys: dict[str, tuple[object, ...]] = {}
+    for o in problem.orders:
+        key = _order_key(o)
+        order_rep.setdefault(key, o)
+        order_keys[o.id] = key
+    veh_keys: dict[tuple[object, ...], list[int]] = {}
+    for v in range(len(problem.vehicles)):
+        veh_keys.setdefault(_vehicle_key(problem, v), []).append(v)
+    parent: dict[object, object] = {}
+
+    def find(x: object) -> object:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    compatible_any: set[tuple[object, ...]] = set()
+    for okey, rep in order_rep.items():
+        for vkey, members in veh_keys.items():
+            vehicle = problem.vehicles[members[0]]
+            if incompatibility(problem, vehicle, rep) is None:
+                parent[find(("o", okey))] = find(("v", vkey))
+                compatible_any.add(okey)
+    comps: dict[object, _Group] = {}
+    for vkey, members in veh_keys.items():
+        root = find(("v", vkey))
+        comps.setdefault(root, _Group([], [], (0.0, 0.0))).vehicles.extend(members)
+    orphans: list[str] = []
+    for o in problem.orders:
+        okey = order_keys[o.id]
+        if okey not in compatible_any:
+            orphans.append(o.id)
+            continue
+        comps[find(("o", okey))].orders.append(o.id)
+    groups = [g for g in comps.values() if g.orders]
+    for g in groups:
+        g.vehicles.sort()
+        starts = Counter(
+            s for v in g.vehicles if (s := problem.vehicles[v].start) is not None
+        )
+        top = starts.most_common(1)[0][0] if starts else None
+        if top is not None and top in depot_xy:
+            g.centre = depot_xy[top]
+        else:
+            pts = np.array([xy[o] for o in g.orders])
+            g.centre = (float(pts[:, 0].mean()), float(pts[:, 1].mean()))
+    return groups, orphans
+
+
+def _angles(
+    ids: Sequence[str],
+    xy: Mapping[str, tuple[float, float]],
+    centre: tuple[float, float],
+) -> _FloatArray:
+    pts = np.array([xy[o] for o in ids], dtype=np.float64).reshape(-1, 2)
+    return np.arctan2(pts[:, 1] - centre[1], pts[:, 0] - centre[0])
+
+
+def sweep(angles: _FloatArray, k: int) -> list[list[int]]:
+    """Split points into ``k`` arcs of about equal count.
+
+    The sweep starts at the widest empty angle, so no natural cluster is cut
+    at the seam between the last arc and the first.
+    """
+    n = len(angles)
+    if k <= 1 or n <= 1:
+        return [list(range(n))]
+    order = np.argsort(angles, kind="stable")
+    sorted_a = angles[order]
+    gaps = np.diff(np.concatenate([sorted_a, sorted_a[:1] + 2 * math.pi]))
+    first = (int(np.argmax(gaps)) + 1) % n
+    rolled = np.roll(order, -first)
+    bounds = [round(i * n / k) for i in range(k + 1)]
+    return [rolled[bounds[i] : bounds[i + 1]].tolist() for i in range(k)]
+
+
+def _part_counts(groups: Sequence[_Group], large: LargeParams) -> list[int]:
+    """Parts per group: about ``part_size`` orders each, and a multiple of
+    the workers in total when there are more parts than workers (so no
+    worker idles through the last wave)."""
+    counts = [
+        max(1, min(len(g.vehicles), round(len(g.orders) / large.part_size)))
+        for g in groups
+    ]
+    workers = max(1, large.workers)
+    total = sum(counts)
+    if total > workers and total % workers:
+        for _ in range(workers - total % workers):
+            i = max(
+                range(len(groups)),
+                key=lambda k: (len(groups[k].orders) / (counts[k] + 1), -k),
+            )
+            if counts[i] + 1 > len(groups[i].vehicles):
+                break
+            counts[i] += 1
+    return counts
+
+
+def _quotas(weights: Sequence[float], total: int) -> list[int]:
+    """Largest-remainder integer split of ``total`` by ``weights``, each >= 1."""
+    k = len(weights)
+    if total < k:
+        raise ValueError("fewer vehicles than parts")
+    s = sum(weights) or 1.0
+    raw = [total * w / s for w in weights]
+    out = [max(1, math.floor(r)) for r in raw]
+    while sum(out) > total:
+        i = max(range(k), key=lambda j: (out[j] - raw[j], out[j]))
+        out[i] -= 1
+    while sum(out) < total:
+        i = max(range(k), key=lambda j: raw[j] - out[j])
+        out[i] += 1
+    return out
+
+
+def _deal(
+    problem: Problem, vehicles: Sequence[int], quotas: Sequence[int]
+) -> list[list[int]]:
+    """Vehicles to parts by quota, alternating shifts so each part gets a mix."""
+    ordered = sorted(
+        vehicles,
+        key=lambda v: (
+            problem.vehicles[v].shift.start,
+            problem.vehicles[v].shift.end,
+            problem.vehicles[v].capacity,
+            v,
+        ),
+    )
+    parts: list[list[int]] = [[] for _ in quotas]
+    for v in ordered:
+        p = max(
+            range(len(quotas)),
+            key=lambda i: ((quotas[i] - len(parts[i])) / quotas[i], -i),
+        )
+        parts[p].append(v)
+    return parts
+
+
+def _weights(
+    orders: Mapping[str, Order], parts: Sequence[Sequence[str]]
+) -> list[float]:
+    """Each part's share of vehicles: the larger of its stop and demand shares."""
+    n = sum(len(p) for p in parts) or 1
+    dims = len(next(iter(orders.values())).demand) if orders else 0
+    totals = [sum(orders[o].demand[d] for p in parts for o in p) for d in range(dims)]
+    out = []
+    for p in parts:
+        shares = [len(p) / n]
+        for d in range(dims):
+            if totals[d]:
+                shares.append(sum(orders[o].demand[d] for o in p) / totals[d])
+        out.append(max(shares))
+    return out
+
+
+# -- coordinates ----------------------------------------------------------------
+
+
+def _planar(
+    problem: Problem, coordinates: Sequence[tuple[float, float]] | None
+) -> tuple[dict[str, tuple[float, float]], dict[str, tuple[float, float]]]:
+    """A planar point per order and per depot, for the sweep."""
+
+    def order_loc(o: Order) -> Location:
+        if isinstance(o, Job):
+            return problem.job_location(o)
+        return o.delivery.location
+
+    locs = [order_loc(o) for o in problem.orders]
+    depot_locs = [d.location for d in problem.depots]
+    every = locs + depot_locs
+    if all(loc.has_coordinates for loc in every):
+        lat0 = float(np.mean([loc.lat for loc in every]))
+        scale = math.cos(math.radians(lat0))
+
+        def pt(loc: Location) -> tuple[float, float]:
+            assert loc.lat is not None and loc.lon is not None
+            return (loc.lon * scale, loc.lat)
+
+    else:
+        table = _embedding(problem, every, coordinates)
+
+        def pt(loc: Location) -> tuple[float, float]:
+            assert loc.index is not None
+            return table[loc.index]
+
+    xy = {o.id: pt(loc) for o, loc in zip(problem.orders, locs, strict=True)}
+    depot_xy = {d.id: pt(d.location) for d in problem.depots}
+    return xy, depot_xy
+
+
+def _embedding(
+    problem: Problem,
+    locs: Sequence[Location],
+    coordinates: Sequence[tuple[float, float]] | None,
+) -> dict[int, tuple[float, float]]:
+    """Matrix index -> plane: the caller's coordinates, else classical MDS."""
+    indices = sorted({loc.index for loc in locs if loc.index is not None})
+    if coordinates is not None:
+        return {
+            i: (float(coordinates[i][0]), float(coordinates[i][1])) for i in indices
+        }
+    if problem.matrices is None or len(indices) > 4000:
+        return {i: (float(i), 0.0) for i in indices}
+    full = np.asarray(problem.matrices.durations, dtype=np.float64)
+    d = full[np.ix_(indices, indices)]
+    d = (d + d.T) / 2.0
+    n = len(indices)
+    j = np.eye(n) - np.full((n, n), 1.0 / n)
+    b = -0.5 * j @ (d * d) @ j
+    values, vectors = np.linalg.eigh(b)
+    top = np.argsort(values)[::-1][:2]
+    coords = vectors[:, top] * np.sqrt(np.maximum(values[top], 0.0))
+    return {
+        i: (float(coords[k, 0]), float(coords[k, 1])) for k, i in enumerate(indices)
+    }
+
+
+# -- sub-problems ------------------------------------------------------------------
+
+
+class _Matrix:
+    """The problem's own matrices as arrays, for sub-matrices per part."""
+
+    def __init__(self, problem: Problem) -> None:
+        m = problem.matrices
+        assert m is not None
+        self.durations = np.asarray(m.durations, dtype=np.int64)
+        dist = m.distances if m.distances is not None else m.durations
+        self.distances = (
+            self.durations if dist is m.durations else np.asarray(dist, dtype=np.int64)
+        )
+        self.same = dist is m.durations
+
+
+@dataclass(frozen=True)
+class _Sub:
+    """A part's problem and how its places map back to the whole problem."""
+
+    problem: Problem
+    back: dict[int, Location] | None  # local matrix index -> original location
+
+
+def subproblem(
+    problem: Problem,
+    vehicles: Sequence[int],
+    order_ids: Iterable[str],
+    orders: Mapping[str, Order],
+    matrix: _Matrix | None,
+) -> _Sub:
+    """The problem restricted to some vehicles and orders.
+
+    With user matrices, the part gets its own sub-matrices and local indices.
+    """
+    chosen = [orders[o] for o in order_ids]
+    vs = [problem.vehicles[v] for v in vehicles]
+    depot_ids = {v.start for v in vs} | {v.end for v in vs}
+    depot_ids |= {o.depot for o in chosen if o.depot is not None}
+    depots = tuple(d for d in problem.depots if d.id in depot_ids) or problem.depots[:1]
+    station_ids = {o.station for o in chosen if isinstance(o, Job) and o.station}
+    stations = tuple(s for s in problem.stations if s.id in station_ids)
+    jobs = tuple(o for o in chosen if isinstance(o, Job))
+    shipments = tuple(o for o in chosen if isinstance(o, Shipment))
+    if matrix is None:
+        sub = problem.model_copy(
+            update={
+                "depots": depots,
+                "stations": stations,
+                "vehicles": tuple(vs),
+                "jobs": jobs,
+                "shipments": shipments,
+            }
+        )
+        return _Sub(sub, None)
+    used: dict[int, int] = {}
+    back: dict[int, Location] = {}
+
+    def local(loc: Location) -> Location:
+        assert loc.index is not None
+        if loc.index not in used:
+            used[loc.index] = len(used)
+            back[used[loc.index]] = loc
+        return loc.model_copy(update={"index": used[loc.index]})
+
+    depots = tuple(d.model_copy(update={"location": local(d.location)}) for d in depots)
+    stations = tuple(
+        s.model_copy(update={"location": local(s.location)}) for s in stations
+    )
+    new_jobs = tuple(
+        j
+        if j.location is None
+        else j.model_copy(update={"location": local(j.location)})
+        for j in jobs
+    )
+    new_ships = tuple(
+        s.model_copy(
+            update={
+                "pickup": s.pickup.model_copy(
+                    update={"location": local(s.pickup.location)}
+                ),
+                "delivery": s.delivery.model_copy(
+                    update={"location": local(s.delivery.location)}
+                ),
+            }
+        )
+        for s in shipments
+    )
+    idx = np.fromiter(used, dtype=np.int64, count=len(used))
+    grid = np.ix_(idx, idx)
+    durations = tuple(map(tuple, matrix.durations[grid].tolist()))
+    distances = (
+        None if matrix.same else tuple(map(tuple, matrix.distances[grid].tolist()))
+    )
+    sub = problem.model_copy(
+        update={
+            "matrices": Matrices.model_construct(
+                durations=durations, distances=distances
+            ),
+            "depots": depots,
+            "stations": stations,
+            "vehicles": tuple(vs),
+            "jobs": new_jobs,
+            "shipments": new_ships,
+        }
+    )
+    return _Sub(sub, back)
+
+
+def _restore(route: Route, back: Mapping[int, Location] | None) -> Route:
+    """A part's route with the whole problem's locations."""
+    if back is None:
+        return route
+    steps = tuple(
+        s
+        if s.location is None or s.location.index is None
+        else s.model_copy(update={"location": back[s.location.index]})
+        for s in route.steps
+    )
+    return route.model_copy(update={"steps": steps})
+
+
+# -- workers ------------------------------------------------------------------------
+
+_TRAVEL: TravelModel | None = None
+
+
+def _init_worker(travel: TravelModel) -> None:
+    global _TRAVEL
+    _TRAVEL = travel
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    plan: Plan | None
+    feasible: bool
+    engine: str
+    error: str = ""
+
+
+def _solve_part(sub: Problem, params: SolveParams) -> _Outcome:
+    """Worker: solve one part (PyVRP when its model fits) and check it."""
+    from routing.solver.solve import solve
+
+    travel = _TRAVEL or HaversineTravel()
+    try:
+        try:
+            plan = solve(
+                sub, travel=travel, params=params.model_copy(update={"engine": "pyvrp"})
+            )
+        except ValueError:  # outside PyVRP's model: OR-Tools takes it
+            plan = solve(
+                sub,
+                travel=travel,
+                params=params.model_copy(update={"engine": "ortools"}),
+            )
+        verdict = check(sub, plan, travel)
+        return _Outcome(plan, verdict.ok, plan.engine)
+    except Exception as exc:  # a failed part must not end the day
+        return _Outcome(None, False, "", f"{type(exc).__name__}: {exc}")
+
+
+# -- the solve ------------------------------------------------------------------------
+
+
+def _value(
+    routes: Iterable[Route],
+    unserved: Iterable[str],
+    orders: Mapping[str, Order],
+    by_cost: bool,
+) -> tuple[float, float]:
+    """Comparable value of some routes: (unserved, cost) or (unserved, metres)."""
+    left = list(unserved)
+    rs = list(routes)
+    if by_cost:
+        cost = sum(r.cost for r in rs) + sum(orders[o].drop_penalty for o in left)
+        return (0.0, cost)
+    return (float(len(left)), float(sum(r.distance for r in rs)))
+
+
+def _by_cost(problem: Problem, params: SolveParams) -> bool:
+    if params.objective == "distance":
+        return False
+    return any(
+        v.costs.fixed or v.costs.per_km or v.costs.per_hour for v in problem.vehicles
+    )
+
+
+def _rss_mib(who: int) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024.0
+
+
+def decompose_solve(
+    problem: Problem,
+    *,
+    params: SolveParams | None = None,
+    travel: TravelModel | None = None,
+    large: LargeParams | None = None,
+    progress: ProgressCallback | None = None,
+    coordinates: Sequence[tuple[float, float]] | None = None,
+) -> LargeResult:
+    """:func:`solve_large` with its verdict, phase times and memory."""
+    t0 = time.perf_counter()
+    params = params or SolveParams()
+    large = large or LargeParams()
+    travel = travel or HaversineTravel()
+    deadline = t0 + params.time_limit
+    orders: dict[str, Order] = {o.id: o for o in problem.orders}
+    by_cost = _by_cost(problem, params)
+    matrix = _Matrix(problem) if problem.matrices is not None else None
+    phase: dict[str, float] = {}
+
+    def say(what: str, value: float) -> None:
+        if progress is not None:
+            progress(what, time.perf_counter() - t0, value)
+
+    # -- split ---------------------------------------------------------------
+    xy, depot_xy = _planar(problem, coordinates)
+    groups, orphans = _groups(problem, xy, depot_xy)
+    parts: list[tuple[int, list[int], list[str]]] = []  # (group, vehicles, orders)
+    counts = _part_counts(groups, large)
+    for g_index, (g, k) in enumerate(zip(groups, counts, strict=True)):
+        arcs = sweep(_angles(g.orders, xy, g.centre), k)
+        ids = [[g.orders[i] for i in arc] for arc in arcs]
+        quotas = _quotas(_weights(orders, ids), len(g.vehicles))
+        for vs, os_ in zip(_deal(problem, g.vehicles, quotas), ids, strict=True):
+            parts.append((g_index, vs, os_))
+    reserve = max(1.0, 0.03 * params.time_limit)
+    phase["split"] = time.perf_counter() - t0
+
+    unassigned: dict[str, Unassigned] = {}
+    if orphans:
+        unassigned.update(_orphan_reasons(problem, orphans, orders, travel, matrix))
+
+    routes: dict[str, Route] = {}
+    context = multiprocessing.get_context("fork")
+    rounds = improved = 0
+    with ProcessPoolExecutor(
+        max_workers=max(1, large.workers),
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(travel,),
+    ) as pool:
+        # -- first pass: the whole problem, or the parts ------------------
+        whole = len(orders) <= large.whole_max
+        if whole:
+            w_routes, w_left, whole = _whole(
+                pool, problem, orders, matrix, params, large, deadline, reserve, by_cost
+            )
+            if whole:
+                routes, unassigned = w_routes, w_left
+                phase["whole"] = time.perf_counter() - t0 - phase["split"]
+        waves = math.ceil(len(parts) / max(1, large.workers))
+        budget = params.time_limit * (large.parts_share if large.improve else 1.0)
+        budget = min(budget, deadline - time.perf_counter() - reserve)
+        per_part = max(1.0, budget / waves - OVERHEAD)
+        futures: list[tuple[Future[_Outcome], _Sub, list[str]]] = []
+        for k, (_, vs, os_) in enumerate([] if whole else parts):
+            sub = subproblem(problem, vs, os_, orders, matrix)
+            p = params.model_copy(
+                update={"time_limit": per_part, "seed": params.seed + k}
+            )
+            futures.append((pool.submit(_solve_part, sub.problem, p), sub, os_))
+        for fut, sub, os_ in futures:
+            out = fut.result()
+            if out.plan is None or not out.feasible:
+                for o in os_:
+                    unassigned[o] = _dropped(orders[o], out.error or "part infeasible")
+                continue
+            for r in out.plan.routes:
+                routes[r.vehicle] = _restore(r, sub.back)
+            for u in out.plan.unassigned:
+                unassigned[u.id] = u
+        if not whole:
+            phase["parts"] = time.perf_counter() - t0 - phase["split"]
+        routes, unassigned = _rescue(problem, travel, routes, unassigned, params)
+        say("large:first", _value(routes.values(), unassigned, orders, by_cost)[1])
+
+        # -- improve across the seams ----------------------------------------
+        t_improve = time.perf_counter()
+        while large.improve:
+            left = deadline - time.perf_counter() - reserve
+            clusters = _clusters(
+                problem,
+                groups,
+                routes,
+                unassigned,
+                xy,
+                large.cluster_size or large.part_size,
+                rounds,
+                large.workers,
+            )
+            if not clusters:
+                break
+            waves = math.ceil(len(clusters) / max(1, large.workers))
+            wanted = large.cluster_seconds or max(3.0, params.time_limit * 0.05)
+            per = min(wanted, left / waves - OVERHEAD)
+            if per < min(2.0, wanted):
+                break
+            jobs: list[tuple[Future[_Outcome], _Sub, list[str], list[str]]] = []
+            for k, (vs, os_) in enumerate(clusters):
+                sub = subproblem(problem, vs, os_, orders, matrix)
+                p = params.model_copy(
+                    update={
+                        "time_limit": per,
+                        "seed": params.seed + 1000 * (rounds + 1) + k,
+                    }
+                )
+                names = [problem.vehicles[v].id for v in vs]
+                jobs.append((pool.submit(_solve_part, sub.problem, p), sub, os_, names))
+            for fut, sub, os_, names in jobs:
+                out = fut.result()
+                if out.plan is None or not out.feasible:
+                    continue
+                old_routes = [routes[name] for name in names if name in routes]
+                old_left = [o for o in os_ if o in unassigned]
+                new_left = [u.id for u in out.plan.unassigned]
+                before = _value(old_routes, old_left, orders, by_cost)
+                after = _value(out.plan.routes, new_left, orders, by_cost)
+                if after < before and len(new_left) <= len(old_left):
+                    for name in names:
+                        routes.pop(name, None)
+                    for r in out.plan.routes:
+                        routes[r.vehicle] = _restore(r, sub.back)
+                    for o in old_left:
+                        unassigned.pop(o, None)
+                    for u in out.plan.unassigned:
+                        unassigned[u.id] = u
+                    improved += 1
+            rounds += 1
+            say(
+                "large:improve", _value(routes.values(), unassigned, orders, by_cost)[1]
+            )
+        phase["improve"] = time.perf_counter() - t_improve
+
+    t_final = time.perf_counter()
+    routes, unassigned = _rescue(problem, travel, routes, unassigned, params)
+    plan = assemble(
+        problem,
+        _vehicle_order(problem, routes),
+        _problem_order(problem, unassigned),
+        engine="large:whole" if whole else f"large:{len(parts)} parts",
+        seconds=time.perf_counter() - t0,
+    )
+    verdict = verify(problem, plan, travel)
+    phase["final"] = time.perf_counter() - t_final
+    plan = plan.model_copy(update={"seconds": round(time.perf_counter() - t0, 3)})
+    say("large:done", _value(routes.values(), unassigned, orders, by_cost)[1])
+    return LargeResult(
+        plan=plan,
+        verdict=verdict,
+        parts=len(parts),
+        rounds=rounds,
+        improved=improved,
+        seconds={k: round(v, 2) for k, v in phase.items()},
+        peak_rss_mib=round(_rss_mib(resource.RUSAGE_SELF), 1),
+        peak_worker_rss_mib=round(_rss_mib(resource.RUSAGE_CHILDREN), 1),
+    )
+
+
+def _whole(
+    pool: ProcessPoolExecutor,
+    problem: Problem,
+    orders: Mapping[str, Order],
+    matrix: _Matrix | None,
+    params: SolveParams,
+    large: LargeParams,
+    deadline: float,
+    reserve: float,
+    by_cost: bool,
+) -> tuple[dict[str, Route], dict[str, Unassigned], bool]:
+    """The whole problem in ``whole_runs`` processes; the best checked plan."""
+    left = deadline - time.perf_counter() - reserve
+    budget = params.time_limit * (large.whole_share if large.improve else 1.0)
+    limit = max(1.0, min(budget, left) - OVERHEAD)
+    sub = subproblem(problem, range(len(problem.vehicles)), orders, orders, matrix)
+    futures = [
+        pool.submit(
+            _solve_part,
+            sub.problem,
+            params.model_copy(update={"time_limit": limit, "seed": params.seed + k}),
+        )
+        for k in range(max(1, min(large.whole_runs, large.workers)))
+    ]
+    best: tuple[tuple[float, float], Plan] | None = None
+    for fut in futures:
+        out = fut.result()
+        if out.plan is None or not out.feasible:
+            continue
+        value = _value(
+            out.plan.routes, (u.id for u in out.plan.unassigned), orders, by_cost
+        )
+        if best is None or value < best[0]:
+            best = (value, out.plan)
+    if best is None:
+        return {}, {}, False
+    plan = best[1]
+    routes = {r.vehicle: _restore(r, sub.back) for r in plan.routes}
+    return routes, {u.id: u for u in plan.unassigned}, True
+
+
+def _vehicle_order(problem: Problem, routes: Mapping[str, Route]) -> list[Route]:
+    return [routes[v.id] for v in problem.vehicles if v.id in routes]
+
+
+def _problem_order(
+    problem: Problem, unassigned: Mapping[str, Unassigned]
+) -> list[Unassigned]:
+    return [unassigned[o.id] for o in problem.orders if o.id in unassigned]
+
+
+def _dropped(order: Order, detail: str) -> Unassigned:
+    return Unassigned(
+        id=order.id, reason=Reason.DROPPED, detail=detail, penalty=order.drop_penalty
+    )
+
+
+def _orphan_reasons(
+    problem: Problem,
+    orphans: Sequence[str],
+    orders: Mapping[str, Order],
+    travel: TravelModel,
+    matrix: _Matrix | None,
+) -> dict[str, Unassigned]:
+    """Reasons for orders no vehicle can carry (the precheck's, on a tiny problem)."""
+    sub = subproblem(problem, range(len(problem.vehicles)), orphans, orders, matrix)
+    _, impossible = precheck(build_data(sub.problem, travel))
+    return {u.id: u for u in impossible}
+
+
+def _rescue(
+    problem: Problem,
+    travel: TravelModel,
+    routes: dict[str, Route],
+    unassigned: dict[str, Unassigned],
+    params: SolveParams,
+) -> tuple[dict[str, Route], dict[str, Unassigned]]:
+    """Insert dropped jobs wherever they fit (cheapest feasible insertion)."""
+    jobs = {j.id for j in problem.jobs}
+    dropped = [
+        u.id for u in unassigned.values() if u.reason == Reason.DROPPED and u.id in jobs
+    ]
+    if not dropped:
+        return routes, unassigned
+    live = LivePlan(
+        problem,
+        travel,
+        routes,
+        unassigned.values(),
+        objective="distance" if params.objective == "distance" else "cost",
+        neighbours=120,
+    )
+    for oid in dropped:
+        job = live.orders[oid]
+        assert isinstance(job, Job)
+        live.insert(job)
+    new_routes = {r.vehicle: r for r in live.routes if r is not None}
+    return new_routes, dict(live.unassigned)
+
+
+def _clusters(
+    problem: Problem,
+    groups: Sequence[_Group],
+    routes: Mapping[str, Route],
+    unassigned: Mapping[str, Unassigned],
+    xy: Mapping[str, tuple[float, float]],
+    size: int,
+    round_no: int,
+    workers: int = 1,
+) -> list[tuple[list[int], list[str]]]:
+    """Clusters of neighbouring routes (and spare vehicles) to solve again.
+
+    Routes are ordered by the angle of their centre around the group's depot
+    and cut into runs of about ``size`` orders (a multiple of ``workers``
+    runs). Each round starts the cut elsewhere (by the golden ratio of a run),
+    so its clusters straddle the previous seams.
+    """
+    vindex = {v.id: k for k, v in enumerate(problem.vehicles)}
+    out: list[tuple[list[int], list[str]]] = []
+    for g in groups:
+        members = set(g.orders)
+        mine = set(g.vehicles)
+        used = [(vindex[name], r) for name, r in routes.items() if vindex[name] in mine]
+        if not used:
+            continue
+        spare = [v for v in g.vehicles if problem.vehicles[v].id not in routes]
+        centres = []
+        for _, r in used:
+            ids = [
+                s.id for s in r.steps if s.id is not None and s.type != StepType.BREAK
+            ]
+            pts = np.array([xy[i] for i in ids if i in xy]).reshape(-1, 2)
+            c = pts.mean(axis=0) if len(pts) else np.array(g.centre)
+            centres.append(math.atan2(c[1] - g.centre[1], c[0] - g.centre[0]))
+        order = np.argsort(np.asarray(centres), kind="stable").tolist()
+        total = sum(r.orders for _, r in used)
+        k = max(1, round(total / size))
+        if k > 1 and workers > 1 and k % workers:
+            k += workers - k % workers
+        k = min(k, len(order))
+        offset = round(round_no * 0.618 * len(order) / k) % len(order)
+        order = order[offset:] + order[:offset]
+        chunks: list[list[int]] = [[] for _ in range(k)]
+        seen = 0
+        for i in order:
+            c_index = min(k - 1, int(k * seen / max(1, total)))
+            chunks[c_index].append(i)
+            seen += used[i][1].orders
+        chunks = [c for c in chunks if c]
+        left = [
+            u
+            for u in unassigned
+            if u in members and unassigned[u].reason == Reason.DROPPED
+        ]
+        spare_share = _quotas([1.0] * len(chunks), max(len(spare), len(chunks)))
+        pos = 0
+        for c_index, chunk in enumerate(chunks):
+            vs = [used[i][0] for i in chunk]
+            take = min(spare_share[c_index], len(spare) - pos)
+            vs += spare[pos : pos + max(0, take)]
+            pos += max(0, take)
+            ids = [
+                s.id
+                for i in chunk
+                for s in used[i][1].steps
+                if s.id is not None and s.type in (StepType.JOB, StepType.DELIVERY)
+            ]
+            if c_index == 0:
+                ids += left
+            out.append((sorted(vs), ids))
+    return out
+
+
+# -- verification ---------------------------------------------------------------
+
+
+def verify(
+    problem: Problem,
+    plan: Plan,
+    travel: TravelModel,
+    *,
+    at_once: int = CHECK_AT_ONCE,
+    chunk_orders: int = CHECK_CHUNK,
+) -> CheckResult:
+    """The checker's verdict, in chunks of routes when the day is large.
+
+    Routes are independent given the travel model, so checking them in
+    chunks (each chunk a problem of its vehicles and orders) finds the same
+    violations as one check; coverage and totals are checked over the whole
+    plan here.
+    """
+    n_places = len(problem.depots) + len(problem.stations)
+    n_places += sum(1 for j in problem.jobs if j.location is not None)
+    n_places += 2 * len(problem.shipments)
+    if n_places <= at_once:
+        return check(problem, plan, travel)
+    result = CheckResult()
+    orders = {o.id: o for o in problem.orders}
+    vindex = {v.id: k for k, v in enumerate(problem.vehicles)}
+    chunk: list[Route] = []
+    size = 0
+
+    def flush() -> None:
+        nonlocal chunk, size
+        if not chunk:
+            return
+        ids = [s.id for r in chunk for s in r.steps if s.id in orders]
+        vs = [vindex[r.vehicle] for r in chunk if r.vehicle in vindex]
+        sub = subproblem(problem, vs, dict.fromkeys(ids), orders, None)
+        sub_plan = assemble(sub.problem, chunk, (), engine=plan.engine, seconds=0.0)
+        part = check(sub.problem, sub_plan, travel)
+        result.violations.extend(part.violations)
+        result.distance += part.distance
+        result.duration += part.duration
+        result.served += part.served
+        chunk, size = [], 0
+
+    for r in plan.routes:
+        if r.vehicle not in vindex:
+            result.add("vehicle", f"unknown vehicle {r.vehicle}")
+            continue
+        chunk.append(r)
+        size += r.orders
+        if size >= chunk_orders:
+            flush()
+    flush()
+    seen = Counter(
+        s.id
+        for r in plan.routes
+        for s in r.steps
+        if s.type in (StepType.JOB, StepType.DELIVERY) and s.id is not None
+    )
+    left = Counter(u.id for u in plan.unassigned)
+    for oid in orders:
+        if seen[oid] + left[oid] != 1:
+            result.add(
+                "coverage",
+                f"order {oid} is served {seen[oid]} and listed {left[oid]} times",
+            )
+    for oid in (set(seen) | set(left)) - set(orders):
+        result.add("coverage", f"unknown order {oid} in the plan")
+    if plan.summary.distance != result.distance:
+        result.add(
+            "totals",
+            f"plan distance {plan.summary.distance} differs from the "
+            f"recomputed {result.distance}",
+        )
+    return result
