@@ -14,16 +14,14 @@ checked like any plan.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import platform
 import re
 import statistics
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Any, get_args
 
+from routing.machine import machine as describe_machine
 from routing.model import Problem
 from routing.plan import Plan, StepType
 from routing.solver import SolveParams, check, solve
@@ -278,23 +276,8 @@ def summarise(runs: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def machine() -> dict[str, Any]:
-    """Where a benchmark ran: host, CPU, Python and engine versions."""
-
-    def version(package: str) -> str | None:
-        try:
-            return metadata.version(package)
-        except metadata.PackageNotFoundError:
-            return None
-
-    return {
-        "node": platform.node(),
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "pyvrp": version("pyvrp"),
-        "ortools": version("ortools"),
-    }
+    """Where the benchmark ran, with the versions that matter here."""
+    return describe_machine(("pyvrp", "ortools"))
 
 
 def report(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

@@ -17,18 +17,16 @@ duration matrices are compared entry by entry.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import platform
 import resource
 import time
 import tracemalloc
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
 import numpy as np
 
+from routing.machine import machine as describe_machine
 from routing.model import Location
 from routing.travel.cache import MatrixCache
 from routing.travel.osm import load_graph
@@ -42,23 +40,8 @@ SCATTER_M = 100.0
 
 
 def machine() -> dict[str, Any]:
-    """Where the benchmark ran: host, CPU count, Python and library versions."""
-
-    def version(package: str) -> str | None:
-        try:
-            return metadata.version(package)
-        except metadata.PackageNotFoundError:
-            return None
-
-    return {
-        "node": platform.node(),
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "numpy": version("numpy"),
-        "scipy": version("scipy"),
-        "networkx": version("networkx"),
-    }
+    """Where the benchmark ran, with the versions that matter here."""
+    return describe_machine(("numpy", "scipy", "networkx"))
 
 
 def random_points(model: RoadTravel, n: int, seed: int) -> list[Location]:
