@@ -91,8 +91,8 @@ def bench_routing_command(
     engine: Annotated[
         list[str] | None,
         typer.Option(
-            help="ortools | pyvrp | auto | pyvrp-direct; repeat or comma-separate "
-            "to compare [default: ortools]"
+            help="ortools | pyvrp | auto | large | pyvrp-direct; repeat or "
+            "comma-separate to compare [default: ortools]"
         ),
     ] = None,
     time_limit: Annotated[float, typer.Option(help="seconds per run")] = 10.0,
