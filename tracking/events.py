@@ -15,6 +15,7 @@ type               meaning
 =================  ===================================================
 order_created      a customer placed the order
 order_planned      the order is on ``vehicle``'s route at ``position``
+order_dispatched   the dispatcher released the order's plan to its van
 shift_start        the van's shift began (its orders are dispatched)
 shift_end          the van's shift ended
 position           a GPS ping: ``lat``, ``lon``
@@ -46,6 +47,7 @@ __all__ = [
     "FailureReason",
     "OrderCancelled",
     "OrderCreated",
+    "OrderDispatched",
     "OrderPlanned",
     "Position",
     "Proof",
@@ -93,6 +95,18 @@ class OrderPlanned(_Event):
     order_id: Id
     vehicle: Id
     position: int = Field(ge=0)
+
+
+class OrderDispatched(_Event):
+    """The dispatcher released the plan: the order is handed to its van.
+
+    ``shift_start`` dispatches a van's planned orders too; this event does it
+    for one order, before the driver is on shift.
+    """
+
+    type: Literal["order_dispatched"] = "order_dispatched"
+    order_id: Id
+    vehicle: Id | None = None
 
 
 class ShiftStarted(_Event):
@@ -193,6 +207,7 @@ class OrderCancelled(_Event):
 Event = Annotated[
     OrderCreated
     | OrderPlanned
+    | OrderDispatched
     | ShiftStarted
     | ShiftEnded
     | Position

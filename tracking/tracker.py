@@ -11,7 +11,8 @@ so far (the order jumped from ``out_for_delivery`` to ``delivered``), it
 gives that change its real time and cause.
 
 Vehicle events move the van's orders forward along the main chain:
-``shift_start`` dispatches the planned orders, leaving the depot puts them
+``shift_start`` dispatches the planned orders (as ``order_dispatched`` does
+for one order), leaving the depot puts them
 out for delivery, and the stop after the one just left becomes
 ``arriving``. Order events (``delivered``, ``failed_attempt``) move their
 order to the reported state through any skipped states. Operator events
@@ -33,6 +34,7 @@ from tracking.events import (
     FailedAttempt,
     OrderCancelled,
     OrderCreated,
+    OrderDispatched,
     OrderPlanned,
     Position,
     ShiftEnded,
@@ -217,6 +219,8 @@ class Tracker:
             return True
         if isinstance(event, OrderPlanned):
             return self._planned(event)
+        if isinstance(event, OrderDispatched):
+            return self._dispatched(event)
         if isinstance(event, ShiftStarted | ShiftEnded):
             return self._shift(event)
         if isinstance(event, Position):
@@ -268,6 +272,28 @@ class Tracker:
             )
         self.store.assign(event.order_id, event.vehicle, event.position)
         self.store.put_order(status.model_copy(update={"vehicle": event.vehicle}))
+        return True
+
+    def _dispatched(self, event: OrderDispatched) -> bool:
+        """Planned -> dispatched; stale when the order is already further on.
+
+        Unlike ``shift_start`` it follows the table strictly below
+        ``dispatched``: an order that was never planned cannot be released.
+        """
+        status = self._known(event.order_id)
+        rank = status.rank()
+        if rank is not None and rank >= _rank(OrderState.DISPATCHED):
+            return False
+        cause = "plan released to " + (event.vehicle or status.vehicle or "its van")
+        try:
+            moved = status.advance(
+                OrderState.DISPATCHED, at=event.at, cause=cause, event_id=event.id
+            )
+        except InvalidTransition:
+            if event.at < status.updated_at:
+                return False
+            raise
+        self.store.put_order(moved)
         return True
 
     def _vehicle(self, vehicle_id: str) -> VehicleState:

@@ -16,6 +16,8 @@ from tracking.events import (
     FailedAttempt,
     FailureReason,
     OrderCancelled,
+    OrderCreated,
+    OrderDispatched,
     OrderPlanned,
     Position,
     Proof,
@@ -236,6 +238,37 @@ def test_cancel_before_dispatch_then_shift_skips_it(
     states = _states(tracker, plan)
     assert states[oid] is S.CANCELLED
     assert {s for o, s in states.items() if o != oid} == {S.DISPATCHED}
+
+
+def test_order_dispatched_releases_planned_orders(
+    line_day: tuple[Problem, Plan],
+) -> None:
+    """order_dispatched moves a planned order on; later it is stale, and an
+    order that was never planned cannot be released."""
+    _, plan = line_day
+    oid = plan.routes[0].order_ids[0]
+    tracker = _tracker(plan)
+    result = tracker.ingest(
+        [
+            OrderDispatched(id="d1", at=20_000, order_id=oid, vehicle="v1"),
+            OrderCreated(id="n", at=20_000, order_id="new"),
+            OrderDispatched(id="d2", at=20_001, order_id="new"),
+        ]
+    )
+    assert result.accepted == ("d1", "n")
+    assert "from created to dispatched" in result.rejected[0].reason
+    status = tracker.status(oid)
+    assert status is not None
+    assert status.state is S.DISPATCHED
+    assert status.history[-1].cause == "plan released to v1"
+    again = tracker.ingest(
+        [
+            ShiftStarted(id="s", at=30_000, vehicle="v1"),
+            OrderDispatched(id="d3", at=31_000, order_id=oid),
+        ]
+    )
+    assert again.stale == ("d3",)
+    assert tracker.status(oid) == status
 
 
 def test_failed_attempt_resolved_and_delivered_next_day(
