@@ -13,6 +13,7 @@ from forecasting.cli import bench_forecast_command
 from routing.amazon_cli import amazon_command
 from routing.bench_cli import bench_routing_command
 from routing.cli import console, out, plan_command, solve_with_progress, summary_table
+from routing.scale_cli import plan_large_command, reoptimize_command, slots_command
 from routing.travel.cache import DEFAULT_CACHE_DIR
 from routing.travel.cli import bench_travel_command
 from scenarios.cli_forecast import forecast_command
@@ -33,6 +34,9 @@ app = typer.Typer(
 )
 app.command("plan")(plan_command)
 app.command("plan-amazon")(amazon_command)
+app.command("plan-large")(plan_large_command)
+app.command("reoptimize")(reoptimize_command)
+app.command("slots")(slots_command)
 
 bench_app = typer.Typer(
     help="Benchmarks (run by hand, one at a time).", no_args_is_help=True

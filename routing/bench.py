@@ -150,7 +150,7 @@ def run_instance(
                 "seed": seed,
             }
         )
-        plan = solve(problem, params=params)
+        plan = solve(problem, params=params, coordinates=info["coordinates"])
     seconds = time.perf_counter() - t0
     # File names carry the BKS tables' spelling (the first line may differ).
     return score(problem, plan, path.stem, engine, seconds, info["scale"], table)
@@ -215,6 +215,7 @@ def score(
     return {
         "instance": instance,
         "engine": engine,
+        "solved_by": plan.engine,
         "seconds": round(seconds, 2),
         "vehicles": len(routes),
         "distance": distance,

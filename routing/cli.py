@@ -101,7 +101,9 @@ def plan_command(
     geojson: Annotated[
         Path | None, typer.Option(help="also write the routes as GeoJSON")
     ] = None,
-    engine: Annotated[str, typer.Option(help="ortools | pyvrp | auto")] = "ortools",
+    engine: Annotated[
+        str, typer.Option(help="auto | ortools | pyvrp | large")
+    ] = "auto",
     time_limit: Annotated[float, typer.Option(help="seconds of search")] = 10.0,
     objective: Annotated[str, typer.Option(help="cost | distance")] = "cost",
     seed: Annotated[int, typer.Option(help="random seed")] = 0,

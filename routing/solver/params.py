@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 if TYPE_CHECKING:
     from routing.solver.data import ProblemData
 
-Engine = Literal["ortools", "pyvrp", "auto"]
+Engine = Literal["ortools", "pyvrp", "auto", "large"]
 Objective = Literal["cost", "distance"]
 
 #: Money is priced in hundredths of a won inside engines (integers only).

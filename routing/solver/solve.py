@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from routing.model import Problem
 from routing.plan import Plan, Reason, Unassigned
@@ -13,6 +14,11 @@ from routing.solver.result import EngineResult
 from routing.solver.timeline import Visit, assemble_plan, schedule_route
 from routing.travel import HaversineTravel, TravelModel
 
+#: From this many orders ``auto`` splits the day (:mod:`routing.solver.decompose`):
+#: one engine on the whole day would hold ``N x N`` matrices per travel band
+#: and converge slowly.
+LARGE_ORDERS = 1000
+
 
 def solve(
     problem: Problem,
@@ -20,6 +26,7 @@ def solve(
     travel: TravelModel | None = None,
     params: SolveParams | None = None,
     progress: ProgressCallback | None = None,
+    coordinates: Sequence[tuple[float, float]] | None = None,
 ) -> Plan:
     """Plan routes for ``problem``.
 
@@ -32,6 +39,10 @@ def solve(
         Engine, time limit, objective and search settings.
     progress
         Called with (engine, seconds, objective) on every improvement.
+    coordinates
+        Planar coordinates by matrix index, used only to split large problems
+        whose locations are matrix indices (e.g. Solomon files); without them
+        the split places locations by the travel matrix.
 
     Returns
     -------
@@ -41,6 +52,21 @@ def solve(
     params = params or SolveParams()
     t0 = time.perf_counter()
     travel_model = travel or HaversineTravel()
+    large = params.engine == "large" or (
+        params.engine == "auto"
+        and len(problem.jobs) + len(problem.shipments) >= LARGE_ORDERS
+    )
+    if large:
+        from routing.solver.decompose import solve_large
+
+        # Before build_data: a large day never gets a dense matrix here.
+        return solve_large(
+            problem,
+            params=params,
+            travel=travel_model,
+            progress=progress,
+            coordinates=coordinates,
+        )
     data = build_data(problem, travel_model)
     serviceable, impossible = precheck(data)
 

@@ -137,3 +137,11 @@ def test_plan_bad_roads_file_exits_2(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "roads.graphml" in result.output
+
+
+def test_city_scale_commands_are_mounted() -> None:
+    """plan-large, reoptimize and slots are commands of ``milepost``."""
+    for command in ("plan-large", "reoptimize", "slots"):
+        result = runner.invoke(app, [command, "--help"])
+        assert result.exit_code == 0, result.output
+        assert "Usage" in result.output

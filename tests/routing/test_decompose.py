@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 from datetime import date
 
@@ -201,3 +202,41 @@ def test_time_limit_is_kept(city_day: Problem) -> None:
     )
     assert plan.seconds <= 5.0 + 1.5
     assert math.isfinite(plan.summary.cost)
+
+
+def test_auto_splits_large_days_before_building_matrices(
+    city_day: Problem, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``solve(engine="auto")`` hands days from LARGE_ORDERS orders to the split."""
+    # ``routing.solver.solve`` the attribute is the function; the module is here:
+    solve_module = importlib.import_module("routing.solver.solve")
+
+    def no_dense_matrix(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a large day must not build the whole-day matrix")
+
+    monkeypatch.setattr(solve_module, "LARGE_ORDERS", 200)
+    monkeypatch.setattr(solve_module, "build_data", no_dense_matrix)
+    plan = solve_module.solve(
+        city_day, travel=TRAVEL, params=SolveParams(engine="auto", time_limit=6.0)
+    )
+    assert plan.engine.startswith("large:")
+    monkeypatch.undo()
+    assert check(city_day, plan, TRAVEL).ok
+    assert plan.summary.served >= 0.95 * len(city_day.jobs)
+
+
+def test_large_engine_can_be_asked_for_by_name() -> None:
+    """``engine="large"`` splits even a small matrix problem; plan checks."""
+    if not C101.is_file():
+        pytest.skip("shared Solomon instances not available")
+    problem, info = read_solomon(C101)
+    from routing.solver import solve
+
+    plan = solve(
+        problem,
+        params=SolveParams(engine="large", objective="distance", time_limit=4.0),
+        coordinates=info["coordinates"],
+    )
+    assert plan.engine.startswith("large:")
+    assert check(problem, plan, TRAVEL).ok
+    assert plan.summary.served == 100
