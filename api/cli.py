@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from api.service_cli import db_app, ingest_mqtt_command, keys_app, serve_command
 from forecasting.cli import bench_forecast_command
 from routing.amazon_cli import amazon_command
 from routing.bench_cli import bench_routing_command
@@ -47,6 +48,10 @@ bench_app.command("routing")(bench_routing_command)
 bench_app.command("travel")(bench_travel_command)
 app.add_typer(bench_app, name="bench")
 app.command("forecast")(forecast_command)
+app.command("serve")(serve_command)
+app.command("ingest-mqtt")(ingest_mqtt_command)
+app.add_typer(keys_app, name="keys")
+app.add_typer(db_app, name="db")
 
 
 @app.command()

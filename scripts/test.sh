@@ -23,5 +23,24 @@ echo "== mypy"
 "$VENV/bin/mypy" routing forecasting tracking scenarios api
 echo "== import layers"
 "$VENV/bin/lint-imports"
+echo "== postgresql"
+# The service tests run against a real PostgreSQL on 127.0.0.1:5432.
+if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
+    for _ in $(seq 30); do
+        pg_isready -q -h 127.0.0.1 -p 5432 && break
+        sleep 1
+    done
+    pg_isready -h 127.0.0.1 -p 5432
+fi
+echo "== mosquitto"
+# The MQTT ingest tests publish to a real broker on 127.0.0.1:1883.
+if ! (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null; then
+    mosquitto -d -c /etc/mosquitto/mosquitto.conf
+    for _ in $(seq 30); do
+        (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null && break
+        sleep 1
+    done
+fi
 echo "== pytest"
 "$VENV/bin/pytest" -n 2 "$@"

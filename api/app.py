@@ -1,0 +1,95 @@
+"""The milepost web service: ``create_app()`` builds it (uvicorn ``--factory``)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from api import ops
+from api.db.engine import make_engine, make_sessionmaker
+from api.db.migrate import upgrade
+from api.errors import BodySizeLimitMiddleware, install_error_handlers
+from api.jobs import JobRunner
+from api.routes import api_router
+from api.settings import Settings, get_settings
+from api.telemetry import Metrics, RequestContextMiddleware
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("milepost.app")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the service.
+
+    Parameters
+    ----------
+    settings
+        Configuration; read from ``MILEPOST_*`` variables when not given.
+
+    Returns
+    -------
+    FastAPI
+        With ``app.state.settings``, ``.engine``, ``.sessionmaker`` and
+        ``.metrics``. On startup it migrates the database to the newest
+        schema (unless ``settings.migrate_on_start`` is off), so a fresh
+        SQLite file just works; on shutdown it closes the connections.
+    """
+    settings = settings or get_settings()
+    engine = make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.migrate_on_start:
+            await run_in_threadpool(upgrade, settings.database_url)
+        if settings.job_workers > 0:
+            await run_in_threadpool(runner.start)
+        log.info(
+            "milepost service ready", extra={"database": engine.url.render_as_string()}
+        )
+        consumer = None
+        if settings.mqtt:
+            from api.mqtt import MqttConsumer
+
+            consumer = MqttConsumer(
+                app.state.sessionmaker, host=settings.mqtt_host, port=settings.mqtt_port
+            )
+            consumer.start()
+        try:
+            yield
+        finally:
+            if consumer is not None:
+                consumer.stop()
+            if settings.job_workers > 0:
+                await run_in_threadpool(runner.stop)
+            engine.dispose()
+
+    app = FastAPI(
+        title="milepost",
+        summary="Last-mile delivery: forecast, plan, track, learn and simulate.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    # Runs the background jobs (solves, scenarios) of this process.
+    app.state.job_runner = runner = JobRunner(
+        app.state.sessionmaker,
+        workers=settings.job_workers,
+        dask_scheduler=settings.dask_scheduler,
+    )
+    app.state.metrics = metrics = Metrics()
+
+    install_error_handlers(app)
+    # Added last = outermost: the request id exists before the size check.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+
+    app.include_router(ops.router)
+    app.include_router(api_router)
+    return app

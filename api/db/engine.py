@@ -1,0 +1,61 @@
+"""Engines and session factories (created by the app, never at import time)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+__all__ = ["is_sqlite", "make_engine", "make_sessionmaker"]
+
+
+def is_sqlite(url: str) -> bool:
+    """Whether a database URL names SQLite."""
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers run while one writer writes; NORMAL is durable enough
+    # under WAL (a power cut can lose the last commits, never corrupt the file);
+    # SQLite leaves foreign keys off unless asked, per connection.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``, tuned for SQLite or PostgreSQL.
+
+    Parameters
+    ----------
+    url
+        SQLAlchemy URL, e.g. ``sqlite:///./milepost.db`` or
+        ``postgresql+psycopg://postgres@127.0.0.1:5432/milepost``.
+
+    Returns
+    -------
+    Engine
+        Not yet connected; the first use connects.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        # Requests run on a thread pool, so a connection may change threads.
+        engine = create_engine(parsed, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    connect_args: dict[str, Any] = {}
+    if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in (
+        parsed.query
+    ):
+        # A readiness probe must answer, not hang on an unreachable host.
+        connect_args["connect_timeout"] = 5
+    return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """A session factory; objects stay readable after commit."""
+    return sessionmaker(engine, expire_on_commit=False)

@@ -1,0 +1,95 @@
+"""Tables: tracking events, order statuses, vehicle states, route stops (0004).
+
+They hold what :class:`tracking.store.Store` keeps, per operating day: the
+bodies are the tracking library's own models as JSON (``Event``,
+``OrderStatus``, ``VehicleState``), with the columns queries filter on
+copied out beside them. ``tracked_plans`` keeps a copy of each registered
+plan and its problem, so live ETAs need no other area's tables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.db.base import Base, utcnow
+
+__all__ = [
+    "EventRow",
+    "OrderStatusRow",
+    "RouteStopRow",
+    "TrackedPlan",
+    "VehicleStateRow",
+]
+
+ID = 128  # tracking.events.Id: at most 128 characters
+
+
+class EventRow(Base):
+    """An accepted tracking event; ids are unique per operating day."""
+
+    __tablename__ = "events"
+
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    type: Mapped[str] = mapped_column(String(32))
+    at: Mapped[int]
+    vehicle: Mapped[str | None] = mapped_column(String(ID), index=True)
+    order_id: Mapped[str | None] = mapped_column(String(ID), index=True)
+    body: Mapped[dict[str, Any]]
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class OrderStatusRow(Base):
+    """An order's status with its history (``tracking.status.OrderStatus``)."""
+
+    __tablename__ = "order_statuses"
+
+    order_id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(index=True)
+    state: Mapped[str] = mapped_column(String(32))
+    vehicle: Mapped[str | None] = mapped_column(String(ID))
+    updated_at: Mapped[int]
+    status: Mapped[dict[str, Any]]
+
+
+class VehicleStateRow(Base):
+    """A van's shift, position and stop (``tracking.store.VehicleState``)."""
+
+    __tablename__ = "vehicle_states"
+
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    vehicle: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    state: Mapped[dict[str, Any]]
+
+
+class RouteStopRow(Base):
+    """An order's place on a van's route that day, and the plan that put it there."""
+
+    __tablename__ = "route_stops"
+
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    vehicle: Mapped[str] = mapped_column(String(ID), index=True)
+    position: Mapped[int]
+    plan_id: Mapped[str | None] = mapped_column(String(ID))
+
+
+class TrackedPlan(Base):
+    """A registered plan and its problem, for live ETAs and outcomes.
+
+    ``version`` grows whenever the stored plan changes, so parsed copies
+    cached in memory can be keyed by ``(plan_id, version)``.
+    """
+
+    __tablename__ = "tracked_plans"
+
+    plan_id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(index=True)
+    version: Mapped[int] = mapped_column(default=1)
+    plan: Mapped[dict[str, Any]]
+    problem: Mapped[dict[str, Any]]
+    registered_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,311 @@
+"""Errors as RFC 9457 problem details, and the request body size limit.
+
+Every error the service answers is ``application/problem+json`` with
+``type``, ``title``, ``status``, ``detail`` and ``instance``; validation
+errors add ``errors: [{"field": "body.orders[3].lat", "reason": "..."}]``
+and server errors add ``request_id``.
+"""
+
+from __future__ import annotations
+
+import logging
+import typing
+from collections.abc import Iterable, Mapping, Sequence, Sized
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tracking.events import Event
+
+__all__ = [
+    "PROBLEM_JSON",
+    "BodySizeLimitMiddleware",
+    "FieldError",
+    "InvalidInput",
+    "Problem",
+    "check_max_items",
+    "field_path",
+    "install_error_handlers",
+    "problem_response",
+    "problem_responses",
+]
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("milepost.errors")
+
+
+class FieldError(BaseModel):
+    """One invalid input field."""
+
+    field: str
+    reason: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem detail (the body of every error response)."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+    request_id: str | None = None
+
+
+class ProblemResponse(JSONResponse):
+    """A JSON response with the problem media type."""
+
+    media_type = PROBLEM_JSON
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    detail: str | None = None,
+    *,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> ProblemResponse:
+    """A problem+json response for ``request``.
+
+    Parameters
+    ----------
+    request
+        The request being answered; its path becomes ``instance``.
+    status
+        HTTP status; its phrase becomes ``title``.
+    detail
+        What went wrong, for a human.
+    headers
+        Extra response headers (e.g. ``WWW-Authenticate``).
+    **extra
+        More members (``errors``, ``request_id``, ...).
+    """
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    body.update(extra)
+    return ProblemResponse(body, status_code=status, headers=headers)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries documenting problem bodies."""
+    return {
+        status: {"model": Problem, "content": {PROBLEM_JSON: {}}} for status in statuses
+    }
+
+
+class InvalidInput(HTTPException):
+    """A 422 naming the fields at fault, for checks pydantic cannot make."""
+
+    def __init__(self, errors: Sequence[FieldError], detail: str | None = None):
+        super().__init__(422, detail or _invalid_detail(len(errors)))
+        self.errors = list(errors)
+
+
+def check_max_items(items: Sized, field: str, max_items: int) -> None:
+    """Refuse (422) a list longer than ``max_items`` (``Settings.max_list_items``).
+
+    Parameters
+    ----------
+    items
+        The list the client sent.
+    field
+        Its path, as clients see it (e.g. ``"body.orders"``).
+    max_items
+        The most items allowed.
+    """
+    if len(items) > max_items:
+        reason = f"at most {max_items} items, got {len(items)}"
+        raise InvalidInput([FieldError(field=field, reason=reason)])
+
+
+def _union_tags() -> frozenset[str]:
+    """The ``type`` tags of the discriminated unions in request bodies."""
+    members = typing.get_args(typing.get_args(Event)[0])
+    return frozenset(m.model_fields["type"].default for m in members)
+
+
+_TAGS = _union_tags()
+
+
+def field_path(loc: Iterable[int | str]) -> str:
+    """``("body", "orders", 3, "lat")`` -> ``"body.orders[3].lat"``.
+
+    Pydantic puts validator and union-member names such as
+    ``function-after[...]`` into locations, and the tag of a discriminated
+    union after the item's index (``events[0].position.lat`` for a
+    ``position`` event); they mean nothing to a client and are left out.
+    """
+    parts = list(loc)
+    out = ""
+    for i, part in enumerate(parts):
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif (
+            "[" in part
+            or "(" in part
+            or (
+                part in _TAGS
+                and i > 0
+                and isinstance(parts[i - 1], int)
+                and i + 1 < len(parts)
+            )
+        ):
+            continue
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+def _invalid_detail(n: int) -> str:
+    return "1 field is invalid" if n == 1 else f"{n} fields are invalid"
+
+
+def _validation_errors(exc: RequestValidationError) -> list[FieldError]:
+    errors = []
+    for err in exc.errors():
+        loc = tuple(err.get("loc", ()))
+        if err.get("type") == "json_invalid":
+            # The location is a character offset, not a field.
+            reason = f"invalid JSON: {err.get('ctx', {}).get('error', err['msg'])}"
+            errors.append(FieldError(field=field_path(loc[:1]), reason=reason))
+        else:
+            errors.append(FieldError(field=field_path(loc), reason=err["msg"]))
+    return errors
+
+
+def request_id(request: Request) -> str | None:
+    """The id the request context middleware gave this request."""
+    return getattr(request.state, "request_id", None)
+
+
+async def _http_error(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    extra: dict[str, Any] = {}
+    if isinstance(exc, InvalidInput):
+        extra["errors"] = [e.model_dump() for e in exc.errors]
+    return problem_response(
+        request, exc.status_code, detail, headers=exc.headers, **extra
+    )
+
+
+async def _validation_error(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = _validation_errors(exc)
+    return problem_response(
+        request,
+        422,
+        _invalid_detail(len(errors)),
+        errors=[e.model_dump() for e in errors],
+    )
+
+
+async def _server_error(request: Request, exc: Exception) -> ProblemResponse:
+    rid = request_id(request)
+    log.error(
+        "unhandled error in %s %s",
+        request.method,
+        request.url.path,
+        exc_info=exc,
+        extra={"request_id": rid},
+    )
+    headers = {"X-Request-ID": rid} if rid else None
+    return problem_response(
+        request,
+        500,
+        "internal error; quote the request id when reporting it",
+        headers=headers,
+        request_id=rid,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Make every error of ``app`` a problem+json response."""
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _server_error)
+
+
+class BodyTooLarge(HTTPException):
+    """The request body is over the limit."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body is larger than {limit} bytes")
+
+
+class BodySizeLimitMiddleware:
+    """Answer 413 to bodies over ``max_bytes`` without reading them whole.
+
+    A declared ``Content-Length`` over the limit is refused before the app
+    runs; a streamed body is counted as it is read, and reading past the
+    limit raises :class:`BodyTooLarge`, which the error handlers turn into
+    the same 413.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Check the declared length, then count the streamed bytes."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.max_bytes
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = -1
+                if declared > limit:
+                    await self._refuse(scope, receive, send)
+                    return
+                break
+
+        seen = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        async def watching_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, watching_send)
+        except BodyTooLarge:
+            # Only reached when the body was read outside FastAPI's handlers.
+            if started:
+                raise
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        detail = f"request body is larger than {self.max_bytes} bytes"
+        response = problem_response(
+            request, 413, detail, headers={"Connection": "close"}
+        )
+        await response(scope, receive, send)

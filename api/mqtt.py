@@ -1,0 +1,287 @@
+"""Device events over MQTT: a consumer feeding the same ingest as HTTP.
+
+Vans publish to ``milepost/vehicles/{vehicle_id}/events`` (QoS 1). The
+payload is JSON: one event, a list of events, or ``{"day": "YYYY-MM-DD",
+"events": [...]}``; without ``day`` the events count from local midnight
+(Asia/Seoul) of the day the message arrives, so night routes that run past
+midnight should say their day.
+
+Nothing is lost: the consumer keeps a persistent session (a fixed client id,
+``clean_session=False``), so the broker holds QoS 1 messages published while
+it is down and delivers them when it is back; and each message is
+acknowledged only after its events are committed
+(:func:`api.tracking_service.ingest_and_commit`, the same path as
+``POST /v1/events``). A message redelivered after a crash between commit and
+acknowledgement is harmless: ingest is idempotent by event id.
+
+Events must belong to the topic's van: one that names another van, or has
+no van at all (operator events such as ``order_cancelled``), is rejected and
+logged, and the rest of the message is still ingested.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.tracking_service import ingest_and_commit
+from routing.units import TIMEZONE
+from tracking.events import Event, parse_event
+
+__all__ = [
+    "CLIENT_ID",
+    "TOPIC",
+    "Message",
+    "MqttConsumer",
+    "decode",
+    "topic_for",
+]
+
+TOPIC = "milepost/vehicles/+/events"
+CLIENT_ID = "milepost-ingest"
+QOS = 1
+_TRIES = 5  # commits attempted per message before leaving it unacknowledged
+
+log = logging.getLogger("milepost.mqtt")
+
+
+def topic_for(vehicle_id: str) -> str:
+    """The topic a van publishes its events to."""
+    return f"milepost/vehicles/{vehicle_id}/events"
+
+
+@dataclass(frozen=True)
+class Message:
+    """A decoded message: its day, the van's valid events, and the refused."""
+
+    vehicle: str
+    day: dt.date
+    events: tuple[Event, ...]
+    rejected: tuple[str, ...]
+
+
+def _vehicle_of(topic: str) -> str | None:
+    parts = topic.split("/")
+    if (
+        len(parts) == 4
+        and parts[:2] == ["milepost", "vehicles"]
+        and parts[3] == ("events")
+    ):
+        return parts[2] or None
+    return None
+
+
+def decode(topic: str, payload: bytes | bytearray, today: dt.date) -> Message:
+    """Parse a message; what cannot be ingested goes to ``rejected`` with why.
+
+    Parameters
+    ----------
+    topic
+        ``milepost/vehicles/{vehicle_id}/events``.
+    payload
+        JSON: an event, a list of events, or ``{"day", "events"}``.
+    today
+        The operating day for payloads without ``day``.
+
+    Raises
+    ------
+    ValueError
+        When the topic or the payload as a whole cannot be read.
+    """
+    vehicle = _vehicle_of(topic)
+    if vehicle is None:
+        raise ValueError(f"topic {topic!r} is not milepost/vehicles/<id>/events")
+    data: Any = json.loads(payload)
+    day = today
+    if isinstance(data, dict) and "events" in data:
+        if "day" in data:
+            day = dt.date.fromisoformat(str(data["day"]))
+        data = data["events"]
+    items = data if isinstance(data, list) else [data]
+    events: list[Event] = []
+    rejected: list[str] = []
+    for k, item in enumerate(items):
+        if not isinstance(item, dict):
+            rejected.append(f"[{k}]: not a JSON object")
+            continue
+        try:
+            event = parse_event(item)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            rejected.append(f"[{k}] {where}: {first['msg']}")
+            continue
+        own = getattr(event, "vehicle", "")
+        if own != vehicle and not (own is None and event.type in _VAN_OPTIONAL):
+            rejected.append(
+                f"[{k}] event {event.id}: vehicle {own!r} does not match the "
+                f"topic's {vehicle!r}"
+            )
+            continue
+        events.append(event)
+    return Message(vehicle, day, tuple(events), tuple(rejected))
+
+
+# Order events a driver reports, where the van may be left out.
+_VAN_OPTIONAL = frozenset({"delivered", "failed_attempt", "order_dispatched"})
+
+
+def _local_today() -> dt.date:
+    return dt.datetime.now(TIMEZONE).date()
+
+
+class MqttConsumer:
+    """Consume device events from the broker into the database.
+
+    Parameters
+    ----------
+    sessions
+        Session factory of the service database.
+    host, port
+        The broker (the local Mosquitto by default settings).
+    client_id
+        Fixed, so that the broker keeps the session (and the messages
+        queued for it) while the consumer is down. Run one consumer per
+        client id.
+    today
+        The operating day of payloads without ``day`` (default: the local
+        date at receipt).
+    """
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        host: str = "127.0.0.1",
+        port: int = 1883,
+        client_id: str = CLIENT_ID,
+        today: Callable[[], dt.date] = _local_today,
+    ) -> None:
+        self.sessions = sessions
+        self.host = host
+        self.port = port
+        self.today = today
+        self.messages = 0
+        self.accepted = 0
+        self.rejected = 0
+        self.connected = threading.Event()
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            clean_session=False,
+            manual_ack=True,
+        )
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+        self.client.reconnect_delay_set(min_delay=1, max_delay=30)
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def start(self) -> None:
+        """Connect and consume on a background thread (reconnects by itself)."""
+        self.client.connect_async(self.host, self.port, keepalive=30)
+        self.client.loop_start()
+
+    def stop(self) -> None:
+        """Disconnect and stop the background thread."""
+        self.client.disconnect()
+        self.client.loop_stop()
+        self.connected.clear()
+
+    def run_forever(self) -> None:
+        """Connect and consume on this thread until interrupted."""
+        self.client.connect(self.host, self.port, keepalive=30)
+        self.client.loop_forever(retry_first_connection=True)
+
+    # -- callbacks ---------------------------------------------------------
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        _userdata: Any,
+        _flags: Any,
+        reason: Any,
+        _properties: Any,
+    ) -> None:
+        if reason.is_failure:
+            log.error("MQTT connection refused: %s", reason)
+            return
+        # Subscribing again on every connect is harmless and covers a broker
+        # that lost its stored sessions.
+        client.subscribe(TOPIC, qos=QOS)
+        self.connected.set()
+        log.info("consuming %s from %s:%s", TOPIC, self.host, self.port)
+
+    def _on_disconnect(
+        self,
+        _client: mqtt.Client,
+        _userdata: Any,
+        _flags: Any,
+        reason: Any,
+        _properties: Any,
+    ) -> None:
+        self.connected.clear()
+        if reason.is_failure:
+            log.warning("MQTT connection lost (%s); reconnecting", reason)
+
+    def _on_message(
+        self, client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage
+    ) -> None:
+        self.messages += 1
+        try:
+            message = decode(msg.topic, msg.payload, self.today())
+        except (ValueError, UnicodeDecodeError) as exc:
+            # Unreadable: redelivering it would fail the same way forever.
+            self.rejected += 1
+            log.warning("rejected MQTT message on %s: %s", msg.topic, exc)
+            client.ack(msg.mid, msg.qos)
+            return
+        for reason in message.rejected:
+            self.rejected += 1
+            log.warning("rejected event from %s: %s", message.vehicle, reason)
+        if message.events and not self._ingest(message):
+            # Left unacknowledged: the broker delivers it again after a
+            # reconnect, by which time the database may be back.
+            client.reconnect()
+            return
+        client.ack(msg.mid, msg.qos)
+
+    def _ingest(self, message: Message) -> bool:
+        for attempt in range(_TRIES):
+            try:
+                with self.sessions() as session:
+                    result = ingest_and_commit(session, message.day, message.events)
+            except SQLAlchemyError as exc:
+                log.warning(
+                    "could not store events from %s (try %d): %s",
+                    message.vehicle,
+                    attempt + 1,
+                    exc,
+                )
+                time.sleep(min(2.0**attempt * 0.2, 5.0))
+                continue
+            self.accepted += len(result.accepted)
+            self.rejected += len(result.rejected)
+            for r in result.rejected:
+                log.warning(
+                    "rejected event %s from %s: %s",
+                    r.event_id,
+                    message.vehicle,
+                    r.reason,
+                )
+            return True
+        log.error("events from %s not stored; left for redelivery", message.vehicle)
+        return False

@@ -1,0 +1,39 @@
+"""The versioned API: one module per resource, each with its own ``router``.
+
+To add a resource, write ``api/routes/<resource>.py`` with
+``router = APIRouter(prefix="/<resource>", tags=["<resource>"])`` and include
+it below (keep the list sorted).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.routes import (
+    depots,
+    events,
+    forecasts,
+    keys,
+    metrics,
+    orders,
+    plans,
+    scenarios,
+    slots,
+    tracking,
+    vehicles,
+)
+
+__all__ = ["api_router"]
+
+api_router = APIRouter(prefix="/v1")
+api_router.include_router(depots.router)
+api_router.include_router(events.router)
+api_router.include_router(forecasts.router)
+api_router.include_router(keys.router)
+api_router.include_router(metrics.router)
+api_router.include_router(orders.router)
+api_router.include_router(plans.router)
+api_router.include_router(scenarios.router)
+api_router.include_router(slots.router)
+api_router.include_router(tracking.router)
+api_router.include_router(vehicles.router)

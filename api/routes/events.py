@@ -1,0 +1,50 @@
+"""The ``events`` routes: devices and dispatchers report tracking events."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import Principal, Role, SessionDep, SettingsDep, require
+from api.errors import check_max_items, problem_responses
+from api.tracking_service import ingest_and_commit
+from tracking.events import Event
+from tracking.tracker import IngestResult
+
+__all__ = ["EventsCreate", "router"]
+
+router = APIRouter(
+    prefix="/events", tags=["events"], responses=problem_responses(401, 403)
+)
+
+Sender = Annotated[Principal, Depends(require(Role.device, Role.dispatcher))]
+
+
+class EventsCreate(BaseModel):
+    """A batch of tracking events of one operating day."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    day: dt.date = Field(
+        description="operating day; events' ``at`` counts seconds from its "
+        "local midnight (Asia/Seoul)"
+    )
+    events: list[Event] = Field(
+        description="events in any order; ids already stored that day are "
+        "reported as duplicates and change nothing"
+    )
+
+
+@router.post("", response_model=IngestResult, responses=problem_responses(413, 422))
+def create_events(
+    body: EventsCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    _: Sender,
+) -> IngestResult:
+    """Ingest a batch of events; answered only once the accepted ones are stored."""
+    check_max_items(body.events, "body.events", settings.max_list_items)
+    return ingest_and_commit(session, body.day, body.events)

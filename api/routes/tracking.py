@@ -1,0 +1,366 @@
+"""The ``tracking`` routes: an order's status, live ETA and its streams.
+
+``/orders/{order_id}/...`` serve the storefront and dispatchers (API key);
+``/track/{token}`` serves the customer, who holds only the order's random
+tracking token: it shows that order's status, its ETA window and, while the
+van is on its way to this very stop, the van's position, and nothing else.
+
+Times in the domain models (``eta``) are seconds since local midnight of the
+order's day; ``window`` gives the same as aware datetimes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+from sqlalchemy.orm import Session, sessionmaker
+
+from api import dispatch
+from api.deps import Principal, Role, SessionDep, require
+from api.errors import problem_responses
+from api.tracking_service import (
+    local_time,
+    now_seconds,
+    order_day,
+    order_eta,
+    order_status,
+    vehicle_state,
+)
+from tracking.eta import Eta
+from tracking.status import TERMINAL, OrderState, OrderStatus, StatusChange
+
+__all__ = [
+    "DriverPosition",
+    "EtaWindow",
+    "OrderEtaPublic",
+    "OrderTrackingPublic",
+    "TrackPublic",
+    "TrackStep",
+    "router",
+]
+
+router = APIRouter(prefix="", tags=["tracking"], responses=problem_responses(401, 403))
+
+Reader = Annotated[Principal, Depends(require(Role.storefront, Role.dispatcher))]
+OrderId = Annotated[str, Path(min_length=1, max_length=128)]
+Token = Annotated[str, Path(min_length=1, max_length=64)]
+At = Annotated[
+    int | None,
+    Query(
+        ge=-86_400,
+        le=3 * 86_400,
+        description="time of the prediction in seconds since local midnight "
+        "of the order's day (default: now)",
+    ),
+]
+MaxSeconds = Annotated[
+    int,
+    Query(
+        ge=1,
+        le=3600,
+        description="the stream ends after this many seconds; reconnect to go on",
+    ),
+]
+
+POLL_SECONDS = 1.0
+KEEPALIVE_SECONDS = 15.0
+_NO_TOKEN = "no order has this tracking link"
+
+
+class EtaWindow(BaseModel):
+    """The ETA as local times: expected arrival and its P10-P90 window."""
+
+    expected: dt.datetime
+    earliest: dt.datetime
+    latest: dt.datetime
+    arrived: bool = False
+
+
+class OrderEtaPublic(BaseModel):
+    """An order's status and live ETA (``eta`` None once it is not coming)."""
+
+    order_id: str
+    day: dt.date
+    status: OrderState
+    eta: Eta | None = None
+    window: EtaWindow | None = None
+
+
+class OrderTrackingPublic(OrderEtaPublic):
+    """Status, ETA and every status change with its time and cause."""
+
+    vehicle: str | None = None
+    history: list[StatusChange]
+
+
+class TrackStep(BaseModel):
+    """One status the order passed through, and when."""
+
+    status: OrderState
+    at: dt.datetime
+
+
+class DriverPosition(BaseModel):
+    """Where the van was last seen (only while this is its next stop)."""
+
+    lat: float
+    lon: float
+    at: dt.datetime
+
+
+class TrackPublic(BaseModel):
+    """What the customer's tracking link shows."""
+
+    status: OrderState
+    window: EtaWindow | None = None
+    history: list[TrackStep]
+    driver: DriverPosition | None = None
+
+
+# -- views (one session each) -------------------------------------------------
+
+
+def _window(eta: Eta | None, day: dt.date) -> EtaWindow | None:
+    if eta is None:
+        return None
+    return EtaWindow(
+        expected=local_time(eta.point, day),
+        earliest=local_time(eta.p10, day),
+        latest=local_time(eta.p90, day),
+        arrived=eta.arrived,
+    )
+
+
+def _tracked(
+    session: Session, order_id: str
+) -> tuple[dt.date, OrderStatus | None] | None:
+    """The order's day and tracking status (None: not tracked yet)."""
+    status = order_status(session, order_id)
+    if status is not None:
+        day = order_day(session, order_id)
+        assert day is not None
+        return day, status
+    row = dispatch.order_row(session, order_id)
+    return None if row is None else (row.day, None)
+
+
+def tracking_view(
+    session: Session, order_id: str, at: int | None = None
+) -> OrderTrackingPublic | None:
+    """Status, history and ETA of an order (None: no such order)."""
+    found = _tracked(session, order_id)
+    if found is None:
+        return None
+    day, status = found
+    if status is None:
+        return OrderTrackingPublic(
+            order_id=order_id, day=day, status=OrderState.CREATED, history=[]
+        )
+    now = now_seconds(day) if at is None else at
+    eta = order_eta(session, day, status, now)
+    return OrderTrackingPublic(
+        order_id=order_id,
+        day=day,
+        status=status.state,
+        eta=eta,
+        window=_window(eta, day),
+        vehicle=status.vehicle,
+        history=list(status.history),
+    )
+
+
+def public_view(session: Session, token: str) -> TrackPublic | None:
+    """The customer's view of the order holding ``token`` (None: no such token)."""
+    row = dispatch.order_by_token(session, token)
+    if row is None:
+        return None
+    status = order_status(session, row.id)
+    if status is None:
+        return TrackPublic(status=OrderState.CREATED, history=[])
+    day = order_day(session, row.id) or row.day
+    eta = order_eta(session, day, status, now_seconds(day))
+    driver = None
+    if status.state is OrderState.ARRIVING and status.vehicle is not None:
+        van = vehicle_state(session, day, status.vehicle)
+        if (
+            van is not None
+            and van.lat is not None
+            and van.lon is not None
+            and van.position_at is not None
+        ):
+            driver = DriverPosition(
+                lat=van.lat, lon=van.lon, at=local_time(van.position_at, day)
+            )
+    return TrackPublic(
+        status=status.state,
+        window=_window(eta, day),
+        history=[
+            TrackStep(status=c.target, at=local_time(c.at, day)) for c in status.history
+        ],
+        driver=driver,
+    )
+
+
+# -- Server-Sent Events -------------------------------------------------------
+
+
+def _change_key(view: BaseModel) -> str:
+    """What must change for a new event: status, window to the minute, van."""
+    data = view.model_dump(mode="json", include={"status", "window", "driver"})
+    window = data.get("window")
+    if window:
+        for k in ("expected", "earliest", "latest"):
+            window[k] = window[k][:16]  # YYYY-MM-DDTHH:MM
+    return json.dumps(data, sort_keys=True)
+
+
+def _sse(
+    request: Request,
+    view: Callable[[Session], BaseModel | None],
+    max_seconds: int,
+) -> StreamingResponse:
+    """Stream ``view`` as ``status`` events: one at once, then one per change.
+
+    Each poll runs in a worker thread with its own short session, so an open
+    stream holds no database connection between polls.
+    """
+    maker: sessionmaker[Session] = request.app.state.sessionmaker
+
+    def snapshot() -> BaseModel | None:
+        with maker() as session:
+            return view(session)
+
+    async def events() -> AsyncIterator[str]:
+        last_key = None
+        n = 0
+        quiet = 0.0
+        with anyio.move_on_after(max_seconds):
+            yield f"retry: {int(POLL_SECONDS * 1000) * 3}\n\n"
+            while True:
+                current = await anyio.to_thread.run_sync(snapshot)
+                if current is None:
+                    yield "event: gone\ndata: {}\n\n"
+                    return
+                key = _change_key(current)
+                if key != last_key:
+                    n += 1
+                    last_key, quiet = key, 0.0
+                    body = current.model_dump_json()
+                    yield f"id: {n}\nevent: status\ndata: {body}\n\n"
+                    if getattr(current, "status", None) in TERMINAL:
+                        return
+                elif quiet >= KEEPALIVE_SECONDS:
+                    quiet = 0.0
+                    yield ": keep-alive\n\n"
+                if await request.is_disconnected():
+                    return
+                await anyio.sleep(POLL_SECONDS)
+                quiet += POLL_SECONDS
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+_SSE_DOC: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"text/event-stream": {}},
+        "description": "``status`` events, each a JSON view; the first at once",
+    }
+}
+
+
+# -- routes -------------------------------------------------------------------
+
+
+@router.get(
+    "/orders/{order_id}/eta",
+    response_model=OrderEtaPublic,
+    responses=problem_responses(404, 422),
+)
+def read_order_eta(
+    order_id: OrderId, session: SessionDep, _: Reader, at: At = None
+) -> OrderEtaPublic:
+    """The order's live ETA with its P10-P90 window, and its status."""
+    view = tracking_view(session, order_id, at)
+    if view is None:
+        raise HTTPException(404, f"no order {order_id}")
+    return OrderEtaPublic(
+        order_id=view.order_id,
+        day=view.day,
+        status=view.status,
+        eta=view.eta,
+        window=view.window,
+    )
+
+
+@router.get(
+    "/orders/{order_id}/tracking",
+    response_model=OrderTrackingPublic,
+    responses=problem_responses(404, 422),
+)
+def read_order_tracking(
+    order_id: OrderId, session: SessionDep, _: Reader, at: At = None
+) -> OrderTrackingPublic:
+    """The order's status history (time, cause, event) and its ETA window."""
+    view = tracking_view(session, order_id, at)
+    if view is None:
+        raise HTTPException(404, f"no order {order_id}")
+    return view
+
+
+@router.get(
+    "/orders/{order_id}/stream",
+    response_class=StreamingResponse,
+    responses={**_SSE_DOC, **problem_responses(404, 422)},
+)
+def stream_order_tracking(
+    order_id: OrderId,
+    request: Request,
+    session: SessionDep,
+    _: Reader,
+    max_seconds: MaxSeconds = 900,
+) -> StreamingResponse:
+    """Server-Sent Events: the tracking view now and whenever it changes."""
+    if tracking_view(session, order_id) is None:
+        raise HTTPException(404, f"no order {order_id}")
+    return _sse(request, lambda s: tracking_view(s, order_id), max_seconds)
+
+
+@router.get(
+    "/track/{token}",
+    response_model=TrackPublic,
+    responses=problem_responses(404, 422),
+)
+def read_tracking_link(token: Token, session: SessionDep) -> TrackPublic:
+    """The customer's view of one order by its tracking link (no key needed)."""
+    view = public_view(session, token)
+    if view is None:
+        raise HTTPException(404, _NO_TOKEN)
+    return view
+
+
+@router.get(
+    "/track/{token}/stream",
+    response_class=StreamingResponse,
+    responses={**_SSE_DOC, **problem_responses(404, 422)},
+)
+def stream_tracking_link(
+    token: Token,
+    request: Request,
+    session: SessionDep,
+    max_seconds: MaxSeconds = 900,
+) -> StreamingResponse:
+    """Server-Sent Events: the customer's view now and whenever it changes."""
+    if public_view(session, token) is None:
+        raise HTTPException(404, _NO_TOKEN)
+    return _sse(request, lambda s: public_view(s, token), max_seconds)

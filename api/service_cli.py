@@ -1,0 +1,152 @@
+"""``milepost serve``, ``milepost keys`` and ``milepost db``: run the service.
+
+The database is ``MILEPOST_DATABASE_URL`` (default: ``milepost.db`` here).
+Heavy imports wait inside the commands so ``milepost --help`` stays quick.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from routing.cli import console, out
+
+__all__ = ["db_app", "ingest_mqtt_command", "keys_app", "serve_command"]
+
+keys_app = typer.Typer(help="API keys for the service.", no_args_is_help=True)
+db_app = typer.Typer(help="The service database.", no_args_is_help=True)
+
+
+def serve_command(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="port")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,
+    mqtt: Annotated[
+        bool, typer.Option("--mqtt", help="also consume device events from MQTT")
+    ] = False,
+) -> None:
+    """Run the web service (docs at /docs)."""
+    import uvicorn
+
+    from api.db.migrate import upgrade
+    from api.settings import get_settings
+    from api.telemetry import logging_config
+
+    if mqtt:
+        # Workers build their own settings from the environment.
+        os.environ["MILEPOST_MQTT"] = "true"
+    settings = get_settings()
+    # Migrate once here, so several workers do not race to do it.
+    upgrade(settings.database_url)
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=logging_config(json_lines=settings.log_json),
+        access_log=False,  # milepost.access logs each request instead
+    )
+
+
+def ingest_mqtt_command(
+    host: Annotated[
+        str | None, typer.Option(help="broker address (MILEPOST_MQTT_HOST)")
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="broker port (MILEPOST_MQTT_PORT)"),
+    ] = None,
+    client_id: Annotated[
+        str, typer.Option(help="fixed MQTT client id (the broker keeps its session)")
+    ] = "milepost-ingest",
+) -> None:
+    """Consume device events from MQTT into the database (runs until stopped)."""
+    import logging
+
+    from api.db.engine import make_engine, make_sessionmaker
+    from api.db.migrate import upgrade
+    from api.mqtt import TOPIC, MqttConsumer
+    from api.settings import get_settings
+
+    logging.basicConfig(level=logging.INFO)
+    settings = get_settings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    consumer = MqttConsumer(
+        make_sessionmaker(engine),
+        host=host or settings.mqtt_host,
+        port=port or settings.mqtt_port,
+        client_id=client_id,
+    )
+    console.print(f"consuming {TOPIC} from {consumer.host}:{consumer.port}")
+    try:
+        consumer.run_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        engine.dispose()
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[
+        str, typer.Option(help="dispatcher, storefront, planner, device or admin")
+    ],
+    name: Annotated[str, typer.Option(help="who holds the key")] = "cli",
+) -> None:
+    """Issue an API key and print it (it is shown only this once)."""
+    from api.auth import Role
+
+    valid = [r.value for r in Role]
+    if role not in valid:
+        console.print(
+            f"[bold red]error[/]: --role: {role!r} is not a role; "
+            f"choose one of {', '.join(valid)}",
+            soft_wrap=True,
+        )
+        raise typer.Exit(code=2)
+    if not 1 <= len(name) <= 200:
+        console.print("[bold red]error[/]: --name: 1 to 200 characters")
+        raise typer.Exit(code=2)
+
+    from api.auth import create_key
+    from api.db.engine import make_engine, make_sessionmaker
+    from api.db.migrate import upgrade
+    from api.settings import get_settings
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine).begin() as session:
+            key = create_key(session, Role(role), name)
+    finally:
+        engine.dispose()
+    console.print(f"{role} key {name!r} created; store it now, it is not shown again")
+    out.print(key, markup=False, highlight=False, soft_wrap=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Option(help="target revision")] = "head",
+) -> None:
+    """Migrate the database to the newest schema (or to --revision)."""
+    from api.db.migrate import current, upgrade
+    from api.settings import get_settings
+
+    url = get_settings().database_url
+    upgrade(url, revision)
+    out.print(f"database at revision {current(url)}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's schema revision."""
+    from api.db.migrate import current, head
+    from api.settings import get_settings
+
+    at = current(get_settings().database_url)
+    out.print(f"database at revision {at or 'none'} (newest: {head()})")

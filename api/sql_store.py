@@ -1,0 +1,250 @@
+"""The tracker's :class:`~tracking.store.Store` on the service database.
+
+One :class:`SqlStore` serves one operating day inside one session (one unit
+of work): the tracker reads and writes through it, and the caller commits.
+Parsed models are kept in the store for the life of the unit of work, so a
+batch of events parses each order's status once, and :meth:`SqlStore.prefetch`
+loads what a batch will touch in a few queries instead of one per event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from api.db.tables_tracking import (
+    EventRow,
+    OrderStatusRow,
+    RouteStopRow,
+    VehicleStateRow,
+)
+from tracking.events import Event, event_sort_key, parse_event
+from tracking.status import OrderStatus
+from tracking.store import VehicleState
+
+__all__ = ["SqlStore", "event_row"]
+
+_CHUNK = 500  # ids per IN (...) query
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for k in range(0, len(items), _CHUNK):
+        yield items[k : k + _CHUNK]
+
+
+def event_row(day: dt.date, event: Event) -> EventRow:
+    """The row that stores ``event`` for ``day``."""
+    return EventRow(
+        day=day,
+        id=event.id,
+        type=event.type,
+        at=event.at,
+        vehicle=getattr(event, "vehicle", None),
+        order_id=getattr(event, "order_id", None),
+        body=event.model_dump(mode="json"),
+    )
+
+
+class SqlStore:
+    """A :class:`tracking.store.Store` on SQL tables, for one operating day.
+
+    Parameters
+    ----------
+    session
+        The unit of work; the caller commits.
+    day
+        The operating day: events, vans and routes are per day; an order's
+        status is found whatever its day, and moves to ``day`` when written.
+    plan_id
+        The plan whose registration is being applied; recorded on route
+        stops written through :meth:`assign` (so an order's live ETA knows
+        which plan to read).
+    for_update
+        Lock the status and van rows read (``SELECT ... FOR UPDATE`` on
+        PostgreSQL; SQLite serialises writers anyway), so that concurrent
+        ingests never overwrite each other's changes.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        day: dt.date,
+        *,
+        plan_id: str | None = None,
+        for_update: bool = False,
+    ) -> None:
+        self.session = session
+        self.day = day
+        self.plan_id = plan_id
+        self.for_update = for_update
+        self._events: dict[str, Event | None] = {}
+        self._orders: dict[str, OrderStatus | None] = {}
+        self._vehicles: dict[str, VehicleState | None] = {}
+        self._routes: dict[str, tuple[str, ...]] = {}
+
+    # -- batch loading -----------------------------------------------------
+
+    def prefetch(self, events: Sequence[Event]) -> None:
+        """Load the stored events, statuses and vans a batch refers to."""
+        ids = sorted({e.id for e in events} - self._events.keys())
+        for chunk in _chunks(ids):
+            for row in self.session.scalars(
+                select(EventRow).where(EventRow.day == self.day, EventRow.id.in_(chunk))
+            ):
+                self._events[row.id] = parse_event(row.body)
+        for event_id in ids:
+            self._events.setdefault(event_id, None)
+        orders = sorted(
+            {o for e in events if (o := getattr(e, "order_id", None))}
+            - self._orders.keys()
+        )
+        self._load_orders(orders)
+        vans = sorted(
+            {v for e in events if (v := getattr(e, "vehicle", None))}
+            - self._vehicles.keys()
+        )
+        for chunk in _chunks(vans):
+            query = select(VehicleStateRow).where(
+                VehicleStateRow.day == self.day, VehicleStateRow.vehicle.in_(chunk)
+            )
+            if self.for_update:
+                query = query.with_for_update()
+            for van in self.session.scalars(query):
+                self._vehicles[van.vehicle] = VehicleState.model_validate(van.state)
+        for vehicle in vans:
+            self._vehicles.setdefault(vehicle, None)
+
+    def _load_orders(self, order_ids: Sequence[str]) -> None:
+        for chunk in _chunks(order_ids):
+            query = select(OrderStatusRow).where(OrderStatusRow.order_id.in_(chunk))
+            if self.for_update:
+                query = query.with_for_update()
+            for row in self.session.scalars(query):
+                self._orders[row.order_id] = OrderStatus.model_validate(row.status)
+        for order_id in order_ids:
+            self._orders.setdefault(order_id, None)
+
+    # -- events ------------------------------------------------------------
+
+    def event(self, event_id: str) -> Event | None:
+        """The stored event with this id, if any."""
+        if event_id not in self._events:
+            row = self.session.get(EventRow, (self.day, event_id))
+            self._events[event_id] = None if row is None else parse_event(row.body)
+        return self._events[event_id]
+
+    def add_event(self, event: Event) -> None:
+        """Keep an accepted event."""
+        self.session.add(event_row(self.day, event))
+        self._events[event.id] = event
+
+    def events(
+        self,
+        *,
+        vehicle: str | None = None,
+        order_ids: Sequence[str] | None = None,
+        until: int | None = None,
+    ) -> list[Event]:
+        """Stored events in time order, optionally of one van or some orders."""
+        query = select(EventRow.body).where(EventRow.day == self.day)
+        if until is not None:
+            query = query.where(EventRow.at <= until)
+        if vehicle is not None or order_ids is not None:
+            who = []
+            if vehicle is not None:
+                who.append(EventRow.vehicle == vehicle)
+            if order_ids:
+                who.append(EventRow.order_id.in_(list(order_ids)))
+            if not who:
+                return []
+            query = query.where(or_(*who))
+        events = [parse_event(body) for body in self.session.scalars(query)]
+        return sorted(events, key=event_sort_key)
+
+    # -- orders ------------------------------------------------------------
+
+    def order(self, order_id: str) -> OrderStatus | None:
+        """An order's status, if the order is known."""
+        if order_id not in self._orders:
+            self._load_orders([order_id])
+        return self._orders[order_id]
+
+    def put_order(self, status: OrderStatus) -> None:
+        """Create or replace an order's status."""
+        row = self.session.get(OrderStatusRow, status.order_id)
+        if row is None:
+            row = OrderStatusRow(order_id=status.order_id)
+            self.session.add(row)
+        row.day = self.day
+        row.state = status.state.value
+        row.vehicle = status.vehicle
+        row.updated_at = status.updated_at
+        row.status = status.model_dump(mode="json")
+        self._orders[status.order_id] = status
+
+    def orders(self) -> list[OrderStatus]:
+        """Every order of the day, with its status."""
+        rows = self.session.scalars(
+            select(OrderStatusRow).where(OrderStatusRow.day == self.day)
+        )
+        out = []
+        for row in rows:
+            status = self._orders.get(row.order_id)
+            if status is None:
+                status = self._orders[row.order_id] = OrderStatus.model_validate(
+                    row.status
+                )
+            out.append(status)
+        return out
+
+    # -- vans --------------------------------------------------------------
+
+    def vehicle(self, vehicle_id: str) -> VehicleState | None:
+        """A van's state, if the van is known."""
+        if vehicle_id not in self._vehicles:
+            row = self.session.get(
+                VehicleStateRow, (self.day, vehicle_id), with_for_update=self.for_update
+            )
+            self._vehicles[vehicle_id] = (
+                None if row is None else VehicleState.model_validate(row.state)
+            )
+        return self._vehicles[vehicle_id]
+
+    def put_vehicle(self, state: VehicleState) -> None:
+        """Create or replace a van's state."""
+        row = self.session.get(VehicleStateRow, (self.day, state.vehicle))
+        if row is None:
+            row = VehicleStateRow(day=self.day, vehicle=state.vehicle)
+            self.session.add(row)
+        row.state = state.model_dump(mode="json")
+        self._vehicles[state.vehicle] = state
+
+    # -- routes ------------------------------------------------------------
+
+    def assign(self, order_id: str, vehicle: str, position: int) -> None:
+        """Put an order on a van's route at ``position`` (off any other route)."""
+        row = self.session.get(RouteStopRow, (self.day, order_id))
+        if row is None:
+            row = RouteStopRow(day=self.day, order_id=order_id)
+            self.session.add(row)
+        else:
+            self._routes.pop(row.vehicle, None)
+        row.vehicle = vehicle
+        row.position = position
+        if self.plan_id is not None:
+            row.plan_id = self.plan_id
+        self._routes.pop(vehicle, None)
+
+    def route(self, vehicle_id: str) -> tuple[str, ...]:
+        """Order ids on the van's route, by position."""
+        if vehicle_id not in self._routes:
+            rows = self.session.execute(
+                select(RouteStopRow.order_id)
+                .where(RouteStopRow.day == self.day, RouteStopRow.vehicle == vehicle_id)
+                .order_by(RouteStopRow.position, RouteStopRow.order_id)
+            )
+            self._routes[vehicle_id] = tuple(r[0] for r in rows)
+        return self._routes[vehicle_id]

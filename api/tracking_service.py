@@ -1,0 +1,357 @@
+"""Tracking in the service: ingest, plan registration, statuses and live ETAs.
+
+Every event, whether it came over HTTP (``POST /v1/events``) or MQTT
+(:mod:`api.mqtt`), goes through :func:`ingest_and_commit`, which runs the
+library's :class:`~tracking.tracker.Tracker` on a :class:`~api.sql_store.SqlStore`
+and commits before it returns: an acknowledged event is a durable event.
+
+Live ETAs (:func:`order_eta`) read the order's status, its place on a route
+and the van's events, and call the pure :func:`tracking.eta.route_eta`. The
+plan and problem of a route are parsed once per process and kept, keyed by
+``(plan_id, version)``, because parsing a day's plan on every request would
+cost more than the ETA itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from api.db.tables_tracking import (
+    EventRow,
+    OrderStatusRow,
+    RouteStopRow,
+    TrackedPlan,
+    VehicleStateRow,
+)
+from api.sql_store import SqlStore
+from routing.model import Problem
+from routing.plan import Plan, Route, StepType
+from routing.travel.haversine import HaversineTravel
+from routing.units import to_datetime, to_seconds
+from tracking.correction import Correction
+from tracking.eta import Eta, LegTimes, Windows, route_eta, windows_of
+from tracking.events import Event, OrderDispatched, parse_event
+from tracking.status import OrderState, OrderStatus
+from tracking.store import VehicleState
+from tracking.tracker import IngestResult, Tracker
+from tracking.zones import grid_zone
+
+__all__ = [
+    "LIVE_STATES",
+    "RoutePlan",
+    "dispatch_plan",
+    "ingest",
+    "ingest_and_commit",
+    "legs",
+    "local_time",
+    "now_seconds",
+    "order_day",
+    "order_eta",
+    "order_status",
+    "register_plan",
+    "route_plan",
+    "vehicle_state",
+]
+
+#: States in which an order still has an ETA.
+LIVE_STATES = frozenset(
+    {
+        OrderState.PLANNED,
+        OrderState.DISPATCHED,
+        OrderState.OUT_FOR_DELIVERY,
+        OrderState.ARRIVING,
+    }
+)
+
+# One writer at a time in this process: the tracker reads statuses, then
+# writes them, and the commit must land before the next batch reads.
+_INGEST_LOCK = threading.Lock()
+_RETRIES = 3
+
+# The planner's default travel model; LegTimes only caches its answers.
+_LEGS = LegTimes(HaversineTravel())
+_CORRECTION = Correction()
+
+
+def legs() -> LegTimes:
+    """The shared travel-time cache live ETAs use (the planner's default model)."""
+    return _LEGS
+
+
+def now_seconds(day: dt.date) -> int:
+    """The current time in seconds since local midnight of ``day``."""
+    return to_seconds(dt.datetime.now(dt.UTC), day)
+
+
+# -- ingest -------------------------------------------------------------------
+
+
+def ingest(session: Session, day: dt.date, events: Sequence[Event]) -> IngestResult:
+    """Apply a batch of events of one operating day (the caller commits).
+
+    Parameters
+    ----------
+    session
+        Open session.
+    day
+        The operating day the events' ``at`` counts from.
+    events
+        Events in any order; ids already stored that day are duplicates.
+
+    Returns
+    -------
+    IngestResult
+        Accepted, duplicate, rejected (with reasons) and stale event ids.
+    """
+    store = SqlStore(session, day, for_update=True)
+    store.prefetch(events)
+    return Tracker(store).ingest(events)
+
+
+def ingest_and_commit(
+    session: Session, day: dt.date, events: Sequence[Event]
+) -> IngestResult:
+    """:func:`ingest` and commit: when this returns, the events are durable.
+
+    A conflict with another process writing the same rows at once (a
+    duplicate key, a lock timeout, a deadlock) rolls back and tries again on
+    the fresh state, where the other writer's events are duplicates.
+    """
+    for attempt in range(_RETRIES):
+        with _INGEST_LOCK:
+            try:
+                result = ingest(session, day, events)
+                session.commit()
+            except (IntegrityError, OperationalError):
+                session.rollback()
+                if attempt == _RETRIES - 1:
+                    raise
+                continue
+            return result
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+# -- plans --------------------------------------------------------------------
+
+
+def register_plan(
+    session: Session,
+    *,
+    day: dt.date,
+    plan_id: str,
+    plan: Plan,
+    problem: Problem,
+    at: int,
+) -> None:
+    """Track a plan: its orders become ``planned`` on their vans.
+
+    Orders not known yet are created. The plan and problem are kept (in
+    ``tracked_plans``) for live ETAs and delivery outcomes. Registering the
+    same plan again changes nothing; a new plan id for the same orders (a
+    re-optimised plan) moves them to their new routes.
+
+    Parameters
+    ----------
+    session
+        Open session; the caller commits.
+    day
+        The operating day.
+    plan_id
+        The plan's id (event ids derive from it).
+    plan, problem
+        The plan and the problem it solves.
+    at
+        When it was registered, seconds since local midnight of ``day``.
+    """
+    plan_json = plan.model_dump(mode="json")
+    problem_json = problem.model_dump(mode="json")
+    row = session.get(TrackedPlan, plan_id)
+    if row is None:
+        session.add(
+            TrackedPlan(plan_id=plan_id, day=day, plan=plan_json, problem=problem_json)
+        )
+    elif row.plan != plan_json or row.problem != problem_json or row.day != day:
+        row.day, row.plan, row.problem = day, plan_json, problem_json
+        row.version += 1
+    store = SqlStore(session, day, plan_id=plan_id)
+    result = Tracker(store).register_plan(plan, at=at, plan_id=plan_id)
+    if result.rejected:
+        reasons = "; ".join(r.reason for r in result.rejected[:3])
+        raise ValueError(f"plan {plan_id} cannot be tracked: {reasons}")
+
+
+def dispatch_plan(
+    session: Session, *, day: dt.date, plan_id: str, plan: Plan, at: int
+) -> int:
+    """Release a plan: every routed, planned order becomes ``dispatched``.
+
+    Returns how many orders this call moved (0 when repeated: the events'
+    ids derive from the plan id, so a second call changes nothing). The
+    caller commits.
+    """
+    events: list[Event] = [
+        OrderDispatched(
+            id=f"{plan_id}:dispatched:{order_id}",
+            at=at,
+            order_id=order_id,
+            vehicle=route.vehicle,
+        )
+        for route in plan.routes
+        for order_id in route.order_ids
+    ]
+    result = ingest(session, day, events)
+    return len(result.accepted) - len(result.stale)
+
+
+def order_status(session: Session, order_id: str) -> OrderStatus | None:
+    """An order's tracking status and history, if it is tracked."""
+    row = session.get(OrderStatusRow, order_id)
+    return None if row is None else OrderStatus.model_validate(row.status)
+
+
+def vehicle_state(session: Session, day: dt.date, vehicle: str) -> VehicleState | None:
+    """A van's state that day, if it was seen."""
+    row = session.get(VehicleStateRow, (day, vehicle))
+    return None if row is None else VehicleState.model_validate(row.state)
+
+
+# -- live ETAs ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RoutePlan:
+    """A parsed route of a tracked plan, with what its ETAs need."""
+
+    route: Route
+    orders: tuple[str, ...]
+    windows: Windows
+
+
+_PLANS: dict[str, tuple[int, Plan, Windows]] = {}
+_PLANS_LOCK = threading.Lock()
+_MAX_PLANS = 256
+
+
+def _parsed_plan(session: Session, plan_id: str) -> tuple[Plan, Windows] | None:
+    version = session.scalar(
+        select(TrackedPlan.version).where(TrackedPlan.plan_id == plan_id)
+    )
+    if version is None:
+        return None
+    hit = _PLANS.get(plan_id)
+    if hit is not None and hit[0] == version:
+        return hit[1], hit[2]
+    row = session.get(TrackedPlan, plan_id)
+    assert row is not None
+    plan = Plan.model_validate(row.plan)
+    windows = windows_of(Problem.model_validate(row.problem))
+    with _PLANS_LOCK:
+        if len(_PLANS) >= _MAX_PLANS:
+            _PLANS.clear()
+        _PLANS[plan_id] = (row.version, plan, windows)
+    return plan, windows
+
+
+def route_plan(session: Session, day: dt.date, order_id: str) -> RoutePlan | None:
+    """The route an order is on that day, parsed (cached per plan version)."""
+    stop = session.get(RouteStopRow, (day, order_id))
+    if stop is None or stop.plan_id is None:
+        return None
+    parsed = _parsed_plan(session, stop.plan_id)
+    if parsed is None:
+        return None
+    plan, windows = parsed
+    route = plan.route_of(stop.vehicle)
+    if route is None:
+        return None
+    return RoutePlan(route=route, orders=tuple(route.order_ids), windows=windows)
+
+
+def _route_events(
+    session: Session, day: dt.date, route: RoutePlan, now: int
+) -> list[Event]:
+    query = select(EventRow.body).where(
+        EventRow.day == day,
+        EventRow.at <= now,
+        or_(
+            EventRow.vehicle == route.route.vehicle,
+            EventRow.order_id.in_(route.orders),
+        ),
+    )
+    return [parse_event(body) for body in session.scalars(query)]
+
+
+def _planned_eta(route: RoutePlan, order_id: str, now: int) -> Eta | None:
+    """Before the van starts: the planned arrival with the default spread."""
+    for step in route.route.steps:
+        if step.id == order_id and step.type in (StepType.JOB, StepType.DELIVERY):
+            zone = grid_zone(step.location) if step.location is not None else "?"
+            raw = step.arrival
+            low, _, high = _CORRECTION.residual_quantiles(raw - now, zone, raw)
+            point = max(now, raw)
+            return Eta(
+                order_id=order_id,
+                vehicle=route.route.vehicle,
+                point=point,
+                p10=max(now, min(point, round(raw + low))),
+                p90=max(point, round(raw + high)),
+                made_at=now,
+                zone=zone,
+            )
+    return None
+
+
+def order_eta(
+    session: Session, day: dt.date, status: OrderStatus, now: int
+) -> Eta | None:
+    """The live ETA of a tracked order (None once it is no longer coming).
+
+    Parameters
+    ----------
+    session
+        Open session.
+    day
+        The order's operating day.
+    status
+        Its current status (only live states have an ETA).
+    now
+        Seconds since local midnight of ``day``.
+    """
+    if status.state not in LIVE_STATES:
+        return None
+    route = route_plan(session, day, status.order_id)
+    if route is None:
+        return None
+    events = _route_events(session, day, route, now)
+    etas = route_eta(
+        route.route,
+        events,
+        _LEGS,
+        now,
+        _CORRECTION,
+        windows=route.windows,
+        zone=grid_zone,
+    )
+    got = etas.get(status.order_id)
+    if got is not None:
+        return got
+    return _planned_eta(route, status.order_id, now)
+
+
+def order_day(session: Session, order_id: str) -> dt.date | None:
+    """The operating day an order is tracked on."""
+    return session.scalar(
+        select(OrderStatusRow.day).where(OrderStatusRow.order_id == order_id)
+    )
+
+
+def local_time(seconds: int, day: dt.date) -> dt.datetime:
+    """Seconds since local midnight of ``day`` as an aware local datetime."""
+    return to_datetime(seconds, day)

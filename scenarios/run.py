@@ -1,0 +1,520 @@
+"""Runs on the embedded city that planners ask for: a simulated day, a forecast.
+
+Both are pure functions of a spec (a pydantic model) that return a result
+model, so the service's jobs and the command line share one implementation:
+
+* :func:`simulate_day` plans one day of the city end to end and executes it
+  with the road's surprises: :func:`~scenarios.city.day_problem` ->
+  :func:`routing.solver.solve` -> :func:`~scenarios.execution.execute_day`
+  -> :func:`tracking.outcomes.delivery_outcomes` -> KPIs (:class:`DayKpis`).
+* :func:`forecast_demand` forecasts orders per zone and deliveries per depot
+  on the city's history with intervals, as ``milepost forecast`` does
+  (:mod:`scenarios.forecast_report`: the same history frames, calendar
+  columns and capacity planner), and sizes the fleet for the planned
+  quantile (:class:`DemandForecast`).
+
+Cities are cached per ``(seed, customers)`` in the process: building one is
+cheap, but a worker running many jobs should not rebuild it every time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import math
+from collections.abc import Callable
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from forecasting import ConformalIntervals, Forecaster
+from forecasting.models import LogLinear, Model, SeasonalNaive
+from routing.solver import SolveParams, solve
+from routing.solver.solve import LARGE_ORDERS
+from routing.travel import DEFAULT_SPEED_BANDS, HaversineTravel
+from scenarios.capacity import CapacityParams, plan_capacity
+from scenarios.city import (
+    DEFAULT_END,
+    DEFAULT_START,
+    DISTRICTS,
+    City,
+    build_city,
+    day_problem,
+)
+from scenarios.execution import execute_day
+from scenarios.forecast_report import (
+    city_exog,
+    depot_history,
+    plan_column,
+    zone_history,
+)
+from tracking.outcomes import delivery_outcomes
+
+__all__ = [
+    "FORECAST_MODELS",
+    "LATEST_FROM",
+    "MAX_HORIZON",
+    "MIN_HISTORY_DAYS",
+    "DayKpis",
+    "DaySpec",
+    "DemandForecast",
+    "DepotDay",
+    "FleetDay",
+    "ForecastSpec",
+    "Progress",
+    "ZoneDay",
+    "city",
+    "earliest_from",
+    "forecast_demand",
+    "simulate_day",
+]
+
+#: ``progress(share done in 0..1, what is happening)``.
+Progress = Callable[[float, str], None]
+
+#: The first day after the embedded city's history: the default start of a
+#: forecast and the default simulated day.
+LATEST_FROM = DEFAULT_END + dt.timedelta(days=1)
+#: Longest forecast horizon (days).
+MAX_HORIZON = 90
+#: Days of history the global model needs before its earliest calibration
+#: fit (it forecasts series with a year of history; a month more to learn).
+MIN_HISTORY_DAYS = 400
+#: Forecast models by the name clients use, and the output column they fill.
+FORECAST_MODELS: dict[str, str] = {
+    "lightgbm": "GlobalGBM",
+    "seasonal_naive": "SeasonalNaive",
+}
+#: Calibration windows of the conformal intervals (fewer when the history
+#: is too short for this many windows of the horizon).
+MAX_WINDOWS = 8
+MIN_WINDOWS = 2
+
+
+def _quiet(_share: float, _message: str) -> None:
+    """A progress callback that ignores everything."""
+
+
+@functools.lru_cache(maxsize=4)
+def city(seed: int, customers: int) -> City:
+    """The embedded Seoul for a seed and size, built once per process."""
+    return build_city(seed=seed, n_customers=customers)
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# -- one simulated day ----------------------------------------------------------
+
+
+class DaySpec(_Spec):
+    """One simulated day of the embedded city (a scenario).
+
+    ``travel_multiplier`` slows (> 1) or speeds up (< 1) the whole city: the
+    planner's travel model and the road the vans then drive on alike.
+    """
+
+    orders: int = Field(ge=50, le=2000, description="orders of the day")
+    vans: int | None = Field(
+        default=None,
+        ge=1,
+        le=200,
+        description="day vans per depot (default: sized from the orders); "
+        "night vans are always sized from the night orders",
+    )
+    travel_multiplier: float = Field(
+        default=1.0, ge=0.25, le=4.0, description="travel times x this"
+    )
+    seed: int = Field(default=0, ge=0, le=2**31 - 1, description="seed of the day")
+    day: dt.date = Field(default=LATEST_FROM, description="delivery date")
+    customers: int = Field(
+        default=8_000,
+        ge=1_000,
+        le=40_000,
+        description="customer slots of the embedded city",
+    )
+    time_limit: float = Field(
+        default=5.0, gt=0.0, le=120.0, description="seconds of route search"
+    )
+
+    @field_validator("day")
+    @classmethod
+    def _known_day(cls, value: dt.date) -> dt.date:
+        # The city's calendar (and its customers' lives) span these years.
+        first, last = DEFAULT_START, dt.date(DEFAULT_END.year + 1, 12, 31)
+        if not first <= value <= last:
+            raise ValueError(f"day must be within {first} .. {last}")
+        return value
+
+
+class DayKpis(_Spec):
+    """What a simulated day achieved.
+
+    Costs are in won and from the plan; ``km`` is the planned driving
+    distance. On time means delivered with no minute past a promised
+    window, among the delivered orders; the late-minute percentiles are
+    over the orders delivered late (0 when none was).
+    """
+
+    day: dt.date
+    orders: int
+    served: int
+    unassigned: int
+    delivered: int
+    failed_attempts: int
+    cost: float
+    cost_per_order: float | None
+    km: float
+    vehicles_used: int
+    night_vehicles_used: int
+    vehicles_available: int
+    on_time_rate: float | None
+    late_orders: int
+    late_minutes_p50: float
+    late_minutes_p95: float
+    driver_hours: float
+    solve_seconds: float
+
+
+def _travel(multiplier: float) -> HaversineTravel:
+    """Straight-line travel with every band speed divided by ``multiplier``."""
+    base = HaversineTravel()
+    return HaversineTravel(
+        speed_kmh=base.speed_kmh / multiplier,
+        bands=tuple((a, b, kmh / multiplier) for a, b, kmh in DEFAULT_SPEED_BANDS),
+    )
+
+
+def simulate_day(spec: DaySpec, progress: Progress = _quiet) -> DayKpis:
+    """Plan and execute one day of the embedded city; measure it.
+
+    Parameters
+    ----------
+    spec
+        The day: orders, fleet, travel, seed.
+    progress
+        Called with the share done and a message at each stage.
+
+    Returns
+    -------
+    DayKpis
+    """
+    progress(0.0, "building the embedded city")
+    town = city(spec.seed, spec.customers)
+    progress(0.05, f"drawing {spec.orders} orders for {spec.day}")
+    problem = day_problem(
+        town, spec.day, spec.orders, spec.seed, vehicles_per_depot=spec.vans
+    )
+    travel = _travel(spec.travel_multiplier)
+    progress(0.1, f"planning routes ({spec.time_limit:g} s)")
+    engine = "large" if spec.orders >= LARGE_ORDERS else "ortools"
+    # One worker: a simulation job shares the machine with the service.
+    params = SolveParams(
+        engine=engine, time_limit=spec.time_limit, seed=spec.seed, workers=1
+    )
+    plan = solve(problem, travel=travel, params=params)
+    progress(0.8, "driving the routes")
+    execution = execute_day(problem, plan, travel, seed=spec.seed)
+    outcomes = delivery_outcomes(problem, plan, execution.events)
+    progress(0.95, "measuring the day")
+
+    delivered = [o for o in outcomes if o.delivered]
+    late = np.array([o.minutes_late for o in delivered if o.minutes_late > 0])
+    served = plan.summary.served
+    night = {v.id for v in problem.vehicles if v.night}
+    hours = sum(r.end - r.start for r in plan.routes) / 3600.0
+    kpis = DayKpis(
+        day=spec.day,
+        orders=len(problem.jobs),
+        served=served,
+        unassigned=len(plan.unassigned),
+        delivered=len(delivered),
+        failed_attempts=sum(len(o.failure_reasons) for o in outcomes),
+        cost=round(plan.summary.cost, 2),
+        cost_per_order=round(plan.summary.cost / served, 2) if served else None,
+        km=round(plan.summary.distance / 1000.0, 3),
+        vehicles_used=len(plan.routes),
+        night_vehicles_used=sum(1 for r in plan.routes if r.vehicle in night),
+        vehicles_available=len(problem.vehicles),
+        on_time_rate=(
+            round(sum(o.minutes_late == 0 for o in delivered) / len(delivered), 4)
+            if delivered
+            else None
+        ),
+        late_orders=len(late),
+        late_minutes_p50=float(np.percentile(late, 50)) if len(late) else 0.0,
+        late_minutes_p95=float(np.percentile(late, 95)) if len(late) else 0.0,
+        driver_hours=round(hours, 2),
+        solve_seconds=round(plan.seconds, 2),
+    )
+    progress(1.0, "done")
+    return kpis
+
+
+# -- demand forecast -----------------------------------------------------------
+
+
+def earliest_from(horizon: int) -> dt.date:
+    """The earliest first forecast day for ``horizon`` days.
+
+    Earlier starts leave too little history for the model plus its
+    calibration windows.
+    """
+    # The depot history drops its first week (deliveries of older orders).
+    days = MIN_HISTORY_DAYS + 7 + MIN_WINDOWS * horizon
+    return DEFAULT_START + dt.timedelta(days=days)
+
+
+class ForecastSpec(_Spec):
+    """A demand forecast on the embedded city's history.
+
+    ``start`` (``"from"`` in JSON) is the first forecast day: the history
+    before it is what the models learn from (default: the day after the
+    whole history). ``total_orders`` of the result sums the reported zones.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    horizon: int = Field(ge=1, le=MAX_HORIZON, description="days to forecast")
+    zones: tuple[str, ...] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="districts to report (default: all 25)",
+    )
+    model: Literal["lightgbm", "seasonal_naive"] = "lightgbm"
+    start: dt.date = Field(
+        default=LATEST_FROM, alias="from", description="first forecast day"
+    )
+    level: int = Field(default=80, ge=1, le=99, description="interval level, %")
+    plan_quantile: int = Field(
+        default=80, ge=51, le=99, description="demand quantile the fleet is sized for"
+    )
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    customers: int = Field(
+        default=8_000,
+        ge=1_000,
+        le=40_000,
+        description="customer slots of the embedded city",
+    )
+    time_limit: float = Field(
+        default=1.0, gt=0.0, le=30.0, description="seconds per fleet solve"
+    )
+
+    @field_validator("zones")
+    @classmethod
+    def _known_zones(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if value is None:
+            return None
+        known = {d.name for d in DISTRICTS}
+        unknown = [z for z in value if z not in known]
+        if unknown:
+            raise ValueError(
+                f"unknown zone {unknown[0]!r}; zones are {', '.join(sorted(known))}"
+            )
+        return tuple(dict.fromkeys(value))
+
+    @field_validator("start")
+    @classmethod
+    def _enough_history(cls, value: dt.date, info: ValidationInfo) -> dt.date:
+        horizon = info.data.get("horizon")
+        first = earliest_from(horizon if isinstance(horizon, int) else 1)
+        if not first <= value <= LATEST_FROM:
+            raise ValueError(
+                f"must be within {first} .. {LATEST_FROM}"
+                + (f" for a {horizon}-day horizon" if horizon else "")
+            )
+        return value
+
+
+class ZoneDay(_Spec):
+    """Orders forecast for one zone (district) and order day."""
+
+    zone: str
+    day: dt.date
+    orders: float
+    lo: float
+    hi: float
+
+
+class DepotDay(_Spec):
+    """Deliveries forecast for one depot and delivery day (closed days: 0)."""
+
+    depot: str
+    day: dt.date
+    orders: float
+    lo: float
+    hi: float
+    planned: float = Field(description="the plan quantile of the day")
+
+
+class FleetDay(_Spec):
+    """Vans and driver-hours one depot needs for its planned demand of a day."""
+
+    depot: str
+    day: dt.date
+    orders: float
+    planned_orders: int
+    vans: int
+    night_vans: int
+    driver_hours: float
+    unassigned: int
+
+
+class DemandForecast(_Spec):
+    """A demand forecast with its intervals and the fleet it needs.
+
+    ``lo``/``hi`` bound the ``level`` % interval; the fleet is sized for
+    the ``plan_quantile`` of each depot-day.
+    """
+
+    start: dt.date
+    horizon: int
+    model: str
+    level: int
+    plan_quantile: int
+    total_orders: float
+    zones: tuple[ZoneDay, ...]
+    depots: tuple[DepotDay, ...]
+    fleet: tuple[FleetDay, ...]
+
+
+def _models(model: str, horizon: int, windows: int, seed: int) -> list[Model]:
+    conformal = ConformalIntervals(h=horizon, n_windows=windows, refit=False)
+    if model == "seasonal_naive":
+        return [SeasonalNaive(7, prediction_intervals=conformal)]
+    from forecasting.models.gbm import GlobalGBM
+
+    return [GlobalGBM(horizon=horizon, seed=seed, prediction_intervals=conformal)]
+
+
+def _forecast(
+    history: pd.DataFrame,
+    town: City,
+    spec: ForecastSpec,
+    levels: list[int],
+    closed_col: str | None,
+) -> pd.DataFrame:
+    """Forecast ``spec.horizon`` days after ``history`` (which ends before start)."""
+    h = spec.horizon
+    days = history["ds"].nunique()
+    windows = max(MIN_WINDOWS, min(MAX_WINDOWS, (days - MIN_HISTORY_DAYS) // h))
+    conformal = ConformalIntervals(h=h, n_windows=windows, refit=False)
+    forecaster = Forecaster(
+        _models(spec.model, h, windows, spec.seed),
+        fallback_model=LogLinear(prediction_intervals=conformal),
+        closed_col=closed_col,
+    )
+    exog = city_exog(town, spec.start, spec.start + dt.timedelta(days=h - 1))
+    ids = sorted(history["unique_id"].unique().tolist())
+    future = pd.DataFrame({"unique_id": np.repeat(ids, h)})
+    future["ds"] = np.tile(exog["ds"].to_numpy(), len(ids))
+    future = future.merge(exog, on="ds", how="left")
+    return forecaster.forecast(history, h, future, level=levels)
+
+
+def _before(frame: pd.DataFrame, day: dt.date) -> pd.DataFrame:
+    return frame[frame["ds"] < pd.Timestamp(day)].reset_index(drop=True)
+
+
+def _num(value: object) -> float:
+    """A finite rounded float (NaN, e.g. from a closed day, becomes 0)."""
+    number = float(value)  # type: ignore[arg-type]
+    return round(number, 2) if math.isfinite(number) else 0.0
+
+
+def forecast_demand(spec: ForecastSpec, progress: Progress = _quiet) -> DemandForecast:
+    """Forecast the city's zones and depots and size the fleet.
+
+    Parameters
+    ----------
+    spec
+        Horizon, model, first day, interval level and plan quantile.
+    progress
+        Called with the share done and a message at each stage.
+
+    Returns
+    -------
+    DemandForecast
+    """
+    alias = FORECAST_MODELS[spec.model]
+    column, plan_level = plan_column(spec.plan_quantile, alias)
+    levels = sorted({spec.level} | ({plan_level} if plan_level else set()))
+    lo, hi = f"{alias}-lo-{spec.level}", f"{alias}-hi-{spec.level}"
+
+    progress(0.0, "building the embedded city")
+    town = city(spec.seed, spec.customers)
+
+    progress(0.1, f"forecasting orders per zone for {spec.horizon} days")
+    zones = _forecast(_before(zone_history(town), spec.start), town, spec, levels, None)
+    if spec.zones is not None:
+        zones = zones[zones["unique_id"].isin(spec.zones)]
+
+    progress(0.4, "forecasting deliveries per depot")
+    depots = _forecast(
+        _before(depot_history(town), spec.start), town, spec, levels, "closure"
+    )
+
+    progress(0.6, f"sizing the fleet for the P{spec.plan_quantile} demand")
+    demand = depots[["unique_id", "ds", column]].rename(columns={column: "orders"})
+    n_depots = max(1, demand["unique_id"].nunique())
+    sized: list[str] = []
+
+    def on_depot(depot: str, levels: int) -> None:
+        share = 0.6 + 0.4 * len(sized) / n_depots
+        sized.append(depot)
+        progress(share, f"sizing the fleet of {depot} ({levels} demand levels)")
+
+    fleet = plan_capacity(
+        town,
+        demand,
+        params=CapacityParams(time_limit=spec.time_limit, seed=spec.seed),
+        on_depot=on_depot,
+    )
+    progress(1.0, "done")
+
+    return DemandForecast(
+        start=spec.start,
+        horizon=spec.horizon,
+        model=spec.model,
+        level=spec.level,
+        plan_quantile=spec.plan_quantile,
+        total_orders=_num(zones[alias].sum()),
+        zones=tuple(
+            ZoneDay(
+                zone=str(r["unique_id"]),
+                day=r["ds"].date(),
+                orders=_num(r[alias]),
+                lo=_num(r[lo]),
+                hi=_num(r[hi]),
+            )
+            for _, r in zones.sort_values(["unique_id", "ds"]).iterrows()
+        ),
+        depots=tuple(
+            DepotDay(
+                depot=str(r["unique_id"]),
+                day=r["ds"].date(),
+                orders=_num(r[alias]),
+                lo=_num(r[lo]),
+                hi=_num(r[hi]),
+                planned=_num(r[column]),
+            )
+            for _, r in depots.sort_values(["unique_id", "ds"]).iterrows()
+        ),
+        fleet=tuple(
+            FleetDay(
+                depot=str(r["depot"]),
+                day=pd.Timestamp(r["ds"]).date(),
+                orders=_num(r["orders"]),
+                planned_orders=int(r["planned_orders"]),
+                vans=int(r["vans"]),
+                night_vans=int(r["night_vans"]),
+                driver_hours=_num(r["driver_hours"]),
+                unassigned=int(r["unassigned"]),
+            )
+            for _, r in fleet.iterrows()
+        ),
+    )

@@ -1,0 +1,101 @@
+"""Fixtures for the service tests: a real database (SQLite and PostgreSQL).
+
+``database_url`` gives each test a fresh, empty database, once per backend.
+PostgreSQL must listen on 127.0.0.1:5432 (``scripts/test.sh`` starts it);
+set ``MILEPOST_TEST_PG_ADMIN_URL`` to use another server.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.auth import Role, create_key
+from api.settings import Settings
+
+PG_ADMIN_URL = os.environ.get(
+    "MILEPOST_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def sqlite_url(folder: Path) -> str:
+    """A SQLite database file in ``folder``."""
+    return f"sqlite:///{folder / 'milepost.db'}"
+
+
+@pytest.fixture(scope="session")
+def pg_admin() -> Iterator[psycopg.Connection]:
+    """An autocommit connection to the PostgreSQL server, for CREATE DATABASE."""
+    try:
+        conn = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}")
+    with conn:
+        yield conn
+
+
+@pytest.fixture
+def pg_url(pg_admin: psycopg.Connection) -> Iterator[str]:
+    """A new, empty PostgreSQL database, dropped after the test."""
+    name = f"milepost_test_{uuid.uuid4().hex[:12]}"
+    pg_admin.execute(f'CREATE DATABASE "{name}"')
+    info = pg_admin.info
+    user = info.user or "postgres"
+    try:
+        yield f"postgresql+psycopg://{user}@{info.host}:{info.port}/{name}"
+    finally:
+        pg_admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database, once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return sqlite_url(tmp_path)
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    """Service settings on the test database (override to change limits)."""
+    return Settings(database_url=database_url, log_json=False)
+
+
+@pytest.fixture
+def app(settings: Settings) -> FastAPI:
+    """The service, not yet started."""
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    """A started service (lifespan ran: the database is migrated)."""
+    with TestClient(app) as c:
+        yield c
+
+
+def make_keys(app: FastAPI) -> dict[Role, str]:
+    """One plain key per role, stored through the app's database."""
+    with app.state.sessionmaker.begin() as session:
+        return {role: create_key(session, role, f"test {role}") for role in Role}
+
+
+@pytest.fixture
+def keys(app: FastAPI, client: TestClient) -> dict[Role, str]:
+    """A plain key for every role (``keys[Role.admin]``)."""
+    return make_keys(app)
+
+
+def auth(key: str) -> dict[str, str]:
+    """Headers that send ``key`` as a bearer token."""
+    return {"Authorization": f"Bearer {key}"}

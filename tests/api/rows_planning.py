@@ -1,0 +1,23 @@
+"""Role-matrix rows for the slots, forecasts and scenarios routes."""
+
+from __future__ import annotations
+
+from api.auth import Role
+from tests.api.roles import Case, case
+
+_ADDRESS = {"location": {"lat": 37.55, "lon": 126.97}, "day": "2026-03-02"}
+
+ROWS: dict[tuple[str, str], Case] = {
+    ("POST", "/v1/slots/quote"): case(Role.storefront, Role.dispatcher, body=_ADDRESS),
+    ("POST", "/v1/slots/book"): case(
+        Role.storefront, body={**_ADDRESS, "slot_id": "09:00-11:00"}
+    ),
+    ("POST", "/v1/forecasts"): case(
+        Role.planner, body={"horizon": 1, "customers": 1000, "time_limit": 0.1}
+    ),
+    ("GET", "/v1/forecasts/{job_id}"): case(Role.planner, job_id="no-such-job"),
+    ("POST", "/v1/scenarios"): case(
+        Role.planner, body={"orders": 50, "customers": 1000, "time_limit": 0.5}
+    ),
+    ("GET", "/v1/scenarios/{job_id}"): case(Role.planner, job_id="no-such-job"),
+}

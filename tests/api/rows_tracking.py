@@ -1,0 +1,22 @@
+"""Role-matrix rows for the tracking routes (see tests/api/test_roles.py)."""
+
+from __future__ import annotations
+
+from api.auth import Role
+from tests.api.roles import Case, case
+
+EVENTS = {
+    "day": "2026-11-23",
+    "events": [{"type": "shift_start", "id": "roles-1", "at": 28800, "vehicle": "v"}],
+}
+
+ROWS: dict[tuple[str, str], Case] = {
+    ("POST", "/v1/events"): case(Role.device, Role.dispatcher, body=EVENTS),
+    ("GET", "/v1/orders/{order_id}/eta"): case(Role.storefront, Role.dispatcher),
+    ("GET", "/v1/orders/{order_id}/tracking"): case(Role.storefront, Role.dispatcher),
+    ("GET", "/v1/orders/{order_id}/stream"): case(Role.storefront, Role.dispatcher),
+    ("GET", "/v1/track/{token}"): case(public=True),
+    ("GET", "/v1/track/{token}/stream"): case(public=True),
+    ("GET", "/v1/metrics/delivery"): case(Role.planner, Role.dispatcher),
+    ("GET", "/v1/metrics/retention"): case(Role.planner, Role.dispatcher),
+}

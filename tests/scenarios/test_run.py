@@ -1,0 +1,130 @@
+"""Planner runs on the embedded city: a simulated day and a demand forecast."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from pydantic import ValidationError
+
+from scenarios.run import (
+    LATEST_FROM,
+    DaySpec,
+    ForecastSpec,
+    earliest_from,
+    forecast_demand,
+    simulate_day,
+)
+
+
+def test_simulated_day_reports_consistent_kpis() -> None:
+    """A small day is planned, driven and measured; the KPIs add up."""
+    seen: list[float] = []
+    spec = DaySpec(orders=60, seed=3, customers=2_000, time_limit=1.0)
+    kpis = simulate_day(spec, lambda share, _msg: seen.append(share))
+    assert kpis.orders == 60
+    assert kpis.served + kpis.unassigned == 60
+    assert kpis.delivered + kpis.failed_attempts <= kpis.served
+    assert 0 < kpis.vehicles_used <= kpis.vehicles_available
+    assert kpis.km > 0 and kpis.cost > 0 and kpis.driver_hours > 0
+    assert kpis.cost_per_order == pytest.approx(kpis.cost / kpis.served, abs=0.01)
+    assert kpis.on_time_rate is not None and 0.0 <= kpis.on_time_rate <= 1.0
+    assert kpis.late_minutes_p50 <= kpis.late_minutes_p95
+    assert (kpis.late_orders == 0) == (kpis.late_minutes_p95 == 0.0)
+    assert seen[0] == 0.0 and seen[-1] == 1.0 and seen == sorted(seen)
+
+
+def test_fixed_fleet_and_slower_travel_change_the_day() -> None:
+    """``vans`` fixes the day fleet; slower travel drives the same km for longer."""
+    base = DaySpec(orders=50, seed=1, customers=2_000, time_limit=1.0, vans=3)
+    fast = simulate_day(base)
+    slow = simulate_day(base.model_copy(update={"travel_multiplier": 2.0}))
+    night = fast.vehicles_available - 3 * 3
+    assert night >= 0 and fast.night_vehicles_used <= night
+    assert slow.driver_hours > fast.driver_hours
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"orders": 49}, "orders"),
+        ({"orders": 2001}, "orders"),
+        ({"vans": 0}, "vans"),
+        ({"travel_multiplier": 0.0}, "travel_multiplier"),
+        ({"day": "2019-01-01"}, "day"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+def test_day_spec_refuses_bad_input(changes: dict[str, object], field: str) -> None:
+    """Out-of-range or unknown fields name themselves."""
+    with pytest.raises(ValidationError) as info:
+        DaySpec.model_validate({"orders": 100, **changes})
+    assert info.value.errors()[0]["loc"] == (field,)
+
+
+def test_forecast_covers_zones_depots_and_fleet() -> None:
+    """Seven days: every zone and depot-day, intervals around the point, a fleet."""
+    spec = ForecastSpec.model_validate(
+        {"horizon": 7, "customers": 1_000, "time_limit": 0.2}
+    )
+    result = forecast_demand(spec)
+    assert result.start == LATEST_FROM and result.model == "lightgbm"
+    assert len(result.zones) == 25 * 7
+    assert len(result.depots) == 3 * 7 and len(result.fleet) == 3 * 7
+    assert all(z.lo <= z.orders <= z.hi for z in result.zones)
+    assert {z.day for z in result.zones} == {
+        LATEST_FROM + dt.timedelta(days=k) for k in range(7)
+    }
+    for depot in result.depots:
+        assert depot.planned >= depot.orders - 1e-6
+    open_days = [f for f in result.fleet if f.orders > 0]
+    assert open_days and all(f.vans >= 1 for f in open_days)
+    assert result.total_orders == pytest.approx(
+        sum(z.orders for z in result.zones), abs=1.0
+    )
+
+
+def test_forecast_chosen_zones_model_and_start() -> None:
+    """Zones filter the report; ``from`` moves the start back into the history."""
+    start = dt.date(2025, 6, 2)
+    spec = ForecastSpec.model_validate(
+        {
+            "horizon": 3,
+            "zones": ["Gangnam-gu", "Mapo-gu", "Gangnam-gu"],
+            "model": "seasonal_naive",
+            "from": start.isoformat(),
+            "customers": 1_000,
+            "time_limit": 0.2,
+        }
+    )
+    assert spec.zones == ("Gangnam-gu", "Mapo-gu")
+    result = forecast_demand(spec)
+    assert {z.zone for z in result.zones} == {"Gangnam-gu", "Mapo-gu"}
+    assert min(z.day for z in result.zones) == start
+    assert result.model == "seasonal_naive"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"horizon": 0}, "horizon"),
+        ({"horizon": 91}, "horizon"),
+        ({"zones": ["Atlantis"]}, "zones"),
+        ({"zones": []}, "zones"),
+        ({"model": "prophet"}, "model"),
+        ({"from": "2026-01-02"}, "from"),
+        ({"from": "2024-02-01"}, "from"),
+    ],
+)
+def test_forecast_spec_refuses_bad_input(
+    changes: dict[str, object], field: str
+) -> None:
+    """Bad horizons, zones, models and starts name their field."""
+    with pytest.raises(ValidationError) as info:
+        ForecastSpec.model_validate({"horizon": 7, **changes})
+    assert info.value.errors()[0]["loc"][0] == field
+
+
+def test_earliest_start_leaves_room_for_calibration() -> None:
+    """A longer horizon needs more history before its first day."""
+    assert earliest_from(7) < earliest_from(90) <= LATEST_FROM
