@@ -17,7 +17,7 @@ from __future__ import annotations
 import multiprocessing
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing.connection import Connection
 from typing import Protocol
 
 from routing.model import Problem
@@ -42,6 +42,8 @@ class PlanMaker(Protocol):
 WARM_START_SHARE = 0.4
 #: Seconds kept back for process start-up and result transfer.
 OVERHEAD = 0.4
+#: Seconds past the time limit the second process may take to answer.
+SECOND_GRACE = 30.0
 
 
 def relax_for_pyvrp(problem: Problem) -> Problem:
@@ -130,6 +132,25 @@ def _pyvrp_then_ortools(
     )
 
 
+def _second_process(
+    send: Connection,
+    data: ProblemData,
+    order_ids: list[str],
+    params: SolveParams,
+    travel: TravelModel,
+    relaxed: bool,
+) -> None:
+    """Forked: run the PyVRP side and send ``(engine, result)`` or the error."""
+    try:
+        got: tuple[str, EngineResult] | str = _pyvrp_then_ortools(
+            data, order_ids, params, travel, relaxed
+        )
+    except Exception as exc:  # reported by the parent, which carries on
+        got = f"{type(exc).__name__}: {exc}"
+    send.send(got)
+    send.close()
+
+
 def solve_auto(
     data: ProblemData,
     order_ids: Sequence[str],
@@ -146,20 +167,42 @@ def solve_auto(
     ids = list(order_ids)
     t0 = time.perf_counter()
     misfit = pyvrp_fit(data, ids)
+    # A forked process starts running at once with the data it inherits. A
+    # process pool would pickle the data on a feeder thread, which can wait
+    # for the GIL until OR-Tools returns here, so PyVRP would start 10 s late.
     context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    second = context.Process(
+        target=_second_process,
+        args=(send, data, ids, params, travel, misfit is not None),
+        daemon=True,
+    )
     candidates: list[tuple[str, EngineResult]] = []
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        future: Future[tuple[str, EngineResult]] = pool.submit(
-            _pyvrp_then_ortools, data, ids, params, travel, misfit is not None
-        )
+    failure = "no result in time"
+    try:
+        second.start()
+        send.close()
         candidates.append(
             ("ortools", solve_ortools(data, ids, params, progress=progress))
         )
+        deadline = t0 + params.time_limit + SECOND_GRACE
         try:
-            candidates.append(future.result(timeout=params.time_limit * 2 + 30))
-        except Exception as exc:  # a crashed helper must not lose the day
-            if progress is not None:
-                progress(f"pyvrp failed: {exc}", time.perf_counter() - t0, float("inf"))
+            if receive.poll(max(0.0, deadline - time.perf_counter())):
+                got = receive.recv()
+                if isinstance(got, str):
+                    failure = got
+                else:
+                    candidates.append(got)
+        except (EOFError, OSError) as exc:  # it died: carry on without it
+            failure = f"its process died ({type(exc).__name__})"
+    finally:
+        receive.close()
+        second.join(timeout=1.0)
+        if second.is_alive():
+            second.kill()
+            second.join()
+    if len(candidates) == 1 and progress is not None:
+        progress(f"pyvrp failed: {failure}", time.perf_counter() - t0, float("inf"))
     by_distance = not uses_costs(data, params)
     ranked = []
     for engine, result in candidates:

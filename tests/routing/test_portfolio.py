@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from routing.solver import SolveParams, check, solve
+import pytest
+
+from routing.model import Problem
+from routing.solver import SolveParams, check, portfolio, solve
 from routing.solver.data import build_data
 from routing.solver.portfolio import relax_for_pyvrp
 from routing.solver.pyvrp_adapter import pyvrp_fit
@@ -57,3 +60,43 @@ def test_auto_is_no_worse_than_ortools_alone() -> None:
         alone.summary.unassigned,
         alone.summary.distance * 1.05,  # OR-Tools' time-limited search varies
     )
+
+
+def _no_breaks(seed: int) -> Problem:
+    problem = random_problem(seed, n_jobs=20)
+    vehicles = tuple(v.model_copy(update={"breaks": ()}) for v in problem.vehicles)
+    return problem.model_copy(update={"vehicles": vehicles})
+
+
+def test_auto_scores_both_engines() -> None:
+    """The PyVRP process answers within the limit: both plans are judged."""
+    seen: list[str] = []
+    problem = _no_breaks(7)
+    solve(
+        problem,
+        params=SolveParams(engine="auto", time_limit=1.0),
+        progress=lambda engine, _s, _v: seen.append(engine),
+    )
+    # solve_auto reports each candidate it judged, by engine name, at the end.
+    assert "pyvrp" in seen and "ortools" in seen
+
+
+def test_auto_survives_a_crashing_pyvrp_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A PyVRP side that raises is reported; OR-Tools' plan is still returned."""
+
+    def boom(*_args: object) -> None:
+        raise RuntimeError("engine exploded")
+
+    monkeypatch.setattr(portfolio, "_pyvrp_then_ortools", boom)
+    seen: list[str] = []
+    problem = _no_breaks(8)
+    plan = solve(
+        problem,
+        params=SolveParams(engine="auto", time_limit=1.0),
+        progress=lambda engine, _s, _v: seen.append(engine),
+    )
+    assert plan.engine == "auto:ortools"
+    assert check(problem, plan, TRAVEL).ok
+    assert "pyvrp failed: RuntimeError: engine exploded" in seen
