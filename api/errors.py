@@ -59,6 +59,9 @@ class Problem(BaseModel):
     request_id: str | None = None
 
 
+_REF = "#/components/schemas/{model}"
+
+
 class ProblemResponse(JSONResponse):
     """A JSON response with the problem media type."""
 
@@ -233,10 +236,63 @@ async def _server_error(request: Request, exc: Exception) -> ProblemResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Make every error of ``app`` a problem+json response."""
+    """Make every error of ``app`` a problem+json response, and say so.
+
+    The OpenAPI description is corrected to match: FastAPI documents its own
+    422 body (``HTTPValidationError``, ``application/json``) on every route
+    with parameters, and error entries inherit the route's JSON media type.
+    """
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _server_error)
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = problem_openapi(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def problem_openapi(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with every 4xx/5xx response as ``application/problem+json``.
+
+    Operations with a body also document 400 (unreadable) and 413 (too large).
+
+    Parameters
+    ----------
+    document
+        An OpenAPI document as FastAPI generates it; changed in place.
+
+    Returns
+    -------
+    dict
+        The same document, ``Problem`` in its components, FastAPI's
+        validation-error schemas gone.
+    """
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    if "Problem" not in schemas:
+        problem_schema = Problem.model_json_schema(ref_template=_REF)
+        for name, definition in problem_schema.pop("$defs", {}).items():
+            schemas.setdefault(name, definition)
+        schemas["Problem"] = problem_schema
+    problem = {PROBLEM_JSON: {"schema": {"$ref": _REF.format(model="Problem")}}}
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            if "requestBody" in operation:
+                # Any body can be unreadable (400) or too large (413).
+                responses.setdefault("400", {"description": "Unreadable body"})
+                responses.setdefault("413", {"description": "Body too large"})
+            for code, response in responses.items():
+                if str(code)[0] in "45":
+                    response["content"] = dict(problem)
+                    if str(code) == "422":
+                        response["description"] = "Invalid input (field paths)"
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    return document
 
 
 class BodyTooLarge(HTTPException):

@@ -17,12 +17,13 @@ def is_sqlite(url: str) -> bool:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets readers run while one writer writes; NORMAL is durable enough
-    # under WAL (a power cut can lose the last commits, never corrupt the file);
-    # SQLite leaves foreign keys off unless asked, per connection.
+    # WAL lets readers run while one writer writes. FULL syncs the log at
+    # every commit: an acknowledged event survives a power cut, not only a
+    # crashed process (NORMAL would lose the last commits then). SQLite
+    # leaves foreign keys off unless asked, per connection.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
