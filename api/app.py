@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from api import ops
-from api.db.engine import make_engine, make_sessionmaker
+from api.db.engine import is_sqlite, make_engine, make_sessionmaker
 from api.db.migrate import upgrade
 from api.errors import BodySizeLimitMiddleware, install_error_handlers
 from api.jobs import JobRunner
@@ -77,6 +77,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    # Short reads of a local SQLite file run on the event loop (see
+    # api.routes.tracking._in_session); other databases get a worker thread.
+    app.state.inline_reads = is_sqlite(settings.database_url)
     # Runs the background jobs (solves, scenarios) of this process.
     app.state.job_runner = runner = JobRunner(
         app.state.sessionmaker,

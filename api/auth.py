@@ -6,27 +6,35 @@ looking up that hash in a unique index: the comparison happens on digests
 inside the database, so response times do not reveal how much of a guessed
 key was right, and no constant-time string comparison is needed. (A fast
 hash is enough here: the keys are random, not passwords.)
+
+A process remembers the keys it has just verified for
+:data:`KEY_CACHE_SECONDS`, so a burst of requests costs one lookup, not one
+each. Revoking a key forgets it in the revoking process at once; another
+process may still accept it for up to that long.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import HTTPException, Security
+from fastapi import HTTPException, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from api.db.base import utcnow
 from api.db.models import ApiKey
-from api.db.session import SessionDep
 
 __all__ = [
+    "KEY_CACHE_SECONDS",
     "KEY_PREFIX",
     "Principal",
     "Role",
@@ -39,6 +47,10 @@ __all__ = [
 ]
 
 KEY_PREFIX = "mp_"
+#: Seconds a verified key is trusted without asking the database again.
+KEY_CACHE_SECONDS = 5.0
+#: Most keys remembered at once (the cache is emptied when it is full).
+_MAX_CACHED_KEYS = 10_000
 
 
 class Role(StrEnum):
@@ -110,7 +122,47 @@ def revoke_key(session: Session, key_id: int) -> ApiKey | None:
     row = session.get(ApiKey, key_id)
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
+    with _CACHE_LOCK:
+        for digest in [d for d, (_, p) in _VERIFIED.items() if p.key_id == key_id]:
+            del _VERIFIED[digest]
     return row
+
+
+# Digest of a verified key -> (monotonic expiry, principal).
+_VERIFIED: dict[str, tuple[float, Principal]] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def _remembered(key: str) -> Principal | None:
+    """The key's principal if it was verified less than the cache time ago."""
+    hit = _VERIFIED.get(hash_key(key))
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    return None
+
+
+def _looked_up(sessions: sessionmaker[Session], key: str) -> Principal | None:
+    """The key's principal from the database (and remembered), in a session."""
+    with sessions() as session:
+        return _principal(session, key)
+
+
+def _principal(session: Session, key: str) -> Principal | None:
+    """The key's principal: remembered, else looked up (and remembered)."""
+    hit = _remembered(key)
+    if hit is not None:
+        return hit
+    digest = hash_key(key)
+    now = time.monotonic()
+    row = find_key(session, key)
+    if row is None:
+        return None
+    principal = Principal(key_id=row.id, name=row.name, role=Role(row.role))
+    with _CACHE_LOCK:
+        if len(_VERIFIED) >= _MAX_CACHED_KEYS:
+            _VERIFIED.clear()
+        _VERIFIED[digest] = (now + KEY_CACHE_SECONDS, principal)
+    return principal
 
 
 # Declared as security schemes so /docs shows an "Authorize" button.
@@ -120,7 +172,7 @@ _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="mp_...")
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="milepost"'}
 
 
-def require(*roles: Role) -> Callable[..., Principal]:
+def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     """A dependency that lets in keys of ``roles`` (and ``admin``).
 
     Parameters
@@ -137,19 +189,23 @@ def require(*roles: Role) -> Callable[..., Principal]:
     """
     allowed = frozenset({*roles, Role.admin})
 
-    def authenticate(
-        session: SessionDep,
+    async def authenticate(
+        request: Request,
         bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
         header: Annotated[str | None, Security(_header)],
     ) -> Principal:
         key = bearer.credentials if bearer is not None else header
         if not key:
             raise HTTPException(401, "an API key is required", headers=_CHALLENGE)
-        # The request's own session (cached per request): one connection.
-        row = find_key(session, key)
-        if row is None:
+        # A key verified moments ago is known without leaving the event loop;
+        # otherwise one lookup in a worker thread, with its own short session.
+        principal = _remembered(key)
+        if principal is None:
+            principal = await run_in_threadpool(
+                _looked_up, request.app.state.sessionmaker, key
+            )
+        if principal is None:
             raise HTTPException(401, "unknown or revoked API key", headers=_CHALLENGE)
-        principal = Principal(key_id=row.id, name=row.name, role=Role(row.role))
         if principal.role not in allowed:
             names = ", ".join(sorted(allowed))
             raise HTTPException(403, f"role {principal.role} may not; allowed: {names}")

@@ -12,12 +12,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from api.db.tables_tracking import (
     EventRow,
     OrderStatusRow,
+    RouteRevision,
     RouteStopRow,
     VehicleStateRow,
 )
@@ -84,6 +85,8 @@ class SqlStore:
         self._orders: dict[str, OrderStatus | None] = {}
         self._vehicles: dict[str, VehicleState | None] = {}
         self._routes: dict[str, tuple[str, ...]] = {}
+        #: Vans whose route, orders or state this unit of work changed.
+        self.touched: set[str] = set()
 
     # -- batch loading -----------------------------------------------------
 
@@ -127,6 +130,39 @@ class SqlStore:
         for order_id in order_ids:
             self._orders.setdefault(order_id, None)
 
+    def bump_revisions(self) -> None:
+        """Add one to the route revision of every van touched (or create it).
+
+        An ``UPDATE ... SET revision = revision + 1`` so concurrent writers
+        never lose a bump; a concurrent first insert fails the transaction
+        with a duplicate key, which the ingest retries.
+        """
+        vans = sorted(self.touched)
+        if not vans:
+            return
+        existing: set[str] = set()
+        for chunk in _chunks(vans):
+            self.session.execute(
+                update(RouteRevision)
+                .where(RouteRevision.day == self.day, RouteRevision.vehicle.in_(chunk))
+                .values(revision=RouteRevision.revision + 1)
+                .execution_options(synchronize_session=False)
+            )
+            existing.update(
+                self.session.scalars(
+                    select(RouteRevision.vehicle).where(
+                        RouteRevision.day == self.day,
+                        RouteRevision.vehicle.in_(chunk),
+                    )
+                )
+            )
+        for vehicle in vans:
+            if vehicle not in existing:
+                self.session.add(
+                    RouteRevision(day=self.day, vehicle=vehicle, revision=1)
+                )
+        self.touched.clear()
+
     # -- events ------------------------------------------------------------
 
     def event(self, event_id: str) -> Event | None:
@@ -140,6 +176,13 @@ class SqlStore:
         """Keep an accepted event."""
         self.session.add(event_row(self.day, event))
         self._events[event.id] = event
+        vehicle = getattr(event, "vehicle", None)
+        order_id = getattr(event, "order_id", None)
+        if vehicle is None and order_id is not None:
+            status = self._orders.get(order_id)
+            vehicle = None if status is None else status.vehicle
+        if vehicle is not None:
+            self.touched.add(vehicle)
 
     def events(
         self,
@@ -178,6 +221,7 @@ class SqlStore:
         if row is None:
             row = OrderStatusRow(order_id=status.order_id)
             self.session.add(row)
+        self.touched.update(v for v in (row.vehicle, status.vehicle) if v is not None)
         row.day = self.day
         row.state = status.state.value
         row.vehicle = status.vehicle
@@ -221,6 +265,7 @@ class SqlStore:
             self.session.add(row)
         row.state = state.model_dump(mode="json")
         self._vehicles[state.vehicle] = state
+        self.touched.add(state.vehicle)
 
     # -- routes ------------------------------------------------------------
 
@@ -232,6 +277,8 @@ class SqlStore:
             self.session.add(row)
         else:
             self._routes.pop(row.vehicle, None)
+            self.touched.add(row.vehicle)
+        self.touched.add(vehicle)
         row.vehicle = vehicle
         row.position = position
         if self.plan_id is not None:

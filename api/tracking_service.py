@@ -19,13 +19,14 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from api.db.tables_tracking import (
     EventRow,
     OrderStatusRow,
+    RouteRevision,
     RouteStopRow,
     TrackedPlan,
     VehicleStateRow,
@@ -44,9 +45,13 @@ from tracking.tracker import IngestResult, Tracker
 from tracking.zones import grid_zone
 
 __all__ = [
+    "ETA_REFRESH",
     "LIVE_STATES",
     "RoutePlan",
+    "RouteRef",
     "dispatch_plan",
+    "eta_clock",
+    "eta_on_route",
     "ingest",
     "ingest_and_commit",
     "legs",
@@ -57,6 +62,8 @@ __all__ = [
     "order_status",
     "register_plan",
     "route_plan",
+    "tracked_order",
+    "tracked_status",
     "vehicle_state",
 ]
 
@@ -90,6 +97,11 @@ def now_seconds(day: dt.date) -> int:
     return to_seconds(dt.datetime.now(dt.UTC), day)
 
 
+def eta_clock(day: dt.date) -> int:
+    """ "Now" for live ETAs: :func:`now_seconds` down to :data:`ETA_REFRESH`."""
+    return now_seconds(day) // ETA_REFRESH * ETA_REFRESH
+
+
 # -- ingest -------------------------------------------------------------------
 
 
@@ -112,7 +124,9 @@ def ingest(session: Session, day: dt.date, events: Sequence[Event]) -> IngestRes
     """
     store = SqlStore(session, day, for_update=True)
     store.prefetch(events)
-    return Tracker(store).ingest(events)
+    result = Tracker(store).ingest(events)
+    store.bump_revisions()
+    return result
 
 
 def ingest_and_commit(
@@ -182,6 +196,7 @@ def register_plan(
         row.version += 1
     store = SqlStore(session, day, plan_id=plan_id)
     result = Tracker(store).register_plan(plan, at=at, plan_id=plan_id)
+    store.bump_revisions()
     if result.rejected:
         reasons = "; ".join(r.reason for r in result.rejected[:3])
         raise ValueError(f"plan {plan_id} cannot be tracked: {reasons}")
@@ -212,8 +227,43 @@ def dispatch_plan(
 
 def order_status(session: Session, order_id: str) -> OrderStatus | None:
     """An order's tracking status and history, if it is tracked."""
+    found = tracked_status(session, order_id)
+    return None if found is None else found[1]
+
+
+def tracked_status(
+    session: Session, order_id: str
+) -> tuple[dt.date, OrderStatus] | None:
+    """An order's operating day and tracking status, in one lookup."""
     row = session.get(OrderStatusRow, order_id)
-    return None if row is None else OrderStatus.model_validate(row.status)
+    if row is None:
+        return None
+    return row.day, OrderStatus.model_validate(row.status)
+
+
+@dataclass(frozen=True)
+class RouteRef:
+    """Where a tracked order is: its van, plan, plan version, route revision."""
+
+    vehicle: str | None
+    plan_id: str | None
+    version: int | None
+    revision: int | None
+
+
+def tracked_order(
+    session: Session, order_id: str
+) -> tuple[dt.date, OrderStatus, RouteRef] | None:
+    """An order's day, status and route reference, in one query.
+
+    This is the live ETA's read path (:func:`eta_on_route` takes the
+    reference); None when the order is not tracked.
+    """
+    row = session.execute(_ORDER_REF, {"order_id": order_id}).one_or_none()
+    if row is None:
+        return None
+    day, status, *ref = row
+    return day, OrderStatus.model_validate(status), RouteRef(*ref)
 
 
 def vehicle_state(session: Session, day: dt.date, vehicle: str) -> VehicleState | None:
@@ -238,11 +288,67 @@ _PLANS: dict[str, tuple[int, Plan, Windows]] = {}
 _PLANS_LOCK = threading.Lock()
 _MAX_PLANS = 256
 
-
-def _parsed_plan(session: Session, plan_id: str) -> tuple[Plan, Windows] | None:
-    version = session.scalar(
-        select(TrackedPlan.version).where(TrackedPlan.plan_id == plan_id)
+#: Route ETAs by ``(day, plan_id, version, vehicle, revision, now)``.
+_ROUTE_ETAS: dict[
+    tuple[dt.date, str, int, str, int, int], tuple[RoutePlan, dict[str, Eta]]
+] = {}
+_MAX_ROUTE_ETAS = 4096
+#: An order's route, its plan version and the route's revision, in one
+#: query; built once (building a statement costs more than running it).
+_ROUTE_REF = (
+    select(
+        RouteStopRow.vehicle,
+        RouteStopRow.plan_id,
+        TrackedPlan.version,
+        RouteRevision.revision,
     )
+    .join(TrackedPlan, TrackedPlan.plan_id == RouteStopRow.plan_id)
+    .outerjoin(
+        RouteRevision,
+        (RouteRevision.day == RouteStopRow.day)
+        & (RouteRevision.vehicle == RouteStopRow.vehicle),
+    )
+    .where(
+        RouteStopRow.day == bindparam("day"),
+        RouteStopRow.order_id == bindparam("order_id"),
+    )
+)
+#: :data:`_ROUTE_REF` with the order's day and status, by order id alone.
+_ORDER_REF = (
+    select(
+        OrderStatusRow.day,
+        OrderStatusRow.status,
+        RouteStopRow.vehicle,
+        RouteStopRow.plan_id,
+        TrackedPlan.version,
+        RouteRevision.revision,
+    )
+    .outerjoin(
+        RouteStopRow,
+        (RouteStopRow.day == OrderStatusRow.day)
+        & (RouteStopRow.order_id == OrderStatusRow.order_id),
+    )
+    .outerjoin(TrackedPlan, TrackedPlan.plan_id == RouteStopRow.plan_id)
+    .outerjoin(
+        RouteRevision,
+        (RouteRevision.day == RouteStopRow.day)
+        & (RouteRevision.vehicle == RouteStopRow.vehicle),
+    )
+    .where(OrderStatusRow.order_id == bindparam("order_id"))
+)
+#: Seconds a live ETA asked for "now" may be old: callers round the clock
+#: down to this step, so a route's ETAs are computed once per step (or
+#: sooner, when one of its events arrives).
+ETA_REFRESH = 10
+
+
+def _parsed_plan(
+    session: Session, plan_id: str, version: int | None = None
+) -> tuple[Plan, Windows] | None:
+    if version is None:
+        version = session.scalar(
+            select(TrackedPlan.version).where(TrackedPlan.plan_id == plan_id)
+        )
     if version is None:
         return None
     hit = _PLANS.get(plan_id)
@@ -313,6 +419,12 @@ def order_eta(
 ) -> Eta | None:
     """The live ETA of a tracked order (None once it is no longer coming).
 
+    The ETAs of a whole route are computed at once and kept in this process,
+    keyed by the plan's version, the route's revision and ``now``: every
+    order on the route asking at the same second (callers round ``now``, see
+    :data:`ETA_REFRESH`) gets them from memory, and an accepted event of the
+    route, in any process, changes the revision and so the key.
+
     Parameters
     ----------
     session
@@ -326,19 +438,53 @@ def order_eta(
     """
     if status.state not in LIVE_STATES:
         return None
-    route = route_plan(session, day, status.order_id)
-    if route is None:
+    row = session.execute(
+        _ROUTE_REF, {"day": day, "order_id": status.order_id}
+    ).one_or_none()
+    ref = None if row is None else RouteRef(*row)
+    return eta_on_route(session, day, status, now, ref)
+
+
+def eta_on_route(
+    session: Session,
+    day: dt.date,
+    status: OrderStatus,
+    now: int,
+    ref: RouteRef | None,
+) -> Eta | None:
+    """:func:`order_eta` when the order's route reference is known already."""
+    if status.state not in LIVE_STATES or ref is None or ref.plan_id is None:
         return None
-    events = _route_events(session, day, route, now)
-    etas = route_eta(
-        route.route,
-        events,
-        _LEGS,
-        now,
-        _CORRECTION,
-        windows=route.windows,
-        zone=grid_zone,
-    )
+    if ref.vehicle is None or ref.version is None:
+        return None
+    vehicle, version, revision = ref.vehicle, ref.version, ref.revision
+    plan_id: str = ref.plan_id
+    key = (day, plan_id, version, vehicle, revision or 0, now)
+    cached = _ROUTE_ETAS.get(key)
+    if cached is None:
+        parsed = _parsed_plan(session, plan_id, version)
+        if parsed is None:
+            return None
+        plan, windows = parsed
+        found = plan.route_of(vehicle)
+        if found is None:
+            return None
+        route = RoutePlan(route=found, orders=tuple(found.order_ids), windows=windows)
+        events = _route_events(session, day, route, now)
+        etas = route_eta(
+            route.route,
+            events,
+            _LEGS,
+            now,
+            _CORRECTION,
+            windows=route.windows,
+            zone=grid_zone,
+        )
+        cached = (route, etas)
+        if len(_ROUTE_ETAS) >= _MAX_ROUTE_ETAS:
+            _ROUTE_ETAS.clear()
+        _ROUTE_ETAS[key] = cached
+    route, etas = cached
     got = etas.get(status.order_id)
     if got is not None:
         return got

@@ -10,6 +10,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 __all__ = ["is_sqlite", "make_engine", "make_sessionmaker"]
 
+#: Connections an engine may hold: the request thread pool's size (AnyIO's
+#: default limiter), so a request never waits for a connection.
+POOL_SIZE = 40
+#: PostgreSQL connections kept open between bursts (each is a server process).
+PG_POOL_SIZE = 10
+
 
 def is_sqlite(url: str) -> bool:
     """Whether a database URL names SQLite."""
@@ -45,7 +51,15 @@ def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         # Requests run on a thread pool, so a connection may change threads.
-        engine = create_engine(parsed, connect_args={"check_same_thread": False})
+        # The pool keeps as many connections as that thread pool has threads
+        # (40): a connection opened past the pool is closed again after one
+        # use, and a new one starts with a cold page cache and its pragmas.
+        engine = create_engine(
+            parsed,
+            connect_args={"check_same_thread": False},
+            pool_size=POOL_SIZE,
+            max_overflow=POOL_SIZE,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     connect_args: dict[str, Any] = {}
@@ -54,7 +68,13 @@ def make_engine(url: str) -> Engine:
     ):
         # A readiness probe must answer, not hang on an unreachable host.
         connect_args["connect_timeout"] = 5
-    return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
+    return create_engine(
+        parsed,
+        pool_pre_ping=True,
+        connect_args=connect_args,
+        pool_size=PG_POOL_SIZE,
+        max_overflow=POOL_SIZE - PG_POOL_SIZE,
+    )
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -1,4 +1,5 @@
-"""Tables: tracking events, order statuses, vehicle states, route stops (0004).
+"""Tables: tracking events, order statuses, vehicle states, route stops (0004),
+route revisions (0005).
 
 They hold what :class:`tracking.store.Store` keeps, per operating day: the
 bodies are the tracking library's own models as JSON (``Event``,
@@ -20,6 +21,7 @@ from api.db.base import Base, utcnow
 __all__ = [
     "EventRow",
     "OrderStatusRow",
+    "RouteRevision",
     "RouteStopRow",
     "TrackedPlan",
     "VehicleStateRow",
@@ -93,3 +95,18 @@ class TrackedPlan(Base):
     plan: Mapped[dict[str, Any]]
     problem: Mapped[dict[str, Any]]
     registered_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class RouteRevision(Base):
+    """How often a van's route changed that day (migration 0005).
+
+    Every ingest that accepts an event of the van, or of an order on its
+    route, adds one in the same transaction, so a live ETA computed at
+    revision ``r`` is still right while the revision is ``r``, in any process.
+    """
+
+    __tablename__ = "route_revisions"
+
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    vehicle: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    revision: Mapped[int] = mapped_column(default=1)

@@ -13,28 +13,28 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, Any, TypeVar
 
 import anyio
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from api import dispatch
 from api.deps import Principal, Role, SessionDep, require
 from api.errors import problem_responses
 from api.tracking_service import (
+    eta_clock,
+    eta_on_route,
     local_time,
-    now_seconds,
-    order_day,
-    order_eta,
-    order_status,
+    tracked_order,
     vehicle_state,
 )
 from tracking.eta import Eta
-from tracking.status import TERMINAL, OrderState, OrderStatus, StatusChange
+from tracking.status import TERMINAL, OrderState, StatusChange
 
 __all__ = [
     "DriverPosition",
@@ -68,6 +68,8 @@ MaxSeconds = Annotated[
         description="the stream ends after this many seconds; reconnect to go on",
     ),
 ]
+
+T = TypeVar("T")
 
 POLL_SECONDS = 1.0
 KEEPALIVE_SECONDS = 15.0
@@ -138,33 +140,21 @@ def _window(eta: Eta | None, day: dt.date) -> EtaWindow | None:
     )
 
 
-def _tracked(
-    session: Session, order_id: str
-) -> tuple[dt.date, OrderStatus | None] | None:
-    """The order's day and tracking status (None: not tracked yet)."""
-    status = order_status(session, order_id)
-    if status is not None:
-        day = order_day(session, order_id)
-        assert day is not None
-        return day, status
-    row = dispatch.order_row(session, order_id)
-    return None if row is None else (row.day, None)
-
-
 def tracking_view(
     session: Session, order_id: str, at: int | None = None
 ) -> OrderTrackingPublic | None:
     """Status, history and ETA of an order (None: no such order)."""
-    found = _tracked(session, order_id)
+    found = tracked_order(session, order_id)
     if found is None:
-        return None
-    day, status = found
-    if status is None:
+        row = dispatch.order_row(session, order_id)
+        if row is None:
+            return None
         return OrderTrackingPublic(
-            order_id=order_id, day=day, status=OrderState.CREATED, history=[]
+            order_id=order_id, day=row.day, status=OrderState.CREATED, history=[]
         )
-    now = now_seconds(day) if at is None else at
-    eta = order_eta(session, day, status, now)
+    day, status, ref = found
+    now = eta_clock(day) if at is None else at
+    eta = eta_on_route(session, day, status, now, ref)
     return OrderTrackingPublic(
         order_id=order_id,
         day=day,
@@ -176,16 +166,41 @@ def tracking_view(
     )
 
 
+def _in_session(request: Request, view: Callable[[Session], T]) -> Awaitable[T]:
+    """Run a read-only ``view`` with its own session, off the event loop or on it.
+
+    The hot read paths (ETA, tracking, the customer's link) are ``async``
+    routes that make one worker-thread hop, instead of one per dependency.
+    On SQLite (``app.state.inline_reads``) they make none: a read of a local
+    file takes tens of microseconds, less than handing it to a thread and
+    waiting for the interpreter lock to come back (measured in
+    ``benchmarks/bench_api.py``); a network database always gets the hop.
+    """
+    maker: sessionmaker[Session] = request.app.state.sessionmaker
+
+    def run() -> T:
+        with maker() as session:
+            return view(session)
+
+    if request.app.state.inline_reads:
+
+        async def inline() -> T:
+            return run()
+
+        return inline()
+    return run_in_threadpool(run)
+
+
 def public_view(session: Session, token: str) -> TrackPublic | None:
     """The customer's view of the order holding ``token`` (None: no such token)."""
     row = dispatch.order_by_token(session, token)
     if row is None:
         return None
-    status = order_status(session, row.id)
-    if status is None:
+    found = tracked_order(session, row.id)
+    if found is None:
         return TrackPublic(status=OrderState.CREATED, history=[])
-    day = order_day(session, row.id) or row.day
-    eta = order_eta(session, day, status, now_seconds(day))
+    day, status, ref = found
+    eta = eta_on_route(session, day, status, eta_clock(day), ref)
     driver = None
     if status.state is OrderState.ARRIVING and status.vehicle is not None:
         van = vehicle_state(session, day, status.vehicle)
@@ -287,11 +302,11 @@ _SSE_DOC: dict[int | str, dict[str, Any]] = {
     response_model=OrderEtaPublic,
     responses=problem_responses(404, 422),
 )
-def read_order_eta(
-    order_id: OrderId, session: SessionDep, _: Reader, at: At = None
+async def read_order_eta(
+    order_id: OrderId, request: Request, _: Reader, at: At = None
 ) -> OrderEtaPublic:
     """The order's live ETA with its P10-P90 window, and its status."""
-    view = tracking_view(session, order_id, at)
+    view = await _in_session(request, lambda s: tracking_view(s, order_id, at))
     if view is None:
         raise HTTPException(404, f"no order {order_id}")
     return OrderEtaPublic(
@@ -308,11 +323,11 @@ def read_order_eta(
     response_model=OrderTrackingPublic,
     responses=problem_responses(404, 422),
 )
-def read_order_tracking(
-    order_id: OrderId, session: SessionDep, _: Reader, at: At = None
+async def read_order_tracking(
+    order_id: OrderId, request: Request, _: Reader, at: At = None
 ) -> OrderTrackingPublic:
     """The order's status history (time, cause, event) and its ETA window."""
-    view = tracking_view(session, order_id, at)
+    view = await _in_session(request, lambda s: tracking_view(s, order_id, at))
     if view is None:
         raise HTTPException(404, f"no order {order_id}")
     return view
@@ -341,9 +356,9 @@ def stream_order_tracking(
     response_model=TrackPublic,
     responses=problem_responses(404, 422),
 )
-def read_tracking_link(token: Token, session: SessionDep) -> TrackPublic:
+async def read_tracking_link(token: Token, request: Request) -> TrackPublic:
     """The customer's view of one order by its tracking link (no key needed)."""
-    view = public_view(session, token)
+    view = await _in_session(request, lambda s: public_view(s, token))
     if view is None:
         raise HTTPException(404, _NO_TOKEN)
     return view

@@ -1,0 +1,479 @@
+"""The service under load: live ETA reads against a bare endpoint, and ingest.
+
+Run by hand, alone on the machine (``wrk`` from Debian's package)::
+
+    apt-get install -y wrk
+    .venv/bin/python benchmarks/bench_api.py --orders 100000 --json api.json
+
+What it does:
+
+1. **Seeds** a fresh database (SQLite file by default, ``--database-url``
+   for PostgreSQL) with ``--orders`` orders: one live day of the embedded
+   city (``--live`` orders, planned with the routing engine, registered for
+   tracking, and driven by the day executor until ``--at``, so vans have
+   positions, stops done and ETAs to compute) and delivered orders of past
+   days for the rest (orders and their status histories).
+2. Starts ``milepost serve`` (one uvicorn worker, JSON logs to a file) in its
+   own process.
+3. **Throughput**: ``wrk`` (one thread, ``--connections``) for
+   ``--seconds`` on ``GET /v1/orders/{id}/eta`` (cycling through the live
+   orders, asked for now) and on ``GET /healthz`` (does nothing) with the
+   same key header, server and config, so the ratio is our overhead.
+4. **Latency at a fixed rate**: an open-loop client sends ``--rate``
+   requests/s for ``--seconds`` to the ETA endpoint; latency counts from the
+   moment a request was due, so a stalled server is not hidden
+   (coordinated omission).
+5. **Ingest**: ``--ingest-clients`` clients post batches of
+   ``--batch`` position events for ``--seconds``; then every acknowledged
+   event id is looked up in the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+from sqlalchemy import func, insert, select
+
+from api.auth import Role, create_key
+from api.db.engine import make_engine, make_sessionmaker
+from api.db.migrate import upgrade
+from api.db.tables_dispatch import OrderRow
+from api.db.tables_tracking import EventRow, OrderStatusRow
+from api.tracking_service import ingest_and_commit, register_plan
+from routing.bench import machine
+from routing.solver import SolveParams, solve
+from routing.travel import HaversineTravel
+from routing.units import TIMEZONE, to_seconds
+from scenarios.city import build_city, day_problem
+from scenarios.execution import execute_day
+from tracking.status import OrderState, OrderStatus
+
+#: The live day is today in Seoul, so ETAs are asked for "now", as the
+#: storefront does (the service rounds the clock to ETA_REFRESH).
+LIVE_DAY = dt.datetime.now(TIMEZONE).date()
+INGEST_DAY = LIVE_DAY + dt.timedelta(days=1)
+HISTORY_DAYS = 60
+INSERT_CHUNK = 5_000
+
+
+# -- seeding ----------------------------------------------------------------------
+
+
+def _delivered(order_id: str, at: int) -> dict[str, Any]:
+    status = OrderStatus.new(order_id, at=at - 40_000)
+    for state, dt_s in (
+        (OrderState.PLANNED, 30_000),
+        (OrderState.DISPATCHED, 12_000),
+        (OrderState.OUT_FOR_DELIVERY, 8_000),
+        (OrderState.ARRIVING, 600),
+        (OrderState.DELIVERED, 0),
+    ):
+        status = status.advance(state, at=at - dt_s, cause="history")
+    return status.model_dump(mode="json")
+
+
+def seed(url: str, orders: int, live: int, at: int, seconds: float) -> list[str]:
+    """Fill the database; return the live order ids."""
+    upgrade(url)
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    city = build_city(seed=0)
+    problem = day_problem(city, LIVE_DAY, live, seed=0)
+    t0 = time.perf_counter()
+    plan = solve(problem, params=SolveParams(time_limit=seconds))
+    print(
+        f"live day: {len(problem.jobs)} orders, {len(plan.routes)} routes, "
+        f"planned in {time.perf_counter() - t0:.1f} s",
+        flush=True,
+    )
+    jobs = problem.jobs
+    now = dt.datetime.now(dt.UTC)
+    with sessions.begin() as session:
+        session.execute(
+            insert(OrderRow),
+            [
+                {
+                    "id": job.id,
+                    "day": LIVE_DAY,
+                    "depot_id": None,
+                    "customer_id": None,
+                    "spec": job.model_dump(mode="json"),
+                    "tracking_token": secrets.token_urlsafe(24),
+                    "active": True,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for job in jobs
+            ],
+        )
+        register_plan(
+            session,
+            day=LIVE_DAY,
+            plan_id="bench-live",
+            plan=plan,
+            problem=problem,
+            at=6 * 3600,
+        )
+    executed = execute_day(problem, plan, HaversineTravel(), seed=0)
+    so_far = [e for e in executed.events if e.at <= at]
+    with sessions() as session:
+        for k in range(0, len(so_far), 500):
+            ingest_and_commit(session, LIVE_DAY, so_far[k : k + 500])
+    print(
+        f"live day: {len(so_far)} events up to {at // 3600:02d}:{at % 3600 // 60:02d}",
+        flush=True,
+    )
+
+    history = orders - len(jobs)
+    t0 = time.perf_counter()
+    for start in range(0, history, INSERT_CHUNK):
+        count = min(INSERT_CHUNK, history - start)
+        order_rows, status_rows = [], []
+        for i in range(start, start + count):
+            job = jobs[i % len(jobs)]
+            day = LIVE_DAY - dt.timedelta(days=1 + i % HISTORY_DAYS)
+            order_id = f"h{i:07d}"
+            spec = job.model_dump(mode="json")
+            spec["id"] = order_id
+            order_rows.append(
+                {
+                    "id": order_id,
+                    "day": day,
+                    "depot_id": None,
+                    "customer_id": None,
+                    "spec": spec,
+                    "tracking_token": secrets.token_urlsafe(24),
+                    "active": True,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            status_rows.append(
+                {
+                    "order_id": order_id,
+                    "day": day,
+                    "state": OrderState.DELIVERED.value,
+                    "vehicle": "history",
+                    "updated_at": 50_000,
+                    "status": _delivered(order_id, 50_000),
+                }
+            )
+        with sessions.begin() as session:
+            session.execute(insert(OrderRow), order_rows)
+            session.execute(insert(OrderStatusRow), status_rows)
+    with sessions() as session:
+        total = session.scalar(select(func.count()).select_from(OrderRow))
+    print(
+        f"history: {history} delivered orders in {time.perf_counter() - t0:.1f} s; "
+        f"{total} orders stored",
+        flush=True,
+    )
+    engine.dispose()
+    return [job.id for job in jobs]
+
+
+def make_key(url: str, role: Role) -> str:
+    engine = make_engine(url)
+    with make_sessionmaker(engine).begin() as session:
+        key = create_key(session, role, "bench")
+    engine.dispose()
+    return key
+
+
+# -- the server -------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def serve(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "MILEPOST_DATABASE_URL": url, "MILEPOST_LOG_JSON": "true"}
+    milepost = Path(sys.executable).with_name("milepost")
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [str(milepost), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    for _ in range(600):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
+                return proc
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit(f"server did not start; see {log}")
+
+
+# -- load -------------------------------------------------------------------------
+
+_WRK_SCRIPT = """
+local paths = {%s}
+local i = 0
+wrk.headers["Authorization"] = "Bearer %s"
+request = function()
+  i = i %% #paths + 1
+  return wrk.format("GET", paths[i])
+end
+"""
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+
+
+def wrk(
+    port: int,
+    paths: list[str],
+    key: str,
+    seconds: float,
+    connections: int,
+    folder: Path,
+) -> dict[str, Any]:
+    """Closed-loop throughput with wrk; requests/s and latency percentiles."""
+    script = folder / "paths.lua"
+    listed = ",".join(json.dumps(p) for p in paths)
+    script.write_text(_WRK_SCRIPT % (listed, key))
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds:g}s",
+            "--latency",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    pct = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "requests_per_s": rps,
+        "p50_ms": _ms(pct["50"]),
+        "p99_ms": _ms(pct["99"]),
+        "non_2xx": int(errors.group(1)) if errors else 0,
+    }
+
+
+async def _open_loop(
+    port: int, paths: list[str], key: str, rate: float, seconds: float, pool: int
+) -> dict[str, Any]:
+    """Send ``rate`` requests/s on keep-alive connections; latency from due time."""
+    connections: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]]
+    connections = asyncio.Queue()
+    for _ in range(pool):
+        connections.put_nowait(await asyncio.open_connection("127.0.0.1", port))
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    loop = asyncio.get_running_loop()
+
+    async def one(path: str, due: float) -> None:
+        reader, writer = await connections.get()
+        writer.write(
+            f"GET {path} HTTP/1.1\r\nHost: bench\r\n"
+            f"Authorization: Bearer {key}\r\n\r\n".encode()
+        )
+        head = await reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = int(re.search(rb"content-length: (\d+)", head, re.I).group(1))  # type: ignore[union-attr]
+        await reader.readexactly(length)
+        latencies.append((loop.time() - due) * 1000)
+        statuses[status] = statuses.get(status, 0) + 1
+        connections.put_nowait((reader, writer))
+
+    start = loop.time() + 0.1
+    total = int(rate * seconds)
+    tasks = []
+    for i in range(total):
+        due = start + i / rate
+        delay = due - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(paths[i % len(paths)], due)))
+    await asyncio.gather(*tasks)
+    elapsed = loop.time() - start
+    while not connections.empty():
+        _, writer = connections.get_nowait()
+        writer.close()
+    latencies.sort()
+    return {
+        "rate_asked": rate,
+        "rate_sent": round(total / elapsed, 1),
+        "requests": total,
+        "statuses": statuses,
+        "p50_ms": round(statistics.median(latencies), 2),
+        "p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 2),
+        "max_ms": round(latencies[-1], 2),
+    }
+
+
+def ingest(
+    port: int, key: str, seconds: float, clients: int, batch: int
+) -> tuple[dict[str, Any], list[str]]:
+    """Post position batches from ``clients`` threads; the acknowledged ids."""
+    acked: list[list[str]] = [[] for _ in range(clients)]
+    errors = [0] * clients
+    deadline = time.perf_counter() + seconds
+
+    def client(c: int) -> None:
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{port}",
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=30,
+        ) as http:
+            n = 0
+            while time.perf_counter() < deadline:
+                events = [
+                    {
+                        "type": "position",
+                        "id": f"c{c}-b{n}-{j}",
+                        "at": 8 * 3600 + n,
+                        "vehicle": f"bench-{c}-{j % 20}",
+                        "lat": 37.5 + j * 1e-5,
+                        "lon": 127.0 + n * 1e-6,
+                    }
+                    for j in range(batch)
+                ]
+                n += 1
+                r = http.post(
+                    "/v1/events", json={"day": INGEST_DAY.isoformat(), "events": events}
+                )
+                if r.status_code == 200:
+                    acked[c] += r.json()["accepted"] + r.json()["duplicates"]
+                else:
+                    errors[c] += 1
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    ids = [i for part in acked for i in part]
+    return (
+        {
+            "clients": clients,
+            "batch": batch,
+            "seconds": round(elapsed, 1),
+            "acknowledged": len(ids),
+            "events_per_s": round(len(ids) / elapsed),
+            "failed_requests": sum(errors),
+        },
+        ids,
+    )
+
+
+def durable(url: str, ids: list[str]) -> int:
+    """How many of ``ids`` are stored for the ingest day."""
+    engine = make_engine(url)
+    with make_sessionmaker(engine)() as session:
+        stored = set(
+            session.scalars(select(EventRow.id).where(EventRow.day == INGEST_DAY))
+        )
+    engine.dispose()
+    return len(set(ids) & stored)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--orders", type=int, default=100_000)
+    parser.add_argument("--live", type=int, default=600)
+    parser.add_argument(
+        "--at",
+        type=int,
+        default=to_seconds(dt.datetime.now(dt.UTC), LIVE_DAY),
+        help="events of the live day up to this second are stored (default: now)",
+    )
+    parser.add_argument("--plan-seconds", type=float, default=10.0)
+    parser.add_argument("--database-url")
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--rate", type=float, default=500.0)
+    parser.add_argument("--ingest-clients", type=int, default=4)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install -y wrk")
+
+    folder = Path(tempfile.mkdtemp(prefix="milepost-bench-api-"))
+    url = args.database_url or f"sqlite:///{folder / 'milepost.db'}"
+    live = seed(url, args.orders, args.live, args.at, args.plan_seconds)
+    reader = make_key(url, Role.storefront)
+    device = make_key(url, Role.device)
+    port = free_port()
+    server = serve(url, port, folder / "server.log")
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "database": url.split(":", 1)[0],
+        "orders": args.orders,
+        "live_orders": len(live),
+    }
+    try:
+        eta_paths = [f"/v1/orders/{o}/eta" for o in live]
+        check = httpx.get(
+            f"http://127.0.0.1:{port}{eta_paths[0]}",
+            headers={"Authorization": f"Bearer {reader}"},
+        )
+        print("sample ETA:", check.status_code, check.text[:300], flush=True)
+        wrk(port, eta_paths, reader, 3, args.connections, folder)  # warm caches
+        for name, paths in (("eta", eta_paths), ("bare", ["/healthz"])):
+            got = wrk(port, paths, reader, args.seconds, args.connections, folder)
+            results[f"throughput_{name}"] = got
+            print(f"throughput {name}: {got}", flush=True)
+        results["throughput_ratio"] = round(
+            results["throughput_eta"]["requests_per_s"]
+            / results["throughput_bare"]["requests_per_s"],
+            3,
+        )
+        for name, paths in (("eta", eta_paths), ("bare", ["/healthz"])):
+            got = asyncio.run(
+                _open_loop(port, paths, reader, args.rate, args.seconds, 32)
+            )
+            results[f"fixed_rate_{name}"] = got
+            print(f"fixed rate {name}: {got}", flush=True)
+        got, ids = ingest(port, device, args.seconds, args.ingest_clients, args.batch)
+        got["durable"] = durable(url, ids)
+        results["ingest"] = got
+        print(f"ingest: {got}", flush=True)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    print(json.dumps(results, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
