@@ -176,6 +176,7 @@ class MqttConsumer:
         self.messages = 0
         self.accepted = 0
         self.rejected = 0
+        #: Set while connected and subscribed (the broker confirmed it).
         self.connected = threading.Event()
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
@@ -186,6 +187,7 @@ class MqttConsumer:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
         self.client.reconnect_delay_set(min_delay=1, max_delay=30)
 
     # -- lifecycle ---------------------------------------------------------
@@ -222,6 +224,20 @@ class MqttConsumer:
         # Subscribing again on every connect is harmless and covers a broker
         # that lost its stored sessions.
         client.subscribe(TOPIC, qos=QOS)
+
+    def _on_subscribe(
+        self,
+        _client: mqtt.Client,
+        _userdata: Any,
+        _mid: int,
+        reasons: Any,
+        _properties: Any,
+    ) -> None:
+        # Ready only once the broker confirmed the subscription: from then on
+        # it keeps this session's messages, even while we are away.
+        if any(getattr(r, "is_failure", False) for r in reasons):
+            log.error("MQTT subscription to %s refused: %s", TOPIC, reasons)
+            return
         self.connected.set()
         log.info("consuming %s from %s:%s", TOPIC, self.host, self.port)
 

@@ -1,0 +1,163 @@
+"""Device events over MQTT, through the local Mosquitto broker (a real one).
+
+``scripts/test.sh`` starts Mosquitto on 127.0.0.1:1883 when it is down. Each
+test uses its own client id and a topic prefix nobody else publishes on, so
+tests can run side by side.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.db.engine import make_engine, make_sessionmaker
+from api.db.migrate import upgrade
+from api.db.tables_tracking import EventRow
+from api.mqtt import MqttConsumer, decode, topic_for
+
+DAY = dt.date(2026, 12, 1)
+BROKER = ("127.0.0.1", 1883)
+
+
+@pytest.fixture
+def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
+    """A migrated database (SQLite and PostgreSQL)."""
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def publisher() -> Iterator[mqtt.Client]:
+    """A connected publishing client."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"pub-{uuid.uuid4()}")
+    try:
+        client.connect(*BROKER)
+    except OSError as exc:
+        pytest.fail(f"no MQTT broker at {BROKER}: {exc}")
+    client.loop_start()
+    yield client
+    client.disconnect()
+    client.loop_stop()
+
+
+def _publish(client: mqtt.Client, vehicle: str, payload: Any) -> None:
+    info = client.publish(topic_for(vehicle), json.dumps(payload), qos=1)
+    info.wait_for_publish(timeout=10)
+    assert info.is_published()
+
+
+def _stored(sessions: sessionmaker[Session]) -> set[str]:
+    with sessions() as session:
+        return set(session.scalars(select(EventRow.id).where(EventRow.day == DAY)))
+
+
+def _wait(condition: Callable[[], bool], seconds: float = 15.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def _ping(event_id: str, vehicle: str, at: int = 30_000) -> dict[str, Any]:
+    return {
+        "type": "position",
+        "id": event_id,
+        "at": at,
+        "vehicle": vehicle,
+        "lat": 37.5,
+        "lon": 127.0,
+    }
+
+
+def _consumer(sessions: sessionmaker[Session], client_id: str) -> MqttConsumer:
+    consumer = MqttConsumer(
+        sessions, host=BROKER[0], port=BROKER[1], client_id=client_id
+    )
+    consumer.start()
+    assert consumer.connected.wait(10), "the consumer did not connect"
+    return consumer
+
+
+def test_published_events_are_stored(
+    sessions: sessionmaker[Session], publisher: mqtt.Client
+) -> None:
+    """A batch with its day and a single event both land in the database."""
+    van = f"van-{uuid.uuid4().hex[:8]}"
+    consumer = _consumer(sessions, f"test-{uuid.uuid4()}")
+    try:
+        _publish(
+            publisher,
+            van,
+            {"day": DAY.isoformat(), "events": [_ping("m1", van), _ping("m2", van)]},
+        )
+        _publish(publisher, van, {"day": DAY.isoformat(), "events": _ping("m3", van)})
+        assert _wait(lambda: {"m1", "m2", "m3"} <= _stored(sessions))
+    finally:
+        consumer.stop()
+
+
+def test_events_of_another_van_are_refused_the_rest_stored(
+    sessions: sessionmaker[Session], publisher: mqtt.Client
+) -> None:
+    """An event naming another van is rejected; its neighbours still count."""
+    van = f"van-{uuid.uuid4().hex[:8]}"
+    consumer = _consumer(sessions, f"test-{uuid.uuid4()}")
+    try:
+        events = [_ping("ok-1", van), _ping("intruder", "someone-else"), "junk"]
+        _publish(publisher, van, {"day": DAY.isoformat(), "events": events})
+        assert _wait(lambda: "ok-1" in _stored(sessions))
+        assert _wait(lambda: consumer.rejected >= 2)
+        assert "intruder" not in _stored(sessions)
+    finally:
+        consumer.stop()
+
+
+def test_messages_sent_while_the_consumer_is_down_arrive_later(
+    sessions: sessionmaker[Session], publisher: mqtt.Client
+) -> None:
+    """The broker keeps QoS 1 messages for the consumer's session: none lost."""
+    van = f"van-{uuid.uuid4().hex[:8]}"
+    client_id = f"test-{uuid.uuid4()}"
+    consumer = _consumer(sessions, client_id)  # registers the session
+    consumer.stop()
+    ids = [f"late-{k}" for k in range(20)]
+    for k, event_id in enumerate(ids):
+        _publish(
+            publisher,
+            van,
+            {"day": DAY.isoformat(), "events": [_ping(event_id, van, 30_000 + k)]},
+        )
+    assert not set(ids) & _stored(sessions)
+    consumer = _consumer(sessions, client_id)
+    try:
+        assert _wait(lambda: set(ids) <= _stored(sessions))
+    finally:
+        consumer.stop()
+
+
+def test_decode_names_what_is_wrong() -> None:
+    """Bad topics raise; bad events are listed with their position and field."""
+    with pytest.raises(ValueError, match="not milepost/vehicles"):
+        decode("other/topic", b"{}", DAY)
+    message = decode(
+        topic_for("v1"),
+        json.dumps([_ping("a", "v1"), {"type": "position", "id": "b"}]).encode(),
+        DAY,
+    )
+    assert [e.id for e in message.events] == ["a"]
+    assert message.day == DAY
+    assert message.rejected and message.rejected[0].startswith("[1]")
