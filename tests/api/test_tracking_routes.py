@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -290,3 +291,47 @@ def test_streams_send_the_current_view_first(
         client, f"/v1/track/{tokens[order_id]}/stream", params={"max_seconds": 1}
     )
     assert theirs["status"] == "planned" and "order_id" not in theirs
+
+
+def test_stream_pushes_a_status_change(
+    client: TestClient, keys: dict[Role, str], tracked: Tracked
+) -> None:
+    """An event changes the order's status: the open stream sends it."""
+    plan, _ = tracked
+    route = main_route(plan)
+    order_id = _home_jobs(plan)[0]
+    seen: list[dict[str, Any]] = []
+    first = threading.Event()
+
+    def listen() -> None:
+        with client.stream(
+            "GET",
+            f"/v1/orders/{order_id}/stream",
+            params={"max_seconds": 8},
+            headers=auth(keys[Role.storefront]),
+        ) as response:
+            kind = None
+            for line in response.iter_lines():
+                if line.startswith("event: "):
+                    kind = line.removeprefix("event: ")
+                elif line.startswith("data: ") and kind == "status":
+                    seen.append(json.loads(line.removeprefix("data: ")))
+                    first.set()
+                    if len(seen) == 2:
+                        return
+
+    reader = threading.Thread(target=listen, daemon=True)
+    reader.start()
+    assert first.wait(5), "no first event"
+    t = route.steps[0].departure
+    sent = client.post(
+        "/v1/events",
+        json=batch(
+            {"type": "shift_start", "id": "q1", "at": t, "vehicle": route.vehicle},
+            {"type": "stop_departed", "id": "q2", "at": t, "vehicle": route.vehicle},
+        ),
+        headers=auth(keys[Role.device]),
+    )
+    assert sent.status_code == 200, sent.text
+    reader.join(10)
+    assert [s["status"] for s in seen] == ["planned", "arriving"]
