@@ -57,7 +57,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import event, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -78,7 +79,9 @@ __all__ = [
     "job_row",
     "kinds",
     "on_success",
+    "queue_job",
     "register",
+    "stored_result",
     "submit",
 ]
 
@@ -90,6 +93,7 @@ JobFunction = Callable[[dict[str, Any], Progress], dict[str, Any]]
 JobHook = Callable[[Session, JobRow], None]
 F = TypeVar("F", bound=JobFunction)
 H = TypeVar("H", bound=JobHook)
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 #: A job started this many times without finishing is failed, not re-queued.
 MAX_ATTEMPTS = 3
@@ -230,6 +234,35 @@ class JobPublic(BaseModel):
     def from_row(cls, row: JobRow, url: str | None = None) -> JobPublic:
         """The public view of ``row``; ``url`` defaults to its kind's template."""
         return job_public(row, url)
+
+
+def queue_job(
+    session: Session, kind: str, payload: dict[str, Any], response: Response
+) -> JobPublic:
+    """:func:`submit` for a route: the job's public view, ``Location`` set."""
+    public = job_public(submit(session, kind, payload))
+    if public.url is not None:
+        response.headers["Location"] = public.url
+    return public
+
+
+def stored_result(
+    session: Session, job_id: str, kind: str, model: type[ModelT]
+) -> tuple[JobRow, ModelT | None] | None:
+    """A job of ``kind`` and its result as ``model`` (None: no such job).
+
+    The result is None until the job succeeded, and when it was stored by
+    another version of the service in a shape this one cannot read.
+    """
+    row = job_row(session, job_id)
+    if row is None or row.kind != kind:
+        return None
+    if row.status != "succeeded" or row.result is None:
+        return row, None
+    try:
+        return row, model.model_validate(row.result)
+    except ValidationError:
+        return row, None
 
 
 def job_public(row: JobRow, url: str | None = None) -> JobPublic:

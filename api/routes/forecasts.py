@@ -11,11 +11,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Response
-from pydantic import ValidationError
 
 from api.deps import Principal, Role, SessionDep, require
 from api.errors import problem_responses
-from api.jobs import JobPublic, job_public, job_row, submit
+from api.jobs import JobPublic, job_public, queue_job, stored_result
 from api.planning_jobs import FORECAST
 from scenarios.run import DemandForecast, ForecastSpec
 
@@ -48,11 +47,9 @@ def create_forecast(
     body: ForecastCreate, response: Response, session: SessionDep, _: Planner
 ) -> JobPublic:
     """Queue a demand forecast with intervals and the fleet it needs."""
-    row = submit(session, FORECAST, body.model_dump(mode="json", by_alias=True))
-    public = job_public(row)
-    if public.url is not None:
-        response.headers["Location"] = public.url
-    return public
+    return queue_job(
+        session, FORECAST, body.model_dump(mode="json", by_alias=True), response
+    )
 
 
 @router.get(
@@ -60,14 +57,8 @@ def create_forecast(
 )
 def read_forecast(job_id: str, session: SessionDep, _: Planner) -> ForecastJobPublic:
     """A forecast job: status and progress, and the forecast when done."""
-    row = job_row(session, job_id)
-    if row is None or row.kind != FORECAST:
+    found = stored_result(session, job_id, FORECAST, DemandForecast)
+    if found is None:
         raise HTTPException(404, f"no forecast {job_id}")
-    result = None
-    if row.status == "succeeded" and row.result is not None:
-        try:
-            result = DemandForecast.model_validate(row.result)
-        except ValidationError:
-            # Stored by another version of the service: status without it.
-            result = None
+    row, result = found
     return ForecastJobPublic(**job_public(row).model_dump(), result=result)

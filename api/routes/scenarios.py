@@ -12,11 +12,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Response
-from pydantic import ValidationError
 
 from api.deps import Principal, Role, SessionDep, require
 from api.errors import problem_responses
-from api.jobs import JobPublic, job_public, job_row, submit
+from api.jobs import JobPublic, job_public, queue_job, stored_result
 from api.planning_jobs import SCENARIO
 from scenarios.run import DayKpis, DaySpec
 
@@ -49,11 +48,7 @@ def create_scenario(
     body: ScenarioCreate, response: Response, session: SessionDep, _: Planner
 ) -> JobPublic:
     """Queue a simulated day: plan it, drive it, measure it."""
-    row = submit(session, SCENARIO, body.model_dump(mode="json"))
-    public = job_public(row)
-    if public.url is not None:
-        response.headers["Location"] = public.url
-    return public
+    return queue_job(session, SCENARIO, body.model_dump(mode="json"), response)
 
 
 @router.get(
@@ -61,14 +56,8 @@ def create_scenario(
 )
 def read_scenario(job_id: str, session: SessionDep, _: Planner) -> ScenarioJobPublic:
     """A scenario job: status and progress, and the day's KPIs when done."""
-    row = job_row(session, job_id)
-    if row is None or row.kind != SCENARIO:
+    found = stored_result(session, job_id, SCENARIO, DayKpis)
+    if found is None:
         raise HTTPException(404, f"no scenario {job_id}")
-    result = None
-    if row.status == "succeeded" and row.result is not None:
-        try:
-            result = DayKpis.model_validate(row.result)
-        except ValidationError:
-            # Stored by another version of the service: status without it.
-            result = None
+    row, result = found
     return ScenarioJobPublic(**job_public(row).model_dump(), result=result)
