@@ -129,6 +129,13 @@ class DaySpec(_Spec):
         default=1.0, ge=0.25, le=4.0, description="travel times x this"
     )
     seed: int = Field(default=0, ge=0, le=2**31 - 1, description="seed of the day")
+    city_seed: int | None = Field(
+        default=None,
+        ge=0,
+        le=2**31 - 1,
+        description="seed of the city (default: the day's seed); replications "
+        "of a scenario keep one city and vary the day",
+    )
     day: dt.date = Field(default=LATEST_FROM, description="delivery date")
     customers: int = Field(
         default=8_000,
@@ -203,7 +210,7 @@ def simulate_day(spec: DaySpec, progress: Progress = _quiet) -> DayKpis:
     DayKpis
     """
     progress(0.0, "building the embedded city")
-    town = city(spec.seed, spec.customers)
+    town = city(spec.seed if spec.city_seed is None else spec.city_seed, spec.customers)
     progress(0.05, f"drawing {spec.orders} orders for {spec.day}")
     problem = day_problem(
         town, spec.day, spec.orders, spec.seed, vehicles_per_depot=spec.vans

@@ -1,0 +1,192 @@
+"""Planners' scenarios: what-if days of the embedded city, written in TOML.
+
+A scenario file names a day, the orders of an ordinary such day, what
+changes (promotions, holidays, events raise demand by a factor), the fleet
+(vans per depot, drivers absent), disruptions (travel slower or faster), the
+number of replications and a seed. :func:`load_scenario` reads one and says
+exactly what is wrong (file, key, reason); :meth:`Scenario.day_spec` turns a
+replication into the :class:`~scenarios.run.DaySpec` that
+:func:`~scenarios.run.simulate_day` runs. Replications keep one city and
+vary the day's randomness (orders, travel, failed attempts).
+
+::
+
+    name = "Black Friday"
+    day = 2025-11-28
+    orders = 600
+    replications = 20
+
+    [[demand]]
+    kind = "promotion"
+    name = "Black Friday sale"
+    uplift = 1.8
+
+    [fleet]
+    vans_per_depot = 8
+
+``scenarios/library/`` ships ready-made scenarios.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from scenarios.run import LATEST_FROM, DaySpec
+
+__all__ = [
+    "LIBRARY",
+    "DemandChange",
+    "Disruption",
+    "FleetSpec",
+    "Scenario",
+    "ScenarioError",
+    "load_scenario",
+]
+
+#: The scenarios shipped with milepost.
+LIBRARY = Path(__file__).resolve().parent / "library"
+#: Most orders one simulated day may have (the simulator's bound).
+MAX_ORDERS = 2000
+
+
+class ScenarioError(ValueError):
+    """A scenario file that cannot be used; the message names file and key."""
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DemandChange(_Spec):
+    """Something that moves the day's demand by a factor."""
+
+    kind: Literal["promotion", "holiday", "event"]
+    name: str = Field(min_length=1, max_length=200)
+    uplift: float = Field(gt=0.0, le=5.0, description="orders x this (1.8: +80%)")
+
+
+class FleetSpec(_Spec):
+    """The vans on the road."""
+
+    vans_per_depot: int | None = Field(
+        default=None, ge=1, le=200, description="day vans per depot (default: sized)"
+    )
+    absent_drivers: int = Field(
+        default=0, ge=0, le=199, description="day vans per depot left without driver"
+    )
+
+    @model_validator(mode="after")
+    def _absent_from_a_known_fleet(self) -> FleetSpec:
+        if self.absent_drivers and self.vans_per_depot is None:
+            raise ValueError("absent_drivers needs vans_per_depot")
+        if self.vans_per_depot is not None and (
+            self.absent_drivers >= self.vans_per_depot
+        ):
+            raise ValueError("absent_drivers must leave at least one van per depot")
+        return self
+
+
+class Disruption(_Spec):
+    """The road: travel times of the whole city x ``travel_multiplier``."""
+
+    travel_multiplier: float = Field(default=1.0, ge=0.25, le=4.0)
+    reason: str = Field(default="", max_length=200, description="e.g. snow")
+
+
+class CitySpec(_Spec):
+    """Which embedded city: its size and seed."""
+
+    customers: int = Field(default=8_000, ge=1_000, le=40_000)
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+
+
+class Scenario(_Spec):
+    """A what-if day, replicated."""
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    day: dt.date = LATEST_FROM
+    orders: int = Field(ge=50, le=MAX_ORDERS, description="an ordinary day's orders")
+    city: CitySpec = CitySpec()
+    demand: tuple[DemandChange, ...] = ()
+    fleet: FleetSpec = FleetSpec()
+    disruption: Disruption = Disruption()
+    replications: int = Field(default=10, ge=1, le=1000)
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    time_limit: float = Field(default=5.0, gt=0.0, le=120.0)
+
+    @model_validator(mode="after")
+    def _demand_fits(self) -> Scenario:
+        if self.expected_orders() > MAX_ORDERS:
+            raise ValueError(
+                f"orders x uplift is {self.expected_orders()}, over {MAX_ORDERS}"
+            )
+        return self
+
+    def expected_orders(self) -> int:
+        """The day's orders after every demand change."""
+        factor = math.prod(change.uplift for change in self.demand)
+        return max(50, round(self.orders * factor))
+
+    def day_spec(self, replication: int) -> DaySpec:
+        """Replication ``replication`` (from 0) as one simulated day."""
+        if not 0 <= replication < self.replications:
+            raise ValueError(
+                f"replication {replication} is not in 0..{self.replications - 1}"
+            )
+        vans = self.fleet.vans_per_depot
+        if vans is not None:
+            vans -= self.fleet.absent_drivers
+        return DaySpec(
+            orders=self.expected_orders(),
+            vans=vans,
+            travel_multiplier=self.disruption.travel_multiplier,
+            seed=self.seed + replication,
+            city_seed=self.city.seed,
+            day=self.day,
+            customers=self.city.customers,
+            time_limit=self.time_limit,
+        )
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read a scenario file.
+
+    Raises
+    ------
+    ScenarioError
+        ``"<file>: <key>: <reason>"`` for a missing file, bad TOML (with its
+        line) or a value the scenario does not allow (every such key).
+    """
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        reasons = [
+            f"{path}: {_where(tuple(err['loc']))}: {err['msg']}" for err in exc.errors()
+        ]
+        raise ScenarioError("\n".join(reasons)) from None
