@@ -454,6 +454,8 @@ def _search_parameters(
         routing_enums_pb2.FirstSolutionStrategy, params.first_solution
     )
     search.time_limit.FromMilliseconds(max(1, round(params.time_limit * 1000)))
+    if params.iterations is not None:
+        search.solution_limit = params.iterations
     if spec.metaheuristic != ITERATED_LOCAL_SEARCH:
         search.local_search_metaheuristic = getattr(
             routing_enums_pb2.LocalSearchMetaheuristic, spec.metaheuristic

@@ -49,6 +49,13 @@ class SolveParams(BaseModel):
     ruin_visits: int = Field(default=20, ge=1, description="SISR mean removal")
     ruin_sequence: int = Field(default=10, ge=1, description="SISR longest string")
     workers: int = Field(default=2, ge=1, description="OR-Tools searches at once")
+    iterations: int | None = Field(
+        default=None,
+        ge=1,
+        description="also stop after this many OR-Tools solutions or PyVRP "
+        "iterations: a search that ends here, not at the time limit, gives "
+        "the same plan for the same problem and seed on every run",
+    )
 
     @classmethod
     def from_file(cls, path: str | Path) -> SolveParams:

@@ -167,34 +167,51 @@ def solve_pyvrp(
     required = not with_costs
     budget = params.time_limit
     built = _build(data, ids, with_costs=with_costs, required=required)
-    best, gave_up = _run(built, params.seed, budget, required, progress, t0)
+    best, gave_up = _run(
+        built, params.seed, budget, required, progress, t0, params.iterations
+    )
     if gave_up:
         built = _build(data, ids, with_costs=with_costs, required=False)
         remaining = max(0.1, budget - (time.perf_counter() - t0))
-        best, _ = _run(built, params.seed, remaining, False, progress, t0)
+        best, _ = _run(
+            built, params.seed, remaining, False, progress, t0, params.iterations
+        )
     return _to_result(data, built, best, ids)
 
 
 class _Stop:
-    """Stop at the time limit, or early while nothing feasible is found."""
+    """Stop at the time limit, or early while nothing feasible is found.
 
-    def __init__(self, seconds: float, give_up_after: float | None) -> None:
+    With ``iterations`` the search also ends after that many iterations, and
+    giving up is counted in iterations too, so a run that ends there does
+    not depend on the machine's speed.
+    """
+
+    def __init__(
+        self, seconds: float, give_up_share: float | None, iterations: int | None
+    ) -> None:
         self._start = time.perf_counter()
         self._seconds = seconds
-        self._give_up_after = give_up_after
+        self._give_up_share = give_up_share
+        self._iterations = iterations
+        self._done = 0
         self.gave_up = False
 
     def __call__(self, best_cost: int) -> bool:
         elapsed = time.perf_counter() - self._start
+        self._done += 1
         if elapsed > self._seconds:
             return True
-        if (
-            self._give_up_after is not None
-            and elapsed > self._give_up_after
-            and best_cost >= _INT_MAX
-        ):
-            self.gave_up = True
+        if self._iterations is not None and self._done > self._iterations:
             return True
+        if self._give_up_share is not None and best_cost >= _INT_MAX:
+            if self._iterations is not None:
+                late = self._done > self._give_up_share * self._iterations
+            else:
+                late = elapsed > self._give_up_share * self._seconds
+            if late:
+                self.gave_up = True
+                return True
         return False
 
 
@@ -227,12 +244,13 @@ def _run(
     required: bool,
     progress: ProgressCallback | None,
     t0: float,
+    iterations: int | None = None,
 ) -> tuple[pyvrp.Solution, bool]:
     instance = built.instance
     ils = pyvrp.IteratedLocalSearchParams()
     if progress is not None:
         ils = pyvrp.IteratedLocalSearchParams(callbacks=_Reporter(progress, t0, built))
-    stop = _Stop(seconds, seconds * REQUIRED_SHARE if required else None)
+    stop = _Stop(seconds, REQUIRED_SHARE if required else None, iterations)
     with _quiet():
         result = pyvrp.solve(
             instance,

@@ -455,3 +455,24 @@ def test_max_duration_counts_from_the_latest_useful_departure() -> None:
     route = plan.routes[0]
     assert route.start >= 5000 - 200  # left 200 s (travel) before the window
     assert route.end - route.start <= 600
+
+
+@pytest.mark.parametrize("engine", ["ortools", "pyvrp"])
+def test_an_iteration_bound_makes_the_search_repeatable(engine: str) -> None:
+    """Stopped by ``iterations`` (not the clock), two runs give one plan."""
+    problem = random_problem(11, n_jobs=25)
+    if engine == "pyvrp":
+        vehicles = tuple(v.model_copy(update={"breaks": ()}) for v in problem.vehicles)
+        problem = problem.model_copy(update={"vehicles": vehicles})
+    params = SolveParams(
+        engine=engine,  # type: ignore[arg-type]
+        time_limit=60.0,
+        iterations=300,
+        workers=1,
+        seed=4,
+    )
+    first, second = solve(problem, params=params), solve(problem, params=params)
+    assert first.seconds < 30, "the iteration bound, not the clock, ends it"
+    assert [r.order_ids for r in first.routes] == [r.order_ids for r in second.routes]
+    assert first.summary.cost == second.summary.cost
+    assert check(problem, first, HaversineTravel()).ok
