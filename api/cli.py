@@ -18,6 +18,7 @@ from routing.scale_cli import plan_large_command, reoptimize_command, slots_comm
 from routing.travel.cache import DEFAULT_CACHE_DIR
 from routing.travel.cli import bench_travel_command
 from scenarios.cli_forecast import forecast_command
+from scenarios.cli_simulate import simulate_command
 from scenarios.eta_bench import bench_eta_command
 
 
@@ -48,6 +49,7 @@ bench_app.command("routing")(bench_routing_command)
 bench_app.command("travel")(bench_travel_command)
 app.add_typer(bench_app, name="bench")
 app.command("forecast")(forecast_command)
+app.command("simulate")(simulate_command)
 app.command("serve")(serve_command)
 app.command("ingest-mqtt")(ingest_mqtt_command)
 app.add_typer(keys_app, name="keys")

@@ -146,6 +146,13 @@ class DaySpec(_Spec):
     time_limit: float = Field(
         default=5.0, gt=0.0, le=120.0, description="seconds of route search"
     )
+    iterations: int | None = Field(
+        default=None,
+        ge=1,
+        le=100_000,
+        description="also end the route search after this many solutions: "
+        "the day is then the same on every run of the same seed",
+    )
 
     @field_validator("day")
     @classmethod
@@ -220,7 +227,11 @@ def simulate_day(spec: DaySpec, progress: Progress = _quiet) -> DayKpis:
     engine = "large" if spec.orders >= LARGE_ORDERS else "ortools"
     # One worker: a simulation job shares the machine with the service.
     params = SolveParams(
-        engine=engine, time_limit=spec.time_limit, seed=spec.seed, workers=1
+        engine=engine,
+        time_limit=spec.time_limit,
+        seed=spec.seed,
+        workers=1,
+        iterations=spec.iterations,
     )
     plan = solve(problem, travel=travel, params=params)
     progress(0.8, "driving the routes")
