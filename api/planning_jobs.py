@@ -1,7 +1,9 @@
-"""The planners' jobs: demand forecasts and simulated days (``api.jobs`` kinds).
+"""The planners' jobs: demand forecasts and scenario comparisons (``api.jobs`` kinds).
 
 Both are thin: they validate the stored payload into the library's spec and
-call the one implementation in :mod:`scenarios.run`, so they are pure and
+call the one implementation the command line uses
+(:func:`scenarios.run.forecast_demand`, :func:`scenarios.sweep.run_sweep`,
+as ``milepost forecast`` and ``milepost simulate`` do), so they are pure and
 picklable (they run in a worker thread or on a Dask cluster, never touching
 the database) and a command line can share them.
 """
@@ -12,7 +14,9 @@ from collections.abc import Callable
 from typing import Any
 
 from api.jobs import register
-from scenarios.run import DaySpec, ForecastSpec, forecast_demand, simulate_day
+from scenarios.run import ForecastSpec, forecast_demand
+from scenarios.spec import Scenario
+from scenarios.sweep import comparison, run_sweep
 
 __all__ = ["FORECAST", "SCENARIO", "run_forecast", "run_scenario"]
 
@@ -46,19 +50,26 @@ def run_forecast(
 def run_scenario(
     payload: dict[str, Any], progress: Callable[[float, str], None]
 ) -> dict[str, Any]:
-    """Plan and execute one day of the embedded city (:func:`simulate_day`).
+    """Simulate and compare scenarios (:func:`~scenarios.sweep.run_sweep`).
 
     Parameters
     ----------
     payload
-        A :class:`~scenarios.run.DaySpec` as JSON.
+        ``{"scenarios": [Scenario, ...], "replications": n | None}`` as JSON.
     progress
         ``(share done, message)`` callback.
 
     Returns
     -------
     dict
-        The :class:`~scenarios.run.DayKpis` as JSON.
+        The :class:`~scenarios.sweep.Comparison` as JSON.
     """
-    spec = DaySpec.model_validate(payload)
-    return simulate_day(spec, progress).model_dump(mode="json")
+    scenarios = [Scenario.model_validate(s) for s in payload["scenarios"]]
+    result = run_sweep(
+        scenarios,
+        replications=payload.get("replications"),
+        progress=lambda done, total: progress(
+            done / total, f"{done} of {total} days simulated"
+        ),
+    )
+    return comparison(result).model_dump(mode="json")

@@ -35,8 +35,16 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from scenarios.city import DEFAULT_END, DEFAULT_START
 from scenarios.run import LATEST_FROM, DaySpec
 
 __all__ = [
@@ -133,6 +141,15 @@ class Scenario(_Spec):
         description="search solutions per day: ends the search before the "
         "time cap, so a seed gives the same day on every run (None: time only)",
     )
+
+    @field_validator("day")
+    @classmethod
+    def _known_day(cls, value: dt.date) -> dt.date:
+        # The simulator's bound (DaySpec.day), checked when the file is read.
+        first, last = DEFAULT_START, dt.date(DEFAULT_END.year + 1, 12, 31)
+        if not first <= value <= last:
+            raise ValueError(f"day must be within {first} .. {last}")
+        return value
 
     @model_validator(mode="after")
     def _demand_fits(self) -> Scenario:

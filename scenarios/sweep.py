@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 from scipy import stats
 
 from scenarios.run import DayKpis, simulate_day
@@ -29,8 +30,11 @@ from scenarios.spec import Scenario
 
 __all__ = [
     "KPIS",
+    "Comparison",
     "Estimate",
+    "ScenarioSummary",
     "SweepResult",
+    "comparison",
     "run_sweep",
     "run_unit",
     "summarise",
@@ -137,14 +141,19 @@ def run_sweep(
     return SweepResult(scenarios=tuple(scenarios), days=days)
 
 
-@dataclass(frozen=True)
-class Estimate:
+class Estimate(BaseModel):
     """A mean with its 95% interval (None where there is no value)."""
+
+    model_config = ConfigDict(frozen=True)
 
     mean: float | None
     low: float | None
     high: float | None
     n: int
+
+
+def _e(mean: float | None, low: float | None, high: float | None, n: int) -> Estimate:
+    return Estimate(mean=mean, low=low, high=high, n=n)
 
 
 def _value(day: DayKpis, kpi: str) -> float | None:
@@ -159,12 +168,12 @@ def _estimate(values: Sequence[float]) -> Estimate:
     """Student-t 95% interval of the mean (the interval is the mean for n=1)."""
     n = len(values)
     if n == 0:
-        return Estimate(None, None, None, 0)
+        return _e(None, None, None, 0)
     mean = float(np.mean(values))
     if n == 1:
-        return Estimate(mean, mean, mean, 1)
+        return _e(mean, mean, mean, 1)
     half = float(stats.t.ppf(0.975, n - 1) * np.std(values, ddof=1) / math.sqrt(n))
-    return Estimate(mean, mean - half, mean + half, n)
+    return _e(mean, mean - half, mean + half, n)
 
 
 def summarise(
@@ -197,15 +206,54 @@ def summarise(
 
 def _difference(base: Sequence[float], other: Sequence[float]) -> Estimate:
     if not base or not other:
-        return Estimate(None, None, None, 0)
+        return _e(None, None, None, 0)
     diff = float(np.mean(other) - np.mean(base))
     if len(base) < 2 or len(other) < 2:
-        return Estimate(diff, diff, diff, min(len(base), len(other)))
+        return _e(diff, diff, diff, min(len(base), len(other)))
     va = np.var(base, ddof=1) / len(base)
     vb = np.var(other, ddof=1) / len(other)
     se = math.sqrt(va + vb)
     if se == 0:
-        return Estimate(diff, diff, diff, min(len(base), len(other)))
+        return _e(diff, diff, diff, min(len(base), len(other)))
     dof = (va + vb) ** 2 / (va**2 / (len(base) - 1) + vb**2 / (len(other) - 1))
     half = float(stats.t.ppf(0.975, dof) * se)
-    return Estimate(diff, diff - half, diff + half, min(len(base), len(other)))
+    return _e(diff, diff - half, diff + half, min(len(base), len(other)))
+
+
+class ScenarioSummary(BaseModel):
+    """One scenario of a comparison: its days and each KPI's estimate."""
+
+    name: str
+    replications: int
+    kpis: dict[str, Estimate] = Field(description="mean and 95% interval")
+    difference: dict[str, Estimate] = Field(
+        description="against the first scenario (Welch 95% interval)"
+    )
+    days: list[DayKpis]
+
+
+class Comparison(BaseModel):
+    """Scenarios compared with the first (the reference)."""
+
+    reference: str
+    scenarios: list[ScenarioSummary]
+
+
+def comparison(result: SweepResult) -> Comparison:
+    """A sweep's result as one model (what the API returns)."""
+    levels, differences = summarise(result)
+    return Comparison(
+        reference=result.scenarios[0].name,
+        scenarios=[
+            ScenarioSummary(
+                name=s.name,
+                replications=s.replications,
+                kpis=level,
+                difference=diff,
+                days=list(days),
+            )
+            for s, days, level, diff in zip(
+                result.scenarios, result.days, levels, differences, strict=True
+            )
+        ],
+    )

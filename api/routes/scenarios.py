@@ -1,10 +1,13 @@
-"""Scenario runs for planners: one simulated day of the embedded city, measured.
+"""Scenario comparisons for planners: what-if days, replicated, measured.
 
 ``POST /v1/scenarios`` queues a ``scenario`` job (:mod:`api.planning_jobs`)
-that runs :func:`scenarios.run.simulate_day`: the day's orders are drawn,
-planned, driven with the road's surprises and measured (cost per order, km,
-vans, on-time rate, late minutes, failed attempts). ``GET
-/v1/scenarios/{job_id}`` follows it and carries the KPIs once it is done.
+that runs :func:`scenarios.sweep.run_sweep`, the code behind ``milepost
+simulate``: each replication's orders are drawn, planned, driven with the
+road's surprises and measured (cost per order, km, vans, on-time rate, late
+minutes, failed attempts), then every KPI is summarised with its 95%
+interval and its difference against the first scenario. ``GET
+/v1/scenarios/{job_id}`` follows it and carries the comparison once done.
+The scenarios are the TOML files' content as JSON (:mod:`scenarios.spec`).
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Response
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.deps import Principal, Role, SessionDep, require
 from api.errors import problem_responses
 from api.jobs import JobPublic, job_public, queue_job, stored_result
 from api.planning_jobs import SCENARIO
-from scenarios.run import DayKpis, DaySpec
+from scenarios.spec import Scenario
+from scenarios.sweep import Comparison
 
 __all__ = ["ScenarioCreate", "ScenarioJobPublic", "router"]
 
@@ -28,14 +33,32 @@ router = APIRouter(
 Planner = Annotated[Principal, Depends(require(Role.planner))]
 
 
-class ScenarioCreate(DaySpec):
-    """A day to simulate: orders, fleet, travel speed and seed."""
+#: Most simulated days one request may ask for.
+MAX_DAYS = 200
+
+
+class ScenarioCreate(BaseModel):
+    """Scenarios to compare with the first, each replicated."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scenarios: list[Scenario] = Field(min_length=1, max_length=10)
+    replications: int | None = Field(
+        default=None, ge=1, le=MAX_DAYS, description="override each scenario's"
+    )
+
+    @model_validator(mode="after")
+    def _bounded(self) -> ScenarioCreate:
+        days = sum(self.replications or s.replications for s in self.scenarios)
+        if days > MAX_DAYS:
+            raise ValueError(f"{days} simulated days asked for; at most {MAX_DAYS}")
+        return self
 
 
 class ScenarioJobPublic(JobPublic):
-    """A scenario job; ``result`` holds the day's KPIs once it has succeeded."""
+    """A scenario job; ``result`` holds the comparison once it has succeeded."""
 
-    result: DayKpis | None = None
+    result: Comparison | None = None
 
 
 @router.post(
@@ -47,7 +70,7 @@ class ScenarioJobPublic(JobPublic):
 def create_scenario(
     body: ScenarioCreate, response: Response, session: SessionDep, _: Planner
 ) -> JobPublic:
-    """Queue a simulated day: plan it, drive it, measure it."""
+    """Queue a comparison of simulated days: plan, drive and measure each."""
     return queue_job(session, SCENARIO, body.model_dump(mode="json"), response)
 
 
@@ -55,8 +78,8 @@ def create_scenario(
     "/{job_id}", response_model=ScenarioJobPublic, responses=problem_responses(404)
 )
 def read_scenario(job_id: str, session: SessionDep, _: Planner) -> ScenarioJobPublic:
-    """A scenario job: status and progress, and the day's KPIs when done."""
-    found = stored_result(session, job_id, SCENARIO, DayKpis)
+    """A scenario job: status and progress, and the comparison when done."""
+    found = stored_result(session, job_id, SCENARIO, Comparison)
     if found is None:
         raise HTTPException(404, f"no scenario {job_id}")
     row, result = found

@@ -17,7 +17,17 @@ ROWS: dict[tuple[str, str], Case] = {
     ),
     ("GET", "/v1/forecasts/{job_id}"): case(Role.planner, job_id="no-such-job"),
     ("POST", "/v1/scenarios"): case(
-        Role.planner, body={"orders": 50, "customers": 1000, "time_limit": 0.5}
+        Role.planner,
+        body={
+            "scenarios": [
+                {
+                    "name": "x",
+                    "orders": 50,
+                    "city": {"customers": 1000},
+                    "iterations": 1,
+                }
+            ]
+        },
     ),
     ("GET", "/v1/scenarios/{job_id}"): case(Role.planner, job_id="no-such-job"),
 }

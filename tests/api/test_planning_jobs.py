@@ -12,7 +12,20 @@ from api.auth import Role
 from tests.api.conftest import auth
 
 FORECAST = {"horizon": 7, "customers": 1_000, "time_limit": 0.2}
-SCENARIO = {"orders": 60, "customers": 2_000, "time_limit": 1.0, "seed": 2}
+TINY = {
+    "name": "tiny",
+    "orders": 60,
+    "city": {"customers": 2_000},
+    "replications": 1,
+    "seed": 2,
+    "iterations": 2,
+}
+SCENARIO = {
+    "scenarios": [
+        TINY,
+        {**TINY, "name": "slow", "disruption": {"travel_multiplier": 2.0}},
+    ]
+}
 
 
 def follow(client: TestClient, url: str, key: str, timeout: float = 240.0) -> Any:
@@ -74,8 +87,10 @@ def test_forecast_job_runs_to_a_result(
     }
 
 
-def test_scenario_job_runs_to_kpis(client: TestClient, keys: dict[Role, str]) -> None:
-    """A queued scenario plans, drives and measures a day; the KPIs are complete."""
+def test_scenario_job_runs_to_a_comparison(
+    client: TestClient, keys: dict[Role, str]
+) -> None:
+    """Queued scenarios are simulated and compared with the first, KPIs complete."""
     key = keys[Role.planner]
     queued = client.post("/v1/scenarios", json=SCENARIO, headers=auth(key))
     assert queued.status_code == 202, queued.text
@@ -85,22 +100,20 @@ def test_scenario_job_runs_to_kpis(client: TestClient, keys: dict[Role, str]) ->
 
     done = follow(client, job["url"], key)
     assert done["status"] == "succeeded", done["error"]
-    kpis = done["result"]
-    assert set(kpis) >= {
-        "orders",
-        "cost_per_order",
-        "km",
-        "vehicles_used",
-        "on_time_rate",
-        "late_minutes_p50",
-        "late_minutes_p95",
-        "failed_attempts",
-        "unassigned",
-    }
-    assert kpis["orders"] == 60
-    assert kpis["served"] + kpis["unassigned"] == 60
-    assert kpis["vehicles_used"] >= 1 and kpis["km"] > 0
-    assert 0.0 <= kpis["on_time_rate"] <= 1.0
+    result = done["result"]
+    assert result["reference"] == "tiny"
+    base, slow = result["scenarios"]
+    assert [base["name"], slow["name"]] == ["tiny", "slow"]
+    day = base["days"][0]
+    assert day["orders"] == 60
+    assert day["served"] + day["unassigned"] == 60
+    assert day["vehicles_used"] >= 1 and day["km"] > 0
+    assert 0.0 <= day["on_time_rate"] <= 1.0
+    assert set(base["kpis"]) >= {"cost_per_order", "km", "on_time_rate"}
+    # One replication each: the difference is the plain difference of the days.
+    hours = slow["days"][0]["driver_hours"] - day["driver_hours"]
+    assert slow["difference"]["driver_hours"]["mean"] == pytest.approx(hours)
+    assert hours > 0  # roads twice as slow take more vehicle-hours
 
 
 def test_unknown_or_other_jobs_are_404(
@@ -114,8 +127,7 @@ def test_unknown_or_other_jobs_are_404(
     assert missing.json()["detail"] == "no forecast nope"
     assert client.get("/v1/scenarios/nope", headers=auth(key)).status_code == 404
 
-    body = {**SCENARIO, "time_limit": 0.5}
-    job = client.post("/v1/scenarios", json=body, headers=auth(key)).json()
+    job = client.post("/v1/scenarios", json=SCENARIO, headers=auth(key)).json()
     other = client.get(f"/v1/forecasts/{job['id']}", headers=auth(key))
     assert other.status_code == 404
     assert other.json()["detail"] == f"no forecast {job['id']}"
@@ -148,12 +160,19 @@ def test_bad_forecast_is_422(
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"orders": 10}, "body.orders"),
-        ({"orders": 2_001}, "body.orders"),
-        ({"orders": 100, "vans": 0}, "body.vans"),
-        ({"orders": 100, "travel_multiplier": -1}, "body.travel_multiplier"),
-        ({"orders": 100, "seed": -1}, "body.seed"),
-        ({"orders": 100, "day": "1999-01-01"}, "body.day"),
+        ({"scenarios": [{**TINY, "orders": 10}]}, "body.scenarios[0].orders"),
+        (
+            {"scenarios": [{**TINY, "fleet": {"vans_per_depot": 0}}]},
+            "body.scenarios[0].fleet.vans_per_depot",
+        ),
+        (
+            {"scenarios": [{**TINY, "disruption": {"travel_multiplier": -1}}]},
+            "body.scenarios[0].disruption.travel_multiplier",
+        ),
+        ({"scenarios": [{**TINY, "seed": -1}]}, "body.scenarios[0].seed"),
+        ({"scenarios": [{**TINY, "day": "1999-01-01"}]}, "body.scenarios[0].day"),
+        ({"scenarios": []}, "body.scenarios"),
+        ({"scenarios": [TINY], "replications": 500}, "body.replications"),
     ],
 )
 def test_bad_scenario_is_422(
