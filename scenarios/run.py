@@ -65,6 +65,7 @@ __all__ = [
     "ForecastSpec",
     "Progress",
     "ZoneDay",
+    "check_day",
     "city",
     "earliest_from",
     "forecast_demand",
@@ -157,11 +158,16 @@ class DaySpec(_Spec):
     @field_validator("day")
     @classmethod
     def _known_day(cls, value: dt.date) -> dt.date:
-        # The city's calendar (and its customers' lives) span these years.
-        first, last = DEFAULT_START, dt.date(DEFAULT_END.year + 1, 12, 31)
-        if not first <= value <= last:
-            raise ValueError(f"day must be within {first} .. {last}")
-        return value
+        return check_day(value)
+
+
+def check_day(value: dt.date) -> dt.date:
+    """``value`` if the embedded city can simulate it, else ValueError why."""
+    # The city's calendar (and its customers' lives) span these years.
+    first, last = DEFAULT_START, dt.date(DEFAULT_END.year + 1, 12, 31)
+    if not first <= value <= last:
+        raise ValueError(f"day must be within {first} .. {last}")
+    return value
 
 
 class DayKpis(_Spec):

@@ -44,8 +44,7 @@ from pydantic import (
     model_validator,
 )
 
-from scenarios.city import DEFAULT_END, DEFAULT_START
-from scenarios.run import LATEST_FROM, DaySpec
+from scenarios.run import LATEST_FROM, DaySpec, check_day
 
 __all__ = [
     "LIBRARY",
@@ -145,11 +144,8 @@ class Scenario(_Spec):
     @field_validator("day")
     @classmethod
     def _known_day(cls, value: dt.date) -> dt.date:
-        # The simulator's bound (DaySpec.day), checked when the file is read.
-        first, last = DEFAULT_START, dt.date(DEFAULT_END.year + 1, 12, 31)
-        if not first <= value <= last:
-            raise ValueError(f"day must be within {first} .. {last}")
-        return value
+        # The simulator's bound, checked when the file is read.
+        return check_day(value)
 
     @model_validator(mode="after")
     def _demand_fits(self) -> Scenario:
