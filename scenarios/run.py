@@ -88,6 +88,8 @@ FORECAST_MODELS: dict[str, str] = {
     "lightgbm": "GlobalGBM",
     "seasonal_naive": "SeasonalNaive",
 }
+#: Minutes before each arrival at which a simulated day's live ETA is judged.
+ETA_HORIZON = 60
 #: Calibration windows of the conformal intervals (fewer when the history
 #: is too short for this many windows of the horizon).
 MAX_WINDOWS = 8
@@ -196,6 +198,12 @@ class DayKpis(_Spec):
     late_minutes_p50: float
     late_minutes_p95: float
     driver_hours: float
+    eta_mae_minutes: float | None = Field(
+        default=None, description="live ETA an hour ahead: mean absolute error"
+    )
+    eta_coverage: float | None = Field(
+        default=None, description="share of arrivals inside that ETA's P10-P90"
+    )
     solve_seconds: float
 
 
@@ -242,8 +250,14 @@ def simulate_day(spec: DaySpec, progress: Progress = _quiet) -> DayKpis:
     plan = solve(problem, travel=travel, params=params)
     progress(0.8, "driving the routes")
     execution = execute_day(problem, plan, travel, seed=spec.seed)
-    outcomes = delivery_outcomes(problem, plan, execution.events)
+    progress(0.9, "replaying the live ETAs")
+    # The planner's travel model replays the ETA the storefront saw an hour
+    # before each real arrival (no learned correction: one day has none).
+    outcomes = delivery_outcomes(
+        problem, plan, execution.events, travel=travel, horizons=(ETA_HORIZON,)
+    )
     progress(0.95, "measuring the day")
+    checks = [c for o in outcomes for c in o.eta if c.horizon == ETA_HORIZON]
 
     delivered = [o for o in outcomes if o.delivered]
     late = np.array([o.minutes_late for o in delivered if o.minutes_late > 0])
@@ -272,6 +286,14 @@ def simulate_day(spec: DaySpec, progress: Progress = _quiet) -> DayKpis:
         late_minutes_p50=float(np.percentile(late, 50)) if len(late) else 0.0,
         late_minutes_p95=float(np.percentile(late, 95)) if len(late) else 0.0,
         driver_hours=round(hours, 2),
+        eta_mae_minutes=(
+            round(float(np.mean([abs(c.error) for c in checks])) / 60.0, 2)
+            if checks
+            else None
+        ),
+        eta_coverage=(
+            round(sum(c.inside for c in checks) / len(checks), 4) if checks else None
+        ),
         solve_seconds=round(plan.seconds, 2),
     )
     progress(1.0, "done")

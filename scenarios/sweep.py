@@ -53,6 +53,8 @@ KPIS: dict[str, str] = {
     "late_minutes_p50": "late minutes p50",
     "late_minutes_p95": "late minutes p95",
     "failed_attempt_rate": "failed-attempt rate",
+    "eta_mae_minutes": "ETA MAE 1 h ahead (min)",
+    "eta_coverage": "arrivals in ETA P10-P90",
 }
 
 #: ``progress(units done, units in all)``.
