@@ -57,6 +57,24 @@ def _plots(result: SweepResult, folder: Path) -> list[str]:
     plt.close(fig)
     files.append("kpi_distributions.png")
 
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name, days in zip(names, result.days, strict=True):
+        hours = sorted({h for d in days for h in d.on_time_by_hour})
+        means = [
+            sum(d.on_time_by_hour[h] for d in days if h in d.on_time_by_hour)
+            / sum(1 for d in days if h in d.on_time_by_hour)
+            for h in hours
+        ]
+        ax.plot(hours, means, marker="o", label=name)
+    ax.set_xlabel("hour of arrival")
+    ax.set_ylabel("on-time rate (mean of the days)")
+    ax.set_title("on-time by hour")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(folder / "on_time_by_hour.png", dpi=110)
+    plt.close(fig)
+    files.append("on_time_by_hour.png")
+
     fig, ax = plt.subplots(figsize=(6, 4.5))
     for name, days in zip(names, result.days, strict=True):
         pairs = [

@@ -198,6 +198,11 @@ class DayKpis(_Spec):
     late_minutes_p50: float
     late_minutes_p95: float
     driver_hours: float
+    on_time_by_hour: dict[int, float] = Field(
+        default_factory=dict,
+        description="on-time rate of the deliveries arriving in each hour "
+        "(hours from the day's midnight; 24 and on are the night after)",
+    )
     eta_mae_minutes: float | None = Field(
         default=None, description="live ETA an hour ahead: mean absolute error"
     )
@@ -261,6 +266,10 @@ def simulate_day(spec: DaySpec, progress: Progress = _quiet) -> DayKpis:
 
     delivered = [o for o in outcomes if o.delivered]
     late = np.array([o.minutes_late for o in delivered if o.minutes_late > 0])
+    by_hour: dict[int, list[bool]] = {}
+    for o in delivered:
+        if o.arrival is not None:
+            by_hour.setdefault(o.arrival // 3600, []).append(o.minutes_late == 0)
     served = plan.summary.served
     night = {v.id for v in problem.vehicles if v.night}
     hours = sum(r.end - r.start for r in plan.routes) / 3600.0
@@ -286,6 +295,9 @@ def simulate_day(spec: DaySpec, progress: Progress = _quiet) -> DayKpis:
         late_minutes_p50=float(np.percentile(late, 50)) if len(late) else 0.0,
         late_minutes_p95=float(np.percentile(late, 95)) if len(late) else 0.0,
         driver_hours=round(hours, 2),
+        on_time_by_hour={
+            h: round(sum(v) / len(v), 4) for h, v in sorted(by_hour.items())
+        },
         eta_mae_minutes=(
             round(float(np.mean([abs(c.error) for c in checks])) / 60.0, 2)
             if checks

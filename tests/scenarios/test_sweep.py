@@ -67,6 +67,15 @@ def test_dask_cluster_gives_the_local_results() -> None:
             )
 
 
+def test_on_time_by_hour_covers_the_deliveries() -> None:
+    """Each simulated day's hourly on-time rates are rates over delivery hours."""
+    for days in _local().days:
+        for day in days:
+            assert day.on_time_by_hour, "deliveries happened, so hours exist"
+            assert all(0.0 <= r <= 1.0 for r in day.on_time_by_hour.values())
+            assert all(0 <= h < 48 for h in day.on_time_by_hour)
+
+
 def test_slower_roads_cost_more_hours() -> None:
     """Doubling travel times shows as more vehicle-hours, with a difference row."""
     levels, differences = summarise(_local())
@@ -85,7 +94,13 @@ def test_report_has_table_and_plots(tmp_path: Path) -> None:
     """Markdown and HTML with every KPI and the difference column; PNGs exist."""
     files = write_report(_local(), tmp_path)
     names = {f.name for f in files}
-    assert {"summary.md", "summary.html", "kpi_distributions.png"} <= names
+    assert {
+        "summary.md",
+        "summary.html",
+        "kpi_distributions.png",
+        "on_time_by_hour.png",
+        "cost_vs_service.png",
+    } <= names
     md = (tmp_path / "summary.md").read_text()
     for label in KPIS.values():
         assert label in md
