@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import numpy as np
@@ -50,7 +50,8 @@ from scenarios.forecast_report import (
     plan_column,
     zone_history,
 )
-from tracking.outcomes import delivery_outcomes
+from tracking.feedback import CustomerValue, LatenessPricing, expected_loss
+from tracking.outcomes import DeliveryOutcome, delivery_outcomes
 
 __all__ = [
     "FORECAST_MODELS",
@@ -88,6 +89,10 @@ FORECAST_MODELS: dict[str, str] = {
     "lightgbm": "GlobalGBM",
     "seasonal_naive": "SeasonalNaive",
 }
+#: A customer's expected future margin (won) when a day's retention cost is
+#: priced: about a year at the city's pace (a dozen orders at the default
+#: 8,750 won margin of :class:`tracking.feedback.CustomerValue`).
+CUSTOMER_VALUE = 100_000.0
 #: Minutes before each arrival at which a simulated day's live ETA is judged.
 ETA_HORIZON = 60
 #: Calibration windows of the conformal intervals (fewer when the history
@@ -156,6 +161,13 @@ class DaySpec(_Spec):
         description="also end the route search after this many solutions: "
         "the day is then the same on every run of the same seed",
     )
+    customer_value: float = Field(
+        default=CUSTOMER_VALUE,
+        ge=0.0,
+        le=10_000_000.0,
+        description="expected future margin of a customer (won), for the "
+        "retention cost of lateness (tracking.feedback.expected_loss)",
+    )
 
     @field_validator("day")
     @classmethod
@@ -198,6 +210,13 @@ class DayKpis(_Spec):
     late_minutes_p50: float
     late_minutes_p95: float
     driver_hours: float
+    customers: int = Field(default=0, description="customers whose order was attempted")
+    customers_expected_lost: float = Field(
+        default=0.0, description="expected customers who leave after a late day"
+    )
+    retention_loss: float = Field(
+        default=0.0, description="expected future margin lost to the day (won)"
+    )
     on_time_by_hour: dict[int, float] = Field(
         default_factory=dict,
         description="on-time rate of the deliveries arriving in each hour "
@@ -219,6 +238,32 @@ def _travel(multiplier: float) -> HaversineTravel:
         speed_kmh=base.speed_kmh / multiplier,
         bands=tuple((a, b, kmh / multiplier) for a, b, kmh in DEFAULT_SPEED_BANDS),
     )
+
+
+def _retention_cost(
+    outcomes: Sequence[DeliveryOutcome], value: float
+) -> tuple[int, float, float]:
+    """Customers attempted, expected customers lost, expected margin lost.
+
+    Each attempted order of a known customer is priced with
+    :func:`tracking.feedback.expected_loss` (the coefficients the tracking
+    area estimates; defaults are the city's ground truth): a delivery its
+    minutes late, an order that failed and comes tomorrow a day late.
+    """
+    customer = CustomerValue(value=value)
+    pricing = LatenessPricing()
+    customers: set[str] = set()
+    lost = loss = 0.0
+    for o in outcomes:
+        if o.customer_id is None or o.attempts == 0:
+            continue
+        customers.add(o.customer_id)
+        late = o.minutes_late if o.delivered else pricing.drop_minutes
+        failed = len(o.failure_reasons)
+        loss += expected_loss(customer, late, pricing, failed_attempts=failed)
+        if late > 0:
+            lost += customer.sensitivity * pricing.churn_uplift
+    return len(customers), round(lost, 3), round(loss, 2)
 
 
 def simulate_day(spec: DaySpec, progress: Progress = _quiet) -> DayKpis:
@@ -266,6 +311,7 @@ def simulate_day(spec: DaySpec, progress: Progress = _quiet) -> DayKpis:
 
     delivered = [o for o in outcomes if o.delivered]
     late = np.array([o.minutes_late for o in delivered if o.minutes_late > 0])
+    retention = _retention_cost(outcomes, spec.customer_value)
     by_hour: dict[int, list[bool]] = {}
     for o in delivered:
         if o.arrival is not None:
@@ -295,6 +341,9 @@ def simulate_day(spec: DaySpec, progress: Progress = _quiet) -> DayKpis:
         late_minutes_p50=float(np.percentile(late, 50)) if len(late) else 0.0,
         late_minutes_p95=float(np.percentile(late, 95)) if len(late) else 0.0,
         driver_hours=round(hours, 2),
+        customers=retention[0],
+        customers_expected_lost=retention[1],
+        retention_loss=retention[2],
         on_time_by_hour={
             h: round(sum(v) / len(v), 4) for h, v in sorted(by_hour.items())
         },

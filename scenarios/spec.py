@@ -44,7 +44,7 @@ from pydantic import (
     model_validator,
 )
 
-from scenarios.run import LATEST_FROM, DaySpec, check_day
+from scenarios.run import CUSTOMER_VALUE, LATEST_FROM, DaySpec, check_day
 
 __all__ = [
     "LIBRARY",
@@ -133,6 +133,12 @@ class Scenario(_Spec):
     time_limit: float = Field(
         default=60.0, gt=0.0, le=120.0, description="cap on each day's search"
     )
+    customer_value: float = Field(
+        default=CUSTOMER_VALUE,
+        ge=0.0,
+        le=10_000_000.0,
+        description="a customer's expected future margin (won)",
+    )
     iterations: int | None = Field(
         default=ITERATIONS,
         ge=1,
@@ -179,6 +185,7 @@ class Scenario(_Spec):
             customers=self.city.customers,
             time_limit=self.time_limit,
             iterations=self.iterations,
+            customer_value=self.customer_value,
         )
 
 

@@ -55,6 +55,8 @@ KPIS: dict[str, str] = {
     "failed_attempt_rate": "failed-attempt rate",
     "eta_mae_minutes": "ETA MAE 1 h ahead (min)",
     "eta_coverage": "arrivals in ETA P10-P90",
+    "customers_expected_lost": "customers expected lost",
+    "retention_loss": "retention loss (won)",
 }
 
 #: ``progress(units done, units in all)``.

@@ -128,3 +128,35 @@ def test_forecast_spec_refuses_bad_input(
 def test_earliest_start_leaves_room_for_calibration() -> None:
     """A longer horizon needs more history before its first day."""
     assert earliest_from(7) < earliest_from(90) <= LATEST_FROM
+
+
+def test_retention_cost_prices_late_and_failed_orders() -> None:
+    """On time costs nothing; late and failed orders cost their expected loss."""
+    from scenarios.run import _retention_cost
+    from tracking.events import FailureReason
+    from tracking.feedback import CustomerValue, LatenessPricing, expected_loss
+    from tracking.outcomes import DeliveryOutcome
+
+    on_time = DeliveryOutcome(
+        order_id="a", customer_id="c1", delivered=True, attempts=1
+    )
+    late = DeliveryOutcome(
+        order_id="b", customer_id="c2", delivered=True, attempts=1, minutes_late=30
+    )
+    failed = DeliveryOutcome(
+        order_id="c",
+        customer_id="c3",
+        attempts=1,
+        failure_reasons=(FailureReason.NOT_HOME,),
+    )
+    unknown = DeliveryOutcome(order_id="d", delivered=True, attempts=1)
+    customer, pricing = CustomerValue(value=50_000.0), LatenessPricing()
+    assert _retention_cost([on_time, unknown], 50_000.0) == (1, 0.0, 0.0)
+    customers, lost, loss = _retention_cost([on_time, late, failed], 50_000.0)
+    assert customers == 3
+    assert lost == pytest.approx(2 * pricing.churn_uplift)
+    assert loss == pytest.approx(
+        expected_loss(customer, 30, pricing)
+        + expected_loss(customer, pricing.drop_minutes, pricing, failed_attempts=1),
+        abs=0.01,
+    )
