@@ -5,11 +5,11 @@ Every event, whether it came over HTTP (``POST /v1/events``) or MQTT
 library's :class:`~tracking.tracker.Tracker` on a :class:`~api.sql_store.SqlStore`
 and commits before it returns: an acknowledged event is a durable event.
 
-Live ETAs (:func:`order_eta`) read the order's status, its place on a route
-and the van's events, and call the pure :func:`tracking.eta.route_eta`. The
-plan and problem of a route are parsed once per process and kept, keyed by
-``(plan_id, version)``, because parsing a day's plan on every request would
-cost more than the ETA itself.
+Live ETAs (:func:`tracked_order`, then :func:`eta_on_route`) read the
+order's status, its place on a route and the van's events, and call the
+pure :func:`tracking.eta.route_eta`. The plan and problem of a route are
+parsed once per process and kept, keyed by ``(plan_id, version)``, because
+parsing a day's plan on every request would cost more than the ETA itself.
 """
 
 from __future__ import annotations
@@ -57,13 +57,9 @@ __all__ = [
     "legs",
     "local_time",
     "now_seconds",
-    "order_day",
-    "order_eta",
     "order_status",
     "register_plan",
-    "route_plan",
     "tracked_order",
-    "tracked_status",
     "vehicle_state",
 ]
 
@@ -227,18 +223,8 @@ def dispatch_plan(
 
 def order_status(session: Session, order_id: str) -> OrderStatus | None:
     """An order's tracking status and history, if it is tracked."""
-    found = tracked_status(session, order_id)
-    return None if found is None else found[1]
-
-
-def tracked_status(
-    session: Session, order_id: str
-) -> tuple[dt.date, OrderStatus] | None:
-    """An order's operating day and tracking status, in one lookup."""
     row = session.get(OrderStatusRow, order_id)
-    if row is None:
-        return None
-    return row.day, OrderStatus.model_validate(row.status)
+    return None if row is None else OrderStatus.model_validate(row.status)
 
 
 @dataclass(frozen=True)
@@ -293,27 +279,9 @@ _ROUTE_ETAS: dict[
     tuple[dt.date, str, int, str, int, int], tuple[RoutePlan, dict[str, Eta]]
 ] = {}
 _MAX_ROUTE_ETAS = 4096
-#: An order's route, its plan version and the route's revision, in one
-#: query; built once (building a statement costs more than running it).
-_ROUTE_REF = (
-    select(
-        RouteStopRow.vehicle,
-        RouteStopRow.plan_id,
-        TrackedPlan.version,
-        RouteRevision.revision,
-    )
-    .join(TrackedPlan, TrackedPlan.plan_id == RouteStopRow.plan_id)
-    .outerjoin(
-        RouteRevision,
-        (RouteRevision.day == RouteStopRow.day)
-        & (RouteRevision.vehicle == RouteStopRow.vehicle),
-    )
-    .where(
-        RouteStopRow.day == bindparam("day"),
-        RouteStopRow.order_id == bindparam("order_id"),
-    )
-)
-#: :data:`_ROUTE_REF` with the order's day and status, by order id alone.
+#: An order's day and status, its route, the plan's version and the route's
+#: revision, in one query; built once (building a statement costs more than
+#: running it).
 _ORDER_REF = (
     select(
         OrderStatusRow.day,
@@ -343,14 +311,8 @@ ETA_REFRESH = 10
 
 
 def _parsed_plan(
-    session: Session, plan_id: str, version: int | None = None
+    session: Session, plan_id: str, version: int
 ) -> tuple[Plan, Windows] | None:
-    if version is None:
-        version = session.scalar(
-            select(TrackedPlan.version).where(TrackedPlan.plan_id == plan_id)
-        )
-    if version is None:
-        return None
     hit = _PLANS.get(plan_id)
     if hit is not None and hit[0] == version:
         return hit[1], hit[2]
@@ -363,21 +325,6 @@ def _parsed_plan(
             _PLANS.clear()
         _PLANS[plan_id] = (row.version, plan, windows)
     return plan, windows
-
-
-def route_plan(session: Session, day: dt.date, order_id: str) -> RoutePlan | None:
-    """The route an order is on that day, parsed (cached per plan version)."""
-    stop = session.get(RouteStopRow, (day, order_id))
-    if stop is None or stop.plan_id is None:
-        return None
-    parsed = _parsed_plan(session, stop.plan_id)
-    if parsed is None:
-        return None
-    plan, windows = parsed
-    route = plan.route_of(stop.vehicle)
-    if route is None:
-        return None
-    return RoutePlan(route=route, orders=tuple(route.order_ids), windows=windows)
 
 
 def _route_events(
@@ -414,37 +361,6 @@ def _planned_eta(route: RoutePlan, order_id: str, now: int) -> Eta | None:
     return None
 
 
-def order_eta(
-    session: Session, day: dt.date, status: OrderStatus, now: int
-) -> Eta | None:
-    """The live ETA of a tracked order (None once it is no longer coming).
-
-    The ETAs of a whole route are computed at once and kept in this process,
-    keyed by the plan's version, the route's revision and ``now``: every
-    order on the route asking at the same second (callers round ``now``, see
-    :data:`ETA_REFRESH`) gets them from memory, and an accepted event of the
-    route, in any process, changes the revision and so the key.
-
-    Parameters
-    ----------
-    session
-        Open session.
-    day
-        The order's operating day.
-    status
-        Its current status (only live states have an ETA).
-    now
-        Seconds since local midnight of ``day``.
-    """
-    if status.state not in LIVE_STATES:
-        return None
-    row = session.execute(
-        _ROUTE_REF, {"day": day, "order_id": status.order_id}
-    ).one_or_none()
-    ref = None if row is None else RouteRef(*row)
-    return eta_on_route(session, day, status, now, ref)
-
-
 def eta_on_route(
     session: Session,
     day: dt.date,
@@ -452,7 +368,15 @@ def eta_on_route(
     now: int,
     ref: RouteRef | None,
 ) -> Eta | None:
-    """:func:`order_eta` when the order's route reference is known already."""
+    """The live ETA of a tracked order (None once it is no longer coming).
+
+    ``ref`` comes from :func:`tracked_order`. The ETAs of a whole route are
+    computed at once and kept in this process, keyed by the plan's version,
+    the route's revision and ``now``: every order on the route asking at the
+    same second (callers round ``now``, see :data:`ETA_REFRESH`) gets them
+    from memory, and an accepted event of the route, in any process, changes
+    the revision and so the key.
+    """
     if status.state not in LIVE_STATES or ref is None or ref.plan_id is None:
         return None
     if ref.vehicle is None or ref.version is None:
@@ -489,13 +413,6 @@ def eta_on_route(
     if got is not None:
         return got
     return _planned_eta(route, status.order_id, now)
-
-
-def order_day(session: Session, order_id: str) -> dt.date | None:
-    """The operating day an order is tracked on."""
-    return session.scalar(
-        select(OrderStatusRow.day).where(OrderStatusRow.order_id == order_id)
-    )
 
 
 def local_time(seconds: int, day: dt.date) -> dt.datetime:
