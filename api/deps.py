@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy import Engine
 
 from api.auth import Principal, Role, require
@@ -26,6 +26,7 @@ from api.settings import Settings
 __all__ = [
     "AdminDep",
     "EngineDep",
+    "Offset",
     "Principal",
     "Role",
     "SessionDep",
@@ -50,5 +51,9 @@ def get_engine(request: Request) -> Engine:
 
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+#: Items a list route skips. Bounded, so a huge value is a 422 and never
+#: reaches the database (SQLite integers are 64-bit).
+MAX_OFFSET = 1_000_000_000
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="items to skip")]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 AdminDep = Annotated[Principal, Depends(require(Role.admin))]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 from pydantic import BaseModel
 
 from api import dispatch
-from api.deps import Principal, Role, SessionDep, require
+from api.deps import Offset, Principal, Role, SessionDep, require
 from api.errors import FieldError, InvalidInput, problem_responses
 from routing.model import Depot
 
@@ -23,7 +23,6 @@ Writer = Annotated[Principal, Depends(require(Role.dispatcher))]
 Reader = Annotated[Principal, Depends(require(Role.dispatcher, Role.planner))]
 DepotId = Annotated[str, Path(min_length=1, max_length=128)]
 Limit = Annotated[int, Query(ge=1, le=1000, description="most items to return")]
-Offset = Annotated[int, Query(ge=0, description="items to skip")]
 
 
 class DepotPublic(Depot):

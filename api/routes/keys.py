@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from api.auth import Principal, Role, issue_key, require, revoke_key
 from api.db.models import ApiKey
-from api.deps import AdminDep, SessionDep
+from api.deps import AdminDep, Offset, SessionDep
 from api.errors import problem_responses
 
 __all__ = ["router"]
@@ -70,7 +70,7 @@ def create_api_key(
 def read_api_keys(
     session: SessionDep,
     _: AdminDep,
-    skip: Annotated[int, Query(ge=0)] = 0,
+    skip: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ApiKeysPublic:
     """List keys, oldest first."""

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api import dispatch
-from api.deps import Principal, Role, SessionDep, SettingsDep, require
+from api.deps import Offset, Principal, Role, SessionDep, SettingsDep, require
 from api.errors import FieldError, InvalidInput, check_max_items, problem_responses
 from routing.model import (
     Amount,
@@ -50,7 +50,6 @@ Reader = Annotated[
 ]
 OrderId = Annotated[str, Path(min_length=1, max_length=128)]
 Limit = Annotated[int, Query(ge=1, le=1000, description="most items to return")]
-Offset = Annotated[int, Query(ge=0, description="items to skip")]
 
 
 class OrderCreate(BaseModel):

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from api import dispatch, tracking_service
 from api.auth import Principal, Role, require
 from api.db.base import utcnow
-from api.deps import SessionDep, SettingsDep
+from api.deps import Offset, SessionDep, SettingsDep
 from api.errors import FieldError, InvalidInput, check_max_items, problem_responses
 from api.jobs import JobPublic, JobRow, job_public, job_row, submit
 from api.plan_jobs import PLAN, PLAN_KINDS, REOPTIMIZE
@@ -286,7 +286,7 @@ def read_plans(
     day: dt.date | None = None,
     depot_id: Annotated[str | None, Query(max_length=128)] = None,
     status: Literal["draft", "dispatched", "superseded"] | None = None,
-    skip: Annotated[int, Query(ge=0)] = 0,
+    skip: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> PlansPublic:
     """List stored plans, newest first, by day, depot and status."""
