@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = Field(1883, gt=0, lt=65536)
     log_json: bool = Field(True, description="one JSON object per log line")
+    tile_url: str | None = Field(
+        None,
+        description="map tile URL template for the web pages, e.g. "
+        "https://tiles.example/{z}/{x}/{y}.png (default: none; the pages draw "
+        "the embedded city's roads and districts)",
+    )
+    tile_attribution: str = Field("", description="credit shown under the tiles")
 
 
 def get_settings() -> Settings:

@@ -60,7 +60,9 @@ __all__ = [
     "order_status",
     "register_plan",
     "tracked_order",
+    "tracked_orders",
     "vehicle_state",
+    "vehicle_states",
 ]
 
 #: States in which an order still has an ETA.
@@ -252,6 +254,31 @@ def tracked_order(
     return day, OrderStatus.model_validate(status), RouteRef(*ref)
 
 
+def tracked_orders(
+    session: Session, order_ids: Sequence[str]
+) -> list[tuple[dt.date, OrderStatus, RouteRef]]:
+    """:func:`tracked_order` for many orders in one query (untracked ones left out)."""
+    if not order_ids:
+        return []
+    rows = session.execute(_ORDERS_REF, {"order_ids": list(order_ids)})
+    return [
+        (day, OrderStatus.model_validate(status), RouteRef(*ref))
+        for day, status, *ref in rows
+    ]
+
+
+def vehicle_states(
+    session: Session, day: dt.date, vehicles: Sequence[str]
+) -> list[VehicleState]:
+    """The states of those of ``vehicles`` seen on ``day``."""
+    if not vehicles:
+        return []
+    query = select(VehicleStateRow.state).where(
+        VehicleStateRow.day == day, VehicleStateRow.vehicle.in_(vehicles)
+    )
+    return [VehicleState.model_validate(state) for state in session.scalars(query)]
+
+
 def vehicle_state(session: Session, day: dt.date, vehicle: str) -> VehicleState | None:
     """A van's state that day, if it was seen."""
     row = session.get(VehicleStateRow, (day, vehicle))
@@ -279,10 +306,10 @@ _ROUTE_ETAS: dict[
     tuple[dt.date, str, int, str, int, int], tuple[RoutePlan, dict[str, Eta]]
 ] = {}
 _MAX_ROUTE_ETAS = 4096
-#: An order's day and status, its route, the plan's version and the route's
+#: Orders' day and status, their route, the plan's version and the route's
 #: revision, in one query; built once (building a statement costs more than
 #: running it).
-_ORDER_REF = (
+_REFS = (
     select(
         OrderStatusRow.day,
         OrderStatusRow.status,
@@ -302,7 +329,10 @@ _ORDER_REF = (
         (RouteRevision.day == RouteStopRow.day)
         & (RouteRevision.vehicle == RouteStopRow.vehicle),
     )
-    .where(OrderStatusRow.order_id == bindparam("order_id"))
+)
+_ORDER_REF = _REFS.where(OrderStatusRow.order_id == bindparam("order_id"))
+_ORDERS_REF = _REFS.where(
+    OrderStatusRow.order_id.in_(bindparam("order_ids", expanding=True))
 )
 #: Seconds a live ETA asked for "now" may be old: callers round the clock
 #: down to this step, so a route's ETAs are computed once per step (or

@@ -3,22 +3,34 @@
 ``POST /v1/forecasts`` queues a ``forecast`` job (:mod:`api.planning_jobs`)
 that runs :func:`scenarios.run.forecast_demand` on the embedded city, the
 same code path as ``milepost forecast``; ``GET /v1/forecasts/{job_id}``
-follows it and carries the result once it is done.
+follows it and carries the result once it is done. ``GET
+/v1/forecasts/history`` gives the orders per zone and day that the models
+learn from, to draw a forecast against.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from pydantic import BaseModel
 
 from api.deps import Principal, Role, SessionDep, require
-from api.errors import problem_responses
+from api.errors import FieldError, InvalidInput, problem_responses
 from api.jobs import JobPublic, job_public, queue_job, stored_result
 from api.planning_jobs import FORECAST
-from scenarios.run import DemandForecast, ForecastSpec
+from scenarios.forecast_report import zone_history
+from scenarios.run import LATEST_FROM, DemandForecast, ForecastSpec, city
 
-__all__ = ["ForecastCreate", "ForecastJobPublic", "router"]
+__all__ = [
+    "ForecastCreate",
+    "ForecastJobPublic",
+    "HistoryDay",
+    "ZoneHistory",
+    "ZonesHistory",
+    "router",
+]
 
 router = APIRouter(
     prefix="/forecasts", tags=["forecasts"], responses=problem_responses(401, 403)
@@ -35,6 +47,72 @@ class ForecastJobPublic(JobPublic):
     """A forecast job; ``result`` is set once it has succeeded."""
 
     result: DemandForecast | None = None
+
+
+class HistoryDay(BaseModel):
+    """Orders placed in a zone on one day."""
+
+    day: dt.date
+    orders: int
+
+
+class ZoneHistory(BaseModel):
+    """One zone's daily orders, oldest first."""
+
+    zone: str
+    days: list[HistoryDay]
+
+
+class ZonesHistory(BaseModel):
+    """Daily orders per zone of the embedded city, up to the day before ``until``."""
+
+    until: dt.date
+    zones: list[ZoneHistory]
+
+
+#: Same bounds as a forecast's ``customers`` and ``seed``.
+Customers = Annotated[int, Query(ge=1_000, le=40_000)]
+Seed = Annotated[int, Query(ge=0, le=2**31 - 1)]
+Zones = Annotated[list[str] | None, Query(max_length=100)]
+
+
+@router.get("/history", response_model=ZonesHistory, responses=problem_responses(422))
+def read_history(
+    _: Planner,
+    zone: Zones = None,
+    until: dt.date = LATEST_FROM,
+    days: Annotated[int, Query(ge=1, le=730)] = 56,
+    seed: Seed = 0,
+    customers: Customers = 8_000,
+) -> ZonesHistory:
+    """Orders per zone and day of the embedded city for the ``days`` before ``until``.
+
+    The same city (``seed``, ``customers``) a forecast from ``until`` learns from.
+    """
+    history = zone_history(city(seed, customers))
+    if zone is not None:
+        unknown = sorted(set(zone) - set(history["unique_id"]))
+        if unknown:
+            raise InvalidInput(
+                [
+                    FieldError(field="query.zone", reason=f"no zone {name}")
+                    for name in unknown
+                ]
+            )
+        history = history[history["unique_id"].isin(zone)]
+    ds = history["ds"].dt.date
+    history = history[(ds >= until - dt.timedelta(days=days)) & (ds < until)]
+    zones = [
+        ZoneHistory(
+            zone=str(name),
+            days=[
+                HistoryDay(day=d.date(), orders=int(y))
+                for d, y in zip(group["ds"], group["y"], strict=True)
+            ],
+        )
+        for name, group in history.sort_values("ds").groupby("unique_id", sort=True)
+    ]
+    return ZonesHistory(until=until, zones=zones)
 
 
 @router.post(

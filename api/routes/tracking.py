@@ -1,6 +1,8 @@
 """The ``tracking`` routes: an order's status, live ETA and its streams.
 
 ``/orders/{order_id}/...`` serve the storefront and dispatchers (API key);
+``/plans/{plan_id}/live`` serves the dispatcher console: every order's status
+and ETA and every van's last position for one plan, also as a stream;
 ``/track/{token}`` serves the customer, who holds only the order's random
 tracking token: it shows that order's status, its ETA window and, while the
 van is on its way to this very stop, the van's position, and nothing else.
@@ -26,12 +28,15 @@ from starlette.concurrency import run_in_threadpool
 from api import dispatch
 from api.deps import Principal, Role, SessionDep, require
 from api.errors import problem_responses
+from api.plans_store import plan_row
 from api.tracking_service import (
     eta_clock,
     eta_on_route,
     local_time,
     tracked_order,
+    tracked_orders,
     vehicle_state,
+    vehicle_states,
 )
 from tracking.eta import Eta
 from tracking.status import TERMINAL, OrderState, StatusChange
@@ -41,14 +46,19 @@ __all__ = [
     "EtaWindow",
     "OrderEtaPublic",
     "OrderTrackingPublic",
+    "PlanLivePublic",
+    "StopLive",
     "TrackPublic",
     "TrackStep",
+    "VehicleLive",
     "router",
 ]
 
 router = APIRouter(prefix="", tags=["tracking"], responses=problem_responses(401, 403))
 
 Reader = Annotated[Principal, Depends(require(Role.storefront, Role.dispatcher))]
+FleetReader = Annotated[Principal, Depends(require(Role.dispatcher, Role.planner))]
+PlanId = Annotated[str, Path(min_length=1, max_length=128)]
 OrderId = Annotated[str, Path(min_length=1, max_length=128)]
 Token = Annotated[str, Path(min_length=1, max_length=64)]
 At = Annotated[
@@ -124,6 +134,40 @@ class TrackPublic(BaseModel):
     window: EtaWindow | None = None
     history: list[TrackStep]
     driver: DriverPosition | None = None
+
+
+class StopLive(BaseModel):
+    """One order of a plan: its status, van and ETA window (None once not coming)."""
+
+    order_id: str
+    status: OrderState
+    vehicle: str | None = None
+    window: EtaWindow | None = None
+
+
+class VehicleLive(BaseModel):
+    """A van of a plan as last reported: shift, position, latest stop."""
+
+    vehicle: str
+    on_shift: bool = False
+    lat: float | None = None
+    lon: float | None = None
+    position_at: dt.datetime | None = None
+    stop: str | None = None
+    stop_event: str | None = None
+    stop_at: dt.datetime | None = None
+
+
+class PlanLivePublic(BaseModel):
+    """A plan's day as it happens: every order's status, every van seen.
+
+    Orders not tracked (yet) are left out; so are vans that sent nothing.
+    """
+
+    plan_id: str
+    day: dt.date
+    orders: list[StopLive]
+    vehicles: list[VehicleLive]
 
 
 # -- views (one session each) -------------------------------------------------
@@ -223,16 +267,69 @@ def public_view(session: Session, token: str) -> TrackPublic | None:
     )
 
 
+def plan_live_view(session: Session, plan_id: str) -> PlanLivePublic | None:
+    """Statuses, ETAs and van positions of a stored plan (None: no such plan)."""
+    row = plan_row(session, plan_id)
+    if row is None:
+        return None
+    day, plan = row.day, row.plan
+    order_ids = [o for route in plan.routes for o in route.order_ids]
+    order_ids += [u.id for u in plan.unassigned]
+    now = eta_clock(day)
+    orders = []
+    for order_day, status, ref in tracked_orders(session, order_ids):
+        eta = eta_on_route(session, order_day, status, now, ref)
+        orders.append(
+            StopLive(
+                order_id=status.order_id,
+                status=status.state,
+                vehicle=status.vehicle,
+                window=_window(eta, order_day),
+            )
+        )
+    orders.sort(key=lambda o: o.order_id)
+
+    def when(seconds: int | None) -> dt.datetime | None:
+        return None if seconds is None else local_time(seconds, day)
+
+    vans = vehicle_states(session, day, [r.vehicle for r in plan.routes])
+    vehicles = [
+        VehicleLive(
+            vehicle=v.vehicle,
+            on_shift=v.on_shift,
+            lat=v.lat,
+            lon=v.lon,
+            position_at=when(v.position_at),
+            stop=v.stop,
+            stop_event=v.stop_event,
+            stop_at=when(v.stop_at),
+        )
+        for v in sorted(vans, key=lambda v: v.vehicle)
+    ]
+    return PlanLivePublic(plan_id=plan_id, day=day, orders=orders, vehicles=vehicles)
+
+
 # -- Server-Sent Events -------------------------------------------------------
+
+
+def _to_minute(window: dict[str, Any] | None) -> None:
+    if window:
+        for k in ("expected", "earliest", "latest"):
+            window[k] = window[k][:16]  # YYYY-MM-DDTHH:MM
 
 
 def _change_key(view: BaseModel) -> str:
     """What must change for a new event: status, window to the minute, van."""
     data = view.model_dump(mode="json", include={"status", "window", "driver"})
-    window = data.get("window")
-    if window:
-        for k in ("expected", "earliest", "latest"):
-            window[k] = window[k][:16]  # YYYY-MM-DDTHH:MM
+    _to_minute(data.get("window"))
+    return json.dumps(data, sort_keys=True)
+
+
+def _live_key(view: BaseModel) -> str:
+    """A plan's live view changes with any status, van or window (to the minute)."""
+    data = view.model_dump(mode="json")
+    for order in data.get("orders", ()):
+        _to_minute(order.get("window"))
     return json.dumps(data, sort_keys=True)
 
 
@@ -240,6 +337,7 @@ def _sse(
     request: Request,
     view: Callable[[Session], BaseModel | None],
     max_seconds: int,
+    key: Callable[[BaseModel], str] = _change_key,
 ) -> StreamingResponse:
     """Stream ``view`` as ``status`` events: one at once, then one per change.
 
@@ -263,10 +361,10 @@ def _sse(
                 if current is None:
                     yield "event: gone\ndata: {}\n\n"
                     return
-                key = _change_key(current)
-                if key != last_key:
+                now_key = key(current)
+                if now_key != last_key:
                     n += 1
-                    last_key, quiet = key, 0.0
+                    last_key, quiet = now_key, 0.0
                     body = current.model_dump_json()
                     yield f"id: {n}\nevent: status\ndata: {body}\n\n"
                     if getattr(current, "status", None) in TERMINAL:
@@ -379,3 +477,42 @@ def stream_tracking_link(
     if public_view(session, token) is None:
         raise HTTPException(404, _NO_TOKEN)
     return _sse(request, lambda s: public_view(s, token), max_seconds)
+
+
+@router.get(
+    "/plans/{plan_id}/live",
+    response_model=PlanLivePublic,
+    responses=problem_responses(404, 422),
+)
+async def read_plan_live(
+    plan_id: PlanId, request: Request, _: FleetReader
+) -> PlanLivePublic:
+    """Every order's status and ETA window and every van's last report, for a plan."""
+    view = await _in_session(request, lambda s: plan_live_view(s, plan_id))
+    if view is None:
+        raise HTTPException(404, f"no plan {plan_id}")
+    return view
+
+
+@router.get(
+    "/plans/{plan_id}/live/stream",
+    response_class=StreamingResponse,
+    responses={**_SSE_DOC, **problem_responses(404, 422)},
+)
+def stream_plan_live(
+    plan_id: PlanId,
+    request: Request,
+    session: SessionDep,
+    _: FleetReader,
+    max_seconds: MaxSeconds = 900,
+) -> StreamingResponse:
+    """Server-Sent Events: the plan's live view now and whenever it changes.
+
+    Browsers read it with ``fetch()`` (``EventSource`` cannot send the key
+    header), so the key never ends up in a URL.
+    """
+    if plan_row(session, plan_id) is None:
+        raise HTTPException(404, f"no plan {plan_id}")
+    return _sse(
+        request, lambda s: plan_live_view(s, plan_id), max_seconds, key=_live_key
+    )

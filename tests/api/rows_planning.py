@@ -16,6 +16,7 @@ ROWS: dict[tuple[str, str], Case] = {
         Role.planner, body={"horizon": 1, "customers": 1000, "time_limit": 0.1}
     ),
     ("GET", "/v1/forecasts/{job_id}"): case(Role.planner, job_id="no-such-job"),
+    ("GET", "/v1/forecasts/history"): case(Role.planner),
     ("POST", "/v1/scenarios"): case(
         Role.planner,
         body={

@@ -17,6 +17,8 @@ ROWS: dict[tuple[str, str], Case] = {
     ("GET", "/v1/orders/{order_id}/stream"): case(Role.storefront, Role.dispatcher),
     ("GET", "/v1/track/{token}"): case(public=True),
     ("GET", "/v1/track/{token}/stream"): case(public=True),
+    ("GET", "/v1/plans/{plan_id}/live"): case(Role.dispatcher, Role.planner),
+    ("GET", "/v1/plans/{plan_id}/live/stream"): case(Role.dispatcher, Role.planner),
     ("GET", "/v1/metrics/delivery"): case(Role.planner, Role.dispatcher),
     ("GET", "/v1/metrics/retention"): case(Role.planner, Role.dispatcher),
 }
