@@ -88,6 +88,9 @@ class ExecutionSettings(BaseModel):
         leg's departure.
     service_sigma
         Log-sd of the service-time noise (median 1).
+    service_factor
+        Every stop's service time x this (e.g. snow on the doorstep); the
+        planner's service times are not told.
     failure_rate
         Chance that an attempt at a stop fails.
     failed_service_share
@@ -106,6 +109,7 @@ class ExecutionSettings(BaseModel):
     peak_extra: float = Field(default=0.20, ge=0.0)
     peak_hours: tuple[tuple[int, int], ...] = ((7, 9), (17, 20))
     service_sigma: float = Field(default=0.4, ge=0.0)
+    service_factor: float = Field(default=1.0, gt=0.0, le=5.0)
     failure_rate: float = Field(default=0.05, ge=0.0, le=1.0)
     failed_service_share: float = Field(default=0.5, gt=0.0, le=1.0)
     incident_share: float = Field(default=0.10, ge=0.0, le=1.0)
@@ -356,7 +360,8 @@ class _Driver:
         settings, rng, vid = self.settings, self.rng, self.vid
         ready = arrival + step.setup
         service_start = service_opening(step, ready, self.windows)
-        service = step.service * float(np.exp(rng.normal(0.0, settings.service_sigma)))
+        noise = float(np.exp(rng.normal(0.0, settings.service_sigma)))
+        service = step.service * settings.service_factor * noise
         failed = bool(rng.random() < settings.failure_rate)
         reason: FailureReason | None = None
         if failed:

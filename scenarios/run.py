@@ -23,17 +23,26 @@ import datetime as dt
 import functools
 import math
 from collections.abc import Callable, Sequence
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 from forecasting import ConformalIntervals, Forecaster
 from forecasting.models import LogLinear, Model, SeasonalNaive
+from routing.model import TimeWindow
 from routing.solver import SolveParams, solve
 from routing.solver.solve import LARGE_ORDERS
-from routing.travel import DEFAULT_SPEED_BANDS, HaversineTravel
+from routing.travel import DEFAULT_SPEED_BANDS, HaversineTravel, TravelModel
+from routing.units import HOUR
 from scenarios.capacity import CapacityParams, plan_capacity
 from scenarios.city import (
     DEFAULT_END,
@@ -43,7 +52,9 @@ from scenarios.city import (
     build_city,
     day_problem,
 )
-from scenarios.execution import execute_day
+from scenarios.city.day import DAY_SHIFTS, ServicePolicy
+from scenarios.disruption import WEATHER, Weather, ZonedTravel, ZoneSlowdown
+from scenarios.execution import ExecutionSettings, execute_day
 from scenarios.forecast_report import (
     city_exog,
     depot_history,
@@ -65,6 +76,7 @@ __all__ = [
     "FleetDay",
     "ForecastSpec",
     "Progress",
+    "Shift",
     "ZoneDay",
     "check_day",
     "city",
@@ -118,11 +130,31 @@ class _Spec(BaseModel):
 # -- one simulated day ----------------------------------------------------------
 
 
+def _shift(value: tuple[int, int]) -> tuple[int, int]:
+    start, end = value
+    if not 0 <= start < end <= 24 or end - start > 14:
+        raise ValueError(
+            f"shift ({start}, {end}) must be within 0..24 and at most 14 hours"
+        )
+    return value
+
+
+#: A day van's shift ``(from_hour, to_hour)``.
+Shift = Annotated[tuple[int, int], AfterValidator(_shift)]
+#: Day-van shifts: the city's early and late.
+DEFAULT_SHIFTS: tuple[Shift, ...] = tuple(
+    (w.start // HOUR, w.end // HOUR) for w in DAY_SHIFTS
+)
+
+
 class DaySpec(_Spec):
     """One simulated day of the embedded city (a scenario).
 
     ``travel_multiplier`` slows (> 1) or speeds up (< 1) the whole city: the
-    planner's travel model and the road the vans then drive on alike.
+    planner's travel model and the road the vans then drive on alike; so
+    does ``weather`` (:data:`scenarios.disruption.WEATHER`), which also
+    lengthens service at the door and makes more attempts fail. Slowdowns
+    by zone and hour reach the planner only when ``foreseen``.
     """
 
     orders: int = Field(ge=50, le=2000, description="orders of the day")
@@ -130,9 +162,23 @@ class DaySpec(_Spec):
         default=None,
         ge=1,
         le=200,
-        description="day vans per depot (default: sized from the orders); "
-        "night vans are always sized from the night orders",
+        description="day vans per depot (default: sized from the orders)",
     )
+    night_vans: int | None = Field(
+        default=None,
+        ge=0,
+        le=200,
+        description="night vans per depot with night orders (default: sized)",
+    )
+    shifts: tuple[Shift, ...] = Field(
+        default=DEFAULT_SHIFTS,
+        min_length=1,
+        max_length=6,
+        description="day-van shifts (from_hour, to_hour), spread over the vans",
+    )
+    policy: ServicePolicy = ServicePolicy()
+    weather: Weather = "clear"
+    slowdowns: tuple[ZoneSlowdown, ...] = Field(default=(), max_length=20)
     travel_multiplier: float = Field(
         default=1.0, ge=0.25, le=4.0, description="travel times x this"
     )
@@ -231,6 +277,27 @@ class DayKpis(_Spec):
     solve_seconds: float
 
 
+def _execution(weather: Weather) -> ExecutionSettings:
+    """The road's surprises under ``weather`` (clear: the defaults)."""
+    base, effect = ExecutionSettings(), WEATHER[weather]
+    return base.model_copy(
+        update={
+            "failure_rate": min(1.0, base.failure_rate * effect.failures),
+            "incident_share": min(1.0, base.incident_share * effect.incidents),
+            "service_factor": effect.service,
+        }
+    )
+
+
+def _roads(spec: DaySpec) -> tuple[TravelModel, TravelModel]:
+    """The planner's travel model and the road's (with every slowdown)."""
+    base = _travel(spec.travel_multiplier * WEATHER[spec.weather].travel)
+    foreseen = tuple(s for s in spec.slowdowns if s.foreseen)
+    planner: TravelModel = ZonedTravel(base, foreseen) if foreseen else base
+    road: TravelModel = ZonedTravel(base, spec.slowdowns) if spec.slowdowns else base
+    return planner, road
+
+
 def _travel(multiplier: float) -> HaversineTravel:
     """Straight-line travel with every band speed divided by ``multiplier``."""
     base = HaversineTravel()
@@ -284,11 +351,22 @@ def simulate_day(spec: DaySpec, progress: Progress = _quiet) -> DayKpis:
     town = city(spec.seed if spec.city_seed is None else spec.city_seed, spec.customers)
     progress(0.05, f"drawing {spec.orders} orders for {spec.day}")
     problem = day_problem(
-        town, spec.day, spec.orders, spec.seed, vehicles_per_depot=spec.vans
+        town,
+        spec.day,
+        spec.orders,
+        spec.seed,
+        vehicles_per_depot=spec.vans,
+        night_vehicles_per_depot=spec.night_vans,
+        shifts=tuple(TimeWindow(start=a * HOUR, end=b * HOUR) for a, b in spec.shifts),
+        policy=spec.policy,
     )
-    travel = _travel(spec.travel_multiplier)
+    travel, road = _roads(spec)
     progress(0.1, f"planning routes ({spec.time_limit:g} s)")
-    engine = "large" if spec.orders >= LARGE_ORDERS else "ortools"
+    # A bounded search runs one engine at every size, so two scenarios get
+    # the same search effort (solutions) and a seed the same day; a search
+    # bounded by time alone hands large days to the decomposition.
+    bounded = spec.iterations is not None
+    engine = "large" if spec.orders >= LARGE_ORDERS and not bounded else "ortools"
     # One worker: a simulation job shares the machine with the service.
     params = SolveParams(
         engine=engine,
@@ -299,7 +377,9 @@ def simulate_day(spec: DaySpec, progress: Progress = _quiet) -> DayKpis:
     )
     plan = solve(problem, travel=travel, params=params)
     progress(0.8, "driving the routes")
-    execution = execute_day(problem, plan, travel, seed=spec.seed)
+    execution = execute_day(
+        problem, plan, road, settings=_execution(spec.weather), seed=spec.seed
+    )
     progress(0.9, "replaying the live ETAs")
     # The planner's travel model replays the ETA the storefront saw an hour
     # before each real arrival (no learned correction: one day has none).

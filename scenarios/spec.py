@@ -2,8 +2,11 @@
 
 A scenario file names a day, the orders of an ordinary such day, what
 changes (promotions, holidays, events raise demand by a factor), the fleet
-(vans per depot, drivers absent), disruptions (travel slower or faster), the
-number of replications and a seed. :func:`load_scenario` reads one and says
+(day and night vans per depot, shifts, drivers absent), the service policy
+(windows offered, same-day cut-off, which districts get night or same-day
+delivery, pickup-station share), disruptions (weather, the city's travel,
+slowdowns by zone and hour, foreseen or not), the number of replications
+and a seed. :func:`load_scenario` reads one and says
 exactly what is wrong (file, key, reason); :meth:`Scenario.day_spec` turns a
 replication into the :class:`~scenarios.run.DaySpec` that
 :func:`~scenarios.run.simulate_day` runs. Replications keep one city and
@@ -33,7 +36,7 @@ import datetime as dt
 import math
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -44,7 +47,16 @@ from pydantic import (
     model_validator,
 )
 
-from scenarios.run import CUSTOMER_VALUE, LATEST_FROM, DaySpec, check_day
+from scenarios.city.day import ServicePolicy
+from scenarios.disruption import Weather, ZoneSlowdown
+from scenarios.run import (
+    CUSTOMER_VALUE,
+    DEFAULT_SHIFTS,
+    LATEST_FROM,
+    DaySpec,
+    Shift,
+    check_day,
+)
 
 __all__ = [
     "LIBRARY",
@@ -53,6 +65,8 @@ __all__ = [
     "FleetSpec",
     "Scenario",
     "ScenarioError",
+    "ServicePolicy",
+    "ZoneSlowdown",
     "load_scenario",
 ]
 
@@ -83,10 +97,22 @@ class DemandChange(_Spec):
 
 
 class FleetSpec(_Spec):
-    """The vans on the road."""
+    """The vans on the road: day vans on their shifts, night vans."""
 
     vans_per_depot: int | None = Field(
         default=None, ge=1, le=200, description="day vans per depot (default: sized)"
+    )
+    night_vans_per_depot: int | None = Field(
+        default=None,
+        ge=0,
+        le=200,
+        description="night vans per depot with night orders (default: sized)",
+    )
+    shifts: tuple[Shift, ...] = Field(
+        default=DEFAULT_SHIFTS,
+        min_length=1,
+        max_length=6,
+        description="day-van shifts [from_hour, to_hour], spread over the vans",
     )
     absent_drivers: int = Field(
         default=0, ge=0, le=199, description="day vans per depot left without driver"
@@ -104,9 +130,16 @@ class FleetSpec(_Spec):
 
 
 class Disruption(_Spec):
-    """The road: travel times of the whole city x ``travel_multiplier``."""
+    """The road: weather, the whole city's travel, slowdowns by zone and hour.
 
+    ``weather`` (clear, rain, snow: :data:`scenarios.disruption.WEATHER`)
+    and ``travel_multiplier`` are known to the planner; each of ``zones``
+    only when it is ``foreseen``.
+    """
+
+    weather: Weather = "clear"
     travel_multiplier: float = Field(default=1.0, ge=0.25, le=4.0)
+    zones: tuple[ZoneSlowdown, ...] = Field(default=(), max_length=20)
     reason: str = Field(default="", max_length=200, description="e.g. snow")
 
 
@@ -127,6 +160,7 @@ class Scenario(_Spec):
     city: CitySpec = CitySpec()
     demand: tuple[DemandChange, ...] = ()
     fleet: FleetSpec = FleetSpec()
+    policy: ServicePolicy = ServicePolicy()
     disruption: Disruption = Disruption()
     replications: int = Field(default=10, ge=1, le=1000)
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
@@ -178,6 +212,11 @@ class Scenario(_Spec):
         return DaySpec(
             orders=self.expected_orders(),
             vans=vans,
+            night_vans=self.fleet.night_vans_per_depot,
+            shifts=self.fleet.shifts,
+            policy=self.policy,
+            weather=self.disruption.weather,
+            slowdowns=self.disruption.zones,
             travel_multiplier=self.disruption.travel_multiplier,
             seed=self.seed + replication,
             city_seed=self.city.seed,
@@ -199,8 +238,52 @@ def _where(loc: tuple[int | str, ...]) -> str:
     return out or "(top level)"
 
 
+#: Deepest chain of ``base`` files one scenario may build on.
+MAX_BASES = 8
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` on top of ``base``: tables merge key by key, the rest replaces."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The file's table with every ``base`` it names merged underneath."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        where = f"{chain[-1]}: base: " if chain else ""
+        raise ScenarioError(f"{where}{path}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    if not isinstance(base, str) or not base:
+        raise ScenarioError(f"{path}: base: must be the path of another scenario file")
+    target = (path.parent / base).resolve()
+    if target in chain or target == path.resolve():
+        raise ScenarioError(f"{path}: base: {base} builds on itself")
+    if len(chain) >= MAX_BASES:
+        raise ScenarioError(f"{path}: base: more than {MAX_BASES} files deep")
+    return _merge(_read(target, (*chain, path.resolve())), data)
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Read a scenario file.
+
+    A file may start from another with ``base = "baseline.toml"`` (a path
+    relative to the file): its tables are merged key by key under this
+    file's, and anything else this file sets replaces the base's (a
+    ``[[demand]]`` list replaces the whole list).
 
     Raises
     ------
@@ -209,14 +292,7 @@ def load_scenario(path: str | Path) -> Scenario:
         line) or a value the scenario does not allow (every such key).
     """
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such file") from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{path}: not UTF-8 text ({exc.reason})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    data = _read(path)
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:

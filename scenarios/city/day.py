@@ -10,6 +10,7 @@ for dawn deliveries.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from routing.model import (
     Costs,
@@ -28,7 +30,7 @@ from routing.model import (
     Vehicle,
 )
 from routing.units import DAY, HOUR
-from scenarios.city.geography import coordinates, nearest
+from scenarios.city.geography import DISTRICTS, coordinates, nearest
 
 if TYPE_CHECKING:
     from scenarios.city import City
@@ -40,6 +42,7 @@ __all__ = [
     "NIGHT_SHIFT",
     "STOPS_PER_VAN",
     "FleetCosts",
+    "ServicePolicy",
     "day_problem",
 ]
 
@@ -95,6 +98,118 @@ class FleetCosts:
     night: Costs = NIGHT_VAN_COSTS
 
 
+#: Hours from which shoppers place the orders that ask for same-day
+#: delivery, evenly (``[first, last)``): a cut-off at ``c`` catches the share
+#: ``(c - first) / (last - first)`` of them; the rest get next-day delivery.
+SAME_DAY_ORDER_HOURS = (7, 22)
+#: Hours between a same-day cut-off and the first same-day window (picking,
+#: loading and the drive out).
+SAME_DAY_LEAD_HOURS = 2
+
+
+class ServicePolicy(BaseModel):
+    """What the shop offers: windows, cut-off, service levels by district.
+
+    The defaults are the embedded city's :data:`DAY_MIX` and windows (and
+    draw exactly the same day). A level a customer's district is not offered
+    (``night_districts``, ``same_day_districts``) becomes a next-day home
+    delivery; so do the same-day orders placed after ``same_day_cutoff``.
+    ``pickup_station_share`` moves orders between next-day home delivery and
+    pickup stations.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    window_hours: int = Field(
+        default=2, ge=1, le=6, description="length of the home windows offered"
+    )
+    windows_from: int = Field(
+        default=9, ge=6, le=18, description="first hour a day window may start"
+    )
+    windows_to: int = Field(
+        default=21, ge=10, le=23, description="hour the last day window ends"
+    )
+    same_day_cutoff: int = Field(
+        default=12,
+        ge=SAME_DAY_ORDER_HOURS[0] + 1,
+        le=18,
+        description="hour until which same-day orders are taken",
+    )
+    pickup_station_share: float = Field(
+        default=DAY_MIX[ServiceLevel.PICKUP_STATION.value],
+        ge=0.0,
+        le=0.5,
+        description="share of orders sent to a pickup station",
+    )
+    night_districts: tuple[str, ...] | None = Field(
+        default=None,
+        max_length=len(DISTRICTS),
+        description="districts offered night (dawn) delivery (default: all)",
+    )
+    same_day_districts: tuple[str, ...] | None = Field(
+        default=None,
+        max_length=len(DISTRICTS),
+        description="districts offered same-day delivery (default: all)",
+    )
+
+    @field_validator("night_districts", "same_day_districts")
+    @classmethod
+    def _known_districts(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if value is None:
+            return None
+        known = {d.name for d in DISTRICTS}
+        for name in value:
+            if name not in known:
+                raise ValueError(
+                    f"unknown district {name!r}; districts are "
+                    + ", ".join(sorted(known))
+                )
+        return tuple(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _windows_fit(self) -> ServicePolicy:
+        if self.windows_to - self.windows_from < self.window_hours:
+            raise ValueError(
+                f"a {self.window_hours}-hour window does not fit in "
+                f"{self.windows_from}:00-{self.windows_to}:00"
+            )
+        if self.same_day_cutoff + SAME_DAY_LEAD_HOURS + self.window_hours > (
+            self.windows_to
+        ):
+            raise ValueError(
+                f"same-day orders taken until {self.same_day_cutoff}:00 leave no "
+                f"{self.window_hours}-hour window before {self.windows_to}:00"
+            )
+        return self
+
+    def mix(self) -> dict[str, float]:
+        """The order mix this policy draws from (sums to 1)."""
+        mix = dict(DAY_MIX)
+        first, last = SAME_DAY_ORDER_HOURS
+        same = ServiceLevel.SAME_DAY.value
+        caught = (self.same_day_cutoff - first) / (last - first)
+        default = (ServicePolicy.model_fields["same_day_cutoff"].default - first) / (
+            last - first
+        )
+        mix[same] = min(1.0, DAY_MIX[same] * caught / default)
+        mix[ServiceLevel.PICKUP_STATION.value] = self.pickup_station_share
+        rest = sum(v for k, v in mix.items() if k != ServiceLevel.NEXT_DAY.value)
+        if rest > 1.0:
+            raise ValueError("the policy's service levels take more than every order")
+        mix[ServiceLevel.NEXT_DAY.value] = 1.0 - rest
+        return mix
+
+    def offers(self, level: str, district: str) -> bool:
+        """Whether ``district`` is offered service level ``level``."""
+        if level == ServiceLevel.NIGHT.value:
+            allowed = self.night_districts
+        elif level == ServiceLevel.SAME_DAY.value:
+            allowed = self.same_day_districts
+        else:
+            return True
+        return allowed is None or district in allowed
+
+
 def _candidates(customers: pd.DataFrame, day: date) -> pd.DataFrame:
     """Customers signed up by ``day`` and not gone before it."""
     when = pd.Timestamp(day)
@@ -105,30 +220,42 @@ def _candidates(customers: pd.DataFrame, day: date) -> pd.DataFrame:
 
 
 def _windows(
-    rng: np.random.Generator, kind: str, n: int
+    rng: np.random.Generator, kind: str, n: int, policy: ServicePolicy
 ) -> list[tuple[TimeWindow, ...]]:
-    """Time windows of ``n`` jobs of one kind."""
+    """Time windows of ``n`` jobs of one kind under ``policy``."""
     if kind == ServiceLevel.NIGHT.value:
         return [(_NIGHT_WINDOW,)] * n
     if kind == ServiceLevel.PICKUP_STATION.value:
         return [(_STATION_WINDOW,)] * n
+    width = policy.window_hours
+    last_start = policy.windows_to - width
     if kind == ServiceLevel.SAME_DAY.value:
-        starts = rng.integers(14, 20, n)
-        return [(TimeWindow(start=s * HOUR, end=(s + 2) * HOUR),) for s in starts]
-    # next-day, scheduled and returns: 70 % one 2-hour window, 10 % two, 20 % none
+        first_same = policy.same_day_cutoff + SAME_DAY_LEAD_HOURS
+        starts = rng.integers(first_same, last_start + 1, n)
+        return [(TimeWindow(start=s * HOUR, end=(s + width) * HOUR),) for s in starts]
+    # next-day, scheduled and returns: 70 % one window, 10 % two (at least
+    # two hours apart), 20 % none
     u = rng.random(n)
-    first = rng.integers(9, 20, n)
-    early = rng.integers(9, 14, n)
-    late = early + 4 + np.floor(rng.random(n) * (20 - early - 4)).astype(np.int64)
+    first = rng.integers(policy.windows_from, last_start + 1, n)
+    gap = width + 2
+    early_end = min(policy.windows_from + 5, last_start - gap + 1)
+    two = early_end > policy.windows_from
+    early = rng.integers(
+        policy.windows_from, max(early_end, policy.windows_from + 1), n
+    )
+    span = np.maximum(last_start + 1 - early - gap, 0)
+    late = early + gap + np.floor(rng.random(n) * span).astype(np.int64)
     out: list[tuple[TimeWindow, ...]] = []
     for i in range(n):
-        if u[i] < 0.7:
-            out.append((TimeWindow(start=first[i] * HOUR, end=(first[i] + 2) * HOUR),))
+        if u[i] < 0.7 or (u[i] < 0.8 and not two):
+            out.append(
+                (TimeWindow(start=first[i] * HOUR, end=(first[i] + width) * HOUR),)
+            )
         elif u[i] < 0.8:
             out.append(
                 (
-                    TimeWindow(start=early[i] * HOUR, end=(early[i] + 2) * HOUR),
-                    TimeWindow(start=late[i] * HOUR, end=(late[i] + 2) * HOUR),
+                    TimeWindow(start=early[i] * HOUR, end=(early[i] + width) * HOUR),
+                    TimeWindow(start=late[i] * HOUR, end=(late[i] + width) * HOUR),
                 )
             )
         else:
@@ -163,7 +290,10 @@ def day_problem(
     seed: int,
     *,
     vehicles_per_depot: int | None = None,
+    night_vehicles_per_depot: int | None = None,
+    shifts: Sequence[TimeWindow] = DAY_SHIFTS,
     costs: FleetCosts | None = None,
+    policy: ServicePolicy | None = None,
 ) -> Problem:
     """Tomorrow's orders in the city as a routing :class:`~routing.model.Problem`.
 
@@ -196,8 +326,16 @@ def day_problem(
     vehicles_per_depot
         Fix the number of day vans per depot (night vans are still sized from
         the night orders).
+    night_vehicles_per_depot
+        Fix the number of night vans of each depot that has night orders.
+    shifts
+        Shifts of the day vans, spread evenly over each depot's vans in order
+        (default :data:`DAY_SHIFTS`: the first half early, the rest late).
     costs
         Van costs (default :class:`FleetCosts`).
+    policy
+        Windows, cut-off and service levels offered (default
+        :class:`ServicePolicy`: the mix and windows above).
 
     Returns
     -------
@@ -207,7 +345,15 @@ def day_problem(
         raise ValueError(f"n_orders must be >= 1, got {n_orders}")
     if vehicles_per_depot is not None and vehicles_per_depot < 1:
         raise ValueError(f"vehicles_per_depot must be >= 1, got {vehicles_per_depot}")
+    if night_vehicles_per_depot is not None and night_vehicles_per_depot < 0:
+        raise ValueError(
+            f"night_vehicles_per_depot must be >= 0, got {night_vehicles_per_depot}"
+        )
+    if not shifts:
+        raise ValueError("shifts must name at least one shift")
     costs = costs or FleetCosts()
+    policy = policy or ServicePolicy()
+    mix = policy.mix()
     rng = np.random.default_rng([seed, day.toordinal()])
     pool = _candidates(city.customers, day)
     weights = pool["base_rate"].to_numpy(dtype=np.float64)
@@ -215,14 +361,21 @@ def day_problem(
     picked = pool.iloc[
         rng.choice(len(pool), size=n_orders, replace=replace, p=weights / weights.sum())
     ]
-    kinds = np.array(list(DAY_MIX))
-    kind = kinds[rng.choice(len(kinds), size=n_orders, p=list(DAY_MIX.values()))]
+    kinds = np.array(list(mix))
+    kind = kinds[rng.choice(len(kinds), size=n_orders, p=list(mix.values()))]
+    # A level the customer's district is not offered falls back to next day.
+    district = picked["district"].astype(str).to_numpy()
+    for i in range(n_orders):
+        if not policy.offers(str(kind[i]), str(district[i])):
+            kind[i] = ServiceLevel.NEXT_DAY.value
     grams, parcels = _demand(rng, n_orders)
     service = rng.integers(120, 241, n_orders)
     windows: list[tuple[TimeWindow, ...]] = [()] * n_orders
     for k in kinds:
         idx = np.flatnonzero(kind == k)
-        for i, w in zip(idx.tolist(), _windows(rng, str(k), len(idx)), strict=True):
+        for i, w in zip(
+            idx.tolist(), _windows(rng, str(k), len(idx), policy), strict=True
+        ):
             windows[i] = w
 
     depot_ids = [d.id for d in city.depots]
@@ -272,7 +425,7 @@ def day_problem(
         else:
             n_day = max(_van_count(stops, g, p, STOPS_PER_VAN) + 1, 2)
         for v in range(n_day):
-            shift = DAY_SHIFTS[0] if v < math.ceil(n_day / 2) else DAY_SHIFTS[1]
+            shift = shifts[v * len(shifts) // n_day]
             vehicles.append(
                 Vehicle(
                     id=f"{depot}-van-{v + 1:02d}",
@@ -284,7 +437,10 @@ def day_problem(
                 )
             )
         stops, g, p = night_load[depot]
-        for v in range(_van_count(stops, g, p, NIGHT_STOPS_PER_VAN)):
+        n_night = _van_count(stops, g, p, NIGHT_STOPS_PER_VAN)
+        if night_vehicles_per_depot is not None and stops:
+            n_night = night_vehicles_per_depot
+        for v in range(n_night):
             vehicles.append(
                 Vehicle(
                     id=f"{depot}-night-{v + 1:02d}",

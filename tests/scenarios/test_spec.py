@@ -69,6 +69,23 @@ def test_minimal_file_takes_the_defaults(tmp_path: Path) -> None:
             "over 2000",
         ),
         ('name = "x"\n', "orders", "Field required"),
+        (
+            MINIMAL + '[policy]\nnight_districts = ["Gangnam-gu", "Narnia-gu"]\n',
+            "policy.night_districts",
+            "unknown district 'Narnia-gu'",
+        ),
+        (
+            MINIMAL + '[disruption]\nweather = "hail"\n',
+            "disruption.weather",
+            "'clear', 'rain' or 'snow'",
+        ),
+        (
+            MINIMAL + '[[disruption.zones]]\ndistricts = ["Mapo-gu"]\n'
+            "hours = [19, 18]\nmultiplier = 2\n",
+            "disruption.zones[0]",
+            "within 0..31",
+        ),
+        (MINIMAL + "[fleet]\nshifts = [[8, 30]]\n", "fleet.shifts[0]", "within 0..24"),
     ],
 )
 def test_bad_values_name_the_file_key_and_reason(
@@ -89,6 +106,82 @@ def test_bad_toml_and_missing_files(tmp_path: Path) -> None:
         load_scenario(_write(tmp_path, 'name = "x"\norders = \n'))
     with pytest.raises(ScenarioError, match="no such file"):
         load_scenario(tmp_path / "nowhere.toml")
+
+
+def test_policy_fleet_and_disruptions_reach_the_day(tmp_path: Path) -> None:
+    """Every section of a file ends up in the simulated day it describes."""
+    text = (
+        MINIMAL
+        + "[fleet]\nvans_per_depot = 5\nnight_vans_per_depot = 2\n"
+        + "shifts = [[7, 15], [12, 20]]\n"
+        + "[policy]\nwindow_hours = 3\nsame_day_cutoff = 14\n"
+        + 'night_districts = ["Mapo-gu"]\npickup_station_share = 0.2\n'
+        + '[disruption]\nweather = "rain"\n'
+        + '[[disruption.zones]]\ndistricts = ["Jung-gu"]\nhours = [17, 20]\n'
+        + "multiplier = 1.8\nforeseen = true\n"
+    )
+    day = load_scenario(_write(tmp_path, text)).day_spec(0)
+    assert (day.vans, day.night_vans, day.shifts) == (5, 2, ((7, 15), (12, 20)))
+    assert day.policy.window_hours == 3 and day.policy.same_day_cutoff == 14
+    assert day.policy.night_districts == ("Mapo-gu",)
+    assert day.policy.pickup_station_share == 0.2
+    assert day.weather == "rain"
+    (zone,) = day.slowdowns
+    assert zone.districts == ("Jung-gu",) and zone.hours == (17, 20) and zone.foreseen
+
+
+def test_a_file_builds_on_its_base(tmp_path: Path) -> None:
+    """Tables merge key by key; lists and plain values replace the base's."""
+    (tmp_path / "base.toml").write_text(
+        MINIMAL
+        + "replications = 4\n[fleet]\nvans_per_depot = 6\nabsent_drivers = 1\n"
+        + '[[demand]]\nkind = "event"\nname = "a"\nuplift = 1.5\n',
+        encoding="utf-8",
+    )
+    child = tmp_path / "child.toml"
+    child.write_text(
+        'base = "base.toml"\nname = "child"\n[fleet]\nvans_per_depot = 9\n'
+        '[[demand]]\nkind = "promotion"\nname = "b"\nuplift = 1.2\n',
+        encoding="utf-8",
+    )
+    scenario = load_scenario(child)
+    assert scenario.name == "child" and scenario.replications == 4
+    assert scenario.fleet.vans_per_depot == 9 and scenario.fleet.absent_drivers == 1
+    assert [d.name for d in scenario.demand] == ["b"]
+
+
+def test_library_files_build_on_the_baseline() -> None:
+    """What-ifs differ from the baseline only where they say so."""
+    base = load_scenario(LIBRARY / "baseline.toml")
+    night = load_scenario(LIBRARY / "night_delivery_expansion.toml")
+    assert night.policy.night_districts is not None
+    assert base.policy.night_districts is not None
+    added = set(night.policy.night_districts) - set(base.policy.night_districts)
+    assert added == {"Gangseo-gu", "Yangcheon-gu", "Nowon-gu"}
+    assert (
+        night.model_copy(
+            update={
+                "name": base.name,
+                "description": base.description,
+                "policy": base.policy,
+            }
+        )
+        == base
+    )
+
+
+def test_bad_bases_say_why(tmp_path: Path) -> None:
+    loop = tmp_path / "loop.toml"
+    loop.write_text('base = "loop.toml"\n' + MINIMAL, encoding="utf-8")
+    with pytest.raises(ScenarioError, match="builds on itself"):
+        load_scenario(loop)
+    lost = _write(tmp_path, 'base = "gone.toml"\n' + MINIMAL)
+    with pytest.raises(
+        ScenarioError, match=r"s\.toml: base: .*gone\.toml: no such file"
+    ):
+        load_scenario(lost)
+    with pytest.raises(ScenarioError, match="base: must be the path"):
+        load_scenario(_write(tmp_path, "base = 3\n" + MINIMAL))
 
 
 def test_replication_out_of_range_is_refused() -> None:
