@@ -17,6 +17,7 @@ from api.jobs import JobRunner
 from api.routes import api_router
 from api.settings import Settings, get_settings
 from api.telemetry import Metrics, RequestContextMiddleware
+from api.web.pages import install as install_pages
 
 __all__ = ["create_app"]
 
@@ -95,4 +96,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(ops.router)
     app.include_router(api_router)
+    install_pages(app)
     return app

@@ -1,0 +1,434 @@
+// The dispatcher console: a day's plan on the city map, its timelines, and
+// the day as it happens (statuses and vans from the plan's live stream).
+import * as L from "/static/vendor/leaflet.js";
+import {
+  addBaseLayers, api, apiKey, clock, el, follow, minutes, secondsInto,
+  seoulTime, seoulToday, setApiKey, streamEvents,
+} from "/static/common.js";
+
+const COLOURS = ["#1d4ed8", "#b91c1c", "#15803d", "#7c3aed", "#c2410c", "#0e7490", "#be185d", "#4d7c0f", "#1e3a8a", "#92400e"];
+const STATUS_COLOURS = {
+  created: "#6b7280", planned: "#6b7280", dispatched: "#1d4ed8", out_for_delivery: "#7c3aed",
+  arriving: "#b45309", delivered: "#15803d", failed_attempt: "#b91c1c", returned_to_depot: "#b91c1c",
+  rescheduled: "#0e7490", redirected_to_pickup_station: "#0e7490", cancelled: "#111827",
+};
+const STOP_TYPES = new Set(["job", "delivery", "pickup"]);
+
+const $ = (id) => document.getElementById(id);
+const state = { plan: null, live: new Map(), vans: new Map(), selected: null, stream: null, depots: new Map() };
+let map, routeLayer, vanLayer;
+const stopMarkers = new Map();
+const vanMarkers = new Map();
+
+function say(text, error = false) {
+  const node = $("status");
+  node.textContent = text;
+  node.classList.toggle("error", error);
+}
+
+function statusOf(orderId) {
+  return state.live.get(orderId)?.status || "planned";
+}
+
+// -- the plan -----------------------------------------------------------------
+
+function renderTotals(pub) {
+  const s = pub.summary;
+  const dl = $("totals");
+  dl.replaceChildren();
+  if (!s) return;
+  const items = [
+    ["Routes", s.routes], ["Orders", s.orders], ["Served", s.served], ["Unassigned", s.unassigned],
+    ["Distance", `${(s.distance / 1000).toFixed(1)} km`], ["Driving", minutes(s.duration)],
+    ["Service", minutes(s.service)], ["Waiting", minutes(s.waiting_time)],
+    ["In window", s.in_window], ["Late", s.late], ["Cost", Math.round(s.cost).toLocaleString("en")],
+  ];
+  for (const [k, v] of items) {
+    dl.append(el("div", { "data-total": k.toLowerCase().replace(" ", "-") }, el("dt", { text: k }), el("dd", { text: String(v) })));
+  }
+  $("plan-state").textContent = `(plan ${pub.id}, ${pub.status})`;
+}
+
+function segments(route) {
+  // Travel, wait, service and break segments of a route, in time order.
+  const out = [];
+  let prev = null;
+  for (const step of route.steps) {
+    if (prev !== null && step.arrival > prev.departure) {
+      out.push({ kind: "travel", from: prev.departure, to: step.arrival, step });
+    }
+    if (step.service_start > step.arrival) {
+      out.push({ kind: "wait", from: step.arrival, to: step.service_start, step });
+    }
+    if (step.type === "break") {
+      out.push({ kind: "break", from: step.service_start, to: step.departure, step });
+    } else if (STOP_TYPES.has(step.type)) {
+      out.push({ kind: "service", from: step.service_start - (step.setup || 0), to: step.departure, step });
+    }
+    prev = step;
+  }
+  return out;
+}
+
+function renderTimelines(plan) {
+  const box = $("timelines");
+  box.replaceChildren();
+  if (!plan.routes.length) {
+    box.append(el("p", { text: "No routes." }));
+    return;
+  }
+  const t0 = Math.min(...plan.routes.map((r) => r.start));
+  const t1 = Math.max(...plan.routes.map((r) => r.end));
+  const span = Math.max(1, t1 - t0);
+  const pct = (t) => `${((t - t0) / span) * 100}%`;
+  const axis = el("div", { class: "axis", "aria-hidden": "true" });
+  const hourFirst = Math.ceil(t0 / 3600);
+  for (let h = hourFirst; h * 3600 <= t1; h++) axis.append(el("span", { style: `left:${pct(h * 3600)}`, text: `${h}:00` }));
+  box.append(axis);
+  plan.routes.forEach((route, i) => {
+    const colour = COLOURS[i % COLOURS.length];
+    const row = el("div", { class: "route-row", "data-vehicle": route.vehicle });
+    const name = el("div", { class: "route-name" },
+      el("span", { class: "swatch", style: `background:${colour}`, "aria-hidden": "true" }),
+      `${route.vehicle}: ${route.orders} orders, ${clock(route.start)}–${clock(route.end)}, ${(route.distance / 1000).toFixed(1)} km`);
+    const bar = el("div", { class: "gantt", role: "group", "aria-label": `Timeline of ${route.vehicle}` });
+    for (const seg of segments(route)) {
+      const style = `left:${pct(seg.from)};width:${pct(t0 + seg.to - seg.from)}`;
+      const title = `${seg.kind} ${clock(seg.from)}–${clock(seg.to)}`;
+      if (seg.kind === "service") {
+        const id = seg.step.id;
+        bar.append(el("button", {
+          type: "button", class: `seg seg-service st-${statusOf(id)}`, style,
+          "data-order": id, "aria-label": `Stop ${id}: ${title}`, title: `${id}: ${title}`,
+          onclick: () => selectStop(id),
+        }));
+      } else {
+        bar.append(el("span", { class: `seg seg-${seg.kind}`, style, title, "data-kind": seg.kind, "aria-hidden": "true" }));
+      }
+    }
+    row.append(name, bar);
+    box.append(row);
+  });
+}
+
+function renderUnassigned(plan) {
+  const body = $("unassigned").querySelector("tbody");
+  body.replaceChildren();
+  for (const u of plan.unassigned) {
+    body.append(el("tr", { "data-order": u.id }, el("td", { text: u.id }), el("td", { text: u.reason }), el("td", { text: u.detail })));
+  }
+  if (!plan.unassigned.length) body.append(el("tr", {}, el("td", { colspan: 3, text: "None: every order is on a route." })));
+  $("unassigned-count").textContent = `(${plan.unassigned.length})`;
+}
+
+function drawRoutes(plan) {
+  routeLayer.clearLayers();
+  stopMarkers.clear();
+  const bounds = [];
+  plan.routes.forEach((route, i) => {
+    const colour = COLOURS[i % COLOURS.length];
+    const points = route.steps.filter((s) => s.location && s.location.lat !== null).map((s) => [s.location.lat, s.location.lon]);
+    bounds.push(...points);
+    const line = L.polyline(points, { color: colour, weight: 3, opacity: 0.85, className: "route-line" }).addTo(routeLayer);
+    line.getElement()?.setAttribute("data-vehicle", route.vehicle);
+    route.steps.forEach((step) => {
+      if (!step.location || step.location.lat === null) return;
+      if (step.type === "start" || step.type === "end") {
+        if (step.type === "start") {
+          const depot = L.circleMarker([step.location.lat, step.location.lon], {
+            radius: 8, color: "#111827", weight: 2, fillColor: "#fde047", fillOpacity: 1, className: "depot",
+          }).addTo(routeLayer).bindTooltip(`Depot of ${route.vehicle}`);
+          depot.getElement()?.setAttribute("data-vehicle", route.vehicle);
+        }
+        return;
+      }
+      if (!STOP_TYPES.has(step.type)) return;
+      const marker = L.circleMarker([step.location.lat, step.location.lon], {
+        radius: 7, color: colour, weight: 2, fillColor: STATUS_COLOURS[statusOf(step.id)], fillOpacity: 0.95, className: "stop",
+      }).addTo(routeLayer);
+      marker.bindTooltip(`${step.id} (${route.vehicle}, ${clock(step.arrival)})`);
+      marker.on("click", () => selectStop(step.id));
+      const node = marker.getElement();
+      if (node) {
+        node.setAttribute("data-order", step.id);
+        node.setAttribute("data-vehicle", route.vehicle);
+        node.setAttribute("data-status", statusOf(step.id));
+        node.setAttribute("tabindex", "0");
+        node.setAttribute("role", "button");
+        node.setAttribute("aria-label", `Stop ${step.id}`);
+        node.addEventListener("keydown", (e) => {
+          if (e.key === "Enter" || e.key === " ") { e.preventDefault(); selectStop(step.id); }
+        });
+      }
+      stopMarkers.set(step.id, marker);
+    });
+  });
+  if (bounds.length) map.fitBounds(bounds, { padding: [20, 20] });
+}
+
+function findStop(orderId) {
+  for (const route of state.plan.plan.routes) {
+    const i = route.steps.findIndex((s) => s.id === orderId && STOP_TYPES.has(s.type));
+    if (i >= 0) return { route, step: route.steps[i], prev: route.steps[i - 1] || null };
+  }
+  return null;
+}
+
+async function selectStop(orderId) {
+  const found = findStop(orderId);
+  if (!found) return;
+  state.selected = orderId;
+  const { route, step, prev } = found;
+  document.querySelectorAll("button.seg.selected, path.stop.selected").forEach((n) => n.classList.remove("selected"));
+  document.querySelectorAll(".route-row.selected").forEach((n) => n.classList.remove("selected"));
+  document.querySelector(`button.seg[data-order="${CSS.escape(orderId)}"]`)?.classList.add("selected");
+  document.querySelector(`.route-row[data-vehicle="${CSS.escape(route.vehicle)}"]`)?.classList.add("selected");
+  stopMarkers.get(orderId)?.getElement()?.classList.add("selected");
+  renderStopDetail(orderId);
+  try {
+    const order = await api("GET", `/v1/orders/${encodeURIComponent(orderId)}`);
+    const link = $("tracking-link");
+    if (link && state.selected === orderId) {
+      link.replaceChildren(el("a", { href: `/t/${order.tracking_token}`, target: "_blank", rel: "noopener", text: "Customer's tracking page" }));
+    }
+  } catch {
+    // Orders of a problem sent whole are not stored: no tracking link.
+  }
+}
+
+function renderStopDetail(orderId) {
+  const found = findStop(orderId);
+  if (!found) return;
+  const { route, step, prev } = found;
+  const live = state.live.get(orderId);
+  const status = live?.status || "planned";
+  const rows = [];
+  if (prev) rows.push(["Travel", `${clock(prev.departure)}–${clock(step.arrival)}`, step.duration ? `${minutes(step.arrival - prev.departure)}` : ""]);
+  rows.push(["Arrive", clock(step.arrival), ""]);
+  if (step.waiting_time) rows.push(["Wait", `${clock(step.arrival)}–${clock(step.service_start)}`, minutes(step.waiting_time)]);
+  rows.push(["Service", `${clock(step.service_start)}–${clock(step.departure)}`, minutes(step.departure - step.service_start)]);
+  rows.push(["Leave", clock(step.departure), step.slack ? `slack ${minutes(step.slack)}` : ""]);
+  if (step.late) rows.push(["Late", minutes(step.late), ""]);
+  const eta = live?.window
+    ? `${seoulTime(live.window.earliest)}–${seoulTime(live.window.latest)} (expected ${seoulTime(live.window.expected)})`
+    : "none";
+  const detail = $("stop-detail");
+  detail.replaceChildren(
+    el("p", {}, el("strong", { text: orderId }), ` on ${route.vehicle} `, el("span", { class: `badge st-${status}`, id: "stop-status", text: status.replaceAll("_", " ") })),
+    el("p", { id: "stop-eta", text: `Live ETA: ${eta}` }),
+    el("table", { id: "stop-timeline", "aria-label": `Timeline of stop ${orderId}` },
+      el("tbody", {}, ...rows.map(([k, v, x]) => el("tr", {}, el("th", { scope: "row", text: k }), el("td", { text: v }), el("td", { text: x }))))),
+    el("p", { id: "tracking-link" }),
+  );
+}
+
+function renderPlan(pub) {
+  state.plan = pub;
+  renderTotals(pub);
+  renderUnassigned(pub.plan);
+  renderTimelines(pub.plan);
+  drawRoutes(pub.plan);
+  $("stop-detail").replaceChildren(el("p", { text: "Choose a stop on the map or in a timeline." }));
+  const frozen = pub.status !== "draft" && pub.status !== "dispatched";
+  $("dispatch").disabled = pub.status !== "draft";
+  $("reoptimize").disabled = frozen;
+  startLive(pub.id);
+}
+
+// -- live ---------------------------------------------------------------------
+
+function applyLive(view) {
+  state.live = new Map(view.orders.map((o) => [o.order_id, o]));
+  for (const [orderId, marker] of stopMarkers) {
+    const status = statusOf(orderId);
+    marker.setStyle({ fillColor: STATUS_COLOURS[status] || "#6b7280" });
+    marker.getElement()?.setAttribute("data-status", status);
+  }
+  document.querySelectorAll("button.seg-service").forEach((b) => {
+    b.className = b.className.replace(/\bst-\S+/, `st-${statusOf(b.dataset.order)}`);
+  });
+  const body = $("vans").querySelector("tbody");
+  body.replaceChildren();
+  const done = new Map();
+  for (const o of view.orders) {
+    if (o.vehicle && o.status === "delivered") done.set(o.vehicle, (done.get(o.vehicle) || 0) + 1);
+  }
+  for (const v of view.vehicles) {
+    const position = v.lat === null ? "not seen" : `${v.lat.toFixed(4)}, ${v.lon.toFixed(4)} at ${seoulTime(v.position_at)}`;
+    const stop = v.stop_event ? `${v.stop_event} ${v.stop || "depot"} at ${seoulTime(v.stop_at)}` : "";
+    body.append(el("tr", { "data-vehicle": v.vehicle },
+      el("td", { text: v.vehicle }), el("td", { text: v.on_shift ? "on shift" : "off shift" }),
+      el("td", { class: "position", text: position }), el("td", { text: stop }), el("td", { class: "num", text: String(done.get(v.vehicle) || 0) })));
+    if (v.lat !== null) {
+      let marker = vanMarkers.get(v.vehicle);
+      if (!marker) {
+        marker = L.circleMarker([v.lat, v.lon], { radius: 9, color: "#111827", weight: 3, fillColor: "#ffffff", fillOpacity: 1, className: "van" })
+          .addTo(vanLayer).bindTooltip(`Van ${v.vehicle}`);
+        marker.getElement()?.setAttribute("data-vehicle", v.vehicle);
+        vanMarkers.set(v.vehicle, marker);
+      } else {
+        marker.setLatLng([v.lat, v.lon]);
+      }
+    }
+  }
+  if (!view.vehicles.length) body.append(el("tr", {}, el("td", { colspan: 5, text: "No van has reported yet." })));
+  if (state.selected) renderStopDetailKeepLink(state.selected);
+}
+
+function renderStopDetailKeepLink(orderId) {
+  const link = $("tracking-link")?.cloneNode(true);
+  renderStopDetail(orderId);
+  if (link) $("tracking-link").replaceWith(link);
+}
+
+function startLive(planId) {
+  if (state.stream) state.stream.abort();
+  vanLayer.clearLayers();
+  vanMarkers.clear();
+  const control = new AbortController();
+  state.stream = control;
+  streamEvents(`/v1/plans/${encodeURIComponent(planId)}/live/stream`, (type, data) => {
+    if (type === "status") applyLive(data);
+  }, control.signal, (err) => say(`Live updates: ${err.message}`, true));
+}
+
+// -- actions ------------------------------------------------------------------
+
+function dayAndDepot() {
+  return { day: $("day").value, depot: $("depot").value || null };
+}
+
+async function loadDepots() {
+  try {
+    const got = await api("GET", "/v1/depots?limit=100");
+    const select = $("depot");
+    const keep = select.value;
+    select.replaceChildren(el("option", { value: "", text: "All depots" }));
+    for (const d of got.data) {
+      state.depots.set(d.id, d);
+      select.append(el("option", { value: d.id, text: d.name ? `${d.name} (${d.id})` : d.id }));
+    }
+    select.value = keep;
+  } catch (err) {
+    say(`Depots: ${err.message}`, true);
+  }
+}
+
+async function showPlan() {
+  const { day, depot } = dayAndDepot();
+  if (!day) return say("Choose a day.", true);
+  say("Looking for the day's plan…");
+  const query = new URLSearchParams({ day, limit: "20" });
+  if (depot) query.set("depot_id", depot);
+  const list = await api("GET", `/v1/plans?${query}`);
+  const current = list.data.find((p) => p.status !== "superseded" && (depot || p.depot_id === null || list.data.length === 1)) || list.data.find((p) => p.status !== "superseded");
+  if (!current) {
+    clearPlan();
+    return say(`No plan for ${day}${depot ? ` at ${depot}` : ""} yet: press Solve.`);
+  }
+  renderPlan(await api("GET", `/v1/plans/${current.id}`));
+  say(`Plan ${current.id} of ${day}.`);
+}
+
+function clearPlan() {
+  state.plan = null;
+  if (state.stream) state.stream.abort();
+  routeLayer.clearLayers();
+  vanLayer.clearLayers();
+  stopMarkers.clear();
+  vanMarkers.clear();
+  $("totals").replaceChildren();
+  $("plan-state").textContent = "";
+  $("timelines").replaceChildren();
+  $("unassigned").querySelector("tbody").replaceChildren();
+  $("dispatch").disabled = true;
+  $("reoptimize").disabled = true;
+}
+
+async function waitFor(accepted, what) {
+  const done = await follow(accepted.url, (job) => say(`${what}: ${job.status} ${Math.round(job.progress * 100)}% ${job.message || ""}`));
+  if (done.status === "failed") throw new Error(`${what} failed: ${done.job?.error || "unknown error"}`);
+  renderPlan(done);
+  say(`${what}: plan ${done.id} ready, ${done.summary.routes} routes, ${done.summary.served} of ${done.summary.orders} orders served.`);
+}
+
+function params() {
+  return { time_limit: Number($("time-limit").value) || 5 };
+}
+
+async function solve() {
+  const { day, depot } = dayAndDepot();
+  if (!day) return say("Choose a day.", true);
+  say("Solving…");
+  const body = { day, params: params() };
+  if (depot) body.depot_id = depot;
+  await waitFor(await api("POST", "/v1/plans", body), "Solve");
+}
+
+async function reoptimize() {
+  const pub = state.plan;
+  const time = Math.max(0, secondsInto(pub.day));
+  say(`Re-optimising from ${clock(time)}…`);
+  await waitFor(await api("POST", `/v1/plans/${pub.id}/reoptimize`, { time, params: params() }), "Re-optimise");
+}
+
+async function dispatchPlan() {
+  const pub = state.plan;
+  const got = await api("POST", `/v1/plans/${pub.id}/dispatch`);
+  state.plan = { ...pub, status: got.status, dispatched_at: got.dispatched_at };
+  renderTotals(state.plan);
+  $("dispatch").disabled = true;
+  say(`Plan ${got.id} dispatched: ${got.dispatched_orders} orders released to the vans.`);
+}
+
+function guarded(action) {
+  return async (event) => {
+    event?.preventDefault();
+    setApiKey($("key").value.trim());
+    if (!apiKey()) return say("Enter a dispatcher API key first.", true);
+    const buttons = ["load", "solve", "reoptimize", "dispatch"].map($);
+    const was = buttons.map((b) => b.disabled);
+    buttons.forEach((b) => { b.disabled = true; });
+    try {
+      await action();
+    } catch (err) {
+      say(err.message, true);
+    } finally {
+      buttons.forEach((b, i) => { b.disabled = was[i]; });
+      if (state.plan) {
+        $("dispatch").disabled = state.plan.status !== "draft";
+        $("reoptimize").disabled = !["draft", "dispatched"].includes(state.plan.status);
+      }
+    }
+  };
+}
+
+function legend() {
+  const ul = $("legend");
+  for (const status of ["planned", "dispatched", "out_for_delivery", "arriving", "delivered", "failed_attempt"]) {
+    ul.append(el("li", {}, el("span", { class: "swatch", style: `background:${STATUS_COLOURS[status]}`, "aria-hidden": "true" }), status.replaceAll("_", " ")));
+  }
+}
+
+async function init() {
+  map = L.map("map", { preferCanvas: false, zoomSnap: 0.25 }).setView([37.56, 126.98], 11);
+  routeLayer = L.layerGroup().addTo(map);
+  vanLayer = L.layerGroup().addTo(map);
+  legend();
+  const params = new URLSearchParams(location.search);
+  $("day").value = params.get("day") || seoulToday();
+  $("key").value = apiKey();
+  $("key").addEventListener("change", () => { setApiKey($("key").value.trim()); loadDepots(); });
+  $("controls").addEventListener("submit", guarded(showPlan));
+  $("solve").addEventListener("click", guarded(solve));
+  $("reoptimize").addEventListener("click", guarded(reoptimize));
+  $("dispatch").addEventListener("click", guarded(dispatchPlan));
+  await addBaseLayers(L, map).catch((err) => say(`Base map: ${err.message}`, true));
+  document.body.dataset.ready = "true";
+  if (apiKey()) {
+    await loadDepots();
+    if (params.get("depot")) $("depot").value = params.get("depot");
+  }
+}
+
+init();

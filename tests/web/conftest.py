@@ -1,0 +1,182 @@
+"""Browser tests: Debian's Chromium, driven by Playwright, against a real server.
+
+Each module starts ``milepost serve`` on a free port with a fresh SQLite file
+and keys for every role. Chromium is ``/usr/bin/chromium`` (set
+``MILEPOST_CHROMIUM`` to use another); Playwright never downloads a browser.
+Screenshots and reports go to ``tests/web/artifacts/`` (or
+``MILEPOST_WEB_ARTIFACTS``). A missing browser or missing npm assets fail the
+tests with what to install: they are never skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+from api.auth import Role, create_key
+from api.db.engine import make_engine, make_sessionmaker
+from api.db.migrate import upgrade
+from api.web.pages import NODE_MODULES, missing_assets
+
+CHROMIUM = Path(os.environ.get("MILEPOST_CHROMIUM", "/usr/bin/chromium"))
+ARTIFACTS = Path(
+    os.environ.get("MILEPOST_WEB_ARTIFACTS", Path(__file__).parent / "artifacts")
+)
+AXE = NODE_MODULES / "axe-core" / "axe.min.js"
+#: A phone's screen (CSS pixels of a common 6-inch phone).
+PHONE = {"width": 390, "height": 844}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True)
+class Server:
+    """A running ``milepost serve``: its base URL and a key per role."""
+
+    url: str
+    keys: dict[Role, str]
+    log: Path
+
+    def call(
+        self, method: str, path: str, role: Role, body: Any = None
+    ) -> httpx.Response:
+        """Call the API as ``role``."""
+        return httpx.request(
+            method,
+            self.url + path,
+            json=body,
+            headers={"X-API-Key": self.keys[role]},
+            timeout=30,
+        )
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """``milepost serve`` on a fresh SQLite database, stopped after the module."""
+    missing = missing_assets()
+    if missing:
+        pytest.fail(
+            f"web assets not installed ({', '.join(missing)}): "
+            "run npm ci --prefix api/web"
+        )
+    folder = tmp_path_factory.mktemp("web")
+    url = f"sqlite:///{folder / 'milepost.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    with make_sessionmaker(engine).begin() as session:
+        keys = {role: create_key(session, role, f"web {role}") for role in Role}
+    engine.dispose()
+    port = _free_port()
+    log = folder / "server.log"
+    env = {**os.environ, "MILEPOST_DATABASE_URL": url, "MILEPOST_LOG_JSON": "false"}
+    milepost = Path(sys.executable).with_name("milepost")
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [str(milepost), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"server exited with {proc.returncode}:\n{log.read_text()}")
+            try:
+                if httpx.get(f"{base}/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"server did not become ready:\n{log.read_text()}")
+            time.sleep(0.1)
+        yield Server(base, keys, log)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    """The Playwright driver (ships inside the PyPI package)."""
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    """Debian's Chromium, headless."""
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"no Chromium at {CHROMIUM}: install it with apt-get install -y chromium "
+            "(scripts/test.sh does), or set MILEPOST_CHROMIUM"
+        )
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh desktop-sized page; console errors fail the test."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    errors = watch_errors(page)
+    yield page
+    context.close()
+    assert errors == [], f"errors in the page: {errors}"
+
+
+def watch_errors(page: Page) -> list[str]:
+    """Collect the page's uncaught errors and console errors."""
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on(
+        "console",
+        lambda msg: errors.append(msg.text) if msg.type == "error" else None,
+    )
+    return errors
+
+
+def shot(page: Page, name: str) -> Path:
+    """Save a full-page screenshot as a test artefact."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def axe_violations(page: Page, name: str) -> list[dict[str, Any]]:
+    """Run axe-core on the page; save its report; return serious/critical ones."""
+    page.add_script_tag(path=str(AXE))
+    result: dict[str, Any] = page.evaluate("axe.run(document)")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    report = json.dumps(result["violations"], indent=1)
+    (ARTIFACTS / f"{name}.axe.json").write_text(report)
+    return [
+        {"id": v["id"], "impact": v["impact"], "at": [n["target"] for n in v["nodes"]]}
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]

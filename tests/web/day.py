@@ -1,0 +1,93 @@
+"""A small delivery day for the browser tests, stored through the API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from api.auth import Role
+from tests.web.conftest import Server
+
+SEOUL = ZoneInfo("Asia/Seoul")
+DEPOT = "hub-mapo"
+VANS = ("van-a", "van-b")
+#: Homes around Mapo and Yongsan: (lat, lon).
+HOMES = (
+    (37.5563, 126.9236),
+    (37.5482, 126.9130),
+    (37.5610, 126.9420),
+    (37.5405, 126.9455),
+    (37.5330, 126.9650),
+    (37.5290, 126.9880),
+    (37.5450, 126.9710),
+    (37.5520, 126.9560),
+)
+#: An order no van can carry: it must come back unassigned, with a reason.
+TOO_BIG = "o-piano"
+
+
+def today() -> dt.date:
+    """The operating day the tests run on: today in Seoul."""
+    return dt.datetime.now(SEOUL).date()
+
+
+def now_seconds(day: dt.date) -> int:
+    """Now, in seconds since Seoul's midnight of ``day``."""
+    midnight = dt.datetime.combine(day, dt.time(), SEOUL)
+    return int((dt.datetime.now(SEOUL) - midnight).total_seconds())
+
+
+def seed_day(server: Server, day: dt.date) -> dict[str, str]:
+    """Store the depot, two vans (one with a break) and the orders.
+
+    Five parcels fill a van, so the eight orders need both vans.
+
+    The vans work all day, so that "now" is inside the shift whenever the
+    test runs. Returns each order's tracking token.
+    """
+    depot = {"id": DEPOT, "name": "Mapo hub", "location": {"lat": 37.55, "lon": 126.93}}
+    assert server.call("POST", "/v1/depots", Role.dispatcher, depot).status_code == 201
+    for i, van in enumerate(VANS):
+        body: dict[str, Any] = {
+            "id": van,
+            "start": DEPOT,
+            "end": DEPOT,
+            "capacity": [5],
+            "shift": ["00:00", "23:59"],
+        }
+        if i == 0:
+            body["breaks"] = [
+                {"id": "lunch", "time_windows": [["00:20", "23:00"]], "service": 1800}
+            ]
+        got = server.call("POST", "/v1/vehicles", Role.dispatcher, body)
+        assert got.status_code == 201, got.text
+    tokens = {}
+    orders = [(f"o-{i + 1}", lat, lon, 1) for i, (lat, lon) in enumerate(HOMES)] + [
+        (TOO_BIG, 37.5450, 126.9400, 50)
+    ]
+    for order_id, lat, lon, demand in orders:
+        body = {
+            "day": day.isoformat(),
+            "depot_id": DEPOT,
+            "job": {
+                "id": order_id,
+                "demand": [demand],
+                "location": {"lat": lat, "lon": lon},
+                "service": 300,
+            },
+        }
+        got = server.call("POST", "/v1/orders", Role.dispatcher, body)
+        assert got.status_code == 201, got.text
+        tokens[order_id] = got.json()["tracking_token"]
+    return tokens
+
+
+def send_events(server: Server, day: dt.date, events: list[dict[str, Any]]) -> None:
+    """Report events as the vans' devices; every one must be accepted."""
+    got = server.call(
+        "POST", "/v1/events", Role.device, {"day": day.isoformat(), "events": events}
+    )
+    assert got.status_code == 200, got.text
+    result = got.json()
+    assert len(result["accepted"]) == len(events), result
