@@ -44,6 +44,7 @@ from routing.solver.solve import LARGE_ORDERS
 from routing.travel import DEFAULT_SPEED_BANDS, HaversineTravel, TravelModel
 from routing.units import HOUR
 from scenarios.capacity import CapacityParams, plan_capacity
+from scenarios.checkout import checkout
 from scenarios.city import (
     DEFAULT_END,
     DEFAULT_START,
@@ -275,6 +276,15 @@ class DayKpis(_Spec):
         default=None, description="share of arrivals inside that ETA's P10-P90"
     )
     solve_seconds: float
+    shoppers: int = Field(
+        default=0, description="orders that chose a slot at checkout (quoted)"
+    )
+    first_choice_rate: float | None = Field(
+        default=None, description="share of them offered the window they wanted"
+    )
+    lost_at_checkout: int = Field(
+        default=0, description="shoppers who left: no acceptable slot offered"
+    )
 
 
 def _execution(weather: Weather) -> ExecutionSettings:
@@ -375,7 +385,20 @@ def simulate_day(spec: DaySpec, progress: Progress = _quiet) -> DayKpis:
         workers=1,
         iterations=spec.iterations,
     )
+    shoppers = first_choice = lost = 0
+    booked = None
+    if spec.policy.checkout == "quoted":
+        progress(0.1, "checkout: quoting and booking the shoppers' slots")
+        booked = checkout(problem, travel, spec.policy, params, spec.seed)
+        problem = booked.problem
+        shoppers, first_choice = booked.shoppers, booked.first_choice
+        lost = len(booked.lost)
+        progress(0.4, f"planning routes ({spec.time_limit:g} s)")
     plan = solve(problem, travel=travel, params=params)
+    if booked is not None and len(plan.unassigned) > len(booked.plan.unassigned):
+        # Every booking fits the plan kept through checkout: never promise
+        # a slot and then drop the order.
+        plan = booked.plan
     progress(0.8, "driving the routes")
     execution = execute_day(
         problem, plan, road, settings=_execution(spec.weather), seed=spec.seed
@@ -436,6 +459,9 @@ def simulate_day(spec: DaySpec, progress: Progress = _quiet) -> DayKpis:
             round(sum(c.inside for c in checks) / len(checks), 4) if checks else None
         ),
         solve_seconds=round(plan.seconds, 2),
+        shoppers=shoppers,
+        first_choice_rate=round(first_choice / shoppers, 4) if shoppers else None,
+        lost_at_checkout=lost,
     )
     progress(1.0, "done")
     return kpis

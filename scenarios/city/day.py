@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -115,7 +115,8 @@ class ServicePolicy(BaseModel):
     (``night_districts``, ``same_day_districts``) becomes a next-day home
     delivery; so do the same-day orders placed after ``same_day_cutoff``.
     ``pickup_station_share`` moves orders between next-day home delivery and
-    pickup stations.
+    pickup stations. The windows offered are ``window_hours`` long and start
+    from ``windows_from`` up to ``windows_to - window_hours``.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -150,6 +151,12 @@ class ServicePolicy(BaseModel):
         default=None,
         max_length=len(DISTRICTS),
         description="districts offered same-day delivery (default: all)",
+    )
+    checkout: Literal["drawn", "quoted"] = Field(
+        default="drawn",
+        description="drawn: each order gets the window it wants; quoted: "
+        "shoppers choose among the slots the plan can still take "
+        "(scenarios.checkout)",
     )
 
     @field_validator("night_districts", "same_day_districts")
