@@ -454,7 +454,7 @@ def _build(
     )
 
     depots = [pyvrp.Depot(location=k) for k in range(n_depots)]
-    locations = [_location(data, n) for n in reps]
+    locations = _locations(data, reps, distances)
     instance = pyvrp.ProblemData(
         locations=locations,
         clients=clients,
@@ -485,14 +485,52 @@ def _window(windows: tuple[tuple[int, int], ...]) -> tuple[int, int]:
     return windows[0][0], windows[-1][1]
 
 
-def _location(data: ProblemData, n: int) -> pyvrp.Location:
-    point = data.nodes[n].point
-    if point is None:
-        return pyvrp.Location(x=0.0, y=0.0)
-    loc = data.points[point]
-    if loc.lon is None or loc.lat is None:
-        return pyvrp.Location(x=0.0, y=0.0)
-    return pyvrp.Location(x=loc.lon, y=loc.lat)
+def _locations(
+    data: ProblemData, reps: list[int], distances: _IntMatrix
+) -> list[pyvrp.Location]:
+    """Where PyVRP's geometric operators think each location is.
+
+    PyVRP's SWAP* only exchanges between routes whose angular sectors around
+    the depot overlap; with every place at (0, 0) all routes overlap and
+    each iteration tries every pair of routes (on 1,000-customer instances
+    about 1.75x the time per iteration, the same moves found). Places
+    without lat/lon (matrix-only problems) therefore get planar coordinates
+    recovered from the distances by classical multidimensional scaling,
+    exact for Euclidean instances up to a rotation, which sectors ignore.
+    """
+    located: list[pyvrp.Location] = []
+    for n in reps:
+        point = data.nodes[n].point
+        loc = None if point is None else data.points[point]
+        if loc is None or loc.lon is None or loc.lat is None:
+            break
+        located.append(pyvrp.Location(x=loc.lon, y=loc.lat))
+    else:
+        return located
+    xy = planar_embedding(distances)
+    return [pyvrp.Location(x=float(x), y=float(y)) for x, y in xy]
+
+
+def planar_embedding(distances: _IntMatrix) -> npt.NDArray[np.float64]:
+    """Two-dimensional coordinates whose distances approximate ``distances``.
+
+    Classical (Torgerson) scaling of the symmetrised matrix; its two largest
+    eigenvectors. One or two places get (0, 0).
+    """
+    n = distances.shape[0]
+    if n < 3:
+        return np.zeros((n, 2))
+    d = distances.astype(np.float64)
+    d = (d + d.T) / 2.0
+    finite = d[np.isfinite(d)]
+    d = np.minimum(d, finite.max(initial=0.0))
+    sq = d**2
+    # Double centring: B = -1/2 J D^2 J without forming J.
+    b = -0.5 * (sq - sq.mean(axis=0)[None, :] - sq.mean(axis=1)[:, None] + sq.mean())
+    values, vectors = np.linalg.eigh(b)
+    top = np.argsort(values)[::-1][:2]
+    scale = np.sqrt(np.clip(values[top], 0.0, None))
+    return np.asarray(vectors[:, top] * scale[None, :], dtype=np.float64)
 
 
 def _matrices(data: ProblemData, reps: list[int]) -> tuple[_IntMatrix, _IntMatrix]:

@@ -360,3 +360,52 @@ def test_bench_cli_rejects_bad_options(args: list[str], words: str) -> None:
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2
     assert words in result.output
+
+
+def test_planar_embedding_recovers_euclidean_geometry() -> None:
+    """Distances between the recovered points are the matrix's (to rounding)."""
+    from routing.solver.pyvrp_adapter import planar_embedding
+
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(0, 1000, size=(60, 2))
+    d = np.rint(np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1)))
+    got = planar_embedding(d.astype(np.int64))
+    back = np.hypot(*(got[:, None, :] - got[None, :, :]).transpose(2, 0, 1))
+    assert np.abs(back - d).max() < 2.0
+    assert planar_embedding(np.zeros((2, 2), dtype=np.int64)).shape == (2, 2)
+
+
+@needs_data
+def test_matrix_only_instances_get_the_files_geometry() -> None:
+    """A Solomon file read as matrices gets its layout back for PyVRP.
+
+    Without coordinates every place sat at (0, 0), which made PyVRP's SWAP*
+    try every pair of routes: the same moves, 1.75x slower per iteration on
+    1,000 customers. The recovered places are the file's (times its scale)
+    up to a rotation, which the route sectors do not see.
+    """
+    import tempfile
+
+    import pyvrp
+
+    from routing.solver import pyvrp_adapter as adapter
+    from routing.vrplib import read_solomon
+
+    path = VRPTW / "solomon" / "instances" / "RC101.txt"
+    problem, _ = read_solomon(path)
+    data = build_data(problem, HaversineTravel())
+    ids = [o.id for o in problem.orders]
+    ours = adapter._build(data, ids, with_costs=False, required=True).instance
+    with tempfile.TemporaryDirectory() as tmp:
+        vrp = Path(tmp) / "RC101.vrp"
+        adapter._solomon_to_vrplib(path, vrp)
+        theirs = pyvrp.read(vrp, round_func="dimacs")
+
+    def gaps(instance: pyvrp.ProblemData) -> Any:
+        xy = np.array(
+            [(p.x, p.y) for p in (instance.location(k) for k in range(101))], float
+        )
+        return np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+
+    # Truncated distances: within 1.5 units (0.15 of the file's) everywhere.
+    assert np.abs(gaps(ours) - gaps(theirs)).max() < 1.5
