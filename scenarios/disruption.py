@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from routing.model import Location
 from routing.travel import TravelMatrix, TravelModel
 from routing.units import DAY, HOUR
-from scenarios.city.geography import DISTRICTS, haversine_matrix_m
+from scenarios.city.geography import DISTRICTS, haversine_matrix_m, known_districts
 
 __all__ = [
     "WEATHER",
@@ -77,14 +77,7 @@ class ZoneSlowdown(BaseModel):
     @field_validator("districts")
     @classmethod
     def _known(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        known = {d.name for d in DISTRICTS}
-        for name in value:
-            if name not in known:
-                raise ValueError(
-                    f"unknown district {name!r}; districts are "
-                    + ", ".join(sorted(known))
-                )
-        return tuple(dict.fromkeys(value))
+        return known_districts(value)
 
     @model_validator(mode="after")
     def _hours(self) -> ZoneSlowdown:

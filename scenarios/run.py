@@ -76,8 +76,10 @@ __all__ = [
     "DepotDay",
     "FleetDay",
     "ForecastSpec",
+    "NightVans",
     "Progress",
     "Shift",
+    "Shifts",
     "ZoneDay",
     "check_day",
     "city",
@@ -142,6 +144,20 @@ def _shift(value: tuple[int, int]) -> tuple[int, int]:
 
 #: A day van's shift ``(from_hour, to_hour)``.
 Shift = Annotated[tuple[int, int], AfterValidator(_shift)]
+#: Night vans per depot with night orders (None: sized from them).
+NightVans = Annotated[
+    int | None,
+    Field(ge=0, le=200, description="night vans per depot with night orders"),
+]
+#: Day-van shifts, spread evenly over each depot's vans.
+Shifts = Annotated[
+    tuple[Shift, ...],
+    Field(
+        min_length=1,
+        max_length=6,
+        description="day-van shifts [from_hour, to_hour], spread over the vans",
+    ),
+]
 #: Day-van shifts: the city's early and late.
 DEFAULT_SHIFTS: tuple[Shift, ...] = tuple(
     (w.start // HOUR, w.end // HOUR) for w in DAY_SHIFTS
@@ -165,18 +181,8 @@ class DaySpec(_Spec):
         le=200,
         description="day vans per depot (default: sized from the orders)",
     )
-    night_vans: int | None = Field(
-        default=None,
-        ge=0,
-        le=200,
-        description="night vans per depot with night orders (default: sized)",
-    )
-    shifts: tuple[Shift, ...] = Field(
-        default=DEFAULT_SHIFTS,
-        min_length=1,
-        max_length=6,
-        description="day-van shifts (from_hour, to_hour), spread over the vans",
-    )
+    night_vans: NightVans = None
+    shifts: Shifts = DEFAULT_SHIFTS
     policy: ServicePolicy = ServicePolicy()
     weather: Weather = "clear"
     slowdowns: tuple[ZoneSlowdown, ...] = Field(default=(), max_length=20)

@@ -54,7 +54,8 @@ from scenarios.run import (
     DEFAULT_SHIFTS,
     LATEST_FROM,
     DaySpec,
-    Shift,
+    NightVans,
+    Shifts,
     check_day,
 )
 
@@ -102,18 +103,8 @@ class FleetSpec(_Spec):
     vans_per_depot: int | None = Field(
         default=None, ge=1, le=200, description="day vans per depot (default: sized)"
     )
-    night_vans_per_depot: int | None = Field(
-        default=None,
-        ge=0,
-        le=200,
-        description="night vans per depot with night orders (default: sized)",
-    )
-    shifts: tuple[Shift, ...] = Field(
-        default=DEFAULT_SHIFTS,
-        min_length=1,
-        max_length=6,
-        description="day-van shifts [from_hour, to_hour], spread over the vans",
-    )
+    night_vans_per_depot: NightVans = None
+    shifts: Shifts = DEFAULT_SHIFTS
     absent_drivers: int = Field(
         default=0, ge=0, le=199, description="day vans per depot left without driver"
     )

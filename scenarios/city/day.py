@@ -30,7 +30,12 @@ from routing.model import (
     Vehicle,
 )
 from routing.units import DAY, HOUR
-from scenarios.city.geography import DISTRICTS, coordinates, nearest
+from scenarios.city.geography import (
+    DISTRICTS,
+    coordinates,
+    known_districts,
+    nearest,
+)
 
 if TYPE_CHECKING:
     from scenarios.city import City
@@ -162,16 +167,7 @@ class ServicePolicy(BaseModel):
     @field_validator("night_districts", "same_day_districts")
     @classmethod
     def _known_districts(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        if value is None:
-            return None
-        known = {d.name for d in DISTRICTS}
-        for name in value:
-            if name not in known:
-                raise ValueError(
-                    f"unknown district {name!r}; districts are "
-                    + ", ".join(sorted(known))
-                )
-        return tuple(dict.fromkeys(value))
+        return None if value is None else known_districts(value)
 
     @model_validator(mode="after")
     def _windows_fit(self) -> ServicePolicy:

@@ -29,6 +29,7 @@ __all__ = [
     "coordinates",
     "districts_frame",
     "haversine_matrix_m",
+    "known_districts",
     "nearest",
     "scatter_homes",
 ]
@@ -159,6 +160,17 @@ STATIONS: tuple[PickupStation, ...] = (
 )
 
 _M_PER_DEG_LAT = np.pi * EARTH_RADIUS_M / 180.0
+
+
+def known_districts(names: Sequence[str]) -> tuple[str, ...]:
+    """``names`` without repeats, or ValueError naming the first unknown one."""
+    known = {d.name for d in DISTRICTS}
+    for name in names:
+        if name not in known:
+            raise ValueError(
+                f"unknown district {name!r}; districts are " + ", ".join(sorted(known))
+            )
+    return tuple(dict.fromkeys(names))
 
 
 def districts_frame() -> pd.DataFrame:
