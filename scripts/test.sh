@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up a virtual environment, install milepost with its dev extras, and run
-# every check: ruff (lint + format), mypy (strict), import layering, pytest.
+# every check: ruff (lint + format), mypy (strict), import layering, pytest
+# (with the browser tests of tests/web: npm assets and Debian's Chromium).
 # Usage: scripts/test.sh [extra pytest args]     (e.g. -m slow for slow tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +42,19 @@ if ! (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null; then
         (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null && break
         sleep 1
     done
+fi
+echo "== web assets"
+# The pages' browser libraries, exactly as pinned in api/web/package-lock.json.
+if ! command -v npm >/dev/null; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
+fi
+npm ci --prefix api/web --no-audit --no-fund --loglevel=error
+echo "== chromium"
+# tests/web drive Debian's Chromium; Playwright never downloads a browser.
+if [ ! -x /usr/bin/chromium ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk
 fi
 echo "== pytest"
 "$VENV/bin/pytest" -n 2 "$@"

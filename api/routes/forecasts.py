@@ -11,8 +11,10 @@ learn from, to draw a forecast against.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Annotated
 
+import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import BaseModel
 
@@ -70,10 +72,15 @@ class ZonesHistory(BaseModel):
     zones: list[ZoneHistory]
 
 
-#: Same bounds as a forecast's ``customers`` and ``seed``.
-Customers = Annotated[int, Query(ge=1_000, le=40_000)]
-Seed = Annotated[int, Query(ge=0, le=2**31 - 1)]
+#: The city a forecast learns from by default (``milepost forecast`` too).
+_SEED: int = ForecastSpec.model_fields["seed"].default
+_CUSTOMERS: int = ForecastSpec.model_fields["customers"].default
 Zones = Annotated[list[str] | None, Query(max_length=100)]
+
+
+@functools.lru_cache(maxsize=1)
+def _zone_history() -> pd.DataFrame:
+    return zone_history(city(_SEED, _CUSTOMERS))
 
 
 @router.get("/history", response_model=ZonesHistory, responses=problem_responses(422))
@@ -82,14 +89,14 @@ def read_history(
     zone: Zones = None,
     until: dt.date = LATEST_FROM,
     days: Annotated[int, Query(ge=1, le=730)] = 56,
-    seed: Seed = 0,
-    customers: Customers = 8_000,
 ) -> ZonesHistory:
     """Orders per zone and day of the embedded city for the ``days`` before ``until``.
 
-    The same city (``seed``, ``customers``) a forecast from ``until`` learns from.
+    The history a forecast of the default city (seed and customers left
+    out) learns from. Only that city: building another one takes seconds and
+    hundreds of megabytes, which is a job's work, not a read's.
     """
-    history = zone_history(city(seed, customers))
+    history = _zone_history()
     if zone is not None:
         unknown = sorted(set(zone) - set(history["unique_id"]))
         if unknown:

@@ -118,14 +118,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             proc.wait()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
-    """The Playwright driver (ships inside the PyPI package)."""
+    """The Playwright driver (ships inside the PyPI package).
+
+    One per module, so that no other test of the same worker process runs
+    while its event loop exists.
+    """
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     """Debian's Chromium, headless."""
     if not CHROMIUM.exists():
@@ -150,12 +154,25 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def watch_errors(page: Page) -> list[str]:
-    """Collect the page's uncaught errors and console errors."""
+    """Collect the page's uncaught errors, console errors and 5xx answers.
+
+    The browser's own "Failed to load resource" lines are left out: a 4xx
+    the page explains to its user is not an error of the page.
+    """
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on(
         "console",
-        lambda msg: errors.append(msg.text) if msg.type == "error" else None,
+        lambda msg: (
+            errors.append(msg.text)
+            if msg.type == "error"
+            and not msg.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
+    page.on(
+        "response",
+        lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 500 else None,
     )
     return errors
 

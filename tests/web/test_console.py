@@ -104,6 +104,24 @@ def test_console_solve_dispatch_and_track(
     )
     shot(page, "console-planned")
 
+    # Re-optimising makes a new draft (the old one superseded), drawn in place.
+    page.get_by_role("button", name="Re-optimise").click()
+    expect(page.locator("#status")).to_contain_text(
+        "Re-optimise: plan", timeout=WAIT_MS
+    )
+    newest = server.call("GET", f"/v1/plans?day={day}", Role.dispatcher).json()
+    child = next(p for p in newest["data"] if p["parent_id"] == pub.json()["id"])
+    expect(page.locator("#plan-state")).to_have_text(f"(plan {child['id']}, draft)")
+    plan = server.call("GET", f"/v1/plans/{child['id']}", Role.dispatcher).json()[
+        "plan"
+    ]
+    routes = plan["routes"]
+    stops = [s for r in routes for s in _stops(r)]
+    expect(page.locator("path.route-line")).to_have_count(len(routes))
+    expect(page.locator("path.stop")).to_have_count(len(stops))
+    route = max(routes, key=lambda r: len(_stops(r)))
+    first, second = _stops(route)[0], _stops(route)[1]
+
     page.get_by_role("button", name="Dispatch").click()
     expect(page.locator("#status")).to_contain_text(
         f"dispatched: {len(stops)} orders", timeout=WAIT_MS

@@ -8,8 +8,8 @@ const charts = [];
 
 const DEFAULT_SCENARIOS = {
   scenarios: [
-    { name: "Baseline", orders: 120, city: { customers: 2000 }, replications: 2, iterations: 5, time_limit: 10 },
-    { name: "One driver absent", orders: 120, city: { customers: 2000 }, replications: 2, iterations: 5, time_limit: 10, fleet: { absent_drivers: 1 } },
+    { name: "Baseline", orders: 120, city: { customers: 2000 }, replications: 2, iterations: 5, time_limit: 10, fleet: { vans_per_depot: 4 } },
+    { name: "One driver absent", orders: 120, city: { customers: 2000 }, replications: 2, iterations: 5, time_limit: 10, fleet: { vans_per_depot: 4, absent_drivers: 1 } },
   ],
 };
 
@@ -46,7 +46,7 @@ function guarded(statusId, action) {
 async function loadZones() {
   if (!apiKey() || $("zones").options.length) return;
   try {
-    const got = await api("GET", `/v1/forecasts/history?days=1&customers=${$("customers").value}`);
+    const got = await api("GET", "/v1/forecasts/history?days=1");
     for (const [i, z] of got.zones.entries()) {
       $("zones").append(el("option", { value: z.zone, selected: i < 2, text: z.zone }));
     }
@@ -62,14 +62,14 @@ async function runForecast() {
   if (!zones.length) return say("forecast-status", "Choose at least one zone.", true);
   const body = {
     horizon: Number($("horizon").value), zones, model: $("model").value, from: $("from").value,
-    level: Number($("level").value), customers: Number($("customers").value),
+    level: Number($("level").value),
   };
   say("forecast-status", "Forecasting…");
   const accepted = await api("POST", "/v1/forecasts", body);
   const done = await follow(accepted.url || `/v1/forecasts/${accepted.id}`, (job) =>
     say("forecast-status", `Forecast: ${job.status} ${Math.round(job.progress * 100)}% ${job.message || ""}`));
   if (done.status !== "succeeded") throw new Error(`Forecast failed: ${done.error || done.message}`);
-  const query = new URLSearchParams({ until: body.from, days: $("history-days").value, customers: String(body.customers) });
+  const query = new URLSearchParams({ until: body.from, days: $("history-days").value });
   for (const z of zones) query.append("zone", z);
   const history = await api("GET", `/v1/forecasts/history?${query}`);
   drawForecasts(done.result, history);
