@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from api.auth import Role
-from tests.web.conftest import PHONE, Server, shot, watch_errors
+from tests.web.conftest import PHONE, Server, axe_violations, shot, watch_errors
 from tests.web.day import DEPOT, TOO_BIG, now_seconds, seed_day, send_events, today
 
 pytestmark = pytest.mark.browser
@@ -224,3 +224,19 @@ def test_console_solve_dispatch_and_track(
     shot(page, "console-live")
     phone.close()
     assert errors == [], f"errors in the tracking page: {errors}"
+
+    # The console as a screen reader or keyboard user meets it, with the day
+    # drawn: nothing serious for axe-core (which needs the policy bypassed).
+    audit = browser.new_context(
+        viewport={"width": 1400, "height": 1000}, bypass_csp=True
+    )
+    again = audit.new_page()
+    again.goto(f"{server.url}/console?day={day.isoformat()}")
+    expect(again.locator("body")).to_have_attribute("data-ready", "true")
+    again.get_by_label("API key (dispatcher)").fill(server.keys[Role.dispatcher])
+    again.get_by_role("button", name="Show plan").click()
+    expect(again.locator("path.route-line")).to_have_count(len(routes))
+    again.locator(f"button.seg[data-order='{first['id']}']").click()
+    expect(again.locator("#stop-timeline")).to_be_visible()
+    assert axe_violations(again, "console") == []
+    audit.close()
