@@ -321,7 +321,9 @@ async function showPlan() {
   const query = new URLSearchParams({ day, limit: "20" });
   if (depot) query.set("depot_id", depot);
   const list = await api("GET", `/v1/plans?${query}`);
-  const current = list.data.find((p) => p.status !== "superseded" && (depot || p.depot_id === null || list.data.length === 1)) || list.data.find((p) => p.status !== "superseded");
+  // All depots: a plan of the whole day if there is one, else the newest.
+  const open = list.data.filter((p) => p.status !== "superseded");
+  const current = depot ? open[0] : open.find((p) => p.depot_id === null) || open[0];
   if (!current) {
     clearPlan();
     return say(`No plan for ${day}${depot ? ` at ${depot}` : ""} yet: press Solve.`);

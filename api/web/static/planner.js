@@ -139,7 +139,7 @@ function drawComparison(comparison) {
   box.replaceChildren();
   const names = comparison.scenarios.map((s) => s.name);
   const kpis = Object.keys(comparison.scenarios[0].kpis);
-  const head = el("tr", {}, el("th", { scope: "col", text: "KPI" }), ...comparison.scenarios.map((s) => el("th", { scope: "col", text: `${s.name} (${s.replications} days)` })));
+  const head = el("tr", {}, el("th", { scope: "col", text: "KPI" }), ...comparison.scenarios.map((s) => el("th", { scope: "col", text: `${s.name} (${s.replications} ${s.replications === 1 ? "day" : "days"})` })));
   const rows = kpis.map((k) => el("tr", { "data-kpi": k }, el("th", { scope: "row", text: k.replaceAll("_", " ") }), ...comparison.scenarios.map((s, i) => {
     const e = s.kpis[k];
     const d = s.difference[k];

@@ -8,6 +8,7 @@ const TEXT = {
   en: {
     title: "Your delivery", now: "Status", driver: "Your driver", history: "History",
     window: (a, b) => `Expected between ${a} and ${b}`,
+    at: (a) => `Expected at ${a}`,
     expected: (t) => `Most likely around ${t}`,
     arrived: "The driver is at your door.",
     noEta: "No arrival time yet.",
@@ -25,6 +26,7 @@ const TEXT = {
   ko: {
     title: "배송 조회", now: "배송 상태", driver: "배송 기사", history: "배송 기록",
     window: (a, b) => `${a}~${b} 도착 예정`,
+    at: (a) => `${a} 도착 예정`,
     expected: (t) => `${t}경 도착 가능성이 가장 높습니다`,
     arrived: "배송 기사가 문 앞에 도착했습니다.",
     noEta: "아직 도착 예정 시간이 없습니다.",
@@ -85,7 +87,8 @@ function render() {
   } else if (w) {
     const windowLine = document.createElement("span");
     windowLine.id = "eta-window";
-    windowLine.textContent = t.window(seoulTime(w.earliest, locale()), seoulTime(w.latest, locale()));
+    const [from, to] = [seoulTime(w.earliest, locale()), seoulTime(w.latest, locale())];
+    windowLine.textContent = from === to ? t.at(from) : t.window(from, to);
     const expected = document.createElement("span");
     expected.id = "eta-expected";
     expected.className = "status";
