@@ -82,8 +82,10 @@ function renderTimelines(plan) {
   const span = Math.max(1, t1 - t0);
   const pct = (t) => `${((t - t0) / span) * 100}%`;
   const axis = el("div", { class: "axis", "aria-hidden": "true" });
-  const hourFirst = Math.ceil(t0 / 3600);
-  for (let h = hourFirst; h * 3600 <= t1; h++) axis.append(el("span", { style: `left:${pct(h * 3600)}`, text: `${h}:00` }));
+  const step = span <= 3 * 3600 ? 1800 : span <= 8 * 3600 ? 3600 : 7200;
+  for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) {
+    axis.append(el("span", { style: `left:${pct(t)}`, text: clock(t) }));
+  }
   box.append(axis);
   plan.routes.forEach((route, i) => {
     const colour = COLOURS[i % COLOURS.length];
@@ -178,7 +180,7 @@ async function selectStop(orderId) {
   const found = findStop(orderId);
   if (!found) return;
   state.selected = orderId;
-  const { route, step, prev } = found;
+  const { route } = found;
   document.querySelectorAll("button.seg.selected, path.stop.selected").forEach((n) => n.classList.remove("selected"));
   document.querySelectorAll(".route-row.selected").forEach((n) => n.classList.remove("selected"));
   document.querySelector(`button.seg[data-order="${CSS.escape(orderId)}"]`)?.classList.add("selected");
@@ -203,7 +205,7 @@ function renderStopDetail(orderId) {
   const live = state.live.get(orderId);
   const status = live?.status || "planned";
   const rows = [];
-  if (prev) rows.push(["Travel", `${clock(prev.departure)}–${clock(step.arrival)}`, step.duration ? `${minutes(step.arrival - prev.departure)}` : ""]);
+  if (prev) rows.push(["Travel", `${clock(prev.departure)}–${clock(step.arrival)}`, minutes(step.arrival - prev.departure)]);
   rows.push(["Arrive", clock(step.arrival), ""]);
   if (step.waiting_time) rows.push(["Wait", `${clock(step.arrival)}–${clock(step.service_start)}`, minutes(step.waiting_time)]);
   rows.push(["Service", `${clock(step.service_start)}–${clock(step.departure)}`, minutes(step.departure - step.service_start)]);
@@ -224,6 +226,7 @@ function renderStopDetail(orderId) {
 
 function renderPlan(pub) {
   state.plan = pub;
+  state.selected = null;
   renderTotals(pub);
   renderUnassigned(pub.plan);
   renderTimelines(pub.plan);
