@@ -262,8 +262,15 @@ class Tracker:
         return status
 
     def _planned(self, event: OrderPlanned) -> bool:
+        """Put the order on a route; planned unless it is already further on.
+
+        A re-optimised plan moves dispatched orders (or ones out for
+        delivery) to their new route and position without lowering them.
+        """
         status = self._known(event.order_id)
-        if status.state is not OrderState.PLANNED:
+        rank = status.rank()
+        further = rank is not None and rank > _rank(OrderState.PLANNED)
+        if status.state is not OrderState.PLANNED and not further:
             status = status.advance(
                 OrderState.PLANNED,
                 at=event.at,

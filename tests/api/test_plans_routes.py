@@ -442,3 +442,28 @@ def test_plan_of_the_stored_orders_of_a_day(
         "/v1/plans", params={"depot_id": "gangseo"}, headers=auth(key)
     ).json()
     assert [p["id"] for p in listed["data"]] == [body["id"]]
+
+
+def test_reoptimizing_a_dispatched_plan_keeps_its_orders_dispatched(
+    client: TestClient, keys: dict[Role, str], solved: dict[str, Any]
+) -> None:
+    """A dispatched day re-planned before the vans leave: moved, not lowered."""
+    key = keys[Role.dispatcher]
+    assert client.post(
+        f"/v1/plans/{solved['id']}/dispatch", headers=auth(key)
+    ).is_success
+    response = client.post(
+        f"/v1/plans/{solved['id']}/reoptimize",
+        json={"time": 6 * 3600, "params": PARAMS},
+        headers=auth(key),
+    )
+    assert response.status_code == 202, response.text
+    body = wait_plan(client, key, response.json()["url"])
+    assert body["status"] == "draft", body["job"]
+    new_plan = Plan.model_validate(body["plan"])
+    with client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
+        for route in new_plan.routes:
+            for order_id in route.order_ids:
+                status = tracking_service.order_status(session, order_id)
+                assert status is not None and status.state == "dispatched"
+                assert status.vehicle == route.vehicle

@@ -67,6 +67,29 @@ def test_register_plan_creates_and_plans(line_day: tuple[Problem, Plan]) -> None
     assert len(again.duplicates) == len(plan.routes[0].order_ids)
 
 
+def test_a_new_plan_moves_dispatched_orders_without_lowering_them(
+    line_day: tuple[Problem, Plan],
+) -> None:
+    """Re-planning after dispatch: new van and position, still dispatched."""
+    _, plan = line_day
+    tracker = _tracker(plan)
+    first, *rest = plan.routes[0].order_ids
+    tracker.ingest(
+        [OrderDispatched(id=f"d:{o}", at=-3600, order_id=o) for o in (first, *rest)]
+    )
+    moved = plan.routes[0].model_copy(
+        update={"vehicle": "v2", "steps": plan.routes[0].steps}
+    )
+    result = tracker.register_plan(
+        plan.model_copy(update={"routes": (moved,)}), at=-1800, plan_id="plan-2"
+    )
+    assert not result.rejected
+    status = tracker.status(first)
+    assert status is not None
+    assert status.state is S.DISPATCHED and status.vehicle == "v2"
+    assert tracker.store.route("v2") == tuple(plan.routes[0].order_ids)
+
+
 def test_executed_day_ends_delivered_or_failed(
     line_day: tuple[Problem, Plan], noisy_run: DayExecution
 ) -> None:
