@@ -34,6 +34,8 @@ def _table(result: SweepResult) -> tuple[list[str], list[list[str]]]:
         head.append(f"{s.name} - {first}")
     rows = []
     for kpi, label in KPIS.items():
+        if all(level[kpi].mean is None for level in levels):
+            continue  # e.g. checkout KPIs when no scenario quotes slots
         row = [label] + [_fmt(level[kpi]) for level in levels]
         row += [_fmt(d[kpi], signed=True) for d in differences[1:]]
         rows.append(row)

@@ -57,7 +57,11 @@ KPIS: dict[str, str] = {
     "eta_coverage": "arrivals in ETA P10-P90",
     "customers_expected_lost": "customers expected lost",
     "retention_loss": "retention loss (won)",
+    "first_choice_rate": "shoppers offered their window",
+    "lost_at_checkout": "shoppers lost at checkout",
 }
+#: KPIs only days with a quoted checkout have.
+CHECKOUT_KPIS = frozenset({"first_choice_rate", "lost_at_checkout"})
 
 #: ``progress(units done, units in all)``.
 SweepProgress = Callable[[int, int], None]
@@ -164,6 +168,8 @@ def _value(day: DayKpis, kpi: str) -> float | None:
     if kpi == "failed_attempt_rate":
         attempted = day.delivered + day.failed_attempts
         return day.failed_attempts / attempted if attempted else None
+    if kpi in CHECKOUT_KPIS and not day.shoppers:
+        return None
     value = getattr(day, kpi)
     return None if value is None else float(value)
 
