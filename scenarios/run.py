@@ -181,6 +181,13 @@ class DaySpec(_Spec):
         le=200,
         description="day vans per depot (default: sized from the orders)",
     )
+    planned_orders: int | None = Field(
+        default=None,
+        ge=1,
+        le=4000,
+        description="size the fleet for this many orders, the forecast the "
+        "vans were booked on (default: the day's orders)",
+    )
     night_vans: NightVans = None
     shifts: Shifts = DEFAULT_SHIFTS
     policy: ServicePolicy = ServicePolicy()
@@ -375,6 +382,7 @@ def simulate_day(spec: DaySpec, progress: Progress = _quiet) -> DayKpis:
         night_vehicles_per_depot=spec.night_vans,
         shifts=tuple(TimeWindow(start=a * HOUR, end=b * HOUR) for a, b in spec.shifts),
         policy=spec.policy,
+        planned_orders=spec.planned_orders,
     )
     travel, road = _roads(spec)
     progress(0.1, f"planning routes ({spec.time_limit:g} s)")

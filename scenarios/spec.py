@@ -38,6 +38,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -108,6 +109,11 @@ class FleetSpec(_Spec):
     absent_drivers: int = Field(
         default=0, ge=0, le=199, description="day vans per depot left without driver"
     )
+    sizing: Literal["orders", "forecast"] = Field(
+        default="orders",
+        description="size unfixed fleets from the day's orders, or from the "
+        "forecast (the expected orders) as booked the day before",
+    )
 
     @model_validator(mode="after")
     def _absent_from_a_known_fleet(self) -> FleetSpec:
@@ -153,6 +159,13 @@ class Scenario(_Spec):
     fleet: FleetSpec = FleetSpec()
     policy: ServicePolicy = ServicePolicy()
     disruption: Disruption = Disruption()
+    demand_noise: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="coefficient of variation of a day's orders around the "
+        "expected (the forecast); 0: every day has exactly the expected orders",
+    )
     replications: int = Field(default=10, ge=1, le=1000)
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     time_limit: float = Field(
@@ -191,6 +204,22 @@ class Scenario(_Spec):
         factor = math.prod(change.uplift for change in self.demand)
         return max(50, round(self.orders * factor))
 
+    def realised_orders(self, replication: int) -> int:
+        """The orders replication ``replication`` really gets.
+
+        Gamma-Poisson (negative binomial) around :meth:`expected_orders` with
+        coefficient of variation ``demand_noise`` (on top of Poisson's own),
+        drawn from the scenario's seed and the replication, within
+        50 .. :data:`MAX_ORDERS`.
+        """
+        expected = self.expected_orders()
+        if self.demand_noise == 0.0:
+            return expected
+        rng = np.random.default_rng([self.seed, replication, 11])
+        shape = 1.0 / self.demand_noise**2
+        rate = float(rng.gamma(shape, expected / shape))
+        return int(min(MAX_ORDERS, max(50, rng.poisson(rate))))
+
     def day_spec(self, replication: int) -> DaySpec:
         """Replication ``replication`` (from 0) as one simulated day."""
         if not 0 <= replication < self.replications:
@@ -200,8 +229,10 @@ class Scenario(_Spec):
         vans = self.fleet.vans_per_depot
         if vans is not None:
             vans -= self.fleet.absent_drivers
+        expected = self.expected_orders()
         return DaySpec(
-            orders=self.expected_orders(),
+            orders=self.realised_orders(replication),
+            planned_orders=expected if self.fleet.sizing == "forecast" else None,
             vans=vans,
             night_vans=self.fleet.night_vans_per_depot,
             shifts=self.fleet.shifts,

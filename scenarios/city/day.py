@@ -297,6 +297,7 @@ def day_problem(
     shifts: Sequence[TimeWindow] = DAY_SHIFTS,
     costs: FleetCosts | None = None,
     policy: ServicePolicy | None = None,
+    planned_orders: int | None = None,
 ) -> Problem:
     """Tomorrow's orders in the city as a routing :class:`~routing.model.Problem`.
 
@@ -339,6 +340,10 @@ def day_problem(
     policy
         Windows, cut-off and service levels offered (default
         :class:`ServicePolicy`: the mix and windows above).
+    planned_orders
+        Size the vans for this many orders (the forecast the fleet was
+        booked on) instead of the day's ``n_orders``: each depot's loads are
+        scaled by ``planned_orders / n_orders`` before sizing.
 
     Returns
     -------
@@ -354,6 +359,8 @@ def day_problem(
         )
     if not shifts:
         raise ValueError("shifts must name at least one shift")
+    if planned_orders is not None and planned_orders < 1:
+        raise ValueError(f"planned_orders must be >= 1, got {planned_orders}")
     costs = costs or FleetCosts()
     policy = policy or ServicePolicy()
     mix = policy.mix()
@@ -418,6 +425,11 @@ def day_problem(
         load[depot][1] += job.demand[0]
         load[depot][2] += job.demand[1]
 
+    if planned_orders is not None:
+        # The fleet was booked on the forecast: size it for that many orders.
+        scale = planned_orders / n_orders
+        for totals in (*day_load.values(), *night_load.values()):
+            totals[:] = [math.ceil(x * scale) for x in totals]
     vehicles: list[Vehicle] = []
     for depot in depot_ids:
         stops, g, p = day_load[depot]

@@ -221,3 +221,17 @@ def test_an_unforeseen_slowdown_hurts_more_than_a_foreseen_one() -> None:
     # The planner that knows plans around it and its ETAs know it too.
     assert untold.eta_mae_minutes > told.eta_mae_minutes
     assert (untold.on_time_rate or 0.0) < (told.on_time_rate or 0.0)
+
+
+def test_a_fleet_booked_on_the_forecast(city: City) -> None:
+    """Sized for 600 orders, a 300-order day has the 600-order day's vans."""
+
+    def vans(p: Problem) -> int:
+        return len(p.vehicles)
+
+    small = day_problem(city, DAY, n_orders=300, seed=8)
+    booked = day_problem(city, DAY, n_orders=300, seed=8, planned_orders=600)
+    big = day_problem(city, DAY, n_orders=600, seed=8)
+    assert [j.id for j in booked.jobs] == [j.id for j in small.jobs]
+    assert vans(small) < vans(booked)
+    assert abs(vans(booked) - vans(big)) <= 2

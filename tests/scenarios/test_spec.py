@@ -189,3 +189,26 @@ def test_replication_out_of_range_is_refused() -> None:
     scenario = Scenario(name="x", orders=100, replications=2)
     with pytest.raises(ValueError, match=r"not in 0\.\.1"):
         scenario.day_spec(2)
+
+
+def test_realised_orders_scatter_around_the_forecast() -> None:
+    """CV 0.2 around 600: mean and spread as asked, the same on every call."""
+    import statistics
+
+    exact = Scenario(name="x", orders=600, replications=200)
+    assert {exact.realised_orders(r) for r in range(5)} == {600}
+    noisy = exact.model_copy(update={"demand_noise": 0.2})
+    days = [noisy.realised_orders(r) for r in range(200)]
+    assert days == [noisy.realised_orders(r) for r in range(200)]
+    assert abs(statistics.mean(days) / 600 - 1) < 0.05
+    assert 0.15 < statistics.stdev(days) / 600 < 0.26
+    booked = Scenario.model_validate(
+        {
+            "name": "x",
+            "orders": 600,
+            "demand_noise": 0.2,
+            "fleet": {"sizing": "forecast"},
+        }
+    )
+    day = booked.day_spec(3)
+    assert day.planned_orders == 600 and day.orders == noisy.realised_orders(3)
