@@ -96,6 +96,11 @@ class DemandChange(_Spec):
     kind: Literal["promotion", "holiday", "event"]
     name: str = Field(min_length=1, max_length=200)
     uplift: float = Field(gt=0.0, le=5.0, description="orders x this (1.8: +80%)")
+    foreseen: bool = Field(
+        default=True,
+        description="the forecast the fleet is booked on knows it (fleet sizing "
+        "= forecast); a flash sale launched that morning does not",
+    )
 
 
 class FleetSpec(_Spec):
@@ -204,6 +209,11 @@ class Scenario(_Spec):
         factor = math.prod(change.uplift for change in self.demand)
         return max(50, round(self.orders * factor))
 
+    def forecast_orders(self) -> int:
+        """The orders the fleet is booked on: the foreseen changes only."""
+        factor = math.prod(c.uplift for c in self.demand if c.foreseen)
+        return max(50, round(self.orders * factor))
+
     def realised_orders(self, replication: int) -> int:
         """The orders replication ``replication`` really gets.
 
@@ -229,10 +239,11 @@ class Scenario(_Spec):
         vans = self.fleet.vans_per_depot
         if vans is not None:
             vans -= self.fleet.absent_drivers
-        expected = self.expected_orders()
         return DaySpec(
             orders=self.realised_orders(replication),
-            planned_orders=expected if self.fleet.sizing == "forecast" else None,
+            planned_orders=(
+                self.forecast_orders() if self.fleet.sizing == "forecast" else None
+            ),
             vans=vans,
             night_vans=self.fleet.night_vans_per_depot,
             shifts=self.fleet.shifts,

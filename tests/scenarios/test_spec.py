@@ -26,7 +26,7 @@ def test_library_has_a_baseline_and_five_more() -> None:
     for path in files:
         scenario = load_scenario(path)
         spec = scenario.day_spec(scenario.replications - 1)
-        assert spec.orders == scenario.expected_orders()
+        assert spec.orders == scenario.realised_orders(scenario.replications - 1)
 
 
 def test_replications_keep_the_city_and_vary_the_day() -> None:
@@ -212,3 +212,11 @@ def test_realised_orders_scatter_around_the_forecast() -> None:
     )
     day = booked.day_spec(3)
     assert day.planned_orders == 600 and day.orders == noisy.realised_orders(3)
+
+
+def test_an_unforeseen_change_is_not_in_the_booked_fleet() -> None:
+    """The flash sale raises the orders, not the forecast the vans were booked on."""
+    sale = load_scenario(LIBRARY / "flash_sale.toml")
+    assert sale.expected_orders() == round(600 * 1.35)
+    assert sale.forecast_orders() == 600
+    assert sale.day_spec(0).planned_orders == 600
