@@ -108,6 +108,10 @@ FORECAST_MODELS: dict[str, str] = {
 #: priced: about a year at the city's pace (a dozen orders at the default
 #: 8,750 won margin of :class:`tracking.feedback.CustomerValue`).
 CUSTOMER_VALUE = 100_000.0
+#: Most orders a bounded search plans with OR-Tools on the whole day (a
+#: 1,080-order day takes about 50 s for 10 solutions on the reference
+#: machine, 2026-12-03); larger days go to the decomposition.
+BOUNDED_MAX = 1_500
 #: Minutes before each arrival at which a simulated day's live ETA is judged.
 ETA_HORIZON = 60
 #: Calibration windows of the conformal intervals (fewer when the history
@@ -386,10 +390,12 @@ def simulate_day(spec: DaySpec, progress: Progress = _quiet) -> DayKpis:
     )
     travel, road = _roads(spec)
     progress(0.1, f"planning routes ({spec.time_limit:g} s)")
-    # A bounded search runs one engine at every size, so two scenarios get
-    # the same search effort (solutions) and a seed the same day; a search
-    # bounded by time alone hands large days to the decomposition.
-    bounded = spec.iterations is not None
+    # A bounded search runs OR-Tools up to BOUNDED_MAX orders, so scenarios
+    # on both sides of LARGE_ORDERS get the same search effort (solutions)
+    # and a seed the same day; beyond it (OR-Tools finds no first solution
+    # of a 2,000-order day within 120 s here), or with a search bounded by
+    # time alone, large days go to the decomposition.
+    bounded = spec.iterations is not None and spec.orders <= BOUNDED_MAX
     engine = "large" if spec.orders >= LARGE_ORDERS and not bounded else "ortools"
     # One worker: a simulation job shares the machine with the service.
     params = SolveParams(
