@@ -14,7 +14,6 @@ from api.db.engine import is_sqlite, make_engine, make_sessionmaker
 from api.db.migrate import upgrade
 from api.errors import BodySizeLimitMiddleware, install_error_handlers
 from api.jobs import JobRunner
-from api.read_cache import RefCache, TrackingListener
 from api.routes import api_router
 from api.settings import Settings, get_settings
 from api.telemetry import Metrics, RequestContextMiddleware
@@ -53,8 +52,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.info(
             "milepost service ready", extra={"database": engine.url.render_as_string()}
         )
-        if listener is not None:
-            listener.start()
         consumer = None
         if settings.mqtt:
             from api.mqtt import MqttConsumer
@@ -70,8 +67,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 consumer.stop()
             if settings.job_workers > 0:
                 await run_in_threadpool(runner.stop)
-            if listener is not None:
-                await run_in_threadpool(listener.stop)
             engine.dispose()
 
     app = FastAPI(
@@ -82,17 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
-    # On PostgreSQL tracked orders are read from memory while the database's
-    # change notifications say they are current (api.read_cache).
-    cache = None
-    listener = None
-    if settings.read_cache and engine.dialect.name == "postgresql":
-        cache = RefCache()
-        listener = TrackingListener(settings.database_url, cache)
-    app.state.ref_cache = cache
-    app.state.sessionmaker = make_sessionmaker(
-        engine, info=None if cache is None else {"ref_cache": cache}
-    )
+    app.state.sessionmaker = make_sessionmaker(engine)
     # Short reads of a local SQLite file run on the event loop (see
     # api.routes.tracking._in_session); other databases get a worker thread.
     app.state.inline_reads = is_sqlite(settings.database_url)

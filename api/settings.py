@@ -45,11 +45,6 @@ class Settings(BaseSettings):
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = Field(1883, gt=0, lt=65536)
     log_json: bool = Field(True, description="one JSON object per log line")
-    read_cache: bool = Field(
-        True,
-        description="on PostgreSQL, keep tracked orders in memory, dropped on "
-        "the database's change notifications (api.read_cache)",
-    )
     tile_url: str | None = Field(
         None,
         description="map tile URL template for the web pages, e.g. "

@@ -22,7 +22,6 @@ from api.db.tables_tracking import (
     RouteStopRow,
     VehicleStateRow,
 )
-from api.read_cache import note_changes
 from tracking.events import Event, event_sort_key, parse_event
 from tracking.status import OrderStatus
 from tracking.store import VehicleState
@@ -88,8 +87,6 @@ class SqlStore:
         self._routes: dict[str, tuple[str, ...]] = {}
         #: Vans whose route, orders or state this unit of work changed.
         self.touched: set[str] = set()
-        #: Orders whose status or route stop this unit of work changed.
-        self.changed: set[str] = set()
 
     # -- batch loading -----------------------------------------------------
 
@@ -141,13 +138,6 @@ class SqlStore:
         with a duplicate key, which the ingest retries.
         """
         vans = sorted(self.touched)
-        # This process's read cache forgets them once the commit lands.
-        day = self.day.isoformat()
-        note_changes(
-            self.session,
-            [f"o:{o}" for o in sorted(self.changed)] + [f"v:{day}:{v}" for v in vans],
-        )
-        self.changed.clear()
         if not vans:
             return
         existing: set[str] = set()
@@ -238,7 +228,6 @@ class SqlStore:
         row.updated_at = status.updated_at
         row.status = status.model_dump(mode="json")
         self._orders[status.order_id] = status
-        self.changed.add(status.order_id)
 
     def orders(self) -> list[OrderStatus]:
         """Every order of the day, with its status."""
@@ -295,7 +284,6 @@ class SqlStore:
         if self.plan_id is not None:
             row.plan_id = self.plan_id
         self._routes.pop(vehicle, None)
-        self.changed.add(order_id)
 
     def route(self, vehicle_id: str) -> tuple[str, ...]:
         """Order ids on the van's route, by position."""

@@ -31,7 +31,6 @@ from api.db.tables_tracking import (
     TrackedPlan,
     VehicleStateRow,
 )
-from api.read_cache import RefCache, note_changes
 from api.sql_store import SqlStore
 from routing.model import Problem
 from routing.plan import Plan, Route, StepType
@@ -52,7 +51,6 @@ __all__ = [
     "RouteRef",
     "dispatch_plan",
     "eta_clock",
-    "eta_in_memory",
     "eta_on_route",
     "ingest",
     "ingest_and_commit",
@@ -194,7 +192,6 @@ def register_plan(
     elif row.plan != plan_json or row.problem != problem_json or row.day != day:
         row.day, row.plan, row.problem = day, plan_json, problem_json
         row.version += 1
-        note_changes(session, [f"p:{plan_id}"])
     store = SqlStore(session, day, plan_id=plan_id)
     result = Tracker(store).register_plan(plan, at=at, plan_id=plan_id)
     store.bump_revisions()
@@ -248,25 +245,13 @@ def tracked_order(
     """An order's day, status and route reference, in one query.
 
     This is the live ETA's read path (:func:`eta_on_route` takes the
-    reference); None when the order is not tracked. With a read cache in
-    ``session.info["ref_cache"]`` (PostgreSQL, :mod:`api.read_cache`) an
-    answer still current comes from memory.
+    reference); None when the order is not tracked.
     """
-    cache: RefCache | None = session.info.get("ref_cache")
-    generation = 0
-    if cache is not None:
-        hit = cache.get(order_id)
-        if hit is not None:
-            return hit
-        generation = cache.generation
     row = session.execute(_ORDER_REF, {"order_id": order_id}).one_or_none()
     if row is None:
         return None
     day, status, *ref = row
-    found = (day, OrderStatus.model_validate(status), RouteRef(*ref))
-    if cache is not None:
-        cache.put(order_id, found, generation)
-    return found
+    return day, OrderStatus.model_validate(status), RouteRef(*ref)
 
 
 def tracked_orders(
@@ -406,36 +391,6 @@ def _planned_eta(route: RoutePlan, order_id: str, now: int) -> Eta | None:
     return None
 
 
-def _route_key(
-    day: dt.date, ref: RouteRef | None, now: int
-) -> tuple[dt.date, str, int, str, int, int] | None:
-    """The route-ETA cache key of a reference (None: not on a tracked route)."""
-    if ref is None or ref.plan_id is None or ref.vehicle is None:
-        return None
-    if ref.version is None:
-        return None
-    return (day, ref.plan_id, ref.version, ref.vehicle, ref.revision or 0, now)
-
-
-def eta_in_memory(
-    day: dt.date, status: OrderStatus, now: int, ref: RouteRef | None
-) -> tuple[bool, Eta | None]:
-    """``(True, eta)`` if the ETA is known without the database, else ``(False, None)``.
-
-    Known: no ETA at all (the order is no longer coming, or on no tracked
-    route), or its route's ETAs for this revision and ``now`` are in memory.
-    """
-    key = _route_key(day, ref, now)
-    if status.state not in LIVE_STATES or key is None:
-        return True, None
-    cached = _ROUTE_ETAS.get(key)
-    if cached is None:
-        return False, None
-    route, etas = cached
-    got = etas.get(status.order_id)
-    return True, got if got is not None else _planned_eta(route, status.order_id, now)
-
-
 def eta_on_route(
     session: Session,
     day: dt.date,
@@ -452,12 +407,13 @@ def eta_on_route(
     from memory, and an accepted event of the route, in any process, changes
     the revision and so the key.
     """
-    known, eta = eta_in_memory(day, status, now, ref)
-    if known:
-        return eta
-    key = _route_key(day, ref, now)
-    assert key is not None and ref is not None
-    _, plan_id, version, vehicle, _, _ = key
+    if status.state not in LIVE_STATES or ref is None or ref.plan_id is None:
+        return None
+    if ref.vehicle is None or ref.version is None:
+        return None
+    vehicle, version, revision = ref.vehicle, ref.version, ref.revision
+    plan_id: str = ref.plan_id
+    key = (day, plan_id, version, vehicle, revision or 0, now)
     cached = _ROUTE_ETAS.get(key)
     if cached is None:
         parsed = _parsed_plan(session, plan_id, version)

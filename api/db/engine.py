@@ -77,11 +77,6 @@ def make_engine(url: str) -> Engine:
     )
 
 
-def make_sessionmaker(
-    engine: Engine, info: dict[str, Any] | None = None
-) -> sessionmaker[Session]:
-    """A session factory; objects stay readable after commit.
-
-    ``info`` is every session's ``Session.info`` (e.g. the read cache).
-    """
-    return sessionmaker(engine, expire_on_commit=False, info=info)
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """A session factory; objects stay readable after commit."""
+    return sessionmaker(engine, expire_on_commit=False)

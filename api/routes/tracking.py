@@ -29,10 +29,8 @@ from api import dispatch
 from api.deps import Principal, Role, SessionDep, require
 from api.errors import problem_responses
 from api.plans_store import plan_row
-from api.read_cache import RefCache
 from api.tracking_service import (
     eta_clock,
-    eta_in_memory,
     eta_on_route,
     local_time,
     tracked_order,
@@ -41,7 +39,7 @@ from api.tracking_service import (
     vehicle_states,
 )
 from tracking.eta import Eta
-from tracking.status import TERMINAL, OrderState, OrderStatus, StatusChange
+from tracking.status import TERMINAL, OrderState, StatusChange
 
 __all__ = [
     "DriverPosition",
@@ -200,12 +198,9 @@ def tracking_view(
         )
     day, status, ref = found
     now = eta_clock(day) if at is None else at
-    return _view(day, status, eta_on_route(session, day, status, now, ref))
-
-
-def _view(day: dt.date, status: OrderStatus, eta: Eta | None) -> OrderTrackingPublic:
+    eta = eta_on_route(session, day, status, now, ref)
     return OrderTrackingPublic(
-        order_id=status.order_id,
+        order_id=order_id,
         day=day,
         status=status.state,
         eta=eta,
@@ -213,24 +208,6 @@ def _view(day: dt.date, status: OrderStatus, eta: Eta | None) -> OrderTrackingPu
         vehicle=status.vehicle,
         history=list(status.history),
     )
-
-
-def _memory_view(
-    request: Request, order_id: str, at: int | None
-) -> OrderTrackingPublic | None:
-    """The view from memory alone (the read cache, route ETAs), or None.
-
-    On PostgreSQL this spares the hot read paths their worker-thread hop
-    and query while nothing of the order or its route has changed.
-    """
-    cache: RefCache | None = request.app.state.ref_cache
-    found = None if cache is None else cache.get(order_id)
-    if found is None:
-        return None
-    day, status, ref = found
-    now = eta_clock(day) if at is None else at
-    known, eta = eta_in_memory(day, status, now, ref)
-    return _view(day, status, eta) if known else None
 
 
 def _in_session(request: Request, view: Callable[[Session], T]) -> Awaitable[T]:
@@ -427,9 +404,7 @@ async def read_order_eta(
     order_id: OrderId, request: Request, _: Reader, at: At = None
 ) -> OrderEtaPublic:
     """The order's live ETA with its P10-P90 window, and its status."""
-    view = _memory_view(request, order_id, at) or await _in_session(
-        request, lambda s: tracking_view(s, order_id, at)
-    )
+    view = await _in_session(request, lambda s: tracking_view(s, order_id, at))
     if view is None:
         raise HTTPException(404, f"no order {order_id}")
     return OrderEtaPublic(
@@ -450,9 +425,7 @@ async def read_order_tracking(
     order_id: OrderId, request: Request, _: Reader, at: At = None
 ) -> OrderTrackingPublic:
     """The order's status history (time, cause, event) and its ETA window."""
-    view = _memory_view(request, order_id, at) or await _in_session(
-        request, lambda s: tracking_view(s, order_id, at)
-    )
+    view = await _in_session(request, lambda s: tracking_view(s, order_id, at))
     if view is None:
         raise HTTPException(404, f"no order {order_id}")
     return view
