@@ -10,12 +10,7 @@ twice.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,48 +24,13 @@ from api.db.engine import make_engine, make_sessionmaker
 from api.db.migrate import upgrade
 from api.db.tables_tracking import EventRow
 from tests.api.conftest import auth
+from tests.serve import free_port, serve
 
 DAY = dt.date(2026, 12, 1)
 BATCH = 50
 #: Seconds of streaming before the kill: long enough for many acknowledged
 #: batches, short enough that the stream is still going.
 KILL_AFTER = 1.5
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _serve(database_url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
-    """``milepost serve`` in its own process; returns once /readyz answers."""
-    env = {
-        **os.environ,
-        "MILEPOST_DATABASE_URL": database_url,
-        "MILEPOST_LOG_JSON": "false",
-    }
-    milepost = Path(sys.executable).with_name("milepost")
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [str(milepost), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"server exited with {proc.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
-                return proc
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    proc.kill()
-    pytest.fail(f"server did not become ready:\n{log.read_text()}")
 
 
 @pytest.fixture
@@ -114,11 +74,11 @@ def test_sigkill_mid_stream_loses_no_acknowledged_event(
     database_url: str, device_key: str, tmp_path: Path
 ) -> None:
     """Acknowledged events survive kill -9; batches are atomic; none stored twice."""
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}/v1/events"
     headers = auth(device_key)
     log = tmp_path / "server.log"
-    server = _serve(database_url, port, log)
+    server = serve(database_url, port, log)
     killer = threading.Timer(KILL_AFTER, server.kill)  # SIGKILL
     acked: list[int] = []
     sent = 0
@@ -147,7 +107,7 @@ def test_sigkill_mid_stream_loses_no_acknowledged_event(
     for i in acked:
         assert {e["id"] for e in _batch(i)} <= stored, f"batch {i} was lost"
 
-    server = _serve(database_url, port, log)
+    server = serve(database_url, port, log)
     try:
         with httpx.Client(timeout=10) as client:
             for i in range(sent):

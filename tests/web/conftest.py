@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +26,7 @@ from api.auth import Role, create_key
 from api.db.engine import make_engine, make_sessionmaker
 from api.db.migrate import upgrade
 from api.web.pages import NODE_MODULES, missing_assets
+from tests.serve import free_port, serve
 
 CHROMIUM = Path(os.environ.get("MILEPOST_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = Path(
@@ -37,13 +35,6 @@ ARTIFACTS = Path(
 AXE = NODE_MODULES / "axe-core" / "axe.min.js"
 #: A phone's screen (CSS pixels of a common 6-inch phone).
 PHONE = {"width": 390, "height": 844}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass(frozen=True)
@@ -83,31 +74,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with make_sessionmaker(engine).begin() as session:
         keys = {role: create_key(session, role, f"web {role}") for role in Role}
     engine.dispose()
-    port = _free_port()
+    port = free_port()
     log = folder / "server.log"
-    env = {**os.environ, "MILEPOST_DATABASE_URL": url, "MILEPOST_LOG_JSON": "false"}
-    milepost = Path(sys.executable).with_name("milepost")
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [str(milepost), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    proc = serve(url, port, log)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"server exited with {proc.returncode}:\n{log.read_text()}")
-            try:
-                if httpx.get(f"{base}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"server did not become ready:\n{log.read_text()}")
-            time.sleep(0.1)
         yield Server(base, keys, log)
     finally:
         proc.terminate()
