@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -51,6 +53,16 @@ def _line(run: dict[str, Any]) -> str:
     )
 
 
+def _safe_run(job: tuple[Path, str, float, int, Any]) -> dict[str, Any]:
+    path, name, time_limit, seed, bks = job
+    try:
+        run = run_instance(path, name, time_limit, seed, bks=bks)
+    except Exception as exc:  # one failing run must not end the benchmark
+        run = failed_run(path.stem, name, f"{type(exc).__name__}: {exc}")
+    run["seed"] = seed
+    return run
+
+
 def summary_table(summary: dict[str, dict[str, Any]], title: str) -> Table:
     """One row per engine: feasibility, gap to BKS and time."""
     table = Table(title=title, title_justify="left")
@@ -97,6 +109,17 @@ def bench_routing_command(
     ] = None,
     time_limit: Annotated[float, typer.Option(help="seconds per run")] = 10.0,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    seeds: Annotated[
+        int, typer.Option(help="runs per instance and engine, seeds seed, seed+1, ...")
+    ] = 1,
+    side_by_side: Annotated[
+        bool,
+        typer.Option(
+            help="run the engines of each instance at the same time, one "
+            "process each, so that changes in the machine's speed hit them "
+            "alike (each then has a share of the cores)"
+        ),
+    ] = False,
     json_file: Annotated[
         Path | None,
         typer.Option("--json", help="write machine, date, runs and summary here"),
@@ -117,6 +140,8 @@ def bench_routing_command(
         )
     if time_limit <= 0:
         raise _error("--time-limit must be positive")
+    if seeds < 1:
+        raise _error("--seeds must be at least 1")
     folder = data_dir or default_data_dir()
     if not (folder / suite / "instances").is_dir():
         raise _error(f"no {suite} instances under {folder} (use --data-dir)")
@@ -129,18 +154,24 @@ def bench_routing_command(
     bks = bks_for(files[0])
     console.print(
         f"{suite}: {len(files)} instance(s) x {len(engines)} engine(s), "
-        f"{time_limit:g} s each, seed {seed}",
+        f"{time_limit:g} s each, "
+        + (f"seed {seed}" if seeds == 1 else f"seeds {seed}-{seed + seeds - 1}")
+        + (", engines side by side" if side_by_side else ""),
         highlight=False,
     )
     runs: list[dict[str, Any]] = []
     for path in files:
-        for name in engines:
-            try:
-                run = run_instance(path, name, time_limit, seed, bks=bks)
-            except Exception as exc:  # one failing run must not end the benchmark
-                run = failed_run(path.stem, name, f"{type(exc).__name__}: {exc}")
-            runs.append(run)
-            console.print(_line(run), markup=False, highlight=False)
+        for k in range(seeds):
+            jobs = [(path, name, time_limit, seed + k, bks) for name in engines]
+            if side_by_side and len(jobs) > 1:
+                ctx = multiprocessing.get_context("spawn")
+                with ProcessPoolExecutor(len(jobs), mp_context=ctx) as pool:
+                    batch = list(pool.map(_safe_run, jobs))
+            else:
+                batch = [_safe_run(job) for job in jobs]
+            for run in batch:
+                runs.append(run)
+                console.print(_line(run), markup=False, highlight=False)
             if json_file is not None:
                 json_file.write_text(json.dumps(report(runs), indent=2) + "\n")
     out.print(summary_table(summarise(runs), f"{suite}, {time_limit:g} s per run"))

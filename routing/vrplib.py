@@ -12,10 +12,15 @@ benchmark's numbers:
   due date, service time, the depot's due date as the shift end) is scaled by
   the same factor as the distances, so the integer model keeps the
   benchmark's feasibility exactly;
+* loads (demands and ``CAPACITY``) are scaled by the same factor too, as
+  PyVRP's reader does with ``round_func``: exact for integer loads, and the
+  engine then sees the very numbers PyVRP sees reading the file (its penalty
+  arithmetic is in integers, so unscaled loads send the search down another
+  path: same model, different result after a time limit);
 * ``VEHICLE NUMBER`` identical vehicles with the instance's ``CAPACITY`` and
   no costs: the objective is distance only.
 
-Conventions (the scale applies to distances and times alike):
+Conventions (the scale applies to distances, times and loads alike):
 
 ``"dimacs"``
     ``floor(10 * euclid)``, i.e. distances truncated to one decimal and
@@ -137,7 +142,7 @@ def read_solomon(
                     "id": f"v{k}",
                     "start": DEPOT_ID,
                     "end": DEPOT_ID,
-                    "capacity": [capacity],
+                    "capacity": [capacity * scale],
                     "shift": [scaled(depot.ready), scaled(depot.due)],
                 }
                 for k in range(1, vehicles + 1)
@@ -146,7 +151,7 @@ def read_solomon(
                 {
                     "id": str(r.customer),
                     "location": {"index": i},
-                    "demand": [r.demand],
+                    "demand": [r.demand * scale],
                     "service": scaled(r.service),
                     "time_windows": [[scaled(r.ready), scaled(r.due)]],
                 }

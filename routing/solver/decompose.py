@@ -73,6 +73,8 @@ WHOLE_MAX = 1500
 #: 2026-12-03) 70% of the time left C2_10_1 at 32 routes where PyVRP alone
 #: reached 30 (benchmarks/RESULTS.md).
 WHOLE_SHARE = 1.0
+#: Seconds kept back after a whole-problem first pass.
+WHOLE_RESERVE = 0.5
 #: Seconds a part or cluster may overrun its limit (process and transfer).
 OVERHEAD = 0.5
 #: Up to this many places the plan is verified with one travel matrix.
@@ -558,11 +560,13 @@ class _Outcome:
     error: str = ""
 
 
-def _solve_part(sub: Problem, params: SolveParams) -> _Outcome:
+def _solve_part(
+    sub: Problem, params: SolveParams, travel: TravelModel | None = None
+) -> _Outcome:
     """Worker: solve one part (PyVRP when its model fits) and check it."""
     from routing.solver.solve import solve
 
-    travel = _TRAVEL or HaversineTravel()
+    travel = travel or _TRAVEL or HaversineTravel()
     try:
         try:
             plan = solve(
@@ -646,9 +650,10 @@ def decompose_solve(
         for vs, os_ in zip(_deal(problem, g.vehicles, quotas), ids, strict=True):
             parts.append((g_index, vs, os_))
     # Kept back for the final rescue, assembly and check: a whole-problem
-    # plan needs little (no seams to stitch).
+    # plan needs little (no seams to stitch; 0.1 s at 1,000 orders), and
+    # every second kept back is a second PyVRP alone would have searched.
     whole_first = len(orders) <= large.whole_max
-    reserve = max(1.0, (0.01 if whole_first else 0.03) * params.time_limit)
+    reserve = WHOLE_RESERVE if whole_first else max(1.0, 0.03 * params.time_limit)
     phase["split"] = time.perf_counter() - t0
 
     unassigned: dict[str, Unassigned] = {}
@@ -668,7 +673,15 @@ def decompose_solve(
         whole = whole_first
         if whole:
             w_routes, w_left, whole = _whole(
-                pool, problem, orders, matrix, params, large, deadline, reserve, by_cost
+                pool,
+                problem,
+                orders,
+                matrix,
+                params,
+                large,
+                deadline - reserve,
+                by_cost,
+                travel,
             )
             if whole:
                 routes, unassigned = w_routes, w_left
@@ -788,26 +801,33 @@ def _whole(
     matrix: _Matrix | None,
     params: SolveParams,
     large: LargeParams,
-    deadline: float,
-    reserve: float,
+    end: float,
     by_cost: bool,
+    travel: TravelModel,
 ) -> tuple[dict[str, Route], dict[str, Unassigned], bool]:
-    """The whole problem in ``whole_runs`` processes; the best checked plan."""
-    left = deadline - time.perf_counter() - reserve
-    budget = params.time_limit * (large.whole_share if large.improve else 1.0)
-    limit = max(1.0, min(budget, left) - OVERHEAD)
+    """The whole problem in ``whole_runs`` processes; the best checked plan.
+
+    One run is solved in this process: a worker would cost a fork and the
+    plan's way back (a quarter of a second at 1,000 orders) that PyVRP alone
+    spends searching.
+    """
+    runs = max(1, min(large.whole_runs, large.workers))
     sub = subproblem(problem, range(len(problem.vehicles)), orders, orders, matrix)
-    futures = [
-        pool.submit(
-            _solve_part,
-            sub.problem,
-            params.model_copy(update={"time_limit": limit, "seed": params.seed + k}),
-        )
-        for k in range(max(1, min(large.whole_runs, large.workers)))
+    left = end - time.perf_counter()
+    budget = params.time_limit * (large.whole_share if large.improve else 1.0)
+    limit = max(1.0, min(budget, left) - (OVERHEAD if runs > 1 else 0.0))
+    seeded = [
+        params.model_copy(update={"time_limit": limit, "seed": params.seed + k})
+        for k in range(runs)
     ]
+    outcomes: list[_Outcome]
+    if runs == 1:
+        outcomes = [_solve_part(sub.problem, seeded[0], travel)]
+    else:
+        futures = [pool.submit(_solve_part, sub.problem, p) for p in seeded]
+        outcomes = [fut.result() for fut in futures]
     best: tuple[tuple[float, float], Plan] | None = None
-    for fut in futures:
-        out = fut.result()
+    for out in outcomes:
         if out.plan is None or not out.feasible:
             continue
         value = _value(

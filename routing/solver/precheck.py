@@ -55,6 +55,25 @@ def _fits(vehicle: Vehicle, order: Job | Shipment) -> bool:
     return all(q <= c for q, c in zip(order.demand, vehicle.capacity, strict=True))
 
 
+def _representatives(data: ProblemData) -> list[int]:
+    """One vehicle of each kind: the rest would give every order the same answer.
+
+    A fleet is mostly identical vans (250 on a Gehring-Homberger instance), and
+    the checks above depend only on a vehicle's attributes, where its route
+    starts and ends, and its travel band, never on its id.
+    """
+    seen: dict[tuple[object, ...], int] = {}
+    for v, vehicle in enumerate(data.problem.vehicles):
+        key = (
+            vehicle.model_dump_json(exclude={"id"}),
+            data.nodes[data.starts[v]].point,
+            data.nodes[data.ends[v]].point,
+            data.solve_band[v],
+        )
+        seen.setdefault(key, v)
+    return list(seen.values())
+
+
 def precheck(data: ProblemData) -> tuple[list[str], list[Unassigned]]:
     """Split orders into those worth optimising and those that cannot be served.
 
@@ -67,8 +86,9 @@ def precheck(data: ProblemData) -> tuple[list[str], list[Unassigned]]:
     problem: Problem = data.problem
     ok: list[str] = []
     out: list[Unassigned] = []
+    kinds = _representatives(data)
     for order in problem.orders:
-        reason = _reason(data, order)
+        reason = _reason(data, order, kinds)
         if reason is None:
             ok.append(order.id)
         else:
@@ -83,7 +103,9 @@ def precheck(data: ProblemData) -> tuple[list[str], list[Unassigned]]:
     return ok, out
 
 
-def _reason(data: ProblemData, order: Job | Shipment) -> tuple[Reason, str] | None:
+def _reason(
+    data: ProblemData, order: Job | Shipment, kinds: list[int]
+) -> tuple[Reason, str] | None:
     problem = data.problem
     if (
         order.scheduled_date is not None
@@ -94,10 +116,7 @@ def _reason(data: ProblemData, order: Job | Shipment) -> tuple[Reason, str] | No
             Reason.SCHEDULED_OTHER_DAY,
             f"scheduled for {order.scheduled_date}, the plan is for {problem.date}",
         )
-    causes = {
-        v: incompatibility(problem, vehicle, order)
-        for v, vehicle in enumerate(problem.vehicles)
-    }
+    causes = {v: incompatibility(problem, problem.vehicles[v], order) for v in kinds}
     compatible = [v for v, cause in causes.items() if cause is None]
     if not compatible:
         found = {c for c in causes.values() if c is not None}

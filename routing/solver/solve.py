@@ -93,6 +93,10 @@ def solve(
             progress=progress,
             make_plan=make_plan,
         )
+    # The limit is for the whole call: what indexing and the precheck took
+    # is not the engine's to spend.
+    left = max(0.1, params.time_limit - (time.perf_counter() - t0))
+    params = params.model_copy(update={"time_limit": left})
     if params.engine == "pyvrp":
         from routing.solver.pyvrp_adapter import pyvrp_fit, solve_pyvrp
 

@@ -40,7 +40,7 @@ def _write(tmp_path: Path, text: str, crlf: bool = False) -> Path:
 
 @needs_data
 def test_c101_parses() -> None:
-    """C101: 100 customers, capacity 200, 25 vehicles, times scaled by 10."""
+    """C101: 100 customers, capacity 200, 25 vehicles, times and loads scaled by 10."""
     problem, info = read_solomon(VRPTW / "solomon" / "instances" / "C101.txt")
     assert info["name"] == "C101"
     assert info["customers"] == 100
@@ -48,11 +48,11 @@ def test_c101_parses() -> None:
     assert len(problem.jobs) == 100
     assert [j.id for j in problem.jobs] == [str(k) for k in range(1, 101)]
     assert len(problem.vehicles) == 25
-    assert all(v.capacity == (200,) for v in problem.vehicles)
+    assert all(v.capacity == (2000,) for v in problem.vehicles)
     assert all(v.costs.per_km == v.costs.fixed == 0 for v in problem.vehicles)
     assert problem.vehicles[0].shift.as_list() == [0, 12360]
     first = problem.jobs[0]  # "1  45 68  10  912 967  90"
-    assert first.demand == (10,)
+    assert first.demand == (100,)
     assert first.service == 900
     assert [w.as_list() for w in first.time_windows] == [[9120, 9670]]
     assert problem.matrices is not None
