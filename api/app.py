@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from api import ops
-from api.db.engine import is_sqlite, make_engine, make_sessionmaker
+from api.db.engine import is_sqlite, make_engine, make_read_engine, make_sessionmaker
 from api.db.migrate import upgrade
 from api.errors import BodySizeLimitMiddleware, install_error_handlers
 from api.jobs import JobRunner
@@ -35,13 +35,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     Returns
     -------
     FastAPI
-        With ``app.state.settings``, ``.engine``, ``.sessionmaker`` and
-        ``.metrics``. On startup it migrates the database to the newest
-        schema (unless ``settings.migrate_on_start`` is off), so a fresh
+        With ``app.state.settings``, ``.engine``, ``.sessionmaker``,
+        ``.read_sessionmaker`` (the hot read paths) and ``.metrics``. On
+        startup it migrates the database to the newest schema (unless
+        ``settings.migrate_on_start`` is off), so a fresh
         SQLite file just works; on shutdown it closes the connections.
     """
     settings = settings or get_settings()
     engine = make_engine(settings.database_url)
+    read_engine = make_read_engine(settings.database_url, engine)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -68,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if settings.job_workers > 0:
                 await run_in_threadpool(runner.stop)
             engine.dispose()
+            read_engine.dispose()
 
     app = FastAPI(
         title="milepost",
@@ -78,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.read_sessionmaker = make_sessionmaker(read_engine)
     # Short reads of a local SQLite file run on the event loop (see
     # api.routes.tracking._in_session); other databases get a worker thread.
     app.state.inline_reads = is_sqlite(settings.database_url)

@@ -8,7 +8,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["is_sqlite", "make_engine", "make_sessionmaker"]
+__all__ = ["is_sqlite", "make_engine", "make_read_engine", "make_sessionmaker"]
 
 #: Connections an engine may hold: the request thread pool's size (AnyIO's
 #: default limiter), so a request never waits for a connection.
@@ -72,6 +72,33 @@ def make_engine(url: str) -> Engine:
         parsed,
         pool_pre_ping=True,
         connect_args=connect_args,
+        pool_size=PG_POOL_SIZE,
+        max_overflow=POOL_SIZE - PG_POOL_SIZE,
+    )
+
+
+def make_read_engine(url: str, engine: Engine) -> Engine:
+    """The engine of the hot read paths (live ETA, tracking): one round trip each.
+
+    On PostgreSQL a read through the main engine costs four round trips to
+    the server (the pool's ping, ``BEGIN``, the query, the ``ROLLBACK`` when
+    the connection goes back), each a wake-up of a server process that
+    shares the cores with the service. This engine's own pool keeps its
+    connections in autocommit (a lone ``SELECT`` needs no transaction) and
+    does not ping (a connection the server dropped fails that one request
+    and SQLAlchemy then discards the pool). SQLite reads a local file and
+    keeps ``engine``.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        return engine
+    return create_engine(
+        parsed,
+        isolation_level="AUTOCOMMIT",
+        pool_pre_ping=False,
+        connect_args={"connect_timeout": 5}
+        if "connect_timeout" not in parsed.query
+        else {},
         pool_size=PG_POOL_SIZE,
         max_overflow=POOL_SIZE - PG_POOL_SIZE,
     )

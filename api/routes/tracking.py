@@ -218,9 +218,11 @@ def _in_session(request: Request, view: Callable[[Session], T]) -> Awaitable[T]:
     On SQLite (``app.state.inline_reads``) they make none: a read of a local
     file takes tens of microseconds, less than handing it to a thread and
     waiting for the interpreter lock to come back (measured in
-    ``benchmarks/bench_api.py``); a network database always gets the hop.
+    ``benchmarks/bench_api.py``); a network database always gets the hop,
+    and the read engine's autocommit connections
+    (:func:`api.db.engine.make_read_engine`).
     """
-    maker: sessionmaker[Session] = request.app.state.sessionmaker
+    maker: sessionmaker[Session] = request.app.state.read_sessionmaker
 
     def run() -> T:
         with maker() as session:

@@ -73,8 +73,10 @@ WHOLE_MAX = 1500
 #: 2026-12-03) 70% of the time left C2_10_1 at 32 routes where PyVRP alone
 #: reached 30 (benchmarks/RESULTS.md).
 WHOLE_SHARE = 1.0
-#: Seconds kept back after a whole-problem first pass.
-WHOLE_RESERVE = 0.5
+#: Seconds kept back after a whole-problem first pass, plus so much per order:
+#: its plan's timelines and two checks take 0.21 s at 1,000 orders.
+WHOLE_RESERVE = 0.15
+WHOLE_RESERVE_PER_ORDER = 0.0002
 #: Seconds a part or cluster may overrun its limit (process and transfer).
 OVERHEAD = 0.5
 #: Up to this many places the plan is verified with one travel matrix.
@@ -650,10 +652,14 @@ def decompose_solve(
         for vs, os_ in zip(_deal(problem, g.vehicles, quotas), ids, strict=True):
             parts.append((g_index, vs, os_))
     # Kept back for the final rescue, assembly and check: a whole-problem
-    # plan needs little (no seams to stitch; 0.1 s at 1,000 orders), and
-    # every second kept back is a second PyVRP alone would have searched.
+    # plan needs little (no seams to stitch), and every second kept back is
+    # a second PyVRP alone would have searched.
     whole_first = len(orders) <= large.whole_max
-    reserve = WHOLE_RESERVE if whole_first else max(1.0, 0.03 * params.time_limit)
+    reserve = (
+        WHOLE_RESERVE + WHOLE_RESERVE_PER_ORDER * len(orders)
+        if whole_first
+        else max(1.0, 0.03 * params.time_limit)
+    )
     phase["split"] = time.perf_counter() - t0
 
     unassigned: dict[str, Unassigned] = {}

@@ -88,6 +88,42 @@ def test_planned_order_has_the_plans_eta(
     assert window["earliest"] <= window["expected"] <= window["latest"]
 
 
+def test_eta_reads_take_one_statement_outside_a_transaction(
+    client: TestClient, keys: dict[Role, str], tracked: Tracked
+) -> None:
+    """Once a route's ETAs are computed, an ETA read is one query.
+
+    On PostgreSQL it runs on the read engine's autocommit connections: no
+    ping, ``BEGIN`` or ``ROLLBACK`` round trips around the ``SELECT``.
+    """
+    from sqlalchemy import event
+
+    plan, _ = tracked
+    order_id = _home_jobs(plan)[-1]
+    key = keys[Role.storefront]
+    first = _eta(client, key, order_id, BEFORE)  # computes the route's ETAs
+    read_engine = client.app.state.read_sessionmaker.kw["bind"]  # type: ignore[attr-defined]
+    postgres = read_engine.dialect.name == "postgresql"
+    seen: list[tuple[str, bool]] = []
+
+    def count(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        dbapi = conn.connection.dbapi_connection
+        seen.append((statement, bool(getattr(dbapi, "autocommit", False))))
+
+    event.listen(read_engine, "before_cursor_execute", count)
+    try:
+        again = _eta(client, key, order_id, BEFORE)
+    finally:
+        event.remove(read_engine, "before_cursor_execute", count)
+    assert again == first
+    assert len(seen) == 1, seen
+    assert seen[0][0].lstrip().upper().startswith("SELECT")
+    if postgres:
+        assert read_engine is not client.app.state.engine  # type: ignore[attr-defined]
+        assert seen[0][1], "the read ran inside a transaction"
+        assert not read_engine.pool._pre_ping
+
+
 def test_unknown_order_is_404(client: TestClient, keys: dict[Role, str]) -> None:
     """An order nobody stored or tracked: 404 problem+json."""
     got = client.get("/v1/orders/nope/eta", headers=auth(keys[Role.storefront]))

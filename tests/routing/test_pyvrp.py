@@ -319,27 +319,22 @@ def test_bench_reports_infeasible_routes() -> None:
     assert run["violations"][0].startswith("coverage: 1 customer")
 
 
-@needs_data
-def test_bench_cli_writes_json(tmp_path: Path) -> None:
-    """The command prints a summary per engine and writes the JSON report."""
+def _bench_c101(tmp_path: Path, engines: str, *extra: str) -> dict[str, Any]:
+    """``bench routing`` on C101 for 0.5 s; the JSON report it wrote."""
     from routing.bench_cli import app
 
     target = tmp_path / "bench.json"
-    result = CliRunner().invoke(
-        app,
-        [
-            "--instances",
-            "C101",
-            "--engine",
-            "pyvrp",
-            "--time-limit",
-            "0.5",
-            "--json",
-            str(target),
-        ],
-    )
+    args = ["--instances", "C101", "--engine", engines, "--time-limit", "0.5"]
+    result = CliRunner().invoke(app, [*args, *extra, "--json", str(target)])
     assert result.exit_code == 0, result.output
-    report = json.loads(target.read_text())
+    report: dict[str, Any] = json.loads(target.read_text())
+    return report
+
+
+@needs_data
+def test_bench_cli_writes_json(tmp_path: Path) -> None:
+    """The command prints a summary per engine and writes the JSON report."""
+    report = _bench_c101(tmp_path, "pyvrp")
     assert set(report) == {"machine", "date", "runs", "summary"}
     assert [r["engine"] for r in report["runs"]] == ["pyvrp"]
     assert report["summary"]["pyvrp"]["instances"] == 1
@@ -348,27 +343,9 @@ def test_bench_cli_writes_json(tmp_path: Path) -> None:
 @needs_data
 def test_bench_cli_side_by_side_with_seeds(tmp_path: Path) -> None:
     """Engines run at once, one process each, once per seed; all are judged."""
-    from routing.bench_cli import app
-
-    target = tmp_path / "bench.json"
-    result = CliRunner().invoke(
-        app,
-        [
-            "--instances",
-            "C101",
-            "--engine",
-            "pyvrp,pyvrp-direct",
-            "--time-limit",
-            "0.5",
-            "--seeds",
-            "2",
-            "--side-by-side",
-            "--json",
-            str(target),
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    runs = json.loads(target.read_text())["runs"]
+    runs = _bench_c101(
+        tmp_path, "pyvrp,pyvrp-direct", "--seeds", "2", "--side-by-side"
+    )["runs"]
     assert [(r["engine"], r["seed"]) for r in runs] == [
         ("pyvrp", 0),
         ("pyvrp-direct", 0),
