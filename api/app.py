@@ -10,7 +10,14 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from api import ops
-from api.db.engine import is_sqlite, make_engine, make_read_engine, make_sessionmaker
+from api.db.async_reads import AsyncReads
+from api.db.engine import (
+    POOL_SIZE,
+    is_sqlite,
+    make_engine,
+    make_read_engine,
+    make_sessionmaker,
+)
 from api.db.migrate import upgrade
 from api.errors import BodySizeLimitMiddleware, install_error_handlers
 from api.jobs import JobRunner
@@ -44,6 +51,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = make_engine(settings.database_url)
     read_engine = make_read_engine(settings.database_url, engine)
+    # The live ETA's one query, on the event loop (PostgreSQL only).
+    async_reads = (
+        AsyncReads(settings.database_url, POOL_SIZE)
+        if read_engine is not engine
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -51,6 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await run_in_threadpool(upgrade, settings.database_url)
         if settings.job_workers > 0:
             await run_in_threadpool(runner.start)
+        if async_reads is not None:
+            await async_reads.open()
         log.info(
             "milepost service ready", extra={"database": engine.url.render_as_string()}
         )
@@ -69,6 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 consumer.stop()
             if settings.job_workers > 0:
                 await run_in_threadpool(runner.stop)
+            if async_reads is not None:
+                await async_reads.close()
             engine.dispose()
             read_engine.dispose()
 
@@ -82,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.read_sessionmaker = make_sessionmaker(read_engine)
+    app.state.async_reads = async_reads
     # Short reads of a local SQLite file run on the event loop (see
     # api.routes.tracking._in_session); other databases get a worker thread.
     app.state.inline_reads = is_sqlite(settings.database_url)

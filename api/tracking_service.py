@@ -18,6 +18,7 @@ import datetime as dt
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -47,6 +48,8 @@ from tracking.zones import grid_zone
 __all__ = [
     "ETA_REFRESH",
     "LIVE_STATES",
+    "NOT_REMEMBERED",
+    "ORDER_REF",
     "RoutePlan",
     "RouteRef",
     "dispatch_plan",
@@ -57,8 +60,10 @@ __all__ = [
     "legs",
     "local_time",
     "now_seconds",
+    "order_ref_row",
     "order_status",
     "register_plan",
+    "remembered_eta",
     "tracked_order",
     "tracked_orders",
     "vehicle_state",
@@ -247,9 +252,12 @@ def tracked_order(
     This is the live ETA's read path (:func:`eta_on_route` takes the
     reference); None when the order is not tracked.
     """
-    row = session.execute(_ORDER_REF, {"order_id": order_id}).one_or_none()
-    if row is None:
-        return None
+    row = session.execute(ORDER_REF, {"order_id": order_id}).one_or_none()
+    return None if row is None else order_ref_row(tuple(row))
+
+
+def order_ref_row(row: Sequence[Any]) -> tuple[dt.date, OrderStatus, RouteRef]:
+    """A row of :data:`ORDER_REF` (however it was read) as day, status, reference."""
     day, status, *ref = row
     return day, OrderStatus.model_validate(status), RouteRef(*ref)
 
@@ -330,7 +338,8 @@ _REFS = (
         & (RouteRevision.vehicle == RouteStopRow.vehicle),
     )
 )
-_ORDER_REF = _REFS.where(OrderStatusRow.order_id == bindparam("order_id"))
+#: One order's row of ``_REFS`` (``order_id`` bound).
+ORDER_REF = _REFS.where(OrderStatusRow.order_id == bindparam("order_id"))
 _ORDERS_REF = _REFS.where(
     OrderStatusRow.order_id.in_(bindparam("order_ids", expanding=True))
 )
@@ -391,6 +400,34 @@ def _planned_eta(route: RoutePlan, order_id: str, now: int) -> Eta | None:
     return None
 
 
+#: What :func:`remembered_eta` answers when the route's ETAs must be computed.
+NOT_REMEMBERED = object()
+
+
+def remembered_eta(
+    day: dt.date, status: OrderStatus, now: int, ref: RouteRef | None
+) -> Eta | object | None:
+    """:func:`eta_on_route` from memory only, without a database session.
+
+    The ETA (or None when the order is not coming), or
+    :data:`NOT_REMEMBERED` when this process has not computed the route's
+    ETAs for this plan version, route revision and ``now``.
+    """
+    if status.state not in LIVE_STATES or ref is None or ref.plan_id is None:
+        return None
+    if ref.vehicle is None or ref.version is None:
+        return None
+    key = (day, ref.plan_id, ref.version, ref.vehicle, ref.revision or 0, now)
+    cached = _ROUTE_ETAS.get(key)
+    if cached is None:
+        return NOT_REMEMBERED
+    route, etas = cached
+    got = etas.get(status.order_id)
+    if got is not None:
+        return got
+    return _planned_eta(route, status.order_id, now)
+
+
 def eta_on_route(
     session: Session,
     day: dt.date,
@@ -407,10 +444,11 @@ def eta_on_route(
     from memory, and an accepted event of the route, in any process, changes
     the revision and so the key.
     """
-    if status.state not in LIVE_STATES or ref is None or ref.plan_id is None:
-        return None
-    if ref.vehicle is None or ref.version is None:
-        return None
+    known = remembered_eta(day, status, now, ref)
+    if known is not NOT_REMEMBERED:
+        return known  # type: ignore[return-value]
+    assert ref is not None and ref.plan_id is not None  # remembered_eta saw to it
+    assert ref.vehicle is not None and ref.version is not None
     vehicle, version, revision = ref.vehicle, ref.version, ref.revision
     plan_id: str = ref.plan_id
     key = (day, plan_id, version, vehicle, revision or 0, now)

@@ -99,8 +99,11 @@ def make_read_engine(url: str, engine: Engine) -> Engine:
         connect_args={"connect_timeout": 5}
         if "connect_timeout" not in parsed.query
         else {},
-        pool_size=PG_POOL_SIZE,
-        max_overflow=POOL_SIZE - PG_POOL_SIZE,
+        # As many as the request threads, all kept: a connection opened past
+        # the pool and closed after one read costs a server process's start
+        # (and its prepared statements), several milliseconds each.
+        pool_size=POOL_SIZE,
+        max_overflow=0,
     )
 
 

@@ -88,13 +88,14 @@ def test_planned_order_has_the_plans_eta(
     assert window["earliest"] <= window["expected"] <= window["latest"]
 
 
-def test_eta_reads_take_one_statement_outside_a_transaction(
+def test_eta_reads_take_one_query(
     client: TestClient, keys: dict[Role, str], tracked: Tracked
 ) -> None:
     """Once a route's ETAs are computed, an ETA read is one query.
 
-    On PostgreSQL it runs on the read engine's autocommit connections: no
-    ping, ``BEGIN`` or ``ROLLBACK`` round trips around the ``SELECT``.
+    On PostgreSQL it runs on the event loop (``app.state.async_reads``: no
+    worker thread, no ``BEGIN`` or ``ROLLBACK`` round trips); on SQLite it is
+    one statement through the engine.
     """
     from sqlalchemy import event
 
@@ -102,26 +103,36 @@ def test_eta_reads_take_one_statement_outside_a_transaction(
     order_id = _home_jobs(plan)[-1]
     key = keys[Role.storefront]
     first = _eta(client, key, order_id, BEFORE)  # computes the route's ETAs
-    read_engine = client.app.state.read_sessionmaker.kw["bind"]  # type: ignore[attr-defined]
-    postgres = read_engine.dialect.name == "postgresql"
-    seen: list[tuple[str, bool]] = []
+    state = client.app.state  # type: ignore[attr-defined]
+    engines = {state.engine, state.read_sessionmaker.kw["bind"]}
+    statements: list[str] = []
+    reads: list[str] = []
 
-    def count(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        dbapi = conn.connection.dbapi_connection
-        seen.append((statement, bool(getattr(dbapi, "autocommit", False))))
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
 
-    event.listen(read_engine, "before_cursor_execute", count)
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", count)
+    fast = state.async_reads
+    if fast is not None:
+        one = fast.one
+
+        async def counted(sql: str, params: Any) -> Any:
+            reads.append(sql)
+            return await one(sql, params)
+
+        fast.one = counted
     try:
         again = _eta(client, key, order_id, BEFORE)
     finally:
-        event.remove(read_engine, "before_cursor_execute", count)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", count)
+        if fast is not None:
+            fast.one = one
     assert again == first
-    assert len(seen) == 1, seen
-    assert seen[0][0].lstrip().upper().startswith("SELECT")
-    if postgres:
-        assert read_engine is not client.app.state.engine  # type: ignore[attr-defined]
-        assert seen[0][1], "the read ran inside a transaction"
-        assert not read_engine.pool._pre_ping
+    postgres = state.engine.dialect.name == "postgresql"
+    assert (len(reads), len(statements)) == ((1, 0) if postgres else (0, 1))
+    assert all(q.lstrip().upper().startswith("SELECT") for q in reads + statements)
 
 
 def test_unknown_order_is_404(client: TestClient, keys: dict[Role, str]) -> None:
