@@ -166,6 +166,10 @@ def _find(session: Session, plan_id: str) -> tuple[PlanRow | None, JobRow | None
     job = None if job_id is None else job_row(session, job_id)
     if job is not None and job.kind not in PLAN_KINDS:
         job = None
+    if row is None and job is not None and job.status == "succeeded":
+        # Each read sees what was committed when it ran: the job finished
+        # (and stored its plan, in the same transaction) between the two.
+        row = plan_row(session, plan_id)
     if row is None and job is None:
         raise HTTPException(404, f"no plan {plan_id}")
     return row, job

@@ -136,6 +136,34 @@ def test_posting_a_problem_answers_202_and_the_plan_follows(
             assert status.state == "planned"
 
 
+def test_a_plan_finishing_between_two_reads_is_served(
+    client: TestClient,
+    keys: dict[Role, str],
+    solved: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The job succeeds (storing its plan) after its plan row was looked for.
+
+    The two reads are separate statements, each seeing what was committed
+    when it ran; the answer is the stored plan, not a 500.
+    """
+    from api.routes import plans as plans_routes
+
+    real = plans_routes.plan_row
+    calls: list[str] = []
+
+    def first_misses(session: Any, plan_id: str) -> Any:
+        calls.append(plan_id)
+        return None if len(calls) == 1 else real(session, plan_id)
+
+    monkeypatch.setattr(plans_routes, "plan_row", first_misses)
+    got = client.get(f"/v1/plans/{solved['id']}", headers=auth(keys[Role.dispatcher]))
+    assert got.status_code == 200, got.text
+    assert got.json()["status"] == "draft"
+    assert got.json()["plan"] == solved["plan"]
+    assert len(calls) == 2
+
+
 def test_plans_are_listed_by_day_depot_and_status(
     client: TestClient, keys: dict[Role, str], solved: dict[str, Any]
 ) -> None:
