@@ -34,9 +34,10 @@ def serve_command(
     from api.settings import get_settings
     from api.telemetry import logging_config
 
+    # Workers build their own settings from the environment.
     if mqtt:
-        # Workers build their own settings from the environment.
         os.environ["MILEPOST_MQTT"] = "true"
+    os.environ.setdefault("MILEPOST_FREEZE_GC", "true")
     settings = get_settings()
     # Migrate once here, so several workers do not race to do it.
     upgrade(settings.database_url)
