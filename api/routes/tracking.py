@@ -44,7 +44,7 @@ from api.tracking_service import (
     vehicle_states,
 )
 from tracking.eta import Eta
-from tracking.status import TERMINAL, OrderState, StatusChange
+from tracking.status import TERMINAL, OrderState, OrderStatus, StatusChange
 
 __all__ = [
     "DriverPosition",
@@ -205,14 +205,23 @@ def tracking_view(
     now = eta_clock(day) if at is None else at
     eta = eta_on_route(session, day, status, now, ref)
     return OrderTrackingPublic(
-        order_id=order_id,
-        day=day,
-        status=status.state,
-        eta=eta,
-        window=_window(eta, day),
+        **_eta_fields(order_id, day, status, eta),
         vehicle=status.vehicle,
         history=list(status.history),
     )
+
+
+def _eta_fields(
+    order_id: str, day: dt.date, status: OrderStatus, eta: Eta | None
+) -> dict[str, Any]:
+    """The fields of :class:`OrderEtaPublic` (also those of the tracking view)."""
+    return {
+        "order_id": order_id,
+        "day": day,
+        "status": status.state,
+        "eta": eta,
+        "window": _window(eta, day),
+    }
 
 
 _ORDER_REF_SQL = compiled(ORDER_REF)
@@ -242,13 +251,7 @@ async def _fast_eta_view(
             request, lambda s: eta_on_route(s, day, status, now, ref)
         )
     assert eta is None or isinstance(eta, Eta)
-    return OrderEtaPublic(
-        order_id=order_id,
-        day=day,
-        status=status.state,
-        eta=eta,
-        window=_window(eta, day),
-    )
+    return OrderEtaPublic(**_eta_fields(order_id, day, status, eta))
 
 
 def _in_session(request: Request, view: Callable[[Session], T]) -> Awaitable[T]:

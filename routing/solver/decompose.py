@@ -168,6 +168,11 @@ def solve_large(
     ).plan
 
 
+def plan_reserve(orders: int) -> float:
+    """Seconds kept back after a whole-problem search to make and check its plan."""
+    return WHOLE_RESERVE + WHOLE_RESERVE_PER_ORDER * orders
+
+
 # -- partition ----------------------------------------------------------------
 
 
@@ -656,9 +661,7 @@ def decompose_solve(
     # a second PyVRP alone would have searched.
     whole_first = len(orders) <= large.whole_max
     reserve = (
-        WHOLE_RESERVE + WHOLE_RESERVE_PER_ORDER * len(orders)
-        if whole_first
-        else max(1.0, 0.03 * params.time_limit)
+        plan_reserve(len(orders)) if whole_first else max(1.0, 0.03 * params.time_limit)
     )
     phase["split"] = time.perf_counter() - t0
 
