@@ -57,8 +57,10 @@ import holidays
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
+
+from routing.base import FrozenModel
 
 __all__ = [
     "DEFAULT_EVENTS",
@@ -456,14 +458,12 @@ class PromotionType(StrEnum):
     LIMITED_TIME = "limited_time"
 
 
-class Promotion(BaseModel):
+class Promotion(FrozenModel):
     """A campaign running from ``start`` to ``end`` (both inclusive).
 
     ``intensity`` scales the campaign's effect: 1.0 is a typical campaign of
     its type, 0 switches it off, 2.0 is twice as strong.
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     start: date
     end: date

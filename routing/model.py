@@ -21,14 +21,14 @@ from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
+
+from routing.base import FrozenModel
 
 Id = Annotated[str, Field(min_length=1, max_length=128)]
 Seconds = Annotated[int, Field(ge=0)]
@@ -37,10 +37,6 @@ Amount = tuple[Annotated[int, Field(ge=0)], ...]
 #: Drop penalty (won) of an order with priority 0; each priority point adds
 #: the same again, so priority 100 costs 101x as much to leave unserved.
 BASE_DROP_PENALTY = 100_000.0
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class ServiceLevel(StrEnum):
@@ -53,7 +49,7 @@ class ServiceLevel(StrEnum):
     PICKUP_STATION = "pickup_station"
 
 
-class Location(_Frozen):
+class Location(FrozenModel):
     """A place: WGS84 coordinates, optionally a road node or matrix row.
 
     ``index`` refers to a row of user-supplied travel matrices; ``node`` to a
@@ -97,7 +93,7 @@ def _clock_to_seconds(value: object) -> object:
 Clock = Annotated[Seconds, BeforeValidator(_clock_to_seconds)]
 
 
-class TimeWindow(_Frozen):
+class TimeWindow(FrozenModel):
     """Inclusive ``[start, end]`` in seconds since local midnight.
 
     JSON may give it as ``{"start": 32400, "end": 39600}``, as VROOM's pair
@@ -152,7 +148,7 @@ def _check_windows(windows: Windows) -> Windows:
     return windows
 
 
-class Depot(_Frozen):
+class Depot(FrozenModel):
     """Where vehicles start and end and where delivery parcels are loaded."""
 
     id: Id
@@ -160,7 +156,7 @@ class Depot(_Frozen):
     name: str = ""
 
 
-class PickupStation(_Frozen):
+class PickupStation(FrozenModel):
     """A locker or shop where many parcels are dropped in one stop.
 
     The first parcel of a visit costs ``service`` seconds (parking, opening the
@@ -174,7 +170,7 @@ class PickupStation(_Frozen):
     name: str = ""
 
 
-class Costs(_Frozen):
+class Costs(FrozenModel):
     """Vehicle costs in won."""
 
     fixed: float = Field(default=0.0, ge=0.0)
@@ -182,7 +178,7 @@ class Costs(_Frozen):
     per_km: float = Field(default=0.0, ge=0.0)
 
 
-class Break(_Frozen):
+class Break(FrozenModel):
     """A driver break of ``service`` seconds inside one of its windows."""
 
     id: Id
@@ -192,7 +188,7 @@ class Break(_Frozen):
     _sorted = field_validator("time_windows")(_check_windows)
 
 
-class Vehicle(_Frozen):
+class Vehicle(FrozenModel):
     """A van with its driver's shift.
 
     ``start`` and ``end`` are depot ids; ``end=None`` means the route may end
@@ -215,7 +211,7 @@ class Vehicle(_Frozen):
     profile: str = "car"
 
 
-class _OrderBase(_Frozen):
+class _OrderBase(FrozenModel):
     id: Id
     demand: Amount = Field(min_length=1)
     priority: int = Field(default=0, ge=0, le=100)
@@ -288,7 +284,7 @@ class Job(_OrderBase):
         return self
 
 
-class ShipmentStep(_Frozen):
+class ShipmentStep(FrozenModel):
     """Where and when one end of a shipment happens."""
 
     location: Location
@@ -309,7 +305,7 @@ class Shipment(_OrderBase):
 Order = Job | Shipment
 
 
-class Matrices(_Frozen):
+class Matrices(FrozenModel):
     """User-supplied travel: rows/columns are ``Location.index`` values."""
 
     durations: tuple[tuple[Annotated[int, Field(ge=0)], ...], ...]
@@ -336,7 +332,7 @@ class Matrices(_Frozen):
         return self
 
 
-class Problem(_Frozen):
+class Problem(FrozenModel):
     """One planning problem: a day's orders, the fleet and the places."""
 
     date: dt.date | None = None

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from routing.base import FrozenModel
 from routing.model import Location
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class StepType(StrEnum):
@@ -28,7 +25,7 @@ class StepType(StrEnum):
     END = "end"
 
 
-class Step(_Frozen):
+class Step(FrozenModel):
     """One timed event on a route.
 
     ``slack`` is how much later the vehicle could start service here without
@@ -52,7 +49,7 @@ class Step(_Frozen):
     late: int = 0
 
 
-class Route(_Frozen):
+class Route(FrozenModel):
     """A vehicle's day: timed steps from start to end and its totals."""
 
     vehicle: str
@@ -89,7 +86,7 @@ class Reason(StrEnum):
     DROPPED = "dropped"
 
 
-class Unassigned(_Frozen):
+class Unassigned(FrozenModel):
     """An order left out of the plan, with the reason and what it costs."""
 
     id: str
@@ -98,7 +95,7 @@ class Unassigned(_Frozen):
     penalty: float = 0.0
 
 
-class Summary(_Frozen):
+class Summary(FrozenModel):
     """Plan totals."""
 
     cost: float
@@ -114,7 +111,7 @@ class Summary(_Frozen):
     late: int = Field(description="served orders past their window (soft)")
 
 
-class Plan(_Frozen):
+class Plan(FrozenModel):
     """The answer to a problem."""
 
     summary: Summary

@@ -47,8 +47,9 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from routing.base import FrozenModel
 from routing.insertion import LivePlan, Objective, VisitKey, visit_keys
 from routing.io import InputError
 from routing.model import (
@@ -77,11 +78,7 @@ PROTECTED_PENALTY = 1e9
 POSITION_DEPOT = "@"
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class VehicleState(_Frozen):
+class VehicleState(FrozenModel):
     """Where a van is now.
 
     ``time`` is when it is at ``position`` (or leaves it); ``completed`` are
@@ -96,7 +93,7 @@ class VehicleState(_Frozen):
     next: Id | None = None
 
 
-class ExecutionState(_Frozen):
+class ExecutionState(FrozenModel):
     """The plan in execution and what happened since it was made."""
 
     time: Seconds = Field(description="now, seconds since midnight of the day")
@@ -114,7 +111,7 @@ class ExecutionState(_Frozen):
     )
 
 
-class StabilityCost(_Frozen):
+class StabilityCost(FrozenModel):
     """What changing the plan in execution costs (see the module docstring)."""
 
     reassign: float = Field(default=5_000.0, ge=0.0)
@@ -129,13 +126,13 @@ class StabilityCost(_Frozen):
     )
 
 
-class Move(_Frozen):
+class Move(FrozenModel):
     order: str
     before: str | None = Field(description="vehicle in the plan in execution")
     after: str | None
 
 
-class EtaShift(_Frozen):
+class EtaShift(FrozenModel):
     order: str
     vehicle: str
     before: int
@@ -146,13 +143,13 @@ class EtaShift(_Frozen):
         return (self.after - self.before) / 60.0
 
 
-class Dropped(_Frozen):
+class Dropped(FrozenModel):
     order: str
     reason: Reason
     detail: str
 
 
-class Changes(_Frozen):
+class Changes(FrozenModel):
     """What the new plan changes, against the plan in execution."""
 
     moved: tuple[Move, ...] = ()
@@ -165,7 +162,7 @@ class Changes(_Frozen):
     stability_cost: float = 0.0
 
 
-class Reoptimisation(_Frozen):
+class Reoptimisation(FrozenModel):
     """The rest of the day: its problem, its plan and what changed.
 
     ``source`` is ``kept`` (nothing to change), ``repair`` (insertions and
@@ -180,7 +177,7 @@ class Reoptimisation(_Frozen):
     seconds: float
 
 
-class UrgentInsertion(_Frozen):
+class UrgentInsertion(FrozenModel):
     """An urgent order inserted into a plan (or why it could not be)."""
 
     problem: Problem

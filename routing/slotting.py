@@ -41,8 +41,9 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from routing.base import FrozenModel
 from routing.insertion import Insertion, LivePlan, Probe
 from routing.model import (
     Amount,
@@ -60,10 +61,6 @@ from routing.travel import TravelModel
 from routing.units import DAY, HOUR, clock, haversine_m
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
 def _two_hour_windows() -> tuple[TimeWindow, ...]:
     return tuple(
         TimeWindow(start=h * HOUR, end=(h + 2) * HOUR) for h in range(9, 21, 2)
@@ -76,7 +73,7 @@ class SlotKind(StrEnum):
     STATION = "station"
 
 
-class SlotConfig(_Frozen):
+class SlotConfig(FrozenModel):
     """Which slots exist and the rules of availability."""
 
     windows: tuple[TimeWindow, ...] = Field(
@@ -123,7 +120,7 @@ class SlotConfig(_Frozen):
     neighbours: int = Field(default=60, ge=1, description="stops tried per quote")
 
 
-class Slot(_Frozen):
+class Slot(FrozenModel):
     """One thing a customer can choose."""
 
     id: str
@@ -140,7 +137,7 @@ class SlotReason(StrEnum):
     RESERVED = "reserved"
 
 
-class SlotQuote(_Frozen):
+class SlotQuote(FrozenModel):
     """A slot, whether it can be booked and what it would cost to serve.
 
     ``marginal_cost`` is in won (metres when the plan has no vehicle costs);
@@ -156,7 +153,7 @@ class SlotQuote(_Frozen):
     eta: int | None = None
 
 
-class Booking(_Frozen):
+class Booking(FrozenModel):
     """A booked order."""
 
     order: Id

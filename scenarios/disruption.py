@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from routing.base import FrozenModel
 from routing.model import Location
 from routing.travel import TravelMatrix, TravelModel
 from routing.units import DAY, HOUR
@@ -56,15 +57,13 @@ WEATHER: dict[str, WeatherEffect] = {
 }
 
 
-class ZoneSlowdown(BaseModel):
+class ZoneSlowdown(FrozenModel):
     """Legs touching ``districts`` between ``hours`` take ``multiplier`` x longer.
 
     ``hours`` is ``[from, to)`` in hours from the day's midnight (up to 31:
     the night after). A leg is slowed when its origin or destination is in
     one of the districts and it departs inside the hours.
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     districts: tuple[str, ...] = Field(min_length=1, max_length=len(DISTRICTS))
     hours: tuple[int, int] = (0, 24)

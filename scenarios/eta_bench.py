@@ -33,8 +33,9 @@ from typing import Annotated, Any
 
 import numpy as np
 import typer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from routing.base import FrozenModel
 from routing.solver import SolveParams, solve
 from routing.travel import HaversineTravel
 from scenarios.city import build_city, day_problem
@@ -61,10 +62,8 @@ __all__ = ["EtaBenchConfig", "bench_eta_command", "run_eta_bench", "summary_rows
 LEARN_ONLY_DAYS = 2
 
 
-class EtaBenchConfig(BaseModel):
+class EtaBenchConfig(FrozenModel):
     """Settings of the ETA benchmark (defaults: the published numbers)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     days: int = Field(default=10, ge=LEARN_ONLY_DAYS + 1)
     seed: int = 0

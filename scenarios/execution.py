@@ -34,8 +34,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from routing.base import FrozenModel
 from routing.model import Location, Problem
 from routing.plan import Plan, Route, Step, StepType
 from routing.travel import TravelModel
@@ -73,7 +74,7 @@ FAILURE_REASON_SHARES: Mapping[FailureReason, float] = {
 }
 
 
-class ExecutionSettings(BaseModel):
+class ExecutionSettings(FrozenModel):
     """How execution deviates from the plan (defaults: the ETA benchmark's).
 
     Parameters
@@ -102,8 +103,6 @@ class ExecutionSettings(BaseModel):
     ping_interval
         Seconds between position pings.
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     travel_sigma: float = Field(default=0.25, ge=0.0)
     peak_extra: float = Field(default=0.20, ge=0.0)

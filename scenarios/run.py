@@ -29,7 +29,6 @@ import numpy as np
 import pandas as pd
 from pydantic import (
     AfterValidator,
-    BaseModel,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -38,6 +37,7 @@ from pydantic import (
 
 from forecasting import ConformalIntervals, Forecaster
 from forecasting.models import LogLinear, Model, SeasonalNaive
+from routing.base import FrozenModel
 from routing.model import TimeWindow
 from routing.solver import SolveParams, solve
 from routing.solver.solve import LARGE_ORDERS
@@ -130,10 +130,6 @@ def city(seed: int, customers: int) -> City:
     return build_city(seed=seed, n_customers=customers)
 
 
-class _Spec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
 # -- one simulated day ----------------------------------------------------------
 
 
@@ -168,7 +164,7 @@ DEFAULT_SHIFTS: tuple[Shift, ...] = tuple(
 )
 
 
-class DaySpec(_Spec):
+class DaySpec(FrozenModel):
     """One simulated day of the embedded city (a scenario).
 
     ``travel_multiplier`` slows (> 1) or speeds up (< 1) the whole city: the
@@ -248,7 +244,7 @@ def check_day(value: dt.date) -> dt.date:
     return value
 
 
-class DayKpis(_Spec):
+class DayKpis(FrozenModel):
     """What a simulated day achieved.
 
     Costs are in won and from the plan; ``km`` is the planned driving
@@ -501,7 +497,7 @@ def earliest_from(horizon: int) -> dt.date:
     return DEFAULT_START + dt.timedelta(days=days)
 
 
-class ForecastSpec(_Spec):
+class ForecastSpec(FrozenModel):
     """A demand forecast on the embedded city's history.
 
     ``start`` (``"from"`` in JSON) is the first forecast day: the history
@@ -509,7 +505,7 @@ class ForecastSpec(_Spec):
     whole history). ``total_orders`` of the result sums the reported zones.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True)
 
     horizon: int = Field(ge=1, le=MAX_HORIZON, description="days to forecast")
     zones: tuple[str, ...] | None = Field(
@@ -563,7 +559,7 @@ class ForecastSpec(_Spec):
         return value
 
 
-class ZoneDay(_Spec):
+class ZoneDay(FrozenModel):
     """Orders forecast for one zone (district) and order day."""
 
     zone: str
@@ -573,7 +569,7 @@ class ZoneDay(_Spec):
     hi: float
 
 
-class DepotDay(_Spec):
+class DepotDay(FrozenModel):
     """Deliveries forecast for one depot and delivery day (closed days: 0)."""
 
     depot: str
@@ -584,7 +580,7 @@ class DepotDay(_Spec):
     planned: float = Field(description="the plan quantile of the day")
 
 
-class FleetDay(_Spec):
+class FleetDay(FrozenModel):
     """Vans and driver-hours one depot needs for its planned demand of a day."""
 
     depot: str
@@ -597,7 +593,7 @@ class FleetDay(_Spec):
     unassigned: int
 
 
-class DemandForecast(_Spec):
+class DemandForecast(FrozenModel):
     """A demand forecast with its intervals and the fleet it needs.
 
     ``lo``/``hi`` bound the ``level`` % interval; the fleet is sized for

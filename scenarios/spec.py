@@ -40,14 +40,13 @@ from typing import Any, Literal
 
 import numpy as np
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
     model_validator,
 )
 
+from routing.base import FrozenModel
 from scenarios.city.day import ServicePolicy
 from scenarios.disruption import Weather, ZoneSlowdown
 from scenarios.run import (
@@ -86,11 +85,7 @@ class ScenarioError(ValueError):
     """A scenario file that cannot be used; the message names file and key."""
 
 
-class _Spec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class DemandChange(_Spec):
+class DemandChange(FrozenModel):
     """Something that moves the day's demand by a factor."""
 
     kind: Literal["promotion", "holiday", "event"]
@@ -103,7 +98,7 @@ class DemandChange(_Spec):
     )
 
 
-class FleetSpec(_Spec):
+class FleetSpec(FrozenModel):
     """The vans on the road: day vans on their shifts, night vans."""
 
     vans_per_depot: int | None = Field(
@@ -131,7 +126,7 @@ class FleetSpec(_Spec):
         return self
 
 
-class Disruption(_Spec):
+class Disruption(FrozenModel):
     """The road: weather, the whole city's travel, slowdowns by zone and hour.
 
     ``weather`` (clear, rain, snow: :data:`scenarios.disruption.WEATHER`)
@@ -145,14 +140,14 @@ class Disruption(_Spec):
     reason: str = Field(default="", max_length=200, description="e.g. snow")
 
 
-class CitySpec(_Spec):
+class CitySpec(FrozenModel):
     """Which embedded city: its size and seed."""
 
     customers: int = Field(default=8_000, ge=1_000, le=40_000)
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
 
 
-class Scenario(_Spec):
+class Scenario(FrozenModel):
     """A what-if day, replicated."""
 
     name: str = Field(min_length=1, max_length=200)

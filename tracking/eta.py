@@ -43,8 +43,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from pydantic import BaseModel, ConfigDict
-
+from routing.base import FrozenModel
 from routing.model import Job, Location, Problem, Shipment, TimeWindow
 from routing.plan import Plan, Route, Step, StepType
 from routing.travel import TravelModel, band_index
@@ -86,14 +85,12 @@ _SERVED = (StepType.JOB, StepType.PICKUP, StepType.DELIVERY)
 _SAME_PLACE = 1e-6  # degrees: two pings this close are the same place
 
 
-class Eta(BaseModel):
+class Eta(FrozenModel):
     """When the van is expected at an order's stop (seconds since midnight).
 
     ``arrived`` ETAs are facts: the van is at the stop (point = p10 = p90 =
     the arrival).
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     order_id: str
     vehicle: str

@@ -36,8 +36,10 @@ from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import Field, TypeAdapter, model_validator
 from pydantic_core import PydanticCustomError
+
+from routing.base import FrozenModel
 
 __all__ = [
     "AttemptResolved",
@@ -73,9 +75,7 @@ class FailureReason(StrEnum):
     ACCESS_DENIED = "access_denied"
 
 
-class _Event(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
+class _Event(FrozenModel):
     id: Id
     at: int = Field(description="seconds since local midnight of the operating day")
 
@@ -148,10 +148,8 @@ class StopDeparted(_Event):
     order_id: Id | None = None
 
 
-class Proof(BaseModel):
+class Proof(FrozenModel):
     """Proof of delivery: who took the parcel, or a photo of where it was left."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     recipient: str | None = Field(default=None, min_length=1)
     photo: str | None = Field(default=None, min_length=1, description="photo reference")

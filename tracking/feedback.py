@@ -30,8 +30,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from routing.base import FrozenModel
 from routing.model import Job, Problem, Shipment
 
 __all__ = [
@@ -44,11 +45,7 @@ __all__ = [
 ]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class CustomerValue(_Frozen):
+class CustomerValue(FrozenModel):
     """What a customer is worth and how much lateness moves them.
 
     Parameters
@@ -66,7 +63,7 @@ class CustomerValue(_Frozen):
     sensitivity: float = Field(default=1.0, ge=0.0)
 
 
-class LatenessPricing(_Frozen):
+class LatenessPricing(FrozenModel):
     """How experience turns into money (defaults: the city's ground truth).
 
     Parameters
@@ -97,7 +94,7 @@ class LatenessPricing(_Frozen):
     redelivery_cost: float = Field(default=3_000.0, ge=0.0)
 
 
-class OrderCost(_Frozen):
+class OrderCost(FrozenModel):
     """Soft-window prices of one order: won per late minute, and drop cost."""
 
     lateness_cost: float

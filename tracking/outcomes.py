@@ -18,8 +18,8 @@ import math
 from collections.abc import Iterable, Sequence
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict
 
+from routing.base import FrozenModel
 from routing.model import Problem, TimeWindow
 from routing.plan import Plan, Step, StepType
 from routing.travel import TravelModel
@@ -58,11 +58,7 @@ DEFAULT_HORIZONS: tuple[int, ...] = (120, 60, 15)
 _SERVED = (StepType.JOB, StepType.DELIVERY)
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class EtaCheck(_Frozen):
+class EtaCheck(FrozenModel):
     """The live ETA made ``horizon`` minutes before the real arrival.
 
     ``error`` is point minus real arrival in seconds (positive: the van came
@@ -75,7 +71,7 @@ class EtaCheck(_Frozen):
     width: int
 
 
-class DeliveryOutcome(_Frozen):
+class DeliveryOutcome(FrozenModel):
     """What happened to one order on one day (times: seconds since midnight).
 
     ``arrival`` is the van's last arrival at the stop, ``service_start`` when

@@ -18,7 +18,9 @@ from collections.abc import Mapping
 from enum import StrEnum
 from types import MappingProxyType
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from routing.base import FrozenModel
 
 __all__ = [
     "MAIN_CHAIN",
@@ -117,11 +119,7 @@ class InvalidTransition(ValueError):
         )
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class StatusChange(_Frozen):
+class StatusChange(FrozenModel):
     """One change of an order's state.
 
     ``at`` is in seconds since local midnight of the operating day (see
@@ -139,7 +137,7 @@ class StatusChange(_Frozen):
     implied: bool = False
 
 
-class OrderStatus(_Frozen):
+class OrderStatus(FrozenModel):
     """An order's current state and every change that led to it."""
 
     order_id: str

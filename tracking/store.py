@@ -10,22 +10,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict
-
+from routing.base import FrozenModel
 from tracking.events import Event, event_sort_key
 from tracking.status import OrderStatus
 
 __all__ = ["MemoryStore", "Store", "VehicleState"]
 
 
-class VehicleState(BaseModel):
+class VehicleState(FrozenModel):
     """What is known about a van: shift, latest position, latest stop.
 
     Each part keeps the time it was reported, so an older report never
     overwrites a newer one.
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     vehicle: str
     on_shift: bool = False

@@ -24,8 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pydantic import BaseModel, ConfigDict
-
+from routing.base import FrozenModel
 from routing.plan import Plan
 from tracking.events import (
     AttemptResolved,
@@ -49,23 +48,19 @@ from tracking.store import MemoryStore, Store, VehicleState
 __all__ = ["IngestResult", "Rejection", "Tracker"]
 
 
-class Rejection(BaseModel):
+class Rejection(FrozenModel):
     """An event that was not accepted, and why."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     event_id: str
     reason: str
 
 
-class IngestResult(BaseModel):
+class IngestResult(FrozenModel):
     """What one :meth:`Tracker.ingest` call did with each event.
 
     ``stale`` lists accepted events that changed nothing because newer
     information was already known (a late ping, a late stop report).
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     accepted: tuple[str, ...] = ()
     duplicates: tuple[str, ...] = ()

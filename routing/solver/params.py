@@ -6,7 +6,9 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from routing.base import FrozenModel
 
 if TYPE_CHECKING:
     from routing.solver.data import ProblemData
@@ -18,7 +20,7 @@ Objective = Literal["cost", "distance"]
 COST_SCALE = 100
 
 
-class SolveParams(BaseModel):
+class SolveParams(FrozenModel):
     """How to solve.
 
     ``objective="distance"`` ignores vehicle costs and minimises metres (the
@@ -37,8 +39,6 @@ class SolveParams(BaseModel):
     wins. OR-Tools routing takes no random seed: a search is repeatable only
     up to how far it gets within ``time_limit``.
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     engine: Engine = "ortools"
     time_limit: float = Field(default=10.0, gt=0.0, description="seconds")

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from routing.base import FrozenModel
 from routing.model import (
     Costs,
     Job,
@@ -112,7 +113,7 @@ SAME_DAY_ORDER_HOURS = (7, 22)
 SAME_DAY_LEAD_HOURS = 2
 
 
-class ServicePolicy(BaseModel):
+class ServicePolicy(FrozenModel):
     """What the shop offers: windows, cut-off, service levels by district.
 
     The defaults are the embedded city's :data:`DAY_MIX` and windows (and
@@ -123,8 +124,6 @@ class ServicePolicy(BaseModel):
     pickup stations. The windows offered are ``window_hours`` long and start
     from ``windows_from`` up to ``windows_to - window_hours``.
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     window_hours: int = Field(
         default=2, ge=1, le=6, description="length of the home windows offered"
