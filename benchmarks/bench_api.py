@@ -58,7 +58,7 @@ from api.db.migrate import upgrade
 from api.db.tables_dispatch import OrderRow
 from api.db.tables_tracking import EventRow, OrderStatusRow
 from api.tracking_service import ingest_and_commit, register_plan
-from routing.bench import machine
+from routing.bench.vrptw import machine
 from routing.solver import SolveParams, solve
 from routing.travel import HaversineTravel
 from routing.units import TIMEZONE

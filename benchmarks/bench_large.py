@@ -22,7 +22,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from routing.bench import machine
+from routing.bench.vrptw import machine
 from routing.solver import SolveParams
 from routing.solver.decompose import LargeParams, decompose_solve
 

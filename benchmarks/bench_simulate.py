@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from routing.bench import machine
+from routing.bench.vrptw import machine
 from scenarios.spec import LIBRARY, load_scenario
 from scenarios.sweep import run_sweep, run_unit
 

@@ -1,4 +1,4 @@
-"""``milepost bench eta``: how good are live ETAs on replayed days?
+"""How good are live ETAs on replayed days?
 
 Simulated days of the embedded Seoul are planned and then executed with
 deviations the plan does not know (:class:`~scenarios.execution.ExecutionSettings`
@@ -28,11 +28,9 @@ import json
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import numpy as np
-import typer
 from pydantic import Field
 
 from routing.base import FrozenModel
@@ -56,7 +54,7 @@ from tracking.learn import (
 )
 from tracking.outcomes import DeliveryOutcome, delivery_outcomes
 
-__all__ = ["EtaBenchConfig", "bench_eta_command", "run_eta_bench", "summary_rows"]
+__all__ = ["LEARN_ONLY_DAYS", "EtaBenchConfig", "run_eta_bench", "summary_rows"]
 
 #: Days that only teach (factors, then the first residual tables).
 LEARN_ONLY_DAYS = 2
@@ -224,50 +222,3 @@ def summary_rows(result: dict[str, Any]) -> list[list[str]]:
             ]
         )
     return rows
-
-
-def bench_eta_command(
-    days: Annotated[
-        int,
-        typer.Option(
-            min=LEARN_ONLY_DAYS + 1,
-            help="simulated days; the first two only teach the correction",
-        ),
-    ] = 10,
-    seed: Annotated[int, typer.Option(help="city, orders and execution seed")] = 0,
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="write the full results here")
-    ] = None,
-) -> None:
-    """Measure live ETAs against a naive one on replayed days of the city."""
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console(stderr=True)
-    out = Console()
-    config = EtaBenchConfig(days=days, seed=seed)
-    result = run_eta_bench(
-        config, on_day=lambda line: console.print(line, highlight=False)
-    )
-    table = Table(
-        title=f"ETA quality: {days - LEARN_ONLY_DAYS} scored days, seed {seed} "
-        "(MAE in minutes, window = P10-P90)",
-        title_justify="left",
-    )
-    for name in (
-        "before arrival",
-        "n",
-        "MAE ours",
-        "MAE naive",
-        "better by",
-        "in window",
-        "width min",
-    ):
-        table.add_column(name, justify="right")
-    for row in summary_rows(result):
-        table.add_row(*row)
-    out.print(table)
-    out.print(f"{result['seconds']:.0f} s")
-    if json_out is not None:
-        json_out.write_text(json.dumps(result, indent=2) + "\n")
-        out.print(f"results written to {json_out}")

@@ -16,7 +16,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from forecasting.cli import bench_forecast_command
+from api.cli.bench_forecast import bench_forecast_command
 from forecasting.rossmann import (
     CUTOFFS,
     EXOG,

@@ -11,22 +11,20 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from routing.amazon import (
+from api.cli.amazon import amazon_command
+from routing.bench.amazon import compare, driver_plan, route_stats
+from routing.io import InputError
+from routing.io.amazon import (
     DEFAULT_FOLDER,
     PACKAGE_FILE,
     ROUTE_FILE,
     SEQUENCE_FILE,
     amazon_travel,
-    compare,
-    driver_plan,
     list_routes,
     read_route,
     read_routes,
-    route_stats,
     station_zone,
 )
-from routing.amazon_cli import amazon_command
-from routing.io import InputError
 from routing.solver import check
 from routing.units import haversine_m
 

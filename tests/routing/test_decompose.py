@@ -9,6 +9,7 @@ from datetime import date
 import numpy as np
 import pytest
 
+from routing.io.vrplib import read_solomon
 from routing.model import Problem, ServiceLevel
 from routing.plan import Plan, Reason, StepType
 from routing.solver import SolveParams, check
@@ -21,7 +22,6 @@ from routing.solver.decompose import (
     verify,
 )
 from routing.travel import HaversineTravel
-from routing.vrplib import read_solomon
 from scenarios.city import build_city, day_problem
 from tests.helpers import SHARED
 

@@ -279,7 +279,7 @@ def test_misfit_problem_is_refused() -> None:
 @needs_data
 def test_bench_c101_with_pyvrp() -> None:
     """PyVRP solves C101 in 2 s: feasible, within 1% of BKS, each customer once."""
-    from routing.bench import run_instance
+    from routing.bench.vrptw import run_instance
 
     run = run_instance(VRPTW / "solomon" / "instances" / "C101.txt", "pyvrp", 2.0, 0)
     assert run["feasible"], run["violations"]
@@ -294,7 +294,7 @@ def test_bench_c101_with_pyvrp() -> None:
 @needs_data
 def test_bench_pyvrp_direct_is_checked_like_any_plan() -> None:
     """The pyvrp-direct anchor's routes become a plan the checker accepts."""
-    from routing.bench import run_instance
+    from routing.bench.vrptw import run_instance
 
     run = run_instance(
         VRPTW / "solomon" / "instances" / "R101.txt", "pyvrp-direct", 1.0, 0
@@ -305,7 +305,7 @@ def test_bench_pyvrp_direct_is_checked_like_any_plan() -> None:
 
 def test_bench_reports_infeasible_routes() -> None:
     """A hand-made plan that misses customers is scored infeasible."""
-    from routing.bench import plan_from_rows, score
+    from routing.bench.vrptw import plan_from_rows, score
 
     problem = grid_problem(
         [(0, 0), (100, 0), (0, 100)],
@@ -321,7 +321,7 @@ def test_bench_reports_infeasible_routes() -> None:
 
 def _bench_c101(tmp_path: Path, engines: str, *extra: str) -> dict[str, Any]:
     """``bench routing`` on C101 for 0.5 s; the JSON report it wrote."""
-    from routing.bench_cli import app
+    from api.cli.bench_routing import app
 
     target = tmp_path / "bench.json"
     args = ["--instances", "C101", "--engine", engines, "--time-limit", "0.5"]
@@ -366,7 +366,7 @@ def test_bench_cli_side_by_side_with_seeds(tmp_path: Path) -> None:
 )
 def test_bench_cli_rejects_bad_options(args: list[str], words: str) -> None:
     """Bad options exit with code 2 and say what is wrong."""
-    from routing.bench_cli import app
+    from api.cli.bench_routing import app
 
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2
@@ -399,8 +399,8 @@ def test_matrix_only_instances_get_the_files_geometry() -> None:
 
     import pyvrp
 
+    from routing.io.vrplib import read_solomon
     from routing.solver import pyvrp_adapter as adapter
-    from routing.vrplib import read_solomon
 
     path = VRPTW / "solomon" / "instances" / "RC101.txt"
     problem, _ = read_solomon(path)
@@ -436,8 +436,8 @@ def test_adapter_searches_as_pyvrp_on_the_file() -> None:
     import pyvrp
     from pyvrp.stop import MaxIterations
 
+    from routing.io.vrplib import read_solomon
     from routing.solver import pyvrp_adapter as adapter
-    from routing.vrplib import read_solomon
 
     path = VRPTW / "solomon" / "instances" / "R101.txt"
     problem, _ = read_solomon(path)

@@ -11,6 +11,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from api.cli.live import reoptimize_command
 from routing.insertion import LivePlan
 from routing.io import InputError, problem_to_json, write_json
 from routing.model import Job, Location, Problem, TimeWindow
@@ -23,7 +24,6 @@ from routing.reoptimise import (
     reoptimise_in_background,
     state_as_planned,
 )
-from routing.scale_cli import reoptimize_command
 from routing.solver import SolveParams, check, solve
 from routing.travel import HaversineTravel
 from scenarios.city import build_city, day_problem

@@ -10,11 +10,11 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from api.cli.live import slots_command
 from routing.io import plan_to_json, problem_to_json, write_json
 from routing.model import Job, Location, Problem, TimeWindow
 from routing.plan import Plan, StepType
 from routing.reoptimise import reoptimise, state_as_planned
-from routing.scale_cli import slots_command
 from routing.slotting import (
     SlotBook,
     SlotConfig,

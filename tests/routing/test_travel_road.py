@@ -14,6 +14,8 @@ import pytest
 from numpy.testing import assert_array_equal
 from typer.testing import CliRunner
 
+from api.cli.bench_travel import app as bench_app
+from routing.bench.travel import bench_travel, random_points
 from routing.model import Location
 from routing.travel import (
     HasGeometry,
@@ -26,8 +28,6 @@ from routing.travel import (
     synthetic_city_graph,
 )
 from routing.travel import road as road_module
-from routing.travel.bench import bench_travel, random_points
-from routing.travel.cli import app as bench_app
 from routing.travel.osm import (
     directions,
     edge_speed,

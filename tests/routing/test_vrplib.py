@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from routing.io import InputError
-from routing.vrplib import read_bks, read_solomon
+from routing.io.vrplib import read_bks, read_solomon
 from tests.helpers import SHARED
 
 VRPTW = SHARED / "benchmarks" / "vrptw"

@@ -256,7 +256,7 @@ def test_forecast_command_prints_zones_and_fleet(tmp_path: Path) -> None:
     """`milepost forecast` prints the zone forecast and the fleet and exits 0."""
     import typer
 
-    from scenarios.cli_forecast import forecast_command
+    from api.cli.forecast import forecast_command
 
     app = typer.Typer()
     app.command()(forecast_command)
@@ -285,7 +285,7 @@ def test_forecast_command_rejects_unknown_zone(tmp_path: Path) -> None:
     """An unknown --zone exits with code 2 and lists the zones."""
     import typer
 
-    from scenarios.cli_forecast import forecast_command
+    from api.cli.forecast import forecast_command
 
     app = typer.Typer()
     app.command()(forecast_command)

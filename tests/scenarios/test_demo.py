@@ -9,7 +9,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from api.cli import app
-from routing.cli import solve_with_progress
+from api.cli.plan import solve_with_progress
 from scenarios.demo import run_demo
 
 

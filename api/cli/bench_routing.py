@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from routing.bench import (
+from routing.bench.vrptw import (
     ENGINES,
     SUITES,
     bks_for,

@@ -18,7 +18,7 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from routing.cli import console, fail, out, summary_table
+from api.cli.plan import console, fail, out, summary_table
 from routing.io import (
     InputError,
     load_json,

@@ -2,7 +2,7 @@
 
 Every run is scored by :func:`routing.solver.check` on the plan, never by an
 engine's own numbers. Distances follow the DIMACS convention of
-:func:`routing.vrplib.read_solomon` and are reported in instance units (one
+:func:`routing.io.vrplib.read_solomon` and are reported in instance units (one
 decimal), next to the ``distance_only;euclid_trunc1`` best-known solutions.
 
 Engines are the names :func:`routing.solver.solve` accepts plus
@@ -23,7 +23,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, get_args
 
-from routing.machine import machine as describe_machine
+from routing.bench.machine import machine as describe_machine
+from routing.io.vrplib import BksEntry, read_bks, read_solomon
 from routing.model import Problem
 from routing.plan import Plan, StepType
 from routing.solver import SolveParams, check, solve
@@ -33,7 +34,6 @@ from routing.solver.params import Engine
 from routing.solver.solve import plan_from_sequences
 from routing.solver.timeline import Visit
 from routing.travel import HaversineTravel
-from routing.vrplib import BksEntry, read_bks, read_solomon
 
 PYVRP_DIRECT = "pyvrp-direct"
 #: Engine names the harness runs.
@@ -45,7 +45,7 @@ MAX_VIOLATIONS = 5
 
 def default_data_dir() -> Path:
     """``shared/benchmarks/vrptw`` next to the repository."""
-    return Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "vrptw"
+    return Path(__file__).resolve().parents[3] / "shared" / "benchmarks" / "vrptw"
 
 
 def _natural(path: Path) -> list[object]:

@@ -40,7 +40,7 @@ from typing import Literal, TypedDict
 
 import numpy as np
 
-from routing.io import InputError
+from routing.io.files import InputError
 from routing.model import Matrices, Problem
 
 Convention = Literal["dimacs", "exact"]

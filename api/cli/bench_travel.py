@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from routing.travel.bench import BENCH_DEPART, bench_travel, machine
+from routing.bench.travel import BENCH_DEPART, bench_travel, machine
 
 console = Console(stderr=True)
 out = Console()

@@ -1,7 +1,7 @@
 """Command line: plan Amazon challenge routes and compare them with the drivers'.
 
 :func:`amazon_command` is a plain typer command function; the ``milepost``
-application mounts it. The library side is :mod:`routing.amazon`.
+application mounts it. The library side is :mod:`routing.io.amazon`.
 """
 
 from __future__ import annotations
@@ -15,18 +15,16 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from routing.amazon import (
+from routing.bench.amazon import Comparison, compare, comparison_to_json
+from routing.io import InputError, write_json
+from routing.io.amazon import (
     DEFAULT_DETOUR,
     DEFAULT_FOLDER,
     DEFAULT_SPEED_KMH,
-    Comparison,
     amazon_travel,
-    compare,
-    comparison_to_json,
     list_routes,
     read_routes,
 )
-from routing.io import InputError, write_json
 from routing.units import HOUR
 
 console = Console(stderr=True)

@@ -1,4 +1,4 @@
-"""The ``milepost`` command: every room's commands under one roof."""
+"""``milepost demo``: tomorrow's deliveries in the embedded Seoul, planned."""
 
 from __future__ import annotations
 
@@ -9,17 +9,8 @@ from typing import Annotated
 
 import typer
 
-from api.service_cli import db_app, ingest_mqtt_command, keys_app, serve_command
-from forecasting.cli import bench_forecast_command
-from routing.amazon_cli import amazon_command
-from routing.bench_cli import bench_routing_command
-from routing.cli import console, out, plan_command, solve_with_progress, summary_table
-from routing.scale_cli import plan_large_command, reoptimize_command, slots_command
+from api.cli.plan import console, out, solve_with_progress, summary_table
 from routing.travel.cache import DEFAULT_CACHE_DIR
-from routing.travel.cli import bench_travel_command
-from scenarios.cli_forecast import forecast_command
-from scenarios.cli_simulate import simulate_command
-from scenarios.eta_bench import bench_eta_command
 
 
 class TravelChoice(StrEnum):
@@ -27,37 +18,7 @@ class TravelChoice(StrEnum):
     haversine = "haversine"
 
 
-app = typer.Typer(
-    name="milepost",
-    help="Last-mile delivery: forecast, plan, track, learn and simulate.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-app.command("plan")(plan_command)
-app.command("plan-amazon")(amazon_command)
-app.command("plan-large")(plan_large_command)
-app.command("reoptimize")(reoptimize_command)
-app.command("slots")(slots_command)
-
-bench_app = typer.Typer(
-    help="Benchmarks (run by hand, one at a time).", no_args_is_help=True
-)
-bench_app.command("eta")(bench_eta_command)
-bench_app.command("forecast")(bench_forecast_command)
-bench_app.command("routing")(bench_routing_command)
-bench_app.command("travel")(bench_travel_command)
-app.add_typer(bench_app, name="bench")
-app.command("forecast")(forecast_command)
-app.command("simulate")(simulate_command)
-app.command("serve")(serve_command)
-app.command("ingest-mqtt")(ingest_mqtt_command)
-app.add_typer(keys_app, name="keys")
-app.add_typer(db_app, name="db")
-
-
-@app.command()
-def demo(
+def demo_command(
     out_dir: Annotated[
         Path, typer.Option("--out", "-o", help="folder for the results")
     ] = Path("milepost-out"),
@@ -113,12 +74,3 @@ def demo(
         out.print(f"{name:>8}: {path}")
     if not result.verdict.ok:
         raise typer.Exit(code=1)
-
-
-def main() -> None:
-    """Console-script entry point."""
-    app()
-
-
-if __name__ == "__main__":
-    main()

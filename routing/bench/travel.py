@@ -26,7 +26,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from routing.machine import machine as describe_machine
+from routing.bench.machine import machine as describe_machine
 from routing.model import Location
 from routing.travel.cache import MatrixCache
 from routing.travel.osm import load_graph
