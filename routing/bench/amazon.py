@@ -1,7 +1,15 @@
 """Our routes against the routes Amazon drivers actually drove (the
 Amazon Last Mile Routing Research Challenge sample, read by
 :mod:`routing.io.amazon`): distance, duration and window violations of both,
-measured under one travel model."""
+measured under one travel model.
+
+Our route minimises distance with OR-Tools. By default the
+  search starts from the driver's own sequence whenever that sequence is on
+  time under the travel model (it is on all 13 sample routes), so our route is
+  never longer than the driver's; ``warm_start=False`` searches from scratch
+  (on the sample that is 0.9 % longer in total and still shorter than every
+  driver).
+"""
 
 from __future__ import annotations
 

@@ -28,6 +28,7 @@ import numpy as np
 
 from routing.bench.machine import machine as describe_machine
 from routing.model import Location
+from routing.travel.base import TravelMatrix
 from routing.travel.cache import MatrixCache
 from routing.travel.osm import load_graph
 from routing.travel.road import RoadTravel
@@ -138,6 +139,40 @@ def compare_with_networkx(
     }
 
 
+def _timed_matrix(
+    model: RoadTravel, points: list[Location], depart: int
+) -> tuple[TravelMatrix, float, int]:
+    """The matrix, the seconds it took and its traced memory peak (bytes)."""
+    tracemalloc.start()
+    start = time.perf_counter()
+    matrix = model.matrix(points, depart=depart)
+    seconds = time.perf_counter() - start
+    _, traced_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return matrix, seconds, traced_peak
+
+
+def _matrix_stats(
+    model: RoadTravel, points: list[Location], matrix: TravelMatrix
+) -> dict[str, Any]:
+    """Unreachable pairs, how far points snapped, median leg duration and length."""
+    n = len(points)
+    snap = model.snap(points)
+    off_diagonal = ~np.eye(n, dtype=bool)
+    unreachable = 0 if matrix.unreachable is None else int(matrix.unreachable.sum())
+    return {
+        "unreachable_pairs": unreachable,
+        "snap_m_median": round(float(np.median(snap.metres)), 1),
+        "snap_m_max": round(float(snap.metres.max()), 1),
+        "duration_s_median": float(np.median(matrix.durations[off_diagonal]))
+        if n > 1
+        else 0.0,
+        "distance_m_median": float(np.median(matrix.distances[off_diagonal]))
+        if n > 1
+        else 0.0,
+    }
+
+
 def bench_travel(
     graph_path: str | Path,
     n_points: int,
@@ -177,16 +212,8 @@ def bench_travel(
     build_seconds = time.perf_counter() - start
     points = random_points(model, n_points, seed)
 
-    tracemalloc.start()
-    start = time.perf_counter()
-    matrix = model.matrix(points, depart=depart)
-    seconds = time.perf_counter() - start
-    _, traced_peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    matrix, seconds, traced_peak = _timed_matrix(model, points, depart)
 
-    snap = model.snap(points)
-    off_diagonal = ~np.eye(n_points, dtype=bool)
-    unreachable = 0 if matrix.unreachable is None else int(matrix.unreachable.sum())
     result: dict[str, Any] = {
         "graph": str(graph_path),
         "graph_nodes": graph.number_of_nodes(),
@@ -201,15 +228,7 @@ def bench_travel(
         "seconds": round(seconds, 3),
         "tracemalloc_peak_mb": round(traced_peak / 1e6, 1),
         "rss_peak_mb": round(_peak_rss_mb(), 1),
-        "unreachable_pairs": unreachable,
-        "snap_m_median": round(float(np.median(snap.metres)), 1),
-        "snap_m_max": round(float(snap.metres.max()), 1),
-        "duration_s_median": float(np.median(matrix.durations[off_diagonal]))
-        if n_points > 1
-        else 0.0,
-        "distance_m_median": float(np.median(matrix.distances[off_diagonal]))
-        if n_points > 1
-        else 0.0,
+        **_matrix_stats(model, points, matrix),
         "machine": machine(),
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "networkx": None,

@@ -140,17 +140,7 @@ def run_instance(
     table = bks_for(path) if bks is None else bks
     t0 = time.perf_counter()
     if engine == PYVRP_DIRECT:
-        from routing.solver.pyvrp_adapter import solve_file_direct
-
-        # The same wall time to a timed plan as every engine: PyVRP's routes
-        # become a plan here, so the search keeps back what the decomposition
-        # keeps back for its own plan (else it would run 0.4 s past the limit
-        # at 1,000 customers while ``auto`` stops inside it).
-        keep = plan_reserve(len(problem.jobs) + len(problem.shipments))
-        direct = solve_file_direct(
-            path, time_limit=max(0.1, time_limit - keep), seed=seed
-        )
-        plan = plan_from_rows(problem, direct.routes, seconds=direct.seconds)
+        plan = _solve_direct(path, problem, time_limit, seed)
     else:
         params = SolveParams.model_validate(
             {
@@ -164,6 +154,19 @@ def run_instance(
     seconds = time.perf_counter() - t0
     # File names carry the BKS tables' spelling (the first line may differ).
     return score(problem, plan, path.stem, engine, seconds, info["scale"], table)
+
+
+def _solve_direct(path: Path, problem: Problem, time_limit: float, seed: int) -> Plan:
+    """PyVRP on the file itself, its routes timed into a plan."""
+    from routing.solver.pyvrp_adapter import solve_file_direct
+
+    # The same wall time to a timed plan as every engine: PyVRP's routes
+    # become a plan here, so the search keeps back what the decomposition
+    # keeps back for its own plan (else it would run 0.4 s past the limit
+    # at 1,000 customers while ``auto`` stops inside it).
+    keep = plan_reserve(len(problem.jobs) + len(problem.shipments))
+    direct = solve_file_direct(path, time_limit=max(0.1, time_limit - keep), seed=seed)
+    return plan_from_rows(problem, direct.routes, seconds=direct.seconds)
 
 
 def plan_from_rows(

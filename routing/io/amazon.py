@@ -40,13 +40,6 @@ Modelling choices, made once here:
   legs between stops at about 29 km/h). The challenge's own travel-time
   matrix is not in the sample.
 
-* **Search.** Our route minimises distance with OR-Tools. By default the
-  search starts from the driver's own sequence whenever that sequence is on
-  time under the travel model (it is on all 13 sample routes), so our route is
-  never longer than the driver's; ``warm_start=False`` searches from scratch
-  (on the sample that is 0.9 % longer in total and still shorter than every
-  driver).
-
 Stop ids are unique only within a route, so everything here is per route.
 """
 
@@ -378,14 +371,7 @@ def _route(
     midnight = dt.datetime.combine(local_day, dt.time(0), tzinfo=tz)
     depart = _seconds(departure, midnight)
 
-    stations = [sid for sid, s in info["stops"].items() if s["type"] == "Station"]
-    if len(stations) != 1:
-        raise ValueError(f"expected one Station stop, found {len(stations)}")
-    station = info["stops"][stations[0]]
-    depot = Depot(
-        id=code, location=Location(lat=station["lat"], lon=station["lng"]), name=code
-    )
-
+    station_id, depot = _station(code, info["stops"])
     stops = {
         sid: _stop_packages(sid, packages.get(sid) or {}, midnight)
         for sid, s in info["stops"].items()
@@ -393,28 +379,6 @@ def _route(
     }
     latest_end = max((s.end for s in stops.values() if s.end is not None), default=0)
     shift_end = max(depart + SHIFT_HOURS * HOUR, latest_end + HOUR)
-
-    jobs: list[Job] = []
-    for sid, stop in stops.items():
-        windows: tuple[TimeWindow, ...] = ()
-        if stop.conflict:
-            assert stop.first_end is not None
-            lo, hi = stop.first_end
-            windows = (TimeWindow(start=max(0, lo), end=max(0, hi)),)
-        elif stop.start is not None or stop.end is not None:
-            lo = max(0, stop.start or 0)
-            hi = shift_end if stop.end is None else max(0, stop.end)
-            windows = (TimeWindow(start=min(lo, hi), end=hi),)
-        s = info["stops"][sid]
-        jobs.append(
-            Job(
-                id=sid,
-                location=Location(lat=s["lat"], lon=s["lng"]),
-                demand=(round(stop.volume), stop.packages),
-                service=round(stop.service),
-                time_windows=windows,
-            )
-        )
     capacity = round(float(info["executor_capacity_cm3"]))
     problem = Problem(
         date=local_day,
@@ -428,17 +392,16 @@ def _route(
                 shift=TimeWindow(start=depart, end=shift_end),
             ),
         ),
-        jobs=tuple(jobs),
+        jobs=tuple(
+            _job(sid, stop, info["stops"][sid], shift_end)
+            for sid, stop in stops.items()
+        ),
     )
-
-    order = sequence.get("actual", sequence)
-    visits = sorted(order, key=lambda sid: order[sid])
-    if set(visits) != set(info["stops"]):
-        raise ValueError("the actual sequence does not list every stop once")
+    visits = _actual_sequence(sequence, info["stops"])
     return AmazonRoute(
         route_id=route_id,
         problem=problem,
-        driver_sequence=tuple(v for v in visits if v not in stations),
+        driver_sequence=tuple(v for v in visits if v != station_id),
         station_code=code,
         date=local_day,
         timezone=tz_name,
@@ -450,4 +413,42 @@ def _route(
     )
 
 
-# -- timing and comparing ----------------------------------------------------
+def _station(code: str, stops: Mapping[str, Any]) -> tuple[str, Depot]:
+    """The route's one ``Station`` stop, as the depot named by the station code."""
+    stations = [sid for sid, s in stops.items() if s["type"] == "Station"]
+    if len(stations) != 1:
+        raise ValueError(f"expected one Station stop, found {len(stations)}")
+    station = stops[stations[0]]
+    location = Location(lat=station["lat"], lon=station["lng"])
+    return stations[0], Depot(id=code, location=location, name=code)
+
+
+def _job(sid: str, stop: _Stop, where: Mapping[str, Any], shift_end: int) -> Job:
+    """One delivery per drop-off stop, its window the packages' intersection."""
+    windows: tuple[TimeWindow, ...] = ()
+    if stop.conflict:
+        assert stop.first_end is not None
+        lo, hi = stop.first_end
+        windows = (TimeWindow(start=max(0, lo), end=max(0, hi)),)
+    elif stop.start is not None or stop.end is not None:
+        lo = max(0, stop.start or 0)
+        hi = shift_end if stop.end is None else max(0, stop.end)
+        windows = (TimeWindow(start=min(lo, hi), end=hi),)
+    return Job(
+        id=sid,
+        location=Location(lat=where["lat"], lon=where["lng"]),
+        demand=(round(stop.volume), stop.packages),
+        service=round(stop.service),
+        time_windows=windows,
+    )
+
+
+def _actual_sequence(
+    sequence: Mapping[str, Any], stops: Mapping[str, Any]
+) -> list[str]:
+    """The stops in the order the driver drove them, each exactly once."""
+    order = sequence.get("actual", sequence)
+    visits = sorted(order, key=lambda sid: order[sid])
+    if set(visits) != set(stops):
+        raise ValueError("the actual sequence does not list every stop once")
+    return visits

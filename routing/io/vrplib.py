@@ -36,7 +36,7 @@ from __future__ import annotations
 import csv
 import math
 from pathlib import Path
-from typing import Literal, TypedDict
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 
@@ -122,42 +122,14 @@ def read_solomon(
     name, vehicles, capacity, rows = _parse(p, lines)
     scale = SCALE[convention]
 
-    def scaled(value: float) -> int:
-        if convention == "dimacs":
-            return math.floor(scale * value)
-        return round(scale * value)
-
     coords = np.array([(r.x, r.y) for r in rows], dtype=np.float64)
-    matrix = _distance_matrix(coords, convention)
-    depot = rows[0]
     # The matrices are built square and non-negative here; skipping pydantic's
     # per-entry validation keeps 1000-customer instances fast to load.
+    matrix = _distance_matrix(coords, convention)
     matrices = Matrices.model_construct(durations=matrix, distances=matrix)
     problem = Problem.model_validate(
-        {
-            "matrices": matrices,
-            "depots": [{"id": DEPOT_ID, "location": {"index": 0}, "name": name}],
-            "vehicles": [
-                {
-                    "id": f"v{k}",
-                    "start": DEPOT_ID,
-                    "end": DEPOT_ID,
-                    "capacity": [capacity * scale],
-                    "shift": [scaled(depot.ready), scaled(depot.due)],
-                }
-                for k in range(1, vehicles + 1)
-            ],
-            "jobs": [
-                {
-                    "id": str(r.customer),
-                    "location": {"index": i},
-                    "demand": [r.demand * scale],
-                    "service": scaled(r.service),
-                    "time_windows": [[scaled(r.ready), scaled(r.due)]],
-                }
-                for i, r in enumerate(rows[1:], start=1)
-            ],
-        }
+        _problem_document(name, vehicles, capacity, rows, convention)
+        | {"matrices": matrices}
     )
     info: InstanceInfo = {
         "name": name,
@@ -169,6 +141,43 @@ def read_solomon(
         "coordinates": [(r.x, r.y) for r in rows],
     }
     return problem, info
+
+
+def _problem_document(
+    name: str, vehicles: int, capacity: int, rows: list[_Row], convention: str
+) -> dict[str, Any]:
+    """Depot, fleet and customers as a problem document, times and loads scaled."""
+    scale = SCALE[convention]
+
+    def scaled(value: float) -> int:
+        if convention == "dimacs":
+            return math.floor(scale * value)
+        return round(scale * value)
+
+    depot = rows[0]
+    return {
+        "depots": [{"id": DEPOT_ID, "location": {"index": 0}, "name": name}],
+        "vehicles": [
+            {
+                "id": f"v{k}",
+                "start": DEPOT_ID,
+                "end": DEPOT_ID,
+                "capacity": [capacity * scale],
+                "shift": [scaled(depot.ready), scaled(depot.due)],
+            }
+            for k in range(1, vehicles + 1)
+        ],
+        "jobs": [
+            {
+                "id": str(r.customer),
+                "location": {"index": i},
+                "demand": [r.demand * scale],
+                "service": scaled(r.service),
+                "time_windows": [[scaled(r.ready), scaled(r.due)]],
+            }
+            for i, r in enumerate(rows[1:], start=1)
+        ],
+    }
 
 
 def _distance_matrix(
@@ -218,6 +227,18 @@ def _parse(path: Path, lines: list[str]) -> tuple[str, int, int, list[_Row]]:
         raise InputError(source, ["line 1: the file is empty"])
     name = content[0][1]
     keys = [text.upper() for _, text in content]
+    vehicles, capacity = _fleet(path, content, keys)
+    if "CUSTOMER" not in keys:
+        raise InputError(source, ["no CUSTOMER section"])
+    rows = _customer_rows(path, content[keys.index("CUSTOMER") + 1 :])
+    return name, vehicles, capacity, rows
+
+
+def _fleet(
+    path: Path, content: list[tuple[int, str]], keys: list[str]
+) -> tuple[int, int]:
+    """NUMBER and CAPACITY from the first numeric line after ``VEHICLE``."""
+    source = str(path)
     if "VEHICLE" not in keys:
         raise InputError(source, ["no VEHICLE section (expected after the name)"])
     at = keys.index("VEHICLE")
@@ -231,34 +252,22 @@ def _parse(path: Path, lines: list[str]) -> tuple[str, int, int, list[_Row]]:
             source,
             [f"line {k}: expected NUMBER and CAPACITY as two integers, got {text!r}"],
         )
-    vehicles, capacity = int(values[0]), int(values[1])
-    if "CUSTOMER" not in keys:
-        raise InputError(source, ["no CUSTOMER section"])
-    start = keys.index("CUSTOMER") + 1
+    return int(values[0]), int(values[1])
+
+
+def _customer_rows(path: Path, content: list[tuple[int, str]]) -> list[_Row]:
+    """The depot row, then one row per customer, each checked on its own line."""
+    source = str(path)
     rows: list[_Row] = []
     first_line: dict[int, int] = {}
-    for k, text in content[start:]:
+    for k, text in content:
         if text[0].isalpha():
             if rows:
                 raise InputError(
                     source, [f"line {k}: unexpected text {text!r} among customer rows"]
                 )
             continue  # the column header
-        values = _numbers(path, k, text, "customer row")
-        if len(values) != len(_COLUMNS):
-            raise InputError(
-                source,
-                [
-                    f"line {k}: expected {len(_COLUMNS)} numbers "
-                    f"({', '.join(_COLUMNS)}), got {len(values)}"
-                ],
-            )
-        for column, value in zip(_COLUMNS, values, strict=True):
-            if column in ("CUST NO.", "DEMAND") and not value.is_integer():
-                raise InputError(
-                    source, [f"line {k}: {column} must be an integer, got {value}"]
-                )
-        row = _Row(k, values)
+        row = _customer_row(path, k, text)
         if row.customer in first_line:
             raise InputError(
                 source,
@@ -272,16 +281,36 @@ def _parse(path: Path, lines: list[str]) -> tuple[str, int, int, list[_Row]]:
                 source,
                 [f"line {k}: the first row must be the depot (customer 0)"],
             )
-        if row.ready > row.due:
-            raise InputError(
-                source,
-                [f"line {k}: READY TIME {row.ready:g} is after DUE DATE {row.due:g}"],
-            )
         first_line[row.customer] = k
         rows.append(row)
     if len(rows) < 2:
         raise InputError(source, ["no customer rows after the depot"])
-    return name, vehicles, capacity, rows
+    return rows
+
+
+def _customer_row(path: Path, k: int, text: str) -> _Row:
+    source = str(path)
+    values = _numbers(path, k, text, "customer row")
+    if len(values) != len(_COLUMNS):
+        raise InputError(
+            source,
+            [
+                f"line {k}: expected {len(_COLUMNS)} numbers "
+                f"({', '.join(_COLUMNS)}), got {len(values)}"
+            ],
+        )
+    for column, value in zip(_COLUMNS, values, strict=True):
+        if column in ("CUST NO.", "DEMAND") and not value.is_integer():
+            raise InputError(
+                source, [f"line {k}: {column} must be an integer, got {value}"]
+            )
+    row = _Row(k, values)
+    if row.ready > row.due:
+        raise InputError(
+            source,
+            [f"line {k}: READY TIME {row.ready:g} is after DUE DATE {row.due:g}"],
+        )
+    return row
 
 
 def read_bks(path: str | Path) -> dict[str, BksEntry]:
