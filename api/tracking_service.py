@@ -38,7 +38,7 @@ from routing.plan import Plan, Route, StepType
 from routing.travel.haversine import HaversineTravel
 from routing.units import to_datetime, to_seconds
 from tracking.correction import Correction
-from tracking.eta import Eta, LegTimes, Windows, route_eta, windows_of
+from tracking.eta import Eta, LegTimes, WindowsByStop, route_eta, windows_of
 from tracking.events import Event, OrderDispatched, parse_event
 from tracking.status import OrderState, OrderStatus
 from tracking.store import VehicleState
@@ -302,10 +302,10 @@ class RoutePlan:
 
     route: Route
     orders: tuple[str, ...]
-    windows: Windows
+    windows: WindowsByStop
 
 
-_PLANS: dict[str, tuple[int, Plan, Windows]] = {}
+_PLANS: dict[str, tuple[int, Plan, WindowsByStop]] = {}
 _PLANS_LOCK = threading.Lock()
 _MAX_PLANS = 256
 
@@ -351,7 +351,7 @@ ETA_REFRESH = 10
 
 def _parsed_plan(
     session: Session, plan_id: str, version: int
-) -> tuple[Plan, Windows] | None:
+) -> tuple[Plan, WindowsByStop] | None:
     hit = _PLANS.get(plan_id)
     if hit is not None and hit[0] == version:
         return hit[1], hit[2]

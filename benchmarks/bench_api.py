@@ -46,11 +46,13 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
 from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth import Role, create_key
 from api.db.engine import make_engine, make_sessionmaker
@@ -59,6 +61,8 @@ from api.db.tables_dispatch import OrderRow
 from api.db.tables_tracking import EventRow, OrderStatusRow
 from api.tracking_service import ingest_and_commit, register_plan
 from routing.bench.vrptw import machine
+from routing.model import Job, Problem
+from routing.plan import Plan
 from routing.solver import SolveParams, solve
 from routing.travel import HaversineTravel
 from routing.units import TIMEZONE
@@ -92,6 +96,22 @@ def _delivered(order_id: str, at: int) -> dict[str, Any]:
     return status.model_dump(mode="json")
 
 
+def _order_row(
+    order_id: str, day: dt.date, spec: dict[str, Any], now: dt.datetime
+) -> dict[str, Any]:
+    return {
+        "id": order_id,
+        "day": day,
+        "depot_id": None,
+        "customer_id": None,
+        "spec": spec,
+        "tracking_token": secrets.token_urlsafe(24),
+        "active": True,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
 def seed(url: str, orders: int, live: int, at: int, seconds: float) -> list[str]:
     """Fill the database; return the live order ids."""
     upgrade(url)
@@ -106,24 +126,33 @@ def seed(url: str, orders: int, live: int, at: int, seconds: float) -> list[str]
         f"planned in {time.perf_counter() - t0:.1f} s",
         flush=True,
     )
-    jobs = problem.jobs
     now = dt.datetime.now(dt.UTC)
+    _seed_live_day(sessions, problem, plan, at, now)
+    _seed_history(sessions, problem.jobs, orders - len(problem.jobs), now)
+    if engine.dialect.name == "postgresql":
+        # The statistics and visibility map a settled database has, so the
+        # server's own autovacuum of the fresh rows does not run during the
+        # measurements.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.exec_driver_sql("VACUUM ANALYZE")
+    engine.dispose()
+    return [job.id for job in problem.jobs]
+
+
+def _seed_live_day(
+    sessions: sessionmaker[Session],
+    problem: Problem,
+    plan: Plan,
+    at: int,
+    now: dt.datetime,
+) -> None:
+    """Store the live day's orders and plan, and its events up to ``at``."""
     with sessions.begin() as session:
         session.execute(
             insert(OrderRow),
             [
-                {
-                    "id": job.id,
-                    "day": LIVE_DAY,
-                    "depot_id": None,
-                    "customer_id": None,
-                    "spec": job.model_dump(mode="json"),
-                    "tracking_token": secrets.token_urlsafe(24),
-                    "active": True,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for job in jobs
+                _order_row(job.id, LIVE_DAY, job.model_dump(mode="json"), now)
+                for job in problem.jobs
             ],
         )
         register_plan(
@@ -144,7 +173,11 @@ def seed(url: str, orders: int, live: int, at: int, seconds: float) -> list[str]
         flush=True,
     )
 
-    history = orders - len(jobs)
+
+def _seed_history(
+    sessions: sessionmaker[Session], jobs: Sequence[Job], history: int, now: dt.datetime
+) -> None:
+    """Store ``history`` delivered orders of past days (copies of ``jobs``)."""
     t0 = time.perf_counter()
     for start in range(0, history, INSERT_CHUNK):
         count = min(INSERT_CHUNK, history - start)
@@ -155,19 +188,7 @@ def seed(url: str, orders: int, live: int, at: int, seconds: float) -> list[str]
             order_id = f"h{i:07d}"
             spec = job.model_dump(mode="json")
             spec["id"] = order_id
-            order_rows.append(
-                {
-                    "id": order_id,
-                    "day": day,
-                    "depot_id": None,
-                    "customer_id": None,
-                    "spec": spec,
-                    "tracking_token": secrets.token_urlsafe(24),
-                    "active": True,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
+            order_rows.append(_order_row(order_id, day, spec, now))
             status_rows.append(
                 {
                     "order_id": order_id,
@@ -188,14 +209,6 @@ def seed(url: str, orders: int, live: int, at: int, seconds: float) -> list[str]
         f"{total} orders stored",
         flush=True,
     )
-    if engine.dialect.name == "postgresql":
-        # The statistics and visibility map a settled database has, so the
-        # server's own autovacuum of the fresh rows does not run during the
-        # measurements.
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-            c.exec_driver_sql("VACUUM ANALYZE")
-    engine.dispose()
-    return [job.id for job in jobs]
 
 
 def make_key(url: str, role: Role) -> str:
@@ -427,7 +440,7 @@ def durable(url: str, ids: list[str]) -> int:
     return len(set(ids) & stored)
 
 
-def main() -> None:
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--orders", type=int, default=100_000)
     parser.add_argument("--live", type=int, default=600)
@@ -452,7 +465,37 @@ def main() -> None:
     parser.add_argument("--ingest-clients", type=int, default=4)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def _throughput(
+    port: int, eta_paths: list[str], reader: str, args: argparse.Namespace, folder: Path
+) -> dict[str, Any]:
+    """ETA and bare throughput windows, alternating; the median pair is kept."""
+    # ETA and bare windows alternate, so a change in the machine's speed
+    # (seen here: 1.5x within minutes) shows in both sides of a ratio.
+    rounds: list[dict[str, Any]] = []
+    for k in range(args.rounds):
+        pair: dict[str, Any] = {}
+        for name, paths in (("eta", eta_paths), ("bare", ["/healthz"])):
+            got = wrk(port, paths, reader, args.seconds, args.connections, folder)
+            pair[name] = got
+            print(f"round {k + 1} throughput {name}: {got}", flush=True)
+        pair["ratio"] = round(
+            pair["eta"]["requests_per_s"] / pair["bare"]["requests_per_s"], 3
+        )
+        rounds.append(pair)
+    middle = sorted(rounds, key=lambda r: r["ratio"])[len(rounds) // 2]
+    return {
+        "throughput_rounds": rounds,
+        "throughput_eta": middle["eta"],
+        "throughput_bare": middle["bare"],
+        "throughput_ratio": middle["ratio"],
+    }
+
+
+def main() -> None:
+    args = _arguments()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
 
@@ -480,24 +523,7 @@ def main() -> None:
         )
         print("sample ETA:", check.status_code, check.text[:300], flush=True)
         wrk(port, eta_paths, reader, 3, args.connections, folder)  # warm caches
-        # ETA and bare windows alternate, so a change in the machine's speed
-        # (seen here: 1.5x within minutes) shows in both sides of a ratio.
-        rounds: list[dict[str, Any]] = []
-        for k in range(args.rounds):
-            pair: dict[str, Any] = {}
-            for name, paths in (("eta", eta_paths), ("bare", ["/healthz"])):
-                got = wrk(port, paths, reader, args.seconds, args.connections, folder)
-                pair[name] = got
-                print(f"round {k + 1} throughput {name}: {got}", flush=True)
-            pair["ratio"] = round(
-                pair["eta"]["requests_per_s"] / pair["bare"]["requests_per_s"], 3
-            )
-            rounds.append(pair)
-        middle = sorted(rounds, key=lambda r: r["ratio"])[len(rounds) // 2]
-        results["throughput_rounds"] = rounds
-        results["throughput_eta"] = middle["eta"]
-        results["throughput_bare"] = middle["bare"]
-        results["throughput_ratio"] = middle["ratio"]
+        results.update(_throughput(port, eta_paths, reader, args, folder))
         for name, paths in (("eta", eta_paths), ("bare", ["/healthz"])):
             got = asyncio.run(
                 _open_loop(port, paths, reader, args.rate, args.seconds, 32)

@@ -26,7 +26,7 @@ from datetime import date
 from pathlib import Path
 
 from routing.io import load_json, parse_model, plan_to_json, write_json
-from routing.model import Job, Location, TimeWindow
+from routing.model import Job, Location, Problem, TimeWindow
 from routing.plan import Plan
 from routing.reoptimise import insert_urgent
 from routing.slotting import SlotBook
@@ -50,6 +50,49 @@ def _summary(values: list[float]) -> dict[str, float]:
         "p95_ms": round(_pct(ms, 0.95), 2),
         "max_ms": round(max(ms), 2),
     }
+
+
+def _quote_and_book(
+    slots: SlotBook, places: list[Location], rng: random.Random, book_every: int
+) -> tuple[list[float], int]:
+    """Quote every place (timed); book a random offered slot every few."""
+    quote_times: list[float] = []
+    booked = 0
+    for k, place in enumerate(places):
+        t0 = time.perf_counter()
+        quotes = slots.quote(place, DAY)
+        quote_times.append(time.perf_counter() - t0)
+        offered = [q for q in quotes if q.available]
+        if offered and k % book_every == 0:
+            slots.book(place, rng.choice(offered).slot.id)
+            booked += 1
+    return quote_times, booked
+
+
+def _insert_urgent(
+    problem: Problem,
+    plan: Plan,
+    places: list[Location],
+    rng: random.Random,
+    travel: HaversineTravel,
+) -> tuple[list[float], int]:
+    """Insert an urgent order at each place into the plan (timed)."""
+    urgent_times: list[float] = []
+    inserted = 0
+    for k, place in enumerate(places):
+        start = rng.randrange(9, 19) * 3600
+        order = Job(
+            id=f"urgent-{k}",
+            location=place,
+            demand=(1500, 1),
+            service=180,
+            time_windows=(TimeWindow(start=start, end=start + 7200),),
+        )
+        t0 = time.perf_counter()
+        result = insert_urgent(plan, problem, order, travel)
+        urgent_times.append(time.perf_counter() - t0)
+        inserted += result.vehicle is not None
+    return urgent_times, inserted
 
 
 def main() -> None:
@@ -86,33 +129,13 @@ def main() -> None:
     places = [Location(lat=float(r.lat), lon=float(r.lon)) for r in rows.itertuples()]
 
     slots = SlotBook(problem, plan, travel)
-    quote_times: list[float] = []
-    booked = 0
-    for k, place in enumerate(places[: args.quotes]):
-        t0 = time.perf_counter()
-        quotes = slots.quote(place, DAY)
-        quote_times.append(time.perf_counter() - t0)
-        offered = [q for q in quotes if q.available]
-        if offered and k % args.book_every == 0:
-            slots.book(place, rng.choice(offered).slot.id)
-            booked += 1
+    quote_times, booked = _quote_and_book(
+        slots, places[: args.quotes], rng, args.book_every
+    )
     verdict = check(slots.problem, slots.plan(), travel)
-
-    urgent_times: list[float] = []
-    inserted = 0
-    for k, place in enumerate(places[args.quotes :]):
-        start = rng.randrange(9, 19) * 3600
-        order = Job(
-            id=f"urgent-{k}",
-            location=place,
-            demand=(1500, 1),
-            service=180,
-            time_windows=(TimeWindow(start=start, end=start + 7200),),
-        )
-        t0 = time.perf_counter()
-        result = insert_urgent(plan, problem, order, travel)
-        urgent_times.append(time.perf_counter() - t0)
-        inserted += result.vehicle is not None
+    urgent_times, inserted = _insert_urgent(
+        problem, plan, places[args.quotes :], rng, travel
+    )
 
     report = {
         "orders": len(problem.jobs),

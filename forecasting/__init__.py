@@ -6,28 +6,59 @@ The public API follows statsforecast's long-format contract: a history frame
 ``<alias>-hi-<level>`` intervals. See ``docs/forecasting.md``.
 """
 
-from forecasting.calendar import (
-    CalendarEntry,
-    EntryKind,
-    HolidayCalendar,
-    Promotion,
-    PromotionType,
-    RetailCalendar,
-    calendar_features,
-    default_promotions,
-    event_column,
-    festival_days,
-    load_calendar_file,
-    load_promotion_file,
-    promotion_column,
-)
-from forecasting.conformal import ConformalIntervals
-from forecasting.core import Forecaster, default_models
-from forecasting.features import FeatureSpec
-from forecasting.frame import FrameError, Panel, validate_df, validate_future
-from forecasting.metrics import bias, coverage, evaluate, mase, wape
-from forecasting.models import GlobalGBM, LogLinear, Model, SeasonalNaive
-from forecasting.synthetic import generate_panel
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from forecasting.calendar import (
+        CalendarEntry,
+        EntryKind,
+        HolidayCalendar,
+        Promotion,
+        PromotionType,
+        RetailCalendar,
+        calendar_features,
+        default_promotions,
+        event_column,
+        festival_days,
+        load_calendar_file,
+        load_promotion_file,
+        promotion_column,
+    )
+    from forecasting.conformal import (
+        ConformalIntervals,
+    )
+    from forecasting.core import (
+        Forecaster,
+        default_models,
+    )
+    from forecasting.features import (
+        FeatureSpec,
+    )
+    from forecasting.frame import (
+        FrameError,
+        Panel,
+        validate_df,
+        validate_future,
+    )
+    from forecasting.metrics import (
+        bias,
+        coverage,
+        evaluate,
+        mase,
+        wape,
+    )
+    from forecasting.models import (
+        GlobalGBM,
+        LogLinear,
+        Model,
+        SeasonalNaive,
+    )
+    from forecasting.synthetic import (
+        generate_panel,
+    )
 
 __all__ = [
     "CalendarEntry",
@@ -62,3 +93,52 @@ __all__ = [
     "validate_future",
     "wape",
 ]
+
+# Public name -> the module that defines it. Imported on first use, so that
+# ``import forecasting.<module>`` does not pull in every sibling (and pandas).
+_EXPORTS: dict[str, str] = {
+    "CalendarEntry": "forecasting.calendar",
+    "EntryKind": "forecasting.calendar",
+    "HolidayCalendar": "forecasting.calendar",
+    "Promotion": "forecasting.calendar",
+    "PromotionType": "forecasting.calendar",
+    "RetailCalendar": "forecasting.calendar",
+    "calendar_features": "forecasting.calendar",
+    "default_promotions": "forecasting.calendar",
+    "event_column": "forecasting.calendar",
+    "festival_days": "forecasting.calendar",
+    "load_calendar_file": "forecasting.calendar",
+    "load_promotion_file": "forecasting.calendar",
+    "promotion_column": "forecasting.calendar",
+    "ConformalIntervals": "forecasting.conformal",
+    "Forecaster": "forecasting.core",
+    "default_models": "forecasting.core",
+    "FeatureSpec": "forecasting.features",
+    "FrameError": "forecasting.frame",
+    "Panel": "forecasting.frame",
+    "validate_df": "forecasting.frame",
+    "validate_future": "forecasting.frame",
+    "bias": "forecasting.metrics",
+    "coverage": "forecasting.metrics",
+    "evaluate": "forecasting.metrics",
+    "mase": "forecasting.metrics",
+    "wape": "forecasting.metrics",
+    "GlobalGBM": "forecasting.models",
+    "LogLinear": "forecasting.models",
+    "Model": "forecasting.models",
+    "SeasonalNaive": "forecasting.models",
+    "generate_panel": "forecasting.synthetic",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

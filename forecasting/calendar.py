@@ -629,6 +629,35 @@ def calendar_features(
         If ``end`` is before ``start`` or the calendar does not cover the
         range.
     """
+    calendar = _covering(start, end, calendar)
+    first = start.toordinal()
+    n = end.toordinal() - first + 1
+    ds = np.arange(
+        np.datetime64(start.isoformat(), "D"),
+        np.datetime64(end.isoformat(), "D") + 1,
+    )
+    dow = (ds.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
+    holiday_name = _holiday_names(calendar, first, n)
+    closure = np.zeros(n, dtype=bool)
+    closure[_positions(calendar.closures, first, n)] = True
+    columns: dict[str, npt.ArrayLike] = {
+        "ds": ds.astype(DS_DTYPE),
+        "dow": dow.astype(np.int8),
+        "is_weekend": dow >= 5,
+        "holiday": holiday_name != "",
+        "holiday_name": holiday_name.astype(str),
+        "closure": closure,
+    }
+    columns.update(_event_flags(calendar, first, n))
+    columns.update(_festival_countdowns(start, end))
+    columns.update(_promotion_intensities(promotions, start, end))
+    return pd.DataFrame(columns)
+
+
+def _covering(
+    start: date, end: date, calendar: RetailCalendar | None
+) -> RetailCalendar:
+    """``calendar`` (default: one for the range's years), checked to cover it."""
     if end < start:
         raise ValueError(f"end {end.isoformat()} is before start {start.isoformat()}")
     years = range(start.year, end.year + 1)
@@ -640,18 +669,19 @@ def calendar_features(
             f"the calendar covers {list(calendar.years)} but the range "
             f"{start.isoformat()}..{end.isoformat()} needs {uncovered}"
         )
-    first = start.toordinal()
-    n = end.toordinal() - first + 1
-    ds = np.arange(
-        np.datetime64(start.isoformat(), "D"),
-        np.datetime64(end.isoformat(), "D") + 1,
-    )
-    dow = (ds.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
+    return calendar
 
-    def positions(days: Iterable[date]) -> npt.NDArray[np.int64]:
-        idx = _day_numbers(days) - first
-        return idx[(idx >= 0) & (idx < n)]
 
+def _positions(days: Iterable[date], first: int, n: int) -> npt.NDArray[np.int64]:
+    """Row numbers of ``days`` among the ``n`` days from ordinal ``first``."""
+    idx = _day_numbers(days) - first
+    return idx[(idx >= 0) & (idx < n)]
+
+
+def _holiday_names(
+    calendar: RetailCalendar, first: int, n: int
+) -> npt.NDArray[np.object_]:
+    """The holiday's name on each day (``""`` on working days)."""
     holiday_name = np.full(n, "", dtype=object)
     hol_days = list(calendar.holidays.days)
     hol_idx = _day_numbers(hol_days) - first
@@ -659,30 +689,41 @@ def calendar_features(
     holiday_name[hol_idx[keep]] = np.array(
         [calendar.holidays.days[d] for d in hol_days], dtype=object
     )[keep]
+    return holiday_name
 
-    closure = np.zeros(n, dtype=bool)
-    closure[positions(calendar.closures)] = True
 
-    columns: dict[str, npt.ArrayLike] = {
-        "ds": ds.astype(DS_DTYPE),
-        "dow": dow.astype(np.int8),
-        "is_weekend": dow >= 5,
-        "holiday": holiday_name != "",
-        "holiday_name": holiday_name.astype(str),
-        "closure": closure,
-    }
+def _event_flags(
+    calendar: RetailCalendar, first: int, n: int
+) -> dict[str, npt.NDArray[np.bool_]]:
+    """One flag column per event of the calendar (:func:`event_column`)."""
+    columns: dict[str, npt.NDArray[np.bool_]] = {}
     for name in calendar.event_names:
         flag = np.zeros(n, dtype=bool)
-        flag[positions(calendar.dates(name, EntryKind.EVENT))] = True
+        flag[_positions(calendar.dates(name, EntryKind.EVENT), first, n)] = True
         column = event_column(name)
         columns[column] = flag | np.asarray(columns.get(column, flag), dtype=bool)
+    return columns
 
-    day_numbers = np.arange(first, first + n, dtype=np.int64)
+
+def _festival_countdowns(start: date, end: date) -> dict[str, npt.NDArray[np.int16]]:
+    """Days until the next main day of each festival (0 on it)."""
+    first = start.toordinal()
+    day_numbers = np.arange(first, end.toordinal() + 1, dtype=np.int64)
+    columns: dict[str, npt.NDArray[np.int16]] = {}
     for festival in FESTIVALS:
         mains = _day_numbers(festival_days(festival, range(start.year, end.year + 2)))
         nxt = mains[np.searchsorted(mains, day_numbers, side="left")]
         columns[f"days_to_{festival}"] = (nxt - day_numbers).astype(np.int16)
+    return columns
 
+
+def _promotion_intensities(
+    promotions: Sequence[Promotion], start: date, end: date
+) -> dict[str, npt.NDArray[np.float64]]:
+    """Summed intensity of each promotion type's campaigns on each day."""
+    first = start.toordinal()
+    n = end.toordinal() - first + 1
+    columns: dict[str, npt.NDArray[np.float64]] = {}
     for kind in PromotionType:
         delta = np.zeros(n + 1, dtype=np.float64)
         for promo in promotions:
@@ -696,7 +737,7 @@ def calendar_features(
         columns[promotion_column(kind)] = np.where(
             np.abs(intensity) < 1e-12, 0.0, intensity
         )
-    return pd.DataFrame(columns)
+    return columns
 
 
 # --------------------------------------------------------------------------
@@ -854,43 +895,38 @@ def load_promotion_file(source: Source) -> tuple[Promotion, ...]:
         file, the line (the header is line 1), the column and the reason.
     """
     label, rows = _rows(source, ("start", "end", "type", "intensity"), ("name",))
+    return tuple(_promotion(label, line, row) for line, row in rows)
+
+
+def _promotion(label: str, line: int, row: Mapping[str, str]) -> Promotion:
+    """One line of a promotion file (see :func:`load_promotion_file`)."""
+    start = _field(
+        label, line, "start", row["start"], date.fromisoformat, "a date (YYYY-MM-DD)"
+    )
+    end = _field(
+        label, line, "end", row["end"], date.fromisoformat, "a date (YYYY-MM-DD)"
+    )
+    if end < start:
+        raise ValueError(
+            f"{label}: line {line}, column 'end': {end.isoformat()} is before "
+            f"start {start.isoformat()}"
+        )
     types = ", ".join(t.value for t in PromotionType)
-    plan = []
-    for line, row in rows:
-        start = _field(
-            label,
-            line,
-            "start",
-            row["start"],
-            date.fromisoformat,
-            "a date (YYYY-MM-DD)",
-        )
-        end = _field(
-            label, line, "end", row["end"], date.fromisoformat, "a date (YYYY-MM-DD)"
-        )
-        if end < start:
-            raise ValueError(
-                f"{label}: line {line}, column 'end': {end.isoformat()} is before "
-                f"start {start.isoformat()}"
-            )
-        kind = _field(
-            label, line, "type", row["type"], _parse_promotion_type, f"one of {types}"
-        )
-        intensity = _field(
-            label,
-            line,
-            "intensity",
-            row["intensity"],
-            _parse_intensity,
-            "a finite number >= 0",
-        )
-        plan.append(
-            Promotion(
-                start=start,
-                end=end,
-                type=kind,
-                intensity=intensity,
-                name=row.get("name", ""),
-            )
-        )
-    return tuple(plan)
+    kind = _field(
+        label, line, "type", row["type"], _parse_promotion_type, f"one of {types}"
+    )
+    intensity = _field(
+        label,
+        line,
+        "intensity",
+        row["intensity"],
+        _parse_intensity,
+        "a finite number >= 0",
+    )
+    return Promotion(
+        start=start,
+        end=end,
+        type=kind,
+        intensity=intensity,
+        name=row.get("name", ""),
+    )

@@ -211,6 +211,35 @@ class Forecaster:
     def _native_levels(self, model: Model, level: Sequence[int]) -> tuple[int, ...]:
         return () if model.prediction_intervals is not None else tuple(level)
 
+    def _own_predictions(
+        self,
+        model: Model,
+        instance: Model | None,
+        rows: IntArray,
+        h: int,
+        X: FloatArray,
+        native: Sequence[int],
+    ) -> tuple[dict[str, FloatArray] | None, IntArray]:
+        """A fitted model's forecasts of its rows, and the rows it covers.
+
+        A model that fails to predict covers no rows (the fallback takes
+        them), unless there is no fallback.
+        """
+        if instance is None:
+            return None, rows
+        try:
+            return instance.predict(h, X[rows], native), rows
+        except Exception as exc:
+            if self.fallback_model is None:
+                raise
+            warnings.warn(
+                f"model {model.alias!r} failed to predict ({exc}); "
+                f"{self.fallback_model.alias} forecasts all series instead",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+            return None, np.array([], dtype=np.intp)
+
     def _predict_panel(
         self, fitted: _Fitted, h: int, X: FloatArray, level: Sequence[int]
     ) -> Predictions:
@@ -234,20 +263,7 @@ class Forecaster:
             keys = ["mean"] + [f"{s}-{lv}" for lv in native for s in ("lo", "hi")]
             result = {key: np.full((n, h), np.nan) for key in keys}
             instance, rows = fitted.models[model.alias]
-            pred: dict[str, FloatArray] | None = None
-            if instance is not None:
-                try:
-                    pred = instance.predict(h, X[rows], native)
-                except Exception as exc:
-                    if self.fallback_model is None:
-                        raise
-                    warnings.warn(
-                        f"model {model.alias!r} failed to predict ({exc}); "
-                        f"{self.fallback_model.alias} forecasts all series instead",
-                        RuntimeWarning,
-                        stacklevel=3,
-                    )
-                    rows = np.array([], dtype=np.intp)
+            pred, rows = self._own_predictions(model, instance, rows, h, X, native)
             if pred is not None:
                 for key in keys:
                     if key not in pred:
@@ -548,47 +564,61 @@ class Forecaster:
         levels = check_levels(level)
         clean = validate_df(df)
         panel = to_panel(clean, closed_col=self.closed_col)
-        last = panel.n_days - 1
-        if cutoffs is None:
-            if n_windows < 1:
-                raise ValueError(f"n_windows must be >= 1, got {n_windows}")
-            step = h if step_size is None else step_size
-            if step < 1:
-                raise ValueError(f"step_size must be >= 1, got {step}")
-            points = [last - h - step * (n_windows - 1 - k) for k in range(n_windows)]
-        else:
-            first = panel.ds[0]
-            points = []
-            for value in cutoffs:
-                day = np.datetime64(pd.Timestamp(value).date(), "D")
-                points.append(int((day - first).astype(np.int64)))
-        for point in points:
-            if point < 0 or point + h > last:
-                raise FrameError(
-                    f"df: column '{DS}': cutoff "
-                    f"{panel.ds[0] + _DAY * point} leaves no room for {h} days "
-                    f"of actuals inside {panel.ds[0]}..{panel.ds[-1]}",
-                    DS,
-                )
+        points = _cutoff_points(panel, h, n_windows, step_size, cutoffs)
         cache = _Cache()
-        frames = []
-        for point in points:
-            run = self._run(panel, point, h, levels, cache)
-            predictions = {
-                alias: {k: v.copy() for k, v in res.items()}
-                for alias, res in run.predictions.items()
-            }
-            scores = self._calibrate(panel, point, cache)
-            closed = panel.closed()[run.rows, point + 1 : point + 1 + h]
-            self._add_intervals(predictions, scores, h, levels, closed)
-            days = panel.ds[point + 1 : point + 1 + h]
-            frame = self._frame(
-                [panel.ids[i] for i in run.rows], days, predictions, levels
-            )
-            frame.insert(2, "cutoff", np.datetime64(panel.ds[point], "ns"))
-            frame.insert(3, Y, panel.y[run.rows, point + 1 : point + 1 + h].reshape(-1))
-            frames.append(frame)
+        frames = [self._window(panel, point, h, levels, cache) for point in points]
         return pd.concat(frames, ignore_index=True)
+
+    def _window(
+        self, panel: Panel, point: int, h: int, levels: Sequence[int], cache: _Cache
+    ) -> pd.DataFrame:
+        """The forecast of one cross-validation window, with its actuals."""
+        run = self._run(panel, point, h, levels, cache)
+        predictions = {
+            alias: {k: v.copy() for k, v in res.items()}
+            for alias, res in run.predictions.items()
+        }
+        scores = self._calibrate(panel, point, cache)
+        closed = panel.closed()[run.rows, point + 1 : point + 1 + h]
+        self._add_intervals(predictions, scores, h, levels, closed)
+        days = panel.ds[point + 1 : point + 1 + h]
+        frame = self._frame([panel.ids[i] for i in run.rows], days, predictions, levels)
+        frame.insert(2, "cutoff", np.datetime64(panel.ds[point], "ns"))
+        frame.insert(3, Y, panel.y[run.rows, point + 1 : point + 1 + h].reshape(-1))
+        return frame
+
+
+def _cutoff_points(
+    panel: Panel,
+    h: int,
+    n_windows: int,
+    step_size: int | None,
+    cutoffs: Sequence[date | str | pd.Timestamp] | None,
+) -> list[int]:
+    """Day numbers of the cutoffs, each leaving ``h`` days of actuals."""
+    last = panel.n_days - 1
+    if cutoffs is None:
+        if n_windows < 1:
+            raise ValueError(f"n_windows must be >= 1, got {n_windows}")
+        step = h if step_size is None else step_size
+        if step < 1:
+            raise ValueError(f"step_size must be >= 1, got {step}")
+        points = [last - h - step * (n_windows - 1 - k) for k in range(n_windows)]
+    else:
+        first = panel.ds[0]
+        points = []
+        for value in cutoffs:
+            day = np.datetime64(pd.Timestamp(value).date(), "D")
+            points.append(int((day - first).astype(np.int64)))
+    for point in points:
+        if point < 0 or point + h > last:
+            raise FrameError(
+                f"df: column '{DS}': cutoff "
+                f"{panel.ds[0] + _DAY * point} leaves no room for {h} days "
+                f"of actuals inside {panel.ds[0]}..{panel.ds[-1]}",
+                DS,
+            )
+    return points
 
 
 def default_models(

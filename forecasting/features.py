@@ -42,6 +42,7 @@ promotion, closure and event value of the horizon enters as a feature.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -179,6 +180,75 @@ def _next_index(flag: npt.NDArray[np.bool_]) -> IntArray:
     return out
 
 
+def _base_level(
+    spec: FeatureSpec,
+    panel: Panel,
+    X: FloatArray,
+    log_y: FloatArray,
+    levels: list[FloatArray],
+) -> tuple[FloatArray, FloatArray | None]:
+    """The scaling level, and the level of all days when some are excluded.
+
+    The level is the first window's mean, over the days without the
+    ``level_exclude`` columns if any, falling back to the longer windows.
+    """
+    base = levels[0].copy()
+    level_all: FloatArray | None = None
+    if spec.level_exclude:
+        unknown = sorted(set(spec.level_exclude) - set(panel.exog))
+        if unknown:
+            raise ValueError(f"level_exclude names unknown columns {unknown}")
+        cols = [panel.exog.index(c) for c in spec.level_exclude]
+        busy = (X[:, :, cols] != 0).any(axis=2)
+        plain = _rolling_mean(np.where(busy, np.nan, log_y), spec.windows[0], 7)
+        base = np.where(np.isnan(plain), base, plain)
+        level_all = levels[0]
+    for extra in levels[1:]:
+        base = np.where(np.isnan(base), extra, base)
+    return base, level_all
+
+
+def _year_ago(log_y: FloatArray) -> FloatArray:
+    """Mean of the day and its weekly neighbours (the seasonal lag's value)."""
+    trio = np.stack([_shift(log_y, d) for d in (-7, 0, 7)], axis=2)
+    ok = ~np.isnan(trio)
+    count = ok.sum(axis=2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out: FloatArray = np.where(
+            count > 0,
+            np.where(ok, trio, 0.0).sum(axis=2) / np.maximum(count, 1),
+            np.nan,
+        )
+    return out
+
+
+def _calendar_columns(
+    days: npt.NDArray[np.datetime64], wanted: Collection[str]
+) -> dict[str, FloatArray]:
+    """The ``wanted`` calendar features of each day."""
+    index = pd.DatetimeIndex(days)
+    calendar = {
+        "dow": ((days.astype(np.int64) + 3) % 7).astype(np.float64),
+        "dom": index.day.to_numpy(dtype=np.float64),
+        "to_month_end": (index.days_in_month - index.day).to_numpy(dtype=np.float64),
+        "month": index.month.to_numpy(dtype=np.float64),
+        "woy": index.isocalendar().week.to_numpy(dtype=np.float64),
+        "doy": index.day_of_year.to_numpy(dtype=np.float64),
+    }
+    return {k: v for k, v in calendar.items() if k in wanted}
+
+
+def _binary_flags(panel: Panel, X: FloatArray) -> dict[str, tuple[IntArray, IntArray]]:
+    """Last and next flagged day of each exogenous column that is 0/1 in history."""
+    binary: dict[str, tuple[IntArray, IntArray]] = {}
+    for j, name in enumerate(panel.exog):
+        column = panel.X[:, :, j]
+        if column.size and np.isin(column, (0.0, 1.0)).all():
+            flag = X[:, :, j] > 0.5
+            binary[name] = (_last_index(flag), _next_index(flag))
+    return binary
+
+
 class FeatureBuilder:
     """Feature rows of one panel (plus, for prediction, its future exogenous values).
 
@@ -209,58 +279,17 @@ class FeatureBuilder:
         log_y[closed] = np.nan
         self.log_y = log_y
 
-        levels = [_rolling_mean(log_y, w, min(7, w)) for w in spec.windows]
-        base = levels[0].copy()
-        self.level_all: FloatArray | None = None
-        if spec.level_exclude:
-            unknown = sorted(set(spec.level_exclude) - set(panel.exog))
-            if unknown:
-                raise ValueError(f"level_exclude names unknown columns {unknown}")
-            cols = [panel.exog.index(c) for c in spec.level_exclude]
-            busy = (X[:, :, cols] != 0).any(axis=2)
-            plain = _rolling_mean(np.where(busy, np.nan, log_y), spec.windows[0], 7)
-            base = np.where(np.isnan(plain), base, plain)
-            self.level_all = levels[0]
-        for extra in levels[1:]:
-            base = np.where(np.isnan(base), extra, base)
-        self.base = base
-        self.levels = levels
+        self.levels = [_rolling_mean(log_y, w, min(7, w)) for w in spec.windows]
+        self.base, self.level_all = _base_level(spec, panel, X, log_y, self.levels)
         self.volatility = _rolling_std(log_y, spec.windows[0], min(7, spec.windows[0]))
         self.dow_means = {w: _weekday_mean(log_y, w) for w in spec.dow_weeks}
         if spec.seasonal_lag is not None:
-            trio = np.stack([_shift(log_y, d) for d in (-7, 0, 7)], axis=2)
-            ok = ~np.isnan(trio)
-            count = ok.sum(axis=2)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                self.year_ago = np.where(
-                    count > 0,
-                    np.where(ok, trio, 0.0).sum(axis=2) / np.maximum(count, 1),
-                    np.nan,
-                )
-
-        index = pd.DatetimeIndex(days)
-        calendar = {
-            "dow": ((days.astype(np.int64) + 3) % 7).astype(np.float64),
-            "dom": index.day.to_numpy(dtype=np.float64),
-            "to_month_end": (index.days_in_month - index.day).to_numpy(
-                dtype=np.float64
-            ),
-            "month": index.month.to_numpy(dtype=np.float64),
-            "woy": index.isocalendar().week.to_numpy(dtype=np.float64),
-            "doy": index.day_of_year.to_numpy(dtype=np.float64),
-        }
-        self.calendar = {k: v for k, v in calendar.items() if k in spec.calendar}
-
-        history = panel.X
+            self.year_ago = _year_ago(log_y)
+        self.calendar = _calendar_columns(days, spec.calendar)
         self.exog = panel.exog
         self.closed_col = panel.closed_col
         self.X = X
-        self.binary: dict[str, tuple[IntArray, IntArray]] = {}
-        for j, name in enumerate(panel.exog):
-            column = history[:, :, j]
-            if column.size and np.isin(column, (0.0, 1.0)).all():
-                flag = X[:, :, j] > 0.5
-                self.binary[name] = (_last_index(flag), _next_index(flag))
+        self.binary = _binary_flags(panel, X)
         self.names = self._names()
 
     def _names(self) -> list[str]:
@@ -300,7 +329,6 @@ class FeatureBuilder:
             raise ValueError(f"horizons must be within 1..{spec.horizon}")
         if (a > self.cutoff).any():
             raise ValueError("an anchor lies after the cutoff")
-        cap = spec.event_cap
         base = self.base[i, a]
         cols: list[FloatArray] = [i.astype(np.float64), h.astype(np.float64)]
         cols += [c[t] for c in self.calendar.values()]
@@ -327,8 +355,20 @@ class FeatureBuilder:
             cols.append(
                 np.where(ok, self.year_ago[i, np.maximum(t - s, 0)], np.nan) - then
             )
+        cols += self._exog_columns(i, t, a)
+        return np.column_stack(cols), base
 
-        known = np.minimum(a + spec.horizon, self.last_known)
+    def _exog_columns(
+        self, i: npt.NDArray[np.intp], t: IntArray, a: IntArray
+    ) -> list[FloatArray]:
+        """Each exogenous column on, before and after the target day.
+
+        Binary columns also give the days since the last and until the next
+        flagged day (capped; unknown beyond the horizon of the anchor).
+        """
+        cap = self.spec.event_cap
+        cols: list[FloatArray] = []
+        known = np.minimum(a + self.spec.horizon, self.last_known)
         nxt = np.minimum(t + 1, self.last_known)
         for j, name in enumerate(self.exog):
             values = self.X[:, :, j]
@@ -347,4 +387,4 @@ class FeatureBuilder:
                     np.where(reach >= cap, cap + 1, np.nan),
                 )
                 cols.append(until.astype(np.float64))
-        return np.column_stack(cols), base
+        return cols

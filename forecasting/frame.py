@@ -269,10 +269,28 @@ def validate_future(
     for column in exog:
         out[column] = _numeric(X_df, frame, column)
     last = df.groupby(ID, sort=True)[DS].max()
+    _check_horizon_covered(out, last, h, frame)
+    horizon = pd.DataFrame(
+        {
+            ID: np.repeat(last.index.to_numpy(), h),
+            DS: np.concatenate([_horizon_days(end, h).to_numpy() for end in last]),
+        }
+    ).astype({DS: "datetime64[ns]"})
+    return horizon.merge(out, on=[ID, DS], how="left")
+
+
+def _horizon_days(end: pd.Timestamp, h: int) -> pd.DatetimeIndex:
+    """The ``h`` days after ``end``."""
+    return pd.date_range(end + pd.Timedelta(days=1), periods=h, freq="D")
+
+
+def _check_horizon_covered(
+    out: pd.DataFrame, last: pd.Series, h: int, frame: str
+) -> None:
+    """Every series of ``last`` (its last day) has rows for its ``h`` next days."""
     for uid, end in last.items():
-        want = pd.date_range(end + pd.Timedelta(days=1), periods=h, freq="D")
         have = pd.DatetimeIndex(out.loc[out[ID] == uid, DS])
-        missing = want.difference(have)
+        missing = _horizon_days(end, h).difference(have)
         if len(missing):
             raise _fail(
                 frame,
@@ -281,20 +299,6 @@ def validate_future(
                 f"the {h} days after {_day(end)} are absent, first "
                 f"{_day(missing[0])}",
             )
-    horizon = pd.DataFrame(
-        {
-            ID: np.repeat(last.index.to_numpy(), h),
-            DS: np.concatenate(
-                [
-                    pd.date_range(
-                        end + pd.Timedelta(days=1), periods=h, freq="D"
-                    ).to_numpy()
-                    for end in last
-                ]
-            ),
-        }
-    ).astype({DS: "datetime64[ns]"})
-    return horizon.merge(out, on=[ID, DS], how="left")
 
 
 @dataclass(frozen=True, eq=False)

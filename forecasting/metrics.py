@@ -85,6 +85,29 @@ def coverage(
     return float(inside[keep].mean())
 
 
+def _window_scales(
+    cv: pd.DataFrame, history: pd.DataFrame, season_length: int
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]:
+    """The (series, cutoff) window of each ``cv`` row and each window's MASE scale.
+
+    A window's scale uses only its series' history up to the cutoff.
+    """
+    ordered = history.sort_values([ID, DS])
+    series = ordered[ID].astype(str).to_numpy()
+    days = ordered[DS].to_numpy()
+    values = ordered[Y].to_numpy(dtype=np.float64)
+    window = cv[ID].astype(str) + "|" + cv["cutoff"].astype(str)
+    codes, labels = pd.factorize(window)
+    firsts = np.unique(codes, return_index=True)[1]
+    scale = np.empty(len(labels))
+    for k, row_index in enumerate(firsts):
+        uid = str(cv[ID].iloc[row_index])
+        cutoff = cv["cutoff"].to_numpy()[row_index]
+        mine = (series == uid) & (days <= cutoff)
+        scale[k] = seasonal_scale(values[mine], season_length)
+    return codes, scale
+
+
 def evaluate(
     cv: pd.DataFrame,
     history: pd.DataFrame,
@@ -117,20 +140,7 @@ def evaluate(
         MASE is the mean over series and windows.
     """
     y = cv[Y].to_numpy(dtype=np.float64)
-    ordered = history.sort_values([ID, DS])
-    series = ordered[ID].astype(str).to_numpy()
-    days = ordered[DS].to_numpy()
-    values = ordered[Y].to_numpy(dtype=np.float64)
-    # one MASE denominator per (series, cutoff) window of the cross-validation
-    window = cv[ID].astype(str) + "|" + cv["cutoff"].astype(str)
-    codes, labels = pd.factorize(window)
-    firsts = np.unique(codes, return_index=True)[1]
-    scale = np.empty(len(labels))
-    for k, row_index in enumerate(firsts):
-        uid = str(cv[ID].iloc[row_index])
-        cutoff = cv["cutoff"].to_numpy()[row_index]
-        mine = (series == uid) & (days <= cutoff)
-        scale[k] = seasonal_scale(values[mine], season_length)
+    codes, scale = _window_scales(cv, history, season_length)
     rows = []
     for alias in models:
         yhat = cv[alias].to_numpy(dtype=np.float64)

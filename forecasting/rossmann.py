@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from forecasting.conformal import ConformalIntervals
@@ -239,6 +240,37 @@ class BacktestResult:
         }
 
 
+def _by_window(
+    cv: pd.DataFrame,
+    aliases: Sequence[str],
+    level: int,
+    open_days: npt.NDArray[np.bool_],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """WAPE and interval coverage (open days) per model and window."""
+    label = cv["cutoff"].dt.strftime("%Y-%m-%d")
+    per_window = pd.DataFrame(
+        {
+            alias: {str(day): wape(g[Y], g[alias]) for day, g in cv.groupby(label)}
+            for alias in aliases
+        }
+    ).T
+    coverage_by_window = pd.DataFrame(
+        {
+            alias: {
+                str(day): coverage(
+                    g[Y],
+                    g[f"{alias}-lo-{level}"],
+                    g[f"{alias}-hi-{level}"],
+                    open_days[g.index],
+                )
+                for day, g in cv.groupby(label)
+            }
+            for alias in aliases
+        }
+    ).T
+    return per_window, coverage_by_window
+
+
 def run_target(
     data: pd.DataFrame,
     target: str,
@@ -265,27 +297,7 @@ def run_target(
     metrics = evaluate(
         cv, frame[[ID, DS, Y]], aliases, level=level, interval_mask=open_days
     )
-    label = cv["cutoff"].dt.strftime("%Y-%m-%d")
-    per_window = pd.DataFrame(
-        {
-            alias: {str(day): wape(g[Y], g[alias]) for day, g in cv.groupby(label)}
-            for alias in aliases
-        }
-    ).T
-    coverage_by_window = pd.DataFrame(
-        {
-            alias: {
-                str(day): coverage(
-                    g[Y],
-                    g[f"{alias}-lo-{level}"],
-                    g[f"{alias}-hi-{level}"],
-                    open_days[g.index],
-                )
-                for day, g in cv.groupby(label)
-            }
-            for alias in aliases
-        }
-    ).T
+    per_window, coverage_by_window = _by_window(cv, aliases, level, open_days)
     december = cv["ds"].dt.month == 12
     dec_wape = {
         alias: wape(cv.loc[december, Y], cv.loc[december, alias])

@@ -347,8 +347,15 @@ def plan_depot_ladder(
         )
         for n in wanted
     ]
-    # best plan among this level and every larger one (a superset's plan
-    # minus the extra stops serves the smaller set)
+    ladder.plans = _monotone(solved)
+    return ladder
+
+
+def _monotone(solved: Sequence[LevelPlan]) -> list[LevelPlan]:
+    """Each level takes the best plan among it and every larger level.
+
+    A superset's plan minus the extra stops serves the smaller set.
+    """
     best: LevelPlan | None = None
     out: list[LevelPlan] = []
     for plan in reversed(solved):
@@ -367,8 +374,7 @@ def plan_depot_ladder(
                 solved_at=best.orders,
             )
         )
-    ladder.plans = out[::-1]
-    return ladder
+    return out[::-1]
 
 
 def plan_capacity(
@@ -415,33 +421,39 @@ def plan_capacity(
         ladder = plan_depot_ladder(
             city, str(depot), levels, day=first_day, params=params, solver=solver
         )
-        for ds, value in zip(group["ds"], values, strict=True):
-            if value <= 0:
-                rows.append((str(depot), ds, value, 0, 0, 0, 0.0, 0))
-                continue
-            plan = ladder.at(value)
-            rows.append(
-                (
-                    str(depot),
-                    ds,
-                    value,
-                    plan.orders,
-                    plan.vans,
-                    plan.night_vans,
-                    plan.driver_hours,
-                    plan.unassigned,
-                )
-            )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "depot",
-            "ds",
-            "orders",
-            "planned_orders",
-            "vans",
-            "night_vans",
-            "driver_hours",
-            "unassigned",
-        ],
+        rows += [
+            _fleet_row(str(depot), ds, value, ladder)
+            for ds, value in zip(group["ds"], values, strict=True)
+        ]
+    return pd.DataFrame(rows, columns=list(_FLEET_COLUMNS))
+
+
+_FLEET_COLUMNS = (
+    "depot",
+    "ds",
+    "orders",
+    "planned_orders",
+    "vans",
+    "night_vans",
+    "driver_hours",
+    "unassigned",
+)
+
+
+def _fleet_row(
+    depot: str, ds: object, value: float, ladder: DepotLadder
+) -> tuple[object, ...]:
+    """One row of :func:`plan_capacity` (:data:`_FLEET_COLUMNS`)."""
+    if value <= 0:
+        return (depot, ds, value, 0, 0, 0, 0.0, 0)
+    plan = ladder.at(value)
+    return (
+        depot,
+        ds,
+        value,
+        plan.orders,
+        plan.vans,
+        plan.night_vans,
+        plan.driver_hours,
+        plan.unassigned,
     )

@@ -89,6 +89,17 @@ def _choose(
     return None, False
 
 
+def _slot_config(policy: ServicePolicy) -> SlotConfig:
+    """The slots offered at checkout: the policy's day windows, by time."""
+    return SlotConfig(
+        windows=offered_windows(policy),
+        night=None,
+        station_radius_m=0.0,
+        lead_time=LEAD_TIME,
+        sort="time",
+    )
+
+
 def checkout(
     problem: Problem,
     travel: TravelModel,
@@ -120,14 +131,7 @@ def checkout(
     fixed = tuple(j for j in problem.jobs if not _shops(j))
     base = problem.model_copy(update={"jobs": fixed})
     plan = solve(base, travel=travel, params=params)
-    config = SlotConfig(
-        windows=offered_windows(policy),
-        night=None,
-        station_radius_m=0.0,
-        lead_time=LEAD_TIME,
-        sort="time",
-    )
-    book = SlotBook(base, plan, travel, config)
+    book = SlotBook(base, plan, travel, _slot_config(policy))
     first = 0
     lost: list[str] = []
     for k in rng.permutation(len(shoppers)):

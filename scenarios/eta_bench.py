@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -34,12 +35,15 @@ import numpy as np
 from pydantic import Field
 
 from routing.base import FrozenModel
+from routing.model import Problem
+from routing.plan import Plan
 from routing.solver import SolveParams, solve
 from routing.travel import HaversineTravel
 from scenarios.city import build_city, day_problem
 from scenarios.execution import ExecutionSettings, execute_day
 from tracking.correction import Correction
 from tracking.eta import LegTimes
+from tracking.events import Event
 from tracking.learn import (
     REPLAY_EVERY,
     EtaRecord,
@@ -105,10 +109,7 @@ def run_eta_bench(
     legs = LegTimes(travel)
     city = build_city(config.seed, n_customers=config.n_customers)
     params = SolveParams(time_limit=config.time_limit, seed=config.seed)
-    seen_legs: list[LegRecord] = []
-    seen_services: list[ServiceRecord] = []
-    seen_halts: list[float] = []
-    records: list[EtaRecord] = []
+    seen = _Seen()
     ours: dict[int, list[DeliveryOutcome]] = {}
     naive: dict[int, list[DeliveryOutcome]] = {}
     last: Correction | None = None
@@ -124,33 +125,11 @@ def run_eta_bench(
             seed=config.seed * 10_007 + i,
         )
         events = executed.events
-        factors = fit_factors(seen_legs, seen_services, halts=seen_halts)
+        factors = fit_factors(seen.legs, seen.services, halts=seen.halts)
         if i >= LEARN_ONLY_DAYS:
-            correction = fit_residuals(factors, records)
-            last = correction
-            ours[i] = delivery_outcomes(
-                problem,
-                plan,
-                events,
-                travel=legs,
-                correction=correction,
-                horizons=config.horizons,
-            )
-            naive[i] = delivery_outcomes(
-                problem, plan, events, horizons=config.horizons, baseline=True
-            )
-        if i >= 1:
-            records += eta_records(
-                plan,
-                events,
-                legs,
-                factors,
-                every=config.replay_every,
-                problem=problem,
-            )
-        seen_legs += observed_legs(plan, events, legs)
-        seen_halts += observed_halts(plan, events)
-        seen_services += observed_services(plan, events, problem=problem)
+            last = fit_residuals(factors, seen.records)
+            ours[i], naive[i] = _scored(problem, plan, events, legs, last, config)
+        seen.learn(problem, plan, events, legs, factors, config, replay=i >= 1)
         if on_day is not None:
             scored = "scored" if i >= LEARN_ONLY_DAYS else "learn only"
             on_day(
@@ -158,7 +137,76 @@ def run_eta_bench(
                 f"{plan.summary.served} stops, {len(executed.incidents)} incidents "
                 f"({scored}, {time.perf_counter() - t0:.0f} s)"
             )
-    result = {
+    return _result(config, ours, naive, last, t0)
+
+
+def _scored(
+    problem: Problem,
+    plan: Plan,
+    events: Sequence[Event],
+    legs: LegTimes,
+    correction: Correction,
+    config: EtaBenchConfig,
+) -> tuple[list[DeliveryOutcome], list[DeliveryOutcome]]:
+    """The day's outcomes with our live ETA and with the naive baseline."""
+    ours = delivery_outcomes(
+        problem,
+        plan,
+        events,
+        travel=legs,
+        correction=correction,
+        horizons=config.horizons,
+    )
+    naive = delivery_outcomes(
+        problem, plan, events, horizons=config.horizons, baseline=True
+    )
+    return ours, naive
+
+
+@dataclass(slots=True)
+class _Seen:
+    """What the past days taught: legs, services, standstills, ETA records."""
+
+    legs: list[LegRecord] = field(default_factory=list)
+    services: list[ServiceRecord] = field(default_factory=list)
+    halts: list[float] = field(default_factory=list)
+    records: list[EtaRecord] = field(default_factory=list)
+
+    def learn(
+        self,
+        problem: Problem,
+        plan: Plan,
+        events: Sequence[Event],
+        legs: LegTimes,
+        factors: Correction,
+        config: EtaBenchConfig,
+        *,
+        replay: bool,
+    ) -> None:
+        """Add one executed day (its ETA records only if ``replay``)."""
+        if replay:
+            self.records += eta_records(
+                plan,
+                events,
+                legs,
+                factors,
+                every=config.replay_every,
+                problem=problem,
+            )
+        self.legs += observed_legs(plan, events, legs)
+        self.halts += observed_halts(plan, events)
+        self.services += observed_services(plan, events, problem=problem)
+
+
+def _result(
+    config: EtaBenchConfig,
+    ours: dict[int, list[DeliveryOutcome]],
+    naive: dict[int, list[DeliveryOutcome]],
+    last: Correction | None,
+    t0: float,
+) -> dict[str, Any]:
+    """The benchmark's JSON result (see :func:`run_eta_bench`)."""
+    return {
         "config": json.loads(config.model_dump_json()),
         "horizons": _summary(ours, naive, config.horizons, list(ours)),
         "days": {
@@ -179,7 +227,6 @@ def run_eta_bench(
         },
         "seconds": round(time.perf_counter() - t0, 1),
     }
-    return result
 
 
 def _summary(

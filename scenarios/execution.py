@@ -41,7 +41,7 @@ from routing.model import Location, Problem
 from routing.plan import Plan, Route, Step, StepType
 from routing.travel import TravelModel
 from routing.units import DAY, HOUR, MINUTE
-from tracking.eta import LegTimes, Windows, service_opening, windows_of
+from tracking.eta import LegTimes, WindowsByStop, service_opening, windows_of
 from tracking.events import (
     Delivered,
     Event,
@@ -268,7 +268,7 @@ class _Driver:
         self,
         route: Route,
         legs: LegTimes,
-        windows: Windows,
+        windows: WindowsByStop,
         settings: ExecutionSettings,
         rng: np.random.Generator,
     ) -> None:
@@ -295,14 +295,7 @@ class _Driver:
         """Execute the whole route."""
         settings, rng, vid = self.settings, self.rng, self.vid
         steps = self.route.steps
-        moves = [k for k, s in enumerate(steps) if k > 0 and s.location is not None]
-        incident_leg: int | None = None
-        incident_at, incident_len = 0.0, 0
-        if moves and rng.random() < settings.incident_share:
-            incident_leg = moves[int(rng.integers(len(moves)))]
-            incident_at = float(rng.random())
-            lo, hi = settings.incident_minutes
-            incident_len = round(rng.uniform(lo, hi) * MINUTE)
+        incident_leg, incident_at, incident_len = self._draw_incident()
         here = _latlon(steps[0].location)
         t = steps[0].departure
         self.track.add(t, here)
@@ -343,15 +336,30 @@ class _Driver:
             t = self._serve(step, arrival, position)
             position += 1
             self.track.add(t, here)
-        ping = steps[0].departure
-        while ping <= t:
+        self._ping(steps[0].departure, t)
+
+    def _draw_incident(self) -> tuple[int | None, float, int]:
+        """The leg an incident hits (if any), where on it and its seconds."""
+        settings, rng, steps = self.settings, self.rng, self.route.steps
+        moves = [k for k, s in enumerate(steps) if k > 0 and s.location is not None]
+        if moves and rng.random() < settings.incident_share:
+            incident_leg = moves[int(rng.integers(len(moves)))]
+            incident_at = float(rng.random())
+            lo, hi = settings.incident_minutes
+            return incident_leg, incident_at, round(rng.uniform(lo, hi) * MINUTE)
+        return None, 0.0, 0
+
+    def _ping(self, first: int, last: int) -> None:
+        """Position pings from ``first`` to ``last`` along the track."""
+        ping, vid = first, self.vid
+        while ping <= last:
             lat, lon = self.track.at(ping)
             self.events.append(
                 Position(
                     id=f"{vid}:ping:{ping}", at=ping, vehicle=vid, lat=lat, lon=lon
                 )
             )
-            ping += settings.ping_interval
+            ping += self.settings.ping_interval
 
     def _serve(self, step: Step, arrival: int, position: int) -> int:
         """Serve one stop; write its events and record; return the departure."""

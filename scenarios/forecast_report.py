@@ -171,8 +171,7 @@ def run_forecast_report(
     """
     if not 1 <= days <= 28:
         raise ValueError(f"days must be within 1..28, got {days}")
-    column, plan_level = plan_column(plan_quantile)
-    levels = sorted({level} | ({plan_level} if plan_level else set()))
+    column, levels = _columns(level, plan_quantile)
     if city is None:
         on_stage(f"building the embedded Seoul city ({n_customers:,} customer slots)")
         city = build_city(seed=seed, n_customers=n_customers)
@@ -181,17 +180,10 @@ def run_forecast_report(
 
     on_stage(f"forecasting orders per zone for {days} days from {start.isoformat()}")
     zones_df = zone_history(city)
-    zone_ids = sorted(zones_df["unique_id"].unique().tolist())
-    zones = _forecaster(days, seed, None).forecast(
-        zones_df, days, _future(city, zone_ids, start, days), level=levels
-    )
+    zones = _forecast(city, zones_df, start, days, seed, None, levels)
 
     on_stage("forecasting deliveries per depot")
-    depots_df = depot_history(city)
-    depot_ids = sorted(depots_df["unique_id"].unique().tolist())
-    depots = _forecaster(days, seed, "closure").forecast(
-        depots_df, days, _future(city, depot_ids, start, days), level=levels
-    )
+    depots = _forecast(city, depot_history(city), start, days, seed, "closure", levels)
 
     on_stage(
         f"sizing the fleet for the P{plan_quantile} demand with the routing engine"
@@ -203,15 +195,7 @@ def run_forecast_report(
         params=CapacityParams(time_limit=time_limit, seed=seed),
         on_depot=lambda depot, n: on_stage(f"  {depot}: {n} demand levels"),
     )
-
-    files = {
-        "zones": out_dir / "forecast_zones.csv",
-        "depots": out_dir / "forecast_depots.csv",
-        "fleet": out_dir / "fleet.csv",
-    }
-    zones.to_csv(files["zones"], index=False, float_format="%.2f")
-    depots.to_csv(files["depots"], index=False, float_format="%.2f")
-    fleet.to_csv(files["fleet"], index=False, float_format="%.2f")
+    files = _write_csv(out_dir, {"zones": zones, "depots": depots, "fleet": fleet})
     if chart:
         files["chart"] = out_dir / "forecast.png"
         write_chart(files["chart"], zones_df, zones, level)
@@ -225,6 +209,43 @@ def run_forecast_report(
         fleet=fleet,
         files=files,
     )
+
+
+def _columns(level: int, plan_quantile: int) -> tuple[str, list[int]]:
+    """The column the fleet is sized on, and the interval levels to forecast."""
+    column, plan_level = plan_column(plan_quantile)
+    return column, sorted({level} | ({plan_level} if plan_level else set()))
+
+
+def _forecast(
+    city: City,
+    history: pd.DataFrame,
+    start: date,
+    days: int,
+    seed: int,
+    closure: str | None,
+    levels: list[int],
+) -> pd.DataFrame:
+    """Forecast every series of ``history`` for ``days`` days from ``start``."""
+    ids = sorted(history["unique_id"].unique().tolist())
+    return _forecaster(days, seed, closure).forecast(
+        history, days, _future(city, ids, start, days), level=levels
+    )
+
+
+#: File name of each frame :func:`run_forecast_report` writes.
+_CSV_FILES = {
+    "zones": "forecast_zones.csv",
+    "depots": "forecast_depots.csv",
+    "fleet": "fleet.csv",
+}
+
+
+def _write_csv(out_dir: Path, frames: dict[str, pd.DataFrame]) -> dict[str, Path]:
+    files = {name: out_dir / _CSV_FILES[name] for name in frames}
+    for name, frame in frames.items():
+        frame.to_csv(files[name], index=False, float_format="%.2f")
+    return files
 
 
 def write_chart(

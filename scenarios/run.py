@@ -38,13 +38,14 @@ from pydantic import (
 from forecasting import ConformalIntervals, Forecaster
 from forecasting.models import LogLinear, Model, SeasonalNaive
 from routing.base import FrozenModel
-from routing.model import TimeWindow
+from routing.model import Problem, TimeWindow
+from routing.plan import Plan
 from routing.solver import SolveParams, solve
 from routing.solver.solve import LARGE_ORDERS
 from routing.travel import DEFAULT_SPEED_BANDS, HaversineTravel, TravelModel
 from routing.units import HOUR
 from scenarios.capacity import CapacityParams, plan_capacity
-from scenarios.checkout import checkout
+from scenarios.checkout import Checkout, checkout
 from scenarios.city import (
     DEFAULT_END,
     DEFAULT_START,
@@ -373,17 +374,7 @@ def simulate_day(spec: DaySpec, progress: Progress = _quiet) -> DayKpis:
     progress(0.0, "building the embedded city")
     town = city(spec.seed if spec.city_seed is None else spec.city_seed, spec.customers)
     progress(0.05, f"drawing {spec.orders} orders for {spec.day}")
-    problem = day_problem(
-        town,
-        spec.day,
-        spec.orders,
-        spec.seed,
-        vehicles_per_depot=spec.vans,
-        night_vehicles_per_depot=spec.night_vans,
-        shifts=tuple(TimeWindow(start=a * HOUR, end=b * HOUR) for a, b in spec.shifts),
-        policy=spec.policy,
-        planned_orders=spec.planned_orders,
-    )
+    problem = _day_problem(spec, town)
     travel, road = _roads(spec)
     progress(0.1, f"planning routes ({spec.time_limit:g} s)")
     # A bounded search runs OR-Tools up to BOUNDED_MAX orders, so scenarios
@@ -401,14 +392,11 @@ def simulate_day(spec: DaySpec, progress: Progress = _quiet) -> DayKpis:
         workers=1,
         iterations=spec.iterations,
     )
-    shoppers = first_choice = lost = 0
     booked = None
     if spec.policy.checkout == "quoted":
         progress(0.1, "checkout: quoting and booking the shoppers' slots")
         booked = checkout(problem, travel, spec.policy, params, spec.seed)
         problem = booked.problem
-        shoppers, first_choice = booked.shoppers, booked.first_choice
-        lost = len(booked.lost)
         progress(0.4, f"planning routes ({spec.time_limit:g} s)")
     plan = solve(problem, travel=travel, params=params)
     if booked is not None and len(plan.unassigned) > len(booked.plan.unassigned):
@@ -426,20 +414,48 @@ def simulate_day(spec: DaySpec, progress: Progress = _quiet) -> DayKpis:
         problem, plan, execution.events, travel=travel, horizons=(ETA_HORIZON,)
     )
     progress(0.95, "measuring the day")
-    checks = [c for o in outcomes for c in o.eta if c.horizon == ETA_HORIZON]
+    kpis = _day_kpis(spec.day, problem, plan, outcomes, spec.customer_value, booked)
+    progress(1.0, "done")
+    return kpis
 
+
+def _day_problem(spec: DaySpec, town: City) -> Problem:
+    """The day's orders and fleet as :func:`simulate_day` plans them."""
+    return day_problem(
+        town,
+        spec.day,
+        spec.orders,
+        spec.seed,
+        vehicles_per_depot=spec.vans,
+        night_vehicles_per_depot=spec.night_vans,
+        shifts=tuple(TimeWindow(start=a * HOUR, end=b * HOUR) for a, b in spec.shifts),
+        policy=spec.policy,
+        planned_orders=spec.planned_orders,
+    )
+
+
+def _day_kpis(
+    day: dt.date,
+    problem: Problem,
+    plan: Plan,
+    outcomes: Sequence[DeliveryOutcome],
+    customer_value: float,
+    booked: Checkout | None,
+) -> DayKpis:
+    """The day's KPIs from its plan, outcomes and checkout (if quoted)."""
     delivered = [o for o in outcomes if o.delivered]
     late = np.array([o.minutes_late for o in delivered if o.minutes_late > 0])
-    retention = _retention_cost(outcomes, spec.customer_value)
-    by_hour: dict[int, list[bool]] = {}
-    for o in delivered:
-        if o.arrival is not None:
-            by_hour.setdefault(o.arrival // 3600, []).append(o.minutes_late == 0)
+    retention = _retention_cost(outcomes, customer_value)
     served = plan.summary.served
     night = {v.id for v in problem.vehicles if v.night}
     hours = sum(r.end - r.start for r in plan.routes) / 3600.0
-    kpis = DayKpis(
-        day=spec.day,
+    shoppers = first_choice = lost = 0
+    if booked is not None:
+        shoppers, first_choice = booked.shoppers, booked.first_choice
+        lost = len(booked.lost)
+    eta_mae, eta_coverage = _eta_quality(outcomes)
+    return DayKpis(
+        day=day,
         orders=len(problem.jobs),
         served=served,
         unassigned=len(plan.unassigned),
@@ -463,24 +479,34 @@ def simulate_day(spec: DaySpec, progress: Progress = _quiet) -> DayKpis:
         customers=retention[0],
         customers_expected_lost=retention[1],
         retention_loss=retention[2],
-        on_time_by_hour={
-            h: round(sum(v) / len(v), 4) for h, v in sorted(by_hour.items())
-        },
-        eta_mae_minutes=(
-            round(float(np.mean([abs(c.error) for c in checks])) / 60.0, 2)
-            if checks
-            else None
-        ),
-        eta_coverage=(
-            round(sum(c.inside for c in checks) / len(checks), 4) if checks else None
-        ),
+        on_time_by_hour=_on_time_by_hour(delivered),
+        eta_mae_minutes=eta_mae,
+        eta_coverage=eta_coverage,
         solve_seconds=round(plan.seconds, 2),
         shoppers=shoppers,
         first_choice_rate=round(first_choice / shoppers, 4) if shoppers else None,
         lost_at_checkout=lost,
     )
-    progress(1.0, "done")
-    return kpis
+
+
+def _on_time_by_hour(delivered: Sequence[DeliveryOutcome]) -> dict[int, float]:
+    """On-time rate of the delivered orders by hour of arrival."""
+    by_hour: dict[int, list[bool]] = {}
+    for o in delivered:
+        if o.arrival is not None:
+            by_hour.setdefault(o.arrival // 3600, []).append(o.minutes_late == 0)
+    return {h: round(sum(v) / len(v), 4) for h, v in sorted(by_hour.items())}
+
+
+def _eta_quality(
+    outcomes: Sequence[DeliveryOutcome],
+) -> tuple[float | None, float | None]:
+    """MAE (minutes) and window coverage of the ETA an hour before arrival."""
+    checks = [c for o in outcomes for c in o.eta if c.horizon == ETA_HORIZON]
+    if not checks:
+        return None, None
+    mae = round(float(np.mean([abs(c.error) for c in checks])) / 60.0, 2)
+    return mae, round(sum(c.inside for c in checks) / len(checks), 4)
 
 
 # -- demand forecast -----------------------------------------------------------
@@ -689,20 +715,7 @@ def forecast_demand(spec: ForecastSpec, progress: Progress = _quiet) -> DemandFo
 
     progress(0.6, f"sizing the fleet for the P{spec.plan_quantile} demand")
     demand = depots[["unique_id", "ds", column]].rename(columns={column: "orders"})
-    n_depots = max(1, demand["unique_id"].nunique())
-    sized: list[str] = []
-
-    def on_depot(depot: str, levels: int) -> None:
-        share = 0.6 + 0.4 * len(sized) / n_depots
-        sized.append(depot)
-        progress(share, f"sizing the fleet of {depot} ({levels} demand levels)")
-
-    fleet = plan_capacity(
-        town,
-        demand,
-        params=CapacityParams(time_limit=spec.time_limit, seed=spec.seed),
-        on_depot=on_depot,
-    )
+    fleet = _size_fleet(town, demand, spec, progress)
     progress(1.0, "done")
 
     return DemandForecast(
@@ -722,28 +735,58 @@ def forecast_demand(spec: ForecastSpec, progress: Progress = _quiet) -> DemandFo
             )
             for _, r in zones.sort_values(["unique_id", "ds"]).iterrows()
         ),
-        depots=tuple(
-            DepotDay(
-                depot=str(r["unique_id"]),
-                day=r["ds"].date(),
-                orders=_num(r[alias]),
-                lo=_num(r[lo]),
-                hi=_num(r[hi]),
-                planned=_num(r[column]),
-            )
-            for _, r in depots.sort_values(["unique_id", "ds"]).iterrows()
-        ),
-        fleet=tuple(
-            FleetDay(
-                depot=str(r["depot"]),
-                day=pd.Timestamp(r["ds"]).date(),
-                orders=_num(r["orders"]),
-                planned_orders=int(r["planned_orders"]),
-                vans=int(r["vans"]),
-                night_vans=int(r["night_vans"]),
-                driver_hours=_num(r["driver_hours"]),
-                unassigned=int(r["unassigned"]),
-            )
-            for _, r in fleet.iterrows()
-        ),
+        depots=_depot_days(depots, alias, lo, hi, column),
+        fleet=_fleet_days(fleet),
+    )
+
+
+def _size_fleet(
+    town: City, demand: pd.DataFrame, spec: ForecastSpec, progress: Progress
+) -> pd.DataFrame:
+    """Plan each depot's fleet for ``demand``, reporting depot by depot."""
+    n_depots = max(1, demand["unique_id"].nunique())
+    sized: list[str] = []
+
+    def on_depot(depot: str, levels: int) -> None:
+        share = 0.6 + 0.4 * len(sized) / n_depots
+        sized.append(depot)
+        progress(share, f"sizing the fleet of {depot} ({levels} demand levels)")
+
+    return plan_capacity(
+        town,
+        demand,
+        params=CapacityParams(time_limit=spec.time_limit, seed=spec.seed),
+        on_depot=on_depot,
+    )
+
+
+def _depot_days(
+    depots: pd.DataFrame, alias: str, lo: str, hi: str, column: str
+) -> tuple[DepotDay, ...]:
+    return tuple(
+        DepotDay(
+            depot=str(r["unique_id"]),
+            day=r["ds"].date(),
+            orders=_num(r[alias]),
+            lo=_num(r[lo]),
+            hi=_num(r[hi]),
+            planned=_num(r[column]),
+        )
+        for _, r in depots.sort_values(["unique_id", "ds"]).iterrows()
+    )
+
+
+def _fleet_days(fleet: pd.DataFrame) -> tuple[FleetDay, ...]:
+    return tuple(
+        FleetDay(
+            depot=str(r["depot"]),
+            day=pd.Timestamp(r["ds"]).date(),
+            orders=_num(r["orders"]),
+            planned_orders=int(r["planned_orders"]),
+            vans=int(r["vans"]),
+            night_vans=int(r["night_vans"]),
+            driver_hours=_num(r["driver_hours"]),
+            unassigned=int(r["unassigned"]),
+        )
+        for _, r in fleet.iterrows()
     )

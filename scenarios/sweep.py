@@ -118,27 +118,9 @@ def run_sweep(
             progress(len(results), len(units))
 
     if dask is not None:
-        from distributed import Client
-
-        with Client(dask, set_as_default=False) as client:  # type: ignore[no-untyped-call]
-            futures = {
-                client.submit(run_unit, payloads[i], r, pure=False): (i, r)
-                for i, r in units
-            }
-            # Polled: this client is not the process's default one, which
-            # Dask's own waiting helpers look for.
-            waiting = dict(futures)
-            while waiting:
-                for future in [f for f in waiting if f.done()]:
-                    done(waiting.pop(future), future.result())
-                time.sleep(0.05)
+        _run_on_dask(dask, units, payloads, done)
     elif workers > 1:
-        # Spawned workers: the parent may hold threads (a progress bar).
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            pending = {pool.submit(run_unit, payloads[i], r): (i, r) for i, r in units}
-            for future in as_completed(pending):
-                done(pending[future], future.result())
+        _run_in_processes(workers, units, payloads, done)
     else:
         for i, r in units:
             done((i, r), run_unit(payloads[i], r))
@@ -147,6 +129,42 @@ def run_sweep(
         for i, s in enumerate(scenarios)
     )
     return SweepResult(scenarios=tuple(scenarios), days=days)
+
+
+_Unit = tuple[int, int]  # (scenario index, replication)
+_Done = Callable[[_Unit, dict[str, Any]], None]
+
+
+def _run_on_dask(
+    address: str, units: list[_Unit], payloads: list[dict[str, Any]], done: _Done
+) -> None:
+    """Run the units on the Dask cluster at ``address``."""
+    from distributed import Client
+
+    with Client(address, set_as_default=False) as client:  # type: ignore[no-untyped-call]
+        futures = {
+            client.submit(run_unit, payloads[i], r, pure=False): (i, r)
+            for i, r in units
+        }
+        # Polled: this client is not the process's default one, which
+        # Dask's own waiting helpers look for.
+        waiting = dict(futures)
+        while waiting:
+            for future in [f for f in waiting if f.done()]:
+                done(waiting.pop(future), future.result())
+            time.sleep(0.05)
+
+
+def _run_in_processes(
+    workers: int, units: list[_Unit], payloads: list[dict[str, Any]], done: _Done
+) -> None:
+    """Run the units in ``workers`` local processes."""
+    # Spawned workers: the parent may hold threads (a progress bar).
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending = {pool.submit(run_unit, payloads[i], r): (i, r) for i, r in units}
+        for future in as_completed(pending):
+            done(pending[future], future.result())
 
 
 class Estimate(BaseModel):

@@ -63,8 +63,8 @@ from tracking.zones import ZoneFn, grid_zone
 __all__ = [
     "Eta",
     "LegTimes",
-    "Progress",
-    "Windows",
+    "RouteProgress",
+    "WindowsByStop",
     "eta",
     "naive_eta",
     "naive_route_eta",
@@ -77,7 +77,7 @@ __all__ = [
 ]
 
 #: Time windows by ``(order id, step type)``.
-Windows = Mapping[tuple[str, str], Sequence[TimeWindow]]
+WindowsByStop = Mapping[tuple[str, str], Sequence[TimeWindow]]
 
 LatLon = tuple[float, float]
 
@@ -169,7 +169,7 @@ def windows_of(problem: Problem) -> dict[tuple[str, str], tuple[TimeWindow, ...]
 
 
 @dataclass(frozen=True)
-class Progress:
+class RouteProgress:
     """What a van's events say about its route at one moment.
 
     Attributes
@@ -220,7 +220,7 @@ class Progress:
     finished: bool = False
 
 
-def progress_of(route: Route, events: Iterable[Event], now: int) -> Progress:
+def progress_of(route: Route, events: Iterable[Event], now: int) -> RouteProgress:
     """Fold the events of ``route``'s van (and its orders) up to ``now``.
 
     Parameters
@@ -235,90 +235,117 @@ def progress_of(route: Route, events: Iterable[Event], now: int) -> Progress:
 
     Returns
     -------
-    Progress
+    RouteProgress
     """
     vid = route.vehicle
     orders = {s.id for s in route.steps if s.id is not None}
-    started = finished = False
-    done: set[str] = set()
-    visits: dict[str, int] = {}
-    departures: dict[str, int] = {}
-    arrivals: dict[str, int] = {}
-    at_stop: str | None = None
-    served_at: int | None = None
-    last_stop: str | None = None
-    departed_at: int | None = None
-    ping: tuple[float, float, int] | None = None
-    halted = 0
-    still_since: int | None = None
-    on_road = False  # the last stop event was a departure
-    stop_time = -(10**9)
     relevant = [
         e
         for e in events
         if e.at <= now
         and (getattr(e, "vehicle", None) == vid or getattr(e, "order_id", "") in orders)
     ]
+    fold = _ProgressFold(vid)
     for e in sorted(relevant, key=event_sort_key):
         if isinstance(e, Position):
-            if e.vehicle != vid or (ping is not None and e.at <= ping[2]):
-                continue
-            if (
-                ping is not None
-                and on_road
-                and ping[2] > stop_time
-                and abs(e.lat - ping[0]) < _SAME_PLACE
-                and abs(e.lon - ping[1]) < _SAME_PLACE
-            ):
-                halted += e.at - ping[2]
-                still_since = ping[2] if still_since is None else still_since
-            else:
-                still_since = None
-            ping = (e.lat, e.lon, e.at)
-            continue
+            fold.position(e)
+        else:
+            fold.stop_event(e)
+    return fold.progress()
+
+
+@dataclass(slots=True)
+class _ProgressFold:
+    """The running state of :func:`progress_of` (see :class:`RouteProgress`)."""
+
+    vehicle: str
+    started: bool = False
+    finished: bool = False
+    done: set[str] = field(default_factory=set)
+    visits: dict[str, int] = field(default_factory=dict)
+    departures: dict[str, int] = field(default_factory=dict)
+    arrivals: dict[str, int] = field(default_factory=dict)
+    at_stop: str | None = None
+    served_at: int | None = None
+    last_stop: str | None = None
+    departed_at: int | None = None
+    ping: tuple[float, float, int] | None = None
+    halted: int = 0
+    still_since: int | None = None
+    on_road: bool = False  # the last stop event was a departure
+    stop_time: int = -(10**9)
+
+    def position(self, e: Position) -> None:
+        """A ping: newer than the last one, and of this van, moves it."""
+        ping = self.ping
+        if e.vehicle != self.vehicle or (ping is not None and e.at <= ping[2]):
+            return
+        if (
+            ping is not None
+            and self.on_road
+            and ping[2] > self.stop_time
+            and abs(e.lat - ping[0]) < _SAME_PLACE
+            and abs(e.lon - ping[1]) < _SAME_PLACE
+        ):
+            self.halted += e.at - ping[2]
+            self.still_since = ping[2] if self.still_since is None else self.still_since
+        else:
+            self.still_since = None
+        self.ping = (e.lat, e.lon, e.at)
+
+    def stop_event(self, e: Event) -> None:
+        """A shift start, stop arrival or departure, delivery or failure."""
         if isinstance(e, ShiftStarted):
-            started = True
+            self.started = True
         elif isinstance(e, StopDeparted):
-            started = True
+            self.started = True
             if e.order_id is not None:
-                departures[e.order_id] = departures.get(e.order_id, 0) + 1
-            last_stop, departed_at, at_stop, served_at = e.order_id, e.at, None, None
-            stop_time, halted, still_since, on_road = e.at, 0, None, True
+                self.departures[e.order_id] = self.departures.get(e.order_id, 0) + 1
+            self.last_stop, self.departed_at = e.order_id, e.at
+            self.at_stop, self.served_at = None, None
+            self._new_stop_event(e.at, on_road=True)
         elif isinstance(e, StopArrived):
             if e.order_id is None:
-                if departed_at is not None:
-                    finished = True
-                at_stop = None
+                if self.departed_at is not None:
+                    self.finished = True
+                self.at_stop = None
             else:
-                visits[e.order_id] = visits.get(e.order_id, 0) + 1
-                arrivals[e.order_id] = e.at
-                at_stop, served_at = e.order_id, None
-            stop_time, halted, still_since, on_road = e.at, 0, None, False
+                self.visits[e.order_id] = self.visits.get(e.order_id, 0) + 1
+                self.arrivals[e.order_id] = e.at
+                self.at_stop, self.served_at = e.order_id, None
+            self._new_stop_event(e.at, on_road=False)
         elif isinstance(e, Delivered | FailedAttempt):
-            done.add(e.order_id)
-            if e.order_id == at_stop:
-                served_at = e.at
-    if ping is not None and ping[2] <= stop_time:
-        ping, halted, still_since = None, 0, None
-    return Progress(
-        vehicle=vid,
-        started=started or ping is not None,
-        done=frozenset(done),
-        visits=visits,
-        departures=departures,
-        arrivals=arrivals,
-        at_stop=at_stop,
-        served_at=served_at,
-        last_stop=last_stop,
-        departed_at=departed_at,
-        ping=ping,
-        halted=halted,
-        still_since=still_since,
-        finished=finished,
-    )
+            self.done.add(e.order_id)
+            if e.order_id == self.at_stop:
+                self.served_at = e.at
+
+    def _new_stop_event(self, at: int, *, on_road: bool) -> None:
+        self.stop_time, self.halted, self.still_since = at, 0, None
+        self.on_road = on_road
+
+    def progress(self) -> RouteProgress:
+        ping, halted, still_since = self.ping, self.halted, self.still_since
+        if ping is not None and ping[2] <= self.stop_time:
+            ping, halted, still_since = None, 0, None
+        return RouteProgress(
+            vehicle=self.vehicle,
+            started=self.started or ping is not None,
+            done=frozenset(self.done),
+            visits=self.visits,
+            departures=self.departures,
+            arrivals=self.arrivals,
+            at_stop=self.at_stop,
+            served_at=self.served_at,
+            last_stop=self.last_stop,
+            departed_at=self.departed_at,
+            ping=ping,
+            halted=halted,
+            still_since=still_since,
+            finished=self.finished,
+        )
 
 
-def _stops(route: Route, progress: Progress) -> tuple[int | None, int, list[int]]:
+def _stops(route: Route, progress: RouteProgress) -> tuple[int | None, int, list[int]]:
     """Where the van is on ``route``.
 
     Returns the index of the step it is at (or ``None``), the index of the
@@ -358,7 +385,7 @@ def _latlon(loc: Location | None) -> LatLon | None:
     return (loc.lat, loc.lon)
 
 
-def window_open(step: Step, windows: Windows | None = None) -> int | None:
+def window_open(step: Step, windows: WindowsByStop | None = None) -> int | None:
     """When the window the plan chose for ``step`` opens (``None``: unknown).
 
     The chosen window is the one holding the planned start of service; a
@@ -376,7 +403,9 @@ def window_open(step: Step, windows: Windows | None = None) -> int | None:
     return None
 
 
-def service_opening(step: Step, ready: int, windows: Windows | None = None) -> int:
+def service_opening(
+    step: Step, ready: int, windows: WindowsByStop | None = None
+) -> int:
     """When service starts at ``step`` for a van ready (arrival + setup) at ``ready``.
 
     Drivers keep to the window the plan chose (:func:`window_open`): early,
@@ -463,13 +492,88 @@ def _paced(
     return w * paced + (1.0 - w) * drive, 1.0 - w
 
 
+#: The stop a van on the road left: ``(where, when, seconds moving since)``.
+_Origin = tuple[LatLon | None, int, int]
+
+
+def _leaving_stop(
+    step: Step,
+    progress: RouteProgress,
+    now: int,
+    correction: Correction,
+    windows: WindowsByStop | None,
+) -> tuple[LatLon | None, float, float]:
+    """Where and when (mean, variance) a van at ``step`` will leave it."""
+    assert step.id is not None
+    var = 0.0
+    if progress.served_at is not None:
+        t = float(max(now, progress.served_at))
+    else:
+        arrived = progress.arrivals[step.id]
+        service = step.service * correction.service_factor
+        start = service_opening(step, arrived + step.setup, windows)
+        service_cv2 = correction.service_cv**2
+        t, var = _after(start + service, service * service * service_cv2, now)
+    return _latlon(step.location), t, var
+
+
+def _on_the_road(
+    steps: Sequence[Step],
+    last: int,
+    progress: RouteProgress,
+    now: int,
+    correction: Correction,
+) -> tuple[LatLon | None, float, _Origin | None]:
+    """Where a van between stops is, from when, and the stop it left."""
+    here: LatLon | None
+    origin: _Origin | None = None
+    left = steps[last] if progress.last_stop is not None else steps[0]
+    if progress.ping is not None:
+        here, t = (progress.ping[0], progress.ping[1]), float(progress.ping[2])
+        if progress.departed_at is not None:
+            moving = progress.ping[2] - progress.departed_at - progress.halted
+            origin = (_latlon(left.location), progress.departed_at, moving)
+        if progress.still_since is not None:
+            # standing still on the road: resume after the expected rest
+            t += correction.halt_remaining(progress.ping[2] - progress.still_since)
+    elif progress.departed_at is not None:
+        here, t = _latlon(left.location), float(progress.departed_at)
+    else:
+        here, t = _latlon(steps[0].location), float(max(now, steps[0].departure))
+    return here, t, origin
+
+
+def _drive(
+    here: LatLon,
+    there: LatLon,
+    depart: int,
+    z: str,
+    origin: _Origin | None,
+    legs: LegTimes,
+    correction: Correction,
+) -> tuple[float, float]:
+    """Seconds of the leg from ``here`` to ``there`` and its variance factor.
+
+    The leg is priced in its departure band times the learned leg factor; on
+    the current leg (``origin`` given) the pace kept so far is blended in.
+    """
+    spread = 1.0
+    drive: float = legs.seconds(here, there, depart)
+    drive *= correction.leg_factor(z, depart)
+    if origin is not None:
+        start_at, when, moving = origin
+        if start_at is not None:
+            drive, spread = _paced(drive, start_at, when, here, moving, there, legs)
+    return drive, spread
+
+
 def retimed_arrivals(
     route: Route,
-    progress: Progress,
+    progress: RouteProgress,
     legs: LegTimes,
     now: int,
     correction: Correction,
-    windows: Windows | None,
+    windows: WindowsByStop | None,
     zone: ZoneFn,
 ) -> list[tuple[Step, int, str]]:
     """Re-timed arrivals of the stops still to come, before residual correction.
@@ -487,60 +591,28 @@ def retimed_arrivals(
     current, last, rest = _stops(route, progress)
     leg_cv2 = correction.leg_cv**2
     service_cv2 = correction.service_cv**2
-    here: LatLon | None
-    origin: tuple[LatLon | None, int, int] | None = None
-    var = 0.0
-    truncate = True
     if current is not None:
-        step = steps[current]
-        assert step.id is not None
-        if progress.served_at is not None:
-            t = float(max(now, progress.served_at))
-        else:
-            arrived = progress.arrivals[step.id]
-            service = step.service * correction.service_factor
-            start = service_opening(step, arrived + step.setup, windows)
-            t, var = _after(start + service, service * service * service_cv2, now)
-        here = _latlon(step.location)
+        here, t, var = _leaving_stop(steps[current], progress, now, correction, windows)
+        origin: _Origin | None = None
         truncate = False
     else:
-        left = steps[last] if progress.last_stop is not None else steps[0]
-        if progress.ping is not None:
-            here, t = (progress.ping[0], progress.ping[1]), float(progress.ping[2])
-            if progress.departed_at is not None:
-                moving = progress.ping[2] - progress.departed_at - progress.halted
-                origin = (_latlon(left.location), progress.departed_at, moving)
-            if progress.still_since is not None:
-                # standing still on the road: resume after the expected rest
-                t += correction.halt_remaining(progress.ping[2] - progress.still_since)
-        elif progress.departed_at is not None:
-            here, t = _latlon(left.location), float(progress.departed_at)
-        else:
-            here, t = _latlon(steps[0].location), float(max(now, steps[0].departure))
-    todo = set(rest)
+        here, t, origin = _on_the_road(steps, last, progress, now, correction)
+        var = 0.0
+        truncate = True
     breaks = [k for k, s in enumerate(steps) if s.type == StepType.BREAK and k > last]
     out: list[tuple[Step, int, str]] = []
     prev = last
-    for k in sorted(todo | set(breaks)):
+    for k in sorted(set(rest) | set(breaks)):
         step = steps[k]
         if step.type == StepType.BREAK:
             t += step.service
             continue
         there = _latlon(step.location)
         z = zone(step.location) if step.location is not None else "?"
-        spread = 1.0
         if here is None or there is None:
-            drive = float(max(0, step.duration - steps[prev].duration))
+            drive, spread = float(max(0, step.duration - steps[prev].duration)), 1.0
         else:
-            depart = round(t)
-            drive = legs.seconds(here, there, depart)
-            drive *= correction.leg_factor(z, depart)
-            if origin is not None:
-                start_at, when, moving = origin
-                if start_at is not None:
-                    drive, spread = _paced(
-                        drive, start_at, when, here, moving, there, legs
-                    )
+            drive, spread = _drive(here, there, round(t), z, origin, legs, correction)
         origin = None
         mean, var = t + drive, var + spread * drive * drive * leg_cv2
         if truncate:
@@ -564,9 +636,9 @@ def route_eta(
     now: int,
     correction: Correction | None = None,
     *,
-    windows: Windows | None = None,
+    windows: WindowsByStop | None = None,
     zone: ZoneFn = grid_zone,
-    progress: Progress | None = None,
+    progress: RouteProgress | None = None,
 ) -> dict[str, Eta]:
     """ETAs of the orders still to be served on one route.
 
@@ -607,33 +679,48 @@ def route_eta(
     if current is not None and route.steps[current].id not in progress.done:
         step = route.steps[current]
         assert step.id is not None
-        t = progress.arrivals[step.id]
-        out[step.id] = Eta(
-            order_id=step.id,
-            vehicle=route.vehicle,
-            point=t,
-            p10=t,
-            p90=t,
-            made_at=now,
-            zone=zone(step.location) if step.location is not None else "?",
-            arrived=True,
-        )
+        z = zone(step.location) if step.location is not None else "?"
+        out[step.id] = _arrived(route.vehicle, step.id, progress, now, z)
     for step, raw, z in retimed_arrivals(
         route, progress, legs, now, correction, windows, zone
     ):
         assert step.id is not None
-        low, _, high = correction.residual_quantiles(raw - now, z, raw)
-        point = max(now, raw)
-        out[step.id] = Eta(
-            order_id=step.id,
-            vehicle=route.vehicle,
-            point=point,
-            p10=max(now, min(point, round(raw + low))),
-            p90=max(point, round(raw + high)),
-            made_at=now,
-            zone=z,
-        )
+        out[step.id] = _corrected(route.vehicle, step.id, raw, now, z, correction)
     return out
+
+
+def _arrived(
+    vehicle: str, order: str, progress: RouteProgress, now: int, z: str
+) -> Eta:
+    """The fact of a van at the order's stop."""
+    t = progress.arrivals[order]
+    return Eta(
+        order_id=order,
+        vehicle=vehicle,
+        point=t,
+        p10=t,
+        p90=t,
+        made_at=now,
+        zone=z,
+        arrived=True,
+    )
+
+
+def _corrected(
+    vehicle: str, order: str, raw: int, now: int, z: str, correction: Correction
+) -> Eta:
+    """The ETA of a re-timed arrival with its window from the residuals."""
+    low, _, high = correction.residual_quantiles(raw - now, z, raw)
+    point = max(now, raw)
+    return Eta(
+        order_id=order,
+        vehicle=vehicle,
+        point=point,
+        p10=max(now, min(point, round(raw + low))),
+        p90=max(point, round(raw + high)),
+        made_at=now,
+        zone=z,
+    )
 
 
 def eta(
@@ -689,7 +776,7 @@ def naive_route_eta(
     events: Iterable[Event],
     now: int,
     *,
-    progress: Progress | None = None,
+    progress: RouteProgress | None = None,
 ) -> dict[str, Eta]:
     """Baseline ETAs of one route: the plan shifted by the current delay.
 

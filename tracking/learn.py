@@ -44,7 +44,7 @@ from routing.units import DAY, HOUR
 from tracking.correction import Correction, bucket_mid, default_spread
 from tracking.eta import (
     LegTimes,
-    Windows,
+    WindowsByStop,
     progress_of,
     retimed_arrivals,
     service_opening,
@@ -74,6 +74,8 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.intp]
+BoolArray = npt.NDArray[np.bool_]
 
 MEAN_FACTORS = True
 #: Replay step (s) of :func:`eta_records`: not a multiple of usual ping
@@ -256,7 +258,7 @@ def observed_services(
     Service starts as :func:`~tracking.eta.service_opening` says (the
     problem's windows when given, else where the plan waited).
     """
-    windows: Windows | None = windows_of(problem) if problem is not None else None
+    windows: WindowsByStop | None = windows_of(problem) if problem is not None else None
     events = list(events)
     out: list[ServiceRecord] = []
     for route in plan.routes:
@@ -337,9 +339,26 @@ def fit_factors(
     """
     used = [r for r in legs if r.model >= min_model_seconds and r.actual > 0]
     zones = tuple(sorted({r.zone for r in used}))
+    table, leg_cv = _leg_factors(used, zones, prior)
+    service, service_cv = _service_factor(services)
+    return Correction(
+        zones=zones,
+        leg_log_factor=table,
+        service_factor=service,
+        leg_cv=leg_cv,
+        service_cv=service_cv,
+        n_legs=len(used),
+        halts=tuple(float(h) for h in halts[-MAX_HALTS:]),
+    )
+
+
+def _leg_factors(
+    used: Sequence[LegRecord], zones: tuple[str, ...], prior: float
+) -> tuple[FloatArray, float]:
+    """Log leg factors by hour and zone (last column: all zones), and the CV."""
     z_index = {z: i for i, z in enumerate(zones)}
     table = np.zeros((24, len(zones) + 1))
-    leg_cv, service_cv = 0.25, 0.4
+    leg_cv = 0.25
     if used:
         logr = np.log(np.array([r.actual / r.model for r in used]))
         hours = np.array([r.hour for r in used], dtype=np.int64)
@@ -355,7 +374,12 @@ def fit_factors(
             sigma = 1.4826 * float(np.median(np.abs(logr - by_hour[hours])))
             table += sigma**2 / 2.0
             leg_cv = math.sqrt(math.expm1(sigma**2))
-    service = 1.0
+    return table, leg_cv
+
+
+def _service_factor(services: Sequence[ServiceRecord]) -> tuple[float, float]:
+    """The service factor and its CV."""
+    service, service_cv = 1.0, 0.4
     ratios = np.array(
         [s.actual / s.planned for s in services if s.planned > 0 and s.actual > 0]
     )
@@ -366,15 +390,7 @@ def fit_factors(
             service_cv = float(np.std(kept)) / service
         else:
             service = float(np.median(ratios))
-    return Correction(
-        zones=zones,
-        leg_log_factor=table,
-        service_factor=service,
-        leg_cv=leg_cv,
-        service_cv=service_cv,
-        n_legs=len(used),
-        halts=tuple(float(h) for h in halts[-MAX_HALTS:]),
-    )
+    return service, service_cv
 
 
 def eta_records(
@@ -553,54 +569,12 @@ def fit_residuals(
     """
     if not records:
         return correction
-    z_index = {z: i for i, z in enumerate(correction.zones)}
-    n_z = len(correction.zones) + 1
-    horizon = np.array([r.horizon for r in records], dtype=np.float64)
-    resid = np.array([r.residual for r in records], dtype=np.float64)
-    hours = np.array([r.hour for r in records], dtype=np.int64)
-    zcol = np.array([z_index.get(r.zone, n_z - 1) for r in records], dtype=np.int64)
-    units = np.unique(
-        np.array([f"{r.day}|{r.vehicle}|{r.order_id}" for r in records]),
-        return_inverse=True,
-    )[1]
-    days = np.unique(np.array([r.day for r in records]), return_inverse=True)[1]
-    lead = np.array([r.actual - r.made_at for r in records], dtype=np.float64) / 60.0
-    scored = (lead >= lead_minutes[0]) & (lead <= lead_minutes[1])
-    bucket = np.array([correction.bucket(h) for h in horizon], dtype=np.int64)
-    mid = len(TAILS)
+    r = _ResidualArrays.of(correction, records, lead_minutes)
     n_b = len(correction.horizon_edges) - 1
-    held = np.zeros((n_b, mid))
-    total = np.zeros(n_b)
-    folds = range(int(days.max()) + 1) if days.max() > 0 else [None]
-    for fold in folds:
-        # leave one day out: the window must hold on a day it has not seen
-        train = days != fold if fold is not None else np.ones(len(days), bool)
-        test = (days == fold if fold is not None else train) & scored
-        if not test.any():
-            continue
-        q = _tables(
-            correction,
-            horizon[train],
-            resid[train],
-            hours[train],
-            zcol[train],
-            units[train],
-            prior,
-        )
-        b, h, z, r = bucket[test], hours[test], zcol[test], resid[test]
-        for j in range(mid):
-            inside = (r >= q[j, b, h, z]) & (r <= q[-1 - j, b, h, z])
-            held[:, j] += np.bincount(b, weights=inside, minlength=n_b)
-        total += np.bincount(b, minlength=n_b)
-    # one tail share overall, and one per horizon bucket with enough evidence
-    overall = TAILS.index(0.10)
-    if total.sum():
-        overall = int(np.argmin(np.abs(held.sum(0) / total.sum() - coverage)))
-    tails = np.full(n_b, overall)
-    for b in range(n_b):
-        if total[b] >= min_calibration:
-            tails[b] = int(np.argmin(np.abs(held[b] / total[b] - coverage)))
-    q = _tables(correction, horizon, resid, hours, zcol, units, prior)
+    held, total = _held_out(correction, r, prior, n_b)
+    overall, tails = _tail_shares(held, total, coverage, min_calibration)
+    q = _tables(correction, r.horizon, r.resid, r.hours, r.zcol, r.units, prior)
+    mid = len(TAILS)
     col = np.arange(n_b)
     lower = q[mid] - q[tails, col]
     upper = q[len(q) - 1 - tails, col] - q[mid]
@@ -608,6 +582,102 @@ def fit_residuals(
     upper = np.maximum.accumulate(upper, axis=0)
     chosen = np.stack([q[mid] - lower, q[mid], q[mid] + upper])
     return correction.with_residuals(chosen, len(records), tail=TAILS[overall])
+
+
+def _tail_shares(
+    held: FloatArray, total: FloatArray, coverage: float, min_calibration: int
+) -> tuple[int, IntArray]:
+    """Index in :data:`TAILS` of the tail share overall and per horizon bucket.
+
+    One overall, and one per horizon bucket with enough evidence.
+    """
+    overall = TAILS.index(0.10)
+    if total.sum():
+        overall = int(np.argmin(np.abs(held.sum(0) / total.sum() - coverage)))
+    tails = np.full(len(total), overall)
+    for b in range(len(total)):
+        if total[b] >= min_calibration:
+            tails[b] = int(np.argmin(np.abs(held[b] / total[b] - coverage)))
+    return overall, tails
+
+
+@dataclass(frozen=True, slots=True)
+class _ResidualArrays:
+    """The ETA records as arrays, one entry per record."""
+
+    horizon: FloatArray
+    resid: FloatArray
+    hours: IntArray
+    zcol: IntArray
+    units: IntArray  # distinct stops
+    days: IntArray
+    scored: BoolArray  # real lead time in the calibration range
+    bucket: IntArray
+
+    @classmethod
+    def of(
+        cls,
+        correction: Correction,
+        records: Sequence[EtaRecord],
+        lead_minutes: tuple[float, float],
+    ) -> _ResidualArrays:
+        z_index = {z: i for i, z in enumerate(correction.zones)}
+        n_z = len(correction.zones) + 1
+        horizon = np.array([r.horizon for r in records], dtype=np.float64)
+        zcol = [z_index.get(r.zone, n_z - 1) for r in records]
+        units = np.unique(
+            np.array([f"{r.day}|{r.vehicle}|{r.order_id}" for r in records]),
+            return_inverse=True,
+        )[1]
+        days = np.unique(np.array([r.day for r in records]), return_inverse=True)[1]
+        lead = (
+            np.array([r.actual - r.made_at for r in records], dtype=np.float64) / 60.0
+        )
+        return cls(
+            horizon=horizon,
+            resid=np.array([r.residual for r in records], dtype=np.float64),
+            hours=np.array([r.hour for r in records], dtype=np.int64),
+            zcol=np.array(zcol, dtype=np.int64),
+            units=units,
+            days=days,
+            scored=(lead >= lead_minutes[0]) & (lead <= lead_minutes[1]),
+            bucket=np.array([correction.bucket(h) for h in horizon], dtype=np.int64),
+        )
+
+
+def _held_out(
+    correction: Correction, r: _ResidualArrays, prior: float, n_b: int
+) -> tuple[FloatArray, FloatArray]:
+    """Left-out arrivals held by each candidate tail share, per horizon bucket.
+
+    Returns ``held`` (bucket x tail share) and ``total`` (per bucket).
+    """
+    mid = len(TAILS)
+    held = np.zeros((n_b, mid))
+    total = np.zeros(n_b)
+    days = r.days
+    folds = range(int(days.max()) + 1) if days.max() > 0 else [None]
+    for fold in folds:
+        # leave one day out: the window must hold on a day it has not seen
+        train = days != fold if fold is not None else np.ones(len(days), bool)
+        test = (days == fold if fold is not None else train) & r.scored
+        if not test.any():
+            continue
+        q = _tables(
+            correction,
+            r.horizon[train],
+            r.resid[train],
+            r.hours[train],
+            r.zcol[train],
+            r.units[train],
+            prior,
+        )
+        b, h, z, res = r.bucket[test], r.hours[test], r.zcol[test], r.resid[test]
+        for j in range(mid):
+            inside = (res >= q[j, b, h, z]) & (res <= q[-1 - j, b, h, z])
+            held[:, j] += np.bincount(b, weights=inside, minlength=n_b)
+        total += np.bincount(b, minlength=n_b)
+    return held, total
 
 
 def fit_correction(

@@ -15,17 +15,19 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from routing.base import FrozenModel
-from routing.model import Problem, TimeWindow
-from routing.plan import Plan, Step, StepType
+from routing.model import Order, Problem, TimeWindow
+from routing.plan import Plan, Route, Step, StepType
 from routing.travel import TravelModel
 from tracking.correction import Correction
 from tracking.eta import (
     LegTimes,
+    WindowsByStop,
     naive_route_eta,
     progress_of,
     route_eta,
@@ -166,98 +168,149 @@ def delivery_outcomes(
         if isinstance(travel, LegTimes)
         else LegTimes(travel)
     )
+    steps = _served_steps(plan)
+    seen = _Observed.of(events)
+    checks: dict[str, list[EtaCheck]] = {}
+    if legs is not None or baseline:
+        replay = _EtaReplay(legs, correction, windows, zone, horizons, baseline)
+        checks = replay.checks(plan, events, seen.arrived)
+    return [
+        _outcome(order, problem.date, steps, seen, windows, zone, checks)
+        for order in problem.orders
+    ]
+
+
+def _served_steps(plan: Plan) -> dict[str, tuple[str, Step]]:
+    """The vehicle and step serving each order of ``plan``."""
     steps: dict[str, tuple[str, Step]] = {}
     for route in plan.routes:
         for s in route.steps:
             if s.type in _SERVED and s.id is not None:
                 steps[s.id] = (route.vehicle, s)
-    arrived: dict[str, int] = {}
-    completed: dict[str, int] = {}
-    delivered: set[str] = set()
-    reasons: dict[str, list[FailureReason]] = {}
-    for e in events:
-        if isinstance(e, StopArrived) and e.order_id is not None:
-            arrived[e.order_id] = e.at
-        elif isinstance(e, Delivered):
-            completed[e.order_id] = e.at
-            delivered.add(e.order_id)
-        elif isinstance(e, FailedAttempt):
-            completed[e.order_id] = e.at
-            reasons.setdefault(e.order_id, []).append(e.reason)
+    return steps
 
-    checks: dict[str, list[EtaCheck]] = {}
-    if legs is not None or baseline:
+
+@dataclass(slots=True)
+class _Observed:
+    """What the events say happened to each order."""
+
+    arrived: dict[str, int] = field(default_factory=dict)
+    completed: dict[str, int] = field(default_factory=dict)
+    delivered: set[str] = field(default_factory=set)
+    reasons: dict[str, list[FailureReason]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, events: Iterable[Event]) -> _Observed:
+        seen = cls()
+        for e in events:
+            if isinstance(e, StopArrived) and e.order_id is not None:
+                seen.arrived[e.order_id] = e.at
+            elif isinstance(e, Delivered):
+                seen.completed[e.order_id] = e.at
+                seen.delivered.add(e.order_id)
+            elif isinstance(e, FailedAttempt):
+                seen.completed[e.order_id] = e.at
+                seen.reasons.setdefault(e.order_id, []).append(e.reason)
+        return seen
+
+
+@dataclass(frozen=True, slots=True)
+class _EtaReplay:
+    """Replays the (live or naive) ETA at fixed horizons before each arrival."""
+
+    legs: LegTimes | None
+    correction: Correction | None
+    windows: WindowsByStop
+    zone: ZoneFn
+    horizons: Sequence[int]
+    baseline: bool
+
+    def checks(
+        self, plan: Plan, events: Sequence[Event], arrived: Mapping[str, int]
+    ) -> dict[str, list[EtaCheck]]:
+        """ETA checks per order, for the orders whose arrival was seen."""
         by_vehicle: dict[str, list[Event]] = {}
         for e in events:
             vid = getattr(e, "vehicle", None)
             if vid is not None:
                 by_vehicle.setdefault(vid, []).append(e)
+        checks: dict[str, list[EtaCheck]] = {}
         for route in plan.routes:
             mine = by_vehicle.get(route.vehicle, [])
             for s in route.steps:
                 if s.id is None or s.type not in _SERVED or s.id not in arrived:
                     continue
-                actual = arrived[s.id]
-                for h in horizons:
-                    now = actual - 60 * h
-                    progress = progress_of(route, mine, now)
-                    if baseline:
-                        got = naive_route_eta(route, mine, now, progress=progress)
-                    else:
-                        assert legs is not None
-                        got = route_eta(
-                            route,
-                            mine,
-                            legs,
-                            now,
-                            correction,
-                            windows=windows,
-                            zone=zone,
-                            progress=progress,
-                        )
-                    e_ = got.get(s.id)
-                    if e_ is None:
-                        continue
-                    checks.setdefault(s.id, []).append(
-                        EtaCheck(
-                            horizon=h,
-                            error=e_.point - actual,
-                            inside=e_.p10 <= actual <= e_.p90,
-                            width=e_.p90 - e_.p10,
-                        )
-                    )
+                for check in self._step_checks(route, mine, s.id, arrived[s.id]):
+                    checks.setdefault(s.id, []).append(check)
+        return checks
 
-    out: list[DeliveryOutcome] = []
-    for order in problem.orders:
-        ws = windows.get((order.id, "job")) or windows.get((order.id, "delivery"), ())
-        vehicle, step = steps.get(order.id, (None, None))
-        start: int | None = None
-        if step is not None and order.id in arrived:
-            start = service_opening(step, arrived[order.id] + step.setup, windows)
-        loc = None if step is None else step.location
-        out.append(
-            DeliveryOutcome(
-                order_id=order.id,
-                customer_id=order.customer_id,
-                vehicle=vehicle,
-                zone=zone(loc) if loc is not None else "?",
-                day=problem.date,
-                windows=tuple(ws),
-                planned_eta=None if step is None else step.arrival,
-                planned_service_start=None if step is None else step.service_start,
-                arrival=arrived.get(order.id),
-                service_start=start,
-                completed_at=completed.get(order.id),
-                delivered=order.id in delivered,
-                minutes_late=0
-                if start is None or order.id not in delivered
-                else minutes_late(start, ws),
-                attempts=len(reasons.get(order.id, ())) + (order.id in delivered),
-                failure_reasons=tuple(reasons.get(order.id, ())),
-                eta=tuple(checks.get(order.id, ())),
+    def _step_checks(
+        self, route: Route, mine: list[Event], stop: str, actual: int
+    ) -> Iterator[EtaCheck]:
+        for h in self.horizons:
+            now = actual - 60 * h
+            progress = progress_of(route, mine, now)
+            if self.baseline:
+                got = naive_route_eta(route, mine, now, progress=progress)
+            else:
+                assert self.legs is not None
+                got = route_eta(
+                    route,
+                    mine,
+                    self.legs,
+                    now,
+                    self.correction,
+                    windows=self.windows,
+                    zone=self.zone,
+                    progress=progress,
+                )
+            e_ = got.get(stop)
+            if e_ is None:
+                continue
+            yield EtaCheck(
+                horizon=h,
+                error=e_.point - actual,
+                inside=e_.p10 <= actual <= e_.p90,
+                width=e_.p90 - e_.p10,
             )
-        )
-    return out
+
+
+def _outcome(
+    order: Order,
+    day: dt.date | None,
+    steps: Mapping[str, tuple[str, Step]],
+    seen: _Observed,
+    windows: WindowsByStop,
+    zone: ZoneFn,
+    checks: Mapping[str, list[EtaCheck]],
+) -> DeliveryOutcome:
+    """The outcome of one order."""
+    ws = windows.get((order.id, "job")) or windows.get((order.id, "delivery"), ())
+    vehicle, step = steps.get(order.id, (None, None))
+    start: int | None = None
+    if step is not None and order.id in seen.arrived:
+        start = service_opening(step, seen.arrived[order.id] + step.setup, windows)
+    loc = None if step is None else step.location
+    delivered = order.id in seen.delivered
+    reasons = seen.reasons.get(order.id, ())
+    return DeliveryOutcome(
+        order_id=order.id,
+        customer_id=order.customer_id,
+        vehicle=vehicle,
+        zone=zone(loc) if loc is not None else "?",
+        day=day,
+        windows=tuple(ws),
+        planned_eta=None if step is None else step.arrival,
+        planned_service_start=None if step is None else step.service_start,
+        arrival=seen.arrived.get(order.id),
+        service_start=start,
+        completed_at=seen.completed.get(order.id),
+        delivered=delivered,
+        minutes_late=0 if start is None or not delivered else minutes_late(start, ws),
+        attempts=len(reasons) + delivered,
+        failure_reasons=tuple(reasons),
+        eta=tuple(checks.get(order.id, ())),
+    )
 
 
 def outcomes_frame(outcomes: Iterable[DeliveryOutcome]) -> pd.DataFrame:

@@ -196,14 +196,7 @@ def repeat_purchase_rates(
     delivered = _days(frame["delivery_date"])
     gap = _days(frame["next_ds"]) - delivered
     has_next = frame["next_ds"].notna().to_numpy()
-    if by is None:
-        key = pd.Series("all", index=frame.index)
-    elif isinstance(by, str) and by == "experience":
-        key = experience_cohort(frame)
-    elif isinstance(by, str):
-        key = frame[by]
-    else:
-        key = by.reindex(frame.index)
+    key = _group_key(frame, by)
     rows = []
     for n in days:
         eligible = delivered + n <= last
@@ -212,21 +205,39 @@ def repeat_purchase_rates(
             {"key": key.to_numpy(), "eligible": eligible, "repeat": repeated & eligible}
         )
         counts = part.groupby("key", observed=False)[["eligible", "repeat"]].sum()
-        low, high = wilson_interval(counts["repeat"], counts["eligible"])
-        for k, (name, row) in enumerate(counts.iterrows()):
-            trials = int(row["eligible"])
-            rows.append(
-                {
-                    "group": name,
-                    "days": n,
-                    "deliveries": trials,
-                    "repeats": int(row["repeat"]),
-                    "rate": row["repeat"] / trials if trials else float("nan"),
-                    "low": float(low[k]),
-                    "high": float(high[k]),
-                }
-            )
+        rows += _repeat_rows(counts, n)
     return pd.DataFrame(rows)
+
+
+def _group_key(frame: pd.DataFrame, by: str | pd.Series | None) -> pd.Series:
+    """The group of each order for :func:`repeat_purchase_rates`."""
+    if by is None:
+        return pd.Series("all", index=frame.index)
+    if isinstance(by, str) and by == "experience":
+        return experience_cohort(frame)
+    if isinstance(by, str):
+        return frame[by]
+    return by.reindex(frame.index)
+
+
+def _repeat_rows(counts: pd.DataFrame, n: int) -> list[dict[str, object]]:
+    """One row per group of ``counts`` (``eligible``, ``repeat``) for N = ``n``."""
+    low, high = wilson_interval(counts["repeat"], counts["eligible"])
+    rows: list[dict[str, object]] = []
+    for k, (name, row) in enumerate(counts.iterrows()):
+        trials = int(row["eligible"])
+        rows.append(
+            {
+                "group": name,
+                "days": n,
+                "deliveries": trials,
+                "repeats": int(row["repeat"]),
+                "rate": row["repeat"] / trials if trials else float("nan"),
+                "low": float(low[k]),
+                "high": float(high[k]),
+            }
+        )
+    return rows
 
 
 def monthly_retention(history: pd.DataFrame) -> pd.DataFrame:
@@ -621,6 +632,97 @@ def _newton(
     return beta, hess, scores, ll
 
 
+def _known_log_day(
+    s: Spells, days: npt.NDArray[np.int64], daily_multiplier: pd.Series
+) -> FloatArray:
+    """Log of the known daily multiplier on each day at risk."""
+    dates = s.origin + days.astype("timedelta64[D]")
+    series = daily_multiplier.copy()
+    series.index = pd.to_datetime(series.index).to_numpy().astype("datetime64[D]")
+    d = series.reindex(dates).to_numpy(dtype=np.float64)
+    if np.isnan(d).any():
+        raise ValueError("daily_multiplier does not cover every day at risk")
+    out: FloatArray = np.log(d)
+    return out
+
+
+def _day_effects(
+    s: Spells,
+    beta: FloatArray,
+    exposure: FloatArray,
+    n_customers: int,
+    events_per_day: FloatArray,
+) -> FloatArray:
+    """Log day effects given ``beta`` and the customers' own rates."""
+    w = np.exp(s.x @ beta)
+    n_c = np.bincount(s.customer, weights=s.event.astype(float), minlength=n_customers)
+    total = np.bincount(s.customer, weights=exposure * w, minlength=n_customers)
+    alpha = np.where(total > 0, n_c / np.where(total > 0, total, 1.0), 0.0)
+    rate = alpha[s.customer] * w
+    at_risk = np.zeros(s.n_days + 1)
+    np.add.at(at_risk, s.start, rate)
+    np.add.at(at_risk, s.stop + 1, -rate)
+    risk = np.cumsum(at_risk)[: s.n_days]
+    ok = (risk > 0) & (events_per_day > 0)
+    ratio = np.where(ok, events_per_day, 1.0) / np.where(ok, risk, 1.0)
+    new_log_day = np.where(ok, np.log(ratio), 0.0)
+    new_log_day[ok] -= new_log_day[ok].mean()
+    # a day on which nobody ordered (a closure) holds no risk at all
+    new_log_day[(risk > 0) & (events_per_day == 0)] = _NO_ORDERS
+    return new_log_day
+
+
+def _varying_covariates(x: FloatArray) -> list[int]:
+    """Columns of ``x`` that vary; those that never do are left out.
+
+    (For example no delay notices recorded.)
+    """
+    active = [k for k in range(x.shape[1]) if np.ptp(x[:, k]) > 0]
+    if not active:
+        raise ValueError("no experience covariate varies in the history")
+    return active
+
+
+def _sandwich_se(hess: FloatArray, scores: FloatArray) -> FloatArray:
+    """Robust (sandwich) standard errors, clustered by customer."""
+    bread = np.linalg.inv(-hess)
+    meat = scores.T @ scores
+    cov = bread @ meat @ bread
+    out: FloatArray = np.sqrt(np.diag(cov))
+    return out
+
+
+def _alternate(
+    s: Spells,
+    log_day: FloatArray,
+    n_customers: int,
+    max_iterations: int,
+    *,
+    day_effects: bool,
+) -> tuple[FloatArray, FloatArray, FloatArray, int]:
+    """Alternate Newton steps on the coefficients with the day effects.
+
+    Returns the coefficients, the Hessian and scores of the last step and
+    the number of iterations.
+    """
+    beta = np.zeros(s.x.shape[1])
+    events_per_day = np.bincount(s.stop[s.event], minlength=s.n_days).astype(float)
+    iterations = 0
+    for iterations in range(1, max_iterations + 1):
+        exposure = _exposure(s, log_day)
+        new_beta, hess, scores, _ = _newton(s, exposure, beta, n_customers)
+        change = float(np.max(np.abs(new_beta - beta)))
+        beta = new_beta
+        if not day_effects:
+            break
+        new_log_day = _day_effects(s, beta, exposure, n_customers, events_per_day)
+        day_change = float(np.max(np.abs(new_log_day - log_day)))
+        log_day = new_log_day
+        if iterations > 1 and change < 1e-6 and day_change < 1e-6:
+            break
+    return beta, hess, scores, iterations
+
+
 def experience_effect(
     history: pd.DataFrame,
     *,
@@ -659,63 +761,21 @@ def experience_effect(
     s = spells(history, churned=churned, end=end)
     if not len(s.customer):
         raise ValueError("no spell at risk: the history is empty or too short")
-    # covariates that never vary (e.g. no delay notices recorded) are left out
-    active = [k for k in range(s.x.shape[1]) if np.ptp(s.x[:, k]) > 0]
-    if not active:
-        raise ValueError("no experience covariate varies in the history")
+    active = _varying_covariates(s.x)
     s = replace(s, x=s.x[:, active])
     n_customers = int(s.customer.max()) + 1
-    days = np.arange(s.n_days)
     known = daily_multiplier is not None
     if daily_multiplier is not None:
-        dates = s.origin + days.astype("timedelta64[D]")
-        series = daily_multiplier.copy()
-        series.index = pd.to_datetime(series.index).to_numpy().astype("datetime64[D]")
-        d = series.reindex(dates).to_numpy(dtype=np.float64)
-        if np.isnan(d).any():
-            raise ValueError("daily_multiplier does not cover every day at risk")
-        log_day = np.log(d)
+        log_day = _known_log_day(s, np.arange(s.n_days), daily_multiplier)
     else:
         log_day = np.zeros(s.n_days)
-    beta = np.zeros(s.x.shape[1])
-    events_per_day = np.bincount(s.stop[s.event], minlength=s.n_days).astype(float)
-    iterations = 0
-    for iterations in range(1, (1 if known else max_iterations) + 1):
-        exposure = _exposure(s, log_day)
-        new_beta, hess, scores, _ = _newton(s, exposure, beta, n_customers)
-        change = float(np.max(np.abs(new_beta - beta)))
-        beta = new_beta
-        if known:
-            break
-        # day effects given beta and the customers' own rates
-        w = np.exp(s.x @ beta)
-        n_c = np.bincount(
-            s.customer, weights=s.event.astype(float), minlength=n_customers
-        )
-        total = np.bincount(s.customer, weights=exposure * w, minlength=n_customers)
-        alpha = np.where(total > 0, n_c / np.where(total > 0, total, 1.0), 0.0)
-        rate = alpha[s.customer] * w
-        at_risk = np.zeros(s.n_days + 1)
-        np.add.at(at_risk, s.start, rate)
-        np.add.at(at_risk, s.stop + 1, -rate)
-        risk = np.cumsum(at_risk)[: s.n_days]
-        ok = (risk > 0) & (events_per_day > 0)
-        ratio = np.where(ok, events_per_day, 1.0) / np.where(ok, risk, 1.0)
-        new_log_day = np.where(ok, np.log(ratio), 0.0)
-        new_log_day[ok] -= new_log_day[ok].mean()
-        # a day on which nobody ordered (a closure) holds no risk at all
-        new_log_day[(risk > 0) & (events_per_day == 0)] = _NO_ORDERS
-        day_change = float(np.max(np.abs(new_log_day - log_day)))
-        log_day = new_log_day
-        if iterations > 1 and change < 1e-6 and day_change < 1e-6:
-            break
-    bread = np.linalg.inv(-hess)
-    meat = scores.T @ scores
-    cov = bread @ meat @ bread
+    beta, hess, scores, iterations = _alternate(
+        s, log_day, n_customers, 1 if known else max_iterations, day_effects=not known
+    )
     return ExperienceEffect(
         names=tuple(COVARIATES[k] for k in active),
         coef=beta,
-        se=np.sqrt(np.diag(cov)),
+        se=_sandwich_se(hess, scores),
         n_spells=len(s.customer),
         n_events=int(s.event.sum()),
         n_customers=n_customers,

@@ -111,6 +111,10 @@ class City:
     truth: GroundTruth
 
 
+#: Days simulated before the history starts (see :func:`simulate_history`).
+_BURN_IN_DAYS = 60
+
+
 def build_city(
     seed: int = 0,
     *,
@@ -148,13 +152,13 @@ def build_city(
     City
     """
     truth = truth or GroundTruth()
-    burn_in = 60
-    years = calendar_years or range(start.year - 1, end.year + 2)
-    calendar = RetailCalendar(years)
+    calendar = RetailCalendar(calendar_years or range(start.year - 1, end.year + 2))
     if promotions is None:
-        last = date(max(calendar.years), 12, 31)
+        # from the burn-in to the end of the calendar
         promotions = default_promotions(
-            start - timedelta(days=burn_in), last, seed=seed
+            start - timedelta(days=_BURN_IN_DAYS),
+            date(max(calendar.years), 12, 31),
+            seed=seed,
         )
     history = simulate_history(
         n_customers,
@@ -164,8 +168,20 @@ def build_city(
         truth=truth,
         calendar=calendar,
         promotions=promotions,
-        burn_in_days=burn_in,
+        burn_in_days=_BURN_IN_DAYS,
     )
+    return _city(seed, start, end, history, calendar, tuple(promotions), truth)
+
+
+def _city(
+    seed: int,
+    start: date,
+    end: date,
+    history: History,
+    calendar: RetailCalendar,
+    promotions: tuple[Promotion, ...],
+    truth: GroundTruth,
+) -> City:
     return City(
         seed=seed,
         start=start,
@@ -177,6 +193,6 @@ def build_city(
         history=history.orders,
         features=history.features,
         calendar=calendar,
-        promotions=tuple(promotions),
+        promotions=promotions,
         truth=truth,
     )

@@ -285,6 +285,164 @@ def _van_count(stops: int, grams: int, parcels: int, stops_per_van: int) -> int:
     )
 
 
+def _check_day_arguments(
+    n_orders: int,
+    vehicles_per_depot: int | None,
+    night_vehicles_per_depot: int | None,
+    shifts: Sequence[TimeWindow],
+    planned_orders: int | None,
+) -> None:
+    if n_orders < 1:
+        raise ValueError(f"n_orders must be >= 1, got {n_orders}")
+    if vehicles_per_depot is not None and vehicles_per_depot < 1:
+        raise ValueError(f"vehicles_per_depot must be >= 1, got {vehicles_per_depot}")
+    if night_vehicles_per_depot is not None and night_vehicles_per_depot < 0:
+        raise ValueError(
+            f"night_vehicles_per_depot must be >= 0, got {night_vehicles_per_depot}"
+        )
+    if not shifts:
+        raise ValueError("shifts must name at least one shift")
+    if planned_orders is not None and planned_orders < 1:
+        raise ValueError(f"planned_orders must be >= 1, got {planned_orders}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Orders:
+    """The drawn orders of a day, one entry per order."""
+
+    picked: pd.DataFrame
+    kind: npt.NDArray[np.str_]
+    grams: npt.NDArray[np.int64]
+    parcels: npt.NDArray[np.int64]
+    service: npt.NDArray[np.int64]
+    windows: list[tuple[TimeWindow, ...]]
+
+
+def _draw_orders(
+    rng: np.random.Generator, pool: pd.DataFrame, n_orders: int, policy: ServicePolicy
+) -> _Orders:
+    """Customers, kinds, demands, service times and windows, in draw order."""
+    mix = policy.mix()
+    weights = pool["base_rate"].to_numpy(dtype=np.float64)
+    replace = n_orders > len(pool)
+    picked = pool.iloc[
+        rng.choice(len(pool), size=n_orders, replace=replace, p=weights / weights.sum())
+    ]
+    kinds = np.array(list(mix))
+    kind = kinds[rng.choice(len(kinds), size=n_orders, p=list(mix.values()))]
+    # A level the customer's district is not offered falls back to next day.
+    district = picked["district"].astype(str).to_numpy()
+    for i in range(n_orders):
+        if not policy.offers(str(kind[i]), str(district[i])):
+            kind[i] = ServiceLevel.NEXT_DAY.value
+    grams, parcels = _demand(rng, n_orders)
+    service = rng.integers(120, 241, n_orders)
+    windows: list[tuple[TimeWindow, ...]] = [()] * n_orders
+    for k in kinds:
+        idx = np.flatnonzero(kind == k)
+        for i, w in zip(
+            idx.tolist(), _windows(rng, str(k), len(idx), policy), strict=True
+        ):
+            windows[i] = w
+    return _Orders(picked, kind, grams, parcels, service, windows)
+
+
+#: Per depot: ``[stops, grams, parcels]``.
+_Loads = dict[str, list[int]]
+
+
+def _jobs(city: City, day: date, orders: _Orders) -> tuple[list[Job], _Loads, _Loads]:
+    """The jobs of the drawn orders, and the day and night load of each depot."""
+    picked = orders.picked
+    depot_ids = [d.id for d in city.depots]
+    station_ids = [s.id for s in city.stations]
+    lat = picked["lat"].to_numpy(dtype=np.float64)
+    lon = picked["lon"].to_numpy(dtype=np.float64)
+    home_depot = nearest(lat, lon, city.depots)
+    station = nearest(lat, lon, city.stations)
+    station_depot = nearest(*coordinates(city.stations), city.depots)
+    customer_ids = picked["customer_id"].astype(str).tolist()
+
+    jobs: list[Job] = []
+    day_load: _Loads = {d: [0, 0, 0] for d in depot_ids}
+    night_load: _Loads = {d: [0, 0, 0] for d in depot_ids}
+    for i in range(len(picked)):
+        k = str(orders.kind[i])
+        at_station = k == ServiceLevel.PICKUP_STATION.value
+        depot = depot_ids[station_depot[station[i]] if at_station else home_depot[i]]
+        level = ServiceLevel.NEXT_DAY if k == "return" else ServiceLevel(k)
+        job = Job(
+            id=f"{day:%Y%m%d}-{i + 1:05d}",
+            type="pickup" if k == "return" else "delivery",
+            demand=(int(orders.grams[i]), int(orders.parcels[i])),
+            priority=_PRIORITY[k],
+            service_level=level,
+            scheduled_date=day if level is ServiceLevel.SCHEDULED else None,
+            customer_id=customer_ids[i],
+            depot=depot,
+            location=None if at_station else Location(lat=lat[i], lon=lon[i]),
+            station=station_ids[station[i]] if at_station else None,
+            service=0 if at_station else int(orders.service[i]),
+            time_windows=orders.windows[i],
+        )
+        jobs.append(job)
+        load = night_load if level is ServiceLevel.NIGHT else day_load
+        load[depot][0] += 1
+        load[depot][1] += job.demand[0]
+        load[depot][2] += job.demand[1]
+    return jobs, day_load, night_load
+
+
+def _depot_vans(
+    depot: str,
+    day_load: list[int],
+    night_load: list[int],
+    *,
+    vehicles_per_depot: int | None,
+    night_vehicles_per_depot: int | None,
+    shifts: Sequence[TimeWindow],
+    costs: FleetCosts,
+) -> list[Vehicle]:
+    """The day vans (spread over ``shifts``) and night vans of one depot."""
+    vehicles: list[Vehicle] = []
+    stops, g, p = day_load
+    if vehicles_per_depot is not None:
+        n_day = vehicles_per_depot
+    elif stops == 0:
+        n_day = 0
+    else:
+        n_day = max(_van_count(stops, g, p, STOPS_PER_VAN) + 1, 2)
+    for v in range(n_day):
+        shift = shifts[v * len(shifts) // n_day]
+        vehicles.append(
+            Vehicle(
+                id=f"{depot}-van-{v + 1:02d}",
+                start=depot,
+                end=depot,
+                capacity=CAPACITY,
+                shift=shift,
+                costs=costs.day,
+            )
+        )
+    stops, g, p = night_load
+    n_night = _van_count(stops, g, p, NIGHT_STOPS_PER_VAN)
+    if night_vehicles_per_depot is not None and stops:
+        n_night = night_vehicles_per_depot
+    for v in range(n_night):
+        vehicles.append(
+            Vehicle(
+                id=f"{depot}-night-{v + 1:02d}",
+                start=depot,
+                end=depot,
+                capacity=CAPACITY,
+                shift=NIGHT_SHIFT,
+                costs=costs.night,
+                night=True,
+            )
+        )
+    return vehicles
+
+
 def day_problem(
     city: City,
     day: date,
@@ -348,124 +506,30 @@ def day_problem(
     -------
     routing.model.Problem
     """
-    if n_orders < 1:
-        raise ValueError(f"n_orders must be >= 1, got {n_orders}")
-    if vehicles_per_depot is not None and vehicles_per_depot < 1:
-        raise ValueError(f"vehicles_per_depot must be >= 1, got {vehicles_per_depot}")
-    if night_vehicles_per_depot is not None and night_vehicles_per_depot < 0:
-        raise ValueError(
-            f"night_vehicles_per_depot must be >= 0, got {night_vehicles_per_depot}"
-        )
-    if not shifts:
-        raise ValueError("shifts must name at least one shift")
-    if planned_orders is not None and planned_orders < 1:
-        raise ValueError(f"planned_orders must be >= 1, got {planned_orders}")
+    _check_day_arguments(
+        n_orders, vehicles_per_depot, night_vehicles_per_depot, shifts, planned_orders
+    )
     costs = costs or FleetCosts()
     policy = policy or ServicePolicy()
-    mix = policy.mix()
     rng = np.random.default_rng([seed, day.toordinal()])
-    pool = _candidates(city.customers, day)
-    weights = pool["base_rate"].to_numpy(dtype=np.float64)
-    replace = n_orders > len(pool)
-    picked = pool.iloc[
-        rng.choice(len(pool), size=n_orders, replace=replace, p=weights / weights.sum())
-    ]
-    kinds = np.array(list(mix))
-    kind = kinds[rng.choice(len(kinds), size=n_orders, p=list(mix.values()))]
-    # A level the customer's district is not offered falls back to next day.
-    district = picked["district"].astype(str).to_numpy()
-    for i in range(n_orders):
-        if not policy.offers(str(kind[i]), str(district[i])):
-            kind[i] = ServiceLevel.NEXT_DAY.value
-    grams, parcels = _demand(rng, n_orders)
-    service = rng.integers(120, 241, n_orders)
-    windows: list[tuple[TimeWindow, ...]] = [()] * n_orders
-    for k in kinds:
-        idx = np.flatnonzero(kind == k)
-        for i, w in zip(
-            idx.tolist(), _windows(rng, str(k), len(idx), policy), strict=True
-        ):
-            windows[i] = w
-
-    depot_ids = [d.id for d in city.depots]
-    station_ids = [s.id for s in city.stations]
-    lat = picked["lat"].to_numpy(dtype=np.float64)
-    lon = picked["lon"].to_numpy(dtype=np.float64)
-    home_depot = nearest(lat, lon, city.depots)
-    station = nearest(lat, lon, city.stations)
-    station_depot = nearest(*coordinates(city.stations), city.depots)
-    customer_ids = picked["customer_id"].astype(str).tolist()
-
-    jobs: list[Job] = []
-    day_load: dict[str, list[int]] = {d: [0, 0, 0] for d in depot_ids}
-    night_load: dict[str, list[int]] = {d: [0, 0, 0] for d in depot_ids}
-    for i in range(n_orders):
-        k = str(kind[i])
-        at_station = k == ServiceLevel.PICKUP_STATION.value
-        depot = depot_ids[station_depot[station[i]] if at_station else home_depot[i]]
-        level = ServiceLevel.NEXT_DAY if k == "return" else ServiceLevel(k)
-        job = Job(
-            id=f"{day:%Y%m%d}-{i + 1:05d}",
-            type="pickup" if k == "return" else "delivery",
-            demand=(int(grams[i]), int(parcels[i])),
-            priority=_PRIORITY[k],
-            service_level=level,
-            scheduled_date=day if level is ServiceLevel.SCHEDULED else None,
-            customer_id=customer_ids[i],
-            depot=depot,
-            location=None if at_station else Location(lat=lat[i], lon=lon[i]),
-            station=station_ids[station[i]] if at_station else None,
-            service=0 if at_station else int(service[i]),
-            time_windows=windows[i],
-        )
-        jobs.append(job)
-        load = night_load if level is ServiceLevel.NIGHT else day_load
-        load[depot][0] += 1
-        load[depot][1] += job.demand[0]
-        load[depot][2] += job.demand[1]
-
+    orders = _draw_orders(rng, _candidates(city.customers, day), n_orders, policy)
+    jobs, day_load, night_load = _jobs(city, day, orders)
     if planned_orders is not None:
         # The fleet was booked on the forecast: size it for that many orders.
         scale = planned_orders / n_orders
         for totals in (*day_load.values(), *night_load.values()):
             totals[:] = [math.ceil(x * scale) for x in totals]
     vehicles: list[Vehicle] = []
-    for depot in depot_ids:
-        stops, g, p = day_load[depot]
-        if vehicles_per_depot is not None:
-            n_day = vehicles_per_depot
-        elif stops == 0:
-            n_day = 0
-        else:
-            n_day = max(_van_count(stops, g, p, STOPS_PER_VAN) + 1, 2)
-        for v in range(n_day):
-            shift = shifts[v * len(shifts) // n_day]
-            vehicles.append(
-                Vehicle(
-                    id=f"{depot}-van-{v + 1:02d}",
-                    start=depot,
-                    end=depot,
-                    capacity=CAPACITY,
-                    shift=shift,
-                    costs=costs.day,
-                )
-            )
-        stops, g, p = night_load[depot]
-        n_night = _van_count(stops, g, p, NIGHT_STOPS_PER_VAN)
-        if night_vehicles_per_depot is not None and stops:
-            n_night = night_vehicles_per_depot
-        for v in range(n_night):
-            vehicles.append(
-                Vehicle(
-                    id=f"{depot}-night-{v + 1:02d}",
-                    start=depot,
-                    end=depot,
-                    capacity=CAPACITY,
-                    shift=NIGHT_SHIFT,
-                    costs=costs.night,
-                    night=True,
-                )
-            )
+    for depot in (d.id for d in city.depots):
+        vehicles += _depot_vans(
+            depot,
+            day_load[depot],
+            night_load[depot],
+            vehicles_per_depot=vehicles_per_depot,
+            night_vehicles_per_depot=night_vehicles_per_depot,
+            shifts=shifts,
+            costs=costs,
+        )
     return Problem(
         date=day,
         depots=city.depots,

@@ -464,12 +464,7 @@ def simulate_history(
         raise ValueError(f"n_customers must be >= 1, got {n_customers}")
     truth = truth or GroundTruth()
     sim_start = start - timedelta(days=burn_in_days)
-    horizon = end + timedelta(days=_LATE_HORIZON_DAYS)
-    if calendar is None:
-        calendar = RetailCalendar(range(sim_start.year, horizon.year + 1))
-    if promotions is None:
-        promotions = default_promotions(sim_start, end, seed=seed)
-    features = calendar_features(sim_start, horizon, calendar, promotions)
+    features = _simulated_features(sim_start, end, seed, calendar, promotions)
     rng = np.random.default_rng(seed)
     sim = _Simulation(
         truth=truth,
@@ -481,6 +476,44 @@ def simulate_history(
     )
     sim.run()
     return sim.result()
+
+
+@dataclass(frozen=True, slots=True)
+class _Promise:
+    """Promised windows of a day's orders (seconds) and their kind."""
+
+    start: IntArray
+    end: IntArray
+    two_hour: BoolArray
+    open: BoolArray
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """How a day's orders went."""
+
+    late: BoolArray
+    minutes_late: IntArray
+    minutes_early: IntArray
+    arrival: IntArray
+    failed: IntArray
+    notice: BoolArray
+
+
+def _simulated_features(
+    sim_start: date,
+    end: date,
+    seed: int,
+    calendar: RetailCalendar | None,
+    promotions: Sequence[Promotion] | None,
+) -> pd.DataFrame:
+    """Calendar features of the simulated days plus the late-delivery horizon."""
+    horizon = end + timedelta(days=_LATE_HORIZON_DAYS)
+    if calendar is None:
+        calendar = RetailCalendar(range(sim_start.year, horizon.year + 1))
+    if promotions is None:
+        promotions = default_promotions(sim_start, end, seed=seed)
+    return calendar_features(sim_start, horizon, calendar, promotions)
 
 
 class _Simulation:
@@ -500,6 +533,30 @@ class _Simulation:
         self.rng = rng
         self.n_days = n_order_days
         self.burn_in = burn_in
+        self._init_days(features)
+        self._init_customers(n_slots)
+        self._init_slots(n_slots)
+        self._arrive(np.arange(n_slots), 0)
+        self.out: dict[str, list[npt.NDArray[np.generic]]] = {
+            k: []
+            for k in (
+                "t",
+                "customer",
+                "level",
+                "dday",
+                "ws",
+                "we",
+                "arrival",
+                "late",
+                "early",
+                "failed",
+                "notice",
+            )
+        }
+
+    def _init_days(self, features: pd.DataFrame) -> None:
+        """Per-day vectors: demand, next open day, expected load with its shock."""
+        truth, rng, n_order_days = self.truth, self.rng, self.n_days
         self.ds = features["ds"].to_numpy().astype("datetime64[D]")
         self.demand = truth.demand_multiplier(features)
         closed = features["closure"].to_numpy().astype(bool)
@@ -522,7 +579,9 @@ class _Simulation:
         self.promotion = _dominant_promotion(features, truth)
         self.features = features.assign(demand=self.demand, load=self.load)
 
-        # customers (grow as slots are refilled)
+    def _init_customers(self, n_slots: int) -> None:
+        """Each slot's district and base rate; the customer lists start empty."""
+        truth, rng = self.truth, self.rng
         district_p = np.array([d.population for d in DISTRICTS], dtype=np.float64)
         self.slot_district = rng.choice(
             len(DISTRICTS), size=n_slots, p=district_p / district_p.sum()
@@ -538,34 +597,17 @@ class _Simulation:
         self.n_cust = 0
         self.churned: dict[int, int] = {}
 
-        # slot state
+    def _init_slots(self, n_slots: int) -> None:
+        """Slot state: who lives there, their order factor and recent orders."""
         self.customer = np.full(n_slots, -1, dtype=np.int64)
         self.factor = np.ones(n_slots)
         self.eligible_from = np.zeros(n_slots, dtype=np.int64)
         self.active = np.zeros(n_slots, dtype=bool)
         self.vacant_from = np.zeros(n_slots, dtype=np.int64)
-        w = truth.churn_window_orders
+        w = self.truth.churn_window_orders
         self.ring_day = np.full((n_slots, w), -(10**6), dtype=np.int64)
         self.ring_late = np.zeros((n_slots, w), dtype=bool)
         self.ring_pos = np.zeros(n_slots, dtype=np.int64)
-        self._arrive(np.arange(n_slots), 0)
-
-        self.out: dict[str, list[npt.NDArray[np.generic]]] = {
-            k: []
-            for k in (
-                "t",
-                "customer",
-                "level",
-                "dday",
-                "ws",
-                "we",
-                "arrival",
-                "late",
-                "early",
-                "failed",
-                "notice",
-            )
-        }
 
     def _arrive(self, slots: IntArray, t: int) -> None:
         """New customers move into ``slots`` on day ``t``.
@@ -627,8 +669,27 @@ class _Simulation:
             default=1,
         )
         dday = self.next_open[np.minimum(t + lead, len(self.ds) - 1)]
+        window = self._promise(level)
+        outcome = self._outcome(level, dday, window)
+        self._experience(slots, dday, outcome)
+        if t < self.burn_in:
+            return
+        out = self.out
+        out["t"].append(np.full(k, t, dtype=np.int64))
+        out["customer"].append(self.customer[slots])
+        out["level"].append(level)
+        out["dday"].append(dday)
+        out["ws"].append(window.start)
+        out["we"].append(window.end)
+        out["arrival"].append(outcome.arrival)
+        out["late"].append(outcome.minutes_late)
+        out["early"].append(outcome.minutes_early)
+        out["failed"].append(outcome.failed)
+        out["notice"].append(outcome.notice)
 
-        # promised windows
+    def _promise(self, level: IntArray) -> _Promise:
+        """The window promised to each order of the day, by service level."""
+        rng, truth, k = self.rng, self.truth, len(level)
         ws = np.zeros(k, dtype=np.int64)
         we = np.zeros(k, dtype=np.int64)
         two_hour = np.zeros(k, dtype=bool)
@@ -647,11 +708,15 @@ class _Simulation:
             ws = np.where(mask, lo, ws)
             we = np.where(mask, hi, we)
             two_hour |= mask & two
+        return _Promise(ws, we, two_hour, open_window)
 
-        # outcome
+    def _outcome(self, level: IntArray, dday: IntArray, window: _Promise) -> _Outcome:
+        """Lateness, earliness, arrival, failed attempts and delay notices."""
+        rng, truth, k = self.rng, self.truth, len(level)
+        ws, we, two_hour = window.start, window.end, window.two_hour
         load = self.load[dday]
         p_late = self.base_late[level] * load**truth.load_exponent
-        p_late = np.where(open_window, p_late * truth.open_window_late_factor, p_late)
+        p_late = np.where(window.open, p_late * truth.open_window_late_factor, p_late)
         late = rng.random(k) < np.minimum(p_late, truth.max_late_probability)
         late_draw = rng.lognormal(
             np.log(truth.late_median_minutes) + 0.5 * np.log(load), truth.late_sigma
@@ -676,10 +741,14 @@ class _Simulation:
         u = rng.random(k)
         failed = ((u < p1 + p2).astype(np.int64) + (u < p2)) * (level != _STATION)
         notice = late & (rng.random(k) < truth.delay_notice_probability)
+        return _Outcome(late, minutes_late, minutes_early, arrival, failed, notice)
 
-        # experience and churn
+    def _experience(self, slots: IntArray, dday: IntArray, outcome: _Outcome) -> None:
+        """Each customer's next order rate, recent lateness and possible churn."""
+        rng, truth, k = self.rng, self.truth, len(slots)
+        late = outcome.late
         self.factor[slots] = truth.rate_multiplier(
-            minutes_late, minutes_early, failed, notice
+            outcome.minutes_late, outcome.minutes_early, outcome.failed, outcome.notice
         )
         self.eligible_from[slots] = dday + 1
         pos = self.ring_pos[slots]
@@ -698,21 +767,6 @@ class _Simulation:
             self.churned[customer] = day - 1
         self.active[leaving] = False
         self.vacant_from[leaving] = self.eligible_from[leaving]
-
-        if t < self.burn_in:
-            return
-        out = self.out
-        out["t"].append(np.full(k, t, dtype=np.int64))
-        out["customer"].append(self.customer[slots])
-        out["level"].append(level)
-        out["dday"].append(dday)
-        out["ws"].append(ws)
-        out["we"].append(we)
-        out["arrival"].append(arrival)
-        out["late"].append(minutes_late)
-        out["early"].append(minutes_early)
-        out["failed"].append(failed)
-        out["notice"].append(notice)
 
     def result(self) -> History:
         """Assemble the order, customer and feature frames."""
