@@ -1,8 +1,11 @@
-"""The dependencies routers use, as ``Annotated`` aliases.
+"""The dependencies routes use, as ``Annotated`` aliases.
+
+Everything stateful is made in :func:`api.app.create_app` and put on
+``app.state`` there; these functions are the only readers of ``app.state``.
 
 ::
 
-    from api.deps import SessionDep, SettingsDep, Role, require
+    from api.deps import SessionDep, Role, require
 
     @router.get("/{depot_id}", response_model=DepotPublic)
     def read_depot(
@@ -14,23 +17,45 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Annotated, TypeVar
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, HTTPException, Query, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
-from api.auth import Principal, Role, require
-from api.db.session import SessionDep, get_session
+from api.auth import KeyCache, Principal, Role
+from api.jobs.queue import JobQueue
+from api.services.forecasts import CityHistory
+from api.services.ingest import EventIngest
+from api.services.reads import ReadSessions
+from api.services.slots import SlotBooks
+from api.services.tracking import LiveEtas
 from api.settings import Settings
+from api.telemetry import Metrics
+
+T = TypeVar("T")
 
 __all__ = [
     "AdminDep",
+    "CityHistoryDep",
     "EngineDep",
+    "IngestDep",
+    "JobQueueDep",
+    "KeyCacheDep",
+    "LiveEtasDep",
+    "MetricsDep",
     "Offset",
     "Principal",
+    "ReadSessions",
+    "ReadsDep",
     "Role",
     "SessionDep",
+    "SessionsDep",
     "SettingsDep",
+    "SlotBooksDep",
     "get_app_settings",
     "get_engine",
     "get_session",
@@ -50,10 +75,111 @@ def get_engine(request: Request) -> Engine:
     return engine
 
 
+def get_sessions(request: Request) -> sessionmaker[Session]:
+    """The app's session factory (for work in sessions of its own)."""
+    sessions: sessionmaker[Session] = request.app.state.sessionmaker
+    return sessions
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A session of the app's factory; commit on success.
+
+    Any exception (an ``HTTPException`` included) rolls the work back.
+    """
+    with get_sessions(request)() as session:
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise
+        session.commit()
+
+
+def _from_state(name: str, kind: type[T]) -> Callable[[Request], T]:
+    """A dependency reading ``app.state.<name>``, made by ``create_app``."""
+
+    def get(request: Request) -> T:
+        value = getattr(request.app.state, name)
+        assert isinstance(value, kind), f"app.state.{name} is no {kind.__name__}"
+        return value
+
+    get.__name__ = f"get_{name}"
+    return get
+
+
+def get_reads(request: Request) -> ReadSessions:
+    """The read path of the app (see :class:`ReadSessions`)."""
+    state = request.app.state
+    return ReadSessions(state.read_sessionmaker, state.inline_reads, state.async_reads)
+
+
+# scope="function": commit before the response is sent, so a failed commit
+# becomes an error response instead of a 200 for data that was never saved.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+EngineDep = Annotated[Engine, Depends(get_engine)]
+#: Where jobs are submitted (the registry of kinds and the runner's wake).
+JobQueueDep = Annotated[JobQueue, Depends(_from_state("job_queue", JobQueue))]
+SlotBooksDep = Annotated[SlotBooks, Depends(_from_state("slot_books", SlotBooks))]
+#: The live ETAs, with their kept plans and routes.
+LiveEtasDep = Annotated[LiveEtas, Depends(_from_state("live_etas", LiveEtas))]
+#: The event ingest (shared with the MQTT consumer).
+IngestDep = Annotated[EventIngest, Depends(_from_state("ingest", EventIngest))]
+CityHistoryDep = Annotated[
+    CityHistory, Depends(_from_state("city_history", CityHistory))
+]
+MetricsDep = Annotated[Metrics, Depends(_from_state("metrics", Metrics))]
+#: The keys the app verified lately.
+KeyCacheDep = Annotated[KeyCache, Depends(_from_state("key_cache", KeyCache))]
+ReadsDep = Annotated[ReadSessions, Depends(get_reads)]
 #: Items a list route skips. Bounded, so a huge value is a 422 and never
 #: reaches the database (SQLite integers are 64-bit).
 MAX_OFFSET = 1_000_000_000
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="items to skip")]
-EngineDep = Annotated[Engine, Depends(get_engine)]
+
+
+# --- keys ------------------------------------------------------------------------
+
+# Declared as security schemes so /docs shows an "Authorize" button.
+_bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer mp_...")
+_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="mp_...")
+
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="milepost"'}
+
+
+def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
+    """A dependency that lets in keys of ``roles`` (and ``admin``).
+
+    Use as ``Depends(require(Role.dispatcher))``; it returns the
+    :class:`~api.auth.Principal`. Missing, unknown or revoked keys get 401
+    with ``WWW-Authenticate``; a key of another role gets 403. No role
+    given: ``admin`` only.
+    """
+    allowed = frozenset({*roles, Role.admin})
+
+    async def authenticate(
+        cache: KeyCacheDep,
+        sessions: SessionsDep,
+        bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+        header: Annotated[str | None, Security(_header)],
+    ) -> Principal:
+        key = bearer.credentials if bearer is not None else header
+        if not key:
+            raise HTTPException(401, "an API key is required", headers=_CHALLENGE)
+        # A key verified moments ago is known without leaving the event loop;
+        # otherwise one lookup in a worker thread, with its own short session.
+        principal = cache.remembered(key)
+        if principal is None:
+            principal = await run_in_threadpool(cache.look_up, sessions, key)
+        if principal is None:
+            raise HTTPException(401, "unknown or revoked API key", headers=_CHALLENGE)
+        if principal.role not in allowed:
+            names = ", ".join(sorted(allowed))
+            raise HTTPException(403, f"role {principal.role} may not; allowed: {names}")
+        return principal
+
+    return authenticate
+
+
 AdminDep = Annotated[Principal, Depends(require(Role.admin))]

@@ -9,8 +9,7 @@ and server errors add ``request_id``.
 from __future__ import annotations
 
 import logging
-import typing
-from collections.abc import Iterable, Mapping, Sequence, Sized
+from collections.abc import Mapping, Sequence, Sized
 from http import HTTPStatus
 from typing import Any
 
@@ -21,7 +20,14 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tracking.events import Event
+from api.services.errors import (
+    Conflict,
+    FieldError,
+    Invalid,
+    NotFound,
+    ServiceError,
+    field_path,
+)
 
 __all__ = [
     "PROBLEM_JSON",
@@ -38,13 +44,6 @@ __all__ = [
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("milepost.errors")
-
-
-class FieldError(BaseModel):
-    """One invalid input field."""
-
-    field: str
-    reason: str
 
 
 class Problem(BaseModel):
@@ -134,44 +133,6 @@ def check_max_items(items: Sized, field: str, max_items: int) -> None:
         raise InvalidInput([FieldError(field=field, reason=reason)])
 
 
-def _union_tags() -> frozenset[str]:
-    """The ``type`` tags of the discriminated unions in request bodies."""
-    members = typing.get_args(typing.get_args(Event)[0])
-    return frozenset(m.model_fields["type"].default for m in members)
-
-
-_TAGS = _union_tags()
-
-
-def field_path(loc: Iterable[int | str]) -> str:
-    """``("body", "orders", 3, "lat")`` -> ``"body.orders[3].lat"``.
-
-    Pydantic puts validator and union-member names such as
-    ``function-after[...]`` into locations, and the tag of a discriminated
-    union after the item's index (``events[0].position.lat`` for a
-    ``position`` event); they mean nothing to a client and are left out.
-    """
-    parts = list(loc)
-    out = ""
-    for i, part in enumerate(parts):
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif (
-            "[" in part
-            or "(" in part
-            or (
-                part in _TAGS
-                and i > 0
-                and isinstance(parts[i - 1], int)
-                and i + 1 < len(parts)
-            )
-        ):
-            continue
-        else:
-            out += f".{part}" if out else part
-    return out
-
-
 def _invalid_detail(n: int) -> str:
     return "1 field is invalid" if n == 1 else f"{n} fields are invalid"
 
@@ -203,6 +164,20 @@ async def _http_error(request: Request, exc: Exception) -> ProblemResponse:
     return problem_response(
         request, exc.status_code, detail, headers=exc.headers, **extra
     )
+
+
+_STATUS: dict[type[ServiceError], int] = {NotFound: 404, Conflict: 409, Invalid: 422}
+
+
+async def _service_error(request: Request, exc: Exception) -> ProblemResponse:
+    """A refusal of a service: 404, 409 or 422 (with the fields at fault)."""
+    assert isinstance(exc, ServiceError)
+    if isinstance(exc, Invalid):
+        errors = [e.model_dump() for e in exc.errors]
+        detail = exc.detail or _invalid_detail(len(exc.errors))
+        return problem_response(request, 422, detail, errors=errors)
+    status = next((s for t, s in _STATUS.items() if isinstance(exc, t)), 409)
+    return problem_response(request, status, str(exc))
 
 
 async def _validation_error(request: Request, exc: Exception) -> ProblemResponse:
@@ -244,6 +219,7 @@ def install_error_handlers(app: FastAPI) -> None:
     """
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(Exception, _server_error)
     generate = app.openapi
 

@@ -9,9 +9,9 @@ midnight should say their day.
 Nothing is lost: the consumer keeps a persistent session (a fixed client id,
 ``clean_session=False``), so the broker holds QoS 1 messages published while
 it is down and delivers them when it is back; and each message is
-acknowledged only after its events are committed
-(:func:`api.tracking_service.ingest_and_commit`, the same path as
-``POST /v1/events``). A message redelivered after a crash between commit and
+acknowledged only after its events are committed by the service's
+:class:`~api.services.ingest.EventIngest`, the same path as
+``POST /v1/events``. A message redelivered after a crash between commit and
 acknowledgement is harmless: ingest is idempotent by event id.
 
 Events must belong to the topic's van: one that names another van, or has
@@ -36,7 +36,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.tracking_service import ingest_and_commit
+from api.services.ingest import EventIngest
 from routing.units import TIMEZONE
 from tracking.events import Event, parse_event
 
@@ -158,6 +158,9 @@ class MqttConsumer:
     today
         The operating day of payloads without ``day`` (default: the local
         date at receipt).
+    ingest
+        The ingest to commit events with; the app hands in its own (default:
+        a new one, for a consumer running alone).
     """
 
     def __init__(
@@ -168,8 +171,10 @@ class MqttConsumer:
         port: int = 1883,
         client_id: str = CLIENT_ID,
         today: Callable[[], dt.date] = _local_today,
+        ingest: EventIngest | None = None,
     ) -> None:
         self.sessions = sessions
+        self.ingest = ingest or EventIngest()
         self.host = host
         self.port = port
         self.today = today
@@ -279,7 +284,7 @@ class MqttConsumer:
         for attempt in range(_TRIES):
             try:
                 with self.sessions() as session:
-                    result = ingest_and_commit(session, message.day, message.events)
+                    result = self.ingest(session, message.day, message.events)
             except SQLAlchemyError as exc:
                 log.warning(
                     "could not store events from %s (try %d): %s",

@@ -11,9 +11,8 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.deps import EngineDep
+from api.deps import EngineDep, MetricsDep
 from api.errors import problem_response, problem_responses
-from api.telemetry import Metrics
 
 __all__ = ["Health", "router"]
 
@@ -45,7 +44,6 @@ def read_ready(request: Request, engine: EngineDep) -> Health | Response:
 
 
 @router.get("/metrics", response_class=PlainTextResponse)
-def read_metrics(request: Request) -> Response:
+def read_metrics(metrics: MetricsDep) -> Response:
     """Prometheus metrics of this process."""
-    metrics: Metrics = request.app.state.metrics
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

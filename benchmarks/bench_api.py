@@ -59,7 +59,8 @@ from api.db.engine import make_engine, make_sessionmaker
 from api.db.migrate import upgrade
 from api.db.tables_dispatch import OrderRow
 from api.db.tables_tracking import EventRow, OrderStatusRow
-from api.tracking_service import ingest_and_commit, register_plan
+from api.services.ingest import ingest_and_commit
+from api.services.tracking import register_plan
 from routing.bench.vrptw import machine
 from routing.model import Job, Problem
 from routing.plan import Plan

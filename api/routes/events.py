@@ -8,9 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import Principal, Role, SessionDep, SettingsDep, require
+from api.deps import IngestDep, Principal, Role, SessionDep, SettingsDep, require
 from api.errors import check_max_items, problem_responses
-from api.tracking_service import ingest_and_commit
 from tracking.events import Event
 from tracking.tracker import IngestResult
 
@@ -43,8 +42,9 @@ def create_events(
     body: EventsCreate,
     session: SessionDep,
     settings: SettingsDep,
+    ingest: IngestDep,
     _: Sender,
 ) -> IngestResult:
     """Ingest a batch of events; answered only once the accepted ones are stored."""
     check_max_items(body.events, "body.events", settings.max_list_items)
-    return ingest_and_commit(session, body.day, body.events)
+    return ingest(session, body.day, body.events)

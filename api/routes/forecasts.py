@@ -1,90 +1,41 @@
 """Demand forecasts for planners: orders per zone, deliveries and fleet per depot.
 
-``POST /v1/forecasts`` queues a ``forecast`` job (:mod:`api.planning_jobs`)
-that runs :func:`scenarios.run.forecast_demand` on the embedded city, the
-same code path as ``milepost forecast``; ``GET /v1/forecasts/{job_id}``
-follows it and carries the result once it is done. ``GET
-/v1/forecasts/history`` gives the orders per zone and day that the models
-learn from, to draw a forecast against.
+``POST /v1/forecasts`` queues a ``forecast`` job that runs
+:func:`scenarios.run.forecast_demand` on the embedded city, the same code
+path as ``milepost forecast``; ``GET /v1/forecasts/{job_id}`` follows it and
+carries the result once it is done. ``GET /v1/forecasts/history`` gives the
+orders per zone and day that the models learn from, to draw a forecast
+against.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from typing import Annotated
 
-import pandas as pd
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, Query, Response
 
-from api.deps import Principal, Role, SessionDep, require
-from api.errors import FieldError, InvalidInput, problem_responses
-from api.jobs import JobPublic, job_public, queue_job, stored_result
-from api.planning_jobs import FORECAST
-from scenarios.forecast_report import zone_history
-from scenarios.run import LATEST_FROM, DemandForecast, ForecastSpec, city
+from api.deps import CityHistoryDep, JobQueueDep, Principal, Role, SessionDep, require
+from api.errors import problem_responses
+from api.jobs.queue import JobPublic
+from api.routes.scenarios import located
+from api.services import forecasts
+from api.services.forecasts import ForecastCreate, ForecastJobPublic, ZonesHistory
+from scenarios.run import LATEST_FROM
 
-__all__ = [
-    "ForecastCreate",
-    "ForecastJobPublic",
-    "HistoryDay",
-    "ZoneHistory",
-    "ZonesHistory",
-    "router",
-]
+__all__ = ["router"]
 
 router = APIRouter(
     prefix="/forecasts", tags=["forecasts"], responses=problem_responses(401, 403)
 )
 
 Planner = Annotated[Principal, Depends(require(Role.planner))]
-
-
-class ForecastCreate(ForecastSpec):
-    """A forecast to run: ``horizon`` days from ``from`` for the chosen zones."""
-
-
-class ForecastJobPublic(JobPublic):
-    """A forecast job; ``result`` is set once it has succeeded."""
-
-    result: DemandForecast | None = None
-
-
-class HistoryDay(BaseModel):
-    """Orders placed in a zone on one day."""
-
-    day: dt.date
-    orders: int
-
-
-class ZoneHistory(BaseModel):
-    """One zone's daily orders, oldest first."""
-
-    zone: str
-    days: list[HistoryDay]
-
-
-class ZonesHistory(BaseModel):
-    """Daily orders per zone of the embedded city, up to the day before ``until``."""
-
-    until: dt.date
-    zones: list[ZoneHistory]
-
-
-#: The city a forecast learns from by default (``milepost forecast`` too).
-_SEED: int = ForecastSpec.model_fields["seed"].default
-_CUSTOMERS: int = ForecastSpec.model_fields["customers"].default
 Zones = Annotated[list[str] | None, Query(max_length=100)]
-
-
-@functools.lru_cache(maxsize=1)
-def _zone_history() -> pd.DataFrame:
-    return zone_history(city(_SEED, _CUSTOMERS))
 
 
 @router.get("/history", response_model=ZonesHistory, responses=problem_responses(422))
 def read_history(
+    history: CityHistoryDep,
     _: Planner,
     zone: Zones = None,
     until: dt.date = LATEST_FROM,
@@ -96,30 +47,7 @@ def read_history(
     out) learns from. Only that city: building another one takes seconds and
     hundreds of megabytes, which is a job's work, not a read's.
     """
-    history = _zone_history()
-    if zone is not None:
-        unknown = sorted(set(zone) - set(history["unique_id"]))
-        if unknown:
-            raise InvalidInput(
-                [
-                    FieldError(field="query.zone", reason=f"no zone {name}")
-                    for name in unknown
-                ]
-            )
-        history = history[history["unique_id"].isin(zone)]
-    ds = history["ds"].dt.date
-    history = history[(ds >= until - dt.timedelta(days=days)) & (ds < until)]
-    zones = [
-        ZoneHistory(
-            zone=str(name),
-            days=[
-                HistoryDay(day=d.date(), orders=int(y))
-                for d, y in zip(group["ds"], group["y"], strict=True)
-            ],
-        )
-        for name, group in history.sort_values("ds").groupby("unique_id", sort=True)
-    ]
-    return ZonesHistory(until=until, zones=zones)
+    return history.read(zones=zone, until=until, days=days)
 
 
 @router.post(
@@ -129,21 +57,22 @@ def read_history(
     responses=problem_responses(422),
 )
 def create_forecast(
-    body: ForecastCreate, response: Response, session: SessionDep, _: Planner
+    body: ForecastCreate,
+    response: Response,
+    session: SessionDep,
+    queue: JobQueueDep,
+    _: Planner,
 ) -> JobPublic:
     """Queue a demand forecast with intervals and the fleet it needs."""
-    return queue_job(
-        session, FORECAST, body.model_dump(mode="json", by_alias=True), response
-    )
+    job = forecasts.create_forecast(session, queue=queue, request=body)
+    return located(response, job)
 
 
 @router.get(
     "/{job_id}", response_model=ForecastJobPublic, responses=problem_responses(404)
 )
-def read_forecast(job_id: str, session: SessionDep, _: Planner) -> ForecastJobPublic:
+def read_forecast(
+    job_id: str, session: SessionDep, queue: JobQueueDep, _: Planner
+) -> ForecastJobPublic:
     """A forecast job: status and progress, and the forecast when done."""
-    found = stored_result(session, job_id, FORECAST, DemandForecast)
-    if found is None:
-        raise HTTPException(404, f"no forecast {job_id}")
-    row, result = found
-    return ForecastJobPublic(**job_public(row).model_dump(), result=result)
+    return forecasts.read_forecast(session, queue=queue, job_id=job_id)

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query
-from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
+from fastapi import APIRouter, Depends, Query
 
-from api.auth import Principal, Role, issue_key, require, revoke_key
-from api.db.models import ApiKey
-from api.deps import AdminDep, Offset, SessionDep
+from api.auth import Principal, Role
+from api.deps import AdminDep, KeyCacheDep, Offset, SessionDep, require
 from api.errors import problem_responses
+from api.services import keys
+from api.services.keys import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, ApiKeysPublic
 
 __all__ = ["router"]
 
@@ -23,47 +21,12 @@ router = APIRouter(
 )
 
 
-class ApiKeyCreate(BaseModel):
-    """A key to issue."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    role: Role
-    name: str = Field(min_length=1, max_length=200, description="who holds it")
-
-
-class ApiKeyPublic(BaseModel):
-    """A key as listed: never the key itself, nor its hash."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    name: str
-    role: Role
-    created_at: dt.datetime
-    revoked_at: dt.datetime | None = None
-
-
-class ApiKeyCreated(ApiKeyPublic):
-    """A new key, with the plain key shown this once."""
-
-    key: str
-
-
-class ApiKeysPublic(BaseModel):
-    """A page of keys."""
-
-    data: list[ApiKeyPublic]
-    count: int
-
-
 @router.post("", response_model=ApiKeyCreated, status_code=201)
 def create_api_key(
     body: ApiKeyCreate, session: SessionDep, _: AdminDep
 ) -> ApiKeyCreated:
     """Issue a key for a role; the response is the only time it is shown."""
-    row, key = issue_key(session, body.role, body.name)
-    return ApiKeyCreated(**ApiKeyPublic.model_validate(row).model_dump(), key=key)
+    return keys.create_api_key(session, request=body)
 
 
 @router.get("", response_model=ApiKeysPublic)
@@ -74,11 +37,7 @@ def read_api_keys(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ApiKeysPublic:
     """List keys, oldest first."""
-    count = session.scalar(select(func.count()).select_from(ApiKey)) or 0
-    rows = session.scalars(select(ApiKey).order_by(ApiKey.id).offset(skip).limit(limit))
-    return ApiKeysPublic(
-        data=[ApiKeyPublic.model_validate(r) for r in rows], count=count
-    )
+    return keys.list_api_keys(session, skip=skip, limit=limit)
 
 
 @router.get("/me", response_model=ApiKeyPublic)
@@ -86,15 +45,14 @@ def read_own_key(
     session: SessionDep, caller: Annotated[Principal, Depends(require(*Role))]
 ) -> ApiKeyPublic:
     """The key the request was made with (any role)."""
-    return ApiKeyPublic.model_validate(session.get(ApiKey, caller.key_id))
+    return keys.own_key(session, caller=caller)
 
 
 @router.delete(
     "/{key_id}", response_model=ApiKeyPublic, responses=problem_responses(404)
 )
-def revoke_api_key(key_id: int, session: SessionDep, _: AdminDep) -> ApiKeyPublic:
+def revoke_api_key(
+    key_id: int, session: SessionDep, cache: KeyCacheDep, _: AdminDep
+) -> ApiKeyPublic:
     """Revoke a key; it stops working at once. Revoking twice is harmless."""
-    row = revoke_key(session, key_id)
-    if row is None:
-        raise HTTPException(404, f"no API key {key_id}")
-    return ApiKeyPublic.model_validate(row)
+    return keys.revoke_api_key(session, cache=cache, key_id=key_id)

@@ -1,9 +1,9 @@
 """Scenario comparisons for planners: what-if days, replicated, measured.
 
-``POST /v1/scenarios`` queues a ``scenario`` job (:mod:`api.planning_jobs`)
-that runs :func:`scenarios.sweep.run_sweep`, the code behind ``milepost
-simulate``: each replication's orders are drawn, planned, driven with the
-road's surprises and measured (cost per order, km, vans, on-time rate, late
+``POST /v1/scenarios`` queues a ``scenario`` job that runs
+:func:`scenarios.sweep.run_sweep`, the code behind ``milepost simulate``:
+each replication's orders are drawn, planned, driven with the road's
+surprises and measured (cost per order, km, vans, on-time rate, late
 minutes, failed attempts), then every KPI is summarised with its 95%
 interval and its difference against the first scenario. ``GET
 /v1/scenarios/{job_id}`` follows it and carries the comparison once done.
@@ -14,17 +14,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from fastapi import APIRouter, Depends, Response
 
-from api.deps import Principal, Role, SessionDep, require
+from api.deps import JobQueueDep, Principal, Role, SessionDep, require
 from api.errors import problem_responses
-from api.jobs import JobPublic, job_public, queue_job, stored_result
-from api.planning_jobs import SCENARIO
-from scenarios.spec import Scenario
-from scenarios.sweep import Comparison
+from api.jobs.queue import JobPublic
+from api.services import forecasts
+from api.services.forecasts import ScenarioCreate, ScenarioJobPublic
 
-__all__ = ["ScenarioCreate", "ScenarioJobPublic", "router"]
+__all__ = ["located", "router"]
 
 router = APIRouter(
     prefix="/scenarios", tags=["scenarios"], responses=problem_responses(401, 403)
@@ -33,32 +31,11 @@ router = APIRouter(
 Planner = Annotated[Principal, Depends(require(Role.planner))]
 
 
-#: Most simulated days one request may ask for.
-MAX_DAYS = 200
-
-
-class ScenarioCreate(BaseModel):
-    """Scenarios to compare with the first, each replicated."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    scenarios: list[Scenario] = Field(min_length=1, max_length=10)
-    replications: int | None = Field(
-        default=None, ge=1, le=MAX_DAYS, description="override each scenario's"
-    )
-
-    @model_validator(mode="after")
-    def _bounded(self) -> ScenarioCreate:
-        days = sum(self.replications or s.replications for s in self.scenarios)
-        if days > MAX_DAYS:
-            raise ValueError(f"{days} simulated days asked for; at most {MAX_DAYS}")
-        return self
-
-
-class ScenarioJobPublic(JobPublic):
-    """A scenario job; ``result`` holds the comparison once it has succeeded."""
-
-    result: Comparison | None = None
+def located(response: Response, job: JobPublic) -> JobPublic:
+    """``job``, with its URL as the response's ``Location``."""
+    if job.url is not None:
+        response.headers["Location"] = job.url
+    return job
 
 
 @router.post(
@@ -68,19 +45,22 @@ class ScenarioJobPublic(JobPublic):
     responses=problem_responses(422),
 )
 def create_scenario(
-    body: ScenarioCreate, response: Response, session: SessionDep, _: Planner
+    body: ScenarioCreate,
+    response: Response,
+    session: SessionDep,
+    queue: JobQueueDep,
+    _: Planner,
 ) -> JobPublic:
     """Queue a comparison of simulated days: plan, drive and measure each."""
-    return queue_job(session, SCENARIO, body.model_dump(mode="json"), response)
+    job = forecasts.create_scenario(session, queue=queue, request=body)
+    return located(response, job)
 
 
 @router.get(
     "/{job_id}", response_model=ScenarioJobPublic, responses=problem_responses(404)
 )
-def read_scenario(job_id: str, session: SessionDep, _: Planner) -> ScenarioJobPublic:
+def read_scenario(
+    job_id: str, session: SessionDep, queue: JobQueueDep, _: Planner
+) -> ScenarioJobPublic:
     """A scenario job: status and progress, and the comparison when done."""
-    found = stored_result(session, job_id, SCENARIO, Comparison)
-    if found is None:
-        raise HTTPException(404, f"no scenario {job_id}")
-    row, result = found
-    return ScenarioJobPublic(**job_public(row).model_dump(), result=result)
+    return forecasts.read_scenario(session, queue=queue, job_id=job_id)

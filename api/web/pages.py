@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi import APIRouter, FastAPI, HTTPException
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from api import dispatch
-from api.deps import SessionDep
+from api.deps import SessionDep, SettingsDep
+from api.services.tracking_views import link_exists
 from api.settings import Settings
 from api.web.basemap import city_geojson
 
@@ -87,11 +87,10 @@ def _not_installed(missing: list[str]) -> HTMLResponse:
     return HTMLResponse(body, status_code=503)
 
 
-def _page(request: Request, name: str, status_code: int = 200) -> Response:
+def _page(settings: Settings, name: str, status_code: int = 200) -> Response:
     missing = missing_assets()
     if missing:
         return _not_installed(missing)
-    settings: Settings = request.app.state.settings
     return FileResponse(
         STATIC / name,
         status_code=status_code,
@@ -106,32 +105,31 @@ def _page(request: Request, name: str, status_code: int = 200) -> Response:
 
 
 @router.get("/console")
-def console_page(request: Request) -> Response:
+def console_page(settings: SettingsDep) -> Response:
     """The dispatcher console: a day's routes on the map, live."""
-    return _page(request, "console.html")
+    return _page(settings, "console.html")
 
 
 @router.get("/planner")
-def planner_page(request: Request) -> Response:
+def planner_page(settings: SettingsDep) -> Response:
     """The planner view: forecasts against history, scenario comparisons."""
-    return _page(request, "planner.html")
+    return _page(settings, "planner.html")
 
 
 @router.get("/t/{token}")
-def tracking_page(token: Token, request: Request, session: SessionDep) -> Response:
+def tracking_page(token: Token, settings: SettingsDep, session: SessionDep) -> Response:
     """The customer's tracking page (404 with the same page for an unknown link).
 
     ``Referrer-Policy: no-referrer`` keeps the link, which is the customer's
     only credential, out of other sites' logs.
     """
-    found = dispatch.order_by_token(session, token) is not None
-    return _page(request, "track.html", 200 if found else 404)
+    found = link_exists(session, token)
+    return _page(settings, "track.html", 200 if found else 404)
 
 
 @router.get("/web/config.json")
-def web_config(request: Request) -> dict[str, str | None]:
+def web_config(settings: SettingsDep) -> dict[str, str | None]:
     """What the pages' scripts need from the settings: the tile layer, if any."""
-    settings: Settings = request.app.state.settings
     return {
         "tile_url": settings.tile_url,
         "tile_attribution": settings.tile_attribution,

@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from api.tracking_service import register_plan
+from api.services.tracking import register_plan
 from routing.model import Problem
 from routing.plan import Plan
 from routing.solver.params import SolveParams

@@ -20,7 +20,7 @@ from api.auth import Role
 from api.settings import Settings
 from api.web import pages
 from tests.api.conftest import auth, make_keys, sqlite_url
-from tests.api.test_plans_routes import EXAMPLE, PARAMS, wait_plan
+from tests.api.routes.test_plans import EXAMPLE, PARAMS, wait_plan
 
 STATIC = Path(pages.__file__).parent / "static"
 

@@ -10,7 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.auth import Role
-from api.tracking_service import ingest_and_commit, local_time
+from api.services.ingest import ingest_and_commit
+from api.services.tracking import local_time
 from routing.plan import Plan, StepType
 from tests.api.conftest import auth
 from tests.api.tracking_fixtures import (

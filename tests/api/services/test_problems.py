@@ -1,4 +1,4 @@
-"""``api.dispatch.problem_for``: a stored day becomes a problem the solver solves."""
+"""``api.services.problems.problem_for``: a stored day becomes a problem to solve."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ import datetime as dt
 import pytest
 from fastapi.testclient import TestClient
 
-from api import dispatch
 from api.auth import Role
+from api.db.orders import get_order
+from api.services.errors import Conflict, Invalid
+from api.services.orders import OrderCreate, create_order
+from api.services.problems import problem_for
 from routing.model import Job, Location
 from routing.solver import SolveParams, check, solve
 from routing.travel import HaversineTravel
@@ -46,7 +49,7 @@ def test_problem_for_one_depot_solves(
     assert client.delete("/v1/orders/cancelled", headers=auth(keys[Role.dispatcher]))
 
     with client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
-        problem = dispatch.problem_for(session, DATE, "seoul")
+        problem = problem_for(session, day=DATE, depot_id="seoul")
     assert problem.date == DATE
     assert [d.id for d in problem.depots] == ["seoul"]
     assert [v.id for v in problem.vehicles] == ["seoul-van-0", "seoul-van-1"]
@@ -68,7 +71,7 @@ def test_problem_for_every_depot_pins_deliveries(
     store(client, keys, [order("anywhere", depot_id=None)])
 
     with client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
-        problem = dispatch.problem_for(session, DATE, None)
+        problem = problem_for(session, day=DATE, depot_id=None)
     assert [d.id for d in problem.depots] == ["busan", "seoul"]
     assert len(problem.vehicles) == 2
     depots = {j.id: j.depot for j in problem.jobs}
@@ -93,7 +96,7 @@ def test_problem_includes_end_depots(client: TestClient, keys: dict[Role, str]) 
     assert client.post("/v1/vehicles", json=body, headers=d).status_code == 201
     store(client, keys, [order("o-1")])
     with client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
-        problem = dispatch.problem_for(session, DATE, "seoul")
+        problem = problem_for(session, day=DATE, depot_id="seoul")
     assert [x.id for x in problem.depots] == ["incheon", "seoul"]
     assert problem.jobs[0].depot is None  # one depot holds parcels: no pin needed
 
@@ -106,16 +109,16 @@ def test_problem_for_says_what_is_missing(
     d = auth(keys[Role.dispatcher])
     with client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
         with pytest.raises(LookupError, match="no depot 'mars'"):
-            dispatch.problem_for(session, DATE, "mars")
+            problem_for(session, day=DATE, depot_id="mars")
         with pytest.raises(LookupError, match="no vehicles at depot 'seoul'"):
-            dispatch.problem_for(session, DATE, "seoul")
+            problem_for(session, day=DATE, depot_id="seoul")
     client.post("/v1/vehicles", json=vehicle("van-1", "seoul"), headers=d)
     store(client, keys, [order("o-1", depot_id="busan")])
     with client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
         with pytest.raises(LookupError, match="no active orders on 2026-03-02 at"):
-            dispatch.problem_for(session, DATE, "seoul")
+            problem_for(session, day=DATE, depot_id="seoul")
         with pytest.raises(LookupError, match=r"no active orders on 2026-03-04$"):
-            dispatch.problem_for(session, dt.date(2026, 3, 4), None)
+            problem_for(session, day=dt.date(2026, 3, 4), depot_id=None)
 
 
 def test_create_order_from_code(client: TestClient, keys: dict[Role, str]) -> None:
@@ -123,8 +126,9 @@ def test_create_order_from_code(client: TestClient, keys: dict[Role, str]) -> No
     seed(client, keys)
     job = Job(id="slot-1", demand=(1,), location=Location(lat=37.56, lon=126.98))
     with client.app.state.sessionmaker.begin() as session:  # type: ignore[attr-defined]
-        row = dispatch.create_order(
-            session, job=job, day=DATE, depot_id="seoul", customer_id="c-1"
+        row = create_order(
+            session,
+            order=OrderCreate(job=job, day=DATE, depot_id="seoul", customer_id="c-1"),
         )
         assert (row.id, row.day, row.depot_id, row.customer_id) == (
             "slot-1",
@@ -136,20 +140,13 @@ def test_create_order_from_code(client: TestClient, keys: dict[Role, str]) -> No
         assert row.active
         token = row.tracking_token
     with client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
-        stored = dispatch.order_row(session, "slot-1")
+        stored = get_order(session, order_id="slot-1")
         assert stored is not None
         assert stored.tracking_token == token
-        assert dispatch.order_row(session, "slot-2") is None
-        with pytest.raises(dispatch.DuplicateId, match="'slot-1'"):
-            dispatch.create_order(
-                session, job=job, day=DATE, depot_id=None, customer_id=None
-            )
-        with pytest.raises(dispatch.InvalidData) as info:
-            dispatch.create_order(
-                session,
-                job=job.model_copy(update={"id": "slot-2", "demand": (1, 2)}),
-                day=DATE,
-                depot_id="mars",
-                customer_id=None,
-            )
+        assert get_order(session, order_id="slot-2") is None
+        with pytest.raises(Conflict, match="'slot-1'"):
+            create_order(session, order=OrderCreate(job=job, day=DATE))
+        with pytest.raises(Invalid) as info:
+            bad = job.model_copy(update={"id": "slot-2", "demand": (1, 2)})
+            create_order(session, order=OrderCreate(job=bad, day=DATE, depot_id="mars"))
         assert [e.field for e in info.value.errors] == ["depot_id", "job.demand"]

@@ -12,10 +12,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.auth import Role
-from api.dispatch import DepotRow, OrderRow, VehicleRow, create_orders, order_row
-from api.dispatch import problem_for as stored_problem
-from api.plans_store import PlanRow, current_plan, plan_row, save_plan
-from api.tracking_service import order_status
+from api.db.orders import get_order
+from api.db.plans import PlanRow, current_plan, get_plan, save_plan
+from api.db.tables_dispatch import DepotRow, OrderRow, VehicleRow
+from api.db.tracking import order_status
+from api.services.orders import OrderCreate, create_orders
+from api.services.problems import problem_for
 from routing.model import Depot, Job, Location, TimeWindow, Vehicle
 from routing.solver import SolveParams, check, solve
 from routing.travel import HaversineTravel
@@ -77,9 +79,9 @@ def store_day(
                 service=180,
                 time_windows=(windows[i % len(windows)],),
             )
-            jobs.append((job, DAY, depot, None))
-        create_orders(session, jobs)
-        problem = stored_problem(session, DAY, depot)
+            jobs.append(OrderCreate(job=job, day=DAY, depot_id=depot))
+        create_orders(session, batch=jobs)
+        problem = problem_for(session, day=DAY, depot_id=depot)
         plan = solve(
             problem,
             travel=HaversineTravel(),
@@ -183,7 +185,7 @@ def test_booking_stores_order_and_a_checked_plan(
     order_id = body["order_id"]
 
     with app.state.sessionmaker() as session:
-        order = order_row(session, order_id)
+        order = get_order(session, order_id=order_id)
         assert isinstance(order, OrderRow)
         assert order.active and order.day == DAY and order.depot_id == DEPOT
         assert order.customer_id == "cust-9"
@@ -191,10 +193,10 @@ def test_booking_stores_order_and_a_checked_plan(
         assert order.job.time_windows == (TimeWindow(**window),)
         assert order.job.demand == (2000, 1) and order.job.service == 240
 
-        new = current_plan(session, DAY, DEPOT)
+        new = current_plan(session, day=DAY, depot_id=DEPOT)
         assert new is not None and new.id == body["plan_id"] != old.id
         assert new.parent_id == old.id and new.status == "draft"
-        parent = plan_row(session, old.id)
+        parent = get_plan(session, plan_id=old.id)
         assert parent is not None and parent.status == "superseded"
         verdict = check(new.problem, new.plan, HaversineTravel())
         assert verdict.ok, verdict
@@ -205,7 +207,7 @@ def test_booking_stores_order_and_a_checked_plan(
         assert step.service_start == body["eta"]
         assert len(new.plan.unassigned) == 0
         assert new.plan.summary.served == len(old.problem.jobs) + 1
-        status = order_status(session, order_id)
+        status = order_status(session, order_id=order_id)
         assert status is not None and status.state == "planned"
 
     # The next quote works on the new version (no rebuild from the old one).
@@ -225,7 +227,7 @@ def test_unavailable_slot_is_refused_with_409(
     assert got.json()["status"] == 409
     assert "slot night is not available: no_vehicle" in got.json()["detail"]
     with app.state.sessionmaker() as session:
-        current = current_plan(session, DAY, DEPOT)
+        current = current_plan(session, day=DAY, depot_id=DEPOT)
         assert current is not None and current.id == row.id
 
 
@@ -262,7 +264,7 @@ def test_concurrent_bookings_never_oversell(
     assert not any(q["available"] for q in full["data"])
     assert {q["reason"] for q in full["data"]} <= {"full", "no_vehicle"}
     with app.state.sessionmaker() as session:
-        plan = current_plan(session, DAY, DEPOT)
+        plan = current_plan(session, day=DAY, depot_id=DEPOT)
         assert plan is not None and plan.plan.summary.served == 5
 
 
@@ -284,7 +286,7 @@ def test_dispatched_plan_takes_no_bookings(
     """Once the day's routes are dispatched every slot is closed and booking is 409."""
     row = store_day(app)
     with app.state.sessionmaker.begin() as session:
-        stored = plan_row(session, row.id)
+        stored = get_plan(session, plan_id=row.id)
         assert stored is not None
         stored.status = "dispatched"
     near, slot_id = a_stop(row)

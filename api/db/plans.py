@@ -1,19 +1,19 @@
-"""Stored plans: save a plan of a day, find the current one.
+"""Stored plans: every query the service makes on them.
 
 Every plan is kept with the problem it answers. A plan is never edited once
 dispatched; a re-optimisation stores a *new* plan whose ``parent_id`` names
 the old one, and the old one becomes ``superseded``. The *current* plan of a
 day (at a depot) is the newest one that is not superseded.
 
-These functions take an open session and never commit.
+Keyword-only functions taking an open session first; they never commit.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from api.db.base import utcnow
@@ -27,8 +27,10 @@ __all__ = [
     "PlanStatus",
     "child_of",
     "current_plan",
-    "plan_row",
+    "get_plan",
+    "list_plans",
     "save_plan",
+    "supersede_draft",
 ]
 
 PlanStatus = Literal["draft", "dispatched", "superseded"]
@@ -48,33 +50,9 @@ def save_plan(
 ) -> PlanRow:
     """Store a new ``draft`` plan; a parent, if named, becomes ``superseded``.
 
-    Parameters
-    ----------
-    session
-        Open session; the caller commits.
-    day
-        The delivery date the plan is for.
-    depot_id
-        The depot it plans, or None for a plan of several depots.
-    problem
-        What was solved (the plan refers to its ids).
-    plan
-        The solution.
-    parent_id
-        The plan this one replaces (a re-optimisation or a booking inserted
-        into it), or None.
-    job_id
-        The job that made it, if any.
-    plan_id
-        The new plan's id; a fresh random id when not given (the plan routes
-        give a solved plan its job's id, so the job URL becomes the plan's).
-    changes
-        What it changes against its parent (re-optimisations).
-
-    Returns
-    -------
-    PlanRow
-        The stored row.
+    ``plan_id`` defaults to a fresh random id (a solved plan gets its job's
+    id, so the job URL becomes the plan's); ``changes`` are what a
+    re-optimisation changes against its parent.
     """
     row = PlanRow(
         id=plan_id or new_id(),
@@ -90,20 +68,20 @@ def save_plan(
     )
     session.add(row)
     if parent_id is not None:
-        parent = plan_row(session, parent_id)
+        parent = get_plan(session, plan_id=parent_id)
         if parent is not None:
             parent.status = "superseded"
     session.flush()
     return row
 
 
-def plan_row(session: Session, plan_id: str) -> PlanRow | None:
+def get_plan(session: Session, *, plan_id: str) -> PlanRow | None:
     """The stored plan with this id, if any."""
     return session.get(PlanRow, plan_id)
 
 
 def current_plan(
-    session: Session, day: dt.date, depot_id: str | None
+    session: Session, *, day: dt.date, depot_id: str | None
 ) -> PlanRow | None:
     """The newest plan of ``day`` at ``depot_id`` that is not superseded.
 
@@ -123,7 +101,7 @@ def current_plan(
     )
 
 
-def child_of(session: Session, plan_id: str) -> PlanRow | None:
+def child_of(session: Session, *, plan_id: str) -> PlanRow | None:
     """The newest plan that replaced ``plan_id``, if any."""
     return session.scalar(
         select(PlanRow)
@@ -131,3 +109,41 @@ def child_of(session: Session, plan_id: str) -> PlanRow | None:
         .order_by(PlanRow.created_at.desc(), PlanRow.id.desc())
         .limit(1)
     )
+
+
+def list_plans(
+    session: Session,
+    *,
+    day: dt.date | None,
+    depot_id: str | None,
+    status: PlanStatus | None,
+    skip: int,
+    limit: int,
+) -> tuple[int, list[PlanRow]]:
+    """A page of stored plans, newest first, and how many match."""
+    filters: list[Any] = []
+    if day is not None:
+        filters.append(PlanRow.day == day)
+    if depot_id is not None:
+        filters.append(PlanRow.depot_id == depot_id)
+    if status is not None:
+        filters.append(PlanRow.status == status)
+    count = session.scalar(select(func.count()).select_from(PlanRow).where(*filters))
+    rows = session.scalars(
+        select(PlanRow)
+        .where(*filters)
+        .order_by(PlanRow.created_at.desc(), PlanRow.id.desc())
+        .offset(skip)
+        .limit(limit)
+    )
+    return count or 0, list(rows)
+
+
+def supersede_draft(session: Session, *, plan_id: str) -> bool:
+    """Mark a plan superseded if it is still a draft; whether it was."""
+    taken = session.execute(
+        update(PlanRow)
+        .where(PlanRow.id == plan_id, PlanRow.status == "draft")
+        .values(status="superseded")
+    )
+    return getattr(taken, "rowcount", 0) == 1

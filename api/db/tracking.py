@@ -1,10 +1,14 @@
-"""The tracker's :class:`~tracking.store.Store` on the service database.
+"""Tracking on the service database: the tracker's store and every query.
 
-One :class:`SqlStore` serves one operating day inside one session (one unit
+:class:`SqlStore` is the tracker's :class:`~tracking.store.Store`. One
+:class:`SqlStore` serves one operating day inside one session (one unit
 of work): the tracker reads and writes through it, and the caller commits.
 Parsed models are kept in the store for the life of the unit of work, so a
 batch of events parses each order's status once, and :meth:`SqlStore.prefetch`
 loads what a batch will touch in a few queries instead of one per event.
+
+The functions after it are what the live ETAs, the views and the metrics
+read; keyword-only, taking an open session first, never committing.
 """
 
 from __future__ import annotations
@@ -12,10 +16,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy import event as sa_event
-from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from api.db.base import utcnow
@@ -24,13 +29,31 @@ from api.db.tables_tracking import (
     OrderStatusRow,
     RouteRevision,
     RouteStopRow,
+    TrackedPlan,
     VehicleStateRow,
 )
 from tracking.events import Event, event_sort_key, parse_event
 from tracking.status import OrderStatus
 from tracking.store import VehicleState
 
-__all__ = ["SqlStore", "event_row", "event_values"]
+__all__ = [
+    "ORDER_REF",
+    "RouteRef",
+    "SqlStore",
+    "day_events",
+    "event_row",
+    "event_values",
+    "get_tracked_plan",
+    "order_ref_row",
+    "order_status",
+    "route_events",
+    "save_tracked_plan",
+    "tracked_order",
+    "tracked_orders",
+    "tracked_plans_between",
+    "vehicle_state",
+    "vehicle_states",
+]
 
 _CHUNK = 500  # ids per IN (...) query
 _COPY_EVENTS = (
@@ -349,3 +372,155 @@ class SqlStore:
             )
             self._routes[vehicle_id] = tuple(r[0] for r in rows)
         return self._routes[vehicle_id]
+
+
+# -- reads -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RouteRef:
+    """Where a tracked order is: its van, plan, plan version, route revision."""
+
+    vehicle: str | None
+    plan_id: str | None
+    version: int | None
+    revision: int | None
+
+
+#: Orders' day and status, their route, the plan's version and the route's
+#: revision, in one query; built once (building a statement costs more than
+#: running it).
+_REFS = (
+    select(
+        OrderStatusRow.day,
+        OrderStatusRow.status,
+        RouteStopRow.vehicle,
+        RouteStopRow.plan_id,
+        TrackedPlan.version,
+        RouteRevision.revision,
+    )
+    .outerjoin(
+        RouteStopRow,
+        (RouteStopRow.day == OrderStatusRow.day)
+        & (RouteStopRow.order_id == OrderStatusRow.order_id),
+    )
+    .outerjoin(TrackedPlan, TrackedPlan.plan_id == RouteStopRow.plan_id)
+    .outerjoin(
+        RouteRevision,
+        (RouteRevision.day == RouteStopRow.day)
+        & (RouteRevision.vehicle == RouteStopRow.vehicle),
+    )
+)
+#: One order's row of ``_REFS`` (``order_id`` bound).
+ORDER_REF = _REFS.where(OrderStatusRow.order_id == bindparam("order_id"))
+_ORDERS_REF = _REFS.where(
+    OrderStatusRow.order_id.in_(bindparam("order_ids", expanding=True))
+)
+
+
+def order_ref_row(row: Sequence[Any]) -> tuple[dt.date, OrderStatus, RouteRef]:
+    """A row of :data:`ORDER_REF` (however it was read) as day, status, reference."""
+    day, status, *ref = row
+    return day, OrderStatus.model_validate(status), RouteRef(*ref)
+
+
+def tracked_order(
+    session: Session, *, order_id: str
+) -> tuple[dt.date, OrderStatus, RouteRef] | None:
+    """An order's day, status and route reference, in one query (None: untracked)."""
+    row = session.execute(ORDER_REF, {"order_id": order_id}).one_or_none()
+    return None if row is None else order_ref_row(tuple(row))
+
+
+def tracked_orders(
+    session: Session, *, order_ids: Sequence[str]
+) -> list[tuple[dt.date, OrderStatus, RouteRef]]:
+    """:func:`tracked_order` for many orders in one query (untracked ones left out)."""
+    if not order_ids:
+        return []
+    rows = session.execute(_ORDERS_REF, {"order_ids": list(order_ids)})
+    return [order_ref_row(tuple(row)) for row in rows]
+
+
+def order_status(session: Session, *, order_id: str) -> OrderStatus | None:
+    """An order's tracking status and history, if it is tracked."""
+    row = session.get(OrderStatusRow, order_id)
+    return None if row is None else OrderStatus.model_validate(row.status)
+
+
+def vehicle_states(
+    session: Session, *, day: dt.date, vehicles: Sequence[str]
+) -> list[VehicleState]:
+    """The states of those of ``vehicles`` seen on ``day``."""
+    if not vehicles:
+        return []
+    query = select(VehicleStateRow.state).where(
+        VehicleStateRow.day == day, VehicleStateRow.vehicle.in_(vehicles)
+    )
+    return [VehicleState.model_validate(state) for state in session.scalars(query)]
+
+
+def vehicle_state(
+    session: Session, *, day: dt.date, vehicle: str
+) -> VehicleState | None:
+    """A van's state that day, if it was seen."""
+    row = session.get(VehicleStateRow, (day, vehicle))
+    return None if row is None else VehicleState.model_validate(row.state)
+
+
+def save_tracked_plan(
+    session: Session,
+    *,
+    plan_id: str,
+    day: dt.date,
+    plan: dict[str, Any],
+    problem: dict[str, Any],
+) -> None:
+    """Keep a tracked plan's JSON; a changed one gets the next version."""
+    row = session.get(TrackedPlan, plan_id)
+    if row is None:
+        session.add(TrackedPlan(plan_id=plan_id, day=day, plan=plan, problem=problem))
+    elif row.plan != plan or row.problem != problem or row.day != day:
+        row.day, row.plan, row.problem = day, plan, problem
+        row.version += 1
+
+
+def get_tracked_plan(session: Session, *, plan_id: str) -> TrackedPlan | None:
+    """A tracked plan (its JSON and version), if any."""
+    return session.get(TrackedPlan, plan_id)
+
+
+def tracked_plans_between(
+    session: Session, *, start: dt.date, end: dt.date
+) -> list[TrackedPlan]:
+    """The tracked plans of ``start..end``, by day, newest first within a day."""
+    return list(
+        session.scalars(
+            select(TrackedPlan)
+            .where(TrackedPlan.day >= start, TrackedPlan.day <= end)
+            .order_by(TrackedPlan.day, TrackedPlan.registered_at.desc())
+        )
+    )
+
+
+def day_events(session: Session, *, day: dt.date) -> list[Event]:
+    """Every stored event of a day (in no particular order)."""
+    bodies = session.scalars(select(EventRow.body).where(EventRow.day == day))
+    return [parse_event(body) for body in bodies]
+
+
+def route_events(
+    session: Session,
+    *,
+    day: dt.date,
+    vehicle: str,
+    order_ids: Sequence[str],
+    until: int,
+) -> list[Event]:
+    """The events of a van or its orders that day up to ``until``."""
+    query = select(EventRow.body).where(
+        EventRow.day == day,
+        EventRow.at <= until,
+        or_(EventRow.vehicle == vehicle, EventRow.order_id.in_(order_ids)),
+    )
+    return [parse_event(body) for body in session.scalars(query)]

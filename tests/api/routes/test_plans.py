@@ -17,9 +17,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api import tracking_service
 from api.app import create_app
 from api.auth import Role
+from api.db.tracking import order_status
 from api.settings import Settings
 from routing.model import Problem
 from routing.plan import Plan
@@ -27,7 +27,7 @@ from routing.solver import check
 from routing.travel import HaversineTravel
 from tests.api.conftest import auth, make_keys
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "docs/examples/small_problem.json"
+EXAMPLE = Path(__file__).resolve().parents[3] / "docs/examples/small_problem.json"
 PARAMS = {"time_limit": 1, "workers": 1}
 PENDING = frozenset({"queued", "running"})
 NOON = 12 * 3600
@@ -131,7 +131,7 @@ def test_posting_a_problem_answers_202_and_the_plan_follows(
     routed = [o for r in plan.routes for o in r.order_ids]
     with client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
         for order_id in routed:
-            status = tracking_service.order_status(session, order_id)
+            status = order_status(session, order_id=order_id)
             assert status is not None
             assert status.state == "planned"
 
@@ -147,16 +147,16 @@ def test_a_plan_finishing_between_two_reads_is_served(
     The two reads are separate statements, each seeing what was committed
     when it ran; the answer is the stored plan, not a 500.
     """
-    from api.routes import plans as plans_routes
+    from api.db import plans as plan_rows
 
-    real = plans_routes.plan_row
+    real = plan_rows.get_plan
     calls: list[str] = []
 
-    def first_misses(session: Any, plan_id: str) -> Any:
+    def first_misses(session: Any, *, plan_id: str) -> Any:
         calls.append(plan_id)
-        return None if len(calls) == 1 else real(session, plan_id)
+        return None if len(calls) == 1 else real(session, plan_id=plan_id)
 
-    monkeypatch.setattr(plans_routes, "plan_row", first_misses)
+    monkeypatch.setattr(plan_rows, "get_plan", first_misses)
     got = client.get(f"/v1/plans/{solved['id']}", headers=auth(keys[Role.dispatcher]))
     assert got.status_code == 200, got.text
     assert got.json()["status"] == "draft"
@@ -210,7 +210,7 @@ def test_dispatch_freezes_the_plan_and_dispatches_its_orders(
     assert body["plan"] == solved["plan"]
     with client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
         for order_id in routed:
-            status = tracking_service.order_status(session, order_id)
+            status = order_status(session, order_id=order_id)
             assert status is not None and status.state == "dispatched"
 
     again = client.post(url, headers=auth(key))
@@ -492,6 +492,6 @@ def test_reoptimizing_a_dispatched_plan_keeps_its_orders_dispatched(
     with client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
         for route in new_plan.routes:
             for order_id in route.order_ids:
-                status = tracking_service.order_status(session, order_id)
+                status = order_status(session, order_id=order_id)
                 assert status is not None and status.state == "dispatched"
                 assert status.vehicle == route.vehicle

@@ -203,7 +203,7 @@ def test_batch_is_all_or_nothing(client: TestClient, keys: dict[Role, str]) -> N
 
 def test_tracking_tokens_are_random(client: TestClient, keys: dict[Role, str]) -> None:
     """Tokens are unique, unrelated to the ids, and find exactly their order."""
-    from api import dispatch
+    from api.db.orders import order_by_token
 
     seed(client, keys)
     d = auth(keys[Role.dispatcher])
@@ -216,11 +216,11 @@ def test_tracking_tokens_are_random(client: TestClient, keys: dict[Role, str]) -
     sessionmaker = client.app.state.sessionmaker  # type: ignore[attr-defined]
     with sessionmaker() as session:
         for o in created["data"]:
-            row = dispatch.order_by_token(session, o["tracking_token"])
+            row = order_by_token(session, token=o["tracking_token"])
             assert row is not None
             assert row.id == o["id"]
-        assert dispatch.order_by_token(session, "o-1") is None
-        assert dispatch.order_by_token(session, "") is None
+        assert order_by_token(session, token="o-1") is None
+        assert order_by_token(session, token="") is None
 
 
 @pytest.mark.parametrize(

@@ -14,19 +14,30 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from api.app import create_app
+from api.db import jobs as job_rows
 from api.db.base import utcnow
-from api.jobs import MAX_ATTEMPTS, JobPublic, JobRow, job_public, submit
+from api.db.tables_jobs import JobRow
+from api.jobs.kinds import AnyKind, MalformedJob, UnknownJobKind
+from api.jobs.queue import JobPublic, JobQueue
+from api.jobs.runner import MAX_ATTEMPTS
 from api.settings import Settings
-from tests.api import job_kinds
+from tests.api.jobs import job_kinds
+from tests.api.jobs.job_kinds import make_app as create_app
 
 FINAL = frozenset({"succeeded", "failed"})
 
 
-def submit_now(app: FastAPI, kind: str, payload: dict[str, object]) -> str:
+def queue_of(app: FastAPI) -> JobQueue:
+    """The app's job queue."""
+    queue: JobQueue = app.state.job_queue
+    return queue
+
+
+def submit_now(app: FastAPI, kind: AnyKind, payload: dict[str, object]) -> str:
     """Submit a job in its own committed transaction; its id."""
     with app.state.sessionmaker.begin() as session:
-        return submit(session, kind, payload).id
+        model = kind.payload.model_validate(payload)
+        return queue_of(app).submit(session, kind, model).id
 
 
 def read_job(app: FastAPI, job_id: str) -> JobRow:
@@ -50,11 +61,11 @@ def wait_job(
         time.sleep(0.05)
 
 
-def insert_job(session: Session, kind: str, status: str, attempts: int) -> str:
+def insert_job(session: Session, kind: AnyKind, status: str, attempts: int) -> str:
     """A job row as a dead server would have left it."""
     now = utcnow()
     row = JobRow(
-        kind=kind,
+        kind=kind.name,
         status=status,
         progress=0.4,
         message="working",
@@ -117,7 +128,7 @@ def test_failing_job_reports_type_and_message(app: FastAPI, client: TestClient) 
     assert row.error == "ValueError: n must be positive"
     assert row.result is None
     assert row.finished_at is not None
-    public = job_public(row)
+    public = queue_of(app).public(row)
     assert public.status == "failed"
     assert public.error == "ValueError: n must be positive"
 
@@ -197,18 +208,27 @@ def test_shutdown_requeues_the_running_job(settings: Settings) -> None:
 
 def test_submit_refuses_unknown_kinds_and_non_json(app: FastAPI) -> None:
     """Submitting an unregistered kind or a payload that is not JSON fails at once."""
+    unknown = job_kinds.DOUBLE.__class__(
+        "no-such-kind", job_kinds.Number, job_kinds.Doubled, job_kinds.double
+    )
+    queue = queue_of(app)
     with app.state.sessionmaker() as session:
-        with pytest.raises(ValueError, match="unknown job kind 'no-such-kind'"):
-            submit(session, "no-such-kind", {})
-        with pytest.raises(ValueError, match="not JSON"):
-            submit(session, job_kinds.DOUBLE, {"n": {1, 2}})
+        with pytest.raises(UnknownJobKind, match="unknown job kind 'no-such-kind'"):
+            queue.submit(session, unknown, job_kinds.Number(n=1))
+        with pytest.raises(MalformedJob, match="not JSON"):
+            queue.submit(
+                session, job_kinds.SLEEP, job_kinds.Pause(seconds=float("nan"))
+            )
+        with pytest.raises(MalformedJob, match="takes a Number, not a Pause"):
+            queue.submit(session, job_kinds.DOUBLE, job_kinds.Pause(seconds=1.0))  # type: ignore[arg-type]
 
 
 def test_job_public_has_the_kind_url(app: FastAPI, client: TestClient) -> None:
     """The public view carries the status and the kind's URL template."""
     with app.state.sessionmaker.begin() as session:
-        row = submit(session, "plan", {"problem": {}, "day": "2026-11-23"})
-        public = JobPublic.from_row(row)
+        payload = {"problem": {}, "day": "2026-11-23"}
+        row = job_rows.add_job(session, kind="plan", payload=payload)
+        public: JobPublic = queue_of(app).public(row)
     assert public.id == row.id
     assert public.kind == "plan"
     assert public.status == "queued"

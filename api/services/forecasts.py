@@ -1,0 +1,205 @@
+"""Demand forecasts and scenario comparisons for planners: queue, follow, history.
+
+A forecast runs :func:`scenarios.run.forecast_demand` and a comparison
+:func:`scenarios.sweep.run_sweep` as jobs (the code behind ``milepost
+forecast`` and ``milepost simulate``). :class:`CityHistory` gives the
+orders per zone and day that the models learn from, built once per app.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import TypeVar
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy.orm import Session
+
+from api.jobs.kinds import JobKind
+from api.jobs.payloads import Comparison, DemandForecast, ForecastSpec, ScenarioPayload
+from api.jobs.queue import JobPublic, JobQueue
+from api.services.errors import FieldError, Invalid, NotFound
+from scenarios.forecast_report import zone_history
+from scenarios.run import city
+from scenarios.spec import Scenario
+
+__all__ = [
+    "MAX_SCENARIO_DAYS",
+    "CityHistory",
+    "ForecastCreate",
+    "ForecastJobPublic",
+    "HistoryDay",
+    "ScenarioCreate",
+    "ScenarioJobPublic",
+    "ZoneHistory",
+    "ZonesHistory",
+    "create_forecast",
+    "create_scenario",
+    "read_forecast",
+    "read_scenario",
+]
+
+P = TypeVar("P", bound=BaseModel)
+R = TypeVar("R", bound=BaseModel)
+
+#: Most simulated days one request may ask for.
+MAX_SCENARIO_DAYS = 200
+
+
+class ForecastCreate(ForecastSpec):
+    """A forecast to run: ``horizon`` days from ``from`` for the chosen zones."""
+
+
+class ForecastJobPublic(JobPublic):
+    """A forecast job; ``result`` is set once it has succeeded."""
+
+    result: DemandForecast | None = None
+
+
+class ScenarioCreate(BaseModel):
+    """Scenarios to compare with the first, each replicated."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scenarios: list[Scenario] = Field(min_length=1, max_length=10)
+    replications: int | None = Field(
+        default=None, ge=1, le=MAX_SCENARIO_DAYS, description="override each scenario's"
+    )
+
+    @model_validator(mode="after")
+    def _bounded(self) -> ScenarioCreate:
+        days = sum(self.replications or s.replications for s in self.scenarios)
+        if days > MAX_SCENARIO_DAYS:
+            raise ValueError(
+                f"{days} simulated days asked for; at most {MAX_SCENARIO_DAYS}"
+            )
+        return self
+
+
+class ScenarioJobPublic(JobPublic):
+    """A scenario job; ``result`` holds the comparison once it has succeeded."""
+
+    result: Comparison | None = None
+
+
+class HistoryDay(BaseModel):
+    """Orders placed in a zone on one day."""
+
+    day: dt.date
+    orders: int
+
+
+class ZoneHistory(BaseModel):
+    """One zone's daily orders, oldest first."""
+
+    zone: str
+    days: list[HistoryDay]
+
+
+class ZonesHistory(BaseModel):
+    """Daily orders per zone of the embedded city, up to the day before ``until``."""
+
+    until: dt.date
+    zones: list[ZoneHistory]
+
+
+# --- jobs ------------------------------------------------------------------------
+
+
+def _followed(
+    session: Session, queue: JobQueue, kind: JobKind[P, R], job_id: str
+) -> tuple[JobPublic, R | None]:
+    """A job of ``kind`` as clients see it, and its result once there."""
+    found = queue.result(session, job_id, kind)
+    if found is None:
+        raise NotFound(f"no {kind.name} {job_id}")
+    row, result = found
+    return queue.public(row), result
+
+
+def create_forecast(
+    session: Session, *, queue: JobQueue, request: ForecastCreate
+) -> JobPublic:
+    """Queue a demand forecast with intervals and the fleet it needs."""
+    return queue.public(queue.submit(session, queue.kinds.forecast, request))
+
+
+def read_forecast(
+    session: Session, *, queue: JobQueue, job_id: str
+) -> ForecastJobPublic:
+    """A forecast job: status and progress, and the forecast when done."""
+    public, result = _followed(session, queue, queue.kinds.forecast, job_id)
+    return ForecastJobPublic(**public.model_dump(), result=result)
+
+
+def create_scenario(
+    session: Session, *, queue: JobQueue, request: ScenarioCreate
+) -> JobPublic:
+    """Queue a comparison of simulated days: plan, drive and measure each."""
+    payload = ScenarioPayload(
+        scenarios=tuple(request.scenarios), replications=request.replications
+    )
+    return queue.public(queue.submit(session, queue.kinds.scenario, payload))
+
+
+def read_scenario(
+    session: Session, *, queue: JobQueue, job_id: str
+) -> ScenarioJobPublic:
+    """A scenario job: status and progress, and the comparison when done."""
+    public, result = _followed(session, queue, queue.kinds.scenario, job_id)
+    return ScenarioJobPublic(**public.model_dump(), result=result)
+
+
+# --- history ---------------------------------------------------------------------
+
+
+class CityHistory:
+    """The embedded city's orders per zone and day, built on first use.
+
+    Only the default city (a forecast's default seed and customers):
+    building another one takes seconds and hundreds of megabytes, which is
+    a job's work, not a read's.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._frame: pd.DataFrame | None = None
+
+    def frame(self) -> pd.DataFrame:
+        """``unique_id`` (zone), ``ds`` (day), ``y`` (orders)."""
+        with self._lock:
+            if self._frame is None:
+                seed: int = ForecastSpec.model_fields["seed"].default
+                customers: int = ForecastSpec.model_fields["customers"].default
+                self._frame = zone_history(city(seed, customers))
+            return self._frame
+
+    def read(
+        self, *, zones: list[str] | None, until: dt.date, days: int
+    ) -> ZonesHistory:
+        """Orders per zone and day for the ``days`` before ``until``."""
+        history = self.frame()
+        if zones is not None:
+            unknown = sorted(set(zones) - set(history["unique_id"]))
+            if unknown:
+                raise Invalid(
+                    [
+                        FieldError(field="query.zone", reason=f"no zone {n}")
+                        for n in unknown
+                    ]
+                )
+            history = history[history["unique_id"].isin(zones)]
+        ds = history["ds"].dt.date
+        history = history[(ds >= until - dt.timedelta(days=days)) & (ds < until)]
+        out = [
+            ZoneHistory(
+                zone=str(name),
+                days=[
+                    HistoryDay(day=d.date(), orders=int(y))
+                    for d, y in zip(group["ds"], group["y"], strict=True)
+                ],
+            )
+            for name, group in history.sort_values("ds").groupby("unique_id", sort=True)
+        ]
+        return ZonesHistory(until=until, zones=out)

@@ -1,0 +1,305 @@
+"""Delivery and retention metrics over the tracked days (``/v1/metrics``).
+
+Outcomes are made on request from what tracking stored: each day's tracked
+plans (with their problems) and events go through
+:func:`tracking.outcomes.delivery_outcomes`; when a day was re-planned, an
+order counts once, under the newest plan that holds it. Metrics then come
+from :func:`tracking.outcomes.performance` and :mod:`tracking.retention`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from typing import Literal
+
+import pandas as pd
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from api.db import tracking as rows
+from api.db.tables_tracking import TrackedPlan
+from api.services.errors import Invalid
+from routing.model import Problem
+from routing.plan import Plan
+from tracking.eta import LegTimes
+from tracking.events import Event
+from tracking.outcomes import (
+    DEFAULT_HORIZONS,
+    DeliveryOutcome,
+    delivery_outcomes,
+    performance,
+)
+from tracking.retention import monthly_retention, repeat_purchase_rates
+
+__all__ = [
+    "MAX_DAYS",
+    "DeliveryMetricsPublic",
+    "DeliveryMetricsRow",
+    "MonthlyRetention",
+    "RepeatRate",
+    "RetentionMetricsPublic",
+    "delivery_metrics",
+    "history_frame",
+    "outcomes_between",
+    "rate",
+    "retention_metrics",
+]
+
+#: The longest date range one request may ask for.
+MAX_DAYS = 366
+Grouping = Literal["day", "zone", "vehicle"]
+
+
+def rate(value: object) -> float | None:
+    """A number for JSON: NaN and missing become None."""
+    if value is None:
+        return None
+    number = float(value)  # type: ignore[arg-type]
+    return None if math.isnan(number) else number
+
+
+def outcomes_between(
+    session: Session,
+    start: dt.date,
+    end: dt.date,
+    *,
+    zone: str | None = None,
+    legs: LegTimes | None = None,
+) -> list[DeliveryOutcome]:
+    """Delivery outcomes of the tracked days ``start..end`` (inclusive).
+
+    Parameters
+    ----------
+    session
+        Open session.
+    start, end
+        Operating days.
+    zone
+        Keep only orders of this zone (:func:`tracking.zones.grid_zone`).
+    legs
+        Travel times to replay the live ETA before each arrival with (costs
+        time per order); None: no ETA accuracy.
+    """
+    plans: dict[dt.date, list[TrackedPlan]] = defaultdict(list)
+    for row in rows.tracked_plans_between(session, start=start, end=end):
+        plans[row.day].append(row)
+    out: list[DeliveryOutcome] = []
+    for day, day_plans in sorted(plans.items()):
+        events = rows.day_events(session, day=day)
+        out.extend(_day_outcomes(day, day_plans, events, legs))
+    if zone is not None:
+        out = [o for o in out if o.zone == zone]
+    return out
+
+
+def _day_outcomes(
+    day: dt.date,
+    plans: list[TrackedPlan],
+    events: list[Event],
+    legs: LegTimes | None,
+) -> list[DeliveryOutcome]:
+    """A day's outcomes; an order counts once, under the newest plan holding it."""
+    out: list[DeliveryOutcome] = []
+    seen: set[str] = set()
+    for row in plans:
+        problem = Problem.model_validate(row.problem)
+        plan = Plan.model_validate(row.plan)
+        fresh = problem.model_copy(
+            update={
+                "date": problem.date or day,
+                "jobs": tuple(j for j in problem.jobs if j.id not in seen),
+                "shipments": tuple(s for s in problem.shipments if s.id not in seen),
+            }
+        )
+        seen.update(o.id for o in problem.orders)
+        out.extend(delivery_outcomes(fresh, plan, events, travel=legs))
+    return out
+
+
+def history_frame(outcomes: list[DeliveryOutcome]) -> pd.DataFrame:
+    """The order history :mod:`tracking.retention` reads, from outcomes.
+
+    Only attempted deliveries of known customers count; the order date is
+    taken as the delivery date (the order's own date is not tracked).
+    """
+    rows = [
+        {
+            "customer_id": o.customer_id,
+            "order_id": o.order_id,
+            "ds": pd.Timestamp(o.day),
+            "delivery_date": pd.Timestamp(o.day),
+            "minutes_late": o.minutes_late,
+            "failed_attempts": len(o.failure_reasons),
+        }
+        for o in outcomes
+        if o.customer_id is not None and o.day is not None and o.attempts > 0
+    ]
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "customer_id",
+            "order_id",
+            "ds",
+            "delivery_date",
+            "minutes_late",
+            "failed_attempts",
+        ],
+    )
+
+
+# --- the metrics routes' answers ------------------------------------------------
+
+
+class DeliveryMetricsRow(BaseModel):
+    """Performance of one group (day, zone or van).
+
+    ``eta_mae`` (minutes) and ``eta_coverage`` (share of arrivals inside the
+    P10-P90 window) are by horizon in minutes before the arrival; they are
+    filled only when asked for with ``eta_accuracy``.
+    """
+
+    group: str
+    orders: int
+    attempted: int
+    on_time_rate: float | None
+    failed_attempt_rate: float | None
+    eta_mae: dict[int, float | None]
+    eta_coverage: dict[int, float | None]
+
+
+class DeliveryMetricsPublic(BaseModel):
+    """Delivery metrics over a date range."""
+
+    start: dt.date
+    end: dt.date
+    zone: str | None
+    by: str
+    data: list[DeliveryMetricsRow]
+    count: int
+
+
+class RepeatRate(BaseModel):
+    """Share of deliveries followed by another order within ``days``."""
+
+    experience: str
+    days: int
+    deliveries: int
+    repeats: int
+    rate: float | None
+    low: float | None
+    high: float | None
+
+
+class MonthlyRetention(BaseModel):
+    """Share of a month's customers who ordered again the next month."""
+
+    month: str
+    customers: int
+    retained: int
+    rate: float | None
+    low: float | None
+    high: float | None
+
+
+class RetentionMetricsPublic(BaseModel):
+    """Retention by delivery experience, over a date range."""
+
+    start: dt.date
+    end: dt.date
+    zone: str | None
+    deliveries: int
+    customers: int
+    repeat: list[RepeatRate]
+    monthly: list[MonthlyRetention]
+
+
+def _check_range(start: dt.date, end: dt.date) -> None:
+    if start > end:
+        raise Invalid.one("query.start", "start is after end")
+    if (end - start).days >= MAX_DAYS:
+        raise Invalid.one("query.end", f"at most {MAX_DAYS} days at once")
+
+
+def _group(value: object) -> str:
+    """A group key as text; a missing one (an order on no route) is ``?``."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "?"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def delivery_metrics(
+    session: Session,
+    *,
+    start: dt.date,
+    end: dt.date,
+    zone: str | None,
+    by: Grouping,
+    legs: LegTimes | None,
+) -> DeliveryMetricsPublic:
+    """On-time rate, failed-attempt rate and ETA accuracy (with ``legs``) per group."""
+    _check_range(start, end)
+    outcomes = outcomes_between(session, start, end, zone=zone, legs=legs)
+    table = performance(outcomes, by=by)
+    data = [
+        DeliveryMetricsRow(
+            group=_group(r[by]),
+            orders=int(r["orders"]),
+            attempted=int(r["attempted"]),
+            on_time_rate=rate(r["on_time_rate"]),
+            failed_attempt_rate=rate(r["failed_attempt_rate"]),
+            eta_mae={h: rate(r[f"eta_mae_{h}"]) for h in DEFAULT_HORIZONS},
+            eta_coverage={h: rate(r[f"eta_coverage_{h}"]) for h in DEFAULT_HORIZONS},
+        )
+        for r in table.to_dict("records")
+    ]
+    return DeliveryMetricsPublic(
+        start=start, end=end, zone=zone, by=by, data=data, count=len(data)
+    )
+
+
+def retention_metrics(
+    session: Session, *, start: dt.date, end: dt.date, zone: str | None
+) -> RetentionMetricsPublic:
+    """Repeat-purchase rates by delivery experience, and monthly retention."""
+    _check_range(start, end)
+    history = history_frame(outcomes_between(session, start, end, zone=zone))
+    repeat: list[RepeatRate] = []
+    monthly: list[MonthlyRetention] = []
+    if not history.empty:
+        rates = repeat_purchase_rates(history, by="experience", end=end)
+        repeat = [
+            RepeatRate(
+                experience=str(r["group"]),
+                days=int(r["days"]),
+                deliveries=int(r["deliveries"]),
+                repeats=int(r["repeats"]),
+                rate=rate(r["rate"]),
+                low=rate(r["low"]),
+                high=rate(r["high"]),
+            )
+            for r in rates.to_dict("records")
+        ]
+        monthly = [
+            MonthlyRetention(
+                month=str(r["month"]),
+                customers=int(r["customers"]),
+                retained=int(r["retained"]),
+                rate=rate(r["rate"]),
+                low=rate(r["low"]),
+                high=rate(r["high"]),
+            )
+            for r in monthly_retention(history).to_dict("records")
+        ]
+    return RetentionMetricsPublic(
+        start=start,
+        end=end,
+        zone=zone,
+        deliveries=len(history),
+        customers=int(history["customer_id"].nunique()),
+        repeat=repeat,
+        monthly=monthly,
+    )

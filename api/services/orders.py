@@ -1,0 +1,420 @@
+"""Orders: store (one or a batch), change, cancel, with the stored-data checks.
+
+An order is never deleted: cancelling clears ``active`` and it stays
+readable, so plans, tracking and metrics keep their history. Field errors
+name fields relative to the order (``job.location``, ``depot_id``); the
+routes put them under where the order sat in the body.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from sqlalchemy.orm import Session
+
+from api.db import fleet, orders
+from api.db.errors import DuplicateId
+from api.db.tables_dispatch import ID_LENGTH, OrderRow
+from api.services.errors import (
+    Conflict,
+    FieldError,
+    Invalid,
+    NotFound,
+    validation_errors,
+)
+from api.services.fleet import location_errors
+from routing.model import Id, Job
+
+__all__ = [
+    "JobUpdate",
+    "OrderChecker",
+    "OrderCreate",
+    "OrderCreated",
+    "OrderPublic",
+    "OrderUpdate",
+    "OrdersCreate",
+    "OrdersCreated",
+    "OrdersPublic",
+    "add_order",
+    "add_orders",
+    "cancel_order",
+    "create_order",
+    "create_orders",
+    "list_orders",
+    "new_tracking_token",
+    "order_public",
+    "read_order",
+    "update_order",
+]
+
+#: Fields of a job an update may not change: its id and what the order's own
+#: fields (``depot_id``, ``customer_id``) set, and the station (not stored).
+_FIXED = frozenset({"id", "station", "depot", "customer_id"})
+
+
+def _all_optional(model: type[BaseModel], name: str, doc: str) -> type[BaseModel]:
+    """``model``'s fields but the fixed ones, each optional (default None)."""
+    fields: dict[str, Any] = {}
+    for field_name, info in model.model_fields.items():
+        if field_name in _FIXED:
+            continue
+        annotation: Any = info.annotation
+        optional = info.merge_field_infos(info, default=None)
+        fields[field_name] = (annotation | None, optional)
+    return create_model(
+        name, __config__=ConfigDict(extra="forbid"), __doc__=doc, **fields
+    )
+
+
+if TYPE_CHECKING:
+    JobUpdate = BaseModel
+else:
+    JobUpdate = _all_optional(
+        Job,
+        "JobUpdate",
+        "Fields of the job to change; the result is checked as a whole ``Job``.\n\n"
+        "Sending ``null`` clears an optional field (``penalty``, "
+        "``lateness_cost``,\n``scheduled_date``).",
+    )
+
+
+class OrderUpdate(BaseModel):
+    """Changes to an active order; fields left out stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    day: dt.date | None = None
+    depot_id: Id | None = Field(default=None, description="null: no fixed depot")
+    customer_id: Id | None = None
+    job: JobUpdate | None = None
+
+
+class OrderCreate(BaseModel):
+    """A new order: the routing job, its day, and where and whose it is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    day: dt.date = Field(description="delivery date")
+    job: Job = Field(description="the stop; its id becomes the order id")
+    depot_id: Id | None = Field(
+        default=None, description="depot holding the parcel; default job.depot"
+    )
+    customer_id: Id | None = Field(
+        default=None, description="who ordered it; default job.customer_id"
+    )
+
+
+class OrdersCreate(BaseModel):
+    """Orders to store together: all of them, or none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    orders: list[OrderCreate] = Field(min_length=1)
+
+
+class OrderCreated(BaseModel):
+    """A stored order's id and the token its customer tracks it with."""
+
+    id: str
+    tracking_token: str
+
+
+class OrdersCreated(BaseModel):
+    """The orders a batch stored, in the order sent."""
+
+    data: list[OrderCreated]
+    count: int
+
+
+class OrderPublic(BaseModel):
+    """A stored order."""
+
+    id: str
+    day: dt.date
+    depot_id: str | None
+    customer_id: str | None
+    active: bool = Field(description="false once cancelled")
+    tracking_token: str = Field(description="for the customer's tracking page")
+    job: Job
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class OrdersPublic(BaseModel):
+    """A page of orders, by day then id."""
+
+    data: list[OrderPublic]
+    count: int
+
+
+def order_public(row: OrderRow) -> OrderPublic:
+    """The response model of an order row."""
+    return OrderPublic(
+        id=row.id,
+        day=row.day,
+        depot_id=row.depot_id,
+        customer_id=row.customer_id,
+        active=row.active,
+        tracking_token=row.tracking_token,
+        job=row.job,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def new_tracking_token() -> str:
+    """A fresh customer tracking token: 24 random bytes, URL-safe (32 chars)."""
+    return secrets.token_urlsafe(24)
+
+
+class OrderChecker:
+    """Checks orders against the stored depots and fleet, read once.
+
+    Parameters
+    ----------
+    session
+        Open session; the depots and the fleet's capacity dimensions are read
+        now, so checking a batch costs two queries.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.depot_ids = fleet.depot_ids(session)
+        self.dims = fleet.fleet_dims(session)
+
+    def __call__(self, order: OrderCreate) -> OrderCreate:
+        """Reconcile and check one order (:class:`Invalid` if it does not fit).
+
+        The depot defaults to ``job.depot`` and the customer to
+        ``job.customer_id``; the returned job has ``customer_id`` filled in.
+        """
+        job = order.job
+        depot_id, errors = self._depot(job, order.depot_id)
+        customer_id, more = self._customer(job, order.customer_id)
+        errors += more + self._job_errors(job)
+        if errors:
+            raise Invalid(errors)
+        if customer_id is not None and job.customer_id is None:
+            job = job.model_copy(update={"customer_id": customer_id})
+        return OrderCreate(
+            job=job, day=order.day, depot_id=depot_id, customer_id=customer_id
+        )
+
+    def _depot(
+        self, job: Job, depot_id: str | None
+    ) -> tuple[str | None, list[FieldError]]:
+        errors: list[FieldError] = []
+        if depot_id is None:
+            depot_id = job.depot
+        elif job.depot is not None and job.depot != depot_id:
+            reason = f"job.depot is {job.depot!r}; they must agree"
+            errors.append(FieldError(field="depot_id", reason=reason))
+        if depot_id is not None and depot_id not in self.depot_ids:
+            field = "depot_id" if job.depot is None else "job.depot"
+            reason = f"unknown depot id {depot_id!r}"
+            errors.append(FieldError(field=field, reason=reason))
+        return depot_id, errors
+
+    def _customer(
+        self, job: Job, customer_id: str | None
+    ) -> tuple[str | None, list[FieldError]]:
+        errors: list[FieldError] = []
+        if customer_id is None:
+            customer_id = job.customer_id
+        elif job.customer_id is not None and job.customer_id != customer_id:
+            reason = f"job.customer_id is {job.customer_id!r}; they must agree"
+            errors.append(FieldError(field="customer_id", reason=reason))
+        if customer_id is not None and len(customer_id) > ID_LENGTH:
+            reason = f"at most {ID_LENGTH} characters"
+            errors.append(FieldError(field="job.customer_id", reason=reason))
+        return customer_id, errors
+
+    def _job_errors(self, job: Job) -> list[FieldError]:
+        errors: list[FieldError] = []
+        if job.station is not None:
+            # Stations are not stored yet, so a stored day could not hold one.
+            reason = "pickup station deliveries are not supported by the service"
+            errors.append(FieldError(field="job.station", reason=reason))
+        errors += location_errors(job.location, "job.location")
+        if self.dims is not None and len(job.demand) != self.dims:
+            reason = (
+                f"has {len(job.demand)} dimensions; vehicle capacity has {self.dims}"
+            )
+            errors.append(FieldError(field="job.demand", reason=reason))
+        return errors
+
+
+def _order(session: Session, order_id: str) -> OrderRow:
+    row = orders.get_order(session, order_id=order_id)
+    if row is None:
+        raise NotFound(f"no order {order_id!r}")
+    return row
+
+
+def read_order(session: Session, *, order_id: str) -> OrderPublic:
+    """The order, active or cancelled (:class:`NotFound` if there is none)."""
+    return order_public(_order(session, order_id))
+
+
+def list_orders(
+    session: Session,
+    *,
+    day: dt.date | None,
+    depot_id: str | None,
+    customer_id: str | None,
+    active: bool | None,
+    limit: int,
+    offset: int,
+) -> OrdersPublic:
+    """A page of orders by day then id, filtered by day, depot, customer, state."""
+    count, rows = orders.list_orders(
+        session,
+        day=day,
+        depot_id=depot_id,
+        customer_id=customer_id,
+        active=active,
+        limit=limit,
+        offset=offset,
+    )
+    return OrdersPublic(data=[order_public(r) for r in rows], count=count)
+
+
+def add_order(session: Session, *, order: OrderCreate) -> OrderPublic:
+    """:func:`create_order`, answered as the stored order."""
+    return order_public(create_order(session, order=order))
+
+
+def add_orders(session: Session, *, batch: Sequence[OrderCreate]) -> OrdersCreated:
+    """:func:`create_orders`, answered with the ids and tracking tokens."""
+    rows = create_orders(session, batch=batch)
+    data = [OrderCreated(id=r.id, tracking_token=r.tracking_token) for r in rows]
+    return OrdersCreated(data=data, count=len(data))
+
+
+def create_order(session: Session, *, order: OrderCreate) -> OrderRow:
+    """Store a new order with a fresh tracking token.
+
+    Raises :class:`Invalid` (fields relative to the order) when it does not
+    fit the stored data and :class:`Conflict` when its id is taken.
+    """
+    return _create(session, [order], numbered=False)[0]
+
+
+def create_orders(session: Session, *, batch: Sequence[OrderCreate]) -> list[OrderRow]:
+    """Store several orders, all or none (see :func:`create_order`).
+
+    Fields are prefixed with the order's position (``"[3].job.demand"``); an
+    id given twice is an error of its second occurrence (``"[5].job.id"``).
+    """
+    return _create(session, batch, numbered=True)
+
+
+def _checked(
+    session: Session, batch: Sequence[OrderCreate], numbered: bool
+) -> list[OrderCreate]:
+    check = OrderChecker(session)
+    errors: list[FieldError] = []
+    checked: list[OrderCreate] = []
+    first_at: dict[str, int] = {}
+    for i, order in enumerate(batch):
+        where = f"[{i}]." if numbered else ""
+        try:
+            checked.append(check(order))
+        except Invalid as exc:
+            errors += [
+                FieldError(field=where + e.field, reason=e.reason) for e in exc.errors
+            ]
+        job_id = order.job.id
+        if job_id in first_at:
+            reason = f"repeats the id of order [{first_at[job_id]}]"
+            errors.append(FieldError(field=f"{where}job.id", reason=reason))
+        first_at.setdefault(job_id, i)
+    if errors:
+        raise Invalid(errors)
+    return checked
+
+
+def _create(
+    session: Session, batch: Sequence[OrderCreate], *, numbered: bool
+) -> list[OrderRow]:
+    checked = _checked(session, batch, numbered)
+    ids = [o.job.id for o in checked]
+    rows = [
+        OrderRow(
+            id=o.job.id,
+            day=o.day,
+            depot_id=o.depot_id,
+            customer_id=o.customer_id,
+            spec=o.job.model_dump(mode="json"),
+            tracking_token=new_tracking_token(),
+            active=True,
+        )
+        for o in checked
+    ]
+    try:
+        taken = orders.taken_ids(session, ids=ids)
+        if taken:
+            raise DuplicateId("order", taken)
+        orders.add_orders(session, rows=rows)
+    except DuplicateId as exc:
+        raise Conflict(str(exc)) from None
+    return rows
+
+
+def update_order(
+    session: Session, *, order_id: str, update: OrderUpdate
+) -> OrderPublic:
+    """Change an active order's day, depot, customer or job fields.
+
+    Field errors name the body's fields (``day``, ``job.demand``).
+    """
+    row = _order(session, order_id)
+    if not row.active:
+        raise Conflict(f"order {order_id!r} is cancelled")
+    sent = update.model_fields_set
+    if "day" in sent and update.day is None:
+        raise Invalid.one("day", "may not be null")
+    depot_id = update.depot_id if "depot_id" in sent else row.depot_id
+    customer_id = update.customer_id if "customer_id" in sent else row.customer_id
+    job = _updated_job(row.job, update, depot_id, customer_id)
+    order = OrderChecker(session)(
+        OrderCreate(job=job, day=row.day, depot_id=depot_id, customer_id=customer_id)
+    )
+    row.job = order.job
+    row.depot_id = order.depot_id
+    row.customer_id = order.customer_id
+    if update.day is not None:
+        row.day = update.day
+    session.flush()
+    return order_public(row)
+
+
+def _updated_job(
+    job: Job, update: OrderUpdate, depot_id: str | None, customer_id: str | None
+) -> Job:
+    """The order's job with the update's fields; its depot and customer follow."""
+    spec = job.model_dump()
+    if update.job is not None:
+        spec.update(update.job.model_dump(exclude_unset=True))
+    sent = update.model_fields_set
+    # The job's own depot and customer follow the order's, which they matched.
+    if "depot_id" in sent and job.depot is not None:
+        spec["depot"] = depot_id
+    if "customer_id" in sent:
+        spec["customer_id"] = customer_id
+    try:
+        return Job.model_validate(spec)
+    except ValidationError as exc:
+        raise Invalid(validation_errors(exc, "job")) from None
+
+
+def cancel_order(session: Session, *, order_id: str) -> OrderPublic:
+    """Cancel an order (it stays readable, inactive); cancelling twice is harmless."""
+    row = _order(session, order_id)
+    if row.active:
+        row.active = False
+        session.flush()
+    return order_public(row)

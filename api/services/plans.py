@@ -1,0 +1,458 @@
+"""Plans: solve a day, follow the solve, re-optimise, dispatch.
+
+A solve is a job (``plan`` kind). Its plan's id is the job's id, so the plan
+can be read from the moment of submission: ``queued`` or ``running`` (with
+the job's progress), then ``draft`` with the plan, or ``failed`` with the
+job's error. Re-optimising makes a new plan (``parent_id`` set) and leaves
+the old one ``superseded`` once the new one is there. Dispatching freezes a
+plan: a dispatched plan is never edited, only superseded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
+from sqlalchemy.orm import Session
+
+from api.db import jobs as job_rows
+from api.db import plans as plan_rows
+from api.db.base import utcnow
+from api.db.plans import PlanRow, PlanStatus
+from api.db.tables_jobs import JobRow
+from api.jobs.kinds import JobKinds, OnSuccess
+from api.jobs.payloads import (
+    PlanPayload,
+    PlanResult,
+    ReoptimisePayload,
+    ReoptimiseResult,
+)
+from api.jobs.queue import JobPublic, JobQueue
+from api.jobs.runner import JobHook
+from api.services import tracking
+from api.services.errors import (
+    Conflict,
+    FieldError,
+    Invalid,
+    NotFound,
+    check_max_items,
+)
+from api.services.problems import problem_for
+from routing.model import Id, Problem
+from routing.plan import Plan, Summary
+from routing.reoptimise import Changes, ExecutionState, state_errors
+from routing.solver import SolveParams
+from routing.units import TIMEZONE, to_seconds
+
+__all__ = [
+    "MAX_TIME_LIMIT",
+    "PlanAccepted",
+    "PlanCreate",
+    "PlanDispatched",
+    "PlanItem",
+    "PlanParams",
+    "PlanPublic",
+    "PlanReoptimize",
+    "PlansPublic",
+    "create_plan",
+    "dispatch_plan",
+    "list_plans",
+    "plan_hooks",
+    "read_plan",
+    "reoptimise_plan",
+]
+
+#: The longest solve a request may ask for, in seconds.
+MAX_TIME_LIMIT = 600.0
+
+PlanState = Literal["queued", "running", "failed", "draft", "dispatched", "superseded"]
+
+
+class PlanParams(SolveParams):
+    """How to solve (:class:`routing.solver.SolveParams`), time limit capped."""
+
+    time_limit: float = Field(
+        default=10.0, gt=0.0, le=MAX_TIME_LIMIT, description="seconds"
+    )
+
+
+class PlanCreate(BaseModel):
+    """What to plan: a whole ``problem``, or the stored orders of ``day``.
+
+    Give ``problem``, or ``day`` (with ``depot_id`` to plan one depot; without,
+    every depot of the day at once), not both.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    problem: Problem | None = None
+    day: dt.date | None = None
+    depot_id: Id | None = None
+    params: PlanParams | None = None
+
+
+class PlanReoptimize(ExecutionState):
+    """What happened since the plan was made (an ``ExecutionState`` minus the plan).
+
+    Times are seconds since local midnight of the plan's day.
+    """
+
+    model_config = ConfigDict(frozen=False, extra="forbid")
+
+    # The plan is the stored one: a request cannot send it.
+    plan: SkipJsonSchema[Plan | None] = Field(  # type: ignore[assignment]
+        default=None, exclude=True
+    )
+    params: PlanParams | None = None
+
+    @field_validator("plan", mode="before")
+    @classmethod
+    def _no_plan(cls, value: object) -> None:
+        if value is not None:
+            raise ValueError("Extra inputs are not permitted")
+
+    def state(self, plan: Plan) -> ExecutionState:
+        """The execution state of ``plan`` (fields sent, the rest default)."""
+        sent = self.model_dump(exclude={"params", "plan"}, exclude_unset=True)
+        return ExecutionState(plan=plan, **sent)
+
+
+class PlanAccepted(BaseModel):
+    """A plan being made: follow ``url`` until its status is not queued/running."""
+
+    id: str
+    job: JobPublic
+    url: str
+
+
+class PlanPublic(BaseModel):
+    """A plan, or the state of the job making it.
+
+    ``plan`` and ``summary`` are there once the job succeeded; ``changes``
+    for a re-optimised plan (against ``parent_id``); ``superseded_by`` names
+    the newest plan that replaced this one.
+    """
+
+    id: str
+    status: PlanState
+    day: dt.date | None = None
+    depot_id: str | None = None
+    job: JobPublic | None = None
+    plan: Plan | None = None
+    summary: Summary | None = None
+    changes: Changes | None = None
+    parent_id: str | None = None
+    superseded_by: str | None = None
+    created_at: dt.datetime
+    dispatched_at: dt.datetime | None = None
+
+
+class PlanDispatched(PlanPublic):
+    """A dispatched plan and how many orders this call moved to ``dispatched``."""
+
+    dispatched_orders: int = Field(description="0 when it was dispatched before")
+
+
+class PlanItem(BaseModel):
+    """A stored plan in a list (without its routes)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    status: PlanStatus
+    day: dt.date
+    depot_id: str | None = None
+    summary: Summary
+    parent_id: str | None = None
+    job_id: str | None = None
+    created_at: dt.datetime
+    dispatched_at: dt.datetime | None = None
+
+
+class PlansPublic(BaseModel):
+    """A page of stored plans, newest first."""
+
+    data: list[PlanItem]
+    count: int
+
+
+# --- reading -----------------------------------------------------------------
+
+
+def _find(
+    session: Session, queue: JobQueue, plan_id: str
+) -> tuple[PlanRow | None, JobRow | None]:
+    """The stored plan and the job that made (or is making) it."""
+    row = plan_rows.get_plan(session, plan_id=plan_id)
+    job_id = plan_id if row is None else row.job_id
+    job = None if job_id is None else job_rows.get_job(session, job_id=job_id)
+    if job is not None and job.kind not in queue.kinds.plan_kinds:
+        job = None
+    if row is None and job is not None and job.status == "succeeded":
+        # Each read sees what was committed when it ran: the job finished
+        # (and stored its plan, in the same transaction) between the two.
+        row = plan_rows.get_plan(session, plan_id=plan_id)
+    if row is None and job is None:
+        raise NotFound(f"no plan {plan_id}")
+    return row, job
+
+
+def _stored(
+    session: Session, queue: JobQueue, plan_id: str
+) -> tuple[PlanRow, JobRow | None]:
+    """The stored plan and its job; :class:`Conflict` while the job has not made it."""
+    row, job = _find(session, queue, plan_id)
+    if row is None:
+        state = "unknown" if job is None else job.status
+        raise Conflict(f"plan {plan_id} has no plan to use: its job is {state}")
+    return row, job
+
+
+def _job_view(queue: JobQueue, job: JobRow) -> PlanPublic:
+    """A plan whose job has not stored it: queued, running or failed."""
+    kinds = queue.kinds
+    payload: PlanPayload | ReoptimisePayload
+    if job.kind == kinds.reoptimize.name:
+        payload = kinds.reoptimize.parse_payload(job.payload)
+    else:
+        payload = kinds.plan.parse_payload(job.payload)
+    public = queue.public(job)
+    return PlanPublic(
+        id=job.id,
+        status=public.status,
+        day=payload.day,
+        depot_id=payload.depot_id,
+        job=public,
+        parent_id=getattr(payload, "parent_id", None),
+        created_at=job.created_at,
+    )
+
+
+def _public(
+    session: Session, queue: JobQueue, row: PlanRow | None, job: JobRow | None
+) -> PlanPublic:
+    if row is None:
+        # A succeeded job always has its plan row (the hook stores it in the
+        # transaction that marks the job succeeded).
+        assert job is not None
+        return _job_view(queue, job)
+    child = None
+    if row.status == "superseded":
+        child = plan_rows.child_of(session, plan_id=row.id)
+    return PlanPublic(
+        id=row.id,
+        status=row.status,
+        day=row.day,
+        depot_id=row.depot_id,
+        job=None if job is None else queue.public(job),
+        plan=row.plan,
+        summary=row.plan.summary,
+        changes=row.changes,
+        parent_id=row.parent_id,
+        superseded_by=None if child is None else child.id,
+        created_at=row.created_at,
+        dispatched_at=row.dispatched_at,
+    )
+
+
+def read_plan(session: Session, *, queue: JobQueue, plan_id: str) -> PlanPublic:
+    """A plan with its status and job progress; the plan itself once solved."""
+    row, job = _find(session, queue, plan_id)
+    return _public(session, queue, row, job)
+
+
+def list_plans(
+    session: Session,
+    *,
+    day: dt.date | None,
+    depot_id: str | None,
+    status: PlanStatus | None,
+    skip: int,
+    limit: int,
+) -> PlansPublic:
+    """Stored plans, newest first, by day, depot and status."""
+    count, rows = plan_rows.list_plans(
+        session, day=day, depot_id=depot_id, status=status, skip=skip, limit=limit
+    )
+    data = [
+        PlanItem(
+            id=r.id,
+            status=r.status,
+            day=r.day,
+            depot_id=r.depot_id,
+            summary=r.plan.summary,
+            parent_id=r.parent_id,
+            job_id=r.job_id,
+            created_at=r.created_at,
+            dispatched_at=r.dispatched_at,
+        )
+        for r in rows
+    ]
+    return PlansPublic(data=data, count=count)
+
+
+# --- solving and re-optimising -------------------------------------------------
+
+
+def _accepted(queue: JobQueue, job: JobRow) -> PlanAccepted:
+    url = f"/v1/plans/{job.id}"
+    return PlanAccepted(id=job.id, job=queue.public(job, url), url=url)
+
+
+def _problem_of(
+    session: Session, request: PlanCreate, max_items: int
+) -> tuple[Problem, dt.date, str | None]:
+    """The problem to solve, its day and its depot (None: several)."""
+    if (request.problem is None) == (request.day is None):
+        reason = "give either problem or day (with an optional depot_id)"
+        raise Invalid.one("problem", reason)
+    if request.problem is None:
+        assert request.day is not None
+        day, depot_id = request.day, request.depot_id
+        return problem_for(session, day=day, depot_id=depot_id), day, depot_id
+    if request.depot_id is not None:
+        reason = "depot_id goes with day; a problem names its own depots"
+        raise Invalid.one("depot_id", reason)
+    problem = request.problem
+    for name in ("jobs", "shipments", "vehicles"):
+        check_max_items(getattr(problem, name), f"problem.{name}", max_items)
+    day = problem.date or dt.datetime.now(TIMEZONE).date()
+    depot_id = problem.depots[0].id if len(problem.depots) == 1 else None
+    return problem, day, depot_id
+
+
+def create_plan(
+    session: Session, *, queue: JobQueue, request: PlanCreate, max_items: int
+) -> PlanAccepted:
+    """Start solving a problem, or the stored orders of a day.
+
+    Field errors name the request's fields (``problem``, ``day``).
+    """
+    problem, day, depot_id = _problem_of(session, request, max_items)
+    payload = PlanPayload(
+        problem=problem,
+        params=request.params or PlanParams(),
+        day=day,
+        depot_id=depot_id,
+    )
+    return _accepted(queue, queue.submit(session, queue.kinds.plan, payload))
+
+
+def reoptimise_plan(
+    session: Session,
+    *,
+    queue: JobQueue,
+    plan_id: str,
+    request: PlanReoptimize,
+    max_items: int,
+) -> PlanAccepted:
+    """Start re-planning the rest of a plan's day (a new plan, its child)."""
+    row, _ = _stored(session, queue, plan_id)
+    if row.status == "superseded":
+        child = plan_rows.child_of(session, plan_id=row.id)
+        newer = "" if child is None else f" by plan {child.id}"
+        raise Conflict(
+            f"plan {plan_id} is superseded{newer}; re-optimise the newest plan"
+        )
+    for name in ("vehicles", "new_orders", "cancelled", "changed", "unavailable"):
+        check_max_items(getattr(request, name), name, max_items)
+    state = request.state(row.plan)
+    errors = state_errors(row.problem, state)
+    if errors:
+        raise Invalid([_state_error(line) for line in errors])
+    payload = ReoptimisePayload(
+        problem=row.problem,
+        state=state,
+        params=request.params or PlanParams(),
+        day=row.day,
+        depot_id=row.depot_id,
+        parent_id=row.id,
+    )
+    return _accepted(queue, queue.submit(session, queue.kinds.reoptimize, payload))
+
+
+def _state_error(line: str) -> FieldError:
+    """``"vehicles[0].vehicle: unknown ..."`` -> a field error of the request."""
+    path, _, reason = line.partition(": ")
+    return FieldError(field=path, reason=reason or line)
+
+
+def dispatch_plan(session: Session, *, queue: JobQueue, plan_id: str) -> PlanDispatched:
+    """Freeze a plan and move its orders to dispatched; repeating changes nothing."""
+    row, job = _stored(session, queue, plan_id)
+    if row.status == "superseded":
+        raise Conflict(f"plan {plan_id} is superseded; dispatch the newest")
+    now = utcnow()
+    if row.status != "dispatched":
+        row.status = "dispatched"
+        row.dispatched_at = now
+    moved = tracking.dispatch_plan(
+        session,
+        day=row.day,
+        plan_id=row.id,
+        plan=row.plan,
+        at=to_seconds(now, row.day),
+    )
+    session.flush()
+    public = _public(session, queue, row, job)
+    return PlanDispatched(**dict(public), dispatched_orders=moved)
+
+
+# --- what a finished job stores ---------------------------------------------------
+
+
+def _track(session: Session, row: PlanRow) -> None:
+    """Hand a stored plan to tracking: its orders become ``planned``."""
+    tracking.register_plan(
+        session,
+        day=row.day,
+        plan_id=row.id,
+        plan=row.plan,
+        problem=row.problem,
+        at=to_seconds(utcnow(), row.day),
+    )
+
+
+def store_solved_plan(
+    session: Session, job_id: str, payload: PlanPayload, result: PlanResult
+) -> None:
+    """Store the plan of a finished ``plan`` job (id: the job's) and track it."""
+    row = plan_rows.save_plan(
+        session,
+        day=payload.day,
+        depot_id=payload.depot_id,
+        problem=payload.problem,
+        plan=result.plan,
+        parent_id=None,
+        job_id=job_id,
+        plan_id=job_id,
+    )
+    _track(session, row)
+
+
+def store_reoptimised_plan(
+    session: Session, job_id: str, payload: ReoptimisePayload, result: ReoptimiseResult
+) -> None:
+    """Store the new plan of a ``reoptimize`` job; its parent is superseded."""
+    row = plan_rows.save_plan(
+        session,
+        day=payload.day,
+        depot_id=payload.depot_id,
+        problem=result.problem,
+        plan=result.plan,
+        parent_id=payload.parent_id,
+        job_id=job_id,
+        plan_id=job_id,
+        changes=result.changes,
+    )
+    _track(session, row)
+
+
+def plan_hooks(kinds: JobKinds) -> list[tuple[str, JobHook]]:
+    """The hooks that store the plans of finished plan jobs, by kind name."""
+    return [
+        (kinds.plan.name, OnSuccess(kinds.plan, store_solved_plan)),
+        (kinds.reoptimize.name, OnSuccess(kinds.reoptimize, store_reoptimised_plan)),
+    ]

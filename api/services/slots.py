@@ -1,0 +1,430 @@
+"""Delivery slots at checkout: quote the windows for an address, book one.
+
+Quotes and bookings work on the day's current plan
+(:func:`api.db.plans.current_plan`) through a
+:class:`routing.slotting.SlotBook`: a quote is a cheapest-insertion check
+into the planned routes, not a solve. The books are kept per day and depot
+in a :class:`SlotBooks` (one per app) and rebuilt only when the current
+plan changes (a new solve, a re-optimisation). A booking inserts the order
+with the slot as a hard window, stores it as an order and the result as a
+new plan version, and commits, all while holding that day's lock, so two
+customers never get the last place in a window. Across processes, a
+booking supersedes its plan only if that plan is still the current draft;
+otherwise it is refused (:class:`Conflict`) and the customer quotes again
+on the newer plan.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from api.db import plans as plan_rows
+from api.db.plans import PlanRow
+from api.db.tables_dispatch import OrderRow
+from api.services.errors import Conflict, FieldError, Invalid, NotFound
+from api.services.orders import OrderCreate, create_order
+from api.services.tracking import now_seconds, register_plan
+from routing.model import Amount, Id, Location, Problem, Seconds
+from routing.slotting import (
+    Booking,
+    Slot,
+    SlotBook,
+    SlotConfig,
+    SlotQuote,
+    SlotReason,
+    SlotUnavailableError,
+)
+from routing.travel import HaversineTravel
+from routing.units import haversine_m, to_datetime
+
+__all__ = [
+    "NearbyStation",
+    "SlotBookingCreate",
+    "SlotBookingPublic",
+    "SlotBooks",
+    "SlotQuoteCreate",
+    "SlotQuotesPublic",
+    "book_slot",
+    "quote_slots",
+]
+
+Key = tuple[dt.date, str | None]
+
+
+# --- schemas ---------------------------------------------------------------------
+
+
+class _SlotRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    location: Location = Field(description="the delivery address (lat/lon)")
+    day: dt.date = Field(description="delivery date")
+    depot_id: Id | None = Field(
+        default=None, description="the depot's plan (default: the all-depot plan)"
+    )
+    demand: Amount | None = Field(
+        default=None,
+        min_length=1,
+        max_length=16,
+        description="order size per capacity dimension (default: a parcel)",
+    )
+    service_time: Seconds | None = Field(
+        default=None, le=4 * 3600, description="seconds at the door"
+    )
+
+
+class SlotQuoteCreate(_SlotRequest):
+    """An address and a day to quote slots for."""
+
+
+class NearbyStation(BaseModel):
+    """A pickup station offered as a slot, and how far it is."""
+
+    id: str
+    name: str
+    location: Location
+    distance_m: float
+
+
+class SlotQuotesPublic(BaseModel):
+    """Every slot for the address: available first, cheapest first.
+
+    ``marginal_cost`` is what serving the order in that slot adds to the
+    plan (won); ``eta`` is seconds since local midnight of ``day``.
+    ``stations`` are the pickup stations offered as slots, nearest first.
+    """
+
+    day: dt.date
+    depot_id: str | None
+    plan_id: str
+    data: list[SlotQuote]
+    count: int
+    stations: list[NearbyStation]
+
+
+class SlotBookingCreate(_SlotRequest):
+    """A slot to reserve for an address."""
+
+    slot_id: str = Field(min_length=1, max_length=200, description="from a quote")
+    customer_id: Id | None = None
+
+
+class SlotBookingPublic(BaseModel):
+    """A reserved slot: the new order, its tracking token and its plan."""
+
+    order_id: str
+    tracking_token: str
+    slot: Slot
+    vehicle: str
+    eta: int = Field(description="seconds since local midnight of the day")
+    eta_at: dt.datetime = Field(description="the same, as a local time")
+    marginal_cost: float
+    plan_id: str = Field(description="the plan version holding the order")
+
+
+# --- the books, one per day and depot ------------------------------------------
+
+
+@dataclass
+class _Entry:
+    """A day's book and the plan version it started from (or made)."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    plan_id: str | None = None
+    book: SlotBook | None = None
+
+
+class SlotBooks:
+    """The slot books of an app, keyed by (day, depot id).
+
+    Parameters
+    ----------
+    keep
+        Books kept at most; the least recently used idle ones go first.
+    """
+
+    def __init__(self, keep: int = 32) -> None:
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[Key, _Entry] = OrderedDict()
+        self.keep = keep
+
+    @contextmanager
+    def day(self, key: Key) -> Iterator[_Entry]:
+        """Hold the lock of one day and depot (quotes and bookings queue on it)."""
+        with self._lock:
+            entry = self._entries.setdefault(key, _Entry())
+            self._entries.move_to_end(key)
+            idle = [k for k, e in self._entries.items() if not e.lock.locked()]
+            for old in idle[: max(0, len(self._entries) - self.keep)]:
+                if old != key:
+                    del self._entries[old]
+        with entry.lock:
+            yield entry
+
+
+def _config(problem: Problem) -> SlotConfig:
+    """The default slots; a default order fits the fleet's capacity dimensions."""
+    config = SlotConfig()
+    if len(config.demand) != problem.n_dims:
+        # One unit per dimension: the usual meaning of a 1-D capacity is parcels.
+        config = config.model_copy(update={"demand": (1,) * problem.n_dims})
+    return config
+
+
+def _book_for(entry: _Entry, row: PlanRow) -> SlotBook:
+    """The entry's book, rebuilt when the day's current plan is another one."""
+    if entry.book is None or entry.plan_id != row.id:
+        entry.book = entry.plan_id = None
+        try:
+            # The planner solves stored days with straight-line travel.
+            entry.book = SlotBook(
+                row.problem, row.plan, HaversineTravel(), _config(row.problem)
+            )
+        except ValueError as exc:
+            raise Conflict(
+                f"the plan {row.id} cannot take slot quotes: {exc}"
+            ) from None
+        entry.plan_id = row.id
+    return entry.book
+
+
+# --- checks ----------------------------------------------------------------------
+
+
+def _check_location(request: _SlotRequest) -> None:
+    # Slots are found by distance: a bare matrix index means nothing here.
+    if not request.location.has_coordinates:
+        raise Invalid.one("location", "lat and lon are required")
+
+
+def _check_demand(request: _SlotRequest, problem: Problem) -> None:
+    if request.demand is not None and len(request.demand) != problem.n_dims:
+        reason = (
+            f"has {len(request.demand)} dimensions; "
+            f"vehicle capacity has {problem.n_dims}"
+        )
+        raise Invalid.one("demand", reason)
+
+
+def _current_plan(session: Session, day: dt.date, depot_id: str | None) -> PlanRow:
+    row = plan_rows.current_plan(session, day=day, depot_id=depot_id)
+    if row is None:
+        where = "" if depot_id is None else f" at depot {depot_id!r}"
+        raise NotFound(f"no plan for {day.isoformat()}{where}")
+    return row
+
+
+# --- quotes ----------------------------------------------------------------------
+
+
+def _stations(
+    problem: Problem, location: Location, quotes: list[SlotQuote]
+) -> list[NearbyStation]:
+    """The stations among the quoted slots, with their distance."""
+    offered = {q.slot.station for q in quotes if q.slot.station is not None}
+    out = []
+    for st in problem.stations:
+        if st.id not in offered:
+            continue
+        assert location.lat is not None and location.lon is not None
+        assert st.location.lat is not None and st.location.lon is not None
+        metres = haversine_m(
+            location.lat, location.lon, st.location.lat, st.location.lon
+        )
+        out.append(
+            NearbyStation(
+                id=st.id, name=st.name, location=st.location, distance_m=round(metres)
+            )
+        )
+    return sorted(out, key=lambda s: s.distance_m)
+
+
+def _frozen(row: PlanRow, quotes: list[SlotQuote]) -> list[SlotQuote]:
+    """A dispatched plan takes no more orders: every slot is closed."""
+    if row.status == "draft":
+        return quotes
+    return [
+        SlotQuote(
+            slot=q.slot,
+            available=False,
+            reason=SlotReason.CLOSED,
+            detail="the day's routes are dispatched",
+        )
+        for q in quotes
+    ]
+
+
+def quote_slots(
+    session: Session, *, books: SlotBooks, request: SlotQuoteCreate
+) -> SlotQuotesPublic:
+    """Every delivery slot for an address: availability and marginal cost."""
+    _check_location(request)
+    with books.day((request.day, request.depot_id)) as entry:
+        # Under the lock: a booking in flight has committed its version.
+        row = _current_plan(session, request.day, request.depot_id)
+        book = _book_for(entry, row)
+        _check_demand(request, book.problem)
+        try:
+            quotes = book.quote(
+                request.location,
+                demand=request.demand,
+                service=request.service_time,
+                now=now_seconds(request.day),
+            )
+        except ValueError as exc:
+            raise Conflict(
+                f"the plan {row.id} cannot take slot quotes: {exc}"
+            ) from None
+        quotes = _frozen(row, quotes)
+        stations = _stations(book.problem, request.location, quotes)
+    return SlotQuotesPublic(
+        day=request.day,
+        depot_id=request.depot_id,
+        plan_id=row.id,
+        data=quotes,
+        count=len(quotes),
+        stations=stations,
+    )
+
+
+# --- bookings --------------------------------------------------------------------
+
+#: Fields of a stored order -> the request's field they came from.
+_ORDER_FIELDS = {
+    "job.location": "location",
+    "job.demand": "demand",
+    "job.customer_id": "customer_id",
+    "customer_id": "customer_id",
+    "job.station": "slot_id",
+    "depot_id": "depot_id",
+    "job.depot": "depot_id",
+}
+
+
+def _new_order_id(day: dt.date) -> str:
+    return f"{day:%Y%m%d}-{secrets.token_hex(6)}"
+
+
+def book_slot(
+    session: Session, *, books: SlotBooks, request: SlotBookingCreate
+) -> SlotBookingPublic:
+    """Reserve a slot: store the order and the plan version that serves it.
+
+    Commits before the day's lock is released, so the next booking reads
+    this version as the current plan. Field errors name the request's
+    fields (``slot_id``, ``demand``).
+    """
+    _check_location(request)
+    with books.day((request.day, request.depot_id)) as entry:
+        # Read the current plan under the lock: the last booking committed.
+        row = _current_plan(session, request.day, request.depot_id)
+        if row.status != "draft":
+            raise Conflict(
+                f"slot {request.slot_id} is not available: the routes of "
+                f"{request.day.isoformat()} are dispatched"
+            )
+        book = _book_for(entry, row)
+        _check_demand(request, book.problem)
+        now = now_seconds(request.day)
+        booking = _reserve(book, request, now)
+        # The book now holds the order: forget it unless everything is stored.
+        try:
+            order, version = _store(session, row, book, booking, now)
+        except BaseException:
+            entry.book, entry.plan_id = None, None
+            raise
+        entry.plan_id = version.id
+    return SlotBookingPublic(
+        order_id=order.id,
+        tracking_token=order.tracking_token,
+        slot=booking.slot,
+        vehicle=booking.vehicle,
+        eta=booking.eta,
+        eta_at=to_datetime(booking.eta, request.day),
+        marginal_cost=booking.marginal_cost,
+        plan_id=version.id,
+    )
+
+
+def _reserve(book: SlotBook, request: SlotBookingCreate, now: int) -> Booking:
+    """Insert the order into the book with the slot as its window."""
+    try:
+        return book.book(
+            request.location,
+            request.slot_id,
+            order_id=_new_order_id(request.day),
+            demand=request.demand,
+            service=request.service_time,
+            now=now,
+            customer_id=request.customer_id,
+        )
+    except KeyError:
+        offered = ", ".join(s.id for s in book.slots(request.location))
+        reason = f"no slot {request.slot_id!r} at this address; slots: {offered}"
+        raise Invalid.one("slot_id", reason) from None
+    except SlotUnavailableError as exc:
+        raise Conflict(str(exc)) from None
+    except ValueError as exc:
+        raise Conflict(f"slot {request.slot_id} could not be booked: {exc}") from None
+
+
+def _store(
+    session: Session, row: PlanRow, book: SlotBook, booking: Booking, now: int
+) -> tuple[OrderRow, PlanRow]:
+    """Store the booked order and the new plan version, and commit."""
+    # Supersede the parent only if it is still the current draft: another
+    # process (or a re-optimisation) that replaced it first wins, and this
+    # booking is refused rather than stored on a stale plan.
+    if not plan_rows.supersede_draft(session, plan_id=row.id):
+        raise Conflict(
+            f"slot {booking.slot.id} could not be booked: the plan of "
+            f"{row.day.isoformat()} changed meanwhile; quote again"
+        )
+    job = next(j for j in book.problem.jobs if j.id == booking.order)
+    order = _store_order(
+        session, OrderCreate(job=job, day=row.day, depot_id=row.depot_id)
+    )
+    plan = book.plan()
+    version = plan_rows.save_plan(
+        session,
+        day=row.day,
+        depot_id=row.depot_id,
+        problem=book.problem,
+        plan=plan,
+        parent_id=row.id,
+        job_id=None,
+    )
+    register_plan(
+        session,
+        day=row.day,
+        plan_id=version.id,
+        plan=plan,
+        problem=book.problem,
+        at=now,
+    )
+    session.commit()
+    return order, version
+
+
+def _store_order(session: Session, order: OrderCreate) -> OrderRow:
+    """The booked order, stored; its field errors named as the request's."""
+    try:
+        return create_order(
+            session,
+            order=order.model_copy(update={"customer_id": order.job.customer_id}),
+        )
+    except Invalid as exc:
+        errors = [
+            FieldError(field=_ORDER_FIELDS.get(e.field, ""), reason=e.reason)
+            for e in exc.errors
+        ]
+        raise Invalid(errors) from None

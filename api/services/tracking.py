@@ -1,0 +1,293 @@
+"""Tracking in the service: plan registration, dispatch and live ETAs.
+
+Live ETAs (:meth:`LiveEtas.eta`) read the order's status, its place on a
+route and the van's events, and call the pure
+:func:`tracking.eta.route_eta`. A :class:`LiveEtas` keeps the plans it
+parsed (by ``(plan_id, version)``) and the ETAs of whole routes, because
+parsing a day's plan on every request would cost more than the ETA itself;
+``create_app`` makes one per app.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy.orm import Session
+
+from api.db import tracking as rows
+from api.db.tracking import RouteRef, SqlStore
+from api.services.ingest import ingest
+from routing.model import Problem
+from routing.plan import Plan, Route, StepType
+from routing.travel.haversine import HaversineTravel
+from routing.units import to_datetime, to_seconds
+from tracking.correction import Correction
+from tracking.eta import Eta, LegTimes, WindowsByStop, route_eta, windows_of
+from tracking.events import Event, OrderDispatched
+from tracking.status import OrderState, OrderStatus
+from tracking.tracker import Tracker
+from tracking.zones import grid_zone
+
+__all__ = [
+    "ETA_REFRESH",
+    "LIVE_STATES",
+    "LiveEtas",
+    "RoutePlan",
+    "RouteRef",
+    "dispatch_plan",
+    "eta_clock",
+    "local_time",
+    "now_seconds",
+    "register_plan",
+]
+
+#: States in which an order still has an ETA.
+LIVE_STATES = frozenset(
+    {
+        OrderState.PLANNED,
+        OrderState.DISPATCHED,
+        OrderState.OUT_FOR_DELIVERY,
+        OrderState.ARRIVING,
+    }
+)
+#: Seconds a live ETA asked for "now" may be old: callers round the clock
+#: down to this step, so a route's ETAs are computed once per step (or
+#: sooner, when one of its events arrives).
+ETA_REFRESH = 10
+
+
+def now_seconds(day: dt.date) -> int:
+    """The current time in seconds since local midnight of ``day``."""
+    return to_seconds(dt.datetime.now(dt.UTC), day)
+
+
+def eta_clock(day: dt.date) -> int:
+    """ "Now" for live ETAs: :func:`now_seconds` down to :data:`ETA_REFRESH`."""
+    return now_seconds(day) // ETA_REFRESH * ETA_REFRESH
+
+
+def local_time(seconds: int, day: dt.date) -> dt.datetime:
+    """Seconds since local midnight of ``day`` as an aware local datetime."""
+    return to_datetime(seconds, day)
+
+
+# -- plans --------------------------------------------------------------------
+
+
+def register_plan(
+    session: Session,
+    *,
+    day: dt.date,
+    plan_id: str,
+    plan: Plan,
+    problem: Problem,
+    at: int,
+) -> None:
+    """Track a plan: its orders become ``planned`` on their vans.
+
+    Orders not known yet are created. The plan and problem are kept (in
+    ``tracked_plans``) for live ETAs and delivery outcomes. Registering the
+    same plan again changes nothing; a new plan id for the same orders (a
+    re-optimised plan) moves them to their new routes. ``at`` is when, in
+    seconds since local midnight of ``day``; the caller commits.
+    """
+    rows.save_tracked_plan(
+        session,
+        plan_id=plan_id,
+        day=day,
+        plan=plan.model_dump(mode="json"),
+        problem=problem.model_dump(mode="json"),
+    )
+    store = SqlStore(session, day, plan_id=plan_id)
+    result = Tracker(store).register_plan(plan, at=at, plan_id=plan_id)
+    store.bump_revisions()
+    if result.rejected:
+        reasons = "; ".join(r.reason for r in result.rejected[:3])
+        raise ValueError(f"plan {plan_id} cannot be tracked: {reasons}")
+
+
+def dispatch_plan(
+    session: Session, *, day: dt.date, plan_id: str, plan: Plan, at: int
+) -> int:
+    """Release a plan: every routed, planned order becomes ``dispatched``.
+
+    Returns how many orders this call moved (0 when repeated: the events'
+    ids derive from the plan id, so a second call changes nothing). The
+    caller commits.
+    """
+    events: list[Event] = [
+        OrderDispatched(
+            id=f"{plan_id}:dispatched:{order_id}",
+            at=at,
+            order_id=order_id,
+            vehicle=route.vehicle,
+        )
+        for route in plan.routes
+        for order_id in route.order_ids
+    ]
+    result = ingest(session, day, events)
+    return len(result.accepted) - len(result.stale)
+
+
+# -- live ETAs ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RoutePlan:
+    """A parsed route of a tracked plan, with what its ETAs need."""
+
+    route: Route
+    orders: tuple[str, ...]
+    windows: WindowsByStop
+
+
+#: Route ETAs are kept by ``(day, plan_id, version, vehicle, revision, now)``.
+RouteKey = tuple[dt.date, str, int, str, int, int]
+
+
+class LiveEtas:
+    """Live ETAs of tracked orders, with the parsed plans and route ETAs kept.
+
+    Parameters
+    ----------
+    max_plans, max_routes
+        Parsed plans and computed routes kept at most (emptied when full).
+    """
+
+    def __init__(self, max_plans: int = 256, max_routes: int = 4096) -> None:
+        #: The travel-time cache (the planner's default model).
+        self.legs = LegTimes(HaversineTravel())
+        self.correction = Correction()
+        self.max_plans = max_plans
+        self.max_routes = max_routes
+        self._plans: dict[str, tuple[int, Plan, WindowsByStop]] = {}
+        self._plans_lock = threading.Lock()
+        self._routes: dict[RouteKey, tuple[RoutePlan, dict[str, Eta]]] = {}
+
+    def remembered(
+        self, day: dt.date, status: OrderStatus, now: int, ref: RouteRef | None
+    ) -> Eta | Literal[False] | None:
+        """:meth:`eta` from memory only, without a database session.
+
+        The ETA (or None when the order is not coming), or False when this
+        object has not computed the route's ETAs for this plan version,
+        route revision and ``now``.
+        """
+        key = _route_key(day, status, now, ref)
+        if key is None:
+            return None
+        cached = self._routes.get(key)
+        if cached is None:
+            return False
+        return self._from_route(cached, status.order_id, now)
+
+    def eta(
+        self,
+        session: Session,
+        day: dt.date,
+        status: OrderStatus,
+        now: int,
+        ref: RouteRef | None,
+    ) -> Eta | None:
+        """The live ETA of a tracked order (None once it is no longer coming).
+
+        ``ref`` comes from :func:`api.db.tracking.tracked_order`. The ETAs
+        of a whole route are computed at once and kept, keyed by the plan's
+        version, the route's revision and ``now``: every order on the route
+        asking at the same second (callers round ``now``, see
+        :data:`ETA_REFRESH`) gets them from memory, and an accepted event of
+        the route, in any process, changes the revision and so the key.
+        """
+        key = _route_key(day, status, now, ref)
+        if key is None:
+            return None
+        cached = self._routes.get(key)
+        if cached is None:
+            cached = self._compute(session, key)
+            if cached is None:
+                return None
+        return self._from_route(cached, status.order_id, now)
+
+    def _compute(
+        self, session: Session, key: RouteKey
+    ) -> tuple[RoutePlan, dict[str, Eta]] | None:
+        day, plan_id, version, vehicle, _, now = key
+        plan, windows = self._parsed_plan(session, plan_id, version)
+        found = plan.route_of(vehicle)
+        if found is None:
+            return None
+        route = RoutePlan(route=found, orders=tuple(found.order_ids), windows=windows)
+        events = rows.route_events(
+            session, day=day, vehicle=vehicle, order_ids=route.orders, until=now
+        )
+        etas = route_eta(
+            route.route,
+            events,
+            self.legs,
+            now,
+            self.correction,
+            windows=route.windows,
+            zone=grid_zone,
+        )
+        if len(self._routes) >= self.max_routes:
+            self._routes.clear()
+        self._routes[key] = (route, etas)
+        return route, etas
+
+    def _parsed_plan(
+        self, session: Session, plan_id: str, version: int
+    ) -> tuple[Plan, WindowsByStop]:
+        hit = self._plans.get(plan_id)
+        if hit is not None and hit[0] == version:
+            return hit[1], hit[2]
+        row = rows.get_tracked_plan(session, plan_id=plan_id)
+        assert row is not None
+        plan = Plan.model_validate(row.plan)
+        windows = windows_of(Problem.model_validate(row.problem))
+        with self._plans_lock:
+            if len(self._plans) >= self.max_plans:
+                self._plans.clear()
+            self._plans[plan_id] = (row.version, plan, windows)
+        return plan, windows
+
+    def _from_route(
+        self, cached: tuple[RoutePlan, dict[str, Eta]], order_id: str, now: int
+    ) -> Eta | None:
+        route, etas = cached
+        got = etas.get(order_id)
+        if got is not None:
+            return got
+        return self._planned(route, order_id, now)
+
+    def _planned(self, route: RoutePlan, order_id: str, now: int) -> Eta | None:
+        """Before the van starts: the planned arrival with the default spread."""
+        for step in route.route.steps:
+            if step.id == order_id and step.type in (StepType.JOB, StepType.DELIVERY):
+                zone = grid_zone(step.location) if step.location is not None else "?"
+                raw = step.arrival
+                low, _, high = self.correction.residual_quantiles(raw - now, zone, raw)
+                point = max(now, raw)
+                return Eta(
+                    order_id=order_id,
+                    vehicle=route.route.vehicle,
+                    point=point,
+                    p10=max(now, min(point, round(raw + low))),
+                    p90=max(point, round(raw + high)),
+                    made_at=now,
+                    zone=zone,
+                )
+        return None
+
+
+def _route_key(
+    day: dt.date, status: OrderStatus, now: int, ref: RouteRef | None
+) -> RouteKey | None:
+    """The key of the order's route ETAs; None when it has no live ETA."""
+    if status.state not in LIVE_STATES or ref is None or ref.plan_id is None:
+        return None
+    if ref.vehicle is None or ref.version is None:
+        return None
+    return (day, ref.plan_id, ref.version, ref.vehicle, ref.revision or 0, now)

@@ -1,0 +1,300 @@
+"""What the tracking routes show: an order's status and ETA, a plan's day live.
+
+Each view takes one session and the app's :class:`~api.services.tracking.LiveEtas`
+and returns the response model, or None when there is nothing of that id.
+Times in the domain models (``eta``) are seconds since local midnight of the
+order's day; ``window`` gives the same as aware datetimes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from api.db import orders, plans
+from api.db import tracking as rows
+from api.db.async_reads import compiled
+from api.db.tracking import RouteRef
+from api.services.reads import ReadSessions
+from api.services.tracking import LiveEtas, eta_clock, local_time
+from tracking.eta import Eta
+from tracking.status import OrderState, OrderStatus, StatusChange
+from tracking.store import VehicleState
+
+__all__ = [
+    "DriverPosition",
+    "EtaWindow",
+    "OrderEtaPublic",
+    "OrderTrackingPublic",
+    "PlanLivePublic",
+    "StopLive",
+    "TrackPublic",
+    "TrackStep",
+    "VehicleLive",
+    "eta_view",
+    "fast_eta_view",
+    "link_exists",
+    "plan_live_view",
+    "public_view",
+    "tracking_view",
+]
+
+
+class EtaWindow(BaseModel):
+    """The ETA as local times: expected arrival and its P10-P90 window."""
+
+    expected: dt.datetime
+    earliest: dt.datetime
+    latest: dt.datetime
+    arrived: bool = False
+
+
+class OrderEtaPublic(BaseModel):
+    """An order's status and live ETA (``eta`` None once it is not coming)."""
+
+    order_id: str
+    day: dt.date
+    status: OrderState
+    eta: Eta | None = None
+    window: EtaWindow | None = None
+
+
+class OrderTrackingPublic(OrderEtaPublic):
+    """Status, ETA and every status change with its time and cause."""
+
+    vehicle: str | None = None
+    history: list[StatusChange]
+
+
+class TrackStep(BaseModel):
+    """One status the order passed through, and when."""
+
+    status: OrderState
+    at: dt.datetime
+
+
+class DriverPosition(BaseModel):
+    """Where the van was last seen (only while this is its next stop)."""
+
+    lat: float
+    lon: float
+    at: dt.datetime
+
+
+class TrackPublic(BaseModel):
+    """What the customer's tracking link shows."""
+
+    status: OrderState
+    window: EtaWindow | None = None
+    history: list[TrackStep]
+    driver: DriverPosition | None = None
+
+
+class StopLive(BaseModel):
+    """One order of a plan: its status, van and ETA window (None once not coming)."""
+
+    order_id: str
+    status: OrderState
+    vehicle: str | None = None
+    window: EtaWindow | None = None
+
+
+class VehicleLive(BaseModel):
+    """A van of a plan as last reported: shift, position, latest stop."""
+
+    vehicle: str
+    on_shift: bool = False
+    lat: float | None = None
+    lon: float | None = None
+    position_at: dt.datetime | None = None
+    stop: str | None = None
+    stop_event: str | None = None
+    stop_at: dt.datetime | None = None
+
+
+class PlanLivePublic(BaseModel):
+    """A plan's day as it happens: every order's status, every van seen.
+
+    Orders not tracked (yet) are left out; so are vans that sent nothing.
+    """
+
+    plan_id: str
+    day: dt.date
+    orders: list[StopLive]
+    vehicles: list[VehicleLive]
+
+
+def window(eta: Eta | None, day: dt.date) -> EtaWindow | None:
+    """The ETA as local times (None: no ETA)."""
+    if eta is None:
+        return None
+    return EtaWindow(
+        expected=local_time(eta.point, day),
+        earliest=local_time(eta.p10, day),
+        latest=local_time(eta.p90, day),
+        arrived=eta.arrived,
+    )
+
+
+def _eta_fields(
+    order_id: str, day: dt.date, status: OrderStatus, eta: Eta | None
+) -> dict[str, Any]:
+    """The fields of :class:`OrderEtaPublic` (also those of the tracking view)."""
+    return {
+        "order_id": order_id,
+        "day": day,
+        "status": status.state,
+        "eta": eta,
+        "window": window(eta, day),
+    }
+
+
+def eta_view(
+    order_id: str, day: dt.date, status: OrderStatus, eta: Eta | None
+) -> OrderEtaPublic:
+    """The ETA view of a tracked order whose ETA is known."""
+    return OrderEtaPublic(**_eta_fields(order_id, day, status, eta))
+
+
+def tracking_view(
+    session: Session, etas: LiveEtas, order_id: str, at: int | None = None
+) -> OrderTrackingPublic | None:
+    """Status, history and ETA of an order (None: no such order)."""
+    found = rows.tracked_order(session, order_id=order_id)
+    if found is None:
+        row = orders.get_order(session, order_id=order_id)
+        if row is None:
+            return None
+        return OrderTrackingPublic(
+            order_id=order_id, day=row.day, status=OrderState.CREATED, history=[]
+        )
+    day, status, ref = found
+    now = eta_clock(day) if at is None else at
+    eta = etas.eta(session, day, status, now, ref)
+    return OrderTrackingPublic(
+        **_eta_fields(order_id, day, status, eta),
+        vehicle=status.vehicle,
+        history=list(status.history),
+    )
+
+
+def public_view(session: Session, etas: LiveEtas, token: str) -> TrackPublic | None:
+    """The customer's view of the order holding ``token`` (None: no such token)."""
+    row = orders.order_by_token(session, token=token)
+    if row is None:
+        return None
+    found = rows.tracked_order(session, order_id=row.id)
+    if found is None:
+        return TrackPublic(status=OrderState.CREATED, history=[])
+    day, status, ref = found
+    eta = etas.eta(session, day, status, eta_clock(day), ref)
+    return TrackPublic(
+        status=status.state,
+        window=window(eta, day),
+        history=[
+            TrackStep(status=c.target, at=local_time(c.at, day)) for c in status.history
+        ],
+        driver=_driver(session, day, status),
+    )
+
+
+def _driver(
+    session: Session, day: dt.date, status: OrderStatus
+) -> DriverPosition | None:
+    """The van's last position while it is on its way to this very stop."""
+    if status.state is not OrderState.ARRIVING or status.vehicle is None:
+        return None
+    van = rows.vehicle_state(session, day=day, vehicle=status.vehicle)
+    if van is None or van.lat is None or van.lon is None or van.position_at is None:
+        return None
+    return DriverPosition(lat=van.lat, lon=van.lon, at=local_time(van.position_at, day))
+
+
+def plan_live_view(
+    session: Session, etas: LiveEtas, plan_id: str
+) -> PlanLivePublic | None:
+    """Statuses, ETAs and van positions of a stored plan (None: no such plan)."""
+    row = plans.get_plan(session, plan_id=plan_id)
+    if row is None:
+        return None
+    day, plan = row.day, row.plan
+    order_ids = [o for route in plan.routes for o in route.order_ids]
+    order_ids += [u.id for u in plan.unassigned]
+    now = eta_clock(day)
+    stops = [
+        _stop(session, etas, found, now)
+        for found in rows.tracked_orders(session, order_ids=order_ids)
+    ]
+    stops.sort(key=lambda o: o.order_id)
+    vans = rows.vehicle_states(
+        session, day=day, vehicles=[r.vehicle for r in plan.routes]
+    )
+    vehicles = [_van(v, day) for v in sorted(vans, key=lambda v: v.vehicle)]
+    return PlanLivePublic(plan_id=plan_id, day=day, orders=stops, vehicles=vehicles)
+
+
+def _stop(
+    session: Session,
+    etas: LiveEtas,
+    found: tuple[dt.date, OrderStatus, RouteRef],
+    now: int,
+) -> StopLive:
+    day, status, ref = found
+    eta = etas.eta(session, day, status, now, ref)
+    return StopLive(
+        order_id=status.order_id,
+        status=status.state,
+        vehicle=status.vehicle,
+        window=window(eta, day),
+    )
+
+
+def _van(v: VehicleState, day: dt.date) -> VehicleLive:
+    def when(seconds: int | None) -> dt.datetime | None:
+        return None if seconds is None else local_time(seconds, day)
+
+    return VehicleLive(
+        vehicle=v.vehicle,
+        on_shift=v.on_shift,
+        lat=v.lat,
+        lon=v.lon,
+        position_at=when(v.position_at),
+        stop=v.stop,
+        stop_event=v.stop_event,
+        stop_at=when(v.stop_at),
+    )
+
+
+_ORDER_REF_SQL = compiled(rows.ORDER_REF)
+
+
+async def fast_eta_view(
+    reads: ReadSessions, etas: LiveEtas, order_id: str, at: int | None
+) -> OrderEtaPublic | None:
+    """The ETA view with one query on the event loop, where that is possible.
+
+    On PostgreSQL (``reads.async_reads``) a tracked order's row is read
+    asynchronously; its route's ETAs then come from memory, or from one
+    worker-thread hop that computes them. None: the slow path decides
+    (SQLite, or an order that is not tracked or does not exist).
+    """
+    if reads.async_reads is None:
+        return None
+    row = await reads.async_reads.one(_ORDER_REF_SQL, {"order_id": order_id})
+    if row is None:
+        return None
+    day, status, ref = rows.order_ref_row(row)
+    now = eta_clock(day) if at is None else at
+    known = etas.remembered(day, status, now, ref)
+    if known is not False:
+        return eta_view(order_id, day, status, known)
+    eta = await reads.run(lambda s: etas.eta(s, day, status, now, ref))
+    return eta_view(order_id, day, status, eta)
+
+
+def link_exists(session: Session, token: str) -> bool:
+    """Whether some order has the tracking link ``token``."""
+    return orders.order_by_token(session, token=token) is not None
