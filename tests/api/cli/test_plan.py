@@ -145,3 +145,14 @@ def test_city_scale_commands_are_mounted() -> None:
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0, result.output
         assert "Usage" in result.output
+
+
+def test_plan_without_out_writes_to_the_current_folder(tmp_path: Path) -> None:
+    """Without ``-o`` the plan lands in the current folder, not beside the input."""
+    result = runner.invoke(
+        app, ["plan", str(EXAMPLES / "small_problem.json"), "--time-limit", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "small_problem.plan.json").is_file()
+    assert not (EXAMPLES / "small_problem.plan.json").exists()
+    assert "plan written to small_problem.plan.json" in result.output
