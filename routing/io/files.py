@@ -79,9 +79,24 @@ def load_json(path: str | Path) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(
-            str(p), [f"line {exc.lineno} column {exc.colno}: {exc.msg}"]
-        ) from None
+        where = f"line {exc.lineno} column {exc.colno}"
+        raise InputError(str(p), [f"{where}: {_json_reason(exc.msg)}"]) from None
+
+
+#: The JSON decoder's messages that end mid-sentence ("... at"), in words.
+_JSON_REASONS = {
+    "Unterminated string starting at": "a string starts here and is never closed "
+    '(a missing ")',
+    "Invalid control character at": "a control character such as a line break "
+    "inside a string (write it as \\n)",
+    "Expecting value": "expected a value (string, number, object, array, true, "
+    "false or null)",
+    "Extra data": "more text after the end of the JSON value",
+}
+
+
+def _json_reason(msg: str) -> str:
+    return _JSON_REASONS.get(msg, msg.removesuffix(" at"))
 
 
 def read_problem(path: str | Path) -> Problem:

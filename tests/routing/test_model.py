@@ -128,7 +128,7 @@ INVALID: list[tuple[str, Mutation, str]] = [
     (
         "bad clock string",
         _set("vehicles.0.shift", ["8h", "20:00"]),
-        "vehicles[0].shift.start: Input should be a valid integer",
+        "vehicles[0].shift.start: '8h' is not a time of day: write HH:MM",
     ),
     (
         "window with three values",
