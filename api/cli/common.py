@@ -39,6 +39,14 @@ RoadsOption = Annotated[
 CacheOption = Annotated[
     Path, typer.Option(help="where road travel matrices are cached")
 ]
+CityRoadsOption = Annotated[
+    int | None,
+    typer.Option(
+        metavar="SEED",
+        help="drive on the embedded Seoul's road network of this seed, the one "
+        "'milepost demo --seed SEED' plans on (default seed 0)",
+    ),
+]
 ObjectiveOption = Annotated[str, typer.Option(help="cost | distance")]
 SeedOption = Annotated[int, typer.Option(help="random seed")]
 
@@ -57,11 +65,21 @@ def error(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
-def load_travel(roads: Path | None, cache_dir: Path) -> TravelModel:
-    """Straight lines, or the road network in ``roads`` (exit 2 if unreadable)."""
+def load_travel(
+    roads: Path | None, cache_dir: Path, city_roads: int | None = None
+) -> TravelModel:
+    """Straight lines, the road network in ``roads`` (exit 2 if unreadable), or
+    the embedded city's roads of seed ``city_roads``."""
     from routing.io import InputError
     from routing.travel import HaversineTravel, RoadTravel
 
+    if roads is not None and city_roads is not None:
+        raise error("--roads and --city-roads: give one or the other")
+    if city_roads is not None:
+        from scenarios.city.roads import seoul_roads
+
+        with console.status("building the embedded city's road network"):
+            return seoul_roads(city_roads, cache_dir)
     if roads is None:
         return HaversineTravel()
     try:

@@ -20,6 +20,7 @@ from api.cli.common import (
     CURRENCY,
     DEFAULT_CACHE_DIR,
     CacheOption,
+    CityRoadsOption,
     ObjectiveOption,
     RoadsOption,
     SeedOption,
@@ -272,6 +273,7 @@ def reoptimize_command(
     objective: ObjectiveOption = "cost",
     seed: SeedOption = 0,
     roads: RoadsOption = None,
+    city_roads: CityRoadsOption = None,
     cache_dir: CacheOption = DEFAULT_CACHE_DIR,
 ) -> None:
     """Re-plan the rest of the day from the plan in execution."""
@@ -280,7 +282,7 @@ def reoptimize_command(
     problem = _read_problem(problem_file)
     state = _read_state_or_exit(problem, state_file, plan_file)
     params = _params(time_limit=max(time_limit, 0.001), objective=objective, seed=seed)
-    travel = load_travel(roads, cache_dir)
+    travel = load_travel(roads, cache_dir, city_roads)
     result = _reoptimise(problem, state, travel, params, source=state_file)
     verdict = check(result.problem, result.plan, travel)
     target = default_output(output, state_file, ".reopt.json")
@@ -352,28 +354,33 @@ def _day(problem: Problem, date: str | None) -> dt.date:
 def quotes_table(quotes: list[SlotQuote]) -> Table:
     """Slots as a customer would see them, with the reasons.
 
-    Times, ids and numbers are never cut; the reason wraps when the terminal
-    is narrow.
+    Fits an 80-column terminal: a slot shows its window (below its id) only
+    when the id is not the window itself, the cost is the marginal cost, and
+    in a narrower terminal cells wrap (long ids fold) instead of being cut.
     """
+    from rich import box
     from rich.table import Table
 
     from routing.units import clock
 
-    table = Table(title="Slots", title_justify="left")
-    for name, justify in (
-        ("slot", "left"),
-        ("window", "left"),
-        ("free", "left"),
-        (f"marginal cost ({CURRENCY})", "right"),
-        ("van", "left"),
-        ("eta", "left"),
-    ):
-        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
-    table.add_column("reason", overflow="fold", min_width=12)
+    table = Table(
+        title="Slots",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    table.add_column("slot", overflow="fold")
+    table.add_column("free")
+    table.add_column(CURRENCY, justify="right")
+    table.add_column("van", overflow="fold")
+    table.add_column("eta")
+    table.add_column("reason", overflow="fold", ratio=1)
     for q in quotes:
+        window = f"{clock(q.slot.window.start)}-{clock(q.slot.window.end)}"
         table.add_row(
-            q.slot.id,
-            f"{clock(q.slot.window.start)}-{clock(q.slot.window.end)}",
+            q.slot.id if q.slot.id == window else f"{q.slot.id}\n{window}",
             "yes" if q.available else "no",
             "-" if q.marginal_cost is None else f"{q.marginal_cost:,.0f}",
             q.vehicle or "-",
@@ -491,6 +498,7 @@ def slots_command(
         Path | None, typer.Option("--json", help="also write the quotes as JSON")
     ] = None,
     roads: RoadsOption = None,
+    city_roads: CityRoadsOption = None,
     cache_dir: CacheOption = DEFAULT_CACHE_DIR,
 ) -> None:
     """Quote delivery slots for an address, or book one."""
@@ -500,7 +508,7 @@ def slots_command(
     problem, plan, cfg, location, day, moment = _slot_inputs(
         problem_file, plan_file, (lat, lon), date, config, now
     )
-    slots = SlotBook(problem, plan, load_travel(roads, cache_dir), cfg)
+    slots = SlotBook(problem, plan, load_travel(roads, cache_dir, city_roads), cfg)
     quotes = slots.quote(location, day, now=moment)
     out.print(quotes_table(quotes))
     if json_file is not None:

@@ -12,6 +12,7 @@ from api.cli.common import (
     CURRENCY,
     DEFAULT_CACHE_DIR,
     CacheOption,
+    CityRoadsOption,
     RoadsOption,
     console,
     default_output,
@@ -147,6 +148,7 @@ def plan_command(
     objective: Annotated[str, typer.Option(help="cost | distance")] = "cost",
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     roads: RoadsOption = None,
+    city_roads: CityRoadsOption = None,
     cache_dir: CacheOption = DEFAULT_CACHE_DIR,
 ) -> None:
     """Plan routes for a problem file and write the plan as JSON."""
@@ -162,7 +164,7 @@ def plan_command(
             "seed": seed,
         },
     )
-    travel = load_travel(roads, cache_dir)
+    travel = load_travel(roads, cache_dir, city_roads)
     try:
         plan = solve_with_progress(problem, params, travel)
     except ValueError as exc:  # e.g. an engine that cannot model the problem

@@ -21,6 +21,7 @@ from api.settings import Settings
 from api.web import pages
 from tests.api.conftest import auth, make_keys, sqlite_url
 from tests.api.test_plans_routes import EXAMPLE, PARAMS, wait_plan
+from tests.helpers import service_missing
 
 STATIC = Path(pages.__file__).parent / "static"
 
@@ -107,7 +108,7 @@ def test_base_layer_is_the_embedded_city(web: TestClient) -> None:
 def test_only_listed_vendor_files_are_served(web: TestClient) -> None:
     """Named vendor files come from node_modules; nothing else of it does."""
     if pages.missing_assets():
-        pytest.fail("web assets not installed: run npm ci --prefix api/web")
+        service_missing("web assets not installed: run npm ci --prefix api/web")
     got = web.get("/static/vendor/leaflet.js")
     assert got.status_code == 200
     assert "javascript" in got.headers["content-type"]
