@@ -19,8 +19,8 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
-import click
 import pytest
 import typer
 
@@ -69,12 +69,15 @@ def _documents_with_commands() -> list[Path]:
 
 def _parse(app: typer.Typer, args: list[str]) -> None:
     """Resolve the subcommands and parse every option (nothing runs)."""
-    command: click.Command = typer.main.get_command(app)
-    ctx = command.make_context("milepost", list(args), resilient_parsing=False)
-    while isinstance(command, click.Group):
-        name, sub, rest = command.resolve_command(ctx, ctx.protected_args + ctx.args)
-        assert sub is not None, f"no command {name}"
-        command = sub
+    command: Any = typer.main.get_command(app)
+    ctx = command.make_context("milepost", list(args))
+    while hasattr(command, "resolve_command"):  # a group: descend
+        protected = getattr(ctx, "_protected_args", None)
+        if protected is None:
+            protected = getattr(ctx, "protected_args", [])
+        rest = [*protected, *ctx.args]
+        name, command, rest = command.resolve_command(ctx, rest)
+        assert command is not None, f"no command {name}"
         ctx = command.make_context(name or "", rest, parent=ctx)
 
 
@@ -122,3 +125,13 @@ def test_documented_commands_run(document: Path, tmp_path: Path) -> None:
             timeout=600,
         )
         assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
+
+
+def test_parsing_rejects_what_the_command_would() -> None:
+    """The parse-only check fails on an unknown option or a bad value."""
+    from api.cli import app
+
+    _parse(app, ["bench", "routing", "--suite", "solomon"])
+    for bad in (["bench", "routing", "--bogus"], ["serve", "--port", "x"], ["no"]):
+        with pytest.raises(Exception, match=r"(?i)option|integer|command"):
+            _parse(app, bad)
