@@ -38,6 +38,14 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
         yield client
 
 
+@pytest.fixture
+def assets() -> None:
+    """The pages' npm assets (without them every page answers 503)."""
+    if pages.missing_assets():
+        service_missing("web assets not installed: run npm ci --prefix api/web")
+
+
+@pytest.mark.usefixtures("assets")
 @pytest.mark.parametrize("path", ["/console", "/planner"])
 def test_pages_are_html_with_a_strict_policy(web: TestClient, path: str) -> None:
     """Each page is HTML that may load only our scripts, and the tiles' images."""
@@ -50,6 +58,7 @@ def test_pages_are_html_with_a_strict_policy(web: TestClient, path: str) -> None
     assert "connect-src 'self';" in csp
 
 
+@pytest.mark.usefixtures("assets")
 def test_tracking_page_is_404_for_an_unknown_link(web: TestClient) -> None:
     """An unknown token still gets the page (it explains), with status 404."""
     got = web.get("/t/no-such-token")
