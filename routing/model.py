@@ -78,14 +78,16 @@ class Location(FrozenModel):
 
 def _clock_to_seconds(value: object) -> object:
     """Accept ``"HH:MM"`` / ``"HH:MM:SS"`` strings (hours may pass 24)."""
-    if isinstance(value, str) and ":" in value:
+    if isinstance(value, str) and not value.isdigit():
         parts = value.split(":")
         if len(parts) in (2, 3) and all(p.isdigit() for p in parts):
             h, m, *sec = (int(p) for p in parts)
             if m < 60 and (not sec or sec[0] < 60):
                 return h * 3600 + m * 60 + (sec[0] if sec else 0)
         raise PydanticCustomError(
-            "clock", "{value!r} is not a time of day like '09:30'", {"value": value}
+            "clock",
+            "{value} is not a time of day: write HH:MM or HH:MM:SS, like '09:30'",
+            {"value": repr(value)},
         )
     return value
 

@@ -53,6 +53,7 @@ from routing.base import FrozenModel
 from routing.insertion import LivePlan, Objective, VisitKey, visit_keys
 from routing.io import InputError
 from routing.model import (
+    Clock,
     Depot,
     Id,
     Job,
@@ -88,7 +89,7 @@ class VehicleState(FrozenModel):
 
     vehicle: Id
     position: Location
-    time: Seconds
+    time: Clock
     completed: tuple[Id, ...] = ()
     next: Id | None = None
 
@@ -96,7 +97,9 @@ class VehicleState(FrozenModel):
 class ExecutionState(FrozenModel):
     """The plan in execution and what happened since it was made."""
 
-    time: Seconds = Field(description="now, seconds since midnight of the day")
+    time: Clock = Field(
+        description='now: seconds since midnight of the day, or "HH:MM"'
+    )
     plan: Plan
     vehicles: tuple[VehicleState, ...] = ()
     new_orders: tuple[Job, ...] = ()
@@ -105,7 +108,7 @@ class ExecutionState(FrozenModel):
         default=(), description="new versions of existing orders, by id"
     )
     unavailable: tuple[Id, ...] = Field(default=(), description="vehicle ids")
-    promised: dict[str, int] = Field(
+    promised: dict[str, Clock] = Field(
         default_factory=dict,
         description="promised service starts by order id (default: the plan's)",
     )

@@ -3,6 +3,12 @@
 # every check: ruff (lint + format), mypy (strict), import layering, pytest
 # (with the browser tests of tests/web: npm assets and Debian's Chromium).
 # Usage: scripts/test.sh [extra pytest args]     (e.g. -m slow for slow tests)
+#
+# System parts (the README's "Run the tests" lists them): when missing, it
+# starts PostgreSQL (pg_ctlcluster) and Mosquitto, and installs with apt-get
+# nodejs + npm and chromium + fonts-noto-cjk (without recommends); those
+# steps need root. MILEPOST_REQUIRE_SERVICES=1 makes a test fail, not skip,
+# when PostgreSQL, Mosquitto or the web assets are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,14 +53,16 @@ echo "== web assets"
 # The pages' browser libraries, exactly as pinned in api/web/package-lock.json.
 if ! command -v npm >/dev/null; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        nodejs npm
 fi
 npm ci --prefix api/web --no-audit --no-fund --loglevel=error
 echo "== chromium"
 # tests/web drive Debian's Chromium; Playwright never downloads a browser.
 if [ ! -x /usr/bin/chromium ]; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        chromium fonts-noto-cjk
 fi
 echo "== pytest"
-"$VENV/bin/pytest" -n 2 "$@"
+MILEPOST_REQUIRE_SERVICES=1 "$VENV/bin/pytest" -n 2 "$@"

@@ -8,27 +8,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich import box
-from rich.console import Console
-from rich.table import Table
 
-from routing.bench.amazon import Comparison, compare, comparison_to_json
-from routing.io import InputError, write_json
-from routing.io.amazon import (
-    DEFAULT_DETOUR,
-    DEFAULT_FOLDER,
-    DEFAULT_SPEED_KMH,
-    amazon_travel,
-    list_routes,
-    read_routes,
-)
-from routing.units import HOUR
+from api.cli.common import console, fail, out
 
-console = Console(stderr=True)
-out = Console()
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from routing.bench.amazon import Comparison
+    from routing.io.amazon import AmazonRoute
+
+__all__ = ["amazon_command", "comparison_table", "markdown_report", "resolve_route_ids"]
+
+#: ``routing.io.amazon``'s defaults, repeated so that the help stays cheap
+#: (tests/api/cli keeps them equal).
+DEFAULT_SPEED_KMH = 40.0
+DEFAULT_DETOUR = 1.4
+DEFAULT_FOLDER_HELP = "../shared/datasets/amazon_lmrrc_sample/rc_sample_13_routes"
 
 #: (Markdown header, terminal header) per column; the first two are text.
 COLUMNS = (
@@ -59,8 +57,10 @@ def resolve_route_ids(known: Sequence[str], wanted: Sequence[str]) -> list[str]:
     Raises
     ------
     InputError
-        Listing every id that matches no route or several.
+        Listing every id that matches no route or several, then the valid ids.
     """
+    from routing.io import InputError
+
     found: list[str] = []
     errors: list[str] = []
     for w in wanted:
@@ -75,6 +75,12 @@ def resolve_route_ids(known: Sequence[str], wanted: Sequence[str]) -> list[str]:
         else:
             errors.append(f"unknown route id {w!r}")
     if errors:
+        shown = ", ".join(_short(k) for k in known[:20])
+        more = f" and {len(known) - 20} more" if len(known) > 20 else ""
+        errors.append(
+            f"valid ids (or a unique prefix of one, RouteID_ may be left out): "
+            f"{shown}{more}"
+        )
         raise InputError("--route", errors)
     return found
 
@@ -84,6 +90,8 @@ def _late(violations: int, minutes: float) -> str:
 
 
 def _rows(comparisons: Sequence[Comparison]) -> list[list[str]]:
+    from routing.units import HOUR
+
     rows = []
     for c in comparisons:
         o, d = c.ours, c.driver
@@ -126,6 +134,9 @@ def _rows(comparisons: Sequence[Comparison]) -> list[list[str]]:
 
 def comparison_table(comparisons: Sequence[Comparison]) -> Table:
     """Ours against the driver's, one row per route and a total row."""
+    from rich import box
+    from rich.table import Table
+
     table = Table(
         title="Our plan vs the driver's actual sequence",
         title_justify="left",
@@ -177,11 +188,84 @@ def markdown_report(
     return "\n".join(lines) + "\n"
 
 
+def _read_routes(folder: Path, route: list[str] | None) -> list[AmazonRoute]:
+    """The routes asked for (all by default), or exit 2 naming the problem."""
+    from routing.io import InputError
+    from routing.io.amazon import list_routes, read_routes
+
+    if not folder.is_dir():
+        raise fail(InputError(str(folder), ["no such data folder (use --folder)"]))
+    try:
+        known = list_routes(folder)
+        return read_routes(folder, resolve_route_ids(known, route) if route else known)
+    except InputError as exc:
+        raise fail(exc) from None
+
+
+def _compare_all(
+    routes: list[AmazonRoute],
+    *,
+    time_limit: float,
+    travel_model: tuple[float, float],
+    warm_start: bool,
+) -> list[Comparison]:
+    """Plan each route and compare it with the driver's, with a line per route."""
+    from routing.bench.amazon import compare
+    from routing.io.amazon import amazon_travel
+
+    detour, speed = travel_model
+    travel = amazon_travel(detour=detour, speed_kmh=speed)
+    comparisons = []
+    for k, r in enumerate(routes, start=1):
+        console.print(
+            f"[{k}/{len(routes)}] {r.route_id} ({r.station_code}, "
+            f"{r.n_stops} stops): planning {time_limit:g} s...",
+            highlight=False,
+        )
+        comparisons.append(
+            compare(r, travel, time_limit=time_limit, warm_start=warm_start)
+        )
+    return comparisons
+
+
+def _write_outputs(
+    comparisons: list[Comparison],
+    *,
+    json_out: Path | None,
+    report: Path | None,
+    settings: dict[str, float],
+) -> None:
+    """The JSON comparison and the Markdown report, when asked for."""
+    from routing.bench.amazon import comparison_to_json
+    from routing.io import write_json
+
+    if json_out is not None:
+        write_json(
+            {
+                "travel": {
+                    "detour": settings["detour"],
+                    "speed_kmh": settings["speed"],
+                },
+                "time_limit": settings["time_limit"],
+                "routes": [comparison_to_json(c) for c in comparisons],
+            },
+            json_out,
+        )
+        out.print(f"comparison written to {json_out}")
+    if report is not None:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(markdown_report(comparisons, **settings), encoding="utf-8")
+        out.print(f"report written to {report}")
+
+
 def amazon_command(
     folder: Annotated[
-        Path,
-        typer.Option(help="challenge data folder (new_route_data.json etc.)"),
-    ] = DEFAULT_FOLDER,
+        Path | None,
+        typer.Option(
+            help="challenge data folder (new_route_data.json etc.) "
+            f"[default: {DEFAULT_FOLDER_HELP}]"
+        ),
+    ] = None,
     route: Annotated[
         list[str] | None,
         typer.Option(
@@ -209,52 +293,20 @@ def amazon_command(
     ] = True,
 ) -> None:
     """Plan Amazon Last Mile challenge routes and compare with the drivers'."""
-    if not folder.is_dir():
-        console.print(f"[bold red]error[/]: {folder}: no such data folder")
-        raise typer.Exit(code=2)
-    try:
-        known = list_routes(folder)
-        ids = resolve_route_ids(known, route) if route else known
-        routes = read_routes(folder, ids)
-    except InputError as exc:
-        console.print(f"[bold red]error[/]: {exc.source}: invalid input")
-        for line in exc.lines:
-            console.print(f"  {line}", markup=False, highlight=False)
-        raise typer.Exit(code=2) from None
+    from routing.io.amazon import DEFAULT_FOLDER
 
-    travel = amazon_travel(detour=detour, speed_kmh=speed)
-    comparisons: list[Comparison] = []
-    for k, r in enumerate(routes, start=1):
-        console.print(
-            f"[{k}/{len(routes)}] {r.route_id} ({r.station_code}, "
-            f"{r.n_stops} stops): planning {time_limit:g} s...",
-            highlight=False,
-        )
-        comparisons.append(
-            compare(r, travel, time_limit=time_limit, warm_start=warm_start)
-        )
+    routes = _read_routes(folder or DEFAULT_FOLDER, route)
+    comparisons = _compare_all(
+        routes,
+        time_limit=time_limit,
+        travel_model=(detour, speed),
+        warm_start=warm_start,
+    )
     out.print(comparison_table(comparisons))
     for c in comparisons:
         if not c.ours.feasible:
             out.print(f"{c.route.route_id}: checker: {c.ours.checker}")
-    if json_out is not None:
-        write_json(
-            {
-                "travel": {"detour": detour, "speed_kmh": speed},
-                "time_limit": time_limit,
-                "routes": [comparison_to_json(c) for c in comparisons],
-            },
-            json_out,
-        )
-        out.print(f"comparison written to {json_out}")
-    if report is not None:
-        report.parent.mkdir(parents=True, exist_ok=True)
-        report.write_text(
-            markdown_report(
-                comparisons, time_limit=time_limit, detour=detour, speed=speed
-            ),
-            encoding="utf-8",
-        )
-        out.print(f"report written to {report}")
+    settings = {"time_limit": time_limit, "detour": detour, "speed": speed}
+    _write_outputs(comparisons, json_out=json_out, report=report, settings=settings)
     if not all(c.ours.feasible for c in comparisons):
         raise typer.Exit(code=1)

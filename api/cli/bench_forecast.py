@@ -4,37 +4,27 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from forecasting.rossmann import (
-    ANCHOR_SECONDS,
-    ANCHORS,
-    CUTOFFS,
-    HORIZON,
-    LEVEL,
-    TARGETS,
-    BacktestResult,
-    default_data_dir,
-    run_backtest,
-)
+from api.cli.common import error as _error
+from api.cli.common import out
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from forecasting.rossmann import BacktestResult
 
 __all__ = ["backtest_table", "bench_forecast_command"]
-
-console = Console(stderr=True)
-out = Console()
-
-
-def _error(message: str) -> typer.Exit:
-    console.print(f"[bold red]error[/]: {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code=2)
 
 
 def backtest_table(result: BacktestResult, target: str) -> Table:
     """One row per model for one target, with the anchors' numbers below ours."""
+    from rich.table import Table
+
+    from forecasting.rossmann import ANCHORS, CUTOFFS, HORIZON, LEVEL
+
     res = result.targets[target]
     table = Table(
         title=(
@@ -99,6 +89,13 @@ def bench_forecast_command(
     seed: Annotated[int, typer.Option(help="model seed")] = 0,
 ) -> None:
     """Backtest the forecaster on the Rossmann stores and compare with the anchors."""
+    from forecasting.rossmann import (
+        ANCHOR_SECONDS,
+        TARGETS,
+        default_data_dir,
+        run_backtest,
+    )
+
     targets = [
         t.strip() for item in (target or []) for t in item.split(",") if t.strip()
     ]

@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 import json
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from routing.bench.vrptw import (
-    ENGINES,
-    SUITES,
-    bks_for,
-    default_data_dir,
-    failed_run,
-    report,
-    run_instance,
-    suite_instances,
-    summarise,
-)
+from api.cli.common import console, out
+from api.cli.common import error as _error
 
-console = Console(stderr=True)
-out = Console()
+if TYPE_CHECKING:
+    from rich.table import Table
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -33,11 +20,6 @@ def _split(values: list[str] | None) -> list[str]:
     for value in values or []:
         items.extend(v.strip() for v in value.split(",") if v.strip())
     return items
-
-
-def _error(message: str) -> typer.Exit:
-    console.print(f"[bold red]error[/]: {message}", highlight=False)
-    return typer.Exit(code=2)
 
 
 def _line(run: dict[str, Any]) -> str:
@@ -54,6 +36,8 @@ def _line(run: dict[str, Any]) -> str:
 
 
 def _safe_run(job: tuple[Path, str, float, int, Any]) -> dict[str, Any]:
+    from routing.bench.vrptw import failed_run, run_instance
+
     path, name, time_limit, seed, bks = job
     try:
         run = run_instance(path, name, time_limit, seed, bks=bks)
@@ -65,6 +49,8 @@ def _safe_run(job: tuple[Path, str, float, int, Any]) -> dict[str, Any]:
 
 def summary_table(summary: dict[str, dict[str, Any]], title: str) -> Table:
     """One row per engine: feasibility, gap to BKS and time."""
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left")
     for name, justify in (
         ("engine", "left"),
@@ -89,6 +75,87 @@ def summary_table(summary: dict[str, dict[str, Any]], title: str) -> Table:
             num(s["mean_seconds"]),
         )
     return table
+
+
+def _instances(
+    suite: str,
+    instances: str | None,
+    engine: list[str] | None,
+    data_dir: Path | None,
+) -> tuple[list[str], list[Path]]:
+    """The engines and instance files asked for, or exit 2 naming the option."""
+    from routing.bench.vrptw import ENGINES, SUITES, default_data_dir, suite_instances
+
+    if suite not in SUITES:
+        raise _error(f"unknown suite {suite!r}; choose from {', '.join(SUITES)}")
+    engines = _split(engine) or ["ortools"]
+    unknown = [e for e in engines if e not in ENGINES]
+    if unknown:
+        raise _error(
+            f"unknown engine(s) {', '.join(unknown)}; choose from {', '.join(ENGINES)}"
+        )
+    folder = data_dir or default_data_dir()
+    if not (folder / suite / "instances").is_dir():
+        raise _error(f"no {suite} instances under {folder} (use --data-dir)")
+    try:
+        files = suite_instances(folder, suite, _split([instances] if instances else []))
+    except ValueError as exc:
+        raise _error(str(exc)) from None
+    if not files:
+        raise _error(f"no instances found under {folder / suite}")
+    return engines, files
+
+
+def _announce(
+    suite: str,
+    n_files: int,
+    engines: list[str],
+    time_limit: float,
+    seeds: tuple[int, int],
+    side_by_side: bool,
+) -> None:
+    first, count = seeds
+    console.print(
+        f"{suite}: {n_files} instance(s) x {len(engines)} engine(s), "
+        f"{time_limit:g} s each, "
+        + (f"seed {first}" if count == 1 else f"seeds {first}-{first + count - 1}")
+        + (", engines side by side" if side_by_side else ""),
+        highlight=False,
+    )
+
+
+def _run_all(
+    files: list[Path],
+    engines: list[str],
+    seeds: range,
+    *,
+    time_limit: float,
+    side_by_side: bool,
+    json_file: Path | None,
+) -> list[dict[str, Any]]:
+    """Every instance x seed x engine, a line each, saved as they finish."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from routing.bench.vrptw import bks_for, report
+
+    bks = bks_for(files[0])
+    runs: list[dict[str, Any]] = []
+    for path in files:
+        for seed in seeds:
+            jobs = [(path, name, time_limit, seed, bks) for name in engines]
+            if side_by_side and len(jobs) > 1:
+                ctx = multiprocessing.get_context("spawn")
+                with ProcessPoolExecutor(len(jobs), mp_context=ctx) as pool:
+                    batch = list(pool.map(_safe_run, jobs))
+            else:
+                batch = [_safe_run(job) for job in jobs]
+            for run in batch:
+                runs.append(run)
+                console.print(_line(run), markup=False, highlight=False)
+            if json_file is not None:
+                json_file.write_text(json.dumps(report(runs), indent=2) + "\n")
+    return runs
 
 
 def bench_routing_command(
@@ -130,50 +197,22 @@ def bench_routing_command(
     ] = None,
 ) -> None:
     """Run VRPTW benchmark instances and compare engines with the BKS."""
-    if suite not in SUITES:
-        raise _error(f"unknown suite {suite!r}; choose from {', '.join(SUITES)}")
-    engines = _split(engine) or ["ortools"]
-    unknown = [e for e in engines if e not in ENGINES]
-    if unknown:
-        raise _error(
-            f"unknown engine(s) {', '.join(unknown)}; choose from {', '.join(ENGINES)}"
-        )
+    from routing.bench.vrptw import summarise
+
     if time_limit <= 0:
         raise _error("--time-limit must be positive")
     if seeds < 1:
         raise _error("--seeds must be at least 1")
-    folder = data_dir or default_data_dir()
-    if not (folder / suite / "instances").is_dir():
-        raise _error(f"no {suite} instances under {folder} (use --data-dir)")
-    try:
-        files = suite_instances(folder, suite, _split([instances] if instances else []))
-    except ValueError as exc:
-        raise _error(str(exc)) from None
-    if not files:
-        raise _error(f"no instances found under {folder / suite}")
-    bks = bks_for(files[0])
-    console.print(
-        f"{suite}: {len(files)} instance(s) x {len(engines)} engine(s), "
-        f"{time_limit:g} s each, "
-        + (f"seed {seed}" if seeds == 1 else f"seeds {seed}-{seed + seeds - 1}")
-        + (", engines side by side" if side_by_side else ""),
-        highlight=False,
+    engines, files = _instances(suite, instances, engine, data_dir)
+    _announce(suite, len(files), engines, time_limit, (seed, seeds), side_by_side)
+    runs = _run_all(
+        files,
+        engines,
+        range(seed, seed + seeds),
+        time_limit=time_limit,
+        side_by_side=side_by_side,
+        json_file=json_file,
     )
-    runs: list[dict[str, Any]] = []
-    for path in files:
-        for k in range(seeds):
-            jobs = [(path, name, time_limit, seed + k, bks) for name in engines]
-            if side_by_side and len(jobs) > 1:
-                ctx = multiprocessing.get_context("spawn")
-                with ProcessPoolExecutor(len(jobs), mp_context=ctx) as pool:
-                    batch = list(pool.map(_safe_run, jobs))
-            else:
-                batch = [_safe_run(job) for job in jobs]
-            for run in batch:
-                runs.append(run)
-                console.print(_line(run), markup=False, highlight=False)
-            if json_file is not None:
-                json_file.write_text(json.dumps(report(runs), indent=2) + "\n")
     out.print(summary_table(summarise(runs), f"{suite}, {time_limit:g} s per run"))
     if json_file is not None:
         out.print(f"results written to {json_file}")

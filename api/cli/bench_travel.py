@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from routing.bench.travel import BENCH_DEPART, bench_travel, machine
+from api.cli.common import console, out
+from api.cli.common import error as _error
 
-console = Console(stderr=True)
-out = Console()
+if TYPE_CHECKING:
+    from rich.table import Table
 
 
 def _sizes(values: list[str] | None) -> list[int]:
@@ -38,8 +37,24 @@ def _clock(text: str) -> int:
     return int(hours) * 3600 + int(minutes) * 60
 
 
+def _inputs(
+    graph: Path, points: list[str] | None, depart: str, default_depart: int
+) -> tuple[list[int], int]:
+    """Matrix sizes and departure second, or exit 2 naming the option."""
+    try:
+        sizes = _sizes(points) or [1000]
+        when = _clock(depart) if depart else default_depart
+    except ValueError as exc:
+        raise _error(str(exc)) from None
+    if not graph.is_file():
+        raise _error(f"--graph: no file at {graph}")
+    return sizes, when
+
+
 def results_table(runs: list[dict[str, Any]], title: str) -> Table:
     """One row per matrix size: seconds, memory, unreachable pairs."""
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left")
     for name in (
         "points",
@@ -66,6 +81,8 @@ def results_table(runs: list[dict[str, Any]], title: str) -> Table:
 
 def comparison_table(compare: dict[str, Any]) -> Table:
     """networkx per-origin Dijkstra against the scipy road matrix."""
+    from rich.table import Table
+
     n = compare["points"]
     table = Table(title=f"{n} x {n}: networkx vs scipy", title_justify="left")
     for name in ("networkx s", "scipy s", "ratio", "identical"):
@@ -100,17 +117,9 @@ def bench_travel_command(
     ] = "08:30",
 ) -> None:
     """Time road duration + distance matrices on a graph file."""
-    try:
-        sizes = _sizes(points) or [1000]
-        when = _clock(depart) if depart else BENCH_DEPART
-    except ValueError as exc:
-        console.print(f"[bold red]error[/]: {exc}", highlight=False)
-        raise typer.Exit(code=2) from None
-    if not graph.is_file():
-        console.print(
-            f"[bold red]error[/]: --graph: no file at {graph}", highlight=False
-        )
-        raise typer.Exit(code=2)
+    from routing.bench.travel import BENCH_DEPART, bench_travel, machine
+
+    sizes, when = _inputs(graph, points, depart, BENCH_DEPART)
     runs: list[dict[str, Any]] = []
     compare: dict[str, Any] | None = None
     for k, size in enumerate(sizes):
@@ -120,8 +129,7 @@ def bench_travel_command(
                 graph, size, seed, networkx if k == 0 else 0, depart=when
             )
         except ValueError as exc:
-            console.print(f"[bold red]error[/]: {exc}", highlight=False)
-            raise typer.Exit(code=2) from None
+            raise _error(str(exc)) from None
         runs.append(run)
         compare = compare or run["networkx"]
         if json_out is not None:

@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from api.cli.plan import console, out, solve_with_progress, summary_table
-from routing.travel.cache import DEFAULT_CACHE_DIR
+from api.cli.common import DEFAULT_CACHE_DIR, console, error, out
+from api.cli.plan import solve_with_progress, summary_table
 
 
 class TravelChoice(StrEnum):
@@ -45,10 +45,7 @@ def demo_command(
         try:
             when = dt.date.fromisoformat(day)
         except ValueError:
-            console.print(
-                f"[bold red]error[/]: --day: {day!r} is not a date YYYY-MM-DD"
-            )
-            raise typer.Exit(code=2) from None
+            raise error(f"--day: {day!r} is not a date YYYY-MM-DD") from None
     result = run_demo(
         out_dir,
         solver=solve_with_progress,

@@ -3,34 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from scenarios.city import DISTRICTS
-from scenarios.forecast_report import (
-    BASELINE,
-    MAIN,
-    ForecastReport,
-    plan_column,
-    run_forecast_report,
-)
+from api.cli.common import console, out
+from api.cli.common import error as _error
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from scenarios.forecast_report import ForecastReport
 
 __all__ = ["fleet_table", "forecast_command", "zone_table"]
-
-console = Console(stderr=True)
-out = Console()
-
-
-def _error(message: str) -> typer.Exit:
-    console.print(f"[bold red]error[/]: {message}", highlight=False)
-    return typer.Exit(code=2)
 
 
 def zone_table(report: ForecastReport, zones: list[str]) -> Table:
     """Rows are days, columns the chosen zones: ``P50 (lo-hi)``."""
+    from rich.table import Table
+
+    from scenarios.forecast_report import MAIN
+
     lv = report.level
     table = Table(
         title=f"Orders per zone: forecast ({lv} % interval)", title_justify="left"
@@ -53,6 +46,8 @@ def zone_table(report: ForecastReport, zones: list[str]) -> Table:
 
 def fleet_table(report: ForecastReport) -> Table:
     """Rows are days; per depot: planned demand, vans + night vans, driver-hours."""
+    from rich.table import Table
+
     fleet = report.fleet
     depots = sorted(fleet["depot"].unique().tolist())
     table = Table(
@@ -105,6 +100,9 @@ def forecast_command(
     ] = 1.0,
 ) -> None:
     """Forecast the embedded city's zones and size the fleet with the routing engine."""
+    from scenarios.city import DISTRICTS
+    from scenarios.forecast_report import MAIN, plan_column, run_forecast_report
+
     try:
         plan_column(plan_quantile)
     except ValueError as exc:
@@ -140,6 +138,8 @@ def forecast_command(
 
 def _skill(report: ForecastReport) -> str | None:
     """How different the global model is from the seasonal-naive baseline."""
+    from scenarios.forecast_report import BASELINE, MAIN
+
     zones = report.zones
     if BASELINE not in zones:
         return None

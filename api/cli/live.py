@@ -2,73 +2,74 @@
 
 ``plan_large_command`` (``milepost plan-large``), ``reoptimize_command``
 (``milepost reoptimize``) and ``slots_command`` (``milepost slots``); the root
-app in ``api/cli.py`` mounts them. Bad input exits with code 2 and one line
-per field path and reason; a plan the checker rejects exits with code 1.
+app in ``api/cli/__init__.py`` mounts them. Bad input exits with code 2 and
+one line per field path and reason; a plan the checker rejects exits with
+code 1.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import ValidationError
-from rich.table import Table
 
-from api.cli.plan import console, fail, out, summary_table
-from routing.io import (
-    InputError,
-    load_json,
-    parse_model,
-    plan_to_json,
-    problem_to_json,
-    read_problem,
-    validation_lines,
-    write_json,
+from api.cli.common import (
+    CURRENCY,
+    DEFAULT_CACHE_DIR,
+    CacheOption,
+    CityRoadsOption,
+    ObjectiveOption,
+    RoadsOption,
+    SeedOption,
+    console,
+    default_output,
+    fail,
+    load_travel,
+    out,
 )
-from routing.model import Location, Problem
-from routing.plan import Plan
-from routing.reoptimise import ExecutionState, Reoptimisation, reoptimise
-from routing.slotting import SlotBook, SlotConfig, SlotQuote, SlotUnavailableError
-from routing.solver import SolveParams, check
-from routing.solver.decompose import LargeParams, decompose_solve
-from routing.travel import HaversineTravel, RoadTravel, TravelModel
-from routing.travel.cache import DEFAULT_CACHE_DIR
-from routing.units import clock, to_seconds
+from api.cli.plan import summary_table
 
-RoadsOption = Annotated[
-    Path | None,
-    typer.Option(
-        help="road network (.graphml[.gz], .osm[.bz2], .osm.pbf) to drive on "
-        "instead of straight lines"
-    ),
-]
-CacheOption = Annotated[
-    Path, typer.Option(help="where road travel matrices are cached")
-]
+if TYPE_CHECKING:
+    from rich.table import Table
 
+    from routing.model import Location, Problem
+    from routing.plan import Plan
+    from routing.reoptimise import ExecutionState, Reoptimisation
+    from routing.slotting import SlotBook, SlotConfig, SlotQuote
+    from routing.solver import SolveParams
+    from routing.travel import TravelModel
 
-def _travel(roads: Path | None, cache_dir: Path) -> TravelModel:
-    if roads is None:
-        return HaversineTravel()
-    try:
-        with console.status(f"loading roads from {roads}"):
-            return RoadTravel.from_file(roads, cache_dir=cache_dir)
-    except (OSError, ValueError, SyntaxError) as exc:  # XML errors are SyntaxError
-        raise fail(InputError(str(roads), [f"cannot read road graph: {exc}"])) from None
+__all__ = ["plan_large_command", "reoptimize_command", "slots_command"]
 
 
 def _params(**values: Any) -> SolveParams:
+    from pydantic import ValidationError
+
+    from routing.io import InputError, validation_lines
+    from routing.solver import SolveParams
+
     try:
         return SolveParams.model_validate(values)
     except ValidationError as exc:
         raise fail(InputError("options", validation_lines(exc))) from None
 
 
+def _read_problem(path: Path) -> Problem:
+    from routing.io import InputError, read_problem
+
+    try:
+        return read_problem(path)
+    except InputError as exc:
+        raise fail(exc) from None
+
+
 def _read_plan(path: Path) -> Plan:
+    from routing.io import InputError, load_json, parse_model
+    from routing.plan import Plan
+
     data = load_json(path)
     if not isinstance(data, dict):
         raise InputError(str(path), ["the top level must be a JSON object"])
@@ -82,25 +83,29 @@ def plan_large_command(
     problem_file: Annotated[Path, typer.Argument(help="problem JSON (docs/API.md)")],
     output: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="plan JSON [default: <name>.plan.json]"),
+        typer.Option(
+            "--out",
+            "-o",
+            help="plan JSON [default: <name>.plan.json in the current folder]",
+        ),
     ] = None,
     time_limit: Annotated[
         float, typer.Option(help="seconds for the whole solve")
     ] = 300.0,
     part_size: Annotated[int, typer.Option(min=20, help="orders per part")] = 200,
     workers: Annotated[int, typer.Option(min=1, help="parallel processes")] = 2,
-    objective: Annotated[str, typer.Option(help="cost | distance")] = "cost",
-    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    objective: ObjectiveOption = "cost",
+    seed: SeedOption = 0,
     roads: RoadsOption = None,
     cache_dir: CacheOption = DEFAULT_CACHE_DIR,
 ) -> None:
     """Plan a large day (thousands of orders) by decomposition."""
-    try:
-        problem = read_problem(problem_file)
-    except InputError as exc:
-        raise fail(exc) from None
+    from routing.io import plan_to_json, write_json
+    from routing.solver.decompose import LargeParams, decompose_solve
+
+    problem = _read_problem(problem_file)
     params = _params(time_limit=time_limit, objective=objective, seed=seed)
-    travel = _travel(roads, cache_dir)
+    travel = load_travel(roads, cache_dir)
     with console.status(f"solving {len(problem.jobs)} orders in parts"):
         result = decompose_solve(
             problem,
@@ -108,7 +113,7 @@ def plan_large_command(
             travel=travel,
             large=LargeParams(part_size=part_size, workers=workers),
         )
-    target = output or problem_file.with_name(problem_file.stem + ".plan.json")
+    target = default_output(output, problem_file, ".plan.json")
     write_json(plan_to_json(result.plan), target)
     title = f"Plan for {problem_file.name}"
     out.print(summary_table(problem, result.plan, title=title))
@@ -128,6 +133,8 @@ def plan_large_command(
 
 def changes_table(result: Reoptimisation) -> Table:
     """What a re-optimisation changed, in a few lines."""
+    from rich.table import Table
+
     c = result.changes
     table = Table(title="Changes", show_header=False, title_justify="left")
     table.add_column("what")
@@ -142,8 +149,96 @@ def changes_table(result: Reoptimisation) -> Table:
     shifted = [s for s in c.eta_shifts if abs(s.after - s.before) >= 15 * 60]
     table.add_row("ETA shifts >= 15 min", str(len(shifted)))
     table.add_row("late committed stops", str(len(c.late_committed)))
-    table.add_row("stability cost", f"{c.stability_cost:,.0f}")
+    table.add_row("stability cost", f"{c.stability_cost:,.0f} {CURRENCY}")
     return table
+
+
+def read_state(
+    problem: Problem, state_file: Path, plan_file: Path | None
+) -> ExecutionState:
+    """The execution state; with ``plan_file``, vans it omits are as planned.
+
+    A state with its own ``plan`` is taken as it is (a van it does not list
+    has not left its depot). With ``--plan`` the state may be only what
+    happened (``time``, new, cancelled or changed orders, vans out of
+    service): every van it does not list is where the plan puts it at
+    ``time``.
+    """
+    from routing.io import InputError, load_json, parse_model
+    from routing.reoptimise import ExecutionState, state_as_planned
+
+    data = load_json(state_file)
+    if not isinstance(data, dict):
+        raise InputError(str(state_file), ["the top level must be a JSON object"])
+    if plan_file is None:
+        if "plan" not in data:
+            raise InputError(
+                str(state_file),
+                ["plan: missing; give the plan in execution here or with --plan"],
+            )
+        return parse_model(ExecutionState, data, str(state_file))
+    if "plan" in data:
+        raise InputError(
+            "--plan", [f"{state_file} has a plan already; give only one of the two"]
+        )
+    state = parse_model(
+        ExecutionState, {**data, "plan": _read_plan(plan_file)}, str(state_file)
+    )
+    listed = {v.vehicle for v in state.vehicles}
+    planned = state_as_planned(problem, state.plan, state.time).vehicles
+    rest = tuple(v for v in planned if v.vehicle not in listed)
+    return state.model_copy(update={"vehicles": state.vehicles + rest})
+
+
+def _read_state_or_exit(
+    problem: Problem, state_file: Path, plan_file: Path | None
+) -> ExecutionState:
+    from routing.io import InputError
+
+    try:
+        return read_state(problem, state_file, plan_file)
+    except InputError as exc:
+        raise fail(exc) from None
+
+
+def _reoptimise(
+    problem: Problem,
+    state: ExecutionState,
+    travel: TravelModel,
+    params: SolveParams,
+    *,
+    source: Path,
+) -> Reoptimisation:
+    """Re-optimise (repair only when the time limit is tiny), or exit 2."""
+    from routing.io import InputError
+    from routing.reoptimise import reoptimise
+
+    try:
+        with console.status("re-optimising the rest of the day"):
+            return reoptimise(
+                problem,
+                state,
+                travel,
+                params=params,
+                search=False if params.time_limit <= 0.001 else None,
+            )
+    except InputError as exc:
+        raise fail(InputError(str(source), exc.lines)) from None
+
+
+def _write_reoptimisation(result: Reoptimisation, target: Path) -> None:
+    from routing.io import plan_to_json, problem_to_json, write_json
+
+    write_json(
+        {
+            "source": result.source,
+            "committed": result.committed,
+            "changes": result.changes.model_dump(mode="json"),
+            "plan": plan_to_json(result.plan),
+            "problem": problem_to_json(result.problem),
+        },
+        target,
+    )
 
 
 def reoptimize_command(
@@ -155,61 +250,43 @@ def reoptimize_command(
             "cancelled, changed, unavailable (docs/live-day.md)"
         ),
     ],
+    plan_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--plan",
+            help="the plan in execution, for a state without one; vans the "
+            "state does not list are then where this plan puts them",
+        ),
+    ] = None,
     output: Annotated[
         Path | None,
         typer.Option(
             "--out",
             "-o",
             help="result JSON: rest-of-day problem, plan and changes "
-            "[default: <state>.reopt.json]",
+            "[default: <state>.reopt.json in the current folder]",
         ),
     ] = None,
     time_limit: Annotated[
-        float, typer.Option(help="seconds of search (0: repair only)")
+        float, typer.Option(min=0.0, help="seconds of search (0: repair only)")
     ] = 10.0,
-    objective: Annotated[str, typer.Option(help="cost | distance")] = "cost",
-    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    objective: ObjectiveOption = "cost",
+    seed: SeedOption = 0,
     roads: RoadsOption = None,
+    city_roads: CityRoadsOption = None,
     cache_dir: CacheOption = DEFAULT_CACHE_DIR,
 ) -> None:
     """Re-plan the rest of the day from the plan in execution."""
-    try:
-        problem = read_problem(problem_file)
-        data = load_json(state_file)
-        if not isinstance(data, dict):
-            raise InputError(str(state_file), ["the top level must be a JSON object"])
-        state = parse_model(ExecutionState, data, str(state_file))
-    except InputError as exc:
-        raise fail(exc) from None
-    if time_limit < 0:
-        raise fail(InputError("options", ["--time-limit: must be >= 0"]))
+    from routing.solver import check
+
+    problem = _read_problem(problem_file)
+    state = _read_state_or_exit(problem, state_file, plan_file)
     params = _params(time_limit=max(time_limit, 0.001), objective=objective, seed=seed)
-    travel = _travel(roads, cache_dir)
-    try:
-        with console.status("re-optimising the rest of the day"):
-            result = reoptimise(
-                problem,
-                state,
-                travel,
-                params=params,
-                search=False if time_limit == 0 else None,
-            )
-    except InputError as exc:
-        raise fail(
-            InputError(str(state_file), [f"{line}" for line in exc.lines])
-        ) from None
+    travel = load_travel(roads, cache_dir, city_roads)
+    result = _reoptimise(problem, state, travel, params, source=state_file)
     verdict = check(result.problem, result.plan, travel)
-    target = output or state_file.with_name(state_file.stem + ".reopt.json")
-    write_json(
-        {
-            "source": result.source,
-            "committed": result.committed,
-            "changes": result.changes.model_dump(mode="json"),
-            "plan": plan_to_json(result.plan),
-            "problem": problem_to_json(result.problem),
-        },
-        target,
-    )
+    target = default_output(output, state_file, ".reopt.json")
+    _write_reoptimisation(result, target)
     out.print(summary_table(result.problem, result.plan, title="Rest of the day"))
     out.print(changes_table(result))
     out.print(f"checker: {verdict}")
@@ -222,6 +299,11 @@ def reoptimize_command(
 
 
 def _config(path: Path | None) -> SlotConfig:
+    import tomllib
+
+    from routing.io import InputError, load_json, parse_model
+    from routing.slotting import SlotConfig
+
     if path is None:
         return SlotConfig()
     if path.suffix == ".toml":
@@ -237,6 +319,9 @@ def _config(path: Path | None) -> SlotConfig:
 
 
 def _now(value: str | None, day: dt.date) -> int | None:
+    from routing.io import InputError
+    from routing.units import to_seconds
+
     if value is None:
         return None
     try:
@@ -250,23 +335,52 @@ def _now(value: str | None, day: dt.date) -> int | None:
     return to_seconds(moment, day)
 
 
+def _day(problem: Problem, date: str | None) -> dt.date:
+    from routing.io import InputError
+
+    day = problem.date
+    if date is not None:
+        try:
+            day = dt.date.fromisoformat(date)
+        except ValueError:
+            raise InputError("--date", [f"{date!r} is not a date YYYY-MM-DD"]) from None
+    if day is None:
+        raise InputError("--date", ["required: the problem has no date"])
+    if problem.date is not None and day != problem.date:
+        raise InputError("--date", [f"the plan is for {problem.date}, not {day}"])
+    return day
+
+
 def quotes_table(quotes: list[SlotQuote]) -> Table:
-    """Slots as a customer would see them, with the reasons."""
-    table = Table(title="Slots", title_justify="left")
-    for name, justify in (
-        ("slot", "left"),
-        ("window", "left"),
-        ("available", "left"),
-        ("marginal cost", "right"),
-        ("van", "left"),
-        ("eta", "left"),
-        ("reason", "left"),
-    ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    """Slots as a customer would see them, with the reasons.
+
+    Fits an 80-column terminal: a slot shows its window (below its id) only
+    when the id is not the window itself, the cost is the marginal cost, and
+    in a narrower terminal cells wrap (long ids fold) instead of being cut.
+    """
+    from rich import box
+    from rich.table import Table
+
+    from routing.units import clock
+
+    table = Table(
+        title="Slots",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    table.add_column("slot", overflow="fold")
+    table.add_column("free")
+    table.add_column(CURRENCY, justify="right")
+    table.add_column("van", overflow="fold")
+    table.add_column("eta")
+    table.add_column("reason", overflow="fold", ratio=1)
     for q in quotes:
+        window = f"{clock(q.slot.window.start)}-{clock(q.slot.window.end)}"
         table.add_row(
-            q.slot.id,
-            f"{clock(q.slot.window.start)}-{clock(q.slot.window.end)}",
+            q.slot.id if q.slot.id == window else f"{q.slot.id}\n{window}",
             "yes" if q.available else "no",
             "-" if q.marginal_cost is None else f"{q.marginal_cost:,.0f}",
             q.vehicle or "-",
@@ -274,6 +388,80 @@ def quotes_table(quotes: list[SlotQuote]) -> Table:
             q.reason.value + (f": {q.detail}" if q.detail else ""),
         )
     return table
+
+
+def _slot_inputs(
+    problem_file: Path,
+    plan_file: Path,
+    where: tuple[float, float],
+    date: str | None,
+    config: Path | None,
+    now: str | None,
+) -> tuple[Problem, Plan, SlotConfig, Location, dt.date, int | None]:
+    """Everything ``slots`` reads, or exit 2 naming the bad field."""
+    from routing.io import InputError, parse_model, read_problem
+    from routing.model import Location
+
+    try:
+        problem = read_problem(problem_file)
+        plan = _read_plan(plan_file)
+        cfg = _config(config)
+        lat, lon = where
+        location = parse_model(Location, {"lat": lat, "lon": lon}, "--lat/--lon")
+        day = _day(problem, date)
+        return problem, plan, cfg, location, day, _now(now, day)
+    except InputError as exc:
+        raise fail(exc) from None
+
+
+def _book(
+    slots: SlotBook,
+    location: Location,
+    choice: tuple[str, str | None, int | None],
+    known: list[str],
+) -> tuple[str, str, str, int, float]:
+    """Book the slot; (order, slot, van, ETA, marginal cost) or exit 2."""
+    from routing.io import InputError
+    from routing.slotting import SlotUnavailableError
+
+    slot_id, order_id, moment = choice
+    try:
+        b = slots.book(location, slot_id, order_id=order_id, now=moment)
+    except KeyError:
+        raise fail(
+            InputError(
+                "--book", [f"no slot {slot_id!r} here; choose from {', '.join(known)}"]
+            )
+        ) from None
+    except (SlotUnavailableError, ValueError) as exc:
+        raise fail(InputError("--book", [str(exc)])) from None
+    return b.order, b.slot.id, b.vehicle, b.eta, b.marginal_cost
+
+
+def _write_booking(
+    slots: SlotBook,
+    booked: tuple[str, str, str, int, float],
+    folder: Path,
+    named_after: tuple[Path, Path],
+) -> None:
+    """Write the booked problem and plan; say what was booked and where."""
+    from routing.io import plan_to_json, problem_to_json, write_json
+    from routing.units import clock
+
+    order, slot, van, eta, cost = booked
+    problem_file, plan_file = named_after
+    new_problem = write_json(
+        problem_to_json(slots.problem), folder / (problem_file.stem + ".booked.json")
+    )
+    new_plan = write_json(
+        plan_to_json(slots.plan()), folder / (plan_file.stem + ".booked.json")
+    )
+    out.print(
+        f"booked {order} in {slot} on {van} "
+        f"(ETA {clock(eta)}, marginal cost {cost:,.0f} {CURRENCY})"
+    )
+    out.print(f"problem written to {new_problem}, plan to {new_plan}")
+    out.print(json.dumps({"order": order, "slot": slot}))
 
 
 def slots_command(
@@ -300,61 +488,34 @@ def slots_command(
     out_dir: Annotated[
         Path | None,
         typer.Option(
-            "--out", "-o", help="where a booking writes problem and plan JSON"
+            "--out",
+            "-o",
+            help="where a booking writes problem and plan JSON [default: the "
+            "current folder]",
         ),
     ] = None,
     json_file: Annotated[
         Path | None, typer.Option("--json", help="also write the quotes as JSON")
     ] = None,
     roads: RoadsOption = None,
+    city_roads: CityRoadsOption = None,
     cache_dir: CacheOption = DEFAULT_CACHE_DIR,
 ) -> None:
     """Quote delivery slots for an address, or book one."""
-    try:
-        problem: Problem = read_problem(problem_file)
-        plan = _read_plan(plan_file)
-        cfg = _config(config)
-        location = parse_model(Location, {"lat": lat, "lon": lon}, "--lat/--lon")
-        day = problem.date
-        if date is not None:
-            try:
-                day = dt.date.fromisoformat(date)
-            except ValueError:
-                raise InputError(
-                    "--date", [f"{date!r} is not a date YYYY-MM-DD"]
-                ) from None
-        if day is None:
-            raise InputError("--date", ["required: the problem has no date"])
-        if problem.date is not None and day != problem.date:
-            raise InputError("--date", [f"the plan is for {problem.date}, not {day}"])
-        moment = _now(now, day)
-    except InputError as exc:
-        raise fail(exc) from None
-    travel = _travel(roads, cache_dir)
-    slots = SlotBook(problem, plan, travel, cfg)
+    from routing.io import write_json
+    from routing.slotting import SlotBook
+
+    problem, plan, cfg, location, day, moment = _slot_inputs(
+        problem_file, plan_file, (lat, lon), date, config, now
+    )
+    slots = SlotBook(problem, plan, load_travel(roads, cache_dir, city_roads), cfg)
     quotes = slots.quote(location, day, now=moment)
     out.print(quotes_table(quotes))
     if json_file is not None:
         write_json([q.model_dump(mode="json") for q in quotes], json_file)
     if book is None:
         return
-    try:
-        booking = slots.book(location, book, order_id=order_id, now=moment)
-    except KeyError:
-        known = ", ".join(q.slot.id for q in quotes)
-        raise fail(
-            InputError("--book", [f"no slot {book!r} here; choose from {known}"])
-        ) from None
-    except (SlotUnavailableError, ValueError) as exc:
-        raise fail(InputError("--book", [str(exc)])) from None
-    folder = out_dir or problem_file.parent
-    new_problem = folder / (problem_file.stem + ".booked.json")
-    new_plan = folder / (plan_file.stem + ".booked.json")
-    write_json(problem_to_json(slots.problem), new_problem)
-    write_json(plan_to_json(slots.plan()), new_plan)
-    out.print(
-        f"booked {booking.order} in {booking.slot.id} on {booking.vehicle} "
-        f"(ETA {clock(booking.eta)}, marginal cost {booking.marginal_cost:,.0f})"
-    )
-    out.print(f"problem written to {new_problem}, plan to {new_plan}")
-    out.print(json.dumps({"order": booking.order, "slot": booking.slot.id}))
+    known = [q.slot.id for q in quotes]
+    choice = (book, order_id, moment)
+    booked = _book(slots, location, choice, known)
+    _write_booking(slots, booked, out_dir or Path(), (problem_file, plan_file))

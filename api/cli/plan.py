@@ -3,45 +3,43 @@
 from __future__ import annotations
 
 import time
-from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
-from rich.live import Live
-from rich.table import Table
 
-from routing.io import (
-    InputError,
-    plan_geojson,
-    plan_to_json,
-    read_problem,
-    validation_lines,
-    write_json,
+from api.cli.common import (
+    CURRENCY,
+    DEFAULT_CACHE_DIR,
+    CacheOption,
+    CityRoadsOption,
+    RoadsOption,
+    console,
+    default_output,
+    fail,
+    load_travel,
+    out,
 )
-from routing.model import Problem
-from routing.plan import Plan
-from routing.solver import SolveParams, check, solve
-from routing.travel import HaversineTravel, RoadTravel, TravelModel
-from routing.travel.cache import DEFAULT_CACHE_DIR
-from routing.units import HOUR
 
-console = Console(stderr=True)
-out = Console()
+if TYPE_CHECKING:
+    from rich.table import Table
 
+    from routing.model import Problem
+    from routing.plan import Plan
+    from routing.solver import SolveParams
+    from routing.travel import TravelModel
 
-def fail(exc: InputError) -> typer.Exit:
-    """Print an input error (field path and reason per line); exit code 2."""
-    console.print(f"[bold red]error[/]: {exc.source}: invalid input", soft_wrap=True)
-    for line in exc.lines:
-        console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
-    return typer.Exit(code=2)
+__all__ = ["fail", "plan_command", "solve_with_progress", "summary_table"]
 
 
 def summary_table(problem: Problem, plan: Plan, title: str = "Plan") -> Table:
     """The numbers a dispatcher looks at first."""
+    from collections import Counter
+
+    from rich.table import Table
+
+    from routing.units import HOUR
+
     s = plan.summary
     table = Table(title=title, show_header=False, title_justify="left")
     table.add_column("what")
@@ -63,25 +61,48 @@ def summary_table(problem: Problem, plan: Plan, title: str = "Plan") -> Table:
     )
     share = s.in_window / s.served if s.served else 1.0
     table.add_row("served inside their window", f"{share:.1%}")
-    table.add_row("cost", f"{s.cost:,.0f} won")
+    table.add_row("cost", f"{s.cost:,.0f} {CURRENCY}")
     table.add_row("engine", f"{plan.engine} ({plan.seconds:.1f} s)")
     return table
+
+
+def objective_text(problem: Problem, params: SolveParams, value: float) -> str:
+    """An engine's objective in words: money in the currency, or kilometres.
+
+    The engines report in their integer units: hundredths of the currency
+    (``COST_SCALE``) when vehicles carry costs, else metres. The value
+    includes the penalties of orders left out so far.
+    """
+    from routing.solver.params import COST_SCALE
+
+    money = params.objective == "cost" and any(
+        v.costs.fixed or v.costs.per_km or v.costs.per_hour for v in problem.vehicles
+    )
+    if money:
+        return f"{value / COST_SCALE:,.0f} {CURRENCY}"
+    return f"{value / 1000:,.1f} km"
 
 
 def solve_with_progress(
     problem: Problem, params: SolveParams, travel: TravelModel
 ) -> Plan:
-    """Solve while a status line shows the best objective so far."""
+    """Solve while a status line shows the best cost found so far."""
+    from rich.live import Live
+
+    from routing.solver import solve
+
     best: dict[str, float] = {}
     t0 = time.perf_counter()
     with Live(console=console, refresh_per_second=4, transient=True) as live:
 
         def progress(engine: str, seconds: float, objective: float) -> None:
             best[engine] = min(objective, best.get(engine, float("inf")))
-            shown = ", ".join(f"{k} {v:,.0f}" for k, v in best.items())
+            shown = ", ".join(
+                f"{k} {objective_text(problem, params, v)}" for k, v in best.items()
+            )
             live.update(
                 f"solving ({params.engine}, {seconds:4.1f}/{params.time_limit:.0f} s)"
-                f"  best objective: {shown}"
+                f"  best so far (cost + left-out penalties): {shown}"
             )
 
         live.update(f"solving ({params.engine}, limit {params.time_limit:.0f} s)...")
@@ -90,12 +111,31 @@ def solve_with_progress(
     return plan
 
 
+def _read_inputs(
+    problem_file: Path, options: dict[str, object]
+) -> tuple[Problem, SolveParams]:
+    """The problem and the solve options, or exit 2 naming the bad field."""
+    from pydantic import ValidationError
+
+    from routing.io import InputError, read_problem, validation_lines
+    from routing.solver import SolveParams
+
+    try:
+        return read_problem(problem_file), SolveParams.model_validate(options)
+    except InputError as exc:
+        raise fail(exc) from None
+    except ValidationError as exc:
+        raise fail(InputError("options", validation_lines(exc))) from None
+
+
 def plan_command(
     problem_file: Annotated[Path, typer.Argument(help="problem JSON (docs/API.md)")],
     output: Annotated[
         Path | None,
         typer.Option(
-            "--out", "-o", help="plan JSON to write [default: <name>.plan.json]"
+            "--out",
+            "-o",
+            help="plan JSON to write [default: <name>.plan.json in the current folder]",
         ),
     ] = None,
     geojson: Annotated[
@@ -107,47 +147,30 @@ def plan_command(
     time_limit: Annotated[float, typer.Option(help="seconds of search")] = 10.0,
     objective: Annotated[str, typer.Option(help="cost | distance")] = "cost",
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
-    roads: Annotated[
-        Path | None,
-        typer.Option(
-            help="road network (.graphml[.gz], .osm[.bz2], .osm.pbf) to drive on "
-            "instead of straight lines"
-        ),
-    ] = None,
-    cache_dir: Annotated[
-        Path, typer.Option(help="where road travel matrices are cached")
-    ] = DEFAULT_CACHE_DIR,
+    roads: RoadsOption = None,
+    city_roads: CityRoadsOption = None,
+    cache_dir: CacheOption = DEFAULT_CACHE_DIR,
 ) -> None:
     """Plan routes for a problem file and write the plan as JSON."""
-    try:
-        problem = read_problem(problem_file)
-        params = SolveParams.model_validate(
-            {
-                "engine": engine,
-                "time_limit": time_limit,
-                "objective": objective,
-                "seed": seed,
-            }
-        )
-    except InputError as exc:
-        raise fail(exc) from None
-    except ValidationError as exc:
-        raise fail(InputError("options", validation_lines(exc))) from None
-    travel: TravelModel = HaversineTravel()
-    if roads is not None:
-        try:
-            with console.status(f"loading roads from {roads}"):
-                travel = RoadTravel.from_file(roads, cache_dir=cache_dir)
-        except (OSError, ValueError, SyntaxError) as exc:  # XML errors are SyntaxError
-            raise fail(
-                InputError(str(roads), [f"cannot read road graph: {exc}"])
-            ) from None
+    from routing.io import InputError, plan_geojson, plan_to_json, write_json
+    from routing.solver import check
+
+    problem, params = _read_inputs(
+        problem_file,
+        {
+            "engine": engine,
+            "time_limit": time_limit,
+            "objective": objective,
+            "seed": seed,
+        },
+    )
+    travel = load_travel(roads, cache_dir, city_roads)
     try:
         plan = solve_with_progress(problem, params, travel)
     except ValueError as exc:  # e.g. an engine that cannot model the problem
         raise fail(InputError("--engine", [str(exc)])) from None
     verdict = check(problem, plan, travel)
-    target = output or problem_file.with_name(problem_file.stem + ".plan.json")
+    target = default_output(output, problem_file, ".plan.json")
     write_json(plan_to_json(plan), target)
     out.print(summary_table(problem, plan, title=f"Plan for {problem_file.name}"))
     out.print(f"checker: {verdict}")

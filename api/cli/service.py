@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli.plan import console, out
+from api.cli.common import console, out
 
 __all__ = ["db_app", "ingest_mqtt_command", "keys_app", "serve_command"]
 

@@ -45,15 +45,33 @@ def field_path(loc: Iterable[int | str]) -> str:
 def validation_lines(error: ValidationError) -> list[str]:
     """One line per pydantic error: the field path, then the reason."""
     lines = []
-    for e in error.errors(include_url=False):
+    errors = error.errors(include_url=False)
+    for e in errors:
         path = field_path(e["loc"])
-        msg = e["msg"]
+        msg = _reason(e["type"], e["msg"], e.get("ctx") or {})
         if e["type"] == "problem":
             # Problem-level checks already name their fields, one per "; ".
             lines.extend(str(e["ctx"]["errors"]).split("; "))
             continue
+        if e["type"] == "too_short" and any(
+            len(o["loc"]) > len(e["loc"]) and o["loc"][: len(e["loc"])] == e["loc"]
+            for o in errors
+        ):
+            continue  # a list emptied by its own bad items: those say why
         lines.append(f"{path}: {msg}" if path else msg)
     return lines
+
+
+def _reason(kind: str, msg: str, ctx: dict[str, Any]) -> str:
+    """pydantic's message, in the words of the file format where they differ."""
+    if kind == "extra_forbidden":
+        return "unknown key (check its spelling against the format)"
+    if kind == "too_short":
+        return (
+            f"needs at least {ctx.get('min_length')} item(s), "
+            f"has {ctx.get('actual_length')}"
+        )
+    return msg
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -79,9 +97,26 @@ def load_json(path: str | Path) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(
-            str(p), [f"line {exc.lineno} column {exc.colno}: {exc.msg}"]
-        ) from None
+        where = f"line {exc.lineno} column {exc.colno}"
+        raise InputError(str(p), [f"{where}: {_json_reason(exc.msg)}"]) from None
+
+
+#: The JSON decoder's messages that end mid-sentence ("... at"), in words.
+_JSON_REASONS = {
+    "Unterminated string starting at": "a string starts here and is never closed "
+    '(a missing ")',
+    "Invalid control character at": "a control character such as a line break "
+    "inside a string (write it as \\n)",
+    "Expecting value": "expected a value (string, number, object, array, true, "
+    "false or null)",
+    "Extra data": "more text after the end of the JSON value",
+    "Expecting property name enclosed in double quotes": "expected a key in "
+    "double quotes (a comma before a closing brace?)",
+}
+
+
+def _json_reason(msg: str) -> str:
+    return _JSON_REASONS.get(msg, msg.removesuffix(" at"))
 
 
 def read_problem(path: str | Path) -> Problem:

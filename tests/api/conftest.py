@@ -2,7 +2,9 @@
 
 ``database_url`` gives each test a fresh, empty database, once per backend.
 PostgreSQL must listen on 127.0.0.1:5432 (``scripts/test.sh`` starts it);
-set ``MILEPOST_TEST_PG_ADMIN_URL`` to use another server.
+set ``MILEPOST_TEST_PG_ADMIN_URL`` to use another server. Without it the
+PostgreSQL half of each test is skipped with the reason, unless
+``MILEPOST_REQUIRE_SERVICES=1`` (scripts/test.sh) makes it fail.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.auth import Role, create_key
 from api.settings import Settings
+from tests.helpers import service_missing
 
 PG_ADMIN_URL = os.environ.get(
     "MILEPOST_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -38,7 +41,12 @@ def pg_admin() -> Iterator[psycopg.Connection]:
     try:
         conn = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as exc:
-        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}")
+        one_line = " ".join(str(exc).split())
+        service_missing(
+            f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({one_line}); start it "
+            "(scripts/test.sh does: pg_ctlcluster <version> main start) or set "
+            "MILEPOST_TEST_PG_ADMIN_URL"
+        )
     with conn:
         yield conn
 

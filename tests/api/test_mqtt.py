@@ -24,6 +24,7 @@ from api.db.engine import make_engine, make_sessionmaker
 from api.db.migrate import upgrade
 from api.db.tables_tracking import EventRow
 from api.mqtt import MqttConsumer, decode, topic_for
+from tests.helpers import service_missing
 
 DAY = dt.date(2026, 12, 1)
 BROKER = ("127.0.0.1", 1883)
@@ -45,7 +46,10 @@ def publisher() -> Iterator[mqtt.Client]:
     try:
         client.connect(*BROKER)
     except OSError as exc:
-        pytest.fail(f"no MQTT broker at {BROKER}: {exc}")
+        service_missing(
+            f"no MQTT broker at {BROKER[0]}:{BROKER[1]} ({exc}); start Mosquitto "
+            "(scripts/test.sh does: mosquitto -d -c /etc/mosquitto/mosquitto.conf)"
+        )
     client.loop_start()
     yield client
     client.disconnect()

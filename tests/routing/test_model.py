@@ -108,7 +108,7 @@ INVALID: list[tuple[str, Mutation, str]] = [
     (
         "unknown key",
         _set("jobs.0.colour", "red"),
-        "jobs[0].colour: Extra inputs are not permitted",
+        "jobs[0].colour: unknown key (check its spelling",
     ),
     (
         "priority above 100",
@@ -128,7 +128,7 @@ INVALID: list[tuple[str, Mutation, str]] = [
     (
         "bad clock string",
         _set("vehicles.0.shift", ["8h", "20:00"]),
-        "vehicles[0].shift.start: Input should be a valid integer",
+        "vehicles[0].shift.start: '8h' is not a time of day: write HH:MM",
     ),
     (
         "window with three values",
@@ -138,7 +138,7 @@ INVALID: list[tuple[str, Mutation, str]] = [
     (
         "no vehicles",
         _set("vehicles", []),
-        "vehicles: Tuple should have at least 1 item",
+        "vehicles: needs at least 1 item(s), has 0",
     ),
     (
         "unknown service level",

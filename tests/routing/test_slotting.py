@@ -249,7 +249,8 @@ def test_cli_quotes_and_books(day: tuple[Problem, Plan], tmp_path: Path) -> None
         "--date",
         "2024-02-01",
     ]
-    done = CliRunner().invoke(_cli(), [*args, "--book", "15:00-17:00"])
+    booking = ["--book", "15:00-17:00", "-o", str(tmp_path)]
+    done = CliRunner().invoke(_cli(), [*args, *booking])
     assert done.exit_code == 0, done.output
     assert "booked" in done.output
     assert (tmp_path / "plan.booked.json").is_file()

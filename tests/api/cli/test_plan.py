@@ -145,3 +145,27 @@ def test_city_scale_commands_are_mounted() -> None:
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0, result.output
         assert "Usage" in result.output
+
+
+def test_plan_without_out_writes_to_the_current_folder(tmp_path: Path) -> None:
+    """Without ``-o`` the plan lands in the current folder, not beside the input."""
+    result = runner.invoke(
+        app, ["plan", str(EXAMPLES / "small_problem.json"), "--time-limit", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "small_problem.plan.json").is_file()
+    assert not (EXAMPLES / "small_problem.plan.json").exists()
+    assert "plan written to small_problem.plan.json" in result.output
+
+
+def test_live_line_shows_money_in_won_and_distance_in_km() -> None:
+    """Engines report hundredths of a won (or metres); the line shows won or km."""
+    from api.cli.plan import objective_text
+    from routing.io import read_problem
+    from routing.solver import SolveParams
+
+    problem = read_problem(EXAMPLES / "small_problem.json")
+    cost = SolveParams(objective="cost")
+    assert objective_text(problem, cost, 26_106_164.0) == "261,062 won"
+    distance = SolveParams(objective="distance")
+    assert objective_text(problem, distance, 123_456.0) == "123.5 km"

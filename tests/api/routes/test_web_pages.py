@@ -21,6 +21,7 @@ from api.settings import Settings
 from api.web import pages
 from tests.api.conftest import auth, make_keys, sqlite_url
 from tests.api.routes.test_plans import EXAMPLE, PARAMS, wait_plan
+from tests.helpers import service_missing
 
 STATIC = Path(pages.__file__).parent / "static"
 
@@ -37,6 +38,14 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
         yield client
 
 
+@pytest.fixture
+def assets() -> None:
+    """The pages' npm assets (without them every page answers 503)."""
+    if pages.missing_assets():
+        service_missing("web assets not installed: run npm ci --prefix api/web")
+
+
+@pytest.mark.usefixtures("assets")
 @pytest.mark.parametrize("path", ["/console", "/planner"])
 def test_pages_are_html_with_a_strict_policy(web: TestClient, path: str) -> None:
     """Each page is HTML that may load only our scripts, and the tiles' images."""
@@ -49,6 +58,7 @@ def test_pages_are_html_with_a_strict_policy(web: TestClient, path: str) -> None
     assert "connect-src 'self';" in csp
 
 
+@pytest.mark.usefixtures("assets")
 def test_tracking_page_is_404_for_an_unknown_link(web: TestClient) -> None:
     """An unknown token still gets the page (it explains), with status 404."""
     got = web.get("/t/no-such-token")
@@ -107,7 +117,7 @@ def test_base_layer_is_the_embedded_city(web: TestClient) -> None:
 def test_only_listed_vendor_files_are_served(web: TestClient) -> None:
     """Named vendor files come from node_modules; nothing else of it does."""
     if pages.missing_assets():
-        pytest.fail("web assets not installed: run npm ci --prefix api/web")
+        service_missing("web assets not installed: run npm ci --prefix api/web")
     got = web.get("/static/vendor/leaflet.js")
     assert got.status_code == 200
     assert "javascript" in got.headers["content-type"]

@@ -1,0 +1,98 @@
+"""What the commands share, cheap to import: consoles, errors, option types.
+
+``milepost --help`` imports every command module, so nothing here (nor at the
+top of any ``api/cli`` module) imports routing, scenarios or the numeric
+libraries: the commands import them inside their functions. Types used in a
+command's annotations must stay cheap (``Path``, ``str``, enums defined in
+the CLI), because typer evaluates them to build the help.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from routing.io import InputError
+    from routing.travel import TravelModel
+
+console = Console(stderr=True)
+out = Console()
+
+#: The currency of every cost the commands print (``routing.units``: won).
+CURRENCY = "won"
+
+#: ``routing.travel.cache.DEFAULT_CACHE_DIR``, repeated here so that the help
+#: does not import the travel models (tests/api/cli keeps the two equal).
+DEFAULT_CACHE_DIR = Path("~/.cache/milepost/travel")
+
+RoadsOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="road network (.graphml[.gz], .osm[.bz2], .osm.pbf) to drive on "
+        "instead of straight lines"
+    ),
+]
+CacheOption = Annotated[
+    Path, typer.Option(help="where road travel matrices are cached")
+]
+CityRoadsOption = Annotated[
+    int | None,
+    typer.Option(
+        metavar="SEED",
+        help="drive on the embedded Seoul's road network of this seed, the one "
+        "'milepost demo --seed SEED' plans on (default seed 0)",
+    ),
+]
+ObjectiveOption = Annotated[str, typer.Option(help="cost | distance")]
+SeedOption = Annotated[int, typer.Option(help="random seed")]
+
+
+def fail(exc: InputError) -> typer.Exit:
+    """Print an input error (field path and reason per line); exit code 2."""
+    console.print(f"[bold red]error[/]: {exc.source}: invalid input", soft_wrap=True)
+    for line in exc.lines:
+        console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+    return typer.Exit(code=2)
+
+
+def error(message: str) -> typer.Exit:
+    """Print a one-line error about an option or file; exit code 2."""
+    console.print(f"[bold red]error[/]: {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code=2)
+
+
+def load_travel(
+    roads: Path | None, cache_dir: Path, city_roads: int | None = None
+) -> TravelModel:
+    """Straight lines, the road network in ``roads`` (exit 2 if unreadable), or
+    the embedded city's roads of seed ``city_roads``."""
+    from routing.io import InputError
+    from routing.travel import HaversineTravel, RoadTravel
+
+    if roads is not None and city_roads is not None:
+        raise error("--roads and --city-roads: give one or the other")
+    if city_roads is not None:
+        from scenarios.city.roads import seoul_roads
+
+        with console.status("building the embedded city's road network"):
+            return seoul_roads(city_roads, cache_dir)
+    if roads is None:
+        return HaversineTravel()
+    try:
+        with console.status(f"loading roads from {roads}"):
+            return RoadTravel.from_file(roads, cache_dir=cache_dir)
+    except (OSError, ValueError, SyntaxError) as exc:  # XML errors are SyntaxError
+        raise fail(InputError(str(roads), [f"cannot read road graph: {exc}"])) from None
+
+
+def default_output(given: Path | None, source: Path, suffix: str) -> Path:
+    """``given``, or ``<source stem><suffix>`` in the current folder.
+
+    Results never land next to the input by default: the input may be a
+    shipped example inside the repository.
+    """
+    return given if given is not None else Path(source.stem + suffix)
