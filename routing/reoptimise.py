@@ -49,7 +49,6 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from routing.insertion import LivePlan, Objective, VisitKey, visit_keys
 from routing.io import InputError
 from routing.model import (
     Depot,
@@ -66,6 +65,7 @@ from routing.model import (
 from routing.plan import Plan, Reason, Route, StepType, Unassigned
 from routing.solver.check import check
 from routing.solver.data import build_data, incompatibility
+from routing.solver.insertion import LivePlan, Objective, VisitKey, visit_keys
 from routing.solver.params import SolveParams
 from routing.solver.precheck import precheck
 from routing.solver.timeline import BreakVisit

@@ -5,7 +5,7 @@ For an address it lists the candidate slots (:class:`SlotConfig`: 2-hour
 home windows, a night window, pickup stations nearby) and for each one says
 whether it is available and what serving it would add to the plan, by
 cheapest feasible insertion into the current routes
-(:class:`routing.insertion.LivePlan`): no solve per quote. Slots where a van
+(:class:`routing.solver.insertion.LivePlan`): no solve per quote. Slots where a van
 already passes are cheap; they are listed first when ``sort="cost"``.
 
 Booking a slot inserts the order into the plan with the slot as a **hard**
@@ -43,7 +43,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from routing.insertion import Insertion, LivePlan, Probe
 from routing.model import (
     Amount,
     Id,
@@ -56,6 +55,7 @@ from routing.model import (
 )
 from routing.plan import Plan, Route, StepType
 from routing.solver.data import incompatibility
+from routing.solver.insertion import Insertion, LivePlan, Probe
 from routing.travel import TravelModel
 from routing.units import DAY, HOUR, clock, haversine_m
 

@@ -39,8 +39,7 @@ from pydantic import (
 from forecasting import ConformalIntervals, Forecaster
 from forecasting.models import LogLinear, Model, SeasonalNaive
 from routing.model import TimeWindow
-from routing.solver import SolveParams, solve
-from routing.solver.solve import LARGE_ORDERS
+from routing.solver import SolveParams, choose_engine, solve
 from routing.travel import DEFAULT_SPEED_BANDS, HaversineTravel, TravelModel
 from routing.units import HOUR
 from scenarios.capacity import CapacityParams, plan_capacity
@@ -396,7 +395,7 @@ def simulate_day(spec: DaySpec, progress: Progress = _quiet) -> DayKpis:
     # of a 2,000-order day within 120 s here), or with a search bounded by
     # time alone, large days go to the decomposition.
     bounded = spec.iterations is not None and spec.orders <= BOUNDED_MAX
-    engine = "large" if spec.orders >= LARGE_ORDERS and not bounded else "ortools"
+    engine = choose_engine(spec.orders, bounded=bounded, portfolio=False)
     # One worker: a simulation job shares the machine with the service.
     params = SolveParams(
         engine=engine,

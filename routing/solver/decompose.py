@@ -22,7 +22,7 @@ strongest on a few hundred stops. :func:`solve_large` therefore
    cluster's new routes replace the old ones only when they pass the checker
    and are better;
 5. inserts what the parts dropped into any route with room (cheapest
-   feasible insertion, :mod:`routing.insertion`), assembles one plan, and
+   feasible insertion, :mod:`routing.solver.insertion`), assembles one plan, and
    verifies it with :func:`~routing.solver.check.check` (in chunks of routes
    when the whole problem is too large for one travel matrix).
 
@@ -47,11 +47,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from routing.insertion import LivePlan, assemble
 from routing.model import Job, Location, Matrices, Order, Problem, Shipment
 from routing.plan import Plan, Reason, Route, StepType, Unassigned
 from routing.solver.check import CheckResult, check
 from routing.solver.data import build_data, incompatibility
+from routing.solver.engines import solve_one
+from routing.solver.insertion import LivePlan, assemble
 from routing.solver.params import ProgressCallback, SolveParams
 from routing.solver.precheck import precheck
 from routing.travel import HaversineTravel, TravelModel
@@ -571,20 +572,12 @@ def _solve_part(
     sub: Problem, params: SolveParams, travel: TravelModel | None = None
 ) -> _Outcome:
     """Worker: solve one part (PyVRP when its model fits) and check it."""
-    from routing.solver.solve import solve
-
     travel = travel or _TRAVEL or HaversineTravel()
     try:
         try:
-            plan = solve(
-                sub, travel=travel, params=params.model_copy(update={"engine": "pyvrp"})
-            )
+            plan = solve_one(sub, "pyvrp", travel=travel, params=params)
         except ValueError:  # outside PyVRP's model: OR-Tools takes it
-            plan = solve(
-                sub,
-                travel=travel,
-                params=params.model_copy(update={"engine": "ortools"}),
-            )
+            plan = solve_one(sub, "ortools", travel=travel, params=params)
         verdict = check(sub, plan, travel)
         return _Outcome(plan, verdict.ok, plan.engine)
     except Exception as exc:  # a failed part must not end the day

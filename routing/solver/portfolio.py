@@ -18,25 +18,15 @@ import multiprocessing
 import time
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
-from typing import Protocol
 
 from routing.model import Problem
-from routing.plan import Plan
+from routing.plan import Plan, Unassigned
 from routing.solver.check import check
 from routing.solver.data import ProblemData, build_data
 from routing.solver.params import ProgressCallback, SolveParams, uses_costs
-from routing.solver.result import EngineResult
+from routing.solver.result import EngineResult, plan_from_result
 from routing.solver.timeline import BreakVisit, Visit
 from routing.travel import TravelModel
-
-
-class PlanMaker(Protocol):
-    """Times an engine's sequences into a plan."""
-
-    def __call__(
-        self, data: ProblemData, result: EngineResult, engine: str, seconds: float
-    ) -> Plan: ...
-
 
 #: Share of the time limit PyVRP gets before OR-Tools polishes its routes.
 WARM_START_SHARE = 0.4
@@ -154,11 +144,11 @@ def _second_process(
 def solve_auto(
     data: ProblemData,
     order_ids: Sequence[str],
+    impossible: Sequence[Unassigned],
     params: SolveParams,
     travel: TravelModel,
     *,
     progress: ProgressCallback | None = None,
-    make_plan: PlanMaker,
 ) -> Plan:
     """Run the portfolio and return the best plan that passes the checker."""
     from routing.solver.ortools_adapter import solve_ortools
@@ -206,7 +196,13 @@ def solve_auto(
     by_distance = not uses_costs(data, params)
     ranked = []
     for engine, result in candidates:
-        plan = make_plan(data, result, engine, time.perf_counter() - t0)
+        plan = plan_from_result(
+            data,
+            result,
+            impossible=impossible,
+            engine=engine,
+            seconds=time.perf_counter() - t0,
+        )
         verdict = check(data.problem, plan, travel)
         value = float(plan.summary.distance) if by_distance else plan.summary.cost
         ranked.append((not verdict.ok, plan.summary.unassigned, value, engine, plan))

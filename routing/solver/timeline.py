@@ -61,7 +61,7 @@ def schedule_route(data: ProblemData, v: int, visits: Sequence[Visit]) -> Route:
     not on the road (legs re-priced in the bands of the later times).
     """
     vehicle = data.problem.vehicles[v]
-    route = _schedule(data, v, visits, vehicle.shift.start)
+    route = schedule(data, v, visits, vehicle.shift.start)
     if len(route.steps) <= 2 or any(s.type == StepType.BREAK for s in route.steps):
         return _first_stop_rule(data, v, visits, route)
     delay = _departure_slack(data, route)
@@ -69,7 +69,7 @@ def schedule_route(data: ProblemData, v: int, visits: Sequence[Visit]) -> Route:
     for _ in range(4):
         if delay <= 0:
             break
-        retimed = _schedule(data, v, visits, vehicle.shift.start + delay)
+        retimed = schedule(data, v, visits, vehicle.shift.start + delay)
         if (
             sum(s.late for s in retimed.steps) <= late
             and retimed.end <= max(route.end, vehicle.shift.start)
@@ -125,13 +125,18 @@ def _first_stop_rule(
         later = min(later, first.service_start - first.setup - tt)
         if later <= vehicle.shift.start:
             return route
-        retimed = _schedule(data, v, visits, later)
+        retimed = schedule(data, v, visits, later)
         if retimed.steps[1].service_start == first.service_start:
             return retimed
     return route
 
 
-def _schedule(data: ProblemData, v: int, visits: Sequence[Visit], t0: int) -> Route:
+def schedule(data: ProblemData, v: int, visits: Sequence[Visit], t0: int) -> Route:
+    """Time vehicle ``v`` visiting ``visits`` in order, leaving its start at ``t0``.
+
+    No departure is moved here (:func:`schedule_route` chooses ``t0``); every
+    step gets its slack, the time it may slip without breaking later ones.
+    """
     vehicle: Vehicle = data.problem.vehicles[v]
     start_node, end_node = data.starts[v], data.ends[v]
     nodes = data.nodes

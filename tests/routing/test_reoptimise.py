@@ -11,7 +11,6 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from routing.insertion import LivePlan
 from routing.io import InputError, problem_to_json, write_json
 from routing.model import Job, Location, Problem, TimeWindow
 from routing.plan import Plan, Reason, StepType
@@ -25,6 +24,7 @@ from routing.reoptimise import (
 )
 from routing.scale_cli import reoptimize_command
 from routing.solver import SolveParams, check, solve
+from routing.solver.insertion import LivePlan
 from routing.travel import HaversineTravel
 from scenarios.city import build_city, day_problem
 from tests.factories import grid_problem
