@@ -51,6 +51,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from routing.io import InputError
 from routing.model import (
+    Break,
     Depot,
     Id,
     Job,
@@ -81,12 +82,13 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class VehicleState(_Frozen):
-    """Where a van is now.
+class VehicleProgress(_Frozen):
+    """How far a van is along its route: where it is now and what it has done.
 
     ``time`` is when it is at ``position`` (or leaves it); ``completed`` are
     the orders it has served (returns: collected); ``next`` is the stop it is
-    driving to, which stays its next stop.
+    driving to, which stays its next stop. (Not ``tracking.store.VehicleState``,
+    the tracker's record of a van's shift and reported stop.)
     """
 
     vehicle: Id
@@ -96,12 +98,17 @@ class VehicleState(_Frozen):
     next: Id | None = None
 
 
+#: The former name, kept until callers (``api.routes.plans``) say
+#: ``VehicleProgress``; it is not ``tracking.store.VehicleState``.
+VehicleState = VehicleProgress
+
+
 class ExecutionState(_Frozen):
     """The plan in execution and what happened since it was made."""
 
     time: Seconds = Field(description="now, seconds since midnight of the day")
     plan: Plan
-    vehicles: tuple[VehicleState, ...] = ()
+    vehicles: tuple[VehicleProgress, ...] = ()
     new_orders: tuple[Job, ...] = ()
     cancelled: tuple[Id, ...] = ()
     changed: tuple[Job, ...] = Field(
@@ -305,51 +312,96 @@ def rest_of_day(problem: Problem, state: ExecutionState) -> RestOfDay:
     errors = state_errors(problem, state)
     if errors:
         raise InputError("state", errors)
-    now = state.time
-    orders: dict[str, Order] = {o.id: o for o in problem.orders}
-    everything: dict[str, Order] = {**orders, **{j.id: j for j in state.new_orders}}
-    changed_ids = {j.id for j in state.changed}
-    for job in state.changed:
-        orders[job.id] = job
-    for job in state.new_orders:
-        orders[job.id] = job
-    cancelled = [o for o in state.cancelled if o in orders]
-    for oid in cancelled:
-        orders.pop(oid)
-    states = {s.vehicle: s for s in state.vehicles}
-    completed = [o for s in state.vehicles for o in s.completed]
-    done = set(completed)
-    unavailable = set(state.unavailable)
-
-    before: dict[str, tuple[str, int]] = {}
-    planned: dict[str, list[VisitKey]] = {}
-    break_times: dict[str, list[int]] = {}
-    for r in state.plan.routes:
-        vehicle = next(v for v in problem.vehicles if v.id == r.vehicle)
-        planned[r.vehicle] = visit_keys(vehicle, r)
-        break_times[r.vehicle] = [
-            s.service_start for s in r.steps if s.type == StepType.BREAK
-        ]
-        for s in r.steps:
-            if s.type in (StepType.JOB, StepType.DELIVERY) and s.id is not None:
-                promised = state.promised.get(s.id, s.service_start)
-                before[s.id] = (r.vehicle, promised)
-    previously_left = [u.id for u in state.plan.unassigned]
-
-    depots: list[Depot] = list(problem.depots)
-    vehicles: list[Vehicle] = []
-    visits: dict[str, list[VisitKey]] = {}
-    committed: dict[str, str] = {}
-    pending: list[str] = []
-    lost: dict[str, str] = {}
-    on_road_ids: list[str] = []
-    unchanged: dict[str, Route] = {}
+    build = _RestBuilder.start(problem, state)
     for vehicle in problem.vehicles:
-        keys = planned.get(vehicle.id, [])
-        todo = [k for k in keys if k[0] and k[0] not in done and k[0] in orders]
-        vs = states.get(vehicle.id)
+        build.add_vehicle(vehicle)
+    return build.finish()
+
+
+@dataclass
+class _RestBuilder:
+    """The rest of the day as it is put together, vehicle by vehicle."""
+
+    problem: Problem
+    state: ExecutionState
+    #: orders still in the day (changed and new ones included, cancelled not)
+    orders: dict[str, Order]
+    #: every order ever in the day, for what vans already collected
+    everything: dict[str, Order]
+    changed_ids: set[str]
+    cancelled: list[str]
+    completed: list[str]
+    #: per vehicle: its planned visits and when its breaks were planned
+    planned: dict[str, list[VisitKey]]
+    break_times: dict[str, list[int]]
+    before: dict[str, tuple[str, int]]
+    previously_left: list[str]
+    depots: list[Depot]
+    progress: dict[str, VehicleProgress]
+    done: set[str]
+    vehicles: list[Vehicle] = field(default_factory=list)
+    visits: dict[str, list[VisitKey]] = field(default_factory=dict)
+    committed: dict[str, str] = field(default_factory=dict)
+    pending: list[str] = field(default_factory=list)
+    lost: dict[str, str] = field(default_factory=dict)
+    on_road: list[str] = field(default_factory=list)
+    unchanged: dict[str, Route] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, problem: Problem, state: ExecutionState) -> _RestBuilder:
+        """The orders as they stand now and the plan in execution, read."""
+        orders: dict[str, Order] = {o.id: o for o in problem.orders}
+        everything: dict[str, Order] = {
+            **orders,
+            **{j.id: j for j in state.new_orders},
+        }
+        for job in (*state.changed, *state.new_orders):
+            orders[job.id] = job
+        cancelled = [o for o in state.cancelled if o in orders]
+        for oid in cancelled:
+            orders.pop(oid)
+        before: dict[str, tuple[str, int]] = {}
+        planned: dict[str, list[VisitKey]] = {}
+        break_times: dict[str, list[int]] = {}
+        for r in state.plan.routes:
+            vehicle = next(v for v in problem.vehicles if v.id == r.vehicle)
+            planned[r.vehicle] = visit_keys(vehicle, r)
+            break_times[r.vehicle] = [
+                s.service_start for s in r.steps if s.type == StepType.BREAK
+            ]
+            for s in r.steps:
+                if s.type in (StepType.JOB, StepType.DELIVERY) and s.id is not None:
+                    promised = state.promised.get(s.id, s.service_start)
+                    before[s.id] = (r.vehicle, promised)
+        completed = [o for s in state.vehicles for o in s.completed]
+        return cls(
+            problem=problem,
+            state=state,
+            orders=orders,
+            everything=everything,
+            changed_ids={j.id for j in state.changed},
+            cancelled=cancelled,
+            completed=completed,
+            planned=planned,
+            break_times=break_times,
+            before=before,
+            previously_left=[u.id for u in state.plan.unassigned],
+            depots=list(problem.depots),
+            progress={s.vehicle: s for s in state.vehicles},
+            done=set(completed),
+        )
+
+    def add_vehicle(self, vehicle: Vehicle) -> None:
+        """What is left of one vehicle's day: its shift, load and visits."""
+        keys = self.planned.get(vehicle.id, [])
+        todo = [
+            k for k in keys if k[0] and k[0] not in self.done and k[0] in self.orders
+        ]
+        vs = self.progress.get(vehicle.id)
         start_loc = (
-            None if vehicle.start is None else problem.depot(vehicle.start).location
+            None
+            if vehicle.start is None
+            else self.problem.depot(vehicle.start).location
         )
         served_here = [o for o in (vs.completed if vs else ()) if o]
         # a van at its depot with nothing done and no stop to drive to has
@@ -357,35 +409,86 @@ def rest_of_day(problem: Problem, state: ExecutionState) -> RestOfDay:
         on_road = vs is not None and (
             vs.next is not None or bool(served_here) or vs.position != start_loc
         )
-        deliveries = [k[0] for k in todo if _is_delivery(orders[k[0]])]
-        t_free = max(vehicle.shift.start, vs.time if vs is not None else now)
-        if vehicle.id in unavailable or t_free >= vehicle.shift.end:
-            why = (
-                f"on board vehicle {vehicle.id}, which is unavailable"
-                if vehicle.id in unavailable
-                else f"on board vehicle {vehicle.id}, whose shift is over"
+        deliveries = [k[0] for k in todo if _is_delivery(self.orders[k[0]])]
+        t_free = max(
+            vehicle.shift.start, vs.time if vs is not None else self.state.time
+        )
+        if vehicle.id in self.state.unavailable or t_free >= vehicle.shift.end:
+            self._off_duty(vehicle, todo, vs, on_road, deliveries)
+            return
+        breaks, kept = self._breaks_left(vehicle, keys, todo, t_free, on_road)
+        update: dict[str, object] = {
+            "shift": TimeWindow(start=t_free, end=vehicle.shift.end),
+            "breaks": tuple(breaks),
+        }
+        if on_road:
+            assert vs is not None
+            update |= self._from_position(vehicle, vs, served_here, deliveries)
+            if vs.next is not None and vs.next in self.orders:
+                nxt = (vs.next, _end_of(self.orders[vs.next]))
+                kept = [nxt, *[k for k in kept if k != nxt]]
+                self.committed[vehicle.id] = vs.next
+        self.vehicles.append(vehicle.model_copy(update=update))
+        self.visits[vehicle.id] = kept
+        plan_route = self.state.plan.route_of(vehicle.id)
+        if (
+            not on_road
+            and plan_route is not None
+            and kept == keys
+            and plan_route.steps[0].departure >= t_free
+            and not any(
+                isinstance(self.everything.get(o), Job) and o in self.changed_ids
+                for o, _ in kept
             )
-            for oid, _ in todo:
-                if on_road and oid in deliveries:
-                    lost[oid] = why
-                else:
-                    pending.append(oid)
-            if on_road and any(o in lost for o in deliveries):
-                depots.append(
-                    Depot(
-                        id=POSITION_DEPOT + vehicle.id,
-                        location=vs.position if vs else problem.depots[0].location,
-                    )
+        ):
+            # a van not out yet whose route did not change keeps its times
+            self.unchanged[vehicle.id] = plan_route
+
+    def _off_duty(
+        self,
+        vehicle: Vehicle,
+        todo: list[VisitKey],
+        vs: VehicleProgress | None,
+        on_road: bool,
+        deliveries: list[str],
+    ) -> None:
+        """An unavailable van, or one whose shift is over: parcels it carries
+        are lost (delivered from where it stands if at all); the rest wait."""
+        why = (
+            f"on board vehicle {vehicle.id}, which is unavailable"
+            if vehicle.id in self.state.unavailable
+            else f"on board vehicle {vehicle.id}, whose shift is over"
+        )
+        for oid, _ in todo:
+            if on_road and oid in deliveries:
+                self.lost[oid] = why
+            else:
+                self.pending.append(oid)
+        if on_road and any(o in self.lost for o in deliveries):
+            self.depots.append(
+                Depot(
+                    id=POSITION_DEPOT + vehicle.id,
+                    location=vs.position if vs else self.problem.depots[0].location,
                 )
-                for oid in deliveries:
-                    orders[oid] = orders[oid].model_copy(
-                        update={"depot": POSITION_DEPOT + vehicle.id}
-                    )
-            continue
+            )
+            for oid in deliveries:
+                self.orders[oid] = self.orders[oid].model_copy(
+                    update={"depot": POSITION_DEPOT + vehicle.id}
+                )
+
+    def _breaks_left(
+        self,
+        vehicle: Vehicle,
+        keys: list[VisitKey],
+        todo: list[VisitKey],
+        t_free: int,
+        on_road: bool,
+    ) -> tuple[list[Break], list[VisitKey]]:
+        """Breaks not yet taken (renumbered), and the visits still to make."""
         # breaks already taken (planned before now) are gone
         taken = {
             i
-            for i, t in enumerate(break_times.get(vehicle.id, []))
+            for i, t in enumerate(self.break_times.get(vehicle.id, []))
             if t < t_free and on_road
         }
         breaks = [
@@ -401,93 +504,85 @@ def rest_of_day(problem: Problem, state: ExecutionState) -> RestOfDay:
                     kept.append(("", new_index[k[1]]))
             elif k in todo:
                 kept.append(k)
-        update: dict[str, object] = {
-            "shift": TimeWindow(start=t_free, end=vehicle.shift.end),
-            "breaks": tuple(breaks),
-        }
-        if on_road:
-            assert vs is not None
-            on_road_ids.append(vehicle.id)
-            depot_id = POSITION_DEPOT + vehicle.id
-            depots.append(Depot(id=depot_id, location=vs.position))
-            update["start"] = depot_id
-            collected = [
-                o
-                for o in (everything.get(oid) for oid in vs.completed)
-                if isinstance(o, Job) and o.type == "pickup"
-            ]
-            cap = list(vehicle.capacity)
-            for job in collected:
-                cap = [max(0, c - q) for c, q in zip(cap, job.demand, strict=True)]
-            update["capacity"] = tuple(cap)
-            plan_route = state.plan.route_of(vehicle.id)
-            if vehicle.max_duration is not None and plan_route is not None:
-                used = max(0, vs.time - plan_route.start)
-                update["max_duration"] = max(0, vehicle.max_duration - used)
-            if vehicle.max_orders is not None:
-                update["max_orders"] = max(1, vehicle.max_orders - len(served_here))
-            if vehicle.max_distance is not None and plan_route is not None:
-                driven = max(
-                    (s.distance for s in plan_route.steps if s.id in set(served_here)),
-                    default=0,
-                )
-                update["max_distance"] = max(0, vehicle.max_distance - driven)
-            for oid in deliveries:
-                orders[oid] = orders[oid].model_copy(update={"depot": depot_id})
-            if vs.next is not None and vs.next in orders:
-                nxt = (vs.next, _end_of(orders[vs.next]))
-                kept = [nxt, *[k for k in kept if k != nxt]]
-                committed[vehicle.id] = vs.next
-        vehicles.append(vehicle.model_copy(update=update))
-        visits[vehicle.id] = kept
-        plan_route = state.plan.route_of(vehicle.id)
-        if (
-            not on_road
-            and plan_route is not None
-            and kept == keys
-            and plan_route.steps[0].departure >= t_free
-            and not any(
-                isinstance(everything.get(o), Job) and o in changed_ids for o, _ in kept
-            )
-        ):
-            # a van not out yet whose route did not change keeps its times
-            unchanged[vehicle.id] = plan_route
+        return breaks, kept
 
-    on_routes = {k[0] for ks in visits.values() for k in ks if k[0]}
-    for oid in previously_left:
-        if oid in orders and oid not in done and oid not in on_routes:
-            pending.append(oid)
-    for job in state.new_orders:
-        if job.id in orders and job.id not in on_routes:
-            pending.append(job.id)
-    pending = [
-        o for o in dict.fromkeys(pending) if o not in on_routes and o not in lost
-    ]
-    remaining = [o for o in orders.values() if o.id not in done]
-    rest = Problem(
-        date=problem.date,
-        matrices=problem.matrices,
-        depots=tuple(depots),
-        stations=problem.stations,
-        vehicles=tuple(vehicles) or problem.vehicles[:1],
-        jobs=tuple(o for o in remaining if isinstance(o, Job)),
-        shipments=tuple(o for o in remaining if isinstance(o, Shipment)),
-    )
-    if not vehicles:
-        rest = rest.model_copy(update={"vehicles": ()})
-    return RestOfDay(
-        problem=rest,
-        visits=visits,
-        committed=committed,
-        pending=pending,
-        lost=lost,
-        completed=completed,
-        cancelled=cancelled,
-        before=before,
-        on_road=on_road_ids,
-        unchanged=unchanged,
-        left_before=set(previously_left),
-    )
+    def _from_position(
+        self,
+        vehicle: Vehicle,
+        vs: VehicleProgress,
+        served_here: list[str],
+        deliveries: list[str],
+    ) -> dict[str, object]:
+        """A van on the road starts where it is, with what room and limits
+        it has left; the parcels it carries load there."""
+        self.on_road.append(vehicle.id)
+        depot_id = POSITION_DEPOT + vehicle.id
+        self.depots.append(Depot(id=depot_id, location=vs.position))
+        update: dict[str, object] = {"start": depot_id}
+        collected = [
+            o
+            for o in (self.everything.get(oid) for oid in vs.completed)
+            if isinstance(o, Job) and o.type == "pickup"
+        ]
+        cap = list(vehicle.capacity)
+        for job in collected:
+            cap = [max(0, c - q) for c, q in zip(cap, job.demand, strict=True)]
+        update["capacity"] = tuple(cap)
+        plan_route = self.state.plan.route_of(vehicle.id)
+        if vehicle.max_duration is not None and plan_route is not None:
+            used = max(0, vs.time - plan_route.start)
+            update["max_duration"] = max(0, vehicle.max_duration - used)
+        if vehicle.max_orders is not None:
+            update["max_orders"] = max(1, vehicle.max_orders - len(served_here))
+        if vehicle.max_distance is not None and plan_route is not None:
+            driven = max(
+                (s.distance for s in plan_route.steps if s.id in set(served_here)),
+                default=0,
+            )
+            update["max_distance"] = max(0, vehicle.max_distance - driven)
+        for oid in deliveries:
+            self.orders[oid] = self.orders[oid].model_copy(update={"depot": depot_id})
+        return update
+
+    def finish(self) -> RestOfDay:
+        """The rest-of-day problem and the orders still waiting for a route."""
+        done = self.done
+        on_routes = {k[0] for ks in self.visits.values() for k in ks if k[0]}
+        pending = list(self.pending)
+        for oid in self.previously_left:
+            if oid in self.orders and oid not in done and oid not in on_routes:
+                pending.append(oid)
+        for job in self.state.new_orders:
+            if job.id in self.orders and job.id not in on_routes:
+                pending.append(job.id)
+        pending = [
+            o
+            for o in dict.fromkeys(pending)
+            if o not in on_routes and o not in self.lost
+        ]
+        remaining = [o for o in self.orders.values() if o.id not in done]
+        rest = Problem(
+            date=self.problem.date,
+            matrices=self.problem.matrices,
+            depots=tuple(self.depots),
+            stations=self.problem.stations,
+            vehicles=tuple(self.vehicles),
+            jobs=tuple(o for o in remaining if isinstance(o, Job)),
+            shipments=tuple(o for o in remaining if isinstance(o, Shipment)),
+        )
+        return RestOfDay(
+            problem=rest,
+            visits=self.visits,
+            committed=self.committed,
+            pending=pending,
+            lost=self.lost,
+            completed=self.completed,
+            cancelled=self.cancelled,
+            before=self.before,
+            on_road=self.on_road,
+            unchanged=self.unchanged,
+            left_before=set(self.previously_left),
+        )
 
 
 def _is_delivery(order: Order) -> bool:
@@ -528,7 +623,7 @@ def state_as_planned(problem: Problem, plan: Plan, now: int) -> ExecutionState:
             depot = vehicle.start or vehicle.end or problem.depots[0].id
             location = problem.depot(depot).location
         states.append(
-            VehicleState(
+            VehicleProgress(
                 vehicle=route.vehicle,
                 position=location,
                 time=last.departure if last is not steps[-1] else last.arrival,

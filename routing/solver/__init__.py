@@ -5,9 +5,7 @@ Names are imported on first use: ``import routing.solver`` loads no engine.
 
 from __future__ import annotations
 
-import sys
-import types
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from routing._lazy import lazy_names
 
@@ -37,20 +35,3 @@ __getattr__, __dir__ = lazy_names(
         "solve": "routing.solver.solve",
     },
 )
-
-
-class _Package(types.ModuleType):
-    """This package, whose ``solve`` stays the function.
-
-    Importing the module ``routing.solver.solve`` binds the package's
-    ``solve`` to that module; the function is what callers mean.
-    """
-
-    def __getattribute__(self, name: str) -> Any:
-        value = super().__getattribute__(name)
-        if name == "solve" and isinstance(value, types.ModuleType):
-            return value.solve
-        return value
-
-
-sys.modules[__name__].__class__ = _Package

@@ -17,7 +17,7 @@ from routing.plan import Plan
 from routing.solver.data import ProblemData, build_data
 from routing.solver.params import Engine, ProgressCallback, SolveParams
 from routing.solver.precheck import precheck
-from routing.solver.result import EngineResult, plan_from_result
+from routing.solver.result import EngineResult, plan_from_result, plan_from_sequences
 from routing.travel import TravelModel
 
 
@@ -42,6 +42,15 @@ def solve_one(
     t0 = time.perf_counter()
     data = build_data(problem, travel)
     serviceable, impossible = precheck(data)
+    if not problem.vehicles:  # no engine models an empty fleet
+        return plan_from_sequences(
+            data,
+            [],
+            dropped=[],
+            impossible=impossible,
+            engine=engine,
+            seconds=time.perf_counter() - t0,
+        )
     if engine == "auto":
         from routing.solver.portfolio import solve_auto
 
