@@ -726,7 +726,7 @@ def reoptimise(
         found = _search(rest, live, travel, params)
         if found is not None and _better(found, best, rest, stability, live.by_cost):
             best, source = found, "search"
-    changes = _changes(rest, best, stability, late, live.by_cost)
+    changes = _changes(rest, best, stability, late)
     return Reoptimisation(
         problem=live.problem,
         plan=best.model_copy(update={"seconds": round(time.perf_counter() - t0, 3)}),
@@ -847,10 +847,9 @@ def _insert_all(live: LivePlan, order_ids: Sequence[str]) -> bool:
 
 def why_not(live: LivePlan, order: Order) -> tuple[Reason, str]:
     """Why an order found no place: no vehicle could ever carry it, or no room."""
-    problem = live.problem
     if not live.vehicles:
         return Reason.DEPOT, "no van left today"
-    causes = [incompatibility(problem, v, order) for v in live.vehicles]
+    causes = [incompatibility(v, order) for v in live.vehicles]
     if causes and None not in causes:
         found = {c for c in causes if c is not None}
         if found == {"night"}:
@@ -1042,9 +1041,7 @@ def _changes(
     plan: Plan,
     stability: StabilityCost,
     late: Sequence[str],
-    by_cost: bool,
 ) -> Changes:
-    del by_cost
     moved: list[Move] = []
     inserted: list[Move] = []
     shifts: list[EtaShift] = []

@@ -412,7 +412,7 @@ class SlotBook:
         return [
             v
             for v, vehicle in enumerate(self.live.vehicles)
-            if incompatibility(self.problem, vehicle, job) is None
+            if incompatibility(vehicle, job) is None
             and all(q <= c for q, c in zip(job.demand, vehicle.capacity, strict=True))
         ]
 

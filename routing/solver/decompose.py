@@ -229,7 +229,7 @@ def _groups(
     for okey, rep in order_rep.items():
         for vkey, members in veh_keys.items():
             vehicle = problem.vehicles[members[0]]
-            if incompatibility(problem, vehicle, rep) is None:
+            if incompatibility(vehicle, rep) is None:
                 parent[find(("o", okey))] = find(("v", vkey))
                 compatible_any.add(okey)
     comps: dict[object, _Group] = {}

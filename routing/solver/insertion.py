@@ -496,7 +496,7 @@ class LivePlan:
                 v
                 for v, vehicle in enumerate(self.vehicles)
                 if (allowed is None or v in allowed)
-                and incompatibility(self._problem, vehicle, job) is None
+                and incompatibility(vehicle, job) is None
                 and all(
                     q <= c for q, c in zip(job.demand, vehicle.capacity, strict=True)
                 )

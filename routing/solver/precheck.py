@@ -118,7 +118,7 @@ def _reason(
         )
     if not problem.vehicles:
         return Reason.DEPOT, "the problem has no vehicles"
-    causes = {v: incompatibility(problem, problem.vehicles[v], order) for v in kinds}
+    causes = {v: incompatibility(problem.vehicles[v], order) for v in kinds}
     compatible = [v for v, cause in causes.items() if cause is None]
     if not compatible:
         found = {c for c in causes.values() if c is not None}
