@@ -65,11 +65,11 @@ from routing.model import (
 )
 from routing.plan import Plan, Reason, Route, StepType, Unassigned
 from routing.solver.check import check
-from routing.solver.data import build_data, incompatibility
+from routing.solver.data import ProblemData, build_data, incompatibility
 from routing.solver.insertion import LivePlan, Objective, VisitKey, visit_keys
 from routing.solver.params import SolveParams
 from routing.solver.precheck import precheck
-from routing.solver.timeline import BreakVisit
+from routing.solver.timeline import BreakVisit, Visit
 from routing.travel import TravelModel
 
 #: Drop penalty (won) of an order the repaired plan serves, in the search.
@@ -203,23 +203,43 @@ class UrgentInsertion(_Frozen):
 
 def state_errors(problem: Problem, state: ExecutionState) -> list[str]:
     """Field paths and reasons for an execution state that does not fit."""
-    errors: list[str] = []
     vehicles = {v.id for v in problem.vehicles}
     orders = {o.id for o in problem.orders}
-    new_ids = [j.id for j in state.new_orders]
     planned_on: dict[str, str] = {}
     for r in state.plan.routes:
         for s in r.steps:
             if s.id is not None and s.type != StepType.BREAK:
                 planned_on[s.id] = r.vehicle
+    errors: list[str] = []
     for i, r in enumerate(state.plan.routes):
         if r.vehicle not in vehicles:
             errors.append(f"plan.routes[{i}].vehicle: unknown vehicle {r.vehicle!r}")
     for oid in planned_on:
         if oid not in orders:
             errors.append(f"plan: order {oid!r} is not in the problem")
-    seen: set[str] = set()
     done: set[str] = set()
+    errors += _progress_errors(problem, state, vehicles, orders, planned_on, done)
+    errors += _event_errors(state, vehicles, orders, done)
+    for field_name, jobs in (
+        ("new_orders", state.new_orders),
+        ("changed", state.changed),
+    ):
+        for k, job in enumerate(jobs):
+            errors += _job_errors(problem, job, f"{field_name}[{k}]")
+    return errors
+
+
+def _progress_errors(
+    problem: Problem,
+    state: ExecutionState,
+    vehicles: set[str],
+    orders: set[str],
+    planned_on: Mapping[str, str],
+    done: set[str],
+) -> list[str]:
+    """Each van's progress: known, once, placed, orders completed once."""
+    errors: list[str] = []
+    seen: set[str] = set()
     for i, vs in enumerate(state.vehicles):
         where = f"vehicles[{i}]"
         if vs.vehicle not in vehicles:
@@ -244,6 +264,15 @@ def state_errors(problem: Problem, state: ExecutionState) -> list[str]:
                 )
             elif vs.next in vs.completed:
                 errors.append(f"{where}.next: {vs.next!r} is already completed")
+    return errors
+
+
+def _event_errors(
+    state: ExecutionState, vehicles: set[str], orders: set[str], done: set[str]
+) -> list[str]:
+    """New, cancelled and changed orders and unavailable vans are known."""
+    errors: list[str] = []
+    new_ids = [j.id for j in state.new_orders]
     for k, oid in enumerate(new_ids):
         if oid in orders:
             errors.append(f"new_orders[{k}].id: {oid!r} is already an order")
@@ -258,26 +287,24 @@ def state_errors(problem: Problem, state: ExecutionState) -> list[str]:
     for k, vid in enumerate(state.unavailable):
         if vid not in vehicles:
             errors.append(f"unavailable[{k}]: unknown vehicle {vid!r}")
-    depot_ids = {d.id for d in problem.depots}
-    station_ids = {s.id for s in problem.stations}
+    return errors
+
+
+def _job_errors(problem: Problem, job: Job, where: str) -> list[str]:
+    """A new or changed job fits the problem: dimensions, places, locations."""
+    errors: list[str] = []
     n_dims = problem.n_dims
-    for field_name, jobs in (
-        ("new_orders", state.new_orders),
-        ("changed", state.changed),
-    ):
-        for k, job in enumerate(jobs):
-            where = f"{field_name}[{k}]"
-            if len(job.demand) != n_dims:
-                errors.append(f"{where}.demand: needs {n_dims} dimensions")
-            if job.depot is not None and job.depot not in depot_ids:
-                errors.append(f"{where}.depot: unknown depot id {job.depot!r}")
-            if job.station is not None and job.station not in station_ids:
-                errors.append(f"{where}.station: unknown station id {job.station!r}")
-            loc = job.location
-            if loc is not None and problem.matrices is not None and loc.index is None:
-                errors.append(f"{where}.location.index: required with matrices")
-            if loc is not None and problem.matrices is None and not loc.has_coordinates:
-                errors.append(f"{where}.location: lat/lon required")
+    if len(job.demand) != n_dims:
+        errors.append(f"{where}.demand: needs {n_dims} dimensions")
+    if job.depot is not None and job.depot not in {d.id for d in problem.depots}:
+        errors.append(f"{where}.depot: unknown depot id {job.depot!r}")
+    if job.station is not None and job.station not in {s.id for s in problem.stations}:
+        errors.append(f"{where}.station: unknown station id {job.station!r}")
+    loc = job.location
+    if loc is not None and problem.matrices is not None and loc.index is None:
+        errors.append(f"{where}.location.index: required with matrices")
+    if loc is not None and problem.matrices is None and not loc.has_coordinates:
+        errors.append(f"{where}.location: lat/lon required")
     return errors
 
 
@@ -683,6 +710,28 @@ def reoptimise(
     params = params or SolveParams(time_limit=10.0)
     stability = stability or StabilityCost()
     rest = rest_of_day(problem, state)
+    live = _live_plan(rest, travel, params)
+    late, events, inserted_any = _repair(live, rest, state, stability)
+    source = "repair" if (events or inserted_any or late) else "kept"
+    best = live.plan(engine=source)
+    run_search = events if search is None else search
+    if run_search and params.time_limit > 0 and rest.problem.vehicles:
+        found = _search(rest, live, travel, params)
+        if found is not None and _better(found, best, rest, stability, live.by_cost):
+            best, source = found, "search"
+    changes = _changes(rest, best, stability, late)
+    return Reoptimisation(
+        problem=live.problem,
+        plan=best.model_copy(update={"seconds": round(time.perf_counter() - t0, 3)}),
+        changes=changes,
+        committed=dict(rest.committed),
+        source=source,
+        seconds=round(time.perf_counter() - t0, 3),
+    )
+
+
+def _live_plan(rest: RestOfDay, travel: TravelModel, params: SolveParams) -> LivePlan:
+    """The plan in execution on the rest-of-day problem, stops kept in order."""
     objective: Objective = "distance" if params.objective == "distance" else "cost"
     live = LivePlan(
         rest.problem,
@@ -695,6 +744,18 @@ def reoptimise(
     for vid, keys in rest.visits.items():
         if vid not in rest.unchanged and keys:
             live.set_visits(live.vehicle_index(vid), keys)
+    return live
+
+
+def _repair(
+    live: LivePlan, rest: RestOfDay, state: ExecutionState, stability: StabilityCost
+) -> tuple[list[str], bool, bool]:
+    """Make the live plan feasible and insert what waits for a route.
+
+    Returns the committed stops now served late, whether anything happened
+    (orders or vans changed, stops came off), and whether anything was
+    inserted.
+    """
     late = _soften_late_committed(live, rest, stability)
     displaced = _make_feasible(live, rest)
     for oid, why in rest.lost.items():
@@ -718,23 +779,7 @@ def reoptimise(
             previous = next(u for u in state.plan.unassigned if u.id == oid)
             live.leave_out(order, previous)
     todo = list(dict.fromkeys([*pending, *displaced]))
-    inserted_any = _insert_all(live, todo)
-    source = "repair" if (events or inserted_any or late) else "kept"
-    best = live.plan(engine=source)
-    run_search = events if search is None else search
-    if run_search and params.time_limit > 0 and rest.problem.vehicles:
-        found = _search(rest, live, travel, params)
-        if found is not None and _better(found, best, rest, stability, live.by_cost):
-            best, source = found, "search"
-    changes = _changes(rest, best, stability, late)
-    return Reoptimisation(
-        problem=live.problem,
-        plan=best.model_copy(update={"seconds": round(time.perf_counter() - t0, 3)}),
-        changes=changes,
-        committed=dict(rest.committed),
-        source=source,
-        seconds=round(time.perf_counter() - t0, 3),
-    )
+    return late, events, _insert_all(live, todo)
 
 
 def _fixed(rest: RestOfDay) -> dict[str, int]:
@@ -954,21 +999,7 @@ def _search(
             ]
         )
     result = solve_ortools(data, ids, params, initial=initial)
-    visits: dict[str, list[VisitKey]] = {}
-    for v, seq in enumerate(result.sequences):
-        vid = engine_problem.vehicles[v].id
-        keys: list[VisitKey] = []
-        if vid in rest.committed:
-            oid = rest.committed[vid]
-            keys.append((oid, _end_of(live.orders[oid])))
-        for n in seq:
-            if isinstance(n, BreakVisit):
-                keys.append(("", n.index))
-                continue
-            node = data.nodes[n]
-            assert node.order is not None
-            keys.append((node.order, 1 if node.kind == "delivery" else 0))
-        visits[vid] = keys
+    visits = _searched_visits(result.sequences, data, rest, live)
     left: dict[str, Unassigned] = {}
     for u in impossible:
         left[u.id] = live.unassigned.get(u.id) or _unassigned(
@@ -992,6 +1023,31 @@ def _search(
     if not check(live.problem, plan, travel).ok:
         return None
     return plan
+
+
+def _searched_visits(
+    sequences: Sequence[Sequence[Visit]],
+    data: ProblemData,
+    rest: RestOfDay,
+    live: LivePlan,
+) -> dict[str, list[VisitKey]]:
+    """The search's sequences as visit keys, each behind its committed stop."""
+    visits: dict[str, list[VisitKey]] = {}
+    for v, seq in enumerate(sequences):
+        vid = data.problem.vehicles[v].id
+        keys: list[VisitKey] = []
+        if vid in rest.committed:
+            oid = rest.committed[vid]
+            keys.append((oid, _end_of(live.orders[oid])))
+        for n in seq:
+            if isinstance(n, BreakVisit):
+                keys.append(("", n.index))
+                continue
+            node = data.nodes[n]
+            assert node.order is not None
+            keys.append((node.order, 1 if node.kind == "delivery" else 0))
+        visits[vid] = keys
+    return visits
 
 
 def stability_cost(
@@ -1160,17 +1216,7 @@ def insert_urgent(
         objective="distance" if objective == "distance" else "cost",
         neighbours=neighbours,
     )
-    ins = live.insert(order)
-    vehicle = eta = cost = None
-    if ins is None:
-        reason, detail = why_not(live, order)
-        live.leave_out(order, _unassigned(order, reason, detail))
-    else:
-        vehicle = live.vehicles[ins.vehicle].id
-        route = live.routes[ins.vehicle]
-        assert route is not None
-        eta = next(s.service_start for s in route.steps if s.id == order.id)
-        cost = ins.cost
+    vehicle, eta, cost = _place(live, order)
     seconds = time.perf_counter() - t0
     return UrgentInsertion(
         problem=live.problem,
@@ -1180,6 +1226,20 @@ def insert_urgent(
         marginal_cost=cost,
         seconds=round(seconds, 4),
     )
+
+
+def _place(live: LivePlan, order: Job) -> tuple[str | None, int | None, float | None]:
+    """Insert ``order`` where it costs least: its vehicle, ETA and marginal
+    cost; or leave it out with the reason (three ``None``)."""
+    ins = live.insert(order)
+    if ins is None:
+        reason, detail = why_not(live, order)
+        live.leave_out(order, _unassigned(order, reason, detail))
+        return None, None, None
+    route = live.routes[ins.vehicle]
+    assert route is not None
+    eta = next(s.service_start for s in route.steps if s.id == order.id)
+    return live.vehicles[ins.vehicle].id, eta, ins.cost
 
 
 def _order_errors(problem: Problem, order: Job) -> list[str]:
