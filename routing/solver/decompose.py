@@ -47,7 +47,17 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from routing.model import Job, Location, Matrices, Order, Problem, Shipment
+from routing.model import (
+    Depot,
+    Job,
+    Location,
+    Matrices,
+    Order,
+    PickupStation,
+    Problem,
+    Shipment,
+    Vehicle,
+)
 from routing.plan import Plan, Reason, Route, StepType, Unassigned
 from routing.solver.check import CheckResult, check
 from routing.solver.data import build_data, incompatibility
@@ -483,6 +493,21 @@ def subproblem(
             }
         )
         return _Sub(sub, None)
+    return _with_local_matrix(
+        problem, matrix, depots, stations, tuple(vs), jobs, shipments
+    )
+
+
+def _with_local_matrix(
+    problem: Problem,
+    matrix: _Matrix,
+    depots: tuple[Depot, ...],
+    stations: tuple[PickupStation, ...],
+    vehicles: tuple[Vehicle, ...],
+    jobs: tuple[Job, ...],
+    shipments: tuple[Shipment, ...],
+) -> _Sub:
+    """A part with its own sub-matrices: its places get local indices."""
     used: dict[int, int] = {}
     back: dict[int, Location] = {}
 
@@ -529,7 +554,7 @@ def subproblem(
             ),
             "depots": depots,
             "stations": stations,
-            "vehicles": tuple(vs),
+            "vehicles": vehicles,
             "jobs": new_jobs,
             "shipments": new_ships,
         }
@@ -1131,6 +1156,15 @@ def verify(
         if size >= chunk_orders:
             flush()
     flush()
+    _check_coverage(plan, orders, result)
+    return result
+
+
+def _check_coverage(
+    plan: Plan, orders: Mapping[str, Order], result: CheckResult
+) -> None:
+    """Every order served or listed once, and the plan's distance, over the
+    whole plan (the chunks check routes only)."""
     seen = Counter(
         s.id
         for r in plan.routes
@@ -1152,4 +1186,3 @@ def verify(
             f"plan distance {plan.summary.distance} differs from the "
             f"recomputed {result.distance}",
         )
-    return result
