@@ -335,13 +335,17 @@ class Matrices(FrozenModel):
 
 
 class Problem(FrozenModel):
-    """One planning problem: a day's orders, the fleet and the places."""
+    """One planning problem: a day's orders, the fleet and the places.
+
+    The fleet may be empty (the rest of a day on which no van is left): a
+    plan of such a problem leaves every order unassigned, with the reason.
+    """
 
     date: dt.date | None = None
     matrices: Matrices | None = None
     depots: tuple[Depot, ...] = Field(min_length=1)
     stations: tuple[PickupStation, ...] = ()
-    vehicles: tuple[Vehicle, ...] = Field(min_length=1)
+    vehicles: tuple[Vehicle, ...]
     jobs: tuple[Job, ...] = ()
     shipments: tuple[Shipment, ...] = ()
 
@@ -352,7 +356,12 @@ class Problem(FrozenModel):
 
     @property
     def n_dims(self) -> int:
-        return len(self.vehicles[0].capacity)
+        """Dimensions of capacity and demand: the first vehicle's, else the
+        first order's (1 for a problem with neither)."""
+        if self.vehicles:
+            return len(self.vehicles[0].capacity)
+        first = next(self.orders, None)
+        return 1 if first is None else len(first.demand)
 
     def depot(self, depot_id: str) -> Depot:
         return self._depots_by_id()[depot_id]
@@ -384,7 +393,8 @@ class Problem(FrozenModel):
 
         depot_ids = {d.id for d in self.depots}
         station_ids = {s.id for s in self.stations}
-        n_dims = len(self.vehicles[0].capacity)
+        n_dims = self.n_dims
+        fleet = "vehicle capacity" if self.vehicles else "the first order"
         for i, v in enumerate(self.vehicles):
             where = f"vehicles[{i}]"
             for key in ("start", "end"):
@@ -402,7 +412,7 @@ class Problem(FrozenModel):
                 if len(order.demand) != n_dims:
                     errors.append(
                         f"{where}.demand: has {len(order.demand)} dimensions "
-                        f"but vehicle capacity has {n_dims}"
+                        f"but {fleet} has {n_dims}"
                     )
                 if order.depot is not None and order.depot not in depot_ids:
                     errors.append(f"{where}.depot: unknown depot id {order.depot!r}")

@@ -50,9 +50,9 @@ from dataclasses import dataclass, field
 from pydantic import Field
 
 from routing.base import FrozenModel
-from routing.insertion import LivePlan, Objective, VisitKey, visit_keys
 from routing.io import InputError
 from routing.model import (
+    Break,
     Clock,
     Depot,
     Id,
@@ -67,10 +67,11 @@ from routing.model import (
 )
 from routing.plan import Plan, Reason, Route, StepType, Unassigned
 from routing.solver.check import check
-from routing.solver.data import build_data, incompatibility
+from routing.solver.data import ProblemData, build_data, incompatibility
+from routing.solver.insertion import LivePlan, Objective, VisitKey, visit_keys
 from routing.solver.params import SolveParams
 from routing.solver.precheck import precheck
-from routing.solver.timeline import BreakVisit
+from routing.solver.timeline import BreakVisit, Visit
 from routing.travel import TravelModel
 
 #: Drop penalty (won) of an order the repaired plan serves, in the search.
@@ -79,12 +80,13 @@ PROTECTED_PENALTY = 1e9
 POSITION_DEPOT = "@"
 
 
-class VehicleState(FrozenModel):
-    """Where a van is now.
+class VehicleProgress(FrozenModel):
+    """How far a van is along its route: where it is now and what it has done.
 
     ``time`` is when it is at ``position`` (or leaves it); ``completed`` are
     the orders it has served (returns: collected); ``next`` is the stop it is
-    driving to, which stays its next stop.
+    driving to, which stays its next stop. (Not ``tracking.store.VehicleState``,
+    the tracker's record of a van's shift and reported stop.)
     """
 
     vehicle: Id
@@ -101,7 +103,7 @@ class ExecutionState(FrozenModel):
         description='now: seconds since midnight of the day, or "HH:MM"'
     )
     plan: Plan
-    vehicles: tuple[VehicleState, ...] = ()
+    vehicles: tuple[VehicleProgress, ...] = ()
     new_orders: tuple[Job, ...] = ()
     cancelled: tuple[Id, ...] = ()
     changed: tuple[Job, ...] = Field(
@@ -196,23 +198,43 @@ class UrgentInsertion(FrozenModel):
 
 def state_errors(problem: Problem, state: ExecutionState) -> list[str]:
     """Field paths and reasons for an execution state that does not fit."""
-    errors: list[str] = []
     vehicles = {v.id for v in problem.vehicles}
     orders = {o.id for o in problem.orders}
-    new_ids = [j.id for j in state.new_orders]
     planned_on: dict[str, str] = {}
     for r in state.plan.routes:
         for s in r.steps:
             if s.id is not None and s.type != StepType.BREAK:
                 planned_on[s.id] = r.vehicle
+    errors: list[str] = []
     for i, r in enumerate(state.plan.routes):
         if r.vehicle not in vehicles:
             errors.append(f"plan.routes[{i}].vehicle: unknown vehicle {r.vehicle!r}")
     for oid in planned_on:
         if oid not in orders:
             errors.append(f"plan: order {oid!r} is not in the problem")
-    seen: set[str] = set()
     done: set[str] = set()
+    errors += _progress_errors(problem, state, vehicles, orders, planned_on, done)
+    errors += _event_errors(state, vehicles, orders, done)
+    for field_name, jobs in (
+        ("new_orders", state.new_orders),
+        ("changed", state.changed),
+    ):
+        for k, job in enumerate(jobs):
+            errors += _job_errors(problem, job, f"{field_name}[{k}]")
+    return errors
+
+
+def _progress_errors(
+    problem: Problem,
+    state: ExecutionState,
+    vehicles: set[str],
+    orders: set[str],
+    planned_on: Mapping[str, str],
+    done: set[str],
+) -> list[str]:
+    """Each van's progress: known, once, placed, orders completed once."""
+    errors: list[str] = []
+    seen: set[str] = set()
     for i, vs in enumerate(state.vehicles):
         where = f"vehicles[{i}]"
         if vs.vehicle not in vehicles:
@@ -237,6 +259,15 @@ def state_errors(problem: Problem, state: ExecutionState) -> list[str]:
                 )
             elif vs.next in vs.completed:
                 errors.append(f"{where}.next: {vs.next!r} is already completed")
+    return errors
+
+
+def _event_errors(
+    state: ExecutionState, vehicles: set[str], orders: set[str], done: set[str]
+) -> list[str]:
+    """New, cancelled and changed orders and unavailable vans are known."""
+    errors: list[str] = []
+    new_ids = [j.id for j in state.new_orders]
     for k, oid in enumerate(new_ids):
         if oid in orders:
             errors.append(f"new_orders[{k}].id: {oid!r} is already an order")
@@ -251,26 +282,24 @@ def state_errors(problem: Problem, state: ExecutionState) -> list[str]:
     for k, vid in enumerate(state.unavailable):
         if vid not in vehicles:
             errors.append(f"unavailable[{k}]: unknown vehicle {vid!r}")
-    depot_ids = {d.id for d in problem.depots}
-    station_ids = {s.id for s in problem.stations}
+    return errors
+
+
+def _job_errors(problem: Problem, job: Job, where: str) -> list[str]:
+    """A new or changed job fits the problem: dimensions, places, locations."""
+    errors: list[str] = []
     n_dims = problem.n_dims
-    for field_name, jobs in (
-        ("new_orders", state.new_orders),
-        ("changed", state.changed),
-    ):
-        for k, job in enumerate(jobs):
-            where = f"{field_name}[{k}]"
-            if len(job.demand) != n_dims:
-                errors.append(f"{where}.demand: needs {n_dims} dimensions")
-            if job.depot is not None and job.depot not in depot_ids:
-                errors.append(f"{where}.depot: unknown depot id {job.depot!r}")
-            if job.station is not None and job.station not in station_ids:
-                errors.append(f"{where}.station: unknown station id {job.station!r}")
-            loc = job.location
-            if loc is not None and problem.matrices is not None and loc.index is None:
-                errors.append(f"{where}.location.index: required with matrices")
-            if loc is not None and problem.matrices is None and not loc.has_coordinates:
-                errors.append(f"{where}.location: lat/lon required")
+    if len(job.demand) != n_dims:
+        errors.append(f"{where}.demand: needs {n_dims} dimensions")
+    if job.depot is not None and job.depot not in {d.id for d in problem.depots}:
+        errors.append(f"{where}.depot: unknown depot id {job.depot!r}")
+    if job.station is not None and job.station not in {s.id for s in problem.stations}:
+        errors.append(f"{where}.station: unknown station id {job.station!r}")
+    loc = job.location
+    if loc is not None and problem.matrices is not None and loc.index is None:
+        errors.append(f"{where}.location.index: required with matrices")
+    if loc is not None and problem.matrices is None and not loc.has_coordinates:
+        errors.append(f"{where}.location: lat/lon required")
     return errors
 
 
@@ -305,51 +334,96 @@ def rest_of_day(problem: Problem, state: ExecutionState) -> RestOfDay:
     errors = state_errors(problem, state)
     if errors:
         raise InputError("state", errors)
-    now = state.time
-    orders: dict[str, Order] = {o.id: o for o in problem.orders}
-    everything: dict[str, Order] = {**orders, **{j.id: j for j in state.new_orders}}
-    changed_ids = {j.id for j in state.changed}
-    for job in state.changed:
-        orders[job.id] = job
-    for job in state.new_orders:
-        orders[job.id] = job
-    cancelled = [o for o in state.cancelled if o in orders]
-    for oid in cancelled:
-        orders.pop(oid)
-    states = {s.vehicle: s for s in state.vehicles}
-    completed = [o for s in state.vehicles for o in s.completed]
-    done = set(completed)
-    unavailable = set(state.unavailable)
-
-    before: dict[str, tuple[str, int]] = {}
-    planned: dict[str, list[VisitKey]] = {}
-    break_times: dict[str, list[int]] = {}
-    for r in state.plan.routes:
-        vehicle = next(v for v in problem.vehicles if v.id == r.vehicle)
-        planned[r.vehicle] = visit_keys(vehicle, r)
-        break_times[r.vehicle] = [
-            s.service_start for s in r.steps if s.type == StepType.BREAK
-        ]
-        for s in r.steps:
-            if s.type in (StepType.JOB, StepType.DELIVERY) and s.id is not None:
-                promised = state.promised.get(s.id, s.service_start)
-                before[s.id] = (r.vehicle, promised)
-    previously_left = [u.id for u in state.plan.unassigned]
-
-    depots: list[Depot] = list(problem.depots)
-    vehicles: list[Vehicle] = []
-    visits: dict[str, list[VisitKey]] = {}
-    committed: dict[str, str] = {}
-    pending: list[str] = []
-    lost: dict[str, str] = {}
-    on_road_ids: list[str] = []
-    unchanged: dict[str, Route] = {}
+    build = _RestBuilder.start(problem, state)
     for vehicle in problem.vehicles:
-        keys = planned.get(vehicle.id, [])
-        todo = [k for k in keys if k[0] and k[0] not in done and k[0] in orders]
-        vs = states.get(vehicle.id)
+        build.add_vehicle(vehicle)
+    return build.finish()
+
+
+@dataclass
+class _RestBuilder:
+    """The rest of the day as it is put together, vehicle by vehicle."""
+
+    problem: Problem
+    state: ExecutionState
+    #: orders still in the day (changed and new ones included, cancelled not)
+    orders: dict[str, Order]
+    #: every order ever in the day, for what vans already collected
+    everything: dict[str, Order]
+    changed_ids: set[str]
+    cancelled: list[str]
+    completed: list[str]
+    #: per vehicle: its planned visits and when its breaks were planned
+    planned: dict[str, list[VisitKey]]
+    break_times: dict[str, list[int]]
+    before: dict[str, tuple[str, int]]
+    previously_left: list[str]
+    depots: list[Depot]
+    progress: dict[str, VehicleProgress]
+    done: set[str]
+    vehicles: list[Vehicle] = field(default_factory=list)
+    visits: dict[str, list[VisitKey]] = field(default_factory=dict)
+    committed: dict[str, str] = field(default_factory=dict)
+    pending: list[str] = field(default_factory=list)
+    lost: dict[str, str] = field(default_factory=dict)
+    on_road: list[str] = field(default_factory=list)
+    unchanged: dict[str, Route] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, problem: Problem, state: ExecutionState) -> _RestBuilder:
+        """The orders as they stand now and the plan in execution, read."""
+        orders: dict[str, Order] = {o.id: o for o in problem.orders}
+        everything: dict[str, Order] = {
+            **orders,
+            **{j.id: j for j in state.new_orders},
+        }
+        for job in (*state.changed, *state.new_orders):
+            orders[job.id] = job
+        cancelled = [o for o in state.cancelled if o in orders]
+        for oid in cancelled:
+            orders.pop(oid)
+        before: dict[str, tuple[str, int]] = {}
+        planned: dict[str, list[VisitKey]] = {}
+        break_times: dict[str, list[int]] = {}
+        for r in state.plan.routes:
+            vehicle = next(v for v in problem.vehicles if v.id == r.vehicle)
+            planned[r.vehicle] = visit_keys(vehicle, r)
+            break_times[r.vehicle] = [
+                s.service_start for s in r.steps if s.type == StepType.BREAK
+            ]
+            for s in r.steps:
+                if s.type in (StepType.JOB, StepType.DELIVERY) and s.id is not None:
+                    promised = state.promised.get(s.id, s.service_start)
+                    before[s.id] = (r.vehicle, promised)
+        completed = [o for s in state.vehicles for o in s.completed]
+        return cls(
+            problem=problem,
+            state=state,
+            orders=orders,
+            everything=everything,
+            changed_ids={j.id for j in state.changed},
+            cancelled=cancelled,
+            completed=completed,
+            planned=planned,
+            break_times=break_times,
+            before=before,
+            previously_left=[u.id for u in state.plan.unassigned],
+            depots=list(problem.depots),
+            progress={s.vehicle: s for s in state.vehicles},
+            done=set(completed),
+        )
+
+    def add_vehicle(self, vehicle: Vehicle) -> None:
+        """What is left of one vehicle's day: its shift, load and visits."""
+        keys = self.planned.get(vehicle.id, [])
+        todo = [
+            k for k in keys if k[0] and k[0] not in self.done and k[0] in self.orders
+        ]
+        vs = self.progress.get(vehicle.id)
         start_loc = (
-            None if vehicle.start is None else problem.depot(vehicle.start).location
+            None
+            if vehicle.start is None
+            else self.problem.depot(vehicle.start).location
         )
         served_here = [o for o in (vs.completed if vs else ()) if o]
         # a van at its depot with nothing done and no stop to drive to has
@@ -357,35 +431,86 @@ def rest_of_day(problem: Problem, state: ExecutionState) -> RestOfDay:
         on_road = vs is not None and (
             vs.next is not None or bool(served_here) or vs.position != start_loc
         )
-        deliveries = [k[0] for k in todo if _is_delivery(orders[k[0]])]
-        t_free = max(vehicle.shift.start, vs.time if vs is not None else now)
-        if vehicle.id in unavailable or t_free >= vehicle.shift.end:
-            why = (
-                f"on board vehicle {vehicle.id}, which is unavailable"
-                if vehicle.id in unavailable
-                else f"on board vehicle {vehicle.id}, whose shift is over"
+        deliveries = [k[0] for k in todo if _is_delivery(self.orders[k[0]])]
+        t_free = max(
+            vehicle.shift.start, vs.time if vs is not None else self.state.time
+        )
+        if vehicle.id in self.state.unavailable or t_free >= vehicle.shift.end:
+            self._off_duty(vehicle, todo, vs, on_road, deliveries)
+            return
+        breaks, kept = self._breaks_left(vehicle, keys, todo, t_free, on_road)
+        update: dict[str, object] = {
+            "shift": TimeWindow(start=t_free, end=vehicle.shift.end),
+            "breaks": tuple(breaks),
+        }
+        if on_road:
+            assert vs is not None
+            update |= self._from_position(vehicle, vs, served_here, deliveries)
+            if vs.next is not None and vs.next in self.orders:
+                nxt = (vs.next, _end_of(self.orders[vs.next]))
+                kept = [nxt, *[k for k in kept if k != nxt]]
+                self.committed[vehicle.id] = vs.next
+        self.vehicles.append(vehicle.model_copy(update=update))
+        self.visits[vehicle.id] = kept
+        plan_route = self.state.plan.route_of(vehicle.id)
+        if (
+            not on_road
+            and plan_route is not None
+            and kept == keys
+            and plan_route.steps[0].departure >= t_free
+            and not any(
+                isinstance(self.everything.get(o), Job) and o in self.changed_ids
+                for o, _ in kept
             )
-            for oid, _ in todo:
-                if on_road and oid in deliveries:
-                    lost[oid] = why
-                else:
-                    pending.append(oid)
-            if on_road and any(o in lost for o in deliveries):
-                depots.append(
-                    Depot(
-                        id=POSITION_DEPOT + vehicle.id,
-                        location=vs.position if vs else problem.depots[0].location,
-                    )
+        ):
+            # a van not out yet whose route did not change keeps its times
+            self.unchanged[vehicle.id] = plan_route
+
+    def _off_duty(
+        self,
+        vehicle: Vehicle,
+        todo: list[VisitKey],
+        vs: VehicleProgress | None,
+        on_road: bool,
+        deliveries: list[str],
+    ) -> None:
+        """An unavailable van, or one whose shift is over: parcels it carries
+        are lost (delivered from where it stands if at all); the rest wait."""
+        why = (
+            f"on board vehicle {vehicle.id}, which is unavailable"
+            if vehicle.id in self.state.unavailable
+            else f"on board vehicle {vehicle.id}, whose shift is over"
+        )
+        for oid, _ in todo:
+            if on_road and oid in deliveries:
+                self.lost[oid] = why
+            else:
+                self.pending.append(oid)
+        if on_road and any(o in self.lost for o in deliveries):
+            self.depots.append(
+                Depot(
+                    id=POSITION_DEPOT + vehicle.id,
+                    location=vs.position if vs else self.problem.depots[0].location,
                 )
-                for oid in deliveries:
-                    orders[oid] = orders[oid].model_copy(
-                        update={"depot": POSITION_DEPOT + vehicle.id}
-                    )
-            continue
+            )
+            for oid in deliveries:
+                self.orders[oid] = self.orders[oid].model_copy(
+                    update={"depot": POSITION_DEPOT + vehicle.id}
+                )
+
+    def _breaks_left(
+        self,
+        vehicle: Vehicle,
+        keys: list[VisitKey],
+        todo: list[VisitKey],
+        t_free: int,
+        on_road: bool,
+    ) -> tuple[list[Break], list[VisitKey]]:
+        """Breaks not yet taken (renumbered), and the visits still to make."""
         # breaks already taken (planned before now) are gone
         taken = {
             i
-            for i, t in enumerate(break_times.get(vehicle.id, []))
+            for i, t in enumerate(self.break_times.get(vehicle.id, []))
             if t < t_free and on_road
         }
         breaks = [
@@ -401,93 +526,85 @@ def rest_of_day(problem: Problem, state: ExecutionState) -> RestOfDay:
                     kept.append(("", new_index[k[1]]))
             elif k in todo:
                 kept.append(k)
-        update: dict[str, object] = {
-            "shift": TimeWindow(start=t_free, end=vehicle.shift.end),
-            "breaks": tuple(breaks),
-        }
-        if on_road:
-            assert vs is not None
-            on_road_ids.append(vehicle.id)
-            depot_id = POSITION_DEPOT + vehicle.id
-            depots.append(Depot(id=depot_id, location=vs.position))
-            update["start"] = depot_id
-            collected = [
-                o
-                for o in (everything.get(oid) for oid in vs.completed)
-                if isinstance(o, Job) and o.type == "pickup"
-            ]
-            cap = list(vehicle.capacity)
-            for job in collected:
-                cap = [max(0, c - q) for c, q in zip(cap, job.demand, strict=True)]
-            update["capacity"] = tuple(cap)
-            plan_route = state.plan.route_of(vehicle.id)
-            if vehicle.max_duration is not None and plan_route is not None:
-                used = max(0, vs.time - plan_route.start)
-                update["max_duration"] = max(0, vehicle.max_duration - used)
-            if vehicle.max_orders is not None:
-                update["max_orders"] = max(1, vehicle.max_orders - len(served_here))
-            if vehicle.max_distance is not None and plan_route is not None:
-                driven = max(
-                    (s.distance for s in plan_route.steps if s.id in set(served_here)),
-                    default=0,
-                )
-                update["max_distance"] = max(0, vehicle.max_distance - driven)
-            for oid in deliveries:
-                orders[oid] = orders[oid].model_copy(update={"depot": depot_id})
-            if vs.next is not None and vs.next in orders:
-                nxt = (vs.next, _end_of(orders[vs.next]))
-                kept = [nxt, *[k for k in kept if k != nxt]]
-                committed[vehicle.id] = vs.next
-        vehicles.append(vehicle.model_copy(update=update))
-        visits[vehicle.id] = kept
-        plan_route = state.plan.route_of(vehicle.id)
-        if (
-            not on_road
-            and plan_route is not None
-            and kept == keys
-            and plan_route.steps[0].departure >= t_free
-            and not any(
-                isinstance(everything.get(o), Job) and o in changed_ids for o, _ in kept
-            )
-        ):
-            # a van not out yet whose route did not change keeps its times
-            unchanged[vehicle.id] = plan_route
+        return breaks, kept
 
-    on_routes = {k[0] for ks in visits.values() for k in ks if k[0]}
-    for oid in previously_left:
-        if oid in orders and oid not in done and oid not in on_routes:
-            pending.append(oid)
-    for job in state.new_orders:
-        if job.id in orders and job.id not in on_routes:
-            pending.append(job.id)
-    pending = [
-        o for o in dict.fromkeys(pending) if o not in on_routes and o not in lost
-    ]
-    remaining = [o for o in orders.values() if o.id not in done]
-    rest = Problem(
-        date=problem.date,
-        matrices=problem.matrices,
-        depots=tuple(depots),
-        stations=problem.stations,
-        vehicles=tuple(vehicles) or problem.vehicles[:1],
-        jobs=tuple(o for o in remaining if isinstance(o, Job)),
-        shipments=tuple(o for o in remaining if isinstance(o, Shipment)),
-    )
-    if not vehicles:
-        rest = rest.model_copy(update={"vehicles": ()})
-    return RestOfDay(
-        problem=rest,
-        visits=visits,
-        committed=committed,
-        pending=pending,
-        lost=lost,
-        completed=completed,
-        cancelled=cancelled,
-        before=before,
-        on_road=on_road_ids,
-        unchanged=unchanged,
-        left_before=set(previously_left),
-    )
+    def _from_position(
+        self,
+        vehicle: Vehicle,
+        vs: VehicleProgress,
+        served_here: list[str],
+        deliveries: list[str],
+    ) -> dict[str, object]:
+        """A van on the road starts where it is, with what room and limits
+        it has left; the parcels it carries load there."""
+        self.on_road.append(vehicle.id)
+        depot_id = POSITION_DEPOT + vehicle.id
+        self.depots.append(Depot(id=depot_id, location=vs.position))
+        update: dict[str, object] = {"start": depot_id}
+        collected = [
+            o
+            for o in (self.everything.get(oid) for oid in vs.completed)
+            if isinstance(o, Job) and o.type == "pickup"
+        ]
+        cap = list(vehicle.capacity)
+        for job in collected:
+            cap = [max(0, c - q) for c, q in zip(cap, job.demand, strict=True)]
+        update["capacity"] = tuple(cap)
+        plan_route = self.state.plan.route_of(vehicle.id)
+        if vehicle.max_duration is not None and plan_route is not None:
+            used = max(0, vs.time - plan_route.start)
+            update["max_duration"] = max(0, vehicle.max_duration - used)
+        if vehicle.max_orders is not None:
+            update["max_orders"] = max(1, vehicle.max_orders - len(served_here))
+        if vehicle.max_distance is not None and plan_route is not None:
+            driven = max(
+                (s.distance for s in plan_route.steps if s.id in set(served_here)),
+                default=0,
+            )
+            update["max_distance"] = max(0, vehicle.max_distance - driven)
+        for oid in deliveries:
+            self.orders[oid] = self.orders[oid].model_copy(update={"depot": depot_id})
+        return update
+
+    def finish(self) -> RestOfDay:
+        """The rest-of-day problem and the orders still waiting for a route."""
+        done = self.done
+        on_routes = {k[0] for ks in self.visits.values() for k in ks if k[0]}
+        pending = list(self.pending)
+        for oid in self.previously_left:
+            if oid in self.orders and oid not in done and oid not in on_routes:
+                pending.append(oid)
+        for job in self.state.new_orders:
+            if job.id in self.orders and job.id not in on_routes:
+                pending.append(job.id)
+        pending = [
+            o
+            for o in dict.fromkeys(pending)
+            if o not in on_routes and o not in self.lost
+        ]
+        remaining = [o for o in self.orders.values() if o.id not in done]
+        rest = Problem(
+            date=self.problem.date,
+            matrices=self.problem.matrices,
+            depots=tuple(self.depots),
+            stations=self.problem.stations,
+            vehicles=tuple(self.vehicles),
+            jobs=tuple(o for o in remaining if isinstance(o, Job)),
+            shipments=tuple(o for o in remaining if isinstance(o, Shipment)),
+        )
+        return RestOfDay(
+            problem=rest,
+            visits=self.visits,
+            committed=self.committed,
+            pending=pending,
+            lost=self.lost,
+            completed=self.completed,
+            cancelled=self.cancelled,
+            before=self.before,
+            on_road=self.on_road,
+            unchanged=self.unchanged,
+            left_before=set(self.previously_left),
+        )
 
 
 def _is_delivery(order: Order) -> bool:
@@ -528,7 +645,7 @@ def state_as_planned(problem: Problem, plan: Plan, now: int) -> ExecutionState:
             depot = vehicle.start or vehicle.end or problem.depots[0].id
             location = problem.depot(depot).location
         states.append(
-            VehicleState(
+            VehicleProgress(
                 vehicle=route.vehicle,
                 position=location,
                 time=last.departure if last is not steps[-1] else last.arrival,
@@ -588,6 +705,28 @@ def reoptimise(
     params = params or SolveParams(time_limit=10.0)
     stability = stability or StabilityCost()
     rest = rest_of_day(problem, state)
+    live = _live_plan(rest, travel, params)
+    late, events, inserted_any = _repair(live, rest, state, stability)
+    source = "repair" if (events or inserted_any or late) else "kept"
+    best = live.plan(engine=source)
+    run_search = events if search is None else search
+    if run_search and params.time_limit > 0 and rest.problem.vehicles:
+        found = _search(rest, live, travel, params)
+        if found is not None and _better(found, best, rest, stability, live.by_cost):
+            best, source = found, "search"
+    changes = _changes(rest, best, stability, late)
+    return Reoptimisation(
+        problem=live.problem,
+        plan=best.model_copy(update={"seconds": round(time.perf_counter() - t0, 3)}),
+        changes=changes,
+        committed=dict(rest.committed),
+        source=source,
+        seconds=round(time.perf_counter() - t0, 3),
+    )
+
+
+def _live_plan(rest: RestOfDay, travel: TravelModel, params: SolveParams) -> LivePlan:
+    """The plan in execution on the rest-of-day problem, stops kept in order."""
     objective: Objective = "distance" if params.objective == "distance" else "cost"
     live = LivePlan(
         rest.problem,
@@ -600,6 +739,18 @@ def reoptimise(
     for vid, keys in rest.visits.items():
         if vid not in rest.unchanged and keys:
             live.set_visits(live.vehicle_index(vid), keys)
+    return live
+
+
+def _repair(
+    live: LivePlan, rest: RestOfDay, state: ExecutionState, stability: StabilityCost
+) -> tuple[list[str], bool, bool]:
+    """Make the live plan feasible and insert what waits for a route.
+
+    Returns the committed stops now served late, whether anything happened
+    (orders or vans changed, stops came off), and whether anything was
+    inserted.
+    """
     late = _soften_late_committed(live, rest, stability)
     displaced = _make_feasible(live, rest)
     for oid, why in rest.lost.items():
@@ -623,23 +774,7 @@ def reoptimise(
             previous = next(u for u in state.plan.unassigned if u.id == oid)
             live.leave_out(order, previous)
     todo = list(dict.fromkeys([*pending, *displaced]))
-    inserted_any = _insert_all(live, todo)
-    source = "repair" if (events or inserted_any or late) else "kept"
-    best = live.plan(engine=source)
-    run_search = events if search is None else search
-    if run_search and params.time_limit > 0 and rest.problem.vehicles:
-        found = _search(rest, live, travel, params)
-        if found is not None and _better(found, best, rest, stability, live.by_cost):
-            best, source = found, "search"
-    changes = _changes(rest, best, stability, late, live.by_cost)
-    return Reoptimisation(
-        problem=live.problem,
-        plan=best.model_copy(update={"seconds": round(time.perf_counter() - t0, 3)}),
-        changes=changes,
-        committed=dict(rest.committed),
-        source=source,
-        seconds=round(time.perf_counter() - t0, 3),
-    )
+    return late, events, _insert_all(live, todo)
 
 
 def _fixed(rest: RestOfDay) -> dict[str, int]:
@@ -752,10 +887,9 @@ def _insert_all(live: LivePlan, order_ids: Sequence[str]) -> bool:
 
 def why_not(live: LivePlan, order: Order) -> tuple[Reason, str]:
     """Why an order found no place: no vehicle could ever carry it, or no room."""
-    problem = live.problem
     if not live.vehicles:
         return Reason.DEPOT, "no van left today"
-    causes = [incompatibility(problem, v, order) for v in live.vehicles]
+    causes = [incompatibility(v, order) for v in live.vehicles]
     if causes and None not in causes:
         found = {c for c in causes if c is not None}
         if found == {"night"}:
@@ -860,21 +994,7 @@ def _search(
             ]
         )
     result = solve_ortools(data, ids, params, initial=initial)
-    visits: dict[str, list[VisitKey]] = {}
-    for v, seq in enumerate(result.sequences):
-        vid = engine_problem.vehicles[v].id
-        keys: list[VisitKey] = []
-        if vid in rest.committed:
-            oid = rest.committed[vid]
-            keys.append((oid, _end_of(live.orders[oid])))
-        for n in seq:
-            if isinstance(n, BreakVisit):
-                keys.append(("", n.index))
-                continue
-            node = data.nodes[n]
-            assert node.order is not None
-            keys.append((node.order, 1 if node.kind == "delivery" else 0))
-        visits[vid] = keys
+    visits = _searched_visits(result.sequences, data, rest, live)
     left: dict[str, Unassigned] = {}
     for u in impossible:
         left[u.id] = live.unassigned.get(u.id) or _unassigned(
@@ -898,6 +1018,31 @@ def _search(
     if not check(live.problem, plan, travel).ok:
         return None
     return plan
+
+
+def _searched_visits(
+    sequences: Sequence[Sequence[Visit]],
+    data: ProblemData,
+    rest: RestOfDay,
+    live: LivePlan,
+) -> dict[str, list[VisitKey]]:
+    """The search's sequences as visit keys, each behind its committed stop."""
+    visits: dict[str, list[VisitKey]] = {}
+    for v, seq in enumerate(sequences):
+        vid = data.problem.vehicles[v].id
+        keys: list[VisitKey] = []
+        if vid in rest.committed:
+            oid = rest.committed[vid]
+            keys.append((oid, _end_of(live.orders[oid])))
+        for n in seq:
+            if isinstance(n, BreakVisit):
+                keys.append(("", n.index))
+                continue
+            node = data.nodes[n]
+            assert node.order is not None
+            keys.append((node.order, 1 if node.kind == "delivery" else 0))
+        visits[vid] = keys
+    return visits
 
 
 def stability_cost(
@@ -947,9 +1092,7 @@ def _changes(
     plan: Plan,
     stability: StabilityCost,
     late: Sequence[str],
-    by_cost: bool,
 ) -> Changes:
-    del by_cost
     moved: list[Move] = []
     inserted: list[Move] = []
     shifts: list[EtaShift] = []
@@ -1068,17 +1211,7 @@ def insert_urgent(
         objective="distance" if objective == "distance" else "cost",
         neighbours=neighbours,
     )
-    ins = live.insert(order)
-    vehicle = eta = cost = None
-    if ins is None:
-        reason, detail = why_not(live, order)
-        live.leave_out(order, _unassigned(order, reason, detail))
-    else:
-        vehicle = live.vehicles[ins.vehicle].id
-        route = live.routes[ins.vehicle]
-        assert route is not None
-        eta = next(s.service_start for s in route.steps if s.id == order.id)
-        cost = ins.cost
+    vehicle, eta, cost = _place(live, order)
     seconds = time.perf_counter() - t0
     return UrgentInsertion(
         problem=live.problem,
@@ -1088,6 +1221,20 @@ def insert_urgent(
         marginal_cost=cost,
         seconds=round(seconds, 4),
     )
+
+
+def _place(live: LivePlan, order: Job) -> tuple[str | None, int | None, float | None]:
+    """Insert ``order`` where it costs least: its vehicle, ETA and marginal
+    cost; or leave it out with the reason (three ``None``)."""
+    ins = live.insert(order)
+    if ins is None:
+        reason, detail = why_not(live, order)
+        live.leave_out(order, _unassigned(order, reason, detail))
+        return None, None, None
+    route = live.routes[ins.vehicle]
+    assert route is not None
+    eta = next(s.service_start for s in route.steps if s.id == order.id)
+    return live.vehicles[ins.vehicle].id, eta, ins.cost
 
 
 def _order_errors(problem: Problem, order: Job) -> list[str]:

@@ -5,7 +5,7 @@ For an address it lists the candidate slots (:class:`SlotConfig`: 2-hour
 home windows, a night window, pickup stations nearby) and for each one says
 whether it is available and what serving it would add to the plan, by
 cheapest feasible insertion into the current routes
-(:class:`routing.insertion.LivePlan`): no solve per quote. Slots where a van
+(:class:`routing.solver.insertion.LivePlan`): no solve per quote. Slots where a van
 already passes are cheap; they are listed first when ``sort="cost"``.
 
 Booking a slot inserts the order into the plan with the slot as a **hard**
@@ -44,7 +44,6 @@ from typing import Literal
 from pydantic import Field
 
 from routing.base import FrozenModel
-from routing.insertion import Insertion, LivePlan, Probe
 from routing.model import (
     Amount,
     Id,
@@ -57,6 +56,7 @@ from routing.model import (
 )
 from routing.plan import Plan, Route, StepType
 from routing.solver.data import incompatibility
+from routing.solver.insertion import Insertion, LivePlan, Probe
 from routing.travel import TravelModel
 from routing.units import DAY, HOUR, clock, haversine_m
 
@@ -409,7 +409,7 @@ class SlotBook:
         return [
             v
             for v, vehicle in enumerate(self.live.vehicles)
-            if incompatibility(self.problem, vehicle, job) is None
+            if incompatibility(vehicle, job) is None
             and all(q <= c for q, c in zip(job.demand, vehicle.capacity, strict=True))
         ]
 

@@ -40,8 +40,7 @@ from forecasting.models import LogLinear, Model, SeasonalNaive
 from routing.base import FrozenModel
 from routing.model import Problem, TimeWindow
 from routing.plan import Plan
-from routing.solver import SolveParams, solve
-from routing.solver.solve import LARGE_ORDERS
+from routing.solver import SolveParams, choose_engine, solve
 from routing.travel import DEFAULT_SPEED_BANDS, HaversineTravel, TravelModel
 from routing.units import HOUR
 from scenarios.capacity import CapacityParams, plan_capacity
@@ -109,10 +108,6 @@ FORECAST_MODELS: dict[str, str] = {
 #: priced: about a year at the city's pace (a dozen orders at the default
 #: 8,750 won margin of :class:`tracking.feedback.CustomerValue`).
 CUSTOMER_VALUE = 100_000.0
-#: Most orders a bounded search plans with OR-Tools on the whole day (a
-#: 1,080-order day takes about 50 s for 10 solutions on the reference
-#: machine, 2026-12-03); larger days go to the decomposition.
-BOUNDED_MAX = 1_500
 #: Minutes before each arrival at which a simulated day's live ETA is judged.
 ETA_HORIZON = 60
 #: Calibration windows of the conformal intervals (fewer when the history
@@ -377,13 +372,13 @@ def simulate_day(spec: DaySpec, progress: Progress = _quiet) -> DayKpis:
     problem = _day_problem(spec, town)
     travel, road = _roads(spec)
     progress(0.1, f"planning routes ({spec.time_limit:g} s)")
-    # A bounded search runs OR-Tools up to BOUNDED_MAX orders, so scenarios
-    # on both sides of LARGE_ORDERS get the same search effort (solutions)
-    # and a seed the same day; beyond it (OR-Tools finds no first solution
-    # of a 2,000-order day within 120 s here), or with a search bounded by
-    # time alone, large days go to the decomposition.
-    bounded = spec.iterations is not None and spec.orders <= BOUNDED_MAX
-    engine = "large" if spec.orders >= LARGE_ORDERS and not bounded else "ortools"
+    # The house rule (routing.solver.choose_engine): a search bounded by
+    # solutions gets OR-Tools on the whole day up to 1,500 orders, so
+    # scenarios on both sides of 1,000 orders get the same effort and a seed
+    # the same day. No portfolio: a simulation shares the machine.
+    engine = choose_engine(
+        spec.orders, bounded=spec.iterations is not None, portfolio=False
+    )
     # One worker: a simulation job shares the machine with the service.
     params = SolveParams(
         engine=engine,

@@ -213,6 +213,26 @@ def _check_route(
     result: CheckResult,
     seen: Counter[str],
 ) -> None:
+    """Walk one route step by step, adding what it breaks to ``result``."""
+    if not _check_ends(problem, vehicle, steps, result):
+        return
+    walk = _RouteWalk(problem, vehicle, orders, lookup, result, seen, steps)
+    for k, s in enumerate(steps[1:], start=1):
+        if s.type == StepType.BREAK:
+            walk.take_break(k, s)
+            continue
+        ready, same_place = walk.drive_to(k, s)
+        if s.type == StepType.END:
+            walk.arrive_at_end(k, s, ready)
+            break
+        walk.serve(k, s, ready, same_place)
+    walk.finish()
+
+
+def _check_ends(
+    problem: Problem, vehicle: Vehicle, steps: tuple[Step, ...], result: CheckResult
+) -> bool:
+    """A route begins with start and ends with end, at the vehicle's depots."""
     vid = vehicle.id
     if (
         len(steps) < 2
@@ -220,187 +240,242 @@ def _check_route(
         or steps[-1].type != StepType.END
     ):
         result.add("shape", "a route must begin with start and finish with end", vid)
-        return
+        return False
     for key, step in (("start", steps[0]), ("end", steps[-1])):
         depot_id = getattr(vehicle, key)
         want = None if depot_id is None else problem.depot(depot_id).location
         if depot_id is not None and step.location != want:
             result.add("depot", f"route {key} is not at depot {depot_id}", vid)
+    return True
 
-    # Loads: deliveries are on board from the start.
-    n_dims = len(vehicle.capacity)
-    load = [0] * n_dims
-    for s in steps:
-        o = orders.get(s.id or "")
-        if isinstance(o, Job) and o.type == "delivery" and s.type == StepType.JOB:
-            for d in range(n_dims):
-                load[d] += o.demand[d]
 
-    picked: set[str] = set()
-    served_here = 0
-    breaks_seen: Counter[str] = Counter()
-    prev_loc = steps[0].location
-    last_dep = steps[0].departure  # departure of the last non-break step
-    break_end = last_dep  # when the last break (if any) ended
-    break_total = 0  # break time since last_dep
-    distance = driving = 0
-    if steps[0].departure < vehicle.shift.start:
-        result.add("shift", "leaves before the shift starts", vid, 0)
-    _check_load(load, vehicle, result, vid, 0)
-    for k, s in enumerate(steps[1:], start=1):
-        if s.type == StepType.BREAK:
-            brk = next((b for b in vehicle.breaks if b.id == s.id), None)
-            if brk is None:
-                result.add("break", f"unknown break {s.id}", vid, k)
-                continue
-            breaks_seen[brk.id] += 1
-            if s.service < brk.service:
-                result.add(
-                    "break", f"break {brk.id} shorter than {brk.service}s", vid, k
-                )
-            if not _in_any(s.service_start, brk.time_windows):
-                result.add(
-                    "break", f"break {brk.id} starts outside its windows", vid, k
-                )
-            if s.service_start < break_end:
-                result.add(
-                    "break",
-                    f"break {brk.id} overlaps the previous stop or break",
-                    vid,
-                    k,
-                )
-            break_total += brk.service
-            break_end = s.service_start + brk.service
-            continue
+class _RouteWalk:
+    """Where a checked route stands: load, clock, breaks, what it served."""
+
+    def __init__(
+        self,
+        problem: Problem,
+        vehicle: Vehicle,
+        orders: dict[str, Job | Shipment],
+        lookup: _Travel,
+        result: CheckResult,
+        seen: Counter[str],
+        steps: tuple[Step, ...],
+    ) -> None:
+        self.problem, self.vehicle, self.orders = problem, vehicle, orders
+        self.lookup, self.result, self.seen = lookup, result, seen
+        self.vid = vehicle.id
+        self.n_dims = len(vehicle.capacity)
+        # Loads: deliveries are on board from the start.
+        self.load = [0] * self.n_dims
+        for s in steps:
+            o = orders.get(s.id or "")
+            if isinstance(o, Job) and o.type == "delivery" and s.type == StepType.JOB:
+                for d in range(self.n_dims):
+                    self.load[d] += o.demand[d]
+        self.picked: set[str] = set()
+        self.served_here = 0
+        self.breaks_seen: Counter[str] = Counter()
+        self.first = steps[0]
+        self.prev_loc = steps[0].location
+        self.last_dep = steps[0].departure  # departure of the last non-break step
+        self.break_end = self.last_dep  # when the last break (if any) ended
+        self.latest_break_end = self.break_end
+        self.break_total = 0  # break time since last_dep
+        self.distance = self.driving = 0
+        if steps[0].departure < vehicle.shift.start:
+            result.add("shift", "leaves before the shift starts", self.vid, 0)
+        _check_load(self.load, vehicle, result, self.vid, 0)
+
+    def take_break(self, k: int, s: Step) -> None:
+        """A break: known, long enough, in its windows, after what came before."""
+        add, vid = self.result.add, self.vid
+        brk = next((b for b in self.vehicle.breaks if b.id == s.id), None)
+        if brk is None:
+            add("break", f"unknown break {s.id}", vid, k)
+            return
+        self.breaks_seen[brk.id] += 1
+        if s.service < brk.service:
+            add("break", f"break {brk.id} shorter than {brk.service}s", vid, k)
+        if not _in_any(s.service_start, brk.time_windows):
+            add("break", f"break {brk.id} starts outside its windows", vid, k)
+        if s.service_start < self.break_end:
+            add("break", f"break {brk.id} overlaps the previous stop or break", vid, k)
+        self.break_total += brk.service
+        self.break_end = s.service_start + brk.service
+
+    def drive_to(self, k: int, s: Step) -> tuple[int, bool]:
+        """Travel to ``s``: when the vehicle is ready there, and whether it
+        stayed at the same place."""
         try:
-            tt, dd = lookup(prev_loc, s.location, last_dep)
+            tt, dd = self.lookup(self.prev_loc, s.location, self.last_dep)
         except _Unreachable as exc:
-            result.add("unreachable", str(exc), vid, k)
+            self.result.add("unreachable", str(exc), self.vid, k)
             tt, dd = 0, 0
-        distance += dd
-        driving += tt
-        same_place = prev_loc is not None and prev_loc == s.location
+        self.distance += dd
+        self.driving += tt
+        same_place = self.prev_loc is not None and self.prev_loc == s.location
         # Breaks may be taken while driving or waiting, but add to the time.
-        ready = last_dep + tt + break_total
-        latest_break_end = break_end
-        break_total = 0
-        if s.type == StepType.END:
-            end_time = max(s.arrival, ready, latest_break_end)
-            if s.arrival < ready:
-                result.add(
-                    "time",
-                    f"arrives at the end {ready - s.arrival}s sooner "
-                    "than travel and breaks allow",
-                    vid,
-                    k,
-                )
-            if end_time > vehicle.shift.end:
-                result.add(
-                    "shift",
-                    f"returns {end_time - vehicle.shift.end}s after the shift ends",
-                    vid,
-                    k,
-                )
-            if (
-                vehicle.max_duration is not None
-                and end_time - steps[0].departure > vehicle.max_duration
-            ):
-                result.add("duration", "route longer than max_duration", vid, k)
-            break
-        order = orders.get(s.id or "")
+        ready = self.last_dep + tt + self.break_total
+        self.latest_break_end = self.break_end
+        self.break_total = 0
+        return ready, same_place
+
+    def arrive_at_end(self, k: int, s: Step, ready: int) -> None:
+        """The end: not sooner than travel allows, within shift and duration."""
+        add, vid, vehicle = self.result.add, self.vid, self.vehicle
+        end_time = max(s.arrival, ready, self.latest_break_end)
+        if s.arrival < ready:
+            add(
+                "time",
+                f"arrives at the end {ready - s.arrival}s sooner "
+                "than travel and breaks allow",
+                vid,
+                k,
+            )
+        if end_time > vehicle.shift.end:
+            add(
+                "shift",
+                f"returns {end_time - vehicle.shift.end}s after the shift ends",
+                vid,
+                k,
+            )
+        if (
+            vehicle.max_duration is not None
+            and end_time - self.first.departure > vehicle.max_duration
+        ):
+            add("duration", "route longer than max_duration", vid, k)
+
+    def serve(self, k: int, s: Step, ready: int, same_place: bool) -> None:
+        """An order's stop: right vehicle and place, loads, then its times."""
+        order = self.orders.get(s.id or "")
         if order is None:
-            result.add("coverage", f"unknown order {s.id}", vid, k)
-            continue
-        _check_compat(problem, vehicle, order, result, k)
-        loc, _, windows = _expected_location(problem, order, s.type)
+            self.result.add("coverage", f"unknown order {s.id}", self.vid, k)
+            return
+        _check_compat(self.problem, self.vehicle, order, self.result, k)
+        loc, _, windows = _expected_location(self.problem, order, s.type)
         if s.location != loc:
-            result.add(
-                "location", f"order {order.id} served at the wrong place", vid, k
+            self.result.add(
+                "location", f"order {order.id} served at the wrong place", self.vid, k
             )
         if isinstance(order, Job):
-            setup = 0 if same_place else order.setup
-            service = order.service
-            if order.station is not None:
-                st = problem.station(order.station)
-                setup = 0 if same_place else st.service
-                service = st.per_parcel + order.service
-            if s.type != StepType.JOB:
-                result.add("shape", f"job {order.id} appears as {s.type}", vid, k)
-            seen[order.id] += 1
-            served_here += 1
-            for d in range(n_dims):
-                sign = -1 if order.type == "delivery" else 1
-                load[d] += sign * order.demand[d]
+            setup, service = self._job(k, s, order, same_place)
         else:
-            end = order.pickup if s.type == StepType.PICKUP else order.delivery
-            setup = 0 if same_place else end.setup
-            service = end.service
-            if s.type == StepType.PICKUP:
-                picked.add(order.id)
-                for d in range(n_dims):
-                    load[d] += order.demand[d]
-            elif s.type == StepType.DELIVERY:
-                if order.id not in picked:
-                    result.add(
-                        "precedence",
-                        f"shipment {order.id} delivered before "
-                        "pickup or on another vehicle",
-                        vid,
-                        k,
-                    )
-                picked.discard(order.id)
-                seen[order.id] += 1
-                served_here += 1
-                for d in range(n_dims):
-                    load[d] -= order.demand[d]
-            else:
-                result.add("shape", f"shipment {order.id} appears as {s.type}", vid, k)
-        if s.service_start < latest_break_end:
-            result.add("break", f"order {order.id} starts during a break", vid, k)
-        if s.service_start < ready + setup:
-            result.add(
+            setup, service = self._shipment(k, s, order, same_place)
+        self._times(k, s, order, ready + setup, service, windows)
+        _check_load(self.load, self.vehicle, self.result, self.vid, k)
+        self.last_dep = self.break_end = max(s.departure, s.service_start + service)
+        self.prev_loc = s.location
+
+    def _job(self, k: int, s: Step, order: Job, same_place: bool) -> tuple[int, int]:
+        """A job's setup and service; its load comes off or goes on."""
+        setup = 0 if same_place else order.setup
+        service = order.service
+        if order.station is not None:
+            st = self.problem.station(order.station)
+            setup = 0 if same_place else st.service
+            service = st.per_parcel + order.service
+        if s.type != StepType.JOB:
+            self.result.add("shape", f"job {order.id} appears as {s.type}", self.vid, k)
+        self.seen[order.id] += 1
+        self.served_here += 1
+        for d in range(self.n_dims):
+            sign = -1 if order.type == "delivery" else 1
+            self.load[d] += sign * order.demand[d]
+        return setup, service
+
+    def _shipment(
+        self, k: int, s: Step, order: Shipment, same_place: bool
+    ) -> tuple[int, int]:
+        """A shipment end's setup and service; picked up before delivered."""
+        end = order.pickup if s.type == StepType.PICKUP else order.delivery
+        setup = 0 if same_place else end.setup
+        if s.type == StepType.PICKUP:
+            self.picked.add(order.id)
+            for d in range(self.n_dims):
+                self.load[d] += order.demand[d]
+        elif s.type == StepType.DELIVERY:
+            if order.id not in self.picked:
+                self.result.add(
+                    "precedence",
+                    f"shipment {order.id} delivered before "
+                    "pickup or on another vehicle",
+                    self.vid,
+                    k,
+                )
+            self.picked.discard(order.id)
+            self.seen[order.id] += 1
+            self.served_here += 1
+            for d in range(self.n_dims):
+                self.load[d] -= order.demand[d]
+        else:
+            self.result.add(
+                "shape", f"shipment {order.id} appears as {s.type}", self.vid, k
+            )
+        return setup, end.service
+
+    def _times(
+        self,
+        k: int,
+        s: Step,
+        order: Job | Shipment,
+        earliest: int,
+        service: int,
+        windows: tuple[TimeWindow, ...],
+    ) -> None:
+        """Service after travel, setup and breaks, long enough, in a window."""
+        add, vid, oid = self.result.add, self.vid, order.id
+        if s.service_start < self.latest_break_end:
+            add("break", f"order {oid} starts during a break", vid, k)
+        if s.service_start < earliest:
+            add(
                 "time",
-                f"order {order.id} starts {ready + setup - s.service_start}s "
+                f"order {oid} starts {earliest - s.service_start}s "
                 "before the vehicle can be there",
                 vid,
                 k,
             )
         if s.service < service:
-            result.add(
+            add(
                 "service",
-                f"order {order.id} served for {s.service}s, needs {service}s",
+                f"order {oid} served for {s.service}s, needs {service}s",
                 vid,
                 k,
             )
         if not _in_any(s.service_start, windows) and order.lateness_cost is None:
-            result.add(
+            add(
                 "window",
-                f"order {order.id} starts at {s.service_start}, outside its windows",
+                f"order {oid} starts at {s.service_start}, outside its windows",
                 vid,
                 k,
             )
         if s.departure < s.service_start + service:
-            result.add("time", f"order {order.id} departs before service ends", vid, k)
-        _check_load(load, vehicle, result, vid, k)
-        last_dep = break_end = max(s.departure, s.service_start + service)
-        prev_loc = s.location
+            add("time", f"order {oid} departs before service ends", vid, k)
 
-    if picked:
-        result.add(
-            "precedence", f"shipments picked but not delivered: {sorted(picked)}", vid
-        )
-    for brk in vehicle.breaks:
-        if breaks_seen[brk.id] != 1 and served_here > 0:
-            result.add(
-                "break", f"break {brk.id} taken {breaks_seen[brk.id]} times", vid
+    def finish(self) -> None:
+        """What the whole route must meet, and its totals into the result."""
+        add, vid, vehicle = self.result.add, self.vid, self.vehicle
+        if self.picked:
+            add(
+                "precedence",
+                f"shipments picked but not delivered: {sorted(self.picked)}",
+                vid,
             )
-    if vehicle.max_orders is not None and served_here > vehicle.max_orders:
-        result.add("max_orders", f"{served_here} orders > {vehicle.max_orders}", vid)
-    if vehicle.max_distance is not None and distance > vehicle.max_distance:
-        result.add("max_distance", f"{distance} m > {vehicle.max_distance} m", vid)
-    result.distance += distance
-    result.duration += driving
-    result.served += served_here
+        for brk in vehicle.breaks:
+            if self.breaks_seen[brk.id] != 1 and self.served_here > 0:
+                add(
+                    "break",
+                    f"break {brk.id} taken {self.breaks_seen[brk.id]} times",
+                    vid,
+                )
+        served = self.served_here
+        if vehicle.max_orders is not None and served > vehicle.max_orders:
+            add("max_orders", f"{served} orders > {vehicle.max_orders}", vid)
+        if vehicle.max_distance is not None and self.distance > vehicle.max_distance:
+            add("max_distance", f"{self.distance} m > {vehicle.max_distance} m", vid)
+        self.result.distance += self.distance
+        self.result.duration += self.driving
+        self.result.served += served
 
 
 def _check_load(

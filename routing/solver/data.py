@@ -135,12 +135,10 @@ class ProblemData:
 
     def can_serve(self, vehicle: Vehicle, order: Job | Shipment) -> bool:
         """Static compatibility: skills, shift type, date, depot."""
-        return incompatibility(self.problem, vehicle, order) is None
+        return incompatibility(vehicle, order) is None
 
 
-def incompatibility(
-    problem: Problem, vehicle: Vehicle, order: Job | Shipment
-) -> str | None:
+def incompatibility(vehicle: Vehicle, order: Job | Shipment) -> str | None:
     """Why ``vehicle`` can never carry ``order``, or ``None`` if it could."""
     if not order.skills <= vehicle.skills:
         missing = ", ".join(sorted(order.skills - vehicle.skills))
@@ -155,7 +153,6 @@ def incompatibility(
         depot = vehicle.start if order.type == "delivery" else vehicle.end
         if depot != order.depot:
             return "depot"
-    del problem
     return None
 
 

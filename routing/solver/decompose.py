@@ -22,7 +22,7 @@ strongest on a few hundred stops. :func:`solve_large` therefore
    cluster's new routes replace the old ones only when they pass the checker
    and are better;
 5. inserts what the parts dropped into any route with room (cheapest
-   feasible insertion, :mod:`routing.insertion`), assembles one plan, and
+   feasible insertion, :mod:`routing.solver.insertion`), assembles one plan, and
    verifies it with :func:`~routing.solver.check.check` (in chunks of routes
    when the whole problem is too large for one travel matrix).
 
@@ -47,11 +47,22 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from routing.insertion import LivePlan, assemble
-from routing.model import Job, Location, Matrices, Order, Problem, Shipment
+from routing.model import (
+    Depot,
+    Job,
+    Location,
+    Matrices,
+    Order,
+    PickupStation,
+    Problem,
+    Shipment,
+    Vehicle,
+)
 from routing.plan import Plan, Reason, Route, StepType, Unassigned
 from routing.solver.check import CheckResult, check
 from routing.solver.data import build_data, incompatibility
+from routing.solver.engines import solve_one
+from routing.solver.insertion import LivePlan, assemble
 from routing.solver.params import ProgressCallback, SolveParams
 from routing.solver.precheck import precheck
 from routing.travel import HaversineTravel, TravelModel
@@ -228,7 +239,7 @@ def _groups(
     for okey, rep in order_rep.items():
         for vkey, members in veh_keys.items():
             vehicle = problem.vehicles[members[0]]
-            if incompatibility(problem, vehicle, rep) is None:
+            if incompatibility(vehicle, rep) is None:
                 parent[find(("o", okey))] = find(("v", vkey))
                 compatible_any.add(okey)
     comps: dict[object, _Group] = {}
@@ -482,6 +493,21 @@ def subproblem(
             }
         )
         return _Sub(sub, None)
+    return _with_local_matrix(
+        problem, matrix, depots, stations, tuple(vs), jobs, shipments
+    )
+
+
+def _with_local_matrix(
+    problem: Problem,
+    matrix: _Matrix,
+    depots: tuple[Depot, ...],
+    stations: tuple[PickupStation, ...],
+    vehicles: tuple[Vehicle, ...],
+    jobs: tuple[Job, ...],
+    shipments: tuple[Shipment, ...],
+) -> _Sub:
+    """A part with its own sub-matrices: its places get local indices."""
     used: dict[int, int] = {}
     back: dict[int, Location] = {}
 
@@ -528,7 +554,7 @@ def subproblem(
             ),
             "depots": depots,
             "stations": stations,
-            "vehicles": tuple(vs),
+            "vehicles": vehicles,
             "jobs": new_jobs,
             "shipments": new_ships,
         }
@@ -571,20 +597,12 @@ def _solve_part(
     sub: Problem, params: SolveParams, travel: TravelModel | None = None
 ) -> _Outcome:
     """Worker: solve one part (PyVRP when its model fits) and check it."""
-    from routing.solver.solve import solve
-
     travel = travel or _TRAVEL or HaversineTravel()
     try:
         try:
-            plan = solve(
-                sub, travel=travel, params=params.model_copy(update={"engine": "pyvrp"})
-            )
+            plan = solve_one(sub, "pyvrp", travel=travel, params=params)
         except ValueError:  # outside PyVRP's model: OR-Tools takes it
-            plan = solve(
-                sub,
-                travel=travel,
-                params=params.model_copy(update={"engine": "ortools"}),
-            )
+            plan = solve_one(sub, "ortools", travel=travel, params=params)
         verdict = check(sub, plan, travel)
         return _Outcome(plan, verdict.ok, plan.engine)
     except Exception as exc:  # a failed part must not end the day
@@ -621,6 +639,65 @@ def _rss_mib(who: int) -> float:
     return resource.getrusage(who).ru_maxrss / 1024.0
 
 
+@dataclass
+class _Run:
+    """One large solve: the day, its split, its clock and the plan so far."""
+
+    problem: Problem
+    params: SolveParams
+    large: LargeParams
+    travel: TravelModel
+    progress: ProgressCallback | None
+    t0: float
+    orders: dict[str, Order]
+    by_cost: bool
+    matrix: _Matrix | None
+    xy: dict[str, tuple[float, float]]
+    groups: list[_Group]
+    parts: list[tuple[int, list[int], list[str]]]  # (group, vehicles, orders)
+    whole_first: bool
+    reserve: float
+    routes: dict[str, Route] = field(default_factory=dict)
+    unassigned: dict[str, Unassigned] = field(default_factory=dict)
+    phase: dict[str, float] = field(default_factory=dict)
+    rounds: int = 0
+    improved: int = 0
+
+    @property
+    def deadline(self) -> float:
+        return self.t0 + self.params.time_limit
+
+    def value(self) -> float:
+        """The objective of the plan so far."""
+        return _value(self.routes.values(), self.unassigned, self.orders, self.by_cost)[
+            1
+        ]
+
+    def say(self, what: str, value: float) -> None:
+        if self.progress is not None:
+            self.progress(what, time.perf_counter() - self.t0, value)
+
+    def solve_in(
+        self,
+        pool: ProcessPoolExecutor,
+        vehicles: Sequence[int],
+        order_ids: list[str],
+        time_limit: float,
+        seed: int,
+    ) -> tuple[Future[_Outcome], _Sub]:
+        """Submit the part of these vehicles and orders to the pool."""
+        sub = subproblem(self.problem, vehicles, order_ids, self.orders, self.matrix)
+        p = self.params.model_copy(update={"time_limit": time_limit, "seed": seed})
+        return pool.submit(_solve_part, sub.problem, p), sub
+
+    def take(self, plan: Plan, sub: _Sub) -> None:
+        """A part's routes and unassigned orders into the plan so far."""
+        for r in plan.routes:
+            self.routes[r.vehicle] = _restore(r, sub.back)
+        for u in plan.unassigned:
+            self.unassigned[u.id] = u
+
+
 def decompose_solve(
     problem: Problem,
     *,
@@ -631,24 +708,45 @@ def decompose_solve(
     coordinates: Sequence[tuple[float, float]] | None = None,
 ) -> LargeResult:
     """:func:`solve_large` with its verdict, phase times and memory."""
+    run = _split(
+        problem,
+        params or SolveParams(),
+        large or LargeParams(),
+        travel or HaversineTravel(),
+        progress,
+        coordinates,
+    )
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(
+        max_workers=max(1, run.large.workers),
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(run.travel,),
+    ) as pool:
+        whole = _first_pass(pool, run)
+        t_improve = time.perf_counter()
+        while run.large.improve and _improve_round(pool, run):
+            run.rounds += 1
+            run.say("large:improve", run.value())
+        run.phase["improve"] = time.perf_counter() - t_improve
+    return _finish(run, whole)
+
+
+def _split(
+    problem: Problem,
+    params: SolveParams,
+    large: LargeParams,
+    travel: TravelModel,
+    progress: ProgressCallback | None,
+    coordinates: Sequence[tuple[float, float]] | None,
+) -> _Run:
+    """Groups, and parts of each group by sweep with their share of vehicles."""
     t0 = time.perf_counter()
-    params = params or SolveParams()
-    large = large or LargeParams()
-    travel = travel or HaversineTravel()
-    deadline = t0 + params.time_limit
     orders: dict[str, Order] = {o.id: o for o in problem.orders}
-    by_cost = _by_cost(problem, params)
     matrix = _Matrix(problem) if problem.matrices is not None else None
-    phase: dict[str, float] = {}
-
-    def say(what: str, value: float) -> None:
-        if progress is not None:
-            progress(what, time.perf_counter() - t0, value)
-
-    # -- split ---------------------------------------------------------------
     xy, depot_xy = _planar(problem, coordinates)
     groups, orphans = _groups(problem, xy, depot_xy)
-    parts: list[tuple[int, list[int], list[str]]] = []  # (group, vehicles, orders)
+    parts: list[tuple[int, list[int], list[str]]] = []
     counts = _part_counts(groups, large)
     for g_index, (g, k) in enumerate(zip(groups, counts, strict=True)):
         arcs = sweep(_angles(g.orders, xy, g.centre), k)
@@ -663,141 +761,163 @@ def decompose_solve(
     reserve = (
         plan_reserve(len(orders)) if whole_first else max(1.0, 0.03 * params.time_limit)
     )
-    phase["split"] = time.perf_counter() - t0
-
-    unassigned: dict[str, Unassigned] = {}
+    run = _Run(
+        problem=problem,
+        params=params,
+        large=large,
+        travel=travel,
+        progress=progress,
+        t0=t0,
+        orders=orders,
+        by_cost=_by_cost(problem, params),
+        matrix=matrix,
+        xy=xy,
+        groups=groups,
+        parts=parts,
+        whole_first=whole_first,
+        reserve=reserve,
+    )
+    run.phase["split"] = time.perf_counter() - t0
     if orphans:
-        unassigned.update(_orphan_reasons(problem, orphans, orders, travel, matrix))
+        run.unassigned.update(_orphan_reasons(problem, orphans, orders, travel, matrix))
+    return run
 
-    routes: dict[str, Route] = {}
-    context = multiprocessing.get_context("fork")
-    rounds = improved = 0
-    with ProcessPoolExecutor(
-        max_workers=max(1, large.workers),
-        mp_context=context,
-        initializer=_init_worker,
-        initargs=(travel,),
-    ) as pool:
-        # -- first pass: the whole problem, or the parts ------------------
-        whole = whole_first
+
+def _first_pass(pool: ProcessPoolExecutor, run: _Run) -> bool:
+    """The whole problem when it is small enough, else the parts; then the
+    rescue. Returns whether the whole problem was solved in one piece."""
+    whole = run.whole_first
+    if whole:
+        w_routes, w_left, whole = _whole(
+            pool,
+            run.problem,
+            run.orders,
+            run.matrix,
+            run.params,
+            run.large,
+            run.deadline - run.reserve,
+            run.by_cost,
+            run.travel,
+        )
         if whole:
-            w_routes, w_left, whole = _whole(
-                pool,
-                problem,
-                orders,
-                matrix,
-                params,
-                large,
-                deadline - reserve,
-                by_cost,
-                travel,
-            )
-            if whole:
-                routes, unassigned = w_routes, w_left
-                phase["whole"] = time.perf_counter() - t0 - phase["split"]
-        waves = math.ceil(len(parts) / max(1, large.workers))
-        budget = params.time_limit * (large.parts_share if large.improve else 1.0)
-        budget = min(budget, deadline - time.perf_counter() - reserve)
-        per_part = max(1.0, budget / waves - OVERHEAD)
-        futures: list[tuple[Future[_Outcome], _Sub, list[str]]] = []
-        for k, (_, vs, os_) in enumerate([] if whole else parts):
-            sub = subproblem(problem, vs, os_, orders, matrix)
-            p = params.model_copy(
-                update={"time_limit": per_part, "seed": params.seed + k}
-            )
-            futures.append((pool.submit(_solve_part, sub.problem, p), sub, os_))
-        for fut, sub, os_ in futures:
-            out = fut.result()
-            if out.plan is None or not out.feasible:
-                for o in os_:
-                    unassigned[o] = _dropped(orders[o], out.error or "part infeasible")
-                continue
-            for r in out.plan.routes:
-                routes[r.vehicle] = _restore(r, sub.back)
-            for u in out.plan.unassigned:
-                unassigned[u.id] = u
-        if not whole:
-            phase["parts"] = time.perf_counter() - t0 - phase["split"]
-        routes, unassigned = _rescue(problem, travel, routes, unassigned, params)
-        say("large:first", _value(routes.values(), unassigned, orders, by_cost)[1])
+            run.routes, run.unassigned = w_routes, w_left
+            run.phase["whole"] = time.perf_counter() - run.t0 - run.phase["split"]
+    if not whole:
+        _solve_parts(pool, run)
+        run.phase["parts"] = time.perf_counter() - run.t0 - run.phase["split"]
+    run.routes, run.unassigned = _rescue(
+        run.problem, run.travel, run.routes, run.unassigned, run.params
+    )
+    run.say("large:first", run.value())
+    return whole
 
-        # -- improve across the seams ----------------------------------------
-        t_improve = time.perf_counter()
-        while large.improve:
-            left = deadline - time.perf_counter() - reserve
-            clusters = _clusters(
-                problem,
-                groups,
-                routes,
-                unassigned,
-                xy,
-                large.cluster_size or large.part_size,
-                rounds,
-                large.workers,
-            )
-            if not clusters:
-                break
-            waves = math.ceil(len(clusters) / max(1, large.workers))
-            wanted = large.cluster_seconds or max(3.0, params.time_limit * 0.05)
-            per = min(wanted, left / waves - OVERHEAD)
-            if per < min(2.0, wanted):
-                break
-            jobs: list[tuple[Future[_Outcome], _Sub, list[str], list[str]]] = []
-            for k, (vs, os_) in enumerate(clusters):
-                sub = subproblem(problem, vs, os_, orders, matrix)
-                p = params.model_copy(
-                    update={
-                        "time_limit": per,
-                        "seed": params.seed + 1000 * (rounds + 1) + k,
-                    }
+
+def _solve_parts(pool: ProcessPoolExecutor, run: _Run) -> None:
+    """Every part in the pool, each with its share of the time."""
+    large = run.large
+    waves = math.ceil(len(run.parts) / max(1, large.workers))
+    budget = run.params.time_limit * (large.parts_share if large.improve else 1.0)
+    budget = min(budget, run.deadline - time.perf_counter() - run.reserve)
+    per_part = max(1.0, budget / waves - OVERHEAD)
+    futures = [
+        (*run.solve_in(pool, vs, os_, per_part, run.params.seed + k), os_)
+        for k, (_, vs, os_) in enumerate(run.parts)
+    ]
+    for fut, sub, os_ in futures:
+        out = fut.result()
+        if out.plan is None or not out.feasible:
+            for o in os_:
+                run.unassigned[o] = _dropped(
+                    run.orders[o], out.error or "part infeasible"
                 )
-                names = [problem.vehicles[v].id for v in vs]
-                jobs.append((pool.submit(_solve_part, sub.problem, p), sub, os_, names))
-            for fut, sub, os_, names in jobs:
-                out = fut.result()
-                if out.plan is None or not out.feasible:
-                    continue
-                old_routes = [routes[name] for name in names if name in routes]
-                old_left = [o for o in os_ if o in unassigned]
-                new_left = [u.id for u in out.plan.unassigned]
-                before = _value(old_routes, old_left, orders, by_cost)
-                after = _value(out.plan.routes, new_left, orders, by_cost)
-                if after < before and len(new_left) <= len(old_left):
-                    for name in names:
-                        routes.pop(name, None)
-                    for r in out.plan.routes:
-                        routes[r.vehicle] = _restore(r, sub.back)
-                    for o in old_left:
-                        unassigned.pop(o, None)
-                    for u in out.plan.unassigned:
-                        unassigned[u.id] = u
-                    improved += 1
-            rounds += 1
-            say(
-                "large:improve", _value(routes.values(), unassigned, orders, by_cost)[1]
-            )
-        phase["improve"] = time.perf_counter() - t_improve
+            continue
+        run.take(out.plan, sub)
 
+
+def _improve_round(pool: ProcessPoolExecutor, run: _Run) -> bool:
+    """Solve clusters of neighbouring routes again; keep what got better.
+
+    Returns ``False`` when there is nothing to cluster or no time for it.
+    """
+    large = run.large
+    left = run.deadline - time.perf_counter() - run.reserve
+    clusters = _clusters(
+        run.problem,
+        run.groups,
+        run.routes,
+        run.unassigned,
+        run.xy,
+        large.cluster_size or large.part_size,
+        run.rounds,
+        large.workers,
+    )
+    if not clusters:
+        return False
+    waves = math.ceil(len(clusters) / max(1, large.workers))
+    wanted = large.cluster_seconds or max(3.0, run.params.time_limit * 0.05)
+    per = min(wanted, left / waves - OVERHEAD)
+    if per < min(2.0, wanted):
+        return False
+    jobs = [
+        (
+            *run.solve_in(
+                pool, vs, os_, per, run.params.seed + 1000 * (run.rounds + 1) + k
+            ),
+            os_,
+            [run.problem.vehicles[v].id for v in vs],
+        )
+        for k, (vs, os_) in enumerate(clusters)
+    ]
+    for fut, sub, os_, names in jobs:
+        out = fut.result()
+        if out.plan is not None and out.feasible:
+            _accept_if_better(run, out.plan, sub, os_, names)
+    return True
+
+
+def _accept_if_better(
+    run: _Run, plan: Plan, sub: _Sub, order_ids: list[str], names: list[str]
+) -> None:
+    """A cluster's new routes replace its old ones when they are better."""
+    old_routes = [run.routes[name] for name in names if name in run.routes]
+    old_left = [o for o in order_ids if o in run.unassigned]
+    new_left = [u.id for u in plan.unassigned]
+    before = _value(old_routes, old_left, run.orders, run.by_cost)
+    after = _value(plan.routes, new_left, run.orders, run.by_cost)
+    if after < before and len(new_left) <= len(old_left):
+        for name in names:
+            run.routes.pop(name, None)
+        for o in old_left:
+            run.unassigned.pop(o, None)
+        run.take(plan, sub)
+        run.improved += 1
+
+
+def _finish(run: _Run, whole: bool) -> LargeResult:
+    """Rescue what is left, assemble one plan and verify it."""
     t_final = time.perf_counter()
-    routes, unassigned = _rescue(problem, travel, routes, unassigned, params)
+    problem = run.problem
+    run.routes, run.unassigned = _rescue(
+        problem, run.travel, run.routes, run.unassigned, run.params
+    )
     plan = assemble(
         problem,
-        _vehicle_order(problem, routes),
-        _problem_order(problem, unassigned),
-        engine="large:whole" if whole else f"large:{len(parts)} parts",
-        seconds=time.perf_counter() - t0,
+        _vehicle_order(problem, run.routes),
+        _problem_order(problem, run.unassigned),
+        engine="large:whole" if whole else f"large:{len(run.parts)} parts",
+        seconds=time.perf_counter() - run.t0,
     )
-    verdict = verify(problem, plan, travel)
-    phase["final"] = time.perf_counter() - t_final
-    plan = plan.model_copy(update={"seconds": round(time.perf_counter() - t0, 3)})
-    say("large:done", _value(routes.values(), unassigned, orders, by_cost)[1])
+    verdict = verify(problem, plan, run.travel)
+    run.phase["final"] = time.perf_counter() - t_final
+    plan = plan.model_copy(update={"seconds": round(time.perf_counter() - run.t0, 3)})
+    run.say("large:done", run.value())
     return LargeResult(
         plan=plan,
         verdict=verdict,
-        parts=len(parts),
-        rounds=rounds,
-        improved=improved,
-        seconds={k: round(v, 2) for k, v in phase.items()},
+        parts=len(run.parts),
+        rounds=run.rounds,
+        improved=run.improved,
+        seconds={k: round(v, 2) for k, v in run.phase.items()},
         peak_rss_mib=round(_rss_mib(resource.RUSAGE_SELF), 1),
         peak_worker_rss_mib=round(_rss_mib(resource.RUSAGE_CHILDREN), 1),
     )
@@ -1036,6 +1156,15 @@ def verify(
         if size >= chunk_orders:
             flush()
     flush()
+    _check_coverage(plan, orders, result)
+    return result
+
+
+def _check_coverage(
+    plan: Plan, orders: Mapping[str, Order], result: CheckResult
+) -> None:
+    """Every order served or listed once, and the plan's distance, over the
+    whole plan (the chunks check routes only)."""
     seen = Counter(
         s.id
         for r in plan.routes
@@ -1057,4 +1186,3 @@ def verify(
             f"plan distance {plan.summary.distance} differs from the "
             f"recomputed {result.distance}",
         )
-    return result

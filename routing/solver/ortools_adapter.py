@@ -111,6 +111,25 @@ def solve_ortools(
     if len(searches) == 1:
         return _solve_once(data, ids, params, searches[0], initial, progress)
     t0 = time.perf_counter()
+    main, results = _with_helpers(data, ids, params, searches, initial, progress)
+    best = min(results, key=lambda r: r.objective)  # the main search wins ties
+    if best is not main and progress is not None:
+        progress("ortools", time.perf_counter() - t0, best.objective)
+    return dataclasses.replace(best, warm_started=main.warm_started)
+
+
+def _with_helpers(
+    data: ProblemData,
+    ids: list[str],
+    params: SolveParams,
+    searches: list[_Search],
+    initial: Sequence[Sequence[int]] | None,
+    progress: ProgressCallback | None,
+) -> tuple[EngineResult, list[EngineResult]]:
+    """The first search here, the others in forked helpers.
+
+    Returns the main result and every result that came back (main first).
+    """
     context = multiprocessing.get_context("fork")
     helpers: list[tuple[multiprocessing.process.BaseProcess, Connection]] = []
     try:
@@ -140,10 +159,7 @@ def solve_ortools(
             if helper.is_alive():
                 helper.kill()
                 helper.join()
-    best = min(results, key=lambda r: r.objective)  # the main search wins ties
-    if best is not main and progress is not None:
-        progress("ortools", time.perf_counter() - t0, best.objective)
-    return dataclasses.replace(best, warm_started=main.warm_started)
+    return main, results
 
 
 def _search_count(workers: int) -> int:
@@ -196,6 +212,42 @@ def _helper(
     send.close()
 
 
+#: Distance and time tables over a model's nodes, blocked arcs, mean arc.
+_Tables = tuple[list[list[int]], list[list[int]], dict[int, list[int]], float]
+
+
+@dataclasses.dataclass
+class _Model:
+    """One OR-Tools routing model over the data, as it is being built.
+
+    OR-Tools node ``i`` is data node ``ours[i]``; ``local`` maps back. Starts
+    and ends come first, and those at the same place share one node (they
+    differ in nothing else), so identical vehicles fall into one OR-Tools
+    vehicle class and the search does not try every empty route separately.
+    """
+
+    data: ProblemData
+    order_ids: list[str]
+    ours: list[int]
+    local: dict[int, int]
+    manager: pywrapcp.RoutingIndexManager
+    routing: pywrapcp.RoutingModel
+    solver: pywrapcp.Solver
+    #: per solve band: distance and time tables, blocked arcs, mean arc
+    tables: dict[int, _Tables]
+    #: registered transit matrices per solve band
+    dist_cb: dict[int, int]
+    time_cb: dict[int, int]
+
+    def node_of(self, index: int) -> int:
+        """The data node of a routing index."""
+        return self.ours[int(self.manager.IndexToNode(index))]
+
+    def index_of(self, node: int) -> int:
+        """The routing index of a data node."""
+        return int(self.manager.NodeToIndex(self.local[node]))
+
+
 def _solve_once(
     data: ProblemData,
     order_ids: list[str],
@@ -205,12 +257,28 @@ def _solve_once(
     progress: ProgressCallback | None,
 ) -> EngineResult:
     """Build the model and run one search (warm when the spec says so)."""
-    problem = data.problem
-    n_veh = data.n_vehicles
-    # OR-Tools node i <-> data node ours[i]; starts and ends come first.
-    # Starts and ends at the same place share one node (they differ in
-    # nothing else), so identical vehicles fall into one OR-Tools vehicle
-    # class and the search does not try every empty route separately.
+    model = _new_model(data, order_ids)
+    with_costs = uses_costs(data, params)
+    arc_costs = _add_costs(model, with_costs)
+    _remove_blocked_arcs(model)
+    time_dim = _add_time(model, with_costs)
+    _add_breaks(data, model.routing, model.solver, time_dim, model.node_of)
+    _add_loads(data, model.routing, model.solver, model.ours)
+    _add_limits(model)
+    _add_orders(model, time_dim, with_costs)
+    search = _search_parameters(
+        params, search_spec, float(np.mean(arc_costs)) if arc_costs else 0.0
+    )
+    solution, warm = _search(model, search, search_spec, initial, progress)
+    if solution is None:
+        # No solution at all: everything is dropped by the search.
+        n_veh = data.n_vehicles
+        return EngineResult([[] for _ in range(n_veh)], list(order_ids), float("inf"))
+    return _read_result(model, solution, time_dim, warm)
+
+
+def _new_model(data: ProblemData, order_ids: list[str]) -> _Model:
+    """Indices, the routing model and its travel callbacks per solve band."""
     ours: list[int] = []
     local: dict[int, int] = {}
     depot_node: dict[int | None, int] = {}
@@ -226,36 +294,34 @@ def _solve_once(
             ours.append(n)
     manager = pywrapcp.RoutingIndexManager(
         len(ours),
-        n_veh,
+        data.n_vehicles,
         [local[n] for n in data.starts],
         [local[n] for n in data.ends],
     )
     routing = pywrapcp.RoutingModel(manager)
     solver = routing.solver()
-    nodes = data.nodes
-
-    def node_of(index: int) -> int:
-        return ours[int(manager.IndexToNode(index))]
-
-    # -- travel, per solve band: dense local tables for fast callbacks -------
-    with_costs = uses_costs(data, params)
-    bands = sorted(set(data.solve_band))
-    tables = {k: _local_tables(data, ours, k) for k in bands}
-
-    # Matrices live on the C++ side: no Python call per arc evaluation.
+    # Dense local tables: the matrices live on the C++ side, no Python call
+    # per arc evaluation.
+    tables = {k: _local_tables(data, ours, k) for k in sorted(set(data.solve_band))}
     dist_cb: dict[int, int] = {}
     time_cb: dict[int, int] = {}
     for k, (dist_list, time_list, _, _) in tables.items():
         dist_cb[k] = routing.RegisterTransitMatrix(dist_list)
         time_cb[k] = routing.RegisterTransitMatrix(time_list)
+    return _Model(
+        data, order_ids, ours, local, manager, routing, solver, tables, dist_cb, time_cb
+    )
 
-    # -- costs ---------------------------------------------------------------
+
+def _add_costs(model: _Model, with_costs: bool) -> list[float]:
+    """Arc and fixed costs per vehicle; the mean arc cost of each vehicle."""
+    data, routing, tables = model.data, model.routing, model.tables
     priced_cb: dict[tuple[int, float], int] = {}
     arc_costs: list[float] = []  # mean arc cost per vehicle (for temperatures)
-    for v, vehicle in enumerate(problem.vehicles):
+    for v, vehicle in enumerate(data.problem.vehicles):
         k = data.solve_band[v]
         if not with_costs:
-            routing.SetArcCostEvaluatorOfVehicle(dist_cb[k], v)
+            routing.SetArcCostEvaluatorOfVehicle(model.dist_cb[k], v)
             arc_costs.append(tables[k][3])
             continue
         rate = vehicle.costs.per_km
@@ -266,34 +332,39 @@ def _solve_once(
             priced_cb[(k, rate)] = routing.RegisterTransitMatrix(priced)
         routing.SetArcCostEvaluatorOfVehicle(priced_cb[(k, rate)], v)
         routing.SetFixedCostOfVehicle(round(COST_SCALE * vehicle.costs.fixed), v)
+    return arc_costs
 
-    # Arcs without a road path are removed, never priced as free or long.
-    for k, (_, _, blocked, _) in tables.items():
+
+def _remove_blocked_arcs(model: _Model) -> None:
+    """Arcs without a road path are removed, never priced as free or long."""
+    manager, routing = model.manager, model.routing
+    for _, _, blocked, _ in model.tables.values():
         for a_local, b_locals in blocked.items():
             index = manager.NodeToIndex(a_local)
             if index < 0 or routing.IsEnd(index):
                 continue
             targets = [manager.NodeToIndex(b) for b in b_locals]
             routing.NextVar(index).RemoveValues([t for t in targets if t >= 0])
-        del k
 
-    # -- time ----------------------------------------------------------------
-    horizon = max(v.shift.end for v in problem.vehicles)
-    for oid in order_ids:
+
+def _add_time(model: _Model, with_costs: bool) -> pywrapcp.RoutingDimension:
+    """The time dimension: shifts, durations, hourly costs and order windows."""
+    data, routing = model.data, model.routing
+    horizon = max(v.shift.end for v in data.problem.vehicles)
+    for oid in model.order_ids:
         for n in data.order_nodes[oid]:
-            for w in nodes[n].windows:
+            for w in data.nodes[n].windows:
                 horizon = max(horizon, w[1])
     horizon += 1
-
     routing.AddDimensionWithVehicleTransits(
-        [time_cb[data.solve_band[v]] for v in range(n_veh)],
+        [model.time_cb[data.solve_band[v]] for v in range(data.n_vehicles)],
         horizon,
         horizon,
         False,
         "time",
     )
     time_dim = routing.GetDimensionOrDie("time")
-    for v, vehicle in enumerate(problem.vehicles):
+    for v, vehicle in enumerate(data.problem.vehicles):
         s, e = vehicle.shift.start, vehicle.shift.end
         time_dim.CumulVar(routing.Start(v)).SetRange(s, e)
         time_dim.CumulVar(routing.End(v)).SetRange(s, e)
@@ -305,14 +376,22 @@ def _solve_once(
             )
         routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.Start(v)))
         routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.End(v)))
+    _add_windows(model, time_dim, horizon)
+    return time_dim
 
-    for oid in order_ids:
+
+def _add_windows(
+    model: _Model, time_dim: pywrapcp.RoutingDimension, horizon: int
+) -> None:
+    """Hard windows (gaps removed), or a soft end priced by lateness."""
+    data = model.data
+    for oid in model.order_ids:
         order = data.orders[oid]
         for n in data.order_nodes[oid]:
-            windows = nodes[n].windows
+            windows = data.nodes[n].windows
             if not windows:
                 continue
-            idx = manager.NodeToIndex(local[n])
+            idx = model.index_of(n)
             cumul = time_dim.CumulVar(idx)
             if order.lateness_cost is None:
                 cumul.SetRange(windows[0][0], windows[-1][1])
@@ -324,40 +403,42 @@ def _solve_once(
                 if b_start - a_end > 1:
                     cumul.RemoveInterval(a_end + 1, b_start - 1)
 
-    _add_breaks(data, routing, manager, solver, time_dim, node_of)
 
-    # -- loads -----------------------------------------------------------------
-    _add_loads(data, routing, solver, ours)
-
-    # -- per-vehicle limits ----------------------------------------------------
-    if any(v.max_orders is not None for v in problem.vehicles):
-        counts = [1 if nodes[n].kind in ("job", "delivery") else 0 for n in ours]
+def _add_limits(model: _Model) -> None:
+    """Per-vehicle limits on orders and distance."""
+    data, routing, ours = model.data, model.routing, model.ours
+    vehicles = data.problem.vehicles
+    if any(v.max_orders is not None for v in vehicles):
+        counts = [1 if data.nodes[n].kind in ("job", "delivery") else 0 for n in ours]
         routing.AddDimensionWithVehicleCapacity(
             routing.RegisterUnaryTransitVector(counts),
             0,
-            [v.max_orders or len(ours) for v in problem.vehicles],
+            [v.max_orders or len(ours) for v in vehicles],
             True,
             "orders",
         )
-    if any(v.max_distance is not None for v in problem.vehicles):
+    if any(v.max_distance is not None for v in vehicles):
         big = 10**12
         routing.AddDimensionWithVehicleTransitAndCapacity(
-            [dist_cb[data.solve_band[v]] for v in range(n_veh)],
+            [model.dist_cb[data.solve_band[v]] for v in range(data.n_vehicles)],
             0,
-            [
-                v.max_distance if v.max_distance is not None else big
-                for v in problem.vehicles
-            ],
+            [v.max_distance if v.max_distance is not None else big for v in vehicles],
             True,
             "distance",
         )
 
-    # -- which vehicle may serve which order, and drop penalties ---------------
-    for oid in order_ids:
+
+def _add_orders(
+    model: _Model, time_dim: pywrapcp.RoutingDimension, with_costs: bool
+) -> None:
+    """Which vehicle may serve which order, pickups before deliveries, penalties."""
+    data, routing, solver = model.data, model.routing, model.solver
+    n_veh = data.n_vehicles
+    for oid in model.order_ids:
         order = data.orders[oid]
         allowed = [
             v
-            for v, vehicle in enumerate(problem.vehicles)
+            for v, vehicle in enumerate(data.problem.vehicles)
             if data.can_serve(vehicle, order)
         ]
         if with_costs:
@@ -367,7 +448,7 @@ def _solve_once(
             penalty = round(
                 DISTANCE_DROP_PENALTY * order.drop_penalty / BASE_DROP_PENALTY
             )
-        idxs = [manager.NodeToIndex(local[n]) for n in data.order_nodes[oid]]
+        idxs = [model.index_of(n) for n in data.order_nodes[oid]]
         for idx in idxs:
             if len(allowed) < n_veh:
                 # -1 keeps "unperformed" possible (the disjunction decides).
@@ -382,11 +463,21 @@ def _solve_once(
         else:
             routing.AddDisjunction(idxs, penalty)
 
-    # -- search ----------------------------------------------------------------
-    search = _search_parameters(
-        params, search_spec, float(np.mean(arc_costs)) if arc_costs else 0.0
-    )
 
+def _search(
+    model: _Model,
+    search: pywrapcp.RoutingSearchParameters,
+    search_spec: _Search,
+    initial: Sequence[Sequence[int]] | None,
+    progress: ProgressCallback | None,
+) -> tuple[pywrapcp.Assignment | None, bool]:
+    """Run the search, warm from ``initial`` when the spec says so.
+
+    Also says whether the warm start was read (a search that fails from it
+    runs cold, still marked warm).
+    """
+    routing = model.routing
+    warm = False
     t0 = time.perf_counter()
     if progress is not None:
         report = progress
@@ -395,47 +486,49 @@ def _solve_once(
             report("ortools", time.perf_counter() - t0, routing.CostVar().Max())
 
         routing.AddAtSolutionCallback(on_solution)
-
-    solution = None
-    warm = False
     if initial is not None and search_spec.warm:
         routing.CloseModelWithParameters(search)
         # Routes are read as routing *indices*, not manager node numbers.
         routes = [
-            [manager.NodeToIndex(local[n]) for n in seq if n in local]
-            for seq in initial
+            [model.index_of(n) for n in seq if n in model.local] for seq in initial
         ]
         start = routing.ReadAssignmentFromRoutes(routes, True)
         if start is not None:
             warm = True
             solution = routing.SolveFromAssignmentWithParameters(start, search)
-    if solution is None:
-        if search.use_iterated_local_search:
-            solution = routing.SolveWithIteratedLocalSearch(search)
-        else:
-            solution = routing.SolveWithParameters(search)
-    if solution is None:
-        # No solution at all: everything is dropped by the search.
-        return EngineResult([[] for _ in range(n_veh)], list(order_ids), float("inf"))
+            if solution is not None:
+                return solution, warm
+    if search.use_iterated_local_search:
+        return routing.SolveWithIteratedLocalSearch(search), warm
+    return routing.SolveWithParameters(search), warm
 
+
+def _read_result(
+    model: _Model,
+    solution: pywrapcp.Assignment,
+    time_dim: pywrapcp.RoutingDimension,
+    warm: bool,
+) -> EngineResult:
+    """The visit sequences (with breaks placed) and the dropped orders."""
+    data, routing = model.data, model.routing
     sequences: list[list[Visit]] = []
     served: set[str] = set()
     intervals = solution.IntervalVarContainer()
-    for v in range(n_veh):
+    for v in range(data.n_vehicles):
         visits: list[tuple[int, int]] = []  # (service start, data node)
         idx = solution.Value(routing.NextVar(routing.Start(v)))
         while not routing.IsEnd(idx):
-            n = node_of(idx)
+            n = model.node_of(idx)
             visits.append((solution.Value(time_dim.CumulVar(idx)), n))
-            order_id = nodes[n].order
+            order_id = data.nodes[n].order
             if order_id is not None:
                 served.add(order_id)
             idx = solution.Value(routing.NextVar(idx))
         seq: list[Visit] = [n for _, n in visits]
-        if visits and problem.vehicles[v].breaks:
+        if visits and data.problem.vehicles[v].breaks:
             seq = _place_breaks(data, v, visits, intervals, solution)
         sequences.append(seq)
-    dropped = [oid for oid in order_ids if oid not in served]
+    dropped = [oid for oid in model.order_ids if oid not in served]
     return EngineResult(
         sequences, dropped, float(solution.ObjectiveValue()), warm_started=warm
     )
@@ -490,9 +583,7 @@ def _search_parameters(
     return search
 
 
-def _local_tables(
-    data: ProblemData, ours: list[int], band: int
-) -> tuple[list[list[int]], list[list[int]], dict[int, list[int]], float]:
+def _local_tables(data: ProblemData, ours: list[int], band: int) -> _Tables:
     """Distance and time-transit tables over the model's nodes, blocked arcs,
     and the mean distance of an arc between two different reachable places.
 
@@ -532,14 +623,13 @@ def _local_tables(
 def _add_breaks(
     data: ProblemData,
     routing: pywrapcp.RoutingModel,
-    manager: pywrapcp.RoutingIndexManager,
     solver: pywrapcp.Solver,
     time_dim: pywrapcp.RoutingDimension,
     node_of: Callable[[int], int],
 ) -> None:
+    """Breaks as intervals of each vehicle, never overlapping a service."""
     if not any(v.breaks for v in data.problem.vehicles):
         return
-    del manager
     # Breaks may not overlap service; indexed by routing index.
     visit_transits = [
         data.nodes[node_of(index)].service for index in range(routing.Size())

@@ -23,6 +23,10 @@ COST_SCALE = 100
 class SolveParams(FrozenModel):
     """How to solve.
 
+    ``engine`` is ``"auto"`` by default: the day size decides
+    (:func:`routing.solver.choose_engine`); ``"ortools"``, ``"pyvrp"`` and
+    ``"large"`` (the decomposition) are taken as asked.
+
     ``objective="distance"`` ignores vehicle costs and minimises metres (the
     benchmark convention); ``"cost"`` uses fixed, per-km and per-hour costs,
     lateness costs and drop penalties. A problem whose vehicles carry no costs
@@ -40,7 +44,7 @@ class SolveParams(FrozenModel):
     up to how far it gets within ``time_limit``.
     """
 
-    engine: Engine = "ortools"
+    engine: Engine = "auto"
     time_limit: float = Field(default=10.0, gt=0.0, description="seconds")
     seed: int = 0
     objective: Objective = "cost"

@@ -18,25 +18,15 @@ import multiprocessing
 import time
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
-from typing import Protocol
 
 from routing.model import Problem
-from routing.plan import Plan
+from routing.plan import Plan, Unassigned
 from routing.solver.check import check
 from routing.solver.data import ProblemData, build_data
 from routing.solver.params import ProgressCallback, SolveParams, uses_costs
-from routing.solver.result import EngineResult
+from routing.solver.result import EngineResult, plan_from_result
 from routing.solver.timeline import BreakVisit, Visit
 from routing.travel import TravelModel
-
-
-class PlanMaker(Protocol):
-    """Times an engine's sequences into a plan."""
-
-    def __call__(
-        self, data: ProblemData, result: EngineResult, engine: str, seconds: float
-    ) -> Plan: ...
-
 
 #: Share of the time limit PyVRP gets before OR-Tools polishes its routes.
 WARM_START_SHARE = 0.4
@@ -154,17 +144,58 @@ def _second_process(
 def solve_auto(
     data: ProblemData,
     order_ids: Sequence[str],
+    impossible: Sequence[Unassigned],
     params: SolveParams,
     travel: TravelModel,
     *,
     progress: ProgressCallback | None = None,
-    make_plan: PlanMaker,
 ) -> Plan:
     """Run the portfolio and return the best plan that passes the checker."""
+    ids = list(order_ids)
+    t0 = time.perf_counter()
+    candidates, failure = _race(data, ids, params, travel, progress)
+    if len(candidates) == 1 and progress is not None:
+        progress(f"pyvrp failed: {failure}", time.perf_counter() - t0, float("inf"))
+    by_distance = not uses_costs(data, params)
+    ranked = []
+    for engine, result in candidates:
+        plan = plan_from_result(
+            data,
+            result,
+            impossible=impossible,
+            engine=engine,
+            seconds=time.perf_counter() - t0,
+        )
+        verdict = check(data.problem, plan, travel)
+        value = float(plan.summary.distance) if by_distance else plan.summary.cost
+        ranked.append((not verdict.ok, plan.summary.unassigned, value, engine, plan))
+        if progress is not None:
+            progress(engine, time.perf_counter() - t0, value)
+    ranked.sort(key=lambda item: item[:3])
+    best, engine = ranked[0][4], ranked[0][3]
+    return best.model_copy(
+        update={
+            "engine": f"auto:{engine}",
+            "seconds": round(time.perf_counter() - t0, 3),
+        }
+    )
+
+
+def _race(
+    data: ProblemData,
+    ids: list[str],
+    params: SolveParams,
+    travel: TravelModel,
+    progress: ProgressCallback | None,
+) -> tuple[list[tuple[str, EngineResult]], str]:
+    """OR-Tools here, the PyVRP side in a forked process, side by side.
+
+    Returns the results by engine (OR-Tools first) and, when the second
+    process gave none, why.
+    """
     from routing.solver.ortools_adapter import solve_ortools
     from routing.solver.pyvrp_adapter import pyvrp_fit
 
-    ids = list(order_ids)
     t0 = time.perf_counter()
     misfit = pyvrp_fit(data, ids)
     # A forked process starts running at once with the data it inherits. A
@@ -201,22 +232,4 @@ def solve_auto(
         if second.is_alive():
             second.kill()
             second.join()
-    if len(candidates) == 1 and progress is not None:
-        progress(f"pyvrp failed: {failure}", time.perf_counter() - t0, float("inf"))
-    by_distance = not uses_costs(data, params)
-    ranked = []
-    for engine, result in candidates:
-        plan = make_plan(data, result, engine, time.perf_counter() - t0)
-        verdict = check(data.problem, plan, travel)
-        value = float(plan.summary.distance) if by_distance else plan.summary.cost
-        ranked.append((not verdict.ok, plan.summary.unassigned, value, engine, plan))
-        if progress is not None:
-            progress(engine, time.perf_counter() - t0, value)
-    ranked.sort(key=lambda item: item[:3])
-    best, engine = ranked[0][4], ranked[0][3]
-    return best.model_copy(
-        update={
-            "engine": f"auto:{engine}",
-            "seconds": round(time.perf_counter() - t0, 3),
-        }
-    )
+    return candidates, failure

@@ -116,7 +116,9 @@ def _reason(
             Reason.SCHEDULED_OTHER_DAY,
             f"scheduled for {order.scheduled_date}, the plan is for {problem.date}",
         )
-    causes = {v: incompatibility(problem, problem.vehicles[v], order) for v in kinds}
+    if not problem.vehicles:
+        return Reason.DEPOT, "the problem has no vehicles"
+    causes = {v: incompatibility(problem.vehicles[v], order) for v in kinds}
     compatible = [v for v, cause in causes.items() if cause is None]
     if not compatible:
         found = {c for c in causes.values() if c is not None}

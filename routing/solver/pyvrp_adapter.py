@@ -30,8 +30,8 @@ import contextlib
 import tempfile
 import time
 import warnings
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -267,17 +267,87 @@ def _run(
     return result.best, stop.gave_up and not result.is_feasible()
 
 
+@dataclass(frozen=True)
+class _Places:
+    """PyVRP locations: depots first, then one per job or shipment end."""
+
+    reps: list[int]  # a data node standing for each PyVRP location
+    n_depots: int
+    depot_of_point: dict[int | None, int]
+    location_of: dict[int, int]  # order node -> PyVRP location
+
+
+@dataclass
+class _Orders:
+    """PyVRP clients, groups and shipments, and the data nodes they stand for."""
+
+    clients: list[pyvrp.Client] = field(default_factory=list)
+    client_node: list[int] = field(default_factory=list)
+    groups: list[pyvrp.ClientGroup] = field(default_factory=list)
+    shipments: list[pyvrp.Shipment] = field(default_factory=list)
+    shipment_nodes: list[tuple[int, int]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Profiles:
+    """Routing profiles: one per set of locations some vehicles may not visit."""
+
+    forbidden: list[set[int]]  # per vehicle: data nodes it may not visit
+    profile_of: dict[tuple[int, ...], int]
+    # PyVRP's stubs spell the matrices as ``np.ndarray[int]``.
+    distances: list[Any]
+    durations: list[Any]
+
+    def of(self, v: int, places: _Places) -> int:
+        """The profile of vehicle ``v``."""
+        banned = tuple(sorted(places.location_of[n] for n in self.forbidden[v]))
+        return self.profile_of[banned]
+
+
 def _build(
     data: ProblemData, order_ids: list[str], *, with_costs: bool, required: bool
 ) -> _Built:
-    problem = data.problem
-    nodes = data.nodes
+    places = _places(data, order_ids)
+    distances, durations = _matrices(data, places.reps)
+    count_dim = any(v.max_orders is not None for v in data.problem.vehicles)
+    prize, cost_unit = _prizes(data, distances, with_costs=with_costs)
+    orders = _orders(
+        data, order_ids, places, prize, count_dim=count_dim, required=required
+    )
+    profiles = _profiles(data, order_ids, places, distances, durations)
+    types, vehicle_types = _vehicle_types(
+        data, order_ids, places, profiles, count_dim=count_dim, with_costs=with_costs
+    )
+    instance = pyvrp.ProblemData(
+        locations=_locations(data, places.reps, distances),
+        clients=orders.clients,
+        depots=[pyvrp.Depot(location=k) for k in range(places.n_depots)],
+        vehicle_types=vehicle_types,
+        distance_matrices=profiles.distances,
+        duration_matrices=profiles.durations,
+        groups=orders.groups,
+        shipments=orders.shipments,
+    )
+    return _Built(
+        instance=instance,
+        vehicles_of_type=types,
+        client_node=orders.client_node,
+        shipment_nodes=orders.shipment_nodes,
+        forbidden=profiles.forbidden,
+        penalties=_penalties(vehicle_types, orders),
+        copies_prize=sum(
+            (len(g) - 1) * instance.client(g.clients[0]).prize for g in orders.groups
+        ),
+        cost_unit=cost_unit,
+    )
 
-    # -- locations: depots first, then one per job / shipment end -------------
+
+def _places(data: ProblemData, order_ids: list[str]) -> _Places:
+    """Depots first (one per place of a start or end), then the order nodes."""
     depot_of_point: dict[int | None, int] = {}
-    reps: list[int] = []  # a data node standing for each PyVRP location
+    reps: list[int] = []
     for n in (*data.starts, *data.ends):
-        point = nodes[n].point
+        point = data.nodes[n].point
         if point not in depot_of_point:
             depot_of_point[point] = len(reps)
             reps.append(n)
@@ -287,108 +357,138 @@ def _build(
         for n in data.order_nodes[oid]:
             location_of[n] = len(reps)
             reps.append(n)
+    return _Places(reps, n_depots, depot_of_point, location_of)
 
-    distances, durations = _matrices(data, reps)
-    count_dim = any(v.max_orders is not None for v in problem.vehicles)
 
-    # -- prizes ----------------------------------------------------------------
+def _prizes(
+    data: ProblemData, distances: _IntMatrix, *, with_costs: bool
+) -> tuple[Callable[[str], int], float]:
+    """Each order's prize, and our objective units per PyVRP unit."""
     if with_costs:
 
         def prize(oid: str) -> int:
             return round(UNITS_PER_WON * data.orders[oid].drop_penalty)
 
-        cost_unit = COST_SCALE / UNITS_PER_WON
-    else:
-        # Large enough to pay for any detour, so only infeasibility drops.
-        base = 2 * int(distances.max(initial=0)) + 1
+        return prize, COST_SCALE / UNITS_PER_WON
+    # Large enough to pay for any detour, so only infeasibility drops.
+    base = 2 * int(distances.max(initial=0)) + 1
 
-        def prize(oid: str) -> int:
-            return round(base * data.orders[oid].drop_penalty / BASE_DROP_PENALTY)
+    def relative_prize(oid: str) -> int:
+        return round(base * data.orders[oid].drop_penalty / BASE_DROP_PENALTY)
 
-        cost_unit = 1.0
+    return relative_prize, 1.0
 
-    # -- clients, groups and shipments -----------------------------------------
-    clients: list[pyvrp.Client] = []
-    client_node: list[int] = []
-    groups: list[pyvrp.ClientGroup] = []
-    shipments: list[pyvrp.Shipment] = []
-    shipment_nodes: list[tuple[int, int]] = []
+
+def _orders(
+    data: ProblemData,
+    order_ids: list[str],
+    places: _Places,
+    prize: Callable[[str], int],
+    *,
+    count_dim: bool,
+    required: bool,
+) -> _Orders:
+    """Clients (a group of copies for a job with several windows) and shipments."""
+    out = _Orders()
     for oid in order_ids:
         order = data.orders[oid]
-        own = data.order_nodes[oid]
+        gain = 0 if required else prize(oid)
         if isinstance(order, Shipment):
-            p, d = (nodes[n] for n in own)
-            p_early, p_late = _window(p.windows)
-            d_early, d_late = _window(d.windows)
-            shipments.append(
-                pyvrp.Shipment(
-                    pickup_location=location_of[own[0]],
-                    delivery_location=location_of[own[1]],
-                    pickup_tw_early=p_early,
-                    pickup_tw_late=p_late,
-                    pickup_service_duration=p.service,
-                    delivery_tw_early=d_early,
-                    delivery_tw_late=d_late,
-                    delivery_service_duration=d.service,
-                    amount=[*order.demand, *([0] if count_dim else [])],
-                    prize=0 if required else prize(oid),
-                    required=required,
-                    name=oid,
-                )
+            out.shipments.append(
+                _shipment(data, order, places, gain, count_dim, required)
             )
-            shipment_nodes.append((own[0], own[1]))
+            own = data.order_nodes[oid]
+            out.shipment_nodes.append((own[0], own[1]))
             continue
-        n = own[0]
-        node = nodes[n]
+        n = data.order_nodes[oid][0]
+        node = data.nodes[n]
         count = [1] if count_dim else []
         no_count = [0] if count_dim else []
         windows = node.windows or ((0, _INT_MAX),)
         group = None
         if len(windows) > 1:
-            group = len(groups)
-            groups.append(
+            group = len(out.groups)
+            first = len(out.clients)
+            out.groups.append(
                 pyvrp.ClientGroup(
-                    list(range(len(clients), len(clients) + len(windows))),
+                    list(range(first, first + len(windows))),
                     required=required,
                     name=oid,
                 )
             )
         for early, late in windows:
-            clients.append(
+            out.clients.append(
                 pyvrp.Client(
-                    location=location_of[n],
+                    location=places.location_of[n],
                     delivery=[*node.delivery, *count],
                     pickup=[*node.pickup, *no_count],
                     service_duration=node.service,
                     tw_early=early,
                     tw_late=late,
-                    prize=0 if required else prize(oid),
+                    prize=gain,
                     required=required and group is None,
                     group=group,
                     name=oid,
                 )
             )
-            client_node.append(n)
+            out.client_node.append(n)
+    return out
 
-    # -- profiles: one per set of forbidden locations --------------------------
-    # A forbidden arc takes longer than any shift, so a route using it is
-    # late; its length only steers the search away (PyVRP's MAX_VALUE would
-    # overflow once multiplied by a distance penalty).
+
+def _shipment(
+    data: ProblemData,
+    order: Shipment,
+    places: _Places,
+    prize: int,
+    count_dim: bool,
+    required: bool,
+) -> pyvrp.Shipment:
+    """A shipment: its pickup and delivery with one window each."""
+    own = data.order_nodes[order.id]
+    p, d = (data.nodes[n] for n in own)
+    p_early, p_late = _window(p.windows)
+    d_early, d_late = _window(d.windows)
+    return pyvrp.Shipment(
+        pickup_location=places.location_of[own[0]],
+        delivery_location=places.location_of[own[1]],
+        pickup_tw_early=p_early,
+        pickup_tw_late=p_late,
+        pickup_service_duration=p.service,
+        delivery_tw_early=d_early,
+        delivery_tw_late=d_late,
+        delivery_service_duration=d.service,
+        amount=[*order.demand, *([0] if count_dim else [])],
+        prize=prize,
+        required=required,
+        name=order.id,
+    )
+
+
+def _profiles(
+    data: ProblemData,
+    order_ids: list[str],
+    places: _Places,
+    distances: _IntMatrix,
+    durations: _IntMatrix,
+) -> _Profiles:
+    """Per vehicle, the order nodes it may not visit, as routing profiles.
+
+    A forbidden arc takes longer than any shift, so a route using it is
+    late; its length only steers the search away (PyVRP's MAX_VALUE would
+    overflow once multiplied by a distance penalty).
+    """
+    nodes = data.nodes
     far = 2 * int(distances.max(initial=0)) + 1
     never = (
         1
-        + max(v.shift.end for v in problem.vehicles)
-        + max((w[1] for n in location_of for w in nodes[n].windows), default=0)
+        + max(v.shift.end for v in data.problem.vehicles)
+        + max((w[1] for n in places.location_of for w in nodes[n].windows), default=0)
     )
-    forbidden: list[set[int]] = []
-    profile_of: dict[tuple[int, ...], int] = {(): 0}
-    # PyVRP's stubs spell the matrices as ``np.ndarray[int]``.
-    dist_mats: list[Any] = [distances]
-    dur_mats: list[Any] = [durations]
+    profiles = _Profiles([], {(): 0}, [distances], [durations])
     # What a vehicle may not carry depends on these attributes only
     # (incompatibility); a fleet of identical vans asks once.
     banned_of: dict[tuple[object, ...], set[int]] = {}
-    for vehicle in problem.vehicles:
+    for vehicle in data.problem.vehicles:
         kind = (vehicle.skills, vehicle.night, vehicle.start, vehicle.end)
         if kind not in banned_of:
             banned_of[kind] = {
@@ -398,29 +498,40 @@ def _build(
                 for n in data.order_nodes[oid]
             }
         banned_nodes = banned_of[kind]
-        forbidden.append(banned_nodes)
-        banned = tuple(sorted(location_of[n] for n in banned_nodes))
-        if banned not in profile_of:
-            profile_of[banned] = len(dist_mats)
-            dist_mats.append(_forbid(distances, banned, far))
-            dur_mats.append(_forbid(durations, banned, never))
+        profiles.forbidden.append(banned_nodes)
+        banned = tuple(sorted(places.location_of[n] for n in banned_nodes))
+        if banned not in profiles.profile_of:
+            profiles.profile_of[banned] = len(profiles.distances)
+            profiles.distances.append(_forbid(distances, banned, far))
+            profiles.durations.append(_forbid(durations, banned, never))
+    return profiles
 
-    # -- vehicle types ---------------------------------------------------------
-    n_orders = len(order_ids)
+
+def _vehicle_types(
+    data: ProblemData,
+    order_ids: list[str],
+    places: _Places,
+    profiles: _Profiles,
+    *,
+    count_dim: bool,
+    with_costs: bool,
+) -> tuple[list[list[int]], list[pyvrp.VehicleType]]:
+    """Vehicles with equal attributes as one type: members and the types."""
+    nodes = data.nodes
     types: dict[tuple[object, ...], list[int]] = {}
     attrs: dict[tuple[object, ...], dict[str, object]] = {}
-    for v, vehicle in enumerate(problem.vehicles):
+    for v, vehicle in enumerate(data.problem.vehicles):
         costs = vehicle.costs
         capacity = list(vehicle.capacity)
         if count_dim:
-            capacity.append(vehicle.max_orders or n_orders)
+            capacity.append(vehicle.max_orders or len(order_ids))
         kwargs: dict[str, object] = {
             "capacity": capacity,
-            "start_depot": depot_of_point[nodes[data.starts[v]].point],
-            "end_depot": depot_of_point[nodes[data.ends[v]].point],
+            "start_depot": places.depot_of_point[nodes[data.starts[v]].point],
+            "end_depot": places.depot_of_point[nodes[data.ends[v]].point],
             "tw_early": vehicle.shift.start,
             "tw_late": vehicle.shift.end,
-            "profile": profile_of[tuple(sorted(location_of[n] for n in forbidden[v]))],
+            "profile": profiles.of(v, places),
             "fixed_cost": round(UNITS_PER_WON * costs.fixed) if with_costs else 0,
             "unit_distance_cost": round(costs.per_km) if with_costs else 1,
             "unit_duration_cost": (
@@ -442,50 +553,34 @@ def _build(
     vehicle_types = [
         pyvrp.VehicleType(
             num_available=len(members),
-            name=",".join(problem.vehicles[v].id for v in members),
+            name=",".join(data.problem.vehicles[v].id for v in members),
             **attrs[key],  # type: ignore[arg-type]
         )
         for key, members in types.items()
     ]
+    return list(types.values()), vehicle_types
 
-    # PyVRP's penalty bounds suit a cost of 1 per unit of distance. With money
-    # they grow with the largest unit cost, and the top bound must outweigh a
-    # prize or a vehicle's fixed cost, else one unit of excess load or time
-    # warp stays cheaper than dropping an order or adding a vehicle, and the
-    # search never turns feasible.
+
+def _penalties(
+    vehicle_types: list[pyvrp.VehicleType], orders: _Orders
+) -> pyvrp.PenaltyParams:
+    """Penalty bounds scaled to our units.
+
+    PyVRP's penalty bounds suit a cost of 1 per unit of distance. With money
+    they grow with the largest unit cost, and the top bound must outweigh a
+    prize or a vehicle's fixed cost, else one unit of excess load or time
+    warp stays cheaper than dropping an order or adding a vehicle, and the
+    search never turns feasible.
+    """
     unit = max(1, *(t.unit_distance_cost + t.unit_duration_cost for t in vehicle_types))
-    stake = max((c.prize for c in clients), default=0)
-    stake = max(stake, *(sh.prize for sh in shipments)) if shipments else stake
+    stake = max((c.prize for c in orders.clients), default=0)
+    if orders.shipments:
+        stake = max(stake, *(sh.prize for sh in orders.shipments))
     stake += max(t.fixed_cost for t in vehicle_types)
     defaults = pyvrp.PenaltyParams()
-    penalties = pyvrp.PenaltyParams(
+    return pyvrp.PenaltyParams(
         min_penalty=defaults.min_penalty * unit,
         max_penalty=max(defaults.max_penalty * unit, 10.0 * stake),
-    )
-
-    depots = [pyvrp.Depot(location=k) for k in range(n_depots)]
-    locations = _locations(data, reps, distances)
-    instance = pyvrp.ProblemData(
-        locations=locations,
-        clients=clients,
-        depots=depots,
-        vehicle_types=vehicle_types,
-        distance_matrices=dist_mats,
-        duration_matrices=dur_mats,
-        groups=groups,
-        shipments=shipments,
-    )
-    return _Built(
-        instance=instance,
-        vehicles_of_type=list(types.values()),
-        client_node=client_node,
-        shipment_nodes=shipment_nodes,
-        forbidden=forbidden,
-        penalties=penalties,
-        copies_prize=sum(
-            (len(g) - 1) * instance.client(g.clients[0]).prize for g in groups
-        ),
-        cost_unit=cost_unit,
     )
 
 

@@ -61,7 +61,7 @@ def schedule_route(data: ProblemData, v: int, visits: Sequence[Visit]) -> Route:
     not on the road (legs re-priced in the bands of the later times).
     """
     vehicle = data.problem.vehicles[v]
-    route = _schedule(data, v, visits, vehicle.shift.start)
+    route = schedule(data, v, visits, vehicle.shift.start)
     if len(route.steps) <= 2 or any(s.type == StepType.BREAK for s in route.steps):
         return _first_stop_rule(data, v, visits, route)
     delay = _departure_slack(data, route)
@@ -69,7 +69,7 @@ def schedule_route(data: ProblemData, v: int, visits: Sequence[Visit]) -> Route:
     for _ in range(4):
         if delay <= 0:
             break
-        retimed = _schedule(data, v, visits, vehicle.shift.start + delay)
+        retimed = schedule(data, v, visits, vehicle.shift.start + delay)
         if (
             sum(s.late for s in retimed.steps) <= late
             and retimed.end <= max(route.end, vehicle.shift.start)
@@ -125,30 +125,25 @@ def _first_stop_rule(
         later = min(later, first.service_start - first.setup - tt)
         if later <= vehicle.shift.start:
             return route
-        retimed = _schedule(data, v, visits, later)
+        retimed = schedule(data, v, visits, later)
         if retimed.steps[1].service_start == first.service_start:
             return retimed
     return route
 
 
-def _schedule(data: ProblemData, v: int, visits: Sequence[Visit], t0: int) -> Route:
+def schedule(data: ProblemData, v: int, visits: Sequence[Visit], t0: int) -> Route:
+    """Time vehicle ``v`` visiting ``visits`` in order, leaving its start at ``t0``.
+
+    No departure is moved here (:func:`schedule_route` chooses ``t0``); every
+    step gets its slack, the time it may slip without breaking later ones.
+    """
     vehicle: Vehicle = data.problem.vehicles[v]
     start_node, end_node = data.starts[v], data.ends[v]
-    nodes = data.nodes
-    load = [0] * data.n_dims
-    for item in visits:
-        if not isinstance(item, BreakVisit):
-            for d, q in enumerate(nodes[item].delivery):
-                load[d] += q
-
-    def loc(node: int) -> Location | None:
-        p = nodes[node].point
-        return None if p is None else data.points[p]
-
+    load = _loaded_at_start(data, visits)
     steps: list[Step] = [
         Step(
             type=StepType.START,
-            location=loc(start_node),
+            location=_location(data, start_node),
             arrival=t0,
             service_start=t0,
             departure=t0,
@@ -162,42 +157,18 @@ def _schedule(data: ProblemData, v: int, visits: Sequence[Visit], t0: int) -> Ro
         if isinstance(item, BreakVisit):
             pending.append(item.index)
             continue
-        node = nodes[item]
         # Each leg is priced in the band of its actual departure.
         tt, dd = data.travel(prev, item, data.band_at(dep))
         dist += dd
         drive += tt
-        cur, left = dep, tt
-        for b_index in pending:
-            brk = vehicle.breaks[b_index]
-            window = next(
-                (w for w in brk.time_windows if w.end >= cur), brk.time_windows[-1]
-            )
-            b = max(cur, window.start)
-            left -= min(left, b - cur)
-            steps.append(
-                Step(
-                    type=StepType.BREAK,
-                    id=brk.id,
-                    arrival=cur,
-                    waiting_time=max(0, window.start - cur - tt),
-                    service=brk.service,
-                    service_start=b,
-                    departure=b + brk.service,
-                    load=tuple(load),
-                    distance=dist,
-                    duration=drive,
-                    late=max(0, b - window.end),
-                )
-            )
-            cur = b + brk.service
+        so_far = _Leg(tuple(load), dist, drive)
+        arrival = _take_breaks(vehicle, pending, dep, tt, so_far, steps)
         pending = []
-        arrival = cur + left
         if item == end_node:
             steps.append(
                 Step(
                     type=StepType.END,
-                    location=loc(end_node),
+                    location=_location(data, end_node),
                     arrival=arrival,
                     service_start=arrival,
                     departure=arrival,
@@ -207,40 +178,121 @@ def _schedule(data: ProblemData, v: int, visits: Sequence[Visit], t0: int) -> Ro
                 )
             )
             break
-        setup = data.setup_between(prev, item)
-        ready = arrival + setup
-        service_start, late = ready, 0
-        if node.windows:
-            open_w = next((w for w in node.windows if w[1] >= ready), None)
-            if open_w is not None:
-                service_start = max(ready, open_w[0])
-            else:
-                late = ready - node.windows[-1][1]
-                cost = _lateness_cost(data, node.order)
-                if cost is not None:
-                    late_cost += cost * late / 60.0
-        for d in range(data.n_dims):
-            load[d] += node.pickup[d] - node.delivery[d]
+        step, cost = _serve(data, prev, item, arrival, load, dist, drive)
+        steps.append(step)
+        late_cost += cost
+        prev, dep = item, step.departure
+    return _route(vehicle, _with_slack(data, vehicle, steps), dist, drive, late_cost)
+
+
+@dataclass(frozen=True)
+class _Leg:
+    """The load on board and the distance and driving so far, at a leg."""
+
+    load: tuple[int, ...]
+    distance: int
+    duration: int
+
+
+def _loaded_at_start(data: ProblemData, visits: Sequence[Visit]) -> list[int]:
+    """What the vehicle carries out: every delivery on the route."""
+    load = [0] * data.n_dims
+    for item in visits:
+        if not isinstance(item, BreakVisit):
+            for d, q in enumerate(data.nodes[item].delivery):
+                load[d] += q
+    return load
+
+
+def _location(data: ProblemData, node: int) -> Location | None:
+    p = data.nodes[node].point
+    return None if p is None else data.points[p]
+
+
+def _take_breaks(
+    vehicle: Vehicle,
+    pending: list[int],
+    dep: int,
+    tt: int,
+    leg: _Leg,
+    steps: list[Step],
+) -> int:
+    """Breaks taken on a leg of ``tt`` seconds leaving at ``dep``: their steps
+    go to ``steps``; returns the arrival at the leg's end."""
+    cur, left = dep, tt
+    for b_index in pending:
+        brk = vehicle.breaks[b_index]
+        window = next(
+            (w for w in brk.time_windows if w.end >= cur), brk.time_windows[-1]
+        )
+        b = max(cur, window.start)
+        left -= min(left, b - cur)
         steps.append(
             Step(
-                type=_kind_to_step(node.kind),
-                id=node.order,
-                location=loc(item),
-                arrival=arrival,
-                waiting_time=service_start - ready,
-                setup=setup,
-                service=node.service,
-                service_start=service_start,
-                departure=service_start + node.service,
-                load=tuple(load),
-                distance=dist,
-                duration=drive,
-                late=late,
+                type=StepType.BREAK,
+                id=brk.id,
+                arrival=cur,
+                waiting_time=max(0, window.start - cur - tt),
+                service=brk.service,
+                service_start=b,
+                departure=b + brk.service,
+                load=leg.load,
+                distance=leg.distance,
+                duration=leg.duration,
+                late=max(0, b - window.end),
             )
         )
-        prev, dep = item, service_start + node.service
+        cur = b + brk.service
+    return cur + left
 
-    steps = _with_slack(data, vehicle, steps, visits)
+
+def _serve(
+    data: ProblemData,
+    prev: int,
+    item: int,
+    arrival: int,
+    load: list[int],
+    dist: int,
+    drive: int,
+) -> tuple[Step, float]:
+    """The stop at ``item`` (``load`` changes by it) and its lateness cost."""
+    node = data.nodes[item]
+    setup = data.setup_between(prev, item)
+    ready = arrival + setup
+    service_start, late, late_cost = ready, 0, 0.0
+    if node.windows:
+        open_w = next((w for w in node.windows if w[1] >= ready), None)
+        if open_w is not None:
+            service_start = max(ready, open_w[0])
+        else:
+            late = ready - node.windows[-1][1]
+            cost = _lateness_cost(data, node.order)
+            if cost is not None:
+                late_cost = cost * late / 60.0
+    for d in range(data.n_dims):
+        load[d] += node.pickup[d] - node.delivery[d]
+    step = Step(
+        type=_kind_to_step(node.kind),
+        id=node.order,
+        location=_location(data, item),
+        arrival=arrival,
+        waiting_time=service_start - ready,
+        setup=setup,
+        service=node.service,
+        service_start=service_start,
+        departure=service_start + node.service,
+        load=tuple(load),
+        distance=dist,
+        duration=drive,
+        late=late,
+    )
+    return step, late_cost
+
+
+def _route(
+    vehicle: Vehicle, steps: list[Step], dist: int, drive: int, late_cost: float
+) -> Route:
+    """The timed steps as a route with its totals and cost."""
     start, end = steps[0].departure, steps[-1].arrival
     service = sum(s.service + s.setup for s in steps if s.type != StepType.BREAK)
     waiting = sum(s.waiting_time for s in steps)
@@ -265,11 +317,8 @@ def _schedule(data: ProblemData, v: int, visits: Sequence[Visit], t0: int) -> Ro
     )
 
 
-def _with_slack(
-    data: ProblemData, vehicle: Vehicle, steps: list[Step], visits: Sequence[Visit]
-) -> list[Step]:
+def _with_slack(data: ProblemData, vehicle: Vehicle, steps: list[Step]) -> list[Step]:
     """Backward pass: how far each step may slip without breaking later ones."""
-    del visits
     end = steps[-1]
     limit_end = vehicle.shift.end - end.arrival
     if vehicle.max_duration is not None:

@@ -1,18 +1,23 @@
-"""Travel models: durations and distances between locations."""
+"""Travel models: durations and distances between locations.
 
-from routing.travel.base import (
-    HasGeometry,
-    TravelMatrix,
-    TravelModel,
-    band_index,
-)
-from routing.travel.cache import DEFAULT_CACHE_DIR, MatrixCache
-from routing.travel.haversine import DEFAULT_SPEED_BANDS, HaversineTravel
-from routing.travel.matrix import MatrixTravel
-from routing.travel.osm import HIGHWAY_SPEEDS_KPH, load_graph
-from routing.travel.profiles import DEFAULT_PROFILE, Band, SpeedProfile
-from routing.travel.road import RoadTravel, Snap, UnreachableError
-from routing.travel.synthetic import synthetic_city_graph
+Names are imported on first use (a road graph pulls in networkx).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from routing._lazy import lazy_names
+
+if TYPE_CHECKING:
+    from routing.travel.base import HasGeometry, TravelMatrix, TravelModel, band_index
+    from routing.travel.cache import DEFAULT_CACHE_DIR, MatrixCache
+    from routing.travel.haversine import DEFAULT_SPEED_BANDS, HaversineTravel
+    from routing.travel.matrix import MatrixTravel
+    from routing.travel.osm import HIGHWAY_SPEEDS_KPH, load_graph
+    from routing.travel.profiles import DEFAULT_PROFILE, Band, SpeedProfile
+    from routing.travel.road import RoadTravel, Snap, UnreachableError
+    from routing.travel.synthetic import synthetic_city_graph
 
 __all__ = [
     "DEFAULT_CACHE_DIR",
@@ -34,3 +39,27 @@ __all__ = [
     "load_graph",
     "synthetic_city_graph",
 ]
+
+__getattr__, __dir__ = lazy_names(
+    __name__,
+    {
+        "HasGeometry": "routing.travel.base",
+        "TravelMatrix": "routing.travel.base",
+        "TravelModel": "routing.travel.base",
+        "band_index": "routing.travel.base",
+        "DEFAULT_CACHE_DIR": "routing.travel.cache",
+        "MatrixCache": "routing.travel.cache",
+        "DEFAULT_SPEED_BANDS": "routing.travel.haversine",
+        "HaversineTravel": "routing.travel.haversine",
+        "MatrixTravel": "routing.travel.matrix",
+        "HIGHWAY_SPEEDS_KPH": "routing.travel.osm",
+        "load_graph": "routing.travel.osm",
+        "DEFAULT_PROFILE": "routing.travel.profiles",
+        "Band": "routing.travel.profiles",
+        "SpeedProfile": "routing.travel.profiles",
+        "RoadTravel": "routing.travel.road",
+        "Snap": "routing.travel.road",
+        "UnreachableError": "routing.travel.road",
+        "synthetic_city_graph": "routing.travel.synthetic",
+    },
+)

@@ -136,9 +136,9 @@ INVALID: list[tuple[str, Mutation, str]] = [
         "jobs[0].time_windows[0]: a window pair needs exactly 2 values, got 3",
     ),
     (
-        "no vehicles",
-        _set("vehicles", []),
-        "vehicles: needs at least 1 item(s), has 0",
+        "no vehicles field",
+        _delete("vehicles"),
+        "vehicles: Field required",
     ),
     (
         "unknown service level",
@@ -208,3 +208,25 @@ def test_window_accepts_pairs_and_clock_strings() -> None:
     assert TimeWindow.model_validate(["23:30", "25:00"]) == TimeWindow(
         start=23 * 3600 + 1800, end=25 * 3600
     )
+
+
+def test_an_empty_fleet_is_a_valid_problem() -> None:
+    """No vehicles is valid (a day with no van left); dimensions come from orders."""
+    data = small_problem_json()
+    data["vehicles"] = []
+    problem = parse_model(Problem, data, "problem.json")
+    assert problem.vehicles == ()
+    assert problem.n_dims == len(problem.jobs[0].demand)
+    again = Problem.model_validate(problem.model_dump(mode="json"))
+    assert again == problem
+
+
+def test_an_empty_fleet_still_checks_demand_dimensions() -> None:
+    """Without vehicles, orders must agree with the first order's dimensions."""
+    data = small_problem_json()
+    data["vehicles"] = []
+    data["jobs"][1]["demand"] = [*data["jobs"][0]["demand"], 1]
+    with pytest.raises(InputError) as info:
+        parse_model(Problem, data, "problem.json")
+    assert "jobs[1].demand" in str(info.value)
+    assert "the first order has" in str(info.value)

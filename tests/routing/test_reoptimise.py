@@ -12,19 +12,20 @@ import typer
 from typer.testing import CliRunner
 
 from api.cli.live import reoptimize_command
-from routing.insertion import LivePlan
 from routing.io import InputError, problem_to_json, write_json
 from routing.model import Job, Location, Problem, TimeWindow
 from routing.plan import Plan, Reason, StepType
 from routing.reoptimise import (
     ExecutionState,
-    VehicleState,
+    VehicleProgress,
     insert_urgent,
     reoptimise,
     reoptimise_in_background,
+    rest_of_day,
     state_as_planned,
 )
 from routing.solver import SolveParams, check, solve
+from routing.solver.insertion import LivePlan
 from routing.travel import HaversineTravel
 from scenarios.city import build_city, day_problem
 from tests.factories import grid_problem
@@ -210,10 +211,10 @@ def test_bad_state_names_the_field(day: tuple[Problem, Plan]) -> None:
         time=36_000,
         plan=plan,
         vehicles=(
-            VehicleState(
+            VehicleProgress(
                 vehicle="ghost", position=Location(lat=37.5, lon=127.0), time=36_000
             ),
-            VehicleState(
+            VehicleProgress(
                 vehicle=plan.routes[0].vehicle,
                 position=Location(lat=37.5, lon=127.0),
                 time=36_000,
@@ -360,3 +361,26 @@ def test_cli_reoptimizes_and_rejects_bad_states(
     assert failed.exit_code == 2
     assert "vehicles[0].vehicle" in failed.output
     assert "cancelled[0]" in failed.output
+
+
+def test_a_day_with_no_van_left_is_a_valid_rest_of_day(
+    day: tuple[Problem, Plan],
+) -> None:
+    """Every van unavailable: the rest of the day has no vehicles and validates,
+    and every order still to do comes back unassigned."""
+    problem, plan = day
+    now = 12 * 3600
+    state = state_as_planned(problem, plan, now)
+    state = state.model_copy(
+        update={"unavailable": tuple(v.id for v in problem.vehicles)}
+    )
+    rest = rest_of_day(problem, state)
+    assert rest.problem.vehicles == ()
+    assert Problem.model_validate(rest.problem.model_dump(mode="json")) == rest.problem
+    result = reoptimise(problem, state, TRAVEL, params=SEARCH)
+    assert result.problem.vehicles == ()
+    assert result.plan.routes == ()
+    done = {o for v in state.vehicles for o in v.completed}
+    left = {o.id for o in problem.orders} - done
+    assert {u.id for u in result.plan.unassigned} == left
+    assert check(result.problem, result.plan, TRAVEL).ok

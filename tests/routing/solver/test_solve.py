@@ -476,3 +476,24 @@ def test_an_iteration_bound_makes_the_search_repeatable(engine: str) -> None:
     assert [r.order_ids for r in first.routes] == [r.order_ids for r in second.routes]
     assert first.summary.cost == second.summary.cost
     assert check(problem, first, HaversineTravel()).ok
+
+
+@pytest.mark.parametrize("engine", ["auto", "ortools", "pyvrp", "large"])
+def test_an_empty_fleet_leaves_every_order_unassigned(engine: str) -> None:
+    """With no vehicles no engine runs; each order is unassigned with a reason."""
+    problem = grid_problem(
+        [(0, 0), (1000, 0), (0, 1000)],
+        [{"id": "a", "at": 1}, {"id": "b", "at": 2}],
+        [{"id": "v", "capacity": [4], "shift": [0, 5000]}],
+    ).model_copy(update={"vehicles": ()})
+    plan = solve(
+        problem,
+        params=SolveParams(engine=engine, time_limit=2.0),  # type: ignore[arg-type]
+    )
+    assert plan.routes == ()
+    assert [(u.id, u.reason) for u in plan.unassigned] == [
+        ("a", Reason.DEPOT),
+        ("b", Reason.DEPOT),
+    ]
+    assert all(u.detail == "the problem has no vehicles" for u in plan.unassigned)
+    assert check(problem, plan, HaversineTravel()).ok

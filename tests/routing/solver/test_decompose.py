@@ -12,7 +12,7 @@ import pytest
 from routing.io.vrplib import read_solomon
 from routing.model import Problem, ServiceLevel
 from routing.plan import Plan, Reason, StepType
-from routing.solver import SolveParams, check
+from routing.solver import SolveParams, check, choice
 from routing.solver.decompose import (
     LargeParams,
     decompose_solve,
@@ -214,8 +214,9 @@ def test_auto_splits_large_days_before_building_matrices(
     def no_dense_matrix(*args: object, **kwargs: object) -> None:
         raise AssertionError("a large day must not build the whole-day matrix")
 
-    monkeypatch.setattr(solve_module, "LARGE_ORDERS", 200)
-    monkeypatch.setattr(solve_module, "build_data", no_dense_matrix)
+    monkeypatch.setattr(choice, "LARGE_ORDERS", 200)
+    # The whole day on one engine (the parts still solve theirs):
+    monkeypatch.setattr(solve_module, "solve_one", no_dense_matrix)
     plan = solve_module.solve(
         city_day, travel=TRAVEL, params=SolveParams(engine="auto", time_limit=6.0)
     )

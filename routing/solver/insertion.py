@@ -44,8 +44,7 @@ import numpy.typing as npt
 from routing.model import Job, Location, Order, Problem, Shipment, Vehicle
 from routing.plan import Plan, Route, StepType, Summary, Unassigned
 from routing.solver.data import build_data, incompatibility, travel_model_for
-from routing.solver.timeline import BreakVisit, Visit, schedule_route
-from routing.solver.timeline import _schedule as schedule_from
+from routing.solver.timeline import BreakVisit, Visit, schedule, schedule_route
 from routing.travel import TravelModel, band_index
 
 #: A visit on a route by key: ``(order id, end)`` with ``end`` 0 for a job or
@@ -461,7 +460,7 @@ class LivePlan:
         ]
         if self.pinned[v]:
             # the van is on the road: it leaves where it is when it is there
-            return schedule_from(data, 0, seq, vehicle.shift.start)
+            return schedule(data, 0, seq, vehicle.shift.start)
         return schedule_route(data, 0, seq)
 
     def violation(self, v: int, route: Route, extra: Job | None = None) -> str | None:
@@ -497,7 +496,7 @@ class LivePlan:
                 v
                 for v, vehicle in enumerate(self.vehicles)
                 if (allowed is None or v in allowed)
-                and incompatibility(self._problem, vehicle, job) is None
+                and incompatibility(vehicle, job) is None
                 and all(
                     q <= c for q, c in zip(job.demand, vehicle.capacity, strict=True)
                 )
