@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from routing._lazy import lazy_names
+from routing.lazy import lazy_names
 
 if TYPE_CHECKING:
     from routing.io import InputError, read_problem

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from routing._lazy import lazy_names
+from routing.lazy import lazy_names
 
 if TYPE_CHECKING:
     from routing.solver.check import CheckResult, Violation, check
