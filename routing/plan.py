@@ -8,6 +8,7 @@ metres, ``load`` the amount on board *after* the step.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 from pydantic import Field
@@ -122,3 +123,42 @@ class Plan(FrozenModel):
 
     def route_of(self, vehicle_id: str) -> Route | None:
         return next((r for r in self.routes if r.vehicle == vehicle_id), None)
+
+
+def plan_from_routes(
+    routes: Iterable[Route],
+    unassigned: Iterable[Unassigned],
+    *,
+    orders: int,
+    engine: str,
+    seconds: float,
+) -> Plan:
+    """A :class:`Plan` of timed routes and unassigned orders, with its totals.
+
+    Routes that serve nothing and hold no break are left out; ``orders`` is
+    the number of orders in the problem.
+    """
+    used = [r for r in routes if r.orders > 0 or len(r.steps) > 2]
+    left = list(unassigned)
+    served = [
+        s for r in used for s in r.steps if s.type in (StepType.JOB, StepType.DELIVERY)
+    ]
+    return Plan(
+        summary=Summary(
+            cost=round(sum(r.cost for r in used) + sum(u.penalty for u in left), 2),
+            routes=len(used),
+            orders=orders,
+            served=len(served),
+            unassigned=len(left),
+            distance=sum(r.distance for r in used),
+            duration=sum(r.duration for r in used),
+            service=sum(r.service for r in used),
+            waiting_time=sum(r.waiting_time for r in used),
+            in_window=sum(1 for s in served if s.late == 0),
+            late=sum(1 for s in served if s.late > 0),
+        ),
+        routes=tuple(used),
+        unassigned=tuple(left),
+        engine=engine,
+        seconds=round(seconds, 3),
+    )

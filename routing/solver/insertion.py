@@ -42,7 +42,7 @@ import numpy as np
 import numpy.typing as npt
 
 from routing.model import Job, Location, Order, Problem, Shipment, Vehicle
-from routing.plan import Plan, Route, StepType, Summary, Unassigned
+from routing.plan import Plan, Route, StepType, Unassigned, plan_from_routes
 from routing.solver.data import build_data, incompatibility, travel_model_for
 from routing.solver.timeline import BreakVisit, Visit, schedule, schedule_route
 from routing.travel import TravelModel, band_index
@@ -129,30 +129,12 @@ def assemble(
     The same totals as :func:`routing.solver.timeline.assemble_plan`, without
     the dense problem (which large problems never build as a whole).
     """
-    used = [r for r in routes if r.orders > 0 or len(r.steps) > 2]
-    left = list(unassigned)
-    served = [
-        s for r in used for s in r.steps if s.type in (StepType.JOB, StepType.DELIVERY)
-    ]
-    n_orders = len(problem.jobs) + len(problem.shipments)
-    return Plan(
-        summary=Summary(
-            cost=round(sum(r.cost for r in used) + sum(u.penalty for u in left), 2),
-            routes=len(used),
-            orders=n_orders,
-            served=len(served),
-            unassigned=len(left),
-            distance=sum(r.distance for r in used),
-            duration=sum(r.duration for r in used),
-            service=sum(r.service for r in used),
-            waiting_time=sum(r.waiting_time for r in used),
-            in_window=sum(1 for s in served if s.late == 0),
-            late=sum(1 for s in served if s.late > 0),
-        ),
-        routes=tuple(used),
-        unassigned=tuple(left),
+    return plan_from_routes(
+        routes,
+        unassigned,
+        orders=len(problem.jobs) + len(problem.shipments),
         engine=engine,
-        seconds=round(seconds, 3),
+        seconds=seconds,
     )
 
 

@@ -20,7 +20,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from routing.model import Location, Vehicle
-from routing.plan import Plan, Route, Step, StepType, Summary, Unassigned
+from routing.plan import (
+    Plan,
+    Route,
+    Step,
+    StepType,
+    Unassigned,
+    plan_from_routes,
+)
 from routing.solver.data import ProblemData
 
 INF = 10**12
@@ -369,28 +376,6 @@ def assemble_plan(
     seconds: float,
 ) -> Plan:
     """Summarise routes and unassigned orders into a :class:`Plan`."""
-    used = [r for r in routes if r.orders > 0 or len(r.steps) > 2]
-    served_steps = [
-        s for r in used for s in r.steps if s.type in (StepType.JOB, StepType.DELIVERY)
-    ]
-    n_orders = len(data.orders)
-    penalty = sum(u.penalty for u in unassigned)
-    return Plan(
-        summary=Summary(
-            cost=round(sum(r.cost for r in used) + penalty, 2),
-            routes=len(used),
-            orders=n_orders,
-            served=len(served_steps),
-            unassigned=len(unassigned),
-            distance=sum(r.distance for r in used),
-            duration=sum(r.duration for r in used),
-            service=sum(r.service for r in used),
-            waiting_time=sum(r.waiting_time for r in used),
-            in_window=sum(1 for s in served_steps if s.late == 0),
-            late=sum(1 for s in served_steps if s.late > 0),
-        ),
-        routes=tuple(used),
-        unassigned=tuple(unassigned),
-        engine=engine,
-        seconds=round(seconds, 3),
+    return plan_from_routes(
+        routes, unassigned, orders=len(data.orders), engine=engine, seconds=seconds
     )
