@@ -6,8 +6,6 @@ database, so they are module-level (pickled by name).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from api.jobs.payloads import (
     Comparison,
     DemandForecast,
@@ -21,14 +19,10 @@ from api.jobs.payloads import (
 from routing.reoptimise import reoptimise
 from routing.solver import solve
 from routing.travel import HaversineTravel
-from scenarios.run import forecast_demand
+from scenarios.run import Progress, forecast_demand
 from scenarios.sweep import comparison, run_sweep
 
 __all__ = ["Progress", "reoptimise_plan", "run_forecast", "run_scenario", "solve_plan"]
-
-#: ``progress(share done 0..1, message)``.
-Progress = Callable[[float, str], None]
-
 
 def solve_plan(payload: PlanPayload, progress: Progress) -> PlanResult:
     """Solve a day (:func:`routing.solver.solve`), reporting improvements.
