@@ -30,6 +30,7 @@ from api.routes import api_router
 from api.services.forecasts import CityHistory
 from api.services.ingest import EventIngest
 from api.services.plans import plan_hooks
+from api.services.reads import ReadSessions
 from api.services.slots import SlotBooks
 from api.services.tracking import LiveEtas
 from api.settings import Settings, get_settings
@@ -112,6 +113,9 @@ def _set_state(
     # Short reads of a local SQLite file run on the event loop (see
     # api.deps.ReadSessions); other databases get a worker thread.
     state.inline_reads = is_sqlite(settings.database_url)
+    state.reads = ReadSessions(
+        state.read_sessionmaker, state.inline_reads, state.async_reads
+    )
     # Runs the background jobs (solves, scenarios) of this process.
     state.job_runner = runner = JobRunner(
         state.sessionmaker,

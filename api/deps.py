@@ -63,19 +63,19 @@ __all__ = [
 ]
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     """The settings the app was created with."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     """The app's engine (for work outside the request's session)."""
     engine: Engine = request.app.state.engine
     return engine
 
 
-def get_sessions(request: Request) -> sessionmaker[Session]:
+async def get_sessions(request: Request) -> sessionmaker[Session]:
     """The app's session factory (for work in sessions of its own)."""
     sessions: sessionmaker[Session] = request.app.state.sessionmaker
     return sessions
@@ -86,7 +86,8 @@ def get_session(request: Request) -> Iterator[Session]:
 
     Any exception (an ``HTTPException`` included) rolls the work back.
     """
-    with get_sessions(request)() as session:
+    sessions: sessionmaker[Session] = request.app.state.sessionmaker
+    with sessions() as session:
         try:
             yield session
         except BaseException:
@@ -95,10 +96,12 @@ def get_session(request: Request) -> Iterator[Session]:
         session.commit()
 
 
-def _from_state(name: str, kind: type[T]) -> Callable[[Request], T]:
+def _from_state(name: str, kind: type[T]) -> Callable[[Request], Awaitable[T]]:
     """A dependency reading ``app.state.<name>``, made by ``create_app``."""
 
-    def get(request: Request) -> T:
+    # async: FastAPI would run a plain function in a worker thread, a hop
+    # per dependency per request for an attribute read.
+    async def get(request: Request) -> T:
         value = getattr(request.app.state, name)
         assert isinstance(value, kind), f"app.state.{name} is no {kind.__name__}"
         return value
@@ -107,10 +110,8 @@ def _from_state(name: str, kind: type[T]) -> Callable[[Request], T]:
     return get
 
 
-def get_reads(request: Request) -> ReadSessions:
-    """The read path of the app (see :class:`ReadSessions`)."""
-    state = request.app.state
-    return ReadSessions(state.read_sessionmaker, state.inline_reads, state.async_reads)
+#: The read path of the app (see :class:`ReadSessions`).
+get_reads = _from_state("reads", ReadSessions)
 
 
 # scope="function": commit before the response is sent, so a failed commit
@@ -158,12 +159,17 @@ def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     """
     allowed = frozenset({*roles, Role.admin})
 
+    # The key cache and the sessions come from the request, not from two
+    # more dependencies: on the hottest routes (live ETAs) each dependency
+    # FastAPI resolves is measurable (benchmarks/bench_api.py).
     async def authenticate(
-        cache: KeyCacheDep,
-        sessions: SessionsDep,
+        request: Request,
         bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
         header: Annotated[str | None, Security(_header)],
     ) -> Principal:
+        state = request.app.state
+        cache: KeyCache = state.key_cache
+        sessions: sessionmaker[Session] = state.sessionmaker
         key = bearer.credentials if bearer is not None else header
         if not key:
             raise HTTPException(401, "an API key is required", headers=_CHALLENGE)

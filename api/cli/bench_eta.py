@@ -1,5 +1,5 @@
 """``milepost bench eta``: live ETAs against a naive one on replayed days
-(:mod:`scenarios.eta_bench`)."""
+(:mod:`scenarios.bench.eta`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-#: ``scenarios.eta_bench.LEARN_ONLY_DAYS``, repeated so that the help stays
+#: ``scenarios.bench.eta.LEARN_ONLY_DAYS``, repeated so that the help stays
 #: cheap (tests/api/cli keeps them equal).
 LEARN_ONLY_DAYS = 2
 
@@ -31,7 +31,7 @@ def bench_eta_command(
     from rich.console import Console
     from rich.table import Table
 
-    from scenarios.eta_bench import EtaBenchConfig, run_eta_bench, summary_rows
+    from scenarios.bench.eta import EtaBenchConfig, run_eta_bench, summary_rows
 
     console = Console(stderr=True)
     out = Console()

@@ -24,6 +24,7 @@ from scenarios.sweep import comparison, run_sweep
 
 __all__ = ["Progress", "reoptimise_plan", "run_forecast", "run_scenario", "solve_plan"]
 
+
 def solve_plan(payload: PlanPayload, progress: Progress) -> PlanResult:
     """Solve a day (:func:`routing.solver.solve`), reporting improvements.
 

@@ -14,7 +14,7 @@ from routing.plan import Plan
 from routing.solver import SolveParams, solve
 from routing.travel import HaversineTravel
 from scenarios.city import build_city, day_problem
-from scenarios.eta_bench import EtaBenchConfig, run_eta_bench, summary_rows
+from scenarios.bench.eta import EtaBenchConfig, run_eta_bench, summary_rows
 from scenarios.execution import DayExecution, ExecutionSettings, execute_day
 from tracking.eta import LegTimes
 from tracking.events import (

@@ -76,7 +76,7 @@ def test_no_cli_function_is_longer_than_60_lines() -> None:
         ("api.cli.common:DEFAULT_CACHE_DIR", "routing.travel.cache:DEFAULT_CACHE_DIR"),
         ("api.cli.amazon:DEFAULT_SPEED_KMH", "routing.io.amazon:DEFAULT_SPEED_KMH"),
         ("api.cli.amazon:DEFAULT_DETOUR", "routing.io.amazon:DEFAULT_DETOUR"),
-        ("api.cli.bench_eta:LEARN_ONLY_DAYS", "scenarios.eta_bench:LEARN_ONLY_DAYS"),
+        ("api.cli.bench_eta:LEARN_ONLY_DAYS", "scenarios.bench.eta:LEARN_ONLY_DAYS"),
     ],
 )
 def test_repeated_defaults_match_the_libraries(cli_value: str, library: str) -> None:
