@@ -13,8 +13,8 @@ from routing.model import Location, Problem
 from routing.plan import Plan
 from routing.solver import SolveParams, solve
 from routing.travel import HaversineTravel
-from scenarios.city import build_city, day_problem
 from scenarios.bench.eta import EtaBenchConfig, run_eta_bench, summary_rows
+from scenarios.city import build_city, day_problem
 from scenarios.execution import DayExecution, ExecutionSettings, execute_day
 from tracking.eta import LegTimes
 from tracking.events import (
