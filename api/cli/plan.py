@@ -73,13 +73,11 @@ def objective_text(problem: Problem, params: SolveParams, value: float) -> str:
     (``COST_SCALE``) when vehicles carry costs, else metres. The value
     includes the penalties of orders left out so far.
     """
-    from routing.solver.params import COST_SCALE
-
     money = params.objective == "cost" and any(
         v.costs.fixed or v.costs.per_km or v.costs.per_hour for v in problem.vehicles
     )
     if money:
-        return f"{value / COST_SCALE:,.0f} {CURRENCY}"
+        return f"{value:,.0f} {CURRENCY}"
     return f"{value / 1000:,.1f} km"
 
 

@@ -51,6 +51,7 @@ from routing.solver.params import (
     COST_SCALE,
     ProgressCallback,
     SolveParams,
+    in_plan_units,
     uses_costs,
 )
 from routing.solver.result import EngineResult
@@ -107,6 +108,7 @@ def solve_ortools(
         The sequences of the search with the lowest objective.
     """
     ids = list(order_ids)
+    progress = in_plan_units(progress, data, params)
     searches = _searches(params, initial is not None, _search_count(params.workers))
     if len(searches) == 1:
         return _solve_once(data, ids, params, searches[0], initial, progress)

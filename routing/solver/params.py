@@ -69,7 +69,12 @@ class SolveParams(FrozenModel):
 
 
 class ProgressCallback(Protocol):
-    """Called when an engine finds a better solution."""
+    """Called when an engine finds a better solution.
+
+    ``objective`` is in the plan's units: the cost in the problem's currency
+    (left-out orders' penalties included) when the objective is money, else
+    metres driven.
+    """
 
     def __call__(self, engine: str, seconds: float, objective: float) -> None: ...
 
@@ -82,3 +87,21 @@ def uses_costs(data: ProblemData, params: SolveParams) -> bool:
         v.costs.fixed or v.costs.per_km or v.costs.per_hour
         for v in data.problem.vehicles
     )
+
+
+def in_plan_units(
+    progress: ProgressCallback | None, data: ProblemData, params: SolveParams
+) -> ProgressCallback | None:
+    """``progress`` for an engine that searches in :data:`COST_SCALE` units.
+
+    The engines price in integer hundredths of the currency; whoever asked
+    for progress hears the plan's units, like the plan's own summary.
+    """
+    if progress is None or not uses_costs(data, params):
+        return progress
+    report = progress
+
+    def scaled(engine: str, seconds: float, objective: float) -> None:
+        report(engine, seconds, objective / COST_SCALE)
+
+    return scaled

@@ -45,7 +45,13 @@ from scipy.sparse.linalg import eigsh
 
 from routing.model import BASE_DROP_PENALTY, Job, Shipment
 from routing.solver.data import ProblemData
-from routing.solver.params import COST_SCALE, ProgressCallback, SolveParams, uses_costs
+from routing.solver.params import (
+    COST_SCALE,
+    ProgressCallback,
+    SolveParams,
+    in_plan_units,
+    uses_costs,
+)
 from routing.solver.result import EngineResult
 from routing.solver.timeline import Visit
 
@@ -160,6 +166,7 @@ def solve_pyvrp(
     if misfit is not None:
         raise ValueError(f"PyVRP cannot model this problem: {misfit}")
     ids = list(order_ids)
+    progress = in_plan_units(progress, data, params)
     n_veh = data.n_vehicles
     if not ids:
         return EngineResult([[] for _ in range(n_veh)], [], 0.0)

@@ -159,13 +159,13 @@ def test_plan_without_out_writes_to_the_current_folder(tmp_path: Path) -> None:
 
 
 def test_live_line_shows_money_in_won_and_distance_in_km() -> None:
-    """Engines report hundredths of a won (or metres); the line shows won or km."""
+    """Progress comes in the plan's units (won, or metres); the line says which."""
     from api.cli.plan import objective_text
     from routing.io import read_problem
     from routing.solver import SolveParams
 
     problem = read_problem(EXAMPLES / "small_problem.json")
     cost = SolveParams(objective="cost")
-    assert objective_text(problem, cost, 26_106_164.0) == "261,062 won"
+    assert objective_text(problem, cost, 261_062.4) == "261,062 won"
     distance = SolveParams(objective="distance")
     assert objective_text(problem, distance, 123_456.0) == "123.5 km"
