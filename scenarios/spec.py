@@ -47,6 +47,7 @@ from pydantic import (
 )
 
 from routing.base import FrozenModel
+from routing.io.files import error_reason
 from scenarios.city.day import ServicePolicy
 from scenarios.disruption import Weather, ZoneSlowdown
 from scenarios.run import (
@@ -325,6 +326,7 @@ def load_scenario(path: str | Path) -> Scenario:
         return Scenario.model_validate(data)
     except ValidationError as exc:
         reasons = [
-            f"{path}: {_where(tuple(err['loc']))}: {err['msg']}" for err in exc.errors()
+            f"{path}: {_where(tuple(err['loc']))}: {error_reason(err)}"
+            for err in exc.errors(include_url=False)
         ]
         raise ScenarioError("\n".join(reasons)) from None

@@ -8,7 +8,7 @@ lines each name a field path and the reason.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -48,7 +48,7 @@ def validation_lines(error: ValidationError) -> list[str]:
     errors = error.errors(include_url=False)
     for e in errors:
         path = field_path(e["loc"])
-        msg = _reason(e["type"], e["msg"], e.get("ctx") or {})
+        msg = error_reason(e)
         if e["type"] == "problem":
             # Problem-level checks already name their fields, one per "; ".
             lines.extend(str(e["ctx"]["errors"]).split("; "))
@@ -62,8 +62,10 @@ def validation_lines(error: ValidationError) -> list[str]:
     return lines
 
 
-def _reason(kind: str, msg: str, ctx: dict[str, Any]) -> str:
-    """pydantic's message, in the words of the file format where they differ."""
+def error_reason(error: Mapping[str, Any]) -> str:
+    """pydantic's message of one error, in the words of a file's author."""
+    kind, msg = str(error["type"]), str(error["msg"])
+    ctx = error.get("ctx") or {}
     if kind == "extra_forbidden":
         return "unknown key (check its spelling against the format)"
     if kind == "too_short":

@@ -55,7 +55,7 @@ def test_minimal_file_takes_the_defaults(tmp_path: Path) -> None:
     ("text", "key", "reason"),
     [
         (MINIMAL + "replications = 0\n", "replications", "greater than or equal"),
-        (MINIMAL + "colour = 3\n", "colour", "Extra inputs"),
+        (MINIMAL + "colour = 3\n", "colour", "unknown key"),
         (
             MINIMAL + '[[demand]]\nkind = "sale"\nname = "a"\nuplift = 2\n',
             "demand[0].kind",
