@@ -358,7 +358,7 @@ def reoptimise_plan(
         )
     for name in ("vehicles", "new_orders", "cancelled", "changed", "unavailable"):
         check_max_items(getattr(request, name), name, max_items)
-    state = request.state(row.plan)
+    state = _off_plan_cancelled(session, request.state(row.plan))
     errors = state_errors(row.problem, state)
     if errors:
         raise Invalid([_state_error(line) for line in errors])
@@ -371,6 +371,27 @@ def reoptimise_plan(
         parent_id=row.id,
     )
     return _accepted(queue, queue.submit(session, queue.kinds.reoptimize, payload))
+
+
+def _off_plan_cancelled(session: Session, state: ExecutionState) -> ExecutionState:
+    """``state`` with the plan's orders that are off it now among ``cancelled``.
+
+    An order cancelled (by an event or ``DELETE /v1/orders/{id}``), delivered
+    or failed at the door since the plan was made is not planned again; the
+    re-optimisation sees it as cancelled. Orders the request reports as
+    completed or as a van's next stop are left to it.
+    """
+    reported = {o for v in state.vehicles for o in (*v.completed, v.next) if o}
+    reported.update(state.cancelled)
+    plan = state.plan
+    ids = [o for r in plan.routes for o in r.order_ids]
+    ids += [u.id for u in plan.unassigned]
+    off = tracking.off_plan_orders(
+        session, order_ids=[o for o in dict.fromkeys(ids) if o not in reported]
+    )
+    if not off:
+        return state
+    return state.model_copy(update={"cancelled": (*state.cancelled, *off)})
 
 
 def _state_error(line: str) -> FieldError:
