@@ -582,3 +582,18 @@ def test_reoptimizing_after_cancellations_and_failures_of_the_day(
     )
     assert again.status_code == 202, again.text
     assert wait_plan(client, key, again.json()["url"])["status"] == "draft"
+    # Planning the day afresh leaves them out too.
+    fresh = client.post(
+        "/v1/plans",
+        json={"day": "2026-11-23", "depot_id": "gangseo", "params": PARAMS},
+        headers=headers,
+    )
+    assert fresh.status_code == 202, fresh.text
+    fresh_body = wait_plan(client, key, fresh.json()["url"])
+    assert fresh_body["status"] == "draft", fresh_body["job"]
+    fresh_plan = Plan.model_validate(fresh_body["plan"])
+    listed = {o for r in fresh_plan.routes for o in r.order_ids}
+    listed |= {u.id for u in fresh_plan.unassigned}
+    assert kept in listed
+    assert not listed & {cancelled, deleted, failed}
+    assert {o: _history(client, o) for o in before} == before
