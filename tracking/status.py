@@ -24,6 +24,7 @@ from routing.base import FrozenModel
 
 __all__ = [
     "MAIN_CHAIN",
+    "OFF_PLAN",
     "TERMINAL",
     "TRANSITIONS",
     "InvalidTransition",
@@ -78,6 +79,14 @@ TRANSITIONS: Mapping[OrderState, frozenset[OrderState]] = MappingProxyType(
 TERMINAL: frozenset[OrderState] = frozenset(
     s for s, targets in TRANSITIONS.items() if not targets
 )
+
+#: States a plan leaves alone: the final ones, and a failed attempt (or a
+#: parcel back at the depot) until an operator resolves it. A plan (or a
+#: re-optimised one) never puts such an order back on a route.
+OFF_PLAN: frozenset[OrderState] = TERMINAL | {
+    S.FAILED_ATTEMPT,
+    S.RETURNED_TO_DEPOT,
+}
 
 #: The happy path, in order; vehicle events move orders forward along it.
 MAIN_CHAIN: tuple[OrderState, ...] = (

@@ -42,7 +42,13 @@ from tracking.events import (
     StopDeparted,
     event_sort_key,
 )
-from tracking.status import MAIN_CHAIN, InvalidTransition, OrderState, OrderStatus
+from tracking.status import (
+    MAIN_CHAIN,
+    OFF_PLAN,
+    InvalidTransition,
+    OrderState,
+    OrderStatus,
+)
 from tracking.store import MemoryStore, Store, VehicleState
 
 __all__ = ["IngestResult", "Rejection", "Tracker"]
@@ -125,12 +131,17 @@ class Tracker:
 
         Event ids are ``{plan_id}:created:{order}`` and
         ``{plan_id}:planned:{order}``, so registering the same plan twice
-        changes nothing.
+        changes nothing. Orders in an :data:`~tracking.status.OFF_PLAN`
+        state (cancelled, delivered, a failed attempt not resolved yet) are
+        left as they are: a plan that still routes one does not move it.
         """
         events: list[Event] = []
         for route in plan.routes:
             for k, order_id in enumerate(route.order_ids):
-                if self.store.order(order_id) is None:
+                status = self.store.order(order_id)
+                if status is not None and status.state in OFF_PLAN:
+                    continue
+                if status is None:
                     events.append(
                         OrderCreated(
                             id=f"{plan_id}:created:{order_id}", at=at, order_id=order_id

@@ -22,6 +22,7 @@ __all__ = [
     "add_orders",
     "count_active_at",
     "get_order",
+    "inactive_ids",
     "list_orders",
     "order_by_token",
     "taken_ids",
@@ -80,6 +81,16 @@ def taken_ids(session: Session, *, ids: Sequence[str]) -> set[str]:
         chunk = ids[i : i + _CHUNK]
         taken.update(session.scalars(select(OrderRow.id).where(OrderRow.id.in_(chunk))))
     return taken
+
+
+def inactive_ids(session: Session, *, ids: Sequence[str]) -> set[str]:
+    """Those of ``ids`` that are stored orders, cancelled (deleted)."""
+    found: set[str] = set()
+    for i in range(0, len(ids), _CHUNK):
+        chunk = ids[i : i + _CHUNK]
+        query = select(OrderRow.id).where(OrderRow.id.in_(chunk), ~OrderRow.active)
+        found.update(session.scalars(query))
+    return found
 
 
 def add_orders(session: Session, *, rows: Iterable[OrderRow]) -> None:

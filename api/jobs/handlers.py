@@ -1,7 +1,10 @@
 """What each kind of job does: pure functions, typed payload in, result out.
 
 They run in a worker process or on a Dask cluster and never touch the
-database, so they are module-level (pickled by name).
+database, so they are module-level (pickled by name). A plan a job returns
+has passed the independent checker (:func:`routing.solver.check`): one that
+does not fails the job with :class:`PlanRejected` and the checker's reasons,
+so it is never stored, offered or dispatched.
 """
 
 from __future__ import annotations
@@ -16,13 +19,56 @@ from api.jobs.payloads import (
     ReoptimiseResult,
     ScenarioPayload,
 )
+from routing.model import Problem
+from routing.plan import Plan
 from routing.reoptimise import reoptimise
-from routing.solver import solve
+from routing.solver import check, solve
 from routing.travel import HaversineTravel
 from scenarios.run import Progress, forecast_demand
 from scenarios.sweep import comparison, run_sweep
 
-__all__ = ["Progress", "reoptimise_plan", "run_forecast", "run_scenario", "solve_plan"]
+__all__ = [
+    "PlanRejected",
+    "Progress",
+    "checked_plan",
+    "reoptimise_plan",
+    "run_forecast",
+    "run_scenario",
+    "solve_plan",
+]
+
+#: Violations a rejected plan's error lists at most.
+MAX_REASONS = 5
+
+
+class PlanRejected(ValueError):
+    """A plan the independent checker found infeasible; its message says why."""
+
+
+def checked_plan(problem: Problem, plan: Plan, what: str) -> Plan:
+    """``plan`` once :func:`routing.solver.check` finds nothing wrong with it.
+
+    Raises
+    ------
+    PlanRejected
+        Naming the first :data:`MAX_REASONS` violations (kind, detail, van
+        and step).
+    """
+    verdict = check(problem, plan, HaversineTravel())
+    if verdict.ok:
+        return plan
+    reasons = [
+        f"{v.kind}: {v.detail}"
+        + (f" (vehicle {v.vehicle}, step {v.step})" if v.vehicle else "")
+        for v in verdict.violations[:MAX_REASONS]
+    ]
+    more = len(verdict.violations) - len(reasons)
+    if more:
+        reasons.append(f"{more} more")
+    raise PlanRejected(
+        f"the {what} failed the feasibility check and is not offered: "
+        + "; ".join(reasons)
+    )
 
 
 def solve_plan(payload: PlanPayload, progress: Progress) -> PlanResult:
@@ -38,13 +84,15 @@ def solve_plan(payload: PlanPayload, progress: Progress) -> PlanResult:
         share = min(0.99, seconds / params.time_limit)
         progress(share, f"{engine}: objective {objective:,.0f} after {seconds:.1f} s")
 
-    return PlanResult(plan=solve(payload.problem, params=params, progress=improved))
+    plan = solve(payload.problem, params=params, progress=improved)
+    return PlanResult(plan=checked_plan(payload.problem, plan, "plan"))
 
 
 def reoptimise_plan(payload: ReoptimisePayload, progress: Progress) -> ReoptimiseResult:
     """Plan the rest of the day (:func:`routing.reoptimise.reoptimise`).
 
-    Progress reports the start only (the search does not report).
+    Progress reports the start only (the search does not report). The plan
+    is checked against the rest-of-day problem it was made for.
     """
     progress(0.0, "re-planning the rest of the day")
     result = reoptimise(
@@ -52,7 +100,7 @@ def reoptimise_plan(payload: ReoptimisePayload, progress: Progress) -> Reoptimis
     )
     return ReoptimiseResult(
         problem=result.problem,
-        plan=result.plan,
+        plan=checked_plan(result.problem, result.plan, "re-optimised plan"),
         changes=result.changes,
         source=result.source,
     )

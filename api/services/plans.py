@@ -358,12 +358,13 @@ def reoptimise_plan(
         )
     for name in ("vehicles", "new_orders", "cancelled", "changed", "unavailable"):
         check_max_items(getattr(request, name), name, max_items)
-    state = request.state(row.plan)
-    errors = state_errors(row.problem, state)
+    state = _off_plan_cancelled(session, request.state(row.plan))
+    problem, state = _of_the_day(row.problem, state)
+    errors = state_errors(problem, state)
     if errors:
         raise Invalid([_state_error(line) for line in errors])
     payload = ReoptimisePayload(
-        problem=row.problem,
+        problem=problem,
         state=state,
         params=request.params or PlanParams(),
         day=row.day,
@@ -371,6 +372,62 @@ def reoptimise_plan(
         parent_id=row.id,
     )
     return _accepted(queue, queue.submit(session, queue.kinds.reoptimize, payload))
+
+
+def _off_plan_cancelled(session: Session, state: ExecutionState) -> ExecutionState:
+    """``state`` with the plan's orders that are off it now among ``cancelled``.
+
+    An order cancelled (by an event or ``DELETE /v1/orders/{id}``), delivered
+    or failed at the door since the plan was made is not planned again; the
+    re-optimisation sees it as cancelled. Orders the request reports as
+    completed or as a van's next stop are left to it.
+    """
+    reported = {o for v in state.vehicles for o in (*v.completed, v.next) if o}
+    reported.update(state.cancelled)
+    plan = state.plan
+    ids = [o for r in plan.routes for o in r.order_ids]
+    ids += [u.id for u in plan.unassigned]
+    off = tracking.off_plan_orders(
+        session, order_ids=[o for o in dict.fromkeys(ids) if o not in reported]
+    )
+    if not off:
+        return state
+    return state.model_copy(update={"cancelled": (*state.cancelled, *off)})
+
+
+def _of_the_day(
+    problem: Problem, state: ExecutionState
+) -> tuple[Problem, ExecutionState]:
+    """The problem and state without the orders scheduled for another day.
+
+    The plan left them unassigned (the solver's precheck); the rest of this
+    day is not theirs. The library's repair step would put them back on a
+    route (the checker then rejects the plan), so they are left out of the
+    re-optimisation, unless the request changes or cancels one.
+    """
+    if problem.date is None:
+        return problem, state
+    named = {j.id for j in state.changed} | set(state.cancelled)
+    routed = {o for r in state.plan.routes for o in r.order_ids}
+    other = {
+        o.id
+        for o in problem.orders
+        if o.scheduled_date is not None
+        and o.scheduled_date != problem.date
+        and o.id not in named
+        and o.id not in routed
+    }
+    if not other:
+        return problem, state
+    problem = problem.model_copy(
+        update={
+            "jobs": tuple(j for j in problem.jobs if j.id not in other),
+            "shipments": tuple(s for s in problem.shipments if s.id not in other),
+        }
+    )
+    unassigned = tuple(u for u in state.plan.unassigned if u.id not in other)
+    plan = state.plan.model_copy(update={"unassigned": unassigned})
+    return problem, state.model_copy(update={"plan": plan})
 
 
 def _state_error(line: str) -> FieldError:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from api.db import fleet, orders
 from api.db.tables_dispatch import OrderRow
+from api.services import tracking
 from api.services.errors import FieldError, Invalid
 from routing.model import Depot, Job, Problem, Vehicle
 
@@ -30,6 +31,10 @@ class NothingToPlan(Invalid, LookupError):
 
 def problem_for(session: Session, *, day: dt.date, depot_id: str | None) -> Problem:
     """The planning problem of a day: depots, their vehicles, the active orders.
+
+    Active orders already off the plan by their tracked state (cancelled by
+    an event, delivered, a failed attempt not resolved yet: see
+    :func:`api.services.tracking.off_plan_orders`) are left out.
 
     Parameters
     ----------
@@ -63,6 +68,8 @@ def problem_for(session: Session, *, day: dt.date, depot_id: str | None) -> Prob
     if not vehicles:
         raise NothingToPlan(f"no vehicles{where}", "day")
     rows = orders.active_orders(session, day=day, depot_id=depot_id)
+    off = set(tracking.off_plan_orders(session, order_ids=[r.id for r in rows]))
+    rows = [r for r in rows if r.id not in off]
     if not rows:
         raise NothingToPlan(f"no active orders on {day.isoformat()}{where}", "day")
     depots = _depots(session, vehicles, depot_id)

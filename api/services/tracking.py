@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy.orm import Session
 
+from api.db import orders as order_rows
 from api.db import tracking as rows
 from api.db.tracking import RouteRef, SqlStore
 from api.services.ingest import ingest
@@ -27,7 +29,7 @@ from routing.units import to_datetime, to_seconds
 from tracking.correction import Correction
 from tracking.eta import Eta, LegTimes, WindowsByStop, route_eta, windows_of
 from tracking.events import Event, OrderDispatched
-from tracking.status import OrderState, OrderStatus
+from tracking.status import OFF_PLAN, OrderState, OrderStatus
 from tracking.tracker import Tracker
 from tracking.zones import grid_zone
 
@@ -41,6 +43,7 @@ __all__ = [
     "eta_clock",
     "local_time",
     "now_seconds",
+    "off_plan_orders",
     "register_plan",
 ]
 
@@ -88,7 +91,9 @@ def register_plan(
 ) -> None:
     """Track a plan: its orders become ``planned`` on their vans.
 
-    Orders not known yet are created. The plan and problem are kept (in
+    Orders not known yet are created; orders already off the plan
+    (cancelled, delivered, a failed attempt: :data:`tracking.status.OFF_PLAN`)
+    keep their state. The plan and problem are kept (in
     ``tracked_plans``) for live ETAs and delivery outcomes. Registering the
     same plan again changes nothing; a new plan id for the same orders (a
     re-optimised plan) moves them to their new routes. ``at`` is when, in
@@ -107,6 +112,23 @@ def register_plan(
     if result.rejected:
         reasons = "; ".join(r.reason for r in result.rejected[:3])
         raise ValueError(f"plan {plan_id} cannot be tracked: {reasons}")
+
+
+def off_plan_orders(session: Session, *, order_ids: Sequence[str]) -> list[str]:
+    """Those of ``order_ids`` no plan may route any more, in the given order.
+
+    An order is off the plan once it is deleted (``DELETE /v1/orders/{id}``:
+    its row is inactive) or once its tracked state is one of
+    :data:`tracking.status.OFF_PLAN` (cancelled, delivered, a failed
+    attempt not resolved yet).
+    """
+    off = order_rows.inactive_ids(session, ids=order_ids)
+    for i in range(0, len(order_ids), 500):
+        chunk = order_ids[i : i + 500]
+        for _, status, _ in rows.tracked_orders(session, order_ids=chunk):
+            if status.state in OFF_PLAN:
+                off.add(status.order_id)
+    return [o for o in order_ids if o in off]
 
 
 def dispatch_plan(

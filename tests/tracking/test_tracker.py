@@ -90,6 +90,53 @@ def test_a_new_plan_moves_dispatched_orders_without_lowering_them(
     assert tracker.store.route("v2") == tuple(plan.routes[0].order_ids)
 
 
+def test_a_new_plan_leaves_off_plan_orders_alone(
+    line_day: tuple[Problem, Plan],
+) -> None:
+    """Cancelled, delivered and failed orders a new plan still routes stay put."""
+    _, plan = line_day
+    tracker = _tracker(plan)
+    cancelled, delivered, failed, *rest = plan.routes[0].order_ids
+    result = tracker.ingest(
+        [
+            OrderCancelled(id="c", at=-3600, order_id=cancelled),
+            OrderDispatched(id="d1", at=-3500, order_id=delivered),
+            OrderDispatched(id="d2", at=-3500, order_id=failed),
+            Delivered(
+                id="ok",
+                at=-3000,
+                order_id=delivered,
+                vehicle="v1",
+                proof=Proof(recipient="Kim"),
+            ),
+            FailedAttempt(
+                id="no",
+                at=-3000,
+                order_id=failed,
+                vehicle="v1",
+                reason=FailureReason.NOT_HOME,
+            ),
+        ]
+    )
+    assert not result.rejected, result.rejected
+    before = {o: tracker.status(o) for o in (cancelled, delivered, failed)}
+    moved = plan.routes[0].model_copy(update={"vehicle": "v2"})
+    again = tracker.register_plan(
+        plan.model_copy(update={"routes": (moved,)}), at=-1800, plan_id="plan-2"
+    )
+    assert not again.rejected
+    assert {o: tracker.status(o) for o in before} == before
+    states = {o: s.state for o, s in before.items() if s is not None}
+    assert states == {
+        cancelled: S.CANCELLED,
+        delivered: S.DELIVERED,
+        failed: S.FAILED_ATTEMPT,
+    }
+    for oid in rest:
+        status = tracker.status(oid)
+        assert status is not None and status.vehicle == "v2"
+
+
 def test_executed_day_ends_delivered_or_failed(
     line_day: tuple[Problem, Plan], noisy_run: DayExecution
 ) -> None:

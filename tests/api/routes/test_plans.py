@@ -495,3 +495,105 @@ def test_reoptimizing_a_dispatched_plan_keeps_its_orders_dispatched(
                 status = order_status(session, order_id=order_id)
                 assert status is not None and status.state == "dispatched"
                 assert status.vehicle == route.vehicle
+
+
+def _history(client: TestClient, order_id: str) -> Any:
+    with client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
+        status = order_status(session, order_id=order_id)
+    return None if status is None else status.model_dump()
+
+
+@pytest.mark.parametrize("dispatched", [False, True], ids=["draft", "dispatched"])
+def test_reoptimizing_after_cancellations_and_failures_of_the_day(
+    client: TestClient,
+    keys: dict[Role, str],
+    small: dict[str, Any],
+    dispatched: bool,
+) -> None:
+    """Cancelled, deleted and failed orders are off the new plan and stay put.
+
+    Once an order of the day was cancelled, re-optimising failed for the rest
+    of the day ("cannot go from cancelled to planned").
+    """
+    key = keys[Role.dispatcher]
+    headers = auth(key)
+    _store_day(client, key, small)
+    extra = {**next(j for j in small["jobs"] if j["id"] == "o-1001"), "id": "o-2001"}
+    order = {"day": "2026-11-23", "job": extra, "depot_id": "gangseo"}
+    assert client.post("/v1/orders", json=order, headers=headers).status_code == 201
+    made = client.post(
+        "/v1/plans",
+        json={"day": "2026-11-23", "depot_id": "gangseo", "params": PARAMS},
+        headers=headers,
+    )
+    assert made.status_code == 202, made.text
+    first = wait_plan(client, key, made.json()["url"])
+    assert first["status"] == "draft", first["job"]
+    ids = Plan.model_validate(first["plan"]).routes[0].order_ids
+    assert len(ids) == 4, first["plan"]
+    if dispatched:
+        url = f"/v1/plans/{first['id']}/dispatch"
+        assert client.post(url, headers=headers).is_success
+    cancelled, deleted, failed, kept = ids
+    events = [
+        {"type": "order_cancelled", "id": "c1", "at": 5 * 3600, "order_id": cancelled},
+        {
+            "type": "failed_attempt",
+            "id": "f1",
+            "at": 5 * 3600,
+            "order_id": failed,
+            "reason": "not_home",
+        },
+    ]
+    sent = client.post(
+        "/v1/events", json={"day": "2026-11-23", "events": events}, headers=headers
+    )
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["rejected"] == [], sent.json()
+    gone = client.delete(f"/v1/orders/{deleted}", headers=headers)
+    assert gone.is_success, gone.text
+    before = {o: _history(client, o) for o in (cancelled, deleted, failed)}
+
+    response = client.post(
+        f"/v1/plans/{first['id']}/reoptimize",
+        json={"time": 6 * 3600, "params": PARAMS},
+        headers=headers,
+    )
+    assert response.status_code == 202, response.text
+    body = wait_plan(client, key, response.json()["url"])
+    assert body["status"] == "draft", body["job"]
+    new_plan = Plan.model_validate(body["plan"])
+    served = {o for r in new_plan.routes for o in r.order_ids}
+    assert kept in served
+    assert not served & {cancelled, deleted, failed}
+    assert set(body["changes"]["cancelled"]) == {cancelled, deleted, failed}
+    assert {o: _history(client, o) for o in before} == before
+    assert before[cancelled]["history"][-1]["target"] == "cancelled"
+    assert before[failed]["history"][-1]["target"] == "failed_attempt"
+    kept_status = _history(client, kept)
+    assert kept_status["history"][-1]["target"] == (
+        "dispatched" if dispatched else "planned"
+    )
+    # And again: the day can be re-optimised as often as needed.
+    again = client.post(
+        f"/v1/plans/{body['id']}/reoptimize",
+        json={"time": 6 * 3600 + 60, "params": PARAMS},
+        headers=headers,
+    )
+    assert again.status_code == 202, again.text
+    assert wait_plan(client, key, again.json()["url"])["status"] == "draft"
+    # Planning the day afresh leaves them out too.
+    fresh = client.post(
+        "/v1/plans",
+        json={"day": "2026-11-23", "depot_id": "gangseo", "params": PARAMS},
+        headers=headers,
+    )
+    assert fresh.status_code == 202, fresh.text
+    fresh_body = wait_plan(client, key, fresh.json()["url"])
+    assert fresh_body["status"] == "draft", fresh_body["job"]
+    fresh_plan = Plan.model_validate(fresh_body["plan"])
+    listed = {o for r in fresh_plan.routes for o in r.order_ids}
+    listed |= {u.id for u in fresh_plan.unassigned}
+    assert kept in listed
+    assert not listed & {cancelled, deleted, failed}
+    assert {o: _history(client, o) for o in before} == before
