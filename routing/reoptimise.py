@@ -348,6 +348,9 @@ class RestOfDay:
     unchanged: dict[str, Route] = field(default_factory=dict)
     left_before: set[str] = field(default_factory=set)
     other_day: dict[str, str] = field(default_factory=dict)  # order -> detail
+    #: leading visits nothing may precede per van: the breaks it takes on the
+    #: way to its committed stop, and that stop
+    fixed: dict[str, int] = field(default_factory=dict)
 
 
 def rest_of_day(problem: Problem, state: ExecutionState) -> RestOfDay:
@@ -382,7 +385,7 @@ class _RestBuilder:
     completed: list[str]
     #: per vehicle: its planned visits and when its breaks were planned
     planned: dict[str, list[VisitKey]]
-    break_times: dict[str, list[int]]
+    break_times: dict[str, dict[str, int]]  # vehicle -> break id -> start
     before: dict[str, tuple[str, int]]
     previously_left: list[str]
     depots: list[Depot]
@@ -393,6 +396,7 @@ class _RestBuilder:
     vehicles: list[Vehicle] = field(default_factory=list)
     visits: dict[str, list[VisitKey]] = field(default_factory=dict)
     committed: dict[str, str] = field(default_factory=dict)
+    fixed: dict[str, int] = field(default_factory=dict)
     pending: list[str] = field(default_factory=list)
     lost: dict[str, str] = field(default_factory=dict)
     on_road: list[str] = field(default_factory=list)
@@ -413,13 +417,15 @@ class _RestBuilder:
             orders.pop(oid)
         before: dict[str, tuple[str, int]] = {}
         planned: dict[str, list[VisitKey]] = {}
-        break_times: dict[str, list[int]] = {}
+        break_times: dict[str, dict[str, int]] = {}
         for r in state.plan.routes:
             vehicle = next(v for v in problem.vehicles if v.id == r.vehicle)
             planned[r.vehicle] = visit_keys(vehicle, r)
-            break_times[r.vehicle] = [
-                s.service_start for s in r.steps if s.type == StepType.BREAK
-            ]
+            break_times[r.vehicle] = {
+                s.id: s.service_start
+                for s in r.steps
+                if s.type == StepType.BREAK and s.id is not None
+            }
             for s in r.steps:
                 if s.type in (StepType.JOB, StepType.DELIVERY) and s.id is not None:
                     promised = state.promised.get(s.id, s.service_start)
@@ -481,8 +487,9 @@ class _RestBuilder:
                 # its first visit: a job, a shipment's pickup, or the
                 # delivery of a shipment on board (a job by now)
                 nxt = (vs.next, 0)
-                kept = [nxt, *[k for k in kept if k != nxt]]
+                kept = _committed_first(kept, nxt)
                 self.committed[vehicle.id] = vs.next
+                self.fixed[vehicle.id] = kept.index(nxt) + 1
         self.vehicles.append(vehicle.model_copy(update=update))
         self.visits[vehicle.id] = kept
         plan_route = self.state.plan.route_of(vehicle.id)
@@ -570,16 +577,18 @@ class _RestBuilder:
         on_road: bool,
     ) -> tuple[list[Break], list[VisitKey]]:
         """Breaks not yet taken (renumbered), and the visits still to make."""
-        # breaks already taken (planned before now) are gone
+        # breaks already taken (planned before now, or before the van's
+        # time when it is later) are gone; so are those whose windows closed
+        now = max(t_free, self.state.time)
         taken = {
-            i
-            for i, t in enumerate(self.break_times.get(vehicle.id, []))
-            if t < t_free and on_road
+            bid
+            for bid, t in self.break_times.get(vehicle.id, {}).items()
+            if t < now and on_road
         }
         breaks = [
             b
-            for i, b in enumerate(vehicle.breaks)
-            if i not in taken and b.time_windows[-1].end >= t_free
+            for b in vehicle.breaks
+            if b.id not in taken and b.time_windows[-1].end >= now
         ]
         new_index = {vehicle.breaks.index(b): k for k, b in enumerate(breaks)}
         kept: list[VisitKey] = []
@@ -667,6 +676,7 @@ class _RestBuilder:
             on_road=self.on_road,
             unchanged=self.unchanged,
             left_before=set(self.previously_left),
+            fixed=self.fixed,
             other_day={o: why for o, why in self.other_day.items() if o not in done},
         )
 
@@ -703,6 +713,15 @@ def on_board_delivery(shipment: Shipment, depot: str) -> Job:
         service=step.service,
         time_windows=step.time_windows,
     )
+
+
+def _committed_first(kept: list[VisitKey], nxt: VisitKey) -> list[VisitKey]:
+    """The committed stop first, behind the breaks planned on the way to it
+    (the van takes them before it gets there)."""
+    lead = 0
+    while lead < len(kept) and not kept[lead][0]:
+        lead += 1
+    return [*kept[:lead], nxt, *[k for k in kept[lead:] if k != nxt]]
 
 
 def _is_delivery(order: Order) -> bool:
@@ -885,7 +904,7 @@ def _repair(
 
 
 def _fixed(rest: RestOfDay) -> dict[str, int]:
-    return dict.fromkeys(rest.committed, 1)
+    return {vid: rest.fixed.get(vid, 1) for vid in rest.committed}
 
 
 def _unassigned(order: Order, reason: Reason, detail: str) -> Unassigned:
@@ -907,15 +926,12 @@ def _soften_late_committed(
         v = live.vehicle_index(vid)
         route = live.routes[v]
         order = live.orders[oid]
-        if (
-            route is None
-            or not isinstance(order, Job)
-            or order.lateness_cost is not None
-        ):
+        if route is None or order.lateness_cost is not None:
             continue
+        # the committed visit: a job, or a shipment's pickup
         step = next(s for s in route.steps if s.id == oid)
-        windows = order.time_windows
-        if windows and not any(w.contains(step.service_start) for w in windows):
+        windows = _windows_of(order, step.type)
+        if windows and not any(a <= step.service_start <= b for a, b in windows):
             live.replace(
                 order.model_copy(update={"lateness_cost": stability.late_committed})
             )
@@ -1062,11 +1078,14 @@ def _engine_problem(live: LivePlan, rest: RestOfDay, protected: set[str]) -> Pro
         depot_id = POSITION_DEPOT + vehicle.id
         depots = [d for d in depots if d.id != depot_id]
         depots.append(Depot(id=depot_id, location=step.location))
+        before = route.steps[: route.steps.index(step)]
+        taken = {s.id for s in before if s.type == StepType.BREAK}
         update: dict[str, object] = {
             "start": depot_id,
             "shift": TimeWindow(
                 start=min(step.departure, vehicle.shift.end), end=vehicle.shift.end
             ),
+            "breaks": tuple(b for b in vehicle.breaks if b.id not in taken),
         }
         order = live.orders[oid]
         if isinstance(order, Shipment):
@@ -1171,12 +1190,16 @@ def _searched_visits(
     visits: dict[str, list[VisitKey]] = {}
     for v, seq in enumerate(sequences):
         vid = data.problem.vehicles[v].id
+        live_v = live.vehicle_index(vid)
         keys: list[VisitKey] = []
         if vid in rest.committed:
+            keys += live.visits[live_v][: rest.fixed.get(vid, 1) - 1]
             keys.append((rest.committed[vid], 0))
+        live_breaks = [b.id for b in live.vehicles[live_v].breaks]
         for n in seq:
             if isinstance(n, BreakVisit):
-                keys.append(("", n.index))
+                bid = data.problem.vehicles[v].breaks[n.index].id
+                keys.append(("", live_breaks.index(bid)))
                 continue
             node = data.nodes[n]
             assert node.order is not None
