@@ -970,6 +970,7 @@ def _make_feasible(live: LivePlan, rest: RestOfDay) -> list[str]:
                     if s.id is not None and s.type != StepType.BREAK and s.id != keep
                 ]
                 if not ids:
+                    _give_up_committed(live, rest, v, displaced)
                     break
                 # parcels on board come off last: only this van can take them
                 others = [o for o in ids if not _on_board(live.orders[o])]
@@ -977,6 +978,23 @@ def _make_feasible(live: LivePlan, rest: RestOfDay) -> list[str]:
             live.remove(victim)
             displaced.append(victim)
     return displaced
+
+
+def _give_up_committed(
+    live: LivePlan, rest: RestOfDay, v: int, displaced: list[str]
+) -> None:
+    """A route of its committed stop (and breaks) alone that still breaks
+    the shift: the van cannot make that stop and get back in time, so the
+    stop is no longer committed and comes off (a parcel on board goes back
+    to the depot)."""
+    vid = live.vehicles[v].id
+    oid = rest.committed.pop(vid, None)
+    if oid is None:
+        return
+    rest.fixed.pop(vid, None)
+    live.fixed[v] = 0
+    live.remove(oid)
+    displaced.append(oid)
 
 
 def _on_board(order: Order) -> bool:

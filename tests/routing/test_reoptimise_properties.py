@@ -306,11 +306,17 @@ def _committed_first(state: ExecutionState, result: Reoptimisation) -> list[str]
             )
         if first != oid:
             out.append(f"{vid}: committed {oid} is not first ({first})")
+    # a van's next stop stays committed unless it can no longer make it
+    # and get back within its shift (then it is given up)
     on_duty = {v.id for v in result.problem.vehicles}
     for vs in state.vehicles:
         if vs.vehicle not in on_duty or vs.next not in _served(result.plan):
             continue
-        if result.committed.get(vs.vehicle) != vs.next:
+        route = result.plan.route_of(vs.vehicle)
+        on_time = route is not None and route.steps[-1].arrival <= next(
+            v.shift.end for v in result.problem.vehicles if v.id == vs.vehicle
+        )
+        if result.committed.get(vs.vehicle) != vs.next and on_time:
             out.append(f"{vs.vehicle}: next {vs.next} served but not committed")
     return out
 
