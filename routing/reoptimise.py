@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import multiprocessing
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 
@@ -65,7 +65,7 @@ from routing.model import (
     TimeWindow,
     Vehicle,
 )
-from routing.plan import Plan, Reason, Route, StepType, Unassigned
+from routing.plan import Plan, Reason, Route, Step, StepType, Unassigned
 from routing.solver.check import check
 from routing.solver.data import ProblemData, build_data, incompatibility
 from routing.solver.insertion import LivePlan, Objective, VisitKey, visit_keys
@@ -84,15 +84,21 @@ class VehicleProgress(FrozenModel):
     """How far a van is along its route: where it is now and what it has done.
 
     ``time`` is when it is at ``position`` (or leaves it); ``completed`` are
-    the orders it has served (returns: collected); ``next`` is the stop it is
-    driving to, which stays its next stop. (Not ``tracking.store.VehicleState``,
-    the tracker's record of a van's shift and reported stop.)
+    the orders it has served (returns: collected; shipments: delivered);
+    ``picked_up`` are the shipments it has collected and not yet delivered
+    (on board); ``next`` is the stop it is driving to, which stays its next
+    stop (a shipment's pickup, or its delivery when it is in ``picked_up``).
+    (Not ``tracking.store.VehicleState``, the tracker's record of a van's
+    shift and reported stop.)
     """
 
     vehicle: Id
     position: Location
     time: Clock
     completed: tuple[Id, ...] = ()
+    picked_up: tuple[Id, ...] = Field(
+        default=(), description="shipments collected and not yet delivered"
+    )
     next: Id | None = None
 
 
@@ -259,6 +265,26 @@ def _progress_errors(
                 )
             elif vs.next in vs.completed:
                 errors.append(f"{where}.next: {vs.next!r} is already completed")
+        errors += _picked_up_errors(problem, vs, where, planned_on)
+    return errors
+
+
+def _picked_up_errors(
+    problem: Problem, vs: VehicleProgress, where: str, planned_on: Mapping[str, str]
+) -> list[str]:
+    """Shipments on board: this van's, and not delivered yet."""
+    shipments = {s.id for s in problem.shipments}
+    errors: list[str] = []
+    for k, oid in enumerate(vs.picked_up):
+        if oid not in shipments:
+            errors.append(f"{where}.picked_up[{k}]: {oid!r} is not a shipment")
+        elif planned_on.get(oid) != vs.vehicle:
+            errors.append(
+                f"{where}.picked_up[{k}]: {oid!r} is not on this vehicle's "
+                "planned route"
+            )
+        elif oid in vs.completed:
+            errors.append(f"{where}.picked_up[{k}]: {oid!r} is already delivered")
     return errors
 
 
@@ -321,6 +347,10 @@ class RestOfDay:
     on_road: list[str] = field(default_factory=list)
     unchanged: dict[str, Route] = field(default_factory=dict)
     left_before: set[str] = field(default_factory=set)
+    other_day: dict[str, str] = field(default_factory=dict)  # order -> detail
+    #: leading visits nothing may precede per van: the breaks it takes on the
+    #: way to its committed stop, and that stop
+    fixed: dict[str, int] = field(default_factory=dict)
 
 
 def rest_of_day(problem: Problem, state: ExecutionState) -> RestOfDay:
@@ -355,15 +385,18 @@ class _RestBuilder:
     completed: list[str]
     #: per vehicle: its planned visits and when its breaks were planned
     planned: dict[str, list[VisitKey]]
-    break_times: dict[str, list[int]]
+    break_times: dict[str, dict[str, int]]  # vehicle -> break id -> start
     before: dict[str, tuple[str, int]]
     previously_left: list[str]
     depots: list[Depot]
     progress: dict[str, VehicleProgress]
     done: set[str]
+    #: orders scheduled for another day: never on today's routes (detail)
+    other_day: dict[str, str]
     vehicles: list[Vehicle] = field(default_factory=list)
     visits: dict[str, list[VisitKey]] = field(default_factory=dict)
     committed: dict[str, str] = field(default_factory=dict)
+    fixed: dict[str, int] = field(default_factory=dict)
     pending: list[str] = field(default_factory=list)
     lost: dict[str, str] = field(default_factory=dict)
     on_road: list[str] = field(default_factory=list)
@@ -384,13 +417,15 @@ class _RestBuilder:
             orders.pop(oid)
         before: dict[str, tuple[str, int]] = {}
         planned: dict[str, list[VisitKey]] = {}
-        break_times: dict[str, list[int]] = {}
+        break_times: dict[str, dict[str, int]] = {}
         for r in state.plan.routes:
             vehicle = next(v for v in problem.vehicles if v.id == r.vehicle)
             planned[r.vehicle] = visit_keys(vehicle, r)
-            break_times[r.vehicle] = [
-                s.service_start for s in r.steps if s.type == StepType.BREAK
-            ]
+            break_times[r.vehicle] = {
+                s.id: s.service_start
+                for s in r.steps
+                if s.type == StepType.BREAK and s.id is not None
+            }
             for s in r.steps:
                 if s.type in (StepType.JOB, StepType.DELIVERY) and s.id is not None:
                     promised = state.promised.get(s.id, s.service_start)
@@ -411,14 +446,13 @@ class _RestBuilder:
             depots=list(problem.depots),
             progress={s.vehicle: s for s in state.vehicles},
             done=set(completed),
+            other_day=_other_day(problem, orders.values()),
         )
 
     def add_vehicle(self, vehicle: Vehicle) -> None:
         """What is left of one vehicle's day: its shift, load and visits."""
-        keys = self.planned.get(vehicle.id, [])
-        todo = [
-            k for k in keys if k[0] and k[0] not in self.done and k[0] in self.orders
-        ]
+        keys = self._on_board_shipments(vehicle, self.planned.get(vehicle.id, []))
+        todo = [k for k in keys if self._still_to_do(k[0])]
         vs = self.progress.get(vehicle.id)
         start_loc = (
             None
@@ -429,7 +463,10 @@ class _RestBuilder:
         # a van at its depot with nothing done and no stop to drive to has
         # not left: it can still load parcels
         on_road = vs is not None and (
-            vs.next is not None or bool(served_here) or vs.position != start_loc
+            vs.next is not None
+            or bool(served_here)
+            or bool(vs.picked_up)
+            or vs.position != start_loc
         )
         deliveries = [k[0] for k in todo if _is_delivery(self.orders[k[0]])]
         t_free = max(
@@ -446,10 +483,13 @@ class _RestBuilder:
         if on_road:
             assert vs is not None
             update |= self._from_position(vehicle, vs, served_here, deliveries)
-            if vs.next is not None and vs.next in self.orders:
-                nxt = (vs.next, _end_of(self.orders[vs.next]))
-                kept = [nxt, *[k for k in kept if k != nxt]]
+            if vs.next is not None and any(k[0] == vs.next for k in todo):
+                # its first visit: a job, a shipment's pickup, or the
+                # delivery of a shipment on board (a job by now)
+                nxt = (vs.next, 0)
+                kept = _committed_first(kept, nxt)
                 self.committed[vehicle.id] = vs.next
+                self.fixed[vehicle.id] = kept.index(nxt) + 1
         self.vehicles.append(vehicle.model_copy(update=update))
         self.visits[vehicle.id] = kept
         plan_route = self.state.plan.route_of(vehicle.id)
@@ -465,6 +505,36 @@ class _RestBuilder:
         ):
             # a van not out yet whose route did not change keeps its times
             self.unchanged[vehicle.id] = plan_route
+
+    def _still_to_do(self, oid: str) -> bool:
+        """An order (not a break) still in the day, not done, for today."""
+        return (
+            bool(oid)
+            and oid not in self.done
+            and oid in self.orders
+            and oid not in self.other_day
+        )
+
+    def _on_board_shipments(
+        self, vehicle: Vehicle, keys: list[VisitKey]
+    ) -> list[VisitKey]:
+        """Shipments the van collected are deliveries of parcels on board (a
+        job each, its visit key ``(id, 0)``); their pickups are done."""
+        vs = self.progress.get(vehicle.id)
+        loaded = {
+            o
+            for o in (vs.picked_up if vs is not None else ())
+            if isinstance(self.orders.get(o), Shipment) and o not in self.done
+        }
+        for oid in loaded:
+            shipment = self.orders[oid]
+            assert isinstance(shipment, Shipment)
+            self.orders[oid] = on_board_delivery(shipment, POSITION_DEPOT + vehicle.id)
+        return [
+            (o, 0) if o in loaded else (o, e)
+            for o, e in keys
+            if not (o in loaded and e == 0)
+        ]
 
     def _off_duty(
         self,
@@ -507,16 +577,18 @@ class _RestBuilder:
         on_road: bool,
     ) -> tuple[list[Break], list[VisitKey]]:
         """Breaks not yet taken (renumbered), and the visits still to make."""
-        # breaks already taken (planned before now) are gone
+        # breaks already taken (planned before now, or before the van's
+        # time when it is later) are gone; so are those whose windows closed
+        now = max(t_free, self.state.time)
         taken = {
-            i
-            for i, t in enumerate(self.break_times.get(vehicle.id, []))
-            if t < t_free and on_road
+            bid
+            for bid, t in self.break_times.get(vehicle.id, {}).items()
+            if t < now and on_road
         }
         breaks = [
             b
-            for i, b in enumerate(vehicle.breaks)
-            if i not in taken and b.time_windows[-1].end >= t_free
+            for b in vehicle.breaks
+            if b.id not in taken and b.time_windows[-1].end >= now
         ]
         new_index = {vehicle.breaks.index(b): k for k, b in enumerate(breaks)}
         kept: list[VisitKey] = []
@@ -580,7 +652,7 @@ class _RestBuilder:
         pending = [
             o
             for o in dict.fromkeys(pending)
-            if o not in on_routes and o not in self.lost
+            if o not in on_routes and o not in self.lost and o not in self.other_day
         ]
         remaining = [o for o in self.orders.values() if o.id not in done]
         rest = Problem(
@@ -604,16 +676,56 @@ class _RestBuilder:
             on_road=self.on_road,
             unchanged=self.unchanged,
             left_before=set(self.previously_left),
+            fixed=self.fixed,
+            other_day={o: why for o, why in self.other_day.items() if o not in done},
         )
+
+
+def _other_day(problem: Problem, orders: Iterable[Order]) -> dict[str, str]:
+    """Orders scheduled for another day than the problem's, with the detail."""
+    if problem.date is None:
+        return {}
+    return {
+        o.id: f"scheduled for {o.scheduled_date}, the plan is for {problem.date}"
+        for o in orders
+        if o.scheduled_date is not None and o.scheduled_date != problem.date
+    }
+
+
+def on_board_delivery(shipment: Shipment, depot: str) -> Job:
+    """A shipment whose pickup is done: a delivery of a parcel on board of the
+    van that starts at ``depot``, at the shipment's delivery."""
+    step = shipment.delivery
+    return Job(
+        id=shipment.id,
+        demand=shipment.demand,
+        priority=shipment.priority,
+        penalty=shipment.penalty,
+        skills=shipment.skills,
+        service_level=shipment.service_level,
+        scheduled_date=shipment.scheduled_date,
+        customer_id=shipment.customer_id,
+        depot=depot,
+        lateness_cost=shipment.lateness_cost,
+        type="delivery",
+        location=step.location,
+        setup=step.setup,
+        service=step.service,
+        time_windows=step.time_windows,
+    )
+
+
+def _committed_first(kept: list[VisitKey], nxt: VisitKey) -> list[VisitKey]:
+    """The committed stop first, behind the breaks planned on the way to it
+    (the van takes them before it gets there)."""
+    lead = 0
+    while lead < len(kept) and not kept[lead][0]:
+        lead += 1
+    return [*kept[:lead], nxt, *[k for k in kept[lead:] if k != nxt]]
 
 
 def _is_delivery(order: Order) -> bool:
     return isinstance(order, Job) and order.type == "delivery"
-
-
-def _end_of(order: Order) -> int:
-    """The visit key end a committed stop is: a job, or a shipment's delivery."""
-    return 0 if isinstance(order, Job) else 1
 
 
 def state_as_planned(problem: Problem, plan: Plan, now: int) -> ExecutionState:
@@ -654,10 +766,21 @@ def state_as_planned(problem: Problem, plan: Plan, now: int) -> ExecutionState:
                     for s in done
                     if s.id is not None and s.type in (StepType.JOB, StepType.DELIVERY)
                 ),
+                picked_up=_picked_up(done),
                 next=rest[0].id if rest and steps[-1].arrival > now else None,
             )
         )
     return ExecutionState(time=now, plan=plan, vehicles=tuple(states))
+
+
+def _picked_up(done: Sequence[Step]) -> tuple[str, ...]:
+    """Shipments whose pickup is among ``done`` and whose delivery is not."""
+    delivered = {s.id for s in done if s.type == StepType.DELIVERY}
+    return tuple(
+        s.id
+        for s in done
+        if s.type == StepType.PICKUP and s.id is not None and s.id not in delivered
+    )
 
 
 # -- choosing the new plan ---------------------------------------------------------
@@ -756,6 +879,9 @@ def _repair(
     for oid, why in rest.lost.items():
         order = live.orders[oid]
         live.leave_out(order, _unassigned(order, Reason.DEPOT, why))
+    for oid, why in rest.other_day.items():
+        order = live.orders[oid]
+        live.leave_out(order, _unassigned(order, Reason.SCHEDULED_OTHER_DAY, why))
     events = bool(
         state.new_orders
         or state.cancelled
@@ -778,7 +904,7 @@ def _repair(
 
 
 def _fixed(rest: RestOfDay) -> dict[str, int]:
-    return dict.fromkeys(rest.committed, 1)
+    return {vid: rest.fixed.get(vid, 1) for vid in rest.committed}
 
 
 def _unassigned(order: Order, reason: Reason, detail: str) -> Unassigned:
@@ -800,15 +926,12 @@ def _soften_late_committed(
         v = live.vehicle_index(vid)
         route = live.routes[v]
         order = live.orders[oid]
-        if (
-            route is None
-            or not isinstance(order, Job)
-            or order.lateness_cost is not None
-        ):
+        if route is None or order.lateness_cost is not None:
             continue
+        # the committed visit: a job, or a shipment's pickup
         step = next(s for s in route.steps if s.id == oid)
-        windows = order.time_windows
-        if windows and not any(w.contains(step.service_start) for w in windows):
+        windows = _windows_of(order, step.type)
+        if windows and not any(a <= step.service_start <= b for a, b in windows):
             live.replace(
                 order.model_copy(update={"lateness_cost": stability.late_committed})
             )
@@ -847,11 +970,41 @@ def _make_feasible(live: LivePlan, rest: RestOfDay) -> list[str]:
                     if s.id is not None and s.type != StepType.BREAK and s.id != keep
                 ]
                 if not ids:
+                    _give_up_committed(live, rest, v, displaced)
                     break
-                victim = ids[-1]
+                # parcels on board come off last: only this van can take them
+                others = [o for o in ids if not _on_board(live.orders[o])]
+                victim = (others or ids)[-1]
             live.remove(victim)
             displaced.append(victim)
     return displaced
+
+
+def _give_up_committed(
+    live: LivePlan, rest: RestOfDay, v: int, displaced: list[str]
+) -> None:
+    """A route of its committed stop (and breaks) alone that still breaks
+    the shift: the van cannot make that stop and get back in time, so the
+    stop is no longer committed and comes off (a parcel on board goes back
+    to the depot)."""
+    vid = live.vehicles[v].id
+    oid = rest.committed.pop(vid, None)
+    if oid is None:
+        return
+    rest.fixed.pop(vid, None)
+    live.fixed[v] = 0
+    live.remove(oid)
+    displaced.append(oid)
+
+
+def _on_board(order: Order) -> bool:
+    """A parcel loaded on a van on the road (its depot is the van's position)."""
+    return (
+        isinstance(order, Job)
+        and order.type == "delivery"
+        and order.depot is not None
+        and order.depot.startswith(POSITION_DEPOT)
+    )
 
 
 def _windows_of(order: Order, kind: StepType) -> list[tuple[int, int]]:
@@ -867,12 +1020,12 @@ def _windows_of(order: Order, kind: StepType) -> list[tuple[int, int]]:
 def _insert_all(live: LivePlan, order_ids: Sequence[str]) -> bool:
     """Cheapest feasible insertion, most important and tightest first."""
 
-    def key(oid: str) -> tuple[int, int, str]:
+    def key(oid: str) -> tuple[bool, int, int, str]:
         order = live.orders[oid]
         width = 10**9
         if isinstance(order, Job) and order.time_windows:
             width = sum(w.end - w.start for w in order.time_windows)
-        return (-order.priority, width, oid)
+        return (not _on_board(order), -order.priority, width, oid)
 
     inserted = False
     for oid in sorted(order_ids, key=key):
@@ -887,6 +1040,13 @@ def _insert_all(live: LivePlan, order_ids: Sequence[str]) -> bool:
 
 def why_not(live: LivePlan, order: Order) -> tuple[Reason, str]:
     """Why an order found no place: no vehicle could ever carry it, or no room."""
+    if _on_board(order):
+        assert order.depot is not None
+        return (
+            Reason.DEPOT,
+            f"on board vehicle {order.depot[len(POSITION_DEPOT) :]}, which has "
+            "no feasible position left for it today: it goes back to the depot",
+        )
     if not live.vehicles:
         return Reason.DEPOT, "no van left today"
     causes = [incompatibility(v, order) for v in live.vehicles]
@@ -923,6 +1083,7 @@ def _engine_problem(live: LivePlan, rest: RestOfDay, protected: set[str]) -> Pro
     problem = live.problem
     depots = list(problem.depots)
     vehicles = []
+    carried: list[Job] = []
     committed = set(rest.committed.values())
     for v, vehicle in enumerate(live.vehicles):
         oid = rest.committed.get(vehicle.id)
@@ -935,13 +1096,19 @@ def _engine_problem(live: LivePlan, rest: RestOfDay, protected: set[str]) -> Pro
         depot_id = POSITION_DEPOT + vehicle.id
         depots = [d for d in depots if d.id != depot_id]
         depots.append(Depot(id=depot_id, location=step.location))
+        before = route.steps[: route.steps.index(step)]
+        taken = {s.id for s in before if s.type == StepType.BREAK}
         update: dict[str, object] = {
             "start": depot_id,
             "shift": TimeWindow(
                 start=min(step.departure, vehicle.shift.end), end=vehicle.shift.end
             ),
+            "breaks": tuple(b for b in vehicle.breaks if b.id not in taken),
         }
         order = live.orders[oid]
+        if isinstance(order, Shipment):
+            # collected at the committed stop: on board from there
+            carried.append(on_board_delivery(order, depot_id))
         if isinstance(order, Job) and order.type == "pickup":
             update["capacity"] = tuple(
                 max(0, c - q)
@@ -951,21 +1118,32 @@ def _engine_problem(live: LivePlan, rest: RestOfDay, protected: set[str]) -> Pro
             update["max_orders"] = max(1, vehicle.max_orders - 1)
         vehicles.append(vehicle.model_copy(update=update))
 
-    def guard(order: Order) -> Order:
-        if order.id in protected:
-            return order.model_copy(update={"penalty": PROTECTED_PENALTY})
-        return order
-
+    guard = _guard(protected)
     return problem.model_copy(
         update={
             "depots": tuple(depots),
             "vehicles": tuple(vehicles),
-            "jobs": tuple(guard(j) for j in problem.jobs if j.id not in committed),
+            "jobs": tuple(
+                guard(j)
+                for j in (*problem.jobs, *carried)
+                if j.id not in committed or j in carried
+            ),
             "shipments": tuple(
                 guard(s) for s in problem.shipments if s.id not in committed
             ),
         }
     )
+
+
+def _guard(protected: set[str]) -> Callable[[Order], Order]:
+    """Orders in ``protected`` carry a prohibitive drop penalty."""
+
+    def guard(order: Order) -> Order:
+        if order.id in protected:
+            return order.model_copy(update={"penalty": PROTECTED_PENALTY})
+        return order
+
+    return guard
 
 
 def _search(
@@ -1030,17 +1208,23 @@ def _searched_visits(
     visits: dict[str, list[VisitKey]] = {}
     for v, seq in enumerate(sequences):
         vid = data.problem.vehicles[v].id
+        live_v = live.vehicle_index(vid)
         keys: list[VisitKey] = []
         if vid in rest.committed:
-            oid = rest.committed[vid]
-            keys.append((oid, _end_of(live.orders[oid])))
+            keys += live.visits[live_v][: rest.fixed.get(vid, 1) - 1]
+            keys.append((rest.committed[vid], 0))
+        live_breaks = [b.id for b in live.vehicles[live_v].breaks]
         for n in seq:
             if isinstance(n, BreakVisit):
-                keys.append(("", n.index))
+                bid = data.problem.vehicles[v].breaks[n.index].id
+                keys.append(("", live_breaks.index(bid)))
                 continue
             node = data.nodes[n]
             assert node.order is not None
-            keys.append((node.order, 1 if node.kind == "delivery" else 0))
+            # a committed shipment's delivery was a job on board in the search
+            shipment = isinstance(live.orders[node.order], Shipment)
+            end = node.kind == "delivery" or (node.kind == "job" and shipment)
+            keys.append((node.order, 1 if end else 0))
         visits[vid] = keys
     return visits
 

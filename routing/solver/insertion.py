@@ -553,13 +553,20 @@ class LivePlan:
             self.orders[order.id] = order
         self.unassigned[order.id] = unassigned
 
-    def replace(self, job: Job) -> None:
-        """Put a new version of a job in the problem; its route is re-timed."""
-        self._jobs = [job if j.id == job.id else j for j in self._jobs]
-        self._problem = self._problem.model_copy(update={"jobs": tuple(self._jobs)})
-        self.orders[job.id] = job
+    def replace(self, order: Order) -> None:
+        """Put a new version of an order in the problem; its route is re-timed."""
+        if isinstance(order, Job):
+            self._jobs = [order if j.id == order.id else j for j in self._jobs]
+            update: dict[str, object] = {"jobs": tuple(self._jobs)}
+        else:
+            shipments = self._problem.shipments
+            update = {
+                "shipments": tuple(order if s.id == order.id else s for s in shipments)
+            }
+        self._problem = self._problem.model_copy(update=update)
+        self.orders[order.id] = order
         for v, keys in enumerate(self.visits):
-            if any(oid == job.id for oid, _ in keys):
+            if any(oid == order.id for oid, _ in keys):
                 self._set_route(v, keys, self.time_route(v, keys))
 
     def remove(self, order_id: str) -> int | None:

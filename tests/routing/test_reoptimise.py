@@ -384,3 +384,141 @@ def test_a_day_with_no_van_left_is_a_valid_rest_of_day(
     left = {o.id for o in problem.orders} - done
     assert {u.id for u in result.plan.unassigned} == left
     assert check(result.problem, result.plan, TRAVEL).ok
+
+
+# -- issue #17: a partially executed route with a shipment, a break and an
+# order for another day ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shipment_day() -> tuple[Problem, Plan]:
+    """One van: four jobs, a shipment, a lunch break, an order for another day."""
+    coords = [(0, 0), (3000, 0), (6000, 0), (6000, 3000), (3000, 3000)]
+    coords += [(0, 3000), (9000, 0), (9000, 3000)]
+    lunch = {"id": "lunch", "time_windows": [[12 * 3600, 14 * 3600]], "service": 1800}
+    problem = grid_problem(
+        coords,
+        [
+            {"id": "j1", "at": 1, "service": 300, "time_windows": [[9 * 3600, 72000]]},
+            {"id": "j2", "at": 5, "service": 300, "time_windows": [[9 * 3600, 72000]]},
+            {"id": "j3", "at": 4, "service": 300},
+            {"id": "j4", "at": 6, "service": 300},
+            {
+                "id": "later",
+                "at": 7,
+                "service": 300,
+                "service_level": "scheduled",
+                "scheduled_date": "2024-02-03",
+            },
+        ],
+        [{"id": "v1", "shift": [8 * 3600, 20 * 3600], "breaks": [lunch]}],
+        date=DAY,
+        shipments=[
+            {
+                "id": "s1",
+                "demand": [5],
+                "pickup": {
+                    "location": {"index": 2},
+                    "service": 300,
+                    "time_windows": [[11 * 3600, 13 * 3600]],
+                },
+                "delivery": {
+                    "location": {"index": 3},
+                    "service": 300,
+                    "time_windows": [[12 * 3600, 15 * 3600]],
+                },
+            }
+        ],
+    )
+    plan = solve(problem, params=SolveParams(engine="ortools", time_limit=1.0))
+    assert check(problem, plan, TRAVEL).ok
+    assert [u.id for u in plan.unassigned] == ["later"]
+    return problem, plan
+
+
+def _step_time(plan: Plan, kind: StepType) -> int:
+    return next(s.arrival for r in plan.routes for s in r.steps if s.type == kind)
+
+
+def _eventful(problem: Problem, plan: Plan, now: int) -> ExecutionState:
+    """The plan at ``now``, one order cancelled and one new (issue #17)."""
+    state = state_as_planned(problem, plan, now)
+    cancel = next(
+        s.id
+        for s in plan.routes[0].steps
+        if s.type == StepType.JOB and s.id is not None and s.arrival > now
+    )
+    new = Job(id="n1", location=Location(index=4), demand=(1,), service=300)
+    return state.model_copy(update={"new_orders": (new,), "cancelled": (cancel,)})
+
+
+@pytest.mark.parametrize("search", [False, True])
+def test_shipment_pickup_stays_before_its_delivery(
+    shipment_day: tuple[Problem, Plan], search: bool
+) -> None:
+    """Driving to a shipment's pickup: the pickup is next, the delivery after
+    it, the break kept, nothing on board dropped, nothing of another day."""
+    problem, plan = shipment_day
+    state = _eventful(problem, plan, _step_time(plan, StepType.PICKUP) - 60)
+    assert state.vehicles[0].next == "s1"
+    result = reoptimise(problem, state, TRAVEL, params=SEARCH, search=search)
+    assert check(result.problem, result.plan, TRAVEL).ok
+    steps = result.plan.routes[0].steps[1:-1]
+    kinds = [(s.type, s.id) for s in steps if s.id == "s1"]
+    assert kinds == [(StepType.PICKUP, "s1"), (StepType.DELIVERY, "s1")]
+    assert steps[0].id == "s1"
+    assert any(s.type == StepType.BREAK for s in steps)
+    assert {u.id: u.reason for u in result.plan.unassigned} == {
+        "later": Reason.SCHEDULED_OTHER_DAY
+    }
+
+
+def test_shipment_on_board_is_delivered_from_where_the_van_is(
+    shipment_day: tuple[Problem, Plan],
+) -> None:
+    """Between a shipment's pickup and delivery the parcel is on board: it is
+    delivered by that van and not collected again."""
+    problem, plan = shipment_day
+    state = _eventful(problem, plan, _step_time(plan, StepType.DELIVERY) - 60)
+    assert state.vehicles[0].picked_up == ("s1",)
+    result = reoptimise(problem, state, TRAVEL, params=SEARCH)
+    assert check(result.problem, result.plan, TRAVEL).ok
+    served = [s.id for s in result.plan.routes[0].steps if s.id == "s1"]
+    assert served == ["s1"]
+    assert result.plan.routes[0].steps[1].id == "s1"
+    assert "s1" not in {u.id for u in result.plan.unassigned}
+
+
+def test_parcels_on_board_are_kept_when_the_van_has_time(
+    shipment_day: tuple[Problem, Plan],
+) -> None:
+    """Every delivery still on board is served by its van (issue #17: two
+    parcels on board were dropped while the van was free all afternoon)."""
+    problem, plan = shipment_day
+    now = _step_time(plan, StepType.PICKUP) - 60
+    state = _eventful(problem, plan, now)
+    on_board = set(_remaining_on(plan, "v1", now)) - set(state.cancelled)
+    result = reoptimise(problem, state, TRAVEL, params=SEARCH, search=False)
+    assert on_board <= set(_where(result.plan))
+    assert {u.id for u in result.plan.unassigned} == {"later"}
+
+
+def test_orders_for_another_day_stay_out(day: tuple[Problem, Plan]) -> None:
+    """A new order and an order the plan left out, both scheduled for another
+    day, are not planned today, whatever else happened."""
+    problem, plan = day
+    other = date(2024, 2, 3)
+    late = problem.jobs[0].model_copy(
+        update={
+            "id": "other-day",
+            "service_level": "scheduled",
+            "scheduled_date": other,
+        }
+    )
+    state = _busy_state(problem, plan, 11 * 3600)
+    state = state.model_copy(update={"new_orders": (*state.new_orders, late)})
+    result = reoptimise(problem, state, TRAVEL, params=SEARCH)
+    assert "other-day" not in _where(result.plan)
+    reasons = {u.id: u.reason for u in result.plan.unassigned}
+    assert reasons["other-day"] == Reason.SCHEDULED_OTHER_DAY
+    assert check(result.problem, result.plan, TRAVEL).ok
