@@ -359,12 +359,11 @@ def reoptimise_plan(
     for name in ("vehicles", "new_orders", "cancelled", "changed", "unavailable"):
         check_max_items(getattr(request, name), name, max_items)
     state = _off_plan_cancelled(session, request.state(row.plan))
-    problem, state = _of_the_day(row.problem, state)
-    errors = state_errors(problem, state)
+    errors = state_errors(row.problem, state)
     if errors:
         raise Invalid([_state_error(line) for line in errors])
     payload = ReoptimisePayload(
-        problem=problem,
+        problem=row.problem,
         state=state,
         params=request.params or PlanParams(),
         day=row.day,
@@ -393,41 +392,6 @@ def _off_plan_cancelled(session: Session, state: ExecutionState) -> ExecutionSta
     if not off:
         return state
     return state.model_copy(update={"cancelled": (*state.cancelled, *off)})
-
-
-def _of_the_day(
-    problem: Problem, state: ExecutionState
-) -> tuple[Problem, ExecutionState]:
-    """The problem and state without the orders scheduled for another day.
-
-    The plan left them unassigned (the solver's precheck); the rest of this
-    day is not theirs. The library's repair step would put them back on a
-    route (the checker then rejects the plan), so they are left out of the
-    re-optimisation, unless the request changes or cancels one.
-    """
-    if problem.date is None:
-        return problem, state
-    named = {j.id for j in state.changed} | set(state.cancelled)
-    routed = {o for r in state.plan.routes for o in r.order_ids}
-    other = {
-        o.id
-        for o in problem.orders
-        if o.scheduled_date is not None
-        and o.scheduled_date != problem.date
-        and o.id not in named
-        and o.id not in routed
-    }
-    if not other:
-        return problem, state
-    problem = problem.model_copy(
-        update={
-            "jobs": tuple(j for j in problem.jobs if j.id not in other),
-            "shipments": tuple(s for s in problem.shipments if s.id not in other),
-        }
-    )
-    unassigned = tuple(u for u in state.plan.unassigned if u.id not in other)
-    plan = state.plan.model_copy(update={"unassigned": unassigned})
-    return problem, state.model_copy(update={"plan": plan})
 
 
 def _state_error(line: str) -> FieldError:
