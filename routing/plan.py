@@ -15,6 +15,7 @@ from pydantic import Field
 
 from routing.base import FrozenModel
 from routing.model import Location
+from routing.travel.spec import TravelSpec
 
 
 class StepType(StrEnum):
@@ -120,6 +121,11 @@ class Plan(FrozenModel):
     unassigned: tuple[Unassigned, ...] = ()
     engine: str = ""
     seconds: float = 0.0
+    travel: TravelSpec | None = Field(
+        default=None,
+        description="the travel model the plan is timed with (None: not "
+        "recorded, an older plan: straight lines)",
+    )
 
     def route_of(self, vehicle_id: str) -> Route | None:
         return next((r for r in self.routes if r.vehicle == vehicle_id), None)

@@ -17,7 +17,8 @@ from rich.console import Console
 
 if TYPE_CHECKING:
     from routing.io import InputError
-    from routing.travel import TravelModel
+    from routing.model import Problem
+    from routing.travel import TravelModel, TravelSpec
 
 console = Console(stderr=True)
 out = Console()
@@ -45,6 +46,24 @@ CityRoadsOption = Annotated[
         metavar="SEED",
         help="drive on the embedded Seoul's road network of this seed, the one "
         "'milepost demo --seed SEED' plans on (default seed 0)",
+    ),
+]
+PlanRoadsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--roads",
+        help="road network the plan was made on; only needed for an older plan "
+        "that does not record its travel model (a recorded one is used as is, "
+        "and a different one is refused)",
+    ),
+]
+PlanCityRoadsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--city-roads",
+        metavar="SEED",
+        help="the embedded Seoul's road network of this seed; only needed for "
+        "an older plan that does not record its travel model",
     ),
 ]
 ObjectiveOption = Annotated[str, typer.Option(help="cost | distance")]
@@ -87,6 +106,60 @@ def load_travel(
             return RoadTravel.from_file(roads, cache_dir=cache_dir)
     except (OSError, ValueError, SyntaxError) as exc:  # XML errors are SyntaxError
         raise fail(InputError(str(roads), [f"cannot read road graph: {exc}"])) from None
+
+
+def plan_travel(
+    spec: TravelSpec | None,
+    source: str,
+    problem: Problem,
+    roads: Path | None,
+    cache_dir: Path,
+    city_roads: int | None = None,
+) -> TravelModel:
+    """The travel model a plan was made with (``Plan.travel``), rebuilt.
+
+    ``--roads``/``--city-roads`` are only needed for an older plan that does
+    not record its model (which otherwise means straight lines, said on
+    stderr); given for a plan that records one, they must describe the same
+    travel (e.g. the same road file moved elsewhere), else exit 2. A recorded
+    model that cannot be rebuilt (file missing or changed) exits 2 with the
+    field and the reason. ``source`` names the plan in messages.
+    """
+    from routing.travel import HaversineTravel, TravelUnavailable, plan_travel_spec
+    from scenarios.city.roads import load_city_spec
+
+    given = None
+    if roads is not None or city_roads is not None:
+        given = load_travel(roads, cache_dir, city_roads)
+    if spec is None:
+        if given is not None:
+            return given
+        console.print(
+            f"[yellow]note[/]: {source} does not record its travel model (an "
+            "older plan): re-timing it with straight lines",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return HaversineTravel()
+    if given is not None:
+        given_spec = plan_travel_spec(problem, given)
+        if not spec.same_as(given_spec):
+            option = "--roads" if roads is not None else "--city-roads"
+            raise error(
+                f"{option}: {given_spec.describe()} is not the travel model "
+                f"{source} was made with ({spec.describe()}); drop the option "
+                "to use the plan's own, or re-plan on the new one"
+            )
+        return given
+    try:
+        with console.status(f"rebuilding the plan's travel: {spec.describe()}"):
+            return load_city_spec(spec, cache_dir, problem)
+    except TravelUnavailable as exc:
+        raise error(
+            f"{source}: {exc.field}: {exc.reason}. The plan must be re-timed with "
+            "the travel model it was made with; restore it (or give --roads "
+            "with the same road network) or re-plan"
+        ) from None
 
 
 def default_output(given: Path | None, source: Path, suffix: str) -> Path:

@@ -20,8 +20,9 @@ from api.cli.common import (
     CURRENCY,
     DEFAULT_CACHE_DIR,
     CacheOption,
-    CityRoadsOption,
     ObjectiveOption,
+    PlanCityRoadsOption,
+    PlanRoadsOption,
     RoadsOption,
     SeedOption,
     console,
@@ -29,6 +30,7 @@ from api.cli.common import (
     fail,
     load_travel,
     out,
+    plan_travel,
 )
 from api.cli.plan import summary_table
 
@@ -272,8 +274,8 @@ def reoptimize_command(
     ] = 10.0,
     objective: ObjectiveOption = "cost",
     seed: SeedOption = 0,
-    roads: RoadsOption = None,
-    city_roads: CityRoadsOption = None,
+    roads: PlanRoadsOption = None,
+    city_roads: PlanCityRoadsOption = None,
     cache_dir: CacheOption = DEFAULT_CACHE_DIR,
 ) -> None:
     """Re-plan the rest of the day from the plan in execution."""
@@ -282,7 +284,10 @@ def reoptimize_command(
     problem = _read_problem(problem_file)
     state = _read_state_or_exit(problem, state_file, plan_file)
     params = _params(time_limit=max(time_limit, 0.001), objective=objective, seed=seed)
-    travel = load_travel(roads, cache_dir, city_roads)
+    source = str(plan_file or state_file)
+    travel = plan_travel(
+        state.plan.travel, source, problem, roads, cache_dir, city_roads
+    )
     result = _reoptimise(problem, state, travel, params, source=state_file)
     verdict = check(result.problem, result.plan, travel)
     target = default_output(output, state_file, ".reopt.json")
@@ -497,8 +502,8 @@ def slots_command(
     json_file: Annotated[
         Path | None, typer.Option("--json", help="also write the quotes as JSON")
     ] = None,
-    roads: RoadsOption = None,
-    city_roads: CityRoadsOption = None,
+    roads: PlanRoadsOption = None,
+    city_roads: PlanCityRoadsOption = None,
     cache_dir: CacheOption = DEFAULT_CACHE_DIR,
 ) -> None:
     """Quote delivery slots for an address, or book one."""
@@ -508,7 +513,9 @@ def slots_command(
     problem, plan, cfg, location, day, moment = _slot_inputs(
         problem_file, plan_file, (lat, lon), date, config, now
     )
-    slots = SlotBook(problem, plan, load_travel(roads, cache_dir, city_roads), cfg)
+    source = str(plan_file)
+    travel = plan_travel(plan.travel, source, problem, roads, cache_dir, city_roads)
+    slots = SlotBook(problem, plan, travel, cfg)
     quotes = slots.quote(location, day, now=moment)
     out.print(quotes_table(quotes))
     if json_file is not None:

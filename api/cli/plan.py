@@ -38,6 +38,7 @@ def summary_table(problem: Problem, plan: Plan, title: str = "Plan") -> Table:
 
     from rich.table import Table
 
+    from routing.travel.spec import describe
     from routing.units import HOUR
 
     s = plan.summary
@@ -63,6 +64,7 @@ def summary_table(problem: Problem, plan: Plan, title: str = "Plan") -> Table:
     table.add_row("served inside their window", f"{share:.1%}")
     table.add_row("cost", f"{s.cost:,.0f} {CURRENCY}")
     table.add_row("engine", f"{plan.engine} ({plan.seconds:.1f} s)")
+    table.add_row("travel", describe(plan.travel))
     return table
 
 

@@ -65,7 +65,7 @@ from routing.solver.engines import solve_one
 from routing.solver.insertion import LivePlan, assemble
 from routing.solver.params import ProgressCallback, SolveParams
 from routing.solver.precheck import precheck
-from routing.travel import HaversineTravel, TravelModel
+from routing.travel import HaversineTravel, TravelModel, plan_travel_spec
 
 #: Orders per part: where PyVRP and OR-Tools are strong within seconds.
 PART_SIZE = 200
@@ -909,7 +909,12 @@ def _finish(run: _Run, whole: bool) -> LargeResult:
     )
     verdict = verify(problem, plan, run.travel)
     run.phase["final"] = time.perf_counter() - t_final
-    plan = plan.model_copy(update={"seconds": round(time.perf_counter() - run.t0, 3)})
+    plan = plan.model_copy(
+        update={
+            "seconds": round(time.perf_counter() - run.t0, 3),
+            "travel": plan_travel_spec(problem, run.travel),
+        }
+    )
     run.say("large:done", run.value())
     return LargeResult(
         plan=plan,

@@ -45,7 +45,7 @@ from routing.model import Job, Location, Order, Problem, Shipment, Vehicle
 from routing.plan import Plan, Route, StepType, Unassigned, plan_from_routes
 from routing.solver.data import build_data, incompatibility, travel_model_for
 from routing.solver.timeline import BreakVisit, Visit, schedule, schedule_route
-from routing.travel import TravelModel, band_index
+from routing.travel import TravelModel, band_index, plan_travel_spec
 
 #: A visit on a route by key: ``(order id, end)`` with ``end`` 0 for a job or
 #: a shipment's pickup and 1 for its delivery; ``("", k)`` is break ``k``.
@@ -388,13 +388,17 @@ class LivePlan:
         return self._vindex[vehicle_id]
 
     def plan(self, *, engine: str = "insertion", seconds: float = 0.0) -> Plan:
-        """The current routes and unassigned orders as a :class:`Plan`."""
-        return assemble(
+        """The current routes and unassigned orders as a :class:`Plan`, with
+        the travel model they are timed with."""
+        plan = assemble(
             self.problem,
             (r for r in self.routes if r is not None),
             self.unassigned.values(),
             engine=engine,
             seconds=seconds,
+        )
+        return plan.model_copy(
+            update={"travel": plan_travel_spec(self.problem, self._travel)}
         )
 
     def where(self) -> dict[str, tuple[str, int]]:

@@ -11,7 +11,7 @@ from routing.solver.decompose import solve_large
 from routing.solver.engines import solve_one
 from routing.solver.params import ProgressCallback, SolveParams
 from routing.solver.result import plan_from_sequences
-from routing.travel import HaversineTravel, TravelModel
+from routing.travel import HaversineTravel, TravelModel, plan_travel_spec
 
 __all__ = ["LARGE_ORDERS", "plan_from_sequences", "solve"]
 
@@ -44,7 +44,8 @@ def solve(
     Returns
     -------
     Plan
-        Timed routes, and every order the plan leaves out with its reason.
+        Timed routes, and every order the plan leaves out with its reason;
+        ``travel`` records the travel model they are timed with.
     """
     params = params or SolveParams()
     travel_model = travel or HaversineTravel()
@@ -55,13 +56,15 @@ def solve(
     )
     if engine == "large":
         # Before any indexing: a large day never gets a dense matrix here.
-        return solve_large(
+        plan = solve_large(
             problem,
             params=params,
             travel=travel_model,
             progress=progress,
             coordinates=coordinates,
         )
-    return solve_one(
-        problem, engine, travel=travel_model, params=params, progress=progress
-    )
+    else:
+        plan = solve_one(
+            problem, engine, travel=travel_model, params=params, progress=progress
+        )
+    return plan.model_copy(update={"travel": plan_travel_spec(problem, travel_model)})

@@ -17,6 +17,13 @@ if TYPE_CHECKING:
     from routing.travel.osm import HIGHWAY_SPEEDS_KPH, load_graph
     from routing.travel.profiles import DEFAULT_PROFILE, Band, SpeedProfile
     from routing.travel.road import RoadTravel, Snap, UnreachableError
+    from routing.travel.spec import (
+        TravelSpec,
+        TravelUnavailable,
+        load_spec,
+        plan_travel_spec,
+        travel_spec,
+    )
     from routing.travel.synthetic import synthetic_city_graph
 
 __all__ = [
@@ -34,10 +41,15 @@ __all__ = [
     "SpeedProfile",
     "TravelMatrix",
     "TravelModel",
+    "TravelSpec",
+    "TravelUnavailable",
     "UnreachableError",
     "band_index",
     "load_graph",
+    "load_spec",
+    "plan_travel_spec",
     "synthetic_city_graph",
+    "travel_spec",
 ]
 
 __getattr__, __dir__ = lazy_names(
@@ -61,5 +73,10 @@ __getattr__, __dir__ = lazy_names(
         "Snap": "routing.travel.road",
         "UnreachableError": "routing.travel.road",
         "synthetic_city_graph": "routing.travel.synthetic",
+        "TravelSpec": "routing.travel.spec",
+        "TravelUnavailable": "routing.travel.spec",
+        "load_spec": "routing.travel.spec",
+        "plan_travel_spec": "routing.travel.spec",
+        "travel_spec": "routing.travel.spec",
     },
 )

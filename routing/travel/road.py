@@ -59,6 +59,7 @@ from routing.travel.osm import (
     normalise_graph,
 )
 from routing.travel.profiles import DEFAULT_PROFILE, SpeedProfile, road_group
+from routing.travel.spec import TravelSpec, file_sha256
 from routing.units import EARTH_RADIUS_M, kmh_to_mps
 
 __all__ = ["RoadTravel", "Snap", "UnreachableError"]
@@ -219,6 +220,9 @@ class RoadTravel:
         if (self.length < 0).any():
             raise ValueError("edge lengths must be non-negative")
         self.digest = self._digest()
+        #: Where the graph came from, for :meth:`spec` (set by
+        #: :meth:`from_file` and by the embedded city's builder).
+        self.source: TravelSpec | None = None
         self._bands: dict[int | None, _BandGraph] = {}
 
     # ----------------------------------------------------------- constructors
@@ -288,7 +292,23 @@ class RoadTravel:
         RoadTravel
             The model.
         """
-        return cls.from_graph(load_graph(path, speeds=speeds), **kwargs)
+        model = cls.from_graph(load_graph(path, speeds=speeds), **kwargs)
+        model.source = TravelSpec(
+            kind="road",
+            name=model.name,
+            path=str(Path(path).resolve()),
+            sha256=file_sha256(path),
+            digest=model.digest,
+        )
+        return model
+
+    def spec(self) -> TravelSpec:
+        """This model's descriptor (:mod:`routing.travel.spec`): its file or
+        city seed when known, else a road graph with no file (``path=None``),
+        which cannot be rebuilt."""
+        if self.source is not None:
+            return self.source
+        return TravelSpec(kind="road", name=self.name, digest=self.digest)
 
     # ------------------------------------------------------------- properties
 
