@@ -138,7 +138,6 @@ def plan_travel(
             f"[yellow]note[/]: {source} does not record its travel model (an "
             "older plan): re-timing it with straight lines",
             highlight=False,
-            soft_wrap=True,
         )
         return HaversineTravel()
     if given is not None:

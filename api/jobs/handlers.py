@@ -19,11 +19,11 @@ from api.jobs.payloads import (
     ReoptimiseResult,
     ScenarioPayload,
 )
+from api.services.travel import rebuild_travel
 from routing.model import Problem
 from routing.plan import Plan
 from routing.reoptimise import reoptimise
 from routing.solver import check, solve
-from routing.travel import HaversineTravel
 from scenarios.run import Progress, forecast_demand
 from scenarios.sweep import comparison, run_sweep
 
@@ -46,7 +46,8 @@ class PlanRejected(ValueError):
 
 
 def checked_plan(problem: Problem, plan: Plan, what: str) -> Plan:
-    """``plan`` once :func:`routing.solver.check` finds nothing wrong with it.
+    """``plan`` once :func:`routing.solver.check` finds nothing wrong with it,
+    timed with the travel model the plan records.
 
     Raises
     ------
@@ -54,7 +55,7 @@ def checked_plan(problem: Problem, plan: Plan, what: str) -> Plan:
         Naming the first :data:`MAX_REASONS` violations (kind, detail, van
         and step).
     """
-    verdict = check(problem, plan, HaversineTravel())
+    verdict = check(problem, plan, rebuild_travel(problem, plan))
     if verdict.ok:
         return plan
     reasons = [
@@ -95,9 +96,9 @@ def reoptimise_plan(payload: ReoptimisePayload, progress: Progress) -> Reoptimis
     is checked against the rest-of-day problem it was made for.
     """
     progress(0.0, "re-planning the rest of the day")
-    result = reoptimise(
-        payload.problem, payload.state, HaversineTravel(), params=payload.params
-    )
+    # The plan's own travel model (the service checked it can be rebuilt).
+    travel = rebuild_travel(payload.problem, payload.state.plan)
+    result = reoptimise(payload.problem, payload.state, travel, params=payload.params)
     return ReoptimiseResult(
         problem=result.problem,
         plan=checked_plan(result.problem, result.plan, "re-optimised plan"),

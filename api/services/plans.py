@@ -40,6 +40,7 @@ from api.services.errors import (
     check_max_items,
 )
 from api.services.problems import problem_for
+from api.services.travel import plan_travel
 from routing.model import Id, Problem
 from routing.plan import Plan, Summary
 from routing.reoptimise import Changes, ExecutionState, state_errors
@@ -358,6 +359,8 @@ def reoptimise_plan(
         )
     for name in ("vehicles", "new_orders", "cancelled", "changed", "unavailable"):
         check_max_items(getattr(request, name), name, max_items)
+    # Re-timed with the plan's own travel model: refused when it is gone.
+    plan_travel(row.problem, row.plan, f"plan {plan_id}")
     state = _off_plan_cancelled(session, request.state(row.plan))
     errors = state_errors(row.problem, state)
     if errors:

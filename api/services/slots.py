@@ -33,6 +33,7 @@ from api.db.tables_dispatch import OrderRow
 from api.services.errors import Conflict, FieldError, Invalid, NotFound
 from api.services.orders import OrderCreate, create_order
 from api.services.tracking import now_seconds, register_plan
+from api.services.travel import plan_travel
 from routing.model import Amount, Id, Location, Problem, Seconds
 from routing.slotting import (
     Booking,
@@ -43,7 +44,6 @@ from routing.slotting import (
     SlotReason,
     SlotUnavailableError,
 )
-from routing.travel import HaversineTravel
 from routing.units import haversine_m, to_datetime
 
 __all__ = [
@@ -184,11 +184,10 @@ def _book_for(entry: _Entry, row: PlanRow) -> SlotBook:
     """The entry's book, rebuilt when the day's current plan is another one."""
     if entry.book is None or entry.plan_id != row.id:
         entry.book = entry.plan_id = None
+        # The plan's own travel model, or a Conflict saying why not.
+        travel = plan_travel(row.problem, row.plan, f"plan {row.id}")
         try:
-            # The planner solves stored days with straight-line travel.
-            entry.book = SlotBook(
-                row.problem, row.plan, HaversineTravel(), _config(row.problem)
-            )
+            entry.book = SlotBook(row.problem, row.plan, travel, _config(row.problem))
         except ValueError as exc:
             raise Conflict(
                 f"the plan {row.id} cannot take slot quotes: {exc}"

@@ -11,6 +11,7 @@ parsing a day's plan on every request would cost more than the ETA itself;
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,8 +23,10 @@ from api.db import orders as order_rows
 from api.db import tracking as rows
 from api.db.tracking import RouteRef, SqlStore
 from api.services.ingest import ingest
+from api.services.travel import rebuild_travel
 from routing.model import Problem
 from routing.plan import Plan, Route, StepType
+from routing.travel import TravelUnavailable
 from routing.travel.haversine import HaversineTravel
 from routing.units import to_datetime, to_seconds
 from tracking.correction import Correction
@@ -156,6 +159,8 @@ def dispatch_plan(
 
 # -- live ETAs ----------------------------------------------------------------
 
+log = logging.getLogger("milepost.eta")
+
 
 @dataclass(frozen=True)
 class RoutePlan:
@@ -180,12 +185,14 @@ class LiveEtas:
     """
 
     def __init__(self, max_plans: int = 256, max_routes: int = 4096) -> None:
-        #: The travel-time cache (the planner's default model).
+        #: The travel-time cache of the planner's default model (straight
+        #: lines); a plan's ETAs use the model it records (:meth:`legs_for`).
         self.legs = LegTimes(HaversineTravel())
+        self._legs: dict[tuple[object, ...], LegTimes] = {}
         self.correction = Correction()
         self.max_plans = max_plans
         self.max_routes = max_routes
-        self._plans: dict[str, tuple[int, Plan, WindowsByStop]] = {}
+        self._plans: dict[str, tuple[int, Plan, WindowsByStop, LegTimes]] = {}
         self._plans_lock = threading.Lock()
         self._routes: dict[RouteKey, tuple[RoutePlan, dict[str, Eta]]] = {}
 
@@ -237,7 +244,7 @@ class LiveEtas:
         self, session: Session, key: RouteKey
     ) -> tuple[RoutePlan, dict[str, Eta]] | None:
         day, plan_id, version, vehicle, _, now = key
-        plan, windows = self._parsed_plan(session, plan_id, version)
+        plan, windows, legs = self._parsed_plan(session, plan_id, version)
         found = plan.route_of(vehicle)
         if found is None:
             return None
@@ -248,7 +255,7 @@ class LiveEtas:
         etas = route_eta(
             route.route,
             events,
-            self.legs,
+            legs,
             now,
             self.correction,
             windows=route.windows,
@@ -261,19 +268,50 @@ class LiveEtas:
 
     def _parsed_plan(
         self, session: Session, plan_id: str, version: int
-    ) -> tuple[Plan, WindowsByStop]:
+    ) -> tuple[Plan, WindowsByStop, LegTimes]:
         hit = self._plans.get(plan_id)
         if hit is not None and hit[0] == version:
-            return hit[1], hit[2]
+            return hit[1], hit[2], hit[3]
         row = rows.get_tracked_plan(session, plan_id=plan_id)
         assert row is not None
         plan = Plan.model_validate(row.plan)
-        windows = windows_of(Problem.model_validate(row.problem))
+        problem = Problem.model_validate(row.problem)
+        windows = windows_of(problem)
+        legs = self.legs_for(problem, plan, plan_id)
         with self._plans_lock:
             if len(self._plans) >= self.max_plans:
                 self._plans.clear()
-            self._plans[plan_id] = (row.version, plan, windows)
-        return plan, windows
+            self._plans[plan_id] = (row.version, plan, windows, legs)
+        return plan, windows, legs
+
+    def legs_for(self, problem: Problem, plan: Plan, plan_id: str) -> LegTimes:
+        """The travel-time cache of the model ``plan`` records (one per model).
+
+        A model this process cannot rebuild (a road file gone) falls back to
+        straight lines, logged as a warning naming the plan and the reason:
+        a customer's ETA is still shown, the dispatcher is told why it is rough.
+        """
+        if plan.travel is None:
+            return self.legs
+        key = plan.travel.key()
+        legs = self._legs.get(key)
+        if legs is not None:
+            return legs
+        try:
+            model = rebuild_travel(problem, plan)
+        except TravelUnavailable as exc:
+            log.warning(
+                "plan %s: ETAs on straight lines, its travel model (%s) cannot "
+                "be rebuilt: %s",
+                plan_id,
+                plan.travel.describe(),
+                exc,
+            )
+            return self.legs
+        legs = LegTimes(model)
+        with self._plans_lock:
+            self._legs[key] = legs
+        return legs
 
     def _from_route(
         self, cached: tuple[RoutePlan, dict[str, Eta]], order_id: str, now: int
