@@ -119,24 +119,24 @@ class TravelSpec(FrozenModel):
         return self.key() == other.key()
 
     def describe(self) -> str:
-        """One line for messages: the kind and what identifies it."""
+        """A few words for tables and messages: the kind and its identity."""
         if self.kind == "haversine":
-            bands = f"{len(self.bands or ())} speed bands" if self.bands else "no bands"
-            return (
-                f"straight lines (detour {self.detour:g}, {self.speed_kmh:g} km/h, "
-                f"{bands})"
+            bands = len(self.bands or ())
+            return f"straight lines (detour {self.detour:g}, " + (
+                f"{bands} speed bands)" if bands else f"{self.speed_kmh:g} km/h)"
             )
         if self.kind == "road":
-            return f"road network {self.path or '(built in memory)'} ({_short(self)})"
+            where = Path(self.path).name if self.path else "a graph built in memory"
+            return f"roads of {where} ({_short(self)})"
         if self.kind == "city":
-            return f"the embedded city's roads, seed {self.seed} ({_short(self)})"
+            return f"embedded city roads, seed {self.seed}"
         if self.kind == "matrix":
-            return f"the problem's own matrices (sha256 {str(self.sha256)[:12]})"
+            return f"the problem's matrices (sha256 {str(self.sha256)[:8]})"
         return f"travel model {self.name!r}"
 
 
 def _short(spec: TravelSpec) -> str:
-    return f"digest {str(spec.digest)[:12]}"
+    return f"digest {str(spec.digest)[:8]}"
 
 
 # -- model -> spec -------------------------------------------------------------------
