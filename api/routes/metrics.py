@@ -53,7 +53,7 @@ def read_delivery_metrics(
         end=end,
         zone=zone,
         by=by,
-        legs=etas.legs if eta_accuracy else None,
+        legs=etas.legs_for if eta_accuracy else None,
     )
 
 

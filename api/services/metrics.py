@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Literal
 
 import pandas as pd
@@ -52,6 +53,10 @@ MAX_DAYS = 366
 Grouping = Literal["day", "zone", "vehicle"]
 
 
+#: The travel times of one tracked plan: ``(problem, plan, plan_id)`` in.
+LegsFor = Callable[[Problem, Plan, str], LegTimes]
+
+
 def rate(value: object) -> float | None:
     """A number for JSON: NaN and missing become None."""
     if value is None:
@@ -66,7 +71,7 @@ def outcomes_between(
     end: dt.date,
     *,
     zone: str | None = None,
-    legs: LegTimes | None = None,
+    legs: LegTimes | LegsFor | None = None,
 ) -> list[DeliveryOutcome]:
     """Delivery outcomes of the tracked days ``start..end`` (inclusive).
 
@@ -80,7 +85,9 @@ def outcomes_between(
         Keep only orders of this zone (:func:`tracking.zones.grid_zone`).
     legs
         Travel times to replay the live ETA before each arrival with (costs
-        time per order); None: no ETA accuracy.
+        time per order), or what gives them per plan (the travel model each
+        plan records, :meth:`api.services.tracking.LiveEtas.legs_for`);
+        None: no ETA accuracy.
     """
     plans: dict[dt.date, list[TrackedPlan]] = defaultdict(list)
     for row in rows.tracked_plans_between(session, start=start, end=end):
@@ -98,7 +105,7 @@ def _day_outcomes(
     day: dt.date,
     plans: list[TrackedPlan],
     events: list[Event],
-    legs: LegTimes | None,
+    legs: LegTimes | LegsFor | None,
 ) -> list[DeliveryOutcome]:
     """A day's outcomes; an order counts once, under the newest plan holding it."""
     out: list[DeliveryOutcome] = []
@@ -114,7 +121,8 @@ def _day_outcomes(
             }
         )
         seen.update(o.id for o in problem.orders)
-        out.extend(delivery_outcomes(fresh, plan, events, travel=legs))
+        travel = legs(problem, plan, row.plan_id) if callable(legs) else legs
+        out.extend(delivery_outcomes(fresh, plan, events, travel=travel))
     return out
 
 
@@ -238,7 +246,7 @@ def delivery_metrics(
     end: dt.date,
     zone: str | None,
     by: Grouping,
-    legs: LegTimes | None,
+    legs: LegTimes | LegsFor | None,
 ) -> DeliveryMetricsPublic:
     """On-time rate, failed-attempt rate and ETA accuracy (with ``legs``) per group."""
     _check_range(start, end)
