@@ -3,6 +3,7 @@ re-optimisation and ETAs, or refused with 409 (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -25,6 +26,7 @@ from routing.travel import (
 )
 from scenarios.city.roads import seoul_roads
 from tests.api.conftest import auth
+from tests.api.routes.test_plans import EXAMPLE, PARAMS, wait_plan
 from tests.api.routes.test_slots import DAY, DEPOT, a_stop, quote, store_day
 
 NOON = 12 * 3600
@@ -75,6 +77,46 @@ def test_stored_plan_returns_its_travel_and_slots_quote_on_it(
     want = [q.marginal_cost for q in expected.quote(where, DAY)]
     assert [q["marginal_cost"] for q in body["data"]] == want
     assert want != [q.marginal_cost for q in straight.quote(where, DAY)]
+
+
+@pytest.mark.slow
+def test_reoptimising_a_plan_on_roads_keeps_its_roads(
+    app: FastAPI, client: TestClient, keys: dict[Role, str]
+) -> None:
+    """Re-optimised through the service, a plan made on the city's roads
+    gives a new plan on the same roads (checked on them by the job)."""
+    row = store_day(app)
+    roads = city_roads()
+    on_roads = solve(row.problem, travel=roads, params=SolveParams(time_limit=1.0))
+    _replace_plan(app, row.id, on_roads)
+    accepted = client.post(
+        f"/v1/plans/{row.id}/reoptimize",
+        json={"time": NOON, "params": PARAMS},
+        headers=auth(keys[Role.dispatcher]),
+    )
+    assert accepted.status_code == 202, accepted.text
+    child = wait_plan(client, keys[Role.dispatcher], accepted.json()["url"])
+    assert child["status"] == "draft", child["job"]
+    assert child["plan"]["travel"] == travel_spec(roads).model_dump(mode="json")
+
+
+@pytest.mark.slow
+def test_a_plan_solved_by_the_service_records_straight_lines(
+    client: TestClient, keys: dict[Role, str]
+) -> None:
+    """The service plans on straight lines, and its plan says so."""
+    key = keys[Role.dispatcher]
+    problem = json.loads(EXAMPLE.read_text())
+    response = client.post(
+        "/v1/plans", json={"problem": problem, "params": PARAMS}, headers=auth(key)
+    )
+    assert response.status_code == 202, response.text
+    body = wait_plan(client, key, response.json()["url"])
+    assert body["status"] == "draft", body["job"]
+    assert body["plan"]["travel"]["kind"] == "haversine"
+    assert TravelSpec.model_validate(body["plan"]["travel"]).same_as(
+        travel_spec(HaversineTravel())
+    )
 
 
 def test_a_travel_model_the_service_cannot_rebuild_is_refused(
