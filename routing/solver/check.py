@@ -270,9 +270,9 @@ class _RouteWalk:
         self.load = [0] * self.n_dims
         for s in steps:
             o = orders.get(s.id or "")
-            if isinstance(o, Job) and o.type == "delivery" and s.type == StepType.JOB:
+            if isinstance(o, Job) and o.loads_at_depot and s.type == StepType.JOB:
                 for d in range(self.n_dims):
-                    self.load[d] += o.demand[d]
+                    self.load[d] += o.delivered[d]
         self.picked: set[str] = set()
         self.served_here = 0
         self.breaks_seen: Counter[str] = Counter()
@@ -379,9 +379,9 @@ class _RouteWalk:
             self.result.add("shape", f"job {order.id} appears as {s.type}", self.vid, k)
         self.seen[order.id] += 1
         self.served_here += 1
+        # an exchange's new item comes off and its old item goes on
         for d in range(self.n_dims):
-            sign = -1 if order.type == "delivery" else 1
-            self.load[d] += sign * order.demand[d]
+            self.load[d] += order.collected[d] - order.delivered[d]
         return setup, service
 
     def _shipment(
@@ -516,7 +516,7 @@ def _check_compat(
     ):
         result.add("date", f"order {order.id} is scheduled for another day", vid, k)
     if isinstance(order, Job) and order.depot is not None:
-        depot = vehicle.start if order.type == "delivery" else vehicle.end
+        depot = vehicle.start if order.loads_at_depot else vehicle.end
         if depot != order.depot:
             result.add(
                 "depot", f"order {order.id} belongs to depot {order.depot}", vid, k

@@ -16,7 +16,7 @@ How one job is placed:
    steps of the plan: the new stop's service start from the departure of the
    stop before it; the push it gives the stop after it must fit in that stop's
    ``slack``; the load must fit using prefix and suffix maxima of the loads
-   (a delivery rides from the depot, a return to the end).
+   (a delivery rides from the depot, a return to the end, an exchange both).
 3. **Verification.** The cheapest screened positions are re-timed exactly
    with the common timeline (:func:`routing.solver.timeline.schedule_route`,
    on a problem of that one vehicle) and checked: windows, shift end,
@@ -43,7 +43,12 @@ import numpy.typing as npt
 
 from routing.model import Job, Location, Order, Problem, Shipment, Vehicle
 from routing.plan import Plan, Route, StepType, Unassigned, plan_from_routes
-from routing.solver.data import build_data, incompatibility, travel_model_for
+from routing.solver.data import (
+    build_data,
+    fits_alone,
+    incompatibility,
+    travel_model_for,
+)
 from routing.solver.timeline import BreakVisit, Visit, schedule, schedule_route
 from routing.travel import TravelModel, band_index
 
@@ -157,15 +162,13 @@ def stop_of(problem: Problem, job: Job) -> NewStop:
     if job.station is not None:
         station = problem.station(job.station)
         setup, service = station.service, station.per_parcel + job.service
-    zero = (0,) * len(job.demand)
-    deliver = job.type == "delivery"
     return NewStop(
         location=problem.job_location(job),
         setup=setup,
         service=service,
         windows=tuple((w.start, w.end) for w in job.time_windows),
-        delivery=job.demand if deliver else zero,
-        pickup=zero if deliver else job.demand,
+        delivery=job.delivered,
+        pickup=job.collected,
     )
 
 
@@ -479,9 +482,7 @@ class LivePlan:
                 for v, vehicle in enumerate(self.vehicles)
                 if (allowed is None or v in allowed)
                 and incompatibility(vehicle, job) is None
-                and all(
-                    q <= c for q, c in zip(job.demand, vehicle.capacity, strict=True)
-                )
+                and fits_alone(job, vehicle)
             ]
             found: list[Insertion] = []
             compat_set = set(compat)
@@ -735,7 +736,8 @@ class LivePlan:
         if push > view.slack[b]:
             return None
         # loads: a delivery rides from the start up to the new stop, a return
-        # from the new stop to the end
+        # from the new stop to the end (an exchange: its new item the first,
+        # its old item the second)
         cap = vehicle.capacity
         if any(st.delivery) and any(
             m + q > c for m, q, c in zip(view.prefmax[a], st.delivery, cap, strict=True)
