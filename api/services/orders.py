@@ -244,6 +244,11 @@ class OrderChecker:
                 f"has {len(job.demand)} dimensions; vehicle capacity has {self.dims}"
             )
             errors.append(FieldError(field="job.demand", reason=reason))
+        if self.dims is not None and job.collect and len(job.collect) != self.dims:
+            reason = (
+                f"has {len(job.collect)} dimensions; vehicle capacity has {self.dims}"
+            )
+            errors.append(FieldError(field="job.collect", reason=reason))
         return errors
 
 
