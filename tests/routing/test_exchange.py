@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from routing import SolveParams, check, solve
 from routing.model import Job, Problem
 from routing.plan import Plan, StepType
+from routing.reoptimise import ExecutionState, VehicleProgress, reoptimise
 from routing.solver.data import build_data
 from routing.solver.insertion import LivePlan
 from routing.solver.solve import plan_from_sequences
@@ -284,3 +285,58 @@ def test_200_random_problems_with_exchanges(seed: int, engine: str) -> None:
     problem = _random_problem(seed)
     plan = solve(problem, params=QUICK.model_copy(update={"engine": engine}))
     _assert_plan_holds(problem, plan)
+
+
+# -- re-optimisation -----------------------------------------------------------
+
+
+def _served_then(problem: Problem, plan: Plan, done: list[str]) -> VehicleProgress:
+    """The van right after serving ``done`` (in plan order), at that stop."""
+    (route,) = plan.routes
+    steps = {s.id: s for s in route.steps if s.id is not None}
+    last = steps[done[-1]]
+    assert last.location is not None
+    rest = [i for i in route.order_ids if i not in done]
+    return VehicleProgress(
+        vehicle=route.vehicle,
+        position=last.location,
+        time=last.departure,
+        completed=tuple(done),
+        next=rest[0] if rest else None,
+    )
+
+
+def test_reoptimising_keeps_a_pending_exchange_on_board() -> None:
+    """After the delivery, the exchange's new item is on the van: the rest
+    of the day still serves it from the van, and the checker agrees."""
+    problem = _order_sensitive()
+    plan = solve(problem, params=QUICK)
+    vs = _served_then(problem, plan, ["b"])
+    state = ExecutionState(time=vs.time, plan=plan, vehicles=(vs,))
+    result = reoptimise(problem, state, TRAVEL, params=QUICK)
+    (route,) = result.plan.routes
+    assert route.order_ids == ["x"]
+    rest_x = next(j for j in result.problem.jobs if j.id == "x")
+    assert rest_x.type == "exchange"
+    assert rest_x.depot is not None and rest_x.depot.startswith("@")
+    assert check(result.problem, result.plan, TRAVEL).ok
+
+
+@pytest.mark.parametrize(("size", "served"), [(2, True), (3, False)])
+def test_a_served_exchanges_old_item_takes_room(size: int, served: bool) -> None:
+    """With the exchange's old item (8) on a van of 10, a new return of 2
+    still fits and one of 3 does not (capacity)."""
+    problem = _order_sensitive()
+    plan = solve(problem, params=QUICK)
+    vs = _served_then(problem, plan, ["b", "x"])
+    back = Job.model_validate(
+        {"id": "r", "type": "pickup", "demand": [size], "location": {"index": 2}}
+    )
+    state = ExecutionState(time=vs.time, plan=plan, vehicles=(vs,), new_orders=(back,))
+    result = reoptimise(problem, state, TRAVEL, params=QUICK)
+    assert check(result.problem, result.plan, TRAVEL).ok
+    on_routes = [o for r in result.plan.routes for o in r.order_ids]
+    assert ("r" in on_routes) is served
+    if not served:
+        (left,) = result.plan.unassigned
+        assert (left.id, left.reason) == ("r", "capacity")
