@@ -70,11 +70,13 @@ VisitKind = Literal["delivery", "pickup", "exchange"]
 class OrderTrackingPublic(OrderEtaPublic):
     """Status, ETA and every status change with its time and cause.
 
-    ``kind`` is the job's type; for an exchange ``delivered`` means the new
-    item was handed over and the old one collected, a failed attempt neither.
+    ``kind`` is the job's type (None for an order that is tracked but not
+    stored: a plan posted as a whole problem); for an exchange ``delivered``
+    means the new item was handed over and the old one collected, a failed
+    attempt neither.
     """
 
-    kind: VisitKind = "delivery"
+    kind: VisitKind | None = None
     vehicle: str | None = None
     history: list[StatusChange]
 
@@ -172,15 +174,28 @@ def eta_view(
 
 
 def tracking_view(
-    session: Session, etas: LiveEtas, order_id: str, at: int | None = None
+    session: Session,
+    etas: LiveEtas,
+    order_id: str,
+    at: int | None = None,
+    *,
+    with_kind: bool = True,
 ) -> OrderTrackingPublic | None:
-    """Status, history and ETA of an order (None: no such order)."""
-    row = orders.get_order(session, order_id=order_id)
-    if row is None:
-        return None
-    kind = row.job.type
+    """Status, history and ETA of an order (None: no such order).
+
+    ``with_kind=False`` skips reading the stored order for ``kind`` (left
+    None) when the order is tracked: the ETA read needs one statement.
+    """
     found = rows.tracked_order(session, order_id=order_id)
+    row = (
+        orders.get_order(session, order_id=order_id)
+        if found is None or with_kind
+        else None
+    )
+    kind = None if row is None else row.job.type
     if found is None:
+        if row is None:
+            return None
         return OrderTrackingPublic(
             order_id=order_id,
             day=row.day,
