@@ -160,3 +160,31 @@ def test_collect_must_match_the_fleets_dimensions(
     response = client.post("/v1/orders", json={"day": DAY, "job": job}, headers=headers)
     body = assert_problem(response, 422, "body.job.collect")
     assert "vehicle capacity has 2" in str(body["errors"])
+
+
+def test_an_order_becomes_an_exchange_and_back(
+    client: TestClient, keys: dict[Role, str], example: dict[str, Any]
+) -> None:
+    """PATCH makes a delivery an exchange only with collect (else 422 on
+    job.collect); back to a delivery, collect goes with it."""
+    headers = auth(keys[Role.dispatcher])
+    job = example["jobs"][1]
+    created = client.post("/v1/orders", json={"day": DAY, "job": job}, headers=headers)
+    assert created.status_code == 201, created.text
+    url = f"/v1/orders/{job['id']}"
+    bare = client.patch(url, json={"job": {"type": "exchange"}}, headers=headers)
+    assert_problem(bare, 422, "body.job.collect")
+    made = client.patch(
+        url, json={"job": {"type": "exchange", "collect": [9000, 1]}}, headers=headers
+    )
+    assert made.status_code == 200, made.text
+    assert (made.json()["job"]["type"], made.json()["job"]["collect"]) == (
+        "exchange",
+        [9000, 1],
+    )
+    back = client.patch(url, json={"job": {"type": "delivery"}}, headers=headers)
+    assert back.status_code == 200, back.text
+    assert (back.json()["job"]["type"], back.json()["job"]["collect"]) == (
+        "delivery",
+        [],
+    )
