@@ -706,6 +706,7 @@ class LivePlan:
         setup_n = 0 if a_loc is not None and a_loc == st.location else st.setup
         ready = dep_a + t1 + setup_n
         start = ready
+        opening = 0
         if st.windows:
             w = next((w for w in st.windows if w[1] >= ready), None)
             if w is None and a == 0 and dep_a > vehicle.shift.start:
@@ -717,6 +718,7 @@ class LivePlan:
             if w is None:
                 return None
             start = max(ready, w[0])
+            opening = w[0]
         dep_n = start + st.service
         t2, d2 = probe.leg_from(b_loc, dep_n)
         last = b == len(view.locs) - 1
@@ -733,6 +735,14 @@ class LivePlan:
             ready_b = dep_n + t2 + setup_b
             base_b = view.start[b]
         push = max(0, ready_b - base_b)
+        early = 0
+        if push > view.slack[b] and a == 0 and not self.pinned[v]:
+            # the van may leave earlier than the plan's late departure: the
+            # new stop (down to its window's opening) and all after it move
+            # up by as much
+            room = max(0, min(dep_a - vehicle.shift.start, start - opening))
+            early = min(push - view.slack[b], room)
+            push -= early
         if push > view.slack[b]:
             return None
         # loads: a delivery rides from the start up to the new stop, a return
@@ -762,7 +772,7 @@ class LivePlan:
         old_leg = view.cdrive[b] - view.cdrive[a]
         old_setup = 0 if last else view.route.steps[b].setup
         work = t1 + setup_n + st.service + t2 + setup_b - old_leg - old_setup
-        span = work if view.empty else max(0, push - view.wait_after[b])
+        span = work if view.empty else early + max(0, push - view.wait_after[b])
         if self.by_cost:
             costs = vehicle.costs
             cost = costs.per_km * added / 1000.0 + costs.per_hour * span / 3600.0
@@ -777,7 +787,7 @@ class LivePlan:
             distance=added,
             span=span,
             work=work,
-            service_start=start,
+            service_start=start - early,
             opens_vehicle=view.empty,
         )
 

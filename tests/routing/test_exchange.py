@@ -195,6 +195,41 @@ def test_live_plan_inserts_an_exchange_after_the_delivery() -> None:
     assert result.ok, result
 
 
+def test_live_plan_leaves_earlier_to_fit_an_exchange_first() -> None:
+    """A route that leaves late for a window (800 s, to be at b at 1000 s,
+    window to 1100 s) can still take a stop on the way first by leaving
+    earlier: screening counts the earlier departure, not only b's slack
+    (100 s, less than the 300 s of service)."""
+    problem = grid_problem(
+        LINE,
+        [{"id": "b", "at": 2, "time_windows": [[1000, 1100]]}],
+        [{"id": "v", "capacity": [10], "shift": [0, 5000], "end": None}],
+    )
+    plan = solve(problem, params=QUICK)
+    assert plan.routes[0].start == 800
+    live = LivePlan.from_plan(problem, plan, TRAVEL, objective="distance")
+    exchange = Job.model_validate(
+        {
+            "id": "x",
+            "type": "exchange",
+            "demand": [1],
+            "collect": [1],
+            "service": 300,
+            "location": {"index": 1},
+        }
+    )
+    (screened,) = live.candidates([exchange])
+    assert (screened[0].position, screened[0].service_start) == (0, 700)
+    assert screened[0].distance == 0  # on the way (after b: 1 km back)
+    assert live.insert(exchange) is not None
+    after = live.plan()
+    (route,) = after.routes
+    assert route.order_ids == ["x", "b"]
+    assert route.start <= 600 and 1000 <= route.steps[2].service_start <= 1100
+    full = problem.model_copy(update={"jobs": (*problem.jobs, exchange)})
+    assert check(full, after, TRAVEL).ok
+
+
 # -- property ------------------------------------------------------------------
 
 
@@ -340,3 +375,53 @@ def test_a_served_exchanges_old_item_takes_room(size: int, served: bool) -> None
     if not served:
         (left,) = result.plan.unassigned
         assert (left.id, left.reason) == ("r", "capacity")
+
+
+def _insertion_case(seed: int) -> tuple[Problem, Job]:
+    """A random problem without its last exchange, and that exchange."""
+    rng = random.Random(seed)
+    problem = _random_problem(seed)
+    new = Job.model_validate(
+        {
+            "id": "new",
+            "type": "exchange",
+            "demand": [rng.randint(0, 6), rng.randint(0, 1)],
+            "collect": [rng.randint(0, 8), rng.randint(0, 1)],
+            "service": 60,
+            "location": {"index": rng.randint(1, 8)},
+        }
+    )
+    return problem, new
+
+
+@settings(
+    max_examples=25,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(seed=st.integers(0, 2**32))
+def test_insertion_finds_a_feasible_position_for_an_exchange_iff_one_exists(
+    seed: int,
+) -> None:
+    """25 seeded cases: LivePlan inserts a new exchange where the checker
+    agrees, and when it finds no position, every position of every van
+    breaks a rule when timed exactly (screening never loses a feasible one)."""
+    problem, new = _insertion_case(seed)
+    plan = solve(problem, params=QUICK.model_copy(update={"engine": "ortools"}))
+    live = LivePlan.from_plan(problem, plan, TRAVEL, neighbours=None)
+    placed = live.insert(new)
+    if placed is not None:
+        full = problem.model_copy(update={"jobs": (*problem.jobs, new)})
+        after = live.plan()
+        result = check(full, after, TRAVEL)
+        assert result.ok, result
+        assert "new" in [o for r in after.routes for o in r.order_ids]
+        return
+    for v in range(len(live.vehicles)):
+        keys = live.visits[v]
+        for pos in range(len(keys) + 1):
+            trial = [*keys[:pos], ("new", 0), *keys[pos:]]
+            route = live.time_route(v, trial, new)
+            assert live.violation(v, route, new) is not None, (seed, v, pos)
