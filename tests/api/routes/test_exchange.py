@@ -188,3 +188,57 @@ def test_an_order_becomes_an_exchange_and_back(
         "delivery",
         [],
     )
+
+
+def test_reoptimizing_with_an_exchange_on_board(
+    client: TestClient, keys: dict[Role, str], example: dict[str, Any]
+) -> None:
+    """The van served its first stop and carries the exchange's new item:
+    the re-optimised rest of the day still serves the exchange, inside the
+    van's 60 kg."""
+    key = keys[Role.dispatcher]
+    headers = auth(key)
+    _store(client, key, example)
+    made = client.post(
+        "/v1/plans",
+        json={"day": DAY, "depot_id": "gangseo", "params": PARAMS},
+        headers=headers,
+    )
+    first = wait_plan(client, key, made.json()["url"])
+    assert first["status"] == "draft", first["job"]
+    assert client.post(f"/v1/plans/{first['id']}/dispatch", headers=headers)
+    (route,) = Plan.model_validate(first["plan"]).routes
+    done = route.order_ids[0]
+    assert done != "x-2001"
+    step = next(s for s in route.steps if s.id == done)
+    t = route.steps[0].departure
+    events = [
+        {"type": "shift_start", "id": "a", "at": t, "vehicle": "van-1"},
+        {"type": "stop_departed", "id": "b", "at": t, "vehicle": "van-1"},
+        {"type": "stop_arrived", "id": "c", "at": step.arrival, "vehicle": "van-1",
+         "order_id": done},
+        {"type": "delivered", "id": "d", "at": step.departure, "vehicle": "van-1",
+         "order_id": done, "proof": {"recipient": "door"}},
+        {"type": "stop_departed", "id": "e", "at": step.departure,
+         "vehicle": "van-1", "order_id": done},
+    ]  # fmt: skip
+    sent = client.post(
+        "/v1/events",
+        json={"day": DAY, "events": events},
+        headers=auth(keys[Role.device]),
+    )
+    assert sent.status_code == 200 and sent.json()["rejected"] == [], sent.text
+    response = client.post(
+        f"/v1/plans/{first['id']}/reoptimize",
+        json={"time": step.departure + 60, "params": PARAMS},
+        headers=headers,
+    )
+    assert response.status_code == 202, response.text
+    body = wait_plan(client, key, response.json()["url"])
+    assert body["status"] == "draft", body["job"]
+    rest = Plan.model_validate(body["plan"])
+    served = [o for r in rest.routes for o in r.order_ids]
+    assert "x-2001" in served and done not in served
+    assert not rest.unassigned
+    for r in rest.routes:
+        assert all(s.load[0] <= 60000 for s in r.steps)
