@@ -23,6 +23,7 @@ from typing import Annotated, Literal
 from pydantic import (
     BeforeValidator,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -255,12 +256,20 @@ class Job(_OrderBase):
 
     ``type="delivery"`` brings ``demand`` from the depot; ``type="pickup"`` is
     a return: ``demand`` is collected and carried back to the end depot.
+    ``type="exchange"`` does both at one visit: ``demand`` (the new item)
+    rides from the depot to the stop and ``collect`` (the old one) from the
+    stop to the route's end; ``collect`` is given for exchanges only.
     ``setup`` is spent only when arriving from another place (parking);
     ``service`` always. A ``pickup_station`` delivery names its ``station``
     and may omit ``location`` (the station's is used).
     """
 
-    type: Literal["delivery", "pickup"] = "delivery"
+    type: Literal["delivery", "pickup", "exchange"] = "delivery"
+    collect: Amount = Field(
+        default=(),
+        validate_default=True,
+        description="what an exchange collects (exchanges only)",
+    )
     location: Location | None = None
     station: Id | None = None
     setup: Seconds = 0
@@ -268,6 +277,53 @@ class Job(_OrderBase):
     time_windows: Windows = ()
 
     _sorted = field_validator("time_windows")(_check_windows)
+
+    @property
+    def delivered(self) -> Amount:
+        """What rides from the depot to this stop (zeros for a return)."""
+        if self.type == "pickup":
+            return (0,) * len(self.demand)
+        return self.demand
+
+    @property
+    def collected(self) -> Amount:
+        """What rides from this stop to the route's end (zeros for a delivery)."""
+        if self.type == "pickup":
+            return self.demand
+        if self.type == "exchange":
+            return self.collect
+        return (0,) * len(self.demand)
+
+    @property
+    def loads_at_depot(self) -> bool:
+        """Whether the van loads this job at its start depot (a delivery or
+        an exchange's new item): on board from there."""
+        return self.type != "pickup"
+
+    @field_validator("collect")
+    @classmethod
+    def _exchange_collects(cls, collect: Amount, info: ValidationInfo) -> Amount:
+        kind, demand = info.data.get("type"), info.data.get("demand")
+        if kind == "exchange":
+            if not collect:
+                raise PydanticCustomError(
+                    "exchange",
+                    "required for an exchange: what is collected from the "
+                    "customer, an amount like demand",
+                )
+            if demand is not None and len(collect) != len(demand):
+                raise PydanticCustomError(
+                    "exchange",
+                    "has {n} dimensions but demand has {m}",
+                    {"n": len(collect), "m": len(demand)},
+                )
+        elif collect and kind is not None:
+            raise PydanticCustomError(
+                "exchange",
+                "only an exchange collects; a {type} has only demand",
+                {"type": kind},
+            )
+        return collect
 
     @model_validator(mode="after")
     def _where(self) -> Job:

@@ -616,11 +616,11 @@ class _RestBuilder:
         collected = [
             o
             for o in (self.everything.get(oid) for oid in vs.completed)
-            if isinstance(o, Job) and o.type == "pickup"
+            if isinstance(o, Job) and any(o.collected)
         ]
         cap = list(vehicle.capacity)
         for job in collected:
-            cap = [max(0, c - q) for c, q in zip(cap, job.demand, strict=True)]
+            cap = [max(0, c - q) for c, q in zip(cap, job.collected, strict=True)]
         update["capacity"] = tuple(cap)
         plan_route = self.state.plan.route_of(vehicle.id)
         if vehicle.max_duration is not None and plan_route is not None:
@@ -725,7 +725,7 @@ def _committed_first(kept: list[VisitKey], nxt: VisitKey) -> list[VisitKey]:
 
 
 def _is_delivery(order: Order) -> bool:
-    return isinstance(order, Job) and order.type == "delivery"
+    return isinstance(order, Job) and order.loads_at_depot
 
 
 def state_as_planned(problem: Problem, plan: Plan, now: int) -> ExecutionState:
@@ -1001,7 +1001,7 @@ def _on_board(order: Order) -> bool:
     """A parcel loaded on a van on the road (its depot is the van's position)."""
     return (
         isinstance(order, Job)
-        and order.type == "delivery"
+        and order.loads_at_depot
         and order.depot is not None
         and order.depot.startswith(POSITION_DEPOT)
     )
@@ -1109,10 +1109,10 @@ def _engine_problem(live: LivePlan, rest: RestOfDay, protected: set[str]) -> Pro
         if isinstance(order, Shipment):
             # collected at the committed stop: on board from there
             carried.append(on_board_delivery(order, depot_id))
-        if isinstance(order, Job) and order.type == "pickup":
+        if isinstance(order, Job) and any(order.collected):
             update["capacity"] = tuple(
                 max(0, c - q)
-                for c, q in zip(vehicle.capacity, order.demand, strict=True)
+                for c, q in zip(vehicle.capacity, order.collected, strict=True)
             )
         if vehicle.max_orders is not None:
             update["max_orders"] = max(1, vehicle.max_orders - 1)

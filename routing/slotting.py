@@ -55,7 +55,7 @@ from routing.model import (
     TimeWindow,
 )
 from routing.plan import Plan, Route, StepType
-from routing.solver.data import incompatibility
+from routing.solver.data import fits_alone, incompatibility
 from routing.solver.insertion import Insertion, LivePlan, Probe
 from routing.travel import TravelModel
 from routing.units import DAY, HOUR, clock, haversine_m
@@ -409,8 +409,7 @@ class SlotBook:
         return [
             v
             for v, vehicle in enumerate(self.live.vehicles)
-            if incompatibility(vehicle, job) is None
-            and all(q <= c for q, c in zip(job.demand, vehicle.capacity, strict=True))
+            if incompatibility(vehicle, job) is None and fits_alone(job, vehicle)
         ]
 
     def _judge(

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from routing.base import FrozenModel
-from routing.model import Order, Problem, TimeWindow
+from routing.model import Job, Order, Problem, TimeWindow
 from routing.plan import Plan, Route, Step, StepType
 from routing.travel import TravelModel
 from tracking.correction import Correction
@@ -80,6 +80,11 @@ class DeliveryOutcome(FrozenModel):
     service began there and ``completed_at`` the time of the final
     ``delivered`` or ``failed_attempt`` event. ``minutes_late`` counts whole
     minutes past the promise (0 when on time, early or not served).
+
+    ``collected`` is whether something came back from the customer: a
+    return, or an exchange's old item. An exchange is one visit, so its
+    ``delivered`` event means the new item was handed over *and* the old one
+    taken (both true); a failed attempt means neither.
     """
 
     order_id: str
@@ -94,6 +99,7 @@ class DeliveryOutcome(FrozenModel):
     service_start: int | None = None
     completed_at: int | None = None
     delivered: bool = False
+    collected: bool = False
     minutes_late: int = 0
     attempts: int = 0
     failure_reasons: tuple[FailureReason, ...] = ()
@@ -306,6 +312,7 @@ def _outcome(
         service_start=start,
         completed_at=seen.completed.get(order.id),
         delivered=delivered,
+        collected=delivered and isinstance(order, Job) and order.type != "delivery",
         minutes_late=0 if start is None or not delivered else minutes_late(start, ws),
         attempts=len(reasons) + delivered,
         failure_reasons=tuple(reasons),

@@ -50,6 +50,10 @@ def summary_table(problem: Problem, plan: Plan, title: str = "Plan") -> Table:
     table.add_row("driving", f"{s.duration / HOUR:,.1f} h")
     table.add_row("service + waiting", f"{(s.service + s.waiting_time) / HOUR:,.1f} h")
     table.add_row("orders served", f"{s.served} of {s.orders}")
+    exchanges = {j.id for j in problem.jobs if j.type == "exchange"}
+    if exchanges:
+        done = sum(o in exchanges for r in plan.routes for o in r.order_ids)
+        table.add_row("exchanges served", f"{done} of {len(exchanges)}")
     reasons = Counter(u.reason.value for u in plan.unassigned)
     table.add_row(
         "unassigned",

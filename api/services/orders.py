@@ -78,7 +78,8 @@ else:
         "JobUpdate",
         "Fields of the job to change; the result is checked as a whole ``Job``.\n\n"
         "Sending ``null`` clears an optional field (``penalty``, "
-        "``lateness_cost``,\n``scheduled_date``).",
+        "``lateness_cost``,\n``scheduled_date``, ``collect``); changing "
+        "``type`` away from ``exchange``\nclears ``collect``.",
     )
 
 
@@ -244,6 +245,11 @@ class OrderChecker:
                 f"has {len(job.demand)} dimensions; vehicle capacity has {self.dims}"
             )
             errors.append(FieldError(field="job.demand", reason=reason))
+        if self.dims is not None and job.collect and len(job.collect) != self.dims:
+            reason = (
+                f"has {len(job.collect)} dimensions; vehicle capacity has {self.dims}"
+            )
+            errors.append(FieldError(field="job.collect", reason=reason))
         return errors
 
 
@@ -398,7 +404,14 @@ def _updated_job(
     """The order's job with the update's fields; its depot and customer follow."""
     spec = job.model_dump()
     if update.job is not None:
-        spec.update(update.job.model_dump(exclude_unset=True))
+        changes = update.job.model_dump(exclude_unset=True)
+        spec.update(changes)
+        # An exchange made a delivery or a return collects nothing any more;
+        # null clears collect like any optional field.
+        if spec.get("collect") is None or (
+            changes.get("type") not in (None, "exchange") and "collect" not in changes
+        ):
+            spec["collect"] = ()
     sent = update.model_fields_set
     # The job's own depot and customer follow the order's, which they matched.
     if "depot_id" in sent and job.depot is not None:

@@ -104,7 +104,8 @@ def _depots(
 
 
 def _jobs(rows: Sequence[OrderRow], *, pin: bool) -> list[Job]:
-    """The orders' jobs; with ``pin``, a delivery loads at its order's depot."""
+    """The orders' jobs; with ``pin``, a delivery (or an exchange's new item)
+    loads at its order's depot."""
     jobs = []
     for row in rows:
         job = row.job
@@ -112,7 +113,7 @@ def _jobs(rows: Sequence[OrderRow], *, pin: bool) -> list[Job]:
             pin
             and row.depot_id is not None
             and job.depot is None
-            and job.type == "delivery"
+            and job.loads_at_depot
         ):
             job = job.model_copy(update={"depot": row.depot_id})
         jobs.append(job)

@@ -9,7 +9,7 @@ order's day; ``window`` gives the same as aware datetimes.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -62,9 +62,21 @@ class OrderEtaPublic(BaseModel):
     window: EtaWindow | None = None
 
 
-class OrderTrackingPublic(OrderEtaPublic):
-    """Status, ETA and every status change with its time and cause."""
+#: What the visit does: bring a parcel, take a return, or both (an exchange:
+#: the new item handed over and the old one taken at the same visit).
+VisitKind = Literal["delivery", "pickup", "exchange"]
 
+
+class OrderTrackingPublic(OrderEtaPublic):
+    """Status, ETA and every status change with its time and cause.
+
+    ``kind`` is the job's type (None for an order that is tracked but not
+    stored: a plan posted as a whole problem); for an exchange ``delivered``
+    means the new item was handed over and the old one collected, a failed
+    attempt neither.
+    """
+
+    kind: VisitKind | None = None
     vehicle: str | None = None
     history: list[StatusChange]
 
@@ -85,8 +97,10 @@ class DriverPosition(BaseModel):
 
 
 class TrackPublic(BaseModel):
-    """What the customer's tracking link shows."""
+    """What the customer's tracking link shows (``kind``: see
+    :class:`OrderTrackingPublic`)."""
 
+    kind: VisitKind = "delivery"
     status: OrderState
     window: EtaWindow | None = None
     history: list[TrackStep]
@@ -160,22 +174,41 @@ def eta_view(
 
 
 def tracking_view(
-    session: Session, etas: LiveEtas, order_id: str, at: int | None = None
+    session: Session,
+    etas: LiveEtas,
+    order_id: str,
+    at: int | None = None,
+    *,
+    with_kind: bool = True,
 ) -> OrderTrackingPublic | None:
-    """Status, history and ETA of an order (None: no such order)."""
+    """Status, history and ETA of an order (None: no such order).
+
+    ``with_kind=False`` skips reading the stored order for ``kind`` (left
+    None) when the order is tracked: the ETA read needs one statement.
+    """
     found = rows.tracked_order(session, order_id=order_id)
+    row = (
+        orders.get_order(session, order_id=order_id)
+        if found is None or with_kind
+        else None
+    )
+    kind = None if row is None else row.job.type
     if found is None:
-        row = orders.get_order(session, order_id=order_id)
         if row is None:
             return None
         return OrderTrackingPublic(
-            order_id=order_id, day=row.day, status=OrderState.CREATED, history=[]
+            order_id=order_id,
+            day=row.day,
+            status=OrderState.CREATED,
+            kind=kind,
+            history=[],
         )
     day, status, ref = found
     now = eta_clock(day) if at is None else at
     eta = etas.eta(session, day, status, now, ref)
     return OrderTrackingPublic(
         **_eta_fields(order_id, day, status, eta),
+        kind=kind,
         vehicle=status.vehicle,
         history=list(status.history),
     )
@@ -186,12 +219,14 @@ def public_view(session: Session, etas: LiveEtas, token: str) -> TrackPublic | N
     row = orders.order_by_token(session, token=token)
     if row is None:
         return None
+    kind = row.job.type
     found = rows.tracked_order(session, order_id=row.id)
     if found is None:
-        return TrackPublic(status=OrderState.CREATED, history=[])
+        return TrackPublic(kind=kind, status=OrderState.CREATED, history=[])
     day, status, ref = found
     eta = etas.eta(session, day, status, eta_clock(day), ref)
     return TrackPublic(
+        kind=kind,
         status=status.state,
         window=window(eta, day),
         history=[

@@ -199,6 +199,7 @@ def plan_geojson(
     """
     drawer = travel if isinstance(travel, HasGeometry) else None
     windows = _windows_by_order(problem)
+    kinds = {} if problem is None else {j.id: j.type for j in problem.jobs}
     features: list[dict[str, Any]] = []
     for r, route in enumerate(plan.routes):
         coords = _route_line(route, drawer)
@@ -233,6 +234,12 @@ def plan_geojson(
                         "arrival": step.arrival,
                         "late_s": step.late,
                         "windows": windows.get((step.id or "", step.type.value), []),
+                        # a job's kind: delivery, pickup (return) or exchange
+                        **(
+                            {"kind": kinds[step.id]}
+                            if step.type == StepType.JOB and step.id in kinds
+                            else {}
+                        ),
                     },
                 }
             )

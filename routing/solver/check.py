@@ -270,9 +270,9 @@ class _RouteWalk:
         self.load = [0] * self.n_dims
         for s in steps:
             o = orders.get(s.id or "")
-            if isinstance(o, Job) and o.type == "delivery" and s.type == StepType.JOB:
-                for d in range(self.n_dims):
-                    self.load[d] += o.demand[d]
+            if isinstance(o, Job) and s.type == StepType.JOB:
+                for d, q in enumerate(_job_amounts(o)[0]):
+                    self.load[d] += q
         self.picked: set[str] = set()
         self.served_here = 0
         self.breaks_seen: Counter[str] = Counter()
@@ -379,9 +379,10 @@ class _RouteWalk:
             self.result.add("shape", f"job {order.id} appears as {s.type}", self.vid, k)
         self.seen[order.id] += 1
         self.served_here += 1
+        # an exchange's new item comes off and its old item goes on
+        off, on = _job_amounts(order)
         for d in range(self.n_dims):
-            sign = -1 if order.type == "delivery" else 1
-            self.load[d] += sign * order.demand[d]
+            self.load[d] += on[d] - off[d]
         return setup, service
 
     def _shipment(
@@ -478,6 +479,19 @@ class _RouteWalk:
         self.result.served += served
 
 
+def _job_amounts(job: Job) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """What a job drops (loaded at the start) and what it takes on, read
+    from the order here rather than shared with the engines: a delivery
+    drops ``demand``, a return takes it, an exchange drops ``demand`` and
+    takes ``collect``."""
+    zero = (0,) * len(job.demand)
+    if job.type == "pickup":
+        return zero, job.demand
+    if job.type == "exchange":
+        return job.demand, job.collect
+    return job.demand, zero
+
+
 def _check_load(
     load: list[int], vehicle: Vehicle, result: CheckResult, vid: str, k: int
 ) -> None:
@@ -516,7 +530,7 @@ def _check_compat(
     ):
         result.add("date", f"order {order.id} is scheduled for another day", vid, k)
     if isinstance(order, Job) and order.depot is not None:
-        depot = vehicle.start if order.type == "delivery" else vehicle.end
+        depot = vehicle.end if order.type == "pickup" else vehicle.start
         if depot != order.depot:
             result.add(
                 "depot", f"order {order.id} belongs to depot {order.depot}", vid, k

@@ -26,8 +26,10 @@ class Node:
     """One place on a route.
 
     ``delivery`` is loaded at the depot and dropped here; ``pickup`` is
-    collected here (negative at a shipment's delivery end). ``point`` indexes
-    the travel matrix; ``None`` is a free start/end (no travel to or from it).
+    collected here (negative at a shipment's delivery end). An exchange has
+    both: the new item comes off and the old one goes on at the same stop.
+    ``point`` indexes the travel matrix; ``None`` is a free start/end (no
+    travel to or from it).
     """
 
     kind: NodeKind
@@ -149,11 +151,23 @@ def incompatibility(vehicle: Vehicle, order: Job | Shipment) -> str | None:
     if vehicle.night and not is_night:
         return "day"
     if order.depot is not None and isinstance(order, Job):
-        # A delivery is loaded where the van starts; a return ends where it ends.
-        depot = vehicle.start if order.type == "delivery" else vehicle.end
+        # A delivery (or an exchange's new item) is loaded where the van
+        # starts; a return ends where it ends.
+        depot = vehicle.start if order.loads_at_depot else vehicle.end
         if depot != order.depot:
             return "depot"
     return None
+
+
+def fits_alone(order: Job | Shipment, vehicle: Vehicle) -> bool:
+    """Whether the order alone fits the vehicle: an exchange's new item
+    and its old one each (they are never on board together)."""
+    amounts: tuple[tuple[int, ...], ...] = (order.demand,)
+    if isinstance(order, Job):
+        amounts = (order.delivered, order.collected)
+    return all(
+        q <= c for a in amounts for q, c in zip(a, vehicle.capacity, strict=True)
+    )
 
 
 def _shift_bands(band_starts: tuple[int, ...], vehicle: Vehicle) -> set[int]:
@@ -202,7 +216,6 @@ def build_data(problem: Problem, travel: TravelModel) -> ProblemData:
     order_nodes: dict[str, tuple[int, ...]] = {}
     for job in problem.jobs:
         order_nodes[job.id] = (len(nodes),)
-        deliver = job.type == "delivery"
         setup, service = job.setup, job.service
         if job.station is not None:
             station = problem.station(job.station)
@@ -215,8 +228,8 @@ def build_data(problem: Problem, travel: TravelModel) -> ProblemData:
                 setup,
                 service,
                 _windows(job.time_windows),
-                job.demand if deliver else zero,
-                zero if deliver else job.demand,
+                job.delivered,
+                job.collected,
             )
         )
     for sh in problem.shipments:

@@ -16,7 +16,7 @@ How one job is placed:
    steps of the plan: the new stop's service start from the departure of the
    stop before it; the push it gives the stop after it must fit in that stop's
    ``slack``; the load must fit using prefix and suffix maxima of the loads
-   (a delivery rides from the depot, a return to the end).
+   (a delivery rides from the depot, a return to the end, an exchange both).
 3. **Verification.** The cheapest screened positions are re-timed exactly
    with the common timeline (:func:`routing.solver.timeline.schedule_route`,
    on a problem of that one vehicle) and checked: windows, shift end,
@@ -43,7 +43,12 @@ import numpy.typing as npt
 
 from routing.model import Job, Location, Order, Problem, Shipment, Vehicle
 from routing.plan import Plan, Route, StepType, Unassigned, plan_from_routes
-from routing.solver.data import build_data, incompatibility, travel_model_for
+from routing.solver.data import (
+    build_data,
+    fits_alone,
+    incompatibility,
+    travel_model_for,
+)
 from routing.solver.timeline import BreakVisit, Visit, schedule, schedule_route
 from routing.travel import TravelModel, band_index, plan_travel_spec
 
@@ -157,15 +162,13 @@ def stop_of(problem: Problem, job: Job) -> NewStop:
     if job.station is not None:
         station = problem.station(job.station)
         setup, service = station.service, station.per_parcel + job.service
-    zero = (0,) * len(job.demand)
-    deliver = job.type == "delivery"
     return NewStop(
         location=problem.job_location(job),
         setup=setup,
         service=service,
         windows=tuple((w.start, w.end) for w in job.time_windows),
-        delivery=job.demand if deliver else zero,
-        pickup=zero if deliver else job.demand,
+        delivery=job.delivered,
+        pickup=job.collected,
     )
 
 
@@ -483,9 +486,7 @@ class LivePlan:
                 for v, vehicle in enumerate(self.vehicles)
                 if (allowed is None or v in allowed)
                 and incompatibility(vehicle, job) is None
-                and all(
-                    q <= c for q, c in zip(job.demand, vehicle.capacity, strict=True)
-                )
+                and fits_alone(job, vehicle)
             ]
             found: list[Insertion] = []
             compat_set = set(compat)
@@ -709,6 +710,7 @@ class LivePlan:
         setup_n = 0 if a_loc is not None and a_loc == st.location else st.setup
         ready = dep_a + t1 + setup_n
         start = ready
+        opening = 0
         if st.windows:
             w = next((w for w in st.windows if w[1] >= ready), None)
             if w is None and a == 0 and dep_a > vehicle.shift.start:
@@ -720,6 +722,7 @@ class LivePlan:
             if w is None:
                 return None
             start = max(ready, w[0])
+            opening = w[0]
         dep_n = start + st.service
         t2, d2 = probe.leg_from(b_loc, dep_n)
         last = b == len(view.locs) - 1
@@ -736,10 +739,19 @@ class LivePlan:
             ready_b = dep_n + t2 + setup_b
             base_b = view.start[b]
         push = max(0, ready_b - base_b)
+        early = 0
+        if push > view.slack[b] and a == 0 and not self.pinned[v]:
+            # the van may leave earlier than the plan's late departure: the
+            # new stop (down to its window's opening) and all after it move
+            # up by as much
+            room = max(0, min(dep_a - vehicle.shift.start, start - opening))
+            early = min(push - view.slack[b], room)
+            push -= early
         if push > view.slack[b]:
             return None
         # loads: a delivery rides from the start up to the new stop, a return
-        # from the new stop to the end
+        # from the new stop to the end (an exchange: its new item the first,
+        # its old item the second)
         cap = vehicle.capacity
         if any(st.delivery) and any(
             m + q > c for m, q, c in zip(view.prefmax[a], st.delivery, cap, strict=True)
@@ -764,7 +776,7 @@ class LivePlan:
         old_leg = view.cdrive[b] - view.cdrive[a]
         old_setup = 0 if last else view.route.steps[b].setup
         work = t1 + setup_n + st.service + t2 + setup_b - old_leg - old_setup
-        span = work if view.empty else max(0, push - view.wait_after[b])
+        span = work if view.empty else early + max(0, push - view.wait_after[b])
         if self.by_cost:
             costs = vehicle.costs
             cost = costs.per_km * added / 1000.0 + costs.per_hour * span / 3600.0
@@ -779,7 +791,7 @@ class LivePlan:
             distance=added,
             span=span,
             work=work,
-            service_start=start,
+            service_start=start - early,
             opens_vehicle=view.empty,
         )
 

@@ -10,7 +10,7 @@ import itertools
 
 from routing.model import Job, Problem, Shipment, Vehicle
 from routing.plan import Reason, Unassigned
-from routing.solver.data import ProblemData, incompatibility
+from routing.solver.data import ProblemData, fits_alone, incompatibility
 
 
 def _reachable(data: ProblemData, v: int, order_id: str) -> bool:
@@ -49,10 +49,6 @@ def _connected(data: ProblemData, v: int, order_id: str) -> bool:
     band = data.solve_band[v]
     path = [data.starts[v], *data.order_nodes[order_id], data.ends[v]]
     return all(data.reachable(a, b, band) for a, b in itertools.pairwise(path))
-
-
-def _fits(vehicle: Vehicle, order: Job | Shipment) -> bool:
-    return all(q <= c for q, c in zip(order.demand, vehicle.capacity, strict=True))
 
 
 def _representatives(data: ProblemData) -> list[int]:
@@ -132,7 +128,7 @@ def _reason(
         if skills:
             return Reason.SKILLS, "no vehicle has skill " + skills[0].split(":", 1)[1]
         return Reason.NIGHT_SHIFT, "no vehicle works the shift this order needs"
-    fitting = [v for v in compatible if _fits(problem.vehicles[v], order)]
+    fitting = [v for v in compatible if fits_alone(order, problem.vehicles[v])]
     if fitting and not any(_connected(data, v, order.id) for v in fitting):
         return (
             Reason.UNREACHABLE,
@@ -141,10 +137,12 @@ def _reason(
         )
     if not fitting:
         biggest = max(problem.vehicles[v].capacity for v in compatible)
+        amount = f"demand {list(order.demand)}"
+        if isinstance(order, Job) and order.type == "exchange":
+            amount += f" or collect {list(order.collect)}"
         return (
             Reason.CAPACITY,
-            f"demand {list(order.demand)} exceeds every vehicle's capacity "
-            f"(largest {list(biggest)})",
+            f"{amount} exceeds every vehicle's capacity (largest {list(biggest)})",
         )
     if not any(_reachable(data, v, order.id) for v in fitting):
         return (

@@ -7,7 +7,7 @@ import pytest
 from routing.model import Problem, TimeWindow
 from routing.plan import Plan
 from scenarios.execution import DayExecution, ExecutionSettings, execute_day
-from tests.tracking.conftest import TRAVEL
+from tests.tracking.conftest import TRAVEL, line_problem, plan_in_order
 from tracking.outcomes import (
     delivery_outcomes,
     minutes_late,
@@ -73,6 +73,33 @@ def test_outcomes_match_what_happened(
         windows = problem.jobs[int(stop.order_id[1:])].time_windows
         expected = 0 if stop.failed else minutes_late(stop.service_start, windows)
         assert o.minutes_late == expected
+
+
+def test_an_exchange_is_delivered_and_collected_or_neither() -> None:
+    """An exchange is one visit: served, its new item is delivered and its
+    old one collected; a failed attempt does neither. A plain delivery
+    never collects."""
+    line = line_problem()
+    jobs = tuple(
+        job.model_validate(job.model_dump() | {"type": "exchange", "collect": (2,)})
+        if k % 2 == 0
+        else job
+        for k, job in enumerate(line.jobs)
+    )
+    problem = line.model_copy(update={"jobs": jobs})
+    plan = plan_in_order(problem)
+    run = execute_day(
+        problem, plan, TRAVEL, settings=ExecutionSettings(failure_rate=0.5), seed=8
+    )
+    outcomes = {o.order_id: o for o in delivery_outcomes(problem, plan, run.events)}
+    stops = {s.order_id: s for s in run.stops}
+    kinds = {j.id: j.type for j in problem.jobs}
+    assert any(stops[o].failed for o, k in kinds.items() if k == "exchange")
+    assert any(not stops[o].failed for o, k in kinds.items() if k == "exchange")
+    for oid, kind in kinds.items():
+        served = not stops[oid].failed
+        assert outcomes[oid].delivered is served
+        assert outcomes[oid].collected is (served and kind == "exchange")
 
 
 def test_eta_errors_at_each_horizon(

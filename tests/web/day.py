@@ -25,6 +25,8 @@ HOMES = (
 )
 #: An order no van can carry: it must come back unassigned, with a reason.
 TOO_BIG = "o-piano"
+#: An exchange: one parcel brought, the old one taken at the same visit.
+EXCHANGE = "o-3"
 
 
 def today() -> dt.date:
@@ -41,7 +43,8 @@ def now_seconds(day: dt.date) -> int:
 def seed_day(server: Server, day: dt.date) -> dict[str, str]:
     """Store the depot, two vans (one with a break) and the orders.
 
-    Five parcels fill a van, so the eight orders need both vans.
+    Five parcels fill a van, so the eight orders need both vans; one of
+    them (:data:`EXCHANGE`) also takes an old parcel back.
 
     The vans work all day, so that "now" is inside the shift whenever the
     test runs. Returns each order's tracking token.
@@ -67,16 +70,15 @@ def seed_day(server: Server, day: dt.date) -> dict[str, str]:
         (TOO_BIG, 37.5450, 126.9400, 50)
     ]
     for order_id, lat, lon, demand in orders:
-        body = {
-            "day": day.isoformat(),
-            "depot_id": DEPOT,
-            "job": {
-                "id": order_id,
-                "demand": [demand],
-                "location": {"lat": lat, "lon": lon},
-                "service": 300,
-            },
+        job: dict[str, Any] = {
+            "id": order_id,
+            "demand": [demand],
+            "location": {"lat": lat, "lon": lon},
+            "service": 300,
         }
+        if order_id == EXCHANGE:
+            job |= {"type": "exchange", "collect": [1]}
+        body = {"day": day.isoformat(), "depot_id": DEPOT, "job": job}
         got = server.call("POST", "/v1/orders", Role.dispatcher, body)
         assert got.status_code == 201, got.text
         tokens[order_id] = got.json()["tracking_token"]

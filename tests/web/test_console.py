@@ -16,7 +16,15 @@ from playwright.sync_api import Browser, Page, expect
 
 from api.auth import Role
 from tests.web.conftest import PHONE, Server, axe_violations, shot, watch_errors
-from tests.web.day import DEPOT, TOO_BIG, now_seconds, seed_day, send_events, today
+from tests.web.day import (
+    DEPOT,
+    EXCHANGE,
+    TOO_BIG,
+    now_seconds,
+    seed_day,
+    send_events,
+    today,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -102,6 +110,11 @@ def test_console_solve_dispatch_and_track(
     expect(timeline.locator("tr", has_text="Arrive")).to_have_text(
         f"Arrive{_clock(first['arrival'])}"
     )
+    # The exchange says what its visit does.
+    page.locator(f"button.seg[data-order='{EXCHANGE}']").focus()
+    page.keyboard.press("Enter")
+    expect(detail).to_contain_text(EXCHANGE)
+    expect(page.locator("#stop-kind")).to_have_text("Exchange: deliver 1 / collect 1")
     shot(page, "console-planned")
 
     # Re-optimising makes a new draft (the old one superseded), drawn in place.
@@ -203,7 +216,12 @@ def test_console_solve_dispatch_and_track(
              "order_id": second["id"], "proof": {"recipient": "neighbour"}},
         ],
     )  # fmt: skip
-    expect(status).to_have_text("Delivered", timeout=WAIT_MS)
+    done = (
+        "Exchanged: new item delivered, old one collected"
+        if second["id"] == EXCHANGE
+        else "Delivered"
+    )
+    expect(status).to_have_text(done, timeout=WAIT_MS)
     expect(track.locator("#eta")).to_have_text("")
     expect(track.locator("#driver")).to_be_hidden()
     history = track.locator("#history li").evaluate_all(

@@ -12,7 +12,15 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from api.auth import Role
 from tests.web.conftest import PHONE, Server, axe_violations, shot, watch_errors
-from tests.web.day import DEPOT, now_seconds, seed_day, send_events, today
+from tests.web.day import (
+    DEPOT,
+    EXCHANGE,
+    TOO_BIG,
+    now_seconds,
+    seed_day,
+    send_events,
+    today,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -96,6 +104,27 @@ def test_language_follows_the_browser_and_switches(
     )
     page.reload()
     expect(page.locator("#status")).to_have_text("Ready to leave the depot")
+    assert errors == []
+
+
+def test_an_exchange_says_both_ways(
+    server: Server, dispatched: Dispatched, phone: BrowserContext
+) -> None:
+    """An exchange's page says the new item comes and the old one goes; a
+    plain delivery's says nothing of the kind."""
+    page, errors = _open(phone, f"{server.url}/t/{dispatched.tokens[EXCHANGE]}")
+    kind = page.locator("#kind")
+    expect(kind).to_have_text(
+        "교환 배송: 새 상품을 가져다드리고 기존 상품을 회수합니다."
+    )
+    page.get_by_role("button", name="English").click()
+    expect(kind).to_have_text(
+        "An exchange: we bring your new item and take the old one."
+    )
+    other = next(o for o in dispatched.tokens if o not in (EXCHANGE, TOO_BIG))
+    page.goto(f"{server.url}/t/{dispatched.tokens[other]}")
+    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+    expect(page.locator("#kind")).to_be_hidden()
     assert errors == []
 
 

@@ -189,6 +189,8 @@ async function selectStop(orderId) {
   renderStopDetail(orderId);
   try {
     const order = await api("GET", `/v1/orders/${encodeURIComponent(orderId)}`);
+    const kind = $("stop-kind");
+    if (kind && state.selected === orderId) kind.textContent = visitText(order.job);
     const link = $("tracking-link");
     if (link && state.selected === orderId) {
       link.replaceChildren(el("a", { href: `/t/${order.tracking_token}`, target: "_blank", rel: "noopener", text: "Customer's tracking page" }));
@@ -196,6 +198,17 @@ async function selectStop(orderId) {
   } catch {
     // Orders of a problem sent whole are not stored: no tracking link.
   }
+}
+
+function amount(vector) {
+  return vector.join(", ");
+}
+
+function visitText(job) {
+  // What the visit does: an exchange hands over the new item and takes the old.
+  if (job.type === "exchange") return `Exchange: deliver ${amount(job.demand)} / collect ${amount(job.collect)}`;
+  if (job.type === "pickup") return `Return: collect ${amount(job.demand)}`;
+  return `Delivery: deliver ${amount(job.demand)}`;
 }
 
 function renderStopDetail(orderId) {
@@ -217,6 +230,7 @@ function renderStopDetail(orderId) {
   const detail = $("stop-detail");
   detail.replaceChildren(
     el("p", {}, el("strong", { text: orderId }), ` on ${route.vehicle} `, el("span", { class: `badge st-${status}`, id: "stop-status", text: status.replaceAll("_", " ") })),
+    el("p", { id: "stop-kind" }),
     el("p", { id: "stop-eta", text: `Live ETA: ${eta}` }),
     el("table", { id: "stop-timeline", "aria-label": `Timeline of stop ${orderId}` },
       el("tbody", {}, ...rows.map(([k, v, x]) => el("tr", {}, el("th", { scope: "row", text: k }), el("td", { text: v }), el("td", { text: x }))))),
@@ -280,8 +294,10 @@ function applyLive(view) {
 
 function renderStopDetailKeepLink(orderId) {
   const link = $("tracking-link")?.cloneNode(true);
+  const kind = $("stop-kind")?.cloneNode(true);
   renderStopDetail(orderId);
   if (link) $("tracking-link").replaceWith(link);
+  if (kind) $("stop-kind").replaceWith(kind);
 }
 
 function startLive(planId) {

@@ -15,6 +15,11 @@ const TEXT = {
     seen: (t) => `The van is on its way to you. Last seen at ${t}.`,
     gone: "No delivery has this tracking link. Please check the link in your message.",
     offline: "Connection lost; trying again…",
+    exchange: "An exchange: we bring your new item and take the old one.",
+    exchangeStatus: {
+      delivered: "Exchanged: new item delivered, old one collected",
+      failed_attempt: "Exchange attempt failed: nothing was delivered or collected",
+    },
     status: {
       created: "Order received", planned: "Scheduled for delivery", dispatched: "Ready to leave the depot",
       out_for_delivery: "Out for delivery", arriving: "Arriving soon: you are the next stop",
@@ -33,6 +38,11 @@ const TEXT = {
     seen: (t) => `배송 차량이 고객님께 가는 중입니다. 마지막 위치 ${t}.`,
     gone: "이 조회 링크에 해당하는 배송이 없습니다. 받으신 메시지의 링크를 확인해 주세요.",
     offline: "연결이 끊겼습니다. 다시 연결하는 중…",
+    exchange: "교환 배송: 새 상품을 가져다드리고 기존 상품을 회수합니다.",
+    exchangeStatus: {
+      delivered: "교환 완료: 새 상품 전달, 기존 상품 회수",
+      failed_attempt: "교환 시도 실패: 전달도 회수도 되지 않았습니다",
+    },
     status: {
       created: "주문 접수", planned: "배송 예정", dispatched: "출고 준비 완료",
       out_for_delivery: "배송 출발", arriving: "곧 도착: 다음 배송지입니다",
@@ -62,6 +72,12 @@ function locale() {
   return lang === "ko" ? "ko-KR" : "en-GB";
 }
 
+function statusText(t, status) {
+  // An exchange is one visit: done means both ways, failed means neither.
+  const special = view && view.kind === "exchange" ? t.exchangeStatus[status] : undefined;
+  return special || t.status[status] || status;
+}
+
 function render() {
   const t = TEXT[lang];
   document.documentElement.lang = lang;
@@ -69,13 +85,17 @@ function render() {
   for (const node of document.querySelectorAll("[data-t]")) node.textContent = t[node.dataset.t];
   for (const b of document.querySelectorAll(".lang button")) b.setAttribute("aria-pressed", String(b.dataset.lang === lang));
   if (gone) {
+    $("kind").hidden = true;
     $("status").textContent = "";
     $("eta").textContent = "";
     $("message").textContent = t.gone;
     return;
   }
   if (!view) return;
-  $("status").textContent = t.status[view.status] || view.status;
+  const kind = $("kind");
+  kind.hidden = view.kind !== "exchange";
+  kind.textContent = view.kind === "exchange" ? t.exchange : "";
+  $("status").textContent = statusText(t, view.status);
   $("status").dataset.status = view.status;
   const w = view.window;
   const eta = $("eta");
@@ -105,7 +125,7 @@ function render() {
     const time = document.createElement("time");
     time.dateTime = step.at;
     time.textContent = seoulTime(step.at, locale());
-    li.append(time, t.status[step.status] || step.status);
+    li.append(time, statusText(t, step.status));
     history.append(li);
   }
   renderDriver(t);

@@ -169,3 +169,42 @@ def test_live_line_shows_money_in_won_and_distance_in_km() -> None:
     assert objective_text(problem, cost, 261_062.4) == "261,062 won"
     distance = SolveParams(objective="distance")
     assert objective_text(problem, distance, 123_456.0) == "123.5 km"
+
+
+def test_plan_of_exchanges_counts_them_and_marks_their_stops(tmp_path: Path) -> None:
+    """The exchange example: every order served, the exchange after enough
+    deliveries (the van never carries more than 60 kg), its count in the
+    summary and its kind on its GeoJSON stop."""
+    out, geo = tmp_path / "plan.json", tmp_path / "routes.geojson"
+    result = runner.invoke(
+        app,
+        [
+            "plan",
+            str(EXAMPLES / "exchange_problem.json"),
+            "--engine",
+            "ortools",
+            "--time-limit",
+            "1",
+            "--out",
+            str(out),
+            "--geojson",
+            str(geo),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "checker: feasible" in result.output
+    assert "exchanges served" in result.output and "1 of 1" in result.output
+    plan = json.loads(out.read_text())
+    assert plan["summary"]["served"] == 4
+    (route,) = plan["routes"]
+    assert max(s["load"][0] for s in route["steps"]) == 60000
+    ids = [s["id"] for s in route["steps"][1:-1]]
+    assert ids.index("x-2001") > 0
+    stops = {
+        f["properties"]["order"]: f["properties"]
+        for f in json.loads(geo.read_text())["features"]
+        if f["geometry"]["type"] == "Point" and f["properties"]["type"] == "job"
+    }
+    assert stops["x-2001"]["kind"] == "exchange"
+    assert stops["r-2004"]["kind"] == "pickup"
+    assert stops["o-2002"]["kind"] == "delivery"

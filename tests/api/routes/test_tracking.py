@@ -267,7 +267,8 @@ def test_tracking_link_shows_only_the_customers_order(
     got = client.get(f"/v1/track/{tokens[order_id]}")
     assert got.status_code == 200, got.text
     body = got.json()
-    assert set(body) == {"status", "window", "history", "driver"}
+    assert set(body) == {"kind", "status", "window", "history", "driver"}
+    assert body["kind"] == "delivery"
     assert body["status"] == "planned"
     assert body["driver"] is None
     assert order_id not in got.text and route.vehicle not in got.text
