@@ -182,7 +182,9 @@ async def read_order_eta(
     """The order's live ETA with its P10-P90 window, and its status."""
     view = await fast_eta_view(reads, etas, order_id, at)
     if view is None:
-        found = await reads.run(lambda s: tracking_view(s, etas, order_id, at))
+        found = await reads.run(
+            lambda s: tracking_view(s, etas, order_id, at, excursions=False)
+        )
         if found is None:
             raise HTTPException(404, f"no order {order_id}")
         view = OrderEtaPublic.model_validate(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from api.db import orders, plans
@@ -21,6 +21,7 @@ from api.db.tracking import RouteRef
 from api.services.reads import ReadSessions
 from api.services.tracking import LiveEtas, eta_clock, local_time
 from tracking.eta import Eta
+from tracking.sensors import Excursion
 from tracking.status import OrderState, OrderStatus, StatusChange
 from tracking.store import VehicleState
 
@@ -67,6 +68,11 @@ class OrderTrackingPublic(OrderEtaPublic):
 
     vehicle: str | None = None
     history: list[StatusChange]
+    excursions: list[Excursion] = Field(
+        default=[],
+        description="sensor readings outside the order's limits while on board "
+        "(times: seconds since local midnight of the day, like history)",
+    )
 
 
 class TrackStep(BaseModel):
@@ -160,9 +166,16 @@ def eta_view(
 
 
 def tracking_view(
-    session: Session, etas: LiveEtas, order_id: str, at: int | None = None
+    session: Session,
+    etas: LiveEtas,
+    order_id: str,
+    at: int | None = None,
+    *,
+    excursions: bool = True,
 ) -> OrderTrackingPublic | None:
-    """Status, history and ETA of an order (None: no such order)."""
+    """Status, history, ETA and sensor excursions of an order (None: no such
+    order); ``excursions=False`` leaves the excursions out (one query less,
+    for the ETA alone)."""
     found = rows.tracked_order(session, order_id=order_id)
     if found is None:
         row = orders.get_order(session, order_id=order_id)
@@ -178,6 +191,9 @@ def tracking_view(
         **_eta_fields(order_id, day, status, eta),
         vehicle=status.vehicle,
         history=list(status.history),
+        excursions=rows.order_excursions(session, order_id=order_id)
+        if excursions
+        else [],
     )
 
 
