@@ -85,9 +85,18 @@ class FailureReason(StrEnum):
     ACCESS_DENIED = "access_denied"
 
 
+#: How far from the operating day an event may lie (a year either way): the
+#: database keeps ``at`` in a 32-bit integer.
+MAX_OFFSET = 366 * 86_400
+
+
 class _Event(FrozenModel):
     id: Id
-    at: int = Field(description="seconds since local midnight of the operating day")
+    at: int = Field(
+        ge=-MAX_OFFSET,
+        le=MAX_OFFSET,
+        description="seconds since local midnight of the operating day",
+    )
 
 
 class OrderCreated(_Event):
