@@ -286,10 +286,15 @@ class SensorWatch:
         aboard = self._on_board(event)
         if event.kind is SensorKind.DOOR_OPEN:
             van, new = self._door(event, van, aboard)
-        else:
+        elif aboard:
             new = self._value(event, source, aboard)
+        else:
+            # Nothing on board with limits: no excursion can open, and none is
+            # open (an order's excursions end when it leaves the van).
+            new = []
         self.store.put_vehicle(van)
-        self._sync(event, new)
+        if aboard or new:
+            self._sync(event, new)
         return True
 
     def _on_board(self, event: SensorReading) -> dict[str, Aboard]:

@@ -36,7 +36,7 @@ from api.db.tables_tracking import (
     VehicleStateRow,
 )
 from routing.model import SensorLimits
-from tracking.events import Event, event_sort_key, parse_event
+from tracking.events import Event, SensorReading, event_sort_key, parse_event
 from tracking.exceptions import DispatchException
 from tracking.sensors import Excursion
 from tracking.status import OrderStatus
@@ -133,6 +133,7 @@ class SqlStore:
         self._vehicles: dict[str, VehicleState | None] = {}
         self._routes: dict[str, tuple[str, ...]] = {}
         self._limits: dict[str, SensorLimits | None] = {}
+        self._excursion_rows: dict[str, ExcursionRow] = {}
         #: Vans whose route, orders or state this unit of work changed.
         self.touched: set[str] = set()
         # Accepted events are written in one multi-row INSERT, not as ORM
@@ -173,6 +174,17 @@ class SqlStore:
                 self._vehicles[van.vehicle] = VehicleState.model_validate(van.state)
         for vehicle in vans:
             self._vehicles.setdefault(vehicle, None)
+        # A van's sensor reading concerns every order on its route: load their
+        # statuses (and, on first use, limits) in bulk, not one by one.
+        readers = sorted(
+            {
+                e.vehicle
+                for e in events
+                if isinstance(e, SensorReading) and e.order_id is None
+            }
+        )
+        on_routes = {o for v in readers for o in self.route(v)}
+        self._load_orders(sorted(on_routes - self._orders.keys()))
 
     def _load_orders(self, order_ids: Sequence[str]) -> None:
         for chunk in _chunks(order_ids):
@@ -410,21 +422,26 @@ class SqlStore:
         self, *, vehicle: str | None = None, order_id: str | None = None
     ) -> list[Excursion]:
         """Excursions still open that day, of one van or one order."""
-        query = select(ExcursionRow.body).where(
+        query = select(ExcursionRow).where(
             ExcursionRow.day == self.day, ExcursionRow.open.is_(True)
         )
         if vehicle is not None:
             query = query.where(ExcursionRow.vehicle == vehicle)
         if order_id is not None:
             query = query.where(ExcursionRow.order_id == order_id)
-        return [Excursion.model_validate(b) for b in self.session.scalars(query)]
+        rows = list(self.session.scalars(query))
+        self._excursion_rows.update((row.id, row) for row in rows)
+        return [Excursion.model_validate(row.body) for row in rows]
 
     def put_excursion(self, excursion: Excursion) -> None:
         """Create or replace an excursion (by id)."""
-        row = self.session.get(ExcursionRow, (self.day, excursion.id))
+        row = self._excursion_rows.get(excursion.id)
+        if row is None:
+            row = self.session.get(ExcursionRow, (self.day, excursion.id))
         if row is None:
             row = ExcursionRow(day=self.day, id=excursion.id)
             self.session.add(row)
+        self._excursion_rows[excursion.id] = row
         row.order_id = excursion.order_id
         row.vehicle = excursion.vehicle
         row.open = excursion.open
