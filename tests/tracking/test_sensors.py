@@ -464,3 +464,18 @@ def test_reading_arriving_after_the_delivery_is_judged_at_its_time() -> None:
     assert (excursion.start, excursion.end) == (150, 200)
     (exception,) = store.exceptions.values()
     assert (exception.opened_at, exception.closed_at) == (150, 200)
+
+
+def test_another_vans_reading_and_humidity_below_min() -> None:
+    """A van's reading never concerns another van's parcels; a humidity
+    below its min is an excursion on the ``below`` side."""
+    dry = SensorLimits(humidity=SensorBounds(min=30.0, max=70.0))
+    tracker = day({"a": dry})
+    tracker.ingest([reading(200, "humidity", 10.0, van="w")])
+    store = store_of(tracker)
+    assert store.excursions == {}
+    tracker.ingest([reading(210, "humidity", 20.0), reading(220, "humidity", 15.0)])
+    (excursion,) = store.excursions.values()
+    assert (excursion.side, excursion.limit, excursion.peak) == ("below", 30.0, 15.0)
+    (exception,) = store.exceptions.values()
+    assert exception.severity is Severity.CRITICAL  # 15 points below
