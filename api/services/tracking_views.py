@@ -18,6 +18,7 @@ from api.db import orders, plans
 from api.db import tracking as rows
 from api.db.async_reads import compiled
 from api.db.tracking import RouteRef
+from api.services.exceptions import ExceptionPublic, exception_public
 from api.services.reads import ReadSessions
 from api.services.tracking import LiveEtas, eta_clock, local_time
 from tracking.eta import Eta
@@ -131,6 +132,10 @@ class PlanLivePublic(BaseModel):
     day: dt.date
     orders: list[StopLive]
     vehicles: list[VehicleLive]
+    exceptions: list[ExceptionPublic] = Field(
+        default=[],
+        description="open exceptions of the day about the plan's vans or orders",
+    )
 
 
 def window(eta: Eta | None, day: dt.date) -> EtaWindow | None:
@@ -249,7 +254,39 @@ def plan_live_view(
         session, day=day, vehicles=[r.vehicle for r in plan.routes]
     )
     vehicles = [_van(v, day) for v in sorted(vans, key=lambda v: v.vehicle)]
-    return PlanLivePublic(plan_id=plan_id, day=day, orders=stops, vehicles=vehicles)
+    return PlanLivePublic(
+        plan_id=plan_id,
+        day=day,
+        orders=stops,
+        vehicles=vehicles,
+        exceptions=_open_exceptions(
+            session, day, {r.vehicle for r in plan.routes}, set(order_ids)
+        ),
+    )
+
+
+#: Open exceptions a live view lists at most.
+MAX_LIVE_EXCEPTIONS = 500
+
+
+def _open_exceptions(
+    session: Session, day: dt.date, vans: set[str], order_ids: set[str]
+) -> list[ExceptionPublic]:
+    """The day's open exceptions about these vans or orders, newest first."""
+    _, found = rows.list_exceptions(
+        session,
+        day=day,
+        is_open=True,
+        kind=None,
+        vehicle=None,
+        limit=MAX_LIVE_EXCEPTIONS,
+        offset=0,
+    )
+    return [
+        exception_public(d, e)
+        for d, e in found
+        if e.vehicle in vans or order_ids.intersection(e.order_ids)
+    ]
 
 
 def _stop(

@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.db.plans import save_plan
 from api.services.tracking import register_plan
 from routing.model import Problem
 from routing.plan import Plan
@@ -54,10 +55,24 @@ def cold_day(van: str) -> tuple[Problem, Plan]:
     return problem, plan
 
 
-def track_cold_day(sessions: sessionmaker[Session], van: str) -> Problem:
-    """Register the cold day of ``van`` for :data:`DAY` at 06:00."""
+def track_cold_day(
+    sessions: sessionmaker[Session], van: str, *, store: bool = False
+) -> Problem:
+    """Register the cold day of ``van`` for :data:`DAY` at 06:00 (plan id
+    ``plan-{van}``); ``store`` also keeps it as a plan of the service."""
     problem, plan = cold_day(van)
     with sessions.begin() as session:
+        if store:
+            save_plan(
+                session,
+                day=DAY,
+                depot_id=None,
+                problem=problem,
+                plan=plan,
+                parent_id=None,
+                job_id=None,
+                plan_id=f"plan-{van}",
+            )
         register_plan(
             session,
             day=DAY,

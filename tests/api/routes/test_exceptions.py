@@ -43,10 +43,10 @@ def test_excursion_opens_and_closes_an_exception(
     app: FastAPI, client: TestClient, keys: dict[Role, str]
 ) -> None:
     """A van at 7 °C with a cold-chain and a frozen parcel on board opens one
-    exception for both; back at -20 °C the cold-chain order is too cold, at
-    2 °C the frozen one is too warm; delivering both closes it. The orders'
-    tracking shows the excursions with start, end, peak and limit."""
-    track_cold_day(app.state.sessionmaker, VAN)
+    exception for both (listed, and in the plan's live view); at 2 °C the
+    frozen one is still too warm; delivering it closes the exception. The
+    orders' tracking shows the excursions with start, end, peak and limit."""
+    track_cold_day(app.state.sessionmaker, VAN, store=True)
     device, dispatcher = keys[Role.device], keys[Role.dispatcher]
     _post(
         client,
@@ -62,6 +62,8 @@ def test_excursion_opens_and_closes_an_exception(
     assert sorted(exception["order_ids"]) == [COLD, ICE]
     assert exception["severity"] == "critical"
     assert exception["opened_at"].startswith("2026-12-02T08:03:20+09:00")
+    live = client.get(f"/v1/plans/plan-{VAN}/live", headers=auth(dispatcher))
+    assert [e["id"] for e in live.json()["exceptions"]] == [exception["id"]]
     _post(client, device, _temp("t2", 29_300, 9.5), _temp("t3", 29_600, 2.0))
     one = client.get(f"/v1/exceptions/{exception['id']}", headers=auth(dispatcher))
     assert one.status_code == 200 and one.json()["open"] is True  # ICE still warm
