@@ -214,6 +214,78 @@ class Vehicle(FrozenModel):
     profile: str = "car"
 
 
+class SensorBounds(FrozenModel):
+    """An allowed range of a sensor reading; either end may be open."""
+
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SensorBounds:
+        if self.min is None and self.max is None:
+            raise PydanticCustomError("bounds", "give min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise PydanticCustomError(
+                "bounds", "min {lo} is above max {hi}", {"lo": self.min, "hi": self.max}
+            )
+        return self
+
+
+class SensorLimits(FrozenModel):
+    """What an order tolerates on the way: temperature in °C, relative
+    humidity in %, shock in g (``max`` only), and the longest a van door may
+    stay open outside a stop (seconds)."""
+
+    temperature: SensorBounds | None = None
+    humidity: SensorBounds | None = None
+    shock: SensorBounds | None = None
+    door_open: Annotated[int, Field(ge=0)] | None = None
+
+    @field_validator("temperature")
+    @classmethod
+    def _plausible_temperature(cls, v: SensorBounds | None) -> SensorBounds | None:
+        for end in (v.min, v.max) if v is not None else ():
+            if end is not None and not -60.0 <= end <= 80.0:
+                raise ValueError(f"{end} °C is outside -60..80 °C")
+        return v
+
+    @field_validator("humidity")
+    @classmethod
+    def _humidity_percent(cls, v: SensorBounds | None) -> SensorBounds | None:
+        for end in (v.min, v.max) if v is not None else ():
+            if end is not None and not 0.0 <= end <= 100.0:
+                raise ValueError(f"{end} %RH is outside 0..100 %")
+        return v
+
+    @field_validator("shock")
+    @classmethod
+    def _shock_max_only(cls, v: SensorBounds | None) -> SensorBounds | None:
+        if v is not None and (v.min is not None or v.max is None or v.max <= 0):
+            raise ValueError("a shock limit is a positive max in g, without min")
+        return v
+
+
+class Handling(FrozenModel):
+    """Handling requirements of an order while it travels.
+
+    ``requirement`` names a preset (``cold_chain``: 0-4 °C, ``frozen``:
+    at most -18 °C; both: a door open at most 5 minutes outside a stop);
+    ``limits`` adds to it or overrides it kind by kind. The checks live in
+    :mod:`tracking.sensors`.
+    """
+
+    requirement: Literal["cold_chain", "frozen"] | None = None
+    limits: SensorLimits = SensorLimits()
+
+    @model_validator(mode="after")
+    def _something(self) -> Handling:
+        if self.requirement is None and self.limits == SensorLimits():
+            raise PydanticCustomError(
+                "handling", "handling needs a requirement or at least one limit"
+            )
+        return self
+
+
 class _OrderBase(FrozenModel):
     id: Id
     demand: Amount = Field(min_length=1)
@@ -234,6 +306,9 @@ class _OrderBase(FrozenModel):
         default=None,
         ge=0.0,
         description="won per minute late; None means the windows are hard",
+    )
+    handling: Handling | None = Field(
+        default=None, description="limits watched on the way (tracking.sensors)"
     )
 
     @property

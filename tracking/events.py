@@ -27,6 +27,8 @@ delivered          handed over, with ``proof`` (recipient or photo)
 failed_attempt     not delivered at the door, with a ``reason`` code
 attempt_resolved   an operator's decision after a failed attempt
 order_cancelled    the customer or an operator cancelled the order
+sensor             a reading of the van's (or one parcel's) sensor:
+                   temperature, humidity, door_open or shock
 =================  ===================================================
 """
 
@@ -36,8 +38,14 @@ from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, TypeAdapter, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import (
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from routing.base import FrozenModel
 
@@ -53,6 +61,8 @@ __all__ = [
     "OrderPlanned",
     "Position",
     "Proof",
+    "SensorKind",
+    "SensorReading",
     "ShiftEnded",
     "ShiftStarted",
     "StopArrived",
@@ -75,9 +85,18 @@ class FailureReason(StrEnum):
     ACCESS_DENIED = "access_denied"
 
 
+#: How far from the operating day an event may lie (a year either way): the
+#: database keeps ``at`` in a 32-bit integer.
+MAX_OFFSET = 366 * 86_400
+
+
 class _Event(FrozenModel):
     id: Id
-    at: int = Field(description="seconds since local midnight of the operating day")
+    at: int = Field(
+        ge=-MAX_OFFSET,
+        le=MAX_OFFSET,
+        description="seconds since local midnight of the operating day",
+    )
 
 
 class OrderCreated(_Event):
@@ -202,6 +221,70 @@ class OrderCancelled(_Event):
     reason: str = ""
 
 
+class SensorKind(StrEnum):
+    """What a sensor measures, and its unit."""
+
+    TEMPERATURE = "temperature"  # °C
+    HUMIDITY = "humidity"  # % relative humidity
+    DOOR_OPEN = "door_open"  # 1 (true) open, 0 (false) closed
+    SHOCK = "shock"  # peak acceleration in g
+
+
+#: Readings a working sensor can give; anything outside is a broken sensor
+#: or a typo, and is refused naming ``value``.
+SENSOR_RANGES: dict[SensorKind, tuple[float, float]] = {
+    SensorKind.TEMPERATURE: (-60.0, 80.0),
+    SensorKind.HUMIDITY: (0.0, 100.0),
+    SensorKind.DOOR_OPEN: (0.0, 1.0),
+    SensorKind.SHOCK: (0.0, 200.0),
+}
+
+
+class SensorReading(_Event):
+    """A sensor reading on a van, or on one parcel when ``order_id`` is set.
+
+    ``value``: °C, %RH, door open (``true``/``1``) or closed (``false``/``0``),
+    shock in g. A van's reading applies to every parcel on board that has
+    limits; a parcel's reading to that order only.
+    """
+
+    type: Literal["sensor"] = "sensor"
+    vehicle: Id
+    order_id: Id | None = None
+    kind: SensorKind
+    value: float
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _door_bool(cls, v: object) -> object:
+        return float(v) if isinstance(v, bool) else v
+
+    @model_validator(mode="after")
+    def _in_range(self) -> SensorReading:
+        lo, hi = SENSOR_RANGES[self.kind]
+        if not lo <= self.value <= hi or (
+            self.kind is SensorKind.DOOR_OPEN and self.value not in (0.0, 1.0)
+        ):
+            unit = {
+                SensorKind.TEMPERATURE: f"{lo:g}..{hi:g} °C",
+                SensorKind.HUMIDITY: f"{lo:g}..{hi:g} %RH",
+                SensorKind.DOOR_OPEN: "true/false (1/0)",
+                SensorKind.SHOCK: f"{lo:g}..{hi:g} g",
+            }[self.kind]
+            # Raised as a ValidationError located at ``value``, so that the
+            # service's 422 names the field (a model-level error would not).
+            error = PydanticCustomError(
+                "sensor_value",
+                "{value} is not a possible {kind} reading ({unit})",
+                {"value": self.value, "kind": self.kind.value, "unit": unit},
+            )
+            raise ValidationError.from_exception_data(
+                "SensorReading",
+                [InitErrorDetails(type=error, loc=("value",), input=self.value)],
+            )
+        return self
+
+
 Event = Annotated[
     OrderCreated
     | OrderPlanned
@@ -214,7 +297,8 @@ Event = Annotated[
     | Delivered
     | FailedAttempt
     | AttemptResolved
-    | OrderCancelled,
+    | OrderCancelled
+    | SensorReading,
     Field(discriminator="type"),
 ]
 

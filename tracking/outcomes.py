@@ -39,9 +39,13 @@ from tracking.events import (
     Event,
     FailedAttempt,
     FailureReason,
+    SensorReading,
     StopArrived,
     event_sort_key,
 )
+from tracking.sensors import Excursion, limits_by_order
+from tracking.store import MemoryStore
+from tracking.tracker import Tracker
 from tracking.zones import ZoneFn, grid_zone
 
 __all__ = [
@@ -85,6 +89,8 @@ class DeliveryOutcome(FrozenModel):
     return, or an exchange's old item. An exchange is one visit, so its
     ``delivered`` event means the new item was handed over *and* the old one
     taken (both true); a failed attempt means neither.
+    ``excursions`` are the sensor readings outside the order's handling
+    limits while it was on board (:mod:`tracking.sensors`).
     """
 
     order_id: str
@@ -104,6 +110,7 @@ class DeliveryOutcome(FrozenModel):
     attempts: int = 0
     failure_reasons: tuple[FailureReason, ...] = ()
     eta: tuple[EtaCheck, ...] = ()
+    excursions: tuple[Excursion, ...] = ()
 
     @property
     def failed_attempt(self) -> bool:
@@ -180,10 +187,33 @@ def delivery_outcomes(
     if legs is not None or baseline:
         replay = _EtaReplay(legs, correction, windows, zone, horizons, baseline)
         checks = replay.checks(plan, events, seen.arrived)
+    excursions = _excursions(problem, plan, events)
     return [
-        _outcome(order, problem.date, steps, seen, windows, zone, checks)
+        _outcome(order, problem.date, steps, seen, windows, zone, checks, excursions)
         for order in problem.orders
     ]
+
+
+def _excursions(
+    problem: Problem, plan: Plan, events: Sequence[Event]
+) -> dict[str, tuple[Excursion, ...]]:
+    """Sensor excursions per order: the day replayed through a tracker.
+
+    Only when some order has handling limits and some event is a sensor
+    reading; the plan is registered just before the first event.
+    """
+    limits = limits_by_order(problem)
+    if not limits or not any(isinstance(e, SensorReading) for e in events):
+        return {}
+    tracker = Tracker(MemoryStore(limits))
+    tracker.register_plan(plan, at=min(e.at for e in events) - 1)
+    tracker.ingest(events)
+    store = tracker.store
+    assert isinstance(store, MemoryStore)
+    out: dict[str, list[Excursion]] = {}
+    for excursion in sorted(store.excursions.values(), key=lambda e: (e.start, e.id)):
+        out.setdefault(excursion.order_id, []).append(excursion)
+    return {order: tuple(found) for order, found in out.items()}
 
 
 def _served_steps(plan: Plan) -> dict[str, tuple[str, Step]]:
@@ -289,6 +319,7 @@ def _outcome(
     windows: WindowsByStop,
     zone: ZoneFn,
     checks: Mapping[str, list[EtaCheck]],
+    excursions: Mapping[str, tuple[Excursion, ...]],
 ) -> DeliveryOutcome:
     """The outcome of one order."""
     ws = windows.get((order.id, "job")) or windows.get((order.id, "delivery"), ())
@@ -317,6 +348,7 @@ def _outcome(
         attempts=len(reasons) + delivered,
         failure_reasons=tuple(reasons),
         eta=tuple(checks.get(order.id, ())),
+        excursions=excursions.get(order.id, ()),
     )
 
 

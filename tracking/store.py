@@ -7,12 +7,19 @@ service implements the protocol on SQL; tests and simulations use
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal, Protocol
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from pydantic import Field
 
 from routing.base import FrozenModel
+from routing.model import SensorLimits
 from tracking.events import Event, event_sort_key
+from tracking.exceptions import DispatchException
 from tracking.status import OrderStatus
+
+if TYPE_CHECKING:
+    from tracking.sensors import Excursion
 
 __all__ = ["MemoryStore", "Store", "VehicleState"]
 
@@ -34,6 +41,13 @@ class VehicleState(FrozenModel):
     stop: str | None = None
     stop_event: Literal["arrived", "departed"] | None = None
     stop_at: int | None = None
+    door_open_since: int | None = Field(
+        default=None, description="when the door opened on the road, if it is open"
+    )
+    sensor_at: dict[str, int] = Field(
+        default_factory=dict,
+        description="newest reading time per sensor kind (and parcel: kind:order)",
+    )
 
 
 class Store(Protocol):
@@ -85,11 +99,40 @@ class Store(Protocol):
         """Order ids on the van's route, by position."""
         ...
 
+    def limits(self, order_id: str) -> SensorLimits | None:
+        """The order's sensor limits (:func:`tracking.sensors.limits_of`), if any."""
+        ...
+
+    def open_excursions(
+        self, *, vehicle: str | None = None, order_id: str | None = None
+    ) -> list[Excursion]:
+        """Excursions still open, of one van or one order."""
+        ...
+
+    def put_excursion(self, excursion: Excursion) -> None:
+        """Create or replace an excursion (by id)."""
+        ...
+
+    def open_exceptions(self, *, vehicle: str) -> list[DispatchException]:
+        """The van's open exceptions."""
+        ...
+
+    def put_exception(self, exception: DispatchException) -> None:
+        """Create or replace an exception (by id)."""
+        ...
+
 
 class MemoryStore:
-    """A :class:`Store` in dictionaries (one process, no persistence)."""
+    """A :class:`Store` in dictionaries (one process, no persistence).
 
-    def __init__(self) -> None:
+    ``limits`` are the orders' sensor limits
+    (:func:`tracking.sensors.limits_by_order`).
+    """
+
+    def __init__(self, limits: Mapping[str, SensorLimits] | None = None) -> None:
+        self._limits: dict[str, SensorLimits] = dict(limits or {})
+        self.excursions: dict[str, Excursion] = {}
+        self.exceptions: dict[str, DispatchException] = {}
         self._events: dict[str, Event] = {}
         self._orders: dict[str, OrderStatus] = {}
         self._vehicles: dict[str, VehicleState] = {}
@@ -159,3 +202,31 @@ class MemoryStore:
         """Order ids on the van's route, by position."""
         stops = self._routes.get(vehicle_id, {})
         return tuple(sorted(stops, key=lambda o: (stops[o], o)))
+
+    def limits(self, order_id: str) -> SensorLimits | None:
+        """The order's sensor limits, if any."""
+        return self._limits.get(order_id)
+
+    def open_excursions(
+        self, *, vehicle: str | None = None, order_id: str | None = None
+    ) -> list[Excursion]:
+        """Excursions still open, of one van or one order."""
+        return [
+            e
+            for e in self.excursions.values()
+            if e.open
+            and (vehicle is None or e.vehicle == vehicle)
+            and (order_id is None or e.order_id == order_id)
+        ]
+
+    def put_excursion(self, excursion: Excursion) -> None:
+        """Create or replace an excursion (by id)."""
+        self.excursions[excursion.id] = excursion
+
+    def open_exceptions(self, *, vehicle: str) -> list[DispatchException]:
+        """The van's open exceptions."""
+        return [e for e in self.exceptions.values() if e.open and e.vehicle == vehicle]
+
+    def put_exception(self, exception: DispatchException) -> None:
+        """Create or replace an exception (by id)."""
+        self.exceptions[exception.id] = exception

@@ -36,12 +36,14 @@ from tracking.events import (
     OrderDispatched,
     OrderPlanned,
     Position,
+    SensorReading,
     ShiftEnded,
     ShiftStarted,
     StopArrived,
     StopDeparted,
     event_sort_key,
 )
+from tracking.sensors import ON_BOARD, SensorWatch
 from tracking.status import (
     MAIN_CHAIN,
     OFF_PLAN,
@@ -94,10 +96,15 @@ class Tracker:
     store
         Where events, statuses, vans and routes live (default: a new
         :class:`~tracking.store.MemoryStore`).
+    namespace
+        Separates the exception ids of operating days (the service passes
+        the day).
     """
 
-    def __init__(self, store: Store | None = None) -> None:
+    def __init__(self, store: Store | None = None, *, namespace: str = "") -> None:
         self.store: Store = store if store is not None else MemoryStore()
+        #: Sensor readings, excursions and their exceptions (tracking.sensors).
+        self.sensors = SensorWatch(self.store, namespace)
 
     # -- queries -----------------------------------------------------------
 
@@ -210,7 +217,24 @@ class Tracker:
     # -- application -------------------------------------------------------
 
     def _apply(self, event: Event) -> bool:
-        """Apply one new event; ``False`` when it was stale."""
+        """Apply one new event; ``False`` when it was stale.
+
+        An order that leaves its van (delivered, failed, cancelled) ends its
+        open sensor excursions there.
+        """
+        order_id: str | None = getattr(event, "order_id", None)
+        aboard = False
+        if order_id is not None and not isinstance(event, SensorReading):
+            before = self.store.order(order_id)
+            aboard = before is not None and before.state in ON_BOARD
+        changed = self._apply_event(event)
+        if aboard and order_id is not None:
+            after = self.store.order(order_id)
+            if after is not None and after.state not in ON_BOARD:
+                self.sensors.left(order_id, event.at)
+        return changed
+
+    def _apply_event(self, event: Event) -> bool:
         if isinstance(event, OrderCreated):
             if self.store.order(event.order_id) is not None:
                 raise ValueError(f"order {event.order_id} already exists")
@@ -243,6 +267,8 @@ class Tracker:
                 OrderState.FAILED_ATTEMPT,
                 f"failed attempt: {event.reason.value}",
             )
+        if isinstance(event, SensorReading):
+            return self.sensors.reading(event)
         if isinstance(event, AttemptResolved):
             cause = f"attempt resolved: {event.outcome}"
             if event.station:

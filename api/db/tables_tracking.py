@@ -1,5 +1,6 @@
 """Tables: tracking events, order statuses, vehicle states, route stops (0004),
-route revisions (0005).
+route revisions (0005), order limits, sensor excursions and dispatcher
+exceptions (0007).
 
 They hold what :class:`tracking.store.Store` keeps, per operating day: the
 bodies are the tracking library's own models as JSON (``Event``,
@@ -20,6 +21,9 @@ from api.db.base import Base, utcnow
 
 __all__ = [
     "EventRow",
+    "ExceptionRow",
+    "ExcursionRow",
+    "OrderLimitsRow",
     "OrderStatusRow",
     "RouteRevision",
     "RouteStopRow",
@@ -110,3 +114,43 @@ class RouteRevision(Base):
     day: Mapped[dt.date] = mapped_column(primary_key=True)
     vehicle: Mapped[str] = mapped_column(String(ID), primary_key=True)
     revision: Mapped[int] = mapped_column(default=1)
+
+
+class OrderLimitsRow(Base):
+    """An order's sensor limits (``tracking.sensors.limits_of`` of its
+    handling), written when a plan routing it is registered (migration 0007)."""
+
+    __tablename__ = "order_limits"
+
+    order_id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    limits: Mapped[dict[str, Any]]
+
+
+class ExcursionRow(Base):
+    """A sensor excursion of an order (``tracking.sensors.Excursion``, 0007)."""
+
+    __tablename__ = "excursions"
+
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    id: Mapped[str] = mapped_column(String(2 * ID), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(ID), index=True)
+    vehicle: Mapped[str] = mapped_column(String(ID), index=True)
+    open: Mapped[bool]
+    body: Mapped[dict[str, Any]]
+
+
+class ExceptionRow(Base):
+    """An exception for the dispatcher (``tracking.exceptions.DispatchException``,
+    0007); times in the body count from local midnight of ``day``."""
+
+    __tablename__ = "dispatch_exceptions"
+
+    id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(2 * ID), index=True)
+    vehicle: Mapped[str | None] = mapped_column(String(ID), index=True)
+    open: Mapped[bool] = mapped_column(index=True)
+    opened_at: Mapped[int]
+    body: Mapped[dict[str, Any]]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -19,20 +19,26 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from api.db.base import utcnow
 from api.db.tables_tracking import (
     EventRow,
+    ExceptionRow,
+    ExcursionRow,
+    OrderLimitsRow,
     OrderStatusRow,
     RouteRevision,
     RouteStopRow,
     TrackedPlan,
     VehicleStateRow,
 )
-from tracking.events import Event, event_sort_key, parse_event
+from routing.model import SensorLimits
+from tracking.events import Event, SensorReading, event_sort_key, parse_event
+from tracking.exceptions import DispatchException
+from tracking.sensors import Excursion
 from tracking.status import OrderStatus
 from tracking.store import VehicleState
 
@@ -43,10 +49,16 @@ __all__ = [
     "day_events",
     "event_row",
     "event_values",
+    "get_exception",
     "get_tracked_plan",
+    "list_exceptions",
+    "open_exception",
+    "order_excursions",
     "order_ref_row",
     "order_status",
+    "put_exception",
     "route_events",
+    "save_order_limits",
     "save_tracked_plan",
     "tracked_order",
     "tracked_orders",
@@ -120,6 +132,8 @@ class SqlStore:
         self._orders: dict[str, OrderStatus | None] = {}
         self._vehicles: dict[str, VehicleState | None] = {}
         self._routes: dict[str, tuple[str, ...]] = {}
+        self._limits: dict[str, SensorLimits | None] = {}
+        self._excursion_rows: dict[str, ExcursionRow] = {}
         #: Vans whose route, orders or state this unit of work changed.
         self.touched: set[str] = set()
         # Accepted events are written in one multi-row INSERT, not as ORM
@@ -160,6 +174,17 @@ class SqlStore:
                 self._vehicles[van.vehicle] = VehicleState.model_validate(van.state)
         for vehicle in vans:
             self._vehicles.setdefault(vehicle, None)
+        # A van's sensor reading concerns every order on its route: load their
+        # statuses (and, on first use, limits) in bulk, not one by one.
+        readers = sorted(
+            {
+                e.vehicle
+                for e in events
+                if isinstance(e, SensorReading) and e.order_id is None
+            }
+        )
+        on_routes = {o for v in readers for o in self.route(v)}
+        self._load_orders(sorted(on_routes - self._orders.keys()))
 
     def _load_orders(self, order_ids: Sequence[str]) -> None:
         for chunk in _chunks(order_ids):
@@ -372,6 +397,182 @@ class SqlStore:
             )
             self._routes[vehicle_id] = tuple(r[0] for r in rows)
         return self._routes[vehicle_id]
+
+    # -- sensors ---------------------------------------------------------
+
+    def limits(self, order_id: str) -> SensorLimits | None:
+        """The order's sensor limits, if any.
+
+        The first call loads the limits of every order on the routes read so
+        far in this unit of work (a van's reading asks for all of them).
+        """
+        if order_id not in self._limits:
+            wanted = {order_id} | {o for r in self._routes.values() for o in r}
+            load = sorted(wanted - self._limits.keys())
+            for chunk in _chunks(load):
+                for row in self.session.scalars(
+                    select(OrderLimitsRow).where(OrderLimitsRow.order_id.in_(chunk))
+                ):
+                    self._limits[row.order_id] = SensorLimits.model_validate(row.limits)
+            for o in load:
+                self._limits.setdefault(o, None)
+        return self._limits[order_id]
+
+    def open_excursions(
+        self, *, vehicle: str | None = None, order_id: str | None = None
+    ) -> list[Excursion]:
+        """Excursions still open that day, of one van or one order."""
+        query = select(ExcursionRow).where(
+            ExcursionRow.day == self.day, ExcursionRow.open.is_(True)
+        )
+        if vehicle is not None:
+            query = query.where(ExcursionRow.vehicle == vehicle)
+        if order_id is not None:
+            query = query.where(ExcursionRow.order_id == order_id)
+        rows = list(self.session.scalars(query))
+        self._excursion_rows.update((row.id, row) for row in rows)
+        return [Excursion.model_validate(row.body) for row in rows]
+
+    def put_excursion(self, excursion: Excursion) -> None:
+        """Create or replace an excursion (by id)."""
+        row = self._excursion_rows.get(excursion.id)
+        if row is None:
+            row = self.session.get(ExcursionRow, (self.day, excursion.id))
+        if row is None:
+            row = ExcursionRow(day=self.day, id=excursion.id)
+            self.session.add(row)
+        self._excursion_rows[excursion.id] = row
+        row.order_id = excursion.order_id
+        row.vehicle = excursion.vehicle
+        row.open = excursion.open
+        row.body = excursion.model_dump(mode="json")
+
+    def open_exceptions(self, *, vehicle: str) -> list[DispatchException]:
+        """The van's open exceptions that day."""
+        query = select(ExceptionRow.body).where(
+            ExceptionRow.day == self.day,
+            ExceptionRow.vehicle == vehicle,
+            ExceptionRow.open.is_(True),
+        )
+        return [
+            DispatchException.model_validate(b) for b in self.session.scalars(query)
+        ]
+
+    def put_exception(self, exception: DispatchException) -> None:
+        """Create or replace an exception (by id)."""
+        put_exception(self.session, day=self.day, exception=exception)
+
+
+def put_exception(
+    session: Session, *, day: dt.date, exception: DispatchException
+) -> None:
+    """Create or replace a dispatcher exception of ``day`` (by id)."""
+    row = session.get(ExceptionRow, exception.id)
+    if row is None:
+        row = ExceptionRow(id=exception.id, day=day)
+        session.add(row)
+    row.kind = exception.kind.value
+    row.key = exception.key
+    row.vehicle = exception.vehicle
+    row.open = exception.open
+    row.opened_at = exception.opened_at
+    row.body = exception.model_dump(mode="json")
+
+
+def open_exception(
+    session: Session, *, day: dt.date, key: str
+) -> DispatchException | None:
+    """The open exception of ``key`` that day, if any."""
+    body = session.scalar(
+        select(ExceptionRow.body).where(
+            ExceptionRow.day == day,
+            ExceptionRow.key == key,
+            ExceptionRow.open.is_(True),
+        )
+    )
+    return None if body is None else DispatchException.model_validate(body)
+
+
+def get_exception(
+    session: Session, *, exception_id: str
+) -> tuple[dt.date, DispatchException] | None:
+    """An exception and its day, if it exists."""
+    row = session.get(ExceptionRow, exception_id)
+    if row is None:
+        return None
+    return row.day, DispatchException.model_validate(row.body)
+
+
+def list_exceptions(
+    session: Session,
+    *,
+    day: dt.date | None,
+    is_open: bool | None,
+    kind: str | None,
+    vehicle: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[int, list[tuple[dt.date, DispatchException]]]:
+    """A page of exceptions, newest first, filtered; and how many match."""
+    filters: list[Any] = []
+    if day is not None:
+        filters.append(ExceptionRow.day == day)
+    if is_open is not None:
+        filters.append(ExceptionRow.open.is_(is_open))
+    if kind is not None:
+        filters.append(ExceptionRow.kind == kind)
+    if vehicle is not None:
+        filters.append(ExceptionRow.vehicle == vehicle)
+    total = session.scalar(
+        select(func.count()).select_from(ExceptionRow).where(*filters)
+    )
+    rows = session.execute(
+        select(ExceptionRow.day, ExceptionRow.body)
+        .where(*filters)
+        .order_by(
+            ExceptionRow.day.desc(), ExceptionRow.opened_at.desc(), ExceptionRow.id
+        )
+        .limit(limit)
+        .offset(offset)
+    )
+    return int(total or 0), [
+        (d, DispatchException.model_validate(body)) for d, body in rows
+    ]
+
+
+def save_order_limits(
+    session: Session, *, limits: dict[str, SensorLimits | None]
+) -> None:
+    """Keep (or drop, for None) the sensor limits of these orders."""
+    ids = sorted(limits)
+    existing: dict[str, OrderLimitsRow] = {}
+    for chunk in _chunks(ids):
+        for row in session.scalars(
+            select(OrderLimitsRow).where(OrderLimitsRow.order_id.in_(chunk))
+        ):
+            existing[row.order_id] = row
+    for order_id in ids:
+        value = limits[order_id]
+        stored = existing.get(order_id)
+        if value is None:
+            if stored is not None:
+                session.delete(stored)
+            continue
+        body = value.model_dump(mode="json", exclude_none=True)
+        if stored is None:
+            session.add(OrderLimitsRow(order_id=order_id, limits=body))
+        elif stored.limits != body:
+            stored.limits = body
+
+
+def order_excursions(session: Session, *, order_id: str) -> list[Excursion]:
+    """Every excursion of an order, by start."""
+    bodies = session.scalars(
+        select(ExcursionRow.body).where(ExcursionRow.order_id == order_id)
+    )
+    return sorted(
+        (Excursion.model_validate(b) for b in bodies), key=lambda e: (e.start, e.id)
+    )
 
 
 # -- reads -------------------------------------------------------------------

@@ -12,6 +12,7 @@ from fastapi import APIRouter
 from api.routes import (
     depots,
     events,
+    exceptions,
     forecasts,
     keys,
     metrics,
@@ -28,6 +29,7 @@ __all__ = ["api_router"]
 api_router = APIRouter(prefix="/v1")
 api_router.include_router(depots.router)
 api_router.include_router(events.router)
+api_router.include_router(exceptions.router)
 api_router.include_router(forecasts.router)
 api_router.include_router(keys.router)
 api_router.include_router(metrics.router)

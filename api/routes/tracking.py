@@ -183,7 +183,9 @@ async def read_order_eta(
     view = await fast_eta_view(reads, etas, order_id, at)
     if view is None:
         found = await reads.run(
-            lambda s: tracking_view(s, etas, order_id, at, with_kind=False)
+            lambda s: tracking_view(
+                s, etas, order_id, at, with_kind=False, excursions=False
+            )
         )
         if found is None:
             raise HTTPException(404, f"no order {order_id}")

@@ -37,7 +37,7 @@ def ingest(session: Session, day: dt.date, events: Sequence[Event]) -> IngestRes
     """
     store = SqlStore(session, day, for_update=True)
     store.prefetch(events)
-    result = Tracker(store).ingest(events)
+    result = Tracker(store, namespace=day.isoformat()).ingest(events)
     store.bump_revisions()
     return result
 

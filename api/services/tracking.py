@@ -32,6 +32,7 @@ from routing.units import to_datetime, to_seconds
 from tracking.correction import Correction
 from tracking.eta import Eta, LegTimes, WindowsByStop, route_eta, windows_of
 from tracking.events import Event, OrderDispatched
+from tracking.sensors import limits_of
 from tracking.status import OFF_PLAN, OrderState, OrderStatus
 from tracking.tracker import Tracker
 from tracking.zones import grid_zone
@@ -99,7 +100,9 @@ def register_plan(
     keep their state. The plan and problem are kept (in
     ``tracked_plans``) for live ETAs and delivery outcomes. Registering the
     same plan again changes nothing; a new plan id for the same orders (a
-    re-optimised plan) moves them to their new routes. ``at`` is when, in
+    re-optimised plan) moves them to their new routes. The orders' sensor
+    limits (their ``handling``) are kept for the sensor readings of the day
+    (``order_limits``). ``at`` is when, in
     seconds since local midnight of ``day``; the caller commits.
     """
     rows.save_tracked_plan(
@@ -109,8 +112,17 @@ def register_plan(
         plan=plan.model_dump(mode="json"),
         problem=problem.model_dump(mode="json"),
     )
+    rows.save_order_limits(
+        session,
+        limits={
+            order.id: limits_of(order.handling)
+            for order in (*problem.jobs, *problem.shipments)
+        },
+    )
     store = SqlStore(session, day, plan_id=plan_id)
-    result = Tracker(store).register_plan(plan, at=at, plan_id=plan_id)
+    result = Tracker(store, namespace=day.isoformat()).register_plan(
+        plan, at=at, plan_id=plan_id
+    )
     store.bump_revisions()
     if result.rejected:
         reasons = "; ".join(r.reason for r in result.rejected[:3])

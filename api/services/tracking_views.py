@@ -11,16 +11,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from api.db import orders, plans
 from api.db import tracking as rows
 from api.db.async_reads import compiled
 from api.db.tracking import RouteRef
+from api.services.exceptions import ExceptionPublic, exception_public
 from api.services.reads import ReadSessions
 from api.services.tracking import LiveEtas, eta_clock, local_time
 from tracking.eta import Eta
+from tracking.sensors import Excursion
 from tracking.status import OrderState, OrderStatus, StatusChange
 from tracking.store import VehicleState
 
@@ -79,6 +81,11 @@ class OrderTrackingPublic(OrderEtaPublic):
     kind: VisitKind | None = None
     vehicle: str | None = None
     history: list[StatusChange]
+    excursions: list[Excursion] = Field(
+        default=[],
+        description="sensor readings outside the order's limits while on board "
+        "(times: seconds since local midnight of the day, like history)",
+    )
 
 
 class TrackStep(BaseModel):
@@ -139,6 +146,10 @@ class PlanLivePublic(BaseModel):
     day: dt.date
     orders: list[StopLive]
     vehicles: list[VehicleLive]
+    exceptions: list[ExceptionPublic] = Field(
+        default=[],
+        description="open exceptions of the day about the plan's vans or orders",
+    )
 
 
 def window(eta: Eta | None, day: dt.date) -> EtaWindow | None:
@@ -180,11 +191,14 @@ def tracking_view(
     at: int | None = None,
     *,
     with_kind: bool = True,
+    excursions: bool = True,
 ) -> OrderTrackingPublic | None:
-    """Status, history and ETA of an order (None: no such order).
+    """Status, history, ETA and sensor excursions of an order (None: no such
+    order).
 
     ``with_kind=False`` skips reading the stored order for ``kind`` (left
-    None) when the order is tracked: the ETA read needs one statement.
+    None) when the order is tracked, and ``excursions=False`` leaves the
+    excursions out: the ETA read needs one statement.
     """
     found = rows.tracked_order(session, order_id=order_id)
     row = (
@@ -211,6 +225,9 @@ def tracking_view(
         kind=kind,
         vehicle=status.vehicle,
         history=list(status.history),
+        excursions=rows.order_excursions(session, order_id=order_id)
+        if excursions
+        else [],
     )
 
 
@@ -268,7 +285,39 @@ def plan_live_view(
         session, day=day, vehicles=[r.vehicle for r in plan.routes]
     )
     vehicles = [_van(v, day) for v in sorted(vans, key=lambda v: v.vehicle)]
-    return PlanLivePublic(plan_id=plan_id, day=day, orders=stops, vehicles=vehicles)
+    return PlanLivePublic(
+        plan_id=plan_id,
+        day=day,
+        orders=stops,
+        vehicles=vehicles,
+        exceptions=_open_exceptions(
+            session, day, {r.vehicle for r in plan.routes}, set(order_ids)
+        ),
+    )
+
+
+#: Open exceptions a live view lists at most.
+MAX_LIVE_EXCEPTIONS = 500
+
+
+def _open_exceptions(
+    session: Session, day: dt.date, vans: set[str], order_ids: set[str]
+) -> list[ExceptionPublic]:
+    """The day's open exceptions about these vans or orders, newest first."""
+    _, found = rows.list_exceptions(
+        session,
+        day=day,
+        is_open=True,
+        kind=None,
+        vehicle=None,
+        limit=MAX_LIVE_EXCEPTIONS,
+        offset=0,
+    )
+    return [
+        exception_public(d, e)
+        for d, e in found
+        if e.vehicle in vans or order_ids.intersection(e.order_ids)
+    ]
 
 
 def _stop(

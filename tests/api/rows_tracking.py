@@ -21,4 +21,7 @@ ROWS: dict[tuple[str, str], Case] = {
     ("GET", "/v1/plans/{plan_id}/live/stream"): case(Role.dispatcher, Role.planner),
     ("GET", "/v1/metrics/delivery"): case(Role.planner, Role.dispatcher),
     ("GET", "/v1/metrics/retention"): case(Role.planner, Role.dispatcher),
+    ("GET", "/v1/exceptions"): case(Role.dispatcher, Role.planner),
+    ("GET", "/v1/exceptions/{exception_id}"): case(Role.dispatcher, Role.planner),
+    ("POST", "/v1/exceptions/{exception_id}/acknowledge"): case(Role.dispatcher),
 }

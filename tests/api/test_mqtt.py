@@ -22,8 +22,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.db.engine import make_engine, make_sessionmaker
 from api.db.migrate import upgrade
-from api.db.tables_tracking import EventRow
+from api.db.tables_tracking import EventRow, ExceptionRow
 from api.mqtt import MqttConsumer, decode, topic_for
+from tests.api.sensor_fixtures import DAY as COLD_DAY
+from tests.api.sensor_fixtures import track_cold_day
 from tests.helpers import service_missing
 
 DAY = dt.date(2026, 12, 1)
@@ -165,3 +167,60 @@ def test_decode_names_what_is_wrong() -> None:
     assert [e.id for e in message.events] == ["a"]
     assert message.day == DAY
     assert message.rejected and message.rejected[0].startswith("[1]")
+
+
+def test_sensor_excursion_over_mqtt_opens_and_closes_an_exception(
+    sessions: sessionmaker[Session], publisher: mqtt.Client
+) -> None:
+    """A cold-chain van's temperature over MQTT: 9 °C opens an exception for
+    its cold-chain parcel, 3 °C (still too warm for the frozen one) keeps it
+    open, and delivering the frozen parcel closes it."""
+    van = f"van-{uuid.uuid4().hex[:8]}"
+    track_cold_day(sessions, van)
+
+    def exceptions() -> list[tuple[bool, int | None]]:
+        with sessions() as session:
+            rows = session.scalars(
+                select(ExceptionRow).where(ExceptionRow.vehicle == van)
+            )
+            return [(r.open, r.body["closed_at"]) for r in rows]
+
+    def temperature(event_id: str, at: int, value: float) -> dict[str, Any]:
+        return {
+            "type": "sensor",
+            "id": event_id,
+            "at": at,
+            "vehicle": van,
+            "kind": "temperature",
+            "value": value,
+        }
+
+    consumer = _consumer(sessions, f"test-{uuid.uuid4()}")
+    try:
+        start = {"type": "shift_start", "id": "s", "at": 28_800, "vehicle": van}
+        _publish(
+            publisher,
+            van,
+            {
+                "day": COLD_DAY.isoformat(),
+                "events": [start, temperature("t1", 29_000, 9.0)],
+            },
+        )
+        assert _wait(lambda: exceptions() == [(True, None)]), exceptions()
+        _publish(
+            publisher,
+            van,
+            {"day": COLD_DAY.isoformat(), "events": temperature("t2", 29_600, 3.0)},
+        )
+        delivered = {
+            "type": "delivered",
+            "id": "d",
+            "at": 30_000,
+            "vehicle": van,
+            "order_id": f"{van}-o1",
+            "proof": {"photo": "x"},
+        }
+        _publish(publisher, van, {"day": COLD_DAY.isoformat(), "events": delivered})
+        assert _wait(lambda: exceptions() == [(False, 30_000)]), exceptions()
+    finally:
+        consumer.stop()

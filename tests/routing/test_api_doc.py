@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from routing.model import Problem
+from routing.model import Job, Problem
 from routing.plan import Step
 from tests.helpers import EXAMPLES, ROOT
 
@@ -22,15 +22,24 @@ def test_doc_has_examples() -> None:
 
 def test_doc_problem_example_validates() -> None:
     """The condensed problem in docs/API.md is a valid problem."""
-    problem = Problem.model_validate(json.loads(BLOCKS[0]))
+    block = next(b for b in BLOCKS if '"depots"' in b)
+    problem = Problem.model_validate(json.loads(block))
     assert problem.jobs[1].type == "pickup"
     assert problem.vehicles[0].breaks[0].service == 1800
 
 
 def test_doc_step_example_validates() -> None:
     """The step example in docs/API.md is a valid plan step."""
-    step = Step.model_validate(json.loads(BLOCKS[1]))
+    (block,) = [b for b in BLOCKS if '"service_start"' in b]
+    step = Step.model_validate(json.loads(block))
     assert step.departure == step.service_start + step.service
+
+
+def test_doc_handling_example_validates() -> None:
+    """The job with handling requirements in docs/API.md is a valid job."""
+    (block,) = [b for b in BLOCKS if '"handling"' in b]
+    job = Job.model_validate(json.loads(block))
+    assert job.handling is not None and job.handling.requirement == "cold_chain"
 
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*_problem.json")), ids=str)

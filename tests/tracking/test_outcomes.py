@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from routing.model import Problem, TimeWindow
+from routing.model import Handling, Problem, TimeWindow
 from routing.plan import Plan
 from scenarios.execution import DayExecution, ExecutionSettings, execute_day
+from scenarios.sensors import Warmup, readings
 from tests.tracking.conftest import TRAVEL, line_problem, plan_in_order
 from tracking.outcomes import (
     delivery_outcomes,
@@ -152,3 +153,33 @@ def test_performance_rejects_unknown_grouping() -> None:
     """Grouping by anything but day, zone or vehicle is an error."""
     with pytest.raises(ValueError, match="by must be"):
         performance([], by="colour")
+
+
+def test_outcome_records_the_excursion_of_a_cold_chain_order(
+    line_day: tuple[Problem, Plan], exact_run: DayExecution
+) -> None:
+    """A warm-up while the van carries a cold-chain order is on its outcome,
+    with start, end, peak and limit; orders without limits have none."""
+    problem, plan = line_day
+    cold = problem.jobs[-1].model_copy(
+        update={"handling": Handling(requirement="cold_chain")}
+    )
+    problem = problem.model_copy(update={"jobs": (*problem.jobs[:-1], cold)})
+    first = exact_run.events[0].at
+    last_stop = max(s.departure for s in exact_run.stops)
+    warmup = Warmup(at=first + 600, duration=1200, rise=6.0)
+    sensors = readings("v1", first, last_stop, seed=2, excursion=warmup)
+    outcomes = {
+        o.order_id: o
+        for o in delivery_outcomes(problem, plan, [*exact_run.events, *sensors])
+    }
+    (excursion,) = outcomes[cold.id].excursions
+    assert (
+        warmup.at
+        <= excursion.start
+        < excursion.end
+        <= warmup.at + warmup.duration + 120
+    )  # type: ignore[operator]
+    assert excursion.limit == 4.0 and excursion.side == "above"
+    assert excursion.peak == max(r.value for r in sensors)
+    assert all(not o.excursions for k, o in outcomes.items() if k != cold.id)

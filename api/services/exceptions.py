@@ -1,0 +1,188 @@
+"""Exceptions for the dispatcher: raise, close, list, acknowledge.
+
+The library model is :class:`tracking.exceptions.DispatchException`; sensor
+excursions raise theirs while events are ingested
+(:class:`tracking.sensors.SensorWatch`). Other code of the service (a
+late-risk rule, failed attempts, a broken-down van) calls
+:func:`raise_exception` and :func:`close_exception` with a key that names
+its condition; the caller commits. Times in the library model count seconds
+from local midnight of the exception's day; the public view shows aware
+datetimes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from api.db import tracking as rows
+from api.services.errors import NotFound
+from api.services.tracking import local_time, now_seconds
+from tracking.exceptions import (
+    DispatchException,
+    ExceptionKind,
+    Severity,
+    exception_id,
+)
+
+__all__ = [
+    "ExceptionPublic",
+    "ExceptionsPublic",
+    "acknowledge_exception",
+    "close_exception",
+    "exception_public",
+    "list_exceptions",
+    "raise_exception",
+    "read_exception",
+]
+
+
+class ExceptionPublic(BaseModel):
+    """An exception for the dispatcher."""
+
+    id: str
+    kind: ExceptionKind
+    day: dt.date = Field(description="operating day")
+    vehicle: str | None
+    order_ids: list[str]
+    severity: Severity
+    detail: str
+    open: bool = Field(description="whether the condition still lasts")
+    opened_at: dt.datetime
+    closed_at: dt.datetime | None
+    acknowledged_by: str | None = Field(description="who acknowledged it, if anyone")
+    acknowledged_at: dt.datetime | None
+
+
+class ExceptionsPublic(BaseModel):
+    """A page of exceptions, newest first."""
+
+    data: list[ExceptionPublic]
+    count: int
+
+
+def exception_public(day: dt.date, exception: DispatchException) -> ExceptionPublic:
+    """The public view of an exception of ``day``."""
+
+    def when(seconds: int | None) -> dt.datetime | None:
+        return None if seconds is None else local_time(seconds, day)
+
+    return ExceptionPublic(
+        id=exception.id,
+        kind=exception.kind,
+        day=day,
+        vehicle=exception.vehicle,
+        order_ids=list(exception.order_ids),
+        severity=exception.severity,
+        detail=exception.detail,
+        open=exception.open,
+        opened_at=local_time(exception.opened_at, day),
+        closed_at=when(exception.closed_at),
+        acknowledged_by=exception.acknowledged_by,
+        acknowledged_at=when(exception.acknowledged_at),
+    )
+
+
+def raise_exception(
+    session: Session,
+    *,
+    day: dt.date,
+    kind: ExceptionKind,
+    key: str,
+    at: int,
+    vehicle: str | None = None,
+    order_ids: Sequence[str] = (),
+    severity: Severity = Severity.WARNING,
+    detail: str = "",
+) -> DispatchException:
+    """Open an exception, or update the open one of ``key`` that day.
+
+    An update adds orders, keeps the worse severity and replaces the detail.
+    ``at`` is seconds since local midnight of ``day``; the caller commits.
+    """
+    current = rows.open_exception(session, day=day, key=key)
+    if current is None:
+        exception = DispatchException(
+            id=exception_id(key, at, day.isoformat()),
+            kind=kind,
+            key=key,
+            vehicle=vehicle,
+            order_ids=tuple(order_ids),
+            opened_at=at,
+            severity=severity,
+            detail=detail,
+        )
+    else:
+        exception = current.updated(
+            order_ids=tuple(order_ids), severity=severity, detail=detail or None
+        )
+    rows.put_exception(session, day=day, exception=exception)
+    return exception
+
+
+def close_exception(
+    session: Session, *, day: dt.date, key: str, at: int
+) -> DispatchException | None:
+    """Close the open exception of ``key`` that day at ``at`` (None: none open)."""
+    current = rows.open_exception(session, day=day, key=key)
+    if current is None:
+        return None
+    closed = current.closed(at)
+    rows.put_exception(session, day=day, exception=closed)
+    return closed
+
+
+def list_exceptions(
+    session: Session,
+    *,
+    is_open: bool | None,
+    day: dt.date | None,
+    kind: ExceptionKind | None,
+    vehicle: str | None,
+    limit: int,
+    offset: int,
+) -> ExceptionsPublic:
+    """A page of exceptions, newest first, filtered."""
+    count, found = rows.list_exceptions(
+        session,
+        day=day,
+        is_open=is_open,
+        kind=None if kind is None else kind.value,
+        vehicle=vehicle,
+        limit=limit,
+        offset=offset,
+    )
+    return ExceptionsPublic(
+        data=[exception_public(d, e) for d, e in found], count=count
+    )
+
+
+def read_exception(session: Session, *, exception_id: str) -> ExceptionPublic:
+    """One exception (:class:`NotFound` when there is none)."""
+    found = rows.get_exception(session, exception_id=exception_id)
+    if found is None:
+        raise NotFound(f"exception {exception_id} not found")
+    return exception_public(*found)
+
+
+def acknowledge_exception(
+    session: Session, *, exception_id: str, by: str
+) -> ExceptionPublic:
+    """Record who acknowledged an exception and when (now), and commit.
+
+    Acknowledging does not close it; acknowledging again keeps the first.
+    """
+    found = rows.get_exception(session, exception_id=exception_id)
+    if found is None:
+        raise NotFound(f"exception {exception_id} not found")
+    day, exception = found
+    if exception.acknowledged_by is None:
+        exception = exception.model_copy(
+            update={"acknowledged_by": by, "acknowledged_at": now_seconds(day)}
+        )
+        rows.put_exception(session, day=day, exception=exception)
+        session.commit()
+    return exception_public(day, exception)
