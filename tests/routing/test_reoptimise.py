@@ -363,7 +363,7 @@ def test_cli_reoptimizes_and_rejects_bad_states(
     assert done.exit_code == 0, done.output
     out = json.loads(target.read_text())
     assert out["source"] == "repair"
-    assert set(out) == {"source", "committed", "changes", "plan", "problem"}
+    assert set(out) == {"source", "committed", "fixed", "changes", "plan", "problem"}
     bad = state.model_dump(mode="json")
     bad["vehicles"][0]["vehicle"] = "ghost"
     bad["cancelled"] = ["nope"]

@@ -3,11 +3,16 @@ fixed stops reported (issue #17 items 1 and 2)."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
+from pathlib import Path
 
 import pytest
+import typer
+from typer.testing import CliRunner
 
-from routing.io import InputError
+from api.cli.live import reoptimize_command
+from routing.io import InputError, plan_to_json, problem_to_json, write_json
 from routing.model import Problem, Shipment
 from routing.plan import Plan, Reason, StepType
 from routing.reoptimise import (
@@ -296,3 +301,48 @@ def test_fixed_counts_the_committed_leading_visits(
         lead = route.steps[1 : 1 + n]
         assert lead[-1].id == result.committed[vid]
         assert all(s.type == StepType.BREAK for s in lead[:-1])
+
+
+def test_cli_breakdown_with_each_rescue_and_the_comparison(
+    day: tuple[Problem, Plan],
+    breakdown: tuple[ExecutionState, VehicleProgress],
+    tmp_path: Path,
+) -> None:
+    """``milepost reoptimize --breakdown VAN --rescue transfer|depot|compare``
+    writes the chosen plan, or every option with its cost; a bad choice or
+    an unknown van exits 2 naming the option."""
+    problem, plan = day
+    _, van = breakdown
+    write_json(problem_to_json(problem), tmp_path / "day.json")
+    write_json(plan_to_json(plan), tmp_path / "plan.json")
+    write_json({"time": "12:00"}, tmp_path / "state.json")
+    app = typer.Typer()
+    app.command()(reoptimize_command)
+    args = [str(tmp_path / "day.json"), str(tmp_path / "state.json")]
+    args += ["--plan", str(tmp_path / "plan.json"), "--time-limit", "0"]
+    args += ["--breakdown", van.vehicle]
+    parcels = set(_on_board(plan, problem, van))
+    for how in ("transfer", "depot"):
+        target = tmp_path / f"{how}.json"
+        done = CliRunner().invoke(app, [*args, "--rescue", how, "-o", str(target)])
+        assert done.exit_code == 0, done.output
+        assert "checker: feasible" in done.output
+        out = json.loads(target.read_text())
+        rescued = out["changes"]["rescued"]
+        assert {r["order"] for r in rescued} == parcels
+        assert {r["how"] for r in rescued} == {how}
+        assert out["fixed"] == out["changes"]["fixed"]
+    target = tmp_path / "compare.json"
+    done = CliRunner().invoke(app, [*args, "--rescue", "compare", "-o", str(target)])
+    assert done.exit_code == 0, done.output
+    assert "Rescue options" in done.output
+    options = json.loads(target.read_text())["options"]
+    assert [o["rescue"] for o in options] == ["transfer", "depot"]
+    for o in options:
+        summary = o["result"]["plan"]["summary"]
+        assert (o["cost"], o["served"]) == (summary["cost"], summary["served"])
+        assert o["parcels"] == len(parcels)
+    bad = CliRunner().invoke(app, [*args, "--rescue", "tow"])
+    assert bad.exit_code == 2 and "--rescue" in bad.output
+    ghost = CliRunner().invoke(app, [*args, "--breakdown", "ghost"])
+    assert ghost.exit_code == 2 and "--breakdown" in ghost.output
