@@ -11,8 +11,11 @@ change, a van breaks down. :func:`reoptimise` takes the plan and an
   delivery goes to a van still at its depot) and with the returns it
   collected taking room;
 * vans that are not out yet start at their depot, no earlier than now;
-  an unavailable van's loaded parcels are lost for the day (reason
-  ``depot``: they are on that van), the rest of its orders are re-planned;
+  the parcels on board a broken-down (unavailable) van are rescued as the
+  dispatcher chooses (``rescue``): each becomes a shipment to its customer
+  picked up at the van's position from now (``transfer``: another van
+  meets it) or at its depot once back in stock (``depot``, the default);
+  the rest of its orders are re-planned;
 * the rest-of-day problem has a temporary depot ``@<vehicle>`` per van on
   the road at its position (the model's starts are depot ids).
 
@@ -22,7 +25,8 @@ How the new plan is chosen (stability first):
    If nothing happened (no order or vehicle event) and they still work, they
    are the answer: re-optimising an unchanged day changes nothing.
 2. **Repair**: stops that can no longer be made in their windows come off;
-   new, changed and displaced orders go in by cheapest feasible insertion.
+   new, changed and displaced orders go in by cheapest feasible insertion
+   (a shipment with both ends on one van, :mod:`routing.solver.pairs`).
 3. **Search**: OR-Tools, warm-started from the repaired routes for the time
    limit, on the rest-of-day problem in which every order the repaired plan
    serves carries a prohibitive drop penalty.

@@ -142,14 +142,15 @@ def insert_shipment(
         keys = list(live.visits[v])
         keys.insert(a_d, (shipment.id, 1))
         keys.insert(a_p, (shipment.id, 0))
-        route: Route = live.time_route(v, keys)
-        if live.violation(v, route) is None:
-            live._set_route(v, keys, route)
-            live.unassigned.pop(shipment.id, None)
-            return PairInsertion(
-                vehicle=v,
-                pickup=keys.index((shipment.id, 0)),
-                delivery=keys.index((shipment.id, 1)),
-                cost=round(cost, 2),
-            )
+        for placed in live.with_breaks(v, keys):
+            route: Route = live.time_route(v, placed)
+            if live.violation(v, route) is None:
+                live._set_route(v, placed, route)
+                live.unassigned.pop(shipment.id, None)
+                return PairInsertion(
+                    vehicle=v,
+                    pickup=placed.index((shipment.id, 0)),
+                    delivery=placed.index((shipment.id, 1)),
+                    cost=round(cost, 2),
+                )
     return None
