@@ -140,7 +140,7 @@ class ExecutionState(FrozenModel):
     vehicles: tuple[VehicleProgress, ...] = ()
     new_orders: tuple[Job, ...] = ()
     cancelled: tuple[Id, ...] = ()
-    changed: tuple[Job, ...] = Field(
+    changed: tuple[Order, ...] = Field(
         default=(), description="new versions of existing orders, by id"
     )
     unavailable: tuple[Id, ...] = Field(default=(), description="vehicle ids")
@@ -405,21 +405,31 @@ def _event_errors(
     return errors
 
 
-def _job_errors(problem: Problem, job: Job, where: str) -> list[str]:
-    """A new or changed job fits the problem: dimensions, places, locations."""
+def _job_errors(problem: Problem, job: Order, where: str) -> list[str]:
+    """A new or changed order fits the problem: dimensions, places, locations."""
     errors: list[str] = []
     n_dims = problem.n_dims
     if len(job.demand) != n_dims:
         errors.append(f"{where}.demand: needs {n_dims} dimensions")
     if job.depot is not None and job.depot not in {d.id for d in problem.depots}:
         errors.append(f"{where}.depot: unknown depot id {job.depot!r}")
-    if job.station is not None and job.station not in {s.id for s in problem.stations}:
-        errors.append(f"{where}.station: unknown station id {job.station!r}")
-    loc = job.location
-    if loc is not None and problem.matrices is not None and loc.index is None:
-        errors.append(f"{where}.location.index: required with matrices")
-    if loc is not None and problem.matrices is None and not loc.has_coordinates:
-        errors.append(f"{where}.location: lat/lon required")
+    places: list[tuple[str, Location | None]]
+    if isinstance(job, Shipment):
+        places = [
+            ("pickup.location", job.pickup.location),
+            ("delivery.location", job.delivery.location),
+        ]
+    else:
+        if job.station is not None and job.station not in {
+            s.id for s in problem.stations
+        }:
+            errors.append(f"{where}.station: unknown station id {job.station!r}")
+        places = [("location", job.location)]
+    for name, loc in places:
+        if loc is not None and problem.matrices is not None and loc.index is None:
+            errors.append(f"{where}.{name}.index: required with matrices")
+        if loc is not None and problem.matrices is None and not loc.has_coordinates:
+            errors.append(f"{where}.{name}: lat/lon required")
     return errors
 
 
@@ -595,10 +605,7 @@ class _RestBuilder:
             and plan_route is not None
             and kept == keys
             and plan_route.steps[0].departure >= t_free
-            and not any(
-                isinstance(self.everything.get(o), Job) and o in self.changed_ids
-                for o, _ in kept
-            )
+            and not any(o in self.changed_ids for o, _ in kept)
         ):
             # a van not out yet whose route did not change keeps its times
             self.unchanged[vehicle.id] = plan_route

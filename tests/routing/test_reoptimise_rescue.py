@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from api.cli.live import reoptimize_command
 from routing.io import InputError, plan_to_json, problem_to_json, write_json
-from routing.model import Problem, Shipment
+from routing.model import Problem, Shipment, TimeWindow
 from routing.plan import Plan, Reason, StepType
 from routing.reoptimise import (
     DEPOT_RETURN,
@@ -346,3 +346,36 @@ def test_cli_breakdown_with_each_rescue_and_the_comparison(
     assert bad.exit_code == 2 and "--rescue" in bad.output
     ghost = CliRunner().invoke(app, [*args, "--breakdown", "ghost"])
     assert ghost.exit_code == 2 and "--breakdown" in ghost.output
+
+
+def test_a_changed_shipment_off_its_window_is_moved_whole() -> None:
+    """A shipment changed so that its planned pickup is too late comes off
+    its route and goes back in whole: both ends on one van, the pickup
+    first and inside the new window (or it is listed with the reason)."""
+    problem, plan = planned_day(2)
+    served = {oid: r for r in plan.routes for oid in r.order_ids}
+    shipment = next(s for s in problem.shipments if s.id in served)
+    route = served[shipment.id]
+    pickup = next(
+        s for s in route.steps if s.id == shipment.id and s.type == StepType.PICKUP
+    )
+    now = 6 * 3600
+    lo = min(8 * 3600, pickup.service_start - 2 * 3600)
+    window = TimeWindow(start=lo, end=pickup.service_start - 1800)
+    changed = shipment.model_copy(
+        update={
+            "pickup": shipment.pickup.model_copy(update={"time_windows": (window,)})
+        }
+    )
+    state = state_as_planned(problem, plan, now).model_copy(
+        update={"changed": (changed,)}
+    )
+    result = reoptimise(problem, state, TRAVEL, params=REPAIR, search=False)
+    assert check(result.problem, result.plan, TRAVEL).ok
+    _, steps = _steps(result, shipment.id)
+    if steps:
+        assert [t for t, _ in steps] == [StepType.PICKUP, StepType.DELIVERY]
+        assert window.start <= steps[0][1] <= window.end
+    else:
+        left = {u.id: u for u in result.plan.unassigned}
+        assert left[shipment.id].detail
