@@ -11,8 +11,11 @@ change, a van breaks down. :func:`reoptimise` takes the plan and an
   delivery goes to a van still at its depot) and with the returns it
   collected taking room;
 * vans that are not out yet start at their depot, no earlier than now;
-  an unavailable van's loaded parcels are lost for the day (reason
-  ``depot``: they are on that van), the rest of its orders are re-planned;
+  the parcels on board a broken-down (unavailable) van are rescued as the
+  dispatcher chooses (``rescue``): each becomes a shipment to its customer
+  picked up at the van's position from now (``transfer``: another van
+  meets it) or at its depot once back in stock (``depot``, the default);
+  the rest of its orders are re-planned;
 * the rest-of-day problem has a temporary depot ``@<vehicle>`` per van on
   the road at its position (the model's starts are depot ids).
 
@@ -22,7 +25,8 @@ How the new plan is chosen (stability first):
    If nothing happened (no order or vehicle event) and they still work, they
    are the answer: re-optimising an unchanged day changes nothing.
 2. **Repair**: stops that can no longer be made in their windows come off;
-   new, changed and displaced orders go in by cheapest feasible insertion.
+   new, changed and displaced orders go in by cheapest feasible insertion
+   (a shipment with both ends on one van, :mod:`routing.solver.pairs`).
 3. **Search**: OR-Tools, warm-started from the repaired routes for the time
    limit, on the rest-of-day problem in which every order the repaired plan
    serves carries a prohibitive drop penalty.
@@ -46,6 +50,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from typing import Literal
 
 from pydantic import Field
 
@@ -62,6 +67,7 @@ from routing.model import (
     Problem,
     Seconds,
     Shipment,
+    ShipmentStep,
     TimeWindow,
     Vehicle,
 )
@@ -69,6 +75,7 @@ from routing.plan import Plan, Reason, Route, Step, StepType, Unassigned
 from routing.solver.check import check
 from routing.solver.data import ProblemData, build_data, incompatibility
 from routing.solver.insertion import LivePlan, Objective, VisitKey, visit_keys
+from routing.solver.pairs import insert_shipment
 from routing.solver.params import SolveParams
 from routing.solver.precheck import precheck
 from routing.solver.timeline import BreakVisit, Visit
@@ -78,6 +85,7 @@ from routing.travel import TravelModel
 PROTECTED_PENALTY = 1e9
 #: Prefix of the temporary depot at a van's position.
 POSITION_DEPOT = "@"
+DAY = 86_400
 
 
 class VehicleProgress(FrozenModel):
@@ -100,6 +108,26 @@ class VehicleProgress(FrozenModel):
         default=(), description="shipments collected and not yet delivered"
     )
     next: Id | None = None
+    breaks_taken: tuple[Id, ...] | None = Field(
+        default=None,
+        description="breaks the driver has taken today; when given, used "
+        "instead of inferring them from the plan's times",
+    )
+
+
+#: What happens to the parcels on board a van that broke down: another van
+#: meets it and takes them over (``transfer``), or they go back to the depot
+#: and are re-planned from there (``depot``).
+RescueMode = Literal["transfer", "depot"]
+RESCUE_MODES: tuple[RescueMode, ...] = ("transfer", "depot")
+#: Meeting a broken-down van: parking next to it (s), then per parcel (s).
+TRANSFER_SETUP = 300
+TRANSFER_SERVICE = 30
+#: Parcels brought back to the depot: in its stock this long after now (s),
+#: unless the state says when; loading them there: setup and per parcel (s).
+DEPOT_RETURN = 5400
+DEPOT_SETUP = 600
+DEPOT_SERVICE = 30
 
 
 class ExecutionState(FrozenModel):
@@ -112,10 +140,21 @@ class ExecutionState(FrozenModel):
     vehicles: tuple[VehicleProgress, ...] = ()
     new_orders: tuple[Job, ...] = ()
     cancelled: tuple[Id, ...] = ()
-    changed: tuple[Job, ...] = Field(
+    changed: tuple[Order, ...] = Field(
         default=(), description="new versions of existing orders, by id"
     )
     unavailable: tuple[Id, ...] = Field(default=(), description="vehicle ids")
+    rescue: dict[str, RescueMode] = Field(
+        default_factory=dict,
+        description="per unavailable vehicle with parcels on board: transfer "
+        "(another van fetches them at its position) or depot (they go back "
+        "to its depot and are re-planned from there; the default)",
+    )
+    returned_at: dict[str, Clock] = Field(
+        default_factory=dict,
+        description="per unavailable vehicle rescued to the depot: when its "
+        "parcels are back in the depot's stock (default: now + 90 min)",
+    )
     promised: dict[str, Clock] = Field(
         default_factory=dict,
         description="promised service starts by order id (default: the plan's)",
@@ -160,8 +199,27 @@ class Dropped(FrozenModel):
     detail: str
 
 
+class Rescued(FrozenModel):
+    """A parcel on board a van that broke down, and what became of it.
+
+    ``how`` is the dispatcher's choice; ``by`` the van that delivers it now
+    (``None``: not delivered today, ``reason`` and ``detail`` say why).
+    """
+
+    order: str
+    vehicle: str = Field(description="the van that broke down")
+    how: RescueMode
+    by: str | None = None
+    reason: Reason | None = None
+    detail: str = ""
+
+
 class Changes(FrozenModel):
-    """What the new plan changes, against the plan in execution."""
+    """What the new plan changes, against the plan in execution.
+
+    ``fixed`` is, per van, how many leading visits of its route are fixed
+    (its committed stop and the breaks it takes on the way there).
+    """
 
     moved: tuple[Move, ...] = ()
     inserted: tuple[Move, ...] = ()
@@ -171,6 +229,8 @@ class Changes(FrozenModel):
     eta_shifts: tuple[EtaShift, ...] = ()
     late_committed: tuple[str, ...] = ()
     stability_cost: float = 0.0
+    rescued: tuple[Rescued, ...] = ()
+    fixed: dict[str, int] = Field(default_factory=dict)
 
 
 class Reoptimisation(FrozenModel):
@@ -186,6 +246,11 @@ class Reoptimisation(FrozenModel):
     committed: dict[str, str] = Field(description="vehicle id -> committed order")
     source: str
     seconds: float
+
+    @property
+    def fixed(self) -> dict[str, int]:
+        """Per van, how many leading visits are fixed (committed)."""
+        return self.changes.fixed
 
 
 class UrgentInsertion(FrozenModel):
@@ -266,6 +331,26 @@ def _progress_errors(
             elif vs.next in vs.completed:
                 errors.append(f"{where}.next: {vs.next!r} is already completed")
         errors += _picked_up_errors(problem, vs, where, planned_on)
+        errors += _breaks_taken_errors(problem, vs, where)
+    return errors
+
+
+def _breaks_taken_errors(
+    problem: Problem, vs: VehicleProgress, where: str
+) -> list[str]:
+    """Breaks said to be taken: the van's own, each once."""
+    van = next((v for v in problem.vehicles if v.id == vs.vehicle), None)
+    if van is None or vs.breaks_taken is None:
+        return []
+    known = {b.id for b in van.breaks}
+    errors: list[str] = []
+    for k, bid in enumerate(vs.breaks_taken):
+        if bid not in known:
+            errors.append(
+                f"{where}.breaks_taken[{k}]: {vs.vehicle} has no break {bid!r}"
+            )
+        elif bid in vs.breaks_taken[:k]:
+            errors.append(f"{where}.breaks_taken[{k}]: {bid!r} appears twice")
     return errors
 
 
@@ -308,24 +393,43 @@ def _event_errors(
     for k, vid in enumerate(state.unavailable):
         if vid not in vehicles:
             errors.append(f"unavailable[{k}]: unknown vehicle {vid!r}")
+    for name in ("rescue", "returned_at"):
+        for vid in getattr(state, name):
+            if vid not in state.unavailable:
+                errors.append(
+                    f"{name}.{vid}: {vid!r} is not among the unavailable vehicles"
+                )
+    for vid, t in state.returned_at.items():
+        if t < state.time:
+            errors.append(f"returned_at.{vid}: {t} is before now ({state.time})")
     return errors
 
 
-def _job_errors(problem: Problem, job: Job, where: str) -> list[str]:
-    """A new or changed job fits the problem: dimensions, places, locations."""
+def _job_errors(problem: Problem, job: Order, where: str) -> list[str]:
+    """A new or changed order fits the problem: dimensions, places, locations."""
     errors: list[str] = []
     n_dims = problem.n_dims
     if len(job.demand) != n_dims:
         errors.append(f"{where}.demand: needs {n_dims} dimensions")
     if job.depot is not None and job.depot not in {d.id for d in problem.depots}:
         errors.append(f"{where}.depot: unknown depot id {job.depot!r}")
-    if job.station is not None and job.station not in {s.id for s in problem.stations}:
-        errors.append(f"{where}.station: unknown station id {job.station!r}")
-    loc = job.location
-    if loc is not None and problem.matrices is not None and loc.index is None:
-        errors.append(f"{where}.location.index: required with matrices")
-    if loc is not None and problem.matrices is None and not loc.has_coordinates:
-        errors.append(f"{where}.location: lat/lon required")
+    places: list[tuple[str, Location | None]]
+    if isinstance(job, Shipment):
+        places = [
+            ("pickup.location", job.pickup.location),
+            ("delivery.location", job.delivery.location),
+        ]
+    else:
+        if job.station is not None and job.station not in {
+            s.id for s in problem.stations
+        }:
+            errors.append(f"{where}.station: unknown station id {job.station!r}")
+        places = [("location", job.location)]
+    for name, loc in places:
+        if loc is not None and problem.matrices is not None and loc.index is None:
+            errors.append(f"{where}.{name}.index: required with matrices")
+        if loc is not None and problem.matrices is None and not loc.has_coordinates:
+            errors.append(f"{where}.{name}: lat/lon required")
     return errors
 
 
@@ -351,6 +455,8 @@ class RestOfDay:
     #: leading visits nothing may precede per van: the breaks it takes on the
     #: way to its committed stop, and that stop
     fixed: dict[str, int] = field(default_factory=dict)
+    #: parcels on board a van that broke down: order -> (van, how rescued)
+    rescued: dict[str, tuple[str, RescueMode]] = field(default_factory=dict)
 
 
 def rest_of_day(problem: Problem, state: ExecutionState) -> RestOfDay:
@@ -401,6 +507,7 @@ class _RestBuilder:
     lost: dict[str, str] = field(default_factory=dict)
     on_road: list[str] = field(default_factory=list)
     unchanged: dict[str, Route] = field(default_factory=dict)
+    rescued: dict[str, tuple[str, RescueMode]] = field(default_factory=dict)
 
     @classmethod
     def start(cls, problem: Problem, state: ExecutionState) -> _RestBuilder:
@@ -498,10 +605,7 @@ class _RestBuilder:
             and plan_route is not None
             and kept == keys
             and plan_route.steps[0].departure >= t_free
-            and not any(
-                isinstance(self.everything.get(o), Job) and o in self.changed_ids
-                for o, _ in kept
-            )
+            and not any(o in self.changed_ids for o, _ in kept)
         ):
             # a van not out yet whose route did not change keeps its times
             self.unchanged[vehicle.id] = plan_route
@@ -544,8 +648,13 @@ class _RestBuilder:
         on_road: bool,
         deliveries: list[str],
     ) -> None:
-        """An unavailable van, or one whose shift is over: parcels it carries
-        are lost (delivered from where it stands if at all); the rest wait."""
+        """An unavailable van, or one whose shift is over: the parcels a
+        broken-down van carries are rescued (:meth:`_rescue`); those of a van
+        whose shift is over are lost (delivered from where it stands if at
+        all); the rest wait."""
+        if vehicle.id in self.state.unavailable and on_road and vs is not None:
+            self._rescue(vehicle, todo, vs, deliveries)
+            return
         why = (
             f"on board vehicle {vehicle.id}, which is unavailable"
             if vehicle.id in self.state.unavailable
@@ -568,6 +677,49 @@ class _RestBuilder:
                     update={"depot": POSITION_DEPOT + vehicle.id}
                 )
 
+    def _rescue(
+        self,
+        vehicle: Vehicle,
+        todo: list[VisitKey],
+        vs: VehicleProgress,
+        deliveries: list[str],
+    ) -> None:
+        """The parcels on board a broken-down van become shipments to their
+        customers: picked up at the van's position from now (``transfer``),
+        or at its depot once they are back in stock (``depot``). Its other
+        orders wait for another van."""
+        how = self.state.rescue.get(vehicle.id, "depot")
+        now = max(self.state.time, vs.time)
+        if how == "transfer":
+            place, ready = vs.position, now
+            setup, service = TRANSFER_SETUP, TRANSFER_SERVICE
+        else:
+            place = self._home_depot(vehicle).location
+            ready = self.state.returned_at.get(vehicle.id, now + DEPOT_RETURN)
+            setup, service = DEPOT_SETUP, DEPOT_SERVICE
+        for oid, _ in todo:
+            self.pending.append(oid)
+            order = self.orders[oid]
+            if oid not in deliveries or not isinstance(order, Job):
+                continue
+            drop = _delivery_step(self.problem, order)
+            last = max((w.end for w in drop.time_windows), default=ready + DAY)
+            pickup = ShipmentStep(
+                location=place,
+                setup=setup,
+                service=service,
+                time_windows=(TimeWindow(start=ready, end=max(ready, last)),),
+            )
+            self.orders[oid] = rescue_shipment(order, pickup, drop)
+            self.rescued[oid] = (vehicle.id, how)
+
+    def _home_depot(self, vehicle: Vehicle) -> Depot:
+        """Where a van's parcels were loaded: its start (else end) depot."""
+        depot_id = vehicle.start or vehicle.end
+        if depot_id is None:
+            return self.problem.depots[0]
+        return self.problem.depot(depot_id)
+
     def _breaks_left(
         self,
         vehicle: Vehicle,
@@ -580,11 +732,16 @@ class _RestBuilder:
         # breaks already taken (planned before now, or before the van's
         # time when it is later) are gone; so are those whose windows closed
         now = max(t_free, self.state.time)
-        taken = {
-            bid
-            for bid, t in self.break_times.get(vehicle.id, {}).items()
-            if t < now and on_road
-        }
+        vs = self.progress.get(vehicle.id)
+        if vs is not None and vs.breaks_taken is not None:
+            # the driver's own record wins over the plan's times
+            taken = set(vs.breaks_taken)
+        else:
+            taken = {
+                bid
+                for bid, t in self.break_times.get(vehicle.id, {}).items()
+                if t < now and on_road
+            }
         breaks = [
             b
             for b in vehicle.breaks
@@ -678,6 +835,7 @@ class _RestBuilder:
             left_before=set(self.previously_left),
             fixed=self.fixed,
             other_day={o: why for o, why in self.other_day.items() if o not in done},
+            rescued=self.rescued,
         )
 
 
@@ -712,6 +870,38 @@ def on_board_delivery(shipment: Shipment, depot: str) -> Job:
         setup=step.setup,
         service=step.service,
         time_windows=step.time_windows,
+    )
+
+
+def _delivery_step(problem: Problem, job: Job) -> ShipmentStep:
+    """Where and when a delivery job is served, as a shipment's end."""
+    setup, service = job.setup, job.service
+    if job.station is not None:
+        station = problem.station(job.station)
+        setup, service = station.service, station.per_parcel + job.service
+    return ShipmentStep(
+        location=problem.job_location(job),
+        setup=setup,
+        service=service,
+        time_windows=job.time_windows,
+    )
+
+
+def rescue_shipment(job: Job, pickup: ShipmentStep, delivery: ShipmentStep) -> Shipment:
+    """A parcel on board a broken-down van as a shipment: fetched at
+    ``pickup`` (the van, or its depot) and delivered at ``delivery``."""
+    return Shipment(
+        id=job.id,
+        demand=job.demand,
+        priority=job.priority,
+        penalty=job.penalty,
+        skills=job.skills,
+        service_level=job.service_level,
+        scheduled_date=job.scheduled_date,
+        customer_id=job.customer_id,
+        lateness_cost=job.lateness_cost,
+        pickup=pickup,
+        delivery=delivery,
     )
 
 
@@ -900,7 +1090,28 @@ def _repair(
             previous = next(u for u in state.plan.unassigned if u.id == oid)
             live.leave_out(order, previous)
     todo = list(dict.fromkeys([*pending, *displaced]))
-    return late, events, _insert_all(live, todo)
+    inserted = _insert_all(live, todo, first=set(rest.rescued))
+    for oid in rest.rescued:
+        if oid in live.unassigned:
+            order = live.orders[oid]
+            live.leave_out(
+                order, _unassigned(order, Reason.DEPOT, _not_rescued(rest, oid))
+            )
+    return late, events, inserted
+
+
+def _not_rescued(rest: RestOfDay, oid: str) -> str:
+    """Why a broken-down van's parcel is not delivered today."""
+    vid, how = rest.rescued[oid]
+    if how == "transfer":
+        return (
+            f"on board vehicle {vid}, which broke down: no van can take it over "
+            "there and deliver it today; it goes back to the depot with the van"
+        )
+    return (
+        f"on board vehicle {vid}, which broke down: back at its depot, no van "
+        "can deliver it today"
+    )
 
 
 def _fixed(rest: RestOfDay) -> dict[str, int]:
@@ -1017,20 +1228,32 @@ def _windows_of(order: Order, kind: StepType) -> list[tuple[int, int]]:
     return [(w.start, w.end) for w in tws]
 
 
-def _insert_all(live: LivePlan, order_ids: Sequence[str]) -> bool:
-    """Cheapest feasible insertion, most important and tightest first."""
+def _insert_all(
+    live: LivePlan, order_ids: Sequence[str], *, first: set[str] | None = None
+) -> bool:
+    """Cheapest feasible insertion, most important and tightest first.
 
-    def key(oid: str) -> tuple[bool, int, int, str]:
+    Parcels on board go first, then ``first`` (a broken-down van's parcels);
+    a shipment goes in with both ends on one van (:func:`insert_shipment`).
+    """
+    first = first or set()
+
+    def key(oid: str) -> tuple[bool, bool, int, int, str]:
         order = live.orders[oid]
         width = 10**9
         if isinstance(order, Job) and order.time_windows:
             width = sum(w.end - w.start for w in order.time_windows)
-        return (not _on_board(order), -order.priority, width, oid)
+        elif isinstance(order, Shipment) and order.delivery.time_windows:
+            width = sum(w.end - w.start for w in order.delivery.time_windows)
+        return (not _on_board(order), oid not in first, -order.priority, width, oid)
 
     inserted = False
     for oid in sorted(order_ids, key=key):
         order = live.orders[oid]
         if isinstance(order, Job) and live.insert(order) is not None:
+            inserted = True
+            continue
+        if isinstance(order, Shipment) and insert_shipment(live, order) is not None:
             inserted = True
             continue
         reason, detail = why_not(live, order)
@@ -1306,6 +1529,26 @@ def _changes(
         for u in plan.unassigned
         if u.id not in rest.left_before
     ]
+    left = {u.id: u for u in plan.unassigned}
+    carrier = {
+        s.id: r.vehicle
+        for r in plan.routes
+        for s in r.steps
+        if s.type in (StepType.JOB, StepType.DELIVERY) and s.id is not None
+    }
+    rescued = []
+    for oid, (vid, how) in rest.rescued.items():
+        u = left.get(oid)
+        rescued.append(
+            Rescued(
+                order=oid,
+                vehicle=vid,
+                how=how,
+                by=carrier.get(oid),
+                reason=None if u is None else u.reason,
+                detail="" if u is None else u.detail,
+            )
+        )
     return Changes(
         moved=tuple(moved),
         inserted=tuple(inserted),
@@ -1315,7 +1558,77 @@ def _changes(
         eta_shifts=tuple(shifts),
         late_committed=tuple(late),
         stability_cost=stability_cost(plan, rest.before, stability),
+        rescued=tuple(rescued),
+        fixed=_fixed(rest),
     )
+
+
+class RescueOption(FrozenModel):
+    """One rescue choice for the broken-down vans, planned: what it costs.
+
+    ``cost`` is the rest-of-day plan's cost (routes plus the drop penalties
+    of orders left out), ``stability_cost`` what its changes cost; ``parcels``
+    the parcels on board the broken-down vans, ``delivered`` how many of them
+    the plan delivers today; ``dropped`` every order the plan leaves out that
+    the plan in execution served, with the reason.
+    """
+
+    rescue: RescueMode
+    cost: float
+    stability_cost: float
+    served: int
+    late: int
+    parcels: int
+    delivered: int
+    dropped: tuple[Dropped, ...]
+    source: str
+    result: Reoptimisation
+
+
+def compare_rescue(
+    problem: Problem,
+    state: ExecutionState,
+    travel: TravelModel,
+    *,
+    params: SolveParams | None = None,
+    stability: StabilityCost | None = None,
+    search: bool | None = None,
+) -> tuple[RescueOption, ...]:
+    """Plan the rest of the day once per rescue choice (``transfer``, then
+    ``depot``) for every unavailable van, and say what each costs.
+
+    Raises
+    ------
+    InputError
+        When the state does not fit the problem, or no van is unavailable.
+    """
+    if not state.unavailable:
+        raise InputError("state", ["unavailable: no broken-down van to rescue"])
+    options = []
+    for how in RESCUE_MODES:
+        chosen = state.model_copy(
+            update={"rescue": dict.fromkeys(state.unavailable, how)}
+        )
+        result = reoptimise(
+            problem, chosen, travel, params=params, stability=stability, search=search
+        )
+        summary = result.plan.summary
+        rescued = result.changes.rescued
+        options.append(
+            RescueOption(
+                rescue=how,
+                cost=summary.cost,
+                stability_cost=result.changes.stability_cost,
+                served=summary.served,
+                late=summary.late,
+                parcels=len(rescued),
+                delivered=sum(1 for r in rescued if r.by is not None),
+                dropped=result.changes.dropped,
+                source=result.source,
+                result=result,
+            )
+        )
+    return tuple(options)
 
 
 def reoptimise_in_background(

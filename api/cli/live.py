@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 
     from routing.model import Location, Problem
     from routing.plan import Plan
-    from routing.reoptimise import ExecutionState, Reoptimisation
+    from routing.reoptimise import ExecutionState, Reoptimisation, RescueOption
     from routing.slotting import SlotBook, SlotConfig, SlotQuote
     from routing.solver import SolveParams
     from routing.travel import TravelModel
@@ -151,7 +152,57 @@ def changes_table(result: Reoptimisation) -> Table:
     shifted = [s for s in c.eta_shifts if abs(s.after - s.before) >= 15 * 60]
     table.add_row("ETA shifts >= 15 min", str(len(shifted)))
     table.add_row("late committed stops", str(len(c.late_committed)))
+    fixed = ", ".join(f"{v} {n}" for v, n in sorted(c.fixed.items()))
+    table.add_row("fixed leading visits per van", fixed or "none")
+    if c.rescued:
+        by = sum(1 for r in c.rescued if r.by is not None)
+        table.add_row("rescued parcels delivered", f"{by} of {len(c.rescued)}")
     table.add_row("stability cost", f"{c.stability_cost:,.0f} {CURRENCY}")
+    return table
+
+
+def rescued_table(result: Reoptimisation) -> Table:
+    """The parcels of broken-down vans: who delivers them, or why not."""
+    from rich.table import Table
+
+    table = Table(title="Rescued parcels", title_justify="left")
+    for name in ("order", "from", "rescue", "delivered by / why not"):
+        table.add_column(name)
+    for r in result.changes.rescued:
+        fate = r.by if r.by is not None else f"{r.reason}: {r.detail}"
+        table.add_row(r.order, r.vehicle, r.how, fate)
+    return table
+
+
+def rescue_options_table(options: Sequence[RescueOption]) -> Table:
+    """Each rescue choice planned: what it costs and serves."""
+    from rich.table import Table
+
+    table = Table(
+        title=f"Rescue options (costs in thousand {CURRENCY})", title_justify="left"
+    )
+    for name in (
+        "rescue",
+        "cost",
+        "stability",
+        "served",
+        "late",
+        "on board",
+        "delivered",
+        "dropped",
+    ):
+        table.add_column(name, justify="left" if name == "rescue" else "right")
+    for o in options:
+        table.add_row(
+            o.rescue,
+            f"{o.cost / 1000:,.0f}",
+            f"{o.stability_cost / 1000:,.0f}",
+            str(o.served),
+            str(o.late),
+            str(o.parcels),
+            str(o.delivered),
+            str(len(o.dropped)),
+        )
     return table
 
 
@@ -228,19 +279,123 @@ def _reoptimise(
         raise fail(InputError(str(source), exc.lines)) from None
 
 
-def _write_reoptimisation(result: Reoptimisation, target: Path) -> None:
-    from routing.io import plan_to_json, problem_to_json, write_json
+def _reoptimisation_json(result: Reoptimisation) -> dict[str, Any]:
+    from routing.io import plan_to_json, problem_to_json
 
+    return {
+        "source": result.source,
+        "committed": result.committed,
+        "fixed": result.fixed,
+        "changes": result.changes.model_dump(mode="json"),
+        "plan": plan_to_json(result.plan),
+        "problem": problem_to_json(result.problem),
+    }
+
+
+def _write_reoptimisation(result: Reoptimisation, target: Path) -> None:
+    from routing.io import write_json
+
+    write_json(_reoptimisation_json(result), target)
+
+
+RESCUE_CHOICES = ("transfer", "depot", "compare")
+
+
+def _with_breakdowns(
+    problem: Problem, state: ExecutionState, breakdown: list[str], rescue: str | None
+) -> ExecutionState:
+    """The state with ``--breakdown`` vans unavailable and ``--rescue`` chosen
+    for every unavailable van (``compare`` is the caller's)."""
+    from routing.io import InputError
+
+    if rescue is not None and rescue not in RESCUE_CHOICES:
+        raise fail(
+            InputError(
+                "--rescue", [f"{rescue!r} is not one of {', '.join(RESCUE_CHOICES)}"]
+            )
+        )
+    known = {v.id for v in problem.vehicles}
+    unknown = [f"unknown vehicle {v!r}" for v in breakdown if v not in known]
+    if unknown:
+        raise fail(InputError("--breakdown", unknown))
+    unavailable = tuple(dict.fromkeys((*state.unavailable, *breakdown)))
+    if rescue is not None and not unavailable:
+        raise fail(
+            InputError("--rescue", ["no van is unavailable: name one with --breakdown"])
+        )
+    update: dict[str, object] = {"unavailable": unavailable}
+    if rescue in ("transfer", "depot"):
+        update["rescue"] = {**state.rescue, **dict.fromkeys(unavailable, rescue)}
+    return state.model_copy(update=update)
+
+
+def _compare(
+    problem: Problem,
+    state: ExecutionState,
+    travel: TravelModel,
+    params: SolveParams,
+    *,
+    source: Path,
+    target: Path,
+) -> None:
+    """Plan every rescue choice, print what each costs, write them all."""
+    from routing.io import InputError, write_json
+    from routing.reoptimise import compare_rescue
+    from routing.solver import check
+
+    try:
+        with console.status("planning each rescue choice"):
+            options = compare_rescue(
+                problem,
+                state,
+                travel,
+                params=params,
+                search=False if params.time_limit <= 0.001 else None,
+            )
+    except InputError as exc:
+        raise fail(InputError(str(source), exc.lines)) from None
+    out.print(rescue_options_table(options))
+    failed = False
+    for o in options:
+        verdict = check(o.result.problem, o.result.plan, travel)
+        failed = failed or not verdict.ok
+        for d in o.dropped:
+            out.print(f"{o.rescue}: {d.order} not served ({d.reason}: {d.detail})")
+        out.print(f"{o.rescue}: checker: {verdict}")
     write_json(
         {
-            "source": result.source,
-            "committed": result.committed,
-            "changes": result.changes.model_dump(mode="json"),
-            "plan": plan_to_json(result.plan),
-            "problem": problem_to_json(result.problem),
+            "options": [
+                {
+                    **o.model_dump(mode="json", exclude={"result"}),
+                    "result": _reoptimisation_json(o.result),
+                }
+                for o in options
+            ]
         },
         target,
     )
+    out.print(f"options written to {target}; choose one with --rescue transfer|depot")
+    if failed:
+        raise typer.Exit(code=1)
+
+
+BreakdownOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--breakdown",
+        help="a van that broke down now (repeat for several): unavailable, "
+        "its parcels on board rescued",
+    ),
+]
+RescueChoiceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--rescue",
+        help="transfer (another van fetches the parcels at the broken van), "
+        "depot (they go back to its depot and are re-planned) or compare "
+        "(plan both, print their costs) [default: the state's, else depot]",
+    ),
+]
 
 
 def reoptimize_command(
@@ -249,7 +404,7 @@ def reoptimize_command(
         Path,
         typer.Argument(
             help="execution state JSON: time, plan, vehicles, new_orders, "
-            "cancelled, changed, unavailable (docs/live-day.md)"
+            "cancelled, changed, unavailable, rescue (docs/live-day.md)"
         ),
     ],
     plan_file: Annotated[
@@ -260,12 +415,15 @@ def reoptimize_command(
             "state does not list are then where this plan puts them",
         ),
     ] = None,
+    breakdown: BreakdownOption = None,
+    rescue: RescueChoiceOption = None,
     output: Annotated[
         Path | None,
         typer.Option(
             "--out",
             "-o",
-            help="result JSON: rest-of-day problem, plan and changes "
+            help="result JSON: rest-of-day problem, plan and changes (with "
+            "--rescue compare: every option) "
             "[default: <state>.reopt.json in the current folder]",
         ),
     ] = None,
@@ -279,21 +437,32 @@ def reoptimize_command(
     cache_dir: CacheOption = DEFAULT_CACHE_DIR,
 ) -> None:
     """Re-plan the rest of the day from the plan in execution."""
-    from routing.solver import check
-
     problem = _read_problem(problem_file)
     state = _read_state_or_exit(problem, state_file, plan_file)
+    state = _with_breakdowns(problem, state, breakdown or [], rescue)
     params = _params(time_limit=max(time_limit, 0.001), objective=objective, seed=seed)
     source = str(plan_file or state_file)
     travel = plan_travel(
         state.plan.travel, source, problem, roads, cache_dir, city_roads
     )
-    result = _reoptimise(problem, state, travel, params, source=state_file)
-    verdict = check(result.problem, result.plan, travel)
     target = default_output(output, state_file, ".reopt.json")
+    if rescue == "compare":
+        _compare(problem, state, travel, params, source=state_file, target=target)
+        return
+    result = _reoptimise(problem, state, travel, params, source=state_file)
+    _report(result, travel, target)
+
+
+def _report(result: Reoptimisation, travel: TravelModel, target: Path) -> None:
+    """Check, write and print a re-optimisation; exit 1 if the checker fails."""
+    from routing.solver import check
+
+    verdict = check(result.problem, result.plan, travel)
     _write_reoptimisation(result, target)
     out.print(summary_table(result.problem, result.plan, title="Rest of the day"))
     out.print(changes_table(result))
+    if result.changes.rescued:
+        out.print(rescued_table(result))
     out.print(f"checker: {verdict}")
     out.print(f"result written to {target}")
     if not verdict.ok:

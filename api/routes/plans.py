@@ -33,6 +33,7 @@ from api.services.plans import (
     PlanPublic,
     PlanReoptimize,
     PlansPublic,
+    RescueComparison,
 )
 
 __all__ = ["PlanCreate", "PlanParams", "PlanReoptimize", "router"]
@@ -121,6 +122,30 @@ def reoptimize_plan(
             max_items=settings.max_list_items,
         )
     return _located(response, accepted)
+
+
+@router.post(
+    "/{plan_id}/reoptimize/compare",
+    response_model=RescueComparison,
+    responses=problem_responses(404, 409, 422),
+)
+def compare_rescue(
+    plan_id: str,
+    body: PlanReoptimize,
+    session: SessionDep,
+    settings: SettingsDep,
+    queue: JobQueueDep,
+    _: Dispatcher,
+) -> RescueComparison:
+    """Plan each rescue choice for the broken-down vans and show what each costs."""
+    with fields_under("body"):
+        return plans.compare_rescue_options(
+            session,
+            queue=queue,
+            plan_id=plan_id,
+            request=body,
+            max_items=settings.max_list_items,
+        )
 
 
 @router.post(

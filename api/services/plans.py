@@ -41,10 +41,18 @@ from api.services.errors import (
 )
 from api.services.problems import problem_for
 from api.services.travel import plan_travel
+from routing.io import InputError
 from routing.model import Id, Problem
 from routing.plan import Plan, Summary
-from routing.reoptimise import Changes, ExecutionState, state_errors
-from routing.solver import SolveParams
+from routing.reoptimise import (
+    Changes,
+    Dropped,
+    ExecutionState,
+    RescueMode,
+    compare_rescue,
+    state_errors,
+)
+from routing.solver import SolveParams, check
 from routing.units import TIMEZONE, to_seconds
 
 __all__ = [
@@ -57,6 +65,8 @@ __all__ = [
     "PlanPublic",
     "PlanReoptimize",
     "PlansPublic",
+    "RescueComparison",
+    "compare_rescue_options",
     "create_plan",
     "dispatch_plan",
     "list_plans",
@@ -118,6 +128,39 @@ class PlanReoptimize(ExecutionState):
         """The execution state of ``plan`` (fields sent, the rest default)."""
         sent = self.model_dump(exclude={"params", "plan"}, exclude_unset=True)
         return ExecutionState(plan=plan, **sent)
+
+
+#: Seconds of search per rescue option when a comparison gives no params.
+COMPARE_TIME_LIMIT = 2.0
+
+
+class RescueOptionPublic(BaseModel):
+    """One rescue choice planned (not stored): what it costs and serves.
+
+    ``offered`` is false when the independent checker rejects the plan
+    (``checker`` says why); such a plan is never offered for dispatch.
+    """
+
+    rescue: RescueMode
+    cost: float = Field(description="rest-of-day cost: routes and drop penalties")
+    stability_cost: float
+    served: int
+    late: int
+    parcels: int = Field(description="parcels on board the broken-down vans")
+    delivered: int = Field(description="of those, delivered today")
+    dropped: list[Dropped]
+    source: str
+    summary: Summary
+    changes: Changes
+    offered: bool
+    checker: str
+
+
+class RescueComparison(BaseModel):
+    """Every rescue choice for the plan's broken-down vans, planned."""
+
+    plan_id: str
+    options: list[RescueOptionPublic]
 
 
 class PlanAccepted(BaseModel):
@@ -374,6 +417,58 @@ def reoptimise_plan(
         parent_id=row.id,
     )
     return _accepted(queue, queue.submit(session, queue.kinds.reoptimize, payload))
+
+
+def compare_rescue_options(
+    session: Session,
+    *,
+    queue: JobQueue,
+    plan_id: str,
+    request: PlanReoptimize,
+    max_items: int,
+) -> RescueComparison:
+    """Plan the rest of a plan's day once per rescue choice (nothing stored).
+
+    Choose one by re-optimising with ``rescue``; each option's plan is
+    checked, and one the checker rejects is marked not offered, with why.
+    """
+    row, _ = _stored(session, queue, plan_id)
+    for name in ("vehicles", "new_orders", "cancelled", "changed", "unavailable"):
+        check_max_items(getattr(request, name), name, max_items)
+    if not request.unavailable:
+        reason = "name the broken-down vans whose rescue to compare"
+        raise Invalid.one("unavailable", reason)
+    state = _off_plan_cancelled(session, request.state(row.plan))
+    errors = state_errors(row.problem, state)
+    if errors:
+        raise Invalid([_state_error(line) for line in errors])
+    params = request.params or PlanParams(time_limit=COMPARE_TIME_LIMIT)
+    travel = plan_travel(row.problem, row.plan, f"plan {plan_id}")
+    try:
+        options = compare_rescue(row.problem, state, travel, params=params)
+    except InputError as exc:
+        raise Invalid([_state_error(line) for line in exc.lines]) from None
+    public = []
+    for o in options:
+        verdict = check(o.result.problem, o.result.plan, travel)
+        public.append(
+            RescueOptionPublic(
+                rescue=o.rescue,
+                cost=o.cost,
+                stability_cost=o.stability_cost,
+                served=o.served,
+                late=o.late,
+                parcels=o.parcels,
+                delivered=o.delivered,
+                dropped=list(o.dropped),
+                source=o.source,
+                summary=o.result.plan.summary,
+                changes=o.result.changes,
+                offered=verdict.ok,
+                checker=str(verdict),
+            )
+        )
+    return RescueComparison(plan_id=row.id, options=public)
 
 
 def _off_plan_cancelled(session: Session, state: ExecutionState) -> ExecutionState:

@@ -190,6 +190,11 @@ def route_violation(
         return "longer than max_distance"
     if vehicle.max_orders is not None and route.orders > vehicle.max_orders:
         return "more orders than max_orders"
+    if route.orders > 0:
+        taken = {s.id for s in steps if s.type == StepType.BREAK}
+        missing = [b.id for b in vehicle.breaks if b.id not in taken]
+        if missing:
+            return f"break {missing[0]} missing"
     for s in steps:
         if any(q > c or q < 0 for q, c in zip(s.load, vehicle.capacity, strict=True)):
             return f"load {list(s.load)} exceeds the capacity"
@@ -519,10 +524,21 @@ class LivePlan:
         for ins in screened[:max_verify]:
             keys = list(self.visits[ins.vehicle])
             keys.insert(ins.position, (job.id, 0))
-            route = self.time_route(ins.vehicle, keys, extra)
-            if self.violation(ins.vehicle, route, extra) is None:
-                return ins, route
+            for placed in self.with_breaks(ins.vehicle, keys):
+                route = self.time_route(ins.vehicle, placed, extra)
+                if self.violation(ins.vehicle, route, extra) is None:
+                    return ins, route
         return None
+
+    def with_breaks(self, v: int, keys: list[VisitKey]) -> list[list[VisitKey]]:
+        """``keys``, or, when they hold none of vehicle ``v``'s breaks (an
+        unused van taking its first stops), ``keys`` with the breaks put in
+        at each gap in turn, all together: the timeline takes a break only
+        where the sequence has it."""
+        breaks = [("", k) for k in range(len(self.vehicles[v].breaks))]
+        if not breaks or any(not o for o, _ in keys):
+            return [keys]
+        return [[*keys[:i], *breaks, *keys[i:]] for i in range(len(keys), -1, -1)]
 
     def insert(
         self,
@@ -544,8 +560,7 @@ class LivePlan:
         if job.id not in self.orders:
             self._jobs.append(job)
             self.orders[job.id] = job
-        keys = list(self.visits[ins.vehicle])
-        keys.insert(ins.position, (job.id, 0))
+        keys = visit_keys(self.vehicles[ins.vehicle], route)
         self._set_route(ins.vehicle, keys, route)
         self.unassigned.pop(job.id, None)
         return ins

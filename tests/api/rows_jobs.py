@@ -18,6 +18,9 @@ ROWS: dict[tuple[str, str], Case] = {
     ("POST", "/v1/plans/{plan_id}/reoptimize"): case(
         Role.dispatcher, body={"time": 36000}, plan_id="no-such-plan"
     ),
+    ("POST", "/v1/plans/{plan_id}/reoptimize/compare"): case(
+        Role.dispatcher, body={"time": 36000}, plan_id="no-such-plan"
+    ),
     ("POST", "/v1/plans/{plan_id}/dispatch"): case(
         Role.dispatcher, plan_id="no-such-plan"
     ),

@@ -157,8 +157,12 @@ def test_changes_are_reported(day: tuple[Problem, Plan]) -> None:
     assert changes.stability_cost >= 0.0
 
 
-def test_unavailable_van_loses_its_load(day: tuple[Problem, Plan]) -> None:
-    """A broken-down van's loaded parcels are dropped; its returns are re-planned."""
+def test_unavailable_van_parcels_go_back_to_the_depot(
+    day: tuple[Problem, Plan],
+) -> None:
+    """By default a broken-down van's loaded parcels go back to its depot and
+    are re-planned from there (delivered by another van, or left out with
+    the reason); its returns are re-planned."""
     problem, plan = day
     now = 12 * 3600
     state = state_as_planned(problem, plan, now)
@@ -171,9 +175,16 @@ def test_unavailable_van_loses_its_load(day: tuple[Problem, Plan]) -> None:
     assert check(result.problem, result.plan, TRAVEL).ok
     assert result.plan.route_of(van.vehicle) is None
     dropped = {d.order: d for d in result.changes.dropped}
+    served = _where(result.plan)
+    rescued = {r.order: r for r in result.changes.rescued}
     jobs = {j.id: j for j in problem.jobs}
     for oid in _remaining_on(plan, van.vehicle, now):
-        if jobs[oid].type == "delivery":
+        if jobs[oid].type != "delivery":
+            continue
+        assert rescued[oid].how == "depot"
+        if oid in served:
+            assert rescued[oid].by == served[oid][0] != van.vehicle
+        else:
             assert dropped[oid].reason is Reason.DEPOT
             assert van.vehicle in dropped[oid].detail
 
@@ -352,7 +363,7 @@ def test_cli_reoptimizes_and_rejects_bad_states(
     assert done.exit_code == 0, done.output
     out = json.loads(target.read_text())
     assert out["source"] == "repair"
-    assert set(out) == {"source", "committed", "changes", "plan", "problem"}
+    assert set(out) == {"source", "committed", "fixed", "changes", "plan", "problem"}
     bad = state.model_dump(mode="json")
     bad["vehicles"][0]["vehicle"] = "ghost"
     bad["cancelled"] = ["nope"]

@@ -22,6 +22,8 @@ from routing.plan import Plan, Reason, StepType
 from routing.reoptimise import (
     ExecutionState,
     Reoptimisation,
+    Rescued,
+    VehicleProgress,
     reoptimise,
     state_as_planned,
 )
@@ -186,13 +188,18 @@ def random_state(problem: Problem, plan: Plan, rng: random.Random) -> ExecutionS
         update: dict[str, object] = {"time": vs.time + delay}
         if vs.next is not None and rng.random() < 0.1:
             update["next"] = None
+        if rng.random() < 0.3:
+            # the driver's own record of breaks, which may differ from the plan
+            van = next(v for v in problem.vehicles if v.id == vs.vehicle)
+            ids = [b.id for b in van.breaks]
+            update["breaks_taken"] = tuple(rng.sample(ids, rng.randint(0, len(ids))))
         vans.append(vs.model_copy(update=update))
     done = {o for vs in state.vehicles for o in vs.completed}
     open_ids = sorted(o.id for o in problem.orders if o.id not in done)
     cancelled = rng.sample(open_ids, min(len(open_ids), rng.choice([0, 0, 1, 2])))
     left = [o for o in open_ids if o not in cancelled]
     new = [_new_order(rng, k, now) for k in range(rng.choice([0, 1, 2]))]
-    unavailable = [rng.choice(problem.vehicles).id] if rng.random() < 0.15 else []
+    unavailable, rescue, returned = _breakdown(rng, state, now)
     return state.model_copy(
         update={
             "vehicles": tuple(vans),
@@ -200,8 +207,34 @@ def random_state(problem: Problem, plan: Plan, rng: random.Random) -> ExecutionS
             "new_orders": tuple(new),
             "changed": tuple(_changed(rng, problem, left)),
             "unavailable": tuple(unavailable),
+            "rescue": rescue,
+            "returned_at": returned,
         }
     )
+
+
+def _breakdown(
+    rng: random.Random, state: ExecutionState, now: int
+) -> tuple[list[str], dict[str, str], dict[str, int]]:
+    """A van out of service (often one on the road with parcels on board),
+    its rescue chosen or left to the default, its parcels back in stock at a
+    stated time or not."""
+    if rng.random() >= 0.3:
+        return [], {}, {}
+    on_road = [vs.vehicle for vs in state.vehicles if vs.next is not None]
+    pool = (
+        on_road
+        if on_road and rng.random() < 0.8
+        else [r.vehicle for r in state.plan.routes]
+    )
+    if not pool:
+        return [], {}, {}
+    vid = rng.choice(pool)
+    rescue = {vid: rng.choice(["transfer", "depot"])} if rng.random() < 0.8 else {}
+    returned = {}
+    if rescue.get(vid) == "depot" and rng.random() < 0.5:
+        returned[vid] = now + rng.randrange(0, 3 * H, 300)
+    return [vid], rescue, returned
 
 
 # -- the invariants -----------------------------------------------------------
@@ -239,10 +272,13 @@ def _precedence(result: Reoptimisation) -> list[str]:
 def _on_board_kept(
     problem: Problem, state: ExecutionState, result: Reoptimisation
 ) -> list[str]:
-    """Parcels on board are delivered by their van or said to go back."""
+    """Parcels on board are delivered by their van, or (van broken down)
+    fetched by another van, at the breakdown or at the depot as chosen, or
+    said to go back to the depot; nothing is lost silently."""
     out: list[str] = []
     served = _served(result.plan)
     unassigned = {u.id: u for u in result.plan.unassigned}
+    rescued = {r.order: r for r in result.changes.rescued}
     orders = _orders(problem, state)
     for vs in state.vehicles:
         route = state.plan.route_of(vs.vehicle)
@@ -261,6 +297,9 @@ def _on_board_kept(
             if oid in state.cancelled or oid not in orders:
                 continue
             u = unassigned.get(oid)
+            if vs.vehicle in state.unavailable:
+                out += _rescued_right(state, result, vs, oid, rescued.get(oid))
+                continue
             if served.get(oid) == vs.vehicle:
                 continue
             if u is None or u.reason != Reason.DEPOT or "on board" not in u.detail:
@@ -268,10 +307,53 @@ def _on_board_kept(
     return out
 
 
-def _breaks_kept(state: ExecutionState, result: Reoptimisation) -> list[str]:
+def _rescued_right(
+    state: ExecutionState,
+    result: Reoptimisation,
+    vs: VehicleProgress,
+    oid: str,
+    rescued: Rescued | None,
+) -> list[str]:
+    """A broken-down van's parcel: rescued as chosen (default depot), its
+    pickup where the choice says and not before it can be, or listed."""
+    how = state.rescue.get(vs.vehicle, "depot")
+    if rescued is None or rescued.how != how or rescued.vehicle != vs.vehicle:
+        return [f"{oid} on board broken-down {vs.vehicle}: not rescued ({rescued})"]
+    served = _served(result.plan)
+    if rescued.by is None:
+        u = next((u for u in result.plan.unassigned if u.id == oid), None)
+        if u is None or u.reason != Reason.DEPOT or vs.vehicle not in u.detail:
+            return [f"{oid} rescued from {vs.vehicle}: neither served nor listed"]
+        return []
+    if served.get(oid) != rescued.by or rescued.by == vs.vehicle:
+        return [f"{oid} rescued from {vs.vehicle}: by {rescued.by}, {served.get(oid)}"]
+    shipment = next(s for s in result.problem.shipments if s.id == oid)
+    route = result.plan.route_of(rescued.by)
+    assert route is not None
+    pickup = next(s for s in route.steps if s.id == oid and s.type == StepType.PICKUP)
+    now = max(state.time, vs.time)
+    if how == "transfer":
+        place_ok = shipment.pickup.location == vs.position
+        earliest = now
+    else:
+        place_ok = any(
+            d.location == shipment.pickup.location
+            for d in result.problem.depots
+            if not d.id.startswith("@")
+        )
+        earliest = state.returned_at.get(vs.vehicle, now)
+    if not place_ok or pickup.service_start < earliest:
+        return [f"{oid} rescued from {vs.vehicle}: fetched at the wrong place/time"]
+    return []
+
+
+def _breaks_kept(
+    problem: Problem, state: ExecutionState, result: Reoptimisation
+) -> list[str]:
     """Every break not yet taken whose window is still open stays in the
     rest-of-day van and on its route when it serves anything."""
     out: list[str] = []
+    original = {v.id: v for v in problem.vehicles}
     vans = {v.id: v for v in result.problem.vehicles}
     progress = {vs.vehicle: vs for vs in state.vehicles}
     for route in state.plan.routes:
@@ -281,10 +363,24 @@ def _breaks_kept(state: ExecutionState, result: Reoptimisation) -> list[str]:
         vs = progress.get(route.vehicle)
         # taken when planned before now (or before the van's time if later)
         now = max(state.time, vs.time if vs is not None else 0)
+        kept = {b.id for b in van.breaks}
+        if vs is not None and vs.breaks_taken is not None:
+            # the driver's record wins: taken ones are gone, the others stay
+            # while their windows are open
+            for b in original[route.vehicle].breaks:
+                if b.id in vs.breaks_taken and b.id in kept:
+                    out.append(f"{route.vehicle}: break {b.id} taken but kept")
+                if (
+                    b.id not in vs.breaks_taken
+                    and b.time_windows[-1].end >= now
+                    and b.id not in kept
+                ):
+                    out.append(f"{route.vehicle}: break {b.id} not taken but lost")
+            continue
         for s in route.steps:
             if s.type != StepType.BREAK or s.id is None:
                 continue
-            if s.service_start >= now and s.id not in {b.id for b in van.breaks}:
+            if s.service_start >= now and s.id not in kept:
                 out.append(f"{route.vehicle}: break {s.id} lost")
     for r in result.plan.routes:
         kept = {s.id for s in r.steps if s.type == StepType.BREAK}
@@ -357,7 +453,7 @@ def invariants(
     out = [f"checker: {v.kind} {v.detail} ({v.vehicle})" for v in verdict.violations]
     out += _precedence(result)
     out += _on_board_kept(problem, state, result)
-    out += _breaks_kept(state, result)
+    out += _breaks_kept(problem, state, result)
     out += _committed_first(state, result)
     out += _coverage(problem, state, result)
     return out
