@@ -136,6 +136,7 @@ def _set_state(
             state.sessionmaker,
             host=settings.mqtt_host,
             port=settings.mqtt_port,
+            client_id=settings.mqtt_client_id,
             ingest=state.ingest,
         )
         if settings.mqtt
