@@ -137,6 +137,7 @@ def _set_state(
             host=settings.mqtt_host,
             port=settings.mqtt_port,
             client_id=settings.mqtt_client_id,
+            root=settings.mqtt_topic_root,
             ingest=state.ingest,
         )
         if settings.mqtt

@@ -51,6 +51,12 @@ class Settings(BaseSettings):
         description="the consumer's fixed MQTT client id (the broker keeps its "
         "session); two services on one broker need different ids",
     )
+    mqtt_topic_root: str = Field(
+        "milepost",
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="first level of the device topics: {root}/vehicles/+/events "
+        "(two services on one broker: different roots)",
+    )
     log_json: bool = Field(True, description="one JSON object per log line")
     freeze_gc: bool = Field(
         False,
