@@ -231,10 +231,20 @@ class Van:
 
     # -- orders from the dispatcher --------------------------------------------
 
-    def follow(self, stops: list[Stop] | None, start_at: int | None) -> None:
-        """Take a new route: ``stops`` after the current target (None: go home)."""
-        if self.state in (VanState.DONE, VanState.BROKEN):
+    def follow(self, stops: list[Stop] | None, start_at: int | None, now: int) -> None:
+        """Take a new route: ``stops`` after the current target (None: go home).
+
+        A van that is back (or was never used) and gets orders again leaves
+        from where it is at ``start_at``, not before ``now``.
+        """
+        if self.state is VanState.BROKEN:
             return
+        if self.state is VanState.DONE:
+            if not stops or not any(s.order_id and s.kind != "break" for s in stops):
+                return
+            self.state = VanState.WAITING
+            self.earliest_start = max(self.earliest_start, now)
+            self.start_at = self.earliest_start
         if stops is None:
             if self.state is VanState.WAITING:
                 self.state = VanState.DONE

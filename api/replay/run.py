@@ -47,7 +47,7 @@ from api.db import plans as plan_rows
 from api.db.engine import make_engine, make_sessionmaker
 from api.db.tables_tracking import EventRow
 from api.mqtt import topic_for
-from api.replay.devices import DeviceSettings, Van, VanState, stops_of
+from api.replay.devices import DeviceSettings, Stop, Van, VanState, stops_of
 from api.replay.late_risk import LATE_TOLERANCE, late_risk, promised_window_end
 from api.replay.schedule import (
     Breakdown,
@@ -207,6 +207,7 @@ class Replay:
         self.disruptions: list[dict[str, Any]] = []
         self.converted_station_orders = 0
         self.last_seen: dict[str, str] = {}
+        self.legs: LegTimes | None = None
         self._schedule_armed: list[Disruption] = []
 
     # -- HTTP helpers -----------------------------------------------------------
@@ -378,31 +379,38 @@ class Replay:
         self._schedule_armed = [d for d in schedule if d.kind in ARMED]
         return legs, [d for d in schedule if d.kind not in ARMED]
 
+    def _add_van(self, vid: str, k: int, start_at: int, stops: list[Stop]) -> None:
+        """The ``k``-th van's device; odd ones report over MQTT."""
+        assert self.problem is not None and self.legs is not None
+        problem = self.problem
+        vehicle = next(v for v in problem.vehicles if v.id == vid)
+        home = problem.depot(vehicle.start or problem.depots[0].id).location
+        end = problem.depot(vehicle.end or vehicle.start or problem.depots[0].id)
+        assert home.lat is not None and home.lon is not None
+        assert end.location.lat is not None and end.location.lon is not None
+        self.vans[vid] = Van(
+            vid,
+            home=(home.lat, home.lon),
+            end=(end.location.lat, end.location.lon),
+            start_at=start_at,
+            stops=stops,
+            legs=self.legs,
+            settings=self.config.devices,
+            rng=np.random.default_rng([self.config.seed, k]),
+            fails=self.failing.get,
+            cancelled=self.cancelled.__contains__,
+        )
+        if not stops:
+            self.vans[vid].state = VanState.DONE
+        if k % 2:
+            self.mqtt_vans.add(vid)
+
     def _start_vans(self, legs: LegTimes) -> None:
         assert self.plan is not None and self.problem is not None
-        problem = self.problem
+        self.legs = legs
         for k, route in enumerate(self.plan.routes):
-            vehicle = next(v for v in problem.vehicles if v.id == route.vehicle)
-            home = problem.depot(vehicle.start or problem.depots[0].id).location
-            end = problem.depot(
-                vehicle.end or vehicle.start or problem.depots[0].id
-            ).location
-            assert home.lat is not None and home.lon is not None
-            assert end.lat is not None and end.lon is not None
-            self.vans[route.vehicle] = Van(
-                route.vehicle,
-                home=(home.lat, home.lon),
-                end=(end.lat, end.lon),
-                start_at=route.steps[0].departure,
-                stops=stops_of(route, problem),
-                legs=legs,
-                settings=self.config.devices,
-                rng=np.random.default_rng([self.config.seed, k]),
-                fails=self.failing.get,
-                cancelled=self.cancelled.__contains__,
-            )
-            if k % 2:
-                self.mqtt_vans.add(route.vehicle)
+            stops = stops_of(route, self.problem)
+            self._add_van(route.vehicle, k, route.steps[0].departure, stops)
         for d in self._schedule_armed:
             self._handle(d, d.at)
 
@@ -464,7 +472,8 @@ class Replay:
                     "day": self.day.isoformat(),
                     "events": [e.model_dump(mode="json") for e in events],
                 }
-                info = self.mqtt.publish(topic_for(vid), json.dumps(payload), qos=1)
+                topic = topic_for(vid, self.service.mqtt_root)
+                info = self.mqtt.publish(topic, json.dumps(payload), qos=1)
                 info.wait_for_publish(timeout=30)
                 if not info.is_published():
                     raise RuntimeError(f"MQTT publish for {vid} not acknowledged")
@@ -705,18 +714,27 @@ class Replay:
             record.update(ok=False, error=(done.get("job") or {}).get("error"))
             self.say(f"re-optimisation failed: {record['error']}")
             return
-        record.update(ok=True, plan=done["id"], source=None)
+        job = done.get("job") or {}
+        if job.get("finished_at"):
+            made = dt.datetime.fromisoformat(job["finished_at"])
+            asked = dt.datetime.fromisoformat(job["created_at"])
+            record["job_seconds"] = round((made - asked).total_seconds(), 3)
+        record.update(ok=True, plan=done["id"])
         self.pending_new.clear()
         self.pending_changed.clear()
         self._adopt(done)
         assert self.plan is not None and self.problem is not None
         in_plan = {r.vehicle: r for r in self.plan.routes}
+        for vid in in_plan.keys() - self.vans.keys():
+            # A van the day's first plan left at its depot.
+            self._add_van(vid, len(self.vans), in_plan[vid].steps[0].departure, [])
         for vid, van in self.vans.items():
             route = in_plan.get(vid)
             if route is None:
-                van.follow(None, None)
+                van.follow(None, None, now)
             else:
-                van.follow(stops_of(route, self.problem), route.steps[0].departure)
+                stops = stops_of(route, self.problem)
+                van.follow(stops, route.steps[0].departure, now)
 
     # -- ETAs and the late-risk rule -------------------------------------------------
 
@@ -771,6 +789,12 @@ class Replay:
 
     # -- the report -----------------------------------------------------------------
 
+    @staticmethod
+    def _late(job: Job, arrival: int) -> bool:
+        """Arrived after the end of every window that was still open."""
+        deadline = promised_window_end(job.time_windows, arrival)
+        return deadline is not None and arrival > deadline
+
     def _report(self, end: int, plan_seconds: float, wall: float) -> dict[str, Any]:
         assert self.plan is not None
         missing_mqtt = self._wait_mqtt(60.0)
@@ -792,17 +816,8 @@ class Replay:
         for order, job in self.all_orders.items():
             if order in visits:
                 kind = "failed" if visits[order].failed else "delivered"
-                if kind == "delivered":
-                    end_ = job.time_windows[-1].end if job.time_windows else None
-                    deadline = promised_window_end(
-                        job.time_windows, visits[order].arrival
-                    )
-                    if (
-                        end_ is None
-                        or deadline is None
-                        or visits[order].arrival <= deadline
-                    ):
-                        on_time += 1
+                if kind == "delivered" and not self._late(job, visits[order].arrival):
+                    on_time += 1
             elif order in self.cancelled:
                 kind = "cancelled"
             elif order in unassigned:
@@ -826,6 +841,14 @@ class Replay:
                 continue
             errors.append(abs(point - v.arrival))
             covered += p10 <= v.arrival <= p90
+        late = {
+            o
+            for o, v in visits.items()
+            if not v.failed
+            and o in self.all_orders
+            and self._late(self.all_orders[o], v.arrival)
+        }
+        raised = {ex.order for ex in self.closed_exceptions} | set(self.exceptions)
         ok_reopts = [r["seconds"] for r in self.reopts if r.get("ok")]
         durations = [
             ex.closed - ex.opened
@@ -883,6 +906,12 @@ class Replay:
                 f"than {self.config.tolerance} s",
                 "raised": len(self.closed_exceptions) + still_open,
                 "still_open": still_open,
+                "orders_flagged": len(raised),
+                "flagged_and_delivered_late": len(raised & late),
+                "flagged_and_delivered_on_time": len(
+                    {o for o in raised if o in visits and not visits[o].failed} - late
+                ),
+                "delivered_late_never_flagged": len(late - raised),
                 "open_minutes_p50": (percentile(durations, 50) or 0) / 60
                 if durations
                 else None,

@@ -91,6 +91,9 @@ class ReplayService:
         self.mqtt_host = mqtt_host
         self.mqtt_port = mqtt_port
         self.mqtt_client_id = f"milepost-replay-{os.getpid()}"
+        # Its own topics: no other service on the broker takes these vans'
+        # events, and no other run's vans reach this service.
+        self.mqtt_root = f"milepost-replay-{os.getpid()}"
         self.port = _free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log = log or Path(
@@ -136,6 +139,7 @@ class ReplayService:
             "MILEPOST_MQTT_HOST": self.mqtt_host,
             "MILEPOST_MQTT_PORT": str(self.mqtt_port),
             "MILEPOST_MQTT_CLIENT_ID": self.mqtt_client_id,
+            "MILEPOST_MQTT_TOPIC_ROOT": self.mqtt_root,
             "MILEPOST_LOG_JSON": "true",
         }
         milepost = Path(sys.executable).with_name("milepost")
