@@ -10,13 +10,19 @@ says so, and reports (:mod:`.run`).
 
 from __future__ import annotations
 
-from api.replay.late_risk import LATE_TOLERANCE, late_risk, promised_window_end
+from api.replay.late_risk import (
+    LATE_HORIZON,
+    LATE_TOLERANCE,
+    late_risk,
+    promised_window_end,
+)
 from api.replay.run import Replay, ReplayConfig, ReplayReport, run_replay
 from api.replay.schedule import ScheduleShares, build_schedule
 from api.replay.server import DEFAULT_SERVER, ReplayService, ServiceUnavailable
 
 __all__ = [
     "DEFAULT_SERVER",
+    "LATE_HORIZON",
     "LATE_TOLERANCE",
     "Replay",
     "ReplayConfig",

@@ -5,7 +5,9 @@ an order is **at risk** when the P90 of its live ETA is past the end of the
 window it was promised by more than ``tolerance`` seconds. P90, not the
 point ETA: a dispatcher acts when lateness is likely enough to matter, not
 only when it is the expected case; the tolerance keeps a few minutes of
-noise from raising alarms.
+noise from raising alarms; the horizon keeps the rule to windows that end
+soon, where an ETA is sharp enough to act on (in the 600-order replay, most
+orders flagged hours ahead were delivered on time).
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from collections.abc import Sequence
 
 from routing.model import TimeWindow
 
-__all__ = ["LATE_TOLERANCE", "late_risk", "promised_window_end"]
+__all__ = ["LATE_HORIZON", "LATE_TOLERANCE", "late_risk", "promised_window_end"]
 
 #: Seconds the P90 of an ETA may pass the promised window's end before the
 #: order counts as at risk (10 minutes).
 LATE_TOLERANCE = 600
+#: Only windows ending within this many seconds of now are judged (2 hours).
+LATE_HORIZON = 2 * 3600
 
 
 def promised_window_end(
@@ -51,7 +55,12 @@ def promised_window_end(
 
 
 def late_risk(
-    eta_p90: int, window_end: int | None, *, tolerance: int = LATE_TOLERANCE
+    eta_p90: int,
+    window_end: int | None,
+    *,
+    now: int | None = None,
+    tolerance: int = LATE_TOLERANCE,
+    horizon: int | None = LATE_HORIZON,
 ) -> bool:
     """Whether an order is at risk of being late.
 
@@ -63,17 +72,26 @@ def late_risk(
     window_end
         End of the promised window (:func:`promised_window_end`); ``None``:
         no window, never at risk.
+    now
+        When the ETA was made (seconds, same clock); ``None``: no horizon.
     tolerance
         Seconds ``eta_p90`` may pass ``window_end`` (default
         :data:`LATE_TOLERANCE`); must be non-negative.
+    horizon
+        With ``now``: a window ending more than ``horizon`` seconds after
+        ``now`` is not judged yet (default :data:`LATE_HORIZON`; ``None``:
+        every window).
 
     Returns
     -------
     bool
-        ``eta_p90 > window_end + tolerance``.
+        ``eta_p90 > window_end + tolerance``, for a window ending within the
+        horizon.
     """
     if tolerance < 0:
         raise ValueError(f"tolerance must be >= 0 seconds, got {tolerance}")
     if window_end is None:
+        return False
+    if now is not None and horizon is not None and window_end - now > horizon:
         return False
     return eta_p90 > window_end + tolerance

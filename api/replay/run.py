@@ -48,7 +48,12 @@ from api.db.engine import make_engine, make_sessionmaker
 from api.db.tables_tracking import EventRow
 from api.mqtt import topic_for
 from api.replay.devices import DeviceSettings, Stop, Van, VanState, stops_of
-from api.replay.late_risk import LATE_TOLERANCE, late_risk, promised_window_end
+from api.replay.late_risk import (
+    LATE_HORIZON,
+    LATE_TOLERANCE,
+    late_risk,
+    promised_window_end,
+)
 from api.replay.schedule import (
     Breakdown,
     Cancellation,
@@ -105,6 +110,7 @@ class ReplayConfig:
     reoptimize_seconds: float = 3.0
     cooldown_minutes: int = 30
     tolerance: int = LATE_TOLERANCE
+    horizon: int | None = LATE_HORIZON
     shares: ScheduleShares = field(default_factory=ScheduleShares)
     devices: DeviceSettings = field(default_factory=DeviceSettings)
     eta_workers: int = 4
@@ -772,7 +778,14 @@ class Replay:
             if job is None:
                 continue
             end = promised_window_end(job.time_windows, starts.get(order))
-            if late_risk(eta["p90"], end, tolerance=self.config.tolerance):
+            risky = late_risk(
+                eta["p90"],
+                end,
+                now=now,
+                tolerance=self.config.tolerance,
+                horizon=self.config.horizon,
+            )
+            if risky:
                 at_risk.add(order)
         for order in at_risk - set(self.exceptions):
             self.exceptions[order] = _Exception(order, now)
@@ -903,7 +916,8 @@ class Replay:
             },
             "late_risk": {
                 "rule": "P90 of the live ETA past the promised window end by more "
-                f"than {self.config.tolerance} s",
+                f"than {self.config.tolerance} s, for windows ending within "
+                f"{self.config.horizon} s",
                 "raised": len(self.closed_exceptions) + still_open,
                 "still_open": still_open,
                 "orders_flagged": len(raised),

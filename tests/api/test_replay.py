@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from api.replay import (
     DEFAULT_SERVER,
+    LATE_HORIZON,
     LATE_TOLERANCE,
     ReplayConfig,
     ScheduleShares,
@@ -52,6 +53,16 @@ def test_late_risk_is_p90_past_the_window_end_by_more_than_the_tolerance() -> No
     assert not late_risk(end + 300, end, tolerance=300)
     assert late_risk(end + 301, end, tolerance=300)
     assert not late_risk(10**6, None), "an order without a window is never late"
+
+
+def test_late_risk_judges_only_windows_ending_within_the_horizon() -> None:
+    """A window ending more than the horizon after now is not judged yet;
+    without ``now`` (or with no horizon) every window is."""
+    now, end = 10 * 3600, 10 * 3600 + LATE_HORIZON
+    assert late_risk(end + 3600, end, now=now)
+    assert not late_risk(end + 3600, end + 1, now=now)
+    assert late_risk(end + 3600, end + 1, now=now, horizon=None)
+    assert late_risk(end + 3600, end + 1)
 
 
 def test_late_risk_refuses_a_negative_tolerance() -> None:
