@@ -603,10 +603,11 @@ class Replay:
         if not out:
             return "no van on the road to break down"
         vid = out[int(d.pick * len(out))]
+        on_board = len(self.vans[vid].open_orders())
         self.vans[vid].break_down(at)
         self.broken.add(vid)
         self.reopt_reasons.append(f"breakdown of {vid}")
-        return f"{vid} broke down with {len(self.vans[vid].open_orders())} orders open"
+        return f"{vid} broke down with {on_board} orders open"
 
     def _rebooking(self, d: Rebooking, _at: int) -> str:
         assert self.problem is not None
