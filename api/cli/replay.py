@@ -151,6 +151,9 @@ def replay_command(
     except ServiceUnavailable as exc:
         console.print(f"[bold red]error[/]: {exc}", soft_wrap=True)
         raise typer.Exit(code=2) from None
+    except KeyboardInterrupt:
+        console.print("interrupted: the server is stopped and its database dropped")
+        raise typer.Exit(code=130) from None
     out.print(replay_table(report.as_dict()))
     if json_out is not None:
         json_out.write_text(report.to_json())
