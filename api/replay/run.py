@@ -189,7 +189,7 @@ class Replay:
         self.plan_id = ""
         self.plan: Plan | None = None
         self.vans: dict[str, Van] = {}
-        self.mqtt_vans: set[str] = set()
+        self.channel: dict[str, str] = {}
         self.failing: dict[str, FailureReason] = {}
         self.cancelled: set[str] = set()
         self.broken: set[str] = set()
@@ -386,7 +386,7 @@ class Replay:
         return legs, [d for d in schedule if d.kind not in ARMED]
 
     def _add_van(self, vid: str, k: int, start_at: int, stops: list[Stop]) -> None:
-        """The ``k``-th van's device; odd ones report over MQTT."""
+        """The ``k``-th van's device."""
         assert self.problem is not None and self.legs is not None
         problem = self.problem
         vehicle = next(v for v in problem.vehicles if v.id == vid)
@@ -408,8 +408,6 @@ class Replay:
         )
         if not stops:
             self.vans[vid].state = VanState.DONE
-        if k % 2:
-            self.mqtt_vans.add(vid)
 
     def _start_vans(self, legs: LegTimes) -> None:
         assert self.plan is not None and self.problem is not None
@@ -473,7 +471,11 @@ class Replay:
             events = van.take_events()
             if not events:
                 continue
-            if vid in self.mqtt_vans:
+            if vid not in self.channel:
+                # Vans report over HTTP and MQTT in turn, in the order they
+                # start: half of the active devices on each.
+                self.channel[vid] = "mqtt" if len(self.channel) % 2 else "http"
+            if self.channel[vid] == "mqtt":
                 payload = {
                     "day": self.day.isoformat(),
                     "events": [e.model_dump(mode="json") for e in events],
