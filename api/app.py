@@ -136,6 +136,8 @@ def _set_state(
             state.sessionmaker,
             host=settings.mqtt_host,
             port=settings.mqtt_port,
+            client_id=settings.mqtt_client_id,
+            root=settings.mqtt_topic_root,
             ingest=state.ingest,
         )
         if settings.mqtt

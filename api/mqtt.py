@@ -42,6 +42,7 @@ from tracking.events import Event, parse_event
 
 __all__ = [
     "CLIENT_ID",
+    "ROOT",
     "TOPIC",
     "Message",
     "MqttConsumer",
@@ -49,6 +50,10 @@ __all__ = [
     "topic_for",
 ]
 
+#: The first level of the topics; a service can be given its own
+#: (``MILEPOST_MQTT_TOPIC_ROOT``) so that two services on one broker do not
+#: consume each other's vans.
+ROOT = "milepost"
 TOPIC = "milepost/vehicles/+/events"
 CLIENT_ID = "milepost-ingest"
 QOS = 1
@@ -57,9 +62,9 @@ _TRIES = 5  # commits attempted per message before leaving it unacknowledged
 log = logging.getLogger("milepost.mqtt")
 
 
-def topic_for(vehicle_id: str) -> str:
+def topic_for(vehicle_id: str, root: str = ROOT) -> str:
     """The topic a van publishes its events to."""
-    return f"milepost/vehicles/{vehicle_id}/events"
+    return f"{root}/vehicles/{vehicle_id}/events"
 
 
 @dataclass(frozen=True)
@@ -72,18 +77,16 @@ class Message:
     rejected: tuple[str, ...]
 
 
-def _vehicle_of(topic: str) -> str | None:
+def _vehicle_of(topic: str, root: str) -> str | None:
     parts = topic.split("/")
-    if (
-        len(parts) == 4
-        and parts[:2] == ["milepost", "vehicles"]
-        and parts[3] == ("events")
-    ):
+    if len(parts) == 4 and parts[:2] == [root, "vehicles"] and parts[3] == ("events"):
         return parts[2] or None
     return None
 
 
-def decode(topic: str, payload: bytes | bytearray, today: dt.date) -> Message:
+def decode(
+    topic: str, payload: bytes | bytearray, today: dt.date, root: str = ROOT
+) -> Message:
     """Parse a message; what cannot be ingested goes to ``rejected`` with why.
 
     Parameters
@@ -100,9 +103,9 @@ def decode(topic: str, payload: bytes | bytearray, today: dt.date) -> Message:
     ValueError
         When the topic or the payload as a whole cannot be read.
     """
-    vehicle = _vehicle_of(topic)
+    vehicle = _vehicle_of(topic, root)
     if vehicle is None:
-        raise ValueError(f"topic {topic!r} is not milepost/vehicles/<id>/events")
+        raise ValueError(f"topic {topic!r} is not {root}/vehicles/<id>/events")
     data: Any = json.loads(payload)
     day = today
     if isinstance(data, dict) and "events" in data:
@@ -161,6 +164,8 @@ class MqttConsumer:
     ingest
         The ingest to commit events with; the app hands in its own (default:
         a new one, for a consumer running alone).
+    root
+        First level of the topics consumed (``{root}/vehicles/+/events``).
     """
 
     def __init__(
@@ -172,12 +177,15 @@ class MqttConsumer:
         client_id: str = CLIENT_ID,
         today: Callable[[], dt.date] = _local_today,
         ingest: EventIngest | None = None,
+        root: str = ROOT,
     ) -> None:
         self.sessions = sessions
         self.ingest = ingest or EventIngest()
         self.host = host
         self.port = port
         self.today = today
+        self.root = root
+        self.topic = topic_for("+", root)
         self.messages = 0
         self.accepted = 0
         self.rejected = 0
@@ -228,7 +236,7 @@ class MqttConsumer:
             return
         # Subscribing again on every connect is harmless and covers a broker
         # that lost its stored sessions.
-        client.subscribe(TOPIC, qos=QOS)
+        client.subscribe(self.topic, qos=QOS)
 
     def _on_subscribe(
         self,
@@ -241,10 +249,10 @@ class MqttConsumer:
         # Ready only once the broker confirmed the subscription: from then on
         # it keeps this session's messages, even while we are away.
         if any(getattr(r, "is_failure", False) for r in reasons):
-            log.error("MQTT subscription to %s refused: %s", TOPIC, reasons)
+            log.error("MQTT subscription to %s refused: %s", self.topic, reasons)
             return
         self.connected.set()
-        log.info("consuming %s from %s:%s", TOPIC, self.host, self.port)
+        log.info("consuming %s from %s:%s", self.topic, self.host, self.port)
 
     def _on_disconnect(
         self,
@@ -263,7 +271,7 @@ class MqttConsumer:
     ) -> None:
         self.messages += 1
         try:
-            message = decode(msg.topic, msg.payload, self.today())
+            message = decode(msg.topic, msg.payload, self.today(), self.root)
         except (ValueError, UnicodeDecodeError) as exc:
             # Unreadable: redelivering it would fail the same way forever.
             self.rejected += 1

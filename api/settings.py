@@ -44,6 +44,19 @@ class Settings(BaseSettings):
     mqtt: bool = Field(False, description="consume device events from MQTT")
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = Field(1883, gt=0, lt=65536)
+    mqtt_client_id: str = Field(
+        "milepost-ingest",
+        min_length=1,
+        max_length=128,
+        description="the consumer's fixed MQTT client id (the broker keeps its "
+        "session); two services on one broker need different ids",
+    )
+    mqtt_topic_root: str = Field(
+        "milepost",
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="first level of the device topics: {root}/vehicles/+/events "
+        "(two services on one broker: different roots)",
+    )
     log_json: bool = Field(True, description="one JSON object per log line")
     freeze_gc: bool = Field(
         False,

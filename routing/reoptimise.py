@@ -666,6 +666,7 @@ class _RestBuilder:
             else:
                 self.pending.append(oid)
         if on_road and any(o in self.lost for o in deliveries):
+            self._drop_depot(POSITION_DEPOT + vehicle.id)
             self.depots.append(
                 Depot(
                     id=POSITION_DEPOT + vehicle.id,
@@ -757,6 +758,14 @@ class _RestBuilder:
                 kept.append(k)
         return breaks, kept
 
+    def _drop_depot(self, depot_id: str) -> None:
+        """Forget the van's position depot of an earlier re-optimisation.
+
+        A plan that was re-optimised before already has ``@<vehicle>``; the
+        van's new position replaces it (its loaded parcels keep the id).
+        """
+        self.depots = [d for d in self.depots if d.id != depot_id]
+
     def _from_position(
         self,
         vehicle: Vehicle,
@@ -768,6 +777,7 @@ class _RestBuilder:
         it has left; the parcels it carries load there."""
         self.on_road.append(vehicle.id)
         depot_id = POSITION_DEPOT + vehicle.id
+        self._drop_depot(depot_id)
         self.depots.append(Depot(id=depot_id, location=vs.position))
         update: dict[str, object] = {"start": depot_id}
         collected = [

@@ -39,8 +39,9 @@ ELSEWHERE = {
     "curl ": "the service tests (tests/api) call every route",
 }
 #: milepost commands only parsed: benchmarks (minutes, data sets next to the
-#: repository) and the service (runs until stopped; tests/serve.py starts it).
-PARSED_ONLY = ("bench", "serve")
+#: repository), the service (runs until stopped; tests/serve.py starts it) and
+#: the day replay (minutes, PostgreSQL and MQTT; tests/api/test_replay.py runs it).
+PARSED_ONLY = ("bench", "serve", "replay")
 
 
 def shell_commands(document: Path) -> list[str]:

@@ -13,6 +13,7 @@ from api.cli.demo import demo_command
 from api.cli.forecast import forecast_command
 from api.cli.live import plan_large_command, reoptimize_command, slots_command
 from api.cli.plan import plan_command
+from api.cli.replay import replay_command
 from api.cli.service import db_app, ingest_mqtt_command, keys_app, serve_command
 from api.cli.simulate import simulate_command
 
@@ -39,6 +40,7 @@ bench_app.command("travel")(bench_travel_command)
 app.add_typer(bench_app, name="bench")
 app.command("forecast")(forecast_command)
 app.command("simulate")(simulate_command)
+app.command("replay")(replay_command)
 app.command("serve")(serve_command)
 app.command("ingest-mqtt")(ingest_mqtt_command)
 app.add_typer(keys_app, name="keys")

@@ -69,7 +69,7 @@ def ingest_mqtt_command(
 
     from api.db.engine import make_engine, make_sessionmaker
     from api.db.migrate import upgrade
-    from api.mqtt import TOPIC, MqttConsumer
+    from api.mqtt import MqttConsumer
     from api.settings import get_settings
 
     logging.basicConfig(level=logging.INFO)
@@ -81,8 +81,9 @@ def ingest_mqtt_command(
         host=host or settings.mqtt_host,
         port=port or settings.mqtt_port,
         client_id=client_id,
+        root=settings.mqtt_topic_root,
     )
-    console.print(f"consuming {TOPIC} from {consumer.host}:{consumer.port}")
+    console.print(f"consuming {consumer.topic} from {consumer.host}:{consumer.port}")
     try:
         consumer.run_forever()
     except KeyboardInterrupt:
