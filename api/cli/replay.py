@@ -36,6 +36,7 @@ def replay_table(figures: dict[str, Any]) -> Table:
     table.add_column("value", justify="right")
     events, eta = figures["events"], figures["eta"]
     reopt, risk = figures["reoptimisations"], figures["late_risk"]
+    rescue, svc = figures["rescue"], figures["service_exceptions"]
 
     def fmt(value: float | None, digits: int = 2) -> str:
         return "-" if value is None else f"{value:.{digits}f}"
@@ -68,6 +69,18 @@ def replay_table(figures: dict[str, Any]) -> Table:
             "exception open p50 / max (min)",
             f"{fmt(risk['open_minutes_p50'], 0)} / {fmt(risk['open_minutes_max'], 0)}",
         ),
+        (
+            "breakdown parcels rescued / lost (transfer)",
+            f"{rescue['rescued']} / {rescue['lost']}",
+        ),
+        (
+            "service exceptions (open at the end)",
+            f"{svc['count']} ({svc['still_open']})",
+        ),
+    ]
+    rows += [
+        (f"service exceptions {kind}", str(n))
+        for kind, n in sorted(svc["by_kind"].items())
     ]
     for name, value in rows:
         table.add_row(name, value)

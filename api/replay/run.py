@@ -59,15 +59,17 @@ from api.replay.schedule import (
     Cancellation,
     Disruption,
     DoorFailure,
+    ExchangeOrder,
     LateStart,
     Rebooking,
     ScheduleShares,
+    SensorExcursion,
     Slowdown,
     UrgentOrder,
     build_schedule,
 )
 from api.replay.server import ReplayService
-from routing.model import Job, Problem, ServiceLevel, TimeWindow
+from routing.model import Handling, Job, Problem, ServiceLevel, TimeWindow
 from routing.plan import Plan
 from routing.solver import check
 from routing.travel import HaversineTravel
@@ -76,8 +78,9 @@ from scenarios.city import build_city, day_problem
 from scenarios.city.geography import DISTRICTS
 from scenarios.disruption import ZonedTravel
 from scenarios.execution import FAILURE_REASON_SHARES
+from scenarios.sensors import random_warmup, readings
 from tracking.eta import LegTimes
-from tracking.events import Event, FailureReason
+from tracking.events import Event, FailureReason, SensorReading
 
 __all__ = ["Replay", "ReplayConfig", "ReplayReport", "percentile", "run_replay"]
 
@@ -93,7 +96,7 @@ def _quiet(_line: str) -> None:
 #: Disruptions whose effect is part of the truth from the start (a van's
 #: late driver, a door that will not open, a road that will slow down):
 #: handled before the day starts; the others when they happen.
-ARMED = frozenset({"door_failure", "late_start", "slowdown"})
+ARMED = frozenset({"door_failure", "late_start", "slowdown", "sensor_excursion"})
 
 
 @dataclass(frozen=True)
@@ -215,6 +218,9 @@ class Replay:
         self.last_seen: dict[str, str] = {}
         self.legs: LegTimes | None = None
         self._schedule_armed: list[Disruption] = []
+        self.cold_chain: set[str] = set()
+        self.sensor_queue: dict[str, list[SensorReading]] = {}
+        self.rescued: dict[str, dict[str, Any]] = {}
 
     # -- HTTP helpers -----------------------------------------------------------
 
@@ -247,6 +253,13 @@ class Replay:
                     }
                 )
             jobs.append(job)
+        # Some parcels travel chilled: their handling is watched on the way.
+        rng = np.random.default_rng([self.config.seed, 11])
+        n_cold = round(self.config.shares.cold_chain * len(jobs))
+        cold = Handling(requirement="cold_chain")
+        for i in sorted(int(i) for i in rng.choice(len(jobs), n_cold, replace=False)):
+            jobs[i] = jobs[i].model_copy(update={"handling": cold})
+            self.cold_chain.add(jobs[i].id)
         problem = problem.model_copy(update={"jobs": tuple(jobs), "stations": ()})
         pool_problem = day_problem(
             city, self.day, max(50, self.config.orders // 10), seed=self.config.seed + 1
@@ -436,7 +449,7 @@ class Replay:
                 self._handle(d, at)
             for van in self.vans.values():
                 van.advance(t1)
-            self._send()
+            self._send(t1)
             now = t1
             if self.pending_new or self.pending_changed or self.reopt_reasons:
                 self._reoptimise(now)
@@ -465,10 +478,22 @@ class Replay:
 
     # -- events -------------------------------------------------------------------
 
-    def _send(self) -> None:
+    def _readings(self, vid: str, now: int) -> list[Event]:
+        """The van's sensor readings up to ``now`` (from its actual start)."""
+        queue, van = self.sensor_queue.get(vid), self.vans[vid]
+        if not queue or not van.started:
+            return []
+        due = [r for r in queue if van.start_at <= r.at <= now]
+        if van.state in (VanState.DONE, VanState.BROKEN):
+            queue.clear()
+        else:
+            queue[:] = [r for r in queue if r.at > now]
+        return list(due)
+
+    def _send(self, now: int) -> None:
         http: list[Event] = []
         for vid, van in self.vans.items():
-            events = van.take_events()
+            events = van.take_events() + self._readings(vid, now)
             if not events:
                 continue
             if vid not in self.channel:
@@ -530,6 +555,8 @@ class Replay:
             "late_start": self._late_start,
             "slowdown": self._slowdown,
             "rebooking": self._rebooking,
+            "exchange_order": self._exchange_order,
+            "sensor_excursion": self._sensor_excursion,
         }
         what = handlers[d.kind](d, at)
         self.disruptions.append({"kind": d.kind, "at": at, "what": what})
@@ -574,6 +601,46 @@ class Replay:
         span = f"{_hhmm(window.start)}-{_hhmm(window.end)}"
         return f"new urgent order {job.id}, window {span}"
 
+    def _exchange_order(self, d: ExchangeOrder, at: int) -> str:
+        window = TimeWindow(start=at + HOUR, end=at + 5 * HOUR)
+        job = d.job.model_copy(update={"time_windows": (window,)})
+        self._call(
+            Role.dispatcher,
+            "POST",
+            "/v1/orders",
+            (201,),
+            json={"day": self.day.isoformat(), "job": job.model_dump(mode="json")},
+        )
+        self.all_orders[job.id] = job
+        self.pending_new.append(job)
+        span = f"{_hhmm(window.start)}-{_hhmm(window.end)}"
+        return f"new exchange order {job.id}, window {span}"
+
+    def _sensor_excursion(self, d: SensorExcursion, _at: int) -> str:
+        """A cold-chain van's cooling fails for a while: its temperature
+        readings (sent with its other events) carry the warm-up."""
+        assert self.plan is not None
+        until = self.config.until if self.config.until is not None else 40 * HOUR
+        spans: list[tuple[str, int, int, int]] = []
+        for route in sorted(self.plan.routes, key=lambda r: r.vehicle):
+            cold = [s.service_start for s in route.steps if s.id in self.cold_chain]
+            start = route.steps[0].departure
+            # After a late driver has left; before its last chilled parcel.
+            lo, hi = start + HOUR, min(max(cold, default=0), until)
+            if hi - lo > 1800:
+                spans.append((route.vehicle, start, lo, hi))
+        if not spans:
+            return "no cold-chain van on the road long enough for a warm-up"
+        vid, start, lo, hi = spans[int(d.pick * len(spans))]
+        warmup = random_warmup(lo, hi, d.seed)
+        route = next(r for r in self.plan.routes if r.vehicle == vid)
+        end = route.steps[-1].arrival
+        self.sensor_queue[vid] = readings(vid, start, end, d.seed, excursion=warmup)
+        return (
+            f"{vid}'s cooling fails at {_hhmm(warmup.at)} for "
+            f"{warmup.duration // MINUTE} min (+{warmup.rise:g} °C at its middle)"
+        )
+
     def _door_failure(self, d: DoorFailure, _at: int) -> str:
         reasons = list(FAILURE_REASON_SHARES)
         shares = np.array(list(FAILURE_REASON_SHARES.values()))
@@ -609,7 +676,10 @@ class Replay:
         self.vans[vid].break_down(at)
         self.broken.add(vid)
         self.reopt_reasons.append(f"breakdown of {vid}")
-        return f"{vid} broke down with {on_board} orders open"
+        return (
+            f"{vid} broke down with {on_board} orders open; re-optimised with "
+            "its parcels handed over to another van (rescue: transfer)"
+        )
 
     def _rebooking(self, d: Rebooking, _at: int) -> str:
         assert self.problem is not None
@@ -693,6 +763,7 @@ class Replay:
             "new_orders": [j.model_dump(mode="json") for j in self.pending_new],
             "changed": [j.model_dump(mode="json") for j in self.pending_changed],
             "unavailable": sorted(self.broken & vans),
+            "rescue": dict.fromkeys(sorted(self.broken & vans), "transfer"),
             "params": {"time_limit": self.config.reoptimize_seconds},
         }
 
@@ -729,6 +800,8 @@ class Replay:
             asked = dt.datetime.fromisoformat(job["created_at"])
             record["job_seconds"] = round((made - asked).total_seconds(), 3)
         record.update(ok=True, plan=done["id"])
+        for r in (done.get("changes") or {}).get("rescued", []):
+            self.rescued[r["order"]] = r
         self.pending_new.clear()
         self.pending_changed.clear()
         self._adopt(done)
@@ -805,6 +878,52 @@ class Replay:
 
     # -- the report -----------------------------------------------------------------
 
+    def _service_exceptions(self, end: int) -> dict[str, Any]:
+        """The service's own exceptions of the day (``GET /v1/exceptions``):
+        how many by kind, and how long each stayed open (still open ones:
+        until the replay stopped)."""
+        rows: list[dict[str, Any]] = []
+        while True:
+            page = self._call(
+                Role.dispatcher,
+                "GET",
+                "/v1/exceptions",
+                params={
+                    "day": self.day.isoformat(),
+                    "limit": 1000,
+                    "offset": len(rows),
+                },
+            )
+            rows += page["data"]
+            if not page["data"] or len(rows) >= page["count"]:
+                break
+        midnight = dt.datetime.combine(self.day, dt.time(), tzinfo=TIMEZONE)
+        stop = midnight + dt.timedelta(seconds=end)
+        by_kind: dict[str, int] = {}
+        opened: list[dict[str, Any]] = []
+        for row in rows:
+            by_kind[row["kind"]] = by_kind.get(row["kind"], 0) + 1
+            start = dt.datetime.fromisoformat(row["opened_at"])
+            closed = row["closed_at"]
+            until = dt.datetime.fromisoformat(closed) if closed else stop
+            opened.append(
+                {
+                    "kind": row["kind"],
+                    "vehicle": row["vehicle"],
+                    "orders": len(row["order_ids"]),
+                    "severity": row["severity"],
+                    "opened": _hhmm(int((start - midnight).total_seconds())),
+                    "open": row["open"],
+                    "open_minutes": round((until - start).total_seconds() / 60, 1),
+                }
+            )
+        return {
+            "count": len(rows),
+            "by_kind": by_kind,
+            "still_open": sum(r["open"] for r in rows),
+            "each": opened,
+        }
+
     @staticmethod
     def _late(job: Job, arrival: int) -> bool:
         """Arrived after the end of every window that was still open."""
@@ -873,6 +992,7 @@ class Replay:
         ]
         still_open = len(self.exceptions)
         delivered = outcome.get("delivered", 0)
+        rescued_by = [r for r in self.rescued.values() if r.get("by")]
         return {
             "day": self.day.isoformat(),
             "orders": self.config.orders,
@@ -934,6 +1054,17 @@ class Replay:
                 else None,
                 "open_minutes_max": max(durations) / 60 if durations else None,
             },
+            "service_exceptions": self._service_exceptions(end),
+            "rescue": {
+                "mode": "transfer",
+                "parcels": len(self.rescued),
+                "rescued": len(rescued_by),
+                "lost": len(self.rescued) - len(rescued_by),
+                "delivered": sum(
+                    1 for o in self.rescued if o in visits and not visits[o].failed
+                ),
+            },
+            "cold_chain_orders": len(self.cold_chain),
             "disruptions": self.disruptions,
         }
 

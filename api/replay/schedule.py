@@ -29,9 +29,11 @@ __all__ = [
     "Cancellation",
     "Disruption",
     "DoorFailure",
+    "ExchangeOrder",
     "LateStart",
     "Rebooking",
     "ScheduleShares",
+    "SensorExcursion",
     "Slowdown",
     "UrgentOrder",
     "build_schedule",
@@ -54,6 +56,24 @@ class UrgentOrder(_Timed):
 
     kind: Literal["urgent_order"] = "urgent_order"
     job: Job
+
+
+class ExchangeOrder(_Timed):
+    """A customer books an exchange: ``job`` (type ``exchange``: a new item
+    delivered, the old one ``collect``-ed; its window is set on arrival)."""
+
+    kind: Literal["exchange_order"] = "exchange_order"
+    job: Job
+
+
+class SensorExcursion(_Timed):
+    """A cold-chain van's cooling fails for a while: the ``pick``-th of the
+    vans carrying cold-chain orders; ``seed`` draws when
+    (:func:`scenarios.sensors.random_warmup`) and seeds its readings."""
+
+    kind: Literal["sensor_excursion"] = "sensor_excursion"
+    pick: float = Field(ge=0.0, lt=1.0)
+    seed: int
 
 
 class DoorFailure(_Timed):
@@ -99,7 +119,9 @@ Disruption = Annotated[
     | Breakdown
     | LateStart
     | Slowdown
-    | Rebooking,
+    | Rebooking
+    | ExchangeOrder
+    | SensorExcursion,
     Field(discriminator="kind"),
 ]
 
@@ -116,6 +138,14 @@ class ScheduleShares(FrozenModel):
     slowdowns: int = Field(default=1, ge=0)
     slowdown_multiplier: float = Field(default=1.8, gt=1.0, le=5.0)
     rebookings: int = Field(default=1, ge=0)
+    exchanges: int = Field(default=1, ge=0)
+    cold_chain: float = Field(
+        default=0.1,
+        ge=0.0,
+        le=1.0,
+        description="share of the orders loaded with cold_chain handling",
+    )
+    sensor_excursions: int = Field(default=1, ge=0)
 
 
 def _count(share: float, n: int) -> int:
@@ -151,8 +181,8 @@ def build_schedule(
         ``(vehicle, planned start)`` of the vans with a route; the late start
         hits one of them (a van of the earliest shift when there is one).
     urgent_pool
-        Jobs the urgent orders are taken from (ids are replaced), at least
-        as many as the urgent share asks.
+        Jobs the urgent orders and then the exchanges are taken from (ids
+        are replaced), at least as many as the two ask together.
     districts
         District names a slowdown may hit.
     seed
@@ -175,9 +205,10 @@ def build_schedule(
     for at in _times(rng, _count(shares.cancellations, n), *span):
         out.append(Cancellation(at=at, pick=float(rng.random())))
     n_urgent = _count(shares.urgent_orders, n)
-    if n_urgent > len(urgent_pool):
+    if n_urgent + shares.exchanges > len(urgent_pool):
         raise ValueError(
-            f"urgent_pool: {len(urgent_pool)} jobs, {n_urgent} urgent orders asked"
+            f"urgent_pool: {len(urgent_pool)} jobs, {n_urgent} urgent orders "
+            f"and {shares.exchanges} exchanges asked"
         )
     urgent_span = (day_start + HOUR, day_end - 3 * HOUR)
     for k, at in enumerate(_times(rng, n_urgent, *urgent_span)):
@@ -215,5 +246,23 @@ def build_schedule(
         out.append(Slowdown(at=start * HOUR, slowdown=zone))
     for at in _times(rng, shares.rebookings, day_start + HOUR, day_start + 4 * HOUR):
         out.append(Rebooking(at=at, pick=float(rng.random())))
+    for k, at in enumerate(
+        _times(rng, shares.exchanges, day_start + HOUR, day_end - 4 * HOUR)
+    ):
+        base = urgent_pool[n_urgent + k]
+        job = base.model_copy(
+            update={
+                "id": f"exchange-{seed}-{k:04d}",
+                "type": "exchange",
+                "collect": base.demand,
+            }
+        )
+        out.append(ExchangeOrder(at=at, job=Job.model_validate(job.model_dump())))
+    for _ in range(shares.sensor_excursions):
+        out.append(
+            SensorExcursion(
+                at=0, pick=float(rng.random()), seed=int(rng.integers(2**31))
+            )
+        )
     out.sort(key=lambda d: (d.at, d.kind))
     return out

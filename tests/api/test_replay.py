@@ -30,8 +30,10 @@ from api.replay.schedule import (
     Breakdown,
     Cancellation,
     DoorFailure,
+    ExchangeOrder,
     LateStart,
     Rebooking,
+    SensorExcursion,
     Slowdown,
     UrgentOrder,
 )
@@ -136,7 +138,8 @@ def test_same_seed_same_schedule_and_another_seed_another() -> None:
 @pytest.mark.parametrize("n", [120, 600, 2000])
 def test_the_schedule_has_the_shares_the_issue_asks(n: int) -> None:
     """3% cancellations, 2% urgent orders, 5% failed attempts, one breakdown,
-    one van 40 minutes late, one unforeseen slowdown, one rebooking."""
+    one van 40 minutes late, one unforeseen slowdown, one rebooking, one
+    exchange order and one sensor excursion."""
     schedule = _schedule(0, n)
     kinds = Counter(type(d) for d in schedule)
     assert kinds[Cancellation] == round(0.03 * n)
@@ -144,13 +147,18 @@ def test_the_schedule_has_the_shares_the_issue_asks(n: int) -> None:
     assert kinds[DoorFailure] == round(0.05 * n)
     assert kinds[Breakdown] == kinds[Rebooking] == kinds[Slowdown] == 1
     assert kinds[LateStart] == 1
+    assert kinds[ExchangeOrder] == kinds[SensorExcursion] == 1
+    exchange = next(d for d in schedule if isinstance(d, ExchangeOrder))
+    assert exchange.job.type == "exchange"
+    assert exchange.job.collect == exchange.job.demand
+    assert 9 * 3600 <= exchange.at < 14 * 3600
     late = next(d for d in schedule if isinstance(d, LateStart))
     assert late.minutes == 40 and late.vehicle in ("v1", "v2")
     slow = next(d for d in schedule if isinstance(d, Slowdown))
     assert not slow.slowdown.foreseen and slow.slowdown.multiplier > 1
     failing = [d.order_id for d in schedule if isinstance(d, DoorFailure)]
     assert len(set(failing)) == len(failing)
-    urgent = [d.job.id for d in schedule if isinstance(d, UrgentOrder)]
+    urgent = [d.job.id for d in schedule if isinstance(d, UrgentOrder | ExchangeOrder)]
     assert len(set(urgent)) == len(urgent) and not set(urgent) & {
         f"o{k:04d}" for k in range(n)
     }
@@ -167,19 +175,34 @@ def test_a_schedule_without_disruptions_is_empty() -> None:
         late_starts=0,
         slowdowns=0,
         rebookings=0,
+        exchanges=0,
+        sensor_excursions=0,
     )
     assert _schedule(0, shares=quiet) == []
 
 
-def test_too_small_an_urgent_pool_is_refused() -> None:
-    """The urgent orders come from the pool; a short pool is named."""
+def test_the_existing_kinds_do_not_move_with_the_new_ones() -> None:
+    """Exchanges and sensor excursions are drawn after the other kinds: a
+    seed's cancellations, urgent orders, failures and the rest stay put."""
+    old = ScheduleShares(exchanges=0, sensor_excursions=0)
+    new = [
+        d for d in _schedule(5) if d.kind not in ("exchange_order", "sensor_excursion")
+    ]
+    assert new == _schedule(5, shares=old)
+
+
+@pytest.mark.parametrize("exchanges", [0, 1])
+def test_too_small_an_urgent_pool_is_refused(exchanges: int) -> None:
+    """The urgent orders and exchanges come from the pool; a short pool is
+    named."""
     with pytest.raises(ValueError, match="urgent_pool"):
         build_schedule(
             orders=[f"o{k}" for k in range(600)],
             vehicles=[("v1", 0)],
-            urgent_pool=_pool(3),
+            urgent_pool=_pool(12 + exchanges - 1),
             districts=["Jongno-gu"],
             seed=0,
+            shares=ScheduleShares(exchanges=exchanges),
         )
 
 
@@ -220,3 +243,10 @@ def test_a_short_replayed_day_loses_nothing() -> None:
     assert report["orders_served"] > 0
     kinds = {d["kind"] for d in report["disruptions"]}
     assert {"cancellation", "door_failure", "late_start", "breakdown"} <= kinds
+    assert {"exchange_order", "sensor_excursion"} <= kinds
+    assert report["cold_chain_orders"] > 0
+    exceptions = report["service_exceptions"]
+    assert exceptions["by_kind"].get("sensor_excursion", 0) >= 1, exceptions
+    assert all(e["open_minutes"] >= 0 for e in exceptions["each"])
+    rescue = report["rescue"]
+    assert rescue["rescued"] + rescue["lost"] == rescue["parcels"]
