@@ -192,7 +192,8 @@ class Van:
         self.state = VanState.WAITING
         self.target: Stop | None = None
         self.until = 0  # arrival (driving) or departure (serving)
-        self.completed: list[str] = []
+        self.completed: list[str] = []  # orders finished (delivered or failed)
+        self.on_board: list[str] = []  # shipments picked up, not yet delivered
         self.visits: list[Visit] = []
         self.events: list[Event] = []
         self.track = _Track()
@@ -254,13 +255,18 @@ class Van:
             return
         nxt = self.next_order
         done = set(self.completed)
+        carried = set(self.on_board)
+        # A shipment on board keeps its delivery; only its pickup is behind.
         self.stops = [
             s
             for s in stops
-            if not (
-                s.order_id is not None and (s.order_id in done or s.order_id == nxt)
+            if s.kind == "break"
+            or s.order_id is None
+            or not (
+                s.order_id in done
+                or s.order_id == nxt
+                or (s.order_id in carried and s.kind == "pickup")
             )
-            or s.kind == "break"
         ]
         if self.state is VanState.WAITING and start_at is not None:
             self.start_at = max(start_at, self.earliest_start)
@@ -399,7 +405,14 @@ class Van:
         self.events.append(
             StopDeparted(id=self._id(), at=t, vehicle=vid, order_id=order)
         )
-        self.completed.append(order)
+        if stop.kind == "pickup" and reason is None:
+            self.on_board.append(order)
+        elif order not in self.completed:
+            if stop.kind == "pickup":  # nothing collected: nothing to deliver
+                self.stops = [s for s in self.stops if s.order_id != order]
+            if order in self.on_board:
+                self.on_board.remove(order)
+            self.completed.append(order)
         self.visits.append(
             Visit(order, vid, self._arrived, t, reason is not None, reason)
         )

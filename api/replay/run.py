@@ -753,6 +753,7 @@ class Replay:
                     "position": {"lat": lat, "lon": lon},
                     "time": at,
                     "completed": [o for o in van.completed if o in routes[vid]],
+                    "picked_up": [o for o in van.on_board if o in routes[vid]],
                     "next": nxt,
                 }
             )
