@@ -405,10 +405,11 @@ class Van:
         self.events.append(
             StopDeparted(id=self._id(), at=t, vehicle=vid, order_id=order)
         )
-        if stop.kind == "pickup" and reason is None:
+        shipment = any(s.order_id == order and s.kind == "delivery" for s in self.stops)
+        if stop.kind == "pickup" and shipment and reason is None:
             self.on_board.append(order)
         elif order not in self.completed:
-            if stop.kind == "pickup":  # nothing collected: nothing to deliver
+            if shipment:  # nothing collected: nothing to deliver
                 self.stops = [s for s in self.stops if s.order_id != order]
             if order in self.on_board:
                 self.on_board.remove(order)

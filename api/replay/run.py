@@ -739,6 +739,7 @@ class Replay:
         """The execution state the dispatcher knows from the vans' reports."""
         assert self.plan is not None and self.problem is not None
         routes = {r.vehicle: set(r.order_ids) for r in self.plan.routes}
+        shipments = {s.id for s in self.problem.shipments}
         vehicles = []
         for vid, van in self.vans.items():
             if not van.started or vid not in routes:
@@ -753,7 +754,11 @@ class Replay:
                     "position": {"lat": lat, "lon": lon},
                     "time": at,
                     "completed": [o for o in van.completed if o in routes[vid]],
-                    "picked_up": [o for o in van.on_board if o in routes[vid]],
+                    # A re-planned day holds an on-board shipment as a plain
+                    # delivery: only the plan's own shipments are "picked up".
+                    "picked_up": [
+                        o for o in van.on_board if o in routes[vid] and o in shipments
+                    ],
                     "next": nxt,
                 }
             )
