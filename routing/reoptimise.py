@@ -1006,7 +1006,12 @@ def reoptimise(
     travel
         Travel model (the problem's own matrices win).
     params
-        ``time_limit`` of the search (0 skips it), ``objective``, ``seed``.
+        ``time_limit``: the wall-clock budget of the whole re-optimisation
+        (0 skips the search); the search gets what reading the state, the
+        repair and building its model leave of it (at least
+        :data:`~routing.solver.ortools_adapter.MIN_SEARCH_SECONDS`), so a
+        dispatcher waits about ``time_limit`` whatever the day's size.
+        ``objective``, ``seed`` as for a solve.
     stability
         What changes cost (see the module docstring).
     search
@@ -1034,7 +1039,7 @@ def reoptimise(
     best = live.plan(engine=source)
     run_search = events if search is None else search
     if run_search and params.time_limit > 0 and rest.problem.vehicles:
-        found = _search(rest, live, travel, params)
+        found = _search(rest, live, travel, params, t0 + params.time_limit)
         if found is not None and _better(found, best, rest, stability, live.by_cost):
             best, source = found, "search"
     changes = _changes(rest, best, stability, late)
@@ -1380,7 +1385,11 @@ def _guard(protected: set[str]) -> Callable[[Order], Order]:
 
 
 def _search(
-    rest: RestOfDay, live: LivePlan, travel: TravelModel, params: SolveParams
+    rest: RestOfDay,
+    live: LivePlan,
+    travel: TravelModel,
+    params: SolveParams,
+    deadline: float,
 ) -> Plan | None:
     """OR-Tools warm-started from the current routes.
 
@@ -1404,7 +1413,7 @@ def _search(
                 if o and o != skip and o in data.order_nodes
             ]
         )
-    result = solve_ortools(data, ids, params, initial=initial)
+    result = solve_ortools(data, ids, params, initial=initial, deadline=deadline)
     visits = _searched_visits(result.sequences, data, rest, live)
     left: dict[str, Unassigned] = {}
     for u in impossible:

@@ -43,6 +43,7 @@ from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 
 import numpy as np
+import numpy.typing as npt
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2
 
 from routing.model import BASE_DROP_PENALTY
@@ -90,11 +91,17 @@ def solve_ortools(
     *,
     initial: Sequence[Sequence[int]] | None = None,
     progress: ProgressCallback | None = None,
+    deadline: float | None = None,
 ) -> EngineResult:
     """Solve for the orders in ``order_ids`` (the rest are left out).
 
     Parameters
     ----------
+    deadline
+        A :func:`time.perf_counter` instant the search should end by: the
+        search gets what is left of it once the model is built (at least
+        :data:`MIN_SEARCH_SECONDS`, at most ``params.time_limit``). Without
+        it the search runs ``params.time_limit``.
     initial
         Optional warm start: per vehicle, the data node indices to visit in
         order (breaks excluded). ``warm_started`` in the result says whether
@@ -111,9 +118,11 @@ def solve_ortools(
     progress = in_plan_units(progress, data, params)
     searches = _searches(params, initial is not None, _search_count(params.workers))
     if len(searches) == 1:
-        return _solve_once(data, ids, params, searches[0], initial, progress)
+        return _solve_once(data, ids, params, searches[0], initial, progress, deadline)
     t0 = time.perf_counter()
-    main, results = _with_helpers(data, ids, params, searches, initial, progress)
+    main, results = _with_helpers(
+        data, ids, params, searches, initial, progress, deadline
+    )
     best = min(results, key=lambda r: r.objective)  # the main search wins ties
     if best is not main and progress is not None:
         progress("ortools", time.perf_counter() - t0, best.objective)
@@ -127,6 +136,7 @@ def _with_helpers(
     searches: list[_Search],
     initial: Sequence[Sequence[int]] | None,
     progress: ProgressCallback | None,
+    deadline: float | None,
 ) -> tuple[EngineResult, list[EngineResult]]:
     """The first search here, the others in forked helpers.
 
@@ -138,12 +148,14 @@ def _with_helpers(
         for search in searches[1:]:
             receive, send = context.Pipe(duplex=False)
             proc = context.Process(
-                target=_helper, args=(send, data, ids, params, search), daemon=True
+                target=_helper,
+                args=(send, data, ids, params, search, deadline),
+                daemon=True,
             )
             proc.start()
             send.close()
             helpers.append((proc, receive))
-        main = _solve_once(data, ids, params, searches[0], initial, progress)
+        main = _solve_once(data, ids, params, searches[0], initial, progress, deadline)
         results = [main]
         deadline = time.perf_counter() + HELPER_GRACE
         for _, receive in helpers:
@@ -203,19 +215,26 @@ def _helper(
     order_ids: list[str],
     params: SolveParams,
     search: _Search,
+    deadline: float | None,
 ) -> None:
     """Forked helper: run one cold search and send its result back."""
     result: EngineResult | None
     try:
-        result = _solve_once(data, order_ids, params, search, None, None)
+        result = _solve_once(data, order_ids, params, search, None, None, deadline)
     except Exception:  # the main process carries on with its own result
         result = None
     send.send(result)
     send.close()
 
 
+#: The shortest search a deadline leaves (seconds): a warm start then has
+#: time for its first improvements even when building the model ran late.
+MIN_SEARCH_SECONDS = 1.0
+
 #: Distance and time tables over a model's nodes, blocked arcs, mean arc.
-_Tables = tuple[list[list[int]], list[list[int]], dict[int, list[int]], float]
+_Tables = tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.int64], dict[int, list[int]], float
+]
 
 
 @dataclasses.dataclass
@@ -237,9 +256,29 @@ class _Model:
     solver: pywrapcp.Solver
     #: per solve band: distance and time tables, blocked arcs, mean arc
     tables: dict[int, _Tables]
-    #: registered transit matrices per solve band
-    dist_cb: dict[int, int]
+    #: registered time-transit matrices per solve band
     time_cb: dict[int, int]
+    #: registered distance matrices per solve band, made on first use: a
+    #: 2,000-node table costs about a second to hand to OR-Tools
+    dist_cb: dict[int, int] = dataclasses.field(default_factory=dict)
+
+    def same_distances(self, band: int) -> int:
+        """The first solve band with the same distance table as ``band``
+        (straight lines differ between bands in time only): one table is
+        handed to OR-Tools once."""
+        for k in sorted(self.tables):
+            if k == band or np.array_equal(self.tables[k][0], self.tables[band][0]):
+                return k
+        return band  # pragma: no cover - band is one of the tables
+
+    def distance_callback(self, band: int) -> int:
+        """The registered distance matrix of a solve band."""
+        band = self.same_distances(band)
+        if band not in self.dist_cb:
+            self.dist_cb[band] = self.routing.RegisterTransitMatrix(
+                self.tables[band][0].tolist()
+            )
+        return self.dist_cb[band]
 
     def node_of(self, index: int) -> int:
         """The data node of a routing index."""
@@ -257,6 +296,7 @@ def _solve_once(
     search_spec: _Search,
     initial: Sequence[Sequence[int]] | None,
     progress: ProgressCallback | None,
+    deadline: float | None = None,
 ) -> EngineResult:
     """Build the model and run one search (warm when the spec says so)."""
     model = _new_model(data, order_ids)
@@ -268,6 +308,10 @@ def _solve_once(
     _add_loads(data, model.routing, model.solver, model.ours)
     _add_limits(model)
     _add_orders(model, time_dim, with_costs)
+    if deadline is not None:
+        left = deadline - time.perf_counter()
+        limit = min(params.time_limit, max(MIN_SEARCH_SECONDS, left))
+        params = params.model_copy(update={"time_limit": limit})
     search = _search_parameters(
         params, search_spec, float(np.mean(arc_costs)) if arc_costs else 0.0
     )
@@ -305,13 +349,12 @@ def _new_model(data: ProblemData, order_ids: list[str]) -> _Model:
     # Dense local tables: the matrices live on the C++ side, no Python call
     # per arc evaluation.
     tables = {k: _local_tables(data, ours, k) for k in sorted(set(data.solve_band))}
-    dist_cb: dict[int, int] = {}
-    time_cb: dict[int, int] = {}
-    for k, (dist_list, time_list, _, _) in tables.items():
-        dist_cb[k] = routing.RegisterTransitMatrix(dist_list)
-        time_cb[k] = routing.RegisterTransitMatrix(time_list)
+    time_cb = {
+        k: routing.RegisterTransitMatrix(transit.tolist())
+        for k, (_, transit, _, _) in tables.items()
+    }
     return _Model(
-        data, order_ids, ours, local, manager, routing, solver, tables, dist_cb, time_cb
+        data, order_ids, ours, local, manager, routing, solver, tables, time_cb
     )
 
 
@@ -323,15 +366,17 @@ def _add_costs(model: _Model, with_costs: bool) -> list[float]:
     for v, vehicle in enumerate(data.problem.vehicles):
         k = data.solve_band[v]
         if not with_costs:
-            routing.SetArcCostEvaluatorOfVehicle(model.dist_cb[k], v)
+            routing.SetArcCostEvaluatorOfVehicle(model.distance_callback(k), v)
             arc_costs.append(tables[k][3])
             continue
         rate = vehicle.costs.per_km
         arc_costs.append(COST_SCALE * rate / 1000.0 * tables[k][3])
+        k = model.same_distances(k)
         if (k, rate) not in priced_cb:
             factor = COST_SCALE * rate / 1000.0
-            priced = [[round(factor * d) for d in row] for row in tables[k][0]]
-            priced_cb[(k, rate)] = routing.RegisterTransitMatrix(priced)
+            # Vectorised: rounding 4 million arcs one by one took seconds.
+            priced = np.rint(factor * tables[k][0]).astype(np.int64)
+            priced_cb[(k, rate)] = routing.RegisterTransitMatrix(priced.tolist())
         routing.SetArcCostEvaluatorOfVehicle(priced_cb[(k, rate)], v)
         routing.SetFixedCostOfVehicle(round(COST_SCALE * vehicle.costs.fixed), v)
     return arc_costs
@@ -422,7 +467,10 @@ def _add_limits(model: _Model) -> None:
     if any(v.max_distance is not None for v in vehicles):
         big = 10**12
         routing.AddDimensionWithVehicleTransitAndCapacity(
-            [model.dist_cb[data.solve_band[v]] for v in range(data.n_vehicles)],
+            [
+                model.distance_callback(data.solve_band[v])
+                for v in range(data.n_vehicles)
+            ],
             0,
             [v.max_distance if v.max_distance is not None else big for v in vehicles],
             True,
@@ -602,8 +650,8 @@ def _local_tables(data: ProblemData, ours: list[int], band: int) -> _Tables:
     free = pts < 0
     safe = np.where(free, 0, pts)
     grid = np.ix_(safe, safe)
-    dist = matrix.distances[grid].copy()
-    dur = matrix.durations[grid].copy()
+    dist = matrix.distances[grid]  # fancy indexing copies
+    dur = matrix.durations[grid]
     anywhere = free[:, None] | free[None, :]
     dist[anywhere] = 0
     dur[anywhere] = 0
@@ -619,7 +667,7 @@ def _local_tables(data: ProblemData, ours: list[int], band: int) -> _Tables:
         for a, b in zip(*np.nonzero(mask), strict=True):
             blocked.setdefault(int(a), []).append(int(b))
     mean = float(dist[real].mean()) if real.any() else 0.0
-    return dist.tolist(), transit.tolist(), blocked, mean
+    return dist, transit, blocked, mean
 
 
 def _add_breaks(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
+import numpy.typing as npt
 
 from routing.model import Location
 from routing.travel.base import TravelMatrix
@@ -66,18 +68,43 @@ class HaversineTravel:
         """Integer duration and distance matrices between ``points``."""
         if any(not p.has_coordinates for p in points):
             raise ValueError("haversine travel needs lat/lon on every location")
-        lat = np.radians(np.array([p.lat for p in points], dtype=float))
-        lon = np.radians(np.array([p.lon for p in points], dtype=float))
-        dlat = lat[:, None] - lat[None, :]
-        dlon = lon[:, None] - lon[None, :]
-        a = (
-            np.sin(dlat / 2) ** 2
-            + np.cos(lat)[:, None] * np.cos(lat)[None, :] * np.sin(dlon / 2) ** 2
-        )
-        metres = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
-        road = metres * self.detour
+        coords = tuple((float(p.lat), float(p.lon)) for p in points)  # type: ignore[arg-type]
+        if len(coords) <= _CACHED_POINTS:
+            road = _road_metres(coords, self.detour)
+        else:
+            road = _great_circle(coords) * self.detour
         seconds = road / kmh_to_mps(self.speed_at(depart))
         return TravelMatrix(
             durations=np.rint(seconds).astype(np.int64),
             distances=np.rint(road).astype(np.int64),
         )
+
+
+#: Up to this many points the last few distance tables are kept: a day is
+#: timed in every speed band over the same places (3,000 points: 72 MB each).
+_CACHED_POINTS = 3000
+
+
+@lru_cache(maxsize=2)
+def _road_metres(
+    coords: tuple[tuple[float, float], ...], detour: float
+) -> npt.NDArray[np.float64]:
+    road = _great_circle(coords) * detour
+    road.flags.writeable = False  # shared by every caller
+    return road
+
+
+def _great_circle(coords: Sequence[tuple[float, float]]) -> npt.NDArray[np.float64]:
+    """Great-circle metres between every pair of ``(lat, lon)``."""
+    both = np.radians(np.array(coords, dtype=float).reshape(-1, 2))
+    lat, lon = both[:, 0], both[:, 1]
+    dlat = lat[:, None] - lat[None, :]
+    dlon = lon[:, None] - lon[None, :]
+    a = (
+        np.sin(dlat / 2) ** 2
+        + np.cos(lat)[:, None] * np.cos(lat)[None, :] * np.sin(dlon / 2) ** 2
+    )
+    metres: npt.NDArray[np.float64] = (
+        2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    )
+    return metres

@@ -50,6 +50,7 @@ def _fake_solve(
     spec: adapter._Search,
     initial: object,
     progress: object,
+    deadline: float | None = None,
 ) -> EngineResult:
     """Stand-in search whose objective is the ruin size (helpers: larger)."""
     sequences: list[list[int]] = [[] for _ in range(data.n_vehicles)]
@@ -121,6 +122,7 @@ def test_crashed_helper_leaves_the_main_result(monkeypatch: pytest.MonkeyPatch) 
         spec: adapter._Search,
         initial: object,
         progress: object,
+        deadline: float | None = None,
     ) -> EngineResult:
         if multiprocessing.parent_process() is not None:
             raise RuntimeError("helper failed")
@@ -175,3 +177,29 @@ def test_temperatures_follow_the_arc_cost() -> None:
         params, adapter._Search("GUIDED_LOCAL_SEARCH", 25, False), 1e4
     )
     assert not gls.use_iterated_local_search
+
+
+@pytest.mark.parametrize(("left", "expected"), [(-30.0, 1.0), (2.5, 2.5), (60.0, 4.0)])
+def test_deadline_bounds_the_search(
+    monkeypatch: pytest.MonkeyPatch, left: float, expected: float
+) -> None:
+    """A deadline gives the search what is left of it once the model is
+    built: never less than MIN_SEARCH_SECONDS, never more than time_limit."""
+    import time
+
+    data, ids = _data(random_problem(3, n_jobs=12, n_vehicles=2))
+    asked: list[float] = []
+    real = adapter._search_parameters
+
+    def spy(params: SolveParams, *args: object) -> object:
+        asked.append(params.time_limit)
+        return real(params, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(adapter, "_search_parameters", spy)
+    now = time.perf_counter()
+    monkeypatch.setattr(adapter.time, "perf_counter", lambda: now)
+    params = SolveParams(time_limit=4.0, workers=1)
+    result = adapter.solve_ortools(data, ids, params, deadline=now + left)
+    assert asked == [pytest.approx(expected)]
+    assert adapter.MIN_SEARCH_SECONDS == 1.0
+    _checked(data.problem, data, result)
