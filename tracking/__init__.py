@@ -55,6 +55,7 @@ if TYPE_CHECKING:
         ExceptionKind,
         Severity,
     )
+    from tracking.excursion import Excursion
     from tracking.feedback import (
         CustomerValue,
         LatenessPricing,
@@ -95,7 +96,6 @@ if TYPE_CHECKING:
         wilson_interval,
     )
     from tracking.sensors import (
-        Excursion,
         SensorWatch,
         limits_by_order,
         limits_of,
@@ -240,7 +240,7 @@ _EXPORTS: dict[str, str] = {
     "DispatchException": "tracking.exceptions",
     "ExceptionKind": "tracking.exceptions",
     "Severity": "tracking.exceptions",
-    "Excursion": "tracking.sensors",
+    "Excursion": "tracking.excursion",
     "SensorWatch": "tracking.sensors",
     "limits_by_order": "tracking.sensors",
     "limits_of": "tracking.sensors",

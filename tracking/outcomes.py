@@ -43,7 +43,8 @@ from tracking.events import (
     StopArrived,
     event_sort_key,
 )
-from tracking.sensors import Excursion, limits_by_order
+from tracking.excursion import Excursion
+from tracking.sensors import limits_by_order
 from tracking.store import MemoryStore
 from tracking.tracker import Tracker
 from tracking.zones import ZoneFn, grid_zone

@@ -39,7 +39,7 @@ events, so an order's on-board state is the one at the reading's time.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from typing import Literal, NamedTuple
 
 from routing.base import FrozenModel
 from routing.model import Handling, Problem, SensorBounds, SensorLimits
@@ -50,10 +50,9 @@ from tracking.exceptions import (
     Severity,
     exception_id,
 )
+from tracking.excursion import Excursion, Source
 from tracking.status import OrderState, OrderStatus
-
-if TYPE_CHECKING:
-    from tracking.store import Store, VehicleState
+from tracking.store import Store, VehicleState
 
 __all__ = [
     "DOOR_OPEN_LIMIT",
@@ -89,8 +88,6 @@ PRESETS: dict[str, SensorLimits] = {
 ON_BOARD = frozenset(
     {OrderState.DISPATCHED, OrderState.OUT_FOR_DELIVERY, OrderState.ARRIVING}
 )
-
-Source = Literal["van", "parcel"]
 
 
 def limits_of(handling: Handling | None) -> SensorLimits | None:
@@ -164,53 +161,6 @@ def severity_of(kind: SensorKind, peak: float, limit: float) -> Severity:
     return Severity.CRITICAL if far else Severity.WARNING
 
 
-_UNIT = {
-    SensorKind.TEMPERATURE: " °C",
-    SensorKind.HUMIDITY: " %RH",
-    SensorKind.SHOCK: " g",
-    SensorKind.DOOR_OPEN: " s open",
-}
-
-
-class Excursion(FrozenModel):
-    """A stretch of readings outside one order's limit (times: seconds).
-
-    ``end`` is None while it lasts. ``peak`` is the reading furthest
-    outside (for a door: the seconds it was open); ``limit`` the bound
-    crossed, on ``side``.
-    """
-
-    id: str
-    order_id: str
-    vehicle: str
-    kind: SensorKind
-    source: Source
-    start: int
-    end: int | None = None
-    peak: float
-    limit: float
-    side: Literal["below", "above"]
-    readings: int = 1
-    exception_id: str | None = None
-
-    @property
-    def open(self) -> bool:
-        """Whether the excursion lasts."""
-        return self.end is None
-
-    def detail(self) -> str:
-        """One line for people, e.g. ``temperature 7.5 °C above the 4 °C limit``."""
-        unit = _UNIT[self.kind]
-        return (
-            f"{self.kind.value} {self.peak:g}{unit} {self.side} the "
-            f"{self.limit:g}{unit.replace(' open', '')} limit"
-        )
-
-    def further(self, value: float) -> bool:
-        """Whether ``value`` is further outside than the peak so far."""
-        return value > self.peak if self.side == "above" else value < self.peak
-
-
 class Aboard(NamedTuple):
     """An order on board at a reading, and when it left the van since."""
 
@@ -272,8 +222,6 @@ class SensorWatch:
 
     def reading(self, event: SensorReading) -> bool:
         """Apply one reading; ``False`` when an newer one of its kind was known."""
-        from tracking.store import VehicleState
-
         van = self.store.vehicle(event.vehicle) or VehicleState(vehicle=event.vehicle)
         channel = event.kind.value + (
             f":{event.order_id}" if event.order_id is not None else ""

@@ -8,7 +8,7 @@ service implements the protocol on SQL; tests and simulations use
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import Literal, Protocol
 
 from pydantic import Field
 
@@ -16,10 +16,8 @@ from routing.base import FrozenModel
 from routing.model import SensorLimits
 from tracking.events import Event, event_sort_key
 from tracking.exceptions import DispatchException
+from tracking.excursion import Excursion
 from tracking.status import OrderStatus
-
-if TYPE_CHECKING:
-    from tracking.sensors import Excursion
 
 __all__ = ["MemoryStore", "Store", "VehicleState"]
 

@@ -11,19 +11,14 @@ from routing.lazy import lazy_names
 
 if TYPE_CHECKING:
     from routing.travel.base import HasGeometry, TravelMatrix, TravelModel, band_index
+    from routing.travel.build import load_spec, plan_travel_spec, travel_spec
     from routing.travel.cache import DEFAULT_CACHE_DIR, MatrixCache
     from routing.travel.haversine import DEFAULT_SPEED_BANDS, HaversineTravel
     from routing.travel.matrix import MatrixTravel
     from routing.travel.osm import HIGHWAY_SPEEDS_KPH, load_graph
     from routing.travel.profiles import DEFAULT_PROFILE, Band, SpeedProfile
     from routing.travel.road import RoadTravel, Snap, UnreachableError
-    from routing.travel.spec import (
-        TravelSpec,
-        TravelUnavailable,
-        load_spec,
-        plan_travel_spec,
-        travel_spec,
-    )
+    from routing.travel.spec import TravelSpec, TravelUnavailable
     from routing.travel.synthetic import synthetic_city_graph
 
 __all__ = [
@@ -75,8 +70,8 @@ __getattr__, __dir__ = lazy_names(
         "synthetic_city_graph": "routing.travel.synthetic",
         "TravelSpec": "routing.travel.spec",
         "TravelUnavailable": "routing.travel.spec",
-        "load_spec": "routing.travel.spec",
-        "plan_travel_spec": "routing.travel.spec",
-        "travel_spec": "routing.travel.spec",
+        "load_spec": "routing.travel.build",
+        "plan_travel_spec": "routing.travel.build",
+        "travel_spec": "routing.travel.build",
     },
 )
