@@ -51,6 +51,11 @@ class VehicleState(FrozenModel):
 class Store(Protocol):
     """Where the tracker keeps events, order statuses, vans and routes."""
 
+    def prefetch(self, events: Sequence[Event]) -> None:
+        """Load at once what a batch of events will read (a database-backed
+        store would otherwise read each event, order and stop by itself)."""
+        ...
+
     def event(self, event_id: str) -> Event | None:
         """The stored event with this id, if any."""
         ...
@@ -136,6 +141,9 @@ class MemoryStore:
         self._vehicles: dict[str, VehicleState] = {}
         self._routes: dict[str, dict[str, int]] = {}
         self._route_of: dict[str, str] = {}
+
+    def prefetch(self, events: Sequence[Event]) -> None:
+        """Nothing to load: everything is in memory."""
 
     def event(self, event_id: str) -> Event | None:
         """The stored event with this id, if any."""

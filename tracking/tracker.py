@@ -143,6 +143,19 @@ class Tracker:
         left as they are: a plan that still routes one does not move it.
         """
         events: list[Event] = []
+        self.store.prefetch(
+            [
+                OrderPlanned(
+                    id=f"{plan_id}:planned:{order_id}",
+                    at=at,
+                    order_id=order_id,
+                    vehicle=route.vehicle,
+                    position=k,
+                )
+                for route in plan.routes
+                for k, order_id in enumerate(route.order_ids)
+            ]
+        )
         for route in plan.routes:
             for k, order_id in enumerate(route.order_ids):
                 status = self.store.order(order_id)
@@ -183,7 +196,9 @@ class Tracker:
         rejected: list[Rejection] = []
         stale: list[str] = []
         seen: dict[str, Event] = {}
-        for event in sorted(events, key=event_sort_key):
+        batch = sorted(events, key=event_sort_key)
+        self.store.prefetch(batch)
+        for event in batch:
             known = self.store.event(event.id) or seen.get(event.id)
             if known is not None:
                 if known == event:

@@ -134,6 +134,10 @@ class SqlStore:
         self._routes: dict[str, tuple[str, ...]] = {}
         self._limits: dict[str, SensorLimits | None] = {}
         self._excursion_rows: dict[str, ExcursionRow] = {}
+        # Rows read in bulk, by order id (None: known not to exist), so that
+        # writing 2,000 statuses and stops costs no read per order.
+        self._status_rows: dict[str, OrderStatusRow | None] = {}
+        self._stop_rows: dict[str, RouteStopRow | None] = {}
         #: Vans whose route, orders or state this unit of work changed.
         self.touched: set[str] = set()
         # Accepted events are written in one multi-row INSERT, not as ORM
@@ -160,6 +164,7 @@ class SqlStore:
             - self._orders.keys()
         )
         self._load_orders(orders)
+        self._load_stops(orders)
         vans = sorted(
             {v for e in events if (v := getattr(e, "vehicle", None))}
             - self._vehicles.keys()
@@ -193,8 +198,22 @@ class SqlStore:
                 query = query.with_for_update()
             for row in self.session.scalars(query):
                 self._orders[row.order_id] = OrderStatus.model_validate(row.status)
+                self._status_rows[row.order_id] = row
         for order_id in order_ids:
             self._orders.setdefault(order_id, None)
+            self._status_rows.setdefault(order_id, None)
+
+    def _load_stops(self, order_ids: Sequence[str]) -> None:
+        load = sorted(set(order_ids) - self._stop_rows.keys())
+        for chunk in _chunks(load):
+            for row in self.session.scalars(
+                select(RouteStopRow).where(
+                    RouteStopRow.day == self.day, RouteStopRow.order_id.in_(chunk)
+                )
+            ):
+                self._stop_rows[row.order_id] = row
+        for order_id in load:
+            self._stop_rows.setdefault(order_id, None)
 
     def flush_events(self) -> None:
         """Write the accepted events not written yet (part of the transaction).
@@ -319,10 +338,14 @@ class SqlStore:
 
     def put_order(self, status: OrderStatus) -> None:
         """Create or replace an order's status."""
-        row = self.session.get(OrderStatusRow, status.order_id)
+        if status.order_id in self._status_rows:
+            row = self._status_rows[status.order_id]
+        else:
+            row = self.session.get(OrderStatusRow, status.order_id)
         if row is None:
             row = OrderStatusRow(order_id=status.order_id)
             self.session.add(row)
+        self._status_rows[status.order_id] = row
         self.touched.update(v for v in (row.vehicle, status.vehicle) if v is not None)
         row.day = self.day
         row.state = status.state.value
@@ -373,10 +396,14 @@ class SqlStore:
 
     def assign(self, order_id: str, vehicle: str, position: int) -> None:
         """Put an order on a van's route at ``position`` (off any other route)."""
-        row = self.session.get(RouteStopRow, (self.day, order_id))
+        if order_id in self._stop_rows:
+            row = self._stop_rows[order_id]
+        else:
+            row = self.session.get(RouteStopRow, (self.day, order_id))
         if row is None:
             row = RouteStopRow(day=self.day, order_id=order_id)
             self.session.add(row)
+            self._stop_rows[order_id] = row
         else:
             self._routes.pop(row.vehicle, None)
             self.touched.add(row.vehicle)
