@@ -5,9 +5,7 @@ Heavy imports wait inside the command so ``milepost --help`` stays quick.
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -20,10 +18,6 @@ if TYPE_CHECKING:
 __all__ = ["replay_command", "replay_table"]
 
 _SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-
-
-def _raise_interrupt(_signum: int, _frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
 
 
 def _clock(text: str) -> int:
@@ -159,10 +153,7 @@ def replay_command(
         plan_seconds=plan_seconds,
         reoptimize_seconds=reoptimize_seconds,
     )
-    # A stop by SIGTERM (a supervisor, `timeout`, `kill`) cleans up like
-    # Ctrl-C: otherwise the child server outlives the run and keeps its
-    # database and its MQTT subscription.
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    # Ctrl-C and SIGTERM stop the server and drop its database (run_replay).
     try:
         report = run_replay(
             config,
@@ -177,8 +168,6 @@ def replay_command(
     except KeyboardInterrupt:
         console.print("interrupted: the server is stopped and its database dropped")
         raise typer.Exit(code=130) from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     out.print(replay_table(report.as_dict()))
     if json_out is not None:
         json_out.write_text(report.to_json())

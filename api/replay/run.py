@@ -68,7 +68,7 @@ from api.replay.schedule import (
     UrgentOrder,
     build_schedule,
 )
-from api.replay.server import ReplayService
+from api.replay.server import ReplayService, sigterm_as_interrupt
 from routing.model import Handling, Job, Problem, ServiceLevel, TimeWindow
 from routing.plan import Plan
 from routing.solver import check
@@ -1083,8 +1083,15 @@ def run_replay(
     mqtt_port: int = 1883,
     progress: Callable[[str], None] = _quiet,
 ) -> ReplayReport:
-    """Start the service, replay the day, clean up; the report."""
-    with ReplayService(server, mqtt_host=mqtt_host, mqtt_port=mqtt_port) as service:
+    """Start the service, replay the day, clean up; the report.
+
+    Ctrl-C or SIGTERM stops the server and drops its database
+    (:class:`KeyboardInterrupt` is raised to the caller).
+    """
+    with (
+        sigterm_as_interrupt(),
+        ReplayService(server, mqtt_host=mqtt_host, mqtt_port=mqtt_port) as service,
+    ):
         progress(f"service on {service.base_url}, database {service.name}")
         replay = Replay(service, config, progress)
         try:

@@ -10,14 +10,18 @@ the database.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
+from types import FrameType, TracebackType
 
 import httpx2 as httpx
 import psycopg
@@ -31,6 +35,29 @@ __all__ = ["DEFAULT_SERVER", "ReplayService", "ServiceUnavailable"]
 
 #: The PostgreSQL server the replay makes its database on.
 DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def _raise_interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises :class:`KeyboardInterrupt` inside the block.
+
+    A replay stopped by a supervisor, ``timeout`` or ``kill`` then cleans up
+    like Ctrl-C; otherwise its child server outlives it, with its database
+    and its MQTT subscription. Signals can only be set in the main thread:
+    elsewhere the block runs as is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class ServiceUnavailable(RuntimeError):

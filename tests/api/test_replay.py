@@ -7,8 +7,14 @@ PostgreSQL with MQTT: it is slow and needs both services.
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 from collections import Counter
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -254,3 +260,45 @@ def test_a_short_replayed_day_loses_nothing() -> None:
     assert all(e["open_minutes"] >= 0 for e in exceptions["each"])
     rescue = report["rescue"]
     assert rescue["rescued"] + rescue["lost"] == rescue["parcels"]
+
+
+def test_sigterm_stops_the_server_and_drops_its_database() -> None:
+    """A replay stopped by SIGTERM (a supervisor, ``timeout``) cleans up as
+    Ctrl-C does: the child server stops, its database is dropped, and the
+    command says so (exit 130)."""
+    _services_or_skip()
+    cmd = [str(Path(sys.executable).with_name("milepost")), "replay", "--orders", "60"]
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"},
+    )
+    assert proc.stdout is not None
+    started = ""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        if line.startswith("service on"):
+            started = line
+            break
+    assert started, "the replay never said its service started"
+    # "service on http://127.0.0.1:PORT, database NAME"
+    port = int(started.split(":")[2].split(",")[0])
+    database = started.rsplit(" ", 1)[1].strip()
+    os.kill(proc.pid, signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out
+    assert "database dropped" in out
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    with psycopg.connect(
+        "postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True
+    ) as conn:
+        found = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
+        ).fetchone()
+    assert found is None, f"database {database} left behind"
