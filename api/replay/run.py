@@ -119,6 +119,15 @@ class ReplayConfig:
     eta_workers: int = 4
 
 
+#: Lead-time buckets of the ETA figures: (upper bound in seconds, name).
+LEAD_BUCKETS: tuple[tuple[float, str], ...] = (
+    (30 * MINUTE, "under 30 min"),
+    (60 * MINUTE, "30-60 min"),
+    (120 * MINUTE, "1-2 h"),
+    (float("inf"), "over 2 h"),
+)
+
+
 def percentile(values: Sequence[float], q: float) -> float | None:
     """The ``q``-th percentile (0-100) of ``values``; None when empty."""
     if not values:
@@ -976,12 +985,18 @@ class Replay:
             outcome[kind] = outcome.get(kind, 0) + 1
         errors: list[float] = []
         covered = 0
-        for order, _at, point, p10, p90 in self.samples:
+        # By how far ahead the customer asked: an ETA hours ahead is
+        # expected to be less sure than one for the next stop.
+        by_lead: dict[str, list[tuple[float, bool]]] = {b: [] for _, b in LEAD_BUCKETS}
+        for order, at, point, p10, p90 in self.samples:
             v = visits.get(order)
             if v is None:
                 continue
             errors.append(abs(point - v.arrival))
-            covered += p10 <= v.arrival <= p90
+            inside = p10 <= v.arrival <= p90
+            covered += inside
+            bucket = next(b for top, b in LEAD_BUCKETS if v.arrival - at < top)
+            by_lead[bucket].append((abs(point - v.arrival), inside))
         late = {
             o
             for o, v in visits.items()
@@ -1034,6 +1049,19 @@ class Replay:
                 if errors
                 else None,
                 "p10_p90_coverage": round(covered / len(errors), 4) if errors else None,
+                "by_lead": {
+                    bucket: {
+                        "samples": len(rows),
+                        "mae_minutes": round(
+                            statistics.fmean(e for e, _ in rows) / 60, 2
+                        ),
+                        "p10_p90_coverage": round(
+                            sum(inside for _, inside in rows) / len(rows), 4
+                        ),
+                    }
+                    for bucket, rows in by_lead.items()
+                    if rows
+                },
             },
             "reoptimisations": {
                 "count": len(self.reopts),
