@@ -282,6 +282,7 @@ class SlotBook:
         demand: Amount | None,
         service: int | None,
         customer_id: str | None,
+        collect: Amount | None = None,
     ) -> Job:
         cfg = self.config
         where = location
@@ -308,6 +309,7 @@ class SlotBook:
             scheduled_date=scheduled,
             customer_id=customer_id,
             depot=self._depot_for(where) if self._uses_depots else None,
+            **({"type": "exchange", "collect": collect} if collect else {}),
         )
 
     def _depot_for(self, location: Location) -> str:
@@ -335,8 +337,13 @@ class SlotBook:
         demand: Amount | None = None,
         service: int | None = None,
         now: int | None = None,
+        collect: Amount | None = None,
     ) -> list[SlotQuote]:
         """Every slot for an address: available or not, and its marginal cost.
+
+        ``collect`` makes the order an exchange (``demand`` delivered,
+        ``collect`` taken back at the same visit): a van must have room for
+        both, and pickup stations are not offered.
 
         Raises
         ------
@@ -345,7 +352,12 @@ class SlotBook:
         """
         self._check_day(day)
         slots = self.slots(location)
-        quotes = [q for q, _ in self._quote(slots, location, demand, service, now)]
+        quotes = [
+            q
+            for q, _ in self._quote(
+                slots, location, demand, service, now, collect=collect
+            )
+        ]
         if self.config.sort == "cost":
             quotes.sort(
                 key=lambda q: (
@@ -369,19 +381,24 @@ class SlotBook:
         now: int | None,
         order_id: str = "?quote",
         customer_id: str | None = None,
+        collect: Amount | None = None,
     ) -> list[tuple[SlotQuote, tuple[Insertion, Route] | None]]:
         out: list[tuple[SlotQuote, tuple[Insertion, Route] | None]] = []
         probes: dict[Location, Probe] = {}
         pending: list[tuple[Slot, Job]] = []
         for slot in slots:
             closed = self._closed(slot, now)
+            if not closed and collect and slot.kind == SlotKind.STATION:
+                closed = "an exchange is handed over at the door, not at a station"
             if closed:
                 quote = SlotQuote(
                     slot=slot, available=False, reason=SlotReason.CLOSED, detail=closed
                 )
                 out.append((quote, None))
                 continue
-            job = self._job(slot, location, order_id, demand, service, customer_id)
+            job = self._job(
+                slot, location, order_id, demand, service, customer_id, collect
+            )
             pending.append((slot, job))
         by_place: dict[Location, list[tuple[Slot, Job]]] = {}
         for slot, job in pending:
@@ -495,8 +512,10 @@ class SlotBook:
         service: int | None = None,
         now: int | None = None,
         customer_id: str | None = None,
+        collect: Amount | None = None,
     ) -> Booking:
-        """Reserve a slot: insert the order into the plan with that window.
+        """Reserve a slot: insert the order into the plan with that window
+        (an exchange when ``collect`` is given, as in :meth:`quote`).
 
         Raises
         ------
@@ -522,10 +541,11 @@ class SlotBook:
             now,
             order_id=oid,
             customer_id=customer_id,
+            collect=collect,
         )
         if not quote.available or found is None:
             raise SlotUnavailableError(quote)
-        job = self._job(slot, location, oid, demand, service, customer_id)
+        job = self._job(slot, location, oid, demand, service, customer_id, collect)
         ins, route = found
         self.live.insert(job, found=found)
         self._free = {k: v for k, v in self._free.items() if k[0] != ins.vehicle}
@@ -555,9 +575,12 @@ def quote(
     demand: Amount | None = None,
     service: int | None = None,
     now: int | None = None,
+    collect: Amount | None = None,
 ) -> list[SlotQuote]:
     """Every slot for an address on ``day`` (:meth:`SlotBook.quote`)."""
-    return slots.quote(location, day, demand=demand, service=service, now=now)
+    return slots.quote(
+        location, day, demand=demand, service=service, now=now, collect=collect
+    )
 
 
 def book(
@@ -570,6 +593,7 @@ def book(
     demand: Amount | None = None,
     service: int | None = None,
     now: int | None = None,
+    collect: Amount | None = None,
 ) -> Booking:
     """Reserve a slot; returns the booking (:meth:`SlotBook.book`)."""
     return slots.book(
@@ -580,4 +604,5 @@ def book(
         demand=demand,
         service=service,
         now=now,
+        collect=collect,
     )

@@ -80,6 +80,16 @@ class _SlotRequest(BaseModel):
     service_time: Seconds | None = Field(
         default=None, le=4 * 3600, description="seconds at the door"
     )
+    collect: Amount | None = Field(
+        default=None,
+        min_length=1,
+        max_length=16,
+        description=(
+            "an exchange: what is collected at the same visit, per capacity "
+            "dimension (a van needs room for the delivery and this; pickup "
+            "stations are not offered)"
+        ),
+    )
 
 
 class SlotQuoteCreate(_SlotRequest):
@@ -206,12 +216,15 @@ def _check_location(request: _SlotRequest) -> None:
 
 
 def _check_demand(request: _SlotRequest, problem: Problem) -> None:
-    if request.demand is not None and len(request.demand) != problem.n_dims:
-        reason = (
-            f"has {len(request.demand)} dimensions; "
-            f"vehicle capacity has {problem.n_dims}"
-        )
-        raise Invalid.one("demand", reason)
+    for name in ("demand", "collect"):
+        amount = getattr(request, name)
+        if amount is not None and len(amount) != problem.n_dims:
+            reason = (
+                f"has {len(amount)} dimensions; vehicle capacity has {problem.n_dims}"
+            )
+            raise Invalid.one(name, reason)
+    if request.collect is not None and not any(request.collect):
+        raise Invalid.one("collect", "an exchange collects something (all zero)")
 
 
 def _current_plan(session: Session, day: dt.date, depot_id: str | None) -> PlanRow:
@@ -278,6 +291,7 @@ def quote_slots(
                 demand=request.demand,
                 service=request.service_time,
                 now=now_seconds(request.day),
+                collect=request.collect,
             )
         except ValueError as exc:
             raise Conflict(
@@ -301,6 +315,7 @@ def quote_slots(
 _ORDER_FIELDS = {
     "job.location": "location",
     "job.demand": "demand",
+    "job.collect": "collect",
     "job.customer_id": "customer_id",
     "customer_id": "customer_id",
     "job.station": "slot_id",
@@ -365,6 +380,7 @@ def _reserve(book: SlotBook, request: SlotBookingCreate, now: int) -> Booking:
             service=request.service_time,
             now=now,
             customer_id=request.customer_id,
+            collect=request.collect,
         )
     except KeyError:
         offered = ", ".join(s.id for s in book.slots(request.location))

@@ -260,3 +260,20 @@ def test_cli_quotes_and_books(day: tuple[Problem, Plan], tmp_path: Path) -> None
     naive = CliRunner().invoke(_cli(), [*args, "--now", "2024-02-01T10:00"])
     assert naive.exit_code == 2
     assert "time zone" in naive.output
+
+
+def test_an_exchange_is_never_offered_a_station(day: tuple[Problem, Plan]) -> None:
+    """An exchange is handed over at the door: station slots are closed
+    for it (saying why) and a booked exchange is one in the plan."""
+    problem, plan = day
+    station = problem.stations[0]
+    slots = SlotBook(problem, plan, TRAVEL, SlotConfig(station_radius_m=300))
+    collect = tuple(1 for _ in range(problem.n_dims))
+    quotes = slots.quote(station.location, collect=collect)
+    at_station = [q for q in quotes if q.slot.kind == "station"]
+    assert at_station and not any(q.available for q in at_station)
+    assert all("at the door" in q.detail for q in at_station)
+    home = next(q for q in quotes if q.available)
+    booking = slots.book(station.location, home.slot.id, collect=collect)
+    job = slots.live.orders[booking.order]
+    assert job.type == "exchange" and job.collected == collect

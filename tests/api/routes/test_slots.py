@@ -339,3 +339,52 @@ def test_quote_needs_storefront_or_dispatcher(
     got = book(client, keys[Role.dispatcher], location=where, slot_id="night")
     assert got.status_code == 403
     assert got.json()["detail"].startswith("role dispatcher may not")
+
+
+def test_an_exchange_needs_room_for_what_it_collects(
+    app: FastAPI, client: TestClient, keys: dict[Role, str]
+) -> None:
+    """Quoting an exchange counts what is collected: a collection bigger
+    than any van's room leaves no home slot, while the same address as a
+    plain delivery has some; stations are never offered for an exchange;
+    a booked exchange is stored as one and its plan passes the checker."""
+    row = store_day(app, parcels=120)
+    near, slot_id = a_stop(row)
+    key = keys[Role.storefront]
+    plain = quote(client, key, location=near).json()["data"]
+    assert any(q["available"] for q in plain if q["slot"]["kind"] == "home")
+    huge = quote(client, key, location=near, collect=[1500, 500]).json()["data"]
+    homes = [q for q in huge if q["slot"]["kind"] == "home"]
+    assert homes and not any(q["available"] for q in homes)
+    assert not any(q["available"] for q in huge if q["slot"]["kind"] == "station")
+
+    got = book(
+        client, key, location=near, slot_id=slot_id, collect=[3000, 2], demand=[1500, 1]
+    )
+    assert got.status_code == 201, got.text
+    body = got.json()
+    with app.state.sessionmaker() as session:
+        order = get_order(session, order_id=body["order_id"])
+        assert isinstance(order, OrderRow)
+        assert order.job.type == "exchange" and order.job.collect == (3000, 2)
+        new = current_plan(session, day=DAY, depot_id=DEPOT)
+        assert new is not None and new.id == body["plan_id"]
+        assert check(new.problem, new.plan, HaversineTravel()).ok
+
+
+@pytest.mark.parametrize(
+    ("collect", "reason"),
+    [([1, 2, 3], "has 3 dimensions"), ([0, 0], "collects something")],
+)
+def test_a_bad_exchange_is_422_naming_collect(
+    app: FastAPI,
+    client: TestClient,
+    keys: dict[Role, str],
+    collect: list[int],
+    reason: str,
+) -> None:
+    row = store_day(app)
+    near, _ = a_stop(row)
+    got = quote(client, keys[Role.storefront], location=near, collect=collect)
+    assert got.status_code == 422, got.text
+    assert "collect" in got.text and reason in got.text
