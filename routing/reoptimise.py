@@ -59,6 +59,7 @@ from routing.io import InputError
 from routing.model import (
     Break,
     Clock,
+    DayClock,
     Depot,
     Id,
     Job,
@@ -102,7 +103,7 @@ class VehicleProgress(FrozenModel):
 
     vehicle: Id
     position: Location
-    time: Clock
+    time: DayClock
     completed: tuple[Id, ...] = ()
     picked_up: tuple[Id, ...] = Field(
         default=(), description="shipments collected and not yet delivered"
@@ -133,8 +134,9 @@ DEPOT_SERVICE = 30
 class ExecutionState(FrozenModel):
     """The plan in execution and what happened since it was made."""
 
-    time: Clock = Field(
-        description='now: seconds since midnight of the day, or "HH:MM"'
+    time: DayClock = Field(
+        description='now: seconds since midnight of the day, or "HH:MM", '
+        "within the day + 2 days (0..259200)"
     )
     plan: Plan
     vehicles: tuple[VehicleProgress, ...] = ()

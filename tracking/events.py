@@ -48,6 +48,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from routing.base import FrozenModel
+from routing.bounds import DAY_MARGIN, DayTime, Id, Int32, Text
 
 __all__ = [
     "AttemptResolved",
@@ -72,8 +73,6 @@ __all__ = [
     "parse_events",
 ]
 
-Id = Annotated[str, Field(min_length=1, max_length=128)]
-
 
 class FailureReason(StrEnum):
     """Why a delivery attempt failed at the door."""
@@ -85,17 +84,17 @@ class FailureReason(StrEnum):
     ACCESS_DENIED = "access_denied"
 
 
-#: How far from the operating day an event may lie (a year either way): the
-#: database keeps ``at`` in a 32-bit integer.
-MAX_OFFSET = 366 * 86_400
+#: How far before or after its operating day an event may lie (seconds):
+#: an order created the day before, a night route past midnight, a late
+#: report; anything further is a wrong clock or a wrong ``day``.
+MAX_OFFSET = DAY_MARGIN
 
 
 class _Event(FrozenModel):
     id: Id
-    at: int = Field(
-        ge=-MAX_OFFSET,
-        le=MAX_OFFSET,
-        description="seconds since local midnight of the operating day",
+    at: DayTime = Field(
+        description="seconds since local midnight of the operating day, "
+        "within the day ± 2 days (-172800..259200)",
     )
 
 
@@ -104,7 +103,7 @@ class OrderCreated(_Event):
 
     type: Literal["order_created"] = "order_created"
     order_id: Id
-    customer_id: str | None = None
+    customer_id: Id | None = None
 
 
 class OrderPlanned(_Event):
@@ -113,7 +112,7 @@ class OrderPlanned(_Event):
     type: Literal["order_planned"] = "order_planned"
     order_id: Id
     vehicle: Id
-    position: int = Field(ge=0)
+    position: Int32
 
 
 class OrderDispatched(_Event):
@@ -170,8 +169,10 @@ class StopDeparted(_Event):
 class Proof(FrozenModel):
     """Proof of delivery: who took the parcel, or a photo of where it was left."""
 
-    recipient: str | None = Field(default=None, min_length=1)
-    photo: str | None = Field(default=None, min_length=1, description="photo reference")
+    recipient: Text | None = Field(default=None, min_length=1)
+    photo: Text | None = Field(
+        default=None, min_length=1, description="photo reference"
+    )
 
     @model_validator(mode="after")
     def _something(self) -> Proof:
@@ -198,7 +199,7 @@ class FailedAttempt(_Event):
     order_id: Id
     vehicle: Id | None = None
     reason: FailureReason
-    note: str = ""
+    note: Text = ""
 
 
 class AttemptResolved(_Event):
@@ -210,7 +211,7 @@ class AttemptResolved(_Event):
     station: Id | None = Field(
         default=None, description="pickup station, for a redirect"
     )
-    note: str = ""
+    note: Text = ""
 
 
 class OrderCancelled(_Event):
@@ -218,7 +219,7 @@ class OrderCancelled(_Event):
 
     type: Literal["order_cancelled"] = "order_cancelled"
     order_id: Id
-    reason: str = ""
+    reason: Text = ""
 
 
 class SensorKind(StrEnum):
