@@ -19,6 +19,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -194,6 +195,16 @@ async def _validation_error(request: Request, exc: Exception) -> ProblemResponse
     )
 
 
+async def _data_error(request: Request, exc: Exception) -> ProblemResponse:
+    """The database refused a value of the request (a backstop: the models'
+    bounds should catch it first, naming the field)."""
+    assert isinstance(exc, DataError)
+    reason = " ".join(str(getattr(exc, "orig", exc)).split())[:300]
+    log.warning("the database refused a value of %s: %s", request.url.path, reason)
+    errors = [{"field": "body", "reason": f"the database cannot hold it: {reason}"}]
+    return problem_response(request, 422, _invalid_detail(1), errors=errors)
+
+
 async def _server_error(request: Request, exc: Exception) -> ProblemResponse:
     rid = request_id(request)
     log.error(
@@ -223,6 +234,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(Exception, _server_error)
     generate = app.openapi
 
