@@ -8,15 +8,20 @@ says which were dead-lettered, and the operator sees them in
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from api.auth import Role
 from api.cli import app as cli
+from api.db.tables_tracking import DeadLetterRow, EventRow
 from tests.api.conftest import auth
 from tests.api.poison import poison_events
 
@@ -101,3 +106,61 @@ def test_the_cli_lists_dead_letters(
     assert "poison-cli" in result.output
     assert "http" in result.output
     assert "poisoned event" in result.output
+
+
+@settings(
+    max_examples=15,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    batches=st.lists(
+        st.lists(st.tuples(st.booleans(), st.integers(0, 30)), min_size=1, max_size=8),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_nothing_sent_is_lost(
+    app: FastAPI,
+    client: TestClient,
+    keys: dict[Role, str],
+    batches: list[list[tuple[bool, int]]],
+) -> None:
+    """Whatever mix of storable and unstorable events the batches hold, every
+    event sent is accounted for: stored (accepted now or a duplicate of an
+    earlier batch) or dead-lettered, and every stored one is in the
+    database; the unstorable ones only in the dead letters."""
+    if not getattr(app.state, "poisoned", False):
+        poison_events(app.state.engine)
+        app.state.poisoned = True
+    run = uuid.uuid4().hex[:6]
+    sent: set[str] = set()
+    kept: set[str] = set()
+    lettered: set[str] = set()
+    for batch in batches:
+        events = []
+        for poisoned, k in batch:
+            event_id = f"{'poison' if poisoned else 'ok'}-{run}-{k}"
+            sent.add(event_id)
+            events.append(_ping(event_id, 30_000 + k))
+        result = _post(client, keys[Role.device], events)
+        kept |= set(result["accepted"]) | set(result["duplicates"])
+        lettered |= set(result["dead_lettered"])
+        assert result["rejected"] == []
+    assert kept | lettered == sent
+    assert all(e.startswith("ok") for e in kept)
+    assert all(e.startswith("poison") for e in lettered)
+    with app.state.sessionmaker() as session:
+        stored = set(
+            session.scalars(select(EventRow.id).where(EventRow.id.like(f"%-{run}-%")))
+        )
+        letters = set(
+            session.scalars(
+                select(DeadLetterRow.event_id).where(
+                    DeadLetterRow.event_id.like(f"%-{run}-%")
+                )
+            )
+        )
+    assert stored == kept
+    assert letters == lettered
