@@ -9,9 +9,12 @@ field. The bounds are what the rest of the system can hold:
   breaks, distances, matrix entries) are integers within 32 bits,
   ``0..2 147 483 647`` in their unit: the database keeps them in 32-bit
   columns and OR-Tools sums them in 64 bits without overflow;
-* **times of the operating day** (an event's ``at``, a re-optimisation's
-  ``time``) lie within the day ± 2 days: ``-172 800..259 200`` seconds from
-  its local midnight;
+* **times of the operating day** (a device's event ``at``, a
+  re-optimisation's ``time``) lie within the day ± 2 days: ``-172 800..259
+  200`` seconds from its local midnight; the events of an order's life
+  before and around its day (created, planned, dispatched, cancelled, an
+  attempt resolved) within a year either side, since orders are booked,
+  planned and cancelled ahead of their day;
 * **ids** (orders, vehicles, depots, stations, breaks, events, customers,
   skills, profiles) are 1-128 printable characters without ``/``, and not
   ``.`` or ``..``: an id is one segment of a URL path, and must be fetchable
@@ -36,11 +39,13 @@ __all__ = [
     "MAX_ID_LENGTH",
     "MAX_MONEY",
     "MAX_TEXT_LENGTH",
+    "PLANNING_MARGIN",
     "Count",
     "DayTime",
     "Id",
     "Int32",
     "Money",
+    "PlanningTime",
     "Seconds",
     "Text",
     "check_id",
@@ -51,6 +56,8 @@ __all__ = [
 INT32_MAX = 2**31 - 1
 #: How far before or after its operating day a time may lie (seconds).
 DAY_MARGIN = 2 * 86_400
+#: How far from its day an order's lifecycle event may lie (seconds).
+PLANNING_MARGIN = 366 * 86_400
 MAX_ID_LENGTH = 128
 MAX_TEXT_LENGTH = 1_000
 #: Largest sum of money (won) an input may name.
@@ -117,4 +124,6 @@ Seconds = Annotated[int, Field(ge=0, le=INT32_MAX)]
 Count = Annotated[int, Field(ge=1, le=INT32_MAX)]
 #: Seconds since local midnight of the operating day, within it ± 2 days.
 DayTime = Annotated[int, Field(ge=-DAY_MARGIN, le=86_400 + DAY_MARGIN)]
+#: Seconds since local midnight of an order's day, within a year either side.
+PlanningTime = Annotated[int, Field(ge=-PLANNING_MARGIN, le=PLANNING_MARGIN)]
 Money = Annotated[float, Field(ge=0.0, le=MAX_MONEY, allow_inf_nan=False)]

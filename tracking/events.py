@@ -48,7 +48,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from routing.base import FrozenModel
-from routing.bounds import DAY_MARGIN, DayTime, Id, Int32, Text
+from routing.bounds import DAY_MARGIN, DayTime, Id, Int32, PlanningTime, Text
 
 __all__ = [
     "AttemptResolved",
@@ -84,10 +84,18 @@ class FailureReason(StrEnum):
     ACCESS_DENIED = "access_denied"
 
 
-#: How far before or after its operating day an event may lie (seconds):
-#: an order created the day before, a night route past midnight, a late
-#: report; anything further is a wrong clock or a wrong ``day``.
+#: How far before or after its operating day a device's event may lie
+#: (seconds): a night route past midnight, a late report; anything further
+#: is a wrong clock or a wrong ``day``. The events of an order's life
+#: (created, planned, dispatched, cancelled, resolved) may lie up to a year
+#: either side (:data:`routing.bounds.PLANNING_MARGIN`): orders are booked,
+#: planned and cancelled ahead of their day.
 MAX_OFFSET = DAY_MARGIN
+
+_PLANNING_AT = Field(
+    description="seconds since local midnight of the order's day, within a "
+    "year either side (-31622400..31622400)"
+)
 
 
 class _Event(FrozenModel):
@@ -102,6 +110,7 @@ class OrderCreated(_Event):
     """A customer placed an order."""
 
     type: Literal["order_created"] = "order_created"
+    at: PlanningTime = _PLANNING_AT
     order_id: Id
     customer_id: Id | None = None
 
@@ -110,6 +119,7 @@ class OrderPlanned(_Event):
     """The order is the ``position``-th stop (from 0) of ``vehicle``'s route."""
 
     type: Literal["order_planned"] = "order_planned"
+    at: PlanningTime = _PLANNING_AT
     order_id: Id
     vehicle: Id
     position: Int32
@@ -123,6 +133,7 @@ class OrderDispatched(_Event):
     """
 
     type: Literal["order_dispatched"] = "order_dispatched"
+    at: PlanningTime = _PLANNING_AT
     order_id: Id
     vehicle: Id | None = None
 
@@ -206,6 +217,7 @@ class AttemptResolved(_Event):
     """An operator decided what happens after a failed attempt."""
 
     type: Literal["attempt_resolved"] = "attempt_resolved"
+    at: PlanningTime = _PLANNING_AT
     order_id: Id
     outcome: Literal["rescheduled", "redirected_to_pickup_station", "returned_to_depot"]
     station: Id | None = Field(
@@ -218,6 +230,7 @@ class OrderCancelled(_Event):
     """The order was cancelled."""
 
     type: Literal["order_cancelled"] = "order_cancelled"
+    at: PlanningTime = _PLANNING_AT
     order_id: Id
     reason: Text = ""
 

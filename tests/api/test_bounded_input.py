@@ -233,3 +233,20 @@ def test_a_nul_in_a_key_name_is_not_a_500(
         assert r.status_code == 201, r.text
         assert r.json()["name"] == "a\x00b"
         assert after == before + 1
+
+
+@pytest.mark.parametrize(
+    ("at", "status"),
+    [(-7 * 86_400, 200), (300 * 86_400, 200), (2**31, 422), (-(2**63), 422)],
+)
+def test_order_lifecycle_events_may_come_ahead_of_the_day(
+    client: TestClient, keys: dict[Role, str], at: int, status: int
+) -> None:
+    """A cancellation a week before the day (or a plan registered for a day
+    long past) is a real order's life: accepted; 2**31 is still refused."""
+    event = {"type": "order_cancelled", "id": f"c{at}", "at": at, "order_id": "o-9"}
+    body = {"day": DAY, "events": [event]}
+    r = client.post("/v1/events", json=body, headers=auth(keys[Role.dispatcher]))
+    assert r.status_code == status, r.text
+    if status == 422:
+        assert "body.events[0].at" in fields(r)
