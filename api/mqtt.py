@@ -220,6 +220,9 @@ class MqttConsumer:
         self.client.on_message = self._on_message
         self.client.on_subscribe = self._on_subscribe
         self.client.reconnect_delay_set(min_delay=1, max_delay=30)
+        # A callback that raises is logged by paho, not raised out of the
+        # network loop (which would end it).
+        self.client.suppress_exceptions = True
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -246,14 +249,23 @@ class MqttConsumer:
         self._loop()
 
     def _loop(self) -> None:
-        try:
-            self.client.loop_forever(retry_first_connection=True)
-        except Exception:
-            log.exception("the MQTT consumer stopped")
-        finally:
-            self.connected.clear()
-            if not self._stopping:
-                log.error("the MQTT consumer is no longer consuming")
+        # The network loop reconnects by itself; should it still raise (a
+        # bug, a socket error paho does not handle), it is logged and run
+        # again, so that the consumer keeps consuming until stopped.
+        while True:
+            try:
+                self.client.loop_forever(retry_first_connection=True)
+            except Exception:
+                self.connected.clear()
+                log.exception("the MQTT loop failed; starting it again")
+                if self._stopping:
+                    break
+                time.sleep(1.0)
+                continue
+            break
+        self.connected.clear()
+        if not self._stopping:
+            log.error("the MQTT consumer is no longer consuming")
 
     @property
     def running(self) -> bool:
