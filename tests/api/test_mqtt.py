@@ -397,3 +397,47 @@ def test_readyz_is_red_while_the_broker_is_unreachable(database_url: str) -> Non
         assert r.status_code == 503
         assert "mqtt" in r.json()["detail"]
         assert _metric(client.get("/metrics").text, "milepost_mqtt_connected") == 0.0
+
+
+def test_readyz_is_red_while_the_consumer_is_disconnected_and_recovers(
+    database_url: str,
+) -> None:
+    """The broker drops the consumer (another client takes its client id):
+    /readyz turns 503 naming mqtt and the gauge 0; once the intruder leaves,
+    the consumer reconnects by itself and is ready again."""
+    client_id = f"test-{uuid.uuid4()}"
+    settings = Settings(
+        database_url=database_url,
+        log_json=False,
+        mqtt=True,
+        mqtt_host=BROKER[0],
+        mqtt_port=BROKER[1],
+        mqtt_client_id=client_id,
+        mqtt_topic_root=f"t{uuid.uuid4().hex[:8]}",
+    )
+    app = create_app(settings)
+    with TestClient(app) as client:
+        consumer = app.state.mqtt
+        if not _wait(lambda: consumer.running, 10):
+            service_missing(f"no MQTT broker at {BROKER[0]}:{BROKER[1]}")
+        assert client.get("/readyz").status_code == 200
+        intruder = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+        intruder.connect(*BROKER)
+        intruder.loop_start()
+        red: list[dict[str, Any]] = []
+
+        def is_red() -> bool:
+            r = client.get("/readyz")
+            if r.status_code == 503:
+                red.append(r.json())
+            return bool(red)
+
+        try:
+            assert _wait(is_red, 10)
+            assert "mqtt" in red[0]["detail"]
+        finally:
+            intruder.disconnect()
+            intruder.loop_stop()
+        assert _wait(lambda: client.get("/readyz").status_code == 200, 60)
+        metrics = client.get("/metrics").text
+        assert _metric(metrics, "milepost_mqtt_connected") == 1.0
