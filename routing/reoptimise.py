@@ -146,18 +146,18 @@ class ExecutionState(FrozenModel):
         default=(), description="new versions of existing orders, by id"
     )
     unavailable: tuple[Id, ...] = Field(default=(), description="vehicle ids")
-    rescue: dict[str, RescueMode] = Field(
+    rescue: dict[Id, RescueMode] = Field(
         default_factory=dict,
         description="per unavailable vehicle with parcels on board: transfer "
         "(another van fetches them at its position) or depot (they go back "
         "to its depot and are re-planned from there; the default)",
     )
-    returned_at: dict[str, Clock] = Field(
+    returned_at: dict[Id, Clock] = Field(
         default_factory=dict,
         description="per unavailable vehicle rescued to the depot: when its "
         "parcels are back in the depot's stock (default: now + 90 min)",
     )
-    promised: dict[str, Clock] = Field(
+    promised: dict[Id, Clock] = Field(
         default_factory=dict,
         description="promised service starts by order id (default: the plan's)",
     )
