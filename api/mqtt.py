@@ -200,7 +200,7 @@ class MqttConsumer:
         self.messages = 0
         self.accepted = 0
         self.rejected = 0
-        #: Messages dead-lettered whole (their events' count is the ingest's).
+        #: Messages dead-lettered whole (the ingest counts them among its own).
         self.failed = 0
         #: Set while connected and subscribed (the broker confirmed it).
         self.connected = threading.Event()

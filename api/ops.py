@@ -100,7 +100,7 @@ class IngestCollector(Collector):
         yield CounterMetricFamily(
             "milepost_mqtt_dead_lettered",
             "Events from MQTT kept as dead letters (and messages kept whole)",
-            value=self.ingest.dead_letters.get("mqtt", 0) + mqtt.failed,
+            value=self.ingest.dead_letters.get("mqtt", 0),
         )
         lag = mqtt.lag()
         yield GaugeMetricFamily(

@@ -329,6 +329,7 @@ def test_a_message_that_breaks_handling_is_dead_lettered_whole(
         assert '"id": "first"' in letter.payload
         assert letter.error == "RuntimeError: clock unavailable"
         assert consumer.failed == 1
+        assert consumer.ingest.dead_letters["mqtt"] == 1
         assert consumer.running
     finally:
         consumer.stop()
