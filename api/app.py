@@ -21,7 +21,11 @@ from api.db.engine import (
     make_sessionmaker,
 )
 from api.db.migrate import upgrade
-from api.errors import BodySizeLimitMiddleware, install_error_handlers
+from api.errors import (
+    BodySizeLimitMiddleware,
+    ControlCharacterMiddleware,
+    install_error_handlers,
+)
 from api.jobs.kinds import JobKinds, default_kinds
 from api.jobs.queue import JobQueue
 from api.jobs.runner import JobHook, JobRunner
@@ -83,6 +87,7 @@ def create_app(
     install_error_handlers(app)
     # Added last = outermost: the request id exists before the size check.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ControlCharacterMiddleware)
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     app.include_router(ops.router)
     app.include_router(api_router)
@@ -143,6 +148,7 @@ def _set_state(
         if settings.mqtt
         else None
     )
+    state.metrics.registry.register(ops.IngestCollector(state.ingest, state.mqtt))
 
 
 @asynccontextmanager

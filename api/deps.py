@@ -28,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import KeyCache, Principal, Role
 from api.jobs.queue import JobQueue
+from api.mqtt import MqttConsumer
 from api.services.forecasts import CityHistory
 from api.services.ingest import EventIngest
 from api.services.reads import ReadSessions
@@ -131,6 +132,17 @@ CityHistoryDep = Annotated[
     CityHistory, Depends(_from_state("city_history", CityHistory))
 ]
 MetricsDep = Annotated[Metrics, Depends(_from_state("metrics", Metrics))]
+
+
+async def get_mqtt(request: Request) -> MqttConsumer | None:
+    """The app's MQTT consumer, None when the app consumes no MQTT."""
+    value = request.app.state.mqtt
+    assert value is None or isinstance(value, MqttConsumer)
+    return value
+
+
+#: The app's MQTT consumer (None without ``MILEPOST_MQTT``).
+MqttDep = Annotated[MqttConsumer | None, Depends(get_mqtt)]
 #: The keys the app verified lately.
 KeyCacheDep = Annotated[KeyCache, Depends(_from_state("key_cache", KeyCache))]
 ReadsDep = Annotated[ReadSessions, Depends(get_reads)]

@@ -9,14 +9,17 @@ and server errors add ``request_id``.
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Mapping, Sequence, Sized
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -32,6 +35,7 @@ from api.services.errors import (
 __all__ = [
     "PROBLEM_JSON",
     "BodySizeLimitMiddleware",
+    "ControlCharacterMiddleware",
     "FieldError",
     "InvalidInput",
     "Problem",
@@ -191,6 +195,16 @@ async def _validation_error(request: Request, exc: Exception) -> ProblemResponse
     )
 
 
+async def _data_error(request: Request, exc: Exception) -> ProblemResponse:
+    """The database refused a value of the request (a backstop: the models'
+    bounds should catch it first, naming the field)."""
+    assert isinstance(exc, DataError)
+    reason = " ".join(str(getattr(exc, "orig", exc)).split())[:300]
+    log.warning("the database refused a value of %s: %s", request.url.path, reason)
+    errors = [{"field": "body", "reason": f"the database cannot hold it: {reason}"}]
+    return problem_response(request, 422, _invalid_detail(1), errors=errors)
+
+
 async def _server_error(request: Request, exc: Exception) -> ProblemResponse:
     rid = request_id(request)
     log.error(
@@ -220,6 +234,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(Exception, _server_error)
     generate = app.openapi
 
@@ -341,3 +356,50 @@ class BodySizeLimitMiddleware:
             request, 413, detail, headers={"Connection": "close"}
         )
         await response(scope, receive, send)
+
+
+def _control_character(text: str) -> str | None:
+    """The first control character (NUL...) or lone surrogate in ``text``."""
+    for char in text:
+        if unicodedata.category(char) in ("Cc", "Cs"):
+            return f"U+{ord(char):04X}"
+    return None
+
+
+class ControlCharacterMiddleware:
+    """Refuse control characters in the path (404) and the query (422).
+
+    No id can hold one (:mod:`routing.bounds`), so a path with, say,
+    ``%00`` names nothing: 404, before a route passes it to a database that
+    cannot even compare it (PostgreSQL refuses NUL in text). A query
+    parameter with one is a 422 naming it.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Check the decoded path and query, then pass the request on."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        bad = _control_character(scope["path"])
+        if bad is not None:
+            detail = f"nothing here: the path contains the control character {bad}"
+            await problem_response(request, 404, detail)(scope, receive, send)
+            return
+        query = scope.get("query_string", b"").decode("latin-1")
+        errors = []
+        for name, value in parse_qsl(query, keep_blank_values=True):
+            bad = _control_character(name) or _control_character(value)
+            if bad is not None:
+                reason = f"contains the control character {bad}"
+                errors.append({"field": f"query.{name}", "reason": reason})
+        if errors:
+            response = problem_response(
+                request, 422, _invalid_detail(len(errors)), errors=errors
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

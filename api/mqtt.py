@@ -17,6 +17,17 @@ acknowledgement is harmless: ingest is idempotent by event id.
 Events must belong to the topic's van: one that names another van, or has
 no van at all (operator events such as ``order_cancelled``), is rejected and
 logged, and the rest of the message is still ingested.
+
+**No message stops the consumer.** An unreadable message (not JSON, not
+events) or an invalid event is logged and counted as rejected; an event
+the database cannot store is dead-lettered by the ingest (table
+``dead_letters``); a message whose handling fails in any other way is
+dead-lettered whole, with its raw payload. Each is then acknowledged, and
+the consumer goes on with the next message. Only while the database does
+not answer is a message left unacknowledged, for the broker to deliver
+again. :attr:`MqttConsumer.running` and :attr:`MqttConsumer.connected` say
+whether it consumes (``/readyz``), and :meth:`MqttConsumer.lag` how long
+ago it last stored a message (``/metrics``).
 """
 
 from __future__ import annotations
@@ -189,8 +200,15 @@ class MqttConsumer:
         self.messages = 0
         self.accepted = 0
         self.rejected = 0
+        #: Messages dead-lettered whole (the ingest counts them among its own).
+        self.failed = 0
         #: Set while connected and subscribed (the broker confirmed it).
         self.connected = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        #: ``time.monotonic()`` when a message was last stored or set aside
+        #: (or when the consumer connected, before the first one).
+        self._last_stored: float | None = None
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
@@ -202,24 +220,67 @@ class MqttConsumer:
         self.client.on_message = self._on_message
         self.client.on_subscribe = self._on_subscribe
         self.client.reconnect_delay_set(min_delay=1, max_delay=30)
+        # A callback that raises is logged by paho, not raised out of the
+        # network loop (which would end it).
+        self.client.suppress_exceptions = True
 
     # -- lifecycle ---------------------------------------------------------
 
     def start(self) -> None:
         """Connect and consume on a background thread (reconnects by itself)."""
+        self._stopping = False
         self.client.connect_async(self.host, self.port, keepalive=30)
-        self.client.loop_start()
+        self._thread = threading.Thread(
+            target=self._loop, name="milepost-mqtt", daemon=True
+        )
+        self._thread.start()
 
     def stop(self) -> None:
         """Disconnect and stop the background thread."""
+        self._stopping = True
         self.client.disconnect()
-        self.client.loop_stop()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
         self.connected.clear()
 
     def run_forever(self) -> None:
         """Connect and consume on this thread until interrupted."""
-        self.client.connect(self.host, self.port, keepalive=30)
-        self.client.loop_forever(retry_first_connection=True)
+        self.client.connect_async(self.host, self.port, keepalive=30)
+        self._loop()
+
+    def _loop(self) -> None:
+        # The network loop reconnects by itself; should it still raise (a
+        # bug, a socket error paho does not handle), it is logged and run
+        # again, so that the consumer keeps consuming until stopped.
+        while True:
+            try:
+                self.client.loop_forever(retry_first_connection=True)
+            except Exception:
+                self.connected.clear()
+                log.exception("the MQTT loop failed; starting it again")
+                if self._stopping:
+                    break
+                time.sleep(1.0)
+                continue
+            break
+        self.connected.clear()
+        if not self._stopping:
+            log.error("the MQTT consumer is no longer consuming")
+
+    @property
+    def running(self) -> bool:
+        """Whether the consumer's loop is alive and connected to the broker."""
+        thread = self._thread
+        alive = thread is not None and thread.is_alive()
+        return alive and self.connected.is_set()
+
+    def lag(self) -> float | None:
+        """Seconds since a message was last stored (or set aside as a dead
+        letter or a rejection); since connecting, before the first; None
+        before that. A quiet fleet also raises it: read it with
+        ``milepost_mqtt_messages_total``."""
+        last = self._last_stored
+        return None if last is None else time.monotonic() - last
 
     # -- callbacks ---------------------------------------------------------
 
@@ -252,6 +313,8 @@ class MqttConsumer:
             log.error("MQTT subscription to %s refused: %s", self.topic, reasons)
             return
         self.connected.set()
+        if self._last_stored is None:
+            self._last_stored = time.monotonic()
         log.info("consuming %s from %s:%s", self.topic, self.host, self.port)
 
     def _on_disconnect(
@@ -271,28 +334,60 @@ class MqttConsumer:
     ) -> None:
         self.messages += 1
         try:
-            message = decode(msg.topic, msg.payload, self.today(), self.root)
-        except (ValueError, UnicodeDecodeError) as exc:
-            # Unreadable: redelivering it would fail the same way forever.
-            self.rejected += 1
-            log.warning("rejected MQTT message on %s: %s", msg.topic, exc)
-            client.ack(msg.mid, msg.qos)
-            return
-        for reason in message.rejected:
-            self.rejected += 1
-            log.warning("rejected event from %s: %s", message.vehicle, reason)
-        if message.events and not self._ingest(message):
+            handled = self._handle(msg)
+        except Exception as exc:
+            # Nothing a message holds may stop the consumer: keep it aside
+            # with the error and go on.
+            log.exception("MQTT message on %s could not be handled", msg.topic)
+            handled = self._dead_letter_message(msg, exc)
+        if not handled:
             # Left unacknowledged: the broker delivers it again after a
             # reconnect, by which time the database may be back.
             client.reconnect()
             return
+        self._last_stored = time.monotonic()
         client.ack(msg.mid, msg.qos)
+
+    def _handle(self, msg: mqtt.MQTTMessage) -> bool:
+        """Decode and ingest one message; False: leave it for redelivery."""
+        try:
+            message = decode(msg.topic, msg.payload, self.today(), self.root)
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            # Unreadable: redelivering it would fail the same way forever.
+            self.rejected += 1
+            log.warning("rejected MQTT message on %s: %s", msg.topic, exc)
+            return True
+        for reason in message.rejected:
+            self.rejected += 1
+            log.warning("rejected event from %s: %s", message.vehicle, reason)
+        return not message.events or self._ingest(message)
+
+    def _dead_letter_message(self, msg: mqtt.MQTTMessage, exc: Exception) -> bool:
+        payload = bytes(msg.payload).decode("utf-8", errors="backslashreplace")
+        try:
+            with self.sessions() as session:
+                self.ingest.dead_letter(
+                    session,
+                    None,
+                    None,
+                    exc,
+                    source="mqtt",
+                    payload=payload,
+                    vehicle=_vehicle_of(msg.topic, self.root),
+                )
+        except SQLAlchemyError:
+            log.exception("could not dead-letter a message on %s", msg.topic)
+            return False
+        self.failed += 1
+        return True
 
     def _ingest(self, message: Message) -> bool:
         for attempt in range(_TRIES):
             try:
                 with self.sessions() as session:
-                    result = self.ingest(session, message.day, message.events)
+                    result = self.ingest(
+                        session, message.day, message.events, source="mqtt"
+                    )
             except SQLAlchemyError as exc:
                 log.warning(
                     "could not store events from %s (try %d): %s",

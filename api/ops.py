@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.deps import EngineDep, MetricsDep
+from api.deps import EngineDep, MetricsDep, MqttDep
 from api.errors import problem_response, problem_responses
+from api.mqtt import MqttConsumer
+from api.services.ingest import EventIngest
 
-__all__ = ["Health", "router"]
+__all__ = ["Health", "IngestCollector", "router"]
 
 router = APIRouter(tags=["ops"])
 
@@ -32,15 +37,78 @@ def read_health() -> Health:
 
 
 @router.get("/readyz", response_model=Health, responses=problem_responses(503))
-def read_ready(request: Request, engine: EngineDep) -> Health | Response:
-    """The database answers; 503 while it does not."""
+def read_ready(request: Request, engine: EngineDep, mqtt: MqttDep) -> Health | Response:
+    """The database answers (and, with MQTT on, the consumer is connected and
+    consuming); 503 naming what is not."""
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
         reason = type(getattr(exc, "orig", None) or exc).__name__
         return problem_response(request, 503, f"database unreachable ({reason})")
+    if mqtt is not None and not mqtt.running:
+        return problem_response(
+            request,
+            503,
+            f"mqtt consumer not consuming (broker {mqtt.host}:{mqtt.port}, "
+            f"topic {mqtt.topic})",
+        )
     return Health()
+
+
+class IngestCollector(Collector):
+    """Ingest figures, read when ``/metrics`` is scraped: dead letters by
+    source and, with MQTT on, the consumer's connection, messages and lag."""
+
+    def __init__(self, ingest: EventIngest, mqtt: MqttConsumer | None) -> None:
+        self.ingest = ingest
+        self.mqtt = mqtt
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        """The current figures."""
+        dead = CounterMetricFamily(
+            "milepost_dead_letters",
+            "Events this process could not store and kept as dead letters",
+            labels=["source"],
+        )
+        for source, count in sorted(self.ingest.dead_letters.items()):
+            dead.add_metric([source], count)
+        yield dead
+        mqtt = self.mqtt
+        if mqtt is None:
+            return
+        yield GaugeMetricFamily(
+            "milepost_mqtt_connected",
+            "1 while the MQTT consumer is connected and consuming, else 0",
+            value=1 if mqtt.running else 0,
+        )
+        yield CounterMetricFamily(
+            "milepost_mqtt_messages",
+            "MQTT messages received",
+            value=mqtt.messages,
+        )
+        yield CounterMetricFamily(
+            "milepost_mqtt_events_accepted",
+            "Events from MQTT stored",
+            value=mqtt.accepted,
+        )
+        yield CounterMetricFamily(
+            "milepost_mqtt_rejected",
+            "MQTT messages and events rejected (unreadable, invalid, other van)",
+            value=mqtt.rejected,
+        )
+        yield CounterMetricFamily(
+            "milepost_mqtt_dead_lettered",
+            "Events from MQTT kept as dead letters (and messages kept whole)",
+            value=self.ingest.dead_letters.get("mqtt", 0),
+        )
+        lag = mqtt.lag()
+        yield GaugeMetricFamily(
+            "milepost_mqtt_lag_seconds",
+            "Seconds since the consumer last stored a message (since it "
+            "connected, before the first); NaN before it ever connected",
+            value=float("nan") if lag is None else lag,
+        )
 
 
 @router.get("/metrics", response_class=PlainTextResponse)

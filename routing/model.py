@@ -30,10 +30,49 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from routing.base import FrozenModel
+from routing.bounds import (
+    DAY_MARGIN,
+    INT32_MAX,
+    Count,
+    Id,
+    Int32,
+    Money,
+    Seconds,
+    Text,
+)
 
-Id = Annotated[str, Field(min_length=1, max_length=128)]
-Seconds = Annotated[int, Field(ge=0)]
-Amount = tuple[Annotated[int, Field(ge=0)], ...]
+__all__ = [
+    "BASE_DROP_PENALTY",
+    "MAX_DIMENSIONS",
+    "Amount",
+    "Break",
+    "Clock",
+    "Costs",
+    "DayClock",
+    "Depot",
+    "Handling",
+    "Id",
+    "Job",
+    "Location",
+    "Matrices",
+    "Order",
+    "PickupStation",
+    "Problem",
+    "Seconds",
+    "SensorBounds",
+    "SensorLimits",
+    "ServiceLevel",
+    "Shipment",
+    "ShipmentStep",
+    "TimeWindow",
+    "Vehicle",
+    "Windows",
+]
+
+#: An amount vector: one non-negative 32-bit integer per dimension.
+Amount = tuple[Int32, ...]
+#: Dimensions of an amount, at most.
+MAX_DIMENSIONS = 16
 
 #: Drop penalty (won) of an order with priority 0; each priority point adds
 #: the same again, so priority 100 costs 101x as much to leave unserved.
@@ -59,8 +98,8 @@ class Location(FrozenModel):
 
     lat: float | None = Field(default=None, ge=-90.0, le=90.0)
     lon: float | None = Field(default=None, ge=-180.0, le=180.0)
-    node: int | None = None
-    index: int | None = Field(default=None, ge=0)
+    node: int | None = Field(default=None, ge=-(2**63), le=2**63 - 1)
+    index: int | None = Field(default=None, ge=0, le=INT32_MAX)
 
     @model_validator(mode="after")
     def _coordinates_or_index(self) -> Location:
@@ -94,6 +133,12 @@ def _clock_to_seconds(value: object) -> object:
 
 
 Clock = Annotated[Seconds, BeforeValidator(_clock_to_seconds)]
+#: "Now" on a day in execution: a clock time within the day + 2 days.
+DayClock = Annotated[
+    int,
+    Field(ge=0, le=86_400 + DAY_MARGIN),
+    BeforeValidator(_clock_to_seconds),
+]
 
 
 class TimeWindow(FrozenModel):
@@ -156,7 +201,7 @@ class Depot(FrozenModel):
 
     id: Id
     location: Location
-    name: str = ""
+    name: Text = ""
 
 
 class PickupStation(FrozenModel):
@@ -170,15 +215,15 @@ class PickupStation(FrozenModel):
     location: Location
     service: Seconds = 300
     per_parcel: Seconds = 20
-    name: str = ""
+    name: Text = ""
 
 
 class Costs(FrozenModel):
     """Vehicle costs in won."""
 
-    fixed: float = Field(default=0.0, ge=0.0)
-    per_hour: float = Field(default=0.0, ge=0.0)
-    per_km: float = Field(default=0.0, ge=0.0)
+    fixed: Money = 0.0
+    per_hour: Money = 0.0
+    per_km: Money = 0.0
 
 
 class Break(FrozenModel):
@@ -202,16 +247,16 @@ class Vehicle(FrozenModel):
     id: Id
     start: Id | None = None
     end: Id | None = None
-    capacity: Amount = Field(min_length=1)
+    capacity: Amount = Field(min_length=1, max_length=MAX_DIMENSIONS)
     shift: TimeWindow
     costs: Costs = Costs()
-    skills: frozenset[str] = frozenset()
+    skills: frozenset[Id] = frozenset()
     breaks: tuple[Break, ...] = ()
     max_duration: Seconds | None = None
-    max_distance: Annotated[int, Field(ge=0)] | None = None
-    max_orders: Annotated[int, Field(ge=1)] | None = None
+    max_distance: Int32 | None = None
+    max_orders: Count | None = None
     night: bool = False
-    profile: str = "car"
+    profile: Id = "car"
 
 
 class SensorBounds(FrozenModel):
@@ -239,7 +284,7 @@ class SensorLimits(FrozenModel):
     temperature: SensorBounds | None = None
     humidity: SensorBounds | None = None
     shock: SensorBounds | None = None
-    door_open: Annotated[int, Field(ge=0)] | None = None
+    door_open: Seconds | None = None
 
     @field_validator("temperature")
     @classmethod
@@ -288,23 +333,21 @@ class Handling(FrozenModel):
 
 class _OrderBase(FrozenModel):
     id: Id
-    demand: Amount = Field(min_length=1)
+    demand: Amount = Field(min_length=1, max_length=MAX_DIMENSIONS)
     priority: int = Field(default=0, ge=0, le=100)
-    penalty: float | None = Field(
+    penalty: Money | None = Field(
         default=None,
-        ge=0.0,
         description="won lost when the order is left unserved; default from priority",
     )
-    skills: frozenset[str] = frozenset()
+    skills: frozenset[Id] = frozenset()
     service_level: ServiceLevel = ServiceLevel.NEXT_DAY
     scheduled_date: dt.date | None = None
-    customer_id: str | None = None
+    customer_id: Id | None = None
     depot: Id | None = Field(
         default=None, description="depot that holds the parcel, if fixed"
     )
-    lateness_cost: float | None = Field(
+    lateness_cost: Money | None = Field(
         default=None,
-        ge=0.0,
         description="won per minute late; None means the windows are hard",
     )
     handling: Handling | None = Field(
@@ -441,8 +484,8 @@ Order = Job | Shipment
 class Matrices(FrozenModel):
     """User-supplied travel: rows/columns are ``Location.index`` values."""
 
-    durations: tuple[tuple[Annotated[int, Field(ge=0)], ...], ...]
-    distances: tuple[tuple[Annotated[int, Field(ge=0)], ...], ...] | None = None
+    durations: tuple[tuple[Int32, ...], ...]
+    distances: tuple[tuple[Int32, ...], ...] | None = None
 
     @model_validator(mode="after")
     def _square(self) -> Matrices:

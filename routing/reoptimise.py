@@ -59,6 +59,7 @@ from routing.io import InputError
 from routing.model import (
     Break,
     Clock,
+    DayClock,
     Depot,
     Id,
     Job,
@@ -102,7 +103,7 @@ class VehicleProgress(FrozenModel):
 
     vehicle: Id
     position: Location
-    time: Clock
+    time: DayClock
     completed: tuple[Id, ...] = ()
     picked_up: tuple[Id, ...] = Field(
         default=(), description="shipments collected and not yet delivered"
@@ -133,8 +134,9 @@ DEPOT_SERVICE = 30
 class ExecutionState(FrozenModel):
     """The plan in execution and what happened since it was made."""
 
-    time: Clock = Field(
-        description='now: seconds since midnight of the day, or "HH:MM"'
+    time: DayClock = Field(
+        description='now: seconds since midnight of the day, or "HH:MM", '
+        "within the day + 2 days (0..259200)"
     )
     plan: Plan
     vehicles: tuple[VehicleProgress, ...] = ()
@@ -144,18 +146,18 @@ class ExecutionState(FrozenModel):
         default=(), description="new versions of existing orders, by id"
     )
     unavailable: tuple[Id, ...] = Field(default=(), description="vehicle ids")
-    rescue: dict[str, RescueMode] = Field(
+    rescue: dict[Id, RescueMode] = Field(
         default_factory=dict,
         description="per unavailable vehicle with parcels on board: transfer "
         "(another van fetches them at its position) or depot (they go back "
         "to its depot and are re-planned from there; the default)",
     )
-    returned_at: dict[str, Clock] = Field(
+    returned_at: dict[Id, Clock] = Field(
         default_factory=dict,
         description="per unavailable vehicle rescued to the depot: when its "
         "parcels are back in the depot's stock (default: now + 90 min)",
     )
-    promised: dict[str, Clock] = Field(
+    promised: dict[Id, Clock] = Field(
         default_factory=dict,
         description="promised service starts by order id (default: the plan's)",
     )

@@ -48,6 +48,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from routing.base import FrozenModel
+from routing.bounds import DAY_MARGIN, DayTime, Id, Int32, PlanningTime, Text
 
 __all__ = [
     "AttemptResolved",
@@ -72,8 +73,6 @@ __all__ = [
     "parse_events",
 ]
 
-Id = Annotated[str, Field(min_length=1, max_length=128)]
-
 
 class FailureReason(StrEnum):
     """Why a delivery attempt failed at the door."""
@@ -85,17 +84,25 @@ class FailureReason(StrEnum):
     ACCESS_DENIED = "access_denied"
 
 
-#: How far from the operating day an event may lie (a year either way): the
-#: database keeps ``at`` in a 32-bit integer.
-MAX_OFFSET = 366 * 86_400
+#: How far before or after its operating day a device's event may lie
+#: (seconds): a night route past midnight, a late report; anything further
+#: is a wrong clock or a wrong ``day``. The events of an order's life
+#: (created, planned, dispatched, cancelled, resolved) may lie up to a year
+#: either side (:data:`routing.bounds.PLANNING_MARGIN`): orders are booked,
+#: planned and cancelled ahead of their day.
+MAX_OFFSET = DAY_MARGIN
+
+_PLANNING_AT = Field(
+    description="seconds since local midnight of the order's day, within a "
+    "year either side (-31622400..31622400)"
+)
 
 
 class _Event(FrozenModel):
     id: Id
-    at: int = Field(
-        ge=-MAX_OFFSET,
-        le=MAX_OFFSET,
-        description="seconds since local midnight of the operating day",
+    at: DayTime = Field(
+        description="seconds since local midnight of the operating day, "
+        "within the day ± 2 days (-172800..259200)",
     )
 
 
@@ -103,17 +110,19 @@ class OrderCreated(_Event):
     """A customer placed an order."""
 
     type: Literal["order_created"] = "order_created"
+    at: PlanningTime = _PLANNING_AT
     order_id: Id
-    customer_id: str | None = None
+    customer_id: Id | None = None
 
 
 class OrderPlanned(_Event):
     """The order is the ``position``-th stop (from 0) of ``vehicle``'s route."""
 
     type: Literal["order_planned"] = "order_planned"
+    at: PlanningTime = _PLANNING_AT
     order_id: Id
     vehicle: Id
-    position: int = Field(ge=0)
+    position: Int32
 
 
 class OrderDispatched(_Event):
@@ -124,6 +133,7 @@ class OrderDispatched(_Event):
     """
 
     type: Literal["order_dispatched"] = "order_dispatched"
+    at: PlanningTime = _PLANNING_AT
     order_id: Id
     vehicle: Id | None = None
 
@@ -170,8 +180,10 @@ class StopDeparted(_Event):
 class Proof(FrozenModel):
     """Proof of delivery: who took the parcel, or a photo of where it was left."""
 
-    recipient: str | None = Field(default=None, min_length=1)
-    photo: str | None = Field(default=None, min_length=1, description="photo reference")
+    recipient: Text | None = Field(default=None, min_length=1)
+    photo: Text | None = Field(
+        default=None, min_length=1, description="photo reference"
+    )
 
     @model_validator(mode="after")
     def _something(self) -> Proof:
@@ -198,27 +210,29 @@ class FailedAttempt(_Event):
     order_id: Id
     vehicle: Id | None = None
     reason: FailureReason
-    note: str = ""
+    note: Text = ""
 
 
 class AttemptResolved(_Event):
     """An operator decided what happens after a failed attempt."""
 
     type: Literal["attempt_resolved"] = "attempt_resolved"
+    at: PlanningTime = _PLANNING_AT
     order_id: Id
     outcome: Literal["rescheduled", "redirected_to_pickup_station", "returned_to_depot"]
     station: Id | None = Field(
         default=None, description="pickup station, for a redirect"
     )
-    note: str = ""
+    note: Text = ""
 
 
 class OrderCancelled(_Event):
     """The order was cancelled."""
 
     type: Literal["order_cancelled"] = "order_cancelled"
+    at: PlanningTime = _PLANNING_AT
     order_id: Id
-    reason: str = ""
+    reason: Text = ""
 
 
 class SensorKind(StrEnum):

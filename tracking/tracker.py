@@ -68,12 +68,16 @@ class IngestResult(FrozenModel):
 
     ``stale`` lists accepted events that changed nothing because newer
     information was already known (a late ping, a late stop report).
+    ``dead_lettered`` lists events the storage could not hold, kept aside
+    with the error instead (the service's dead letters; never set by the
+    tracker itself).
     """
 
     accepted: tuple[str, ...] = ()
     duplicates: tuple[str, ...] = ()
     rejected: tuple[Rejection, ...] = ()
     stale: tuple[str, ...] = ()
+    dead_lettered: tuple[str, ...] = ()
 
     def __add__(self, other: IngestResult) -> IngestResult:
         return IngestResult(
@@ -81,6 +85,7 @@ class IngestResult(FrozenModel):
             duplicates=self.duplicates + other.duplicates,
             rejected=self.rejected + other.rejected,
             stale=self.stale + other.stale,
+            dead_lettered=self.dead_lettered + other.dead_lettered,
         )
 
 

@@ -14,7 +14,13 @@ from api.cli.forecast import forecast_command
 from api.cli.live import plan_large_command, reoptimize_command, slots_command
 from api.cli.plan import plan_command
 from api.cli.replay import replay_command
-from api.cli.service import db_app, ingest_mqtt_command, keys_app, serve_command
+from api.cli.service import (
+    db_app,
+    dead_letters_command,
+    ingest_mqtt_command,
+    keys_app,
+    serve_command,
+)
 from api.cli.simulate import simulate_command
 
 app = typer.Typer(
@@ -43,6 +49,7 @@ app.command("simulate")(simulate_command)
 app.command("replay")(replay_command)
 app.command("serve")(serve_command)
 app.command("ingest-mqtt")(ingest_mqtt_command)
+app.command("dead-letters")(dead_letters_command)
 app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
 app.command("demo")(demo_command)

@@ -13,7 +13,13 @@ import typer
 
 from api.cli.common import console, out
 
-__all__ = ["db_app", "ingest_mqtt_command", "keys_app", "serve_command"]
+__all__ = [
+    "db_app",
+    "dead_letters_command",
+    "ingest_mqtt_command",
+    "keys_app",
+    "serve_command",
+]
 
 keys_app = typer.Typer(help="API keys for the service.", no_args_is_help=True)
 db_app = typer.Typer(help="The service database.", no_args_is_help=True)
@@ -92,6 +98,39 @@ def ingest_mqtt_command(
         engine.dispose()
 
 
+def dead_letters_command(
+    limit: Annotated[
+        int, typer.Option(min=1, max=1000, help="how many, newest first")
+    ] = 20,
+) -> None:
+    """List the events the database could not store (dead letters)."""
+    from api.db.engine import make_engine, make_sessionmaker
+    from api.db.migrate import upgrade
+    from api.services.dead_letters import list_dead_letters
+    from api.settings import get_settings
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            page = list_dead_letters(session, limit=limit, offset=0)
+    finally:
+        engine.dispose()
+    plural = "" if page.count == 1 else "s"
+    out.print(f"{page.count} dead letter{plural}", highlight=False)
+    for letter in page.data:
+        out.print(
+            f"#{letter.id} {letter.received_at:%Y-%m-%d %H:%M:%S}Z "
+            f"{letter.source} day={letter.day} event={letter.event_id} "
+            f"vehicle={letter.vehicle}\n  error: {letter.error}\n"
+            f"  payload: {letter.payload}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
 @keys_app.command("create")
 def keys_create(
     role: Annotated[
@@ -113,6 +152,15 @@ def keys_create(
     if not 1 <= len(name) <= 200:
         console.print("[bold red]error[/]: --name: 1 to 200 characters")
         raise typer.Exit(code=2)
+    from pydantic_core import PydanticCustomError
+
+    from routing.bounds import check_id
+
+    try:
+        check_id(name)
+    except PydanticCustomError as exc:
+        console.print(f"[bold red]error[/]: --name: {exc.message()}", markup=True)
+        raise typer.Exit(code=2) from None
 
     from api.auth import create_key
     from api.db.engine import make_engine, make_sessionmaker

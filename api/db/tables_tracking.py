@@ -1,6 +1,6 @@
 """Tables: tracking events, order statuses, vehicle states, route stops (0004),
 route revisions (0005), order limits, sensor excursions and dispatcher
-exceptions (0007).
+exceptions (0007), dead letters (0008).
 
 They hold what :class:`tracking.store.Store` keeps, per operating day: the
 bodies are the tracking library's own models as JSON (``Event``,
@@ -14,12 +14,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db.base import Base, utcnow
 
 __all__ = [
+    "DeadLetterRow",
     "EventRow",
     "ExceptionRow",
     "ExcursionRow",
@@ -154,3 +155,23 @@ class ExceptionRow(Base):
     opened_at: Mapped[int]
     body: Mapped[dict[str, Any]]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class DeadLetterRow(Base):
+    """An event the database could not store, kept with why (0008).
+
+    ``payload`` is the raw event as received (JSON text; characters the
+    database cannot hold, such as NUL, written as ``\\uXXXX`` escapes),
+    ``source`` ``http`` or ``mqtt``, ``error`` the database's message.
+    """
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    source: Mapped[str] = mapped_column(String(8))
+    day: Mapped[dt.date | None]
+    event_id: Mapped[str | None] = mapped_column(String(ID))
+    vehicle: Mapped[str | None] = mapped_column(String(ID))
+    payload: Mapped[str] = mapped_column(Text)
+    error: Mapped[str] = mapped_column(Text)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.routes import (
+    dead_letters,
     depots,
     events,
     exceptions,
@@ -27,6 +28,7 @@ from api.routes import (
 __all__ = ["api_router"]
 
 api_router = APIRouter(prefix="/v1")
+api_router.include_router(dead_letters.router)
 api_router.include_router(depots.router)
 api_router.include_router(events.router)
 api_router.include_router(exceptions.router)

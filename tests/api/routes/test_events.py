@@ -50,6 +50,7 @@ def test_same_batch_twice_is_duplicates(
         "duplicates": [],
         "rejected": [],
         "stale": [],
+        "dead_lettered": [],
     }
     again = client.post(URL, json=body, headers=auth(keys[Role.dispatcher]))
     assert again.status_code == 200
