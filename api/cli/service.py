@@ -98,9 +98,26 @@ def keys_create(
         str, typer.Option(help="dispatcher, storefront, planner, device or admin")
     ],
     name: Annotated[str, typer.Option(help="who holds the key")] = "cli",
+    vehicle: Annotated[
+        str | None,
+        typer.Option(help="device keys: the vehicle the key reports for"),
+    ] = None,
+    depot: Annotated[
+        str | None,
+        typer.Option(help="device keys: report for this depot's stored vehicles"),
+    ] = None,
+    days: Annotated[
+        float | None,
+        typer.Option(min=0.0, help="the key expires after this many days"),
+    ] = None,
 ) -> None:
-    """Issue an API key and print it (it is shown only this once)."""
-    from api.auth import Role
+    """Issue an API key and print it (it is shown only this once).
+
+    A device key must be bound: --vehicle VAN or --depot DEPOT.
+    """
+    import datetime as dt
+
+    from api.auth import Role, binding_errors
 
     valid = [r.value for r in Role]
     if role not in valid:
@@ -113,6 +130,17 @@ def keys_create(
     if not 1 <= len(name) <= 200:
         console.print("[bold red]error[/]: --name: 1 to 200 characters")
         raise typer.Exit(code=2)
+    expires_at = (
+        None if days is None else dt.datetime.now(dt.UTC) + dt.timedelta(days=days)
+    )
+    options = {"vehicle_id": "--vehicle", "depot_id": "--depot", "expires_at": "--days"}
+    errors = binding_errors(
+        Role(role), vehicle_id=vehicle, depot_id=depot, expires_at=expires_at
+    )
+    for field, reason in errors:
+        console.print(f"[bold red]error[/]: {options[field]}: {reason}", soft_wrap=True)
+    if errors:
+        raise typer.Exit(code=2)
 
     from api.auth import create_key
     from api.db.engine import make_engine, make_sessionmaker
@@ -124,7 +152,14 @@ def keys_create(
     engine = make_engine(settings.database_url)
     try:
         with make_sessionmaker(engine).begin() as session:
-            key = create_key(session, Role(role), name)
+            key = create_key(
+                session,
+                Role(role),
+                name,
+                vehicle_id=vehicle,
+                depot_id=depot,
+                expires_at=expires_at,
+            )
     finally:
         engine.dispose()
     console.print(f"{role} key {name!r} created; store it now, it is not shown again")

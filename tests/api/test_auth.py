@@ -45,7 +45,16 @@ def test_admin_lists_keys_without_secrets(
     body = r.json()
     assert body["count"] == len(Role)
     assert {k["role"] for k in body["data"]} == {role.value for role in Role}
-    assert set(body["data"][0]) == {"id", "name", "role", "created_at", "revoked_at"}
+    assert set(body["data"][0]) == {
+        "id",
+        "name",
+        "role",
+        "created_at",
+        "revoked_at",
+        "vehicle_id",
+        "depot_id",
+        "expires_at",
+    }
     for key in keys.values():
         assert key not in r.text
         assert hash_key(key) not in r.text
