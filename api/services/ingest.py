@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from api.db.tracking import SqlStore
+from api.services.orders import settle_cancellations
 from tracking.events import Event
 from tracking.tracker import IngestResult, Tracker
 
@@ -38,6 +39,7 @@ def ingest(session: Session, day: dt.date, events: Sequence[Event]) -> IngestRes
     store = SqlStore(session, day, for_update=True)
     store.prefetch(events)
     result = Tracker(store, namespace=day.isoformat()).ingest(events)
+    settle_cancellations(session, events, frozenset(result.accepted))
     store.bump_revisions()
     return result
 
