@@ -30,7 +30,7 @@ def route_vehicles(
         query = select(RouteStopRow.order_id, RouteStopRow.vehicle).where(
             RouteStopRow.day == day, RouteStopRow.order_id.in_(ids[i : i + _CHUNK])
         )
-        for order_id, vehicle in session.execute(query).tuples():
+        for order_id, vehicle in session.execute(query):
             found[order_id] = vehicle
     return found
 
