@@ -144,6 +144,7 @@ def keys_create(
 
     from api.auth import create_key
     from api.db.engine import make_engine, make_sessionmaker
+    from api.db.fleet import get_depot
     from api.db.migrate import upgrade
     from api.settings import get_settings
 
@@ -152,6 +153,9 @@ def keys_create(
     engine = make_engine(settings.database_url)
     try:
         with make_sessionmaker(engine).begin() as session:
+            if depot is not None and get_depot(session, depot_id=depot) is None:
+                console.print(f"[bold red]error[/]: --depot: unknown depot {depot!r}")
+                raise typer.Exit(code=2)
             key = create_key(
                 session,
                 Role(role),
