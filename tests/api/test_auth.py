@@ -4,6 +4,8 @@ role, hashed storage; device keys bound to vans (the event auth matrix)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 import time
 from typing import Any
 
@@ -11,14 +13,16 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api.auth import KEY_PREFIX, Role, create_key, hash_key
+from api.auth import KEY_PREFIX, Role, binding_errors, create_key, hash_key
 from api.db import keys as key_rows
 from api.db.base import utcnow
 from api.db.models import ApiKey
 from api.db.tables_tracking import EventRow
+from api.services.keys import ApiKeyCreate
 from tests.api.conftest import auth, device_key
 from tests.api.dispatch_data import seed
 from tests.api.tracking_fixtures import batch, track_small_day
+from tests.helpers import ROOT
 
 
 def test_missing_key_is_401_with_challenge(client: TestClient) -> None:
@@ -394,3 +398,18 @@ def test_expired_key_is_401(app: FastAPI, client: TestClient) -> None:
     r = client.get("/v1/keys/me", headers=auth(key))
     assert r.status_code == 401
     assert r.json()["detail"] == "unknown, revoked or expired API key"
+
+
+def test_the_key_example_in_the_api_doc_is_a_valid_request() -> None:
+    """docs/API.md's key request is what POST /v1/keys takes, and binds."""
+    doc = (ROOT / "docs" / "API.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```json\n(.*?)```", doc, flags=re.S)
+    (block,) = [b for b in blocks if '"role"' in b]
+    request = ApiKeyCreate.model_validate(json.loads(block))
+    assert request.role is Role.device and request.vehicle_id == "van-1"
+    assert not binding_errors(
+        request.role,
+        vehicle_id=request.vehicle_id,
+        depot_id=request.depot_id,
+        expires_at=request.expires_at,
+    )
