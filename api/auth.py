@@ -133,6 +133,11 @@ def binding_errors(
             errors.append(("expires_at", "give a timezone (e.g. Z or +09:00)"))
         elif expires_at <= utcnow():
             errors.append(("expires_at", "is not in the future"))
+        else:
+            try:
+                expires_at.astimezone(dt.UTC)  # stored in UTC
+            except OverflowError:
+                errors.append(("expires_at", "is out of range"))
     return errors
 
 

@@ -350,6 +350,15 @@ def test_device_key_must_be_bound_when_issued(
             },
             "body.expires_at",
         ),
+        (
+            {
+                "role": "device",
+                "name": "d",
+                "vehicle_id": "v",
+                "expires_at": "9999-12-31T23:59:00-23:00",
+            },
+            "body.expires_at",
+        ),
     ]
     for body, field in cases:
         r = client.post("/v1/keys", json=body, headers=admin)
