@@ -12,10 +12,17 @@ An app's :class:`KeyCache` remembers the keys it has just verified for
 each. Revoking a key forgets it in the revoking process at once; another
 process may still accept it for up to that long. The dependency that checks
 keys is :func:`api.deps.require`.
+
+A ``device`` key is bound when it is issued: to one vehicle, or to the
+vehicles of one depot (:func:`binding_errors` says what is wrong with a
+binding); what such a key may report is decided by
+:mod:`api.services.scopes`. Any key may carry an expiry, after which it is
+refused like a revoked one.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 import threading
@@ -26,6 +33,7 @@ from enum import StrEnum
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import keys as key_rows
+from api.db.base import utcnow
 from api.db.models import ApiKey
 
 __all__ = [
@@ -34,6 +42,7 @@ __all__ = [
     "KeyCache",
     "Principal",
     "Role",
+    "binding_errors",
     "create_key",
     "find_key",
     "hash_key",
@@ -62,6 +71,27 @@ class Principal:
     key_id: int
     name: str
     role: Role
+    #: A device key's van, or ``None``.
+    vehicle_id: str | None = None
+    #: A device key's depot (its vans), or ``None``.
+    depot_id: str | None = None
+    expires_at: dt.datetime | None = None
+
+    @classmethod
+    def of(cls, row: ApiKey) -> Principal:
+        """The principal a stored key stands for."""
+        return cls(
+            key_id=row.id,
+            name=row.name,
+            role=Role(row.role),
+            vehicle_id=row.vehicle_id,
+            depot_id=row.depot_id,
+            expires_at=row.expires_at,
+        )
+
+    def expired(self, now: dt.datetime | None = None) -> bool:
+        """Whether the key's expiry has passed."""
+        return self.expires_at is not None and self.expires_at <= (now or utcnow())
 
 
 def hash_key(key: str) -> str:
@@ -69,30 +99,114 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def issue_key(session: Session, role: Role, name: str) -> tuple[ApiKey, str]:
+def binding_errors(
+    role: Role,
+    *,
+    vehicle_id: str | None,
+    depot_id: str | None,
+    expires_at: dt.datetime | None = None,
+) -> list[tuple[str, str]]:
+    """What is wrong with a key's binding and expiry, as ``(field, reason)``.
+
+    A device key needs exactly one of ``vehicle_id`` and ``depot_id``; other
+    roles take neither (they are not limited to vans). An expiry must be a
+    timezone-aware time in the future.
+    """
+    errors: list[tuple[str, str]] = []
+    if Role(role) is Role.device:
+        if vehicle_id is None and depot_id is None:
+            errors.append(
+                (
+                    "vehicle_id",
+                    "a device key must be bound to a vehicle (vehicle_id) "
+                    "or to a depot's vehicles (depot_id)",
+                )
+            )
+        elif vehicle_id is not None and depot_id is not None:
+            errors.append(("depot_id", "give vehicle_id or depot_id, not both"))
+    else:
+        for field, value in (("vehicle_id", vehicle_id), ("depot_id", depot_id)):
+            if value is not None:
+                errors.append((field, f"only device keys are bound; not {role}"))
+    if expires_at is not None:
+        if expires_at.tzinfo is None:
+            errors.append(("expires_at", "give a timezone (e.g. Z or +09:00)"))
+        elif expires_at <= utcnow():
+            errors.append(("expires_at", "is not in the future"))
+        else:
+            try:
+                expires_at.astimezone(dt.UTC)  # stored in UTC
+            except OverflowError:
+                errors.append(("expires_at", "is out of range"))
+    return errors
+
+
+def issue_key(
+    session: Session,
+    role: Role,
+    name: str,
+    *,
+    vehicle_id: str | None = None,
+    depot_id: str | None = None,
+    expires_at: dt.datetime | None = None,
+) -> tuple[ApiKey, str]:
     """Store a new key for ``role`` held by ``name``; its row and the plain key.
 
     The plain key ``mp_...`` is not kept anywhere: hand it over now. The
     caller commits.
+
+    Raises
+    ------
+    ValueError
+        When the binding or the expiry is wrong (:func:`binding_errors`): a
+        device key must be bound to a vehicle or a depot.
     """
+    errors = binding_errors(
+        role, vehicle_id=vehicle_id, depot_id=depot_id, expires_at=expires_at
+    )
+    if errors:
+        raise ValueError("; ".join(f"{f}: {r}" for f, r in errors))
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     row = key_rows.add_key(
-        session, name=name, role=Role(role).value, key_hash=hash_key(key)
+        session,
+        name=name,
+        role=Role(role).value,
+        key_hash=hash_key(key),
+        vehicle_id=vehicle_id,
+        depot_id=depot_id,
+        expires_at=expires_at,
     )
     return row, key
 
 
-def create_key(session: Session, role: Role, name: str) -> str:
+def create_key(
+    session: Session,
+    role: Role,
+    name: str,
+    *,
+    vehicle_id: str | None = None,
+    depot_id: str | None = None,
+    expires_at: dt.datetime | None = None,
+) -> str:
     """Store a new key for ``role`` and return the plain key (shown once)."""
-    return issue_key(session, role, name)[1]
+    return issue_key(
+        session,
+        role,
+        name,
+        vehicle_id=vehicle_id,
+        depot_id=depot_id,
+        expires_at=expires_at,
+    )[1]
 
 
 def find_key(session: Session, key: str) -> ApiKey | None:
-    """The live (not revoked) key row for a plain key, if any."""
+    """The live (not revoked, not expired) key row for a plain key, if any."""
     if not key.startswith(KEY_PREFIX):
         return None
     row = key_rows.find_by_hash(session, key_hash=hash_key(key))
     if row is None or row.revoked_at is not None:
+        return None
+    if Principal.of(row).expired():
         return None
     return row
 
@@ -117,7 +231,7 @@ class KeyCache:
     def remembered(self, key: str) -> Principal | None:
         """The key's principal if it was verified less than ``seconds`` ago."""
         hit = self._verified.get(hash_key(key))
-        if hit is not None and hit[0] > time.monotonic():
+        if hit is not None and hit[0] > time.monotonic() and not hit[1].expired():
             return hit[1]
         return None
 
@@ -131,7 +245,7 @@ class KeyCache:
             row = find_key(session, key)
         if row is None:
             return None
-        principal = Principal(key_id=row.id, name=row.name, role=Role(row.role))
+        principal = Principal.of(row)
         with self._lock:
             if len(self._verified) >= self.size:
                 self._verified.clear()

@@ -165,7 +165,7 @@ def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     """A dependency that lets in keys of ``roles`` (and ``admin``).
 
     Use as ``Depends(require(Role.dispatcher))``; it returns the
-    :class:`~api.auth.Principal`. Missing, unknown or revoked keys get 401
+    :class:`~api.auth.Principal`. Missing, unknown, revoked or expired keys get 401
     with ``WWW-Authenticate``; a key of another role gets 403. No role
     given: ``admin`` only.
     """
@@ -191,7 +191,9 @@ def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
         if principal is None:
             principal = await run_in_threadpool(cache.look_up, sessions, key)
         if principal is None:
-            raise HTTPException(401, "unknown or revoked API key", headers=_CHALLENGE)
+            raise HTTPException(
+                401, "unknown, revoked or expired API key", headers=_CHALLENGE
+            )
         if principal.role not in allowed:
             names = ", ".join(sorted(allowed))
             raise HTTPException(403, f"role {principal.role} may not; allowed: {names}")

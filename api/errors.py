@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.services.errors import (
     Conflict,
     FieldError,
+    Forbidden,
     Invalid,
     NotFound,
     ServiceError,
@@ -170,11 +171,16 @@ async def _http_error(request: Request, exc: Exception) -> ProblemResponse:
     )
 
 
-_STATUS: dict[type[ServiceError], int] = {NotFound: 404, Conflict: 409, Invalid: 422}
+_STATUS: dict[type[ServiceError], int] = {
+    NotFound: 404,
+    Forbidden: 403,
+    Conflict: 409,
+    Invalid: 422,
+}
 
 
 async def _service_error(request: Request, exc: Exception) -> ProblemResponse:
-    """A refusal of a service: 404, 409 or 422 (with the fields at fault)."""
+    """A refusal of a service: 403, 404, 409 or 422 (with the fields at fault)."""
     assert isinstance(exc, ServiceError)
     if isinstance(exc, Invalid):
         errors = [e.model_dump() for e in exc.errors]

@@ -14,10 +14,6 @@ acknowledged only after its events are committed by the service's
 ``POST /v1/events``. A message redelivered after a crash between commit and
 acknowledgement is harmless: ingest is idempotent by event id.
 
-Events must belong to the topic's van: one that names another van, or has
-no van at all (operator events such as ``order_cancelled``), is rejected and
-logged, and the rest of the message is still ingested.
-
 **No message stops the consumer.** An unreadable message (not JSON, not
 events) or an invalid event is logged and counted as rejected; an event
 the database cannot store is dead-lettered by the ingest (table
@@ -28,6 +24,12 @@ not answer is a message left unacknowledged, for the broker to deliver
 again. :attr:`MqttConsumer.running` and :attr:`MqttConsumer.connected` say
 whether it consumes (``/readyz``), and :meth:`MqttConsumer.lag` how long
 ago it last stored a message (``/metrics``).
+
+Events must be ones the topic's van may send (the rule of device keys,
+:mod:`api.services.scopes`): device events only, of that van, about orders
+on its route that day. Any other (another van's, an operator event such as
+``order_cancelled``, an order of another route) is rejected and logged, and
+the rest of the message is still ingested.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.services.ingest import EventIngest
+from api.services.scopes import DeviceScope, refusal, screen
 from routing.units import TIMEZONE
 from tracking.events import Event, parse_event
 
@@ -137,19 +140,14 @@ def decode(
             where = ".".join(str(p) for p in first["loc"])
             rejected.append(f"[{k}] {where}: {first['msg']}")
             continue
-        own = getattr(event, "vehicle", "")
-        if own != vehicle and not (own is None and event.type in _VAN_OPTIONAL):
-            rejected.append(
-                f"[{k}] event {event.id}: vehicle {own!r} does not match the "
-                f"topic's {vehicle!r}"
-            )
+        # The rule of device keys (api.services.scopes), the topic's van as
+        # the scope; the orders' routes are checked when the batch is stored.
+        reason = refusal(event, DeviceScope.vehicle(vehicle))
+        if reason is not None:
+            rejected.append(f"[{k}] {reason}")
             continue
         events.append(event)
     return Message(vehicle, day, tuple(events), tuple(rejected))
-
-
-# Order events a driver reports, where the van may be left out.
-_VAN_OPTIONAL = frozenset({"delivered", "failed_attempt", "order_dispatched"})
 
 
 def _local_today() -> dt.date:
@@ -385,9 +383,13 @@ class MqttConsumer:
         for attempt in range(_TRIES):
             try:
                 with self.sessions() as session:
-                    result = self.ingest(
-                        session, message.day, message.events, source="mqtt"
+                    events, refused = screen(
+                        session,
+                        message.day,
+                        message.events,
+                        DeviceScope.vehicle(message.vehicle),
                     )
+                    result = self.ingest(session, message.day, events, source="mqtt")
             except SQLAlchemyError as exc:
                 log.warning(
                     "could not store events from %s (try %d): %s",
@@ -398,7 +400,9 @@ class MqttConsumer:
                 time.sleep(min(2.0**attempt * 0.2, 5.0))
                 continue
             self.accepted += len(result.accepted)
-            self.rejected += len(result.rejected)
+            self.rejected += len(result.rejected) + len(refused)
+            for reason in refused:
+                log.warning("rejected event from %s: %s", message.vehicle, reason)
             for r in result.rejected:
                 log.warning(
                     "rejected event %s from %s: %s",

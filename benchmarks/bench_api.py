@@ -504,7 +504,9 @@ def main() -> None:
     url = args.database_url or f"sqlite:///{folder / 'milepost.db'}"
     live = seed(url, args.orders, args.live, args.at, args.plan_seconds)
     reader = make_key(url, Role.storefront)
-    device = make_key(url, Role.device)
+    # Each ingest client reports for 20 vans at once, more than a device key
+    # (bound to one van or one depot's stored vans) may: a dispatcher's key.
+    device = make_key(url, Role.dispatcher)
     port = free_port()
     server = serve(url, port, folder / "server.log")
     results: dict[str, Any] = {

@@ -137,9 +137,26 @@ def keys_create(
         str, typer.Option(help="dispatcher, storefront, planner, device or admin")
     ],
     name: Annotated[str, typer.Option(help="who holds the key")] = "cli",
+    vehicle: Annotated[
+        str | None,
+        typer.Option(help="device keys: the vehicle the key reports for"),
+    ] = None,
+    depot: Annotated[
+        str | None,
+        typer.Option(help="device keys: report for this depot's stored vehicles"),
+    ] = None,
+    days: Annotated[
+        float | None,
+        typer.Option(min=0.0, help="the key expires after this many days"),
+    ] = None,
 ) -> None:
-    """Issue an API key and print it (it is shown only this once)."""
-    from api.auth import Role
+    """Issue an API key and print it (it is shown only this once).
+
+    A device key must be bound: --vehicle VAN or --depot DEPOT.
+    """
+    import datetime as dt
+
+    from api.auth import Role, binding_errors
 
     valid = [r.value for r in Role]
     if role not in valid:
@@ -161,9 +178,21 @@ def keys_create(
     except PydanticCustomError as exc:
         console.print(f"[bold red]error[/]: --name: {exc.message()}", markup=True)
         raise typer.Exit(code=2) from None
+    expires_at = (
+        None if days is None else dt.datetime.now(dt.UTC) + dt.timedelta(days=days)
+    )
+    options = {"vehicle_id": "--vehicle", "depot_id": "--depot", "expires_at": "--days"}
+    errors = binding_errors(
+        Role(role), vehicle_id=vehicle, depot_id=depot, expires_at=expires_at
+    )
+    for field, reason in errors:
+        console.print(f"[bold red]error[/]: {options[field]}: {reason}", soft_wrap=True)
+    if errors:
+        raise typer.Exit(code=2)
 
     from api.auth import create_key
     from api.db.engine import make_engine, make_sessionmaker
+    from api.db.fleet import get_depot
     from api.db.migrate import upgrade
     from api.settings import get_settings
 
@@ -172,7 +201,17 @@ def keys_create(
     engine = make_engine(settings.database_url)
     try:
         with make_sessionmaker(engine).begin() as session:
-            key = create_key(session, Role(role), name)
+            if depot is not None and get_depot(session, depot_id=depot) is None:
+                console.print(f"[bold red]error[/]: --depot: unknown depot {depot!r}")
+                raise typer.Exit(code=2)
+            key = create_key(
+                session,
+                Role(role),
+                name,
+                vehicle_id=vehicle,
+                depot_id=depot,
+                expires_at=expires_at,
+            )
     finally:
         engine.dispose()
     console.print(f"{role} key {name!r} created; store it now, it is not shown again")

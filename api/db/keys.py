@@ -5,6 +5,8 @@ Keyword-only functions taking an open session first; they never commit.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -13,9 +15,25 @@ from api.db.models import ApiKey
 __all__ = ["ApiKey", "add_key", "find_by_hash", "get_key", "list_keys"]
 
 
-def add_key(session: Session, *, name: str, role: str, key_hash: str) -> ApiKey:
-    """Store a key's digest; the row, with its id."""
-    row = ApiKey(name=name, role=role, key_hash=key_hash)
+def add_key(
+    session: Session,
+    *,
+    name: str,
+    role: str,
+    key_hash: str,
+    vehicle_id: str | None = None,
+    depot_id: str | None = None,
+    expires_at: dt.datetime | None = None,
+) -> ApiKey:
+    """Store a key's digest, binding and expiry; the row, with its id."""
+    row = ApiKey(
+        name=name,
+        role=role,
+        key_hash=key_hash,
+        vehicle_id=vehicle_id,
+        depot_id=depot_id,
+        expires_at=expires_at,
+    )
     session.add(row)
     session.flush()
     return row

@@ -21,7 +21,12 @@ __all__ = ["ApiKey"]
 
 
 class ApiKey(Base):
-    """A key a client sends to call the API; only its SHA-256 is kept."""
+    """A key a client sends to call the API; only its SHA-256 is kept.
+
+    A device key is bound to one vehicle (``vehicle_id``) or to the vehicles
+    of one depot (``depot_id``); other keys to neither (migration 0009). A key
+    past ``expires_at`` no longer authenticates.
+    """
 
     __tablename__ = "api_keys"
 
@@ -31,6 +36,9 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[dt.datetime | None]
+    vehicle_id: Mapped[str | None] = mapped_column(String(128))
+    depot_id: Mapped[str | None] = mapped_column(String(128))
+    expires_at: Mapped[dt.datetime | None]
 
 
 # --- the other resources, one module each (imported so that Base.metadata and

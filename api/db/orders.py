@@ -21,6 +21,7 @@ __all__ = [
     "active_orders",
     "add_orders",
     "count_active_at",
+    "deactivate",
     "get_order",
     "inactive_ids",
     "list_orders",
@@ -91,6 +92,18 @@ def inactive_ids(session: Session, *, ids: Sequence[str]) -> set[str]:
         query = select(OrderRow.id).where(OrderRow.id.in_(chunk), ~OrderRow.active)
         found.update(session.scalars(query))
     return found
+
+
+def deactivate(session: Session, *, order_ids: Sequence[str]) -> None:
+    """Mark those of ``order_ids`` that are stored orders inactive (cancelled)."""
+    ids = sorted(set(order_ids))
+    for i in range(0, len(ids), _CHUNK):
+        chunk = ids[i : i + _CHUNK]
+        for row in session.scalars(
+            select(OrderRow).where(OrderRow.id.in_(chunk), OrderRow.active)
+        ):
+            row.active = False
+    session.flush()
 
 
 def add_orders(session: Session, *, rows: Iterable[OrderRow]) -> None:

@@ -42,7 +42,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import func, select
 
-from api.auth import Role
+from api.auth import Role, create_key
 from api.db import plans as plan_rows
 from api.db.engine import make_engine, make_sessionmaker
 from api.db.tables_tracking import EventRow
@@ -188,8 +188,13 @@ class Replay:
                 headers={"Authorization": f"Bearer {service.keys[role]}"},
                 timeout=timeout,
             )
-            for role in (Role.dispatcher, Role.device, Role.storefront)
+            for role in (Role.dispatcher, Role.storefront)
         }
+        # Each van's device has a key of its own, bound to the van.
+        self.http[Role.device] = httpx.Client(
+            base_url=service.base_url, timeout=timeout
+        )
+        self.device_keys: dict[str, str] = {}
         self.engine = make_engine(service.url)
         self.sessions = make_sessionmaker(self.engine)
         self.mqtt = mqtt.Client(
@@ -240,6 +245,17 @@ class Replay:
         if r.status_code not in set(ok):
             raise RuntimeError(f"{method} {path}: HTTP {r.status_code}: {r.text[:500]}")
         return r.json()
+
+    def _device_headers(self, vehicle: str) -> dict[str, str]:
+        """The van's device key (issued on first use, bound to the van)."""
+        key = self.device_keys.get(vehicle)
+        if key is None:
+            with self.sessions.begin() as session:
+                key = create_key(
+                    session, Role.device, f"replay {vehicle}", vehicle_id=vehicle
+                )
+            self.device_keys[vehicle] = key
+        return {"Authorization": f"Bearer {key}"}
 
     # -- loading and planning ---------------------------------------------------
 
@@ -500,7 +516,7 @@ class Replay:
         return list(due)
 
     def _send(self, now: int) -> None:
-        http: list[Event] = []
+        http: dict[str, list[Event]] = {}
         for vid, van in self.vans.items():
             events = van.take_events() + self._readings(vid, now)
             if not events:
@@ -522,22 +538,25 @@ class Replay:
                 self.acked_mqtt.update(e.id for e in events)
                 self.sent["mqtt"] += len(events)
             else:
-                http += events
-        for k in range(0, len(http), 2000):
-            batch = http[k : k + 2000]
-            body = self._call(
-                Role.device,
-                "POST",
-                "/v1/events",
-                json={
-                    "day": self.day.isoformat(),
-                    "events": [e.model_dump(mode="json") for e in batch],
-                },
-            )
-            self.acked_http.update(body["accepted"])
-            self.acked_http.update(body["duplicates"])
-            self.rejected_http += body["rejected"]
-            self.sent["http"] += len(batch)
+                http[vid] = events
+        # One request per van, with the van's own device key.
+        for vid, van_events in http.items():
+            for k in range(0, len(van_events), 2000):
+                batch = van_events[k : k + 2000]
+                body = self._call(
+                    Role.device,
+                    "POST",
+                    "/v1/events",
+                    json={
+                        "day": self.day.isoformat(),
+                        "events": [e.model_dump(mode="json") for e in batch],
+                    },
+                    headers=self._device_headers(vid),
+                )
+                self.acked_http.update(body["accepted"])
+                self.acked_http.update(body["duplicates"])
+                self.rejected_http += body["rejected"]
+                self.sent["http"] += len(batch)
 
     def _stored_ids(self) -> set[str]:
         with self.sessions() as session:

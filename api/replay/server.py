@@ -150,7 +150,9 @@ class ReplayService:
             upgrade(self.url)
             engine = make_engine(self.url)
             with make_sessionmaker(engine).begin() as session:
-                for role in (Role.dispatcher, Role.device, Role.storefront):
+                # Device keys are bound to a van: the replay issues one per van
+                # as it starts reporting (ReplayRun._device_headers).
+                for role in (Role.dispatcher, Role.storefront):
                     self.keys[role] = create_key(session, role, "replay")
             engine.dispose()
             self._start()

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import IngestDep, Principal, Role, SessionDep, SettingsDep, require
 from api.errors import check_max_items, problem_responses
+from api.services.scopes import check_events
 from tracking.events import Event
 from tracking.tracker import IngestResult
 
@@ -43,8 +44,13 @@ def create_events(
     session: SessionDep,
     settings: SettingsDep,
     ingest: IngestDep,
-    _: Sender,
+    caller: Sender,
 ) -> IngestResult:
-    """Ingest a batch of events; answered only once the accepted ones are stored."""
+    """Ingest a batch of events; answered only once the accepted ones are stored.
+
+    A device key may send only device events for its own vehicle(s) and the
+    orders on their routes; any other event refuses the batch with 403.
+    """
     check_max_items(body.events, "body.events", settings.max_list_items)
+    check_events(session, caller, body.day, body.events)
     return ingest(session, body.day, body.events)

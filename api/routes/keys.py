@@ -10,6 +10,7 @@ from api.auth import Principal, Role
 from api.deps import AdminDep, KeyCacheDep, Offset, SessionDep, require
 from api.errors import problem_responses
 from api.services import keys
+from api.services.errors import fields_under
 from api.services.keys import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, ApiKeysPublic
 
 __all__ = ["router"]
@@ -21,12 +22,16 @@ router = APIRouter(
 )
 
 
-@router.post("", response_model=ApiKeyCreated, status_code=201)
+@router.post(
+    "", response_model=ApiKeyCreated, status_code=201, responses=problem_responses(422)
+)
 def create_api_key(
     body: ApiKeyCreate, session: SessionDep, _: AdminDep
 ) -> ApiKeyCreated:
-    """Issue a key for a role; the response is the only time it is shown."""
-    return keys.create_api_key(session, request=body)
+    """Issue a key for a role (a device key bound to a vehicle or a depot);
+    the response is the only time the key is shown."""
+    with fields_under("body"):
+        return keys.create_api_key(session, request=body)
 
 
 @router.get("", response_model=ApiKeysPublic)

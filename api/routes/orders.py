@@ -11,7 +11,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from api.deps import Offset, Principal, Role, SessionDep, SettingsDep, require
+from api.deps import (
+    IngestDep,
+    Offset,
+    Principal,
+    Role,
+    SessionDep,
+    SettingsDep,
+    require,
+)
 from api.errors import check_max_items, problem_responses
 from api.routes.depots import Limit
 from api.services import orders
@@ -122,8 +130,15 @@ def update_order(
 
 
 @router.delete(
-    "/{order_id}", response_model=OrderPublic, responses=problem_responses(404)
+    "/{order_id}", response_model=OrderPublic, responses=problem_responses(404, 409)
 )
-def cancel_order(order_id: OrderId, session: SessionDep, _: Writer) -> OrderPublic:
-    """Cancel an order (it stays readable, inactive); cancelling twice is harmless."""
-    return orders.cancel_order(session, order_id=order_id)
+def cancel_order(
+    order_id: OrderId, session: SessionDep, ingest: IngestDep, _: Writer
+) -> OrderPublic:
+    """Cancel an order (it stays readable, inactive); cancelling twice is harmless.
+
+    A tracked order's status becomes ``cancelled`` too, as an
+    ``order_cancelled`` event would make it; 409 once it is past cancelling
+    (at the door, delivered, a failed attempt).
+    """
+    return orders.cancel_order(session, order_id=order_id, ingest=ingest)

@@ -1,7 +1,7 @@
 """The errors services raise; ``api.errors`` answers them as problem details.
 
-:class:`NotFound` becomes a 404, :class:`Conflict` a 409 and
-:class:`Invalid` a 422 naming the fields at fault.
+:class:`NotFound` becomes a 404, :class:`Forbidden` a 403, :class:`Conflict`
+a 409 and :class:`Invalid` a 422 naming the fields at fault.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from tracking.events import Event
 __all__ = [
     "Conflict",
     "FieldError",
+    "Forbidden",
     "Invalid",
     "NotFound",
     "ServiceError",
@@ -40,6 +41,10 @@ class ServiceError(Exception):
 
 class NotFound(ServiceError):
     """What the request names does not exist."""
+
+
+class Forbidden(ServiceError):
+    """The caller's key may not do this (its role or its binding); says why."""
 
 
 class Conflict(ServiceError):

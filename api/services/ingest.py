@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from api.db.dead_letters import add_dead_letter
 from api.db.tracking import SqlStore
+from api.services.orders import settle_cancellations
 from tracking.events import Event, event_sort_key
 from tracking.tracker import IngestResult, Tracker
 
@@ -58,6 +59,7 @@ def ingest(session: Session, day: dt.date, events: Sequence[Event]) -> IngestRes
     store = SqlStore(session, day, for_update=True)
     store.prefetch(events)
     result = Tracker(store, namespace=day.isoformat()).ingest(events)
+    settle_cancellations(session, events, frozenset(result.accepted))
     store.bump_revisions()
     return result
 

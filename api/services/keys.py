@@ -7,10 +7,12 @@ import datetime as dt
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from api.auth import KeyCache, Principal, Role, issue_key
+from api.auth import KeyCache, Principal, Role, binding_errors, issue_key
+from api.db import fleet
 from api.db import keys as key_rows
 from api.db.base import utcnow
-from api.services.errors import NotFound
+from api.services.errors import FieldError, Invalid, NotFound
+from routing.bounds import Id, Text
 
 __all__ = [
     "ApiKeyCreate",
@@ -30,7 +32,19 @@ class ApiKeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Role
-    name: str = Field(min_length=1, max_length=200, description="who holds it")
+    name: Text = Field(min_length=1, max_length=200, description="who holds it")
+    vehicle_id: Id | None = Field(
+        default=None,
+        description="device keys: the one vehicle the key reports for",
+    )
+    depot_id: Id | None = Field(
+        default=None,
+        description="device keys: report for every stored vehicle of this depot",
+    )
+    expires_at: dt.datetime | None = Field(
+        default=None,
+        description="when the key stops working (with a timezone); none: never",
+    )
 
 
 class ApiKeyPublic(BaseModel):
@@ -43,6 +57,9 @@ class ApiKeyPublic(BaseModel):
     role: Role
     created_at: dt.datetime
     revoked_at: dt.datetime | None = None
+    vehicle_id: str | None = Field(default=None, description="a device key's vehicle")
+    depot_id: str | None = Field(default=None, description="a device key's depot")
+    expires_at: dt.datetime | None = None
 
 
 class ApiKeyCreated(ApiKeyPublic):
@@ -59,8 +76,38 @@ class ApiKeysPublic(BaseModel):
 
 
 def create_api_key(session: Session, *, request: ApiKeyCreate) -> ApiKeyCreated:
-    """Issue a key for a role; the answer is the only time it is shown."""
-    row, key = issue_key(session, request.role, request.name)
+    """Issue a key for a role; the answer is the only time it is shown.
+
+    A device key must be bound to a vehicle or to a stored depot (422 naming
+    ``vehicle_id`` or ``depot_id`` otherwise); other keys to neither.
+    """
+    errors = [
+        FieldError(field=field, reason=reason)
+        for field, reason in binding_errors(
+            request.role,
+            vehicle_id=request.vehicle_id,
+            depot_id=request.depot_id,
+            expires_at=request.expires_at,
+        )
+    ]
+    if (
+        not errors
+        and request.depot_id is not None
+        and fleet.get_depot(session, depot_id=request.depot_id) is None
+    ):
+        errors.append(
+            FieldError(field="depot_id", reason=f"unknown depot {request.depot_id!r}")
+        )
+    if errors:
+        raise Invalid(errors)
+    row, key = issue_key(
+        session,
+        request.role,
+        request.name,
+        vehicle_id=request.vehicle_id,
+        depot_id=request.depot_id,
+        expires_at=request.expires_at,
+    )
     return ApiKeyCreated(**ApiKeyPublic.model_validate(row).model_dump(), key=key)
 
 

@@ -1,7 +1,14 @@
 """Orders: store (one or a batch), change, cancel, with the stored-data checks.
 
 An order is never deleted: cancelling clears ``active`` and it stays
-readable, so plans, tracking and metrics keep their history. Field errors
+readable, so plans, tracking and metrics keep their history.
+
+**One cancellation.** ``DELETE /v1/orders/{id}`` and an ``order_cancelled``
+event end in the same state: the stored order inactive and, when the order
+is tracked, its status ``cancelled``. Both go through the tracker (the API
+path sends an ``order_cancelled`` event of its own, :func:`cancel_order`),
+and every accepted ``order_cancelled`` event is settled on the stored order
+by :func:`settle_cancellations`, which the ingest calls. Field errors
 name fields relative to the order (``job.location``, ``depot_id``); the
 routes put them under where the order sat in the body.
 """
@@ -10,13 +17,14 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from sqlalchemy.orm import Session
 
 from api.db import fleet, orders
+from api.db import tracking as tracking_rows
 from api.db.errors import DuplicateId
 from api.db.tables_dispatch import ID_LENGTH, OrderRow
 from api.services.errors import (
@@ -28,6 +36,10 @@ from api.services.errors import (
 )
 from api.services.fleet import location_errors
 from routing.model import Id, Job
+from routing.units import to_seconds
+from tracking.events import Event, OrderCancelled
+from tracking.status import OrderState
+from tracking.tracker import IngestResult
 
 __all__ = [
     "JobUpdate",
@@ -48,8 +60,12 @@ __all__ = [
     "new_tracking_token",
     "order_public",
     "read_order",
+    "settle_cancellations",
     "update_order",
 ]
+
+#: What ingests a batch of events and commits (``api.services.ingest``).
+Ingest = Callable[[Session, dt.date, Sequence[Event]], IngestResult]
 
 #: Fields of a job an update may not change: its id and what the order's own
 #: fields (``depot_id``, ``customer_id``) set, and the station (not stored).
@@ -424,10 +440,47 @@ def _updated_job(
         raise Invalid(validation_errors(exc, "job")) from None
 
 
-def cancel_order(session: Session, *, order_id: str) -> OrderPublic:
-    """Cancel an order (it stays readable, inactive); cancelling twice is harmless."""
+def cancel_order(session: Session, *, order_id: str, ingest: Ingest) -> OrderPublic:
+    """Cancel an order (it stays readable, inactive); cancelling twice is harmless.
+
+    A tracked order is cancelled by an ``order_cancelled`` event through
+    ``ingest``, exactly as a dispatcher's event would (so its status is
+    ``cancelled`` too); one the tracker may not cancel any more (on the
+    doorstep, delivered, a failed attempt) is refused with :class:`Conflict`
+    naming its state, and stays active.
+    """
     row = _order(session, order_id)
-    if row.active:
-        row.active = False
-        session.flush()
+    tracked = tracking_rows.tracked_order(session, order_id=order_id)
+    if tracked is not None and tracked[1].state is not OrderState.CANCELLED:
+        day, status, _ = tracked
+        now = to_seconds(dt.datetime.now(dt.UTC), day)
+        event = OrderCancelled(
+            id=f"api-cancel-{secrets.token_hex(12)}",
+            at=max(now, status.updated_at),
+            order_id=order_id,
+            reason="through the API",
+        )
+        result = ingest(session, day, [event])
+        if result.rejected:
+            raise Conflict(
+                f"order {order_id!r} cannot be cancelled: {result.rejected[0].reason}"
+            )
+    else:
+        orders.deactivate(session, order_ids=[order_id])
+    session.refresh(row)
     return order_public(row)
+
+
+def settle_cancellations(
+    session: Session, events: Sequence[Event], accepted: Collection[str]
+) -> None:
+    """Make the stored orders of accepted ``order_cancelled`` events inactive.
+
+    The ingest calls it for every batch, in the batch's transaction: the one
+    place a cancellation reaches the stored order, whichever way it came.
+    """
+    ids = [
+        e.order_id for e in events if isinstance(e, OrderCancelled) and e.id in accepted
+    ]
+    if ids:
+        orders.deactivate(session, order_ids=ids)

@@ -92,10 +92,32 @@ def client(app: FastAPI) -> Iterator[TestClient]:
         yield c
 
 
+#: The vehicle the test device key (``keys[Role.device]``) is bound to.
+DEVICE_VAN = "van-1"
+
+
 def make_keys(app: FastAPI) -> dict[Role, str]:
-    """One plain key per role, stored through the app's database."""
+    """One plain key per role, stored through the app's database.
+
+    The device key is bound to :data:`DEVICE_VAN`; :func:`device_key` makes
+    one for another van.
+    """
     with app.state.sessionmaker.begin() as session:
-        return {role: create_key(session, role, f"test {role}") for role in Role}
+        return {
+            role: create_key(
+                session,
+                role,
+                f"test {role}",
+                vehicle_id=DEVICE_VAN if role is Role.device else None,
+            )
+            for role in Role
+        }
+
+
+def device_key(app: FastAPI, vehicle: str) -> str:
+    """A plain device key bound to ``vehicle``."""
+    with app.state.sessionmaker.begin() as session:
+        return create_key(session, Role.device, f"device {vehicle}", vehicle_id=vehicle)
 
 
 @pytest.fixture

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from api.auth import Role
+from tests.api.conftest import DEVICE_VAN
 from tests.api.roles import Case, case
 
+# The van the test device key is bound to: a device may report for it.
 EVENTS = {
     "day": "2026-11-23",
-    "events": [{"type": "shift_start", "id": "roles-1", "at": 28800, "vehicle": "v"}],
+    "events": [
+        {"type": "shift_start", "id": "roles-1", "at": 28800, "vehicle": DEVICE_VAN}
+    ],
 }
 
 ROWS: dict[tuple[str, str], Case] = {

@@ -34,12 +34,13 @@ KILL_AFTER = 1.5
 
 
 @pytest.fixture
-def device_key(database_url: str) -> Iterator[str]:
-    """A device key in the (migrated) test database."""
+def sender_key(database_url: str) -> Iterator[str]:
+    """A dispatcher's key in the (migrated) test database: the batches are of
+    many vans, more than one device key may report for."""
     upgrade(database_url)
     engine = make_engine(database_url)
     with make_sessionmaker(engine).begin() as session:
-        key = create_key(session, Role.device, "fault test")
+        key = create_key(session, Role.dispatcher, "fault test")
     engine.dispose()
     yield key
 
@@ -71,12 +72,12 @@ def _stored(database_url: str) -> tuple[set[str], int]:
 
 
 def test_sigkill_mid_stream_loses_no_acknowledged_event(
-    database_url: str, device_key: str, tmp_path: Path
+    database_url: str, sender_key: str, tmp_path: Path
 ) -> None:
     """Acknowledged events survive kill -9; batches are atomic; none stored twice."""
     port = free_port()
     base = f"http://127.0.0.1:{port}/v1/events"
-    headers = auth(device_key)
+    headers = auth(sender_key)
     log = tmp_path / "server.log"
     server = serve(database_url, port, log)
     killer = threading.Timer(KILL_AFTER, server.kill)  # SIGKILL

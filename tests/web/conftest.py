@@ -72,7 +72,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     upgrade(url)
     engine = make_engine(url)
     with make_sessionmaker(engine).begin() as session:
-        keys = {role: create_key(session, role, f"web {role}") for role in Role}
+        # The device key reports for the vans of the test day's depot
+        # (tests/web/day.py stores them there).
+        keys = {
+            role: create_key(
+                session,
+                role,
+                f"web {role}",
+                depot_id="hub-mapo" if role is Role.device else None,
+            )
+            for role in Role
+        }
     engine.dispose()
     port = free_port()
     log = folder / "server.log"

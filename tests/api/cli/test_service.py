@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -36,6 +38,34 @@ def test_created_key_authenticates(database_url: str) -> None:
     assert r.status_code == 200
     assert r.json()["role"] == "planner"
     assert r.json()["name"] == "ops"
+
+
+def test_device_key_needs_a_binding(database_url: str) -> None:
+    """`keys create --role device` without --vehicle or --depot exits 2 naming
+    the option; with --vehicle it prints a key bound to that van; an unknown
+    --depot exits 2."""
+    env = {"MILEPOST_DATABASE_URL": database_url}
+    unbound = runner.invoke(cli, ["keys", "create", "--role", "device"], env=env)
+    assert unbound.exit_code == 2
+    assert "--vehicle" in unbound.output and "bound" in unbound.output
+    nowhere = runner.invoke(
+        cli, ["keys", "create", "--role", "device", "--depot", "nowhere"], env=env
+    )
+    assert nowhere.exit_code == 2
+    assert "unknown depot 'nowhere'" in nowhere.output
+    bound = runner.invoke(
+        cli,
+        ["keys", "create", "--role", "device", "--vehicle", "van-3", "--days", "30"],
+        env=env,
+    )
+    assert bound.exit_code == 0, bound.output
+    key = bound.stdout.strip().splitlines()[-1]
+    with TestClient(create_app(Settings(database_url=database_url))) as client:
+        me = client.get("/v1/keys/me", headers={"Authorization": f"Bearer {key}"})
+    assert me.json()["vehicle_id"] == "van-3"
+    expires = dt.datetime.fromisoformat(me.json()["expires_at"])
+    left = expires - dt.datetime.now(dt.UTC)
+    assert dt.timedelta(days=29) < left <= dt.timedelta(days=30)
 
 
 def test_db_upgrade_migrates(database_url: str) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from api.auth import Role
 from api.db.tables_tracking import EventRow
 from api.settings import Settings
-from tests.api.conftest import auth
+from tests.api.conftest import auth, device_key
 from tests.api.tracking_fixtures import DAY, batch, main_route, track_small_day
 
 URL = "/v1/events"
@@ -43,7 +43,7 @@ def test_same_batch_twice_is_duplicates(
         },
     )
     before = _event_rows(app)
-    first = client.post(URL, json=body, headers=auth(keys[Role.device]))
+    first = client.post(URL, json=body, headers=auth(device_key(app, van)))
     assert first.status_code == 200, first.text
     assert first.json() == {
         "accepted": ["e1", "e2"],
@@ -66,7 +66,7 @@ def test_out_of_order_batches_give_the_same_history(
     _, plan = track_small_day(app)
     route = main_route(plan)
     van, first_stop = route.vehicle, route.order_ids[0]
-    headers = auth(keys[Role.device])
+    headers = auth(device_key(app, van))
     late = batch(
         {
             "type": "stop_arrived",
@@ -105,7 +105,7 @@ def test_rejections_carry_reasons(
 ) -> None:
     """Unknown orders, impossible changes and reused ids are rejected, with why."""
     track_small_day(app)
-    headers = auth(keys[Role.device])
+    headers = auth(keys[Role.dispatcher])
     proof = {"recipient": "Kim"}
     response = client.post(
         URL,

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.auth import Role
-from tests.api.conftest import auth
+from tests.api.conftest import auth, device_key
 from tests.api.sensor_fixtures import DAY, track_cold_day
 
 VAN = "cold-van"
@@ -47,7 +47,7 @@ def test_excursion_opens_and_closes_an_exception(
     frozen one is still too warm; delivering it closes the exception. The
     orders' tracking shows the excursions with start, end, peak and limit."""
     track_cold_day(app.state.sessionmaker, VAN, store=True)
-    device, dispatcher = keys[Role.device], keys[Role.dispatcher]
+    device, dispatcher = device_key(app, VAN), keys[Role.dispatcher]
     _post(
         client,
         device,
@@ -110,7 +110,7 @@ def test_acknowledge_records_who_and_keeps_it_open(
     track_cold_day(app.state.sessionmaker, VAN)
     _post(
         client,
-        keys[Role.device],
+        device_key(app, VAN),
         {"type": "shift_start", "id": "go", "at": 28_800, "vehicle": VAN},
         _temp("p1", 29_000, 12.0, order_id=COLD),
     )

@@ -77,8 +77,9 @@ def day_done(client: TestClient, keys: dict[Role, str]) -> dict[str, Any]:
             )
         else:
             events.append(delivered(order_id, at))
+    # Several vans in one batch: a dispatcher's key (a device key has one).
     sent = client.post(
-        "/v1/events", json=batch(*events), headers=auth(keys[Role.device])
+        "/v1/events", json=batch(*events), headers=auth(keys[Role.dispatcher])
     )
     assert sent.status_code == 200, sent.text
     assert not sent.json()["rejected"], sent.json()["rejected"]

@@ -7,13 +7,14 @@ import threading
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.auth import Role
 from api.services.ingest import ingest_and_commit
 from api.services.tracking import local_time
 from routing.plan import Plan, StepType
-from tests.api.conftest import auth
+from tests.api.conftest import auth, device_key
 from tests.api.tracking_fixtures import (
     BEFORE,
     DAY,
@@ -144,7 +145,7 @@ def test_unknown_order_is_404(client: TestClient, keys: dict[Role, str]) -> None
 
 
 def test_events_move_status_and_eta_at_the_same_clock(
-    client: TestClient, keys: dict[Role, str], tracked: Tracked
+    app: FastAPI, client: TestClient, keys: dict[Role, str], tracked: Tracked
 ) -> None:
     """A late start pushes the ETA back, asked at the very same time.
 
@@ -172,7 +173,7 @@ def test_events_move_status_and_eta_at_the_same_clock(
             },
             {"type": "stop_departed", "id": "d0", "at": late, "vehicle": route.vehicle},
         ),
-        headers=auth(keys[Role.device]),
+        headers=auth(device_key(app, route.vehicle)),
     )
     assert sent.status_code == 200, sent.text
     after = _eta(client, key, order_id, at)
@@ -218,7 +219,7 @@ def test_events_stored_by_another_process_are_seen(
 
 
 def test_delivered_order_has_history_and_no_eta(
-    client: TestClient, keys: dict[Role, str], tracked: Tracked
+    app: FastAPI, client: TestClient, keys: dict[Role, str], tracked: Tracked
 ) -> None:
     """Once delivered there is no ETA; the history shows every step and cause."""
     plan, _ = tracked
@@ -239,7 +240,7 @@ def test_delivered_order_has_history_and_no_eta(
                 "proof": {"recipient": "front desk"},
             },
         ),
-        headers=auth(keys[Role.device]),
+        headers=auth(device_key(app, route.vehicle)),
     )
     assert sent.status_code == 200, sent.text
     got = client.get(
@@ -276,14 +277,14 @@ def test_tracking_link_shows_only_the_customers_order(
 
 
 def test_tracking_link_shows_the_van_only_when_the_stop_is_next(
-    client: TestClient, keys: dict[Role, str], tracked: Tracked
+    app: FastAPI, client: TestClient, keys: dict[Role, str], tracked: Tracked
 ) -> None:
     """Out for delivery: no position; the stop is next (arriving): the van's."""
     plan, tokens = tracked
     route = main_route(plan)
     first, second = _home_jobs(plan)[:2]
     t = route.steps[0].departure
-    device = auth(keys[Role.device])
+    device = auth(device_key(app, route.vehicle))
     sent = client.post(
         "/v1/events",
         json=batch(
@@ -343,7 +344,7 @@ def test_streams_send_the_current_view_first(
 
 
 def test_stream_pushes_a_status_change(
-    client: TestClient, keys: dict[Role, str], tracked: Tracked
+    app: FastAPI, client: TestClient, keys: dict[Role, str], tracked: Tracked
 ) -> None:
     """An event changes the order's status: the open stream sends it."""
     plan, _ = tracked
@@ -379,7 +380,7 @@ def test_stream_pushes_a_status_change(
             {"type": "shift_start", "id": "q1", "at": t, "vehicle": route.vehicle},
             {"type": "stop_departed", "id": "q2", "at": t, "vehicle": route.vehicle},
         ),
-        headers=auth(keys[Role.device]),
+        headers=auth(device_key(app, route.vehicle)),
     )
     assert sent.status_code == 200, sent.text
     reader.join(10)
