@@ -6,8 +6,9 @@ Heavy imports wait inside the commands so ``milepost --help`` stays quick.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -154,41 +155,9 @@ def keys_create(
 
     A device key must be bound: --vehicle VAN or --depot DEPOT.
     """
-    import datetime as dt
+    from api.auth import Role
 
-    from api.auth import Role, binding_errors
-
-    valid = [r.value for r in Role]
-    if role not in valid:
-        console.print(
-            f"[bold red]error[/]: --role: {role!r} is not a role; "
-            f"choose one of {', '.join(valid)}",
-            soft_wrap=True,
-        )
-        raise typer.Exit(code=2)
-    if not 1 <= len(name) <= 200:
-        console.print("[bold red]error[/]: --name: 1 to 200 characters")
-        raise typer.Exit(code=2)
-    from pydantic_core import PydanticCustomError
-
-    from routing.bounds import check_id
-
-    try:
-        check_id(name)
-    except PydanticCustomError as exc:
-        console.print(f"[bold red]error[/]: --name: {exc.message()}", markup=True)
-        raise typer.Exit(code=2) from None
-    expires_at = (
-        None if days is None else dt.datetime.now(dt.UTC) + dt.timedelta(days=days)
-    )
-    options = {"vehicle_id": "--vehicle", "depot_id": "--depot", "expires_at": "--days"}
-    errors = binding_errors(
-        Role(role), vehicle_id=vehicle, depot_id=depot, expires_at=expires_at
-    )
-    for field, reason in errors:
-        console.print(f"[bold red]error[/]: {options[field]}: {reason}", soft_wrap=True)
-    if errors:
-        raise typer.Exit(code=2)
+    expires_at = _key_options(role, name, vehicle, depot, days)
 
     from api.auth import create_key
     from api.db.engine import make_engine, make_sessionmaker
@@ -216,6 +185,46 @@ def keys_create(
         engine.dispose()
     console.print(f"{role} key {name!r} created; store it now, it is not shown again")
     out.print(key, markup=False, highlight=False, soft_wrap=True)
+
+
+def _key_options(
+    role: str, name: str, vehicle: str | None, depot: str | None, days: float | None
+) -> dt.datetime | None:
+    """Check ``keys create``'s options as the API checks its body (exit 2
+    naming the option); the expiry they give."""
+    from pydantic import ValidationError
+
+    from api.auth import Role, binding_errors
+    from api.services.keys import ApiKeyCreate
+
+    valid = [r.value for r in Role]
+    if role not in valid:
+        _option_error(
+            "--role", f"{role!r} is not a role; choose one of {', '.join(valid)}"
+        )
+    expires_at = (
+        None if days is None else dt.datetime.now(dt.UTC) + dt.timedelta(days=days)
+    )
+    options = {"name": "--name", "vehicle_id": "--vehicle", "depot_id": "--depot"}
+    try:
+        ApiKeyCreate(role=Role(role), name=name, vehicle_id=vehicle, depot_id=depot)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        _option_error(options.get(str(first["loc"][0]), "--name"), first["msg"])
+    options["expires_at"] = "--days"
+    errors = binding_errors(
+        Role(role), vehicle_id=vehicle, depot_id=depot, expires_at=expires_at
+    )
+    for field, reason in errors[:-1]:
+        console.print(f"[bold red]error[/]: {options[field]}: {reason}", soft_wrap=True)
+    if errors:
+        _option_error(options[errors[-1][0]], errors[-1][1])
+    return expires_at
+
+
+def _option_error(option: str, reason: str) -> NoReturn:
+    console.print(f"[bold red]error[/]: {option}: {reason}", soft_wrap=True)
+    raise typer.Exit(code=2)
 
 
 @db_app.command("upgrade")
