@@ -225,7 +225,7 @@ def test_a_nul_in_a_key_name_is_not_a_500(
     r = client.post("/v1/keys", json=body, headers=admin)
     after = client.get("/v1/keys", headers=admin).json()["count"]
     assert r.status_code == 422, r.text
-    assert r.json()["errors"][0]["field"] == "name"
+    assert r.json()["errors"][0]["field"] == "body.name"
     assert after == before
 
 
