@@ -604,7 +604,15 @@ class Replay:
         if not open_:
             return "no open order left to cancel"
         order = open_[int(d.pick * len(open_))]
-        self._call(Role.dispatcher, "DELETE", f"/v1/orders/{order}")
+        r = self.http[Role.dispatcher].delete(f"/v1/orders/{order}")
+        if r.status_code == 409:
+            # Too late: the service saw the van reach the door first (its
+            # events run ahead of the replay's own view of the van).
+            return f"cancellation of {order} refused: {r.json().get('detail')}"
+        if r.status_code != 200:
+            raise RuntimeError(
+                f"DELETE /v1/orders/{order}: HTTP {r.status_code}: {r.text}"
+            )
         self.cancelled.add(order)
         return f"cancelled {order}"
 
