@@ -8,11 +8,11 @@ session or transaction of their own; the others never commit.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import event, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from api.db.base import utcnow
 from api.db.tables_jobs import JobRow, new_id
@@ -52,9 +52,32 @@ def add_job(session: Session, *, kind: str, payload: dict[str, Any]) -> JobRow:
     return row
 
 
-def get_job(session: Session, *, job_id: str) -> JobRow | None:
-    """The job with this id, if any."""
-    return session.get(JobRow, job_id)
+def get_job(session: Session, *, job_id: str, light: bool = False) -> JobRow | None:
+    """The job with this id, if any.
+
+    ``light`` leaves its payload and result unread until they are used (a
+    2,000-order re-optimisation's payload is 1.6 MB of JSON).
+    """
+    if not light:
+        return session.get(JobRow, job_id)
+    query = (
+        select(JobRow)
+        .where(JobRow.id == job_id)
+        .options(defer(JobRow.payload), defer(JobRow.result))
+    )
+    return session.scalars(query).first()
+
+
+def payload_fields(
+    session: Session, *, job_id: str, keys: Sequence[str]
+) -> dict[str, str | None]:
+    """Top-level fields of a job's payload as text, read by the database."""
+    values = session.execute(
+        select(*(JobRow.payload[k].as_string() for k in keys)).where(
+            JobRow.id == job_id
+        )
+    ).one()
+    return dict(zip(keys, values, strict=True))
 
 
 def recover_running(session: Session, *, max_attempts: int) -> list[str]:
