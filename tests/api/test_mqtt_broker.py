@@ -349,11 +349,13 @@ def test_consumer_down_30_s_at_200_msg_s_loses_nothing(
         first.stop()
         fleet.run(30, 200)
         second = _consumer(sessions, broker.port, client_id, root)
+        back = time.monotonic()
         try:
             fleet.run(5, 200)
             assert _wait(lambda: len(fleet.acked) == len(fleet.sent), 30)
             acked = fleet.acknowledged()
             assert _wait(lambda: acked <= _stored(sessions)[0], 180)
+            drained = time.monotonic() - back
             time.sleep(1.0)  # anything late would show up as extra rows
             stored, rows = _stored(sessions)
         finally:
@@ -365,7 +367,8 @@ def test_consumer_down_30_s_at_200_msg_s_loses_nothing(
     log.info(
         f"sent {len(fleet.sent)}, acknowledged {len(acked)}, stored {len(stored)} "
         f"in {rows} rows, lost {len(lost)}, extra {len(extra)}; consumer "
-        f"messages {first.messages} + {second.messages}"
+        f"messages {first.messages} + {second.messages}; drained "
+        f"{drained:.0f} s after the restart"
     )
     assert len(acked) == len(fleet.sent) == 8000
     assert lost == set()
