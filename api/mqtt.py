@@ -7,10 +7,12 @@ payload is JSON: one event, a list of events, or ``{"day": "YYYY-MM-DD",
 midnight should say their day.
 
 Nothing is lost: the consumer keeps a persistent session (a fixed client id,
-``clean_session=False``), so the broker holds QoS 1 messages published while
-it is down and delivers them when it is back; and each message is
-acknowledged only after its events are committed by the service's
-:class:`~api.services.ingest.EventIngest`, the same path as
+one per deployment, ``clean_session=False``), so the broker holds QoS 1
+messages published while it is down and delivers them when it is back, as
+many as its queue limit allows (``deploy/mosquitto/milepost.conf`` sizes it
+for an hour's outage; Mosquitto's default of 1,000 drops the rest); and each
+message is acknowledged only after its events are committed by the
+service's :class:`~api.services.ingest.EventIngest`, the same path as
 ``POST /v1/events``. A message redelivered after a crash between commit and
 acknowledgement is harmless: ingest is idempotent by event id.
 
@@ -166,7 +168,8 @@ class MqttConsumer:
     client_id
         Fixed, so that the broker keeps the session (and the messages
         queued for it) while the consumer is down. Run one consumer per
-        client id.
+        client id; the service derives it from its database
+        (:func:`api.settings.default_client_id`).
     today
         The operating day of payloads without ``day`` (default: the local
         date at receipt).
@@ -192,6 +195,8 @@ class MqttConsumer:
         self.ingest = ingest or EventIngest()
         self.host = host
         self.port = port
+        #: The session the broker keeps for this consumer.
+        self.client_id = client_id
         self.today = today
         self.root = root
         self.topic = topic_for("+", root)

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import hashlib
+import re
+from pathlib import Path
+from typing import Self
 
-__all__ = ["Settings", "get_settings"]
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+__all__ = ["Settings", "default_client_id", "get_settings"]
 
 MIB = 1024 * 1024
 
@@ -45,11 +52,12 @@ class Settings(BaseSettings):
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = Field(1883, gt=0, lt=65536)
     mqtt_client_id: str = Field(
-        "milepost-ingest",
-        min_length=1,
+        "",
         max_length=128,
         description="the consumer's fixed MQTT client id (the broker keeps its "
-        "session); two services on one broker need different ids",
+        "session under it); default: derived from the database, "
+        "milepost-<database name>-<8 hex of its host, port and name or file "
+        "path>, so two deployments on one broker never share a session",
     )
     mqtt_topic_root: str = Field(
         "milepost",
@@ -71,6 +79,38 @@ class Settings(BaseSettings):
         "the embedded city's roads and districts)",
     )
     tile_attribution: str = Field("", description="credit shown under the tiles")
+
+    @model_validator(mode="after")
+    def _client_id_of_the_database(self) -> Self:
+        if not self.mqtt_client_id:
+            self.mqtt_client_id = default_client_id(self.database_url)
+        return self
+
+
+def default_client_id(database_url: str) -> str:
+    """The MQTT client id of the deployment that owns this database.
+
+    One database is one deployment: its consumer keeps one persistent
+    session on the broker. The id names the database and hashes where it is
+    (driver, host, port and name; a SQLite file by its absolute path), so
+    two deployments on one broker get different ids, and the same
+    deployment gets the same id after every restart. Credentials and query
+    options do not count: changing a password keeps the session.
+    """
+    try:
+        url = make_url(database_url)
+    except ArgumentError:
+        where, name = database_url, "db"
+    else:
+        database = url.database or ""
+        if url.get_backend_name() == "sqlite" and database not in ("", ":memory:"):
+            database = str(Path(database).resolve())
+        backend = url.get_backend_name()
+        where = f"{backend}://{url.host or ''}:{url.port or ''}/{database}"
+        name = Path(database).stem if backend == "sqlite" else database
+    digest = hashlib.sha256(where.encode()).hexdigest()[:8]
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:40] or "db"
+    return f"milepost-{name}-{digest}"
 
 
 def get_settings() -> Settings:

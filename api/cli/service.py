@@ -68,8 +68,13 @@ def ingest_mqtt_command(
         typer.Option(min=1, max=65535, help="broker port (MILEPOST_MQTT_PORT)"),
     ] = None,
     client_id: Annotated[
-        str, typer.Option(help="fixed MQTT client id (the broker keeps its session)")
-    ] = "milepost-ingest",
+        str | None,
+        typer.Option(
+            help="fixed MQTT client id, the broker keeps its session under it "
+            "(MILEPOST_MQTT_CLIENT_ID; default: derived from the database, "
+            "the same as serve --mqtt)"
+        ),
+    ] = None,
 ) -> None:
     """Consume device events from MQTT into the database (runs until stopped)."""
     import logging
@@ -87,7 +92,7 @@ def ingest_mqtt_command(
         make_sessionmaker(engine),
         host=host or settings.mqtt_host,
         port=port or settings.mqtt_port,
-        client_id=client_id,
+        client_id=client_id or settings.mqtt_client_id,
         root=settings.mqtt_topic_root,
     )
     console.print(f"consuming {consumer.topic} from {consumer.host}:{consumer.port}")
