@@ -17,7 +17,9 @@ started. A job the runner was running when the process died is still
 it ``failed`` ("interrupted by server restarts 3 times") once it has been
 started :data:`MAX_ATTEMPTS` times. A worker process that dies (out of
 memory, a crash in native code) counts the same way. A graceful shutdown
-re-queues the jobs it interrupts without counting them. A function that
+re-queues the jobs it interrupts without counting them. The pool's
+processes end when the service process dies, even by ``kill -9``
+(:mod:`api.jobs.lifeline`). A function that
 raises ends ``failed`` with the exception's type and message; so does a
 result that cannot be stored or a hook that fails (the result is kept).
 
@@ -31,6 +33,7 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import multiprocessing
+import os
 import queue
 import threading
 import time
@@ -44,6 +47,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import jobs as job_rows
 from api.db.tables_jobs import JobRow
+from api.jobs import lifeline
 from api.jobs.handlers import Progress
 from api.jobs.kinds import AnyKind, JobKinds, MalformedJob, UnknownJobKind
 
@@ -69,9 +73,10 @@ _CHILD_QUEUE: Any = None
 _CHILD_RATE = 10.0
 
 
-def _init_child(progress_queue: Any) -> None:
+def _init_child(progress_queue: Any, service_pid: int) -> None:
     global _CHILD_QUEUE  # one queue per worker process
     _CHILD_QUEUE = progress_queue
+    lifeline.watch(service_pid)  # a kill -9 of the service ends this worker too
 
 
 def _run_in_child(fn: JobFunction, payload: BaseModel, job_id: str) -> Any:
@@ -153,6 +158,8 @@ class JobRunner:
         self._context = multiprocessing.get_context(
             "forkserver" if "forkserver" in context else "spawn"
         )
+        if self._context.get_start_method() == "forkserver":
+            self._context.set_forkserver_preload(lifeline.preload_modules())
         self._progress: Any = None
 
     # -- life cycle ---------------------------------------------------------------
@@ -330,11 +337,13 @@ class JobRunner:
     def _get_pool(self) -> concurrent.futures.ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:
+                # The forkserver (started with the first pool) watches us too.
+                os.environ[lifeline.ENV] = str(os.getpid())
                 self._pool = concurrent.futures.ProcessPoolExecutor(
                     max_workers=self.workers,
                     mp_context=self._context,
                     initializer=_init_child,
-                    initargs=(self._progress,),
+                    initargs=(self._progress, os.getpid()),
                 )
             return self._pool
 
