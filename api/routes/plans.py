@@ -14,12 +14,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Response
 
 from api.deps import (
+    DeprecatedSkip,
     JobQueueDep,
-    Offset,
+    OptionalOffset,
     Principal,
     Role,
     SessionDep,
     SettingsDep,
+    page_offset,
     require,
 )
 from api.errors import problem_responses
@@ -80,12 +82,14 @@ def read_plans(
     day: dt.date | None = None,
     depot_id: Annotated[str | None, Query(max_length=128)] = None,
     status: Literal["draft", "dispatched", "superseded"] | None = None,
-    skip: Offset = 0,
+    offset: OptionalOffset = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    skip: DeprecatedSkip = None,
 ) -> PlansPublic:
     """List stored plans, newest first, by day, depot and status."""
+    start = page_offset(offset, skip)
     return plans.list_plans(
-        session, day=day, depot_id=depot_id, status=status, skip=skip, limit=limit
+        session, day=day, depot_id=depot_id, status=status, skip=start, limit=limit
     )
 
 
