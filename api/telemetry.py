@@ -44,6 +44,8 @@ class RequestIdFilter(logging.Filter):
         if getattr(record, "request_id", None) is None:
             record.request_id = current_request_id.get() or "-"
         return True
+
+
 UNMATCHED = "<unmatched>"  # one label for every unknown path, not one per path
 
 
@@ -204,8 +206,7 @@ def logging_config(*, json_lines: bool, level: str = "INFO") -> dict[str, Any]:
         {"()": JsonFormatter}
         if json_lines
         else {
-            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: "
-            "%(message)s"
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
         }
     )
     handler = {
