@@ -8,7 +8,6 @@ at once with the job and the plan's URL; the plan's id is the job's id, so
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -37,6 +36,7 @@ from api.services.plans import (
     PlansPublic,
     RescueComparison,
 )
+from routing.bounds import Day
 
 __all__ = ["PlanCreate", "PlanParams", "PlanReoptimize", "router"]
 
@@ -79,7 +79,7 @@ def create_plan(
 def read_plans(
     session: SessionDep,
     _: Reader,
-    day: dt.date | None = None,
+    day: Day | None = None,
     depot_id: Annotated[str | None, Query(max_length=128)] = None,
     status: Literal["draft", "dispatched", "superseded"] | None = None,
     offset: OptionalOffset = None,

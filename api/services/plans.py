@@ -41,6 +41,7 @@ from api.services.errors import (
 )
 from api.services.problems import problem_for
 from api.services.travel import plan_travel
+from routing.bounds import Day
 from routing.io import InputError
 from routing.model import Id, Problem
 from routing.plan import Plan, Summary
@@ -99,7 +100,7 @@ class PlanCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     problem: Problem | None = None
-    day: dt.date | None = None
+    day: Day | None = None
     depot_id: Id | None = None
     params: PlanParams | None = None
 
@@ -181,7 +182,7 @@ class PlanPublic(BaseModel):
 
     id: str
     status: PlanState
-    day: dt.date | None = None
+    day: Day | None = None
     depot_id: str | None = None
     job: JobPublic | None = None
     plan: Plan | None = None

@@ -122,3 +122,48 @@ def test_tracking_link_answers_are_not_stored(
     assert missing.headers["cache-control"] == "no-store"
     other = client.get("/v1/depots", headers=auth(keys[Role.dispatcher]))
     assert "cache-control" not in other.headers
+
+
+@pytest.mark.parametrize("day", [0, 20261123, 1.5, True, "0", "1700000000", None])
+def test_a_number_is_not_a_day_in_a_body(
+    client: TestClient, keys: dict[Role, str], day: Any
+) -> None:
+    """``"day": 0`` (or a timestamp, a bool, null) is a 422 on body.day."""
+    body = {"day": day, "events": []}
+    got = client.post("/v1/events", json=body, headers=auth(keys[Role.dispatcher]))
+    assert got.status_code == 422, got.text
+    assert "body.day" in [e["field"] for e in got.json()["errors"]]
+
+
+@pytest.mark.parametrize("path", ["/v1/orders", "/v1/plans", "/v1/exceptions"])
+@pytest.mark.parametrize("day", ["0", "1700000000", "2026-11-23T00:00"])
+def test_a_number_is_not_a_day_in_a_query(
+    client: TestClient, keys: dict[Role, str], path: str, day: str
+) -> None:
+    """``?day=0`` is a 422 on query.day; a real day is answered."""
+    headers = auth(keys[Role.dispatcher])
+    got = client.get(path, params={"day": day}, headers=headers)
+    assert got.status_code == 422, got.text
+    assert [e["field"] for e in got.json()["errors"]] == ["query.day"]
+    assert client.get(path, params={"day": DAY}, headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize("at", [False, True, "08:00", 3600.5])
+def test_a_boolean_is_not_a_time(
+    client: TestClient, keys: dict[Role, str], at: Any
+) -> None:
+    """``"at": false`` is a 422 naming the event's ``at``; 3600 is taken."""
+    event = {
+        "type": "position",
+        "id": "p1",
+        "vehicle": "van-1",
+        "lat": 37.5,
+        "lon": 127.0,
+    }
+    headers = auth(keys[Role.dispatcher])
+    body = {"day": DAY, "events": [{**event, "at": at}]}
+    got = client.post("/v1/events", json=body, headers=headers)
+    assert got.status_code == 422, got.text
+    assert [e["field"] for e in got.json()["errors"]] == ["body.events[0].at"]
+    body = {"day": DAY, "events": [{**event, "at": 3600}]}
+    assert client.post("/v1/events", json=body, headers=headers).status_code == 200
