@@ -37,7 +37,8 @@ class JobPublic(BaseModel):
     progress: float = Field(ge=0.0, le=1.0, description="share done, 0 to 1")
     message: str = Field(description="what it is doing now")
     error: str | None = Field(
-        default=None, description="why it failed: exception type and message"
+        default=None,
+        description="why it failed, in public words (details are in the log)",
     )
     created_at: dt.datetime
     finished_at: dt.datetime | None = None

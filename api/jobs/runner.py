@@ -20,8 +20,11 @@ memory, a crash in native code) counts the same way. A graceful shutdown
 re-queues the jobs it interrupts without counting them. The pool's
 processes end when the service process dies, even by ``kill -9``
 (:mod:`api.jobs.lifeline`). A function that
-raises ends ``failed`` with the exception's type and message; so does a
-result that cannot be stored or a hook that fails (the result is kept).
+raises ends ``failed`` with a public reason (:func:`public_reason`): the
+message of the domain's own errors (an infeasible plan, an unreachable
+address, a bad scenario), else only "an internal error"; the exception's
+type, text and traceback go to the log with the job id. So does a result that
+cannot be stored or a hook that fails (the result is kept).
 
 One process per database should run jobs: recovery at startup re-queues
 every ``running`` job, including those another live runner holds. Start
@@ -51,7 +54,7 @@ from api.jobs import lifeline
 from api.jobs.handlers import Progress
 from api.jobs.kinds import AnyKind, JobKinds, MalformedJob, UnknownJobKind
 
-__all__ = ["MAX_ATTEMPTS", "JobHook", "JobRunner"]
+__all__ = ["MAX_ATTEMPTS", "JobHook", "JobRunner", "public_reason"]
 
 log = logging.getLogger("milepost.jobs")
 
@@ -294,8 +297,10 @@ class JobRunner:
             self._lost_worker(job_id, attempts, exc)
             return
         except Exception as exc:
-            log.warning("job %s (%s) failed", job_id, name, exc_info=exc)
-            self._fail(job_id, _describe(exc))
+            log.warning(
+                "job %s (%s) failed: %s", job_id, name, _describe(exc), exc_info=exc
+            )
+            self._fail(job_id, public_reason(name, exc))
             return
         self._succeed(job_id, kind, result)
 
@@ -392,8 +397,13 @@ class JobRunner:
                 for hook in self.hooks.get(kind.name, []):
                     hook(session, row)
         except Exception as exc:
-            log.exception("job %s (%s): storing the result failed", job_id, kind.name)
-            self._fail(job_id, f"storing the result failed: {_describe(exc)}", data)
+            log.exception(
+                "job %s (%s): storing the result failed: %s",
+                job_id,
+                kind.name,
+                _describe(exc),
+            )
+            self._fail(job_id, f"storing the result failed: {_INTERNAL}", data)
             return
         log.info("job %s (%s) succeeded", job_id, kind.name)
 
@@ -444,6 +454,33 @@ class JobRunner:
             job_rows.write_progress(
                 session, job_id=job_id, share=share, message=message
             )
+
+
+#: Packages whose own exception types carry messages meant for the client.
+_PUBLIC_PACKAGES = frozenset({"routing", "forecasting", "scenarios", "tracking"})
+#: What a client reads when the reason is not theirs to see.
+_INTERNAL = "an internal error (the server log has it under the job id)"
+_WHAT = {
+    "plan": "the plan could not be made",
+    "reoptimize": "the plan could not be re-optimised",
+    "forecast": "the forecast could not be made",
+    "scenario": "the scenarios could not be compared",
+}
+
+
+def public_reason(kind: str, exc: BaseException) -> str:
+    """What a failed job tells its client: safe to show anyone who may read it.
+
+    The domain's own errors (exception types of :data:`_PUBLIC_PACKAGES` and of
+    :mod:`api.jobs`) explain the input ("the plan could not be made: the
+    search found no feasible plan ..."); anything else (a bug, a driver or
+    library error) is only "an internal error", its text left to the log.
+    """
+    what = _WHAT.get(kind, f"the {kind} job failed")
+    module = type(exc).__module__
+    public = module.split(".")[0] in _PUBLIC_PACKAGES or module.startswith("api.jobs")
+    text = " ".join(str(exc).split())[:1000]
+    return f"{what}: {text}" if public and text else f"{what}: {_INTERNAL}"
 
 
 def _describe(exc: BaseException) -> str:
