@@ -131,7 +131,7 @@ def _set_state(
         workers=settings.job_workers,
         dask_scheduler=settings.dask_scheduler,
     )
-    state.job_queue = JobQueue(kinds, runner.wake)
+    state.job_queue = JobQueue(kinds, runner.wake, runner.cancel)
     state.metrics = Metrics()
     state.slot_books = SlotBooks()
     state.live_etas = LiveEtas()

@@ -108,6 +108,10 @@ class _Interrupted(Exception):
     """The runner is stopping while the job runs."""
 
 
+class _Cancelled(Exception):
+    """The job was cancelled while it ran."""
+
+
 class JobRunner:
     """Claims queued jobs and runs them in a process pool or on Dask.
 
@@ -150,6 +154,8 @@ class JobRunner:
         self.dask_scheduler = dask_scheduler
         self.poll_interval = poll_interval
         self.progress_interval = progress_interval
+        self._running: set[str] = set()
+        self._cancelled: set[str] = set()
         self._stopping = threading.Event()
         self._wakeup = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -221,6 +227,15 @@ class JobRunner:
         """Look at the queue now (a job was just submitted)."""
         self._wakeup.set()
 
+    def cancel(self, job_id: str) -> None:
+        """Stop job ``job_id`` if this runner runs it (its row says cancelled).
+
+        Its worker process is ended (the pool is rebuilt for the next job).
+        """
+        with self._lock:
+            if job_id in self._running:
+                self._cancelled.add(job_id)
+
     def recover(self) -> list[str]:
         """Re-queue (or fail) the jobs a dead process left ``running``.
 
@@ -288,10 +303,15 @@ class JobRunner:
             self._fail(job_id, _describe(exc))
             return
         log.info("job %s (%s) started, attempt %d", job_id, name, attempts)
+        with self._lock:
+            self._running.add(job_id)
         try:
             result = self._execute(kind.run, payload, job_id)
         except _Interrupted:
             self._requeue(job_id, "re-queued: the server stopped while it ran", -1)
+            return
+        except _Cancelled:
+            log.info("job %s (%s) cancelled; its worker was stopped", job_id, name)
             return
         except BrokenProcessPool as exc:
             self._lost_worker(job_id, attempts, exc)
@@ -302,6 +322,10 @@ class JobRunner:
             )
             self._fail(job_id, public_reason(name, exc))
             return
+        finally:
+            with self._lock:
+                self._running.discard(job_id)
+                self._cancelled.discard(job_id)
         self._succeed(job_id, kind, result)
 
     def _lost_worker(self, job_id: str, attempts: int, exc: BrokenProcessPool) -> None:
@@ -324,6 +348,9 @@ class JobRunner:
                 if self._stopping.is_set():
                     future.cancel()
                     raise _Interrupted from None
+                if job_id in self._cancelled:
+                    self._close_pool()  # ends the worker mid-solve
+                    raise _Cancelled from None
 
     def _execute_on_dask(self, fn: JobFunction, payload: BaseModel, job_id: str) -> Any:
         client = self._get_dask()
@@ -334,6 +361,9 @@ class JobRunner:
                 if self._stopping.is_set():
                     future.cancel()
                     raise _Interrupted
+                if job_id in self._cancelled:
+                    future.cancel()
+                    raise _Cancelled
                 time.sleep(0.1)
             return future.result()
         finally:

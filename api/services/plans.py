@@ -79,7 +79,9 @@ __all__ = [
 #: The longest solve a request may ask for, in seconds.
 MAX_TIME_LIMIT = 600.0
 
-PlanState = Literal["queued", "running", "failed", "draft", "dispatched", "superseded"]
+PlanState = Literal[
+    "queued", "running", "failed", "cancelled", "draft", "dispatched", "superseded"
+]
 
 
 class PlanParams(SolveParams):
