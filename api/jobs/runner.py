@@ -277,12 +277,18 @@ class JobRunner:
                 self._wakeup.wait(self.poll_interval)
                 self._wakeup.clear()
                 continue
+            with self._lock:  # from here on a cancel reaches this job
+                self._running.add(job_id)
             try:
                 self._run(job_id)
             except Exception:
                 # Never let a database hiccup kill the worker thread; the job
                 # stays running and the next start re-queues it.
                 log.exception("job %s: runner error", job_id)
+            finally:
+                with self._lock:
+                    self._running.discard(job_id)
+                    self._cancelled.discard(job_id)
 
     def _claim(self) -> str | None:
         """Take the oldest queued job (atomically); its id, or None."""
@@ -292,8 +298,8 @@ class JobRunner:
     def _run(self, job_id: str) -> None:
         with self.sessions() as session:
             row = job_rows.get_job(session, job_id=job_id)
-            if row is None:
-                return
+            if row is None or row.status != "running":
+                return  # cancelled between its claim and now
             name, data, attempts = row.kind, row.payload, row.attempts
         try:
             kind = self.kinds.get(name)
@@ -303,8 +309,6 @@ class JobRunner:
             self._fail(job_id, _describe(exc))
             return
         log.info("job %s (%s) started, attempt %d", job_id, name, attempts)
-        with self._lock:
-            self._running.add(job_id)
         try:
             result = self._execute(kind.run, payload, job_id)
         except _Interrupted:
@@ -322,10 +326,6 @@ class JobRunner:
             )
             self._fail(job_id, public_reason(name, exc))
             return
-        finally:
-            with self._lock:
-                self._running.discard(job_id)
-                self._cancelled.discard(job_id)
         self._succeed(job_id, kind, result)
 
     def _lost_worker(self, job_id: str, attempts: int, exc: BrokenProcessPool) -> None:
