@@ -24,6 +24,7 @@ from api.db.migrate import upgrade
 from api.errors import (
     BodySizeLimitMiddleware,
     ControlCharacterMiddleware,
+    NoStoreMiddleware,
     install_error_handlers,
 )
 from api.jobs.kinds import JobKinds, default_kinds
@@ -88,6 +89,7 @@ def create_app(
     # Added last = outermost: the request id exists before the size check.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(ControlCharacterMiddleware)
+    app.add_middleware(NoStoreMiddleware, prefix="/v1/track/")
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     app.include_router(ops.router)
     app.include_router(api_router)
@@ -129,7 +131,7 @@ def _set_state(
         workers=settings.job_workers,
         dask_scheduler=settings.dask_scheduler,
     )
-    state.job_queue = JobQueue(kinds, runner.wake)
+    state.job_queue = JobQueue(kinds, runner.wake, runner.cancel)
     state.metrics = Metrics()
     state.slot_books = SlotBooks()
     state.live_etas = LiveEtas()

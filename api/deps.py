@@ -42,6 +42,7 @@ T = TypeVar("T")
 __all__ = [
     "AdminDep",
     "CityHistoryDep",
+    "DeprecatedSkip",
     "EngineDep",
     "IngestDep",
     "JobQueueDep",
@@ -49,6 +50,7 @@ __all__ = [
     "LiveEtasDep",
     "MetricsDep",
     "Offset",
+    "OptionalOffset",
     "Principal",
     "ReadSessions",
     "ReadsDep",
@@ -60,6 +62,7 @@ __all__ = [
     "get_app_settings",
     "get_engine",
     "get_session",
+    "page_offset",
     "require",
 ]
 
@@ -150,6 +153,28 @@ ReadsDep = Annotated[ReadSessions, Depends(get_reads)]
 #: reaches the database (SQLite integers are 64-bit).
 MAX_OFFSET = 1_000_000_000
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="items to skip")]
+#: ``offset`` on a list route that also reads the deprecated ``skip``.
+OptionalOffset = Annotated[
+    int | None, Query(ge=0, le=MAX_OFFSET, description="items to skip")
+]
+#: The old name of ``offset`` on the keys and plans lists: still read for one
+#: release (``offset`` wins when both are given), then removed.
+DeprecatedSkip = Annotated[
+    int | None,
+    Query(
+        ge=0,
+        le=MAX_OFFSET,
+        deprecated=True,
+        description="deprecated: use offset (removed in the next release)",
+    ),
+]
+
+
+def page_offset(offset: int | None, skip: int | None) -> int:
+    """The offset a list route uses: ``offset``, else the deprecated ``skip``."""
+    if offset is not None:
+        return offset
+    return skip or 0
 
 
 # --- keys ------------------------------------------------------------------------

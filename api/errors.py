@@ -18,9 +18,11 @@ from urllib.parse import parse_qsl
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.services.errors import (
@@ -160,15 +162,33 @@ def request_id(request: Request) -> str | None:
     return getattr(request.state, "request_id", None)
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers on the request's path.
+
+    Starlette's 405 names only the methods of the first route whose path
+    matched; ``GET /v1/plans`` and ``POST /v1/plans`` are two routes.
+    """
+    path = request.url.path
+    methods: set[str] = set()
+    for ctx in iter_route_contexts(request.app.routes):
+        route_methods = getattr(ctx.original_route, "methods", None)
+        if ctx.path and route_methods and compile_path(ctx.path)[0].match(path):
+            methods |= set(route_methods)
+    return sorted(methods)
+
+
 async def _http_error(request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else None
     extra: dict[str, Any] = {}
     if isinstance(exc, InvalidInput):
         extra["errors"] = [e.model_dump() for e in exc.errors]
-    return problem_response(
-        request, exc.status_code, detail, headers=exc.headers, **extra
-    )
+    headers = exc.headers
+    if exc.status_code == 405:
+        allow = allowed_methods(request)
+        if allow:
+            headers = {**(headers or {}), "Allow": ", ".join(allow)}
+    return problem_response(request, exc.status_code, detail, headers=headers, **extra)
 
 
 _STATUS: dict[type[ServiceError], int] = {
@@ -409,3 +429,33 @@ class ControlCharacterMiddleware:
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+class NoStoreMiddleware:
+    """``Cache-Control: no-store`` on every answer under ``prefix``.
+
+    A customer's tracking link carries a secret token and a live position:
+    no shared or browser cache may keep the answer.
+    """
+
+    def __init__(self, app: ASGIApp, prefix: str) -> None:
+        self.app = app
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Add the header to answers of paths under the prefix."""
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_no_store(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (k, v)
+                    for k, v in message.get("headers", ())
+                    if k.lower() != b"cache-control"
+                ]
+                message["headers"] = [*headers, (b"cache-control", b"no-store")]
+            await send(message)
+
+        await self.app(scope, receive, send_no_store)

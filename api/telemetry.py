@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import json
 import logging
@@ -19,13 +20,32 @@ __all__ = [
     "JsonFormatter",
     "Metrics",
     "RequestContextMiddleware",
+    "RequestIdFilter",
+    "current_request_id",
     "logging_config",
 ]
 
 access_log = logging.getLogger("milepost.access")
 
-# A client's request id is echoed into logs and headers: accept only tame ones.
-_SAFE_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
+# A client's request id is echoed into logs and headers: accept only tame ones
+# (1-128 printable ASCII characters, no space at either end); else make one.
+_SAFE_ID = re.compile(rb"[\x21-\x7e](?:[\x20-\x7e]{0,126}[\x21-\x7e])?")
+#: The id of the request being answered (None outside a request).
+current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "request_id", default=None
+)
+
+
+class RequestIdFilter(logging.Filter):
+    """Give every log record the id of the request it was logged in ("-")."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Add ``request_id`` unless the record names one already."""
+        if getattr(record, "request_id", None) is None:
+            record.request_id = current_request_id.get() or "-"
+        return True
+
+
 UNMATCHED = "<unmatched>"  # one label for every unknown path, not one per path
 
 
@@ -110,6 +130,7 @@ class RequestContextMiddleware:
         if rid is None:
             rid = uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = rid
+        context = current_request_id.set(rid)
         header = (b"x-request-id", rid.encode("ascii"))
         status = 500  # stays so if the app raises before answering
 
@@ -146,6 +167,7 @@ class RequestContextMiddleware:
                         "ms": ms,
                     },
                 )
+            current_request_id.reset(context)
 
 
 _RECORD_FIELDS = frozenset(
@@ -183,12 +205,19 @@ def logging_config(*, json_lines: bool, level: str = "INFO") -> dict[str, Any]:
     formatter: dict[str, Any] = (
         {"()": JsonFormatter}
         if json_lines
-        else {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
+        else {
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
+        }
     )
-    handler = {"class": "logging.StreamHandler", "formatter": "default"}
+    handler = {
+        "class": "logging.StreamHandler",
+        "formatter": "default",
+        "filters": ["request_id"],
+    }
     return {
         "version": 1,
         "disable_existing_loggers": False,
+        "filters": {"request_id": {"()": RequestIdFilter}},
         "formatters": {"default": formatter},
         "handlers": {"default": handler},
         "loggers": {

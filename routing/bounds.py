@@ -27,10 +27,12 @@ field. The bounds are what the rest of the system can hold:
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import unicodedata
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "MAX_TEXT_LENGTH",
     "PLANNING_MARGIN",
     "Count",
+    "Day",
     "DayTime",
     "Id",
     "Int32",
@@ -122,8 +125,43 @@ Int32 = Annotated[int, Field(ge=0, le=INT32_MAX)]
 Seconds = Annotated[int, Field(ge=0, le=INT32_MAX)]
 #: A count of at least one (e.g. orders per route).
 Count = Annotated[int, Field(ge=1, le=INT32_MAX)]
+
+
+def _not_a_bool(value: Any) -> Any:
+    """``true``/``false`` are not times (lax ints would take them as 1 and 0)."""
+    if isinstance(value, bool):
+        raise PydanticCustomError(
+            "int_type", "Input should be a whole number of seconds, not a boolean"
+        )
+    return value
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_day(value: Any) -> Any:
+    """A date is a ``YYYY-MM-DD`` string (or a date): not 0, not a timestamp."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and _ISO_DAY.fullmatch(value):
+        return value
+    raise PydanticCustomError(
+        "date_type", "Input should be a date as 'YYYY-MM-DD', not a number or a time"
+    )
+
+
 #: Seconds since local midnight of the operating day, within it ± 2 days.
-DayTime = Annotated[int, Field(ge=-DAY_MARGIN, le=86_400 + DAY_MARGIN)]
+DayTime = Annotated[
+    int,
+    BeforeValidator(_not_a_bool),
+    Field(ge=-DAY_MARGIN, le=86_400 + DAY_MARGIN),
+]
 #: Seconds since local midnight of an order's day, within a year either side.
-PlanningTime = Annotated[int, Field(ge=-PLANNING_MARGIN, le=PLANNING_MARGIN)]
+PlanningTime = Annotated[
+    int,
+    BeforeValidator(_not_a_bool),
+    Field(ge=-PLANNING_MARGIN, le=PLANNING_MARGIN),
+]
+#: An operating or delivery day, written ``YYYY-MM-DD`` (0 is not a date).
+Day = Annotated[dt.date, BeforeValidator(_iso_day)]
 Money = Annotated[float, Field(ge=0.0, le=MAX_MONEY, allow_inf_nan=False)]

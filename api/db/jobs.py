@@ -166,7 +166,29 @@ def mark_failed(
     }
     if result is not None:
         values["result"] = result
-    session.execute(update(JobRow).where(JobRow.id == job_id).values(values))
+    # A cancelled job stays cancelled whatever its function did after.
+    session.execute(
+        update(JobRow)
+        .where(JobRow.id == job_id, JobRow.status != "cancelled")
+        .values(values)
+    )
+
+
+def cancel(session: Session, *, job_id: str) -> bool:
+    """Cancel a queued or running job (flushed); False if it has ended."""
+    now = utcnow()
+    done = session.execute(
+        update(JobRow)
+        .where(JobRow.id == job_id, JobRow.status.in_(("queued", "running")))
+        .values(
+            status="cancelled",
+            message="cancelled",
+            finished_at=now,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return getattr(done, "rowcount", 0) == 1
 
 
 def requeue(

@@ -68,7 +68,8 @@ class PydanticJSON(TypeDecorator[M], Generic[M]):
 class JobRow(Base):
     """One unit of background work and where it stands.
 
-    ``status`` moves ``queued`` -> ``running`` -> ``succeeded`` | ``failed``;
+    ``status`` moves ``queued`` -> ``running`` -> ``succeeded`` | ``failed``
+    (or ``cancelled`` from either of the first two);
     ``attempts`` counts how often a runner started it (a server that dies
     mid-job leaves it ``running``; the next start re-queues it).
     """

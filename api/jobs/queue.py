@@ -21,7 +21,7 @@ from api.jobs.kinds import JobKind, JobKinds, MalformedJob
 
 __all__ = ["JobPublic", "JobQueue", "JobStatus", "job_public"]
 
-JobStatus = Literal["queued", "running", "succeeded", "failed"]
+JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 P = TypeVar("P", bound=BaseModel)
 R = TypeVar("R", bound=BaseModel)
 
@@ -37,7 +37,8 @@ class JobPublic(BaseModel):
     progress: float = Field(ge=0.0, le=1.0, description="share done, 0 to 1")
     message: str = Field(description="what it is doing now")
     error: str | None = Field(
-        default=None, description="why it failed: exception type and message"
+        default=None,
+        description="why it failed, in public words (details are in the log)",
     )
     created_at: dt.datetime
     finished_at: dt.datetime | None = None
@@ -69,6 +70,8 @@ class JobQueue:
 
     kinds: JobKinds
     wake: Callable[[], None] = lambda: None
+    #: Stops a running job's worker (``JobRunner.cancel``).
+    stop: Callable[[str], None] = lambda _: None
 
     def submit(self, session: Session, kind: JobKind[P, R], payload: P) -> JobRow:
         """Queue a job of ``kind``; it starts once the session commits.
@@ -82,6 +85,16 @@ class JobQueue:
         )
         job_rows.after_commit(session, call=self.wake)
         return row
+
+    def cancel(self, session: Session, job_id: str) -> bool:
+        """Cancel a queued or running job; its worker stops once this commits.
+
+        Returns False when the job has ended already (nothing changes).
+        """
+        if not job_rows.cancel(session, job_id=job_id):
+            return False
+        job_rows.after_commit(session, call=lambda: self.stop(job_id))
+        return True
 
     def public(self, row: JobRow, url: str | None = None) -> JobPublic:
         """The public view of ``row``; ``url`` defaults to its kind's."""

@@ -17,9 +17,14 @@ started. A job the runner was running when the process died is still
 it ``failed`` ("interrupted by server restarts 3 times") once it has been
 started :data:`MAX_ATTEMPTS` times. A worker process that dies (out of
 memory, a crash in native code) counts the same way. A graceful shutdown
-re-queues the jobs it interrupts without counting them. A function that
-raises ends ``failed`` with the exception's type and message; so does a
-result that cannot be stored or a hook that fails (the result is kept).
+re-queues the jobs it interrupts without counting them. The pool's
+processes end when the service process dies, even by ``kill -9``
+(:mod:`api.jobs.lifeline`). A function that
+raises ends ``failed`` with a public reason (:func:`public_reason`): the
+message of the domain's own errors (an infeasible plan, an unreachable
+address, a bad scenario), else only "an internal error"; the exception's
+type, text and traceback go to the log with the job id. So does a result that
+cannot be stored or a hook that fails (the result is kept).
 
 One process per database should run jobs: recovery at startup re-queues
 every ``running`` job, including those another live runner holds. Start
@@ -31,6 +36,7 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import multiprocessing
+import os
 import queue
 import threading
 import time
@@ -44,10 +50,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import jobs as job_rows
 from api.db.tables_jobs import JobRow
+from api.jobs import lifeline
 from api.jobs.handlers import Progress
 from api.jobs.kinds import AnyKind, JobKinds, MalformedJob, UnknownJobKind
 
-__all__ = ["MAX_ATTEMPTS", "JobHook", "JobRunner"]
+__all__ = ["MAX_ATTEMPTS", "JobHook", "JobRunner", "public_reason"]
 
 log = logging.getLogger("milepost.jobs")
 
@@ -69,9 +76,10 @@ _CHILD_QUEUE: Any = None
 _CHILD_RATE = 10.0
 
 
-def _init_child(progress_queue: Any) -> None:
+def _init_child(progress_queue: Any, service_pid: int) -> None:
     global _CHILD_QUEUE  # one queue per worker process
     _CHILD_QUEUE = progress_queue
+    lifeline.watch(service_pid)  # a kill -9 of the service ends this worker too
 
 
 def _run_in_child(fn: JobFunction, payload: BaseModel, job_id: str) -> Any:
@@ -98,6 +106,10 @@ def _no_progress(share: float, message: str = "") -> None:
 
 class _Interrupted(Exception):
     """The runner is stopping while the job runs."""
+
+
+class _Cancelled(Exception):
+    """The job was cancelled while it ran."""
 
 
 class JobRunner:
@@ -142,6 +154,8 @@ class JobRunner:
         self.dask_scheduler = dask_scheduler
         self.poll_interval = poll_interval
         self.progress_interval = progress_interval
+        self._running: set[str] = set()
+        self._cancelled: set[str] = set()
         self._stopping = threading.Event()
         self._wakeup = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -153,6 +167,8 @@ class JobRunner:
         self._context = multiprocessing.get_context(
             "forkserver" if "forkserver" in context else "spawn"
         )
+        if self._context.get_start_method() == "forkserver":
+            self._context.set_forkserver_preload(lifeline.preload_modules())
         self._progress: Any = None
 
     # -- life cycle ---------------------------------------------------------------
@@ -211,6 +227,15 @@ class JobRunner:
         """Look at the queue now (a job was just submitted)."""
         self._wakeup.set()
 
+    def cancel(self, job_id: str) -> None:
+        """Stop job ``job_id`` if this runner runs it (its row says cancelled).
+
+        Its worker process is ended (the pool is rebuilt for the next job).
+        """
+        with self._lock:
+            if job_id in self._running:
+                self._cancelled.add(job_id)
+
     def recover(self) -> list[str]:
         """Re-queue (or fail) the jobs a dead process left ``running``.
 
@@ -252,12 +277,18 @@ class JobRunner:
                 self._wakeup.wait(self.poll_interval)
                 self._wakeup.clear()
                 continue
+            with self._lock:  # from here on a cancel reaches this job
+                self._running.add(job_id)
             try:
                 self._run(job_id)
             except Exception:
                 # Never let a database hiccup kill the worker thread; the job
                 # stays running and the next start re-queues it.
                 log.exception("job %s: runner error", job_id)
+            finally:
+                with self._lock:
+                    self._running.discard(job_id)
+                    self._cancelled.discard(job_id)
 
     def _claim(self) -> str | None:
         """Take the oldest queued job (atomically); its id, or None."""
@@ -267,8 +298,8 @@ class JobRunner:
     def _run(self, job_id: str) -> None:
         with self.sessions() as session:
             row = job_rows.get_job(session, job_id=job_id)
-            if row is None:
-                return
+            if row is None or row.status != "running":
+                return  # cancelled between its claim and now
             name, data, attempts = row.kind, row.payload, row.attempts
         try:
             kind = self.kinds.get(name)
@@ -283,12 +314,17 @@ class JobRunner:
         except _Interrupted:
             self._requeue(job_id, "re-queued: the server stopped while it ran", -1)
             return
+        except _Cancelled:
+            log.info("job %s (%s) cancelled; its worker was stopped", job_id, name)
+            return
         except BrokenProcessPool as exc:
             self._lost_worker(job_id, attempts, exc)
             return
         except Exception as exc:
-            log.warning("job %s (%s) failed", job_id, name, exc_info=exc)
-            self._fail(job_id, _describe(exc))
+            log.warning(
+                "job %s (%s) failed: %s", job_id, name, _describe(exc), exc_info=exc
+            )
+            self._fail(job_id, public_reason(name, exc))
             return
         self._succeed(job_id, kind, result)
 
@@ -312,6 +348,9 @@ class JobRunner:
                 if self._stopping.is_set():
                     future.cancel()
                     raise _Interrupted from None
+                if job_id in self._cancelled:
+                    self._close_pool()  # ends the worker mid-solve
+                    raise _Cancelled from None
 
     def _execute_on_dask(self, fn: JobFunction, payload: BaseModel, job_id: str) -> Any:
         client = self._get_dask()
@@ -322,6 +361,9 @@ class JobRunner:
                 if self._stopping.is_set():
                     future.cancel()
                     raise _Interrupted
+                if job_id in self._cancelled:
+                    future.cancel()
+                    raise _Cancelled
                 time.sleep(0.1)
             return future.result()
         finally:
@@ -330,11 +372,13 @@ class JobRunner:
     def _get_pool(self) -> concurrent.futures.ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:
+                # The forkserver (started with the first pool) watches us too.
+                os.environ[lifeline.ENV] = str(os.getpid())
                 self._pool = concurrent.futures.ProcessPoolExecutor(
                     max_workers=self.workers,
                     mp_context=self._context,
                     initializer=_init_child,
-                    initargs=(self._progress,),
+                    initargs=(self._progress, os.getpid()),
                 )
             return self._pool
 
@@ -383,8 +427,13 @@ class JobRunner:
                 for hook in self.hooks.get(kind.name, []):
                     hook(session, row)
         except Exception as exc:
-            log.exception("job %s (%s): storing the result failed", job_id, kind.name)
-            self._fail(job_id, f"storing the result failed: {_describe(exc)}", data)
+            log.exception(
+                "job %s (%s): storing the result failed: %s",
+                job_id,
+                kind.name,
+                _describe(exc),
+            )
+            self._fail(job_id, f"storing the result failed: {_INTERNAL}", data)
             return
         log.info("job %s (%s) succeeded", job_id, kind.name)
 
@@ -435,6 +484,33 @@ class JobRunner:
             job_rows.write_progress(
                 session, job_id=job_id, share=share, message=message
             )
+
+
+#: Packages whose own exception types carry messages meant for the client.
+_PUBLIC_PACKAGES = frozenset({"routing", "forecasting", "scenarios", "tracking"})
+#: What a client reads when the reason is not theirs to see.
+_INTERNAL = "an internal error (the server log has it under the job id)"
+_WHAT = {
+    "plan": "the plan could not be made",
+    "reoptimize": "the plan could not be re-optimised",
+    "forecast": "the forecast could not be made",
+    "scenario": "the scenarios could not be compared",
+}
+
+
+def public_reason(kind: str, exc: BaseException) -> str:
+    """What a failed job tells its client: safe to show anyone who may read it.
+
+    The domain's own errors (exception types of :data:`_PUBLIC_PACKAGES` and of
+    :mod:`api.jobs`) explain the input ("the plan could not be made: the
+    search found no feasible plan ..."); anything else (a bug, a driver or
+    library error) is only "an internal error", its text left to the log.
+    """
+    what = _WHAT.get(kind, f"the {kind} job failed")
+    module = type(exc).__module__
+    public = module.split(".")[0] in _PUBLIC_PACKAGES or module.startswith("api.jobs")
+    text = " ".join(str(exc).split())[:1000]
+    return f"{what}: {text}" if public and text else f"{what}: {_INTERNAL}"
 
 
 def _describe(exc: BaseException) -> str:

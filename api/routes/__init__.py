@@ -15,6 +15,7 @@ from api.routes import (
     events,
     exceptions,
     forecasts,
+    jobs,
     keys,
     metrics,
     orders,
@@ -33,6 +34,7 @@ api_router.include_router(depots.router)
 api_router.include_router(events.router)
 api_router.include_router(exceptions.router)
 api_router.include_router(forecasts.router)
+api_router.include_router(jobs.router)
 api_router.include_router(keys.router)
 api_router.include_router(metrics.router)
 api_router.include_router(orders.router)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
@@ -11,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import IngestDep, Principal, Role, SessionDep, SettingsDep, require
 from api.errors import check_max_items, problem_responses
 from api.services.scopes import check_events
+from routing.bounds import Day
 from tracking.events import Event
 from tracking.tracker import IngestResult
 
@@ -28,7 +28,7 @@ class EventsCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    day: dt.date = Field(
+    day: Day = Field(
         description="operating day; events' ``at`` counts seconds from its "
         "local midnight (Asia/Seoul)"
     )

@@ -8,7 +8,6 @@ workflows are :mod:`api.services.exceptions`.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -18,6 +17,7 @@ from api.errors import problem_responses
 from api.routes.depots import Limit
 from api.services import exceptions
 from api.services.exceptions import ExceptionPublic, ExceptionsPublic
+from routing.bounds import Day
 from tracking.exceptions import ExceptionKind
 
 __all__ = ["router"]
@@ -39,7 +39,7 @@ def read_exceptions(
         bool | None,
         Query(description="true: open ones only; false: closed ones only"),
     ] = None,
-    day: Annotated[dt.date | None, Query(description="operating day")] = None,
+    day: Annotated[Day | None, Query(description="operating day")] = None,
     kind: Annotated[ExceptionKind | None, Query()] = None,
     vehicle: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
     limit: Limit = 100,

@@ -7,7 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from api.auth import Principal, Role
-from api.deps import AdminDep, KeyCacheDep, Offset, SessionDep, require
+from api.deps import (
+    AdminDep,
+    DeprecatedSkip,
+    KeyCacheDep,
+    OptionalOffset,
+    SessionDep,
+    page_offset,
+    require,
+)
 from api.errors import problem_responses
 from api.services import keys
 from api.services.errors import fields_under
@@ -38,11 +46,13 @@ def create_api_key(
 def read_api_keys(
     session: SessionDep,
     _: AdminDep,
-    skip: Offset = 0,
+    offset: OptionalOffset = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    skip: DeprecatedSkip = None,
 ) -> ApiKeysPublic:
     """List keys, oldest first."""
-    return keys.list_api_keys(session, skip=skip, limit=limit)
+    start = page_offset(offset, skip)
+    return keys.list_api_keys(session, skip=start, limit=limit)
 
 
 @router.get("/me", response_model=ApiKeyPublic)

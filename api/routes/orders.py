@@ -6,7 +6,6 @@ and it stays readable, so plans, tracking and metrics keep their history.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -34,6 +33,7 @@ from api.services.orders import (
     OrdersPublic,
     OrderUpdate,
 )
+from routing.bounds import Day
 
 __all__ = [
     "JobUpdate",
@@ -89,7 +89,7 @@ def create_orders(
 def read_orders(
     session: SessionDep,
     _: Reader,
-    day: Annotated[dt.date | None, Query(description="delivery date")] = None,
+    day: Annotated[Day | None, Query(description="delivery date")] = None,
     depot_id: Annotated[str | None, Query(max_length=128)] = None,
     customer_id: Annotated[str | None, Query(max_length=128)] = None,
     active: Annotated[

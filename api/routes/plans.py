@@ -8,18 +8,19 @@ at once with the job and the plan's URL; the plan's id is the job's id, so
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
 from api.deps import (
+    DeprecatedSkip,
     JobQueueDep,
-    Offset,
+    OptionalOffset,
     Principal,
     Role,
     SessionDep,
     SettingsDep,
+    page_offset,
     require,
 )
 from api.errors import problem_responses
@@ -35,6 +36,7 @@ from api.services.plans import (
     PlansPublic,
     RescueComparison,
 )
+from routing.bounds import Day
 
 __all__ = ["PlanCreate", "PlanParams", "PlanReoptimize", "router"]
 
@@ -77,15 +79,17 @@ def create_plan(
 def read_plans(
     session: SessionDep,
     _: Reader,
-    day: dt.date | None = None,
+    day: Day | None = None,
     depot_id: Annotated[str | None, Query(max_length=128)] = None,
     status: Literal["draft", "dispatched", "superseded"] | None = None,
-    skip: Offset = 0,
+    offset: OptionalOffset = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    skip: DeprecatedSkip = None,
 ) -> PlansPublic:
     """List stored plans, newest first, by day, depot and status."""
+    start = page_offset(offset, skip)
     return plans.list_plans(
-        session, day=day, depot_id=depot_id, status=status, skip=skip, limit=limit
+        session, day=day, depot_id=depot_id, status=status, skip=start, limit=limit
     )
 
 

@@ -35,6 +35,7 @@ from api.services.errors import (
     validation_errors,
 )
 from api.services.fleet import location_errors
+from routing.bounds import Day
 from routing.model import Id, Job
 from routing.units import to_seconds
 from tracking.events import Event, OrderCancelled
@@ -104,7 +105,7 @@ class OrderUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    day: dt.date | None = None
+    day: Day | None = None
     depot_id: Id | None = Field(default=None, description="null: no fixed depot")
     customer_id: Id | None = None
     job: JobUpdate | None = None
@@ -115,7 +116,7 @@ class OrderCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    day: dt.date = Field(description="delivery date")
+    day: Day = Field(description="delivery date")
     job: Job = Field(description="the stop; its id becomes the order id")
     depot_id: Id | None = Field(
         default=None, description="depot holding the parcel; default job.depot"

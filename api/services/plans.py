@@ -41,6 +41,7 @@ from api.services.errors import (
 )
 from api.services.problems import problem_for
 from api.services.travel import plan_travel
+from routing.bounds import Day
 from routing.io import InputError
 from routing.model import Id, Problem
 from routing.plan import Plan, Summary
@@ -78,7 +79,9 @@ __all__ = [
 #: The longest solve a request may ask for, in seconds.
 MAX_TIME_LIMIT = 600.0
 
-PlanState = Literal["queued", "running", "failed", "draft", "dispatched", "superseded"]
+PlanState = Literal[
+    "queued", "running", "failed", "cancelled", "draft", "dispatched", "superseded"
+]
 
 
 class PlanParams(SolveParams):
@@ -99,7 +102,7 @@ class PlanCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     problem: Problem | None = None
-    day: dt.date | None = None
+    day: Day | None = None
     depot_id: Id | None = None
     params: PlanParams | None = None
 
@@ -181,7 +184,7 @@ class PlanPublic(BaseModel):
 
     id: str
     status: PlanState
-    day: dt.date | None = None
+    day: Day | None = None
     depot_id: str | None = None
     job: JobPublic | None = None
     plan: Plan | None = None

@@ -34,6 +34,7 @@ from api.services.errors import Conflict, FieldError, Invalid, NotFound
 from api.services.orders import OrderCreate, create_order
 from api.services.tracking import now_seconds, register_plan
 from api.services.travel import plan_travel
+from routing.bounds import Day
 from routing.model import Amount, Id, Location, Problem, Seconds
 from routing.slotting import (
     Booking,
@@ -67,7 +68,7 @@ class _SlotRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     location: Location = Field(description="the delivery address (lat/lon)")
-    day: dt.date = Field(description="delivery date")
+    day: Day = Field(description="delivery date")
     depot_id: Id | None = Field(
         default=None, description="the depot's plan (default: the all-depot plan)"
     )

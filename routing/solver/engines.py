@@ -21,6 +21,10 @@ from routing.solver.result import EngineResult, plan_from_result, plan_from_sequ
 from routing.travel import TravelModel
 
 
+class EngineMisfit(ValueError):
+    """The chosen engine cannot model the problem (its message says why)."""
+
+
 def solve_one(
     problem: Problem,
     engine: Engine,
@@ -90,7 +94,7 @@ def run_engine(
 
         misfit = pyvrp_fit(data, order_ids)
         if misfit is not None:
-            raise ValueError(
+            raise EngineMisfit(
                 f"engine 'pyvrp' cannot model this problem ({misfit}); "
                 "use 'ortools' or 'auto'"
             )

@@ -20,6 +20,7 @@ from api.jobs.handlers import Progress
 from api.jobs.kinds import JobKind, OnSuccess, default_kinds
 from api.services.plans import plan_hooks
 from api.settings import Settings
+from scenarios.spec import ScenarioError
 
 
 class Number(BaseModel):
@@ -95,6 +96,11 @@ def fail(payload: Reason, progress: Progress) -> Nothing:
     raise ValueError(payload.reason)
 
 
+def fail_infeasible(payload: Reason, progress: Progress) -> Nothing:
+    """Raise the domain's own error (its message is for the client)."""
+    raise ScenarioError(payload.reason)
+
+
 def sleep(payload: Pause, progress: Progress) -> Slept:
     """Sleep ``payload.seconds``."""
     progress(0.0, "sleeping")
@@ -126,13 +132,14 @@ def refuse(session: Session, job_id: str, payload: Nothing, result: Answer) -> N
 DOUBLE = JobKind("test-double", Number, Doubled, double)
 STEPS = JobKind("test-steps", Steps, StepsDone, steps)
 RAISE = JobKind("test-raise", Reason, Nothing, fail)
+RAISE_DOMAIN = JobKind("test-raise-domain", Reason, Nothing, fail_infeasible)
 SLEEP = JobKind("test-sleep", Pause, Slept, sleep)
 CRASH = JobKind("test-crash", Nothing, Nothing, crash)
 BAD_HOOK = JobKind("test-bad-hook", Nothing, Answer, bad_hook_result)
 WRONG_RESULT = JobKind("test-wrong-result", Nothing, Answer, wrong_result)
 
 KINDS = default_kinds(
-    extra=(DOUBLE, STEPS, RAISE, SLEEP, CRASH, BAD_HOOK, WRONG_RESULT)
+    extra=(DOUBLE, STEPS, RAISE, RAISE_DOMAIN, SLEEP, CRASH, BAD_HOOK, WRONG_RESULT)
 )
 HOOKS = [*plan_hooks(KINDS), (BAD_HOOK.name, OnSuccess(BAD_HOOK, refuse))]
 

@@ -5,6 +5,7 @@ Each test runs on SQLite and on PostgreSQL (the ``database_url`` fixture).
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Iterator
@@ -17,9 +18,10 @@ from sqlalchemy.orm import Session
 from api.db import jobs as job_rows
 from api.db.base import utcnow
 from api.db.tables_jobs import JobRow
+from api.jobs.handlers import PlanRejected
 from api.jobs.kinds import AnyKind, MalformedJob, UnknownJobKind
 from api.jobs.queue import JobPublic, JobQueue
-from api.jobs.runner import MAX_ATTEMPTS
+from api.jobs.runner import MAX_ATTEMPTS, public_reason
 from api.settings import Settings
 from tests.api.jobs import job_kinds
 from tests.api.jobs.job_kinds import make_app as create_app
@@ -120,17 +122,47 @@ def test_progress_moves_while_running(app: FastAPI, client: TestClient) -> None:
     assert row.progress == 1.0
 
 
-def test_failing_job_reports_type_and_message(app: FastAPI, client: TestClient) -> None:
-    """A job function that raises ends failed with the exception's type and text."""
-    job_id = submit_now(app, job_kinds.RAISE, {"reason": "n must be positive"})
-    row = wait_job(app, job_id)
+INTERNAL = "an internal error (the server log has it under the job id)"
+
+
+def test_failing_job_reports_a_public_reason_and_logs_the_text(
+    app: FastAPI, client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A job that raises ends failed with a public reason; the exception's type
+    and text are in the log with the job id, not in the job."""
+    with caplog.at_level(logging.WARNING, logger="milepost.jobs"):
+        job_id = submit_now(app, job_kinds.RAISE, {"reason": "secret /etc/x"})
+        row = wait_job(app, job_id)
     assert row.status == "failed"
-    assert row.error == "ValueError: n must be positive"
+    assert row.error == f"the test-raise job failed: {INTERNAL}"
     assert row.result is None
     assert row.finished_at is not None
     public = queue_of(app).public(row)
     assert public.status == "failed"
-    assert public.error == "ValueError: n must be positive"
+    assert public.error is not None and "secret" not in public.error
+    logged = [r.getMessage() for r in caplog.records if job_id in r.getMessage()]
+    assert any("ValueError: secret /etc/x" in m for m in logged), logged
+
+
+def test_a_domain_error_is_shown_to_the_client(
+    app: FastAPI, client: TestClient
+) -> None:
+    """The domain's own errors explain the input: their message is public."""
+    reason = "scenario 'x': orders must be positive"
+    job_id = submit_now(app, job_kinds.RAISE_DOMAIN, {"reason": reason})
+    row = wait_job(app, job_id)
+    assert row.status == "failed"
+    assert row.error == f"the test-raise-domain job failed: {reason}"
+
+
+def test_public_reasons_name_the_kind() -> None:
+    """Plan kinds say the plan could not be made; others name the kind."""
+    assert public_reason("plan", PlanRejected("no feasible plan")) == (
+        "the plan could not be made: no feasible plan"
+    )
+    assert public_reason("forecast", KeyError("psycopg: password=x")) == (
+        f"the forecast could not be made: {INTERNAL}"
+    )
 
 
 def test_failing_hook_fails_the_job_and_keeps_the_result(
@@ -140,9 +172,7 @@ def test_failing_hook_fails_the_job_and_keeps_the_result(
     job_id = submit_now(app, job_kinds.BAD_HOOK, {})
     row = wait_job(app, job_id)
     assert row.status == "failed"
-    assert row.error == (
-        f"storing the result failed: LookupError: nowhere to store job {job_id}"
-    )
+    assert row.error == (f"storing the result failed: {INTERNAL}")
     assert row.result == {"answer": 42}
 
 
@@ -268,4 +298,4 @@ def test_jobs_run_on_dask_when_a_scheduler_is_set(
         assert row.progress == 1.0
         row = wait_job(app, bad)
         assert row.status == "failed"
-        assert row.error == "ValueError: no"
+        assert row.error == f"the test-raise job failed: {INTERNAL}"

@@ -154,7 +154,8 @@ def test_a_reoptimised_plan_the_checker_rejects_is_never_offered(
     assert body["plan"] is None
     error = body["job"]["error"]
     assert error.startswith(
-        "PlanRejected: the re-optimised plan failed the feasibility check"
+        "the plan could not be re-optimised: "
+        "the re-optimised plan failed the feasibility check"
     ), error
     assert "before the vehicle can be there" in error
     dispatch = client.post(f"/v1/plans/{body['id']}/dispatch", headers=headers)

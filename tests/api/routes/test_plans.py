@@ -401,7 +401,8 @@ def test_a_failed_solve_reports_why_and_cannot_be_dispatched(
     assert body["status"] == "failed"
     assert body["plan"] is None
     assert body["job"]["error"] == (
-        "ValueError: engine 'pyvrp' cannot model this problem (breaks); "
+        "the plan could not be made: "
+        "engine 'pyvrp' cannot model this problem (breaks); "
         "use 'ortools' or 'auto'"
     )
     dispatch = client.post(f"{accepted['url']}/dispatch", headers=headers)

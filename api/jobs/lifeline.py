@@ -1,0 +1,80 @@
+"""Lifelines: the job pool's processes end when the service process dies.
+
+A ``kill -9`` of ``milepost serve`` runs no clean-up, so without help the
+pool's forkserver and its workers live on as orphans (a worker would keep
+solving a job the next start re-queues). :func:`watch` starts a thread that
+waits for a process to end and then kills its own process with SIGKILL; the
+pool's workers watch the service from their initializer.
+
+The forkserver is started by :mod:`multiprocessing` and runs no code of ours
+but its preloaded modules: this module is one of them
+(:func:`preload_modules`). On import it watches its parent when the parent is
+the service process named in ``MILEPOST_LIFELINE_PID`` (set by the runner
+before it starts a pool), so the forkserver, too, ends with the service.
+Nothing else happens on import.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import threading
+import time
+
+__all__ = ["ENV", "preload_modules", "watch"]
+
+#: The environment variable naming the service process (set by the runner).
+ENV = "MILEPOST_LIFELINE_PID"
+
+
+def _wait_for_end(pid: int) -> None:
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return  # already gone
+    except (AttributeError, OSError):
+        # No pidfd (not Linux, or an old kernel): poll instead.
+        while _exists(pid):
+            time.sleep(0.5)
+        return
+    try:
+        select.select([fd], [], [])
+    finally:
+        os.close(fd)
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _die_with(pid: int) -> None:
+    _wait_for_end(pid)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def watch(pid: int) -> None:
+    """Kill this process (SIGKILL) as soon as process ``pid`` ends."""
+    threading.Thread(
+        target=_die_with, args=(pid,), name="lifeline", daemon=True
+    ).start()
+
+
+def preload_modules() -> list[str]:
+    """What the forkserver imports: the main module (the default) and this one."""
+    return ["__main__", __name__]
+
+
+def _watch_parent_if_named() -> None:
+    named = os.environ.get(ENV, "")
+    if named.isdigit() and int(named) == os.getppid() != os.getpid():
+        watch(int(named))
+
+
+_watch_parent_if_named()
