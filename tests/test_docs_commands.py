@@ -37,6 +37,9 @@ ELSEWHERE = {
     "npm ci --prefix api/web": "scripts/test.sh, before pytest",
     ".venv/bin/pytest": "the test suite itself",
     "curl ": "the service tests (tests/api) call every route",
+    "mosquitto -c deploy/mosquitto/milepost.conf": (
+        "tests/api/test_mqtt_broker.py starts a broker with the shipped config"
+    ),
 }
 #: milepost commands only parsed: benchmarks (minutes, data sets next to the
 #: repository), the service (runs until stopped; tests/serve.py starts it) and
