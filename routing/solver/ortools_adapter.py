@@ -263,15 +263,21 @@ class _Model:
     #: registered distance matrices per solve band, made on first use: a
     #: 2,000-node table costs about a second to hand to OR-Tools
     dist_cb: dict[int, int] = dataclasses.field(default_factory=dict)
+    #: solve band -> the first band with an equal distance table (memo: the
+    #: comparison of two 2,000-node tables is asked once per vehicle)
+    _same: dict[int, int] = dataclasses.field(default_factory=dict)
 
     def same_distances(self, band: int) -> int:
         """The first solve band with the same distance table as ``band``
         (straight lines differ between bands in time only): one table is
         handed to OR-Tools once."""
-        for k in sorted(self.tables):
-            if k == band or np.array_equal(self.tables[k][0], self.tables[band][0]):
-                return k
-        return band  # pragma: no cover - band is one of the tables
+        if band not in self._same:
+            self._same[band] = next(
+                k
+                for k in sorted(self.tables)
+                if k == band or np.array_equal(self.tables[k][0], self.tables[band][0])
+            )
+        return self._same[band]
 
     def distance_callback(self, band: int) -> int:
         """The registered distance matrix of a solve band."""
