@@ -254,6 +254,11 @@ def test_console_solve_dispatch_and_track(
     expect(again.locator("body")).to_have_attribute("data-ready", "true")
     again.get_by_label("API key (dispatcher)").fill(server.keys[Role.dispatcher])
     again.get_by_role("button", name="Show plan").click()
+    # The page says which plan it drew (or why none): a loaded CI machine
+    # can take longer than the default five seconds to get there.
+    expect(again.locator("#status")).to_have_text(
+        re.compile(r"^Plan \S+ of "), timeout=WAIT_MS
+    )
     expect(again.locator("path.route-line")).to_have_count(len(routes))
     again.locator(f"button.seg[data-order='{first['id']}']").click()
     expect(again.locator("#stop-timeline")).to_be_visible()
