@@ -21,6 +21,7 @@ from api.db.engine import (
     make_sessionmaker,
 )
 from api.db.migrate import upgrade
+from api.db.notify import JOBS, Bus
 from api.errors import (
     BodySizeLimitMiddleware,
     ControlCharacterMiddleware,
@@ -29,12 +30,13 @@ from api.errors import (
 )
 from api.jobs.kinds import JobKinds, default_kinds
 from api.jobs.queue import JobQueue
-from api.jobs.runner import JobHook, JobRunner
+from api.jobs.runner import JobHook
 from api.mqtt import MqttConsumer
 from api.routes import api_router
 from api.services.forecasts import CityHistory
 from api.services.ingest import EventIngest
-from api.services.plans import plan_hooks
+from api.services.jobs import make_runner
+from api.services.live import LiveChanges
 from api.services.reads import ReadSessions
 from api.services.slots import SlotBooks
 from api.services.tracking import LiveEtas
@@ -124,14 +126,13 @@ def _set_state(
         state.read_sessionmaker, state.inline_reads, state.async_reads
     )
     # Runs the background jobs (solves, scenarios) of this process.
-    state.job_runner = runner = JobRunner(
-        state.sessionmaker,
-        kinds=kinds,
-        hooks=plan_hooks(kinds) if hooks is None else hooks,
-        workers=settings.job_workers,
-        dask_scheduler=settings.dask_scheduler,
-    )
+    state.job_runner = runner = make_runner(settings, state.sessionmaker, kinds, hooks)
     state.job_queue = JobQueue(kinds, runner.wake, runner.cancel)
+    # Other processes' writes, heard at their commit (PostgreSQL only).
+    state.bus = bus = Bus(settings.database_url)
+    state.live_changes = LiveChanges(bus)
+    if settings.job_workers > 0:
+        bus.subscribe(JOBS, runner.notified)
     state.metrics = Metrics()
     state.slot_books = SlotBooks()
     state.live_etas = LiveEtas()
@@ -151,14 +152,16 @@ def _set_state(
         else None
     )
     state.metrics.registry.register(ops.IngestCollector(state.ingest, state.mqtt))
+    state.metrics.registry.register(ops.BusCollector(bus))
 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
-    """Migrate, start the runner, the reads pool and MQTT; stop them after."""
+    """Migrate, start the bus, the runner, the reads pool and MQTT; stop them after."""
     state = app.state
     if settings.migrate_on_start:
         await run_in_threadpool(upgrade, settings.database_url)
+    state.bus.start()
     if settings.job_workers > 0:
         await run_in_threadpool(state.job_runner.start)
     if state.async_reads is not None:
@@ -182,6 +185,7 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
             state.mqtt.stop()
         if settings.job_workers > 0:
             await run_in_threadpool(state.job_runner.stop)
+        await run_in_threadpool(state.bus.stop)
         if state.async_reads is not None:
             await state.async_reads.close()
         state.engine.dispose()

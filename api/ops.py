@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from api.db.notify import Bus
 from api.deps import EngineDep, MetricsDep, MqttDep
 from api.errors import problem_response, problem_responses
 from api.mqtt import MqttConsumer
@@ -54,6 +55,32 @@ def read_ready(request: Request, engine: EngineDep, mqtt: MqttDep) -> Health | R
             f"topic {mqtt.topic})",
         )
     return Health()
+
+
+class BusCollector(Collector):
+    """Whether this process hears the database's notifications (PostgreSQL):
+    without them its streams and job runner poll instead."""
+
+    def __init__(self, bus: Bus) -> None:
+        self.bus = bus
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        """The current figures (none on SQLite)."""
+        if not self.bus.enabled:
+            return
+        yield GaugeMetricFamily(
+            "milepost_db_notifications_listening",
+            "1 while this process listens for other processes' changes, else 0",
+            value=1 if self.bus.listening else 0,
+        )
+        heard = CounterMetricFamily(
+            "milepost_db_notifications",
+            "Notifications heard from the database, by channel",
+            labels=["channel"],
+        )
+        for channel, count in sorted(self.bus.heard.items()):
+            heard.add_metric([channel], count)
+        yield heard
 
 
 class IngestCollector(Collector):

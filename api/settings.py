@@ -44,6 +44,14 @@ class Settings(BaseSettings):
         description="jobs run at once by this process (0: run none here); "
         "each solve uses the cores itself",
     )
+    job_lease_seconds: float = Field(
+        30.0,
+        ge=2.0,
+        le=3600.0,
+        description="a running job whose runner has not renewed its lease for "
+        "this long is re-queued by another runner (a runner on the same host "
+        "that died is noticed at once)",
+    )
     max_body_bytes: int = Field(5 * MIB, gt=0, description="largest request body")
     max_list_items: int = Field(
         10_000, gt=0, description="most items one request may send in a list"

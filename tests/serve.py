@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx2 as httpx
 import pytest
 
-__all__ = ["free_port", "serve"]
+__all__ = ["free_port", "serve", "start_worker"]
 
 
 def free_port() -> int:
@@ -23,21 +23,38 @@ def free_port() -> int:
         return port
 
 
-def serve(database_url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
-    """``milepost serve`` on ``port``; returns once /readyz answers (else fails)."""
-    env = {
+def _milepost(
+    args: list[str], database_url: str, log: Path, env: dict[str, str] | None
+) -> subprocess.Popen[bytes]:
+    every = {
         **os.environ,
         "MILEPOST_DATABASE_URL": database_url,
         "MILEPOST_LOG_JSON": "false",
+        **(env or {}),
     }
     milepost = Path(sys.executable).with_name("milepost")
     with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [str(milepost), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
+        return subprocess.Popen(
+            [str(milepost), *args], env=every, stdout=out, stderr=subprocess.STDOUT
         )
+
+
+def start_worker(
+    database_url: str, log: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """``milepost worker`` (one job at a time), logging to ``log``."""
+    return _milepost(["worker", "--jobs", "1"], database_url, log, env)
+
+
+def serve(
+    database_url: str, port: int, log: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """``milepost serve`` on ``port``; returns once /readyz answers (else fails).
+
+    ``env`` adds ``MILEPOST_*`` settings (e.g. ``MILEPOST_JOB_WORKERS=0``).
+    """
+    args = ["serve", "--host", "127.0.0.1", "--port", str(port)]
+    proc = _milepost(args, database_url, log, env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -20,6 +20,7 @@ from api.cli.service import (
     ingest_mqtt_command,
     keys_app,
     serve_command,
+    worker_command,
 )
 from api.cli.simulate import simulate_command
 
@@ -48,6 +49,7 @@ app.command("forecast")(forecast_command)
 app.command("simulate")(simulate_command)
 app.command("replay")(replay_command)
 app.command("serve")(serve_command)
+app.command("worker")(worker_command)
 app.command("ingest-mqtt")(ingest_mqtt_command)
 app.command("dead-letters")(dead_letters_command)
 app.add_typer(keys_app, name="keys")

@@ -1,4 +1,4 @@
-"""``milepost serve``, ``milepost keys`` and ``milepost db``: run the service.
+"""``milepost serve``, ``worker``, ``keys`` and ``db``: run the service.
 
 The database is ``MILEPOST_DATABASE_URL`` (default: ``milepost.db`` here).
 Heavy imports wait inside the commands so ``milepost --help`` stays quick.
@@ -20,6 +20,7 @@ __all__ = [
     "ingest_mqtt_command",
     "keys_app",
     "serve_command",
+    "worker_command",
 ]
 
 keys_app = typer.Typer(help="API keys for the service.", no_args_is_help=True)
@@ -34,13 +35,24 @@ def serve_command(
         bool, typer.Option("--mqtt", help="also consume device events from MQTT")
     ] = False,
 ) -> None:
-    """Run the web service (docs at /docs)."""
+    """Run the web service (docs at /docs).
+
+    With ``--workers N`` the API runs as N processes, each also running jobs
+    (unless ``MILEPOST_JOB_WORKERS=0``: then ``milepost worker`` runs them).
+    """
     import uvicorn
 
     from api.db.migrate import upgrade
     from api.settings import get_settings
     from api.telemetry import logging_config
 
+    if mqtt and workers > 1:
+        _option_error(
+            "--mqtt",
+            f"with --workers {workers} every process would consume MQTT under one "
+            "client id and take the broker session from the others; run one "
+            "`milepost ingest-mqtt` beside the API processes instead",
+        )
     # Workers build their own settings from the environment.
     if mqtt:
         os.environ["MILEPOST_MQTT"] = "true"
@@ -101,6 +113,70 @@ def ingest_mqtt_command(
     except KeyboardInterrupt:
         pass
     finally:
+        engine.dispose()
+
+
+def worker_command(
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="jobs run at once (default MILEPOST_JOB_WORKERS, at least 1); "
+            "each solve uses the cores itself",
+        ),
+    ] = None,
+) -> None:
+    """Run background jobs (solves, re-optimisations, forecasts) until stopped.
+
+    Any number of workers, on any machine, may share the service's database
+    (PostgreSQL): each job is claimed once; a job of a worker that dies is
+    re-queued once its lease lapses (MILEPOST_JOB_LEASE_SECONDS). With
+    MILEPOST_DASK_SCHEDULER set, the jobs run on that Dask cluster.
+    """
+    import logging.config
+    import signal
+    import threading
+
+    from api.db.engine import make_engine, make_sessionmaker
+    from api.db.migrate import upgrade
+    from api.db.notify import JOBS, Bus
+    from api.jobs.kinds import default_kinds
+    from api.services.jobs import make_runner
+    from api.settings import get_settings
+    from api.telemetry import logging_config
+
+    settings = get_settings()
+    logging.config.dictConfig(logging_config(json_lines=settings.log_json))
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    count = jobs if jobs is not None else max(1, settings.job_workers)
+    runner = make_runner(
+        settings, make_sessionmaker(engine), default_kinds(), workers=count
+    )
+    stop = threading.Event()
+
+    def ask_to_stop(signum: int, _frame: object) -> None:
+        console.print(f"{signal.Signals(signum).name}: stopping after re-queueing")
+        stop.set()
+
+    signal.signal(signal.SIGTERM, ask_to_stop)
+    signal.signal(signal.SIGINT, ask_to_stop)
+    bus = Bus(settings.database_url)  # jobs queued anywhere start at once
+    bus.subscribe(JOBS, runner.notified)
+    bus.start()
+    runner.start()
+    where = settings.dask_scheduler or "local processes"
+    console.print(
+        f"milepost worker {runner.worker_id}: up to {count} job(s) at once "
+        f"on {where}, database {engine.url.render_as_string()}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    try:
+        stop.wait()
+    finally:
+        runner.stop()
+        bus.stop()
         engine.dispose()
 
 

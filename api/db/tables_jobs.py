@@ -70,8 +70,10 @@ class JobRow(Base):
 
     ``status`` moves ``queued`` -> ``running`` -> ``succeeded`` | ``failed``
     (or ``cancelled`` from either of the first two);
-    ``attempts`` counts how often a runner started it (a server that dies
-    mid-job leaves it ``running``; the next start re-queues it).
+    ``attempts`` counts how often a runner started it (a runner that dies
+    mid-job leaves it ``running``; another re-queues it). ``worker_id`` is
+    the runner holding a running job, ``heartbeat_at`` when it last renewed
+    its lease (migration 0010).
     """
 
     __tablename__ = "jobs"
@@ -89,6 +91,8 @@ class JobRow(Base):
     started_at: Mapped[dt.datetime | None]
     finished_at: Mapped[dt.datetime | None]
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    worker_id: Mapped[str | None] = mapped_column(String(200))
+    heartbeat_at: Mapped[dt.datetime | None]
 
 
 class PlanRow(Base):

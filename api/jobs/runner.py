@@ -12,12 +12,15 @@ queue and is written a few times a second at most. With
 on that Dask cluster instead; progress is then coarse (start, end).
 
 **Nothing accepted is lost.** ``attempts`` counts how often a job was
-started. A job the runner was running when the process died is still
-``running`` in the database: the next runner to start re-queues it, or marks
-it ``failed`` ("interrupted by server restarts 3 times") once it has been
-started :data:`MAX_ATTEMPTS` times. A worker process that dies (out of
-memory, a crash in native code) counts the same way. A graceful shutdown
-re-queues the jobs it interrupts without counting them. The pool's
+started. A runner holds the jobs it claimed by a lease: its id on the row
+(:mod:`api.jobs.holders`) and a heartbeat it renews every second or so while
+the job runs. A job whose runner died is still ``running`` in the database;
+any runner re-queues it once the lease has lapsed
+(``Settings.job_lease_seconds``), or at once when the dead runner was on the
+same host, or marks it ``failed`` ("interrupted by server restarts 3 times")
+once it has been started :data:`MAX_ATTEMPTS` times. A worker process that
+dies (out of memory, a crash in native code) counts the same way. A graceful
+shutdown re-queues the jobs it interrupts without counting them. The pool's
 processes end when the service process dies, even by ``kill -9``
 (:mod:`api.jobs.lifeline`). A function that
 raises ends ``failed`` with a public reason (:func:`public_reason`): the
@@ -26,14 +29,19 @@ address, a bad scenario), else only "an internal error"; the exception's
 type, text and traceback go to the log with the job id. So does a result that
 cannot be stored or a hook that fails (the result is kept).
 
-One process per database should run jobs: recovery at startup re-queues
-every ``running`` job, including those another live runner holds. Start
-further service processes with ``MILEPOST_JOB_WORKERS=0``.
+**Several runners, one database.** API processes (``serve --workers N``) and
+``milepost worker`` processes may all run jobs against one database: a claim
+takes a job exactly once (``SKIP LOCKED`` on PostgreSQL, a conditional update
+everywhere); a runner stores a result, progress or a re-queue only while it
+still holds the job, so a job re-queued behind its back (a lapsed lease) is
+stopped there, not finished twice. A cancelled job is seen by the runner
+holding it within a second, whichever process cancelled it.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import datetime as dt
 import logging
 import multiprocessing
 import os
@@ -49,8 +57,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import jobs as job_rows
+from api.db.base import utcnow
 from api.db.tables_jobs import JobRow
-from api.jobs import lifeline
+from api.jobs import holders, lifeline
 from api.jobs.handlers import Progress
 from api.jobs.kinds import AnyKind, JobKinds, MalformedJob, UnknownJobKind
 
@@ -132,6 +141,10 @@ class JobRunner:
         job submitted by another process is seen within this time).
     progress_interval
         Least seconds between two progress writes of one job.
+    lease_seconds
+        A running job whose runner has not renewed its lease for this long
+        is re-queued by any runner (renewed every ``lease_seconds / 10``
+        seconds, at most every second).
     """
 
     def __init__(
@@ -144,6 +157,7 @@ class JobRunner:
         dask_scheduler: str | None = None,
         poll_interval: float = 1.0,
         progress_interval: float = 0.25,
+        lease_seconds: float = 30.0,
     ) -> None:
         self.sessions = sessions
         self.kinds = kinds
@@ -154,10 +168,14 @@ class JobRunner:
         self.dask_scheduler = dask_scheduler
         self.poll_interval = poll_interval
         self.progress_interval = progress_interval
+        self.lease_seconds = lease_seconds
+        #: This runner's id on the jobs it holds (new at every start).
+        self.worker_id = holders.this_runner()
         self._running: set[str] = set()
         self._cancelled: set[str] = set()
         self._stopping = threading.Event()
         self._wakeup = threading.Event()
+        self._check_leases = threading.Event()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._recovered = False
@@ -180,8 +198,12 @@ class JobRunner:
         reports it): the workers recover the interrupted jobs once it answers,
         before they claim any.
         """
+        self.worker_id = holders.this_runner()
         self._try_recover()
         self._stopping.clear()
+        self._threads.append(
+            threading.Thread(target=self._keep_leases, name="jobs-lease", daemon=True)
+        )
         if self.dask_scheduler is None:
             self._progress = self._context.Queue()
             self._threads.append(
@@ -197,13 +219,18 @@ class JobRunner:
             thread.start()
         log.info(
             "job runner started",
-            extra={"workers": self.workers, "dask": self.dask_scheduler},
+            extra={
+                "workers": self.workers,
+                "dask": self.dask_scheduler,
+                "runner": self.worker_id,
+            },
         )
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop claiming; re-queue the jobs being run; end the workers."""
         self._stopping.set()
         self._wakeup.set()
+        self._check_leases.set()
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             if thread.name != "jobs-progress":
@@ -227,6 +254,15 @@ class JobRunner:
         """Look at the queue now (a job was just submitted)."""
         self._wakeup.set()
 
+    def notified(self) -> None:
+        """Some process queued, re-queued or cancelled a job: look at once.
+
+        Subscribed to the database's job notifications
+        (:data:`api.db.notify.JOBS`); without them the runner polls.
+        """
+        self._wakeup.set()
+        self._check_leases.set()
+
     def cancel(self, job_id: str) -> None:
         """Stop job ``job_id`` if this runner runs it (its row says cancelled).
 
@@ -237,15 +273,62 @@ class JobRunner:
                 self._cancelled.add(job_id)
 
     def recover(self) -> list[str]:
-        """Re-queue (or fail) the jobs a dead process left ``running``.
+        """Re-queue (or fail) the running jobs whose runner is gone.
+
+        Gone: its lease lapsed, or it was on this host and its process has
+        ended. Jobs held by live runners (this one too) are left alone.
 
         Returns
         -------
         list[str]
-            Ids of the jobs found running.
+            Ids of the jobs re-queued or failed.
         """
+        lapsed = utcnow() - dt.timedelta(seconds=self.lease_seconds)
         with self.sessions.begin() as session:
-            return job_rows.recover_running(session, max_attempts=MAX_ATTEMPTS)
+            return job_rows.recover_running(
+                session,
+                max_attempts=MAX_ATTEMPTS,
+                lapsed_before=lapsed,
+                is_dead=holders.is_dead,
+            )
+
+    # -- leases ------------------------------------------------------------------
+
+    def _keep_leases(self) -> None:
+        """Renew this runner's leases; stop jobs it lost; recover abandoned ones.
+
+        Every ``lease_seconds / 10`` (at most a second) the leases of the
+        jobs running here are renewed in one statement; a job no longer held
+        (cancelled by any process, or re-queued by a runner that took this
+        one for dead) is stopped. Every third of a lease, jobs abandoned by
+        dead runners are re-queued.
+        """
+        beat = min(1.0, self.lease_seconds / 10)
+        last_recovery = time.monotonic()
+        while not self._stopping.is_set():
+            self._check_leases.wait(beat)
+            self._check_leases.clear()
+            if self._stopping.is_set():
+                break
+            with self._lock:
+                running = set(self._running - self._cancelled)
+            try:
+                if running:
+                    with self.sessions.begin() as session:
+                        held = job_rows.renew_leases(
+                            session, worker=self.worker_id, job_ids=running
+                        )
+                    lost = running - held
+                    if lost:
+                        log.info("jobs %s no longer held here: stopping", sorted(lost))
+                        with self._lock:
+                            self._cancelled |= lost & self._running
+                if time.monotonic() - last_recovery >= self.lease_seconds / 3:
+                    last_recovery = time.monotonic()
+                    if self.recover():
+                        self.wake()
+            except SQLAlchemyError:
+                log.warning("job leases not renewed (database unreachable)")
 
     # -- claiming and running ---------------------------------------------------
 
@@ -293,7 +376,7 @@ class JobRunner:
     def _claim(self) -> str | None:
         """Take the oldest queued job (atomically); its id, or None."""
         with self.sessions() as session:
-            return job_rows.claim_next(session)
+            return job_rows.claim_next(session, worker=self.worker_id)
 
     def _run(self, job_id: str) -> None:
         with self.sessions() as session:
@@ -421,7 +504,9 @@ class JobRunner:
             return
         try:
             with self.sessions.begin() as session:
-                row = job_rows.mark_succeeded(session, job_id=job_id, result=data)
+                row = job_rows.mark_succeeded(
+                    session, job_id=job_id, result=data, worker=self.worker_id
+                )
                 if row is None:
                     return
                 for hook in self.hooks.get(kind.name, []):
@@ -441,12 +526,22 @@ class JobRunner:
         self, job_id: str, error: str, result: dict[str, Any] | None = None
     ) -> None:
         with self.sessions.begin() as session:
-            job_rows.mark_failed(session, job_id=job_id, error=error, result=result)
+            job_rows.mark_failed(
+                session,
+                job_id=job_id,
+                error=error,
+                result=result,
+                worker=self.worker_id,
+            )
 
     def _requeue(self, job_id: str, message: str, attempts_delta: int) -> None:
         with self.sessions.begin() as session:
             job_rows.requeue(
-                session, job_id=job_id, message=message, attempts_delta=attempts_delta
+                session,
+                job_id=job_id,
+                message=message,
+                attempts_delta=attempts_delta,
+                worker=self.worker_id,
             )
         self.wake()
 
@@ -482,7 +577,11 @@ class JobRunner:
     def _write_one(self, job_id: str, share: float, message: str) -> None:
         with self.sessions.begin() as session:
             job_rows.write_progress(
-                session, job_id=job_id, share=share, message=message
+                session,
+                job_id=job_id,
+                share=share,
+                message=message,
+                worker=self.worker_id,
             )
 
 

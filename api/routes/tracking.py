@@ -12,6 +12,7 @@ The views are :mod:`api.services.tracking_views`.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
@@ -29,7 +30,9 @@ from api.deps import (
     require,
 )
 from api.errors import problem_responses
+from api.services.live import LiveChanges
 from api.services.reads import SessionView
+from api.services.tracking import ETA_REFRESH
 from api.services.tracking_views import (
     OrderEtaPublic,
     OrderTrackingPublic,
@@ -69,7 +72,10 @@ MaxSeconds = Annotated[
     ),
 ]
 
+#: Least seconds between two redraws of a stream.
 POLL_SECONDS = 1.0
+#: Most seconds between two redraws when nothing changed (the ETA clock's step).
+QUIET_SECONDS = float(ETA_REFRESH)
 KEEPALIVE_SECONDS = 15.0
 _NO_TOKEN = "no order has this tracking link"
 
@@ -106,13 +112,21 @@ async def _events(
     max_seconds: int,
     key: Callable[[BaseModel], str],
 ) -> AsyncIterator[str]:
-    """``status`` events: one at once, then one per change, keep-alives between."""
+    """``status`` events: one at once, then one per change, keep-alives between.
+
+    With the database's notifications heard (:class:`LiveChanges`, PostgreSQL)
+    a stream redraws when any process commits a live change, at most every
+    :data:`POLL_SECONDS`, and otherwise every :data:`QUIET_SECONDS` (ETAs
+    move with the clock); without them it redraws every :data:`POLL_SECONDS`.
+    """
+    changes: LiveChanges = request.app.state.live_changes
     last_key = None
     n = 0
-    quiet = 0.0
+    quiet_since = time.monotonic()
     with anyio.move_on_after(max_seconds):
         yield f"retry: {int(POLL_SECONDS * 1000) * 3}\n\n"
         while True:
+            seen = changes.count
             current = await anyio.to_thread.run_sync(snapshot)
             if current is None:
                 yield "event: gone\ndata: {}\n\n"
@@ -120,17 +134,18 @@ async def _events(
             now_key = key(current)
             if now_key != last_key:
                 n += 1
-                last_key, quiet = now_key, 0.0
+                last_key, quiet_since = now_key, time.monotonic()
                 yield f"id: {n}\nevent: status\ndata: {current.model_dump_json()}\n\n"
                 if getattr(current, "status", None) in TERMINAL:
                     return
-            elif quiet >= KEEPALIVE_SECONDS:
-                quiet = 0.0
+            elif time.monotonic() - quiet_since >= KEEPALIVE_SECONDS:
+                quiet_since = time.monotonic()
                 yield ": keep-alive\n\n"
             if await request.is_disconnected():
                 return
             await anyio.sleep(POLL_SECONDS)
-            quiet += POLL_SECONDS
+            if changes.heard:
+                await changes.wait(seen, QUIET_SECONDS - POLL_SECONDS)
 
 
 def _stream(

@@ -1,4 +1,8 @@
-"""Cancelling background jobs, whatever their kind.
+"""Background jobs, whatever their kind: the runner a process starts, cancelling.
+
+:func:`make_runner` builds the job runner of a service process or of a
+``milepost worker`` (the same kinds and the same success hooks, so a plan
+solved anywhere is stored and tracked the same way).
 
 ``DELETE /v1/jobs/{job_id}`` cancels a queued job (it never starts) or a
 running one (its worker process is stopped); the job ends ``cancelled``. Who
@@ -8,14 +12,45 @@ re-optimisations, planners forecasts and scenarios, admins any job.
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth import Principal, Role
 from api.db import jobs as job_rows
+from api.jobs.kinds import JobKinds
 from api.jobs.queue import JobPublic, JobQueue
+from api.jobs.runner import JobHook, JobRunner
 from api.services.errors import Conflict, Forbidden, NotFound
+from api.services.plans import plan_hooks
+from api.settings import Settings
 
-__all__ = ["CANCELLERS", "cancel_job"]
+__all__ = ["CANCELLERS", "cancel_job", "make_runner"]
+
+
+def make_runner(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    kinds: JobKinds,
+    hooks: Sequence[tuple[str, JobHook]] | None = None,
+    *,
+    workers: int | None = None,
+) -> JobRunner:
+    """The job runner of one process, configured from ``settings``.
+
+    ``hooks`` default to storing the plans of plan jobs
+    (:func:`api.services.plans.plan_hooks`); ``workers`` to
+    ``settings.job_workers``.
+    """
+    return JobRunner(
+        sessions,
+        kinds=kinds,
+        hooks=plan_hooks(kinds) if hooks is None else hooks,
+        workers=settings.job_workers if workers is None else workers,
+        dask_scheduler=settings.dask_scheduler,
+        lease_seconds=settings.job_lease_seconds,
+    )
+
 
 #: The roles (besides admin) that may cancel a job of each kind.
 CANCELLERS: dict[str, frozenset[Role]] = {

@@ -75,3 +75,11 @@ def test_db_upgrade_migrates(database_url: str) -> None:
     )
     assert result.exit_code == 0, result.output
     assert current(database_url) == head()
+
+
+def test_serve_refuses_mqtt_in_several_processes() -> None:
+    """`serve --workers 2 --mqtt` exits 2: one MQTT session cannot be shared."""
+    result = runner.invoke(cli, ["serve", "--workers", "2", "--mqtt"])
+    assert result.exit_code == 2
+    assert "--mqtt" in result.output
+    assert "milepost ingest-mqtt" in result.output
