@@ -42,9 +42,10 @@ ELSEWHERE = {
     ),
 }
 #: milepost commands only parsed: benchmarks (minutes, data sets next to the
-#: repository), the service (runs until stopped; tests/serve.py starts it) and
-#: the day replay (minutes, PostgreSQL and MQTT; tests/api/test_replay.py runs it).
-PARSED_ONLY = ("bench", "serve", "replay")
+#: repository), the service and its job worker (run until stopped;
+#: tests/serve.py starts them) and the day replay (minutes, PostgreSQL and
+#: MQTT; tests/api/test_replay.py runs it).
+PARSED_ONLY = ("bench", "serve", "worker", "replay")
 
 
 def shell_commands(document: Path) -> list[str]:
@@ -139,3 +140,20 @@ def test_parsing_rejects_what_the_command_would() -> None:
     for bad in (["bench", "routing", "--bogus"], ["serve", "--port", "x"], ["no"]):
         with pytest.raises(Exception, match=r"(?i)option|integer|command"):
             _parse(app, bad)
+
+
+def test_shipped_systemd_units_start_milepost_commands_that_parse() -> None:
+    """Each unit in deploy/systemd runs a milepost command with valid options."""
+    from api.cli import app
+
+    units = sorted((ROOT / "deploy" / "systemd").glob("*.service"))
+    commands = set()
+    for unit in units:
+        (line,) = [
+            x for x in unit.read_text().splitlines() if x.startswith("ExecStart=")
+        ]
+        program, *args = shlex.split(line.removeprefix("ExecStart="))
+        assert program.endswith("/.venv/bin/milepost"), unit.name
+        _parse(app, args)
+        commands.add(args[0])
+    assert commands == {"serve", "worker", "ingest-mqtt"}
