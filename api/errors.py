@@ -272,10 +272,24 @@ def install_error_handlers(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+#: What :class:`ControlCharacterMiddleware` lets through in a path or query
+#: value: no character of category Cc (exactly these two ranges).
+NO_CONTROL_CHARACTERS = "^[^\u0000-\u001f\u007f-\u009f]*$"
+
+
+def _no_control_characters(schema: dict[str, Any]) -> None:
+    """Say in a parameter's schema what the middleware refuses."""
+    for option in schema.get("anyOf", [schema]):
+        if option.get("type") == "string" and "format" not in option:
+            option.setdefault("pattern", NO_CONTROL_CHARACTERS)
+
+
 def problem_openapi(document: dict[str, Any]) -> dict[str, Any]:
     """``document`` with every 4xx/5xx response as ``application/problem+json``.
 
     Operations with a body also document 400 (unreadable) and 413 (too large).
+    String parameters in the path and the query say they hold no control
+    character (:class:`ControlCharacterMiddleware` refuses them).
 
     Parameters
     ----------
@@ -307,6 +321,9 @@ def problem_openapi(document: dict[str, Any]) -> dict[str, Any]:
                     response["content"] = dict(problem)
                     if str(code) == "422":
                         response["description"] = "Invalid input (field paths)"
+            for parameter in operation.get("parameters", ()):
+                if parameter.get("in") in ("path", "query"):
+                    _no_control_characters(parameter.get("schema", {}))
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
     return document

@@ -105,8 +105,9 @@ class RequestContextMiddleware:
             # Included routers report the route without their prefix: map each
             # route object to its full path template, rebuilt on an unseen route.
             routes = getattr(scope.get("app"), "routes", [])
+            # path_format: "/v1/keys/{key_id}", not "{key_id:int}".
             self._routes = {
-                id(ctx.original_route): ctx.path
+                id(ctx.original_route): ctx.path_format or ctx.path
                 for ctx in iter_route_contexts(routes)
                 if ctx.path
             }

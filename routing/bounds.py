@@ -22,7 +22,10 @@ field. The bounds are what the rest of the system can hold:
 * **free text** (notes, reasons, names, proof) is at most 1,000 characters
   without NUL or other control characters but tab and newline (PostgreSQL
   text cannot hold NUL);
-* **money** (won) is finite, ``0..10^12``.
+* **money** (won) is finite, ``0..10^12``;
+* **numbers are numbers and flags are flags**: ``true``/``false`` are
+  refused where a number is asked (lax parsing would read them as 1 and 0),
+  and ``0``/``1``/``"yes"`` where a flag is (:data:`Flag`, :data:`Real`).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import re
 import unicodedata
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, Strict
 from pydantic_core import PydanticCustomError
 
 __all__ = [
@@ -45,10 +48,13 @@ __all__ = [
     "Count",
     "Day",
     "DayTime",
+    "Flag",
     "Id",
     "Int32",
     "Money",
+    "NodeId",
     "PlanningTime",
+    "Real",
     "Seconds",
     "Text",
     "check_id",
@@ -113,20 +119,6 @@ def check_text(value: str) -> str:
     return value
 
 
-Id = Annotated[
-    str,
-    Field(min_length=1, max_length=MAX_ID_LENGTH),
-    AfterValidator(check_id),
-]
-Text = Annotated[str, Field(max_length=MAX_TEXT_LENGTH), AfterValidator(check_text)]
-#: An amount or a count in its unit (grams, parcels, metres, orders...).
-Int32 = Annotated[int, Field(ge=0, le=INT32_MAX)]
-#: A duration or a time of day in seconds (windows may pass 86 400).
-Seconds = Annotated[int, Field(ge=0, le=INT32_MAX)]
-#: A count of at least one (e.g. orders per route).
-Count = Annotated[int, Field(ge=1, le=INT32_MAX)]
-
-
 def _not_a_bool(value: Any) -> Any:
     """``true``/``false`` are not times (lax ints would take them as 1 and 0)."""
     if isinstance(value, bool):
@@ -134,6 +126,28 @@ def _not_a_bool(value: Any) -> Any:
             "int_type", "Input should be a whole number of seconds, not a boolean"
         )
     return value
+
+
+Id = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_ID_LENGTH),
+    AfterValidator(check_id),
+]
+Text = Annotated[str, Field(max_length=MAX_TEXT_LENGTH), AfterValidator(check_text)]
+#: An amount or a count in its unit (grams, parcels, metres, orders...).
+Int32 = Annotated[int, BeforeValidator(_not_a_bool), Field(ge=0, le=INT32_MAX)]
+#: A duration or a time of day in seconds (windows may pass 86 400).
+Seconds = Annotated[int, BeforeValidator(_not_a_bool), Field(ge=0, le=INT32_MAX)]
+#: A count of at least one (e.g. orders per route).
+Count = Annotated[int, BeforeValidator(_not_a_bool), Field(ge=1, le=INT32_MAX)]
+#: A road graph's node id. Within 2^53: JSON readers hold numbers as
+#: doubles, so a wider bound would not be exact in the published schema
+#: (OpenStreetMap ids are under 2^40).
+NodeId = Annotated[int, BeforeValidator(_not_a_bool), Field(ge=-(2**53), le=2**53)]
+#: A real number (bounds go with the field); ``true`` is not 1.0.
+Real = Annotated[float, BeforeValidator(_not_a_bool)]
+#: A yes/no: only ``true`` or ``false`` (not 0, 1 or "yes").
+Flag = Annotated[bool, Strict()]
 
 
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -164,4 +178,8 @@ PlanningTime = Annotated[
 ]
 #: An operating or delivery day, written ``YYYY-MM-DD`` (0 is not a date).
 Day = Annotated[dt.date, BeforeValidator(_iso_day)]
-Money = Annotated[float, Field(ge=0.0, le=MAX_MONEY, allow_inf_nan=False)]
+Money = Annotated[
+    float,
+    BeforeValidator(_not_a_bool),
+    Field(ge=0.0, le=MAX_MONEY, allow_inf_nan=False),
+]

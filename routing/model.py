@@ -32,11 +32,13 @@ from pydantic_core import PydanticCustomError
 from routing.base import FrozenModel
 from routing.bounds import (
     DAY_MARGIN,
-    INT32_MAX,
     Count,
+    Flag,
     Id,
     Int32,
     Money,
+    NodeId,
+    Real,
     Seconds,
     Text,
 )
@@ -96,10 +98,10 @@ class Location(FrozenModel):
     node of a road graph. When both coordinates are given they must be valid.
     """
 
-    lat: float | None = Field(default=None, ge=-90.0, le=90.0)
-    lon: float | None = Field(default=None, ge=-180.0, le=180.0)
-    node: int | None = Field(default=None, ge=-(2**63), le=2**63 - 1)
-    index: int | None = Field(default=None, ge=0, le=INT32_MAX)
+    lat: Real | None = Field(default=None, ge=-90.0, le=90.0)
+    lon: Real | None = Field(default=None, ge=-180.0, le=180.0)
+    node: NodeId | None = None
+    index: Int32 | None = None
 
     @model_validator(mode="after")
     def _coordinates_or_index(self) -> Location:
@@ -255,7 +257,7 @@ class Vehicle(FrozenModel):
     max_duration: Seconds | None = None
     max_distance: Int32 | None = None
     max_orders: Count | None = None
-    night: bool = False
+    night: Flag = False
     profile: Id = "car"
 
 

@@ -47,6 +47,7 @@ from pydantic import (
 )
 
 from routing.base import FrozenModel
+from routing.bounds import Flag, Real
 from routing.io.files import error_reason
 from scenarios.city.day import ServicePolicy
 from scenarios.disruption import Weather, ZoneSlowdown
@@ -92,7 +93,7 @@ class DemandChange(FrozenModel):
     kind: Literal["promotion", "holiday", "event"]
     name: str = Field(min_length=1, max_length=200)
     uplift: float = Field(gt=0.0, le=5.0, description="orders x this (1.8: +80%)")
-    foreseen: bool = Field(
+    foreseen: Flag = Field(
         default=True,
         description="the forecast the fleet is booked on knows it (fleet sizing "
         "= forecast); a flash sale launched that morning does not",
@@ -172,7 +173,7 @@ class Scenario(FrozenModel):
     time_limit: float = Field(
         default=60.0, gt=0.0, le=120.0, description="cap on each day's search"
     )
-    customer_value: float = Field(
+    customer_value: Real = Field(
         default=CUSTOMER_VALUE,
         ge=0.0,
         le=10_000_000.0,

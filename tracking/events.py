@@ -39,16 +39,18 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    ConfigDict,
     Field,
     TypeAdapter,
     ValidationError,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from routing.base import FrozenModel
-from routing.bounds import DAY_MARGIN, DayTime, Id, Int32, PlanningTime, Text
+from routing.bounds import DAY_MARGIN, DayTime, Id, Int32, PlanningTime, Real, Text
 
 __all__ = [
     "AttemptResolved",
@@ -98,7 +100,17 @@ _PLANNING_AT = Field(
 )
 
 
+def _type_required(schema: dict[str, Any]) -> None:
+    """Every event names its ``type`` (the discriminator), even where the
+    Python model has it as a default."""
+    required = schema.setdefault("required", [])
+    if "type" not in required:
+        required.insert(0, "type")
+
+
 class _Event(FrozenModel):
+    model_config = ConfigDict(json_schema_extra=_type_required)
+
     id: Id
     at: DayTime = Field(
         description="seconds since local midnight of the operating day, "
@@ -157,8 +169,8 @@ class Position(_Event):
 
     type: Literal["position"] = "position"
     vehicle: Id
-    lat: float = Field(ge=-90.0, le=90.0)
-    lon: float = Field(ge=-180.0, le=180.0)
+    lat: Real = Field(ge=-90.0, le=90.0)
+    lon: Real = Field(ge=-180.0, le=180.0)
 
 
 class StopArrived(_Event):
@@ -266,7 +278,16 @@ class SensorReading(_Event):
     vehicle: Id
     order_id: Id | None = None
     kind: SensorKind
-    value: float
+    #: A door's state comes as true/false (read as 1.0/0.0).
+    value: Annotated[
+        float,
+        WithJsonSchema(
+            {
+                "anyOf": [{"type": "number"}, {"type": "boolean"}],
+                "description": "the reading; a door's open state as true/false",
+            }
+        ),
+    ]
 
     @field_validator("value", mode="before")
     @classmethod

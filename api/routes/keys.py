@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from api.auth import Principal, Role
 from api.deps import (
@@ -63,11 +63,16 @@ def read_own_key(
     return keys.own_key(session, caller=caller)
 
 
+# ``:int`` so that ``/v1/keys/me`` is not also a key id (its 405 ``Allow``
+# names GET only).
 @router.delete(
-    "/{key_id}", response_model=ApiKeyPublic, responses=problem_responses(404)
+    "/{key_id:int}", response_model=ApiKeyPublic, responses=problem_responses(404)
 )
 def revoke_api_key(
-    key_id: int, session: SessionDep, cache: KeyCacheDep, _: AdminDep
+    key_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    session: SessionDep,
+    cache: KeyCacheDep,
+    _: AdminDep,
 ) -> ApiKeyPublic:
     """Revoke a key; it stops working at once. Revoking twice is harmless."""
     return keys.revoke_api_key(session, cache=cache, key_id=key_id)

@@ -40,7 +40,7 @@ ROUTE_ROLES: dict[tuple[str, str], Case] = {
 def v1_routes(app: FastAPI) -> set[tuple[str, str]]:
     """(method, path template) of every /v1 route of ``app``."""
     return {
-        (method, ctx.path)
+        (method, ctx.path_format or ctx.path)
         for ctx in iter_route_contexts(app.routes)
         if ctx.path == "/v1" or (ctx.path or "").startswith("/v1/")
         for method in ctx.methods or ()
