@@ -134,7 +134,7 @@ def _set_state(
     state.job_queue = JobQueue(kinds, runner.wake, runner.cancel)
     state.metrics = Metrics()
     state.slot_books = SlotBooks()
-    state.live_etas = LiveEtas()
+    state.live_etas = LiveEtas(sessions=state.read_sessionmaker)
     state.ingest = EventIngest()
     state.key_cache = KeyCache()
     state.city_history = CityHistory()
