@@ -197,4 +197,4 @@ def test_an_accepted_event_is_seen_at_the_next_read(
     assert after is not None and after.made_at == step
     assert etas.computed == 2
     assert after != before
-    assert DAY == day
+    assert day == DAY
