@@ -135,7 +135,7 @@ def _set_state(
         bus.subscribe(JOBS, runner.notified)
     state.metrics = Metrics()
     state.slot_books = SlotBooks()
-    state.live_etas = LiveEtas()
+    state.live_etas = LiveEtas(sessions=state.read_sessionmaker)
     state.ingest = EventIngest()
     state.key_cache = KeyCache()
     state.city_history = CityHistory()

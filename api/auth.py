@@ -9,8 +9,11 @@ hash is enough here: the keys are random, not passwords.)
 
 An app's :class:`KeyCache` remembers the keys it has just verified for
 :data:`KEY_CACHE_SECONDS`, so a burst of requests costs one lookup, not one
-each. Revoking a key forgets it in the revoking process at once; another
-process may still accept it for up to that long. The dependency that checks
+each; a key in use is looked up again in the background in the last
+:data:`KEY_REFRESH_AHEAD` seconds of that time, so its requests never all
+miss together when it runs out (every 5 s, a herd of lookups). Revoking a
+key forgets it in the revoking process at once; another process may still
+accept it for up to that long. The dependency that checks
 keys is :func:`api.deps.require`.
 
 A ``device`` key is bound when it is issued: to one vehicle, or to the
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import secrets
 import threading
 import time
@@ -39,6 +43,7 @@ from api.db.models import ApiKey
 __all__ = [
     "KEY_CACHE_SECONDS",
     "KEY_PREFIX",
+    "KEY_REFRESH_AHEAD",
     "KeyCache",
     "Principal",
     "Role",
@@ -52,6 +57,11 @@ __all__ = [
 KEY_PREFIX = "mp_"
 #: Seconds a verified key is trusted without asking the database again.
 KEY_CACHE_SECONDS = 5.0
+#: In the last this many seconds of its trust a key in use is looked up
+#: again, once, in a background thread (the requests go on with it).
+KEY_REFRESH_AHEAD = 1.0
+
+log = logging.getLogger("milepost.auth")
 
 
 class Role(StrEnum):
@@ -227,30 +237,74 @@ class KeyCache:
         self.size = size
         self._verified: dict[str, tuple[float, Principal]] = {}
         self._lock = threading.Lock()
+        self._sessions: sessionmaker[Session] | None = None
+        self._refreshing: set[str] = set()
 
     def remembered(self, key: str) -> Principal | None:
-        """The key's principal if it was verified less than ``seconds`` ago."""
-        hit = self._verified.get(hash_key(key))
-        if hit is not None and hit[0] > time.monotonic() and not hit[1].expired():
-            return hit[1]
-        return None
+        """The key's principal if it was verified less than ``seconds`` ago.
+
+        Near the end of that time (:data:`KEY_REFRESH_AHEAD`) the key is
+        looked up again in the background, once, if this cache has done a
+        lookup before (it knows the sessions then).
+        """
+        digest = hash_key(key)
+        hit = self._verified.get(digest)
+        if hit is None or hit[1].expired():
+            return None
+        left = hit[0] - time.monotonic()
+        if left <= 0:
+            return None
+        if left < min(KEY_REFRESH_AHEAD, self.seconds / 2) and self._sessions:
+            self._refresh_later(digest, key)
+        return hit[1]
 
     def look_up(self, sessions: sessionmaker[Session], key: str) -> Principal | None:
         """The key's principal: remembered, else from the database (remembered)."""
         hit = self.remembered(key)
         if hit is not None:
             return hit
+        self._sessions = sessions
+        return self._verify(sessions, key, hash_key(key))
+
+    def _verify(
+        self, sessions: sessionmaker[Session], key: str, digest: str
+    ) -> Principal | None:
         now = time.monotonic()
         with sessions() as session:
             row = find_key(session, key)
         if row is None:
+            with self._lock:
+                self._verified.pop(digest, None)
             return None
         principal = Principal.of(row)
         with self._lock:
             if len(self._verified) >= self.size:
                 self._verified.clear()
-            self._verified[hash_key(key)] = (now + self.seconds, principal)
+            self._verified[digest] = (now + self.seconds, principal)
         return principal
+
+    def _refresh_later(self, digest: str, key: str) -> None:
+        with self._lock:
+            if digest in self._refreshing:
+                return
+            self._refreshing.add(digest)
+        threading.Thread(
+            target=self._refresh,
+            args=(digest, key),
+            name="milepost-key-refresh",
+            daemon=True,
+        ).start()
+
+    def _refresh(self, digest: str, key: str) -> None:
+        try:
+            assert self._sessions is not None
+            self._verify(self._sessions, key, digest)
+        except Exception:
+            # The key runs out as usual; the next request looks it up.
+            log.warning("API key lookup ahead of time failed", exc_info=True)
+        finally:
+            with self._lock:
+                self._refreshing.discard(digest)
 
     def forget(self, key_id: int) -> None:
         """Stop trusting the key with this id (it was revoked)."""

@@ -1,32 +1,54 @@
 """The service under load: live ETA reads against a bare endpoint, and ingest.
 
-Run by hand, alone on the machine (``wrk`` from Debian's package)::
+Run by hand, alone on the machine (``wrk`` from Debian's package), between
+08:00 and 19:00 Seoul time (23:00-10:00 UTC) so that "now" falls inside the
+live day's working hours (else pass ``--at``)::
 
     apt-get install -y wrk
-    .venv/bin/python benchmarks/bench_api.py --orders 100000 --json api.json
+    .venv/bin/python benchmarks/bench_api.py --orders 100000 --api-processes 2 \
+        --json api.json
+    .venv/bin/python benchmarks/bench_api.py --orders 100000 --api-processes 2 \
+        --database-url postgresql+psycopg://postgres@127.0.0.1:5432/DB \
+        --json api-pg.json
 
 What it does:
 
 1. **Seeds** a fresh database (SQLite file by default, ``--database-url``
    for PostgreSQL) with ``--orders`` orders: one live day of the embedded
-   city (``--live`` orders, planned with the routing engine, registered for
-   tracking, and driven by the day executor until ``--at``, so vans have
-   positions, stops done and ETAs to compute) and delivered orders of past
-   days for the rest (orders and their status histories).
+   city on today's date in Seoul (``--live`` orders, planned with the
+   routing engine, registered for tracking, and driven by the day executor
+   until the live clock, so vans have positions, stops done and ETAs to
+   compute) and delivered orders of past days for the rest (orders and
+   their status histories). The live clock is the local time of seeding:
+   ETAs are asked for "now" (no ``at``), as a storefront does, so the
+   service's own clock, which moves on every ETA_REFRESH (10 s) for every
+   route at once, is under test. ``--at SECONDS`` instead stores the events
+   up to that second and asks every ETA for it (runs at any hour compare;
+   the clock step is then never crossed).
 2. Starts ``milepost serve`` (one uvicorn worker, JSON logs to a file) in its
    own process.
 3. **Throughput**: ``wrk`` (one thread, ``--connections``) for
    ``--seconds`` on ``GET /v1/orders/{id}/eta`` (cycling through the live
-   orders, asked for ``--at``) and on ``GET /healthz`` (does nothing) with the
-   same key header, server and config, so the ratio is our overhead;
-   ``--rounds`` pairs of windows, the pair with the median ratio reported.
+   orders) and on ``GET /healthz`` (does nothing) with the same key header,
+   server and config, so the ratio is our overhead; ``--rounds`` pairs of
+   windows, the pair with the median ratio reported.
 4. **Latency at a fixed rate**: an open-loop client sends ``--rate``
-   requests/s for ``--seconds`` to the ETA endpoint; latency counts from the
-   moment a request was due, so a stalled server is not hidden
-   (coordinated omission).
-5. **Ingest**: ``--ingest-clients`` clients post batches of
-   ``--batch`` position events for ``--seconds``; then every acknowledged
-   event id is looked up in the database.
+   (default 200) requests/s to the ETA endpoint for ``--latency-seconds``
+   (default 60: six clock steps), then to the bare one for ``--seconds``;
+   latency counts from the moment a request was due, so a stalled server is
+   not hidden (coordinated omission). Reported: p50, p99, max and the
+   requests over 100 ms, for the whole phase and per second of the 10 s
+   clock step the requests were due in (``by_second_of_step``: a stall at
+   the step shows in second 0).
+5. **API processes** (``--api-processes N``, N > 1): the server is restarted
+   as ``milepost serve --workers N`` on the same database and the ETA and
+   bare throughput windows of 3. run again; ``processes_eta_speedup`` is N
+   processes' ETA requests/s over one's.
+6. **Ingest** (one process again): ``--ingest-clients`` clients post batches
+   of ``--batch`` position events for ``--seconds``; then every
+   acknowledged event id is looked up in the database.
+
+A short check: ``--orders 20000 --seconds 10 --latency-seconds 30``.
 """
 
 from __future__ import annotations
@@ -60,7 +82,7 @@ from api.db.migrate import upgrade
 from api.db.tables_dispatch import OrderRow
 from api.db.tables_tracking import EventRow, OrderStatusRow
 from api.services.ingest import ingest_and_commit
-from api.services.tracking import register_plan
+from api.services.tracking import ETA_REFRESH, now_seconds, register_plan
 from routing.bench.vrptw import machine
 from routing.model import Job, Problem
 from routing.plan import Plan
@@ -71,10 +93,9 @@ from scenarios.city import build_city, day_problem
 from scenarios.execution import execute_day
 from tracking.status import OrderState, OrderStatus
 
-#: The live day is today in Seoul; ETAs are asked for ``--at`` on it (the
-#: storefront asks for "now", which the service rounds to ETA_REFRESH, so
-#: within those 10 s every request of a route shares one computation, as
-#: here).
+#: The live day is today in Seoul; ETAs are asked for "now" on it (the
+#: service rounds it down to ETA_REFRESH, so within those 10 s every request
+#: of a route shares one computation), or for ``--at``.
 LIVE_DAY = dt.datetime.now(TIMEZONE).date()
 INGEST_DAY = LIVE_DAY + dt.timedelta(days=1)
 HISTORY_DAYS = 60
@@ -113,7 +134,9 @@ def _order_row(
     }
 
 
-def seed(url: str, orders: int, live: int, at: int, seconds: float) -> list[str]:
+def seed(
+    url: str, orders: int, live: int, at: int | None, seconds: float
+) -> tuple[list[str], int]:
     """Fill the database; return the live order ids."""
     upgrade(url)
     engine = make_engine(url)
@@ -128,7 +151,11 @@ def seed(url: str, orders: int, live: int, at: int, seconds: float) -> list[str]
         flush=True,
     )
     now = dt.datetime.now(dt.UTC)
-    _seed_live_day(sessions, problem, plan, at, now)
+    # "Now" (no --at): the live day is driven until the local time of this
+    # moment, so the ETAs asked for "now" during the run see its vans as
+    # they were a minute or two before.
+    clock = now_seconds(LIVE_DAY) if at is None else at
+    _seed_live_day(sessions, problem, plan, clock, now)
     _seed_history(sessions, problem.jobs, orders - len(problem.jobs), now)
     if engine.dialect.name == "postgresql":
         # The statistics and visibility map a settled database has, so the
@@ -137,7 +164,7 @@ def seed(url: str, orders: int, live: int, at: int, seconds: float) -> list[str]
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
             c.exec_driver_sql("VACUUM ANALYZE")
     engine.dispose()
-    return [job.id for job in problem.jobs]
+    return [job.id for job in problem.jobs], clock
 
 
 def _seed_live_day(
@@ -230,12 +257,16 @@ def free_port() -> int:
         return port
 
 
-def serve(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+def serve(
+    url: str, port: int, log: Path, processes: int = 1
+) -> subprocess.Popen[bytes]:
+    """``milepost serve`` (``--workers processes``), once it answers ``/readyz``."""
     env = {**os.environ, "MILEPOST_DATABASE_URL": url, "MILEPOST_LOG_JSON": "true"}
     milepost = Path(sys.executable).with_name("milepost")
+    command = [str(milepost), "serve", "--host", "127.0.0.1", "--port", str(port)]
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [str(milepost), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [*command, "--workers", str(processes)],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -243,11 +274,19 @@ def serve(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
     for _ in range(600):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
+                if processes > 1:
+                    # The first worker answers before the others are up.
+                    time.sleep(3)
                 return proc
         except httpx.TransportError:
             time.sleep(0.1)
     proc.kill()
     raise SystemExit(f"server did not start; see {log}")
+
+
+def stop(server: subprocess.Popen[bytes]) -> None:
+    server.terminate()
+    server.wait(timeout=30)
 
 
 # -- load -------------------------------------------------------------------------
@@ -306,17 +345,40 @@ def wrk(
     }
 
 
+#: Latency over this counts as a stall in the fixed-rate phase.
+SLOW_MS = 100.0
+
+
+def _summary(latencies: list[float]) -> dict[str, Any]:
+    latencies = sorted(latencies)
+    if not latencies:
+        return {"requests": 0}
+    return {
+        "requests": len(latencies),
+        "p50_ms": round(statistics.median(latencies), 2),
+        "p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 2),
+        "max_ms": round(latencies[-1], 2),
+        "over_100ms": sum(x > SLOW_MS for x in latencies),
+    }
+
+
 async def _open_loop(
     port: int, paths: list[str], key: str, rate: float, seconds: float, pool: int
 ) -> dict[str, Any]:
-    """Send ``rate`` requests/s on keep-alive connections; latency from due time."""
+    """Send ``rate`` requests/s on keep-alive connections; latency from due time.
+
+    Besides the whole run's percentiles, the requests are grouped by the
+    second of the 10 s clock step (ETA_REFRESH) they were due in: second 0
+    follows the moment "now" moves on for every route at once.
+    """
     connections: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]]
     connections = asyncio.Queue()
     for _ in range(pool):
         connections.put_nowait(await asyncio.open_connection("127.0.0.1", port))
-    latencies: list[float] = []
+    timed: list[tuple[float, float]] = []  # (due, wall clock; latency, ms)
     statuses: dict[int, int] = {}
     loop = asyncio.get_running_loop()
+    wall = time.time() - loop.time()
 
     async def one(path: str, due: float) -> None:
         reader, writer = await connections.get()
@@ -328,7 +390,7 @@ async def _open_loop(
         status = int(head.split(b" ", 2)[1])
         length = int(re.search(rb"content-length: (\d+)", head, re.I).group(1))  # type: ignore[union-attr]
         await reader.readexactly(length)
-        latencies.append((loop.time() - due) * 1000)
+        timed.append((wall + due, (loop.time() - due) * 1000))
         statuses[status] = statuses.get(status, 0) + 1
         connections.put_nowait((reader, writer))
 
@@ -346,15 +408,16 @@ async def _open_loop(
     while not connections.empty():
         _, writer = connections.get_nowait()
         writer.close()
-    latencies.sort()
+    by_second: list[list[float]] = [[] for _ in range(ETA_REFRESH)]
+    for at, latency in timed:
+        by_second[int(at) % ETA_REFRESH].append(latency)
     return {
         "rate_asked": rate,
         "rate_sent": round(total / elapsed, 1),
-        "requests": total,
+        "seconds": seconds,
         "statuses": statuses,
-        "p50_ms": round(statistics.median(latencies), 2),
-        "p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 2),
-        "max_ms": round(latencies[-1], 2),
+        **_summary([latency for _, latency in timed]),
+        "by_second_of_step": [_summary(part) for part in by_second],
     }
 
 
@@ -448,13 +511,20 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--at",
         type=int,
-        default=11 * 3600,
-        help="the live day's clock: its events up to this second are stored "
-        "and ETAs are asked for it (a fixed time, so runs at any hour compare)",
+        default=None,
+        help="ask ETAs for this fixed second of the live day (its events up to "
+        "it are stored), so runs at any hour compare; default: ask for now "
+        "(no `at`, as a storefront does), the live day driven until the local "
+        "time of seeding",
     )
     parser.add_argument("--plan-seconds", type=float, default=10.0)
     parser.add_argument("--database-url")
-    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=15.0,
+        help="each throughput window, the bare fixed-rate phase and ingest",
+    )
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument(
         "--rounds",
@@ -462,7 +532,20 @@ def _arguments() -> argparse.Namespace:
         default=1,
         help="pairs of ETA and bare throughput windows; the median pair is reported",
     )
-    parser.add_argument("--rate", type=float, default=500.0)
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument(
+        "--latency-seconds",
+        type=float,
+        default=60.0,
+        help="the ETA fixed-rate phase (several 10 s clock steps)",
+    )
+    parser.add_argument(
+        "--api-processes",
+        type=int,
+        default=1,
+        help="also measure ETA throughput with `milepost serve --workers N` "
+        "(N > 1), on the same database, after the one-process phases",
+    )
     parser.add_argument("--ingest-clients", type=int, default=4)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--json", type=Path)
@@ -495,6 +578,30 @@ def _throughput(
     }
 
 
+def _clock_text(seconds: int) -> str:
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def _processes(
+    url: str,
+    processes: int,
+    eta_paths: list[str],
+    reader: str,
+    args: argparse.Namespace,
+    folder: Path,
+) -> dict[str, Any]:
+    """ETA and bare throughput with ``processes`` API processes."""
+    port = free_port()
+    server = serve(url, port, folder / f"server-{processes}.log", processes)
+    try:
+        wrk(port, eta_paths, reader, 3, args.connections, folder)  # warm caches
+        got = _throughput(port, eta_paths, reader, args, folder)
+    finally:
+        stop(server)
+    print(f"{processes} API processes: {got['throughput_eta']}", flush=True)
+    return got
+
+
 def main() -> None:
     args = _arguments()
     if shutil.which("wrk") is None:
@@ -502,7 +609,14 @@ def main() -> None:
 
     folder = Path(tempfile.mkdtemp(prefix="milepost-bench-api-"))
     url = args.database_url or f"sqlite:///{folder / 'milepost.db'}"
-    live = seed(url, args.orders, args.live, args.at, args.plan_seconds)
+    live, clock = seed(url, args.orders, args.live, args.at, args.plan_seconds)
+    if not 8 * 3600 <= clock <= 19 * 3600:
+        print(
+            f"warning: the live day's clock is {_clock_text(clock)} in Seoul, "
+            "outside its vans' working hours: few orders have a live ETA "
+            "(run between 08:00 and 19:00 Seoul time, or pass --at)",
+            flush=True,
+        )
     reader = make_key(url, Role.storefront)
     # Each ingest client reports for 20 vans at once, more than a device key
     # (bound to one van or one depot's stored vans) may: a dispatcher's key.
@@ -515,9 +629,12 @@ def main() -> None:
         "database": url.split(":", 1)[0],
         "orders": args.orders,
         "live_orders": len(live),
+        "asked_for": "now" if args.at is None else args.at,
+        "live_clock": _clock_text(clock),
     }
+    query = "" if args.at is None else f"?at={args.at}"
+    eta_paths = [f"/v1/orders/{o}/eta{query}" for o in live]
     try:
-        eta_paths = [f"/v1/orders/{o}/eta?at={args.at}" for o in live]
         results["live_states"] = _states(port, eta_paths, reader)
         print("live orders by state:", results["live_states"], flush=True)
         check = httpx.get(
@@ -527,19 +644,36 @@ def main() -> None:
         print("sample ETA:", check.status_code, check.text[:300], flush=True)
         wrk(port, eta_paths, reader, 3, args.connections, folder)  # warm caches
         results.update(_throughput(port, eta_paths, reader, args, folder))
-        for name, paths in (("eta", eta_paths), ("bare", ["/healthz"])):
-            got = asyncio.run(
-                _open_loop(port, paths, reader, args.rate, args.seconds, 32)
-            )
+        for name, paths, seconds in (
+            ("eta", eta_paths, args.latency_seconds),
+            ("bare", ["/healthz"], args.seconds),
+        ):
+            got = asyncio.run(_open_loop(port, paths, reader, args.rate, seconds, 32))
             results[f"fixed_rate_{name}"] = got
-            print(f"fixed rate {name}: {got}", flush=True)
+            brief = {k: v for k, v in got.items() if k != "by_second_of_step"}
+            print(f"fixed rate {name}: {brief}", flush=True)
+            for second, part in enumerate(got["by_second_of_step"]):
+                print(f"  second {second} of the 10 s step: {part}", flush=True)
+        if args.api_processes > 1:
+            stop(server)
+            one = results["throughput_eta"]["requests_per_s"]
+            many = _processes(url, args.api_processes, eta_paths, reader, args, folder)
+            results[f"processes_{args.api_processes}"] = many
+            results["processes_eta_speedup"] = round(
+                many["throughput_eta"]["requests_per_s"] / one, 3
+            )
+            print(
+                f"ETA throughput, {args.api_processes} API processes vs 1: "
+                f"x{results['processes_eta_speedup']}",
+                flush=True,
+            )
+            server = serve(url, port, folder / "server.log")
         got, ids = ingest(port, device, args.seconds, args.ingest_clients, args.batch)
         got["durable"] = durable(url, ids)
         results["ingest"] = got
         print(f"ingest: {got}", flush=True)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop(server)
     print(json.dumps(results, indent=2))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")

@@ -6,6 +6,12 @@ route and the van's events, and call the pure
 parsed (by ``(plan_id, version)``) and the ETAs of whole routes, because
 parsing a day's plan on every request would cost more than the ETA itself;
 ``create_app`` makes one per app.
+
+"Now" moves on for every route at once, every :data:`ETA_REFRESH` seconds.
+A read of the new step that finds the route's ETAs of the step before (same
+plan version, same route revision) is answered with those, and the route is
+recomputed once, off the request path; an accepted event of the route still
+changes what the next read sees (the revision is part of the key).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import orders as order_rows
 from api.db import tracking as rows
@@ -185,6 +191,13 @@ class RoutePlan:
 
 #: Route ETAs are kept by ``(day, plan_id, version, vehicle, revision, now)``.
 RouteKey = tuple[dt.date, str, int, str, int, int]
+#: A route itself: ``(day, plan_id, vehicle)``.
+RouteId = tuple[dt.date, str, str]
+RouteEtas = tuple[RoutePlan, dict[str, Eta]]
+
+#: Seconds a reader waits for another thread computing the same route's
+#: ETAs before it computes them itself.
+COMPUTE_WAIT = 5.0
 
 
 class LiveEtas:
@@ -194,9 +207,18 @@ class LiveEtas:
     ----------
     max_plans, max_routes
         Parsed plans and computed routes kept at most (emptied when full).
+    sessions
+        Sessions for recomputing a route in the background when the clock
+        steps (see :meth:`eta`); without them the first reader of the new
+        step recomputes it while the others get the step before.
     """
 
-    def __init__(self, max_plans: int = 256, max_routes: int = 4096) -> None:
+    def __init__(
+        self,
+        max_plans: int = 256,
+        max_routes: int = 4096,
+        sessions: sessionmaker[Session] | None = None,
+    ) -> None:
         #: The travel-time cache of the planner's default model (straight
         #: lines); a plan's ETAs use the model it records (:meth:`legs_for`).
         self.legs = LegTimes(HaversineTravel())
@@ -204,23 +226,46 @@ class LiveEtas:
         self.correction = Correction()
         self.max_plans = max_plans
         self.max_routes = max_routes
+        self.sessions = sessions
         self._plans: dict[str, tuple[int, Plan, WindowsByStop, LegTimes]] = {}
         self._plans_lock = threading.Lock()
-        self._routes: dict[RouteKey, tuple[RoutePlan, dict[str, Eta]]] = {}
+        self._routes: dict[RouteKey, RouteEtas] = {}
+        #: The latest ETAs of each route computed for a live clock.
+        self._latest: dict[RouteId, tuple[RouteKey, RouteEtas]] = {}
+        #: Keys being computed, each with the event set when it is done.
+        self._computing: dict[RouteKey, threading.Event] = {}
+        #: Keys to compute in the background, oldest first.
+        self._queued: dict[RouteKey, None] = {}
+        self._refreshing = False
+        self._lock = threading.Lock()
+        #: Route ETAs computed, in the background or not (for tests, metrics).
+        self.computed = 0
 
     def remembered(
-        self, day: dt.date, status: OrderStatus, now: int, ref: RouteRef | None
+        self,
+        day: dt.date,
+        status: OrderStatus,
+        now: int,
+        ref: RouteRef | None,
+        *,
+        live: bool = False,
     ) -> Eta | Literal[False] | None:
         """:meth:`eta` from memory only, without a database session.
 
         The ETA (or None when the order is not coming), or False when this
         object has not computed the route's ETAs for this plan version,
-        route revision and ``now``.
+        route revision and ``now``; with ``live`` (see :meth:`eta`) the
+        ETAs of the step before will do while the route is recomputed in the
+        background (when this object has ``sessions``).
         """
         key = _route_key(day, status, now, ref)
         if key is None:
             return None
         cached = self._routes.get(key)
+        if cached is None and live and self.sessions is not None:
+            cached = self._step_before(key)
+            if cached is not None:
+                self._refresh_later(key)
         if cached is None:
             return False
         return self._from_route(cached, status.order_id, now)
@@ -232,6 +277,8 @@ class LiveEtas:
         status: OrderStatus,
         now: int,
         ref: RouteRef | None,
+        *,
+        live: bool = False,
     ) -> Eta | None:
         """The live ETA of a tracked order (None once it is no longer coming).
 
@@ -241,20 +288,125 @@ class LiveEtas:
         asking at the same second (callers round ``now``, see
         :data:`ETA_REFRESH`) gets them from memory, and an accepted event of
         the route, in any process, changes the revision and so the key.
+        Readers of one key that is being computed wait for it rather than
+        computing it again.
+
+        ``live``: ``now`` is the service's clock (:func:`eta_clock`), not a
+        time the caller asked for. When the clock has just stepped and the
+        route's ETAs of the step before are kept for the same version and
+        revision, those are returned (they say when they were made,
+        ``made_at``) while the route is recomputed once: in the background
+        with ``sessions``, else by this caller if no one else is already.
         """
         key = _route_key(day, status, now, ref)
         if key is None:
             return None
         cached = self._routes.get(key)
+        if cached is None and live:
+            cached = self._step_before(key)
+            if cached is not None:
+                if self.sessions is not None:
+                    self._refresh_later(key)
+                elif self._claim(key):
+                    fresh = self._compute_claimed(session, key, live=True)
+                    cached = fresh if fresh is not None else cached
         if cached is None:
-            cached = self._compute(session, key)
+            cached = self._compute_once(session, key, live)
             if cached is None:
                 return None
         return self._from_route(cached, status.order_id, now)
 
-    def _compute(
-        self, session: Session, key: RouteKey
-    ) -> tuple[RoutePlan, dict[str, Eta]] | None:
+    def _step_before(self, key: RouteKey) -> RouteEtas | None:
+        """The route's live ETAs of the clock step just before ``key``'s."""
+        latest = self._latest.get(_route_id(key))
+        if latest is None:
+            return None
+        before, cached = latest
+        now = key[5]
+        if before[:5] != key[:5] or not 0 < now - before[5] <= ETA_REFRESH:
+            return None
+        return cached
+
+    def _claim(self, key: RouteKey) -> bool:
+        """Whether this caller is the one to compute ``key`` (then it must)."""
+        with self._lock:
+            if key in self._computing or key in self._routes:
+                return False
+            self._computing[key] = threading.Event()
+            return True
+
+    def _compute_claimed(
+        self, session: Session, key: RouteKey, live: bool
+    ) -> RouteEtas | None:
+        try:
+            return self._compute(session, key, live)
+        finally:
+            with self._lock:
+                done = self._computing.pop(key, None)
+            if done is not None:
+                done.set()
+
+    def _compute_once(
+        self, session: Session, key: RouteKey, live: bool
+    ) -> RouteEtas | None:
+        """The route's ETAs for ``key``, computed here unless another thread
+        is computing them already (then waited for)."""
+        while True:
+            with self._lock:
+                cached = self._routes.get(key)
+                if cached is not None:
+                    return cached
+                running = self._computing.get(key)
+                if running is None:
+                    self._computing[key] = threading.Event()
+            if running is None:
+                return self._compute_claimed(session, key, live)
+            if not running.wait(COMPUTE_WAIT):
+                return self._compute(session, key, live)
+            cached = self._routes.get(key)
+            if cached is not None:
+                return cached
+            # Computed as "no such route" (or failed): find out here.
+            if self._claim(key):
+                return self._compute_claimed(session, key, live)
+
+    def _refresh_later(self, key: RouteKey) -> None:
+        """Compute ``key`` in the background thread (once; started if idle)."""
+        with self._lock:
+            if key in self._computing or key in self._queued or key in self._routes:
+                return
+            self._queued[key] = None
+            if self._refreshing:
+                return
+            self._refreshing = True
+        threading.Thread(
+            target=self._refresh, name="milepost-eta-refresh", daemon=True
+        ).start()
+
+    def _refresh(self) -> None:
+        """Compute the queued keys, one at a time; end when none is left."""
+        assert self.sessions is not None
+        while True:
+            with self._lock:
+                if not self._queued:
+                    self._refreshing = False
+                    return
+                key = next(iter(self._queued))
+                del self._queued[key]
+                if key in self._computing or key in self._routes:
+                    continue
+                self._computing[key] = threading.Event()
+            try:
+                with self.sessions() as session:
+                    self._compute_claimed(session, key, live=True)
+            except Exception:
+                # The readers go on with the step before, or compute it
+                # themselves once it is too old.
+                log.exception("route ETAs of %s could not be refreshed", key[3])
+
+    def _compute(self, session: Session, key: RouteKey, live: bool) -> RouteEtas | None:
+        """Compute and keep the route's ETAs (``live``: for the service's clock,
+        kept as the route's latest too)."""
         day, plan_id, version, vehicle, _, now = key
         plan, windows, legs = self._parsed_plan(session, plan_id, version)
         found = plan.route_of(vehicle)
@@ -273,10 +425,21 @@ class LiveEtas:
             windows=route.windows,
             zone=grid_zone,
         )
-        if len(self._routes) >= self.max_routes:
-            self._routes.clear()
-        self._routes[key] = (route, etas)
-        return route, etas
+        cached = (route, etas)
+        with self._lock:
+            self.computed += 1
+            if len(self._routes) >= self.max_routes:
+                self._routes.clear()
+            self._routes[key] = cached
+            route_id = _route_id(key)
+            latest = self._latest.get(route_id)
+            if live and (
+                latest is None or latest[0][:5] != key[:5] or latest[0][5] < now
+            ):
+                if len(self._latest) >= self.max_routes:
+                    self._latest.clear()
+                self._latest[route_id] = (key, cached)
+        return cached
 
     def _parsed_plan(
         self, session: Session, plan_id: str, version: int
@@ -325,9 +488,7 @@ class LiveEtas:
             self._legs[key] = legs
         return legs
 
-    def _from_route(
-        self, cached: tuple[RoutePlan, dict[str, Eta]], order_id: str, now: int
-    ) -> Eta | None:
+    def _from_route(self, cached: RouteEtas, order_id: str, now: int) -> Eta | None:
         route, etas = cached
         got = etas.get(order_id)
         if got is not None:
@@ -352,6 +513,10 @@ class LiveEtas:
                     zone=zone,
                 )
         return None
+
+
+def _route_id(key: RouteKey) -> RouteId:
+    return key[0], key[1], key[3]
 
 
 def _route_key(

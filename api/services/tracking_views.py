@@ -219,7 +219,7 @@ def tracking_view(
         )
     day, status, ref = found
     now = eta_clock(day) if at is None else at
-    eta = etas.eta(session, day, status, now, ref)
+    eta = etas.eta(session, day, status, now, ref, live=at is None)
     return OrderTrackingPublic(
         **_eta_fields(order_id, day, status, eta),
         kind=kind,
@@ -241,7 +241,7 @@ def public_view(session: Session, etas: LiveEtas, token: str) -> TrackPublic | N
     if found is None:
         return TrackPublic(kind=kind, status=OrderState.CREATED, history=[])
     day, status, ref = found
-    eta = etas.eta(session, day, status, eta_clock(day), ref)
+    eta = etas.eta(session, day, status, eta_clock(day), ref, live=True)
     return TrackPublic(
         kind=kind,
         status=status.state,
@@ -327,7 +327,7 @@ def _stop(
     now: int,
 ) -> StopLive:
     day, status, ref = found
-    eta = etas.eta(session, day, status, now, ref)
+    eta = etas.eta(session, day, status, now, ref, live=True)
     return StopLive(
         order_id=status.order_id,
         status=status.state,
@@ -361,8 +361,9 @@ async def fast_eta_view(
     """The ETA view with one query on the event loop, where that is possible.
 
     On PostgreSQL (``reads.async_reads``) a tracked order's row is read
-    asynchronously; its route's ETAs then come from memory, or from one
-    worker-thread hop that computes them. None: the slow path decides
+    asynchronously; its route's ETAs then come from memory (also when "now"
+    has just stepped: see :meth:`LiveEtas.eta`), or from one worker-thread
+    hop that computes them. None: the slow path decides
     (SQLite, or an order that is not tracked or does not exist).
     """
     if reads.async_reads is None:
@@ -372,10 +373,11 @@ async def fast_eta_view(
         return None
     day, status, ref = rows.order_ref_row(row)
     now = eta_clock(day) if at is None else at
-    known = etas.remembered(day, status, now, ref)
+    live = at is None
+    known = etas.remembered(day, status, now, ref, live=live)
     if known is not False:
         return eta_view(order_id, day, status, known)
-    eta = await reads.run(lambda s: etas.eta(s, day, status, now, ref))
+    eta = await reads.run(lambda s: etas.eta(s, day, status, now, ref, live=live))
     return eta_view(order_id, day, status, eta)
 
 
