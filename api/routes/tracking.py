@@ -12,7 +12,8 @@ The views are :mod:`api.services.tracking_views`.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Callable, Hashable
 from typing import Annotated, Any
 
 import anyio
@@ -20,7 +21,9 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 
+from api.auth import key_refusal
 from api.deps import (
+    LimitsDep,
     LiveEtasDep,
     Principal,
     ReadsDep,
@@ -29,6 +32,7 @@ from api.deps import (
     require,
 )
 from api.errors import problem_responses
+from api.limits import LimitedStream
 from api.services.reads import SessionView
 from api.services.tracking_views import (
     OrderEtaPublic,
@@ -71,6 +75,10 @@ MaxSeconds = Annotated[
 
 POLL_SECONDS = 1.0
 KEEPALIVE_SECONDS = 15.0
+#: How often a keyed stream asks the database whether its key still works:
+#: the key cache would trust it for 5 s more, and a revocation made by
+#: another process never reaches this one's cache.
+KEY_CHECK_SECONDS = 2.0
 _NO_TOKEN = "no order has this tracking link"
 
 View = SessionView[BaseModel | None]
@@ -105,56 +113,100 @@ async def _events(
     snapshot: Callable[[], BaseModel | None],
     max_seconds: int,
     key: Callable[[BaseModel], str],
+    caller: Principal | None = None,
+    key_state: Callable[[], str | None] | None = None,
 ) -> AsyncIterator[str]:
-    """``status`` events: one at once, then one per change, keep-alives between."""
+    """``status`` events: one at once, then one per change, keep-alives between.
+
+    A stream opened with a key ends with a ``revoked`` or ``expired`` event
+    once its key stops working (checked every :data:`KEY_CHECK_SECONDS`).
+    """
     last_key = None
     n = 0
     quiet = 0.0
-    with anyio.move_on_after(max_seconds):
-        yield f"retry: {int(POLL_SECONDS * 1000) * 3}\n\n"
-        while True:
-            current = await anyio.to_thread.run_sync(snapshot)
-            if current is None:
-                yield "event: gone\ndata: {}\n\n"
+    checked = time.monotonic()
+    # A deadline, not a cancel scope: a scope left open across a ``yield``
+    # breaks when the client goes away while the generator is suspended.
+    deadline = checked + max_seconds
+    yield f"retry: {int(POLL_SECONDS * 1000) * 3}\n\n"
+    while True:
+        if caller is not None and key_state is not None:
+            refused = "expired" if caller.expired() else None
+            if refused is None and time.monotonic() - checked >= KEY_CHECK_SECONDS:
+                checked = time.monotonic()
+                refused = await anyio.to_thread.run_sync(key_state)
+            if refused is not None:
+                yield f"event: {refused}\ndata: {{}}\n\n"
                 return
-            now_key = key(current)
-            if now_key != last_key:
-                n += 1
-                last_key, quiet = now_key, 0.0
-                yield f"id: {n}\nevent: status\ndata: {current.model_dump_json()}\n\n"
-                if getattr(current, "status", None) in TERMINAL:
-                    return
-            elif quiet >= KEEPALIVE_SECONDS:
-                quiet = 0.0
-                yield ": keep-alive\n\n"
-            if await request.is_disconnected():
+        current = await anyio.to_thread.run_sync(snapshot)
+        if current is None:
+            yield "event: gone\ndata: {}\n\n"
+            return
+        now_key = key(current)
+        if now_key != last_key:
+            n += 1
+            last_key, quiet = now_key, 0.0
+            yield f"id: {n}\nevent: status\ndata: {current.model_dump_json()}\n\n"
+            if getattr(current, "status", None) in TERMINAL:
                 return
-            await anyio.sleep(POLL_SECONDS)
-            quiet += POLL_SECONDS
+        elif quiet >= KEEPALIVE_SECONDS:
+            quiet = 0.0
+            yield ": keep-alive\n\n"
+        if await request.is_disconnected():
+            return
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        await anyio.sleep(min(POLL_SECONDS, left))
+        quiet += POLL_SECONDS
+        if time.monotonic() >= deadline:
+            return
 
 
 def _stream(
     request: Request,
     sessions: SessionsDep,
+    limits: LimitsDep,
     view: View,
     max_seconds: int,
     missing: str,
+    *,
+    caller: Principal | None = None,
+    token: str | None = None,
     key: Callable[[BaseModel], str] = _change_key,
 ) -> StreamingResponse:
     """Stream ``view`` as Server-Sent Events (404 ``missing`` if it is None now).
 
     Each poll runs in a worker thread with its own short session, so an open
-    stream holds no database connection between polls.
+    stream holds no database connection between polls. The stream holds a
+    slot of its key (``caller``), or of its tracking ``token`` and client
+    address, while it is open: 429 when one is full (:mod:`api.limits`).
     """
+    claims: list[tuple[str, Hashable]] = []
+    if caller is not None:
+        claims.append(("key", caller.key_id))
+    if token is not None:
+        client = request.client
+        claims += [("token", token), ("address", client.host if client else "")]
+    # Checked again when the stream starts; this early look spares the
+    # database a snapshot for a stream that would be refused.
+    refused = limits.stream_refusal(claims)
+    if refused is not None:
+        raise refused
 
     def snapshot() -> BaseModel | None:
         with sessions() as session:
             return view(session)
 
+    def key_state() -> str | None:
+        return None if caller is None else key_refusal(sessions, caller.key_id)
+
     if snapshot() is None:
         raise HTTPException(404, missing)
-    return StreamingResponse(
-        _events(request, snapshot, max_seconds, key),
+    return LimitedStream(
+        _events(request, snapshot, max_seconds, key, caller, key_state),
+        limits=limits,
+        claims=claims,
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
@@ -220,17 +272,20 @@ def stream_order_tracking(
     order_id: OrderId,
     request: Request,
     sessions: SessionsDep,
+    limits: LimitsDep,
     etas: LiveEtasDep,
-    _: Reader,
+    caller: Reader,
     max_seconds: MaxSeconds = 900,
 ) -> StreamingResponse:
     """Server-Sent Events: the tracking view now and whenever it changes."""
     return _stream(
         request,
         sessions,
+        limits,
         lambda s: tracking_view(s, etas, order_id),
         max_seconds,
         f"no order {order_id}",
+        caller=caller,
     )
 
 
@@ -258,12 +313,19 @@ def stream_tracking_link(
     token: Token,
     request: Request,
     sessions: SessionsDep,
+    limits: LimitsDep,
     etas: LiveEtasDep,
     max_seconds: MaxSeconds = 900,
 ) -> StreamingResponse:
     """Server-Sent Events: the customer's view now and whenever it changes."""
     return _stream(
-        request, sessions, lambda s: public_view(s, etas, token), max_seconds, _NO_TOKEN
+        request,
+        sessions,
+        limits,
+        lambda s: public_view(s, etas, token),
+        max_seconds,
+        _NO_TOKEN,
+        token=token,
     )
 
 
@@ -291,8 +353,9 @@ def stream_plan_live(
     plan_id: PlanId,
     request: Request,
     sessions: SessionsDep,
+    limits: LimitsDep,
     etas: LiveEtasDep,
-    _: FleetReader,
+    caller: FleetReader,
     max_seconds: MaxSeconds = 900,
 ) -> StreamingResponse:
     """Server-Sent Events: the plan's live view now and whenever it changes.
@@ -303,8 +366,10 @@ def stream_plan_live(
     return _stream(
         request,
         sessions,
+        limits,
         lambda s: plan_live_view(s, etas, plan_id),
         max_seconds,
         f"no plan {plan_id}",
+        caller=caller,
         key=_live_key,
     )
