@@ -2,8 +2,9 @@
 
 Every error the service answers is ``application/problem+json`` with
 ``type``, ``title``, ``status``, ``detail`` and ``instance``; validation
-errors add ``errors: [{"field": "body.orders[3].lat", "reason": "..."}]``
-and server errors add ``request_id``.
+errors add ``errors: [{"field": "body.orders[3].lat", "reason": "..."}]``,
+server errors add ``request_id`` and refusals by a limit (429) add ``limit``,
+the setting that refused (:mod:`api.limits`).
 """
 
 from __future__ import annotations
