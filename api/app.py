@@ -31,6 +31,7 @@ from api.errors import (
 from api.jobs.kinds import JobKinds, default_kinds
 from api.jobs.queue import JobQueue
 from api.jobs.runner import JobHook
+from api.limits import AddressRateLimitMiddleware, Limits
 from api.mqtt import MqttConsumer
 from api.routes import api_router
 from api.services.forecasts import CityHistory
@@ -91,6 +92,7 @@ def create_app(
     # Added last = outermost: the request id exists before the size check.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(ControlCharacterMiddleware)
+    app.add_middleware(AddressRateLimitMiddleware, limits=app.state.limits)
     app.add_middleware(NoStoreMiddleware, prefix="/v1/track/")
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     app.include_router(ops.router)
@@ -134,6 +136,7 @@ def _set_state(
     if settings.job_workers > 0:
         bus.subscribe(JOBS, runner.notified)
     state.metrics = Metrics()
+    state.limits = Limits(settings, state.metrics)
     state.slot_books = SlotBooks()
     state.live_etas = LiveEtas(sessions=state.read_sessionmaker)
     state.ingest = EventIngest()

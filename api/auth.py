@@ -52,6 +52,7 @@ __all__ = [
     "find_key",
     "hash_key",
     "issue_key",
+    "key_refusal",
 ]
 
 KEY_PREFIX = "mp_"
@@ -313,3 +314,19 @@ class KeyCache:
                 d for d, (_, p) in self._verified.items() if p.key_id == key_id
             ]:
                 del self._verified[digest]
+
+
+def key_refusal(sessions: sessionmaker[Session], key_id: int) -> str | None:
+    """Why the key with this id no longer works, asking the database now.
+
+    ``"revoked"`` (or gone) or ``"expired"``; None while it works. For what
+    outlives the key cache (an open stream), which must notice a revocation
+    made by another process.
+    """
+    with sessions() as session:
+        row = key_rows.get_key(session, key_id=key_id)
+        if row is None or row.revoked_at is not None:
+            return "revoked"
+        if Principal.of(row).expired():
+            return "expired"
+    return None

@@ -28,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import KeyCache, Principal, Role
 from api.jobs.queue import JobQueue
+from api.limits import Limits
 from api.mqtt import MqttConsumer
 from api.services.forecasts import CityHistory
 from api.services.ingest import EventIngest
@@ -47,6 +48,7 @@ __all__ = [
     "IngestDep",
     "JobQueueDep",
     "KeyCacheDep",
+    "LimitsDep",
     "LiveEtasDep",
     "MetricsDep",
     "Offset",
@@ -149,6 +151,8 @@ MqttDep = Annotated[MqttConsumer | None, Depends(get_mqtt)]
 #: The keys the app verified lately.
 KeyCacheDep = Annotated[KeyCache, Depends(_from_state("key_cache", KeyCache))]
 ReadsDep = Annotated[ReadSessions, Depends(get_reads)]
+#: The app's rate and stream limits.
+LimitsDep = Annotated[Limits, Depends(_from_state("limits", Limits))]
 #: Items a list route skips. Bounded, so a huge value is a 422 and never
 #: reaches the database (SQLite integers are 64-bit).
 MAX_OFFSET = 1_000_000_000
@@ -191,8 +195,9 @@ def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
 
     Use as ``Depends(require(Role.dispatcher))``; it returns the
     :class:`~api.auth.Principal`. Missing, unknown, revoked or expired keys get 401
-    with ``WWW-Authenticate``; a key of another role gets 403. No role
-    given: ``admin`` only.
+    with ``WWW-Authenticate``; a key over its request rate gets 429
+    (:mod:`api.limits`); a key of another role gets 403. No role given:
+    ``admin`` only.
     """
     allowed = frozenset({*roles, Role.admin})
 
@@ -206,6 +211,7 @@ def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     ) -> Principal:
         state = request.app.state
         cache: KeyCache = state.key_cache
+        limits: Limits = state.limits
         sessions: sessionmaker[Session] = state.sessionmaker
         key = bearer.credentials if bearer is not None else header
         if not key:
@@ -219,6 +225,8 @@ def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
             raise HTTPException(
                 401, "unknown, revoked or expired API key", headers=_CHALLENGE
             )
+        # Counted before the role check: refused calls cost the key too.
+        limits.check_key(principal.key_id)
         if principal.role not in allowed:
             names = ", ".join(sorted(allowed))
             raise HTTPException(403, f"role {principal.role} may not; allowed: {names}")

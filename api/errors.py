@@ -2,8 +2,9 @@
 
 Every error the service answers is ``application/problem+json`` with
 ``type``, ``title``, ``status``, ``detail`` and ``instance``; validation
-errors add ``errors: [{"field": "body.orders[3].lat", "reason": "..."}]``
-and server errors add ``request_id``.
+errors add ``errors: [{"field": "body.orders[3].lat", "reason": "..."}]``,
+server errors add ``request_id`` and refusals by a limit (429) add ``limit``,
+the setting that refused (:mod:`api.limits`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ __all__ = [
     "FieldError",
     "InvalidInput",
     "Problem",
+    "TooManyRequests",
     "check_max_items",
     "field_path",
     "install_error_handlers",
@@ -63,9 +65,20 @@ class Problem(BaseModel):
     instance: str | None = None
     errors: list[FieldError] | None = None
     request_id: str | None = None
+    #: On a 429: the setting of the limit that refused the request.
+    limit: str | None = None
 
 
 _REF = "#/components/schemas/{model}"
+_TOO_MANY: dict[str, Any] = {
+    "description": "Too many requests or open streams (``limit`` names which)",
+    "headers": {
+        "Retry-After": {
+            "description": "seconds to wait before trying again",
+            "schema": {"type": "integer", "minimum": 1},
+        }
+    },
+}
 
 
 class ProblemResponse(JSONResponse):
@@ -121,6 +134,26 @@ class InvalidInput(HTTPException):
     def __init__(self, errors: Sequence[FieldError], detail: str | None = None):
         super().__init__(422, detail or _invalid_detail(len(errors)))
         self.errors = list(errors)
+
+
+class TooManyRequests(HTTPException):
+    """A 429 naming the limit that refused the request (:mod:`api.limits`).
+
+    Parameters
+    ----------
+    limit
+        The limit's setting, e.g. ``rate_limit_per_key``.
+    retry_after
+        Whole seconds to wait (>= 1), sent as ``Retry-After``.
+    detail
+        What was exceeded, for a human.
+    """
+
+    def __init__(self, limit: str, retry_after: int, detail: str) -> None:
+        super().__init__(429, detail, headers={"Retry-After": str(retry_after)})
+        self.limit = limit
+        self.retry_after = retry_after
+        self.detail: str = detail
 
 
 def check_max_items(items: Sized, field: str, max_items: int) -> None:
@@ -183,6 +216,8 @@ async def _http_error(request: Request, exc: Exception) -> ProblemResponse:
     extra: dict[str, Any] = {}
     if isinstance(exc, InvalidInput):
         extra["errors"] = [e.model_dump() for e in exc.errors]
+    elif isinstance(exc, TooManyRequests):
+        extra["limit"] = exc.limit
     headers = exc.headers
     if exc.status_code == 405:
         allow = allowed_methods(request)
@@ -287,7 +322,9 @@ def _no_control_characters(schema: dict[str, Any]) -> None:
 def problem_openapi(document: dict[str, Any]) -> dict[str, Any]:
     """``document`` with every 4xx/5xx response as ``application/problem+json``.
 
-    Operations with a body also document 400 (unreadable) and 413 (too large).
+    Operations with a body also document 400 (unreadable) and 413 (too large);
+    every operation but the ops probes (tag ``ops``) documents 429 with
+    ``Retry-After``: it is rate limited per key or per address (:mod:`api.limits`).
     String parameters in the path and the query say they hold no control
     character (:class:`ControlCharacterMiddleware` refuses them).
 
@@ -316,6 +353,8 @@ def problem_openapi(document: dict[str, Any]) -> dict[str, Any]:
                 # Any body can be unreadable (400) or too large (413).
                 responses.setdefault("400", {"description": "Unreadable body"})
                 responses.setdefault("413", {"description": "Body too large"})
+            if "ops" not in operation.get("tags", ()):
+                responses.setdefault("429", dict(_TOO_MANY))
             for code, response in responses.items():
                 if str(code)[0] in "45":
                     response["content"] = dict(problem)

@@ -56,6 +56,43 @@ class Settings(BaseSettings):
     max_list_items: int = Field(
         10_000, gt=0, description="most items one request may send in a list"
     )
+    # Limits (api/limits.py): per process; 0 turns one off.
+    rate_limit_per_key: float = Field(
+        2000,
+        ge=0,
+        description="requests/s one API key may make, sustained, per process "
+        "(0: no limit); over it: 429 with Retry-After",
+    )
+    rate_burst_per_key: int = Field(
+        4000, ge=1, description="requests one API key may make at once, per process"
+    )
+    rate_limit_per_address: float = Field(
+        50,
+        ge=0,
+        description="requests/s one client address may make, sustained, per process, "
+        "on the routes without a key (tracking links, web pages; not the ops "
+        "probes) (0: no limit)",
+    )
+    rate_burst_per_address: int = Field(
+        200, ge=1, description="requests one client address may make at once"
+    )
+    stream_limit_per_token: int = Field(
+        3, ge=0, description="open streams of one tracking token (0: no limit)"
+    )
+    stream_limit_per_key: int = Field(
+        20, ge=0, description="open streams of one API key (0: no limit)"
+    )
+    stream_limit_per_address: int = Field(
+        10,
+        ge=0,
+        description="open tracking-link streams of one client address (0: no limit)",
+    )
+    stream_limit_total: int = Field(
+        200,
+        ge=0,
+        description="open streams in the process, all callers (0: no limit); "
+        "each polls the database once a second",
+    )
     mqtt: bool = Field(False, description="consume device events from MQTT")
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = Field(1883, gt=0, lt=65536)

@@ -82,6 +82,13 @@ class Metrics:
             ),
             registry=self.registry,
         )
+        # Exposed as milepost_rate_limited_total{limit="rate_limit_per_key"}.
+        self.rate_limited = Counter(
+            "milepost_rate_limited",
+            "Requests refused with 429 by a limit (named by its setting)",
+            ["limit"],
+            registry=self.registry,
+        )
 
 
 class RequestContextMiddleware:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Hashable
 from typing import Annotated, Any
 
 import anyio
@@ -21,7 +21,9 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 
+from api.auth import key_refusal
 from api.deps import (
+    LimitsDep,
     LiveEtasDep,
     Principal,
     ReadsDep,
@@ -30,6 +32,7 @@ from api.deps import (
     require,
 )
 from api.errors import problem_responses
+from api.limits import LimitedStream
 from api.services.live import LiveChanges
 from api.services.reads import SessionView
 from api.services.tracking import ETA_REFRESH
@@ -77,6 +80,10 @@ POLL_SECONDS = 1.0
 #: Most seconds between two redraws when nothing changed (the ETA clock's step).
 QUIET_SECONDS = float(ETA_REFRESH)
 KEEPALIVE_SECONDS = 15.0
+#: How often a keyed stream asks the database whether its key still works:
+#: the key cache would trust it for 5 s more, and a revocation made by
+#: another process never reaches this one's cache.
+KEY_CHECK_SECONDS = 2.0
 _NO_TOKEN = "no order has this tracking link"
 
 View = SessionView[BaseModel | None]
@@ -111,6 +118,8 @@ async def _events(
     snapshot: Callable[[], BaseModel | None],
     max_seconds: int,
     key: Callable[[BaseModel], str],
+    caller: Principal | None = None,
+    key_state: Callable[[], str | None] | None = None,
 ) -> AsyncIterator[str]:
     """``status`` events: one at once, then one per change, keep-alives between.
 
@@ -118,15 +127,35 @@ async def _events(
     a stream redraws when any process commits a live change, at most every
     :data:`POLL_SECONDS`, and otherwise every :data:`QUIET_SECONDS` (ETAs
     move with the clock); without them it redraws every :data:`POLL_SECONDS`.
+    A stream opened with a key ends with a ``revoked`` or ``expired`` event
+    once its key stops working (checked every :data:`KEY_CHECK_SECONDS`).
     """
     changes: LiveChanges = request.app.state.live_changes
     last_key = None
     n = 0
-    quiet_since = time.monotonic()
-    with anyio.move_on_after(max_seconds):
-        yield f"retry: {int(POLL_SECONDS * 1000) * 3}\n\n"
-        while True:
-            seen = changes.count
+    start = time.monotonic()
+    checked = drawn = spoke = start
+    seen: int | None = None  # the change count at the last redraw
+    # A deadline, not a cancel scope: a scope left open across a ``yield``
+    # breaks when the client goes away while the generator is suspended.
+    deadline = start + max_seconds
+    yield f"retry: {int(POLL_SECONDS * 1000) * 3}\n\n"
+    while True:
+        if caller is not None and key_state is not None:
+            refused = "expired" if caller.expired() else None
+            if refused is None and time.monotonic() - checked >= KEY_CHECK_SECONDS:
+                checked = time.monotonic()
+                refused = await anyio.to_thread.run_sync(key_state)
+            if refused is not None:
+                yield f"event: {refused}\ndata: {{}}\n\n"
+                return
+        if (
+            seen is None
+            or not changes.heard
+            or changes.count != seen
+            or time.monotonic() - drawn >= QUIET_SECONDS
+        ):
+            seen, drawn = changes.count, time.monotonic()
             current = await anyio.to_thread.run_sync(snapshot)
             if current is None:
                 yield "event: gone\ndata: {}\n\n"
@@ -134,42 +163,73 @@ async def _events(
             now_key = key(current)
             if now_key != last_key:
                 n += 1
-                last_key, quiet_since = now_key, time.monotonic()
+                last_key, spoke = now_key, time.monotonic()
                 yield f"id: {n}\nevent: status\ndata: {current.model_dump_json()}\n\n"
                 if getattr(current, "status", None) in TERMINAL:
                     return
-            elif time.monotonic() - quiet_since >= KEEPALIVE_SECONDS:
-                quiet_since = time.monotonic()
-                yield ": keep-alive\n\n"
-            if await request.is_disconnected():
-                return
-            await anyio.sleep(POLL_SECONDS)
-            if changes.heard:
-                await changes.wait(seen, QUIET_SECONDS - POLL_SECONDS)
+        if time.monotonic() - spoke >= KEEPALIVE_SECONDS:
+            spoke = time.monotonic()
+            yield ": keep-alive\n\n"
+        if await request.is_disconnected():
+            return
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        await anyio.sleep(min(POLL_SECONDS, left))
+        if changes.heard:
+            wait = min(QUIET_SECONDS, deadline - time.monotonic())
+            if caller is not None:
+                wait = min(wait, KEY_CHECK_SECONDS)
+            if wait - POLL_SECONDS > 0:
+                await changes.wait(seen, wait - POLL_SECONDS)
+        if time.monotonic() >= deadline:
+            return
 
 
 def _stream(
     request: Request,
     sessions: SessionsDep,
+    limits: LimitsDep,
     view: View,
     max_seconds: int,
     missing: str,
+    *,
+    caller: Principal | None = None,
+    token: str | None = None,
     key: Callable[[BaseModel], str] = _change_key,
 ) -> StreamingResponse:
     """Stream ``view`` as Server-Sent Events (404 ``missing`` if it is None now).
 
     Each poll runs in a worker thread with its own short session, so an open
-    stream holds no database connection between polls.
+    stream holds no database connection between polls. The stream holds a
+    slot of its key (``caller``), or of its tracking ``token`` and client
+    address, while it is open: 429 when one is full (:mod:`api.limits`).
     """
+    claims: list[tuple[str, Hashable]] = []
+    if caller is not None:
+        claims.append(("key", caller.key_id))
+    if token is not None:
+        client = request.client
+        claims += [("token", token), ("address", client.host if client else "")]
+    # Checked again when the stream starts; this early look spares the
+    # database a snapshot for a stream that would be refused.
+    refused = limits.stream_refusal(claims)
+    if refused is not None:
+        raise refused
 
     def snapshot() -> BaseModel | None:
         with sessions() as session:
             return view(session)
 
+    def key_state() -> str | None:
+        return None if caller is None else key_refusal(sessions, caller.key_id)
+
     if snapshot() is None:
         raise HTTPException(404, missing)
-    return StreamingResponse(
-        _events(request, snapshot, max_seconds, key),
+    return LimitedStream(
+        _events(request, snapshot, max_seconds, key, caller, key_state),
+        limits=limits,
+        claims=claims,
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
@@ -235,17 +295,20 @@ def stream_order_tracking(
     order_id: OrderId,
     request: Request,
     sessions: SessionsDep,
+    limits: LimitsDep,
     etas: LiveEtasDep,
-    _: Reader,
+    caller: Reader,
     max_seconds: MaxSeconds = 900,
 ) -> StreamingResponse:
     """Server-Sent Events: the tracking view now and whenever it changes."""
     return _stream(
         request,
         sessions,
+        limits,
         lambda s: tracking_view(s, etas, order_id),
         max_seconds,
         f"no order {order_id}",
+        caller=caller,
     )
 
 
@@ -273,12 +336,19 @@ def stream_tracking_link(
     token: Token,
     request: Request,
     sessions: SessionsDep,
+    limits: LimitsDep,
     etas: LiveEtasDep,
     max_seconds: MaxSeconds = 900,
 ) -> StreamingResponse:
     """Server-Sent Events: the customer's view now and whenever it changes."""
     return _stream(
-        request, sessions, lambda s: public_view(s, etas, token), max_seconds, _NO_TOKEN
+        request,
+        sessions,
+        limits,
+        lambda s: public_view(s, etas, token),
+        max_seconds,
+        _NO_TOKEN,
+        token=token,
     )
 
 
@@ -306,8 +376,9 @@ def stream_plan_live(
     plan_id: PlanId,
     request: Request,
     sessions: SessionsDep,
+    limits: LimitsDep,
     etas: LiveEtasDep,
-    _: FleetReader,
+    caller: FleetReader,
     max_seconds: MaxSeconds = 900,
 ) -> StreamingResponse:
     """Server-Sent Events: the plan's live view now and whenever it changes.
@@ -318,8 +389,10 @@ def stream_plan_live(
     return _stream(
         request,
         sessions,
+        limits,
         lambda s: plan_live_view(s, etas, plan_id),
         max_seconds,
         f"no plan {plan_id}",
+        caller=caller,
         key=_live_key,
     )

@@ -31,6 +31,7 @@ LIVE_TABLES = (
     "tracked_plans",
     "plans",
     "dispatch_exceptions",
+    "orders",
 )
 
 
