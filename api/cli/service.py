@@ -134,8 +134,6 @@ def worker_command(
     MILEPOST_DASK_SCHEDULER set, the jobs run on that Dask cluster.
     """
     import logging.config
-    import signal
-    import threading
 
     from api.db.engine import make_engine, make_sessionmaker
     from api.db.migrate import upgrade
@@ -153,14 +151,6 @@ def worker_command(
     runner = make_runner(
         settings, make_sessionmaker(engine), default_kinds(), workers=count
     )
-    stop = threading.Event()
-
-    def ask_to_stop(signum: int, _frame: object) -> None:
-        console.print(f"{signal.Signals(signum).name}: stopping after re-queueing")
-        stop.set()
-
-    signal.signal(signal.SIGTERM, ask_to_stop)
-    signal.signal(signal.SIGINT, ask_to_stop)
     bus = Bus(settings.database_url)  # jobs queued anywhere start at once
     bus.subscribe(JOBS, runner.notified)
     bus.start()
@@ -173,11 +163,27 @@ def worker_command(
         soft_wrap=True,
     )
     try:
-        stop.wait()
+        _wait_for_a_stop_signal()
     finally:
         runner.stop()
         bus.stop()
         engine.dispose()
+
+
+def _wait_for_a_stop_signal() -> None:
+    """Block until SIGTERM or SIGINT (the runner then re-queues its jobs)."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+
+    def ask_to_stop(signum: int, _frame: object) -> None:
+        console.print(f"{signal.Signals(signum).name}: stopping after re-queueing")
+        stop.set()
+
+    signal.signal(signal.SIGTERM, ask_to_stop)
+    signal.signal(signal.SIGINT, ask_to_stop)
+    stop.wait()
 
 
 def dead_letters_command(
