@@ -57,6 +57,7 @@ __all__ = [
     "Real",
     "Seconds",
     "Text",
+    "Whole",
     "check_id",
     "check_text",
 ]
@@ -144,6 +145,8 @@ Count = Annotated[int, BeforeValidator(_not_a_bool), Field(ge=1, le=INT32_MAX)]
 #: doubles, so a wider bound would not be exact in the published schema
 #: (OpenStreetMap ids are under 2^40).
 NodeId = Annotated[int, BeforeValidator(_not_a_bool), Field(ge=-(2**53), le=2**53)]
+#: A whole number (bounds go with the field); ``true`` is not 1.
+Whole = Annotated[int, BeforeValidator(_not_a_bool)]
 #: A real number (bounds go with the field); ``true`` is not 1.0.
 Real = Annotated[float, BeforeValidator(_not_a_bool)]
 #: A yes/no: only ``true`` or ``false`` (not 0, 1 or "yes").

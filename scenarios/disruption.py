@@ -20,6 +20,7 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from routing.base import FrozenModel
+from routing.bounds import Real
 from routing.model import Location
 from routing.travel import TravelMatrix, TravelModel
 from routing.units import DAY, HOUR
@@ -67,7 +68,7 @@ class ZoneSlowdown(FrozenModel):
 
     districts: tuple[str, ...] = Field(min_length=1, max_length=len(DISTRICTS))
     hours: tuple[int, int] = (0, 24)
-    multiplier: float = Field(gt=0.0, le=5.0)
+    multiplier: Real = Field(gt=0.0, le=5.0)
     foreseen: bool = Field(
         default=False, description="the planner knows (else only the vans)"
     )

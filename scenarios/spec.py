@@ -47,7 +47,7 @@ from pydantic import (
 )
 
 from routing.base import FrozenModel
-from routing.bounds import Flag, Real
+from routing.bounds import Flag, Real, Whole
 from routing.io.files import error_reason
 from scenarios.city.day import ServicePolicy
 from scenarios.disruption import Weather, ZoneSlowdown
@@ -92,7 +92,7 @@ class DemandChange(FrozenModel):
 
     kind: Literal["promotion", "holiday", "event"]
     name: str = Field(min_length=1, max_length=200)
-    uplift: float = Field(gt=0.0, le=5.0, description="orders x this (1.8: +80%)")
+    uplift: Real = Field(gt=0.0, le=5.0, description="orders x this (1.8: +80%)")
     foreseen: Flag = Field(
         default=True,
         description="the forecast the fleet is booked on knows it (fleet sizing "
@@ -103,12 +103,12 @@ class DemandChange(FrozenModel):
 class FleetSpec(FrozenModel):
     """The vans on the road: day vans on their shifts, night vans."""
 
-    vans_per_depot: int | None = Field(
+    vans_per_depot: Whole | None = Field(
         default=None, ge=1, le=200, description="day vans per depot (default: sized)"
     )
     night_vans_per_depot: NightVans = None
     shifts: Shifts = DEFAULT_SHIFTS
-    absent_drivers: int = Field(
+    absent_drivers: Whole = Field(
         default=0, ge=0, le=199, description="day vans per depot left without driver"
     )
     sizing: Literal["orders", "forecast"] = Field(
@@ -137,7 +137,7 @@ class Disruption(FrozenModel):
     """
 
     weather: Weather = "clear"
-    travel_multiplier: float = Field(default=1.0, ge=0.25, le=4.0)
+    travel_multiplier: Real = Field(default=1.0, ge=0.25, le=4.0)
     zones: tuple[ZoneSlowdown, ...] = Field(default=(), max_length=20)
     reason: str = Field(default="", max_length=200, description="e.g. snow")
 
@@ -145,8 +145,8 @@ class Disruption(FrozenModel):
 class CitySpec(FrozenModel):
     """Which embedded city: its size and seed."""
 
-    customers: int = Field(default=8_000, ge=1_000, le=40_000)
-    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    customers: Whole = Field(default=8_000, ge=1_000, le=40_000)
+    seed: Whole = Field(default=0, ge=0, le=2**31 - 1)
 
 
 class Scenario(FrozenModel):
@@ -155,22 +155,22 @@ class Scenario(FrozenModel):
     name: str = Field(min_length=1, max_length=200)
     description: str = ""
     day: dt.date = LATEST_FROM
-    orders: int = Field(ge=50, le=MAX_ORDERS, description="an ordinary day's orders")
+    orders: Whole = Field(ge=50, le=MAX_ORDERS, description="an ordinary day's orders")
     city: CitySpec = CitySpec()
     demand: tuple[DemandChange, ...] = ()
     fleet: FleetSpec = FleetSpec()
     policy: ServicePolicy = ServicePolicy()
     disruption: Disruption = Disruption()
-    demand_noise: float = Field(
+    demand_noise: Real = Field(
         default=0.0,
         ge=0.0,
         le=1.0,
         description="coefficient of variation of a day's orders around the "
         "expected (the forecast); 0: every day has exactly the expected orders",
     )
-    replications: int = Field(default=10, ge=1, le=1000)
-    seed: int = Field(default=0, ge=0, le=2**31 - 1)
-    time_limit: float = Field(
+    replications: Whole = Field(default=10, ge=1, le=1000)
+    seed: Whole = Field(default=0, ge=0, le=2**31 - 1)
+    time_limit: Real = Field(
         default=60.0, gt=0.0, le=120.0, description="cap on each day's search"
     )
     customer_value: Real = Field(
@@ -179,7 +179,7 @@ class Scenario(FrozenModel):
         le=10_000_000.0,
         description="a customer's expected future margin (won)",
     )
-    iterations: int | None = Field(
+    iterations: Whole | None = Field(
         default=ITERATIONS,
         ge=1,
         le=100_000,

@@ -21,6 +21,7 @@ import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
 from routing.base import FrozenModel
+from routing.bounds import Real, Whole
 from routing.model import (
     Costs,
     Job,
@@ -125,22 +126,22 @@ class ServicePolicy(FrozenModel):
     from ``windows_from`` up to ``windows_to - window_hours``.
     """
 
-    window_hours: int = Field(
+    window_hours: Whole = Field(
         default=2, ge=1, le=6, description="length of the home windows offered"
     )
-    windows_from: int = Field(
+    windows_from: Whole = Field(
         default=9, ge=6, le=18, description="first hour a day window may start"
     )
-    windows_to: int = Field(
+    windows_to: Whole = Field(
         default=21, ge=10, le=23, description="hour the last day window ends"
     )
-    same_day_cutoff: int = Field(
+    same_day_cutoff: Whole = Field(
         default=12,
         ge=SAME_DAY_ORDER_HOURS[0] + 1,
         le=18,
         description="hour until which same-day orders are taken",
     )
-    pickup_station_share: float = Field(
+    pickup_station_share: Real = Field(
         default=DAY_MIX[ServiceLevel.PICKUP_STATION.value],
         ge=0.0,
         le=0.5,
