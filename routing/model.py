@@ -41,6 +41,7 @@ from routing.bounds import (
     Real,
     Seconds,
     Text,
+    Whole,
 )
 
 __all__ = [
@@ -336,7 +337,7 @@ class Handling(FrozenModel):
 class _OrderBase(FrozenModel):
     id: Id
     demand: Amount = Field(min_length=1, max_length=MAX_DIMENSIONS)
-    priority: int = Field(default=0, ge=0, le=100)
+    priority: Whole = Field(default=0, ge=0, le=100)
     penalty: Money | None = Field(
         default=None,
         description="won lost when the order is left unserved; default from priority",

@@ -55,6 +55,7 @@ from typing import Literal
 from pydantic import Field
 
 from routing.base import FrozenModel
+from routing.bounds import Real
 from routing.io import InputError
 from routing.model import (
     Break,
@@ -166,11 +167,11 @@ class ExecutionState(FrozenModel):
 class StabilityCost(FrozenModel):
     """What changing the plan in execution costs (see the module docstring)."""
 
-    reassign: float = Field(default=5_000.0, ge=0.0)
-    eta_per_minute: float = Field(default=100.0, ge=0.0)
+    reassign: Real = Field(default=5_000.0, ge=0.0)
+    eta_per_minute: Real = Field(default=100.0, ge=0.0)
     eta_tolerance: Seconds = 900
-    min_gain: float = Field(default=0.01, ge=0.0)
-    late_committed: float = Field(
+    min_gain: Real = Field(default=0.01, ge=0.0)
+    late_committed: Real = Field(
         default=1_000.0,
         ge=0.0,
         description="won per minute a committed stop is late when it can no "

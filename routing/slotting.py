@@ -44,6 +44,7 @@ from typing import Literal
 from pydantic import Field
 
 from routing.base import FrozenModel
+from routing.bounds import Real, Whole
 from routing.model import (
     Amount,
     Id,
@@ -84,7 +85,7 @@ class SlotConfig(FrozenModel):
         default=TimeWindow(start=DAY, end=DAY + 7 * HOUR),
         description="dawn window served by night vans (00:00-07:00 next morning)",
     )
-    station_radius_m: float = Field(
+    station_radius_m: Real = Field(
         default=1500.0, ge=0.0, description="offer pickup stations this close"
     )
     station_window: TimeWindow = Field(
@@ -94,7 +95,7 @@ class SlotConfig(FrozenModel):
     lead_time: Seconds = Field(
         default=HOUR, description="booking closes this long before a window opens"
     )
-    cutoff: int | None = Field(
+    cutoff: Whole | None = Field(
         default=None,
         description="no bookings after this time (seconds since midnight of "
         "the plan's date; negative: the day before)",
@@ -103,10 +104,10 @@ class SlotConfig(FrozenModel):
         default_factory=dict,
         description="orders still expected per slot id (from the forecast)",
     )
-    buffer_share: float = Field(
+    buffer_share: Real = Field(
         default=0.0, ge=0.0, le=1.0, description="share of working time held back"
     )
-    minutes_per_stop: float = Field(
+    minutes_per_stop: Real = Field(
         default=8.0, gt=0.0, description="van time one expected order needs"
     )
     demand: Amount = Field(
@@ -117,7 +118,7 @@ class SlotConfig(FrozenModel):
         default=True, description="may a slot open an unused van"
     )
     sort: Literal["cost", "time"] = "cost"
-    neighbours: int = Field(default=60, ge=1, description="stops tried per quote")
+    neighbours: Whole = Field(default=60, ge=1, description="stops tried per quote")
 
 
 class Slot(FrozenModel):

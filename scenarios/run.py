@@ -38,6 +38,7 @@ from pydantic import (
 from forecasting import ConformalIntervals, Forecaster
 from forecasting.models import LogLinear, Model, SeasonalNaive
 from routing.base import FrozenModel
+from routing.bounds import Real, Whole
 from routing.model import Problem, TimeWindow
 from routing.plan import Plan
 from routing.solver import SolveParams, choose_engine, solve
@@ -139,10 +140,10 @@ def _shift(value: tuple[int, int]) -> tuple[int, int]:
 
 
 #: A day van's shift ``(from_hour, to_hour)``.
-Shift = Annotated[tuple[int, int], AfterValidator(_shift)]
+Shift = Annotated[tuple[Whole, Whole], AfterValidator(_shift)]
 #: Night vans per depot with night orders (None: sized from them).
 NightVans = Annotated[
-    int | None,
+    Whole | None,
     Field(ge=0, le=200, description="night vans per depot with night orders"),
 ]
 #: Day-van shifts, spread evenly over each depot's vans.
@@ -170,14 +171,14 @@ class DaySpec(FrozenModel):
     by zone and hour reach the planner only when ``foreseen``.
     """
 
-    orders: int = Field(ge=50, le=2000, description="orders of the day")
-    vans: int | None = Field(
+    orders: Whole = Field(ge=50, le=2000, description="orders of the day")
+    vans: Whole | None = Field(
         default=None,
         ge=1,
         le=200,
         description="day vans per depot (default: sized from the orders)",
     )
-    planned_orders: int | None = Field(
+    planned_orders: Whole | None = Field(
         default=None,
         ge=1,
         le=4000,
@@ -189,11 +190,11 @@ class DaySpec(FrozenModel):
     policy: ServicePolicy = ServicePolicy()
     weather: Weather = "clear"
     slowdowns: tuple[ZoneSlowdown, ...] = Field(default=(), max_length=20)
-    travel_multiplier: float = Field(
+    travel_multiplier: Real = Field(
         default=1.0, ge=0.25, le=4.0, description="travel times x this"
     )
-    seed: int = Field(default=0, ge=0, le=2**31 - 1, description="seed of the day")
-    city_seed: int | None = Field(
+    seed: Whole = Field(default=0, ge=0, le=2**31 - 1, description="seed of the day")
+    city_seed: Whole | None = Field(
         default=None,
         ge=0,
         le=2**31 - 1,
@@ -201,23 +202,23 @@ class DaySpec(FrozenModel):
         "of a scenario keep one city and vary the day",
     )
     day: dt.date = Field(default=LATEST_FROM, description="delivery date")
-    customers: int = Field(
+    customers: Whole = Field(
         default=8_000,
         ge=1_000,
         le=40_000,
         description="customer slots of the embedded city",
     )
-    time_limit: float = Field(
+    time_limit: Real = Field(
         default=5.0, gt=0.0, le=120.0, description="seconds of route search"
     )
-    iterations: int | None = Field(
+    iterations: Whole | None = Field(
         default=None,
         ge=1,
         le=100_000,
         description="also end the route search after this many solutions: "
         "the day is then the same on every run of the same seed",
     )
-    customer_value: float = Field(
+    customer_value: Real = Field(
         default=CUSTOMER_VALUE,
         ge=0.0,
         le=10_000_000.0,
@@ -528,7 +529,7 @@ class ForecastSpec(FrozenModel):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    horizon: int = Field(ge=1, le=MAX_HORIZON, description="days to forecast")
+    horizon: Whole = Field(ge=1, le=MAX_HORIZON, description="days to forecast")
     zones: tuple[str, ...] | None = Field(
         default=None,
         min_length=1,
@@ -539,18 +540,18 @@ class ForecastSpec(FrozenModel):
     start: dt.date = Field(
         default=LATEST_FROM, alias="from", description="first forecast day"
     )
-    level: int = Field(default=80, ge=1, le=99, description="interval level, %")
-    plan_quantile: int = Field(
+    level: Whole = Field(default=80, ge=1, le=99, description="interval level, %")
+    plan_quantile: Whole = Field(
         default=80, ge=51, le=99, description="demand quantile the fleet is sized for"
     )
-    seed: int = Field(default=0, ge=0, le=2**31 - 1)
-    customers: int = Field(
+    seed: Whole = Field(default=0, ge=0, le=2**31 - 1)
+    customers: Whole = Field(
         default=8_000,
         ge=1_000,
         le=40_000,
         description="customer slots of the embedded city",
     )
-    time_limit: float = Field(
+    time_limit: Real = Field(
         default=1.0, gt=0.0, le=30.0, description="seconds per fleet solve"
     )
 

@@ -41,7 +41,7 @@ from api.services.errors import (
 )
 from api.services.problems import problem_for
 from api.services.travel import plan_travel
-from routing.bounds import Day
+from routing.bounds import Day, Real, Whole
 from routing.io import InputError
 from routing.model import Id, Problem
 from routing.plan import Plan, Summary
@@ -87,7 +87,7 @@ PlanState = Literal[
 class PlanParams(SolveParams):
     """How to solve (:class:`routing.solver.SolveParams`), time limit capped."""
 
-    time_limit: float = Field(
+    time_limit: Real = Field(
         default=10.0, gt=0.0, le=MAX_TIME_LIMIT, description="seconds"
     )
 
@@ -145,12 +145,12 @@ class RescueOptionPublic(BaseModel):
     """
 
     rescue: RescueMode
-    cost: float = Field(description="rest-of-day cost: routes and drop penalties")
+    cost: Real = Field(description="rest-of-day cost: routes and drop penalties")
     stability_cost: float
     served: int
     late: int
-    parcels: int = Field(description="parcels on board the broken-down vans")
-    delivered: int = Field(description="of those, delivered today")
+    parcels: Whole = Field(description="parcels on board the broken-down vans")
+    delivered: Whole = Field(description="of those, delivered today")
     dropped: list[Dropped]
     source: str
     summary: Summary
@@ -199,7 +199,7 @@ class PlanPublic(BaseModel):
 class PlanDispatched(PlanPublic):
     """A dispatched plan and how many orders this call moved to ``dispatched``."""
 
-    dispatched_orders: int = Field(description="0 when it was dispatched before")
+    dispatched_orders: Whole = Field(description="0 when it was dispatched before")
 
 
 class PlanItem(BaseModel):

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 from pydantic import Field
 
 from routing.base import FrozenModel
+from routing.bounds import Real, Whole
 
 if TYPE_CHECKING:
     from routing.solver.data import ProblemData
@@ -45,15 +46,15 @@ class SolveParams(FrozenModel):
     """
 
     engine: Engine = "auto"
-    time_limit: float = Field(default=10.0, gt=0.0, description="seconds")
-    seed: int = 0
+    time_limit: Real = Field(default=10.0, gt=0.0, description="seconds")
+    seed: Whole = 0
     objective: Objective = "cost"
     first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
     metaheuristic: str = "ITERATED_LOCAL_SEARCH"
-    ruin_visits: int = Field(default=20, ge=1, description="SISR mean removal")
-    ruin_sequence: int = Field(default=10, ge=1, description="SISR longest string")
-    workers: int = Field(default=2, ge=1, description="OR-Tools searches at once")
-    iterations: int | None = Field(
+    ruin_visits: Whole = Field(default=20, ge=1, description="SISR mean removal")
+    ruin_sequence: Whole = Field(default=10, ge=1, description="SISR longest string")
+    workers: Whole = Field(default=2, ge=1, description="OR-Tools searches at once")
+    iterations: Whole | None = Field(
         default=None,
         ge=1,
         description="also stop after this many OR-Tools solutions or PyVRP "
