@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -266,6 +267,8 @@ class LiveEtas:
             cached = self._step_before(key)
             if cached is not None:
                 self._refresh_later(key)
+        elif cached is not None and live:
+            self._ahead(key)
         if cached is None:
             return False
         return self._from_route(cached, status.order_id, now)
@@ -302,6 +305,8 @@ class LiveEtas:
         if key is None:
             return None
         cached = self._routes.get(key)
+        if cached is not None and live:
+            self._ahead(key)
         if cached is None and live:
             cached = self._step_before(key)
             if cached is not None:
@@ -315,6 +320,28 @@ class LiveEtas:
             if cached is None:
                 return None
         return self._from_route(cached, status.order_id, now)
+
+    def _ahead(self, key: RouteKey) -> None:
+        """Compute the route's ETAs of the next clock step ahead of it.
+
+        A few seconds into the step (2-7 s, spread over the routes by a hash
+        of the route, so a day's routes do not all compute at once), the
+        background thread computes the route for the next step's ``now``:
+        from the events stored so far, exactly what a reader at the step
+        would compute (an event stored meanwhile changes the revision and so
+        the key). At the step the readers then find it made, and no route is
+        recomputed on the request path or in a burst at the boundary.
+        """
+        if self.sessions is None:
+            return
+        day, now = key[0], key[5]
+        into = now_seconds(day) - now
+        if not _ahead_offset(key) <= into < ETA_REFRESH:
+            return
+        ahead = (*key[:5], now + ETA_REFRESH)
+        if ahead in self._routes or ahead in self._queued or ahead in self._computing:
+            return
+        self._refresh_later(ahead)
 
     def _step_before(self, key: RouteKey) -> RouteEtas | None:
         """The route's live ETAs of the clock step just before ``key``'s."""
@@ -517,6 +544,11 @@ class LiveEtas:
 
 def _route_id(key: RouteKey) -> RouteId:
     return key[0], key[1], key[3]
+
+
+def _ahead_offset(key: RouteKey) -> int:
+    """Seconds into a clock step after which a route's next step is computed."""
+    return 2 + zlib.crc32(f"{key[1]}/{key[3]}".encode()) % (ETA_REFRESH - 4)
 
 
 def _route_key(

@@ -198,3 +198,39 @@ def test_an_accepted_event_is_seen_at_the_next_read(
     assert etas.computed == 2
     assert after != before
     assert day == DAY
+
+
+def test_the_next_step_is_computed_ahead_of_the_boundary(
+    app: FastAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A few seconds into a step (by route) the route's next step is computed
+    in the background: at the boundary it is in memory, nothing recomputes."""
+    _, order_ids, t = _tracked(app)
+    etas = LiveEtas(sessions=app.state.read_sessionmaker)
+    day, status, ref = _order(app, order_ids[0])
+    key = service._route_key(day, status, t, ref)
+    assert key is not None
+    offset = service._ahead_offset(key)
+    assert 2 <= offset < ETA_REFRESH - 2
+    clock = {"now": t + offset - 1}
+    monkeypatch.setattr(service, "now_seconds", lambda _day: clock["now"])
+    with app.state.read_sessionmaker() as session:
+        etas.eta(session, day, status, t, ref, live=True)
+    assert etas.remembered(day, status, t, ref, live=True) is not False
+    assert etas.computed == 1  # too early in the step: nothing ahead yet
+
+    clock["now"] = t + offset
+    assert etas.remembered(day, status, t, ref, live=True) is not False
+    for _ in range(int(WAIT / 0.01)):
+        if etas.computed == 2:
+            break
+        threading.Event().wait(0.01)
+    assert etas.computed == 2
+    step = t + ETA_REFRESH
+    clock["now"] = step
+    ahead = etas.remembered(day, status, step, ref)  # exact: not a stand-in
+    assert ahead is not False and ahead is not None
+    assert ahead.made_at == step
+    with app.state.read_sessionmaker() as session:
+        assert etas.eta(session, day, status, step, ref, live=True) == ahead
+    assert etas.computed == 2
