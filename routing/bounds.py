@@ -60,6 +60,7 @@ __all__ = [
     "Whole",
     "check_id",
     "check_text",
+    "not_a_bool",
 ]
 
 #: Largest amount or duration: what a signed 32-bit integer holds.
@@ -120,7 +121,7 @@ def check_text(value: str) -> str:
     return value
 
 
-def _not_a_bool(value: Any) -> Any:
+def not_a_bool(value: Any) -> Any:
     """``true``/``false`` are not times (lax ints would take them as 1 and 0)."""
     if isinstance(value, bool):
         raise PydanticCustomError(
@@ -136,19 +137,22 @@ Id = Annotated[
 ]
 Text = Annotated[str, Field(max_length=MAX_TEXT_LENGTH), AfterValidator(check_text)]
 #: An amount or a count in its unit (grams, parcels, metres, orders...).
-Int32 = Annotated[int, BeforeValidator(_not_a_bool), Field(ge=0, le=INT32_MAX)]
+Int32 = Annotated[int, Field(ge=0, le=INT32_MAX), BeforeValidator(not_a_bool)]
 #: A duration or a time of day in seconds (windows may pass 86 400).
-Seconds = Annotated[int, BeforeValidator(_not_a_bool), Field(ge=0, le=INT32_MAX)]
+Seconds = Annotated[int, Field(ge=0, le=INT32_MAX), BeforeValidator(not_a_bool)]
 #: A count of at least one (e.g. orders per route).
-Count = Annotated[int, BeforeValidator(_not_a_bool), Field(ge=1, le=INT32_MAX)]
+Count = Annotated[int, Field(ge=1, le=INT32_MAX), BeforeValidator(not_a_bool)]
 #: A road graph's node id. Within 2^53: JSON readers hold numbers as
 #: doubles, so a wider bound would not be exact in the published schema
 #: (OpenStreetMap ids are under 2^40).
-NodeId = Annotated[int, BeforeValidator(_not_a_bool), Field(ge=-(2**53), le=2**53)]
-#: A whole number (bounds go with the field); ``true`` is not 1.
-Whole = Annotated[int, BeforeValidator(_not_a_bool)]
-#: A real number (bounds go with the field); ``true`` is not 1.0.
-Real = Annotated[float, BeforeValidator(_not_a_bool)]
+NodeId = Annotated[int, Field(ge=-(2**53), le=2**53), BeforeValidator(not_a_bool)]
+#: A whole number (bounds go with the field); ``true`` is not 1. Not for
+#: ``Whole | None`` with bounds on the field: the published schema would
+#: lose them (write the bounds inside an ``Annotated`` before the validator).
+Whole = Annotated[int, BeforeValidator(not_a_bool)]
+#: A real number (bounds go with the field); ``true`` is not 1.0. Strict:
+#: it takes floats and ints (numpy's too), not booleans or strings.
+Real = Annotated[float, Strict()]
 #: A yes/no: only ``true`` or ``false`` (not 0, 1 or "yes").
 Flag = Annotated[bool, Strict()]
 
@@ -170,19 +174,19 @@ def _iso_day(value: Any) -> Any:
 #: Seconds since local midnight of the operating day, within it ± 2 days.
 DayTime = Annotated[
     int,
-    BeforeValidator(_not_a_bool),
     Field(ge=-DAY_MARGIN, le=86_400 + DAY_MARGIN),
+    BeforeValidator(not_a_bool),
 ]
 #: Seconds since local midnight of an order's day, within a year either side.
 PlanningTime = Annotated[
     int,
-    BeforeValidator(_not_a_bool),
     Field(ge=-PLANNING_MARGIN, le=PLANNING_MARGIN),
+    BeforeValidator(not_a_bool),
 ]
 #: An operating or delivery day, written ``YYYY-MM-DD`` (0 is not a date).
 Day = Annotated[dt.date, BeforeValidator(_iso_day)]
 Money = Annotated[
     float,
-    BeforeValidator(_not_a_bool),
     Field(ge=0.0, le=MAX_MONEY, allow_inf_nan=False),
+    BeforeValidator(not_a_bool),
 ]

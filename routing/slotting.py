@@ -95,7 +95,7 @@ class SlotConfig(FrozenModel):
     lead_time: Seconds = Field(
         default=HOUR, description="booking closes this long before a window opens"
     )
-    cutoff: Whole | None = Field(
+    cutoff: int | None = Field(
         default=None,
         description="no bookings after this time (seconds since midnight of "
         "the plan's date; negative: the day before)",

@@ -143,7 +143,7 @@ def _shift(value: tuple[int, int]) -> tuple[int, int]:
 Shift = Annotated[tuple[Whole, Whole], AfterValidator(_shift)]
 #: Night vans per depot with night orders (None: sized from them).
 NightVans = Annotated[
-    Whole | None,
+    int | None,
     Field(ge=0, le=200, description="night vans per depot with night orders"),
 ]
 #: Day-van shifts, spread evenly over each depot's vans.
@@ -172,13 +172,13 @@ class DaySpec(FrozenModel):
     """
 
     orders: Whole = Field(ge=50, le=2000, description="orders of the day")
-    vans: Whole | None = Field(
+    vans: int | None = Field(
         default=None,
         ge=1,
         le=200,
         description="day vans per depot (default: sized from the orders)",
     )
-    planned_orders: Whole | None = Field(
+    planned_orders: int | None = Field(
         default=None,
         ge=1,
         le=4000,
@@ -194,7 +194,7 @@ class DaySpec(FrozenModel):
         default=1.0, ge=0.25, le=4.0, description="travel times x this"
     )
     seed: Whole = Field(default=0, ge=0, le=2**31 - 1, description="seed of the day")
-    city_seed: Whole | None = Field(
+    city_seed: int | None = Field(
         default=None,
         ge=0,
         le=2**31 - 1,
@@ -211,7 +211,7 @@ class DaySpec(FrozenModel):
     time_limit: Real = Field(
         default=5.0, gt=0.0, le=120.0, description="seconds of route search"
     )
-    iterations: Whole | None = Field(
+    iterations: int | None = Field(
         default=None,
         ge=1,
         le=100_000,

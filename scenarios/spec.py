@@ -103,7 +103,7 @@ class DemandChange(FrozenModel):
 class FleetSpec(FrozenModel):
     """The vans on the road: day vans on their shifts, night vans."""
 
-    vans_per_depot: Whole | None = Field(
+    vans_per_depot: int | None = Field(
         default=None, ge=1, le=200, description="day vans per depot (default: sized)"
     )
     night_vans_per_depot: NightVans = None
@@ -179,7 +179,7 @@ class Scenario(FrozenModel):
         le=10_000_000.0,
         description="a customer's expected future margin (won)",
     )
-    iterations: Whole | None = Field(
+    iterations: int | None = Field(
         default=ITERATIONS,
         ge=1,
         le=100_000,

@@ -20,7 +20,6 @@ from api.jobs.kinds import JobKind
 from api.jobs.payloads import Comparison, DemandForecast, ForecastSpec, ScenarioPayload
 from api.jobs.queue import JobPublic, JobQueue
 from api.services.errors import FieldError, Invalid, NotFound
-from routing.bounds import Whole
 from scenarios.forecast_report import zone_history
 from scenarios.run import city
 from scenarios.spec import Scenario
@@ -64,7 +63,7 @@ class ScenarioCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     scenarios: list[Scenario] = Field(min_length=1, max_length=10)
-    replications: Whole | None = Field(
+    replications: int | None = Field(
         default=None, ge=1, le=MAX_SCENARIO_DAYS, description="override each scenario's"
     )
 

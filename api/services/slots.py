@@ -23,8 +23,9 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from api.db import plans as plan_rows
@@ -34,8 +35,8 @@ from api.services.errors import Conflict, FieldError, Invalid, NotFound
 from api.services.orders import OrderCreate, create_order
 from api.services.tracking import now_seconds, register_plan
 from api.services.travel import plan_travel
-from routing.bounds import Day
-from routing.model import Amount, Id, Location, Problem, Seconds
+from routing.bounds import Day, not_a_bool
+from routing.model import Amount, Id, Location, Problem
 from routing.slotting import (
     Booking,
     Slot,
@@ -64,6 +65,11 @@ Key = tuple[dt.date, str | None]
 # --- schemas ---------------------------------------------------------------------
 
 
+#: Seconds at the door a quote may ask for (bounds before the validator, so
+#: the published schema keeps them when the field is optional).
+DoorSeconds = Annotated[int, Field(ge=0, le=4 * 3600), BeforeValidator(not_a_bool)]
+
+
 class _SlotRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -78,8 +84,8 @@ class _SlotRequest(BaseModel):
         max_length=16,
         description="order size per capacity dimension (default: a parcel)",
     )
-    service_time: Seconds | None = Field(
-        default=None, le=4 * 3600, description="seconds at the door"
+    service_time: DoorSeconds | None = Field(
+        default=None, description="seconds at the door"
     )
     collect: Amount | None = Field(
         default=None,

@@ -54,7 +54,7 @@ class SolveParams(FrozenModel):
     ruin_visits: Whole = Field(default=20, ge=1, description="SISR mean removal")
     ruin_sequence: Whole = Field(default=10, ge=1, description="SISR longest string")
     workers: Whole = Field(default=2, ge=1, description="OR-Tools searches at once")
-    iterations: Whole | None = Field(
+    iterations: int | None = Field(
         default=None,
         ge=1,
         description="also stop after this many OR-Tools solutions or PyVRP "

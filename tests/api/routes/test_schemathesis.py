@@ -65,3 +65,27 @@ def test_no_server_error_and_responses_match_the_schema(
             content_type_conformance,
         ],
     )
+
+
+def test_every_bound_is_published_as_json_schema() -> None:
+    """Bounds reach the description as ``minimum``/``maximum``, never as
+    pydantic's own ``ge``/``le`` keys (which clients and Schemathesis ignore:
+    an optional field with a validator before its bounds loses them)."""
+    raw: list[str] = []
+
+    def walk(node: object, path: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("ge", "gt", "le", "lt") and isinstance(value, int | float):
+                    raw.append(f"{path}.{key}")
+                walk(value, f"{path}.{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{path}[{i}]")
+
+    document = APP.openapi()
+    walk(document, "")
+    assert raw == []
+    # And the bounds are there: an order's demand, a location's latitude.
+    location = document["components"]["schemas"]["Location"]["properties"]["lat"]
+    assert {"minimum": -90.0, "maximum": 90.0}.items() <= location["anyOf"][0].items()
