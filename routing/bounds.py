@@ -122,11 +122,9 @@ def check_text(value: str) -> str:
 
 
 def not_a_bool(value: Any) -> Any:
-    """``true``/``false`` are not times (lax ints would take them as 1 and 0)."""
+    """``true``/``false`` are not numbers (lax parsing would read them as 1 and 0)."""
     if isinstance(value, bool):
-        raise PydanticCustomError(
-            "int_type", "Input should be a whole number of seconds, not a boolean"
-        )
+        raise PydanticCustomError("int_type", "Input should be a number, not a boolean")
     return value
 
 

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -38,7 +39,7 @@ from pydantic import (
 from forecasting import ConformalIntervals, Forecaster
 from forecasting.models import LogLinear, Model, SeasonalNaive
 from routing.base import FrozenModel
-from routing.bounds import Real, Whole
+from routing.bounds import Real, Whole, not_a_bool
 from routing.model import Problem, TimeWindow
 from routing.plan import Plan
 from routing.solver import SolveParams, choose_engine, solve
@@ -143,8 +144,8 @@ def _shift(value: tuple[int, int]) -> tuple[int, int]:
 Shift = Annotated[tuple[Whole, Whole], AfterValidator(_shift)]
 #: Night vans per depot with night orders (None: sized from them).
 NightVans = Annotated[
-    int | None,
-    Field(ge=0, le=200, description="night vans per depot with night orders"),
+    Annotated[int, Field(ge=0, le=200), BeforeValidator(not_a_bool)] | None,
+    Field(description="night vans per depot with night orders"),
 ]
 #: Day-van shifts, spread evenly over each depot's vans.
 Shifts = Annotated[
