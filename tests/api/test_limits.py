@@ -302,8 +302,10 @@ def test_expiring_key_ends_its_stream(app: FastAPI, client: TestClient) -> None:
 # -- request rates ------------------------------------------------------------
 
 
+# Slow refills (one request per 4 s): a loaded machine taking seconds over
+# the burst must not refill the bucket before the refusal the test expects.
 @SQLITE
-@with_limits(rate_limit_per_key=1, rate_burst_per_key=3)
+@with_limits(rate_limit_per_key=0.25, rate_burst_per_key=3)
 def test_rate_per_key(client: TestClient, keys: dict[Role, str]) -> None:
     """A burst past the bucket is refused until Retry-After has passed; other
     keys are not held back."""
@@ -320,7 +322,7 @@ def test_rate_per_key(client: TestClient, keys: dict[Role, str]) -> None:
 
 
 @SQLITE
-@with_limits(rate_limit_per_address=1, rate_burst_per_address=2)
+@with_limits(rate_limit_per_address=0.25, rate_burst_per_address=2)
 def test_rate_per_address_on_public_routes(app: FastAPI, client: TestClient) -> None:
     """The tracking link and the web pages are limited per client address;
     the probes and the keyed routes are not."""
