@@ -258,9 +258,16 @@ def free_port() -> int:
 
 
 def serve(
-    url: str, port: int, log: Path, processes: int = 1
+    url: str,
+    port: int,
+    log: Path,
+    processes: int = 1,
+    settings: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
-    """``milepost serve`` (``--workers processes``), once it answers ``/readyz``."""
+    """``milepost serve`` (``--workers processes``), once it answers ``/readyz``.
+
+    ``settings`` adds ``MILEPOST_*`` variables to its environment.
+    """
     env = {
         **os.environ,
         "MILEPOST_DATABASE_URL": url,
@@ -268,6 +275,7 @@ def serve(
         # One key from one address drives every request: the bench measures
         # serving, so the per-key rate limit (2,000/s by default) is off.
         "MILEPOST_RATE_LIMIT_PER_KEY": "0",
+        **(settings or {}),
     }
     milepost = Path(sys.executable).with_name("milepost")
     command = [str(milepost), "serve", "--host", "127.0.0.1", "--port", str(port)]

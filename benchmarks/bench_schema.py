@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -33,8 +32,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx2 as httpx
 import psycopg
+from bench_api import serve  # this folder is on the path when run as a script
 from sqlalchemy.engine import make_url
 
 from api.auth import Role, create_key
@@ -42,6 +41,13 @@ from api.db.engine import make_engine, make_sessionmaker
 from api.db.migrate import upgrade
 from api.db.urls import libpq_conninfo
 
+#: No solves (generated plans and scenarios queue) and no rate limits
+#: (generated bursts are answered rather than refused).
+QUIET = {
+    "MILEPOST_JOB_WORKERS": "0",
+    "MILEPOST_LOG_JSON": "false",
+    "MILEPOST_RATE_LIMIT_PER_ADDRESS": "0",
+}
 #: Failures that would mean a broken service, not a disagreement about input.
 HARD = ("Server error", "Response violates schema", "Undocumented Content-Type")
 
@@ -52,34 +58,6 @@ def _recreate(url: str) -> None:
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{parsed.database}"')
-
-
-def _serve(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "MILEPOST_DATABASE_URL": url,
-        "MILEPOST_JOB_WORKERS": "0",
-        "MILEPOST_LOG_JSON": "false",
-        "MILEPOST_RATE_LIMIT_PER_KEY": "0",
-        "MILEPOST_RATE_LIMIT_PER_ADDRESS": "0",
-    }
-    milepost = Path(sys.executable).with_name("milepost")
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [str(milepost), "serve", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    for _ in range(600):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
-                return proc
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    proc.kill()
-    raise SystemExit(f"server did not start; see {log}")
 
 
 def summarise(output: str) -> dict[str, Any]:
@@ -131,7 +109,7 @@ def main() -> None:
     with make_sessionmaker(engine).begin() as session:
         key = create_key(session, Role.admin, "schemathesis")
     engine.dispose()
-    server = _serve(url, args.port, folder / "serve.log")
+    server = serve(url, args.port, folder / "serve.log", settings=QUIET)
     st = Path(sys.executable).with_name("st")
     command = [
         str(st),

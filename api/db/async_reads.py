@@ -21,8 +21,9 @@ from typing import Any
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import make_url
 from sqlalchemy.sql import ClauseElement
+
+from api.db.urls import libpq_conninfo
 
 __all__ = ["AsyncReads", "compiled"]
 
@@ -31,11 +32,6 @@ def compiled(statement: ClauseElement) -> str:
     """``statement`` as PostgreSQL SQL with ``%(name)s`` placeholders."""
     dialect = postgresql.psycopg.dialect()  # type: ignore[no-untyped-call]
     return str(statement.compile(dialect=dialect))
-
-
-def _conninfo(url: str) -> str:
-    parsed = make_url(url).set(drivername="postgresql")
-    return parsed.render_as_string(hide_password=False)
 
 
 class AsyncReads:
@@ -51,7 +47,7 @@ class AsyncReads:
 
     def __init__(self, url: str, size: int) -> None:
         self._pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-            _conninfo(url),
+            libpq_conninfo(url),
             min_size=1,
             max_size=size,
             open=False,
