@@ -10,7 +10,14 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 
-from scenarios.sweep import KPIS, Estimate, SweepResult, summarise
+from scenarios.sweep import (
+    INTERVALS,
+    KPIS,
+    MIN_REPLICATIONS,
+    Estimate,
+    SweepResult,
+    summarise,
+)
 
 __all__ = ["write_report"]
 
@@ -19,10 +26,14 @@ PLOTTED = ("cost_per_order", "on_time_rate", "late_minutes_p95", "km")
 
 
 def _fmt(e: Estimate, signed: bool = False) -> str:
-    if e.mean is None or e.low is None or e.high is None:
+    """``mean [low, high]``; ``mean (n=3)`` when too few days for an interval."""
+    if e.mean is None:
         return "-"
-    digits = 3 if max(abs(e.low), abs(e.high)) < 10 else 1
     sign = "+" if signed else ""
+    if e.low is None or e.high is None:
+        digits = 3 if abs(e.mean) < 10 else 1
+        return f"{e.mean:{sign}.{digits}f} (n={e.n})"
+    digits = 3 if max(abs(e.low), abs(e.high)) < 10 else 1
     return f"{e.mean:{sign}.{digits}f} [{e.low:.{digits}f}, {e.high:.{digits}f}]"
 
 
@@ -112,9 +123,12 @@ def write_report(result: SweepResult, folder: str | Path) -> list[Path]:
     plots = _plots(result, folder)
     reps = ", ".join(f"{s.name}: {s.replications}" for s in result.scenarios)
     intro = (
-        f"Replications: {reps}. Means with 95% intervals (Student t); "
-        f"differences against {result.scenarios[0].name} with Welch intervals."
+        f"Replications: {reps}. Differences are against "
+        f"{result.scenarios[0].name}. Means with intervals: {INTERVALS}; "
+        "a cell without one reads mean (n=days)."
     )
+    if min(s.replications for s in result.scenarios) < MIN_REPLICATIONS:
+        intro += f" Run at least {MIN_REPLICATIONS} replications for intervals."
     md = [f"# Scenario comparison\n\n{intro}\n"]
     md.append("| " + " | ".join(head) + " |")
     md.append("|" + "---|" * len(head))

@@ -8,7 +8,11 @@ same unit gives the same KPIs wherever it runs (scenarios bound their search
 by ``iterations``).
 
 :func:`summarise` turns the replications into means with 95% intervals, and
-differences against the first scenario with theirs.
+differences against the first scenario with theirs. The intervals are
+percentile bootstraps over the replications (:func:`bootstrap_interval`):
+resampled means stay within the range of the days, so a rate's interval stays
+in [0, 1] and minutes, costs and km stay at or above 0. With fewer than
+:data:`MIN_REPLICATIONS` days there is no interval, and the estimate says why.
 """
 
 from __future__ import annotations
@@ -30,10 +34,13 @@ from scenarios.spec import Scenario
 
 __all__ = [
     "KPIS",
+    "KPI_BOUNDS",
+    "MIN_REPLICATIONS",
     "Comparison",
     "Estimate",
     "ScenarioSummary",
     "SweepResult",
+    "bootstrap_interval",
     "comparison",
     "run_sweep",
     "run_unit",
@@ -59,6 +66,14 @@ KPIS: dict[str, str] = {
     "retention_loss": "retention loss (won)",
     "first_choice_rate": "shoppers offered their window",
     "lost_at_checkout": "shoppers lost at checkout",
+}
+#: Shares, in [0, 1]; every other KPI is a count, minutes, won or km (>= 0).
+RATES = frozenset(
+    {"on_time_rate", "failed_attempt_rate", "eta_coverage", "first_choice_rate"}
+)
+#: Each KPI's range: its values, means and intervals stay inside.
+KPI_BOUNDS: dict[str, tuple[float, float]] = {
+    kpi: (0.0, 1.0) if kpi in RATES else (0.0, math.inf) for kpi in KPIS
 }
 #: KPIs only days with a quoted checkout have.
 CHECKOUT_KPIS = frozenset({"first_choice_rate", "lost_at_checkout"})
@@ -167,8 +182,33 @@ def _run_in_processes(
             done(pending[future], future.result())
 
 
+#: Fewest replications an interval is given for. The 95% interval is the
+#: expanded percentile bootstrap's (:func:`bootstrap_interval`), whose tails
+#: at n days are Phi(-sqrt(n / (n - 1)) t(0.975, n - 1)): 0.012% at n = 4,
+#: below the 0.39% chance (4^-4) that a resample repeats the lowest day,
+#: so with 4 days or fewer the "interval" is the range of the days and says
+#: nothing about the mean. At n = 5 the tail (0.095%) is above that chance
+#: (5^-5 = 0.032%): the first n whose interval is an estimate.
+MIN_REPLICATIONS = 5
+#: Bootstrap resamples per interval (the n = 5 tail is then about 4 of them).
+RESAMPLES = 4000
+#: Seed of the resampling: the same days give the same intervals.
+BOOTSTRAP_SEED = 20_261_207
+#: How the intervals are made, as the API and the report say it.
+INTERVALS = (
+    f"95% expanded percentile bootstrap of the mean over the replications "
+    f"({RESAMPLES} resamples, seeded); differences against the first scenario "
+    "resample the differences of the replications paired by number; none below "
+    f"{MIN_REPLICATIONS} replications"
+)
+
+
 class Estimate(BaseModel):
-    """A mean with its 95% interval (None where there is no value)."""
+    """A mean with its 95% interval (None where there is no value).
+
+    ``low`` and ``high`` are None, and ``reason`` says why, when the
+    replications are too few for an interval.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -176,10 +216,26 @@ class Estimate(BaseModel):
     low: float | None
     high: float | None
     n: int
+    reason: str | None = Field(default=None, description="why there is no interval")
 
 
 def _e(mean: float | None, low: float | None, high: float | None, n: int) -> Estimate:
     return Estimate(mean=mean, low=low, high=high, n=n)
+
+
+def _absent(mean: float | None, n: int) -> Estimate:
+    if n == 0:
+        return Estimate(
+            mean=None, low=None, high=None, n=0, reason="no replication measured it"
+        )
+    days = "replication" if n == 1 else "replications"
+    return Estimate(
+        mean=mean,
+        low=None,
+        high=None,
+        n=n,
+        reason=f"{n} {days}; an interval needs at least {MIN_REPLICATIONS}",
+    )
 
 
 def _value(day: DayKpis, kpi: str) -> float | None:
@@ -192,16 +248,62 @@ def _value(day: DayKpis, kpi: str) -> float | None:
     return None if value is None else float(value)
 
 
-def _estimate(values: Sequence[float]) -> Estimate:
-    """Student-t 95% interval of the mean (the interval is the mean for n=1)."""
+def bootstrap_interval(
+    values: Sequence[float],
+    *,
+    seed: Sequence[int] | int = BOOTSTRAP_SEED,
+    level: float = 0.95,
+    resamples: int = RESAMPLES,
+) -> tuple[float, float] | None:
+    """The expanded percentile bootstrap interval of the mean of ``values``.
+
+    ``resamples`` resamples (with replacement, drawn from ``seed``) give
+    as many means; the interval is their quantiles at alpha' / 2 and
+    1 - alpha' / 2, where alpha' / 2 = Phi(-sqrt(n / (n - 1)) t(1 - alpha /
+    2, n - 1)) widens the plain percentile interval, which is too narrow for
+    few days, to Student's width (Hesterberg 2015, "What teachers should
+    know about the bootstrap", section 5). Every resampled mean lies
+    between the lowest and the highest value, so the interval does too: a
+    share stays in [0, 1], a non-negative quantity at or above 0. It always
+    holds the mean (the quantiles are widened to it should the resamples
+    fall on one side, which few distinct values can do).
+
+    Returns
+    -------
+    tuple or None
+        ``(low, high)``; None with fewer than :data:`MIN_REPLICATIONS` values.
+    """
+    data = np.asarray(values, dtype=float)
+    n = len(data)
+    if n < MIN_REPLICATIONS:
+        return None
+    mean = float(np.mean(data))
+    lowest, highest = float(data.min()), float(data.max())
+    if lowest == highest:
+        return lowest, highest
+    rng = np.random.default_rng(seed)
+    means = data[rng.integers(0, n, size=(resamples, n))].mean(axis=1)
+    t = float(stats.t.ppf(1 - (1 - level) / 2, n - 1))
+    tail = float(stats.norm.cdf(-math.sqrt(n / (n - 1)) * t))
+    low, high = (float(q) for q in np.quantile(means, [tail, 1 - tail]))
+    # Summation order can put a mean an ulp outside the values' range.
+    low = min(max(low, lowest), mean)
+    high = max(min(high, highest), mean)
+    return low, high
+
+
+def _estimate(values: Sequence[float], kpi: str, seed: Sequence[int]) -> Estimate:
+    """Mean and bootstrap interval, within the KPI's bounds."""
     n = len(values)
     if n == 0:
-        return _e(None, None, None, 0)
-    mean = float(np.mean(values))
-    if n == 1:
-        return _e(mean, mean, mean, 1)
-    half = float(stats.t.ppf(0.975, n - 1) * np.std(values, ddof=1) / math.sqrt(n))
-    return _e(mean, mean - half, mean + half, n)
+        return _absent(None, 0)
+    lower, upper = KPI_BOUNDS[kpi]
+    mean = min(max(float(np.mean(values)), lower), upper)
+    interval = bootstrap_interval(values, seed=seed)
+    if interval is None:
+        return _absent(mean, n)
+    low, high = interval
+    return _e(mean, max(min(low, mean), lower), min(max(high, mean), upper), n)
 
 
 def summarise(
@@ -209,9 +311,11 @@ def summarise(
 ) -> tuple[list[dict[str, Estimate]], list[dict[str, Estimate]]]:
     """Per scenario: each KPI's mean and interval, and its difference to the first.
 
-    The difference of scenario ``k`` against the first is the mean of
-    ``k``'s replications minus the mean of the first's, with a Welch
-    interval (the replications of two scenarios are independent days).
+    The difference of scenario ``k`` against the first is the mean of the
+    differences between their replications paired by number (replication
+    ``r`` of every scenario is drawn from the same seed, so the pair shares
+    its orders and travel), with the bootstrap interval of those
+    differences. Only replications where both have the KPI pair up.
 
     Returns
     -------
@@ -219,33 +323,45 @@ def summarise(
         ``(levels, differences)``: one dict per scenario, keyed by KPI.
     """
     levels: list[dict[str, Estimate]] = []
-    samples: list[dict[str, list[float]]] = []
-    for days in result.days:
-        values = {
-            kpi: [v for d in days if (v := _value(d, kpi)) is not None] for kpi in KPIS
-        }
+    samples: list[dict[str, list[float | None]]] = []
+    for i, days in enumerate(result.days):
+        values = {kpi: [_value(d, kpi) for d in days] for kpi in KPIS}
         samples.append(values)
-        levels.append({kpi: _estimate(vs) for kpi, vs in values.items()})
+        levels.append(
+            {
+                kpi: _estimate(
+                    [v for v in vs if v is not None],
+                    kpi,
+                    (BOOTSTRAP_SEED, i, k, 0),
+                )
+                for k, (kpi, vs) in enumerate(values.items())
+            }
+        )
     differences = [
-        {kpi: _difference(samples[0][kpi], s[kpi]) for kpi in KPIS} for s in samples
+        {
+            kpi: _difference(samples[0][kpi], s[kpi], (BOOTSTRAP_SEED, i, k, 1))
+            for k, kpi in enumerate(KPIS)
+        }
+        for i, s in enumerate(samples)
     ]
     return levels, differences
 
 
-def _difference(base: Sequence[float], other: Sequence[float]) -> Estimate:
-    if not base or not other:
-        return _e(None, None, None, 0)
-    diff = float(np.mean(other) - np.mean(base))
-    if len(base) < 2 or len(other) < 2:
-        return _e(diff, diff, diff, min(len(base), len(other)))
-    va = np.var(base, ddof=1) / len(base)
-    vb = np.var(other, ddof=1) / len(other)
-    se = math.sqrt(va + vb)
-    if se == 0:
-        return _e(diff, diff, diff, min(len(base), len(other)))
-    dof = (va + vb) ** 2 / (va**2 / (len(base) - 1) + vb**2 / (len(other) - 1))
-    half = float(stats.t.ppf(0.975, dof) * se)
-    return _e(diff, diff - half, diff + half, min(len(base), len(other)))
+def _difference(
+    base: Sequence[float | None], other: Sequence[float | None], seed: Sequence[int]
+) -> Estimate:
+    diffs = [
+        o - b
+        for b, o in zip(base, other, strict=False)
+        if b is not None and o is not None
+    ]
+    if not diffs:
+        return _absent(None, 0)
+    mean = float(np.mean(diffs))
+    interval = bootstrap_interval(diffs, seed=seed)
+    if interval is None:
+        return _absent(mean, len(diffs))
+    return _e(mean, interval[0], interval[1], len(diffs))
 
 
 class ScenarioSummary(BaseModel):
@@ -255,7 +371,8 @@ class ScenarioSummary(BaseModel):
     replications: int
     kpis: dict[str, Estimate] = Field(description="mean and 95% interval")
     difference: dict[str, Estimate] = Field(
-        description="against the first scenario (Welch 95% interval)"
+        description="against the first scenario: mean of the paired differences "
+        "with their bootstrap 95% interval"
     )
     days: list[DayKpis]
 
@@ -265,6 +382,18 @@ class Comparison(BaseModel):
 
     reference: str
     scenarios: list[ScenarioSummary]
+    intervals: str = Field(default=INTERVALS, description="how intervals are made")
+    min_replications: int = Field(
+        default=MIN_REPLICATIONS, description="fewest replications with an interval"
+    )
+    bounds: dict[str, tuple[float, float | None]] = Field(
+        default_factory=lambda: {
+            k: (lo, None if math.isinf(hi) else hi)
+            for k, (lo, hi) in KPI_BOUNDS.items()
+        },
+        description="each KPI's range (null: no upper bound); levels and their "
+        "intervals stay inside",
+    )
 
 
 def comparison(result: SweepResult) -> Comparison:
