@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
-from sqlalchemy import event, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session, defer
 
 from api.db.base import utcnow
@@ -25,6 +25,7 @@ __all__ = [
     "after_commit",
     "claim_next",
     "get_job",
+    "list_jobs",
     "mark_failed",
     "mark_succeeded",
     "recover_running",
@@ -69,6 +70,27 @@ def get_job(session: Session, *, job_id: str, light: bool = False) -> JobRow | N
         .options(defer(JobRow.payload), defer(JobRow.result))
     )
     return session.scalars(query).first()
+
+
+def list_jobs(
+    session: Session, *, kind: str, limit: int, offset: int
+) -> tuple[int, list[JobRow]]:
+    """A page of the jobs of ``kind``, newest first, and how many there are.
+
+    Their results are left unread until used (a comparison holds every day).
+    """
+    count = session.scalar(
+        select(func.count()).select_from(JobRow).where(JobRow.kind == kind)
+    )
+    query = (
+        select(JobRow)
+        .where(JobRow.kind == kind)
+        .order_by(JobRow.created_at.desc(), JobRow.id.desc())
+        .options(defer(JobRow.result))
+        .limit(limit)
+        .offset(offset)
+    )
+    return count or 0, list(session.scalars(query))
 
 
 def payload_fields(

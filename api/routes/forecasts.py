@@ -3,7 +3,8 @@
 ``POST /v1/forecasts`` queues a ``forecast`` job that runs
 :func:`scenarios.run.forecast_demand` on the embedded city, the same code
 path as ``milepost forecast``; ``GET /v1/forecasts/{job_id}`` follows it and
-carries the result once it is done. ``GET /v1/forecasts/history`` gives the
+carries the result once it is done, and ``GET /v1/forecasts`` lists the
+earlier ones, newest first. ``GET /v1/forecasts/history`` gives the
 orders per zone and day that the models learn from, to draw a forecast
 against.
 """
@@ -15,12 +16,25 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from api.deps import CityHistoryDep, JobQueueDep, Principal, Role, SessionDep, require
+from api.deps import (
+    CityHistoryDep,
+    JobQueueDep,
+    Offset,
+    Principal,
+    Role,
+    SessionDep,
+    require,
+)
 from api.errors import problem_responses
 from api.jobs.queue import JobPublic
-from api.routes.scenarios import located
+from api.routes.scenarios import RunsLimit, located
 from api.services import forecasts
-from api.services.forecasts import ForecastCreate, ForecastJobPublic, ZonesHistory
+from api.services.forecasts import (
+    ForecastCreate,
+    ForecastJobPublic,
+    ForecastRuns,
+    ZonesHistory,
+)
 from scenarios.run import LATEST_FROM
 
 __all__ = ["router"]
@@ -48,6 +62,18 @@ def read_history(
     hundreds of megabytes, which is a job's work, not a read's.
     """
     return history.read(zones=zone, until=until, days=days)
+
+
+@router.get("", response_model=ForecastRuns, responses=problem_responses(422))
+def read_forecasts(
+    session: SessionDep,
+    queue: JobQueueDep,
+    _: Planner,
+    limit: RunsLimit = 20,
+    offset: Offset = 0,
+) -> ForecastRuns:
+    """Earlier forecasts, newest first: status, when, and what they forecast."""
+    return forecasts.list_forecasts(session, queue=queue, limit=limit, offset=offset)
 
 
 @router.post(

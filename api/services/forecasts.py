@@ -16,27 +16,37 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.orm import Session
 
-from api.jobs.kinds import JobKind
+from api.db import jobs as job_rows
+from api.jobs.kinds import JobKind, MalformedJob
 from api.jobs.payloads import Comparison, DemandForecast, ForecastSpec, ScenarioPayload
 from api.jobs.queue import JobPublic, JobQueue
 from api.services.errors import FieldError, Invalid, NotFound
 from scenarios.forecast_report import zone_history
 from scenarios.run import city
-from scenarios.spec import Scenario
+from scenarios.spec import LIBRARY, Scenario, load_scenario
 
 __all__ = [
     "MAX_SCENARIO_DAYS",
     "CityHistory",
     "ForecastCreate",
     "ForecastJobPublic",
+    "ForecastRun",
+    "ForecastRuns",
     "HistoryDay",
+    "LibraryScenario",
     "ScenarioCreate",
     "ScenarioJobPublic",
+    "ScenarioLibrary",
+    "ScenarioRun",
+    "ScenarioRuns",
     "ZoneHistory",
     "ZonesHistory",
     "create_forecast",
     "create_scenario",
+    "list_forecasts",
+    "list_scenarios",
     "read_forecast",
+    "read_library",
     "read_scenario",
 ]
 
@@ -81,6 +91,59 @@ class ScenarioJobPublic(JobPublic):
     """A scenario job; ``result`` holds the comparison once it has succeeded."""
 
     result: Comparison | None = None
+
+
+class LibraryScenario(BaseModel):
+    """A scenario shipped in ``scenarios/library/``, ready to post."""
+
+    id: str = Field(description="its file's name without .toml, e.g. fleet_cut")
+    title: str = Field(description="the scenario's name")
+    description: str
+    scenario: Scenario = Field(
+        description="the file as JSON (its base merged in): one item of the "
+        "scenarios of POST /v1/scenarios"
+    )
+
+
+class ScenarioLibrary(BaseModel):
+    """The shipped scenarios, the baseline first, then by id."""
+
+    data: list[LibraryScenario]
+    count: int
+
+
+class ScenarioRun(JobPublic):
+    """An earlier comparison: the job and what it compared."""
+
+    scenarios: list[str] = Field(description="the scenarios' names, reference first")
+    replications: int | None = Field(description="the override, if one was given")
+
+
+class ScenarioRuns(BaseModel):
+    """A page of comparisons, newest first; ``count`` is how many there are."""
+
+    data: list[ScenarioRun]
+    count: int
+
+
+class ForecastRun(JobPublic):
+    """An earlier forecast: the job and what it forecast."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    start: dt.date | None = Field(
+        default=None, alias="from", description="first forecast day"
+    )
+    horizon: int | None = None
+    zones: list[str] | None = Field(default=None, description="None: every zone")
+    model: str | None = None
+
+
+class ForecastRuns(BaseModel):
+    """A page of forecasts, newest first; ``count`` is how many there are."""
+
+    data: list[ForecastRun]
+    count: int
 
 
 class HistoryDay(BaseModel):
@@ -149,6 +212,77 @@ def read_scenario(
     """A scenario job: status and progress, and the comparison when done."""
     public, result = _followed(session, queue, queue.kinds.scenario, job_id)
     return ScenarioJobPublic(**public.model_dump(), result=result)
+
+
+def list_scenarios(
+    session: Session, *, queue: JobQueue, limit: int, offset: int
+) -> ScenarioRuns:
+    """A page of scenario jobs, newest first, each with its scenarios' names."""
+    kind = queue.kinds.scenario
+    count, rows = job_rows.list_jobs(
+        session, kind=kind.name, limit=limit, offset=offset
+    )
+    runs = []
+    for row in rows:
+        try:
+            payload = kind.parse_payload(row.payload)
+            names = [s.name for s in payload.scenarios]
+            replications = payload.replications
+        except MalformedJob:  # stored by a version with another shape
+            names, replications = [], None
+        runs.append(
+            ScenarioRun(
+                **queue.public(row).model_dump(),
+                scenarios=names,
+                replications=replications,
+            )
+        )
+    return ScenarioRuns(data=runs, count=count)
+
+
+def list_forecasts(
+    session: Session, *, queue: JobQueue, limit: int, offset: int
+) -> ForecastRuns:
+    """A page of forecast jobs, newest first, each with what it forecast."""
+    kind = queue.kinds.forecast
+    count, rows = job_rows.list_jobs(
+        session, kind=kind.name, limit=limit, offset=offset
+    )
+    runs = []
+    for row in rows:
+        public = queue.public(row).model_dump()
+        try:
+            spec = kind.parse_payload(row.payload)
+        except MalformedJob:  # stored by a version with another shape
+            runs.append(ForecastRun(**public))
+            continue
+        runs.append(
+            ForecastRun(
+                **public,
+                start=spec.start,
+                horizon=spec.horizon,
+                zones=None if spec.zones is None else list(spec.zones),
+                model=spec.model,
+            )
+        )
+    return ForecastRuns(data=runs, count=count)
+
+
+def read_library() -> ScenarioLibrary:
+    """Every scenario of ``scenarios/library/``, as the API takes it."""
+    paths = sorted(LIBRARY.glob("*.toml"), key=lambda p: (p.stem != "baseline", p.stem))
+    items = []
+    for path in paths:
+        scenario = load_scenario(path)
+        items.append(
+            LibraryScenario(
+                id=path.stem,
+                title=scenario.name,
+                description=scenario.description,
+                scenario=scenario,
+            )
+        )
+    return ScenarioLibrary(data=items, count=len(items))
 
 
 # --- history ---------------------------------------------------------------------
