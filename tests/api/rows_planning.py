@@ -17,6 +17,9 @@ ROWS: dict[tuple[str, str], Case] = {
     ),
     ("GET", "/v1/forecasts/{job_id}"): case(Role.planner, job_id="no-such-job"),
     ("GET", "/v1/forecasts/history"): case(Role.planner),
+    ("GET", "/v1/forecasts"): case(Role.planner),
+    ("GET", "/v1/scenarios"): case(Role.planner),
+    ("GET", "/v1/scenarios/library"): case(Role.planner),
     ("POST", "/v1/scenarios"): case(
         Role.planner,
         body={
