@@ -1,20 +1,44 @@
 // The planner view: zone forecasts with their intervals against the history
-// they learn from, and scenario comparisons (KPI table and charts).
+// they learn from, scenario comparisons of library scenarios (KPI table and
+// charts with error bars), and the earlier runs of both, to open again.
 import { api, apiKey, el, follow, setApiKey } from "/static/common.js";
 
 const Chart = window.Chart;
 const $ = (id) => document.getElementById(id);
-const charts = [];
+const forecastCharts = [];
+const scenarioCharts = [];
 
-const DEFAULT_SCENARIOS = {
-  scenarios: [
-    { name: "Baseline", orders: 120, city: { customers: 2000 }, replications: 2, iterations: 5, time_limit: 10, fleet: { vans_per_depot: 4 } },
-    { name: "One driver absent", orders: 120, city: { customers: 2000 }, replications: 2, iterations: 5, time_limit: 10, fleet: { vans_per_depot: 4, absent_drivers: 1 } },
-  ],
+// Where a forecast's history and jobs come from, by the "Data" select. Only
+// the embedded city today; a stored operation would add its own entry.
+const SOURCES = {
+  city: { history: "/v1/forecasts/history", forecasts: "/v1/forecasts" },
 };
 
+// The library scenarios ticked when the page opens: only the weather differs,
+// so a small run shows what snow does (intervals that exclude zero).
+const DEFAULT_PICKS = ["baseline", "snow_on_baseline_day"];
+
+// KPI labels, as scenarios/sweep.py's KPIS.
+const LABELS = {
+  orders: "orders", served: "served", unassigned: "unassigned",
+  cost_per_order: "cost per order (won)", km: "km", driver_hours: "vehicle-hours",
+  vehicles_used: "vehicles used", on_time_rate: "on-time rate",
+  late_minutes_p50: "late minutes p50", late_minutes_p95: "late minutes p95",
+  failed_attempt_rate: "failed-attempt rate", eta_mae_minutes: "ETA MAE 1 h ahead (min)",
+  eta_coverage: "arrivals in ETA P10-P90", customers_expected_lost: "customers expected lost",
+  retention_loss: "retention loss (won)", first_choice_rate: "shoppers offered their window",
+  lost_at_checkout: "shoppers lost at checkout",
+};
+const label = (k) => LABELS[k] || k.replaceAll("_", " ");
+
+// The delivery and retention KPIs drawn as charts, each with error bars.
+const CHARTED = ["on_time_rate", "late_minutes_p95", "failed_attempt_rate", "customers_expected_lost", "retention_loss", "cost_per_order"];
+
 // KPIs where a higher value is better; the others are costs.
-const HIGHER_IS_BETTER = new Set(["on_time_rate", "served", "delivered", "eta_coverage", "customers"]);
+const HIGHER_IS_BETTER = new Set(["on_time_rate", "served", "eta_coverage", "first_choice_rate"]);
+
+const library = new Map(); // id -> {id, title, description, scenario}
+let picked = []; // ids of the ticked library scenarios, in the order ticked
 
 function say(id, text, error = false) {
   $(id).textContent = text;
@@ -26,12 +50,23 @@ function number(x, digits = 1) {
   return Number(x).toLocaleString("en", { maximumFractionDigits: digits });
 }
 
+function signed(x, digits = 2) {
+  return `${x >= 0 ? "+" : ""}${number(x, digits)}`;
+}
+
+// A timestamp of the API (UTC; SQLite drops the zone) in the reader's time.
+function when(stamp) {
+  if (!stamp) return "";
+  const zoned = /[zZ]|[+-]\d\d:?\d\d$/.test(stamp) ? stamp : `${stamp}Z`;
+  return new Date(zoned).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" });
+}
+
 function guarded(statusId, action) {
   return async (event) => {
     event.preventDefault();
     setApiKey($("key").value.trim());
     if (!apiKey()) return say(statusId, "Enter a planner API key first.", true);
-    const button = event.target.querySelector("button[type=submit]");
+    const button = event.submitter || event.currentTarget.querySelector?.("button[type=submit]") || event.currentTarget;
     button.disabled = true;
     try {
       await action();
@@ -43,21 +78,104 @@ function guarded(statusId, action) {
   };
 }
 
+// -- error bars ------------------------------------------------------------------
+
+// Chart.js has no error bars: this plugin draws a whisker with caps from
+// `low` to `high` over each bar of a dataset that has `errorBars` (one
+// {low, high} or null per bar; null or a missing end draws nothing), and
+// keeps what it drew, in data and pixels, in chart.$errorBars.
+const errorBars = {
+  id: "errorBars",
+  afterDatasetsDraw(chart) {
+    const { ctx } = chart;
+    const drawn = [];
+    chart.data.datasets.forEach((ds, d) => {
+      if (!ds.errorBars || !chart.isDatasetVisible(d)) return;
+      const meta = chart.getDatasetMeta(d);
+      const scale = chart.scales[meta.yAxisID];
+      ctx.save();
+      ctx.strokeStyle = ds.errorBarColor || "#111827";
+      ctx.lineWidth = 1.5;
+      meta.data.forEach((bar, i) => {
+        const e = ds.errorBars[i];
+        if (!e || e.low === null || e.high === null) return;
+        const top = scale.getPixelForValue(e.high);
+        const bottom = scale.getPixelForValue(e.low);
+        const cap = Math.max(4, Math.min(12, (bar.width || 24) / 4));
+        ctx.beginPath();
+        ctx.moveTo(bar.x, top); ctx.lineTo(bar.x, bottom);
+        ctx.moveTo(bar.x - cap, top); ctx.lineTo(bar.x + cap, top);
+        ctx.moveTo(bar.x - cap, bottom); ctx.lineTo(bar.x + cap, bottom);
+        ctx.stroke();
+        drawn.push({ dataset: d, index: i, mean: ds.data[i], low: e.low, high: e.high, x: bar.x, top, bottom });
+      });
+      ctx.restore();
+    });
+    chart.$errorBars = drawn;
+  },
+};
+
+// -- loading what the page offers --------------------------------------------
+
 async function loadZones() {
-  if (!apiKey() || $("zones").options.length) return;
+  if ($("zones").options.length) return;
+  const source = SOURCES[$("source").value];
   try {
-    const got = await api("GET", "/v1/forecasts/history?days=1");
+    const got = await api("GET", `${source.history}?days=1`);
     for (const [i, z] of got.zones.entries()) {
       $("zones").append(el("option", { value: z.zone, selected: i < 2, text: z.zone }));
     }
+    // The history ends the day before `until`: forecast from there on.
+    $("from").max = got.until;
+    if (!$("from").value) $("from").value = got.until;
   } catch (err) {
     say("forecast-status", `Zones: ${err.message}`, true);
+  }
+}
+
+async function loadLibrary() {
+  if (library.size) return;
+  try {
+    const got = await api("GET", "/v1/scenarios/library");
+    for (const item of got.data) library.set(item.id, item);
+  } catch (err) {
+    return say("scenario-status", `Library: ${err.message}`, true);
+  }
+  picked = DEFAULT_PICKS.filter((id) => library.has(id));
+  const list = $("library-list");
+  list.replaceChildren(...got_items().map((item) => {
+    const box = el("input", { type: "checkbox", id: `pick-${item.id}`, value: item.id, checked: picked.includes(item.id), "aria-describedby": `pick-${item.id}-d` });
+    box.addEventListener("change", () => {
+      picked = box.checked ? [...picked, item.id] : picked.filter((id) => id !== item.id);
+      markOrder();
+    });
+    return el("li", { "data-id": item.id },
+      box, el("label", { for: `pick-${item.id}`, text: item.title }),
+      el("span", { class: "order" }),
+      el("small", { id: `pick-${item.id}-d`, class: "hint", text: item.description }));
+  }));
+  $("own-base").replaceChildren(...got_items().map((item) => el("option", { value: item.id, text: item.title })));
+  markOrder();
+  $("scenario-body").value = JSON.stringify(request(), null, 2);
+}
+
+function got_items() {
+  return [...library.values()];
+}
+
+// "reference", "2", "3"… beside the ticked scenarios, in the order ticked.
+function markOrder() {
+  for (const li of $("library-list").children) {
+    const at = picked.indexOf(li.dataset.id);
+    const badge = li.querySelector(".order");
+    if (badge) badge.textContent = at < 0 ? "" : at === 0 ? "reference" : `#${at + 1}`;
   }
 }
 
 // -- forecasts ----------------------------------------------------------------
 
 async function runForecast() {
+  const source = SOURCES[$("source").value];
   const zones = [...$("zones").selectedOptions].map((o) => o.value);
   if (!zones.length) return say("forecast-status", "Choose at least one zone.", true);
   const body = {
@@ -65,19 +183,26 @@ async function runForecast() {
     level: Number($("level").value),
   };
   say("forecast-status", "Forecasting…");
-  const accepted = await api("POST", "/v1/forecasts", body);
-  const done = await follow(accepted.url || `/v1/forecasts/${accepted.id}`, (job) =>
+  const accepted = await api("POST", source.forecasts, body);
+  loadRuns("forecast");
+  const done = await follow(accepted.url || `${source.forecasts}/${accepted.id}`, (job) =>
     say("forecast-status", `Forecast: ${job.status} ${Math.round(job.progress * 100)}% ${job.message || ""}`));
+  loadRuns("forecast");
   if (done.status !== "succeeded") throw new Error(`Forecast failed: ${done.error || done.message}`);
-  const query = new URLSearchParams({ until: body.from, days: $("history-days").value });
+  await showForecast(done.result, source);
+}
+
+async function showForecast(result, source = SOURCES.city) {
+  const zones = [...new Set(result.zones.map((d) => d.zone))];
+  const query = new URLSearchParams({ until: result.start, days: $("history-days").value });
   for (const z of zones) query.append("zone", z);
-  const history = await api("GET", `/v1/forecasts/history?${query}`);
-  drawForecasts(done.result, history);
-  say("forecast-status", `Forecast of ${zones.length} zones for ${done.result.horizon} days from ${done.result.start} (${done.result.model}, ${done.result.level}% intervals): ${number(done.result.total_orders, 0)} orders.`);
+  const history = await api("GET", `${source.history}?${query}`);
+  drawForecasts(result, history);
+  say("forecast-status", `Forecast of ${zones.length} zones for ${result.horizon} days from ${result.start} (${result.model}, ${result.level}% intervals): ${number(result.total_orders, 0)} orders.`);
 }
 
 function drawForecasts(result, history) {
-  for (const c of charts.splice(0)) c.destroy();
+  for (const c of forecastCharts.splice(0)) c.destroy();
   const box = $("forecast-charts");
   box.replaceChildren();
   const byZone = new Map();
@@ -97,7 +222,7 @@ function drawForecasts(result, history) {
     box.append(el("figure", { class: "chart-card", "data-zone": zone },
       el("h3", { text: zone }), el("div", { class: "chart-box" }, canvas),
       el("details", {}, el("summary", { text: "Forecast table" }), table)));
-    charts.push(new Chart(canvas, {
+    forecastCharts.push(new Chart(canvas, {
       type: "line",
       data: {
         labels,
@@ -118,62 +243,250 @@ function drawForecasts(result, history) {
 
 // -- scenarios ----------------------------------------------------------------
 
-async function runScenarios() {
+const optional = (id) => ($(id).value === "" ? null : Number($(id).value));
+
+// The "your own scenario" form: a library scenario with the common knobs changed.
+function ownScenario() {
+  const base = library.get($("own-base").value);
+  if (!base) throw new Error("Your own scenario: choose the scenario it starts from.");
+  const s = structuredClone(base.scenario);
+  s.name = $("own-name").value.trim() || "My scenario";
+  s.description = `${base.title}, changed on the planner page`;
+  s.fleet = { ...s.fleet };
+  const vans = optional("own-vans");
+  if (vans !== null) s.fleet.vans_per_depot = vans;
+  s.fleet.absent_drivers = optional("own-absent") ?? 0;
+  s.disruption = { ...s.disruption };
+  if ($("own-weather").value) s.disruption.weather = $("own-weather").value;
+  const travel = optional("own-travel");
+  if (travel !== null) s.disruption.travel_multiplier = travel;
+  const uplift = optional("own-uplift");
+  if (uplift !== null && uplift !== 1) {
+    s.demand = [...(s.demand || []), { kind: "promotion", name: "planner's demand change", uplift }];
+  }
+  const cutoff = optional("own-cutoff");
+  if (cutoff !== null) s.policy = { ...s.policy, same_day_cutoff: cutoff };
+  return s;
+}
+
+// The body of POST /v1/scenarios from the ticked scenarios, the own one and the run size.
+function request() {
+  const scenarios = picked.map((id) => structuredClone(library.get(id).scenario));
+  if ($("own-use").checked) scenarios.push(ownScenario());
+  const orders = optional("orders");
+  const customers = optional("customers");
+  const iterations = optional("iterations");
+  for (const s of scenarios) {
+    if (orders !== null) s.orders = orders;
+    if (customers !== null) s.city = { ...s.city, customers };
+    if (iterations !== null) s.iterations = iterations;
+  }
+  const body = { scenarios };
+  const replications = optional("replications");
+  if (replications !== null) body.replications = replications;
+  return body;
+}
+
+async function runScenarios(body) {
+  say("scenario-status", "Simulating…");
+  const accepted = await api("POST", "/v1/scenarios", body);
+  loadRuns("scenario");
+  const done = await follow(accepted.url || `/v1/scenarios/${accepted.id}`, (job) =>
+    say("scenario-status", `Scenarios: ${job.status} ${Math.round(job.progress * 100)}% ${job.message || ""}`), 500);
+  loadRuns("scenario");
+  if (done.status !== "succeeded") throw new Error(`Scenarios failed: ${done.error || done.message}`);
+  drawComparison(done.result);
+  say("scenario-status", `${done.result.scenarios.length} scenarios compared with ${done.result.reference}.`);
+}
+
+function runJson() {
   let body;
   try {
     body = JSON.parse($("scenario-body").value);
   } catch (err) {
     return say("scenario-status", `The scenarios are not valid JSON: ${err.message}`, true);
   }
-  say("scenario-status", "Simulating…");
-  const accepted = await api("POST", "/v1/scenarios", body);
-  const done = await follow(accepted.url || `/v1/scenarios/${accepted.id}`, (job) =>
-    say("scenario-status", `Scenarios: ${job.status} ${Math.round(job.progress * 100)}% ${job.message || ""}`), 800);
-  if (done.status !== "succeeded") throw new Error(`Scenarios failed: ${done.error || done.message}`);
-  drawComparison(done.result);
-  say("scenario-status", `${done.result.scenarios.length} scenarios compared with ${done.result.reference}.`);
+  return runScenarios(body);
 }
 
+// "0.93 [0.90, 0.95]", or "0.93 (n=3)" with the reason when there is no interval.
+function estimateText(e, sign = false) {
+  if (e.mean === null || e.mean === undefined) return "–";
+  const mean = sign ? signed(e.mean) : number(e.mean, 2);
+  if (e.low === null || e.high === null) return `${mean} (n=${e.n})`;
+  return `${mean} [${number(e.low, 2)}, ${number(e.high, 2)}]`;
+}
+
+const clear = (d) => d && d.low !== null && d.high !== null && (d.low > 0 || d.high < 0);
+
 function drawComparison(comparison) {
+  for (const c of scenarioCharts.splice(0)) c.destroy();
   const box = $("scenario-result");
   box.replaceChildren();
-  const names = comparison.scenarios.map((s) => s.name);
   const kpis = Object.keys(comparison.scenarios[0].kpis);
   const head = el("tr", {}, el("th", { scope: "col", text: "KPI" }), ...comparison.scenarios.map((s) => el("th", { scope: "col", text: `${s.name} (${s.replications} ${s.replications === 1 ? "day" : "days"})` })));
-  const rows = kpis.map((k) => el("tr", { "data-kpi": k }, el("th", { scope: "row", text: k.replaceAll("_", " ") }), ...comparison.scenarios.map((s, i) => {
+  const rows = kpis.map((k) => el("tr", { "data-kpi": k }, el("th", { scope: "row", text: label(k) }), ...comparison.scenarios.map((s, i) => {
     const e = s.kpis[k];
     const d = s.difference[k];
-    let text = `${number(e.mean, 2)} [${number(e.low, 2)}, ${number(e.high, 2)}]`;
+    let text = estimateText(e);
     let cls = "num";
     if (i > 0 && d && d.mean !== null) {
-      text += ` (${d.mean >= 0 ? "+" : ""}${number(d.mean, 2)})`;
-      const significant = d.low !== null && d.high !== null && (d.low > 0 || d.high < 0);
-      if (significant) cls += (d.mean > 0) === HIGHER_IS_BETTER.has(k) ? " better" : " worse";
+      text += ` (${estimateText(d, true)})`;
+      if (clear(d)) cls += (d.mean > 0) === HIGHER_IS_BETTER.has(k) ? " better" : " worse";
     }
-    return el("td", { class: cls, text });
+    return el("td", { class: cls, text, title: e.reason || d?.reason || null });
   })));
   const table = el("table", { id: "kpi-table" },
-    el("caption", { text: `Mean and 95% interval per KPI; in brackets the difference with ${comparison.reference}` }),
+    el("caption", { text: `Mean and 95% interval per KPI; in brackets the difference with ${comparison.reference} and its interval. ${comparison.intervals || ""}` }),
     el("thead", {}, head), el("tbody", {}, ...rows));
-  const select = el("select", { id: "kpi-chart-select" }, ...kpis.map((k) => el("option", { value: k, text: k.replaceAll("_", " ") })));
+
+  const findings = [];
+  for (const s of comparison.scenarios.slice(1)) {
+    for (const k of kpis) {
+      const d = s.difference[k];
+      if (clear(d)) {
+        const verdict = (d.mean > 0) === HIGHER_IS_BETTER.has(k) ? "better" : "worse";
+        findings.push(el("li", { "data-kpi": k, class: verdict, text: `${s.name}: ${label(k)} ${estimateText(d, true)} against ${comparison.reference} (${verdict})` }));
+      }
+    }
+  }
+  const few = comparison.scenarios.some((s) => s.replications < (comparison.min_replications ?? 5));
+  const summary = findings.length
+    ? el("ul", { id: "clear-differences" }, ...findings)
+    : el("p", { id: "clear-differences", text: few ? `No intervals: run at least ${comparison.min_replications ?? 5} replications.` : "No difference is clear at 95% with these runs: try more replications." });
+
+  const grid = el("div", { class: "charts" });
+  for (const k of CHARTED) {
+    if (!(k in comparison.scenarios[0].kpis)) continue;
+    const canvas = el("canvas", { id: `chart-${k}`, role: "img", "aria-label": `${label(k)}: mean and 95% interval per scenario` });
+    grid.append(el("figure", { class: "chart-card", "data-kpi": k }, el("h3", { text: label(k) }), el("div", { class: "chart-box" }, canvas)));
+    scenarioCharts.push(kpiChart(canvas, comparison, k));
+  }
+  const select = el("select", { id: "kpi-chart-select" }, ...kpis.map((k) => el("option", { value: k, text: label(k) })));
   const canvas = el("canvas", { id: "kpi-chart", role: "img", "aria-label": "Mean and 95% interval of the chosen KPI per scenario" });
-  box.append(table, el("div", { class: "row" }, el("label", {}, "KPI to chart", select)), el("div", { class: "chart-box" }, canvas));
-  const chart = new Chart(canvas, {
-    type: "bar",
-    data: { labels: names, datasets: [] },
-    options: { animation: false, maintainAspectRatio: false, scales: { y: { beginAtZero: true } } },
+  box.append(el("h3", { text: "Clear differences (95% interval of the difference excludes zero)" }), summary, table, grid,
+    el("div", { class: "row" }, el("label", {}, "KPI to chart ", select)), el("div", { class: "chart-box" }, canvas));
+  let chosen = kpiChart(canvas, comparison, select.value);
+  scenarioCharts.push(chosen);
+  select.addEventListener("change", () => {
+    scenarioCharts.splice(scenarioCharts.indexOf(chosen), 1);
+    chosen.destroy();
+    chosen = kpiChart(canvas, comparison, select.value);
+    scenarioCharts.push(chosen);
   });
-  charts.push(chart);
-  const draw = () => {
-    const k = select.value;
-    chart.data.datasets = [
-      { label: `${k} (mean)`, data: comparison.scenarios.map((s) => s.kpis[k].mean), backgroundColor: "#1d4ed8" },
-      { label: "95% interval", data: comparison.scenarios.map((s) => [s.kpis[k].low, s.kpis[k].high]), backgroundColor: "rgba(180,83,9,0.45)" },
-    ];
-    chart.update();
-  };
-  select.addEventListener("change", draw);
-  draw();
+}
+
+// A bar per scenario (the mean) with its 95% interval as an error bar.
+function kpiChart(canvas, comparison, k) {
+  const rate = (comparison.bounds?.[k] || [0, null])[1] === 1;
+  const estimates = comparison.scenarios.map((s) => s.kpis[k]);
+  const highs = estimates.flatMap((e) => [e.high, e.mean]).filter((x) => x !== null);
+  return new Chart(canvas, {
+    type: "bar",
+    data: {
+      labels: comparison.scenarios.map((s) => s.name),
+      datasets: [{
+        label: `${label(k)} (mean)`,
+        data: estimates.map((e) => e.mean),
+        errorBars: estimates.map((e) => ({ low: e.low, high: e.high })),
+        backgroundColor: comparison.scenarios.map((_, i) => (i === 0 ? "#6b7280" : "#1d4ed8")),
+      }],
+    },
+    plugins: [errorBars],
+    options: {
+      animation: false, maintainAspectRatio: false,
+      plugins: {
+        legend: { display: false },
+        tooltip: { callbacks: { label: (c) => `${label(k)}: ${estimateText(estimates[c.dataIndex])}` } },
+      },
+      scales: {
+        y: {
+          beginAtZero: true,
+          max: rate ? 1 : undefined,
+          suggestedMax: rate ? undefined : Math.max(0, ...highs) * 1.05,
+          title: { display: true, text: label(k) },
+        },
+      },
+    },
+  });
+}
+
+// -- past runs ----------------------------------------------------------------
+
+const RUNS = {
+  scenario: { path: "/v1/scenarios", table: "scenario-runs", offset: 0, limit: 8 },
+  forecast: { path: "/v1/forecasts", table: "forecast-runs", offset: 0, limit: 8 },
+};
+
+function describe(kind, run) {
+  if (kind === "scenario") {
+    const names = run.scenarios.join(" vs ");
+    return run.replications ? `${names} (${run.replications} replications)` : names;
+  }
+  const zones = run.zones ? run.zones.join(", ") : "every zone";
+  return `${run.horizon ?? "?"} days from ${run.from ?? "?"}: ${zones} (${run.model ?? "?"})`;
+}
+
+async function loadRuns(kind) {
+  const state = RUNS[kind];
+  let got;
+  try {
+    got = await api("GET", `${state.path}?limit=${state.limit}&offset=${state.offset}`);
+  } catch (err) {
+    return say(kind === "scenario" ? "scenario-status" : "forecast-status", `Past runs: ${err.message}`, true);
+  }
+  const rows = got.data.map((run) => {
+    const what = describe(kind, run);
+    const open = el("button", {
+      type: "button", class: "secondary", text: "Open", disabled: run.status !== "succeeded",
+      "aria-label": `Open ${kind === "scenario" ? "comparison" : "forecast"} ${what}, queued ${when(run.created_at)}`,
+    });
+    open.addEventListener("click", () => reopen(kind, run, open));
+    const status = run.status === "failed" && run.error ? `failed: ${run.error}` : run.status;
+    return el("tr", { "data-job": run.id },
+      el("td", {}, el("time", { datetime: run.created_at, text: when(run.created_at) })),
+      el("td", { text: what }), el("td", { class: `job-${run.status}`, text: status }), el("td", {}, open));
+  });
+  if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: 4, class: "hint", text: "None yet." })));
+  $(state.table).querySelector("tbody").replaceChildren(...rows);
+  $(`${state.table}-newer`).disabled = state.offset === 0;
+  $(`${state.table}-older`).disabled = state.offset + state.limit >= got.count;
+}
+
+async function reopen(kind, run, button) {
+  const statusId = kind === "scenario" ? "scenario-status" : "forecast-status";
+  button.disabled = true;
+  try {
+    const got = await api("GET", run.url);
+    if (got.status !== "succeeded" || !got.result) throw new Error(`That run has no result (${got.status}).`);
+    if (kind === "scenario") {
+      drawComparison(got.result);
+      say(statusId, `Comparison queued ${when(run.created_at)}: ${got.result.scenarios.length} scenarios compared with ${got.result.reference}.`);
+    } else {
+      await showForecast(got.result);
+    }
+    $(statusId).scrollIntoView({ block: "start" });
+  } catch (err) {
+    say(statusId, err.message, true);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function pager(kind, step) {
+  const state = RUNS[kind];
+  state.offset = Math.max(0, state.offset + step * state.limit);
+  loadRuns(kind);
+}
+
+// -- start --------------------------------------------------------------------
+
+function loadAll() {
+  if (!apiKey()) return;
+  loadZones();
+  loadLibrary();
+  loadRuns("scenario");
+  loadRuns("forecast");
 }
 
 function init() {
@@ -181,11 +494,27 @@ function init() {
     say("forecast-status", "Chart.js did not load: run npm ci --prefix api/web", true);
   }
   $("key").value = apiKey();
-  $("key").addEventListener("change", () => { setApiKey($("key").value.trim()); loadZones(); });
-  $("scenario-body").value = JSON.stringify(DEFAULT_SCENARIOS, null, 2);
+  $("key").addEventListener("change", () => { setApiKey($("key").value.trim()); loadAll(); });
   $("forecast-form").addEventListener("submit", guarded("forecast-status", runForecast));
-  $("scenario-form").addEventListener("submit", guarded("scenario-status", runScenarios));
-  loadZones();
+  $("scenario-form").addEventListener("submit", guarded("scenario-status", () => {
+    const body = request();
+    if (!body.scenarios.length) return say("scenario-status", "Tick at least one scenario (two to compare).", true);
+    return runScenarios(body);
+  }));
+  $("run-json").addEventListener("click", guarded("scenario-status", runJson));
+  $("fill-json").addEventListener("click", () => {
+    try {
+      $("scenario-body").value = JSON.stringify(request(), null, 2);
+    } catch (err) {
+      say("scenario-status", err.message, true);
+    }
+  });
+  $("refresh-runs").addEventListener("click", () => { loadRuns("scenario"); loadRuns("forecast"); });
+  for (const kind of Object.keys(RUNS)) {
+    $(`${RUNS[kind].table}-newer`).addEventListener("click", () => pager(kind, -1));
+    $(`${RUNS[kind].table}-older`).addEventListener("click", () => pager(kind, 1));
+  }
+  loadAll();
   document.body.dataset.ready = "true";
 }
 
