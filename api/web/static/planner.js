@@ -143,7 +143,7 @@ async function loadLibrary() {
   }
   picked = DEFAULT_PICKS.filter((id) => library.has(id));
   const list = $("library-list");
-  list.replaceChildren(...got_items().map((item) => {
+  list.replaceChildren(...libraryItems().map((item) => {
     const box = el("input", { type: "checkbox", id: `pick-${item.id}`, value: item.id, checked: picked.includes(item.id), "aria-describedby": `pick-${item.id}-d` });
     box.addEventListener("change", () => {
       picked = box.checked ? [...picked, item.id] : picked.filter((id) => id !== item.id);
@@ -154,12 +154,12 @@ async function loadLibrary() {
       el("span", { class: "order" }),
       el("small", { id: `pick-${item.id}-d`, class: "hint", text: item.description }));
   }));
-  $("own-base").replaceChildren(...got_items().map((item) => el("option", { value: item.id, text: item.title })));
+  $("own-base").replaceChildren(...libraryItems().map((item) => el("option", { value: item.id, text: item.title })));
   markOrder();
   $("scenario-body").value = JSON.stringify(request(), null, 2);
 }
 
-function got_items() {
+function libraryItems() {
   return [...library.values()];
 }
 
