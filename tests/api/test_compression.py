@@ -1,0 +1,269 @@
+"""Compression: answers are gzipped when the client accepts it, streams never.
+
+JSON, pages and static files over :data:`api.app.GZIP_MINIMUM_BYTES` come
+gzipped to a client that sends ``Accept-Encoding: gzip`` and as they are to
+one that does not. The scripts and styles are minified and gzipped once per
+file version (``api.web.pages``) with a strong ETag per form. Server-Sent
+Events are never compressed or held back: the stream test runs on a real
+uvicorn server and reads the raw bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from hypothesis import given, seed, settings
+from hypothesis import strategies as st
+
+from api.app import GZIP_MINIMUM_BYTES, create_app
+from api.auth import Role, create_key
+from api.settings import Settings
+from api.web import pages
+from tests.api.conftest import auth, make_keys, sqlite_url
+from tests.helpers import service_missing
+from tests.serve import free_port
+
+GZIP = {"Accept-Encoding": "gzip"}
+IDENTITY = {"Accept-Encoding": "identity"}
+DAY = "2026-11-23"
+JOB = {
+    "location": {"lat": 37.527, "lon": 127.0276},
+    "demand": [2500, 1],
+    "service": 180,
+    "time_windows": [["10:00", "12:00"]],
+}
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """The service on SQLite (the client decodes gzip itself)."""
+    settings = Settings(
+        database_url=sqlite_url(tmp_path_factory.mktemp("gzip")), log_json=False
+    )
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture
+def assets() -> None:
+    """The npm assets (the vendor files are among those checked)."""
+    if pages.missing_assets():
+        service_missing("web assets not installed: run npm ci --prefix api/web")
+
+
+def _raw(web: TestClient, path: str, headers: dict[str, str]) -> tuple[Any, bytes]:
+    """``GET path``: the response and its body as sent (not decoded)."""
+    with web.stream("GET", path, headers=headers) as response:
+        return response, b"".join(response.iter_raw())
+
+
+def test_json_is_gzipped_only_when_accepted(web: TestClient) -> None:
+    """The OpenAPI description: gzip for gzip, as it is for identity."""
+    zipped, zipped_raw = _raw(web, "/openapi.json", GZIP)
+    assert zipped.status_code == 200
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert "accept-encoding" in zipped.headers["vary"].lower()
+    document = json.loads(gzip.decompress(zipped_raw))
+    assert document["info"]["title"] == "milepost"
+    assert len(zipped_raw) < len(json.dumps(document)) / 3
+
+    plain, plain_raw = _raw(web, "/openapi.json", IDENTITY)
+    assert "content-encoding" not in plain.headers
+    assert json.loads(plain_raw) == document
+
+
+def test_an_api_answer_is_gzipped_and_still_counted(web: TestClient) -> None:
+    """A large /v1 answer is gzipped; the metrics still count its 200."""
+    key = make_keys(web.app)[Role.dispatcher]  # type: ignore[arg-type]
+    for i in range(12):
+        got = web.post(
+            "/v1/orders",
+            json={"day": DAY, "job": {**JOB, "id": f"gz-{i}"}},
+            headers=auth(key),
+        )
+        assert got.status_code == 201, got.text
+    listed, listed_raw = _raw(web, f"/v1/orders?day={DAY}", {**GZIP, **auth(key)})
+    assert listed.status_code == 200
+    assert listed.headers["content-encoding"] == "gzip"
+    assert "x-request-id" in listed.headers
+    body = json.loads(gzip.decompress(listed_raw))
+    assert len(json.dumps(body)) > GZIP_MINIMUM_BYTES
+    metrics = web.get("/metrics").text
+    assert 'route="/v1/orders",status="200"' in metrics
+
+
+def test_small_answers_are_sent_as_they_are(web: TestClient) -> None:
+    """Under the minimum size gzip would save nothing: no encoding."""
+    got, got_raw = _raw(web, "/healthz", GZIP)
+    assert got.status_code == 200
+    assert len(got_raw) < GZIP_MINIMUM_BYTES
+    assert "content-encoding" not in got.headers
+
+
+@pytest.mark.usefixtures("assets")
+@pytest.mark.parametrize(
+    "path",
+    ["/static/console.js", "/static/common.css", "/static/vendor/leaflet.js"],
+)
+def test_static_files_are_minified_and_gzipped(web: TestClient, path: str) -> None:
+    """Scripts and styles: smaller than the file, gzipped when accepted."""
+    zipped, zipped_raw = _raw(web, path, GZIP)
+    assert zipped.status_code == 200
+    assert zipped.headers["content-encoding"] == "gzip"
+    plain, plain_raw = _raw(web, path, IDENTITY)
+    assert "content-encoding" not in plain.headers
+    body = plain_raw
+    assert gzip.decompress(zipped_raw) == body
+    name = path.rsplit("/", 1)[1]
+    source = (
+        pages.NODE_MODULES / pages.VENDOR_FILES[name]
+        if "/vendor/" in path
+        else pages.STATIC / name
+    )
+    assert len(body) < 0.9 * source.stat().st_size
+    # Two forms, two strong tags.
+    assert zipped.headers["etag"] != plain.headers["etag"]
+    assert not zipped.headers["etag"].startswith("W/")
+
+
+@pytest.mark.usefixtures("assets")
+def test_pages_are_gzipped(web: TestClient) -> None:
+    """An HTML page over the minimum size comes gzipped too."""
+    got, got_raw = _raw(web, "/console", GZIP)
+    assert got.status_code == 200
+    assert got.headers["content-encoding"] == "gzip"
+    assert b"<!doctype html>" in gzip.decompress(got_raw).lower()
+    assert "content-encoding" not in _raw(web, "/console", IDENTITY)[0].headers
+
+
+@pytest.mark.usefixtures("assets")
+def test_unchanged_static_file_is_304(web: TestClient) -> None:
+    """The ETag comes back as If-None-Match: 304, no body, same tag."""
+    first = web.get("/static/console.js", headers=GZIP)
+    tag = first.headers["etag"]
+    assert first.headers["cache-control"] == "no-cache"
+    again = web.get("/static/console.js", headers={**GZIP, "If-None-Match": tag})
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["etag"] == tag
+    other = web.get("/static/console.js", headers={**GZIP, "If-None-Match": '"x"'})
+    assert other.status_code == 200
+
+
+def test_unknown_static_file_is_404(web: TestClient) -> None:
+    """Only files of the pages' folder are served."""
+    assert web.get("/static/nothing-here.js").status_code == 404
+    assert web.get("/static/..%2Fpages.py").status_code == 404
+
+
+def test_a_changed_file_is_minified_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache follows the file: a new version is minified anew."""
+    script = tmp_path / "x.js"
+    script.write_text("export const answer = 40 + 2;\n")
+    first = pages.minified(script)
+    assert pages.minified(script) is first
+    script.write_text("export const answer = 41 + 2;   // changed\n")
+    second = pages.minified(script)
+    assert b"41" in second.body and b"changed" not in second.body
+    assert second.tag != first.tag
+
+
+def test_a_licence_notice_is_kept(tmp_path: Path) -> None:
+    """A leading copyright comment survives minification; others do not."""
+    script = tmp_path / "lib.js"
+    script.write_text(
+        "/* @preserve\n * Lib 1.0 (c) Someone */\n\n/* plain */\nexport const a = 1;\n"
+    )
+    body = pages.minified(script).body.decode()
+    assert body.startswith("/* @preserve\n * Lib 1.0 (c) Someone */\n")
+    assert "plain" not in body
+
+
+@seed(18)
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["gzip", "x-gzip", "br", "*", "deflate"]),
+            st.sampled_from([None, "0", "0.0", "0.5", "1"]),
+        ),
+        max_size=4,
+    )
+)
+def test_accept_encoding_is_read_with_its_quality(
+    codings: list[tuple[str, str | None]],
+) -> None:
+    """gzip is used when the header names it with a quality above 0."""
+    header = ", ".join(c if q is None else f"{c};q={q}" for c, q in codings)
+    first = next(((c, q) for c, q in codings if c in ("gzip", "x-gzip")), None)
+    expected = first is not None and (first[1] is None or float(first[1]) > 0)
+    assert pages.accepts_gzip(header) is expected
+
+
+# -- Server-Sent Events ---------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _server(app: FastAPI) -> Iterator[str]:
+    """``app`` on a real uvicorn server in a thread; its base URL."""
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def test_event_stream_is_not_compressed_nor_held(tmp_path: Path) -> None:
+    """A client accepting gzip gets the stream plain, its first event at once."""
+    app = create_app(Settings(database_url=sqlite_url(tmp_path), log_json=False))
+    with _server(app) as base, httpx.Client(base_url=base, timeout=10) as http:
+        with app.state.sessionmaker.begin() as session:
+            key = create_key(session, Role.dispatcher, "gzip")
+        got = http.post(
+            "/v1/orders",
+            json={"day": DAY, "job": {**JOB, "id": "o-1"}},
+            headers=auth(key),
+        )
+        assert got.status_code == 201, got.text
+        url = f"/v1/track/{got.json()['tracking_token']}/stream?max_seconds=60"
+        start = time.monotonic()
+        # A read timeout of 5 s: an event held back in a buffer fails here.
+        with (
+            httpx.Client(base_url=base, timeout=5) as client,
+            client.stream("GET", url, headers=GZIP) as stream,
+        ):
+            assert stream.status_code == 200
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            assert "content-encoding" not in stream.headers
+            raw = b""
+            for chunk in stream.iter_raw():
+                raw += chunk
+                if b"event: status" in raw and raw.endswith(b"\n\n"):
+                    break
+        assert time.monotonic() - start < 5
+        block = raw.split(b"event: status\n", 1)[1].decode()
+        data = json.loads(block.split("data: ", 1)[1])
+        assert data["status"] == "created", data
