@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
+import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -212,6 +214,83 @@ def test_accept_encoding_is_read_with_its_quality(
     first = next(((c, q) for c, q in codings if c in ("gzip", "x-gzip")), None)
     expected = first is not None and (first[1] is None or float(first[1]) > 0)
     assert pages.accepts_gzip(header) is expected
+
+
+#: Modern syntax a regex-based minifier gets wrong: nested template literals
+#: holding comment-like text, regular expressions, optional chaining,
+#: automatic semicolons, private fields, ``import``/``export``.
+TRICKY_MODULE = r"""
+import { strict as assert } from "node:assert";
+/* a comment */
+const host = "x", list = [1, 2];
+const url = `http://${host}/a // not a comment /* nor this */`;
+const nested = `outer ${`inner ${1 + 2} // still`} end`;
+const items = `a ${list.map((i) => `<li class="c">${i}</li>`).join("")} b`;
+const quoted = `x ${"}"} y ${'`'} z`;
+const re = /\/\*[^*]*\*\//g;
+const div = 10 / 2 / 5;
+const obj = { a: { b: null } };
+const opt = obj?.a?.b ?? "fallback";
+const call = obj.f?.() ?? "nocall";
+let x = 1
+let y = x
+++x
+const arrow = (a) => a
+  ? "yes"
+  : "no";
+const multi = `line1
+  line2   spaced`;
+class K { #p = 3; get p() { return this.#p; } static s = 1; }
+export const out = [url, nested, items, quoted, "/* x */".replace(re, "R"), div,
+  opt, call, x, y, arrow(0), multi, new K().p, K.s, 2 ** 3];
+assert.equal(out.length, 15);
+console.log(JSON.stringify(out));
+"""
+
+
+def _node() -> str:
+    """Node.js, which runs the modules (a missing one fails the test)."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail(
+            "no node: install it with apt-get install nodejs npm (scripts/test.sh does)"
+        )
+    return node
+
+
+def test_minified_module_means_the_same(tmp_path: Path) -> None:
+    """Node prints the same values from the module and from its minified form."""
+    source = tmp_path / "tricky.mjs"
+    source.write_text(TRICKY_MODULE)
+    script = tmp_path / "tricky.js"  # what the pages serve: a .js module
+    script.write_text(TRICKY_MODULE)
+    small = tmp_path / "small.mjs"
+    small.write_bytes(pages.minified(script).body)
+    assert len(small.read_bytes()) < 0.8 * len(TRICKY_MODULE)
+    ran = [
+        subprocess.run(
+            [_node(), str(f)], capture_output=True, text=True, timeout=30, check=True
+        ).stdout
+        for f in (source, small)
+    ]
+    assert ran[0] == ran[1]
+    assert "outer inner 3 // still end" in ran[0]
+
+
+@pytest.mark.usefixtures("assets")
+def test_served_scripts_parse(tmp_path: Path) -> None:
+    """Every page script and Leaflet, minified, is a valid ES module."""
+    scripts = [
+        *sorted(pages.STATIC.glob("*.js")),
+        pages.NODE_MODULES / pages.VENDOR_FILES["leaflet.js"],
+    ]
+    for script in scripts:
+        out = tmp_path / f"{script.stem}.mjs"
+        out.write_bytes(pages.minified(script).body)
+        checked = subprocess.run(
+            [_node(), "--check", str(out)], capture_output=True, text=True, timeout=30
+        )
+        assert checked.returncode == 0, f"{script.name}: {checked.stderr}"
 
 
 # -- Server-Sent Events ---------------------------------------------------------
