@@ -1,18 +1,23 @@
-"""Compression: answers are gzipped when the client accepts it, streams never.
+"""Light and offline: compressed answers, minified assets, local API docs.
 
 JSON, pages and static files over :data:`api.app.GZIP_MINIMUM_BYTES` come
 gzipped to a client that sends ``Accept-Encoding: gzip`` and as they are to
 one that does not. The scripts and styles are minified and gzipped once per
 file version (``api.web.pages``) with a strong ETag per form. Server-Sent
 Events are never compressed or held back: the stream test runs on a real
-uvicorn server and reads the raw bytes.
+uvicorn server and reads the raw bytes. ``/docs`` and ``/redoc`` name no
+other site and allow only their own inline script (``tests/web/test_offline.py``
+loads them in Chromium with the network cut).
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import gzip
+import hashlib
 import json
+import re
 import shutil
 import subprocess
 import threading
@@ -291,6 +296,68 @@ def test_served_scripts_parse(tmp_path: Path) -> None:
             [_node(), "--check", str(out)], capture_output=True, text=True, timeout=30
         )
         assert checked.returncode == 0, f"{script.name}: {checked.stderr}"
+
+
+# -- the API's documentation pages ---------------------------------------------
+
+_INLINE = re.compile(r"<script>(.*?)</script>", re.S)
+
+
+def _script_src(csp: str) -> list[str]:
+    """The sources of a policy's ``script-src`` directive."""
+    for directive in csp.split(";"):
+        name, *sources = directive.split()
+        if name == "script-src":
+            return sources
+    raise AssertionError(f"no script-src in {csp}")
+
+
+@pytest.mark.usefixtures("assets")
+@pytest.mark.parametrize("path", ["/docs", "/docs/oauth2-redirect", "/redoc"])
+def test_docs_pages_name_no_other_site(web: TestClient, path: str) -> None:
+    """Local scripts, styles and icon; inline scripts allowed by hash only."""
+    got = web.get(path)
+    assert got.status_code == 200
+    assert got.headers["content-type"].startswith("text/html")
+    assert not re.search(r"(?:src|href)=\"(?:https?:)?//", got.text), got.text
+    sources = _script_src(got.headers["content-security-policy"])
+    assert "'unsafe-inline'" not in sources and "'unsafe-eval'" not in sources
+    hashes = {
+        "'sha256-"
+        + base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()
+        + "'"
+        for s in _INLINE.findall(got.text)
+    }
+    assert set(sources) == {"'self'", *hashes}
+    for url in re.findall(r'(?:src|href)="(/static/vendor/[^"]+)"', got.text):
+        assert web.get(url).status_code == 200, url
+
+
+@pytest.mark.usefixtures("assets")
+def test_swagger_ui_reads_the_openapi_description(web: TestClient) -> None:
+    """Swagger UI starts from /openapi.json, with no online validator."""
+    text = web.get("/docs").text
+    assert "url: '/openapi.json'" in text
+    assert '"validatorUrl": null' in text
+    assert "/docs/oauth2-redirect" in text
+    assert 'spec-url="/openapi.json"' in web.get("/redoc").text
+    paths = web.get("/openapi.json").json()["paths"]
+    assert not [p for p in paths if p.startswith(("/docs", "/redoc"))]
+
+
+def test_docs_without_assets_say_how_to_install(
+    web: TestClient, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Without node_modules: /docs and /redoc answer 503 with the command."""
+    monkeypatch.setattr(pages, "NODE_MODULES", tmp_path / "node_modules")
+    for path, missing in (
+        ("/docs", "swagger-ui-dist/swagger-ui-bundle.js"),
+        ("/redoc", "redoc/bundles/redoc.standalone.js"),
+    ):
+        got = web.get(path)
+        assert got.status_code == 503
+        assert "npm ci --prefix api/web" in got.text
+        assert missing in got.text
 
 
 # -- Server-Sent Events ---------------------------------------------------------
