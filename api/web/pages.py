@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-import minify  # type: ignore[import-untyped]
 from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, Response
@@ -186,7 +185,7 @@ def city_layer() -> Response:
     )
 
 
-@router.get("/static/vendor/{name}")
+@router.api_route("/static/vendor/{name}", methods=["GET", "HEAD"])
 def vendor_file(name: str, request: Request) -> Response:
     """One of :data:`VENDOR_FILES` from ``node_modules``."""
     rel = VENDOR_FILES.get(name)
@@ -201,13 +200,13 @@ def vendor_file(name: str, request: Request) -> Response:
     return asset.response(request, VENDOR_CACHE)
 
 
-@router.get("/static/{name}.js")
+@router.api_route("/static/{name}.js", methods=["GET", "HEAD"])
 def own_script(name: str, request: Request) -> Response:
     """A page's own ES module, minified."""
     return _own(name + ".js", request)
 
 
-@router.get("/static/{name}.css")
+@router.api_route("/static/{name}.css", methods=["GET", "HEAD"])
 def own_style(name: str, request: Request) -> Response:
     """A page's own style sheet, minified."""
     return _own(name + ".css", request)
@@ -319,6 +318,10 @@ def _load(path: Path, *, shrink: bool) -> Asset:
 
 
 def _minify(raw: bytes, path: Path) -> bytes:
+    # Imported on first use: it loads a Go runtime (a shared library), which
+    # only the process serving the pages needs, never a job's worker.
+    import minify  # type: ignore[import-untyped]
+
     text = raw.decode("utf-8")
     kind = "text/javascript" if path.suffix == ".js" else "text/css"
     try:
