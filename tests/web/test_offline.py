@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
-from tests.web.conftest import ARTIFACTS, Server, shot, watch_errors
+from tests.web.conftest import ARTIFACTS, Server, watch_errors
 
 pytestmark = pytest.mark.browser
 
@@ -39,6 +39,12 @@ def _offline(page: Page, server: Server) -> list[str]:
     return left
 
 
+def _viewport_shot(page: Page, name: str) -> None:
+    """Save what the window shows (the whole pages are thousands of pixels tall)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
 def test_swagger_ui_works_offline(page: Page, server: Server) -> None:
     """/docs lists the operations, POST /v1/plans among them, from local files."""
     left = _offline(page, server)
@@ -52,7 +58,7 @@ def test_swagger_ui_works_offline(page: Page, server: Server) -> None:
     # Opening it shows its request body, read from /openapi.json.
     plans.locator(".opblock-summary-control").click()
     expect(plans.locator(".opblock-section-request-body")).to_be_visible()
-    shot(page, "docs-offline")
+    _viewport_shot(page, "docs-offline")
     assert left == []
 
 
@@ -87,9 +93,7 @@ def test_redoc_works_offline(
     operation.scroll_into_view_if_needed()
     expect(operation.locator("h2").first).to_be_visible()
     expect(operation).to_contain_text("/v1/plans")
-    # The viewport only: the whole page is some 50,000 pixels tall.
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "redoc-offline.png"))
+    _viewport_shot(page, "redoc-offline")
     assert left == []
     others = [e for e in errors if REDOC_LOGO not in e]
     assert others == [], f"errors in the page: {others}"
