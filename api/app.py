@@ -9,6 +9,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware.gzip import GZipMiddleware
 
 from api import ops
 from api.auth import KeyCache
@@ -43,11 +44,15 @@ from api.services.slots import SlotBooks
 from api.services.tracking import LiveEtas
 from api.settings import Settings, get_settings
 from api.telemetry import Metrics, RequestContextMiddleware
+from api.web.docs import install as install_docs
 from api.web.pages import install as install_pages
 
-__all__ = ["create_app"]
+__all__ = ["GZIP_MINIMUM_BYTES", "create_app"]
 
 log = logging.getLogger("milepost.app")
+
+#: Answers smaller than this are sent as they are: gzip would save little.
+GZIP_MINIMUM_BYTES = 1024
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -86,6 +91,10 @@ def create_app(
         summary="Last-mile delivery: forecast, plan, track, learn and simulate.",
         version="0.1.0",
         lifespan=lambda app: _lifespan(app, settings),
+        # /docs and /redoc are served from the npm assets (api.web.docs),
+        # not from FastAPI's CDN defaults: they work offline.
+        docs_url=None,
+        redoc_url=None,
     )
     _set_state(app, settings, kinds or default_kinds(), hooks)
     install_error_handlers(app)
@@ -94,9 +103,16 @@ def create_app(
     app.add_middleware(ControlCharacterMiddleware)
     app.add_middleware(AddressRateLimitMiddleware, limits=app.state.limits)
     app.add_middleware(NoStoreMiddleware, prefix="/v1/track/")
+    # Compresses what every inner layer answers (refusals included); the
+    # request context outside it still sees each status and counts it, and
+    # times the compression too. Server-Sent Events (text/event-stream) are
+    # excluded by Starlette, so each event leaves as soon as it is written;
+    # the static assets arrive already gzipped (api.web.pages).
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=6)
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     app.include_router(ops.router)
     app.include_router(api_router)
+    install_docs(app)
     install_pages(app)
     return app
 

@@ -8,12 +8,18 @@ the ``X-API-Key`` header, never in a URL; the tracking page needs none.
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import html
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, FastAPI, HTTPException
+from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -23,7 +29,17 @@ from api.services.tracking_views import link_exists
 from api.settings import Settings
 from api.web.basemap import city_geojson
 
-__all__ = ["VENDOR_FILES", "install", "missing_assets", "router"]
+__all__ = [
+    "VENDOR_FILES",
+    "Asset",
+    "install",
+    "minified",
+    "missing_assets",
+    "not_installed",
+    "router",
+]
+
+log = logging.getLogger("milepost.web")
 
 WEB = Path(__file__).resolve().parent
 STATIC = WEB / "static"
@@ -35,6 +51,24 @@ VENDOR_FILES: dict[str, str] = {
     "leaflet.js": "leaflet/dist/leaflet-src.esm.js",
     "leaflet.css": "leaflet/dist/leaflet.css",
     "chart.js": "chart.js/dist/chart.umd.min.js",
+    # The API's documentation pages (api/web/docs.py): /docs and /redoc.
+    "swagger-ui.js": "swagger-ui-dist/swagger-ui-bundle.js",
+    "swagger-ui.css": "swagger-ui-dist/swagger-ui.css",
+    "swagger-ui.png": "swagger-ui-dist/favicon-32x32.png",
+    "redoc.js": "redoc/bundles/redoc.standalone.js",
+}
+#: Vendor files the packages ship unminified (Leaflet has no minified ES
+#: module build): minified when served, like the pages' own scripts.
+MINIFY_VENDOR = frozenset({"leaflet.js", "leaflet.css"})
+
+#: Our own files are revalidated on every load (a 304 when unchanged);
+#: the pinned vendor files may be reused for an hour.
+OWN_CACHE = "no-cache"
+VENDOR_CACHE = "public, max-age=3600"
+
+_MEDIA_TYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
 }
 
 _INSTALL = "npm ci --prefix api/web"
@@ -44,9 +78,14 @@ router = APIRouter(include_in_schema=False)
 Token = Annotated[str, PathParam(min_length=1, max_length=64)]
 
 
-def missing_assets() -> list[str]:
-    """The npm packages' files the pages need that are not installed."""
-    return [f for f in VENDOR_FILES.values() if not (NODE_MODULES / f).is_file()]
+def missing_assets(names: Iterable[str] | None = None) -> list[str]:
+    """The npm packages' files the pages need that are not installed.
+
+    ``names`` (URL names of :data:`VENDOR_FILES`) limits the check to the
+    files one page loads; by default every listed file is checked.
+    """
+    files = VENDOR_FILES.values() if names is None else map(VENDOR_FILES.get, names)
+    return [f for f in files if f and not (NODE_MODULES / f).is_file()]
 
 
 def _tile_origin(url: str) -> str | None:
@@ -71,7 +110,7 @@ def _csp(settings: Settings) -> str:
     )
 
 
-def _not_installed(missing: list[str]) -> HTMLResponse:
+def not_installed(missing: list[str]) -> HTMLResponse:
     """A page that says how to install the assets, instead of a broken page."""
     files = "".join(f"<li><code>{html.escape(f)}</code></li>" for f in missing)
     body = f"""<!doctype html>
@@ -90,7 +129,7 @@ def _not_installed(missing: list[str]) -> HTMLResponse:
 def _page(settings: Settings, name: str, status_code: int = 200) -> Response:
     missing = missing_assets()
     if missing:
-        return _not_installed(missing)
+        return not_installed(missing)
     return FileResponse(
         STATIC / name,
         status_code=status_code,
@@ -146,8 +185,8 @@ def city_layer() -> Response:
     )
 
 
-@router.get("/static/vendor/{name}")
-def vendor_file(name: str) -> FileResponse:
+@router.api_route("/static/vendor/{name}", methods=["GET", "HEAD"])
+def vendor_file(name: str, request: Request) -> Response:
     """One of :data:`VENDOR_FILES` from ``node_modules``."""
     rel = VENDOR_FILES.get(name)
     if rel is None:
@@ -155,7 +194,146 @@ def vendor_file(name: str) -> FileResponse:
     path = NODE_MODULES / rel
     if not path.is_file():
         raise HTTPException(503, f"the web assets are not installed: run {_INSTALL}")
-    return FileResponse(path, headers={"Cache-Control": "public, max-age=3600"})
+    if path.suffix not in _MEDIA_TYPES:
+        return FileResponse(path, headers={"Cache-Control": VENDOR_CACHE})
+    asset = _load(path, shrink=name in MINIFY_VENDOR)
+    return asset.response(request, VENDOR_CACHE)
+
+
+@router.api_route("/static/{name}.js", methods=["GET", "HEAD"])
+def own_script(name: str, request: Request) -> Response:
+    """A page's own ES module, minified."""
+    return _own(name + ".js", request)
+
+
+@router.api_route("/static/{name}.css", methods=["GET", "HEAD"])
+def own_style(name: str, request: Request) -> Response:
+    """A page's own style sheet, minified."""
+    return _own(name + ".css", request)
+
+
+def _own(name: str, request: Request) -> Response:
+    path = STATIC / name
+    if path.parent != STATIC or not path.is_file():
+        raise HTTPException(404, f"no static file {name}")
+    return minified(path).response(request, OWN_CACHE)
+
+
+# -- minified, compressed assets ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Asset:
+    """A script or style sheet as served: its bytes, gzipped once, and tag.
+
+    The ETag is a hash of the served bytes, strong, with ``-gzip`` added for
+    the compressed form (another representation of the same file).
+    """
+
+    body: bytes
+    gzipped: bytes
+    tag: str
+    media_type: str
+
+    def response(self, request: Request, cache_control: str) -> Response:
+        """The asset for ``request``: gzipped if accepted, 304 if unchanged."""
+        gz = accepts_gzip(request.headers.get("accept-encoding", ""))
+        etag = f'"{self.tag}-gzip"' if gz else f'"{self.tag}"'
+        headers = {
+            "ETag": etag,
+            "Cache-Control": cache_control,
+            "Vary": "Accept-Encoding",
+            "X-Content-Type-Options": "nosniff",
+        }
+        match = request.headers.get("if-none-match", "")
+        if match.strip() == "*" or self.tag in _etags(match):
+            return Response(status_code=304, headers=headers)
+        if gz:
+            headers["Content-Encoding"] = "gzip"
+        return Response(
+            self.gzipped if gz else self.body,
+            media_type=self.media_type,
+            headers=headers,
+        )
+
+
+_ETAG = re.compile(r'(?:W/)?"([^"]*)"')
+
+
+def _etags(header: str) -> set[str]:
+    """The tags of an ``If-None-Match`` header, without a ``-gzip`` suffix."""
+    return {t.removesuffix("-gzip") for t in _ETAG.findall(header)}
+
+
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an ``Accept-Encoding`` header accepts gzip (q above 0)."""
+    for item in accept_encoding.split(","):
+        coding, _, params = item.partition(";")
+        if coding.strip().lower() not in ("gzip", "x-gzip"):
+            continue
+        quality = params.strip().lower().removeprefix("q=")
+        try:
+            return not params.strip() or float(quality) > 0
+        except ValueError:
+            return True
+    return False
+
+
+#: Each file as served, by path, with the mtime and size it was read at.
+_CACHE: dict[Path, tuple[int, int, Asset]] = {}
+
+#: The file's leading comment, kept when it is a licence or copyright notice.
+_LEADING_COMMENT = re.compile(r"\A\s*(/\*.*?\*/)", re.S)
+_NOTICE_WORDS = ("@preserve", "@license", "(c)", "©", "copyright")
+
+
+def minified(path: Path) -> Asset:
+    """``path`` (a ``.js`` ES module or ``.css`` file), minified.
+
+    Minified once per version of the file (its mtime and size) and kept in
+    memory, with its gzipped bytes. The minifier (tdewolff/minify) parses
+    the code, so template literals, regular expressions, optional chaining
+    and ``import``/``export`` come out as they went in; a leading licence
+    notice is kept. A file it cannot parse is served as it is.
+    """
+    return _load(path, shrink=True)
+
+
+def _load(path: Path, *, shrink: bool) -> Asset:
+    """``path`` as served, from the cache while the file is unchanged."""
+    stat = path.stat()
+    found = _CACHE.get(path)
+    if found is not None and found[:2] == (stat.st_mtime_ns, stat.st_size):
+        return found[2]
+    raw = path.read_bytes()
+    body = _minify(raw, path) if shrink else raw
+    asset = Asset(
+        body=body,
+        gzipped=gzip.compress(body, compresslevel=9, mtime=0),
+        tag=hashlib.sha256(body).hexdigest()[:32],
+        media_type=_MEDIA_TYPES[path.suffix],
+    )
+    _CACHE[path] = (stat.st_mtime_ns, stat.st_size, asset)
+    return asset
+
+
+def _minify(raw: bytes, path: Path) -> bytes:
+    # Imported on first use: it loads a Go runtime (a shared library), which
+    # only the process serving the pages needs, never a job's worker.
+    import minify  # type: ignore[import-untyped]
+
+    text = raw.decode("utf-8")
+    kind = "text/javascript" if path.suffix == ".js" else "text/css"
+    try:
+        small: str = minify.string(kind, text)
+    except minify.MinifyError as exc:
+        log.warning("serving %s unminified: %s", path.name, exc)
+        return raw
+    lead = _LEADING_COMMENT.match(text)
+    notice = lead.group(1) if lead else ""
+    if any(w in notice.lower() for w in _NOTICE_WORDS) and notice not in small:
+        small = f"{notice}\n{small}"
+    return small.encode("utf-8")
 
 
 def install(app: FastAPI) -> None:
