@@ -93,3 +93,47 @@ def send_events(server: Server, day: dt.date, events: list[dict[str, Any]]) -> N
     assert got.status_code == 200, got.text
     result = got.json()
     assert len(result["accepted"]) == len(events), result
+
+
+#: A second depot across the river, with one van of its own.
+SECOND_DEPOT = "hub-yongsan"
+SECOND_VAN = "van-y"
+
+
+def seed_two_depots(server: Server, day: dt.date) -> dict[str, list[str]]:
+    """Orders of ``day`` at two depots, for a plan of every depot at once.
+
+    Needs :func:`seed_day` first (its depot and vans); adds
+    :data:`SECOND_DEPOT` and its van :data:`SECOND_VAN`. Returns each
+    depot's order ids.
+    """
+    depot = {
+        "id": SECOND_DEPOT,
+        "name": "Yongsan hub",
+        "location": {"lat": 37.53, "lon": 126.97},
+    }
+    assert server.call("POST", "/v1/depots", Role.dispatcher, depot).status_code == 201
+    van = {
+        "id": SECOND_VAN,
+        "start": SECOND_DEPOT,
+        "end": SECOND_DEPOT,
+        "capacity": [5],
+        "shift": ["00:00", "23:59"],
+    }
+    got = server.call("POST", "/v1/vehicles", Role.dispatcher, van)
+    assert got.status_code == 201, got.text
+    ids: dict[str, list[str]] = {DEPOT: [], SECOND_DEPOT: []}
+    for i, (lat, lon) in enumerate(HOMES[:6]):
+        at = DEPOT if i < 3 else SECOND_DEPOT
+        order_id = f"d{day.day:02d}-{i + 1}"
+        job = {
+            "id": order_id,
+            "demand": [1],
+            "location": {"lat": lat, "lon": lon},
+            "service": 300,
+        }
+        body = {"day": day.isoformat(), "depot_id": at, "job": job}
+        got = server.call("POST", "/v1/orders", Role.dispatcher, body)
+        assert got.status_code == 201, got.text
+        ids[at].append(order_id)
+    return ids

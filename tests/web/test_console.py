@@ -8,6 +8,7 @@ follow without a reload.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -19,9 +20,13 @@ from tests.web.conftest import PHONE, Server, axe_violations, shot, watch_errors
 from tests.web.day import (
     DEPOT,
     EXCHANGE,
+    SECOND_DEPOT,
+    SECOND_VAN,
     TOO_BIG,
+    VANS,
     now_seconds,
     seed_day,
+    seed_two_depots,
     send_events,
     today,
 )
@@ -40,12 +45,25 @@ def _stops(route: dict[str, Any]) -> list[dict[str, Any]]:
     return [s for s in route["steps"] if s["type"] in ("job", "delivery", "pickup")]
 
 
+@pytest.fixture(scope="module")
+def tokens(server: Server) -> dict[str, str]:
+    """Today's small day, stored once for the module: the orders' tokens."""
+    return seed_day(server, today())
+
+
+def _open_console(page: Page, server: Server, day: dt.date) -> None:
+    page.goto(f"{server.url}/console?day={day.isoformat()}")
+    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+    page.get_by_label("API key (dispatcher)").fill(server.keys[Role.dispatcher])
+    page.get_by_label("API key (dispatcher)").press("Tab")
+    expect(page.locator(f"#depot option[value='{DEPOT}']")).to_have_count(1)
+
+
 def test_console_solve_dispatch_and_track(
-    server: Server, page: Page, browser: Browser
+    server: Server, page: Page, browser: Browser, tokens: dict[str, str]
 ) -> None:
     """Routes drawn match the plan; stops open their timelines; events show live."""
     day = today()
-    tokens = seed_day(server, day)
 
     page.goto(f"{server.url}/console?day={day.isoformat()}")
     expect(page.locator("body")).to_have_attribute("data-ready", "true")
@@ -264,3 +282,61 @@ def test_console_solve_dispatch_and_track(
     expect(again.locator("#stop-timeline")).to_be_visible()
     assert axe_violations(again, "console") == []
     audit.close()
+
+
+def test_depot_filter_shows_its_part_of_an_all_depot_plan(
+    server: Server, page: Page, tokens: dict[str, str]
+) -> None:
+    """A plan of every depot, seen from one depot, draws only that depot's vans
+    and orders; another day without a plan clears every panel and leaves no
+    action enabled (it used to say "no plan", keep the old panels and throw
+    on Re-optimise)."""
+    day = today() + dt.timedelta(days=1)
+    ids = seed_two_depots(server, day)
+    _open_console(page, server, day)
+    expect(page.locator(f"#depot option[value='{SECOND_DEPOT}']")).to_have_count(1)
+    page.get_by_label("Search time (s)").fill("1")
+    page.get_by_role("button", name="Solve").click()
+    expect(page.locator("#status")).to_contain_text("ready", timeout=WAIT_MS)
+    plans = server.call("GET", f"/v1/plans?day={day}", Role.dispatcher).json()
+    (listed,) = plans["data"]
+    assert listed["depot_id"] is None, "two depots: a plan of every depot"
+    plan = server.call("GET", f"/v1/plans/{listed['id']}", Role.dispatcher).json()
+    routes = plan["plan"]["routes"]
+    by_van = {r["vehicle"]: [s["id"] for s in _stops(r)] for r in routes}
+    assert SECOND_VAN in by_van and set(by_van) & set(VANS)
+    expect(page.locator(".route-row")).to_have_count(len(routes))
+
+    for depot, vans in ((SECOND_DEPOT, {SECOND_VAN}), (DEPOT, set(VANS))):
+        page.get_by_label("Depot", exact=True).select_option(depot)
+        expect(page.locator("#status")).to_contain_text(
+            f"showing {depot}", timeout=WAIT_MS
+        )
+        mine = [v for v in by_van if v in vans]
+        expect(page.locator(".route-row")).to_have_count(len(mine))
+        drawn = page.locator(".route-row").evaluate_all(
+            "rows => rows.map(r => r.dataset.vehicle)"
+        )
+        assert sorted(drawn) == sorted(mine)
+        stops = [o for v in mine for o in by_van[v]]
+        expect(page.locator("path.stop")).to_have_count(len(stops))
+        assert set(stops) <= set(ids[depot])
+        expect(page.locator("path.route-line")).to_have_count(len(mine))
+        expect(page.locator("[data-total=routes] dd")).to_have_text(str(len(mine)))
+        expect(page.locator("[data-total=served] dd")).to_have_text(str(len(stops)))
+        expect(page.locator("#plan-state")).to_contain_text(f"{depot}'s part")
+        expect(page.get_by_role("button", name="Re-optimise")).to_be_enabled()
+        # A stop of the part opens its detail.
+        page.locator(f"button.seg[data-order='{stops[0]}']").click()
+        expect(page.locator("#stop-detail")).to_contain_text(stops[0])
+
+    # A day with no plan: nothing of the last one stays, nothing to act on.
+    page.get_by_label("Day", exact=True).fill((day + dt.timedelta(days=30)).isoformat())
+    page.get_by_role("button", name="Show plan").click()
+    expect(page.locator("#status")).to_contain_text("No plan for", timeout=WAIT_MS)
+    expect(page.locator(".route-row")).to_have_count(0)
+    expect(page.locator("path.stop")).to_have_count(0)
+    expect(page.locator("#totals div")).to_have_count(0)
+    expect(page.locator("#stop-timeline")).to_have_count(0)
+    expect(page.get_by_role("button", name="Re-optimise")).to_be_disabled()
+    expect(page.get_by_role("button", name="Dispatch")).to_be_disabled()

@@ -15,7 +15,11 @@ const STATUS_COLOURS = {
 const STOP_TYPES = new Set(["job", "delivery", "pickup"]);
 
 const $ = (id) => document.getElementById(id);
-const state = { plan: null, live: new Map(), vans: new Map(), selected: null, stream: null, depots: new Map() };
+// plan: the plan shown (as stored); view: the depot its drawing is limited
+// to (an all-depot plan seen from one depot); shown: the plan as drawn.
+const state = {
+  plan: null, view: null, shown: null, live: new Map(), vans: new Map(), selected: null, stream: null, depots: new Map(),
+};
 let map, routeLayer, vanLayer;
 const stopMarkers = new Map();
 const vanMarkers = new Map();
@@ -46,7 +50,8 @@ function renderTotals(pub) {
   for (const [k, v] of items) {
     dl.append(el("div", { "data-total": k.toLowerCase().replace(" ", "-") }, el("dt", { text: k }), el("dd", { text: String(v) })));
   }
-  $("plan-state").textContent = `(plan ${pub.id}, ${pub.status})`;
+  const part = pub.view ? `, ${pub.view.depot}'s part` : "";
+  $("plan-state").textContent = `(plan ${pub.id}, ${pub.status}${part})`;
 }
 
 function segments(route) {
@@ -169,7 +174,8 @@ function drawRoutes(plan) {
 }
 
 function findStop(orderId) {
-  for (const route of state.plan.plan.routes) {
+  if (!state.shown?.plan) return null;
+  for (const route of state.shown.plan.routes) {
     const i = route.steps.findIndex((s) => s.id === orderId && STOP_TYPES.has(s.type));
     if (i >= 0) return { route, step: route.steps[i], prev: route.steps[i - 1] || null };
   }
@@ -238,17 +244,18 @@ function renderStopDetail(orderId) {
   );
 }
 
-function renderPlan(pub) {
+function renderPlan(pub, view = null) {
   state.plan = pub;
+  state.view = view;
   state.selected = null;
-  renderTotals(pub);
-  renderUnassigned(pub.plan);
-  renderTimelines(pub.plan);
-  drawRoutes(pub.plan);
+  const shown = filtered(pub, view);
+  state.shown = shown;
+  renderTotals(shown);
+  renderUnassigned(shown.plan);
+  renderTimelines(shown.plan);
+  drawRoutes(shown.plan);
   $("stop-detail").replaceChildren(el("p", { text: "Choose a stop on the map or in a timeline." }));
-  const frozen = pub.status !== "draft" && pub.status !== "dispatched";
-  $("dispatch").disabled = pub.status !== "draft";
-  $("reoptimize").disabled = frozen;
+  setButtons();
   startLive(pub.id);
 }
 
@@ -270,7 +277,8 @@ function applyLive(view) {
   for (const o of view.orders) {
     if (o.vehicle && o.status === "delivered") done.set(o.vehicle, (done.get(o.vehicle) || 0) + 1);
   }
-  for (const v of view.vehicles) {
+  const vans = view.vehicles.filter((v) => !state.view || state.view.vehicles.has(v.vehicle));
+  for (const v of vans) {
     const position = v.lat === null ? "not seen" : `${v.lat.toFixed(4)}, ${v.lon.toFixed(4)} at ${seoulTime(v.position_at)}`;
     const stop = v.stop_event ? `${v.stop_event} ${v.stop || "depot"} at ${seoulTime(v.stop_at)}` : "";
     body.append(el("tr", { "data-vehicle": v.vehicle },
@@ -288,7 +296,7 @@ function applyLive(view) {
       }
     }
   }
-  if (!view.vehicles.length) body.append(el("tr", {}, el("td", { colspan: 5, text: "No van has reported yet." })));
+  if (!vans.length) body.append(el("tr", {}, el("td", { colspan: 5, text: "No van has reported yet." })));
   if (state.selected) renderStopDetailKeepLink(state.selected);
 }
 
@@ -307,7 +315,7 @@ function startLive(planId) {
   const control = new AbortController();
   state.stream = control;
   streamEvents(`/v1/plans/${encodeURIComponent(planId)}/live/stream`, (type, data) => {
-    if (type === "status") applyLive(data);
+    if (type === "status" && state.plan?.id === planId) applyLive(data);
   }, control.signal, (err) => say(`Live updates: ${err.message}`, true));
 }
 
@@ -333,27 +341,82 @@ async function loadDepots() {
   }
 }
 
+async function depotView(depot, pub) {
+  // One depot's part of an all-depot plan: its vans' routes and its orders.
+  if (!depot || pub.depot_id) return null;
+  const view = { depot, vehicles: new Set(), orders: null };
+  try {
+    const vans = await api("GET", `/v1/vehicles?depot_id=${encodeURIComponent(depot)}&limit=1000`);
+    for (const v of vans.data) view.vehicles.add(v.id);
+  } catch {
+    // Without the fleet, a route belongs to the depot it starts from.
+    const at = state.depots.get(depot)?.location;
+    for (const route of pub.plan?.routes || []) {
+      const start = route.steps[0]?.location;
+      if (at && start && Math.abs(start.lat - at.lat) < 1e-6 && Math.abs(start.lon - at.lon) < 1e-6) view.vehicles.add(route.vehicle);
+    }
+  }
+  try {
+    const query = new URLSearchParams({ day: pub.day, depot_id: depot, limit: "1000" });
+    const orders = await api("GET", `/v1/orders?${query}`);
+    view.orders = new Set(orders.data.map((o) => o.id));
+  } catch {
+    view.orders = null;
+  }
+  return view;
+}
+
+function filtered(pub, view) {
+  // The plan as drawn: the depot's routes and unassigned orders, and their totals.
+  if (!view || !pub.plan) return pub;
+  const routes = pub.plan.routes.filter((r) => view.vehicles.has(r.vehicle));
+  const mine = (id) => !view.orders || view.orders.has(id) || routes.some((r) => r.steps.some((s) => s.id === id));
+  const unassigned = pub.plan.unassigned.filter((u) => view.orders ? view.orders.has(u.id) : false);
+  const stops = routes.flatMap((r) => r.steps.filter((s) => STOP_TYPES.has(s.type)));
+  const sum = (f) => routes.reduce((a, r) => a + f(r), 0);
+  const served = routes.reduce((a, r) => a + r.orders, 0);
+  const summary = {
+    routes: routes.length, orders: served + unassigned.length, served, unassigned: unassigned.length,
+    distance: sum((r) => r.distance), duration: sum((r) => r.duration), service: sum((r) => r.service),
+    waiting_time: sum((r) => r.waiting_time), in_window: stops.filter((s) => !s.late && mine(s.id)).length,
+    late: stops.filter((s) => s.late > 0).length,
+    cost: sum((r) => r.cost) + unassigned.reduce((a, u) => a + (u.penalty || 0), 0),
+  };
+  return { ...pub, plan: { ...pub.plan, routes, unassigned }, summary, view };
+}
+
+function usable(p) {
+  return p.status === "draft" || p.status === "dispatched";
+}
+
 async function showPlan() {
   const { day, depot } = dayAndDepot();
   if (!day) return say("Choose a day.", true);
   say("Looking for the day's plan…");
-  const query = new URLSearchParams({ day, limit: "20" });
-  if (depot) query.set("depot_id", depot);
-  const list = await api("GET", `/v1/plans?${query}`);
+  const list = await api("GET", `/v1/plans?${new URLSearchParams({ day, limit: "50" })}`);
+  const open = list.data.filter(usable);
+  // A depot: its own plan, else its part of a plan of every depot.
   // All depots: a plan of the whole day if there is one, else the newest.
-  const open = list.data.filter((p) => p.status !== "superseded");
-  const current = depot ? open[0] : open.find((p) => p.depot_id === null) || open[0];
+  const current = depot
+    ? open.find((p) => p.depot_id === depot) || open.find((p) => p.depot_id === null)
+    : open.find((p) => p.depot_id === null) || open[0];
   if (!current) {
     clearPlan();
     return say(`No plan for ${day}${depot ? ` at ${depot}` : ""} yet: press Solve.`);
   }
-  renderPlan(await api("GET", `/v1/plans/${current.id}`));
-  say(`Plan ${current.id} of ${day}.`);
+  const pub = await api("GET", `/v1/plans/${encodeURIComponent(current.id)}`);
+  const view = await depotView(depot, pub);
+  renderPlan(pub, view);
+  say(view ? `Plan ${current.id} of ${day} (all depots), showing ${depot}: ${view.vehicles.size} vans.` : `Plan ${current.id} of ${day}.`);
 }
 
 function clearPlan() {
   state.plan = null;
+  state.view = null;
+  state.selected = null;
+  state.live = new Map();
   if (state.stream) state.stream.abort();
+  state.stream = null;
   routeLayer.clearLayers();
   vanLayer.clearLayers();
   stopMarkers.clear();
@@ -362,14 +425,23 @@ function clearPlan() {
   $("plan-state").textContent = "";
   $("timelines").replaceChildren();
   $("unassigned").querySelector("tbody").replaceChildren();
-  $("dispatch").disabled = true;
-  $("reoptimize").disabled = true;
+  $("unassigned-count").textContent = "";
+  $("vans").querySelector("tbody").replaceChildren();
+  $("stop-detail").replaceChildren(el("p", { text: "Choose a stop on the map or in a timeline." }));
+  setButtons();
+}
+
+function setButtons() {
+  // What the shown plan allows (nothing when none is shown).
+  const pub = state.plan;
+  $("dispatch").disabled = !pub || pub.status !== "draft";
+  $("reoptimize").disabled = !pub || !["draft", "dispatched"].includes(pub.status);
 }
 
 async function waitFor(accepted, what) {
   const done = await follow(accepted.url, (job) => say(`${what}: ${job.status} ${Math.round(job.progress * 100)}% ${job.message || ""}`));
   if (done.status === "failed") throw new Error(`${what} failed: ${done.job?.error || "unknown error"}`);
-  renderPlan(done);
+  renderPlan(done, await depotView($("depot").value || null, done));
   say(`${what}: plan ${done.id} ready, ${done.summary.routes} routes, ${done.summary.served} of ${done.summary.orders} orders served.`);
 }
 
@@ -388,6 +460,7 @@ async function solve() {
 
 async function reoptimize() {
   const pub = state.plan;
+  if (!pub) return say("Show or solve a plan first.", true);
   const time = Math.max(0, secondsInto(pub.day));
   say(`Re-optimising from ${clock(time)}…`);
   await waitFor(await api("POST", `/v1/plans/${pub.id}/reoptimize`, { time, params: params() }), "Re-optimise");
@@ -395,10 +468,12 @@ async function reoptimize() {
 
 async function dispatchPlan() {
   const pub = state.plan;
+  if (!pub) return say("Show or solve a plan first.", true);
   const got = await api("POST", `/v1/plans/${pub.id}/dispatch`);
   state.plan = { ...pub, status: got.status, dispatched_at: got.dispatched_at };
-  renderTotals(state.plan);
-  $("dispatch").disabled = true;
+  state.shown = { ...state.shown, status: got.status, dispatched_at: got.dispatched_at };
+  renderTotals(state.shown);
+  setButtons();
   say(`Plan ${got.id} dispatched: ${got.dispatched_orders} orders released to the vans.`);
 }
 
@@ -416,10 +491,7 @@ function guarded(action) {
       say(err.message, true);
     } finally {
       buttons.forEach((b, i) => { b.disabled = was[i]; });
-      if (state.plan) {
-        $("dispatch").disabled = state.plan.status !== "draft";
-        $("reoptimize").disabled = !["draft", "dispatched"].includes(state.plan.status);
-      }
+      setButtons();
     }
   };
 }
@@ -441,6 +513,8 @@ async function init() {
   $("key").value = apiKey();
   $("key").addEventListener("change", () => { setApiKey($("key").value.trim()); loadDepots(); });
   $("controls").addEventListener("submit", guarded(showPlan));
+  // Another depot (or all): what is shown follows at once, never stale.
+  $("depot").addEventListener("change", () => { if (apiKey() && state.plan) guarded(showPlan)(); });
   $("solve").addEventListener("click", guarded(solve));
   $("reoptimize").addEventListener("click", guarded(reoptimize));
   $("dispatch").addEventListener("click", guarded(dispatchPlan));
