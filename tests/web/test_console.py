@@ -86,7 +86,7 @@ def test_console_solve_dispatch_and_track(
     stops = [s for r in routes for s in _stops(r)]
     expect(page.locator("path.route-line")).to_have_count(len(routes))
     expect(page.locator(".route-row")).to_have_count(len(routes))
-    expect(page.locator("path.stop")).to_have_count(len(stops))
+    expect(page.locator("div.stop")).to_have_count(len(stops))
     expect(page.locator("button.seg-service")).to_have_count(len(stops))
     breaks = sum(s["type"] == "break" for r in routes for s in r["steps"])
     expect(page.locator(".gantt .seg-break")).to_have_count(breaks)
@@ -100,12 +100,27 @@ def test_console_solve_dispatch_and_track(
     assert [u["id"] for u in plan["unassigned"]] == [TOO_BIG]
     unassigned = page.locator(f"#unassigned tr[data-order='{TOO_BIG}']")
     expect(unassigned).to_contain_text(plan["unassigned"][0]["reason"])
-    expect(page.locator("path.stop[data-status=planned]")).to_have_count(len(stops))
+    expect(page.locator("div.stop[data-status=planned]")).to_have_count(len(stops))
+    # Status is a shape, colour is the route's: every stop to do is a hollow
+    # circle drawn in its route's colour.
+    expect(page.locator("div.stop svg[data-shape=pending]")).to_have_count(len(stops))
+    for r in routes:
+        line = page.locator(f"path.route-line[data-vehicle='{r['vehicle']}']")
+        colour = line.get_attribute("stroke")
+        for s in _stops(r):
+            svg = page.locator(f"div.stop[data-order='{s['id']}'] svg").inner_html()
+            assert colour and colour in svg, (colour, svg)
+    # "Now" is drawn on every timeline, labelled with the time in Seoul.
+    expect(page.locator(".gantt .now-line")).to_have_count(len(routes))
+    label = page.locator("#now-axis .now-label")
+    now = int(label.get_attribute("data-now") or "-1")
+    assert abs(now - now_seconds(day)) < 120
+    expect(label).to_contain_text(f"now {_clock(now)}")
 
     # A click on a stop of the map opens its timeline.
     route = max(routes, key=lambda r: len(_stops(r)))
     first, second = _stops(route)[0], _stops(route)[1]
-    page.locator(f"path.stop[data-order='{second['id']}']").click()
+    page.locator(f"div.stop[data-order='{second['id']}']").click()
     detail = page.locator("#stop-detail")
     expect(detail).to_contain_text(second["id"])
     expect(detail).to_contain_text(route["vehicle"])
@@ -118,6 +133,16 @@ def test_console_solve_dispatch_and_track(
     expect(page.locator(f"button.seg[data-order='{second['id']}']")).to_have_class(
         re.compile(r"\bselected\b")
     )
+    # Its route stands out; the others fade, on the map and the timelines.
+    focus = page.locator("path.route-line.focus")
+    expect(focus).to_have_count(1)
+    expect(focus).to_have_attribute("data-vehicle", route["vehicle"])
+    expect(page.locator("path.route-line.dim")).to_have_count(len(routes) - 1)
+    expect(page.locator(".route-row.selected")).to_have_attribute(
+        "data-vehicle", route["vehicle"]
+    )
+    others = sum(len(_stops(r)) for r in routes if r["vehicle"] != route["vehicle"])
+    expect(page.locator("div.stop.dim")).to_have_count(others)
     expect(page.locator("#tracking-link a")).to_have_attribute(
         "href", f"/t/{tokens[second['id']]}"
     )
@@ -149,7 +174,7 @@ def test_console_solve_dispatch_and_track(
     routes = plan["routes"]
     stops = [s for r in routes for s in _stops(r)]
     expect(page.locator("path.route-line")).to_have_count(len(routes))
-    expect(page.locator("path.stop")).to_have_count(len(stops))
+    expect(page.locator("div.stop")).to_have_count(len(stops))
     route = max(routes, key=lambda r: len(_stops(r)))
     first, second = _stops(route)[0], _stops(route)[1]
 
@@ -158,7 +183,7 @@ def test_console_solve_dispatch_and_track(
         f"dispatched: {len(stops)} orders", timeout=WAIT_MS
     )
     # The live stream recolours every stop without a reload.
-    expect(page.locator("path.stop[data-status=dispatched]")).to_have_count(
+    expect(page.locator("div.stop[data-status=dispatched]")).to_have_count(
         len(stops), timeout=WAIT_MS
     )
     expect(page.locator("#plan-state")).to_contain_text("dispatched")
@@ -193,10 +218,12 @@ def test_console_solve_dispatch_and_track(
     expect(status).to_have_text("Out for delivery", timeout=WAIT_MS)
     expect(window).not_to_have_text(planned_eta, timeout=WAIT_MS)
     moved_eta = window.inner_text()
-    expect(page.locator(f"path.stop[data-order='{first['id']}']")).to_have_attribute(
+    expect(page.locator(f"div.stop[data-order='{first['id']}']")).to_have_attribute(
         "data-status", "arriving", timeout=WAIT_MS
     )
-    expect(page.locator("path.van")).to_have_count(1, timeout=WAIT_MS)
+    # The van is drawn with its id on it.
+    expect(page.locator("div.van")).to_have_count(1, timeout=WAIT_MS)
+    expect(page.locator("div.van .van-tag")).to_have_text(van)
     expect(page.locator(f"#vans tr[data-vehicle='{van}'] .position")).to_contain_text(
         "37.6650, 127.0700"
     )
@@ -221,7 +248,7 @@ def test_console_solve_dispatch_and_track(
     expect(track.locator("#driver")).to_be_visible()
     expect(track.locator("#driver path.van")).to_have_count(1)
     expect(window).not_to_have_text(moved_eta, timeout=WAIT_MS)
-    expect(page.locator(f"path.stop[data-order='{first['id']}']")).to_have_attribute(
+    expect(page.locator(f"div.stop[data-order='{first['id']}']")).to_have_attribute(
         "data-status", "delivered", timeout=WAIT_MS
     )
     shot(track, "track-arriving")
@@ -253,9 +280,11 @@ def test_console_solve_dispatch_and_track(
         "planned",
         "created",
     ], history
-    expect(page.locator(f"path.stop[data-order='{second['id']}']")).to_have_attribute(
+    expect(page.locator(f"div.stop[data-order='{second['id']}']")).to_have_attribute(
         "data-status", "delivered", timeout=WAIT_MS
     )
+    delivered = page.locator(f"div.stop[data-order='{second['id']}'] svg")
+    expect(delivered).to_have_attribute("data-shape", "delivered")
     expect(page.locator(f"#vans tr[data-vehicle='{van}'] td.num")).to_have_text("2")
     shot(track, "track-delivered")
     shot(page, "console-live")
@@ -319,7 +348,7 @@ def test_depot_filter_shows_its_part_of_an_all_depot_plan(
         )
         assert sorted(drawn) == sorted(mine)
         stops = [o for v in mine for o in by_van[v]]
-        expect(page.locator("path.stop")).to_have_count(len(stops))
+        expect(page.locator("div.stop")).to_have_count(len(stops))
         assert set(stops) <= set(ids[depot])
         expect(page.locator("path.route-line")).to_have_count(len(mine))
         expect(page.locator("[data-total=routes] dd")).to_have_text(str(len(mine)))
@@ -335,7 +364,7 @@ def test_depot_filter_shows_its_part_of_an_all_depot_plan(
     page.get_by_role("button", name="Show plan").click()
     expect(page.locator("#status")).to_contain_text("No plan for", timeout=WAIT_MS)
     expect(page.locator(".route-row")).to_have_count(0)
-    expect(page.locator("path.stop")).to_have_count(0)
+    expect(page.locator("div.stop")).to_have_count(0)
     expect(page.locator("#totals div")).to_have_count(0)
     expect(page.locator("#stop-timeline")).to_have_count(0)
     expect(page.get_by_role("button", name="Re-optimise")).to_be_disabled()

@@ -7,11 +7,34 @@ import {
 } from "/static/common.js";
 
 const COLOURS = ["#1d4ed8", "#b91c1c", "#15803d", "#7c3aed", "#c2410c", "#0e7490", "#be185d", "#4d7c0f", "#1e3a8a", "#92400e"];
-const STATUS_COLOURS = {
-  created: "#6b7280", planned: "#6b7280", dispatched: "#1d4ed8", out_for_delivery: "#7c3aed",
-  arriving: "#b45309", delivered: "#15803d", failed_attempt: "#b91c1c", returned_to_depot: "#b91c1c",
-  rescheduled: "#0e7490", redirected_to_pickup_station: "#0e7490", cancelled: "#111827",
+// A stop's status is its SHAPE (never a colour, which is the route's): hollow
+// circle: to do; circle with a dot: the van is arriving; filled square with a
+// check: delivered; cross: failed; triangle: moved to another day or place;
+// slashed square: cancelled.
+const SHAPE_OF = {
+  created: "pending", planned: "pending", dispatched: "pending", out_for_delivery: "pending",
+  arriving: "arriving", delivered: "delivered", failed_attempt: "failed", returned_to_depot: "failed",
+  rescheduled: "moved", redirected_to_pickup_station: "moved", cancelled: "cancelled",
 };
+const INK = "#111827";
+const SHAPES = {
+  pending: (c) => `<circle cx="10" cy="10" r="6.5" fill="#fff" stroke="${INK}" stroke-width="5"/><circle cx="10" cy="10" r="6.5" fill="#fff" stroke="${c}" stroke-width="3"/>`,
+  arriving: (c) => `<circle cx="10" cy="10" r="6.5" fill="#fff" stroke="${INK}" stroke-width="5"/><circle cx="10" cy="10" r="6.5" fill="#fff" stroke="${c}" stroke-width="3"/><circle cx="10" cy="10" r="2.6" fill="${INK}"/>`,
+  delivered: (c) => `<rect x="2" y="2" width="16" height="16" rx="2" fill="${c}" stroke="${INK}" stroke-width="1.5"/><path d="M5.5 10.5l3 3 6-7" fill="none" stroke="#fff" stroke-width="2.6"/>`,
+  failed: (c) => `<path d="M4 4L16 16M16 4L4 16" stroke="${INK}" stroke-width="6.5" stroke-linecap="round"/><path d="M4 4L16 16M16 4L4 16" stroke="${c}" stroke-width="3.5" stroke-linecap="round"/>`,
+  moved: (c) => `<path d="M10 2.5L18 17H2z" fill="#fff" stroke="${INK}" stroke-width="4.5" stroke-linejoin="round"/><path d="M10 2.5L18 17H2z" fill="#fff" stroke="${c}" stroke-width="2.5" stroke-linejoin="round"/>`,
+  cancelled: (c) => `<rect x="3" y="3" width="14" height="14" fill="#fff" stroke="${c}" stroke-width="3"/><path d="M3 17L17 3" stroke="${INK}" stroke-width="2.5"/>`,
+};
+const SHAPE_WORDS = {
+  pending: "to do (planned, dispatched, on board)", arriving: "van arriving", delivered: "delivered",
+  failed: "failed attempt or returned", moved: "rescheduled or redirected", cancelled: "cancelled",
+};
+
+function shapeSvg(status, colour) {
+  const shape = SHAPE_OF[status] || "pending";
+  return `<svg viewBox="0 0 20 20" width="20" height="20" aria-hidden="true" focusable="false" data-shape="${shape}">${SHAPES[shape](colour)}</svg>`;
+}
+
 const STOP_TYPES = new Set(["job", "delivery", "pickup"]);
 
 const $ = (id) => document.getElementById(id);
@@ -22,6 +45,7 @@ const state = {
 };
 let map, routeLayer, vanLayer;
 const stopMarkers = new Map();
+const routeLines = new Map();
 const vanMarkers = new Map();
 
 function say(text, error = false) {
@@ -78,6 +102,7 @@ function segments(route) {
 function renderTimelines(plan) {
   const box = $("timelines");
   box.replaceChildren();
+  state.axis = null;
   if (!plan.routes.length) {
     box.append(el("p", { text: "No routes." }));
     return;
@@ -85,19 +110,23 @@ function renderTimelines(plan) {
   const t0 = Math.min(...plan.routes.map((r) => r.start));
   const t1 = Math.max(...plan.routes.map((r) => r.end));
   const span = Math.max(1, t1 - t0);
+  state.axis = { t0, t1, span };
   const pct = (t) => `${((t - t0) / span) * 100}%`;
   const axis = el("div", { class: "axis", "aria-hidden": "true" });
   const step = span <= 3 * 3600 ? 1800 : span <= 8 * 3600 ? 3600 : 7200;
   for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) {
-    axis.append(el("span", { style: `left:${pct(t)}`, text: clock(t) }));
+    axis.append(el("span", { class: "tick", style: `left:${pct(t)}`, "data-t": t, text: clock(t) }));
   }
-  box.append(axis);
+  box.append(el("div", { class: "now-axis", id: "now-axis" }), axis);
   plan.routes.forEach((route, i) => {
     const colour = COLOURS[i % COLOURS.length];
     const row = el("div", { class: "route-row", "data-vehicle": route.vehicle });
-    const name = el("div", { class: "route-name" },
-      el("span", { class: "swatch", style: `background:${colour}`, "aria-hidden": "true" }),
-      `${route.vehicle}: ${route.orders} orders, ${clock(route.start)}–${clock(route.end)}, ${(route.distance / 1000).toFixed(1)} km`);
+    const name = el("button", {
+      type: "button", class: "route-name", "aria-pressed": "false",
+      title: "Highlight this route on the map", onclick: () => selectRoute(route.vehicle),
+    },
+    el("span", { class: "swatch", style: `background:${colour}`, "aria-hidden": "true" }),
+    `${route.vehicle}: ${route.orders} orders, ${clock(route.start)}–${clock(route.end)}, ${(route.distance / 1000).toFixed(1)} km`);
     const bar = el("div", { class: "gantt", role: "group", "aria-label": `Timeline of ${route.vehicle}` });
     for (const seg of segments(route)) {
       const style = `left:${pct(seg.from)};width:${pct(t0 + seg.to - seg.from)}`;
@@ -116,6 +145,23 @@ function renderTimelines(plan) {
     row.append(name, bar);
     box.append(row);
   });
+  drawNow();
+}
+
+function drawNow() {
+  // The "now" line across every timeline (Seoul time), moved each minute.
+  document.querySelectorAll(".now-line").forEach((n) => n.remove());
+  const label = $("now-axis");
+  if (!state.axis || !state.plan?.day || !label) return;
+  const { t0, t1, span } = state.axis;
+  const now = secondsInto(state.plan.day);
+  const where = now < t0 ? "before" : now > t1 ? "after" : "inside";
+  const left = `${((Math.min(Math.max(now, t0), t1) - t0) / span) * 100}%`;
+  for (const bar of document.querySelectorAll(".gantt")) {
+    bar.append(el("span", { class: `now-line ${where}`, style: `left:${left}`, "aria-hidden": "true" }));
+  }
+  const text = where === "inside" ? `now ${clock(now)}` : where === "before" ? `← now ${clock(now)}` : `now ${clock(now)} →`;
+  label.replaceChildren(el("span", { class: `now-label ${where}`, style: `left:${left}`, "data-now": now, text }));
 }
 
 function renderUnassigned(plan) {
@@ -128,30 +174,40 @@ function renderUnassigned(plan) {
   $("unassigned-count").textContent = `(${plan.unassigned.length})`;
 }
 
+function routeColour(vehicle) {
+  const i = state.shown.plan.routes.findIndex((r) => r.vehicle === vehicle);
+  return COLOURS[Math.max(0, i) % COLOURS.length];
+}
+
 function drawRoutes(plan) {
   routeLayer.clearLayers();
   stopMarkers.clear();
+  routeLines.clear();
   const bounds = [];
   plan.routes.forEach((route, i) => {
     const colour = COLOURS[i % COLOURS.length];
     const points = route.steps.filter((s) => s.location && s.location.lat !== null).map((s) => [s.location.lat, s.location.lon]);
     bounds.push(...points);
-    const line = L.polyline(points, { color: colour, weight: 3, opacity: 0.85, className: "route-line" }).addTo(routeLayer);
+    const line = L.polyline(points, { color: colour, weight: 4, opacity: 0.85, className: "route-line" }).addTo(routeLayer);
     line.getElement()?.setAttribute("data-vehicle", route.vehicle);
+    line.on("click", () => selectRoute(route.vehicle));
+    routeLines.set(route.vehicle, line);
     route.steps.forEach((step) => {
       if (!step.location || step.location.lat === null) return;
       if (step.type === "start" || step.type === "end") {
         if (step.type === "start") {
           const depot = L.circleMarker([step.location.lat, step.location.lon], {
-            radius: 8, color: "#111827", weight: 2, fillColor: "#fde047", fillOpacity: 1, className: "depot",
+            radius: 8, color: INK, weight: 2, fillColor: "#fde047", fillOpacity: 1, className: "depot",
           }).addTo(routeLayer).bindTooltip(`Depot of ${route.vehicle}`);
           depot.getElement()?.setAttribute("data-vehicle", route.vehicle);
         }
         return;
       }
       if (!STOP_TYPES.has(step.type)) return;
-      const marker = L.circleMarker([step.location.lat, step.location.lon], {
-        radius: 7, color: colour, weight: 2, fillColor: STATUS_COLOURS[statusOf(step.id)], fillOpacity: 0.95, className: "stop",
+      const status = statusOf(step.id);
+      const marker = L.marker([step.location.lat, step.location.lon], {
+        icon: L.divIcon({ className: "stop", html: shapeSvg(status, colour), iconSize: [20, 20], iconAnchor: [10, 10] }),
+        keyboard: false, riseOnHover: true,
       }).addTo(routeLayer);
       marker.bindTooltip(`${step.id} (${route.vehicle}, ${clock(step.arrival)})`);
       marker.on("click", () => selectStop(step.id));
@@ -159,10 +215,10 @@ function drawRoutes(plan) {
       if (node) {
         node.setAttribute("data-order", step.id);
         node.setAttribute("data-vehicle", route.vehicle);
-        node.setAttribute("data-status", statusOf(step.id));
+        node.setAttribute("data-status", status);
         node.setAttribute("tabindex", "0");
         node.setAttribute("role", "button");
-        node.setAttribute("aria-label", `Stop ${step.id}`);
+        node.setAttribute("aria-label", `Stop ${step.id} on ${route.vehicle}: ${status.replaceAll("_", " ")}`);
         node.addEventListener("keydown", (e) => {
           if (e.key === "Enter" || e.key === " ") { e.preventDefault(); selectStop(step.id); }
         });
@@ -171,6 +227,51 @@ function drawRoutes(plan) {
     });
   });
   if (bounds.length) map.fitBounds(bounds, { padding: [20, 20] });
+  loadGeometry(state.plan.id, plan);
+}
+
+async function loadGeometry(planId, plan) {
+  // Routes along the roads when the service has their shapes; straight lines
+  // between stops otherwise (404/405: no such route in this service).
+  let got;
+  try {
+    got = await api("GET", `/v1/plans/${encodeURIComponent(planId)}/geometry`);
+  } catch {
+    return;
+  }
+  if (state.plan?.id !== planId || !got?.routes) return;
+  for (const r of got.routes) {
+    const line = routeLines.get(r.vehicle);
+    if (!line || !plan.routes.some((x) => x.vehicle === r.vehicle)) continue;
+    const points = r.legs.flat();
+    if (points.length > 1) line.setLatLngs(points);
+  }
+  $("map").dataset.alongRoads = String(Boolean(got.along_roads));
+}
+
+function selectRoute(vehicle) {
+  // One route stands out (thicker, on top); the others fade. Again: all back.
+  state.route = state.route === vehicle ? null : vehicle;
+  highlightRoute();
+}
+
+function highlightRoute() {
+  const v = state.route;
+  for (const [vehicle, line] of routeLines) {
+    const node = line.getElement();
+    node?.classList.toggle("focus", vehicle === v);
+    node?.classList.toggle("dim", v !== null && vehicle !== v);
+    if (vehicle === v) line.bringToFront();
+  }
+  for (const marker of stopMarkers.values()) {
+    const node = marker.getElement();
+    node?.classList.toggle("dim", v !== null && node.dataset.vehicle !== v);
+  }
+  document.querySelectorAll(".route-row").forEach((row) => {
+    row.classList.toggle("selected", row.dataset.vehicle === v);
+    row.classList.toggle("dim", v !== null && row.dataset.vehicle !== v);
+    row.querySelector(".route-name")?.setAttribute("aria-pressed", String(row.dataset.vehicle === v));
+  });
 }
 
 function findStop(orderId) {
@@ -187,11 +288,11 @@ async function selectStop(orderId) {
   if (!found) return;
   state.selected = orderId;
   const { route } = found;
-  document.querySelectorAll("button.seg.selected, path.stop.selected").forEach((n) => n.classList.remove("selected"));
-  document.querySelectorAll(".route-row.selected").forEach((n) => n.classList.remove("selected"));
+  document.querySelectorAll("button.seg.selected, .stop.selected").forEach((n) => n.classList.remove("selected"));
   document.querySelector(`button.seg[data-order="${CSS.escape(orderId)}"]`)?.classList.add("selected");
-  document.querySelector(`.route-row[data-vehicle="${CSS.escape(route.vehicle)}"]`)?.classList.add("selected");
   stopMarkers.get(orderId)?.getElement()?.classList.add("selected");
+  state.route = route.vehicle;
+  highlightRoute();
   renderStopDetail(orderId);
   try {
     const order = await api("GET", `/v1/orders/${encodeURIComponent(orderId)}`);
@@ -265,8 +366,11 @@ function applyLive(view) {
   state.live = new Map(view.orders.map((o) => [o.order_id, o]));
   for (const [orderId, marker] of stopMarkers) {
     const status = statusOf(orderId);
-    marker.setStyle({ fillColor: STATUS_COLOURS[status] || "#6b7280" });
-    marker.getElement()?.setAttribute("data-status", status);
+    const node = marker.getElement();
+    if (!node || node.dataset.status === status) continue;
+    node.innerHTML = shapeSvg(status, routeColour(node.dataset.vehicle));
+    node.setAttribute("data-status", status);
+    node.setAttribute("aria-label", `Stop ${orderId} on ${node.dataset.vehicle}: ${status.replaceAll("_", " ")}`);
   }
   document.querySelectorAll("button.seg-service").forEach((b) => {
     b.className = b.className.replace(/\bst-\S+/, `st-${statusOf(b.dataset.order)}`);
@@ -287,8 +391,10 @@ function applyLive(view) {
     if (v.lat !== null) {
       let marker = vanMarkers.get(v.vehicle);
       if (!marker) {
-        marker = L.circleMarker([v.lat, v.lon], { radius: 9, color: "#111827", weight: 3, fillColor: "#ffffff", fillOpacity: 1, className: "van" })
-          .addTo(vanLayer).bindTooltip(`Van ${v.vehicle}`);
+        const tag = el("span", { class: "van-tag", text: v.vehicle });
+        marker = L.marker([v.lat, v.lon], {
+          icon: L.divIcon({ className: "van", html: tag, iconSize: null }), keyboard: false, zIndexOffset: 1000,
+        }).addTo(vanLayer).bindTooltip(`Van ${v.vehicle}`);
         marker.getElement()?.setAttribute("data-vehicle", v.vehicle);
         vanMarkers.set(v.vehicle, marker);
       } else {
@@ -498,9 +604,18 @@ function guarded(action) {
 
 function legend() {
   const ul = $("legend");
-  for (const status of ["planned", "dispatched", "out_for_delivery", "arriving", "delivered", "failed_attempt"]) {
-    ul.append(el("li", {}, el("span", { class: "swatch", style: `background:${STATUS_COLOURS[status]}`, "aria-hidden": "true" }), status.replaceAll("_", " ")));
+  ul.setAttribute("aria-label", "Map symbols");
+  for (const [shape, words] of Object.entries(SHAPE_WORDS)) {
+    const status = Object.keys(SHAPE_OF).find((k) => SHAPE_OF[k] === shape);
+    const icon = el("span", { class: "shape", "aria-hidden": "true" });
+    icon.innerHTML = shapeSvg(status, "#4b5563");
+    ul.append(el("li", { "data-shape": shape }, icon, words));
   }
+  ul.append(
+    el("li", {}, el("span", { class: "van-tag", "aria-hidden": "true", text: "van" }), "van's last position"),
+    el("li", {}, el("span", { class: "swatch depot-swatch", "aria-hidden": "true" }), "depot"),
+    el("li", {}, "line colour: the route (see Routes); choose a route's name to highlight it"),
+  );
 }
 
 async function init() {
@@ -508,6 +623,7 @@ async function init() {
   routeLayer = L.layerGroup().addTo(map);
   vanLayer = L.layerGroup().addTo(map);
   legend();
+  setInterval(drawNow, 60_000);
   const params = new URLSearchParams(location.search);
   $("day").value = params.get("day") || seoulToday();
   $("key").value = apiKey();
