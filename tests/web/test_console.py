@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from typing import Any
 
 import pytest
@@ -189,7 +190,7 @@ def test_console_solve_dispatch_and_track(
     expect(page.locator("#plan-state")).to_contain_text("dispatched")
 
     # The customer of the route's second stop opens the link on a phone.
-    phone = browser.new_context(viewport=PHONE, is_mobile=True, locale="en-GB")
+    phone = browser.new_context(viewport=PHONE, is_mobile=True, locale="en-GB")  # type: ignore[arg-type]
     track = phone.new_page()
     errors = watch_errors(track)
     track.goto(f"{server.url}/t/{tokens[second['id']]}")
@@ -369,3 +370,74 @@ def test_depot_filter_shows_its_part_of_an_all_depot_plan(
     expect(page.locator("#stop-timeline")).to_have_count(0)
     expect(page.get_by_role("button", name="Re-optimise")).to_be_disabled()
     expect(page.get_by_role("button", name="Dispatch")).to_be_disabled()
+
+
+def _a_plan(server: Server, day: dt.date) -> dict[str, Any]:
+    """The day's newest usable plan, solved through the API when there is none."""
+    listed = server.call("GET", f"/v1/plans?day={day}", Role.dispatcher).json()
+    usable = [p for p in listed["data"] if p["status"] in ("draft", "dispatched")]
+    if usable:
+        got = server.call("GET", f"/v1/plans/{usable[0]['id']}", Role.dispatcher)
+        return dict(got.json())
+    body = {"day": day.isoformat(), "depot_id": DEPOT, "params": {"time_limit": 1}}
+    accepted = server.call("POST", "/v1/plans", Role.dispatcher, body)
+    assert accepted.status_code == 202, accepted.text
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while time.monotonic() < deadline:
+        got = server.call("GET", accepted.json()["url"], Role.dispatcher).json()
+        if got["status"] not in ("queued", "running"):
+            assert got["status"] == "draft", got
+            return dict(got)
+        time.sleep(0.3)
+    raise AssertionError("the day's plan was not solved in time")
+
+
+def _show(page: Page, server: Server, day: dt.date) -> None:
+    _open_console(page, server, day)
+    page.get_by_role("button", name="Show plan").click()
+    expect(page.locator("#status")).to_have_text(
+        re.compile(r"^Plan \S+ of "), timeout=WAIT_MS
+    )
+
+
+#: Whether any two of the elements' boxes overlap.
+OVERLAPS = """nodes => {
+  const boxes = nodes.map(n => n.getBoundingClientRect()).filter(b => b.width > 0);
+  const hits = [];
+  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+    const a = boxes[i], b = boxes[j];
+    if (a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom)
+      hits.push([nodes[i].textContent, nodes[j].textContent]);
+  }
+  return hits;
+}"""
+
+
+def test_console_on_a_phone(
+    server: Server, browser: Browser, tokens: dict[str, str]
+) -> None:
+    """At 390 px the page never scrolls sideways and the timelines' labels
+    (hours, now, van names) do not overlap."""
+    day = today()
+    plan = _a_plan(server, day)["plan"]
+    context = browser.new_context(viewport=PHONE, is_mobile=True)  # type: ignore[arg-type]
+    phone = context.new_page()
+    errors = watch_errors(phone)
+    _show(phone, server, day)
+    expect(phone.locator(".route-row")).to_have_count(len(plan["routes"]))
+    assert phone.locator("#axis .tick").count() >= 2
+    wide = phone.evaluate("[document.scrollingElement.scrollWidth, window.innerWidth]")
+    assert wide[0] <= wide[1], f"the page scrolls sideways: {wide}"
+    labels = phone.locator("#axis .tick, #now-axis .now-label, .route-name")
+    assert labels.evaluate_all(OVERLAPS) == []
+    for row in phone.locator(".route-row").all():
+        assert row.locator(".route-name, .gantt").evaluate_all(OVERLAPS) == []
+    # Choosing a stop keeps it so (the detail panel is below the map).
+    first = _stops(plan["routes"][0])[0]["id"]
+    phone.locator(f"button.seg[data-order='{first}']").click()
+    expect(phone.locator("#stop-detail")).to_contain_text(first)
+    wide = phone.evaluate("[document.scrollingElement.scrollWidth, window.innerWidth]")
+    assert wide[0] <= wide[1], f"the page scrolls sideways: {wide}"
+    shot(phone, "console-phone")
+    context.close()
+    assert errors == [], f"errors in the page: {errors}"

@@ -112,12 +112,7 @@ function renderTimelines(plan) {
   const span = Math.max(1, t1 - t0);
   state.axis = { t0, t1, span };
   const pct = (t) => `${((t - t0) / span) * 100}%`;
-  const axis = el("div", { class: "axis", "aria-hidden": "true" });
-  const step = span <= 3 * 3600 ? 1800 : span <= 8 * 3600 ? 3600 : 7200;
-  for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) {
-    axis.append(el("span", { class: "tick", style: `left:${pct(t)}`, "data-t": t, text: clock(t) }));
-  }
-  box.append(el("div", { class: "now-axis", id: "now-axis" }), axis);
+  box.append(el("div", { class: "now-axis", id: "now-axis" }), el("div", { class: "axis", id: "axis", "aria-hidden": "true" }));
   plan.routes.forEach((route, i) => {
     const colour = COLOURS[i % COLOURS.length];
     const row = el("div", { class: "route-row", "data-vehicle": route.vehicle });
@@ -145,7 +140,25 @@ function renderTimelines(plan) {
     row.append(name, bar);
     box.append(row);
   });
+  drawTicks();
   drawNow();
+}
+
+function drawTicks() {
+  // Hours on the axis, as many as fit the width without touching (a phone
+  // gets fewer); redrawn when the window changes size.
+  const axis = $("axis");
+  if (!axis || !state.axis) return;
+  const { t0, t1, span } = state.axis;
+  const width = axis.clientWidth || 600;
+  const room = Math.max(1, Math.floor(width / 56));
+  const step = [900, 1800, 3600, 7200, 10800, 14400, 21600, 43200].find((x) => span / x <= room) || 86400;
+  axis.replaceChildren();
+  for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) {
+    const left = ((t - t0) / span) * 100;
+    const edge = left < 8 ? "start" : left > 92 ? "end" : "";
+    axis.append(el("span", { class: `tick ${edge}`, style: `left:${left}%`, "data-t": t, text: clock(t) }));
+  }
 }
 
 function drawNow() {
@@ -624,6 +637,8 @@ async function init() {
   vanLayer = L.layerGroup().addTo(map);
   legend();
   setInterval(drawNow, 60_000);
+  let resizing = null;
+  window.addEventListener("resize", () => { clearTimeout(resizing); resizing = setTimeout(drawTicks, 150); });
   const params = new URLSearchParams(location.search);
   $("day").value = params.get("day") || seoulToday();
   $("key").value = apiKey();
