@@ -188,6 +188,9 @@ def test_console_solve_dispatch_and_track(
         len(stops), timeout=WAIT_MS
     )
     expect(page.locator("#plan-state")).to_contain_text("dispatched")
+    kpi = page.locator("#kpis")
+    expect(kpi.locator("[data-kpi=delivered] dd")).to_have_text(f"0 of {len(stops)}")
+    expect(kpi.locator("[data-kpi=failed] dd")).to_have_text("0")
 
     # The customer of the route's second stop opens the link on a phone.
     phone = browser.new_context(viewport=PHONE, is_mobile=True, locale="en-GB")  # type: ignore[arg-type]
@@ -287,6 +290,9 @@ def test_console_solve_dispatch_and_track(
     delivered = page.locator(f"div.stop[data-order='{second['id']}'] svg")
     expect(delivered).to_have_attribute("data-shape", "delivered")
     expect(page.locator(f"#vans tr[data-vehicle='{van}'] td.num")).to_have_text("2")
+    # Live KPIs: two delivered of the plan's stops, none failed.
+    expect(kpi.locator("[data-kpi=delivered] dd")).to_have_text(f"2 of {len(stops)}")
+    expect(kpi.locator("[data-kpi=failed] dd")).to_have_text("0")
     shot(track, "track-delivered")
     shot(page, "console-live")
     phone.close()

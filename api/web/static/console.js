@@ -416,7 +416,55 @@ function applyLive(view) {
     }
   }
   if (!vans.length) body.append(el("tr", {}, el("td", { colspan: 5, text: "No van has reported yet." })));
+  renderKpis(view);
   if (state.selected) renderStopDetailKeepLink(state.selected);
+}
+
+const FAILED = new Set(["failed_attempt", "returned_to_depot"]);
+
+function shownStops() {
+  return (state.shown?.plan?.routes || []).flatMap((r) => r.steps.filter((s) => STOP_TYPES.has(s.type)));
+}
+
+function kpisOf(view) {
+  // The service's KPIs when it sends them for the whole plan; otherwise (or
+  // for one depot's part) counted here from the stops' live statuses.
+  if (view.kpis && !state.view) return { ...view.kpis, source: "service" };
+  const stops = shownStops();
+  const ids = new Set(stops.map((s) => s.id));
+  let delivered = 0, failed = 0;
+  const risky = new Set();
+  const midnight = Date.parse(`${view.day}T00:00:00+09:00`);
+  for (const step of stops) {
+    const status = statusOf(step.id);
+    if (status === "delivered") delivered += 1;
+    else if (FAILED.has(status)) failed += 1;
+    else if (!["cancelled", "rescheduled", "redirected_to_pickup_station"].includes(status)) {
+      // Expected later than the plan can absorb (its slack): a window is at risk.
+      const expected = state.live.get(step.id)?.window?.expected;
+      if (expected && (Date.parse(expected) - midnight) / 1000 > step.service_start + step.slack + 60) risky.add(step.id);
+    }
+  }
+  for (const e of view.exceptions || []) {
+    if (e.kind === "late_risk") e.order_ids.filter((o) => ids.has(o)).forEach((o) => risky.add(o));
+  }
+  return { planned: stops.length, delivered, failed, on_time: null, on_time_rate: null, late_risk: risky.size, source: "page" };
+}
+
+function renderKpis(view) {
+  const k = kpisOf(view);
+  const onTime = k.on_time === null || k.on_time === undefined
+    ? "not reported"
+    : `${k.on_time} of ${k.delivered}${k.on_time_rate === null || k.on_time_rate === undefined ? "" : ` (${Math.round(k.on_time_rate * 100)}%)`}`;
+  const items = [
+    ["delivered", "Delivered", `${k.delivered} of ${k.planned}`],
+    ["on-time", "On time so far", onTime],
+    ["failed", "Failed", String(k.failed)],
+    ["late-risk", "At risk of being late", String(k.late_risk)],
+  ];
+  const dl = $("kpis");
+  dl.dataset.source = k.source;
+  dl.replaceChildren(...items.map(([key, name, value]) => el("div", { "data-kpi": key }, el("dt", { text: name }), el("dd", { text: value }))));
 }
 
 function renderStopDetailKeepLink(orderId) {
@@ -541,6 +589,7 @@ function clearPlan() {
   stopMarkers.clear();
   vanMarkers.clear();
   $("totals").replaceChildren();
+  $("kpis").replaceChildren();
   $("plan-state").textContent = "";
   $("timelines").replaceChildren();
   $("unassigned").querySelector("tbody").replaceChildren();
