@@ -137,3 +137,28 @@ def seed_two_depots(server: Server, day: dt.date) -> dict[str, list[str]]:
         assert got.status_code == 201, got.text
         ids[at].append(order_id)
     return ids
+
+
+def seed_cold_orders(server: Server, day: dt.date) -> list[str]:
+    """Three orders of ``day`` at :data:`DEPOT`, the first a cold-chain one.
+
+    Needs :func:`seed_day` first (its depot and vans). A van's temperature
+    reading outside 0-4 °C while the first is on board raises a sensor
+    excursion. Returns the order ids, the cold one first.
+    """
+    ids = []
+    for i, (lat, lon) in enumerate(HOMES[:3]):
+        order_id = f"c{day.day:02d}-{i + 1}"
+        job: dict[str, Any] = {
+            "id": order_id,
+            "demand": [1],
+            "location": {"lat": lat, "lon": lon},
+            "service": 300,
+        }
+        if i == 0:
+            job["handling"] = {"requirement": "cold_chain"}
+        body = {"day": day.isoformat(), "depot_id": DEPOT, "job": job}
+        got = server.call("POST", "/v1/orders", Role.dispatcher, body)
+        assert got.status_code == 201, got.text
+        ids.append(order_id)
+    return ids

@@ -26,6 +26,7 @@ from tests.web.day import (
     TOO_BIG,
     VANS,
     now_seconds,
+    seed_cold_orders,
     seed_day,
     seed_two_depots,
     send_events,
@@ -385,6 +386,11 @@ def _a_plan(server: Server, day: dt.date) -> dict[str, Any]:
     if usable:
         got = server.call("GET", f"/v1/plans/{usable[0]['id']}", Role.dispatcher)
         return dict(got.json())
+    return _solve(server, day)
+
+
+def _solve(server: Server, day: dt.date) -> dict[str, Any]:
+    """A new plan of the day at the test depot, solved through the API."""
     body = {"day": day.isoformat(), "depot_id": DEPOT, "params": {"time_limit": 1}}
     accepted = server.call("POST", "/v1/plans", Role.dispatcher, body)
     assert accepted.status_code == 202, accepted.text
@@ -445,5 +451,87 @@ def test_console_on_a_phone(
     wide = phone.evaluate("[document.scrollingElement.scrollWidth, window.innerWidth]")
     assert wide[0] <= wide[1], f"the page scrolls sideways: {wide}"
     shot(phone, "console-phone")
+    context.close()
+    assert errors == [], f"errors in the page: {errors}"
+
+
+def test_exceptions_panel_and_failed_kpi(
+    server: Server, browser: Browser, tokens: dict[str, str]
+) -> None:
+    """A cold parcel's van too warm: the excursion is listed live (severity,
+    kind in words, van, orders, since when), focuses its van on the map and
+    is acknowledged from the panel; a failed attempt counts as failed."""
+    day = today() + dt.timedelta(days=2)
+    cold, *plain = seed_cold_orders(server, day)
+    pub = _solve(server, day)
+    got = server.call("POST", f"/v1/plans/{pub['id']}/dispatch", Role.dispatcher)
+    assert got.status_code == 200, got.text
+    routes = pub["plan"]["routes"]
+    van = next(r["vehicle"] for r in routes if cold in [s["id"] for s in _stops(r)])
+    other = next(o for o in plain if o != cold)
+    other_van = next(
+        r["vehicle"] for r in routes if other in [s["id"] for s in _stops(r)]
+    )
+
+    # axe-core needs the page's policy bypassed to run.
+    context = browser.new_context(
+        viewport={"width": 1400, "height": 1000}, bypass_csp=True
+    )
+    page = context.new_page()
+    errors = watch_errors(page)
+    _show(page, server, day)
+    panel = page.locator("#exceptions")
+    expect(panel).to_contain_text("No open exception.", timeout=WAIT_MS)
+    send_events(
+        server,
+        day,
+        [
+            {"type": "shift_start", "id": "x1", "at": 30_000, "vehicle": van},
+            {"type": "position", "id": "x2", "at": 30_050, "vehicle": van,
+             "lat": 37.5500, "lon": 126.9400},
+            {"type": "sensor", "id": "x3", "at": 30_100, "vehicle": van,
+             "kind": "temperature", "value": 9.0},
+        ],
+    )  # fmt: skip
+    row = panel.locator("li.exception")
+    expect(row).to_have_count(1, timeout=WAIT_MS)
+    listed = server.call("GET", f"/v1/exceptions?day={day}&open=true", Role.dispatcher)
+    (exception,) = listed.json()["data"]
+    expect(row).to_have_attribute("data-exception", exception["id"])
+    expect(row).to_have_attribute("data-severity", "critical")
+    expect(row).to_contain_text("Sensor reading out of range")
+    expect(row).to_contain_text(f"van {van}")
+    expect(row).to_contain_text(cold)
+    expect(row.locator(".since")).to_contain_text("since 08:21")
+    expect(page.locator("#exceptions-count")).to_have_text("(1)")
+    # Choosing it shows its cold parcel's stop and the van on the map.
+    row.locator("button.focus").click()
+    expect(page.locator("#stop-detail")).to_contain_text(cold)
+    expect(page.locator("path.route-line.focus")).to_have_attribute("data-vehicle", van)
+    expect(row).to_have_class(re.compile(r"\bfocused\b"))
+    shot(page, "console-exceptions")
+    assert axe_violations(page, "console-exceptions") == []
+    row.get_by_role("button", name=re.compile("^Acknowledge")).click()
+    expect(row.locator(".acked")).to_contain_text("Acknowledged by", timeout=WAIT_MS)
+    one = server.call("GET", f"/v1/exceptions/{exception['id']}", Role.dispatcher)
+    assert one.json()["acknowledged_by"], one.json()
+    # Still open (the van is still warm), still acknowledged after a live update.
+    send_events(
+        server,
+        day,
+        [
+            {"type": "shift_start", "id": "x4", "at": 30_200, "vehicle": other_van},
+            {"type": "stop_arrived", "id": "x5", "at": 30_900, "vehicle": other_van,
+             "order_id": other},
+            {"type": "failed_attempt", "id": "x6", "at": 31_000,
+             "vehicle": other_van, "order_id": other, "reason": "not_home"},
+        ],
+    )  # fmt: skip
+    kpi = page.locator("#kpis")
+    expect(kpi.locator("[data-kpi=failed] dd")).to_have_text("1", timeout=WAIT_MS)
+    expect(kpi.locator("[data-kpi=delivered] dd")).to_have_text(
+        f"0 of {len(plain) + 1}"
+    )
+    expect(row.locator(".acked")).to_contain_text("Acknowledged by")
     context.close()
     assert errors == [], f"errors in the page: {errors}"

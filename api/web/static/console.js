@@ -42,6 +42,9 @@ const $ = (id) => document.getElementById(id);
 // to (an all-depot plan seen from one depot); shown: the plan as drawn.
 const state = {
   plan: null, view: null, shown: null, live: new Map(), vans: new Map(), selected: null, stream: null, depots: new Map(),
+  // exceptions shown, acknowledged or decided here (until the stream says so),
+  // and whether the service takes decisions (false once it answered 404/405)
+  exceptions: new Map(), acked: new Map(), decided: new Map(), decide: null, lastLive: null, route: null,
 };
 let map, routeLayer, vanLayer;
 const stopMarkers = new Map();
@@ -168,12 +171,18 @@ function drawNow() {
   if (!state.axis || !state.plan?.day || !label) return;
   const { t0, t1, span } = state.axis;
   const now = secondsInto(state.plan.day);
+  // Another day than today (a night route may run past midnight): no line.
+  if (now < -6 * 3600 || now > 36 * 3600) {
+    label.replaceChildren();
+    return;
+  }
   const where = now < t0 ? "before" : now > t1 ? "after" : "inside";
   const left = `${((Math.min(Math.max(now, t0), t1) - t0) / span) * 100}%`;
   for (const bar of document.querySelectorAll(".gantt")) {
     bar.append(el("span", { class: `now-line ${where}`, style: `left:${left}`, "aria-hidden": "true" }));
   }
-  const text = where === "inside" ? `now ${clock(now)}` : where === "before" ? `← now ${clock(now)}` : `now ${clock(now)} →`;
+  const at = now >= 0 ? clock(now) : seoulTime(new Date().toISOString());
+  const text = where === "inside" ? `now ${at}` : where === "before" ? `← now ${at}` : `now ${at} →`;
   label.replaceChildren(el("span", { class: `now-label ${where}`, style: `left:${left}`, "data-now": now, text }));
 }
 
@@ -416,7 +425,9 @@ function applyLive(view) {
     }
   }
   if (!vans.length) body.append(el("tr", {}, el("td", { colspan: 5, text: "No van has reported yet." })));
+  state.lastLive = view;
   renderKpis(view);
+  renderExceptions(view);
   if (state.selected) renderStopDetailKeepLink(state.selected);
 }
 
@@ -465,6 +476,105 @@ function renderKpis(view) {
   const dl = $("kpis");
   dl.dataset.source = k.source;
   dl.replaceChildren(...items.map(([key, name, value]) => el("div", { "data-kpi": key }, el("dt", { text: name }), el("dd", { text: value }))));
+}
+
+// -- exceptions ---------------------------------------------------------------
+
+const KIND_WORDS = {
+  sensor_excursion: "Sensor reading out of range", late_risk: "At risk of being late",
+  failed_attempt: "Failed delivery attempt", vehicle_breakdown: "Van broke down",
+  van_not_started: "Van has not started", van_silent: "Van has gone silent",
+};
+const SEVERITY_RANK = { critical: 0, warning: 1, info: 2 };
+const DECISIONS = [
+  ["reattempt_today", "Re-attempt today"], ["next_day", "Next day"], ["return_to_sender", "Return to sender"],
+];
+
+function renderExceptions(view) {
+  // The live view's open exceptions about the vans and orders shown.
+  const ids = new Set(shownStops().map((s) => s.id));
+  const vans = new Set((state.shown?.plan?.routes || []).map((r) => r.vehicle));
+  const mine = (view.exceptions || []).filter((e) => !state.view
+    || (e.vehicle && vans.has(e.vehicle)) || e.order_ids.some((o) => ids.has(o)));
+  mine.sort((a, b) => (SEVERITY_RANK[a.severity] ?? 3) - (SEVERITY_RANK[b.severity] ?? 3)
+    || Date.parse(a.opened_at) - Date.parse(b.opened_at) || a.id.localeCompare(b.id));
+  state.exceptions = new Map(mine.map((e) => [e.id, e]));
+  const list = $("exceptions");
+  list.replaceChildren(...mine.map(exceptionRow));
+  if (!mine.length) list.append(el("li", { class: "none", text: "No open exception." }));
+  $("exceptions-count").textContent = `(${mine.length})`;
+}
+
+function exceptionRow(e) {
+  const words = KIND_WORDS[e.kind] || e.kind.replaceAll("_", " ");
+  const since = Math.max(0, Math.round((Date.now() - Date.parse(e.opened_at)) / 60000));
+  const about = [e.vehicle ? `van ${e.vehicle}` : null, e.order_ids.length ? `orders ${e.order_ids.join(", ")}` : null].filter(Boolean).join(", ");
+  const acked = state.acked.get(e.id) || (e.acknowledged_by ? { by: e.acknowledged_by, at: e.acknowledged_at } : null);
+  const actions = el("div", { class: "actions" });
+  if (acked) {
+    actions.append(el("span", { class: "acked", text: `Acknowledged by ${acked.by}${acked.at ? ` at ${seoulTime(acked.at)}` : ""}` }));
+  } else {
+    actions.append(el("button", {
+      type: "button", class: "secondary", "data-action": "acknowledge", "aria-label": `Acknowledge: ${words}${about ? `, ${about}` : ""}`,
+      text: "Acknowledge", onclick: guarded(() => acknowledge(e)),
+    }));
+  }
+  if (e.kind === "failed_attempt" && state.decide !== false && !state.decided.has(e.id)) {
+    for (const [decision, label] of DECISIONS) {
+      actions.append(el("button", {
+        type: "button", class: "secondary", "data-decision": decision, text: label,
+        "aria-label": `${label}: ${about}`, onclick: guarded(() => decide(e, decision, label)),
+      }));
+    }
+  }
+  if (state.decided.has(e.id)) actions.append(el("span", { class: "acked", text: state.decided.get(e.id) }));
+  return el("li", { class: `exception sev-${e.severity}`, "data-exception": e.id, "data-kind": e.kind, "data-severity": e.severity },
+    el("button", { type: "button", class: "focus", onclick: () => focusException(e) },
+      el("span", { class: "visually-hidden", text: "Show on the map: " }),
+      el("span", { class: "severity", text: e.severity }),
+      el("strong", { text: words }),
+      el("span", { class: "about", text: about }),
+      el("span", { class: "since", text: `since ${seoulTime(e.opened_at)} (${since} min)` })),
+    e.detail ? el("p", { class: "detail", text: e.detail }) : null,
+    actions);
+}
+
+function focusException(e) {
+  // The van where it was last seen, else the first of its orders on the plan.
+  const van = e.vehicle && vanMarkers.get(e.vehicle);
+  const order = e.order_ids.find((o) => stopMarkers.has(o));
+  if (order) selectStop(order);
+  else if (e.vehicle && routeLines.has(e.vehicle)) { state.route = e.vehicle; highlightRoute(); }
+  const target = van || (order && stopMarkers.get(order));
+  if (target) {
+    map.setView(target.getLatLng(), Math.max(map.getZoom(), 14));
+    target.openTooltip();
+  }
+  document.querySelectorAll("li.exception.focused").forEach((n) => n.classList.remove("focused"));
+  document.querySelector(`li.exception[data-exception="${CSS.escape(e.id)}"]`)?.classList.add("focused");
+}
+
+async function acknowledge(e) {
+  const got = await api("POST", `/v1/exceptions/${encodeURIComponent(e.id)}/acknowledge`);
+  state.acked.set(e.id, { by: got.acknowledged_by, at: got.acknowledged_at });
+  if (state.lastLive) renderExceptions(state.lastLive);
+  say(`Exception acknowledged: ${KIND_WORDS[e.kind] || e.kind}.`);
+}
+
+async function decide(e, decision, label) {
+  try {
+    await api("POST", `/v1/exceptions/${encodeURIComponent(e.id)}/decide`, { decision });
+  } catch (err) {
+    if (err.status === 404 || err.status === 405) {
+      state.decide = false;
+      if (state.lastLive) renderExceptions(state.lastLive);
+      return say("Deciding after a failed attempt is not available in this service.", true);
+    }
+    throw err;
+  }
+  state.decided.set(e.id, `Decided: ${label}`);
+  if (state.lastLive) renderExceptions(state.lastLive);
+  say(`Failed attempt of ${e.order_ids.join(", ")}: ${label}.`);
 }
 
 function renderStopDetailKeepLink(orderId) {
@@ -590,6 +700,9 @@ function clearPlan() {
   vanMarkers.clear();
   $("totals").replaceChildren();
   $("kpis").replaceChildren();
+  $("exceptions").replaceChildren();
+  $("exceptions-count").textContent = "";
+  state.lastLive = null;
   $("plan-state").textContent = "";
   $("timelines").replaceChildren();
   $("unassigned").querySelector("tbody").replaceChildren();
