@@ -535,3 +535,50 @@ def test_exceptions_panel_and_failed_kpi(
     expect(row.locator(".acked")).to_contain_text("Acknowledged by")
     context.close()
     assert errors == [], f"errors in the page: {errors}"
+
+
+def test_a_second_solve_replaces_the_first_draft(
+    server: Server, page: Page, tokens: dict[str, str]
+) -> None:
+    """Solving a day again shows the new draft, and the page discards the
+    earlier one (DELETE) if the service left it open; Show plan then finds
+    the new one."""
+    day = today() + dt.timedelta(days=4)
+    seed_cold_orders(server, day)
+    _open_console(page, server, day)
+    page.get_by_label("Depot", exact=True).select_option(DEPOT)
+    page.get_by_label("Search time (s)").fill("1")
+    page.get_by_role("button", name="Solve").click()
+    expect(page.locator("#status")).to_contain_text("ready", timeout=WAIT_MS)
+    first = server.call("GET", f"/v1/plans?day={day}", Role.dispatcher).json()
+    (old,) = first["data"]
+    expect(page.locator("#plan-state")).to_have_text(f"(plan {old['id']}, draft)")
+    deletes: list[str] = []
+    page.on(
+        "request",
+        lambda r: deletes.append(r.url) if r.method == "DELETE" else None,
+    )
+    page.get_by_role("button", name="Solve").click()
+    # The service may have superseded the first draft already: then the
+    # page finds no draft to replace and says nothing of it.
+    expect(page.locator("#status")).to_contain_text("ready", timeout=WAIT_MS)
+    expect(page.get_by_role("button", name="Solve")).to_be_enabled()
+    # The first draft is no longer open: the service superseded or discarded
+    # it, or (a service without DELETE) the page asked to discard it.
+    got = server.call("GET", f"/v1/plans/{old['id']}", Role.dispatcher)
+    still_draft = got.status_code == 200 and got.json()["status"] == "draft"
+    asked = [u for u in deletes if u.endswith(f"/v1/plans/{old['id']}")]
+    assert not still_draft or asked, (got.status_code, got.text, deletes)
+    if asked:
+        expect(page.locator("#status")).to_contain_text(
+            f"It replaces draft {old['id']}."
+        )
+    listed = server.call("GET", f"/v1/plans?day={day}", Role.dispatcher).json()
+    new = next(p for p in listed["data"] if p["id"] != old["id"])
+    expect(page.locator("#plan-state")).to_have_text(f"(plan {new['id']}, draft)")
+    expect(page.locator("#status")).not_to_contain_text("failed")
+    # Showing the day again finds the new draft, never the first one.
+    page.get_by_role("button", name="Show plan").click()
+    expect(page.locator("#status")).to_have_text(
+        f"Plan {new['id']} of {day.isoformat()}.", timeout=WAIT_MS
+    )

@@ -724,6 +724,7 @@ async function waitFor(accepted, what) {
   if (done.status === "failed") throw new Error(`${what} failed: ${done.job?.error || "unknown error"}`);
   renderPlan(done, await depotView($("depot").value || null, done));
   say(`${what}: plan ${done.id} ready, ${done.summary.routes} routes, ${done.summary.served} of ${done.summary.orders} orders served.`);
+  return done;
 }
 
 function params() {
@@ -736,7 +737,38 @@ async function solve() {
   say("Solving…");
   const body = { day, params: params() };
   if (depot) body.depot_id = depot;
-  await waitFor(await api("POST", "/v1/plans", body), "Solve");
+  const done = await waitFor(await api("POST", "/v1/plans", body), "Solve");
+  if (done?.status === "draft") await discardEarlierDrafts(done);
+}
+
+async function discardEarlierDrafts(pub) {
+  // A new Solve replaces the earlier drafts of its day and depot: the service
+  // may have superseded them already; if not, they are discarded here
+  // (DELETE, where the service has it: 404/405 means it has not).
+  const list = await api("GET", `/v1/plans?${new URLSearchParams({ day: pub.day, limit: "50" })}`);
+  const earlier = list.data.filter((p) => p.id !== pub.id && p.status === "draft" && p.depot_id === pub.depot_id
+    && Date.parse(p.created_at) <= Date.parse(pub.created_at));
+  for (const old of earlier) await discard(old.id);
+  if (earlier.length) {
+    const status = $("status");
+    status.textContent += ` It replaces draft ${earlier.map((p) => p.id).join(", ")}.`;
+  }
+}
+
+async function discard(planId) {
+  // true: the draft is gone; false: this service cannot discard drafts.
+  if (state.canDiscard === false) return false;
+  try {
+    await api("DELETE", `/v1/plans/${encodeURIComponent(planId)}`);
+    return true;
+  } catch (err) {
+    if (err.status === 405 || (err.status === 404 && !err.problem?.detail?.includes(planId))) {
+      state.canDiscard = false;
+      return false;
+    }
+    if (err.status === 404 || err.status === 409) return true; // gone, or no longer a draft
+    throw err;
+  }
 }
 
 async function reoptimize() {
