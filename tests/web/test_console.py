@@ -170,6 +170,9 @@ def test_console_solve_dispatch_and_track(
     newest = server.call("GET", f"/v1/plans?day={day}", Role.dispatcher).json()
     child = next(p for p in newest["data"] if p["parent_id"] == pub.json()["id"])
     expect(page.locator("#plan-state")).to_have_text(f"(plan {child['id']}, draft)")
+    # ... and what it changes is there to review before dispatch.
+    expect(page.locator("#review")).to_be_visible()
+    expect(page.locator("#review-plan")).to_have_text(f"(draft {child['id']})")
     plan = server.call("GET", f"/v1/plans/{child['id']}", Role.dispatcher).json()[
         "plan"
     ]
@@ -180,7 +183,7 @@ def test_console_solve_dispatch_and_track(
     route = max(routes, key=lambda r: len(_stops(r)))
     first, second = _stops(route)[0], _stops(route)[1]
 
-    page.get_by_role("button", name="Dispatch").click()
+    page.get_by_role("button", name="Dispatch", exact=True).click()
     expect(page.locator("#status")).to_contain_text(
         f"dispatched: {len(stops)} orders", timeout=WAIT_MS
     )
@@ -189,6 +192,7 @@ def test_console_solve_dispatch_and_track(
         len(stops), timeout=WAIT_MS
     )
     expect(page.locator("#plan-state")).to_contain_text("dispatched")
+    expect(page.locator("#review")).to_be_hidden()
     kpi = page.locator("#kpis")
     expect(kpi.locator("[data-kpi=delivered] dd")).to_have_text(f"0 of {len(stops)}")
     expect(kpi.locator("[data-kpi=failed] dd")).to_have_text("0")
@@ -376,7 +380,7 @@ def test_depot_filter_shows_its_part_of_an_all_depot_plan(
     expect(page.locator("#totals div")).to_have_count(0)
     expect(page.locator("#stop-timeline")).to_have_count(0)
     expect(page.get_by_role("button", name="Re-optimise")).to_be_disabled()
-    expect(page.get_by_role("button", name="Dispatch")).to_be_disabled()
+    expect(page.get_by_role("button", name="Dispatch", exact=True)).to_be_disabled()
 
 
 def _a_plan(server: Server, day: dt.date) -> dict[str, Any]:

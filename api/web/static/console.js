@@ -45,10 +45,14 @@ const state = {
   // exceptions shown, acknowledged or decided here (until the stream says so),
   // and whether the service takes decisions (false once it answered 404/405)
   exceptions: new Map(), acked: new Map(), decided: new Map(), decide: null, lastLive: null, route: null,
+  // the draft under review (re-optimised or edited) and its changes; what
+  // the service can do (false once it answered 404/405); stops locked here
+  draft: null, draftChanges: null, canDiscard: null, canEdit: null, locked: new Set(),
 };
 let map, routeLayer, vanLayer;
 const stopMarkers = new Map();
 const routeLines = new Map();
+let draftLayer;
 const vanMarkers = new Map();
 
 function say(text, error = false) {
@@ -316,6 +320,7 @@ async function selectStop(orderId) {
   state.route = route.vehicle;
   highlightRoute();
   renderStopDetail(orderId);
+  renderStopEdit(orderId);
   try {
     const order = await api("GET", `/v1/orders/${encodeURIComponent(orderId)}`);
     const kind = $("stop-kind");
@@ -378,6 +383,8 @@ function renderPlan(pub, view = null) {
   renderTimelines(shown.plan);
   drawRoutes(shown.plan);
   $("stop-detail").replaceChildren(el("p", { text: "Choose a stop on the map or in a timeline." }));
+  $("stop-edit").replaceChildren();
+  if (state.draft && state.draft.id !== pub.id && state.draft.parent_id !== pub.id) closeReview();
   setButtons();
   startLive(pub.id);
 }
@@ -681,10 +688,16 @@ async function showPlan() {
     clearPlan();
     return say(`No plan for ${day}${depot ? ` at ${depot}` : ""} yet: press Solve.`);
   }
-  const pub = await api("GET", `/v1/plans/${encodeURIComponent(current.id)}`);
+  // A draft made from a dispatched plan waits for review while that plan
+  // stays live: show the live plan, and the draft in the review panel.
+  const parent = current.status === "draft" && current.parent_id
+    ? open.find((p) => p.id === current.parent_id && p.status === "dispatched") : null;
+  const pub = await api("GET", `/v1/plans/${encodeURIComponent((parent || current).id)}`);
   const view = await depotView(depot, pub);
   renderPlan(pub, view);
-  say(view ? `Plan ${current.id} of ${day} (all depots), showing ${depot}: ${view.vehicles.size} vans.` : `Plan ${current.id} of ${day}.`);
+  if (parent) openReview(await api("GET", `/v1/plans/${encodeURIComponent(current.id)}`));
+  const shownId = (parent || current).id;
+  say(view ? `Plan ${shownId} of ${day} (all depots), showing ${depot}: ${view.vehicles.size} vans.` : `Plan ${shownId} of ${day}.`);
 }
 
 function clearPlan() {
@@ -709,6 +722,8 @@ function clearPlan() {
   $("unassigned-count").textContent = "";
   $("vans").querySelector("tbody").replaceChildren();
   $("stop-detail").replaceChildren(el("p", { text: "Choose a stop on the map or in a timeline." }));
+  $("stop-edit").replaceChildren();
+  closeReview();
   setButtons();
 }
 
@@ -776,13 +791,253 @@ async function reoptimize() {
   if (!pub) return say("Show or solve a plan first.", true);
   const time = Math.max(0, secondsInto(pub.day));
   say(`Re-optimising from ${clock(time)}…`);
-  await waitFor(await api("POST", `/v1/plans/${pub.id}/reoptimize`, { time, params: params() }), "Re-optimise");
+  const accepted = await api("POST", `/v1/plans/${pub.id}/reoptimize`, { time, params: params() });
+  const done = await follow(accepted.url, (job) => say(`Re-optimise: ${job.status} ${Math.round(job.progress * 100)}% ${job.message || ""}`));
+  if (done.status === "failed") throw new Error(`Re-optimise failed: ${done.job?.error || "unknown error"}`);
+  await newDraft(pub, done, "Re-optimise");
+}
+
+async function newDraft(parent, draft, what) {
+  // A draft made from the plan on screen (re-optimised or edited) is reviewed
+  // before it is dispatched. A dispatched parent stays live meanwhile (the
+  // map and timelines keep showing it, the draft's routes on demand); a
+  // service that superseded the parent gets the draft drawn in its place.
+  let live = null;
+  try {
+    live = await api("GET", `/v1/plans/${encodeURIComponent(parent.id)}`);
+  } catch {
+    live = null;
+  }
+  if (live?.status === "dispatched" && draft.status === "draft") {
+    openReview(draft);
+    say(`${what}: draft ${draft.id} ready for review; plan ${parent.id} stays live until it is dispatched.`);
+    return;
+  }
+  renderPlan(draft, await depotView($("depot").value || null, draft));
+  if (draft.status === "draft") openReview(draft);
+  const s = draft.summary;
+  say(`${what}: plan ${draft.id} ready, ${s.routes} routes, ${s.served} of ${s.orders} orders served.`);
+}
+
+// -- review before dispatch ---------------------------------------------------
+
+function openReview(draft, changes = draft.changes) {
+  state.draft = draft;
+  state.draftChanges = changes || null;
+  draftLayer.clearLayers();
+  $("review").hidden = false;
+  $("review-plan").textContent = `(draft ${draft.id})`;
+  const onMap = state.plan?.id === draft.id;
+  $("review-note").textContent = onMap
+    ? "The map and timelines show this draft."
+    : `Plan ${state.plan?.id} stays live (map, timelines, vans) until this draft is dispatched.`;
+  $("review-changes").replaceChildren(renderChanges(changes, draft));
+  $("review-discard").hidden = state.canDiscard === false;
+  const toggle = $("review-toggle");
+  toggle.hidden = onMap;
+  toggle.setAttribute("aria-pressed", "false");
+  toggle.textContent = "Show the draft's routes";
+}
+
+function closeReview() {
+  state.draft = null;
+  state.draftChanges = null;
+  draftLayer?.clearLayers();
+  $("review").hidden = true;
+  $("review-changes").replaceChildren();
+}
+
+const SIGNED = (x, digits = 0) => `${x > 0 ? "+" : x < 0 ? "−" : "±"}${Math.abs(x).toFixed(digits)}`;
+
+function renderChanges(changes, draft) {
+  const box = el("div", { class: "changes" });
+  if (!changes) {
+    box.append(el("p", { text: "The service sent no list of changes for this draft." }));
+    return box;
+  }
+  const van = (v) => v || "no van";
+  const shifts = (changes.eta_shifts || []).filter((e) => Math.round((e.after - e.before) / 60) !== 0)
+    .sort((a, b) => Math.abs(b.after - b.before) - Math.abs(a.after - a.before));
+  const groups = [
+    ["moved", "Moved to another van", changes.moved || [], (m) => `${m.order}: ${van(m.before)} → ${van(m.after)}`],
+    ["inserted", "Added to a route", changes.inserted || [], (m) => `${m.order}: ${van(m.before)} → ${van(m.after)}`],
+    ["dropped", "Dropped", changes.dropped || [], (d) => `${d.order}: ${String(d.reason).replaceAll("_", " ")}${d.detail ? ` (${d.detail})` : ""}`],
+    ["eta_shift", "ETA shifts", shifts, (e) => `${e.order} on ${e.vehicle}: ${clock(e.before)} → ${clock(e.after)} (${SIGNED((e.after - e.before) / 60)} min)`],
+  ];
+  let any = false;
+  for (const [key, title, items, words] of groups) {
+    if (!items.length) continue;
+    any = true;
+    box.append(el("h3", { text: `${title} (${items.length})` }),
+      el("ul", { class: "change-list", "data-changes": key },
+        ...items.map((x) => el("li", { "data-change": key, "data-order": x.order, text: words(x) }))));
+  }
+  if (!any) box.append(el("p", { text: "No order changes van, route or ETA by a minute or more." }));
+  if (draft?.summary && state.plan?.summary && state.plan.id !== draft.id) {
+    const a = state.plan.summary, b = draft.summary;
+    box.append(el("p", { class: "deltas", text:
+      `Against the live plan: cost ${SIGNED(b.cost - a.cost)}, distance ${SIGNED((b.distance - a.distance) / 1000, 1)} km, `
+      + `driving ${SIGNED((b.duration - a.duration) / 60)} min, late ${SIGNED(b.late - a.late)}.` }));
+  }
+  return box;
+}
+
+function toggleDraftRoutes() {
+  const toggle = $("review-toggle");
+  const on = toggle.getAttribute("aria-pressed") !== "true";
+  toggle.setAttribute("aria-pressed", String(on));
+  toggle.textContent = on ? "Hide the draft's routes" : "Show the draft's routes";
+  draftLayer.clearLayers();
+  if (!on || !state.draft?.plan) return;
+  const draft = filtered(state.draft, state.view);
+  draft.plan.routes.forEach((route, i) => {
+    const points = route.steps.filter((s) => s.location && s.location.lat !== null).map((s) => [s.location.lat, s.location.lon]);
+    const line = L.polyline(points, {
+      color: COLOURS[i % COLOURS.length], weight: 4, opacity: 0.9, dashArray: "8 6", className: "draft-line", interactive: false,
+    }).addTo(draftLayer);
+    line.getElement()?.setAttribute("data-vehicle", route.vehicle);
+  });
+}
+
+async function reviewDispatch() {
+  const draft = state.draft;
+  if (!draft) return;
+  const got = await api("POST", `/v1/plans/${encodeURIComponent(draft.id)}/dispatch`);
+  const pub = await api("GET", `/v1/plans/${encodeURIComponent(draft.id)}`);
+  closeReview();
+  // From now on the page follows the dispatched draft's live stream.
+  renderPlan(pub, await depotView($("depot").value || null, pub));
+  say(`Plan ${got.id} dispatched: ${got.dispatched_orders} orders released to the vans.`);
+}
+
+async function reviewDiscard() {
+  const draft = state.draft;
+  if (!draft) return;
+  if (!(await discard(draft.id))) {
+    $("review-discard").hidden = true;
+    return say("Discarding a draft is not available in this service.", true);
+  }
+  closeReview();
+  if (state.plan?.id === draft.id) {
+    await showPlan();
+    say(`Draft ${draft.id} discarded.`);
+  } else {
+    say(`Draft ${draft.id} discarded; plan ${state.plan?.id} stays live.`);
+  }
+}
+
+// -- edits: move, re-sequence, lock (preview, then apply) ----------------------
+
+function editable() {
+  return state.canEdit !== false && state.plan && ["draft", "dispatched"].includes(state.plan.status);
+}
+
+function renderStopEdit(orderId) {
+  const box = $("stop-edit");
+  box.replaceChildren();
+  const found = findStop(orderId);
+  if (!found || !editable()) return;
+  const { route, step } = found;
+  const stops = route.steps.filter((s) => STOP_TYPES.has(s.type)).map((s) => s.id);
+  const at = stops.indexOf(orderId);
+  const vans = state.shown.plan.routes.map((r) => r.vehicle);
+  const select = el("select", { id: "move-van" }, ...vans.map((v) => el("option", { value: v, text: v === route.vehicle ? `${v} (now)` : v })));
+  select.value = vans.find((v) => v !== route.vehicle) || route.vehicle;
+  const locked = state.locked.has(orderId) || Boolean(step.locked);
+  box.append(el("fieldset", { class: "edit" },
+    el("legend", { text: `Change ${orderId}` }),
+    el("div", { class: "row" },
+      el("div", { class: "field" }, el("label", { for: "move-van", text: "Move to van" }), select),
+      el("div", { class: "field" }, el("label", { for: "move-position", text: "at position" }),
+        el("input", { id: "move-position", type: "number", min: 1, step: 1, placeholder: "auto", inputmode: "numeric" })),
+      el("button", { type: "button", id: "preview-move", onclick: guarded(() => previewMove(orderId)), text: "Preview move" })),
+    el("div", { class: "row" },
+      el("button", { type: "button", class: "secondary", id: "move-up", disabled: at <= 0,
+        onclick: guarded(() => previewSequence(route, stops, at, at - 1)), text: "Move up" }),
+      el("button", { type: "button", class: "secondary", id: "move-down", disabled: at < 0 || at >= stops.length - 1,
+        onclick: guarded(() => previewSequence(route, stops, at, at + 1)), text: "Move down" }),
+      el("button", { type: "button", class: "secondary", id: "lock-toggle", "aria-pressed": String(locked),
+        onclick: guarded(() => preview([{ op: "lock", order_id: orderId, locked: !locked }], locked ? `Unlock ${orderId}` : `Lock ${orderId}`)),
+        text: locked ? "Unlock stop" : "Lock stop" })),
+    el("div", { id: "edit-preview", "aria-live": "polite" })));
+}
+
+function previewMove(orderId) {
+  const vehicle = $("move-van").value;
+  const raw = $("move-position").value.trim();
+  const position = raw === "" ? null : Number(raw) - 1;
+  if (position !== null && (!Number.isInteger(position) || position < 0)) {
+    return say("Position: a whole number from 1, or empty for the best place.", true);
+  }
+  const where = position === null ? "best position" : `position ${position + 1}`;
+  return preview([{ op: "move", order_id: orderId, vehicle, position }], `Move ${orderId} to ${vehicle}, ${where}`);
+}
+
+function previewSequence(route, stops, from, to) {
+  const order = [...stops];
+  [order[from], order[to]] = [order[to], order[from]];
+  return preview([{ op: "resequence", vehicle: route.vehicle, order_ids: order }], `${stops[from]} ${to < from ? "up" : "down"} on ${route.vehicle}`);
+}
+
+function unavailable(err) {
+  return err.status === 405 || (err.status === 404 && !String(err.problem?.detail || "").includes(state.plan?.id));
+}
+
+async function preview(edits, what) {
+  const planId = state.plan.id;
+  let got;
+  try {
+    got = await api("POST", `/v1/plans/${encodeURIComponent(planId)}/edits/preview`, { edits, force: false });
+  } catch (err) {
+    if (unavailable(err)) {
+      state.canEdit = false;
+      $("stop-edit").replaceChildren(el("p", { class: "hint", text: "Moving, re-sequencing and locking stops are not available in this service." }));
+      return say("Editing routes is not available in this service.", true);
+    }
+    throw err;
+  }
+  const box = $("edit-preview");
+  if (!box || state.plan?.id !== planId) return;
+  const km = (m) => SIGNED((m || 0) / 1000, 1);
+  const rows = [
+    ["Cost", SIGNED(got.cost_delta || 0)],
+    ["Distance", `${km(got.distance_delta_m)} km`],
+    ["Time", `${SIGNED((got.duration_delta_s || 0) / 60)} min`],
+    ["Late orders", SIGNED(got.late_delta || 0)],
+  ];
+  const apply = el("button", {
+    type: "button", id: "apply-edit", text: got.feasible ? "Apply" : "Apply anyway",
+    onclick: guarded(() => applyEdits(planId, edits, !got.feasible, what, got.changes)),
+  });
+  box.replaceChildren(el("div", { class: `preview ${got.feasible ? "ok" : "bad"}`, "data-feasible": String(got.feasible) },
+    el("h3", { text: `Preview: ${what}` }),
+    el("p", { class: "feasible", text: got.feasible ? "Feasible: every window, break and capacity holds." : "Not feasible:" }),
+    got.violations?.length ? el("ul", { class: "violations" }, ...got.violations.map((v) => el("li", { text: v }))) : null,
+    el("table", { class: "deltas", "aria-label": "What the change does" },
+      el("tbody", {}, ...rows.map(([k, v]) => el("tr", { "data-delta": k.toLowerCase().replace(" ", "-") }, el("th", { scope: "row", text: k }), el("td", { class: "num", text: v }))))),
+    el("div", { class: "row" }, apply,
+      el("button", { type: "button", class: "secondary", text: "Cancel", onclick: () => box.replaceChildren() }))));
+  say(`Preview of ${what}: ${got.feasible ? "feasible" : "not feasible"}.`);
+}
+
+async function applyEdits(planId, edits, force, what, changes) {
+  const draft = await api("POST", `/v1/plans/${encodeURIComponent(planId)}/edits`, { edits, force });
+  for (const e of edits) {
+    if (e.op === "lock") {
+      if (e.locked) state.locked.add(e.order_id);
+      else state.locked.delete(e.order_id);
+    }
+  }
+  const parent = state.plan;
+  if (!draft.changes && changes) draft.changes = changes;
+  await newDraft(parent, draft, what);
 }
 
 async function dispatchPlan() {
   const pub = state.plan;
   if (!pub) return say("Show or solve a plan first.", true);
   const got = await api("POST", `/v1/plans/${pub.id}/dispatch`);
+  if (state.draft?.id === pub.id) closeReview();
   state.plan = { ...pub, status: got.status, dispatched_at: got.dispatched_at };
   state.shown = { ...state.shown, status: got.status, dispatched_at: got.dispatched_at };
   renderTotals(state.shown);
@@ -795,7 +1050,7 @@ function guarded(action) {
     event?.preventDefault();
     setApiKey($("key").value.trim());
     if (!apiKey()) return say("Enter a dispatcher API key first.", true);
-    const buttons = ["load", "solve", "reoptimize", "dispatch"].map($);
+    const buttons = ["load", "solve", "reoptimize", "dispatch", "review-dispatch", "review-discard"].map($);
     const was = buttons.map((b) => b.disabled);
     buttons.forEach((b) => { b.disabled = true; });
     try {
@@ -829,6 +1084,7 @@ async function init() {
   map = L.map("map", { preferCanvas: false, zoomSnap: 0.25 }).setView([37.56, 126.98], 11);
   routeLayer = L.layerGroup().addTo(map);
   vanLayer = L.layerGroup().addTo(map);
+  draftLayer = L.layerGroup().addTo(map);
   legend();
   setInterval(drawNow, 60_000);
   let resizing = null;
@@ -843,6 +1099,9 @@ async function init() {
   $("solve").addEventListener("click", guarded(solve));
   $("reoptimize").addEventListener("click", guarded(reoptimize));
   $("dispatch").addEventListener("click", guarded(dispatchPlan));
+  $("review-dispatch").addEventListener("click", guarded(reviewDispatch));
+  $("review-discard").addEventListener("click", guarded(reviewDiscard));
+  $("review-toggle").addEventListener("click", toggleDraftRoutes);
   await addBaseLayers(L, map).catch((err) => say(`Base map: ${err.message}`, true));
   document.body.dataset.ready = "true";
   if (apiKey()) {
