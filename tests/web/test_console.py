@@ -321,7 +321,15 @@ def test_console_solve_dispatch_and_track(
     expect(again.locator("path.route-line")).to_have_count(len(routes))
     again.locator(f"button.seg[data-order='{first['id']}']").click()
     expect(again.locator("#stop-timeline")).to_be_visible()
+    # The stop's edit controls are there for a plan that can still change.
+    expect(again.locator("#stop-edit fieldset")).to_be_visible()
     assert axe_violations(again, "console") == []
+    # A re-optimisation waits for review: the review panel passes too.
+    again.get_by_role("button", name="Re-optimise").click()
+    expect(again.locator("#review")).to_be_visible(timeout=WAIT_MS)
+    expect(again.locator("#review-changes h3, #review-changes p").first).to_be_visible()
+    shot(again, "console-review-panel")
+    assert axe_violations(again, "console-review-panel") == []
     audit.close()
 
 
