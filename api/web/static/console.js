@@ -679,10 +679,11 @@ async function showPlan() {
   say("Looking for the day's plan…");
   const list = await api("GET", `/v1/plans?${new URLSearchParams({ day, limit: "50" })}`);
   const open = list.data.filter(usable);
-  // A depot: its own plan, else its part of a plan of every depot.
-  // All depots: a plan of the whole day if there is one, else the newest.
+  // A depot: the newest of its own plans and the plans of every depot (of
+  // which it gets its part). All depots: a plan of the whole day if there
+  // is one, else the newest.
   const current = depot
-    ? open.find((p) => p.depot_id === depot) || open.find((p) => p.depot_id === null)
+    ? open.find((p) => p.depot_id === depot || p.depot_id === null)
     : open.find((p) => p.depot_id === null) || open[0];
   if (!current) {
     clearPlan();
