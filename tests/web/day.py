@@ -93,3 +93,72 @@ def send_events(server: Server, day: dt.date, events: list[dict[str, Any]]) -> N
     assert got.status_code == 200, got.text
     result = got.json()
     assert len(result["accepted"]) == len(events), result
+
+
+#: A second depot across the river, with one van of its own.
+SECOND_DEPOT = "hub-yongsan"
+SECOND_VAN = "van-y"
+
+
+def seed_two_depots(server: Server, day: dt.date) -> dict[str, list[str]]:
+    """Orders of ``day`` at two depots, for a plan of every depot at once.
+
+    Needs :func:`seed_day` first (its depot and vans); adds
+    :data:`SECOND_DEPOT` and its van :data:`SECOND_VAN`. Returns each
+    depot's order ids.
+    """
+    depot = {
+        "id": SECOND_DEPOT,
+        "name": "Yongsan hub",
+        "location": {"lat": 37.53, "lon": 126.97},
+    }
+    assert server.call("POST", "/v1/depots", Role.dispatcher, depot).status_code == 201
+    van = {
+        "id": SECOND_VAN,
+        "start": SECOND_DEPOT,
+        "end": SECOND_DEPOT,
+        "capacity": [5],
+        "shift": ["00:00", "23:59"],
+    }
+    got = server.call("POST", "/v1/vehicles", Role.dispatcher, van)
+    assert got.status_code == 201, got.text
+    ids: dict[str, list[str]] = {DEPOT: [], SECOND_DEPOT: []}
+    for i, (lat, lon) in enumerate(HOMES[:6]):
+        at = DEPOT if i < 3 else SECOND_DEPOT
+        order_id = f"d{day.day:02d}-{i + 1}"
+        job = {
+            "id": order_id,
+            "demand": [1],
+            "location": {"lat": lat, "lon": lon},
+            "service": 300,
+        }
+        body = {"day": day.isoformat(), "depot_id": at, "job": job}
+        got = server.call("POST", "/v1/orders", Role.dispatcher, body)
+        assert got.status_code == 201, got.text
+        ids[at].append(order_id)
+    return ids
+
+
+def seed_cold_orders(server: Server, day: dt.date) -> list[str]:
+    """Three orders of ``day`` at :data:`DEPOT`, the first a cold-chain one.
+
+    Needs :func:`seed_day` first (its depot and vans). A van's temperature
+    reading outside 0-4 °C while the first is on board raises a sensor
+    excursion. Returns the order ids, the cold one first.
+    """
+    ids = []
+    for i, (lat, lon) in enumerate(HOMES[:3]):
+        order_id = f"c{day.day:02d}-{i + 1}"
+        job: dict[str, Any] = {
+            "id": order_id,
+            "demand": [1],
+            "location": {"lat": lat, "lon": lon},
+            "service": 300,
+        }
+        if i == 0:
+            job["handling"] = {"requirement": "cold_chain"}
+        body = {"day": day.isoformat(), "depot_id": DEPOT, "job": job}
+        got = server.call("POST", "/v1/orders", Role.dispatcher, body)
+        assert got.status_code == 201, got.text
+        ids.append(order_id)
+    return ids
