@@ -4,8 +4,10 @@
 ``/plans/{plan_id}/live`` serves the dispatcher console: every order's status
 and ETA and every van's last position for one plan, also as a stream;
 ``/track/{token}`` serves the customer, who holds only the order's random
-tracking token: it shows that order's status, its ETA window and, while the
-van is on its way to this very stop, the van's position, and nothing else.
+tracking token: it shows that order's status, its promised slot and
+hand-over window, its place on the van's route and, while the van is on its
+way to this very stop, the van's position; once delivered, the proof the
+device sent, and it takes the customer's rating of that order. Nothing else.
 The views are :mod:`api.services.tracking_views`.
 """
 
@@ -18,7 +20,7 @@ from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel
 
 from api.auth import key_refusal
@@ -28,6 +30,7 @@ from api.deps import (
     Principal,
     ReadsDep,
     Role,
+    SessionDep,
     SessionsDep,
     require,
 )
@@ -40,10 +43,13 @@ from api.services.tracking_views import (
     OrderEtaPublic,
     OrderTrackingPublic,
     PlanLivePublic,
+    RatingCreate,
+    RatingPublic,
     TrackPublic,
     fast_eta_view,
     plan_live_view,
     public_view,
+    rate_order,
     tracking_view,
 )
 from tracking.status import TERMINAL
@@ -349,6 +355,34 @@ def stream_tracking_link(
         max_seconds,
         _NO_TOKEN,
         token=token,
+    )
+
+
+@router.post(
+    "/track/{token}/rating",
+    response_model=RatingPublic,
+    status_code=201,
+    responses={
+        200: {"model": RatingPublic, "description": "an earlier rating replaced"},
+        **problem_responses(404, 409, 422),
+    },
+)
+def rate_tracking_link(
+    token: Token, body: RatingCreate, session: SessionDep
+) -> JSONResponse:
+    """The customer rates the delivered order of this link (no key needed).
+
+    One rating per order: posting again replaces it (200; the first is 201).
+    409 while the order is not delivered.
+    """
+    found = rate_order(session, token, body)
+    if found is None:
+        raise HTTPException(404, _NO_TOKEN)
+    rating, created = found
+    return JSONResponse(
+        rating.model_dump(mode="json"),
+        status_code=201 if created else 200,
+        headers={"Cache-Control": "no-store"},
     )
 
 
