@@ -13,6 +13,7 @@ The views are :mod:`api.services.tracking_views`.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Hashable
@@ -32,6 +33,7 @@ from api.deps import (
     Role,
     SessionDep,
     SessionsDep,
+    SlotBooksDep,
     require,
 )
 from api.errors import problem_responses
@@ -45,11 +47,16 @@ from api.services.tracking_views import (
     PlanLivePublic,
     RatingCreate,
     RatingPublic,
+    RebookCreate,
+    RebookPublic,
     TrackPublic,
+    TrackSlotsPublic,
     fast_eta_view,
     plan_live_view,
     public_view,
     rate_order,
+    rebook_view,
+    slots_view,
     tracking_view,
 )
 from tracking.status import TERMINAL
@@ -384,6 +391,44 @@ def rate_tracking_link(
         status_code=201 if created else 200,
         headers={"Cache-Control": "no-store"},
     )
+
+
+@router.get(
+    "/track/{token}/slots",
+    response_model=TrackSlotsPublic,
+    responses=problem_responses(404, 409, 422),
+)
+def read_tracking_slots(
+    token: Token,
+    session: SessionDep,
+    books: SlotBooksDep,
+    day: Annotated[
+        dt.date | None,
+        Query(description="a day after the failed attempt (default: the next day)"),
+    ] = None,
+) -> TrackSlotsPublic:
+    """The slots a failed delivery could move to (no key needed; 409 unless
+    the order's last attempt failed and is not resolved)."""
+    view = slots_view(session, books, token, day)
+    if view is None:
+        raise HTTPException(404, _NO_TOKEN)
+    return view
+
+
+@router.post(
+    "/track/{token}/rebook",
+    response_model=RebookPublic,
+    responses=problem_responses(404, 409, 422),
+)
+def rebook_tracking_link(
+    token: Token, body: RebookCreate, session: SessionDep, books: SlotBooksDep
+) -> RebookPublic:
+    """Move the failed delivery of this link's order to the slot the customer
+    picked (no key needed): the order is planned again on that day."""
+    view = rebook_view(session, books, token, body)
+    if view is None:
+        raise HTTPException(404, _NO_TOKEN)
+    return view
 
 
 @router.get(

@@ -9,6 +9,7 @@ order's day; ``window`` gives the same as aware datetimes.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
@@ -18,14 +19,17 @@ from sqlalchemy.orm import Session
 from api.db import orders, plans
 from api.db import tracking as rows
 from api.db.async_reads import compiled
+from api.db.tables_dispatch import OrderRow
 from api.db.tracking import RouteRef
-from api.services.errors import Conflict
+from api.services.errors import Conflict, Invalid, NotFound
 from api.services.exceptions import ExceptionPublic, exception_public
+from api.services.ingest import ingest
 from api.services.reads import ReadSessions
-from api.services.tracking import LiveEtas, eta_clock, local_time
+from api.services.slots import SlotBooks, SlotQuoteCreate, quote_slots, rebook_order
+from api.services.tracking import LiveEtas, eta_clock, local_time, now_seconds
 from routing.bounds import check_text, not_a_bool
 from tracking.eta import Eta
-from tracking.events import Delivered, FailedAttempt, FailureReason
+from tracking.events import AttemptResolved, Delivered, FailedAttempt, FailureReason
 from tracking.sensors import Excursion
 from tracking.status import OrderState, OrderStatus, StatusChange
 from tracking.store import VehicleState
@@ -40,9 +44,13 @@ __all__ = [
     "ProofPublic",
     "RatingCreate",
     "RatingPublic",
+    "RebookCreate",
+    "RebookPublic",
     "StopLive",
     "TimeSlot",
     "TrackPublic",
+    "TrackSlot",
+    "TrackSlotsPublic",
     "TrackStep",
     "VehicleLive",
     "eta_view",
@@ -52,6 +60,8 @@ __all__ = [
     "plan_live_view",
     "public_view",
     "rate_order",
+    "rebook_view",
+    "slots_view",
     "tracking_view",
 ]
 
@@ -648,3 +658,150 @@ async def fast_eta_view(
 def link_exists(session: Session, token: str) -> bool:
     """Whether some order has the tracking link ``token``."""
     return orders.order_by_token(session, token=token) is not None
+
+
+# -- another slot after a failed attempt ---------------------------------------
+
+#: How many days ahead a customer may move a failed delivery.
+REBOOK_DAYS = 14
+
+
+class TrackSlot(BaseModel):
+    """A delivery slot the customer could pick (local times)."""
+
+    id: str
+    start: dt.datetime
+    end: dt.datetime
+    available: bool
+
+
+class TrackSlotsPublic(BaseModel):
+    """The home-delivery slots of ``day`` for the order's address."""
+
+    day: dt.date
+    slots: list[TrackSlot]
+
+
+class RebookCreate(BaseModel):
+    """Another slot for a failed delivery: a later day and a slot of it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    day: dt.date = Field(description="a day after the failed attempt's")
+    slot_id: str = Field(
+        min_length=1, max_length=200, description="from GET /v1/track/{token}/slots"
+    )
+
+
+class RebookPublic(BaseModel):
+    """The booked slot: the order is now planned on ``day`` in ``slot``."""
+
+    day: dt.date
+    slot: TrackSlot
+
+
+def _rebookable(session: Session, token: str) -> tuple[OrderRow, dt.date] | None:
+    """The order of ``token`` and the day of its failed attempt (None: no
+    such token); Conflict when it is not waiting after a failed attempt."""
+    row = orders.order_by_token(session, token=token)
+    if row is None:
+        return None
+    found = rows.tracked_order(session, order_id=row.id)
+    if found is None or found[1].state is not OrderState.FAILED_ATTEMPT:
+        state = OrderState.CREATED if found is None else found[1].state
+        raise Conflict(
+            f"only an order after a failed attempt can be moved; this one is {state}"
+        )
+    return row, found[0]
+
+
+def _check_day(day: dt.date, failed_on: dt.date, field: str) -> None:
+    if not failed_on < day <= failed_on + dt.timedelta(days=REBOOK_DAYS):
+        raise Invalid.one(
+            field,
+            f"must be one of the {REBOOK_DAYS} days after {failed_on.isoformat()}",
+        )
+
+
+def slots_view(
+    session: Session, books: SlotBooks, token: str, day: dt.date | None
+) -> TrackSlotsPublic | None:
+    """The slots the order of ``token`` could move to on ``day`` (default:
+    the day after the failed attempt); none when that day has no plan yet."""
+    found = _rebookable(session, token)
+    if found is None:
+        return None
+    row, failed_on = found
+    day = failed_on + dt.timedelta(days=1) if day is None else day
+    _check_day(day, failed_on, "day")
+    job = row.job
+    if job.location is None or not job.location.has_coordinates:
+        return TrackSlotsPublic(day=day, slots=[])
+    request = SlotQuoteCreate(
+        location=job.location,
+        day=day,
+        depot_id=row.depot_id,
+        demand=job.demand,
+        service_time=job.service,
+        collect=job.collect or None,
+    )
+    try:
+        quotes = quote_slots(session, books=books, request=request)
+    except NotFound:
+        return TrackSlotsPublic(day=day, slots=[])
+    return TrackSlotsPublic(
+        day=day,
+        slots=[
+            TrackSlot(
+                id=q.slot.id,
+                start=local_time(q.slot.window.start, day),
+                end=local_time(q.slot.window.end, day),
+                available=q.available,
+            )
+            for q in quotes.data
+            if q.slot.station is None
+        ],
+    )
+
+
+def rebook_view(
+    session: Session, books: SlotBooks, token: str, body: RebookCreate
+) -> RebookPublic | None:
+    """Move the failed delivery of ``token``'s order to the slot it picked
+    (None: no such token): the failed attempt is resolved as rescheduled
+    and the order planned in that slot of ``body.day``."""
+    found = _rebookable(session, token)
+    if found is None:
+        return None
+    row, failed_on = found
+    _check_day(body.day, failed_on, "day")
+
+    def resolve(s: Session) -> None:
+        event = AttemptResolved(
+            id=f"rebook-{secrets.token_hex(8)}",
+            at=now_seconds(failed_on),
+            order_id=row.id,
+            outcome="rescheduled",
+            note=f"the customer picked slot {body.slot_id} of {body.day.isoformat()}",
+        )
+        result = ingest(s, failed_on, [event])
+        if event.id not in result.accepted:
+            raise Conflict("the failed attempt could not be resolved; try again")
+
+    slot, _ = rebook_order(
+        session,
+        books=books,
+        order=row,
+        day=body.day,
+        slot_id=body.slot_id,
+        prepare=resolve,
+    )
+    return RebookPublic(
+        day=body.day,
+        slot=TrackSlot(
+            id=slot.id,
+            start=local_time(slot.window.start, body.day),
+            end=local_time(slot.window.end, body.day),
+            available=False,
+        ),
+    )
