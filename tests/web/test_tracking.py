@@ -16,7 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Request, expect
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Request,
+    ViewportSize,
+    expect,
+)
 
 from api.auth import Role
 from tests.web.conftest import PHONE, Server, axe_violations, shot, watch_errors
@@ -35,6 +42,8 @@ pytestmark = pytest.mark.browser
 WAIT_MS = 30_000
 #: The page's weight budget while it shows no map (bytes, all responses).
 BUDGET = 150_000
+#: A phone's screen, typed for Playwright.
+SCREEN: ViewportSize = {"width": PHONE["width"], "height": PHONE["height"]}
 #: An order of ours with a promised window, beside the day's others.
 SLOTTED = "o-slot"
 #: A 1x1 PNG, as the device sends a photo.
@@ -136,7 +145,7 @@ def phone(browser: Browser) -> Iterator[BrowserContext]:
     only their own scripts.
     """
     context = browser.new_context(
-        viewport=PHONE, is_mobile=True, locale="ko-KR", bypass_csp=True
+        viewport=SCREEN, is_mobile=True, locale="ko-KR", bypass_csp=True
     )
     yield context
     context.close()
@@ -237,7 +246,7 @@ def test_light_without_a_map(server: Server, dispatched: Day, browser: Browser) 
     The open event stream is left out (a live connection, it grows with
     time); it is the only request that does not finish."""
     other = _stops(_route(dispatched, slotted=False))[0]["id"]
-    context = browser.new_context(viewport=PHONE, is_mobile=True)
+    context = browser.new_context(viewport=SCREEN, is_mobile=True)
     page = context.new_page()
     finished: list[Request] = []
     started: list[str] = []
