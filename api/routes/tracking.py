@@ -112,8 +112,11 @@ def _to_minute(window: dict[str, Any] | None) -> None:
 
 
 def _change_key(view: BaseModel) -> str:
-    """What must change for a new event: status, window to the minute, van."""
-    data = view.model_dump(mode="json", include={"status", "window", "driver"})
+    """What must change for a new event: status, window to the minute, van,
+    stops before the customer's, the day (a failed delivery moved)."""
+    data = view.model_dump(
+        mode="json", include={"status", "window", "driver", "stops_away", "day"}
+    )
     _to_minute(data.get("window"))
     return json.dumps(data, sort_keys=True)
 
@@ -272,7 +275,13 @@ async def read_order_eta(
     if view is None:
         found = await reads.run(
             lambda s: tracking_view(
-                s, etas, order_id, at, with_kind=False, excursions=False
+                s,
+                etas,
+                order_id,
+                at,
+                with_kind=False,
+                excursions=False,
+                rating=False,
             )
         )
         if found is None:

@@ -306,13 +306,15 @@ def tracking_view(
     *,
     with_kind: bool = True,
     excursions: bool = True,
+    rating: bool = True,
 ) -> OrderTrackingPublic | None:
     """Status, history, ETA and sensor excursions of an order (None: no such
     order).
 
     ``with_kind=False`` skips reading the stored order for ``kind`` (left
-    None) when the order is tracked, and ``excursions=False`` leaves the
-    excursions out: the ETA read needs one statement.
+    None) when the order is tracked, and ``excursions=False`` and
+    ``rating=False`` leave the excursions and the customer's rating (of a
+    delivered order) out: the ETA read needs one statement.
     """
     found = rows.tracked_order(session, order_id=order_id)
     row = (
@@ -343,7 +345,7 @@ def tracking_view(
         if excursions
         else [],
         rating=_rating(session, order_id)
-        if status.state is OrderState.DELIVERED and excursions
+        if rating and status.state is OrderState.DELIVERED
         else None,
     )
 

@@ -206,9 +206,17 @@ def test_scheduled_shows_order_date_and_promise(
         expect(page.locator("#eta-window")).to_contain_text(promised[lang])
         expect(page.locator("#eta-expected")).to_have_count(0)
         expect(page.locator("#where")).to_be_visible()  # the address, no map yet
-        expect(page.locator("#map")).to_be_hidden()
+        expect(page.locator("#driver")).to_be_hidden()
 
     _in_both_languages(page, "track-scheduled", check)
+    loaded: list[str] = []
+    page.on("request", lambda r: loaded.append(r.url))
+    page.get_by_role("button", name="Show my address on a map").click()
+    expect(page.locator("#driver .leaflet-container")).to_be_visible(timeout=WAIT_MS)
+    expect(page.locator("#driver path.home")).to_have_count(1)
+    expect(page.locator("#driver path.van")).to_have_count(0)
+    assert any(u.endswith("/static/vendor/leaflet.js") for u in loaded), loaded
+    assert axe_violations(page, "track-scheduled-map") == []
     assert errors == []
 
 

@@ -435,10 +435,14 @@ function renderWhere(t) {
   const section = $("where");
   section.hidden = !d && !pin;
   if (section.hidden) return;
-  $("driver-text").textContent = d ? t.seen(time(d.at)) : t.pinOnly;
+  // The van's position only while this is its next stop (the server's
+  // choice); the address on a map when the customer asks, or with the van.
+  $("address-text").hidden = Boolean(d);
+  $("driver-text").hidden = !d;
+  $("driver-text").textContent = d ? t.seen(time(d.at)) : "";
   const showing = Boolean(d) || mapWanted;
-  $("show-map").hidden = showing;
-  $("map").hidden = !showing;
+  $("show-map").hidden = showing || !pin;
+  $("driver").hidden = !showing;
   if (showing) drawMap().catch(() => {});
 }
 
