@@ -794,6 +794,8 @@ def stops_before(
         .join(OrderStatusRow, OrderStatusRow.order_id == RouteStopRow.order_id)
         .where(
             RouteStopRow.day == day,
+            # An order moved to another day left its old stop behind.
+            OrderStatusRow.day == day,
             RouteStopRow.vehicle == mine.vehicle,
             RouteStopRow.position < mine.position,
             OrderStatusRow.state.in_(list(pending)),

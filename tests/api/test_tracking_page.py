@@ -402,7 +402,7 @@ def test_failed_attempt_says_why_and_moves_to_another_slot(
     """After a failed attempt the page has the reason; the token's order
     (and no other) can pick a slot of a later day, and is planned there."""
     _start(client, keys)
-    first, second, _ = day.order_ids
+    first, second, last = day.order_ids
     token = day.tokens[first]
     # Not failed (yet): nothing to move.
     assert client.get(f"/v1/track/{token}/slots").status_code == 409
@@ -449,6 +449,8 @@ def test_failed_attempt_says_why_and_moves_to_another_slot(
     assert after["day"] == NEXT.isoformat()
     assert after["promised"][0]["start"] == free[0]["start"]
     assert _view(client, day.tokens[second])["day"] == DAY.isoformat()
+    # The moved order is no stop of today's route any more.
+    assert _view(client, day.tokens[last])["stops_away"] == 1
     # Booked once: the order is no longer after a failed attempt.
     twice = client.post(
         f"/v1/track/{token}/rebook",
