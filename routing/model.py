@@ -396,6 +396,11 @@ class Job(_OrderBase):
     setup: Seconds = 0
     service: Seconds = 0
     time_windows: Windows = ()
+    early_ok: Flag = Field(
+        default=False,
+        description="the customer allows the hand-over before the window opens "
+        "(the tracking page then shows the van's arrival, not the window)",
+    )
 
     _sorted = field_validator("time_windows")(_check_windows)
 

@@ -23,7 +23,8 @@ stop_arrived       the van reached the stop of ``order_id`` (``None``:
                    its depot)
 stop_departed      the van left the stop of ``order_id`` (``None``: the
                    depot, i.e. the route began)
-delivered          handed over, with ``proof`` (recipient or photo)
+delivered          handed over, with ``proof`` (recipient, photo
+                   reference, image or signature)
 failed_attempt     not delivered at the door, with a ``reason`` code
 attempt_resolved   an operator's decision after a failed attempt
 order_cancelled    the customer or an operator cancelled the order
@@ -34,11 +35,13 @@ sensor             a reading of the van's (or one parcel's) sensor:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     ConfigDict,
     Field,
     TypeAdapter,
@@ -50,7 +53,16 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from routing.base import FrozenModel
-from routing.bounds import DAY_MARGIN, DayTime, Id, Int32, PlanningTime, Real, Text
+from routing.bounds import (
+    DAY_MARGIN,
+    DayTime,
+    Id,
+    Int32,
+    PlanningTime,
+    Real,
+    Text,
+    check_text,
+)
 
 __all__ = [
     "AttemptResolved",
@@ -189,19 +201,76 @@ class StopDeparted(_Event):
     order_id: Id | None = None
 
 
-class Proof(FrozenModel):
-    """Proof of delivery: who took the parcel, or a photo of where it was left."""
+#: Largest image a device may send as proof of delivery, as a data: URL
+#: (characters; about 280 KB of image once decoded).
+MAX_PROOF_IMAGE = 380_000
+#: Longest recipient name a proof may carry.
+MAX_RECIPIENT = 100
+_IMAGE_URL = re.compile(r"data:image/(png|jpeg|webp);base64,[A-Za-z0-9+/]+={0,2}")
 
-    recipient: Text | None = Field(default=None, min_length=1)
+
+def _check_image(value: str) -> str:
+    """A base64 ``data:`` URL of a PNG, JPEG or WebP image, nothing else."""
+    if not _IMAGE_URL.fullmatch(value):
+        raise PydanticCustomError(
+            "proof_image",
+            "must be a data:image/png, data:image/jpeg or data:image/webp "
+            "URL with base64 content",
+        )
+    return value
+
+
+#: Who took the parcel.
+Recipient = Annotated[
+    str, Field(min_length=1, max_length=MAX_RECIPIENT), AfterValidator(check_text)
+]
+#: A picture sent by the device: shown to the customer as it is.
+ProofImage = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=MAX_PROOF_IMAGE,
+        description="a data:image/png|jpeg|webp;base64,... URL "
+        f"(at most {MAX_PROOF_IMAGE} characters)",
+    ),
+    AfterValidator(_check_image),
+]
+
+
+class Proof(FrozenModel):
+    """Proof of delivery: who took the parcel, a photo or the recipient's
+    signature.
+
+    ``recipient``, ``image`` and ``signature`` are shown to the customer on
+    the tracking page; ``photo`` is the device's own reference to a photo
+    kept elsewhere (shown to nobody).
+    """
+
+    recipient: Recipient | None = Field(
+        default=None, description="who took the parcel (shown to the customer)"
+    )
     photo: Text | None = Field(
         default=None, min_length=1, description="photo reference"
+    )
+    image: ProofImage | None = Field(
+        default=None, description="a photo of the handed-over parcel"
+    )
+    signature: ProofImage | None = Field(
+        default=None, description="the recipient's signature, as an image"
     )
 
     @model_validator(mode="after")
     def _something(self) -> Proof:
-        if self.recipient is None and self.photo is None:
+        if (
+            self.recipient is None
+            and self.photo is None
+            and self.image is None
+            and self.signature is None
+        ):
             raise PydanticCustomError(
-                "proof", "proof of delivery needs a recipient name or a photo reference"
+                "proof",
+                "proof of delivery needs a recipient name, a photo reference, "
+                "an image or a signature",
             )
         return self
 

@@ -1,6 +1,6 @@
 """Tables: tracking events, order statuses, vehicle states, route stops (0004),
 route revisions (0005), order limits, sensor excursions and dispatcher
-exceptions (0007), dead letters (0008).
+exceptions (0007), dead letters (0008), order ratings (0012).
 
 They hold what :class:`tracking.store.Store` keeps, per operating day: the
 bodies are the tracking library's own models as JSON (``Event``,
@@ -25,6 +25,7 @@ __all__ = [
     "ExceptionRow",
     "ExcursionRow",
     "OrderLimitsRow",
+    "OrderRatingRow",
     "OrderStatusRow",
     "RouteRevision",
     "RouteStopRow",
@@ -175,3 +176,17 @@ class DeadLetterRow(Base):
     vehicle: Mapped[str | None] = mapped_column(String(ID))
     payload: Mapped[str] = mapped_column(Text)
     error: Mapped[str] = mapped_column(Text)
+
+
+class OrderRatingRow(Base):
+    """The customer's rating of a delivered order (0012): CSAT 1-5, NPS 0-10
+    (optional) and a comment (optional); one per order, a new one replaces it."""
+
+    __tablename__ = "order_ratings"
+
+    order_id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    csat: Mapped[int]
+    nps: Mapped[int | None]
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -29,6 +29,7 @@ from api.db.tables_tracking import (
     ExceptionRow,
     ExcursionRow,
     OrderLimitsRow,
+    OrderRatingRow,
     OrderStatusRow,
     RouteRevision,
     RouteStopRow,
@@ -50,16 +51,20 @@ __all__ = [
     "event_row",
     "event_values",
     "get_exception",
+    "get_rating",
     "get_tracked_plan",
+    "last_order_event",
     "list_exceptions",
     "open_exception",
     "order_excursions",
     "order_ref_row",
     "order_status",
     "put_exception",
+    "put_rating",
     "route_events",
     "save_order_limits",
     "save_tracked_plan",
+    "stops_before",
     "tracked_order",
     "tracked_orders",
     "tracked_plans_between",
@@ -752,3 +757,73 @@ def route_events(
         or_(EventRow.vehicle == vehicle, EventRow.order_id.in_(order_ids)),
     )
     return [parse_event(body) for body in session.scalars(query)]
+
+
+# -- the customer's tracking page ---------------------------------------------
+
+
+def last_order_event(
+    session: Session, *, day: dt.date, order_id: str, kind: str
+) -> Event | None:
+    """The order's latest stored event of type ``kind`` that day (None: none)."""
+    query = (
+        select(EventRow.body)
+        .where(
+            EventRow.day == day,
+            EventRow.order_id == order_id,
+            EventRow.type == kind,
+        )
+        .order_by(EventRow.at.desc(), EventRow.id.desc())
+        .limit(1)
+    )
+    body = session.scalar(query)
+    return None if body is None else parse_event(body)
+
+
+def stops_before(
+    session: Session, *, day: dt.date, order_id: str, pending: Sequence[str]
+) -> int | None:
+    """How many orders come before this one on its van's route that day and
+    are still in one of the ``pending`` states (None: not on a route)."""
+    mine = session.get(RouteStopRow, (day, order_id))
+    if mine is None:
+        return None
+    query = (
+        select(func.count())
+        .select_from(RouteStopRow)
+        .join(OrderStatusRow, OrderStatusRow.order_id == RouteStopRow.order_id)
+        .where(
+            RouteStopRow.day == day,
+            # An order moved to another day left its old stop behind.
+            OrderStatusRow.day == day,
+            RouteStopRow.vehicle == mine.vehicle,
+            RouteStopRow.position < mine.position,
+            OrderStatusRow.state.in_(list(pending)),
+        )
+    )
+    return int(session.scalar(query) or 0)
+
+
+def get_rating(session: Session, *, order_id: str) -> OrderRatingRow | None:
+    """The customer's rating of an order, if any."""
+    return session.get(OrderRatingRow, order_id)
+
+
+def put_rating(
+    session: Session,
+    *,
+    order_id: str,
+    csat: int,
+    nps: int | None,
+    comment: str | None,
+) -> tuple[OrderRatingRow, bool]:
+    """Store the order's rating, replacing an earlier one; and whether it is new."""
+    row = session.get(OrderRatingRow, order_id)
+    created = row is None
+    if row is None:
+        row = OrderRatingRow(order_id=order_id, csat=csat, nps=nps, comment=comment)
+        session.add(row)
+    else:
+        row.csat, row.nps, row.comment = csat, nps, comment
+    session.flush()
+    return row, created

@@ -4,13 +4,16 @@
 ``/plans/{plan_id}/live`` serves the dispatcher console: every order's status
 and ETA and every van's last position for one plan, also as a stream;
 ``/track/{token}`` serves the customer, who holds only the order's random
-tracking token: it shows that order's status, its ETA window and, while the
-van is on its way to this very stop, the van's position, and nothing else.
+tracking token: it shows that order's status, its promised slot and
+hand-over window, its place on the van's route and, while the van is on its
+way to this very stop, the van's position; once delivered, the proof the
+device sent, and it takes the customer's rating of that order. Nothing else.
 The views are :mod:`api.services.tracking_views`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Hashable
@@ -18,7 +21,7 @@ from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel
 
 from api.auth import key_refusal
@@ -28,7 +31,9 @@ from api.deps import (
     Principal,
     ReadsDep,
     Role,
+    SessionDep,
     SessionsDep,
+    SlotBooksDep,
     require,
 )
 from api.errors import problem_responses
@@ -40,10 +45,18 @@ from api.services.tracking_views import (
     OrderEtaPublic,
     OrderTrackingPublic,
     PlanLivePublic,
+    RatingCreate,
+    RatingPublic,
+    RebookCreate,
+    RebookPublic,
     TrackPublic,
+    TrackSlotsPublic,
     fast_eta_view,
     plan_live_view,
     public_view,
+    rate_order,
+    rebook_view,
+    slots_view,
     tracking_view,
 )
 from tracking.status import TERMINAL
@@ -99,8 +112,11 @@ def _to_minute(window: dict[str, Any] | None) -> None:
 
 
 def _change_key(view: BaseModel) -> str:
-    """What must change for a new event: status, window to the minute, van."""
-    data = view.model_dump(mode="json", include={"status", "window", "driver"})
+    """What must change for a new event: status, window to the minute, van,
+    stops before the customer's, the day (a failed delivery moved)."""
+    data = view.model_dump(
+        mode="json", include={"status", "window", "driver", "stops_away", "day"}
+    )
     _to_minute(data.get("window"))
     return json.dumps(data, sort_keys=True)
 
@@ -259,7 +275,13 @@ async def read_order_eta(
     if view is None:
         found = await reads.run(
             lambda s: tracking_view(
-                s, etas, order_id, at, with_kind=False, excursions=False
+                s,
+                etas,
+                order_id,
+                at,
+                with_kind=False,
+                excursions=False,
+                rating=False,
             )
         )
         if found is None:
@@ -350,6 +372,72 @@ def stream_tracking_link(
         _NO_TOKEN,
         token=token,
     )
+
+
+@router.post(
+    "/track/{token}/rating",
+    response_model=RatingPublic,
+    status_code=201,
+    responses={
+        200: {"model": RatingPublic, "description": "an earlier rating replaced"},
+        **problem_responses(404, 409, 422),
+    },
+)
+def rate_tracking_link(
+    token: Token, body: RatingCreate, session: SessionDep
+) -> JSONResponse:
+    """The customer rates the delivered order of this link (no key needed).
+
+    One rating per order: posting again replaces it (200; the first is 201).
+    409 while the order is not delivered.
+    """
+    found = rate_order(session, token, body)
+    if found is None:
+        raise HTTPException(404, _NO_TOKEN)
+    rating, created = found
+    return JSONResponse(
+        rating.model_dump(mode="json"),
+        status_code=201 if created else 200,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.get(
+    "/track/{token}/slots",
+    response_model=TrackSlotsPublic,
+    responses=problem_responses(404, 409, 422),
+)
+def read_tracking_slots(
+    token: Token,
+    session: SessionDep,
+    books: SlotBooksDep,
+    day: Annotated[
+        dt.date | None,
+        Query(description="a day after the failed attempt (default: the next day)"),
+    ] = None,
+) -> TrackSlotsPublic:
+    """The slots a failed delivery could move to (no key needed; 409 unless
+    the order's last attempt failed and is not resolved)."""
+    view = slots_view(session, books, token, day)
+    if view is None:
+        raise HTTPException(404, _NO_TOKEN)
+    return view
+
+
+@router.post(
+    "/track/{token}/rebook",
+    response_model=RebookPublic,
+    responses=problem_responses(404, 409, 422),
+)
+def rebook_tracking_link(
+    token: Token, body: RebookCreate, session: SessionDep, books: SlotBooksDep
+) -> RebookPublic:
+    """Move the failed delivery of this link's order to the slot the customer
+    picked (no key needed): the order is planned again on that day."""
+    view = rebook_view(session, books, token, body)
+    if view is None:
+        raise HTTPException(404, _NO_TOKEN)
+    return view
 
 
 @router.get(

@@ -20,7 +20,7 @@ import datetime as dt
 import secrets
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated
@@ -57,6 +57,7 @@ __all__ = [
     "SlotQuotesPublic",
     "book_slot",
     "quote_slots",
+    "rebook_order",
 ]
 
 Key = tuple[dt.date, str | None]
@@ -450,3 +451,104 @@ def _store_order(session: Session, order: OrderCreate) -> OrderRow:
             for e in exc.errors
         ]
         raise Invalid(errors) from None
+
+
+# --- rebooking an order that exists ------------------------------------------
+
+
+def rebook_order(
+    session: Session,
+    *,
+    books: SlotBooks,
+    order: OrderRow,
+    day: dt.date,
+    slot_id: str,
+    prepare: Callable[[Session], None],
+) -> tuple[Slot, PlanRow]:
+    """Book a slot of ``day`` for an order that exists (a new delivery of a
+    failed attempt): the order moves to ``day`` with the slot as its window.
+
+    ``prepare`` runs in the same transaction before the new plan version is
+    tracked (the tracking page resolves the failed attempt there). Commits
+    before the day's lock is released; errors as :func:`book_slot`.
+    """
+    job = order.job
+    if job.location is None or not job.location.has_coordinates:
+        raise Conflict(f"order {order.id} has no address to deliver to again")
+    request = SlotBookingCreate(
+        location=job.location,
+        day=day,
+        depot_id=order.depot_id,
+        demand=job.demand,
+        service_time=job.service,
+        collect=job.collect or None,
+        slot_id=slot_id,
+        customer_id=job.customer_id,
+    )
+    with books.day((day, order.depot_id)) as entry:
+        row = _current_plan(session, day, order.depot_id)
+        if row.status != "draft":
+            raise Conflict(
+                f"slot {slot_id} is not available: the routes of "
+                f"{day.isoformat()} are dispatched"
+            )
+        book = _book_for(entry, row)
+        _check_demand(request, book.problem)
+        now = now_seconds(day)
+        try:
+            booking = book.book(
+                job.location,
+                slot_id,
+                order_id=order.id,
+                demand=job.demand,
+                service=job.service,
+                now=now,
+                customer_id=job.customer_id,
+                collect=job.collect or None,
+            )
+        except KeyError:
+            offered = ", ".join(s.id for s in book.slots(job.location))
+            reason = f"no slot {slot_id!r} at this address; slots: {offered}"
+            raise Invalid.one("slot_id", reason) from None
+        except SlotUnavailableError as exc:
+            raise Conflict(str(exc)) from None
+        except ValueError as exc:
+            raise Conflict(f"slot {slot_id} could not be booked: {exc}") from None
+        try:
+            if not plan_rows.supersede_draft(session, plan_id=row.id):
+                raise Conflict(
+                    f"slot {slot_id} could not be booked: the plan of "
+                    f"{day.isoformat()} changed meanwhile; try again"
+                )
+            prepare(session)
+            booked = next(j for j in book.problem.jobs if j.id == order.id)
+            order.day = day
+            order.job = job.model_copy(update={"time_windows": booked.time_windows})
+            plan = book.plan()
+            version = plan_rows.save_plan(
+                session,
+                day=day,
+                depot_id=row.depot_id,
+                problem=book.problem,
+                plan=plan,
+                parent_id=row.id,
+                job_id=None,
+            )
+            try:
+                register_plan(
+                    session,
+                    day=day,
+                    plan_id=version.id,
+                    plan=plan,
+                    problem=book.problem,
+                    at=now,
+                )
+            except ValueError as exc:
+                raise Conflict(f"slot {slot_id} could not be booked: {exc}") from None
+            session.commit()
+        except BaseException:
+            session.rollback()
+            entry.book, entry.plan_id = None, None
+            raise
+        entry.plan_id = version.id
+    return booking.slot, version

@@ -9,19 +9,27 @@ order's day; ``window`` gives the same as aware datetimes.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+import secrets
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from api.db import orders, plans
 from api.db import tracking as rows
 from api.db.async_reads import compiled
+from api.db.tables_dispatch import OrderRow
 from api.db.tracking import RouteRef
+from api.services.errors import Conflict, Invalid, NotFound
 from api.services.exceptions import ExceptionPublic, exception_public
+from api.services.ingest import ingest
 from api.services.reads import ReadSessions
-from api.services.tracking import LiveEtas, eta_clock, local_time
+from api.services.slots import SlotBooks, SlotQuoteCreate, quote_slots, rebook_order
+from api.services.tracking import LiveEtas, eta_clock, local_time, now_seconds
+from routing.bounds import check_text, not_a_bool
 from tracking.eta import Eta
+from tracking.events import AttemptResolved, Delivered, FailedAttempt, FailureReason
 from tracking.sensors import Excursion
 from tracking.status import OrderState, OrderStatus, StatusChange
 from tracking.store import VehicleState
@@ -29,18 +37,31 @@ from tracking.store import VehicleState
 __all__ = [
     "DriverPosition",
     "EtaWindow",
+    "HandOver",
     "OrderEtaPublic",
     "OrderTrackingPublic",
     "PlanLivePublic",
+    "ProofPublic",
+    "RatingCreate",
+    "RatingPublic",
+    "RebookCreate",
+    "RebookPublic",
     "StopLive",
+    "TimeSlot",
     "TrackPublic",
+    "TrackSlot",
+    "TrackSlotsPublic",
     "TrackStep",
     "VehicleLive",
     "eta_view",
     "fast_eta_view",
+    "hand_over",
     "link_exists",
     "plan_live_view",
     "public_view",
+    "rate_order",
+    "rebook_view",
+    "slots_view",
     "tracking_view",
 ]
 
@@ -86,6 +107,9 @@ class OrderTrackingPublic(OrderEtaPublic):
         description="sensor readings outside the order's limits while on board "
         "(times: seconds since local midnight of the day, like history)",
     )
+    rating: RatingPublic | None = Field(
+        default=None, description="the customer's rating, once given"
+    )
 
 
 class TrackStep(BaseModel):
@@ -103,15 +127,105 @@ class DriverPosition(BaseModel):
     at: dt.datetime
 
 
+class TimeSlot(BaseModel):
+    """A promised window, as local times."""
+
+    start: dt.datetime
+    end: dt.datetime
+
+
+class PinPublic(BaseModel):
+    """Where the parcel is handed over (the order's address)."""
+
+    lat: float
+    lon: float
+
+
+class ProofPublic(BaseModel):
+    """What the device sent with the ``delivered`` event, for the customer."""
+
+    at: dt.datetime
+    recipient: str | None = None
+    image: str | None = Field(default=None, description="a data:image/... URL")
+    signature: str | None = Field(default=None, description="a data:image/... URL")
+
+
+class AttemptPublic(BaseModel):
+    """The last failed attempt at the door: when and why."""
+
+    at: dt.datetime
+    reason: FailureReason
+
+
+#: CSAT: 1 (very unhappy) to 5 (very happy).
+Csat = Annotated[int, Field(ge=1, le=5), BeforeValidator(not_a_bool)]
+#: NPS: how likely the customer recommends us, 0 to 10.
+Nps = Annotated[int, Field(ge=0, le=10), BeforeValidator(not_a_bool)]
+#: Longest comment a rating may carry (characters).
+MAX_COMMENT = 500
+Comment = Annotated[
+    str, Field(min_length=1, max_length=MAX_COMMENT), AfterValidator(check_text)
+]
+
+
+class RatingCreate(BaseModel):
+    """The customer's rating of a delivered order."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    csat: Csat = Field(description="how happy with this delivery, 1-5")
+    nps: Nps | None = Field(
+        default=None, description="how likely to recommend us to a friend, 0-10"
+    )
+    comment: Comment | None = Field(default=None, description="in the customer's words")
+
+
+class RatingPublic(BaseModel):
+    """A stored rating (``updated_at``: when it was last given)."""
+
+    csat: int
+    nps: int | None = None
+    comment: str | None = None
+    updated_at: dt.datetime
+
+
+OrderTrackingPublic.model_rebuild()
+
+
 class TrackPublic(BaseModel):
     """What the customer's tracking link shows (``kind``: see
-    :class:`OrderTrackingPublic`)."""
+    :class:`OrderTrackingPublic`).
 
+    ``window`` is when the parcel can be handed over (see :func:`hand_over`),
+    not when the van arrives: it never opens before ``promised`` unless the
+    customer allowed an early delivery (``early_ok``), is never narrower than
+    :data:`MIN_HAND_OVER` and never lies in the past. It is None until the
+    van has left the depot: until then the promise (``promised``, or the
+    whole ``day`` when the order has no window) is all that is known.
+    """
+
+    order_id: str = Field(description="the order number")
+    day: dt.date = Field(description="the delivery date")
     kind: VisitKind = "delivery"
     status: OrderState
+    promised: list[TimeSlot] = Field(
+        default=[], description="the promised windows (none: any time that day)"
+    )
+    early_ok: bool = False
     window: EtaWindow | None = None
+    stops_away: int | None = Field(
+        default=None,
+        description="stops before this one on the van's route still to be made "
+        "(while the order is on its way)",
+    )
+    location: PinPublic | None = None
     history: list[TrackStep]
     driver: DriverPosition | None = None
+    proof: ProofPublic | None = None
+    attempt: AttemptPublic | None = Field(
+        default=None, description="the failed attempt, while one is unresolved"
+    )
+    rating: RatingPublic | None = None
 
 
 class StopLive(BaseModel):
@@ -192,13 +306,15 @@ def tracking_view(
     *,
     with_kind: bool = True,
     excursions: bool = True,
+    rating: bool = True,
 ) -> OrderTrackingPublic | None:
     """Status, history, ETA and sensor excursions of an order (None: no such
     order).
 
     ``with_kind=False`` skips reading the stored order for ``kind`` (left
-    None) when the order is tracked, and ``excursions=False`` leaves the
-    excursions out: the ETA read needs one statement.
+    None) when the order is tracked, and ``excursions=False`` and
+    ``rating=False`` leave the excursions and the customer's rating (of a
+    delivered order) out: the ETA read needs one statement.
     """
     found = rows.tracked_order(session, order_id=order_id)
     row = (
@@ -228,6 +344,66 @@ def tracking_view(
         excursions=rows.order_excursions(session, order_id=order_id)
         if excursions
         else [],
+        rating=_rating(session, order_id)
+        if rating and status.state is OrderState.DELIVERED
+        else None,
+    )
+
+
+#: The narrowest hand-over window shown (seconds): a time to the minute is
+#: a promise nobody can keep.
+MIN_HAND_OVER = 15 * 60
+#: States in which the van has left the depot with the order.
+_MOVING = frozenset({OrderState.OUT_FOR_DELIVERY, OrderState.ARRIVING})
+#: States of an order still to be served (a stop "before" this one).
+_PENDING = (
+    OrderState.PLANNED,
+    OrderState.DISPATCHED,
+    OrderState.OUT_FOR_DELIVERY,
+    OrderState.ARRIVING,
+)
+
+
+class HandOver(BaseModel):
+    """When the parcel can be handed over: seconds since local midnight."""
+
+    earliest: int
+    expected: int
+    latest: int
+
+
+def hand_over(
+    eta: Eta, windows: Sequence[tuple[int, int]], early_ok: bool, now: int
+) -> HandOver:
+    """The hand-over window of an arrival ``eta`` (seconds since midnight).
+
+    A van that arrives before the window opens waits for it, unless the
+    customer allowed an early delivery: without ``early_ok`` nothing lies
+    before the opening of the first window that is still open at the
+    earliest arrival (the last window when all are closed by then). Nothing
+    lies before ``now``, and the window is at least :data:`MIN_HAND_OVER`
+    wide (it grows later, never earlier).
+    """
+    lo, mid, hi = eta.p10, eta.point, eta.p90
+    if windows and not early_ok:
+        opening = next((a for a, b in windows if b >= lo), windows[-1][0])
+        lo, mid, hi = max(lo, opening), max(mid, opening), max(hi, opening)
+    lo = max(lo, now)
+    hi = max(hi, lo + MIN_HAND_OVER)
+    return HandOver(earliest=lo, expected=min(max(mid, lo), hi), latest=hi)
+
+
+def _hand_over_window(
+    eta: Eta | None, windows: Sequence[tuple[int, int]], early_ok: bool, day: dt.date
+) -> EtaWindow | None:
+    if eta is None:
+        return None
+    h = hand_over(eta, windows, early_ok, eta_clock(day))
+    return EtaWindow(
+        expected=local_time(h.expected, day),
+        earliest=local_time(h.earliest, day),
+        latest=local_time(h.latest, day),
+        arrived=eta.arrived,
     )
 
 
@@ -236,21 +412,121 @@ def public_view(session: Session, etas: LiveEtas, token: str) -> TrackPublic | N
     row = orders.order_by_token(session, token=token)
     if row is None:
         return None
-    kind = row.job.type
+    job = row.job
+    windows = [(w.start, w.end) for w in job.time_windows]
+    loc = job.location
+    base: dict[str, Any] = {
+        "order_id": row.id,
+        "kind": job.type,
+        "promised": [
+            TimeSlot(start=local_time(a, row.day), end=local_time(b, row.day))
+            for a, b in windows
+        ],
+        "early_ok": job.early_ok,
+        "location": None
+        if loc is None or loc.lat is None or loc.lon is None
+        else PinPublic(lat=loc.lat, lon=loc.lon),
+    }
     found = rows.tracked_order(session, order_id=row.id)
     if found is None:
-        return TrackPublic(kind=kind, status=OrderState.CREATED, history=[])
+        return TrackPublic(**base, day=row.day, status=OrderState.CREATED, history=[])
     day, status, ref = found
-    eta = etas.eta(session, day, status, eta_clock(day), ref, live=True)
+    state = status.state
+    window = None
+    if state in _MOVING:
+        eta = etas.eta(session, day, status, eta_clock(day), ref, live=True)
+        window = _hand_over_window(eta, windows, job.early_ok, day)
     return TrackPublic(
-        kind=kind,
-        status=status.state,
-        window=window(eta, day),
+        **base,
+        day=day,
+        status=state,
+        window=window,
+        stops_away=rows.stops_before(
+            session, day=day, order_id=row.id, pending=list(_PENDING)
+        )
+        if state in _MOVING or state is OrderState.DISPATCHED
+        else None,
         history=[
             TrackStep(status=c.target, at=local_time(c.at, day)) for c in status.history
         ],
         driver=_driver(session, day, status),
+        proof=_proof(session, day, row.id) if state is OrderState.DELIVERED else None,
+        attempt=_attempt(session, day, row.id)
+        if state is OrderState.FAILED_ATTEMPT
+        else None,
+        rating=_rating(session, row.id) if state is OrderState.DELIVERED else None,
     )
+
+
+def _proof(session: Session, day: dt.date, order_id: str) -> ProofPublic | None:
+    event = rows.last_order_event(session, day=day, order_id=order_id, kind="delivered")
+    if not isinstance(event, Delivered):
+        return None
+    p = event.proof
+    if p.recipient is None and p.image is None and p.signature is None:
+        return None  # only the device's own photo reference: nothing to show
+    return ProofPublic(
+        at=local_time(event.at, day),
+        recipient=p.recipient,
+        image=p.image,
+        signature=p.signature,
+    )
+
+
+def _attempt(session: Session, day: dt.date, order_id: str) -> AttemptPublic | None:
+    event = rows.last_order_event(
+        session, day=day, order_id=order_id, kind="failed_attempt"
+    )
+    if not isinstance(event, FailedAttempt):
+        return None
+    return AttemptPublic(at=local_time(event.at, day), reason=event.reason)
+
+
+def _rating(session: Session, order_id: str) -> RatingPublic | None:
+    found = rows.get_rating(session, order_id=order_id)
+    if found is None:
+        return None
+    return RatingPublic(
+        csat=found.csat,
+        nps=found.nps,
+        comment=found.comment,
+        updated_at=found.updated_at,
+    )
+
+
+def rate_order(
+    session: Session, token: str, rating: RatingCreate
+) -> tuple[RatingPublic, bool] | None:
+    """Store the customer's rating of the order holding ``token``, replacing
+    an earlier one; and whether it is new (None: no such token).
+
+    Raises
+    ------
+    Conflict
+        The order is not delivered (yet).
+    """
+    row = orders.order_by_token(session, token=token)
+    if row is None:
+        return None
+    status = rows.order_status(session, order_id=row.id)
+    if status is None or status.state is not OrderState.DELIVERED:
+        state = OrderState.CREATED if status is None else status.state
+        raise Conflict(f"only a delivered order can be rated; this one is {state}")
+    stored, created = rows.put_rating(
+        session,
+        order_id=row.id,
+        csat=rating.csat,
+        nps=rating.nps,
+        comment=rating.comment,
+    )
+    public = RatingPublic(
+        csat=stored.csat,
+        nps=stored.nps,
+        comment=stored.comment,
+        updated_at=stored.updated_at,
+    )
+    session.commit()
+    return public, created
 
 
 def _driver(
@@ -384,3 +660,150 @@ async def fast_eta_view(
 def link_exists(session: Session, token: str) -> bool:
     """Whether some order has the tracking link ``token``."""
     return orders.order_by_token(session, token=token) is not None
+
+
+# -- another slot after a failed attempt ---------------------------------------
+
+#: How many days ahead a customer may move a failed delivery.
+REBOOK_DAYS = 14
+
+
+class TrackSlot(BaseModel):
+    """A delivery slot the customer could pick (local times)."""
+
+    id: str
+    start: dt.datetime
+    end: dt.datetime
+    available: bool
+
+
+class TrackSlotsPublic(BaseModel):
+    """The home-delivery slots of ``day`` for the order's address."""
+
+    day: dt.date
+    slots: list[TrackSlot]
+
+
+class RebookCreate(BaseModel):
+    """Another slot for a failed delivery: a later day and a slot of it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    day: dt.date = Field(description="a day after the failed attempt's")
+    slot_id: str = Field(
+        min_length=1, max_length=200, description="from GET /v1/track/{token}/slots"
+    )
+
+
+class RebookPublic(BaseModel):
+    """The booked slot: the order is now planned on ``day`` in ``slot``."""
+
+    day: dt.date
+    slot: TrackSlot
+
+
+def _rebookable(session: Session, token: str) -> tuple[OrderRow, dt.date] | None:
+    """The order of ``token`` and the day of its failed attempt (None: no
+    such token); Conflict when it is not waiting after a failed attempt."""
+    row = orders.order_by_token(session, token=token)
+    if row is None:
+        return None
+    found = rows.tracked_order(session, order_id=row.id)
+    if found is None or found[1].state is not OrderState.FAILED_ATTEMPT:
+        state = OrderState.CREATED if found is None else found[1].state
+        raise Conflict(
+            f"only an order after a failed attempt can be moved; this one is {state}"
+        )
+    return row, found[0]
+
+
+def _check_day(day: dt.date, failed_on: dt.date, field: str) -> None:
+    if not failed_on < day <= failed_on + dt.timedelta(days=REBOOK_DAYS):
+        raise Invalid.one(
+            field,
+            f"must be one of the {REBOOK_DAYS} days after {failed_on.isoformat()}",
+        )
+
+
+def slots_view(
+    session: Session, books: SlotBooks, token: str, day: dt.date | None
+) -> TrackSlotsPublic | None:
+    """The slots the order of ``token`` could move to on ``day`` (default:
+    the day after the failed attempt); none when that day has no plan yet."""
+    found = _rebookable(session, token)
+    if found is None:
+        return None
+    row, failed_on = found
+    day = failed_on + dt.timedelta(days=1) if day is None else day
+    _check_day(day, failed_on, "day")
+    job = row.job
+    if job.location is None or not job.location.has_coordinates:
+        return TrackSlotsPublic(day=day, slots=[])
+    request = SlotQuoteCreate(
+        location=job.location,
+        day=day,
+        depot_id=row.depot_id,
+        demand=job.demand,
+        service_time=job.service,
+        collect=job.collect or None,
+    )
+    try:
+        quotes = quote_slots(session, books=books, request=request)
+    except NotFound:
+        return TrackSlotsPublic(day=day, slots=[])
+    return TrackSlotsPublic(
+        day=day,
+        slots=[
+            TrackSlot(
+                id=q.slot.id,
+                start=local_time(q.slot.window.start, day),
+                end=local_time(q.slot.window.end, day),
+                available=q.available,
+            )
+            for q in quotes.data
+            if q.slot.station is None
+        ],
+    )
+
+
+def rebook_view(
+    session: Session, books: SlotBooks, token: str, body: RebookCreate
+) -> RebookPublic | None:
+    """Move the failed delivery of ``token``'s order to the slot it picked
+    (None: no such token): the failed attempt is resolved as rescheduled
+    and the order planned in that slot of ``body.day``."""
+    found = _rebookable(session, token)
+    if found is None:
+        return None
+    row, failed_on = found
+    _check_day(body.day, failed_on, "day")
+
+    def resolve(s: Session) -> None:
+        event = AttemptResolved(
+            id=f"rebook-{secrets.token_hex(8)}",
+            at=now_seconds(failed_on),
+            order_id=row.id,
+            outcome="rescheduled",
+            note=f"the customer picked slot {body.slot_id} of {body.day.isoformat()}",
+        )
+        result = ingest(s, failed_on, [event])
+        if event.id not in result.accepted:
+            raise Conflict("the failed attempt could not be resolved; try again")
+
+    slot, _ = rebook_order(
+        session,
+        books=books,
+        order=row,
+        day=body.day,
+        slot_id=body.slot_id,
+        prepare=resolve,
+    )
+    return RebookPublic(
+        day=body.day,
+        slot=TrackSlot(
+            id=slot.id,
+            start=local_time(slot.window.start, body.day),
+            end=local_time(slot.window.end, body.day),
+            available=False,
+        ),
+    )

@@ -21,6 +21,11 @@ ROWS: dict[tuple[str, str], Case] = {
     ("GET", "/v1/orders/{order_id}/stream"): case(Role.storefront, Role.dispatcher),
     ("GET", "/v1/track/{token}"): case(public=True),
     ("GET", "/v1/track/{token}/stream"): case(public=True),
+    ("POST", "/v1/track/{token}/rating"): case(public=True, body={"csat": 5}),
+    ("GET", "/v1/track/{token}/slots"): case(public=True),
+    ("POST", "/v1/track/{token}/rebook"): case(
+        public=True, body={"day": "2026-11-24", "slot_id": "s"}
+    ),
     ("GET", "/v1/plans/{plan_id}/live"): case(Role.dispatcher, Role.planner),
     ("GET", "/v1/plans/{plan_id}/live/stream"): case(Role.dispatcher, Role.planner),
     ("GET", "/v1/metrics/delivery"): case(Role.planner, Role.dispatcher),

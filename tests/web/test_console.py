@@ -205,9 +205,11 @@ def test_console_solve_dispatch_and_track(
     status = track.locator("#status")
     expect(status).to_have_text("Ready to leave the depot")
     window = track.locator("#eta-window")
-    # A window, or one time when it is narrower than a minute.
-    between = re.compile(r"^Expected (between \d\d:\d\d and|at) \d\d:\d\d$")
-    expect(window).to_have_text(between)
+    # Before the van leaves: the promise (this order has no window: its
+    # day), never a guessed moment.
+    expect(window).to_have_text(
+        re.compile(r"^Expected on .+\. The time follows once the van leaves\.$")
+    )
     planned_eta = window.inner_text()
     expect(track.locator("#driver")).to_be_hidden()
     shot(track, "track-dispatched")
