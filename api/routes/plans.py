@@ -152,6 +152,16 @@ def compare_rescue(
         )
 
 
+@router.delete(
+    "/{plan_id}", response_model=PlanPublic, responses=problem_responses(404, 409)
+)
+def discard_plan(
+    plan_id: str, session: SessionDep, queue: JobQueueDep, _: Dispatcher
+) -> PlanPublic:
+    """Discard a draft (it becomes superseded); 409 for a dispatched plan."""
+    return plans.discard_plan(session, queue=queue, plan_id=plan_id)
+
+
 @router.post(
     "/{plan_id}/dispatch",
     response_model=PlanDispatched,

@@ -1,0 +1,148 @@
+"""The dispatcher console's service: review then dispatch, drafts replaced.
+
+Each test runs on SQLite and on PostgreSQL. Solves use the documented
+example (docs/examples/small_problem.json, 9 orders) with a 1 s time limit.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.auth import Role
+from api.db.tracking import tracked_order
+from routing.plan import Plan
+from tests.api.conftest import auth
+from tests.api.routes.test_plans import EXAMPLE, PARAMS, assert_problem, wait_plan
+
+SMALL: dict[str, Any] = json.loads(EXAMPLE.read_text())
+
+
+def _solve(client: TestClient, key: str) -> dict[str, Any]:
+    """The example problem solved through the API; the final plan body."""
+    response = client.post(
+        "/v1/plans",
+        json={"problem": SMALL, "params": PARAMS},
+        headers=auth(key),
+    )
+    assert response.status_code == 202, response.text
+    body: dict[str, Any] = wait_plan(client, key, response.json()["url"])
+    assert body["status"] == "draft", body["job"]
+    return body
+
+
+def _tracked(client: TestClient, order_id: str) -> tuple[str | None, str]:
+    """The plan whose route an order is tracked on, and the order's state."""
+    with client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
+        found = tracked_order(session, order_id=order_id)
+    assert found is not None
+    _, status, ref = found
+    return ref.plan_id, str(status.state)
+
+
+def test_a_dispatched_plan_stays_live_until_its_draft_is_dispatched(
+    client: TestClient, keys: dict[Role, str]
+) -> None:
+    """Re-optimising a dispatched plan makes a draft to review; the parent
+    stays dispatched and tracked until the draft is dispatched, which
+    supersedes it and moves tracking to the draft."""
+    key = keys[Role.dispatcher]
+    headers = auth(key)
+    parent = _solve(client, key)
+    pid = parent["id"]
+    assert client.post(f"/v1/plans/{pid}/dispatch", headers=headers).is_success
+    routed = Plan.model_validate(parent["plan"]).routes[0].order_ids
+    cancelled, kept = routed[0], routed[-1]
+    response = client.post(
+        f"/v1/plans/{pid}/reoptimize",
+        json={"time": 6 * 3600, "cancelled": [cancelled], "params": PARAMS},
+        headers=headers,
+    )
+    assert response.status_code == 202, response.text
+    child = wait_plan(client, key, response.json()["url"])
+    cid = child["id"]
+    assert child["status"] == "draft" and child["parent_id"] == pid
+    assert child["changes"]["cancelled"] == [cancelled]
+
+    live = client.get(f"/v1/plans/{pid}", headers=headers).json()
+    assert live["status"] == "dispatched" and live["superseded_by"] is None
+    # tracking still follows the parent
+    assert _tracked(client, kept) == (pid, "dispatched")
+
+    dispatched = client.post(f"/v1/plans/{cid}/dispatch", headers=headers)
+    assert dispatched.status_code == 200, dispatched.text
+    assert dispatched.json()["status"] == "dispatched"
+    old = client.get(f"/v1/plans/{pid}", headers=headers).json()
+    assert old["status"] == "superseded" and old["superseded_by"] == cid
+    assert _tracked(client, kept) == (cid, "dispatched")
+    assert_problem(client.post(f"/v1/plans/{pid}/dispatch", headers=headers), 409)
+    listed = client.get(
+        "/v1/plans", params={"status": "dispatched"}, headers=headers
+    ).json()
+    assert [p["id"] for p in listed["data"]] == [cid]
+
+
+def test_a_second_solve_replaces_the_earlier_draft(
+    client: TestClient, keys: dict[Role, str]
+) -> None:
+    """Solving a day and depot again supersedes its draft, naming the new one."""
+    key = keys[Role.dispatcher]
+    first = _solve(client, key)
+    second = _solve(client, key)
+    old = client.get(f"/v1/plans/{first['id']}", headers=auth(key)).json()
+    assert old["status"] == "superseded"
+    assert old["superseded_by"] == second["id"]
+    drafts = client.get(
+        "/v1/plans", params={"status": "draft"}, headers=auth(key)
+    ).json()
+    assert [p["id"] for p in drafts["data"]] == [second["id"]]
+
+
+def test_deleting_a_plan_discards_a_draft_only(
+    client: TestClient, keys: dict[Role, str]
+) -> None:
+    """DELETE: a draft becomes superseded (by nothing), again changes nothing;
+    a dispatched plan is 409, an unknown one 404, a planner is refused."""
+    key = keys[Role.dispatcher]
+    headers = auth(key)
+    draft = _solve(client, key)
+    url = f"/v1/plans/{draft['id']}"
+    assert client.delete(url, headers=auth(keys[Role.planner])).status_code == 403
+    gone = client.delete(url, headers=headers)
+    assert gone.status_code == 200, gone.text
+    assert gone.json()["status"] == "superseded"
+    assert gone.json()["superseded_by"] is None
+    again = client.delete(url, headers=headers)
+    assert again.status_code == 200 and again.json()["status"] == "superseded"
+    assert_problem(client.post(f"{url}/dispatch", headers=headers), 409)
+
+    live = _solve(client, key)
+    assert client.post(f"/v1/plans/{live['id']}/dispatch", headers=headers).is_success
+    refused = assert_problem(
+        client.delete(f"/v1/plans/{live['id']}", headers=headers), 409
+    )
+    assert "dispatched" in refused["detail"]
+    assert assert_problem(client.delete("/v1/plans/nope", headers=headers), 404)
+
+
+@pytest.mark.parametrize("dispatched", [False, True], ids=["draft", "dispatched"])
+def test_a_new_solve_leaves_a_dispatched_plan_live(
+    client: TestClient, keys: dict[Role, str], dispatched: bool
+) -> None:
+    """A solve while a plan of the day is dispatched does not move its
+    orders; a solve of an undispatched day is tracked at once."""
+    key = keys[Role.dispatcher]
+    first = _solve(client, key)
+    if dispatched:
+        url = f"/v1/plans/{first['id']}/dispatch"
+        assert client.post(url, headers=auth(key)).is_success
+    second = _solve(client, key)
+    order = Plan.model_validate(second["plan"]).routes[0].order_ids[0]
+    assert _tracked(client, order) == (
+        (first["id"], "dispatched") if dispatched else (second["id"], "planned")
+    )
+    first_now = client.get(f"/v1/plans/{first['id']}", headers=auth(key)).json()
+    assert first_now["status"] == ("dispatched" if dispatched else "superseded")
