@@ -31,6 +31,7 @@ __all__ = [
     "child_of",
     "current_plan",
     "dispatched_plans",
+    "dispatched_plans_of_day",
     "get_plan",
     "list_plans",
     "save_plan",
@@ -172,6 +173,17 @@ def child_of(session: Session, *, plan_id: str) -> PlanRow | None:
         .where(PlanRow.parent_id == plan_id)
         .order_by(PlanRow.created_at.desc(), PlanRow.id.desc())
         .limit(1)
+    )
+
+
+def dispatched_plans_of_day(session: Session, *, day: dt.date) -> list[PlanRow]:
+    """Every dispatched (live) plan of ``day``, whatever its depot."""
+    return list(
+        session.scalars(
+            select(PlanRow)
+            .where(PlanRow.day == day, PlanRow.status == "dispatched")
+            .order_by(PlanRow.created_at, PlanRow.id)
+        )
     )
 
 

@@ -24,6 +24,7 @@ ROWS: dict[tuple[str, str], Case] = {
     ("POST", "/v1/plans/{plan_id}/dispatch"): case(
         Role.dispatcher, plan_id="no-such-plan"
     ),
+    ("DELETE", "/v1/plans/{plan_id}"): case(Role.dispatcher, plan_id="no-such-plan"),
     ("DELETE", "/v1/jobs/{job_id}"): case(
         Role.dispatcher, Role.planner, job_id="no-such-job"
     ),
