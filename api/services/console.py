@@ -1,4 +1,14 @@
-"""The dispatcher console's service: exceptions fed live, failed-attempt decisions.
+"""The dispatcher console's service: edits with a preview, exceptions fed
+live, failed-attempt decisions.
+
+**Edits.** ``POST /v1/plans/{id}/edits/preview`` applies a list of edits
+(:mod:`routing.edits`: move an order, re-sequence a route, lock a stop) to
+a stored plan, re-times it with the plan's own travel model and has the
+independent checker judge it, without storing anything; ``POST
+/v1/plans/{id}/edits`` does the same and stores the edited plan as a draft
+child (:func:`api.services.plans.store_edited_plan`), refusing an
+infeasible one unless forced. Stops already done (delivered, failed,
+cancelled: off the plan) cannot be edited.
 
 **Exceptions fed live.** :func:`evaluate_exceptions` applies the rules to
 the *dispatched* plans of a day and opens or closes exceptions:
@@ -40,7 +50,16 @@ from api.db import orders as order_rows
 from api.db import plans as plan_rows
 from api.db import tracking as rows
 from api.db.plans import PlanRow
-from api.services.errors import Conflict, Invalid, NotFound
+from api.jobs.queue import JobQueue
+from api.services import plans as plan_service
+from api.services import tracking
+from api.services.errors import (
+    Conflict,
+    FieldError,
+    Invalid,
+    NotFound,
+    check_max_items,
+)
 from api.services.exceptions import (
     ExceptionPublic,
     close_exception,
@@ -49,9 +68,15 @@ from api.services.exceptions import (
 )
 from api.services.failed_attempts import failed_attempt
 from api.services.ingest import ingest
+from api.services.plans import PlanPublic
 from api.services.tracking import LIVE_STATES, LiveEtas, eta_clock
+from api.services.travel import plan_travel
 from api.settings import Settings
-from routing.plan import StepType
+from routing import edits as plan_edits
+from routing.edits import Edit
+from routing.io import InputError
+from routing.plan import Plan, StepType, Summary
+from routing.reoptimise import Changes
 from routing.units import clock as to_hhmm
 from tracking.events import AttemptResolved
 from tracking.exceptions import Decision, ExceptionKind, Severity
@@ -60,9 +85,13 @@ from tracking.status import OrderState
 from tracking.store import VehicleState
 
 __all__ = [
+    "EditPreviewPublic",
     "ExceptionDecide",
+    "PlanEdits",
+    "apply_edits",
     "decide_exception",
     "evaluate_exceptions",
+    "preview_edits",
 ]
 
 
@@ -73,6 +102,129 @@ class ExceptionDecide(BaseModel):
 
     decision: Decision
     note: str = Field(default="", max_length=1000)
+
+
+# -- edits with a preview ------------------------------------------------------------
+
+
+class PlanEdits(BaseModel):
+    """Edits to a plan, applied in order; ``force`` applies an infeasible one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    edits: list[Edit] = Field(min_length=1)
+    force: bool = Field(
+        default=False, description="store the edited plan even if infeasible"
+    )
+
+
+class EditPreviewPublic(BaseModel):
+    """An edited plan, re-timed and judged by the checker; deltas: after - before.
+
+    ``feasible`` false comes with the checker's ``violations``; ``locked``
+    lists the stops locked after the edits.
+    """
+
+    plan_id: str
+    feasible: bool
+    violations: list[str]
+    before: Summary
+    after: Summary
+    cost_delta: float
+    distance_delta_m: int
+    duration_delta_s: int
+    late_delta: int
+    changes: Changes
+    locked: list[str]
+    plan: Plan
+
+
+def _edit_error(line: str) -> FieldError:
+    path, _, reason = line.partition(": ")
+    return FieldError(field=path, reason=reason or line)
+
+
+def _preview(session: Session, row: PlanRow, request: PlanEdits) -> EditPreviewPublic:
+    travel = plan_travel(row.problem, row.plan, f"plan {row.id}")
+    ids = [o for r in row.plan.routes for o in r.order_ids]
+    ids += [u.id for u in row.plan.unassigned]
+    done = tracking.off_plan_orders(session, order_ids=list(dict.fromkeys(ids)))
+    try:
+        found = plan_edits.preview_edits(
+            row.problem,
+            row.plan,
+            travel,
+            request.edits,
+            done=done,
+            locked=row.locks or (),
+        )
+    except InputError as exc:
+        raise Invalid([_edit_error(line) for line in exc.lines]) from None
+    return EditPreviewPublic(
+        plan_id=row.id,
+        feasible=found.feasible,
+        violations=found.violations,
+        before=found.before,
+        after=found.after,
+        cost_delta=found.cost_delta,
+        distance_delta_m=found.distance_delta_m,
+        duration_delta_s=found.duration_delta_s,
+        late_delta=found.late_delta,
+        changes=found.changes,
+        locked=list(found.locked),
+        plan=found.plan,
+    )
+
+
+def preview_edits(
+    session: Session,
+    *,
+    queue: JobQueue,
+    plan_id: str,
+    request: PlanEdits,
+    max_items: int,
+) -> EditPreviewPublic:
+    """What the edits would make of the plan: nothing is stored.
+
+    Infeasible edits are answered (``feasible`` false); malformed ones are
+    :class:`Invalid` naming ``edits[i].<field>``; a superseded plan is a
+    :class:`Conflict`.
+    """
+    check_max_items(request.edits, "edits", max_items)
+    row = plan_service.editable_plan(session, queue=queue, plan_id=plan_id)
+    return _preview(session, row, request)
+
+
+def apply_edits(
+    session: Session,
+    *,
+    queue: JobQueue,
+    plan_id: str,
+    request: PlanEdits,
+    max_items: int,
+) -> PlanPublic:
+    """Store the edited plan as a new draft child (``changes`` set).
+
+    An infeasible result is a :class:`Conflict` with the checker's reasons
+    unless ``force``.
+    """
+    check_max_items(request.edits, "edits", max_items)
+    row = plan_service.editable_plan(session, queue=queue, plan_id=plan_id)
+    found = _preview(session, row, request)
+    if not found.feasible and not request.force:
+        reasons = "; ".join(found.violations[:5])
+        raise Conflict(
+            f"the edited plan is infeasible ({reasons}); send force: true to "
+            "store it anyway"
+        )
+    return plan_service.store_edited_plan(
+        session,
+        queue=queue,
+        parent=row,
+        plan=found.plan,
+        changes=found.changes,
+        locks=found.locked,
+    )
 
 
 # -- evaluating the rules -----------------------------------------------------------

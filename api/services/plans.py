@@ -82,10 +82,12 @@ __all__ = [
     "create_plan",
     "discard_plan",
     "dispatch_plan",
+    "editable_plan",
     "list_plans",
     "plan_hooks",
     "read_plan",
     "reoptimise_plan",
+    "store_edited_plan",
 ]
 
 #: The longest solve a request may ask for, in seconds.
@@ -261,6 +263,44 @@ def _find(
     if row is None and job is None:
         raise NotFound(f"no plan {plan_id}")
     return row, job
+
+
+def editable_plan(session: Session, *, queue: JobQueue, plan_id: str) -> PlanRow:
+    """A stored plan that may be edited or re-optimised (not superseded)."""
+    row, _ = _stored(session, queue, plan_id)
+    if row.status == "superseded":
+        child = plan_rows.child_of(session, plan_id=row.id)
+        newer = "" if child is None else f" by plan {child.id}"
+        raise Conflict(f"plan {plan_id} is superseded{newer}; edit the newest plan")
+    return row
+
+
+def store_edited_plan(
+    session: Session,
+    *,
+    queue: JobQueue,
+    parent: PlanRow,
+    plan: Plan,
+    changes: Changes,
+    locks: list[str],
+) -> PlanPublic:
+    """Store an edited plan as a draft child of ``parent`` (the rule of
+    re-optimisation: a draft parent is superseded and tracking follows the
+    child; a dispatched parent stays live until the child is dispatched)."""
+    row = plan_rows.save_plan(
+        session,
+        day=parent.day,
+        depot_id=parent.depot_id,
+        problem=parent.problem,
+        plan=plan,
+        parent_id=parent.id,
+        job_id=None,
+        changes=changes,
+        locks=locks,
+    )
+    if parent.status != "dispatched":
+        _track(session, row)
+    return _public(session, queue, row, None)
 
 
 def _stored(
@@ -441,7 +481,7 @@ def reoptimise_plan(
         check_max_items(getattr(request, name), name, max_items)
     # Re-timed with the plan's own travel model: refused when it is gone.
     plan_travel(row.problem, row.plan, f"plan {plan_id}")
-    state = _off_plan_cancelled(session, request.state(row.plan))
+    state = _with_locks(row, _off_plan_cancelled(session, request.state(row.plan)))
     errors = state_errors(row.problem, state)
     if errors:
         raise Invalid([_state_error(line) for line in errors])
@@ -475,7 +515,7 @@ def compare_rescue_options(
     if not request.unavailable:
         reason = "name the broken-down vans whose rescue to compare"
         raise Invalid.one("unavailable", reason)
-    state = _off_plan_cancelled(session, request.state(row.plan))
+    state = _with_locks(row, _off_plan_cancelled(session, request.state(row.plan)))
     errors = state_errors(row.problem, state)
     if errors:
         raise Invalid([_state_error(line) for line in errors])
@@ -506,6 +546,16 @@ def compare_rescue_options(
             )
         )
     return RescueComparison(plan_id=row.id, options=public)
+
+
+def _with_locks(row: PlanRow, state: ExecutionState) -> ExecutionState:
+    """``state`` with the plan's locked stops (those still on its routes)."""
+    routed = {o for r in row.plan.routes for o in r.order_ids}
+    locks = [o for o in row.locks or () if o in routed]
+    if not locks:
+        return state
+    locked = tuple(dict.fromkeys((*state.locked, *locks)))
+    return state.model_copy(update={"locked": locked})
 
 
 def _off_plan_cancelled(session: Session, state: ExecutionState) -> ExecutionState:

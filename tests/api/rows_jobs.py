@@ -25,6 +25,16 @@ ROWS: dict[tuple[str, str], Case] = {
         Role.dispatcher, plan_id="no-such-plan"
     ),
     ("DELETE", "/v1/plans/{plan_id}"): case(Role.dispatcher, plan_id="no-such-plan"),
+    ("POST", "/v1/plans/{plan_id}/edits/preview"): case(
+        Role.dispatcher,
+        body={"edits": [{"op": "lock", "order_id": "o-1"}]},
+        plan_id="no-such-plan",
+    ),
+    ("POST", "/v1/plans/{plan_id}/edits"): case(
+        Role.dispatcher,
+        body={"edits": [{"op": "lock", "order_id": "o-1"}]},
+        plan_id="no-such-plan",
+    ),
     ("DELETE", "/v1/jobs/{job_id}"): case(
         Role.dispatcher, Role.planner, job_id="no-such-job"
     ),

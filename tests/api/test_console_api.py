@@ -146,3 +146,125 @@ def test_a_new_solve_leaves_a_dispatched_plan_live(
     )
     first_now = client.get(f"/v1/plans/{first['id']}", headers=auth(key)).json()
     assert first_now["status"] == ("dispatched" if dispatched else "superseded")
+
+
+def _infeasible_move(plan: dict[str, Any]) -> dict[str, Any]:
+    """o-1002 needs a skill only its van has: moving it breaks the plan."""
+    parsed = Plan.model_validate(plan)
+    van = next(r.vehicle for r in parsed.routes if "o-1002" in r.order_ids)
+    other = next(v["id"] for v in SMALL["vehicles"] if v["id"] != van)
+    return {"op": "move", "order_id": "o-1002", "vehicle": other, "position": 0}
+
+
+def test_edits_are_previewed_then_applied_as_a_draft(
+    client: TestClient, keys: dict[Role, str]
+) -> None:
+    """Preview answers feasibility, deltas and changes without storing;
+    applying stores a draft child (the draft parent superseded), refusing an
+    infeasible edit unless forced; malformed edits are 422 naming the field."""
+    key = keys[Role.dispatcher]
+    headers = auth(key)
+    parent = _solve(client, key)
+    pid = parent["id"]
+    url = f"/v1/plans/{pid}/edits"
+    bad_move = _infeasible_move(parent["plan"])
+    body = {"edits": [bad_move]}
+    assert (
+        client.post(
+            f"{url}/preview", json=body, headers=auth(keys[Role.planner])
+        ).status_code
+        == 403
+    )
+
+    preview = client.post(f"{url}/preview", json=body, headers=headers)
+    assert preview.status_code == 200, preview.text
+    seen = preview.json()
+    assert seen["feasible"] is False and seen["violations"]
+    assert any("skills" in v for v in seen["violations"])
+    assert seen["cost_delta"] == pytest.approx(
+        seen["after"]["cost"] - seen["before"]["cost"]
+    )
+    assert (
+        seen["distance_delta_m"]
+        == seen["after"]["distance"] - seen["before"]["distance"]
+    )
+    assert [m["order"] for m in seen["changes"]["moved"]] == ["o-1002"]
+    assert client.get(f"/v1/plans/{pid}", headers=headers).json()["status"] == "draft"
+
+    for edits, field in (
+        ([{**bad_move, "vehicle": "van-404"}], "body.edits[0].vehicle"),
+        ([{**bad_move, "order_id": "o-404"}], "body.edits[0].order_id"),
+        (
+            [{"op": "resequence", "vehicle": "van-2", "order_ids": ["o-1002"]}],
+            "body.edits[0].order_ids",
+        ),
+        ([{"op": "teleport"}], "body.edits[0]"),
+        ([], "body.edits"),
+    ):
+        refused = client.post(f"{url}/preview", json={"edits": edits}, headers=headers)
+        problem = assert_problem(refused, 422)
+        assert any(e["field"].startswith(field) for e in problem["errors"]), problem
+
+    assert (
+        "infeasible"
+        in assert_problem(client.post(url, json=body, headers=headers), 409)["detail"]
+    )
+    lock = {"op": "lock", "order_id": "o-1001", "locked": True}
+    applied = client.post(url, json={"edits": [lock]}, headers=headers)
+    assert applied.status_code == 201, applied.text
+    child = applied.json()
+    assert applied.headers["location"] == f"/v1/plans/{child['id']}"
+    assert child["status"] == "draft" and child["parent_id"] == pid
+    assert child["changes"] is not None and child["locked"] == ["o-1001"]
+    old = client.get(f"/v1/plans/{pid}", headers=headers).json()
+    assert old["status"] == "superseded" and old["superseded_by"] == child["id"]
+    assert_problem(client.post(url, json={"edits": [lock]}, headers=headers), 409)
+
+    # the child keeps its lock: moving the locked stop is refused by name
+    locked_move = {"op": "move", "order_id": "o-1001", "vehicle": "van-1"}
+    refused = client.post(
+        f"/v1/plans/{child['id']}/edits/preview",
+        json={"edits": [locked_move]},
+        headers=headers,
+    )
+    assert "locked" in assert_problem(refused, 422, "body.edits[0].order_id")[
+        "detail"
+    ] + str(refused.json())
+    forced = client.post(
+        f"/v1/plans/{child['id']}/edits",
+        json={"edits": [bad_move], "force": True},
+        headers=headers,
+    )
+    assert forced.status_code == 201, forced.text
+    assert [m["order"] for m in forced.json()["changes"]["moved"]] == ["o-1002"]
+
+
+def test_editing_a_dispatched_plan_makes_a_draft_to_review(
+    client: TestClient, keys: dict[Role, str]
+) -> None:
+    """An edit of a dispatched plan is a draft; the parent stays dispatched."""
+    key = keys[Role.dispatcher]
+    headers = auth(key)
+    parent = _solve(client, key)
+    pid = parent["id"]
+    assert client.post(f"/v1/plans/{pid}/dispatch", headers=headers).is_success
+    route = Plan.model_validate(parent["plan"]).routes[0]
+    order = list(route.order_ids)
+    edits = {
+        "edits": [
+            {"op": "resequence", "vehicle": route.vehicle, "order_ids": order[::-1]}
+        ]
+    }
+    preview = client.post(f"/v1/plans/{pid}/edits/preview", json=edits, headers=headers)
+    assert preview.status_code == 200, preview.text
+    applied = client.post(
+        f"/v1/plans/{pid}/edits", json={**edits, "force": True}, headers=headers
+    )
+    assert applied.status_code == 201, applied.text
+    child = applied.json()
+    assert child["status"] == "draft"
+    new_route = Plan.model_validate(child["plan"]).route_of(route.vehicle)
+    assert new_route is not None and list(new_route.order_ids) == order[::-1]
+    live = client.get(f"/v1/plans/{pid}", headers=headers).json()
+    assert live["status"] == "dispatched"
+    assert _tracked(client, order[0])[0] == pid
