@@ -34,6 +34,7 @@ __all__ = [
     "dispatched_plans_of_day",
     "get_plan",
     "list_plans",
+    "plan_stamp",
     "save_plan",
     "supersede",
     "supersede_draft",
@@ -145,6 +146,12 @@ def dispatched_plans(
 def get_plan(session: Session, *, plan_id: str) -> PlanRow | None:
     """The stored plan with this id, if any."""
     return session.get(PlanRow, plan_id)
+
+
+def plan_stamp(session: Session, *, plan_id: str) -> dt.datetime | None:
+    """When the plan was stored (None: no such plan), read alone: a cheap key
+    for what is computed from a plan, which never changes once stored."""
+    return session.scalar(select(PlanRow.created_at).where(PlanRow.id == plan_id))
 
 
 def current_plan(

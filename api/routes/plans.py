@@ -25,7 +25,7 @@ from api.deps import (
 )
 from api.errors import problem_responses
 from api.services import console, plans
-from api.services.console import EditPreviewPublic, PlanEdits
+from api.services.console import EditPreviewPublic, PlanEdits, PlanGeometry
 from api.services.errors import fields_under
 from api.services.plans import (
     PlanAccepted,
@@ -151,6 +151,19 @@ def compare_rescue(
             request=body,
             max_items=settings.max_list_items,
         )
+
+
+@router.get(
+    "/{plan_id}/geometry",
+    response_model=PlanGeometry,
+    responses=problem_responses(404, 409),
+)
+def read_geometry(
+    plan_id: str, session: SessionDep, queue: JobQueueDep, _: Reader
+) -> PlanGeometry:
+    """The plan's routes as polylines, one per leg: along the roads when its
+    travel model is a road network, else straight (``along_roads`` false)."""
+    return console.plan_geometry(session, queue=queue, plan_id=plan_id)
 
 
 @router.post(

@@ -42,6 +42,8 @@ exception.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import threading
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
@@ -77,6 +79,7 @@ from routing.edits import Edit
 from routing.io import InputError
 from routing.plan import Plan, StepType, Summary
 from routing.reoptimise import Changes
+from routing.travel import HasGeometry
 from routing.units import clock as to_hhmm
 from tracking.events import AttemptResolved
 from tracking.exceptions import Decision, ExceptionKind, Severity
@@ -88,9 +91,12 @@ __all__ = [
     "EditPreviewPublic",
     "ExceptionDecide",
     "PlanEdits",
+    "PlanGeometry",
+    "RouteGeometry",
     "apply_edits",
     "decide_exception",
     "evaluate_exceptions",
+    "plan_geometry",
     "preview_edits",
 ]
 
@@ -225,6 +231,84 @@ def apply_edits(
         changes=found.changes,
         locks=found.locked,
     )
+
+
+# -- routes along the roads -----------------------------------------------------------
+
+LatLon = tuple[float, float]
+
+
+class RouteGeometry(BaseModel):
+    """A route drawn leg by leg: depot -> stop 1 -> ... -> depot."""
+
+    vehicle: str
+    legs: list[list[LatLon]] = Field(description="one [[lat, lon], ...] per leg")
+
+
+class PlanGeometry(BaseModel):
+    """A plan's routes as polylines; ``along_roads`` false: straight legs."""
+
+    plan_id: str
+    along_roads: bool
+    routes: list[RouteGeometry]
+
+
+#: Plans whose geometry is kept (a stored plan never changes).
+GEOMETRY_CACHE = 64
+_geometry_cache: dict[tuple[str, dt.datetime], PlanGeometry] = {}
+_geometry_lock = threading.Lock()
+
+
+def _legs(plan: Plan, drawer: HasGeometry | None) -> list[RouteGeometry]:
+    routes: list[RouteGeometry] = []
+    for route in plan.routes:
+        places = [
+            s
+            for s in route.steps
+            if s.type != StepType.BREAK
+            and s.location is not None
+            and s.location.has_coordinates
+        ]
+        legs: list[list[LatLon]] = []
+        for a, b in itertools.pairwise(places):
+            assert a.location is not None and b.location is not None
+            start = (float(a.location.lat or 0.0), float(a.location.lon or 0.0))
+            end = (float(b.location.lat or 0.0), float(b.location.lon or 0.0))
+            line: list[LatLon] = []
+            if drawer is not None:
+                try:
+                    drawn = drawer.geometry(a.location, b.location, depart=a.departure)
+                except ValueError:  # no road path: a straight leg
+                    drawn = []
+                line = [(lat, lon) for lon, lat in drawn]
+            if not line:
+                line = [start, end]
+            legs.append(line)
+        routes.append(RouteGeometry(vehicle=route.vehicle, legs=legs))
+    return routes
+
+
+def plan_geometry(session: Session, *, queue: JobQueue, plan_id: str) -> PlanGeometry:
+    """A stored plan's routes along the roads of its travel model, when it
+    has roads (``along_roads``), else as straight legs. Kept per plan."""
+    stamp = plan_rows.plan_stamp(session, plan_id=plan_id)
+    cached = None
+    if stamp is not None:
+        with _geometry_lock:
+            cached = _geometry_cache.get((plan_id, stamp))
+    if cached is not None:
+        return cached
+    row = plan_service.stored_plan(session, queue=queue, plan_id=plan_id)
+    travel = plan_travel(row.problem, row.plan, f"plan {plan_id}")
+    drawer = travel if isinstance(travel, HasGeometry) else None
+    found = PlanGeometry(
+        plan_id=row.id, along_roads=drawer is not None, routes=_legs(row.plan, drawer)
+    )
+    with _geometry_lock:
+        while len(_geometry_cache) >= GEOMETRY_CACHE:
+            _geometry_cache.pop(next(iter(_geometry_cache)))
+        _geometry_cache[(row.id, row.created_at)] = found
+    return found
 
 
 # -- evaluating the rules -----------------------------------------------------------

@@ -88,6 +88,7 @@ __all__ = [
     "read_plan",
     "reoptimise_plan",
     "store_edited_plan",
+    "stored_plan",
 ]
 
 #: The longest solve a request may ask for, in seconds.
@@ -263,6 +264,12 @@ def _find(
     if row is None and job is None:
         raise NotFound(f"no plan {plan_id}")
     return row, job
+
+
+def stored_plan(session: Session, *, queue: JobQueue, plan_id: str) -> PlanRow:
+    """A stored plan (:class:`NotFound`, or :class:`Conflict` while its job runs)."""
+    row, _ = _stored(session, queue, plan_id)
+    return row
 
 
 def editable_plan(session: Session, *, queue: JobQueue, plan_id: str) -> PlanRow:

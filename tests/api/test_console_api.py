@@ -6,17 +6,23 @@ example (docs/examples/small_problem.json, 9 orders) with a 1 s time limit.
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.auth import Role
+from api.db import plans as plan_rows
 from api.db.tracking import tracked_order
-from routing.plan import Plan
+from routing.plan import Plan, StepType
+from routing.solver import SolveParams, solve
 from tests.api.conftest import auth
+from tests.api.routes.test_plan_travel import city_roads
 from tests.api.routes.test_plans import EXAMPLE, PARAMS, assert_problem, wait_plan
+from tests.api.routes.test_slots import store_day
 
 SMALL: dict[str, Any] = json.loads(EXAMPLE.read_text())
 
@@ -268,3 +274,50 @@ def test_editing_a_dispatched_plan_makes_a_draft_to_review(
     live = client.get(f"/v1/plans/{pid}", headers=headers).json()
     assert live["status"] == "dispatched"
     assert _tracked(client, order[0])[0] == pid
+
+
+def test_routes_are_drawn_along_the_roads_of_a_road_plan(
+    app: FastAPI, client: TestClient, keys: dict[Role, str]
+) -> None:
+    """A straight-line plan: one straight leg per pair of stops; the same day
+    planned on the city's roads: legs follow the roads (many points)."""
+    headers = auth(keys[Role.planner])
+    row = store_day(app, orders=6, vans=2)
+    got = client.get(f"/v1/plans/{row.id}/geometry", headers=headers)
+    assert got.status_code == 200, got.text
+    straight = got.json()
+    assert straight["plan_id"] == row.id and straight["along_roads"] is False
+    for route, drawn in zip(row.plan.routes, straight["routes"], strict=True):
+        places = [
+            (s.location.lat, s.location.lon)
+            for s in route.steps
+            if s.type != StepType.BREAK and s.location is not None
+        ]
+        assert drawn["vehicle"] == route.vehicle
+        assert drawn["legs"] == [
+            [list(a), list(b)] for a, b in itertools.pairwise(places)
+        ]
+    assert (
+        client.get(f"/v1/plans/{row.id}/geometry", headers=headers).json() == straight
+    )
+
+    on_roads = solve(
+        row.problem, travel=city_roads(), params=SolveParams(time_limit=1.0)
+    )
+    with app.state.sessionmaker.begin() as session:
+        road_row = plan_rows.save_plan(
+            session,
+            day=row.day,
+            depot_id=row.depot_id,
+            problem=row.problem,
+            plan=on_roads,
+            parent_id=None,
+            job_id=None,
+        )
+        road_id = road_row.id
+    drawn = client.get(f"/v1/plans/{road_id}/geometry", headers=headers).json()
+    assert drawn["along_roads"] is True
+    legs = [leg for r in drawn["routes"] for leg in r["legs"]]
+    assert legs and all(len(leg) >= 2 for leg in legs)
+    assert sum(len(leg) for leg in legs) > 3 * len(legs)
+    assert_problem(client.get("/v1/plans/nope/geometry", headers=headers), 404)
