@@ -13,7 +13,6 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
-from sqlalchemy.exc import IntegrityError
 
 from api.deps import (
     LiveEtasDep,
@@ -67,13 +66,7 @@ def read_exceptions(
     against its dispatched plans, so late risks and silent vans are current.
     """
     evaluated = day or dt.datetime.now(TIMEZONE).date()
-    try:
-        with session.begin_nested():
-            console.evaluate_exceptions(
-                session, day=evaluated, etas=etas, settings=settings
-            )
-    except IntegrityError:
-        pass  # another request opened the same exceptions at the same time
+    console.refresh_exceptions(session, day=evaluated, etas=etas, settings=settings)
     return exceptions.list_exceptions(
         session,
         is_open=open,

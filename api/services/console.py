@@ -43,9 +43,11 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import logging
 import threading
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.db import orders as order_rows
@@ -98,7 +100,11 @@ __all__ = [
     "evaluate_exceptions",
     "plan_geometry",
     "preview_edits",
+    "refresh_exceptions",
 ]
+
+
+log = logging.getLogger("milepost.console")
 
 
 class ExceptionDecide(BaseModel):
@@ -343,6 +349,22 @@ def evaluate_exceptions(
     at = eta_clock(day) if now is None else now
     for row in plan_rows.dispatched_plans_of_day(session, day=day):
         _evaluate_plan(session, row, etas, settings, at, live=now is None)
+
+
+def refresh_exceptions(
+    session: Session, *, day: dt.date, etas: LiveEtas, settings: Settings
+) -> None:
+    """:func:`evaluate_exceptions` now, before a read of the day's exceptions.
+
+    Its writes are kept apart (a savepoint): when another process opened
+    the same exception at the same moment, this evaluation gives way to it
+    and the read goes on.
+    """
+    try:
+        with session.begin_nested():
+            evaluate_exceptions(session, day=day, etas=etas, settings=settings)
+    except IntegrityError:
+        log.info("exceptions of %s evaluated by another request meanwhile", day)
 
 
 def _evaluate_plan(
