@@ -86,6 +86,7 @@ def test_an_unchanged_plan_previews_as_itself() -> None:
     stop = plan.routes[0].order_ids[0]
     found = preview_edits(problem, plan, TRAVEL, [LockEdit(order_id=stop)])
     assert found.feasible and found.cost_delta == 0
+    assert found.before == plan.summary == found.after
     assert found.locked == (stop,)
     assert found.changes.moved == () and found.changes.eta_shifts == ()
     unlocked = preview_edits(
