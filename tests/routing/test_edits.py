@@ -4,8 +4,8 @@ the re-optimiser (ExecutionState.locked)."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
 import json
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
