@@ -302,3 +302,44 @@ def test_failed_attempts_wait_for_a_decision(
         headers=headers,
     )
     assert_problem(wrong, 422, "body.decision")
+
+
+def test_live_kpis_count_deliveries_in_their_window_on_time(
+    client: TestClient, keys: dict[Role, str]
+) -> None:
+    """A delivery inside its promised window is on time: rate 1.0."""
+    key = keys[Role.dispatcher]
+    plan = _dispatch(client, key)
+    problem, _ = small_day()
+    route = main_route(plan)
+    first = route.order_ids[0]
+    job = next(j for j in problem.jobs if j.id == first)
+    assert isinstance(job, Job) and job.time_windows
+    at = job.time_windows[0].start
+    van = route.vehicle
+    before = client.get(f"/v1/plans/{PLAN_ID}/live", headers=auth(key)).json()["kpis"]
+    assert before["delivered"] == 0 and before["on_time_rate"] is None
+    _send(
+        client,
+        key,
+        {"type": "shift_start", "id": "s1", "at": at - 600, "vehicle": van},
+        {"type": "stop_departed", "id": "d0", "at": at - 500, "vehicle": van},
+        {
+            "type": "stop_arrived",
+            "id": "a1",
+            "at": at,
+            "vehicle": van,
+            "order_id": first,
+        },
+        {
+            "type": "delivered",
+            "id": "x1",
+            "at": at + 180,
+            "vehicle": van,
+            "order_id": first,
+            "proof": {"photo": "door.jpg"},
+        },
+    )
+    kpis = client.get(f"/v1/plans/{PLAN_ID}/live", headers=auth(key)).json()["kpis"]
+    assert (kpis["delivered"], kpis["on_time"], kpis["on_time_rate"]) == (1, 1, 1.0)
+    assert kpis["failed"] == 0
