@@ -124,6 +124,20 @@ class Settings(BaseSettings):
         "the embedded city's roads and districts)",
     )
     tile_attribution: str = Field("", description="credit shown under the tiles")
+    van_not_started_minutes: int = Field(
+        15,
+        ge=0,
+        le=24 * 60,
+        description="a van of a dispatched plan that sent nothing this long "
+        "after its shift start raises a van_not_started exception",
+    )
+    van_silent_minutes: int = Field(
+        20,
+        ge=1,
+        le=24 * 60,
+        description="a van with stops left that sent nothing for this long "
+        "raises a van_silent exception",
+    )
 
     @model_validator(mode="after")
     def _client_id_of_the_database(self) -> Self:

@@ -35,6 +35,12 @@ A candidate wins over the repaired plan only when its cost plus its
 stability cost is lower by more than ``min_gain`` (a share of the cost),
 it passes the checker and it drops no order the repaired plan serves.
 
+**Locked stops** (``ExecutionState.locked``, the dispatcher's locks) keep
+their van and their place: each is pinned to its planned van (a skill only
+that van has, in the rest-of-day problem; the plan returned carries none),
+and a searched candidate that puts any other stop of the van on the other
+side of a locked stop than before is not taken.
+
 **Stability cost** (:class:`StabilityCost`), against the plan in execution:
 ``reassign`` won for every order served by another van than planned, plus
 ``eta_per_minute`` won per minute an order's service start moves beyond
@@ -161,6 +167,11 @@ class ExecutionState(FrozenModel):
     promised: dict[Id, Clock] = Field(
         default_factory=dict,
         description="promised service starts by order id (default: the plan's)",
+    )
+    locked: tuple[Id, ...] = Field(
+        default=(),
+        description="stops the dispatcher locked: each keeps its vehicle and its "
+        "place among the vehicle's stops",
     )
 
 
@@ -405,6 +416,10 @@ def _event_errors(
     for vid, t in state.returned_at.items():
         if t < state.time:
             errors.append(f"returned_at.{vid}: {t} is before now ({state.time})")
+    routed = {o for r in state.plan.routes for o in r.order_ids}
+    for k, oid in enumerate(state.locked):
+        if oid not in routed:
+            errors.append(f"locked[{k}]: {oid!r} is on no route of the plan")
     return errors
 
 
@@ -511,6 +526,8 @@ class _RestBuilder:
     on_road: list[str] = field(default_factory=list)
     unchanged: dict[str, Route] = field(default_factory=dict)
     rescued: dict[str, tuple[str, RescueMode]] = field(default_factory=dict)
+    #: per vehicle: the skills that pin its locked stops to it
+    lock_skills: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
     def start(cls, problem: Problem, state: ExecutionState) -> _RestBuilder:
@@ -541,6 +558,7 @@ class _RestBuilder:
                     promised = state.promised.get(s.id, s.service_start)
                     before[s.id] = (r.vehicle, promised)
         completed = [o for s in state.vehicles for o in s.completed]
+        lock_skills = _pin_locked(state, orders)
         return cls(
             problem=problem,
             state=state,
@@ -557,6 +575,7 @@ class _RestBuilder:
             progress={s.vehicle: s for s in state.vehicles},
             done=set(completed),
             other_day=_other_day(problem, orders.values()),
+            lock_skills=lock_skills,
         )
 
     def add_vehicle(self, vehicle: Vehicle) -> None:
@@ -600,6 +619,8 @@ class _RestBuilder:
                 kept = _committed_first(kept, nxt)
                 self.committed[vehicle.id] = vs.next
                 self.fixed[vehicle.id] = kept.index(nxt) + 1
+        if vehicle.id in self.lock_skills:
+            update["skills"] = vehicle.skills | self.lock_skills[vehicle.id]
         self.vehicles.append(vehicle.model_copy(update=update))
         self.visits[vehicle.id] = kept
         plan_route = self.state.plan.route_of(vehicle.id)
@@ -1043,17 +1064,91 @@ def reoptimise(
     run_search = events if search is None else search
     if run_search and params.time_limit > 0 and rest.problem.vehicles:
         found = _search(rest, live, travel, params, t0 + params.time_limit)
-        if found is not None and _better(found, best, rest, stability, live.by_cost):
+        if (
+            found is not None
+            and _better(found, best, rest, stability, live.by_cost)
+            and _locks_kept(state, found)
+        ):
             best, source = found, "search"
     changes = _changes(rest, best, stability, late)
     return Reoptimisation(
-        problem=live.problem,
+        problem=_unpinned(live.problem),
         plan=best.model_copy(update={"seconds": round(time.perf_counter() - t0, 3)}),
         changes=changes,
         committed=dict(rest.committed),
         source=source,
         seconds=round(time.perf_counter() - t0, 3),
     )
+
+
+#: Prefix of the skill that pins a locked stop to its van (never returned).
+LOCK_SKILL = "@lock:"
+
+
+def _pin_locked(
+    state: ExecutionState, orders: dict[str, Order]
+) -> dict[str, frozenset[str]]:
+    """Pin each locked stop to its planned van: a skill only that van gets.
+
+    ``orders`` is updated in place; returns the skills to give each van. A
+    stop on an unavailable van is not pinned (it has to move).
+    """
+    planned_on = {o: r.vehicle for r in state.plan.routes for o in r.order_ids}
+    skills: dict[str, set[str]] = {}
+    for oid in state.locked:
+        vid = planned_on.get(oid)
+        if vid is None or oid not in orders or vid in state.unavailable:
+            continue
+        skill = LOCK_SKILL + vid
+        orders[oid] = orders[oid].model_copy(
+            update={"skills": orders[oid].skills | {skill}}
+        )
+        skills.setdefault(vid, set()).add(skill)
+    return {vid: frozenset(s) for vid, s in skills.items()}
+
+
+def _unpinned(problem: Problem) -> Problem:
+    """``problem`` without the skills that pinned locked stops."""
+
+    def clean(skills: frozenset[str]) -> frozenset[str]:
+        return frozenset(s for s in skills if not s.startswith(LOCK_SKILL))
+
+    if not any(s.startswith(LOCK_SKILL) for v in problem.vehicles for s in v.skills):
+        return problem
+    return problem.model_copy(
+        update={
+            "vehicles": tuple(
+                v.model_copy(update={"skills": clean(v.skills)})
+                for v in problem.vehicles
+            ),
+            "jobs": tuple(
+                j.model_copy(update={"skills": clean(j.skills)}) for j in problem.jobs
+            ),
+            "shipments": tuple(
+                s.model_copy(update={"skills": clean(s.skills)})
+                for s in problem.shipments
+            ),
+        }
+    )
+
+
+def _locks_kept(state: ExecutionState, candidate: Plan) -> bool:
+    """Whether every locked stop is on its van with the same stops before it
+    (of those the van still serves) as in the plan in execution."""
+    for oid in state.locked:
+        old_route = next((r for r in state.plan.routes if oid in r.order_ids), None)
+        if old_route is None or old_route.vehicle in state.unavailable:
+            continue
+        new_route = candidate.route_of(old_route.vehicle)
+        new = [] if new_route is None else list(new_route.order_ids)
+        if oid not in new:
+            return False
+        old = list(old_route.order_ids)
+        common = [o for o in old if o in new and o != oid]
+        for o in common:
+            if (old.index(o) < old.index(oid)) != (new.index(o) < new.index(oid)):
+                return False
+    return True
 
 
 def _live_plan(rest: RestOfDay, travel: TravelModel, params: SolveParams) -> LivePlan:

@@ -1,11 +1,12 @@
 """Exceptions for the dispatcher: something on the day needs a person.
 
 A :class:`DispatchException` is raised by whatever notices a problem (a
-cold-chain parcel too warm: :mod:`tracking.sensors`; later a route at risk of
-being late, a failed attempt, a broken-down van) and stays *open* until the
-condition ends; it is *closed* with the time it ended. A dispatcher may
-*acknowledge* it (who and when) whether it is open or closed; acknowledging
-does not close it.
+cold-chain parcel too warm: :mod:`tracking.sensors`; an order at risk of
+being late, a van that has not started or has gone silent, a failed attempt)
+and stays *open* until the condition ends; it is *closed* with the time it
+ended. A dispatcher may *acknowledge* it (who and when) whether it is open
+or closed; acknowledging does not close it. A failed attempt waits for a
+*decision* (:class:`Decision`), which closes it.
 
 An exception is identified by a ``key`` while it is open: raising the same
 key again updates the open exception (more orders, a worse severity, a new
@@ -23,6 +24,7 @@ from pydantic import Field
 from routing.base import FrozenModel
 
 __all__ = [
+    "Decision",
     "DispatchException",
     "ExceptionKind",
     "Severity",
@@ -37,6 +39,21 @@ class ExceptionKind(StrEnum):
     LATE_RISK = "late_risk"
     FAILED_ATTEMPT = "failed_attempt"
     VEHICLE_BREAKDOWN = "vehicle_breakdown"
+    VAN_NOT_STARTED = "van_not_started"
+    VAN_SILENT = "van_silent"
+
+
+class Decision(StrEnum):
+    """What becomes of an order after a failed attempt.
+
+    ``reattempt_today``: back among the day's orders to plan;
+    ``next_day``: planned the next day; ``return_to_sender``: no more
+    attempts, the parcel goes back to the depot for its sender.
+    """
+
+    REATTEMPT_TODAY = "reattempt_today"
+    NEXT_DAY = "next_day"
+    RETURN_TO_SENDER = "return_to_sender"
 
 
 class Severity(StrEnum):
@@ -85,6 +102,10 @@ class DispatchException(FrozenModel):
     detail: str = ""
     acknowledged_by: str | None = None
     acknowledged_at: int | None = None
+    decision: Decision | None = None
+    decided_by: str | None = None
+    decided_at: int | None = None
+    note: str = ""
 
     @property
     def open(self) -> bool:
@@ -114,3 +135,17 @@ class DispatchException(FrozenModel):
     def closed(self, at: int) -> DispatchException:
         """The exception closed at ``at`` (never before it opened)."""
         return self.model_copy(update={"closed_at": max(at, self.opened_at)})
+
+    def decided(
+        self, decision: Decision, *, by: str, at: int, note: str = ""
+    ) -> DispatchException:
+        """The exception with the dispatcher's decision, closed by it."""
+        done = self.model_copy(
+            update={
+                "decision": decision,
+                "decided_by": by,
+                "decided_at": at,
+                "note": note,
+            }
+        )
+        return done if not done.open else done.closed(at)

@@ -101,7 +101,9 @@ class PlanRow(Base):
     ``status`` is ``draft`` (may be dispatched or re-optimised),
     ``dispatched`` (frozen: sent to the vans) or ``superseded`` (a
     re-optimisation replaced it; ``parent_id`` of the new plan points here).
-    A plan solved by a job has the job's id as its own id.
+    A plan solved by a job has the job's id as its own id. ``superseded_by``
+    names the plan that replaced it, ``locks`` the orders whose stop keeps
+    its van and place in later re-optimisations (migration 0013).
     """
 
     __tablename__ = "plans"
@@ -117,3 +119,5 @@ class PlanRow(Base):
     job_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     dispatched_at: Mapped[dt.datetime | None]
+    superseded_by: Mapped[str | None] = mapped_column(String(32))
+    locks: Mapped[list[str] | None] = mapped_column(JSON)

@@ -24,7 +24,8 @@ from api.deps import (
     require,
 )
 from api.errors import problem_responses
-from api.services import plans
+from api.services import console, plans
+from api.services.console import EditPreviewPublic, PlanEdits, PlanGeometry
 from api.services.errors import fields_under
 from api.services.plans import (
     PlanAccepted,
@@ -150,6 +151,82 @@ def compare_rescue(
             request=body,
             max_items=settings.max_list_items,
         )
+
+
+@router.get(
+    "/{plan_id}/geometry",
+    response_model=PlanGeometry,
+    responses=problem_responses(404, 409),
+)
+def read_geometry(
+    plan_id: str, session: SessionDep, queue: JobQueueDep, _: Reader
+) -> PlanGeometry:
+    """The plan's routes as polylines, one per leg: along the roads when its
+    travel model is a road network, else straight (``along_roads`` false)."""
+    return console.plan_geometry(session, queue=queue, plan_id=plan_id)
+
+
+@router.post(
+    "/{plan_id}/edits/preview",
+    response_model=EditPreviewPublic,
+    responses=problem_responses(404, 409, 422),
+)
+def preview_edits(
+    plan_id: str,
+    body: PlanEdits,
+    session: SessionDep,
+    settings: SettingsDep,
+    queue: JobQueueDep,
+    _: Dispatcher,
+) -> EditPreviewPublic:
+    """Move, re-sequence or lock stops and see the result: feasibility, cost and
+    the change list (nothing is stored)."""
+    with fields_under("body"):
+        return console.preview_edits(
+            session,
+            queue=queue,
+            plan_id=plan_id,
+            request=body,
+            max_items=settings.max_list_items,
+        )
+
+
+@router.post(
+    "/{plan_id}/edits",
+    response_model=PlanPublic,
+    status_code=201,
+    responses=problem_responses(404, 409, 422),
+)
+def apply_edits(
+    plan_id: str,
+    body: PlanEdits,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    queue: JobQueueDep,
+    _: Dispatcher,
+) -> PlanPublic:
+    """Store the edited plan as a new draft (409 when infeasible, unless forced)."""
+    with fields_under("body"):
+        public = console.apply_edits(
+            session,
+            queue=queue,
+            plan_id=plan_id,
+            request=body,
+            max_items=settings.max_list_items,
+        )
+    response.headers["Location"] = f"/v1/plans/{public.id}"
+    return public
+
+
+@router.delete(
+    "/{plan_id}", response_model=PlanPublic, responses=problem_responses(404, 409)
+)
+def discard_plan(
+    plan_id: str, session: SessionDep, queue: JobQueueDep, _: Dispatcher
+) -> PlanPublic:
+    """Discard a draft (it becomes superseded); 409 for a dispatched plan."""
+    return plans.discard_plan(session, queue=queue, plan_id=plan_id)
 
 
 @router.post(

@@ -22,6 +22,7 @@ from api.db import tracking as rows
 from api.services.errors import NotFound
 from api.services.tracking import local_time, now_seconds
 from tracking.exceptions import (
+    Decision,
     DispatchException,
     ExceptionKind,
     Severity,
@@ -55,6 +56,12 @@ class ExceptionPublic(BaseModel):
     closed_at: dt.datetime | None
     acknowledged_by: str | None = Field(description="who acknowledged it, if anyone")
     acknowledged_at: dt.datetime | None
+    decision: Decision | None = Field(
+        default=None, description="a failed attempt: what the dispatcher decided"
+    )
+    decided_by: str | None = None
+    decided_at: dt.datetime | None = None
+    note: str = ""
 
 
 class ExceptionsPublic(BaseModel):
@@ -83,6 +90,10 @@ def exception_public(day: dt.date, exception: DispatchException) -> ExceptionPub
         closed_at=when(exception.closed_at),
         acknowledged_by=exception.acknowledged_by,
         acknowledged_at=when(exception.acknowledged_at),
+        decision=exception.decision,
+        decided_by=exception.decided_by,
+        decided_at=when(exception.decided_at),
+        note=exception.note,
     )
 
 

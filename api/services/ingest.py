@@ -35,8 +35,9 @@ from sqlalchemy.orm import Session
 
 from api.db.dead_letters import add_dead_letter
 from api.db.tracking import SqlStore
+from api.services.failed_attempts import raise_failed_attempts
 from api.services.orders import settle_cancellations
-from tracking.events import Event, event_sort_key
+from tracking.events import Event, FailedAttempt, event_sort_key
 from tracking.tracker import IngestResult, Tracker
 
 __all__ = ["EventIngest", "Source", "ingest", "ingest_and_commit"]
@@ -60,6 +61,16 @@ def ingest(session: Session, day: dt.date, events: Sequence[Event]) -> IngestRes
     store.prefetch(events)
     result = Tracker(store, namespace=day.isoformat()).ingest(events)
     settle_cancellations(session, events, frozenset(result.accepted))
+    accepted = frozenset(result.accepted)
+    raise_failed_attempts(
+        session,
+        day=day,
+        order_ids=[
+            e.order_id
+            for e in events
+            if isinstance(e, FailedAttempt) and e.id in accepted
+        ],
+    )
     store.bump_revisions()
     return result
 

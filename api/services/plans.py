@@ -3,9 +3,19 @@
 A solve is a job (``plan`` kind). Its plan's id is the job's id, so the plan
 can be read from the moment of submission: ``queued`` or ``running`` (with
 the job's progress), then ``draft`` with the plan, or ``failed`` with the
-job's error. Re-optimising makes a new plan (``parent_id`` set) and leaves
-the old one ``superseded`` once the new one is there. Dispatching freezes a
-plan: a dispatched plan is never edited, only superseded.
+job's error. Re-optimising (or editing, :mod:`api.services.console`) makes
+a new plan (``parent_id`` set, ``changes`` against the parent).
+
+Review, then dispatch: a *draft* parent is ``superseded`` as soon as its
+child is stored, and tracking follows the child at once. A *dispatched*
+parent stays dispatched, live and tracked (its orders keep their routes,
+live ETAs and the console's live stream follow it) while the dispatcher
+reviews the child, a ``draft``; dispatching the child supersedes the parent
+and moves tracking to the child. A second solve of a day and depot replaces
+its earlier drafts (``superseded``, ``superseded_by`` the new plan);
+``DELETE /v1/plans/{id}`` discards a draft (``superseded``, with no
+``superseded_by``). Dispatching freezes a plan: a dispatched plan is never
+edited, only superseded.
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from api.db import jobs as job_rows
 from api.db import plans as plan_rows
+from api.db import tracking as tracking_rows
 from api.db.base import utcnow
 from api.db.plans import PlanRow, PlanStatus
 from api.db.tables_jobs import JobRow
@@ -69,11 +80,15 @@ __all__ = [
     "RescueComparison",
     "compare_rescue_options",
     "create_plan",
+    "discard_plan",
     "dispatch_plan",
+    "editable_plan",
     "list_plans",
     "plan_hooks",
     "read_plan",
     "reoptimise_plan",
+    "store_edited_plan",
+    "stored_plan",
 ]
 
 #: The longest solve a request may ask for, in seconds.
@@ -178,8 +193,10 @@ class PlanPublic(BaseModel):
     """A plan, or the state of the job making it.
 
     ``plan`` and ``summary`` are there once the job succeeded; ``changes``
-    for a re-optimised plan (against ``parent_id``); ``superseded_by`` names
-    the newest plan that replaced this one.
+    for a re-optimised or edited plan (against ``parent_id``);
+    ``superseded_by`` names the plan that replaced this one (None for a
+    discarded draft); ``locked`` the orders whose stop keeps its van and
+    place when the plan is re-optimised.
     """
 
     id: str
@@ -192,6 +209,7 @@ class PlanPublic(BaseModel):
     changes: Changes | None = None
     parent_id: str | None = None
     superseded_by: str | None = None
+    locked: list[str] = Field(default_factory=list)
     created_at: dt.datetime
     dispatched_at: dt.datetime | None = None
 
@@ -246,6 +264,50 @@ def _find(
     if row is None and job is None:
         raise NotFound(f"no plan {plan_id}")
     return row, job
+
+
+def stored_plan(session: Session, *, queue: JobQueue, plan_id: str) -> PlanRow:
+    """A stored plan (:class:`NotFound`, or :class:`Conflict` while its job runs)."""
+    row, _ = _stored(session, queue, plan_id)
+    return row
+
+
+def editable_plan(session: Session, *, queue: JobQueue, plan_id: str) -> PlanRow:
+    """A stored plan that may be edited or re-optimised (not superseded)."""
+    row, _ = _stored(session, queue, plan_id)
+    if row.status == "superseded":
+        child = plan_rows.child_of(session, plan_id=row.id)
+        newer = "" if child is None else f" by plan {child.id}"
+        raise Conflict(f"plan {plan_id} is superseded{newer}; edit the newest plan")
+    return row
+
+
+def store_edited_plan(
+    session: Session,
+    *,
+    queue: JobQueue,
+    parent: PlanRow,
+    plan: Plan,
+    changes: Changes,
+    locks: list[str],
+) -> PlanPublic:
+    """Store an edited plan as a draft child of ``parent`` (the rule of
+    re-optimisation: a draft parent is superseded and tracking follows the
+    child; a dispatched parent stays live until the child is dispatched)."""
+    row = plan_rows.save_plan(
+        session,
+        day=parent.day,
+        depot_id=parent.depot_id,
+        problem=parent.problem,
+        plan=plan,
+        parent_id=parent.id,
+        job_id=None,
+        changes=changes,
+        locks=locks,
+    )
+    if parent.status != "dispatched":
+        _track(session, row)
+    return _public(session, queue, row, None)
 
 
 def _stored(
@@ -317,6 +379,7 @@ def _public(
         changes=row.changes,
         parent_id=row.parent_id,
         superseded_by=None if child is None else child.id,
+        locked=list(row.locks or ()),
         created_at=row.created_at,
         dispatched_at=row.dispatched_at,
     )
@@ -425,7 +488,7 @@ def reoptimise_plan(
         check_max_items(getattr(request, name), name, max_items)
     # Re-timed with the plan's own travel model: refused when it is gone.
     plan_travel(row.problem, row.plan, f"plan {plan_id}")
-    state = _off_plan_cancelled(session, request.state(row.plan))
+    state = _with_locks(row, _off_plan_cancelled(session, request.state(row.plan)))
     errors = state_errors(row.problem, state)
     if errors:
         raise Invalid([_state_error(line) for line in errors])
@@ -459,7 +522,7 @@ def compare_rescue_options(
     if not request.unavailable:
         reason = "name the broken-down vans whose rescue to compare"
         raise Invalid.one("unavailable", reason)
-    state = _off_plan_cancelled(session, request.state(row.plan))
+    state = _with_locks(row, _off_plan_cancelled(session, request.state(row.plan)))
     errors = state_errors(row.problem, state)
     if errors:
         raise Invalid([_state_error(line) for line in errors])
@@ -492,6 +555,16 @@ def compare_rescue_options(
     return RescueComparison(plan_id=row.id, options=public)
 
 
+def _with_locks(row: PlanRow, state: ExecutionState) -> ExecutionState:
+    """``state`` with the plan's locked stops (those still on its routes)."""
+    routed = {o for r in row.plan.routes for o in r.order_ids}
+    locks = [o for o in row.locks or () if o in routed]
+    if not locks:
+        return state
+    locked = tuple(dict.fromkeys((*state.locked, *locks)))
+    return state.model_copy(update={"locked": locked})
+
+
 def _off_plan_cancelled(session: Session, state: ExecutionState) -> ExecutionState:
     """``state`` with the plan's orders that are off it now among ``cancelled``.
 
@@ -520,14 +593,27 @@ def _state_error(line: str) -> FieldError:
 
 
 def dispatch_plan(session: Session, *, queue: JobQueue, plan_id: str) -> PlanDispatched:
-    """Freeze a plan and move its orders to dispatched; repeating changes nothing."""
+    """Freeze a plan and move its orders to dispatched; repeating changes nothing.
+
+    The plan it replaces (its dispatched parent, or any other dispatched plan
+    of its day and depot) becomes ``superseded``, and tracking follows this
+    plan from now on.
+    """
     row, job = _stored(session, queue, plan_id)
     if row.status == "superseded":
         raise Conflict(f"plan {plan_id} is superseded; dispatch the newest")
     now = utcnow()
     if row.status != "dispatched":
+        for live in plan_rows.dispatched_plans(
+            session, day=row.day, depot_id=row.depot_id
+        ):
+            plan_rows.supersede(live, by=row.id)
         row.status = "dispatched"
         row.dispatched_at = now
+        session.flush()
+        if tracking_rows.get_tracked_plan(session, plan_id=row.id) is None:
+            # a draft reviewed while another plan was live: tracked from now
+            _track(session, row)
     moved = tracking.dispatch_plan(
         session,
         day=row.day,
@@ -538,6 +624,24 @@ def dispatch_plan(session: Session, *, queue: JobQueue, plan_id: str) -> PlanDis
     session.flush()
     public = _public(session, queue, row, job)
     return PlanDispatched(**dict(public), dispatched_orders=moved)
+
+
+def discard_plan(session: Session, *, queue: JobQueue, plan_id: str) -> PlanPublic:
+    """Discard a draft: it becomes ``superseded`` (no ``superseded_by``).
+
+    Discarding a superseded plan changes nothing; a dispatched plan is a
+    :class:`Conflict` (dispatch another to replace it), and so is a plan
+    whose job has not made it yet (cancel the job).
+    """
+    row, job = _stored(session, queue, plan_id)
+    if row.status == "dispatched":
+        raise Conflict(
+            f"plan {plan_id} is dispatched; dispatch a new plan to replace it"
+        )
+    if row.status == "draft":
+        plan_rows.supersede(row, by=None)
+        session.flush()
+    return _public(session, queue, row, job)
 
 
 # --- what a finished job stores ---------------------------------------------------
@@ -558,7 +662,12 @@ def _track(session: Session, row: PlanRow) -> None:
 def store_solved_plan(
     session: Session, job_id: str, payload: PlanPayload, result: PlanResult
 ) -> None:
-    """Store the plan of a finished ``plan`` job (id: the job's) and track it."""
+    """Store the plan of a finished ``plan`` job (id: the job's) and track it.
+
+    Earlier drafts of its day and depot are superseded by it. While a plan of
+    that day and depot is dispatched, tracking keeps following that one
+    until this plan is dispatched.
+    """
     row = plan_rows.save_plan(
         session,
         day=payload.day,
@@ -569,13 +678,24 @@ def store_solved_plan(
         job_id=job_id,
         plan_id=job_id,
     )
-    _track(session, row)
+    plan_rows.supersede_drafts(
+        session, day=payload.day, depot_id=payload.depot_id, by=row.id
+    )
+    if not plan_rows.dispatched_plans(
+        session, day=payload.day, depot_id=payload.depot_id
+    ):
+        _track(session, row)
 
 
 def store_reoptimised_plan(
     session: Session, job_id: str, payload: ReoptimisePayload, result: ReoptimiseResult
 ) -> None:
-    """Store the new plan of a ``reoptimize`` job; its parent is superseded."""
+    """Store the new plan of a ``reoptimize`` job.
+
+    A draft parent is superseded and tracking follows the new plan; a
+    dispatched parent stays live until the new plan is dispatched.
+    """
+    parent = plan_rows.get_plan(session, plan_id=payload.parent_id)
     row = plan_rows.save_plan(
         session,
         day=payload.day,
@@ -586,8 +706,10 @@ def store_reoptimised_plan(
         job_id=job_id,
         plan_id=job_id,
         changes=result.changes,
+        locks=None if parent is None else parent.locks,
     )
-    _track(session, row)
+    if parent is None or parent.status != "dispatched":
+        _track(session, row)
 
 
 def plan_hooks(kinds: JobKinds) -> list[tuple[str, JobHook]]:

@@ -28,8 +28,12 @@ from api.services.reads import ReadSessions
 from api.services.slots import SlotBooks, SlotQuoteCreate, quote_slots, rebook_order
 from api.services.tracking import LiveEtas, eta_clock, local_time, now_seconds
 from routing.bounds import check_text, not_a_bool
+from routing.model import Problem
+from routing.plan import Plan, StepType
 from tracking.eta import Eta
 from tracking.events import AttemptResolved, Delivered, FailedAttempt, FailureReason
+from tracking.exceptions import ExceptionKind
+from tracking.late_risk import order_windows, promised_window_end
 from tracking.sensors import Excursion
 from tracking.status import OrderState, OrderStatus, StatusChange
 from tracking.store import VehicleState
@@ -40,6 +44,7 @@ __all__ = [
     "HandOver",
     "OrderEtaPublic",
     "OrderTrackingPublic",
+    "PlanKpis",
     "PlanLivePublic",
     "ProofPublic",
     "RatingCreate",
@@ -250,6 +255,26 @@ class VehicleLive(BaseModel):
     stop_at: dt.datetime | None = None
 
 
+class PlanKpis(BaseModel):
+    """How the plan's day goes so far.
+
+    ``planned``: orders on the plan's routes; ``delivered``: those
+    delivered; ``failed``: those not delivered after a failed attempt (even
+    once the dispatcher decided what to do); ``on_time``: delivered
+    orders handed over by the end of the promised window (the window holding
+    the plan's service start; an order without a window is always on time);
+    ``on_time_rate``: ``on_time / delivered`` (None before the
+    first delivery); ``late_risk``: open late-risk exceptions of the plan.
+    """
+
+    planned: int
+    delivered: int
+    failed: int
+    on_time: int
+    on_time_rate: float | None
+    late_risk: int
+
+
 class PlanLivePublic(BaseModel):
     """A plan's day as it happens: every order's status, every van seen.
 
@@ -264,6 +289,7 @@ class PlanLivePublic(BaseModel):
         default=[],
         description="open exceptions of the day about the plan's vans or orders",
     )
+    kpis: PlanKpis | None = Field(default=None, description="the day so far")
 
 
 def window(eta: Eta | None, day: dt.date) -> EtaWindow | None:
@@ -552,23 +578,64 @@ def plan_live_view(
     order_ids = [o for route in plan.routes for o in route.order_ids]
     order_ids += [u.id for u in plan.unassigned]
     now = eta_clock(day)
-    stops = [
-        _stop(session, etas, found, now)
-        for found in rows.tracked_orders(session, order_ids=order_ids)
-    ]
+    tracked = rows.tracked_orders(session, order_ids=order_ids)
+    stops = [_stop(session, etas, found, now) for found in tracked]
     stops.sort(key=lambda o: o.order_id)
     vans = rows.vehicle_states(
         session, day=day, vehicles=[r.vehicle for r in plan.routes]
     )
     vehicles = [_van(v, day) for v in sorted(vans, key=lambda v: v.vehicle)]
+    exceptions = _open_exceptions(
+        session, day, {r.vehicle for r in plan.routes}, set(order_ids)
+    )
     return PlanLivePublic(
         plan_id=plan_id,
         day=day,
         orders=stops,
         vehicles=vehicles,
-        exceptions=_open_exceptions(
-            session, day, {r.vehicle for r in plan.routes}, set(order_ids)
-        ),
+        exceptions=exceptions,
+        kpis=_kpis(row.problem, plan, [s for _, s, _ in tracked], exceptions),
+    )
+
+
+def _kpis(
+    problem: Problem,
+    plan: Plan,
+    statuses: list[OrderStatus],
+    exceptions: list[ExceptionPublic],
+) -> PlanKpis:
+    """The plan's KPIs from its orders' statuses (see :class:`PlanKpis`)."""
+    routed = {o for r in plan.routes for o in r.order_ids}
+    starts = {
+        s.id: s.service_start
+        for r in plan.routes
+        for s in r.steps
+        if s.id is not None and s.type in (StepType.JOB, StepType.DELIVERY)
+    }
+    by_id = {o.id: o for o in problem.orders}
+    delivered = failed = on_time = 0
+    for status in statuses:
+        if status.order_id not in routed:
+            continue
+        if status.state is not OrderState.DELIVERED:
+            failed += any(c.target is OrderState.FAILED_ATTEMPT for c in status.history)
+            continue
+        delivered += 1
+        delivered_at = status.history[-1].at
+        order = by_id.get(status.order_id)
+        end = (
+            None
+            if order is None
+            else promised_window_end(order_windows(order), starts.get(status.order_id))
+        )
+        on_time += end is None or delivered_at <= end
+    return PlanKpis(
+        planned=len(routed),
+        delivered=delivered,
+        failed=failed,
+        on_time=on_time,
+        on_time_rate=None if delivered == 0 else round(on_time / delivered, 4),
+        late_risk=sum(e.kind is ExceptionKind.LATE_RISK for e in exceptions),
     )
 
 

@@ -24,6 +24,20 @@ ROWS: dict[tuple[str, str], Case] = {
     ("POST", "/v1/plans/{plan_id}/dispatch"): case(
         Role.dispatcher, plan_id="no-such-plan"
     ),
+    ("DELETE", "/v1/plans/{plan_id}"): case(Role.dispatcher, plan_id="no-such-plan"),
+    ("GET", "/v1/plans/{plan_id}/geometry"): case(
+        Role.dispatcher, Role.planner, plan_id="no-such-plan"
+    ),
+    ("POST", "/v1/plans/{plan_id}/edits/preview"): case(
+        Role.dispatcher,
+        body={"edits": [{"op": "lock", "order_id": "o-1"}]},
+        plan_id="no-such-plan",
+    ),
+    ("POST", "/v1/plans/{plan_id}/edits"): case(
+        Role.dispatcher,
+        body={"edits": [{"op": "lock", "order_id": "o-1"}]},
+        plan_id="no-such-plan",
+    ),
     ("DELETE", "/v1/jobs/{job_id}"): case(
         Role.dispatcher, Role.planner, job_id="no-such-job"
     ),

@@ -33,5 +33,8 @@ ROWS: dict[tuple[str, str], Case] = {
     ("GET", "/v1/exceptions"): case(Role.dispatcher, Role.planner),
     ("GET", "/v1/exceptions/{exception_id}"): case(Role.dispatcher, Role.planner),
     ("POST", "/v1/exceptions/{exception_id}/acknowledge"): case(Role.dispatcher),
+    ("POST", "/v1/exceptions/{exception_id}/decide"): case(
+        Role.dispatcher, body={"decision": "next_day"}
+    ),
     ("GET", "/v1/dead-letters"): case(),
 }
