@@ -1,18 +1,23 @@
-"""A real ``milepost serve`` in its own process, for tests that need one."""
+"""A real server for tests: ``milepost serve`` in a process, or an app in a thread."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2 as httpx
 import pytest
+import uvicorn
+from fastapi import FastAPI
 
-__all__ = ["free_port", "serve", "start_worker"]
+__all__ = ["app_server", "free_port", "serve", "start_worker"]
 
 
 def free_port() -> int:
@@ -67,3 +72,22 @@ def serve(
         time.sleep(0.1)
     proc.kill()
     pytest.fail(f"server did not become ready:\n{log.read_text()}")
+
+
+@contextlib.contextmanager
+def app_server(app: FastAPI) -> Iterator[str]:
+    """``app`` on a real uvicorn server in a thread; its base URL."""
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)

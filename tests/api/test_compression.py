@@ -13,14 +13,12 @@ loads them in Chromium with the network cut).
 from __future__ import annotations
 
 import base64
-import contextlib
 import gzip
 import hashlib
 import json
 import re
 import shutil
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,8 +26,6 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import given, seed, settings
 from hypothesis import strategies as st
@@ -40,7 +36,7 @@ from api.settings import Settings
 from api.web import pages
 from tests.api.conftest import auth, make_keys, sqlite_url
 from tests.helpers import service_missing
-from tests.serve import free_port
+from tests.serve import app_server
 
 GZIP = {"Accept-Encoding": "gzip"}
 IDENTITY = {"Accept-Encoding": "identity"}
@@ -363,29 +359,10 @@ def test_docs_without_assets_say_how_to_install(
 # -- Server-Sent Events ---------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _server(app: FastAPI) -> Iterator[str]:
-    """``app`` on a real uvicorn server in a thread; its base URL."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-
-
 def test_event_stream_is_not_compressed_nor_held(tmp_path: Path) -> None:
     """A client accepting gzip gets the stream plain, its first event at once."""
     app = create_app(Settings(database_url=sqlite_url(tmp_path), log_json=False))
-    with _server(app) as base, httpx.Client(base_url=base, timeout=10) as http:
+    with app_server(app) as base, httpx.Client(base_url=base, timeout=10) as http:
         with app.state.sessionmaker.begin() as session:
             key = create_key(session, Role.dispatcher, "gzip")
         got = http.post(

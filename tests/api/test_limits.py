@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx2 as httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -27,7 +24,7 @@ from api.errors import PROBLEM_JSON
 from api.limits import StreamSlots, TokenBuckets, is_public_path
 from api.settings import Settings
 from tests.api.conftest import auth
-from tests.serve import free_port
+from tests.serve import app_server
 
 DAY = "2026-11-23"
 JOB: dict[str, Any] = {
@@ -186,31 +183,12 @@ def test_streams_in_all(client: TestClient, keys: dict[Role, str]) -> None:
         assert _open(stack, client, f"/v1/track/{token}/stream").status_code == 200
 
 
-@contextlib.contextmanager
-def _server(app: FastAPI) -> Iterator[str]:
-    """``app`` on a real uvicorn server in a thread; its base URL."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-
-
 @SQLITE
 @with_limits(stream_limit_per_token=1)
 def test_client_disconnect_frees_the_slot(settings: Settings) -> None:
     """A client that drops the connection gives its stream slot back."""
     app = create_app(settings)
-    with _server(app) as base, httpx.Client(base_url=base, timeout=10) as http:
+    with app_server(app) as base, httpx.Client(base_url=base, timeout=10) as http:
         with app.state.sessionmaker.begin() as session:
             key = create_key(session, Role.dispatcher, "limits")
         got = http.post(
