@@ -80,8 +80,9 @@ def create_app(
     -------
     FastAPI
         Everything stateful (engines, session factories, the job queue and
-        runner, slot books, live ETAs, the ingest, the key cache) is made
-        here and put on ``app.state``, read only through :mod:`api.deps`.
+        runner, slot books, live ETAs, the ingest, the key cache, the
+        exception watch) is made here and put on ``app.state``, read only
+        through :mod:`api.deps`.
         On startup it migrates the database to the newest schema (unless
         ``settings.migrate_on_start`` is off), so a fresh SQLite file just
         works; on shutdown it closes the connections.
