@@ -42,6 +42,7 @@ from api.services.live import LiveChanges
 from api.services.reads import ReadSessions
 from api.services.slots import SlotBooks
 from api.services.tracking import LiveEtas
+from api.services.watch import ExceptionWatch
 from api.settings import Settings, get_settings
 from api.telemetry import Metrics, RequestContextMiddleware
 from api.web.docs import install as install_docs
@@ -79,8 +80,9 @@ def create_app(
     -------
     FastAPI
         Everything stateful (engines, session factories, the job queue and
-        runner, slot books, live ETAs, the ingest, the key cache) is made
-        here and put on ``app.state``, read only through :mod:`api.deps`.
+        runner, slot books, live ETAs, the ingest, the key cache, the
+        exception watch) is made here and put on ``app.state``, read only
+        through :mod:`api.deps`.
         On startup it migrates the database to the newest schema (unless
         ``settings.migrate_on_start`` is off), so a fresh SQLite file just
         works; on shutdown it closes the connections.
@@ -172,11 +174,17 @@ def _set_state(
     )
     state.metrics.registry.register(ops.IngestCollector(state.ingest, state.mqtt))
     state.metrics.registry.register(ops.BusCollector(bus))
+    # Evaluates today's exception rules every N seconds (0: never).
+    state.exception_watch = watch = ExceptionWatch(
+        state.sessionmaker, state.live_etas, settings
+    )
+    state.metrics.registry.register(ops.ExceptionWatchCollector(watch))
 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
-    """Migrate, start the bus, the runner, the reads pool and MQTT; stop them after."""
+    """Migrate, start the bus, the runner, the reads pool, MQTT and the
+    exception watch; stop them after."""
     state = app.state
     if settings.migrate_on_start:
         await run_in_threadpool(upgrade, settings.database_url)
@@ -197,9 +205,11 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     log.info("milepost service ready", extra={"database": url})
     if state.mqtt is not None:
         state.mqtt.start()
+    state.exception_watch.start()
     try:
         yield
     finally:
+        await run_in_threadpool(state.exception_watch.stop)
         if state.mqtt is not None:
             state.mqtt.stop()
         if settings.job_workers > 0:

@@ -19,8 +19,15 @@ from api.deps import EngineDep, MetricsDep, MqttDep
 from api.errors import problem_response, problem_responses
 from api.mqtt import MqttConsumer
 from api.services.ingest import EventIngest
+from api.services.watch import ExceptionWatch
 
-__all__ = ["Health", "IngestCollector", "router"]
+__all__ = [
+    "BusCollector",
+    "ExceptionWatchCollector",
+    "Health",
+    "IngestCollector",
+    "router",
+]
 
 router = APIRouter(tags=["ops"])
 
@@ -135,6 +142,35 @@ class IngestCollector(Collector):
             "Seconds since the consumer last stored a message (since it "
             "connected, before the first); NaN before it ever connected",
             value=float("nan") if lag is None else lag,
+        )
+
+
+class ExceptionWatchCollector(Collector):
+    """The exception watch of this process (:mod:`api.services.watch`): its
+    ticks by outcome and when one last succeeded."""
+
+    def __init__(self, watch: ExceptionWatch) -> None:
+        self.watch = watch
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        """The current figures (none while the watch is off)."""
+        watch = self.watch
+        if not watch.enabled:
+            return
+        runs = CounterMetricFamily(
+            "milepost_exception_watch_runs",
+            "Evaluations of today's exception rules by this process's watch, "
+            "by outcome",
+            labels=["outcome"],
+        )
+        for outcome, count in sorted(watch.runs.items()):
+            runs.add_metric([outcome], count)
+        yield runs
+        last = watch.last_ok
+        yield GaugeMetricFamily(
+            "milepost_exception_watch_last_success_timestamp_seconds",
+            "Unix time of the watch's last successful evaluation; NaN before the first",
+            value=float("nan") if last is None else last,
         )
 
 

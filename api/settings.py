@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -15,6 +15,8 @@ from sqlalchemy.exc import ArgumentError
 __all__ = ["Settings", "default_client_id", "get_settings"]
 
 MIB = 1024 * 1024
+#: The shortest interval of the exception watch (0 turns it off).
+MIN_WATCH_SECONDS = 0.1
 
 
 class Settings(BaseSettings):
@@ -138,6 +140,24 @@ class Settings(BaseSettings):
         description="a van with stops left that sent nothing for this long "
         "raises a van_silent exception",
     )
+    exception_watch_seconds: float = Field(
+        30,
+        ge=0,
+        le=3600,
+        description="every this many seconds each serving process evaluates "
+        "today's exception rules (late_risk, van_not_started, van_silent, "
+        "failed_attempt) on its own, so the console's live stream shows them "
+        "without anyone reading GET /v1/exceptions (0: off; else at least 0.1)",
+    )
+
+    @field_validator("exception_watch_seconds")
+    @classmethod
+    def _watch_off_or_not_too_often(cls, value: float) -> float:
+        if 0 < value < MIN_WATCH_SECONDS:
+            raise ValueError(
+                f"must be 0 (off) or at least {MIN_WATCH_SECONDS} s, got {value}"
+            )
+        return value
 
     @model_validator(mode="after")
     def _client_id_of_the_database(self) -> Self:

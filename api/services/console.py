@@ -25,13 +25,13 @@ the *dispatched* plans of a day and opens or closes exceptions:
   until the dispatcher decides (:func:`decide_exception`) or the attempt is
   resolved otherwise.
 
-Each closes when its condition ends. Why on reads and not in a background
-task: the service has no periodic task of its own (its background work is
-the job queue), the conditions depend on the clock (nobody sends an event
-when a van *stays* silent), and the dispatcher's exceptions panel polls
-``GET /v1/exceptions``, which evaluates the day it asks for before it reads
-(and a failed attempt is raised as it is ingested,
-:mod:`api.services.failed_attempts`). Evaluating is
+Each closes when its condition ends. The conditions depend on the clock
+(nobody sends an event when a van *stays* silent), so the rules run on
+their own: every serving process's :class:`api.services.watch.ExceptionWatch`
+evaluates today every ``MILEPOST_EXCEPTION_WATCH_SECONDS``, which is what
+the console's live stream shows; ``GET /v1/exceptions`` also evaluates the
+day it asks for before it reads (and a failed attempt is raised as it is
+ingested, :mod:`api.services.failed_attempts`). Evaluating is
 idempotent: an exception is keyed by its condition (``late_risk:<order>``,
 ``van_silent:<van>``...), so raising an open key again updates it, and the
 times it opens at are those of the condition (the failure, the van's last
@@ -354,7 +354,8 @@ def evaluate_exceptions(
 def refresh_exceptions(
     session: Session, *, day: dt.date, etas: LiveEtas, settings: Settings
 ) -> None:
-    """:func:`evaluate_exceptions` now, before a read of the day's exceptions.
+    """:func:`evaluate_exceptions` now: before a read of the day's exceptions,
+    and at each tick of the exception watch.
 
     Its writes are kept apart (a savepoint): when another process opened
     the same exception at the same moment, this evaluation gives way to it
