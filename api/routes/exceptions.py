@@ -2,7 +2,9 @@
 
 Exceptions are raised by the service (a sensor excursion or a failed
 attempt while events are ingested; late risks and vans not started or
-silent when the day is read, :mod:`api.services.console`) and closed when
+silent by the service's exception watch every few seconds and when the
+day's list is read, :mod:`api.services.watch`, :mod:`api.services.console`)
+and closed when
 their condition ends; dispatchers list them, acknowledge them and decide
 failed attempts. The workflows are :mod:`api.services.exceptions`.
 """
