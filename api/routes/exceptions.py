@@ -4,9 +4,8 @@ Exceptions are raised by the service (a sensor excursion or a failed
 attempt while events are ingested; late risks and vans not started or
 silent by the service's exception watch every few seconds and when the
 day's list is read, :mod:`api.services.watch`, :mod:`api.services.console`)
-and closed when
-their condition ends; dispatchers list them, acknowledge them and decide
-failed attempts. The workflows are :mod:`api.services.exceptions`.
+and closed when their condition ends; dispatchers list them, acknowledge
+them and decide failed attempts. The workflows are :mod:`api.services.exceptions`.
 """
 
 from __future__ import annotations
