@@ -9,6 +9,7 @@ the re-optimised draft is reviewed and dispatched like any other.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,6 +30,34 @@ SEARCH = "1"
 
 def _stops(route: dict[str, Any]) -> list[dict[str, Any]]:
     return [s for s in route["steps"] if s["type"] in ("job", "delivery", "pickup")]
+
+
+@pytest.fixture(scope="module")
+def tokens(server: Server) -> dict[str, str]:
+    """Today's small day, stored once for the module."""
+    return seed_day(server, today())
+
+
+def _wait_plan(server: Server, url: str) -> dict[str, Any]:
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while time.monotonic() < deadline:
+        got: dict[str, Any] = server.call("GET", url, Role.dispatcher).json()
+        if got["status"] not in ("queued", "running"):
+            return got
+        time.sleep(0.3)
+    raise AssertionError(f"{url} did not finish in time")
+
+
+def _show(page: Page, server: Server, plan_id: str) -> None:
+    page.goto(f"{server.url}/console?day={today().isoformat()}")
+    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+    page.get_by_label("API key (dispatcher)").fill(server.keys[Role.dispatcher])
+    page.get_by_label("API key (dispatcher)").press("Tab")
+    page.get_by_label("Search time (s)").fill(SEARCH)
+    page.get_by_role("button", name="Show plan").click()
+    expect(page.locator("#status")).to_contain_text(
+        f"Plan {plan_id} of", timeout=WAIT_MS
+    )
 
 
 @pytest.fixture
@@ -63,14 +92,13 @@ def _solve_and_dispatch(page: Page, server: Server) -> dict[str, Any]:
 
 
 def test_a_broken_down_van_is_rescued_reviewed_and_dispatched(
-    server: Server, audit_page: Page
+    server: Server, audit_page: Page, tokens: dict[str, str]
 ) -> None:
     """Declaring a van broken down shows each rescue option as the service
     planned it; choosing one makes a draft whose change list shows the
     parcels taken off the van; dispatching it supersedes the live plan and
     no route of the new plan has the broken van serve anything."""
     page = audit_page
-    seed_day(server, today())
     live = _solve_and_dispatch(page, server)
     route = max(live["plan"]["routes"], key=lambda r: len(_stops(r)))
     van, stops = route["vehicle"], _stops(route)
@@ -195,3 +223,66 @@ def test_a_broken_down_van_is_rescued_reviewed_and_dispatched(
     served = {s["id"] for r in new["plan"]["routes"] for s in _stops(r)}
     delivered = {r["order"] for r in rescued if r["by"]}
     assert delivered <= served
+
+
+def test_a_rescue_of_a_replaced_plan_is_refused_with_the_reason(
+    server: Server, page: Page, tokens: dict[str, str]
+) -> None:
+    """A van never seen on the road is compared without a progress (nothing
+    on board); when the plan is replaced before an option is chosen, the
+    service's refusal is said in the status line, nothing is stored and the
+    buttons work again."""
+    day = today()
+    listed = server.call("GET", f"/v1/plans?day={day}", Role.dispatcher).json()
+    live = next((p for p in listed["data"] if p["status"] == "dispatched"), None)
+    if live is None:
+        body = {"day": day.isoformat(), "params": {"time_limit": 1}}
+        accepted = server.call("POST", "/v1/plans", Role.dispatcher, body)
+        assert accepted.status_code == 202, accepted.text
+        live = _wait_plan(server, accepted.json()["url"])
+        got = server.call("POST", f"/v1/plans/{live['id']}/dispatch", Role.dispatcher)
+        assert got.status_code == 200, got.text
+    plan_id = live["id"]
+    view = server.call("GET", f"/v1/plans/{plan_id}/live", Role.dispatcher).json()
+    seen = {v["vehicle"] for v in view["vehicles"] if v["lat"] is not None}
+    pub = server.call("GET", f"/v1/plans/{plan_id}", Role.dispatcher).json()
+    van = next(r["vehicle"] for r in pub["plan"]["routes"] if r["vehicle"] not in seen)
+    _show(page, server, plan_id)
+    page.get_by_label("Broken-down van").select_option(van)
+    with page.expect_response(
+        lambda r: r.request.method == "POST" and r.url.endswith("/reoptimize/compare"),
+        timeout=WAIT_MS,
+    ) as answer:
+        page.get_by_role("button", name="Van broke down").click()
+    assert answer.value.ok, answer.value.text()
+    sent = answer.value.request.post_data_json
+    assert isinstance(sent, dict), sent
+    assert sent["unavailable"] == [van] and "vehicles" not in sent
+    options = answer.value.json()["options"]
+    assert all(o["parcels"] == 0 for o in options), options
+    choose = page.locator("#rescue-table button:not([disabled])").first
+    expect(choose).to_be_visible(timeout=WAIT_MS)
+
+    # Meanwhile the plan is replaced (re-optimised and dispatched elsewhere).
+    replan: dict[str, Any] = {"time": now_seconds(day), "params": {"time_limit": 1}}
+    accepted = server.call(
+        "POST", f"/v1/plans/{plan_id}/reoptimize", Role.dispatcher, replan
+    )
+    assert accepted.status_code == 202, accepted.text
+    newer = _wait_plan(server, accepted.json()["url"])
+    got = server.call("POST", f"/v1/plans/{newer['id']}/dispatch", Role.dispatcher)
+    assert got.status_code == 200, got.text
+
+    choose.click()
+    status = page.locator("#status")
+    expect(status).to_have_class(re.compile(r"\berror\b"), timeout=WAIT_MS)
+    expect(status).to_contain_text(f"Rescue of {van}")
+    expect(status).to_contain_text("superseded")
+    expect(page.locator("#review")).to_be_hidden()
+    expect(page.get_by_role("button", name="Van broke down")).to_be_enabled()
+    listed = server.call("GET", f"/v1/plans?day={day}", Role.dispatcher).json()
+    assert not [
+        p
+        for p in listed["data"]
+        if p["parent_id"] == plan_id and p["id"] != newer["id"]
+    ]

@@ -1188,7 +1188,12 @@ async function compareRescue() {
   closeRescue();
   const per = body.params.time_limit;
   say(`Van ${van} broke down: planning each rescue of its parcels from ${clock(time)} (about ${per} s each)…`);
-  const got = await api("POST", `/v1/plans/${encodeURIComponent(pub.id)}/reoptimize/compare`, body);
+  let got;
+  try {
+    got = await api("POST", `/v1/plans/${encodeURIComponent(pub.id)}/reoptimize/compare`, body);
+  } catch (err) {
+    throw new Error(`Rescue options for ${van}: ${err.message}`);
+  }
   if (state.plan?.id !== pub.id) return;
   state.rescue = { planId: pub.id, van, body, options: got.options };
   renderRescueOptions(van, got.options);
@@ -1240,7 +1245,12 @@ async function chooseRescue(option) {
   const what = `Rescue of ${chosen.van} (${RESCUE_SHORT[option.rescue] || option.rescue})`;
   const body = { ...chosen.body, rescue: { [chosen.van]: option.rescue } };
   say(`${what}: re-planning the rest of the day…`);
-  const accepted = await api("POST", `/v1/plans/${encodeURIComponent(pub.id)}/reoptimize`, body);
+  let accepted;
+  try {
+    accepted = await api("POST", `/v1/plans/${encodeURIComponent(pub.id)}/reoptimize`, body);
+  } catch (err) {
+    throw new Error(`${what}: ${err.message}`);
+  }
   const done = await follow(accepted.url, (job) => say(`${what}: ${job.status} ${Math.round(job.progress * 100)}% ${job.message || ""}`));
   if (done.status === "failed") throw new Error(`${what} failed: ${done.job?.error || "unknown error"}`);
   closeRescue();
