@@ -189,6 +189,7 @@ def test_a_broken_down_van_is_rescued_reviewed_and_dispatched(
     choose.press("Enter")
     review = page.locator("#review")
     expect(review).to_be_visible(timeout=WAIT_MS)
+    expect(review).to_be_focused()
     expect(page.locator("#status")).to_contain_text(f"Rescue of {van}", timeout=WAIT_MS)
     expect(table).to_have_count(0)
     listed = server.call("GET", f"/v1/plans?day={today()}", Role.dispatcher).json()

@@ -538,14 +538,6 @@ function exceptionRow(e) {
       }));
     }
   }
-  if (e.kind === "vehicle_breakdown" && e.vehicle && [...$("rescue-van").options].some((o) => o.value === e.vehicle)
-    && !$("rescue").hidden) {
-    actions.append(el("button", {
-      type: "button", class: "secondary", "data-action": "rescue", text: "Compare rescues",
-      "aria-label": `Compare the rescues of van ${e.vehicle}'s parcels`,
-      onclick: guarded(() => { $("rescue-van").value = e.vehicle; return compareRescue(); }),
-    }));
-  }
   if (state.decided.has(e.id)) actions.append(el("span", { class: "acked", text: state.decided.get(e.id) }));
   return el("li", { class: `exception sev-${e.severity}`, "data-exception": e.id, "data-kind": e.kind, "data-severity": e.severity },
     el("button", { type: "button", class: "focus", onclick: () => focusException(e) },
@@ -1160,19 +1152,28 @@ function closeRescue() {
 
 function brokenVanState(van) {
   // What the page knows of the van from the live view: where it was last
-  // seen, which of its stops are delivered and the next one it was driving
-  // to. A van never seen on the road has not left its depot: nothing is on
-  // board, and its orders are re-planned.
+  // seen (its last position, or the stop it reported at later), which of
+  // its stops are delivered and the next one it was driving to. A van never
+  // seen on the road has not left its depot: nothing is on board, and its
+  // orders are re-planned.
   const seen = state.lastLive?.vehicles?.find((v) => v.vehicle === van);
   const route = state.plan?.plan?.routes.find((r) => r.vehicle === van);
   if (!seen || seen.lat === null || seen.lon === null || !seen.position_at || !route) return [];
-  const stops = route.steps.filter((s) => s.type === "job" || s.type === "delivery").map((s) => s.id);
+  const steps = route.steps.filter((s) => s.type === "job" || s.type === "delivery");
+  const stops = steps.map((s) => s.id);
   const completed = [...new Set(stops.filter((id) => statusOf(id) === "delivered"))];
   const next = stops.find((id) => !DONE_STATUSES.has(statusOf(id)));
   const midnight = Date.parse(`${state.plan.day}T00:00:00+09:00`);
   const now = Math.max(0, secondsInto(state.plan.day));
-  const time = Math.max(0, Math.min(now, Math.round((Date.parse(seen.position_at) - midnight) / 1000)));
-  const progress = { vehicle: van, position: { lat: seen.lat, lon: seen.lon }, time, completed };
+  const at = (iso) => Math.max(0, Math.min(now, Math.round((Date.parse(iso) - midnight) / 1000)));
+  let time = at(seen.position_at);
+  let position = { lat: seen.lat, lon: seen.lon };
+  const stop = seen.stop_at && steps.find((s) => s.id === seen.stop && s.location?.lat != null);
+  if (stop && at(seen.stop_at) > time) {
+    time = at(seen.stop_at);
+    position = { lat: stop.location.lat, lon: stop.location.lon };
+  }
+  const progress = { vehicle: van, position, time, completed };
   if (next) progress.next = next;
   return [progress];
 }
@@ -1255,6 +1256,7 @@ async function chooseRescue(option) {
   if (done.status === "failed") throw new Error(`${what} failed: ${done.job?.error || "unknown error"}`);
   closeRescue();
   await newDraft(pub, done, what);
+  if (!$("review").hidden) $("review").focus();
 }
 
 init();
