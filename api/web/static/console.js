@@ -48,6 +48,9 @@ const state = {
   // the draft under review (re-optimised or edited) and its changes; what
   // the service can do (false once it answered 404/405); stops locked here
   draft: null, draftChanges: null, canDiscard: null, canEdit: null, locked: new Set(),
+  // the rescue options compared for a broken-down van: its plan, the van and
+  // the state sent (the chosen option is re-optimised from the same state)
+  rescue: null,
 };
 let map, routeLayer, vanLayer;
 const stopMarkers = new Map();
@@ -385,6 +388,7 @@ function renderPlan(pub, view = null) {
   $("stop-detail").replaceChildren(el("p", { text: "Choose a stop on the map or in a timeline." }));
   $("stop-edit").replaceChildren();
   if (state.draft && state.draft.id !== pub.id && state.draft.parent_id !== pub.id) closeReview();
+  fillRescueVans(shown.plan);
   setButtons();
   startLive(pub.id);
 }
@@ -725,6 +729,7 @@ function clearPlan() {
   $("stop-detail").replaceChildren(el("p", { text: "Choose a stop on the map or in a timeline." }));
   $("stop-edit").replaceChildren();
   closeReview();
+  fillRescueVans(null);
   setButtons();
 }
 
@@ -733,6 +738,9 @@ function setButtons() {
   const pub = state.plan;
   $("dispatch").disabled = !pub || pub.status !== "draft";
   $("reoptimize").disabled = !pub || !["draft", "dispatched"].includes(pub.status);
+  const rescuable = Boolean(pub) && ["draft", "dispatched"].includes(pub.status) && $("rescue-van").options.length > 0;
+  $("rescue").hidden = !rescuable;
+  $("rescue-compare").disabled = !rescuable;
 }
 
 async function waitFor(accepted, what) {
@@ -862,6 +870,9 @@ function renderChanges(changes, draft) {
   const groups = [
     ["moved", "Moved to another van", changes.moved || [], (m) => `${m.order}: ${van(m.before)} → ${van(m.after)}`],
     ["inserted", "Added to a route", changes.inserted || [], (m) => `${m.order}: ${van(m.before)} → ${van(m.after)}`],
+    ["rescued", "Rescued from a broken-down van", changes.rescued || [], (r) => (r.by
+      ? `${r.order}: ${r.vehicle} → ${r.by} (${RESCUE_SHORT[r.how] || r.how})`
+      : `${r.order}: not delivered today from ${r.vehicle}: ${String(r.reason || "").replaceAll("_", " ")}${r.detail ? ` (${r.detail})` : ""}`)],
     ["dropped", "Dropped", changes.dropped || [], (d) => `${d.order}: ${String(d.reason).replaceAll("_", " ")}${d.detail ? ` (${d.detail})` : ""}`],
     ["eta_shift", "ETA shifts", shifts, (e) => `${e.order} on ${e.vehicle}: ${clock(e.before)} → ${clock(e.after)} (${SIGNED((e.after - e.before) / 60)} min)`],
   ];
@@ -1051,7 +1062,8 @@ function guarded(action) {
     event?.preventDefault();
     setApiKey($("key").value.trim());
     if (!apiKey()) return say("Enter a dispatcher API key first.", true);
-    const buttons = ["load", "solve", "reoptimize", "dispatch", "review-dispatch", "review-discard"].map($);
+    const buttons = ["load", "solve", "reoptimize", "dispatch", "review-dispatch", "review-discard", "rescue-compare"].map($)
+      .concat([...document.querySelectorAll("#rescue-options button")]);
     const was = buttons.map((b) => b.disabled);
     buttons.forEach((b) => { b.disabled = true; });
     try {
@@ -1103,12 +1115,148 @@ async function init() {
   $("review-dispatch").addEventListener("click", guarded(reviewDispatch));
   $("review-discard").addEventListener("click", guarded(reviewDiscard));
   $("review-toggle").addEventListener("click", toggleDraftRoutes);
+  $("rescue-compare").addEventListener("click", guarded(compareRescue));
   await addBaseLayers(L, map).catch((err) => say(`Base map: ${err.message}`, true));
   document.body.dataset.ready = "true";
   if (apiKey()) {
     await loadDepots();
     if (params.get("depot")) $("depot").value = params.get("depot");
   }
+}
+
+// -- a van broke down: compare the rescues of its parcels, choose one ----------
+
+const RESCUE_WORDS = {
+  transfer: "Transfer: another van meets the broken van and takes its parcels over",
+  depot: "Back to the depot: the parcels go back and are re-planned from there",
+};
+const RESCUE_SHORT = { transfer: "transferred", depot: "via the depot" };
+const DONE_STATUSES = new Set([
+  "delivered", "failed_attempt", "returned_to_depot", "rescheduled", "redirected_to_pickup_station", "cancelled",
+]);
+
+function fillRescueVans(plan) {
+  // The shown plan's vans; options compared for another plan are dropped.
+  const select = $("rescue-van");
+  const keep = select.value;
+  const vans = (plan?.routes || []).map((r) => r.vehicle);
+  select.replaceChildren(...vans.map((v) => el("option", { value: v, text: v })));
+  if (vans.includes(keep)) select.value = keep;
+  if (state.rescue && state.rescue.planId !== state.plan?.id) closeRescue();
+}
+
+function closeRescue() {
+  state.rescue = null;
+  $("rescue-options").replaceChildren();
+}
+
+function brokenVanState(van) {
+  // What the page knows of the van from the live view: where it was last
+  // seen (its last position, or the stop it reported at later), which of
+  // its stops are delivered and the next one it was driving to. A van never
+  // seen on the road has not left its depot: nothing is on board, and its
+  // orders are re-planned.
+  const seen = state.lastLive?.vehicles?.find((v) => v.vehicle === van);
+  const route = state.plan?.plan?.routes.find((r) => r.vehicle === van);
+  if (!seen || seen.lat === null || seen.lon === null || !seen.position_at || !route) return [];
+  const steps = route.steps.filter((s) => s.type === "job" || s.type === "delivery");
+  const stops = steps.map((s) => s.id);
+  const completed = [...new Set(stops.filter((id) => statusOf(id) === "delivered"))];
+  const next = stops.find((id) => !DONE_STATUSES.has(statusOf(id)));
+  const midnight = Date.parse(`${state.plan.day}T00:00:00+09:00`);
+  const now = Math.max(0, secondsInto(state.plan.day));
+  const at = (iso) => Math.max(0, Math.min(now, Math.round((Date.parse(iso) - midnight) / 1000)));
+  let time = at(seen.position_at);
+  let position = { lat: seen.lat, lon: seen.lon };
+  const stop = seen.stop_at && steps.find((s) => s.id === seen.stop && s.location?.lat != null);
+  if (stop && at(seen.stop_at) > time) {
+    time = at(seen.stop_at);
+    position = { lat: stop.location.lat, lon: stop.location.lon };
+  }
+  const progress = { vehicle: van, position, time, completed };
+  if (next) progress.next = next;
+  return [progress];
+}
+
+async function compareRescue() {
+  const pub = state.plan;
+  const van = $("rescue-van").value;
+  if (!pub || !van) return say("Show a draft or dispatched plan and choose the van that broke down.", true);
+  const time = Math.max(0, secondsInto(pub.day));
+  const body = { time, unavailable: [van], params: params() };
+  const vehicles = brokenVanState(van);
+  if (vehicles.length) body.vehicles = vehicles;
+  closeRescue();
+  const per = body.params.time_limit;
+  say(`Van ${van} broke down: planning each rescue of its parcels from ${clock(time)} (about ${per} s each)…`);
+  let got;
+  try {
+    got = await api("POST", `/v1/plans/${encodeURIComponent(pub.id)}/reoptimize/compare`, body);
+  } catch (err) {
+    throw new Error(`Rescue options for ${van}: ${err.message}`);
+  }
+  if (state.plan?.id !== pub.id) return;
+  state.rescue = { planId: pub.id, van, body, options: got.options };
+  renderRescueOptions(van, got.options);
+  const offered = got.options.filter((o) => o.offered).length;
+  say(offered
+    ? `Van ${van} broke down: ${offered} of ${got.options.length} rescue options offered; choose one.`
+    : `Van ${van} broke down: no rescue option passes the checks (see why in the table).`, !offered);
+}
+
+function renderRescueOptions(van, options) {
+  const offered = options.filter((o) => o.offered);
+  const cheapest = Math.min(...(offered.length ? offered : options).map((o) => o.cost));
+  const won = (x) => Math.round(x).toLocaleString("en");
+  const rows = options.map((o) => {
+    const words = RESCUE_WORDS[o.rescue] || o.rescue;
+    const dropped = o.dropped.length
+      ? el("ul", { class: "dropped" }, ...o.dropped.map((d) => el("li", { "data-order": d.order,
+        text: `${d.order}: ${String(d.reason).replaceAll("_", " ")}${d.detail ? ` (${d.detail})` : ""}` })))
+      : "none";
+    const choose = el("button", {
+      type: "button", class: "choose", "data-rescue": o.rescue, disabled: !o.offered,
+      "aria-label": `Choose: ${words}`, text: "Choose",
+      onclick: guarded(() => chooseRescue(o)),
+    });
+    return el("tr", { "data-rescue": o.rescue, "data-offered": String(o.offered), class: o.offered ? "" : "not-offered" },
+      el("th", { scope: "row", text: words }),
+      el("td", { class: "num", "data-col": "cost", text: won(o.cost) }),
+      el("td", { class: "num", "data-col": "difference", text: o.cost === cheapest ? "cheapest" : `+${won(o.cost - cheapest)}` }),
+      el("td", { class: "num", "data-col": "served", text: String(o.served) }),
+      el("td", { class: "num", "data-col": "late", text: String(o.late) }),
+      el("td", { class: "num", "data-col": "delivered", text: `${o.delivered} of ${o.parcels}` }),
+      el("td", { "data-col": "dropped" }, dropped),
+      el("td", { "data-col": "choose" }, o.offered ? choose : el("span", {}, choose, el("span", { class: "checker", text: ` Not offered: ${o.checker}` }))));
+  });
+  const head = ["Rescue", "Cost (won)", "Against the cheapest", "Orders served", "Late", "Parcels on board delivered today", "Dropped", "Choice"];
+  $("rescue-options").replaceChildren(
+    el("table", { id: "rescue-table", class: "rescue-table" },
+      el("caption", { text: `Rescue options for ${van}, planned from ${clock(state.rescue.body.time)}: nothing is stored until one is chosen` }),
+      el("thead", {}, el("tr", {}, ...head.map((h, i) => el("th", { scope: "col", class: i > 0 && i < 6 ? "num" : null, text: h })))),
+      el("tbody", {}, ...rows)),
+    el("div", { class: "row" }, el("button", { type: "button", class: "secondary", id: "rescue-cancel", text: "Close the options",
+      onclick: () => { closeRescue(); say(`Rescue of ${van}: options closed, nothing changed.`); } })));
+}
+
+async function chooseRescue(option) {
+  const chosen = state.rescue;
+  const pub = state.plan;
+  if (!chosen || !pub || pub.id !== chosen.planId) return say("Compare the rescue options again: the plan shown changed.", true);
+  const what = `Rescue of ${chosen.van} (${RESCUE_SHORT[option.rescue] || option.rescue})`;
+  const body = { ...chosen.body, rescue: { [chosen.van]: option.rescue } };
+  say(`${what}: re-planning the rest of the day…`);
+  let accepted;
+  try {
+    accepted = await api("POST", `/v1/plans/${encodeURIComponent(pub.id)}/reoptimize`, body);
+  } catch (err) {
+    throw new Error(`${what}: ${err.message}`);
+  }
+  const done = await follow(accepted.url, (job) => say(`${what}: ${job.status} ${Math.round(job.progress * 100)}% ${job.message || ""}`));
+  if (done.status === "failed") throw new Error(`${what} failed: ${done.job?.error || "unknown error"}`);
+  closeRescue();
+  await newDraft(pub, done, what);
+  if (!$("review").hidden) $("review").focus();
 }
 
 init();
