@@ -123,15 +123,27 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh desktop-sized page; console errors fail the test."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+def _desktop(browser: Browser, *, bypass_csp: bool) -> Iterator[Page]:
+    context = browser.new_context(
+        viewport={"width": 1400, "height": 1000}, bypass_csp=bypass_csp
+    )
     page = context.new_page()
     errors = watch_errors(page)
     yield page
     context.close()
     assert errors == [], f"errors in the page: {errors}"
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh desktop-sized page; console errors fail the test."""
+    yield from _desktop(browser, bypass_csp=False)
+
+
+@pytest.fixture
+def audit_page(browser: Browser) -> Iterator[Page]:
+    """A desktop page with the policy bypassed, so that axe-core can run."""
+    yield from _desktop(browser, bypass_csp=True)
 
 
 def watch_errors(page: Page) -> list[str]:

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from api.auth import Role
-from tests.web.conftest import Server, axe_violations, shot, watch_errors
+from tests.web.conftest import Server, axe_violations, shot
 from tests.web.day import DEPOT, now_seconds, seed_day, send_events, today
 
 pytestmark = pytest.mark.browser
@@ -84,19 +83,6 @@ def _show(page: Page, server: Server, plan_id: str) -> None:
     expect(page.locator("#status")).to_contain_text(
         f"Plan {plan_id} of", timeout=WAIT_MS
     )
-
-
-@pytest.fixture
-def audit_page(browser: Browser) -> Iterator[Page]:
-    """A desktop page with the policy bypassed, so that axe-core can run."""
-    context = browser.new_context(
-        viewport={"width": 1400, "height": 1000}, bypass_csp=True
-    )
-    audited = context.new_page()
-    errors = watch_errors(audited)
-    yield audited
-    context.close()
-    assert errors == [], f"errors in the page: {errors}"
 
 
 def test_reoptimise_is_reviewed_then_dispatched(

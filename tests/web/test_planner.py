@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from api.auth import Role
-from tests.web.conftest import Server, axe_violations, shot, watch_errors
+from tests.web.conftest import Server, axe_violations, shot
 
 pytestmark = pytest.mark.browser
 
@@ -36,16 +35,9 @@ TINY = {
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A desktop-sized page whose policy lets axe-core in; errors fail the test."""
-    context = browser.new_context(
-        viewport={"width": 1400, "height": 1000}, bypass_csp=True
-    )
-    page = context.new_page()
-    errors = watch_errors(page)
-    yield page
-    context.close()
-    assert errors == [], f"errors in the page: {errors}"
+def page(audit_page: Page) -> Page:
+    """Every planner test runs axe-core: its pages bypass the policy."""
+    return audit_page
 
 
 def _sign_in(server: Server, page: Page) -> None:
