@@ -160,8 +160,8 @@ def _planned_job(app: FastAPI, plan_id: str | None = None) -> tuple[Job, str]:
         assert row is not None
         assert plan_id is None or row.id == plan_id
         job = next(j for j in row.problem.jobs if j.id == ORDER)
+        assert ORDER not in {u.id for u in row.plan.unassigned}
         van = next(r.vehicle for r in row.plan.routes if ORDER in r.order_ids)
-    assert ORDER not in row.plan.unassigned
     return job, van
 
 
