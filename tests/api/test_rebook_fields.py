@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import given, seed, settings
+from hypothesis import strategies as st
 
 from api.auth import Role
 from api.db.plans import current_plan, save_plan
@@ -25,6 +27,7 @@ from routing.travel import HaversineTravel
 from routing.units import HOUR, TIMEZONE
 from tests.api.conftest import auth
 from tests.api.routes.test_plans import wait_plan
+from tracking.status import OrderState, OrderStatus, StatusChange
 
 # A week ahead: the next day's slots are all still open.
 DAY = dt.datetime.now(TIMEZONE).date() + dt.timedelta(days=7)
@@ -285,3 +288,39 @@ def test_next_day_keeps_every_field_and_is_tracked(
     assert job.service_level is ServiceLevel.SCHEDULED
     assert van == COLD
     _check_history(client, key, failed)
+
+
+# -- dating the history ----------------------------------------------------------
+
+_DAYS = st.dates(dt.date(2026, 1, 1), dt.date(2027, 12, 31))
+
+
+@st.composite
+def _statuses(draw: st.DrawFn) -> OrderStatus:
+    history = tuple(
+        StatusChange(
+            source=None,
+            target=draw(st.sampled_from(list(OrderState))),
+            at=draw(st.integers(-86_400, 2 * 86_400)),
+            cause="c",
+            day=draw(st.none() | _DAYS),
+        )
+        for _ in range(draw(st.integers(1, 6)))
+    )
+    return OrderStatus(order_id="o", history=history)
+
+
+@seed(20261207)
+@settings(max_examples=200, deadline=None)
+@given(_statuses(), _DAYS, _DAYS)
+def test_dating_keeps_every_day_given(
+    status: OrderStatus, old: dt.date, new: dt.date
+) -> None:
+    """``dated`` fills only the changes without a day, changes nothing else,
+    and a change dated before a second move keeps its first day."""
+    dated = status.dated(old)
+    assert len(dated.history) == len(status.history)
+    for before, after in zip(status.history, dated.history, strict=True):
+        assert after.day == (before.day or old)
+        assert after.model_copy(update={"day": before.day}) == before
+    assert dated.dated(new) == dated
