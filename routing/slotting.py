@@ -284,6 +284,7 @@ class SlotBook:
         service: int | None,
         customer_id: str | None,
         collect: Amount | None = None,
+        base: Job | None = None,
     ) -> Job:
         cfg = self.config
         where = location
@@ -297,6 +298,8 @@ class SlotBook:
             where = self.problem.station(slot.station).location
         elif self.date is not None:
             level, scheduled = ServiceLevel.SCHEDULED, self.date
+        if base is not None:
+            return self._moved(base, slot, order_id, level, scheduled, where)
         return Job(
             id=order_id,
             location=None if slot.kind == SlotKind.STATION else location,
@@ -312,6 +315,34 @@ class SlotBook:
             depot=self._depot_for(where) if self._uses_depots else None,
             **({"type": "exchange", "collect": collect} if collect else {}),
         )
+
+    def _moved(
+        self,
+        base: Job,
+        slot: Slot,
+        order_id: str,
+        level: ServiceLevel,
+        scheduled: dt.date | None,
+        where: Location,
+    ) -> Job:
+        """``base`` (an order as accepted) in ``slot`` of this day: every field
+        kept but its id, its window and its day (``service_level``,
+        ``scheduled_date``), and its depot when it had none and the day pins
+        depots."""
+        if scheduled is None and base.scheduled_date is not None:
+            scheduled = self.date
+        update: dict[str, object] = {
+            "id": order_id,
+            "time_windows": (slot.window,),
+            "service_level": level,
+            "scheduled_date": scheduled,
+        }
+        if slot.kind == SlotKind.STATION:
+            update |= {"location": None, "station": slot.station, "service": 0}
+        if base.depot is None and self._uses_depots:
+            update["depot"] = self._depot_for(where)
+        # Validated again: the new fields must make a valid job as a whole.
+        return Job.model_validate({**dict(base), **update})
 
     def _depot_for(self, location: Location) -> str:
         """The depot nearest a place (straight line, or travel without it)."""
@@ -339,12 +370,18 @@ class SlotBook:
         service: int | None = None,
         now: int | None = None,
         collect: Amount | None = None,
+        job: Job | None = None,
     ) -> list[SlotQuote]:
         """Every slot for an address: available or not, and its marginal cost.
 
         ``collect`` makes the order an exchange (``demand`` delivered,
         ``collect`` taken back at the same visit): a van must have room for
         both, and pickup stations are not offered.
+
+        ``job`` is an order accepted already (moved to this day after a
+        failed attempt): it is quoted as it is (its skills, handling,
+        priority...), only its window and day set by the slot; ``demand``,
+        ``service`` and ``collect`` are then its own.
 
         Raises
         ------
@@ -353,10 +390,12 @@ class SlotBook:
         """
         self._check_day(day)
         slots = self.slots(location)
+        if job is not None:
+            demand, service, collect = job.demand, job.service, job.collect or None
         quotes = [
             q
             for q, _ in self._quote(
-                slots, location, demand, service, now, collect=collect
+                slots, location, demand, service, now, collect=collect, base=job
             )
         ]
         if self.config.sort == "cost":
@@ -383,6 +422,7 @@ class SlotBook:
         order_id: str = "?quote",
         customer_id: str | None = None,
         collect: Amount | None = None,
+        base: Job | None = None,
     ) -> list[tuple[SlotQuote, tuple[Insertion, Route] | None]]:
         out: list[tuple[SlotQuote, tuple[Insertion, Route] | None]] = []
         probes: dict[Location, Probe] = {}
@@ -398,7 +438,7 @@ class SlotBook:
                 out.append((quote, None))
                 continue
             job = self._job(
-                slot, location, order_id, demand, service, customer_id, collect
+                slot, location, order_id, demand, service, customer_id, collect, base
             )
             pending.append((slot, job))
         by_place: dict[Location, list[tuple[Slot, Job]]] = {}
@@ -514,9 +554,14 @@ class SlotBook:
         now: int | None = None,
         customer_id: str | None = None,
         collect: Amount | None = None,
+        job: Job | None = None,
     ) -> Booking:
         """Reserve a slot: insert the order into the plan with that window
         (an exchange when ``collect`` is given, as in :meth:`quote`).
+
+        ``job``: an order accepted already, booked with every field it has
+        but its id (``order_id``), window and day, as in :meth:`quote`
+        (``demand``, ``service``, ``customer_id`` and ``collect`` are its own).
 
         Raises
         ------
@@ -534,6 +579,9 @@ class SlotBook:
         oid = order_id or self._new_id()
         if oid in self.live.orders:
             raise ValueError(f"order id {oid!r} is already in the plan")
+        if job is not None:
+            demand, service, collect = job.demand, job.service, job.collect or None
+            customer_id = job.customer_id
         ((quote, found),) = self._quote(
             [slot],
             location,
@@ -543,12 +591,15 @@ class SlotBook:
             order_id=oid,
             customer_id=customer_id,
             collect=collect,
+            base=job,
         )
         if not quote.available or found is None:
             raise SlotUnavailableError(quote)
-        job = self._job(slot, location, oid, demand, service, customer_id, collect)
+        booked = self._job(
+            slot, location, oid, demand, service, customer_id, collect, job
+        )
         ins, route = found
-        self.live.insert(job, found=found)
+        self.live.insert(booked, found=found)
         self._free = {k: v for k, v in self._free.items() if k[0] != ins.vehicle}
         eta = next(s.service_start for s in route.steps if s.id == oid)
         booking = Booking(

@@ -14,6 +14,7 @@ cause and the event that caused it, not only the latest state.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from enum import StrEnum
 from types import MappingProxyType
@@ -132,7 +133,9 @@ class StatusChange(FrozenModel):
     """One change of an order's state.
 
     ``at`` is in seconds since local midnight of the operating day (see
-    :mod:`tracking.events`). ``implied`` marks a change that no event reported
+    :mod:`tracking.events`): ``day`` when given, else the order's current
+    day (a change made before the order moved to another day keeps its own,
+    see :meth:`OrderStatus.dated`). ``implied`` marks a change that no event reported
     directly but a later one proves (a ``delivered`` event for an order still
     ``out_for_delivery`` implies it was ``arriving``); a late event that
     reports it replaces the implied time and cause.
@@ -144,6 +147,10 @@ class StatusChange(FrozenModel):
     cause: str
     event_id: str | None = None
     implied: bool = False
+    day: dt.date | None = Field(
+        default=None,
+        description="the operating day ``at`` counts from (None: the order's day)",
+    )
 
 
 class OrderStatus(FrozenModel):
@@ -265,6 +272,15 @@ class OrderStatus(FrozenModel):
                 )
                 return self.model_copy(update={"history": tuple(history)})
         return None
+
+    def dated(self, day: dt.date) -> OrderStatus:
+        """The status with every change not dated yet dated ``day``: what an
+        order keeps of ``day`` when it moves to another day."""
+        history = tuple(
+            c if c.day is not None else c.model_copy(update={"day": day})
+            for c in self.history
+        )
+        return self.model_copy(update={"history": history})
 
     def rank(self) -> int | None:
         """Position on :data:`MAIN_CHAIN` (``failed_attempt`` counts as the

@@ -73,6 +73,7 @@ from api.services.exceptions import (
 from api.services.failed_attempts import failed_attempt
 from api.services.ingest import ingest
 from api.services.plans import PlanPublic
+from api.services.slots import keep_history_days
 from api.services.tracking import LIVE_STATES, LiveEtas, eta_clock
 from api.services.travel import plan_travel
 from api.settings import Settings
@@ -544,9 +545,15 @@ def decide_exception(
     if result.rejected:
         raise Conflict(f"order {order_id}: {result.rejected[0].reason}")
     if decision is Decision.NEXT_DAY:
+        # The order as accepted, a day later: its windows (clock times) and
+        # every other field stay; a date it was scheduled for moves along,
+        # and its status changes so far keep their day.
+        keep_history_days(session, order_id=order_id)
         row = order_rows.get_order(session, order_id=order_id)
         if row is not None:
             row.day = day + dt.timedelta(days=1)
+            if row.job.scheduled_date is not None:
+                row.job = row.job.model_copy(update={"scheduled_date": row.day})
     decided = exception.decided(decision, by=by, at=at, note=request.note)
     rows.put_exception(session, day=day, exception=decided)
     session.flush()

@@ -8,7 +8,9 @@ in a :class:`SlotBooks` (one per app) and rebuilt only when the current
 plan changes (a new solve, a re-optimisation). A booking inserts the order
 with the slot as a hard window, stores it as an order and the result as a
 new plan version, and commits, all while holding that day's lock, so two
-customers never get the last place in a window. Across processes, a
+customers never get the last place in a window. A rebooked order (another
+day after a failed attempt) is quoted and planned as it was accepted, with
+every field of the stored order; only its day and window change. Across processes, a
 booking supersedes its plan only if that plan is still the current draft;
 otherwise it is refused (:class:`Conflict`) and the customer quotes again
 on the newer plan.
@@ -29,6 +31,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from api.db import plans as plan_rows
+from api.db import tracking as tracking_rows
 from api.db.plans import PlanRow
 from api.db.tables_dispatch import OrderRow
 from api.services.errors import Conflict, FieldError, Invalid, NotFound
@@ -36,12 +39,13 @@ from api.services.orders import OrderCreate, create_order
 from api.services.tracking import now_seconds, register_plan
 from api.services.travel import plan_travel
 from routing.bounds import Day, not_a_bool
-from routing.model import Amount, Id, Location, Problem
+from routing.model import Amount, Id, Job, Location, Problem
 from routing.slotting import (
     Booking,
     Slot,
     SlotBook,
     SlotConfig,
+    SlotKind,
     SlotQuote,
     SlotReason,
     SlotUnavailableError,
@@ -56,6 +60,7 @@ __all__ = [
     "SlotQuoteCreate",
     "SlotQuotesPublic",
     "book_slot",
+    "keep_history_days",
     "quote_slots",
     "rebook_order",
 ]
@@ -284,9 +289,17 @@ def _frozen(row: PlanRow, quotes: list[SlotQuote]) -> list[SlotQuote]:
 
 
 def quote_slots(
-    session: Session, *, books: SlotBooks, request: SlotQuoteCreate
+    session: Session,
+    *,
+    books: SlotBooks,
+    request: SlotQuoteCreate,
+    job: Job | None = None,
 ) -> SlotQuotesPublic:
-    """Every delivery slot for an address: availability and marginal cost."""
+    """Every delivery slot for an address: availability and marginal cost.
+
+    ``job``: a stored order to move to ``request.day``, quoted with every
+    field it has (its skills, handling...; see :meth:`SlotBook.quote`).
+    """
     _check_location(request)
     with books.day((request.day, request.depot_id)) as entry:
         # Under the lock: a booking in flight has committed its version.
@@ -300,6 +313,7 @@ def quote_slots(
                 service=request.service_time,
                 now=now_seconds(request.day),
                 collect=request.collect,
+                job=job,
             )
         except ValueError as exc:
             raise Conflict(
@@ -468,6 +482,13 @@ def rebook_order(
     """Book a slot of ``day`` for an order that exists (a new delivery of a
     failed attempt): the order moves to ``day`` with the slot as its window.
 
+    The order is planned with every field it was accepted with (priority,
+    skills, handling, ``early_ok``, an exchange's ``collect``...); only its
+    window and its day (``service_level``: scheduled, or night for the night
+    slot; ``scheduled_date``) are the slot's, on the stored order as in the
+    plan. A pickup station is no slot for it (``slot_id`` 422). The status
+    changes it had so far keep their day (:func:`keep_history_days`).
+
     ``prepare`` runs in the same transaction before the new plan version is
     tracked (the tracking page resolves the failed attempt there). Commits
     before the day's lock is released; errors as :func:`book_slot`.
@@ -494,22 +515,16 @@ def rebook_order(
             )
         book = _book_for(entry, row)
         _check_demand(request, book.problem)
+        offered = book.slots(job.location)
+        if not any(s.id == slot_id and s.kind != SlotKind.STATION for s in offered):
+            homes = ", ".join(s.id for s in offered if s.kind != SlotKind.STATION)
+            reason = f"no slot {slot_id!r} at this address; slots: {homes}"
+            raise Invalid.one("slot_id", reason)
         now = now_seconds(day)
         try:
             booking = book.book(
-                job.location,
-                slot_id,
-                order_id=order.id,
-                demand=job.demand,
-                service=job.service,
-                now=now,
-                customer_id=job.customer_id,
-                collect=job.collect or None,
+                job.location, slot_id, order_id=order.id, now=now, job=job
             )
-        except KeyError:
-            offered = ", ".join(s.id for s in book.slots(job.location))
-            reason = f"no slot {slot_id!r} at this address; slots: {offered}"
-            raise Invalid.one("slot_id", reason) from None
         except SlotUnavailableError as exc:
             raise Conflict(str(exc)) from None
         except ValueError as exc:
@@ -521,9 +536,15 @@ def rebook_order(
                     f"{day.isoformat()} changed meanwhile; try again"
                 )
             prepare(session)
+            keep_history_days(session, order_id=order.id)
             booked = next(j for j in book.problem.jobs if j.id == order.id)
             order.day = day
-            order.job = job.model_copy(update={"time_windows": booked.time_windows})
+            order.job = job.model_copy(
+                update={
+                    k: getattr(booked, k)
+                    for k in ("time_windows", "service_level", "scheduled_date")
+                }
+            )
             plan = book.plan()
             version = plan_rows.save_plan(
                 session,
@@ -552,3 +573,15 @@ def rebook_order(
             raise
         entry.plan_id = version.id
     return booking.slot, version
+
+
+def keep_history_days(session: Session, *, order_id: str) -> None:
+    """Date the status changes of a tracked order by the day they count
+    from (the day it is tracked on), before it moves to another day: its
+    history then shows the old day's changes on their own day. Nothing for
+    an order not tracked; the caller commits."""
+    found = tracking_rows.tracked_order(session, order_id=order_id)
+    if found is None:
+        return
+    tracked_on, status, _ = found
+    tracking_rows.SqlStore(session, tracked_on).put_order(status.dated(tracked_on))

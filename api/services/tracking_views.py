@@ -106,7 +106,10 @@ class OrderTrackingPublic(OrderEtaPublic):
 
     kind: VisitKind | None = None
     vehicle: str | None = None
-    history: list[StatusChange]
+    history: list[StatusChange] = Field(
+        description="every change; ``at`` counts from local midnight of the "
+        "change's own ``day`` (earlier days' changes of a moved order keep theirs)"
+    )
     excursions: list[Excursion] = Field(
         default=[],
         description="sensor readings outside the order's limits while on board "
@@ -366,7 +369,7 @@ def tracking_view(
         **_eta_fields(order_id, day, status, eta),
         kind=kind,
         vehicle=status.vehicle,
-        history=list(status.history),
+        history=list(status.dated(day).history),
         excursions=rows.order_excursions(session, order_id=order_id)
         if excursions
         else [],
@@ -473,7 +476,8 @@ def public_view(session: Session, etas: LiveEtas, token: str) -> TrackPublic | N
         if state in _MOVING or state is OrderState.DISPATCHED
         else None,
         history=[
-            TrackStep(status=c.target, at=local_time(c.at, day)) for c in status.history
+            TrackStep(status=c.target, at=local_time(c.at, c.day or day))
+            for c in status.history
         ],
         driver=_driver(session, day, status),
         proof=_proof(session, day, row.id) if state is OrderState.DELIVERED else None,
@@ -815,7 +819,7 @@ def slots_view(
         collect=job.collect or None,
     )
     try:
-        quotes = quote_slots(session, books=books, request=request)
+        quotes = quote_slots(session, books=books, request=request, job=job)
     except NotFound:
         return TrackSlotsPublic(day=day, slots=[])
     return TrackSlotsPublic(

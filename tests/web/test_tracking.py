@@ -441,6 +441,11 @@ def test_failed_attempt_picks_another_slot(
     expect(page.locator("#eta-window")).to_contain_text(
         f"between {start} and {end}, your promised slot"
     )
+    # The failed attempt was today, the page is now tomorrow's: it is dated.
+    was = today()
+    expect(
+        page.locator("#history li[data-status=failed_attempt] time")
+    ).to_contain_text(f"{was:%a} {was.day} {was:%b}")
     assert axe_violations(page, "track-rebooked-en") == []
     page.get_by_role("button", name="한국어").click()
     expect(page.locator("#rebook-status")).to_contain_text("예약되었습니다")

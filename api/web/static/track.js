@@ -177,6 +177,15 @@ function time(iso) {
   return seoulTime(iso, locale());
 }
 
+function seoulDay(iso) {
+  // The Seoul date of a time as YYYY-MM-DD, like the view's day.
+  const parts = new Intl.DateTimeFormat("en-US", {
+    year: "numeric", month: "2-digit", day: "2-digit", timeZone: "Asia/Seoul",
+  }).formatToParts(new Date(iso));
+  const part = (type) => parts.find((p) => p.type === type).value;
+  return `${part("year")}-${part("month")}-${part("day")}`;
+}
+
 function statusText(t, status) {
   // An exchange is one visit: done means both ways, failed means neither.
   const special = view && view.kind === "exchange" ? t.exchangeStatus[status] : undefined;
@@ -423,7 +432,9 @@ function renderHistory(t) {
     li.dataset.status = step.status;
     const when = document.createElement("time");
     when.dateTime = step.at;
-    when.textContent = time(step.at);
+    // A change of another day (the failed attempt before a move) shows its date.
+    const day = seoulDay(step.at);
+    when.textContent = day === view.day ? time(step.at) : `${date(day)} ${time(step.at)}`;
     li.append(when, statusText(t, step.status));
     history.append(li);
   }
