@@ -11,6 +11,7 @@ does not report is what the re-optimisation starts from.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from api.auth import Role
 from api.db.tables_jobs import PlanRow
 from api.services import tracking
 from api.services.ingest import ingest
+from api.services.plans import PlanReoptimize
 from routing.model import Job, Problem
 from routing.plan import Plan, Route
 from routing.reoptimise import ExecutionState, reoptimise
@@ -329,3 +331,14 @@ def test_observed_stops_done_are_completed_in_route_order(
     assert list(again.changes.completed) == expected
     routed = {o for r in again.plan.routes for o in r.order_ids}
     assert not routed & set(done)
+
+
+def test_the_reoptimize_example_in_the_api_doc_is_a_valid_request() -> None:
+    """docs/API.md's re-optimisation body is what the service takes."""
+    doc = (EXAMPLE.parents[1] / "API.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```json\n(.*?)```", doc, flags=re.S)
+    (block,) = [b for b in blocks if '"completed"' in b]
+    request = PlanReoptimize.model_validate(json.loads(block))
+    assert request.time == 14 * 3600 + 1800
+    (van,) = request.vehicles
+    assert van.completed == ("o-1001",) and van.next == "o-1008"
