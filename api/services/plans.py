@@ -570,8 +570,8 @@ def _with_observed(
     tracking saw and the request leaves out gets its progress from tracking
     (:func:`api.services.tracking.observed_progress`: its position, stops
     done, parcels picked up and the stop it is arriving at). A van the
-    request reports is taken as sent, and so are the orders it reports
-    (done, on board, next or cancelled).
+    request reports is taken as sent, and so are the orders it speaks for
+    (done, on board, next, cancelled or changed).
     """
     if row.status == "superseded":
         return state
@@ -582,6 +582,7 @@ def _with_observed(
         o for v in state.vehicles for o in (*v.completed, *v.picked_up, v.next) if o
     }
     reported.update(state.cancelled)
+    reported.update(j.id for j in state.changed)
     observed = tracking.observed_progress(
         session,
         day=row.day,
