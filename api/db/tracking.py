@@ -48,6 +48,7 @@ __all__ = [
     "RouteRef",
     "SqlStore",
     "day_events",
+    "departed_stops",
     "event_row",
     "event_values",
     "get_exception",
@@ -757,6 +758,24 @@ def route_events(
         or_(EventRow.vehicle == vehicle, EventRow.order_id.in_(order_ids)),
     )
     return [parse_event(body) for body in session.scalars(query)]
+
+
+def departed_stops(
+    session: Session, *, day: dt.date, order_ids: Sequence[str]
+) -> set[tuple[str, str]]:
+    """``(vehicle, order)`` for every stop of ``order_ids`` a van reported
+    leaving that day (``stop_departed`` naming the order)."""
+    found: set[tuple[str, str]] = set()
+    for chunk in _chunks(order_ids):
+        query = select(EventRow.vehicle, EventRow.order_id).where(
+            EventRow.day == day,
+            EventRow.type == "stop_departed",
+            EventRow.order_id.in_(chunk),
+        )
+        for vehicle, order_id in session.execute(query):
+            if vehicle is not None and order_id is not None:
+                found.add((vehicle, order_id))
+    return found
 
 
 # -- the customer's tracking page ---------------------------------------------

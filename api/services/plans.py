@@ -125,7 +125,10 @@ class PlanCreate(BaseModel):
 class PlanReoptimize(ExecutionState):
     """What happened since the plan was made (an ``ExecutionState`` minus the plan).
 
-    Times are seconds since local midnight of the plan's day.
+    Times are seconds since local midnight of the plan's day. On a plan
+    tracking follows, a van left out of ``vehicles`` starts from what
+    tracking knows of it (its last position, its stops delivered or failed,
+    the stop it is arriving at); a van listed is taken as sent.
     """
 
     model_config = ConfigDict(frozen=False, extra="forbid")
@@ -488,7 +491,8 @@ def reoptimise_plan(
         check_max_items(getattr(request, name), name, max_items)
     # Re-timed with the plan's own travel model: refused when it is gone.
     plan_travel(row.problem, row.plan, f"plan {plan_id}")
-    state = _with_locks(row, _off_plan_cancelled(session, request.state(row.plan)))
+    state = _with_observed(session, row, request.state(row.plan))
+    state = _with_locks(row, _off_plan_cancelled(session, state))
     errors = state_errors(row.problem, state)
     if errors:
         raise Invalid([_state_error(line) for line in errors])
@@ -522,7 +526,8 @@ def compare_rescue_options(
     if not request.unavailable:
         reason = "name the broken-down vans whose rescue to compare"
         raise Invalid.one("unavailable", reason)
-    state = _with_locks(row, _off_plan_cancelled(session, request.state(row.plan)))
+    state = _with_observed(session, row, request.state(row.plan))
+    state = _with_locks(row, _off_plan_cancelled(session, state))
     errors = state_errors(row.problem, state)
     if errors:
         raise Invalid([_state_error(line) for line in errors])
@@ -553,6 +558,43 @@ def compare_rescue_options(
             )
         )
     return RescueComparison(plan_id=row.id, options=public)
+
+
+def _with_observed(
+    session: Session, row: PlanRow, state: ExecutionState
+) -> ExecutionState:
+    """``state`` with tracking's view of every van the request does not report.
+
+    Only for a plan tracking follows (a dispatched plan, or a draft tracked
+    while no plan of its day and depot is dispatched): each van of it that
+    tracking saw and the request leaves out gets its progress from tracking
+    (:func:`api.services.tracking.observed_progress`: its position, stops
+    done, parcels picked up and the stop it is arriving at). A van the
+    request reports is taken as sent, and so are the orders it speaks for
+    (done, on board, next, cancelled or changed).
+    """
+    if row.status == "superseded":
+        return state
+    if tracking_rows.get_tracked_plan(session, plan_id=row.id) is None:
+        return state
+    sent = {v.vehicle for v in state.vehicles}
+    reported = {
+        o for v in state.vehicles for o in (*v.completed, *v.picked_up, v.next) if o
+    }
+    reported.update(state.cancelled)
+    reported.update(j.id for j in state.changed)
+    observed = tracking.observed_progress(
+        session,
+        day=row.day,
+        problem=row.problem,
+        plan=row.plan,
+        time=state.time,
+        vehicles=[r.vehicle for r in row.plan.routes if r.vehicle not in sent],
+        reported=reported,
+    )
+    if not observed:
+        return state
+    return state.model_copy(update={"vehicles": (*state.vehicles, *observed)})
 
 
 def _with_locks(row: PlanRow, state: ExecutionState) -> ExecutionState:

@@ -20,7 +20,7 @@ import datetime as dt
 import logging
 import threading
 import zlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -31,8 +31,9 @@ from api.db import tracking as rows
 from api.db.tracking import RouteRef, SqlStore
 from api.services.ingest import ingest
 from api.services.travel import rebuild_travel
-from routing.model import Problem
-from routing.plan import Plan, Route, StepType
+from routing.model import Job, Location, Problem, Shipment
+from routing.plan import Plan, Route, Step, StepType
+from routing.reoptimise import VehicleProgress
 from routing.travel import TravelUnavailable
 from routing.travel.haversine import HaversineTravel
 from routing.units import to_datetime, to_seconds
@@ -41,10 +42,12 @@ from tracking.eta import Eta, LegTimes, WindowsByStop, route_eta, windows_of
 from tracking.events import Event, OrderDispatched
 from tracking.sensors import limits_of
 from tracking.status import OFF_PLAN, OrderState, OrderStatus
+from tracking.store import VehicleState
 from tracking.tracker import Tracker
 from tracking.zones import grid_zone
 
 __all__ = [
+    "DONE_AT_DOOR",
     "ETA_REFRESH",
     "LIVE_STATES",
     "LiveEtas",
@@ -54,6 +57,7 @@ __all__ = [
     "eta_clock",
     "local_time",
     "now_seconds",
+    "observed_progress",
     "off_plan_orders",
     "register_plan",
 ]
@@ -66,6 +70,12 @@ LIVE_STATES = frozenset(
         OrderState.OUT_FOR_DELIVERY,
         OrderState.ARRIVING,
     }
+)
+#: States of a stop done at the door: delivered, or a failed attempt (also
+#: once its parcel is back at the depot). A rescheduled or redirected order
+#: is not done: it goes back into planning.
+DONE_AT_DOOR = frozenset(
+    {OrderState.DELIVERED, OrderState.FAILED_ATTEMPT, OrderState.RETURNED_TO_DEPOT}
 )
 #: Seconds a live ETA asked for "now" may be old: callers round the clock
 #: down to this step, so a route's ETAs are computed once per step (or
@@ -151,6 +161,166 @@ def off_plan_orders(session: Session, *, order_ids: Sequence[str]) -> list[str]:
             if status.state in OFF_PLAN:
                 off.add(status.order_id)
     return [o for o in order_ids if o in off]
+
+
+# -- where the vans are -------------------------------------------------------
+
+
+def observed_progress(
+    session: Session,
+    *,
+    day: dt.date,
+    problem: Problem,
+    plan: Plan,
+    time: int,
+    vehicles: Collection[str] | None = None,
+    reported: Collection[str] = (),
+) -> list[VehicleProgress]:
+    """How far each van of ``plan`` is along its route, as tracking knows it.
+
+    For each van of the plan's routes (of ``vehicles``, when given) that
+    tracking saw that day (a shift, position or stop report), the progress a
+    re-optimisation at ``time`` starts from:
+
+    * ``completed``: its stops tracked as delivered or failed at the door
+      (:data:`DONE_AT_DOOR`), in route order; a failed pickup or exchange
+      collected nothing and is left out (it is off the plan all the same);
+    * ``picked_up``: its shipments whose pickup it reported leaving and that
+      are not delivered yet;
+    * ``next``: its stop tracked as ``arriving`` (the latest, if several);
+    * ``position``: its latest report, a position or a stop (the depot for
+      the stop it left at the start); with none, its last completed stop.
+      A road position cannot stand for a matrix row, so on a problem with
+      matrices only stops count;
+    * ``time``: ``time``; ``breaks_taken``: unknown (the plan's times say).
+
+    A van seen only at the start of its shift, with nothing done and no
+    position, is left out: it has not left its depot. Orders in ``reported``
+    (those the request speaks for) are left out of every list.
+    """
+    routes = [r for r in plan.routes if vehicles is None or r.vehicle in vehicles]
+    seen = {
+        v.vehicle: v
+        for v in rows.vehicle_states(
+            session, day=day, vehicles=[r.vehicle for r in routes]
+        )
+    }
+    routes = [r for r in routes if r.vehicle in seen]
+    ids = list(dict.fromkeys(o for r in routes for o in r.order_ids))
+    statuses: dict[str, OrderStatus] = {}
+    for i in range(0, len(ids), 500):
+        for _, status, _ in rows.tracked_orders(session, order_ids=ids[i : i + 500]):
+            statuses[status.order_id] = status
+    shipments = {s.id for s in problem.shipments}
+    on_routes = [o for o in ids if o in shipments]
+    departed = (
+        rows.departed_stops(session, day=day, order_ids=on_routes)
+        if on_routes
+        else set()
+    )
+    orders = {o.id: o for o in problem.orders}
+    progress = []
+
+    def state(oid: str) -> OrderState | None:
+        found = statuses.get(oid)
+        return None if found is None else found.state
+
+    for route in routes:
+        todo = [o for o in route.order_ids if o not in reported]
+        completed = [o for o in todo if _done_at_door(orders.get(o), state(o))]
+        picked_up = [
+            o
+            for o in todo
+            if o in shipments
+            and (route.vehicle, o) in departed
+            and state(o) in LIVE_STATES
+        ]
+        arriving = [o for o in todo if state(o) is OrderState.ARRIVING]
+        nxt = max(arriving, key=lambda o: statuses[o].updated_at, default=None)
+        van = seen[route.vehicle]
+        position = _last_seen(problem, plan, route, van, picked_up, statuses)
+        if position is None and completed:
+            position = _stop_location(plan, route, completed[-1], done=True)
+        if position is None and (nxt is not None or picked_up):
+            position = _start_location(problem, route)
+        if position is None:
+            continue
+        progress.append(
+            VehicleProgress(
+                vehicle=route.vehicle,
+                position=position,
+                time=time,
+                completed=tuple(completed),
+                picked_up=tuple(picked_up),
+                next=nxt,
+            )
+        )
+    return progress
+
+
+def _done_at_door(order: Job | Shipment | None, state: OrderState | None) -> bool:
+    """A stop done: delivered, or failed (but a failed collection took nothing)."""
+    if state not in DONE_AT_DOOR:
+        return False
+    if state is OrderState.DELIVERED:
+        return True
+    return not (isinstance(order, Job) and any(order.collected))
+
+
+def _last_seen(
+    problem: Problem,
+    plan: Plan,
+    route: Route,
+    van: VehicleState,
+    picked_up: Sequence[str],
+    statuses: dict[str, OrderStatus],
+) -> Location | None:
+    """The van's latest reported place: its position, or a stop reported later."""
+    at: Location | None = None
+    when = -1
+    if (
+        problem.matrices is None
+        and van.lat is not None
+        and van.lon is not None
+        and van.position_at is not None
+    ):
+        at, when = Location(lat=van.lat, lon=van.lon), van.position_at
+    if van.stop_at is not None and van.stop_at > when:
+        if van.stop is None:
+            stop = _start_location(problem, route)
+        else:
+            status = statuses.get(van.stop)
+            done = status is not None and status.state in DONE_AT_DOOR
+            # at a shipment's delivery once it is on board and the van arrived
+            done |= van.stop in picked_up and van.stop_event == "arrived"
+            stop = _stop_location(plan, route, van.stop, done=done)
+        if stop is not None:
+            at = stop
+    return at
+
+
+def _stop_location(
+    plan: Plan, route: Route, oid: str, *, done: bool
+) -> Location | None:
+    """Where an order's stop is on the plan (its van's route first); a
+    shipment's delivery when ``done``, else its pickup."""
+    for r in (route, *plan.routes):
+        steps: list[Step] = [
+            s for s in r.steps if s.id == oid and s.type != StepType.BREAK
+        ]
+        if steps:
+            by_type = {s.type: s for s in steps}
+            step = by_type.get(StepType.PICKUP) if not done else None
+            return (step or steps[-1]).location
+    return None
+
+
+def _start_location(problem: Problem, route: Route) -> Location | None:
+    """Where the van's route starts: its start depot, else its first step."""
+    vehicle = next((v for v in problem.vehicles if v.id == route.vehicle), None)
+    if vehicle is not None and vehicle.start is not None:
+        return problem.depot(vehicle.start).location
+    return route.steps[0].location if route.steps else None
 
 
 def dispatch_plan(

@@ -1131,9 +1131,6 @@ const RESCUE_WORDS = {
   depot: "Back to the depot: the parcels go back and are re-planned from there",
 };
 const RESCUE_SHORT = { transfer: "transferred", depot: "via the depot" };
-const DONE_STATUSES = new Set([
-  "delivered", "failed_attempt", "returned_to_depot", "rescheduled", "redirected_to_pickup_station", "cancelled",
-]);
 
 function fillRescueVans(plan) {
   // The shown plan's vans; options compared for another plan are dropped.
@@ -1150,42 +1147,15 @@ function closeRescue() {
   $("rescue-options").replaceChildren();
 }
 
-function brokenVanState(van) {
-  // What the page knows of the van from the live view: where it was last
-  // seen (its last position, or the stop it reported at later), which of
-  // its stops are delivered and the next one it was driving to. A van never
-  // seen on the road has not left its depot: nothing is on board, and its
-  // orders are re-planned.
-  const seen = state.lastLive?.vehicles?.find((v) => v.vehicle === van);
-  const route = state.plan?.plan?.routes.find((r) => r.vehicle === van);
-  if (!seen || seen.lat === null || seen.lon === null || !seen.position_at || !route) return [];
-  const steps = route.steps.filter((s) => s.type === "job" || s.type === "delivery");
-  const stops = steps.map((s) => s.id);
-  const completed = [...new Set(stops.filter((id) => statusOf(id) === "delivered"))];
-  const next = stops.find((id) => !DONE_STATUSES.has(statusOf(id)));
-  const midnight = Date.parse(`${state.plan.day}T00:00:00+09:00`);
-  const now = Math.max(0, secondsInto(state.plan.day));
-  const at = (iso) => Math.max(0, Math.min(now, Math.round((Date.parse(iso) - midnight) / 1000)));
-  let time = at(seen.position_at);
-  let position = { lat: seen.lat, lon: seen.lon };
-  const stop = seen.stop_at && steps.find((s) => s.id === seen.stop && s.location?.lat != null);
-  if (stop && at(seen.stop_at) > time) {
-    time = at(seen.stop_at);
-    position = { lat: stop.location.lat, lon: stop.location.lon };
-  }
-  const progress = { vehicle: van, position, time, completed };
-  if (next) progress.next = next;
-  return [progress];
-}
-
 async function compareRescue() {
   const pub = state.plan;
   const van = $("rescue-van").value;
   if (!pub || !van) return say("Show a draft or dispatched plan and choose the van that broke down.", true);
   const time = Math.max(0, secondsInto(pub.day));
+  // Only the van and now: the service starts every van from what tracking
+  // knows of it (last position, stops done, the stop it is heading to), so
+  // the parcels still on board a van seen on the road are rescued.
   const body = { time, unavailable: [van], params: params() };
-  const vehicles = brokenVanState(van);
-  if (vehicles.length) body.vehicles = vehicles;
   closeRescue();
   const per = body.params.time_limit;
   say(`Van ${van} broke down: planning each rescue of its parcels from ${clock(time)} (about ${per} s each)…`);
