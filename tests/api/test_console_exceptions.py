@@ -16,7 +16,6 @@ from fastapi.testclient import TestClient
 
 from api.auth import Role
 from api.db import orders as order_rows
-from api.db import plans as plan_rows
 from api.db.tracking import tracked_order
 from api.services.console import evaluate_exceptions
 from api.services.exceptions import list_exceptions
@@ -24,7 +23,14 @@ from routing.model import Job
 from routing.plan import Plan
 from tests.api.conftest import auth
 from tests.api.routes.test_plans import assert_problem
-from tests.api.tracking_fixtures import DAY, SMALL, batch, main_route, small_day
+from tests.api.tracking_fixtures import (
+    DAY,
+    SMALL,
+    batch,
+    dispatch_small_day,
+    main_route,
+    small_day,
+)
 from tracking.exceptions import ExceptionKind
 
 PLAN_ID = "console-plan"
@@ -33,22 +39,7 @@ HOUR = 3600
 
 def _dispatch(client: TestClient, key: str) -> Plan:
     """The small day stored as a plan of depot gangseo and dispatched."""
-    problem, plan = small_day()
-    app: FastAPI = client.app  # type: ignore[assignment]
-    with app.state.sessionmaker.begin() as session:
-        plan_rows.save_plan(
-            session,
-            day=DAY,
-            depot_id="gangseo",
-            problem=problem,
-            plan=plan,
-            parent_id=None,
-            job_id=None,
-            plan_id=PLAN_ID,
-        )
-    response = client.post(f"/v1/plans/{PLAN_ID}/dispatch", headers=auth(key))
-    assert response.status_code == 200, response.text
-    return plan
+    return dispatch_small_day(client, key, day=DAY, plan_id=PLAN_ID)
 
 
 def _evaluate(client: TestClient, now: int) -> None:

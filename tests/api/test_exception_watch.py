@@ -26,14 +26,13 @@ from pydantic import ValidationError
 
 from api.app import create_app
 from api.auth import Role
-from api.db import plans as plan_rows
 from api.services.console import refresh_exceptions
 from api.services.watch import ExceptionWatch
 from api.settings import Settings
 from routing.plan import Plan
 from routing.units import TIMEZONE
 from tests.api.conftest import auth, sqlite_url
-from tests.api.tracking_fixtures import main_route, small_day
+from tests.api.tracking_fixtures import dispatch_small_day, main_route
 
 PLAN_ID = "watched-plan"
 #: The watch's interval in these tests.
@@ -76,22 +75,7 @@ def app(settings: Settings, day: dt.date) -> FastAPI:
 
 def _dispatch(client: TestClient, key: str, day: dt.date) -> Plan:
     """The small day stored as a plan of ``day`` and dispatched."""
-    problem, plan = small_day()
-    app: FastAPI = client.app  # type: ignore[assignment]
-    with app.state.sessionmaker.begin() as session:
-        plan_rows.save_plan(
-            session,
-            day=day,
-            depot_id="gangseo",
-            problem=problem,
-            plan=plan,
-            parent_id=None,
-            job_id=None,
-            plan_id=PLAN_ID,
-        )
-    response = client.post(f"/v1/plans/{PLAN_ID}/dispatch", headers=auth(key))
-    assert response.status_code == 200, response.text
-    return plan
+    return dispatch_small_day(client, key, day=day, plan_id=PLAN_ID)
 
 
 def _until(check: Callable[[], Any], what: str) -> Any:

@@ -17,16 +17,13 @@ from hypothesis import given, seed, settings
 from hypothesis import strategies as st
 
 from api.auth import Role
-from api.db.plans import current_plan, save_plan
+from api.db.plans import current_plan
 from api.db.tables_dispatch import DepotRow, VehicleRow
-from api.services.problems import problem_for
-from api.services.tracking import register_plan
 from routing.model import Depot, Job, Location, ServiceLevel, TimeWindow, Vehicle
-from routing.solver import SolveParams, solve
-from routing.travel import HaversineTravel
 from routing.units import HOUR, TIMEZONE
 from tests.api.conftest import auth
 from tests.api.routes.test_plans import wait_plan
+from tests.api.tracking_fixtures import store_tracked_draft
 from tracking.status import OrderState, OrderStatus, StatusChange
 
 # A week ahead: the next day's slots are all still open.
@@ -63,27 +60,7 @@ ACCEPTED: dict[str, Any] = {
 
 def _plan(app: FastAPI, day: dt.date) -> str:
     """A solved draft plan of the stored orders of ``day``, tracked."""
-    with app.state.sessionmaker.begin() as session:
-        problem = problem_for(session, day=day, depot_id=DEPOT)
-        plan = solve(
-            problem,
-            travel=HaversineTravel(),
-            params=SolveParams(time_limit=0.3, workers=1),
-        )
-        assert not plan.unassigned
-        row = save_plan(
-            session,
-            day=day,
-            depot_id=DEPOT,
-            problem=problem,
-            plan=plan,
-            parent_id=None,
-            job_id=None,
-        )
-        register_plan(
-            session, day=day, plan_id=row.id, plan=plan, problem=problem, at=-HOUR
-        )
-        return row.id
+    return store_tracked_draft(app, day=day, depot_id=DEPOT, time_limit=0.3)
 
 
 def _order(client: TestClient, key: str, job: dict[str, Any], day: dt.date) -> str:

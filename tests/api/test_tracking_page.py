@@ -15,17 +15,13 @@ from hypothesis import given, seed, settings
 from hypothesis import strategies as st
 
 from api.auth import Role
-from api.db.plans import save_plan
 from api.db.tables_dispatch import DepotRow, VehicleRow
 from api.services.orders import OrderCreate, create_orders
-from api.services.problems import problem_for
-from api.services.tracking import register_plan
 from api.services.tracking_views import MIN_HAND_OVER, hand_over
 from routing.model import Depot, Job, Location, TimeWindow, Vehicle
-from routing.solver import SolveParams, solve
-from routing.travel import HaversineTravel
 from routing.units import HOUR, TIMEZONE
 from tests.api.conftest import auth
+from tests.api.tracking_fixtures import store_tracked_draft
 from tracking.eta import Eta
 
 # A week ahead: the next day's slots are all still open.
@@ -136,26 +132,8 @@ def _plan(app: FastAPI, day: dt.date, jobs: list[Job]) -> tuple[str, dict[str, s
             session, batch=[OrderCreate(job=j, day=day, depot_id=DEPOT) for j in jobs]
         )
         tokens = {r.id: r.tracking_token for r in rows}
-        problem = problem_for(session, day=day, depot_id=DEPOT)
-        plan = solve(
-            problem,
-            travel=HaversineTravel(),
-            params=SolveParams(time_limit=0.5, workers=1),
-        )
-        assert not plan.unassigned
-        row = save_plan(
-            session,
-            day=day,
-            depot_id=DEPOT,
-            problem=problem,
-            plan=plan,
-            parent_id=None,
-            job_id=None,
-        )
-        register_plan(
-            session, day=day, plan_id=row.id, plan=plan, problem=problem, at=-HOUR
-        )
-        return row.id, tokens
+    plan_id = store_tracked_draft(app, day=day, depot_id=DEPOT, time_limit=0.5)
+    return plan_id, tokens
 
 
 @pytest.fixture

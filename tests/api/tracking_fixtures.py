@@ -9,12 +9,17 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
+from api.db.plans import save_plan
+from api.services.problems import problem_for
 from api.services.tracking import register_plan
 from routing.model import Problem
 from routing.plan import Plan
 from routing.solver.params import SolveParams
 from routing.solver.solve import solve
+from routing.travel import HaversineTravel
+from tests.api.conftest import auth
 
 SMALL = Path(__file__).resolve().parents[2] / "docs" / "examples" / "small_problem.json"
 DAY = dt.date(2026, 11, 23)
@@ -53,3 +58,53 @@ def track_small_day(app: FastAPI) -> tuple[Problem, Plan]:
 def batch(*events: dict[str, Any], day: dt.date = DAY) -> dict[str, Any]:
     """A ``POST /v1/events`` body."""
     return {"day": day.isoformat(), "events": list(events)}
+
+
+def store_tracked_draft(
+    app: FastAPI, *, day: dt.date, depot_id: str, time_limit: float
+) -> str:
+    """A solved draft plan of the stored orders of ``day`` at ``depot_id``,
+    registered with tracking an hour before midnight; its id."""
+    with app.state.sessionmaker.begin() as session:
+        problem = problem_for(session, day=day, depot_id=depot_id)
+        plan = solve(
+            problem,
+            travel=HaversineTravel(),
+            params=SolveParams(time_limit=time_limit, workers=1),
+        )
+        assert not plan.unassigned
+        row = save_plan(
+            session,
+            day=day,
+            depot_id=depot_id,
+            problem=problem,
+            plan=plan,
+            parent_id=None,
+            job_id=None,
+        )
+        register_plan(
+            session, day=day, plan_id=row.id, plan=plan, problem=problem, at=-3600
+        )
+        return row.id
+
+
+def dispatch_small_day(
+    client: TestClient, key: str, *, day: dt.date, plan_id: str
+) -> Plan:
+    """The small day stored as plan ``plan_id`` of depot gangseo, dispatched."""
+    problem, plan = small_day()
+    app: FastAPI = client.app  # type: ignore[assignment]
+    with app.state.sessionmaker.begin() as session:
+        save_plan(
+            session,
+            day=day,
+            depot_id="gangseo",
+            problem=problem,
+            plan=plan,
+            parent_id=None,
+            job_id=None,
+            plan_id=plan_id,
+        )
+    response = client.post(f"/v1/plans/{plan_id}/dispatch", headers=auth(key))
+    assert response.status_code == 200, response.text
+    return plan
