@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -162,3 +163,14 @@ def seed_cold_orders(server: Server, day: dt.date) -> list[str]:
         assert got.status_code == 201, got.text
         ids.append(order_id)
     return ids
+
+
+def wait_plan(server: Server, url: str, timeout_ms: int) -> dict[str, Any]:
+    """The plan at ``url`` once its job is no longer queued or running."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while time.monotonic() < deadline:
+        got: dict[str, Any] = server.call("GET", url, Role.dispatcher).json()
+        if got["status"] not in ("queued", "running"):
+            return got
+        time.sleep(0.3)
+    raise AssertionError(f"{url} did not finish in time")

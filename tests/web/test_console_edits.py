@@ -11,7 +11,6 @@ the service has them.
 from __future__ import annotations
 
 import re
-import time
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -20,7 +19,7 @@ from playwright.sync_api import Page, expect
 
 from api.auth import Role
 from tests.web.conftest import Server, axe_violations, shot
-from tests.web.day import DEPOT, now_seconds, seed_day, send_events, today
+from tests.web.day import DEPOT, now_seconds, seed_day, send_events, today, wait_plan
 
 pytestmark = pytest.mark.browser
 
@@ -47,16 +46,6 @@ def tokens(server: Server) -> dict[str, str]:
     return seed_day(server, today())
 
 
-def _wait_plan(server: Server, url: str) -> dict[str, Any]:
-    deadline = time.monotonic() + WAIT_MS / 1000
-    while time.monotonic() < deadline:
-        got: dict[str, Any] = server.call("GET", url, Role.dispatcher).json()
-        if got["status"] not in ("queued", "running"):
-            return got
-        time.sleep(0.3)
-    raise AssertionError(f"{url} did not finish in time")
-
-
 def _dispatched(server: Server) -> dict[str, Any]:
     """Today's dispatched plan: solved and dispatched through the API if none."""
     day = today()
@@ -68,7 +57,7 @@ def _dispatched(server: Server) -> dict[str, Any]:
     body = {"day": day.isoformat(), "depot_id": DEPOT, "params": {"time_limit": 1}}
     accepted = server.call("POST", "/v1/plans", Role.dispatcher, body)
     assert accepted.status_code == 202, accepted.text
-    pub = _wait_plan(server, accepted.json()["url"])
+    pub = wait_plan(server, accepted.json()["url"], WAIT_MS)
     got = server.call("POST", f"/v1/plans/{pub['id']}/dispatch", Role.dispatcher)
     assert got.status_code == 200, got.text
     return dict(server.call("GET", f"/v1/plans/{pub['id']}", Role.dispatcher).json())

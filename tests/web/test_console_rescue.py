@@ -9,7 +9,6 @@ the re-optimised draft is reviewed and dispatched like any other.
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 import pytest
@@ -17,7 +16,7 @@ from playwright.sync_api import Page, expect
 
 from api.auth import Role
 from tests.web.conftest import Server, axe_violations, shot
-from tests.web.day import now_seconds, seed_day, send_events, today
+from tests.web.day import now_seconds, seed_day, send_events, today, wait_plan
 
 pytestmark = pytest.mark.browser
 
@@ -35,16 +34,6 @@ def _stops(route: dict[str, Any]) -> list[dict[str, Any]]:
 def tokens(server: Server) -> dict[str, str]:
     """Today's small day, stored once for the module."""
     return seed_day(server, today())
-
-
-def _wait_plan(server: Server, url: str) -> dict[str, Any]:
-    deadline = time.monotonic() + WAIT_MS / 1000
-    while time.monotonic() < deadline:
-        got: dict[str, Any] = server.call("GET", url, Role.dispatcher).json()
-        if got["status"] not in ("queued", "running"):
-            return got
-        time.sleep(0.3)
-    raise AssertionError(f"{url} did not finish in time")
 
 
 def _show(page: Page, server: Server, plan_id: str) -> None:
@@ -224,7 +213,7 @@ def test_a_rescue_of_a_replaced_plan_is_refused_with_the_reason(
         body = {"day": day.isoformat(), "params": {"time_limit": 1}}
         accepted = server.call("POST", "/v1/plans", Role.dispatcher, body)
         assert accepted.status_code == 202, accepted.text
-        live = _wait_plan(server, accepted.json()["url"])
+        live = wait_plan(server, accepted.json()["url"], WAIT_MS)
         got = server.call("POST", f"/v1/plans/{live['id']}/dispatch", Role.dispatcher)
         assert got.status_code == 200, got.text
     plan_id = live["id"]
@@ -254,7 +243,7 @@ def test_a_rescue_of_a_replaced_plan_is_refused_with_the_reason(
         "POST", f"/v1/plans/{plan_id}/reoptimize", Role.dispatcher, replan
     )
     assert accepted.status_code == 202, accepted.text
-    newer = _wait_plan(server, accepted.json()["url"])
+    newer = wait_plan(server, accepted.json()["url"], WAIT_MS)
     got = server.call("POST", f"/v1/plans/{newer['id']}/dispatch", Role.dispatcher)
     assert got.status_code == 200, got.text
 
