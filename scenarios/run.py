@@ -23,6 +23,7 @@ import datetime as dt
 import functools
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 import numpy as np
@@ -64,10 +65,13 @@ from scenarios.forecast_report import (
     plan_column,
     zone_history,
 )
+from tracking.events import Event
 from tracking.feedback import CustomerValue, LatenessPricing, expected_loss
+from tracking.learn import DayLearner, ExecutedDay
 from tracking.outcomes import DeliveryOutcome, delivery_outcomes
 
 __all__ = [
+    "ETA_WARMUP_DAYS",
     "FORECAST_MODELS",
     "LATEST_FROM",
     "MAX_HORIZON",
@@ -82,11 +86,15 @@ __all__ = [
     "Progress",
     "Shift",
     "Shifts",
+    "SimulatedDay",
     "ZoneDay",
     "check_day",
     "city",
     "earliest_from",
     "forecast_demand",
+    "learned_eta",
+    "planner_travel",
+    "run_day",
     "simulate_day",
 ]
 
@@ -112,6 +120,10 @@ FORECAST_MODELS: dict[str, str] = {
 CUSTOMER_VALUE = 100_000.0
 #: Minutes before each arrival at which a simulated day's live ETA is judged.
 ETA_HORIZON = 60
+#: Finished days the ETA correction learns from before its window is
+#: calibrated: the first teaches the leg and service factors, the second
+#: the first residual tables (:class:`tracking.learn.DayLearner`).
+ETA_WARMUP_DAYS = 2
 #: Calibration windows of the conformal intervals (fewer when the history
 #: is too short for this many windows of the horizon).
 MAX_WINDOWS = 8
@@ -284,7 +296,16 @@ class DayKpis(FrozenModel):
         default=None, description="live ETA an hour ahead: mean absolute error"
     )
     eta_coverage: float | None = Field(
-        default=None, description="share of arrivals inside that ETA's P10-P90"
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="share of arrivals inside that ETA's P10-P90",
+    )
+    eta_days_learned: int = Field(
+        default=0,
+        ge=0,
+        description="finished days the ETA correction had learned from "
+        "(0: none, the default window)",
     )
     solve_seconds: float
     shoppers: int = Field(
@@ -354,8 +375,27 @@ def _retention_cost(
     return len(customers), round(lost, 3), round(loss, 2)
 
 
+@dataclass(frozen=True)
+class SimulatedDay:
+    """A simulated day: its KPIs and what a shop observed of it.
+
+    ``problem``, ``plan`` and ``events`` (the tracking events, in time
+    order) are all the ETA correction may learn from; never the road's
+    hidden noise.
+    """
+
+    spec: DaySpec
+    kpis: DayKpis
+    problem: Problem
+    plan: Plan
+    events: tuple[Event, ...]
+
+
 def simulate_day(spec: DaySpec, progress: Progress = _quiet) -> DayKpis:
     """Plan and execute one day of the embedded city; measure it.
+
+    A day alone has no learned ETA correction: its ETAs have the default
+    window (:func:`learned_eta` measures a day with one).
 
     Parameters
     ----------
@@ -367,6 +407,17 @@ def simulate_day(spec: DaySpec, progress: Progress = _quiet) -> DayKpis:
     Returns
     -------
     DayKpis
+    """
+    return run_day(spec, progress).kpis
+
+
+def run_day(
+    spec: DaySpec, progress: Progress = _quiet, *, eta: bool = True
+) -> SimulatedDay:
+    """:func:`simulate_day` that also returns what was observed of the day.
+
+    With ``eta`` false the live ETAs are not replayed (the ETA KPIs are
+    None), for a caller that measures them with :func:`learned_eta`.
     """
     progress(0.0, "building the embedded city")
     town = city(spec.seed if spec.city_seed is None else spec.city_seed, spec.customers)
@@ -404,16 +455,59 @@ def simulate_day(spec: DaySpec, progress: Progress = _quiet) -> DayKpis:
     execution = execute_day(
         problem, plan, road, settings=_execution(spec.weather), seed=spec.seed
     )
-    progress(0.9, "replaying the live ETAs")
+    progress(0.9, "replaying the live ETAs" if eta else "measuring the day")
     # The planner's travel model replays the ETA the storefront saw an hour
     # before each real arrival (no learned correction: one day has none).
     outcomes = delivery_outcomes(
-        problem, plan, execution.events, travel=travel, horizons=(ETA_HORIZON,)
+        problem,
+        plan,
+        execution.events,
+        travel=travel if eta else None,
+        horizons=(ETA_HORIZON,),
     )
     progress(0.95, "measuring the day")
     kpis = _day_kpis(spec.day, problem, plan, outcomes, spec.customer_value, booked)
     progress(1.0, "done")
-    return kpis
+    return SimulatedDay(
+        spec=spec, kpis=kpis, problem=problem, plan=plan, events=execution.events
+    )
+
+
+def planner_travel(spec: DaySpec) -> TravelModel:
+    """The travel model the day was planned with (and its ETAs made with)."""
+    return _roads(spec)[0]
+
+
+def learned_eta(day: SimulatedDay, learner: DayLearner) -> DayKpis:
+    """The day's KPIs with its ETAs corrected by what ``learner`` learned.
+
+    The live ETA an hour before each arrival is replayed with the
+    correction of the days ``learner`` has learned (none of them this day),
+    then the day is learned, for the next. ``learner`` must have been made
+    with the day's planner travel (:func:`planner_travel`).
+    """
+    correction = learner.correction()
+    outcomes = delivery_outcomes(
+        day.problem,
+        day.plan,
+        day.events,
+        travel=learner.travel,
+        correction=correction,
+        horizons=(ETA_HORIZON,),
+    )
+    mae, coverage = _eta_quality(outcomes)
+    learned = learner.days
+    learner.learn(
+        ExecutedDay(plan=day.plan, events=day.events, problem=day.problem),
+        factors=correction,
+    )
+    return day.kpis.model_copy(
+        update={
+            "eta_mae_minutes": mae,
+            "eta_coverage": coverage,
+            "eta_days_learned": learned,
+        }
+    )
 
 
 def _day_problem(spec: DaySpec, town: City) -> Problem:

@@ -29,8 +29,17 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from scipy import stats
 
-from scenarios.run import DayKpis, simulate_day
+from scenarios.run import (
+    DayKpis,
+    SimulatedDay,
+    learned_eta,
+    planner_travel,
+    run_day,
+    simulate_day,
+)
 from scenarios.spec import Scenario
+from tracking.eta import LegTimes
+from tracking.learn import DayLearner
 
 __all__ = [
     "KPIS",
@@ -42,6 +51,7 @@ __all__ = [
     "SweepResult",
     "bootstrap_interval",
     "comparison",
+    "run_observed_unit",
     "run_sweep",
     "run_unit",
     "summarise",
@@ -83,9 +93,52 @@ SweepProgress = Callable[[int, int], None]
 
 
 def run_unit(scenario: dict[str, Any], replication: int) -> dict[str, Any]:
-    """One simulated day: replication ``replication`` of ``scenario`` (JSON)."""
+    """One simulated day: replication ``replication`` of ``scenario`` (JSON).
+
+    The day alone: its ETAs have no learned correction (a sweep's days
+    carry one, :func:`run_sweep`).
+    """
     spec = Scenario.model_validate(scenario).day_spec(replication)
     return simulate_day(spec).model_dump(mode="json")
+
+
+def run_observed_unit(scenario: dict[str, Any], replication: int) -> SimulatedDay:
+    """:func:`run_unit` with what a shop observed of the day, ETAs not replayed.
+
+    :func:`run_sweep` measures the ETAs afterwards, in replication order,
+    with the correction learned from the replications before.
+    """
+    spec = Scenario.model_validate(scenario).day_spec(replication)
+    return run_day(spec, eta=False)
+
+
+class _EtaDays:
+    """Each scenario's days measured in replication order, learning as they go.
+
+    Replication ``r`` of a scenario is day ``r`` of a shop that runs the
+    scenario every day: its live ETAs are corrected with what replications
+    ``0..r-1`` taught (:class:`tracking.learn.DayLearner`). Days finishing
+    out of order wait for the ones before them; a measured day's events are
+    dropped.
+    """
+
+    def __init__(self, scenarios: Sequence[Scenario]) -> None:
+        self.learners = [
+            DayLearner(LegTimes(planner_travel(s.day_spec(0)))) for s in scenarios
+        ]
+        self.waiting: dict[tuple[int, int], SimulatedDay] = {}
+        self.kpis: dict[tuple[int, int], dict[str, Any]] = {}
+
+    def add(self, unit: tuple[int, int], day: SimulatedDay) -> None:
+        """Take a finished unit; measure every day now in order."""
+        self.waiting[unit] = day
+        i = unit[0]
+        r = self.learners[i].days
+        while (i, r) in self.waiting:
+            ready = self.waiting.pop((i, r))
+            kpis = learned_eta(ready, self.learners[i])
+            self.kpis[(i, r)] = kpis.model_dump(mode="json")
+            r += 1
 
 
 @dataclass(frozen=True)
@@ -125,12 +178,16 @@ def run_sweep(
         ]
     units = [(i, r) for i, s in enumerate(scenarios) for r in range(s.replications)]
     payloads = [s.model_dump(mode="json") for s in scenarios]
-    results: dict[tuple[int, int], dict[str, Any]] = {}
+    eta = _EtaDays(scenarios)
+    results = eta.kpis
+    finished = 0
 
-    def done(unit: tuple[int, int], kpis: dict[str, Any]) -> None:
-        results[unit] = kpis
+    def done(unit: tuple[int, int], day: SimulatedDay) -> None:
+        nonlocal finished
+        eta.add(unit, day)
+        finished += 1
         if progress is not None:
-            progress(len(results), len(units))
+            progress(finished, len(units))
 
     if dask is not None:
         _run_on_dask(dask, units, payloads, done)
@@ -138,7 +195,7 @@ def run_sweep(
         _run_in_processes(workers, units, payloads, done)
     else:
         for i, r in units:
-            done((i, r), run_unit(payloads[i], r))
+            done((i, r), run_observed_unit(payloads[i], r))
     days = tuple(
         tuple(DayKpis.model_validate(results[(i, r)]) for r in range(s.replications))
         for i, s in enumerate(scenarios)
@@ -147,7 +204,7 @@ def run_sweep(
 
 
 _Unit = tuple[int, int]  # (scenario index, replication)
-_Done = Callable[[_Unit, dict[str, Any]], None]
+_Done = Callable[[_Unit, SimulatedDay], None]
 
 
 def _run_on_dask(
@@ -158,7 +215,7 @@ def _run_on_dask(
 
     with Client(address, set_as_default=False) as client:  # type: ignore[no-untyped-call]
         futures = {
-            client.submit(run_unit, payloads[i], r, pure=False): (i, r)
+            client.submit(run_observed_unit, payloads[i], r, pure=False): (i, r)
             for i, r in units
         }
         # Polled: this client is not the process's default one, which
@@ -177,7 +234,9 @@ def _run_in_processes(
     # Spawned workers: the parent may hold threads (a progress bar).
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        pending = {pool.submit(run_unit, payloads[i], r): (i, r) for i, r in units}
+        pending = {
+            pool.submit(run_observed_unit, payloads[i], r): (i, r) for i, r in units
+        }
         for future in as_completed(pending):
             done(pending[future], future.result())
 

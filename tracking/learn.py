@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from statistics import NormalDist
 
 import numpy as np
@@ -60,6 +60,7 @@ from tracking.events import (
 from tracking.zones import ZoneFn, grid_zone
 
 __all__ = [
+    "DayLearner",
     "EtaRecord",
     "ExecutedDay",
     "LegRecord",
@@ -731,3 +732,60 @@ def fit_correction(
             zone=zone,
         )
     return fit_residuals(factors, records, prior=residual_prior)
+
+
+@dataclass(slots=True)
+class DayLearner:
+    """The correction learned day by day, as a shop lives its days.
+
+    :meth:`learn` adds one finished day: its legs, services and standstills,
+    and (from the second day on) its ETA records, replayed with the factors
+    the days before it taught. :meth:`correction` is what the next day's
+    ETAs use: the factors of every day learned and, once a day has been
+    replayed, the residual tables of :func:`fit_residuals`. Only what a
+    shop observes is used: the plan, the problem and the tracking events.
+    """
+
+    travel: LegTimes
+    zone: ZoneFn = grid_zone
+    every: int = REPLAY_EVERY
+    days: int = 0
+    legs: list[LegRecord] = field(default_factory=list)
+    services: list[ServiceRecord] = field(default_factory=list)
+    halts: list[float] = field(default_factory=list)
+    records: list[EtaRecord] = field(default_factory=list)
+
+    def factors(self) -> Correction:
+        """Leg and service factors of the days learned so far."""
+        return fit_factors(self.legs, self.services, halts=self.halts)
+
+    def correction(self) -> Correction:
+        """The correction for the next day (the default before any day)."""
+        if not self.days:
+            return Correction()
+        return fit_residuals(self.factors(), self.records)
+
+    def learn(self, day: ExecutedDay, *, factors: Correction | None = None) -> None:
+        """Add one finished day.
+
+        ``factors`` are those its ETAs were made with (default: the days
+        learned so far); its records are replayed only when a day came
+        before (the first day's ETAs had no factors to replay).
+        """
+        if self.days:
+            self.records += eta_records(
+                day.plan,
+                day.events,
+                self.travel,
+                self.factors() if factors is None else factors,
+                every=self.every,
+                problem=day.problem,
+                zone=self.zone,
+                day=str(self.days),
+            )
+        self.legs += observed_legs(day.plan, day.events, self.travel, zone=self.zone)
+        self.halts += observed_halts(day.plan, day.events)
+        self.services += observed_services(
+            day.plan, day.events, problem=day.problem, zone=self.zone
+        )
+        self.days += 1

@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -44,18 +43,7 @@ from scenarios.execution import ExecutionSettings, execute_day
 from tracking.correction import Correction
 from tracking.eta import LegTimes
 from tracking.events import Event
-from tracking.learn import (
-    REPLAY_EVERY,
-    EtaRecord,
-    LegRecord,
-    ServiceRecord,
-    eta_records,
-    fit_factors,
-    fit_residuals,
-    observed_halts,
-    observed_legs,
-    observed_services,
-)
+from tracking.learn import REPLAY_EVERY, DayLearner, ExecutedDay
 from tracking.outcomes import DeliveryOutcome, delivery_outcomes
 
 __all__ = ["LEARN_ONLY_DAYS", "EtaBenchConfig", "run_eta_bench", "summary_rows"]
@@ -109,7 +97,7 @@ def run_eta_bench(
     legs = LegTimes(travel)
     city = build_city(config.seed, n_customers=config.n_customers)
     params = SolveParams(time_limit=config.time_limit, seed=config.seed)
-    seen = _Seen()
+    learner = DayLearner(legs, every=config.replay_every)
     ours: dict[int, list[DeliveryOutcome]] = {}
     naive: dict[int, list[DeliveryOutcome]] = {}
     last: Correction | None = None
@@ -125,11 +113,10 @@ def run_eta_bench(
             seed=config.seed * 10_007 + i,
         )
         events = executed.events
-        factors = fit_factors(seen.legs, seen.services, halts=seen.halts)
         if i >= LEARN_ONLY_DAYS:
-            last = fit_residuals(factors, seen.records)
+            last = learner.correction()
             ours[i], naive[i] = _scored(problem, plan, events, legs, last, config)
-        seen.learn(problem, plan, events, legs, factors, config, replay=i >= 1)
+        learner.learn(ExecutedDay(plan=plan, events=events, problem=problem))
         if on_day is not None:
             scored = "scored" if i >= LEARN_ONLY_DAYS else "learn only"
             on_day(
@@ -161,41 +148,6 @@ def _scored(
         problem, plan, events, horizons=config.horizons, baseline=True
     )
     return ours, naive
-
-
-@dataclass(slots=True)
-class _Seen:
-    """What the past days taught: legs, services, standstills, ETA records."""
-
-    legs: list[LegRecord] = field(default_factory=list)
-    services: list[ServiceRecord] = field(default_factory=list)
-    halts: list[float] = field(default_factory=list)
-    records: list[EtaRecord] = field(default_factory=list)
-
-    def learn(
-        self,
-        problem: Problem,
-        plan: Plan,
-        events: Sequence[Event],
-        legs: LegTimes,
-        factors: Correction,
-        config: EtaBenchConfig,
-        *,
-        replay: bool,
-    ) -> None:
-        """Add one executed day (its ETA records only if ``replay``)."""
-        if replay:
-            self.records += eta_records(
-                plan,
-                events,
-                legs,
-                factors,
-                every=config.replay_every,
-                problem=problem,
-            )
-        self.legs += observed_legs(plan, events, legs)
-        self.halts += observed_halts(plan, events)
-        self.services += observed_services(plan, events, problem=problem)
 
 
 def _result(
