@@ -110,6 +110,7 @@ COVARIATES: tuple[str, ...] = (
 
 _Z95 = 1.959963984540054
 _NO_ORDERS = -30.0  # log day effect of a day without a single order
+_CHURN_PRIOR_SD = 10.0  # sd of the weak normal prior on the churn coefficients
 
 
 def wilson_interval(
@@ -836,18 +837,20 @@ def _churn_newton(z: FloatArray, target: FloatArray, gamma: FloatArray) -> Float
     """Logistic regression of (fractional) leaving on ``z``, from ``gamma``.
 
     Newton steps with step halving (leaving is rare: a full step from far
-    away can overshoot).
+    away can overshoot). A weak normal prior (:data:`_CHURN_PRIOR_SD`) keeps
+    the coefficients finite when nobody seems to leave.
     """
+    prior = 1.0 / _CHURN_PRIOR_SD**2
 
     def loglik(g: FloatArray) -> float:
         v = z @ g
-        return float(target @ v - np.sum(np.logaddexp(0.0, v)))
+        return float(target @ v - np.sum(np.logaddexp(0.0, v)) - 0.5 * prior * g @ g)
 
-    ridge = 1e-9 * np.eye(z.shape[1])
+    ridge = prior * np.eye(z.shape[1])
     ll = loglik(gamma)
     for _ in range(50):
         p = _expit(z @ gamma)
-        grad = z.T @ (target - p)
+        grad = z.T @ (target - p) - prior * gamma
         info = (z * (p * (1.0 - p))[:, None]).T @ z + ridge
         step = np.linalg.solve(info, grad)
         t = 1.0
@@ -903,13 +906,15 @@ def _cure_covariance(
     differences), the meat the sum of the customers' score products.
     """
     scores = _cure_scores(s, base, theta, n_customers, stay)
+    k = s.x.shape[1]
     jac = np.zeros((len(theta), len(theta)))
+    jac[k:, k:] = -np.eye(len(theta) - k) / _CHURN_PRIOR_SD**2  # the prior
     for j in range(len(theta)):
         h = 1e-5 * max(1.0, abs(float(theta[j])))
         up, down = theta.copy(), theta.copy()
         up[j] += h
         down[j] -= h
-        jac[:, j] = (
+        jac[:, j] += (
             _cure_scores(s, base, up, n_customers, stay).sum(axis=0)
             - _cure_scores(s, base, down, n_customers, stay).sum(axis=0)
         ) / (2.0 * h)
@@ -980,8 +985,14 @@ def experience_effect(
     churned: Mapping[str, object] | pd.Series | None = None,
     end: object | None = None,
     max_iterations: int = 200,
+    cure: bool = True,
 ) -> ExperienceEffect:
     """Estimate how delivery experience changes the chance of the next order.
+
+    Only observable data are needed: whether a customer who has gone quiet
+    left at their last delivery is not known, so each customer's last,
+    censored spell is at risk only with the posterior chance that they did
+    not leave (a cure model, module docstring and ``docs/tracking.md``).
 
     Parameters
     ----------
@@ -992,11 +1003,18 @@ def experience_effect(
         day effects are estimated jointly (alternating with the
         coefficients; the customer effects are conditioned out).
     churned
-        Customer id -> date the customer left (see :func:`spells`).
+        Customer id -> date the customer left (see :func:`spells`), if it is
+        known (a simulation's hidden truth; a shop does not know it). Those
+        last spells are dropped and nothing else is modelled about leaving.
     end
         Last day of the data.
     max_iterations
-        Alternations between day effects and coefficients.
+        Alternations between day effects, coefficients and (the cure model)
+        the chances of leaving.
+    cure
+        Model leaving (the default). ``False`` treats every silent last spell
+        as at risk to the end of the data: biased towards a stronger effect
+        when bad experiences make customers leave; kept for comparison.
 
     Returns
     -------
@@ -1027,7 +1045,7 @@ def experience_effect(
         "n_customers": n_customers,
         "day_effects": not known,
     }
-    if churned is not None or s.event.all():
+    if churned is not None or not cure or s.event.all():
         beta, hess, scores, iterations = _alternate(
             s,
             log_day,
