@@ -33,20 +33,30 @@ column             meaning
 Rates carry Wilson 95 % intervals.
 
 **Experience effect** (:func:`experience_effect`): a discrete-time
-proportional hazard of the next order. Each delivery opens a spell from the
-day after delivery to the customer's next order (an event), to the end of
-the data (censored) or to the customer leaving at that delivery (not at
-risk: dropped). On each day at risk the chance of ordering is ``r_c x D(t)
-x exp(x beta)``: ``r_c`` the customer's own rate (a fixed effect, removed by
-conditioning on the customer's number of orders), ``D(t)`` the calendar
-(a given daily multiplier, or day effects estimated jointly), and ``x`` the
-delivery's experience: ``log1p(minutes_late)``, ``log1p(minutes_late) x
-delay_notice``, ``log1p(minutes_early)`` and ``failed_attempts``. ``-beta``
-is then the log of how much longer the customer waits before the next
-order, exactly the parameterisation of the synthetic city's ground truth
-(``docs/synthetic-city.md``). The likelihood is a Poisson one on
-customer-days, computed per spell (covariates are constant within a spell);
-standard errors are robust, clustered by customer.
+proportional hazard of the next order, from observable data only. Each
+delivery opens a spell from the day after delivery to the customer's next
+order (an event) or to the end of the data (censored: only a customer's last
+spell can be). While the customer is there, on each day at risk the chance
+of ordering is ``r_c x D(t) x exp(x beta)``: ``r_c`` the customer's own rate
+(a fixed effect, removed by conditioning on the customer's number of
+orders), ``D(t)`` the calendar (a given daily multiplier, or day effects
+estimated jointly), and ``x`` the delivery's experience:
+``log1p(minutes_late)``, ``log1p(minutes_late) x delay_notice``,
+``log1p(minutes_early)`` and ``failed_attempts``. ``-beta`` is then the log
+of how much longer the customer waits before the next order, exactly the
+parameterisation of the synthetic city's ground truth
+(``docs/synthetic-city.md``).
+
+Customers also leave, silently: after each delivery with a chance
+``logistic(z gamma)`` on :data:`CHURN_COVARIATES` (lateness, recent late
+deliveries, failed attempts). A last, censored spell is therefore at risk
+only with the posterior chance that the customer did not leave (a cure, or
+split-population, model fitted by EM); without that, customers who left
+after a late delivery read as a much stronger lateness effect. The
+likelihood is a Poisson one on customer-days, computed per spell
+(covariates are constant within a spell); standard errors are robust,
+clustered by customer, on the observed-data likelihood. ``docs/tracking.md``
+explains the model and where it can fail.
 """
 
 from __future__ import annotations
