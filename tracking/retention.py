@@ -929,7 +929,7 @@ def _cure_covariance(
             - _cure_scores(s, base, down, n_customers, stay).sum(axis=0)
         ) / (2.0 * h)
     jac = 0.5 * (jac + jac.T)
-    bread = np.linalg.inv(-jac)
+    bread = np.linalg.pinv(-jac)
     cov: FloatArray = bread @ (scores.T @ scores) @ bread
     return cov
 
