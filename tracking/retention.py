@@ -33,20 +33,30 @@ column             meaning
 Rates carry Wilson 95 % intervals.
 
 **Experience effect** (:func:`experience_effect`): a discrete-time
-proportional hazard of the next order. Each delivery opens a spell from the
-day after delivery to the customer's next order (an event), to the end of
-the data (censored) or to the customer leaving at that delivery (not at
-risk: dropped). On each day at risk the chance of ordering is ``r_c x D(t)
-x exp(x beta)``: ``r_c`` the customer's own rate (a fixed effect, removed by
-conditioning on the customer's number of orders), ``D(t)`` the calendar
-(a given daily multiplier, or day effects estimated jointly), and ``x`` the
-delivery's experience: ``log1p(minutes_late)``, ``log1p(minutes_late) x
-delay_notice``, ``log1p(minutes_early)`` and ``failed_attempts``. ``-beta``
-is then the log of how much longer the customer waits before the next
-order, exactly the parameterisation of the synthetic city's ground truth
-(``docs/synthetic-city.md``). The likelihood is a Poisson one on
-customer-days, computed per spell (covariates are constant within a spell);
-standard errors are robust, clustered by customer.
+proportional hazard of the next order, from observable data only. Each
+delivery opens a spell from the day after delivery to the customer's next
+order (an event) or to the end of the data (censored: only a customer's last
+spell can be). While the customer is there, on each day at risk the chance
+of ordering is ``r_c x D(t) x exp(x beta)``: ``r_c`` the customer's own rate
+(a fixed effect, removed by conditioning on the customer's number of
+orders), ``D(t)`` the calendar (a given daily multiplier, or day effects
+estimated jointly), and ``x`` the delivery's experience:
+``log1p(minutes_late)``, ``log1p(minutes_late) x delay_notice``,
+``log1p(minutes_early)`` and ``failed_attempts``. ``-beta`` is then the log
+of how much longer the customer waits before the next order, exactly the
+parameterisation of the synthetic city's ground truth
+(``docs/synthetic-city.md``).
+
+Customers also leave, silently: after each delivery with a chance
+``logistic(z gamma)`` on :data:`CHURN_COVARIATES` (lateness, recent late
+deliveries, failed attempts). A last, censored spell is therefore at risk
+only with the posterior chance that the customer did not leave (a cure, or
+split-population, model fitted by EM); without that, customers who left
+after a late delivery read as a much stronger lateness effect. The
+likelihood is a Poisson one on customer-days, computed per spell
+(covariates are constant within a spell); standard errors are robust,
+clustered by customer, on the observed-data likelihood. ``docs/tracking.md``
+explains the model and where it can fail.
 """
 
 from __future__ import annotations
@@ -88,6 +98,18 @@ COHORTS: tuple[str, ...] = (
     "failed_attempt",
 )
 
+#: Covariates of leaving after a delivery (the cure part), in order:
+#: a constant, a late delivery, a late delivery that is the second or the
+#: third-or-more late one among the customer's recent orders, and failed
+#: attempts.
+CHURN_COVARIATES: tuple[str, ...] = (
+    "constant",
+    "late",
+    "late_2nd_recent",
+    "late_3rd_recent",
+    "failed_attempts",
+)
+
 #: Covariates of the experience effect, in order.
 COVARIATES: tuple[str, ...] = (
     "log1p_late",
@@ -98,6 +120,7 @@ COVARIATES: tuple[str, ...] = (
 
 _Z95 = 1.959963984540054
 _NO_ORDERS = -30.0  # log day effect of a day without a single order
+_CHURN_PRIOR_SD = 10.0  # sd of the weak normal prior on the churn coefficients
 
 
 def wilson_interval(
@@ -439,6 +462,11 @@ class Spells:
         Covariates (:data:`COVARIATES`), one row per spell.
     origin
         Day number 0 as a date.
+    n_days
+        Days from ``origin`` to the end of the data.
+    z
+        Covariates of leaving at the spell's delivery
+        (:data:`CHURN_COVARIATES`), one row per spell.
     """
 
     customer: IntArray
@@ -448,6 +476,7 @@ class Spells:
     x: FloatArray
     origin: np.datetime64
     n_days: int = field(default=0)
+    z: FloatArray = field(default_factory=lambda: np.zeros((0, len(CHURN_COVARIATES))))
 
 
 def spells(
@@ -455,6 +484,8 @@ def spells(
     *,
     churned: Mapping[str, object] | pd.Series | None = None,
     end: object | None = None,
+    recent_orders: int = 5,
+    recent_days: int = 60,
 ) -> Spells:
     """Build the at-risk spells of the experience-effect model.
 
@@ -468,6 +499,10 @@ def spells(
         it, every last spell is censored at ``end``.
     end
         Last day of the data (default: the latest order date).
+    recent_orders, recent_days
+        The customer's *recent experience* (a churn covariate) counts the
+        late deliveries among their last ``recent_orders`` orders delivered
+        within ``recent_days`` days, this one included.
 
     Returns
     -------
@@ -491,6 +526,7 @@ def spells(
     early = np.log1p(_column(frame, "minutes_early"))
     failed = _column(frame, "failed_attempts")
     x = np.column_stack([late, late * notice, early, failed])
+    z = _churn_design(frame, recent_orders, recent_days)
     codes = pd.factorize(frame["customer_id"].astype(str))[0].astype(np.int64)
     return Spells(
         customer=codes[keep],
@@ -500,7 +536,39 @@ def spells(
         x=x[keep],
         origin=np.datetime64(origin_day, "D"),
         n_days=last - origin_day + 1,
+        z=z[keep],
     )
+
+
+def _churn_design(
+    frame: pd.DataFrame, recent_orders: int, recent_days: int
+) -> FloatArray:
+    """Churn covariates (:data:`CHURN_COVARIATES`) of each order of ``frame``.
+
+    ``frame`` is sorted by customer and order date (:func:`_ordered`).
+    """
+    late = _column(frame, "minutes_late") > 0
+    failed = _column(frame, "failed_attempts")
+    delivered = _days(frame["delivery_date"])
+    customer = pd.factorize(frame["customer_id"].astype(str))[0]
+    count = late.astype(np.int64)
+    for back in range(1, max(recent_orders, 1)):
+        same = np.zeros(len(frame), dtype=bool)
+        same[back:] = customer[back:] == customer[:-back]
+        before = np.zeros(len(frame), dtype=bool)
+        before[back:] = late[:-back] & (
+            delivered[:-back] > delivered[back:] - recent_days
+        )
+        count += same & before
+    return np.column_stack(
+        [
+            np.ones(len(frame)),
+            late,
+            late & (count >= 2),
+            late & (count >= 3),
+            failed,
+        ]
+    ).astype(np.float64)
 
 
 @dataclass(frozen=True)
@@ -521,6 +589,9 @@ class ExperienceEffect:
     n_customers: int
     day_effects: bool
     iterations: int
+    churn_names: tuple[str, ...] = ()
+    churn_coef: FloatArray = field(default_factory=lambda: np.zeros(0))
+    churn_se: FloatArray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def low(self) -> FloatArray:
@@ -652,13 +723,20 @@ def _day_effects(
     exposure: FloatArray,
     n_customers: int,
     events_per_day: FloatArray,
+    at_risk_weight: FloatArray | None = None,
 ) -> FloatArray:
-    """Log day effects given ``beta`` and the customers' own rates."""
+    """Log day effects given ``beta`` and the customers' own rates.
+
+    ``exposure`` is already multiplied by ``at_risk_weight`` (the chance
+    that the customer is still at risk in the spell; 1 if not given).
+    """
     w = np.exp(s.x @ beta)
     n_c = np.bincount(s.customer, weights=s.event.astype(float), minlength=n_customers)
     total = np.bincount(s.customer, weights=exposure * w, minlength=n_customers)
     alpha = np.where(total > 0, n_c / np.where(total > 0, total, 1.0), 0.0)
     rate = alpha[s.customer] * w
+    if at_risk_weight is not None:
+        rate = rate * at_risk_weight
     at_risk = np.zeros(s.n_days + 1)
     np.add.at(at_risk, s.start, rate)
     np.add.at(at_risk, s.stop + 1, -rate)
@@ -723,15 +801,208 @@ def _alternate(
     return beta, hess, scores, iterations
 
 
+# -- leaving: the cure part ---------------------------------------------------
+
+
+def _expit(v: FloatArray) -> FloatArray:
+    out: FloatArray = 0.5 * (1.0 + np.tanh(0.5 * v))
+    return out
+
+
+def _at_risk(
+    s: Spells,
+    base: FloatArray,
+    beta: FloatArray,
+    gamma: FloatArray,
+    n_customers: int,
+    stay: FloatArray,
+    rounds: int,
+) -> tuple[FloatArray, FloatArray]:
+    """Chance that each spell is at risk, and each customer's own rate.
+
+    A spell that ended with an order was at risk. A customer's last,
+    censored spell was at risk with the posterior chance that they did not
+    leave at its delivery: ``(1 - pi) S / (pi + (1 - pi) S)`` with ``pi``
+    the chance of leaving and ``S`` the chance of no order in the spell at
+    the customer's rate. The rate is the customer's orders over their
+    expected days at risk, so the two are solved together (``rounds``
+    fixed-point steps from ``stay``).
+    """
+    lam = base * np.exp(s.x @ beta)
+    censored = ~s.event
+    pi = _expit(s.z[censored] @ gamma)
+    c = s.customer
+    n_c = np.bincount(c, weights=s.event.astype(np.float64), minlength=n_customers)
+    stay = stay.copy()
+    alpha = np.zeros(n_customers)
+    for _ in range(rounds):
+        total = np.bincount(c, weights=lam * stay, minlength=n_customers)
+        alpha = np.where(total > 0, n_c / np.where(total > 0, total, 1.0), 0.0)
+        surv = np.exp(-alpha[c[censored]] * lam[censored])
+        stay[censored] = (1.0 - pi) * surv / (pi + (1.0 - pi) * surv)
+    return stay, alpha
+
+
+def _churn_newton(z: FloatArray, target: FloatArray, gamma: FloatArray) -> FloatArray:
+    """Logistic regression of (fractional) leaving on ``z``, from ``gamma``.
+
+    Newton steps with step halving (leaving is rare: a full step from far
+    away can overshoot). A weak normal prior (:data:`_CHURN_PRIOR_SD`) keeps
+    the coefficients finite when nobody seems to leave.
+    """
+    prior = 1.0 / _CHURN_PRIOR_SD**2
+
+    def loglik(g: FloatArray) -> float:
+        v = z @ g
+        return float(target @ v - np.sum(np.logaddexp(0.0, v)) - 0.5 * prior * g @ g)
+
+    ridge = prior * np.eye(z.shape[1])
+    ll = loglik(gamma)
+    for _ in range(50):
+        p = _expit(z @ gamma)
+        grad = z.T @ (target - p) - prior * gamma
+        info = (z * (p * (1.0 - p))[:, None]).T @ z + ridge
+        step = np.linalg.solve(info, grad)
+        t = 1.0
+        while True:
+            trial = gamma + t * step
+            ll_t = loglik(trial)
+            if ll_t >= ll - 1e-12 or t < 1e-6:
+                break
+            t /= 2.0
+        gamma, ll = trial, ll_t
+        if np.max(np.abs(t * step)) < 1e-10:
+            break
+    return gamma
+
+
+def _cure_scores(
+    s: Spells,
+    base: FloatArray,
+    theta: FloatArray,
+    n_customers: int,
+    stay: FloatArray,
+) -> FloatArray:
+    """Per-customer scores of the observed-data likelihood in ``(beta, gamma)``.
+
+    The customers' rates are profiled out (solved again at ``theta``).
+    """
+    k = s.x.shape[1]
+    beta, gamma = theta[:k], theta[k:]
+    stay, alpha = _at_risk(s, base, beta, gamma, n_customers, stay, rounds=30)
+    c = s.customer
+    resid = s.event - alpha[c] * stay * base * np.exp(s.x @ beta)
+    gone = np.where(s.event, 0.0, 1.0 - stay) - _expit(s.z @ gamma)
+    columns = [
+        np.bincount(c, weights=resid * s.x[:, j], minlength=n_customers)
+        for j in range(k)
+    ] + [
+        np.bincount(c, weights=gone * s.z[:, j], minlength=n_customers)
+        for j in range(s.z.shape[1])
+    ]
+    return np.column_stack(columns)
+
+
+def _cure_covariance(
+    s: Spells,
+    base: FloatArray,
+    theta: FloatArray,
+    n_customers: int,
+    stay: FloatArray,
+) -> FloatArray:
+    """Sandwich covariance of ``(beta, gamma)``, clustered by customer.
+
+    The bread is the derivative of the total observed-data score (central
+    differences), the meat the sum of the customers' score products.
+    """
+    scores = _cure_scores(s, base, theta, n_customers, stay)
+    k = s.x.shape[1]
+    jac = np.zeros((len(theta), len(theta)))
+    jac[k:, k:] = -np.eye(len(theta) - k) / _CHURN_PRIOR_SD**2  # the prior
+    for j in range(len(theta)):
+        h = 1e-5 * max(1.0, abs(float(theta[j])))
+        up, down = theta.copy(), theta.copy()
+        up[j] += h
+        down[j] -= h
+        jac[:, j] += (
+            _cure_scores(s, base, up, n_customers, stay).sum(axis=0)
+            - _cure_scores(s, base, down, n_customers, stay).sum(axis=0)
+        ) / (2.0 * h)
+    jac = 0.5 * (jac + jac.T)
+    bread = np.linalg.pinv(-jac)
+    cov: FloatArray = bread @ (scores.T @ scores) @ bread
+    return cov
+
+
+@dataclass(frozen=True)
+class _CureFit:
+    beta: FloatArray
+    gamma: FloatArray
+    cov: FloatArray
+    stay: FloatArray
+    iterations: int
+
+
+def _fit_cure(
+    s: Spells,
+    log_day: FloatArray,
+    n_customers: int,
+    max_iterations: int,
+    *,
+    day_effects: bool,
+) -> _CureFit:
+    """EM over whether each customer's last, censored spell is at risk.
+
+    E-step: :func:`_at_risk`. M-step: the customer-conditional Poisson
+    hazard with the last spell's days weighted by that chance, the day
+    effects likewise, and the logistic model of leaving.
+    """
+    beta = np.zeros(s.x.shape[1])
+    gamma = np.zeros(s.z.shape[1])
+    gamma[0] = -5.0
+    stay = np.ones(len(s.customer))
+    events_per_day = np.bincount(s.stop[s.event], minlength=s.n_days).astype(float)
+    base = _exposure(s, log_day)
+    iterations = 0
+    for iterations in range(1, max_iterations + 1):
+        stay, _ = _at_risk(s, base, beta, gamma, n_customers, stay, rounds=3)
+        target = np.where(s.event, 0.0, 1.0 - stay)
+        new_gamma = _churn_newton(s.z, target, gamma)
+        new_beta, _, _, _ = _newton(s, base * stay, beta, n_customers)
+        change = max(
+            float(np.max(np.abs(new_beta - beta))),
+            float(np.max(np.abs(new_gamma - gamma))),
+        )
+        beta, gamma = new_beta, new_gamma
+        if day_effects:
+            new_log_day = _day_effects(
+                s, beta, base * stay, n_customers, events_per_day, stay
+            )
+            change = max(change, float(np.max(np.abs(new_log_day - log_day))))
+            log_day = new_log_day
+            base = _exposure(s, log_day)
+        if iterations > 1 and change < 1e-6:
+            break
+    theta = np.concatenate([beta, gamma])
+    cov = _cure_covariance(s, base, theta, n_customers, stay)
+    return _CureFit(beta, gamma, cov, stay, iterations)
+
+
 def experience_effect(
     history: pd.DataFrame,
     *,
     daily_multiplier: pd.Series | None = None,
     churned: Mapping[str, object] | pd.Series | None = None,
     end: object | None = None,
-    max_iterations: int = 30,
+    max_iterations: int = 200,
+    cure: bool = True,
 ) -> ExperienceEffect:
     """Estimate how delivery experience changes the chance of the next order.
+
+    Only observable data are needed: whether a customer who has gone quiet
+    left at their last delivery is not known, so each customer's last,
+    censored spell is at risk only with the posterior chance that they did
+    not leave (a cure model, module docstring and ``docs/tracking.md``).
 
     Parameters
     ----------
@@ -742,11 +1013,18 @@ def experience_effect(
         day effects are estimated jointly (alternating with the
         coefficients; the customer effects are conditioned out).
     churned
-        Customer id -> date the customer left (see :func:`spells`).
+        Customer id -> date the customer left (see :func:`spells`), if it is
+        known (a simulation's hidden truth; a shop does not know it). Those
+        last spells are dropped and nothing else is modelled about leaving.
     end
         Last day of the data.
     max_iterations
-        Alternations between day effects and coefficients.
+        Alternations between day effects, coefficients and (the cure model)
+        the chances of leaving.
+    cure
+        Model leaving (the default). ``False`` treats every silent last spell
+        as at risk to the end of the data: biased towards a stronger effect
+        when bad experiences make customers leave; kept for comparison.
 
     Returns
     -------
@@ -769,16 +1047,41 @@ def experience_effect(
         log_day = _known_log_day(s, np.arange(s.n_days), daily_multiplier)
     else:
         log_day = np.zeros(s.n_days)
-    beta, hess, scores, iterations = _alternate(
-        s, log_day, n_customers, 1 if known else max_iterations, day_effects=not known
+    names = tuple(COVARIATES[k] for k in active)
+    common = {
+        "names": names,
+        "n_spells": len(s.customer),
+        "n_events": int(s.event.sum()),
+        "n_customers": n_customers,
+        "day_effects": not known,
+    }
+    if churned is not None or not cure or s.event.all():
+        beta, hess, scores, iterations = _alternate(
+            s,
+            log_day,
+            n_customers,
+            1 if known else max_iterations,
+            day_effects=not known,
+        )
+        return ExperienceEffect(
+            coef=beta,
+            se=_sandwich_se(hess, scores),
+            iterations=iterations,
+            **common,  # type: ignore[arg-type]
+        )
+    churn_active = [0] + [j for j in range(1, s.z.shape[1]) if np.ptp(s.z[:, j]) > 0]
+    s = replace(s, z=s.z[:, churn_active])
+    fit = _fit_cure(
+        s, log_day, n_customers, max(max_iterations, 1), day_effects=not known
     )
+    se = np.sqrt(np.diag(fit.cov))
+    k = len(active)
     return ExperienceEffect(
-        names=tuple(COVARIATES[k] for k in active),
-        coef=beta,
-        se=_sandwich_se(hess, scores),
-        n_spells=len(s.customer),
-        n_events=int(s.event.sum()),
-        n_customers=n_customers,
-        day_effects=not known,
-        iterations=iterations,
+        coef=fit.beta,
+        se=se[:k],
+        iterations=fit.iterations,
+        churn_names=tuple(CHURN_COVARIATES[j] for j in churn_active),
+        churn_coef=fit.gamma,
+        churn_se=se[k:],
+        **common,  # type: ignore[arg-type]
     )

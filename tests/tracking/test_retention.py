@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from scenarios.city import City, build_city
 from tracking.retention import (
+    CHURN_COVARIATES,
     COHORTS,
     COVARIATES,
+    ExperienceEffect,
     cohort_table,
     customer_values,
     experience_cohort,
@@ -183,8 +188,14 @@ def test_spells_drop_churn_and_censor_the_end() -> None:
     assert list(s.stop) == [20, 50, 50]
 
 
-def _synthetic(seed: int, beta: float, n_customers: int = 3_000) -> pd.DataFrame:
-    """A simple known-effect world: daily chance r * exp(beta * log1p(late))."""
+def _synthetic(
+    seed: int, beta: float, n_customers: int = 3_000, leave_if_late: float = 0.0
+) -> pd.DataFrame:
+    """A simple known-effect world: daily chance r * exp(beta * log1p(late)).
+
+    After a late delivery the customer leaves for good with chance
+    ``leave_if_late`` (nothing in the data says so).
+    """
     rng = np.random.default_rng(seed)
     rows = []
     horizon = 400
@@ -198,6 +209,8 @@ def _synthetic(seed: int, beta: float, n_customers: int = 3_000) -> pd.DataFrame
                 break
             late = int(np.ceil(rng.lognormal(3.0, 0.9))) if rng.random() < 0.2 else 0
             rows.append((f"c{c}", f"c{c}-{k}", day, late))
+            if late and rng.random() < leave_if_late:
+                break
             effect = math.exp(beta * math.log1p(late))
             day += 1  # delivered the next day; eligible again the day after
             k += 1
@@ -216,9 +229,136 @@ def test_effect_recovered_on_synthetic_data() -> None:
     assert high - low < 0.06
 
 
+def test_leaving_after_lateness_is_told_apart_from_waiting_longer() -> None:
+    """Customers who silently leave after late deliveries: the cure model
+    recovers the lateness effect, ignoring leaving doubles it."""
+    history = _synthetic(seed=1, beta=-0.2, n_customers=2_000, leave_if_late=0.2)
+    effect = experience_effect(history)
+    _, low, high = effect["log1p_late"]
+    assert low <= -0.2 <= high
+    naive, _, naive_high = experience_effect(history, cure=False)["log1p_late"]
+    assert naive_high < -0.2
+    assert abs(effect["log1p_late"][0] + 0.2) < abs(naive + 0.2) / 3
+    # leaving: 0.2 after a late delivery (somewhat underestimated with about
+    # 15 orders a customer, see docs/tracking.md), next to nothing otherwise
+    churn = dict(zip(effect.churn_names, effect.churn_coef, strict=True))
+    on_time = 1 / (1 + math.exp(-churn["constant"]))
+    late = 1 / (1 + math.exp(-(churn["constant"] + churn["late"])))
+    assert on_time < 0.01
+    assert 0.12 < late < 0.25
+
+
+@settings(
+    max_examples=4,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(order=st.randoms(use_true_random=False), prefix=st.sampled_from("xyz"))
+def test_effect_does_not_depend_on_row_order_or_customer_names(
+    order: object, prefix: str
+) -> None:
+    """Shuffling the rows and renaming the customers changes nothing."""
+    history, fit = _leaving()
+    rows = list(range(len(history)))
+    order.shuffle(rows)  # type: ignore[attr-defined]
+    shuffled = history.iloc[rows].reset_index(drop=True)
+    shuffled["customer_id"] = prefix + shuffled["customer_id"].str[::-1]
+    a, b = fit, experience_effect(shuffled)
+    assert a.names == b.names
+    np.testing.assert_allclose(b.coef, a.coef, atol=1e-7)
+    np.testing.assert_allclose(b.se, a.se, rtol=1e-4)
+    np.testing.assert_allclose(b.churn_coef, a.churn_coef, atol=1e-6)
+
+
+@functools.cache
+def _leaving() -> tuple[pd.DataFrame, ExperienceEffect]:
+    history = _synthetic(seed=8, beta=-0.2, n_customers=300, leave_if_late=0.3)
+    return history, experience_effect(history)
+
+
+def test_churn_covariates_count_recent_late_deliveries() -> None:
+    """Late deliveries among the last five orders within 60 days, this one in."""
+    history = _history(
+        [
+            ("a", "1", 0, 40),  # late, first of its kind
+            ("a", "2", 10, 0),  # on time
+            ("a", "3", 20, 5),  # late, the second recent one
+            ("a", "4", 30, 9),  # late, the third
+            ("a", "5", 100, 9),  # late, but the others are over 60 days old
+            ("b", "6", 0, 0),
+        ]
+    )
+    history.loc[5, "failed_attempts"] = 2
+    s = spells(history, end=pd.Timestamp("2025-12-31"))
+    assert CHURN_COVARIATES == (
+        "constant",
+        "late",
+        "late_2nd_recent",
+        "late_3rd_recent",
+        "failed_attempts",
+    )
+    np.testing.assert_array_equal(
+        s.z,
+        [
+            [1, 1, 0, 0, 0],
+            [1, 0, 0, 0, 0],
+            [1, 1, 1, 0, 0],
+            [1, 1, 1, 1, 0],
+            [1, 1, 0, 0, 0],
+            [1, 0, 0, 0, 2],
+        ],
+    )
+
+
+def test_no_leaving_in_the_data_is_no_leaving_in_the_fit() -> None:
+    """Without anyone leaving, the cure model agrees with the plain one."""
+    history = _synthetic(seed=11, beta=-0.2, n_customers=1_500)
+    cure = experience_effect(history)
+    plain = experience_effect(history, cure=False)
+    assert cure["log1p_late"][0] == pytest.approx(plain["log1p_late"][0], abs=0.01)
+    assert 1 / (1 + math.exp(-cure.churn_coef[0])) < 0.01
+
+
+def test_city_effect_from_observable_data() -> None:
+    """Small city, no churn dates: lateness and failed attempts are recovered.
+
+    The former estimator (every quiet last spell at risk) misses lateness.
+    """
+    city = build_city(seed=1, n_customers=3_000)
+    truth = _truth(city)
+    effect = experience_effect(city.history)
+    assert effect.names == COVARIATES
+    for name in ("log1p_late", "failed_attempts"):
+        est, low, high = effect[name]
+        assert low <= truth[name] <= high, (name, est, low, high, truth[name])
+    _, _, naive_high = experience_effect(city.history, cure=False)["log1p_late"]
+    assert naive_high < truth["log1p_late"]
+    assert effect.churn_names == CHURN_COVARIATES
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_city_effect_from_observable_data_at_the_default_size(seed: int) -> None:
+    """40,000 slots, no churn dates: lateness is recovered, and every effect
+    agrees with the fit given the hidden churn dates (the benchmark).
+
+    (On seed 2 failed attempts and earliness miss their intervals by about 3
+    standard errors with the hidden churn dates too: see docs/tracking.md.)
+    """
+    city = build_city(seed=seed)
+    effect = experience_effect(city.history)
+    hidden = experience_effect(city.history, churned=_churned(city))
+    truth = _truth(city)
+    est, low, high = effect["log1p_late"]
+    assert low <= truth["log1p_late"] <= high, (est, low, high)
+    assert effect.names == hidden.names
+    assert np.all(np.abs(effect.coef - hidden.coef) < 1.5 * effect.se)
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 def test_city_effect_recovered_fast(seed: int) -> None:
-    """On the small city the 95 % intervals hold the ground-truth coefficients."""
+    """With the hidden churn dates the 95 % intervals hold the truth too."""
     city = build_city(seed=seed, n_customers=2_000)
     effect = experience_effect(city.history, churned=_churned(city))
     truth = _truth(city)
