@@ -57,6 +57,7 @@ __all__ = [
     "outcomes_between",
     "rate",
     "retention_metrics",
+    "retention_of",
 ]
 
 #: The longest date range one request may ask for.
@@ -416,6 +417,26 @@ def retention_metrics(
     (:mod:`tracking.crm`) by delivery experience."""
     _check_range(start, end)
     history = history_frame(outcomes_between(session, start, end, zone=zone))
+    ratings = pd.DataFrame(
+        rows.ratings_of(session, order_ids=history["order_id"]),
+        columns=["order_id", "csat", "nps"],
+    )
+    return retention_of(
+        history, ratings, start=start, end=end, zone=zone, horizon_days=horizon_days
+    )
+
+
+def retention_of(
+    history: pd.DataFrame,
+    ratings: pd.DataFrame,
+    *,
+    start: dt.date,
+    end: dt.date,
+    zone: str | None,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+) -> RetentionMetricsPublic:
+    """The answer of :func:`retention_metrics` for an order history
+    (:func:`history_frame`) and its ratings (``order_id``, ``csat``, ``nps``)."""
     repeat: list[RepeatRate] = []
     monthly: list[MonthlyRetention] = []
     crm: dict[str, object] = {}
@@ -444,10 +465,6 @@ def retention_metrics(
             )
             for r in monthly_retention(history).to_dict("records")
         ]
-        ratings = pd.DataFrame(
-            rows.ratings_of(session, order_ids=history["order_id"]),
-            columns=["order_id", "csat", "nps"],
-        )
         crm = _crm_fields(
             crm_metrics(
                 history,
