@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from scenarios.report import NO_HISTORIES, customer_section
 from tracking.crm import (
     acquisition_table,
     crm_metrics,
@@ -289,3 +290,17 @@ def test_invariants_on_random_histories(rows: list[tuple[str, int, int, int]]) -
     ltv = metrics.ltv[metrics.ltv["low"].notna()]
     assert (ltv["low"] <= ltv["value"] + 1e-9).all()
     assert (ltv["value"] <= ltv["high"] + 1e-9).all()
+
+
+def test_scenario_report_section() -> None:
+    """With histories: a row per scenario and cohort with the rates and LTV
+    of tracking.crm; without (a sweep result has none): it says why."""
+    md, page = customer_section({"base": HAND, "empty": HAND.iloc[:0]})
+    rows = [line for line in md if line.startswith("| base |")]
+    assert len(rows) == len(COHORTS)
+    late = next(r for r in rows if "| late 30 plus |" in r)
+    assert "| 0.00 [" in late and "(n=1)" in late  # b: back after 50 days
+    assert "| empty | (no orders) |" in "\n".join(md)
+    assert "<table>" in page and "late 30 plus" in page
+    md, page = customer_section(None)
+    assert NO_HISTORIES in md and "Not reported" in page
