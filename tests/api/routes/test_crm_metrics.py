@@ -19,7 +19,9 @@ from tracking.outcomes import DeliveryOutcome
 URL = "/v1/metrics/retention"
 
 
-def _get(client: TestClient, keys: dict[Role, str], **params: object) -> dict[str, Any]:
+def _get(
+    client: TestClient, keys: dict[Role, str], **params: str | int
+) -> dict[str, Any]:
     got = client.get(URL, params=params, headers=auth(keys[Role.planner]))
     assert got.status_code == 200, got.text
     body: dict[str, Any] = got.json()
@@ -103,11 +105,8 @@ def test_crm_metrics_by_first_experience(
 ) -> None:
     """Repeat rates, LTV (horizon 60 days) and curves, by first delivery."""
     until = DAY + dt.timedelta(days=120)
-    body = _get(
-        client,
-        keys,
-        **{"from": DAY.isoformat(), "until": until.isoformat(), "horizon_days": 60},
-    )
+    query: dict[str, str | int] = {"from": DAY.isoformat(), "until": until.isoformat()}
+    body = _get(client, keys, **query, horizon_days=60)
     assert (body["customers"], body["deliveries"]) == (4, 6)
     rates = {(r["experience"], r["days"]): r for r in body["first_repeat"]}
     assert rates[("on_time", 30)]["customers"] == 2  # a and d
@@ -152,7 +151,7 @@ def test_crm_metrics_by_first_experience(
     ],
 )
 def test_bad_params_are_422_naming_the_field(
-    client: TestClient, keys: dict[Role, str], params: dict[str, object], field: str
+    client: TestClient, keys: dict[Role, str], params: dict[str, str | int], field: str
 ) -> None:
     """A bad horizon, both or neither name of a day, a bad range or date."""
     got = client.get(URL, params=params, headers=auth(keys[Role.planner]))
