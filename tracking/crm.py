@@ -515,6 +515,11 @@ def _rated(history: pd.DataFrame, ratings: pd.DataFrame) -> pd.DataFrame:
     return frame.merge(rated, on="order_id", how="inner")
 
 
+def _bound(value: float, low: float, high: float) -> float:
+    """``value`` clipped to ``[low, high]``; NaN (no interval) stays NaN."""
+    return value if math.isnan(value) else min(high, max(low, value))
+
+
 def ratings_by_experience(history: pd.DataFrame, ratings: pd.DataFrame) -> pd.DataFrame:
     """Mean CSAT and NPS score by experience cohort of the rated order.
 
@@ -533,7 +538,7 @@ def ratings_by_experience(history: pd.DataFrame, ratings: pd.DataFrame) -> pd.Da
         ``csat``, ``csat_low``, ``csat_high``, ``nps_answers``,
         ``promoters``, ``detractors``, ``nps``, ``nps_low``, ``nps_high``
         (the NPS score in points, -100..100). Intervals: normal 95 %,
-        clustered by customer.
+        clustered by customer; missing (NaN) with fewer than two customers.
     """
     rated = _rated(history, ratings)
     rows: list[dict[str, object]] = []
@@ -553,14 +558,14 @@ def ratings_by_experience(history: pd.DataFrame, ratings: pd.DataFrame) -> pd.Da
                 "experience": cohort,
                 "rated": len(part),
                 "csat": mean,
-                "csat_low": max(1.0, mean - _Z95 * se),
-                "csat_high": min(5.0, mean + _Z95 * se),
+                "csat_low": _bound(mean - _Z95 * se, 1.0, 5.0),
+                "csat_high": _bound(mean + _Z95 * se, 1.0, 5.0),
                 "nps_answers": len(answered),
                 "promoters": int((nps >= 9).sum()),
                 "detractors": int((nps <= 6).sum()),
                 "nps": score,
-                "nps_low": max(-100.0, score - _Z95 * nps_se),
-                "nps_high": min(100.0, score + _Z95 * nps_se),
+                "nps_low": _bound(score - _Z95 * nps_se, -100.0, 100.0),
+                "nps_high": _bound(score + _Z95 * nps_se, -100.0, 100.0),
             }
         )
     return pd.DataFrame(rows)

@@ -261,13 +261,33 @@ order = st.tuples(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-@given(rows=st.lists(order, min_size=1, max_size=30, unique_by=lambda r: r[:2]))
-def test_invariants_on_random_histories(rows: list[tuple[str, int, int, int]]) -> None:
+@given(
+    rows=st.lists(order, min_size=1, max_size=30, unique_by=lambda r: r[:2]),
+    scores=st.lists(st.tuples(st.integers(1, 5), st.integers(0, 10)), max_size=30),
+)
+def test_invariants_on_random_histories(
+    rows: list[tuple[str, int, int, int]], scores: list[tuple[int, int]]
+) -> None:
     """Rates in [0, 1] inside their intervals; KM curves non-increasing and
-    inside their bands; every customer in exactly one first-delivery cohort."""
+    inside their bands; every customer in exactly one first-delivery cohort;
+    CSAT in [1, 5] and NPS in [-100, 100], inside their intervals."""
     history = _history(rows)
     end = BASE + timedelta(days=130)
-    metrics = crm_metrics(history, end=end)
+    ids = list(history["order_id"])
+    ratings = _ratings(
+        [(ids[k], csat, nps) for k, (csat, nps) in enumerate(scores[: len(ids)])]
+    )
+    metrics = crm_metrics(history, ratings, end=end)
+    rated = metrics.ratings[metrics.ratings["rated"] > 0]
+    assert int(metrics.ratings["rated"].sum()) == len(ratings)
+    assert ((rated["csat"] >= 1) & (rated["csat"] <= 5)).all()
+    assert ((rated["nps"] >= -100) & (rated["nps"] <= 100)).all()
+    for col in ("csat", "nps"):
+        known = rated[rated[f"{col}_low"].notna()]
+        assert (known[f"{col}_low"] <= known[col] + 1e-9).all()
+        assert (known[col] <= known[f"{col}_high"] + 1e-9).all()
+    effect = metrics.rating_effect
+    assert (effect.reason is None) == (effect.coef is not None)
     first = first_deliveries(history, end=end)
     assert len(first) == history["customer_id"].nunique()
     for table in (metrics.repeat, metrics.acquisition):
@@ -305,3 +325,13 @@ def test_scenario_report_section() -> None:
     assert "<table>" in page and "late 30 plus" in page
     md, page = customer_section(None)
     assert NO_HISTORIES in md and "Not reported" in page
+
+
+def test_ratings_without_two_customers_have_no_interval() -> None:
+    """One rated customer: a mean but no interval; no rating: nothing."""
+    table = ratings_by_experience(HAND, _ratings([("a-0", 4, 9), ("a-10", 2, 5)]))
+    on_time = table.set_index("experience").loc["on_time"]
+    assert on_time["csat"] == 3.0 and on_time["nps"] == 0.0
+    assert on_time[["csat_low", "csat_high", "nps_low", "nps_high"]].isna().all()
+    failed = table.set_index("experience").loc["failed_attempt"]
+    assert failed[["csat", "csat_low", "nps"]].isna().all()
