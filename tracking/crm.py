@@ -36,6 +36,9 @@ Definitions:
   with no second order yet, t days after the first delivery (censored at
   the end of the data), with Greenwood 95 % intervals on the log(-log)
   scale (they stay inside [0, 1]).
+* **Hazard ratio**: second orders per customer-day at risk (a constant
+  hazard from the first delivery) of a cohort over that of ``on_time``,
+  with a 95 % interval on the log scale; below 1: slower to come back.
 * **Acquisition cohorts**: every order is at a **stage**, ``first_purchase``
   (the customer's first order: their sign-up) or ``repurchase``; it was or
   was not under a **promotion**; its customer signed up in a **sign-up
@@ -72,6 +75,7 @@ __all__ = [
     "acquisition_table",
     "crm_metrics",
     "first_deliveries",
+    "hazard_ratios",
     "ltv_by_experience",
     "promoted",
     "rating_effect",
@@ -405,6 +409,65 @@ def retention_curves(
     return pd.DataFrame(rows, columns=columns)
 
 
+def hazard_ratios(history: pd.DataFrame, *, end: object | None = None) -> pd.DataFrame:
+    """Second-order hazard of each experience cohort against ``on_time``.
+
+    A constant-hazard (exponential) model of the time from the first
+    delivery to the second order: per cohort, second orders over
+    customer-days at risk (customers without a second order count their
+    days to the end of the data; each customer's days plus half a day, so
+    that a second order the same day still has exposure). The ratio to the
+    ``on_time`` cohort has a 95 % interval from ``se(log HR) = sqrt(1/d +
+    1/d_on_time)``. A ratio
+    below 1 means customers come back more slowly (closer to churning).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per cohort: ``experience``, ``customers``, ``events``,
+        ``days_at_risk``, ``rate`` (second orders per 30 customer-days),
+        ``hazard_ratio``, ``low``, ``high`` (NaN without events on either
+        side; 1 with no interval for ``on_time`` itself).
+    """
+    first = first_deliveries(history, end=end)
+    event = first["next_ds"].notna()
+    days = np.where(event, first["gap_days"].fillna(0), first["follow_up_days"])
+    first = first.assign(event=event, at_risk=np.maximum(days, 0) + 0.5)
+    stats: dict[str, tuple[int, int, float]] = {}
+    for cohort in COHORTS:
+        part = first[first["experience"] == cohort]
+        stats[cohort] = (
+            len(part),
+            int(part["event"].sum()),
+            float(part["at_risk"].sum()),
+        )
+    _, d0, t0 = stats["on_time"]
+    rows: list[dict[str, object]] = []
+    for cohort, (n, d, t) in stats.items():
+        rate = 30.0 * d / t if t > 0 else math.nan
+        ratio = low = high = math.nan
+        if d > 0 and d0 > 0:
+            ratio = (d / t) / (d0 / t0)
+            if cohort == "on_time":
+                low = high = math.nan
+            else:
+                half = _Z95 * math.sqrt(1.0 / d + 1.0 / d0)
+                low, high = ratio * math.exp(-half), ratio * math.exp(half)
+        rows.append(
+            {
+                "experience": cohort,
+                "customers": n,
+                "events": d,
+                "days_at_risk": t,
+                "rate": rate,
+                "hazard_ratio": ratio,
+                "low": low,
+                "high": high,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def acquisition_table(
     history: pd.DataFrame,
     days: Sequence[int] = (30, 60, 90),
@@ -694,6 +757,7 @@ class CrmMetrics:
     repeat: pd.DataFrame
     ltv: pd.DataFrame
     curves: pd.DataFrame
+    hazard: pd.DataFrame
     acquisition: pd.DataFrame
     ratings: pd.DataFrame
     rating_effect: RatingEffect
@@ -728,6 +792,7 @@ def crm_metrics(
             end=end,
         ),
         curves=retention_curves(history, end=end),
+        hazard=hazard_ratios(history, end=end),
         acquisition=acquisition_table(history, days, end=end),
         ratings=ratings_by_experience(history, ratings),
         rating_effect=rating_effect(history, ratings, end=end),

@@ -46,6 +46,7 @@ __all__ = [
     "DeliveryMetricsPublic",
     "DeliveryMetricsRow",
     "FirstRepeatRate",
+    "HazardRatio",
     "MonthlyRetention",
     "RatingEffectPublic",
     "RepeatRate",
@@ -272,6 +273,21 @@ class RetentionPoint(BaseModel):
     high: float | None
 
 
+class HazardRatio(BaseModel):
+    """Second orders per customer-day at risk after a first delivery of this
+    experience, over that after an on-time one (constant hazard; 95 %
+    interval). Below 1: customers come back more slowly."""
+
+    experience: str
+    customers: int
+    events: int
+    days_at_risk: float
+    rate: float | None
+    hazard_ratio: float | None
+    low: float | None
+    high: float | None
+
+
 class AcquisitionRate(BaseModel):
     """Next-order rate within ``days`` of a delivery, by acquisition cohort:
     ``stage`` (first_purchase or repurchase), ``promotion`` and the
@@ -341,6 +357,7 @@ class RetentionMetricsPublic(BaseModel):
     first_repeat: list[FirstRepeatRate] = []
     ltv: list[CohortLtv] = []
     curves: list[RetentionPoint] = []
+    hazard: list[HazardRatio] = []
     acquisition: list[AcquisitionRate] = []
     promotion_recorded: bool = False
     ratings: list[CohortRatings] = []
@@ -512,6 +529,7 @@ def _crm_fields(m: CrmMetrics) -> dict[str, object]:
         "first_repeat": _records(m.repeat),
         "ltv": _records(m.ltv),
         "curves": _records(m.curves),
+        "hazard": _records(m.hazard),
         "acquisition": _records(
             m.acquisition.drop(columns="promotion_recorded").astype({"promotion": bool})
         ),

@@ -16,6 +16,7 @@ from tracking.crm import (
     acquisition_table,
     crm_metrics,
     first_deliveries,
+    hazard_ratios,
     ltv_by_experience,
     promoted,
     rating_effect,
@@ -288,6 +289,10 @@ def test_invariants_on_random_histories(
         assert (known[col] <= known[f"{col}_high"] + 1e-9).all()
     effect = metrics.rating_effect
     assert (effect.reason is None) == (effect.coef is not None)
+    hazard = metrics.hazard[metrics.hazard["low"].notna()]
+    assert (hazard["low"] <= hazard["hazard_ratio"] + 1e-12).all()
+    assert (hazard["hazard_ratio"] <= hazard["high"] + 1e-12).all()
+    assert int(metrics.hazard["customers"].sum()) == history["customer_id"].nunique()
     first = first_deliveries(history, end=end)
     assert len(first) == history["customer_id"].nunique()
     for table in (metrics.repeat, metrics.acquisition):
@@ -335,3 +340,19 @@ def test_ratings_without_two_customers_have_no_interval() -> None:
     assert on_time[["csat_low", "csat_high", "nps_low", "nps_high"]].isna().all()
     failed = table.set_index("experience").loc["failed_attempt"]
     assert failed[["csat", "csat_low", "nps"]].isna().all()
+
+
+def test_hazard_ratio_by_hand() -> None:
+    """on time: a back after 10 days, e censored at 20 (1 event, 31 days at
+    risk with the half days); 30+ late: b back after 50 (1 in 50.5)."""
+    table = hazard_ratios(HAND, end=END).set_index("experience")
+    assert table.loc["on_time", "days_at_risk"] == pytest.approx(31.0)
+    assert table.loc["on_time", "hazard_ratio"] == pytest.approx(1.0)
+    ratio = 31.0 / 50.5
+    half = 1.959963984540054 * math.sqrt(2.0)
+    late = table.loc["late_30_plus"]
+    assert late["hazard_ratio"] == pytest.approx(ratio)
+    assert late["low"] == pytest.approx(ratio * math.exp(-half))
+    assert late["high"] == pytest.approx(ratio * math.exp(half))
+    assert table.loc["late_under_30", "events"] == 0  # c never came back
+    assert table[["hazard_ratio"]].isna().to_dict()["hazard_ratio"]["late_under_30"]

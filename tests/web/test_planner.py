@@ -326,6 +326,7 @@ def test_customers_section(server: Server, page: Page) -> None:
         ".map(d => d.data.map(p => p.y))"
     )
     assert curves and all(all(b <= a for a, b in itertools.pairwise(c)) for c in curves)
+    expect(page.locator("#hazard-table tbody tr")).to_have_count(4)
     effect = body["rating_effect"]
     expected = effect["reason"] or str(effect["n"])
     expect(page.locator("#rating-effect")).to_contain_text(expected)

@@ -546,6 +546,16 @@ function drawCustomers(body) {
     },
   }));
 
+  // Second-order hazard ratios against on time.
+  const hazardRows = body.hazard.map((r) => el("tr", {},
+    el("th", { scope: "row", text: cohortLabel(r.experience) }),
+    el("td", { class: "num", text: String(r.customers) }), el("td", { class: "num", text: String(r.events) }),
+    el("td", { class: "num", text: r.experience === "on_time" ? "1 (reference)" : withInterval(r.hazard_ratio, r.low, r.high) })));
+  curvesCard.card.append(el("table", { id: "hazard-table" },
+    el("caption", { text: "Second-order hazard ratio against on time (below 1: slower to come back), 95% interval." }),
+    el("thead", {}, el("tr", {}, ...["First delivery", "Customers", "Second orders", "Hazard ratio"].map((h) => el("th", { scope: "col", text: h })))),
+    el("tbody", {}, ...hazardRows)));
+
   // Ratings by the experience of the rated delivery.
   const ratings = byCohort(body.ratings);
   const rated = body.ratings.reduce((n, r) => n + r.rated, 0);

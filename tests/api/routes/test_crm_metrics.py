@@ -121,6 +121,11 @@ def test_crm_metrics_by_first_experience(
     curve = [r for r in body["curves"] if r["experience"] == "on_time"]
     assert [p["day"] for p in curve] == [0, 20]
     assert curve[-1]["survival"] == pytest.approx(0.5)
+    hazard = {r["experience"]: r for r in body["hazard"]}
+    assert hazard["on_time"]["hazard_ratio"] == pytest.approx(1.0)
+    assert hazard["late_30_plus"]["events"] == 1
+    # on time: 1 return in 20.5 + 120.5 days at risk; 30+ late: 1 in 70.5
+    assert hazard["late_30_plus"]["hazard_ratio"] == pytest.approx(141 / 70.5)
     stages = {r["stage"] for r in body["acquisition"]}
     assert stages == {"first_purchase", "repurchase"}
 
