@@ -22,8 +22,6 @@ from scenarios.sweep import (
     SweepResult,
     summarise,
 )
-from tracking.crm import crm_metrics
-from tracking.retention import COHORTS
 
 __all__ = ["customer_section", "write_report"]
 
@@ -167,6 +165,10 @@ def customer_section(
         return [title, "", NO_HISTORIES, ""], (
             f"<h2>{html.escape(CUSTOMERS_TITLE)}</h2><p>{html.escape(NO_HISTORIES)}</p>"
         )
+    # Only with histories: a sweep's report does not need the CRM library.
+    from tracking.crm import crm_metrics
+    from tracking.retention import COHORTS
+
     head = ["Scenario", "First delivery", "repeat 30 d", "repeat 60 d"]
     head += ["repeat 90 d", f"LTV {CUSTOMER_HORIZON} d (won)"]
     rows: list[list[str]] = []
