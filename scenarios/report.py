@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import html
+import math
+from collections.abc import Hashable, Mapping
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
+import pandas as pd
 
 from scenarios.sweep import (
     INTERVALS,
@@ -19,7 +23,7 @@ from scenarios.sweep import (
     summarise,
 )
 
-__all__ = ["write_report"]
+__all__ = ["customer_section", "write_report"]
 
 #: KPIs drawn as distributions, one panel each.
 PLOTTED = ("cost_per_order", "on_time_rate", "late_minutes_p95", "km")
@@ -109,8 +113,112 @@ def _plots(result: SweepResult, folder: Path) -> list[str]:
     return files
 
 
-def write_report(result: SweepResult, folder: str | Path) -> list[Path]:
+#: Heading of the customers section.
+CUSTOMERS_TITLE = "Customers by first-delivery experience"
+#: Why the section is empty when there are no order histories.
+NO_HISTORIES = (
+    "Not reported: a sweep simulates independent days and its result carries "
+    "no order histories, so repeat rates and LTV by first-delivery experience "
+    "cannot be measured from it. Give the scenarios' order histories "
+    "(write_report(..., histories=...)), or read the tracked days' "
+    "GET /v1/metrics/retention."
+)
+CUSTOMER_HORIZON = 90
+
+
+Record = Mapping[Hashable, Any]
+
+
+def _rate(r: Record) -> str:
+    """A repeat rate of :func:`tracking.crm.repeat_by_experience` as text."""
+    n = int(r["customers"])
+    value, low, high = float(r["rate"]), float(r["low"]), float(r["high"])
+    if n == 0 or math.isnan(value):
+        return "- (n=0)"
+    return f"{value:.2f} [{low:.2f}, {high:.2f}] (n={n})"
+
+
+def _won(r: Record) -> str:
+    """An LTV of :func:`tracking.crm.ltv_by_experience` as text."""
+    n = int(r["customers"])
+    value, low, high = float(r["value"]), float(r["low"]), float(r["high"])
+    if n == 0 or math.isnan(value):
+        return "- (n=0)"
+    if math.isnan(low) or math.isnan(high):
+        return f"{value:,.0f} (n={n})"
+    return f"{value:,.0f} [{low:,.0f}, {high:,.0f}] (n={n})"
+
+
+def customer_section(
+    histories: Mapping[str, pd.DataFrame] | None,
+) -> tuple[list[str], str]:
+    """The report's customers section, as Markdown lines and HTML.
+
+    Per scenario and experience cohort of each customer's first delivery
+    (:mod:`tracking.crm`): second-order rate within 30/60/90 days and LTV
+    over 90 days, with 95 % intervals and the customers counted. Without
+    ``histories`` (a sweep result has none) the section says why it is
+    empty.
+    """
+    title = f"## {CUSTOMERS_TITLE}"
+    if not histories:
+        return [title, "", NO_HISTORIES, ""], (
+            f"<h2>{html.escape(CUSTOMERS_TITLE)}</h2><p>{html.escape(NO_HISTORIES)}</p>"
+        )
+    # Only with histories: a sweep's report does not need the CRM library.
+    from tracking.crm import crm_metrics
+    from tracking.retention import COHORTS
+
+    head = ["Scenario", "First delivery", "repeat 30 d", "repeat 60 d"]
+    head += ["repeat 90 d", f"LTV {CUSTOMER_HORIZON} d (won)"]
+    rows: list[list[str]] = []
+    for name, history in histories.items():
+        if history.empty:
+            rows.append([name, "(no orders)", "-", "-", "-", "-"])
+            continue
+        m = crm_metrics(history, horizon_days=CUSTOMER_HORIZON)
+        repeat = {(r["experience"], r["days"]): r for r in m.repeat.to_dict("records")}
+        ltv = {r["experience"]: r for r in m.ltv.to_dict("records")}
+        for cohort in COHORTS:
+            row = [name, cohort.replace("_", " ")]
+            row += [_rate(repeat[(cohort, n)]) for n in (30, 60, 90)]
+            row.append(_won(ltv[cohort]))
+            rows.append(row)
+    note = (
+        "Customers counted only when observed for the whole horizon "
+        "(right-censored ones are left out); Wilson intervals for rates, "
+        "normal intervals over customers for LTV."
+    )
+    md = [title, "", note, "", "| " + " | ".join(head) + " |"]
+    md.append("|" + "---|" * len(head))
+    md += ["| " + " | ".join(row) + " |" for row in rows]
+    md.append("")
+    cells = "".join(f"<th scope='col'>{html.escape(h)}</th>" for h in head)
+    body = "".join(
+        "<tr>"
+        + "".join(f"<th scope='row'>{html.escape(c)}</th>" for c in row[:2])
+        + "".join(f"<td>{html.escape(c)}</td>" for c in row[2:])
+        + "</tr>"
+        for row in rows
+    )
+    page = (
+        f"<h2>{html.escape(CUSTOMERS_TITLE)}</h2><p>{html.escape(note)}</p>"
+        f"<table><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
+    )
+    return md, page
+
+
+def write_report(
+    result: SweepResult,
+    folder: str | Path,
+    *,
+    histories: Mapping[str, pd.DataFrame] | None = None,
+) -> list[Path]:
     """Write ``summary.md``, ``summary.html`` and the plots into ``folder``.
+
+    ``histories`` (scenario name -> order history, :mod:`tracking.retention`)
+    fill the customers section (:func:`customer_section`); without them it
+    says why it is empty.
 
     Returns
     -------
@@ -138,6 +246,8 @@ def write_report(result: SweepResult, folder: str | Path) -> list[Path]:
         md.append(f"- **{s.name}**: {s.description or '(no description)'}")
     md.append("")
     md += [f"![{p}]({p})" for p in plots]
+    customers_md, customers_html = customer_section(histories)
+    md += ["", *customers_md]
     (folder / "summary.md").write_text("\n".join(md) + "\n", encoding="utf-8")
 
     cells = "".join(f"<th scope='col'>{html.escape(h)}</th>" for h in head)
@@ -160,7 +270,7 @@ def write_report(result: SweepResult, folder: str | Path) -> list[Path]:
         "img{max-width:100%}</style></head><body>"
         f"<h1>Scenario comparison</h1><p>{html.escape(intro)}</p>"
         f"<table><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
-        f"{images}</body></html>\n"
+        f"{images}{customers_html}</body></html>\n"
     )
     (folder / "summary.html").write_text(page, encoding="utf-8")
     return [folder / "summary.md", folder / "summary.html"] + [

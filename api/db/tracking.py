@@ -62,6 +62,7 @@ __all__ = [
     "order_status",
     "put_exception",
     "put_rating",
+    "ratings_of",
     "route_events",
     "save_order_limits",
     "save_tracked_plan",
@@ -846,3 +847,18 @@ def put_rating(
         row.csat, row.nps, row.comment = csat, nps, comment
     session.flush()
     return row, created
+
+
+def ratings_of(
+    session: Session, *, order_ids: Iterable[str]
+) -> list[tuple[str, int, int | None]]:
+    """``(order_id, csat, nps)`` of the rated orders among ``order_ids``."""
+    wanted = sorted(set(order_ids))
+    out: list[tuple[str, int, int | None]] = []
+    for k in range(0, len(wanted), 500):  # bounded IN lists
+        chunk = wanted[k : k + 500]
+        query = select(
+            OrderRatingRow.order_id, OrderRatingRow.csat, OrderRatingRow.nps
+        ).where(OrderRatingRow.order_id.in_(chunk))
+        out += [(r.order_id, r.csat, r.nps) for r in session.execute(query)]
+    return out

@@ -57,6 +57,23 @@ def read_delivery_metrics(
     )
 
 
+Horizon = Annotated[
+    int,
+    Query(ge=1, le=365, description="LTV horizon: days after the first delivery"),
+]
+From = Annotated[
+    dt.date | None,
+    Query(alias="from", description="first operating day (same as start)"),
+]
+Until = Annotated[dt.date | None, Query(description="last operating day (same as end)")]
+OptionalStart = Annotated[
+    dt.date | None, Query(description="first operating day (inclusive)")
+]
+OptionalEnd = Annotated[
+    dt.date | None, Query(description="last operating day (inclusive)")
+]
+
+
 @router.get(
     "/retention",
     response_model=RetentionMetricsPublic,
@@ -65,9 +82,21 @@ def read_delivery_metrics(
 def read_retention_metrics(
     session: SessionDep,
     _: Reader,
-    start: Start,
-    end: End,
+    start: OptionalStart = None,
+    end: OptionalEnd = None,
+    from_: From = None,
+    until: Until = None,
     zone: Zone = None,
+    horizon_days: Horizon = metrics.DEFAULT_HORIZON_DAYS,
 ) -> RetentionMetricsPublic:
-    """Repeat-purchase rates by delivery experience, and monthly retention."""
-    return metrics.retention_metrics(session, start=start, end=end, zone=zone)
+    """Repeat-purchase rates by delivery experience, monthly retention, and the
+    CRM metrics by first-delivery experience (LTV, repeat rates, retention
+    curves, acquisition cohorts, ratings). The range is ``start``/``end`` or,
+    the same, ``from``/``until``."""
+    return metrics.retention_metrics(
+        session,
+        start=metrics.either_day(start, from_, ("start", "from")),
+        end=metrics.either_day(end, until, ("end", "until")),
+        zone=zone,
+        horizon_days=horizon_days,
+    )

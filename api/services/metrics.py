@@ -24,6 +24,7 @@ from api.db.tables_tracking import TrackedPlan
 from api.services.errors import Invalid
 from routing.model import Problem
 from routing.plan import Plan
+from tracking.crm import CrmMetrics, crm_metrics
 from tracking.eta import LegTimes
 from tracking.events import Event
 from tracking.outcomes import (
@@ -35,22 +36,40 @@ from tracking.outcomes import (
 from tracking.retention import monthly_retention, repeat_purchase_rates
 
 __all__ = [
+    "DEFAULT_HORIZON_DAYS",
     "MAX_DAYS",
+    "ORDER_MARGIN",
+    "ORDER_VALUE",
+    "AcquisitionRate",
+    "CohortLtv",
+    "CohortRatings",
     "DeliveryMetricsPublic",
     "DeliveryMetricsRow",
+    "FirstRepeatRate",
+    "HazardRatio",
     "MonthlyRetention",
+    "RatingEffectPublic",
     "RepeatRate",
     "RetentionMetricsPublic",
+    "RetentionPoint",
     "delivery_metrics",
+    "either_day",
     "history_frame",
     "outcomes_between",
     "rate",
     "retention_metrics",
+    "retention_of",
 ]
 
 #: The longest date range one request may ask for.
 MAX_DAYS = 366
 Grouping = Literal["day", "zone", "vehicle"]
+#: LTV horizon (days after the first delivery) when none is asked for.
+DEFAULT_HORIZON_DAYS = 90
+#: The basket (won) and margin LTV values each tracked order at: tracking
+#: does not record an order's value.
+ORDER_VALUE = 35_000.0
+ORDER_MARGIN = 0.25
 
 
 #: The travel times of one tracked plan: ``(problem, plan, plan_id)`` in.
@@ -140,6 +159,7 @@ def history_frame(outcomes: list[DeliveryOutcome]) -> pd.DataFrame:
             "delivery_date": pd.Timestamp(o.day),
             "minutes_late": o.minutes_late,
             "failed_attempts": len(o.failure_reasons),
+            "zone": o.zone,
         }
         for o in outcomes
         if o.customer_id is not None and o.day is not None and o.attempts > 0
@@ -153,6 +173,7 @@ def history_frame(outcomes: list[DeliveryOutcome]) -> pd.DataFrame:
             "delivery_date",
             "minutes_late",
             "failed_attempts",
+            "zone",
         ],
     )
 
@@ -211,8 +232,119 @@ class MonthlyRetention(BaseModel):
     high: float | None
 
 
+class FirstRepeatRate(BaseModel):
+    """Share of customers whose second order came within ``days`` of their
+    first delivery, by that delivery's experience. Only customers observed
+    for ``days`` count (``customers``); the others are ``censored``."""
+
+    experience: str
+    days: int
+    customers: int
+    repeats: int
+    censored: int
+    rate: float | None
+    low: float | None
+    high: float | None
+
+
+class CohortLtv(BaseModel):
+    """Mean margin (won) of a customer's orders in the ``horizon_days`` after
+    their first delivery, by its experience (95 % interval, by customer)."""
+
+    experience: str
+    customers: int
+    censored: int
+    orders: float | None
+    value: float | None
+    low: float | None
+    high: float | None
+
+
+class RetentionPoint(BaseModel):
+    """One step of a Kaplan-Meier curve: share of a cohort's customers
+    without a second order ``day`` days after the first delivery."""
+
+    experience: str
+    day: int
+    at_risk: int
+    events: int
+    survival: float
+    low: float | None
+    high: float | None
+
+
+class HazardRatio(BaseModel):
+    """Second orders per customer-day at risk after a first delivery of this
+    experience, over that after an on-time one (constant hazard; 95 %
+    interval). Below 1: customers come back more slowly."""
+
+    experience: str
+    customers: int
+    events: int
+    days_at_risk: float
+    rate: float | None
+    hazard_ratio: float | None
+    low: float | None
+    high: float | None
+
+
+class AcquisitionRate(BaseModel):
+    """Next-order rate within ``days`` of a delivery, by acquisition cohort:
+    ``stage`` (first_purchase or repurchase), ``promotion`` and the
+    delivery's experience."""
+
+    stage: str
+    promotion: bool
+    experience: str
+    days: int
+    deliveries: int
+    repeats: int
+    censored: int
+    rate: float | None
+    low: float | None
+    high: float | None
+
+
+class CohortRatings(BaseModel):
+    """Ratings of a cohort's deliveries: mean CSAT (1-5) and the NPS score
+    (% promoters - % detractors, -100..100), 95 % intervals by customer."""
+
+    experience: str
+    rated: int
+    csat: float | None
+    csat_low: float | None
+    csat_high: float | None
+    nps_answers: int
+    promoters: int
+    detractors: int
+    nps: float | None
+    nps_low: float | None
+    nps_high: float | None
+
+
+class RatingEffectPublic(BaseModel):
+    """Change in the chance of another order within ``days`` after a low
+    rating (CSAT <= 2), beyond minutes late and a failed attempt (linear
+    probability model, cluster-robust 95 % interval). ``reason`` instead of
+    numbers when it cannot be estimated (e.g. under 30 rated orders)."""
+
+    days: int
+    n: int
+    n_customers: int
+    n_low: int
+    coef: float | None
+    low: float | None
+    high: float | None
+    reason: str | None
+    covariates: list[str]
+
+
 class RetentionMetricsPublic(BaseModel):
-    """Retention by delivery experience, over a date range."""
+    """Retention by delivery experience, over a date range.
+
+    ``repeat`` and ``monthly`` count every delivery; the other lists are by
+    the experience of each customer's first delivery in the range.
+    """
 
     start: dt.date
     end: dt.date
@@ -221,6 +353,27 @@ class RetentionMetricsPublic(BaseModel):
     customers: int
     repeat: list[RepeatRate]
     monthly: list[MonthlyRetention]
+    horizon_days: int = DEFAULT_HORIZON_DAYS
+    first_repeat: list[FirstRepeatRate] = []
+    ltv: list[CohortLtv] = []
+    curves: list[RetentionPoint] = []
+    hazard: list[HazardRatio] = []
+    acquisition: list[AcquisitionRate] = []
+    promotion_recorded: bool = False
+    ratings: list[CohortRatings] = []
+    rating_effect: RatingEffectPublic | None = None
+
+
+def either_day(
+    value: dt.date | None, alias: dt.date | None, names: tuple[str, str]
+) -> dt.date:
+    """One of two names for the same day; both or neither is a 422."""
+    if value is not None and alias is not None:
+        raise Invalid.one(f"query.{names[1]}", f"give {names[0]} or {names[1]}")
+    day = value if value is not None else alias
+    if day is None:
+        raise Invalid.one(f"query.{names[0]}", f"required (or {names[1]})")
+    return day
 
 
 def _check_range(start: dt.date, end: dt.date) -> None:
@@ -270,13 +423,40 @@ def delivery_metrics(
 
 
 def retention_metrics(
-    session: Session, *, start: dt.date, end: dt.date, zone: str | None
+    session: Session,
+    *,
+    start: dt.date,
+    end: dt.date,
+    zone: str | None,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
 ) -> RetentionMetricsPublic:
-    """Repeat-purchase rates by delivery experience, and monthly retention."""
+    """Repeat-purchase rates, monthly retention and the CRM metrics
+    (:mod:`tracking.crm`) by delivery experience."""
     _check_range(start, end)
     history = history_frame(outcomes_between(session, start, end, zone=zone))
+    ratings = pd.DataFrame(
+        rows.ratings_of(session, order_ids=history["order_id"]),
+        columns=["order_id", "csat", "nps"],
+    )
+    return retention_of(
+        history, ratings, start=start, end=end, zone=zone, horizon_days=horizon_days
+    )
+
+
+def retention_of(
+    history: pd.DataFrame,
+    ratings: pd.DataFrame,
+    *,
+    start: dt.date,
+    end: dt.date,
+    zone: str | None,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+) -> RetentionMetricsPublic:
+    """The answer of :func:`retention_metrics` for an order history
+    (:func:`history_frame`) and its ratings (``order_id``, ``csat``, ``nps``)."""
     repeat: list[RepeatRate] = []
     monthly: list[MonthlyRetention] = []
+    crm: dict[str, object] = {}
     if not history.empty:
         rates = repeat_purchase_rates(history, by="experience", end=end)
         repeat = [
@@ -302,12 +482,68 @@ def retention_metrics(
             )
             for r in monthly_retention(history).to_dict("records")
         ]
-    return RetentionMetricsPublic(
-        start=start,
-        end=end,
-        zone=zone,
-        deliveries=len(history),
-        customers=int(history["customer_id"].nunique()),
-        repeat=repeat,
-        monthly=monthly,
+        crm = _crm_fields(
+            crm_metrics(
+                history,
+                ratings,
+                horizon_days=horizon_days,
+                order_value=ORDER_VALUE,
+                margin=ORDER_MARGIN,
+                end=end,
+            )
+        )
+    return RetentionMetricsPublic.model_validate(
+        {
+            "start": start,
+            "end": end,
+            "zone": zone,
+            "deliveries": len(history),
+            "customers": int(history["customer_id"].nunique()),
+            "repeat": repeat,
+            "monthly": monthly,
+            "horizon_days": horizon_days,
+            **crm,
+        }
     )
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
+    """Rows as JSON-ready dicts: NaN becomes None, numpy scalars Python ones."""
+    out: list[dict[str, object]] = []
+    for record in frame.to_dict("records"):
+        row: dict[str, object] = {}
+        for key, value in record.items():
+            if isinstance(value, float) and math.isnan(value):
+                value = None
+            elif hasattr(value, "item"):
+                value = value.item()
+            row[str(key)] = value
+        out.append(row)
+    return out
+
+
+def _crm_fields(m: CrmMetrics) -> dict[str, object]:
+    """The CRM parts of :class:`RetentionMetricsPublic`."""
+    effect = m.rating_effect
+    return {
+        "first_repeat": _records(m.repeat),
+        "ltv": _records(m.ltv),
+        "curves": _records(m.curves),
+        "hazard": _records(m.hazard),
+        "acquisition": _records(
+            m.acquisition.drop(columns="promotion_recorded").astype({"promotion": bool})
+        ),
+        "promotion_recorded": bool(m.acquisition["promotion_recorded"].any()),
+        "ratings": _records(m.ratings),
+        "rating_effect": RatingEffectPublic(
+            days=effect.days,
+            n=effect.n,
+            n_customers=effect.n_customers,
+            n_low=effect.n_low,
+            coef=effect.coef,
+            low=effect.low,
+            high=effect.high,
+            reason=effect.reason,
+            covariates=list(effect.covariates),
+        ),
+    }

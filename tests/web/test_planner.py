@@ -3,15 +3,20 @@ with error bars inside each KPI's bounds, and earlier runs opened again."""
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 import json
 import re
 import time
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 from playwright.sync_api import Page, expect
 
 from api.auth import Role
+from api.services.metrics import retention_of
 from tests.web.conftest import Server, axe_violations, shot
 
 pytestmark = pytest.mark.browser
@@ -242,3 +247,91 @@ def test_bad_scenarios_say_why(server: Server, page: Page) -> None:
     page.get_by_role("button", name="Compare the JSON").click()
     expect(status).to_contain_text("body.scenarios")
     expect(status).to_have_class("status error")
+
+
+def _customers_body() -> dict[str, Any]:
+    """What ``GET /v1/metrics/retention`` answers for 40 customers over 150
+    days (made by the service's own code, from a seeded history)."""
+    rng = np.random.default_rng(7)
+    start = dt.date(2026, 5, 1)
+    rows, rated = [], []
+    for k in range(40):
+        day = int(rng.integers(0, 40))
+        late = [0, 10, 45, 0][k % 4]
+        for n in range(int(rng.integers(1, 4))):
+            rows.append(
+                {
+                    "customer_id": f"c{k}",
+                    "order_id": f"c{k}-{n}",
+                    "ds": pd.Timestamp(start) + pd.Timedelta(days=day),
+                    "delivery_date": pd.Timestamp(start) + pd.Timedelta(days=day),
+                    "minutes_late": late if n == 0 else 0,
+                    "failed_attempts": int(k % 7 == 0 and n == 0),
+                    "zone": "z1",
+                }
+            )
+            rated.append((f"c{k}-{n}", 1 + k % 5, k % 11))
+            day += int(rng.integers(5, 50))
+    history = pd.DataFrame(rows)
+    history = history[history["ds"] <= pd.Timestamp(start + dt.timedelta(days=149))]
+    ratings = pd.DataFrame(rated, columns=["order_id", "csat", "nps"])
+    body = retention_of(
+        history,
+        ratings,
+        start=start,
+        end=start + dt.timedelta(days=149),
+        zone=None,
+        horizon_days=60,
+    )
+    return body.model_dump(mode="json")
+
+
+def test_customers_section(server: Server, page: Page) -> None:
+    """No tracked days: the empty state says why. With data (the service's
+    answer for a seeded history): LTV, repeat-rate and ratings bars with
+    error bars, retention curves, the rating model and the cohort table."""
+    _sign_in(server, page)
+    page.get_by_label("Zone", exact=True).fill("nowhere")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("#customers-empty")).to_contain_text("No data yet")
+    expect(page.locator("#customers-status")).to_contain_text("in nowhere")
+    _no_serious_violations(page, "planner-customers-empty")
+
+    body = _customers_body()
+    page.route(
+        "**/v1/metrics/retention?*",
+        lambda route: route.fulfill(
+            status=200, content_type="application/json", body=json.dumps(body)
+        ),
+    )
+    page.get_by_label("Zone", exact=True).fill("")
+    page.get_by_role("button", name="Show").click()
+    status = page.locator("#customers-status")
+    expect(status).to_contain_text(f"{body['customers']} customers")
+    for chart in ("ltv", "repeat", "curves", "csat", "nps"):
+        expect(page.locator(f"#chart-{chart}")).to_be_visible()
+    bars = page.evaluate(
+        """() => Object.fromEntries(["chart-ltv", "chart-repeat", "chart-csat"].map(
+            (id) => [id, Chart.getChart(id).$errorBars.length]))"""
+    )
+    with_interval = {
+        "chart-ltv": sum(r["low"] is not None for r in body["ltv"]),
+        "chart-repeat": sum(r["low"] is not None for r in body["first_repeat"]),
+        "chart-csat": sum(r["csat_low"] is not None for r in body["ratings"]),
+    }
+    assert bars == with_interval
+    assert all(n > 0 for n in bars.values())
+    curves = page.evaluate(
+        "() => Chart.getChart('chart-curves').data.datasets.filter(d => !d.band)"
+        ".map(d => d.data.map(p => p.y))"
+    )
+    assert curves and all(all(b <= a for a, b in itertools.pairwise(c)) for c in curves)
+    expect(page.locator("#hazard-table tbody tr")).to_have_count(4)
+    effect = body["rating_effect"]
+    expected = effect["reason"] or str(effect["n"])
+    expect(page.locator("#rating-effect")).to_contain_text(expected)
+    expect(page.locator("#acquisition-table caption")).to_contain_text(
+        "do not record promotions"
+    )
+    shot(page, "planner-customers")
+    _no_serious_violations(page, "planner-customers")

@@ -411,6 +411,200 @@ function kpiChart(canvas, comparison, k) {
   });
 }
 
+// -- customers ----------------------------------------------------------------
+
+const customerCharts = [];
+// Experience cohorts of a first delivery, best to worst, as tracking.retention's COHORTS.
+const COHORTS = ["on_time", "late_under_30", "late_30_plus", "failed_attempt"];
+const COHORT_LABELS = {
+  on_time: "on time", late_under_30: "late < 30 min", late_30_plus: "late ≥ 30 min", failed_attempt: "failed attempt",
+};
+const COHORT_COLOURS = { on_time: "#15803d", late_under_30: "#a16207", late_30_plus: "#c2410c", failed_attempt: "#b91c1c" };
+const DAYS_COLOURS = { 30: "#1d4ed8", 60: "#6d28d9", 90: "#0f766e" };
+const cohortLabel = (c) => COHORT_LABELS[c] || c;
+
+function isoDay(date) {
+  return date.toISOString().slice(0, 10);
+}
+
+function customersDefaults() {
+  if ($("customers-until").value) return;
+  const today = new Date();
+  $("customers-until").value = isoDay(today);
+  $("customers-from").value = isoDay(new Date(today.getTime() - 89 * 86_400_000));
+}
+
+async function runCustomers() {
+  const query = new URLSearchParams({
+    from: $("customers-from").value, until: $("customers-until").value,
+    horizon_days: $("customers-horizon").value,
+  });
+  const zone = $("customers-zone").value.trim();
+  if (zone) query.set("zone", zone);
+  say("customers-status", "Loading…");
+  const got = await api("GET", `/v1/metrics/retention?${query}`);
+  drawCustomers(got);
+}
+
+// "0.42 [0.30, 0.55]"; "–" without a value.
+function withInterval(value, low, high, digits = 2) {
+  if (value === null || value === undefined) return "–";
+  if (low === null || high === null || low === undefined) return number(value, digits);
+  return `${number(value, digits)} [${number(low, digits)}, ${number(high, digits)}]`;
+}
+
+function chartCard(id, title, note) {
+  const canvas = el("canvas", { id, role: "img", "aria-label": title });
+  const card = el("figure", { class: "chart-card", "data-chart": id }, el("h3", { text: title }), el("div", { class: "chart-box" }, canvas));
+  if (note) card.append(el("figcaption", { class: "note", text: note }));
+  return { card, canvas };
+}
+
+function cohortBars(canvas, datasets, yTitle, max) {
+  // Without a fixed top, leave room for the highest whisker.
+  const tops = datasets.flatMap((d) => [...d.data, ...d.errorBars.map((e) => e.high)]).filter((x) => x !== null);
+  const suggestedMax = max === null ? Math.max(0, ...tops) * 1.05 : undefined;
+  return new Chart(canvas, {
+    type: "bar",
+    data: { labels: COHORTS.map(cohortLabel), datasets },
+    plugins: [errorBars],
+    options: {
+      animation: false, maintainAspectRatio: false,
+      plugins: { legend: { display: datasets.length > 1 } },
+      scales: { y: { beginAtZero: true, max: max ?? undefined, suggestedMax, title: { display: true, text: yTitle } } },
+    },
+  });
+}
+
+function drawCustomers(body) {
+  for (const c of customerCharts.splice(0)) c.destroy();
+  const box = $("customers-result");
+  box.replaceChildren();
+  const where = `${body.start} to ${body.end}${body.zone ? ` in ${body.zone}` : ""}`;
+  if (!body.deliveries) {
+    box.append(el("p", { id: "customers-empty", class: "hint", text: `No data yet: no tracked delivery to a known customer ${where}. The charts appear once tracked days have deliveries with a customer id.` }));
+    return say("customers-status", `No tracked deliveries ${where}.`);
+  }
+  const grid = el("div", { class: "charts" });
+  box.append(grid);
+  const byCohort = (rows) => new Map(rows.map((r) => [r.experience, r]));
+
+  // LTV by the first delivery's experience.
+  const ltv = byCohort(body.ltv);
+  const observed = body.ltv.reduce((n, r) => n + r.customers, 0);
+  const censored = body.ltv.reduce((n, r) => n + r.censored, 0);
+  const ltvNote = observed
+    ? `Margin of the orders in the ${body.horizon_days} days after the first delivery, mean per customer; ${censored} customers with less follow-up are left out.`
+    : `No data yet: no customer has ${body.horizon_days} days of follow-up in this range (${censored} too recent).`;
+  const ltvCard = chartCard("chart-ltv", `LTV over ${body.horizon_days} days by first-delivery experience (won)`, ltvNote);
+  grid.append(ltvCard.card);
+  customerCharts.push(cohortBars(ltvCard.canvas, [{
+    label: "LTV (won)", data: COHORTS.map((c) => ltv.get(c)?.value ?? null),
+    errorBars: COHORTS.map((c) => ({ low: ltv.get(c)?.low ?? null, high: ltv.get(c)?.high ?? null })),
+    backgroundColor: COHORTS.map((c) => COHORT_COLOURS[c]),
+  }], "won", null));
+
+  // Repeat rate at 30/60/90 days.
+  const days = [...new Set(body.first_repeat.map((r) => r.days))];
+  const repeatCard = chartCard("chart-repeat", "Second order within 30/60/90 days, by first-delivery experience",
+    "Share of customers; only customers observed for the full N days count (the others are censored, not lost).");
+  grid.append(repeatCard.card);
+  customerCharts.push(cohortBars(repeatCard.canvas, days.map((n) => {
+    const rows = byCohort(body.first_repeat.filter((r) => r.days === n));
+    return {
+      label: `${n} days`, data: COHORTS.map((c) => rows.get(c)?.rate ?? null),
+      errorBars: COHORTS.map((c) => ({ low: rows.get(c)?.low ?? null, high: rows.get(c)?.high ?? null })),
+      backgroundColor: DAYS_COLOURS[n] || "#6b7280",
+    };
+  }), "share of customers", 1));
+
+  // Retention curves: Kaplan-Meier, share without a second order, with bands.
+  const curvesCard = chartCard("chart-curves", "Customers without a second order yet, days after the first delivery",
+    "Kaplan-Meier per cohort, customers without a second order censored at the end of the range; bands: 95% (Greenwood).");
+  grid.append(curvesCard.card);
+  const curveSets = [];
+  for (const c of COHORTS) {
+    const points = body.curves.filter((p) => p.experience === c);
+    if (!points.length) continue;
+    const colour = COHORT_COLOURS[c];
+    curveSets.push(
+      { label: `${cohortLabel(c)} high`, data: points.map((p) => ({ x: p.day, y: p.high })), borderColor: "transparent", pointRadius: 0, stepped: true, fill: false, band: true },
+      { label: `${cohortLabel(c)} low`, data: points.map((p) => ({ x: p.day, y: p.low })), borderColor: "transparent", backgroundColor: `${colour}26`, pointRadius: 0, stepped: true, fill: "-1", band: true },
+      { label: cohortLabel(c), data: points.map((p) => ({ x: p.day, y: p.survival })), borderColor: colour, backgroundColor: colour, pointRadius: 2, stepped: true, fill: false },
+    );
+  }
+  customerCharts.push(new Chart(curvesCard.canvas, {
+    type: "line",
+    data: { datasets: curveSets },
+    options: {
+      animation: false, maintainAspectRatio: false,
+      plugins: { legend: { labels: { filter: (item, data) => !data.datasets[item.datasetIndex].band } } },
+      scales: {
+        x: { type: "linear", beginAtZero: true, title: { display: true, text: "days after the first delivery" } },
+        y: { min: 0, max: 1, title: { display: true, text: "share without a second order" } },
+      },
+    },
+  }));
+
+  // Second-order hazard ratios against on time.
+  const hazardRows = body.hazard.map((r) => el("tr", {},
+    el("th", { scope: "row", text: cohortLabel(r.experience) }),
+    el("td", { class: "num", text: String(r.customers) }), el("td", { class: "num", text: String(r.events) }),
+    el("td", { class: "num", text: r.experience === "on_time" ? "1 (reference)" : withInterval(r.hazard_ratio, r.low, r.high) })));
+  curvesCard.card.append(el("table", { id: "hazard-table" },
+    el("caption", { text: "Second-order hazard ratio against on time (below 1: slower to come back), 95% interval." }),
+    el("thead", {}, el("tr", {}, ...["First delivery", "Customers", "Second orders", "Hazard ratio"].map((h) => el("th", { scope: "col", text: h })))),
+    el("tbody", {}, ...hazardRows)));
+
+  // Ratings by the experience of the rated delivery.
+  const ratings = byCohort(body.ratings);
+  const rated = body.ratings.reduce((n, r) => n + r.rated, 0);
+  const csatCard = chartCard("chart-csat", "Mean CSAT (1–5) by delivery experience",
+    rated ? `${rated} rated deliveries.` : "No data yet: no delivery in this range has a rating from the tracking page.");
+  grid.append(csatCard.card);
+  customerCharts.push(cohortBars(csatCard.canvas, [{
+    label: "CSAT", data: COHORTS.map((c) => ratings.get(c)?.csat ?? null),
+    errorBars: COHORTS.map((c) => ({ low: ratings.get(c)?.csat_low ?? null, high: ratings.get(c)?.csat_high ?? null })),
+    backgroundColor: COHORTS.map((c) => COHORT_COLOURS[c]),
+  }], "CSAT", 5));
+  const npsCard = chartCard("chart-nps", "NPS score by delivery experience (% promoters − % detractors)",
+    rated ? "Promoters answer 9–10, detractors 0–6." : "No data yet: no NPS answer in this range.");
+  grid.append(npsCard.card);
+  customerCharts.push(new Chart(npsCard.canvas, {
+    type: "bar",
+    data: {
+      labels: COHORTS.map(cohortLabel),
+      datasets: [{
+        label: "NPS", data: COHORTS.map((c) => ratings.get(c)?.nps ?? null),
+        errorBars: COHORTS.map((c) => ({ low: ratings.get(c)?.nps_low ?? null, high: ratings.get(c)?.nps_high ?? null })),
+        backgroundColor: COHORTS.map((c) => COHORT_COLOURS[c]),
+      }],
+    },
+    plugins: [errorBars],
+    options: { animation: false, maintainAspectRatio: false, plugins: { legend: { display: false } }, scales: { y: { min: -100, max: 100, title: { display: true, text: "NPS" } } } },
+  }));
+
+  // Does a low rating predict the next order beyond lateness?
+  const effect = body.rating_effect;
+  const effectText = !effect ? "No rated deliveries." : effect.reason
+    ? `Not estimated: ${effect.reason}.`
+    : `After a low rating (CSAT ≤ 2) the chance of another order within ${effect.days} days changes by ${withInterval(effect.coef, effect.low, effect.high)} beyond lateness (n = ${effect.n} rated orders of ${effect.n_customers} customers, ${effect.n_low} low).`;
+  box.append(el("h3", { text: "Does a low rating predict the next order beyond lateness?" }), el("p", { id: "rating-effect", text: effectText }));
+
+  // Acquisition: first purchase (with or without a promotion) x experience -> second order.
+  const first60 = body.acquisition.filter((r) => r.stage === "first_purchase" && r.days === 60)
+    .sort((a, b) => COHORTS.indexOf(a.experience) - COHORTS.indexOf(b.experience) || a.promotion - b.promotion);
+  const rows = first60.map((r) => el("tr", {},
+    el("th", { scope: "row", text: cohortLabel(r.experience) }), el("td", { text: r.promotion ? "yes" : "no" }),
+    el("td", { class: "num", text: String(r.deliveries) }), el("td", { class: "num", text: withInterval(r.rate, r.low, r.high) })));
+  if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: 4, class: "hint", text: "No first purchase with 60 days of follow-up yet." })));
+  box.append(el("table", { id: "acquisition-table" },
+    el("caption", { text: `First purchase → second order within 60 days, by promotion and experience.${body.promotion_recorded ? "" : " Tracked orders do not record promotions: every order counts as not promoted."}` }),
+    el("thead", {}, el("tr", {}, ...["First delivery", "Promotion", "Customers", "Second order ≤ 60 days"].map((h) => el("th", { scope: "col", text: h })))),
+    el("tbody", {}, ...rows)));
+  say("customers-status", `${body.customers} customers, ${body.deliveries} deliveries ${where}.`);
+}
+
 // -- past runs ----------------------------------------------------------------
 
 const RUNS = {
@@ -509,6 +703,8 @@ function init() {
       say("scenario-status", err.message, true);
     }
   });
+  customersDefaults();
+  $("customers-form").addEventListener("submit", guarded("customers-status", runCustomers));
   $("refresh-runs").addEventListener("click", () => { loadRuns("scenario"); loadRuns("forecast"); });
   for (const kind of Object.keys(RUNS)) {
     $(`${RUNS[kind].table}-newer`).addEventListener("click", () => pager(kind, -1));
