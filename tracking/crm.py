@@ -66,6 +66,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from routing.base import FrozenModel
 from tracking.retention import COHORTS, experience_cohort, wilson_interval
 
 __all__ = [
@@ -634,8 +635,7 @@ def ratings_by_experience(history: pd.DataFrame, ratings: pd.DataFrame) -> pd.Da
     return pd.DataFrame(rows)
 
 
-@dataclass(frozen=True)
-class RatingEffect:
+class RatingEffect(FrozenModel):
     """Does a low rating predict the next order beyond lateness?
 
     ``coef`` is the change in the probability of another order within
@@ -689,7 +689,16 @@ def rating_effect(
     n_low = int(low_flag.sum())
 
     def refuse(reason: str) -> RatingEffect:
-        return RatingEffect(days, n, n_customers, n_low, None, None, None, reason)
+        return RatingEffect(
+            days=days,
+            n=n,
+            n_customers=n_customers,
+            n_low=n_low,
+            coef=None,
+            low=None,
+            high=None,
+            reason=reason,
+        )
 
     if n < min_rated:
         return refuse(

@@ -24,7 +24,7 @@ from api.db.tables_tracking import TrackedPlan
 from api.services.errors import Invalid
 from routing.model import Problem
 from routing.plan import Plan
-from tracking.crm import CrmMetrics, crm_metrics
+from tracking.crm import CrmMetrics, RatingEffect, crm_metrics
 from tracking.eta import LegTimes
 from tracking.events import Event
 from tracking.outcomes import (
@@ -48,7 +48,6 @@ __all__ = [
     "FirstRepeatRate",
     "HazardRatio",
     "MonthlyRetention",
-    "RatingEffectPublic",
     "RepeatRate",
     "RetentionMetricsPublic",
     "RetentionPoint",
@@ -322,23 +321,6 @@ class CohortRatings(BaseModel):
     nps_high: float | None
 
 
-class RatingEffectPublic(BaseModel):
-    """Change in the chance of another order within ``days`` after a low
-    rating (CSAT <= 2), beyond minutes late and a failed attempt (linear
-    probability model, cluster-robust 95 % interval). ``reason`` instead of
-    numbers when it cannot be estimated (e.g. under 30 rated orders)."""
-
-    days: int
-    n: int
-    n_customers: int
-    n_low: int
-    coef: float | None
-    low: float | None
-    high: float | None
-    reason: str | None
-    covariates: list[str]
-
-
 class RetentionMetricsPublic(BaseModel):
     """Retention by delivery experience, over a date range.
 
@@ -361,7 +343,7 @@ class RetentionMetricsPublic(BaseModel):
     acquisition: list[AcquisitionRate] = []
     promotion_recorded: bool = False
     ratings: list[CohortRatings] = []
-    rating_effect: RatingEffectPublic | None = None
+    rating_effect: RatingEffect | None = None
 
 
 def either_day(
@@ -535,15 +517,5 @@ def _crm_fields(m: CrmMetrics) -> dict[str, object]:
         ),
         "promotion_recorded": bool(m.acquisition["promotion_recorded"].any()),
         "ratings": _records(m.ratings),
-        "rating_effect": RatingEffectPublic(
-            days=effect.days,
-            n=effect.n,
-            n_customers=effect.n_customers,
-            n_low=effect.n_low,
-            coef=effect.coef,
-            low=effect.low,
-            high=effect.high,
-            reason=effect.reason,
-            covariates=list(effect.covariates),
-        ),
+        "rating_effect": effect,
     }
