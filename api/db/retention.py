@@ -5,13 +5,16 @@ Keyword-only functions taking an open session first, never committing.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.db.tables_tracking import RetentionPricingRow
+from api.db.tables_tracking import NightlyFitRow, RetentionPricingRow
 from api.jobs.payloads import RetentionFitResult
 
-__all__ = ["current_fit", "save_fit"]
+__all__ = ["claim_night", "current_fit", "save_fit"]
 
 
 def save_fit(
@@ -45,3 +48,17 @@ def current_fit(session: Session) -> RetentionPricingRow | None:
         .order_by(RetentionPricingRow.created_at.desc(), RetentionPricingRow.id.desc())
         .limit(1)
     ).first()
+
+
+def claim_night(session: Session, *, day: dt.date) -> NightlyFitRow | None:
+    """Claim the nightly fit of shop ``day`` (set its ``job_id`` once the job
+    exists); None when it was claimed already, by this process or another."""
+    if session.get(NightlyFitRow, day) is not None:
+        return None
+    row = NightlyFitRow(day=day, job_id="")
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return None
+    return row

@@ -25,6 +25,7 @@ __all__ = [
     "EventRow",
     "ExceptionRow",
     "ExcursionRow",
+    "NightlyFitRow",
     "OrderLimitsRow",
     "OrderRatingRow",
     "OrderStatusRow",
@@ -220,3 +221,14 @@ class RetentionPricingRow(Base):
     n_events: Mapped[int]
     n_customers: Mapped[int]
     n_orders: Mapped[int]
+
+
+class NightlyFitRow(Base):
+    """The nightly retention fit queued for a shop day (0014): one per day,
+    whichever serving process queued it (the primary key keeps it one)."""
+
+    __tablename__ = "retention_nightly_fits"
+
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    job_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

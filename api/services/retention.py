@@ -7,15 +7,24 @@ when the job succeeds, :func:`store_fit` keeps the pricing, the fitted
 coefficients with their intervals and the customers' values as a row of
 ``retention_pricing``. ``GET /v1/retention/pricing`` is the newest one.
 Nothing here feeds planning yet.
+
+With ``MILEPOST_RETENTION_FIT_AT=HH:MM`` each serving process runs a
+:class:`RetentionFitSchedule`: once the shop's clock passes that time, it
+queues the day's fit unless one was queued for that day already
+(:func:`submit_nightly`; the day is a primary key, so several processes
+queue one job a day).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import retention as fits
 from api.jobs.kinds import JobKinds, OnSuccess
@@ -29,6 +38,8 @@ from api.jobs.runner import JobHook
 from api.services.errors import FieldError, Invalid, NotFound
 from api.services.metrics import MAX_DAYS, history_frame, outcomes_between
 from api.services.watch import shop_today
+from api.settings import Settings
+from routing.units import TIMEZONE
 from tracking.feedback import LatenessPricing
 
 __all__ = [
@@ -36,13 +47,17 @@ __all__ = [
     "CustomerValueSummary",
     "RetentionFitCreate",
     "RetentionFitJobPublic",
+    "RetentionFitSchedule",
     "RetentionPricingPublic",
     "create_fit",
     "read_fit",
     "read_pricing",
     "retention_hooks",
     "store_fit",
+    "submit_nightly",
 ]
+
+log = logging.getLogger("milepost.retention")
 
 #: Days of history a fit reads when no ``from`` is given (ending ``until``).
 DEFAULT_DAYS = 365
@@ -190,3 +205,109 @@ def store_fit(
 def retention_hooks(kinds: JobKinds) -> list[tuple[str, JobHook]]:
     """The hook that stores the pricing of finished retention fits."""
     return [(kinds.retention_fit.name, OnSuccess(kinds.retention_fit, store_fit))]
+
+
+# --- the nightly fit ------------------------------------------------------------
+
+
+def fit_time(value: str | None) -> dt.time | None:
+    """``MILEPOST_RETENTION_FIT_AT`` as a time (None: no nightly fit)."""
+    if not value:
+        return None
+    hours, minutes = value.split(":")
+    return dt.time(int(hours), int(minutes))
+
+
+def submit_nightly(
+    session: Session, *, queue: JobQueue, now: dt.datetime, at: dt.time
+) -> JobPublic | None:
+    """Queue the shop day's nightly fit if ``at`` (shop time) has passed at
+    ``now`` and none was queued for that day yet; the job, or None.
+
+    The day is claimed first in ``retention_nightly_fits`` (its primary
+    key), so of several processes only one queues it: the others' claim
+    fails (at once, or when the first commits) and they queue nothing. The
+    fit reads the default window (:data:`DEFAULT_DAYS` days to the shop's
+    day). The caller commits.
+    """
+    local = now.astimezone(TIMEZONE)
+    day = local.date()
+    if local < dt.datetime.combine(day, at, tzinfo=TIMEZONE):
+        return None
+    claim = fits.claim_night(session, day=day)
+    if claim is None:
+        return None
+    job = create_fit(session, queue=queue, request=RetentionFitCreate(until=day))
+    claim.job_id = job.id
+    return job
+
+
+class RetentionFitSchedule:
+    """Queues the nightly retention fit (``MILEPOST_RETENTION_FIT_AT``).
+
+    A daemon thread that every ``poll`` seconds calls :meth:`tick`; off (its
+    :meth:`start` does nothing) when the setting is unset.
+    """
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        queue: JobQueue,
+        settings: Settings,
+        *,
+        poll: float = 60.0,
+        now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self.sessions = sessions
+        self.queue = queue
+        self.at = fit_time(settings.retention_fit_at)
+        self.poll = poll
+        self.now = now
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def enabled(self) -> bool:
+        """Whether a nightly time is set."""
+        return self.at is not None
+
+    def start(self) -> None:
+        """Start the thread (no-op when off or already running)."""
+        if not self.enabled or self._thread is not None:
+            return
+        self._stopping.clear()
+        self._thread = threading.Thread(
+            target=self._run, name="retention-fit-schedule", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the thread."""
+        self._stopping.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout)
+
+    def tick(self) -> JobPublic | None:
+        """Queue the day's fit if it is due; the job queued, if any.
+
+        Never raises: a failure is logged with its traceback.
+        """
+        if self.at is None:
+            return None
+        try:
+            with self.sessions.begin() as session:
+                job = submit_nightly(
+                    session, queue=self.queue, now=self.now(), at=self.at
+                )
+        except Exception:
+            log.exception("nightly retention fit: queueing failed")
+            return None
+        if job is not None:
+            log.info("nightly retention fit queued", extra={"job_id": job.id})
+        return job
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self.tick()
+            self._stopping.wait(self.poll)

@@ -7,7 +7,8 @@ Create Date: 2026-12-07
 One row per successful ``retention_fit`` job: the pricing and the fitted
 coefficients with their intervals (JSON), the customers' expected future
 margins, the counts and the history window; the newest ``succeeded`` row is
-the current pricing.
+the current pricing. ``retention_nightly_fits`` holds the shop day of each
+nightly fit queued (``MILEPOST_RETENTION_FIT_AT``), one per day.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ depends_on: str | None = None
 
 
 def upgrade() -> None:
-    """Create the table."""
+    """Create the tables."""
     op.create_table(
         "retention_pricing",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -44,9 +45,17 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_retention_pricing_created_at"), "retention_pricing", ["created_at"]
     )
+    op.create_table(
+        "retention_nightly_fits",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("job_id", sa.String(32), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("day", name=op.f("pk_retention_nightly_fits")),
+    )
 
 
 def downgrade() -> None:
-    """Drop the table."""
+    """Drop the tables."""
+    op.drop_table("retention_nightly_fits")
     op.drop_index(op.f("ix_retention_pricing_created_at"), "retention_pricing")
     op.drop_table("retention_pricing")

@@ -11,13 +11,16 @@ import numpy as np
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth import Role
 from api.jobs.payloads import RetentionFitPayload, RetentionFitResult
 from api.jobs.queue import JobQueue
 from api.jobs.retention_fit import MIN_SPELLS, RetentionFitError, fit_retention
-from api.services.retention import store_fit
+from api.services.retention import RetentionFitSchedule, store_fit
+from api.settings import Settings
+from routing.units import TIMEZONE
 from tests.api.conftest import auth
 from tests.api.routes.test_forecasts_scenarios import follow
 
@@ -243,3 +246,49 @@ def test_bad_windows_are_422_naming_the_field(
     problem = got.json()
     assert got.headers["content-type"] == "application/problem+json"
     assert field in str(problem), problem
+
+
+# --- the nightly fit ------------------------------------------------------------
+
+
+def test_the_nightly_time_must_be_hours_and_minutes() -> None:
+    """MILEPOST_RETENTION_FIT_AT is HH:MM or unset; anything else names it."""
+    assert Settings(retention_fit_at="02:30").retention_fit_at == "02:30"
+    assert Settings(retention_fit_at="").retention_fit_at is None
+    for bad in ("24:00", "2:30", "02:30:00", "nightly"):
+        with pytest.raises(ValidationError, match="retention_fit_at"):
+            Settings(retention_fit_at=bad)
+
+
+def _shop(day: int, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(2026, 12, day, hour, minute, tzinfo=TIMEZONE)
+
+
+def test_the_nightly_fit_is_queued_once_a_day(
+    app: FastAPI, client: TestClient, settings: Settings
+) -> None:
+    """Before the time nothing; after it one job, however many processes
+    look; the next day another."""
+    del client  # started: the database is migrated
+    nightly = settings.model_copy(update={"retention_fit_at": "02:30"})
+    clock = [_shop(7, 2, 29)]
+    schedules = [
+        RetentionFitSchedule(
+            app.state.sessionmaker, app.state.job_queue, nightly, now=lambda: clock[0]
+        )
+        for _ in range(2)
+    ]
+    assert all(s.enabled for s in schedules)
+    assert [s.tick() for s in schedules] == [None, None]
+    clock[0] = _shop(7, 2, 31)
+    first, again = (s.tick() for s in schedules)
+    assert first is not None and first.kind == "retention_fit" and again is None
+    clock[0] = _shop(7, 23, 59)
+    assert [s.tick() for s in schedules] == [None, None]
+    clock[0] = _shop(8, 2, 30)
+    assert schedules[1].tick() is not None
+    assert schedules[0].tick() is None
+    off = RetentionFitSchedule(
+        app.state.sessionmaker, app.state.job_queue, settings, now=lambda: clock[0]
+    )
+    assert not off.enabled and off.tick() is None
