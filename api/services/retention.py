@@ -113,7 +113,12 @@ class RetentionPricingPublic(BaseModel):
 
 def _window(request: RetentionFitCreate) -> tuple[dt.date, dt.date]:
     until = request.until or shop_today()
-    start = request.start or until - dt.timedelta(days=DEFAULT_DAYS - 1)
+    if request.start is not None:
+        start = request.start
+    elif until.toordinal() > DEFAULT_DAYS:
+        start = until - dt.timedelta(days=DEFAULT_DAYS - 1)
+    else:
+        start = dt.date.min
     if start > until:
         raise Invalid([FieldError(field="from", reason=f"after until ({until})")])
     if (until - start).days + 1 > MAX_DAYS:
