@@ -40,6 +40,7 @@ from api.services.ingest import EventIngest
 from api.services.jobs import make_runner
 from api.services.live import LiveChanges
 from api.services.reads import ReadSessions
+from api.services.retention import RetentionFitSchedule
 from api.services.slots import SlotBooks
 from api.services.tracking import LiveEtas
 from api.services.watch import ExceptionWatch
@@ -179,6 +180,10 @@ def _set_state(
         state.sessionmaker, state.live_etas, settings
     )
     state.metrics.registry.register(ops.ExceptionWatchCollector(watch))
+    # Queues the nightly retention fit (MILEPOST_RETENTION_FIT_AT; unset: off).
+    state.retention_schedule = RetentionFitSchedule(
+        state.sessionmaker, state.job_queue, settings
+    )
 
 
 @asynccontextmanager
@@ -206,9 +211,11 @@ async def _lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     if state.mqtt is not None:
         state.mqtt.start()
     state.exception_watch.start()
+    state.retention_schedule.start()
     try:
         yield
     finally:
+        await run_in_threadpool(state.retention_schedule.stop)
         await run_in_threadpool(state.exception_watch.stop)
         if state.mqtt is not None:
             state.mqtt.stop()

@@ -150,6 +150,24 @@ class Settings(BaseSettings):
         "without anyone reading GET /v1/exceptions (0: off; else at least 0.1)",
     )
 
+    retention_fit_at: str | None = Field(
+        None,
+        description="HH:MM (the shop's local time): each serving process "
+        "queues one retention_fit job a day at this time, once per day "
+        "across processes (unset: no nightly fit; POST /v1/retention/fit "
+        "still works)",
+    )
+
+    @field_validator("retention_fit_at")
+    @classmethod
+    def _hours_and_minutes(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        m = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)", value)
+        if m is None:
+            raise ValueError(f"must be HH:MM (00:00-23:59), got {value!r}")
+        return value
+
     @field_validator("exception_watch_seconds")
     @classmethod
     def _watch_off_or_not_too_often(cls, value: float) -> float:

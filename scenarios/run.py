@@ -65,8 +65,9 @@ from scenarios.forecast_report import (
     plan_column,
     zone_history,
 )
+from scenarios.truth import truth_pricing
 from tracking.events import Event
-from tracking.feedback import CustomerValue, LatenessPricing, expected_loss
+from tracking.feedback import CustomerValue, expected_loss
 from tracking.learn import DayLearner, ExecutedDay
 from tracking.outcomes import DeliveryOutcome, delivery_outcomes
 
@@ -355,12 +356,13 @@ def _retention_cost(
     """Customers attempted, expected customers lost, expected margin lost.
 
     Each attempted order of a known customer is priced with
-    :func:`tracking.feedback.expected_loss` (the coefficients the tracking
-    area estimates; defaults are the city's ground truth): a delivery its
+    :func:`tracking.feedback.expected_loss` with the city generator's true
+    coefficients (:func:`scenarios.truth.truth_pricing`: the simulator
+    scores with what it knows, a deployment learns its own): a delivery its
     minutes late, an order that failed and comes tomorrow a day late.
     """
     customer = CustomerValue(value=value)
-    pricing = LatenessPricing()
+    pricing = truth_pricing()
     customers: set[str] = set()
     lost = loss = 0.0
     for o in outcomes:

@@ -1,8 +1,8 @@
 """Feedback into planning: what lateness and a missed delivery cost, per order.
 
-A late delivery costs a customer in two ways (the same structure as the
-synthetic city's ground truth, with the coefficients estimated by
-:func:`tracking.retention.experience_effect`):
+A late delivery costs a customer in two ways (the coefficients are learned
+from observable history by :func:`tracking.retention.experience_effect`,
+:meth:`LatenessPricing.from_effect`; nothing here knows a true value):
 
 * the next order comes later: the time to it is multiplied by ``G(m) =
   exp(s * lateness_coef * log1p(m))`` for ``m`` minutes late and a customer
@@ -29,16 +29,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
 from routing.base import FrozenModel
 from routing.model import Job, Problem, Shipment
 
+if TYPE_CHECKING:
+    from tracking.retention import ExperienceEffect
+
 __all__ = [
     "CustomerValue",
     "LatenessPricing",
     "OrderCost",
+    "PricingInterval",
     "apply_costs",
     "expected_loss",
     "order_costs",
@@ -63,8 +68,27 @@ class CustomerValue(FrozenModel):
     sensitivity: float = Field(default=1.0, ge=0.0)
 
 
+class PricingInterval(FrozenModel):
+    """A fitted pricing coefficient's standard error and 95 % interval."""
+
+    se: float = Field(ge=0.0)
+    low: float
+    high: float
+
+
+_Z95 = 1.959963984540054
+
+
+def _logistic(v: float) -> float:
+    return 1.0 / (1.0 + math.exp(-v)) if v >= 0 else math.exp(v) / (1.0 + math.exp(v))
+
+
 class LatenessPricing(FrozenModel):
-    """How experience turns into money (defaults: the city's ground truth).
+    """How experience turns into money: coefficients learned from a fit.
+
+    There is no default: :meth:`from_effect` derives them from an
+    :class:`~tracking.retention.ExperienceEffect`, and :meth:`uniform`
+    prices nothing beyond the plain window penalty (no fit yet).
 
     Parameters
     ----------
@@ -75,6 +99,9 @@ class LatenessPricing(FrozenModel):
         Log of the next-order delay per failed attempt.
     churn_uplift
         Extra chance of leaving after a late delivery (average customer).
+    intervals
+        Standard error and 95 % interval of each fitted coefficient, by name
+        (empty when not fitted).
     reference_minutes
         Delay whose loss, spread over its minutes, is the per-minute cost.
     max_per_minute
@@ -85,13 +112,83 @@ class LatenessPricing(FrozenModel):
         Cost (won) of handling an order again.
     """
 
-    lateness_coef: float = Field(default=0.10, ge=0.0)
-    failure_coef: float = Field(default=math.log(1.07), ge=0.0)
-    churn_uplift: float = Field(default=0.008, ge=0.0, le=1.0)
+    lateness_coef: float = Field(ge=0.0)
+    failure_coef: float = Field(ge=0.0)
+    churn_uplift: float = Field(ge=0.0, le=1.0)
+    intervals: dict[str, PricingInterval] = Field(default_factory=dict)
     reference_minutes: float = Field(default=30.0, gt=0.0)
     max_per_minute: float = Field(default=5_000.0, gt=0.0)
     drop_minutes: float = Field(default=1_440.0, gt=0.0)
     redelivery_cost: float = Field(default=3_000.0, ge=0.0)
+
+    @classmethod
+    def uniform(cls, **options: Any) -> LatenessPricing:
+        """No learned effect: lateness and failures cost no retention.
+
+        ``order_costs`` then gives every order a zero per-minute cost and a
+        penalty of its margin plus the re-delivery cost (the plain window
+        penalty). ``options`` set the other fields.
+        """
+        return cls(lateness_coef=0.0, failure_coef=0.0, churn_uplift=0.0, **options)
+
+    @classmethod
+    def from_effect(cls, effect: ExperienceEffect, **options: Any) -> LatenessPricing:
+        """Pricing coefficients from a fitted experience effect.
+
+        * ``lateness_coef`` = ``-coef["log1p_late"]``;
+        * ``failure_coef`` = ``-coef["failed_attempts"]``;
+        * ``churn_uplift`` = ``logistic(g0 + g_late) - logistic(g0)``, the
+          fitted chance of leaving after a (first) late delivery minus after
+          an on-time one (``g`` the churn coefficients).
+
+        A covariate the fit left out (it never varied in the history) prices
+        nothing; an estimate of the wrong sign (lateness that brings orders
+        sooner) is clipped to 0, its interval is kept as fitted. The
+        intervals are the fit's 95 % ones on the pricing scale (the churn
+        uplift's by the delta method).
+
+        Parameters
+        ----------
+        effect
+            From :func:`tracking.retention.experience_effect`.
+        options
+            The other fields (``reference_minutes``, ``max_per_minute``, ...).
+        """
+        intervals: dict[str, PricingInterval] = {}
+
+        def hazard(name: str, field: str) -> float:
+            if name not in effect.names:
+                return 0.0
+            k = effect.names.index(name)
+            est, se = -float(effect.coef[k]), float(effect.se[k])
+            intervals[field] = PricingInterval(
+                se=se, low=est - _Z95 * se, high=est + _Z95 * se
+            )
+            return max(0.0, est)
+
+        lateness = hazard("log1p_late", "lateness_coef")
+        failure = hazard("failed_attempts", "failure_coef")
+        uplift = 0.0
+        names = effect.churn_names
+        if "constant" in names and "late" in names:
+            g0 = float(effect.churn_coef[names.index("constant")])
+            j = names.index("late")
+            g1 = float(effect.churn_coef[j])
+            se1 = float(effect.churn_se[j])
+            p0, p1 = _logistic(g0), _logistic(g0 + g1)
+            est = p1 - p0
+            se = p1 * (1.0 - p1) * se1  # delta method on the late coefficient
+            intervals["churn_uplift"] = PricingInterval(
+                se=se, low=est - _Z95 * se, high=est + _Z95 * se
+            )
+            uplift = min(1.0, max(0.0, est))
+        return cls(
+            lateness_coef=lateness,
+            failure_coef=failure,
+            churn_uplift=uplift,
+            intervals=intervals,
+            **options,
+        )
 
 
 class OrderCost(FrozenModel):
@@ -104,7 +201,7 @@ class OrderCost(FrozenModel):
 def expected_loss(
     customer: CustomerValue,
     minutes_late: float,
-    pricing: LatenessPricing | None = None,
+    pricing: LatenessPricing,
     *,
     failed_attempts: int = 0,
 ) -> float:
@@ -117,7 +214,7 @@ def expected_loss(
     minutes_late
         Minutes past the promise (0 when on time).
     pricing
-        Coefficients (default :class:`LatenessPricing`).
+        Coefficients (:meth:`LatenessPricing.from_effect`).
     failed_attempts
         Failed attempts before the delivery.
 
@@ -126,7 +223,6 @@ def expected_loss(
     float
         ``order_margin * (G - 1) + [late] * sensitivity * churn_uplift * value``.
     """
-    pricing = pricing or LatenessPricing()
     s = customer.sensitivity
     m = max(0.0, minutes_late)
     log_gap = s * (
@@ -140,7 +236,7 @@ def expected_loss(
 def order_costs(
     problem: Problem,
     customers: Mapping[str, CustomerValue],
-    pricing: LatenessPricing | None = None,
+    pricing: LatenessPricing,
     *,
     default: CustomerValue | None = None,
 ) -> dict[str, OrderCost]:
@@ -163,7 +259,6 @@ def order_costs(
     dict[str, OrderCost]
         By order id.
     """
-    pricing = pricing or LatenessPricing()
     fallback = default or CustomerValue(value=0.0)
     out: dict[str, OrderCost] = {}
     for order in problem.orders:

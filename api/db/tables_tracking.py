@@ -1,6 +1,7 @@
 """Tables: tracking events, order statuses, vehicle states, route stops (0004),
 route revisions (0005), order limits, sensor excursions and dispatcher
-exceptions (0007), dead letters (0008), order ratings (0012).
+exceptions (0007), dead letters (0008), order ratings (0012), retention
+pricing fits (0014).
 
 They hold what :class:`tracking.store.Store` keeps, per operating day: the
 bodies are the tracking library's own models as JSON (``Event``,
@@ -24,9 +25,11 @@ __all__ = [
     "EventRow",
     "ExceptionRow",
     "ExcursionRow",
+    "NightlyFitRow",
     "OrderLimitsRow",
     "OrderRatingRow",
     "OrderStatusRow",
+    "RetentionPricingRow",
     "RouteRevision",
     "RouteStopRow",
     "TrackedPlan",
@@ -190,3 +193,42 @@ class OrderRatingRow(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class RetentionPricingRow(Base):
+    """One fit of the deployment's lateness pricing (0014).
+
+    Written when a ``retention_fit`` job succeeds (``job_id``): the pricing
+    (:class:`tracking.feedback.LatenessPricing` as JSON), the experience
+    effect's coefficients with their intervals, the customers' expected
+    future margins, how much history it saw and its window. The newest
+    ``succeeded`` row is the deployment's current pricing; a fit that could
+    not run is a failed job, not a row.
+    """
+
+    __tablename__ = "retention_pricing"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[str] = mapped_column(String(32), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    status: Mapped[str] = mapped_column(String(16), default="succeeded")
+    start: Mapped[dt.date]
+    end: Mapped[dt.date]
+    pricing: Mapped[dict[str, Any]]
+    coefficients: Mapped[list[Any]]
+    customer_values: Mapped[dict[str, Any]]
+    n_spells: Mapped[int]
+    n_events: Mapped[int]
+    n_customers: Mapped[int]
+    n_orders: Mapped[int]
+
+
+class NightlyFitRow(Base):
+    """The nightly retention fit queued for a shop day (0014): one per day,
+    whichever serving process queued it (the primary key keeps it one)."""
+
+    __tablename__ = "retention_nightly_fits"
+
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    job_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -32,8 +32,11 @@ from api.jobs.payloads import (
     PlanResult,
     ReoptimisePayload,
     ReoptimiseResult,
+    RetentionFitPayload,
+    RetentionFitResult,
     ScenarioPayload,
 )
+from api.jobs.retention_fit import fit_retention
 
 __all__ = [
     "AnyKind",
@@ -165,6 +168,7 @@ class JobKinds:
     reoptimize: JobKind[ReoptimisePayload, ReoptimiseResult]
     forecast: JobKind[ForecastSpec, DemandForecast]
     scenario: JobKind[ScenarioPayload, Comparison]
+    retention_fit: JobKind[RetentionFitPayload, RetentionFitResult]
     extra: tuple[AnyKind, ...] = ()
     _by_name: Mapping[str, AnyKind] = field(init=False, repr=False)
 
@@ -174,6 +178,7 @@ class JobKinds:
             self.reoptimize,
             self.forecast,
             self.scenario,
+            self.retention_fit,
             *self.extra,
         ]
         by_name = {k.name: k for k in kinds}
@@ -228,6 +233,13 @@ def default_kinds(extra: Iterable[AnyKind] = ()) -> JobKinds:
             Comparison,
             handlers.run_scenario,
             "/v1/scenarios/{id}",
+        ),
+        retention_fit=JobKind(
+            "retention_fit",
+            RetentionFitPayload,
+            RetentionFitResult,
+            fit_retention,
+            "/v1/retention/fit/{id}",
         ),
         extra=tuple(extra),
     )

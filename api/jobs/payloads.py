@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from routing.model import Problem
 from routing.plan import Plan
@@ -18,6 +18,7 @@ from routing.solver import SolveParams
 from scenarios.run import DemandForecast, ForecastSpec
 from scenarios.spec import Scenario
 from scenarios.sweep import Comparison
+from tracking.feedback import LatenessPricing
 
 __all__ = [
     "Comparison",
@@ -27,6 +28,9 @@ __all__ = [
     "PlanResult",
     "ReoptimisePayload",
     "ReoptimiseResult",
+    "RetentionCoefficient",
+    "RetentionFitPayload",
+    "RetentionFitResult",
     "ScenarioPayload",
 ]
 
@@ -80,3 +84,59 @@ class ScenarioPayload(_Payload):
 
     scenarios: tuple[Scenario, ...]
     replications: int | None = None
+
+
+class RetentionFitPayload(_Payload):
+    """A ``retention_fit`` job: the observable order history of ``start..end``.
+
+    One entry per attempted delivery of a known customer, column by column
+    (the tracked days' outcomes, :func:`api.services.metrics.history_frame`):
+    the order date is the delivery date.
+    """
+
+    start: dt.date = Field(description="first tracked day of the history")
+    end: dt.date = Field(description="last tracked day of the history")
+    order_id: tuple[str, ...]
+    customer_id: tuple[str, ...]
+    day: tuple[dt.date, ...]
+    minutes_late: tuple[float, ...]
+    failed_attempts: tuple[int, ...]
+
+    @model_validator(mode="after")
+    def _columns_agree(self) -> RetentionFitPayload:
+        n = len(self.order_id)
+        for name in ("customer_id", "day", "minutes_late", "failed_attempts"):
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"{name} has not one entry per order_id")
+        return self
+
+
+class RetentionCoefficient(_Payload):
+    """One fitted coefficient of the experience effect, with its 95 % interval.
+
+    ``part`` ``hazard``: log hazard ratio of the next order per unit of the
+    covariate; ``churn``: logit of leaving after a delivery.
+    """
+
+    part: str = Field(description="hazard or churn")
+    name: str
+    coef: float
+    se: float
+    low: float
+    high: float
+
+
+class RetentionFitResult(_Payload):
+    """What a ``retention_fit`` job returns: the learned pricing and its fit."""
+
+    start: dt.date
+    end: dt.date
+    pricing: LatenessPricing
+    coefficients: tuple[RetentionCoefficient, ...]
+    n_spells: int
+    n_events: int
+    n_customers: int
+    n_orders: int
+    customer_values: dict[str, float] = Field(
+        description="each customer's expected future margin (won) over a year"
+    )

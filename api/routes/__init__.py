@@ -20,6 +20,7 @@ from api.routes import (
     metrics,
     orders,
     plans,
+    retention,
     scenarios,
     slots,
     tracking,
@@ -39,6 +40,7 @@ api_router.include_router(keys.router)
 api_router.include_router(metrics.router)
 api_router.include_router(orders.router)
 api_router.include_router(plans.router)
+api_router.include_router(retention.router)
 api_router.include_router(scenarios.router)
 api_router.include_router(slots.router)
 api_router.include_router(tracking.router)

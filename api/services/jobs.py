@@ -23,6 +23,7 @@ from api.jobs.queue import JobPublic, JobQueue
 from api.jobs.runner import JobHook, JobRunner
 from api.services.errors import Conflict, Forbidden, NotFound
 from api.services.plans import plan_hooks
+from api.services.retention import retention_hooks
 from api.settings import Settings
 
 __all__ = ["CANCELLERS", "cancel_job", "make_runner"]
@@ -39,13 +40,14 @@ def make_runner(
     """The job runner of one process, configured from ``settings``.
 
     ``hooks`` default to storing the plans of plan jobs
-    (:func:`api.services.plans.plan_hooks`); ``workers`` to
+    (:func:`api.services.plans.plan_hooks`) and the pricing of retention
+    fits (:func:`api.services.retention.retention_hooks`); ``workers`` to
     ``settings.job_workers``.
     """
     return JobRunner(
         sessions,
         kinds=kinds,
-        hooks=plan_hooks(kinds) if hooks is None else hooks,
+        hooks=[*plan_hooks(kinds), *retention_hooks(kinds)] if hooks is None else hooks,
         workers=settings.job_workers if workers is None else workers,
         dask_scheduler=settings.dask_scheduler,
         lease_seconds=settings.job_lease_seconds,
@@ -58,6 +60,7 @@ CANCELLERS: dict[str, frozenset[Role]] = {
     "reoptimize": frozenset({Role.dispatcher}),
     "forecast": frozenset({Role.planner}),
     "scenario": frozenset({Role.planner}),
+    "retention_fit": frozenset({Role.planner}),
 }
 
 

@@ -1,4 +1,4 @@
-"""Role-matrix rows for the slots, forecasts and scenarios routes."""
+"""Role-matrix rows for the slots, forecasts, scenarios and retention routes."""
 
 from __future__ import annotations
 
@@ -34,4 +34,9 @@ ROWS: dict[tuple[str, str], Case] = {
         },
     ),
     ("GET", "/v1/scenarios/{job_id}"): case(Role.planner, job_id="no-such-job"),
+    ("POST", "/v1/retention/fit"): case(
+        Role.planner, body={"from": "2026-11-01", "until": "2026-11-30"}
+    ),
+    ("GET", "/v1/retention/fit/{job_id}"): case(Role.planner, job_id="no-such-job"),
+    ("GET", "/v1/retention/pricing"): case(Role.planner),
 }

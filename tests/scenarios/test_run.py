@@ -133,8 +133,9 @@ def test_earliest_start_leaves_room_for_calibration() -> None:
 def test_retention_cost_prices_late_and_failed_orders() -> None:
     """On time costs nothing; late and failed orders cost their expected loss."""
     from scenarios.run import _retention_cost
+    from scenarios.truth import truth_pricing
     from tracking.events import FailureReason
-    from tracking.feedback import CustomerValue, LatenessPricing, expected_loss
+    from tracking.feedback import CustomerValue, expected_loss
     from tracking.outcomes import DeliveryOutcome
 
     on_time = DeliveryOutcome(
@@ -150,7 +151,8 @@ def test_retention_cost_prices_late_and_failed_orders() -> None:
         failure_reasons=(FailureReason.NOT_HOME,),
     )
     unknown = DeliveryOutcome(order_id="d", delivered=True, attempts=1)
-    customer, pricing = CustomerValue(value=50_000.0), LatenessPricing()
+    customer, pricing = CustomerValue(value=50_000.0), truth_pricing()
+    assert pricing.churn_uplift == pytest.approx(0.008)
     assert _retention_cost([on_time, unknown], 50_000.0) == (1, 0.0, 0.0)
     customers, lost, loss = _retention_cost([on_time, late, failed], 50_000.0)
     assert customers == 3

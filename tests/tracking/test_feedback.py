@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from routing.model import Costs, Depot, Job, Location, Problem, TimeWindow, Vehicle
 from routing.plan import Plan, StepType
 from routing.solver import SolveParams, check, solve
+from scenarios.truth import truth_pricing
 from tests.tracking.conftest import TRAVEL
 from tracking.feedback import (
     CustomerValue,
@@ -19,24 +23,28 @@ from tracking.feedback import (
     expected_loss,
     order_costs,
 )
+from tracking.retention import ExperienceEffect
 
+#: Priced like the synthetic city (its generator's coefficients), so the
+#: tests below price something; a deployment learns its own.
+PRICING = truth_pricing()
 HIGH = CustomerValue(value=2_000_000.0, sensitivity=2.0)
 LOW = CustomerValue(value=50_000.0, sensitivity=0.5)
 
 
 def test_loss_is_zero_on_time_and_grows_with_lateness() -> None:
     """No loss on time; more minutes, more sensitivity or more value lose more."""
-    assert expected_loss(HIGH, 0) == 0.0
-    losses = [expected_loss(LOW, m) for m in (1, 10, 30, 120)]
+    assert expected_loss(HIGH, 0, PRICING) == 0.0
+    losses = [expected_loss(LOW, m, PRICING) for m in (1, 10, 30, 120)]
     assert losses == sorted(losses) and losses[0] > 0
-    assert expected_loss(HIGH, 30) > expected_loss(LOW, 30)
+    assert expected_loss(HIGH, 30, PRICING) > expected_loss(LOW, 30, PRICING)
     twice = CustomerValue(value=50_000.0, sensitivity=1.0)
-    assert expected_loss(twice, 30) > expected_loss(LOW, 30)
+    assert expected_loss(twice, 30, PRICING) > expected_loss(LOW, 30, PRICING)
 
 
 def test_loss_follows_the_formula() -> None:
     """Slower next order plus churn: margin * (G - 1) + s * uplift * value."""
-    pricing = LatenessPricing()
+    pricing = PRICING
     gap = math.exp(2.0 * pricing.lateness_coef * math.log1p(30))
     expected = HIGH.order_margin * (gap - 1) + 2.0 * pricing.churn_uplift * HIGH.value
     assert expected_loss(HIGH, 30, pricing) == pytest.approx(expected)
@@ -79,17 +87,19 @@ def _day(n: int = 12, seed: int = 3) -> tuple[Problem, dict[str, CustomerValue]]
 def test_costs_follow_value_and_sensitivity_with_a_cap() -> None:
     """Valuable, sensitive customers cost more per late minute, up to the cap."""
     problem, customers = _day()
-    costs = order_costs(problem, customers)
+    costs = order_costs(problem, customers, PRICING)
     assert costs["o0"].lateness_cost > 10 * costs["o1"].lateness_cost
     assert costs["o0"].penalty > costs["o1"].penalty
-    capped = order_costs(problem, customers, LatenessPricing(max_per_minute=100.0))
+    capped = order_costs(
+        problem, customers, PRICING.model_copy(update={"max_per_minute": 100.0})
+    )
     assert max(c.lateness_cost for c in capped.values()) == 100.0
 
 
 def test_apply_costs_copies_the_problem() -> None:
     """Costs land on the jobs of a copy; the original keeps hard windows."""
     problem, customers = _day(4)
-    priced = apply_costs(problem, order_costs(problem, customers))
+    priced = apply_costs(problem, order_costs(problem, customers, PRICING))
     assert all(j.lateness_cost is None for j in problem.jobs)
     assert all(j.lateness_cost is not None and j.penalty for j in priced.jobs)
 
@@ -102,7 +112,7 @@ def _lost(plan: Plan, customers: dict[str, CustomerValue]) -> tuple[float, int, 
             if s.type != StepType.JOB or s.id is None:
                 continue
             who = customers[f"c{s.id[1:]}"]
-            lost += expected_loss(who, math.ceil(s.late / 60))
+            lost += expected_loss(who, math.ceil(s.late / 60), PRICING)
             if s.late == 0:
                 high += who is HIGH
                 low += who is LOW
@@ -117,7 +127,7 @@ def test_valuable_customers_are_served_on_time_first() -> None:
     weighted one keeps more valuable customers on time and loses less.
     """
     problem, customers = _day()
-    weighted = order_costs(problem, customers)
+    weighted = order_costs(problem, customers, PRICING)
     mean_rate = float(np.mean([c.lateness_cost for c in weighted.values()]))
     mean_penalty = float(np.mean([c.penalty for c in weighted.values()]))
     uniform = dict.fromkeys(
@@ -138,3 +148,113 @@ def test_valuable_customers_are_served_on_time_first() -> None:
     assert high_w == 6 and high_w > low_w
     assert high_w >= high_u
     assert lost_w < lost_u
+
+
+def _effect(
+    late: float = -0.12,
+    failed: float = -0.08,
+    g0: float = -6.0,
+    g_late: float = 1.6,
+    se: float = 0.02,
+) -> ExperienceEffect:
+    """A fitted effect as :func:`tracking.retention.experience_effect` returns."""
+    return ExperienceEffect(
+        names=("log1p_late", "log1p_early", "failed_attempts"),
+        coef=np.array([late, 0.01, failed]),
+        se=np.array([se, se, 2 * se]),
+        n_spells=5_000,
+        n_events=4_000,
+        n_customers=900,
+        day_effects=True,
+        iterations=12,
+        churn_names=("constant", "late", "failed_attempts"),
+        churn_coef=np.array([g0, g_late, 0.3]),
+        churn_se=np.array([0.2, 0.3, 0.4]),
+    )
+
+
+def test_from_effect_reads_the_fitted_coefficients() -> None:
+    """Lateness and failure are the negated hazard coefficients; churn uplift
+    is the logistic of (constant + late) minus that of the constant."""
+    pricing = LatenessPricing.from_effect(_effect(), max_per_minute=900.0)
+    assert pricing.lateness_coef == pytest.approx(0.12)
+    assert pricing.failure_coef == pytest.approx(0.08)
+    p0, p1 = 1 / (1 + math.exp(6.0)), 1 / (1 + math.exp(6.0 - 1.6))
+    assert pricing.churn_uplift == pytest.approx(p1 - p0)
+    assert pricing.max_per_minute == 900.0
+    lateness = pricing.intervals["lateness_coef"]
+    assert lateness.se == pytest.approx(0.02)
+    assert lateness.low < 0.12 < lateness.high
+    assert pricing.intervals["failure_coef"].se == pytest.approx(0.04)
+    churn = pricing.intervals["churn_uplift"]
+    assert churn.low < pricing.churn_uplift < churn.high
+
+
+def test_from_effect_without_a_covariate_prices_nothing_for_it() -> None:
+    """A covariate the fit left out, or one of the wrong sign, costs nothing."""
+    effect = _effect(late=0.05)
+    no_churn = ExperienceEffect(
+        names=("log1p_late",),
+        coef=np.array([-0.1]),
+        se=np.array([0.01]),
+        n_spells=1,
+        n_events=1,
+        n_customers=1,
+        day_effects=True,
+        iterations=1,
+    )
+    assert LatenessPricing.from_effect(effect).lateness_coef == 0.0
+    bare = LatenessPricing.from_effect(no_churn)
+    assert (bare.failure_coef, bare.churn_uplift) == (0.0, 0.0)
+    assert set(bare.intervals) == {"lateness_coef"}
+
+
+def test_uniform_pricing_is_the_plain_window_penalty() -> None:
+    """Without a fit, lateness costs nothing and a drop its margin + handling."""
+    problem, customers = _day(4)
+    pricing = LatenessPricing.uniform()
+    costs = order_costs(problem, customers, pricing)
+    for order in problem.orders:
+        who = customers[order.customer_id or ""]
+        assert costs[order.id].lateness_cost == 0.0
+        assert costs[order.id].penalty == pytest.approx(
+            who.order_margin + pricing.redelivery_cost
+        )
+
+
+def test_pricing_needs_its_coefficients() -> None:
+    """No silent default: a pricing without coefficients is an error."""
+    with pytest.raises(ValueError, match="lateness_coef"):
+        LatenessPricing()  # type: ignore[call-arg]
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(
+    late=st.floats(-1.0, 1.0),
+    failed=st.floats(-1.0, 1.0),
+    g0=st.floats(-10.0, 3.0),
+    g_late=st.floats(-5.0, 5.0),
+    value=st.floats(0.0, 5_000_000.0),
+    sensitivity=st.floats(0.0, 3.0),
+    minutes=st.lists(st.floats(0.0, 2_000.0), min_size=2, max_size=6),
+)
+def test_fitted_pricing_is_non_negative_and_monotone(
+    late: float,
+    failed: float,
+    g0: float,
+    g_late: float,
+    value: float,
+    sensitivity: float,
+    minutes: list[float],
+) -> None:
+    """Whatever the fit, its coefficients are >= 0 and a later delivery never
+    costs less."""
+    pricing = LatenessPricing.from_effect(
+        _effect(late=late, failed=failed, g0=g0, g_late=g_late)
+    )
+    assert min(pricing.lateness_coef, pricing.failure_coef) >= 0.0
+    assert 0.0 <= pricing.churn_uplift <= 1.0
+    who = CustomerValue(value=value, sensitivity=sensitivity)
+    losses = [expected_loss(who, m, pricing) for m in sorted(minutes)]
+    assert all(b >= a for a, b in itertools.pairwise(losses))
+    assert losses[0] >= 0.0

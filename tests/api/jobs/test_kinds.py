@@ -21,9 +21,16 @@ EXAMPLE = Path(__file__).resolve().parents[3] / "docs/examples/small_problem.jso
 
 
 def test_default_kinds_are_listed_in_one_place() -> None:
-    """The service's four kinds exist without importing any router."""
+    """The service's five kinds exist without importing any router."""
     kinds = default_kinds()
-    assert kinds.names() == ["forecast", "plan", "reoptimize", "scenario"]
+    assert kinds.names() == [
+        "forecast",
+        "plan",
+        "reoptimize",
+        "retention_fit",
+        "scenario",
+    ]
+    assert kinds.get("retention_fit") is kinds.retention_fit
     assert kinds.get("plan") is kinds.plan
     assert kinds.plan_kinds == {"plan", "reoptimize"}
 

@@ -1,0 +1,126 @@
+"""The ``retention_fit`` job: learn the deployment's lateness pricing.
+
+From the observable order history of the tracked days (its payload),
+:func:`tracking.retention.experience_effect` fits the effect of delivery
+experience on the next order and on leaving;
+:meth:`tracking.feedback.LatenessPricing.from_effect` turns it into pricing
+coefficients, and :func:`tracking.retention.customer_values` gives each
+customer's expected future margin. A history too short to fit fails the job
+with the reason (:class:`RetentionFitError`): there is no fallback pricing.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from api.jobs.handlers import Progress
+from api.jobs.payloads import (
+    RetentionCoefficient,
+    RetentionFitPayload,
+    RetentionFitResult,
+)
+from tracking.feedback import LatenessPricing
+from tracking.retention import ExperienceEffect, customer_values, experience_effect
+
+__all__ = ["MIN_SPELLS", "ORDER_MARGIN", "RetentionFitError", "fit_retention"]
+
+#: Fewest spells (a delivery and the time to the customer's next order) a
+#: fit needs before its coefficients price anything.
+MIN_SPELLS = 200
+#: The basket (won) and margin customer values are priced at: tracking does
+#: not record an order's value (as :data:`api.services.metrics.ORDER_VALUE`).
+ORDER_VALUE = 35_000.0
+ORDER_MARGIN = 0.25
+
+
+class RetentionFitError(ValueError):
+    """The history cannot be fitted; the message says why."""
+
+
+def history_of(payload: RetentionFitPayload) -> pd.DataFrame:
+    """The order history :mod:`tracking.retention` reads, from the payload."""
+    days = pd.to_datetime(pd.Series(payload.day, dtype="datetime64[ns]"))
+    return pd.DataFrame(
+        {
+            "customer_id": list(payload.customer_id),
+            "order_id": list(payload.order_id),
+            "ds": days,
+            "delivery_date": days,
+            "minutes_late": list(payload.minutes_late),
+            "failed_attempts": list(payload.failed_attempts),
+        }
+    )
+
+
+def _coefficients(effect: ExperienceEffect) -> tuple[RetentionCoefficient, ...]:
+    z = 1.959963984540054
+    out = [
+        RetentionCoefficient(
+            part=part,
+            name=name,
+            coef=float(c),
+            se=float(se),
+            low=float(c) - z * float(se),
+            high=float(c) + z * float(se),
+        )
+        for part, names, coef, ses in (
+            ("hazard", effect.names, effect.coef, effect.se),
+            ("churn", effect.churn_names, effect.churn_coef, effect.churn_se),
+        )
+        for name, c, se in zip(names, coef, ses, strict=True)
+    ]
+    for c in out:
+        if not all(math.isfinite(v) for v in (c.coef, c.se)):
+            raise RetentionFitError(
+                f"the fit did not converge: {c.part} coefficient {c.name} is "
+                f"{c.coef} (se {c.se})"
+            )
+    return tuple(out)
+
+
+def fit_retention(
+    payload: RetentionFitPayload, progress: Progress
+) -> RetentionFitResult:
+    """Fit the experience effect on the history and derive the pricing.
+
+    Raises
+    ------
+    RetentionFitError
+        Fewer than :data:`MIN_SPELLS` spells, or the estimator cannot fit.
+    """
+    window = f"{payload.start}..{payload.end}"
+    if not payload.order_id:
+        raise RetentionFitError(
+            f"no attempted delivery of a known customer was tracked in {window}"
+        )
+    history = history_of(payload)
+    progress(0.1, f"fitting the experience effect on {len(history)} deliveries")
+    try:
+        effect = experience_effect(history, end=payload.end)
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+        raise RetentionFitError(
+            f"the history of {window} cannot be fitted: {exc}"
+        ) from exc
+    if effect.n_spells < MIN_SPELLS:
+        raise RetentionFitError(
+            f"too little history in {window}: {effect.n_spells} spells "
+            f"(a delivery followed by the customer's next order or the end), "
+            f"at least {MIN_SPELLS} needed"
+        )
+    coefficients = _coefficients(effect)
+    progress(0.8, "pricing and customer values")
+    values = customer_values(history, order_value=ORDER_VALUE, margin=ORDER_MARGIN)
+    return RetentionFitResult(
+        start=payload.start,
+        end=payload.end,
+        pricing=LatenessPricing.from_effect(effect),
+        coefficients=coefficients,
+        n_spells=effect.n_spells,
+        n_events=effect.n_events,
+        n_customers=effect.n_customers,
+        n_orders=len(history),
+        customer_values={str(k): round(float(v), 2) for k, v in values.items()},
+    )

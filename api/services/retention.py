@@ -1,0 +1,318 @@
+"""The deployment's lateness pricing, learned from its own tracked days.
+
+``POST /v1/retention/fit`` builds the observable order history of the
+tracked days in a window (:func:`api.services.metrics.history_frame`) and
+queues a ``retention_fit`` job with it (:mod:`api.jobs.retention_fit`);
+when the job succeeds, :func:`store_fit` keeps the pricing, the fitted
+coefficients with their intervals and the customers' values as a row of
+``retention_pricing``. ``GET /v1/retention/pricing`` is the newest one.
+Nothing here feeds planning yet.
+
+With ``MILEPOST_RETENTION_FIT_AT=HH:MM`` each serving process runs a
+:class:`RetentionFitSchedule`: once the shop's clock passes that time, it
+queues the day's fit unless one was queued for that day already
+(:func:`submit_nightly`; the day is a primary key, so several processes
+queue one job a day).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.db import retention as fits
+from api.jobs.kinds import JobKinds, OnSuccess
+from api.jobs.payloads import (
+    RetentionCoefficient,
+    RetentionFitPayload,
+    RetentionFitResult,
+)
+from api.jobs.queue import JobPublic, JobQueue
+from api.jobs.runner import JobHook
+from api.services.errors import FieldError, Invalid, NotFound
+from api.services.metrics import MAX_DAYS, history_frame, outcomes_between
+from api.services.watch import shop_today
+from api.settings import Settings
+from routing.units import TIMEZONE
+from tracking.feedback import LatenessPricing
+
+__all__ = [
+    "DEFAULT_DAYS",
+    "CustomerValueSummary",
+    "RetentionFitCreate",
+    "RetentionFitJobPublic",
+    "RetentionFitSchedule",
+    "RetentionPricingPublic",
+    "create_fit",
+    "read_fit",
+    "read_pricing",
+    "retention_hooks",
+    "store_fit",
+    "submit_nightly",
+]
+
+log = logging.getLogger("milepost.retention")
+
+#: Days of history a fit reads when no ``from`` is given (ending ``until``).
+DEFAULT_DAYS = 365
+NO_FIT = "no fit yet: POST /v1/retention/fit"
+
+
+class RetentionFitCreate(BaseModel):
+    """The tracked days to learn from: ``from..until`` (inclusive).
+
+    ``until`` defaults to today (the shop's), ``from`` to
+    :data:`DEFAULT_DAYS` days before it; at most ``MAX_DAYS`` days.
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    start: dt.date | None = Field(default=None, alias="from")
+    until: dt.date | None = None
+
+
+class RetentionFitJobPublic(JobPublic):
+    """A retention fit job; ``result`` is set once it has succeeded."""
+
+    result: RetentionFitResult | None = None
+
+
+class CustomerValueSummary(BaseModel):
+    """The customers' expected future margins (won, a year) of a fit."""
+
+    customers: int
+    mean: float | None
+    median: float | None
+    p90: float | None
+
+
+class RetentionPricingPublic(BaseModel):
+    """The deployment's current lateness pricing and the fit it came from."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    job_id: str
+    created_at: dt.datetime
+    status: str
+    start: dt.date = Field(serialization_alias="from")
+    until: dt.date
+    pricing: LatenessPricing
+    coefficients: list[RetentionCoefficient]
+    n_spells: int
+    n_events: int
+    n_customers: int
+    n_orders: int
+    customer_values: CustomerValueSummary
+
+
+def _window(request: RetentionFitCreate) -> tuple[dt.date, dt.date]:
+    until = request.until or shop_today()
+    if request.start is not None:
+        start = request.start
+    elif until.toordinal() > DEFAULT_DAYS:
+        start = until - dt.timedelta(days=DEFAULT_DAYS - 1)
+    else:
+        start = dt.date.min
+    if start > until:
+        raise Invalid([FieldError(field="from", reason=f"after until ({until})")])
+    if (until - start).days + 1 > MAX_DAYS:
+        raise Invalid(
+            [
+                FieldError(
+                    field="from",
+                    reason=f"{(until - start).days + 1} days before until; "
+                    f"at most {MAX_DAYS}",
+                )
+            ]
+        )
+    return start, until
+
+
+def fit_payload(session: Session, start: dt.date, end: dt.date) -> RetentionFitPayload:
+    """The observable order history of the tracked days ``start..end``."""
+    history = history_frame(outcomes_between(session, start, end))
+    return RetentionFitPayload(
+        start=start,
+        end=end,
+        order_id=tuple(history["order_id"].astype(str)),
+        customer_id=tuple(history["customer_id"].astype(str)),
+        day=tuple(d.date() for d in history["ds"]),
+        minutes_late=tuple(float(m) for m in history["minutes_late"]),
+        failed_attempts=tuple(int(f) for f in history["failed_attempts"]),
+    )
+
+
+def create_fit(
+    session: Session, *, queue: JobQueue, request: RetentionFitCreate
+) -> JobPublic:
+    """Queue a fit of the tracked days' history (422 naming a bad window)."""
+    start, end = _window(request)
+    payload = fit_payload(session, start, end)
+    return queue.public(queue.submit(session, queue.kinds.retention_fit, payload))
+
+
+def read_fit(
+    session: Session, *, queue: JobQueue, job_id: str
+) -> RetentionFitJobPublic:
+    """A fit job: status and progress (the reason if it failed), the fit when done."""
+    kind = queue.kinds.retention_fit
+    found = queue.result(session, job_id, kind)
+    if found is None:
+        raise NotFound(f"no {kind.name} {job_id}")
+    row, result = found
+    return RetentionFitJobPublic(**queue.public(row).model_dump(), result=result)
+
+
+def read_pricing(session: Session) -> RetentionPricingPublic:
+    """The newest successful fit (:class:`NotFound` before the first)."""
+    row = fits.current_fit(session)
+    if row is None:
+        raise NotFound(NO_FIT)
+    values = np.array(list(row.customer_values.values()), dtype=np.float64)
+    have = len(values) > 0
+    return RetentionPricingPublic(
+        job_id=row.job_id,
+        created_at=row.created_at,
+        status=row.status,
+        start=row.start,
+        until=row.end,
+        pricing=LatenessPricing.model_validate(row.pricing),
+        coefficients=[RetentionCoefficient.model_validate(c) for c in row.coefficients],
+        n_spells=row.n_spells,
+        n_events=row.n_events,
+        n_customers=row.n_customers,
+        n_orders=row.n_orders,
+        customer_values=CustomerValueSummary(
+            customers=len(values),
+            mean=round(float(values.mean()), 2) if have else None,
+            median=round(float(np.median(values)), 2) if have else None,
+            p90=round(float(np.quantile(values, 0.9)), 2) if have else None,
+        ),
+    )
+
+
+def store_fit(
+    session: Session,
+    job_id: str,
+    payload: RetentionFitPayload,  # noqa: ARG001
+    result: RetentionFitResult,
+) -> None:
+    """Keep a succeeded fit: it becomes the current pricing."""
+    fits.save_fit(session, job_id=job_id, result=result)
+
+
+def retention_hooks(kinds: JobKinds) -> list[tuple[str, JobHook]]:
+    """The hook that stores the pricing of finished retention fits."""
+    return [(kinds.retention_fit.name, OnSuccess(kinds.retention_fit, store_fit))]
+
+
+# --- the nightly fit ------------------------------------------------------------
+
+
+def fit_time(value: str | None) -> dt.time | None:
+    """``MILEPOST_RETENTION_FIT_AT`` as a time (None: no nightly fit)."""
+    if not value:
+        return None
+    hours, minutes = value.split(":")
+    return dt.time(int(hours), int(minutes))
+
+
+def submit_nightly(
+    session: Session, *, queue: JobQueue, now: dt.datetime, at: dt.time
+) -> JobPublic | None:
+    """Queue the shop day's nightly fit if ``at`` (shop time) has passed at
+    ``now`` and none was queued for that day yet; the job, or None.
+
+    The day is claimed first in ``retention_nightly_fits`` (its primary
+    key), so of several processes only one queues it: the others' claim
+    fails (at once, or when the first commits) and they queue nothing. The
+    fit reads the default window (:data:`DEFAULT_DAYS` days to the shop's
+    day). The caller commits.
+    """
+    local = now.astimezone(TIMEZONE)
+    day = local.date()
+    if local < dt.datetime.combine(day, at, tzinfo=TIMEZONE):
+        return None
+    claim = fits.claim_night(session, day=day)
+    if claim is None:
+        return None
+    job = create_fit(session, queue=queue, request=RetentionFitCreate(until=day))
+    claim.job_id = job.id
+    return job
+
+
+class RetentionFitSchedule:
+    """Queues the nightly retention fit (``MILEPOST_RETENTION_FIT_AT``).
+
+    A daemon thread that every ``poll`` seconds calls :meth:`tick`; off (its
+    :meth:`start` does nothing) when the setting is unset.
+    """
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        queue: JobQueue,
+        settings: Settings,
+        *,
+        poll: float = 60.0,
+        now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self.sessions = sessions
+        self.queue = queue
+        self.at = fit_time(settings.retention_fit_at)
+        self.poll = poll
+        self.now = now
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def enabled(self) -> bool:
+        """Whether a nightly time is set."""
+        return self.at is not None
+
+    def start(self) -> None:
+        """Start the thread (no-op when off or already running)."""
+        if not self.enabled or self._thread is not None:
+            return
+        self._stopping.clear()
+        self._thread = threading.Thread(
+            target=self._run, name="retention-fit-schedule", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the thread."""
+        self._stopping.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout)
+
+    def tick(self) -> JobPublic | None:
+        """Queue the day's fit if it is due; the job queued, if any.
+
+        Never raises: a failure is logged with its traceback.
+        """
+        if self.at is None:
+            return None
+        try:
+            with self.sessions.begin() as session:
+                job = submit_nightly(
+                    session, queue=self.queue, now=self.now(), at=self.at
+                )
+        except Exception:
+            log.exception("nightly retention fit: queueing failed")
+            return None
+        if job is not None:
+            log.info("nightly retention fit queued", extra={"job_id": job.id})
+        return job
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self.tick()
+            self._stopping.wait(self.poll)
