@@ -594,6 +594,7 @@ _WHAT = {
     "reoptimize": "the plan could not be re-optimised",
     "forecast": "the forecast could not be made",
     "scenario": "the scenarios could not be compared",
+    "retention_fit": "the retention effect could not be fitted",
 }
 
 
