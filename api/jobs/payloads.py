@@ -7,7 +7,7 @@ the worker validates it back into the same model.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -25,6 +25,7 @@ __all__ = [
     "DemandForecast",
     "ForecastSpec",
     "PlanPayload",
+    "PlanPricing",
     "PlanResult",
     "ReoptimisePayload",
     "ReoptimiseResult",
@@ -39,12 +40,24 @@ class _Payload(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class PlanPricing(_Payload):
+    """How a plan's orders were priced: ``learned`` from the retention fit
+    ``fit`` (a job id), or ``uniform`` (the problem's own prices), and why."""
+
+    source: Literal["learned", "uniform"]
+    fit: str | None = Field(default=None, description="the retention fit used")
+    reason: str | None = Field(default=None, description="why uniform")
+
+
 class _PlanPayloadBase(_Payload):
     problem: Problem = Field(description="what to solve")
     params: SolveParams = Field(default_factory=SolveParams)
     day: dt.date = Field(description="the delivery date the plan is for")
     depot_id: str | None = Field(
         default=None, description="the depot it plans; None: several"
+    )
+    pricing: PlanPricing | None = Field(
+        default=None, description="how the problem's orders were priced"
     )
 
     @field_validator("params", mode="before")

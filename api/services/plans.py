@@ -21,7 +21,8 @@ edited, only superseded.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+import json
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.json_schema import SkipJsonSchema
@@ -36,6 +37,7 @@ from api.db.tables_jobs import JobRow
 from api.jobs.kinds import JobKinds, MalformedJob, OnSuccess
 from api.jobs.payloads import (
     PlanPayload,
+    PlanPricing,
     PlanResult,
     ReoptimisePayload,
     ReoptimiseResult,
@@ -51,6 +53,12 @@ from api.services.errors import (
     check_max_items,
 )
 from api.services.problems import problem_for
+from api.services.retention import (
+    RetentionCost,
+    current_pricing,
+    priced,
+    retention_of,
+)
 from api.services.travel import plan_travel
 from routing.bounds import Day, Real, Whole
 from routing.io import InputError
@@ -99,12 +107,42 @@ PlanState = Literal[
 ]
 
 
+#: Why a ``learned`` plan was priced uniformly.
+NO_FIT_YET = "no retention fit yet"
+
+
 class PlanParams(SolveParams):
-    """How to solve (:class:`routing.solver.SolveParams`), time limit capped."""
+    """How to solve (:class:`routing.solver.SolveParams`), time limit capped.
+
+    ``pricing="learned"`` (the default) prices each order's lateness and drop
+    by its customer's value with the deployment's newest retention fit
+    (:mod:`api.services.retention`), once there is one; ``"uniform"`` keeps
+    the problem's own prices.
+    """
 
     time_limit: Real = Field(
         default=10.0, gt=0.0, le=MAX_TIME_LIMIT, description="seconds"
     )
+    pricing: Literal["learned", "uniform"] = Field(
+        default="learned",
+        description="learned: price orders with the newest retention fit",
+    )
+
+    def solve_params(self) -> SolveParams:
+        """The solver's parameters (without the service's options)."""
+        return SolveParams.model_validate(self.model_dump(exclude={"pricing"}))
+
+
+def _priced(
+    session: Session, problem: Problem, params: PlanParams
+) -> tuple[Problem, PlanPricing]:
+    """``problem`` priced as ``params.pricing`` asks, and how it was."""
+    if params.pricing == "uniform":
+        return problem, PlanPricing(source="uniform", reason="asked for")
+    current = current_pricing(session)
+    if current is None:
+        return problem, PlanPricing(source="uniform", reason=NO_FIT_YET)
+    return priced(problem, current), PlanPricing(source="learned", fit=current.job_id)
 
 
 class PlanCreate(BaseModel):
@@ -196,7 +234,10 @@ class PlanPublic(BaseModel):
     """A plan, or the state of the job making it.
 
     ``plan`` and ``summary`` are there once the job succeeded; ``changes``
-    for a re-optimised or edited plan (against ``parent_id``);
+    for a re-optimised or edited plan (against ``parent_id``); ``pricing``
+    how its orders were priced (None for an edited plan); ``retention`` the
+    expected retention cost of its planned times with the newest retention
+    fit (None before the first fit);
     ``superseded_by`` names the plan that replaced this one (None for a
     discarded draft); ``locked`` the orders whose stop keeps its van and
     place when the plan is re-optimised.
@@ -213,6 +254,8 @@ class PlanPublic(BaseModel):
     parent_id: str | None = None
     superseded_by: str | None = None
     locked: list[str] = Field(default_factory=list)
+    pricing: PlanPricing | None = None
+    retention: RetentionCost | None = None
     created_at: dt.datetime
     dispatched_at: dt.datetime | None = None
 
@@ -337,17 +380,28 @@ class _PayloadHead(BaseModel):
     day: dt.date
     depot_id: str | None = None
     parent_id: str | None = None
+    pricing: PlanPricing | None = None
+
+    @field_validator("pricing", mode="before")
+    @classmethod
+    def _json(cls, value: Any) -> Any:
+        # The database gives a nested field as its JSON text.
+        return json.loads(value) if isinstance(value, str) else value
 
 
-def _job_view(session: Session, queue: JobQueue, job: JobRow) -> PlanPublic:
-    """A plan whose job has not stored it: queued, running or failed."""
+def _head(session: Session, job: JobRow) -> _PayloadHead:
     fields = job_rows.payload_fields(
         session, job_id=job.id, keys=list(_PayloadHead.model_fields)
     )
     try:
-        head = _PayloadHead.model_validate(fields)
-    except ValidationError as exc:
+        return _PayloadHead.model_validate(fields)
+    except (ValidationError, json.JSONDecodeError) as exc:
         raise MalformedJob(f"malformed payload of a {job.kind} job: {exc}") from None
+
+
+def _job_view(session: Session, queue: JobQueue, job: JobRow) -> PlanPublic:
+    """A plan whose job has not stored it: queued, running or failed."""
+    head = _head(session, job)
     public = queue.public(job)
     return PlanPublic(
         id=job.id,
@@ -356,6 +410,7 @@ def _job_view(session: Session, queue: JobQueue, job: JobRow) -> PlanPublic:
         depot_id=head.depot_id,
         job=public,
         parent_id=head.parent_id,
+        pricing=head.pricing,
         created_at=job.created_at,
     )
 
@@ -371,6 +426,7 @@ def _public(
     child = None
     if row.status == "superseded":
         child = plan_rows.child_of(session, plan_id=row.id)
+    current = current_pricing(session)
     return PlanPublic(
         id=row.id,
         status=row.status,
@@ -383,6 +439,10 @@ def _public(
         parent_id=row.parent_id,
         superseded_by=None if child is None else child.id,
         locked=list(row.locks or ()),
+        pricing=None if job is None else _head(session, job).pricing,
+        retention=None
+        if current is None
+        else retention_of(row.problem, row.plan, current),
         created_at=row.created_at,
         dispatched_at=row.dispatched_at,
     )
@@ -462,11 +522,14 @@ def create_plan(
     Field errors name the request's fields (``problem``, ``day``).
     """
     problem, day, depot_id = _problem_of(session, request, max_items)
+    params = request.params or PlanParams()
+    problem, pricing = _priced(session, problem, params)
     payload = PlanPayload(
         problem=problem,
-        params=request.params or PlanParams(),
+        params=params.solve_params(),
         day=day,
         depot_id=depot_id,
+        pricing=pricing,
     )
     return _accepted(queue, queue.submit(session, queue.kinds.plan, payload))
 
@@ -496,13 +559,16 @@ def reoptimise_plan(
     errors = state_errors(row.problem, state)
     if errors:
         raise Invalid([_state_error(line) for line in errors])
+    params = request.params or PlanParams()
+    problem, pricing = _priced(session, row.problem, params)
     payload = ReoptimisePayload(
-        problem=row.problem,
+        problem=problem,
         state=state,
-        params=request.params or PlanParams(),
+        params=params.solve_params(),
         day=row.day,
         depot_id=row.depot_id,
         parent_id=row.id,
+        pricing=pricing,
     )
     return _accepted(queue, queue.submit(session, queue.kinds.reoptimize, payload))
 

@@ -6,7 +6,11 @@ queues a ``retention_fit`` job with it (:mod:`api.jobs.retention_fit`);
 when the job succeeds, :func:`store_fit` keeps the pricing, the fitted
 coefficients with their intervals and the customers' values as a row of
 ``retention_pricing``. ``GET /v1/retention/pricing`` is the newest one.
-Nothing here feeds planning yet.
+
+Planning uses the newest fit (:func:`current_pricing`): :func:`priced`
+gives every order of a problem the soft-window prices of its customer's
+value, and :func:`retention_of` is the expected retention cost of a plan's
+planned times.
 
 With ``MILEPOST_RETENTION_FIT_AT=HH:MM`` each serving process runs a
 :class:`RetentionFitSchedule`: once the shop's clock passes that time, it
@@ -20,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,22 +41,34 @@ from api.jobs.queue import JobPublic, JobQueue
 from api.jobs.runner import JobHook
 from api.services.errors import FieldError, Invalid, NotFound
 from api.services.metrics import MAX_DAYS, history_frame, outcomes_between
-from api.services.watch import shop_today
 from api.settings import Settings
+from routing.model import Problem, TimeWindow
+from routing.plan import Plan
 from routing.units import TIMEZONE
-from tracking.feedback import LatenessPricing
+from tracking.feedback import (
+    CustomerValue,
+    LatenessPricing,
+    apply_costs,
+    expected_loss,
+    order_costs,
+)
 
 __all__ = [
     "DEFAULT_DAYS",
+    "CurrentPricing",
     "CustomerValueSummary",
+    "RetentionCost",
     "RetentionFitCreate",
     "RetentionFitJobPublic",
     "RetentionFitSchedule",
     "RetentionPricingPublic",
     "create_fit",
+    "current_pricing",
+    "priced",
     "read_fit",
     "read_pricing",
     "retention_hooks",
+    "retention_of",
     "store_fit",
     "submit_nightly",
 ]
@@ -112,6 +128,10 @@ class RetentionPricingPublic(BaseModel):
 
 
 def _window(request: RetentionFitCreate) -> tuple[dt.date, dt.date]:
+    # Imported here: the watch imports the console, which imports plans,
+    # which price with this module.
+    from api.services.watch import shop_today
+
     until = request.until or shop_today()
     if request.start is not None:
         start = request.start
@@ -194,6 +214,103 @@ def read_pricing(session: Session) -> RetentionPricingPublic:
             median=round(float(np.median(values)), 2) if have else None,
             p90=round(float(np.quantile(values, 0.9)), 2) if have else None,
         ),
+    )
+
+
+# --- pricing plans ----------------------------------------------------------------
+
+
+class CurrentPricing(BaseModel):
+    """The newest fit's pricing and customers' values (won), and its job."""
+
+    model_config = ConfigDict(frozen=True)
+
+    job_id: str
+    pricing: LatenessPricing
+    values: Mapping[str, float]
+
+    @property
+    def typical(self) -> float:
+        """The median customer value: the value of a customer the fit never saw."""
+        if not self.values:
+            return 0.0
+        return float(np.median(np.array(list(self.values.values()), dtype=np.float64)))
+
+    def customer(self, customer_id: str | None) -> CustomerValue:
+        """A customer's value (the median one when the fit has none for it)."""
+        value = self.values.get(customer_id or "")
+        return CustomerValue(value=self.typical if value is None else float(value))
+
+
+def current_pricing(session: Session) -> CurrentPricing | None:
+    """The newest successful fit's pricing and customer values (None: no fit)."""
+    row = fits.current_fit(session)
+    if row is None:
+        return None
+    return CurrentPricing(
+        job_id=row.job_id,
+        pricing=LatenessPricing.model_validate(row.pricing),
+        values={str(k): float(v) for k, v in row.customer_values.items()},
+    )
+
+
+def priced(problem: Problem, current: CurrentPricing) -> Problem:
+    """``problem`` whose orders carry their customers' lateness and drop prices.
+
+    Each order is priced by its ``customer_id``'s value; a customer the fit
+    has no value for (or an order without one) gets the median value.
+    """
+    customers = {
+        o.customer_id: current.customer(o.customer_id)
+        for o in problem.orders
+        if o.customer_id is not None
+    }
+    default = CustomerValue(value=current.typical)
+    costs = order_costs(problem, customers, current.pricing, default=default)
+    return apply_costs(problem, costs)
+
+
+class RetentionCost(BaseModel):
+    """Expected retention cost (won) of a plan's planned times, by order.
+
+    Each served order's loss is :func:`tracking.feedback.expected_loss` of
+    its customer at the minutes its planned service start is past its
+    window's end (0 when on time, or without a window).
+    """
+
+    fit: str = Field(description="the retention fit (job id) it is priced with")
+    total: float
+    orders: dict[str, float]
+
+
+def _minutes_late(at: int, windows: Sequence[TimeWindow]) -> float:
+    """Minutes a service start at ``at`` is past the window it missed."""
+    if any(w.start <= at <= w.end for w in windows):
+        return 0.0
+    ends = [w.end for w in windows if w.start <= at]
+    return 0.0 if not ends else (at - max(ends)) / 60
+
+
+def retention_of(
+    problem: Problem, plan: Plan, current: CurrentPricing
+) -> RetentionCost:
+    """The expected retention cost of each served order's planned time."""
+    windows: dict[str, tuple[str | None, Sequence[TimeWindow]]] = {}
+    for job in problem.jobs:
+        windows[job.id] = (job.customer_id, job.time_windows)
+    for sh in problem.shipments:
+        windows[sh.id] = (sh.customer_id, sh.delivery.time_windows)
+    orders: dict[str, float] = {}
+    for route in plan.routes:
+        for step in route.steps:
+            if step.type not in ("job", "delivery") or step.id not in windows:
+                continue
+            customer_id, tws = windows[step.id]
+            late = _minutes_late(step.service_start, tws)
+            loss = expected_loss(current.customer(customer_id), late, current.pricing)
+            orders[step.id] = round(loss, 2)
+    return RetentionCost(
+        fit=current.job_id, total=round(sum(orders.values()), 2), orders=orders
     )
 
 
