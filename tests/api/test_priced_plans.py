@@ -181,3 +181,27 @@ def test_retention_is_the_expected_loss_of_each_planned_time(
         assert cost.orders[served] == 0.0
     assert cost.total == pytest.approx(sum(cost.orders.values()))
     assert cost.fit == "fit-x"
+
+
+def test_reoptimising_prices_the_rest_of_the_day(
+    app: FastAPI, client: TestClient, keys: dict[Role, str], small: dict[str, Any]
+) -> None:
+    """A plan made before the first fit is re-optimised with the fit."""
+    key = keys[Role.dispatcher]
+    first = wait_plan(client, key, post_plan(client, key, small)["url"])
+    assert first["pricing"]["source"] == "uniform"
+    store_pricing(app)
+    got = client.post(
+        f"/v1/plans/{first['id']}/reoptimize",
+        json={"time": 0, "params": PARAMS},
+        headers=auth(key),
+    )
+    assert got.status_code == 202, got.text
+    accepted = got.json()
+    problem = submitted(app, accepted["id"])
+    rich = next(j for j in problem.jobs if j.customer_id == "c-17")
+    assert rich.lateness_cost is not None and rich.lateness_cost > 0
+    body = wait_plan(client, key, accepted["url"])
+    assert body["status"] == "draft", body
+    assert body["pricing"]["source"] == "learned" and body["pricing"]["fit"] == "fit-1"
+    assert body["retention"]["fit"] == "fit-1"
