@@ -25,6 +25,7 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from functools import cached_property
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -229,7 +230,7 @@ class CurrentPricing(BaseModel):
     pricing: LatenessPricing
     values: Mapping[str, float]
 
-    @property
+    @cached_property
     def typical(self) -> float:
         """The median customer value: the value of a customer the fit never saw."""
         if not self.values:
