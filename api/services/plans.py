@@ -16,6 +16,12 @@ its earlier drafts (``superseded``, ``superseded_by`` the new plan);
 ``DELETE /v1/plans/{id}`` discards a draft (``superseded``, with no
 ``superseded_by``). Dispatching freezes a plan: a dispatched plan is never
 edited, only superseded.
+
+Solving and re-optimising price the problem with the deployment's newest
+retention fit unless ``params.pricing`` is ``"uniform"``
+(:func:`api.services.retention.priced`); the job's payload carries the
+priced problem and how it was priced, and a stored plan's view adds the
+expected retention cost of its planned times.
 """
 
 from __future__ import annotations
