@@ -40,6 +40,16 @@ def save_fit(
     return row
 
 
+def current_fit_job(session: Session) -> str | None:
+    """The job id of the newest successful fit (a cheap read: no JSON loaded)."""
+    return session.scalars(
+        select(RetentionPricingRow.job_id)
+        .where(RetentionPricingRow.status == "succeeded")
+        .order_by(RetentionPricingRow.created_at.desc(), RetentionPricingRow.id.desc())
+        .limit(1)
+    ).first()
+
+
 def current_fit(session: Session) -> RetentionPricingRow | None:
     """The newest successful fit: the deployment's current pricing."""
     return session.scalars(

@@ -605,8 +605,10 @@ def compare_rescue_options(
         raise Invalid([_state_error(line) for line in errors])
     params = request.params or PlanParams(time_limit=COMPARE_TIME_LIMIT)
     travel = plan_travel(row.problem, row.plan, f"plan {plan_id}")
+    # Priced as the re-optimisation that follows the choice will be.
+    problem, _ = _priced(session, row.problem, params)
     try:
-        options = compare_rescue(row.problem, state, travel, params=params)
+        options = compare_rescue(problem, state, travel, params=params.solve_params())
     except InputError as exc:
         raise Invalid([_state_error(line) for line in exc.lines]) from None
     public = []

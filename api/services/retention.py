@@ -243,16 +243,38 @@ class CurrentPricing(BaseModel):
         return CustomerValue(value=self.typical if value is None else float(value))
 
 
+#: The last fit read by this process, by database and job id: every read of a plan
+#: prices it, and a fit's customer values can run to megabytes of JSON.
+_LAST_FIT: dict[tuple[str, str], CurrentPricing] = {}
+_LAST_FIT_LOCK = threading.Lock()
+
+
 def current_pricing(session: Session) -> CurrentPricing | None:
-    """The newest successful fit's pricing and customer values (None: no fit)."""
+    """The newest successful fit's pricing and customer values (None: no fit).
+
+    Only the newest fit's job id is read each time; its pricing and values are
+    loaded once per process and fit.
+    """
+    job_id = fits.current_fit_job(session)
+    if job_id is None:
+        return None
+    key = (str(session.get_bind().engine.url), job_id)
+    with _LAST_FIT_LOCK:
+        kept = _LAST_FIT.get(key)
+    if kept is not None:
+        return kept
     row = fits.current_fit(session)
     if row is None:
         return None
-    return CurrentPricing(
+    current = CurrentPricing(
         job_id=row.job_id,
         pricing=LatenessPricing.model_validate(row.pricing),
         values={str(k): float(v) for k, v in row.customer_values.items()},
     )
+    with _LAST_FIT_LOCK:
+        _LAST_FIT.clear()
+        _LAST_FIT[key] = current
+    return current
 
 
 def priced(problem: Problem, current: CurrentPricing) -> Problem:
