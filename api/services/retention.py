@@ -129,11 +129,7 @@ class RetentionPricingPublic(BaseModel):
 
 
 def _window(request: RetentionFitCreate) -> tuple[dt.date, dt.date]:
-    # Imported here: the watch imports the console, which imports plans,
-    # which price with this module.
-    from api.services.watch import shop_today
-
-    until = request.until or shop_today()
+    until = request.until or dt.datetime.now(TIMEZONE).date()
     if request.start is not None:
         start = request.start
     elif until.toordinal() > DEFAULT_DAYS:
