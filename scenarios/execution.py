@@ -30,6 +30,7 @@ scenario simulator.
 from __future__ import annotations
 
 import bisect
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -249,7 +250,7 @@ def execute_day(
     stops: list[StopRecord] = []
     incidents: list[Incident] = []
     for route in plan.routes:
-        driver = _Driver(route, legs, windows, settings, rng)
+        driver = _Driver(route, legs, windows, settings, rng, seed)
         driver.drive()
         events += driver.events
         stops += driver.records
@@ -271,8 +272,10 @@ class _Driver:
         windows: WindowsByStop,
         settings: ExecutionSettings,
         rng: np.random.Generator,
+        seed: int = 0,
     ) -> None:
         self.route = route
+        self.seed = seed
         self.vid = route.vehicle
         self.legs = legs
         self.windows = windows
@@ -369,10 +372,16 @@ class _Driver:
         service_start = service_opening(step, ready, self.windows)
         noise = float(np.exp(rng.normal(0.0, settings.service_sigma)))
         service = step.service * settings.service_factor * noise
-        failed = bool(rng.random() < settings.failure_rate)
+        # Whether the customer is in is the order's own draw, not the van's:
+        # two plans of the same day meet the same doors (common random
+        # numbers), so comparing them measures the plans, not the luck.
+        door = np.random.default_rng(
+            [self.seed, zlib.crc32(f"{step.id}:{step.type}".encode())]
+        )
+        failed = bool(door.random() < settings.failure_rate)
         reason: FailureReason | None = None
         if failed:
-            reason = self._reasons[int(rng.choice(len(self._reasons), p=self._shares))]
+            reason = self._reasons[int(door.choice(len(self._reasons), p=self._shares))]
             service *= settings.failed_service_share
         departure = service_start + round(service)
         final = step.type != StepType.PICKUP  # a shipment's pickup is not handed over
