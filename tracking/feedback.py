@@ -9,10 +9,13 @@ from observable history by :func:`tracking.retention.experience_effect`,
   of sensitivity ``s`` (1 = average); at the customer's own pace that loses
   ``G(m) - 1`` orders, i.e. ``order_margin * (G(m) - 1)`` won;
 * the customer may leave: a late delivery raises the chance of churn by
-  ``s * churn_uplift``, which loses the customer's ``value`` (expected future
-  margin, e.g. :func:`tracking.retention.customer_values`).
+  ``s * uplift(k)``, which loses the customer's ``value`` (expected future
+  margin, e.g. :func:`tracking.retention.customer_values`). ``k`` is the
+  customer's late deliveries among their recent orders before this one
+  (``CustomerValue.recent_late``): a customer let down twice lately is far
+  likelier to leave at the third (``LatenessPricing.churn_uplifts``).
 
-``expected_loss(m) = order_margin * (G(m) - 1) + [m > 0] * s * churn_uplift
+``expected_loss(m) = order_margin * (G(m) - 1) + [m > 0] * s * uplift(k)
 * value``.
 
 Routing prices lateness linearly (``Job.lateness_cost``, won per minute),
@@ -20,21 +23,37 @@ so the per-minute cost is the loss of a ``reference_minutes`` delay spread
 over its minutes, capped at ``max_per_minute``. The failure cost
 (``Job.penalty``, what leaving the order out costs) is the loss of a
 delivery ``drop_minutes`` late (tomorrow) plus the effect of a failed
-attempt and a re-delivery cost. :func:`apply_costs` writes both into a
-:class:`routing.model.Problem` with ``model_copy``; the solver then keeps
-the windows of the customers who would lose most.
+attempt and a re-delivery cost.
+
+How the prices reach a plan (:func:`apply_costs`, :func:`with_buffers`):
+
+* a promised (hard) window stays hard: the loss is concave in the minutes
+  (the first late minutes cost the most), so a linear price would trade
+  many "slightly late" stops for a little driving, each of which costs far
+  more than its price (measured: ``benchmarks/RESULTS.md``, "Retention-aware
+  pricing"). Only orders that already have soft windows get the learned
+  per-minute price;
+* the drop cost is the learned one, never below the order's own penalty
+  (what the shop says leaving it out costs);
+* customers whose lateness would cost most get a planning **buffer**: the
+  plan must reach them ``buffer`` before their window ends, so the road's
+  surprises make them late less often. The buffer grows with the loss of a
+  ``risk_minutes`` delay (``buffers``); the promise itself is unchanged.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import pandas as pd
 from pydantic import Field
 
 from routing.base import FrozenModel
-from routing.model import Job, Problem, Shipment
+from routing.model import Job, Problem, Shipment, TimeWindow
 
 if TYPE_CHECKING:
     from tracking.retention import ExperienceEffect
@@ -47,6 +66,8 @@ __all__ = [
     "apply_costs",
     "expected_loss",
     "order_costs",
+    "recent_late_counts",
+    "with_buffers",
 ]
 
 
@@ -61,11 +82,16 @@ class CustomerValue(FrozenModel):
         Margin of one order (won).
     sensitivity
         Multiplier of the average lateness effect (1 = average customer).
+    recent_late
+        Late deliveries among the customer's recent orders before this one
+        (:func:`recent_late_counts`): how vulnerable the
+        customer is to one more.
     """
 
     value: float = Field(ge=0.0)
     order_margin: float = Field(default=8_750.0, ge=0.0)
     sensitivity: float = Field(default=1.0, ge=0.0)
+    recent_late: int = Field(default=0, ge=0)
 
 
 class PricingInterval(FrozenModel):
@@ -99,6 +125,11 @@ class LatenessPricing(FrozenModel):
         Log of the next-order delay per failed attempt.
     churn_uplift
         Extra chance of leaving after a late delivery (average customer).
+    churn_uplifts
+        The extra chance of leaving after a late delivery by the customer's
+        recent late deliveries before it: ``[0]`` the first, ``[1]`` the
+        second, the last for that many or more (empty: ``churn_uplift``
+        whatever the history).
     intervals
         Standard error and 95 % interval of each fitted coefficient, by name
         (empty when not fitted).
@@ -110,16 +141,27 @@ class LatenessPricing(FrozenModel):
         How late an order left out today arrives (a day).
     redelivery_cost
         Cost (won) of handling an order again.
+    risk_minutes
+        The delay whose expected loss sets an order's planning buffer.
+    buffers
+        ``(loss, minutes)`` steps: an order whose ``risk_minutes`` delay
+        would lose at least ``loss`` (won) is planned ``minutes`` before its
+        window ends (the largest step it reaches).
     """
 
     lateness_coef: float = Field(ge=0.0)
     failure_coef: float = Field(ge=0.0)
     churn_uplift: float = Field(ge=0.0, le=1.0)
+    churn_uplifts: tuple[float, ...] = Field(default=(), max_length=8)
     intervals: dict[str, PricingInterval] = Field(default_factory=dict)
     reference_minutes: float = Field(default=30.0, gt=0.0)
     max_per_minute: float = Field(default=5_000.0, gt=0.0)
     drop_minutes: float = Field(default=1_440.0, gt=0.0)
     redelivery_cost: float = Field(default=3_000.0, ge=0.0)
+    risk_minutes: float = Field(default=15.0, gt=0.0)
+    buffers: tuple[tuple[float, float], ...] = Field(
+        default=((5_000.0, 15.0), (15_000.0, 30.0)), max_length=8
+    )
 
     @classmethod
     def uniform(cls, **options: Any) -> LatenessPricing:
@@ -130,6 +172,12 @@ class LatenessPricing(FrozenModel):
         penalty). ``options`` set the other fields.
         """
         return cls(lateness_coef=0.0, failure_coef=0.0, churn_uplift=0.0, **options)
+
+    def uplift(self, recent_late: int = 0) -> float:
+        """Extra chance of leaving after a late delivery, given the recent ones."""
+        if not self.churn_uplifts:
+            return self.churn_uplift
+        return self.churn_uplifts[min(recent_late, len(self.churn_uplifts) - 1)]
 
     @classmethod
     def from_effect(cls, effect: ExperienceEffect, **options: Any) -> LatenessPricing:
@@ -182,6 +230,18 @@ class LatenessPricing(FrozenModel):
                 se=se, low=est - _Z95 * se, high=est + _Z95 * se
             )
             uplift = min(1.0, max(0.0, est))
+            # The second and third-or-more recent late delivery add their
+            # own coefficients (tracking.retention.CHURN_COVARIATES).
+            uplifts = [uplift]
+            step = g0 + g1
+            for extra in ("late_2nd_recent", "late_3rd_recent"):
+                if extra not in names:
+                    break
+                step += float(effect.churn_coef[names.index(extra)])
+                uplifts.append(min(1.0, max(0.0, _logistic(step) - p0)))
+            options.setdefault(
+                "churn_uplifts", tuple(uplifts) if len(uplifts) > 1 else ()
+            )
         return cls(
             lateness_coef=lateness,
             failure_coef=failure,
@@ -191,11 +251,57 @@ class LatenessPricing(FrozenModel):
         )
 
 
+def recent_late_counts(
+    history: pd.DataFrame,
+    day: dt.date,
+    *,
+    recent_orders: int = 5,
+    recent_days: int = 60,
+) -> dict[str, int]:
+    """Each customer's late deliveries that a delivery on ``day`` would follow.
+
+    Counted as the retention fit counts them (``recent_orders`` and
+    ``recent_days`` of :func:`tracking.retention.spells`): late deliveries
+    among the customer's last ``recent_orders - 1`` orders delivered within
+    ``recent_days`` days before ``day``. Customers with none are left out.
+
+    Parameters
+    ----------
+    history
+        Observable orders with ``customer_id``, ``delivery_date`` and
+        ``minutes_late``.
+    day
+        The delivery day the counts are for.
+    """
+    if history.empty:
+        return {}
+    delivered = pd.to_datetime(history["delivery_date"])
+    when = pd.Timestamp(day)
+    recent = history[
+        (delivered < when) & (delivered >= when - pd.Timedelta(days=recent_days - 1))
+    ]
+    if recent.empty:
+        return {}
+    recent = recent.assign(_at=pd.to_datetime(recent["delivery_date"]))
+    recent = recent.sort_values(["customer_id", "_at"])
+    last = recent.groupby(recent["customer_id"].astype(str)).tail(
+        max(recent_orders - 1, 0)
+    )
+    late = np.asarray(last["minutes_late"].fillna(0.0), dtype=np.float64) > 0
+    counts = (
+        pd.Series(late, index=last["customer_id"].astype(str)).groupby(level=0).sum()
+    )
+    return {str(k): int(v) for k, v in counts.items() if v > 0}
+
+
 class OrderCost(FrozenModel):
-    """Soft-window prices of one order: won per late minute, and drop cost."""
+    """Prices of one order: won per late minute, drop cost, planning buffer."""
 
     lateness_cost: float
     penalty: float
+    buffer: int = Field(
+        default=0, ge=0, description="seconds to plan ahead of the window's end"
+    )
 
 
 def expected_loss(
@@ -221,7 +327,8 @@ def expected_loss(
     Returns
     -------
     float
-        ``order_margin * (G - 1) + [late] * sensitivity * churn_uplift * value``.
+        ``order_margin * (G - 1) + [late] * sensitivity * uplift(recent_late)
+        * value``.
     """
     s = customer.sensitivity
     m = max(0.0, minutes_late)
@@ -229,7 +336,8 @@ def expected_loss(
         pricing.lateness_coef * math.log1p(m) + pricing.failure_coef * failed_attempts
     )
     slower = customer.order_margin * math.expm1(log_gap)
-    churn = s * pricing.churn_uplift * customer.value if m > 0 else 0.0
+    uplift = pricing.uplift(customer.recent_late)
+    churn = s * uplift * customer.value if m > 0 else 0.0
     return slower + churn
 
 
@@ -273,37 +381,66 @@ def order_costs(
             + who.order_margin
             + pricing.redelivery_cost
         )
+        risk = expected_loss(who, pricing.risk_minutes, pricing)
+        buffer = max((m for loss, m in pricing.buffers if risk >= loss), default=0.0)
         out[order.id] = OrderCost(
-            lateness_cost=round(per_minute, 2), penalty=round(penalty, 2)
+            lateness_cost=round(per_minute, 2),
+            penalty=round(penalty, 2),
+            buffer=round(buffer * 60),
         )
     return out
 
 
 def apply_costs(problem: Problem, costs: Mapping[str, OrderCost]) -> Problem:
-    """A copy of ``problem`` whose orders carry the given soft-window prices.
+    """A copy of ``problem`` whose orders carry the given prices.
 
-    Orders not in ``costs`` are left as they are.
+    An order with soft windows gets the per-minute lateness price; a hard
+    window stays hard (module docstring). The drop penalty is the priced
+    one, never below the order's own. Orders not in ``costs`` are left as
+    they are.
+    """
+
+    def update(order: Job | Shipment, c: OrderCost) -> dict[str, Any]:
+        out: dict[str, Any] = {"penalty": max(c.penalty, order.drop_penalty)}
+        if order.lateness_cost is not None:
+            out["lateness_cost"] = c.lateness_cost
+        return out
+
+    jobs = tuple(
+        job
+        if (c := costs.get(job.id)) is None
+        else job.model_copy(update=update(job, c))
+        for job in problem.jobs
+    )
+    shipments = tuple(
+        sh if (c := costs.get(sh.id)) is None else sh.model_copy(update=update(sh, c))
+        for sh in problem.shipments
+    )
+    return problem.model_copy(update={"jobs": jobs, "shipments": shipments})
+
+
+def with_buffers(problem: Problem, costs: Mapping[str, OrderCost]) -> Problem:
+    """The problem to plan with: buffered orders must be reached earlier.
+
+    Each job with a hard window and a buffer gets its last window's end
+    moved ``buffer`` earlier, at most a quarter of the window. Plan with
+    the copy, then track and judge against ``problem``: the promise is
+    unchanged, only the plan keeps a margin before it (any plan of the copy
+    is a plan of ``problem``).
     """
     jobs: list[Job] = []
     for job in problem.jobs:
         c = costs.get(job.id)
-        jobs.append(
-            job
-            if c is None
-            else job.model_copy(
-                update={"lateness_cost": c.lateness_cost, "penalty": c.penalty}
-            )
-        )
-    shipments: list[Shipment] = []
-    for sh in problem.shipments:
-        c = costs.get(sh.id)
-        shipments.append(
-            sh
-            if c is None
-            else sh.model_copy(
-                update={"lateness_cost": c.lateness_cost, "penalty": c.penalty}
-            )
-        )
-    return problem.model_copy(
-        update={"jobs": tuple(jobs), "shipments": tuple(shipments)}
-    )
+        if (
+            c is None
+            or not c.buffer
+            or not job.time_windows
+            or job.lateness_cost is not None
+        ):
+            jobs.append(job)
+            continue
+        *head, last = job.time_windows
+        cut = min(c.buffer, (last.end - last.start) // 4)
+        end = TimeWindow(start=last.start, end=last.end - cut)
+        jobs.append(job.model_copy(update={"time_windows": (*head, end)}))
+    return problem.model_copy(update={"jobs": tuple(jobs)})

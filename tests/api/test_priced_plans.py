@@ -16,7 +16,7 @@ from api.auth import Role
 from api.db import jobs as job_rows
 from api.db.tables_tracking import RetentionPricingRow
 from api.services.retention import CurrentPricing, retention_of
-from routing.model import Problem
+from routing.model import Job, Problem
 from routing.plan import Plan
 from tests.api.conftest import auth
 from tests.api.routes.test_plans import EXAMPLE, PARAMS, assert_problem, wait_plan
@@ -78,21 +78,23 @@ def submitted(app: FastAPI, job_id: str) -> Problem:
 def test_learned_pricing_prices_orders_by_customer_value(
     app: FastAPI, client: TestClient, keys: dict[Role, str], small: dict[str, Any]
 ) -> None:
-    """With a fit, a valuable customer's lateness costs more; the plan says
-    which fit priced it and what its planned times are expected to cost."""
+    """With a fit, a valuable customer's drop costs more; promised windows
+    stay hard; the plan says which fit priced it and what its planned times
+    are expected to cost."""
     store_pricing(app)
     key = keys[Role.dispatcher]
     accepted = post_plan(client, key, small)
     problem = submitted(app, accepted["id"])
     jobs = {j.id: j for j in problem.jobs}
     rich, poor = jobs[small["jobs"][0]["id"]], jobs[small["jobs"][1]["id"]]
-    assert rich.lateness_cost is not None and poor.lateness_cost is not None
-    assert rich.lateness_cost > poor.lateness_cost > 0
+    # A promise is not for sale: the windows stay hard.
+    assert rich.lateness_cost is None and poor.lateness_cost is None
     assert rich.penalty is not None and poor.penalty is not None
-    assert rich.penalty > poor.penalty
+    # Never below the order's own penalty; a valuable customer's above it.
+    own = [Job.model_validate(j).drop_penalty for j in small["jobs"][:2]]
+    assert rich.penalty > own[0] and poor.penalty >= own[1]
     # A customer the fit never saw is priced at its median value (c-99's).
     median, new = jobs[small["jobs"][2]["id"]], jobs[small["jobs"][3]["id"]]
-    assert new.lateness_cost == median.lateness_cost
     assert new.penalty == median.penalty
 
     body = wait_plan(client, key, accepted["url"])
@@ -201,7 +203,9 @@ def test_reoptimising_prices_the_rest_of_the_day(
     accepted = got.json()
     problem = submitted(app, accepted["id"])
     rich = next(j for j in problem.jobs if j.customer_id == "c-17")
-    assert rich.lateness_cost is not None and rich.lateness_cost > 0
+    given = next(j for j in small["jobs"] if j.get("customer_id") == "c-17")
+    assert rich.penalty is not None
+    assert rich.penalty > Job.model_validate(given).drop_penalty
     body = wait_plan(client, key, accepted["url"])
     assert body["status"] == "draft", body
     assert body["pricing"]["source"] == "learned" and body["pricing"]["fit"] == "fit-1"

@@ -22,6 +22,8 @@ from tracking.feedback import (
     apply_costs,
     expected_loss,
     order_costs,
+    recent_late_counts,
+    with_buffers,
 )
 from tracking.retention import ExperienceEffect
 
@@ -50,10 +52,13 @@ def test_loss_follows_the_formula() -> None:
     assert expected_loss(HIGH, 30, pricing) == pytest.approx(expected)
 
 
-def _day(n: int = 12, seed: int = 3) -> tuple[Problem, dict[str, CustomerValue]]:
+def _day(
+    n: int = 12, seed: int = 3, *, soft: bool = False
+) -> tuple[Problem, dict[str, CustomerValue]]:
     """One van, ``n`` stops that all promise 09:00-09:40: not all can be on time.
 
-    Every other customer is valuable and sensitive.
+    Every other customer is valuable and sensitive. ``soft``: the windows may
+    be missed (at a price set later), else they are hard.
     """
     rng = np.random.default_rng(seed)
     jobs, customers = [], {}
@@ -70,6 +75,7 @@ def _day(n: int = 12, seed: int = 3) -> tuple[Problem, dict[str, CustomerValue]]
                     lat=37.50 + 0.01 * rng.random(), lon=127.00 + 0.012 * rng.random()
                 ),
                 time_windows=(TimeWindow(start=9 * 3600, end=9 * 3600 + 40 * 60),),
+                lateness_cost=0.0 if soft else None,
             )
         )
     van = Vehicle(
@@ -97,11 +103,105 @@ def test_costs_follow_value_and_sensitivity_with_a_cap() -> None:
 
 
 def test_apply_costs_copies_the_problem() -> None:
-    """Costs land on the jobs of a copy; the original keeps hard windows."""
+    """Costs land on the jobs of a copy; the original is untouched."""
+    problem, customers = _day(4, soft=True)
+    costs = order_costs(problem, customers, PRICING)
+    priced = apply_costs(problem, costs)
+    assert all(j.lateness_cost == 0.0 for j in problem.jobs)
+    for job in priced.jobs:
+        assert job.lateness_cost == costs[job.id].lateness_cost > 0
+        assert job.penalty == max(costs[job.id].penalty, problem.jobs[0].drop_penalty)
+
+
+def test_a_promised_window_stays_hard_and_no_penalty_falls() -> None:
+    """Pricing never softens a hard window nor lowers the order's own penalty."""
     problem, customers = _day(4)
-    priced = apply_costs(problem, order_costs(problem, customers, PRICING))
-    assert all(j.lateness_cost is None for j in problem.jobs)
-    assert all(j.lateness_cost is not None and j.penalty for j in priced.jobs)
+    problem = problem.model_copy(
+        update={
+            "jobs": tuple(
+                j.model_copy(update={"penalty": 1_000_000.0 if i == 0 else 10.0})
+                for i, j in enumerate(problem.jobs)
+            )
+        }
+    )
+    costs = order_costs(problem, customers, PRICING)
+    priced = apply_costs(problem, costs)
+    assert all(j.lateness_cost is None for j in priced.jobs)
+    assert priced.jobs[0].penalty == 1_000_000.0  # the shop's own, higher
+    assert priced.jobs[1].penalty == costs["o1"].penalty > 10.0
+
+
+def test_costly_customers_get_a_planning_buffer_and_the_promise_stays() -> None:
+    """A valuable or recently let-down customer is planned ahead of the window.
+
+    The buffer follows the loss of a ``risk_minutes`` delay; it never takes
+    more than a quarter of the window; a plan of the buffered copy is a
+    feasible plan of the original day.
+    """
+    problem, customers = _day(8)
+    customers["c1"] = LOW.model_copy(update={"recent_late": 2})
+    costs = order_costs(problem, customers, PRICING)
+    assert costs["o0"].buffer == 30 * 60  # valuable and sensitive
+    assert costs["o1"].buffer > 0  # a third late delivery in a row loses them
+    assert costs["o3"].buffer == 0  # an ordinary low-value customer
+    planning = with_buffers(apply_costs(problem, costs), costs)
+    window = {j.id: j.time_windows[-1] for j in planning.jobs}
+    assert window["o0"].end == 9 * 3600 + 30 * 60  # a quarter of 40 minutes
+    assert window["o3"].end == 9 * 3600 + 40 * 60
+    plan = solve(planning, travel=TRAVEL, params=SolveParams(time_limit=1.0))
+    assert check(planning, plan, TRAVEL).ok
+    assert check(problem, plan, TRAVEL).ok
+
+
+def test_recent_lateness_raises_the_churn_price() -> None:
+    """The second and third recent late delivery are priced as the fit says."""
+    effect = _effect()
+    effect = ExperienceEffect(
+        names=effect.names,
+        coef=effect.coef,
+        se=effect.se,
+        n_spells=effect.n_spells,
+        n_events=effect.n_events,
+        n_customers=effect.n_customers,
+        day_effects=True,
+        iterations=1,
+        churn_names=("constant", "late", "late_2nd_recent", "late_3rd_recent"),
+        churn_coef=np.array([-6.0, 1.6, 2.5, 1.5]),
+        churn_se=np.array([0.2, 0.3, 0.3, 0.3]),
+    )
+    pricing = LatenessPricing.from_effect(effect)
+    p0 = 1 / (1 + math.exp(6.0))
+    expected = [1 / (1 + math.exp(-v)) - p0 for v in (-4.4, -1.9, -0.4)]
+    assert pricing.churn_uplifts == pytest.approx(expected)
+    assert pricing.uplift(0) == pricing.churn_uplift
+    assert pricing.uplift(7) == pricing.churn_uplifts[-1]
+    losses = [
+        expected_loss(LOW.model_copy(update={"recent_late": k}), 20, pricing)
+        for k in range(3)
+    ]
+    assert losses == sorted(losses) and losses[2] > 5 * losses[0]
+
+
+def test_recent_late_counts_reads_the_last_orders_before_the_day() -> None:
+    """Late deliveries among the last four orders within 60 days, before the day."""
+    import datetime as dt
+
+    import pandas as pd
+
+    day = dt.date(2025, 3, 1)
+    rows = [
+        ("a", day - dt.timedelta(days=d), late)
+        for d, late in ((1, 10), (5, 0), (20, 3), (59, 8), (61, 30))
+    ]
+    rows += [("b", day - dt.timedelta(days=d), 5) for d in (1, 2, 3, 4, 5, 6)]
+    rows += [("c", day, 40), ("d", day - dt.timedelta(days=3), 0)]
+    history = pd.DataFrame(
+        rows, columns=["customer_id", "delivery_date", "minutes_late"]
+    )
+    counts = recent_late_counts(history, day)
+    # a: 10, 3 and 8 (day 61 is too old); b: only its last four; c: the day
+    # itself is not before it; d: never late.
+    assert counts == {"a": 3, "b": 4}
 
 
 def _lost(plan: Plan, customers: dict[str, CustomerValue]) -> tuple[float, int, int]:
@@ -126,7 +226,7 @@ def test_valuable_customers_are_served_on_time_first() -> None:
     with the average cost on every order. Both plans pass the checker; the
     weighted one keeps more valuable customers on time and loses less.
     """
-    problem, customers = _day()
+    problem, customers = _day(soft=True)
     weighted = order_costs(problem, customers, PRICING)
     mean_rate = float(np.mean([c.lateness_cost for c in weighted.values()]))
     mean_penalty = float(np.mean([c.penalty for c in weighted.values()]))
