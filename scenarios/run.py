@@ -65,9 +65,15 @@ from scenarios.forecast_report import (
     plan_column,
     zone_history,
 )
-from scenarios.truth import truth_pricing
+from scenarios.pricing import (
+    Pricing,
+    TrueRetention,
+    learned_pricing,
+    price_day,
+    route_cost,
+    true_retention_cost,
+)
 from tracking.events import Event
-from tracking.feedback import CustomerValue, expected_loss
 from tracking.learn import DayLearner, ExecutedDay
 from tracking.outcomes import DeliveryOutcome, delivery_outcomes
 
@@ -236,8 +242,15 @@ class DaySpec(FrozenModel):
         default=CUSTOMER_VALUE,
         ge=0.0,
         le=10_000_000.0,
-        description="expected future margin of a customer (won), for the "
-        "retention cost of lateness (tracking.feedback.expected_loss)",
+        description="expected future margin of the average customer (won), "
+        "for judging the day's retention cost (each customer's scaled by their "
+        "true pace; tracking.feedback.expected_loss)",
+    )
+    pricing: Pricing = Field(
+        default="learned",
+        description="learned: each order's lateness and drop prices from a "
+        "retention fit on the city's observable history (scenarios.pricing); "
+        "uniform: hard windows and the default drop penalty for every order",
     )
 
     @field_validator("day")
@@ -286,7 +299,18 @@ class DayKpis(FrozenModel):
         default=0.0, description="expected customers who leave after a late day"
     )
     retention_loss: float = Field(
-        default=0.0, description="expected future margin lost to the day (won)"
+        default=0.0,
+        description="expected future margin lost to the day (won), judged by "
+        "the generator's truth; an order not delivered today counts as "
+        "delivered tomorrow",
+    )
+    route_cost: float = Field(
+        default=0.0,
+        description="what the routes cost to drive (won: vans, hours, km), "
+        "without lateness or drop prices",
+    )
+    pricing: Pricing = Field(
+        default="uniform", description="how the day's orders were priced"
     )
     on_time_by_hour: dict[int, float] = Field(
         default_factory=dict,
@@ -348,33 +372,6 @@ def _travel(multiplier: float) -> HaversineTravel:
         speed_kmh=base.speed_kmh / multiplier,
         bands=tuple((a, b, kmh / multiplier) for a, b, kmh in DEFAULT_SPEED_BANDS),
     )
-
-
-def _retention_cost(
-    outcomes: Sequence[DeliveryOutcome], value: float
-) -> tuple[int, float, float]:
-    """Customers attempted, expected customers lost, expected margin lost.
-
-    Each attempted order of a known customer is priced with
-    :func:`tracking.feedback.expected_loss` with the city generator's true
-    coefficients (:func:`scenarios.truth.truth_pricing`: the simulator
-    scores with what it knows, a deployment learns its own): a delivery its
-    minutes late, an order that failed and comes tomorrow a day late.
-    """
-    customer = CustomerValue(value=value)
-    pricing = truth_pricing()
-    customers: set[str] = set()
-    lost = loss = 0.0
-    for o in outcomes:
-        if o.customer_id is None or o.attempts == 0:
-            continue
-        customers.add(o.customer_id)
-        late = o.minutes_late if o.delivered else pricing.drop_minutes
-        failed = len(o.failure_reasons)
-        loss += expected_loss(customer, late, pricing, failed_attempts=failed)
-        if late > 0:
-            lost += customer.sensitivity * pricing.churn_uplift
-    return len(customers), round(lost, 3), round(loss, 2)
 
 
 @dataclass(frozen=True)
@@ -442,13 +439,22 @@ def run_day(
         workers=1,
         iterations=spec.iterations,
     )
+    shop = None
+    if spec.pricing == "learned":
+        progress(0.08, "learning lateness prices from the city's history")
+        shop = learned_pricing(town, spec.day)
     booked = None
     if spec.policy.checkout == "quoted":
         progress(0.1, "checkout: quoting and booking the shoppers' slots")
         booked = checkout(problem, travel, spec.policy, params, spec.seed)
         problem = booked.problem
         progress(0.4, f"planning routes ({spec.time_limit:g} s)")
-    plan = solve(problem, travel=travel, params=params)
+    planning = problem
+    if shop is not None:
+        # Plan with the buffers, keep the promises: the day is driven and
+        # judged against ``problem``.
+        problem, planning = price_day(problem, shop)
+    plan = solve(planning, travel=travel, params=params)
     if booked is not None and len(plan.unassigned) > len(booked.plan.unassigned):
         # Every booking fits the plan kept through checkout: never promise
         # a slot and then drop the order.
@@ -468,7 +474,8 @@ def run_day(
         horizons=(ETA_HORIZON,),
     )
     progress(0.95, "measuring the day")
-    kpis = _day_kpis(spec.day, problem, plan, outcomes, spec.customer_value, booked)
+    retention = true_retention_cost(outcomes, town, spec.day, spec.customer_value)
+    kpis = _day_kpis(spec, problem, plan, outcomes, retention, booked)
     progress(1.0, "done")
     return SimulatedDay(
         spec=spec, kpis=kpis, problem=problem, plan=plan, events=execution.events
@@ -528,17 +535,16 @@ def _day_problem(spec: DaySpec, town: City) -> Problem:
 
 
 def _day_kpis(
-    day: dt.date,
+    spec: DaySpec,
     problem: Problem,
     plan: Plan,
     outcomes: Sequence[DeliveryOutcome],
-    customer_value: float,
+    retention: TrueRetention,
     booked: Checkout | None,
 ) -> DayKpis:
     """The day's KPIs from its plan, outcomes and checkout (if quoted)."""
     delivered = [o for o in outcomes if o.delivered]
     late = np.array([o.minutes_late for o in delivered if o.minutes_late > 0])
-    retention = _retention_cost(outcomes, customer_value)
     served = plan.summary.served
     night = {v.id for v in problem.vehicles if v.night}
     hours = sum(r.end - r.start for r in plan.routes) / 3600.0
@@ -548,7 +554,7 @@ def _day_kpis(
         lost = len(booked.lost)
     eta_mae, eta_coverage = _eta_quality(outcomes)
     return DayKpis(
-        day=day,
+        day=spec.day,
         orders=len(problem.jobs),
         served=served,
         unassigned=len(plan.unassigned),
@@ -569,9 +575,11 @@ def _day_kpis(
         late_minutes_p50=float(np.percentile(late, 50)) if len(late) else 0.0,
         late_minutes_p95=float(np.percentile(late, 95)) if len(late) else 0.0,
         driver_hours=round(hours, 2),
-        customers=retention[0],
-        customers_expected_lost=retention[1],
-        retention_loss=retention[2],
+        customers=retention.customers,
+        customers_expected_lost=retention.expected_lost,
+        retention_loss=retention.loss,
+        route_cost=route_cost(problem, plan),
+        pricing=spec.pricing,
         on_time_by_hour=_on_time_by_hour(delivered),
         eta_mae_minutes=eta_mae,
         eta_coverage=eta_coverage,

@@ -23,11 +23,13 @@ def truth_pricing(truth: GroundTruth | None = None) -> LatenessPricing:
 
     ``lateness_coef`` and ``failure_coef = log(1 + failed_attempt_effect)``
     are the generator's; ``churn_uplift`` is the chance of leaving after a
-    first late delivery minus after an on-time one.
+    first late delivery minus after an on-time one, and ``churn_uplifts``
+    the same after a second and a third-or-more recent late one.
     """
     truth = truth or GroundTruth()
     return LatenessPricing(
         lateness_coef=truth.lateness_coef,
         failure_coef=math.log1p(truth.failed_attempt_effect),
         churn_uplift=truth.churn_after_late[0] - truth.churn_base,
+        churn_uplifts=tuple(p - truth.churn_base for p in truth.churn_after_late),
     )
