@@ -467,6 +467,8 @@ class Spells:
     z
         Covariates of leaving at the spell's delivery
         (:data:`CHURN_COVARIATES`), one row per spell.
+    ids
+        Customer id of each code (``ids[customer]`` is the spell's customer).
     """
 
     customer: IntArray
@@ -477,6 +479,7 @@ class Spells:
     origin: np.datetime64
     n_days: int = field(default=0)
     z: FloatArray = field(default_factory=lambda: np.zeros((0, len(CHURN_COVARIATES))))
+    ids: tuple[str, ...] = ()
 
 
 def spells(
@@ -527,7 +530,8 @@ def spells(
     failed = _column(frame, "failed_attempts")
     x = np.column_stack([late, late * notice, early, failed])
     z = _churn_design(frame, recent_orders, recent_days)
-    codes = pd.factorize(frame["customer_id"].astype(str))[0].astype(np.int64)
+    codes, uniques = pd.factorize(frame["customer_id"].astype(str))
+    codes = codes.astype(np.int64)
     return Spells(
         customer=codes[keep],
         start=start[keep].astype(np.int64),
@@ -537,6 +541,7 @@ def spells(
         origin=np.datetime64(origin_day, "D"),
         n_days=last - origin_day + 1,
         z=z[keep],
+        ids=tuple(str(u) for u in uniques),
     )
 
 

@@ -2,7 +2,7 @@
 
 For each seed the embedded city is built and
 :func:`tracking.retention.experience_effect` is fitted to its order history
-three ways:
+three ways, and an oracle fit is set beside them:
 
 * **observable** (the estimator users get): orders and delivery outcomes
   only; whether a quiet customer has left is modelled (a cure model);
@@ -10,7 +10,12 @@ three ways:
   counted as at risk to the end of the data;
 * **with hidden churn dates**: the generator's churn dates, which no shop
   can observe, drop the last spells of customers who left. They are used
-  here only for this comparison column, never by the other two fits.
+  here only for this comparison column, never by the first two fits;
+* **known rates** (:func:`known_rate_effect`): the hidden churn dates plus
+  every customer's true base rate and the true calendar ``D(t)``, so only
+  the experience coefficients are left to estimate. No estimator can know
+  more; when its interval misses the truth, the miss is in the seed's draws,
+  not in the estimator.
 
 Each coefficient is set beside the generator's truth
 (:func:`true_coefficients`, from :class:`~scenarios.city.GroundTruth`).
@@ -24,14 +29,23 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from routing.bench.machine import machine
 from scenarios.city import DEFAULT_CUSTOMERS, GroundTruth, build_city
-from tracking.retention import COVARIATES, ExperienceEffect, experience_effect
+from tracking.retention import (
+    COVARIATES,
+    ExperienceEffect,
+    experience_effect,
+    spells,
+)
 
 __all__ = [
     "EFFECTS",
     "FITS",
     "FIT_LABELS",
+    "known_rate_effect",
     "run_retention_bench",
     "summary_rows",
     "true_coefficients",
@@ -45,8 +59,13 @@ EFFECTS: tuple[str, ...] = (
     "log1p_early",
 )
 
-#: The three fits, in the order they are reported.
-FITS: tuple[str, ...] = ("observable", "ignoring_leaving", "with_churn_dates")
+#: The fits, in the order they are reported.
+FITS: tuple[str, ...] = (
+    "observable",
+    "ignoring_leaving",
+    "with_churn_dates",
+    "known_rates",
+)
 
 
 def true_coefficients(truth: GroundTruth) -> dict[str, float]:
@@ -65,6 +84,84 @@ def true_coefficients(truth: GroundTruth) -> dict[str, float]:
     }
 
 
+def known_rate_effect(
+    history: pd.DataFrame,
+    rates: pd.Series,
+    daily_multiplier: pd.Series,
+    churned: pd.Series,
+) -> ExperienceEffect:
+    """The experience effect given what only the generator knows.
+
+    A Poisson regression of each spell's outcome (an order or not) on the
+    experience with the log of ``rate x sum of D(t) over the days at risk``
+    as offset, plus a free constant (so the fit does not depend on the
+    scale of ``rates`` or ``daily_multiplier``); robust standard errors
+    clustered by customer. The generator's daily order chance is exactly
+    ``rate x D(t) x exp(x beta)``, so this is the best any estimator can do
+    with the seed's draws: used by the benchmark to tell a miss of the
+    estimator from a miss of the data.
+
+    Parameters
+    ----------
+    history
+        Order history.
+    rates
+        Customer id -> base daily order chance (the city's ``base_rate``).
+    daily_multiplier
+        Date -> ``D(t)`` (the city's ``demand``), covering every day at risk.
+    churned
+        Customer id -> date the customer left (their last spell is dropped).
+
+    Raises
+    ------
+    ValueError
+        If a customer has no rate or a day at risk no multiplier.
+    """
+    s = spells(history, churned=churned)
+    by_id = pd.Series(rates.to_numpy(dtype=np.float64), index=rates.index.astype(str))
+    rate = by_id.reindex(list(s.ids)).to_numpy()
+    if np.isnan(rate).any():
+        missing = [s.ids[k] for k in np.flatnonzero(np.isnan(rate))[:3]]
+        raise ValueError(f"rates: no base rate for customers {missing}")
+    dates = s.origin + np.arange(s.n_days).astype("timedelta64[D]")
+    calendar = daily_multiplier.copy()
+    calendar.index = pd.to_datetime(calendar.index).to_numpy().astype("datetime64[D]")
+    d = calendar.reindex(dates).to_numpy(dtype=np.float64)
+    if np.isnan(d).any():
+        raise ValueError("daily_multiplier: does not cover every day at risk")
+    cum = np.concatenate([[0.0], np.cumsum(d)])
+    exposure = (cum[s.stop + 1] - cum[s.start]) * rate[s.customer]
+    active = [k for k in range(s.x.shape[1]) if np.ptp(s.x[:, k]) > 0]
+    x = np.column_stack([np.ones(len(s.customer)), s.x[:, active]])
+    y = s.event.astype(np.float64)
+    coef = np.zeros(x.shape[1])
+    coef[0] = math.log(y.sum() / exposure.sum())
+    iterations, step = 0, np.ones(x.shape[1])
+    while iterations < 50 and np.max(np.abs(step)) >= 1e-10:
+        # Newton on a concave likelihood from the constant-only start
+        mu = exposure * np.exp(x @ coef)
+        step = np.linalg.solve((x * mu[:, None]).T @ x, x.T @ (y - mu))
+        coef = coef + step
+        iterations += 1
+    mu = exposure * np.exp(x @ coef)
+    resid = y - mu
+    scores = np.column_stack(
+        [np.bincount(s.customer, weights=resid * x[:, j]) for j in range(x.shape[1])]
+    )
+    bread = np.linalg.inv((x * mu[:, None]).T @ x)
+    cov = bread @ (scores.T @ scores) @ bread
+    return ExperienceEffect(
+        names=tuple(COVARIATES[k] for k in active),
+        coef=coef[1:],
+        se=np.sqrt(np.diag(cov))[1:],
+        n_spells=len(s.customer),
+        n_events=int(s.event.sum()),
+        n_customers=len(s.ids),
+        day_effects=False,
+        iterations=iterations,
+    )
+
+
 def _fit_row(effect: ExperienceEffect, name: str, truth: float) -> dict[str, Any]:
     estimate, low, high = effect[name]
     return {
@@ -81,7 +178,7 @@ def run_retention_bench(
     *,
     on_seed: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Fit the three ways on each seed's city and compare with the truth.
+    """Fit the four ways on each seed's city and compare with the truth.
 
     Returns
     -------
@@ -91,8 +188,10 @@ def run_retention_bench(
         :data:`FITS` its ``estimate``, ``low``, ``high`` and ``covers``),
         ``runs`` (per seed: ``orders``, ``customers_seen``, ``iterations``,
         ``seconds`` of the observable fit), ``all_cover`` (the observable
-        fit's intervals hold the truth for every seed and effect) and
-        ``seconds``.
+        fit's intervals hold the truth for every seed and effect),
+        ``misses`` (per seed and effect whose observable interval misses:
+        ``seed``, ``effect`` and ``known_rates_miss``, whether the oracle
+        fit misses too, so the miss is in the draws) and ``seconds``.
     """
     began = time.perf_counter()
     rows: list[dict[str, Any]] = []
@@ -106,8 +205,14 @@ def run_retention_bench(
         ignoring = experience_effect(history, cure=False)
         churned = city.customers.set_index("customer_id")["churned"].dropna()
         hidden = experience_effect(history, churned=churned)
+        known = known_rate_effect(
+            history,
+            city.customers.set_index("customer_id")["base_rate"],
+            city.features.set_index("ds")["demand"],
+            churned,
+        )
         truth = true_coefficients(city.truth)
-        fits = dict(zip(FITS, (observable, ignoring, hidden), strict=True))
+        fits = dict(zip(FITS, (observable, ignoring, hidden, known), strict=True))
         for name in EFFECTS:
             if name not in observable.names:
                 continue
@@ -138,6 +243,15 @@ def run_retention_bench(
         "rows": rows,
         "runs": runs,
         "all_cover": all(row["observable"]["covers"] for row in rows),
+        "misses": [
+            {
+                "seed": row["seed"],
+                "effect": row["effect"],
+                "known_rates_miss": not row["known_rates"]["covers"],
+            }
+            for row in rows
+            if not row["observable"]["covers"]
+        ],
         "seconds": round(time.perf_counter() - began, 1),
     }
 
@@ -147,6 +261,7 @@ FIT_LABELS: dict[str, str] = {
     "observable": "observable",
     "ignoring_leaving": "ignoring leaving",
     "with_churn_dates": "hidden churn dates",
+    "known_rates": "known rates (oracle)",
 }
 
 

@@ -11,7 +11,7 @@ from api.cli import app
 
 
 def test_bench_retention_prints_and_writes_every_fit(tmp_path: Path) -> None:
-    """One small city: per effect the three fits beside the truth, and the JSON."""
+    """One small city: per effect the four fits beside the truth, and the JSON."""
     target = tmp_path / "retention.json"
     done = CliRunner().invoke(
         app,
@@ -36,7 +36,7 @@ def test_bench_retention_prints_and_writes_every_fit(tmp_path: Path) -> None:
     assert effects[:2] == ["log1p_late", "failed_attempts"]
     late = result["rows"][0]
     assert late["truth"] == -0.1
-    for fit in ("observable", "ignoring_leaving", "with_churn_dates"):
+    for fit in ("observable", "ignoring_leaving", "with_churn_dates", "known_rates"):
         part = late[fit]
         assert part["low"] <= part["estimate"] <= part["high"]
         assert part["covers"] == (part["low"] <= late["truth"] <= part["high"])
@@ -44,6 +44,13 @@ def test_bench_retention_prints_and_writes_every_fit(tmp_path: Path) -> None:
     assert late["observable"]["covers"]
     assert not late["ignoring_leaving"]["covers"]
     assert result["all_cover"] == all(r["observable"]["covers"] for r in result["rows"])
+    missed = [(m["seed"], m["effect"]) for m in result["misses"]]
+    assert missed == [
+        (r["seed"], r["effect"])
+        for r in result["rows"]
+        if not r["observable"]["covers"]
+    ]
+    assert "known rates (oracle)" in done.output
     assert result["runs"][0]["orders"] > 10_000
 
 
