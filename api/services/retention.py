@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from functools import cached_property
@@ -420,7 +421,8 @@ def live_minutes(
       cancelled: no minutes, only its failed attempts (as the fit's history
       counts a failed order).
 
-    Minutes are capped at ``cap`` (an order not served today is as late as
+    Minutes are whole (rounded up, as :func:`tracking.outcomes.minutes_late`)
+    and capped at ``cap`` (an order not served today is as late as
     one left out: ``LatenessPricing.drop_minutes``). No window: never late.
     """
     failed = (
@@ -439,7 +441,9 @@ def live_minutes(
         at = now if expected is None else max(expected, now)
     else:
         return 0.0, failed
-    return min(cap, max(0.0, (at - window_end) / 60)), failed
+    # Whole minutes, as outcomes count them: the live view's stream redraws
+    # on a change, and its ETA windows change to the minute.
+    return min(cap, float(max(0, math.ceil((at - window_end) / 60)))), failed
 
 
 def live_retention(
