@@ -18,7 +18,7 @@ from api.auth import Role
 from api.db.engine import make_engine, make_sessionmaker
 from api.db.tables_tracking import RetentionPricingRow
 from tests.api.test_priced_plans import PRICING
-from tests.web.conftest import Server, watch_errors
+from tests.web.conftest import Server, shot, watch_errors
 from tests.web.day import DEPOT, now_seconds, seed_day, send_events, today
 
 pytestmark = pytest.mark.browser
@@ -111,4 +111,5 @@ def test_console_shows_the_days_retention_cost(server: Server, page: Page) -> No
     expect(page.locator("#stop-retention")).to_contain_text(
         re.compile(r"[1-9][\d,]* won live \(1 failed attempt\), planned 0 won")
     )
+    shot(page, "console-retention")
     assert errors == []

@@ -557,7 +557,7 @@ function exceptionRow(e) {
   const about = [e.vehicle ? `van ${e.vehicle}` : null, e.order_ids.length ? `orders ${e.order_ids.join(", ")}` : null].filter(Boolean).join(", ");
   // What the orders it is about are expected to cost in retention, live.
   const priced = e.order_ids.map((o) => state.live.get(o)?.retention).filter(Boolean);
-  const cost = priced.length ? `expected retention cost ${WON(priced.reduce((a, r) => a + r.live, 0))}` : null;
+  const cost = priced.length ? `Expected retention cost: ${WON(priced.reduce((a, r) => a + r.live, 0))} live` : null;
   const acked = state.acked.get(e.id) || (e.acknowledged_by ? { by: e.acknowledged_by, at: e.acknowledged_at } : null);
   const actions = el("div", { class: "actions" });
   if (acked) {
