@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 
 from api.deps import LiveEtasDep, Principal, Role, SessionDep, require
 from api.errors import problem_responses
-from api.services import metrics
+from api.services import metrics, retention
 from api.services.metrics import DeliveryMetricsPublic, RetentionMetricsPublic
 
 __all__ = ["router"]
@@ -46,7 +46,9 @@ def read_delivery_metrics(
         bool, Query(description="replay live ETAs to measure their accuracy")
     ] = False,
 ) -> DeliveryMetricsPublic:
-    """On-time rate, failed-attempt rate and ETA accuracy per day, zone or van."""
+    """On-time rate, failed-attempt rate, ETA accuracy and the expected
+    retention cost (with the newest retention fit) per day, zone or van."""
+    current = retention.current_pricing(session)
     return metrics.delivery_metrics(
         session,
         start=start,
@@ -54,6 +56,10 @@ def read_delivery_metrics(
         zone=zone,
         by=by,
         legs=etas.legs_for if eta_accuracy else None,
+        costs=None
+        if current is None
+        else retention.outcome_costs(session, etas, current),
+        pricing=retention.pricing_of(current),
     )
 
 

@@ -12,15 +12,16 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
 
 import pandas as pd
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from api.db import tracking as rows
 from api.db.tables_tracking import TrackedPlan
+from api.jobs.payloads import PlanPricing
 from api.services.errors import Invalid
 from routing.model import Problem
 from routing.plan import Plan
@@ -73,6 +74,9 @@ ORDER_MARGIN = 0.25
 
 #: The travel times of one tracked plan: ``(problem, plan, plan_id)`` in.
 LegsFor = Callable[[Problem, Plan, str], LegTimes]
+#: Each outcome's expected retention cost (won) by order id
+#: (:func:`api.services.retention.outcome_costs`).
+OutcomeCosts = Callable[[Sequence[DeliveryOutcome]], Mapping[str, float]]
 
 
 def rate(value: object) -> float | None:
@@ -185,7 +189,9 @@ class DeliveryMetricsRow(BaseModel):
 
     ``eta_mae`` (minutes) and ``eta_coverage`` (share of arrivals inside the
     P10-P90 window) are by horizon in minutes before the arrival; they are
-    filled only when asked for with ``eta_accuracy``.
+    filled only when asked for with ``eta_accuracy``. ``retention_cost``
+    is the group's expected retention cost (won): realised for delivered
+    and failed orders, live for the rest (None without a retention fit).
     """
 
     group: str
@@ -195,6 +201,7 @@ class DeliveryMetricsRow(BaseModel):
     failed_attempt_rate: float | None
     eta_mae: dict[int, float | None]
     eta_coverage: dict[int, float | None]
+    retention_cost: float | None = None
 
 
 class DeliveryMetricsPublic(BaseModel):
@@ -206,6 +213,10 @@ class DeliveryMetricsPublic(BaseModel):
     by: str
     data: list[DeliveryMetricsRow]
     count: int
+    retention_pricing: PlanPricing | None = Field(
+        default=None,
+        description="how retention_cost is priced: the fit, or why not",
+    )
 
 
 class RepeatRate(BaseModel):
@@ -382,11 +393,22 @@ def delivery_metrics(
     zone: str | None,
     by: Grouping,
     legs: LegTimes | LegsFor | None,
+    costs: OutcomeCosts | None = None,
+    pricing: PlanPricing | None = None,
 ) -> DeliveryMetricsPublic:
-    """On-time rate, failed-attempt rate and ETA accuracy (with ``legs``) per group."""
+    """On-time rate, failed-attempt rate, ETA accuracy (with ``legs``) and
+    the expected retention cost (with ``costs``, priced as ``pricing`` says)
+    per group."""
     _check_range(start, end)
     outcomes = outcomes_between(session, start, end, zone=zone, legs=legs)
     table = performance(outcomes, by=by)
+    retention: dict[str, float] | None = None
+    if costs is not None:
+        retention = defaultdict(float)
+        by_order = costs(outcomes)
+        for o in outcomes:
+            key = _group(o.day if by == "day" else getattr(o, by))
+            retention[key] += by_order.get(o.order_id, 0.0)
     data = [
         DeliveryMetricsRow(
             group=_group(r[by]),
@@ -396,11 +418,20 @@ def delivery_metrics(
             failed_attempt_rate=rate(r["failed_attempt_rate"]),
             eta_mae={h: rate(r[f"eta_mae_{h}"]) for h in DEFAULT_HORIZONS},
             eta_coverage={h: rate(r[f"eta_coverage_{h}"]) for h in DEFAULT_HORIZONS},
+            retention_cost=None
+            if retention is None
+            else round(retention.get(_group(r[by]), 0.0), 2),
         )
         for r in table.to_dict("records")
     ]
     return DeliveryMetricsPublic(
-        start=start, end=end, zone=zone, by=by, data=data, count=len(data)
+        start=start,
+        end=end,
+        zone=zone,
+        by=by,
+        data=data,
+        count=len(data),
+        retention_pricing=pricing,
     )
 
 

@@ -10,7 +10,11 @@ coefficients with their intervals and the customers' values as a row of
 Planning uses the newest fit (:func:`current_pricing`): :func:`priced`
 gives every order of a problem the soft-window prices of its customer's
 value, and :func:`retention_of` is the expected retention cost of a plan's
-planned times.
+planned times. :func:`live_retention` sets each order's live cost beside
+it (its delivery, failed attempts, or live ETA against the promised
+window: :func:`live_minutes`) for the console's live view, and
+:func:`outcome_costs` the realised cost of tracked days for the delivery
+metrics; :func:`pricing_of` says how (or why not) they are priced.
 
 With ``MILEPOST_RETENTION_FIT_AT=HH:MM`` each serving process runs a
 :class:`RetentionFitSchedule`: once the shop's clock passes that time, it
@@ -23,8 +27,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from functools import cached_property
 
 import numpy as np
@@ -32,8 +37,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import retention as fits
+from api.db import tracking as tracking_rows
 from api.jobs.kinds import JobKinds, OnSuccess
 from api.jobs.payloads import (
+    PlanPricing,
     RetentionCoefficient,
     RetentionFitPayload,
     RetentionFitResult,
@@ -42,10 +49,12 @@ from api.jobs.queue import JobPublic, JobQueue
 from api.jobs.runner import JobHook
 from api.services.errors import FieldError, Invalid, NotFound
 from api.services.metrics import MAX_DAYS, history_frame, outcomes_between
+from api.services.tracking import LiveEtas, eta_clock
 from api.settings import Settings
 from routing.model import Problem, TimeWindow
 from routing.plan import Plan
 from routing.units import TIMEZONE
+from tracking.eta import Eta
 from tracking.feedback import (
     CustomerValue,
     LatenessPricing,
@@ -53,11 +62,17 @@ from tracking.feedback import (
     expected_loss,
     order_costs,
 )
+from tracking.late_risk import order_windows, promised_window_end
+from tracking.outcomes import DeliveryOutcome
+from tracking.status import OrderState, OrderStatus
 
 __all__ = [
     "DEFAULT_DAYS",
+    "NO_FIT_YET",
     "CurrentPricing",
     "CustomerValueSummary",
+    "DayRetention",
+    "OrderRetention",
     "RetentionCost",
     "RetentionFitCreate",
     "RetentionFitJobPublic",
@@ -65,7 +80,11 @@ __all__ = [
     "RetentionPricingPublic",
     "create_fit",
     "current_pricing",
+    "live_minutes",
+    "live_retention",
+    "outcome_costs",
     "priced",
+    "pricing_of",
     "read_fit",
     "read_pricing",
     "retention_hooks",
@@ -79,6 +98,8 @@ log = logging.getLogger("milepost.retention")
 #: Days of history a fit reads when no ``from`` is given (ending ``until``).
 DEFAULT_DAYS = 365
 NO_FIT = "no fit yet: POST /v1/retention/fit"
+#: Why a plan or a day is not priced by a fit (uniform).
+NO_FIT_YET = "no retention fit yet"
 
 
 class RetentionFitCreate(BaseModel):
@@ -331,6 +352,225 @@ def retention_of(
     return RetentionCost(
         fit=current.job_id, total=round(sum(orders.values()), 2), orders=orders
     )
+
+
+def pricing_of(current: CurrentPricing | None) -> PlanPricing:
+    """How retention costs are priced: by ``current``'s fit, or uniform
+    (:data:`NO_FIT_YET`) when there is none, so nothing is priced."""
+    if current is None:
+        return PlanPricing(source="uniform", reason=NO_FIT_YET)
+    return PlanPricing(source="learned", fit=current.job_id)
+
+
+# --- the live day -----------------------------------------------------------------
+
+#: States of an order still to be served today: its live ETA is its arrival.
+_PENDING = frozenset(
+    {
+        OrderState.CREATED,
+        OrderState.PLANNED,
+        OrderState.DISPATCHED,
+        OrderState.OUT_FOR_DELIVERY,
+        OrderState.ARRIVING,
+    }
+)
+
+
+class OrderRetention(BaseModel):
+    """Expected retention cost (won) of one order: planned and live.
+
+    ``planned`` is that of its planned service start (as
+    :class:`RetentionCost`); ``live`` that of ``minutes_late`` and
+    ``failed_attempts`` as :func:`live_minutes` reads them now.
+    """
+
+    planned: float
+    live: float
+    minutes_late: float = Field(description="past the promised window, live")
+    failed_attempts: int = 0
+
+
+class DayRetention(BaseModel):
+    """The expected retention cost (won) of a plan's day: the planned times'
+    and the live one, each the sum over its routed orders."""
+
+    fit: str = Field(description="the retention fit (job id) it is priced with")
+    planned: float
+    live: float
+    orders: dict[str, OrderRetention]
+
+
+def live_minutes(
+    status: OrderStatus | None,
+    eta: Eta | None,
+    window_end: int | None,
+    planned_start: int | None,
+    now: int,
+    *,
+    cap: float,
+) -> tuple[float, int]:
+    """Minutes an order is (expected to be) past its promised window, and its
+    failed attempts, as tracking knows them at ``now`` (seconds since local
+    midnight of its day).
+
+    * delivered: when it was handed over (the on-time KPI's time);
+    * still to be served: its live ETA's P50 (the planned service start
+      without one), or ``now`` once that has passed: the minutes late so
+      far;
+    * not served today after a failed attempt, moved, returned or
+      cancelled: no minutes, only its failed attempts (as the fit's history
+      counts a failed order).
+
+    Minutes are whole (rounded up, as :func:`tracking.outcomes.minutes_late`)
+    and capped at ``cap`` (an order not served today is as late as
+    one left out: ``LatenessPricing.drop_minutes``). No window: never late.
+    """
+    failed = (
+        0
+        if status is None
+        else sum(c.target is OrderState.FAILED_ATTEMPT for c in status.history)
+    )
+    if window_end is None:
+        return 0.0, failed
+    state = OrderState.PLANNED if status is None else status.state
+    if state is OrderState.DELIVERED:
+        assert status is not None
+        at = status.history[-1].at
+    elif state in _PENDING:
+        expected = eta.point if eta is not None else planned_start
+        at = now if expected is None else max(expected, now)
+    else:
+        return 0.0, failed
+    # Whole minutes, as outcomes count them: the live view's stream redraws
+    # on a change, and its ETA windows change to the minute.
+    return min(cap, float(max(0, math.ceil((at - window_end) / 60)))), failed
+
+
+def live_retention(
+    problem: Problem,
+    plan: Plan,
+    tracked: Mapping[str, tuple[OrderStatus, Eta | None]],
+    now: int,
+    current: CurrentPricing,
+    *,
+    moved: Collection[str] = (),
+) -> DayRetention:
+    """Each routed order's expected retention cost, planned and live.
+
+    Parameters
+    ----------
+    problem, plan
+        A stored plan and the problem it solved.
+    tracked
+        Routed orders' statuses and live ETAs, by order id; an order left
+        out (not tracked yet) is live as planned.
+    moved
+        Orders tracked on another day now: only their failed attempts count
+        here (their new day prices their delivery).
+    now
+        Seconds since local midnight of the plan's day.
+    current
+        The fit to price with.
+    """
+    planned = retention_of(problem, plan, current).orders
+    by_id = {o.id: o for o in problem.orders}
+    orders: dict[str, OrderRetention] = {}
+    for route in plan.routes:
+        for step in route.steps:
+            if step.type not in ("job", "delivery") or step.id not in by_id:
+                continue
+            order = by_id[step.id]
+            windows = order_windows(order)
+            end = promised_window_end(windows, step.service_start)
+            status, eta = tracked.get(step.id, (None, None))
+            if step.id in moved:
+                end = None  # not served today: only its failed attempts count
+            minutes, failed = live_minutes(
+                status,
+                eta,
+                end,
+                step.service_start,
+                now,
+                cap=current.pricing.drop_minutes,
+            )
+            loss = expected_loss(
+                current.customer(order.customer_id),
+                minutes,
+                current.pricing,
+                failed_attempts=failed,
+            )
+            orders[step.id] = OrderRetention(
+                planned=planned.get(step.id, 0.0),
+                live=round(loss, 2),
+                minutes_late=round(minutes, 1),
+                failed_attempts=failed,
+            )
+    return DayRetention(
+        fit=current.job_id,
+        planned=round(sum(o.planned for o in orders.values()), 2),
+        live=round(sum(o.live for o in orders.values()), 2),
+        orders=orders,
+    )
+
+
+#: A day's clock past its end: the day is over.
+_DAY = 24 * 3600
+
+
+def outcome_costs(
+    session: Session, etas: LiveEtas, current: CurrentPricing
+) -> Callable[[Sequence[DeliveryOutcome]], dict[str, float]]:
+    """What prices tracked days' outcomes for the delivery metrics.
+
+    An attempted order (delivered or failed) costs its realised
+    ``expected_loss`` at the outcome's minutes late and failed attempts (as
+    the fit learned from them); a routed one not attempted yet costs its
+    live one (:func:`live_minutes`: its live ETA while its day is on, the
+    minutes late so far once the day is over), nothing once moved or
+    cancelled. Orders on no route (left out of the plan) cost nothing, as
+    in the plan's own retention cost.
+    """
+    pricing = current.pricing
+
+    def costs(outcomes: Sequence[DeliveryOutcome]) -> dict[str, float]:
+        waiting = [o.order_id for o in outcomes if o.attempts == 0]
+        statuses = {
+            status.order_id: (day, status, ref)
+            for day, status, ref in tracking_rows.tracked_orders(
+                session, order_ids=waiting
+            )
+        }
+        out: dict[str, float] = {}
+        for o in outcomes:
+            customer = current.customer(o.customer_id)
+            if o.attempts > 0:
+                minutes, failed = float(o.minutes_late), len(o.failure_reasons)
+            else:
+                found = statuses.get(o.order_id)
+                off = o.planned_service_start is None  # on no route of the day
+                if off or found is None or found[0] != o.day:
+                    out[o.order_id] = 0.0
+                    continue
+                day, status, ref = found
+                now = eta_clock(day)
+                eta = (
+                    etas.eta(session, day, status, now, ref, live=True)
+                    if now < _DAY and status.state in _PENDING
+                    else None
+                )
+                minutes, failed = live_minutes(
+                    status,
+                    eta,
+                    promised_window_end(o.windows, o.planned_service_start),
+                    o.planned_service_start,
+                    now,
+                    cap=pricing.drop_minutes,
+                )
+            loss = expected_loss(customer, minutes, pricing, failed_attempts=failed)
+            out[o.order_id] = round(loss, 2)
+        return out
+
+    return costs
 
 
 def store_fit(

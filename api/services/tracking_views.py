@@ -20,11 +20,18 @@ from api.db import orders, plans
 from api.db import tracking as rows
 from api.db.async_reads import compiled
 from api.db.tables_dispatch import OrderRow
-from api.db.tracking import RouteRef
+from api.jobs.payloads import PlanPricing
 from api.services.errors import Conflict, Invalid, NotFound
 from api.services.exceptions import ExceptionPublic, exception_public
 from api.services.ingest import ingest
 from api.services.reads import ReadSessions
+from api.services.retention import (
+    DayRetention,
+    OrderRetention,
+    current_pricing,
+    live_retention,
+    pricing_of,
+)
 from api.services.slots import SlotBooks, SlotQuoteCreate, quote_slots, rebook_order
 from api.services.tracking import LiveEtas, eta_clock, local_time, now_seconds
 from routing.bounds import check_text, not_a_bool
@@ -237,12 +244,15 @@ class TrackPublic(BaseModel):
 
 
 class StopLive(BaseModel):
-    """One order of a plan: its status, van and ETA window (None once not coming)."""
+    """One order of a plan: its status, van and ETA window (None once not
+    coming), and the expected retention cost of its planned and live times
+    (a routed order's, once a retention fit prices them)."""
 
     order_id: str
     status: OrderState
     vehicle: str | None = None
     window: EtaWindow | None = None
+    retention: OrderRetention | None = None
 
 
 class VehicleLive(BaseModel):
@@ -267,7 +277,10 @@ class PlanKpis(BaseModel):
     orders handed over by the end of the promised window (the window holding
     the plan's service start; an order without a window is always on time);
     ``on_time_rate``: ``on_time / delivered`` (None before the
-    first delivery); ``late_risk``: open late-risk exceptions of the plan.
+    first delivery); ``late_risk``: open late-risk exceptions of the plan;
+    ``retention_planned`` and ``retention_live``: the day's expected
+    retention cost (won) of the planned times and the live ones (None
+    without a retention fit: see the view's ``pricing``).
     """
 
     planned: int
@@ -276,6 +289,8 @@ class PlanKpis(BaseModel):
     on_time: int
     on_time_rate: float | None
     late_risk: int
+    retention_planned: float | None = None
+    retention_live: float | None = None
 
 
 class PlanLivePublic(BaseModel):
@@ -293,6 +308,10 @@ class PlanLivePublic(BaseModel):
         description="open exceptions of the day about the plan's vans or orders",
     )
     kpis: PlanKpis | None = Field(default=None, description="the day so far")
+    pricing: PlanPricing | None = Field(
+        default=None,
+        description="how the retention costs are priced: the fit, or why not",
+    )
 
 
 def window(eta: Eta | None, day: dt.date) -> EtaWindow | None:
@@ -583,7 +602,28 @@ def plan_live_view(
     order_ids += [u.id for u in plan.unassigned]
     now = eta_clock(day)
     tracked = rows.tracked_orders(session, order_ids=order_ids)
-    stops = [_stop(session, etas, found, now) for found in tracked]
+    live = {
+        status.order_id: (
+            status,
+            etas.eta(session, d, status, now, ref, live=True),
+            d,
+        )
+        for d, status, ref in tracked
+    }
+    current = current_pricing(session)
+    retention = (
+        None
+        if current is None
+        else live_retention(
+            row.problem,
+            plan,
+            {o: (s, e) for o, (s, e, _) in live.items()},
+            now,
+            current,
+            moved={o for o, (_, _, d) in live.items() if d != day},
+        )
+    )
+    stops = [_stop(s, e, d, retention) for s, e, d in live.values()]
     stops.sort(key=lambda o: o.order_id)
     vans = rows.vehicle_states(
         session, day=day, vehicles=[r.vehicle for r in plan.routes]
@@ -598,7 +638,10 @@ def plan_live_view(
         orders=stops,
         vehicles=vehicles,
         exceptions=exceptions,
-        kpis=_kpis(row.problem, plan, [s for _, s, _ in tracked], exceptions),
+        kpis=_kpis(
+            row.problem, plan, [s for _, s, _ in tracked], exceptions, retention
+        ),
+        pricing=pricing_of(current),
     )
 
 
@@ -607,6 +650,7 @@ def _kpis(
     plan: Plan,
     statuses: list[OrderStatus],
     exceptions: list[ExceptionPublic],
+    retention: DayRetention | None = None,
 ) -> PlanKpis:
     """The plan's KPIs from its orders' statuses (see :class:`PlanKpis`)."""
     routed = {o for r in plan.routes for o in r.order_ids}
@@ -640,6 +684,8 @@ def _kpis(
         on_time=on_time,
         on_time_rate=None if delivered == 0 else round(on_time / delivered, 4),
         late_risk=sum(e.kind is ExceptionKind.LATE_RISK for e in exceptions),
+        retention_planned=None if retention is None else retention.planned,
+        retention_live=None if retention is None else retention.live,
     )
 
 
@@ -668,18 +714,17 @@ def _open_exceptions(
 
 
 def _stop(
-    session: Session,
-    etas: LiveEtas,
-    found: tuple[dt.date, OrderStatus, RouteRef],
-    now: int,
+    status: OrderStatus,
+    eta: Eta | None,
+    day: dt.date,
+    retention: DayRetention | None,
 ) -> StopLive:
-    day, status, ref = found
-    eta = etas.eta(session, day, status, now, ref, live=True)
     return StopLive(
         order_id=status.order_id,
         status=status.state,
         vehicle=status.vehicle,
         window=window(eta, day),
+        retention=None if retention is None else retention.orders.get(status.order_id),
     )
 
 

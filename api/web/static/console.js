@@ -369,10 +369,21 @@ function renderStopDetail(orderId) {
     el("p", {}, el("strong", { text: orderId }), ` on ${route.vehicle} `, el("span", { class: `badge st-${status}`, id: "stop-status", text: status.replaceAll("_", " ") })),
     el("p", { id: "stop-kind" }),
     el("p", { id: "stop-eta", text: `Live ETA: ${eta}` }),
+    el("p", { id: "stop-retention", text: `Expected retention cost: ${orderRetentionText(live?.retention)}` }),
     el("table", { id: "stop-timeline", "aria-label": `Timeline of stop ${orderId}` },
       el("tbody", {}, ...rows.map(([k, v, x]) => el("tr", {}, el("th", { scope: "row", text: k }), el("td", { text: v }), el("td", { text: x }))))),
     el("p", { id: "tracking-link" }),
   );
+}
+
+function orderRetentionText(r) {
+  if (!r) {
+    const reason = state.lastLive?.pricing?.reason;
+    return reason ? `not priced (${reason})` : "not priced";
+  }
+  const why = [r.minutes_late ? `${r.minutes_late} min late` : null,
+    r.failed_attempts ? `${r.failed_attempts} failed attempt${r.failed_attempts > 1 ? "s" : ""}` : null].filter(Boolean);
+  return `${WON(r.live)} live${why.length ? ` (${why.join(", ")})` : ""}, planned ${WON(r.planned)}`;
 }
 
 function renderPlan(pub, view = null) {
@@ -470,7 +481,30 @@ function kpisOf(view) {
   for (const e of view.exceptions || []) {
     if (e.kind === "late_risk") e.order_ids.filter((o) => ids.has(o)).forEach((o) => risky.add(o));
   }
-  return { planned: stops.length, delivered, failed, on_time: null, on_time_rate: null, late_risk: risky.size, source: "page" };
+  // The retention costs of the part shown: the sums of its stops' own.
+  let planned = null, live = null;
+  if (view.pricing?.source === "learned") {
+    planned = 0; live = 0;
+    for (const step of stops) {
+      const r = state.live.get(step.id)?.retention;
+      if (r) { planned += r.planned; live += r.live; }
+    }
+  }
+  return {
+    planned: stops.length, delivered, failed, on_time: null, on_time_rate: null, late_risk: risky.size,
+    retention_planned: planned, retention_live: live, source: "page",
+  };
+}
+
+const WON = (x) => `${Math.round(x).toLocaleString("en")} won`;
+
+function retentionText(k, pricing) {
+  // The day's expected retention cost, live against planned; without a fit,
+  // why there is no number rather than a made-up one.
+  if (k.retention_live === null || k.retention_live === undefined) {
+    return pricing?.reason ? `not priced: ${pricing.reason}` : "not priced";
+  }
+  return `${WON(k.retention_live)} live (planned ${WON(k.retention_planned)})`;
 }
 
 function renderKpis(view) {
@@ -483,6 +517,7 @@ function renderKpis(view) {
     ["on-time", "On time so far", onTime],
     ["failed", "Failed", String(k.failed)],
     ["late-risk", "At risk of being late", String(k.late_risk)],
+    ["retention", "Expected retention cost", retentionText(k, view.pricing)],
   ];
   const dl = $("kpis");
   dl.dataset.source = k.source;
@@ -520,6 +555,9 @@ function exceptionRow(e) {
   const words = KIND_WORDS[e.kind] || e.kind.replaceAll("_", " ");
   const since = Math.max(0, Math.round((Date.now() - Date.parse(e.opened_at)) / 60000));
   const about = [e.vehicle ? `van ${e.vehicle}` : null, e.order_ids.length ? `orders ${e.order_ids.join(", ")}` : null].filter(Boolean).join(", ");
+  // What the orders it is about are expected to cost in retention, live.
+  const priced = e.order_ids.map((o) => state.live.get(o)?.retention).filter(Boolean);
+  const cost = priced.length ? `Expected retention cost: ${WON(priced.reduce((a, r) => a + r.live, 0))} live` : null;
   const acked = state.acked.get(e.id) || (e.acknowledged_by ? { by: e.acknowledged_by, at: e.acknowledged_at } : null);
   const actions = el("div", { class: "actions" });
   if (acked) {
@@ -547,6 +585,7 @@ function exceptionRow(e) {
       el("span", { class: "about", text: about }),
       el("span", { class: "since", text: `since ${seoulTime(e.opened_at)} (${since} min)` })),
     e.detail ? el("p", { class: "detail", text: e.detail }) : null,
+    cost ? el("p", { class: "retention", text: cost }) : null,
     actions);
 }
 

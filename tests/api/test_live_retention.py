@@ -1,0 +1,346 @@
+"""The expected retention cost of the live day: per order (planned and live)
+and the day's totals in the plan's live view, and by day in the delivery
+metrics.
+
+The small example day (docs/examples/small_problem.json, solved once) is
+stored and dispatched through the API, priced with a stored retention fit
+(:data:`tests.api.test_priced_plans.PRICING`); device events make orders
+late or failed. The service's clock is set to a time of the day (the day is
+in the past). Each test runs on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from hypothesis import given, seed, settings
+from hypothesis import strategies as st
+
+from api.auth import Role
+from api.services import retention as retention_service
+from api.services import tracking_views
+from api.services.metrics import outcomes_between
+from api.services.retention import CurrentPricing, live_minutes
+from routing.plan import Plan
+from tests.api.conftest import auth
+from tests.api.test_priced_plans import PRICING, VALUES, store_pricing
+from tests.api.tracking_fixtures import DAY, batch, dispatch_small_day
+from tracking.eta import Eta
+from tracking.feedback import expected_loss
+from tracking.status import OrderState, OrderStatus, StatusChange
+
+PLAN_ID = "retention-plan"
+HOUR = 3600
+#: The order delivered late: c-17's (worth 900 000 won), window 10:00-12:00.
+LATE = "o-1001"
+#: The order whose attempt fails: window 14:00-16:00.
+FAILED = "o-1008"
+#: The service's clock in the tests: 13:00 on the plan's day.
+NOW = 13 * HOUR
+CURRENT = CurrentPricing(job_id="fit-1", pricing=PRICING, values=VALUES)
+
+
+def _van(plan: Plan, order_id: str) -> str:
+    return next(r.vehicle for r in plan.routes if order_id in r.order_ids)
+
+
+def _send(client: TestClient, key: str, *events: dict[str, Any]) -> None:
+    sent = client.post("/v1/events", json=batch(*events), headers=auth(key))
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["rejected"] == [], sent.json()
+
+
+def _late_and_failed(client: TestClient, key: str, plan: Plan) -> None:
+    """LATE handed over at 12:31 (31 minutes late), FAILED not at home."""
+    van = _van(plan, LATE)
+    at = 12 * HOUR + 30 * 60
+    _send(
+        client,
+        key,
+        {"type": "shift_start", "id": "s1", "at": 8 * HOUR, "vehicle": van},
+        {"type": "stop_departed", "id": "d0", "at": 8 * HOUR + 60, "vehicle": van},
+        {
+            "type": "stop_arrived",
+            "id": "a1",
+            "at": at,
+            "vehicle": van,
+            "order_id": LATE,
+        },
+        {
+            "type": "delivered",
+            "id": "x1",
+            "at": at + 60,
+            "vehicle": van,
+            "order_id": LATE,
+            "proof": {"recipient": "Kim"},
+        },
+    )
+    other = _van(plan, FAILED)
+    start = (
+        []
+        if other == van
+        else [
+            {"type": "shift_start", "id": "s2", "at": 8 * HOUR, "vehicle": other},
+            {
+                "type": "stop_departed",
+                "id": "d2",
+                "at": 8 * HOUR + 60,
+                "vehicle": other,
+            },
+        ]
+    )
+    _send(
+        client,
+        key,
+        *start,
+        {
+            "type": "stop_arrived",
+            "id": "a2",
+            "at": 12 * HOUR + 45 * 60,
+            "vehicle": other,
+            "order_id": FAILED,
+        },
+        {
+            "type": "failed_attempt",
+            "id": "f2",
+            "at": 12 * HOUR + 50 * 60,
+            "vehicle": other,
+            "order_id": FAILED,
+            "reason": "not_home",
+        },
+    )
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The live view's clock at :data:`NOW`; the metrics' a day after its end."""
+    monkeypatch.setattr(tracking_views, "eta_clock", lambda day: NOW)
+    monkeypatch.setattr(retention_service, "eta_clock", lambda day: 60 * HOUR)
+
+
+def test_a_late_delivery_costs_more_live_than_planned(
+    app: FastAPI, client: TestClient, keys: dict[Role, str], clock: None
+) -> None:
+    """With a fit, each routed order carries its planned and live retention
+    cost; a late delivery's live one is its 31 minutes', a failed attempt's
+    its failure's; the day's totals are the sums, the planned one the plan's."""
+    store_pricing(app)
+    key = keys[Role.dispatcher]
+    plan = dispatch_small_day(client, key, day=DAY, plan_id=PLAN_ID)
+    _late_and_failed(client, key, plan)
+    live = client.get(f"/v1/plans/{PLAN_ID}/live", headers=auth(key)).json()
+    assert live["pricing"] == {"source": "learned", "fit": "fit-1", "reason": None}
+    stops = {s["order_id"]: s for s in live["orders"]}
+
+    late = stops[LATE]["retention"]
+    assert late["minutes_late"] == 31.0 and late["failed_attempts"] == 0
+    want = expected_loss(CURRENT.customer("c-17"), 31.0, PRICING)
+    assert late["live"] == pytest.approx(want, abs=0.01)
+    assert late["live"] > late["planned"]
+
+    failed = stops[FAILED]["retention"]
+    assert failed["failed_attempts"] == 1 and failed["minutes_late"] == 0.0
+    want = expected_loss(CURRENT.customer(None), 0.0, PRICING, failed_attempts=1)
+    assert failed["live"] == pytest.approx(want, abs=0.01) and want > 0
+
+    routed = {o for r in plan.routes for o in r.order_ids}
+    priced = {o: s["retention"] for o, s in stops.items() if s["retention"]}
+    assert set(priced) <= routed and {LATE, FAILED} <= set(priced)
+    kpis = live["kpis"]
+    assert kpis["retention_live"] == pytest.approx(
+        sum(r["live"] for r in priced.values()), abs=0.05
+    )
+    assert kpis["retention_planned"] == pytest.approx(
+        sum(r["planned"] for r in priced.values()), abs=0.05
+    )
+    assert kpis["retention_live"] > kpis["retention_planned"]
+    body = client.get(f"/v1/plans/{PLAN_ID}", headers=auth(key)).json()
+    assert kpis["retention_planned"] == pytest.approx(
+        body["retention"]["total"], abs=0.05
+    )
+
+
+def test_without_a_fit_the_live_day_says_why(
+    client: TestClient, keys: dict[Role, str], clock: None
+) -> None:
+    """No retention fit yet: no number is made up, the view says why."""
+    key = keys[Role.dispatcher]
+    plan = dispatch_small_day(client, key, day=DAY, plan_id=PLAN_ID)
+    _late_and_failed(client, key, plan)
+    live = client.get(f"/v1/plans/{PLAN_ID}/live", headers=auth(key)).json()
+    assert live["pricing"] == {
+        "source": "uniform",
+        "fit": None,
+        "reason": "no retention fit yet",
+    }
+    assert live["kpis"]["retention_live"] is None
+    assert live["kpis"]["retention_planned"] is None
+    assert all(s["retention"] is None for s in live["orders"])
+
+    got = client.get(
+        "/v1/metrics/delivery",
+        params={"start": DAY.isoformat(), "end": DAY.isoformat()},
+        headers=auth(key),
+    ).json()
+    assert got["retention_pricing"]["reason"] == "no retention fit yet"
+    assert [r["retention_cost"] for r in got["data"]] == [None]
+
+
+def test_metrics_price_the_day_realised_and_live(
+    app: FastAPI, client: TestClient, keys: dict[Role, str], clock: None
+) -> None:
+    """The delivery metrics' day costs its attempted orders' realised loss
+    (minutes late and failed attempts as the fit learns them) and, the day
+    being over, each order never attempted a day late when it had a window."""
+    store_pricing(app)
+    key = keys[Role.dispatcher]
+    plan = dispatch_small_day(client, key, day=DAY, plan_id=PLAN_ID)
+    _late_and_failed(client, key, plan)
+    with app.state.sessionmaker() as session:
+        outcomes = outcomes_between(session, DAY, DAY)
+    want = 0.0
+    for o in outcomes:
+        customer = CURRENT.customer(o.customer_id)
+        if o.attempts:
+            minutes, failed = float(o.minutes_late), len(o.failure_reasons)
+        else:
+            minutes, failed = (PRICING.drop_minutes if o.windows else 0.0), 0
+        want += round(
+            expected_loss(customer, minutes, PRICING, failed_attempts=failed), 2
+        )
+    late = next(o for o in outcomes if o.order_id == LATE)
+    assert late.minutes_late >= 30
+    got = client.get(
+        "/v1/metrics/delivery",
+        params={"start": DAY.isoformat(), "end": DAY.isoformat()},
+        headers=auth(key),
+    ).json()
+    assert got["retention_pricing"] == {
+        "source": "learned",
+        "fit": "fit-1",
+        "reason": None,
+    }
+    (row,) = got["data"]
+    assert row["group"] == DAY.isoformat()
+    assert row["retention_cost"] == pytest.approx(want, abs=0.05)
+    assert row["retention_cost"] > 0
+    by_van = client.get(
+        "/v1/metrics/delivery",
+        params={"start": DAY.isoformat(), "end": DAY.isoformat(), "by": "vehicle"},
+        headers=auth(key),
+    ).json()["data"]
+    assert sum(r["retention_cost"] for r in by_van) == pytest.approx(want, abs=0.05)
+
+
+# -- live_minutes -----------------------------------------------------------------
+
+END = 12 * HOUR
+
+
+def _status(*targets: OrderState) -> OrderStatus:
+    history = [StatusChange(source=None, target=OrderState.CREATED, at=0, cause="x")]
+    for k, t in enumerate(targets):
+        history.append(
+            StatusChange(source=history[-1].target, target=t, at=k + 1, cause="x")
+        )
+    return OrderStatus(order_id="o", history=tuple(history))
+
+
+def _eta(point: int) -> Eta:
+    return Eta(order_id="o", vehicle="v", point=point, p10=point, p90=point, made_at=0)
+
+
+@seed(20)
+@settings(max_examples=200, deadline=None)
+@given(
+    point=st.integers(0, 40 * HOUR),
+    later=st.integers(0, 10 * HOUR),
+    now=st.integers(0, 40 * HOUR),
+    cap=st.floats(1.0, 3_000.0),
+)
+def test_live_minutes_grow_with_the_eta_and_the_clock(
+    point: int, later: int, now: int, cap: float
+) -> None:
+    """A pending order's minutes late lie in ``[0, cap]``, are 0 while its ETA
+    and the clock are inside the window, and never shrink as either moves on."""
+    status = _status(OrderState.PLANNED, OrderState.DISPATCHED)
+    m, failed = live_minutes(status, _eta(point), END, None, now, cap=cap)
+    assert failed == 0 and 0.0 <= m <= cap
+    if point <= END and now <= END:
+        assert m == 0.0
+    assert live_minutes(status, _eta(point + later), END, None, now, cap=cap)[0] >= m
+    assert live_minutes(status, _eta(point), END, None, now + later, cap=cap)[0] >= m
+    assert live_minutes(status, _eta(point), None, None, now, cap=cap) == (0.0, 0)
+
+
+def test_live_minutes_of_delivered_failed_and_moved_orders() -> None:
+    """Delivered: its hand-over; failed or cancelled: only the attempts."""
+    delivered = OrderStatus(
+        order_id="o",
+        history=(
+            StatusChange(source=None, target=OrderState.CREATED, at=0, cause="x"),
+            StatusChange(
+                source=OrderState.CREATED,
+                target=OrderState.DELIVERED,
+                at=END + 600,
+                cause="x",
+            ),
+        ),
+    )
+    assert live_minutes(delivered, None, END, END, 20 * HOUR, cap=1e4) == (10.0, 0)
+    failed = _status(
+        OrderState.PLANNED,
+        OrderState.DISPATCHED,
+        OrderState.OUT_FOR_DELIVERY,
+        OrderState.ARRIVING,
+        OrderState.FAILED_ATTEMPT,
+    )
+    assert live_minutes(failed, None, END, END, 20 * HOUR, cap=1e4) == (0.0, 1)
+    cancelled = _status(OrderState.PLANNED, OrderState.CANCELLED)
+    assert live_minutes(cancelled, None, END, END, 20 * HOUR, cap=1e4) == (0.0, 0)
+    # no ETA and no status: the planned start, then the clock
+    assert live_minutes(None, None, END, END + 120, 0, cap=1e4) == (2.0, 0)
+    assert live_minutes(None, None, END, END, END + 300, cap=1e4) == (5.0, 0)
+
+
+def test_metrics_price_orders_not_attempted_by_their_live_eta(
+    app: FastAPI,
+    client: TestClient,
+    keys: dict[Role, str],
+    clock: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While the day is on, an order not attempted yet costs in the metrics
+    what it costs live in the console (nothing when off the plan's routes);
+    attempted ones their realised loss."""
+    monkeypatch.setattr(retention_service, "eta_clock", lambda day: NOW)
+    store_pricing(app)
+    key = keys[Role.dispatcher]
+    plan = dispatch_small_day(client, key, day=DAY, plan_id=PLAN_ID)
+    _late_and_failed(client, key, plan)
+    live = client.get(f"/v1/plans/{PLAN_ID}/live", headers=auth(key)).json()
+    stops = {s["order_id"]: s["retention"] for s in live["orders"]}
+    with app.state.sessionmaker() as session:
+        outcomes = outcomes_between(session, DAY, DAY)
+    want = 0.0
+    for o in outcomes:
+        if o.attempts:
+            customer = CURRENT.customer(o.customer_id)
+            loss = expected_loss(
+                customer,
+                float(o.minutes_late),
+                PRICING,
+                failed_attempts=len(o.failure_reasons),
+            )
+            want += round(loss, 2)
+        elif stops.get(o.order_id) is not None:
+            want += stops[o.order_id]["live"]
+    got = client.get(
+        "/v1/metrics/delivery",
+        params={"start": DAY.isoformat(), "end": DAY.isoformat()},
+        headers=auth(key),
+    ).json()
+    assert got["data"][0]["retention_cost"] == pytest.approx(want, abs=0.05)
