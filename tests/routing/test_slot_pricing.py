@@ -56,7 +56,10 @@ def day(city: City) -> tuple[Problem, Plan]:
 @pytest.fixture(scope="module")
 def addresses(city: City) -> list[Location]:
     rows = city.customers.sample(n=200, random_state=3)
-    return [Location(lat=float(r.lat), lon=float(r.lon)) for r in rows.itertuples()]
+    return [
+        Location(lat=float(lat), lon=float(lon))
+        for lat, lon in zip(rows["lat"], rows["lon"], strict=True)
+    ]
 
 
 def _facts(q: SlotQuote) -> tuple[object, ...]:
@@ -147,7 +150,8 @@ def test_a_tight_slot_costs_a_valuable_customer_more(
         assert q.retention_cost == pytest.approx(
             2 * (by_id[q.slot.id].retention_cost or 0.0), abs=0.02
         )
-        assert q.total_cost == pytest.approx((q.marginal_cost or 0) + q.retention_cost)
+        assert q.marginal_cost is not None and q.retention_cost is not None
+        assert q.total_cost == pytest.approx(q.marginal_cost + q.retention_cost)
     tight = min(quoted, key=lambda q: q.slot.window.end - (q.eta or 0))
     loose = max(quoted, key=lambda q: q.slot.window.end - (q.eta or 0))
     assert tight.retention_cost is not None and loose.retention_cost is not None
