@@ -65,7 +65,7 @@ from routing.slotting import (
     SlotUnavailableError,
 )
 from routing.units import haversine_m, to_datetime
-from tracking.feedback import order_costs
+from tracking.feedback import CustomerValue, LatenessPricing, order_costs
 
 __all__ = [
     "NearbyStation",
@@ -76,8 +76,11 @@ __all__ = [
     "SlotQuotesPublic",
     "book_slot",
     "keep_history_days",
+    "late_minute_prices",
     "quote_slots",
+    "quoted_order",
     "rebook_order",
+    "slot_pricing",
 ]
 
 Key = tuple[dt.date, str | None]
@@ -334,37 +337,73 @@ def _quote_pricing(
     return current, PlanPricing(source="learned", fit=current.job_id)
 
 
-def _late_minute_price(current: CurrentPricing, problem: Problem, order: Job) -> float:
-    """The learned price (won) of a late minute of ``order`` (its customer's;
-    the median customer's without one), as planned orders are priced
-    (:func:`tracking.feedback.order_costs`)."""
+#: A customer's value and sensitivity by customer id (None: no customer).
+Values = Callable[[str | None], CustomerValue]
+
+
+def late_minute_prices(
+    problem: Problem, pricing: LatenessPricing, values: Values
+) -> dict[str, float]:
+    """The price (won) of a late minute of every order of ``problem``, by id,
+    as a priced plan's ``lateness_cost`` (:func:`tracking.feedback.order_costs`)."""
+    customers = {
+        o.customer_id: values(o.customer_id)
+        for o in problem.orders
+        if o.customer_id is not None
+    }
+    costs = order_costs(problem, customers, pricing, default=values(None))
+    return {k: c.lateness_cost for k, c in costs.items()}
+
+
+def quoted_order(
+    problem: Problem,
+    location: Location,
+    customer_id: str | None,
+    demand: Amount | None = None,
+) -> Job:
+    """The order a quote is for, as far as its price goes (its customer)."""
+    return Job(
+        id="?quote",
+        location=location,
+        demand=demand or (1,) * problem.n_dims,
+        customer_id=customer_id,
+    )
+
+
+def slot_pricing(
+    problem: Problem,
+    pricing: LatenessPricing,
+    values: Values,
+    order: Job,
+    *,
+    per_minute: dict[str, float] | None = None,
+) -> SlotPricing:
+    """Late-minute prices of a book's orders (``per_minute`` when known
+    already) and of the quoted ``order``'s customer."""
     one = problem.model_copy(update={"jobs": (order,), "shipments": ()})
-    who = order.customer_id
-    customers = {} if who is None else {who: current.customer(who)}
-    costs = order_costs(one, customers, current.pricing, default=current.customer(None))
-    return costs[order.id].lateness_cost
+    return SlotPricing(
+        per_minute=late_minute_prices(problem, pricing, values)
+        if per_minute is None
+        else per_minute,
+        customer=late_minute_prices(one, pricing, values)[order.id],
+    )
 
 
 def _slot_pricing(
     entry: _Entry, book: SlotBook, current: CurrentPricing, order: Job
 ) -> SlotPricing:
-    """Late-minute prices of the book's orders (kept per plan and fit) and of
-    the quoted customer's order."""
+    """:func:`slot_pricing` with the fit, the book's prices kept per plan and fit."""
     assert entry.plan_id is not None
     key = (entry.plan_id, current.job_id)
     if entry.prices is None or entry.prices[0] != key:
-        customers = {
-            o.customer_id: current.customer(o.customer_id)
-            for o in book.problem.orders
-            if o.customer_id is not None
-        }
-        costs = order_costs(
-            book.problem, customers, current.pricing, default=current.customer(None)
-        )
-        entry.prices = key, {k: c.lateness_cost for k, c in costs.items()}
-    return SlotPricing(
+        prices = late_minute_prices(book.problem, current.pricing, current.customer)
+        entry.prices = key, prices
+    return slot_pricing(
+        book.problem,
+        current.pricing,
+        current.customer,
+        order,
         per_minute=entry.prices[1],
-        customer=_late_minute_price(current, book.problem, order),
     )
 
 
@@ -390,11 +429,8 @@ def quote_slots(
         _check_demand(request, book.problem)
         pricing = None
         if current is not None:
-            order = job or Job(
-                id="?quote",
-                location=request.location,
-                demand=request.demand or (1,) * book.problem.n_dims,
-                customer_id=request.customer_id,
+            order = job or quoted_order(
+                book.problem, request.location, request.customer_id, request.demand
             )
             pricing = _slot_pricing(entry, book, current, order)
         try:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from datetime import date
+from pathlib import Path
+from typing import Any
 
 import pytest
+import typer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
+from api.cli.live import slots_command
+from routing.io import plan_to_json, problem_to_json, write_json
 from routing.model import (
     Costs,
     Depot,
@@ -25,6 +32,7 @@ from routing.solver import SolveParams, solve
 from routing.travel import HaversineTravel
 from routing.units import HOUR
 from scenarios.city import City, build_city, day_problem
+from tracking.feedback import LatenessPricing
 
 TRAVEL = HaversineTravel()
 DAY = date(2024, 2, 1)
@@ -266,3 +274,65 @@ def test_pricing_never_changes_availability(
         for q in priced
     ]
     assert keys == sorted(keys)
+
+
+def _cli() -> typer.Typer:
+    app = typer.Typer()
+    app.command()(slots_command)
+    return app
+
+
+def test_cli_prices_quotes_with_a_pricing_file(tmp_path: Path) -> None:
+    """``milepost slots --pricing FILE --customer-id C`` adds each slot's
+    retention cost (a valuable customer's more), at the same route cost;
+    ``--customer-id`` alone or a bad file is exit 2 naming it."""
+    problem, plan = _line_day()
+    write_json(problem_to_json(problem), tmp_path / "day.json")
+    write_json(plan_to_json(plan), tmp_path / "plan.json")
+    config = tmp_path / "slots.json"
+    write_json(LINE_SLOTS.model_dump(mode="json"), config)
+    fit = {
+        "pricing": LatenessPricing(
+            lateness_coef=0.08, failure_coef=0.3, churn_uplift=0.1
+        ).model_dump(mode="json"),
+        "customer_values": {"customers": 3, "mean": 1, "median": 50_000, "p90": 1},
+        "values": {"c-rich": 900_000.0},
+    }
+    write_json(fit, tmp_path / "pricing.json")
+    args = [
+        str(tmp_path / "day.json"),
+        str(tmp_path / "plan.json"),
+        "--lat",
+        "37.554",
+        "--lon",
+        "127.0",
+        "--config",
+        str(config),
+    ]
+
+    def quoted(*extra: str) -> dict[str, Any]:
+        target = tmp_path / "quotes.json"
+        done = CliRunner().invoke(_cli(), [*args, "--json", str(target), *extra])
+        assert done.exit_code == 0, done.output
+        (q,) = json.loads(target.read_text())
+        return dict(q)
+
+    plain = quoted()
+    assert plain["available"] and plain["retention_cost"] == 0.0
+    priced = ["--pricing", str(tmp_path / "pricing.json")]
+    rich = quoted(*priced, "--customer-id", "c-rich")
+    typical = quoted(*priced)
+    for q in (rich, typical):
+        assert q["marginal_cost"] == plain["marginal_cost"]
+        assert q["total_cost"] == pytest.approx(
+            q["marginal_cost"] + q["retention_cost"]
+        )
+    # The pushed order (no customer: the median value) and the quoted one.
+    assert rich["retention_cost"] > typical["retention_cost"] > 0
+
+    alone = CliRunner().invoke(_cli(), [*args, "--customer-id", "c-rich"])
+    assert alone.exit_code == 2 and "--customer-id" in alone.output
+    (tmp_path / "bad.json").write_text('{"pricing": {"lateness_coef": -1}}')
+    bad_file = ["--pricing", str(tmp_path / "bad.json")]
+    bad = CliRunner().invoke(_cli(), [*args, *bad_file])
+    assert bad.exit_code == 2 and "bad.json" in bad.output
