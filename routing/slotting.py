@@ -53,7 +53,12 @@ minute (won) and the quoting customer's, a quote adds ``retention_cost``:
 (when the marginal cost is in metres, the plan having no vehicle costs,
 the two are not added: ``total_cost`` is the marginal cost). Pricing never
 changes availability: the same insertion is judged by the same rules, only
-its price grows. Without pricing, ``retention_cost`` is 0.
+its price grows. Within a slot the position is still the cheapest by route
+cost (the van and ETA are those of the unpriced quote): the retention cost
+prices that insertion, it does not search for another one. Without pricing,
+``retention_cost`` is 0. The delay is assumed because no learned spread of
+a *planned* time is at hand here (the learned ETA residuals of
+:mod:`tracking.correction` are about live ETAs).
 
 Times are seconds since local midnight of the plan's date (``now`` may be
 negative: the evening before).
