@@ -28,6 +28,38 @@ A slot is *not available* when (reason in brackets):
   is what the compatible vans spend waiting, or not yet or no longer on the
   road, inside it.
 
+Retention pricing (:class:`SlotPricing`, optional). The route cost of a
+slot is what the vans spend; a late delivery also costs what the customer
+will not buy again. Given each planned order's learned price of a late
+minute (won) and the quoting customer's, a quote adds ``retention_cost``:
+
+* **the other orders' extra late minutes**: for every order on the route
+  that takes the new stop, its planned minutes past its window after the
+  insertion minus before, at its own price. Only soft-windowed orders
+  (priced by the plan, ``Job.lateness_cost``) can be planned late; a
+  hard-windowed one (a booked slot) never is, the insertion must keep it in
+  its window, so it adds nothing. The screening keeps every on-time order
+  on time, so this is mostly orders already planned late pushed further;
+* **the quoted order's own risk**: its window is hard, so the plan never
+  has it late, but the day runs behind its plan. A slack rule with an
+  assumed delay, not a learned one: a stop runs ``D`` seconds late with
+  ``D`` exponential of mean ``delay``, so with ``s`` seconds of slack
+  between the planned start and the window's end the expected late minutes
+  are ``delay * exp(-s / delay) / 60``, at the customer's price. A slot the
+  van reaches just before it closes costs a valuable customer nearly
+  ``delay`` minutes of lateness; one with an hour to spare almost nothing.
+
+``total_cost`` = ``marginal_cost + retention_cost`` orders ``sort="cost"``
+(when the marginal cost is in metres, the plan having no vehicle costs,
+the two are not added: ``total_cost`` is the marginal cost). Pricing never
+changes availability: the same insertion is judged by the same rules, only
+its price grows. Within a slot the position is still the cheapest by route
+cost (the van and ETA are those of the unpriced quote): the retention cost
+prices that insertion, it does not search for another one. Without pricing,
+``retention_cost`` is 0. The delay is assumed because no learned spread of
+a *planned* time is at hand here (the learned ETA residuals of
+:mod:`tracking.correction` are about live ETAs).
+
 Times are seconds since local midnight of the plan's date (``now`` may be
 negative: the evening before).
 """
@@ -138,16 +170,42 @@ class SlotReason(StrEnum):
     RESERVED = "reserved"
 
 
+class SlotPricing(FrozenModel):
+    """Retention prices of a quote: won per late minute, by order.
+
+    See the module docstring for how a quote's ``retention_cost`` is made.
+    """
+
+    per_minute: dict[str, float] = Field(
+        default_factory=dict,
+        description="price of a late minute of each planned order, by id "
+        "(an order not listed costs nothing)",
+    )
+    customer: Real = Field(
+        default=0.0, ge=0.0, description="price of a late minute of the quoted order"
+    )
+    delay: Seconds = Field(
+        default=600,
+        gt=0,
+        description="mean of the assumed (exponential) late running at a stop",
+    )
+
+
 class SlotQuote(FrozenModel):
     """A slot, whether it can be booked and what it would cost to serve.
 
     ``marginal_cost`` is in won (metres when the plan has no vehicle costs);
+    ``retention_cost`` is the expected retention the insertion costs (won;
+    0 without pricing) and ``total_cost`` the two together (the marginal
+    cost alone when it is in metres): the order of ``sort="cost"``.
     ``vehicle`` and ``eta`` say which van would serve it and when.
     """
 
     slot: Slot
     available: bool
     marginal_cost: float | None = None
+    retention_cost: float | None = None
+    total_cost: float | None = None
     reason: SlotReason
     detail: str = ""
     vehicle: str | None = None
@@ -371,6 +429,7 @@ class SlotBook:
         now: int | None = None,
         collect: Amount | None = None,
         job: Job | None = None,
+        pricing: SlotPricing | None = None,
     ) -> list[SlotQuote]:
         """Every slot for an address: available or not, and its marginal cost.
 
@@ -382,6 +441,9 @@ class SlotBook:
         failed attempt): it is quoted as it is (its skills, handling,
         priority...), only its window and day set by the slot; ``demand``,
         ``service`` and ``collect`` are then its own.
+
+        ``pricing`` adds each quote's expected retention cost (see the
+        module docstring); it never changes which slots are available.
 
         Raises
         ------
@@ -395,14 +457,21 @@ class SlotBook:
         quotes = [
             q
             for q, _ in self._quote(
-                slots, location, demand, service, now, collect=collect, base=job
+                slots,
+                location,
+                demand,
+                service,
+                now,
+                collect=collect,
+                base=job,
+                pricing=pricing,
             )
         ]
         if self.config.sort == "cost":
             quotes.sort(
                 key=lambda q: (
                     not q.available,
-                    q.marginal_cost if q.marginal_cost is not None else math.inf,
+                    q.total_cost if q.total_cost is not None else math.inf,
                     q.slot.window.start,
                 )
             )
@@ -423,6 +492,7 @@ class SlotBook:
         customer_id: str | None = None,
         collect: Amount | None = None,
         base: Job | None = None,
+        pricing: SlotPricing | None = None,
     ) -> list[tuple[SlotQuote, tuple[Insertion, Route] | None]]:
         out: list[tuple[SlotQuote, tuple[Insertion, Route] | None]] = []
         probes: dict[Location, Probe] = {}
@@ -448,7 +518,7 @@ class SlotBook:
             probe = probes.setdefault(place, self.live.probe(place))
             screened = self.live.candidates([j for _, j in items], probe=probe)
             for (slot, job), found in zip(items, screened, strict=True):
-                out.append(self._judge(slot, job, found))
+                out.append(self._judge(slot, job, found, pricing))
         order = {s.id: k for k, s in enumerate(slots)}
         out.sort(key=lambda item: order[item[0].slot.id])
         return out
@@ -471,7 +541,11 @@ class SlotBook:
         ]
 
     def _judge(
-        self, slot: Slot, job: Job, screened: Sequence[Insertion]
+        self,
+        slot: Slot,
+        job: Job,
+        screened: Sequence[Insertion],
+        pricing: SlotPricing | None = None,
     ) -> tuple[SlotQuote, tuple[Insertion, Route] | None]:
         compat = self._compatible(job)
         if not compat:
@@ -494,6 +568,14 @@ class SlotBook:
         ins, route = found
         eta = next(s.service_start for s in route.steps if s.id == job.id)
         vehicle = self.live.vehicles[ins.vehicle].id
+        retention = self._retention(job, slot, ins.vehicle, route, eta, pricing)
+        # Won and won add up; metres (no vehicle costs) and won do not.
+        total = ins.cost + retention if self.live.by_cost else ins.cost
+        costs = {
+            "marginal_cost": ins.cost,
+            "retention_cost": retention,
+            "total_cost": round(total, 2),
+        }
         reserve = self._reserve(slot, compat)
         if reserve > 0:
             free = sum(self._free_time(v, slot.window) for v in compat)
@@ -501,7 +583,7 @@ class SlotBook:
                 return SlotQuote(
                     slot=slot,
                     available=False,
-                    marginal_cost=ins.cost,
+                    **costs,
                     reason=SlotReason.RESERVED,
                     detail=f"{free // 60} min free, {math.ceil(reserve / 60)} min "
                     "held for expected orders",
@@ -511,11 +593,41 @@ class SlotBook:
         return SlotQuote(
             slot=slot,
             available=True,
-            marginal_cost=ins.cost,
+            **costs,
             reason=SlotReason.OK,
             vehicle=vehicle,
             eta=eta,
         ), found
+
+    def _retention(
+        self,
+        job: Job,
+        slot: Slot,
+        v: int,
+        route: Route,
+        eta: int,
+        pricing: SlotPricing | None,
+    ) -> float:
+        """Expected retention cost (won) of serving ``job`` on ``route``, the
+        new route of vehicle ``v``: the other orders' extra planned late
+        minutes and the order's own risk (module docstring)."""
+        if pricing is None:
+            return 0.0
+        served = (StepType.JOB, StepType.DELIVERY)
+        old = self.live.routes[v]
+        before = (
+            {} if old is None else {s.id: s.late for s in old.steps if s.type in served}
+        )
+        late = 0.0
+        for s in route.steps:
+            if s.type not in served or s.id is None or s.id == job.id:
+                continue
+            price = pricing.per_minute.get(s.id, 0.0)
+            if price:
+                late += price * (s.late - before.get(s.id, 0)) / 60.0
+        slack = max(0, slot.window.end - eta)
+        expected = pricing.delay * math.exp(-slack / pricing.delay) / 60.0
+        return round(late + pricing.customer * expected, 2)
 
     def _reserve(self, slot: Slot, compat: Sequence[int]) -> float:
         cfg = self.config
@@ -628,10 +740,17 @@ def quote(
     service: int | None = None,
     now: int | None = None,
     collect: Amount | None = None,
+    pricing: SlotPricing | None = None,
 ) -> list[SlotQuote]:
     """Every slot for an address on ``day`` (:meth:`SlotBook.quote`)."""
     return slots.quote(
-        location, day, demand=demand, service=service, now=now, collect=collect
+        location,
+        day,
+        demand=demand,
+        service=service,
+        now=now,
+        collect=collect,
+        pricing=pricing,
     )
 
 

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from routing.model import Location, Problem
     from routing.plan import Plan
     from routing.reoptimise import ExecutionState, Reoptimisation, RescueOption
-    from routing.slotting import SlotBook, SlotConfig, SlotQuote
+    from routing.slotting import SlotBook, SlotConfig, SlotPricing, SlotQuote
     from routing.solver import SolveParams
     from routing.travel import TravelModel
 
@@ -525,12 +525,14 @@ def _day(problem: Problem, date: str | None) -> dt.date:
     return day
 
 
-def quotes_table(quotes: list[SlotQuote]) -> Table:
+def quotes_table(quotes: list[SlotQuote], *, priced: bool = False) -> Table:
     """Slots as a customer would see them, with the reasons.
 
     Fits an 80-column terminal: a slot shows its window (below its id) only
-    when the id is not the window itself, the cost is the marginal cost, and
-    in a narrower terminal cells wrap (long ids fold) instead of being cut.
+    when the id is not the window itself, the cost is the total cost (the
+    marginal cost, plus a ``retention`` column of its part when ``priced``),
+    and in a narrower terminal cells wrap (long ids fold) instead of being
+    cut.
     """
     from rich import box
     from rich.table import Table
@@ -548,20 +550,62 @@ def quotes_table(quotes: list[SlotQuote]) -> Table:
     table.add_column("slot", overflow="fold")
     table.add_column("free")
     table.add_column(CURRENCY, justify="right")
+    if priced:
+        table.add_column("retention", justify="right")
     table.add_column("van", overflow="fold")
     table.add_column("eta")
     table.add_column("reason", overflow="fold", ratio=1)
     for q in quotes:
         window = f"{clock(q.slot.window.start)}-{clock(q.slot.window.end)}"
+        retention = "-" if q.retention_cost is None else f"{q.retention_cost:,.0f}"
         table.add_row(
             q.slot.id if q.slot.id == window else f"{q.slot.id}\n{window}",
             "yes" if q.available else "no",
-            "-" if q.marginal_cost is None else f"{q.marginal_cost:,.0f}",
+            "-" if q.total_cost is None else f"{q.total_cost:,.0f}",
+            *([retention] if priced else []),
             q.vehicle or "-",
             "-" if q.eta is None else clock(q.eta),
             q.reason.value + (f": {q.detail}" if q.detail else ""),
         )
     return table
+
+
+def _slot_pricing(
+    path: Path, problem: Problem, location: Location, customer_id: str | None
+) -> SlotPricing:
+    """Retention prices from a pricing file, or exit 2 naming it.
+
+    The file is what ``GET /v1/retention/pricing`` answers: its ``pricing``,
+    and each customer valued at ``customer_values.median`` (the answer holds
+    no customer's own value); a ``values`` object (customer id: won) gives
+    customers their own.
+    """
+    from pydantic import BaseModel, ConfigDict
+
+    from api.services.retention import CustomerValueSummary
+    from api.services.slots import quoted_order, slot_pricing
+    from routing.io import InputError, load_json, parse_model
+    from tracking.feedback import CustomerValue, LatenessPricing
+
+    class PricingFile(BaseModel):
+        model_config = ConfigDict(extra="ignore")
+
+        pricing: LatenessPricing
+        values: dict[str, float] = {}
+        customer_values: CustomerValueSummary | None = None
+
+    try:
+        found = parse_model(PricingFile, load_json(path), str(path))
+    except InputError as exc:
+        raise fail(exc) from None
+    summary = found.customer_values
+    median = 0.0 if summary is None or summary.median is None else summary.median
+
+    def value(customer: str | None) -> CustomerValue:
+        return CustomerValue(value=found.values.get(customer or "", median))
+
+    order = quoted_order(problem, location, customer_id)
+    return slot_pricing(problem, found.pricing, value, order)
 
 
 def _slot_inputs(
@@ -671,6 +715,16 @@ def slots_command(
     json_file: Annotated[
         Path | None, typer.Option("--json", help="also write the quotes as JSON")
     ] = None,
+    pricing: Annotated[
+        Path | None,
+        typer.Option(
+            help="retention pricing JSON (GET /v1/retention/pricing): add each "
+            "slot's expected retention cost [default: route cost alone]"
+        ),
+    ] = None,
+    customer_id: Annotated[
+        str | None, typer.Option(help="who orders (their value in --pricing)")
+    ] = None,
     roads: PlanRoadsOption = None,
     city_roads: PlanCityRoadsOption = None,
     cache_dir: CacheOption = DEFAULT_CACHE_DIR,
@@ -682,11 +736,21 @@ def slots_command(
     problem, plan, cfg, location, day, moment = _slot_inputs(
         problem_file, plan_file, (lat, lon), date, config, now
     )
+    if customer_id is not None and pricing is None:
+        from routing.io import InputError
+
+        reason = "prices a customer's retention: give --pricing too"
+        raise fail(InputError("--customer-id", [reason]))
+    priced = (
+        None
+        if pricing is None
+        else _slot_pricing(pricing, problem, location, customer_id)
+    )
     source = str(plan_file)
     travel = plan_travel(plan.travel, source, problem, roads, cache_dir, city_roads)
     slots = SlotBook(problem, plan, travel, cfg)
-    quotes = slots.quote(location, day, now=moment)
-    out.print(quotes_table(quotes))
+    quotes = slots.quote(location, day, now=moment, pricing=priced)
+    out.print(quotes_table(quotes, priced=priced is not None))
     if json_file is not None:
         write_json([q.model_dump(mode="json") for q in quotes], json_file)
     if book is None:

@@ -39,7 +39,9 @@ def quote_slots(
     books: SlotBooksDep,
     _: Annotated[Principal, Depends(require(Role.storefront, Role.dispatcher))],
 ) -> SlotQuotesPublic:
-    """Quote every delivery slot for an address: availability and marginal cost."""
+    """Quote every delivery slot for an address: availability, route cost and
+    expected retention cost (priced with the newest retention fit unless
+    ``pricing`` is ``"uniform"``)."""
     with fields_under("body"):
         return slots.quote_slots(session, books=books, request=body)
 

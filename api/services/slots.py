@@ -14,6 +14,16 @@ every field of the stored order; only its day and window change. Across processe
 booking supersedes its plan only if that plan is still the current draft;
 otherwise it is refused (:class:`Conflict`) and the customer quotes again
 on the newer plan.
+
+Quotes are priced with the deployment's newest retention fit unless the
+request asks for ``pricing: "uniform"`` (as plans are,
+:mod:`api.services.plans`; without a fit they are uniform, with the reason
+"no retention fit yet"): every order of the plan gets its customer's learned
+price of a late minute (:func:`api.services.retention.priced`'s
+``lateness_cost``) and the quoted order its ``customer_id``'s (the median
+customer's without one), and each quote adds the expected retention cost of
+the insertion to its route cost (:class:`routing.slotting.SlotPricing`).
+The book itself is never priced: availability is the same either way.
 """
 
 from __future__ import annotations
@@ -25,7 +35,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from sqlalchemy.orm import Session
@@ -34,8 +44,11 @@ from api.db import plans as plan_rows
 from api.db import tracking as tracking_rows
 from api.db.plans import PlanRow
 from api.db.tables_dispatch import OrderRow
+from api.jobs.payloads import PlanPricing
 from api.services.errors import Conflict, FieldError, Invalid, NotFound
 from api.services.orders import OrderCreate, create_order
+from api.services.plans import NO_FIT_YET
+from api.services.retention import CurrentPricing, current_pricing
 from api.services.tracking import now_seconds, register_plan
 from api.services.travel import plan_travel
 from routing.bounds import Day, not_a_bool
@@ -46,11 +59,13 @@ from routing.slotting import (
     SlotBook,
     SlotConfig,
     SlotKind,
+    SlotPricing,
     SlotQuote,
     SlotReason,
     SlotUnavailableError,
 )
 from routing.units import haversine_m, to_datetime
+from tracking.feedback import CustomerValue, LatenessPricing, order_costs
 
 __all__ = [
     "NearbyStation",
@@ -61,8 +76,11 @@ __all__ = [
     "SlotQuotesPublic",
     "book_slot",
     "keep_history_days",
+    "late_minute_prices",
     "quote_slots",
+    "quoted_order",
     "rebook_order",
+    "slot_pricing",
 ]
 
 Key = tuple[dt.date, str | None]
@@ -103,10 +121,23 @@ class _SlotRequest(BaseModel):
             "stations are not offered)"
         ),
     )
+    customer_id: Id | None = Field(
+        default=None, description="who orders (their learned retention price)"
+    )
 
 
 class SlotQuoteCreate(_SlotRequest):
-    """An address and a day to quote slots for."""
+    """An address and a day to quote slots for.
+
+    ``pricing="learned"`` (the default) adds each slot's expected retention
+    cost with the newest retention fit, once there is one; ``"uniform"``
+    quotes the route cost alone.
+    """
+
+    pricing: Literal["learned", "uniform"] = Field(
+        default="learned",
+        description="learned: price retention with the newest retention fit",
+    )
 
 
 class NearbyStation(BaseModel):
@@ -122,13 +153,18 @@ class SlotQuotesPublic(BaseModel):
     """Every slot for the address: available first, cheapest first.
 
     ``marginal_cost`` is what serving the order in that slot adds to the
-    plan (won); ``eta`` is seconds since local midnight of ``day``.
-    ``stations`` are the pickup stations offered as slots, nearest first.
+    plan's route cost (won), ``retention_cost`` the expected retention it
+    costs the plan's customers and the quoted one (won; 0 when priced
+    uniformly), ``total_cost`` the two (the order of the list); ``eta`` is
+    seconds since local midnight of ``day``. ``pricing`` says how the
+    quotes were priced. ``stations`` are the pickup stations offered as
+    slots, nearest first.
     """
 
     day: dt.date
     depot_id: str | None
     plan_id: str
+    pricing: PlanPricing
     data: list[SlotQuote]
     count: int
     stations: list[NearbyStation]
@@ -138,7 +174,6 @@ class SlotBookingCreate(_SlotRequest):
     """A slot to reserve for an address."""
 
     slot_id: str = Field(min_length=1, max_length=200, description="from a quote")
-    customer_id: Id | None = None
 
 
 class SlotBookingPublic(BaseModel):
@@ -164,6 +199,8 @@ class _Entry:
     lock: threading.Lock = field(default_factory=threading.Lock)
     plan_id: str | None = None
     book: SlotBook | None = None
+    #: The plan's orders' late-minute prices: (plan id, fit job id) and the prices.
+    prices: tuple[tuple[str, str], dict[str, float]] | None = None
 
 
 class SlotBooks:
@@ -288,6 +325,88 @@ def _frozen(row: PlanRow, quotes: list[SlotQuote]) -> list[SlotQuote]:
     ]
 
 
+def _quote_pricing(
+    session: Session, request: SlotQuoteCreate
+) -> tuple[CurrentPricing | None, PlanPricing]:
+    """The fit to price quotes with (None: uniform), and how they are priced."""
+    if request.pricing == "uniform":
+        return None, PlanPricing(source="uniform", reason="asked for")
+    current = current_pricing(session)
+    if current is None:
+        return None, PlanPricing(source="uniform", reason=NO_FIT_YET)
+    return current, PlanPricing(source="learned", fit=current.job_id)
+
+
+#: A customer's value and sensitivity by customer id (None: no customer).
+Values = Callable[[str | None], CustomerValue]
+
+
+def late_minute_prices(
+    problem: Problem, pricing: LatenessPricing, values: Values
+) -> dict[str, float]:
+    """The price (won) of a late minute of every order of ``problem``, by id,
+    as a priced plan's ``lateness_cost`` (:func:`tracking.feedback.order_costs`)."""
+    customers = {
+        o.customer_id: values(o.customer_id)
+        for o in problem.orders
+        if o.customer_id is not None
+    }
+    costs = order_costs(problem, customers, pricing, default=values(None))
+    return {k: c.lateness_cost for k, c in costs.items()}
+
+
+def quoted_order(
+    problem: Problem,
+    location: Location,
+    customer_id: str | None,
+    demand: Amount | None = None,
+) -> Job:
+    """The order a quote is for, as far as its price goes (its customer)."""
+    return Job(
+        id="?quote",
+        location=location,
+        demand=demand or (1,) * problem.n_dims,
+        customer_id=customer_id,
+    )
+
+
+def slot_pricing(
+    problem: Problem,
+    pricing: LatenessPricing,
+    values: Values,
+    order: Job,
+    *,
+    per_minute: dict[str, float] | None = None,
+) -> SlotPricing:
+    """Late-minute prices of a book's orders (``per_minute`` when known
+    already) and of the quoted ``order``'s customer."""
+    one = problem.model_copy(update={"jobs": (order,), "shipments": ()})
+    return SlotPricing(
+        per_minute=late_minute_prices(problem, pricing, values)
+        if per_minute is None
+        else per_minute,
+        customer=late_minute_prices(one, pricing, values)[order.id],
+    )
+
+
+def _slot_pricing(
+    entry: _Entry, book: SlotBook, current: CurrentPricing, order: Job
+) -> SlotPricing:
+    """:func:`slot_pricing` with the fit, the book's prices kept per plan and fit."""
+    assert entry.plan_id is not None
+    key = (entry.plan_id, current.job_id)
+    if entry.prices is None or entry.prices[0] != key:
+        prices = late_minute_prices(book.problem, current.pricing, current.customer)
+        entry.prices = key, prices
+    return slot_pricing(
+        book.problem,
+        current.pricing,
+        current.customer,
+        order,
+        per_minute=entry.prices[1],
+    )
+
+
 def quote_slots(
     session: Session,
     *,
@@ -295,17 +414,25 @@ def quote_slots(
     request: SlotQuoteCreate,
     job: Job | None = None,
 ) -> SlotQuotesPublic:
-    """Every delivery slot for an address: availability and marginal cost.
+    """Every delivery slot for an address: availability and what it costs.
 
     ``job``: a stored order to move to ``request.day``, quoted with every
-    field it has (its skills, handling...; see :meth:`SlotBook.quote`).
+    field it has (its skills, handling, customer...; see
+    :meth:`SlotBook.quote`).
     """
     _check_location(request)
+    current, how = _quote_pricing(session, request)
     with books.day((request.day, request.depot_id)) as entry:
         # Under the lock: a booking in flight has committed its version.
         row = _current_plan(session, request.day, request.depot_id)
         book = _book_for(entry, row)
         _check_demand(request, book.problem)
+        pricing = None
+        if current is not None:
+            order = job or quoted_order(
+                book.problem, request.location, request.customer_id, request.demand
+            )
+            pricing = _slot_pricing(entry, book, current, order)
         try:
             quotes = book.quote(
                 request.location,
@@ -314,6 +441,7 @@ def quote_slots(
                 now=now_seconds(request.day),
                 collect=request.collect,
                 job=job,
+                pricing=pricing,
             )
         except ValueError as exc:
             raise Conflict(
@@ -325,6 +453,7 @@ def quote_slots(
         day=request.day,
         depot_id=request.depot_id,
         plan_id=row.id,
+        pricing=how,
         data=quotes,
         count=len(quotes),
         stations=stations,

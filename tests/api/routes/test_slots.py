@@ -18,7 +18,7 @@ from api.db.tables_dispatch import DepotRow, OrderRow, VehicleRow
 from api.db.tracking import order_status
 from api.services.orders import OrderCreate, create_orders
 from api.services.problems import problem_for
-from routing.model import Depot, Job, Location, TimeWindow, Vehicle
+from routing.model import Costs, Depot, Job, Location, TimeWindow, Vehicle
 from routing.solver import SolveParams, check, solve
 from routing.travel import HaversineTravel
 from routing.units import HOUR, TIMEZONE
@@ -45,8 +45,14 @@ def store_day(
     vans: int = 3,
     parcels: int = 120,
     depot: str = DEPOT,
+    costs: Costs | None = None,
+    customers: tuple[str, ...] = (),
 ) -> PlanRow:
-    """Store a depot, vans and a day's orders; solve it (1 s) and store the plan."""
+    """Store a depot, vans and a day's orders; solve it (1 s) and store the plan.
+
+    ``costs``: the vans' (default none: marginal costs in metres);
+    ``customers``: the orders' customer ids, in turn.
+    """
     windows = [TimeWindow(start=h * HOUR, end=(h + 2) * HOUR) for h in (9, 13, 17)]
     with app.state.sessionmaker.begin() as session:
         session.add(
@@ -64,6 +70,7 @@ def store_day(
                 end=depot,
                 capacity=(700_000, parcels),
                 shift=TimeWindow(start=8 * HOUR, end=22 * HOUR),
+                costs=costs or Costs(),
             )
             session.add(
                 VehicleRow(id=van.id, depot_id=depot, spec=van.model_dump(mode="json"))
@@ -78,6 +85,7 @@ def store_day(
                 location=Location(lat=lat, lon=lon),
                 service=180,
                 time_windows=(windows[i % len(windows)],),
+                customer_id=customers[i % len(customers)] if customers else None,
             )
             jobs.append(OrderCreate(job=job, day=DAY, depot_id=depot))
         create_orders(session, batch=jobs)
