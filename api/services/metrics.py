@@ -12,13 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Literal
 
 import pandas as pd
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from api.db import orders as order_rows
 from api.db import tracking as rows
 from api.db.tables_tracking import TrackedPlan
 from api.services.errors import Invalid
@@ -65,8 +66,8 @@ MAX_DAYS = 366
 Grouping = Literal["day", "zone", "vehicle"]
 #: LTV horizon (days after the first delivery) when none is asked for.
 DEFAULT_HORIZON_DAYS = 90
-#: The basket (won) and margin LTV values each tracked order at: tracking
-#: does not record an order's value.
+#: The basket (won) LTV values a tracked order at when its stored order has
+#: no ``value`` (or it is not a stored order), and the margin on a basket.
 ORDER_VALUE = 35_000.0
 ORDER_MARGIN = 0.25
 
@@ -144,11 +145,26 @@ def _day_outcomes(
     return out
 
 
-def history_frame(outcomes: list[DeliveryOutcome]) -> pd.DataFrame:
+def history_frame(
+    outcomes: list[DeliveryOutcome],
+    orders: Mapping[str, tuple[int | None, str | None]] | None = None,
+) -> pd.DataFrame:
     """The order history :mod:`tracking.retention` reads, from outcomes.
 
     Only attempted deliveries of known customers count; the order date is
     taken as the delivery date (the order's own date is not tracked).
+
+    Parameters
+    ----------
+    outcomes
+        Delivery outcomes (:func:`outcomes_between`).
+    orders
+        ``(value, promotion)`` of the stored orders by id
+        (:func:`api.db.orders.order_values`). When any outcome is a stored
+        order, the history gets a ``value`` column (won; NaN when not
+        known, so LTV prices it at :data:`ORDER_VALUE`) and a ``promotion``
+        column (None: none); otherwise neither, and the metrics say
+        promotions are not recorded.
     """
     rows = [
         {
@@ -163,18 +179,27 @@ def history_frame(outcomes: list[DeliveryOutcome]) -> pd.DataFrame:
         for o in outcomes
         if o.customer_id is not None and o.day is not None and o.attempts > 0
     ]
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "customer_id",
-            "order_id",
-            "ds",
-            "delivery_date",
-            "minutes_late",
-            "failed_attempts",
-            "zone",
-        ],
-    )
+    frame = pd.DataFrame(rows, columns=_HISTORY_COLUMNS)
+    known = orders or {}
+    ids = [str(r["order_id"]) for r in rows]
+    if any(i in known for i in ids):
+        facts = [known.get(i, (None, None)) for i in ids]
+        frame["value"] = pd.Series(
+            [math.nan if v is None else float(v) for v, _ in facts], dtype="float64"
+        )
+        frame["promotion"] = pd.Series([p for _, p in facts], dtype="object")
+    return frame
+
+
+_HISTORY_COLUMNS = [
+    "customer_id",
+    "order_id",
+    "ds",
+    "delivery_date",
+    "minutes_late",
+    "failed_attempts",
+    "zone",
+]
 
 
 # --- the metrics routes' answers ------------------------------------------------
@@ -289,11 +314,13 @@ class HazardRatio(BaseModel):
 
 class AcquisitionRate(BaseModel):
     """Next-order rate within ``days`` of a delivery, by acquisition cohort:
-    ``stage`` (first_purchase or repurchase), ``promotion`` and the
-    delivery's experience."""
+    ``stage`` (first_purchase or repurchase), ``promotion`` (whether the
+    order was promoted) and its ``promotion_kind`` (the stored order's
+    promotion, ``none`` if not promoted), and the delivery's experience."""
 
     stage: str
     promotion: bool
+    promotion_kind: str = "none"
     experience: str
     days: int
     deliveries: int
@@ -415,7 +442,9 @@ def retention_metrics(
     """Repeat-purchase rates, monthly retention and the CRM metrics
     (:mod:`tracking.crm`) by delivery experience."""
     _check_range(start, end)
-    history = history_frame(outcomes_between(session, start, end, zone=zone))
+    outcomes = outcomes_between(session, start, end, zone=zone)
+    stored = order_rows.order_values(session, ids=(o.order_id for o in outcomes))
+    history = history_frame(outcomes, stored)
     ratings = pd.DataFrame(
         rows.ratings_of(session, order_ids=history["order_id"]),
         columns=["order_id", "csat", "nps"],
