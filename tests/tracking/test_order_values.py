@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 import numpy as np
@@ -16,7 +17,7 @@ from tracking.retention import customer_values, lifetime_value
 BASE = date(2026, 1, 1)
 
 
-def _history(rows: list[tuple[str, int, float | None]]) -> pd.DataFrame:
+def _history(rows: Sequence[tuple[str, int, float | None]]) -> pd.DataFrame:
     """Orders ``(customer, day, value)`` delivered on time that day."""
     days = pd.to_datetime([BASE + timedelta(days=r[1]) for r in rows])
     return pd.DataFrame(
@@ -96,9 +97,9 @@ def test_promotion_kinds_and_the_acquisition_cut_by_kind() -> None:
         "none",
     ]
     assert list(promotion_kinds(pd.DataFrame({"x": [1]}))) == ["none"]
-    history = _history([("a", 0, None), ("a", 10, None), ("b", 0, None)]).assign(
-        promotion=["first_purchase", None, "limited_time"]
-    )
+    promotion: list[str | None] = ["first_purchase", None, "limited_time"]
+    history = _history([("a", 0, None), ("a", 10, None), ("b", 0, None)])
+    history["promotion"] = promotion
     table = acquisition_table(
         history, (30,), by=("stage", "promotion_kind"), end=BASE + timedelta(60)
     )
