@@ -55,6 +55,7 @@ __all__ = [
     "delivery_metrics",
     "either_day",
     "history_frame",
+    "observed_history",
     "outcomes_between",
     "rate",
     "retention_metrics",
@@ -189,6 +190,16 @@ def history_frame(
         )
         frame["promotion"] = pd.Series([p for _, p in facts], dtype="object")
     return frame
+
+
+def observed_history(
+    session: Session, start: dt.date, end: dt.date, *, zone: str | None = None
+) -> pd.DataFrame:
+    """:func:`history_frame` of the tracked days ``start..end``, with the
+    stored orders' value and promotion."""
+    outcomes = outcomes_between(session, start, end, zone=zone)
+    stored = order_rows.order_values(session, ids=(o.order_id for o in outcomes))
+    return history_frame(outcomes, stored)
 
 
 _HISTORY_COLUMNS = [
@@ -442,9 +453,7 @@ def retention_metrics(
     """Repeat-purchase rates, monthly retention and the CRM metrics
     (:mod:`tracking.crm`) by delivery experience."""
     _check_range(start, end)
-    outcomes = outcomes_between(session, start, end, zone=zone)
-    stored = order_rows.order_values(session, ids=(o.order_id for o in outcomes))
-    history = history_frame(outcomes, stored)
+    history = observed_history(session, start, end, zone=zone)
     ratings = pd.DataFrame(
         rows.ratings_of(session, order_ids=history["order_id"]),
         columns=["order_id", "csat", "nps"],
