@@ -6,15 +6,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.auth import Role
 from api.db.orders import get_order
+from api.jobs.retention_fit import fit_retention
 from api.services import metrics
+from api.services.retention import fit_payload
 from tests.api.conftest import auth
 from tests.api.dispatch_data import DAY, order, seed
+from tests.api.routes.test_retention_fit import fitted, synthetic
 from tests.api.routes.test_slots import a_stop, book, store_day
 from tracking.outcomes import DeliveryOutcome
 
@@ -217,3 +221,45 @@ def test_ltv_uses_the_stored_baskets(
         if r["stage"] == "first_purchase" and not r["promotion"]
     }
     assert set(plain.values()) == {"none"}
+
+
+def test_the_retention_fit_reads_the_stored_baskets(
+    app: FastAPI,
+    client: TestClient,
+    keys: dict[Role, str],
+    outcomes: list[DeliveryOutcome],
+) -> None:
+    """The fit's payload carries each order's value (null: not known, or not
+    a stored order), and none at all before any order is stored."""
+    until = START + dt.timedelta(days=120)
+    with app.state.sessionmaker() as session:
+        assert fit_payload(session, START, until).value is None
+    seed(client, keys)
+    s = auth(keys[Role.storefront])
+    for i, (order_id, value) in enumerate({"a-0": 30_000, "b-1": None}.items()):
+        body = {**order(order_id, i=i, customer_id=order_id[0]), "value": value}
+        assert client.post("/v1/orders", json=body, headers=s).status_code == 201
+    with app.state.sessionmaker() as session:
+        payload = fit_payload(session, START, until)
+    assert payload.value is not None
+    got = dict(zip(payload.order_id, payload.value, strict=True))
+    assert got == {"a-0": 30_000.0, "a-1": None, "b-0": None, "b-1": None, "c-0": None}
+
+
+def test_the_fitted_customer_values_follow_the_baskets() -> None:
+    """Fitting the same history with every order of one customer worth
+    100,000 won and the others' 20,000: that customer's value over the value
+    without baskets is their shrunk basket over the default one."""
+    plain = synthetic()
+    big = plain.customer_id[0]
+    baskets = [100_000.0 if c == big else 20_000.0 for c in plain.customer_id]
+    valued = plain.model_copy(update={"value": tuple(baskets)})
+    with_values = fit_retention(valued, lambda share, message: None)
+    without = fitted()
+    n = plain.customer_id.count(big)
+    mean = float(np.mean(baskets))
+    basket = (n * 100_000.0 + 2 * mean) / (n + 2)
+    ratio = with_values.customer_values[big] / without.customer_values[big]
+    assert ratio == pytest.approx(basket / metrics.ORDER_VALUE, rel=1e-3)
+    other = plain.customer_id[-1]
+    assert with_values.customer_values[other] < without.customer_values[other]
