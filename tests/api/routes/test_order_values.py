@@ -4,6 +4,9 @@ by ``GET /v1/metrics/retention`` (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,7 +18,9 @@ from api.auth import Role
 from api.db.orders import get_order
 from api.jobs.retention_fit import fit_retention
 from api.services import metrics
+from api.services.orders import OrderCreate
 from api.services.retention import fit_payload
+from forecasting.calendar import PromotionType
 from tests.api.conftest import auth
 from tests.api.dispatch_data import DAY, order, seed
 from tests.api.routes.test_retention_fit import fitted, synthetic
@@ -263,3 +268,13 @@ def test_the_fitted_customer_values_follow_the_baskets() -> None:
     assert ratio == pytest.approx(basket / metrics.ORDER_VALUE, rel=1e-3)
     other = plain.customer_id[-1]
     assert with_values.customer_values[other] < without.customer_values[other]
+
+
+def test_the_order_example_in_the_api_doc_is_a_valid_order() -> None:
+    """docs/API.md's order body is what POST /v1/orders takes."""
+    doc = (Path(__file__).parents[3] / "docs" / "API.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```json\n(.*?)```", doc, flags=re.S)
+    (block,) = [b for b in blocks if '"promotion"' in b]
+    body = OrderCreate.model_validate(json.loads(block))
+    assert body.value == 42_000
+    assert body.promotion is PromotionType.FIRST_PURCHASE
