@@ -61,13 +61,14 @@ def test_value_and_promotion_are_stored_and_returned(
     batch = {
         "orders": [
             {**order("o-3", i=1), "value": 0, "promotion": "first_purchase"},
-            order("o-4", i=2),
+            {**order("o-4", i=2), "value": 10**12},  # the bound: 64-bit column
         ]
     }
     stored = client.post("/v1/orders/batch", json=batch, headers=s)
     assert stored.status_code == 201, stored.text
     third = client.get("/v1/orders/o-3", headers=s).json()
     assert (third["value"], third["promotion"]) == (0, "first_purchase")
+    assert client.get("/v1/orders/o-4", headers=s).json()["value"] == 10**12
 
 
 @pytest.mark.parametrize(
