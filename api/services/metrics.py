@@ -20,8 +20,10 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from api.db import orders as order_rows
+from api.db import retention as fits
 from api.db import tracking as rows
 from api.db.tables_tracking import TrackedPlan
+from api.jobs.payloads import RetentionCoefficient
 from api.services.errors import Invalid
 from routing.model import Problem
 from routing.plan import Plan
@@ -47,6 +49,7 @@ __all__ = [
     "DeliveryMetricsPublic",
     "DeliveryMetricsRow",
     "FirstRepeatRate",
+    "FittedEffect",
     "HazardRatio",
     "MonthlyRetention",
     "RepeatRate",
@@ -359,6 +362,20 @@ class CohortRatings(BaseModel):
     nps_high: float | None
 
 
+class FittedEffect(BaseModel):
+    """The estimator's effect of a delivery's experience on the customer's
+    next order (``part`` ``hazard``: log hazard ratio per unit of the
+    covariate) and on leaving (``churn``: logit), with 95 % intervals, as the
+    newest retention fit (job ``job_id``) found it over ``start..until``
+    (:func:`tracking.retention.experience_effect`; not the range asked for:
+    it is fitted by the nightly or ``POST /v1/retention/fit`` job)."""
+
+    job_id: str
+    start: dt.date
+    until: dt.date
+    coefficients: list[RetentionCoefficient]
+
+
 class RetentionMetricsPublic(BaseModel):
     """Retention by delivery experience, over a date range.
 
@@ -382,6 +399,7 @@ class RetentionMetricsPublic(BaseModel):
     promotion_recorded: bool = False
     ratings: list[CohortRatings] = []
     rating_effect: RatingEffect | None = None
+    experience_effect: FittedEffect | None = None
 
 
 def either_day(
@@ -458,9 +476,19 @@ def retention_metrics(
         rows.ratings_of(session, order_ids=history["order_id"]),
         columns=["order_id", "csat", "nps"],
     )
-    return retention_of(
+    answer = retention_of(
         history, ratings, start=start, end=end, zone=zone, horizon_days=horizon_days
     )
+    fit = fits.current_coefficients(session)
+    if fit is not None:
+        job_id, fit_start, fit_end, coefficients = fit
+        answer.experience_effect = FittedEffect(
+            job_id=job_id,
+            start=fit_start,
+            until=fit_end,
+            coefficients=[RetentionCoefficient.model_validate(c) for c in coefficients],
+        )
+    return answer
 
 
 def retention_of(

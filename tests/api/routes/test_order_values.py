@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from api.auth import Role
 from api.db.orders import get_order
+from api.db.retention import save_fit
 from api.jobs.retention_fit import fit_retention
 from api.services import metrics
 from api.services.orders import OrderCreate
@@ -279,3 +280,27 @@ def test_the_order_example_in_the_api_doc_is_a_valid_order() -> None:
     body = OrderCreate.model_validate(json.loads(block))
     assert body.value == 42_000
     assert body.promotion is PromotionType.FIRST_PURCHASE
+
+
+def test_the_fitted_experience_effect_is_reported_beside_the_hazard_ratios(
+    app: FastAPI,
+    client: TestClient,
+    keys: dict[Role, str],
+    outcomes: list[DeliveryOutcome],
+) -> None:
+    """None before a retention fit; then the newest fit's coefficients, its
+    job and window (the estimator is not rerun per request)."""
+    assert _retention(client, keys)["experience_effect"] is None
+    result = fitted()
+    with app.state.sessionmaker.begin() as session:
+        save_fit(session, job_id="fit-1", result=result)
+    effect = _retention(client, keys)["experience_effect"]
+    assert (effect["job_id"], effect["start"], effect["until"]) == (
+        "fit-1",
+        result.start.isoformat(),
+        result.end.isoformat(),
+    )
+    got = {(c["part"], c["name"]): c for c in effect["coefficients"]}
+    assert set(got) == {(c.part, c.name) for c in result.coefficients}
+    late = got[("hazard", "log1p_late")]
+    assert late["low"] <= late["coef"] <= late["high"]
