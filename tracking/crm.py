@@ -12,8 +12,13 @@ column             meaning
 ``promotion``      the order was placed under a limited-time promotion:
                    a bool, or a promotion name with ``"none"`` (or empty)
                    for no promotion (the synthetic city's history has this
-                   categorical column). Without the column no order counts
-                   as promoted, and tables say so (``promotion_recorded``).
+                   categorical column; the service's order history has the
+                   stored orders' promotion). Without the column no order
+                   counts as promoted, and tables say so
+                   (``promotion_recorded``).
+``value``          the order's basket (won); missing (NaN) for orders
+                   whose value is not known, which LTV prices at the
+                   default basket
 =================  ======================================================
 
 Definitions:
@@ -29,7 +34,7 @@ Definitions:
 * **Repeat rate at N days**: share of customers whose second order comes
   within N days of the first delivery (Wilson 95 % intervals).
 * **LTV over a horizon**: mean margin of the orders a customer places in
-  the ``horizon_days`` after their first delivery (``order_value`` column x
+  the ``horizon_days`` after their first delivery (``value`` column x
   ``margin`` if the history has it, else a fixed basket x margin). One value
   per customer, so the normal 95 % interval is clustered by customer.
 * **Retention curve**: Kaplan-Meier estimate of the share of customers
@@ -41,10 +46,12 @@ Definitions:
   with a 95 % interval on the log scale; below 1: slower to come back.
 * **Acquisition cohorts**: every order is at a **stage**, ``first_purchase``
   (the customer's first order: their sign-up) or ``repurchase``; it was or
-  was not under a **promotion**; its customer signed up in a **sign-up
-  month**. :func:`acquisition_table` cuts the N-day next-order rate by any
-  of these and the order's experience, e.g. "first purchase under a
-  promotion x experience -> second order".
+  was not under a **promotion**, of a **promotion kind** (its name, e.g.
+  ``first_purchase`` or ``limited_time``; ``none`` if not promoted); its
+  customer signed up in a **sign-up month**. :func:`acquisition_table`
+  cuts the N-day next-order rate by any of these and the order's
+  experience, e.g. "first purchase under a promotion x experience ->
+  second order", or the same per kind of promotion.
 * **Ratings** (CSAT 1-5, NPS 0-10, one per order): mean CSAT and the NPS
   score (% promoters 9-10 minus % detractors 0-6) per experience cohort of
   the rated order, with normal 95 % intervals clustered by customer.
@@ -79,6 +86,7 @@ __all__ = [
     "hazard_ratios",
     "ltv_by_experience",
     "promoted",
+    "promotion_kinds",
     "rating_effect",
     "ratings_by_experience",
     "repeat_by_experience",
@@ -89,7 +97,13 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 
 #: What :func:`acquisition_table` can cut by.
-ACQUISITION_KEYS: tuple[str, ...] = ("stage", "promotion", "signup", "experience")
+ACQUISITION_KEYS: tuple[str, ...] = (
+    "stage",
+    "promotion",
+    "promotion_kind",
+    "signup",
+    "experience",
+)
 
 _Z95 = 1.959963984540054
 #: Fewest rated orders :func:`rating_effect` fits a model on.
@@ -128,6 +142,21 @@ def promoted(history: pd.DataFrame, column: str = "promotion") -> pd.Series:
         .astype(bool)
         .rename("promotion")
     )
+
+
+def promotion_kinds(history: pd.DataFrame, column: str = "promotion") -> pd.Series:
+    """The promotion each order was placed under: its name, or ``"none"``.
+
+    Names are lower-cased and stripped; a bool column gives ``"promotion"``
+    for promoted orders (the kind is not known); without the column every
+    order is ``"none"``.
+    """
+    flag = promoted(history, column)
+    if column not in history or pd.api.types.is_bool_dtype(history[column]):
+        kind = pd.Series("promotion", index=history.index)
+    else:
+        kind = history[column].astype("string").str.strip().str.lower()
+    return kind.where(flag, "none").astype(str).rename("promotion_kind")
 
 
 def select(
@@ -173,6 +202,7 @@ def _ordered(history: pd.DataFrame) -> pd.DataFrame:
     frame["next_ds"] = grouped["ds"].shift(-1)
     frame["experience"] = experience_cohort(frame).astype(str)
     frame["promoted"] = promoted(frame).to_numpy()
+    frame["promotion_kind"] = promotion_kinds(frame).to_numpy()
     first = grouped["ds"].transform("min")
     frame["signup"] = first.dt.to_period("M").astype(str)
     return frame
@@ -255,8 +285,11 @@ def repeat_by_experience(
 
 
 def _order_values(frame: pd.DataFrame, order_value: float, margin: float) -> FloatArray:
-    if "order_value" in frame:
-        values = frame["order_value"].to_numpy(dtype=np.float64)
+    """Each order's margin: its ``value`` (``order_value`` where missing) x margin."""
+    if "value" in frame:
+        values = pd.to_numeric(frame["value"], errors="coerce").to_numpy(
+            dtype=np.float64
+        )
         return np.where(np.isnan(values), order_value, values) * margin
     return np.full(len(frame), order_value * margin)
 
@@ -279,11 +312,11 @@ def ltv_by_experience(
     Parameters
     ----------
     history
-        Order history (an ``order_value`` column, won, is used if present).
+        Order history (a ``value`` column, won, is used if present).
     horizon_days
         The horizon.
     order_value
-        Basket (won) of orders without an ``order_value``.
+        Basket (won) of orders without a ``value``.
     margin
         Contribution margin on the basket.
     end
@@ -490,8 +523,9 @@ def acquisition_table(
         The Ns.
     by
         Any of :data:`ACQUISITION_KEYS`: ``stage`` (``first_purchase`` or
-        ``repurchase``), ``promotion`` (bool), ``signup`` (month of the
-        customer's first order), ``experience`` (of this delivery).
+        ``repurchase``), ``promotion`` (bool), ``promotion_kind`` (the
+        promotion's name, ``none`` if not promoted), ``signup`` (month of
+        the customer's first order), ``experience`` (of this delivery).
     end
         Last day of the data.
 
@@ -802,7 +836,12 @@ def crm_metrics(
         ),
         curves=retention_curves(history, end=end),
         hazard=hazard_ratios(history, end=end),
-        acquisition=acquisition_table(history, days, end=end),
+        acquisition=acquisition_table(
+            history,
+            days,
+            by=("stage", "promotion", "promotion_kind", "experience"),
+            end=end,
+        ),
         ratings=ratings_by_experience(history, ratings),
         rating_effect=rating_effect(history, ratings, end=end),
         horizon_days=horizon_days,

@@ -320,15 +320,17 @@ def lifetime_value(
 ) -> LtvEstimate:
     """Average customer lifetime value from orders and monthly retention.
 
-    ``LTV = order_value x margin x orders per active month x 1 / (1 - r / (1
-    + d))`` where ``r`` is the mean monthly retention.
+    ``LTV = basket x margin x orders per active month x 1 / (1 - r / (1 +
+    d))`` where ``r`` is the mean monthly retention and the basket is the
+    mean ``value`` of the orders that have one when the history has a
+    ``value`` column (won), else ``order_value``.
 
     Parameters
     ----------
     history
-        Order history.
+        Order history; an optional ``value`` column (NaN: not known).
     order_value
-        Average basket (won).
+        Average basket (won) when no order has a value.
     margin
         Contribution margin on it.
     monthly_discount
@@ -340,7 +342,11 @@ def lifetime_value(
     table = monthly_retention(history)
     r = float((table["retained"].sum() / table["customers"].sum()) if len(table) else 0)
     months = 1.0 / (1.0 - r / (1.0 + monthly_discount))
-    per_order = order_value * margin
+    basket = order_value
+    if "value" in history:
+        values = pd.to_numeric(history["value"], errors="coerce")
+        basket = float(values.mean()) if values.notna().any() else order_value
+    per_order = basket * margin
     return LtvEstimate(
         value=per_order * frequency * months,
         order_margin=per_order,
@@ -363,7 +369,11 @@ def customer_values(
     Each customer's daily order rate is their orders over the days since
     their first order, shrunk towards the average rate as a gamma-Poisson
     posterior with ``prior_orders`` pseudo-orders; value = rate x horizon x
-    order margin.
+    basket x margin. The basket is ``order_value``, or, when the history
+    has a ``value`` column (won; NaN: not known), the customer's own mean
+    basket shrunk the same way towards the mean of all known values:
+    ``prior_orders`` pseudo-orders at that mean (a customer with no known
+    value gets the mean).
 
     Returns
     -------
@@ -372,13 +382,22 @@ def customer_values(
     """
     ds = pd.to_datetime(history["ds"])
     end = ds.max()
-    grouped = ds.groupby(history["customer_id"].astype(str))
+    customer = history["customer_id"].astype(str)
+    grouped = ds.groupby(customer)
     n = grouped.size().astype(np.float64)
     exposure = ((end - grouped.min()).dt.days + 1).astype(np.float64)
     mean_rate = float(n.sum() / exposure.sum())
     prior_days = prior_orders / mean_rate
     rate = (n + prior_orders) / (exposure + prior_days)
-    return (rate * horizon_days * order_value * margin).rename("value")
+    basket: pd.Series | float = order_value
+    values = pd.to_numeric(history.get("value", pd.Series()), errors="coerce")
+    if values.notna().any():
+        mean = float(values.mean())
+        by = values.astype(np.float64).groupby(customer)
+        total = by.sum().reindex(rate.index, fill_value=0.0)
+        known = by.count().reindex(rate.index, fill_value=0).astype(np.float64)
+        basket = (total + prior_orders * mean) / (known + prior_orders)
+    return (rate * horizon_days * basket * margin).rename("value")
 
 
 def cohort_table(

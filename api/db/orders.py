@@ -26,6 +26,7 @@ __all__ = [
     "inactive_ids",
     "list_orders",
     "order_by_token",
+    "order_values",
     "taken_ids",
 ]
 
@@ -82,6 +83,24 @@ def taken_ids(session: Session, *, ids: Sequence[str]) -> set[str]:
         chunk = ids[i : i + _CHUNK]
         taken.update(session.scalars(select(OrderRow.id).where(OrderRow.id.in_(chunk))))
     return taken
+
+
+def order_values(
+    session: Session, *, ids: Iterable[str]
+) -> dict[str, tuple[int | None, str | None]]:
+    """``(value, promotion)`` of those of ``ids`` that are stored orders."""
+    wanted = sorted(set(ids))
+    found: dict[str, tuple[int | None, str | None]] = {}
+    for i in range(0, len(wanted), _CHUNK):
+        chunk = wanted[i : i + _CHUNK]
+        query = select(OrderRow.id, OrderRow.value, OrderRow.promotion).where(
+            OrderRow.id.in_(chunk)
+        )
+        found.update(
+            (id_, (value, promotion))
+            for id_, value, promotion in session.execute(query)
+        )
+    return found
 
 
 def inactive_ids(session: Session, *, ids: Sequence[str]) -> set[str]:

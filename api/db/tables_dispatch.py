@@ -1,4 +1,5 @@
-"""Tables: depots, vehicles and orders (migration 0002).
+"""Tables: depots, vehicles and orders (migration 0002; order value and
+promotion, 0015).
 
 Each row keeps the routing model it stands for (``routing.model.Depot``,
 ``Vehicle`` or ``Job``) as JSON in ``spec``, dumped with ``mode="json"``;
@@ -10,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Index, String
+from sqlalchemy import BigInteger, Index, String
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -80,7 +81,9 @@ class OrderRow(Base):
     """A customer order for one day; cancelling clears ``active``, never deletes.
 
     ``tracking_token`` is random (not derived from the id): whoever holds it
-    may follow this one order, and nothing else.
+    may follow this one order, and nothing else. ``value`` (won) and
+    ``promotion`` (a :class:`forecasting.calendar.PromotionType` value) are
+    what the CRM metrics read; null when not given.
     """
 
     __tablename__ = "orders"
@@ -90,6 +93,8 @@ class OrderRow(Base):
     day: Mapped[dt.date]
     depot_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     customer_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    value: Mapped[int | None] = mapped_column(BigInteger)
+    promotion: Mapped[str | None] = mapped_column(String(32))
     spec: Mapped[dict[str, Any]]
     tracking_token: Mapped[str] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(default=True)

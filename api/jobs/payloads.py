@@ -114,6 +114,11 @@ class RetentionFitPayload(_Payload):
     day: tuple[dt.date, ...]
     minutes_late: tuple[float, ...]
     failed_attempts: tuple[int, ...]
+    value: tuple[float | None, ...] | None = Field(
+        default=None,
+        description="each order's basket (won; null: not known); "
+        "null when no order of the history is a stored order",
+    )
 
     @model_validator(mode="after")
     def _columns_agree(self) -> RetentionFitPayload:
@@ -121,6 +126,8 @@ class RetentionFitPayload(_Payload):
         for name in ("customer_id", "day", "minutes_late", "failed_attempts"):
             if len(getattr(self, name)) != n:
                 raise ValueError(f"{name} has not one entry per order_id")
+        if self.value is not None and len(self.value) != n:
+            raise ValueError("value has not one entry per order_id")
         return self
 
 

@@ -43,7 +43,7 @@ class RetentionFitError(ValueError):
 def history_of(payload: RetentionFitPayload) -> pd.DataFrame:
     """The order history :mod:`tracking.retention` reads, from the payload."""
     days = pd.to_datetime(pd.Series(payload.day, dtype="datetime64[ns]"))
-    return pd.DataFrame(
+    history = pd.DataFrame(
         {
             "customer_id": list(payload.customer_id),
             "order_id": list(payload.order_id),
@@ -53,6 +53,10 @@ def history_of(payload: RetentionFitPayload) -> pd.DataFrame:
             "failed_attempts": list(payload.failed_attempts),
         }
     )
+    if payload.value is not None:
+        # Customer values use each customer's own baskets (NaN: not known).
+        history["value"] = [math.nan if v is None else v for v in payload.value]
+    return history
 
 
 def _coefficients(effect: ExperienceEffect) -> tuple[RetentionCoefficient, ...]:

@@ -19,9 +19,11 @@ import pandas as pd
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from api.db import orders as order_rows
+from api.db import retention as fits
 from api.db import tracking as rows
 from api.db.tables_tracking import TrackedPlan
-from api.jobs.payloads import PlanPricing
+from api.jobs.payloads import PlanPricing, RetentionCoefficient
 from api.services.errors import Invalid
 from routing.model import Problem
 from routing.plan import Plan
@@ -47,6 +49,7 @@ __all__ = [
     "DeliveryMetricsPublic",
     "DeliveryMetricsRow",
     "FirstRepeatRate",
+    "FittedEffect",
     "HazardRatio",
     "MonthlyRetention",
     "RepeatRate",
@@ -55,6 +58,7 @@ __all__ = [
     "delivery_metrics",
     "either_day",
     "history_frame",
+    "observed_history",
     "outcomes_between",
     "rate",
     "retention_metrics",
@@ -66,8 +70,8 @@ MAX_DAYS = 366
 Grouping = Literal["day", "zone", "vehicle"]
 #: LTV horizon (days after the first delivery) when none is asked for.
 DEFAULT_HORIZON_DAYS = 90
-#: The basket (won) and margin LTV values each tracked order at: tracking
-#: does not record an order's value.
+#: The basket (won) LTV values a tracked order at when its stored order has
+#: no ``value`` (or it is not a stored order), and the margin on a basket.
 ORDER_VALUE = 35_000.0
 ORDER_MARGIN = 0.25
 
@@ -148,11 +152,26 @@ def _day_outcomes(
     return out
 
 
-def history_frame(outcomes: list[DeliveryOutcome]) -> pd.DataFrame:
+def history_frame(
+    outcomes: list[DeliveryOutcome],
+    orders: Mapping[str, tuple[int | None, str | None]] | None = None,
+) -> pd.DataFrame:
     """The order history :mod:`tracking.retention` reads, from outcomes.
 
     Only attempted deliveries of known customers count; the order date is
     taken as the delivery date (the order's own date is not tracked).
+
+    Parameters
+    ----------
+    outcomes
+        Delivery outcomes (:func:`outcomes_between`).
+    orders
+        ``(value, promotion)`` of the stored orders by id
+        (:func:`api.db.orders.order_values`). When any outcome is a stored
+        order, the history gets a ``value`` column (won; NaN when not
+        known, so LTV prices it at :data:`ORDER_VALUE`) and a ``promotion``
+        column (None: none); otherwise neither, and the metrics say
+        promotions are not recorded.
     """
     rows = [
         {
@@ -167,18 +186,37 @@ def history_frame(outcomes: list[DeliveryOutcome]) -> pd.DataFrame:
         for o in outcomes
         if o.customer_id is not None and o.day is not None and o.attempts > 0
     ]
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "customer_id",
-            "order_id",
-            "ds",
-            "delivery_date",
-            "minutes_late",
-            "failed_attempts",
-            "zone",
-        ],
-    )
+    frame = pd.DataFrame(rows, columns=_HISTORY_COLUMNS)
+    known = orders or {}
+    ids = [str(r["order_id"]) for r in rows]
+    if any(i in known for i in ids):
+        facts = [known.get(i, (None, None)) for i in ids]
+        frame["value"] = pd.Series(
+            [math.nan if v is None else float(v) for v, _ in facts], dtype="float64"
+        )
+        frame["promotion"] = pd.Series([p for _, p in facts], dtype="object")
+    return frame
+
+
+def observed_history(
+    session: Session, start: dt.date, end: dt.date, *, zone: str | None = None
+) -> pd.DataFrame:
+    """:func:`history_frame` of the tracked days ``start..end``, with the
+    stored orders' value and promotion."""
+    outcomes = outcomes_between(session, start, end, zone=zone)
+    stored = order_rows.order_values(session, ids=(o.order_id for o in outcomes))
+    return history_frame(outcomes, stored)
+
+
+_HISTORY_COLUMNS = [
+    "customer_id",
+    "order_id",
+    "ds",
+    "delivery_date",
+    "minutes_late",
+    "failed_attempts",
+    "zone",
+]
 
 
 # --- the metrics routes' answers ------------------------------------------------
@@ -300,11 +338,13 @@ class HazardRatio(BaseModel):
 
 class AcquisitionRate(BaseModel):
     """Next-order rate within ``days`` of a delivery, by acquisition cohort:
-    ``stage`` (first_purchase or repurchase), ``promotion`` and the
-    delivery's experience."""
+    ``stage`` (first_purchase or repurchase), ``promotion`` (whether the
+    order was promoted) and its ``promotion_kind`` (the stored order's
+    promotion, ``none`` if not promoted), and the delivery's experience."""
 
     stage: str
     promotion: bool
+    promotion_kind: str = "none"
     experience: str
     days: int
     deliveries: int
@@ -332,6 +372,20 @@ class CohortRatings(BaseModel):
     nps_high: float | None
 
 
+class FittedEffect(BaseModel):
+    """The estimator's effect of a delivery's experience on the customer's
+    next order (``part`` ``hazard``: log hazard ratio per unit of the
+    covariate) and on leaving (``churn``: logit), with 95 % intervals, as the
+    newest retention fit (job ``job_id``) found it over ``start..until``
+    (:func:`tracking.retention.experience_effect`; not the range asked for:
+    it is fitted by the nightly or ``POST /v1/retention/fit`` job)."""
+
+    job_id: str
+    start: dt.date
+    until: dt.date
+    coefficients: list[RetentionCoefficient]
+
+
 class RetentionMetricsPublic(BaseModel):
     """Retention by delivery experience, over a date range.
 
@@ -355,6 +409,7 @@ class RetentionMetricsPublic(BaseModel):
     promotion_recorded: bool = False
     ratings: list[CohortRatings] = []
     rating_effect: RatingEffect | None = None
+    experience_effect: FittedEffect | None = None
 
 
 def either_day(
@@ -446,14 +501,24 @@ def retention_metrics(
     """Repeat-purchase rates, monthly retention and the CRM metrics
     (:mod:`tracking.crm`) by delivery experience."""
     _check_range(start, end)
-    history = history_frame(outcomes_between(session, start, end, zone=zone))
+    history = observed_history(session, start, end, zone=zone)
     ratings = pd.DataFrame(
         rows.ratings_of(session, order_ids=history["order_id"]),
         columns=["order_id", "csat", "nps"],
     )
-    return retention_of(
+    answer = retention_of(
         history, ratings, start=start, end=end, zone=zone, horizon_days=horizon_days
     )
+    fit = fits.current_coefficients(session)
+    if fit is not None:
+        job_id, fit_start, fit_end, coefficients = fit
+        answer.experience_effect = FittedEffect(
+            job_id=job_id,
+            start=fit_start,
+            until=fit_end,
+            coefficients=[RetentionCoefficient.model_validate(c) for c in coefficients],
+        )
+    return answer
 
 
 def retention_of(

@@ -18,9 +18,16 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Callable, Collection, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+)
 from sqlalchemy.orm import Session
 
 from api.db import fleet, orders
@@ -35,7 +42,8 @@ from api.services.errors import (
     validation_errors,
 )
 from api.services.fleet import location_errors
-from routing.bounds import Day
+from forecasting.calendar import PromotionType
+from routing.bounds import MAX_MONEY, Day, not_a_bool
 from routing.model import Id, Job
 from routing.units import to_seconds
 from tracking.events import Event, OrderCancelled
@@ -43,6 +51,9 @@ from tracking.status import OrderState
 from tracking.tracker import IngestResult
 
 __all__ = [
+    "PROMOTION_DOC",
+    "VALUE_DOC",
+    "BasketValue",
     "JobUpdate",
     "OrderChecker",
     "OrderCreate",
@@ -67,6 +78,18 @@ __all__ = [
 
 #: What ingests a batch of events and commits (``api.services.ingest``).
 Ingest = Callable[[Session, dt.date, Sequence[Event]], IngestResult]
+
+#: An order's basket in won: a whole number, ``0..10^12`` (money's bound).
+#: Bounds sit inside the type so ``BasketValue | None`` keeps them in the
+#: published schema.
+BasketValue = Annotated[
+    int, Field(ge=0, le=int(MAX_MONEY)), BeforeValidator(not_a_bool)
+]
+VALUE_DOC = "basket value in won (a whole number); null: not known"
+PROMOTION_DOC = (
+    "the limited-time promotion the order was placed under; null: none. "
+    "CRM metrics cut repurchase by it"
+)
 
 #: Fields of a job an update may not change: its id and what the order's own
 #: fields (``depot_id``, ``customer_id``) set, and the station (not stored).
@@ -108,6 +131,8 @@ class OrderUpdate(BaseModel):
     day: Day | None = None
     depot_id: Id | None = Field(default=None, description="null: no fixed depot")
     customer_id: Id | None = None
+    value: BasketValue | None = Field(default=None, description=VALUE_DOC)
+    promotion: PromotionType | None = Field(default=None, description=PROMOTION_DOC)
     job: JobUpdate | None = None
 
 
@@ -124,6 +149,8 @@ class OrderCreate(BaseModel):
     customer_id: Id | None = Field(
         default=None, description="who ordered it; default job.customer_id"
     )
+    value: BasketValue | None = Field(default=None, description=VALUE_DOC)
+    promotion: PromotionType | None = Field(default=None, description=PROMOTION_DOC)
 
 
 class OrdersCreate(BaseModel):
@@ -155,6 +182,8 @@ class OrderPublic(BaseModel):
     day: dt.date
     depot_id: str | None
     customer_id: str | None
+    value: int | None = Field(description=VALUE_DOC)
+    promotion: PromotionType | None = Field(description=PROMOTION_DOC)
     active: bool = Field(description="false once cancelled")
     tracking_token: str = Field(description="for the customer's tracking page")
     job: Job
@@ -176,6 +205,8 @@ def order_public(row: OrderRow) -> OrderPublic:
         day=row.day,
         depot_id=row.depot_id,
         customer_id=row.customer_id,
+        value=row.value,
+        promotion=row.promotion,
         active=row.active,
         tracking_token=row.tracking_token,
         job=row.job,
@@ -217,8 +248,8 @@ class OrderChecker:
             raise Invalid(errors)
         if customer_id is not None and job.customer_id is None:
             job = job.model_copy(update={"customer_id": customer_id})
-        return OrderCreate(
-            job=job, day=order.day, depot_id=depot_id, customer_id=customer_id
+        return order.model_copy(
+            update={"job": job, "depot_id": depot_id, "customer_id": customer_id}
         )
 
     def _depot(
@@ -371,6 +402,8 @@ def _create(
             day=o.day,
             depot_id=o.depot_id,
             customer_id=o.customer_id,
+            value=o.value,
+            promotion=None if o.promotion is None else o.promotion.value,
             spec=o.job.model_dump(mode="json"),
             tracking_token=new_tracking_token(),
             active=True,
@@ -390,9 +423,10 @@ def _create(
 def update_order(
     session: Session, *, order_id: str, update: OrderUpdate
 ) -> OrderPublic:
-    """Change an active order's day, depot, customer or job fields.
+    """Change an active order's day, depot, customer, value, promotion or job.
 
-    Field errors name the body's fields (``day``, ``job.demand``).
+    Field errors name the body's fields (``day``, ``job.demand``); ``null``
+    clears the value or the promotion.
     """
     row = _order(session, order_id)
     if not row.active:
@@ -411,6 +445,10 @@ def update_order(
     row.customer_id = order.customer_id
     if update.day is not None:
         row.day = update.day
+    if "value" in sent:
+        row.value = update.value
+    if "promotion" in sent:
+        row.promotion = None if update.promotion is None else update.promotion.value
     session.flush()
     return order_public(row)
 

@@ -48,7 +48,10 @@ from api.jobs.payloads import (
 from api.jobs.queue import JobPublic, JobQueue
 from api.jobs.runner import JobHook
 from api.services.errors import FieldError, Invalid, NotFound
-from api.services.metrics import MAX_DAYS, history_frame, outcomes_between
+from api.services.metrics import (
+    MAX_DAYS,
+    observed_history,
+)
 from api.services.tracking import LiveEtas, eta_clock
 from api.settings import Settings
 from routing.model import Problem, TimeWindow
@@ -174,7 +177,8 @@ def _window(request: RetentionFitCreate) -> tuple[dt.date, dt.date]:
 
 def fit_payload(session: Session, start: dt.date, end: dt.date) -> RetentionFitPayload:
     """The observable order history of the tracked days ``start..end``."""
-    history = history_frame(outcomes_between(session, start, end))
+    history = observed_history(session, start, end)
+    values = history.get("value")
     return RetentionFitPayload(
         start=start,
         end=end,
@@ -183,6 +187,9 @@ def fit_payload(session: Session, start: dt.date, end: dt.date) -> RetentionFitP
         day=tuple(d.date() for d in history["ds"]),
         minutes_late=tuple(float(m) for m in history["minutes_late"]),
         failed_attempts=tuple(int(f) for f in history["failed_attempts"]),
+        value=None
+        if values is None
+        else tuple(None if math.isnan(v) else float(v) for v in values),
     )
 
 

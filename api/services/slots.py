@@ -46,11 +46,18 @@ from api.db.plans import PlanRow
 from api.db.tables_dispatch import OrderRow
 from api.jobs.payloads import PlanPricing
 from api.services.errors import Conflict, FieldError, Invalid, NotFound
-from api.services.orders import OrderCreate, create_order
+from api.services.orders import (
+    PROMOTION_DOC,
+    VALUE_DOC,
+    BasketValue,
+    OrderCreate,
+    create_order,
+)
 from api.services.plans import NO_FIT_YET
 from api.services.retention import CurrentPricing, current_pricing
 from api.services.tracking import now_seconds, register_plan
 from api.services.travel import plan_travel
+from forecasting.calendar import PromotionType
 from routing.bounds import Day, not_a_bool
 from routing.model import Amount, Id, Job, Location, Problem
 from routing.slotting import (
@@ -174,6 +181,8 @@ class SlotBookingCreate(_SlotRequest):
     """A slot to reserve for an address."""
 
     slot_id: str = Field(min_length=1, max_length=200, description="from a quote")
+    value: BasketValue | None = Field(default=None, description=VALUE_DOC)
+    promotion: PromotionType | None = Field(default=None, description=PROMOTION_DOC)
 
 
 class SlotBookingPublic(BaseModel):
@@ -503,7 +512,7 @@ def book_slot(
         booking = _reserve(book, request, now)
         # The book now holds the order: forget it unless everything is stored.
         try:
-            order, version = _store(session, row, book, booking, now)
+            order, version = _store(session, row, book, booking, now, request)
         except BaseException:
             entry.book, entry.plan_id = None, None
             raise
@@ -544,7 +553,12 @@ def _reserve(book: SlotBook, request: SlotBookingCreate, now: int) -> Booking:
 
 
 def _store(
-    session: Session, row: PlanRow, book: SlotBook, booking: Booking, now: int
+    session: Session,
+    row: PlanRow,
+    book: SlotBook,
+    booking: Booking,
+    now: int,
+    request: SlotBookingCreate,
 ) -> tuple[OrderRow, PlanRow]:
     """Store the booked order and the new plan version, and commit."""
     # Supersede the parent only if it is still the current draft: another
@@ -557,7 +571,14 @@ def _store(
         )
     job = next(j for j in book.problem.jobs if j.id == booking.order)
     order = _store_order(
-        session, OrderCreate(job=job, day=row.day, depot_id=row.depot_id)
+        session,
+        OrderCreate(
+            job=job,
+            day=row.day,
+            depot_id=row.depot_id,
+            value=request.value,
+            promotion=request.promotion,
+        ),
     )
     plan = book.plan()
     version = plan_rows.save_plan(

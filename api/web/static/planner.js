@@ -555,6 +555,12 @@ function drawCustomers(body) {
     el("caption", { text: "Second-order hazard ratio against on time (below 1: slower to come back), 95% interval." }),
     el("thead", {}, el("tr", {}, ...["First delivery", "Customers", "Second orders", "Hazard ratio"].map((h) => el("th", { scope: "col", text: h })))),
     el("tbody", {}, ...hazardRows)));
+  // The estimator's effect (the newest retention fit), beside the constant-hazard ratios.
+  const fit = body.experience_effect;
+  const hazardCoefs = fit ? fit.coefficients.filter((c) => c.part === "hazard") : [];
+  curvesCard.card.append(el("p", { id: "experience-effect", class: "hint", text: !fit
+    ? "No retention fit yet: the estimator's effect of each experience on the next order appears here once one has run."
+    : `Fitted effect on the next order (retention fit ${fit.job_id}, ${fit.start} to ${fit.until}), hazard ratio per unit, 95% interval: ${hazardCoefs.map((c) => `${c.name.replaceAll("_", " ")} ${withInterval(Math.exp(c.coef), Math.exp(c.low), Math.exp(c.high))}`).join("; ")}.` }));
 
   // Ratings by the experience of the rated delivery.
   const ratings = byCohort(body.ratings);
@@ -591,15 +597,16 @@ function drawCustomers(body) {
     : `After a low rating (CSAT ≤ 2) the chance of another order within ${effect.days} days changes by ${withInterval(effect.coef, effect.low, effect.high)} beyond lateness (n = ${effect.n} rated orders of ${effect.n_customers} customers, ${effect.n_low} low).`;
   box.append(el("h3", { text: "Does a low rating predict the next order beyond lateness?" }), el("p", { id: "rating-effect", text: effectText }));
 
-  // Acquisition: first purchase (with or without a promotion) x experience -> second order.
+  // Acquisition: first purchase (by the promotion it was placed under) x experience -> second order.
+  const kindOf = (r) => r.promotion_kind ?? (r.promotion ? "promotion" : "none");
   const first60 = body.acquisition.filter((r) => r.stage === "first_purchase" && r.days === 60)
-    .sort((a, b) => COHORTS.indexOf(a.experience) - COHORTS.indexOf(b.experience) || a.promotion - b.promotion);
+    .sort((a, b) => COHORTS.indexOf(a.experience) - COHORTS.indexOf(b.experience) || a.promotion - b.promotion || kindOf(a).localeCompare(kindOf(b)));
   const rows = first60.map((r) => el("tr", {},
-    el("th", { scope: "row", text: cohortLabel(r.experience) }), el("td", { text: r.promotion ? "yes" : "no" }),
+    el("th", { scope: "row", text: cohortLabel(r.experience) }), el("td", { text: kindOf(r) === "none" ? "no" : kindOf(r).replaceAll("_", " ") }),
     el("td", { class: "num", text: String(r.deliveries) }), el("td", { class: "num", text: withInterval(r.rate, r.low, r.high) })));
   if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: 4, class: "hint", text: "No first purchase with 60 days of follow-up yet." })));
   box.append(el("table", { id: "acquisition-table" },
-    el("caption", { text: `First purchase → second order within 60 days, by promotion and experience.${body.promotion_recorded ? "" : " Tracked orders do not record promotions: every order counts as not promoted."}` }),
+    el("caption", { text: `First purchase → second order within 60 days, by promotion and experience.${body.promotion_recorded ? "" : " These orders do not record promotions (none is a stored order): every order counts as not promoted."}` }),
     el("thead", {}, el("tr", {}, ...["First delivery", "Promotion", "Customers", "Second order ≤ 60 days"].map((h) => el("th", { scope: "col", text: h })))),
     el("tbody", {}, ...rows)));
   say("customers-status", `${body.customers} customers, ${body.deliveries} deliveries ${where}.`);
