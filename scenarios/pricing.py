@@ -37,6 +37,7 @@ from tracking.feedback import (
     CustomerValue,
     LatenessPricing,
     apply_costs,
+    buffers_of,
     expected_loss,
     order_costs,
     recent_late_counts,
@@ -160,7 +161,7 @@ def price_day(problem: Problem, shop: ShopPricing) -> tuple[Problem, Problem]:
     }
     costs = order_costs(problem, customers, shop.pricing, default=shop.customer(None))
     priced = apply_costs(problem, costs)
-    return priced, with_buffers(priced, costs)
+    return priced, with_buffers(priced, buffers_of(costs))
 
 
 def route_cost(problem: Problem, plan: Plan) -> float:

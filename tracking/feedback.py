@@ -64,6 +64,7 @@ __all__ = [
     "OrderCost",
     "PricingInterval",
     "apply_costs",
+    "buffers_of",
     "expected_loss",
     "order_costs",
     "recent_late_counts",
@@ -419,28 +420,30 @@ def apply_costs(problem: Problem, costs: Mapping[str, OrderCost]) -> Problem:
     return problem.model_copy(update={"jobs": jobs, "shipments": shipments})
 
 
-def with_buffers(problem: Problem, costs: Mapping[str, OrderCost]) -> Problem:
+def buffers_of(costs: Mapping[str, OrderCost]) -> dict[str, int]:
+    """The planning buffers (seconds) of the orders that have one."""
+    return {k: c.buffer for k, c in costs.items() if c.buffer}
+
+
+def with_buffers(problem: Problem, buffers: Mapping[str, int]) -> Problem:
     """The problem to plan with: buffered orders must be reached earlier.
 
-    Each job with a hard window and a buffer gets its last window's end
-    moved ``buffer`` earlier, at most a quarter of the window. Plan with
+    ``buffers`` are seconds by order id (``OrderCost.buffer``, see
+    :func:`buffers_of`). Each job with a hard window and a buffer gets its
+    last window's end moved that much earlier, at most a quarter of the
+    window. Plan with
     the copy, then track and judge against ``problem``: the promise is
     unchanged, only the plan keeps a margin before it (any plan of the copy
     is a plan of ``problem``).
     """
     jobs: list[Job] = []
     for job in problem.jobs:
-        c = costs.get(job.id)
-        if (
-            c is None
-            or not c.buffer
-            or not job.time_windows
-            or job.lateness_cost is not None
-        ):
+        buffer = buffers.get(job.id, 0)
+        if not buffer or not job.time_windows or job.lateness_cost is not None:
             jobs.append(job)
             continue
         *head, last = job.time_windows
-        cut = min(c.buffer, (last.end - last.start) // 4)
+        cut = min(buffer, (last.end - last.start) // 4)
         end = TimeWindow(start=last.start, end=last.end - cut)
         jobs.append(job.model_copy(update={"time_windows": (*head, end)}))
     return problem.model_copy(update={"jobs": tuple(jobs)})

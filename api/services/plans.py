@@ -60,9 +60,11 @@ from api.services.errors import (
 )
 from api.services.problems import problem_for
 from api.services.retention import (
+    Priced,
     RetentionCost,
     current_pricing,
     priced,
+    recent_lateness,
     retention_of,
 )
 from api.services.travel import plan_travel
@@ -140,15 +142,16 @@ class PlanParams(SolveParams):
 
 
 def _priced(
-    session: Session, problem: Problem, params: PlanParams
-) -> tuple[Problem, PlanPricing]:
+    session: Session, problem: Problem, params: PlanParams, day: dt.date
+) -> tuple[Priced, PlanPricing]:
     """``problem`` priced as ``params.pricing`` asks, and how it was."""
     if params.pricing == "uniform":
-        return problem, PlanPricing(source="uniform", reason="asked for")
+        return Priced(problem, {}), PlanPricing(source="uniform", reason="asked for")
     current = current_pricing(session)
     if current is None:
-        return problem, PlanPricing(source="uniform", reason=NO_FIT_YET)
-    return priced(problem, current), PlanPricing(source="learned", fit=current.job_id)
+        return Priced(problem, {}), PlanPricing(source="uniform", reason=NO_FIT_YET)
+    out = priced(problem, current, recent_lateness(session, day))
+    return out, PlanPricing(source="learned", fit=current.job_id)
 
 
 class PlanCreate(BaseModel):
@@ -529,9 +532,10 @@ def create_plan(
     """
     problem, day, depot_id = _problem_of(session, request, max_items)
     params = request.params or PlanParams()
-    problem, pricing = _priced(session, problem, params)
+    (problem, buffers), pricing = _priced(session, problem, params, day)
     payload = PlanPayload(
         problem=problem,
+        buffers=buffers,
         params=params.solve_params(),
         day=day,
         depot_id=depot_id,
@@ -566,7 +570,9 @@ def reoptimise_plan(
     if errors:
         raise Invalid([_state_error(line) for line in errors])
     params = request.params or PlanParams()
-    problem, pricing = _priced(session, row.problem, params)
+    # Re-optimisation keeps no planning buffers: its problem becomes the
+    # child plan's, whose windows are the promises.
+    (problem, _), pricing = _priced(session, row.problem, params, row.day)
     payload = ReoptimisePayload(
         problem=problem,
         state=state,
@@ -606,7 +612,7 @@ def compare_rescue_options(
     params = request.params or PlanParams(time_limit=COMPARE_TIME_LIMIT)
     travel = plan_travel(row.problem, row.plan, f"plan {plan_id}")
     # Priced as the re-optimisation that follows the choice will be.
-    problem, _ = _priced(session, row.problem, params)
+    (problem, _), _ = _priced(session, row.problem, params, row.day)
     try:
         options = compare_rescue(problem, state, travel, params=params.solve_params())
     except InputError as exc:

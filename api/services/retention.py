@@ -31,6 +31,7 @@ import math
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -50,7 +51,9 @@ from api.jobs.runner import JobHook
 from api.services.errors import FieldError, Invalid, NotFound
 from api.services.metrics import (
     MAX_DAYS,
+    history_frame,
     observed_history,
+    outcomes_between,
 )
 from api.services.tracking import LiveEtas, eta_clock
 from api.settings import Settings
@@ -62,8 +65,10 @@ from tracking.feedback import (
     CustomerValue,
     LatenessPricing,
     apply_costs,
+    buffers_of,
     expected_loss,
     order_costs,
+    recent_late_counts,
 )
 from tracking.late_risk import order_windows, promised_window_end
 from tracking.outcomes import DeliveryOutcome
@@ -76,6 +81,7 @@ __all__ = [
     "CustomerValueSummary",
     "DayRetention",
     "OrderRetention",
+    "Priced",
     "RetentionCost",
     "RetentionFitCreate",
     "RetentionFitJobPublic",
@@ -90,6 +96,7 @@ __all__ = [
     "pricing_of",
     "read_fit",
     "read_pricing",
+    "recent_lateness",
     "retention_hooks",
     "retention_of",
     "store_fit",
@@ -261,10 +268,13 @@ class CurrentPricing(BaseModel):
             return 0.0
         return float(np.median(np.array(list(self.values.values()), dtype=np.float64)))
 
-    def customer(self, customer_id: str | None) -> CustomerValue:
+    def customer(self, customer_id: str | None, recent_late: int = 0) -> CustomerValue:
         """A customer's value (the median one when the fit has none for it)."""
         value = self.values.get(customer_id or "")
-        return CustomerValue(value=self.typical if value is None else float(value))
+        return CustomerValue(
+            value=self.typical if value is None else float(value),
+            recent_late=recent_late,
+        )
 
 
 #: The last fit read by this process, by database and job id: every read of a plan
@@ -301,20 +311,51 @@ def current_pricing(session: Session) -> CurrentPricing | None:
     return current
 
 
-def priced(problem: Problem, current: CurrentPricing) -> Problem:
-    """``problem`` whose orders carry their customers' lateness and drop prices.
+class Priced(NamedTuple):
+    """A problem priced with a fit, and the planning buffers to solve it with."""
 
-    Each order is priced by its ``customer_id``'s value; a customer the fit
-    has no value for (or an order without one) gets the median value.
+    problem: Problem
+    buffers: dict[str, int]
+
+
+#: Days back a customer's recent late deliveries are counted over (the
+#: retention fit's churn window, tracking.retention.spells).
+RECENT_DAYS = 60
+
+
+def recent_lateness(session: Session, day: dt.date) -> dict[str, int]:
+    """Each customer's late deliveries among their recent orders before ``day``.
+
+    From the tracked days of the :data:`RECENT_DAYS` before it
+    (:func:`tracking.feedback.recent_late_counts`).
     """
+    start = day - dt.timedelta(days=RECENT_DAYS)
+    frame = history_frame(outcomes_between(session, start, day - dt.timedelta(days=1)))
+    return recent_late_counts(frame, day)
+
+
+def priced(
+    problem: Problem,
+    current: CurrentPricing,
+    recent_late: Mapping[str, int] | None = None,
+) -> Priced:
+    """``problem`` whose orders carry their customers' drop and lateness prices.
+
+    Each order is priced by its ``customer_id``'s value and recent late
+    deliveries; a customer the fit has no value for (or an order without
+    one) gets the median value. Promised windows stay hard; the customers
+    whose lateness would cost most get a planning buffer
+    (:func:`tracking.feedback.apply_costs`, ``with_buffers``).
+    """
+    recent = recent_late or {}
     customers = {
-        o.customer_id: current.customer(o.customer_id)
+        o.customer_id: current.customer(o.customer_id, recent.get(o.customer_id, 0))
         for o in problem.orders
         if o.customer_id is not None
     }
     default = CustomerValue(value=current.typical)
     costs = order_costs(problem, customers, current.pricing, default=default)
-    return apply_costs(problem, costs)
+    return Priced(apply_costs(problem, costs), buffers_of(costs))
 
 
 class RetentionCost(BaseModel):

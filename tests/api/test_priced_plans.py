@@ -210,3 +210,32 @@ def test_reoptimising_prices_the_rest_of_the_day(
     assert body["status"] == "draft", body
     assert body["pricing"]["source"] == "learned" and body["pricing"]["fit"] == "fit-1"
     assert body["retention"]["fit"] == "fit-1"
+
+
+def test_costly_customers_are_planned_with_a_buffer(
+    app: FastAPI, client: TestClient, keys: dict[Role, str], small: dict[str, Any]
+) -> None:
+    """The plan reaches a customer whose lateness would cost most a buffer
+    before the window ends; the stored problem keeps the promised window."""
+    store_pricing(app)
+    key = keys[Role.dispatcher]
+    accepted = post_plan(client, key, small)
+    with app.state.sessionmaker() as session:
+        job = job_rows.get_job(session, job_id=accepted["id"])
+        assert job is not None
+        buffers = job.payload["buffers"]
+    rich, poor, median, new = (j["id"] for j in small["jobs"][:4])
+    # c-17 loses 10 % of 900,000 won if late: the largest buffer; c-23 none.
+    assert buffers[rich] == 30 * 60 and poor not in buffers
+    assert buffers[median] == buffers[new] == 15 * 60
+    body = wait_plan(client, key, accepted["url"])
+    assert body["status"] == "draft", body
+    window = Job.model_validate(small["jobs"][0]).time_windows[-1]
+    assert submitted(app, accepted["id"]).jobs[0].time_windows[-1] == window
+    start = next(
+        s["service_start"]
+        for r in body["plan"]["routes"]
+        for s in r["steps"]
+        if s["id"] == rich
+    )
+    assert start <= window.end - min(30 * 60, (window.end - window.start) // 4)

@@ -20,6 +20,7 @@ from tracking.feedback import (
     LatenessPricing,
     OrderCost,
     apply_costs,
+    buffers_of,
     expected_loss,
     order_costs,
     recent_late_counts,
@@ -144,7 +145,7 @@ def test_costly_customers_get_a_planning_buffer_and_the_promise_stays() -> None:
     assert costs["o0"].buffer == 30 * 60  # valuable and sensitive
     assert costs["o1"].buffer > 0  # a third late delivery in a row loses them
     assert costs["o3"].buffer == 0  # an ordinary low-value customer
-    planning = with_buffers(apply_costs(problem, costs), costs)
+    planning = with_buffers(apply_costs(problem, costs), buffers_of(costs))
     window = {j.id: j.time_windows[-1] for j in planning.jobs}
     assert window["o0"].end == 9 * 3600 + 30 * 60  # a quarter of 40 minutes
     assert window["o3"].end == 9 * 3600 + 40 * 60
