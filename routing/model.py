@@ -401,8 +401,37 @@ class Job(_OrderBase):
         description="the customer allows the hand-over before the window opens "
         "(the tracking page then shows the van's arrival, not the window)",
     )
+    buffer: Seconds = Field(
+        default=0,
+        description="plan to start service this long before the last window "
+        "ends; starting inside it costs buffer_cost per minute (the window "
+        "itself stays the promise). Hard windows only",
+    )
+    buffer_cost: Money = Field(
+        default=0.0, description="won per minute the service starts inside buffer"
+    )
 
     _sorted = field_validator("time_windows")(_check_windows)
+
+    @model_validator(mode="after")
+    def _buffer_in_the_window(self) -> Job:
+        if self.buffer and self.time_windows:
+            last = self.time_windows[-1]
+            if self.buffer > last.end - last.start:
+                raise PydanticCustomError(
+                    "buffer",
+                    "buffer ({buffer} s) is longer than the last window",
+                    {"buffer": self.buffer},
+                )
+        return self
+
+    @property
+    def soft_end(self) -> int | None:
+        """Where the buffer starts: the last window's end minus ``buffer``
+        (None without a buffer, a window, or with soft windows)."""
+        if not self.buffer or not self.time_windows or self.lateness_cost is not None:
+            return None
+        return self.time_windows[-1].end - self.buffer
 
     @property
     def delivered(self) -> Amount:

@@ -146,12 +146,11 @@ def learned_pricing(town: City, day: dt.date) -> ShopPricing:
     return shop
 
 
-def price_day(problem: Problem, shop: ShopPricing) -> tuple[Problem, Problem]:
-    """The day priced with the shop's learned prices, and the copy to plan with.
+def price_day(problem: Problem, shop: ShopPricing) -> Problem:
+    """The day priced with the shop's learned prices.
 
-    The first keeps every promise and carries the prices
-    (:func:`tracking.feedback.apply_costs`); the second adds the planning
-    buffers of the customers whose lateness would cost most
+    Every promise is kept (:func:`tracking.feedback.apply_costs`); the
+    customers whose lateness would cost most get planning buffers
     (:func:`tracking.feedback.with_buffers`).
     """
     customers = {
@@ -160,8 +159,7 @@ def price_day(problem: Problem, shop: ShopPricing) -> tuple[Problem, Problem]:
         if o.customer_id is not None
     }
     costs = order_costs(problem, customers, shop.pricing, default=shop.customer(None))
-    priced = apply_costs(problem, costs)
-    return priced, with_buffers(priced, buffers_of(costs))
+    return with_buffers(apply_costs(problem, costs), buffers_of(costs), costs)
 
 
 def route_cost(problem: Problem, plan: Plan) -> float:

@@ -449,12 +449,9 @@ def run_day(
         booked = checkout(problem, travel, spec.policy, params, spec.seed)
         problem = booked.problem
         progress(0.4, f"planning routes ({spec.time_limit:g} s)")
-    planning = problem
     if shop is not None:
-        # Plan with the buffers, keep the promises: the day is driven and
-        # judged against ``problem``.
-        problem, planning = price_day(problem, shop)
-    plan = solve(planning, travel=travel, params=params)
+        problem = price_day(problem, shop)
+    plan = solve(problem, travel=travel, params=params)
     if booked is not None and len(plan.unassigned) > len(booked.plan.unassigned):
         # Every booking fits the plan kept through checkout: never promise
         # a slot and then drop the order.

@@ -35,10 +35,13 @@ How the prices reach a plan (:func:`apply_costs`, :func:`with_buffers`):
   per-minute price;
 * the drop cost is the learned one, never below the order's own penalty
   (what the shop says leaving it out costs);
-* customers whose lateness would cost most get a planning **buffer**: the
-  plan must reach them ``buffer`` before their window ends, so the road's
-  surprises make them late less often. The buffer grows with the loss of a
-  ``risk_minutes`` delay (``buffers``); the promise itself is unchanged.
+* customers whose lateness would cost most get a planning **buffer**
+  (``Job.buffer``, ``Job.buffer_cost``): the plan should reach them
+  ``buffer`` before their window ends, so the road's surprises make them
+  late less often, and pays for each minute it starts inside the buffer
+  (on a day short of vans it uses the buffer rather than drop an order).
+  The buffer grows with the loss of a ``risk_minutes`` delay
+  (``buffers``); the promise itself is unchanged.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ import pandas as pd
 from pydantic import Field
 
 from routing.base import FrozenModel
-from routing.model import Job, Problem, Shipment, TimeWindow
+from routing.model import Job, Problem, Shipment
 
 if TYPE_CHECKING:
     from tracking.retention import ExperienceEffect
@@ -303,6 +306,9 @@ class OrderCost(FrozenModel):
     buffer: int = Field(
         default=0, ge=0, description="seconds to plan ahead of the window's end"
     )
+    risk: float = Field(
+        default=0.0, ge=0.0, description="expected loss of a risk_minutes delay"
+    )
 
 
 def expected_loss(
@@ -388,6 +394,7 @@ def order_costs(
             lateness_cost=round(per_minute, 2),
             penalty=round(penalty, 2),
             buffer=round(buffer * 60),
+            risk=round(risk, 2),
         )
     return out
 
@@ -425,16 +432,21 @@ def buffers_of(costs: Mapping[str, OrderCost]) -> dict[str, int]:
     return {k: c.buffer for k, c in costs.items() if c.buffer}
 
 
-def with_buffers(problem: Problem, buffers: Mapping[str, int]) -> Problem:
-    """The problem to plan with: buffered orders must be reached earlier.
+def with_buffers(
+    problem: Problem,
+    buffers: Mapping[str, int],
+    costs: Mapping[str, OrderCost] | None = None,
+) -> Problem:
+    """``problem`` whose costly customers are planned ahead of their window.
 
     ``buffers`` are seconds by order id (``OrderCost.buffer``, see
-    :func:`buffers_of`). Each job with a hard window and a buffer gets its
-    last window's end moved that much earlier, at most a quarter of the
-    window. Plan with
-    the copy, then track and judge against ``problem``: the promise is
-    unchanged, only the plan keeps a margin before it (any plan of the copy
-    is a plan of ``problem``).
+    :func:`buffers_of`). Each job with a hard window and a buffer gets
+    ``Job.buffer`` (at most a quarter of its last window) and a
+    ``buffer_cost`` per minute of service started inside it: the expected
+    loss of a ``risk_minutes`` delay spread over the buffer's minutes, from
+    ``costs`` (without them, its per-minute lateness price). The window, the
+    promise, is unchanged and stays hard: on a day short of vans the plan
+    uses the buffer rather than leave an order out.
     """
     jobs: list[Job] = []
     for job in problem.jobs:
@@ -442,8 +454,11 @@ def with_buffers(problem: Problem, buffers: Mapping[str, int]) -> Problem:
         if not buffer or not job.time_windows or job.lateness_cost is not None:
             jobs.append(job)
             continue
-        *head, last = job.time_windows
+        last = job.time_windows[-1]
         cut = min(buffer, (last.end - last.start) // 4)
-        end = TimeWindow(start=last.start, end=last.end - cut)
-        jobs.append(job.model_copy(update={"time_windows": (*head, end)}))
+        c = None if costs is None else costs.get(job.id)
+        per_minute = 0.0 if c is None else c.risk / max(cut / 60.0, 1.0)
+        jobs.append(
+            job.model_copy(update={"buffer": cut, "buffer_cost": round(per_minute, 2)})
+        )
     return problem.model_copy(update={"jobs": tuple(jobs)})

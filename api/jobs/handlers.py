@@ -26,7 +26,6 @@ from routing.reoptimise import reoptimise
 from routing.solver import check, solve
 from scenarios.run import Progress, forecast_demand
 from scenarios.sweep import comparison, run_sweep
-from tracking.feedback import with_buffers
 
 __all__ = [
     "PlanRejected",
@@ -86,10 +85,7 @@ def solve_plan(payload: PlanPayload, progress: Progress) -> PlanResult:
         share = min(0.99, seconds / params.time_limit)
         progress(share, f"{engine}: objective {objective:,.0f} after {seconds:.1f} s")
 
-    # Planned with the buffers, checked against the promises: a plan of the
-    # buffered problem is one of the problem itself.
-    planning = with_buffers(payload.problem, payload.buffers)
-    plan = solve(planning, params=params, progress=improved)
+    plan = solve(payload.problem, params=params, progress=improved)
     return PlanResult(plan=checked_plan(payload.problem, plan, "plan"))
 
 

@@ -69,13 +69,6 @@ class _PlanPayloadBase(_Payload):
 class PlanPayload(_PlanPayloadBase):
     """A ``plan`` job: solve ``problem`` (of ``day`` at ``depot_id``)."""
 
-    buffers: dict[str, int] = Field(
-        default_factory=dict,
-        description="seconds before its window's end the plan must reach each "
-        "of these orders (tracking.feedback.with_buffers); the promise, the "
-        "problem's window, is unchanged",
-    )
-
 
 class PlanResult(_Payload):
     """What a ``plan`` job returns."""

@@ -60,7 +60,6 @@ from api.services.errors import (
 )
 from api.services.problems import problem_for
 from api.services.retention import (
-    Priced,
     RetentionCost,
     current_pricing,
     priced,
@@ -143,13 +142,13 @@ class PlanParams(SolveParams):
 
 def _priced(
     session: Session, problem: Problem, params: PlanParams, day: dt.date
-) -> tuple[Priced, PlanPricing]:
+) -> tuple[Problem, PlanPricing]:
     """``problem`` priced as ``params.pricing`` asks, and how it was."""
     if params.pricing == "uniform":
-        return Priced(problem, {}), PlanPricing(source="uniform", reason="asked for")
+        return problem, PlanPricing(source="uniform", reason="asked for")
     current = current_pricing(session)
     if current is None:
-        return Priced(problem, {}), PlanPricing(source="uniform", reason=NO_FIT_YET)
+        return problem, PlanPricing(source="uniform", reason=NO_FIT_YET)
     out = priced(problem, current, recent_lateness(session, day))
     return out, PlanPricing(source="learned", fit=current.job_id)
 
@@ -532,10 +531,9 @@ def create_plan(
     """
     problem, day, depot_id = _problem_of(session, request, max_items)
     params = request.params or PlanParams()
-    (problem, buffers), pricing = _priced(session, problem, params, day)
+    problem, pricing = _priced(session, problem, params, day)
     payload = PlanPayload(
         problem=problem,
-        buffers=buffers,
         params=params.solve_params(),
         day=day,
         depot_id=depot_id,
@@ -572,7 +570,7 @@ def reoptimise_plan(
     params = request.params or PlanParams()
     # Re-optimisation keeps no planning buffers: its problem becomes the
     # child plan's, whose windows are the promises.
-    (problem, _), pricing = _priced(session, row.problem, params, row.day)
+    problem, pricing = _priced(session, row.problem, params, row.day)
     payload = ReoptimisePayload(
         problem=problem,
         state=state,
@@ -612,7 +610,7 @@ def compare_rescue_options(
     params = request.params or PlanParams(time_limit=COMPARE_TIME_LIMIT)
     travel = plan_travel(row.problem, row.plan, f"plan {plan_id}")
     # Priced as the re-optimisation that follows the choice will be.
-    (problem, _), _ = _priced(session, row.problem, params, row.day)
+    problem, _ = _priced(session, row.problem, params, row.day)
     try:
         options = compare_rescue(problem, state, travel, params=params.solve_params())
     except InputError as exc:

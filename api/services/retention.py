@@ -31,7 +31,6 @@ import math
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from functools import cached_property
-from typing import NamedTuple
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -69,6 +68,7 @@ from tracking.feedback import (
     expected_loss,
     order_costs,
     recent_late_counts,
+    with_buffers,
 )
 from tracking.late_risk import order_windows, promised_window_end
 from tracking.outcomes import DeliveryOutcome
@@ -81,7 +81,6 @@ __all__ = [
     "CustomerValueSummary",
     "DayRetention",
     "OrderRetention",
-    "Priced",
     "RetentionCost",
     "RetentionFitCreate",
     "RetentionFitJobPublic",
@@ -311,13 +310,6 @@ def current_pricing(session: Session) -> CurrentPricing | None:
     return current
 
 
-class Priced(NamedTuple):
-    """A problem priced with a fit, and the planning buffers to solve it with."""
-
-    problem: Problem
-    buffers: dict[str, int]
-
-
 #: Days back a customer's recent late deliveries are counted over (the
 #: retention fit's churn window, tracking.retention.spells).
 RECENT_DAYS = 60
@@ -338,7 +330,7 @@ def priced(
     problem: Problem,
     current: CurrentPricing,
     recent_late: Mapping[str, int] | None = None,
-) -> Priced:
+) -> Problem:
     """``problem`` whose orders carry their customers' drop and lateness prices.
 
     Each order is priced by its ``customer_id``'s value and recent late
@@ -355,7 +347,7 @@ def priced(
     }
     default = CustomerValue(value=current.typical)
     costs = order_costs(problem, customers, current.pricing, default=default)
-    return Priced(apply_costs(problem, costs), buffers_of(costs))
+    return with_buffers(apply_costs(problem, costs), buffers_of(costs), costs)
 
 
 class RetentionCost(BaseModel):

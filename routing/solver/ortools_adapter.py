@@ -5,7 +5,8 @@ Model (see docs/concepts.md for the vocabulary):
 * ``time`` dimension: transit ``i -> j`` = service at ``i`` + travel + setup at
   ``j`` (when ``j`` is elsewhere); cumul = start of service; slack = waiting.
   Windows are cumul ranges with the gaps between several windows removed;
-  soft windows add a per-second cost above the last window's end. Shifts bound
+  soft windows add a per-second cost above the last window's end, and a
+  job's ``buffer`` one above ``soft_end`` inside its hard window. Shifts bound
   start and end cumuls, ``max_duration`` bounds the span, per-hour costs are
   span costs, and breaks are interval variables on the dimension.
 * ``deliver<d>`` dimensions count, per amount dimension ``d``, what is still on
@@ -46,7 +47,7 @@ import numpy as np
 import numpy.typing as npt
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2
 
-from routing.model import BASE_DROP_PENALTY
+from routing.model import BASE_DROP_PENALTY, Job
 from routing.solver.data import ProblemData
 from routing.solver.params import (
     COST_SCALE,
@@ -454,6 +455,10 @@ def _add_windows(
             cumul = time_dim.CumulVar(idx)
             if order.lateness_cost is None:
                 cumul.SetRange(windows[0][0], windows[-1][1])
+                if isinstance(order, Job) and order.soft_end is not None:
+                    # The buffer: inside the window, but priced.
+                    coef = max(1, round(COST_SCALE * order.buffer_cost / 60.0))
+                    time_dim.SetCumulVarSoftUpperBound(idx, order.soft_end, coef)
             else:
                 cumul.SetRange(windows[0][0], horizon)
                 coef = max(1, round(COST_SCALE * order.lateness_cost / 60.0))

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from routing.model import Location, Vehicle
+from routing.model import Job, Location, Vehicle
 from routing.plan import (
     Plan,
     Route,
@@ -57,6 +57,19 @@ def _lateness_cost(data: ProblemData, order_id: str | None) -> float | None:
     if order_id is None:
         return None
     return data.orders[order_id].lateness_cost
+
+
+def _buffer_cost(data: ProblemData, order_id: str | None, start: int) -> float:
+    """What starting service at ``start`` inside the order's buffer costs."""
+    if order_id is None:
+        return 0.0
+    order = data.orders[order_id]
+    if not isinstance(order, Job):
+        return 0.0
+    soft_end = order.soft_end
+    if soft_end is None or start <= soft_end:
+        return 0.0
+    return order.buffer_cost * (start - soft_end) / 60.0
 
 
 def schedule_route(data: ProblemData, v: int, visits: Sequence[Visit]) -> Route:
@@ -276,6 +289,8 @@ def _serve(
             cost = _lateness_cost(data, node.order)
             if cost is not None:
                 late_cost = cost * late / 60.0
+        if not late:
+            late_cost = _buffer_cost(data, node.order, service_start)
     for d in range(data.n_dims):
         load[d] += node.pickup[d] - node.delivery[d]
     step = Step(

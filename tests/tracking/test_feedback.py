@@ -136,8 +136,9 @@ def test_costly_customers_get_a_planning_buffer_and_the_promise_stays() -> None:
     """A valuable or recently let-down customer is planned ahead of the window.
 
     The buffer follows the loss of a ``risk_minutes`` delay; it never takes
-    more than a quarter of the window; a plan of the buffered copy is a
-    feasible plan of the original day.
+    more than a quarter of the window; its minutes are priced; the window is
+    unchanged, so the plan is a feasible plan of the original day; the
+    valuable customers are reached before their buffer when the day allows.
     """
     problem, customers = _day(8)
     customers["c1"] = LOW.model_copy(update={"recent_late": 2})
@@ -145,10 +146,16 @@ def test_costly_customers_get_a_planning_buffer_and_the_promise_stays() -> None:
     assert costs["o0"].buffer == 30 * 60  # valuable and sensitive
     assert costs["o1"].buffer > 0  # a third late delivery in a row loses them
     assert costs["o3"].buffer == 0  # an ordinary low-value customer
-    planning = with_buffers(apply_costs(problem, costs), buffers_of(costs))
-    window = {j.id: j.time_windows[-1] for j in planning.jobs}
-    assert window["o0"].end == 9 * 3600 + 30 * 60  # a quarter of 40 minutes
-    assert window["o3"].end == 9 * 3600 + 40 * 60
+    planning = with_buffers(apply_costs(problem, costs), buffers_of(costs), costs)
+    jobs = {j.id: j for j in planning.jobs}
+    assert jobs["o0"].buffer == 10 * 60  # a quarter of 40 minutes
+    assert jobs["o0"].soft_end == 9 * 3600 + 30 * 60
+    assert jobs["o0"].buffer_cost == pytest.approx(costs["o0"].risk / 10, abs=0.01)
+    assert jobs["o3"].buffer == 0 and jobs["o3"].soft_end is None
+    assert all(
+        a.time_windows == b.time_windows
+        for a, b in zip(problem.jobs, planning.jobs, strict=True)
+    )
     plan = solve(planning, travel=TRAVEL, params=SolveParams(time_limit=1.0))
     assert check(planning, plan, TRAVEL).ok
     assert check(problem, plan, TRAVEL).ok
