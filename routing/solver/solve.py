@@ -1,11 +1,20 @@
-"""``solve()``: one entry point for every engine."""
+"""``solve()``: one entry point for every engine.
+
+Jobs with a planning buffer (``Job.buffer``) are planned in two steps: the
+engine solves the day with each buffer as a hard end (so every engine keeps
+the margin, and the search is not slowed by soft bounds), then the jobs this
+left out are inserted into the routes with their full, promised windows
+wherever the insertion costs less than leaving them out (the minutes started
+inside a buffer priced at ``buffer_cost``). A buffer thus never costs an
+order the plan could otherwise serve.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from routing.model import Problem
-from routing.plan import Plan
+from routing.model import Job, Problem, TimeWindow
+from routing.plan import Plan, Reason
 from routing.solver.choice import LARGE_ORDERS, choose_engine
 from routing.solver.decompose import solve_large
 from routing.solver.engines import solve_one
@@ -49,6 +58,16 @@ def solve(
     """
     params = params or SolveParams()
     travel_model = travel or HaversineTravel()
+    tight = _buffers_as_ends(problem)
+    if tight is not None:
+        plan = solve(
+            tight,
+            travel=travel_model,
+            params=params,
+            progress=progress,
+            coordinates=coordinates,
+        )
+        return _release_buffers(problem, plan, travel_model, params)
     engine = choose_engine(
         len(problem.jobs) + len(problem.shipments),
         params.engine,
@@ -68,3 +87,56 @@ def solve(
             problem, engine, travel=travel_model, params=params, progress=progress
         )
     return plan.model_copy(update={"travel": plan_travel_spec(problem, travel_model)})
+
+
+def _buffers_as_ends(problem: Problem) -> Problem | None:
+    """``problem`` with each buffered job's window ending where its buffer
+    starts (None: no job has a buffer)."""
+    if not any(j.soft_end is not None for j in problem.jobs):
+        return None
+    jobs: list[Job] = []
+    for job in problem.jobs:
+        end = job.soft_end
+        if end is None:
+            jobs.append(job)
+            continue
+        *head, last = job.time_windows
+        tight = TimeWindow(start=last.start, end=end)
+        jobs.append(
+            job.model_copy(
+                update={"time_windows": (*head, tight), "buffer": 0, "buffer_cost": 0.0}
+            )
+        )
+    return problem.model_copy(update={"jobs": tuple(jobs)})
+
+
+def _release_buffers(
+    problem: Problem, plan: Plan, travel: TravelModel, params: SolveParams
+) -> Plan:
+    """The plan of the buffered ends as a plan of ``problem``, with the jobs
+    it left out inserted inside their buffers where that pays."""
+    # Imported here: the insertion module imports the engines' modules.
+    from routing.solver.insertion import LivePlan
+
+    live = LivePlan.from_plan(
+        problem,
+        plan,
+        travel,
+        objective="distance" if params.objective == "distance" else "cost",
+        neighbours=120,
+    )
+    for u in plan.unassigned:
+        job = live.orders.get(u.id)
+        if not isinstance(job, Job):
+            continue
+        # Only what the search or the tightened window left out: an order
+        # for another day, or without a fitting van, stays out.
+        if u.reason != Reason.DROPPED and not (
+            u.reason == Reason.TIME_WINDOW and job.soft_end is not None
+        ):
+            continue
+        found = live.best(job)
+        if found is not None and found[0].cost < job.drop_penalty:
+            live.insert(job, found=found)
+    released = live.plan(engine=plan.engine, seconds=plan.seconds)
+    return released.model_copy(update={"travel": plan.travel})
