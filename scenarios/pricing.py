@@ -36,12 +36,9 @@ from scenarios.truth import truth_pricing
 from tracking.feedback import (
     CustomerValue,
     LatenessPricing,
-    apply_costs,
-    buffers_of,
     expected_loss,
-    order_costs,
+    price_problem,
     recent_late_counts,
-    with_buffers,
 )
 from tracking.outcomes import DeliveryOutcome
 from tracking.retention import customer_values, experience_effect
@@ -153,13 +150,7 @@ def price_day(problem: Problem, shop: ShopPricing) -> Problem:
     customers whose lateness would cost most get planning buffers
     (:func:`tracking.feedback.with_buffers`).
     """
-    customers = {
-        o.customer_id: shop.customer(o.customer_id)
-        for o in problem.orders
-        if o.customer_id is not None
-    }
-    costs = order_costs(problem, customers, shop.pricing, default=shop.customer(None))
-    return with_buffers(apply_costs(problem, costs), buffers_of(costs), costs)
+    return price_problem(problem, shop.pricing, shop.customer)
 
 
 def route_cost(problem: Problem, plan: Plan) -> float:

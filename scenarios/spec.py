@@ -51,6 +51,7 @@ from routing.bounds import Flag, Real, Whole
 from routing.io.files import error_reason
 from scenarios.city.day import ServicePolicy
 from scenarios.disruption import Weather, ZoneSlowdown
+from scenarios.pricing import Pricing
 from scenarios.run import (
     CUSTOMER_VALUE,
     DEFAULT_SHIFTS,
@@ -179,6 +180,11 @@ class Scenario(FrozenModel):
         le=10_000_000.0,
         description="a customer's expected future margin (won)",
     )
+    pricing: Pricing = Field(
+        default="learned",
+        description="learned: each order priced from a retention fit on the "
+        "city's observable history; uniform: every order alike",
+    )
     iterations: int | None = Field(
         default=ITERATIONS,
         ge=1,
@@ -255,6 +261,7 @@ class Scenario(FrozenModel):
             time_limit=self.time_limit,
             iterations=self.iterations,
             customer_value=self.customer_value,
+            pricing=self.pricing,
         )
 
 

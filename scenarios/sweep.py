@@ -63,6 +63,7 @@ KPIS: dict[str, str] = {
     "served": "served",
     "unassigned": "unassigned",
     "cost_per_order": "cost per order (won)",
+    "route_cost": "route cost (won)",
     "km": "km",
     "driver_hours": "vehicle-hours",
     "vehicles_used": "vehicles used",

@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -70,6 +70,7 @@ __all__ = [
     "buffers_of",
     "expected_loss",
     "order_costs",
+    "price_problem",
     "recent_late_counts",
     "with_buffers",
 ]
@@ -425,6 +426,27 @@ def apply_costs(problem: Problem, costs: Mapping[str, OrderCost]) -> Problem:
         for sh in problem.shipments
     )
     return problem.model_copy(update={"jobs": jobs, "shipments": shipments})
+
+
+def price_problem(
+    problem: Problem,
+    pricing: LatenessPricing,
+    customer: Callable[[str | None], CustomerValue],
+) -> Problem:
+    """``problem`` priced for its customers, as every planner prices it.
+
+    ``customer(customer_id)`` gives an order's customer (``None``: an order
+    without one). Promised windows stay hard, drop costs never fall below
+    the order's own, the costliest customers get planning buffers
+    (:func:`order_costs`, :func:`apply_costs`, :func:`with_buffers`).
+    """
+    customers = {
+        o.customer_id: customer(o.customer_id)
+        for o in problem.orders
+        if o.customer_id is not None
+    }
+    costs = order_costs(problem, customers, pricing, default=customer(None))
+    return with_buffers(apply_costs(problem, costs), buffers_of(costs), costs)
 
 
 def buffers_of(costs: Mapping[str, OrderCost]) -> dict[str, int]:

@@ -63,12 +63,9 @@ from tracking.eta import Eta
 from tracking.feedback import (
     CustomerValue,
     LatenessPricing,
-    apply_costs,
-    buffers_of,
     expected_loss,
-    order_costs,
+    price_problem,
     recent_late_counts,
-    with_buffers,
 )
 from tracking.late_risk import order_windows, promised_window_end
 from tracking.outcomes import DeliveryOutcome
@@ -340,14 +337,11 @@ def priced(
     (:func:`tracking.feedback.apply_costs`, ``with_buffers``).
     """
     recent = recent_late or {}
-    customers = {
-        o.customer_id: current.customer(o.customer_id, recent.get(o.customer_id, 0))
-        for o in problem.orders
-        if o.customer_id is not None
-    }
-    default = CustomerValue(value=current.typical)
-    costs = order_costs(problem, customers, current.pricing, default=default)
-    return with_buffers(apply_costs(problem, costs), buffers_of(costs), costs)
+    return price_problem(
+        problem,
+        current.pricing,
+        lambda cid: current.customer(cid, recent.get(cid or "", 0)),
+    )
 
 
 class RetentionCost(BaseModel):

@@ -26,7 +26,7 @@ const LABELS = {
   late_minutes_p50: "late minutes p50", late_minutes_p95: "late minutes p95",
   failed_attempt_rate: "failed-attempt rate", eta_mae_minutes: "ETA MAE 1 h ahead (min)",
   eta_coverage: "arrivals in ETA P10-P90", customers_expected_lost: "customers expected lost",
-  retention_loss: "retention loss (won)", first_choice_rate: "shoppers offered their window",
+  retention_loss: "retention loss (won)", route_cost: "route cost (won)", first_choice_rate: "shoppers offered their window",
   lost_at_checkout: "shoppers lost at checkout",
 };
 const label = (k) => LABELS[k] || k.replaceAll("_", " ");
