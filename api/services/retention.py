@@ -29,6 +29,7 @@ import datetime as dt
 import logging
 import math
 import threading
+import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from functools import cached_property
 
@@ -312,15 +313,37 @@ def current_pricing(session: Session) -> CurrentPricing | None:
 RECENT_DAYS = 60
 
 
+#: Recent late deliveries before a day, by database and day, with when they
+#: were counted: the days before it are done, so one count serves the plans
+#: and re-optimisations of the next :data:`RECENT_TTL` seconds (a late event
+#: of last night still lands in time for the next count).
+_RECENT: dict[tuple[str, dt.date], tuple[float, dict[str, int]]] = {}
+_RECENT_LOCK = threading.Lock()
+RECENT_TTL = 600.0
+
+
 def recent_lateness(session: Session, day: dt.date) -> dict[str, int]:
     """Each customer's late deliveries among their recent orders before ``day``.
 
     From the tracked days of the :data:`RECENT_DAYS` before it
-    (:func:`tracking.feedback.recent_late_counts`).
+    (:func:`tracking.feedback.recent_late_counts`); counted at most once per
+    :data:`RECENT_TTL` per process and day.
     """
+    key = (str(session.get_bind().engine.url), day)
+    now = time.monotonic()
+    with _RECENT_LOCK:
+        kept = _RECENT.get(key)
+    if kept is not None and now - kept[0] < RECENT_TTL:
+        return kept[1]
     start = day - dt.timedelta(days=RECENT_DAYS)
     frame = history_frame(outcomes_between(session, start, day - dt.timedelta(days=1)))
-    return recent_late_counts(frame, day)
+    counts = recent_late_counts(frame, day)
+    with _RECENT_LOCK:
+        while len(_RECENT) >= 8:
+            _RECENT.pop(next(iter(_RECENT)))
+        _RECENT.pop(key, None)
+        _RECENT[key] = (now, counts)
+    return counts
 
 
 def priced(

@@ -11,6 +11,7 @@ in the past). Each test runs on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -27,7 +28,7 @@ from api.services.retention import CurrentPricing, live_minutes
 from routing.plan import Plan
 from tests.api.conftest import auth
 from tests.api.test_priced_plans import PRICING, VALUES, store_pricing
-from tests.api.tracking_fixtures import DAY, batch, dispatch_small_day
+from tests.api.tracking_fixtures import DAY, batch, dispatch_small_day, small_day
 from tracking.eta import Eta
 from tracking.feedback import expected_loss
 from tracking.status import OrderState, OrderStatus, StatusChange
@@ -344,3 +345,31 @@ def test_metrics_price_orders_not_attempted_by_their_live_eta(
         headers=auth(key),
     ).json()
     assert got["data"][0]["retention_cost"] == pytest.approx(want, abs=0.05)
+
+
+def test_a_late_delivery_makes_the_customer_vulnerable_the_next_day(
+    app: FastAPI, client: TestClient, keys: dict[Role, str], clock: None
+) -> None:
+    """The tracked late delivery counts as c-17's recent lateness from the
+    next day on (not on its own day), and a fit that prices a second late
+    delivery higher buffers c-17's next order more."""
+    key = keys[Role.dispatcher]
+    plan = dispatch_small_day(client, key, day=DAY, plan_id=PLAN_ID)
+    _late_and_failed(client, key, plan)
+    tomorrow = DAY + dt.timedelta(days=1)
+    # The count is kept per database and day; another test's may be kept.
+    retention_service._RECENT.clear()
+    with app.state.sessionmaker() as session:
+        recent = retention_service.recent_lateness(session, tomorrow)
+        assert retention_service.recent_lateness(session, DAY) == {}
+    assert recent == {"c-17": 1}
+    vulnerable = PRICING.model_copy(update={"churn_uplifts": (0.001, 0.05, 0.3)})
+    current = CurrentPricing(job_id="fit-1", pricing=vulnerable, values=VALUES)
+    problem, _ = small_day()
+    c23 = problem.jobs[1].model_copy(update={"customer_id": "c-23"})
+    c17 = problem.jobs[1].model_copy(update={"id": "o-x", "customer_id": "c-17"})
+    day = problem.model_copy(update={"jobs": (c23, c17)})
+    fresh = retention_service.priced(day, current)
+    again = retention_service.priced(day, current, recent)
+    assert fresh.jobs[1].buffer_cost < again.jobs[1].buffer_cost
+    assert fresh.jobs[0] == again.jobs[0]  # c-23 was never late
