@@ -423,7 +423,6 @@ def run_day(
     progress(0.05, f"drawing {spec.orders} orders for {spec.day}")
     problem = _day_problem(spec, town)
     travel, road = _roads(spec)
-    progress(0.1, f"planning routes ({spec.time_limit:g} s)")
     # The house rule (routing.solver.choose_engine): a search bounded by
     # solutions gets OR-Tools on the whole day up to 1,500 orders, so
     # scenarios on both sides of 1,000 orders get the same effort and a seed
@@ -448,7 +447,7 @@ def run_day(
         progress(0.1, "checkout: quoting and booking the shoppers' slots")
         booked = checkout(problem, travel, spec.policy, params, spec.seed)
         problem = booked.problem
-        progress(0.4, f"planning routes ({spec.time_limit:g} s)")
+    progress(0.1 if booked is None else 0.4, f"planning routes ({spec.time_limit:g} s)")
     if shop is not None:
         problem = price_day(problem, shop)
     plan = solve(problem, travel=travel, params=params)

@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from scenarios.bench.pricing import PairedDay
 
 
 def _names(text: str, hint: str) -> list[str]:
@@ -40,38 +47,8 @@ def _pct(change: dict[str, float]) -> str:
     )
 
 
-def bench_pricing_command(
-    scenarios: Annotated[
-        str, typer.Option(help="library scenarios, comma-separated")
-    ] = "fleet_cut,snow_day",
-    orders: Annotated[
-        str, typer.Option(help="day sizes, comma-separated")
-    ] = "600,1080",
-    replications: Annotated[
-        int, typer.Option(min=2, max=200, help="replications of each scenario and size")
-    ] = 20,
-    workers: Annotated[
-        int, typer.Option(min=1, max=16, help="replications run side by side")
-    ] = 1,
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="write the full results here")
-    ] = None,
-) -> None:
-    """Plan constrained days twice, priced uniformly and with the prices a
-    shop learns from its history; compare the expected lost margin (by the
-    city's truth) and the route cost, paired by replication."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from scenarios.bench.pricing import PairedDay, run_pricing_bench
-
-    names = _names(scenarios, "--scenarios")
-    sizes = _sizes(orders)
-    console = Console(stderr=True)
-    out = Console()
-    if out.width < 130:
-        out = Console(width=130)
-    started = time.perf_counter()
+def _progress(console: Console) -> Callable[[PairedDay], None]:
+    """One line per paired day on stderr, as the replications finish."""
 
     def on_day(d: PairedDay) -> None:
         u, learned = d.uniform, d.learned
@@ -82,12 +59,13 @@ def bench_pricing_command(
             highlight=False,
         )
 
-    try:
-        result: dict[str, Any] = run_pricing_bench(
-            names, sizes, replications, workers=workers, on_day=on_day
-        )
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--scenarios") from None
+    return on_day
+
+
+def _table(result: dict[str, Any]) -> Table:
+    """The cells as a table: losses, paired changes and whether the goal holds."""
+    from rich.table import Table
+
     table = Table(
         title="Retention-aware vs uniform pricing (paired; change, 95 % interval)",
         title_justify="left",
@@ -116,7 +94,48 @@ def bench_pricing_command(
             f"{c['late_uniform']:.1f} / {c['late_learned']:.1f}",
             "met" if c["goal_met"] else "not met",
         )
-    out.print(table)
+    return table
+
+
+def bench_pricing_command(
+    scenarios: Annotated[
+        str, typer.Option(help="library scenarios, comma-separated")
+    ] = "fleet_cut,snow_day",
+    orders: Annotated[
+        str, typer.Option(help="day sizes, comma-separated")
+    ] = "600,1080",
+    replications: Annotated[
+        int, typer.Option(min=2, max=200, help="replications of each scenario and size")
+    ] = 20,
+    workers: Annotated[
+        int, typer.Option(min=1, max=16, help="replications run side by side")
+    ] = 1,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="write the full results here")
+    ] = None,
+) -> None:
+    """Plan constrained days twice, priced uniformly and with the prices a
+    shop learns from its history; compare the expected lost margin (by the
+    city's truth) and the route cost, paired by replication."""
+    from rich.console import Console
+
+    from scenarios.bench.pricing import run_pricing_bench
+
+    names = _names(scenarios, "--scenarios")
+    sizes = _sizes(orders)
+    console = Console(stderr=True)
+    out = Console()
+    if out.width < 130:
+        out = Console(width=130)
+    started = time.perf_counter()
+
+    try:
+        result: dict[str, Any] = run_pricing_bench(
+            names, sizes, replications, workers=workers, on_day=_progress(console)
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--scenarios") from None
+    out.print(_table(result))
     result["seconds"] = round(time.perf_counter() - started, 1)
     out.print(f"{len(result['days'])} paired days in {result['seconds']:.0f} s")
     if json_out is not None:

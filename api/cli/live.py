@@ -570,10 +570,23 @@ def quotes_table(quotes: list[SlotQuote], *, priced: bool = False) -> Table:
     return table
 
 
+SlotPricingOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="retention pricing JSON (GET /v1/retention/pricing): add each "
+        "slot's expected retention cost [default: route cost alone]"
+    ),
+]
+CustomerIdOption = Annotated[
+    str | None, typer.Option(help="who orders (their value in --pricing)")
+]
+
+
 def _slot_pricing(
-    path: Path, problem: Problem, location: Location, customer_id: str | None
-) -> SlotPricing:
-    """Retention prices from a pricing file, or exit 2 naming it.
+    path: Path | None, problem: Problem, location: Location, customer_id: str | None
+) -> SlotPricing | None:
+    """Retention prices from a pricing file (none without one), or exit 2
+    naming the bad option.
 
     The file is what ``GET /v1/retention/pricing`` answers: its ``pricing``,
     and each customer valued at ``customer_values.median`` (the answer holds
@@ -594,6 +607,11 @@ def _slot_pricing(
         values: dict[str, float] = {}
         customer_values: CustomerValueSummary | None = None
 
+    if path is None:
+        if customer_id is not None:
+            reason = "prices a customer's retention: give --pricing too"
+            raise fail(InputError("--customer-id", [reason]))
+        return None
     try:
         found = parse_model(PricingFile, load_json(path), str(path))
     except InputError as exc:
@@ -715,16 +733,8 @@ def slots_command(
     json_file: Annotated[
         Path | None, typer.Option("--json", help="also write the quotes as JSON")
     ] = None,
-    pricing: Annotated[
-        Path | None,
-        typer.Option(
-            help="retention pricing JSON (GET /v1/retention/pricing): add each "
-            "slot's expected retention cost [default: route cost alone]"
-        ),
-    ] = None,
-    customer_id: Annotated[
-        str | None, typer.Option(help="who orders (their value in --pricing)")
-    ] = None,
+    pricing: SlotPricingOption = None,
+    customer_id: CustomerIdOption = None,
     roads: PlanRoadsOption = None,
     city_roads: PlanCityRoadsOption = None,
     cache_dir: CacheOption = DEFAULT_CACHE_DIR,
@@ -736,16 +746,7 @@ def slots_command(
     problem, plan, cfg, location, day, moment = _slot_inputs(
         problem_file, plan_file, (lat, lon), date, config, now
     )
-    if customer_id is not None and pricing is None:
-        from routing.io import InputError
-
-        reason = "prices a customer's retention: give --pricing too"
-        raise fail(InputError("--customer-id", [reason]))
-    priced = (
-        None
-        if pricing is None
-        else _slot_pricing(pricing, problem, location, customer_id)
-    )
+    priced = _slot_pricing(pricing, problem, location, customer_id)
     source = str(plan_file)
     travel = plan_travel(plan.travel, source, problem, roads, cache_dir, city_roads)
     slots = SlotBook(problem, plan, travel, cfg)

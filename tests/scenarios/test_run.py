@@ -131,34 +131,47 @@ def test_earliest_start_leaves_room_for_calibration() -> None:
 
 
 def test_retention_cost_prices_late_and_failed_orders() -> None:
-    """On time costs nothing; late and failed orders cost their expected loss."""
-    from scenarios.run import _retention_cost
+    """By the city's truth: on time costs nothing, a late delivery costs by
+    its minutes, an order not delivered costs as one delivered a day late,
+    and a customer who orders more often costs more."""
+    from scenarios.pricing import true_retention_cost
+    from scenarios.run import city
     from scenarios.truth import truth_pricing
     from tracking.events import FailureReason
-    from tracking.feedback import CustomerValue, expected_loss
     from tracking.outcomes import DeliveryOutcome
 
-    on_time = DeliveryOutcome(
-        order_id="a", customer_id="c1", delivered=True, attempts=1
-    )
-    late = DeliveryOutcome(
-        order_id="b", customer_id="c2", delivered=True, attempts=1, minutes_late=30
-    )
+    town = city(3, 2_000)
+    day = dt.date(2026, 1, 5)
+    by_rate = town.customers.sort_values("base_rate")["customer_id"].astype(str)
+    slow, fast = by_rate.iloc[0], by_rate.iloc[-1]
+
+    def cost(*outcomes: DeliveryOutcome) -> tuple[int, float, float]:
+        found = true_retention_cost(outcomes, town, day, 50_000.0)
+        return found.customers, found.expected_lost, found.loss
+
+    def late(who: str, minutes: float) -> DeliveryOutcome:
+        return DeliveryOutcome(
+            order_id="o",
+            customer_id=who,
+            delivered=True,
+            attempts=1,
+            minutes_late=minutes,
+        )
+
+    unknown = DeliveryOutcome(order_id="u", delivered=True, attempts=1)
+    assert cost(late(slow, 0), unknown) == (1, 0.0, 0.0)
+    assert cost(late(slow, 30))[2] > cost(late(slow, 10))[2] > 0
+    assert cost(late(fast, 30))[2] > cost(late(slow, 30))[2]
     failed = DeliveryOutcome(
-        order_id="c",
-        customer_id="c3",
+        order_id="f",
+        customer_id=slow,
         attempts=1,
         failure_reasons=(FailureReason.NOT_HOME,),
     )
-    unknown = DeliveryOutcome(order_id="d", delivered=True, attempts=1)
-    customer, pricing = CustomerValue(value=50_000.0), truth_pricing()
-    assert pricing.churn_uplift == pytest.approx(0.008)
-    assert _retention_cost([on_time, unknown], 50_000.0) == (1, 0.0, 0.0)
-    customers, lost, loss = _retention_cost([on_time, late, failed], 50_000.0)
-    assert customers == 3
-    assert lost == pytest.approx(2 * pricing.churn_uplift)
+    drop = truth_pricing(town.truth).drop_minutes
+    assert cost(failed)[2] > cost(late(slow, drop))[2] > cost(late(slow, 30))[2]
+    customers, lost, loss = cost(late(slow, 30), late(fast, 30), failed)
+    assert customers == 2 and lost > 0
     assert loss == pytest.approx(
-        expected_loss(customer, 30, pricing)
-        + expected_loss(customer, pricing.drop_minutes, pricing, failed_attempts=1),
-        abs=0.01,
+        cost(late(slow, 30))[2] + cost(late(fast, 30))[2] + cost(failed)[2], abs=0.05
     )
