@@ -450,7 +450,9 @@ def _public(
         pricing=None if job is None else _head(session, job).pricing,
         retention=None
         if current is None
-        else retention_of(row.problem, row.plan, current),
+        else retention_of(
+            row.problem, row.plan, current, recent_lateness(session, row.day)
+        ),
         created_at=row.created_at,
         dispatched_at=row.dispatched_at,
     )

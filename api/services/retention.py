@@ -389,9 +389,15 @@ def _minutes_late(at: int, windows: Sequence[TimeWindow]) -> float:
 
 
 def retention_of(
-    problem: Problem, plan: Plan, current: CurrentPricing
+    problem: Problem,
+    plan: Plan,
+    current: CurrentPricing,
+    recent_late: Mapping[str, int] | None = None,
 ) -> RetentionCost:
-    """The expected retention cost of each served order's planned time."""
+    """The expected retention cost of each served order's planned time, its
+    customer priced by value and recent late deliveries (as the plan was:
+    :func:`priced`)."""
+    recent = recent_late or {}
     windows: dict[str, tuple[str | None, Sequence[TimeWindow]]] = {}
     for job in problem.jobs:
         windows[job.id] = (job.customer_id, job.time_windows)
@@ -404,7 +410,8 @@ def retention_of(
                 continue
             customer_id, tws = windows[step.id]
             late = _minutes_late(step.service_start, tws)
-            loss = expected_loss(current.customer(customer_id), late, current.pricing)
+            who = current.customer(customer_id, recent.get(customer_id or "", 0))
+            loss = expected_loss(who, late, current.pricing)
             orders[step.id] = round(loss, 2)
     return RetentionCost(
         fit=current.job_id, total=round(sum(orders.values()), 2), orders=orders
@@ -511,6 +518,7 @@ def live_retention(
     current: CurrentPricing,
     *,
     moved: Collection[str] = (),
+    recent_late: Mapping[str, int] | None = None,
 ) -> DayRetention:
     """Each routed order's expected retention cost, planned and live.
 
@@ -528,8 +536,11 @@ def live_retention(
         Seconds since local midnight of the plan's day.
     current
         The fit to price with.
+    recent_late
+        Customers' recent late deliveries (:func:`recent_lateness`).
     """
-    planned = retention_of(problem, plan, current).orders
+    recent = recent_late or {}
+    planned = retention_of(problem, plan, current, recent).orders
     by_id = {o.id: o for o in problem.orders}
     orders: dict[str, OrderRetention] = {}
     for route in plan.routes:
@@ -551,7 +562,9 @@ def live_retention(
                 cap=current.pricing.drop_minutes,
             )
             loss = expected_loss(
-                current.customer(order.customer_id),
+                current.customer(
+                    order.customer_id, recent.get(order.customer_id or "", 0)
+                ),
                 minutes,
                 current.pricing,
                 failed_attempts=failed,

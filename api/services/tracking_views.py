@@ -31,6 +31,7 @@ from api.services.retention import (
     current_pricing,
     live_retention,
     pricing_of,
+    recent_lateness,
 )
 from api.services.slots import SlotBooks, SlotQuoteCreate, quote_slots, rebook_order
 from api.services.tracking import LiveEtas, eta_clock, local_time, now_seconds
@@ -621,6 +622,7 @@ def plan_live_view(
             now,
             current,
             moved={o for o, (_, _, d) in live.items() if d != day},
+            recent_late=recent_lateness(session, day),
         )
     )
     stops = [_stop(s, e, d, retention) for s, e, d in live.values()]

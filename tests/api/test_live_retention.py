@@ -373,3 +373,30 @@ def test_a_late_delivery_makes_the_customer_vulnerable_the_next_day(
     again = retention_service.priced(day, current, recent)
     assert fresh.jobs[1].buffer_cost < again.jobs[1].buffer_cost
     assert fresh.jobs[0] == again.jobs[0]  # c-23 was never late
+
+
+def test_a_plan_prices_its_late_orders_by_recent_lateness() -> None:
+    """The plan's retention cost (read and live) prices a customer who was
+    late recently as the plan's buffers did: a late planned stop of theirs
+    costs more than the same stop of a customer never late."""
+    from routing.model import TimeWindow
+
+    vulnerable = PRICING.model_copy(update={"churn_uplifts": (0.001, 0.05, 0.3)})
+    current = CurrentPricing(job_id="fit-1", pricing=vulnerable, values=VALUES)
+    problem, plan = small_day()
+    step = next(s for s in plan.routes[0].steps if s.type == "job")
+    late_window = TimeWindow(start=0, end=step.service_start - 30 * 60)
+    jobs = tuple(
+        j.model_copy(update={"customer_id": "c-17", "time_windows": (late_window,)})
+        if j.id == step.id
+        else j
+        for j in problem.jobs
+    )
+    day = problem.model_copy(update={"jobs": jobs})
+    fresh = retention_service.retention_of(day, plan, current).orders[step.id]
+    again = retention_service.retention_of(day, plan, current, {"c-17": 1})
+    assert again.orders[step.id] > fresh > 0
+    live = retention_service.live_retention(
+        day, plan, {}, NOW, current, recent_late={"c-17": 1}
+    )
+    assert live.orders[step.id].planned == again.orders[step.id]
