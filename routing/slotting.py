@@ -41,13 +41,16 @@ minute (won) and the quoting customer's, a quote adds ``retention_cost``:
   its window, so it adds nothing. The screening keeps every on-time order
   on time, so this is mostly orders already planned late pushed further;
 * **the quoted order's own risk**: its window is hard, so the plan never
-  has it late, but the day runs behind its plan. A slack rule with an
-  assumed delay, not a learned one: a stop runs ``D`` seconds late with
-  ``D`` exponential of mean ``delay``, so with ``s`` seconds of slack
-  between the planned start and the window's end the expected late minutes
-  are ``delay * exp(-s / delay) / 60``, at the customer's price. A slot the
-  van reaches just before it closes costs a valuable customer nearly
-  ``delay`` minutes of lateness; one with an hour to spare almost nothing.
+  has it late, but the day runs behind its plan. A stop starts ``D``
+  seconds after its planned start, so with ``s`` seconds of slack between
+  the planned start and the window's end the expected late minutes are
+  ``E[(D - s)+] / 60``, at the customer's price
+  (:meth:`SlotPricing.late_minutes`). ``D`` is the learned late running
+  (``running_late``: how far stops on the deployment's tracked days ran
+  behind their plan) when there is one, else assumed exponential of mean
+  ``delay`` (``delay * exp(-s / delay) / 60``). A slot the van reaches just
+  before it closes costs a valuable customer the typical late running; one
+  with an hour to spare almost nothing.
 
 ``total_cost`` = ``marginal_cost + retention_cost`` orders ``sort="cost"``
 (when the marginal cost is in metres, the plan having no vehicle costs,
@@ -56,9 +59,7 @@ changes availability: the same insertion is judged by the same rules, only
 its price grows. Within a slot the position is still the cheapest by route
 cost (the van and ETA are those of the unpriced quote): the retention cost
 prices that insertion, it does not search for another one. Without pricing,
-``retention_cost`` is 0. The delay is assumed because no learned spread of
-a *planned* time is at hand here (the learned ETA residuals of
-:mod:`tracking.correction` are about live ETAs).
+``retention_cost`` is 0.
 
 Times are seconds since local midnight of the plan's date (``now`` may be
 negative: the evening before).
@@ -187,8 +188,25 @@ class SlotPricing(FrozenModel):
     delay: Seconds = Field(
         default=600,
         gt=0,
-        description="mean of the assumed (exponential) late running at a stop",
+        description="mean of the assumed (exponential) late running at a stop, "
+        "used when running_late is empty",
     )
+    running_late: tuple[int, ...] = Field(
+        default=(),
+        max_length=1_001,
+        description="seconds stops started after their planned start on tracked "
+        "days (a sample, negative when early): the learned late running",
+    )
+
+    def late_minutes(self, slack: int) -> float:
+        """Expected minutes a stop planned ``slack`` seconds before its
+        window's end starts past it: ``E[(D - slack)+]`` over the learned
+        late running ``D``, or the assumed exponential's
+        ``delay * exp(-slack / delay)`` without one."""
+        if self.running_late:
+            over = sum(max(0, d - slack) for d in self.running_late)
+            return over / len(self.running_late) / 60.0
+        return self.delay * math.exp(-slack / self.delay) / 60.0
 
 
 class SlotQuote(FrozenModel):
@@ -626,8 +644,7 @@ class SlotBook:
             if price:
                 late += price * (s.late - before.get(s.id, 0)) / 60.0
         slack = max(0, slot.window.end - eta)
-        expected = pricing.delay * math.exp(-slack / pricing.delay) / 60.0
-        return round(late + pricing.customer * expected, 2)
+        return round(late + pricing.customer * pricing.late_minutes(slack), 2)
 
     def _reserve(self, slot: Slot, compat: Sequence[int]) -> float:
         cfg = self.config

@@ -593,7 +593,7 @@ def _slot_pricing(
     no customer's own value); a ``values`` object (customer id: won) gives
     customers their own.
     """
-    from pydantic import BaseModel, ConfigDict
+    from pydantic import BaseModel, ConfigDict, Field
 
     from api.services.retention import CustomerValueSummary
     from api.services.slots import quoted_order, slot_pricing
@@ -605,6 +605,7 @@ def _slot_pricing(
 
         pricing: LatenessPricing
         values: dict[str, float] = {}
+        running_late: tuple[int, ...] = Field(default=(), max_length=1_001)
         customer_values: CustomerValueSummary | None = None
 
     if path is None:
@@ -623,7 +624,8 @@ def _slot_pricing(
         return CustomerValue(value=found.values.get(customer or "", median))
 
     order = quoted_order(problem, location, customer_id)
-    return slot_pricing(problem, found.pricing, value, order)
+    priced = slot_pricing(problem, found.pricing, value, order)
+    return priced.model_copy(update={"running_late": found.running_late})
 
 
 def _slot_inputs(

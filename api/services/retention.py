@@ -32,6 +32,7 @@ import threading
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from functools import cached_property
+from typing import Generic, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -96,6 +97,7 @@ __all__ = [
     "recent_lateness",
     "retention_hooks",
     "retention_of",
+    "running_late",
     "store_fit",
     "submit_nightly",
 ]
@@ -313,13 +315,46 @@ def current_pricing(session: Session) -> CurrentPricing | None:
 RECENT_DAYS = 60
 
 
-#: Recent late deliveries before a day, by database and day, with when they
-#: were counted: the days before it are done, so one count serves the plans
-#: and re-optimisations of the next :data:`RECENT_TTL` seconds (a late event
-#: of last night still lands in time for the next count).
-_RECENT: dict[tuple[str, dt.date], tuple[float, dict[str, int]]] = {}
-_RECENT_LOCK = threading.Lock()
+T = TypeVar("T")
+
+
+class DayMemo(Generic[T]):
+    """What recent tracked days say about a day, by database and day, kept
+    ``ttl`` seconds: the days before it are done, so one count serves the
+    plans, re-optimisations and quotes of the next minutes (a late event of
+    last night still lands in time for the next count)."""
+
+    def __init__(self, ttl: float, size: int = 8) -> None:
+        self.ttl, self.size = ttl, size
+        self._kept: dict[tuple[str, dt.date], tuple[float, T]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, session: Session, day: dt.date, count: Callable[[], T]) -> T:
+        """The kept value of ``day`` in ``session``'s database, or ``count()``."""
+        key = (str(session.get_bind().engine.url), day)
+        now = time.monotonic()
+        with self._lock:
+            kept = self._kept.get(key)
+        if kept is not None and now - kept[0] < self.ttl:
+            return kept[1]
+        value = count()
+        with self._lock:
+            while len(self._kept) >= self.size:
+                self._kept.pop(next(iter(self._kept)))
+            self._kept.pop(key, None)
+            self._kept[key] = (now, value)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._kept.clear()
+
+
+#: Days back a customer's recent late deliveries are counted over (the
+#: retention fit's churn window, tracking.retention.spells).
+RECENT_DAYS = 60
 RECENT_TTL = 600.0
+_RECENT: DayMemo[dict[str, int]] = DayMemo(RECENT_TTL)
 
 
 def recent_lateness(session: Session, day: dt.date) -> dict[str, int]:
@@ -329,21 +364,48 @@ def recent_lateness(session: Session, day: dt.date) -> dict[str, int]:
     (:func:`tracking.feedback.recent_late_counts`); counted at most once per
     :data:`RECENT_TTL` per process and day.
     """
-    key = (str(session.get_bind().engine.url), day)
-    now = time.monotonic()
-    with _RECENT_LOCK:
-        kept = _RECENT.get(key)
-    if kept is not None and now - kept[0] < RECENT_TTL:
-        return kept[1]
-    start = day - dt.timedelta(days=RECENT_DAYS)
-    frame = history_frame(outcomes_between(session, start, day - dt.timedelta(days=1)))
-    counts = recent_late_counts(frame, day)
-    with _RECENT_LOCK:
-        while len(_RECENT) >= 8:
-            _RECENT.pop(next(iter(_RECENT)))
-        _RECENT.pop(key, None)
-        _RECENT[key] = (now, counts)
-    return counts
+
+    def count() -> dict[str, int]:
+        start = day - dt.timedelta(days=RECENT_DAYS)
+        end = day - dt.timedelta(days=1)
+        return recent_late_counts(
+            history_frame(outcomes_between(session, start, end)), day
+        )
+
+    return _RECENT.get(session, day, count)
+
+
+#: Tracked days a stop's late running is learned from, the fewest stops
+#: that make it learned (fewer: the assumed delay), and the sample kept.
+RUNNING_DAYS = 28
+RUNNING_MIN_STOPS = 50
+RUNNING_SAMPLE = 201
+_RUNNING: DayMemo[tuple[int, ...]] = DayMemo(RECENT_TTL)
+
+
+def running_late(session: Session, day: dt.date) -> tuple[int, ...]:
+    """How far stops started after their planned start on the tracked days
+    of the :data:`RUNNING_DAYS` before ``day`` (seconds, negative when
+    early): :data:`RUNNING_SAMPLE` evenly spaced quantiles, or ``()`` with
+    fewer than :data:`RUNNING_MIN_STOPS` stops (the quotes then assume a
+    delay, :class:`routing.slotting.SlotPricing`)."""
+
+    def count() -> tuple[int, ...]:
+        start = day - dt.timedelta(days=RUNNING_DAYS)
+        outcomes = outcomes_between(session, start, day - dt.timedelta(days=1))
+        behind = [
+            o.service_start - o.planned_service_start
+            for o in outcomes
+            if o.service_start is not None and o.planned_service_start is not None
+        ]
+        if len(behind) < RUNNING_MIN_STOPS:
+            return ()
+        q = np.quantile(
+            np.asarray(behind, dtype=float), np.linspace(0, 1, RUNNING_SAMPLE)
+        )
+        return tuple(int(v) for v in np.rint(q))
+
+    return _RUNNING.get(session, day, count)
 
 
 def priced(

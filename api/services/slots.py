@@ -23,12 +23,17 @@ price of a late minute (:func:`api.services.retention.priced`'s
 ``lateness_cost``) and the quoted order its ``customer_id``'s (the median
 customer's without one), and each quote adds the expected retention cost of
 the insertion to its route cost (:class:`routing.slotting.SlotPricing`).
+The quoted order's own risk of the day running behind its plan is priced
+by the late running learned from the tracked days before
+(:func:`api.services.retention.running_late`), or an assumed delay until
+enough stops are tracked; ``late_running`` in the answer says which.
 The book itself is never priced: availability is the same either way.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import secrets
 import threading
 from collections import OrderedDict
@@ -54,7 +59,13 @@ from api.services.orders import (
     create_order,
 )
 from api.services.plans import NO_FIT_YET
-from api.services.retention import CurrentPricing, current_pricing
+from api.services.retention import (
+    RUNNING_DAYS,
+    RUNNING_MIN_STOPS,
+    CurrentPricing,
+    current_pricing,
+    running_late,
+)
 from api.services.tracking import now_seconds, register_plan
 from api.services.travel import plan_travel
 from forecasting.calendar import PromotionType
@@ -156,6 +167,35 @@ class NearbyStation(BaseModel):
     distance_m: float
 
 
+class LateRunning(BaseModel):
+    """How far the day may run behind its plan, as the quotes price the
+    quoted order's own risk: ``learned`` from the tracked stops of the
+    recent days, or ``assumed`` (an exponential delay) with the reason."""
+
+    source: Literal["learned", "assumed"]
+    p50_minutes: float
+    p90_minutes: float
+    reason: str | None = None
+
+
+def late_running_of(pricing: SlotPricing) -> LateRunning:
+    """The answer's summary of ``pricing``'s late running."""
+    sample = sorted(pricing.running_late)
+    if sample:
+        return LateRunning(
+            source="learned",
+            p50_minutes=round(sample[len(sample) // 2] / 60, 1),
+            p90_minutes=round(sample[int(0.9 * (len(sample) - 1))] / 60, 1),
+        )
+    return LateRunning(
+        source="assumed",
+        p50_minutes=round(pricing.delay * math.log(2) / 60, 1),
+        p90_minutes=round(pricing.delay * math.log(10) / 60, 1),
+        reason=f"fewer than {RUNNING_MIN_STOPS} stops tracked in the "
+        f"{RUNNING_DAYS} days before",
+    )
+
+
 class SlotQuotesPublic(BaseModel):
     """Every slot for the address: available first, cheapest first.
 
@@ -164,14 +204,16 @@ class SlotQuotesPublic(BaseModel):
     costs the plan's customers and the quoted one (won; 0 when priced
     uniformly), ``total_cost`` the two (the order of the list); ``eta`` is
     seconds since local midnight of ``day``. ``pricing`` says how the
-    quotes were priced. ``stations`` are the pickup stations offered as
-    slots, nearest first.
+    quotes were priced, and ``late_running`` (when priced) how far the day
+    may run behind its plan. ``stations`` are the pickup stations offered
+    as slots, nearest first.
     """
 
     day: dt.date
     depot_id: str | None
     plan_id: str
     pricing: PlanPricing
+    late_running: LateRunning | None = None
     data: list[SlotQuote]
     count: int
     stations: list[NearbyStation]
@@ -399,21 +441,27 @@ def slot_pricing(
 
 
 def _slot_pricing(
-    entry: _Entry, book: SlotBook, current: CurrentPricing, order: Job
+    entry: _Entry,
+    book: SlotBook,
+    current: CurrentPricing,
+    order: Job,
+    running: tuple[int, ...],
 ) -> SlotPricing:
-    """:func:`slot_pricing` with the fit, the book's prices kept per plan and fit."""
+    """:func:`slot_pricing` with the fit and the learned late ``running``,
+    the book's prices kept per plan and fit."""
     assert entry.plan_id is not None
     key = (entry.plan_id, current.job_id)
     if entry.prices is None or entry.prices[0] != key:
         prices = late_minute_prices(book.problem, current.pricing, current.customer)
         entry.prices = key, prices
-    return slot_pricing(
+    found = slot_pricing(
         book.problem,
         current.pricing,
         current.customer,
         order,
         per_minute=entry.prices[1],
     )
+    return found.model_copy(update={"running_late": running})
 
 
 def quote_slots(
@@ -431,6 +479,7 @@ def quote_slots(
     """
     _check_location(request)
     current, how = _quote_pricing(session, request)
+    running = () if current is None else running_late(session, request.day)
     with books.day((request.day, request.depot_id)) as entry:
         # Under the lock: a booking in flight has committed its version.
         row = _current_plan(session, request.day, request.depot_id)
@@ -441,7 +490,7 @@ def quote_slots(
             order = job or quoted_order(
                 book.problem, request.location, request.customer_id, request.demand
             )
-            pricing = _slot_pricing(entry, book, current, order)
+            pricing = _slot_pricing(entry, book, current, order, running)
         try:
             quotes = book.quote(
                 request.location,
@@ -463,6 +512,7 @@ def quote_slots(
         depot_id=request.depot_id,
         plan_id=row.id,
         pricing=how,
+        late_running=None if pricing is None else late_running_of(pricing),
         data=quotes,
         count=len(quotes),
         stations=stations,

@@ -400,3 +400,37 @@ def test_a_plan_prices_its_late_orders_by_recent_lateness() -> None:
         day, plan, {}, NOW, current, recent_late={"c-17": 1}
     )
     assert live.orders[step.id].planned == again.orders[step.id]
+
+
+def test_stops_running_behind_their_plan_are_learned(
+    app: FastAPI,
+    client: TestClient,
+    keys: dict[Role, str],
+    clock: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The tracked stops of the days before are how far the day runs behind
+    its plan (what slot quotes price the quoted order's own risk with); with
+    too few stops there is nothing learned."""
+    key = keys[Role.dispatcher]
+    plan = dispatch_small_day(client, key, day=DAY, plan_id=PLAN_ID)
+    _late_and_failed(client, key, plan)
+    tomorrow = DAY + dt.timedelta(days=1)
+    retention_service._RUNNING.clear()
+    with app.state.sessionmaker() as session:
+        assert retention_service.running_late(session, tomorrow) == ()
+        retention_service._RUNNING.clear()
+        monkeypatch.setattr(retention_service, "RUNNING_MIN_STOPS", 2)
+        sample = retention_service.running_late(session, tomorrow)
+        assert retention_service.running_late(session, DAY) == ()  # none before
+        outcomes = outcomes_between(session, DAY, DAY)
+    retention_service._RUNNING.clear()
+    behind = sorted(
+        o.service_start - o.planned_service_start
+        for o in outcomes
+        if o.service_start is not None and o.planned_service_start is not None
+    )
+    assert len(behind) >= 2
+    assert len(sample) == retention_service.RUNNING_SAMPLE
+    assert (sample[0], sample[-1]) == (behind[0], behind[-1])
+    assert list(sample) == sorted(sample)

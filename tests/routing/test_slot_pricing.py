@@ -329,6 +329,11 @@ def test_cli_prices_quotes_with_a_pricing_file(tmp_path: Path) -> None:
         )
     # The pushed order (no customer: the median value) and the quoted one.
     assert rich["retention_cost"] > typical["retention_cost"] > 0
+    # A learned late running of stops always early: no own risk, only the
+    # pushed order's extra minutes are left.
+    write_json({**fit, "running_late": [-60] * 5}, tmp_path / "early.json")
+    early = quoted("--pricing", str(tmp_path / "early.json"), "--customer-id", "c-rich")
+    assert 0 < early["retention_cost"] < rich["retention_cost"]
 
     alone = CliRunner().invoke(_cli(), [*args, "--customer-id", "c-rich"])
     assert alone.exit_code == 2 and "--customer-id" in alone.output
@@ -336,3 +341,25 @@ def test_cli_prices_quotes_with_a_pricing_file(tmp_path: Path) -> None:
     bad_file = ["--pricing", str(tmp_path / "bad.json")]
     bad = CliRunner().invoke(_cli(), [*args, *bad_file])
     assert bad.exit_code == 2 and "bad.json" in bad.output
+
+
+@settings(max_examples=60, derandomize=True, database=None, deadline=None)
+@given(
+    sample=st.lists(st.integers(min_value=-3 * HOUR, max_value=3 * HOUR), max_size=40),
+    slack=st.integers(min_value=0, max_value=4 * HOUR),
+    more=st.integers(min_value=0, max_value=HOUR),
+)
+def test_late_minutes_fall_with_slack(sample: list[int], slack: int, more: int) -> None:
+    """The own risk's expected late minutes: never negative, never more with
+    more slack; the learned sample's mean overrun when there is one, the
+    assumed exponential's without."""
+    pricing = SlotPricing(customer=1.0, running_late=tuple(sample), delay=600)
+    late = pricing.late_minutes(slack)
+    assert 0.0 <= pricing.late_minutes(slack + more) <= late
+    if sample:
+        assert late == pytest.approx(
+            sum(max(0, d - slack) for d in sample) / len(sample) / 60
+        )
+        assert late <= max(0, max(sample)) / 60
+    else:
+        assert late == pytest.approx(10.0 * math.exp(-slack / 600))

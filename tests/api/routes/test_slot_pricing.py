@@ -62,6 +62,11 @@ def test_learned_quotes_price_a_valuable_customers_tight_slot(
     assert uniform.status_code == 200, uniform.text
     flat = uniform.json()
     assert flat["pricing"] == {"source": "uniform", "fit": None, "reason": "asked for"}
+    # No tracked days before: the day's late running is assumed, and says so.
+    assert flat["late_running"] is None
+    running = body["late_running"]
+    assert running["source"] == "assumed" and "stops tracked" in running["reason"]
+    assert running["p50_minutes"] == round(DELAY * math.log(2) / 60, 1)
 
     price = late_minute(VALUES["c-17"])
     assert price > late_minute(VALUES["c-23"]) > 0
