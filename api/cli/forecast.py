@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from api.cli.common import console, out
+from api.cli.common import console, no_plan, out
 from api.cli.common import error as _error
 
 if TYPE_CHECKING:
@@ -100,6 +100,8 @@ def forecast_command(
     ] = 1.0,
 ) -> None:
     """Forecast the embedded city's zones and size the fleet with the routing engine."""
+    from routing.solver import NoPlanFound
+    from scenarios.capacity import LevelUnplanned
     from scenarios.city import DISTRICTS
     from scenarios.forecast_report import MAIN, plan_column, run_forecast_report
 
@@ -114,16 +116,19 @@ def forecast_command(
         raise _error(
             f"--zone: unknown {', '.join(unknown)}; zones are {', '.join(known)}"
         )
-    report = run_forecast_report(
-        out_dir,
-        days=days,
-        level=level,
-        plan_quantile=plan_quantile,
-        seed=seed,
-        n_customers=customers,
-        time_limit=time_limit,
-        on_stage=lambda text: console.print(f"[dim]-[/] {text}"),
-    )
+    try:
+        report = run_forecast_report(
+            out_dir,
+            days=days,
+            level=level,
+            plan_quantile=plan_quantile,
+            seed=seed,
+            n_customers=customers,
+            time_limit=time_limit,
+            on_stage=lambda text: console.print(f"[dim]-[/] {text}"),
+        )
+    except (LevelUnplanned, NoPlanFound) as exc:
+        raise no_plan(exc) from None
     if not chosen:
         totals = report.zones.groupby("unique_id")[MAIN].sum()
         chosen = totals.sort_values(ascending=False).index[:5].tolist()
