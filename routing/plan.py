@@ -121,6 +121,13 @@ class Plan(FrozenModel):
     unassigned: tuple[Unassigned, ...] = ()
     engine: str = ""
     seconds: float = 0.0
+    fallback: str | None = Field(
+        default=None,
+        description="how the plan was made when the search asked for found "
+        "no solution at all: 'more_time' (the same engine with a longer time "
+        "limit) or 'insertion' (cheapest feasible insertion, no search); "
+        "None: by the search asked for",
+    )
     travel: TravelSpec | None = Field(
         default=None,
         description="the travel model the plan is timed with (None: not "

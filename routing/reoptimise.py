@@ -1512,6 +1512,8 @@ def _search(
             ]
         )
     result = solve_ortools(data, ids, params, initial=initial, deadline=deadline)
+    if not result.found:  # no solution: the current plan stands
+        return None
     visits = _searched_visits(result.sequences, data, rest, live)
     left: dict[str, Unassigned] = {}
     for u in impossible:

@@ -18,7 +18,17 @@ minus the extra stops serves the smaller set with no more vans. The planner
 solves a ladder of demand levels and reports, for each level, the best plan
 (fewest vans, then fewest hours) among the plans of that level and every
 larger one: more demand never needs fewer vans, even though the solver is
-a heuristic. A day's demand is rounded up to the next ladder level.
+a heuristic. A day's demand is rounded up to the next ladder level. Only a plan that
+serves every order of its level stands in for smaller levels.
+
+A level without a plan is an error, never "no vans"
+----------------------------------------------------
+A search that finds no plan at all (:class:`routing.solver.NoPlanFound`,
+after :func:`routing.solver.solve`'s own fallbacks: more time, then
+insertion) or a plan that serves none of a level's orders is no answer for
+that level: the level is solved once more with twice the time, and if that
+fails too, :class:`LevelUnplanned` names the depot, the day, the orders
+and the reason. No level with positive demand is ever reported with 0 vans.
 """
 
 from __future__ import annotations
@@ -33,7 +43,7 @@ import pandas as pd
 
 from routing.model import Job, Problem, ServiceLevel, Vehicle
 from routing.plan import Plan
-from routing.solver import SolveParams, solve
+from routing.solver import NoPlanFound, SolveParams, solve
 from routing.solver.params import Engine
 from routing.units import HOUR
 from scenarios.city import City, day_problem
@@ -50,6 +60,7 @@ __all__ = [
     "CapacityParams",
     "DepotLadder",
     "LevelPlan",
+    "LevelUnplanned",
     "depot_orders",
     "depot_problem",
     "ladder_levels",
@@ -62,6 +73,32 @@ __all__ = [
 #: Penalty (won) of leaving an order unserved when sizing the fleet: far
 #: above a van's cost, so the solver adds vans rather than drop orders.
 SERVE_ALL_PENALTY = 1e9
+#: A level whose search found no plan is solved again with this many times
+#: the search time.
+RETRY_FACTOR = 2.0
+
+
+class LevelUnplanned(RuntimeError):
+    """A demand level of a depot got no plan, even with more search time.
+
+    Its message names the depot, the day, the orders and why; capacity
+    planning stops here rather than report the level as needing no vans.
+    """
+
+    def __init__(self, depot: str, day: date, orders: int, reason: str) -> None:
+        self.depot = depot
+        self.day = day
+        self.orders = orders
+        self.reason = reason
+        super().__init__(
+            f"depot {depot} on {day}: no plan for {orders} orders ({reason})"
+        )
+
+    def __reduce__(
+        self,
+    ) -> tuple[type[LevelUnplanned], tuple[str, date, int, str]]:
+        # Raised in job processes: rebuilt from its fields, not its message.
+        return (type(self), (self.depot, self.day, self.orders, self.reason))
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +142,14 @@ class LevelPlan:
     driver_hours: float
     unassigned: int
     solved_at: int  # the level whose plan this is (>= orders)
+
+    def __post_init__(self) -> None:
+        # The failure this guards against: a search without a plan read as
+        # "this demand needs no van".
+        if self.orders > 0 and (self.vans + self.night_vans <= 0):
+            raise ValueError(f"{self.orders} orders planned with no van")
+        if self.orders > 0 and self.driver_hours <= 0:
+            raise ValueError(f"{self.orders} orders planned with no driver-hours")
 
 
 @dataclass
@@ -231,9 +276,13 @@ def depot_problem(
     )
 
 
-def _measure(plan: Plan, problem: Problem, orders: int) -> LevelPlan:
+def _measure(plan: Plan, problem: Problem, orders: int) -> LevelPlan | None:
+    """The fleet of ``plan``; None when it serves none of the orders (no
+    answer for a positive demand)."""
     night_ids = {v.id for v in problem.vehicles if v.night}
     used = [r for r in plan.routes if r.orders > 0]
+    if orders > 0 and not used:
+        return None
     return LevelPlan(
         orders=orders,
         vans=sum(1 for r in used if r.vehicle not in night_ids),
@@ -268,10 +317,21 @@ def solve_level(
     night van while night orders are left out) until the solver serves
     every order, at most ``max_rounds`` times; a lean start keeps the
     search from spreading the orders over idle vans.
+
+    Raises
+    ------
+    ValueError
+        When ``jobs`` is empty (no demand needs no plan).
+    LevelUnplanned
+        When a fleet got no plan (the solver raised
+        :class:`~routing.solver.NoPlanFound` or served no order), even when
+        solved again with :data:`RETRY_FACTOR` times the search time.
     """
+    if not jobs:
+        raise ValueError(f"depot {depot} on {day}: no orders to plan")
     day_vans, night_vans = lean_fleet(jobs)
     night_ids = {j.id for j in jobs if j.service_level is ServiceLevel.NIGHT}
-    result = LevelPlan(len(jobs), 0, 0, 0.0, len(jobs), len(jobs))
+    result: LevelPlan | None = None
     for _ in range(max_rounds):
         problem = depot_problem(
             city,
@@ -282,8 +342,7 @@ def solve_level(
             night_vans=night_vans,
             costs=costs,
         )
-        plan = solver(problem, params)
-        result = _measure(plan, problem, len(jobs))
+        plan, result = _planned(problem, params, solver, depot, len(jobs))
         if result.unassigned == 0:
             return result
         left = {u.id for u in plan.unassigned}
@@ -291,7 +350,39 @@ def solve_level(
             day_vans += max(1, day_vans // 4)
         if left & night_ids:
             night_vans += 1
+    assert result is not None  # max_rounds >= 1
     return result
+
+
+def _planned(
+    problem: Problem,
+    params: SolveParams,
+    solver: Solver,
+    depot: str,
+    orders: int,
+) -> tuple[Plan, LevelPlan]:
+    """Solve one fleet; once more with more time if the search found no
+    plan; else :class:`LevelUnplanned`."""
+    reasons: list[str] = []
+    for attempt in (params, _longer(params)):
+        try:
+            plan = solver(problem, attempt)
+        except NoPlanFound as exc:
+            reasons.append(str(exc))
+            continue
+        measured = _measure(plan, problem, orders)
+        if measured is not None:
+            return plan, measured
+        reasons.append(
+            f"the {attempt.time_limit:g} s search served none of the orders "
+            f"with {len(problem.vehicles)} vans"
+        )
+    assert problem.date is not None  # depot_problem dates every problem
+    raise LevelUnplanned(depot, problem.date, orders, "; then ".join(reasons))
+
+
+def _longer(params: SolveParams) -> SolveParams:
+    return params.model_copy(update={"time_limit": params.time_limit * RETRY_FACTOR})
 
 
 def plan_depot_ladder(
@@ -354,14 +445,18 @@ def plan_depot_ladder(
 def _monotone(solved: Sequence[LevelPlan]) -> list[LevelPlan]:
     """Each level takes the best plan among it and every larger level.
 
-    A superset's plan minus the extra stops serves the smaller set.
+    A superset's plan minus the extra stops serves the smaller set, but only
+    if it served the superset: a larger level's plan that left orders out
+    never stands in for a smaller one.
     """
     best: LevelPlan | None = None
     out: list[LevelPlan] = []
     for plan in reversed(solved):
-        if best is None or (plan.vans + plan.night_vans, plan.driver_hours) <= (
-            best.vans + best.night_vans,
-            best.driver_hours,
+        if (
+            best is None
+            or best.unassigned > 0
+            or (plan.vans + plan.night_vans, plan.driver_hours)
+            <= (best.vans + best.night_vans, best.driver_hours)
         ):
             best = plan
         out.append(

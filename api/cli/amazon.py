@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from api.cli.common import console, fail, out
+from api.cli.common import console, fail, no_plan, out
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -212,6 +212,7 @@ def _compare_all(
     """Plan each route and compare it with the driver's, with a line per route."""
     from routing.bench.amazon import compare
     from routing.io.amazon import amazon_travel
+    from routing.solver import NoPlanFound
 
     detour, speed = travel_model
     travel = amazon_travel(detour=detour, speed_kmh=speed)
@@ -222,9 +223,11 @@ def _compare_all(
             f"{r.n_stops} stops): planning {time_limit:g} s...",
             highlight=False,
         )
-        comparisons.append(
-            compare(r, travel, time_limit=time_limit, warm_start=warm_start)
-        )
+        try:
+            got = compare(r, travel, time_limit=time_limit, warm_start=warm_start)
+        except NoPlanFound as exc:
+            raise no_plan(exc) from None
+        comparisons.append(got)
     return comparisons
 
 

@@ -40,7 +40,7 @@ def bench_eta_command(
         config, on_day=lambda line: console.print(line, highlight=False)
     )
     table = Table(
-        title=f"ETA quality: {days - LEARN_ONLY_DAYS} scored days, seed {seed} "
+        title=f"ETA quality: {len(result['days'])} scored days, seed {seed} "
         "(MAE in minutes, window = P10-P90)",
         title_justify="left",
     )
@@ -61,3 +61,10 @@ def bench_eta_command(
     if json_out is not None:
         json_out.write_text(json.dumps(result, indent=2) + "\n")
         out.print(f"results written to {json_out}")
+    failed = result["failed_days"]
+    if failed:
+        # Measured on fewer days than asked: say so, and exit non-zero.
+        for day, reason in failed.items():
+            console.print(f"[bold red]error[/]: {day}: {reason}", highlight=False)
+        console.print(f"{len(failed)} of {days} days got no plan and were not scored")
+        raise typer.Exit(code=1)

@@ -84,6 +84,20 @@ def error(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
+def no_plan(
+    exc: Exception, hint: str = "a longer --time-limit may find one"
+) -> typer.Exit:
+    """Print why a search found no plan; exit code 1.
+
+    For :class:`routing.solver.NoPlanFound` and the errors made of it (a
+    capacity level without a plan): the run failed, as when the checker
+    rejects a plan, and the input was not at fault (that is exit 2).
+    """
+    console.print(f"[bold red]error[/]: {exc}", highlight=False, soft_wrap=True)
+    console.print(f"  {hint}", highlight=False, soft_wrap=True)
+    return typer.Exit(code=1)
+
+
 def load_travel(
     roads: Path | None, cache_dir: Path, city_roads: int | None = None
 ) -> TravelModel:

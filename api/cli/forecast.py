@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from api.cli.common import console, out
+from api.cli.common import console, no_plan, out
 from api.cli.common import error as _error
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ def forecast_command(
 ) -> None:
     """Forecast the embedded city's zones and size the fleet with the routing engine."""
     from scenarios.city import DISTRICTS
-    from scenarios.forecast_report import MAIN, plan_column, run_forecast_report
+    from scenarios.forecast_report import MAIN, plan_column
 
     try:
         plan_column(plan_quantile)
@@ -114,7 +114,7 @@ def forecast_command(
         raise _error(
             f"--zone: unknown {', '.join(unknown)}; zones are {', '.join(known)}"
         )
-    report = run_forecast_report(
+    report = _report(
         out_dir,
         days=days,
         level=level,
@@ -122,7 +122,6 @@ def forecast_command(
         seed=seed,
         n_customers=customers,
         time_limit=time_limit,
-        on_stage=lambda text: console.print(f"[dim]-[/] {text}"),
     )
     if not chosen:
         totals = report.zones.groupby("unique_id")[MAIN].sum()
@@ -134,6 +133,22 @@ def forecast_command(
     out.print(fleet_table(report))
     for name, path in report.files.items():
         out.print(f"{name:>7}: {path}")
+
+
+def _report(out_dir: Path, **options: Any) -> ForecastReport:
+    """The forecast report, or exit 1 naming the depot level that got no plan."""
+    from routing.solver import NoPlanFound
+    from scenarios.capacity import LevelUnplanned
+    from scenarios.forecast_report import run_forecast_report
+
+    try:
+        return run_forecast_report(
+            out_dir,
+            on_stage=lambda text: console.print(f"[dim]-[/] {text}"),
+            **options,
+        )
+    except (LevelUnplanned, NoPlanFound) as exc:
+        raise no_plan(exc) from None
 
 
 def _skill(report: ForecastReport) -> str | None:

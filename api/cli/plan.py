@@ -18,6 +18,7 @@ from api.cli.common import (
     default_output,
     fail,
     load_travel,
+    no_plan,
     out,
 )
 
@@ -90,10 +91,11 @@ def objective_text(problem: Problem, params: SolveParams, value: float) -> str:
 def solve_with_progress(
     problem: Problem, params: SolveParams, travel: TravelModel
 ) -> Plan:
-    """Solve while a status line shows the best cost found so far."""
+    """Solve while a status line shows the best cost found so far; exit 1
+    with the reason when no search (nor its fallbacks) finds a plan."""
     from rich.live import Live
 
-    from routing.solver import solve
+    from routing.solver import NoPlanFound, solve
 
     best: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -110,8 +112,12 @@ def solve_with_progress(
             )
 
         live.update(f"solving ({params.engine}, limit {params.time_limit:.0f} s)...")
-        plan = solve(problem, travel=travel, params=params, progress=progress)
-    console.print(f"solved in {time.perf_counter() - t0:.1f} s")
+        try:
+            plan = solve(problem, travel=travel, params=params, progress=progress)
+        except NoPlanFound as exc:
+            raise no_plan(exc) from None
+    made = "" if plan.fallback is None else f" (the search found none: {plan.fallback})"
+    console.print(f"solved in {time.perf_counter() - t0:.1f} s{made}")
     return plan
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from api.cli.common import console, error, out
+from api.cli.common import console, error, no_plan, out
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -108,6 +108,7 @@ def simulate_command(
     (KPI distributions, cost against service level, on-time rate by hour)
     into the report folder.
     """
+    from routing.solver import NoPlanFound
     from scenarios.report import write_report
     from scenarios.spec import ScenarioError, load_scenario
 
@@ -116,7 +117,10 @@ def simulate_command(
     except ScenarioError as exc:
         raise error(str(exc)) from None
     scheduler = dask or os.environ.get("MILEPOST_DASK_SCHEDULER") or None
-    result = _run(loaded, replications, workers, scheduler)
+    try:
+        result = _run(loaded, replications, workers, scheduler)
+    except NoPlanFound as exc:
+        raise no_plan(exc, "a longer time_limit in the scenario may find one") from None
     files = write_report(result, out_dir)
     out.print(markdown_table(files[0].read_text(encoding="utf-8")))
     out.print(f"report written to {out_dir}: " + ", ".join(f.name for f in files))

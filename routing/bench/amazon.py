@@ -25,6 +25,7 @@ from routing.solver.check import check
 from routing.solver.data import build_data
 from routing.solver.params import SolveParams
 from routing.solver.precheck import precheck
+from routing.solver.result import NoPlanFound
 from routing.solver.solve import plan_from_sequences, solve
 from routing.solver.timeline import Visit
 from routing.travel import TravelModel
@@ -260,6 +261,8 @@ def plan_route(
     result = solve_ortools(
         data, serviceable, params, initial=[initial] if feasible_start else None
     )
+    if result.failure is not None:  # a route without a plan is not scored
+        raise NoPlanFound(params.engine, params.time_limit, result.failure)
     plan = plan_from_sequences(
         data,
         result.sequences,

@@ -13,10 +13,12 @@ if TYPE_CHECKING:
     from routing.solver.check import CheckResult, Violation, check
     from routing.solver.choice import choose_engine
     from routing.solver.params import SolveParams
+    from routing.solver.result import NoPlanFound
     from routing.solver.solve import solve
 
 __all__ = [
     "CheckResult",
+    "NoPlanFound",
     "SolveParams",
     "Violation",
     "check",
@@ -31,6 +33,7 @@ __getattr__, __dir__ = lazy_names(
         "Violation": "routing.solver.check",
         "check": "routing.solver.check",
         "choose_engine": "routing.solver.choice",
+        "NoPlanFound": "routing.solver.result",
         "SolveParams": "routing.solver.params",
         "solve": "routing.solver.solve",
     },

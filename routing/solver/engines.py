@@ -17,7 +17,12 @@ from routing.plan import Plan
 from routing.solver.data import ProblemData, build_data
 from routing.solver.params import Engine, ProgressCallback, SolveParams
 from routing.solver.precheck import precheck
-from routing.solver.result import EngineResult, plan_from_result, plan_from_sequences
+from routing.solver.result import (
+    EngineResult,
+    NoPlanFound,
+    plan_from_result,
+    plan_from_sequences,
+)
 from routing.travel import TravelModel
 
 
@@ -40,6 +45,10 @@ def solve_one(
     ValueError
         When ``engine`` is ``"pyvrp"`` and the problem needs constraints
         PyVRP does not model, or ``engine`` is ``"large"``.
+    NoPlanFound
+        When the search found no solution at all (see
+        :class:`~routing.solver.result.NoPlanFound`); :func:`routing.solver.solve`
+        then tries its fallbacks.
     """
     if engine == "large":
         raise ValueError("solve_one runs one engine; 'large' splits the day")
@@ -71,6 +80,8 @@ def solve_one(
         params.model_copy(update={"time_limit": left}),
         progress=progress,
     )
+    if result.failure is not None:
+        raise NoPlanFound(engine, params.time_limit, result.failure)
     return plan_from_result(
         data,
         result,

@@ -34,6 +34,7 @@ distance in metres.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -42,13 +43,14 @@ import numpy as np
 import numpy.typing as npt
 
 from routing.model import Job, Location, Order, Problem, Shipment, Vehicle
-from routing.plan import Plan, Route, StepType, Unassigned, plan_from_routes
+from routing.plan import Plan, Reason, Route, StepType, Unassigned, plan_from_routes
 from routing.solver.data import (
     build_data,
     fits_alone,
     incompatibility,
     travel_model_for,
 )
+from routing.solver.precheck import precheck
 from routing.solver.timeline import BreakVisit, Visit, schedule, schedule_route
 from routing.travel import TravelModel, band_index, plan_travel_spec
 
@@ -942,3 +944,60 @@ def _legs(
         back_t += np.where(back_blocked, INF, m.durations[0, 1:]).tolist()
         back_d += np.where(back_blocked, INF, m.distances[0, 1:]).tolist()
     return (to_t, to_d), (back_t, back_d)
+
+
+def insertion_plan(
+    problem: Problem,
+    travel: TravelModel,
+    *,
+    objective: Objective = "cost",
+    neighbours: int | None = 120,
+) -> Plan | None:
+    """A plan built by cheapest feasible insertion alone, no search.
+
+    The construction of last resort when a search found no solution in its
+    time: it has no time limit to run out of, so a day whose orders fit
+    some van gets a plan. Jobs go in by the end of their last window (the
+    tightest first, so late, loose orders fill the gaps); one that fits no
+    route and no unused van is left out.
+
+    Returns
+    -------
+    Plan or None
+        ``engine="insertion"``; None when the day has shipments (this places
+        jobs one stop at a time, not pickup-delivery pairs) or when no order
+        the precheck found serviceable could be placed.
+    """
+    if problem.shipments:
+        return None
+    t0 = time.perf_counter()
+    serviceable, impossible = precheck(build_data(problem, travel))
+    live = LivePlan(
+        problem, travel, {}, impossible, objective=objective, neighbours=neighbours
+    )
+    jobs = [live.orders[oid] for oid in serviceable]
+    placed = 0
+    for job in sorted(jobs, key=_window_end):
+        assert isinstance(job, Job)
+        if live.insert(job) is not None:
+            placed += 1
+            continue
+        live.leave_out(
+            job,
+            Unassigned(
+                id=job.id,
+                reason=Reason.DROPPED,
+                detail="no route or unused van had room for it when the plan "
+                "was built by insertion",
+                penalty=job.drop_penalty,
+            ),
+        )
+    if jobs and not placed:
+        return None
+    return live.plan(engine="insertion", seconds=time.perf_counter() - t0)
+
+
+def _window_end(order: Order) -> tuple[int, str]:
+    """Sort key: where the order's last window ends (no window: the day's end)."""
+    windows = order.time_windows if isinstance(order, Job) else ()
+    return (windows[-1].end if windows else INF, order.id)

@@ -330,9 +330,15 @@ def _solve_once(
     )
     solution, warm = _search(model, search, search_spec, initial, progress)
     if solution is None:
-        # No solution at all: everything is dropped by the search.
+        # No solution at all, not even "leave everything out": no answer.
         n_veh = data.n_vehicles
-        return EngineResult([[] for _ in range(n_veh)], list(order_ids), float("inf"))
+        return EngineResult(
+            [[] for _ in range(n_veh)],
+            list(order_ids),
+            float("inf"),
+            failure=f"OR-Tools found no first solution ({params.first_solution}) "
+            f"in {params.time_limit:.2g} s",
+        )
     return _read_result(model, solution, time_dim, warm)
 
 

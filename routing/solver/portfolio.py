@@ -24,7 +24,7 @@ from routing.plan import Plan, Unassigned
 from routing.solver.check import check
 from routing.solver.data import ProblemData, build_data
 from routing.solver.params import ProgressCallback, SolveParams, uses_costs
-from routing.solver.result import EngineResult, plan_from_result
+from routing.solver.result import EngineResult, NoPlanFound, plan_from_result
 from routing.solver.timeline import BreakVisit, Visit
 from routing.travel import TravelModel
 
@@ -150,12 +150,24 @@ def solve_auto(
     *,
     progress: ProgressCallback | None = None,
 ) -> Plan:
-    """Run the portfolio and return the best plan that passes the checker."""
+    """Run the portfolio and return the best plan that passes the checker.
+
+    Raises
+    ------
+    NoPlanFound
+        When neither side found a solution, naming why each failed.
+    """
     ids = list(order_ids)
     t0 = time.perf_counter()
     candidates, failure = _race(data, ids, params, travel, progress)
     if len(candidates) == 1 and progress is not None:
         progress(f"pyvrp failed: {failure}", time.perf_counter() - t0, float("inf"))
+    failures = [f"{e}: {r.failure}" for e, r in candidates if r.failure is not None]
+    candidates = [(e, r) for e, r in candidates if r.failure is None]
+    if not candidates:
+        if len(failures) == 1:  # the second side gave no result at all
+            failures.append(f"pyvrp: {failure}")
+        raise NoPlanFound("auto", params.time_limit, "; ".join(failures))
     by_distance = not uses_costs(data, params)
     ranked = []
     for engine, result in candidates:

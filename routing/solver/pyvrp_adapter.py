@@ -717,8 +717,16 @@ def _to_result(
         data.nodes[n].order for seq in sequences for n in seq if isinstance(n, int)
     }
     dropped = [oid for oid in order_ids if oid not in served]
-    objective = built.objective(best) if best.is_feasible() else float("inf")
-    return EngineResult(sequences, dropped, objective)
+    if not best.is_feasible():
+        # The feasible routes are kept for a warm start, but they are no
+        # answer: the search ended without a feasible solution.
+        return EngineResult(
+            sequences,
+            dropped,
+            float("inf"),
+            failure="PyVRP found no feasible solution in its time",
+        )
+    return EngineResult(sequences, dropped, built.objective(best))
 
 
 # -- the anchor: PyVRP on an instance file, straight through its own reader --

@@ -12,12 +12,56 @@ from routing.solver.timeline import Visit, assemble_plan, schedule_route
 
 @dataclass(frozen=True)
 class EngineResult:
-    """Visit sequences per vehicle and the ids of orders the search dropped."""
+    """Visit sequences per vehicle and the ids of orders the search dropped.
+
+    ``failure`` says why the search found no solution at all (OR-Tools
+    without a first solution in its time, PyVRP with nothing feasible):
+    its empty sequences are then no answer, not a plan that leaves every
+    order out on purpose.
+    """
 
     sequences: list[list[Visit]]
     dropped: list[str]
     objective: float
     warm_started: bool = False
+    failure: str | None = None
+
+    @property
+    def found(self) -> bool:
+        """Whether the search found a solution (see ``failure``)."""
+        return self.failure is None
+
+
+class NoPlanFound(RuntimeError):
+    """The search found no solution at all, so there is no plan to return.
+
+    Not the same as a plan that leaves orders out (drop penalties, too few
+    vans): that is an answer. This is an engine that ran out of time before
+    its first solution, or ended with nothing feasible; an empty plan made of
+    it would read as "no van needed" or "a day without deliveries".
+
+    Attributes
+    ----------
+    engine
+        The engine (or ladder of fallbacks) that was asked.
+    time_limit
+        Seconds the first search had.
+    reason
+        What went wrong, attempt by attempt.
+    """
+
+    def __init__(self, engine: str, time_limit: float, reason: str) -> None:
+        self.engine = engine
+        self.time_limit = time_limit
+        self.reason = reason
+        super().__init__(
+            f"no plan: engine {engine!r} found no solution in {time_limit:g} s "
+            f"({reason})"
+        )
+
+    def __reduce__(self) -> tuple[type[NoPlanFound], tuple[str, float, str]]:
+        # Raised in worker processes: rebuilt from its fields, not its message.
+        return (type(self), (self.engine, self.time_limit, self.reason))
 
 
 def plan_from_sequences(

@@ -7,10 +7,19 @@ left out are inserted into the routes with their full, promised windows
 wherever the insertion costs less than leaving them out (the minutes started
 inside a buffer priced at ``buffer_cost``). A buffer thus never costs an
 order the plan could otherwise serve.
+
+A search that finds no solution at all (OR-Tools without a first solution
+in its time, PyVRP with nothing feasible) is never returned as an empty
+plan. The day is searched again with twice the time (at most
+:data:`RETRY_MAX_EXTRA` seconds more), then built by cheapest feasible
+insertion (:func:`~routing.solver.insertion.insertion_plan`); the plan's
+``fallback`` names the step that made it. When every step fails,
+:class:`~routing.solver.result.NoPlanFound` says why.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from routing.model import Job, Problem, TimeWindow
@@ -18,11 +27,18 @@ from routing.plan import Plan, Reason
 from routing.solver.choice import LARGE_ORDERS, choose_engine
 from routing.solver.decompose import solve_large
 from routing.solver.engines import solve_one
-from routing.solver.params import ProgressCallback, SolveParams
-from routing.solver.result import plan_from_sequences
+from routing.solver.insertion import insertion_plan
+from routing.solver.params import Engine, ProgressCallback, SolveParams
+from routing.solver.result import NoPlanFound, plan_from_sequences
 from routing.travel import HaversineTravel, TravelModel, plan_travel_spec
 
-__all__ = ["LARGE_ORDERS", "plan_from_sequences", "solve"]
+__all__ = ["LARGE_ORDERS", "NoPlanFound", "plan_from_sequences", "solve"]
+
+#: A search that found no solution is run again with this many times its
+#: time limit ...
+RETRY_FACTOR = 2.0
+#: ... but at most this many seconds longer.
+RETRY_MAX_EXTRA = 60.0
 
 
 def solve(
@@ -54,7 +70,15 @@ def solve(
     -------
     Plan
         Timed routes, and every order the plan leaves out with its reason;
-        ``travel`` records the travel model they are timed with.
+        ``travel`` records the travel model they are timed with, and
+        ``fallback`` the fallback that made it, if the search asked for
+        found no solution.
+
+    Raises
+    ------
+    NoPlanFound
+        When neither the search, nor the search with more time, nor
+        insertion found a plan (the message names each attempt's failure).
     """
     params = params or SolveParams()
     travel_model = travel or HaversineTravel()
@@ -83,10 +107,51 @@ def solve(
             coordinates=coordinates,
         )
     else:
-        plan = solve_one(
-            problem, engine, travel=travel_model, params=params, progress=progress
-        )
+        plan = _solve_or_fall_back(problem, engine, travel_model, params, progress)
     return plan.model_copy(update={"travel": plan_travel_spec(problem, travel_model)})
+
+
+def _solve_or_fall_back(
+    problem: Problem,
+    engine: Engine,
+    travel: TravelModel,
+    params: SolveParams,
+    progress: ProgressCallback | None,
+) -> Plan:
+    """:func:`solve_one`, and when its search finds no solution: the same
+    search with more time, then insertion (module docstring)."""
+    t0 = time.perf_counter()
+    failures: list[str] = []
+    try:
+        return solve_one(
+            problem, engine, travel=travel, params=params, progress=progress
+        )
+    except NoPlanFound as exc:
+        failures.append(exc.reason)
+    extra = min(params.time_limit * (RETRY_FACTOR - 1.0), RETRY_MAX_EXTRA)
+    longer = params.model_copy(update={"time_limit": params.time_limit + extra})
+    try:
+        plan = solve_one(
+            problem, engine, travel=travel, params=longer, progress=progress
+        )
+        return _fell_back(plan, "more_time", t0)
+    except NoPlanFound as exc:
+        failures.append(f"with {longer.time_limit:g} s: {exc.reason}")
+    built = insertion_plan(problem, travel, objective=params.objective)
+    if built is not None:
+        return _fell_back(built, "insertion", t0)
+    failures.append(
+        "insertion: the day has shipments"
+        if problem.shipments
+        else "insertion: no order fits any van"
+    )
+    raise NoPlanFound(engine, params.time_limit, "; ".join(failures))
+
+
+def _fell_back(plan: Plan, fallback: str, t0: float) -> Plan:
+    """``plan`` marked as made by ``fallback``, timed from the first attempt."""
+    seconds = round(time.perf_counter() - t0, 3)
+    return plan.model_copy(update={"fallback": fallback, "seconds": seconds})
 
 
 def _buffers_as_ends(problem: Problem) -> Problem | None:

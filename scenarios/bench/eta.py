@@ -16,6 +16,12 @@ inside the P10-P90 window.
 
 Day 1 only teaches the leg and service factors and day 2 the first residual
 tables; days from the third on are scored (``--days 10`` scores 8 days).
+A day whose search finds no plan (:class:`routing.solver.NoPlanFound`,
+after :func:`routing.solver.solve`'s own fallbacks) is neither learned from
+nor scored: an empty plan would be scored as a day without deliveries. It is
+listed under ``failed_days`` with the reason, and the days after it carry on
+with what was learned before it.
+
 Plans come from the default engine (OR-Tools, guided local search) with a
 short time limit; the search is stopped by the clock, so on a loaded machine
 a seed can give slightly different plans and numbers. Everything else (the
@@ -36,7 +42,7 @@ from pydantic import Field
 from routing.base import FrozenModel
 from routing.model import Problem
 from routing.plan import Plan
-from routing.solver import SolveParams, solve
+from routing.solver import NoPlanFound, SolveParams, solve
 from routing.travel import HaversineTravel
 from scenarios.city import build_city, day_problem
 from scenarios.execution import ExecutionSettings, execute_day
@@ -89,7 +95,8 @@ def run_eta_bench(
     dict
         ``config``, ``horizons`` (per horizon: ``n``, ``mae_ours``,
         ``mae_naive``, ``improvement``, ``coverage``, ``width``, ``bias``;
-        minutes), ``days`` (the same per scored day) and ``seconds``.
+        minutes), ``days`` (the same per scored day), ``failed_days`` (day
+        -> why it got no plan) and ``seconds``.
     """
     config = config or EtaBenchConfig()
     t0 = time.perf_counter()
@@ -101,10 +108,18 @@ def run_eta_bench(
     ours: dict[int, list[DeliveryOutcome]] = {}
     naive: dict[int, list[DeliveryOutcome]] = {}
     last: Correction | None = None
+    failed: dict[str, str] = {}
+    learned = 0  # days learned from: a day without a plan teaches nothing
     for i in range(config.days):
         day = config.first_day + timedelta(days=i)
         problem = day_problem(city, day, n_orders=config.n_orders, seed=config.seed)
-        plan = solve(problem, travel=travel, params=params)
+        try:
+            plan = solve(problem, travel=travel, params=params)
+        except NoPlanFound as exc:
+            failed[str(day)] = str(exc)
+            if on_day is not None:
+                on_day(f"day {i + 1}/{config.days} {day}: not scored, {exc}")
+            continue
         executed = execute_day(
             problem,
             plan,
@@ -113,18 +128,19 @@ def run_eta_bench(
             seed=config.seed * 10_007 + i,
         )
         events = executed.events
-        if i >= LEARN_ONLY_DAYS:
+        if learned >= LEARN_ONLY_DAYS:
             last = learner.correction()
             ours[i], naive[i] = _scored(problem, plan, events, legs, last, config)
         learner.learn(ExecutedDay(plan=plan, events=events, problem=problem))
+        learned += 1
         if on_day is not None:
-            scored = "scored" if i >= LEARN_ONLY_DAYS else "learn only"
+            scored = "scored" if i in ours else "learn only"
             on_day(
                 f"day {i + 1}/{config.days} {day}: {len(plan.routes)} routes, "
                 f"{plan.summary.served} stops, {len(executed.incidents)} incidents "
                 f"({scored}, {time.perf_counter() - t0:.0f} s)"
             )
-    return _result(config, ours, naive, last, t0)
+    return _result(config, ours, naive, last, t0) | {"failed_days": failed}
 
 
 def _scored(
