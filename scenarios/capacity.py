@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import numpy as np
@@ -142,6 +142,9 @@ class LevelPlan:
     driver_hours: float
     unassigned: int
     solved_at: int  # the level whose plan this is (>= orders)
+    #: How the plan was found when not as asked (``more_time``, ``insertion``:
+    #: :attr:`routing.plan.Plan.fallback`); None when it was.
+    fallback: str | None = None
 
     def __post_init__(self) -> None:
         # The failure this guards against: a search without a plan read as
@@ -290,6 +293,7 @@ def _measure(plan: Plan, problem: Problem, orders: int) -> LevelPlan | None:
         driver_hours=sum(r.end - r.start for r in used) / HOUR,
         unassigned=len(plan.unassigned),
         solved_at=orders,
+        fallback=plan.fallback,
     )
 
 
@@ -372,6 +376,8 @@ def _planned(
             continue
         measured = _measure(plan, problem, orders)
         if measured is not None:
+            if attempt is not params and measured.fallback is None:
+                measured = replace(measured, fallback="more_time")
             return plan, measured
         reasons.append(
             f"the {attempt.time_limit:g} s search served none of the orders "
@@ -467,6 +473,7 @@ def _monotone(solved: Sequence[LevelPlan]) -> list[LevelPlan]:
                 driver_hours=best.driver_hours,
                 unassigned=plan.unassigned,
                 solved_at=best.orders,
+                fallback=best.fallback,
             )
         )
     return out[::-1]
@@ -532,6 +539,7 @@ _FLEET_COLUMNS = (
     "night_vans",
     "driver_hours",
     "unassigned",
+    "fallback",
 )
 
 
@@ -540,7 +548,7 @@ def _fleet_row(
 ) -> tuple[object, ...]:
     """One row of :func:`plan_capacity` (:data:`_FLEET_COLUMNS`)."""
     if value <= 0:
-        return (depot, ds, value, 0, 0, 0, 0.0, 0)
+        return (depot, ds, value, 0, 0, 0, 0.0, 0, None)
     plan = ladder.at(value)
     return (
         depot,
@@ -551,4 +559,5 @@ def _fleet_row(
         plan.night_vans,
         plan.driver_hours,
         plan.unassigned,
+        plan.fallback,
     )

@@ -714,6 +714,11 @@ class FleetDay(FrozenModel):
     night_vans: int
     driver_hours: float
     unassigned: int
+    fallback: str | None = Field(
+        default=None,
+        description="how the sizing plan was found when not as asked: "
+        "more_time or insertion (docs/concepts.md)",
+    )
 
 
 class DemandForecast(FrozenModel):
@@ -884,6 +889,7 @@ def _fleet_days(fleet: pd.DataFrame) -> tuple[FleetDay, ...]:
             night_vans=int(r["night_vans"]),
             driver_hours=_num(r["driver_hours"]),
             unassigned=int(r["unassigned"]),
+            fallback=None if pd.isna(r["fallback"]) else str(r["fallback"]),
         )
         for _, r in fleet.iterrows()
     )

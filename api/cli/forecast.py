@@ -46,14 +46,22 @@ def zone_table(report: ForecastReport, zones: list[str]) -> Table:
 
 def fleet_table(report: ForecastReport) -> Table:
     """Rows are days; per depot: planned demand, vans + night vans, driver-hours."""
+    import pandas as pd
     from rich.table import Table
 
     fleet = report.fleet
     depots = sorted(fleet["depot"].unique().tolist())
+    fallbacks = fleet["fallback"].dropna()
     table = Table(
         title=f"Fleet per depot for the P{report.plan_quantile} demand: "
         "deliveries, vans + night vans, driver-hours",
         title_justify="left",
+        caption=None
+        if fallbacks.empty
+        else "* sized on a plan found by a fallback: "
+        + ", ".join(sorted(set(fallbacks.astype(str))))
+        + " (docs/concepts.md)",
+        caption_justify="left",
     )
     table.add_column("day")
     for depot in depots:
@@ -66,9 +74,11 @@ def fleet_table(report: ForecastReport) -> Table:
             if row["orders"] <= 0:
                 cells.append("closed")
                 continue
+            # A plan found by a fallback (more search time, insertion) says so.
+            mark = "" if pd.isna(row["fallback"]) else "*"
             cells.append(
                 f"{row['orders']:.0f}  {row['vans']:.0f}+{row['night_vans']:.0f}  "
-                f"{row['driver_hours']:.0f}h"
+                f"{row['driver_hours']:.0f}h{mark}"
             )
         total = int(day["vans"].sum() + day["night_vans"].sum())
         table.add_row(f"{day['ds'].iloc[0]:%a %m-%d}", *cells, str(total))

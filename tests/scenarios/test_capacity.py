@@ -166,7 +166,9 @@ def test_plan_capacity_maps_days_to_levels(city: City) -> None:
         "night_vans",
         "driver_hours",
         "unassigned",
+        "fallback",
     ]
+    assert fleet["fallback"].isna().all()  # every plan found as asked
     closed = fleet[fleet["orders"] == 0]
     assert (closed[["vans", "night_vans", "driver_hours"]] == 0).all().all()
     open_ = fleet[fleet["orders"] > 0]

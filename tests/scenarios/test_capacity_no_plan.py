@@ -82,6 +82,7 @@ def test_a_level_without_a_plan_is_solved_again_with_more_time(city: City) -> No
     (level,) = ladder.plans
     assert level.vans == 4
     assert level.driver_hours > 0
+    assert level.fallback == "more_time"  # the fleet row says how it was sized
 
 
 @pytest.mark.parametrize("failure", ["raises", "serves nothing"])
@@ -127,6 +128,9 @@ def test_real_engine_without_solutions_still_sizes_the_fleet(
     assert all(p.driver_hours > 0 for p in ladder.plans)
     totals = [p.vans + p.night_vans for p in ladder.plans]
     assert totals == sorted(totals)
+    # solve's own fallback made every plan, and the levels say which
+    assert {p.fallback for p in ladder.plans} <= {"more_time", "insertion"}
+    assert all(p.fallback is not None for p in ladder.plans)
 
 
 def test_a_level_with_orders_and_no_van_cannot_exist() -> None:
