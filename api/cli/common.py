@@ -90,7 +90,7 @@ def load_travel(
     """Straight lines, the road network in ``roads`` (exit 2 if unreadable), or
     the embedded city's roads of seed ``city_roads``."""
     from routing.io import InputError
-    from routing.travel import HaversineTravel, RoadTravel
+    from routing.travel import HaversineTravel, RoadFileError, RoadTravel
 
     if roads is not None and city_roads is not None:
         raise error("--roads and --city-roads: give one or the other")
@@ -104,6 +104,8 @@ def load_travel(
     try:
         with console.status(f"loading roads from {roads}"):
             return RoadTravel.from_file(roads, cache_dir=cache_dir)
+    except RoadFileError as exc:
+        raise error(f"--roads: {exc}") from None
     except (OSError, ValueError, SyntaxError) as exc:  # XML errors are SyntaxError
         raise fail(InputError(str(roads), [f"cannot read road graph: {exc}"])) from None
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from routing.travel.cache import DEFAULT_CACHE_DIR, MatrixCache
     from routing.travel.haversine import DEFAULT_SPEED_BANDS, HaversineTravel
     from routing.travel.matrix import MatrixTravel
-    from routing.travel.osm import HIGHWAY_SPEEDS_KPH, load_graph
+    from routing.travel.osm import HIGHWAY_SPEEDS_KPH, RoadFileError, load_graph
     from routing.travel.profiles import DEFAULT_PROFILE, Band, SpeedProfile
     from routing.travel.road import RoadTravel, Snap, UnreachableError
     from routing.travel.spec import TravelSpec, TravelUnavailable
@@ -31,6 +31,7 @@ __all__ = [
     "HaversineTravel",
     "MatrixCache",
     "MatrixTravel",
+    "RoadFileError",
     "RoadTravel",
     "Snap",
     "SpeedProfile",
@@ -60,6 +61,7 @@ __getattr__, __dir__ = lazy_names(
         "HaversineTravel": "routing.travel.haversine",
         "MatrixTravel": "routing.travel.matrix",
         "HIGHWAY_SPEEDS_KPH": "routing.travel.osm",
+        "RoadFileError": "routing.travel.osm",
         "load_graph": "routing.travel.osm",
         "DEFAULT_PROFILE": "routing.travel.profiles",
         "Band": "routing.travel.profiles",
