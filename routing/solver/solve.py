@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from routing.access import road_access
 from routing.model import Job, Problem, TimeWindow
 from routing.plan import Plan, Reason
 from routing.solver.choice import LARGE_ORDERS, choose_engine
@@ -54,10 +55,20 @@ def solve(
     -------
     Plan
         Timed routes, and every order the plan leaves out with its reason;
-        ``travel`` records the travel model they are timed with.
+        ``travel`` records the travel model they are timed with, and
+        ``roads`` each order's snap on a road network
+        (:mod:`routing.access`: orders off the roads are left out).
+
+    Raises
+    ------
+    routing.access.DepotOffRoad
+        If a vehicle's depot is off the road network or cut off from it.
     """
     params = params or SolveParams()
     travel_model = travel or HaversineTravel()
+    # Orders off the roads, or cut off from them, never reach an engine.
+    access = road_access(problem, travel_model)
+    problem = access.kept
     tight = _buffers_as_ends(problem)
     if tight is not None:
         plan = solve(
@@ -67,7 +78,7 @@ def solve(
             progress=progress,
             coordinates=coordinates,
         )
-        return _release_buffers(problem, plan, travel_model, params)
+        return access.finish(_release_buffers(problem, plan, travel_model, params))
     engine = choose_engine(
         len(problem.jobs) + len(problem.shipments),
         params.engine,
@@ -86,7 +97,9 @@ def solve(
         plan = solve_one(
             problem, engine, travel=travel_model, params=params, progress=progress
         )
-    return plan.model_copy(update={"travel": plan_travel_spec(problem, travel_model)})
+    return access.finish(
+        plan.model_copy(update={"travel": plan_travel_spec(problem, travel_model)})
+    )
 
 
 def _buffers_as_ends(problem: Problem) -> Problem | None:
