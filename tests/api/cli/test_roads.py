@@ -9,8 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from api.cli.common import MAX_SNAP_M
+from api.cli.common import MAX_SNAP_M, plan_travel
 from routing import travel
+from routing.plan import Plan
+from routing.solver import check
 from tests.routing.test_access import DAY, FAR, _city, _problem
 from tests.routing.travel.test_spec import write_graphml
 
@@ -85,3 +87,21 @@ def test_a_depot_off_the_roads_exits_2(
     assert "depots[0].location: depot 'hub':" in result.output
     assert "beyond the snap limit of 500 m" in result.output
     assert "Traceback" not in result.output
+
+
+def test_retiming_keeps_the_plans_limit(
+    files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """slots and reoptimize rebuild the plan's roads with its 5 km limit,
+    recorded or given as --roads: the far stop stays on the roads."""
+    roads, problem = files
+    data = _plan(
+        [str(problem), "--roads", str(roads), "--max-snap-m", "5000"],
+        tmp_path / "p.json",
+    )
+    plan = Plan.model_validate(data)
+    assert plan.travel is not None
+    for given in (None, roads):
+        model = plan_travel(plan.travel, "p.json", DAY, given, tmp_path)
+        assert isinstance(model, travel.RoadTravel) and model.max_snap_m == 5000.0
+        assert check(DAY, plan, model).ok
