@@ -84,6 +84,7 @@ class Reason(StrEnum):
     DAY_SHIFT = "day_shift"
     SCHEDULED_OTHER_DAY = "scheduled_other_day"
     DEPOT = "depot"
+    OFF_ROAD = "off_road"
     UNREACHABLE = "unreachable"
     DROPPED = "dropped"
 
@@ -113,6 +114,38 @@ class Summary(FrozenModel):
     late: int = Field(description="served orders past their window (soft)")
 
 
+class Snapped(FrozenModel):
+    """Where a place joins the road network."""
+
+    metres: int = Field(
+        ge=0, description="straight line from the place to its road node (m)"
+    )
+    component: int = Field(
+        ge=0,
+        description="strongly connected component of that node: 0 is the main "
+        "(largest) one, the only one a van can reach from anywhere",
+    )
+
+
+class RoadReport(FrozenModel):
+    """How the plan's places join the roads, for a plan made on a road network.
+
+    Every order is listed, served or not, so a dispatcher sees which stops
+    hang on a long walk from the kerb before a driver finds out; a shipment
+    shows the farther of its two ends.
+    """
+
+    max_snap_m: float | None = Field(
+        description="orders farther than this from the roads are unassigned "
+        "off_road (None: no limit)"
+    )
+    components: int = Field(
+        ge=1, description="strongly connected components the road graph keeps"
+    )
+    orders: dict[str, Snapped] = Field(description="by order id")
+    depots: dict[str, Snapped] = Field(description="by depot id, those vehicles use")
+
+
 class Plan(FrozenModel):
     """The answer to a problem."""
 
@@ -132,6 +165,11 @@ class Plan(FrozenModel):
         default=None,
         description="the travel model the plan is timed with (None: not "
         "recorded, an older plan: straight lines)",
+    )
+    roads: RoadReport | None = Field(
+        default=None,
+        description="each order's and depot's snap distance and road "
+        "component (None: not made on roads)",
     )
 
     def route_of(self, vehicle_id: str) -> Route | None:

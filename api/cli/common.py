@@ -37,6 +37,20 @@ RoadsOption = Annotated[
         "instead of straight lines"
     ),
 ]
+#: ``routing.travel.MAX_SNAP_M``, repeated for the help (tests keep them equal).
+MAX_SNAP_M = 500.0
+
+MaxSnapOption = Annotated[
+    float | None,
+    typer.Option(
+        "--max-snap-m",
+        min=0.0,
+        help=f"with --roads or --city-roads: an order farther than this (m) from "
+        f"the nearest road is left unassigned (off_road) and a depot that far is "
+        f"an error; raise it to plan them, their crawl from the road at 15 km/h "
+        f"reported in the plan [default: {MAX_SNAP_M:g}]",
+    ),
+]
 CacheOption = Annotated[
     Path, typer.Option(help="where road travel matrices are cached")
 ]
@@ -99,25 +113,35 @@ def no_plan(
 
 
 def load_travel(
-    roads: Path | None, cache_dir: Path, city_roads: int | None = None
+    roads: Path | None,
+    cache_dir: Path,
+    city_roads: int | None = None,
+    max_snap_m: float | None = None,
 ) -> TravelModel:
     """Straight lines, the road network in ``roads`` (exit 2 if unreadable), or
-    the embedded city's roads of seed ``city_roads``."""
+    the embedded city's roads of seed ``city_roads``; on roads, places
+    farther than ``max_snap_m`` (default :data:`MAX_SNAP_M`) from them are
+    off the road network."""
     from routing.io import InputError
-    from routing.travel import HaversineTravel, RoadTravel
+    from routing.travel import HaversineTravel, RoadFileError, RoadTravel
 
     if roads is not None and city_roads is not None:
         raise error("--roads and --city-roads: give one or the other")
+    if max_snap_m is not None and roads is None and city_roads is None:
+        raise error("--max-snap-m: only with --roads or --city-roads")
+    limit = MAX_SNAP_M if max_snap_m is None else max_snap_m
     if city_roads is not None:
         from scenarios.city.roads import seoul_roads
 
         with console.status("building the embedded city's road network"):
-            return seoul_roads(city_roads, cache_dir)
+            return seoul_roads(city_roads, cache_dir).with_max_snap_m(limit)
     if roads is None:
         return HaversineTravel()
     try:
         with console.status(f"loading roads from {roads}"):
-            return RoadTravel.from_file(roads, cache_dir=cache_dir)
+            return RoadTravel.from_file(roads, cache_dir=cache_dir, max_snap_m=limit)
+    except RoadFileError as exc:
+        raise error(f"--roads: {exc}") from None
     except (OSError, ValueError, SyntaxError) as exc:  # XML errors are SyntaxError
         raise fail(InputError(str(roads), [f"cannot read road graph: {exc}"])) from None
 
@@ -139,7 +163,12 @@ def plan_travel(
     model that cannot be rebuilt (file missing or changed) exits 2 with the
     field and the reason. ``source`` names the plan in messages.
     """
-    from routing.travel import HaversineTravel, TravelUnavailable, plan_travel_spec
+    from routing.travel import (
+        HaversineTravel,
+        RoadTravel,
+        TravelUnavailable,
+        plan_travel_spec,
+    )
     from scenarios.city.roads import load_city_spec
 
     given = None
@@ -163,6 +192,9 @@ def plan_travel(
                 f"{source} was made with ({spec.describe()}); drop the option "
                 "to use the plan's own, or re-plan on the new one"
             )
+        if isinstance(given, RoadTravel):  # the plan's snap limit, as planned
+            limit = MAX_SNAP_M if spec.max_snap_m is None else spec.max_snap_m
+            return given.with_max_snap_m(limit)
         return given
     try:
         with console.status(f"rebuilding the plan's travel: {spec.describe()}"):

@@ -21,6 +21,7 @@ from api.cli.common import (
     CURRENCY,
     DEFAULT_CACHE_DIR,
     CacheOption,
+    MaxSnapOption,
     ObjectiveOption,
     PlanCityRoadsOption,
     PlanRoadsOption,
@@ -100,22 +101,27 @@ def plan_large_command(
     objective: ObjectiveOption = "cost",
     seed: SeedOption = 0,
     roads: RoadsOption = None,
+    max_snap_m: MaxSnapOption = None,
     cache_dir: CacheOption = DEFAULT_CACHE_DIR,
 ) -> None:
     """Plan a large day (thousands of orders) by decomposition."""
-    from routing.io import plan_to_json, write_json
+    from routing.access import DepotOffRoad
+    from routing.io import InputError, plan_to_json, write_json
     from routing.solver.decompose import LargeParams, decompose_solve
 
     problem = _read_problem(problem_file)
     params = _params(time_limit=time_limit, objective=objective, seed=seed)
-    travel = load_travel(roads, cache_dir)
-    with console.status(f"solving {len(problem.jobs)} orders in parts"):
-        result = decompose_solve(
-            problem,
-            params=params,
-            travel=travel,
-            large=LargeParams(part_size=part_size, workers=workers),
-        )
+    travel = load_travel(roads, cache_dir, max_snap_m=max_snap_m)
+    try:
+        with console.status(f"solving {len(problem.jobs)} orders in parts"):
+            result = decompose_solve(
+                problem,
+                params=params,
+                travel=travel,
+                large=LargeParams(part_size=part_size, workers=workers),
+            )
+    except DepotOffRoad as exc:
+        raise fail(InputError(str(problem_file), [str(exc)])) from None
     target = default_output(output, problem_file, ".plan.json")
     write_json(plan_to_json(result.plan), target)
     title = f"Plan for {problem_file.name}"

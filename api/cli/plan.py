@@ -13,6 +13,7 @@ from api.cli.common import (
     DEFAULT_CACHE_DIR,
     CacheOption,
     CityRoadsOption,
+    MaxSnapOption,
     RoadsOption,
     console,
     default_output,
@@ -70,7 +71,21 @@ def summary_table(problem: Problem, plan: Plan, title: str = "Plan") -> Table:
     table.add_row("cost", f"{s.cost:,.0f} {CURRENCY}")
     table.add_row("engine", f"{plan.engine} ({plan.seconds:.1f} s)")
     table.add_row("travel", describe(plan.travel))
+    if plan.roads is not None and plan.roads.orders:
+        table.add_row("snap to the roads", snap_text(plan))
     return table
+
+
+def snap_text(plan: Plan) -> str:
+    """The orders' snap distances in a few words: median, farthest, limit."""
+    import statistics
+
+    assert plan.roads is not None
+    metres = [s.metres for s in plan.roads.orders.values()]
+    limit = plan.roads.max_snap_m
+    bound = "no limit" if limit is None else f"limit {limit:,g} m"
+    median = statistics.median(metres)
+    return f"median {median:,.0f} m, farthest {max(metres):,} m ({bound})"
 
 
 def objective_text(problem: Problem, params: SolveParams, value: float) -> str:
@@ -159,9 +174,11 @@ def plan_command(
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     roads: RoadsOption = None,
     city_roads: CityRoadsOption = None,
+    max_snap_m: MaxSnapOption = None,
     cache_dir: CacheOption = DEFAULT_CACHE_DIR,
 ) -> None:
     """Plan routes for a problem file and write the plan as JSON."""
+    from routing.access import DepotOffRoad
     from routing.io import InputError, plan_geojson, plan_to_json, write_json
     from routing.solver import check
 
@@ -174,9 +191,11 @@ def plan_command(
             "seed": seed,
         },
     )
-    travel = load_travel(roads, cache_dir, city_roads)
+    travel = load_travel(roads, cache_dir, city_roads, max_snap_m)
     try:
         plan = solve_with_progress(problem, params, travel)
+    except DepotOffRoad as exc:
+        raise fail(InputError(str(problem_file), [str(exc)])) from None
     except ValueError as exc:  # e.g. an engine that cannot model the problem
         raise fail(InputError("--engine", [str(exc)])) from None
     verdict = check(problem, plan, travel)

@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from routing.access import road_access
 from routing.model import (
     Depot,
     Job,
@@ -707,9 +708,13 @@ def decompose_solve(
     progress: ProgressCallback | None = None,
     coordinates: Sequence[tuple[float, float]] | None = None,
 ) -> LargeResult:
-    """:func:`solve_large` with its verdict, phase times and memory."""
+    """:func:`solve_large` with its verdict, phase times and memory.
+
+    Orders off the roads are left out before the split (:mod:`routing.access`).
+    """
+    access = road_access(problem, travel or HaversineTravel())
     run = _split(
-        problem,
+        access.kept,
         params or SolveParams(),
         large or LargeParams(),
         travel or HaversineTravel(),
@@ -729,7 +734,9 @@ def decompose_solve(
             run.rounds += 1
             run.say("large:improve", run.value())
         run.phase["improve"] = time.perf_counter() - t_improve
-    return _finish(run, whole)
+    result = _finish(run, whole)
+    result.plan = access.finish(result.plan)
+    return result
 
 
 def _split(

@@ -22,6 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from routing.access import road_access
 from routing.model import Job, Problem, TimeWindow
 from routing.plan import Plan, Reason
 from routing.solver.choice import LARGE_ORDERS, choose_engine
@@ -72,16 +73,22 @@ def solve(
         Timed routes, and every order the plan leaves out with its reason;
         ``travel`` records the travel model they are timed with, and
         ``fallback`` the fallback that made it, if the search asked for
-        found no solution.
+        found no solution, and ``roads`` each order's snap on a road network
+        (:mod:`routing.access`: orders off the roads are left out).
 
     Raises
     ------
     NoPlanFound
         When neither the search, nor the search with more time, nor
         insertion found a plan (the message names each attempt's failure).
+    routing.access.DepotOffRoad
+        If a vehicle's depot is off the road network or cut off from it.
     """
     params = params or SolveParams()
     travel_model = travel or HaversineTravel()
+    # Orders off the roads, or cut off from them, never reach an engine.
+    access = road_access(problem, travel_model)
+    problem = access.kept
     tight = _buffers_as_ends(problem)
     if tight is not None:
         plan = solve(
@@ -91,7 +98,7 @@ def solve(
             progress=progress,
             coordinates=coordinates,
         )
-        return _release_buffers(problem, plan, travel_model, params)
+        return access.finish(_release_buffers(problem, plan, travel_model, params))
     engine = choose_engine(
         len(problem.jobs) + len(problem.shipments),
         params.engine,
@@ -108,7 +115,9 @@ def solve(
         )
     else:
         plan = _solve_or_fall_back(problem, engine, travel_model, params, progress)
-    return plan.model_copy(update={"travel": plan_travel_spec(problem, travel_model)})
+    return access.finish(
+        plan.model_copy(update={"travel": plan_travel_spec(problem, travel_model)})
+    )
 
 
 def _solve_or_fall_back(

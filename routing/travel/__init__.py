@@ -10,14 +10,20 @@ from typing import TYPE_CHECKING
 from routing.lazy import lazy_names
 
 if TYPE_CHECKING:
-    from routing.travel.base import HasGeometry, TravelMatrix, TravelModel, band_index
+    from routing.travel.base import (
+        HasGeometry,
+        SnapsToRoads,
+        TravelMatrix,
+        TravelModel,
+        band_index,
+    )
     from routing.travel.build import load_spec, plan_travel_spec, travel_spec
     from routing.travel.cache import DEFAULT_CACHE_DIR, MatrixCache
     from routing.travel.haversine import DEFAULT_SPEED_BANDS, HaversineTravel
     from routing.travel.matrix import MatrixTravel
-    from routing.travel.osm import HIGHWAY_SPEEDS_KPH, load_graph
+    from routing.travel.osm import HIGHWAY_SPEEDS_KPH, RoadFileError, load_graph
     from routing.travel.profiles import DEFAULT_PROFILE, Band, SpeedProfile
-    from routing.travel.road import RoadTravel, Snap, UnreachableError
+    from routing.travel.road import MAX_SNAP_M, RoadTravel, Snap, UnreachableError
     from routing.travel.spec import TravelSpec, TravelUnavailable
     from routing.travel.synthetic import synthetic_city_graph
 
@@ -26,13 +32,16 @@ __all__ = [
     "DEFAULT_PROFILE",
     "DEFAULT_SPEED_BANDS",
     "HIGHWAY_SPEEDS_KPH",
+    "MAX_SNAP_M",
     "Band",
     "HasGeometry",
     "HaversineTravel",
     "MatrixCache",
     "MatrixTravel",
+    "RoadFileError",
     "RoadTravel",
     "Snap",
+    "SnapsToRoads",
     "SpeedProfile",
     "TravelMatrix",
     "TravelModel",
@@ -51,6 +60,7 @@ __getattr__, __dir__ = lazy_names(
     __name__,
     {
         "HasGeometry": "routing.travel.base",
+        "SnapsToRoads": "routing.travel.base",
         "TravelMatrix": "routing.travel.base",
         "TravelModel": "routing.travel.base",
         "band_index": "routing.travel.base",
@@ -60,10 +70,12 @@ __getattr__, __dir__ = lazy_names(
         "HaversineTravel": "routing.travel.haversine",
         "MatrixTravel": "routing.travel.matrix",
         "HIGHWAY_SPEEDS_KPH": "routing.travel.osm",
+        "RoadFileError": "routing.travel.osm",
         "load_graph": "routing.travel.osm",
         "DEFAULT_PROFILE": "routing.travel.profiles",
         "Band": "routing.travel.profiles",
         "SpeedProfile": "routing.travel.profiles",
+        "MAX_SNAP_M": "routing.travel.road",
         "RoadTravel": "routing.travel.road",
         "Snap": "routing.travel.road",
         "UnreachableError": "routing.travel.road",

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
 from routing.model import Location
+
+if TYPE_CHECKING:
+    from routing.travel.road import Snap
 
 IntMatrix = npt.NDArray[np.int64]
 
@@ -88,4 +91,17 @@ class HasGeometry(Protocol):
         self, a: Location, b: Location, *, depart: int | None = None
     ) -> list[tuple[float, float]]:
         """``[(lon, lat), ...]`` from ``a`` to ``b`` along the roads."""
+        ...
+
+
+@runtime_checkable
+class SnapsToRoads(Protocol):
+    """A travel model on a road graph: where points join it, and how far
+    from it a point may be (:class:`~routing.travel.road.RoadTravel`)."""
+
+    max_snap_m: float | None
+    n_components: int
+
+    def snap(self, points: Sequence[Location]) -> Snap:
+        """Nearest usable road node of each point, its distance and component."""
         ...

@@ -15,7 +15,7 @@ from routing.model import Problem
 from routing.travel.base import TravelModel
 from routing.travel.haversine import HaversineTravel
 from routing.travel.matrix import MatrixTravel
-from routing.travel.road import RoadTravel
+from routing.travel.road import MAX_SNAP_M, RoadTravel
 from routing.travel.spec import (
     CityBuilder,
     TravelSpec,
@@ -120,6 +120,8 @@ def load_spec(
         assert spec.seed is not None
         model = city(spec.seed, Path(cache_dir) if cache_dir is not None else None)
         _same_digest(spec, model, f"seed {spec.seed}")
+        if spec.max_snap_m is not None and isinstance(model, RoadTravel):
+            return model.with_max_snap_m(spec.max_snap_m)
         return model
     if spec.kind == "matrix":
         return _load_matrix(spec, problem)
@@ -152,7 +154,10 @@ def _load_road(spec: TravelSpec, cache_dir: str | Path | None) -> TravelModel:
         )
     try:
         model = RoadTravel.from_file(
-            path, cache_dir=cache_dir, name=spec.name or "road"
+            path,
+            cache_dir=cache_dir,
+            name=spec.name or "road",
+            max_snap_m=MAX_SNAP_M if spec.max_snap_m is None else spec.max_snap_m,
         )
     except (OSError, ValueError, SyntaxError) as exc:
         raise TravelUnavailable(

@@ -48,6 +48,7 @@ import itertools
 import math
 import re
 import xml.etree.ElementTree as ET
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +95,27 @@ _NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mph|km/h|kmh|kph)?\s*$", re.IGNORE
 _ZONE = re.compile(r"zone:?(\d+)", re.IGNORECASE)
 
 SUFFIXES = (".graphml", ".graphml.gz", ".osm", ".osm.xml", ".osm.bz2", ".osm.pbf")
+
+#: What the readers raise on a truncated or corrupt file: pyosmium's
+#: ``RuntimeError`` ("PBF error: unexpected EOF"), gzip/bz2's ``EOFError``
+#: and ``OSError``, zlib's error, XML's ``ParseError`` (a ``SyntaxError``),
+#: and ``KeyError``/``ValueError``/networkx errors for elements that parse
+#: but lack what a road graph needs.
+_UNREADABLE: tuple[type[BaseException], ...] = (
+    RuntimeError,
+    EOFError,
+    OSError,
+    zlib.error,
+    SyntaxError,
+    KeyError,
+    ValueError,
+    nx.NetworkXError,
+)
+
+
+class RoadFileError(ValueError):
+    """A road file that cannot be read: corrupt, truncated, empty or of an
+    unknown format. The message names the file and the reason."""
 
 
 def _as_list(value: object) -> list[str]:
@@ -637,8 +659,10 @@ def load_graph(
 
     Raises
     ------
-    ValueError
-        If the suffix is not one of the above.
+    RoadFileError
+        If the suffix is not one of the above, or the file is empty,
+        truncated or corrupt (the message names the file and the reader's
+        reason).
     FileNotFoundError
         If the file does not exist.
     """
@@ -647,15 +671,30 @@ def load_graph(
         raise FileNotFoundError(f"no road graph at {path}")
     name = path.name.lower()
     if name.endswith((".graphml", ".graphml.gz", ".graphml.bz2")):
-        return read_graphml(path, speeds=speeds, keep_file_speeds=keep_file_speeds)
-    if name.endswith(".pbf"):
-        return read_osm_pbf(path, speeds=speeds, simplify=simplify)
-    if name.endswith((".osm", ".osm.xml", ".osm.bz2", ".osm.gz", ".xml")):
+        kind = "GraphML"
+    elif name.endswith(".pbf"):
+        kind = "OSM PBF"
+    elif name.endswith((".osm", ".osm.xml", ".osm.bz2", ".osm.gz", ".xml")):
+        kind = "OSM XML"
+    else:
+        raise RoadFileError(
+            f"unknown road graph format {path.name!r}; "
+            f"expected one of {', '.join(SUFFIXES)}"
+        )
+    if path.stat().st_size == 0:
+        raise RoadFileError(f"road file {path} is empty")
+    try:
+        if kind == "GraphML":
+            return read_graphml(path, speeds=speeds, keep_file_speeds=keep_file_speeds)
+        if kind == "OSM PBF":
+            return read_osm_pbf(path, speeds=speeds, simplify=simplify)
         return read_osm_xml(path, speeds=speeds, simplify=simplify)
-    raise ValueError(
-        f"unknown road graph format {path.name!r}; "
-        f"expected one of {', '.join(SUFFIXES)}"
-    )
+    except _UNREADABLE as exc:
+        reason = str(exc) or type(exc).__name__
+        raise RoadFileError(
+            f"road file {path} is not a readable {kind} file (truncated or "
+            f"corrupt?): {reason}"
+        ) from exc
 
 
 def largest_strongly_connected(G: nx.MultiDiGraph) -> nx.MultiDiGraph:

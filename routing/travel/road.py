@@ -11,11 +11,15 @@ How a matrix entry ``i -> j`` is priced:
 1. **Snapping.** Each point goes to its nearest node of the routing graph (by
    default the largest strongly connected component, so every snapped node
    reaches every other); a :class:`~routing.model.Location` with a ``node``
-   uses that node. The straight-line snap distance is reported
+   uses that node. The straight-line snap distance and the node's strongly
+   connected component (0 is the largest, the *main* one) are reported
    (:meth:`RoadTravel.snap`).
 2. **Access legs.** The snap distance is covered at ``access_kmh`` (15 km/h
    by default: a van crawling in from the kerb, or a courier on foot) at both
-   ends, and added to the distance as well.
+   ends, and added to the distance as well. Only up to ``max_snap_m`` (500 m
+   by default): beyond it the crawl would be a guess, so the point is off
+   the road network (step 5) and the planner leaves it out
+   (:mod:`routing.access`).
 3. **Road leg.** The fastest path by travel time in the band of ``depart``
    (see :mod:`routing.travel.profiles`); its *own* distance is reported, not
    the shortest distance: ``dijkstra(..., return_predecessors=True)`` gives the
@@ -27,7 +31,8 @@ How a matrix entry ``i -> j`` is priced:
    the straight line between them at the access speed (0 for identical
    coordinates). The diagonal is 0.
 5. **Unreachable.** Pairs with no path, and every pair touching a point more
-   than ``max_snap_m`` from the nearest usable node, are flagged in
+   than ``max_snap_m`` (in whole metres, as the access legs count it) from the
+   nearest usable node, are flagged in
    :attr:`TravelMatrix.unreachable` (their entries are 0 and meaningless);
    nothing is silently made free or merely long.
 
@@ -37,7 +42,9 @@ access leg), so a cached road matrix gives bit-identical results.
 
 from __future__ import annotations
 
+import copy
 import itertools
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +54,7 @@ import networkx as nx
 import numpy as np
 import numpy.typing as npt
 from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
+from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
 from routing.model import Location
@@ -62,12 +69,13 @@ from routing.travel.profiles import DEFAULT_PROFILE, SpeedProfile, road_group
 from routing.travel.spec import TravelSpec, file_sha256
 from routing.units import EARTH_RADIUS_M, kmh_to_mps
 
-__all__ = ["RoadTravel", "Snap", "UnreachableError"]
+__all__ = ["ACCESS_KMH", "MAX_SNAP_M", "RoadTravel", "Snap", "UnreachableError"]
 
 #: Default speed (km/h) over the snap distance at each end of a leg.
 ACCESS_KMH = 15.0
-#: Default snap distance (m) beyond which a point counts as off the network.
-MAX_SNAP_M = 5_000.0
+#: Default snap distance (m) beyond which a point counts as off the network:
+#: a long walk from the kerb, about two minutes' crawl at ``ACCESS_KMH``.
+MAX_SNAP_M = 500.0
 #: Origins per Dijkstra call: bounds the memory of the tree arrays.
 CHUNK = 512
 #: Smallest edge travel time (s), so zero-length edges stay edges.
@@ -94,11 +102,16 @@ class Snap:
         Straight-line distance from each point to its node.
     index
         Position of each node in the model's arrays (internal order).
+    component
+        Strongly connected component of each node: 0 is the main (largest)
+        one, the others are numbered by falling size. Always 0 when the
+        model keeps the largest component only.
     """
 
     nodes: IntArray
     metres: FloatArray
     index: IntArray
+    component: IntArray
 
 
 @dataclass(frozen=True)
@@ -145,8 +158,9 @@ class RoadTravel:
     access_kmh
         Speed over the snap distance at both ends of a leg.
     max_snap_m
-        Points farther than this from the graph are unreachable; ``None``
-        accepts any distance.
+        Points farther than this (m) from the graph are off the network:
+        unreachable in the matrices, and left out of plans as ``off_road``.
+        ``None`` accepts any distance.
     cache
         Where matrices are kept between calls; default: a memory-only cache.
     largest_component
@@ -220,6 +234,7 @@ class RoadTravel:
         if (self.length < 0).any():
             raise ValueError("edge lengths must be non-negative")
         self.digest = self._digest()
+        self.component, self.n_components = self._components()
         #: Where the graph came from, for :meth:`spec` (set by
         #: :meth:`from_file` and by the embedded city's builder).
         self.source: TravelSpec | None = None
@@ -305,10 +320,29 @@ class RoadTravel:
     def spec(self) -> TravelSpec:
         """This model's descriptor (:mod:`routing.travel.spec`): its file or
         city seed when known, else a road graph with no file (``path=None``),
-        which cannot be rebuilt."""
-        if self.source is not None:
-            return self.source
-        return TravelSpec(kind="road", name=self.name, digest=self.digest)
+        which cannot be rebuilt. A snap limit other than the default is
+        recorded, so that a plan is re-timed with the limit it was made with
+        (no limit is recorded as the largest float)."""
+        spec = self.source or TravelSpec(
+            kind="road", name=self.name, digest=self.digest
+        )
+        if self.max_snap_m == MAX_SNAP_M:
+            return spec
+        limit = sys.float_info.max if self.max_snap_m is None else self.max_snap_m
+        return spec.model_copy(update={"max_snap_m": limit})
+
+    def with_max_snap_m(self, max_snap_m: float | None) -> RoadTravel:
+        """This model with another snap limit (m; ``None``: none).
+
+        A shallow copy: the graph, its priced bands and the matrix cache are
+        shared, since the limit only decides which points count as on the
+        roads, never a road leg's price.
+        """
+        if max_snap_m is not None and max_snap_m < 0:
+            raise ValueError(f"max_snap_m must be non-negative, got {max_snap_m}")
+        model = copy.copy(self)
+        model.max_snap_m = max_snap_m
+        return model
 
     # ------------------------------------------------------------- properties
 
@@ -326,6 +360,26 @@ class RoadTravel:
     def n_edges(self) -> int:
         """Directed edges in the routing graph (parallel edges counted)."""
         return int(self.src.size)
+
+    def _components(self) -> tuple[IntArray, int]:
+        """Each node's strongly connected component, 0 the largest (ties: the
+        one holding the smallest node id, as
+        :func:`~routing.travel.osm.largest_strongly_connected` picks), then
+        by falling size; and how many there are."""
+        n = self.n_nodes
+        adjacency = csr_matrix(
+            (np.ones(self.src.size), (self.src, self.dst)), shape=(n, n)
+        )
+        count, labels = connected_components(
+            adjacency, directed=True, connection="strong"
+        )
+        sizes = np.bincount(labels, minlength=count)
+        first = np.full(count, n, dtype=np.int64)
+        np.minimum.at(first, labels, np.arange(n, dtype=np.int64))
+        order = np.lexsort((first, -sizes))  # biggest first, then lowest id
+        rank = np.empty(count, dtype=np.int64)
+        rank[order] = np.arange(count, dtype=np.int64)
+        return rank[labels].astype(np.int64), int(count)
 
     def _digest(self) -> str:
         import hashlib
@@ -358,7 +412,7 @@ class RoadTravel:
         Returns
         -------
         Snap
-            Node ids, snap distances (m) and internal positions.
+            Node ids, snap distances (m), internal positions and components.
 
         Raises
         ------
@@ -387,7 +441,12 @@ class RoadTravel:
             near = np.asarray(found, dtype=np.int64)
             index[free] = near
             metres[free] = _haversine(lat, lon, self.lat[near], self.lon[near])
-        return Snap(nodes=self.node_ids[index], metres=metres, index=index)
+        return Snap(
+            nodes=self.node_ids[index],
+            metres=metres,
+            index=index,
+            component=self.component[index],
+        )
 
     # ---------------------------------------------------------------- pricing
 
@@ -548,7 +607,7 @@ class RoadTravel:
             metres[i, j] = np.rint(direct)
             seconds[i, j] = np.rint(direct / kmh_to_mps(self.access_kmh))
         if self.max_snap_m is not None:
-            far = snap.metres > self.max_snap_m
+            far = access_m > self.max_snap_m
             if far.any():
                 unreachable |= far[:, None] | far[None, :]
         np.fill_diagonal(unreachable, False)
@@ -580,7 +639,10 @@ class RoadTravel:
         self, a: Location, b: Location, depart: int | None
     ) -> tuple[list[int], Snap]:
         snap = self.snap([a, b])
-        if self.max_snap_m is not None and (snap.metres > self.max_snap_m).any():
+        if (
+            self.max_snap_m is not None
+            and (np.rint(snap.metres) > self.max_snap_m).any()
+        ):
             raise UnreachableError(
                 f"a location is more than {self.max_snap_m:g} m from the roads"
             )

@@ -7,7 +7,9 @@ plan can record it (``Plan.travel``) and whoever re-times the plan later
 * ``haversine``: straight lines; ``detour``, ``speed_kmh`` and the hour
   ``bands`` are the whole model.
 * ``road``: a road file; its ``path``, the file's ``sha256`` and the
-  ``digest`` of the graph and speed profile the model routes on.
+  ``digest`` of the graph and speed profile the model routes on; and
+  ``max_snap_m`` when the plan was made with a snap limit other than the
+  default (500 m), so that it is re-timed with the stops it let in.
 * ``city``: the embedded city's synthetic roads of ``seed`` (and their
   ``digest``). Routing does not know the city (it lives in ``scenarios``),
   so :func:`routing.travel.build.load_spec` takes the builder as its ``city`` argument;
@@ -31,7 +33,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from routing.base import FrozenModel
 
@@ -90,6 +92,12 @@ class TravelSpec(FrozenModel):
     sha256: str | None = None
     digest: str | None = None
     seed: int | None = None
+    max_snap_m: float | None = Field(
+        default=None,
+        ge=0,
+        description="road and city: the snap limit (m) when it is not the "
+        "default 500 m",
+    )
 
     @model_validator(mode="after")
     def _complete(self) -> TravelSpec:
@@ -127,9 +135,9 @@ class TravelSpec(FrozenModel):
             )
         if self.kind == "road":
             where = Path(self.path).name if self.path else "a graph built in memory"
-            return f"roads of {where} ({_short(self)})"
+            return f"roads of {where} ({_short(self)}){_limit(self)}"
         if self.kind == "city":
-            return f"embedded city roads, seed {self.seed}"
+            return f"embedded city roads, seed {self.seed}{_limit(self)}"
         if self.kind == "matrix":
             return f"the problem's matrices (sha256 {str(self.sha256)[:8]})"
         return f"travel model {self.name!r}"
@@ -137,6 +145,14 @@ class TravelSpec(FrozenModel):
 
 def _short(spec: TravelSpec) -> str:
     return f"digest {str(spec.digest)[:8]}"
+
+
+def _limit(spec: TravelSpec) -> str:
+    if spec.max_snap_m is None:
+        return ""
+    if spec.max_snap_m >= 1e300:
+        return ", no snap limit"
+    return f", snap limit {spec.max_snap_m:g} m"
 
 
 # -- model -> spec -------------------------------------------------------------------
