@@ -14,7 +14,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from api.db.errors import DuplicateId
-from api.db.tables_dispatch import DepotRow, OrderRow, VehicleRow
+from api.db.tables_dispatch import DepotRow, OrderRow, StationRow, VehicleRow
 
 __all__ = [
     "add_new",
@@ -31,7 +31,9 @@ __all__ = [
     "vehicles_using",
 ]
 
-RowT = TypeVar("RowT", DepotRow, VehicleRow, OrderRow)
+RowT = TypeVar("RowT", DepotRow, StationRow, VehicleRow, OrderRow)
+#: A row of a place or vehicle, stored under an id that must be new.
+FleetRow = DepotRow | StationRow | VehicleRow
 
 
 def page(
@@ -80,8 +82,8 @@ def list_vehicles(
     return page(session, table=VehicleRow, filters=filters, limit=limit, offset=offset)
 
 
-def add_new(session: Session, *, row: DepotRow | VehicleRow, kind: str) -> None:
-    """Insert a depot or vehicle row whose id must be new.
+def add_new(session: Session, *, row: FleetRow, kind: str) -> None:
+    """Insert a depot, station or vehicle row whose id must be new.
 
     Raises
     ------
@@ -97,8 +99,8 @@ def add_new(session: Session, *, row: DepotRow | VehicleRow, kind: str) -> None:
         raise DuplicateId(kind, [row.id]) from exc
 
 
-def remove(session: Session, *, row: DepotRow | VehicleRow) -> None:
-    """Delete a depot or vehicle row."""
+def remove(session: Session, *, row: FleetRow) -> None:
+    """Delete a depot, station or vehicle row."""
     session.delete(row)
 
 

@@ -1,9 +1,9 @@
 """Tables: depots, vehicles and orders (migration 0002; order value and
-promotion, 0015).
+promotion, 0015; pickup stations and an order's station, 0016).
 
 Each row keeps the routing model it stands for (``routing.model.Depot``,
-``Vehicle`` or ``Job``) as JSON in ``spec``, dumped with ``mode="json"``;
-the columns beside it are the ones queries filter on.
+``PickupStation``, ``Vehicle`` or ``Job``) as JSON in ``spec``, dumped with
+``mode="json"``; the columns beside it are the ones queries filter on.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db.base import Base, utcnow
-from routing.model import Depot, Job, Vehicle
+from routing.model import Depot, Job, PickupStation, Vehicle
 
-__all__ = ["DepotRow", "OrderRow", "VehicleRow"]
+__all__ = ["DepotRow", "OrderRow", "StationRow", "VehicleRow"]
 
 #: Longest id the routing models accept (``routing.model.Id``).
 ID_LENGTH = 128
@@ -54,6 +54,28 @@ class DepotRow(Base):
         self.spec = depot.model_dump(mode="json")
 
 
+class StationRow(Base):
+    """A pickup station; ``spec`` is its :class:`routing.model.PickupStation`."""
+
+    __tablename__ = "stations"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    spec: Mapped[dict[str, Any]]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        default=_created_at, onupdate=utcnow
+    )
+
+    @property
+    def station(self) -> PickupStation:
+        """The routing pickup station."""
+        return PickupStation.model_validate(self.spec)
+
+    @station.setter
+    def station(self, station: PickupStation) -> None:
+        self.spec = station.model_dump(mode="json")
+
+
 class VehicleRow(Base):
     """A vehicle; ``depot_id`` is its home (start, else end) depot."""
 
@@ -83,7 +105,9 @@ class OrderRow(Base):
     ``tracking_token`` is random (not derived from the id): whoever holds it
     may follow this one order, and nothing else. ``value`` (won) and
     ``promotion`` (a :class:`forecasting.calendar.PromotionType` value) are
-    what the CRM metrics read; null when not given.
+    what the CRM metrics read; null when not given. ``station_id`` copies
+    ``job.station`` so that a station in use can be found without reading
+    every order's JSON.
     """
 
     __tablename__ = "orders"
@@ -92,6 +116,7 @@ class OrderRow(Base):
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
     day: Mapped[dt.date]
     depot_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    station_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), index=True)
     customer_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     value: Mapped[int | None] = mapped_column(BigInteger)
     promotion: Mapped[str | None] = mapped_column(String(32))
@@ -111,3 +136,4 @@ class OrderRow(Base):
     @job.setter
     def job(self, job: Job) -> None:
         self.spec = job.model_dump(mode="json")
+        self.station_id = job.station

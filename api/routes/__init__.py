@@ -23,6 +23,7 @@ from api.routes import (
     retention,
     scenarios,
     slots,
+    stations,
     tracking,
     vehicles,
 )
@@ -43,5 +44,6 @@ api_router.include_router(plans.router)
 api_router.include_router(retention.router)
 api_router.include_router(scenarios.router)
 api_router.include_router(slots.router)
+api_router.include_router(stations.router)
 api_router.include_router(tracking.router)
 api_router.include_router(vehicles.router)

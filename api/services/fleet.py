@@ -1,4 +1,5 @@
-"""Depots and vehicles: store, replace, delete, with the checks they need.
+"""Depots, pickup stations and vehicles: store, replace, delete, with the
+checks they need.
 
 Field errors name the body's fields (``location``, ``start``); the routes
 put them under ``body``.
@@ -13,33 +14,41 @@ from typing import TypeVar
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from api.db import fleet, orders
+from api.db import fleet, orders, stations
 from api.db.errors import DuplicateId
-from api.db.tables_dispatch import DepotRow, VehicleRow
+from api.db.tables_dispatch import DepotRow, StationRow, VehicleRow
 from api.services.errors import Conflict, FieldError, Invalid, NotFound
-from routing.model import Depot, Location, Vehicle
+from routing.model import Depot, Location, PickupStation, Vehicle
 
 __all__ = [
     "DepotPublic",
     "DepotsPublic",
+    "StationPublic",
+    "StationsPublic",
     "VehiclePublic",
     "VehiclesPublic",
     "create_depot",
+    "create_station",
     "create_vehicle",
     "delete_depot",
+    "delete_station",
     "delete_vehicle",
     "depot_public",
     "list_depots",
+    "list_stations",
     "list_vehicles",
     "location_errors",
     "read_depot",
+    "read_station",
     "read_vehicle",
     "replace_depot",
+    "replace_station",
     "replace_vehicle",
+    "station_public",
     "vehicle_public",
 ]
 
-RowT = TypeVar("RowT", DepotRow, VehicleRow)
+RowT = TypeVar("RowT", DepotRow, StationRow, VehicleRow)
 
 
 class DepotPublic(Depot):
@@ -53,6 +62,20 @@ class DepotsPublic(BaseModel):
     """A page of depots, by id."""
 
     data: list[DepotPublic]
+    count: int
+
+
+class StationPublic(PickupStation):
+    """A stored pickup station: the routing station plus its timestamps."""
+
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class StationsPublic(BaseModel):
+    """A page of pickup stations, by id."""
+
+    data: list[StationPublic]
     count: int
 
 
@@ -75,6 +98,13 @@ def depot_public(row: DepotRow) -> DepotPublic:
     """The response model of a depot row."""
     return DepotPublic(
         **row.depot.model_dump(), created_at=row.created_at, updated_at=row.updated_at
+    )
+
+
+def station_public(row: StationRow) -> StationPublic:
+    """The response model of a station row."""
+    return StationPublic(
+        **row.station.model_dump(), created_at=row.created_at, updated_at=row.updated_at
     )
 
 
@@ -107,7 +137,7 @@ def _same_id(body_id: str, path_id: str, kind: str) -> None:
         raise Invalid.one("id", reason)
 
 
-def _add(session: Session, row: DepotRow | VehicleRow, kind: str) -> None:
+def _add(session: Session, row: fleet.FleetRow, kind: str) -> None:
     try:
         fleet.add_new(session, row=row, kind=kind)
     except DuplicateId as exc:
@@ -179,6 +209,65 @@ def delete_depot(session: Session, *, depot_id: str) -> None:
     n_orders = orders.count_active_at(session, depot_id=depot_id)
     if n_orders:
         raise Conflict(f"{n_orders} active orders are at depot {depot_id!r}")
+    fleet.remove(session, row=row)
+
+
+# --- pickup stations -------------------------------------------------------------
+
+
+def _check_station(station: PickupStation) -> PickupStation:
+    errors = location_errors(station.location, "location")
+    if errors:
+        raise Invalid(errors)
+    return station
+
+
+def _station(session: Session, station_id: str) -> StationRow:
+    row = stations.get_station(session, station_id=station_id)
+    return _found(row, "station", station_id)
+
+
+def read_station(session: Session, *, station_id: str) -> StationPublic:
+    """The station (:class:`NotFound` if there is none)."""
+    return station_public(_station(session, station_id))
+
+
+def list_stations(session: Session, *, limit: int, offset: int) -> StationsPublic:
+    """A page of stations by id."""
+    count, rows = stations.list_stations(session, limit=limit, offset=offset)
+    return StationsPublic(data=[station_public(r) for r in rows], count=count)
+
+
+def create_station(session: Session, *, station: PickupStation) -> StationPublic:
+    """Store a new station; its id must be new (:class:`Conflict`)."""
+    row = StationRow(id=station.id)
+    row.station = _check_station(station)
+    _add(session, row, "station")
+    return station_public(row)
+
+
+def replace_station(
+    session: Session, *, station_id: str, station: PickupStation
+) -> StationPublic:
+    """Replace a station; the body's id must be ``station_id``.
+
+    Orders to it are planned at its new place from the next plan on; plans
+    already made keep their copy.
+    """
+
+    def update(r: StationRow) -> None:
+        r.station = _check_station(station)
+
+    row = _station(session, station_id)
+    return station_public(_replace(session, row, "station", station.id, update))
+
+
+def delete_station(session: Session, *, station_id: str) -> None:
+    """Delete a station that no active order is delivered to (else Conflict)."""
+    row = _station(session, station_id)
+    n_orders = stations.count_active_using(session, station_id=station_id)
+    if n_orders:
+        raise Conflict(f"{n_orders} active orders go to station {station_id!r}")
     fleet.remove(session, row=row)
 
 

@@ -8,6 +8,7 @@ from tests.api.roles import Case, case
 D, S, P = Role.dispatcher, Role.storefront, Role.planner
 
 DEPOT = {"id": "matrix-depot", "location": {"lat": 37.5, "lon": 127.0}}
+STATION = {"id": "matrix-station", "location": {"lat": 37.5, "lon": 127.0}}
 VEHICLE = {
     "id": "matrix-van",
     "start": "no-such-depot",
@@ -30,6 +31,12 @@ ROWS: dict[tuple[str, str], Case] = {
     ("GET", "/v1/depots/{depot_id}"): case(D, P, depot_id="x"),
     ("PUT", "/v1/depots/{depot_id}"): case(D, body=DEPOT, depot_id="x"),
     ("DELETE", "/v1/depots/{depot_id}"): case(D, depot_id="x"),
+    # pickup stations: the same
+    ("POST", "/v1/stations"): case(D, body=STATION),
+    ("GET", "/v1/stations"): case(D, P),
+    ("GET", "/v1/stations/{station_id}"): case(D, P, station_id="x"),
+    ("PUT", "/v1/stations/{station_id}"): case(D, body=STATION, station_id="x"),
+    ("DELETE", "/v1/stations/{station_id}"): case(D, station_id="x"),
     # vehicles: the same
     ("POST", "/v1/vehicles"): case(D, body=VEHICLE),
     ("GET", "/v1/vehicles"): case(D, P),
