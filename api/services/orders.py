@@ -30,7 +30,7 @@ from pydantic import (
 )
 from sqlalchemy.orm import Session
 
-from api.db import fleet, orders
+from api.db import fleet, orders, stations
 from api.db import tracking as tracking_rows
 from api.db.errors import DuplicateId
 from api.db.tables_dispatch import ID_LENGTH, OrderRow
@@ -92,8 +92,8 @@ PROMOTION_DOC = (
 )
 
 #: Fields of a job an update may not change: its id and what the order's own
-#: fields (``depot_id``, ``customer_id``) set, and the station (not stored).
-_FIXED = frozenset({"id", "station", "depot", "customer_id"})
+#: fields (``depot_id``, ``customer_id``) set.
+_FIXED = frozenset({"id", "depot", "customer_id"})
 
 
 def _all_optional(model: type[BaseModel], name: str, doc: str) -> type[BaseModel]:
@@ -142,7 +142,11 @@ class OrderCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     day: Day = Field(description="delivery date")
-    job: Job = Field(description="the stop; its id becomes the order id")
+    job: Job = Field(
+        description="the stop; its id becomes the order id. A delivery to a "
+        "pickup station names a stored station in `station` (location may be "
+        "left out)"
+    )
     depot_id: Id | None = Field(
         default=None, description="depot holding the parcel; default job.depot"
     )
@@ -221,17 +225,18 @@ def new_tracking_token() -> str:
 
 
 class OrderChecker:
-    """Checks orders against the stored depots and fleet, read once.
+    """Checks orders against the stored depots, stations and fleet, read once.
 
     Parameters
     ----------
     session
-        Open session; the depots and the fleet's capacity dimensions are read
-        now, so checking a batch costs two queries.
+        Open session; the depots, the stations and the fleet's capacity
+        dimensions are read now, so checking a batch costs three queries.
     """
 
     def __init__(self, session: Session) -> None:
         self.depot_ids = fleet.depot_ids(session)
+        self.station_ids = stations.station_ids(session)
         self.dims = fleet.fleet_dims(session)
 
     def __call__(self, order: OrderCreate) -> OrderCreate:
@@ -283,9 +288,9 @@ class OrderChecker:
 
     def _job_errors(self, job: Job) -> list[FieldError]:
         errors: list[FieldError] = []
-        if job.station is not None:
-            # Stations are not stored yet, so a stored day could not hold one.
-            reason = "pickup station deliveries are not supported by the service"
+        if job.station is not None and job.station not in self.station_ids:
+            # A stored day is planned at its stations' stored places.
+            reason = f"unknown station id {job.station!r}"
             errors.append(FieldError(field="job.station", reason=reason))
         errors += location_errors(job.location, "job.location")
         if self.dims is not None and len(job.demand) != self.dims:
@@ -401,6 +406,7 @@ def _create(
             id=o.job.id,
             day=o.day,
             depot_id=o.depot_id,
+            station_id=o.job.station,
             customer_id=o.customer_id,
             value=o.value,
             promotion=None if o.promotion is None else o.promotion.value,

@@ -1,4 +1,5 @@
-"""The planning problem of a stored day: depots, their vehicles, the orders."""
+"""The planning problem of a stored day: depots, their vehicles, the orders
+and the pickup stations they are delivered to."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from api.db import fleet, orders
+from api.db import fleet, orders, stations
 from api.db.tables_dispatch import OrderRow
 from api.services import tracking
 from api.services.errors import FieldError, Invalid
-from routing.model import Depot, Job, Problem, Vehicle
+from routing.model import Depot, Job, PickupStation, Problem, Vehicle
 
 __all__ = ["NothingToPlan", "problem_for"]
 
@@ -30,7 +31,8 @@ class NothingToPlan(Invalid, LookupError):
 
 
 def problem_for(session: Session, *, day: dt.date, depot_id: str | None) -> Problem:
-    """The planning problem of a day: depots, their vehicles, the active orders.
+    """The planning problem of a day: depots, their vehicles, the active
+    orders and the stations those orders go to.
 
     Active orders already off the plan by their tracked state (cancelled by
     an event, delivered, a failed attempt not resolved yet: see
@@ -76,7 +78,11 @@ def problem_for(session: Session, *, day: dt.date, depot_id: str | None) -> Prob
     jobs = _jobs(rows, pin=depot_id is None and len(depots) > 1)
     try:
         return Problem(
-            date=day, depots=tuple(depots), vehicles=tuple(vehicles), jobs=tuple(jobs)
+            date=day,
+            depots=tuple(depots),
+            stations=tuple(_stations(session, jobs)),
+            vehicles=tuple(vehicles),
+            jobs=tuple(jobs),
         )
     except ValidationError as exc:
         reasons = "; ".join(err["msg"] for err in exc.errors())
@@ -101,6 +107,19 @@ def _depots(
             "day" if depot_id is None else "depot_id",
         )
     return sorted((row.depot for row in rows), key=lambda d: d.id)
+
+
+def _stations(session: Session, jobs: Sequence[Job]) -> list[PickupStation]:
+    """The stored stations the jobs are delivered to, by id.
+
+    Only those: a station no order uses would be a place the solver never
+    visits. One that is missing (cannot happen while deleting a station in
+    use is refused) makes the problem invalid, reported on ``day``.
+    """
+    wanted = {job.station for job in jobs if job.station is not None}
+    if not wanted:
+        return []
+    return [row.station for row in stations.stations_by_id(session, ids=wanted)]
 
 
 def _jobs(rows: Sequence[OrderRow], *, pin: bool) -> list[Job]:

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from api.db import orders, plans
+from api.db import orders, plans, stations
 from api.db import tracking as rows
 from api.db.async_reads import compiled
 from api.db.tables_dispatch import OrderRow
@@ -36,7 +36,7 @@ from api.services.retention import (
 from api.services.slots import SlotBooks, SlotQuoteCreate, quote_slots, rebook_order
 from api.services.tracking import LiveEtas, eta_clock, local_time, now_seconds
 from routing.bounds import check_text, not_a_bool
-from routing.model import Problem
+from routing.model import PickupStation, Problem
 from routing.plan import Plan, StepType
 from tracking.eta import Eta
 from tracking.events import AttemptResolved, Delivered, FailedAttempt, FailureReason
@@ -59,6 +59,7 @@ __all__ = [
     "RatingPublic",
     "RebookCreate",
     "RebookPublic",
+    "StationPin",
     "StopLive",
     "TimeSlot",
     "TrackPublic",
@@ -151,10 +152,18 @@ class TimeSlot(BaseModel):
 
 
 class PinPublic(BaseModel):
-    """Where the parcel is handed over (the order's address)."""
+    """Where the parcel is handed over (the order's address, or its station's)."""
 
     lat: float
     lon: float
+
+
+class StationPin(BaseModel):
+    """The pickup station the parcel is delivered to, where the customer
+    collects it (the stored station as it is now)."""
+
+    id: str
+    name: str = Field(description="what the customer looks for; may be empty")
 
 
 class ProofPublic(BaseModel):
@@ -235,6 +244,10 @@ class TrackPublic(BaseModel):
         "(while the order is on its way)",
     )
     location: PinPublic | None = None
+    station: StationPin | None = Field(
+        default=None,
+        description="a pickup station delivery: the station (``location`` is its)",
+    )
     history: list[TrackStep]
     driver: DriverPosition | None = None
     proof: ProofPublic | None = None
@@ -463,7 +476,8 @@ def public_view(session: Session, etas: LiveEtas, token: str) -> TrackPublic | N
         return None
     job = row.job
     windows = [(w.start, w.end) for w in job.time_windows]
-    loc = job.location
+    station = _station(session, job.station)
+    loc = job.location if station is None else station.location
     base: dict[str, Any] = {
         "order_id": row.id,
         "kind": job.type,
@@ -475,6 +489,9 @@ def public_view(session: Session, etas: LiveEtas, token: str) -> TrackPublic | N
         "location": None
         if loc is None or loc.lat is None or loc.lon is None
         else PinPublic(lat=loc.lat, lon=loc.lon),
+        "station": None
+        if job.station is None
+        else StationPin(id=job.station, name="" if station is None else station.name),
     }
     found = rows.tracked_order(session, order_id=row.id)
     if found is None:
@@ -506,6 +523,15 @@ def public_view(session: Session, etas: LiveEtas, token: str) -> TrackPublic | N
         else None,
         rating=_rating(session, row.id) if state is OrderState.DELIVERED else None,
     )
+
+
+def _station(session: Session, station_id: str | None) -> PickupStation | None:
+    """The stored station an order goes to, as it is now (None: an address,
+    or a station deleted since, once no active order used it)."""
+    if station_id is None:
+        return None
+    row = stations.get_station(session, station_id=station_id)
+    return None if row is None else row.station
 
 
 def _proof(session: Session, day: dt.date, order_id: str) -> ProofPublic | None:

@@ -14,8 +14,8 @@ from tests.api.tracking_fixtures import DAY, batch, small_day, track_small_day
 
 
 def _store_small_day(client: TestClient, keys: dict[Role, str]) -> list[str]:
-    """The small day's jobs stored as orders (the service takes no station
-    deliveries); their ids."""
+    """The small day's home deliveries stored as orders (its stations are
+    not stored here); their ids."""
     problem, _ = small_day()
     headers = auth(keys[Role.dispatcher])
     ids = []

@@ -35,7 +35,7 @@ def tracked(client: TestClient, keys: dict[Role, str]) -> Tracked:
     tokens = {}
     for job in problem.jobs:
         if job.station is not None:
-            continue  # the service stores home deliveries only
+            continue  # its stations are not stored here
         got = client.post(
             "/v1/orders",
             json={"day": DAY.isoformat(), "job": job.model_dump(mode="json")},
