@@ -483,6 +483,49 @@ def test_an_exchange_says_both_ways(
     assert errors == []
 
 
+def test_a_station_order_names_the_station(
+    server: Server, phone: BrowserContext
+) -> None:
+    """An order delivered to a pickup station says where to collect it and
+    puts the station, not an address, under "Where"."""
+    station = {
+        "id": "locker-web",
+        "name": "GS25 Hoehyeon",
+        "location": {"lat": 37.558, "lon": 126.982},
+    }
+    got = server.call("POST", "/v1/stations", Role.dispatcher, station)
+    assert got.status_code == 201, got.text
+    job = {
+        "id": "o-station",
+        "demand": [1],
+        "station": "locker-web",
+        "service_level": "pickup_station",
+    }
+    day = today() + dt.timedelta(days=3)
+    body = {"day": day.isoformat(), "job": job}
+    got = server.call("POST", "/v1/orders", Role.dispatcher, body)
+    assert got.status_code == 201, got.text
+    page, errors = _open(phone, f"{server.url}/t/{got.json()['tracking_token']}")
+
+    def check(lang: str) -> None:
+        expect(page.locator("#kind")).to_have_text(
+            {
+                "ko": "픽업 보관함 GS25 Hoehyeon(으)로 배송됩니다. "
+                "그곳에서 상품을 찾아가세요.",
+                "en": "Delivered at pickup station GS25 Hoehyeon: "
+                "collect your parcel there.",
+            }[lang]
+        )
+        expect(page.locator("#address-text")).to_have_text(
+            {"ko": "픽업 보관함 GS25 Hoehyeon", "en": "Pickup station GS25 Hoehyeon"}[
+                lang
+            ]
+        )
+
+    _in_both_languages(page, "track-station", check)
+    assert errors == []
+
+
 def test_fits_a_phone_and_works_by_keyboard(
     server: Server, dispatched: Day, phone: BrowserContext
 ) -> None:

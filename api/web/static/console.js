@@ -345,6 +345,8 @@ function visitText(job) {
   // What the visit does: an exchange hands over the new item and takes the old.
   if (job.type === "exchange") return `Exchange: deliver ${amount(job.demand)} / collect ${amount(job.collect)}`;
   if (job.type === "pickup") return `Return: collect ${amount(job.demand)}`;
+  // A station stop drops the parcel at the locker; the customer collects it.
+  if (job.station) return `Pickup station ${job.station}: deliver ${amount(job.demand)}`;
   return `Delivery: deliver ${amount(job.demand)}`;
 }
 

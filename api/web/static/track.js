@@ -26,6 +26,8 @@ const TEXT = {
     gone: "No delivery has this tracking link. Please check the link in your message.",
     offline: "Connection lost; trying again…",
     exchange: "An exchange: we bring your new item and take the old one.",
+    station: (name) => `Delivered at pickup station ${name}: collect your parcel there.`,
+    stationPin: (name) => `Pickup station ${name}`,
     proofTitle: "Proof of delivery",
     proofAt: (t) => `Handed over at ${t}.`,
     proofTo: (t, who) => `Handed over at ${t} to ${who}.`,
@@ -89,6 +91,8 @@ const TEXT = {
     gone: "이 조회 링크에 해당하는 배송이 없습니다. 받으신 메시지의 링크를 확인해 주세요.",
     offline: "연결이 끊겼습니다. 다시 연결하는 중…",
     exchange: "교환 배송: 새 상품을 가져다드리고 기존 상품을 회수합니다.",
+    station: (name) => `픽업 보관함 ${name}(으)로 배송됩니다. 그곳에서 상품을 찾아가세요.`,
+    stationPin: (name) => `픽업 보관함 ${name}`,
     proofTitle: "배송 완료 증빙",
     proofAt: (t) => `${t}에 전달했습니다.`,
     proofTo: (t, who) => `${t}에 ${who}님께 전달했습니다.`,
@@ -209,8 +213,10 @@ function render() {
   $("order").hidden = false;
   $("order").textContent = t.order(view.order_id, date(view.day));
   const kind = $("kind");
-  kind.hidden = view.kind !== "exchange";
-  kind.textContent = view.kind === "exchange" ? t.exchange : "";
+  // A station delivery is collected by the customer at the station.
+  const station = view.station ? view.station.name || view.station.id : null;
+  kind.hidden = view.kind !== "exchange" && !station;
+  kind.textContent = station ? t.station(station) : view.kind === "exchange" ? t.exchange : "";
   $("status").textContent = statusText(t, view.status);
   $("status").dataset.status = view.status;
   renderEta(t);
@@ -449,6 +455,7 @@ function renderWhere(t) {
   // The van's position only while this is its next stop (the server's
   // choice); the address on a map when the customer asks, or with the van.
   $("address-text").hidden = Boolean(d);
+  if (view.station) $("address-text").textContent = t.stationPin(view.station.name || view.station.id);
   $("driver-text").hidden = !d;
   $("driver-text").textContent = d ? t.seen(time(d.at)) : "";
   const showing = Boolean(d) || mapWanted;
