@@ -3,6 +3,9 @@ like depots, named by orders, planned, tracked, and protected while used."""
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -183,3 +186,19 @@ def test_station_orders_are_planned_at_the_station_and_tracked(
     home = client.get(f"/v1/track/{tokens['h-1']}").json()
     assert home["station"] is None
     assert home["location"]["lat"] != 37.558
+
+
+def test_the_api_doc_examples_are_accepted(
+    client: TestClient, keys: dict[Role, str]
+) -> None:
+    """docs/API.md's station and station order bodies are stored as written."""
+    doc = (Path(__file__).parents[3] / "docs" / "API.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```json\n(.*?)```", doc, flags=re.S)
+    (station,) = [json.loads(b) for b in blocks if '"per_parcel"' in b]
+    (body,) = [json.loads(b) for b in blocks if '"station": "' in b]
+    seed(client, keys)
+    d = auth(keys[Role.dispatcher])
+    assert client.post("/v1/stations", json=station, headers=d).status_code == 201
+    created = client.post("/v1/orders", json=body, headers=d)
+    assert created.status_code == 201, created.text
+    assert created.json()["job"]["station"] == station["id"]
