@@ -84,7 +84,13 @@ def test_forecast_job_runs_to_a_result(
         "night_vans",
         "driver_hours",
         "unassigned",
+        "fallback",
     }
+    # positive demand is never sized at 0 vans (a fallback plan says so)
+    for row in result["fleet"]:
+        if row["orders"] > 0:
+            assert row["vans"] + row["night_vans"] > 0 and row["driver_hours"] > 0
+        assert row["fallback"] in (None, "more_time", "insertion")
 
 
 def test_scenario_job_runs_to_a_comparison(
