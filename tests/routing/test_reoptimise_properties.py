@@ -489,10 +489,10 @@ def test_repaired_rest_of_day_keeps_the_invariants(seed: int, state_seed: int) -
     _run(seed, state_seed, search=False)
 
 
-@_profile(8)
+@_profile(5)
 @given(seed=DAYS, state_seed=STATES)
 def test_searched_rest_of_day_keeps_the_invariants(seed: int, state_seed: int) -> None:
-    """8 random states through the search with a tiny time limit (the slow
+    """5 random states through the search with a tiny time limit (the slow
     test runs more: each search costs seconds)."""
     _run(seed, state_seed, search=True)
 
