@@ -12,6 +12,7 @@ from routing.lazy import lazy_names
 if TYPE_CHECKING:
     from routing.travel.base import (
         HasGeometry,
+        Snap,
         SnapsToRoads,
         TravelMatrix,
         TravelModel,
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from routing.travel.matrix import MatrixTravel
     from routing.travel.osm import HIGHWAY_SPEEDS_KPH, RoadFileError, load_graph
     from routing.travel.profiles import DEFAULT_PROFILE, Band, SpeedProfile
-    from routing.travel.road import MAX_SNAP_M, RoadTravel, Snap, UnreachableError
+    from routing.travel.road import MAX_SNAP_M, RoadTravel, UnreachableError
     from routing.travel.spec import TravelSpec, TravelUnavailable
     from routing.travel.synthetic import synthetic_city_graph
 
@@ -77,7 +78,7 @@ __getattr__, __dir__ = lazy_names(
         "SpeedProfile": "routing.travel.profiles",
         "MAX_SNAP_M": "routing.travel.road",
         "RoadTravel": "routing.travel.road",
-        "Snap": "routing.travel.road",
+        "Snap": "routing.travel.base",
         "UnreachableError": "routing.travel.road",
         "synthetic_city_graph": "routing.travel.synthetic",
         "TravelSpec": "routing.travel.spec",

@@ -4,17 +4,38 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
 from routing.model import Location
 
-if TYPE_CHECKING:
-    from routing.travel.road import Snap
-
 IntMatrix = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Snap:
+    """Where points joined the road graph.
+
+    Attributes
+    ----------
+    nodes
+        Graph node id per point.
+    metres
+        Straight-line distance from each point to its node.
+    index
+        Position of each node in the model's arrays (internal order).
+    component
+        Strongly connected component of each node: 0 is the main (largest)
+        one, the others are numbered by falling size. Always 0 when the
+        model keeps the largest component only.
+    """
+
+    nodes: npt.NDArray[np.int64]
+    metres: npt.NDArray[np.float64]
+    index: npt.NDArray[np.int64]
+    component: npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
 from routing.model import Location
-from routing.travel.base import TravelMatrix
+from routing.travel.base import Snap, TravelMatrix
 from routing.travel.cache import MatrixCache, cache_key
 from routing.travel.osm import (
     largest_strongly_connected,
@@ -88,30 +88,6 @@ BoolArray = npt.NDArray[np.bool_]
 
 class UnreachableError(ValueError):
     """No road path joins two locations."""
-
-
-@dataclass(frozen=True)
-class Snap:
-    """Where points joined the road graph.
-
-    Attributes
-    ----------
-    nodes
-        Graph node id per point.
-    metres
-        Straight-line distance from each point to its node.
-    index
-        Position of each node in the model's arrays (internal order).
-    component
-        Strongly connected component of each node: 0 is the main (largest)
-        one, the others are numbered by falling size. Always 0 when the
-        model keeps the largest component only.
-    """
-
-    nodes: IntArray
-    metres: FloatArray
-    index: IntArray
-    component: IntArray
 
 
 @dataclass(frozen=True)
