@@ -126,6 +126,22 @@ class Settings(BaseSettings):
         "the embedded city's roads and districts)",
     )
     tile_attribution: str = Field("", description="credit shown under the tiles")
+    roads: Path | None = Field(
+        None,
+        description="road network file (.graphml[.gz], .osm[.bz2], .osm.pbf) the "
+        "service plans stored days on; checked at startup (default: straight "
+        "lines)",
+    )
+    max_snap_m: float = Field(
+        500.0,
+        ge=0.0,
+        description="with roads: an order farther than this (m) from the nearest "
+        "road is left unassigned (off_road), and a depot that far is refused",
+    )
+    travel_cache_dir: Path = Field(
+        Path("~/.cache/milepost/travel"),
+        description="where road travel matrices are cached",
+    )
     van_not_started_minutes: int = Field(
         15,
         ge=0,

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from api.cli.common import console, out
+
+if TYPE_CHECKING:
+    from api.settings import Settings
 
 __all__ = [
     "db_app",
@@ -58,6 +61,7 @@ def serve_command(
         os.environ["MILEPOST_MQTT"] = "true"
     os.environ.setdefault("MILEPOST_FREEZE_GC", "true")
     settings = get_settings()
+    _check_roads(settings)
     # Migrate once here, so several workers do not race to do it.
     upgrade(settings.database_url)
     uvicorn.run(
@@ -69,6 +73,21 @@ def serve_command(
         log_config=logging_config(json_lines=settings.log_json),
         access_log=False,  # milepost.access logs each request instead
     )
+
+
+def _check_roads(settings: Settings) -> None:
+    """Read the deployment's roads now (exit 2 naming the setting), not at the
+    first plan."""
+    from api.services.travel import RoadsUnavailable, deployment_travel
+
+    if settings.roads is None:
+        return
+    try:
+        with console.status(f"loading roads from {settings.roads}"):
+            deployment_travel(settings)
+    except RoadsUnavailable as exc:
+        console.print(f"[bold red]error[/]: {exc}", soft_wrap=True)
+        raise typer.Exit(2) from None
 
 
 def ingest_mqtt_command(

@@ -19,7 +19,7 @@ from api.jobs.payloads import (
     ReoptimiseResult,
     ScenarioPayload,
 )
-from api.services.travel import rebuild_travel
+from api.services.travel import load_travel, rebuild_travel
 from routing.model import Problem
 from routing.plan import Plan
 from routing.reoptimise import reoptimise
@@ -85,7 +85,10 @@ def solve_plan(payload: PlanPayload, progress: Progress) -> PlanResult:
         share = min(0.99, seconds / params.time_limit)
         progress(share, f"{engine}: objective {objective:,.0f} after {seconds:.1f} s")
 
-    plan = solve(payload.problem, params=params, progress=improved)
+    travel = None
+    if payload.travel is not None:  # the deployment's roads
+        travel = load_travel(payload.problem, payload.travel)
+    plan = solve(payload.problem, params=params, travel=travel, progress=improved)
     return PlanResult(plan=checked_plan(payload.problem, plan, "plan"))
 
 

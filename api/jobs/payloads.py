@@ -15,6 +15,7 @@ from routing.model import Problem
 from routing.plan import Plan
 from routing.reoptimise import Changes, ExecutionState
 from routing.solver import SolveParams
+from routing.travel.spec import TravelSpec
 from scenarios.run import DemandForecast, ForecastSpec
 from scenarios.spec import Scenario
 from scenarios.sweep import Comparison
@@ -68,6 +69,12 @@ class _PlanPayloadBase(_Payload):
 
 class PlanPayload(_PlanPayloadBase):
     """A ``plan`` job: solve ``problem`` (of ``day`` at ``depot_id``)."""
+
+    travel: TravelSpec | None = Field(
+        default=None,
+        description="the travel model to plan on (the deployment's roads); "
+        "None: straight lines",
+    )
 
 
 class PlanResult(_Payload):

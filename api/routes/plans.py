@@ -37,6 +37,7 @@ from api.services.plans import (
     PlansPublic,
     RescueComparison,
 )
+from api.services.travel import deployment_travel
 from routing.bounds import Day
 
 __all__ = ["PlanCreate", "PlanParams", "PlanReoptimize", "router"]
@@ -70,8 +71,13 @@ def create_plan(
 ) -> PlanAccepted:
     """Start solving a problem, or the stored orders of a day; 202 with the plan URL."""
     with fields_under("body"):
+        roads = deployment_travel(settings)
         accepted = plans.create_plan(
-            session, queue=queue, request=body, max_items=settings.max_list_items
+            session,
+            queue=queue,
+            request=body,
+            max_items=settings.max_list_items,
+            travel=None if roads is None else roads.spec(),
         )
     return _located(response, accepted)
 

@@ -80,6 +80,7 @@ from routing.reoptimise import (
     state_errors,
 )
 from routing.solver import SolveParams, check
+from routing.travel.spec import TravelSpec
 from routing.units import TIMEZONE, to_seconds
 
 __all__ = [
@@ -525,9 +526,15 @@ def _problem_of(
 
 
 def create_plan(
-    session: Session, *, queue: JobQueue, request: PlanCreate, max_items: int
+    session: Session,
+    *,
+    queue: JobQueue,
+    request: PlanCreate,
+    max_items: int,
+    travel: TravelSpec | None = None,
 ) -> PlanAccepted:
-    """Start solving a problem, or the stored orders of a day.
+    """Start solving a problem, or the stored orders of a day, on ``travel``
+    (the deployment's roads; None: straight lines).
 
     Field errors name the request's fields (``problem``, ``day``).
     """
@@ -540,6 +547,7 @@ def create_plan(
         day=day,
         depot_id=depot_id,
         pricing=pricing,
+        travel=travel,
     )
     return _accepted(queue, queue.submit(session, queue.kinds.plan, payload))
 
