@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forecasting import Forecaster, calendar_features, default_models
+from forecasting import Forecaster, RetailCalendar, calendar_features, default_models
 from scenarios.capacity import CapacityParams, plan_capacity
 from scenarios.city import City, build_city, daily_counts
 
@@ -37,6 +37,7 @@ __all__ = [
     "depot_history",
     "plan_column",
     "run_forecast_report",
+    "stored_exog",
     "zone_history",
 ]
 
@@ -61,6 +62,20 @@ def city_exog(city: City, start: date, end: date) -> pd.DataFrame:
     features = features.drop(columns=list(_NOT_EXOG))
     out = features.astype({c: np.float64 for c in features.columns if c != "ds"})
     return out
+
+
+def stored_exog(start: date, end: date) -> pd.DataFrame:
+    """Known-future columns of a stored operation per day: the default retail
+    calendar's holidays, closures and events.
+
+    No promotion plan is known for a stored operation, so there are no
+    ``promo_*`` columns (the orders' promotion flags are kept, not forecast).
+    """
+    calendar = RetailCalendar(range(start.year, end.year + 1))
+    features = calendar_features(start, end, calendar)
+    promos = [c for c in features.columns if c.startswith("promo_")]
+    features = features.drop(columns=[*_NOT_EXOG, *promos])
+    return features.astype({c: np.float64 for c in features.columns if c != "ds"})
 
 
 def _with_exog(counts: pd.DataFrame, exog: pd.DataFrame) -> pd.DataFrame:
