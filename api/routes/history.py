@@ -68,8 +68,8 @@ def _format(given: str | None, content_type: str | None) -> HistoryFormat:
         "requestBody": {
             "required": True,
             "content": {
+                # JSON lines go as application/x-ndjson (or ?format=jsonl).
                 "text/csv": {"schema": {"type": "string"}},
-                "application/x-ndjson": {"schema": {"type": "string"}},
             },
         }
     },
