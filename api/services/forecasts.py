@@ -403,16 +403,22 @@ def read_zones(
                 [FieldError(field="query.zone", reason=f"no zone {n}") for n in unknown]
             )
         history = history[history["unique_id"].isin(zones)]
+    names = sorted(history["unique_id"].astype(str).unique().tolist())
     ds = history["ds"].dt.date
     history = history[(ds >= until - dt.timedelta(days=days)) & (ds < until)]
+    groups = dict(list(history.sort_values("ds").groupby("unique_id", sort=True)))
+    # Every zone, even one with no day in the window (a stored history that
+    # ended before it): the zones are what a client chooses from.
     out = [
         ZoneHistory(
-            zone=str(name),
+            zone=name,
             days=[
                 HistoryDay(day=d.date(), orders=int(y))
                 for d, y in zip(group["ds"], group["y"], strict=True)
-            ],
+            ]
+            if (group := groups.get(name)) is not None
+            else [],
         )
-        for name, group in history.sort_values("ds").groupby("unique_id", sort=True)
+        for name in names
     ]
     return ZonesHistory(until=until, zones=out)

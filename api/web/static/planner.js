@@ -119,20 +119,25 @@ const errorBars = {
 
 // -- loading what the page offers --------------------------------------------
 
+// The source whose zones are loaded or loading (null: none yet).
+let zonesOf = null;
+
 async function loadZones() {
-  if ($("zones").options.length) return;
-  const source = SOURCES[$("source").value];
+  const want = $("source").value;
+  if (zonesOf === want) return;
+  zonesOf = want;
+  const source = SOURCES[want];
   try {
     const got = await api("GET", `${source.history}?days=1`);
-    for (const [i, z] of got.zones.entries()) {
-      $("zones").append(el("option", { value: z.zone, selected: i < 2, text: z.zone }));
-    }
+    if ($("source").value !== want) return; // the source changed meanwhile
+    $("zones").replaceChildren(...got.zones.map((z, i) => el("option", { value: z.zone, selected: i < 2, text: z.zone })));
     // The city's history ends the day before `until`: forecast from there
     // on. A stored history's `until` is tomorrow, the default start; any
     // day with enough history before it is allowed.
     $("from").max = $("source").value === "city" ? got.until : "";
     if (!$("from").value) $("from").value = got.until;
   } catch (err) {
+    zonesOf = null;
     say("forecast-status", `Zones: ${err.message}`, true);
   }
 }
