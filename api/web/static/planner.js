@@ -270,7 +270,7 @@ async function showForecast(result, source = SOURCES.city) {
   drawForecasts(result, history);
   const left = [...(result.notes || []), ...(result.unsized || []).map((u) => `fleet of ${u.depot || "every depot"} not sized: ${u.reason}`)];
   const of = result.source === "stored" ? "your stored history" : "the embedded city";
-  say("forecast-status", `Forecast of ${zones.length} zones of ${of} for ${result.horizon} days from ${result.start} (${result.model}, ${result.level}% intervals): ${number(result.total_orders, 0)} orders.${left.length ? " " + left.join("; ") + "." : ""}`);
+  say("forecast-status", `Forecast of ${zones.length} zones for ${result.horizon} days from ${result.start} (${result.model}, ${result.level}% intervals): ${number(result.total_orders, 0)} orders, from ${of}.${left.length ? " " + left.join("; ") + "." : ""}`);
 }
 
 function drawForecasts(result, history) {
