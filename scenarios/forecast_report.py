@@ -19,7 +19,7 @@ It writes ``forecast_zones.csv``, ``forecast_depots.csv``, ``fleet.csv`` and
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -28,11 +28,19 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from forecasting import Forecaster, RetailCalendar, calendar_features, default_models
+from forecasting import (
+    CalendarEntry,
+    EntryKind,
+    Forecaster,
+    RetailCalendar,
+    calendar_features,
+    default_models,
+)
 from scenarios.capacity import FLEET_COLUMNS, CapacityParams, plan_capacity
 from scenarios.city import City, build_city, daily_counts
 
 if TYPE_CHECKING:
+    from scenarios.history import CalendarDay
     from scenarios.run import ForecastSpec
 
 __all__ = [
@@ -71,14 +79,17 @@ def city_exog(city: City, start: date, end: date) -> pd.DataFrame:
     return out
 
 
-def stored_exog(start: date, end: date) -> pd.DataFrame:
+def stored_exog(
+    start: date, end: date, own: Sequence[CalendarDay] = ()
+) -> pd.DataFrame:
     """Known-future columns of a stored operation per day: the default retail
-    calendar's holidays, closures and events.
+    calendar's holidays, closures and events, with the operation's ``own``.
 
     No promotion plan is known for a stored operation, so there are no
     ``promo_*`` columns (the orders' promotion flags are kept, not forecast).
     """
-    calendar = RetailCalendar(range(start.year, end.year + 1))
+    entries = [CalendarEntry(d.day, d.name, EntryKind(d.kind)) for d in own]
+    calendar = RetailCalendar(range(start.year, end.year + 1), entries=entries)
     features = calendar_features(start, end, calendar)
     promos = [c for c in features.columns if c.startswith("promo_")]
     features = features.drop(columns=[*_NOT_EXOG, *promos])

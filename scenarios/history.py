@@ -55,6 +55,7 @@ __all__ = [
     "MAX_PROBLEMS",
     "NO_DEPOT",
     "NO_ZONE",
+    "CalendarDay",
     "DailySeries",
     "DemandHistory",
     "DepotStops",
@@ -366,6 +367,14 @@ class DepotStops(FrozenModel):
     stops: tuple[tuple[float, float], ...] = Field(max_length=MAX_STOPS)
 
 
+class CalendarDay(FrozenModel):
+    """A named day of the operation's own calendar (``forecasting.calendar``)."""
+
+    day: dt.date
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["holiday", "event", "closure"]
+
+
 class DemandHistory(FrozenModel):
     """The stored operation's daily counts, as a forecast learns from them.
 
@@ -373,13 +382,15 @@ class DemandHistory(FrozenModel):
     deliveries per depot by the day they were delivered (the first
     :data:`WARM_UP_DAYS` left out). ``sites`` are the stored depots with
     stops they delivered to; ``unsized`` says why the fleet cannot be sized
-    at all (None: it can, for the depots in ``sites``).
+    at all (None: it can, for the depots in ``sites``). ``calendar`` adds
+    the operation's named days to the default retail calendar.
     """
 
     zones: tuple[DailySeries, ...] = Field(min_length=1)
     depots: tuple[DailySeries, ...] = ()
     sites: tuple[DepotStops, ...] = ()
     unsized: str | None = None
+    calendar: tuple[CalendarDay, ...] = ()
 
     @property
     def first(self) -> dt.date:
@@ -441,7 +452,12 @@ def _local_days(times: pd.Series, tz: dt.tzinfo) -> pd.Series:
 
 
 def demand_history(
-    rows: pd.DataFrame, tz: dt.tzinfo, depots: Sequence[Depot], *, seed: int = 0
+    rows: pd.DataFrame,
+    tz: dt.tzinfo,
+    depots: Sequence[Depot],
+    *,
+    seed: int = 0,
+    calendar: Sequence[CalendarDay] = (),
 ) -> DemandHistory:
     """The daily counts of stored orders, and the depots to size fleets at.
 
@@ -457,6 +473,8 @@ def demand_history(
         not sized, and the result says so.
     seed
         Seed of the stop sample per depot.
+    calendar
+        The operation's own named days (holidays, events, closures).
     """
     if rows.empty:
         raise ValueError("no stored orders to count")
@@ -472,7 +490,11 @@ def demand_history(
     sites = _sites(done, depots, seed)
     unsized = None if depots else "no depots are stored in the service (PUT /v1/depots)"
     return DemandHistory(
-        zones=tuple(zones), depots=tuple(by_depot), sites=sites, unsized=unsized
+        zones=tuple(zones),
+        depots=tuple(by_depot),
+        sites=sites,
+        unsized=unsized,
+        calendar=tuple(calendar),
     )
 
 

@@ -1016,7 +1016,8 @@ def _stored_series(
     if history.empty:
         return pd.DataFrame(columns=["unique_id", "ds", cols.alias]), notes
     first = history["ds"].min().date()
-    exog = stored_exog(first, _last_day(spec))
+    own = spec.history.calendar if spec.history is not None else ()
+    exog = stored_exog(first, _last_day(spec), own)
     history = history.merge(exog, on="ds", how="left")
     future = exog[exog["ds"] >= pd.Timestamp(cutoff)].reset_index(drop=True)
     out = _forecast(history, future, spec, cols.levels, closed_col)

@@ -12,19 +12,21 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from api.db.base import utcnow
-from api.db.tables_history import HistoryRow
+from api.db.tables_history import CalendarRow, HistoryRow
 
 __all__ = [
     "HistoryCounts",
     "HistoryStats",
+    "calendar_days",
     "count_rows",
     "history_frame",
     "history_stats",
+    "replace_calendar",
     "upsert_orders",
 ]
 
@@ -179,3 +181,19 @@ def history_frame(session: Session) -> pd.DataFrame:
     for name in ("created_at", "delivered_at"):
         frame[name] = pd.to_datetime(frame[name], utc=True)
     return frame
+
+
+def replace_calendar(session: Session, entries: list[tuple[dt.date, str, str]]) -> None:
+    """The calendar becomes ``entries`` (day, name, kind): the old one goes."""
+    session.execute(delete(CalendarRow))
+    rows = [{"day": d, "name": n, "kind": k} for d, n, k in entries]
+    for i in range(0, len(rows), _CHUNK):
+        session.execute(insert(CalendarRow), rows[i : i + _CHUNK])
+
+
+def calendar_days(session: Session) -> list[tuple[dt.date, str, str]]:
+    """The stored calendar (day, name, kind) by day and name."""
+    query = select(CalendarRow.day, CalendarRow.name, CalendarRow.kind).order_by(
+        CalendarRow.day, CalendarRow.name
+    )
+    return [(d, n, k) for d, n, k in session.execute(query)]

@@ -1,8 +1,11 @@
-"""Tables: the operation's past orders (migration 0017).
+"""Tables: the operation's past orders and its calendar (migration 0017).
 
 One row per order id, as imported from a history file
 (:mod:`scenarios.history`); a forecast of the stored operation counts them
-per zone and day. Re-importing an order id replaces its row.
+per zone and day. Re-importing an order id replaces its row. The calendar
+holds the named days of the last uploaded calendar file (``PUT
+/v1/calendar``), which the stored forecast's calendar columns add to the
+default retail calendar.
 """
 
 from __future__ import annotations
@@ -10,12 +13,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Float, Index, String
+from sqlalchemy import Date, Float, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db.base import Base, utcnow
 
-__all__ = ["HistoryRow"]
+__all__ = ["CalendarRow", "HistoryRow"]
 
 
 class HistoryRow(Base):
@@ -38,3 +41,13 @@ class HistoryRow(Base):
     promotions: Mapped[list[Any]]
     outcome: Mapped[str] = mapped_column(String(16))
     imported_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CalendarRow(Base):
+    """A named day of the uploaded calendar: ``kind`` is holiday, event or closure."""
+
+    __tablename__ = "calendar_entries"
+
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))

@@ -19,13 +19,16 @@ from api.deps import Principal, Role, SessionDep, SettingsDep, require
 from api.errors import problem_responses
 from api.services import history
 from api.services.errors import Invalid
-from api.services.history import HistoryImport, HistorySummary
+from api.services.history import CalendarStored, HistoryImport, HistorySummary
 from scenarios.history import HistoryFormat, history_format
 
-__all__ = ["router"]
+__all__ = ["calendar_router", "router"]
 
 router = APIRouter(
     prefix="/history", tags=["history"], responses=problem_responses(401, 403)
+)
+calendar_router = APIRouter(
+    prefix="/calendar", tags=["history"], responses=problem_responses(401, 403)
 )
 
 Planner = Annotated[Principal, Depends(require(Role.planner))]
@@ -101,3 +104,36 @@ def import_history(
 def read_history(session: SessionDep, _: Planner) -> HistorySummary:
     """The stored history: rows, first and last order day, per zone, depot, outcome."""
     return history.read_summary(session, history.deployment_timezone())
+
+
+@calendar_router.put(
+    "",
+    response_model=CalendarStored,
+    responses=problem_responses(422),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    },
+)
+def put_calendar(
+    body: Annotated[bytes, Depends(_raw_body)],
+    session: SessionDep,
+    settings: SettingsDep,
+    _: Planner,
+) -> CalendarStored:
+    """Replace the operation's calendar with a CSV file (``date,name,type``).
+
+    ``type`` is ``holiday``, ``event`` or ``closure``. The stored forecast
+    adds these days to the default retail calendar; a bad file (422 naming
+    the line and column) leaves the stored calendar as it was.
+    """
+    text = history.decode_upload(body, settings.max_body_bytes)
+    return history.put_calendar(session, text)
+
+
+@calendar_router.get("", response_model=CalendarStored)
+def read_calendar(session: SessionDep, _: Planner) -> CalendarStored:
+    """The operation's calendar, by day."""
+    return history.read_calendar(session)

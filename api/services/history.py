@@ -22,6 +22,7 @@ from api.db import history as rows
 from api.db.fleet import list_depots
 from api.services.errors import FieldError, Invalid
 from scenarios.history import (
+    CalendarDay,
     DemandHistory,
     HistoryFormat,
     HistoryInvalid,
@@ -32,6 +33,7 @@ from scenarios.history import read_history as parse_history
 
 __all__ = [
     "MAX_HISTORY_BYTES",
+    "CalendarStored",
     "HistoryImport",
     "HistorySummary",
     "NamedCount",
@@ -39,6 +41,8 @@ __all__ = [
     "decode_upload",
     "deployment_timezone",
     "import_history",
+    "put_calendar",
+    "read_calendar",
     "read_summary",
     "stored_demand",
     "tomorrow",
@@ -188,6 +192,51 @@ def read_summary(session: Session, tz: dt.tzinfo) -> HistorySummary:
     )
 
 
+class CalendarStored(BaseModel):
+    """The operation's calendar: named days the stored forecast knows ahead."""
+
+    entries: list[CalendarDay]
+    count: int
+
+
+def parse_calendar(text: str) -> list[CalendarDay]:
+    """A calendar file's entries (``forecasting.calendar.load_calendar_file``:
+    ``date,name,type``; the one place the service reads such a file).
+
+    Raises
+    ------
+    Invalid
+        Field ``body``, with the parser's line, column and reason.
+    """
+    import io
+
+    from forecasting.calendar import load_calendar_file
+
+    stream = io.StringIO(text)
+    stream.name = "calendar"
+    try:
+        entries = load_calendar_file(stream)
+    except ValueError as exc:
+        raise Invalid.one("body", str(exc)) from None
+    return [CalendarDay(day=e.day, name=e.name, kind=e.kind.value) for e in entries]
+
+
+def put_calendar(session: Session, text: str) -> CalendarStored:
+    """Replace the stored calendar with a file's entries (all or nothing)."""
+    days = parse_calendar(text)
+    rows.replace_calendar(session, [(d.day, d.name, d.kind) for d in days])
+    return CalendarStored(entries=days, count=len(days))
+
+
+def read_calendar(session: Session) -> CalendarStored:
+    """The stored calendar, by day."""
+    days = [
+        CalendarDay.model_validate({"day": d, "name": n, "kind": k})
+        for d, n, k in rows.calendar_days(session)
+    ]
+    return CalendarStored(entries=days, count=len(days))
+
+
 def stored_demand(
     session: Session, tz: dt.tzinfo, *, seed: int
 ) -> DemandHistory | None:
@@ -197,4 +246,7 @@ def stored_demand(
         return None
     _, found = list_depots(session, limit=10_000, offset=0)
     depots = [row.depot for row in found]
-    return demand_history(rows.history_frame(session), tz, depots, seed=seed)
+    own = read_calendar(session).entries
+    return demand_history(
+        rows.history_frame(session), tz, depots, seed=seed, calendar=own
+    )

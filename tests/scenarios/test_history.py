@@ -1,4 +1,4 @@
-"""History files and the stored operation's forecast (scenarios.history, forecast_stored)."""
+"""History files and the forecast of the stored operation (scenarios.history)."""
 
 from __future__ import annotations
 

@@ -16,7 +16,9 @@ from tests.web.conftest import Server, axe_violations, watch_errors
 pytestmark = pytest.mark.browser
 
 
-def test_an_uploaded_history_becomes_the_forecasts_data(server: Server, audit_page: Page) -> None:
+def test_an_uploaded_history_becomes_the_forecasts_data(
+    server: Server, audit_page: Page
+) -> None:
     """A file with a bad row is refused by line and field and stores nothing;
     a good one is imported, summed up, and becomes the forecasts' data."""
     page = audit_page

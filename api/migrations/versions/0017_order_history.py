@@ -1,4 +1,4 @@
-"""The operation's past orders, imported from history files.
+"""The operation's past orders, imported from history files, and its calendar.
 
 Revision ID: 0017
 Revises: 0016
@@ -20,7 +20,7 @@ depends_on: str | None = None
 
 
 def upgrade() -> None:
-    """Create the order_history table."""
+    """Create the order_history and calendar_entries tables."""
     op.create_table(
         "order_history",
         sa.Column("order_id", sa.String(128), nullable=False),
@@ -36,9 +36,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("order_id", name=op.f("pk_order_history")),
     )
     op.create_index("ix_order_history_created_at", "order_history", ["created_at"])
+    op.create_table(
+        "calendar_entries",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.PrimaryKeyConstraint("day", "name", name=op.f("pk_calendar_entries")),
+    )
 
 
 def downgrade() -> None:
-    """Drop it again."""
+    """Drop them again."""
+    op.drop_table("calendar_entries")
     op.drop_index("ix_order_history_created_at", table_name="order_history")
     op.drop_table("order_history")

@@ -192,6 +192,12 @@ def test_forecasts_run_on_the_stored_history(
     tomorrow, is far after this 2025 history and refused by field."""
     key = keys[Role.planner]
     assert _post(client, key, history_csv(70, seed=3), **CSV).status_code == 200
+    calendar = "date,name,type\n2025-03-14,stocktaking,closure\n"
+    put = client.put("/v1/calendar", content=calendar, headers=auth(key))
+    assert put.status_code == 200, put.text
+    assert put.json()["entries"] == [
+        {"day": "2025-03-14", "name": "stocktaking", "kind": "closure"}
+    ]
     start = "2025-03-12"
     body = {"horizon": 7, "from": start, "time_limit": 0.1}
     queued = client.post("/v1/forecasts", json=body, headers=auth(key))
@@ -203,6 +209,10 @@ def test_forecasts_run_on_the_stored_history(
     assert {z["zone"] for z in result["zones"]} == {"Gangnam-gu", "Mapo-gu"}
     assert result["fleet"] == [] and result["unsized"][0]["depot"] is None
     assert "no depots" in result["unsized"][0]["reason"]
+    # The uploaded closure day: no deliveries forecast at any depot.
+    closed = [d for d in result["depots"] if d["day"] == "2025-03-14"]
+    assert len(closed) == 2 and all(d["orders"] == d["hi"] == 0 for d in closed)
+    assert all(d["orders"] > 0 for d in result["depots"] if d["day"] == start)
 
     for bad in ({"horizon": 7}, {"horizon": 7, "from": "2025-01-20"}):
         got = client.post("/v1/forecasts", json=bad, headers=auth(key))
@@ -218,3 +228,21 @@ def test_forecasts_run_on_the_stored_history(
     ).json()
     assert {z["zone"] for z in seen["zones"]} == {"Gangnam-gu", "Mapo-gu"}
     assert all(len(z["days"]) == 7 for z in seen["zones"])
+
+
+def test_a_bad_calendar_is_refused_and_keeps_the_stored_one(
+    client: TestClient, keys: dict[Role, str]
+) -> None:
+    """422 names the body with the parser's line and column; the calendar
+    stored before stays."""
+    key = keys[Role.planner]
+    good = "date,name,type\n2025-05-05,children,holiday\n"
+    assert client.put("/v1/calendar", content=good, headers=auth(key)).is_success
+    bad = "date,name,type\n2025-05-06,sale,party\n"
+    got = client.put("/v1/calendar", content=bad, headers=auth(key))
+    assert got.status_code == 422
+    (error,) = got.json()["errors"]
+    assert error["field"] == "body" and "line 2" in error["reason"]
+    assert "type" in error["reason"]
+    stored = client.get("/v1/calendar", headers=auth(key)).json()
+    assert stored["count"] == 1 and stored["entries"][0]["name"] == "children"
