@@ -39,7 +39,8 @@ HEADER = "order_id,created_at,delivered_at,zone,lat,lon,depot,promotions,outcome
 def write_history(path: Path, rows: int, seed: int, outcome: str) -> None:
     """``rows`` orders over a year from 2025-01-01, local times without offset."""
     rng = np.random.default_rng(seed)
-    start = dt.datetime(2025, 1, 1)
+    # Local times without an offset: the import reads them in its timezone.
+    start = dt.datetime(2025, 1, 1)  # noqa: DTZ001
     minutes = np.sort(rng.integers(0, 365 * 24 * 60, size=rows))
     zones = rng.integers(0, 25, size=rows)
     late = rng.integers(12 * 60, 36 * 60, size=rows)
@@ -64,7 +65,8 @@ def _fresh(url: str) -> None:
         return
     admin = parsed.set(drivername="postgresql", database="postgres")
     name = parsed.database
-    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as c:
+    dsn = admin.render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as c:
         c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         c.execute(f'CREATE DATABASE "{name}"')
 
