@@ -124,7 +124,7 @@ def forecast_command(
     The orders stored in the service's database (milepost history import)
     when there are any, else the embedded city's.
     """
-    from scenarios.forecast_report import MAIN, plan_column
+    from scenarios.forecast_report import plan_column
 
     try:
         plan_column(plan_quantile)
@@ -144,6 +144,13 @@ def forecast_command(
         report = _report(out_dir, start=first, n_customers=customers, **options)
     else:
         report = _stored_report(out_dir, stored, first, **options)
+    _print_report(report, chosen)
+
+
+def _print_report(report: ForecastReport, chosen: list[str]) -> None:
+    """The zones (``chosen``, else the 5 busiest), the fleet, notes, files."""
+    from scenarios.forecast_report import MAIN
+
     if not chosen:
         totals = report.zones.groupby("unique_id")[MAIN].sum()
         chosen = totals.sort_values(ascending=False).index[:5].tolist()
