@@ -102,7 +102,11 @@ def create_app(
     _set_state(app, settings, kinds or default_kinds(), hooks)
     install_error_handlers(app)
     # Added last = outermost: the request id exists before the size check.
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        paths={"/v1/history": settings.max_history_bytes},
+    )
     app.add_middleware(ControlCharacterMiddleware)
     app.add_middleware(AddressRateLimitMiddleware, limits=app.state.limits)
     app.add_middleware(NoStoreMiddleware, prefix="/v1/track/")

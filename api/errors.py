@@ -384,16 +384,20 @@ class BodySizeLimitMiddleware:
     the same 413.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, paths: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        #: Routes that take larger bodies (a history upload), by exact path.
+        self.paths = dict(paths or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Check the declared length, then count the streamed bytes."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.max_bytes
+        limit = self.paths.get(scope["path"], self.max_bytes)
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
@@ -433,7 +437,8 @@ class BodySizeLimitMiddleware:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        detail = f"request body is larger than {self.max_bytes} bytes"
+        limit = self.paths.get(scope["path"], self.max_bytes)
+        detail = f"request body is larger than {limit} bytes"
         response = problem_response(
             request, 413, detail, headers={"Connection": "close"}
         )

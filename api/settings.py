@@ -55,6 +55,12 @@ class Settings(BaseSettings):
         "that died is noticed at once)",
     )
     max_body_bytes: int = Field(5 * MIB, gt=0, description="largest request body")
+    max_history_bytes: int = Field(
+        64 * MIB,
+        gt=0,
+        description="largest history upload (POST /v1/history), as sent "
+        "(gzip counts compressed) and once unzipped",
+    )
     max_list_items: int = Field(
         10_000, gt=0, description="most items one request may send in a list"
     )

@@ -34,14 +34,22 @@ and the reason. No level with positive demand is ever reported with 0 vans.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
 import numpy as np
 import pandas as pd
 
-from routing.model import Job, Problem, ServiceLevel, Vehicle
+from routing.model import (
+    Depot,
+    Job,
+    Location,
+    PickupStation,
+    Problem,
+    ServiceLevel,
+    Vehicle,
+)
 from routing.plan import Plan
 from routing.solver import NoPlanFound, SolveParams, solve
 from routing.solver.params import Engine
@@ -57,10 +65,12 @@ from scenarios.city.day import (
 )
 
 __all__ = [
+    "FLEET_COLUMNS",
     "CapacityParams",
     "DepotLadder",
     "LevelPlan",
     "LevelUnplanned",
+    "OrderSite",
     "depot_orders",
     "depot_problem",
     "ladder_levels",
@@ -76,6 +86,28 @@ SERVE_ALL_PENALTY = 1e9
 #: A level whose search found no plan is solved again with this many times
 #: the search time.
 RETRY_FACTOR = 2.0
+#: Weight (grams) and service time (s) of an order drawn from stored stops,
+#: which say where but not what: a typical parcel of the embedded city.
+SITE_ORDER_GRAMS = 2_500
+SITE_SERVICE = 180
+
+
+@dataclass(frozen=True)
+class OrderSite:
+    """An operation without a city: its depots and stops each depot delivered to.
+
+    A depot's orders are drawn i.i.d. from its ``stops`` (``(lat, lon)``):
+    one parcel each, any time of the day, :data:`SITE_SERVICE` seconds at
+    the door. What the orders are is unknown, only where they went.
+    """
+
+    depots: tuple[Depot, ...]
+    stops: Mapping[str, Sequence[tuple[float, float]]]
+    stations: tuple[PickupStation, ...] = ()
+
+
+#: Where a depot's orders come from: the embedded city, or stored stops.
+Source = City | OrderSite
 
 
 class LevelUnplanned(RuntimeError):
@@ -194,7 +226,26 @@ def ladder_levels(demands: Sequence[float], params: CapacityParams) -> list[int]
     return levels
 
 
-def depot_orders(city: City, depot: str, day: date, n: int, seed: int) -> list[Job]:
+def _site_orders(site: OrderSite, depot: str, n: int, seed: int) -> list[Job]:
+    """``n`` orders at stops drawn i.i.d. (seeded) from the depot's stops."""
+    stops = site.stops.get(depot, ())
+    if not stops:
+        raise ValueError(f"depot {depot!r} has no stored stops to draw orders from")
+    picks = np.random.default_rng(seed).integers(0, len(stops), size=n)
+    return [
+        Job(
+            id=f"{depot}-{i + 1:05d}",
+            location=Location(lat=stops[k][0], lon=stops[k][1]),
+            demand=(SITE_ORDER_GRAMS, 1),
+            service=SITE_SERVICE,
+            depot=depot,
+            penalty=SERVE_ALL_PENALTY,
+        )
+        for i, k in enumerate(picks.tolist())
+    ]
+
+
+def depot_orders(city: Source, depot: str, day: date, n: int, seed: int) -> list[Job]:
     """The first ``n`` orders held by ``depot``, from one long i.i.d. draw.
 
     Orders come from :func:`~scenarios.city.day_problem` (customers active
@@ -207,6 +258,8 @@ def depot_orders(city: City, depot: str, day: date, n: int, seed: int) -> list[J
         raise ValueError(f"unknown depot {depot!r}")
     if n <= 0:
         return []
+    if isinstance(city, OrderSite):
+        return _site_orders(city, depot, n, seed)
     total = max(3 * n, 50)
     while True:
         problem = day_problem(city, day, total, seed, vehicles_per_depot=1)
@@ -229,7 +282,7 @@ def lean_fleet(jobs: Sequence[Job]) -> tuple[int, int]:
 
 
 def depot_problem(
-    city: City,
+    city: Source,
     depot: str,
     jobs: Sequence[Job],
     day: date,
@@ -305,7 +358,7 @@ def _default_solver(problem: Problem, params: SolveParams) -> Plan:
 
 
 def solve_level(
-    city: City,
+    city: Source,
     depot: str,
     jobs: Sequence[Job],
     day: date,
@@ -392,7 +445,7 @@ def _longer(params: SolveParams) -> SolveParams:
 
 
 def plan_depot_ladder(
-    city: City,
+    city: Source,
     depot: str,
     levels: Sequence[int],
     *,
@@ -480,7 +533,7 @@ def _monotone(solved: Sequence[LevelPlan]) -> list[LevelPlan]:
 
 
 def plan_capacity(
-    city: City,
+    city: Source,
     demand: pd.DataFrame,
     *,
     column: str = "orders",
@@ -493,7 +546,8 @@ def plan_capacity(
     Parameters
     ----------
     city
-        The city (customers, depots).
+        The city (customers, depots), or an :class:`OrderSite` (depots and
+        their stored stops).
     demand
         ``unique_id`` (depot id), ``ds`` and ``column``: the orders to plan
         for, typically a forecast quantile such as P80.
@@ -527,10 +581,11 @@ def plan_capacity(
             _fleet_row(str(depot), ds, value, ladder)
             for ds, value in zip(group["ds"], values, strict=True)
         ]
-    return pd.DataFrame(rows, columns=list(_FLEET_COLUMNS))
+    return pd.DataFrame(rows, columns=list(FLEET_COLUMNS))
 
 
-_FLEET_COLUMNS = (
+#: The columns of :func:`plan_capacity`'s frame.
+FLEET_COLUMNS = (
     "depot",
     "ds",
     "orders",
@@ -546,7 +601,7 @@ _FLEET_COLUMNS = (
 def _fleet_row(
     depot: str, ds: object, value: float, ladder: DepotLadder
 ) -> tuple[object, ...]:
-    """One row of :func:`plan_capacity` (:data:`_FLEET_COLUMNS`)."""
+    """One row of :func:`plan_capacity` (:data:`FLEET_COLUMNS`)."""
     if value <= 0:
         return (depot, ds, value, 0, 0, 0, 0.0, 0, None)
     plan = ladder.at(value)

@@ -19,17 +19,29 @@ It writes ``forecast_zones.csv``, ``forecast_depots.csv``, ``fleet.csv`` and
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from forecasting import Forecaster, calendar_features, default_models
-from scenarios.capacity import CapacityParams, plan_capacity
+from forecasting import (
+    CalendarEntry,
+    EntryKind,
+    Forecaster,
+    RetailCalendar,
+    calendar_features,
+    default_models,
+)
+from scenarios.capacity import FLEET_COLUMNS, CapacityParams, plan_capacity
 from scenarios.city import City, build_city, daily_counts
+
+if TYPE_CHECKING:
+    from scenarios.history import CalendarDay
+    from scenarios.run import ForecastSpec
 
 __all__ = [
     "ForecastReport",
@@ -37,6 +49,8 @@ __all__ = [
     "depot_history",
     "plan_column",
     "run_forecast_report",
+    "stored_exog",
+    "stored_report",
     "zone_history",
 ]
 
@@ -45,6 +59,8 @@ __all__ = [
 _NOT_EXOG = ("dow", "is_weekend", "holiday_name")
 MAIN = "GlobalGBM"
 BASELINE = "SeasonalNaive"
+#: Longest horizon of the report (``scenarios.run.MAX_HORIZON``).
+MAX_DAYS = 90
 
 
 def city_exog(city: City, start: date, end: date) -> pd.DataFrame:
@@ -61,6 +77,23 @@ def city_exog(city: City, start: date, end: date) -> pd.DataFrame:
     features = features.drop(columns=list(_NOT_EXOG))
     out = features.astype({c: np.float64 for c in features.columns if c != "ds"})
     return out
+
+
+def stored_exog(
+    start: date, end: date, own: Sequence[CalendarDay] = ()
+) -> pd.DataFrame:
+    """Known-future columns of a stored operation per day: the default retail
+    calendar's holidays, closures and events, with the operation's ``own``.
+
+    No promotion plan is known for a stored operation, so there are no
+    ``promo_*`` columns (the orders' promotion flags are kept, not forecast).
+    """
+    entries = [CalendarEntry(d.day, d.name, EntryKind(d.kind)) for d in own]
+    calendar = RetailCalendar(range(start.year, end.year + 1), entries=entries)
+    features = calendar_features(start, end, calendar)
+    promos = [c for c in features.columns if c.startswith("promo_")]
+    features = features.drop(columns=[*_NOT_EXOG, *promos])
+    return features.astype({c: np.float64 for c in features.columns if c != "ds"})
 
 
 def _with_exog(counts: pd.DataFrame, exog: pd.DataFrame) -> pd.DataFrame:
@@ -105,9 +138,18 @@ def plan_column(plan_quantile: int, alias: str = MAIN) -> tuple[str, int | None]
     return f"{alias}-lo-{lv}", lv
 
 
-def _forecaster(days: int, seed: int, closed_col: str | None) -> Forecaster:
-    models, fallback = default_models(days, seed=seed)
+def _forecaster(
+    days: int, seed: int, closed_col: str | None, history_days: int
+) -> Forecaster:
+    # Fewer calibration windows when the history is short for this horizon.
+    windows = max(2, min(8, (history_days - 400) // days))
+    models, fallback = default_models(days, n_windows=windows, seed=seed)
     return Forecaster(models, fallback_model=fallback, closed_col=closed_col)
+
+
+def _cut(frame: pd.DataFrame, start: date) -> pd.DataFrame:
+    """The rows before ``start``: what a forecast from ``start`` may learn from."""
+    return frame[frame["ds"] < pd.Timestamp(start)].reset_index(drop=True)
 
 
 def _future(city: City, ids: list[str], start: date, days: int) -> pd.DataFrame:
@@ -129,6 +171,8 @@ class ForecastReport:
     depots: pd.DataFrame
     fleet: pd.DataFrame
     files: dict[str, Path]
+    #: What was left out, and why (series too short, depots not sized).
+    notes: tuple[str, ...] = ()
 
 
 def run_forecast_report(
@@ -142,6 +186,7 @@ def run_forecast_report(
     time_limit: float = 1.0,
     city: City | None = None,
     chart: bool = True,
+    start: date | None = None,
     on_stage: Callable[[str], None] = lambda _: None,
 ) -> ForecastReport:
     """Forecast the city's zones and depots, size the fleet, write the files.
@@ -151,7 +196,7 @@ def run_forecast_report(
     out_dir
         Folder for the CSV files and the chart (created).
     days
-        Horizon (1..28).
+        Horizon (1..90).
     level
         Interval level shown per zone.
     plan_quantile
@@ -166,24 +211,28 @@ def run_forecast_report(
         A ready city (default: ``build_city(seed, n_customers=...)``).
     chart
         Write ``forecast.png``.
+    start
+        First forecast day (default: the day after the city's history); the
+        models learn from the days before it.
     on_stage
         Progress messages.
     """
-    if not 1 <= days <= 28:
-        raise ValueError(f"days must be within 1..28, got {days}")
+    if not 1 <= days <= MAX_DAYS:
+        raise ValueError(f"days must be within 1..{MAX_DAYS}, got {days}")
     column, levels = _columns(level, plan_quantile)
     if city is None:
         on_stage(f"building the embedded Seoul city ({n_customers:,} customer slots)")
         city = build_city(seed=seed, n_customers=n_customers)
-    start = city.end + timedelta(days=1)
+    start = start or city.end + timedelta(days=1)
     out_dir.mkdir(parents=True, exist_ok=True)
 
     on_stage(f"forecasting orders per zone for {days} days from {start.isoformat()}")
-    zones_df = zone_history(city)
+    zones_df = _cut(zone_history(city), start)
     zones = _forecast(city, zones_df, start, days, seed, None, levels)
 
     on_stage("forecasting deliveries per depot")
-    depots = _forecast(city, depot_history(city), start, days, seed, "closure", levels)
+    depots_df = _cut(depot_history(city), start)
+    depots = _forecast(city, depots_df, start, days, seed, "closure", levels)
 
     on_stage(
         f"sizing the fleet for the P{plan_quantile} demand with the routing engine"
@@ -228,7 +277,8 @@ def _forecast(
 ) -> pd.DataFrame:
     """Forecast every series of ``history`` for ``days`` days from ``start``."""
     ids = sorted(history["unique_id"].unique().tolist())
-    return _forecaster(days, seed, closure).forecast(
+    n_days = history["ds"].nunique()
+    return _forecaster(days, seed, closure, n_days).forecast(
         history, days, _future(city, ids, start, days), level=levels
     )
 
@@ -295,3 +345,64 @@ def write_chart(
         left=0.04, right=0.99, bottom=0.05, top=0.92, wspace=0.25, hspace=0.45
     )
     fig.savefig(path, dpi=100)
+
+
+def stored_report(
+    out_dir: Path,
+    spec: ForecastSpec,
+    *,
+    chart: bool = True,
+    on_stage: Callable[[str], None] = lambda _: None,
+) -> ForecastReport:
+    """Forecast the stored operation of ``spec.history`` and write the files.
+
+    The same files as :func:`run_forecast_report`, from
+    :func:`scenarios.run.forecast_stored`; depots whose fleet could not be
+    sized and series too short to forecast are in ``notes``.
+    """
+    from scenarios.run import forecast_demand
+
+    assert spec.history is not None, "a stored report needs the stored history"
+    last_share = [-1.0]
+
+    def progress(share: float, message: str) -> None:
+        if share > last_share[0]:
+            last_share[0] = share
+            on_stage(message)
+
+    result = forecast_demand(spec, progress)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lv = result.level
+    zones = pd.DataFrame(
+        {
+            "unique_id": [z.zone for z in result.zones],
+            "ds": pd.to_datetime([z.day for z in result.zones]),
+            MAIN: [z.orders for z in result.zones],
+            f"{MAIN}-lo-{lv}": [z.lo for z in result.zones],
+            f"{MAIN}-hi-{lv}": [z.hi for z in result.zones],
+        }
+    )
+    depots = pd.DataFrame([d.model_dump() for d in result.depots])
+    rows = [f.model_dump() for f in result.fleet]
+    fleet = pd.DataFrame(rows).rename(columns={"day": "ds"}) if rows else None
+    fleet = pd.DataFrame(fleet, columns=list(FLEET_COLUMNS))
+    fleet["ds"] = pd.to_datetime(fleet["ds"])
+    files = _write_csv(out_dir, {"zones": zones, "depots": depots, "fleet": fleet})
+    if chart and not zones.empty:
+        files["chart"] = out_dir / "forecast.png"
+        write_chart(files["chart"], spec.history.frames()[0], zones, lv)
+    notes = list(result.notes) + [
+        f"fleet of {u.depot or 'every depot'} not sized: {u.reason}"
+        for u in result.unsized
+    ]
+    return ForecastReport(
+        start=result.start,
+        days=result.horizon,
+        level=lv,
+        plan_quantile=result.plan_quantile,
+        zones=zones,
+        depots=depots,
+        fleet=fleet,
+        files=files,
+        notes=tuple(notes),
+    )

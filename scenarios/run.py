@@ -46,7 +46,13 @@ from routing.plan import Plan
 from routing.solver import SolveParams, choose_engine, solve
 from routing.travel import DEFAULT_SPEED_BANDS, HaversineTravel, TravelModel
 from routing.units import HOUR
-from scenarios.capacity import CapacityParams, plan_capacity
+from scenarios.capacity import (
+    FLEET_COLUMNS,
+    CapacityParams,
+    OrderSite,
+    Source,
+    plan_capacity,
+)
 from scenarios.checkout import Checkout, checkout
 from scenarios.city import (
     DEFAULT_END,
@@ -63,8 +69,10 @@ from scenarios.forecast_report import (
     city_exog,
     depot_history,
     plan_column,
+    stored_exog,
     zone_history,
 )
+from scenarios.history import WARM_UP_DAYS, DemandHistory
 from scenarios.pricing import (
     Pricing,
     TrueRetention,
@@ -83,6 +91,7 @@ __all__ = [
     "LATEST_FROM",
     "MAX_HORIZON",
     "MIN_HISTORY_DAYS",
+    "STORED_MIN_DAYS",
     "DayKpis",
     "DaySpec",
     "DemandForecast",
@@ -94,6 +103,7 @@ __all__ = [
     "Shift",
     "Shifts",
     "SimulatedDay",
+    "Unsized",
     "ZoneDay",
     "check_day",
     "city",
@@ -103,6 +113,7 @@ __all__ = [
     "planner_travel",
     "run_day",
     "simulate_day",
+    "stored_earliest_from",
 ]
 
 #: ``progress(share done in 0..1, what is happening)``.
@@ -135,6 +146,12 @@ ETA_WARMUP_DAYS = 2
 #: is too short for this many windows of the horizon).
 MAX_WINDOWS = 8
 MIN_WINDOWS = 2
+#: Days of a stored history a forecast learns from at least (before its
+#: calibration windows); a zone or depot with fewer is left out, by name.
+STORED_MIN_DAYS = 28
+#: Days after the stored history's last order a forecast may start at most:
+#: the days between are forecast too, and the further out, the less sure.
+MAX_GAP_DAYS = 31
 
 
 def _quiet(_share: float, _message: str) -> None:
@@ -620,26 +637,71 @@ def earliest_from(horizon: int) -> dt.date:
     return DEFAULT_START + dt.timedelta(days=days)
 
 
-class ForecastSpec(FrozenModel):
-    """A demand forecast on the embedded city's history.
+def stored_earliest_from(history: DemandHistory, horizon: int) -> dt.date:
+    """The earliest first forecast day of a stored history for ``horizon`` days.
 
-    ``start`` (``"from"`` in JSON) is the first forecast day: the history
-    before it is what the models learn from (default: the day after the
-    whole history). ``total_orders`` of the result sums the reported zones.
+    The depot counts start a week in (:data:`~scenarios.history.WARM_UP_DAYS`);
+    then :data:`STORED_MIN_DAYS` days to learn from plus the calibration
+    windows.
+    """
+    days = WARM_UP_DAYS + STORED_MIN_DAYS + MIN_WINDOWS * horizon
+    return history.first + dt.timedelta(days=days)
+
+
+def _stored_start(
+    history: DemandHistory, value: dt.date | None, horizon: int
+) -> dt.date:
+    """``value`` (default: the day after the stored history), checked."""
+    last = history.last
+    value = value or last + dt.timedelta(days=1)
+    gap = max(0, (value - last).days - 1)
+    first = stored_earliest_from(history, horizon + gap)
+    latest = last + dt.timedelta(days=1 + MAX_GAP_DAYS)
+    span = f"the stored history runs {history.first} .. {last}"
+    if value > latest:
+        raise ValueError(
+            f"must be at most {MAX_GAP_DAYS} days after the stored history "
+            f"(by {latest}): {span}; import newer orders"
+        )
+    if value < first:
+        raise ValueError(
+            f"too little history before {value} for a {horizon}-day horizon: "
+            f"{span}, and the first forecast day must be on or after {first} "
+            f"({STORED_MIN_DAYS} days to learn from plus {MIN_WINDOWS} "
+            "horizons to calibrate the intervals, after a week of warm-up)"
+        )
+    return value
+
+
+class ForecastSpec(FrozenModel):
+    """A demand forecast on the embedded city's history, or on a stored one.
+
+    ``history`` (set by the service from its stored orders; None: the
+    embedded city) is what the models learn from. ``start`` (``"from"`` in
+    JSON) is the first forecast day: the history before it is used (default:
+    the day after the whole history). ``total_orders`` of the result sums
+    the reported zones.
     """
 
     model_config = ConfigDict(populate_by_name=True)
 
+    history: DemandHistory | None = Field(
+        default=None,
+        description="the stored operation's daily counts (None: the embedded city)",
+    )
     horizon: Whole = Field(ge=1, le=MAX_HORIZON, description="days to forecast")
     zones: tuple[str, ...] | None = Field(
         default=None,
         min_length=1,
         max_length=100,
-        description="districts to report (default: all 25)",
+        description="zones to report (default: all; the embedded city's 25 districts)",
     )
     model: Literal["lightgbm", "seasonal_naive"] = "lightgbm"
-    start: dt.date = Field(
-        default=LATEST_FROM, alias="from", description="first forecast day"
+    start: dt.date | None = Field(
+        default=None,
+        alias="from",
+        validate_default=True,
+        description="first forecast day (default: the day after the history)",
     )
     level: Whole = Field(default=80, ge=1, le=99, description="interval level, %")
     plan_quantile: Whole = Field(
@@ -658,28 +720,48 @@ class ForecastSpec(FrozenModel):
 
     @field_validator("zones")
     @classmethod
-    def _known_zones(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    def _known_zones(
+        cls, value: tuple[str, ...] | None, info: ValidationInfo
+    ) -> tuple[str, ...] | None:
         if value is None:
             return None
-        known = {d.name for d in DISTRICTS}
+        history = info.data.get("history")
+        known = (
+            set(history.zone_names())
+            if isinstance(history, DemandHistory)
+            else {d.name for d in DISTRICTS}
+        )
         unknown = [z for z in value if z not in known]
         if unknown:
+            names = sorted(known)
+            more = f" and {len(names) - 30} more" if len(names) > 30 else ""
             raise ValueError(
-                f"unknown zone {unknown[0]!r}; zones are {', '.join(sorted(known))}"
+                f"unknown zone {unknown[0]!r}; zones are {', '.join(names[:30])}{more}"
             )
         return tuple(dict.fromkeys(value))
 
     @field_validator("start")
     @classmethod
-    def _enough_history(cls, value: dt.date, info: ValidationInfo) -> dt.date:
+    def _enough_history(cls, value: dt.date | None, info: ValidationInfo) -> dt.date:
         horizon = info.data.get("horizon")
-        first = earliest_from(horizon if isinstance(horizon, int) else 1)
+        days = horizon if isinstance(horizon, int) else 1
+        history = info.data.get("history")
+        if isinstance(history, DemandHistory):
+            return _stored_start(history, value, days)
+        value = value or LATEST_FROM
+        first = earliest_from(days)
         if not first <= value <= LATEST_FROM:
             raise ValueError(
                 f"must be within {first} .. {LATEST_FROM}"
                 + (f" for a {horizon}-day horizon" if horizon else "")
             )
         return value
+
+    @property
+    def first_day(self) -> dt.date:
+        """The first forecast day (``start``, filled in by validation)."""
+        assert self.start is not None
+        return self.start
 
 
 class ZoneDay(FrozenModel):
@@ -721,6 +803,13 @@ class FleetDay(FrozenModel):
     )
 
 
+class Unsized(FrozenModel):
+    """A depot (None: every depot) whose fleet was not sized, and why."""
+
+    depot: str | None
+    reason: str
+
+
 class DemandForecast(FrozenModel):
     """A demand forecast with its intervals and the fleet it needs.
 
@@ -737,6 +826,16 @@ class DemandForecast(FrozenModel):
     zones: tuple[ZoneDay, ...]
     depots: tuple[DepotDay, ...]
     fleet: tuple[FleetDay, ...]
+    source: Literal["embedded", "stored"] = Field(
+        default="embedded",
+        description="what was forecast: the embedded city, or the stored history",
+    )
+    unsized: tuple[Unsized, ...] = Field(
+        default=(), description="depots whose fleet was not sized, and why"
+    )
+    notes: tuple[str, ...] = Field(
+        default=(), description="series left out of the forecast, and why"
+    )
 
 
 def _models(model: str, horizon: int, windows: int, seed: int) -> list[Model]:
@@ -750,13 +849,13 @@ def _models(model: str, horizon: int, windows: int, seed: int) -> list[Model]:
 
 def _forecast(
     history: pd.DataFrame,
-    town: City,
+    exog: pd.DataFrame,
     spec: ForecastSpec,
     levels: list[int],
     closed_col: str | None,
 ) -> pd.DataFrame:
-    """Forecast ``spec.horizon`` days after ``history`` (which ends before start)."""
-    h = spec.horizon
+    """Forecast the days of ``exog`` (which start the day after ``history``)."""
+    h = len(exog)
     days = history["ds"].nunique()
     windows = max(MIN_WINDOWS, min(MAX_WINDOWS, (days - MIN_HISTORY_DAYS) // h))
     conformal = ConformalIntervals(h=h, n_windows=windows, refit=False)
@@ -765,7 +864,6 @@ def _forecast(
         fallback_model=LogLinear(prediction_intervals=conformal),
         closed_col=closed_col,
     )
-    exog = city_exog(town, spec.start, spec.start + dt.timedelta(days=h - 1))
     ids = sorted(history["unique_id"].unique().tolist())
     future = pd.DataFrame({"unique_id": np.repeat(ids, h)})
     future["ds"] = np.tile(exog["ds"].to_numpy(), len(ids))
@@ -783,8 +881,30 @@ def _num(value: object) -> float:
     return round(number, 2) if math.isfinite(number) else 0.0
 
 
+@dataclass(frozen=True)
+class _Columns:
+    """The output columns of a forecast: point, interval ends, planned quantile."""
+
+    alias: str
+    lo: str
+    hi: str
+    plan: str
+    levels: list[int]
+
+    @classmethod
+    def of(cls, spec: ForecastSpec) -> _Columns:
+        alias = FORECAST_MODELS[spec.model]
+        column, plan_level = plan_column(spec.plan_quantile, alias)
+        levels = sorted({spec.level} | ({plan_level} if plan_level else set()))
+        lo, hi = f"{alias}-lo-{spec.level}", f"{alias}-hi-{spec.level}"
+        return cls(alias, lo, hi, column, levels)
+
+
 def forecast_demand(spec: ForecastSpec, progress: Progress = _quiet) -> DemandForecast:
-    """Forecast the city's zones and depots and size the fleet.
+    """Forecast the zones and depots and size the fleet.
+
+    On the embedded city, or on ``spec.history`` (the stored operation)
+    when given (:func:`forecast_stored`).
 
     Parameters
     ----------
@@ -797,53 +917,188 @@ def forecast_demand(spec: ForecastSpec, progress: Progress = _quiet) -> DemandFo
     -------
     DemandForecast
     """
-    alias = FORECAST_MODELS[spec.model]
-    column, plan_level = plan_column(spec.plan_quantile, alias)
-    levels = sorted({spec.level} | ({plan_level} if plan_level else set()))
-    lo, hi = f"{alias}-lo-{spec.level}", f"{alias}-hi-{spec.level}"
-
-    progress(0.0, "building the embedded city")
-    town = city(spec.seed, spec.customers)
+    if spec.history is not None:
+        return forecast_stored(spec, spec.history, progress)
+    cols = _Columns.of(spec)
+    start = spec.first_day
+    town = _town(spec, progress)
+    exog = city_exog(town, start, _last_day(spec))
 
     progress(0.1, f"forecasting orders per zone for {spec.horizon} days")
-    zones = _forecast(_before(zone_history(town), spec.start), town, spec, levels, None)
+    zones = _forecast(_before(zone_history(town), start), exog, spec, cols.levels, None)
     if spec.zones is not None:
         zones = zones[zones["unique_id"].isin(spec.zones)]
 
     progress(0.4, "forecasting deliveries per depot")
     depots = _forecast(
-        _before(depot_history(town), spec.start), town, spec, levels, "closure"
+        _before(depot_history(town), start), exog, spec, cols.levels, "closure"
     )
 
     progress(0.6, f"sizing the fleet for the P{spec.plan_quantile} demand")
-    demand = depots[["unique_id", "ds", column]].rename(columns={column: "orders"})
+    demand = depots[["unique_id", "ds", cols.plan]].rename(
+        columns={cols.plan: "orders"}
+    )
     fleet = _size_fleet(town, demand, spec, progress)
     progress(1.0, "done")
+    return _result(spec, cols, zones, depots, fleet)
 
+
+def _town(spec: ForecastSpec, progress: Progress) -> City:
+    progress(0.0, "building the embedded city")
+    return city(spec.seed, spec.customers)
+
+
+def _last_day(spec: ForecastSpec) -> dt.date:
+    return spec.first_day + dt.timedelta(days=spec.horizon - 1)
+
+
+def _result(
+    spec: ForecastSpec,
+    cols: _Columns,
+    zones: pd.DataFrame,
+    depots: pd.DataFrame,
+    fleet: pd.DataFrame,
+    **extra: object,
+) -> DemandForecast:
     return DemandForecast(
-        start=spec.start,
+        start=spec.first_day,
         horizon=spec.horizon,
         model=spec.model,
         level=spec.level,
         plan_quantile=spec.plan_quantile,
-        total_orders=_num(zones[alias].sum()),
+        total_orders=_num(zones[cols.alias].sum()),
         zones=tuple(
             ZoneDay(
                 zone=str(r["unique_id"]),
                 day=r["ds"].date(),
-                orders=_num(r[alias]),
-                lo=_num(r[lo]),
-                hi=_num(r[hi]),
+                orders=_num(r[cols.alias]),
+                lo=_num(r[cols.lo]),
+                hi=_num(r[cols.hi]),
             )
             for _, r in zones.sort_values(["unique_id", "ds"]).iterrows()
         ),
-        depots=_depot_days(depots, alias, lo, hi, column),
+        depots=_depot_days(depots, cols.alias, cols.lo, cols.hi, cols.plan),
         fleet=_fleet_days(fleet),
+        **extra,
     )
 
 
+# -- the stored operation -------------------------------------------------------
+
+
+def _usable(
+    frame: pd.DataFrame, cutoff: dt.date, what: str
+) -> tuple[pd.DataFrame, list[str]]:
+    """The series of ``frame`` before ``cutoff`` with enough days, and notes
+    naming the ones left out."""
+    frame = _before(frame, cutoff)
+    days = frame.groupby("unique_id")["ds"].nunique()
+    short = days[days < STORED_MIN_DAYS]
+    notes = [
+        f"{what} {name}: {int(n)} days of history before {cutoff}, "
+        f"{STORED_MIN_DAYS} needed; not forecast"
+        for name, n in short.items()
+    ]
+    return frame[~frame["unique_id"].isin(short.index)], notes
+
+
+def _stored_series(
+    frame: pd.DataFrame,
+    spec: ForecastSpec,
+    cols: _Columns,
+    cutoff: dt.date,
+    what: str,
+    closed_col: str | None,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Forecast the stored series from ``cutoff`` to the last day; keep the
+    days from the start on."""
+    history, notes = _usable(frame, cutoff, what)
+    if history.empty:
+        return pd.DataFrame(columns=["unique_id", "ds", cols.alias]), notes
+    first = history["ds"].min().date()
+    own = spec.history.calendar if spec.history is not None else ()
+    exog = stored_exog(first, _last_day(spec), own)
+    history = history.merge(exog, on="ds", how="left")
+    future = exog[exog["ds"] >= pd.Timestamp(cutoff)].reset_index(drop=True)
+    out = _forecast(history, future, spec, cols.levels, closed_col)
+    return out[out["ds"] >= pd.Timestamp(spec.first_day)], notes
+
+
+def forecast_stored(
+    spec: ForecastSpec, history: DemandHistory, progress: Progress = _quiet
+) -> DemandForecast:
+    """Forecast the stored operation: orders per zone, deliveries per depot.
+
+    The models learn from the days before ``spec.start`` (or before the
+    history's end: the days between are forecast too). Calendar columns
+    come from the default retail calendar. The fleet is sized at the
+    stored depots from the stops they delivered to; depots that cannot be
+    sized are listed in ``unsized``.
+    """
+    cols = _Columns.of(spec)
+    cutoff = min(spec.first_day, history.last + dt.timedelta(days=1))
+    zone_frame, depot_frame = history.frames()
+
+    progress(0.1, f"forecasting stored orders per zone for {spec.horizon} days")
+    zones, notes = _stored_series(zone_frame, spec, cols, cutoff, "zone", None)
+    if spec.zones is not None:
+        zones = zones[zones["unique_id"].isin(spec.zones)]
+
+    progress(0.4, "forecasting stored deliveries per depot")
+    depots, more = _stored_series(depot_frame, spec, cols, cutoff, "depot", "closure")
+
+    progress(0.6, f"sizing the fleet for the P{spec.plan_quantile} demand")
+    fleet, unsized = _size_stored(history, depots, cols, spec, progress)
+    progress(1.0, "done")
+    return _result(
+        spec,
+        cols,
+        zones,
+        depots,
+        fleet,
+        source="stored",
+        unsized=tuple(unsized),
+        notes=tuple(notes + more),
+    )
+
+
+def _size_stored(
+    history: DemandHistory,
+    depots: pd.DataFrame,
+    cols: _Columns,
+    spec: ForecastSpec,
+    progress: Progress,
+) -> tuple[pd.DataFrame, list[Unsized]]:
+    """The fleet of each depot that has a location and stops; the others, by name."""
+    empty = pd.DataFrame(columns=list(FLEET_COLUMNS))
+    if history.unsized is not None:
+        return empty, [Unsized(depot=None, reason=history.unsized)]
+    sites = {s.depot.id: s for s in history.sites}
+    unsized = []
+    for name in sorted(depots["unique_id"].unique().tolist()):
+        if name not in sites:
+            reason = "not a depot stored in the service (PUT /v1/depots)"
+        elif not sites[name].stops:
+            reason = "no delivered order of the history has a location (lat, lon)"
+        else:
+            continue
+        unsized.append(Unsized(depot=str(name), reason=reason))
+    sized = {s for s in sites if s not in {u.depot for u in unsized}}
+    demand = depots[depots["unique_id"].isin(sized)]
+    if demand.empty:
+        return empty, unsized
+    demand = demand[["unique_id", "ds", cols.plan]].rename(
+        columns={cols.plan: "orders"}
+    )
+    site = OrderSite(
+        depots=tuple(s.depot for s in history.sites),
+        stops={s.depot.id: s.stops for s in history.sites},
+    )
+    return _size_fleet(site, demand, spec, progress), unsized
+
+
 def _size_fleet(
-    town: City, demand: pd.DataFrame, spec: ForecastSpec, progress: Progress
+    town: Source, demand: pd.DataFrame, spec: ForecastSpec, progress: Progress
 ) -> pd.DataFrame:
     """Plan each depot's fleet for ``demand``, reporting depot by depot."""
     n_depots = max(1, demand["unique_id"].nunique())

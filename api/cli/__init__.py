@@ -13,6 +13,7 @@ from api.cli.bench_routing import bench_routing_command
 from api.cli.bench_travel import bench_travel_command
 from api.cli.demo import demo_command
 from api.cli.forecast import forecast_command
+from api.cli.history import history_app
 from api.cli.live import plan_large_command, reoptimize_command, slots_command
 from api.cli.plan import plan_command
 from api.cli.replay import replay_command
@@ -58,6 +59,7 @@ app.command("ingest-mqtt")(ingest_mqtt_command)
 app.command("dead-letters")(dead_letters_command)
 app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
+app.add_typer(history_app, name="history")
 app.command("demo")(demo_command)
 
 

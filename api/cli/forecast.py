@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from scenarios.forecast_report import ForecastReport
+    from scenarios.history import DemandHistory
 
 __all__ = ["fleet_table", "forecast_command", "zone_table"]
 
@@ -86,7 +88,15 @@ def fleet_table(report: ForecastReport) -> Table:
 
 
 def forecast_command(
-    days: Annotated[int, typer.Option(min=1, max=28, help="days ahead")] = 28,
+    days: Annotated[int, typer.Option(min=1, max=90, help="days ahead")] = 28,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            metavar="YYYY-MM-DD",
+            help="first forecast day [default: tomorrow in the deployment's "
+            "timezone with a stored history; the day after the embedded city's]",
+        ),
+    ] = None,
     level: Annotated[
         int, typer.Option(min=1, max=99, help="interval level shown, percent")
     ] = 80,
@@ -109,30 +119,38 @@ def forecast_command(
         float, typer.Option(min=0.1, help="seconds of route search per fleet solve")
     ] = 1.0,
 ) -> None:
-    """Forecast the embedded city's zones and size the fleet with the routing engine."""
-    from scenarios.city import DISTRICTS
-    from scenarios.forecast_report import MAIN, plan_column
+    """Forecast the zones and size the fleet with the routing engine.
+
+    The orders stored in the service's database (milepost history import)
+    when there are any, else the embedded city's.
+    """
+    from scenarios.forecast_report import plan_column
 
     try:
         plan_column(plan_quantile)
     except ValueError as exc:
         raise _error(f"--plan-quantile: {exc}") from None
-    known = sorted(d.name for d in DISTRICTS)
-    chosen = [z.strip() for item in (zone or []) for z in item.split(",") if z.strip()]
-    unknown = [z for z in chosen if z not in known]
-    if unknown:
-        raise _error(
-            f"--zone: unknown {', '.join(unknown)}; zones are {', '.join(known)}"
-        )
-    report = _report(
-        out_dir,
-        days=days,
-        level=level,
-        plan_quantile=plan_quantile,
-        seed=seed,
-        n_customers=customers,
-        time_limit=time_limit,
-    )
+    first = _start(start)
+    stored = _stored_history(seed)
+    chosen = _zones(zone, None if stored is None else stored.zone_names())
+    options = {
+        "days": days,
+        "level": level,
+        "plan_quantile": plan_quantile,
+        "seed": seed,
+        "time_limit": time_limit,
+    }
+    if stored is None:
+        report = _report(out_dir, start=first, n_customers=customers, **options)
+    else:
+        report = _stored_report(out_dir, stored, first, **options)
+    _print_report(report, chosen)
+
+
+def _print_report(report: ForecastReport, chosen: list[str]) -> None:
+    """The zones (``chosen``, else the 5 busiest), the fleet, notes, files."""
+    from scenarios.forecast_report import MAIN
+
     if not chosen:
         totals = report.zones.groupby("unique_id")[MAIN].sum()
         chosen = totals.sort_values(ascending=False).index[:5].tolist()
@@ -140,22 +158,138 @@ def forecast_command(
     skill = _skill(report)
     if skill is not None:
         out.print(skill, highlight=False)
-    out.print(fleet_table(report))
+    if not report.fleet.empty:
+        out.print(fleet_table(report))
+    for note in report.notes:
+        out.print(f"note: {note}", highlight=False, soft_wrap=True)
     for name, path in report.files.items():
         out.print(f"{name:>7}: {path}")
 
 
+def _start(value: str | None) -> dt.date | None:
+    """``--start`` as a date, or exit 2."""
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise _error(f"--start: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _zones(zone: list[str] | None, known: list[str] | None) -> list[str]:
+    """The ``--zone`` values (comma-separated or repeated), each known, or exit 2."""
+    from scenarios.city import DISTRICTS
+
+    names = known if known is not None else sorted(d.name for d in DISTRICTS)
+    chosen = [z.strip() for item in (zone or []) for z in item.split(",") if z.strip()]
+    unknown = [z for z in chosen if z not in names]
+    if unknown:
+        raise _error(
+            f"--zone: unknown {', '.join(unknown)}; zones are {', '.join(names)}"
+        )
+    return chosen
+
+
+def _stored_history(seed: int) -> DemandHistory | None:
+    """The stored orders counted per day, or None: no database file, no
+    history table (an older schema) or no rows. Never creates a database."""
+    from sqlalchemy import inspect
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from api.db.engine import make_engine, make_sessionmaker
+    from api.services.history import deployment_timezone, stored_demand
+    from api.settings import get_settings
+
+    url = get_settings().database_url
+    parsed = make_url(url)
+    if (
+        parsed.get_backend_name() == "sqlite"
+        and not Path(parsed.database or "").is_file()
+    ):
+        return None
+    engine = make_engine(url)
+    try:
+        if not inspect(engine).has_table("order_history"):
+            return None
+        with make_sessionmaker(engine)() as session:
+            return stored_demand(session, deployment_timezone(), seed=seed)
+    except SQLAlchemyError as exc:
+        raise _error(
+            f"cannot read the stored history at {parsed.render_as_string()}: "
+            f"{str(exc).splitlines()[0]} (unset MILEPOST_DATABASE_URL to forecast "
+            "the embedded city)"
+        ) from None
+    finally:
+        engine.dispose()
+
+
 def _report(out_dir: Path, **options: Any) -> ForecastReport:
-    """The forecast report, or exit 1 naming the depot level that got no plan."""
+    """The embedded city's report; exit 2 when --start is out of its history,
+    exit 1 naming the depot level that got no plan."""
     from routing.solver import NoPlanFound
     from scenarios.capacity import LevelUnplanned
     from scenarios.forecast_report import run_forecast_report
+    from scenarios.run import LATEST_FROM, earliest_from
+
+    start = options["start"]
+    if start is not None:
+        first, last = earliest_from(options["days"]), LATEST_FROM
+        if not first <= start <= last:
+            raise _error(
+                f"--start: the embedded city's forecast starts within {first} .. "
+                f"{last} for {options['days']} days (import your own orders "
+                "with milepost history import to forecast other dates)"
+            )
 
     try:
         return run_forecast_report(
             out_dir,
             on_stage=lambda text: console.print(f"[dim]-[/] {text}"),
             **options,
+        )
+    except (LevelUnplanned, NoPlanFound) as exc:
+        raise no_plan(exc) from None
+
+
+def _stored_report(
+    out_dir: Path, stored: DemandHistory, first: dt.date | None, **options: Any
+) -> ForecastReport:
+    """The stored operation's report; exit 2 naming --start or --days when the
+    history does not allow them, exit 1 when a depot level got no plan."""
+    from pydantic import ValidationError
+
+    from api.services.history import deployment_timezone, tomorrow
+    from routing.solver import NoPlanFound
+    from scenarios.capacity import LevelUnplanned
+    from scenarios.forecast_report import stored_report
+    from scenarios.run import ForecastSpec
+
+    try:
+        spec = ForecastSpec.model_validate(
+            {
+                "history": stored,
+                "horizon": options["days"],
+                "from": first or tomorrow(deployment_timezone()),
+                "level": options["level"],
+                "plan_quantile": options["plan_quantile"],
+                "seed": options["seed"],
+                "time_limit": options["time_limit"],
+            }
+        )
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        option = {"from": "--start", "horizon": "--days"}.get(
+            str(err["loc"][0]), f"--{str(err['loc'][0]).replace('_', '-')}"
+        )
+        raise _error(f"{option}: {err['msg'].removeprefix('Value error, ')}") from None
+    console.print(
+        f"[dim]-[/] the stored history: {stored.first} .. {stored.last}, "
+        f"{len(stored.zones)} zones"
+    )
+    try:
+        return stored_report(
+            out_dir, spec, on_stage=lambda text: console.print(f"[dim]-[/] {text}")
         )
     except (LevelUnplanned, NoPlanFound) as exc:
         raise no_plan(exc) from None

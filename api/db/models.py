@@ -44,6 +44,11 @@ class ApiKey(Base):
 # --- the other resources, one module each (imported so that Base.metadata and
 # the migration check see every table) -----------------------------------------
 
-from api.db import tables_dispatch, tables_jobs, tables_tracking  # noqa: E402
+from api.db import (  # noqa: E402
+    tables_dispatch,
+    tables_history,
+    tables_jobs,
+    tables_tracking,
+)
 
-_ = (tables_dispatch, tables_jobs, tables_tracking)
+_ = (tables_dispatch, tables_history, tables_jobs, tables_tracking)

@@ -15,6 +15,7 @@ from api.routes import (
     events,
     exceptions,
     forecasts,
+    history,
     jobs,
     keys,
     metrics,
@@ -36,6 +37,8 @@ api_router.include_router(depots.router)
 api_router.include_router(events.router)
 api_router.include_router(exceptions.router)
 api_router.include_router(forecasts.router)
+api_router.include_router(history.router)
+api_router.include_router(history.calendar_router)
 api_router.include_router(jobs.router)
 api_router.include_router(keys.router)
 api_router.include_router(metrics.router)

@@ -35,6 +35,7 @@ from api.services.forecasts import (
     ForecastRuns,
     ZonesHistory,
 )
+from api.services.history import deployment_timezone, tomorrow
 from scenarios.run import LATEST_FROM
 
 __all__ = ["router"]
@@ -50,18 +51,32 @@ Zones = Annotated[list[str] | None, Query(max_length=100)]
 @router.get("/history", response_model=ZonesHistory, responses=problem_responses(422))
 def read_history(
     history: CityHistoryDep,
+    session: SessionDep,
     _: Planner,
     zone: Zones = None,
-    until: dt.date = LATEST_FROM,
+    until: Annotated[
+        dt.date | None,
+        Query(
+            description="default: tomorrow (stored history) or the embedded "
+            f"city's {LATEST_FROM}"
+        ),
+    ] = None,
     days: Annotated[int, Query(ge=1, le=730)] = 56,
 ) -> ZonesHistory:
-    """Orders per zone and day of the embedded city for the ``days`` before ``until``.
+    """Orders per zone and day for the ``days`` before ``until``.
 
-    The history a forecast of the default city (seed and customers left
-    out) learns from. Only that city: building another one takes seconds and
-    hundreds of megabytes, which is a job's work, not a read's.
+    The history a forecast learns from: the stored orders (``POST
+    /v1/history``) when there are any, else the embedded city's default
+    (seed and customers left out; building another city takes seconds and
+    hundreds of megabytes, which is a job's work, not a read's).
     """
-    return history.read(zones=zone, until=until, days=days)
+    tz = deployment_timezone()
+    stored = forecasts.stored_zones(session, tz)
+    if stored is None:
+        return history.read(zones=zone, until=until or LATEST_FROM, days=days)
+    return forecasts.read_zones(
+        stored, zones=zone, until=until or tomorrow(tz), days=days
+    )
 
 
 @router.get("", response_model=ForecastRuns, responses=problem_responses(422))
@@ -89,8 +104,15 @@ def create_forecast(
     queue: JobQueueDep,
     _: Planner,
 ) -> JobPublic:
-    """Queue a demand forecast with intervals and the fleet it needs."""
-    job = forecasts.create_forecast(session, queue=queue, request=body)
+    """Queue a demand forecast with intervals and the fleet it needs.
+
+    It runs on the stored history (``POST /v1/history``) when there is one,
+    from ``from`` (default: tomorrow in the deployment's timezone), else on
+    the embedded city; ``result.source`` says which.
+    """
+    job = forecasts.create_forecast(
+        session, queue=queue, request=body, tz=deployment_timezone()
+    )
     return located(response, job)
 
 

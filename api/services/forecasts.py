@@ -13,14 +13,24 @@ import threading
 from typing import TypeVar
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy.orm import Session
 
 from api.db import jobs as job_rows
 from api.jobs.kinds import JobKind, MalformedJob
 from api.jobs.payloads import Comparison, DemandForecast, ForecastSpec, ScenarioPayload
 from api.jobs.queue import JobPublic, JobQueue
-from api.services.errors import FieldError, Invalid, NotFound
+from api.services.errors import FieldError, Invalid, NotFound, validation_errors
+from api.services.history import stored_demand, tomorrow
 from scenarios.forecast_report import zone_history
 from scenarios.run import city
 from scenarios.spec import LIBRARY, Scenario, load_scenario
@@ -43,11 +53,14 @@ __all__ = [
     "ZonesHistory",
     "create_forecast",
     "create_scenario",
+    "forecast_spec",
     "list_forecasts",
     "list_scenarios",
     "read_forecast",
     "read_library",
     "read_scenario",
+    "read_zones",
+    "stored_zones",
 ]
 
 P = TypeVar("P", bound=BaseModel)
@@ -58,7 +71,34 @@ MAX_SCENARIO_DAYS = 200
 
 
 class ForecastCreate(ForecastSpec):
-    """A forecast to run: ``horizon`` days from ``from`` for the chosen zones."""
+    """A forecast to run: ``horizon`` days from ``from`` for the chosen zones.
+
+    Its zones and first day are checked when it is queued, against the
+    history it runs on: the stored one (``from`` defaults to tomorrow in
+    the deployment's timezone), else the embedded city's.
+    """
+
+    history: SkipJsonSchema[None] = Field(
+        default=None, description="set by the service, never by a client"
+    )
+
+    @field_validator("zones")
+    @classmethod
+    def _known_zones(
+        cls,
+        value: tuple[str, ...] | None,
+        info: ValidationInfo,  # noqa: ARG003 (the parent's signature)
+    ) -> tuple[str, ...] | None:
+        return value  # checked when queued, against the history used
+
+    @field_validator("start")
+    @classmethod
+    def _enough_history(  # type: ignore[override] # None: the source's default
+        cls,
+        value: dt.date | None,
+        info: ValidationInfo,  # noqa: ARG003 (the parent's signature)
+    ) -> dt.date | None:
+        return value  # checked when queued, against the history used
 
 
 class ForecastJobPublic(JobPublic):
@@ -161,7 +201,7 @@ class ZoneHistory(BaseModel):
 
 
 class ZonesHistory(BaseModel):
-    """Daily orders per zone of the embedded city, up to the day before ``until``."""
+    """Daily orders per zone (stored, else the embedded city's) before ``until``."""
 
     until: dt.date
     zones: list[ZoneHistory]
@@ -181,11 +221,34 @@ def _followed(
     return queue.public(row), result
 
 
+def forecast_spec(
+    session: Session, request: ForecastCreate, tz: dt.tzinfo
+) -> ForecastSpec:
+    """The forecast ``request`` asks for, on the stored history when there is
+    one (default start: tomorrow in ``tz``), else on the embedded city.
+
+    Raises
+    ------
+    Invalid
+        Naming ``body.zones`` or ``body.from`` when they do not fit that
+        history.
+    """
+    history = stored_demand(session, tz, seed=request.seed)
+    data = request.model_dump(by_alias=True, exclude={"history"})
+    if history is not None and request.start is None:
+        data["from"] = tomorrow(tz)
+    try:
+        return ForecastSpec.model_validate({**data, "history": history})
+    except ValidationError as exc:
+        raise Invalid(validation_errors(exc, "body")) from None
+
+
 def create_forecast(
-    session: Session, *, queue: JobQueue, request: ForecastCreate
+    session: Session, *, queue: JobQueue, request: ForecastCreate, tz: dt.tzinfo
 ) -> JobPublic:
     """Queue a demand forecast with intervals and the fleet it needs."""
-    return queue.public(queue.submit(session, queue.kinds.forecast, request))
+    spec = forecast_spec(session, request, tz)
+    return queue.public(queue.submit(session, queue.kinds.forecast, spec))
 
 
 def read_forecast(
@@ -313,27 +376,49 @@ class CityHistory:
         self, *, zones: list[str] | None, until: dt.date, days: int
     ) -> ZonesHistory:
         """Orders per zone and day for the ``days`` before ``until``."""
-        history = self.frame()
-        if zones is not None:
-            unknown = sorted(set(zones) - set(history["unique_id"]))
-            if unknown:
-                raise Invalid(
-                    [
-                        FieldError(field="query.zone", reason=f"no zone {n}")
-                        for n in unknown
-                    ]
-                )
-            history = history[history["unique_id"].isin(zones)]
-        ds = history["ds"].dt.date
-        history = history[(ds >= until - dt.timedelta(days=days)) & (ds < until)]
-        out = [
-            ZoneHistory(
-                zone=str(name),
-                days=[
-                    HistoryDay(day=d.date(), orders=int(y))
-                    for d, y in zip(group["ds"], group["y"], strict=True)
-                ],
+        return read_zones(self.frame(), zones=zones, until=until, days=days)
+
+
+def stored_zones(session: Session, tz: dt.tzinfo) -> pd.DataFrame | None:
+    """The stored orders per zone and day (``unique_id, ds, y``); None while
+    no history is stored."""
+    history = stored_demand(session, tz, seed=0)
+    return None if history is None else history.frames()[0]
+
+
+def read_zones(
+    history: pd.DataFrame, *, zones: list[str] | None, until: dt.date, days: int
+) -> ZonesHistory:
+    """Orders per zone and day of ``history`` for the ``days`` before ``until``.
+
+    Raises
+    ------
+    Invalid
+        Naming ``query.zone`` for a zone the history does not have.
+    """
+    if zones is not None:
+        unknown = sorted(set(zones) - set(history["unique_id"]))
+        if unknown:
+            raise Invalid(
+                [FieldError(field="query.zone", reason=f"no zone {n}") for n in unknown]
             )
-            for name, group in history.sort_values("ds").groupby("unique_id", sort=True)
-        ]
-        return ZonesHistory(until=until, zones=out)
+        history = history[history["unique_id"].isin(zones)]
+    names = sorted(history["unique_id"].astype(str).unique().tolist())
+    ds = history["ds"].dt.date
+    history = history[(ds >= until - dt.timedelta(days=days)) & (ds < until)]
+    groups = dict(list(history.sort_values("ds").groupby("unique_id", sort=True)))
+    # Every zone, even one with no day in the window (a stored history that
+    # ended before it): the zones are what a client chooses from.
+    out = [
+        ZoneHistory(
+            zone=name,
+            days=[
+                HistoryDay(day=d.date(), orders=int(y))
+                for d, y in zip(group["ds"], group["y"], strict=True)
+            ]
+            if (group := groups.get(name)) is not None
+            else [],
+        )
+        for name in names
+    ]
+    return ZonesHistory(until=until, zones=out)

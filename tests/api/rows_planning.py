@@ -1,4 +1,4 @@
-"""Role-matrix rows for the slots, forecasts, scenarios and retention routes."""
+"""Role-matrix rows for the slots, forecasts, history, scenarios, retention."""
 
 from __future__ import annotations
 
@@ -18,6 +18,10 @@ ROWS: dict[tuple[str, str], Case] = {
     ("GET", "/v1/forecasts/{job_id}"): case(Role.planner, job_id="no-such-job"),
     ("GET", "/v1/forecasts/history"): case(Role.planner),
     ("GET", "/v1/forecasts"): case(Role.planner),
+    ("POST", "/v1/history"): case(Role.planner),
+    ("GET", "/v1/history"): case(Role.planner),
+    ("PUT", "/v1/calendar"): case(Role.planner),
+    ("GET", "/v1/calendar"): case(Role.planner),
     ("GET", "/v1/scenarios"): case(Role.planner),
     ("GET", "/v1/scenarios/library"): case(Role.planner),
     ("POST", "/v1/scenarios"): case(

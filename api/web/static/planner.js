@@ -1,17 +1,19 @@
 // The planner view: zone forecasts with their intervals against the history
 // they learn from, scenario comparisons of library scenarios (KPI table and
 // charts with error bars), and the earlier runs of both, to open again.
-import { api, apiKey, el, follow, setApiKey } from "/static/common.js";
+import { ApiError, api, apiKey, el, follow, setApiKey } from "/static/common.js";
 
 const Chart = window.Chart;
 const $ = (id) => document.getElementById(id);
 const forecastCharts = [];
 const scenarioCharts = [];
 
-// Where a forecast's history and jobs come from, by the "Data" select. Only
-// the embedded city today; a stored operation would add its own entry.
+// Where a forecast's history and jobs come from, by the "Data" select. The
+// service forecasts the stored history when there is one, else the embedded
+// city; the select shows which (GET /v1/history says).
 const SOURCES = {
   city: { history: "/v1/forecasts/history", forecasts: "/v1/forecasts" },
+  stored: { history: "/v1/forecasts/history", forecasts: "/v1/forecasts" },
 };
 
 // The library scenarios ticked when the page opens: only the weather differs,
@@ -117,20 +119,88 @@ const errorBars = {
 
 // -- loading what the page offers --------------------------------------------
 
+// The source whose zones are loaded or loading (null: none yet).
+let zonesOf = null;
+
 async function loadZones() {
-  if ($("zones").options.length) return;
-  const source = SOURCES[$("source").value];
+  const want = $("source").value;
+  if (zonesOf === want) return;
+  zonesOf = want;
+  const source = SOURCES[want];
   try {
     const got = await api("GET", `${source.history}?days=1`);
-    for (const [i, z] of got.zones.entries()) {
-      $("zones").append(el("option", { value: z.zone, selected: i < 2, text: z.zone }));
-    }
-    // The history ends the day before `until`: forecast from there on.
-    $("from").max = got.until;
+    if ($("source").value !== want) return; // the source changed meanwhile
+    $("zones").replaceChildren(...got.zones.map((z, i) => el("option", { value: z.zone, selected: i < 2, text: z.zone })));
+    // The city's history ends the day before `until`: forecast from there
+    // on. A stored history's `until` is tomorrow, the default start; any
+    // day with enough history before it is allowed.
+    $("from").max = $("source").value === "city" ? got.until : "";
     if (!$("from").value) $("from").value = got.until;
   } catch (err) {
+    zonesOf = null;
     say("forecast-status", `Zones: ${err.message}`, true);
   }
+}
+
+// -- your history -------------------------------------------------------------
+
+async function loadHistory() {
+  try {
+    const got = await api("GET", "/v1/history");
+    const stored = got.rows > 0;
+    $("history-summary").textContent = stored
+      ? `${number(got.rows, 0)} orders stored, ${got.first_day} to ${got.last_day} (${got.timezone} days), ` +
+        `${got.zones.length} zones, ${got.depots.length} depots. Forecasts run on them.`
+      : "No history stored: forecasts run on the embedded city.";
+    const want = stored ? "stored" : "city";
+    if ($("source").value !== want) {
+      $("source").replaceChildren(el("option", {
+        value: want, selected: true,
+        text: stored ? `your stored history (${number(got.rows, 0)} orders)` : "embedded city (simulated history)",
+      }));
+      $("from-hint").textContent = stored
+        ? "default: tomorrow; any day with enough history before it"
+        : "default: the day after the last day of history";
+      $("zones").replaceChildren();
+      $("from").value = "";
+    }
+  } catch (err) {
+    say("history-status", `History: ${err.message}`, true);
+  }
+  await loadZones();
+}
+
+// A file as the body of a request, with the key (api() sends JSON only).
+async function upload(method, path, file) {
+  const response = await fetch(path, {
+    method, body: file, headers: { Accept: "application/json", "X-API-Key": apiKey(), "Content-Type": "application/octet-stream" },
+  });
+  const text = await response.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = null; }
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
+function historyFormat(name) {
+  const stem = name.toLowerCase().replace(/\.gz$/, "");
+  return stem.endsWith(".csv") ? "csv" : "jsonl";
+}
+
+async function uploadHistory() {
+  const file = $("history-file").files[0];
+  if (!file) return say("history-status", "Choose a file first.", true);
+  say("history-status", `Importing ${file.name}…`);
+  const got = await upload("POST", `/v1/history?format=${historyFormat(file.name)}`, file);
+  say("history-status", `${file.name}: ${number(got.rows, 0)} orders read: ${number(got.inserted, 0)} inserted, ${number(got.updated, 0)} updated, ${number(got.unchanged, 0)} unchanged.`);
+  await loadHistory();
+}
+
+async function uploadCalendar() {
+  const file = $("calendar-file").files[0];
+  if (!file) return say("history-status", "Choose a calendar file first.", true);
+  const got = await upload("PUT", "/v1/calendar", file);
+  say("history-status", `${file.name}: ${got?.entries?.length ?? 0} calendar entries stored.`);
 }
 
 async function loadLibrary() {
@@ -198,7 +268,9 @@ async function showForecast(result, source = SOURCES.city) {
   for (const z of zones) query.append("zone", z);
   const history = await api("GET", `${source.history}?${query}`);
   drawForecasts(result, history);
-  say("forecast-status", `Forecast of ${zones.length} zones for ${result.horizon} days from ${result.start} (${result.model}, ${result.level}% intervals): ${number(result.total_orders, 0)} orders.`);
+  const left = [...(result.notes || []), ...(result.unsized || []).map((u) => `fleet of ${u.depot || "every depot"} not sized: ${u.reason}`)];
+  const of = result.source === "stored" ? "your stored history" : "the embedded city";
+  say("forecast-status", `Forecast of ${zones.length} zones for ${result.horizon} days from ${result.start} (${result.model}, ${result.level}% intervals): ${number(result.total_orders, 0)} orders, from ${of}.${left.length ? " " + left.join("; ") + "." : ""}`);
 }
 
 function drawForecasts(result, history) {
@@ -684,7 +756,7 @@ function pager(kind, step) {
 
 function loadAll() {
   if (!apiKey()) return;
-  loadZones();
+  loadHistory();
   loadLibrary();
   loadRuns("scenario");
   loadRuns("forecast");
@@ -697,6 +769,8 @@ function init() {
   $("key").value = apiKey();
   $("key").addEventListener("change", () => { setApiKey($("key").value.trim()); loadAll(); });
   $("forecast-form").addEventListener("submit", guarded("forecast-status", runForecast));
+  $("history-form").addEventListener("submit", guarded("history-status", uploadHistory));
+  $("calendar-form").addEventListener("submit", guarded("history-status", uploadCalendar));
   $("scenario-form").addEventListener("submit", guarded("scenario-status", () => {
     const body = request();
     if (!body.scenarios.length) return say("scenario-status", "Tick at least one scenario (two to compare).", true);

@@ -67,7 +67,11 @@ def test_forecast_job_runs_to_a_result(
         "zones",
         "depots",
         "fleet",
+        "source",
+        "unsized",
+        "notes",
     }
+    assert result["source"] == "embedded" and result["unsized"] == []
     assert result["horizon"] == 7 and result["model"] == "lightgbm"
     assert {z["zone"] for z in result["zones"]} == {"Gangnam-gu", "Mapo-gu"}
     assert len(result["zones"]) == 2 * 7

@@ -1,0 +1,132 @@
+"""``milepost history``: import the operation's past orders, show what is stored.
+
+Both work on the service's database (``MILEPOST_DATABASE_URL``), migrated
+to the newest schema first, as ``milepost keys`` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from api.cli.common import error as _error
+from api.cli.common import out
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from api.services.history import HistorySummary
+    from scenarios.history import HistoryFormat
+
+__all__ = ["history_app"]
+
+history_app = typer.Typer(
+    help="The operation's own past orders: import a file, show what is stored.",
+    no_args_is_help=True,
+)
+
+
+@contextmanager
+def _session() -> Iterator[Session]:
+    """A session on the migrated service database, committed at the end."""
+    from api.db.engine import make_engine, make_sessionmaker
+    from api.db.migrate import upgrade
+    from api.settings import get_settings
+
+    url = get_settings().database_url
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with make_sessionmaker(engine).begin() as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _read(path: Path, fmt: str | None) -> tuple[str, HistoryFormat]:
+    """The file's text and format, or exit 2 naming the argument at fault."""
+    from api.services.errors import Invalid
+    from api.services.history import MAX_HISTORY_BYTES, decode_upload
+    from scenarios.history import history_format
+
+    try:
+        kind = history_format(path.name, fmt)
+    except ValueError as exc:
+        raise _error(f"--format: {exc}") from None
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise _error(f"FILE: cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        return decode_upload(data, MAX_HISTORY_BYTES), kind
+    except Invalid as exc:
+        raise _error(f"FILE: {path}: {exc.errors[0].reason}") from None
+
+
+@history_app.command("import")
+def history_import(
+    file: Annotated[Path, typer.Argument(help="CSV or JSON lines (.gz too)")],
+    format: Annotated[
+        str | None,
+        typer.Option("--format", help="csv or jsonl [default: from the extension]"),
+    ] = None,
+) -> None:
+    """Import past orders: every row checked, then all stored or none (exit 2).
+
+    Keyed by order_id: importing a file again changes nothing; a known id
+    with other values replaces the stored row. The columns are in
+    docs/your-operation.md.
+    """
+    from rich.markup import escape
+
+    from api.services.errors import Invalid
+    from api.services.history import deployment_timezone, import_history
+
+    text, fmt = _read(file, format)
+    try:
+        with _session() as session:
+            done = import_history(session, text, fmt, deployment_timezone())
+    except Invalid as exc:
+        raise _error(escape(f"{file}: {exc}")) from None
+    out.print(
+        f"{done.rows:,} orders read: {done.inserted:,} inserted, "
+        f"{done.updated:,} updated, {done.unchanged:,} unchanged",
+        highlight=False,
+    )
+
+
+@history_app.command("show")
+def history_show() -> None:
+    """Sum up the stored history: rows, date range, zones, depots, outcomes."""
+    from api.services.history import deployment_timezone, read_summary
+
+    with _session() as session:
+        summary = read_summary(session, deployment_timezone())
+    _print_summary(summary)
+
+
+def _print_summary(summary: HistorySummary) -> None:
+    if not summary.rows:
+        out.print(
+            "no history stored: forecasts run on the embedded city "
+            "(milepost history import FILE)",
+            highlight=False,
+        )
+        return
+    out.print(
+        f"{summary.rows:,} orders from {summary.first_day} to {summary.last_day} "
+        f"({summary.timezone}); last import {summary.last_imported:%Y-%m-%d %H:%M}Z",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for title, counts in (
+        ("zones", summary.zones),
+        ("depots", summary.depots),
+        ("outcomes", summary.outcomes),
+    ):
+        items = ", ".join(f"{c.name or '(none)'} {c.orders:,}" for c in counts)
+        out.print(f"{len(counts)} {title}: {items}", highlight=False, soft_wrap=True)
