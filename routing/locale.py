@@ -116,7 +116,10 @@ class Locale(FrozenModel):
     @field_validator("timezone")
     @classmethod
     def _iana(cls, value: str) -> str:
-        zone(value)
+        try:
+            zone(value)
+        except ValueError as exc:
+            raise PydanticCustomError("timezone", str(exc)) from None
         return value
 
     @field_validator("currency")

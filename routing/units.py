@@ -72,6 +72,12 @@ def to_datetime(seconds: int, day: date, tz: tzinfo) -> datetime:
     return (midnight(day, tz) + timedelta(seconds=seconds)).astimezone(tz)
 
 
+def day_length(day: date, tz: tzinfo) -> int:
+    """Seconds from midnight of ``day`` to the next midnight in ``tz``: 86 400,
+    or an hour less or more on the days the clocks change."""
+    return to_seconds(midnight(day + timedelta(days=1), tz), day, tz)
+
+
 def wall_to_elapsed(seconds: int, day: date, tz: tzinfo) -> int:
     """A clock reading ``seconds`` after 00:00 of ``day`` (past 24 h: a later
     day's clock) as elapsed seconds since local midnight.

@@ -40,14 +40,16 @@ def changes_clock(day: dt.date, tz: tzinfo) -> bool:
     return (end - start).total_seconds() != _REACH_DAYS * DAY
 
 
-def from_wall_clock(problem: Problem) -> Problem:
+def from_wall_clock(problem: Problem, *, orders: bool = True) -> Problem:
     """``problem`` with its times of day read as clock readings converted to
-    elapsed seconds (:func:`routing.units.wall_to_elapsed`): vehicle shifts,
-    break windows, job and shipment windows.
+    elapsed seconds (:func:`routing.units.wall_to_elapsed`): vehicle shifts
+    and break windows, and with ``orders`` job and shipment windows too.
 
     Durations (service, setup, ``max_duration``, break lengths, buffers)
     stay: they are real already. A problem without a ``date``, or whose day
-    has no clock change, is returned as it is.
+    has no clock change, is returned as it is. The service converts only
+    the fleet (``orders=False``): a van's shift recurs every day as a clock
+    reading, while an order's windows belong to its day already.
     """
     day, tz = problem.date, problem.locale.zone
     if day is None or not changes_clock(day, tz):
@@ -62,10 +64,16 @@ def from_wall_clock(problem: Problem) -> Problem:
     return problem.model_copy(
         update={
             "vehicles": tuple(_vehicle(v, at, windows) for v in problem.vehicles),
-            "jobs": tuple(
-                _job(j, windows) if j.time_windows else j for j in problem.jobs
+            **(
+                {
+                    "jobs": tuple(_job(j, windows) for j in problem.jobs),
+                    "shipments": tuple(
+                        _shipment(s, windows) for s in problem.shipments
+                    ),
+                }
+                if orders
+                else {}
             ),
-            "shipments": tuple(_shipment(s, windows) for s in problem.shipments),
         }
     )
 

@@ -498,7 +498,7 @@ def _config(path: Path | None) -> SlotConfig:
     return parse_model(SlotConfig, data, str(path))
 
 
-def _now(value: str | None, day: dt.date) -> int | None:
+def _now(value: str | None, day: dt.date, tz: dt.tzinfo) -> int | None:
     from routing.io import InputError
     from routing.units import to_seconds
 
@@ -512,7 +512,7 @@ def _now(value: str | None, day: dt.date) -> int | None:
         raise InputError(
             "--now", [f"{value!r} has no time zone (e.g. 2024-02-01T20:00+09:00)"]
         )
-    return to_seconds(moment, day)
+    return to_seconds(moment, day, tz)
 
 
 def _day(problem: Problem, date: str | None) -> dt.date:
@@ -653,7 +653,7 @@ def _slot_inputs(
         lat, lon = where
         location = parse_model(Location, {"lat": lat, "lon": lon}, "--lat/--lon")
         day = _day(problem, date)
-        return problem, plan, cfg, location, day, _now(now, day)
+        return problem, plan, cfg, location, day, _now(now, day, problem.locale.zone)
     except InputError as exc:
         raise fail(exc) from None
 

@@ -182,6 +182,8 @@ def test_from_wall_clock_moves_times_after_the_change_only() -> None:
             old_job.time_windows, new_job.time_windows, strict=True
         ):
             assert w_new.end == wall_to_elapsed(w_old.end, SPRING_NY, NY)
+    fleet_only = from_wall_clock(problem, orders=False)
+    assert fleet_only.vehicles == moved.vehicles and fleet_only.jobs == problem.jobs
     normal = Problem.model_validate({**data, "date": "2026-03-10", "locale": ny})
     assert from_wall_clock(normal) is normal
     assert from_wall_clock(Problem.model_validate(data)) is not None
