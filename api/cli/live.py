@@ -532,7 +532,7 @@ def _day(problem: Problem, date: str | None) -> dt.date:
 
 
 def quotes_table(
-    quotes: list[SlotQuote], *, currency: str, priced: bool = False
+    quotes: list[SlotQuote], currency: str, *, priced: bool = False
 ) -> Table:
     """Slots as a customer would see them, with the reasons.
 
@@ -761,11 +761,7 @@ def slots_command(
     travel = plan_travel(plan.travel, source, problem, roads, cache_dir, city_roads)
     slots = SlotBook(problem, plan, travel, cfg)
     quotes = slots.quote(location, day, now=moment, pricing=priced)
-    out.print(
-        quotes_table(
-            quotes, currency=problem.locale.currency, priced=priced is not None
-        )
-    )
+    out.print(quotes_table(quotes, problem.locale.currency, priced=priced is not None))
     if json_file is not None:
         write_json([q.model_dump(mode="json") for q in quotes], json_file)
     if book is None:
