@@ -136,8 +136,8 @@ def _set_state(
     state.engine = engine = make_engine(settings.database_url)
     read_engine = make_read_engine(settings.database_url, engine)
     state.read_engine = read_engine
-    state.sessionmaker = make_sessionmaker(engine)
-    state.read_sessionmaker = make_sessionmaker(read_engine)
+    state.sessionmaker = make_sessionmaker(engine, settings.locale)
+    state.read_sessionmaker = make_sessionmaker(read_engine, settings.locale)
     # The live ETA's one query, on the event loop (PostgreSQL only).
     state.async_reads = (
         AsyncReads(settings.database_url, POOL_SIZE)
@@ -161,7 +161,7 @@ def _set_state(
     state.metrics = Metrics()
     state.limits = Limits(settings, state.metrics)
     state.slot_books = SlotBooks()
-    state.live_etas = LiveEtas(sessions=state.read_sessionmaker)
+    state.live_etas = LiveEtas(sessions=state.read_sessionmaker, locale=settings.locale)
     state.ingest = EventIngest()
     state.key_cache = KeyCache()
     state.city_history = CityHistory()
@@ -172,6 +172,7 @@ def _set_state(
             port=settings.mqtt_port,
             client_id=settings.mqtt_client_id,
             root=settings.mqtt_topic_root,
+            locale=settings.locale,
             ingest=state.ingest,
         )
         if settings.mqtt

@@ -3,8 +3,8 @@
 Vans publish to ``milepost/vehicles/{vehicle_id}/events`` (QoS 1). The
 payload is JSON: one event, a list of events, or ``{"day": "YYYY-MM-DD",
 "events": [...]}``; without ``day`` the events count from local midnight
-(Asia/Seoul) of the day the message arrives, so night routes that run past
-midnight should say their day.
+(the deployment's timezone) of the day the message arrives, so night routes
+that run past midnight should say their day.
 
 Nothing is lost: the consumer keeps a persistent session (a fixed client id,
 one per deployment, ``clean_session=False``), so the broker holds QoS 1
@@ -53,7 +53,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.services.ingest import EventIngest
 from api.services.scopes import DeviceScope, refusal, screen
-from routing.units import TIMEZONE
+from routing.locale import DEFAULT_LOCALE, Locale
 from tracking.events import Event, parse_event
 
 __all__ = [
@@ -152,10 +152,6 @@ def decode(
     return Message(vehicle, day, tuple(events), tuple(rejected))
 
 
-def _local_today() -> dt.date:
-    return dt.datetime.now(TIMEZONE).date()
-
-
 class MqttConsumer:
     """Consume device events from the broker into the database.
 
@@ -171,13 +167,15 @@ class MqttConsumer:
         client id; the service derives it from its database
         (:func:`api.settings.default_client_id`).
     today
-        The operating day of payloads without ``day`` (default: the local
-        date at receipt).
+        The operating day of payloads without ``day`` (default: the date at
+        receipt in ``locale``'s timezone).
     ingest
         The ingest to commit events with; the app hands in its own (default:
         a new one, for a consumer running alone).
     root
         First level of the topics consumed (``{root}/vehicles/+/events``).
+    locale
+        The deployment's (``Settings.locale``): whose date is "today".
     """
 
     def __init__(
@@ -187,9 +185,10 @@ class MqttConsumer:
         host: str = "127.0.0.1",
         port: int = 1883,
         client_id: str = CLIENT_ID,
-        today: Callable[[], dt.date] = _local_today,
+        today: Callable[[], dt.date] | None = None,
         ingest: EventIngest | None = None,
         root: str = ROOT,
+        locale: Locale = DEFAULT_LOCALE,
     ) -> None:
         self.sessions = sessions
         self.ingest = ingest or EventIngest()
@@ -197,7 +196,7 @@ class MqttConsumer:
         self.port = port
         #: The session the broker keeps for this consumer.
         self.client_id = client_id
-        self.today = today
+        self.today = today or (lambda: dt.datetime.now(locale.zone).date())
         self.root = root
         self.topic = topic_for("+", root)
         self.messages = 0

@@ -7,12 +7,20 @@ import re
 from pathlib import Path
 from typing import Self
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-__all__ = ["Settings", "default_client_id", "get_settings"]
+from routing.locale import DEFAULT_LOCALE, Locale
+
+__all__ = ["Settings", "SettingsError", "default_client_id", "get_settings"]
 
 MIB = 1024 * 1024
 #: The shortest interval of the exception watch (0 turns it off).
@@ -28,6 +36,7 @@ class Settings(BaseSettings):
     """
 
     model_config = SettingsConfigDict(env_prefix="MILEPOST_", extra="ignore")
+    _locale: Locale = PrivateAttr(DEFAULT_LOCALE)
 
     database_url: str = Field(
         "sqlite:///./milepost.db",
@@ -172,6 +181,30 @@ class Settings(BaseSettings):
         "without anyone reading GET /v1/exceptions (0: off; else at least 0.1)",
     )
 
+    # The deployment's locale (routing.locale.Locale): every problem the
+    # service builds, every time it reads or shows, every sum of money.
+    timezone: str = Field(
+        DEFAULT_LOCALE.timezone,
+        description="IANA timezone of the deployment, e.g. America/New_York: "
+        "the operating day, the clock of the plans and the offset of every "
+        "time the API answers",
+    )
+    currency: str = Field(
+        DEFAULT_LOCALE.currency,
+        description="ISO 4217 code of every sum of money (costs, penalties, "
+        "baskets), e.g. USD; amounts are shown to its minor unit",
+    )
+    country: str = Field(
+        DEFAULT_LOCALE.country,
+        description="ISO 3166 alpha-2 country of the public holiday calendar "
+        "(any country the holidays package knows)",
+    )
+    subdivision: str | None = Field(
+        None,
+        description="the country's subdivision with its own holidays, e.g. NY "
+        "or BY (unset: the national calendar)",
+    )
+
     retention_fit_at: str | None = Field(
         None,
         description="HH:MM (the shop's local time): each serving process "
@@ -198,6 +231,36 @@ class Settings(BaseSettings):
                 f"must be 0 (off) or at least {MIN_WATCH_SECONDS} s, got {value}"
             )
         return value
+
+    @field_validator("subdivision")
+    @classmethod
+    def _unset_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @model_validator(mode="after")
+    def _a_valid_locale(self) -> Self:
+        # Validated as one Locale (a subdivision belongs to its country) and
+        # kept canonical: "usd" becomes "USD".
+        try:
+            locale = Locale(
+                timezone=self.timezone,
+                currency=self.currency,
+                country=self.country,
+                subdivision=self.subdivision,
+            )
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            name = f"MILEPOST_{str(first['loc'][0]).upper()}"
+            raise ValueError(f"{name}: {first['msg']}") from None
+        self.currency, self.country = locale.currency, locale.country
+        self.subdivision = locale.subdivision
+        self._locale = locale
+        return self
+
+    @property
+    def locale(self) -> Locale:
+        """The deployment's timezone, currency and holiday calendar."""
+        return self._locale
 
     @model_validator(mode="after")
     def _client_id_of_the_database(self) -> Self:
@@ -232,6 +295,27 @@ def default_client_id(database_url: str) -> str:
     return f"milepost-{name}-{digest}"
 
 
+class SettingsError(ValueError):
+    """The environment holds a setting the service cannot run with; the
+    message names each ``MILEPOST_*`` variable and why."""
+
+
 def get_settings() -> Settings:
-    """Read the settings from the environment now."""
-    return Settings()
+    """Read the settings from the environment now.
+
+    Raises
+    ------
+    SettingsError
+        A variable has a bad value: one line per variable, naming it.
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            where = "MILEPOST_" + "_".join(str(p) for p in error["loc"]).upper()
+            reason = str(error["msg"]).removeprefix("Value error, ")
+            lines.append(
+                reason if reason.startswith("MILEPOST_") else f"{where}: {reason}"
+            )
+        raise SettingsError("; ".join(lines)) from None

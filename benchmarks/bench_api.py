@@ -84,11 +84,11 @@ from api.db.tables_tracking import EventRow, OrderStatusRow
 from api.services.ingest import ingest_and_commit
 from api.services.tracking import ETA_REFRESH, now_seconds, register_plan
 from routing.bench.vrptw import machine
+from routing.locale import DEFAULT_LOCALE
 from routing.model import Job, Problem
 from routing.plan import Plan
 from routing.solver import SolveParams, solve
 from routing.travel import HaversineTravel
-from routing.units import TIMEZONE
 from scenarios.city import build_city, day_problem
 from scenarios.execution import execute_day
 from tracking.status import OrderState, OrderStatus
@@ -96,7 +96,7 @@ from tracking.status import OrderState, OrderStatus
 #: The live day is today in Seoul; ETAs are asked for "now" on it (the
 #: service rounds it down to ETA_REFRESH, so within those 10 s every request
 #: of a route shares one computation), or for ``--at``.
-LIVE_DAY = dt.datetime.now(TIMEZONE).date()
+LIVE_DAY = dt.datetime.now(DEFAULT_LOCALE.zone).date()
 INGEST_DAY = LIVE_DAY + dt.timedelta(days=1)
 HISTORY_DAYS = 60
 INSERT_CHUNK = 5_000
@@ -154,7 +154,7 @@ def seed(
     # "Now" (no --at): the live day is driven until the local time of this
     # moment, so the ETAs asked for "now" during the run see its vans as
     # they were a minute or two before.
-    clock = now_seconds(LIVE_DAY) if at is None else at
+    clock = now_seconds(LIVE_DAY, DEFAULT_LOCALE.zone) if at is None else at
     _seed_live_day(sessions, problem, plan, clock, now)
     _seed_history(sessions, problem.jobs, orders - len(problem.jobs), now)
     if engine.dialect.name == "postgresql":

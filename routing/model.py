@@ -43,6 +43,7 @@ from routing.bounds import (
     Text,
     Whole,
 )
+from routing.locale import DEFAULT_LOCALE, Locale
 
 __all__ = [
     "BASE_DROP_PENALTY",
@@ -56,6 +57,7 @@ __all__ = [
     "Handling",
     "Id",
     "Job",
+    "Locale",
     "Location",
     "Matrices",
     "Order",
@@ -77,8 +79,9 @@ Amount = tuple[Int32, ...]
 #: Dimensions of an amount, at most.
 MAX_DIMENSIONS = 16
 
-#: Drop penalty (won) of an order with priority 0; each priority point adds
-#: the same again, so priority 100 costs 101x as much to leave unserved.
+#: Drop penalty (in the problem's currency) of an order with priority 0;
+#: each priority point adds the same again, so priority 100 costs 101x as
+#: much to leave unserved.
 BASE_DROP_PENALTY = 100_000.0
 
 
@@ -222,7 +225,7 @@ class PickupStation(FrozenModel):
 
 
 class Costs(FrozenModel):
-    """Vehicle costs in won."""
+    """Vehicle costs in the problem's currency (``Problem.locale``)."""
 
     fixed: Money = 0.0
     per_hour: Money = 0.0
@@ -340,7 +343,8 @@ class _OrderBase(FrozenModel):
     priority: Whole = Field(default=0, ge=0, le=100)
     penalty: Money | None = Field(
         default=None,
-        description="won lost when the order is left unserved; default from priority",
+        description="money lost when the order is left unserved (the problem's "
+        "currency); default from priority",
     )
     skills: frozenset[Id] = frozenset()
     service_level: ServiceLevel = ServiceLevel.NEXT_DAY
@@ -351,7 +355,8 @@ class _OrderBase(FrozenModel):
     )
     lateness_cost: Money | None = Field(
         default=None,
-        description="won per minute late; None means the windows are hard",
+        description="money per minute late (the problem's currency); None means "
+        "the windows are hard",
     )
     handling: Handling | None = Field(
         default=None, description="limits watched on the way (tracking.sensors)"
@@ -408,7 +413,9 @@ class Job(_OrderBase):
         "itself stays the promise). Hard windows only",
     )
     buffer_cost: Money = Field(
-        default=0.0, description="won per minute the service starts inside buffer"
+        default=0.0,
+        description="money per minute the service starts inside buffer "
+        "(the problem's currency)",
     )
 
     _sorted = field_validator("time_windows")(_check_windows)
@@ -550,9 +557,13 @@ class Problem(FrozenModel):
 
     The fleet may be empty (the rest of a day on which no van is left): a
     plan of such a problem leaves every order unassigned, with the reason.
+    ``locale`` says the timezone its times of day count in (elapsed seconds
+    since local midnight of ``date``: :mod:`routing.units`) and the currency
+    of its money; it defaults to Asia/Seoul and KRW.
     """
 
     date: dt.date | None = None
+    locale: Locale = DEFAULT_LOCALE
     matrices: Matrices | None = None
     depots: tuple[Depot, ...] = Field(min_length=1)
     stations: tuple[PickupStation, ...] = ()

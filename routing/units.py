@@ -3,28 +3,31 @@
 Inside milepost every quantity is an integer in a fixed unit:
 
 * time and durations: **seconds** (``int``). Times of day inside a problem are
-  seconds since local midnight (Asia/Seoul) of the problem's ``date``; a night
-  shift may run past 86 400 (e.g. 22:00-31:00 is 22:00 to 07:00 next morning).
+  **elapsed** seconds since local midnight of the problem's ``date`` in its
+  timezone (``Problem.locale``), counted through UTC: on the day the clocks
+  spring forward 06:00 is 5 h after midnight, so every difference of two times
+  is a real duration. A night shift may run past 86 400 (e.g. 22:00-31:00 is
+  22:00 to 07:00 next morning). :func:`wall_to_elapsed` turns a clock reading
+  (what people write) into such a time.
 * distances: **metres** (``int``).
 * amounts (demand, capacity): integer vectors, one entry per dimension, e.g.
   ``[grams, parcels]``; every vehicle and order in one problem uses the same
   dimensions.
 * coordinates: WGS84 degrees, ``lat``/``lon`` on our models, ``[lon, lat]`` in
   GeoJSON.
-* money: Korean won (``float`` on the models, scaled to integers inside
-  engines).
+* money: the deployment's currency (``Problem.locale.currency``), a
+  ``float`` in its major unit on the models, scaled to integers inside
+  engines.
 
 Timezone-aware datetimes exist only at the edges (API and CLI); the helpers
-below convert between the two worlds.
+below convert between the two worlds and always take the zone: nothing here
+assumes one.
 """
 
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
-
-TIMEZONE = ZoneInfo("Asia/Seoul")
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 SECOND = 1
 MINUTE = 60
@@ -37,13 +40,21 @@ KILOMETRE = 1000
 EARTH_RADIUS_M = 6_371_008.8
 
 
-def midnight(day: date) -> datetime:
-    """Local midnight (Asia/Seoul) that starts ``day``."""
-    return datetime.combine(day, time(0), tzinfo=TIMEZONE)
+def midnight(day: date, tz: tzinfo) -> datetime:
+    """The first instant of ``day`` in ``tz``, as an aware UTC datetime.
+
+    Where a zone skips midnight (a few change their clocks at 00:00), the day
+    starts at the first wall time that exists.
+    """
+    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
 
 
-def to_seconds(moment: datetime, day: date) -> int:
-    """Seconds from local midnight of ``day`` to an aware ``moment``.
+def to_seconds(moment: datetime, day: date, tz: tzinfo) -> int:
+    """Elapsed seconds from local midnight of ``day`` in ``tz`` to ``moment``.
+
+    ``moment`` may carry any offset: both ends are compared in UTC (aware
+    subtraction within one zone would count wall-clock time, an hour off
+    after a clock change).
 
     Raises
     ------
@@ -52,20 +63,56 @@ def to_seconds(moment: datetime, day: date) -> int:
     """
     if moment.tzinfo is None:
         raise ValueError(f"datetime {moment.isoformat()} has no timezone")
-    return round((moment - midnight(day)).total_seconds())
+    return round((moment.astimezone(UTC) - midnight(day, tz)).total_seconds())
 
 
-def to_datetime(seconds: int, day: date) -> datetime:
-    """Aware local datetime ``seconds`` after midnight of ``day``."""
-    return midnight(day) + timedelta(seconds=seconds)
+def to_datetime(seconds: int, day: date, tz: tzinfo) -> datetime:
+    """The aware local datetime (in ``tz``, with its offset then) that is
+    ``seconds`` elapsed after local midnight of ``day``."""
+    return (midnight(day, tz) + timedelta(seconds=seconds)).astimezone(tz)
+
+
+def day_length(day: date, tz: tzinfo) -> int:
+    """Seconds from midnight of ``day`` to the next midnight in ``tz``: 86 400,
+    or an hour less or more on the days the clocks change."""
+    return to_seconds(midnight(day + timedelta(days=1), tz), day, tz)
+
+
+def wall_to_elapsed(seconds: int, day: date, tz: tzinfo) -> int:
+    """A clock reading ``seconds`` after 00:00 of ``day`` (past 24 h: a later
+    day's clock) as elapsed seconds since local midnight.
+
+    The same number except on the days the clocks change, after the change:
+    06:00 on a spring-forward day is 5 h elapsed, on a fall-back day 7 h. A
+    reading the change skips (02:30 when 02:00 jumps to 03:00) counts as if
+    the clock had not changed yet (03:30); one it repeats means its first
+    occurrence.
+    """
+    days, rest = divmod(int(seconds), DAY)
+    wall = datetime.combine(day + timedelta(days=days), time(0), tzinfo=tz)
+    wall += timedelta(seconds=rest)  # wall-clock arithmetic: same tzinfo
+    return to_seconds(wall, day, tz)
 
 
 def clock(seconds: int) -> str:
-    """Format seconds since midnight as ``HH:MM`` (``+1`` suffix past a day)."""
+    """Format seconds as ``HH:MM`` (``+1`` suffix past a day).
+
+    For ids and durations; a time of day people read goes through
+    :func:`wall_clock`, which knows the zone.
+    """
     days, rest = divmod(int(seconds), DAY)
     hours, rest = divmod(rest, HOUR)
     text = f"{hours:02d}:{rest // MINUTE:02d}"
     return f"{text}+{days}" if days else text
+
+
+def wall_clock(seconds: int, day: date, tz: tzinfo) -> str:
+    """The local clock reading ``HH:MM`` of elapsed ``seconds`` after
+    midnight of ``day`` (``+1`` suffix on the next day, ``-1`` the day before)."""
+    local = to_datetime(seconds, day, tz)
+    text = f"{local.hour:02d}:{local.minute:02d}"
+    days = (local.date() - day).days
+    return f"{text}{days:+d}" if days else text
 
 
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

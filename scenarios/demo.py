@@ -13,8 +13,8 @@ from routing.model import Problem
 from routing.plan import Plan
 from routing.solver import CheckResult, SolveParams, check
 from routing.travel import HaversineTravel, TravelModel
-from routing.units import TIMEZONE
 from scenarios.city import build_city, day_problem
+from scenarios.city.day import CITY_LOCALE
 from scenarios.city.roads import seoul_roads
 
 Solver = Callable[[Problem, SolveParams, TravelModel], Plan]
@@ -30,7 +30,7 @@ class DemoResult:
 
 def tomorrow() -> dt.date:
     """Tomorrow in Seoul."""
-    return dt.datetime.now(TIMEZONE).date() + dt.timedelta(days=1)
+    return dt.datetime.now(CITY_LOCALE.zone).date() + dt.timedelta(days=1)
 
 
 def run_demo(

@@ -4,8 +4,9 @@ Every event is a frozen pydantic model with a unique ``id`` (the sender's;
 ingest is idempotent on it), a ``type`` (the discriminator of :data:`Event`)
 and a time ``at``.
 
-**Time.** ``at`` is integer **seconds since local midnight (Asia/Seoul) of
-the operating day**, the same clock as :class:`routing.plan.Plan`: a night
+**Time.** ``at`` is integer **elapsed seconds since local midnight of the
+operating day** in the deployment's timezone, the same clock as
+:class:`routing.plan.Plan`: a night
 route runs past 86 400 and an order created the afternoon before has a
 negative time. Aware datetimes exist only at the service edge, which converts
 with :func:`routing.units.to_seconds`.

@@ -64,8 +64,19 @@ app.command("demo")(demo_command)
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point.
+
+    A bad ``MILEPOST_*`` variable ends any command with its name and the
+    reason (exit 2), not a traceback.
+    """
+    from api.cli.common import console
+    from api.settings import SettingsError
+
+    try:
+        app()
+    except SettingsError as exc:
+        console.print(f"[bold red]error[/]: {exc}", soft_wrap=True)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -23,9 +23,6 @@ if TYPE_CHECKING:
 console = Console(stderr=True)
 out = Console()
 
-#: The currency of every cost the commands print (``routing.units``: won).
-CURRENCY = "won"
-
 #: ``routing.travel.cache.DEFAULT_CACHE_DIR``, repeated here so that the help
 #: does not import the travel models (tests/api/cli keeps the two equal).
 DEFAULT_CACHE_DIR = Path("~/.cache/milepost/travel")

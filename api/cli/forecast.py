@@ -201,7 +201,8 @@ def _stored_history(seed: int) -> DemandHistory | None:
     from api.services.history import deployment_timezone, stored_demand
     from api.settings import get_settings
 
-    url = get_settings().database_url
+    settings = get_settings()
+    url = settings.database_url
     parsed = make_url(url)
     if (
         parsed.get_backend_name() == "sqlite"
@@ -212,8 +213,8 @@ def _stored_history(seed: int) -> DemandHistory | None:
     try:
         if not inspect(engine).has_table("order_history"):
             return None
-        with make_sessionmaker(engine)() as session:
-            return stored_demand(session, deployment_timezone(), seed=seed)
+        with make_sessionmaker(engine, settings.locale)() as session:
+            return stored_demand(session, deployment_timezone(session), seed=seed)
     except SQLAlchemyError as exc:
         raise _error(
             f"cannot read the stored history at {parsed.render_as_string()}: "
@@ -259,7 +260,8 @@ def _stored_report(
     history does not allow them, exit 1 when a depot level got no plan."""
     from pydantic import ValidationError
 
-    from api.services.history import deployment_timezone, tomorrow
+    from api.services.history import tomorrow
+    from api.settings import get_settings
     from routing.solver import NoPlanFound
     from scenarios.capacity import LevelUnplanned
     from scenarios.forecast_report import stored_report
@@ -270,7 +272,7 @@ def _stored_report(
             {
                 "history": stored,
                 "horizon": options["days"],
-                "from": first or tomorrow(deployment_timezone()),
+                "from": first or tomorrow(get_settings().locale.zone),
                 "level": options["level"],
                 "plan_quantile": options["plan_quantile"],
                 "seed": options["seed"],

@@ -37,11 +37,11 @@ def _session() -> Iterator[Session]:
     from api.db.migrate import upgrade
     from api.settings import get_settings
 
-    url = get_settings().database_url
-    upgrade(url)
-    engine = make_engine(url)
+    settings = get_settings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
     try:
-        with make_sessionmaker(engine).begin() as session:
+        with make_sessionmaker(engine, settings.locale).begin() as session:
             yield session
     finally:
         engine.dispose()
@@ -89,7 +89,7 @@ def history_import(
     text, fmt = _read(file, format)
     try:
         with _session() as session:
-            done = import_history(session, text, fmt, deployment_timezone())
+            done = import_history(session, text, fmt, deployment_timezone(session))
     except Invalid as exc:
         raise _error(escape(f"{file}: {exc}")) from None
     out.print(
@@ -105,7 +105,7 @@ def history_show() -> None:
     from api.services.history import deployment_timezone, read_summary
 
     with _session() as session:
-        summary = read_summary(session, deployment_timezone())
+        summary = read_summary(session, deployment_timezone(session))
     _print_summary(summary)
 
 

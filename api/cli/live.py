@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from api.cli.common import (
-    CURRENCY,
     DEFAULT_CACHE_DIR,
     CacheOption,
     MaxSnapOption,
@@ -163,7 +162,7 @@ def changes_table(result: Reoptimisation) -> Table:
     if c.rescued:
         by = sum(1 for r in c.rescued if r.by is not None)
         table.add_row("rescued parcels delivered", f"{by} of {len(c.rescued)}")
-    table.add_row("stability cost", f"{c.stability_cost:,.0f} {CURRENCY}")
+    table.add_row("stability cost", result.problem.locale.money(c.stability_cost))
     return table
 
 
@@ -180,12 +179,13 @@ def rescued_table(result: Reoptimisation) -> Table:
     return table
 
 
-def rescue_options_table(options: Sequence[RescueOption]) -> Table:
-    """Each rescue choice planned: what it costs and serves."""
+def rescue_options_table(options: Sequence[RescueOption], currency: str) -> Table:
+    """Each rescue choice planned: what it costs (thousands of ``currency``)
+    and serves."""
     from rich.table import Table
 
     table = Table(
-        title=f"Rescue options (costs in thousand {CURRENCY})", title_justify="left"
+        title=f"Rescue options (costs in thousand {currency})", title_justify="left"
     )
     for name in (
         "rescue",
@@ -360,7 +360,7 @@ def _compare(
             )
     except InputError as exc:
         raise fail(InputError(str(source), exc.lines)) from None
-    out.print(rescue_options_table(options))
+    out.print(rescue_options_table(options, problem.locale.currency))
     failed = False
     for o in options:
         verdict = check(o.result.problem, o.result.plan, travel)
@@ -498,7 +498,7 @@ def _config(path: Path | None) -> SlotConfig:
     return parse_model(SlotConfig, data, str(path))
 
 
-def _now(value: str | None, day: dt.date) -> int | None:
+def _now(value: str | None, day: dt.date, tz: dt.tzinfo) -> int | None:
     from routing.io import InputError
     from routing.units import to_seconds
 
@@ -512,7 +512,7 @@ def _now(value: str | None, day: dt.date) -> int | None:
         raise InputError(
             "--now", [f"{value!r} has no time zone (e.g. 2024-02-01T20:00+09:00)"]
         )
-    return to_seconds(moment, day)
+    return to_seconds(moment, day, tz)
 
 
 def _day(problem: Problem, date: str | None) -> dt.date:
@@ -531,7 +531,9 @@ def _day(problem: Problem, date: str | None) -> dt.date:
     return day
 
 
-def quotes_table(quotes: list[SlotQuote], *, priced: bool = False) -> Table:
+def quotes_table(
+    quotes: list[SlotQuote], currency: str, *, priced: bool = False
+) -> Table:
     """Slots as a customer would see them, with the reasons.
 
     Fits an 80-column terminal: a slot shows its window (below its id) only
@@ -555,7 +557,7 @@ def quotes_table(quotes: list[SlotQuote], *, priced: bool = False) -> Table:
     )
     table.add_column("slot", overflow="fold")
     table.add_column("free")
-    table.add_column(CURRENCY, justify="right")
+    table.add_column(currency, justify="right")
     if priced:
         table.add_column("retention", justify="right")
     table.add_column("van", overflow="fold")
@@ -653,7 +655,7 @@ def _slot_inputs(
         lat, lon = where
         location = parse_model(Location, {"lat": lat, "lon": lon}, "--lat/--lon")
         day = _day(problem, date)
-        return problem, plan, cfg, location, day, _now(now, day)
+        return problem, plan, cfg, location, day, _now(now, day, problem.locale.zone)
     except InputError as exc:
         raise fail(exc) from None
 
@@ -702,7 +704,7 @@ def _write_booking(
     )
     out.print(
         f"booked {order} in {slot} on {van} "
-        f"(ETA {clock(eta)}, marginal cost {cost:,.0f} {CURRENCY})"
+        f"(ETA {clock(eta)}, marginal cost {slots.problem.locale.money(cost)})"
     )
     out.print(f"problem written to {new_problem}, plan to {new_plan}")
     out.print(json.dumps({"order": order, "slot": slot}))
@@ -759,7 +761,7 @@ def slots_command(
     travel = plan_travel(plan.travel, source, problem, roads, cache_dir, city_roads)
     slots = SlotBook(problem, plan, travel, cfg)
     quotes = slots.quote(location, day, now=moment, pricing=priced)
-    out.print(quotes_table(quotes, priced=priced is not None))
+    out.print(quotes_table(quotes, problem.locale.currency, priced=priced is not None))
     if json_file is not None:
         write_json([q.model_dump(mode="json") for q in quotes], json_file)
     if book is None:

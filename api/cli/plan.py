@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from api.cli.common import (
-    CURRENCY,
     DEFAULT_CACHE_DIR,
     CacheOption,
     CityRoadsOption,
@@ -68,7 +67,7 @@ def summary_table(problem: Problem, plan: Plan, title: str = "Plan") -> Table:
     )
     share = s.in_window / s.served if s.served else 1.0
     table.add_row("served inside their window", f"{share:.1%}")
-    table.add_row("cost", f"{s.cost:,.0f} {CURRENCY}")
+    table.add_row("cost", problem.locale.money(s.cost))
     table.add_row("engine", f"{plan.engine} ({plan.seconds:.1f} s)")
     table.add_row("travel", describe(plan.travel))
     if plan.roads is not None and plan.roads.orders:
@@ -89,7 +88,8 @@ def snap_text(plan: Plan) -> str:
 
 
 def objective_text(problem: Problem, params: SolveParams, value: float) -> str:
-    """An engine's objective in words: money in the currency, or kilometres.
+    """An engine's objective in words: money in the problem's currency (to
+    its minor unit), or kilometres.
 
     The engines report in their integer units: hundredths of the currency
     (``COST_SCALE``) when vehicles carry costs, else metres. The value
@@ -99,7 +99,7 @@ def objective_text(problem: Problem, params: SolveParams, value: float) -> str:
         v.costs.fixed or v.costs.per_km or v.costs.per_hour for v in problem.vehicles
     )
     if money:
-        return f"{value:,.0f} {CURRENCY}"
+        return problem.locale.money(value)
     return f"{value / 1000:,.1f} km"
 
 

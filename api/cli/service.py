@@ -120,11 +120,12 @@ def ingest_mqtt_command(
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     consumer = MqttConsumer(
-        make_sessionmaker(engine),
+        make_sessionmaker(engine, settings.locale),
         host=host or settings.mqtt_host,
         port=port or settings.mqtt_port,
         client_id=client_id or settings.mqtt_client_id,
         root=settings.mqtt_topic_root,
+        locale=settings.locale,
     )
     console.print(f"consuming {consumer.topic} from {consumer.host}:{consumer.port}")
     try:
@@ -168,7 +169,10 @@ def worker_command(
     engine = make_engine(settings.database_url)
     count = jobs if jobs is not None else max(1, settings.job_workers)
     runner = make_runner(
-        settings, make_sessionmaker(engine), default_kinds(), workers=count
+        settings,
+        make_sessionmaker(engine, settings.locale),
+        default_kinds(),
+        workers=count,
     )
     bus = Bus(settings.database_url)  # jobs queued anywhere start at once
     bus.subscribe(JOBS, runner.notified)
@@ -220,7 +224,7 @@ def dead_letters_command(
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
-        with make_sessionmaker(engine)() as session:
+        with make_sessionmaker(engine, settings.locale)() as session:
             page = list_dead_letters(session, limit=limit, offset=0)
     finally:
         engine.dispose()
@@ -275,7 +279,7 @@ def keys_create(
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
-        with make_sessionmaker(engine).begin() as session:
+        with make_sessionmaker(engine, settings.locale).begin() as session:
             if depot is not None and get_depot(session, depot_id=depot) is None:
                 console.print(f"[bold red]error[/]: --depot: unknown depot {depot!r}")
                 raise typer.Exit(code=2)

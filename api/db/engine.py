@@ -8,7 +8,15 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["is_sqlite", "make_engine", "make_read_engine", "make_sessionmaker"]
+from routing.locale import DEFAULT_LOCALE, Locale
+
+__all__ = [
+    "is_sqlite",
+    "locale_of",
+    "make_engine",
+    "make_read_engine",
+    "make_sessionmaker",
+]
 
 #: Connections an engine may hold: the request thread pool's size (AnyIO's
 #: default limiter), so a request never waits for a connection.
@@ -107,6 +115,34 @@ def make_read_engine(url: str, engine: Engine) -> Engine:
     )
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    """A session factory; objects stay readable after commit."""
-    return sessionmaker(engine, expire_on_commit=False)
+def make_sessionmaker(
+    engine: Engine, locale: Locale = DEFAULT_LOCALE
+) -> sessionmaker[Session]:
+    """A session factory; objects stay readable after commit.
+
+    One database is one deployment: its sessions carry the deployment's
+    ``locale`` (``session.info``, read by :func:`locale_of`), so every
+    service that turns a day's clock into datetimes, or "now" into seconds,
+    uses its timezone. The service passes ``Settings.locale``; the default is
+    the original deployment's (Asia/Seoul, KRW) for tools and tests that
+    have no settings.
+    """
+    return sessionmaker(engine, expire_on_commit=False, info={"locale": locale})
+
+
+def locale_of(session: Session) -> Locale:
+    """The locale of the deployment whose database ``session`` is on.
+
+    Raises
+    ------
+    LookupError
+        The session was not made by :func:`make_sessionmaker`: there is no
+        knowing its timezone, and guessing one would shift every time.
+    """
+    locale = session.info.get("locale")
+    if not isinstance(locale, Locale):
+        raise LookupError(
+            "this session carries no locale: make its sessionmaker with "
+            "api.db.engine.make_sessionmaker(engine, settings.locale)"
+        )
+    return locale

@@ -73,8 +73,9 @@ from routing.model import Handling, Job, Problem, ServiceLevel, TimeWindow
 from routing.plan import Plan
 from routing.solver import check
 from routing.travel import HaversineTravel
-from routing.units import HOUR, MINUTE, TIMEZONE
+from routing.units import HOUR, MINUTE, to_datetime, to_seconds
 from scenarios.city import build_city, day_problem
+from scenarios.city.day import CITY_LOCALE
 from scenarios.city.geography import DISTRICTS
 from scenarios.disruption import ZonedTravel
 from scenarios.execution import FAILURE_REASON_SHARES
@@ -179,7 +180,7 @@ class Replay:
         self.config = config
         self.say = progress
         self.day = config.day or (
-            dt.datetime.now(TIMEZONE).date() + dt.timedelta(days=1)
+            dt.datetime.now(CITY_LOCALE.zone).date() + dt.timedelta(days=1)
         )
         timeout = httpx.Timeout(60.0)
         self.http = {
@@ -196,7 +197,7 @@ class Replay:
         )
         self.device_keys: dict[str, str] = {}
         self.engine = make_engine(service.url)
-        self.sessions = make_sessionmaker(self.engine)
+        self.sessions = make_sessionmaker(self.engine, CITY_LOCALE)
         self.mqtt = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=f"{service.mqtt_client_id}-vans"
         )
@@ -939,8 +940,7 @@ class Replay:
             rows += page["data"]
             if not page["data"] or len(rows) >= page["count"]:
                 break
-        midnight = dt.datetime.combine(self.day, dt.time(), tzinfo=TIMEZONE)
-        stop = midnight + dt.timedelta(seconds=end)
+        stop = to_datetime(end, self.day, CITY_LOCALE.zone)
         by_kind: dict[str, int] = {}
         opened: list[dict[str, Any]] = []
         for row in rows:
@@ -954,7 +954,7 @@ class Replay:
                     "vehicle": row["vehicle"],
                     "orders": len(row["order_ids"]),
                     "severity": row["severity"],
-                    "opened": _hhmm(int((start - midnight).total_seconds())),
+                    "opened": _hhmm(to_seconds(start, self.day, CITY_LOCALE.zone)),
                     "open": row["open"],
                     "open_minutes": round((until - start).total_seconds() / 60, 1),
                 }

@@ -30,6 +30,7 @@ from sqlalchemy.engine import make_url
 from api.auth import Role, create_key
 from api.db.engine import make_engine, make_sessionmaker
 from api.db.migrate import upgrade
+from scenarios.city.day import CITY_LOCALE
 
 __all__ = ["DEFAULT_SERVER", "ReplayService", "ServiceUnavailable"]
 
@@ -149,7 +150,7 @@ class ReplayService:
         try:
             upgrade(self.url)
             engine = make_engine(self.url)
-            with make_sessionmaker(engine).begin() as session:
+            with make_sessionmaker(engine, CITY_LOCALE).begin() as session:
                 # Device keys are bound to a van: the replay issues one per van
                 # as it starts reporting (ReplayRun._device_headers).
                 for role in (Role.dispatcher, Role.storefront):
@@ -170,6 +171,11 @@ class ReplayService:
             "MILEPOST_MQTT_CLIENT_ID": self.mqtt_client_id,
             "MILEPOST_MQTT_TOPIC_ROOT": self.mqtt_root,
             "MILEPOST_LOG_JSON": "true",
+            # The replayed city is Seoul: the service keeps its clock and won.
+            "MILEPOST_TIMEZONE": CITY_LOCALE.timezone,
+            "MILEPOST_CURRENCY": CITY_LOCALE.currency,
+            "MILEPOST_COUNTRY": CITY_LOCALE.country,
+            "MILEPOST_SUBDIVISION": "",
         }
         milepost = Path(sys.executable).with_name("milepost")
         with self.log.open("ab") as out:

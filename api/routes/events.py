@@ -29,8 +29,8 @@ class EventsCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     day: Day = Field(
-        description="operating day; events' ``at`` counts seconds from its "
-        "local midnight (Asia/Seoul)"
+        description="operating day; events' ``at`` counts elapsed seconds from "
+        "its local midnight in the deployment's timezone (MILEPOST_TIMEZONE)"
     )
     events: list[Event] = Field(
         description="events in any order; ids already stored that day are "

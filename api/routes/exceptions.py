@@ -31,7 +31,6 @@ from api.services.console import ExceptionDecide
 from api.services.errors import fields_under
 from api.services.exceptions import ExceptionPublic, ExceptionsPublic
 from routing.bounds import Day
-from routing.units import TIMEZONE
 from tracking.exceptions import ExceptionKind
 
 __all__ = ["router"]
@@ -66,7 +65,7 @@ def read_exceptions(
     The rules of the day asked for (today by default) are evaluated first
     against its dispatched plans, so late risks and silent vans are current.
     """
-    evaluated = day or dt.datetime.now(TIMEZONE).date()
+    evaluated = day or dt.datetime.now(settings.locale.zone).date()
     console.refresh_exceptions(session, day=evaluated, etas=etas, settings=settings)
     return exceptions.list_exceptions(
         session,

@@ -70,7 +70,7 @@ def read_history(
     (seed and customers left out; building another city takes seconds and
     hundreds of megabytes, which is a job's work, not a read's).
     """
-    tz = deployment_timezone()
+    tz = deployment_timezone(session)
     stored = forecasts.stored_zones(session, tz)
     if stored is None:
         return history.read(zones=zone, until=until or LATEST_FROM, days=days)
@@ -111,7 +111,7 @@ def create_forecast(
     the embedded city; ``result.source`` says which.
     """
     job = forecasts.create_forecast(
-        session, queue=queue, request=body, tz=deployment_timezone()
+        session, queue=queue, request=body, tz=deployment_timezone(session)
     )
     return located(response, job)
 

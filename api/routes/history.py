@@ -97,13 +97,15 @@ def import_history(
     """
     fmt = _format(format, request.headers.get("content-type"))
     text = history.decode_upload(body, settings.max_history_bytes)
-    return history.import_history(session, text, fmt, history.deployment_timezone())
+    return history.import_history(
+        session, text, fmt, history.deployment_timezone(session)
+    )
 
 
 @router.get("", response_model=HistorySummary)
 def read_history(session: SessionDep, _: Planner) -> HistorySummary:
     """The stored history: rows, first and last order day, per zone, depot, outcome."""
-    return history.read_summary(session, history.deployment_timezone())
+    return history.read_summary(session, history.deployment_timezone(session))
 
 
 @calendar_router.put(

@@ -53,6 +53,7 @@ from sqlalchemy.orm import Session
 from api.db import orders as order_rows
 from api.db import plans as plan_rows
 from api.db import tracking as rows
+from api.db.engine import locale_of
 from api.db.plans import PlanRow
 from api.jobs.queue import JobQueue
 from api.services import plans as plan_service
@@ -347,7 +348,7 @@ def evaluate_exceptions(
     ``now`` is seconds since local midnight of ``day`` (default: the
     service's clock); the caller commits.
     """
-    at = eta_clock(day) if now is None else now
+    at = eta_clock(day, etas.zone) if now is None else now
     for row in plan_rows.dispatched_plans_of_day(session, day=day):
         _evaluate_plan(session, row, etas, settings, at, live=now is None)
 
@@ -530,7 +531,8 @@ def decide_exception(
     if tracked is None or tracked[1].state is not OrderState.FAILED_ATTEMPT:
         state = "untracked" if tracked is None else str(tracked[1].state)
         raise Conflict(f"order {order_id} is no longer a failed attempt ({state})")
-    at = eta_clock(day) if now is None else now
+    tz = locale_of(session).zone
+    at = eta_clock(day, tz) if now is None else now
     at = max(at, tracked[1].history[-1].at)
     decision = request.decision
     note = request.note or f"dispatcher decided: {decision}"
@@ -557,4 +559,4 @@ def decide_exception(
     decided = exception.decided(decision, by=by, at=at, note=request.note)
     rows.put_exception(session, day=day, exception=decided)
     session.flush()
-    return exception_public(day, decided)
+    return exception_public(day, decided, tz)

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from datetime import tzinfo
 
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from api.db import tracking as rows
+from api.db.engine import locale_of
 from api.services.errors import NotFound
 from api.services.tracking import local_time, now_seconds
 from tracking.exceptions import (
@@ -71,11 +73,13 @@ class ExceptionsPublic(BaseModel):
     count: int
 
 
-def exception_public(day: dt.date, exception: DispatchException) -> ExceptionPublic:
-    """The public view of an exception of ``day``."""
+def exception_public(
+    day: dt.date, exception: DispatchException, tz: tzinfo
+) -> ExceptionPublic:
+    """The public view of an exception of ``day``, its times in ``tz``."""
 
     def when(seconds: int | None) -> dt.datetime | None:
-        return None if seconds is None else local_time(seconds, day)
+        return None if seconds is None else local_time(seconds, day, tz)
 
     return ExceptionPublic(
         id=exception.id,
@@ -86,7 +90,7 @@ def exception_public(day: dt.date, exception: DispatchException) -> ExceptionPub
         severity=exception.severity,
         detail=exception.detail,
         open=exception.open,
-        opened_at=local_time(exception.opened_at, day),
+        opened_at=local_time(exception.opened_at, day, tz),
         closed_at=when(exception.closed_at),
         acknowledged_by=exception.acknowledged_by,
         acknowledged_at=when(exception.acknowledged_at),
@@ -167,7 +171,8 @@ def list_exceptions(
         offset=offset,
     )
     return ExceptionsPublic(
-        data=[exception_public(d, e) for d, e in found], count=count
+        data=[exception_public(d, e, locale_of(session).zone) for d, e in found],
+        count=count,
     )
 
 
@@ -176,7 +181,7 @@ def read_exception(session: Session, *, exception_id: str) -> ExceptionPublic:
     found = rows.get_exception(session, exception_id=exception_id)
     if found is None:
         raise NotFound(f"exception {exception_id} not found")
-    return exception_public(*found)
+    return exception_public(*found, locale_of(session).zone)
 
 
 def acknowledge_exception(
@@ -190,10 +195,11 @@ def acknowledge_exception(
     if found is None:
         raise NotFound(f"exception {exception_id} not found")
     day, exception = found
+    tz = locale_of(session).zone
     if exception.acknowledged_by is None:
         exception = exception.model_copy(
-            update={"acknowledged_by": by, "acknowledged_at": now_seconds(day)}
+            update={"acknowledged_by": by, "acknowledged_at": now_seconds(day, tz)}
         )
         rows.put_exception(session, day=day, exception=exception)
         session.commit()
-    return exception_public(day, exception)
+    return exception_public(day, exception, tz)

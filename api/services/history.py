@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from api.db import history as rows
+from api.db.engine import locale_of
 from api.db.fleet import list_depots
 from api.services.errors import FieldError, Invalid
 from scenarios.history import (
@@ -51,14 +52,13 @@ __all__ = [
 #: Largest history upload (bytes, after gunzip): 100,000 orders of a CSV
 #: take about 12 MB.
 MAX_HISTORY_BYTES = 64 * 1024 * 1024
-#: Until the service has its own setting, times without an offset are read here.
-DEFAULT_TIMEZONE = "Asia/Seoul"
 
 
-def deployment_timezone() -> ZoneInfo:
-    """The deployment's timezone: naive history times are read in it, and
-    a forecast's default start is tomorrow there."""
-    return ZoneInfo(DEFAULT_TIMEZONE)
+def deployment_timezone(session: Session) -> ZoneInfo:
+    """The deployment's timezone (``MILEPOST_TIMEZONE``, carried by its
+    sessions): naive history times are read in it, and a forecast's default
+    start is tomorrow there."""
+    return locale_of(session).zone
 
 
 def tomorrow(tz: dt.tzinfo) -> dt.date:

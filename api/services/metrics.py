@@ -22,9 +22,11 @@ from sqlalchemy.orm import Session
 from api.db import orders as order_rows
 from api.db import retention as fits
 from api.db import tracking as rows
+from api.db.engine import locale_of
 from api.db.tables_tracking import TrackedPlan
 from api.jobs.payloads import PlanPricing, RetentionCoefficient
 from api.services.errors import Invalid
+from routing.locale import DEFAULT_LOCALE
 from routing.model import Problem
 from routing.plan import Plan
 from tracking.crm import CrmMetrics, RatingEffect, crm_metrics
@@ -228,7 +230,8 @@ class DeliveryMetricsRow(BaseModel):
     ``eta_mae`` (minutes) and ``eta_coverage`` (share of arrivals inside the
     P10-P90 window) are by horizon in minutes before the arrival; they are
     filled only when asked for with ``eta_accuracy``. ``retention_cost``
-    is the group's expected retention cost (won): realised for delivered
+    is the group's expected retention cost (in the answer's ``currency``):
+    realised for delivered
     and failed orders, live for the rest (None without a retention fit).
     """
 
@@ -249,6 +252,7 @@ class DeliveryMetricsPublic(BaseModel):
     end: dt.date
     zone: str | None
     by: str
+    currency: str = Field(description="ISO 4217 code of retention_cost")
     data: list[DeliveryMetricsRow]
     count: int
     retention_pricing: PlanPricing | None = Field(
@@ -396,6 +400,10 @@ class RetentionMetricsPublic(BaseModel):
     start: dt.date
     end: dt.date
     zone: str | None
+    currency: str = Field(
+        default=DEFAULT_LOCALE.currency,
+        description="ISO 4217 code of the lifetime values (ltv)",
+    )
     deliveries: int
     customers: int
     repeat: list[RepeatRate]
@@ -484,6 +492,7 @@ def delivery_metrics(
         end=end,
         zone=zone,
         by=by,
+        currency=locale_of(session).currency,
         data=data,
         count=len(data),
         retention_pricing=pricing,
@@ -509,6 +518,7 @@ def retention_metrics(
     answer = retention_of(
         history, ratings, start=start, end=end, zone=zone, horizon_days=horizon_days
     )
+    answer.currency = locale_of(session).currency
     fit = fits.current_coefficients(session)
     if fit is not None:
         job_id, fit_start, fit_end, coefficients = fit

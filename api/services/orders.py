@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from api.db import fleet, orders, stations
 from api.db import tracking as tracking_rows
+from api.db.engine import locale_of
 from api.db.errors import DuplicateId
 from api.db.tables_dispatch import ID_LENGTH, OrderRow
 from api.services.errors import (
@@ -498,7 +499,7 @@ def cancel_order(session: Session, *, order_id: str, ingest: Ingest) -> OrderPub
     tracked = tracking_rows.tracked_order(session, order_id=order_id)
     if tracked is not None and tracked[1].state is not OrderState.CANCELLED:
         day, status, _ = tracked
-        now = to_seconds(dt.datetime.now(dt.UTC), day)
+        now = to_seconds(dt.datetime.now(dt.UTC), day, locale_of(session).zone)
         event = OrderCancelled(
             id=f"api-cancel-{secrets.token_hex(12)}",
             at=max(now, status.updated_at),

@@ -38,6 +38,7 @@ from api.db import jobs as job_rows
 from api.db import plans as plan_rows
 from api.db import tracking as tracking_rows
 from api.db.base import utcnow
+from api.db.engine import locale_of
 from api.db.plans import PlanRow, PlanStatus
 from api.db.tables_jobs import JobRow
 from api.jobs.kinds import JobKinds, MalformedJob, OnSuccess
@@ -69,6 +70,7 @@ from api.services.retention import (
 from api.services.travel import plan_travel
 from routing.bounds import Day, Real, Whole
 from routing.io import InputError
+from routing.locale import Locale
 from routing.model import Id, Problem
 from routing.plan import Plan, Summary
 from routing.reoptimise import (
@@ -81,7 +83,7 @@ from routing.reoptimise import (
 )
 from routing.solver import SolveParams, check
 from routing.travel.spec import TravelSpec
-from routing.units import TIMEZONE, to_seconds
+from routing.units import to_seconds
 
 __all__ = [
     "MAX_TIME_LIMIT",
@@ -249,11 +251,13 @@ class PlanPublic(BaseModel):
     fit (None before the first fit);
     ``superseded_by`` names the plan that replaced this one (None for a
     discarded draft); ``locked`` the orders whose stop keeps its van and
-    place when the plan is re-optimised.
+    place when the plan is re-optimised. ``currency`` is the ISO 4217 code
+    of its costs (the deployment's).
     """
 
     id: str
     status: PlanState
+    currency: str = Field(description="ISO 4217 code of the plan's costs")
     day: Day | None = None
     depot_id: str | None = None
     job: JobPublic | None = None
@@ -415,6 +419,7 @@ def _job_view(session: Session, queue: JobQueue, job: JobRow) -> PlanPublic:
     return PlanPublic(
         id=job.id,
         status=public.status,
+        currency=locale_of(session).currency,
         day=head.day,
         depot_id=head.depot_id,
         job=public,
@@ -439,6 +444,7 @@ def _public(
     return PlanPublic(
         id=row.id,
         status=row.status,
+        currency=locale_of(session).currency,
         day=row.day,
         depot_id=row.depot_id,
         job=None if job is None else queue.public(job),
@@ -517,12 +523,29 @@ def _problem_of(
     if request.depot_id is not None:
         reason = "depot_id goes with day; a problem names its own depots"
         raise Invalid.one("depot_id", reason)
-    problem = request.problem
+    problem = _in_the_deployment(request.problem, locale_of(session))
     for name in ("jobs", "shipments", "vehicles"):
         check_max_items(getattr(problem, name), f"problem.{name}", max_items)
-    day = problem.date or dt.datetime.now(TIMEZONE).date()
+    day = problem.date or tracking.today(problem.locale.zone)
     depot_id = problem.depots[0].id if len(problem.depots) == 1 else None
     return problem, day, depot_id
+
+
+def _in_the_deployment(problem: Problem, locale: Locale) -> Problem:
+    """A posted problem in the deployment's ``locale``: one that names none
+    gets it; one that names another timezone or currency is refused (the
+    service tracks, reports and prices in the deployment's)."""
+    if "locale" not in problem.model_fields_set:
+        return problem.model_copy(update={"locale": locale})
+    for name in ("timezone", "currency"):
+        given, ours = getattr(problem.locale, name), getattr(locale, name)
+        if given != ours:
+            raise Invalid.one(
+                f"problem.locale.{name}",
+                f"{given!r} differs from the deployment's {ours!r} "
+                f"(MILEPOST_{name.upper()}); leave locale out to use it",
+            )
+    return problem
 
 
 def create_plan(
@@ -749,7 +772,7 @@ def dispatch_plan(session: Session, *, queue: JobQueue, plan_id: str) -> PlanDis
         day=row.day,
         plan_id=row.id,
         plan=row.plan,
-        at=to_seconds(now, row.day),
+        at=to_seconds(now, row.day, locale_of(session).zone),
     )
     session.flush()
     public = _public(session, queue, row, job)
@@ -785,7 +808,7 @@ def _track(session: Session, row: PlanRow) -> None:
         plan_id=row.id,
         plan=row.plan,
         problem=row.problem,
-        at=to_seconds(utcnow(), row.day),
+        at=to_seconds(utcnow(), row.day, locale_of(session).zone),
     )
 
 

@@ -10,10 +10,12 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from api.db import fleet, orders, stations
+from api.db.engine import locale_of
 from api.db.tables_dispatch import OrderRow
 from api.services import tracking
 from api.services.errors import FieldError, Invalid
 from routing.model import Depot, Job, PickupStation, Problem, Vehicle
+from routing.wallclock import from_wall_clock
 
 __all__ = ["NothingToPlan", "problem_for"]
 
@@ -43,7 +45,8 @@ def problem_for(session: Session, *, day: dt.date, depot_id: str | None) -> Prob
     session
         Open session.
     day
-        The delivery date; it becomes ``Problem.date``.
+        The delivery date; it becomes ``Problem.date``, and the session's
+        deployment locale (:func:`api.db.engine.locale_of`) the problem's.
     depot_id
         Plan one depot: its vehicles (home depot) and its orders. None: every
         depot, every vehicle and every active order of the day.
@@ -77,8 +80,9 @@ def problem_for(session: Session, *, day: dt.date, depot_id: str | None) -> Prob
     depots = _depots(session, vehicles, depot_id)
     jobs = _jobs(rows, pin=depot_id is None and len(depots) > 1)
     try:
-        return Problem(
+        problem = Problem(
             date=day,
+            locale=locale_of(session),
             depots=tuple(depots),
             stations=tuple(_stations(session, jobs)),
             vehicles=tuple(vehicles),
@@ -88,6 +92,7 @@ def problem_for(session: Session, *, day: dt.date, depot_id: str | None) -> Prob
         reasons = "; ".join(err["msg"] for err in exc.errors())
         reason = f"the stored data make no valid problem: {reasons}"
         raise Invalid.one("day", reason) from None
+    return from_wall_clock(problem, orders=False)
 
 
 def _depots(

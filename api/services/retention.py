@@ -31,6 +31,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import tzinfo
 from functools import cached_property
 from typing import Generic, TypeVar
 
@@ -40,6 +41,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import retention as fits
 from api.db import tracking as tracking_rows
+from api.db.engine import locale_of
 from api.jobs.kinds import JobKinds, OnSuccess
 from api.jobs.payloads import (
     PlanPricing,
@@ -56,11 +58,11 @@ from api.services.metrics import (
     observed_history,
     outcomes_between,
 )
-from api.services.tracking import LiveEtas, eta_clock
+from api.services.tracking import LiveEtas, eta_clock, today
 from api.settings import Settings
 from routing.model import Problem, TimeWindow
 from routing.plan import Plan
-from routing.units import TIMEZONE
+from routing.units import day_length
 from tracking.eta import Eta
 from tracking.feedback import (
     CustomerValue,
@@ -158,8 +160,8 @@ class RetentionPricingPublic(BaseModel):
     customer_values: CustomerValueSummary
 
 
-def _window(request: RetentionFitCreate) -> tuple[dt.date, dt.date]:
-    until = request.until or dt.datetime.now(TIMEZONE).date()
+def _window(request: RetentionFitCreate, tz: tzinfo) -> tuple[dt.date, dt.date]:
+    until = request.until or today(tz)
     if request.start is not None:
         start = request.start
     elif until.toordinal() > DEFAULT_DAYS:
@@ -203,7 +205,7 @@ def create_fit(
     session: Session, *, queue: JobQueue, request: RetentionFitCreate
 ) -> JobPublic:
     """Queue a fit of the tracked days' history (422 naming a bad window)."""
-    start, end = _window(request)
+    start, end = _window(request, locale_of(session).zone)
     payload = fit_payload(session, start, end)
     return queue.public(queue.submit(session, queue.kinds.retention_fit, payload))
 
@@ -645,10 +647,6 @@ def live_retention(
     )
 
 
-#: A day's clock past its end: the day is over.
-_DAY = 24 * 3600
-
-
 def outcome_costs(
     session: Session, etas: LiveEtas, current: CurrentPricing
 ) -> Callable[[Sequence[DeliveryOutcome]], dict[str, float]]:
@@ -684,10 +682,10 @@ def outcome_costs(
                     out[o.order_id] = 0.0
                     continue
                 day, status, ref = found
-                now = eta_clock(day)
+                now = eta_clock(day, etas.zone)
                 eta = (
                     etas.eta(session, day, status, now, ref, live=True)
-                    if now < _DAY and status.state in _PENDING
+                    if now < day_length(day, etas.zone) and status.state in _PENDING
                     else None
                 )
                 minutes, failed = live_minutes(
@@ -743,9 +741,10 @@ def submit_nightly(
     fit reads the default window (:data:`DEFAULT_DAYS` days to the shop's
     day). The caller commits.
     """
-    local = now.astimezone(TIMEZONE)
+    tz = locale_of(session).zone
+    local = now.astimezone(tz)
     day = local.date()
-    if local < dt.datetime.combine(day, at, tzinfo=TIMEZONE):
+    if local < dt.datetime.combine(day, at, tzinfo=tz):
         return None
     claim = fits.claim_night(session, day=day)
     if claim is None:

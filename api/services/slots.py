@@ -47,6 +47,7 @@ from sqlalchemy.orm import Session
 
 from api.db import plans as plan_rows
 from api.db import tracking as tracking_rows
+from api.db.engine import locale_of
 from api.db.plans import PlanRow
 from api.db.tables_dispatch import OrderRow
 from api.jobs.payloads import PlanPricing
@@ -200,18 +201,19 @@ class SlotQuotesPublic(BaseModel):
     """Every slot for the address: available first, cheapest first.
 
     ``marginal_cost`` is what serving the order in that slot adds to the
-    plan's route cost (won), ``retention_cost`` the expected retention it
-    costs the plan's customers and the quoted one (won; 0 when priced
-    uniformly), ``total_cost`` the two (the order of the list); ``eta`` is
-    seconds since local midnight of ``day``. ``pricing`` says how the
-    quotes were priced, and ``late_running`` (when priced) how far the day
-    may run behind its plan. ``stations`` are the pickup stations offered
-    as slots, nearest first.
+    plan's route cost (in ``currency``, the deployment's), ``retention_cost``
+    the expected retention it costs the plan's customers and the quoted one
+    (0 when priced uniformly), ``total_cost`` the two (the order of the
+    list); ``eta`` is elapsed seconds since local midnight of ``day``.
+    ``pricing`` says how the quotes were priced, and ``late_running`` (when
+    priced) how far the day may run behind its plan. ``stations`` are the
+    pickup stations offered as slots, nearest first.
     """
 
     day: dt.date
     depot_id: str | None
     plan_id: str
+    currency: str = Field(description="ISO 4217 code of the costs")
     pricing: PlanPricing
     late_running: LateRunning | None = None
     data: list[SlotQuote]
@@ -234,9 +236,10 @@ class SlotBookingPublic(BaseModel):
     tracking_token: str
     slot: Slot
     vehicle: str
-    eta: int = Field(description="seconds since local midnight of the day")
+    eta: int = Field(description="elapsed seconds since local midnight of the day")
     eta_at: dt.datetime = Field(description="the same, as a local time")
     marginal_cost: float
+    currency: str = Field(description="ISO 4217 code of marginal_cost")
     plan_id: str = Field(description="the plan version holding the order")
 
 
@@ -496,7 +499,7 @@ def quote_slots(
                 request.location,
                 demand=request.demand,
                 service=request.service_time,
-                now=now_seconds(request.day),
+                now=now_seconds(request.day, locale_of(session).zone),
                 collect=request.collect,
                 job=job,
                 pricing=pricing,
@@ -511,6 +514,7 @@ def quote_slots(
         day=request.day,
         depot_id=request.depot_id,
         plan_id=row.id,
+        currency=locale_of(session).currency,
         pricing=how,
         late_running=None if pricing is None else late_running_of(pricing),
         data=quotes,
@@ -558,7 +562,7 @@ def book_slot(
             )
         book = _book_for(entry, row)
         _check_demand(request, book.problem)
-        now = now_seconds(request.day)
+        now = now_seconds(request.day, locale_of(session).zone)
         booking = _reserve(book, request, now)
         # The book now holds the order: forget it unless everything is stored.
         try:
@@ -573,8 +577,9 @@ def book_slot(
         slot=booking.slot,
         vehicle=booking.vehicle,
         eta=booking.eta,
-        eta_at=to_datetime(booking.eta, request.day),
+        eta_at=to_datetime(booking.eta, request.day, locale_of(session).zone),
         marginal_cost=booking.marginal_cost,
+        currency=locale_of(session).currency,
         plan_id=version.id,
     )
 
@@ -720,7 +725,7 @@ def rebook_order(
             homes = ", ".join(s.id for s in offered if s.kind != SlotKind.STATION)
             reason = f"no slot {slot_id!r} at this address; slots: {homes}"
             raise Invalid.one("slot_id", reason)
-        now = now_seconds(day)
+        now = now_seconds(day, locale_of(session).zone)
         try:
             booking = book.book(
                 job.location, slot_id, order_id=order.id, now=now, job=job

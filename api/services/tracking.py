@@ -22,6 +22,7 @@ import threading
 import zlib
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import tzinfo
 from typing import Literal
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -31,6 +32,7 @@ from api.db import tracking as rows
 from api.db.tracking import RouteRef, SqlStore
 from api.services.ingest import ingest
 from api.services.travel import rebuild_travel
+from routing.locale import DEFAULT_LOCALE, Locale
 from routing.model import Job, Location, Problem, Shipment
 from routing.plan import Plan, Route, Step, StepType
 from routing.reoptimise import VehicleProgress
@@ -60,6 +62,7 @@ __all__ = [
     "observed_progress",
     "off_plan_orders",
     "register_plan",
+    "today",
 ]
 
 #: States in which an order still has an ETA.
@@ -83,19 +86,26 @@ DONE_AT_DOOR = frozenset(
 ETA_REFRESH = 10
 
 
-def now_seconds(day: dt.date) -> int:
-    """The current time in seconds since local midnight of ``day``."""
-    return to_seconds(dt.datetime.now(dt.UTC), day)
+def now_seconds(day: dt.date, tz: tzinfo) -> int:
+    """The current time in elapsed seconds since midnight of ``day`` in
+    ``tz`` (the deployment's timezone)."""
+    return to_seconds(dt.datetime.now(dt.UTC), day, tz)
 
 
-def eta_clock(day: dt.date) -> int:
+def eta_clock(day: dt.date, tz: tzinfo) -> int:
     """ "Now" for live ETAs: :func:`now_seconds` down to :data:`ETA_REFRESH`."""
-    return now_seconds(day) // ETA_REFRESH * ETA_REFRESH
+    return now_seconds(day, tz) // ETA_REFRESH * ETA_REFRESH
 
 
-def local_time(seconds: int, day: dt.date) -> dt.datetime:
-    """Seconds since local midnight of ``day`` as an aware local datetime."""
-    return to_datetime(seconds, day)
+def local_time(seconds: int, day: dt.date, tz: tzinfo) -> dt.datetime:
+    """Elapsed seconds since local midnight of ``day`` as an aware datetime
+    in ``tz``, with the offset of that moment."""
+    return to_datetime(seconds, day, tz)
+
+
+def today(tz: tzinfo) -> dt.date:
+    """The date now in ``tz`` (the deployment's operating day)."""
+    return dt.datetime.now(tz).date()
 
 
 # -- plans --------------------------------------------------------------------
@@ -382,6 +392,9 @@ class LiveEtas:
         Sessions for recomputing a route in the background when the clock
         steps (see :meth:`eta`); without them the first reader of the new
         step recomputes it while the others get the step before.
+    locale
+        The deployment's (``Settings.locale``): its timezone is the clock of
+        "now" (:attr:`zone`).
     """
 
     def __init__(
@@ -389,6 +402,7 @@ class LiveEtas:
         max_plans: int = 256,
         max_routes: int = 4096,
         sessions: sessionmaker[Session] | None = None,
+        locale: Locale = DEFAULT_LOCALE,
     ) -> None:
         #: The travel-time cache of the planner's default model (straight
         #: lines); a plan's ETAs use the model it records (:meth:`legs_for`).
@@ -398,6 +412,8 @@ class LiveEtas:
         self.max_plans = max_plans
         self.max_routes = max_routes
         self.sessions = sessions
+        #: The deployment's timezone: the clock of "now".
+        self.zone = locale.zone
         self._plans: dict[str, tuple[int, Plan, WindowsByStop, LegTimes]] = {}
         self._plans_lock = threading.Lock()
         self._routes: dict[RouteKey, RouteEtas] = {}
@@ -505,7 +521,7 @@ class LiveEtas:
         if self.sessions is None:
             return
         day, now = key[0], key[5]
-        into = now_seconds(day) - now
+        into = now_seconds(day, self.zone) - now
         if not _ahead_offset(key) <= into < ETA_REFRESH:
             return
         ahead = (*key[:5], now + ETA_REFRESH)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Sequence
+from datetime import tzinfo
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from api.db import orders, plans, stations
 from api.db import tracking as rows
 from api.db.async_reads import compiled
+from api.db.engine import locale_of
 from api.db.tables_dispatch import OrderRow
 from api.jobs.payloads import PlanPricing
 from api.services.errors import Conflict, Invalid, NotFound
@@ -328,20 +330,20 @@ class PlanLivePublic(BaseModel):
     )
 
 
-def window(eta: Eta | None, day: dt.date) -> EtaWindow | None:
-    """The ETA as local times (None: no ETA)."""
+def window(eta: Eta | None, day: dt.date, tz: tzinfo) -> EtaWindow | None:
+    """The ETA as local times in ``tz`` (None: no ETA)."""
     if eta is None:
         return None
     return EtaWindow(
-        expected=local_time(eta.point, day),
-        earliest=local_time(eta.p10, day),
-        latest=local_time(eta.p90, day),
+        expected=local_time(eta.point, day, tz),
+        earliest=local_time(eta.p10, day, tz),
+        latest=local_time(eta.p90, day, tz),
         arrived=eta.arrived,
     )
 
 
 def _eta_fields(
-    order_id: str, day: dt.date, status: OrderStatus, eta: Eta | None
+    order_id: str, day: dt.date, status: OrderStatus, eta: Eta | None, tz: tzinfo
 ) -> dict[str, Any]:
     """The fields of :class:`OrderEtaPublic` (also those of the tracking view)."""
     return {
@@ -349,15 +351,15 @@ def _eta_fields(
         "day": day,
         "status": status.state,
         "eta": eta,
-        "window": window(eta, day),
+        "window": window(eta, day, tz),
     }
 
 
 def eta_view(
-    order_id: str, day: dt.date, status: OrderStatus, eta: Eta | None
+    order_id: str, day: dt.date, status: OrderStatus, eta: Eta | None, tz: tzinfo
 ) -> OrderEtaPublic:
-    """The ETA view of a tracked order whose ETA is known."""
-    return OrderEtaPublic(**_eta_fields(order_id, day, status, eta))
+    """The ETA view of a tracked order whose ETA is known (times in ``tz``)."""
+    return OrderEtaPublic(**_eta_fields(order_id, day, status, eta, tz))
 
 
 def tracking_view(
@@ -396,10 +398,10 @@ def tracking_view(
             history=[],
         )
     day, status, ref = found
-    now = eta_clock(day) if at is None else at
+    now = eta_clock(day, etas.zone) if at is None else at
     eta = etas.eta(session, day, status, now, ref, live=at is None)
     return OrderTrackingPublic(
-        **_eta_fields(order_id, day, status, eta),
+        **_eta_fields(order_id, day, status, eta, etas.zone),
         kind=kind,
         vehicle=status.vehicle,
         history=list(status.dated(day).history),
@@ -456,15 +458,19 @@ def hand_over(
 
 
 def _hand_over_window(
-    eta: Eta | None, windows: Sequence[tuple[int, int]], early_ok: bool, day: dt.date
+    eta: Eta | None,
+    windows: Sequence[tuple[int, int]],
+    early_ok: bool,
+    day: dt.date,
+    tz: tzinfo,
 ) -> EtaWindow | None:
     if eta is None:
         return None
-    h = hand_over(eta, windows, early_ok, eta_clock(day))
+    h = hand_over(eta, windows, early_ok, eta_clock(day, tz))
     return EtaWindow(
-        expected=local_time(h.expected, day),
-        earliest=local_time(h.earliest, day),
-        latest=local_time(h.latest, day),
+        expected=local_time(h.expected, day, tz),
+        earliest=local_time(h.earliest, day, tz),
+        latest=local_time(h.latest, day, tz),
         arrived=eta.arrived,
     )
 
@@ -476,13 +482,14 @@ def public_view(session: Session, etas: LiveEtas, token: str) -> TrackPublic | N
         return None
     job = row.job
     windows = [(w.start, w.end) for w in job.time_windows]
+    tz = etas.zone
     station = _station(session, job.station)
     loc = job.location if station is None else station.location
     base: dict[str, Any] = {
         "order_id": row.id,
         "kind": job.type,
         "promised": [
-            TimeSlot(start=local_time(a, row.day), end=local_time(b, row.day))
+            TimeSlot(start=local_time(a, row.day, tz), end=local_time(b, row.day, tz))
             for a, b in windows
         ],
         "early_ok": job.early_ok,
@@ -500,8 +507,8 @@ def public_view(session: Session, etas: LiveEtas, token: str) -> TrackPublic | N
     state = status.state
     window = None
     if state in _MOVING:
-        eta = etas.eta(session, day, status, eta_clock(day), ref, live=True)
-        window = _hand_over_window(eta, windows, job.early_ok, day)
+        eta = etas.eta(session, day, status, eta_clock(day, tz), ref, live=True)
+        window = _hand_over_window(eta, windows, job.early_ok, day, tz)
     return TrackPublic(
         **base,
         day=day,
@@ -513,7 +520,7 @@ def public_view(session: Session, etas: LiveEtas, token: str) -> TrackPublic | N
         if state in _MOVING or state is OrderState.DISPATCHED
         else None,
         history=[
-            TrackStep(status=c.target, at=local_time(c.at, c.day or day))
+            TrackStep(status=c.target, at=local_time(c.at, c.day or day, tz))
             for c in status.history
         ],
         driver=_driver(session, day, status),
@@ -542,7 +549,7 @@ def _proof(session: Session, day: dt.date, order_id: str) -> ProofPublic | None:
     if p.recipient is None and p.image is None and p.signature is None:
         return None  # only the device's own photo reference: nothing to show
     return ProofPublic(
-        at=local_time(event.at, day),
+        at=local_time(event.at, day, locale_of(session).zone),
         recipient=p.recipient,
         image=p.image,
         signature=p.signature,
@@ -555,7 +562,8 @@ def _attempt(session: Session, day: dt.date, order_id: str) -> AttemptPublic | N
     )
     if not isinstance(event, FailedAttempt):
         return None
-    return AttemptPublic(at=local_time(event.at, day), reason=event.reason)
+    at = local_time(event.at, day, locale_of(session).zone)
+    return AttemptPublic(at=at, reason=event.reason)
 
 
 def _rating(session: Session, order_id: str) -> RatingPublic | None:
@@ -614,7 +622,8 @@ def _driver(
     van = rows.vehicle_state(session, day=day, vehicle=status.vehicle)
     if van is None or van.lat is None or van.lon is None or van.position_at is None:
         return None
-    return DriverPosition(lat=van.lat, lon=van.lon, at=local_time(van.position_at, day))
+    at = local_time(van.position_at, day, locale_of(session).zone)
+    return DriverPosition(lat=van.lat, lon=van.lon, at=at)
 
 
 def plan_live_view(
@@ -627,7 +636,8 @@ def plan_live_view(
     day, plan = row.day, row.plan
     order_ids = [o for route in plan.routes for o in route.order_ids]
     order_ids += [u.id for u in plan.unassigned]
-    now = eta_clock(day)
+    tz = etas.zone
+    now = eta_clock(day, tz)
     tracked = rows.tracked_orders(session, order_ids=order_ids)
     live = {
         status.order_id: (
@@ -651,12 +661,12 @@ def plan_live_view(
             recent_late=recent_lateness(session, day),
         )
     )
-    stops = [_stop(s, e, d, retention) for s, e, d in live.values()]
+    stops = [_stop(s, e, d, tz, retention) for s, e, d in live.values()]
     stops.sort(key=lambda o: o.order_id)
     vans = rows.vehicle_states(
         session, day=day, vehicles=[r.vehicle for r in plan.routes]
     )
-    vehicles = [_van(v, day) for v in sorted(vans, key=lambda v: v.vehicle)]
+    vehicles = [_van(v, day, tz) for v in sorted(vans, key=lambda v: v.vehicle)]
     exceptions = _open_exceptions(
         session, day, {r.vehicle for r in plan.routes}, set(order_ids)
     )
@@ -735,7 +745,7 @@ def _open_exceptions(
         offset=0,
     )
     return [
-        exception_public(d, e)
+        exception_public(d, e, locale_of(session).zone)
         for d, e in found
         if e.vehicle in vans or order_ids.intersection(e.order_ids)
     ]
@@ -745,20 +755,21 @@ def _stop(
     status: OrderStatus,
     eta: Eta | None,
     day: dt.date,
+    tz: tzinfo,
     retention: DayRetention | None,
 ) -> StopLive:
     return StopLive(
         order_id=status.order_id,
         status=status.state,
         vehicle=status.vehicle,
-        window=window(eta, day),
+        window=window(eta, day, tz),
         retention=None if retention is None else retention.orders.get(status.order_id),
     )
 
 
-def _van(v: VehicleState, day: dt.date) -> VehicleLive:
+def _van(v: VehicleState, day: dt.date, tz: tzinfo) -> VehicleLive:
     def when(seconds: int | None) -> dt.datetime | None:
-        return None if seconds is None else local_time(seconds, day)
+        return None if seconds is None else local_time(seconds, day, tz)
 
     return VehicleLive(
         vehicle=v.vehicle,
@@ -792,13 +803,13 @@ async def fast_eta_view(
     if row is None:
         return None
     day, status, ref = rows.order_ref_row(row)
-    now = eta_clock(day) if at is None else at
+    now = eta_clock(day, etas.zone) if at is None else at
     live = at is None
     known = etas.remembered(day, status, now, ref, live=live)
     if known is not False:
-        return eta_view(order_id, day, status, known)
+        return eta_view(order_id, day, status, known, etas.zone)
     eta = await reads.run(lambda s: etas.eta(s, day, status, now, ref, live=live))
-    return eta_view(order_id, day, status, eta)
+    return eta_view(order_id, day, status, eta, etas.zone)
 
 
 def link_exists(session: Session, token: str) -> bool:
@@ -895,13 +906,14 @@ def slots_view(
         quotes = quote_slots(session, books=books, request=request, job=job)
     except NotFound:
         return TrackSlotsPublic(day=day, slots=[])
+    tz = locale_of(session).zone
     return TrackSlotsPublic(
         day=day,
         slots=[
             TrackSlot(
                 id=q.slot.id,
-                start=local_time(q.slot.window.start, day),
-                end=local_time(q.slot.window.end, day),
+                start=local_time(q.slot.window.start, day, tz),
+                end=local_time(q.slot.window.end, day, tz),
                 available=q.available,
             )
             for q in quotes.data
@@ -921,11 +933,12 @@ def rebook_view(
         return None
     row, failed_on = found
     _check_day(body.day, failed_on, "day")
+    tz = locale_of(session).zone
 
     def resolve(s: Session) -> None:
         event = AttemptResolved(
             id=f"rebook-{secrets.token_hex(8)}",
-            at=now_seconds(failed_on),
+            at=now_seconds(failed_on, tz),
             order_id=row.id,
             outcome="rescheduled",
             note=f"the customer picked slot {body.slot_id} of {body.day.isoformat()}",
@@ -946,8 +959,8 @@ def rebook_view(
         day=body.day,
         slot=TrackSlot(
             id=slot.id,
-            start=local_time(slot.window.start, body.day),
-            end=local_time(slot.window.end, body.day),
+            start=local_time(slot.window.start, body.day, tz),
+            end=local_time(slot.window.end, body.day, tz),
             available=False,
         ),
     )

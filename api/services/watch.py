@@ -7,8 +7,8 @@ clock: nobody sends an event when a van *stays* silent. ``GET
 exceptions panel is fed by the plan's live stream, which only reads. So
 each serving process runs one :class:`ExceptionWatch`: a daemon thread that
 every ``MILEPOST_EXCEPTION_WATCH_SECONDS`` evaluates today's dispatched
-plans (:func:`api.services.console.refresh_exceptions`, the shop's day,
-:data:`routing.units.TIMEZONE`) and commits. An exception it opens or
+plans (:func:`api.services.console.refresh_exceptions`, the shop's day in the
+deployment's timezone, ``MILEPOST_TIMEZONE``) and commits. An exception it opens or
 closes is a write to ``dispatch_exceptions``, so the live streams redraw
 as for any other change (the database's notification on PostgreSQL, the
 streams' 1-second poll on SQLite).
@@ -38,16 +38,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.services.console import refresh_exceptions
 from api.services.tracking import LiveEtas
 from api.settings import Settings
-from routing.units import TIMEZONE
+from routing.locale import Locale
 
 __all__ = ["ExceptionWatch", "shop_today"]
 
 log = logging.getLogger("milepost.watch")
 
 
-def shop_today() -> dt.date:
-    """Today in the shop's timezone (:data:`routing.units.TIMEZONE`)."""
-    return dt.datetime.now(TIMEZONE).date()
+def shop_today(locale: Locale) -> dt.date:
+    """Today in the shop's timezone (the deployment's ``locale``)."""
+    return dt.datetime.now(locale.zone).date()
 
 
 class ExceptionWatch:
@@ -64,7 +64,8 @@ class ExceptionWatch:
         ``exception_watch_seconds``, the interval (0: the watch is off and
         :meth:`start` does nothing).
     today
-        The day evaluated at each tick (default: :func:`shop_today`).
+        The day evaluated at each tick (default: :func:`shop_today` of the
+        settings' locale).
     """
 
     def __init__(
@@ -73,13 +74,13 @@ class ExceptionWatch:
         etas: LiveEtas,
         settings: Settings,
         *,
-        today: Callable[[], dt.date] = shop_today,
+        today: Callable[[], dt.date] | None = None,
     ) -> None:
         self.sessions = sessions
         self.etas = etas
         self.settings = settings
         self.interval = settings.exception_watch_seconds
-        self.today = today
+        self.today = today or (lambda: shop_today(settings.locale))
         #: Ticks run, by outcome (``ok``, ``error``), for ``/metrics``.
         self.runs: dict[str, int] = {"ok": 0, "error": 0}
         #: Unix time of the last tick that succeeded (None: none yet).

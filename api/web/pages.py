@@ -127,11 +127,22 @@ def not_installed(missing: list[str]) -> HTMLResponse:
 
 
 def _page(settings: Settings, name: str, status_code: int = 200) -> Response:
+    """A page with the deployment's locale in a meta tag, which the scripts
+    read (``LOCALE`` in common.js) to show times and money as it says."""
     missing = missing_assets()
     if missing:
         return not_installed(missing)
-    return FileResponse(
-        STATIC / name,
+    locale = settings.locale
+    meta = html.escape(f"{locale.timezone}|{locale.currency}|{locale.minor_units}")
+    page = (
+        (STATIC / name)
+        .read_text(encoding="utf-8")
+        .replace(
+            "</head>", f'<meta name="milepost-locale" content="{meta}">\n</head>', 1
+        )
+    )
+    return HTMLResponse(
+        page,
         status_code=status_code,
         media_type="text/html; charset=utf-8",
         headers={

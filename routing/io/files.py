@@ -8,7 +8,7 @@ lines each name a field path and the reason.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from routing.model import Problem
 from routing.plan import Plan, Route, Step, StepType
 from routing.travel import HasGeometry
-from routing.units import clock
+from routing.units import clock, wall_clock
 
 
 class InputError(ValueError):
@@ -149,18 +149,28 @@ def write_json(data: Any, path: str | Path) -> Path:
     return p
 
 
+def _reader(problem: Problem | None) -> Callable[[int], str]:
+    """How a time of day is shown: the local clock of the problem's day and
+    zone, or plain ``HH:MM`` of the seconds when the problem has no date."""
+    if problem is None or problem.date is None:
+        return clock
+    day, tz = problem.date, problem.locale.zone
+    return lambda seconds: wall_clock(seconds, day, tz)
+
+
 def _windows_by_order(problem: Problem | None) -> dict[tuple[str, str], list[str]]:
     if problem is None:
         return {}
+    show = _reader(problem)
     out: dict[tuple[str, str], list[str]] = {}
     for job in problem.jobs:
         out[(job.id, "job")] = [
-            f"{clock(w.start)}-{clock(w.end)}" for w in job.time_windows
+            f"{show(w.start)}-{show(w.end)}" for w in job.time_windows
         ]
     for sh in problem.shipments:
         for kind, step in (("pickup", sh.pickup), ("delivery", sh.delivery)):
             out[(sh.id, kind)] = [
-                f"{clock(w.start)}-{clock(w.end)}" for w in step.time_windows
+                f"{show(w.start)}-{show(w.end)}" for w in step.time_windows
             ]
     return out
 
@@ -199,6 +209,7 @@ def plan_geojson(
     """
     drawer = travel if isinstance(travel, HasGeometry) else None
     windows = _windows_by_order(problem)
+    show = _reader(problem)
     kinds = {} if problem is None else {j.id: j.type for j in problem.jobs}
     features: list[dict[str, Any]] = []
     for r, route in enumerate(plan.routes):
@@ -212,8 +223,8 @@ def plan_geojson(
                     "route": r,
                     "orders": route.orders,
                     "distance_m": route.distance,
-                    "start": clock(route.start),
-                    "end": clock(route.end),
+                    "start": show(route.start),
+                    "end": show(route.end),
                 },
             }
         )
@@ -230,7 +241,7 @@ def plan_geojson(
                         "sequence": seq,
                         "type": step.type.value,
                         "order": step.id,
-                        "eta": clock(step.service_start),
+                        "eta": show(step.service_start),
                         "arrival": step.arrival,
                         "late_s": step.late,
                         "windows": windows.get((step.id or "", step.type.value), []),

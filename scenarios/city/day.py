@@ -22,6 +22,7 @@ from pydantic import Field, field_validator, model_validator
 
 from routing.base import FrozenModel
 from routing.bounds import Real, Whole
+from routing.locale import Locale
 from routing.model import (
     Costs,
     Job,
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CAPACITY",
+    "CITY_LOCALE",
     "DAY_MIX",
     "DAY_SHIFTS",
     "NIGHT_SHIFT",
@@ -91,8 +93,11 @@ _NIGHT_WINDOW = TimeWindow(start=DAY, end=DAY + 7 * HOUR)  # 00:00-07:00 next mo
 _STATION_WINDOW = TimeWindow(start=9 * HOUR, end=18 * HOUR)
 
 
-#: Default van costs (won): a driver-day plus van lease, the hourly wage and
-#: fuel and wear per km; night shifts pay a premium.
+#: The embedded city's locale: Seoul's clock, won and Korean holidays.
+CITY_LOCALE = Locale(timezone="Asia/Seoul", currency="KRW", country="KR")
+
+#: Default van costs (won, :data:`CITY_LOCALE`): a driver-day plus van
+#: lease, the hourly wage and fuel and wear per km; night shifts pay a premium.
 DAY_VAN_COSTS = Costs(fixed=150_000.0, per_hour=18_000.0, per_km=250.0)
 NIGHT_VAN_COSTS = Costs(fixed=180_000.0, per_hour=24_000.0, per_km=250.0)
 
@@ -533,6 +538,7 @@ def day_problem(
         )
     return Problem(
         date=day,
+        locale=CITY_LOCALE,
         depots=city.depots,
         stations=city.stations,
         vehicles=tuple(vehicles),

@@ -213,7 +213,7 @@ def test_the_next_step_is_computed_ahead_of_the_boundary(
     offset = service._ahead_offset(key)
     assert 2 <= offset < ETA_REFRESH - 2
     clock = {"now": t + offset - 1}
-    monkeypatch.setattr(service, "now_seconds", lambda _day: clock["now"])
+    monkeypatch.setattr(service, "now_seconds", lambda _day, _tz: clock["now"])
     with app.state.read_sessionmaker() as session:
         etas.eta(session, day, status, t, ref, live=True)
     assert etas.remembered(day, status, t, ref, live=True) is not False

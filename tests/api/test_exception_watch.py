@@ -29,8 +29,8 @@ from api.auth import Role
 from api.services.console import refresh_exceptions
 from api.services.watch import ExceptionWatch
 from api.settings import Settings
+from routing.locale import DEFAULT_LOCALE
 from routing.plan import Plan
-from routing.units import TIMEZONE
 from tests.api.conftest import auth, sqlite_url
 from tests.api.tracking_fixtures import dispatch_small_day, main_route
 
@@ -44,7 +44,7 @@ WAIT = 15.0
 def _watched_day() -> dt.date:
     """A day the wall clock is 9 to 33 hours into, in the shop's timezone:
     every van of the small day (shifts from 08:00) is past its start + 15 min."""
-    return (dt.datetime.now(TIMEZONE) - dt.timedelta(hours=9)).date()
+    return (dt.datetime.now(DEFAULT_LOCALE.zone) - dt.timedelta(hours=9)).date()
 
 
 def _other_day() -> dt.date:

@@ -118,8 +118,8 @@ def _late_and_failed(client: TestClient, key: str, plan: Plan) -> None:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """The live view's clock at :data:`NOW`; the metrics' a day after its end."""
-    monkeypatch.setattr(tracking_views, "eta_clock", lambda day: NOW)
-    monkeypatch.setattr(retention_service, "eta_clock", lambda day: 60 * HOUR)
+    monkeypatch.setattr(tracking_views, "eta_clock", lambda day, tz: NOW)
+    monkeypatch.setattr(retention_service, "eta_clock", lambda day, tz: 60 * HOUR)
 
 
 def test_a_late_delivery_costs_more_live_than_planned(
@@ -317,7 +317,7 @@ def test_metrics_price_orders_not_attempted_by_their_live_eta(
     """While the day is on, an order not attempted yet costs in the metrics
     what it costs live in the console (nothing when off the plan's routes);
     attempted ones their realised loss."""
-    monkeypatch.setattr(retention_service, "eta_clock", lambda day: NOW)
+    monkeypatch.setattr(retention_service, "eta_clock", lambda day, tz: NOW)
     store_pricing(app)
     key = keys[Role.dispatcher]
     plan = dispatch_small_day(client, key, day=DAY, plan_id=PLAN_ID)

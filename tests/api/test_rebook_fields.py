@@ -19,15 +19,16 @@ from hypothesis import strategies as st
 from api.auth import Role
 from api.db.plans import current_plan
 from api.db.tables_dispatch import DepotRow, VehicleRow
+from routing.locale import DEFAULT_LOCALE
 from routing.model import Depot, Job, Location, ServiceLevel, TimeWindow, Vehicle
-from routing.units import HOUR, TIMEZONE
+from routing.units import HOUR
 from tests.api.conftest import auth
 from tests.api.routes.test_plans import wait_plan
 from tests.api.tracking_fixtures import store_tracked_draft
 from tracking.status import OrderState, OrderStatus, StatusChange
 
 # A week ahead: the next day's slots are all still open.
-DAY = dt.datetime.now(TIMEZONE).date() + dt.timedelta(days=7)
+DAY = dt.datetime.now(DEFAULT_LOCALE.zone).date() + dt.timedelta(days=7)
 NEXT = DAY + dt.timedelta(days=1)
 DEPOT = "rb"
 COLD, PLAIN = "rb-cold", "rb-plain"
@@ -152,7 +153,7 @@ def _check_history(client: TestClient, key: str, token: str) -> None:
     body = page.json()
     assert body["day"] == NEXT.isoformat() and body["status"] == "planned"
     steps = {s["status"]: dt.datetime.fromisoformat(s["at"]) for s in body["history"]}
-    failed_at = steps["failed_attempt"].astimezone(TIMEZONE)
+    failed_at = steps["failed_attempt"].astimezone(DEFAULT_LOCALE.zone)
     assert failed_at.date() == DAY
     assert (failed_at.hour, failed_at.minute) == (11, 5)
     # Planned again just now (the test's days lie ahead): counted from the
@@ -195,7 +196,7 @@ def test_a_rebooked_order_is_planned_with_every_field(
     assert booked.status_code == 200, booked.text
     start = dt.datetime.fromisoformat(booked.json()["slot"]["start"])
     end = dt.datetime.fromisoformat(booked.json()["slot"]["end"])
-    midnight = dt.datetime.combine(NEXT, dt.time(), TIMEZONE)
+    midnight = dt.datetime.combine(NEXT, dt.time(), DEFAULT_LOCALE.zone)
     window = TimeWindow(
         start=int((start - midnight).total_seconds()),
         end=int((end - midnight).total_seconds()),

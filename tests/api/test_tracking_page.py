@@ -18,14 +18,15 @@ from api.auth import Role
 from api.db.tables_dispatch import DepotRow, VehicleRow
 from api.services.orders import OrderCreate, create_orders
 from api.services.tracking_views import MIN_HAND_OVER, hand_over
+from routing.locale import DEFAULT_LOCALE
 from routing.model import Depot, Job, Location, TimeWindow, Vehicle
-from routing.units import HOUR, TIMEZONE
+from routing.units import HOUR
 from tests.api.conftest import auth
 from tests.api.tracking_fixtures import store_tracked_draft
 from tracking.eta import Eta
 
 # A week ahead: the next day's slots are all still open.
-DAY = dt.datetime.now(TIMEZONE).date() + dt.timedelta(days=7)
+DAY = dt.datetime.now(DEFAULT_LOCALE.zone).date() + dt.timedelta(days=7)
 NEXT = DAY + dt.timedelta(days=1)
 DEPOT = "page"
 VAN = "page-van"
@@ -240,7 +241,7 @@ def test_en_route_counts_stops_and_waits_for_the_window(
     assert w is not None
     opens = dt.datetime.fromisoformat(w["earliest"])
     closes = dt.datetime.fromisoformat(w["latest"])
-    assert opens >= dt.datetime.combine(DAY, dt.time(11), TIMEZONE)
+    assert opens >= dt.datetime.combine(DAY, dt.time(11), DEFAULT_LOCALE.zone)
     assert (closes - opens).total_seconds() >= MIN_HAND_OVER
     assert _view(client, day.tokens[first])["stops_away"] == 0
     _send(

@@ -104,12 +104,12 @@ def test_console_shows_the_days_retention_cost(server: Server, page: Page) -> No
     )
     kpis = live.json()["kpis"]
     assert kpis["retention_live"] > kpis["retention_planned"]
-    want = f"{round(kpis['retention_live']):,} won live"
+    want = f"{round(kpis['retention_live']):,} KRW live"
     expect(cost).to_contain_text(want, timeout=WAIT_MS)
-    expect(cost).to_contain_text(f"planned {round(kpis['retention_planned']):,} won")
+    expect(cost).to_contain_text(f"planned {round(kpis['retention_planned']):,} KRW")
     page.locator(f"div.stop[data-order='{first}']").click()
     expect(page.locator("#stop-retention")).to_contain_text(
-        re.compile(r"[1-9][\d,]* won live \(1 failed attempt\), planned 0 won")
+        re.compile(r"[1-9][\d,]* KRW live \(1 failed attempt\), planned 0 KRW")
     )
     shot(page, "console-retention")
     assert errors == []

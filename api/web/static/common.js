@@ -125,24 +125,63 @@ export function minutes(seconds) {
   return `${Math.round(seconds / 60)} min`;
 }
 
-/** An ISO datetime as HH:MM in Seoul (the operating days' zone). */
-export function seoulTime(iso, locale = "en-GB") {
+/** The deployment's locale, from the page's ``milepost-locale`` meta tag:
+ * its IANA timezone, its ISO 4217 currency and the currency's decimals. */
+export const LOCALE = readLocale(document.querySelector('meta[name="milepost-locale"]'));
+
+function readLocale(meta) {
+  // One expression per step: the minifier merges adjacent declarations.
+  const parts = (meta ? meta.content : "Asia/Seoul|KRW|0").split("|");
+  return { timezone: parts[0], currency: parts[1], minor: Number(parts[2]) };
+}
+
+/** An ISO datetime as HH:MM in the deployment's timezone. */
+export function localTime(iso, locale = "en-GB") {
   return new Intl.DateTimeFormat(locale, {
     hour: "2-digit",
     minute: "2-digit",
     hour12: false,
-    timeZone: "Asia/Seoul",
+    timeZone: LOCALE.timezone,
   }).format(new Date(iso));
 }
 
-/** Today's date in Seoul, as YYYY-MM-DD. */
-export function seoulToday() {
-  return new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Seoul" }).format(new Date());
+/** Today's date in the deployment's timezone, as YYYY-MM-DD. */
+export function localToday() {
+  return new Intl.DateTimeFormat("en-CA", { timeZone: LOCALE.timezone }).format(new Date());
 }
 
-/** Now, in seconds since midnight (Seoul, UTC+9 all year) of ``day``. */
+/** The local date (YYYY-MM-DD) of an instant in the deployment's timezone. */
+export function localDay(iso) {
+  return new Intl.DateTimeFormat("en-CA", { timeZone: LOCALE.timezone }).format(new Date(iso));
+}
+
+function zoneOffsetMs(t) {
+  // How far the deployment's wall clock is ahead of UTC at instant t.
+  const parts = new Intl.DateTimeFormat("en-US", {
+    timeZone: LOCALE.timezone, hourCycle: "h23", year: "numeric", month: "2-digit",
+    day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
+  }).formatToParts(new Date(t));
+  const p = Object.fromEntries(parts.map((x) => [x.type, Number(x.value)]));
+  return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - Math.floor(t / 1000) * 1000;
+}
+
+/** The instant (ms since the epoch) local midnight starts ``day``: the
+ * service counts a day's times as elapsed seconds from it, so they stay
+ * real durations on the days the clocks change. */
+export function midnightOf(day) {
+  const utc = Date.parse(`${day}T00:00:00Z`);
+  return utc - zoneOffsetMs(utc - zoneOffsetMs(utc));
+}
+
+/** Now, in elapsed seconds since local midnight of ``day``. */
 export function secondsInto(day) {
-  return Math.round((Date.now() - Date.parse(`${day}T00:00:00+09:00`)) / 1000);
+  return Math.round((Date.now() - midnightOf(day)) / 1000);
+}
+
+/** A sum of money in the deployment's currency, to its minor unit. */
+export function money(x) {
+  const digits = { minimumFractionDigits: LOCALE.minor, maximumFractionDigits: LOCALE.minor };
+  return `${Number(x).toLocaleString("en", digits)} ${LOCALE.currency}`;
 }
 
 /** A DOM element with attributes and children. */

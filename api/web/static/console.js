@@ -2,8 +2,8 @@
 // the day as it happens (statuses and vans from the plan's live stream).
 import * as L from "/static/vendor/leaflet.js";
 import {
-  addBaseLayers, api, apiKey, clock, el, follow, minutes, secondsInto,
-  seoulTime, seoulToday, setApiKey, streamEvents,
+  addBaseLayers, api, apiKey, clock, el, follow, LOCALE, localTime, localToday,
+  midnightOf, minutes, money, secondsInto, setApiKey, streamEvents,
 } from "/static/common.js";
 
 const COLOURS = ["#1d4ed8", "#b91c1c", "#15803d", "#7c3aed", "#c2410c", "#0e7490", "#be185d", "#4d7c0f", "#1e3a8a", "#92400e"];
@@ -188,7 +188,7 @@ function drawNow() {
   for (const bar of document.querySelectorAll(".gantt")) {
     bar.append(el("span", { class: `now-line ${where}`, style: `left:${left}`, "aria-hidden": "true" }));
   }
-  const at = now >= 0 ? clock(now) : seoulTime(new Date().toISOString());
+  const at = now >= 0 ? clock(now) : localTime(new Date().toISOString());
   const text = where === "inside" ? `now ${at}` : where === "before" ? `← now ${at}` : `now ${at} →`;
   label.replaceChildren(el("span", { class: `now-label ${where}`, style: `left:${left}`, "data-now": now, text }));
 }
@@ -364,7 +364,7 @@ function renderStopDetail(orderId) {
   rows.push(["Leave", clock(step.departure), step.slack ? `slack ${minutes(step.slack)}` : ""]);
   if (step.late) rows.push(["Late", minutes(step.late), ""]);
   const eta = live?.window
-    ? `${seoulTime(live.window.earliest)}–${seoulTime(live.window.latest)} (expected ${seoulTime(live.window.expected)})`
+    ? `${localTime(live.window.earliest)}–${localTime(live.window.latest)} (expected ${localTime(live.window.expected)})`
     : "none";
   const detail = $("stop-detail");
   detail.replaceChildren(
@@ -429,8 +429,8 @@ function applyLive(view) {
   }
   const vans = view.vehicles.filter((v) => !state.view || state.view.vehicles.has(v.vehicle));
   for (const v of vans) {
-    const position = v.lat === null ? "not seen" : `${v.lat.toFixed(4)}, ${v.lon.toFixed(4)} at ${seoulTime(v.position_at)}`;
-    const stop = v.stop_event ? `${v.stop_event} ${v.stop || "depot"} at ${seoulTime(v.stop_at)}` : "";
+    const position = v.lat === null ? "not seen" : `${v.lat.toFixed(4)}, ${v.lon.toFixed(4)} at ${localTime(v.position_at)}`;
+    const stop = v.stop_event ? `${v.stop_event} ${v.stop || "depot"} at ${localTime(v.stop_at)}` : "";
     body.append(el("tr", { "data-vehicle": v.vehicle },
       el("td", { text: v.vehicle }), el("td", { text: v.on_shift ? "on shift" : "off shift" }),
       el("td", { class: "position", text: position }), el("td", { text: stop }), el("td", { class: "num", text: String(done.get(v.vehicle) || 0) })));
@@ -469,7 +469,7 @@ function kpisOf(view) {
   const ids = new Set(stops.map((s) => s.id));
   let delivered = 0, failed = 0;
   const risky = new Set();
-  const midnight = Date.parse(`${view.day}T00:00:00+09:00`);
+  const midnight = midnightOf(view.day);
   for (const step of stops) {
     const status = statusOf(step.id);
     if (status === "delivered") delivered += 1;
@@ -498,7 +498,7 @@ function kpisOf(view) {
   };
 }
 
-const WON = (x) => `${Math.round(x).toLocaleString("en")} won`;
+const WON = money;
 
 function retentionText(k, pricing) {
   // The day's expected retention cost, live against planned; without a fit,
@@ -563,7 +563,7 @@ function exceptionRow(e) {
   const acked = state.acked.get(e.id) || (e.acknowledged_by ? { by: e.acknowledged_by, at: e.acknowledged_at } : null);
   const actions = el("div", { class: "actions" });
   if (acked) {
-    actions.append(el("span", { class: "acked", text: `Acknowledged by ${acked.by}${acked.at ? ` at ${seoulTime(acked.at)}` : ""}` }));
+    actions.append(el("span", { class: "acked", text: `Acknowledged by ${acked.by}${acked.at ? ` at ${localTime(acked.at)}` : ""}` }));
   } else {
     actions.append(el("button", {
       type: "button", class: "secondary", "data-action": "acknowledge", "aria-label": `Acknowledge: ${words}${about ? `, ${about}` : ""}`,
@@ -585,7 +585,7 @@ function exceptionRow(e) {
       el("span", { class: "severity", text: e.severity }),
       el("strong", { text: words }),
       el("span", { class: "about", text: about }),
-      el("span", { class: "since", text: `since ${seoulTime(e.opened_at)} (${since} min)` })),
+      el("span", { class: "since", text: `since ${localTime(e.opened_at)} (${since} min)` })),
     e.detail ? el("p", { class: "detail", text: e.detail }) : null,
     cost ? el("p", { class: "retention", text: cost }) : null,
     actions);
@@ -1144,7 +1144,7 @@ async function init() {
   let resizing = null;
   window.addEventListener("resize", () => { clearTimeout(resizing); resizing = setTimeout(drawTicks, 150); });
   const params = new URLSearchParams(location.search);
-  $("day").value = params.get("day") || seoulToday();
+  $("day").value = params.get("day") || localToday();
   $("key").value = apiKey();
   $("key").addEventListener("change", () => { setApiKey($("key").value.trim()); loadDepots(); });
   $("controls").addEventListener("submit", guarded(showPlan));
@@ -1218,7 +1218,7 @@ async function compareRescue() {
 function renderRescueOptions(van, options) {
   const offered = options.filter((o) => o.offered);
   const cheapest = Math.min(...(offered.length ? offered : options).map((o) => o.cost));
-  const won = (x) => Math.round(x).toLocaleString("en");
+  const won = (x) => money(x).replace(` ${LOCALE.currency}`, "");
   const rows = options.map((o) => {
     const words = RESCUE_WORDS[o.rescue] || o.rescue;
     const dropped = o.dropped.length
@@ -1240,7 +1240,7 @@ function renderRescueOptions(van, options) {
       el("td", { "data-col": "dropped" }, dropped),
       el("td", { "data-col": "choose" }, o.offered ? choose : el("span", {}, choose, el("span", { class: "checker", text: ` Not offered: ${o.checker}` }))));
   });
-  const head = ["Rescue", "Cost (won)", "Against the cheapest", "Orders served", "Late", "Parcels on board delivered today", "Dropped", "Choice"];
+  const head = ["Rescue", `Cost (${LOCALE.currency})`, "Against the cheapest", "Orders served", "Late", "Parcels on board delivered today", "Dropped", "Choice"];
   $("rescue-options").replaceChildren(
     el("table", { id: "rescue-table", class: "rescue-table" },
       el("caption", { text: `Rescue options for ${van}, planned from ${clock(state.rescue.body.time)}: nothing is stored until one is chosen` }),

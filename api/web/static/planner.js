@@ -568,13 +568,13 @@ function drawCustomers(body) {
   const ltvNote = observed
     ? `Margin of the orders in the ${body.horizon_days} days after the first delivery, mean per customer; ${censored} customers with less follow-up are left out.`
     : `No data yet: no customer has ${body.horizon_days} days of follow-up in this range (${censored} too recent).`;
-  const ltvCard = chartCard("chart-ltv", `LTV over ${body.horizon_days} days by first-delivery experience (won)`, ltvNote);
+  const ltvCard = chartCard("chart-ltv", `LTV over ${body.horizon_days} days by first-delivery experience (${body.currency})`, ltvNote);
   grid.append(ltvCard.card);
   customerCharts.push(cohortBars(ltvCard.canvas, [{
-    label: "LTV (won)", data: COHORTS.map((c) => ltv.get(c)?.value ?? null),
+    label: `LTV (${body.currency})`, data: COHORTS.map((c) => ltv.get(c)?.value ?? null),
     errorBars: COHORTS.map((c) => ({ low: ltv.get(c)?.low ?? null, high: ltv.get(c)?.high ?? null })),
     backgroundColor: COHORTS.map((c) => COHORT_COLOURS[c]),
-  }], "won", null));
+  }], body.currency, null));
 
   // Repeat rate at 30/60/90 days.
   const days = [...new Set(body.first_repeat.map((r) => r.days))];

@@ -4,7 +4,7 @@
 // very stop, where it is. The server decides what the link may show
 // (GET /v1/track/{token}); this page only draws it. Leaflet (400 KB) is
 // loaded only when a map is shown.
-import { addBaseLayers, seoulTime } from "/static/common.js";
+import { addBaseLayers, localDay, localTime } from "/static/common.js";
 
 const TEXT = {
   en: {
@@ -173,22 +173,14 @@ function locale() {
 
 function date(day) {
   return new Intl.DateTimeFormat(locale(), {
-    weekday: "short", month: "short", day: "numeric", timeZone: "Asia/Seoul",
-  }).format(new Date(`${day}T12:00:00+09:00`));
+    weekday: "short", month: "short", day: "numeric", timeZone: "UTC",
+  }).format(new Date(`${day}T12:00:00Z`));
 }
 
 function time(iso) {
-  return seoulTime(iso, locale());
+  return localTime(iso, locale());
 }
 
-function seoulDay(iso) {
-  // The Seoul date of a time as YYYY-MM-DD, like the view's day.
-  const parts = new Intl.DateTimeFormat("en-US", {
-    year: "numeric", month: "2-digit", day: "2-digit", timeZone: "Asia/Seoul",
-  }).formatToParts(new Date(iso));
-  const part = (type) => parts.find((p) => p.type === type).value;
-  return `${part("year")}-${part("month")}-${part("day")}`;
-}
 
 function statusText(t, status) {
   // An exchange is one visit: done means both ways, failed means neither.
@@ -439,7 +431,7 @@ function renderHistory(t) {
     const when = document.createElement("time");
     when.dateTime = step.at;
     // A change of another day (the failed attempt before a move) shows its date.
-    const day = seoulDay(step.at);
+    const day = localDay(step.at);
     when.textContent = day === view.day ? time(step.at) : `${date(day)} ${time(step.at)}`;
     li.append(when, statusText(t, step.status));
     history.append(li);

@@ -158,15 +158,19 @@ def test_plan_without_out_writes_to_the_current_folder(tmp_path: Path) -> None:
     assert "plan written to small_problem.plan.json" in result.output
 
 
-def test_live_line_shows_money_in_won_and_distance_in_km() -> None:
-    """Progress comes in the plan's units (won, or metres); the line says which."""
+def test_live_line_shows_money_in_the_currency_and_distance_in_km() -> None:
+    """Progress comes in the plan's units (its currency, or metres); the line
+    says which, money to the currency's minor unit."""
     from api.cli.plan import objective_text
     from routing.io import read_problem
+    from routing.locale import Locale
     from routing.solver import SolveParams
 
     problem = read_problem(EXAMPLES / "small_problem.json")
     cost = SolveParams(objective="cost")
-    assert objective_text(problem, cost, 261_062.4) == "261,062 won"
+    assert objective_text(problem, cost, 261_062.4) == "261,062 KRW"
+    berlin = problem.model_copy(update={"locale": Locale(currency="EUR")})
+    assert objective_text(berlin, cost, 261_062.4) == "261,062.40 EUR"
     distance = SolveParams(objective="distance")
     assert objective_text(problem, distance, 123_456.0) == "123.5 km"
 

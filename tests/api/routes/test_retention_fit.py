@@ -20,7 +20,7 @@ from api.jobs.queue import JobQueue
 from api.jobs.retention_fit import MIN_SPELLS, RetentionFitError, fit_retention
 from api.services.retention import RetentionFitSchedule, store_fit
 from api.settings import Settings
-from routing.units import TIMEZONE
+from routing.locale import DEFAULT_LOCALE
 from tests.api.conftest import auth
 from tests.api.routes.test_forecasts_scenarios import follow
 
@@ -261,7 +261,7 @@ def test_the_nightly_time_must_be_hours_and_minutes() -> None:
 
 
 def _shop(day: int, hour: int, minute: int = 0) -> dt.datetime:
-    return dt.datetime(2026, 12, day, hour, minute, tzinfo=TIMEZONE)
+    return dt.datetime(2026, 12, day, hour, minute, tzinfo=DEFAULT_LOCALE.zone)
 
 
 def test_the_nightly_fit_is_queued_once_a_day(

@@ -18,14 +18,15 @@ from api.db.tables_dispatch import DepotRow, OrderRow, VehicleRow
 from api.db.tracking import order_status
 from api.services.orders import OrderCreate, create_orders
 from api.services.problems import problem_for
+from routing.locale import DEFAULT_LOCALE
 from routing.model import Costs, Depot, Job, Location, TimeWindow, Vehicle
 from routing.solver import SolveParams, check, solve
 from routing.travel import HaversineTravel
-from routing.units import HOUR, TIMEZONE
+from routing.units import HOUR
 from tests.api.conftest import auth
 
 # A week ahead: every slot is still open for booking.
-DAY = dt.datetime.now(TIMEZONE).date() + dt.timedelta(days=7)
+DAY = dt.datetime.now(DEFAULT_LOCALE.zone).date() + dt.timedelta(days=7)
 DEPOT = "seoul"
 HOME = (37.55, 126.97)
 FAR = {"lat": 37.66, "lon": 127.12}  # some 18 km away from every stop

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from api.auth import Role
 from api.services.ingest import ingest_and_commit
 from api.services.tracking import local_time
+from routing.locale import DEFAULT_LOCALE
 from routing.plan import Plan, StepType
 from tests.api.conftest import auth, device_key
 from tests.api.tracking_fixtures import (
@@ -85,7 +86,7 @@ def test_planned_order_has_the_plans_eta(
     assert eta["p10"] <= eta["point"] <= eta["p90"]
     assert eta["vehicle"] == route.vehicle
     window = body["window"]
-    expected = local_time(eta["point"], DAY).isoformat()
+    expected = local_time(eta["point"], DAY, DEFAULT_LOCALE.zone).isoformat()
     assert window["expected"] == expected
     assert window["earliest"] <= window["expected"] <= window["latest"]
 

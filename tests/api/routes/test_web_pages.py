@@ -59,6 +59,26 @@ def test_pages_are_html_with_a_strict_policy(web: TestClient, path: str) -> None
 
 
 @pytest.mark.usefixtures("assets")
+def test_pages_carry_the_deployments_locale(web: TestClient, tmp_path: Path) -> None:
+    """The scripts read the timezone, currency and its decimals from a meta
+    tag: Seoul and won by default, the settings' otherwise."""
+    meta = re.compile(r'<meta name="milepost-locale" content="([^"]*)">')
+    found = meta.search(web.get("/console").text)
+    assert found is not None and found.group(1) == "Asia/Seoul|KRW|0"
+    settings = Settings(
+        database_url=sqlite_url(tmp_path),
+        timezone="Europe/Berlin",
+        currency="EUR",
+        country="DE",
+        migrate_on_start=False,
+    )
+    with TestClient(create_app(settings)) as berlin:
+        page = berlin.get("/planner").text
+    found = meta.search(page)
+    assert found is not None and found.group(1) == "Europe/Berlin|EUR|2"
+
+
+@pytest.mark.usefixtures("assets")
 def test_tracking_page_is_404_for_an_unknown_link(web: TestClient) -> None:
     """An unknown token still gets the page (it explains), with status 404."""
     got = web.get("/t/no-such-token")
