@@ -162,8 +162,8 @@ def test_importing_twice_gives_the_same_table(
     """Any order and repetition of valid rows, imported twice: the table holds
     each distinct row once, as given, and the second import changes nothing."""
     rows = [BASE[i] for i in picks]
-    tz = deployment_timezone()
     with app.state.sessionmaker.begin() as session:
+        tz = deployment_timezone(session)
         session.execute(delete(HistoryRow))
         first = import_history(session, as_csv(rows), "csv", tz)
     with app.state.sessionmaker.begin() as session:
