@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forecasting import Forecaster, calendar_features, default_models
+from forecasting import Forecaster, default_models
+from forecasting.exog import CLOSURE_COLUMN, calendar_features
 from scenarios.capacity import CapacityParams, plan_capacity
 from scenarios.city import City, build_city, daily_counts
 
@@ -40,9 +41,6 @@ __all__ = [
     "zone_history",
 ]
 
-#: Calendar feature columns that are not exogenous inputs (derived from
-#: ``ds``, or text).
-_NOT_EXOG = ("dow", "is_weekend", "holiday_name")
 MAIN = "GlobalGBM"
 BASELINE = "SeasonalNaive"
 
@@ -53,12 +51,12 @@ def city_exog(city: City, start: date, end: date) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``ds`` plus numeric columns: ``holiday``, ``closure``, the
-        ``event_*`` flags, ``days_to_seollal``, ``days_to_chuseok`` and the
-        ``promo_*`` intensities.
+        ``ds`` plus the city calendar's numeric ``cal_*`` columns
+        (:func:`forecasting.exog.calendar_features`): ``cal_holiday``,
+        ``cal_closure``, days to and after each event and holiday, and the
+        ``cal_promo_*`` intensities.
     """
     features = calendar_features(start, end, city.calendar, city.promotions)
-    features = features.drop(columns=list(_NOT_EXOG))
     out = features.astype({c: np.float64 for c in features.columns if c != "ds"})
     return out
 
@@ -183,7 +181,9 @@ def run_forecast_report(
     zones = _forecast(city, zones_df, start, days, seed, None, levels)
 
     on_stage("forecasting deliveries per depot")
-    depots = _forecast(city, depot_history(city), start, days, seed, "closure", levels)
+    depots = _forecast(
+        city, depot_history(city), start, days, seed, CLOSURE_COLUMN, levels
+    )
 
     on_stage(
         f"sizing the fleet for the P{plan_quantile} demand with the routing engine"

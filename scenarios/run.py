@@ -38,6 +38,7 @@ from pydantic import (
 )
 
 from forecasting import ConformalIntervals, Forecaster
+from forecasting.exog import CLOSURE_COLUMN
 from forecasting.models import LogLinear, Model, SeasonalNaive
 from routing.base import FrozenModel
 from routing.bounds import Real, Whole, not_a_bool
@@ -812,7 +813,7 @@ def forecast_demand(spec: ForecastSpec, progress: Progress = _quiet) -> DemandFo
 
     progress(0.4, "forecasting deliveries per depot")
     depots = _forecast(
-        _before(depot_history(town), spec.start), town, spec, levels, "closure"
+        _before(depot_history(town), spec.start), town, spec, levels, CLOSURE_COLUMN
     )
 
     progress(0.6, f"sizing the fleet for the P{spec.plan_quantile} demand")
