@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forecasting import Forecaster, default_models
+from forecasting import Fallback, Forecaster, default_models
 from forecasting.exog import CLOSURE_COLUMN, calendar_features
 from scenarios.capacity import CapacityParams, plan_capacity
 from scenarios.city import City, build_city, daily_counts
@@ -127,6 +127,8 @@ class ForecastReport:
     depots: pd.DataFrame
     fleet: pd.DataFrame
     files: dict[str, Path]
+    #: Zones and depots a fallback model forecast, with the reason.
+    fallbacks: tuple[Fallback, ...] = ()
 
 
 def run_forecast_report(
@@ -178,10 +180,10 @@ def run_forecast_report(
 
     on_stage(f"forecasting orders per zone for {days} days from {start.isoformat()}")
     zones_df = zone_history(city)
-    zones = _forecast(city, zones_df, start, days, seed, None, levels)
+    zones, fallbacks = _forecast(city, zones_df, start, days, seed, None, levels)
 
     on_stage("forecasting deliveries per depot")
-    depots = _forecast(
+    depots, more = _forecast(
         city, depot_history(city), start, days, seed, CLOSURE_COLUMN, levels
     )
 
@@ -208,6 +210,7 @@ def run_forecast_report(
         depots=depots,
         fleet=fleet,
         files=files,
+        fallbacks=fallbacks + more,
     )
 
 
@@ -225,12 +228,17 @@ def _forecast(
     seed: int,
     closure: str | None,
     levels: list[int],
-) -> pd.DataFrame:
-    """Forecast every series of ``history`` for ``days`` days from ``start``."""
+) -> tuple[pd.DataFrame, tuple[Fallback, ...]]:
+    """Forecast every series of ``history`` for ``days`` days from ``start``.
+
+    Also returns the series a fallback model forecast, with the reason.
+    """
     ids = sorted(history["unique_id"].unique().tolist())
-    return _forecaster(days, seed, closure).forecast(
+    forecaster = _forecaster(days, seed, closure)
+    out = forecaster.forecast(
         history, days, _future(city, ids, start, days), level=levels
     )
+    return out, forecaster.fallbacks_
 
 
 #: File name of each frame :func:`run_forecast_report` writes.

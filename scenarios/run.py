@@ -37,7 +37,8 @@ from pydantic import (
     field_validator,
 )
 
-from forecasting import ConformalIntervals, Forecaster
+from forecasting import ConformalIntervals, Fallback, Forecaster
+from forecasting.core import MODEL_SUFFIX
 from forecasting.exog import CLOSURE_COLUMN
 from forecasting.models import LogLinear, Model, SeasonalNaive
 from routing.base import FrozenModel
@@ -90,6 +91,7 @@ __all__ = [
     "DepotDay",
     "FleetDay",
     "ForecastSpec",
+    "ModelFallback",
     "NightVans",
     "Progress",
     "Shift",
@@ -101,6 +103,7 @@ __all__ = [
     "earliest_from",
     "forecast_demand",
     "learned_eta",
+    "model_fallbacks",
     "planner_travel",
     "run_day",
     "simulate_day",
@@ -683,6 +686,14 @@ class ForecastSpec(FrozenModel):
         return value
 
 
+#: What ``model_used`` says: the model that produced a row's numbers.
+_MODEL_USED = Field(
+    default=None,
+    description="the model that produced the row: the one asked for "
+    "(GlobalGBM, SeasonalNaive) or the fallback (LogLinear, see fallbacks)",
+)
+
+
 class ZoneDay(FrozenModel):
     """Orders forecast for one zone (district) and order day."""
 
@@ -691,6 +702,7 @@ class ZoneDay(FrozenModel):
     orders: float
     lo: float
     hi: float
+    model_used: str | None = _MODEL_USED
 
 
 class DepotDay(FrozenModel):
@@ -702,6 +714,20 @@ class DepotDay(FrozenModel):
     lo: float
     hi: float
     planned: float = Field(description="the plan quantile of the day")
+    model_used: str | None = _MODEL_USED
+
+
+class ModelFallback(FrozenModel):
+    """A zone or depot the model asked for did not forecast, and why."""
+
+    series: Literal["zone", "depot"]
+    id: str = Field(description="the zone or depot")
+    model: str = Field(description="the model asked for, e.g. GlobalGBM")
+    used: str = Field(description="the fallback that forecast it, e.g. LogLinear")
+    reason: str = Field(
+        description="too little history, or the model's error when it failed "
+        "to fit or predict"
+    )
 
 
 class FleetDay(FrozenModel):
@@ -738,6 +764,11 @@ class DemandForecast(FrozenModel):
     zones: tuple[ZoneDay, ...]
     depots: tuple[DepotDay, ...]
     fleet: tuple[FleetDay, ...]
+    fallbacks: tuple[ModelFallback, ...] = Field(
+        default=(),
+        description="zones and depots forecast by the fallback model instead "
+        "of the one asked for (empty: none)",
+    )
 
 
 def _models(model: str, horizon: int, windows: int, seed: int) -> list[Model]:
@@ -755,8 +786,11 @@ def _forecast(
     spec: ForecastSpec,
     levels: list[int],
     closed_col: str | None,
-) -> pd.DataFrame:
-    """Forecast ``spec.horizon`` days after ``history`` (which ends before start)."""
+) -> tuple[pd.DataFrame, tuple[Fallback, ...]]:
+    """Forecast ``spec.horizon`` days after ``history`` (which ends before start).
+
+    Also returns the series the fallback model forecast, with the reason.
+    """
     h = spec.horizon
     days = history["ds"].nunique()
     windows = max(MIN_WINDOWS, min(MAX_WINDOWS, (days - MIN_HISTORY_DAYS) // h))
@@ -771,7 +805,8 @@ def _forecast(
     future = pd.DataFrame({"unique_id": np.repeat(ids, h)})
     future["ds"] = np.tile(exog["ds"].to_numpy(), len(ids))
     future = future.merge(exog, on="ds", how="left")
-    return forecaster.forecast(history, h, future, level=levels)
+    out = forecaster.forecast(history, h, future, level=levels)
+    return out, forecaster.fallbacks_
 
 
 def _before(frame: pd.DataFrame, day: dt.date) -> pd.DataFrame:
@@ -807,12 +842,14 @@ def forecast_demand(spec: ForecastSpec, progress: Progress = _quiet) -> DemandFo
     town = city(spec.seed, spec.customers)
 
     progress(0.1, f"forecasting orders per zone for {spec.horizon} days")
-    zones = _forecast(_before(zone_history(town), spec.start), town, spec, levels, None)
+    zones, zone_fallbacks = _forecast(
+        _before(zone_history(town), spec.start), town, spec, levels, None
+    )
     if spec.zones is not None:
         zones = zones[zones["unique_id"].isin(spec.zones)]
 
     progress(0.4, "forecasting deliveries per depot")
-    depots = _forecast(
+    depots, depot_fallbacks = _forecast(
         _before(depot_history(town), spec.start), town, spec, levels, CLOSURE_COLUMN
     )
 
@@ -835,11 +872,16 @@ def forecast_demand(spec: ForecastSpec, progress: Progress = _quiet) -> DemandFo
                 orders=_num(r[alias]),
                 lo=_num(r[lo]),
                 hi=_num(r[hi]),
+                model_used=str(r[alias + MODEL_SUFFIX]),
             )
             for _, r in zones.sort_values(["unique_id", "ds"]).iterrows()
         ),
         depots=_depot_days(depots, alias, lo, hi, column),
         fleet=_fleet_days(fleet),
+        fallbacks=(
+            *model_fallbacks(zone_fallbacks, "zone", spec.zones),
+            *model_fallbacks(depot_fallbacks, "depot"),
+        ),
     )
 
 
@@ -874,8 +916,24 @@ def _depot_days(
             lo=_num(r[lo]),
             hi=_num(r[hi]),
             planned=_num(r[column]),
+            model_used=str(r[alias + MODEL_SUFFIX]),
         )
         for _, r in depots.sort_values(["unique_id", "ds"]).iterrows()
+    )
+
+
+def model_fallbacks(
+    fallbacks: Sequence[Fallback],
+    series: Literal["zone", "depot"],
+    only: Sequence[str] | None = None,
+) -> tuple[ModelFallback, ...]:
+    """The forecaster's fallbacks as result rows (of the ``only`` series, if given)."""
+    return tuple(
+        ModelFallback(
+            series=series, id=f.unique_id, model=f.model, used=f.used, reason=f.reason
+        )
+        for f in fallbacks
+        if only is None or f.unique_id in only
     )
 
 

@@ -140,6 +140,12 @@ def forecast_command(
     skill = _skill(report)
     if skill is not None:
         out.print(skill, highlight=False)
+    for fallback in report.fallbacks:
+        out.print(
+            f"{fallback.unique_id}: forecast by {fallback.used}, not "
+            f"{fallback.model} ({fallback.reason})",
+            highlight=False,
+        )
     out.print(fleet_table(report))
     for name, path in report.files.items():
         out.print(f"{name:>7}: {path}")
