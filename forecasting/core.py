@@ -27,7 +27,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import numpy.typing as npt
@@ -546,7 +546,7 @@ class Forecaster:
         other = validate_future(X_df, self._history.drop(columns=own), h)
         first = pd.Timestamp(panel.last_day + _DAY).date()
         columns = self.calendar.features(
-            panel.ids, first, first + pd.Timedelta(days=h - 1)
+            panel.ids, first, first + timedelta(days=h - 1)
         )[[ID, DS, *own]]
         return columns if other is None else other.merge(columns, on=[ID, DS])
 

@@ -47,6 +47,7 @@ from forecasting.calendar import (
     PromotionType,
     RetailCalendar,
 )
+from forecasting.frame import AFTER_PREFIX, CALENDAR_PREFIX, TO_PREFIX
 
 __all__ = [
     "AFTER_PREFIX",
@@ -69,11 +70,9 @@ __all__ = [
 #: dtype of every ``ds`` column produced here.
 DS_DTYPE = "datetime64[ns]"
 #: Prefix of every calendar column.
-PREFIX = "cal_"
+PREFIX = CALENDAR_PREFIX
 HOLIDAY_COLUMN = "cal_holiday"
 CLOSURE_COLUMN = "cal_closure"
-TO_PREFIX = "cal_to_"
-AFTER_PREFIX = "cal_after_"
 PROMO_PREFIX = "cal_promo_"
 #: Cap of the days-to / days-after columns.
 DEFAULT_CAP = 14

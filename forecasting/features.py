@@ -51,7 +51,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from forecasting.frame import FrameError, Panel
+from forecasting.frame import COUNTDOWN_PREFIXES, FrameError, Panel
 
 __all__ = ["CALENDAR", "FeatureBuilder", "FeatureSpec", "check_exog"]
 
@@ -103,7 +103,7 @@ class FeatureSpec:
     event_cap: int = 30
     level_exclude: tuple[str, ...] = ()
     calendar: tuple[str, ...] = CALENDAR
-    value_only: tuple[str, ...] = ("cal_to_", "cal_after_")
+    value_only: tuple[str, ...] = COUNTDOWN_PREFIXES
 
     def __post_init__(self) -> None:
         if self.horizon < 1:
