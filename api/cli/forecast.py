@@ -137,15 +137,8 @@ def forecast_command(
         totals = report.zones.groupby("unique_id")[MAIN].sum()
         chosen = totals.sort_values(ascending=False).index[:5].tolist()
     out.print(zone_table(report, chosen))
-    skill = _skill(report)
-    if skill is not None:
-        out.print(skill, highlight=False)
-    for fallback in report.fallbacks:
-        out.print(
-            f"{fallback.unique_id}: forecast by {fallback.used}, not "
-            f"{fallback.model} ({fallback.reason})",
-            highlight=False,
-        )
+    for line in _notes(report):
+        out.print(line, highlight=False)
     out.print(fleet_table(report))
     for name, path in report.files.items():
         out.print(f"{name:>7}: {path}")
@@ -165,6 +158,15 @@ def _report(out_dir: Path, **options: Any) -> ForecastReport:
         )
     except (LevelUnplanned, NoPlanFound) as exc:
         raise no_plan(exc) from None
+
+
+def _notes(report: ForecastReport) -> list[str]:
+    """The skill line and one line per series a fallback model forecast."""
+    skill = _skill(report)
+    return ([] if skill is None else [skill]) + [
+        f"{f.unique_id}: forecast by {f.used}, not {f.model} ({f.reason})"
+        for f in report.fallbacks
+    ]
 
 
 def _skill(report: ForecastReport) -> str | None:
