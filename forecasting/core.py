@@ -551,7 +551,11 @@ class Forecaster:
         return columns if other is None else other.merge(columns, on=[ID, DS])
 
     def _fallbacks(self, ids: Sequence[str], reasons: Reasons) -> tuple[Fallback, ...]:
-        used = "" if self.fallback_model is None else self.fallback_model.alias
+        """The fallback's series as records (none without a fallback: predict
+        refuses a series no model can forecast)."""
+        if self.fallback_model is None:
+            return ()
+        used = self.fallback_model.alias
         return tuple(
             Fallback(model=alias, unique_id=ids[i], used=used, reason=why)
             for alias, rows in reasons.items()
