@@ -151,7 +151,10 @@ class Forecaster:
     ----------
     fallbacks_
         After ``fit``: the series a model left to the fallback at fitting;
-        after ``predict``: also those it failed to predict.
+        after ``predict``: also those it failed to predict. A series whose
+        forecast is the model's but whose conformal intervals were
+        calibrated on windows the fallback forecast is listed too, with a
+        reason starting ``intervals:``.
     fallback_ids_
         Series left to the fallback at fitting, by model alias.
 
@@ -190,6 +193,7 @@ class Forecaster:
         self._scores: dict[str, tuple[IntArray, FloatArray]] = {}
         self.fallback_ids_: dict[str, list[str]] = {}
         self.fallbacks_: tuple[Fallback, ...] = ()
+        self._calibrated_by_fallback: tuple[Fallback, ...] = ()
 
     # ------------------------------------------------------------------ fit
 
@@ -562,6 +566,38 @@ class Forecaster:
             for i, why in sorted(rows.items())
         )
 
+    def _calibration_fallbacks(
+        self, panel: Panel, cache: _Cache, final: Sequence[Fallback]
+    ) -> tuple[Fallback, ...]:
+        """Series whose intervals were calibrated on the fallback's errors.
+
+        A calibration window forecast by the fallback (the model could not
+        be fitted that early, or failed) gives conformity scores of the
+        fallback, not of the model; say so once per model and series not
+        already forecast by the fallback.
+        """
+        if self.fallback_model is None:
+            return ()
+        used = self.fallback_model.alias
+        calibrated = {m.alias for m in self.models if m.prediction_intervals}
+        seen = {(f.model, f.unique_id) for f in final}
+        found: dict[tuple[str, str], Fallback] = {}
+        for (origin, *_), run in sorted(cache.runs.items(), key=lambda kv: kv[0]):
+            for alias in sorted(calibrated & set(run.reasons)):
+                for i, why in sorted(run.reasons[alias].items()):
+                    key = (alias, panel.ids[int(run.rows[i])])
+                    if key in seen or key in found:
+                        continue
+                    found[key] = Fallback(
+                        model=alias,
+                        unique_id=key[1],
+                        used=used,
+                        reason=f"intervals: the calibration fit of "
+                        f"{panel.ds[origin]} left it to {used} ({why}); the "
+                        "pooled intervals include those errors",
+                    )
+        return tuple(found.values())
+
     def fit(self, df: pd.DataFrame) -> Forecaster:
         """Validate ``df``, fit every model and calibrate conformal intervals.
 
@@ -581,7 +617,9 @@ class Forecaster:
         rows = np.arange(panel.n_series)
         self._fitted = self._fit_panel(panel, rows)
         self.fallback_ids_ = self._fitted.fallback_ids
-        self.fallbacks_ = self._fallbacks(panel.ids, self._fitted.reasons)
+        final = self._fallbacks(panel.ids, self._fitted.reasons)
+        self._calibrated_by_fallback = self._calibration_fallbacks(panel, cache, final)
+        self.fallbacks_ = final + self._calibrated_by_fallback
         self._panel = panel
         self._history = clean
         return self
@@ -620,7 +658,13 @@ class Forecaster:
         X = future_panel(self._future(X_df, panel, h), panel, h)
         predictions, reasons = self._predict_panel(self._fitted, h, X, levels)
         self._add_intervals(predictions, self._scores, h, levels, panel.closed(X))
-        self.fallbacks_ = self._fallbacks(panel.ids, reasons)
+        final = self._fallbacks(panel.ids, reasons)
+        done = {(f.model, f.unique_id) for f in final}
+        self.fallbacks_ = final + tuple(
+            f
+            for f in self._calibrated_by_fallback
+            if (f.model, f.unique_id) not in done
+        )
         days = panel.last_day + _DAY * np.arange(1, h + 1)
         return self._frame(panel.ids, days, predictions, levels, reasons)
 

@@ -281,6 +281,25 @@ def test_a_main_model_that_cannot_fit_is_reported_by_name(
     assert set(cv["GlobalGBM-model"]) == {"LogLinear"}
 
 
+def test_intervals_calibrated_on_the_fallback_are_reported(
+    panel_df: tuple[pd.DataFrame, SyntheticTruth],
+) -> None:
+    """Long enough now, too short at the calibration fits: said, not hidden."""
+    df, _ = panel_df
+    history, future = _split(df, H)
+    days = history["ds"].nunique()
+    conformal = ConformalIntervals(h=7, n_windows=2)
+    model = ConstantModel(min_history=days - 3, prediction_intervals=conformal)
+    fc = Forecaster([model], fallback_model=LogLinear(prediction_intervals=conformal))
+    out = fc.fit(history).predict(7, future, level=[80])
+    assert set(out["Constant-model"]) == {"Constant"}
+    assert len(fc.fallbacks_) == 8
+    first = fc.fallbacks_[0]
+    assert (first.model, first.used) == ("Constant", "LogLinear")
+    assert first.reason.startswith("intervals: the calibration fit of")
+    assert f"Constant needs {days - 3}" in first.reason
+
+
 def test_a_model_that_fails_to_predict_is_reported(
     panel_df: tuple[pd.DataFrame, SyntheticTruth],
 ) -> None:
