@@ -1,92 +1,103 @@
-"""The Korean retail calendar: public holidays, demand events, promotions.
+"""Calendars of any country: public holidays, events, closures, promotions.
 
-Three kinds of calendar day are kept apart (:class:`EntryKind`):
+Four kinds of calendar entry are kept apart (:class:`EntryKind`):
 
 ``holiday``
-    A public holiday, from the ``holidays`` package (country ``KR``) plus or
-    minus the user's overrides (:class:`HolidayCalendar`).
+    A public holiday: from the ``holidays`` package for the calendar's
+    ``country`` (and ``subdivision``), plus or minus the user's entries.
 ``event``
-    A day on which demand moves although the depots work normally: gift days
-    (Valentine's, White Day, Pepero Day...), sales (Black Friday, Korea Sale
-    Festa), the gift-parcel run-up before Seollal and Chuseok and the trough of
-    the holiday blocks themselves.
+    Days on which demand moves although the depots work normally (a sale, a
+    gift day, a local festival, the run-up to a holiday).
 ``closure``
-    A day on which depots do not deliver: the Seollal and Chuseok blocks and
-    the couriers' day off (14 August). A closure says nothing about demand;
-    the matching ``event`` entry does.
+    Days on which depots do not deliver. A closure says nothing about
+    demand; an ``event`` on the same days does.
+``promotion``
+    A campaign, with an ``intensity`` (1.0: a typical one of its name).
 
-:class:`RetailCalendar` combines the three, :class:`Promotion` describes a
-marketing campaign, and :func:`calendar_features` turns a date range into one
-row of exogenous features per day (the ``X_df`` of a forecaster, keyed by
-``ds``).
+An entry (:class:`CalendarEntry`) spans ``start`` .. ``end`` (inclusive) and
+applies to the whole country (empty ``scope``) or to one zone or region id.
+:class:`RetailCalendar` merges the user's entries with the country's public
+holidays (``public_holidays="merge"``) or keeps the user's entries alone
+(``"replace"``: no public holiday at all). :mod:`forecasting.exog` turns a
+calendar into feature columns and :mod:`forecasting.calendar_io` reads
+calendar files.
 
-Rules used for the derived events
----------------------------------
+Korean retail events
+--------------------
+For Korea (``country="KR"`` with the public holidays merged, or
+``default_events=True``) the calendar also derives the events and closures
+of the Korean retail year:
+
 * **Seollal / Chuseok block**: the maximal run of consecutive days, each a
   public holiday or a Saturday/Sunday, that contains the festival's main day
   (``"Korean New Year"`` / ``"Chuseok"`` in the ``holidays`` package). For
   example Chuseok 2025 (6 October) gives 3-9 October: National Foundation Day
   on Friday the 3rd, the weekend, the three Chuseok days, the substitute
-  holiday and Hangul Day.
+  holiday and Hangul Day. The block is an event (``seollal_holidays``) and a
+  closure (``seollal_closure``).
 * **Gift run-up**: the ``run_up_days`` (default 14) days just before a block.
 * **Korea Sale Festa**: 1-15 November (the 2020 and 2021 editions ran on
   these dates; later editions moved around inside November). Change it with
   ``sale_festa=(first_day, last_day)``.
 * **Black Friday**: the day after the fourth Thursday of November.
+* **Gift days**: Valentine's, White Day, Black Day, Pepero Day, Christmas Eve
+  and Christmas.
 * **Courier day off**: 14 August (the parcel couriers' agreed rest day since
-  2020).
+  2020), a closure.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import math
-import os
-import re
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import date, timedelta
 from enum import StrEnum
 from functools import cache
-from pathlib import Path
 from types import MappingProxyType
-from typing import Literal, TextIO, TypeVar
+from typing import Annotated, Any, Literal
 
 import holidays
 import numpy as np
-import numpy.typing as npt
-import pandas as pd
-from pydantic import Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from routing.base import FrozenModel
+from routing.bounds import MAX_ID_LENGTH, Day, check_id, check_text, not_a_bool
 
 __all__ = [
+    "DEFAULT_COUNTRY",
     "DEFAULT_EVENTS",
-    "DS_DTYPE",
     "FESTIVALS",
+    "MAX_ENTRY_DAYS",
     "CalendarEntry",
     "EntryKind",
     "Festival",
     "HolidayCalendar",
     "Promotion",
     "PromotionType",
+    "PublicHolidays",
     "RetailCalendar",
-    "calendar_features",
     "default_promotions",
-    "event_column",
     "festival_days",
-    "load_calendar_file",
-    "load_promotion_file",
-    "promotion_column",
+    "holiday_names",
 ]
 
-#: dtype of every ``ds`` column produced here.
-DS_DTYPE = "datetime64[ns]"
+#: Country of a calendar unless told otherwise (ISO 3166 code).
+DEFAULT_COUNTRY = "KR"
+#: Longest entry (days): a longer closure or campaign is a mistake or two
+#: entries.
+MAX_ENTRY_DAYS = 366
 
 Festival = Literal["seollal", "chuseok"]
 FESTIVALS: tuple[Festival, ...] = ("seollal", "chuseok")
+#: ``merge``: the user's entries join the country's public holidays;
+#: ``replace``: only the user's entries, no public holiday.
+PublicHolidays = Literal["merge", "replace"]
 
 # Names of the festival's main day in the holidays package (English, Korean).
 _FESTIVAL_NAMES: Mapping[Festival, frozenset[str]] = MappingProxyType(
@@ -96,7 +107,7 @@ _FESTIVAL_NAMES: Mapping[Festival, frozenset[str]] = MappingProxyType(
     }
 )
 
-#: Names of the demand events :class:`RetailCalendar` derives by default, in
+#: Names of the demand events :class:`RetailCalendar` derives for Korea, in
 #: column order.
 DEFAULT_EVENTS: tuple[str, ...] = (
     "valentines_day",
@@ -113,8 +124,6 @@ DEFAULT_EVENTS: tuple[str, ...] = (
     "chuseok_holidays",
 )
 
-_DEFAULT_CLOSURES = ("seollal_closure", "chuseok_closure", "courier_day_off")
-
 
 class EntryKind(StrEnum):
     """What a calendar entry means for the business."""
@@ -122,36 +131,187 @@ class EntryKind(StrEnum):
     HOLIDAY = "holiday"
     EVENT = "event"
     CLOSURE = "closure"
+    PROMOTION = "promotion"
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class CalendarEntry:
-    """One named day of one kind.
+def _scope(value: str) -> str:
+    """An empty scope is national; otherwise it is a zone or region id."""
+    return check_id(value) if value else value
+
+
+def _entry_defaults(data: Any) -> Any:
+    """Blank optional fields (a CSV cell, a NULL column) take their defaults."""
+    if not isinstance(data, Mapping):
+        return data
+    out = dict(data)
+    if out.get("end") in (None, "") and "start" in out:
+        out["end"] = out["start"]
+    if out.get("scope") is None:
+        out["scope"] = ""
+    if out.get("intensity") in (None, ""):
+        out["intensity"] = 1.0
+    return out
+
+
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(check_text),
+]
+Scope = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=MAX_ID_LENGTH),
+    AfterValidator(_scope),
+]
+Intensity = Annotated[
+    float,
+    Field(ge=0.0, le=1_000.0, allow_inf_nan=False),
+    BeforeValidator(not_a_bool),
+]
+
+
+class CalendarEntry(FrozenModel):
+    """One named stretch of days of one kind, nationally or in one scope.
 
     Parameters
     ----------
-    day
-        The date.
+    start, end
+        First and last day, inclusive (``end`` defaults to ``start``).
     name
-        A short name; events become feature columns named
-        :func:`event_column` ``(name)``.
+        What it is; entries of one name share feature columns
+        (:func:`forecasting.exog.calendar_features`).
     kind
-        ``holiday``, ``event`` or ``closure``.
+        ``holiday``, ``event``, ``closure`` or ``promotion``.
+    scope
+        Empty: the whole country; else the zone or region id it applies to.
+    intensity
+        Strength of a promotion (1.0: typical; campaigns of one name on
+        the same day add up). Other kinds keep the default 1.0.
+
+    Examples
+    --------
+    >>> entry = CalendarEntry.from_row(
+    ...     {"start": "2024-05-01", "name": "Store fair", "kind": "event"}
+    ... )
+    >>> entry.to_row()["end"], entry.scope, entry.days
+    (datetime.date(2024, 5, 1), '', 1)
     """
 
-    day: date
-    name: str
+    start: Day
+    end: Day
+    name: Name
     kind: EntryKind
+    scope: Scope = ""
+    intensity: Intensity = 1.0
+
+    _defaults = model_validator(mode="before")(_entry_defaults)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CalendarEntry:
+        if self.end < self.start:
+            raise PydanticCustomError(
+                "calendar_entry",
+                "end ({end}) is before start ({start})",
+                {"end": self.end.isoformat(), "start": self.start.isoformat()},
+            )
+        if self.days > MAX_ENTRY_DAYS:
+            raise PydanticCustomError(
+                "calendar_entry",
+                "spans {days} days; at most {most}: split it",
+                {"days": self.days, "most": MAX_ENTRY_DAYS},
+            )
+        if self.kind is not EntryKind.PROMOTION and self.intensity != 1.0:
+            raise PydanticCustomError(
+                "calendar_entry",
+                "intensity applies to promotions only, not to a {kind}",
+                {"kind": self.kind.value},
+            )
+        return self
+
+    @property
+    def days(self) -> int:
+        """Number of days the entry spans."""
+        return (self.end - self.start).days + 1
+
+    def each_day(self) -> Iterator[date]:
+        """Every day from ``start`` to ``end``."""
+        return _span(self.start, self.end)
+
+    def covers(self, day: date) -> bool:
+        """Whether ``day`` is one of the entry's days."""
+        return self.start <= day <= self.end
+
+    def applies_to(self, scopes: Collection[str]) -> bool:
+        """National entries apply everywhere; scoped ones where listed."""
+        return not self.scope or self.scope in scopes
+
+    def to_row(self) -> dict[str, Any]:
+        """The fields as a flat row (dates, text, a float) for a table."""
+        return self.model_dump()
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> CalendarEntry:
+        """An entry from a row: dates or ``YYYY-MM-DD`` text; blanks default.
+
+        Raises
+        ------
+        pydantic.ValidationError
+            Naming the field and the reason.
+        """
+        return cls.model_validate(dict(row))
+
+
+def _sort_key(entry: CalendarEntry) -> tuple[date, date, str, str, str, float]:
+    return (
+        entry.start,
+        entry.end,
+        entry.kind.value,
+        entry.name,
+        entry.scope,
+        entry.intensity,
+    )
+
+
+def _span(first: date, last: date) -> Iterator[date]:
+    day = first
+    while day <= last:
+        yield day
+        day += timedelta(days=1)
 
 
 # --------------------------------------------------------------------------
 # public holidays
 
 
+def _place(country: str, subdivision: str | None) -> tuple[str, str | None]:
+    """The country and subdivision codes, checked against the holidays package."""
+    code = country.strip().upper()
+    supported = holidays.list_supported_countries()
+    if code not in supported:
+        raise ValueError(
+            f"country {country!r} is not known to the holidays package: give an "
+            "ISO 3166 code such as KR, DE or US"
+        )
+    if subdivision is None or not subdivision.strip():
+        return code, None
+    sub = subdivision.strip()
+    known = {s.upper(): s for s in supported[code]}
+    if sub.upper() not in known:
+        raise ValueError(
+            f"subdivision {subdivision!r} is not one of {code}'s: "
+            f"{', '.join(sorted(supported[code])) or 'it has none'}"
+        )
+    return code, known[sub.upper()]
+
+
 @cache
-def _package_holidays(years: tuple[int, ...]) -> Mapping[date, str]:
-    """Korean public holidays from the ``holidays`` package, English names."""
-    table = holidays.country_holidays("KR", years=years, language="en_US")
+def _package_holidays(
+    country: str, subdivision: str | None, years: tuple[int, ...]
+) -> Mapping[date, str]:
+    """Public holidays from the ``holidays`` package, English names if it has them."""
+    table = holidays.country_holidays(
+        country, subdiv=subdivision, years=years, language="en_US"
+    )
     return MappingProxyType(dict(sorted(table.items())))
 
 
@@ -179,7 +339,7 @@ def festival_days(festival: Festival, years: Iterable[int]) -> tuple[date, ...]:
         raise ValueError(f"unknown festival {festival!r}: use seollal or chuseok")
     wanted = _FESTIVAL_NAMES[festival]
     ys = tuple(sorted(set(years)))
-    table = _package_holidays(ys)
+    table = _package_holidays("KR", None, ys)
     found = {
         d.year: d
         for d, name in table.items()
@@ -192,7 +352,7 @@ def festival_days(festival: Festival, years: Iterable[int]) -> tuple[date, ...]:
 
 
 class HolidayCalendar:
-    """Korean public holidays with user overrides.
+    """A country's public holidays with user overrides.
 
     Parameters
     ----------
@@ -204,12 +364,20 @@ class HolidayCalendar:
     remove
         Days that are public holidays in the package but should not count
         (for example an election day that the business ignores).
+    country
+        ISO 3166 code of a country the ``holidays`` package knows.
+    subdivision
+        A state, province or region code of that country (its regional
+        holidays are added), or None.
+    public
+        False: no public holiday at all, only ``extra``.
 
     Raises
     ------
     ValueError
-        If ``years`` is empty, or ``remove`` names a day that is not a public
-        holiday in the covered years.
+        If ``years`` is empty, the country or subdivision is unknown, or
+        ``remove`` names a day that is not a public holiday in the covered
+        years.
 
     Examples
     --------
@@ -219,6 +387,8 @@ class HolidayCalendar:
     'Korean New Year'
     >>> date(2024, 5, 1) in cal
     True
+    >>> HolidayCalendar([2024], country="DE", subdivision="BY").name(date(2024, 1, 6))
+    'Epiphany'
     """
 
     def __init__(
@@ -226,11 +396,18 @@ class HolidayCalendar:
         years: Iterable[int],
         extra: Mapping[date, str] | None = None,
         remove: Collection[date] | None = None,
+        *,
+        country: str = DEFAULT_COUNTRY,
+        subdivision: str | None = None,
+        public: bool = True,
     ) -> None:
         self._years = tuple(sorted(set(years)))
         if not self._years:
             raise ValueError("years is empty: give at least one year")
-        days = dict(_package_holidays(self._years))
+        self.country, self.subdivision = _place(country, subdivision)
+        days: dict[date, str] = {}
+        if public:
+            days.update(_package_holidays(self.country, self.subdivision, self._years))
         for day in sorted(remove or ()):
             if day not in days:
                 raise ValueError(
@@ -275,7 +452,17 @@ class HolidayCalendar:
 
         The block is the maximal run of consecutive days, each a holiday of
         this calendar or a weekend day, that contains the festival's main day.
+
+        Raises
+        ------
+        ValueError
+            If the calendar is not Korea's.
         """
+        if self.country != "KR":
+            raise ValueError(
+                "Seollal and Chuseok blocks need Korea's holidays, "
+                f"not {self.country}'s"
+            )
         main = self.festival(festival, year)
         first = last = main
         while self._off(first - timedelta(days=1)):
@@ -288,8 +475,13 @@ class HolidayCalendar:
         return day.weekday() >= 5 or day in self._days
 
 
+def holiday_names(name: str) -> tuple[str, ...]:
+    """The holidays a package name lists (two on one day are ``"a; b"``)."""
+    return tuple(part.strip() for part in name.split(";") if part.strip())
+
+
 # --------------------------------------------------------------------------
-# demand events and closures
+# the retail calendar
 
 
 def _fourth_thursday_of_november(year: int) -> date:
@@ -298,25 +490,27 @@ def _fourth_thursday_of_november(year: int) -> date:
     return first + timedelta(days=offset + 21)
 
 
-def _span(first: date, last: date) -> Iterator[date]:
-    day = first
-    while day <= last:
-        yield day
-        day += timedelta(days=1)
+def _overlaps(entry: CalendarEntry, years: Collection[int]) -> bool:
+    return any(y in years for y in range(entry.start.year, entry.end.year + 1))
 
 
 class RetailCalendar:
-    """Public holidays, demand events and depot closures for some years.
+    """Public holidays, demand events, closures and promotions for some years.
 
     Parameters
     ----------
     years
         Calendar years to cover.
+    country, subdivision
+        Whose public holidays (see :class:`HolidayCalendar`).
+    public_holidays
+        ``"merge"``: the user's ``entries`` join the public holidays (a
+        national user holiday on a public one renames it); ``"replace"``:
+        no public holiday, only the user's entries.
     entries
-        User entries (for example from :func:`load_calendar_file`).
-        ``holiday`` entries are added to the public holidays (and rename an
-        existing one); ``event`` and ``closure`` entries are added to the
-        derived ones. Entries outside ``years`` are ignored.
+        User entries (for example from
+        :func:`forecasting.calendar_io.load_calendar_file`), national or
+        scoped. Entries entirely outside ``years`` are ignored.
     remove_holidays
         Public holidays to drop (see :class:`HolidayCalendar`).
     run_up_days
@@ -325,8 +519,9 @@ class RetailCalendar:
     sale_festa
         First and last day of November of the Korea Sale Festa window.
     default_events
-        Derive the events and closures listed in the module docstring; with
-        False only the public holidays and ``entries`` remain.
+        Derive the Korean retail events and closures listed in the module
+        docstring. None (the default): only for Korea with its public
+        holidays merged.
 
     Examples
     --------
@@ -336,72 +531,108 @@ class RetailCalendar:
     ['korea_sale_festa', 'pepero_day']
     >>> cal.is_closed(date(2024, 2, 10))
     True
+    >>> RetailCalendar([2024], country="DE").default_events
+    False
     """
 
     def __init__(
         self,
         years: Iterable[int],
         *,
+        country: str = DEFAULT_COUNTRY,
+        subdivision: str | None = None,
+        public_holidays: PublicHolidays = "merge",
         entries: Iterable[CalendarEntry] = (),
         remove_holidays: Collection[date] = (),
         run_up_days: int = 14,
         sale_festa: tuple[int, int] = (1, 15),
-        default_events: bool = True,
+        default_events: bool | None = None,
     ) -> None:
         ys = tuple(sorted(set(years)))
-        if run_up_days < 0:
-            raise ValueError(f"run_up_days must be >= 0, got {run_up_days}")
-        first_day, last_day = sale_festa
-        if not 1 <= first_day <= last_day <= 30:
-            raise ValueError(
-                f"sale_festa must be (first, last) days of November, got {sale_festa}"
-            )
-        user = [e for e in entries if e.day.year in ys]
-        extra = {e.day: e.name for e in user if e.kind is EntryKind.HOLIDAY}
-        self.holidays = HolidayCalendar(ys, extra=extra, remove=remove_holidays)
+        _check_options(public_holidays, run_up_days, sale_festa)
+        user = [e for e in entries if _overlaps(e, ys)]
+        extra = {
+            day: e.name
+            for e in user
+            if e.kind is EntryKind.HOLIDAY and not e.scope
+            for day in e.each_day()
+        }
+        self.holidays = HolidayCalendar(
+            ys,
+            extra=extra,
+            remove=remove_holidays,
+            country=country,
+            subdivision=subdivision,
+            public=public_holidays == "merge",
+        )
+        self.public_holidays: PublicHolidays = public_holidays
         self.run_up_days = run_up_days
         self.sale_festa = sale_festa
+        if default_events is None:
+            default_events = self.country == "KR" and public_holidays == "merge"
+        self.default_events = default_events
 
-        found: set[CalendarEntry] = {
-            CalendarEntry(d, n, EntryKind.HOLIDAY)
+        found = [
+            CalendarEntry(start=d, end=d, name=n, kind=EntryKind.HOLIDAY)
             for d, n in self.holidays.days.items()
-        }
+        ]
         if default_events:
-            found |= set(self._derived(ys))
-        found |= {e for e in user if e.kind is not EntryKind.HOLIDAY}
-        self._entries = tuple(sorted(found))
-
+            found += self._derived(ys)
+        found += [e for e in user if e.kind is not EntryKind.HOLIDAY or e.scope]
+        self._entries = tuple(sorted(found, key=_sort_key))
         by_day: dict[date, list[CalendarEntry]] = {}
         for entry in self._entries:
-            by_day.setdefault(entry.day, []).append(entry)
+            for day in entry.each_day():
+                by_day.setdefault(day, []).append(entry)
         self._by_day = {d: tuple(es) for d, es in by_day.items()}
-        names = {e.name for e in self._entries if e.kind is EntryKind.EVENT}
-        defaults = [n for n in DEFAULT_EVENTS if n in names]
-        self._event_names = (*defaults, *sorted(names - set(defaults)))
 
-    def _derived(self, years: tuple[int, ...]) -> Iterator[CalendarEntry]:
+    def _derived(self, years: tuple[int, ...]) -> list[CalendarEntry]:
+        """The Korean retail events and closures of ``years``."""
         event, closure = EntryKind.EVENT, EntryKind.CLOSURE
+
+        def entry(name: str, kind: EntryKind, start: date, end: date) -> CalendarEntry:
+            return CalendarEntry(start=start, end=end, name=name, kind=kind)
+
+        korean = self.holidays
+        if korean.country != "KR" or self.public_holidays != "merge":
+            korean = HolidayCalendar(years, country="KR")
+        out: list[CalendarEntry] = []
         for y in years:
-            yield CalendarEntry(date(y, 2, 14), "valentines_day", event)
-            yield CalendarEntry(date(y, 3, 14), "white_day", event)
-            yield CalendarEntry(date(y, 4, 14), "black_day", event)
-            yield CalendarEntry(date(y, 11, 11), "pepero_day", event)
-            yield CalendarEntry(date(y, 12, 24), "christmas_eve", event)
-            yield CalendarEntry(date(y, 12, 25), "christmas", event)
-            yield CalendarEntry(date(y, 8, 14), "courier_day_off", closure)
-            friday = _fourth_thursday_of_november(y) + timedelta(days=1)
-            yield CalendarEntry(friday, "black_friday", event)
+            for month, name in (
+                (2, "valentines_day"),
+                (3, "white_day"),
+                (4, "black_day"),
+            ):
+                out.append(entry(name, event, date(y, month, 14), date(y, month, 14)))
+            for day, name in (
+                (date(y, 11, 11), "pepero_day"),
+                (date(y, 12, 24), "christmas_eve"),
+                (date(y, 12, 25), "christmas"),
+                (_fourth_thursday_of_november(y) + timedelta(days=1), "black_friday"),
+            ):
+                out.append(entry(name, event, day, day))
+            out.append(
+                entry("courier_day_off", closure, date(y, 8, 14), date(y, 8, 14))
+            )
             first, last = self.sale_festa
-            for day in _span(date(y, 11, first), date(y, 11, last)):
-                yield CalendarEntry(day, "korea_sale_festa", event)
+            out.append(
+                entry("korea_sale_festa", event, date(y, 11, first), date(y, 11, last))
+            )
             for festival in FESTIVALS:
-                start, end = self.holidays.festival_block(festival, y)
-                run_up = start - timedelta(days=self.run_up_days)
-                for day in _span(run_up, start - timedelta(days=1)):
-                    yield CalendarEntry(day, f"{festival}_run_up", event)
-                for day in _span(start, end):
-                    yield CalendarEntry(day, f"{festival}_holidays", event)
-                    yield CalendarEntry(day, f"{festival}_closure", closure)
+                start, end = korean.festival_block(festival, y)
+                if self.run_up_days:
+                    run_up = start - timedelta(days=self.run_up_days)
+                    out.append(
+                        entry(
+                            f"{festival}_run_up",
+                            event,
+                            run_up,
+                            start - timedelta(days=1),
+                        )
+                    )
+                out.append(entry(f"{festival}_holidays", event, start, end))
+                out.append(entry(f"{festival}_closure", closure, start, end))
+        return out
 
     @property
     def years(self) -> tuple[int, ...]:
@@ -409,39 +640,110 @@ class RetailCalendar:
         return self.holidays.years
 
     @property
+    def country(self) -> str:
+        """ISO 3166 code of the country whose public holidays are used."""
+        return self.holidays.country
+
+    @property
+    def subdivision(self) -> str | None:
+        """Its subdivision, if any."""
+        return self.holidays.subdivision
+
+    @property
     def entries(self) -> tuple[CalendarEntry, ...]:
-        """Every entry (holidays, events, closures), sorted by date."""
+        """Every entry (holidays, events, closures, promotions), by start day."""
         return self._entries
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        """The zone and region ids that scoped entries name."""
+        return frozenset(e.scope for e in self._entries if e.scope)
 
     @property
     def event_names(self) -> tuple[str, ...]:
         """Event names: the defaults in :data:`DEFAULT_EVENTS` order, then users'."""
-        return self._event_names
+        return self.names(EntryKind.EVENT, None)
 
-    def on(self, day: date) -> tuple[CalendarEntry, ...]:
-        """Entries on ``day``, sorted by kind then name."""
-        return tuple(sorted(self._by_day.get(day, ()), key=lambda e: (e.kind, e.name)))
+    def names(
+        self, kind: EntryKind, scopes: Collection[str] | None = ()
+    ) -> tuple[str, ...]:
+        """Names of the entries of ``kind`` that apply in ``scopes``.
 
-    def dates(self, name: str, kind: EntryKind | None = None) -> tuple[date, ...]:
-        """Sorted dates of the entries called ``name`` (of ``kind``, if given)."""
+        ``scopes=()`` gives the national entries only, ``None`` every
+        entry. Holidays falling on one day (``"a; b"``) give both names.
+        Derived Korean events come first in :data:`DEFAULT_EVENTS` order,
+        then the others sorted.
+        """
+        found: set[str] = set()
+        for e in self._entries:
+            if e.kind is kind and (scopes is None or e.applies_to(scopes)):
+                found.update(_names_of(e))
+        defaults = [n for n in DEFAULT_EVENTS if n in found]
+        return (*defaults, *sorted(found - set(defaults)))
+
+    def on(self, day: date, scopes: Collection[str] = ()) -> tuple[CalendarEntry, ...]:
+        """Entries on ``day`` (national, and of ``scopes``), by kind then name."""
+        return tuple(
+            sorted(
+                (e for e in self._by_day.get(day, ()) if e.applies_to(scopes)),
+                key=lambda e: (e.kind.value, e.name, e.scope),
+            )
+        )
+
+    def dates(
+        self,
+        name: str | None,
+        kind: EntryKind | None = None,
+        scopes: Collection[str] = (),
+    ) -> tuple[date, ...]:
+        """Sorted days of the entries called ``name`` (any name if None) of ``kind``.
+
+        A holiday matches any of its names (``"a; b"`` matches ``a``).
+        """
         return tuple(
             sorted(
                 {
-                    e.day
+                    day
                     for e in self._entries
-                    if e.name == name and (kind is None or e.kind is kind)
+                    if (kind is None or e.kind is kind)
+                    and (name is None or name in _names_of(e))
+                    and e.applies_to(scopes)
+                    for day in e.each_day()
                 }
             )
         )
 
-    def is_closed(self, day: date) -> bool:
-        """Whether depots are closed on ``day``."""
-        return any(e.kind is EntryKind.CLOSURE for e in self._by_day.get(day, ()))
+    def is_closed(self, day: date, scopes: Collection[str] = ()) -> bool:
+        """Whether depots (national, or in ``scopes``) are closed on ``day``."""
+        return any(e.kind is EntryKind.CLOSURE for e in self.on(day, scopes))
 
     @property
     def closures(self) -> frozenset[date]:
-        """Every day on which depots are closed."""
-        return frozenset(e.day for e in self._entries if e.kind is EntryKind.CLOSURE)
+        """Every day on which depots are closed nationally."""
+        return frozenset(self.dates(None, EntryKind.CLOSURE))
+
+
+def _check_options(
+    public_holidays: str, run_up_days: int, sale_festa: tuple[int, int]
+) -> None:
+    if public_holidays not in ("merge", "replace"):
+        raise ValueError(
+            f"public_holidays must be 'merge' or 'replace', got {public_holidays!r}"
+        )
+    if run_up_days < 0:
+        raise ValueError(f"run_up_days must be >= 0, got {run_up_days}")
+    first_day, last_day = sale_festa
+    if not 1 <= first_day <= last_day <= 30:
+        raise ValueError(
+            f"sale_festa must be (first, last) days of November, got {sale_festa}"
+        )
+
+
+def _names_of(entry: CalendarEntry) -> tuple[str, ...]:
+    """An entry's names: a holiday's package name may list two."""
+    if entry.kind is EntryKind.HOLIDAY:
+        return holiday_names(entry.name)
+    return (entry.name,)
 
 
 # --------------------------------------------------------------------------
@@ -484,6 +786,16 @@ class Promotion(FrozenModel):
     def active(self, day: date) -> bool:
         """Whether the promotion runs on ``day``."""
         return self.start <= day <= self.end
+
+    def entry(self) -> CalendarEntry:
+        """The campaign as a calendar entry named after its type."""
+        return CalendarEntry(
+            start=self.start,
+            end=self.end,
+            name=self.type.value,
+            kind=EntryKind.PROMOTION,
+            intensity=self.intensity,
+        )
 
 
 # (month, first day, length in days, name) of the yearly seasonal sales.
@@ -574,359 +886,3 @@ def default_promotions(start: date, end: date, seed: int = 0) -> tuple[Promotion
                 )
             )
     return tuple(sorted(plan, key=lambda p: (p.start, p.type.value, p.end)))
-
-
-# --------------------------------------------------------------------------
-# features
-
-
-def event_column(name: str) -> str:
-    """Feature column of an event: ``event_`` plus a lowercase slug of ``name``."""
-    slug = re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_")
-    return f"event_{slug or 'unnamed'}"
-
-
-def promotion_column(kind: PromotionType | str) -> str:
-    """Feature column holding the intensity of one promotion type."""
-    return f"promo_{PromotionType(kind).value}"
-
-
-def _day_numbers(days: Iterable[date]) -> npt.NDArray[np.int64]:
-    return np.array([d.toordinal() for d in days], dtype=np.int64)
-
-
-def calendar_features(
-    start: date,
-    end: date,
-    calendar: RetailCalendar | None = None,
-    promotions: Sequence[Promotion] = (),
-) -> pd.DataFrame:
-    """One row of calendar features per day from ``start`` to ``end``.
-
-    Parameters
-    ----------
-    start, end
-        Inclusive date range.
-    calendar
-        The calendar to use; by default a :class:`RetailCalendar` for the
-        years of the range.
-    promotions
-        Campaigns; overlapping campaigns of one type add their intensities.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns, in order: ``ds`` (``datetime64[ns]``), ``dow`` (0 = Monday),
-        ``is_weekend``, ``holiday`` (bool), ``holiday_name`` (``""`` on working
-        days), ``closure`` (bool), one bool ``event_<name>`` per event of the
-        calendar (:func:`event_column`), ``days_to_seollal`` and
-        ``days_to_chuseok`` (days until the next main festival day, 0 on it),
-        and one float ``promo_<type>`` per :class:`PromotionType`.
-
-    Raises
-    ------
-    ValueError
-        If ``end`` is before ``start`` or the calendar does not cover the
-        range.
-    """
-    calendar = _covering(start, end, calendar)
-    first = start.toordinal()
-    n = end.toordinal() - first + 1
-    ds = np.arange(
-        np.datetime64(start.isoformat(), "D"),
-        np.datetime64(end.isoformat(), "D") + 1,
-    )
-    dow = (ds.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
-    holiday_name = _holiday_names(calendar, first, n)
-    closure = np.zeros(n, dtype=bool)
-    closure[_positions(calendar.closures, first, n)] = True
-    columns: dict[str, npt.ArrayLike] = {
-        "ds": ds.astype(DS_DTYPE),
-        "dow": dow.astype(np.int8),
-        "is_weekend": dow >= 5,
-        "holiday": holiday_name != "",
-        "holiday_name": holiday_name.astype(str),
-        "closure": closure,
-    }
-    columns.update(_event_flags(calendar, first, n))
-    columns.update(_festival_countdowns(start, end))
-    columns.update(_promotion_intensities(promotions, start, end))
-    return pd.DataFrame(columns)
-
-
-def _covering(
-    start: date, end: date, calendar: RetailCalendar | None
-) -> RetailCalendar:
-    """``calendar`` (default: one for the range's years), checked to cover it."""
-    if end < start:
-        raise ValueError(f"end {end.isoformat()} is before start {start.isoformat()}")
-    years = range(start.year, end.year + 1)
-    if calendar is None:
-        calendar = RetailCalendar(years)
-    uncovered = sorted(set(years) - set(calendar.years))
-    if uncovered:
-        raise ValueError(
-            f"the calendar covers {list(calendar.years)} but the range "
-            f"{start.isoformat()}..{end.isoformat()} needs {uncovered}"
-        )
-    return calendar
-
-
-def _positions(days: Iterable[date], first: int, n: int) -> npt.NDArray[np.int64]:
-    """Row numbers of ``days`` among the ``n`` days from ordinal ``first``."""
-    idx = _day_numbers(days) - first
-    return idx[(idx >= 0) & (idx < n)]
-
-
-def _holiday_names(
-    calendar: RetailCalendar, first: int, n: int
-) -> npt.NDArray[np.object_]:
-    """The holiday's name on each day (``""`` on working days)."""
-    holiday_name = np.full(n, "", dtype=object)
-    hol_days = list(calendar.holidays.days)
-    hol_idx = _day_numbers(hol_days) - first
-    keep = (hol_idx >= 0) & (hol_idx < n)
-    holiday_name[hol_idx[keep]] = np.array(
-        [calendar.holidays.days[d] for d in hol_days], dtype=object
-    )[keep]
-    return holiday_name
-
-
-def _event_flags(
-    calendar: RetailCalendar, first: int, n: int
-) -> dict[str, npt.NDArray[np.bool_]]:
-    """One flag column per event of the calendar (:func:`event_column`)."""
-    columns: dict[str, npt.NDArray[np.bool_]] = {}
-    for name in calendar.event_names:
-        flag = np.zeros(n, dtype=bool)
-        flag[_positions(calendar.dates(name, EntryKind.EVENT), first, n)] = True
-        column = event_column(name)
-        columns[column] = flag | np.asarray(columns.get(column, flag), dtype=bool)
-    return columns
-
-
-def _festival_countdowns(start: date, end: date) -> dict[str, npt.NDArray[np.int16]]:
-    """Days until the next main day of each festival (0 on it)."""
-    first = start.toordinal()
-    day_numbers = np.arange(first, end.toordinal() + 1, dtype=np.int64)
-    columns: dict[str, npt.NDArray[np.int16]] = {}
-    for festival in FESTIVALS:
-        mains = _day_numbers(festival_days(festival, range(start.year, end.year + 2)))
-        nxt = mains[np.searchsorted(mains, day_numbers, side="left")]
-        columns[f"days_to_{festival}"] = (nxt - day_numbers).astype(np.int16)
-    return columns
-
-
-def _promotion_intensities(
-    promotions: Sequence[Promotion], start: date, end: date
-) -> dict[str, npt.NDArray[np.float64]]:
-    """Summed intensity of each promotion type's campaigns on each day."""
-    first = start.toordinal()
-    n = end.toordinal() - first + 1
-    columns: dict[str, npt.NDArray[np.float64]] = {}
-    for kind in PromotionType:
-        delta = np.zeros(n + 1, dtype=np.float64)
-        for promo in promotions:
-            if promo.type is not kind or promo.end < start or promo.start > end:
-                continue
-            lo = max(promo.start.toordinal() - first, 0)
-            hi = min(promo.end.toordinal() - first, n - 1)
-            delta[lo] += promo.intensity
-            delta[hi + 1] -= promo.intensity
-        intensity = np.cumsum(delta[:n])
-        columns[promotion_column(kind)] = np.where(
-            np.abs(intensity) < 1e-12, 0.0, intensity
-        )
-    return columns
-
-
-# --------------------------------------------------------------------------
-# user files
-
-Source = str | os.PathLike[str] | TextIO
-
-_T = TypeVar("_T")
-
-
-def _rows(
-    source: Source, required: Sequence[str], optional: Sequence[str] = ()
-) -> tuple[str, list[tuple[int, dict[str, str]]]]:
-    """Read a CSV into ``(line number, row)`` pairs after checking its header."""
-    if isinstance(source, str | os.PathLike):
-        label = os.fspath(source)
-        text = Path(source).read_text(encoding="utf-8-sig")
-    else:
-        label = getattr(source, "name", "<stream>")
-        text = source.read()
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
-    if header is None or not any(h.strip() for h in header):
-        raise ValueError(f"{label}: the file is empty: expected a header row")
-    columns = [h.strip().lower() for h in header]
-    for column in required:
-        if column not in columns:
-            raise ValueError(f"{label}: missing required column '{column}'")
-    for column in columns:
-        if column not in required and column not in optional:
-            raise ValueError(
-                f"{label}: unexpected column '{column}' "
-                f"(expected {', '.join([*required, *optional])})"
-            )
-    duplicated = sorted({c for c in columns if columns.count(c) > 1})
-    if duplicated:
-        raise ValueError(f"{label}: column '{duplicated[0]}' appears twice")
-    rows: list[tuple[int, dict[str, str]]] = []
-    for values in reader:
-        line = reader.line_num
-        if not any(v.strip() for v in values):
-            continue
-        if len(values) != len(columns):
-            raise ValueError(
-                f"{label}: line {line}: has {len(values)} fields, "
-                f"the header has {len(columns)}"
-            )
-        rows.append(
-            (line, {c: v.strip() for c, v in zip(columns, values, strict=True)})
-        )
-    return label, rows
-
-
-def _field(
-    label: str,
-    line: int,
-    column: str,
-    raw: str,
-    parse: Callable[[str], _T],
-    expected: str,
-) -> _T:
-    where = f"{label}: line {line}, column '{column}'"
-    if raw == "":
-        raise ValueError(f"{where}: is empty")
-    try:
-        return parse(raw)
-    except ValueError:
-        raise ValueError(f"{where}: {raw!r} is not {expected}") from None
-
-
-def _parse_kind(raw: str) -> EntryKind:
-    return EntryKind(raw.lower())
-
-
-def _parse_promotion_type(raw: str) -> PromotionType:
-    return PromotionType(raw.lower())
-
-
-def _parse_intensity(raw: str) -> float:
-    value = float(raw)
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(raw)
-    return value
-
-
-def _parse_name(raw: str) -> str:
-    return raw
-
-
-def load_calendar_file(source: Source) -> tuple[CalendarEntry, ...]:
-    """Read a user calendar: a CSV with columns ``date,name,type``.
-
-    ``date`` is ISO (``YYYY-MM-DD``); ``type`` is ``holiday``, ``event`` or
-    ``closure``. Blank lines are skipped. Pass the result as
-    ``RetailCalendar(years, entries=...)``.
-
-    Parameters
-    ----------
-    source
-        A path or an open text stream.
-
-    Returns
-    -------
-    tuple of CalendarEntry
-        Sorted by date.
-
-    Raises
-    ------
-    ValueError
-        On a missing or unknown column, or a bad value; the message names the
-        file, the line (the header is line 1), the column and the reason.
-    """
-    label, rows = _rows(source, ("date", "name", "type"))
-    kinds = ", ".join(k.value for k in EntryKind)
-    seen: dict[tuple[date, str], int] = {}
-    entries = []
-    for line, row in rows:
-        day = _field(
-            label, line, "date", row["date"], date.fromisoformat, "a date (YYYY-MM-DD)"
-        )
-        name = _field(label, line, "name", row["name"], _parse_name, "a name")
-        kind = _field(label, line, "type", row["type"], _parse_kind, f"one of {kinds}")
-        key = (day, name)
-        if key in seen:
-            raise ValueError(
-                f"{label}: line {line}, columns 'date' and 'name': "
-                f"duplicate of line {seen[key]}"
-            )
-        seen[key] = line
-        entries.append(CalendarEntry(day, name, kind))
-    return tuple(sorted(entries))
-
-
-def load_promotion_file(source: Source) -> tuple[Promotion, ...]:
-    """Read a promotion plan: a CSV with columns ``start,end,type,intensity``.
-
-    An optional ``name`` column is kept. Dates are ISO (``YYYY-MM-DD``) and
-    both ends are inclusive; ``type`` is a :class:`PromotionType` value and
-    ``intensity`` a finite number ``>= 0``.
-
-    Parameters
-    ----------
-    source
-        A path or an open text stream.
-
-    Returns
-    -------
-    tuple of Promotion
-        In file order.
-
-    Raises
-    ------
-    ValueError
-        On a missing or unknown column, or a bad value; the message names the
-        file, the line (the header is line 1), the column and the reason.
-    """
-    label, rows = _rows(source, ("start", "end", "type", "intensity"), ("name",))
-    return tuple(_promotion(label, line, row) for line, row in rows)
-
-
-def _promotion(label: str, line: int, row: Mapping[str, str]) -> Promotion:
-    """One line of a promotion file (see :func:`load_promotion_file`)."""
-    start = _field(
-        label, line, "start", row["start"], date.fromisoformat, "a date (YYYY-MM-DD)"
-    )
-    end = _field(
-        label, line, "end", row["end"], date.fromisoformat, "a date (YYYY-MM-DD)"
-    )
-    if end < start:
-        raise ValueError(
-            f"{label}: line {line}, column 'end': {end.isoformat()} is before "
-            f"start {start.isoformat()}"
-        )
-    types = ", ".join(t.value for t in PromotionType)
-    kind = _field(
-        label, line, "type", row["type"], _parse_promotion_type, f"one of {types}"
-    )
-    intensity = _field(
-        label,
-        line,
-        "intensity",
-        row["intensity"],
-        _parse_intensity,
-        "a finite number >= 0",
-    )
-    return Promotion(
-        start=start,
-        end=end,
-        type=kind,
-        intensity=intensity,
-        name=row.get("name", ""),
-    )

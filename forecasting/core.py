@@ -13,18 +13,21 @@ Examples
 >>> from forecasting.synthetic import generate_panel
 >>> df, _ = generate_panel(n_series=3, n_days=120, seed=1)
 >>> fc = Forecaster([SeasonalNaive(7)], fallback_model=LogLinear())
->>> history, future = df[df.ds < "2024-04-01"], df[df.ds >= "2024-04-01"]
+>>> history, future = df[df.ds < "2023-04-24"], df[df.ds >= "2023-04-24"]
 >>> out = fc.fit(history).predict(7, future.drop(columns="y"), level=[80])
->>> list(out.columns)
-['unique_id', 'ds', 'SeasonalNaive', 'SeasonalNaive-lo-80', 'SeasonalNaive-hi-80']
+>>> list(out.columns)  # doctest: +NORMALIZE_WHITESPACE
+['unique_id', 'ds', 'SeasonalNaive', 'SeasonalNaive-lo-80', 'SeasonalNaive-hi-80',
+ 'SeasonalNaive-model']
+>>> fc.fallbacks_
+()
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +39,7 @@ from forecasting.conformal import (
     conformal_bounds,
     conformity_scores,
 )
+from forecasting.exog import PREFIX, SeriesCalendar
 from forecasting.frame import (
     DS,
     ID,
@@ -51,12 +55,40 @@ from forecasting.models.base import FloatArray, Model
 from forecasting.models.fallback import LogLinear
 from forecasting.models.naive import SeasonalNaive
 
-__all__ = ["Forecaster", "default_models"]
+__all__ = ["MODEL_SUFFIX", "Fallback", "Forecaster", "default_models"]
 
 IntArray = npt.NDArray[np.intp]
 Predictions = dict[str, dict[str, FloatArray]]
+#: Why the fallback forecast a series, by model alias and series row.
+Reasons = dict[str, dict[int, str]]
+
+#: Suffix of the output column naming the model that forecast each row.
+MODEL_SUFFIX = "-model"
 
 _DAY = np.timedelta64(1, "D")
+
+
+@dataclass(frozen=True, slots=True)
+class Fallback:
+    """A series that a model did not forecast: which model did, and why.
+
+    Attributes
+    ----------
+    model
+        Alias of the model asked for (its output column).
+    unique_id
+        The series.
+    used
+        Alias of the fallback model whose forecast fills the column.
+    reason
+        Why: too little history, or the model's error when it failed to fit
+        or predict.
+    """
+
+    model: str
+    unique_id: str
+    used: str
+    reason: str
 
 
 @dataclass
@@ -68,6 +100,7 @@ class _Fitted:
     models: dict[str, tuple[Model | None, IntArray]] = field(default_factory=dict)
     fallback: Model | None = None
     fallback_ids: dict[str, list[str]] = field(default_factory=dict)
+    reasons: Reasons = field(default_factory=dict)
 
 
 @dataclass
@@ -76,6 +109,7 @@ class _Run:
 
     rows: IntArray
     predictions: Predictions
+    reasons: Reasons
 
 
 @dataclass
@@ -100,11 +134,29 @@ class Forecaster:
     fallback_model
         Takes over for series shorter than a model's ``min_history`` and
         for every series when a model fails to fit or predict (with a
-        warning). Its forecasts go into the model's own column.
+        warning). Its forecasts go into the model's own column, and the
+        ``<alias>-model`` column and :attr:`fallbacks_` name it, with the
+        reason.
     closed_col
         Exogenous 0/1 column flagging closed days: they are forecast as 0
         (interval ``[0, 0]``), left out of training by models that care and
         out of the conformity scores.
+    calendar
+        Calendar columns the forecaster adds itself, per series
+        (:class:`~forecasting.exog.SeriesCalendar`): to the history in
+        ``fit`` and ``cross_validation`` and to the future in ``predict``,
+        so ``X_df`` needs only the other exogenous columns (or nothing).
+
+    Attributes
+    ----------
+    fallbacks_
+        After ``fit``: the series a model left to the fallback at fitting;
+        after ``predict``: also those it failed to predict. A series whose
+        forecast is the model's but whose conformal intervals were
+        calibrated on windows the fallback forecast is listed too, with a
+        reason starting ``intervals:``.
+    fallback_ids_
+        Series left to the fallback at fitting, by model alias.
 
     Raises
     ------
@@ -119,6 +171,7 @@ class Forecaster:
         *,
         fallback_model: Model | None = None,
         closed_col: str | None = None,
+        calendar: SeriesCalendar | None = None,
     ) -> None:
         if freq != "D":
             raise ValueError(f"freq {freq!r} is not supported: only daily ('D')")
@@ -134,10 +187,13 @@ class Forecaster:
         self.freq = freq
         self.fallback_model = fallback_model
         self.closed_col = closed_col
+        self.calendar = calendar
         self._panel: Panel | None = None
         self._fitted: _Fitted | None = None
         self._scores: dict[str, tuple[IntArray, FloatArray]] = {}
         self.fallback_ids_: dict[str, list[str]] = {}
+        self.fallbacks_: tuple[Fallback, ...] = ()
+        self._calibrated_by_fallback: tuple[Fallback, ...] = ()
 
     # ------------------------------------------------------------------ fit
 
@@ -171,6 +227,11 @@ class Forecaster:
         for model in self.models:
             eligible = np.flatnonzero(days >= model.min_history)
             fitted.models[model.alias] = (None, eligible)
+            fitted.reasons[model.alias] = {
+                int(i): f"{int(days[i])} days of history, {model.alias} needs "
+                f"{model.min_history}"
+                for i in np.flatnonzero(days < model.min_history)
+            }
             if len(eligible) == 0:
                 continue
             try:
@@ -181,6 +242,7 @@ class Forecaster:
             except Exception as exc:
                 if self.fallback_model is None:
                     raise
+                reason = f"{model.alias} failed to fit: {_describe(exc)}"
                 warnings.warn(
                     f"model {model.alias!r} failed to fit ({exc}); "
                     f"{self.fallback_model.alias} forecasts all series instead",
@@ -188,6 +250,7 @@ class Forecaster:
                     stacklevel=3,
                 )
                 fitted.models[model.alias] = (None, np.array([], dtype=np.intp))
+                fitted.reasons[model.alias].update({int(i): reason for i in eligible})
         if self.fallback_model is not None:
             needed = any(len(idx) < panel.n_series for _, idx in fitted.models.values())
             if needed:
@@ -219,16 +282,17 @@ class Forecaster:
         h: int,
         X: FloatArray,
         native: Sequence[int],
-    ) -> tuple[dict[str, FloatArray] | None, IntArray]:
-        """A fitted model's forecasts of its rows, and the rows it covers.
+    ) -> tuple[dict[str, FloatArray] | None, IntArray, str | None]:
+        """A fitted model's forecasts of its rows, the rows it covers, and
+        why it covers none when it failed to predict.
 
         A model that fails to predict covers no rows (the fallback takes
         them), unless there is no fallback.
         """
         if instance is None:
-            return None, rows
+            return None, rows, None
         try:
-            return instance.predict(h, X[rows], native), rows
+            return instance.predict(h, X[rows], native), rows, None
         except Exception as exc:
             if self.fallback_model is None:
                 raise
@@ -238,12 +302,16 @@ class Forecaster:
                 RuntimeWarning,
                 stacklevel=4,
             )
-            return None, np.array([], dtype=np.intp)
+            reason = f"{model.alias} failed to predict: {_describe(exc)}"
+            return None, np.array([], dtype=np.intp), reason
 
     def _predict_panel(
         self, fitted: _Fitted, h: int, X: FloatArray, level: Sequence[int]
-    ) -> Predictions:
-        """Forecasts of every model (fallback where needed); closed days are 0."""
+    ) -> tuple[Predictions, Reasons]:
+        """Forecasts of every model (fallback where needed); closed days are 0.
+
+        Also returns why the fallback forecast the rows it did, per model.
+        """
         panel = fitted.panel
         n = panel.n_series
         fallback_out: dict[str, FloatArray] | None = None
@@ -258,12 +326,18 @@ class Forecaster:
             return fallback_out
 
         out: Predictions = {}
+        reasons: Reasons = {}
         for model in self.models:
             native = self._native_levels(model, level)
             keys = ["mean"] + [f"{s}-{lv}" for lv in native for s in ("lo", "hi")]
             result = {key: np.full((n, h), np.nan) for key in keys}
             instance, rows = fitted.models[model.alias]
-            pred, rows = self._own_predictions(model, instance, rows, h, X, native)
+            pred, rows, failed = self._own_predictions(
+                model, instance, rows, h, X, native
+            )
+            reasons[model.alias] = dict(fitted.reasons.get(model.alias, {}))
+            if failed is not None:
+                reasons[model.alias].update(dict.fromkeys(range(n), failed))
             if pred is not None:
                 for key in keys:
                     if key not in pred:
@@ -274,26 +348,38 @@ class Forecaster:
                     result[key][rows] = pred[key]
             rest = np.setdiff1d(np.arange(n), rows)
             if len(rest):
-                if self.fallback_model is None:
-                    raise FrameError(
-                        f"df: series '{panel.ids[int(rest[0])]}' is too short for "
-                        f"{model.alias} and there is no fallback_model",
-                        ID,
-                    )
-                spare = fallback()
-                for key in keys:
-                    if key not in spare:
-                        raise ValueError(
-                            f"fallback {self.fallback_model.alias!r} has no native "
-                            f"{key} interval: give it prediction_intervals"
-                        )
-                    result[key][rest] = spare[key][rest]
+                self._fill_rest(result, keys, rest, panel, model, fallback)
             out[model.alias] = result
         closed = panel.closed(X)
         for result in out.values():
             for values in result.values():
                 values[closed] = 0.0
-        return out
+        return out, reasons
+
+    def _fill_rest(
+        self,
+        result: dict[str, FloatArray],
+        keys: Sequence[str],
+        rest: IntArray,
+        panel: Panel,
+        model: Model,
+        fallback: Callable[[], dict[str, FloatArray]],
+    ) -> None:
+        """The fallback's forecasts of the ``rest`` rows of ``model``'s column."""
+        if self.fallback_model is None:
+            raise FrameError(
+                f"df: series '{panel.ids[int(rest[0])]}' is too short for "
+                f"{model.alias} and there is no fallback_model",
+                ID,
+            )
+        spare = fallback()
+        for key in keys:
+            if key not in spare:
+                raise ValueError(
+                    f"fallback {self.fallback_model.alias!r} has no native "
+                    f"{key} interval: give it prediction_intervals"
+                )
+            result[key][rest] = spare[key][rest]
 
     def _fit_at(
         self, panel: Panel, cutoff: int, cache: _Cache, *, strict: bool
@@ -328,6 +414,7 @@ class Forecaster:
             sub = head.select(idx) if len(idx) < head.n_series else head
             moved.models[alias] = (instance.forward(sub), idx)
         moved.fallback_ids = fitted.fallback_ids
+        moved.reasons = fitted.reasons
         return moved
 
     def _run(
@@ -357,7 +444,8 @@ class Forecaster:
             if X.shape[1] < h:
                 pad = np.zeros((len(rows), h - X.shape[1], len(panel.exog)))
                 X = np.concatenate([X, pad], axis=1)
-            cache.runs[key] = _Run(rows, self._predict_panel(fitted, h, X, level))
+            predictions, reasons = self._predict_panel(fitted, h, X, level)
+            cache.runs[key] = _Run(rows, predictions, reasons)
         return cache.runs[key]
 
     def _calibrate(
@@ -433,16 +521,95 @@ class Forecaster:
                 result[f"lo-{lv}"] = lo
                 result[f"hi-{lv}"] = hi
 
+    def _check_exog(self, exog: Sequence[str]) -> None:
+        """Let each model refuse exogenous columns it cannot take (by name)."""
+        fallback = [] if self.fallback_model is None else [self.fallback_model]
+        for model in [*self.models, *fallback]:
+            check = getattr(model, "check_exog", None)
+            if callable(check):
+                check(exog)
+
+    def _join_calendar(self, clean: pd.DataFrame) -> pd.DataFrame:
+        """A validated history with the calendar's columns (if any) added."""
+        if self.calendar is None:
+            return clean
+        _no_calendar_columns(clean, "df")
+        first, last = clean[DS].min().date(), clean[DS].max().date()
+        columns = self.calendar.features(sorted(clean[ID].unique()), first, last)
+        return clean.merge(columns, on=[ID, DS], how="left")
+
+    def _future(
+        self, X_df: pd.DataFrame | None, panel: Panel, h: int
+    ) -> pd.DataFrame | None:
+        """The validated future frame, with the calendar's columns (if any)."""
+        if self.calendar is None:
+            return validate_future(X_df, self._history, h)
+        if X_df is not None:
+            _no_calendar_columns(X_df, "X_df")
+        own = [c for c in panel.exog if c.startswith(PREFIX)]
+        other = validate_future(X_df, self._history.drop(columns=own), h)
+        first = pd.Timestamp(panel.last_day + _DAY).date()
+        columns = self.calendar.features(
+            panel.ids, first, first + timedelta(days=h - 1)
+        )[[ID, DS, *own]]
+        return columns if other is None else other.merge(columns, on=[ID, DS])
+
+    def _fallbacks(self, ids: Sequence[str], reasons: Reasons) -> tuple[Fallback, ...]:
+        """The fallback's series as records (none without a fallback: predict
+        refuses a series no model can forecast)."""
+        if self.fallback_model is None:
+            return ()
+        used = self.fallback_model.alias
+        return tuple(
+            Fallback(model=alias, unique_id=ids[i], used=used, reason=why)
+            for alias, rows in reasons.items()
+            for i, why in sorted(rows.items())
+        )
+
+    def _calibration_fallbacks(
+        self, panel: Panel, cache: _Cache, final: Sequence[Fallback]
+    ) -> tuple[Fallback, ...]:
+        """Series whose intervals were calibrated on the fallback's errors.
+
+        A calibration window forecast by the fallback (the model could not
+        be fitted that early, or failed) gives conformity scores of the
+        fallback, not of the model; say so once per model and series not
+        already forecast by the fallback.
+        """
+        if self.fallback_model is None:
+            return ()
+        used = self.fallback_model.alias
+        calibrated = {m.alias for m in self.models if m.prediction_intervals}
+        seen = {(f.model, f.unique_id) for f in final}
+        found: dict[tuple[str, str], Fallback] = {}
+        for (origin, *_), run in sorted(cache.runs.items(), key=lambda kv: kv[0]):
+            for alias in sorted(calibrated & set(run.reasons)):
+                for i, why in sorted(run.reasons[alias].items()):
+                    key = (alias, panel.ids[int(run.rows[i])])
+                    if key in seen or key in found:
+                        continue
+                    found[key] = Fallback(
+                        model=alias,
+                        unique_id=key[1],
+                        used=used,
+                        reason=f"intervals: the calibration fit of "
+                        f"{panel.ds[origin]} left it to {used} ({why}); the "
+                        "pooled intervals include those errors",
+                    )
+        return tuple(found.values())
+
     def fit(self, df: pd.DataFrame) -> Forecaster:
         """Validate ``df``, fit every model and calibrate conformal intervals.
 
         Raises
         ------
         FrameError
-            If ``df`` breaks the data contract (the message names the column).
+            If ``df`` breaks the data contract or has a column a model
+            cannot take (the message names the column).
         """
-        clean = validate_df(df)
+        clean = self._join_calendar(validate_df(df))
         panel = to_panel(clean, closed_col=self.closed_col)
+        self._check_exog(panel.exog)
         self._check_history(panel)
         cache = _Cache()
         cutoff = panel.n_days - 1
@@ -450,6 +617,9 @@ class Forecaster:
         rows = np.arange(panel.n_series)
         self._fitted = self._fit_panel(panel, rows)
         self.fallback_ids_ = self._fitted.fallback_ids
+        final = self._fallbacks(panel.ids, self._fitted.reasons)
+        self._calibrated_by_fallback = self._calibration_fallbacks(panel, cache, final)
+        self.fallbacks_ = final + self._calibrated_by_fallback
         self._panel = panel
         self._history = clean
         return self
@@ -468,27 +638,35 @@ class Forecaster:
             Horizon in days.
         X_df
             Future exogenous values (``unique_id, ds`` + every exogenous
-            column of the history) for those days.
+            column of the history but the calendar's) for those days.
         level
             Interval levels, e.g. ``[80]`` or ``[80, 95]``.
 
         Returns
         -------
         pandas.DataFrame
-            ``unique_id, ds``, then per model ``<alias>`` and its
-            ``<alias>-lo-<level>``, ``<alias>-hi-<level>`` columns.
+            ``unique_id, ds``, then per model ``<alias>``, its
+            ``<alias>-lo-<level>``, ``<alias>-hi-<level>`` columns and
+            ``<alias>-model``: the alias of the model that forecast the row
+            (the fallback's where it took over; :attr:`fallbacks_` says why).
         """
         if self._panel is None or self._fitted is None:
             raise RuntimeError("call fit before predict")
         self._check_horizon(h)
         levels = check_levels(level)
         panel = self._panel
-        future = validate_future(X_df, self._history, h)
-        X = future_panel(future, panel, h)
-        predictions = self._predict_panel(self._fitted, h, X, levels)
+        X = future_panel(self._future(X_df, panel, h), panel, h)
+        predictions, reasons = self._predict_panel(self._fitted, h, X, levels)
         self._add_intervals(predictions, self._scores, h, levels, panel.closed(X))
+        final = self._fallbacks(panel.ids, reasons)
+        done = {(f.model, f.unique_id) for f in final}
+        self.fallbacks_ = final + tuple(
+            f
+            for f in self._calibrated_by_fallback
+            if (f.model, f.unique_id) not in done
+        )
         days = panel.last_day + _DAY * np.arange(1, h + 1)
-        return self._frame(panel.ids, days, predictions, levels)
+        return self._frame(panel.ids, days, predictions, levels, reasons)
 
     def forecast(
         self,
@@ -506,12 +684,14 @@ class Forecaster:
         days: npt.NDArray[np.datetime64],
         predictions: Predictions,
         level: Sequence[int],
+        reasons: Reasons,
     ) -> pd.DataFrame:
         n, h = len(ids), len(days)
         columns: dict[str, object] = {
             ID: np.repeat(np.asarray(ids, dtype=object), h).astype(str),
             DS: np.tile(days.astype("datetime64[ns]"), n),
         }
+        spare = "" if self.fallback_model is None else self.fallback_model.alias
         for model in self.models:
             result = predictions[model.alias]
             columns[model.alias] = result["mean"].reshape(-1)
@@ -519,6 +699,9 @@ class Forecaster:
                 columns[f"{model.alias}-lo-{lv}"] = result[f"lo-{lv}"].reshape(-1)
             for lv in sorted(level):
                 columns[f"{model.alias}-hi-{lv}"] = result[f"hi-{lv}"].reshape(-1)
+            used = np.full(n, model.alias, dtype=object)
+            used[list(reasons.get(model.alias, {}))] = spare
+            columns[f"{model.alias}{MODEL_SUFFIX}"] = np.repeat(used, h).astype(str)
         return pd.DataFrame(columns)
 
     # ------------------------------------------------------- cross-validation
@@ -557,13 +740,14 @@ class Forecaster:
         Returns
         -------
         pandas.DataFrame
-            ``unique_id, ds, cutoff, y`` and the model columns, sorted by
-            cutoff, series and day.
+            ``unique_id, ds, cutoff, y`` and the model columns (as
+            :meth:`predict`'s), sorted by cutoff, series and day.
         """
         self._check_horizon(h)
         levels = check_levels(level)
-        clean = validate_df(df)
+        clean = self._join_calendar(validate_df(df))
         panel = to_panel(clean, closed_col=self.closed_col)
+        self._check_exog(panel.exog)
         points = _cutoff_points(panel, h, n_windows, step_size, cutoffs)
         cache = _Cache()
         frames = [self._window(panel, point, h, levels, cache) for point in points]
@@ -582,10 +766,28 @@ class Forecaster:
         closed = panel.closed()[run.rows, point + 1 : point + 1 + h]
         self._add_intervals(predictions, scores, h, levels, closed)
         days = panel.ds[point + 1 : point + 1 + h]
-        frame = self._frame([panel.ids[i] for i in run.rows], days, predictions, levels)
+        ids = [panel.ids[i] for i in run.rows]
+        frame = self._frame(ids, days, predictions, levels, run.reasons)
         frame.insert(2, "cutoff", np.datetime64(panel.ds[point], "ns"))
         frame.insert(3, Y, panel.y[run.rows, point + 1 : point + 1 + h].reshape(-1))
         return frame
+
+
+def _describe(exc: Exception) -> str:
+    """An exception as ``Type: message`` for a fallback's reason."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _no_calendar_columns(frame: pd.DataFrame, label: str) -> None:
+    """Refuse ``cal_`` columns in a frame when the forecaster makes them."""
+    for column in frame.columns:
+        if str(column).startswith(PREFIX):
+            raise FrameError(
+                f"{label}: column '{column}': the forecaster's calendar makes the "
+                f"{PREFIX}* columns itself; drop this column or the calendar",
+                str(column),
+            )
 
 
 def _cutoff_points(

@@ -21,7 +21,9 @@ is known:
   month, ISO week, day of year.
 * **exogenous** columns at ``t``, the day before and the day after; for
   0/1 columns (promotion flags, closures, events, holidays) also the days
-  since the last and until the next 1 (capped at ``event_cap``).
+  since the last and until the next 1 (capped at ``event_cap``). Countdown
+  columns (``cal_to_*``, ``cal_after_*``, :mod:`forecasting.exog`) enter
+  only at ``t``: their neighbours are the same count plus or minus one.
 * ``series``: the series index, a categorical feature.
 
 Known-future values are used only up to ``a + horizon`` (capped at the last
@@ -42,16 +44,16 @@ promotion, closure and event value of the horizon enters as a feature.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from forecasting.frame import Panel
+from forecasting.frame import COUNTDOWN_PREFIXES, FrameError, Panel
 
-__all__ = ["CALENDAR", "FeatureBuilder", "FeatureSpec"]
+__all__ = ["CALENDAR", "FeatureBuilder", "FeatureSpec", "check_exog"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -88,6 +90,9 @@ class FeatureSpec:
         feature. Falls back to all open days when fewer than 7 remain.
     calendar
         Calendar features to use (a subset of :data:`CALENDAR`).
+    value_only
+        Prefixes of exogenous columns that enter only as their value on the
+        target day (the calendar's countdowns).
     """
 
     horizon: int = 28
@@ -98,6 +103,7 @@ class FeatureSpec:
     event_cap: int = 30
     level_exclude: tuple[str, ...] = ()
     calendar: tuple[str, ...] = CALENDAR
+    value_only: tuple[str, ...] = COUNTDOWN_PREFIXES
 
     def __post_init__(self) -> None:
         if self.horizon < 1:
@@ -238,10 +244,77 @@ def _calendar_columns(
     return {k: v for k, v in calendar.items() if k in wanted}
 
 
-def _binary_flags(panel: Panel, X: FloatArray) -> dict[str, tuple[IntArray, IntArray]]:
+def _own_names(spec: FeatureSpec, level_all: bool) -> list[str]:
+    """Names of the features that are not exogenous columns."""
+    names = ["series", "h", *spec.calendar, "level"]
+    names += [f"level_{w}" for w in spec.windows[1:]]
+    if level_all:
+        names.append("level_all")
+    names += ["volatility"]
+    names += [f"lag_{lag}" for lag in spec.lags]
+    names += [f"dow_mean_{w}w" for w in spec.dow_weeks]
+    if spec.seasonal_lag is not None:
+        names += [f"lag_{spec.seasonal_lag}", "year_ago"]
+    return names
+
+
+def _exog_names(spec: FeatureSpec, name: str, closed: bool, binary: bool) -> list[str]:
+    """Names of the features made of one exogenous column."""
+    names = [] if closed else [name]
+    if name.startswith(spec.value_only):
+        return names
+    names += [f"{name}_prev", f"{name}_next"]
+    if binary:
+        names += [f"{name}_since", f"{name}_until"]
+    return names
+
+
+def check_exog(spec: FeatureSpec, exog: Sequence[str]) -> None:
+    """Refuse exogenous columns whose features would take another feature's name.
+
+    An exogenous ``dow`` would be a second feature called ``dow``, and
+    ``promo`` with ``promo_prev`` would make two ``promo_prev``: the model
+    could not be fitted. Every column is checked as if it were 0/1 (the
+    most features it can make).
+
+    Raises
+    ------
+    FrameError
+        Naming the column, the feature it collides with and the fix.
+    """
+    own = set(_own_names(spec, level_all=True))
+    made: dict[str, str] = {}
+    for name in exog:
+        if name in own:
+            raise FrameError(
+                f"df: column '{name}': collides with the model's own feature "
+                f"'{name}'; rename the column (calendar columns from "
+                "forecasting.exog are prefixed cal_)",
+                name,
+            )
+        for feature in _exog_names(spec, name, closed=False, binary=True):
+            if feature in own or feature in made:
+                whose = (
+                    "the model's own feature"
+                    if feature in own
+                    else f"a feature of column '{made[feature]}'"
+                )
+                raise FrameError(
+                    f"df: column '{name}': its feature '{feature}' collides with "
+                    f"{whose}; rename the column",
+                    name,
+                )
+            made[feature] = name
+
+
+def _binary_flags(
+    spec: FeatureSpec, panel: Panel, X: FloatArray
+) -> dict[str, tuple[IntArray, IntArray]]:
     """Last and next flagged day of each exogenous column that is 0/1 in history."""
     binary: dict[str, tuple[IntArray, IntArray]] = {}
     for j, name in enumerate(panel.exog):
+        if name.startswith(spec.value_only):
+            continue
         column = panel.X[:, :, j]
         if column.size and np.isin(column, (0.0, 1.0)).all():
             flag = X[:, :, j] > 0.5
@@ -289,26 +362,16 @@ class FeatureBuilder:
         self.exog = panel.exog
         self.closed_col = panel.closed_col
         self.X = X
-        self.binary = _binary_flags(panel, X)
+        self.binary = _binary_flags(spec, panel, X)
+        check_exog(spec, self.exog)
         self.names = self._names()
 
     def _names(self) -> list[str]:
-        spec = self.spec
-        names = ["series", "h", *self.calendar, "level"]
-        names += [f"level_{w}" for w in spec.windows[1:]]
-        if self.level_all is not None:
-            names.append("level_all")
-        names += ["volatility"]
-        names += [f"lag_{lag}" for lag in spec.lags]
-        names += [f"dow_mean_{w}w" for w in spec.dow_weeks]
-        if spec.seasonal_lag is not None:
-            names += [f"lag_{spec.seasonal_lag}", "year_ago"]
+        names = _own_names(self.spec, self.level_all is not None)
         for name in self.exog:
-            if name != self.closed_col:
-                names.append(name)
-            names += [f"{name}_prev", f"{name}_next"]
-            if name in self.binary:
-                names += [f"{name}_since", f"{name}_until"]
+            names += _exog_names(
+                self.spec, name, name == self.closed_col, name in self.binary
+            )
         return names
 
     def rows(
@@ -374,6 +437,8 @@ class FeatureBuilder:
             values = self.X[:, :, j]
             if name != self.closed_col:
                 cols.append(values[i, t])
+            if name.startswith(self.spec.value_only):
+                continue
             cols.append(np.where(t >= 1, values[i, np.maximum(t - 1, 0)], np.nan))
             cols.append(np.where(t + 1 <= known, values[i, nxt], np.nan))
             if name in self.binary:

@@ -15,6 +15,11 @@ any other column
 The future frame ``X_df`` has ``unique_id``, ``ds`` and the same exogenous
 columns for the ``h`` days after the history's last day, for every series.
 
+Calendar columns (:mod:`forecasting.exog`) are prefixed ``cal_``; the
+countdowns among them (``cal_to_*``, ``cal_after_*``: days to and since a
+named day, 0 on it) are told apart by :data:`COUNTDOWN_PREFIXES`, since the
+models treat them differently from amounts and flags.
+
 Every check raises :class:`FrameError`, a :class:`ValueError` whose
 ``column`` attribute names the offending column and whose message says what
 is wrong and where (series, first bad date, row count).
@@ -33,8 +38,12 @@ import numpy.typing as npt
 import pandas as pd
 
 __all__ = [
+    "AFTER_PREFIX",
+    "CALENDAR_PREFIX",
+    "COUNTDOWN_PREFIXES",
     "DS",
     "ID",
+    "TO_PREFIX",
     "FrameError",
     "Panel",
     "Y",
@@ -48,6 +57,12 @@ __all__ = [
 ID = "unique_id"
 DS = "ds"
 Y = "y"
+#: Prefix of every calendar column.
+CALENDAR_PREFIX = "cal_"
+#: Prefixes of the calendar's days-to and days-after columns.
+TO_PREFIX = "cal_to_"
+AFTER_PREFIX = "cal_after_"
+COUNTDOWN_PREFIXES = (TO_PREFIX, AFTER_PREFIX)
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]

@@ -28,19 +28,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from forecasting import (
-    CalendarEntry,
-    EntryKind,
-    Forecaster,
-    RetailCalendar,
-    calendar_features,
-    default_models,
-)
+from forecasting import Fallback, Forecaster, RetailCalendar, default_models
+from forecasting.exog import CLOSURE_COLUMN, SeriesCalendar, calendar_features
 from scenarios.capacity import FLEET_COLUMNS, CapacityParams, plan_capacity
 from scenarios.city import City, build_city, daily_counts
 
 if TYPE_CHECKING:
-    from scenarios.history import CalendarDay
+    from scenarios.history import OwnCalendar
     from scenarios.run import ForecastSpec
 
 __all__ = [
@@ -54,9 +48,6 @@ __all__ = [
     "zone_history",
 ]
 
-#: Calendar feature columns that are not exogenous inputs (derived from
-#: ``ds``, or text).
-_NOT_EXOG = ("dow", "is_weekend", "holiday_name")
 MAIN = "GlobalGBM"
 BASELINE = "SeasonalNaive"
 #: Longest horizon of the report (``scenarios.run.MAX_HORIZON``).
@@ -69,31 +60,40 @@ def city_exog(city: City, start: date, end: date) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``ds`` plus numeric columns: ``holiday``, ``closure``, the
-        ``event_*`` flags, ``days_to_seollal``, ``days_to_chuseok`` and the
-        ``promo_*`` intensities.
+        ``ds`` plus the city calendar's numeric ``cal_*`` columns
+        (:func:`forecasting.exog.calendar_features`): ``cal_holiday``,
+        ``cal_closure``, days to and after each event and holiday, and the
+        ``cal_promo_*`` intensities.
     """
     features = calendar_features(start, end, city.calendar, city.promotions)
-    features = features.drop(columns=list(_NOT_EXOG))
     out = features.astype({c: np.float64 for c in features.columns if c != "ds"})
     return out
 
 
 def stored_exog(
-    start: date, end: date, own: Sequence[CalendarDay] = ()
+    ids: Sequence[str], start: date, end: date, own: OwnCalendar | None = None
 ) -> pd.DataFrame:
-    """Known-future columns of a stored operation per day: the default retail
-    calendar's holidays, closures and events, with the operation's ``own``.
+    """Known-future columns of a stored operation per series and day.
 
-    No promotion plan is known for a stored operation, so there are no
-    ``promo_*`` columns (the orders' promotion flags are kept, not forecast).
+    The public holidays of the operation's country (and the Korean retail
+    events when it is Korea's, merged), with its own entries: closures,
+    events and promotions, national or scoped to one series (a zone or a
+    depot), each reaching only its series.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``unique_id, ds`` and numeric ``cal_*`` columns.
     """
-    entries = [CalendarEntry(d.day, d.name, EntryKind(d.kind)) for d in own]
-    calendar = RetailCalendar(range(start.year, end.year + 1), entries=entries)
-    features = calendar_features(start, end, calendar)
-    promos = [c for c in features.columns if c.startswith("promo_")]
-    features = features.drop(columns=[*_NOT_EXOG, *promos])
-    return features.astype({c: np.float64 for c in features.columns if c != "ds"})
+    own = own or OwnCalendar()
+    calendar = RetailCalendar(
+        range(start.year, end.year + 1),
+        country=own.country,
+        subdivision=own.subdivision,
+        public_holidays=own.public_holidays,
+        entries=own.entries,
+    )
+    return SeriesCalendar(calendar).features(ids, start, end)
 
 
 def _with_exog(counts: pd.DataFrame, exog: pd.DataFrame) -> pd.DataFrame:
@@ -173,6 +173,8 @@ class ForecastReport:
     files: dict[str, Path]
     #: What was left out, and why (series too short, depots not sized).
     notes: tuple[str, ...] = ()
+    #: Zones and depots a fallback model forecast, with the reason.
+    fallbacks: tuple[Fallback, ...] = ()
 
 
 def run_forecast_report(
@@ -228,11 +230,11 @@ def run_forecast_report(
 
     on_stage(f"forecasting orders per zone for {days} days from {start.isoformat()}")
     zones_df = _cut(zone_history(city), start)
-    zones = _forecast(city, zones_df, start, days, seed, None, levels)
+    zones, fallbacks = _forecast(city, zones_df, start, days, seed, None, levels)
 
     on_stage("forecasting deliveries per depot")
     depots_df = _cut(depot_history(city), start)
-    depots = _forecast(city, depots_df, start, days, seed, "closure", levels)
+    depots, more = _forecast(city, depots_df, start, days, seed, CLOSURE_COLUMN, levels)
 
     on_stage(
         f"sizing the fleet for the P{plan_quantile} demand with the routing engine"
@@ -257,6 +259,7 @@ def run_forecast_report(
         depots=depots,
         fleet=fleet,
         files=files,
+        fallbacks=fallbacks + more,
     )
 
 
@@ -274,13 +277,18 @@ def _forecast(
     seed: int,
     closure: str | None,
     levels: list[int],
-) -> pd.DataFrame:
-    """Forecast every series of ``history`` for ``days`` days from ``start``."""
+) -> tuple[pd.DataFrame, tuple[Fallback, ...]]:
+    """Forecast every series of ``history`` for ``days`` days from ``start``.
+
+    Also returns the series a fallback model forecast, with the reason.
+    """
     ids = sorted(history["unique_id"].unique().tolist())
     n_days = history["ds"].nunique()
-    return _forecaster(days, seed, closure, n_days).forecast(
+    forecaster = _forecaster(days, seed, closure, n_days)
+    out = forecaster.forecast(
         history, days, _future(city, ids, start, days), level=levels
     )
+    return out, forecaster.fallbacks_
 
 
 #: File name of each frame :func:`run_forecast_report` writes.
@@ -405,4 +413,8 @@ def stored_report(
         fleet=fleet,
         files=files,
         notes=tuple(notes),
+        fallbacks=tuple(
+            Fallback(model=f.model, unique_id=f.id, used=f.used, reason=f.reason)
+            for f in result.fallbacks
+        ),
     )

@@ -47,7 +47,9 @@ from pydantic import (
     field_validator,
 )
 
+from forecasting.calendar import CalendarEntry, PublicHolidays
 from routing.base import FrozenModel
+from routing.locale import DEFAULT_LOCALE
 from routing.model import Depot
 
 __all__ = [
@@ -55,13 +57,13 @@ __all__ = [
     "MAX_PROBLEMS",
     "NO_DEPOT",
     "NO_ZONE",
-    "CalendarDay",
     "DailySeries",
     "DemandHistory",
     "DepotStops",
     "HistoryFormat",
     "HistoryInvalid",
     "Outcome",
+    "OwnCalendar",
     "PastOrder",
     "RowProblem",
     "demand_history",
@@ -367,12 +369,15 @@ class DepotStops(FrozenModel):
     stops: tuple[tuple[float, float], ...] = Field(max_length=MAX_STOPS)
 
 
-class CalendarDay(FrozenModel):
-    """A named day of the operation's own calendar (``forecasting.calendar``)."""
+class OwnCalendar(FrozenModel):
+    """The operation's calendar: its own entries (holidays, closures, events,
+    promotions; national or scoped to a zone or depot), merged with or
+    replacing the public holidays of the deployment's country."""
 
-    day: dt.date
-    name: str = Field(min_length=1, max_length=200)
-    kind: Literal["holiday", "event", "closure"]
+    entries: tuple[CalendarEntry, ...] = ()
+    public_holidays: PublicHolidays = "merge"
+    country: str = DEFAULT_LOCALE.country
+    subdivision: str | None = DEFAULT_LOCALE.subdivision
 
 
 class DemandHistory(FrozenModel):
@@ -382,15 +387,15 @@ class DemandHistory(FrozenModel):
     deliveries per depot by the day they were delivered (the first
     :data:`WARM_UP_DAYS` left out). ``sites`` are the stored depots with
     stops they delivered to; ``unsized`` says why the fleet cannot be sized
-    at all (None: it can, for the depots in ``sites``). ``calendar`` adds
-    the operation's named days to the default retail calendar.
+    at all (None: it can, for the depots in ``sites``). ``calendar`` is the
+    operation's own calendar and its country's public holidays.
     """
 
     zones: tuple[DailySeries, ...] = Field(min_length=1)
     depots: tuple[DailySeries, ...] = ()
     sites: tuple[DepotStops, ...] = ()
     unsized: str | None = None
-    calendar: tuple[CalendarDay, ...] = ()
+    calendar: OwnCalendar = OwnCalendar()
 
     @property
     def first(self) -> dt.date:
@@ -457,7 +462,7 @@ def demand_history(
     depots: Sequence[Depot],
     *,
     seed: int = 0,
-    calendar: Sequence[CalendarDay] = (),
+    calendar: OwnCalendar | None = None,
 ) -> DemandHistory:
     """The daily counts of stored orders, and the depots to size fleets at.
 
@@ -474,7 +479,8 @@ def demand_history(
     seed
         Seed of the stop sample per depot.
     calendar
-        The operation's own named days (holidays, events, closures).
+        The operation's calendar (default: the default country's public
+        holidays only).
     """
     if rows.empty:
         raise ValueError("no stored orders to count")
@@ -494,7 +500,7 @@ def demand_history(
         depots=tuple(by_depot),
         sites=sites,
         unsized=unsized,
-        calendar=tuple(calendar),
+        calendar=calendar or OwnCalendar(),
     )
 
 

@@ -24,7 +24,7 @@ import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -37,7 +37,9 @@ from pydantic import (
     field_validator,
 )
 
-from forecasting import ConformalIntervals, Forecaster
+from forecasting import ConformalIntervals, Fallback, Forecaster
+from forecasting.core import MODEL_SUFFIX
+from forecasting.exog import CLOSURE_COLUMN
 from forecasting.models import LogLinear, Model, SeasonalNaive
 from routing.base import FrozenModel
 from routing.bounds import Real, Whole, not_a_bool
@@ -98,6 +100,7 @@ __all__ = [
     "DepotDay",
     "FleetDay",
     "ForecastSpec",
+    "ModelFallback",
     "NightVans",
     "Progress",
     "Shift",
@@ -110,6 +113,7 @@ __all__ = [
     "earliest_from",
     "forecast_demand",
     "learned_eta",
+    "model_fallbacks",
     "planner_travel",
     "run_day",
     "simulate_day",
@@ -764,6 +768,14 @@ class ForecastSpec(FrozenModel):
         return self.start
 
 
+#: What ``model_used`` says: the model that produced a row's numbers.
+_MODEL_USED = Field(
+    default=None,
+    description="the model that produced the row: the one asked for "
+    "(GlobalGBM, SeasonalNaive) or the fallback (LogLinear, see fallbacks)",
+)
+
+
 class ZoneDay(FrozenModel):
     """Orders forecast for one zone (district) and order day."""
 
@@ -772,6 +784,7 @@ class ZoneDay(FrozenModel):
     orders: float
     lo: float
     hi: float
+    model_used: str | None = _MODEL_USED
 
 
 class DepotDay(FrozenModel):
@@ -783,6 +796,20 @@ class DepotDay(FrozenModel):
     lo: float
     hi: float
     planned: float = Field(description="the plan quantile of the day")
+    model_used: str | None = _MODEL_USED
+
+
+class ModelFallback(FrozenModel):
+    """A zone or depot the model asked for did not forecast, and why."""
+
+    series: Literal["zone", "depot"]
+    id: str = Field(description="the zone or depot")
+    model: str = Field(description="the model asked for, e.g. GlobalGBM")
+    used: str = Field(description="the fallback that forecast it, e.g. LogLinear")
+    reason: str = Field(
+        description="too little history, or the model's error when it failed "
+        "to fit or predict"
+    )
 
 
 class FleetDay(FrozenModel):
@@ -836,6 +863,11 @@ class DemandForecast(FrozenModel):
     notes: tuple[str, ...] = Field(
         default=(), description="series left out of the forecast, and why"
     )
+    fallbacks: tuple[ModelFallback, ...] = Field(
+        default=(),
+        description="zones and depots forecast by the fallback model instead "
+        "of the one asked for (empty: none)",
+    )
 
 
 def _models(model: str, horizon: int, windows: int, seed: int) -> list[Model]:
@@ -853,9 +885,13 @@ def _forecast(
     spec: ForecastSpec,
     levels: list[int],
     closed_col: str | None,
-) -> pd.DataFrame:
-    """Forecast the days of ``exog`` (which start the day after ``history``)."""
-    h = len(exog)
+) -> tuple[pd.DataFrame, tuple[Fallback, ...]]:
+    """Forecast the days of ``exog`` (which start the day after ``history``):
+    one row per day for every series, or per series and day (``unique_id``).
+
+    Also returns the series the fallback model forecast, with the reason.
+    """
+    h = int(exog["ds"].nunique())
     days = history["ds"].nunique()
     windows = max(MIN_WINDOWS, min(MAX_WINDOWS, (days - MIN_HISTORY_DAYS) // h))
     conformal = ConformalIntervals(h=h, n_windows=windows, refit=False)
@@ -865,10 +901,14 @@ def _forecast(
         closed_col=closed_col,
     )
     ids = sorted(history["unique_id"].unique().tolist())
-    future = pd.DataFrame({"unique_id": np.repeat(ids, h)})
-    future["ds"] = np.tile(exog["ds"].to_numpy(), len(ids))
-    future = future.merge(exog, on="ds", how="left")
-    return forecaster.forecast(history, h, future, level=levels)
+    if "unique_id" in exog:
+        future = exog[exog["unique_id"].isin(ids)].reset_index(drop=True)
+    else:
+        future = pd.DataFrame({"unique_id": np.repeat(ids, h)})
+        future["ds"] = np.tile(exog["ds"].to_numpy(), len(ids))
+        future = future.merge(exog, on="ds", how="left")
+    out = forecaster.forecast(history, h, future, level=levels)
+    return out, forecaster.fallbacks_
 
 
 def _before(frame: pd.DataFrame, day: dt.date) -> pd.DataFrame:
@@ -925,13 +965,15 @@ def forecast_demand(spec: ForecastSpec, progress: Progress = _quiet) -> DemandFo
     exog = city_exog(town, start, _last_day(spec))
 
     progress(0.1, f"forecasting orders per zone for {spec.horizon} days")
-    zones = _forecast(_before(zone_history(town), start), exog, spec, cols.levels, None)
+    zones, zone_fallbacks = _forecast(
+        _before(zone_history(town), start), exog, spec, cols.levels, None
+    )
     if spec.zones is not None:
         zones = zones[zones["unique_id"].isin(spec.zones)]
 
     progress(0.4, "forecasting deliveries per depot")
-    depots = _forecast(
-        _before(depot_history(town), start), exog, spec, cols.levels, "closure"
+    depots, depot_fallbacks = _forecast(
+        _before(depot_history(town), start), exog, spec, cols.levels, CLOSURE_COLUMN
     )
 
     progress(0.6, f"sizing the fleet for the P{spec.plan_quantile} demand")
@@ -940,7 +982,11 @@ def forecast_demand(spec: ForecastSpec, progress: Progress = _quiet) -> DemandFo
     )
     fleet = _size_fleet(town, demand, spec, progress)
     progress(1.0, "done")
-    return _result(spec, cols, zones, depots, fleet)
+    fallbacks = (
+        *model_fallbacks(zone_fallbacks, "zone", spec.zones),
+        *model_fallbacks(depot_fallbacks, "depot"),
+    )
+    return _result(spec, cols, zones, depots, fleet, fallbacks=fallbacks)
 
 
 def _town(spec: ForecastSpec, progress: Progress) -> City:
@@ -958,7 +1004,7 @@ def _result(
     zones: pd.DataFrame,
     depots: pd.DataFrame,
     fleet: pd.DataFrame,
-    **extra: object,
+    **extra: Any,
 ) -> DemandForecast:
     return DemandForecast(
         start=spec.first_day,
@@ -974,6 +1020,7 @@ def _result(
                 orders=_num(r[cols.alias]),
                 lo=_num(r[cols.lo]),
                 hi=_num(r[cols.hi]),
+                model_used=str(r[cols.alias + MODEL_SUFFIX]),
             )
             for _, r in zones.sort_values(["unique_id", "ds"]).iterrows()
         ),
@@ -1007,21 +1054,25 @@ def _stored_series(
     spec: ForecastSpec,
     cols: _Columns,
     cutoff: dt.date,
-    what: str,
+    what: Literal["zone", "depot"],
     closed_col: str | None,
-) -> tuple[pd.DataFrame, list[str]]:
+) -> tuple[pd.DataFrame, list[str], tuple[ModelFallback, ...]]:
     """Forecast the stored series from ``cutoff`` to the last day; keep the
-    days from the start on."""
+    days from the start on. Also: notes on the series left out, and the
+    series the fallback model forecast."""
     history, notes = _usable(frame, cutoff, what)
     if history.empty:
-        return pd.DataFrame(columns=["unique_id", "ds", cols.alias]), notes
+        return pd.DataFrame(columns=["unique_id", "ds", cols.alias]), notes, ()
     first = history["ds"].min().date()
-    own = spec.history.calendar if spec.history is not None else ()
-    exog = stored_exog(first, _last_day(spec), own)
-    history = history.merge(exog, on="ds", how="left")
+    own = spec.history.calendar if spec.history is not None else None
+    ids = sorted(history["unique_id"].unique().tolist())
+    exog = stored_exog(ids, first, _last_day(spec), own)
+    history = history.merge(exog, on=["unique_id", "ds"], how="left")
     future = exog[exog["ds"] >= pd.Timestamp(cutoff)].reset_index(drop=True)
-    out = _forecast(history, future, spec, cols.levels, closed_col)
-    return out[out["ds"] >= pd.Timestamp(spec.first_day)], notes
+    out, fallbacks = _forecast(history, future, spec, cols.levels, closed_col)
+    only = spec.zones if what == "zone" else None
+    kept = out[out["ds"] >= pd.Timestamp(spec.first_day)]
+    return kept, notes, model_fallbacks(fallbacks, what, only)
 
 
 def forecast_stored(
@@ -1040,12 +1091,16 @@ def forecast_stored(
     zone_frame, depot_frame = history.frames()
 
     progress(0.1, f"forecasting stored orders per zone for {spec.horizon} days")
-    zones, notes = _stored_series(zone_frame, spec, cols, cutoff, "zone", None)
+    zones, notes, zone_fallbacks = _stored_series(
+        zone_frame, spec, cols, cutoff, "zone", None
+    )
     if spec.zones is not None:
         zones = zones[zones["unique_id"].isin(spec.zones)]
 
     progress(0.4, "forecasting stored deliveries per depot")
-    depots, more = _stored_series(depot_frame, spec, cols, cutoff, "depot", "closure")
+    depots, more, depot_fallbacks = _stored_series(
+        depot_frame, spec, cols, cutoff, "depot", CLOSURE_COLUMN
+    )
 
     progress(0.6, f"sizing the fleet for the P{spec.plan_quantile} demand")
     fleet, unsized = _size_stored(history, depots, cols, spec, progress)
@@ -1059,6 +1114,7 @@ def forecast_stored(
         source="stored",
         unsized=tuple(unsized),
         notes=tuple(notes + more),
+        fallbacks=(*zone_fallbacks, *depot_fallbacks),
     )
 
 
@@ -1128,8 +1184,24 @@ def _depot_days(
             lo=_num(r[lo]),
             hi=_num(r[hi]),
             planned=_num(r[column]),
+            model_used=str(r[alias + MODEL_SUFFIX]),
         )
         for _, r in depots.sort_values(["unique_id", "ds"]).iterrows()
+    )
+
+
+def model_fallbacks(
+    fallbacks: Sequence[Fallback],
+    series: Literal["zone", "depot"],
+    only: Sequence[str] | None = None,
+) -> tuple[ModelFallback, ...]:
+    """The forecaster's fallbacks as result rows (of the ``only`` series, if given)."""
+    return tuple(
+        ModelFallback(
+            series=series, id=f.unique_id, model=f.model, used=f.used, reason=f.reason
+        )
+        for f in fallbacks
+        if only is None or f.unique_id in only
     )
 
 

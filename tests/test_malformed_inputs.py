@@ -47,9 +47,15 @@ def _scenario(path: Path) -> object:
 
 
 def _promotion(path: Path) -> object:
-    from forecasting.calendar import load_promotion_file
+    from forecasting.calendar_io import load_promotion_file
 
     return load_promotion_file(path)
+
+
+def _calendar(path: Path) -> object:
+    from forecasting.calendar_io import load_calendar_file
+
+    return load_calendar_file(path)
 
 
 LOADERS: dict[str, Callable[[Path], object]] = {
@@ -58,6 +64,7 @@ LOADERS: dict[str, Callable[[Path], object]] = {
     "solomon": _solomon,
     "scenario": _scenario,
     "promotion": _promotion,
+    "calendar": _calendar,
 }
 
 

@@ -155,9 +155,8 @@ def _print_report(report: ForecastReport, chosen: list[str]) -> None:
         totals = report.zones.groupby("unique_id")[MAIN].sum()
         chosen = totals.sort_values(ascending=False).index[:5].tolist()
     out.print(zone_table(report, chosen))
-    skill = _skill(report)
-    if skill is not None:
-        out.print(skill, highlight=False)
+    for line in _notes(report):
+        out.print(line, highlight=False, soft_wrap=True)
     if not report.fleet.empty:
         out.print(fleet_table(report))
     for note in report.notes:
@@ -295,6 +294,15 @@ def _stored_report(
         )
     except (LevelUnplanned, NoPlanFound) as exc:
         raise no_plan(exc) from None
+
+
+def _notes(report: ForecastReport) -> list[str]:
+    """The skill line and one line per series a fallback model forecast."""
+    skill = _skill(report)
+    return ([] if skill is None else [skill]) + [
+        f"{f.unique_id}: forecast by {f.used}, not {f.model} ({f.reason})"
+        for f in report.fallbacks
+    ]
 
 
 def _skill(report: ForecastReport) -> str | None:

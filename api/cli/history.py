@@ -109,6 +109,57 @@ def history_show() -> None:
     _print_summary(summary)
 
 
+@history_app.command("calendar")
+def history_calendar(
+    file: Annotated[
+        Path, typer.Argument(help="calendar file, CSV or JSON lines (.gz too)")
+    ],
+    public_holidays: Annotated[
+        str,
+        typer.Option(
+            "--public-holidays",
+            help="merge: with the public holidays of MILEPOST_COUNTRY; replace: "
+            "the file's holidays only",
+        ),
+    ] = "merge",
+) -> None:
+    """Store the operation's calendar (holidays, closures, promotions, events;
+    national or per zone or depot): the stored forecast knows them ahead.
+
+    Replaces the stored calendar; a bad file (exit 2 naming the line and
+    field) leaves it as it was. The format is in docs/forecasting.md.
+    """
+    from rich.markup import escape
+
+    from api.services.errors import Invalid
+    from api.services.history import MAX_HISTORY_BYTES, decode_upload, put_calendar
+
+    if public_holidays not in ("merge", "replace"):
+        raise _error(f"--public-holidays: {public_holidays!r} is not merge or replace")
+    try:
+        text = decode_upload(file.read_bytes(), MAX_HISTORY_BYTES)
+    except OSError as exc:
+        raise _error(f"FILE: cannot read {file}: {exc.strerror or exc}") from None
+    except Invalid as exc:
+        raise _error(f"FILE: {file}: {exc.errors[0].reason}") from None
+    try:
+        with _session() as session:
+            stored = put_calendar(
+                session, text, "replace" if public_holidays == "replace" else "merge"
+            )
+    except Invalid as exc:
+        raise _error(escape(f"{file}: {exc.errors[0].reason}")) from None
+    where = stored.country + (f"-{stored.subdivision}" if stored.subdivision else "")
+    out.print(
+        f"{stored.count:,} calendar entries stored, {stored.public_holidays}d "
+        f"with the public holidays of {where}"
+        if stored.public_holidays == "merge"
+        else f"{stored.count:,} calendar entries stored; they replace the "
+        f"public holidays of {where}",
+        highlight=False,
+    )
+
+
 def _print_summary(summary: HistorySummary) -> None:
     if not summary.rows:
         out.print(

@@ -17,12 +17,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from api.db.base import utcnow
-from api.db.tables_history import CalendarRow, HistoryRow
+from api.db.tables_history import CalendarOptionsRow, CalendarRow, HistoryRow
 
 __all__ = [
     "HistoryCounts",
     "HistoryStats",
-    "calendar_days",
+    "calendar_entries",
     "count_rows",
     "history_frame",
     "history_stats",
@@ -183,17 +183,26 @@ def history_frame(session: Session) -> pd.DataFrame:
     return frame
 
 
-def replace_calendar(session: Session, entries: list[tuple[dt.date, str, str]]) -> None:
-    """The calendar becomes ``entries`` (day, name, kind): the old one goes."""
+_ENTRY = ("start", "end", "name", "kind", "scope", "intensity")
+
+
+def replace_calendar(
+    session: Session, entries: list[dict[str, Any]], public_holidays: str
+) -> None:
+    """The calendar becomes ``entries`` (``start, end, name, kind, scope,
+    intensity``) with ``public_holidays`` (merge or replace): the old one goes."""
     session.execute(delete(CalendarRow))
-    rows = [{"day": d, "name": n, "kind": k} for d, n, k in entries]
+    session.execute(delete(CalendarOptionsRow))
+    session.add(CalendarOptionsRow(id=1, public_holidays=public_holidays))
+    rows = [{k: e[k] for k in _ENTRY} for e in entries]
     for i in range(0, len(rows), _CHUNK):
         session.execute(insert(CalendarRow), rows[i : i + _CHUNK])
 
 
-def calendar_days(session: Session) -> list[tuple[dt.date, str, str]]:
-    """The stored calendar (day, name, kind) by day and name."""
-    query = select(CalendarRow.day, CalendarRow.name, CalendarRow.kind).order_by(
-        CalendarRow.day, CalendarRow.name
-    )
-    return [(d, n, k) for d, n, k in session.execute(query)]
+def calendar_entries(session: Session) -> tuple[list[dict[str, Any]], str]:
+    """The stored calendar's entries in upload order, and how it meets the
+    public holidays (``merge`` while none was uploaded)."""
+    query = select(*(getattr(CalendarRow, k) for k in _ENTRY)).order_by(CalendarRow.id)
+    entries = [dict(zip(_ENTRY, row, strict=True)) for row in session.execute(query)]
+    option = session.scalar(select(CalendarOptionsRow.public_holidays))
+    return entries, option or "merge"

@@ -44,10 +44,25 @@ class HistoryRow(Base):
 
 
 class CalendarRow(Base):
-    """A named day of the uploaded calendar: ``kind`` is holiday, event or closure."""
+    """An entry of the uploaded calendar (``forecasting.calendar.CalendarEntry``):
+    a named stretch of days of one kind, national (``scope`` empty) or in one
+    zone or region."""
 
     __tablename__ = "calendar_entries"
 
-    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    start: Mapped[dt.date] = mapped_column(Date)
+    end: Mapped[dt.date] = mapped_column(Date)
+    name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(16))
+    scope: Mapped[str] = mapped_column(String(128))
+    intensity: Mapped[float] = mapped_column(Float)
+
+
+class CalendarOptionsRow(Base):
+    """How the uploaded calendar meets the country's public holidays (one row)."""
+
+    __tablename__ = "calendar_options"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_holidays: Mapped[str] = mapped_column(String(8))

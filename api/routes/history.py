@@ -20,6 +20,7 @@ from api.errors import problem_responses
 from api.services import history
 from api.services.errors import Invalid
 from api.services.history import CalendarStored, HistoryImport, HistorySummary
+from forecasting.calendar import PublicHolidays
 from scenarios.history import HistoryFormat, history_format
 
 __all__ = ["calendar_router", "router"]
@@ -115,7 +116,10 @@ def read_history(session: SessionDep, _: Planner) -> HistorySummary:
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/x-ndjson": {"schema": {"type": "string"}},
+            },
         }
     },
 )
@@ -124,15 +128,26 @@ def put_calendar(
     session: SessionDep,
     settings: SettingsDep,
     _: Planner,
+    public_holidays: Annotated[
+        PublicHolidays,
+        Query(
+            description="merge: the entries join the public holidays of the "
+            "deployment's country (MILEPOST_COUNTRY, _SUBDIVISION); replace: "
+            "they are the only holidays"
+        ),
+    ] = "merge",
 ) -> CalendarStored:
-    """Replace the operation's calendar with a CSV file (``date,name,type``).
+    """Replace the operation's calendar with a file (CSV or JSON lines).
 
-    ``type`` is ``holiday``, ``event`` or ``closure``. The stored forecast
-    adds these days to the default retail calendar; a bad file (422 naming
-    the line and column) leaves the stored calendar as it was.
+    Each entry: ``start``, ``end`` (optional, inclusive), ``name``, ``kind``
+    (``holiday``, ``closure``, ``promotion`` or ``event``), ``scope``
+    (empty: national; else the zone or depot it applies to) and
+    ``intensity`` (promotions; default 1). The older ``date,name,type`` CSV
+    is read too. The stored forecast knows these days ahead; a bad file (422
+    naming the line and field) leaves the stored calendar as it was.
     """
     text = history.decode_upload(body, settings.max_body_bytes)
-    return history.put_calendar(session, text)
+    return history.put_calendar(session, text, public_holidays)
 
 
 @calendar_router.get("", response_model=CalendarStored)

@@ -22,11 +22,12 @@ from api.db import history as rows
 from api.db.engine import locale_of
 from api.db.fleet import list_depots
 from api.services.errors import FieldError, Invalid
+from forecasting.calendar import CalendarEntry, PublicHolidays
 from scenarios.history import (
-    CalendarDay,
     DemandHistory,
     HistoryFormat,
     HistoryInvalid,
+    OwnCalendar,
     PastOrder,
     demand_history,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "decode_upload",
     "deployment_timezone",
     "import_history",
+    "own_calendar",
     "put_calendar",
     "read_calendar",
     "read_summary",
@@ -193,14 +195,24 @@ def read_summary(session: Session, tz: dt.tzinfo) -> HistorySummary:
 
 
 class CalendarStored(BaseModel):
-    """The operation's calendar: named days the stored forecast knows ahead."""
+    """The operation's calendar: what the stored forecast knows ahead.
 
-    entries: list[CalendarDay]
+    ``entries`` are the uploaded ones; ``public_holidays`` says whether they
+    are merged with the public holidays of ``country`` (and
+    ``subdivision``, the deployment's ``MILEPOST_COUNTRY`` /
+    ``MILEPOST_SUBDIVISION``) or replace them.
+    """
+
+    entries: list[CalendarEntry]
     count: int
+    public_holidays: PublicHolidays
+    country: str
+    subdivision: str | None
 
 
-def parse_calendar(text: str) -> list[CalendarDay]:
-    """A calendar file's entries (``forecasting.calendar.load_calendar_file``:
+def parse_calendar(text: str) -> list[CalendarEntry]:
+    """A calendar file's entries (``forecasting.calendar_io.load_calendar_file``:
+    CSV or JSON lines, ``start,end,name,kind,scope,intensity`` or the older
     ``date,name,type``; the one place the service reads such a file).
 
     Raises
@@ -210,7 +222,7 @@ def parse_calendar(text: str) -> list[CalendarDay]:
     """
     import io
 
-    from forecasting.calendar import load_calendar_file
+    from forecasting.calendar_io import load_calendar_file
 
     stream = io.StringIO(text)
     stream.name = "calendar"
@@ -218,23 +230,51 @@ def parse_calendar(text: str) -> list[CalendarDay]:
         entries = load_calendar_file(stream)
     except ValueError as exc:
         raise Invalid.one("body", str(exc)) from None
-    return [CalendarDay(day=e.day, name=e.name, kind=e.kind.value) for e in entries]
+    return list(entries)
 
 
-def put_calendar(session: Session, text: str) -> CalendarStored:
+def put_calendar(
+    session: Session, text: str, public_holidays: PublicHolidays = "merge"
+) -> CalendarStored:
     """Replace the stored calendar with a file's entries (all or nothing)."""
-    days = parse_calendar(text)
-    rows.replace_calendar(session, [(d.day, d.name, d.kind) for d in days])
-    return CalendarStored(entries=days, count=len(days))
+    entries = parse_calendar(text)
+    rows.replace_calendar(
+        session, [e.to_row() for e in entries], public_holidays=public_holidays
+    )
+    return _stored(session, entries, public_holidays)
 
 
 def read_calendar(session: Session) -> CalendarStored:
-    """The stored calendar, by day."""
-    days = [
-        CalendarDay.model_validate({"day": d, "name": n, "kind": k})
-        for d, n, k in rows.calendar_days(session)
-    ]
-    return CalendarStored(entries=days, count=len(days))
+    """The stored calendar, in upload order."""
+    found, public_holidays = rows.calendar_entries(session)
+    entries = [CalendarEntry.from_row(e) for e in found]
+    return _stored(
+        session, entries, "replace" if public_holidays == "replace" else "merge"
+    )
+
+
+def _stored(
+    session: Session, entries: list[CalendarEntry], public_holidays: PublicHolidays
+) -> CalendarStored:
+    locale = locale_of(session)
+    return CalendarStored(
+        entries=entries,
+        count=len(entries),
+        public_holidays=public_holidays,
+        country=locale.country,
+        subdivision=locale.subdivision,
+    )
+
+
+def own_calendar(session: Session) -> OwnCalendar:
+    """The stored calendar as the stored forecast uses it."""
+    stored = read_calendar(session)
+    return OwnCalendar(
+        entries=tuple(stored.entries),
+        public_holidays=stored.public_holidays,
+        country=stored.country,
+        subdivision=stored.subdivision,
+    )
 
 
 def stored_demand(
@@ -246,7 +286,10 @@ def stored_demand(
         return None
     _, found = list_depots(session, limit=10_000, offset=0)
     depots = [row.depot for row in found]
-    own = read_calendar(session).entries
     return demand_history(
-        rows.history_frame(session), tz, depots, seed=seed, calendar=own
+        rows.history_frame(session),
+        tz,
+        depots,
+        seed=seed,
+        calendar=own_calendar(session),
     )

@@ -6,7 +6,9 @@ it. :class:`LogLinear` fits, per series, a ridge regression of ``log1p(y)``
 on the day of week and the exogenous columns over the last ``window`` days,
 weighting recent days more (half-life ``half_life`` days), so that it
 follows the current level. Effects of columns that never vary in the window
-(an event the series has not seen yet) are shrunk to zero.
+(an event the series has not seen yet) are shrunk to zero. A calendar's
+countdowns enter as "on the day" flags (``cal_to_*`` is 0; ``cal_after_*``
+would repeat them): a straight line in the days to an event means nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from forecasting.conformal import ConformalIntervals
-from forecasting.frame import Panel
+from forecasting.frame import AFTER_PREFIX, TO_PREFIX, Panel
 from forecasting.models.base import FloatArray, normal_interval
 
 __all__ = ["LogLinear"]
@@ -66,6 +68,7 @@ class LogLinear:
         self._beta: FloatArray | None = None
         self._sigma: FloatArray | None = None
         self._columns: list[int] = []
+        self._on_day: list[int] = []
         self._next_dow = 0
 
     def new(self) -> LogLinear:
@@ -82,13 +85,23 @@ class LogLinear:
         """Intercept, Tuesday..Sunday dummies, exogenous columns: ``(..., p)``."""
         dummies = (dow[..., None] == np.arange(1, 7)).astype(np.float64)
         ones = np.ones((*dow.shape, 1))
-        return np.concatenate([ones, dummies, X[..., self._columns]], axis=-1)
+        exog = X[..., self._columns]
+        if self._on_day:
+            exog[..., self._on_day] = exog[..., self._on_day] == 0
+        return np.concatenate([ones, dummies, exog], axis=-1)
 
     def fit(self, panel: Panel) -> LogLinear:
         """One ridge fit per series on its recent open days."""
         days = min(self.window, panel.n_days)
         self._columns = [
-            j for j, name in enumerate(panel.exog) if name != panel.closed_col
+            j
+            for j, name in enumerate(panel.exog)
+            if name != panel.closed_col and not name.startswith(AFTER_PREFIX)
+        ]
+        self._on_day = [
+            k
+            for k, j in enumerate(self._columns)
+            if panel.exog[j].startswith(TO_PREFIX)
         ]
         y = panel.y[:, -days:]
         closed = panel.closed()[:, -days:]

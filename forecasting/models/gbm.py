@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from forecasting.conformal import ConformalIntervals
-from forecasting.features import FeatureBuilder, FeatureSpec
+from forecasting.features import FeatureBuilder, FeatureSpec, check_exog
 from forecasting.frame import Panel
 from forecasting.models.base import FloatArray
 
@@ -131,6 +131,16 @@ class GlobalGBM:
             "num_threads": self.num_threads,
             "seed": self.seed,
         }
+
+    def check_exog(self, exog: Sequence[str]) -> None:
+        """Refuse exogenous columns that collide with the model's features.
+
+        Raises
+        ------
+        FrameError
+            See :func:`forecasting.features.check_exog`.
+        """
+        check_exog(self.features, exog)
 
     def training_rows(self, panel: Panel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Series, target day and anchor of every training row."""

@@ -31,14 +31,19 @@ import numpy.typing as npt
 import pandas as pd
 
 from forecasting.calendar import (
-    DS_DTYPE,
     Promotion,
     PromotionType,
     RetailCalendar,
-    calendar_features,
     default_promotions,
-    event_column,
+)
+from forecasting.exog import (
+    CLOSURE_COLUMN,
+    DS_DTYPE,
+    HOLIDAY_COLUMN,
+    calendar_features,
+    on_event,
     promotion_column,
+    to_column,
 )
 from routing.model import ServiceLevel
 from scenarios.city.geography import (
@@ -277,17 +282,17 @@ class GroundTruth:
         Parameters
         ----------
         features
-            Output of :func:`forecasting.calendar.calendar_features`.
+            Output of :func:`forecasting.exog.calendar_features`.
         """
         ds = features["ds"].to_numpy()
-        dow = features["dow"].to_numpy().astype(np.intp)
+        dow = (ds.astype("datetime64[D]").astype(np.int64) + 3) % 7  # 0 = Monday
         m = np.asarray(self.weekly, dtype=np.float64)[dow]
         m = m * self.yearly(ds) * self.trend(ds)
-        m = m * np.where(features["holiday"].to_numpy(), self.public_holiday, 1.0)
+        holiday = features[HOLIDAY_COLUMN].to_numpy()
+        m = m * np.where(holiday, self.public_holiday, 1.0)
         for name, factor in self.events.items():
-            column = event_column(name)
-            if column in features:
-                m = m * np.where(features[column].to_numpy(), factor, 1.0)
+            if to_column(name) in features:
+                m = m * np.where(on_event(features, name), factor, 1.0)
         for kind, uplift in self.promotion_uplift.items():
             column = promotion_column(kind)
             if column in features:
@@ -371,7 +376,7 @@ class History:
         customers) and ``churned`` (delivery date of the last order of a
         customer who left, else ``NaT``).
     features
-        :func:`~forecasting.calendar.calendar_features` over the simulated
+        :func:`~forecasting.exog.calendar_features` over the simulated
         days plus ``demand`` (the true ``D(t)``) and ``load`` (expected
         deliveries relative to a normal day, operations shock included).
     """
@@ -513,7 +518,14 @@ def _simulated_features(
         calendar = RetailCalendar(range(sim_start.year, horizon.year + 1))
     if promotions is None:
         promotions = default_promotions(sim_start, end, seed=seed)
-    return calendar_features(sim_start, horizon, calendar, promotions)
+    features = calendar_features(sim_start, horizon, calendar, promotions)
+    # Every campaign type has its column, zero when the plan has none of it.
+    missing = {
+        promotion_column(kind): 0.0
+        for kind in PromotionType
+        if promotion_column(kind) not in features
+    }
+    return features.assign(**missing)
 
 
 class _Simulation:
@@ -559,7 +571,7 @@ class _Simulation:
         truth, rng, n_order_days = self.truth, self.rng, self.n_days
         self.ds = features["ds"].to_numpy().astype("datetime64[D]")
         self.demand = truth.demand_multiplier(features)
-        closed = features["closure"].to_numpy().astype(bool)
+        closed = features[CLOSURE_COLUMN].to_numpy().astype(bool)
         self.next_open = _next_open(closed)
         self.shares = np.array(
             [truth.service_level_shares.get(s.value, 0.0) for s in SERVICE_LEVELS]

@@ -28,11 +28,13 @@ class ConstantModel:
         *,
         min_history: int = 1,
         fail_fit: bool = False,
+        fail_predict: bool = False,
         prediction_intervals: ConformalIntervals | None = None,
     ) -> None:
         self.alias = alias
         self.min_history = min_history
         self.fail_fit = fail_fit
+        self.fail_predict = fail_predict
         self.prediction_intervals = prediction_intervals
         self.last: np.ndarray | None = None
         self.fitted_days = 0
@@ -42,6 +44,7 @@ class ConstantModel:
             self.alias,
             min_history=self.min_history,
             fail_fit=self.fail_fit,
+            fail_predict=self.fail_predict,
             prediction_intervals=self.prediction_intervals,
         )
 
@@ -59,6 +62,8 @@ class ConstantModel:
         self, h: int, X: np.ndarray | None = None, level: Sequence[int] = ()
     ) -> dict[str, np.ndarray]:
         assert self.last is not None
+        if self.fail_predict:
+            raise RuntimeError("cannot predict")
         mean = np.repeat(self.last[:, None], h, axis=1)
         out = {"mean": mean}
         for lv in level:

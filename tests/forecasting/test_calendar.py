@@ -1,14 +1,12 @@
-"""The Korean retail calendar: holidays, events, closures, promotions, files."""
+"""Calendars: any country's holidays, Korean retail events, entries, promotions."""
 
 from __future__ import annotations
 
-import io
-from datetime import date
-from pathlib import Path
+from datetime import date, timedelta
 
-import numpy as np
-import pandas as pd
 import pytest
+from hypothesis import given, seed, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from forecasting.calendar import (
@@ -20,13 +18,8 @@ from forecasting.calendar import (
     Promotion,
     PromotionType,
     RetailCalendar,
-    calendar_features,
     default_promotions,
-    event_column,
     festival_days,
-    load_calendar_file,
-    load_promotion_file,
-    promotion_column,
 )
 
 
@@ -222,9 +215,15 @@ def test_closures_holidays_and_events_are_kept_apart(
     assert _names(calendar, day, EntryKind.EVENT) == events
 
 
+def _entry(day: date, name: str, kind: EntryKind, **more: object) -> CalendarEntry:
+    return CalendarEntry.model_validate(
+        {"start": day, "name": name, "kind": kind, **more}
+    )
+
+
 def test_default_events_can_be_switched_off() -> None:
     """Without default events only public holidays and user entries remain."""
-    user = CalendarEntry(date(2024, 6, 1), "store anniversary", EntryKind.EVENT)
+    user = _entry(date(2024, 6, 1), "store anniversary", EntryKind.EVENT)
     cal = RetailCalendar([2024], entries=[user], default_events=False)
     assert cal.event_names == ("store anniversary",)
     assert not cal.closures
@@ -234,10 +233,10 @@ def test_default_events_can_be_switched_off() -> None:
 def test_user_entries_join_the_calendar() -> None:
     """User holidays, events and closures are merged into their kinds."""
     entries = [
-        CalendarEntry(date(2024, 5, 1), "Labour Day", EntryKind.HOLIDAY),
-        CalendarEntry(date(2024, 6, 1), "Store Anniversary", EntryKind.EVENT),
-        CalendarEntry(date(2024, 7, 3), "hub inventory", EntryKind.CLOSURE),
-        CalendarEntry(date(2031, 1, 2), "out of range", EntryKind.EVENT),
+        _entry(date(2024, 5, 1), "Labour Day", EntryKind.HOLIDAY),
+        _entry(date(2024, 6, 1), "Store Anniversary", EntryKind.EVENT),
+        _entry(date(2024, 7, 3), "hub inventory", EntryKind.CLOSURE),
+        _entry(date(2031, 1, 2), "out of range", EntryKind.EVENT),
     ]
     cal = RetailCalendar([2024], entries=entries)
     assert cal.holidays.name(date(2024, 5, 1)) == "Labour Day"
@@ -245,96 +244,6 @@ def test_user_entries_join_the_calendar() -> None:
     assert cal.event_names[-1] == "Store Anniversary"
     assert cal.is_closed(date(2024, 7, 3))
     assert "out of range" not in cal.event_names
-
-
-def test_features_have_one_row_per_day(calendar: RetailCalendar) -> None:
-    """The feature frame covers every day of the range, in order."""
-    features = calendar_features(date(2024, 1, 1), date(2025, 12, 31), calendar)
-    assert len(features) == 731
-    assert features["ds"].dtype == np.dtype("datetime64[ns]")
-    assert features["ds"].is_monotonic_increasing
-    assert features["ds"].diff().dropna().eq(pd.Timedelta(days=1)).all()
-    assert features.loc[0, "dow"] == 0  # 2024-01-01 was a Monday
-    for name in DEFAULT_EVENTS:
-        assert features[event_column(name)].dtype == bool
-    for kind in PromotionType:
-        assert (features[promotion_column(kind)] == 0).all()
-
-
-@pytest.mark.parametrize(
-    ("day", "column", "value"),
-    [
-        (date(2024, 2, 10), "holiday_name", "Korean New Year"),
-        (date(2024, 2, 10), "holiday", True),
-        (date(2024, 2, 10), "closure", True),
-        (date(2024, 3, 12), "holiday_name", ""),
-        (date(2024, 2, 1), "days_to_seollal", 9),
-        (date(2024, 2, 10), "days_to_seollal", 0),
-        (date(2024, 2, 11), "days_to_seollal", 353),
-        (date(2025, 12, 31), "days_to_seollal", 48),
-        (date(2024, 9, 1), "days_to_chuseok", 16),
-        (date(2024, 11, 29), "event_black_friday", True),
-        (date(2024, 6, 8), "is_weekend", True),
-    ],
-)
-def test_feature_values(
-    calendar: RetailCalendar, day: date, column: str, value: object
-) -> None:
-    """Individual features hold the calendar's facts for their day."""
-    features = calendar_features(date(2024, 1, 1), date(2025, 12, 31), calendar)
-    row = features.loc[features["ds"] == pd.Timestamp(day)].iloc[0]
-    assert row[column] == value
-
-
-def test_promotion_intensities_add_up_per_type() -> None:
-    """Overlapping promotions of one type add their intensities."""
-    promos = [
-        Promotion(
-            start=date(2024, 3, 1),
-            end=date(2024, 3, 10),
-            type=PromotionType.SEASONAL,
-            intensity=1.0,
-        ),
-        Promotion(
-            start=date(2024, 3, 8),
-            end=date(2024, 3, 12),
-            type=PromotionType.SEASONAL,
-            intensity=0.5,
-        ),
-        Promotion(
-            start=date(2024, 2, 1),
-            end=date(2024, 3, 2),
-            type=PromotionType.SIGN_UP,
-            intensity=0.7,
-        ),
-    ]
-    features = calendar_features(date(2024, 3, 1), date(2024, 3, 31), promotions=promos)
-    seasonal = features["promo_seasonal"].to_numpy()
-    expected = np.zeros(31)
-    expected[0:10] += 1.0
-    expected[7:12] += 0.5
-    np.testing.assert_allclose(seasonal, expected)
-    np.testing.assert_allclose(features["promo_sign_up"].to_numpy()[:3], [0.7, 0.7, 0])
-
-
-def test_user_event_becomes_a_feature_column() -> None:
-    """A user event gets its own slugged ``event_`` column."""
-    entry = CalendarEntry(date(2024, 6, 1), "Store Anniversary!", EntryKind.EVENT)
-    cal = RetailCalendar([2024], entries=[entry])
-    features = calendar_features(date(2024, 5, 30), date(2024, 6, 2), cal)
-    assert features["event_store_anniversary"].tolist() == [False, False, True, False]
-
-
-def test_features_need_a_covering_calendar() -> None:
-    """A calendar missing a year of the range is an error."""
-    with pytest.raises(ValueError, match="needs \\[2025\\]"):
-        calendar_features(date(2024, 12, 1), date(2025, 1, 31), RetailCalendar([2024]))
-
-
-def test_features_reject_a_reversed_range() -> None:
-    """The end of the range must not be before its start."""
-    with pytest.raises(ValueError, match="before start"):
-        calendar_features(date(2024, 2, 1), date(2024, 1, 1))
 
 
 @pytest.mark.parametrize(
@@ -387,159 +296,208 @@ def test_default_promotions_of_a_year_do_not_depend_on_the_range() -> None:
     assert [p for p in long if p.start.year == 2025] == list(short)
 
 
-CALENDAR_OK = """date,name,type
-2024-05-01,Labour Day,holiday
-2024-06-01,Store anniversary,event
-
-2024-07-03,hub inventory,closure
-"""
+# --------------------------------------------------------------------------
+# any country, merge or replace
 
 
-def test_calendar_file_loads(tmp_path: Path) -> None:
-    """A valid calendar file becomes sorted entries, blank lines skipped."""
-    path = tmp_path / "calendar.csv"
-    path.write_text(CALENDAR_OK, encoding="utf-8")
-    entries = load_calendar_file(path)
-    assert entries == (
-        CalendarEntry(date(2024, 5, 1), "Labour Day", EntryKind.HOLIDAY),
-        CalendarEntry(date(2024, 6, 1), "Store anniversary", EntryKind.EVENT),
-        CalendarEntry(date(2024, 7, 3), "hub inventory", EntryKind.CLOSURE),
-    )
+def test_another_country_has_its_own_holidays_and_no_korean_events() -> None:
+    """Germany's calendar has German holidays and none of the Korean retail year."""
+    cal = RetailCalendar([2024], country="de")
+    assert cal.country == "DE" and not cal.default_events
+    assert cal.holidays.name(date(2024, 10, 3)) == "German Unity Day"
+    assert date(2024, 2, 10) not in cal.holidays  # Seollal
+    assert cal.event_names == () and not cal.closures
 
 
-def test_calendar_file_loads_from_a_stream() -> None:
-    """An open text stream works as well as a path."""
-    assert len(load_calendar_file(io.StringIO(CALENDAR_OK))) == 3
+def test_a_subdivision_adds_its_regional_holidays() -> None:
+    """Bavaria keeps Epiphany; Germany as a whole does not."""
+    epiphany = date(2024, 1, 6)
+    assert epiphany not in HolidayCalendar([2024], country="DE")
+    bavaria = HolidayCalendar([2024], country="DE", subdivision="by")
+    assert bavaria.subdivision == "BY" and bavaria.name(epiphany) == "Epiphany"
 
 
 @pytest.mark.parametrize(
-    ("text", "fragments"),
+    ("options", "fragment"),
     [
-        ("", ["empty"]),
-        ("date,name\n2024-01-01,x\n", ["missing required column 'type'"]),
-        (
-            "date,name,type,notes\n2024-01-01,x,event,hi\n",
-            ["unexpected column 'notes'"],
-        ),
-        ("date,name,type\n2024-13-01,x,event\n", ["line 2", "column 'date'", "date"]),
-        ("date,name,type\n,x,event\n", ["line 2", "column 'date'", "is empty"]),
-        ("date,name,type\n2024-01-02,,event\n", ["line 2", "column 'name'", "empty"]),
-        (
-            "date,name,type\n2024-01-02,x,event\n2024-01-03,y,party\n",
-            ["line 3", "column 'type'", "'party'", "holiday, event, closure"],
-        ),
-        (
-            "date,name,type\n2024-01-02,x,event\n2024-01-02,x,closure\n",
-            ["line 3", "duplicate of line 2"],
-        ),
-        ("date,name,type\n2024-01-02,x\n", ["line 2", "2 fields"]),
-        ("date,name,type,date\n2024-01-02,x,event,x\n", ["column 'date'", "twice"]),
+        ({"country": "XX"}, "country 'XX' is not known"),
+        ({"country": "DE", "subdivision": "ZZ"}, "subdivision 'ZZ' is not one of DE's"),
     ],
 )
-def test_invalid_calendar_file_names_line_column_and_reason(
-    tmp_path: Path, text: str, fragments: list[str]
-) -> None:
-    """Each invalid calendar file fails with a message that locates the error."""
-    path = tmp_path / "calendar.csv"
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(ValueError) as raised:
-        load_calendar_file(path)
-    message = str(raised.value)
-    assert message.startswith(str(path))
-    for fragment in fragments:
-        assert fragment in message
+def test_unknown_places_are_named(options: dict[str, str], fragment: str) -> None:
+    """An unknown country or subdivision is an error naming it."""
+    with pytest.raises(ValueError, match=fragment):
+        HolidayCalendar([2024], **options)
 
 
-PROMOTIONS_OK = """start,end,type,intensity,name
-2024-03-01,2024-03-10,seasonal,1.0,spring sale
-2024-03-05,2024-03-05,limited_time,1.5,flash
-"""
+def test_replace_keeps_only_the_users_entries() -> None:
+    """``public_holidays="replace"``: no public holiday and no derived event."""
+    own = [
+        _entry(date(2024, 5, 1), "Labour Day", EntryKind.HOLIDAY),
+        _entry(date(2024, 6, 1), "fair", EntryKind.EVENT, end=date(2024, 6, 2)),
+    ]
+    cal = RetailCalendar([2024], entries=own, public_holidays="replace")
+    assert dict(cal.holidays.days) == {date(2024, 5, 1): "Labour Day"}
+    assert cal.event_names == ("fair",) and not cal.closures
+    assert {e.name for e in cal.entries} == {"Labour Day", "fair"}
 
 
-def test_promotion_file_loads(tmp_path: Path) -> None:
-    """A valid promotion file becomes promotions, in file order."""
-    path = tmp_path / "promotions.csv"
-    path.write_text(PROMOTIONS_OK, encoding="utf-8")
-    plan = load_promotion_file(path)
-    assert plan == (
-        Promotion(
-            start=date(2024, 3, 1),
-            end=date(2024, 3, 10),
-            type=PromotionType.SEASONAL,
-            intensity=1.0,
-            name="spring sale",
-        ),
-        Promotion(
-            start=date(2024, 3, 5),
-            end=date(2024, 3, 5),
-            type=PromotionType.LIMITED_TIME,
-            intensity=1.5,
-            name="flash",
-        ),
+def test_merge_adds_the_users_entries_to_the_public_holidays() -> None:
+    """The default merge keeps the package's holidays beside the user's."""
+    own = [_entry(date(2024, 5, 1), "Labour Day", EntryKind.HOLIDAY)]
+    cal = RetailCalendar([2024], country="FR", entries=own)
+    assert cal.holidays.name(date(2024, 7, 14)) is not None
+    assert cal.holidays.name(date(2024, 5, 1)) == "Labour Day"
+
+
+def test_korean_events_on_request_for_another_country() -> None:
+    """default_events=True derives the Korean retail year from Korea's holidays."""
+    cal = RetailCalendar([2024], country="US", default_events=True)
+    assert "seollal_holidays" in cal.event_names
+    assert cal.is_closed(date(2024, 2, 10))
+    assert date(2024, 2, 10) not in cal.holidays
+
+
+def test_festival_blocks_need_korea() -> None:
+    """Seollal and Chuseok blocks are Korean."""
+    with pytest.raises(ValueError, match="need Korea's holidays"):
+        HolidayCalendar([2024], country="JP").festival_block("seollal", 2024)
+
+
+def test_bad_mode_is_refused() -> None:
+    """public_holidays is merge or replace."""
+    with pytest.raises(ValueError, match="'merge' or 'replace'"):
+        RetailCalendar([2024], public_holidays="keep")  # type: ignore[arg-type]
+
+
+def test_scoped_entries_apply_only_in_their_scope() -> None:
+    """A regional closure and holiday are absent from the national view."""
+    day = date(2024, 6, 3)
+    own = [
+        _entry(day, "hub works", EntryKind.CLOSURE, scope="depot-east"),
+        _entry(day, "Dano", EntryKind.HOLIDAY, scope="Gangneung"),
+    ]
+    cal = RetailCalendar([2024], entries=own)
+    assert not cal.is_closed(day) and cal.is_closed(day, {"depot-east"})
+    assert day not in cal.holidays
+    assert [e.name for e in cal.on(day, {"Gangneung"})] == ["Dano"]
+    assert cal.scopes == {"depot-east", "Gangneung"}
+    assert cal.names(EntryKind.HOLIDAY, ()) == cal.names(EntryKind.HOLIDAY, {"x"})
+    assert "Dano" in cal.names(EntryKind.HOLIDAY, {"Gangneung"})
+
+
+# --------------------------------------------------------------------------
+# the entry model
+
+
+def test_entry_defaults_and_row() -> None:
+    """end defaults to start, scope to national, intensity to 1; rows round-trip."""
+    entry = CalendarEntry.from_row(
+        {
+            "start": "2024-05-01",
+            "end": None,
+            "name": " fair ",
+            "kind": "event",
+            "scope": None,
+            "intensity": None,
+        }
     )
+    assert (entry.end, entry.name, entry.scope, entry.intensity) == (
+        date(2024, 5, 1),
+        "fair",
+        "",
+        1.0,
+    )
+    assert entry.to_row() == {
+        "start": date(2024, 5, 1),
+        "end": date(2024, 5, 1),
+        "name": "fair",
+        "kind": EntryKind.EVENT,
+        "scope": "",
+        "intensity": 1.0,
+    }
+    assert CalendarEntry.from_row(entry.to_row()) == entry
+    assert CalendarEntry.from_row(entry.model_dump(mode="json")) == entry
 
 
 @pytest.mark.parametrize(
-    ("text", "fragments"),
+    ("row", "field", "fragment"),
     [
-        ("start,end,type\n2024-01-01,2024-01-02,seasonal\n", ["column 'intensity'"]),
-        (
-            "start,end,type,intensity\n01/03/2024,2024-01-02,seasonal,1\n",
-            ["line 2", "column 'start'", "'01/03/2024'", "YYYY-MM-DD"],
-        ),
-        (
-            "start,end,type,intensity\n2024-01-05,2024-01-02,seasonal,1\n",
-            ["line 2", "column 'end'", "before start"],
-        ),
-        (
-            "start,end,type,intensity\n2024-01-01,2024-01-02,mega,1\n",
-            ["line 2", "column 'type'", "'mega'", "sign_up"],
-        ),
-        (
-            "start,end,type,intensity\n2024-01-01,2024-01-02,seasonal,-1\n",
-            ["line 2", "column 'intensity'", "'-1'", ">= 0"],
-        ),
-        (
-            "start,end,type,intensity\n2024-01-01,2024-01-02,seasonal,high\n",
-            ["line 2", "column 'intensity'", "'high'", "number"],
-        ),
-        (
-            "start,end,type,intensity\n2024-01-01,2024-01-02,seasonal,nan\n",
-            ["line 2", "column 'intensity'", "finite"],
-        ),
-        (
-            "start,end,type,intensity\n2024-01-01,2024-01-02,seasonal,\n",
-            ["line 2", "column 'intensity'", "is empty"],
-        ),
+        ({"end": "2024-04-30"}, (), "before start"),
+        ({"end": "2025-06-01"}, (), "spans 397 days"),
+        ({"intensity": 2.0}, (), "promotions only"),
+        ({"kind": "party"}, ("kind",), "holiday"),
+        ({"scope": "a/b"}, ("scope",), "'/'"),
+        ({"name": "  "}, ("name",), "at least 1"),
+        ({"start": 20240501}, ("start",), "YYYY-MM-DD"),
+        ({"intensity": True}, ("intensity",), "not a boolean"),
+        ({"colour": "red"}, ("colour",), "Extra inputs"),
     ],
 )
-def test_invalid_promotion_file_names_line_column_and_reason(
-    tmp_path: Path, text: str, fragments: list[str]
+def test_invalid_entries_name_field_and_reason(
+    row: dict[str, object], field: tuple[str, ...], fragment: str
 ) -> None:
-    """Each invalid promotion file fails with a message that locates the error."""
-    path = tmp_path / "promotions.csv"
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(ValueError) as raised:
-        load_promotion_file(path)
-    message = str(raised.value)
-    for fragment in fragments:
-        assert fragment in message
+    """Each invalid entry names its field (or the entry) and the reason."""
+    base = {"start": "2024-05-01", "name": "fair", "kind": "event"}
+    with pytest.raises(ValidationError) as raised:
+        CalendarEntry.from_row({**base, **row})
+    error = raised.value.errors()[0]
+    assert tuple(error["loc"]) == field
+    assert fragment in error["msg"]
 
 
-def test_loaded_files_drive_the_features(tmp_path: Path) -> None:
-    """Entries and promotions read from files flow into the feature frame."""
-    calendar_path = tmp_path / "calendar.csv"
-    calendar_path.write_text(CALENDAR_OK, encoding="utf-8")
-    promo_path = tmp_path / "promotions.csv"
-    promo_path.write_text(PROMOTIONS_OK, encoding="utf-8")
-    cal = RetailCalendar([2024], entries=load_calendar_file(calendar_path))
-    features = calendar_features(
-        date(2024, 3, 1), date(2024, 7, 31), cal, load_promotion_file(promo_path)
+_entry_names = st.text(
+    st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Zs", "Zl", "Zp")),
+    min_size=1,
+    max_size=30,
+)
+
+
+@seed(11)
+@settings(max_examples=60, deadline=None)
+@given(
+    start=st.dates(date(2000, 1, 1), date(2090, 12, 31)),
+    length=st.integers(0, 365),
+    name=_entry_names,
+    kind=st.sampled_from(list(EntryKind)),
+    scope=st.sampled_from(["", "Mapo-gu", "depot-east", "BY"]),
+    intensity=st.floats(0.0, 1000.0),
+)
+def test_rows_round_trip(
+    start: date,
+    length: int,
+    name: str,
+    kind: EntryKind,
+    scope: str,
+    intensity: float,
+) -> None:
+    """Any valid entry survives to_row/from_row and its JSON form unchanged."""
+    entry = CalendarEntry(
+        start=start,
+        end=start + timedelta(days=length),
+        name=name,
+        kind=kind,
+        scope=scope,
+        intensity=intensity if kind is EntryKind.PROMOTION else 1.0,
     )
-    by_day = features.set_index("ds")
-    assert by_day.loc[pd.Timestamp(2024, 5, 1), "holiday_name"] == "Labour Day"
-    assert by_day.loc[pd.Timestamp(2024, 7, 3), "closure"]
-    assert by_day.loc[pd.Timestamp(2024, 3, 5), "promo_limited_time"] == 1.5
-    assert by_day["promo_seasonal"].sum() == pytest.approx(10.0)
-    anniversary = by_day["event_store_anniversary"]
-    assert anniversary[anniversary].index.tolist() == [pd.Timestamp(2024, 6, 1)]
+    assert CalendarEntry.from_row(entry.to_row()) == entry
+    assert CalendarEntry.from_row(entry.model_dump(mode="json")) == entry
+    assert entry.days == length + 1 and entry.covers(entry.end)
+
+
+def test_a_promotion_is_an_entry_named_by_its_type() -> None:
+    """Promotion.entry() carries dates and intensity under the type's name."""
+    promo = Promotion(
+        start=date(2024, 3, 1),
+        end=date(2024, 3, 4),
+        type=PromotionType.SIGN_UP,
+        intensity=0.7,
+        name="spring sign-up",
+    )
+    assert promo.entry() == CalendarEntry(
+        start=date(2024, 3, 1),
+        end=date(2024, 3, 4),
+        name="sign_up",
+        kind=EntryKind.PROMOTION,
+        intensity=0.7,
+    )

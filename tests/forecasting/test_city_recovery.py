@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from forecasting import Forecaster, GlobalGBM, PromotionType, promotion_column
+from forecasting.exog import HOLIDAY_COLUMN
 from scenarios.city import City, build_city
 from scenarios.forecast_report import city_exog, zone_history
 
@@ -41,7 +42,7 @@ def _future(city: City) -> tuple[pd.DataFrame, list[str]]:
     exog = city_exog(city, start, start + timedelta(days=H - 1))
     promos = [promotion_column(k) for k in PromotionType]
     exog[promos] = 0.0
-    exog["holiday"] = 0.0
+    exog[HOLIDAY_COLUMN] = 0.0
     ids = sorted(zone_history(city)["unique_id"].unique().tolist())
     return exog, ids
 
@@ -90,7 +91,7 @@ def test_holiday_effect_matches_the_truth(city: City, fitted: Forecaster) -> Non
     holidays = [3, 10, 17]  # Wednesdays
     assert all((CUTOFF + timedelta(days=1 + d)).weekday() == 2 for d in holidays)
     shifted = base.copy()
-    shifted.loc[holidays, "holiday"] = 1.0
+    shifted.loc[holidays, HOLIDAY_COLUMN] = 1.0
     without = _forecast(fitted, base, ids)[:, holidays].sum()
     with_ = _forecast(fitted, shifted, ids)[:, holidays].sum()
     assert with_ / without == pytest.approx(city.truth.public_holiday, abs=0.06)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from forecasting.conformal import ConformalIntervals
-from forecasting.core import Forecaster
+from forecasting.core import Fallback, Forecaster
 from forecasting.features import FeatureBuilder, FeatureSpec
 from forecasting.frame import FrameError, to_panel, validate_df
 from forecasting.models import GlobalGBM, LogLinear, SeasonalNaive
@@ -46,12 +46,15 @@ def test_output_columns_follow_the_contract(
         "SeasonalNaive-lo-80",
         "SeasonalNaive-hi-80",
         "SeasonalNaive-hi-95",
+        "SeasonalNaive-model",
         "Constant",
         "Constant-lo-95",
         "Constant-lo-80",
         "Constant-hi-80",
         "Constant-hi-95",
+        "Constant-model",
     ]
+    assert set(out["Constant-model"]) == {"Constant"} and fc.fallbacks_ == ()
     assert len(out) == 8 * H
     first = history["ds"].max() + pd.Timedelta(days=1)
     assert out["ds"].min() == first
@@ -201,6 +204,17 @@ def test_short_series_go_to_the_fallback(
     )
     out = fc.fit(history).predict(H, future)
     assert fc.fallback_ids_ == {"Constant": ["s01"]}
+    days = int(history["unique_id"].eq("s01").sum())
+    assert fc.fallbacks_ == (
+        Fallback(
+            "Constant",
+            "s01",
+            "LogLinear",
+            f"{days} days of history, Constant needs 200",
+        ),
+    )
+    used = out.groupby("unique_id")["Constant-model"].unique().map(tuple)
+    assert used["s01"] == ("LogLinear",) and used["s00"] == ("Constant",)
     direct = LogLinear().fit(
         to_panel(
             validate_df(history[history["unique_id"] == "s01"]), closed_col="closed"
@@ -236,6 +250,71 @@ def test_failing_model_falls_back_with_a_warning(
         out = fc.fit(history).predict(H, future)
     reference = Forecaster([LogLinear()]).fit(history).predict(H, future)
     np.testing.assert_allclose(out["Constant"], reference["LogLinear"])
+    assert set(out["Constant-model"]) == {"LogLinear"}
+    assert {f.reason for f in fc.fallbacks_} == {
+        "Constant failed to fit: RuntimeError: cannot fit"
+    }
+    assert len(fc.fallbacks_) == 8
+
+
+def test_a_main_model_that_cannot_fit_is_reported_by_name(
+    panel_df: tuple[pd.DataFrame, SyntheticTruth],
+) -> None:
+    """Two 60-day series are too few rows for the GBM: the output says LogLinear."""
+    df, _ = panel_df
+    df = df[df["unique_id"].isin(["s00", "s01"])]
+    df = df[df["ds"] > df["ds"].max() - pd.Timedelta(days=60)]
+    history, future = _split(df, 7)
+    gbm = GlobalGBM(horizon=7, min_history=30, num_rounds=5)
+    fc = Forecaster([gbm], fallback_model=LogLinear(), closed_col="closed")
+    with pytest.warns(RuntimeWarning, match="'GlobalGBM' failed to fit"):
+        out = fc.fit(history).predict(7, future)
+    assert set(out["GlobalGBM-model"]) == {"LogLinear"}
+    assert [(f.model, f.unique_id, f.used) for f in fc.fallbacks_] == [
+        ("GlobalGBM", "s00", "LogLinear"),
+        ("GlobalGBM", "s01", "LogLinear"),
+    ]
+    assert "training rows" in fc.fallbacks_[0].reason
+    assert fc.fallbacks_[0].reason.startswith("GlobalGBM failed to fit: ValueError")
+    with pytest.warns(RuntimeWarning, match="'GlobalGBM' failed to fit"):
+        cv = fc.cross_validation(df, 7)
+    assert set(cv["GlobalGBM-model"]) == {"LogLinear"}
+
+
+def test_intervals_calibrated_on_the_fallback_are_reported(
+    panel_df: tuple[pd.DataFrame, SyntheticTruth],
+) -> None:
+    """Long enough now, too short at the calibration fits: said, not hidden."""
+    df, _ = panel_df
+    history, future = _split(df, H)
+    days = history["ds"].nunique()
+    conformal = ConformalIntervals(h=7, n_windows=2)
+    model = ConstantModel(min_history=days - 3, prediction_intervals=conformal)
+    fc = Forecaster([model], fallback_model=LogLinear(prediction_intervals=conformal))
+    out = fc.fit(history).predict(7, future, level=[80])
+    assert set(out["Constant-model"]) == {"Constant"}
+    assert len(fc.fallbacks_) == 8
+    first = fc.fallbacks_[0]
+    assert (first.model, first.used) == ("Constant", "LogLinear")
+    assert first.reason.startswith("intervals: the calibration fit of")
+    assert f"Constant needs {days - 3}" in first.reason
+
+
+def test_a_model_that_fails_to_predict_is_reported(
+    panel_df: tuple[pd.DataFrame, SyntheticTruth],
+) -> None:
+    """A failure at predict time reaches the output column and fallbacks_."""
+    df, _ = panel_df
+    history, future = _split(df, H)
+    fc = Forecaster([ConstantModel(fail_predict=True)], fallback_model=LogLinear())
+    fc.fit(history)
+    assert fc.fallbacks_ == ()
+    with pytest.warns(RuntimeWarning, match="failed to predict"):
+        out = fc.predict(H, future)
+    assert set(out["Constant-model"]) == {"LogLinear"}
+    assert {f.reason for f in fc.fallbacks_} == {
+        "Constant failed to predict: RuntimeError: cannot predict"
+    }
 
 
 def test_failing_model_without_fallback_raises(

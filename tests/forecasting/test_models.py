@@ -62,6 +62,22 @@ def test_loglinear_recovers_weekday_and_promotion_effects() -> None:
     assert (out["lo-80"] <= out["mean"]).all() and (out["mean"] <= out["hi-80"]).all()
 
 
+def test_loglinear_takes_calendar_countdowns_as_event_days() -> None:
+    """A cal_to_ column enters as its event's days (0), cal_after_ not at all."""
+    T = 140
+    days = np.arange(T + 7)
+    events = days[days % 9 == 4]
+    to = np.array([min([e - d for e in events if e >= d] + [14]) for d in days])
+    after = np.array([min([d - e for e in events if e <= d] + [14]) for d in days])
+    X = np.stack([to, after], axis=-1).astype(float)[None]
+    y = 100 * np.where(to == 0, 1.5, 1.0)
+    names = ("cal_to_fair", "cal_after_fair")
+    panel = _panel(y[None, :T], X[:, :T], names)
+    model = LogLinear(ridge=1e-6, half_life=1e6).fit(panel)
+    out = model.predict(7, X[:, T:])
+    np.testing.assert_allclose(out["mean"][0], y[T:], rtol=0.02)
+
+
 def test_loglinear_handles_a_series_without_open_days() -> None:
     """A series with fewer than two usable days gets a flat forecast, not an error."""
     y = np.full((1, 20), np.nan)

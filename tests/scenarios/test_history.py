@@ -215,3 +215,39 @@ def test_docs_example_is_the_generator_output() -> None:
     """docs/examples/history.csv is history_csv(days=56, seed=7)."""
     shipped = (ROOT / "docs" / "examples" / "history.csv").read_text()
     assert shipped == history_csv(56, seed=7)
+
+
+def test_stored_calendar_follows_the_country_scope_and_mode() -> None:
+    """The stored forecast's calendar: the deployment country's public holidays
+    (merged or replaced by the operation's own), entries reaching only the
+    series they are scoped to."""
+    from datetime import date
+
+    from forecasting.calendar import CalendarEntry
+    from scenarios.forecast_report import stored_exog
+    from scenarios.history import OwnCalendar
+
+    sale = CalendarEntry(
+        start=date(2025, 12, 1), end=date(2025, 12, 3), name="sale", kind="promotion"
+    )
+    fair = CalendarEntry(
+        start=date(2025, 12, 2), name="fair", kind="event", scope="store-1"
+    )
+    own = OwnCalendar(entries=(sale, fair), country="DE", subdivision="NW")
+    ids = ["store-1", "store-2"]
+    merged = stored_exog(ids, date(2025, 11, 28), date(2025, 12, 27), own)
+    day = merged.set_index(["unique_id", "ds"])
+    christmas = day.xs(pd.Timestamp("2025-12-25"), level="ds")
+    assert (christmas["cal_holiday"] == 1).all()
+    promo = day.xs(pd.Timestamp("2025-12-02"), level="ds")["cal_promo_sale"]
+    assert (promo == 1).all()
+    fair_day = day.xs(pd.Timestamp("2025-12-02"), level="ds")["cal_to_fair"]
+    assert fair_day["store-1"] == 0 and fair_day["store-2"] > 0
+
+    replaced = stored_exog(
+        ids,
+        date(2025, 11, 28),
+        date(2025, 12, 27),
+        own.model_copy(update={"public_holidays": "replace"}),
+    )
+    assert replaced["cal_holiday"].sum() == 0

@@ -7,12 +7,18 @@ import datetime as dt
 import pytest
 from pydantic import ValidationError
 
+from forecasting import Forecaster
+from forecasting.models import GlobalGBM, LogLinear
+from forecasting.synthetic import generate_panel
 from scenarios.run import (
     LATEST_FROM,
     DaySpec,
+    DemandForecast,
     ForecastSpec,
+    ModelFallback,
     earliest_from,
     forecast_demand,
+    model_fallbacks,
     simulate_day,
 )
 
@@ -82,6 +88,8 @@ def test_forecast_covers_zones_depots_and_fleet() -> None:
     assert result.total_orders == pytest.approx(
         sum(z.orders for z in result.zones), abs=1.0
     )
+    assert result.fallbacks == ()
+    assert {z.model_used for z in (*result.zones, *result.depots)} == {"GlobalGBM"}
 
 
 def test_forecast_chosen_zones_model_and_start() -> None:
@@ -102,6 +110,45 @@ def test_forecast_chosen_zones_model_and_start() -> None:
     assert {z.zone for z in result.zones} == {"Gangnam-gu", "Mapo-gu"}
     assert min(z.day for z in result.zones) == start
     assert result.model == "seasonal_naive"
+    assert {z.model_used for z in result.zones} == {"SeasonalNaive"}
+
+
+def test_a_model_that_cannot_fit_reaches_the_result_by_name() -> None:
+    """The GBM's failure on two 60-day series becomes result rows with the reason."""
+    df, _ = generate_panel(n_series=2, n_days=60, seed=1)
+    gbm = GlobalGBM(horizon=7, min_history=30, num_rounds=5)
+    fc = Forecaster([gbm], fallback_model=LogLinear(), closed_col="closed")
+    with pytest.warns(RuntimeWarning, match="'GlobalGBM' failed to fit"):
+        fc.fit(df)
+    first = df["unique_id"].min()
+    rows = model_fallbacks(fc.fallbacks_, "depot", only=[first])
+    assert rows == (
+        ModelFallback(
+            series="depot",
+            id=first,
+            model="GlobalGBM",
+            used="LogLinear",
+            reason=fc.fallbacks_[0].reason,
+        ),
+    )
+    assert "training rows" in rows[0].reason
+    assert len(model_fallbacks(fc.fallbacks_, "zone")) == 2
+    result = DemandForecast(
+        start=LATEST_FROM,
+        horizon=7,
+        model="lightgbm",
+        level=80,
+        plan_quantile=80,
+        total_orders=0.0,
+        zones=(),
+        depots=(),
+        fleet=(),
+        fallbacks=rows,
+    )
+    assert DemandForecast.model_validate_json(result.model_dump_json()) == result
+    # results stored before the field existed still read, with no fallback
+    stored = result.model_dump(mode="json", exclude={"fallbacks"})
+    assert DemandForecast.model_validate(stored).fallbacks == ()
 
 
 @pytest.mark.parametrize(

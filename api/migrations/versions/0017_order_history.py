@@ -20,7 +20,7 @@ depends_on: str | None = None
 
 
 def upgrade() -> None:
-    """Create the order_history and calendar_entries tables."""
+    """Create the order_history, calendar_entries and calendar_options tables."""
     op.create_table(
         "order_history",
         sa.Column("order_id", sa.String(128), nullable=False),
@@ -38,15 +38,26 @@ def upgrade() -> None:
     op.create_index("ix_order_history_created_at", "order_history", ["created_at"])
     op.create_table(
         "calendar_entries",
-        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("start", sa.Date(), nullable=False),
+        sa.Column("end", sa.Date(), nullable=False),
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("kind", sa.String(16), nullable=False),
-        sa.PrimaryKeyConstraint("day", "name", name=op.f("pk_calendar_entries")),
+        sa.Column("scope", sa.String(128), nullable=False),
+        sa.Column("intensity", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_calendar_entries")),
+    )
+    op.create_table(
+        "calendar_options",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("public_holidays", sa.String(8), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_calendar_options")),
     )
 
 
 def downgrade() -> None:
     """Drop them again."""
+    op.drop_table("calendar_options")
     op.drop_table("calendar_entries")
     op.drop_index("ix_order_history_created_at", table_name="order_history")
     op.drop_table("order_history")

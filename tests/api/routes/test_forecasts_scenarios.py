@@ -70,14 +70,18 @@ def test_forecast_job_runs_to_a_result(
         "source",
         "unsized",
         "notes",
+        "fallbacks",
     }
     assert result["source"] == "embedded" and result["unsized"] == []
     assert result["horizon"] == 7 and result["model"] == "lightgbm"
+    assert result["fallbacks"] == []
     assert {z["zone"] for z in result["zones"]} == {"Gangnam-gu", "Mapo-gu"}
     assert len(result["zones"]) == 2 * 7
     for zone in result["zones"]:
-        assert set(zone) == {"zone", "day", "orders", "lo", "hi"}
+        assert set(zone) == {"zone", "day", "orders", "lo", "hi", "model_used"}
         assert zone["lo"] <= zone["orders"] <= zone["hi"]
+        assert zone["model_used"] == "GlobalGBM"
+    assert {d["model_used"] for d in result["depots"]} == {"GlobalGBM"}
     assert len(result["depots"]) == len(result["fleet"]) == 3 * 7
     assert set(result["fleet"][0]) == {
         "depot",

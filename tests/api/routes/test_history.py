@@ -192,12 +192,26 @@ def test_forecasts_run_on_the_stored_history(
     tomorrow, is far after this 2025 history and refused by field."""
     key = keys[Role.planner]
     assert _post(client, key, history_csv(70, seed=3), **CSV).status_code == 200
-    calendar = "date,name,type\n2025-03-14,stocktaking,closure\n"
+    # A closure at one depot only, and a national one (the older file format
+    # is read too).
+    calendar = (
+        "start,end,name,kind,scope\n"
+        "2025-03-14,,stocktaking,closure,\n"
+        "2025-03-15,2025-03-15,flood,closure,depot-west\n"
+    )
     put = client.put("/v1/calendar", content=calendar, headers=auth(key))
     assert put.status_code == 200, put.text
-    assert put.json()["entries"] == [
-        {"day": "2025-03-14", "name": "stocktaking", "kind": "closure"}
-    ]
+    stored = put.json()
+    assert stored["public_holidays"] == "merge" and stored["country"] == "KR"
+    assert stored["entries"][1] == {
+        "start": "2025-03-15",
+        "end": "2025-03-15",
+        "name": "flood",
+        "kind": "closure",
+        "scope": "depot-west",
+        "intensity": 1.0,
+    }
+    assert client.get("/v1/calendar", headers=auth(key)).json() == stored
     start = "2025-03-12"
     body = {"horizon": 7, "from": start, "time_limit": 0.1}
     queued = client.post("/v1/forecasts", json=body, headers=auth(key))
@@ -212,6 +226,8 @@ def test_forecasts_run_on_the_stored_history(
     # The uploaded closure day: no deliveries forecast at any depot.
     closed = [d for d in result["depots"] if d["day"] == "2025-03-14"]
     assert len(closed) == 2 and all(d["orders"] == d["hi"] == 0 for d in closed)
+    flood = {d["depot"]: d["hi"] for d in result["depots"] if d["day"] == "2025-03-15"}
+    assert flood["depot-west"] == 0 and flood["depot-east"] > 0
     assert all(d["orders"] > 0 for d in result["depots"] if d["day"] == start)
 
     for bad in ({"horizon": 7}, {"horizon": 7, "from": "2025-01-20"}):

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from forecasting.calendar import DEFAULT_EVENTS
+from forecasting.exog import CLOSURE_COLUMN, HOLIDAY_COLUMN, on_event
 from routing.model import Job, Problem, ServiceLevel
 from routing.units import DAY, haversine_m, kmh_to_mps
 from scenarios.city import (
@@ -45,6 +47,18 @@ def features(city: City) -> pd.DataFrame:
 def daily(city: City) -> pd.Series:
     """Orders placed per day, indexed by date."""
     return daily_counts(city.history).set_index("ds")["y"]
+
+
+def _events(features: pd.DataFrame) -> pd.Series:
+    """Whether each day is one of a Korean retail event's days."""
+    flags = np.column_stack([on_event(features, n) for n in DEFAULT_EVENTS])
+    return pd.Series(flags.any(axis=1), index=features.index)
+
+
+def _on(features: pd.DataFrame, *names: str) -> pd.Series:
+    """Whether each day is one of the named events' days."""
+    flags = np.column_stack([on_event(features, n) for n in names])
+    return pd.Series(flags.any(axis=1), index=features.index)
 
 
 def _tiny(seed: int) -> City:
@@ -164,7 +178,7 @@ def test_service_level_and_outcome_shares(city: City) -> None:
 
 def test_nothing_is_delivered_on_closures(city: City, features: pd.DataFrame) -> None:
     """Seollal, Chuseok and the couriers' day off see no deliveries."""
-    closed = features.index[features["closure"]]
+    closed = features.index[features[CLOSURE_COLUMN]]
     assert len(closed) > 10
     assert not city.history["delivery_date"].isin(closed).any()
 
@@ -174,26 +188,29 @@ def test_promotions_raise_demand(city: City, features: pd.DataFrame) -> None:
     without = build_city(seed=7, n_customers=5_000, promotions=())
     y_with = daily_counts(city.history).set_index("ds")["y"]
     y_without = daily_counts(without.history).set_index("ds")["y"]
-    strong = (features["promo_seasonal"] > 0) | (features["promo_limited_time"] > 0)
-    none = features.filter(like="promo_").sum(axis=1) == 0
+    strong = (features["cal_promo_seasonal"] > 0) | (
+        features["cal_promo_limited_time"] > 0
+    )
+    none = features.filter(like="cal_promo_").sum(axis=1) == 0
     assert y_with[strong].sum() / y_without[strong].sum() > 1.15
     assert y_with[none].sum() / y_without[none].sum() == pytest.approx(1.0, abs=0.03)
 
 
 def test_holidays_lower_demand(features: pd.DataFrame, daily: pd.Series) -> None:
     """Orders dip on public holidays and collapse during Seollal and Chuseok."""
-    events = features.filter(like="event_").any(axis=1)
-    promos = features.filter(like="promo_").sum(axis=1) > 0
-    ordinary = daily[~features["holiday"] & ~events & ~promos].mean()
-    festival = features["event_seollal_holidays"] | features["event_chuseok_holidays"]
-    assert daily[features["holiday"] & ~festival].mean() < 0.9 * ordinary
+    events = _events(features)
+    promos = features.filter(like="cal_promo_").sum(axis=1) > 0
+    holiday = features[HOLIDAY_COLUMN]
+    ordinary = daily[~holiday & ~events & ~promos].mean()
+    festival = _on(features, "seollal_holidays", "chuseok_holidays")
+    assert daily[holiday & ~festival].mean() < 0.9 * ordinary
     assert daily[festival].mean() < 0.5 * ordinary
 
 
 def test_gift_run_up_raises_demand(features: pd.DataFrame, daily: pd.Series) -> None:
     """The two weeks before Seollal and Chuseok are busier than usual."""
-    run_up = features["event_seollal_run_up"] | features["event_chuseok_run_up"]
-    events = features.filter(like="event_").any(axis=1)
+    run_up = _on(features, "seollal_run_up", "chuseok_run_up")
+    events = _events(features)
     assert daily[run_up].mean() > 1.15 * daily[~events].mean()
 
 
@@ -284,19 +301,16 @@ def test_demand_multiplier_decomposes(city: City) -> None:
     truth, f = city.truth, city.features
     assert np.mean(truth.weekly) == pytest.approx(1.0)
     plain = f[
-        ~f["holiday"]
-        & ~f.filter(like="event_").any(axis=1)
-        & (f.filter(like="promo_").sum(axis=1) == 0)
+        ~f[HOLIDAY_COLUMN]
+        & ~_events(f).to_numpy()
+        & (f.filter(like="cal_promo_").sum(axis=1) == 0)
     ]
     ds = plain["ds"].to_numpy()
-    expected = (
-        np.asarray(truth.weekly)[plain["dow"].to_numpy()]
-        * truth.yearly(ds)
-        * truth.trend(ds)
-    )
+    dow = plain["ds"].dt.day_of_week.to_numpy()
+    expected = np.asarray(truth.weekly)[dow] * truth.yearly(ds) * truth.trend(ds)
     np.testing.assert_allclose(plain["demand"].to_numpy(), expected)
     pepero = f.loc[f["ds"] == pd.Timestamp(2024, 11, 11)].iloc[0]
-    assert pepero["event_pepero_day"] and pepero["event_korea_sale_festa"]
+    assert pepero["cal_to_pepero_day"] == 0 and pepero["cal_to_korea_sale_festa"] == 0
 
 
 @pytest.mark.parametrize("n_orders", [60, 300, 600])
