@@ -28,10 +28,12 @@ The store data keep their dates; nothing is read from the embedded city.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -55,8 +57,9 @@ class PublicHistory:
     calendar: pd.DataFrame
     depots: pd.DataFrame
 
-    def write(self, folder: Path) -> dict[str, Path]:
-        """Write ``history.csv``, ``calendar.csv`` and ``depots.csv``."""
+    def write(self, folder: Path, day: dt.date | None = None) -> dict[str, Path]:
+        """Write ``history.csv``, ``calendar.csv`` and ``depots.csv``; with
+        ``day``, also ``orders-<day>.json`` (:meth:`day_orders`)."""
         folder.mkdir(parents=True, exist_ok=True)
         paths = {
             name: folder / f"{name}.csv" for name in ("history", "calendar", "depots")
@@ -64,7 +67,40 @@ class PublicHistory:
         self.orders.to_csv(paths["history"], index=False)
         self.calendar.to_csv(paths["calendar"], index=False)
         self.depots.to_csv(paths["depots"], index=False)
+        if day is not None:
+            paths["orders"] = folder / f"orders-{day.isoformat()}.json"
+            paths["orders"].write_text(json.dumps(self.day_orders(day), indent=1))
         return paths
+
+    def day_orders(self, day: dt.date) -> dict[str, Any]:
+        """The orders delivered (or attempted) on ``day`` as a body of ``POST
+        /v1/orders/batch``: one parcel each, 3 minutes at the door, the
+        depots' working day 08:00-20:00 as the window.
+
+        Raises
+        ------
+        ValueError
+            If no order was delivered on ``day``.
+        """
+        done = self.orders.dropna(subset=["delivered_at"])
+        on_day = done[done["delivered_at"].str.startswith(day.isoformat())]
+        if on_day.empty:
+            raise ValueError(f"no order of the history is delivered on {day}")
+        orders = [
+            {
+                "day": day.isoformat(),
+                "depot_id": row.depot,
+                "job": {
+                    "id": f"{row.order_id}-{day:%m%d}",
+                    "location": {"lat": row.lat, "lon": row.lon},
+                    "demand": [1],
+                    "service": 180,
+                    "time_windows": [["08:00", "20:00"]],
+                },
+            }
+            for row in on_day.itertuples()
+        ]
+        return {"orders": orders}
 
 
 def rossmann_history(

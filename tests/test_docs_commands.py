@@ -37,6 +37,7 @@ ELSEWHERE = {
     "npm ci --prefix api/web": "scripts/test.sh, before pytest",
     ".venv/bin/pytest": "the test suite itself",
     "curl ": "the service tests (tests/api) call every route",
+    "export MILEPOST_": "tests/api/test_tutorial_operation.py runs with them",
     "mosquitto -c deploy/mosquitto/milepost.conf": (
         "tests/api/test_mqtt_broker.py starts a broker with the shipped config"
     ),
@@ -46,6 +47,12 @@ ELSEWHERE = {
 #: tests/serve.py starts them) and the day replay (minutes, PostgreSQL and
 #: MQTT; tests/api/test_replay.py runs it).
 PARSED_ONLY = ("bench", "serve", "worker", "replay")
+#: Documents whose commands another test runs, with their own settings and
+#: data: which.
+RUN_BY = {
+    "tutorial-your-operation.md": "tests/api/test_tutorial_operation.py (slow: "
+    "../shared data, PostgreSQL, the export lines as its environment)",
+}
 
 
 def shell_commands(document: Path) -> list[str]:
@@ -69,7 +76,7 @@ def shell_commands(document: Path) -> list[str]:
 
 
 def _documents_with_commands() -> list[Path]:
-    return [d for d in DOCUMENTS if shell_commands(d)]
+    return [d for d in DOCUMENTS if shell_commands(d) and d.name not in RUN_BY]
 
 
 def _parse(app: typer.Typer, args: list[str]) -> None:

@@ -181,3 +181,67 @@ def _print_summary(summary: HistorySummary) -> None:
     ):
         items = ", ".join(f"{c.name or '(none)'} {c.orders:,}" for c in counts)
         out.print(f"{len(counts)} {title}: {items}", highlight=False, soft_wrap=True)
+
+
+@history_app.command("rossmann")
+def history_rossmann(
+    data_dir: Annotated[
+        Path, typer.Argument(help="the rossmann_100stores folder (public Kaggle data)")
+    ],
+    roads: Annotated[
+        Path,
+        typer.Option(help="road network (.graphml[.gz], .osm.pbf) to place orders on"),
+    ],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="folder to write")],
+    stores: Annotated[
+        str, typer.Option(help="store numbers, comma-separated (one zone each)")
+    ] = "1,2,3,4,5,6,7,8,9,10",
+    scale: Annotated[
+        float, typer.Option(min=1.0, help="store customers per online order")
+    ] = 50.0,
+    seed: Annotated[int, typer.Option(help="places and order times")] = 0,
+    day: Annotated[
+        str | None,
+        typer.Option(
+            help="also write orders-DAY.json, the orders delivered on DAY "
+            "(YYYY-MM-DD) as a POST /v1/orders/batch body"
+        ),
+    ] = None,
+) -> None:
+    """Write an example operation built from the public Rossmann store data:
+    history.csv, calendar.csv (the stores' promotions and school holidays,
+    per zone) and depots.csv, on the given roads (scenarios.public_history)."""
+    import datetime as dt
+
+    from routing.travel import RoadFileError
+    from routing.travel.osm import load_graph
+    from scenarios.public_history import rossmann_history
+
+    try:
+        numbers = [int(s) for s in stores.split(",") if s.strip()]
+    except ValueError:
+        raise _error(f"--stores: {stores!r} is not a list of store numbers") from None
+    try:
+        graph = load_graph(roads)
+    except (RoadFileError, OSError) as exc:
+        raise _error(f"--roads: {exc}") from None
+    try:
+        built = rossmann_history(
+            data_dir, graph, stores=numbers, scale=scale, seed=seed
+        )
+    except FileNotFoundError as exc:
+        raise _error(f"DATA_DIR: {exc}") from None
+    except ValueError as exc:
+        raise _error(f"--stores: {exc}") from None
+    try:
+        when = None if day is None else dt.date.fromisoformat(day)
+        paths = built.write(out_dir, when)
+    except ValueError as exc:
+        raise _error(f"--day: {exc}") from None
+    out.print(
+        f"{len(built.orders):,} orders of {len(numbers)} zones, "
+        f"{len(built.calendar):,} calendar entries, {len(built.depots)} depots",
+        highlight=False,
+    )
+    for name, path in paths.items():
+        out.print(f"{name:>9}: {path}", highlight=False)

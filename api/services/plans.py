@@ -68,7 +68,7 @@ from api.services.retention import (
     retention_of,
 )
 from api.services.travel import plan_travel
-from routing.bounds import Day, Real, Whole
+from routing.bounds import PLANNING_MARGIN, Day, Real, Whole
 from routing.io import InputError
 from routing.locale import Locale
 from routing.model import Id, Problem
@@ -772,7 +772,7 @@ def dispatch_plan(session: Session, *, queue: JobQueue, plan_id: str) -> PlanDis
         day=row.day,
         plan_id=row.id,
         plan=row.plan,
-        at=to_seconds(now, row.day, locale_of(session).zone),
+        at=_order_clock(session, row.day, now),
     )
     session.flush()
     public = _public(session, queue, row, job)
@@ -808,8 +808,19 @@ def _track(session: Session, row: PlanRow) -> None:
         plan_id=row.id,
         plan=row.plan,
         problem=row.problem,
-        at=to_seconds(utcnow(), row.day, locale_of(session).zone),
+        at=_order_clock(session, row.day, utcnow()),
     )
+
+
+def _order_clock(session: Session, day: dt.date, now: dt.datetime) -> int:
+    """``now`` in seconds since midnight of ``day``, for an order's life event.
+
+    Such events lie within a year of their day; a plan of a day further away
+    (a past day planned again, a what-if) is stamped at that margin rather
+    than refused after the search.
+    """
+    at = to_seconds(now, day, locale_of(session).zone)
+    return max(-PLANNING_MARGIN, min(at, PLANNING_MARGIN))
 
 
 def store_solved_plan(
