@@ -30,12 +30,11 @@ import pandas as pd
 
 from forecasting import Fallback, Forecaster, RetailCalendar, default_models
 from forecasting.exog import CLOSURE_COLUMN, SeriesCalendar, calendar_features
-from scenarios.capacity import FLEET_COLUMNS, CapacityParams, plan_capacity
+from scenarios.capacity import CapacityParams, plan_capacity
 from scenarios.city import City, build_city, daily_counts
 
 if TYPE_CHECKING:
     from scenarios.history import OwnCalendar
-    from scenarios.run import ForecastSpec
 
 __all__ = [
     "ForecastReport",
@@ -44,7 +43,7 @@ __all__ = [
     "plan_column",
     "run_forecast_report",
     "stored_exog",
-    "stored_report",
+    "write_csv",
     "zone_history",
 ]
 
@@ -246,7 +245,7 @@ def run_forecast_report(
         params=CapacityParams(time_limit=time_limit, seed=seed),
         on_depot=lambda depot, n: on_stage(f"  {depot}: {n} demand levels"),
     )
-    files = _write_csv(out_dir, {"zones": zones, "depots": depots, "fleet": fleet})
+    files = write_csv(out_dir, {"zones": zones, "depots": depots, "fleet": fleet})
     if chart:
         files["chart"] = out_dir / "forecast.png"
         write_chart(files["chart"], zones_df, zones, level)
@@ -299,7 +298,8 @@ _CSV_FILES = {
 }
 
 
-def _write_csv(out_dir: Path, frames: dict[str, pd.DataFrame]) -> dict[str, Path]:
+def write_csv(out_dir: Path, frames: dict[str, pd.DataFrame]) -> dict[str, Path]:
+    """Write each frame to its file of the report (:data:`_CSV_FILES`)."""
     files = {name: out_dir / _CSV_FILES[name] for name in frames}
     for name, frame in frames.items():
         frame.to_csv(files[name], index=False, float_format="%.2f")
@@ -353,68 +353,3 @@ def write_chart(
         left=0.04, right=0.99, bottom=0.05, top=0.92, wspace=0.25, hspace=0.45
     )
     fig.savefig(path, dpi=100)
-
-
-def stored_report(
-    out_dir: Path,
-    spec: ForecastSpec,
-    *,
-    chart: bool = True,
-    on_stage: Callable[[str], None] = lambda _: None,
-) -> ForecastReport:
-    """Forecast the stored operation of ``spec.history`` and write the files.
-
-    The same files as :func:`run_forecast_report`, from
-    :func:`scenarios.run.forecast_stored`; depots whose fleet could not be
-    sized and series too short to forecast are in ``notes``.
-    """
-    from scenarios.run import forecast_demand
-
-    assert spec.history is not None, "a stored report needs the stored history"
-    last_share = [-1.0]
-
-    def progress(share: float, message: str) -> None:
-        if share > last_share[0]:
-            last_share[0] = share
-            on_stage(message)
-
-    result = forecast_demand(spec, progress)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    lv = result.level
-    zones = pd.DataFrame(
-        {
-            "unique_id": [z.zone for z in result.zones],
-            "ds": pd.to_datetime([z.day for z in result.zones]),
-            MAIN: [z.orders for z in result.zones],
-            f"{MAIN}-lo-{lv}": [z.lo for z in result.zones],
-            f"{MAIN}-hi-{lv}": [z.hi for z in result.zones],
-        }
-    )
-    depots = pd.DataFrame([d.model_dump() for d in result.depots])
-    rows = [f.model_dump() for f in result.fleet]
-    fleet = pd.DataFrame(rows).rename(columns={"day": "ds"}) if rows else None
-    fleet = pd.DataFrame(fleet, columns=list(FLEET_COLUMNS))
-    fleet["ds"] = pd.to_datetime(fleet["ds"])
-    files = _write_csv(out_dir, {"zones": zones, "depots": depots, "fleet": fleet})
-    if chart and not zones.empty:
-        files["chart"] = out_dir / "forecast.png"
-        write_chart(files["chart"], spec.history.frames()[0], zones, lv)
-    notes = list(result.notes) + [
-        f"fleet of {u.depot or 'every depot'} not sized: {u.reason}"
-        for u in result.unsized
-    ]
-    return ForecastReport(
-        start=result.start,
-        days=result.horizon,
-        level=lv,
-        plan_quantile=result.plan_quantile,
-        zones=zones,
-        depots=depots,
-        fleet=fleet,
-        files=files,
-        notes=tuple(notes),
-        fallbacks=tuple(
-            Fallback(model=f.model, unique_id=f.id, used=f.used, reason=f.reason)
-            for f in result.fallbacks
-        ),
-    )

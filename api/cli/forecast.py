@@ -263,8 +263,8 @@ def _stored_report(
     from api.settings import get_settings
     from routing.solver import NoPlanFound
     from scenarios.capacity import LevelUnplanned
-    from scenarios.forecast_report import stored_report
     from scenarios.run import ForecastSpec
+    from scenarios.stored_report import stored_report
 
     try:
         spec = ForecastSpec.model_validate(

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from api.db.base import utcnow
 from api.db.tables_history import CalendarOptionsRow, CalendarRow, HistoryRow
+from scenarios.history import COLUMNS
 
 __all__ = [
     "HistoryCounts",
@@ -32,18 +33,8 @@ __all__ = [
 
 #: Order ids per ``IN (...)`` lookup, and rows per INSERT/UPDATE batch.
 _CHUNK = 1_000
-#: The columns an imported order fills (``imported_at`` aside).
-_FIELDS = (
-    "order_id",
-    "created_at",
-    "delivered_at",
-    "zone",
-    "lat",
-    "lon",
-    "depot",
-    "promotions",
-    "outcome",
-)
+#: The columns an imported order fills (``imported_at`` aside): the file's.
+_FIELDS = COLUMNS
 
 
 @dataclass(frozen=True)
