@@ -6,14 +6,19 @@ forecast of that server runs on it, not on the embedded city.
 
 from __future__ import annotations
 
+import httpx2 as httpx
 import pytest
 from playwright.sync_api import Page, expect
 
 from api.auth import Role
 from tests.history_data import HEADER, history_csv
-from tests.web.conftest import Server, axe_violations, watch_errors
+from tests.web.conftest import Server, axe_violations, shot, watch_errors
 
 pytestmark = pytest.mark.browser
+
+#: The stored history's zones; a forecast job runs in the server's one worker.
+ZONES = ("Gangnam-gu", "Mapo-gu")
+WAIT_MS = 120_000
 
 
 def test_an_uploaded_history_becomes_the_forecasts_data(
@@ -55,3 +60,64 @@ def test_an_uploaded_history_becomes_the_forecasts_data(
     expect(page.get_by_label("First day")).to_have_value(until["until"])
     assert axe_violations(page, "planner-history") == []
     assert errors == []
+
+
+def test_a_forecast_by_the_fallback_model_says_so(
+    server: Server, audit_page: Page
+) -> None:
+    """LightGBM on two zones of 56 stored days has too little history: the
+    notice names each zone, LogLinear instead of GlobalGBM and the API's
+    reason, and the depots left unsized; each zone's table says LogLinear."""
+    page = audit_page
+    stored = httpx.post(
+        f"{server.url}/v1/history",
+        content=history_csv(56, seed=7).encode(),
+        headers={"X-API-Key": server.keys[Role.planner], "Content-Type": "text/csv"},
+        timeout=60,
+    )
+    assert stored.status_code == 200, stored.text
+    page.goto(f"{server.url}/planner")
+    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+    page.get_by_label("API key (planner)").fill(server.keys[Role.planner])
+    page.get_by_label("API key (planner)").press("Tab")
+    expect(page.get_by_label("Data", exact=True)).to_have_value("stored")
+    expect(page.locator("#zones option")).to_have_count(len(ZONES))
+    notice = page.locator("#forecast-notice")
+    expect(notice).to_be_hidden()
+    page.get_by_label("Zones").select_option(list(ZONES))
+    page.get_by_label("First day").fill("2025-02-24")
+    page.get_by_label("Days", exact=True).fill("7")
+    page.get_by_label("Model", exact=True).select_option("lightgbm")
+    with page.expect_response(
+        lambda r: r.url.endswith("/v1/forecasts") and r.request.method == "POST"
+    ) as posted:
+        page.get_by_role("button", name="Forecast", exact=True).click()
+    expect(page.locator("#forecast-status")).to_contain_text(
+        "Forecast of 2 zones for 7 days", timeout=WAIT_MS
+    )
+    job = server.call("GET", posted.value.json()["url"], Role.planner).json()
+    result = job["result"]
+    assert {(f["series"], f["model"], f["used"]) for f in result["fallbacks"]} >= {
+        ("zone", "GlobalGBM", "LogLinear")
+    }
+    expect(notice).to_be_visible()
+    for zone in ZONES:
+        (fell,) = [f for f in result["fallbacks"] if f["id"] == zone]
+        assert "history" in fell["reason"]  # too short for the GBM
+        expect(notice).to_contain_text(
+            f"Zone {zone}: forecast by LogLinear instead of GlobalGBM: {fell['reason']}"
+        )
+        card = page.locator(f"figure.chart-card[data-zone='{zone}']")
+        expect(card.locator("h3")).to_have_text(f"{zone} · by LogLinear, not GlobalGBM")
+        expect(card.locator("thead th").last).to_have_text("Model")
+        expect(card.locator("tbody tr td.fallback")).to_have_count(7)
+        expect(card.locator("tbody tr").first).to_contain_text(
+            "LogLinear (not GlobalGBM)"
+        )
+    # The stored history names no depot sites: no fleet is sized, by name.
+    (unsized,) = result["unsized"]
+    expect(notice).to_contain_text(
+        f"Fleet of every depot not sized: {unsized['reason']}"
+    )
+    shot(page, "planner-fallback")
+    assert axe_violations(page, "planner-fallback") == []

@@ -268,9 +268,44 @@ async function showForecast(result, source = SOURCES.city) {
   for (const z of zones) query.append("zone", z);
   const history = await api("GET", `${source.history}?${query}`);
   drawForecasts(result, history);
-  const left = [...(result.notes || []), ...(result.unsized || []).map((u) => `fleet of ${u.depot || "every depot"} not sized: ${u.reason}`)];
+  const told = showNotice(result);
   const of = result.source === "stored" ? "your stored history" : "the embedded city";
-  say("forecast-status", `Forecast of ${zones.length} zones for ${result.horizon} days from ${result.start} (${result.model}, ${result.level}% intervals): ${number(result.total_orders, 0)} orders, from ${of}.${left.length ? " " + left.join("; ") + "." : ""}`);
+  say("forecast-status", `Forecast of ${zones.length} zones for ${result.horizon} days from ${result.start} (${result.model}, ${result.level}% intervals): ${number(result.total_orders, 0)} orders, from ${of}.${told ? ` Not all as asked: see the notice below.` : ""}`);
+}
+
+// The model a series was asked for: its fallback's `model`, else the
+// request's model by its output name (as scenarios/run.py FORECAST_MODELS).
+const MODEL_NAMES = { lightgbm: "GlobalGBM", seasonal_naive: "SeasonalNaive" };
+
+function askedModel(result, series, id) {
+  const fell = (result.fallbacks || []).find((f) => f.series === series && f.id === id);
+  return fell ? fell.model : MODEL_NAMES[result.model] || result.model;
+}
+
+// What the forecast did not do as asked, beside it: the series the fallback
+// model forecast (and why), the depots whose fleet was not sized, the series
+// left out. Hidden when there is none; returns how many lines it shows.
+function showNotice(result) {
+  const lines = [
+    ...(result.fallbacks || []).map((f) => `${f.series === "zone" ? "Zone" : "Depot"} ${f.id}: forecast by ${f.used} instead of ${f.model}: ${f.reason}`),
+    ...(result.unsized || []).map((u) => `Fleet of ${u.depot ? `depot ${u.depot}` : "every depot"} not sized: ${u.reason}`),
+    ...(result.notes || []).map((n) => `Left out: ${n}`),
+  ];
+  const notice = $("forecast-notice");
+  notice.querySelector("ul").replaceChildren(...lines.map((text) => el("li", { text })));
+  notice.hidden = lines.length === 0;
+  return lines.length;
+}
+
+// A zone's forecast days; a "Model" column when any day's model is not the
+// one asked for.
+function forecastTable(days, asked) {
+  const differs = days.some((d) => d.model_used && d.model_used !== asked);
+  const heads = ["Day", "Forecast", "Low", "High", ...(differs ? ["Model"] : [])];
+  const model = (d) => (d.model_used && d.model_used !== asked ? el("td", { class: "fallback", text: `${d.model_used} (not ${asked})` }) : el("td", { text: d.model_used || asked }));
+  return el("table", {},
+    el("thead", {}, el("tr", {}, ...heads.map((h) => el("th", { scope: "col", text: h })))),
+    el("tbody", {}, ...days.map((d) => el("tr", {}, el("td", { text: d.day }), el("td", { class: "num", text: number(d.orders) }), el("td", { class: "num", text: number(d.lo) }), el("td", { class: "num", text: number(d.hi) }), ...(differs ? [model(d)] : [])))));
 }
 
 function drawForecasts(result, history) {
@@ -288,12 +323,12 @@ function drawForecasts(result, history) {
     const labels = [...seen.map((d) => d.day), ...days.map((d) => d.day)];
     const pad = (values, before) => [...Array(before).fill(null), ...values];
     const canvas = el("canvas", { role: "img", "aria-label": `Orders per day in ${zone}: history and forecast with ${result.level}% interval` });
-    const table = el("table", {},
-      el("thead", {}, el("tr", {}, ...["Day", "Forecast", "Low", "High"].map((h) => el("th", { scope: "col", text: h })))),
-      el("tbody", {}, ...days.map((d) => el("tr", {}, el("td", { text: d.day }), el("td", { class: "num", text: number(d.orders) }), el("td", { class: "num", text: number(d.lo) }), el("td", { class: "num", text: number(d.hi) })))));
+    const asked = askedModel(result, "zone", zone);
+    const used = [...new Set(days.map((d) => d.model_used).filter((m) => m && m !== asked))];
+    const title = used.length ? `${zone} · by ${used.join(", ")}, not ${asked}` : zone;
     box.append(el("figure", { class: "chart-card", "data-zone": zone },
-      el("h3", { text: zone }), el("div", { class: "chart-box" }, canvas),
-      el("details", {}, el("summary", { text: "Forecast table" }), table)));
+      el("h3", { text: title }), el("div", { class: "chart-box" }, canvas),
+      el("details", {}, el("summary", { text: "Forecast table" }), forecastTable(days, asked))));
     forecastCharts.push(new Chart(canvas, {
       type: "line",
       data: {
