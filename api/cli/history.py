@@ -6,6 +6,7 @@ to the newest schema first, as ``milepost keys`` does.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -211,16 +212,11 @@ def history_rossmann(
     """Write an example operation built from the public Rossmann store data:
     history.csv, calendar.csv (the stores' promotions and school holidays,
     per zone) and depots.csv, on the given roads (scenarios.public_history)."""
-    import datetime as dt
-
     from routing.travel import RoadFileError
     from routing.travel.osm import load_graph
     from scenarios.public_history import rossmann_history
 
-    try:
-        numbers = [int(s) for s in stores.split(",") if s.strip()]
-    except ValueError:
-        raise _error(f"--stores: {stores!r} is not a list of store numbers") from None
+    numbers, when = _rossmann_options(stores, day)
     try:
         graph = load_graph(roads)
     except (RoadFileError, OSError) as exc:
@@ -234,7 +230,6 @@ def history_rossmann(
     except ValueError as exc:
         raise _error(f"--stores: {exc}") from None
     try:
-        when = None if day is None else dt.date.fromisoformat(day)
         paths = built.write(out_dir, when)
     except ValueError as exc:
         raise _error(f"--day: {exc}") from None
@@ -245,3 +240,15 @@ def history_rossmann(
     )
     for name, path in paths.items():
         out.print(f"{name:>9}: {path}", highlight=False)
+
+
+def _rossmann_options(stores: str, day: str | None) -> tuple[list[int], dt.date | None]:
+    """``--stores`` and ``--day`` read, or exit 2 naming the option."""
+    try:
+        numbers = [int(s) for s in stores.split(",") if s.strip()]
+    except ValueError:
+        raise _error(f"--stores: {stores!r} is not a list of store numbers") from None
+    try:
+        return numbers, None if day is None else dt.date.fromisoformat(day)
+    except ValueError:
+        raise _error(f"--day: {day!r} is not a date (YYYY-MM-DD)") from None

@@ -93,3 +93,45 @@ def test_the_embedded_city_stays_the_default_without_a_history(
         ).exists()
         runner.invoke(cli, ["history", "show"], env=env)  # migrates, stores nothing
         assert _stored_history(0) is None
+
+
+def test_calendar_is_stored_merged_or_replacing_and_refused_whole(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """``history calendar``: the deployment's country named, the mode kept; a
+    bad file exits 2 naming its line and field and changes nothing."""
+    example = ROOT / "docs" / "examples" / "calendar.csv"
+    de = {**env, "MILEPOST_COUNTRY": "DE", "MILEPOST_SUBDIVISION": "BY"}
+    merged = runner.invoke(cli, ["history", "calendar", str(example)], env=de)
+    assert merged.exit_code == 0, merged.output
+    assert "merged with the public holidays of DE-BY" in merged.output
+    args = ["history", "calendar", str(example), "--public-holidays", "replace"]
+    replaced = runner.invoke(cli, args, env=de)
+    assert "replace the public holidays of DE-BY" in replaced.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("start,name,kind\n2025-05-01,fair,event\n2025-02-30,x,closure\n")
+    refused = runner.invoke(cli, ["history", "calendar", str(bad)], env=de)
+    assert refused.exit_code == 2
+    assert "line 3, column 'start'" in refused.output
+    wrong = runner.invoke(
+        cli, ["history", "calendar", str(example), "--public-holidays", "both"], env=de
+    )
+    assert wrong.exit_code == 2 and "--public-holidays" in wrong.output
+
+
+def test_rossmann_example_names_the_option_at_fault(tmp_path: Path) -> None:
+    """``history rossmann`` exits 2 naming --day, --stores or DATA_DIR."""
+    from tests.routing.travel.test_spec import tiny_city, write_graphml
+
+    roads = write_graphml(tiny_city(), tmp_path / "roads.graphml")
+    base = ["history", "rossmann", str(tmp_path / "none"), "--roads", str(roads)]
+    base += ["--out", str(tmp_path / "out")]
+    for extra, words in (
+        (["--day", "2015-02-30"], "--day"),
+        (["--stores", "1,x"], "--stores"),
+        ([], "DATA_DIR"),
+    ):
+        done = runner.invoke(cli, [*base, *extra])
+        assert done.exit_code == 2, done.output
+        assert words in done.output
+    assert not (tmp_path / "out").exists()
