@@ -12,3 +12,17 @@ from tests.helpers import small_problem_json
 def small_problem() -> Problem:
     """The documented 9-order example (docs/examples/small_problem.json)."""
     return Problem.model_validate(small_problem_json())
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give each Schemathesis operation test its own node id.
+
+    pytest 9 builds an item's id from its original name and its parameters,
+    so the tests ``schema.parametrize()`` makes (one per API operation) would
+    all share one id. Reports would merge them, and xdist's scope schedulers,
+    which key tests by id, would run one of them only.
+    """
+    for item in items:
+        label = getattr(item, "operation_label", None)
+        if isinstance(label, str) and item._id.params is None:
+            item._id = item._id.with_params(label)
