@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from routing.model import Problem
+from tests.databases import migrate_sqlite_template
 from tests.helpers import small_problem_json
 
 
@@ -12,6 +15,15 @@ from tests.helpers import small_problem_json
 def small_problem() -> Problem:
     """The documented 9-order example (docs/examples/small_problem.json)."""
     return Problem.model_validate(small_problem_json())
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file at the newest schema, migrated once per test process.
+
+    Copy it (``tests.databases.copy_sqlite``); never open it.
+    """
+    return migrate_sqlite_template(tmp_path_factory.mktemp("sqlite-template"))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
