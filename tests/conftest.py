@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,3 +39,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         label = getattr(item, "operation_label", None)
         if isinstance(label, str) and item._id.params is None:
             item._id = item._id.with_params(label)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``-n N`` (xdist's ``load``): the long tests first (tests/schedule.py)."""
+    if config.getvalue("dist") != "load":
+        return None
+    from tests.schedule import LongFirst
+
+    return LongFirst(config, log)

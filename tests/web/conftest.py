@@ -1,8 +1,10 @@
 """Browser tests: Debian's Chromium, driven by Playwright, against a real server.
 
 Each module starts ``milepost serve`` on a free port with a fresh SQLite file
-and keys for every role. Chromium is ``/usr/bin/chromium`` (set
-``MILEPOST_CHROMIUM`` to use another); Playwright never downloads a browser.
+and keys for every role; ``pytest -n N`` runs a module on one worker, all of
+it, before the other tests (tests/schedule.py). Chromium is
+``/usr/bin/chromium`` (set ``MILEPOST_CHROMIUM`` to use another); Playwright
+never downloads a browser.
 Screenshots and reports go to ``tests/web/artifacts/`` (or
 ``MILEPOST_WEB_ARTIFACTS``). A missing browser or missing npm assets fail the
 tests with what to install: they are never skipped.
