@@ -21,6 +21,8 @@ the connection is down, and then the subscribers fall back to polling.
 from __future__ import annotations
 
 import logging
+import selectors
+import socket
 import threading
 from collections.abc import Callable
 
@@ -61,6 +63,9 @@ class Bus:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        # stop() writes here, so the listening thread wakes at once instead
+        # of at its next look at the database (every service shutdown waited).
+        self._wake: tuple[socket.socket, socket.socket] | None = None
         self._listening = threading.Event()
         #: Notifications heard, by channel (for ``/metrics``).
         self.heard: dict[str, int] = {JOBS: 0, LIVE: 0}
@@ -89,8 +94,9 @@ class Bus:
         if not self.enabled or self._thread is not None:
             return
         self._stopping.clear()
+        self._wake = wake = socket.socketpair()
         self._thread = threading.Thread(
-            target=self._listen, name="db-notify", daemon=True
+            target=self._listen, args=(wake[0],), name="db-notify", daemon=True
         )
         self._thread.start()
 
@@ -98,8 +104,13 @@ class Bus:
         """Stop listening and close the connection."""
         self._stopping.set()
         thread, self._thread = self._thread, None
-        if thread is not None:
+        wake, self._wake = self._wake, None
+        if thread is not None and wake is not None:
+            wake[1].send(b"x")
             thread.join(timeout)
+            if not thread.is_alive():  # else it may still wait on them
+                for end in wake:
+                    end.close()
         self._listening.clear()
 
     def wait_listening(self, timeout: float) -> bool:
@@ -117,7 +128,7 @@ class Bus:
             except Exception:
                 log.exception("notification subscriber of %s failed", channel)
 
-    def _listen(self) -> None:
+    def _listen(self, wake: socket.socket) -> None:
         while not self._stopping.is_set():
             try:
                 with psycopg.connect(self._conninfo, autocommit=True) as conn:
@@ -130,12 +141,7 @@ class Bus:
                     # Whatever was said while nobody listened: as if both spoke.
                     self._call(JOBS)
                     self._call(LIVE)
-                    while not self._stopping.is_set():
-                        for note in conn.notifies(timeout=0.5):
-                            self.heard[note.channel] = (
-                                self.heard.get(note.channel, 0) + 1
-                            )
-                            self._call(note.channel)
+                    self._hear(conn, wake)
             except psycopg.Error as exc:
                 if self._stopping.is_set():
                     break
@@ -148,3 +154,16 @@ class Bus:
                 )
                 self._stopping.wait(self.retry_seconds)
         self._listening.clear()
+
+    def _hear(self, conn: psycopg.Connection[object], wake: socket.socket) -> None:
+        """Pass on notifications until stopped; sleep while nobody speaks."""
+        # A selector, not select(): a busy process may hold fds above 1024.
+        with selectors.DefaultSelector() as waiting:
+            waiting.register(conn.fileno(), selectors.EVENT_READ)
+            waiting.register(wake, selectors.EVENT_READ)
+            while not self._stopping.is_set():
+                # timeout=0: what has arrived (or was read with the LISTENs).
+                for note in conn.notifies(timeout=0):
+                    self.heard[note.channel] = self.heard.get(note.channel, 0) + 1
+                    self._call(note.channel)
+                waiting.select(timeout=30)

@@ -1,6 +1,9 @@
 """Fixtures for the service tests: a real database (SQLite and PostgreSQL).
 
-``database_url`` gives each test a fresh, empty database, once per backend.
+``database_url`` gives each test a fresh database, once per backend: empty,
+or already at the newest schema for a test that starts the service
+(``client``), which would migrate it first thing anyway. Those are copies of
+a template migrated once per test process (``tests/databases.py``).
 PostgreSQL must listen on 127.0.0.1:5432 (``scripts/test.sh`` starts it);
 set ``MILEPOST_TEST_PG_ADMIN_URL`` to use another server. Without it the
 PostgreSQL half of each test is skipped with the reason, unless
@@ -10,7 +13,6 @@ PostgreSQL half of each test is skipped with the reason, unless
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.auth import Role, create_key
 from api.settings import Settings
+from tests.databases import PgDatabases, copy_sqlite
 from tests.helpers import service_missing
 
 PG_ADMIN_URL = os.environ.get(
@@ -30,9 +33,13 @@ PG_ADMIN_URL = os.environ.get(
 BACKENDS = ["sqlite", "postgresql"]
 
 
+#: The file name of a test's SQLite database.
+DB = "milepost.db"
+
+
 def sqlite_url(folder: Path) -> str:
     """A SQLite database file in ``folder``."""
-    return f"sqlite:///{folder / 'milepost.db'}"
+    return f"sqlite:///{folder / DB}"
 
 
 @pytest.fixture(scope="session")
@@ -51,25 +58,47 @@ def pg_admin() -> Iterator[psycopg.Connection]:
         yield conn
 
 
+@pytest.fixture(scope="session")
+def pg_databases(pg_admin: psycopg.Connection) -> Iterator[PgDatabases]:
+    """This test process's PostgreSQL databases, made ahead in a thread."""
+    databases = PgDatabases(PG_ADMIN_URL)
+    yield databases
+    databases.close()
+
+
 @pytest.fixture
-def pg_url(pg_admin: psycopg.Connection) -> Iterator[str]:
+def pg_url(pg_databases: PgDatabases) -> Iterator[str]:
     """A new, empty PostgreSQL database, dropped after the test."""
-    name = f"milepost_test_{uuid.uuid4().hex[:12]}"
-    pg_admin.execute(f'CREATE DATABASE "{name}"')
-    info = pg_admin.info
-    user = info.user or "postgres"
-    try:
-        yield f"postgresql+psycopg://{user}@{info.host}:{info.port}/{name}"
-    finally:
-        pg_admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    name = pg_databases.take(migrated=False)
+    yield pg_databases.url(name)
+    pg_databases.give_back(name)
+
+
+@pytest.fixture
+def migrated_pg_url(pg_databases: PgDatabases) -> Iterator[str]:
+    """A new PostgreSQL database at the newest schema, dropped after the test."""
+    name = pg_databases.take(migrated=True)
+    yield pg_databases.url(name)
+    pg_databases.give_back(name)
+
+
+def starts_the_service(request: pytest.FixtureRequest) -> bool:
+    """Whether the test starts the service (``client``), which migrates."""
+    return "client" in request.fixturenames
 
 
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty database, once on SQLite and once on PostgreSQL."""
+    """A new database, once on SQLite and once on PostgreSQL.
+
+    Empty; at the newest schema if the test starts the service.
+    """
+    migrated = starts_the_service(request)
     if request.param == "sqlite":
+        if migrated:
+            copy_sqlite(request.getfixturevalue("sqlite_template"), tmp_path / DB)
         return sqlite_url(tmp_path)
-    url: str = request.getfixturevalue("pg_url")
+    url: str = request.getfixturevalue("migrated_pg_url" if migrated else "pg_url")
     return url
 
 
@@ -86,8 +115,15 @@ def app(settings: Settings) -> FastAPI:
 
 
 @pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
+def client(request: pytest.FixtureRequest, app: FastAPI) -> Iterator[TestClient]:
     """A started service (lifespan ran: the database is migrated)."""
+    premigrated = "database_url" in request.fixturenames
+    if premigrated and not app.state.settings.migrate_on_start:
+        pytest.fail(
+            "client starts the service on database_url migrated beforehand, "
+            "so migrate_on_start=False would not see an old schema: use "
+            "TestClient(create_app(...)) on pg_url or a SQLite file instead"
+        )
     with TestClient(app) as c:
         yield c
 

@@ -1,8 +1,10 @@
 """Browser tests: Debian's Chromium, driven by Playwright, against a real server.
 
 Each module starts ``milepost serve`` on a free port with a fresh SQLite file
-and keys for every role. Chromium is ``/usr/bin/chromium`` (set
-``MILEPOST_CHROMIUM`` to use another); Playwright never downloads a browser.
+and keys for every role; ``pytest -n N`` runs a module on one worker, all of
+it, before the other tests (tests/schedule.py). Chromium is
+``/usr/bin/chromium`` (set ``MILEPOST_CHROMIUM`` to use another); Playwright
+never downloads a browser.
 Screenshots and reports go to ``tests/web/artifacts/`` (or
 ``MILEPOST_WEB_ARTIFACTS``). A missing browser or missing npm assets fail the
 tests with what to install: they are never skipped.
@@ -24,8 +26,8 @@ from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from api.auth import Role, create_key
 from api.db.engine import make_engine, make_sessionmaker
-from api.db.migrate import upgrade
 from api.web.pages import NODE_MODULES, missing_assets
+from tests.databases import copy_sqlite
 from tests.serve import free_port, serve
 
 CHROMIUM = Path(os.environ.get("MILEPOST_CHROMIUM", "/usr/bin/chromium"))
@@ -59,8 +61,14 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """``milepost serve`` on a fresh SQLite database, stopped after the module."""
+def server(
+    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+) -> Iterator[Server]:
+    """``milepost serve`` on a fresh SQLite database, stopped after the module.
+
+    The database is a copy of one migrated beforehand (what ``serve`` would
+    do first), so that the keys can be stored before the server starts.
+    """
     missing = missing_assets()
     if missing:
         pytest.fail(
@@ -68,8 +76,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             "run npm ci --prefix api/web"
         )
     folder = tmp_path_factory.mktemp("web")
+    copy_sqlite(sqlite_template, folder / "milepost.db")
     url = f"sqlite:///{folder / 'milepost.db'}"
-    upgrade(url)
     engine = make_engine(url)
     with make_sessionmaker(engine).begin() as session:
         # The device key reports for the vans of the test day's depot
