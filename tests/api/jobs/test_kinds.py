@@ -59,16 +59,16 @@ def test_a_malformed_payload_is_refused_naming_the_field() -> None:
 
 def test_payloads_round_trip_in_the_stored_shape() -> None:
     """A plan payload is stored as before (problem, params, day, depot_id),
-    with how it was priced."""
+    with how it was priced and the travel model to plan on."""
     problem = Problem.model_validate_json(EXAMPLE.read_text())
     payload = PlanPayload(problem=problem, day=dt.date(2026, 3, 2), depot_id="d")
     kind = default_kinds().plan
     stored = kind.dump_payload(payload)
-    assert set(stored) == {"problem", "params", "day", "depot_id", "pricing"}
+    assert set(stored) == {"problem", "params", "day", "depot_id", "pricing", "travel"}
     assert stored["day"] == "2026-03-02"
     assert kind.parse_payload(stored) == payload
-    # Rows written before plans were priced have no pricing.
-    old = {k: v for k, v in stored.items() if k != "pricing"}
+    # Rows written before plans were priced (or planned on roads) lack those.
+    old = {k: v for k, v in stored.items() if k not in ("pricing", "travel")}
     assert kind.parse_payload(old) == payload
     # Rows written before the payloads were typed may lack params, or hold null.
     assert kind.parse_payload({**stored, "params": None}).params == payload.params
