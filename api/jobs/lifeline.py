@@ -4,7 +4,10 @@ A ``kill -9`` of ``milepost serve`` runs no clean-up, so without help the
 pool's forkserver and its workers live on as orphans (a worker would keep
 solving a job the next start re-queues). :func:`watch` starts a thread that
 waits for a process to end and then kills its own process with SIGKILL; the
-pool's workers watch the service from their initializer.
+pool's workers watch the service from their initializer. A fork copies no
+thread, so a process that watches another also makes every process it forks
+from then on (a solver's helpers) watch it in turn: a chain that ends with
+the service.
 
 The forkserver is started by :mod:`multiprocessing` and runs no code of ours
 but its preloaded modules: this module is one of them
@@ -59,16 +62,45 @@ def _die_with(pid: int) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+#: The processes this one watches (pids; per process: a fork starts empty).
+_watching: set[int] = set()
+#: Whether forks watch their parent (a fork inherits the registration).
+_forks_watch = False
+
+
 def watch(pid: int) -> None:
-    """Kill this process (SIGKILL) as soon as process ``pid`` ends."""
+    """Kill this process (SIGKILL) as soon as process ``pid`` ends.
+
+    Processes this one forks from then on watch this one.
+    """
+    global _forks_watch
+    if pid in _watching:
+        return
+    if not _forks_watch:
+        os.register_at_fork(after_in_child=_watch_the_forker)
+        _forks_watch = True
+    _watching.add(pid)
     threading.Thread(
         target=_die_with, args=(pid,), name="lifeline", daemon=True
     ).start()
 
 
+def _watch_the_forker() -> None:
+    """In a child forked by a watching process: watch that process."""
+    _watching.clear()  # the parent's threads were not copied
+    watch(os.getppid())
+
+
 def preload_modules() -> list[str]:
-    """What the forkserver imports: the main module (the default) and this one."""
-    return ["__main__", __name__]
+    """What the forkserver imports: the main module (the default), this one,
+    and the jobs' code.
+
+    A pool's workers are forked from the forkserver with what it imported:
+    with the jobs' code (the solvers, forecasting, the scenarios: 1.5 s of
+    imports) among it, the first job of every new pool starts at once. A
+    pool is new after each cancelled or crashed job, and in each test app.
+    """
+    return ["__main__", __name__, "api.jobs.kinds"]
 
 
 def _watch_parent_if_named() -> None:
