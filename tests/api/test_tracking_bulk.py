@@ -54,7 +54,8 @@ def test_statements_do_not_grow_with_orders(
     successor's van."""
     engine, sessions = db
     problem = random_problem(5, n_jobs=n_jobs, n_vehicles=4)
-    plan = solve(problem, params=SolveParams(time_limit=1))
+    # 3 s: at load 15 on two cores a 1 s search served none of 80 orders.
+    plan = solve(problem, params=SolveParams(time_limit=3))
     served = [o for r in plan.routes for o in r.order_ids]
     assert len(served) >= n_jobs // 2
 
