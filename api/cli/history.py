@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -24,6 +25,14 @@ if TYPE_CHECKING:
     from scenarios.history import HistoryFormat
 
 __all__ = ["history_app"]
+
+
+class Holidays(StrEnum):
+    """How a calendar meets the country's public holidays."""
+
+    MERGE = "merge"
+    REPLACE = "replace"
+
 
 history_app = typer.Typer(
     help="The operation's own past orders: import a file, show what is stored.",
@@ -50,20 +59,26 @@ def _session() -> Iterator[Session]:
 
 def _read(path: Path, fmt: str | None) -> tuple[str, HistoryFormat]:
     """The file's text and format, or exit 2 naming the argument at fault."""
-    from api.services.errors import Invalid
-    from api.services.history import MAX_HISTORY_BYTES, decode_upload
     from scenarios.history import history_format
 
     try:
         kind = history_format(path.name, fmt)
     except ValueError as exc:
         raise _error(f"--format: {exc}") from None
+    return _text(path), kind
+
+
+def _text(path: Path) -> str:
+    """A file's text (gunzipped when gzip), or exit 2 naming FILE."""
+    from api.services.errors import Invalid
+    from api.services.history import MAX_HISTORY_BYTES, decode_upload
+
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise _error(f"FILE: cannot read {path}: {exc.strerror or exc}") from None
     try:
-        return decode_upload(data, MAX_HISTORY_BYTES), kind
+        return decode_upload(data, MAX_HISTORY_BYTES)
     except Invalid as exc:
         raise _error(f"FILE: {path}: {exc.errors[0].reason}") from None
 
@@ -116,13 +131,13 @@ def history_calendar(
         Path, typer.Argument(help="calendar file, CSV or JSON lines (.gz too)")
     ],
     public_holidays: Annotated[
-        str,
+        Holidays,
         typer.Option(
             "--public-holidays",
             help="merge: with the public holidays of MILEPOST_COUNTRY; replace: "
             "the file's holidays only",
         ),
-    ] = "merge",
+    ] = Holidays.MERGE,
 ) -> None:
     """Store the operation's calendar (holidays, closures, promotions, events;
     national or per zone or depot): the stored forecast knows them ahead.
@@ -133,21 +148,12 @@ def history_calendar(
     from rich.markup import escape
 
     from api.services.errors import Invalid
-    from api.services.history import MAX_HISTORY_BYTES, decode_upload, put_calendar
+    from api.services.history import put_calendar
 
-    if public_holidays not in ("merge", "replace"):
-        raise _error(f"--public-holidays: {public_holidays!r} is not merge or replace")
-    try:
-        text = decode_upload(file.read_bytes(), MAX_HISTORY_BYTES)
-    except OSError as exc:
-        raise _error(f"FILE: cannot read {file}: {exc.strerror or exc}") from None
-    except Invalid as exc:
-        raise _error(f"FILE: {file}: {exc.errors[0].reason}") from None
+    text = _text(file)
     try:
         with _session() as session:
-            stored = put_calendar(
-                session, text, "replace" if public_holidays == "replace" else "merge"
-            )
+            stored = put_calendar(session, text, public_holidays.value)
     except Invalid as exc:
         raise _error(escape(f"{file}: {exc.errors[0].reason}")) from None
     where = stored.country + (f"-{stored.subdivision}" if stored.subdivision else "")
