@@ -182,12 +182,14 @@ def test_verify_in_chunks_agrees_with_one_check(city_day: Problem) -> None:
 
 def test_improvement_rounds_keep_the_plan_feasible(city_day: Problem) -> None:
     """Route clusters solved again replace routes only when checked and better."""
+    # Parts get a fifth of 12 s: the rest leaves room for rounds also when a
+    # loaded machine makes the parts overrun their share.
     result = decompose_solve(
         city_day,
-        params=SolveParams(time_limit=9.0),
+        params=SolveParams(time_limit=12.0),
         travel=TRAVEL,
         large=LargeParams(
-            part_size=60, whole_max=0, parts_share=0.3, cluster_seconds=1.0
+            part_size=60, whole_max=0, parts_share=0.2, cluster_seconds=1.0
         ),
     )
     assert result.rounds >= 1
