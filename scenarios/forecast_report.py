@@ -87,8 +87,8 @@ def stored_exog(
     own = own or OwnCalendar()
     calendar = RetailCalendar(
         range(start.year, end.year + 1),
-        country=own.country,
-        subdivision=own.subdivision,
+        country=own.locale.country,
+        subdivision=own.locale.subdivision,
         public_holidays=own.public_holidays,
         entries=own.entries,
     )

@@ -49,7 +49,7 @@ from pydantic import (
 
 from forecasting.calendar import CalendarEntry, PublicHolidays
 from routing.base import FrozenModel
-from routing.locale import DEFAULT_LOCALE
+from routing.locale import DEFAULT_LOCALE, Locale
 from routing.model import Depot
 
 __all__ = [
@@ -372,12 +372,12 @@ class DepotStops(FrozenModel):
 class OwnCalendar(FrozenModel):
     """The operation's calendar: its own entries (holidays, closures, events,
     promotions; national or scoped to a zone or depot), merged with or
-    replacing the public holidays of the deployment's country."""
+    replacing the public holidays of the deployment's country (its
+    ``locale``'s country and subdivision)."""
 
     entries: tuple[CalendarEntry, ...] = ()
     public_holidays: PublicHolidays = "merge"
-    country: str = DEFAULT_LOCALE.country
-    subdivision: str | None = DEFAULT_LOCALE.subdivision
+    locale: Locale = DEFAULT_LOCALE
 
 
 class DemandHistory(FrozenModel):

@@ -272,8 +272,7 @@ def own_calendar(session: Session) -> OwnCalendar:
     return OwnCalendar(
         entries=tuple(stored.entries),
         public_holidays=stored.public_holidays,
-        country=stored.country,
-        subdivision=stored.subdivision,
+        locale=locale_of(session),
     )
 
 

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
+from routing.locale import Locale
 from scenarios.history import (
     MAX_PROBLEMS,
     NO_ZONE,
@@ -233,7 +234,9 @@ def test_stored_calendar_follows_the_country_scope_and_mode() -> None:
     fair = CalendarEntry(
         start=date(2025, 12, 2), name="fair", kind="event", scope="store-1"
     )
-    own = OwnCalendar(entries=(sale, fair), country="DE", subdivision="NW")
+    own = OwnCalendar(
+        entries=(sale, fair), locale=Locale(country="DE", subdivision="NW")
+    )
     ids = ["store-1", "store-2"]
     merged = stored_exog(ids, date(2025, 11, 28), date(2025, 12, 27), own)
     day = merged.set_index(["unique_id", "ds"])
