@@ -35,6 +35,7 @@ from pydantic import (
     Field,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from forecasting import ConformalIntervals, Fallback, Forecaster
@@ -847,6 +848,10 @@ class DemandForecast(FrozenModel):
     start: dt.date
     horizon: int
     model: str
+    model_name: str = Field(
+        description="the model asked for as ``model_used`` and ``fallbacks`` "
+        "name it, e.g. GlobalGBM"
+    )
     level: int
     plan_quantile: int
     total_orders: float
@@ -868,6 +873,15 @@ class DemandForecast(FrozenModel):
         description="zones and depots forecast by the fallback model instead "
         "of the one asked for (empty: none)",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_the_model(cls, data: Any) -> Any:
+        # Results stored before ``model_name`` existed name it by ``model``.
+        if isinstance(data, dict) and "model_name" not in data:
+            model = str(data.get("model"))
+            data = {**data, "model_name": FORECAST_MODELS.get(model, model)}
+        return data
 
 
 def _models(model: str, horizon: int, windows: int, seed: int) -> list[Model]:
@@ -1010,6 +1024,7 @@ def _result(
         start=spec.first_day,
         horizon=spec.horizon,
         model=spec.model,
+        model_name=cols.alias,
         level=spec.level,
         plan_quantile=spec.plan_quantile,
         total_orders=_num(zones[cols.alias].sum()),

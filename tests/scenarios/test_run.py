@@ -146,9 +146,11 @@ def test_a_model_that_cannot_fit_reaches_the_result_by_name() -> None:
         fallbacks=rows,
     )
     assert DemandForecast.model_validate_json(result.model_dump_json()) == result
+    assert result.model_name == "GlobalGBM"
     # results stored before the field existed still read, with no fallback
-    stored = result.model_dump(mode="json", exclude={"fallbacks"})
+    stored = result.model_dump(mode="json", exclude={"fallbacks", "model_name"})
     assert DemandForecast.model_validate(stored).fallbacks == ()
+    assert DemandForecast.model_validate(stored).model_name == "GlobalGBM"
 
 
 @pytest.mark.parametrize(

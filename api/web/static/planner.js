@@ -273,13 +273,10 @@ async function showForecast(result, source = SOURCES.city) {
   say("forecast-status", `Forecast of ${zones.length} zones for ${result.horizon} days from ${result.start} (${result.model}, ${result.level}% intervals): ${number(result.total_orders, 0)} orders, from ${of}.${told ? ` Not all as asked: see the notice below.` : ""}`);
 }
 
-// The model a series was asked for: its fallback's `model`, else the
-// request's model by its output name (as scenarios/run.py FORECAST_MODELS).
-const MODEL_NAMES = { lightgbm: "GlobalGBM", seasonal_naive: "SeasonalNaive" };
-
+// The model a series was asked for, as its rows' `model_used` name it.
 function askedModel(result, series, id) {
   const fell = (result.fallbacks || []).find((f) => f.series === series && f.id === id);
-  return fell ? fell.model : MODEL_NAMES[result.model] || result.model;
+  return fell ? fell.model : result.model_name;
 }
 
 // What the forecast did not do as asked, beside it: the series the fallback

@@ -61,6 +61,7 @@ def test_forecast_job_runs_to_a_result(
         "start",
         "horizon",
         "model",
+        "model_name",
         "level",
         "plan_quantile",
         "total_orders",
@@ -74,6 +75,8 @@ def test_forecast_job_runs_to_a_result(
     }
     assert result["source"] == "embedded" and result["unsized"] == []
     assert result["horizon"] == 7 and result["model"] == "lightgbm"
+    # the name the rows' model_used give the model asked for
+    assert result["model_name"] == "GlobalGBM"
     assert result["fallbacks"] == []
     assert {z["zone"] for z in result["zones"]} == {"Gangnam-gu", "Mapo-gu"}
     assert len(result["zones"]) == 2 * 7
