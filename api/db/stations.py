@@ -36,6 +36,11 @@ def list_stations(
     return page(session, table=StationRow, filters=[], limit=limit, offset=offset)
 
 
+def all_stations(session: Session) -> list[StationRow]:
+    """Every stored station, by id."""
+    return list(session.scalars(select(StationRow).order_by(StationRow.id)))
+
+
 def station_ids(session: Session) -> set[str]:
     """The ids of every stored station."""
     return set(session.scalars(select(StationRow.id)))

@@ -46,6 +46,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from api.db import plans as plan_rows
+from api.db import stations as station_rows
 from api.db import tracking as tracking_rows
 from api.db.engine import locale_of
 from api.db.plans import PlanRow
@@ -71,7 +72,7 @@ from api.services.tracking import now_seconds, register_plan
 from api.services.travel import plan_travel
 from forecasting.calendar import PromotionType
 from routing.bounds import Day, not_a_bool
-from routing.model import Amount, Id, Job, Location, Problem
+from routing.model import Amount, Id, Job, Location, PickupStation, Problem
 from routing.slotting import (
     Booking,
     Slot,
@@ -253,6 +254,8 @@ class _Entry:
     lock: threading.Lock = field(default_factory=threading.Lock)
     plan_id: str | None = None
     book: SlotBook | None = None
+    #: The stored stations the book offers (a change rebuilds it).
+    stations: tuple[PickupStation, ...] = ()
     #: The plan's orders' late-minute prices: (plan id, fit job id) and the prices.
     prices: tuple[tuple[str, str], dict[str, float]] | None = None
 
@@ -294,20 +297,38 @@ def _config(problem: Problem) -> SlotConfig:
     return config
 
 
-def _book_for(entry: _Entry, row: PlanRow) -> SlotBook:
-    """The entry's book, rebuilt when the day's current plan is another one."""
-    if entry.book is None or entry.plan_id != row.id:
+def _book_for(session: Session, entry: _Entry, row: PlanRow) -> SlotBook:
+    """The entry's book, rebuilt when the day's current plan is another one
+    or the stored stations changed.
+
+    The book offers every stored station near an address, not only those
+    the plan's orders already go to (the plan's problem holds just those).
+    """
+    stored = tuple(r.station for r in station_rows.all_stations(session))
+    if entry.book is None or entry.plan_id != row.id or entry.stations != stored:
         entry.book = entry.plan_id = None
         # The plan's own travel model, or a Conflict saying why not.
         travel = plan_travel(row.problem, row.plan, f"plan {row.id}")
+        problem = _with_stations(row.problem, stored)
         try:
-            entry.book = SlotBook(row.problem, row.plan, travel, _config(row.problem))
+            entry.book = SlotBook(problem, row.plan, travel, _config(problem))
         except ValueError as exc:
             raise Conflict(
                 f"the plan {row.id} cannot take slot quotes: {exc}"
             ) from None
-        entry.plan_id = row.id
+        entry.plan_id, entry.stations = row.id, stored
     return entry.book
+
+
+def _with_stations(problem: Problem, stored: tuple[PickupStation, ...]) -> Problem:
+    """``problem`` offering the stored stations: those its orders go to stay
+    as planned, the others are as stored (a deleted one is gone)."""
+    used = {j.station for j in problem.jobs if j.station is not None}
+    kept = tuple(s for s in problem.stations if s.id in used)
+    stations = (*kept, *(s for s in stored if s.id not in used))
+    if stations == problem.stations:
+        return problem
+    return problem.model_copy(update={"stations": stations})
 
 
 # --- checks ----------------------------------------------------------------------
@@ -486,7 +507,7 @@ def quote_slots(
     with books.day((request.day, request.depot_id)) as entry:
         # Under the lock: a booking in flight has committed its version.
         row = _current_plan(session, request.day, request.depot_id)
-        book = _book_for(entry, row)
+        book = _book_for(session, entry, row)
         _check_demand(request, book.problem)
         pricing = None
         if current is not None:
@@ -560,7 +581,7 @@ def book_slot(
                 f"slot {request.slot_id} is not available: the routes of "
                 f"{request.day.isoformat()} are dispatched"
             )
-        book = _book_for(entry, row)
+        book = _book_for(session, entry, row)
         _check_demand(request, book.problem)
         now = now_seconds(request.day, locale_of(session).zone)
         booking = _reserve(book, request, now)
@@ -718,7 +739,7 @@ def rebook_order(
                 f"slot {slot_id} is not available: the routes of "
                 f"{day.isoformat()} are dispatched"
             )
-        book = _book_for(entry, row)
+        book = _book_for(session, entry, row)
         _check_demand(request, book.problem)
         offered = book.slots(job.location)
         if not any(s.id == slot_id and s.kind != SlotKind.STATION for s in offered):

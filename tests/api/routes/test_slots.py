@@ -397,3 +397,52 @@ def test_a_bad_exchange_is_422_naming_collect(
     got = quote(client, keys[Role.storefront], location=near, collect=collect)
     assert got.status_code == 422, got.text
     assert "collect" in got.text and reason in got.text
+
+
+def test_every_stored_station_near_the_address_is_offered(
+    app: FastAPI, client: TestClient, keys: dict[Role, str]
+) -> None:
+    """A stored station near the address is quoted although no order of the
+    day goes to it; booking it stores a station order on a plan that stops
+    there; a station stored (or deleted) after the book was made is offered
+    (or no longer) at the next quote; a far one never is."""
+    row = store_day(app)
+    near, _ = a_stop(row)
+    key = keys[Role.storefront]
+    d = auth(keys[Role.dispatcher])
+    assert quote(client, key, location=near).json()["stations"] == []
+
+    def station(sid: str, lat: float, lon: float) -> None:
+        body = {"id": sid, "name": sid, "location": {"lat": lat, "lon": lon}}
+        assert client.post("/v1/stations", json=body, headers=d).status_code == 201
+
+    station("locker-near", near["lat"] + 0.003, near["lon"])  # ~330 m
+    station("locker-far", FAR["lat"], FAR["lon"])
+    body = quote(client, key, location=near).json()
+    assert [s["id"] for s in body["stations"]] == ["locker-near"]
+    assert 250 < body["stations"][0]["distance_m"] < 400
+    offered = [q for q in body["data"] if q["slot"]["kind"] == "station"]
+    assert [q["slot"]["id"] for q in offered] == ["station:locker-near"]
+    assert offered[0]["available"], offered[0]
+
+    got = book(client, key, location=near, slot_id="station:locker-near")
+    assert got.status_code == 201, got.text
+    booked = got.json()
+    with app.state.sessionmaker() as session:
+        order = get_order(session, order_id=booked["order_id"])
+        assert isinstance(order, OrderRow)
+        assert order.job.station == "locker-near"
+        plan = get_plan(session, plan_id=booked["plan_id"])
+        assert plan is not None
+        stops = [s for r in plan.plan.routes for s in r.steps if s.id == order.id]
+        assert len(stops) == 1 and stops[0].location is not None
+        assert stops[0].location.lat == pytest.approx(near["lat"] + 0.003)
+        assert check(plan.problem, plan.plan, HaversineTravel()).ok
+
+    # Another station nearby, stored after the book was made, is offered:
+    station("locker-two", near["lat"], near["lon"] + 0.004)
+    ids = [s["id"] for s in quote(client, key, location=near).json()["stations"]]
+    assert ids == ["locker-near", "locker-two"]
+    assert client.delete("/v1/stations/locker-two", headers=d).status_code == 204
+    ids = [s["id"] for s in quote(client, key, location=near).json()["stations"]]
+    assert ids == ["locker-near"]
