@@ -229,7 +229,7 @@ class Replay:
         self.exceptions: dict[str, _Exception] = {}
         self.closed_exceptions: list[_Exception] = []
         self.disruptions: list[dict[str, Any]] = []
-        self.converted_station_orders = 0
+        self.station_orders = 0
         self.last_seen: dict[str, str] = {}
         self.legs: LegTimes | None = None
         self._schedule_armed: list[Disruption] = []
@@ -264,21 +264,8 @@ class Replay:
         """The day's problem (as the service takes it) and a pool of urgent jobs."""
         city = build_city(seed=0)
         problem = day_problem(city, self.day, self.config.orders, seed=self.config.seed)
-        stations = {s.id: s for s in problem.stations}
-        jobs = []
-        for job in problem.jobs:
-            if job.station is not None:
-                # The service stores no pickup stations: the parcel goes to
-                # the station's address as an ordinary delivery.
-                self.converted_station_orders += 1
-                job = job.model_copy(
-                    update={
-                        "station": None,
-                        "location": stations[job.station].location,
-                        "service_level": ServiceLevel.NEXT_DAY,
-                    }
-                )
-            jobs.append(job)
+        jobs = list(problem.jobs)
+        self.station_orders = sum(j.station is not None for j in jobs)
         # Some parcels travel chilled: their handling is watched on the way.
         rng = np.random.default_rng([self.config.seed, 11])
         n_cold = round(self.config.shares.cold_chain * len(jobs))
@@ -286,7 +273,7 @@ class Replay:
         for i in sorted(int(i) for i in rng.choice(len(jobs), n_cold, replace=False)):
             jobs[i] = jobs[i].model_copy(update={"handling": cold})
             self.cold_chain.add(jobs[i].id)
-        problem = problem.model_copy(update={"jobs": tuple(jobs), "stations": ()})
+        problem = problem.model_copy(update={"jobs": tuple(jobs)})
         pool_problem = day_problem(
             city, self.day, max(50, self.config.orders // 10), seed=self.config.seed + 1
         )
@@ -303,6 +290,14 @@ class Replay:
                 "/v1/depots",
                 (201,),
                 json=depot.model_dump(mode="json"),
+            )
+        for station in problem.stations:
+            self._call(
+                Role.dispatcher,
+                "POST",
+                "/v1/stations",
+                (201,),
+                json=station.model_dump(mode="json"),
             )
         for vehicle in problem.vehicles:
             self._call(
@@ -1056,7 +1051,7 @@ class Replay:
                 o: self.last_seen.get(o, "never planned") for o in lost[:50]
             },
             "outcomes": outcome,
-            "station_orders_sent_as_deliveries": self.converted_station_orders,
+            "station_orders": self.station_orders,
             "orders_served": delivered,
             "on_time": on_time,
             "on_time_share": round(on_time / delivered, 4) if delivered else None,
