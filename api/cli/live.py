@@ -221,11 +221,13 @@ def read_state(
     has not left its depot). With ``--plan`` the state may be only what
     happened (``time``, new, cancelled or changed orders, vans out of
     service): every van it does not list is where the plan puts it at
-    ``time``.
+    ``time``. Its ``"HH:MM"`` times are clock readings of the problem's day.
     """
     from routing.io import InputError, load_json, parse_model
+    from routing.model import clock_readings
     from routing.reoptimise import ExecutionState, state_as_planned
 
+    on_its_day = clock_readings(problem.date, problem.locale.zone)
     data = load_json(state_file)
     if not isinstance(data, dict):
         raise InputError(str(state_file), ["the top level must be a JSON object"])
@@ -235,14 +237,15 @@ def read_state(
                 str(state_file),
                 ["plan: missing; give the plan in execution here or with --plan"],
             )
-        return parse_model(ExecutionState, data, str(state_file))
+        with on_its_day:
+            return parse_model(ExecutionState, data, str(state_file))
     if "plan" in data:
         raise InputError(
             "--plan", [f"{state_file} has a plan already; give only one of the two"]
         )
-    state = parse_model(
-        ExecutionState, {**data, "plan": _read_plan(plan_file)}, str(state_file)
-    )
+    plan = _read_plan(plan_file)
+    with on_its_day:
+        state = parse_model(ExecutionState, {**data, "plan": plan}, str(state_file))
     listed = {v.vehicle for v in state.vehicles}
     planned = state_as_planned(problem, state.plan, state.time).vehicles
     rest = tuple(v for v in planned if v.vehicle not in listed)
