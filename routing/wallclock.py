@@ -22,9 +22,20 @@ from routing.model import (
     TimeWindow,
     Vehicle,
 )
-from routing.units import changes_clock, wall_to_elapsed
+from routing.units import changes_clock, clock, wall_clock, wall_to_elapsed
 
-__all__ = ["changes_clock", "from_wall_clock"]
+__all__ = ["changes_clock", "from_wall_clock", "shown_as"]
+
+
+def shown_as(problem: Problem) -> Callable[[int], str]:
+    """How a time of day of ``problem`` is shown to people: the wall clock
+    ``HH:MM`` of its date and zone (:func:`routing.units.wall_clock`), or
+    plain ``HH:MM`` of the seconds when it has no date. The two agree on
+    the ~363 days without a clock change."""
+    day, tz = problem.date, problem.locale.zone
+    if day is None:
+        return clock
+    return lambda seconds: wall_clock(seconds, day, tz)
 
 
 def from_wall_clock(problem: Problem, *, orders: bool = True) -> Problem:

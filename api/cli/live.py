@@ -535,7 +535,7 @@ def _day(problem: Problem, date: str | None) -> dt.date:
 
 
 def quotes_table(
-    quotes: list[SlotQuote], currency: str, *, priced: bool = False
+    quotes: list[SlotQuote], problem: Problem, *, priced: bool = False
 ) -> Table:
     """Slots as a customer would see them, with the reasons.
 
@@ -548,8 +548,9 @@ def quotes_table(
     from rich import box
     from rich.table import Table
 
-    from routing.units import clock
+    from routing.wallclock import shown_as
 
+    clock, currency = shown_as(problem), problem.locale.currency
     table = Table(
         title="Slots",
         title_justify="left",
@@ -695,8 +696,9 @@ def _write_booking(
 ) -> None:
     """Write the booked problem and plan; say what was booked and where."""
     from routing.io import plan_to_json, problem_to_json, write_json
-    from routing.units import clock
+    from routing.wallclock import shown_as
 
+    clock = shown_as(slots.problem)
     order, slot, van, eta, cost = booked
     problem_file, plan_file = named_after
     new_problem = write_json(
@@ -764,7 +766,7 @@ def slots_command(
     travel = plan_travel(plan.travel, source, problem, roads, cache_dir, city_roads)
     slots = SlotBook(problem, plan, travel, cfg)
     quotes = slots.quote(location, day, now=moment, pricing=priced)
-    out.print(quotes_table(quotes, problem.locale.currency, priced=priced is not None))
+    out.print(quotes_table(quotes, problem, priced=priced is not None))
     if json_file is not None:
         write_json([q.model_dump(mode="json") for q in quotes], json_file)
     if book is None:
