@@ -13,16 +13,23 @@ on the same vehicle, in that order). Jobs and shipments together are the
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 from collections import Counter
 from collections.abc import Iterator
+from contextvars import ContextVar
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
+    BaseModel,
     BeforeValidator,
     Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    TypeAdapter,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -43,7 +50,8 @@ from routing.bounds import (
     Text,
     Whole,
 )
-from routing.locale import DEFAULT_LOCALE, Locale
+from routing.locale import DEFAULT_LOCALE, Locale, zone
+from routing.units import changes_clock, wall_to_elapsed
 
 __all__ = [
     "BASE_DROP_PENALTY",
@@ -51,6 +59,7 @@ __all__ = [
     "Amount",
     "Break",
     "Clock",
+    "ClockReadings",
     "Costs",
     "DayClock",
     "Depot",
@@ -72,6 +81,7 @@ __all__ = [
     "TimeWindow",
     "Vehicle",
     "Windows",
+    "clock_readings",
 ]
 
 #: An amount vector: one non-negative 32-bit integer per dimension.
@@ -122,14 +132,47 @@ class Location(FrozenModel):
         return self.lat is not None
 
 
+#: The day and zone ``"HH:MM"`` strings are clock readings of, while a
+#: problem with a date (or :func:`clock_readings`) is being validated.
+_READINGS: ContextVar[tuple[dt.date, dt.tzinfo] | None] = ContextVar(
+    "milepost_clock_readings", default=None
+)
+
+
+@contextlib.contextmanager
+def clock_readings(day: dt.date | None, tz: dt.tzinfo) -> Iterator[None]:
+    """Within the block, a ``"HH:MM"`` time of day being validated is the
+    clock reading of ``day`` in ``tz``, stored as elapsed seconds
+    (:func:`routing.units.wall_to_elapsed`); integers stay as they are.
+
+    A :class:`Problem` with a ``date`` reads its own strings this way; use
+    this for what belongs to a problem's day but does not carry it (a
+    re-optimisation state). Without a ``day`` or on a day without a clock
+    change the strings are plain seconds, as always.
+    """
+    if day is None or not changes_clock(day, tz):
+        yield
+        return
+    token = _READINGS.set((day, tz))
+    try:
+        yield
+    finally:
+        _READINGS.reset(token)
+
+
 def _clock_to_seconds(value: object) -> object:
-    """Accept ``"HH:MM"`` / ``"HH:MM:SS"`` strings (hours may pass 24)."""
+    """Accept ``"HH:MM"`` / ``"HH:MM:SS"`` strings (hours may pass 24): a
+    clock reading, elapsed seconds on a day the clocks change."""
     if isinstance(value, str) and not value.isdigit():
         parts = value.split(":")
         if len(parts) in (2, 3) and all(p.isdigit() for p in parts):
             h, m, *sec = (int(p) for p in parts)
             if m < 60 and (not sec or sec[0] < 60):
-                return h * 3600 + m * 60 + (sec[0] if sec else 0)
+                seconds = h * 3600 + m * 60 + (sec[0] if sec else 0)
+                reading = _READINGS.get()
+                if reading is None:
+                    return seconds
+                return wall_to_elapsed(seconds, *reading)
         raise PydanticCustomError(
             "clock",
             "{value} is not a time of day: write HH:MM or HH:MM:SS, like '09:30'",
@@ -145,6 +188,42 @@ DayClock = Annotated[
     Field(ge=0, le=86_400 + DAY_MARGIN),
     BeforeValidator(_clock_to_seconds),
 ]
+
+
+class ClockReadings(BaseModel):
+    """A model whose ``"HH:MM"`` times of day are clock readings of a day it
+    does not carry (an order whose day is the service's, a re-optimisation
+    of a stored plan): :meth:`on_day` reads them for that day.
+
+    Validation alone reads them as plain seconds and keeps what was sent.
+    """
+
+    _sent: dict[str, Any] | None = PrivateAttr(default=None)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_sent(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        made = handler(data)
+        if isinstance(data, dict) and _has_text(data):
+            made._sent = data
+        return made
+
+    def on_day(self, day: dt.date | None, tz: dt.tzinfo) -> Self:
+        """This model with its ``"HH:MM"`` strings read as clock readings of
+        ``day`` in ``tz``; itself when it had none or the day has no change."""
+        if self._sent is None or day is None or not changes_clock(day, tz):
+            return self
+        with clock_readings(day, tz):
+            return self.model_validate(self._sent)
+
+
+def _has_text(data: object) -> bool:
+    """Whether ``data`` holds a string below it (a possible ``"HH:MM"``)."""
+    if isinstance(data, dict):
+        return any(_has_text(v) for v in data.values())
+    if isinstance(data, list | tuple):
+        return any(_has_text(v) for v in data)
+    return isinstance(data, str) and ":" in data
 
 
 class TimeWindow(FrozenModel):
@@ -571,6 +650,19 @@ class Problem(FrozenModel):
     jobs: tuple[Job, ...] = ()
     shipments: tuple[Shipment, ...] = ()
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _readings_of_its_day(
+        cls, data: Any, handler: ModelWrapValidatorHandler[Problem]
+    ) -> Problem:
+        """``"HH:MM"`` strings are clock readings of the problem's date in
+        its zone (integers are elapsed seconds already)."""
+        day_zone = _day_and_zone(data)
+        if day_zone is None:
+            return handler(data)
+        with clock_readings(*day_zone):
+            return handler(data)
+
     @property
     def orders(self) -> Iterator[Order]:
         yield from self.jobs
@@ -689,3 +781,31 @@ def _duplicates(field: str, ids: list[str]) -> list[str]:
         for key, n in Counter(ids).items()
         if n > 1
     ]
+
+
+_DATE = TypeAdapter(dt.date)
+
+
+def _day_and_zone(data: object) -> tuple[dt.date, dt.tzinfo] | None:
+    """The date and zone raw problem input names, when both are valid (an
+    invalid one is reported by its field's own validation)."""
+    if not isinstance(data, dict) or data.get("date") is None:
+        return None
+    try:
+        day = _DATE.validate_python(data["date"])
+    except ValidationError:
+        return None
+    locale = data.get("locale", DEFAULT_LOCALE)
+    if isinstance(locale, Locale):
+        return day, locale.zone
+    name = (
+        locale.get("timezone", DEFAULT_LOCALE.timezone)
+        if isinstance(locale, dict)
+        else None
+    )
+    if not isinstance(name, str):
+        return None
+    try:
+        return day, zone(name)
+    except ValueError:
+        return None

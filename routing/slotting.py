@@ -62,15 +62,17 @@ prices that insertion, it does not search for another one. Without pricing,
 ``retention_cost`` is 0.
 
 Times are seconds since local midnight of the plan's date (``now`` may be
-negative: the evening before).
+negative: the evening before); the config's are clock readings, read on
+that date (:class:`SlotConfig`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from typing import Literal
 
@@ -92,7 +94,7 @@ from routing.plan import Plan, Route, StepType
 from routing.solver.data import fits_alone, incompatibility
 from routing.solver.insertion import Insertion, LivePlan, Probe
 from routing.travel import TravelModel
-from routing.units import DAY, HOUR, clock, haversine_m
+from routing.units import DAY, HOUR, changes_clock, clock, haversine_m, wall_to_elapsed
 
 
 def _two_hour_windows() -> tuple[TimeWindow, ...]:
@@ -108,7 +110,13 @@ class SlotKind(StrEnum):
 
 
 class SlotConfig(FrozenModel):
-    """Which slots exist and the rules of availability."""
+    """Which slots exist and the rules of availability.
+
+    Its times (windows, night and station windows, cutoff) are clock
+    readings: the same every day, like a van's shift. A :class:`SlotBook`
+    reads them on its day, so on a day the clocks change the 09:00-11:00
+    slot still opens at 09:00 on the wall and keeps its id.
+    """
 
     windows: tuple[TimeWindow, ...] = Field(
         default_factory=_two_hour_windows,
@@ -306,6 +314,13 @@ class SlotBook:
         self._counter = itertools.count(1)
         self._uses_depots = any(j.depot is not None for j in problem.jobs)
         self._free: dict[tuple[int, TimeWindow], int] = {}
+        day, tz = problem.date, problem.locale.zone
+        # Config readings as the day's elapsed seconds (the same numbers on
+        # the ~363 days without a clock change).
+        if day is None or not changes_clock(day, tz):
+            self._at: Callable[[int], int] = int
+        else:
+            self._at = functools.partial(wall_to_elapsed, day=day, tz=tz)
 
     # -- state ---------------------------------------------------------------
 
@@ -327,12 +342,19 @@ class SlotBook:
     def slots(self, location: Location) -> list[Slot]:
         """Every slot the config offers for an address."""
         cfg = self.config
+        # Ids name the readings, so they are the same every day.
         out = [
-            Slot(id=f"{clock(w.start)}-{clock(w.end)}", kind=SlotKind.HOME, window=w)
+            Slot(
+                id=f"{clock(w.start)}-{clock(w.end)}",
+                kind=SlotKind.HOME,
+                window=self._on_day(w),
+            )
             for w in cfg.windows
         ]
         if cfg.night is not None:
-            out.append(Slot(id="night", kind=SlotKind.NIGHT, window=cfg.night))
+            out.append(
+                Slot(id="night", kind=SlotKind.NIGHT, window=self._on_day(cfg.night))
+            )
         if location.has_coordinates:
             assert location.lat is not None and location.lon is not None
             for st in self.problem.stations:
@@ -345,7 +367,7 @@ class SlotBook:
                         Slot(
                             id=f"station:{st.id}",
                             kind=SlotKind.STATION,
-                            window=cfg.station_window,
+                            window=self._on_day(cfg.station_window),
                             station=st.id,
                         )
                     )
@@ -545,11 +567,18 @@ class SlotBook:
         cfg = self.config
         if now is None:
             return ""
-        if cfg.cutoff is not None and now > cfg.cutoff:
+        if cfg.cutoff is not None and now > self._at(cfg.cutoff):
             return f"bookings closed at {clock(cfg.cutoff % DAY)}"
         if now > slot.window.start - cfg.lead_time:
             return f"needs {cfg.lead_time // 60} min notice"
         return ""
+
+    def _on_day(self, window: TimeWindow) -> TimeWindow:
+        """A config window of clock readings as the day's elapsed seconds."""
+        start, end = self._at(window.start), self._at(window.end)
+        if (start, end) == (window.start, window.end):
+            return window
+        return TimeWindow(start=start, end=end)
 
     def _compatible(self, job: Job) -> list[int]:
         return [

@@ -94,6 +94,27 @@ def wall_to_elapsed(seconds: int, day: date, tz: tzinfo) -> int:
     return to_seconds(wall, day, tz)
 
 
+#: Days after its date a problem's times may reach (a night shift, margins).
+CLOCK_REACH_DAYS = 3
+
+
+def changes_clock(day: date, tz: tzinfo) -> bool:
+    """Whether a clock reading and elapsed time differ somewhere between
+    midnight of ``day`` and :data:`CLOCK_REACH_DAYS` days later in ``tz``."""
+    start = midnight(day, tz)
+    end = midnight(day + timedelta(days=CLOCK_REACH_DAYS), tz)
+    return (end - start).total_seconds() != CLOCK_REACH_DAYS * DAY
+
+
+def elapsed_to_wall(seconds: int, day: date, tz: tzinfo) -> int:
+    """The clock reading of elapsed ``seconds`` after midnight of ``day``, as
+    seconds after 00:00 of ``day`` (a later day's reading past 24 h): the
+    inverse of :func:`wall_to_elapsed` where the reading exists."""
+    local = to_datetime(seconds, day, tz)
+    since = local.replace(tzinfo=None) - datetime.combine(day, time(0))
+    return round(since.total_seconds())
+
+
 def clock(seconds: int) -> str:
     """Format seconds as ``HH:MM`` (``+1`` suffix past a day).
 

@@ -11,9 +11,7 @@ returns the problem unchanged.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
-from datetime import tzinfo
 
 from routing.model import (
     Break,
@@ -24,20 +22,20 @@ from routing.model import (
     TimeWindow,
     Vehicle,
 )
-from routing.units import DAY, midnight, wall_to_elapsed
+from routing.units import changes_clock, clock, wall_clock, wall_to_elapsed
 
-__all__ = ["changes_clock", "from_wall_clock"]
-
-#: Days after its date a problem's times may reach (a night shift, margins).
-_REACH_DAYS = 3
+__all__ = ["changes_clock", "from_wall_clock", "shown_as"]
 
 
-def changes_clock(day: dt.date, tz: tzinfo) -> bool:
-    """Whether a clock reading and elapsed time differ somewhere between
-    midnight of ``day`` and :data:`_REACH_DAYS` days later in ``tz``."""
-    start = midnight(day, tz)
-    end = midnight(day + dt.timedelta(days=_REACH_DAYS), tz)
-    return (end - start).total_seconds() != _REACH_DAYS * DAY
+def shown_as(problem: Problem) -> Callable[[int], str]:
+    """How a time of day of ``problem`` is shown to people: the wall clock
+    ``HH:MM`` of its date and zone (:func:`routing.units.wall_clock`), or
+    plain ``HH:MM`` of the seconds when it has no date. The two agree on
+    the ~363 days without a clock change."""
+    day, tz = problem.date, problem.locale.zone
+    if day is None:
+        return clock
+    return lambda seconds: wall_clock(seconds, day, tz)
 
 
 def from_wall_clock(problem: Problem, *, orders: bool = True) -> Problem:
@@ -50,6 +48,11 @@ def from_wall_clock(problem: Problem, *, orders: bool = True) -> Problem:
     has no clock change, is returned as it is. The service converts only
     the fleet (``orders=False``): a van's shift recurs every day as a clock
     reading, while an order's windows belong to its day already.
+
+    This is for readings written as integers: ``"HH:MM"`` strings in a
+    problem with a ``date`` are read as readings of that day when it is
+    validated (:func:`routing.model.clock_readings`), so such a problem
+    holds elapsed seconds already and must not be converted again.
     """
     day, tz = problem.date, problem.locale.zone
     if day is None or not changes_clock(day, tz):

@@ -221,11 +221,13 @@ def read_state(
     has not left its depot). With ``--plan`` the state may be only what
     happened (``time``, new, cancelled or changed orders, vans out of
     service): every van it does not list is where the plan puts it at
-    ``time``.
+    ``time``. Its ``"HH:MM"`` times are clock readings of the problem's day.
     """
     from routing.io import InputError, load_json, parse_model
+    from routing.model import clock_readings
     from routing.reoptimise import ExecutionState, state_as_planned
 
+    on_its_day = clock_readings(problem.date, problem.locale.zone)
     data = load_json(state_file)
     if not isinstance(data, dict):
         raise InputError(str(state_file), ["the top level must be a JSON object"])
@@ -235,14 +237,15 @@ def read_state(
                 str(state_file),
                 ["plan: missing; give the plan in execution here or with --plan"],
             )
-        return parse_model(ExecutionState, data, str(state_file))
+        with on_its_day:
+            return parse_model(ExecutionState, data, str(state_file))
     if "plan" in data:
         raise InputError(
             "--plan", [f"{state_file} has a plan already; give only one of the two"]
         )
-    state = parse_model(
-        ExecutionState, {**data, "plan": _read_plan(plan_file)}, str(state_file)
-    )
+    plan = _read_plan(plan_file)
+    with on_its_day:
+        state = parse_model(ExecutionState, {**data, "plan": plan}, str(state_file))
     listed = {v.vehicle for v in state.vehicles}
     planned = state_as_planned(problem, state.plan, state.time).vehicles
     rest = tuple(v for v in planned if v.vehicle not in listed)
@@ -532,7 +535,7 @@ def _day(problem: Problem, date: str | None) -> dt.date:
 
 
 def quotes_table(
-    quotes: list[SlotQuote], currency: str, *, priced: bool = False
+    quotes: list[SlotQuote], problem: Problem, *, priced: bool = False
 ) -> Table:
     """Slots as a customer would see them, with the reasons.
 
@@ -545,8 +548,9 @@ def quotes_table(
     from rich import box
     from rich.table import Table
 
-    from routing.units import clock
+    from routing.wallclock import shown_as
 
+    clock, currency = shown_as(problem), problem.locale.currency
     table = Table(
         title="Slots",
         title_justify="left",
@@ -692,8 +696,9 @@ def _write_booking(
 ) -> None:
     """Write the booked problem and plan; say what was booked and where."""
     from routing.io import plan_to_json, problem_to_json, write_json
-    from routing.units import clock
+    from routing.wallclock import shown_as
 
+    clock = shown_as(slots.problem)
     order, slot, van, eta, cost = booked
     problem_file, plan_file = named_after
     new_problem = write_json(
@@ -761,7 +766,7 @@ def slots_command(
     travel = plan_travel(plan.travel, source, problem, roads, cache_dir, city_roads)
     slots = SlotBook(problem, plan, travel, cfg)
     quotes = slots.quote(location, day, now=moment, pricing=priced)
-    out.print(quotes_table(quotes, problem.locale.currency, priced=priced is not None))
+    out.print(quotes_table(quotes, problem, priced=priced is not None))
     if json_file is not None:
         write_json([q.model_dump(mode="json") for q in quotes], json_file)
     if book is None:

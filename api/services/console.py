@@ -84,7 +84,7 @@ from routing.io import InputError
 from routing.plan import Plan, StepType, Summary
 from routing.reoptimise import Changes
 from routing.travel import HasGeometry
-from routing.units import clock as to_hhmm
+from routing.units import wall_clock
 from tracking.events import AttemptResolved
 from tracking.exceptions import Decision, ExceptionKind, Severity
 from tracking.late_risk import late_risk, order_windows, promised_window_end
@@ -415,8 +415,8 @@ def _evaluate_plan(
                     vehicle=status.vehicle,
                     order_ids=[oid],
                     severity=Severity.WARNING,
-                    detail=f"ETA P90 {to_hhmm(eta.p90)} is {late} min past the "
-                    f"promised window end {to_hhmm(end)}",
+                    detail=f"ETA P90 {_hhmm(session, day, eta.p90)} is {late} "
+                    f"min past the promised window end {_hhmm(session, day, end)}",
                 )
         if not risky:
             close_exception(session, day=day, key=key, at=now)
@@ -465,7 +465,7 @@ def _van_rules(
             vehicle=vid,
             severity=Severity.WARNING,
             detail=f"no report from {vid} since its shift start at "
-            f"{to_hhmm(shift_start)}",
+            f"{_hhmm(session, day, shift_start)}",
         )
     else:
         close_exception(session, day=day, key=key, at=now)
@@ -482,7 +482,8 @@ def _van_rules(
             at=silent_at,
             vehicle=vid,
             severity=Severity.WARNING,
-            detail=f"no report from {vid} since {to_hhmm(seen)}, with stops left",
+            detail=f"no report from {vid} since {_hhmm(session, day, seen)}, "
+            "with stops left",
         )
     else:
         close_exception(session, day=day, key=key, at=now)
@@ -560,3 +561,8 @@ def decide_exception(
     rows.put_exception(session, day=day, exception=decided)
     session.flush()
     return exception_public(day, decided, tz)
+
+
+def _hhmm(session: Session, day: dt.date, seconds: int) -> str:
+    """A time of the day as the deployment's wall clock reads it."""
+    return wall_clock(seconds, day, locale_of(session).zone)

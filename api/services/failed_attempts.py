@@ -18,7 +18,8 @@ from collections.abc import Iterable
 from sqlalchemy.orm import Session
 
 from api.db import tracking as rows
-from routing.units import clock
+from api.db.engine import locale_of
+from routing.units import wall_clock
 from tracking.exceptions import (
     DispatchException,
     ExceptionKind,
@@ -47,6 +48,7 @@ def failed_attempt(
         if current is not None:
             return
         change = status.history[-1]
+        at = wall_clock(change.at, day, locale_of(session).zone)
         opened = DispatchException(
             id=exception_id(key, change.at, day.isoformat()),
             kind=ExceptionKind.FAILED_ATTEMPT,
@@ -55,7 +57,7 @@ def failed_attempt(
             order_ids=(status.order_id,),
             opened_at=change.at,
             severity=Severity.WARNING,
-            detail=f"delivery attempt failed at {clock(change.at)}: {change.cause}; "
+            detail=f"delivery attempt failed at {at}: {change.cause}; "
             "re-attempt today, next day or return to sender?",
         )
         if rows.get_exception(session, exception_id=opened.id) is None:

@@ -45,7 +45,7 @@ from api.services.errors import (
 from api.services.fleet import location_errors
 from forecasting.calendar import PromotionType
 from routing.bounds import MAX_MONEY, Day, not_a_bool
-from routing.model import Id, Job
+from routing.model import ClockReadings, Id, Job
 from routing.units import to_seconds
 from tracking.events import Event, OrderCancelled
 from tracking.status import OrderState
@@ -124,8 +124,11 @@ else:
     )
 
 
-class OrderUpdate(BaseModel):
-    """Changes to an active order; fields left out stay as they are."""
+class OrderUpdate(ClockReadings):
+    """Changes to an active order; fields left out stay as they are.
+
+    ``"HH:MM"`` windows are clock readings of the order's (new) day.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -137,8 +140,12 @@ class OrderUpdate(BaseModel):
     job: JobUpdate | None = None
 
 
-class OrderCreate(BaseModel):
-    """A new order: the routing job, its day, and where and whose it is."""
+class OrderCreate(ClockReadings):
+    """A new order: the routing job, its day, and where and whose it is.
+
+    ``"HH:MM"`` windows are clock readings of ``day`` in the deployment's
+    timezone; integers are elapsed seconds since its midnight.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -236,6 +243,7 @@ class OrderChecker:
     """
 
     def __init__(self, session: Session) -> None:
+        self.zone = locale_of(session).zone
         self.depot_ids = fleet.depot_ids(session)
         self.station_ids = stations.station_ids(session)
         self.dims = fleet.fleet_dims(session)
@@ -244,8 +252,13 @@ class OrderChecker:
         """Reconcile and check one order (:class:`Invalid` if it does not fit).
 
         The depot defaults to ``job.depot`` and the customer to
-        ``job.customer_id``; the returned job has ``customer_id`` filled in.
+        ``job.customer_id``; the returned job has ``customer_id`` filled in,
+        and its ``"HH:MM"`` windows are read on the order's day.
         """
+        try:
+            order = order.on_day(order.day, self.zone)
+        except ValidationError as exc:
+            raise Invalid(validation_errors(exc, "")) from None
         job = order.job
         depot_id, errors = self._depot(job, order.depot_id)
         customer_id, more = self._customer(job, order.customer_id)
@@ -443,6 +456,10 @@ def update_order(
         raise Invalid.one("day", "may not be null")
     depot_id = update.depot_id if "depot_id" in sent else row.depot_id
     customer_id = update.customer_id if "customer_id" in sent else row.customer_id
+    try:
+        update = update.on_day(update.day or row.day, locale_of(session).zone)
+    except ValidationError as exc:
+        raise Invalid(validation_errors(exc, "")) from None
     job = _updated_job(row.job, update, depot_id, customer_id)
     order = OrderChecker(session)(
         OrderCreate(job=job, day=row.day, depot_id=depot_id, customer_id=customer_id)

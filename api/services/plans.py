@@ -58,6 +58,7 @@ from api.services.errors import (
     Invalid,
     NotFound,
     check_max_items,
+    validation_errors,
 )
 from api.services.problems import problem_for
 from api.services.retention import (
@@ -71,7 +72,7 @@ from api.services.travel import plan_travel
 from routing.bounds import PLANNING_MARGIN, Day, Real, Whole
 from routing.io import InputError
 from routing.locale import Locale
-from routing.model import Id, Problem
+from routing.model import ClockReadings, Id, Problem
 from routing.plan import Plan, Summary
 from routing.reoptimise import (
     Changes,
@@ -171,10 +172,12 @@ class PlanCreate(BaseModel):
     params: PlanParams | None = None
 
 
-class PlanReoptimize(ExecutionState):
+class PlanReoptimize(ExecutionState, ClockReadings):
     """What happened since the plan was made (an ``ExecutionState`` minus the plan).
 
-    Times are seconds since local midnight of the plan's day. On a plan
+    Times are seconds since local midnight of the plan's day; ``"HH:MM"``
+    strings are clock readings of that day (elapsed seconds on a day the
+    clocks change: :func:`routing.model.clock_readings`). On a plan
     tracking follows, a van left out of ``vehicles`` starts from what
     tracking knows of it (its last position, its stops delivered or failed,
     the stop it is arriving at); a van listed is taken as sent.
@@ -194,9 +197,18 @@ class PlanReoptimize(ExecutionState):
         if value is not None:
             raise ValueError("Extra inputs are not permitted")
 
-    def state(self, plan: Plan) -> ExecutionState:
-        """The execution state of ``plan`` (fields sent, the rest default)."""
-        sent = self.model_dump(exclude={"params", "plan"}, exclude_unset=True)
+    def state(self, plan: Plan, problem: Problem) -> ExecutionState:
+        """The execution state of ``plan`` of ``problem`` (fields sent, the
+        rest default), its clock readings read on the problem's day.
+
+        Raises :class:`Invalid` when a reading makes a field invalid on that
+        day (a window from inside a skipped hour to just after it).
+        """
+        try:
+            request = self.on_day(problem.date, problem.locale.zone)
+        except ValidationError as exc:
+            raise Invalid(validation_errors(exc, "")) from None
+        sent = request.model_dump(exclude={"params", "plan"}, exclude_unset=True)
         return ExecutionState(plan=plan, **sent)
 
 
@@ -595,7 +607,7 @@ def reoptimise_plan(
         check_max_items(getattr(request, name), name, max_items)
     # Re-timed with the plan's own travel model: refused when it is gone.
     plan_travel(row.problem, row.plan, f"plan {plan_id}")
-    state = _with_observed(session, row, request.state(row.plan))
+    state = _with_observed(session, row, request.state(row.plan, row.problem))
     state = _with_locks(row, _off_plan_cancelled(session, state))
     errors = state_errors(row.problem, state)
     if errors:
@@ -635,7 +647,7 @@ def compare_rescue_options(
     if not request.unavailable:
         reason = "name the broken-down vans whose rescue to compare"
         raise Invalid.one("unavailable", reason)
-    state = _with_observed(session, row, request.state(row.plan))
+    state = _with_observed(session, row, request.state(row.plan, row.problem))
     state = _with_locks(row, _off_plan_cancelled(session, state))
     errors = state_errors(row.problem, state)
     if errors:

@@ -17,7 +17,8 @@ from pydantic import BaseModel, ValidationError
 from routing.model import Problem
 from routing.plan import Plan, Route, Step, StepType
 from routing.travel import HasGeometry
-from routing.units import clock, wall_clock
+from routing.units import clock
+from routing.wallclock import shown_as
 
 
 class InputError(ValueError):
@@ -151,11 +152,8 @@ def write_json(data: Any, path: str | Path) -> Path:
 
 def _reader(problem: Problem | None) -> Callable[[int], str]:
     """How a time of day is shown: the local clock of the problem's day and
-    zone, or plain ``HH:MM`` of the seconds when the problem has no date."""
-    if problem is None or problem.date is None:
-        return clock
-    day, tz = problem.date, problem.locale.zone
-    return lambda seconds: wall_clock(seconds, day, tz)
+    zone, or plain ``HH:MM`` of the seconds without a problem or date."""
+    return clock if problem is None else shown_as(problem)
 
 
 def _windows_by_order(problem: Problem | None) -> dict[tuple[str, str], list[str]]:

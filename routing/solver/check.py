@@ -22,7 +22,13 @@ from routing.model import (
     Vehicle,
 )
 from routing.plan import Plan, Step, StepType
-from routing.travel import MatrixTravel, TravelMatrix, TravelModel, band_index
+from routing.travel import (
+    MatrixTravel,
+    TravelMatrix,
+    TravelModel,
+    band_index,
+    day_band_starts,
+)
 
 
 @dataclass(frozen=True)
@@ -79,7 +85,8 @@ class _Travel:
                 m.durations, m.distances if m.distances is not None else m.durations
             )
         self._model = travel
-        self._starts = tuple(travel.band_starts) or (0,)
+        self._starts = day_band_starts(problem, travel)
+        self._wall_starts = tuple(travel.band_starts) or (0,)
         self._index: dict[Location, int] = {}
         self._points: list[Location] = []
         for _, loc in problem.locations():
@@ -91,7 +98,9 @@ class _Travel:
     def _matrix(self, depart: int) -> TravelMatrix:
         k = band_index(self._starts, depart)
         if k not in self._mats:
-            self._mats[k] = self._model.matrix(self._points, depart=self._starts[k])
+            self._mats[k] = self._model.matrix(
+                self._points, depart=self._wall_starts[k]
+            )
         return self._mats[k]
 
     def __call__(

@@ -15,7 +15,13 @@ from typing import Literal
 import numpy as np
 
 from routing.model import Job, Location, Problem, ServiceLevel, Shipment, Vehicle
-from routing.travel import MatrixTravel, TravelMatrix, TravelModel, band_index
+from routing.travel import (
+    MatrixTravel,
+    TravelMatrix,
+    TravelModel,
+    band_index,
+    day_band_starts,
+)
 from routing.units import DAY
 
 NodeKind = Literal["start", "end", "job", "pickup", "delivery"]
@@ -56,10 +62,12 @@ class ProblemData:
     """Dense problem view.
 
     Travel may depend on the time of day: ``band_starts`` are the travel
-    model's bands and ``matrices[k]`` prices band ``k`` (``None`` for bands no
-    shift touches). Engines plan vehicle ``v`` with ``matrices[solve_band[v]]``,
-    the slowest band its shift overlaps, so the plan stays feasible when the
-    timeline re-times every leg with the band of its actual departure.
+    model's bands as elapsed seconds of the problem's day
+    (:func:`routing.travel.day_band_starts`) and ``matrices[k]`` prices band
+    ``k`` (``None`` for bands no shift touches). Engines plan vehicle ``v``
+    with ``matrices[solve_band[v]]``, the slowest band its shift overlaps, so
+    the plan stays feasible when the timeline re-times every leg with the
+    band of its actual departure.
     """
 
     problem: Problem
@@ -251,7 +259,8 @@ def build_data(problem: Problem, travel: TravelModel) -> ProblemData:
                     amount,
                 )
             )
-    band_starts = tuple(travel.band_starts) or (0,)
+    band_starts = day_band_starts(problem, travel)
+    wall_starts = tuple(travel.band_starts) or (0,)
     per_vehicle = [_shift_bands(band_starts, v) for v in problem.vehicles]
     needed = sorted(set().union(*per_vehicle))
     matrices: list[TravelMatrix | None] = [None] * len(band_starts)
@@ -260,7 +269,7 @@ def build_data(problem: Problem, travel: TravelModel) -> ProblemData:
             empty = np.zeros((0, 0), dtype=np.int64)
             matrices[k] = TravelMatrix(empty, empty)
         else:
-            matrices[k] = travel.matrix(points, depart=band_starts[k])
+            matrices[k] = travel.matrix(points, depart=wall_starts[k])
     load = {k: int(m.durations.sum()) for k, m in enumerate(matrices) if m is not None}
     solve_band = tuple(max(bands, key=lambda k: (load[k], -k)) for bands in per_vehicle)
     return ProblemData(

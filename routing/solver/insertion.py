@@ -52,7 +52,7 @@ from routing.solver.data import (
 )
 from routing.solver.precheck import precheck
 from routing.solver.timeline import BreakVisit, Visit, schedule, schedule_route
-from routing.travel import TravelModel, band_index, plan_travel_spec
+from routing.travel import TravelModel, band_index, day_band_starts, plan_travel_spec
 
 #: A visit on a route by key: ``(order id, end)`` with ``end`` 0 for a job or
 #: a shipment's pickup and 1 for its delivery; ``("", k)`` is break ``k``.
@@ -302,7 +302,9 @@ class LivePlan:
         self._problem = problem
         self._jobs: list[Job] = list(problem.jobs)
         self._travel = travel_model_for(problem, travel)
-        self._band_starts = tuple(self._travel.band_starts) or (0,)
+        # Band k starts at elapsed _band_starts[k], priced at _wall_starts[k].
+        self._band_starts = day_band_starts(problem, self._travel)
+        self._wall_starts = tuple(self._travel.band_starts) or (0,)
         self.orders: dict[str, Order] = {o.id: o for o in problem.orders}
         self.vehicles = problem.vehicles
         self._vindex = {v.id: k for k, v in enumerate(problem.vehicles)}
@@ -893,7 +895,7 @@ class Probe:
         if k not in self._legs:
             locs = list(self._places)
             (to_t, to_d), (back_t, back_d) = _legs(
-                self.live.travel, self.location, locs, starts[k]
+                self.live.travel, self.location, locs, self.live._wall_starts[k]
             )
             self._legs[k] = (to_t, to_d, back_t, back_d)
         return self._legs[k]

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         TravelMatrix,
         TravelModel,
         band_index,
+        day_band_starts,
     )
     from routing.travel.build import load_spec, plan_travel_spec, travel_spec
     from routing.travel.cache import DEFAULT_CACHE_DIR, MatrixCache
@@ -50,6 +51,7 @@ __all__ = [
     "TravelUnavailable",
     "UnreachableError",
     "band_index",
+    "day_band_starts",
     "load_graph",
     "load_spec",
     "plan_travel_spec",
@@ -65,6 +67,7 @@ __getattr__, __dir__ = lazy_names(
         "TravelMatrix": "routing.travel.base",
         "TravelModel": "routing.travel.base",
         "band_index": "routing.travel.base",
+        "day_band_starts": "routing.travel.base",
         "DEFAULT_CACHE_DIR": "routing.travel.cache",
         "MatrixCache": "routing.travel.cache",
         "DEFAULT_SPEED_BANDS": "routing.travel.haversine",

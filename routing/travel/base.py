@@ -9,7 +9,8 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from routing.model import Location
+from routing.model import Location, Problem
+from routing.units import DAY, changes_clock, wall_to_elapsed
 
 IntMatrix = npt.NDArray[np.int64]
 
@@ -102,6 +103,26 @@ def band_index(band_starts: Sequence[int], depart: int) -> int:
         if start <= t:
             k = i
     return k
+
+
+def day_band_starts(problem: Problem, travel: TravelModel) -> tuple[int, ...]:
+    """The travel model's band starts as elapsed seconds of ``problem``'s day.
+
+    Band starts are wall-clock times (rush hour starts at 07:00 on the
+    clock), the problem's times elapsed ones: on a day the clocks change
+    the starts after the change move by the change (07:00 is 6 h elapsed on
+    US spring-forward day), so band ``k`` still begins when the clock says
+    so. Price band ``k`` with the model's own ``travel.band_starts[k]``.
+    Other days, and problems without a date, get the model's starts as
+    they are. After the change day's end the day's starts repeat every
+    86 400 s (:func:`band_index`), an hour off the next day's clock.
+    """
+    starts = tuple(travel.band_starts) or (0,)
+    day, tz = problem.date, problem.locale.zone
+    if len(starts) == 1 or day is None or not changes_clock(day, tz):
+        return starts
+    # A band starting in the fall-back day's 25th hour starts at its end.
+    return tuple(min(wall_to_elapsed(b, day, tz), DAY - 1) for b in starts)
 
 
 @runtime_checkable

@@ -245,3 +245,50 @@ def test_a_bad_locale_setting_stops_a_command_naming_the_variable(
     err = " ".join(capsys.readouterr().err.split())
     assert f"{variable}: " in err and words in err
     assert "Traceback" not in err
+
+
+def test_an_orders_clock_strings_are_readings_of_its_day(
+    served: Any, place: Place
+) -> None:
+    """ "HH:MM" windows sent to POST /v1/orders (and PATCH) are clock readings
+    of the order's day: stored as wall_to_elapsed, an hour off the reading
+    after the change; integers are stored as sent; the day after, "HH:MM"
+    is the same number of seconds."""
+    from routing.locale import zone
+    from routing.units import wall_to_elapsed
+
+    client, keys = served
+    headers = auth(keys[Role.dispatcher])
+    tz = zone(place.timezone)
+    depot = {"id": "d1", "location": {"lat": place.lat, "lon": place.lon}}
+    assert client.post("/v1/depots", json=depot, headers=headers).status_code == 201
+    where = {"lat": place.lat + 0.01, "lon": place.lon}
+    windows: dict[str, Any] = {}
+    for oid, day, sent in (
+        ("o-text", place.day, [["04:00", "06:00"]]),
+        ("o-ints", place.day, [[4 * HOUR, 6 * HOUR]]),
+        ("o-next", place.day + dt.timedelta(days=1), [["04:00", "06:00"]]),
+    ):
+        job = {"id": oid, "location": where, "demand": [1], "time_windows": sent}
+        order = {"day": day.isoformat(), "job": job, "depot_id": "d1"}
+        created = client.post("/v1/orders", json=order, headers=headers)
+        assert created.status_code == 201, created.text
+        windows[oid] = client.get(f"/v1/orders/{oid}", headers=headers).json()
+    expected = [wall_to_elapsed(h * HOUR, place.day, tz) for h in (4, 6)]
+    assert expected != [4 * HOUR, 6 * HOUR]
+    assert windows["o-text"]["job"]["time_windows"] == [
+        {"start": expected[0], "end": expected[1]}
+    ]
+    for oid in ("o-ints", "o-next"):
+        assert windows[oid]["job"]["time_windows"] == [
+            {"start": 4 * HOUR, "end": 6 * HOUR}
+        ]
+    patched = client.patch(
+        "/v1/orders/o-ints",
+        json={"job": {"time_windows": [["04:00", "06:00"]]}},
+        headers=headers,
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["job"]["time_windows"] == [
+        {"start": expected[0], "end": expected[1]}
+    ]

@@ -12,9 +12,11 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from routing.locale import DEFAULT_LOCALE, Locale, zone
-from routing.model import Problem
+from routing.model import Problem, clock_readings
+from routing.reoptimise import ExecutionState
 from routing.units import (
     HOUR,
+    clock,
     midnight,
     to_datetime,
     to_seconds,
@@ -172,7 +174,10 @@ def test_from_wall_clock_moves_times_after_the_change_only() -> None:
     other days (and without a date) the problem is returned as it is."""
     data = json.loads(SMALL.read_text())
     ny = {"timezone": "America/New_York", "currency": "USD", "country": "US"}
-    problem = Problem.model_validate({**data, "date": "2026-03-08", "locale": ny})
+    # Integer readings: the undated file's times, given the day afterwards.
+    problem = Problem.model_validate(data).model_copy(
+        update={"date": SPRING_NY, "locale": Locale.model_validate(ny)}
+    )
     moved = from_wall_clock(problem)
     for old, new in zip(problem.vehicles, moved.vehicles, strict=True):
         assert new.shift.start == wall_to_elapsed(old.shift.start, SPRING_NY, NY)
@@ -187,3 +192,147 @@ def test_from_wall_clock_moves_times_after_the_change_only() -> None:
     normal = Problem.model_validate({**data, "date": "2026-03-10", "locale": ny})
     assert from_wall_clock(normal) is normal
     assert from_wall_clock(Problem.model_validate(data)) is not None
+
+
+NY_LOCALE = {"timezone": "America/New_York", "currency": "USD", "country": "US"}
+BERLIN_LOCALE = {"timezone": "Europe/Berlin", "currency": "EUR", "country": "DE"}
+
+
+def _dated(day: dt.date | None, locale: dict[str, str] | None) -> Problem:
+    """The small example problem, every time written "HH:MM", on ``day``."""
+    data = json.loads(SMALL.read_text())
+    data["vehicles"][1]["shift"] = ["08:00", "20:00"]
+    data["date"] = None if day is None else day.isoformat()
+    if locale is not None:
+        data["locale"] = locale
+    return Problem.model_validate(data)
+
+
+def _times(problem: Problem) -> list[int]:
+    out = []
+    for v in problem.vehicles:
+        out += [v.shift.start, v.shift.end]
+        out += [t for b in v.breaks for w in b.time_windows for t in w.as_list()]
+    for j in problem.jobs:
+        out += [t for w in j.time_windows for t in w.as_list()]
+    return out
+
+
+@pytest.mark.parametrize(
+    ("day", "tz", "locale"),
+    [(SPRING_NY, NY, NY_LOCALE), (FALL_BERLIN, BERLIN, BERLIN_LOCALE)],
+)
+def test_clock_strings_of_a_dated_problem_are_clock_readings(
+    day: dt.date, tz: dt.tzinfo, locale: dict[str, str]
+) -> None:
+    """On a change day every "HH:MM" of a problem (vans' shifts and breaks,
+    order windows) is wall_to_elapsed of the reading; an hour off the
+    undated number after the change."""
+    readings = _times(_dated(None, None))
+    times = _times(_dated(day, locale))
+    assert times == [wall_to_elapsed(r, day, tz) for r in readings]
+    assert any(t != r for t, r in zip(times, readings, strict=True))
+    for t, r in zip(times, readings, strict=True):
+        assert wall_clock(t, day, tz) == clock(r)
+
+
+def test_clock_strings_on_ordinary_days_and_integers_are_unchanged() -> None:
+    """A day without a change (or no date) reads "HH:MM" as the same number
+    of seconds as before; integer times are never converted."""
+    readings = _times(_dated(None, None))
+    assert _times(_dated(dt.date(2026, 3, 10), NY_LOCALE)) == readings
+    assert _times(_dated(SPRING_NY, None)) == readings  # Seoul: no change
+    data = _dated(None, None).model_dump(mode="json")
+    as_ints = Problem.model_validate(
+        {**data, "date": "2026-03-08", "locale": NY_LOCALE}
+    )
+    assert isinstance(data["vehicles"][0]["shift"]["start"], int)
+    assert _times(as_ints) == readings
+
+
+def test_skipped_and_repeated_readings_follow_wall_to_elapsed() -> None:
+    """02:30 on spring-forward day (skipped) counts as if the clock had not
+    moved (2.5 h elapsed, 03:30 on the wall); 02:30 on Berlin's fall-back
+    day (repeated) is its first occurrence (summer time); neither fails."""
+    window = {"time_windows": [["02:30", "04:00"]]}
+    for day, locale, start, end in (
+        (SPRING_NY, NY_LOCALE, 2 * HOUR + 1800, 3 * HOUR),
+        (FALL_BERLIN, BERLIN_LOCALE, 2 * HOUR + 1800, 5 * HOUR),
+    ):
+        data = json.loads(SMALL.read_text())
+        data["jobs"][0] = {**data["jobs"][0], **window}
+        data.update(date=day.isoformat(), locale=locale)
+        (w,) = Problem.model_validate(data).jobs[0].time_windows
+        assert (w.start, w.end) == (start, end)
+    assert wall_clock(2 * HOUR + 1800, SPRING_NY, NY) == "03:30"
+    assert wall_clock(2 * HOUR + 1800, FALL_BERLIN, BERLIN) == "02:30"
+
+
+def test_a_state_reads_its_clock_on_the_problems_day() -> None:
+    """A re-optimisation state's "HH:MM" now is a clock reading of the day it
+    is validated for (clock_readings); without it, plain seconds."""
+    zero = dict.fromkeys(
+        [
+            "cost",
+            "routes",
+            "orders",
+            "served",
+            "unassigned",
+            "distance",
+            "duration",
+            "service",
+            "waiting_time",
+            "in_window",
+            "late",
+        ],
+        0,
+    )
+    plan = {"routes": [], "summary": zero}
+    raw = {"time": "06:00", "plan": plan, "promised": {"o1": "07:00"}}
+    with clock_readings(SPRING_NY, NY):
+        state = ExecutionState.model_validate(raw)
+    assert (state.time, state.promised["o1"]) == (5 * HOUR, 6 * HOUR)
+    assert ExecutionState.model_validate(raw).time == 6 * HOUR
+    with clock_readings(dt.date(2026, 3, 10), NY):
+        assert ExecutionState.model_validate(raw).time == 6 * HOUR
+
+
+@seed(2127)
+@settings(max_examples=80, deadline=None)
+@given(
+    place=st.sampled_from(
+        [
+            (SPRING_NY, NY_LOCALE),
+            (FALL_NY, NY_LOCALE),
+            (SPRING_BERLIN, BERLIN_LOCALE),
+            (FALL_BERLIN, BERLIN_LOCALE),
+            (dt.date(2026, 7, 1), BERLIN_LOCALE),
+        ]
+    ),
+    minute=st.integers(min_value=0, max_value=31 * 60 - 1),
+)
+def test_a_parsed_reading_shows_as_itself(
+    place: tuple[dt.date, dict[str, str]], minute: int
+) -> None:
+    """For any reading that exists on the day, parsing it in a dated problem
+    and showing the result with wall_clock gives the reading back."""
+    day, locale = place
+    tz = zone(locale["timezone"])
+    h, m = divmod(minute, 60)
+    text = f"{h:02d}:{m:02d}"
+    local = dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=minute)
+    exists = (
+        local.replace(tzinfo=tz).astimezone(dt.UTC).astimezone(tz).replace(tzinfo=None)
+        == local
+    )
+    data = json.loads(SMALL.read_text())
+    data["jobs"][0] = {**data["jobs"][0], "time_windows": [[text, "31:00"]]}
+    data.update(date=day.isoformat(), locale=locale)
+    start = Problem.model_validate(data).jobs[0].time_windows[0].start
+    shown = wall_clock(start, day, tz)
+    days, hour = divmod(h, 24)
+    expected = f"{hour:02d}:{m:02d}" + (f"+{days}" if days else "")
+    if exists:
+        assert shown == expected
+    else:  # skipped: as if the clock had not moved, an hour later on the wall
+        assert start == minute * 60

@@ -277,3 +277,61 @@ def test_an_exchange_is_never_offered_a_station(day: tuple[Problem, Plan]) -> No
     booking = slots.book(station.location, home.slot.id, collect=collect)
     job = slots.live.orders[booking.order]
     assert job.type == "exchange" and job.collected == collect
+
+
+def test_slots_on_a_clock_change_day_keep_their_ids_and_read_the_wall(
+    day: tuple[Problem, Plan],
+) -> None:
+    """On US spring-forward day the 13:00-15:00 slot keeps its id and opens at
+    13:00 on the wall (12 h elapsed); booking by the quoted id holds that
+    window, and the slots table shows the wall clock. On an ordinary day ids
+    and windows are the config's readings as before."""
+    from rich.console import Console
+
+    from api.cli.live import quotes_table
+    from routing.locale import Locale
+    from routing.units import wall_clock, wall_to_elapsed
+
+    problem, plan = day
+    ny = Locale(timezone="America/New_York", currency="USD", country="US")
+    spring, ordinary = date(2026, 3, 8), date(2026, 3, 10)
+    location = plan.routes[0].steps[1].location
+    assert location is not None
+    quoted = {}
+    for when in (spring, ordinary):
+        moved = problem.model_copy(update={"date": when, "locale": ny})
+        slots = SlotBook(moved, plan, TRAVEL)
+        quoted[when] = {q.slot.id: q for q in slots.quote(location, when)}
+    assert sorted(quoted[spring]) == sorted(quoted[ordinary])
+    config = SlotConfig()
+    for w in config.windows:
+        slot_id = f"{w.start // HOUR:02d}:00-{w.end // HOUR:02d}:00"
+        assert quoted[ordinary][slot_id].slot.window == w
+        changed = quoted[spring][slot_id].slot.window
+        assert (changed.start, changed.end) == (w.start - HOUR, w.end - HOUR)
+        assert wall_clock(changed.start, spring, ny.zone) == slot_id[:5]
+    assert config.night is not None
+    assert quoted[spring]["night"].slot.window.start == wall_to_elapsed(
+        config.night.start, spring, ny.zone
+    )
+
+    moved = problem.model_copy(update={"date": spring, "locale": ny})
+    slots = SlotBook(moved, plan, TRAVEL)
+    offered = [
+        q
+        for q in slots.quote(location, spring)
+        if q.available and q.slot.kind is SlotKind.HOME
+    ]
+    assert offered
+    booking = slots.book(location, offered[0].slot.id)
+    assert booking.slot.window == offered[0].slot.window
+    kept = slots.plan()
+    assert check(slots.problem, kept, TRAVEL).ok
+    _booked_windows_hold(slots, kept)
+
+    console = Console(width=120, record=True)
+    console.print(quotes_table(list(quoted[spring].values()), moved))
+    shown = console.export_text()
+    eta = next(q.eta for q in quoted[spring].values() if q.eta is not None)
+    assert wall_clock(eta, spring, ny.zone) in shown
+    assert "13:00-15:00" in shown

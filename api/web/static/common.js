@@ -173,6 +173,15 @@ export function midnightOf(day) {
   return utc - zoneOffsetMs(utc - zoneOffsetMs(utc));
 }
 
+/** Elapsed seconds since local midnight of ``day`` as the wall clock's HH:MM
+ * there (past midnight keeps counting, like clock()): the same as clock()
+ * except after a clock change on the day, and clock() without a day. */
+export function wallClock(seconds, day) {
+  if (!day) return clock(seconds);
+  const t = midnightOf(day) + Math.round(seconds) * 1000;
+  return clock((t + zoneOffsetMs(t) - Date.parse(`${day}T00:00:00Z`)) / 1000);
+}
+
 /** Now, in elapsed seconds since local midnight of ``day``. */
 export function secondsInto(day) {
   return Math.round((Date.now() - midnightOf(day)) / 1000);

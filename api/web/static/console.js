@@ -2,8 +2,8 @@
 // the day as it happens (statuses and vans from the plan's live stream).
 import * as L from "/static/vendor/leaflet.js";
 import {
-  addBaseLayers, api, apiKey, clock, el, follow, LOCALE, localTime, localToday,
-  midnightOf, minutes, money, secondsInto, setApiKey, streamEvents,
+  addBaseLayers, api, apiKey, el, follow, LOCALE, localTime, localToday,
+  midnightOf, minutes, money, secondsInto, setApiKey, streamEvents, wallClock,
 } from "/static/common.js";
 
 const COLOURS = ["#1d4ed8", "#b91c1c", "#15803d", "#7c3aed", "#c2410c", "#0e7490", "#be185d", "#4d7c0f", "#1e3a8a", "#92400e"];
@@ -52,6 +52,9 @@ const state = {
   // the state sent (the chosen option is re-optimised from the same state)
   rescue: null,
 };
+// A time of the shown plan's day as the wall clock reads it (elapsed seconds
+// are an hour off it after a clock change on the day).
+const clock = (seconds) => wallClock(seconds, state.plan?.day);
 let map, routeLayer, vanLayer;
 const stopMarkers = new Map();
 const routeLines = new Map();

@@ -49,3 +49,42 @@ def test_large_point_sets_are_not_cached(monkeypatch: pytest.MonkeyPatch) -> Non
     assert haversine._road_metres.cache_info().currsize == 0
     HaversineTravel().matrix(locs[:3])
     assert haversine._road_metres.cache_info().currsize == 1
+
+
+def test_rush_hour_starts_on_the_wall_clock_on_a_change_day() -> None:
+    """Bands start at wall-clock times: on US spring-forward day a band from
+    07:00 starts 6 h after midnight, and a departure at 07:30 on the wall
+    (6.5 h elapsed) is priced with it; on an ordinary day nothing moves."""
+    import datetime as dt
+    import json
+    from pathlib import Path
+
+    from routing.locale import Locale
+    from routing.model import Problem
+    from routing.solver.data import build_data
+    from routing.travel import day_band_starts
+
+    travel = HaversineTravel(bands=((0, 7, 30.0), (7, 10, 12.0), (10, 24, 25.0)))
+    small = Path(__file__).resolve().parents[3] / "docs/examples/small_problem.json"
+    base = Problem.model_validate(json.loads(small.read_text()))
+    ny = Locale(timezone="America/New_York", currency="USD", country="US")
+    hour = 3600
+    spring = base.model_copy(update={"date": dt.date(2026, 3, 8), "locale": ny})
+    ordinary = base.model_copy(update={"date": dt.date(2026, 3, 10), "locale": ny})
+    assert day_band_starts(spring, travel) == (0, 6 * hour, 9 * hour)
+    assert day_band_starts(ordinary, travel) == travel.band_starts
+    assert day_band_starts(base.model_copy(update={"date": None}), travel) == (
+        travel.band_starts
+    )
+    data = build_data(spring, travel)
+    assert data.band_starts == (0, 6 * hour, 9 * hour)
+    rush = data.band_at(6 * hour + 1800)
+    assert rush == 1 and data.matrices[rush] is not None
+    placed = [n for n, node in enumerate(data.nodes) if node.point is not None]
+    a = placed[0]
+    b = next(n for n in placed if data.nodes[n].point != data.nodes[a].point)
+    slow = travel.matrix(list(data.points), depart=7 * hour).durations
+    assert data.travel(a, b, rush)[0] == int(
+        slow[data.nodes[a].point, data.nodes[b].point]
+    )
+    assert build_data(ordinary, travel).band_at(6 * hour + 1800) == 0
