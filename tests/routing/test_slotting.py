@@ -315,8 +315,12 @@ def test_slots_on_a_clock_change_day_keep_their_ids_and_read_the_wall(
         config.night.start, spring, ny.zone
     )
 
+    # Booked on a plan made for that day: travel bands start an hour earlier
+    # in elapsed time there, so the original day's legs would not re-time.
     moved = problem.model_copy(update={"date": spring, "locale": ny})
-    slots = SlotBook(moved, plan, TRAVEL)
+    spring_plan = solve(moved, params=SolveParams(engine="pyvrp", time_limit=1.0))
+    assert check(moved, spring_plan, TRAVEL).ok
+    slots = SlotBook(moved, spring_plan, TRAVEL)
     offered = [
         q
         for q in slots.quote(location, spring)
