@@ -38,6 +38,7 @@ arrival shifted by the van's current delay.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -46,7 +47,7 @@ from dataclasses import dataclass, field
 from routing.base import FrozenModel
 from routing.model import Job, Location, Problem, Shipment, TimeWindow
 from routing.plan import Plan, Route, Step, StepType
-from routing.travel import TravelModel, band_index
+from routing.travel import TravelModel, band_index, day_band_starts
 from tracking.correction import Correction
 from tracking.events import (
     Delivered,
@@ -129,8 +130,23 @@ class LegTimes:
     def __init__(self, travel: TravelModel, max_entries: int = 500_000) -> None:
         self.travel = travel
         self.max_entries = max_entries
-        self._starts = tuple(travel.band_starts)
+        self._model_starts = tuple(travel.band_starts) or (0,)
+        #: Where each band starts in the day's elapsed seconds (the model's
+        #: own starts but on a clock-change day: :meth:`on_day`).
+        self._starts = self._model_starts
         self._cache: dict[tuple[float, float, float, float, int], int] = {}
+
+    def on_day(self, problem: Problem) -> LegTimes:
+        """These leg times for ``problem``'s day: on a day the clocks change
+        a band begins when the wall clock says so
+        (:func:`routing.travel.day_band_starts`). Shares the cache: band
+        ``k`` costs the same on every day."""
+        starts = day_band_starts(problem, self.travel)
+        if starts == self._starts:
+            return self
+        view = copy.copy(self)
+        view._starts = starts
+        return view
 
     def seconds(self, a: LatLon, b: LatLon, depart: int) -> int:
         """Travel seconds from ``a`` to ``b`` (lat, lon) leaving at ``depart``."""
@@ -145,7 +161,7 @@ class LegTimes:
             self._cache.clear()
         m = self.travel.matrix(
             [Location(lat=a[0], lon=a[1]), Location(lat=b[0], lon=b[1])],
-            depart=self._starts[band],
+            depart=self._model_starts[band],
         )
         value = int(m.durations[0, 1])
         self._cache[key] = value
@@ -762,6 +778,8 @@ def eta(
     """
     events = list(events)
     legs = _legs(travel)
+    if problem is not None:
+        legs = legs.on_day(problem)
     windows = windows_of(problem) if problem is not None else None
     out: dict[str, Eta] = {}
     for route in plan.routes:

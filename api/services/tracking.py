@@ -665,7 +665,8 @@ class LiveEtas:
         plan = Plan.model_validate(row.plan)
         problem = Problem.model_validate(row.problem)
         windows = windows_of(problem)
-        legs = self.legs_for(problem, plan, plan_id)
+        # Bands by the wall clock of the plan's day (a clock-change day).
+        legs = self.legs_for(problem, plan, plan_id).on_day(problem)
         with self._plans_lock:
             if len(self._plans) >= self.max_plans:
                 self._plans.clear()

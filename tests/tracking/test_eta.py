@@ -257,3 +257,40 @@ def test_standstill_on_the_road_is_noticed(line_day: tuple[Problem, Plan]) -> No
     late = route_eta(route, events, TRAVEL, t0 + 200, long_stop)[first].point
     early = route_eta(route, events, TRAVEL, t0 + 200, short_stop)[first].point
     assert late - early > 1_000
+
+
+def test_leg_times_start_bands_on_the_wall_clock_of_a_change_day() -> None:
+    """On US spring-forward day a leg leaving at 07:30 on the wall (6.5 h
+    elapsed) is priced in the rush hour that starts at 07:00; on an ordinary
+    day and without a problem the same elapsed time is still before it.
+    Both days share one cache and band k costs the same on each."""
+    import datetime as dt
+
+    from routing.locale import Locale
+    from routing.model import Depot, Location, Vehicle
+    from routing.travel import HaversineTravel
+    from routing.units import HOUR
+    from tracking.eta import LegTimes
+
+    travel = HaversineTravel(bands=((0, 7, 30.0), (7, 10, 12.0), (10, 24, 25.0)))
+    ny = Locale(timezone="America/New_York", currency="USD", country="US")
+
+    def day(when: dt.date) -> Problem:
+        depot = Depot(id="d", location=Location(lat=40.7, lon=-74.0))
+        van = Vehicle(
+            id="v", start="d", end="d", capacity=(1,), shift=(0, 20 * HOUR)
+        )
+        return Problem(date=when, locale=ny, depots=(depot,), vehicles=(van,))
+
+    legs = LegTimes(travel)
+    a, b = (40.70, -74.00), (40.75, -73.95)
+    depart = 6 * HOUR + 1800
+    before_rush = legs.seconds(a, b, depart)
+    spring = legs.on_day(day(dt.date(2026, 3, 8)))
+    ordinary = legs.on_day(day(dt.date(2026, 3, 10)))
+    assert ordinary is legs
+    assert spring.seconds(a, b, depart) == pytest.approx(
+        before_rush * 30.0 / 12.0, rel=0.01
+    )
+    assert legs.seconds(a, b, depart) == before_rush
+    assert spring.seconds(a, b, 8 * HOUR) == legs.seconds(a, b, 8 * HOUR)
