@@ -45,8 +45,8 @@ from api.services.errors import (
 from api.services.fleet import location_errors
 from forecasting.calendar import PromotionType
 from routing.bounds import MAX_MONEY, Day, not_a_bool
-from routing.model import ClockReadings, Id, Job
-from routing.units import to_seconds
+from routing.model import ClockReadings, Id, Job, TimeWindow
+from routing.units import changes_clock, elapsed_to_wall, to_seconds, wall_to_elapsed
 from tracking.events import Event, OrderCancelled
 from tracking.status import OrderState
 from tracking.tracker import IngestResult
@@ -461,6 +461,8 @@ def update_order(
     except ValidationError as exc:
         raise Invalid(validation_errors(exc, "")) from None
     job = _updated_job(row.job, update, depot_id, customer_id)
+    if update.day is not None and not _sent_windows(update):
+        job = _windows_moved(job, row.day, update.day, locale_of(session).zone)
     order = OrderChecker(session)(
         OrderCreate(job=job, day=row.day, depot_id=depot_id, customer_id=customer_id)
     )
@@ -475,6 +477,26 @@ def update_order(
         row.promotion = None if update.promotion is None else update.promotion.value
     session.flush()
     return order_public(row)
+
+
+def _sent_windows(update: OrderUpdate) -> bool:
+    return update.job is not None and "time_windows" in update.job.model_fields_set
+
+
+def _windows_moved(job: Job, old: dt.date, new: dt.date, tz: dt.tzinfo) -> Job:
+    """``job`` moved from day ``old`` to ``new`` keeping its windows' clock
+    readings: stored elapsed seconds of ``old`` become those of ``new``,
+    which differ when either day changes the clock."""
+    if old == new or not (changes_clock(old, tz) or changes_clock(new, tz)):
+        return job
+
+    def moved(seconds: int) -> int:
+        return wall_to_elapsed(elapsed_to_wall(seconds, old, tz), new, tz)
+
+    windows = tuple(
+        TimeWindow(start=moved(w.start), end=moved(w.end)) for w in job.time_windows
+    )
+    return job.model_copy(update={"time_windows": windows})
 
 
 def _updated_job(

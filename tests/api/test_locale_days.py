@@ -292,3 +292,16 @@ def test_an_orders_clock_strings_are_readings_of_its_day(
     assert patched.json()["job"]["time_windows"] == [
         {"start": expected[0], "end": expected[1]}
     ]
+    # Moved to the next day (no change there), the windows keep their clock
+    # readings, 04:00-06:00; moved back they are the change day's again.
+    readings = {"start": 4 * HOUR, "end": 6 * HOUR}
+    change_day = {"start": expected[0], "end": expected[1]}
+    for day, want in (
+        (place.day + dt.timedelta(days=1), readings),
+        (place.day, change_day),
+    ):
+        moved = client.patch(
+            "/v1/orders/o-ints", json={"day": day.isoformat()}, headers=headers
+        )
+        assert moved.status_code == 200, moved.text
+        assert moved.json()["job"]["time_windows"] == [want]
