@@ -95,11 +95,13 @@ __all__ = [
     "SlotQuoteCreate",
     "SlotQuotesPublic",
     "book_slot",
+    "delivery_place",
     "keep_history_days",
     "late_minute_prices",
     "quote_slots",
     "quoted_order",
     "rebook_order",
+    "rebookable_slot",
     "slot_pricing",
 ]
 
@@ -696,6 +698,23 @@ def _store_order(session: Session, order: OrderCreate) -> OrderRow:
 # --- rebooking an order that exists ------------------------------------------
 
 
+def delivery_place(session: Session, job: Job) -> tuple[Location, bool] | None:
+    """Where an order is delivered again, and whether to a pickup station:
+    a station order at its station (it offers station slots), any other at
+    its address (home slots); None when it has no place with coordinates."""
+    if job.station is not None and job.location is None:
+        found = station_rows.get_station(session, station_id=job.station)
+        return None if found is None else (found.station.location, True)
+    if job.location is None or not job.location.has_coordinates:
+        return None
+    return job.location, False
+
+
+def rebookable_slot(slot: Slot, to_station: bool) -> bool:
+    """Whether an order delivered again ``to_station`` (or home) may take it."""
+    return (slot.kind is SlotKind.STATION) == to_station
+
+
 def rebook_order(
     session: Session,
     *,
@@ -712,18 +731,21 @@ def rebook_order(
     skills, handling, ``early_ok``, an exchange's ``collect``...); only its
     window and its day (``service_level``: scheduled, or night for the night
     slot; ``scheduled_date``) are the slot's, on the stored order as in the
-    plan. A pickup station is no slot for it (``slot_id`` 422). The status
-    changes it had so far keep their day (:func:`keep_history_days`).
+    plan. A home delivery takes a home slot, a station order a station slot
+    (its own station or another near it; ``slot_id`` 422 otherwise). The
+    status changes it had so far keep their day (:func:`keep_history_days`).
 
     ``prepare`` runs in the same transaction before the new plan version is
     tracked (the tracking page resolves the failed attempt there). Commits
     before the day's lock is released; errors as :func:`book_slot`.
     """
     job = order.job
-    if job.location is None or not job.location.has_coordinates:
+    place = delivery_place(session, job)
+    if place is None:
         raise Conflict(f"order {order.id} has no address to deliver to again")
+    where, to_station = place
     request = SlotBookingCreate(
-        location=job.location,
+        location=where,
         day=day,
         depot_id=order.depot_id,
         demand=job.demand,
@@ -741,16 +763,14 @@ def rebook_order(
             )
         book = _book_for(session, entry, row)
         _check_demand(request, book.problem)
-        offered = book.slots(job.location)
-        if not any(s.id == slot_id and s.kind != SlotKind.STATION for s in offered):
-            homes = ", ".join(s.id for s in offered if s.kind != SlotKind.STATION)
-            reason = f"no slot {slot_id!r} at this address; slots: {homes}"
+        offered = [s for s in book.slots(where) if rebookable_slot(s, to_station)]
+        if not any(s.id == slot_id for s in offered):
+            ids = ", ".join(s.id for s in offered)
+            reason = f"no slot {slot_id!r} at this address; slots: {ids}"
             raise Invalid.one("slot_id", reason)
         now = now_seconds(day, locale_of(session).zone)
         try:
-            booking = book.book(
-                job.location, slot_id, order_id=order.id, now=now, job=job
-            )
+            booking = book.book(where, slot_id, order_id=order.id, now=now, job=job)
         except SlotUnavailableError as exc:
             raise Conflict(str(exc)) from None
         except ValueError as exc:
@@ -768,7 +788,12 @@ def rebook_order(
             order.job = job.model_copy(
                 update={
                     k: getattr(booked, k)
-                    for k in ("time_windows", "service_level", "scheduled_date")
+                    for k in (
+                        "time_windows",
+                        "service_level",
+                        "scheduled_date",
+                        *(("station",) if to_station else ()),
+                    )
                 }
             )
             plan = book.plan()

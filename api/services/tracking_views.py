@@ -35,7 +35,14 @@ from api.services.retention import (
     pricing_of,
     recent_lateness,
 )
-from api.services.slots import SlotBooks, SlotQuoteCreate, quote_slots, rebook_order
+from api.services.slots import (
+    SlotBooks,
+    SlotQuoteCreate,
+    delivery_place,
+    quote_slots,
+    rebook_order,
+    rebookable_slot,
+)
 from api.services.tracking import LiveEtas, eta_clock, local_time, now_seconds
 from routing.bounds import check_text, not_a_bool
 from routing.model import PickupStation, Problem
@@ -892,10 +899,12 @@ def slots_view(
     day = failed_on + dt.timedelta(days=1) if day is None else day
     _check_day(day, failed_on, "day")
     job = row.job
-    if job.location is None or not job.location.has_coordinates:
+    place = delivery_place(session, job)
+    if place is None:
         return TrackSlotsPublic(day=day, slots=[])
+    where, to_station = place
     request = SlotQuoteCreate(
-        location=job.location,
+        location=where,
         day=day,
         depot_id=row.depot_id,
         demand=job.demand,
@@ -917,7 +926,7 @@ def slots_view(
                 available=q.available,
             )
             for q in quotes.data
-            if q.slot.station is None
+            if rebookable_slot(q.slot, to_station)
         ],
     )
 

@@ -19,7 +19,7 @@ from api.db.tables_dispatch import DepotRow, VehicleRow
 from api.services.orders import OrderCreate, create_orders
 from api.services.tracking_views import MIN_HAND_OVER, hand_over
 from routing.locale import DEFAULT_LOCALE
-from routing.model import Depot, Job, Location, TimeWindow, Vehicle
+from routing.model import Depot, Job, Location, ServiceLevel, TimeWindow, Vehicle
 from routing.units import HOUR
 from tests.api.conftest import auth
 from tests.api.tracking_fixtures import store_tracked_draft
@@ -141,6 +141,36 @@ def _plan(app: FastAPI, day: dt.date, jobs: list[Job]) -> tuple[str, dict[str, s
 def day(app: FastAPI, client: TestClient, keys: dict[Role, str]) -> Day:
     """One van, three orders promised 11:00-13:00, dispatched; and a draft
     plan of the next day (its slots open for another delivery)."""
+    return _dispatched(app, client, keys, _jobs("p-", 3))
+
+
+#: A locker near the depot, for the station day.
+LOCKER = {
+    "id": "locker-1",
+    "name": "Locker",
+    "location": {"lat": 37.556, "lon": 126.975},
+}
+
+
+@pytest.fixture
+def station_day(app: FastAPI, client: TestClient, keys: dict[Role, str]) -> Day:
+    """The dispatched day with its first order going to a pickup station."""
+    d = auth(keys[Role.dispatcher])
+    assert client.post("/v1/stations", json=LOCKER, headers=d).status_code == 201
+    first, *rest = _jobs("p-", 3)
+    to_locker = first.model_copy(
+        update={
+            "location": None,
+            "station": LOCKER["id"],
+            "service_level": ServiceLevel.PICKUP_STATION,
+        }
+    )
+    return _dispatched(app, client, keys, [to_locker, *rest])
+
+
+def _dispatched(
+    app: FastAPI, client: TestClient, keys: dict[Role, str], jobs: list[Job]
+) -> Day:
     with app.state.sessionmaker.begin() as session:
         depot = Depot(id=DEPOT, location=Location(lat=HOME[0], lon=HOME[1]))
         session.add(DepotRow(id=DEPOT, spec=depot.model_dump(mode="json")))
@@ -154,7 +184,7 @@ def day(app: FastAPI, client: TestClient, keys: dict[Role, str]) -> Day:
         session.add(
             VehicleRow(id=VAN, depot_id=DEPOT, spec=van.model_dump(mode="json"))
         )
-    plan_id, tokens = _plan(app, DAY, _jobs("p-", 3))
+    plan_id, tokens = _plan(app, DAY, jobs)
     got = client.post(
         f"/v1/plans/{plan_id}/dispatch", headers=auth(keys[Role.dispatcher])
     )
@@ -436,3 +466,41 @@ def test_failed_attempt_says_why_and_moves_to_another_slot(
         json={"day": NEXT.isoformat(), "slot_id": free[0]["id"]},
     )
     assert twice.status_code == 409
+
+
+def test_a_station_order_after_a_failed_attempt_moves_to_a_station_slot(
+    client: TestClient, keys: dict[Role, str], station_day: Day
+) -> None:
+    """A parcel the locker could not be opened for is offered the station slots of a
+    later day (no home slot: the order has no address), and is planned at
+    the station on the day picked."""
+    _start(client, keys)
+    order = "p-0"
+    token = station_day.tokens[order]
+    _send(
+        client,
+        keys,
+        {"type": "failed_attempt", "id": "f1", "at": 11 * HOUR + 300,
+         "vehicle": VAN, "order_id": order, "reason": "access_denied"},
+    )  # fmt: skip
+    got = client.get(f"/v1/track/{token}/slots")
+    assert got.status_code == 200, got.text
+    slots = got.json()["slots"]
+    assert [s["id"] for s in slots] == [f"station:{LOCKER['id']}"]
+    assert slots[0]["available"], slots
+    home = client.post(
+        f"/v1/track/{token}/rebook",
+        json={"day": NEXT.isoformat(), "slot_id": "11:00-13:00"},
+    )
+    assert home.status_code == 422 and "slot_id" in home.text
+    booked = client.post(
+        f"/v1/track/{token}/rebook",
+        json={"day": NEXT.isoformat(), "slot_id": slots[0]["id"]},
+    )
+    assert booked.status_code == 200, booked.text
+    after = _view(client, token)
+    assert after["status"] == "planned" and after["day"] == NEXT.isoformat()
+    assert after["station"] == {"id": LOCKER["id"], "name": LOCKER["name"]}
+    stored = client.get(f"/v1/orders/{order}", headers=auth(keys[Role.dispatcher]))
+    assert stored.json()["job"]["station"] == LOCKER["id"]
+    assert stored.json()["day"] == NEXT.isoformat()
