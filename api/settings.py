@@ -204,6 +204,14 @@ class Settings(BaseSettings):
         description="the country's subdivision with its own holidays, e.g. NY "
         "or BY (unset: the national calendar)",
     )
+    hour_cost: float | None = Field(
+        None,
+        description="what one driver-hour costs in the currency, e.g. 25 "
+        "(USD): default amounts (an unserved order's penalty, a basket, the "
+        "price of moving a promised stop) are sized in driver-hours by it "
+        "(unset: the currency's typical cost; required for a currency "
+        "without one)",
+    )
 
     retention_fit_at: str | None = Field(
         None,
@@ -237,6 +245,11 @@ class Settings(BaseSettings):
     def _unset_is_none(cls, value: str | None) -> str | None:
         return value or None
 
+    @field_validator("hour_cost", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @model_validator(mode="after")
     def _a_valid_locale(self) -> Self:
         # Validated as one Locale (a subdivision belongs to its country) and
@@ -247,11 +260,19 @@ class Settings(BaseSettings):
                 currency=self.currency,
                 country=self.country,
                 subdivision=self.subdivision,
+                hour_cost=self.hour_cost,
             )
         except ValidationError as exc:
             first = exc.errors()[0]
             name = f"MILEPOST_{str(first['loc'][0]).upper()}"
-            raise ValueError(f"{name}: {first['msg']}") from None
+            reason = first["msg"]
+            if first["type"] == "hour_cost":
+                reason = (
+                    f"{self.currency.strip().upper()} has no default driver-hour "
+                    "cost: set MILEPOST_HOUR_COST to what one driver-hour costs "
+                    "in it (default amounts are sized by it)"
+                )
+            raise ValueError(f"{name}: {reason}") from None
         self.currency, self.country = locale.currency, locale.country
         self.subdivision = locale.subdivision
         self._locale = locale

@@ -176,7 +176,7 @@ def road_access(problem: Problem, travel: TravelModel) -> RoadAccess:
                 id=order.id,
                 reason=reason[0],
                 detail=reason[1],
-                penalty=order.drop_penalty,
+                penalty=problem.drop_penalty(order),
             )
         )
         refused_ids.add(order.id)

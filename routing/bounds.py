@@ -22,7 +22,7 @@ field. The bounds are what the rest of the system can hold:
 * **free text** (notes, reasons, names, proof) is at most 1,000 characters
   without NUL or other control characters but tab and newline (PostgreSQL
   text cannot hold NUL);
-* **money** (won) is finite, ``0..10^12``;
+* **money** (the problem's currency) is finite, ``0..10^12``;
 * **numbers are numbers and flags are flags**: ``true``/``false`` are
   refused where a number is asked (lax parsing would read them as 1 and 0),
   and ``0``/``1``/``"yes"`` where a flag is (:data:`Flag`, :data:`Real`).
@@ -71,7 +71,7 @@ DAY_MARGIN = 2 * 86_400
 PLANNING_MARGIN = 366 * 86_400
 MAX_ID_LENGTH = 128
 MAX_TEXT_LENGTH = 1_000
-#: Largest sum of money (won) an input may name.
+#: Largest sum of money (in its currency) an input may name.
 MAX_MONEY = 1e12
 
 _ALLOWED_CONTROL = frozenset("\t\n\r")

@@ -10,6 +10,12 @@ service's settings), so no library code assumes a city or a currency:
 * ``currency``: an ISO 4217 code. Money on the models is a ``float`` in the
   currency's major unit (won, dollars, euros); :attr:`Locale.minor_units`
   says how many decimals an amount is shown and rounded with.
+* ``hour_cost``: what one driver-hour costs in that currency. Default
+  amounts (an unserved order's penalty, a basket, the price of moving a
+  promised stop) are written in driver-hours, a unit a logistics team
+  reasons in whatever its money, and :meth:`Locale.amount` turns them into
+  the currency. Unset, it is the currency's entry in
+  :data:`DRIVER_HOUR_COST`; a currency without one needs it given.
 * ``country`` and ``subdivision``: the public holiday calendar of the
   ``holidays`` package (any country it knows, e.g. ``US`` with ``NY``).
 
@@ -26,7 +32,13 @@ from pydantic_core import PydanticCustomError
 
 from routing.base import FrozenModel
 
-__all__ = ["CURRENCY_MINOR_UNITS", "DEFAULT_LOCALE", "Locale", "zone"]
+__all__ = [
+    "CURRENCY_MINOR_UNITS",
+    "DEFAULT_LOCALE",
+    "DRIVER_HOUR_COST",
+    "Locale",
+    "zone",
+]
 
 #: Decimals of every active ISO 4217 currency (the standard's "minor unit"),
 #: two unless listed otherwise below.
@@ -66,6 +78,49 @@ CURRENCY_MINOR_UNITS: dict[str, int] = {
     ),
     **dict.fromkeys(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"], 3),
     **dict.fromkeys(["CLF", "UYW"], 4),
+}
+
+#: A loaded delivery-driver hour (wage, social charges, the van's share) in
+#: common currencies: rough 2026 sizes that default amounts are scaled by,
+#: not data. A shop sets its own (``Locale.hour_cost``, the service's
+#: ``MILEPOST_HOUR_COST``). KRW is exactly 20,000 so that the original
+#: deployment's defaults (a 100,000 won drop penalty = 5 h) stay as they were.
+DRIVER_HOUR_COST: dict[str, float] = {
+    "AED": 60.0,
+    "ARS": 12_000.0,
+    "AUD": 35.0,
+    "BRL": 30.0,
+    "CAD": 30.0,
+    "CHF": 40.0,
+    "CLP": 6_000.0,
+    "CNY": 40.0,
+    "COP": 20_000.0,
+    "CZK": 300.0,
+    "DKK": 220.0,
+    "EUR": 22.0,
+    "GBP": 17.0,
+    "HKD": 90.0,
+    "IDR": 40_000.0,
+    "ILS": 70.0,
+    "INR": 250.0,
+    "JPY": 2_000.0,
+    "KRW": 20_000.0,
+    "KWD": 3.5,
+    "MXN": 120.0,
+    "MYR": 20.0,
+    "NOK": 250.0,
+    "NZD": 30.0,
+    "PHP": 150.0,
+    "PLN": 40.0,
+    "SAR": 40.0,
+    "SEK": 250.0,
+    "SGD": 20.0,
+    "THB": 120.0,
+    "TRY": 250.0,
+    "TWD": 250.0,
+    "USD": 25.0,
+    "VND": 60_000.0,
+    "ZAR": 90.0,
 }
 
 
@@ -111,6 +166,15 @@ class Locale(FrozenModel):
         default=None,
         description="the country's subdivision (state, Land) with its own "
         "holidays, as the holidays package names it, e.g. NY or BY",
+    )
+    hour_cost: float | None = Field(
+        default=None,
+        gt=0.0,
+        allow_inf_nan=False,
+        validate_default=True,
+        description="cost of one driver-hour in the currency, the size of "
+        "default amounts (unset: the currency's typical one, see "
+        "DRIVER_HOUR_COST; required for a currency without one)",
     )
 
     @field_validator("timezone")
@@ -167,6 +231,22 @@ class Locale(FrozenModel):
             )
         return canonical
 
+    @field_validator("hour_cost")
+    @classmethod
+    def _hour_cost_known(
+        cls, value: float | None, info: ValidationInfo
+    ) -> float | None:
+        currency = info.data.get("currency")
+        if value is None and currency is not None and currency not in DRIVER_HOUR_COST:
+            raise PydanticCustomError(
+                "hour_cost",
+                "{currency} has no default driver-hour cost: give hour_cost, what "
+                "one driver-hour costs in {currency} (default amounts are sized "
+                "by it)",
+                {"currency": currency},
+            )
+        return value
+
     @property
     def zone(self) -> ZoneInfo:
         """The timezone as a :class:`zoneinfo.ZoneInfo`."""
@@ -180,6 +260,19 @@ class Locale(FrozenModel):
     def round_money(self, amount: float) -> float:
         """``amount`` rounded to the currency's minor unit."""
         return round(amount, self.minor_units)
+
+    @property
+    def driver_hour(self) -> float:
+        """What one driver-hour costs: ``hour_cost``, else the currency's
+        entry in :data:`DRIVER_HOUR_COST`."""
+        if self.hour_cost is not None:
+            return self.hour_cost
+        return DRIVER_HOUR_COST[self.currency]
+
+    def amount(self, hours: float) -> float:
+        """``hours`` driver-hours in the currency, to its minor unit: how
+        default amounts are sized (5 h is 100,000 KRW or 125.00 USD)."""
+        return self.round_money(hours * self.driver_hour)
 
     def money(self, amount: float) -> str:
         """``amount`` for people: grouped, to the minor unit, with the code

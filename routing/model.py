@@ -54,7 +54,7 @@ from routing.locale import DEFAULT_LOCALE, Locale, zone
 from routing.units import changes_clock, wall_to_elapsed
 
 __all__ = [
-    "BASE_DROP_PENALTY",
+    "DROP_PENALTY_HOURS",
     "MAX_DIMENSIONS",
     "Amount",
     "Break",
@@ -89,10 +89,11 @@ Amount = tuple[Int32, ...]
 #: Dimensions of an amount, at most.
 MAX_DIMENSIONS = 16
 
-#: Drop penalty (in the problem's currency) of an order with priority 0;
-#: each priority point adds the same again, so priority 100 costs 101x as
-#: much to leave unserved.
-BASE_DROP_PENALTY = 100_000.0
+#: Drop penalty of an order with priority 0, in driver-hours (the problem's
+#: ``locale.amount`` turns it into its currency: 100,000 KRW, 125 USD); each
+#: priority point adds the same again, so priority 100 costs 101x as much to
+#: leave unserved.
+DROP_PENALTY_HOURS = 5.0
 
 
 class ServiceLevel(StrEnum):
@@ -441,11 +442,12 @@ class _OrderBase(FrozenModel):
         default=None, description="limits watched on the way (tracking.sensors)"
     )
 
-    @property
-    def drop_penalty(self) -> float:
+    def drop_penalty_in(self, locale: Locale) -> float:
+        """Money lost leaving the order unserved, in ``locale``'s currency:
+        ``penalty``, else :data:`DROP_PENALTY_HOURS` per priority step."""
         if self.penalty is not None:
             return self.penalty
-        return BASE_DROP_PENALTY * (1 + self.priority)
+        return locale.amount(DROP_PENALTY_HOURS) * (1 + self.priority)
 
     @model_validator(mode="after")
     def _scheduled_has_date(self) -> _OrderBase:
@@ -676,6 +678,16 @@ class Problem(FrozenModel):
             return len(self.vehicles[0].capacity)
         first = next(self.orders, None)
         return 1 if first is None else len(first.demand)
+
+    def drop_penalty(self, order: Order) -> float:
+        """Money lost leaving ``order`` unserved, in the problem's currency."""
+        return order.drop_penalty_in(self.locale)
+
+    @property
+    def base_drop_penalty(self) -> float:
+        """The default drop penalty of a priority-0 order: the engines' unit
+        when they rank orders by penalty relative to distance."""
+        return self.locale.amount(DROP_PENALTY_HOURS)
 
     def depot(self, depot_id: str) -> Depot:
         return self._depots_by_id()[depot_id]

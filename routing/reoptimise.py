@@ -42,9 +42,11 @@ and a searched candidate that puts any other stop of the van on the other
 side of a locked stop than before is not taken.
 
 **Stability cost** (:class:`StabilityCost`), against the plan in execution:
-``reassign`` won for every order served by another van than planned, plus
-``eta_per_minute`` won per minute an order's service start moves beyond
-``eta_tolerance`` from its promised time (the plan's, or ``promised``).
+``reassign`` (money, the problem's currency) for every order served by
+another van than planned, plus ``eta_per_minute`` per minute an order's
+service start moves beyond ``eta_tolerance`` from its promised time (the
+plan's, or ``promised``). Left unset they are sized in driver-hours by the
+problem's locale (:data:`REASSIGN_HOURS`, :data:`ETA_MINUTE_HOURS`).
 New orders carry none. When the plan is judged by distance, the same numbers
 count as metres.
 """
@@ -63,6 +65,7 @@ from pydantic import Field
 from routing.base import FrozenModel
 from routing.bounds import Real
 from routing.io import InputError
+from routing.locale import DEFAULT_LOCALE
 from routing.model import (
     Break,
     Clock,
@@ -70,6 +73,7 @@ from routing.model import (
     Depot,
     Id,
     Job,
+    Locale,
     Location,
     Order,
     Problem,
@@ -89,8 +93,14 @@ from routing.solver.precheck import precheck
 from routing.solver.timeline import BreakVisit, Visit
 from routing.travel import TravelModel
 
-#: Drop penalty (won) of an order the repaired plan serves, in the search.
-PROTECTED_PENALTY = 1e9
+#: Drop penalty (driver-hours) of an order the repaired plan serves, in the
+#: search: 10^9 KRW, far above anything a route costs.
+PROTECTED_PENALTY_HOURS = 50_000.0
+#: Defaults of :class:`StabilityCost`, in driver-hours (the problem's
+#: ``locale.amount``): 5,000, 100 and 1,000 KRW.
+REASSIGN_HOURS = 0.25
+ETA_MINUTE_HOURS = 0.005
+LATE_COMMITTED_HOURS = 0.05
 #: Prefix of the temporary depot at a van's position.
 POSITION_DEPOT = "@"
 DAY = 86_400
@@ -176,18 +186,49 @@ class ExecutionState(FrozenModel):
 
 
 class StabilityCost(FrozenModel):
-    """What changing the plan in execution costs (see the module docstring)."""
+    """What changing the plan in execution costs (see the module docstring).
 
-    reassign: Real = Field(default=5_000.0, ge=0.0)
-    eta_per_minute: Real = Field(default=100.0, ge=0.0)
+    Amounts are in the problem's currency; unset, each is its driver-hours
+    default in the problem's locale (``*_in(locale)``).
+    """
+
+    reassign: Real | None = Field(
+        default=None,
+        ge=0.0,
+        description="money per order served by another van than planned "
+        f"(default: {REASSIGN_HOURS} driver-hours)",
+    )
+    eta_per_minute: Real | None = Field(
+        default=None,
+        ge=0.0,
+        description="money per minute a promised time moves beyond the "
+        f"tolerance (default: {ETA_MINUTE_HOURS} driver-hours)",
+    )
     eta_tolerance: Seconds = 900
     min_gain: Real = Field(default=0.01, ge=0.0)
-    late_committed: Real = Field(
-        default=1_000.0,
+    late_committed: Real | None = Field(
+        default=None,
         ge=0.0,
-        description="won per minute a committed stop is late when it can no "
-        "longer be made in its window (its window turns soft)",
+        description="money per minute a committed stop is late when it can no "
+        "longer be made in its window (its window turns soft; default: "
+        f"{LATE_COMMITTED_HOURS} driver-hours)",
     )
+
+    def reassign_in(self, locale: Locale) -> float:
+        """``reassign`` in ``locale``'s currency."""
+        return _given_or(self.reassign, REASSIGN_HOURS, locale)
+
+    def eta_per_minute_in(self, locale: Locale) -> float:
+        """``eta_per_minute`` in ``locale``'s currency."""
+        return _given_or(self.eta_per_minute, ETA_MINUTE_HOURS, locale)
+
+    def late_committed_in(self, locale: Locale) -> float:
+        """``late_committed`` in ``locale``'s currency."""
+        return _given_or(self.late_committed, LATE_COMMITTED_HOURS, locale)
+
+
+def _given_or(amount: float | None, hours: float, locale: Locale) -> float:
+    return locale.amount(hours) if amount is None else amount
 
 
 class Move(FrozenModel):
@@ -1181,10 +1222,10 @@ def _repair(
     displaced = _make_feasible(live, rest)
     for oid, why in rest.lost.items():
         order = live.orders[oid]
-        live.leave_out(order, _unassigned(order, Reason.DEPOT, why))
+        live.leave_out(order, _unassigned(live, order, Reason.DEPOT, why))
     for oid, why in rest.other_day.items():
         order = live.orders[oid]
-        live.leave_out(order, _unassigned(order, Reason.SCHEDULED_OTHER_DAY, why))
+        live.leave_out(order, _unassigned(live, order, Reason.SCHEDULED_OTHER_DAY, why))
     events = bool(
         state.new_orders
         or state.cancelled
@@ -1208,7 +1249,8 @@ def _repair(
         if oid in live.unassigned:
             order = live.orders[oid]
             live.leave_out(
-                order, _unassigned(order, Reason.DEPOT, _not_rescued(rest, oid))
+                order,
+                _unassigned(live, order, Reason.DEPOT, _not_rescued(rest, oid)),
             )
     return late, events, inserted
 
@@ -1231,9 +1273,14 @@ def _fixed(rest: RestOfDay) -> dict[str, int]:
     return {vid: rest.fixed.get(vid, 1) for vid in rest.committed}
 
 
-def _unassigned(order: Order, reason: Reason, detail: str) -> Unassigned:
+def _unassigned(
+    live: LivePlan, order: Order, reason: Reason, detail: str
+) -> Unassigned:
     return Unassigned(
-        id=order.id, reason=reason, detail=detail, penalty=order.drop_penalty
+        id=order.id,
+        reason=reason,
+        detail=detail,
+        penalty=live.problem.drop_penalty(order),
     )
 
 
@@ -1242,10 +1289,11 @@ def _soften_late_committed(
 ) -> list[str]:
     """Committed stops that can no longer be made in their windows.
 
-    They are served late at ``late_committed`` won a minute (their windows
-    turn soft) rather than broken off: the van is already on its way.
+    They are served late at ``late_committed`` a minute (their windows turn
+    soft) rather than broken off: the van is already on its way.
     """
     late = []
+    per_minute = stability.late_committed_in(live.problem.locale)
     for vid, oid in rest.committed.items():
         v = live.vehicle_index(vid)
         route = live.routes[v]
@@ -1256,9 +1304,7 @@ def _soften_late_committed(
         step = next(s for s in route.steps if s.id == oid)
         windows = _windows_of(order, step.type)
         if windows and not any(a <= step.service_start <= b for a, b in windows):
-            live.replace(
-                order.model_copy(update={"lateness_cost": stability.late_committed})
-            )
+            live.replace(order.model_copy(update={"lateness_cost": per_minute}))
             late.append(oid)
     return late
 
@@ -1370,7 +1416,7 @@ def _insert_all(
             inserted = True
             continue
         reason, detail = why_not(live, order)
-        live.leave_out(order, _unassigned(order, reason, detail))
+        live.leave_out(order, _unassigned(live, order, reason, detail))
     return inserted
 
 
@@ -1454,7 +1500,7 @@ def _engine_problem(live: LivePlan, rest: RestOfDay, protected: set[str]) -> Pro
             update["max_orders"] = max(1, vehicle.max_orders - 1)
         vehicles.append(vehicle.model_copy(update=update))
 
-    guard = _guard(protected)
+    guard = _guard(protected, problem.locale.amount(PROTECTED_PENALTY_HOURS))
     return problem.model_copy(
         update={
             "depots": tuple(depots),
@@ -1471,12 +1517,12 @@ def _engine_problem(live: LivePlan, rest: RestOfDay, protected: set[str]) -> Pro
     )
 
 
-def _guard(protected: set[str]) -> Callable[[Order], Order]:
-    """Orders in ``protected`` carry a prohibitive drop penalty."""
+def _guard(protected: set[str], penalty: float) -> Callable[[Order], Order]:
+    """Orders in ``protected`` carry a prohibitive drop ``penalty``."""
 
     def guard(order: Order) -> Order:
         if order.id in protected:
-            return order.model_copy(update={"penalty": PROTECTED_PENALTY})
+            return order.model_copy(update={"penalty": penalty})
         return order
 
     return guard
@@ -1518,11 +1564,11 @@ def _search(
     left: dict[str, Unassigned] = {}
     for u in impossible:
         left[u.id] = live.unassigned.get(u.id) or _unassigned(
-            live.orders[u.id], u.reason, u.detail
+            live, live.orders[u.id], u.reason, u.detail
         )
     for oid in result.dropped:
         left[oid] = live.unassigned.get(oid) or _unassigned(
-            live.orders[oid], *why_not(live, live.orders[oid])
+            live, live.orders[oid], *why_not(live, live.orders[oid])
         )
     searched = LivePlan.from_visits(
         live.problem,
@@ -1572,9 +1618,15 @@ def _searched_visits(
 
 
 def stability_cost(
-    plan: Plan, before: Mapping[str, tuple[str, int]], stability: StabilityCost
+    plan: Plan,
+    before: Mapping[str, tuple[str, int]],
+    stability: StabilityCost,
+    locale: Locale = DEFAULT_LOCALE,
 ) -> float:
-    """What a plan's changes cost against the plan in execution."""
+    """What a plan's changes cost against the plan in execution, in
+    ``locale``'s currency (the plan's problem's)."""
+    reassign = stability.reassign_in(locale)
+    per_minute = stability.eta_per_minute_in(locale)
     total = 0.0
     for route in plan.routes:
         for s in route.steps:
@@ -1584,11 +1636,11 @@ def stability_cost(
                 continue
             vehicle, promised = before[s.id]
             if vehicle != route.vehicle:
-                total += stability.reassign
+                total += reassign
             shift = abs(s.service_start - promised) - stability.eta_tolerance
             if shift > 0:
-                total += stability.eta_per_minute * shift / 60.0
-    return round(total, 2)
+                total += per_minute * shift / 60.0
+    return round(total, max(2, locale.minor_units))
 
 
 def _value(plan: Plan, by_cost: bool) -> tuple[int, float]:
@@ -1608,8 +1660,9 @@ def _better(
     n_old, v_old = _value(current, by_cost)
     if n_new != n_old:
         return n_new < n_old
-    total_new = v_new + stability_cost(candidate, rest.before, stability)
-    total_old = v_old + stability_cost(current, rest.before, stability)
+    locale = rest.problem.locale
+    total_new = v_new + stability_cost(candidate, rest.before, stability, locale)
+    total_old = v_old + stability_cost(current, rest.before, stability, locale)
     return total_new < total_old - stability.min_gain * abs(v_old)
 
 
@@ -1676,7 +1729,9 @@ def _changes(
         completed=tuple(rest.completed),
         eta_shifts=tuple(shifts),
         late_committed=tuple(late),
-        stability_cost=stability_cost(plan, rest.before, stability),
+        stability_cost=stability_cost(
+            plan, rest.before, stability, rest.problem.locale
+        ),
         rescued=tuple(rescued),
         fixed=_fixed(rest),
     )
@@ -1845,7 +1900,7 @@ def _place(live: LivePlan, order: Job) -> tuple[str | None, int | None, float | 
     ins = live.insert(order)
     if ins is None:
         reason, detail = why_not(live, order)
-        live.leave_out(order, _unassigned(order, reason, detail))
+        live.leave_out(order, _unassigned(live, order, reason, detail))
         return None, None, None
     route = live.routes[ins.vehicle]
     assert route is not None

@@ -31,7 +31,7 @@ A slot is *not available* when (reason in brackets):
 Retention pricing (:class:`SlotPricing`, optional). The route cost of a
 slot is what the vans spend; a late delivery also costs what the customer
 will not buy again. Given each planned order's learned price of a late
-minute (won) and the quoting customer's, a quote adds ``retention_cost``:
+minute (money) and the quoting customer's, a quote adds ``retention_cost``:
 
 * **the other orders' extra late minutes**: for every order on the route
   that takes the new stop, its planned minutes past its window after the
@@ -180,7 +180,7 @@ class SlotReason(StrEnum):
 
 
 class SlotPricing(FrozenModel):
-    """Retention prices of a quote: won per late minute, by order.
+    """Retention prices of a quote: money per late minute, by order.
 
     See the module docstring for how a quote's ``retention_cost`` is made.
     """
@@ -220,8 +220,9 @@ class SlotPricing(FrozenModel):
 class SlotQuote(FrozenModel):
     """A slot, whether it can be booked and what it would cost to serve.
 
-    ``marginal_cost`` is in won (metres when the plan has no vehicle costs);
-    ``retention_cost`` is the expected retention the insertion costs (won;
+    ``marginal_cost`` is in the problem's currency (metres when the plan has
+    no vehicle costs);
+    ``retention_cost`` is the expected retention the insertion costs (money;
     0 without pricing) and ``total_cost`` the two together (the marginal
     cost alone when it is in metres): the order of ``sort="cost"``.
     ``vehicle`` and ``eta`` say which van would serve it and when.
@@ -616,7 +617,7 @@ class SlotBook:
         eta = next(s.service_start for s in route.steps if s.id == job.id)
         vehicle = self.live.vehicles[ins.vehicle].id
         retention = self._retention(job, slot, ins.vehicle, route, eta, pricing)
-        # Won and won add up; metres (no vehicle costs) and won do not.
+        # Money and money add up; metres (no vehicle costs) and money do not.
         total = ins.cost + retention if self.live.by_cost else ins.cost
         costs = {
             "marginal_cost": ins.cost,
@@ -655,7 +656,7 @@ class SlotBook:
         eta: int,
         pricing: SlotPricing | None,
     ) -> float:
-        """Expected retention cost (won) of serving ``job`` on ``route``, the
+        """Expected retention cost (money) of serving ``job`` on ``route``, the
         new route of vehicle ``v``: the other orders' extra planned late
         minutes and the order's own risk (module docstring)."""
         if pricing is None:

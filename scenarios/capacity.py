@@ -57,6 +57,7 @@ from routing.units import HOUR
 from scenarios.city import City, day_problem
 from scenarios.city.day import (
     CAPACITY,
+    CITY_LOCALE,
     DAY_SHIFTS,
     NIGHT_SHIFT,
     NIGHT_STOPS_PER_VAN,
@@ -80,9 +81,13 @@ __all__ = [
     "solve_level",
 ]
 
-#: Penalty (won) of leaving an order unserved when sizing the fleet: far
-#: above a van's cost, so the solver adds vans rather than drop orders.
-SERVE_ALL_PENALTY = 1e9
+#: Penalty of leaving an order unserved when sizing the fleet, in
+#: driver-hours: far above a van's cost, so the solver adds vans rather than
+#: drop orders.
+SERVE_ALL_HOURS = 50_000.0
+#: The same in the currency of the fleet's costs (:class:`FleetCosts`, KRW,
+#: the city's currency): 10^9 KRW.
+SERVE_ALL_PENALTY = CITY_LOCALE.amount(SERVE_ALL_HOURS)
 #: A level whose search found no plan is solved again with this many times
 #: the search time.
 RETRY_FACTOR = 2.0

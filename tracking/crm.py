@@ -16,7 +16,7 @@ column             meaning
                    stored orders' promotion). Without the column no order
                    counts as promoted, and tables say so
                    (``promotion_recorded``).
-``value``          the order's basket (won); missing (NaN) for orders
+``value``          the order's basket (money); missing (NaN) for orders
                    whose value is not known, which LTV prices at the
                    default basket
 =================  ======================================================
@@ -74,7 +74,13 @@ import numpy.typing as npt
 import pandas as pd
 
 from routing.base import FrozenModel
-from tracking.retention import COHORTS, experience_cohort, wilson_interval
+from routing.locale import DEFAULT_LOCALE, Locale
+from tracking.retention import (
+    COHORTS,
+    basket_or_default,
+    experience_cohort,
+    wilson_interval,
+)
 
 __all__ = [
     "ACQUISITION_KEYS",
@@ -298,9 +304,10 @@ def ltv_by_experience(
     history: pd.DataFrame,
     *,
     horizon_days: int = 90,
-    order_value: float = 35_000.0,
+    order_value: float | None = None,
     margin: float = 0.25,
     end: object | None = None,
+    locale: Locale = DEFAULT_LOCALE,
 ) -> pd.DataFrame:
     """Mean future margin per customer over a horizon, by first experience.
 
@@ -312,22 +319,25 @@ def ltv_by_experience(
     Parameters
     ----------
     history
-        Order history (a ``value`` column, won, is used if present).
+        Order history (a ``value`` column, money, is used if present).
     horizon_days
         The horizon.
     order_value
-        Basket (won) of orders without a ``value``.
+        Basket of orders without a ``value`` (default: 1.75 driver-hours in
+        ``locale``'s currency).
     margin
         Contribution margin on the basket.
     end
         Last day of the data (default: the latest date in it).
+    locale
+        The currency of the amounts.
 
     Returns
     -------
     pandas.DataFrame
         One row per experience cohort: ``experience``, ``customers``,
         ``censored``, ``orders`` (mean future orders per customer),
-        ``value``, ``low``, ``high`` (won; normal 95 % interval, one value
+        ``value``, ``low``, ``high`` (money; normal 95 % interval, one value
         per customer).
     """
     if horizon_days < 1:
@@ -335,7 +345,9 @@ def ltv_by_experience(
     frame = _ordered(history)
     last = _end(history, end)
     firsts = frame[frame["rank"] == 0].set_index("customer_id")
-    frame["value"] = _order_values(frame, order_value, margin)
+    frame["value"] = _order_values(
+        frame, basket_or_default(order_value, locale), margin
+    )
     start = frame["customer_id"].map(firsts["delivery_date"])
     within = (frame["rank"] > 0) & ((frame["ds"] - start).dt.days <= horizon_days)
     future = frame[within].groupby("customer_id")
@@ -813,13 +825,15 @@ def crm_metrics(
     *,
     days: Sequence[int] = (30, 60, 90),
     horizon_days: int = 90,
-    order_value: float = 35_000.0,
+    order_value: float | None = None,
     margin: float = 0.25,
     end: object | None = None,
+    locale: Locale = DEFAULT_LOCALE,
 ) -> CrmMetrics:
     """All the CRM metrics of a (filtered, non-empty) history.
 
-    See the module docstring; ``ratings`` may be None (no ratings).
+    See the module docstring; ``ratings`` may be None (no ratings). Money
+    is in ``locale``'s currency, which sizes a default ``order_value``.
     """
     if ratings is None:
         ratings = pd.DataFrame({"order_id": [], "csat": [], "nps": []})
@@ -833,6 +847,7 @@ def crm_metrics(
             order_value=order_value,
             margin=margin,
             end=end,
+            locale=locale,
         ),
         curves=retention_curves(history, end=end),
         hazard=hazard_ratios(history, end=end),

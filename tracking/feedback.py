@@ -7,7 +7,7 @@ from observable history by :func:`tracking.retention.experience_effect`,
 * the next order comes later: the time to it is multiplied by ``G(m) =
   exp(s * lateness_coef * log1p(m))`` for ``m`` minutes late and a customer
   of sensitivity ``s`` (1 = average); at the customer's own pace that loses
-  ``G(m) - 1`` orders, i.e. ``order_margin * (G(m) - 1)`` won;
+  ``G(m) - 1`` orders, i.e. ``order_margin * (G(m) - 1)`` in money;
 * the customer may leave: a late delivery raises the chance of churn by
   ``s * uplift(k)``, which loses the customer's ``value`` (expected future
   margin, e.g. :func:`tracking.retention.customer_values`). ``k`` is the
@@ -18,12 +18,16 @@ from observable history by :func:`tracking.retention.experience_effect`,
 ``expected_loss(m) = order_margin * (G(m) - 1) + [m > 0] * s * uplift(k)
 * value``.
 
-Routing prices lateness linearly (``Job.lateness_cost``, won per minute),
+Routing prices lateness linearly (``Job.lateness_cost``, money per minute),
 so the per-minute cost is the loss of a ``reference_minutes`` delay spread
 over its minutes, capped at ``max_per_minute``. The failure cost
 (``Job.penalty``, what leaving the order out costs) is the loss of a
 delivery ``drop_minutes`` late (tomorrow) plus the effect of a failed
 attempt and a re-delivery cost.
+
+Money is in the problem's currency. Amounts left unset (an order's margin,
+the cap per minute, the re-delivery cost, the buffer steps) are sized in
+driver-hours by the locale (:meth:`routing.locale.Locale.amount`).
 
 How the prices reach a plan (:func:`apply_costs`, :func:`with_buffers`):
 
@@ -56,6 +60,7 @@ import pandas as pd
 from pydantic import Field
 
 from routing.base import FrozenModel
+from routing.locale import DEFAULT_LOCALE, Locale
 from routing.model import Job, Problem, Shipment
 
 if TYPE_CHECKING:
@@ -76,15 +81,25 @@ __all__ = [
 ]
 
 
+#: Default amounts, in driver-hours (8,750, 5,000, 3,000 KRW; the buffer
+#: steps 5,000 and 15,000 KRW): a quarter of a 1.75 h basket is an order's
+#: margin.
+ORDER_MARGIN_HOURS = 0.4375
+MAX_PER_MINUTE_HOURS = 0.25
+REDELIVERY_HOURS = 0.15
+BUFFER_HOURS: tuple[tuple[float, float], ...] = ((0.25, 15.0), (0.75, 30.0))
+
+
 class CustomerValue(FrozenModel):
     """What a customer is worth and how much lateness moves them.
 
     Parameters
     ----------
     value
-        Expected future margin (won), e.g. a lifetime value.
+        Expected future margin (money), e.g. a lifetime value.
     order_margin
-        Margin of one order (won).
+        Margin of one order (money; unset: :data:`ORDER_MARGIN_HOURS` in the
+        locale's currency, :meth:`margin_in`).
     sensitivity
         Multiplier of the average lateness effect (1 = average customer).
     recent_late
@@ -94,9 +109,15 @@ class CustomerValue(FrozenModel):
     """
 
     value: float = Field(ge=0.0)
-    order_margin: float = Field(default=8_750.0, ge=0.0)
+    order_margin: float | None = Field(default=None, ge=0.0)
     sensitivity: float = Field(default=1.0, ge=0.0)
     recent_late: int = Field(default=0, ge=0)
+
+    def margin_in(self, locale: Locale) -> float:
+        """``order_margin``, else its driver-hours default in ``locale``."""
+        if self.order_margin is not None:
+            return self.order_margin
+        return locale.amount(ORDER_MARGIN_HOURS)
 
 
 class PricingInterval(FrozenModel):
@@ -141,17 +162,22 @@ class LatenessPricing(FrozenModel):
     reference_minutes
         Delay whose loss, spread over its minutes, is the per-minute cost.
     max_per_minute
-        Cap on the per-minute cost (won).
+        Cap on the per-minute cost (money; unset: sized by the locale).
     drop_minutes
         How late an order left out today arrives (a day).
     redelivery_cost
-        Cost (won) of handling an order again.
+        Cost (money) of handling an order again (unset: sized by the locale).
     risk_minutes
         The delay whose expected loss sets an order's planning buffer.
     buffers
         ``(loss, minutes)`` steps: an order whose ``risk_minutes`` delay
-        would lose at least ``loss`` (won) is planned ``minutes`` before its
-        window ends (the largest step it reaches).
+        would lose at least ``loss`` (money) is planned ``minutes`` before
+        its window ends (the largest step it reaches; unset: sized by the
+        locale).
+
+    :meth:`from_effect` and :meth:`uniform` size the unset amounts for the
+    ``locale`` they are given; a pricing built bare sizes them for the
+    problem it prices (``*_in(locale)``).
     """
 
     lateness_coef: float = Field(ge=0.0)
@@ -160,23 +186,54 @@ class LatenessPricing(FrozenModel):
     churn_uplifts: tuple[float, ...] = Field(default=(), max_length=8)
     intervals: dict[str, PricingInterval] = Field(default_factory=dict)
     reference_minutes: float = Field(default=30.0, gt=0.0)
-    max_per_minute: float = Field(default=5_000.0, gt=0.0)
+    max_per_minute: float | None = Field(default=None, gt=0.0)
     drop_minutes: float = Field(default=1_440.0, gt=0.0)
-    redelivery_cost: float = Field(default=3_000.0, ge=0.0)
+    redelivery_cost: float | None = Field(default=None, ge=0.0)
     risk_minutes: float = Field(default=15.0, gt=0.0)
-    buffers: tuple[tuple[float, float], ...] = Field(
-        default=((5_000.0, 15.0), (15_000.0, 30.0)), max_length=8
-    )
+    buffers: tuple[tuple[float, float], ...] | None = Field(default=None, max_length=8)
+
+    def max_per_minute_in(self, locale: Locale) -> float:
+        """``max_per_minute``, else its driver-hours default in ``locale``."""
+        if self.max_per_minute is not None:
+            return self.max_per_minute
+        return locale.amount(MAX_PER_MINUTE_HOURS)
+
+    def redelivery_cost_in(self, locale: Locale) -> float:
+        """``redelivery_cost``, else its driver-hours default in ``locale``."""
+        if self.redelivery_cost is not None:
+            return self.redelivery_cost
+        return locale.amount(REDELIVERY_HOURS)
+
+    def buffers_in(self, locale: Locale) -> tuple[tuple[float, float], ...]:
+        """``buffers``, else the driver-hours steps in ``locale``."""
+        if self.buffers is not None:
+            return self.buffers
+        return tuple((locale.amount(h), m) for h, m in BUFFER_HOURS)
+
+    def sized(self, locale: Locale) -> LatenessPricing:
+        """A copy with every unset amount sized for ``locale``."""
+        return self.model_copy(
+            update={
+                "max_per_minute": self.max_per_minute_in(locale),
+                "redelivery_cost": self.redelivery_cost_in(locale),
+                "buffers": self.buffers_in(locale),
+            }
+        )
 
     @classmethod
-    def uniform(cls, **options: Any) -> LatenessPricing:
+    def uniform(
+        cls, *, locale: Locale = DEFAULT_LOCALE, **options: Any
+    ) -> LatenessPricing:
         """No learned effect: lateness and failures cost no retention.
 
         ``order_costs`` then gives every order a zero per-minute cost and a
         penalty of its margin plus the re-delivery cost (the plain window
-        penalty). ``options`` set the other fields.
+        penalty). ``options`` set the other fields; amounts not given are
+        sized for ``locale``.
         """
-        return cls(lateness_coef=0.0, failure_coef=0.0, churn_uplift=0.0, **options)
+        return cls(
+            lateness_coef=0.0, failure_coef=0.0, churn_uplift=0.0, **options
+        ).sized(locale)
 
     def uplift(self, recent_late: int = 0) -> float:
         """Extra chance of leaving after a late delivery, given the recent ones."""
@@ -185,7 +242,13 @@ class LatenessPricing(FrozenModel):
         return self.churn_uplifts[min(recent_late, len(self.churn_uplifts) - 1)]
 
     @classmethod
-    def from_effect(cls, effect: ExperienceEffect, **options: Any) -> LatenessPricing:
+    def from_effect(
+        cls,
+        effect: ExperienceEffect,
+        *,
+        locale: Locale = DEFAULT_LOCALE,
+        **options: Any,
+    ) -> LatenessPricing:
         """Pricing coefficients from a fitted experience effect.
 
         * ``lateness_coef`` = ``-coef["log1p_late"]``;
@@ -204,6 +267,8 @@ class LatenessPricing(FrozenModel):
         ----------
         effect
             From :func:`tracking.retention.experience_effect`.
+        locale
+            Whose currency the amounts not in ``options`` are sized for.
         options
             The other fields (``reference_minutes``, ``max_per_minute``, ...).
         """
@@ -253,7 +318,7 @@ class LatenessPricing(FrozenModel):
             churn_uplift=uplift,
             intervals=intervals,
             **options,
-        )
+        ).sized(locale)
 
 
 def recent_late_counts(
@@ -300,7 +365,7 @@ def recent_late_counts(
 
 
 class OrderCost(FrozenModel):
-    """Prices of one order: won per late minute, drop cost, planning buffer."""
+    """Prices of one order: money per late minute, drop cost, planning buffer."""
 
     lateness_cost: float
     penalty: float
@@ -318,8 +383,10 @@ def expected_loss(
     pricing: LatenessPricing,
     *,
     failed_attempts: int = 0,
+    locale: Locale = DEFAULT_LOCALE,
 ) -> float:
-    """Expected lost margin (won) after a delivery ``minutes_late`` late.
+    """Expected lost margin after a delivery ``minutes_late`` late, in
+    ``locale``'s currency (which sizes an unset ``order_margin``).
 
     Parameters
     ----------
@@ -343,7 +410,7 @@ def expected_loss(
     log_gap = s * (
         pricing.lateness_coef * math.log1p(m) + pricing.failure_coef * failed_attempts
     )
-    slower = customer.order_margin * math.expm1(log_gap)
+    slower = customer.margin_in(locale) * math.expm1(log_gap)
     uplift = pricing.uplift(customer.recent_late)
     churn = s * uplift * customer.value if m > 0 else 0.0
     return slower + churn
@@ -376,21 +443,29 @@ def order_costs(
         By order id.
     """
     fallback = default or CustomerValue(value=0.0)
+    locale = problem.locale
+    cap, redelivery = (
+        pricing.max_per_minute_in(locale),
+        pricing.redelivery_cost_in(locale),
+    )
+    steps = pricing.buffers_in(locale)
     out: dict[str, OrderCost] = {}
     for order in problem.orders:
         who = customers.get(order.customer_id or "", fallback)
         per_minute = min(
-            pricing.max_per_minute,
-            expected_loss(who, pricing.reference_minutes, pricing)
+            cap,
+            expected_loss(who, pricing.reference_minutes, pricing, locale=locale)
             / pricing.reference_minutes,
         )
         penalty = (
-            expected_loss(who, pricing.drop_minutes, pricing, failed_attempts=1)
-            + who.order_margin
-            + pricing.redelivery_cost
+            expected_loss(
+                who, pricing.drop_minutes, pricing, failed_attempts=1, locale=locale
+            )
+            + who.margin_in(locale)
+            + redelivery
         )
-        risk = expected_loss(who, pricing.risk_minutes, pricing)
-        buffer = max((m for loss, m in pricing.buffers if risk >= loss), default=0.0)
+        risk = expected_loss(who, pricing.risk_minutes, pricing, locale=locale)
+        buffer = max((m for loss, m in steps if risk >= loss), default=0.0)
         out[order.id] = OrderCost(
             lateness_cost=round(per_minute, 2),
             penalty=round(penalty, 2),
@@ -410,7 +485,7 @@ def apply_costs(problem: Problem, costs: Mapping[str, OrderCost]) -> Problem:
     """
 
     def update(order: Job | Shipment, c: OrderCost) -> dict[str, Any]:
-        out: dict[str, Any] = {"penalty": max(c.penalty, order.drop_penalty)}
+        out: dict[str, Any] = {"penalty": max(c.penalty, problem.drop_penalty(order))}
         if order.lateness_cost is not None:
             out["lateness_cost"] = c.lateness_cost
         return out

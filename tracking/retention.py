@@ -70,9 +70,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from routing.locale import DEFAULT_LOCALE, Locale
+
 __all__ = [
     "COHORTS",
     "COVARIATES",
+    "ORDER_VALUE_HOURS",
     "ExperienceEffect",
     "LtvEstimate",
     "cohort_table",
@@ -89,6 +92,16 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+
+#: The default basket of an order whose value is not known, in driver-hours
+#: (``Locale.amount``: 35,000 KRW, 43.75 USD). A shop passes its own.
+ORDER_VALUE_HOURS = 1.75
+
+
+def basket_or_default(order_value: float | None, locale: Locale) -> float:
+    """``order_value``, else :data:`ORDER_VALUE_HOURS` in ``locale``'s currency."""
+    return locale.amount(ORDER_VALUE_HOURS) if order_value is None else order_value
+
 
 #: Experience cohorts, best to worst.
 COHORTS: tuple[str, ...] = (
@@ -302,7 +315,7 @@ def monthly_retention(history: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class LtvEstimate:
-    """Customer lifetime value (won) and what it is made of."""
+    """Customer lifetime value (money) and what it is made of."""
 
     value: float
     order_margin: float
@@ -314,28 +327,33 @@ class LtvEstimate:
 def lifetime_value(
     history: pd.DataFrame,
     *,
-    order_value: float = 35_000.0,
+    order_value: float | None = None,
     margin: float = 0.25,
     monthly_discount: float = 0.01,
+    locale: Locale = DEFAULT_LOCALE,
 ) -> LtvEstimate:
     """Average customer lifetime value from orders and monthly retention.
 
     ``LTV = basket x margin x orders per active month x 1 / (1 - r / (1 +
     d))`` where ``r`` is the mean monthly retention and the basket is the
     mean ``value`` of the orders that have one when the history has a
-    ``value`` column (won), else ``order_value``.
+    ``value`` column, else ``order_value``.
 
     Parameters
     ----------
     history
         Order history; an optional ``value`` column (NaN: not known).
     order_value
-        Average basket (won) when no order has a value.
+        Average basket when no order has a value (default: 1.75 driver-hours
+        in ``locale``'s currency).
     margin
         Contribution margin on it.
     monthly_discount
         Discount rate per month.
+    locale
+        The currency of the amounts.
     """
+    order_value = basket_or_default(order_value, locale)
     month = pd.to_datetime(history["ds"]).dt.to_period("M")
     per = history.groupby([history["customer_id"].astype(str), month]).size()
     frequency = float(per.mean())
@@ -359,18 +377,21 @@ def lifetime_value(
 def customer_values(
     history: pd.DataFrame,
     *,
-    order_value: float = 35_000.0,
+    order_value: float | None = None,
     margin: float = 0.25,
     horizon_days: float = 365.0,
     prior_orders: float = 2.0,
+    locale: Locale = DEFAULT_LOCALE,
 ) -> pd.Series:
-    """Expected margin (won) of each customer over ``horizon_days``.
+    """Expected margin of each customer over ``horizon_days``, in
+    ``locale``'s currency.
 
     Each customer's daily order rate is their orders over the days since
     their first order, shrunk towards the average rate as a gamma-Poisson
     posterior with ``prior_orders`` pseudo-orders; value = rate x horizon x
-    basket x margin. The basket is ``order_value``, or, when the history
-    has a ``value`` column (won; NaN: not known), the customer's own mean
+    basket x margin. The basket is ``order_value`` (default: 1.75
+    driver-hours in ``locale``'s currency), or, when the history has a
+    ``value`` column (NaN: not known), the customer's own mean
     basket shrunk the same way towards the mean of all known values:
     ``prior_orders`` pseudo-orders at that mean (a customer with no known
     value gets the mean).
@@ -389,7 +410,7 @@ def customer_values(
     mean_rate = float(n.sum() / exposure.sum())
     prior_days = prior_orders / mean_rate
     rate = (n + prior_orders) / (exposure + prior_days)
-    basket: pd.Series | float = order_value
+    basket: pd.Series | float = basket_or_default(order_value, locale)
     values = pd.to_numeric(history.get("value", pd.Series()), errors="coerce")
     if values.notna().any():
         mean = float(values.mean())

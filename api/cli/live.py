@@ -602,7 +602,7 @@ def _slot_pricing(
 
     The file is what ``GET /v1/retention/pricing`` answers: its ``pricing``,
     and each customer valued at ``customer_values.median`` (the answer holds
-    no customer's own value); a ``values`` object (customer id: won) gives
+    no customer's own value); a ``values`` object (customer id: money) gives
     customers their own.
     """
     from pydantic import BaseModel, ConfigDict, Field

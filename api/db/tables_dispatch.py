@@ -103,7 +103,7 @@ class OrderRow(Base):
     """A customer order for one day; cancelling clears ``active``, never deletes.
 
     ``tracking_token`` is random (not derived from the id): whoever holds it
-    may follow this one order, and nothing else. ``value`` (won) and
+    may follow this one order, and nothing else. ``value`` (money) and
     ``promotion`` (a :class:`forecasting.calendar.PromotionType` value) are
     what the CRM metrics read; null when not given. ``station_id`` copies
     ``job.station`` so that a station in use can be found without reading

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from routing.locale import DEFAULT_LOCALE, Locale
 from routing.model import Problem
 from routing.plan import Plan
 from routing.reoptimise import Changes, ExecutionState
@@ -123,8 +124,13 @@ class RetentionFitPayload(_Payload):
     failed_attempts: tuple[int, ...]
     value: tuple[float | None, ...] | None = Field(
         default=None,
-        description="each order's basket (won; null: not known); "
-        "null when no order of the history is a stored order",
+        description="each order's basket (the locale's currency; null: not "
+        "known); null when no order of the history is a stored order",
+    )
+    locale: Locale = Field(
+        default=DEFAULT_LOCALE,
+        description="the deployment's locale: its currency sizes the default "
+        "basket and the pricing's default amounts",
     )
 
     @model_validator(mode="after")
@@ -165,5 +171,5 @@ class RetentionFitResult(_Payload):
     n_customers: int
     n_orders: int
     customer_values: dict[str, float] = Field(
-        description="each customer's expected future margin (won) over a year"
+        description="each customer's expected future margin (money) over a year"
     )

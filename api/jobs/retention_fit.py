@@ -30,9 +30,9 @@ __all__ = ["MIN_SPELLS", "ORDER_MARGIN", "RetentionFitError", "fit_retention"]
 #: Fewest spells (a delivery and the time to the customer's next order) a
 #: fit needs before its coefficients price anything.
 MIN_SPELLS = 200
-#: The basket (won) and margin customer values are priced at: tracking does
-#: not record an order's value (as :data:`api.services.metrics.ORDER_VALUE`).
-ORDER_VALUE = 35_000.0
+#: The margin on a basket customer values are priced at; an order without a
+#: recorded value has the locale's default basket
+#: (:data:`tracking.retention.ORDER_VALUE_HOURS`, as the metrics do).
 ORDER_MARGIN = 0.25
 
 
@@ -116,11 +116,11 @@ def fit_retention(
         )
     coefficients = _coefficients(effect)
     progress(0.8, "pricing and customer values")
-    values = customer_values(history, order_value=ORDER_VALUE, margin=ORDER_MARGIN)
+    values = customer_values(history, margin=ORDER_MARGIN, locale=payload.locale)
     return RetentionFitResult(
         start=payload.start,
         end=payload.end,
-        pricing=LatenessPricing.from_effect(effect),
+        pricing=LatenessPricing.from_effect(effect, locale=payload.locale),
         coefficients=coefficients,
         n_spells=effect.n_spells,
         n_events=effect.n_events,

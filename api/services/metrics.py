@@ -26,7 +26,7 @@ from api.db.engine import locale_of
 from api.db.tables_tracking import TrackedPlan
 from api.jobs.payloads import PlanPricing, RetentionCoefficient
 from api.services.errors import Invalid
-from routing.locale import DEFAULT_LOCALE
+from routing.locale import DEFAULT_LOCALE, Locale
 from routing.model import Problem
 from routing.plan import Plan
 from tracking.crm import CrmMetrics, RatingEffect, crm_metrics
@@ -44,7 +44,6 @@ __all__ = [
     "DEFAULT_HORIZON_DAYS",
     "MAX_DAYS",
     "ORDER_MARGIN",
-    "ORDER_VALUE",
     "AcquisitionRate",
     "CohortLtv",
     "CohortRatings",
@@ -72,15 +71,16 @@ MAX_DAYS = 366
 Grouping = Literal["day", "zone", "vehicle"]
 #: LTV horizon (days after the first delivery) when none is asked for.
 DEFAULT_HORIZON_DAYS = 90
-#: The basket (won) LTV values a tracked order at when its stored order has
-#: no ``value`` (or it is not a stored order), and the margin on a basket.
-ORDER_VALUE = 35_000.0
+#: The margin on a basket. A tracked order whose stored order has no
+#: ``value`` (or that is not a stored order) is valued at the deployment's
+#: default basket, :data:`tracking.retention.ORDER_VALUE_HOURS` in its
+#: currency.
 ORDER_MARGIN = 0.25
 
 
 #: The travel times of one tracked plan: ``(problem, plan, plan_id)`` in.
 LegsFor = Callable[[Problem, Plan, str], LegTimes]
-#: Each outcome's expected retention cost (won) by order id
+#: Each outcome's expected retention cost (money) by order id
 #: (:func:`api.services.retention.outcome_costs`).
 OutcomeCosts = Callable[[Sequence[DeliveryOutcome]], Mapping[str, float]]
 
@@ -170,8 +170,8 @@ def history_frame(
     orders
         ``(value, promotion)`` of the stored orders by id
         (:func:`api.db.orders.order_values`). When any outcome is a stored
-        order, the history gets a ``value`` column (won; NaN when not
-        known, so LTV prices it at :data:`ORDER_VALUE`) and a ``promotion``
+        order, the history gets a ``value`` column (money; NaN when not
+        known, so LTV prices it at the locale's default basket) and a ``promotion``
         column (None: none); otherwise neither, and the metrics say
         promotions are not recorded.
     """
@@ -300,7 +300,7 @@ class FirstRepeatRate(BaseModel):
 
 
 class CohortLtv(BaseModel):
-    """Mean margin (won) of a customer's orders in the ``horizon_days`` after
+    """Mean margin (money) of a customer's orders in the ``horizon_days`` after
     their first delivery, by its experience (95 % interval, by customer)."""
 
     experience: str
@@ -516,7 +516,13 @@ def retention_metrics(
         columns=["order_id", "csat", "nps"],
     )
     answer = retention_of(
-        history, ratings, start=start, end=end, zone=zone, horizon_days=horizon_days
+        history,
+        ratings,
+        start=start,
+        end=end,
+        zone=zone,
+        horizon_days=horizon_days,
+        locale=locale_of(session),
     )
     answer.currency = locale_of(session).currency
     fit = fits.current_coefficients(session)
@@ -539,9 +545,11 @@ def retention_of(
     end: dt.date,
     zone: str | None,
     horizon_days: int = DEFAULT_HORIZON_DAYS,
+    locale: Locale = DEFAULT_LOCALE,
 ) -> RetentionMetricsPublic:
     """The answer of :func:`retention_metrics` for an order history
-    (:func:`history_frame`) and its ratings (``order_id``, ``csat``, ``nps``)."""
+    (:func:`history_frame`) and its ratings (``order_id``, ``csat``, ``nps``);
+    money in ``locale``'s currency."""
     repeat: list[RepeatRate] = []
     monthly: list[MonthlyRetention] = []
     crm: dict[str, object] = {}
@@ -575,9 +583,9 @@ def retention_of(
                 history,
                 ratings,
                 horizon_days=horizon_days,
-                order_value=ORDER_VALUE,
                 margin=ORDER_MARGIN,
                 end=end,
+                locale=locale,
             )
         )
     return RetentionMetricsPublic.model_validate(

@@ -80,13 +80,16 @@ __all__ = [
 #: What ingests a batch of events and commits (``api.services.ingest``).
 Ingest = Callable[[Session, dt.date, Sequence[Event]], IngestResult]
 
-#: An order's basket in won: a whole number, ``0..10^12`` (money's bound).
+#: An order's basket in the deployment's currency: a whole number,
+#: ``0..10^12`` (money's bound).
 #: Bounds sit inside the type so ``BasketValue | None`` keeps them in the
 #: published schema.
 BasketValue = Annotated[
     int, Field(ge=0, le=int(MAX_MONEY)), BeforeValidator(not_a_bool)
 ]
-VALUE_DOC = "basket value in won (a whole number); null: not known"
+VALUE_DOC = (
+    "basket value in the deployment's currency (a whole number); null: not known"
+)
 PROMOTION_DOC = (
     "the limited-time promotion the order was placed under; null: none. "
     "CRM metrics cut repurchase by it"

@@ -557,6 +557,10 @@ def _in_the_deployment(problem: Problem, locale: Locale) -> Problem:
                 f"{given!r} differs from the deployment's {ours!r} "
                 f"(MILEPOST_{name.upper()}); leave locale out to use it",
             )
+    if problem.locale.hour_cost is None and locale.hour_cost is not None:
+        # Default amounts follow the deployment's driver-hour, not the table's.
+        fitted = problem.locale.model_copy(update={"hour_cost": locale.hour_cost})
+        return problem.model_copy(update={"locale": fitted})
     return problem
 
 

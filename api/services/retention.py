@@ -60,11 +60,13 @@ from api.services.metrics import (
 )
 from api.services.tracking import LiveEtas, eta_clock, today
 from api.settings import Settings
+from routing.locale import DEFAULT_LOCALE, Locale
 from routing.model import Problem, TimeWindow
 from routing.plan import Plan
 from routing.units import day_length
 from tracking.eta import Eta
 from tracking.feedback import (
+    ORDER_MARGIN_HOURS,
     CustomerValue,
     LatenessPricing,
     expected_loss,
@@ -133,7 +135,7 @@ class RetentionFitJobPublic(JobPublic):
 
 
 class CustomerValueSummary(BaseModel):
-    """The customers' expected future margins (won, a year) of a fit."""
+    """The customers' expected future margins (money, a year) of a fit."""
 
     customers: int
     mean: float | None
@@ -198,6 +200,7 @@ def fit_payload(session: Session, start: dt.date, end: dt.date) -> RetentionFitP
         value=None
         if values is None
         else tuple(None if math.isnan(v) else float(v) for v in values),
+        locale=locale_of(session),
     )
 
 
@@ -254,13 +257,16 @@ def read_pricing(session: Session) -> RetentionPricingPublic:
 
 
 class CurrentPricing(BaseModel):
-    """The newest fit's pricing and customers' values (won), and its job."""
+    """The newest fit's pricing and customers' values, and its job; money
+    in ``locale``'s currency (the deployment's), which sizes a customer's
+    default order margin."""
 
     model_config = ConfigDict(frozen=True)
 
     job_id: str
     pricing: LatenessPricing
     values: Mapping[str, float]
+    locale: Locale = DEFAULT_LOCALE
 
     @cached_property
     def typical(self) -> float:
@@ -274,6 +280,7 @@ class CurrentPricing(BaseModel):
         value = self.values.get(customer_id or "")
         return CustomerValue(
             value=self.typical if value is None else float(value),
+            order_margin=self.locale.amount(ORDER_MARGIN_HOURS),
             recent_late=recent_late,
         )
 
@@ -305,6 +312,7 @@ def current_pricing(session: Session) -> CurrentPricing | None:
         job_id=row.job_id,
         pricing=LatenessPricing.model_validate(row.pricing),
         values={str(k): float(v) for k, v in row.customer_values.items()},
+        locale=locale_of(session),
     )
     with _LAST_FIT_LOCK:
         _LAST_FIT.clear()
@@ -432,7 +440,7 @@ def priced(
 
 
 class RetentionCost(BaseModel):
-    """Expected retention cost (won) of a plan's planned times, by order.
+    """Expected retention cost (money) of a plan's planned times, by order.
 
     Each served order's loss is :func:`tracking.feedback.expected_loss` of
     its customer at the minutes its planned service start is past its
@@ -505,7 +513,7 @@ _PENDING = frozenset(
 
 
 class OrderRetention(BaseModel):
-    """Expected retention cost (won) of one order: planned and live.
+    """Expected retention cost (money) of one order: planned and live.
 
     ``planned`` is that of its planned service start (as
     :class:`RetentionCost`); ``live`` that of ``minutes_late`` and
@@ -519,7 +527,7 @@ class OrderRetention(BaseModel):
 
 
 class DayRetention(BaseModel):
-    """The expected retention cost (won) of a plan's day: the planned times'
+    """The expected retention cost (money) of a plan's day: the planned times'
     and the live one, each the sum over its routed orders."""
 
     fit: str = Field(description="the retention fit (job id) it is priced with")

@@ -421,7 +421,7 @@ Values = Callable[[str | None], CustomerValue]
 def late_minute_prices(
     problem: Problem, pricing: LatenessPricing, values: Values
 ) -> dict[str, float]:
-    """The price (won) of a late minute of every order of ``problem``, by id,
+    """The price (money) of a late minute of every order of ``problem``, by id,
     as a priced plan's ``lateness_cost`` (:func:`tracking.feedback.order_costs`)."""
     customers = {
         o.customer_id: values(o.customer_id)

@@ -302,7 +302,7 @@ class PlanKpis(BaseModel):
     ``on_time_rate``: ``on_time / delivered`` (None before the
     first delivery); ``late_risk``: open late-risk exceptions of the plan;
     ``retention_planned`` and ``retention_live``: the day's expected
-    retention cost (won) of the planned times and the live ones (None
+    retention cost (money) of the planned times and the live ones (None
     without a retention fit: see the view's ``pricing``).
     """
 

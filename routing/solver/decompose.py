@@ -618,12 +618,15 @@ def _value(
     unserved: Iterable[str],
     orders: Mapping[str, Order],
     by_cost: bool,
+    problem: Problem,
 ) -> tuple[float, float]:
     """Comparable value of some routes: (unserved, cost) or (unserved, metres)."""
     left = list(unserved)
     rs = list(routes)
     if by_cost:
-        cost = sum(r.cost for r in rs) + sum(orders[o].drop_penalty for o in left)
+        cost = sum(r.cost for r in rs) + sum(
+            problem.drop_penalty(orders[o]) for o in left
+        )
         return (0.0, cost)
     return (float(len(left)), float(sum(r.distance for r in rs)))
 
@@ -670,9 +673,13 @@ class _Run:
 
     def value(self) -> float:
         """The objective of the plan so far."""
-        return _value(self.routes.values(), self.unassigned, self.orders, self.by_cost)[
-            1
-        ]
+        return _value(
+            self.routes.values(),
+            self.unassigned,
+            self.orders,
+            self.by_cost,
+            self.problem,
+        )[1]
 
     def say(self, what: str, value: float) -> None:
         if self.progress is not None:
@@ -835,7 +842,7 @@ def _solve_parts(pool: ProcessPoolExecutor, run: _Run) -> None:
         if out.plan is None or not out.feasible:
             for o in os_:
                 run.unassigned[o] = _dropped(
-                    run.orders[o], out.error or "part infeasible"
+                    run.problem, run.orders[o], out.error or "part infeasible"
                 )
             continue
         run.take(out.plan, sub)
@@ -889,8 +896,8 @@ def _accept_if_better(
     old_routes = [run.routes[name] for name in names if name in run.routes]
     old_left = [o for o in order_ids if o in run.unassigned]
     new_left = [u.id for u in plan.unassigned]
-    before = _value(old_routes, old_left, run.orders, run.by_cost)
-    after = _value(plan.routes, new_left, run.orders, run.by_cost)
+    before = _value(old_routes, old_left, run.orders, run.by_cost, run.problem)
+    after = _value(plan.routes, new_left, run.orders, run.by_cost, run.problem)
     if after < before and len(new_left) <= len(old_left):
         for name in names:
             run.routes.pop(name, None)
@@ -972,7 +979,11 @@ def _whole(
         if out.plan is None or not out.feasible:
             continue
         value = _value(
-            out.plan.routes, (u.id for u in out.plan.unassigned), orders, by_cost
+            out.plan.routes,
+            (u.id for u in out.plan.unassigned),
+            orders,
+            by_cost,
+            problem,
         )
         if best is None or value < best[0]:
             best = (value, out.plan)
@@ -993,9 +1004,12 @@ def _problem_order(
     return [unassigned[o.id] for o in problem.orders if o.id in unassigned]
 
 
-def _dropped(order: Order, detail: str) -> Unassigned:
+def _dropped(problem: Problem, order: Order, detail: str) -> Unassigned:
     return Unassigned(
-        id=order.id, reason=Reason.DROPPED, detail=detail, penalty=order.drop_penalty
+        id=order.id,
+        reason=Reason.DROPPED,
+        detail=detail,
+        penalty=problem.drop_penalty(order),
     )
 
 

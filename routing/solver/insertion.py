@@ -24,9 +24,10 @@ How one job is placed:
    wins. Screening is exact except where travel bands change under a push or
    a break sits in the gap; verification makes the answer exact.
 
-Marginal cost, in won: ``per_km`` x added distance + ``per_hour`` x added
-route time (the push that reaches the route's end; waiting the van had anyway
-is free) + the vehicle's fixed cost when it opens an unused vehicle. When the
+Marginal cost, in the problem's currency: ``per_km`` x added distance +
+``per_hour`` x added route time (the push that reaches the route's end;
+waiting the van had anyway is free) + the vehicle's fixed cost when it
+opens an unused vehicle. When the
 vehicles carry no costs (or the objective is distance) it is the added
 distance in metres.
 """
@@ -279,7 +280,7 @@ class LivePlan:
         Per vehicle id, how many leading visits are fixed (a committed stop):
         nothing is inserted before them.
     objective
-        ``"cost"`` (won) or ``"distance"`` (metres) for marginal costs.
+        ``"cost"`` (money) or ``"distance"`` (metres) for marginal costs.
     neighbours
         How many nearby stops a job is tried next to (``None``: all).
     pinned
@@ -991,7 +992,7 @@ def insertion_plan(
                 reason=Reason.DROPPED,
                 detail="no route or unused van had room for it when the plan "
                 "was built by insertion",
-                penalty=job.drop_penalty,
+                penalty=problem.drop_penalty(job),
             ),
         )
     if jobs and not placed:

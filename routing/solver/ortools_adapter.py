@@ -47,12 +47,12 @@ import numpy as np
 import numpy.typing as npt
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2
 
-from routing.model import BASE_DROP_PENALTY, Job
+from routing.model import Job
 from routing.solver.data import ProblemData
 from routing.solver.params import (
-    COST_SCALE,
     ProgressCallback,
     SolveParams,
+    cost_scale,
     in_plan_units,
     uses_costs,
 )
@@ -381,6 +381,7 @@ def _add_costs(model: _Model, with_costs: bool) -> list[float]:
     """Arc and fixed costs per vehicle; the mean arc cost of each vehicle."""
     data, routing, tables = model.data, model.routing, model.tables
     priced_cb: dict[tuple[int, float], int] = {}
+    scale = cost_scale(data.problem.locale)
     arc_costs: list[float] = []  # mean arc cost per vehicle (for temperatures)
     for v, vehicle in enumerate(data.problem.vehicles):
         k = data.solve_band[v]
@@ -389,15 +390,15 @@ def _add_costs(model: _Model, with_costs: bool) -> list[float]:
             arc_costs.append(tables[k][3])
             continue
         rate = vehicle.costs.per_km
-        arc_costs.append(COST_SCALE * rate / 1000.0 * tables[k][3])
+        arc_costs.append(scale * rate / 1000.0 * tables[k][3])
         k = model.same_distances(k)
         if (k, rate) not in priced_cb:
-            factor = COST_SCALE * rate / 1000.0
+            factor = scale * rate / 1000.0
             # Vectorised: rounding 4 million arcs one by one took seconds.
             priced = np.rint(factor * tables[k][0]).astype(np.int64)
             priced_cb[(k, rate)] = routing.RegisterTransitMatrix(priced.tolist())
         routing.SetArcCostEvaluatorOfVehicle(priced_cb[(k, rate)], v)
-        routing.SetFixedCostOfVehicle(round(COST_SCALE * vehicle.costs.fixed), v)
+        routing.SetFixedCostOfVehicle(round(scale * vehicle.costs.fixed), v)
     return arc_costs
 
 
@@ -430,6 +431,7 @@ def _add_time(model: _Model, with_costs: bool) -> pywrapcp.RoutingDimension:
         "time",
     )
     time_dim = routing.GetDimensionOrDie("time")
+    scale = cost_scale(data.problem.locale)
     for v, vehicle in enumerate(data.problem.vehicles):
         s, e = vehicle.shift.start, vehicle.shift.end
         time_dim.CumulVar(routing.Start(v)).SetRange(s, e)
@@ -438,7 +440,7 @@ def _add_time(model: _Model, with_costs: bool) -> pywrapcp.RoutingDimension:
             time_dim.SetSpanUpperBoundForVehicle(vehicle.max_duration, v)
         if with_costs and vehicle.costs.per_hour:
             time_dim.SetSpanCostCoefficientForVehicle(
-                round(COST_SCALE * vehicle.costs.per_hour / 3600.0), v
+                round(scale * vehicle.costs.per_hour / 3600.0), v
             )
         routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.Start(v)))
         routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.End(v)))
@@ -451,6 +453,7 @@ def _add_windows(
 ) -> None:
     """Hard windows (gaps removed), or a soft end priced by lateness."""
     data = model.data
+    scale = cost_scale(data.problem.locale)
     for oid in model.order_ids:
         order = data.orders[oid]
         for n in data.order_nodes[oid]:
@@ -463,11 +466,11 @@ def _add_windows(
                 cumul.SetRange(windows[0][0], windows[-1][1])
                 if isinstance(order, Job) and order.soft_end is not None:
                     # The buffer: inside the window, but priced.
-                    coef = max(1, round(COST_SCALE * order.buffer_cost / 60.0))
+                    coef = max(1, round(scale * order.buffer_cost / 60.0))
                     time_dim.SetCumulVarSoftUpperBound(idx, order.soft_end, coef)
             else:
                 cumul.SetRange(windows[0][0], horizon)
-                coef = max(1, round(COST_SCALE * order.lateness_cost / 60.0))
+                coef = max(1, round(scale * order.lateness_cost / 60.0))
                 time_dim.SetCumulVarSoftUpperBound(idx, windows[-1][1], coef)
             for (_, a_end), (b_start, _) in itertools.pairwise(windows):
                 if b_start - a_end > 1:
@@ -507,6 +510,8 @@ def _add_orders(
     """Which vehicle may serve which order, pickups before deliveries, penalties."""
     data, routing, solver = model.data, model.routing, model.solver
     n_veh = data.n_vehicles
+    scale = cost_scale(data.problem.locale)
+    base = data.problem.base_drop_penalty
     for oid in model.order_ids:
         order = data.orders[oid]
         allowed = [
@@ -514,13 +519,12 @@ def _add_orders(
             for v, vehicle in enumerate(data.problem.vehicles)
             if data.can_serve(vehicle, order)
         ]
+        dropping = data.problem.drop_penalty(order)
         if with_costs:
-            penalty = round(COST_SCALE * order.drop_penalty)
+            penalty = round(scale * dropping)
         else:
             # Relative penalties still rank orders (priority) by distance.
-            penalty = round(
-                DISTANCE_DROP_PENALTY * order.drop_penalty / BASE_DROP_PENALTY
-            )
+            penalty = round(DISTANCE_DROP_PENALTY * dropping / base)
         idxs = [model.index_of(n) for n in data.order_nodes[oid]]
         for idx in idxs:
             if len(allowed) < n_veh:

@@ -12,13 +12,24 @@ from routing.base import FrozenModel
 from routing.bounds import Real, Whole
 
 if TYPE_CHECKING:
+    from routing.locale import Locale
     from routing.solver.data import ProblemData
 
 Engine = Literal["ortools", "pyvrp", "auto", "large"]
 Objective = Literal["cost", "distance"]
 
-#: Money is priced in hundredths of a won inside engines (integers only).
+#: Engines price money in integers: hundredths of a KRW, and the same share
+#: of a driver-hour in any other currency (:func:`cost_scale`), so rounding
+#: weighs a cost the same whatever the currency.
 COST_SCALE = 100
+#: Engine units in one driver-hour: COST_SCALE per KRW at 20,000 KRW an hour.
+ENGINE_UNITS_PER_HOUR = COST_SCALE * 20_000
+
+
+def cost_scale(locale: Locale) -> float:
+    """Engine units per unit of ``locale``'s currency (100 for KRW, 80,000
+    for USD at 25 USD a driver-hour)."""
+    return ENGINE_UNITS_PER_HOUR / locale.driver_hour
 
 
 class SolveParams(FrozenModel):
@@ -93,16 +104,17 @@ def uses_costs(data: ProblemData, params: SolveParams) -> bool:
 def in_plan_units(
     progress: ProgressCallback | None, data: ProblemData, params: SolveParams
 ) -> ProgressCallback | None:
-    """``progress`` for an engine that searches in :data:`COST_SCALE` units.
+    """``progress`` for an engine that searches in :func:`cost_scale` units.
 
-    The engines price in integer hundredths of the currency; whoever asked
-    for progress hears the plan's units, like the plan's own summary.
+    The engines price in integers; whoever asked for progress hears the
+    plan's units (its currency), like the plan's own summary.
     """
     if progress is None or not uses_costs(data, params):
         return progress
     report = progress
+    scale = cost_scale(data.problem.locale)
 
     def scaled(engine: str, seconds: float, objective: float) -> None:
-        report(engine, seconds, objective / COST_SCALE)
+        report(engine, seconds, objective / scale)
 
     return scaled

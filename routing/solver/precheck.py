@@ -93,7 +93,7 @@ def precheck(data: ProblemData) -> tuple[list[str], list[Unassigned]]:
                     id=order.id,
                     reason=reason[0],
                     detail=reason[1],
-                    penalty=order.drop_penalty,
+                    penalty=problem.drop_penalty(order),
                 )
             )
     return ok, out

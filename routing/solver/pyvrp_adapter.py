@@ -43,21 +43,29 @@ from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.stop import MaxRuntime
 from scipy.sparse.linalg import eigsh
 
-from routing.model import BASE_DROP_PENALTY, Job, Shipment
+from routing.model import Job, Shipment
 from routing.solver.data import ProblemData
 from routing.solver.params import (
-    COST_SCALE,
     ProgressCallback,
     SolveParams,
+    cost_scale,
     in_plan_units,
     uses_costs,
 )
 from routing.solver.result import EngineResult
 from routing.solver.timeline import Visit
 
-#: PyVRP's unit costs are integers per metre and per second; pricing in
-#: thousandths of a won keeps a per-km rate in whole won exact.
-UNITS_PER_WON = 1000
+#: PyVRP's unit costs are integers per metre and per second; pricing in ten
+#: engine units (thousandths of a KRW; :func:`cost_scale`) keeps a per-km
+#: rate in whole KRW exact.
+PYVRP_PER_ENGINE_UNIT = 10
+
+
+def _units(data: ProblemData) -> float:
+    """PyVRP units per unit of the problem's currency (1,000 for KRW)."""
+    return PYVRP_PER_ENGINE_UNIT * cost_scale(data.problem.locale)
+
+
 #: Share of the time limit spent looking for a solution that serves every
 #: order (distance mode) before orders become optional.
 REQUIRED_SHARE = 0.5
@@ -116,7 +124,7 @@ class _Built:
     forbidden: list[set[int]]  # per vehicle: data nodes it may not visit
     copies_prize: int  # prizes of the copies a several-window job leaves unused
     penalties: pyvrp.PenaltyParams
-    cost_unit: float  # our objective units (COST_SCALE or metres) per PyVRP unit
+    cost_unit: float  # our objective units (engine money or metres) per PyVRP unit
 
     def objective(self, solution: pyvrp.Solution) -> float:
         """Costs plus the prizes of orders left out, in our units."""
@@ -371,17 +379,20 @@ def _prizes(
     data: ProblemData, distances: _IntMatrix, *, with_costs: bool
 ) -> tuple[Callable[[str], int], float]:
     """Each order's prize, and our objective units per PyVRP unit."""
+    problem = data.problem
     if with_costs:
+        units = _units(data)
 
         def prize(oid: str) -> int:
-            return round(UNITS_PER_WON * data.orders[oid].drop_penalty)
+            return round(units * problem.drop_penalty(data.orders[oid]))
 
-        return prize, COST_SCALE / UNITS_PER_WON
+        return prize, 1 / PYVRP_PER_ENGINE_UNIT
     # Large enough to pay for any detour, so only infeasibility drops.
     base = 2 * int(distances.max(initial=0)) + 1
 
     def relative_prize(oid: str) -> int:
-        return round(base * data.orders[oid].drop_penalty / BASE_DROP_PENALTY)
+        dropping = problem.drop_penalty(data.orders[oid])
+        return round(base * dropping / problem.base_drop_penalty)
 
     return relative_prize, 1.0
 
@@ -527,6 +538,7 @@ def _vehicle_types(
     nodes = data.nodes
     types: dict[tuple[object, ...], list[int]] = {}
     attrs: dict[tuple[object, ...], dict[str, object]] = {}
+    units = _units(data)
     for v, vehicle in enumerate(data.problem.vehicles):
         costs = vehicle.costs
         capacity = list(vehicle.capacity)
@@ -539,10 +551,12 @@ def _vehicle_types(
             "tw_early": vehicle.shift.start,
             "tw_late": vehicle.shift.end,
             "profile": profiles.of(v, places),
-            "fixed_cost": round(UNITS_PER_WON * costs.fixed) if with_costs else 0,
-            "unit_distance_cost": round(costs.per_km) if with_costs else 1,
+            "fixed_cost": round(units * costs.fixed) if with_costs else 0,
+            "unit_distance_cost": (
+                round(units * costs.per_km / 1000) if with_costs else 1
+            ),
             "unit_duration_cost": (
-                round(UNITS_PER_WON * costs.per_hour / 3600) if with_costs else 0
+                round(units * costs.per_hour / 3600) if with_costs else 0
             ),
         }
         if vehicle.max_duration is not None:

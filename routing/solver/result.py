@@ -84,7 +84,7 @@ def plan_from_sequences(
                 reason=Reason.DROPPED,
                 detail="left out by optimisation: serving it would cost more "
                 "than its penalty or break another constraint",
-                penalty=order.drop_penalty,
+                penalty=data.problem.drop_penalty(order),
             )
         )
     return assemble_plan(data, routes, unassigned, engine=engine, seconds=seconds)

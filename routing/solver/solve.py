@@ -210,7 +210,7 @@ def _release_buffers(
         ):
             continue
         found = live.best(job)
-        if found is not None and found[0].cost < job.drop_penalty:
+        if found is not None and found[0].cost < problem.drop_penalty(job):
             live.insert(job, found=found)
     released = live.plan(engine=plan.engine, seconds=plan.seconds)
     return released.model_copy(update={"travel": plan.travel})

@@ -305,3 +305,83 @@ def test_an_orders_clock_strings_are_readings_of_its_day(
         )
         assert moved.status_code == 200, moved.text
         assert moved.json()["job"]["time_windows"] == [want]
+
+
+@pytest.mark.parametrize(
+    ("env", "words"),
+    [
+        ({"MILEPOST_CURRENCY": "BHD"}, "BHD has no default driver-hour cost"),
+        ({"MILEPOST_HOUR_COST": "-3"}, "greater than 0"),
+        ({"MILEPOST_HOUR_COST": "lots"}, "valid number"),
+        ({"MILEPOST_HOUR_COST": "inf"}, "finite number"),
+    ],
+    ids=["currency-without-a-driver-hour", "negative", "text", "infinite"],
+)
+def test_a_missing_or_bad_hour_cost_stops_a_command_naming_it(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    env: dict[str, str],
+    words: str,
+) -> None:
+    """A currency the driver-hour table lacks needs MILEPOST_HOUR_COST, and
+    a bad one is refused: exit 2 naming the variable, never a traceback."""
+    from api.cli import main
+
+    for variable, value in env.items():
+        monkeypatch.setenv(variable, value)
+    monkeypatch.setattr("sys.argv", ["milepost", "db", "current"])
+    with pytest.raises(SystemExit) as stopped:
+        main()
+    assert stopped.value.code == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "MILEPOST_HOUR_COST: " in err and words in err
+    assert "Traceback" not in err
+
+
+def test_a_currency_without_a_driver_hour_works_with_hour_cost(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """BHD with MILEPOST_HOUR_COST: default amounts are sized by it."""
+    from api.settings import get_settings
+
+    monkeypatch.setenv("MILEPOST_CURRENCY", "bhd")
+    monkeypatch.setenv("MILEPOST_HOUR_COST", "4.5")
+    locale = get_settings().locale
+    assert (locale.currency, locale.hour_cost) == ("BHD", 4.5)
+    assert locale.amount(5.0) == 22.5
+
+
+def test_an_unserved_order_costs_the_currency_sized_penalty(
+    served: Any, place: Place
+) -> None:
+    """A dollar (euro) service plans an order no van can carry, without a
+    penalty: the plan prices leaving it out at 5 driver-hours of that
+    currency (125 USD, 110 EUR), not 100,000 of it."""
+    client, keys = served
+    _store_day(client, keys[Role.dispatcher], place)
+    bulky = {
+        "id": "o-bulky",
+        "location": {"lat": place.lat + 0.005, "lon": place.lon},
+        "demand": [50],
+        "time_windows": [[3 * HOUR + 600, 5 * HOUR]],
+    }
+    order = {"day": place.day.isoformat(), "job": bulky, "depot_id": "d1"}
+    created = client.post("/v1/orders", json=order, headers=auth(keys[Role.dispatcher]))
+    assert created.status_code == 201, created.text
+    response = client.post(
+        "/v1/plans",
+        json={
+            "day": place.day.isoformat(),
+            "depot_id": "d1",
+            "params": {"time_limit": 1, "workers": 1},
+        },
+        headers=auth(keys[Role.dispatcher]),
+    )
+    assert response.status_code == 202, response.text
+    body: dict[str, Any] = wait_plan(
+        client, keys[Role.dispatcher], response.json()["url"]
+    )
+    assert body["status"] == "draft", body["job"]
+    (left,) = body["plan"]["unassigned"]
+    assert left["id"] == "o-bulky"
+    assert left["penalty"] == {"USD": 125.0, "EUR": 110.0}[place.currency]

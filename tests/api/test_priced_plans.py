@@ -16,6 +16,7 @@ from api.auth import Role
 from api.db import jobs as job_rows
 from api.db.tables_tracking import RetentionPricingRow
 from api.services.retention import CurrentPricing, retention_of
+from routing.locale import DEFAULT_LOCALE
 from routing.model import Job, Problem
 from routing.plan import Plan
 from tests.api.conftest import auth
@@ -91,7 +92,9 @@ def test_learned_pricing_prices_orders_by_customer_value(
     assert rich.lateness_cost is None and poor.lateness_cost is None
     assert rich.penalty is not None and poor.penalty is not None
     # Never below the order's own penalty; a valuable customer's above it.
-    own = [Job.model_validate(j).drop_penalty for j in small["jobs"][:2]]
+    own = [
+        Job.model_validate(j).drop_penalty_in(DEFAULT_LOCALE) for j in small["jobs"][:2]
+    ]
     assert rich.penalty > own[0] and poor.penalty >= own[1]
     # A customer the fit never saw is priced at its median value (c-99's).
     median, new = jobs[small["jobs"][2]["id"]], jobs[small["jobs"][3]["id"]]
@@ -205,7 +208,7 @@ def test_reoptimising_prices_the_rest_of_the_day(
     rich = next(j for j in problem.jobs if j.customer_id == "c-17")
     given = next(j for j in small["jobs"] if j.get("customer_id") == "c-17")
     assert rich.penalty is not None
-    assert rich.penalty > Job.model_validate(given).drop_penalty
+    assert rich.penalty > Job.model_validate(given).drop_penalty_in(DEFAULT_LOCALE)
     body = wait_plan(client, key, accepted["url"])
     assert body["status"] == "draft", body
     assert body["pricing"]["source"] == "learned" and body["pricing"]["fit"] == "fit-1"

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from routing.io import InputError, parse_model
+from routing.locale import DEFAULT_LOCALE
 from routing.model import Job, Problem, ServiceLevel, TimeWindow
 from tests.helpers import small_problem_json
 
@@ -197,8 +198,10 @@ def test_drop_penalty_grows_with_priority() -> None:
     low = Job(id="a", location=loc, demand=(1,), priority=0)  # type: ignore[arg-type]
     high = Job(id="b", location=loc, demand=(1,), priority=90)  # type: ignore[arg-type]
     explicit = Job(id="c", location=loc, demand=(1,), penalty=7.0)  # type: ignore[arg-type]
-    assert high.drop_penalty > low.drop_penalty > 0
-    assert explicit.drop_penalty == 7.0
+    assert (
+        high.drop_penalty_in(DEFAULT_LOCALE) > low.drop_penalty_in(DEFAULT_LOCALE) > 0
+    )
+    assert explicit.drop_penalty_in(DEFAULT_LOCALE) == 7.0
     assert low.service_level is ServiceLevel.NEXT_DAY
 
 

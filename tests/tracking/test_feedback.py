@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from routing.locale import DEFAULT_LOCALE
 from routing.model import Costs, Depot, Job, Location, Problem, TimeWindow, Vehicle
 from routing.plan import Plan, StepType
 from routing.solver import SolveParams, check, solve
@@ -49,7 +50,10 @@ def test_loss_follows_the_formula() -> None:
     """Slower next order plus churn: margin * (G - 1) + s * uplift * value."""
     pricing = PRICING
     gap = math.exp(2.0 * pricing.lateness_coef * math.log1p(30))
-    expected = HIGH.order_margin * (gap - 1) + 2.0 * pricing.churn_uplift * HIGH.value
+    expected = (
+        HIGH.margin_in(DEFAULT_LOCALE) * (gap - 1)
+        + 2.0 * pricing.churn_uplift * HIGH.value
+    )
     assert expected_loss(HIGH, 30, pricing) == pytest.approx(expected)
 
 
@@ -111,7 +115,9 @@ def test_apply_costs_copies_the_problem() -> None:
     assert all(j.lateness_cost == 0.0 for j in problem.jobs)
     for job in priced.jobs:
         assert job.lateness_cost == costs[job.id].lateness_cost > 0
-        assert job.penalty == max(costs[job.id].penalty, problem.jobs[0].drop_penalty)
+        assert job.penalty == max(
+            costs[job.id].penalty, problem.drop_penalty(problem.jobs[0])
+        )
 
 
 def test_a_promised_window_stays_hard_and_no_penalty_falls() -> None:
@@ -326,7 +332,7 @@ def test_uniform_pricing_is_the_plain_window_penalty() -> None:
         who = customers[order.customer_id or ""]
         assert costs[order.id].lateness_cost == 0.0
         assert costs[order.id].penalty == pytest.approx(
-            who.order_margin + pricing.redelivery_cost
+            who.margin_in(DEFAULT_LOCALE) + pricing.redelivery_cost_in(DEFAULT_LOCALE)
         )
 
 

@@ -11,10 +11,12 @@ from fastapi.testclient import TestClient
 from api.auth import Role
 from api.db.tracking import put_rating
 from api.services import metrics
+from routing.locale import DEFAULT_LOCALE
 from tests.api.conftest import auth
 from tests.api.routes.test_metrics import day_done  # noqa: F401 (a fixture)
 from tests.api.tracking_fixtures import DAY
 from tracking.outcomes import DeliveryOutcome
+from tracking.retention import ORDER_VALUE_HOURS
 
 URL = "/v1/metrics/retention"
 
@@ -115,7 +117,7 @@ def test_crm_metrics_by_first_experience(
     assert rates[("late_30_plus", 90)]["rate"] == 1.0
     assert rates[("failed_attempt", 30)]["rate"] is None
     ltv = {r["experience"]: r for r in body["ltv"]}
-    margin = metrics.ORDER_VALUE * metrics.ORDER_MARGIN
+    margin = DEFAULT_LOCALE.amount(ORDER_VALUE_HOURS) * metrics.ORDER_MARGIN
     assert ltv["on_time"]["value"] == pytest.approx(margin / 2)
     assert ltv["late_30_plus"]["value"] == 0.0
     curve = [r for r in body["curves"] if r["experience"] == "on_time"]

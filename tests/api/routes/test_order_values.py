@@ -22,11 +22,13 @@ from api.services import metrics
 from api.services.orders import OrderCreate
 from api.services.retention import fit_payload
 from forecasting.calendar import PromotionType
+from routing.locale import DEFAULT_LOCALE
 from tests.api.conftest import auth
 from tests.api.dispatch_data import DAY, order, seed
 from tests.api.routes.test_retention_fit import fitted, synthetic
 from tests.api.routes.test_slots import a_stop, book, store_day
 from tracking.outcomes import DeliveryOutcome
+from tracking.retention import ORDER_VALUE_HOURS
 
 
 def test_value_and_promotion_are_stored_and_returned(
@@ -193,7 +195,7 @@ def test_ltv_uses_the_stored_baskets(
     cohorts' LTV is that times the margin; c's first-purchase promotion is
     its own acquisition cohort."""
     before = _retention(client, keys)
-    default = metrics.ORDER_VALUE * metrics.ORDER_MARGIN
+    default = DEFAULT_LOCALE.amount(ORDER_VALUE_HOURS) * metrics.ORDER_MARGIN
     ltv = {r["experience"]: r["value"] for r in before["ltv"]}
     assert ltv["late_30_plus"] == pytest.approx(default)
     assert before["promotion_recorded"] is False
@@ -267,7 +269,9 @@ def test_the_fitted_customer_values_follow_the_baskets() -> None:
     mean = float(np.mean(baskets))
     basket = (n * 100_000.0 + 2 * mean) / (n + 2)
     ratio = with_values.customer_values[big] / without.customer_values[big]
-    assert ratio == pytest.approx(basket / metrics.ORDER_VALUE, rel=1e-3)
+    assert ratio == pytest.approx(
+        basket / DEFAULT_LOCALE.amount(ORDER_VALUE_HOURS), rel=1e-3
+    )
     other = plain.customer_id[-1]
     assert with_values.customer_values[other] < without.customer_values[other]
 

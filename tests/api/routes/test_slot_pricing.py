@@ -14,6 +14,7 @@ from api.auth import Role
 from api.db.plans import PlanRow
 from api.services.slots import _config
 from api.services.travel import plan_travel
+from routing.locale import DEFAULT_LOCALE
 from routing.model import Costs, Location
 from routing.slotting import SlotBook, SlotQuote
 from tests.api.routes.test_slots import a_stop, quote, store_day
@@ -30,7 +31,7 @@ def late_minute(value: float) -> float:
     """The learned price of a late minute of a customer worth ``value``."""
     minutes = PRICING.reference_minutes
     loss = expected_loss(CustomerValue(value=value), minutes, PRICING) / minutes
-    return round(min(PRICING.max_per_minute, loss), 2)
+    return round(min(PRICING.max_per_minute_in(DEFAULT_LOCALE), loss), 2)
 
 
 def priced_day(app: FastAPI) -> tuple[PlanRow, dict[str, float]]:
