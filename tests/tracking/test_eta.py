@@ -277,9 +277,7 @@ def test_leg_times_start_bands_on_the_wall_clock_of_a_change_day() -> None:
 
     def day(when: dt.date) -> Problem:
         depot = Depot(id="d", location=Location(lat=40.7, lon=-74.0))
-        van = Vehicle(
-            id="v", start="d", end="d", capacity=(1,), shift=(0, 20 * HOUR)
-        )
+        van = Vehicle(id="v", start="d", end="d", capacity=(1,), shift=(0, 20 * HOUR))
         return Problem(date=when, locale=ny, depots=(depot,), vehicles=(van,))
 
     legs = LegTimes(travel)
