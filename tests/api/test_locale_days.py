@@ -235,16 +235,27 @@ def test_a_bad_locale_setting_stops_a_command_naming_the_variable(
     words: str,
 ) -> None:
     """Exit 2 with the variable and the reason, never a traceback."""
+    err = _refused(monkeypatch, capsys, {variable: value})
+    assert f"{variable}: " in err and words in err
+
+
+def _refused(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    env: dict[str, str],
+) -> str:
+    """What a command prints when ``env`` makes it exit 2 (no traceback)."""
     from api.cli import main
 
-    monkeypatch.setenv(variable, value)
+    for variable, value in env.items():
+        monkeypatch.setenv(variable, value)
     monkeypatch.setattr("sys.argv", ["milepost", "db", "current"])
     with pytest.raises(SystemExit) as stopped:
         main()
     assert stopped.value.code == 2
     err = " ".join(capsys.readouterr().err.split())
-    assert f"{variable}: " in err and words in err
     assert "Traceback" not in err
+    return err
 
 
 def test_an_orders_clock_strings_are_readings_of_its_day(
@@ -325,17 +336,8 @@ def test_a_missing_or_bad_hour_cost_stops_a_command_naming_it(
 ) -> None:
     """A currency the driver-hour table lacks needs MILEPOST_HOUR_COST, and
     a bad one is refused: exit 2 naming the variable, never a traceback."""
-    from api.cli import main
-
-    for variable, value in env.items():
-        monkeypatch.setenv(variable, value)
-    monkeypatch.setattr("sys.argv", ["milepost", "db", "current"])
-    with pytest.raises(SystemExit) as stopped:
-        main()
-    assert stopped.value.code == 2
-    err = " ".join(capsys.readouterr().err.split())
+    err = _refused(monkeypatch, capsys, env)
     assert "MILEPOST_HOUR_COST: " in err and words in err
-    assert "Traceback" not in err
 
 
 def test_a_currency_without_a_driver_hour_works_with_hour_cost(
