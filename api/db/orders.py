@@ -87,10 +87,10 @@ def taken_ids(session: Session, *, ids: Sequence[str]) -> set[str]:
 
 def order_values(
     session: Session, *, ids: Iterable[str]
-) -> dict[str, tuple[int | None, str | None]]:
+) -> dict[str, tuple[float | None, str | None]]:
     """``(value, promotion)`` of those of ``ids`` that are stored orders."""
     wanted = sorted(set(ids))
-    found: dict[str, tuple[int | None, str | None]] = {}
+    found: dict[str, tuple[float | None, str | None]] = {}
     for i in range(0, len(wanted), _CHUNK):
         chunk = wanted[i : i + _CHUNK]
         query = select(OrderRow.id, OrderRow.value, OrderRow.promotion).where(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, String
+from sqlalchemy import Index, Numeric, String
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -118,7 +118,8 @@ class OrderRow(Base):
     depot_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     station_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), index=True)
     customer_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
-    value: Mapped[int | None] = mapped_column(BigInteger)
+    #: Decimals since migration 0018 (a currency's cents).
+    value: Mapped[float | None] = mapped_column(Numeric(20, 4, asdecimal=False))
     promotion: Mapped[str | None] = mapped_column(String(32))
     spec: Mapped[dict[str, Any]]
     tracking_token: Mapped[str] = mapped_column(String(64), unique=True)

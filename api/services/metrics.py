@@ -156,7 +156,7 @@ def _day_outcomes(
 
 def history_frame(
     outcomes: list[DeliveryOutcome],
-    orders: Mapping[str, tuple[int | None, str | None]] | None = None,
+    orders: Mapping[str, tuple[float | None, str | None]] | None = None,
 ) -> pd.DataFrame:
     """The order history :mod:`tracking.retention` reads, from outcomes.
 

@@ -45,6 +45,7 @@ from api.services.errors import (
 from api.services.fleet import location_errors
 from forecasting.calendar import PromotionType
 from routing.bounds import MAX_MONEY, Day, not_a_bool
+from routing.locale import Locale
 from routing.model import ClockReadings, Id, Job, TimeWindow
 from routing.units import changes_clock, elapsed_to_wall, to_seconds, wall_to_elapsed
 from tracking.events import Event, OrderCancelled
@@ -75,21 +76,43 @@ __all__ = [
     "read_order",
     "settle_cancellations",
     "update_order",
+    "value_errors",
 ]
 
 #: What ingests a batch of events and commits (``api.services.ingest``).
 Ingest = Callable[[Session, dt.date, Sequence[Event]], IngestResult]
 
-#: An order's basket in the deployment's currency: a whole number,
-#: ``0..10^12`` (money's bound).
+#: An order's basket in the deployment's currency, ``0..10^12`` (money's
+#: bound), to the currency's minor unit (:func:`value_errors`).
 #: Bounds sit inside the type so ``BasketValue | None`` keeps them in the
 #: published schema.
 BasketValue = Annotated[
-    int, Field(ge=0, le=int(MAX_MONEY)), BeforeValidator(not_a_bool)
+    float,
+    Field(ge=0, le=MAX_MONEY, allow_inf_nan=False),
+    BeforeValidator(not_a_bool),
 ]
 VALUE_DOC = (
-    "basket value in the deployment's currency (a whole number); null: not known"
+    "basket value in the deployment's currency, to its minor unit (24.99 "
+    "USD, 35000 KRW); null: not known"
 )
+
+
+def _amount(value: float | None) -> int | float | None:
+    """A stored basket as JSON shows it: whole amounts without ``.0``."""
+    return int(value) if value is not None and float(value).is_integer() else value
+
+
+def value_errors(
+    value: float | None, locale: Locale, field: str = "value"
+) -> list[FieldError]:
+    """A basket with more decimals than its currency has (24.999 USD, 100.5
+    KRW) named on ``field``; none for a fitting one or none at all."""
+    if value is None or locale.round_money(value) == value:
+        return []
+    reason = f"has more decimals than {locale.currency} has ({locale.minor_units})"
+    return [FieldError(field=field, reason=reason)]
+
+
 PROMOTION_DOC = (
     "the limited-time promotion the order was placed under; null: none. "
     "CRM metrics cut repurchase by it"
@@ -197,7 +220,8 @@ class OrderPublic(BaseModel):
     day: dt.date
     depot_id: str | None
     customer_id: str | None
-    value: int | None = Field(description=VALUE_DOC)
+    # int first: a whole amount reads 35000, not 35000.0
+    value: int | float | None = Field(description=VALUE_DOC)
     promotion: PromotionType | None = Field(description=PROMOTION_DOC)
     active: bool = Field(description="false once cancelled")
     tracking_token: str = Field(description="for the customer's tracking page")
@@ -220,7 +244,7 @@ def order_public(row: OrderRow) -> OrderPublic:
         day=row.day,
         depot_id=row.depot_id,
         customer_id=row.customer_id,
-        value=row.value,
+        value=_amount(row.value),
         promotion=row.promotion,
         active=row.active,
         tracking_token=row.tracking_token,
@@ -246,7 +270,8 @@ class OrderChecker:
     """
 
     def __init__(self, session: Session) -> None:
-        self.zone = locale_of(session).zone
+        self.locale = locale_of(session)
+        self.zone = self.locale.zone
         self.depot_ids = fleet.depot_ids(session)
         self.station_ids = stations.station_ids(session)
         self.dims = fleet.fleet_dims(session)
@@ -265,7 +290,7 @@ class OrderChecker:
         job = order.job
         depot_id, errors = self._depot(job, order.depot_id)
         customer_id, more = self._customer(job, order.customer_id)
-        errors += more + self._job_errors(job)
+        errors += more + self._job_errors(job) + value_errors(order.value, self.locale)
         if errors:
             raise Invalid(errors)
         if customer_id is not None and job.customer_id is None:
@@ -457,6 +482,8 @@ def update_order(
     sent = update.model_fields_set
     if "day" in sent and update.day is None:
         raise Invalid.one("day", "may not be null")
+    if errors := value_errors(update.value, locale_of(session)):
+        raise Invalid(errors)
     depot_id = update.depot_id if "depot_id" in sent else row.depot_id
     customer_id = update.customer_id if "customer_id" in sent else row.customer_id
     try:

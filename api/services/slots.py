@@ -59,6 +59,7 @@ from api.services.orders import (
     BasketValue,
     OrderCreate,
     create_order,
+    value_errors,
 )
 from api.services.plans import NO_FIT_YET
 from api.services.retention import (
@@ -558,6 +559,7 @@ _ORDER_FIELDS = {
     "job.station": "slot_id",
     "depot_id": "depot_id",
     "job.depot": "depot_id",
+    "value": "value",
 }
 
 
@@ -575,6 +577,8 @@ def book_slot(
     fields (``slot_id``, ``demand``).
     """
     _check_location(request)
+    if errors := value_errors(request.value, locale_of(session)):
+        raise Invalid(errors)
     with books.day((request.day, request.depot_id)) as entry:
         # Read the current plan under the lock: the last booking committed.
         row = _current_plan(session, request.day, request.depot_id)

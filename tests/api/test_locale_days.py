@@ -387,3 +387,36 @@ def test_an_unserved_order_costs_the_currency_sized_penalty(
     (left,) = body["plan"]["unassigned"]
     assert left["id"] == "o-bulky"
     assert left["penalty"] == {"USD": 125.0, "EUR": 110.0}[place.currency]
+
+
+def test_a_basket_keeps_its_currencys_cents(served: Any, place: Place) -> None:
+    """An order's value has the currency's decimals: 24.99 is stored and
+    returned as sent, 24.999 is a 422 naming value (POST, PATCH, batch)."""
+    client, keys = served
+    headers = auth(keys[Role.dispatcher])
+    depot = {"id": "d1", "location": {"lat": place.lat, "lon": place.lon}}
+    assert client.post("/v1/depots", json=depot, headers=headers).status_code == 201
+    where = {"lat": place.lat + 0.01, "lon": place.lon}
+
+    def order(oid: str, value: float) -> dict[str, Any]:
+        job = {"id": oid, "location": where, "demand": [1]}
+        return {"day": place.day.isoformat(), "job": job, "value": value}
+
+    created = client.post("/v1/orders", json=order("o-1", 24.99), headers=headers)
+    assert created.status_code == 201, created.text
+    assert client.get("/v1/orders/o-1", headers=headers).json()["value"] == 24.99
+    whole = client.post("/v1/orders", json=order("o-2", 30), headers=headers)
+    assert whole.json()["value"] == 30 and "30.0" not in whole.text
+    too_fine = client.post("/v1/orders", json=order("o-3", 24.999), headers=headers)
+    assert too_fine.status_code == 422
+    [error] = too_fine.json()["errors"]
+    assert error["field"] == "body.value"
+    assert error["reason"] == f"has more decimals than {place.currency} has (2)"
+    patched = client.patch("/v1/orders/o-1", json={"value": 0.001}, headers=headers)
+    assert patched.status_code == 422 and "value" in patched.text
+    assert client.get("/v1/orders/o-1", headers=headers).json()["value"] == 24.99
+    batch = client.post(
+        "/v1/orders/batch", json={"orders": [order("o-4", 1.005)]}, headers=headers
+    )
+    assert batch.status_code == 422
+    assert batch.json()["errors"][0]["field"] == "body.orders[0].value"

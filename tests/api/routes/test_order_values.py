@@ -74,12 +74,27 @@ def test_value_and_promotion_are_stored_and_returned(
     assert client.get("/v1/orders/o-4", headers=s).json()["value"] == 10**12
 
 
+def test_a_value_with_cents_is_stored_exactly(
+    app: FastAPI, client: TestClient, keys: dict[Role, str]
+) -> None:
+    """The column keeps four decimals (migration 0018) on either database: a
+    basket of 24.99 (a dollar deployment's) reads back as 24.99."""
+    seed(client, keys)
+    s = auth(keys[Role.storefront])
+    assert client.post("/v1/orders", json=order("o-1"), headers=s).status_code == 201
+    with app.state.sessionmaker.begin() as session:
+        row = get_order(session, order_id="o-1")
+        assert row is not None
+        row.value = 24.99
+    assert client.get("/v1/orders/o-1", headers=s).json()["value"] == 24.99
+
+
 @pytest.mark.parametrize(
     ("extra", "field"),
     [
         ({"value": -1}, "body.value"),
         ({"value": "lots"}, "body.value"),
-        ({"value": "12.5"}, "body.value"),
+        ({"value": "12.5"}, "body.value"),  # KRW has no decimals
         ({"value": 12.5}, "body.value"),
         ({"value": True}, "body.value"),
         ({"value": 10**13}, "body.value"),
@@ -90,7 +105,8 @@ def test_value_and_promotion_are_stored_and_returned(
 def test_bad_value_or_promotion_is_422_naming_the_field(
     client: TestClient, keys: dict[Role, str], extra: dict[str, Any], field: str
 ) -> None:
-    """Negative, not a whole number, a flag, too large; a promotion no kind."""
+    """Negative, more decimals than the currency, a flag, too large; a
+    promotion no kind."""
     seed(client, keys)
     s = auth(keys[Role.storefront])
     got = client.post("/v1/orders", json={**order("o-1"), **extra}, headers=s)
