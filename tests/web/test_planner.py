@@ -66,6 +66,14 @@ def _wait_for_job(server: Server, url: str) -> dict[str, Any]:
         time.sleep(0.3)
 
 
+def _latest_forecast(server: Server) -> dict[str, Any]:
+    """The result of the newest forecast job."""
+    runs = server.call("GET", "/v1/forecasts?limit=1", Role.planner).json()
+    url = runs["data"][0]["url"]
+    body: dict[str, Any] = server.call("GET", url, Role.planner).json()
+    return dict(body["result"])
+
+
 def test_forecast_starts_the_day_after_the_history(server: Server, page: Page) -> None:
     """The first day is the API's: the day after the last day of history."""
     _sign_in(server, page)
@@ -97,6 +105,17 @@ def test_forecast_against_history(server: Server, page: Page) -> None:
         ".data.labels.length"
     )
     assert points == 28 + 7
+    # Each depot's deliveries and the fleet sized for them, a row per day.
+    result = _latest_forecast(server)
+    depots = {d["depot"] for d in result["depots"]}
+    table = page.locator("#depot-table")
+    expect(table).to_be_visible()
+    expect(table.locator("tbody tr")).to_have_count(len(depots) * 7)
+    first = result["fleet"][0]
+    row = table.locator(
+        f"tbody tr[data-depot='{first['depot']}']", has_text=first["day"]
+    )
+    expect(row.locator("td").nth(6)).to_contain_text(str(first["vans"]))
     # The forecast is listed among the past runs.
     expect(page.locator("#forecast-runs tbody tr").first).to_contain_text("7 days from")
     shot(page, "planner-forecast")

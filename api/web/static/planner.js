@@ -268,6 +268,7 @@ async function showForecast(result, source = SOURCES.city) {
   for (const z of zones) query.append("zone", z);
   const history = await api("GET", `${source.history}?${query}`);
   drawForecasts(result, history);
+  drawDepots(result);
   const told = showNotice(result);
   const of = result.source === "stored" ? "your stored history" : "the embedded city";
   say("forecast-status", `Forecast of ${zones.length} zones for ${result.horizon} days from ${result.start} (${result.model}, ${result.level}% intervals): ${number(result.total_orders, 0)} orders, from ${of}.${told ? ` Not all as asked: see the notice below.` : ""}`);
@@ -343,6 +344,29 @@ function drawForecasts(result, history) {
       },
     }));
   }
+}
+
+// Each depot's deliveries by day with the interval and the planned quantile,
+// and the fleet sized for it (vans + night vans, driver-hours; a fallback
+// sizing is marked). Hidden when the forecast has no depot.
+function drawDepots(result) {
+  const box = $("depot-forecast");
+  const fleet = new Map(result.fleet.map((f) => [`${f.depot}|${f.day}`, f]));
+  const heads = ["Day", "Depot", "Deliveries", "Low", "High", `Planned (P${result.plan_quantile})`, "Vans", "Driver-hours"];
+  const cell = (text, cls = "num") => el("td", { class: cls, text });
+  const rows = result.depots.map((d) => {
+    const f = fleet.get(`${d.depot}|${d.day}`);
+    const vans = f ? `${f.vans}${f.night_vans ? ` + ${f.night_vans} night` : ""}${f.fallback ? ` (${f.fallback})` : ""}` : "not sized";
+    return el("tr", { "data-depot": d.depot },
+      el("td", { text: d.day }), el("td", { text: d.depot }),
+      cell(number(d.orders)), cell(number(d.lo)), cell(number(d.hi)), cell(number(d.planned)),
+      cell(vans, f ? "num" : "num fallback"), cell(f ? number(f.driver_hours) : "–"));
+  });
+  $("depot-table").replaceChildren(
+    el("caption", { text: `${result.source === "stored" ? "Your depots" : "The embedded city's depots"}: deliveries forecast for ${result.horizon} days (${result.level}% interval) and the fleet sized for the planned quantile` }),
+    el("thead", {}, el("tr", {}, ...heads.map((h) => el("th", { scope: "col", text: h })))),
+    el("tbody", {}, ...rows));
+  box.hidden = rows.length === 0;
 }
 
 // -- scenarios ----------------------------------------------------------------
