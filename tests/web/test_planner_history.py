@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from api.auth import Role
+from tests.helpers import ROOT
 from tests.history_data import HEADER, history_csv
 from tests.web.conftest import Server, axe_violations, shot, watch_errors
 
@@ -121,3 +122,38 @@ def test_a_forecast_by_the_fallback_model_says_so(
     )
     shot(page, "planner-fallback")
     assert axe_violations(page, "planner-fallback") == []
+
+
+def test_a_calendar_upload_says_how_it_meets_the_public_holidays(
+    server: Server, audit_page: Page
+) -> None:
+    """A bad calendar is refused by line; the example file is stored as the
+    planner says, replacing the country's public holidays, and the status
+    says so (GET /v1/calendar agrees)."""
+    page = audit_page
+    errors = watch_errors(page)
+    page.goto(f"{server.url}/planner")
+    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+    page.get_by_label("API key (planner)").fill(server.keys[Role.planner])
+    page.get_by_label("API key (planner)").press("Tab")
+    upload = page.get_by_label("Calendar (CSV or JSON lines)")
+    status = page.locator("#history-status")
+    bad = "start,end,name,kind,scope,intensity\n2026-01-02,,sale,party,,\n"
+    upload.set_input_files(
+        {"name": "bad.csv", "mimeType": "text/csv", "buffer": bad.encode()}
+    )
+    page.get_by_role("button", name="Upload calendar").click()
+    expect(status).to_contain_text("line 2")
+    example = ROOT / "docs" / "examples" / "calendar.csv"
+    entries = example.read_text(encoding="utf-8").strip().count("\n")
+    upload.set_input_files(str(example))
+    page.get_by_label("Public holidays").select_option("replace")
+    page.get_by_role("button", name="Upload calendar").click()
+    expect(status).to_have_text(
+        f"calendar.csv: {entries} calendar entries stored, replacing KR's public "
+        "holidays."
+    )
+    stored = server.call("GET", "/v1/calendar", Role.planner).json()
+    assert stored["count"] == entries and stored["public_holidays"] == "replace"
+    assert axe_violations(page, "planner-calendar") == []
+    assert errors == []

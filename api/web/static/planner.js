@@ -199,8 +199,11 @@ async function uploadHistory() {
 async function uploadCalendar() {
   const file = $("calendar-file").files[0];
   if (!file) return say("history-status", "Choose a calendar file first.", true);
-  const got = await upload("PUT", "/v1/calendar", file);
-  say("history-status", `${file.name}: ${got?.entries?.length ?? 0} calendar entries stored.`);
+  const how = $("public-holidays").value;
+  const got = await upload("PUT", `/v1/calendar?public_holidays=${how}`, file);
+  const where = got.country + (got.subdivision ? `-${got.subdivision}` : "");
+  const holidays = got.public_holidays === "replace" ? `replacing ${where}'s public holidays` : `merged with ${where}'s public holidays`;
+  say("history-status", `${file.name}: ${got.count} calendar entries stored, ${holidays}.`);
 }
 
 async function loadLibrary() {
