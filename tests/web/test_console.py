@@ -596,3 +596,38 @@ def test_a_second_solve_replaces_the_first_draft(
     expect(page.locator("#status")).to_have_text(
         f"Plan {new['id']} of {day.isoformat()}.", timeout=WAIT_MS
     )
+
+
+@pytest.mark.parametrize(
+    ("locale", "day", "shown"),
+    [
+        # Spring forward: 5 h after midnight EST is 06:00 EDT, 1 h is 01:00.
+        ("America/New_York|USD|2", "2026-03-08", {3600: "01:00", 18000: "06:00"}),
+        # Fall back: 3 h after midnight CEST is 02:00 CET.
+        ("Europe/Berlin|EUR|2", "2026-10-25", {3600: "01:00", 10800: "02:00"}),
+        # An ordinary day, and Seoul (no changes): the plain count.
+        ("America/New_York|USD|2", "2026-03-10", {18000: "05:00", 90000: "25:00"}),
+        ("Asia/Seoul|KRW|0", "2026-03-08", {18000: "05:00"}),
+    ],
+)
+def test_the_pages_show_a_change_days_times_on_the_wall_clock(
+    server: Server, page: Page, locale: str, day: str, shown: dict[int, str]
+) -> None:
+    """common.js's wallClock, which the console formats a plan's times with,
+    reads elapsed seconds as the deployment's wall clock of the plan's day."""
+    page.route(
+        f"{server.url}/wall-clock",
+        lambda route: route.fulfill(
+            content_type="text/html",
+            body=f'<meta name="milepost-locale" content="{locale}"><p>clock</p>',
+        ),
+    )
+    page.goto(f"{server.url}/wall-clock")
+    got = page.evaluate(
+        """async ([day, seconds]) => {
+            const m = await import("/static/common.js");
+            return seconds.map((s) => m.wallClock(s, day));
+        }""",
+        [day, list(shown)],
+    )
+    assert got == list(shown.values())
