@@ -247,6 +247,11 @@ class Booking(FrozenModel):
     vehicle: str
     eta: int
     marginal_cost: float
+    retention_cost: float | None = Field(
+        default=None,
+        description="expected retention cost of the insertion when booked "
+        "with pricing (as its quote said); None: booked unpriced",
+    )
 
 
 class SlotUnavailableError(ValueError):
@@ -714,9 +719,13 @@ class SlotBook:
         customer_id: str | None = None,
         collect: Amount | None = None,
         job: Job | None = None,
+        pricing: SlotPricing | None = None,
     ) -> Booking:
         """Reserve a slot: insert the order into the plan with that window
         (an exchange when ``collect`` is given, as in :meth:`quote`).
+
+        ``pricing``: insert it where the quote with the same pricing would
+        (route and retention cost), and report that retention cost.
 
         ``job``: an order accepted already, booked with every field it has
         but its id (``order_id``), window and day, as in :meth:`quote`
@@ -751,6 +760,7 @@ class SlotBook:
             customer_id=customer_id,
             collect=collect,
             base=job,
+            pricing=pricing,
         )
         if not quote.available or found is None:
             raise SlotUnavailableError(quote)
@@ -767,6 +777,7 @@ class SlotBook:
             vehicle=self.live.vehicles[ins.vehicle].id,
             eta=eta,
             marginal_cost=ins.cost,
+            retention_cost=None if pricing is None else quote.retention_cost,
         )
         self.bookings[oid] = booking
         return booking

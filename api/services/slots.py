@@ -147,6 +147,10 @@ class _SlotRequest(BaseModel):
     customer_id: Id | None = Field(
         default=None, description="who orders (their learned retention price)"
     )
+    pricing: Literal["learned", "uniform"] = Field(
+        default="learned",
+        description="learned: price retention with the newest retention fit",
+    )
 
 
 class SlotQuoteCreate(_SlotRequest):
@@ -156,11 +160,6 @@ class SlotQuoteCreate(_SlotRequest):
     cost with the newest retention fit, once there is one; ``"uniform"``
     quotes the route cost alone.
     """
-
-    pricing: Literal["learned", "uniform"] = Field(
-        default="learned",
-        description="learned: price retention with the newest retention fit",
-    )
 
 
 class NearbyStation(BaseModel):
@@ -226,7 +225,8 @@ class SlotQuotesPublic(BaseModel):
 
 
 class SlotBookingCreate(_SlotRequest):
-    """A slot to reserve for an address."""
+    """A slot to reserve for an address, inserted where its quote with the
+    same ``pricing`` would serve it."""
 
     slot_id: str = Field(min_length=1, max_length=200, description="from a quote")
     value: BasketValue | None = Field(default=None, description=VALUE_DOC)
@@ -243,7 +243,14 @@ class SlotBookingPublic(BaseModel):
     eta: int = Field(description="elapsed seconds since local midnight of the day")
     eta_at: dt.datetime = Field(description="the same, as a local time")
     marginal_cost: float
-    currency: str = Field(description="ISO 4217 code of marginal_cost")
+    retention_cost: float = Field(
+        description="expected retention cost of the insertion, as the quote "
+        "with the same pricing said (0 when priced uniformly)"
+    )
+    pricing: PlanPricing = Field(description="how the booking was priced")
+    currency: str = Field(
+        description="ISO 4217 code of marginal_cost and retention_cost"
+    )
     plan_id: str = Field(description="the plan version holding the order")
 
 
@@ -404,9 +411,10 @@ def _frozen(row: PlanRow, quotes: list[SlotQuote]) -> list[SlotQuote]:
 
 
 def _quote_pricing(
-    session: Session, request: SlotQuoteCreate
+    session: Session, request: _SlotRequest
 ) -> tuple[CurrentPricing | None, PlanPricing]:
-    """The fit to price quotes with (None: uniform), and how they are priced."""
+    """The fit to price quotes and bookings with (None: uniform), and how
+    they are priced."""
     if request.pricing == "uniform":
         return None, PlanPricing(source="uniform", reason="asked for")
     current = current_pricing(session)
@@ -579,6 +587,8 @@ def book_slot(
     _check_location(request)
     if errors := value_errors(request.value, locale_of(session)):
         raise Invalid(errors)
+    current, how = _quote_pricing(session, request)
+    running = () if current is None else running_late(session, request.day)
     with books.day((request.day, request.depot_id)) as entry:
         # Read the current plan under the lock: the last booking committed.
         row = _current_plan(session, request.day, request.depot_id)
@@ -589,8 +599,14 @@ def book_slot(
             )
         book = _book_for(session, entry, row)
         _check_demand(request, book.problem)
+        pricing = None
+        if current is not None:
+            quoted = quoted_order(
+                book.problem, request.location, request.customer_id, request.demand
+            )
+            pricing = _slot_pricing(entry, book, current, quoted, running)
         now = now_seconds(request.day, locale_of(session).zone)
-        booking = _reserve(book, request, now)
+        booking = _reserve(book, request, now, pricing)
         # The book now holds the order: forget it unless everything is stored.
         try:
             order, version = _store(session, row, book, booking, now, request)
@@ -606,12 +622,19 @@ def book_slot(
         eta=booking.eta,
         eta_at=to_datetime(booking.eta, request.day, locale_of(session).zone),
         marginal_cost=booking.marginal_cost,
+        retention_cost=booking.retention_cost or 0.0,
+        pricing=how,
         currency=locale_of(session).currency,
         plan_id=version.id,
     )
 
 
-def _reserve(book: SlotBook, request: SlotBookingCreate, now: int) -> Booking:
+def _reserve(
+    book: SlotBook,
+    request: SlotBookingCreate,
+    now: int,
+    pricing: SlotPricing | None,
+) -> Booking:
     """Insert the order into the book with the slot as its window."""
     try:
         return book.book(
@@ -623,6 +646,7 @@ def _reserve(book: SlotBook, request: SlotBookingCreate, now: int) -> Booking:
             now=now,
             customer_id=request.customer_id,
             collect=request.collect,
+            pricing=pricing,
         )
     except KeyError:
         offered = ", ".join(s.id for s in book.slots(request.location))

@@ -17,7 +17,7 @@ from api.services.travel import plan_travel
 from routing.locale import DEFAULT_LOCALE
 from routing.model import Costs, Location
 from routing.slotting import SlotBook, SlotQuote
-from tests.api.routes.test_slots import a_stop, quote, store_day
+from tests.api.routes.test_slots import a_stop, book, quote, store_day
 from tests.api.test_priced_plans import PRICING, VALUES, store_pricing
 from tracking.feedback import CustomerValue, expected_loss
 
@@ -155,3 +155,30 @@ def test_bad_pricing_is_422_naming_the_field(
     got = quote(client, keys[Role.storefront], **{"location": near, **body})
     assert got.status_code == 422, got.text
     assert field in [e["field"] for e in got.json()["errors"]]
+
+
+@pytest.mark.parametrize("pricing", ["learned", "uniform"])
+def test_a_booking_is_served_and_priced_as_its_quote(
+    app: FastAPI, client: TestClient, keys: dict[Role, str], pricing: str
+) -> None:
+    """Booked with the pricing it was quoted with, the order gets the van,
+    ETA and costs of that quote, and the answer says how it was priced."""
+    _, near = priced_day(app)
+    key = keys[Role.storefront]
+    quoted = quote(client, key, location=near, customer_id="c-17", pricing=pricing)
+    assert quoted.status_code == 200, quoted.text
+    best = next(q for q in quoted.json()["data"] if q["available"])
+    got = book(
+        client,
+        key,
+        location=near,
+        slot_id=best["slot"]["id"],
+        customer_id="c-17",
+        pricing=pricing,
+    )
+    assert got.status_code == 201, got.text
+    booked = got.json()
+    assert booked["pricing"] == quoted.json()["pricing"]
+    for name in ("vehicle", "eta", "marginal_cost", "retention_cost"):
+        assert booked[name] == pytest.approx(best[name], abs=0.01), name
+    assert (booked["retention_cost"] > 0) == (pricing == "learned")
