@@ -17,6 +17,18 @@ shipped. The protocol is fixed so that results compare with the anchors in
 * targets ``Sales`` and ``Customers``; the time is the total fit + predict
   time of all windows (calibration fits included).
 
+Beside the pooled figures every model run is scored on the hard days
+(:data:`SLICES`, :func:`slice_masks`) and per window: WAPE, 80 % coverage
+(open days) and the share of open days above the model's P80 and P90. The
+intervals are conformal and symmetric on the log scale, so the 80 %
+interval's upper end is the P90 and the P80 is the upper end of the 60 %
+interval (:data:`P80_LEVEL`), both under the same symmetry.
+
+Peers: the seasonal naive and a plain global LightGBM
+(:class:`~forecasting.models.plain_gbm.PlainLightGBM`) run in the same
+backtest; Prophet and AutoARIMA are quoted from :data:`ANCHORS`, with the
+reason in :data:`QUOTED`.
+
 Exogenous columns, all known ahead: ``closed``, ``promo``,
 ``school_holiday`` and one 0/1 column per state-holiday type
 (``holiday_public``, ``holiday_easter``, ``holiday_christmas``). The stores'
@@ -41,7 +53,13 @@ from forecasting.conformal import ConformalIntervals
 from forecasting.core import Forecaster
 from forecasting.frame import DS, ID, Y
 from forecasting.metrics import coverage, evaluate, wape
-from forecasting.models import GlobalGBM, LogLinear, Model, SeasonalNaive
+from forecasting.models import (
+    GlobalGBM,
+    LogLinear,
+    Model,
+    PlainLightGBM,
+    SeasonalNaive,
+)
 
 __all__ = [
     "ANCHORS",
@@ -51,6 +69,9 @@ __all__ = [
     "EXOG",
     "HORIZON",
     "LEVEL",
+    "P80_LEVEL",
+    "QUOTED",
+    "SLICES",
     "TARGETS",
     "BacktestResult",
     "TargetResult",
@@ -59,6 +80,8 @@ __all__ = [
     "load_rossmann",
     "run_backtest",
     "run_target",
+    "slice_masks",
+    "slice_metrics",
 ]
 
 #: Last training day of each window; the first window is December 2014.
@@ -101,6 +124,25 @@ ANCHOR_SECONDS: Mapping[str, float] = {
     "Prophet": 47.0,
     "AutoARIMA": 412.0,
 }
+
+#: Peers not re-run in the backtest, and why: their rows are quoted.
+QUOTED: Mapping[str, str] = {
+    "Prophet": "quoted (not re-run here: prophet 1.5.0 installs but is not a peer yet)",
+    "AutoARIMA": (
+        "quoted (not installable here: statsforecast 2.1.1 needs pandas<3, "
+        "the project runs pandas 3)"
+    ),
+    "LightGBM": "quoted (earlier run; re-run here as LightGBM)",
+    "seasonal naive": "quoted (earlier run; re-run here as SeasonalNaive)",
+}
+
+#: Central interval whose upper end is the P80 (the 80 % interval's is the P90).
+P80_LEVEL = 60
+#: Days after a closure block counted in ``after_closure``.
+AFTER_CLOSURE_DAYS = 7
+#: The hard-day slices: after closures and the days before Christmas / New Year.
+SLICES: tuple[str, ...] = ("after_closure", "before_christmas", "before_new_year")
+_DECEMBER = {"before_christmas": (15, 24), "before_new_year": (22, 31)}
 
 _TRAIN = "train_stores_1_100.csv.gz"
 
@@ -167,11 +209,13 @@ CALIBRATION = ConformalIntervals(h=HORIZON, n_windows=8, refit=False)
 
 
 def benchmark_models(seed: int = 0) -> tuple[list[Model], Model]:
-    """The backtest line-up: seasonal naive and the global GBM, both conformal."""
+    """The backtest line-up: seasonal naive, the global GBM and the plain
+    LightGBM peer, all with the same conformal intervals."""
     conformal = CALIBRATION
     models: list[Model] = [
         SeasonalNaive(7, prediction_intervals=conformal),
         GlobalGBM(horizon=HORIZON, seed=seed, prediction_intervals=conformal),
+        PlainLightGBM(seed=seed, prediction_intervals=conformal),
     ]
     return models, LogLinear(prediction_intervals=conformal)
 
@@ -188,6 +232,7 @@ class TargetResult:
     december_wape: dict[str, float]
     seconds: float
     cv: pd.DataFrame
+    slices: pd.DataFrame  # model x slice: days, wape, coverage, share above
 
     def as_dict(self) -> dict[str, Any]:
         """Plain numbers for JSON."""
@@ -202,6 +247,19 @@ class TargetResult:
             row["wape_by_cutoff"] = {
                 str(k): float(v)
                 for k, v in self.per_window.loc[alias].to_dict().items()
+            }
+            mine = self.slices[self.slices["model"] == alias]
+            figures = {
+                str(r.pop("slice")): {k: v for k, v in r.items() if k != "model"}
+                for r in mine.to_dict(orient="records")
+            }
+            row["slices"] = {
+                name: figures[name] for name in ("pooled", *SLICES) if name in figures
+            }
+            row["windows"] = {
+                name: value
+                for name, value in figures.items()
+                if name not in row["slices"]
             }
             models[alias] = row
         return {
@@ -237,6 +295,31 @@ class BacktestResult:
             "anchors": {
                 k: {m: dict(v) for m, v in a.items()} for k, a in ANCHORS.items()
             },
+            "peers": {
+                "run": sorted(
+                    {m for t in self.targets.values() for m in t.metrics["model"]}
+                ),
+                "quoted": dict(QUOTED),
+            },
+            "slices": {
+                "pooled": "every day of every window",
+                "after_closure": (
+                    f"the {AFTER_CLOSURE_DAYS} days after each block of closed days "
+                    "holding a day the store usually opens (the weekly closed day "
+                    "alone does not count)"
+                ),
+                "before_christmas": "Dec 15-24",
+                "before_new_year": "Dec 22-31 (the windows reach Dec 28)",
+                "windows": "by cutoff",
+                "above_p80": (
+                    f"share of open days above the upper end of the {P80_LEVEL} % "
+                    "interval (the P80; nominal 0.20)"
+                ),
+                "above_p90": (
+                    f"share of open days above the upper end of the {LEVEL} % "
+                    "interval (the P90; nominal 0.10)"
+                ),
+            },
         }
 
 
@@ -271,6 +354,110 @@ def _by_window(
     return per_window, coverage_by_window
 
 
+def after_closure(
+    data: pd.DataFrame, days: int = AFTER_CLOSURE_DAYS
+) -> npt.NDArray[np.bool_]:
+    """Rows of ``data`` (``unique_id, ds, closed``) in the days after a closure.
+
+    A closure is a block of consecutive closed days of one store holding at
+    least one day on a weekday the store usually opens (open on more than
+    half of those weekdays): most stores close every Sunday, and counting
+    that alone would make every day "after a closure". The ``days`` days
+    after each such block's last day are marked.
+    """
+    marked = np.zeros(len(data), dtype=bool)
+    ds = data[DS].to_numpy().astype("datetime64[D]")
+    closed_all = data["closed"].to_numpy() > 0.5
+    for group in data.groupby(ID, sort=False).indices.values():
+        rows = np.asarray(group, dtype=np.intp)
+        rows = rows[np.argsort(ds[rows], kind="stable")]
+        day = ds[rows]
+        closed = closed_all[rows]
+        weekday = (day.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
+        share = np.bincount(weekday, closed, minlength=7) / np.maximum(
+            np.bincount(weekday, minlength=7), 1
+        )
+        unusual = closed & (share[weekday] <= 0.5)
+        starts = closed & ~np.r_[False, closed[:-1]]
+        block = np.cumsum(starts) * closed  # 0 on open days
+        hard = np.bincount(block, unusual.astype(np.float64)) > 0
+        hard[0] = False
+        ends = closed & ~np.r_[closed[1:], False] & hard[block]
+        for end in day[ends]:
+            gap = (day - end).astype(np.int64)
+            marked[rows[(gap >= 1) & (gap <= days)]] = True
+    return marked
+
+
+def slice_masks(
+    cv: pd.DataFrame, data: pd.DataFrame
+) -> dict[str, npt.NDArray[np.bool_]]:
+    """Rows of ``cv`` in each slice: pooled, :data:`SLICES` and each window.
+
+    ``data`` holds every day of the stores (``unique_id, ds, closed``), so a
+    closure just before a window's cutoff still marks the window's first days.
+    """
+    masks = {"pooled": np.ones(len(cv), dtype=bool)}
+    marks = data[[ID, DS]].assign(_after=after_closure(data))
+    keys = cv[[ID, DS]].merge(marks, on=[ID, DS], how="left")
+    masks["after_closure"] = keys["_after"].fillna(False).to_numpy(dtype=bool)
+    month = cv[DS].dt.month.to_numpy()
+    day = cv[DS].dt.day.to_numpy()
+    for name, (first, last) in _DECEMBER.items():
+        masks[name] = (month == 12) & (day >= first) & (day <= last)
+    label = cv["cutoff"].dt.strftime("%Y-%m-%d").to_numpy()
+    for cutoff in sorted(set(label)):
+        masks[str(cutoff)] = label == cutoff
+    return masks
+
+
+def slice_metrics(
+    cv: pd.DataFrame,
+    aliases: Sequence[str],
+    masks: Mapping[str, npt.NDArray[np.bool_]],
+    open_days: npt.NDArray[np.bool_],
+    level: int = LEVEL,
+    p80_level: int = P80_LEVEL,
+) -> pd.DataFrame:
+    """WAPE, coverage and share above the P80 / P90 per model and slice.
+
+    WAPE is over every day of the slice (closed days included, as the pooled
+    figure); coverage and the shares above are over its open days. A slice
+    without days (or without sales) gets NaN, not an error.
+    """
+    y = cv[Y].to_numpy(dtype=np.float64)
+    rows = []
+    for alias in aliases:
+        yhat = cv[alias].to_numpy(dtype=np.float64)
+        lo = cv[f"{alias}-lo-{level}"].to_numpy(dtype=np.float64)
+        hi = cv[f"{alias}-hi-{level}"].to_numpy(dtype=np.float64)
+        p80 = cv[f"{alias}-hi-{p80_level}"].to_numpy(dtype=np.float64)
+        for name, mask in masks.items():
+            chosen = mask & open_days
+            has_days = bool(chosen.any())
+            rows.append(
+                {
+                    "model": alias,
+                    "slice": name,
+                    "days": int(mask.sum()),
+                    "open_days": int(chosen.sum()),
+                    "wape": wape(y[mask], yhat[mask])
+                    if y[mask].sum() > 0
+                    else float("nan"),
+                    f"coverage_{level}": coverage(y, lo, hi, chosen)
+                    if has_days
+                    else float("nan"),
+                    "above_p80": float(np.mean(y[chosen] > p80[chosen]))
+                    if has_days
+                    else float("nan"),
+                    "above_p90": float(np.mean(y[chosen] > hi[chosen]))
+                    if has_days
+                    else float("nan"),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
 def run_target(
     data: pd.DataFrame,
     target: str,
@@ -289,7 +476,11 @@ def run_target(
     frame = data[[ID, DS, target, *EXOG]].rename(columns={target: Y})
     forecaster = Forecaster(models, fallback_model=fallback, closed_col="closed")
     t0 = time.perf_counter()
-    cv = forecaster.cross_validation(frame, horizon, cutoffs=cutoffs, level=[level])
+    # The P80 level rides along: the intervals of one level do not depend on
+    # the others, so the pooled figures stay those of ``level`` alone.
+    cv = forecaster.cross_validation(
+        frame, horizon, cutoffs=cutoffs, level=[P80_LEVEL, level]
+    )
     seconds = time.perf_counter() - t0
     keys = cv[[ID, DS]].merge(frame[[ID, DS, "closed"]], on=[ID, DS], how="left")
     open_days = keys["closed"].to_numpy() < 0.5
@@ -305,6 +496,8 @@ def run_target(
         else float("nan")
         for alias in aliases
     }
+    masks = slice_masks(cv, frame)
+    slices = slice_metrics(cv, aliases, masks, open_days, level)
     return TargetResult(
         target=target,
         stores=int(frame[ID].nunique()),
@@ -314,6 +507,7 @@ def run_target(
         december_wape=dec_wape,
         seconds=seconds,
         cv=cv,
+        slices=slices,
     )
 
 

@@ -16,20 +16,21 @@ if TYPE_CHECKING:
 
     from forecasting.rossmann import BacktestResult
 
-__all__ = ["backtest_table", "bench_forecast_command"]
+__all__ = ["backtest_table", "bench_forecast_command", "slice_table"]
 
 
 def backtest_table(result: BacktestResult, target: str) -> Table:
     """One row per model for one target, with the anchors' numbers below ours."""
     from rich.table import Table
 
-    from forecasting.rossmann import ANCHORS, CUTOFFS, HORIZON, LEVEL
+    from forecasting.rossmann import ANCHORS, CUTOFFS, HORIZON, LEVEL, QUOTED
 
     res = result.targets[target]
     table = Table(
         title=(
             f"{target}: {res.stores} stores, cutoffs "
-            f"{', '.join(c.isoformat() for c in CUTOFFS)}, {HORIZON} days ahead"
+            f"{', '.join(c.isoformat() for c in CUTOFFS)}, {HORIZON} days ahead; "
+            f"fit + predict of every model run here {res.seconds:.1f} s"
         ),
         title_justify="left",
     )
@@ -40,7 +41,6 @@ def backtest_table(result: BacktestResult, target: str) -> Table:
         ("bias", "right"),
         ("MASE", "right"),
         (f"cover {LEVEL}", "right"),
-        ("seconds", "right"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
 
@@ -56,18 +56,60 @@ def backtest_table(result: BacktestResult, target: str) -> Table:
             num(float(row["bias"]), "+.3f"),
             num(float(row["mase"])),
             num(float(row[f"coverage_{LEVEL}"])),
-            num(res.seconds, ".1f") if alias == "GlobalGBM" else "",
         )
     for name, values in ANCHORS.get(target, {}).items():
+        peer = name.removeprefix("anchor: ")
         table.add_row(
-            f"[dim]{name}[/]",
+            f"[dim]{peer}: {QUOTED.get(peer, 'quoted')}[/]",
             num(values.get("wape")),
             "-",
             "-",
             "-",
             num(values.get(f"coverage_{LEVEL}")),
-            "",
         )
+    return table
+
+
+def slice_table(result: BacktestResult, target: str) -> Table:
+    """The hard days of one target: a row per model and figure, a column per slice."""
+    from rich.table import Table
+
+    from forecasting.rossmann import LEVEL, SLICES
+
+    res = result.targets[target]
+    slices = res.slices
+    names = list(dict.fromkeys(slices["slice"]))
+    windows = [n for n in names if n != "pooled" and n not in SLICES]
+    columns = ["pooled", *windows, *SLICES]
+    table = Table(
+        title=(
+            f"{target} on the hard days: WAPE (all days); cover {LEVEL} and share "
+            "above P80 / P90 (open days; nominal 0.20 / 0.10); windows by cutoff"
+        ),
+        title_justify="left",
+    )
+    table.add_column("model")
+    table.add_column("figure")
+    for name in columns:
+        table.add_column(name, justify="right")
+    figures = (
+        ("wape", "WAPE"),
+        (f"coverage_{LEVEL}", f"cover {LEVEL}"),
+        ("above_p80", "above P80"),
+        ("above_p90", "above P90"),
+    )
+    indexed = slices.set_index(["model", "slice"])
+    for alias in dict.fromkeys(slices["model"]):
+        for key, label in figures:
+            cells = []
+            for name in columns:
+                value = float(indexed.loc[(alias, name), key])
+                cells.append("-" if value != value else f"{value:.3f}")
+            table.add_row(alias if key == "wape" else "", label, *cells)
+    days = [
+        str(int(indexed.loc[(slices["model"].iloc[0], n), "days"])) for n in columns
+    ]
+    table.add_row("[dim]days[/]", "", *(f"[dim]{d}[/]" for d in days))
     return table
 
 
@@ -91,6 +133,7 @@ def bench_forecast_command(
     """Backtest the forecaster on the Rossmann stores and compare with the anchors."""
     from forecasting.rossmann import (
         ANCHOR_SECONDS,
+        QUOTED,
         TARGETS,
         default_data_dir,
         run_backtest,
@@ -112,6 +155,11 @@ def bench_forecast_command(
         raise _error(str(exc)) from None
     for name in result.targets:
         out.print(backtest_table(result, name))
+        out.print(slice_table(result, name))
+    run = sorted({m for t in result.targets.values() for m in t.metrics["model"]})
+    out.print(f"peers run in this backtest: {', '.join(run)}", highlight=False)
+    for peer, why in QUOTED.items():
+        out.print(f"{peer}: {why}", highlight=False)
     anchors = ", ".join(f"{k} {v:.0f} s" for k, v in ANCHOR_SECONDS.items())
     out.print(
         f"total {result.seconds:.1f} s on {result.machine} (anchors: {anchors})",
