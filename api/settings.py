@@ -210,7 +210,7 @@ class Settings(BaseSettings):
         "(USD): default amounts (an unserved order's penalty, a basket, the "
         "price of moving a promised stop) are sized in driver-hours by it "
         "(unset: the currency's typical cost; required for a currency "
-        "without one)",
+        "without one); at least 0.5",
     )
 
     retention_fit_at: str | None = Field(

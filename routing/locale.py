@@ -80,6 +80,9 @@ CURRENCY_MINOR_UNITS: dict[str, int] = {
     **dict.fromkeys(["CLF", "UYW"], 4),
 }
 
+#: The smallest driver-hour cost a locale may name (see ``Locale.hour_cost``).
+MIN_HOUR_COST = 0.5
+
 #: A loaded delivery-driver hour (wage, social charges, the van's share) in
 #: common currencies: rough 2026 sizes that default amounts are scaled by,
 #: not data. A shop sets its own (``Locale.hour_cost``, the service's
@@ -169,12 +172,14 @@ class Locale(FrozenModel):
     )
     hour_cost: float | None = Field(
         default=None,
-        gt=0.0,
+        # Engines count money in steps of a driver-hour: below half a unit,
+        # amounts near the money bound (10^12) overflow their 64-bit costs.
+        ge=MIN_HOUR_COST,
         allow_inf_nan=False,
         validate_default=True,
         description="cost of one driver-hour in the currency, the size of "
         "default amounts (unset: the currency's typical one, see "
-        "DRIVER_HOUR_COST; required for a currency without one)",
+        "DRIVER_HOUR_COST; required for a currency without one); at least 0.5",
     )
 
     @field_validator("timezone")

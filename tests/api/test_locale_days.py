@@ -322,7 +322,7 @@ def test_an_orders_clock_strings_are_readings_of_its_day(
     ("env", "words"),
     [
         ({"MILEPOST_CURRENCY": "BHD"}, "BHD has no default driver-hour cost"),
-        ({"MILEPOST_HOUR_COST": "-3"}, "greater than 0"),
+        ({"MILEPOST_HOUR_COST": "-3"}, "greater than or equal to 0.5"),
         ({"MILEPOST_HOUR_COST": "lots"}, "valid number"),
         ({"MILEPOST_HOUR_COST": "inf"}, "finite number"),
     ],

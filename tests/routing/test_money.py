@@ -147,7 +147,7 @@ def test_a_currency_without_a_driver_hour_needs_hour_cost() -> None:
     assert bhd.amount(5.0) == 15.0
 
 
-@pytest.mark.parametrize("bad", [0.0, -1.0, float("inf"), float("nan")])
+@pytest.mark.parametrize("bad", [0.0, 0.4, -1.0, float("inf"), float("nan")])
 def test_a_driver_hour_is_positive_and_finite(bad: float) -> None:
     with pytest.raises(ValidationError) as caught:
         Locale(currency="USD", hour_cost=bad)
