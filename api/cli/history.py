@@ -167,6 +167,43 @@ def history_calendar(
     )
 
 
+@history_app.command("delete")
+def history_delete(
+    before: Annotated[
+        str | None,
+        typer.Option(
+            "--before",
+            metavar="YYYY-MM-DD",
+            help="only the orders placed before this day (the deployment's "
+            "timezone) [default: every one]",
+        ),
+    ] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="delete without asking (scripts)")
+    ] = False,
+) -> None:
+    """Delete stored past orders, all or those placed before a day (to replace
+    a wrong import); the calendar stays. Asks first unless --yes."""
+    from api.services.history import delete_history, deployment_timezone
+
+    day = None
+    if before is not None:
+        try:
+            day = dt.date.fromisoformat(before)
+        except ValueError:
+            raise _error(f"--before: {before!r} is not a date (YYYY-MM-DD)") from None
+    which = "every stored past order" if day is None else f"past orders before {day}"
+    if not yes and not typer.confirm(f"Delete {which}?", default=False):
+        out.print("nothing deleted (--yes deletes without asking)", highlight=False)
+        raise typer.Exit(1)
+    with _session() as session:
+        done = delete_history(session, day, deployment_timezone(session))
+    out.print(
+        f"{done.deleted:,} past orders deleted, {done.left:,} left",
+        highlight=False,
+    )
+
+
 def _print_summary(summary: HistorySummary) -> None:
     if not summary.rows:
         out.print(

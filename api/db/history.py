@@ -25,6 +25,7 @@ __all__ = [
     "HistoryStats",
     "calendar_entries",
     "count_rows",
+    "delete_orders",
     "history_frame",
     "history_stats",
     "replace_calendar",
@@ -108,6 +109,16 @@ def upsert_orders(session: Session, orders: list[dict[str, Any]]) -> HistoryCoun
 def count_rows(session: Session) -> int:
     """How many past orders are stored."""
     return session.scalar(select(func.count()).select_from(HistoryRow)) or 0
+
+
+def delete_orders(session: Session, *, before: dt.datetime | None) -> int:
+    """Delete the past orders placed before ``before`` (None: every one);
+    how many were deleted."""
+    query = delete(HistoryRow)
+    if before is not None:
+        query = query.where(HistoryRow.created_at < before)
+    result = session.execute(query)
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 @dataclass(frozen=True)

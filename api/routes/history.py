@@ -11,6 +11,7 @@ what is stored; a forecast runs on it once it holds any order.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -107,6 +108,24 @@ def import_history(
 def read_history(session: SessionDep, _: Planner) -> HistorySummary:
     """The stored history: rows, first and last order day, per zone, depot, outcome."""
     return history.read_summary(session, history.deployment_timezone(session))
+
+
+@router.delete("", response_model=history.HistoryDeleted)
+def delete_history(
+    session: SessionDep,
+    _: Planner,
+    before: Annotated[
+        dt.date | None,
+        Query(
+            description="delete only the orders placed before this day "
+            "(YYYY-MM-DD, the deployment's timezone); left out: every one"
+        ),
+    ] = None,
+) -> history.HistoryDeleted:
+    """Delete stored past orders (all, or those placed before a day): to
+    replace a wrong import. The calendar stays; forecasts run on what is
+    left, or on the embedded city once nothing is."""
+    return history.delete_history(session, before, history.deployment_timezone(session))
 
 
 @calendar_router.put(

@@ -23,6 +23,7 @@ from api.db.engine import locale_of
 from api.db.fleet import list_depots
 from api.services.errors import FieldError, Invalid
 from forecasting.calendar import CalendarEntry, PublicHolidays
+from routing.units import midnight
 from scenarios.history import (
     DemandHistory,
     HistoryFormat,
@@ -36,11 +37,13 @@ from scenarios.history import read_history as parse_history
 __all__ = [
     "MAX_HISTORY_BYTES",
     "CalendarStored",
+    "HistoryDeleted",
     "HistoryImport",
     "HistorySummary",
     "NamedCount",
     "RowError",
     "decode_upload",
+    "delete_history",
     "deployment_timezone",
     "import_history",
     "own_calendar",
@@ -171,6 +174,26 @@ def import_history(
         updated=counts.updated,
         unchanged=counts.unchanged,
     )
+
+
+class HistoryDeleted(BaseModel):
+    """What deleting stored history did."""
+
+    deleted: int = Field(description="past orders deleted")
+    before: dt.date | None = Field(
+        description="only orders placed before this local day (null: all)"
+    )
+    left: int = Field(description="past orders still stored")
+
+
+def delete_history(
+    session: Session, before: dt.date | None, tz: dt.tzinfo
+) -> HistoryDeleted:
+    """Delete the stored past orders placed before local midnight of
+    ``before`` in ``tz`` (None: all of them). The calendar stays."""
+    cutoff = None if before is None else midnight(before, tz)
+    deleted = rows.delete_orders(session, before=cutoff)
+    return HistoryDeleted(deleted=deleted, before=before, left=rows.count_rows(session))
 
 
 def _named(counts: dict[str, int]) -> list[NamedCount]:

@@ -157,3 +157,43 @@ def test_a_calendar_upload_says_how_it_meets_the_public_holidays(
     assert stored["count"] == entries and stored["public_holidays"] == "replace"
     assert axe_violations(page, "planner-calendar") == []
     assert errors == []
+
+
+def test_the_stored_history_is_deleted_after_the_planner_confirms(
+    server: Server, audit_page: Page
+) -> None:
+    """Dismissing the question keeps the history; accepting it deletes every
+    stored order, and the forecasts' data is the embedded city again. (Last
+    in the module: the history the tests before stored goes.)"""
+    page = audit_page
+    errors = watch_errors(page)
+    stored = httpx.post(
+        f"{server.url}/v1/history",
+        content=history_csv(14, seed=5).encode(),
+        headers={"X-API-Key": server.keys[Role.planner], "Content-Type": "text/csv"},
+        timeout=60,
+    )
+    assert stored.status_code == 200, stored.text
+    rows = server.call("GET", "/v1/history", Role.planner).json()["rows"]
+    page.goto(f"{server.url}/planner")
+    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+    page.get_by_label("API key (planner)").fill(server.keys[Role.planner])
+    page.get_by_label("API key (planner)").press("Tab")
+    button = page.get_by_role("button", name="Delete the stored history")
+    expect(page.get_by_label("Data", exact=True)).to_have_value("stored")
+
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    button.click()
+    expect(page.locator("#history-summary")).to_contain_text(f"{rows:,} orders stored")
+    assert server.call("GET", "/v1/history", Role.planner).json()["rows"] == rows
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    button.click()
+    expect(page.locator("#history-status")).to_have_text(
+        f"{rows:,} past orders deleted."
+    )
+    expect(page.locator("#history-summary")).to_contain_text("No history stored")
+    expect(button).to_be_hidden()
+    expect(page.get_by_label("Data", exact=True)).to_have_value("city")
+    assert server.call("GET", "/v1/history", Role.planner).json()["rows"] == 0
+    assert errors == []

@@ -152,6 +152,7 @@ async function loadHistory() {
       ? `${number(got.rows, 0)} orders stored, ${got.first_day} to ${got.last_day} (${got.timezone} days), ` +
         `${got.zones.length} zones, ${got.depots.length} depots. Forecasts run on them.`
       : "No history stored: forecasts run on the embedded city.";
+    $("delete-history").hidden = !stored;
     const want = stored ? "stored" : "city";
     if ($("source").value !== want) {
       $("source").replaceChildren(el("option", {
@@ -193,6 +194,14 @@ async function uploadHistory() {
   say("history-status", `Importing ${file.name}…`);
   const got = await upload("POST", `/v1/history?format=${historyFormat(file.name)}`, file);
   say("history-status", `${file.name}: ${number(got.rows, 0)} orders read: ${number(got.inserted, 0)} inserted, ${number(got.updated, 0)} updated, ${number(got.unchanged, 0)} unchanged.`);
+  await loadHistory();
+}
+
+// Every stored past order goes (the calendar stays), after the planner says so.
+async function deleteHistory() {
+  if (!window.confirm("Delete every stored past order? Forecasts then run on the embedded city until you import again.")) return;
+  const got = await api("DELETE", "/v1/history");
+  say("history-status", `${number(got.deleted, 0)} past orders deleted.`);
   await loadHistory();
 }
 
@@ -830,6 +839,7 @@ function init() {
   $("forecast-form").addEventListener("submit", guarded("forecast-status", runForecast));
   $("history-form").addEventListener("submit", guarded("history-status", uploadHistory));
   $("calendar-form").addEventListener("submit", guarded("history-status", uploadCalendar));
+  $("delete-history").addEventListener("click", guarded("history-status", deleteHistory));
   $("scenario-form").addEventListener("submit", guarded("scenario-status", () => {
     const body = request();
     if (!body.scenarios.length) return say("scenario-status", "Tick at least one scenario (two to compare).", true);

@@ -135,3 +135,32 @@ def test_rossmann_example_names_the_option_at_fault(tmp_path: Path) -> None:
         assert done.exit_code == 2, done.output
         assert words in done.output
     assert not (tmp_path / "out").exists()
+
+
+def test_delete_asks_then_removes_before_a_day_or_all(env: dict[str, str]) -> None:
+    """Without --yes a refusal deletes nothing (exit 1); --before removes the
+    orders placed before that local day only; then every one; a bad day is
+    exit 2 naming --before."""
+    import csv
+
+    with EXAMPLE.open(encoding="utf-8") as f:
+        placed = [row["created_at"][:10] for row in csv.DictReader(f)]
+    early = sum(day < "2025-02-01" for day in placed)
+    assert 0 < early < len(placed)
+    runner.invoke(cli, ["history", "import", str(EXAMPLE)], env=env)
+
+    kept = runner.invoke(cli, ["history", "delete"], input="n\n", env=env)
+    assert kept.exit_code == 1 and "nothing deleted" in kept.output
+    some = ["history", "delete", "--before", "2025-02-01", "--yes"]
+    done = runner.invoke(cli, some, env=env)
+    assert done.exit_code == 0, done.output
+    assert f"{early:,} past orders deleted, {len(placed) - early:,} left" in done.output
+    shown = runner.invoke(cli, ["history", "show"], env=env)
+    assert "from 2025-02-01 to 2025-03-02" in shown.output
+    asked = runner.invoke(cli, ["history", "delete"], input="y\n", env=env)
+    assert asked.exit_code == 0, asked.output
+    assert f"{len(placed) - early:,} past orders deleted, 0 left" in asked.output
+    gone = runner.invoke(cli, ["history", "show"], env=env)
+    assert "no history stored" in gone.output
+    bad = runner.invoke(cli, ["history", "delete", "--before", "Feb", "--yes"], env=env)
+    assert bad.exit_code == 2 and "--before" in bad.output

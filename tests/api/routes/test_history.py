@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 from typing import Any
 
@@ -262,3 +263,37 @@ def test_a_bad_calendar_is_refused_and_keeps_the_stored_one(
     assert "type" in error["reason"]
     stored = client.get("/v1/calendar", headers=auth(key)).json()
     assert stored["count"] == 1 and stored["entries"][0]["name"] == "children"
+
+
+def test_stored_history_is_deleted_before_a_day_or_whole(
+    client: TestClient, keys: dict[Role, str]
+) -> None:
+    """DELETE /v1/history?before= removes the orders placed before that
+    local day and keeps the rest; without it every one; a planner's call
+    only (403 for the storefront); a bad day is a 422 naming it."""
+    key = keys[Role.planner]
+    rows = history_rows(14, seed=3)
+    assert _post(client, key, as_csv(rows), **CSV).status_code == 200
+    day = FIRST_DAY + dt.timedelta(days=7)
+    early = sum(r["created_at"] < day.isoformat() for r in rows)
+    assert 0 < early < len(rows)
+
+    refused = client.delete("/v1/history", headers=auth(keys[Role.storefront]))
+    assert refused.status_code == 403
+    bad = client.delete("/v1/history?before=soon", headers=auth(key))
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "query.before"
+
+    some = client.delete(f"/v1/history?before={day}", headers=auth(key))
+    assert some.status_code == 200, some.text
+    assert some.json() == {
+        "deleted": early,
+        "before": day.isoformat(),
+        "left": len(rows) - early,
+    }
+    summary = client.get("/v1/history", headers=auth(key)).json()
+    assert summary["rows"] == len(rows) - early
+    assert summary["first_day"] == day.isoformat()
+    rest = client.delete("/v1/history", headers=auth(key)).json()
+    assert rest == {"deleted": len(rows) - early, "before": None, "left": 0}
+    assert client.get("/v1/history", headers=auth(key)).json()["rows"] == 0
