@@ -116,6 +116,7 @@ def test_forecast_against_history(server: Server, page: Page) -> None:
         f"tbody tr[data-depot='{first['depot']}']", has_text=first["day"]
     )
     expect(row.locator("td").nth(6)).to_contain_text(str(first["vans"]))
+    _no_serious_violations(page, "planner-forecast")
     # The forecast is listed among the past runs.
     expect(page.locator("#forecast-runs tbody tr").first).to_contain_text("7 days from")
     shot(page, "planner-forecast")
