@@ -1,7 +1,8 @@
+# ruff: noqa: E501
 """Depot forecast on the first open day after each closure block of the embedded city.
 
-Run: .venv/bin/python benchmarks/closure_backlog.py (8,000 customer slots, seed 0; the
-forecast starts on the first closed day, 28 days, the depot forecaster of milepost forecast).
+Run: .venv/bin/python benchmarks/closure_backlog.py (8,000 customer slots,
+seed 0; forecast from the first closed day, 28 days, the depot forecaster).
 """
 
 import sys
@@ -59,7 +60,6 @@ for b in blocks:
         .round(0)
         .to_dict("records"),
     )
-    print("  actual per depot", act.to_dict())
     print(
         f"  total actual {act.sum():.0f} forecast {row.GlobalGBM.sum():.0f} P80 {row['GlobalGBM-hi-60'].sum():.0f} hi80 {row['GlobalGBM-hi-80'].sum():.0f}"
     )
