@@ -55,7 +55,13 @@ from forecasting.models.base import FloatArray, Model
 from forecasting.models.fallback import LogLinear
 from forecasting.models.naive import SeasonalNaive
 
-__all__ = ["MODEL_SUFFIX", "Fallback", "Forecaster", "default_models"]
+__all__ = [
+    "MODEL_SUFFIX",
+    "Fallback",
+    "Forecaster",
+    "default_models",
+    "history_carry_share",
+]
 
 IntArray = npt.NDArray[np.intp]
 Predictions = dict[str, dict[str, FloatArray]]
@@ -146,6 +152,23 @@ class Forecaster:
         (:class:`~forecasting.exog.SeriesCalendar`): to the history in
         ``fit`` and ``cross_validation`` and to the future in ``predict``,
         so ``X_df`` needs only the other exogenous columns (or nothing).
+    carry_backlog
+        The first open day after a block of closed days (``closed_col``)
+        delivers what the block would have: it gets, on top of its own
+        forecast, the block's forecasts before zeroing (what the days would
+        have had open, each at the first open day's own forecast: the
+        model's forecasts of the closed days themselves follow the holiday
+        features of the block) times the carry share, and its interval
+        widens by the same factor as its forecast; carried days stay out of
+        the conformity scores. The output gets a ``<alias>-backlog``
+        column (the amount carried, 0 elsewhere). Only blocks inside the
+        horizon are carried.
+    carry_share
+        Share of the block's forecast the first open day carries (0..1).
+        Default: estimated from the blocks in the history, each block's
+        first-open-day excess over its usual level (the median of the same
+        weekday's open days in the four weeks before the block) over the
+        usual level of its closed days; 1.0 when the history holds no block.
 
     Attributes
     ----------
@@ -172,6 +195,8 @@ class Forecaster:
         fallback_model: Model | None = None,
         closed_col: str | None = None,
         calendar: SeriesCalendar | None = None,
+        carry_backlog: bool = False,
+        carry_share: float | None = None,
     ) -> None:
         if freq != "D":
             raise ValueError(f"freq {freq!r} is not supported: only daily ('D')")
@@ -183,8 +208,14 @@ class Forecaster:
             raise ValueError(
                 f"model aliases must be unique: {duplicated[0]!r} appears twice"
             )
+        if carry_backlog and closed_col is None:
+            raise ValueError("carry_backlog needs closed_col: the days it carries")
+        if carry_share is not None and not 0.0 <= carry_share <= 1.0:
+            raise ValueError(f"carry_share must be within 0..1, got {carry_share}")
         self.models = list(models)
         self.freq = freq
+        self.carry_backlog = carry_backlog
+        self.carry_share = carry_share
         self.fallback_model = fallback_model
         self.closed_col = closed_col
         self.calendar = calendar
@@ -351,10 +382,27 @@ class Forecaster:
                 self._fill_rest(result, keys, rest, panel, model, fallback)
             out[model.alias] = result
         closed = panel.closed(X)
+        carried = self._carried(out, closed, panel)
         for result in out.values():
             for values in result.values():
                 values[closed] = 0.0
+        for alias, backlog in carried.items():
+            _carry(out[alias], backlog)
         return out, reasons
+
+    def _carried(
+        self, out: Predictions, closed: npt.NDArray[np.bool_], panel: Panel
+    ) -> dict[str, FloatArray]:
+        """The backlog each model's first open days carry (before zeroing)."""
+        if not self.carry_backlog:
+            return {}
+        share = self.carry_share
+        if share is None:
+            share = history_carry_share(panel.y, panel.closed())
+        return {
+            alias: share * _backlog(result["mean"], closed)
+            for alias, result in out.items()
+        }
 
     def _fill_rest(
         self,
@@ -483,6 +531,10 @@ class Forecaster:
                 mean = run.predictions[model.alias]["mean"]
                 actual = panel.y[run.rows, window]
                 keep = ~closed[run.rows, window] & ~np.isnan(actual) & ~np.isnan(mean)
+                # A carried day's error is the carry's: its interval is widened.
+                backlog = run.predictions[model.alias].get("backlog")
+                if backlog is not None:
+                    keep &= backlog == 0
                 steps = np.broadcast_to(np.arange(1, spec.h + 1), mean.shape)
                 values_all.append(conformity_scores(actual, mean, keep, spec.method))
                 steps_all.append(steps[keep])
@@ -512,10 +564,15 @@ class Forecaster:
             steps, values = scores[model.alias]
             pool = values[steps <= h]
             result = predictions[model.alias]
+            backlog = result.get("backlog")
+            # Bounds of the ordinary forecast, widened by the carry's factor.
+            base = result["mean"] if backlog is None else result["mean"] - backlog
             for lv in level:
                 lo, hi = conformal_bounds(
-                    result["mean"], pool, lv, spec.method, symmetric=spec.symmetric
+                    base, pool, lv, spec.method, symmetric=spec.symmetric
                 )
+                if backlog is not None:
+                    lo, hi = _widen(result["mean"], backlog, lo, hi)
                 lo[closed] = 0.0
                 hi[closed] = 0.0
                 result[f"lo-{lv}"] = lo
@@ -702,6 +759,8 @@ class Forecaster:
             used = np.full(n, model.alias, dtype=object)
             used[list(reasons.get(model.alias, {}))] = spare
             columns[f"{model.alias}{MODEL_SUFFIX}"] = np.repeat(used, h).astype(str)
+            if "backlog" in result:
+                columns[f"{model.alias}-backlog"] = result["backlog"].reshape(-1)
         return pd.DataFrame(columns)
 
     # ------------------------------------------------------- cross-validation
@@ -771,6 +830,80 @@ class Forecaster:
         frame.insert(2, "cutoff", np.datetime64(panel.ds[point], "ns"))
         frame.insert(3, Y, panel.y[run.rows, point + 1 : point + 1 + h].reshape(-1))
         return frame
+
+
+def _backlog(mean: FloatArray, closed: npt.NDArray[np.bool_]) -> FloatArray:
+    """Per series and day: the block's days at this day's own forecast (their
+    count times ``mean``) when it is the first open day after a block of
+    closed days, else 0."""
+    out = np.zeros_like(mean)
+    for i, j in np.argwhere(~closed[:, 1:] & closed[:, :-1]):
+        start = j
+        while start > 0 and closed[i, start - 1]:
+            start -= 1
+        out[i, j + 1] = (j + 1 - start) * mean[i, j + 1]
+    return np.nan_to_num(out)
+
+
+def _carry(result: dict[str, FloatArray], backlog: FloatArray) -> None:
+    """Add ``backlog`` to the mean; widen native intervals by the same factor."""
+    result["mean"] = result["mean"] + backlog
+    levels = [key[3:] for key in result if key.startswith("lo-")]
+    for lv in levels:
+        result[f"lo-{lv}"], result[f"hi-{lv}"] = _widen(
+            result["mean"], backlog, result[f"lo-{lv}"], result[f"hi-{lv}"]
+        )
+    result["backlog"] = backlog
+
+
+def _widen(
+    mean: FloatArray, backlog: FloatArray, lo: FloatArray, hi: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Bounds of the ordinary forecast ``mean - backlog`` moved to ``mean``
+    with their half-widths scaled by ``mean / (mean - backlog)``: a carried
+    day is as uncertain, relatively, as an ordinary one."""
+    base = mean - backlog
+    carried = backlog > 0
+    factor = np.ones_like(mean)
+    np.divide(mean, base, out=factor, where=carried & (base > 0))
+    new_lo = np.where(carried, mean - (base - lo) * factor, lo)
+    new_hi = np.where(carried, mean + (hi - base) * factor, hi)
+    return np.maximum(new_lo, 0.0, where=carried, out=new_lo), new_hi
+
+
+def history_carry_share(
+    y: FloatArray, closed: npt.NDArray[np.bool_], *, weeks: int = 4
+) -> float:
+    """Share of a closed block's usual deliveries its first open day carries.
+
+    Over every block of closed days in the history with its first open day
+    observed and ``weeks`` weeks before it: the first open day's excess over
+    its usual level, over that level times the block's length, pooled (a
+    sum over sum). The usual level is the median of the same weekday's open
+    days in the ``weeks`` weeks before the block. Clipped to 0..1;
+    1.0 (everything carried) when the history holds no such block.
+    """
+    excess = 0.0
+    usual = 0.0
+    n_days = y.shape[1]
+    for i, j in np.argwhere(~closed[:, 1:] & closed[:, :-1]):
+        first_open = j + 1
+        start = j
+        while start > 0 and closed[i, start - 1]:
+            start -= 1
+        if start < 7 * weeks or first_open >= n_days or np.isnan(y[i, first_open]):
+            continue
+        past = first_open - 7 * np.arange(1, weeks + 1)
+        past = past[past < start]
+        same = y[i, past][~closed[i, past]]
+        if not np.isfinite(same).any():
+            continue
+        level = float(np.nanmedian(same))
+        excess += float(y[i, first_open]) - level
+        usual += (first_open - start) * level
+    if usual <= 0:
+        return 1.0
+    return float(np.clip(excess / usual, 0.0, 1.0))
 
 
 def _describe(exc: Exception) -> str:

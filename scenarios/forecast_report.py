@@ -143,7 +143,13 @@ def _forecaster(
     # Fewer calibration windows when the history is short for this horizon.
     windows = max(2, min(8, (history_days - 400) // days))
     models, fallback = default_models(days, n_windows=windows, seed=seed)
-    return Forecaster(models, fallback_model=fallback, closed_col=closed_col)
+    # Depot deliveries: the first open day after a closure delivers its backlog.
+    return Forecaster(
+        models,
+        fallback_model=fallback,
+        closed_col=closed_col,
+        carry_backlog=closed_col is not None,
+    )
 
 
 def _cut(frame: pd.DataFrame, start: date) -> pd.DataFrame:

@@ -913,6 +913,8 @@ def _forecast(
         _models(spec.model, h, windows, spec.seed),
         fallback_model=LogLinear(prediction_intervals=conformal),
         closed_col=closed_col,
+        # Depot deliveries: the first open day after a closure delivers its backlog.
+        carry_backlog=closed_col is not None,
     )
     ids = sorted(history["unique_id"].unique().tolist())
     if "unique_id" in exog:
