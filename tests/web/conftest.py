@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
 from api.auth import Role, create_key
 from api.db.engine import make_engine, make_sessionmaker
@@ -198,3 +198,11 @@ def axe_violations(page: Page, name: str) -> list[dict[str, Any]]:
         for v in result["violations"]
         if v["impact"] in ("serious", "critical")
     ]
+
+
+def open_planner(server: Server, page: Page) -> None:
+    """Open the planner page and sign in with the planner key."""
+    page.goto(f"{server.url}/planner")
+    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+    page.get_by_label("API key (planner)").fill(server.keys[Role.planner])
+    page.get_by_label("API key (planner)").press("Tab")

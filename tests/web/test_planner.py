@@ -17,7 +17,7 @@ from playwright.sync_api import Page, expect
 
 from api.auth import Role
 from api.services.metrics import retention_of
-from tests.web.conftest import Server, axe_violations, shot
+from tests.web.conftest import Server, axe_violations, open_planner, shot
 
 pytestmark = pytest.mark.browser
 
@@ -45,13 +45,6 @@ def page(audit_page: Page) -> Page:
     return audit_page
 
 
-def _sign_in(server: Server, page: Page) -> None:
-    page.goto(f"{server.url}/planner")
-    expect(page.locator("body")).to_have_attribute("data-ready", "true")
-    page.get_by_label("API key (planner)").fill(server.keys[Role.planner])
-    page.get_by_label("API key (planner)").press("Tab")
-
-
 def _no_serious_violations(page: Page, name: str) -> None:
     assert axe_violations(page, name) == []
 
@@ -76,7 +69,7 @@ def _latest_forecast(server: Server) -> dict[str, Any]:
 
 def test_forecast_starts_the_day_after_the_history(server: Server, page: Page) -> None:
     """The first day is the API's: the day after the last day of history."""
-    _sign_in(server, page)
+    open_planner(server, page)
     history = server.call("GET", "/v1/forecasts/history?days=1", Role.planner).json()
     expect(page.get_by_label("First day")).to_have_value(history["until"])
     assert page.get_by_label("First day").get_attribute("max") == history["until"]
@@ -86,7 +79,7 @@ def test_forecast_starts_the_day_after_the_history(server: Server, page: Page) -
 
 def test_forecast_against_history(server: Server, page: Page) -> None:
     """One chart per chosen zone; the table has a row per forecast day."""
-    _sign_in(server, page)
+    open_planner(server, page)
     expect(page.locator("#zones option")).to_have_count(25, timeout=WAIT_MS)
     page.get_by_label("Zones").select_option(list(ZONES))
     page.get_by_label("Days", exact=True).fill("7")
@@ -127,7 +120,7 @@ def test_default_library_comparison_shows_a_clear_difference(
 ) -> None:
     """Baseline vs snow, as the page opens: a KPI differs clearly, and every
     chart's error bars lie inside the KPI's bounds and around its mean."""
-    _sign_in(server, page)
+    open_planner(server, page)
     library = page.locator("#library-list li")
     expect(library.first).to_have_attribute("data-id", "baseline")
     expect(page.get_by_label("Baseline", exact=True)).to_be_checked()
@@ -200,7 +193,7 @@ def test_past_runs_are_listed_and_opened_again(server: Server, page: Page) -> No
     job = server.call("POST", "/v1/scenarios", Role.planner, body).json()
     done = _wait_for_job(server, job["url"])
     assert done["status"] == "succeeded", done
-    _sign_in(server, page)
+    open_planner(server, page)
     row = page.locator("#scenario-runs tbody tr").first
     expect(row).to_have_attribute("data-job", job["id"])
     expect(row).to_contain_text("Ordinary vs Driver absent")
@@ -227,7 +220,7 @@ def test_past_runs_are_listed_and_opened_again(server: Server, page: Page) -> No
 
 def test_own_scenario_and_raw_json(server: Server, page: Page) -> None:
     """The form's knobs change a library scenario; the JSON shows the request."""
-    _sign_in(server, page)
+    open_planner(server, page)
     expect(page.locator("#library-list li")).not_to_have_count(0)
     page.locator("#own summary").click()
     page.get_by_label("Compare it too").check()
@@ -253,7 +246,7 @@ def test_own_scenario_and_raw_json(server: Server, page: Page) -> None:
 
 def test_bad_scenarios_say_why(server: Server, page: Page) -> None:
     """Nothing ticked, invalid JSON and a rejected body are explained."""
-    _sign_in(server, page)
+    open_planner(server, page)
     status = page.locator("#scenario-status")
     for name in ("Baseline", "Snow on the baseline day"):
         page.get_by_label(name, exact=True).uncheck()
@@ -310,7 +303,7 @@ def test_customers_section(server: Server, page: Page) -> None:
     """No tracked days: the empty state says why. With data (the service's
     answer for a seeded history): LTV, repeat-rate and ratings bars with
     error bars, retention curves, the rating model and the cohort table."""
-    _sign_in(server, page)
+    open_planner(server, page)
     page.get_by_label("Zone", exact=True).fill("nowhere")
     page.get_by_role("button", name="Show").click()
     expect(page.locator("#customers-empty")).to_contain_text("No data yet")

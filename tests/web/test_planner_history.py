@@ -13,7 +13,13 @@ from playwright.sync_api import Page, expect
 from api.auth import Role
 from tests.helpers import ROOT
 from tests.history_data import HEADER, history_csv
-from tests.web.conftest import Server, axe_violations, shot, watch_errors
+from tests.web.conftest import (
+    Server,
+    axe_violations,
+    open_planner,
+    shot,
+    watch_errors,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -29,10 +35,7 @@ def test_an_uploaded_history_becomes_the_forecasts_data(
     a good one is imported, summed up, and becomes the forecasts' data."""
     page = audit_page
     errors = watch_errors(page)
-    page.goto(f"{server.url}/planner")
-    expect(page.locator("body")).to_have_attribute("data-ready", "true")
-    page.get_by_label("API key (planner)").fill(server.keys[Role.planner])
-    page.get_by_label("API key (planner)").press("Tab")
+    open_planner(server, page)
     summary = page.locator("#history-summary")
     expect(summary).to_contain_text("No history stored")
     expect(page.get_by_label("Data", exact=True)).to_have_value("city")
@@ -77,10 +80,7 @@ def test_a_forecast_by_the_fallback_model_says_so(
         timeout=60,
     )
     assert stored.status_code == 200, stored.text
-    page.goto(f"{server.url}/planner")
-    expect(page.locator("body")).to_have_attribute("data-ready", "true")
-    page.get_by_label("API key (planner)").fill(server.keys[Role.planner])
-    page.get_by_label("API key (planner)").press("Tab")
+    open_planner(server, page)
     expect(page.get_by_label("Data", exact=True)).to_have_value("stored")
     expect(page.locator("#zones option")).to_have_count(len(ZONES))
     notice = page.locator("#forecast-notice")
@@ -132,10 +132,7 @@ def test_a_calendar_upload_says_how_it_meets_the_public_holidays(
     says so (GET /v1/calendar agrees)."""
     page = audit_page
     errors = watch_errors(page)
-    page.goto(f"{server.url}/planner")
-    expect(page.locator("body")).to_have_attribute("data-ready", "true")
-    page.get_by_label("API key (planner)").fill(server.keys[Role.planner])
-    page.get_by_label("API key (planner)").press("Tab")
+    open_planner(server, page)
     upload = page.get_by_label("Calendar (CSV or JSON lines)")
     status = page.locator("#history-status")
     bad = "start,end,name,kind,scope,intensity\n2026-01-02,,sale,party,,\n"
@@ -175,10 +172,7 @@ def test_the_stored_history_is_deleted_after_the_planner_confirms(
     )
     assert stored.status_code == 200, stored.text
     rows = server.call("GET", "/v1/history", Role.planner).json()["rows"]
-    page.goto(f"{server.url}/planner")
-    expect(page.locator("body")).to_have_attribute("data-ready", "true")
-    page.get_by_label("API key (planner)").fill(server.keys[Role.planner])
-    page.get_by_label("API key (planner)").press("Tab")
+    open_planner(server, page)
     button = page.get_by_role("button", name="Delete the stored history")
     expect(page.get_by_label("Data", exact=True)).to_have_value("stored")
 
