@@ -20,6 +20,7 @@ ROWS: dict[tuple[str, str], Case] = {
     ("GET", "/v1/forecasts"): case(Role.planner),
     ("POST", "/v1/history"): case(Role.planner),
     ("GET", "/v1/history"): case(Role.planner),
+    ("DELETE", "/v1/history"): case(Role.planner),
     ("PUT", "/v1/calendar"): case(Role.planner),
     ("GET", "/v1/calendar"): case(Role.planner),
     ("GET", "/v1/scenarios"): case(Role.planner),

@@ -12,8 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from api.services.metrics import retention_of
-from tests.web.conftest import Server
-from tests.web.test_planner import _sign_in
+from tests.web.conftest import Server, open_planner
 
 pytestmark = pytest.mark.browser
 
@@ -55,7 +54,7 @@ def test_first_purchases_by_promotion_kind(server: Server, audit_page: Page) -> 
     """One row per experience and promotion kind; no caption saying that
     promotions are not recorded."""
     page = audit_page
-    _sign_in(server, page)
+    open_planner(server, page)
     body = _body()
     assert body["promotion_recorded"] is True
     page.route(
@@ -84,7 +83,7 @@ def test_the_fitted_effect_beside_the_hazard_ratios(
 ) -> None:
     """With a retention fit, its hazard coefficients as hazard ratios."""
     page = audit_page
-    _sign_in(server, page)
+    open_planner(server, page)
     body = _body()
     coefficient = {"part": "hazard", "name": "log1p_late", "se": 0.05}
     body["experience_effect"] = {
