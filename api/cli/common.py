@@ -9,6 +9,7 @@ the CLI), because typer evaluates them to build the help.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -93,6 +94,17 @@ def error(message: str) -> typer.Exit:
     """Print a one-line error about an option or file; exit code 2."""
     console.print(f"[bold red]error[/]: {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code=2)
+
+
+def option_day(value: str | None, option: str) -> dt.date | None:
+    """A ``YYYY-MM-DD`` option as a date (None when not given), or exit 2
+    naming ``option``."""
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise error(f"{option}: {value!r} is not a date (YYYY-MM-DD)") from None
 
 
 def no_plan(

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from api.cli.common import DEFAULT_CACHE_DIR, console, error, out
+from api.cli.common import DEFAULT_CACHE_DIR, console, option_day, out
 from api.cli.plan import solve_with_progress, summary_table
 
 
@@ -40,12 +39,7 @@ def demo_command(
     """Plan tomorrow's deliveries in the embedded Seoul city."""
     from scenarios.demo import run_demo
 
-    when = None
-    if day is not None:
-        try:
-            when = dt.date.fromisoformat(day)
-        except ValueError:
-            raise error(f"--day: {day!r} is not a date YYYY-MM-DD") from None
+    when = option_day(day, "--day")
     result = run_demo(
         out_dir,
         solver=solve_with_progress,

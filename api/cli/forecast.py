@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from api.cli.common import console, no_plan, out
+from api.cli.common import console, no_plan, option_day, out
 from api.cli.common import error as _error
 
 if TYPE_CHECKING:
@@ -167,12 +167,7 @@ def _print_report(report: ForecastReport, chosen: list[str]) -> None:
 
 def _start(value: str | None) -> dt.date | None:
     """``--start`` as a date, or exit 2."""
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise _error(f"--start: {value!r} is not a date (YYYY-MM-DD)") from None
+    return option_day(value, "--start")
 
 
 def _zones(zone: list[str] | None, known: list[str] | None) -> list[str]:

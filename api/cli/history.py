@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from api.cli.common import error as _error
-from api.cli.common import out
+from api.cli.common import option_day, out
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -186,12 +186,7 @@ def history_delete(
     a wrong import); the calendar stays. Asks first unless --yes."""
     from api.services.history import delete_history, deployment_timezone
 
-    day = None
-    if before is not None:
-        try:
-            day = dt.date.fromisoformat(before)
-        except ValueError:
-            raise _error(f"--before: {before!r} is not a date (YYYY-MM-DD)") from None
+    day = option_day(before, "--before")
     which = "every stored past order" if day is None else f"past orders before {day}"
     if not yes and not typer.confirm(f"Delete {which}?", default=False):
         out.print("nothing deleted (--yes deletes without asking)", highlight=False)
