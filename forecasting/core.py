@@ -25,7 +25,7 @@ Examples
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -832,16 +832,23 @@ class Forecaster:
         return frame
 
 
+def _blocks(closed: npt.NDArray[np.bool_]) -> Iterator[tuple[int, int, int]]:
+    """``(series, first closed day, first open day after)`` of every block of
+    closed days followed by an open one."""
+    for i, j in np.argwhere(~closed[:, 1:] & closed[:, :-1]):
+        start = int(j)
+        while start > 0 and closed[i, start - 1]:
+            start -= 1
+        yield int(i), start, int(j) + 1
+
+
 def _backlog(mean: FloatArray, closed: npt.NDArray[np.bool_]) -> FloatArray:
     """Per series and day: the block's days at this day's own forecast (their
     count times ``mean``) when it is the first open day after a block of
     closed days, else 0."""
     out = np.zeros_like(mean)
-    for i, j in np.argwhere(~closed[:, 1:] & closed[:, :-1]):
-        start = j
-        while start > 0 and closed[i, start - 1]:
-            start -= 1
-        out[i, j + 1] = (j + 1 - start) * mean[i, j + 1]
+    for i, start, first_open in _blocks(closed):
+        out[i, first_open] = (first_open - start) * mean[i, first_open]
     return np.nan_to_num(out)
 
 
@@ -886,11 +893,7 @@ def history_carry_share(
     excess = 0.0
     usual = 0.0
     n_days = y.shape[1]
-    for i, j in np.argwhere(~closed[:, 1:] & closed[:, :-1]):
-        first_open = j + 1
-        start = j
-        while start > 0 and closed[i, start - 1]:
-            start -= 1
+    for i, start, first_open in _blocks(closed):
         if start < 7 * weeks or first_open >= n_days or np.isnan(y[i, first_open]):
             continue
         past = first_open - 7 * np.arange(1, weeks + 1)
