@@ -1,8 +1,10 @@
 # ruff: noqa: E501
 """Depot forecast on the first open day after each closure block of the embedded city.
 
-Run: .venv/bin/python benchmarks/closure_backlog.py (8,000 customer slots,
-seed 0; forecast from the first closed day, 28 days, the depot forecaster).
+Run: .venv/bin/python benchmarks/closure_backlog.py [SEED [DAYS_BEFORE]]
+(8,000 customer slots, seed 0 by default; forecast from DAYS_BEFORE the
+first closed day, 0 by default, 28 days: the depot forecaster, its closures
+carrying the zones' order forecast mapped to the depots).
 """
 
 import sys
@@ -13,10 +15,18 @@ import pandas as pd
 
 from forecasting.exog import CLOSURE_COLUMN
 from scenarios.city import build_city
-from scenarios.forecast_report import _cut, _forecast, city_exog, depot_history
+from scenarios.forecast_report import (
+    _cut,
+    _forecast,
+    city_exog,
+    city_orders,
+    depot_history,
+    zone_history,
+)
 
 t0 = time.time()
-city = build_city(seed=0, n_customers=8000)
+SEED = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+city = build_city(seed=SEED, n_customers=8000)
 print("city", city.start, city.end, f"{time.time() - t0:.0f}s", flush=True)
 hist = depot_history(city)
 ex = city_exog(city, city.start, city.end)
@@ -39,8 +49,15 @@ for b in blocks:
     if b[0] < pd.Timestamp(city.start) + pd.Timedelta(days=365):
         continue
     first_open = b[-1] + pd.Timedelta(days=1)
-    start = b[0].date() - timedelta(days=int(sys.argv[1]) if len(sys.argv) > 1 else 0)
-    out, _ = _forecast(city, _cut(hist, start), start, 28, 0, CLOSURE_COLUMN, [60, 80])
+    start = b[0].date() - timedelta(days=int(sys.argv[2]) if len(sys.argv) > 2 else 0)
+    zones, _ = _forecast(
+        city, _cut(zone_history(city), start), start, 28, SEED, None, []
+    )
+    deliveries = _cut(hist, start)
+    orders = city_orders(city, deliveries, start, 28, zones)
+    out, _ = _forecast(
+        city, deliveries, start, 28, SEED, CLOSURE_COLUMN, [60, 80], orders=orders
+    )
     row = out[out.ds == first_open]
     act = hist[hist.ds == first_open].set_index("unique_id")["y"]
     print(

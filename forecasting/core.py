@@ -163,12 +163,18 @@ class Forecaster:
         the conformity scores. The output gets a ``<alias>-backlog``
         column (the amount carried, 0 elsewhere). Only blocks inside the
         horizon are carried.
+        When ``fit`` and ``predict`` are given ``orders`` (the orders each
+        series took per day: observed in the history, forecast for the
+        horizon), the first open day carries the orders its block's days
+        took instead, times the carry share: a holiday on which people
+        order less carries less (:func:`history_carry_share`).
     carry_share
-        Share of the block's forecast the first open day carries (0..1).
-        Default: estimated from the blocks in the history, each block's
-        first-open-day excess over its usual level (the median of the same
-        weekday's open days in the four weeks before the block) over the
-        usual level of its closed days; 1.0 when the history holds no block.
+        Share of the block's forecast (or of its orders) the first open day
+        carries (0..1). Default: estimated from the blocks in the history,
+        each block's first-open-day excess over its usual level (the median
+        of the same weekday's open days in the four weeks before the block)
+        over the usual level of its closed days (or over the orders they
+        took; then up to 2); 1.0 when the history holds no block.
 
     Attributes
     ----------
@@ -225,6 +231,8 @@ class Forecaster:
         self.fallback_ids_: dict[str, list[str]] = {}
         self.fallbacks_: tuple[Fallback, ...] = ()
         self._calibrated_by_fallback: tuple[Fallback, ...] = ()
+        self._orders: pd.DataFrame | None = None
+        self._orders_share = 1.0
 
     # ------------------------------------------------------------------ fit
 
@@ -337,10 +345,17 @@ class Forecaster:
             return None, np.array([], dtype=np.intp), reason
 
     def _predict_panel(
-        self, fitted: _Fitted, h: int, X: FloatArray, level: Sequence[int]
+        self,
+        fitted: _Fitted,
+        h: int,
+        X: FloatArray,
+        level: Sequence[int],
+        orders: FloatArray | None = None,
     ) -> tuple[Predictions, Reasons]:
         """Forecasts of every model (fallback where needed); closed days are 0.
 
+        ``orders``: the orders taken per series and day over the history and
+        the horizon (:meth:`_orders_ahead`), for the carried backlog.
         Also returns why the fallback forecast the rows it did, per model.
         """
         panel = fitted.panel
@@ -382,7 +397,7 @@ class Forecaster:
                 self._fill_rest(result, keys, rest, panel, model, fallback)
             out[model.alias] = result
         closed = panel.closed(X)
-        carried = self._carried(out, closed, panel)
+        carried = self._carried(out, closed, panel, orders)
         for result in out.values():
             for values in result.values():
                 values[closed] = 0.0
@@ -391,18 +406,43 @@ class Forecaster:
         return out, reasons
 
     def _carried(
-        self, out: Predictions, closed: npt.NDArray[np.bool_], panel: Panel
+        self,
+        out: Predictions,
+        closed: npt.NDArray[np.bool_],
+        panel: Panel,
+        orders: FloatArray | None = None,
     ) -> dict[str, FloatArray]:
         """The backlog each model's first open days carry (before zeroing)."""
         if not self.carry_backlog:
             return {}
-        share = self.carry_share
-        if share is None:
-            share = history_carry_share(panel.y, panel.closed())
+        if orders is not None:
+            fixed = self.carry_share
+            share = self._orders_share if fixed is None else fixed
+            taken = share * _taken(orders, np.hstack([panel.closed(), closed]), panel)
+            return dict.fromkeys(out, taken)
+        level_share = self.carry_share
+        if level_share is None:
+            level_share = history_carry_share(panel.y, panel.closed())
         return {
-            alias: share * _backlog(result["mean"], closed)
+            alias: level_share * _backlog(result["mean"], closed)
             for alias, result in out.items()
         }
+
+    def _orders_ahead(
+        self, panel: Panel, h: int, orders: pd.DataFrame | None
+    ) -> FloatArray | None:
+        """Orders per series over the history's days and the ``h`` after
+        (NaN where unknown): ``fit``'s orders, then ``predict``'s."""
+        if not self.carry_backlog or self._orders is None or orders is None:
+            return None
+        future = validate_df(orders, frame="orders")
+        return _orders_array(
+            pd.concat([self._orders, future], ignore_index=True)
+            .drop_duplicates([ID, DS], keep="last")
+            .reset_index(drop=True),
+            panel,
+            panel.n_days + h,
+        )
 
     def _fill_rest(
         self,
@@ -655,8 +695,15 @@ class Forecaster:
                     )
         return tuple(found.values())
 
-    def fit(self, df: pd.DataFrame) -> Forecaster:
+    def fit(
+        self, df: pd.DataFrame, *, orders: pd.DataFrame | None = None
+    ) -> Forecaster:
         """Validate ``df``, fit every model and calibrate conformal intervals.
+
+        ``orders`` (``unique_id, ds, y``: the orders each series took per
+        day, closed days included), with ``carry_backlog``: the first open
+        day after a closure carries the orders of its block's days, at the
+        share the history's blocks carried (give ``predict`` the horizon's).
 
         Raises
         ------
@@ -679,6 +726,13 @@ class Forecaster:
         self.fallbacks_ = final + self._calibrated_by_fallback
         self._panel = panel
         self._history = clean
+        self._orders = None
+        if self.carry_backlog and orders is not None:
+            self._orders = validate_df(orders, frame="orders")[[ID, DS, Y]]
+            taken = _orders_array(self._orders, panel, panel.n_days)
+            self._orders_share = history_carry_share(
+                panel.y, panel.closed(), orders=taken
+            )
         return self
 
     def predict(
@@ -686,6 +740,8 @@ class Forecaster:
         h: int,
         X_df: pd.DataFrame | None = None,
         level: Sequence[int] = (),
+        *,
+        orders: pd.DataFrame | None = None,
     ) -> pd.DataFrame:
         """Forecast the ``h`` days after the history.
 
@@ -698,6 +754,11 @@ class Forecaster:
             column of the history but the calendar's) for those days.
         level
             Interval levels, e.g. ``[80]`` or ``[80, 95]``.
+        orders
+            The orders each series will take on the horizon's days (a
+            forecast; ``unique_id, ds, y``), when ``fit`` was given the
+            history's: a first open day carries its block's. Every day of a
+            block that a first open day in the horizon carries must have one.
 
         Returns
         -------
@@ -713,7 +774,8 @@ class Forecaster:
         levels = check_levels(level)
         panel = self._panel
         X = future_panel(self._future(X_df, panel, h), panel, h)
-        predictions, reasons = self._predict_panel(self._fitted, h, X, levels)
+        ahead = self._orders_ahead(panel, h, orders)
+        predictions, reasons = self._predict_panel(self._fitted, h, X, levels, ahead)
         self._add_intervals(predictions, self._scores, h, levels, panel.closed(X))
         final = self._fallbacks(panel.ids, reasons)
         done = {(f.model, f.unique_id) for f in final}
@@ -731,9 +793,19 @@ class Forecaster:
         h: int,
         X_df: pd.DataFrame | None = None,
         level: Sequence[int] = (),
+        *,
+        orders: pd.DataFrame | None = None,
     ) -> pd.DataFrame:
-        """``fit(df)`` then ``predict(h, X_df, level)``."""
-        return self.fit(df).predict(h, X_df, level)
+        """``fit(df)`` then ``predict(h, X_df, level)``; ``orders`` over the
+        history and the horizon go to both (the days each needs)."""
+        if orders is None:
+            return self.fit(df).predict(h, X_df, level)
+        clean = validate_df(orders, frame="orders")
+        last = validate_df(df)[DS].max()
+        past = clean[clean[DS] <= last]
+        future = clean[clean[DS] > last]
+        fitted = self.fit(df, orders=past if len(past) else None)
+        return fitted.predict(h, X_df, level, orders=future if len(future) else None)
 
     def _frame(
         self,
@@ -852,6 +924,52 @@ def _backlog(mean: FloatArray, closed: npt.NDArray[np.bool_]) -> FloatArray:
     return np.nan_to_num(out)
 
 
+def _orders_array(orders: pd.DataFrame, panel: Panel, n_days: int) -> FloatArray:
+    """A validated ``orders`` frame on the panel's series and its first
+    ``n_days`` days from the panel's first (NaN where it has none)."""
+    unknown = sorted(set(orders[ID]) - set(panel.ids))
+    if unknown:
+        raise FrameError(f"orders: series '{unknown[0]}' is not in the history", ID)
+    out = np.full((panel.n_series, n_days), np.nan)
+    first = panel.ds[0]
+    col = (orders[DS].to_numpy().astype("datetime64[D]") - first).astype(np.int64)
+    row = pd.Index(panel.ids).get_indexer(pd.Index(orders[ID]))
+    inside = (col >= 0) & (col < n_days)
+    out[row[inside], col[inside]] = orders[Y].to_numpy(dtype=np.float64)[inside]
+    return out
+
+
+def _taken(
+    orders: FloatArray, closed: npt.NDArray[np.bool_], panel: Panel
+) -> FloatArray:
+    """Per series and horizon day: the orders of its block's days when it is
+    the first open day after a block of closed days, else 0.
+
+    ``orders`` and ``closed`` run over the history's days and the
+    horizon's; a block may start in the history.
+    """
+    past = panel.n_days
+    out = np.zeros((closed.shape[0], closed.shape[1] - past))
+    for i, start, first_open in _blocks(closed):
+        if first_open < past:
+            continue
+        block = orders[i, start:first_open]
+        if np.isnan(block).any():
+            gap = start + int(np.flatnonzero(np.isnan(block))[0])
+            raise FrameError(
+                f"orders: series '{panel.ids[i]}' has no orders for "
+                f"{_day_at(panel, gap)}, a closed day whose orders "
+                f"{_day_at(panel, first_open)} carries",
+                Y,
+            )
+        out[i, first_open - past] = float(block.sum())
+    return out
+
+
+def _day_at(panel: Panel, index: int) -> str:
+    return str(panel.ds[0] + _DAY * index)
+
+
 def _carry(result: dict[str, FloatArray], backlog: FloatArray) -> None:
     """Add ``backlog`` to the mean; widen native intervals by the same factor."""
     result["mean"] = result["mean"] + backlog
@@ -879,7 +997,11 @@ def _widen(
 
 
 def history_carry_share(
-    y: FloatArray, closed: npt.NDArray[np.bool_], *, weeks: int = 4
+    y: FloatArray,
+    closed: npt.NDArray[np.bool_],
+    *,
+    weeks: int = 4,
+    orders: FloatArray | None = None,
 ) -> float:
     """Share of a closed block's usual deliveries its first open day carries.
 
@@ -889,6 +1011,11 @@ def history_carry_share(
     sum over sum). The usual level is the median of the same weekday's open
     days in the ``weeks`` weeks before the block. Clipped to 0..1;
     1.0 (everything carried) when the history holds no such block.
+
+    With ``orders`` (orders taken per series and day, as ``y``): the excess
+    over the orders the block's days took instead (blocks with a day of
+    unknown orders are left out), clipped to 0..2: more than 1 when the
+    first open day also delivers orders taken the evening before.
     """
     excess = 0.0
     usual = 0.0
@@ -902,11 +1029,18 @@ def history_carry_share(
         if not np.isfinite(same).any():
             continue
         level = float(np.nanmedian(same))
+        if orders is None:
+            excess += float(y[i, first_open]) - level
+            usual += (first_open - start) * level
+            continue
+        taken = orders[i, start:first_open]
+        if np.isnan(taken).any():
+            continue
         excess += float(y[i, first_open]) - level
-        usual += (first_open - start) * level
+        usual += float(taken.sum())
     if usual <= 0:
         return 1.0
-    return float(np.clip(excess / usual, 0.0, 1.0))
+    return float(np.clip(excess / usual, 0.0, 1.0 if orders is None else 2.0))
 
 
 def _describe(exc: Exception) -> str:

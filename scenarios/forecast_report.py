@@ -119,6 +119,63 @@ def depot_history(city: City, *, warm_up: int = 7) -> pd.DataFrame:
     return _with_exog(counts, city_exog(city, city.start, city.end))
 
 
+def depot_intake(city: City) -> pd.DataFrame:
+    """Orders per depot by the day they were placed (closed days included),
+    with the city's exogenous columns: what a closure's first open day
+    delivers."""
+    counts = daily_counts(city.history, by="depot")
+    return _with_exog(counts, city_exog(city, city.start, city.end))
+
+
+def zone_depot_shares(
+    orders: pd.DataFrame, zone: str = "district", depot: str = "depot"
+) -> pd.DataFrame:
+    """``zone, depot, share``: the share of each zone's ``orders`` each
+    depot delivered (one row per order, ``zone`` and ``depot`` columns)."""
+    pairs = orders.groupby([orders[zone].astype(str), orders[depot].astype(str)]).size()
+    frame = pairs.rename("n").reset_index()
+    frame.columns = ["zone", "depot", "n"]
+    frame["share"] = frame["n"] / frame.groupby("zone")["n"].transform("sum")
+    return frame[["zone", "depot", "share"]]
+
+
+def carried_orders(
+    deliveries: pd.DataFrame,
+    future: pd.DataFrame,
+    intake: pd.DataFrame,
+    zone_orders: pd.DataFrame,
+    shares: pd.DataFrame,
+) -> pd.DataFrame | None:
+    """The orders a depot forecast's closure blocks carry (``unique_id, ds,
+    y``), or None when no closed day is in reach (none in ``future``, nor at
+    the history's end).
+
+    ``deliveries`` and ``future``: the depot forecast's history and future
+    frames (with :data:`CLOSURE_COLUMN`); ``intake``: orders per depot by
+    the day placed, up to the history's end; ``zone_orders``: the zones'
+    order forecast (``unique_id, ds, y``) for the days after, mapped to the
+    depots by ``shares`` (:func:`zone_depot_shares`). The zones' forecast,
+    not one of the depots' own intake: pooled over many zones, the models
+    learn how much less people order on a holiday.
+    """
+    last = deliveries["ds"].max()
+    closed_now = deliveries.loc[deliveries["ds"] == last, CLOSURE_COLUMN].gt(0.5)
+    if not (future[CLOSURE_COLUMN].gt(0.5).any() or closed_now.any()):
+        return None
+    ids = deliveries["unique_id"].unique()
+    seen = intake[intake["unique_id"].isin(ids) & (intake["ds"] <= last)]
+    mapped = zone_orders[zone_orders["ds"] > last].merge(
+        shares, left_on="unique_id", right_on="zone"
+    )
+    mapped["y"] = mapped["y"] * mapped["share"]
+    ahead = mapped.groupby(["depot", "ds"], as_index=False)["y"].sum()
+    ahead = ahead.rename(columns={"depot": "unique_id"})
+    ahead = ahead[ahead["unique_id"].isin(ids)]
+    keep = ["unique_id", "ds", "y"]
+    both: pd.DataFrame = pd.concat([seen[keep], ahead[keep]], ignore_index=True)
+    return both
+
+
 def plan_column(plan_quantile: int, alias: str = MAIN) -> tuple[str, int | None]:
     """The output column holding a quantile, and the interval level it needs.
 
@@ -239,7 +296,10 @@ def run_forecast_report(
 
     on_stage("forecasting deliveries per depot")
     depots_df = _cut(depot_history(city), start)
-    depots, more = _forecast(city, depots_df, start, days, seed, CLOSURE_COLUMN, levels)
+    orders = city_orders(city, depots_df, start, days, zones)
+    depots, more = _forecast(
+        city, depots_df, start, days, seed, CLOSURE_COLUMN, levels, orders=orders
+    )
 
     on_stage(
         f"sizing the fleet for the P{plan_quantile} demand with the routing engine"
@@ -282,18 +342,46 @@ def _forecast(
     seed: int,
     closure: str | None,
     levels: list[int],
+    *,
+    orders: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, tuple[Fallback, ...]]:
-    """Forecast every series of ``history`` for ``days`` days from ``start``.
+    """Forecast every series of ``history`` for ``days`` days from ``start``;
+    depot deliveries whose closures carry ``orders`` (:func:`city_orders`).
 
     Also returns the series a fallback model forecast, with the reason.
     """
     ids = sorted(history["unique_id"].unique().tolist())
     n_days = history["ds"].nunique()
+    future = _future(city, ids, start, days)
     forecaster = _forecaster(days, seed, closure, n_days)
-    out = forecaster.forecast(
-        history, days, _future(city, ids, start, days), level=levels
-    )
+    out = forecaster.forecast(history, days, future, level=levels, orders=orders)
     return out, forecaster.fallbacks_
+
+
+def city_orders(
+    city: City,
+    deliveries: pd.DataFrame,
+    start: date,
+    days: int,
+    zones: pd.DataFrame,
+    alias: str = MAIN,
+) -> pd.DataFrame | None:
+    """The orders the city's depots take, for the closures of a depot
+    forecast from ``start`` (:func:`carried_orders`): observed, then the
+    zones' forecast ``zones`` (column ``alias``) mapped to the depots by
+    the last eight weeks' orders."""
+    ids = sorted(deliveries["unique_id"].unique().tolist())
+    recent = city.history[
+        (city.history["ds"] < pd.Timestamp(start))
+        & (city.history["ds"] >= pd.Timestamp(start - timedelta(weeks=8)))
+    ]
+    return carried_orders(
+        deliveries,
+        _future(city, ids, start, days),
+        _cut(depot_intake(city), start),
+        zones.rename(columns={alias: "y"}),
+        zone_depot_shares(recent),
+    )
 
 
 #: File name of each frame :func:`run_forecast_report` writes.

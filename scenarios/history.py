@@ -380,6 +380,14 @@ class OwnCalendar(FrozenModel):
     locale: Locale = DEFAULT_LOCALE
 
 
+class ZoneDepot(FrozenModel):
+    """How many of a zone's orders a depot delivered."""
+
+    zone: str
+    depot: str
+    orders: int = Field(ge=0)
+
+
 class DemandHistory(FrozenModel):
     """The stored operation's daily counts, as a forecast learns from them.
 
@@ -388,11 +396,16 @@ class DemandHistory(FrozenModel):
     :data:`WARM_UP_DAYS` left out). ``sites`` are the stored depots with
     stops they delivered to; ``unsized`` says why the fleet cannot be sized
     at all (None: it can, for the depots in ``sites``). ``calendar`` is the
-    operation's own calendar and its country's public holidays.
+    operation's own calendar and its country's public holidays. ``intake``:
+    orders per depot by the day they were placed, and ``zone_depots``: the
+    zones' orders each depot delivered (the last eight weeks): what the
+    first open day after a closure carries.
     """
 
     zones: tuple[DailySeries, ...] = Field(min_length=1)
     depots: tuple[DailySeries, ...] = ()
+    intake: tuple[DailySeries, ...] = ()
+    zone_depots: tuple[ZoneDepot, ...] = ()
     sites: tuple[DepotStops, ...] = ()
     unsized: str | None = None
     calendar: OwnCalendar = OwnCalendar()
@@ -414,6 +427,20 @@ class DemandHistory(FrozenModel):
     def frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """``unique_id, ds, y`` of the zones and of the depots."""
         return _long(self.zones), _long(self.depots)
+
+    def intake_frame(self) -> pd.DataFrame:
+        """``unique_id, ds, y``: orders per depot by the day placed."""
+        return _long(self.intake)
+
+    def shares(self) -> pd.DataFrame:
+        """``zone, depot, share``: the share of each zone's orders each depot
+        delivered."""
+        frame = pd.DataFrame(
+            [(r.zone, r.depot, r.orders) for r in self.zone_depots],
+            columns=["zone", "depot", "n"],
+        )
+        frame["share"] = frame["n"] / frame.groupby("zone")["n"].transform("sum")
+        return frame[["zone", "depot", "share"]]
 
 
 def _long(series: Sequence[DailySeries]) -> pd.DataFrame:
@@ -493,11 +520,26 @@ def demand_history(
         delivered <= last
     )
     by_depot = _series(done["depot"].fillna(NO_DEPOT)[keep], delivered[keep], last)
+    placed = created[rows["depot"].notna()]
+    intake = _series(rows["depot"].dropna(), placed, last)
+    recent = placed >= last - dt.timedelta(weeks=8)
+    pairs = (
+        rows.loc[placed.index[recent]]
+        .assign(zone=lambda r: r["zone"].fillna(NO_ZONE))
+        .groupby(["zone", "depot"])
+        .size()
+    )
+    zone_depots = tuple(
+        ZoneDepot(zone=str(z), depot=str(d), orders=int(n))
+        for (z, d), n in pairs.items()
+    )
     sites = _sites(done, depots, seed)
     unsized = None if depots else "no depots are stored in the service (PUT /v1/depots)"
     return DemandHistory(
         zones=tuple(zones),
         depots=tuple(by_depot),
+        intake=tuple(intake),
+        zone_depots=zone_depots,
         sites=sites,
         unsized=unsized,
         calendar=calendar or OwnCalendar(),

@@ -69,7 +69,9 @@ from scenarios.city.day import DAY_SHIFTS, ServicePolicy
 from scenarios.disruption import WEATHER, Weather, ZonedTravel, ZoneSlowdown
 from scenarios.execution import ExecutionSettings, execute_day
 from scenarios.forecast_report import (
+    carried_orders,
     city_exog,
+    city_orders,
     depot_history,
     plan_column,
     stored_exog,
@@ -899,9 +901,12 @@ def _forecast(
     spec: ForecastSpec,
     levels: list[int],
     closed_col: str | None,
+    orders: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, tuple[Fallback, ...]]:
     """Forecast the days of ``exog`` (which start the day after ``history``):
     one row per day for every series, or per series and day (``unique_id``).
+    A depot's first open day after a closure carries ``orders`` taken over
+    its block's days (:func:`~scenarios.forecast_report.carried_orders`).
 
     Also returns the series the fallback model forecast, with the reason.
     """
@@ -923,7 +928,7 @@ def _forecast(
         future = pd.DataFrame({"unique_id": np.repeat(ids, h)})
         future["ds"] = np.tile(exog["ds"].to_numpy(), len(ids))
         future = future.merge(exog, on="ds", how="left")
-    out = forecaster.forecast(history, h, future, level=levels)
+    out = forecaster.forecast(history, h, future, level=levels, orders=orders)
     return out, forecaster.fallbacks_
 
 
@@ -984,12 +989,14 @@ def forecast_demand(spec: ForecastSpec, progress: Progress = _quiet) -> DemandFo
     zones, zone_fallbacks = _forecast(
         _before(zone_history(town), start), exog, spec, cols.levels, None
     )
+    deliveries = _before(depot_history(town), start)
+    orders = city_orders(town, deliveries, start, spec.horizon, zones, cols.alias)
     if spec.zones is not None:
         zones = zones[zones["unique_id"].isin(spec.zones)]
 
     progress(0.4, "forecasting deliveries per depot")
     depots, depot_fallbacks = _forecast(
-        _before(depot_history(town), start), exog, spec, cols.levels, CLOSURE_COLUMN
+        deliveries, exog, spec, cols.levels, CLOSURE_COLUMN, orders
     )
 
     progress(0.6, f"sizing the fleet for the P{spec.plan_quantile} demand")
@@ -1073,10 +1080,12 @@ def _stored_series(
     cutoff: dt.date,
     what: Literal["zone", "depot"],
     closed_col: str | None,
+    orders: Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame | None] | None = None,
 ) -> tuple[pd.DataFrame, list[str], tuple[ModelFallback, ...]]:
-    """Forecast the stored series from ``cutoff`` to the last day; keep the
-    days from the start on. Also: notes on the series left out, and the
-    series the fallback model forecast."""
+    """Forecast the stored series from ``cutoff`` to the last day. Also:
+    notes on the series left out, and the series the fallback model
+    forecast. ``orders`` gives the orders a depot forecast's closures carry
+    from its history and future frames."""
     history, notes = _usable(frame, cutoff, what)
     if history.empty:
         return pd.DataFrame(columns=["unique_id", "ds", cols.alias]), notes, ()
@@ -1086,10 +1095,14 @@ def _stored_series(
     exog = stored_exog(ids, first, _last_day(spec), own)
     history = history.merge(exog, on=["unique_id", "ds"], how="left")
     future = exog[exog["ds"] >= pd.Timestamp(cutoff)].reset_index(drop=True)
-    out, fallbacks = _forecast(history, future, spec, cols.levels, closed_col)
+    carried = None if orders is None else orders(history, future)
+    out, fallbacks = _forecast(history, future, spec, cols.levels, closed_col, carried)
     only = spec.zones if what == "zone" else None
-    kept = out[out["ds"] >= pd.Timestamp(spec.first_day)]
-    return kept, notes, model_fallbacks(fallbacks, what, only)
+    return out, notes, model_fallbacks(fallbacks, what, only)
+
+
+def _from(frame: pd.DataFrame, day: dt.date) -> pd.DataFrame:
+    return frame[frame["ds"] >= pd.Timestamp(day)]
 
 
 def forecast_stored(
@@ -1108,16 +1121,27 @@ def forecast_stored(
     zone_frame, depot_frame = history.frames()
 
     progress(0.1, f"forecasting stored orders per zone for {spec.horizon} days")
-    zones, notes, zone_fallbacks = _stored_series(
+    every_zone, notes, zone_fallbacks = _stored_series(
         zone_frame, spec, cols, cutoff, "zone", None
     )
+    zones = _from(every_zone, spec.first_day)
     if spec.zones is not None:
         zones = zones[zones["unique_id"].isin(spec.zones)]
 
+    def orders(deliveries: pd.DataFrame, future: pd.DataFrame) -> pd.DataFrame | None:
+        return carried_orders(
+            deliveries,
+            future,
+            _before(history.intake_frame(), cutoff),
+            every_zone.rename(columns={cols.alias: "y"}),
+            history.shares(),
+        )
+
     progress(0.4, "forecasting stored deliveries per depot")
-    depots, more, depot_fallbacks = _stored_series(
-        depot_frame, spec, cols, cutoff, "depot", CLOSURE_COLUMN
+    every_depot, more, depot_fallbacks = _stored_series(
+        depot_frame, spec, cols, cutoff, "depot", CLOSURE_COLUMN, orders
     )
+    depots = _from(every_depot, spec.first_day)
 
     progress(0.6, f"sizing the fleet for the P{spec.plan_quantile} demand")
     fleet, unsized = _size_stored(history, depots, cols, spec, progress)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 import pytest
 from pydantic import ValidationError
@@ -19,7 +20,12 @@ from scenarios.history import (
     history_format,
     read_history,
 )
-from scenarios.run import ForecastSpec, forecast_demand, stored_earliest_from
+from scenarios.run import (
+    DepotDay,
+    ForecastSpec,
+    forecast_demand,
+    stored_earliest_from,
+)
 from tests.helpers import ROOT
 from tests.history_data import (
     DEPOTS,
@@ -135,6 +141,49 @@ def test_daily_counts_are_dense_and_local(history: DemandHistory) -> None:
     assert min(s.first for s in history.depots) >= FIRST_DAY + dt.timedelta(days=7)
     assert {s.depot.id for s in history.sites} == {d.id for d in DEPOTS}
     assert all(len(s.stops) > 0 for s in history.sites) and history.unsized is None
+    # Orders per depot by the day placed, and each zone's split over depots.
+    with_depot = [r for r in rows if r.get("depot")]
+    assert sum(sum(s.counts) for s in history.intake) == len(with_depot)
+    shares = history.shares().groupby("zone")["share"].sum()
+    assert np.allclose(shares.to_numpy(), 1.0)
+
+
+def test_a_stored_closure_carries_the_orders_of_its_days(
+    history: DemandHistory,
+) -> None:
+    """A two-day closure in the horizon: zero deliveries on it, and the
+    first open day carries the orders forecast for its days."""
+    from forecasting.calendar import CalendarEntry
+    from scenarios.history import OwnCalendar
+
+    start = FIRST_DAY + dt.timedelta(days=63)
+    shut = CalendarEntry(
+        start=start + dt.timedelta(days=2),
+        end=start + dt.timedelta(days=3),
+        name="depot move",
+        kind="closure",
+    )
+    closed = history.model_copy(update={"calendar": OwnCalendar(entries=(shut,))})
+    spec = ForecastSpec.model_validate(
+        {"history": closed, "horizon": 7, "from": start.isoformat(), "time_limit": 0.1}
+    )
+    result = forecast_demand(spec)
+    plain = forecast_demand(spec.model_copy(update={"history": history}))
+
+    def per_day(depots: tuple[DepotDay, ...]) -> dict[dt.date, float]:
+        out: dict[dt.date, float] = {}
+        for d in depots:
+            out[d.day] = out.get(d.day, 0.0) + d.orders
+        return out
+
+    by_day, open_all = per_day(result.depots), per_day(plain.depots)
+    assert by_day[shut.start] == by_day[shut.end] == 0.0
+    # No closure in the history: everything taken on the closed days is
+    # carried, on top of the first open day's own deliveries.
+    taken = sum(z.orders for z in result.zones if shut.start <= z.day <= shut.end)
+    first_open = shut.end + dt.timedelta(days=1)
+    assert by_day[first_open] == pytest.approx(open_all[first_open] + taken, abs=0.5)
+    assert by_day[first_open] != pytest.approx(3 * open_all[first_open], rel=0.02)
 
 
 def test_an_order_after_local_midnight_counts_on_the_local_day() -> None:
