@@ -56,6 +56,7 @@ from forecasting.models.fallback import LogLinear
 from forecasting.models.naive import SeasonalNaive
 
 __all__ = [
+    "BACKLOG_SUFFIX",
     "MODEL_SUFFIX",
     "Fallback",
     "Forecaster",
@@ -70,6 +71,8 @@ Reasons = dict[str, dict[int, str]]
 
 #: Suffix of the output column naming the model that forecast each row.
 MODEL_SUFFIX = "-model"
+#: Suffix of the output column holding what a first open day carries.
+BACKLOG_SUFFIX = "-backlog"
 
 _DAY = np.timedelta64(1, "D")
 
@@ -832,7 +835,9 @@ class Forecaster:
             used[list(reasons.get(model.alias, {}))] = spare
             columns[f"{model.alias}{MODEL_SUFFIX}"] = np.repeat(used, h).astype(str)
             if "backlog" in result:
-                columns[f"{model.alias}-backlog"] = result["backlog"].reshape(-1)
+                columns[f"{model.alias}{BACKLOG_SUFFIX}"] = result["backlog"].reshape(
+                    -1
+                )
         return pd.DataFrame(columns)
 
     # ------------------------------------------------------- cross-validation

@@ -39,7 +39,7 @@ from pydantic import (
 )
 
 from forecasting import ConformalIntervals, Fallback, Forecaster
-from forecasting.core import MODEL_SUFFIX
+from forecasting.core import BACKLOG_SUFFIX, MODEL_SUFFIX
 from forecasting.exog import CLOSURE_COLUMN
 from forecasting.models import LogLinear, Model, SeasonalNaive
 from routing.base import FrozenModel
@@ -800,6 +800,11 @@ class DepotDay(FrozenModel):
     hi: float
     planned: float = Field(description="the plan quantile of the day")
     model_used: str | None = _MODEL_USED
+    carried: float = Field(
+        default=0.0,
+        description="of ``orders``, those taken while the depot was closed "
+        "(the first open day after a closure; 0 on other days)",
+    )
 
 
 class ModelFallback(FrozenModel):
@@ -1226,6 +1231,7 @@ def _depot_days(
             hi=_num(r[hi]),
             planned=_num(r[column]),
             model_used=str(r[alias + MODEL_SUFFIX]),
+            carried=_num(r.get(alias + BACKLOG_SUFFIX, 0.0)),
         )
         for _, r in depots.sort_values(["unique_id", "ds"]).iterrows()
     )

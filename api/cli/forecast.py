@@ -51,18 +51,33 @@ def fleet_table(report: ForecastReport) -> Table:
     import pandas as pd
     from rich.table import Table
 
+    from forecasting.core import BACKLOG_SUFFIX
+    from scenarios.forecast_report import MAIN
+
     fleet = report.fleet
     depots = sorted(fleet["depot"].unique().tolist())
     fallbacks = fleet["fallback"].dropna()
+    backlog = f"{MAIN}{BACKLOG_SUFFIX}"
+    carried: set[tuple[str, object]] = set()
+    if backlog in report.depots:
+        catch_up = report.depots[report.depots[backlog] > 0]
+        carried = set(zip(catch_up["unique_id"], catch_up["ds"], strict=True))
+    notes = []
+    if not fallbacks.empty:
+        notes.append(
+            "* sized on a plan found by a fallback: "
+            + ", ".join(sorted(set(fallbacks.astype(str))))
+            + " (docs/concepts.md)"
+        )
+    if carried:
+        notes.append(
+            "^ the first open day after a closure: it carries the orders taken"
+        )
     table = Table(
         title=f"Fleet per depot for the P{report.plan_quantile} demand: "
         "deliveries, vans + night vans, driver-hours",
         title_justify="left",
-        caption=None
-        if fallbacks.empty
-        else "* sized on a plan found by a fallback: "
-        + ", ".join(sorted(set(fallbacks.astype(str))))
-        + " (docs/concepts.md)",
+        caption="\n".join(notes) or None,
         caption_justify="left",
     )
     table.add_column("day")
@@ -78,8 +93,9 @@ def fleet_table(report: ForecastReport) -> Table:
                 continue
             # A plan found by a fallback (more search time, insertion) says so.
             mark = "" if pd.isna(row["fallback"]) else "*"
+            up = "^" if (depot, row["ds"]) in carried else ""
             cells.append(
-                f"{row['orders']:.0f}  {row['vans']:.0f}+{row['night_vans']:.0f}  "
+                f"{row['orders']:.0f}{up}  {row['vans']:.0f}+{row['night_vans']:.0f}  "
                 f"{row['driver_hours']:.0f}h{mark}"
             )
         total = int(day["vans"].sum() + day["night_vans"].sum())

@@ -184,6 +184,10 @@ def test_a_stored_closure_carries_the_orders_of_its_days(
     first_open = shut.end + dt.timedelta(days=1)
     assert by_day[first_open] == pytest.approx(open_all[first_open] + taken, abs=0.5)
     assert by_day[first_open] != pytest.approx(3 * open_all[first_open], rel=0.02)
+    # The answer says which deliveries are the carried ones.
+    carried = sum(d.carried for d in result.depots if d.day == first_open)
+    assert carried == pytest.approx(taken, abs=0.5)
+    assert all(d.carried == 0 for d in result.depots if d.day != first_open)
 
 
 def test_an_order_after_local_midnight_counts_on_the_local_day() -> None:
