@@ -54,9 +54,10 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from forecasting.core import MODEL_SUFFIX
 from forecasting.exog import CLOSURE_COLUMN
 from scenarios.capacity import CapacityParams, Source, plan_depot_ladder
-from scenarios.forecast_report import _forecaster, plan_column
+from scenarios.forecast_report import MAIN, _forecaster, plan_column
 
 __all__ = [
     "DAY_COLUMNS",
@@ -77,6 +78,10 @@ QUANTILES = (50, 80, 90)
 SPAN = 365
 #: Days between forecast origins, and the horizon of each.
 STEP = 28
+#: Days of history before the first window: two calibration windows of
+#: :data:`STEP` days and the fallback model's 14 days (the global model
+#: needs a year; before that the fallback forecasts, and says so).
+MIN_TRAINING = 2 * STEP + 14
 
 
 def check_quantiles(quantiles: Sequence[int]) -> tuple[int, ...]:
@@ -153,6 +158,13 @@ def _cutoffs(history: pd.DataFrame, span: int, step: int) -> list[pd.Timestamp]:
     last = pd.Timestamp(history["ds"].max())
     closed = set(history.loc[history[CLOSURE_COLUMN] > 0, "ds"])
     first = pd.Timestamp(history["ds"].min())
+    days = (last - first).days + 1
+    if span > days - MIN_TRAINING:
+        raise ValueError(
+            f"span of {span} days leaves too little history to learn from: the "
+            f"history has {days} days and the forecasts need {MIN_TRAINING} "
+            "before the first window"
+        )
     day = pd.Timedelta(days=1)
     out: list[pd.Timestamp] = []
     nominal = last - step * (span // step) * day
@@ -193,7 +205,9 @@ def backtest_forecasts(
     Returns
     -------
     pandas.DataFrame
-        ``unique_id, ds, cutoff, y, closed, catch_up`` and a ``P<q>`` column
+        ``unique_id, ds, cutoff, y, closed, catch_up``, ``model`` (the
+        model that forecast the row: the global model, or the fallback for
+        an origin with less than its year of history) and a ``P<q>`` column
         per quantile.
 
     Raises
@@ -236,6 +250,8 @@ def backtest_forecasts(
         flags, on=["unique_id", "ds"], how="left"
     )
     out = out.rename(columns={CLOSURE_COLUMN: "closed"})
+    # Which model forecast each row: the fallback's rows are named, not hidden.
+    out["model"] = cv[f"{MAIN}{MODEL_SUFFIX}"].to_numpy()
     out["closed"] = out["closed"].fillna(0) > 0
     out["catch_up"] = out["catch_up"].fillna(False).astype(bool)
     for q, (column, _) in columns.items():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -18,6 +18,12 @@ if TYPE_CHECKING:
     from rich.table import Table
 
 __all__ = ["bench_sizing_command", "parse_quantiles", "sizing_table"]
+
+#: ``scenarios.sizing_backtest.QUANTILES``, ``SPAN`` and ``STEP``, repeated so
+#: that the help stays cheap (tests/api/cli keeps them equal).
+QUANTILES = (50, 80, 90)
+SPAN = 365
+STEP = 28
 
 
 def parse_quantiles(value: str) -> tuple[int, ...]:
@@ -85,10 +91,10 @@ def bench_sizing_command(
     quantiles: Annotated[
         str,
         typer.Option(help="forecast quantiles to book the fleet on, comma-separated"),
-    ] = "50,80,90",
+    ] = ",".join(map(str, QUANTILES)),
     span: Annotated[
-        int, typer.Option(min=28, help="days of history backtested (the last ones)")
-    ] = 365,
+        int, typer.Option(min=STEP, help="days of history backtested (the last ones)")
+    ] = SPAN,
     time_limit: Annotated[
         float,
         typer.Option(min=0.1, help="seconds of route search per orders-per-van solve"),
@@ -105,6 +111,50 @@ def bench_sizing_command(
     days after closures apart and each depot.
     """
     chosen = parse_quantiles(quantiles)
+    began = time.perf_counter()
+    result = _backtest(customers, seed, chosen, span, time_limit)
+    summary = result.pop("summary_frame")
+    catch_up = sum(1 for d in result["days"] if d["catch_up"]) // len(chosen)
+    out.print(
+        sizing_table(
+            summary,
+            f"Fleet booked on each quantile, {result['first']} .. {result['last']} "
+            f"(open depot-days; {catch_up} catch-up days after closures)",
+        )
+    )
+    result["seconds"] = round(time.perf_counter() - began, 1)
+    _footer(result, json_file)
+
+
+def _footer(result: dict[str, Any], json_file: Path | None) -> None:
+    """The rates, the models that forecast, the time; the JSON file."""
+    out.print(
+        "vans = ceil(orders / orders per van), measured per depot: "
+        + ", ".join(f"{d} {r:.1f}" for d, r in result["orders_per_van"].items())
+        + f"; {result['seconds']:.0f} s",
+        highlight=False,
+    )
+    for model, part in result["models"].items():
+        out.print(
+            f"forecast by {model}: {part['depot_days']} depot-days "
+            f"({part['first']} .. {part['last']})",
+            highlight=False,
+        )
+    if json_file is not None:
+        json_file.parent.mkdir(parents=True, exist_ok=True)
+        json_file.write_text(json.dumps(result, indent=2) + "\n")
+        out.print(f"results: {json_file}")
+
+
+def _stage(text: str) -> None:
+    console.print(f"[dim]-[/] {text}", highlight=False)
+
+
+def _backtest(
+    customers: int, seed: int, chosen: tuple[int, ...], span: int, time_limit: float
+) -> dict[str, Any]:
+    """Build the city, forecast the span, measure the rates, score; exit 1
+    when a rate's level got no plan."""
     from routing.solver import NoPlanFound
     from scenarios.capacity import LevelUnplanned
     from scenarios.city import build_city
@@ -116,20 +166,16 @@ def bench_sizing_command(
         summarise,
     )
 
-    began = time.perf_counter()
-
-    def stage(text: str) -> None:
-        console.print(f"[dim]-[/] {text}", highlight=False)
-
-    stage(f"building the embedded Seoul city ({customers:,} customer slots)")
+    _stage(f"building the embedded Seoul city ({customers:,} customer slots)")
     city = build_city(seed=seed, n_customers=customers)
     history = depot_history(city)
-    stage(
-        f"forecasting each depot-day of the last {span} days from origins 28 days apart"
-    )
-    forecasts = backtest_forecasts(history, chosen, span=span, seed=seed)
+    _stage(f"forecasting each depot-day of the last {span} days, origins {STEP} apart")
+    try:
+        forecasts = backtest_forecasts(history, chosen, span=span, step=STEP, seed=seed)
+    except ValueError as exc:
+        raise _error(f"--span: {exc}") from None
     first = forecasts["ds"].min().date()
-    stage("measuring orders per van of each depot with the routing engine")
+    _stage("measuring orders per van of each depot with the routing engine")
     try:
         rates = measure_rates(
             city,
@@ -137,44 +183,36 @@ def bench_sizing_command(
             before=first,
             time_limit=time_limit,
             seed=seed,
-            on_depot=lambda depot, rate: stage(f"  {depot}: {rate:.1f} orders per van"),
+            on_depot=lambda d, rate: _stage(f"  {d}: {rate:.1f} orders per van"),
         )
     except (LevelUnplanned, NoPlanFound) as exc:
         raise no_plan(exc) from None
     days = score_sizing(forecasts, rates, chosen)
     summary = summarise(days)
-    last = forecasts["ds"].max().date()
-    catch_up = int(days.loc[days["quantile"] == chosen[0], "catch_up"].sum())
-    out.print(
-        sizing_table(
-            summary,
-            f"Fleet booked on each quantile, {first} .. {last} (open depot-days; "
-            f"{catch_up} catch-up days after closures)",
-        )
-    )
-    seconds = time.perf_counter() - began
-    out.print(
-        "vans = ceil(orders / orders per van), measured per depot: "
-        + ", ".join(f"{d} {r:.1f}" for d, r in rates.per_van.items())
-        + f"; {seconds:.0f} s",
-        highlight=False,
-    )
-    if json_file is not None:
-        result = {
-            "customers": customers,
-            "seed": seed,
-            "quantiles": list(chosen),
-            "first": first.isoformat(),
-            "last": last.isoformat(),
-            "orders_per_van": dict(rates.per_van),
-            "seconds": round(seconds, 1),
-            "summary": summary.to_dict(orient="records"),
-            "days": json.loads(
-                days.assign(ds=days["ds"].dt.strftime("%Y-%m-%d")).to_json(
-                    orient="records"
-                )
-            ),
+    return {
+        "customers": customers,
+        "seed": seed,
+        "quantiles": list(chosen),
+        "first": first.isoformat(),
+        "last": forecasts["ds"].max().date().isoformat(),
+        "orders_per_van": dict(rates.per_van),
+        "models": _models(forecasts),
+        "summary": summary.to_dict(orient="records"),
+        "days": json.loads(
+            days.assign(ds=days["ds"].dt.strftime("%Y-%m-%d")).to_json(orient="records")
+        ),
+        "summary_frame": summary,
+    }
+
+
+def _models(forecasts: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Depot-days each model forecast, and their first and last day."""
+    spans = forecasts.groupby("model")["ds"].agg(["count", "min", "max"])
+    return {
+        str(name): {
+            "depot_days": int(row["count"]),
+            "first": f"{row['min']:%Y-%m-%d}",
+            "last": f"{row['max']:%Y-%m-%d}",
         }
-        json_file.parent.mkdir(parents=True, exist_ok=True)
-        json_file.write_text(json.dumps(result, indent=2) + "\n")
-        out.print(f"results: {json_file}")
+        for name, row in spans.iterrows()
+    }
