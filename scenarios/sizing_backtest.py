@@ -184,6 +184,7 @@ def backtest_forecasts(
     span: int = SPAN,
     step: int = STEP,
     seed: int = 0,
+    alias: str = MAIN,
 ) -> pd.DataFrame:
     """Each quantile's forecast of every depot-day of the span, from rolling origins.
 
@@ -201,6 +202,10 @@ def backtest_forecasts(
         days; a cutoff every ``step`` days, each forecasting ``step`` days.
     seed
         Model seed.
+    alias
+        The model whose quantiles are read: the global model (what
+        ``milepost forecast`` sizes on), or ``SeasonalNaive``, the baseline
+        fitted alongside it.
 
     Returns
     -------
@@ -221,7 +226,7 @@ def backtest_forecasts(
         raise ValueError(f"history: no {CLOSURE_COLUMN!r} column (closed days)")
     cutoffs = _cutoffs(history, span, step)
     before = history[history["ds"] <= cutoffs[0]]["ds"].nunique()
-    columns = {q: plan_column(q) for q in quantiles}
+    columns = {q: plan_column(q, alias) for q in quantiles}
     levels = sorted({lv for _, lv in columns.values() if lv is not None})
     last = pd.Timestamp(history["ds"].max())
     # The last window may be shorter (it ends on the last day): one
@@ -251,7 +256,7 @@ def backtest_forecasts(
     )
     out = out.rename(columns={CLOSURE_COLUMN: "closed"})
     # Which model forecast each row: the fallback's rows are named, not hidden.
-    out["model"] = cv[f"{MAIN}{MODEL_SUFFIX}"].to_numpy()
+    out["model"] = cv[f"{alias}{MODEL_SUFFIX}"].to_numpy()
     out["closed"] = out["closed"].fillna(0) > 0
     out["catch_up"] = out["catch_up"].fillna(False).astype(bool)
     for q, (column, _) in columns.items():

@@ -122,6 +122,15 @@ def bench_sizing_command(
             f"(open depot-days; {catch_up} catch-up days after closures)",
         )
     )
+    peer = result.pop("baseline_summary")
+    out.print(
+        sizing_table(
+            peer,
+            f"Peer: the same fleets booked on the {result['baseline']} baseline's "
+            "quantiles (its conformal intervals)",
+        )
+    )
+    result["baseline_summary"] = peer.to_dict(orient="records")
     result["seconds"] = round(time.perf_counter() - began, 1)
     _footer(result, json_file)
 
@@ -146,6 +155,24 @@ def _footer(result: dict[str, Any], json_file: Path | None) -> None:
         out.print(f"results: {json_file}")
 
 
+def _forecasts(
+    history: pd.DataFrame, chosen: tuple[int, ...], span: int, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The backtest's forecasts by the global model and by the seasonal-naive
+    baseline (the peer); exit 2 naming --span when the history is too short."""
+    from scenarios.forecast_report import BASELINE
+    from scenarios.sizing_backtest import backtest_forecasts
+
+    try:
+        main = backtest_forecasts(history, chosen, span=span, step=STEP, seed=seed)
+    except ValueError as exc:
+        raise _error(f"--span: {exc}") from None
+    naive = backtest_forecasts(
+        history, chosen, span=span, step=STEP, seed=seed, alias=BASELINE
+    )
+    return main, naive
+
+
 def _stage(text: str) -> None:
     console.print(f"[dim]-[/] {text}", highlight=False)
 
@@ -158,9 +185,8 @@ def _backtest(
     from routing.solver import NoPlanFound
     from scenarios.capacity import LevelUnplanned
     from scenarios.city import build_city
-    from scenarios.forecast_report import depot_history
+    from scenarios.forecast_report import BASELINE, depot_history
     from scenarios.sizing_backtest import (
-        backtest_forecasts,
         measure_rates,
         score_sizing,
         summarise,
@@ -170,10 +196,7 @@ def _backtest(
     city = build_city(seed=seed, n_customers=customers)
     history = depot_history(city)
     _stage(f"forecasting each depot-day of the last {span} days, origins {STEP} apart")
-    try:
-        forecasts = backtest_forecasts(history, chosen, span=span, step=STEP, seed=seed)
-    except ValueError as exc:
-        raise _error(f"--span: {exc}") from None
+    forecasts, naive = _forecasts(history, chosen, span, seed)
     first = forecasts["ds"].min().date()
     _stage("measuring orders per van of each depot with the routing engine")
     try:
@@ -189,6 +212,7 @@ def _backtest(
         raise no_plan(exc) from None
     days = score_sizing(forecasts, rates, chosen)
     summary = summarise(days)
+    peer = summarise(score_sizing(naive, rates, chosen))
     return {
         "customers": customers,
         "seed": seed,
@@ -202,6 +226,8 @@ def _backtest(
             days.assign(ds=days["ds"].dt.strftime("%Y-%m-%d")).to_json(orient="records")
         ),
         "summary_frame": summary,
+        "baseline": BASELINE,
+        "baseline_summary": peer[peer["scope"].isin(["all", "catch-up"])],
     }
 
 

@@ -288,3 +288,8 @@ def test_cli_prints_the_table_and_writes_the_json(tmp_path: Path) -> None:
     forecast = sum(m["depot_days"] for m in result["models"].values())
     assert forecast == 56 * len(result["orders_per_van"])
     assert "forecast by GlobalGBM" in done.output
+    # the peer: the same fleets booked on the seasonal-naive baseline
+    assert "SeasonalNaive" in done.output
+    peer = {(r["scope"], r["quantile"]) for r in result["baseline_summary"]}
+    assert {("all", 50), ("all", 90)} <= peer
+    assert {scope for scope, _ in peer} <= {"all", "catch-up"}
