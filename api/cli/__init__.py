@@ -10,6 +10,7 @@ from api.cli.bench_forecast import bench_forecast_command
 from api.cli.bench_pricing import bench_pricing_command
 from api.cli.bench_retention import bench_retention_command
 from api.cli.bench_routing import bench_routing_command
+from api.cli.bench_sizing import bench_sizing_command
 from api.cli.bench_travel import bench_travel_command
 from api.cli.demo import demo_command
 from api.cli.forecast import forecast_command
@@ -48,6 +49,7 @@ bench_app.command("forecast")(bench_forecast_command)
 bench_app.command("pricing")(bench_pricing_command)
 bench_app.command("retention")(bench_retention_command)
 bench_app.command("routing")(bench_routing_command)
+bench_app.command("sizing")(bench_sizing_command)
 bench_app.command("travel")(bench_travel_command)
 app.add_typer(bench_app, name="bench")
 app.command("forecast")(forecast_command)

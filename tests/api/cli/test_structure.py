@@ -77,6 +77,9 @@ def test_no_cli_function_is_longer_than_60_lines() -> None:
         ("api.cli.amazon:DEFAULT_SPEED_KMH", "routing.io.amazon:DEFAULT_SPEED_KMH"),
         ("api.cli.amazon:DEFAULT_DETOUR", "routing.io.amazon:DEFAULT_DETOUR"),
         ("api.cli.bench_eta:LEARN_ONLY_DAYS", "scenarios.bench.eta:LEARN_ONLY_DAYS"),
+        ("api.cli.bench_sizing:QUANTILES", "scenarios.sizing_backtest:QUANTILES"),
+        ("api.cli.bench_sizing:SPAN", "scenarios.sizing_backtest:SPAN"),
+        ("api.cli.bench_sizing:STEP", "scenarios.sizing_backtest:STEP"),
     ],
 )
 def test_repeated_defaults_match_the_libraries(cli_value: str, library: str) -> None:
