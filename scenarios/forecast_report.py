@@ -358,6 +358,17 @@ def _forecast(
     return out, forecaster.fallbacks_
 
 
+def city_carried(
+    city: City, deliveries: pd.DataFrame, start: date, days: int, seed: int = 0
+) -> pd.DataFrame | None:
+    """:func:`city_orders` with the zones forecast from ``start`` here (a
+    backtest's window: only the orders before ``start`` are seen)."""
+    zones, _ = _forecast(
+        city, _cut(zone_history(city), start), start, days, seed, None, []
+    )
+    return city_orders(city, deliveries, start, days, zones)
+
+
 def city_orders(
     city: City,
     deliveries: pd.DataFrame,

@@ -54,10 +54,14 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from forecasting.core import MODEL_SUFFIX
+from forecasting.core import MODEL_SUFFIX, Forecaster
 from forecasting.exog import CLOSURE_COLUMN
 from scenarios.capacity import CapacityParams, Source, plan_depot_ladder
 from scenarios.forecast_report import MAIN, _forecaster, plan_column
+
+#: The orders a window's closures carry: given the history before it, its
+#: first day and its length (None: no closure in reach).
+OrdersAt = Callable[[pd.DataFrame, date, int], "pd.DataFrame | None"]
 
 __all__ = [
     "DAY_COLUMNS",
@@ -185,6 +189,7 @@ def backtest_forecasts(
     step: int = STEP,
     seed: int = 0,
     alias: str = MAIN,
+    orders_at: OrdersAt | None = None,
 ) -> pd.DataFrame:
     """Each quantile's forecast of every depot-day of the span, from rolling origins.
 
@@ -206,6 +211,12 @@ def backtest_forecasts(
         The model whose quantiles are read: the global model (what
         ``milepost forecast`` sizes on), or ``SeasonalNaive``, the baseline
         fitted alongside it.
+    orders_at
+        The orders a window's closures carry, given the history before it,
+        its first day and its length (e.g. the city's:
+        :func:`scenarios.forecast_report.city_carried`): a window with a
+        closed day is forecast again with them, as ``milepost forecast``
+        does (without: the first open day's own forecast times the share).
 
     Returns
     -------
@@ -242,6 +253,8 @@ def backtest_forecasts(
         ],
         ignore_index=True,
     )
+    if orders_at is not None:
+        cv = _with_orders(cv, history, horizons, orders_at, forecaster, levels)
     # Overlapping windows (an origin moved before a closure): the latest
     # origin's forecast of each day.
     cv = cv.sort_values(["cutoff", "unique_id", "ds"]).drop_duplicates(
@@ -262,6 +275,48 @@ def backtest_forecasts(
     for q, (column, _) in columns.items():
         out[f"P{q}"] = cv[column].to_numpy(dtype=np.float64)
     return out
+
+
+def _with_orders(
+    cv: pd.DataFrame,
+    history: pd.DataFrame,
+    horizons: Mapping[int, list[pd.Timestamp]],
+    orders_at: OrdersAt,
+    forecaster: Forecaster,
+    levels: Sequence[int],
+) -> pd.DataFrame:
+    """``cv`` with each window holding a closed day forecast again, its first
+    open day carrying the orders ``orders_at`` gives (the same refit at the
+    window's cutoff)."""
+    closed = history.loc[history[CLOSURE_COLUMN] > 0.5, "ds"]
+    redone = []
+    for h, points in horizons.items():
+        for cutoff in points:
+            end = cutoff + pd.Timedelta(days=h)
+            if not ((closed >= cutoff) & (closed <= end)).any():
+                continue
+            past = history[history["ds"] <= cutoff].reset_index(drop=True)
+            inside = (history["ds"] > cutoff) & (history["ds"] <= end)
+            window = history[inside].reset_index(drop=True)
+            orders = orders_at(past, (cutoff + pd.Timedelta(days=1)).date(), h)
+            if orders is None:
+                continue
+            out = forecaster.forecast(
+                past, h, window.drop(columns="y"), level=levels, orders=orders
+            )
+            out.insert(2, "cutoff", cutoff)
+            out.insert(
+                3,
+                "y",
+                window.set_index(["unique_id", "ds"])["y"]
+                .reindex(pd.MultiIndex.from_frame(out[["unique_id", "ds"]]))
+                .to_numpy(),
+            )
+            redone.append(out)
+            cv = cv[cv["cutoff"] != cutoff]
+    if not redone:
+        return cv
+    return pd.concat([cv, *redone], ignore_index=True)
 
 
 #: The columns of :func:`score_sizing`'s frame.

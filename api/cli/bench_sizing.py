@@ -3,6 +3,7 @@ what the days needed (:mod:`scenarios.sizing_backtest`)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from pathlib import Path
@@ -16,6 +17,8 @@ from api.cli.common import error as _error
 if TYPE_CHECKING:
     import pandas as pd
     from rich.table import Table
+
+    from scenarios.city import City
 
 __all__ = ["bench_sizing_command", "parse_quantiles", "sizing_table"]
 
@@ -156,15 +159,25 @@ def _footer(result: dict[str, Any], json_file: Path | None) -> None:
 
 
 def _forecasts(
-    history: pd.DataFrame, chosen: tuple[int, ...], span: int, seed: int
+    city: City,
+    history: pd.DataFrame,
+    chosen: tuple[int, ...],
+    span: int,
+    seed: int,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The backtest's forecasts by the global model and by the seasonal-naive
-    baseline (the peer); exit 2 naming --span when the history is too short."""
-    from scenarios.forecast_report import BASELINE
+    baseline (the peer), closures carrying the orders of their days as in
+    ``milepost forecast``; exit 2 naming --span when the history is too short."""
+    from scenarios.forecast_report import BASELINE, city_carried
     from scenarios.sizing_backtest import backtest_forecasts
 
+    def orders_at(past: pd.DataFrame, start: dt.date, days: int) -> pd.DataFrame | None:
+        return city_carried(city, past, start, days, seed)
+
     try:
-        main = backtest_forecasts(history, chosen, span=span, step=STEP, seed=seed)
+        main = backtest_forecasts(
+            history, chosen, span=span, step=STEP, seed=seed, orders_at=orders_at
+        )
     except ValueError as exc:
         raise _error(f"--span: {exc}") from None
     naive = backtest_forecasts(
@@ -196,7 +209,7 @@ def _backtest(
     city = build_city(seed=seed, n_customers=customers)
     history = depot_history(city)
     _stage(f"forecasting each depot-day of the last {span} days, origins {STEP} apart")
-    forecasts, naive = _forecasts(history, chosen, span, seed)
+    forecasts, naive = _forecasts(city, history, chosen, span, seed)
     first = forecasts["ds"].min().date()
     _stage("measuring orders per van of each depot with the routing engine")
     try:

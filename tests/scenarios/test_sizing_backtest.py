@@ -293,3 +293,36 @@ def test_cli_prints_the_table_and_writes_the_json(tmp_path: Path) -> None:
     peer = {(r["scope"], r["quantile"]) for r in result["baseline_summary"]}
     assert {("all", 50), ("all", 90)} <= peer
     assert {scope for scope, _ in peer} <= {"all", "catch-up"}
+
+
+def test_a_window_with_a_closure_carries_the_orders_it_is_given() -> None:
+    """With ``orders_at``, the catch-up day carries the orders of its block's
+    days (as ``milepost forecast`` does); every other day is as without."""
+    history = _history(420, closures=(399, 400))
+    asked: list[tuple[pd.Timestamp, int]] = []
+
+    def orders_at(past: pd.DataFrame, start: object, days: int) -> pd.DataFrame:
+        asked.append((past["ds"].max(), days))
+        ids = sorted(past["unique_id"].unique())
+        seen = past[["unique_id", "ds", "y"]]
+        ahead = pd.DataFrame(
+            [
+                (i, pd.Timestamp(start) + pd.Timedelta(days=k), 500.0)
+                for i in ids
+                for k in range(days)
+            ],
+            columns=["unique_id", "ds", "y"],
+        )
+        return pd.concat([seen, ahead], ignore_index=True)
+
+    plain = backtest_forecasts(history, (50, 80), span=56)
+    carried = backtest_forecasts(history, (50, 80), span=56, orders_at=orders_at)
+    # Only the window holding the closure asks, and sees only its past.
+    assert len(asked) == 1
+    assert asked[0][0] < history["ds"].min() + pd.Timedelta(days=399)
+    catch = carried["catch_up"]
+    # No closure in the history: all is carried. Without orders that is two
+    # more days like the catch-up day's own; with them, 2 days x 500 orders.
+    own = plain.loc[catch, "P50"].to_numpy() / 3
+    assert np.allclose(carried.loc[catch, "P50"].to_numpy(), own + 1000.0)
+    assert np.allclose(carried.loc[~catch, "P50"], plain.loc[~catch, "P50"])
