@@ -22,6 +22,14 @@ their coverage better when the bias changes between the calibration windows
 and the forecast (a December after an autumn). Quantiles use the
 finite-sample rank of split conformal prediction, ``ceil((n + 1) p)``.
 Lower bounds are clipped at 0.
+
+With ``by_month=True`` the width follows the season: the windows span a
+year, the most recent ``recent_windows`` of them set the level as above,
+and a day's width is scaled by how much wider its calendar month's scores
+were than all the windows' (the same quantile of the same month a year
+back over that of the whole year), so a December is wider than an autumn by
+as much as the last December was; a month with fewer than
+:data:`MIN_MONTH_SCORES` scores keeps the factor 1.
 """
 
 from __future__ import annotations
@@ -71,6 +79,12 @@ class ConformalIntervals:
     symmetric
         Intervals symmetric around the forecast (on the score's scale) from
         the absolute scores, or ends from the signed scores' quantiles.
+    by_month
+        Scale each day's width by its calendar month's errors a year back
+        (needs ``n_windows * h >= 365``).
+    recent_windows
+        With ``by_month``: the most recent windows that set the level
+        (default: half of ``n_windows``).
     """
 
     h: int = 28
@@ -78,6 +92,8 @@ class ConformalIntervals:
     method: Method = "log"
     refit: bool = True
     symmetric: bool = True
+    by_month: bool = False
+    recent_windows: int | None = None
 
     def __post_init__(self) -> None:
         if self.h < 1:
@@ -86,6 +102,35 @@ class ConformalIntervals:
             raise ValueError(f"n_windows must be >= 2, got {self.n_windows}")
         if self.method not in ("log", "absolute"):
             raise ValueError(f"method must be 'log' or 'absolute', got {self.method!r}")
+        if self.recent_windows is not None and not (
+            1 <= self.recent_windows <= self.n_windows
+        ):
+            raise ValueError(
+                f"recent_windows must be within 1..n_windows ({self.n_windows}), "
+                f"got {self.recent_windows}"
+            )
+        if self.by_month and self.n_windows * self.h < 365:
+            raise ValueError(
+                "by_month needs a year of calibration windows: n_windows * h "
+                f"= {self.n_windows * self.h} days, 365 or more needed"
+            )
+
+
+#: Fewest scores a month needs to be calibrated on its own (``by_month``).
+MIN_MONTH_SCORES = 100
+
+
+def month_factor(pool: FloatArray, same: FloatArray, level: int) -> float:
+    """How much wider ``same`` (one month's scores) is than ``pool`` (all):
+    the ratio of their ``level`` % quantiles of absolute scores; 1.0 when
+    the month has fewer than :data:`MIN_MONTH_SCORES`."""
+    if len(same) < MIN_MONTH_SCORES or len(pool) == 0:
+        return 1.0
+    p = level / 100.0
+    whole = _quantile(np.abs(pool), p, upper=True)
+    if whole <= 0:
+        return 1.0
+    return _quantile(np.abs(same), p, upper=True) / whole
 
 
 def check_levels(level: Sequence[int | float]) -> tuple[int, ...]:

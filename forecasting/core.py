@@ -38,6 +38,7 @@ from forecasting.conformal import (
     check_levels,
     conformal_bounds,
     conformity_scores,
+    month_factor,
 )
 from forecasting.exog import PREFIX, SeriesCalendar
 from forecasting.frame import (
@@ -66,6 +67,11 @@ __all__ = [
 
 IntArray = npt.NDArray[np.intp]
 Predictions = dict[str, dict[str, FloatArray]]
+#: Conformity scores of a model: horizon step, score, month of the day and
+#: calibration window (1: the most recent).
+Scores = tuple[
+    npt.NDArray[np.intp], FloatArray, npt.NDArray[np.intp], npt.NDArray[np.intp]
+]
 #: Why the fallback forecast a series, by model alias and series row.
 Reasons = dict[str, dict[int, str]]
 
@@ -230,7 +236,7 @@ class Forecaster:
         self.calendar = calendar
         self._panel: Panel | None = None
         self._fitted: _Fitted | None = None
-        self._scores: dict[str, tuple[IntArray, FloatArray]] = {}
+        self._scores: dict[str, Scores] = {}
         self.fallback_ids_: dict[str, list[str]] = {}
         self.fallbacks_: tuple[Fallback, ...] = ()
         self._calibrated_by_fallback: tuple[Fallback, ...] = ()
@@ -539,11 +545,10 @@ class Forecaster:
             cache.runs[key] = _Run(rows, predictions, reasons)
         return cache.runs[key]
 
-    def _calibrate(
-        self, panel: Panel, cutoff: int, cache: _Cache
-    ) -> dict[str, tuple[IntArray, FloatArray]]:
-        """Conformity scores (step, score) of each conformal model before ``cutoff``."""
-        scores: dict[str, tuple[IntArray, FloatArray]] = {}
+    def _calibrate(self, panel: Panel, cutoff: int, cache: _Cache) -> dict[str, Scores]:
+        """Conformity scores (step, score, month) of each conformal model
+        before ``cutoff``."""
+        scores: dict[str, Scores] = {}
         closed = panel.closed()
         for model in self.models:
             spec = model.prediction_intervals
@@ -559,6 +564,8 @@ class Forecaster:
                 )
             steps_all: list[IntArray] = []
             values_all: list[FloatArray] = []
+            months_all: list[IntArray] = []
+            windows_all: list[IntArray] = []
             for k in range(spec.n_windows, 0, -1):
                 start = cutoff - k * spec.h
                 run = self._run(
@@ -579,21 +586,27 @@ class Forecaster:
                 if backlog is not None:
                     keep &= backlog == 0
                 steps = np.broadcast_to(np.arange(1, spec.h + 1), mean.shape)
+                months = np.broadcast_to(_months(panel.ds[window]), mean.shape)
                 values_all.append(conformity_scores(actual, mean, keep, spec.method))
                 steps_all.append(steps[keep])
+                months_all.append(months[keep])
+                windows_all.append(np.full(int(keep.sum()), k, dtype=np.intp))
             scores[model.alias] = (
                 np.concatenate(steps_all).astype(np.intp),
                 np.concatenate(values_all),
+                np.concatenate(months_all).astype(np.intp),
+                np.concatenate(windows_all),
             )
         return scores
 
     def _add_intervals(
         self,
         predictions: Predictions,
-        scores: dict[str, tuple[IntArray, FloatArray]],
+        scores: dict[str, Scores],
         h: int,
         level: Sequence[int],
         closed: npt.NDArray[np.bool_],
+        days: npt.NDArray[np.datetime64],
     ) -> None:
         for model in self.models:
             spec = model.prediction_intervals
@@ -604,16 +617,31 @@ class Forecaster:
                     f"h={h} exceeds the calibrated horizon {spec.h} of "
                     f"{model.alias!r} (ConformalIntervals(h=...))"
                 )
-            steps, values = scores[model.alias]
-            pool = values[steps <= h]
+            steps, values, months, windows = scores[model.alias]
+            inside = steps <= h
+            pool = values[inside]
+            recent = pool
+            if spec.by_month:
+                last = spec.recent_windows or max(1, spec.n_windows // 2)
+                recent = values[inside & (windows <= last)]
             result = predictions[model.alias]
             backlog = result.get("backlog")
             # Bounds of the ordinary forecast, widened by the carry's factor.
             base = result["mean"] if backlog is None else result["mean"] - backlog
+            month_of = _months(days)
             for lv in level:
-                lo, hi = conformal_bounds(
-                    base, pool, lv, spec.method, symmetric=spec.symmetric
-                )
+                lo = np.empty_like(base)
+                hi = np.empty_like(base)
+                groups = np.unique(month_of) if spec.by_month else [None]
+                for month in groups:
+                    cols = slice(None) if month is None else month_of == month
+                    chosen = pool
+                    if month is not None:
+                        same = values[inside & (months == month)]
+                        chosen = recent * month_factor(pool, same, lv)
+                    lo[:, cols], hi[:, cols] = conformal_bounds(
+                        base[:, cols], chosen, lv, spec.method, symmetric=spec.symmetric
+                    )
                 if backlog is not None:
                     lo, hi = _widen(result["mean"], backlog, lo, hi)
                 lo[closed] = 0.0
@@ -779,7 +807,8 @@ class Forecaster:
         X = future_panel(self._future(X_df, panel, h), panel, h)
         ahead = self._orders_ahead(panel, h, orders)
         predictions, reasons = self._predict_panel(self._fitted, h, X, levels, ahead)
-        self._add_intervals(predictions, self._scores, h, levels, panel.closed(X))
+        days = panel.last_day + _DAY * np.arange(1, h + 1)
+        self._add_intervals(predictions, self._scores, h, levels, panel.closed(X), days)
         final = self._fallbacks(panel.ids, reasons)
         done = {(f.model, f.unique_id) for f in final}
         self.fallbacks_ = final + tuple(
@@ -787,7 +816,6 @@ class Forecaster:
             for f in self._calibrated_by_fallback
             if (f.model, f.unique_id) not in done
         )
-        days = panel.last_day + _DAY * np.arange(1, h + 1)
         return self._frame(panel.ids, days, predictions, levels, reasons)
 
     def forecast(
@@ -900,13 +928,22 @@ class Forecaster:
         }
         scores = self._calibrate(panel, point, cache)
         closed = panel.closed()[run.rows, point + 1 : point + 1 + h]
-        self._add_intervals(predictions, scores, h, levels, closed)
         days = panel.ds[point + 1 : point + 1 + h]
+        self._add_intervals(predictions, scores, h, levels, closed, days)
         ids = [panel.ids[i] for i in run.rows]
         frame = self._frame(ids, days, predictions, levels, run.reasons)
         frame.insert(2, "cutoff", np.datetime64(panel.ds[point], "ns"))
         frame.insert(3, Y, panel.y[run.rows, point + 1 : point + 1 + h].reshape(-1))
         return frame
+
+
+def _months(days: npt.NDArray[np.datetime64]) -> npt.NDArray[np.intp]:
+    """Calendar month (1..12) of each day."""
+    d = days.astype("datetime64[D]")
+    month: npt.NDArray[np.intp] = (
+        d.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    ).astype(np.intp)
+    return month
 
 
 def _blocks(closed: npt.NDArray[np.bool_]) -> Iterator[tuple[int, int, int]]:

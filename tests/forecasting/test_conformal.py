@@ -59,6 +59,8 @@ def test_scores_skip_masked_and_missing_days() -> None:
         ({"n_windows": 1}, "n_windows"),
         ({"h": 0}, "h must"),
         ({"method": "x"}, "method"),
+        ({"by_month": True, "n_windows": 4}, "a year of calibration"),
+        ({"recent_windows": 9, "n_windows": 8}, "recent_windows"),
     ],
 )
 def test_settings_are_validated(kwargs: dict[str, object], match: str) -> None:
@@ -137,3 +139,44 @@ def test_refit_false_fits_once_per_calibration(
         merged["closed"] < 0.5,
     )
     assert 0.65 <= share <= 0.95
+
+
+def _stormy_decembers(seed: int = 0) -> pd.DataFrame:
+    """Three years of 30 series around 100 a day: log-noise 0.05, but 0.25
+    in every December."""
+    rng = np.random.default_rng(seed)
+    ds = pd.date_range("2022-01-01", "2024-12-31", freq="D")
+    sd = np.where(ds.month == 12, 0.25, 0.05)
+    rows = [
+        pd.DataFrame(
+            {"unique_id": f"s{i}", "ds": ds, "y": 100 * np.exp(rng.normal(0, sd))}
+        )
+        for i in range(30)
+    ]
+    return pd.concat(rows, ignore_index=True)
+
+
+@pytest.mark.parametrize("by_month", [False, True])
+def test_by_month_widens_the_month_that_was_wider_a_year_ago(by_month: bool) -> None:
+    """A December after a calm autumn: pooled scores under-cover it; scaled
+    by last December's errors it holds its level, and November stays narrow."""
+    df = _stormy_decembers()
+    spec = ConformalIntervals(
+        h=28, n_windows=14, refit=False, by_month=by_month, recent_windows=4
+    )
+    fc = Forecaster([SeasonalNaive(1, prediction_intervals=spec)])
+    cv = fc.cross_validation(
+        df,
+        28,
+        cutoffs=[pd.Timestamp("2024-11-30"), pd.Timestamp("2024-10-31")],
+        level=[80],
+    )
+    december = cv["ds"].dt.month == 12
+    lo, hi = cv["SeasonalNaive-lo-80"], cv["SeasonalNaive-hi-80"]
+    dec = coverage(cv.loc[december, "y"], lo[december], hi[december])
+    nov = coverage(cv.loc[~december, "y"], lo[~december], hi[~december])
+    if by_month:
+        assert 0.72 <= dec <= 0.9
+        assert 0.72 <= nov <= 0.9
+    else:
+        assert dec < 0.5
