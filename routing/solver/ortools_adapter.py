@@ -33,7 +33,8 @@ Search (docs/ortools-search.md has the measurements behind the defaults):
   helpers still search cold, so the result is never worse than the start.
 * from :data:`CONSTRUCT_FROM` orders OR-Tools' own first solution does not
   come in time (none within 120 s at 2,000 orders), so a day that size
-  without a warm start starts from
+  without a warm start (and not a search bounded by ``iterations`` of at
+  most :data:`~routing.solver.choice.BOUNDED_MAX` orders) starts from
   :func:`~routing.solver.construct.nearest_routes` instead, searched like a
   warm start by one process (a cold helper would find nothing in time).
 """
@@ -53,6 +54,7 @@ import numpy.typing as npt
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2
 
 from routing.model import Job
+from routing.solver.choice import BOUNDED_MAX
 from routing.solver.construct import nearest_routes
 from routing.solver.data import ProblemData
 from routing.solver.params import (
@@ -81,9 +83,9 @@ SISR_BYPASS = 0.01
 #: Seconds a helper may take beyond the main search to hand its result back.
 HELPER_GRACE = 30.0
 #: From this many orders a day without a warm start starts from our own
-#: construction: OR-Tools' parallel cheapest insertion took most of a
-#: minute for a first solution at 1,000 orders and found none in 120 s at
-#: 2,000 (benchmarks/RESULTS.md, "First solution at 2,000 and 5,000 orders").
+#: construction: OR-Tools' parallel cheapest insertion found no first
+#: solution of a 2,000-order day in 120 s (benchmarks/RESULTS.md, "First
+#: solution at 2,000 and 5,000 orders").
 CONSTRUCT_FROM = 1000
 
 
@@ -130,7 +132,7 @@ def solve_ortools(
     """
     ids = list(order_ids)
     progress = in_plan_units(progress, data, params)
-    if initial is None and len(ids) >= CONSTRUCT_FROM:
+    if initial is None and _constructs(len(ids), params):
         spec = _searches(params, True, 1)[0]
         return _solve_once(
             data, ids, params, spec, None, progress, deadline, construct=True
@@ -146,6 +148,20 @@ def solve_ortools(
     if best is not main and progress is not None:
         progress("ortools", time.perf_counter() - t0, best.objective)
     return dataclasses.replace(best, warm_started=main.warm_started)
+
+
+def _constructs(n_orders: int, params: SolveParams) -> bool:
+    """Whether the search starts from our construction (module docstring).
+
+    A search bounded by ``iterations`` up to :data:`BOUNDED_MAX` orders keeps
+    OR-Tools' own start: it waits for its solutions anyway, and the
+    simulator's repeatable days of 1,000 to 1,500 orders were measured with
+    it (a few solutions from the construction would be little more than the
+    construction).
+    """
+    if n_orders < CONSTRUCT_FROM:
+        return False
+    return params.iterations is None or n_orders > BOUNDED_MAX
 
 
 def _with_helpers(

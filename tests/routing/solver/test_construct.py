@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,10 +13,11 @@ import routing.solver.ortools_adapter as adapter
 from routing.model import Problem
 from routing.plan import Plan, Reason, StepType
 from routing.solver import SolveParams, check, solve
+from routing.solver.choice import BOUNDED_MAX
 from routing.solver.construct import nearest_routes
 from routing.solver.data import build_data
 from routing.solver.precheck import precheck
-from routing.solver.result import plan_from_sequences
+from routing.solver.result import EngineResult, NoPlanFound, plan_from_sequences
 from routing.travel import HaversineTravel
 from tests.factories import random_problem
 
@@ -240,3 +242,41 @@ def test_small_days_keep_ortools_own_first_solution(
     )
     assert flags == [False]
     assert check(small, plan, TRAVEL).ok
+
+
+def test_a_broken_constructed_plan_is_no_answer(
+    city_day: Problem, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plan searched from the construction is checked before it is
+    returned: one that breaks a window raises NoPlanFound (solve() then
+    falls back by name) instead of reaching the user."""
+    import dataclasses
+
+    import routing.solver.engines as engines
+
+    real = engines.run_engine
+
+    def reversed_routes(*args: Any, **kwargs: Any) -> EngineResult:
+        result = real(*args, **kwargs)
+        backwards = [list(reversed(seq)) for seq in result.sequences]
+        return dataclasses.replace(result, sequences=backwards, constructed=True)
+
+    monkeypatch.setattr(engines, "run_engine", reversed_routes)
+    small = city_day.model_copy(update={"jobs": city_day.jobs[:60]})
+    params = SolveParams(engine="ortools", time_limit=1.0, workers=1)
+    with pytest.raises(NoPlanFound, match="constructed start broke the plan"):
+        engines.solve_one(small, "ortools", travel=TRAVEL, params=params)
+
+
+def test_which_days_start_from_the_construction() -> None:
+    """From CONSTRUCT_FROM orders; a search bounded by iterations keeps
+    OR-Tools' own start up to BOUNDED_MAX orders (the simulator's
+    repeatable days)."""
+    free = SolveParams()
+    assert not adapter._constructs(adapter.CONSTRUCT_FROM - 1, free)
+    assert adapter._constructs(adapter.CONSTRUCT_FROM, free)
+    assert adapter._constructs(5000, free)
+    bounded = SolveParams(iterations=10)
+    assert not adapter._constructs(adapter.CONSTRUCT_FROM, bounded)
+    assert not adapter._constructs(BOUNDED_MAX, bounded)
+    assert adapter._constructs(BOUNDED_MAX + 1, bounded)
