@@ -29,8 +29,12 @@ from routing.solver.params import Engine
 LARGE_ORDERS = 1000
 #: Most orders a bounded ``auto`` search plans with OR-Tools on the whole day
 #: (a 1,080-order day takes about 50 s for 10 solutions on the reference
-#: machine, 2026-12-03; OR-Tools finds no first solution of a 2,000-order
-#: day within 120 s); larger days go to the decomposition.
+#: machine, 2026-12-03); larger days go to the decomposition. OR-Tools alone
+#: now has a plan of a 2,000-order day within 4 s (our construction as its
+#: start, :mod:`routing.solver.construct`), but its search does not improve
+#: it: 3,405 km and 46 vans after 120 s where the decomposition has 2,738 km
+#: and 35 vans after 5 s (benchmarks/RESULTS.md, "First solution at 2,000
+#: and 5,000 orders", 2026-12-07).
 BOUNDED_MAX = 1500
 
 

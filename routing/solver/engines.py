@@ -82,13 +82,26 @@ def solve_one(
     )
     if result.failure is not None:
         raise NoPlanFound(engine, params.time_limit, result.failure)
-    return plan_from_result(
+    plan = plan_from_result(
         data,
         result,
         impossible=impossible,
         engine=engine,
         seconds=time.perf_counter() - t0,
     )
+    if result.constructed:
+        # Our construction, not OR-Tools', made the start: the checker, not
+        # the model alone, says the plan holds before anyone gets it.
+        from routing.solver.decompose import verify
+
+        verdict = verify(problem, plan, travel)
+        if not verdict.ok:
+            raise NoPlanFound(
+                engine,
+                params.time_limit,
+                f"the search from the constructed start broke the plan: {verdict}",
+            )
+    return plan
 
 
 def run_engine(

@@ -31,6 +31,12 @@ Search (docs/ortools-search.md has the measurements behind the defaults):
 * a warm start (``initial``) is searched from with guided local search (the
   iterated local search cannot start from given routes in OR-Tools 9.15);
   helpers still search cold, so the result is never worse than the start.
+* from :data:`CONSTRUCT_FROM` orders OR-Tools' own first solution does not
+  come in time (none within 120 s at 2,000 orders), so a day that size
+  without a warm start (and not a search bounded by ``iterations`` of at
+  most :data:`~routing.solver.choice.BOUNDED_MAX` orders) starts from
+  :func:`~routing.solver.construct.nearest_routes` instead, searched like a
+  warm start by one process (a cold helper would find nothing in time).
 """
 
 from __future__ import annotations
@@ -48,6 +54,8 @@ import numpy.typing as npt
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_ils_pb2
 
 from routing.model import Job
+from routing.solver.choice import BOUNDED_MAX
+from routing.solver.construct import nearest_routes
 from routing.solver.data import ProblemData
 from routing.solver.params import (
     ProgressCallback,
@@ -74,6 +82,13 @@ FINAL_TEMPERATURE = 2.5e-5
 SISR_BYPASS = 0.01
 #: Seconds a helper may take beyond the main search to hand its result back.
 HELPER_GRACE = 30.0
+#: From this many orders a day without a warm start starts from our own
+#: construction: OR-Tools' parallel cheapest insertion took 32 s for the
+#: first solution of a 1,000-order city day and found none of a 2,000-order
+#: day in 120 s (benchmarks/RESULTS.md, "First solution at 2,000 and 5,000
+#: orders"). With 60 s its start ends 1.4% cheaper at 1,000 orders; with
+#: less than about 30 s it gives no plan at all.
+CONSTRUCT_FROM = 1000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,6 +134,11 @@ def solve_ortools(
     """
     ids = list(order_ids)
     progress = in_plan_units(progress, data, params)
+    if initial is None and _constructs(len(ids), params):
+        spec = _searches(params, True, 1)[0]
+        return _solve_once(
+            data, ids, params, spec, None, progress, deadline, construct=True
+        )
     searches = _searches(params, initial is not None, _search_count(params.workers))
     if len(searches) == 1:
         return _solve_once(data, ids, params, searches[0], initial, progress, deadline)
@@ -130,6 +150,20 @@ def solve_ortools(
     if best is not main and progress is not None:
         progress("ortools", time.perf_counter() - t0, best.objective)
     return dataclasses.replace(best, warm_started=main.warm_started)
+
+
+def _constructs(n_orders: int, params: SolveParams) -> bool:
+    """Whether the search starts from our construction (module docstring).
+
+    A search bounded by ``iterations`` up to :data:`BOUNDED_MAX` orders keeps
+    OR-Tools' own start: it waits for its solutions anyway, and the
+    simulator's repeatable days of 1,000 to 1,500 orders were measured with
+    it (a few solutions from the construction would be little more than the
+    construction).
+    """
+    if n_orders < CONSTRUCT_FROM:
+        return False
+    return params.iterations is None or n_orders > BOUNDED_MAX
 
 
 def _with_helpers(
@@ -306,8 +340,14 @@ def _solve_once(
     initial: Sequence[Sequence[int]] | None,
     progress: ProgressCallback | None,
     deadline: float | None = None,
+    *,
+    construct: bool = False,
 ) -> EngineResult:
-    """Build the model and run one search (warm when the spec says so)."""
+    """Build the model and run one search (warm when the spec says so).
+
+    With ``construct`` the warm start is :func:`nearest_routes` on the
+    model's own tables (built here, so its time comes out of the search's).
+    """
     started = time.perf_counter()
     model = _new_model(data, order_ids)
     with_costs = uses_costs(data, params)
@@ -318,6 +358,14 @@ def _solve_once(
     _add_loads(data, model.routing, model.solver, model.ours)
     _add_limits(model)
     _add_orders(model, time_dim, with_costs)
+    if construct:
+        initial = nearest_routes(
+            data,
+            order_ids,
+            model.local,
+            {k: (t[0], t[1]) for k, t in model.tables.items()},
+            {k: t[2] for k, t in model.tables.items()},
+        )
     if deadline is not None:
         # Reading the result back (re-timing, the checker) grows with the
         # day as building the model does: leave as much for it.
@@ -339,7 +387,8 @@ def _solve_once(
             failure=f"OR-Tools found no first solution ({params.first_solution}) "
             f"in {params.time_limit:.2g} s",
         )
-    return _read_result(model, solution, time_dim, warm)
+    result = _read_result(model, solution, time_dim, warm)
+    return dataclasses.replace(result, constructed=construct and warm)
 
 
 def _new_model(data: ProblemData, order_ids: list[str]) -> _Model:

@@ -17,7 +17,8 @@ class EngineResult:
     ``failure`` says why the search found no solution at all (OR-Tools
     without a first solution in its time, PyVRP with nothing feasible):
     its empty sequences are then no answer, not a plan that leaves every
-    order out on purpose.
+    order out on purpose. ``constructed`` says the search started from our
+    own construction (:mod:`routing.solver.construct`), not its own.
     """
 
     sequences: list[list[Visit]]
@@ -25,6 +26,7 @@ class EngineResult:
     objective: float
     warm_started: bool = False
     failure: str | None = None
+    constructed: bool = False
 
     @property
     def found(self) -> bool:
