@@ -56,6 +56,7 @@ import pandas as pd
 
 from forecasting.core import MODEL_SUFFIX, Forecaster
 from forecasting.exog import CLOSURE_COLUMN
+from forecasting.rossmann import slice_masks, slice_metrics
 from scenarios.capacity import CapacityParams, Source, plan_depot_ladder
 from scenarios.forecast_report import MAIN, _forecaster, plan_column
 
@@ -65,6 +66,7 @@ OrdersAt = Callable[[pd.DataFrame, date, int], "pd.DataFrame | None"]
 
 __all__ = [
     "DAY_COLUMNS",
+    "HARD_QUANTILES",
     "QUANTILES",
     "SUMMARY_COLUMNS",
     "VanRates",
@@ -78,6 +80,9 @@ __all__ = [
 
 #: The quantiles a planner usually chooses from.
 QUANTILES = (50, 80, 90)
+#: Quantiles :func:`hard_days` reads: the 80 % interval (P10..P90), the P80
+#: and the point forecast.
+HARD_QUANTILES = (10, 50, 80, 90)
 #: Days of history the backtest covers by default.
 SPAN = 365
 #: Days between forecast origins, and the horizon of each.
@@ -509,3 +514,46 @@ def measure_rates(
         rates[depot] = sum(p.orders for p in ladder.plans) / vans
         on_depot(depot, rates[depot])
     return VanRates(rates)
+
+
+def hard_days(forecasts: pd.DataFrame) -> pd.DataFrame:
+    """The forecasts' accuracy on the hard days, per depot and for all.
+
+    ``forecasts``: :func:`backtest_forecasts` with :data:`HARD_QUANTILES`.
+    The slices and figures of the Rossmann benchmark
+    (:func:`forecasting.rossmann.slice_metrics`): ``pooled``, each window
+    (by cutoff), ``after_closure`` (the 7 days after a block of closed
+    days), ``before_christmas`` (Dec 15-24) and ``before_new_year`` (Dec
+    22-31); WAPE of the point forecast over every day, and over open days
+    the 80 % coverage (P10..P90) and the shares above the P80 and the P90.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``depot`` (a depot or ``all``), ``slice``, ``days``, ``open_days``,
+        ``wape``, ``coverage_80``, ``above_p80``, ``above_p90``.
+    """
+    missing = [f"P{q}" for q in HARD_QUANTILES if f"P{q}" not in forecasts]
+    if missing:
+        raise ValueError(f"forecasts: no {', '.join(missing)} column")
+    name = "forecast"
+    cv = forecasts.rename(
+        columns={
+            "P50": name,
+            "P10": f"{name}-lo-80",
+            "P90": f"{name}-hi-80",
+            "P80": f"{name}-hi-60",
+        }
+    ).reset_index(drop=True)
+    days = cv[["unique_id", "ds"]].assign(closed=cv["closed"].astype(float))
+    parts = []
+    for depot, rows in [("all", cv), *cv.groupby("unique_id", sort=True)]:
+        rows = rows.reset_index(drop=True)
+        mine = days[days["unique_id"].isin(rows["unique_id"].unique())]
+        masks = slice_masks(rows, mine)
+        figures = slice_metrics(
+            rows, [name], masks, ~rows["closed"].to_numpy(dtype=bool), 80, 60
+        )
+        parts.append(figures.drop(columns="model").assign(depot=str(depot)))
+    out = pd.concat(parts, ignore_index=True)
+    return out[["depot", *[c for c in out.columns if c != "depot"]]]

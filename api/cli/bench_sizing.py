@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -20,7 +21,12 @@ if TYPE_CHECKING:
 
     from scenarios.city import City
 
-__all__ = ["bench_sizing_command", "parse_quantiles", "sizing_table"]
+__all__ = [
+    "bench_sizing_command",
+    "hard_day_table",
+    "parse_quantiles",
+    "sizing_table",
+]
 
 #: ``scenarios.sizing_backtest.QUANTILES``, ``SPAN`` and ``STEP``, repeated so
 #: that the help stays cheap (tests/api/cli keeps them equal).
@@ -86,6 +92,44 @@ def sizing_table(summary: pd.DataFrame, title: str) -> Table:
     return table
 
 
+def _figure(by: pd.DataFrame, name: str, column: str) -> str:
+    """One slice's figure, ``-`` when the slice had no days."""
+    if name not in by.index:
+        return "-"
+    value = float(by[column].get(name, math.nan))
+    return "-" if math.isnan(value) else f"{value:.3f}"
+
+
+def hard_day_table(hard: pd.DataFrame) -> Table:
+    """Per depot (and all): WAPE, 80 % coverage and share above the P80 /
+    P90, pooled and on the hard days."""
+    from rich.table import Table
+
+    table = Table(
+        title="Forecasts on the hard days: WAPE (all days); cover 80, above P80 / "
+        "P90 (open days; nominal 0.80, 0.20, 0.10)",
+        title_justify="left",
+    )
+    slices = ["pooled", "after_closure", "before_christmas", "before_new_year"]
+    table.add_column("depot")
+    table.add_column("figure")
+    for name in slices:
+        table.add_column(name.replace("_", " "), justify="right")
+    for depot, rows in hard.groupby("depot", sort=False):
+        by = rows.set_index("slice")
+        for label, column in (
+            ("WAPE", "wape"),
+            ("cover 80", "coverage_80"),
+            ("above P80", "above_p80"),
+            ("above P90", "above_p90"),
+        ):
+            cells = [_figure(by, name, column) for name in slices]
+            table.add_row(str(depot) if label == "WAPE" else "", label, *cells)
+    days = hard[hard["depot"] == "all"].set_index("slice")["open_days"]
+    table.add_row("", "open days", *[str(int(days.get(n, 0))) for n in slices])
+    return table
+
+
 def bench_sizing_command(
     customers: Annotated[
         int, typer.Option(min=500, help="customer slots of the embedded city")
@@ -134,6 +178,9 @@ def bench_sizing_command(
         )
     )
     result["baseline_summary"] = peer.to_dict(orient="records")
+    hard = result.pop("hard_days_frame")
+    out.print(hard_day_table(hard))
+    result["hard_days"] = hard.to_dict(orient="records")
     result["seconds"] = round(time.perf_counter() - began, 1)
     _footer(result, json_file)
 
@@ -169,14 +216,16 @@ def _forecasts(
     baseline (the peer), closures carrying the orders of their days as in
     ``milepost forecast``; exit 2 naming --span when the history is too short."""
     from scenarios.forecast_report import BASELINE, city_carried
-    from scenarios.sizing_backtest import backtest_forecasts
+    from scenarios.sizing_backtest import HARD_QUANTILES, backtest_forecasts
 
     def orders_at(past: pd.DataFrame, start: dt.date, days: int) -> pd.DataFrame | None:
         return city_carried(city, past, start, days, seed)
 
+    # The hard-day report reads the 80 % interval and the P80 too.
+    wanted = tuple(sorted(set(chosen) | set(HARD_QUANTILES)))
     try:
         main = backtest_forecasts(
-            history, chosen, span=span, step=STEP, seed=seed, orders_at=orders_at
+            history, wanted, span=span, step=STEP, seed=seed, orders_at=orders_at
         )
     except ValueError as exc:
         raise _error(f"--span: {exc}") from None
@@ -200,6 +249,7 @@ def _backtest(
     from scenarios.city import build_city
     from scenarios.forecast_report import BASELINE, depot_history
     from scenarios.sizing_backtest import (
+        hard_days,
         measure_rates,
         score_sizing,
         summarise,
@@ -239,6 +289,7 @@ def _backtest(
             days.assign(ds=days["ds"].dt.strftime("%Y-%m-%d")).to_json(orient="records")
         ),
         "summary_frame": summary,
+        "hard_days_frame": hard_days(forecasts),
         "baseline": BASELINE,
         "baseline_summary": peer[peer["scope"].isin(["all", "catch-up"])],
     }

@@ -20,6 +20,7 @@ from scenarios.sizing_backtest import (
     VanRates,
     _cutoffs,
     backtest_forecasts,
+    hard_days,
     catch_up_days,
     check_quantiles,
     score_sizing,
@@ -293,6 +294,10 @@ def test_cli_prints_the_table_and_writes_the_json(tmp_path: Path) -> None:
     peer = {(r["scope"], r["quantile"]) for r in result["baseline_summary"]}
     assert {("all", 50), ("all", 90)} <= peer
     assert {scope for scope, _ in peer} <= {"all", "catch-up"}
+    # the hard days, per depot and for all
+    assert "after closure" in done.output and "cover 80" in done.output
+    hard = {(r["depot"], r["slice"]) for r in result["hard_days"]}
+    assert {("all", "pooled"), ("depot-east", "after_closure")} <= hard
 
 
 def test_a_window_with_a_closure_carries_the_orders_it_is_given() -> None:
@@ -326,3 +331,47 @@ def test_a_window_with_a_closure_carries_the_orders_it_is_given() -> None:
     own = plain.loc[catch, "P50"].to_numpy() / 3
     assert np.allclose(carried.loc[catch, "P50"].to_numpy(), own + 1000.0)
     assert np.allclose(carried.loc[~catch, "P50"], plain.loc[~catch, "P50"])
+
+
+def test_hard_days_are_scored_per_depot_and_slice() -> None:
+    """A hand-made year-end: a 2-day closure on Dec 1-2, a forecast exact
+    except on the 7 days after it (half the actual) and before Christmas
+    (P90 below the actual)."""
+    ds = pd.date_range("2025-11-20", "2025-12-31", freq="D")
+    frames = []
+    for uid in ("d1", "d2"):
+        y = np.full(len(ds), 100.0)
+        closed = (ds >= "2025-12-01") & (ds <= "2025-12-02")
+        y[closed] = 0.0
+        p50 = y.copy()
+        after = (ds >= "2025-12-03") & (ds <= "2025-12-09")
+        p50[after] = 50.0
+        p90 = p50 * 1.2
+        xmas = (ds >= "2025-12-15") & (ds <= "2025-12-24")
+        p90[xmas] = 90.0
+        frames.append(
+            pd.DataFrame(
+                {
+                    "unique_id": uid,
+                    "ds": ds,
+                    "cutoff": pd.Timestamp("2025-11-19"),
+                    "y": y,
+                    "closed": closed,
+                    "P10": p50 * 0.8,
+                    "P50": p50,
+                    "P80": p90 * 0.99,
+                    "P90": p90,
+                }
+            )
+        )
+    hard = hard_days(pd.concat(frames, ignore_index=True)).set_index(["depot", "slice"])
+    for depot in ("all", "d1", "d2"):
+        after = hard.loc[(depot, "after_closure")]
+        assert after["open_days"] == 7 * (2 if depot == "all" else 1)
+        assert after["wape"] == pytest.approx(0.5)
+        assert after["coverage_80"] == 0.0 and after["above_p90"] == 1.0
+        xmas = hard.loc[(depot, "before_christmas")]
+        assert xmas["wape"] == 0.0 and xmas["above_p90"] == 1.0
+        assert xmas["coverage_80"] == 0.0
+    with pytest.raises(ValueError, match="P10"):
+        hard_days(pd.concat(frames).drop(columns="P10"))
