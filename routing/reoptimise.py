@@ -1575,7 +1575,7 @@ def _search(
         travel,
         visits,
         left.values(),
-        objective="cost" if live.by_cost else "distance",
+        objective=live.objective,
         pinned=rest.on_road,
     )
     plan = searched.plan(engine="search:ortools")

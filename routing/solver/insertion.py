@@ -324,6 +324,7 @@ class LivePlan:
         self.fixed = [fixed.get(v.id, 0) for v in self.vehicles]
         pins = set(pinned)
         self.pinned = [v.id in pins for v in self.vehicles]
+        self.objective: Objective = objective
         self.by_cost = _by_cost(problem, objective)
         self.open_van = OPEN_VAN if objective == "vans_then_distance" else 0.0
         self.neighbours = neighbours
