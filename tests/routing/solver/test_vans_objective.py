@@ -63,7 +63,7 @@ def _solve(problem: Problem, engine: str, objective: str) -> Plan:
     return plan
 
 
-@pytest.mark.parametrize("engine", ["ortools", "pyvrp", "auto"])
+@pytest.mark.parametrize("engine", ["ortools", "pyvrp", "auto", "large"])
 def test_fewer_vans_win_over_distance(interleaved: Problem, engine: str) -> None:
     """Each engine: vans_then_distance takes one van for ~400, distance two
     vans for ~202."""
