@@ -257,11 +257,8 @@ def _fewer_routes(
 ) -> tuple[Plan, str]:
     """Route minimisation: race again without the shortest route's van.
 
-    Each attempt keeps the vans of the other routes (so ``k - 1`` of them).
-    When PyVRP models the day, two PyVRP searches (two seeds) run side by
-    side: it is PyVRP that empties routes on the VRPTW benchmarks (OR-Tools
-    won none of the Solomon attempts, 2026-12-07); otherwise OR-Tools starts
-    from the other routes, with PyVRP on the relaxed day beside it. A
+    Each attempt keeps the vans of the other routes (so ``k - 1`` of them)
+    and starts OR-Tools from their routes; PyVRP searches cold beside it. A
     result is taken only when the checker passes it on the whole problem,
     it leaves out no more orders than ``plan`` and it has fewer routes:
     otherwise ``plan`` stands, so this never returns a worse plan.
@@ -279,9 +276,7 @@ def _fewer_routes(
         smaller = build_data(problem.model_copy(update={"vehicles": fleet}), travel)
         initial = [_warm_route(smaller, plan, v.id) for v in fleet]
         attempt = params.model_copy(update={"time_limit": left})
-        candidates, _ = _race(
-            smaller, ids, attempt, travel, None, initial=initial, twin=True
-        )
+        candidates, _ = _race(smaller, ids, attempt, travel, None, initial=initial)
         t0 = time.perf_counter()
         found = [
             (engine_, result)
@@ -330,13 +325,11 @@ def _race(
     progress: ProgressCallback | None,
     *,
     initial: Sequence[Sequence[int]] | None = None,
-    twin: bool = False,
 ) -> tuple[list[tuple[str, EngineResult]], str]:
     """OR-Tools here, the PyVRP side in a forked process, side by side.
 
-    With ``twin`` and a day PyVRP models, PyVRP runs here too (seed + 1)
-    instead of OR-Tools. Returns the results by engine (this process's
-    first) and, when the second process gave none, why.
+    Returns the results by engine (OR-Tools first) and, when the second
+    process gave none, why.
     """
     from routing.solver.ortools_adapter import solve_ortools
     from routing.solver.pyvrp_adapter import pyvrp_fit
@@ -358,25 +351,12 @@ def _race(
     try:
         second.start()
         send.close()
-        if twin and misfit is None:
-            from routing.solver.pyvrp_adapter import solve_pyvrp
-
-            mine = params.model_copy(
-                update={
-                    "time_limit": max(0.1, params.time_limit - OVERHEAD),
-                    "seed": params.seed + 1,
-                }
+        candidates.append(
+            (
+                "ortools",
+                solve_ortools(data, ids, params, initial=initial, progress=progress),
             )
-            candidates.append(("pyvrp", solve_pyvrp(data, ids, mine)))
-        else:
-            candidates.append(
-                (
-                    "ortools",
-                    solve_ortools(
-                        data, ids, params, initial=initial, progress=progress
-                    ),
-                )
-            )
+        )
         deadline = t0 + params.time_limit + SECOND_GRACE
         try:
             if receive.poll(max(0.0, deadline - time.perf_counter())):
