@@ -1194,7 +1194,7 @@ def _locks_kept(state: ExecutionState, candidate: Plan) -> bool:
 
 def _live_plan(rest: RestOfDay, travel: TravelModel, params: SolveParams) -> LivePlan:
     """The plan in execution on the rest-of-day problem, stops kept in order."""
-    objective: Objective = "distance" if params.objective == "distance" else "cost"
+    objective: Objective = params.objective
     live = LivePlan(
         rest.problem,
         travel,
@@ -1575,7 +1575,7 @@ def _search(
         travel,
         visits,
         left.values(),
-        objective="cost" if live.by_cost else "distance",
+        objective=live.objective,
         pinned=rest.on_road,
     )
     plan = searched.plan(engine="search:ortools")

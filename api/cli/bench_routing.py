@@ -26,6 +26,8 @@ def _line(run: dict[str, Any]) -> str:
     if run["distance"] is None:
         return f"{run['instance']:<10} {run['engine']:<13} {run['violations'][0]}"
     gap = "" if run["gap_pct"] is None else f"gap {run['gap_pct']:+6.2f}%"
+    if run.get("extra_routes") is not None:
+        gap = f"{run['extra_routes']:+d} routes " + gap
     verdict = (
         "ok" if run["feasible"] else "INFEASIBLE: " + "; ".join(run["violations"][:2])
     )
@@ -35,12 +37,12 @@ def _line(run: dict[str, Any]) -> str:
     )
 
 
-def _safe_run(job: tuple[Path, str, float, int, Any]) -> dict[str, Any]:
+def _safe_run(job: tuple[Path, str, float, int, Any, str]) -> dict[str, Any]:
     from routing.bench.vrptw import failed_run, run_instance
 
-    path, name, time_limit, seed, bks = job
+    path, name, time_limit, seed, bks, convention = job
     try:
-        run = run_instance(path, name, time_limit, seed, bks=bks)
+        run = run_instance(path, name, time_limit, seed, bks=bks, convention=convention)
     except Exception as exc:  # one failing run must not end the benchmark
         run = failed_run(path.stem, name, f"{type(exc).__name__}: {exc}")
     run["seed"] = seed
@@ -62,18 +64,26 @@ def summary_table(summary: dict[str, dict[str, Any]], title: str) -> Table:
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
 
+    hierarchical = any("extra_routes" in s for s in summary.values())
+    if hierarchical:
+        table.add_column("extra routes", justify="right")
+        table.add_column("at BKS routes", justify="right")
+
     def num(value: float | None) -> str:
         return "-" if value is None else f"{value:.2f}"
 
     for engine, s in summary.items():
-        table.add_row(
+        row = [
             engine,
             str(s["instances"]),
             str(s["feasible"]),
             num(s["mean_gap_pct"]),
             num(s["max_gap_pct"]),
             num(s["mean_seconds"]),
-        )
+        ]
+        if hierarchical:
+            row += [str(s.get("extra_routes", "-")), str(s.get("at_bks_routes", "-"))]
+        table.add_row(*row)
     return table
 
 
@@ -132,6 +142,8 @@ def _run_all(
     time_limit: float,
     side_by_side: bool,
     json_file: Path | None,
+    convention: str = "distance",
+    routes_dir: Path | None = None,
 ) -> list[dict[str, Any]]:
     """Every instance x seed x engine, a line each, saved as they finish."""
     import multiprocessing
@@ -139,11 +151,11 @@ def _run_all(
 
     from routing.bench.vrptw import bks_for, report
 
-    bks = bks_for(files[0])
+    bks = bks_for(files[0], convention)
     runs: list[dict[str, Any]] = []
     for path in files:
         for seed in seeds:
-            jobs = [(path, name, time_limit, seed, bks) for name in engines]
+            jobs = [(path, name, time_limit, seed, bks, convention) for name in engines]
             if side_by_side and len(jobs) > 1:
                 ctx = multiprocessing.get_context("spawn")
                 with ProcessPoolExecutor(len(jobs), mp_context=ctx) as pool:
@@ -153,9 +165,21 @@ def _run_all(
             for run in batch:
                 runs.append(run)
                 console.print(_line(run), markup=False, highlight=False)
+                if routes_dir is not None and run["routes"]:
+                    _write_routes(routes_dir, run)
             if json_file is not None:
                 json_file.write_text(json.dumps(report(runs), indent=2) + "\n")
     return runs
+
+
+def _write_routes(folder: Path, run: dict[str, Any]) -> None:
+    """``INSTANCE.ENGINE.sSEED.sol``: the route list, for re-scoring by anyone
+    (``python -m routing.bench.rescore INSTANCE.txt FILE.sol``)."""
+    from routing.bench.rescore import write_routes
+
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{run['instance']}.{run['engine']}.s{run['seed']}.sol"
+    write_routes(folder / name, run["routes"], float(run["distance"]))
 
 
 def bench_routing_command(
@@ -195,15 +219,31 @@ def bench_routing_command(
         Path | None,
         typer.Option(help="the vrptw benchmark folder [default: ../shared/...]"),
     ] = None,
+    convention: Annotated[
+        str,
+        typer.Option(
+            help="distance (DIMACS, objective distance) | hierarchical (SINTEF: "
+            "objective vans_then_distance, routes over BKS, distance in doubles)"
+        ),
+    ] = "distance",
+    routes_dir: Annotated[
+        Path | None,
+        typer.Option(help="write each run's routes here as INSTANCE.ENGINE.sSEED.sol"),
+    ] = None,
 ) -> None:
     """Run VRPTW benchmark instances and compare engines with the BKS."""
-    from routing.bench.vrptw import summarise
+    from routing.bench.vrptw import CONVENTIONS, PYVRP_DIRECT, summarise
 
+    if convention not in CONVENTIONS:
+        choices = ", ".join(CONVENTIONS)
+        raise _error(f"--convention: unknown {convention!r}; choose from {choices}")
     if time_limit <= 0:
         raise _error("--time-limit must be positive")
     if seeds < 1:
         raise _error("--seeds must be at least 1")
     engines, files = _instances(suite, instances, engine, data_dir)
+    if convention == "hierarchical" and PYVRP_DIRECT in engines:
+        raise _error("--engine pyvrp-direct solves for distance only, not vans first")
     _announce(suite, len(files), engines, time_limit, (seed, seeds), side_by_side)
     runs = _run_all(
         files,
@@ -212,8 +252,11 @@ def bench_routing_command(
         time_limit=time_limit,
         side_by_side=side_by_side,
         json_file=json_file,
+        convention=convention,
+        routes_dir=routes_dir,
     )
-    out.print(summary_table(summarise(runs), f"{suite}, {time_limit:g} s per run"))
+    title = f"{suite}, {time_limit:g} s per run, {convention} convention"
+    out.print(summary_table(summarise(runs), title))
     if json_file is not None:
         out.print(f"results written to {json_file}")
 

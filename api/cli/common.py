@@ -78,7 +78,9 @@ PlanCityRoadsOption = Annotated[
         "an older plan that does not record its travel model",
     ),
 ]
-ObjectiveOption = Annotated[str, typer.Option(help="cost | distance")]
+ObjectiveOption = Annotated[
+    str, typer.Option(help="cost | distance | vans_then_distance")
+]
 SeedOption = Annotated[int, typer.Option(help="random seed")]
 
 

@@ -170,7 +170,9 @@ def plan_command(
         str, typer.Option(help="auto | ortools | pyvrp | large")
     ] = "auto",
     time_limit: Annotated[float, typer.Option(help="seconds of search")] = 10.0,
-    objective: Annotated[str, typer.Option(help="cost | distance")] = "cost",
+    objective: Annotated[
+        str, typer.Option(help="cost | distance | vans_then_distance")
+    ] = "cost",
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     roads: RoadsOption = None,
     city_roads: CityRoadsOption = None,

@@ -1,9 +1,20 @@
 """The VRPTW benchmark harness: solve instances, judge them, compare with BKS.
 
 Every run is scored by :func:`routing.solver.check` on the plan, never by an
-engine's own numbers. Distances follow the DIMACS convention of
-:func:`routing.io.vrplib.read_solomon` and are reported in instance units (one
-decimal), next to the ``distance_only;euclid_trunc1`` best-known solutions.
+engine's own numbers. Two conventions (``CONVENTIONS``):
+
+``"distance"``
+    Distances follow the DIMACS convention of
+    :func:`routing.io.vrplib.read_solomon` and are reported in instance units
+    (one decimal), next to the ``distance_only;euclid_trunc1`` best-known
+    solutions; the objective is ``"distance"``.
+``"hierarchical"``
+    The SINTEF convention: the objective is ``"vans_then_distance"``, the
+    instance is read with ``convention="hierarchical"``, and the routes are
+    re-measured in doubles by :mod:`routing.bench.rescore` (no code shared
+    with the checker; both must agree). A run reports its routes over the
+    BKS routes (``extra_routes``) and its distance gap only where the routes
+    equal the BKS.
 
 Engines are the names :func:`routing.solver.solve` accepts plus
 ``"pyvrp-direct"``: PyVRP on the instance file through its own reader and
@@ -24,7 +35,14 @@ from pathlib import Path
 from typing import Any, get_args
 
 from routing.bench.machine import machine as describe_machine
-from routing.io.vrplib import BksEntry, read_bks, read_solomon
+from routing.bench.rescore import read_instance, rescore
+from routing.io.vrplib import (
+    DISTANCE_ONLY,
+    HIERARCHICAL,
+    BksEntry,
+    read_bks,
+    read_solomon,
+)
 from routing.model import Problem
 from routing.plan import Plan, StepType
 from routing.solver import SolveParams, check, solve
@@ -39,6 +57,8 @@ PYVRP_DIRECT = "pyvrp-direct"
 #: Engine names the harness runs.
 ENGINES: tuple[str, ...] = (*get_args(Engine), PYVRP_DIRECT)
 SUITES = ("solomon", "homberger")
+#: Scoring conventions: DIMACS distance only, or SINTEF fewest vans first.
+CONVENTIONS = ("distance", "hierarchical")
 #: How many violations a run keeps.
 MAX_VIOLATIONS = 5
 
@@ -91,10 +111,11 @@ def suite_instances(
     return [by_name[n.upper()] for n in names]
 
 
-def bks_for(path: Path) -> dict[str, BksEntry]:
-    """The suite's distance-only BKS table (``../bks.csv``), if there is one."""
+def bks_for(path: Path, convention: str = "distance") -> dict[str, BksEntry]:
+    """The suite's BKS table (``../bks.csv``) of a convention, if there is one."""
     table = path.parent.parent / "bks.csv"
-    return read_bks(table) if table.is_file() else {}
+    rows = HIERARCHICAL if convention == "hierarchical" else DISTANCE_ONLY
+    return read_bks(table, convention=rows) if table.is_file() else {}
 
 
 def run_instance(
@@ -104,6 +125,7 @@ def run_instance(
     seed: int = 0,
     *,
     bks: Mapping[str, BksEntry] | None = None,
+    convention: str = "distance",
 ) -> dict[str, Any]:
     """Solve one instance with one engine and judge the plan.
 
@@ -120,6 +142,8 @@ def run_instance(
     bks
         Best-known solutions by instance name; read from the suite's
         ``bks.csv`` when omitted.
+    convention
+        One of :data:`CONVENTIONS`.
 
     Returns
     -------
@@ -135,9 +159,18 @@ def run_instance(
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
+    if convention not in CONVENTIONS:
+        raise ValueError(
+            f"unknown convention {convention!r}; choose from {', '.join(CONVENTIONS)}"
+        )
+    hierarchical = convention == "hierarchical"
+    if hierarchical and engine == PYVRP_DIRECT:
+        raise ValueError("pyvrp-direct solves for distance only, not vans first")
     path = Path(path)
-    problem, info = read_solomon(path)
-    table = bks_for(path) if bks is None else bks
+    problem, info = read_solomon(
+        path, convention="hierarchical" if hierarchical else "dimacs"
+    )
+    table = bks_for(path, convention) if bks is None else bks
     t0 = time.perf_counter()
     if engine == PYVRP_DIRECT:
         plan = _solve_direct(path, problem, time_limit, seed)
@@ -145,7 +178,7 @@ def run_instance(
         params = SolveParams.model_validate(
             {
                 "engine": engine,
-                "objective": "distance",
+                "objective": "vans_then_distance" if hierarchical else "distance",
                 "time_limit": time_limit,
                 "seed": seed,
             }
@@ -153,7 +186,46 @@ def run_instance(
         plan = solve(problem, params=params, coordinates=info["coordinates"])
     seconds = time.perf_counter() - t0
     # File names carry the BKS tables' spelling (the first line may differ).
-    return score(problem, plan, path.stem, engine, seconds, info["scale"], table)
+    run = score(problem, plan, path.stem, engine, seconds, info["scale"], table)
+    return hierarchical_score(path, run) if hierarchical else run
+
+
+#: Distance the checker's integer arcs (thousandths, rounded) may differ from
+#: doubles per arc.
+ROUNDING_PER_ARC = 0.0005
+
+
+def hierarchical_score(path: Path, run: dict[str, Any]) -> dict[str, Any]:
+    """``run`` re-measured in doubles, with routes over the BKS.
+
+    The distance becomes the re-scored one (4 decimals); ``feasible`` needs
+    the checker and the re-scorer both; ``agrees`` says whether they agree on
+    feasibility and on the distance (within rounding per arc).
+    """
+    verdict = rescore(read_instance(path), run["routes"])
+    checked = run["distance"]
+    agrees = (
+        verdict.feasible == run["feasible"]
+        and abs(checked - verdict.distance) <= ROUNDING_PER_ARC * verdict.arcs + 0.001
+    )
+    extra = None
+    gap = None
+    if run["bks_vehicles"] is not None:
+        extra = verdict.routes - run["bks_vehicles"]
+        if extra == 0 and run["bks_distance"]:
+            best = run["bks_distance"]
+            gap = round(100.0 * (verdict.distance - best) / best, 2)
+    violations = [*run["violations"], *(f"rescore: {v}" for v in verdict.violations)]
+    return run | {
+        "convention": "hierarchical",
+        "distance": round(verdict.distance, 4),
+        "checker_distance": checked,
+        "extra_routes": extra,
+        "gap_pct": gap,
+        "feasible": run["feasible"] and verdict.feasible,
+        "agrees": agrees,
+        "violations": violations[:MAX_VIOLATIONS],
+    }
 
 
 def _solve_direct(path: Path, problem: Problem, time_limit: float, seed: int) -> Plan:
@@ -216,7 +288,7 @@ def score(
         for r in plan.routes
     ]
     routes = [r for r in routes if r]
-    distance = round(verdict.distance / scale, 1)
+    distance = round(verdict.distance / scale, 1 if scale <= 10 else 3)
     best = bks.get(instance)
     gap = None
     if best is not None and best["distance"] > 0:
@@ -257,6 +329,8 @@ def failed_run(instance: str, engine: str, error: str) -> dict[str, Any]:
         "unassigned": None,
         "violations": [f"error: {error}"],
         "routes": [],
+        "extra_routes": None,
+        "agrees": None,
     }
 
 
@@ -286,6 +360,18 @@ def summarise(runs: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
             "mean_seconds": round(statistics.fmean(times), 2) if times else None,
             "infeasible": [r["instance"] for r in rows if not r["feasible"]],
         }
+        extra = [r.get("extra_routes") for r in rows if r["feasible"]]
+        if any(e is not None for e in extra):
+            # Hierarchical: routes over the BKS, gaps only where routes equal it.
+            counted = [e for e in extra if e is not None]
+            out[engine] |= {
+                "extra_routes": sum(max(0, e) for e in counted),
+                "fewer_routes": sum(1 for e in counted if e < 0),
+                "at_bks_routes": sum(1 for e in counted if e == 0),
+                "disagreements": [
+                    r["instance"] for r in rows if r.get("agrees") is False
+                ],
+            }
     return out
 
 

@@ -29,6 +29,15 @@ Conventions (the scale applies to distances, times and loads alike):
 ``"exact"``
     ``round(1000 * euclid)`` (PyVRP's ``round_func="exact"``): three decimals,
     close to the double-precision SINTEF convention.
+``"hierarchical"``
+    For the SINTEF convention (fewest vehicles, then distance in doubles):
+    distances ``round(1000 * euclid)`` as ``"exact"``, travel times
+    ``ceil(1000 * euclid)``. Rounded times can be up to half a thousandth
+    short per arc, and a route timed with them may then be late in exact
+    arithmetic; times never shorter than the true ones keep every plan the
+    model accepts feasible in doubles. Compare ``distance / 1000`` (or the
+    distance re-measured in doubles) with the
+    ``hierarchical_vehicles_then_distance;euclid_double`` BKS.
 """
 
 from __future__ import annotations
@@ -43,12 +52,14 @@ import numpy as np
 from routing.io.files import InputError
 from routing.model import Matrices, Problem
 
-Convention = Literal["dimacs", "exact"]
+Convention = Literal["dimacs", "exact", "hierarchical"]
 
 #: Distance and time units per instance unit.
-SCALE: dict[str, int] = {"dimacs": 10, "exact": 1000}
-#: ``objective_convention`` of the bks.csv rows :func:`read_bks` keeps.
+SCALE: dict[str, int] = {"dimacs": 10, "exact": 1000, "hierarchical": 1000}
+#: ``objective_convention`` of the bks.csv rows :func:`read_bks` keeps by default.
 DISTANCE_ONLY = "distance_only;euclid_trunc1"
+#: ``objective_convention`` of the SINTEF rows (fewest vehicles, then distance).
+HIERARCHICAL = "hierarchical_vehicles_then_distance;euclid_double"
 DEPOT_ID = "depot"
 
 _COLUMNS = (
@@ -102,8 +113,9 @@ def read_solomon(
     path
         The instance file (CRLF or LF line ends).
     convention
-        ``"dimacs"`` (truncate 10 x euclid) or ``"exact"`` (round 1000 x
-        euclid); see the module docstring.
+        ``"dimacs"`` (truncate 10 x euclid), ``"exact"`` (round 1000 x
+        euclid) or ``"hierarchical"`` (distances as ``"exact"``, times
+        rounded up); see the module docstring.
 
     Returns
     -------
@@ -126,7 +138,8 @@ def read_solomon(
     # The matrices are built square and non-negative here; skipping pydantic's
     # per-entry validation keeps 1000-customer instances fast to load.
     matrix = _distance_matrix(coords, convention)
-    matrices = Matrices.model_construct(durations=matrix, distances=matrix)
+    times = _distance_matrix(coords, "ceil") if convention == "hierarchical" else matrix
+    matrices = Matrices.model_construct(durations=times, distances=matrix)
     problem = Problem.model_validate(
         _problem_document(name, vehicles, capacity, rows, convention)
         | {"matrices": matrices}
@@ -187,6 +200,8 @@ def _distance_matrix(
     euclid = np.sqrt((diff**2).sum(axis=2))
     if convention == "dimacs":
         values = (10 * euclid).astype(np.int64)  # truncation, as PyVRP's "dimacs"
+    elif convention == "ceil":  # never shorter than the exact time
+        values = np.ceil(1000 * euclid).astype(np.int64)
     else:
         values = np.round(1000 * euclid).astype(np.int64)
     return tuple(tuple(row) for row in values.tolist())
@@ -313,8 +328,10 @@ def _customer_row(path: Path, k: int, text: str) -> _Row:
     return row
 
 
-def read_bks(path: str | Path) -> dict[str, BksEntry]:
-    """Distance-only (DIMACS) best-known solutions from a ``bks.csv``.
+def read_bks(
+    path: str | Path, *, convention: str = DISTANCE_ONLY
+) -> dict[str, BksEntry]:
+    """Best-known solutions of one convention from a ``bks.csv``.
 
     Parameters
     ----------
@@ -325,8 +342,9 @@ def read_bks(path: str | Path) -> dict[str, BksEntry]:
     Returns
     -------
     dict
-        Instance name to :class:`BksEntry`, for the
-        ``distance_only;euclid_trunc1`` rows only.
+        Instance name to :class:`BksEntry`, for the rows whose
+        ``objective_convention`` is ``convention`` (by default
+        :data:`DISTANCE_ONLY`; :data:`HIERARCHICAL` for the SINTEF rows).
 
     Raises
     ------
@@ -346,7 +364,7 @@ def read_bks(path: str | Path) -> dict[str, BksEntry]:
     out: dict[str, BksEntry] = {}
     for row in reader:
         k = reader.line_num
-        if row["objective_convention"] != DISTANCE_ONLY:
+        if row["objective_convention"] != convention:
             continue
         try:
             entry: BksEntry = {

@@ -63,8 +63,8 @@ from routing.plan import Plan, Reason, Route, StepType, Unassigned
 from routing.solver.check import CheckResult, check
 from routing.solver.data import build_data, incompatibility
 from routing.solver.engines import solve_one
-from routing.solver.insertion import LivePlan, assemble
-from routing.solver.params import ProgressCallback, SolveParams
+from routing.solver.insertion import OPEN_VAN, LivePlan, assemble
+from routing.solver.params import ProgressCallback, SolveParams, fewest_vans
 from routing.solver.precheck import precheck
 from routing.travel import HaversineTravel, TravelModel, plan_travel_spec
 
@@ -619,10 +619,17 @@ def _value(
     orders: Mapping[str, Order],
     by_cost: bool,
     problem: Problem,
+    *,
+    vans: bool = False,
 ) -> tuple[float, float]:
-    """Comparable value of some routes: (unserved, cost) or (unserved, metres)."""
+    """Comparable value of some routes: (unserved, cost) or (unserved, metres);
+    with ``vans`` the metres carry :data:`OPEN_VAN` per route, so fewer
+    routes always rank first."""
     left = list(unserved)
     rs = list(routes)
+    if vans:
+        driven = sum(r.distance for r in rs) + OPEN_VAN * sum(1 for r in rs if r.steps)
+        return (float(len(left)), float(driven))
     if by_cost:
         cost = sum(r.cost for r in rs) + sum(
             problem.drop_penalty(orders[o]) for o in left
@@ -632,7 +639,7 @@ def _value(
 
 
 def _by_cost(problem: Problem, params: SolveParams) -> bool:
-    if params.objective == "distance":
+    if params.objective != "cost":
         return False
     return any(
         v.costs.fixed or v.costs.per_km or v.costs.per_hour for v in problem.vehicles
@@ -679,6 +686,7 @@ class _Run:
             self.orders,
             self.by_cost,
             self.problem,
+            vans=fewest_vans(self.params),
         )[1]
 
     def say(self, what: str, value: float) -> None:
@@ -896,8 +904,13 @@ def _accept_if_better(
     old_routes = [run.routes[name] for name in names if name in run.routes]
     old_left = [o for o in order_ids if o in run.unassigned]
     new_left = [u.id for u in plan.unassigned]
-    before = _value(old_routes, old_left, run.orders, run.by_cost, run.problem)
-    after = _value(plan.routes, new_left, run.orders, run.by_cost, run.problem)
+    vans = fewest_vans(run.params)
+    before = _value(
+        old_routes, old_left, run.orders, run.by_cost, run.problem, vans=vans
+    )
+    after = _value(
+        plan.routes, new_left, run.orders, run.by_cost, run.problem, vans=vans
+    )
     if after < before and len(new_left) <= len(old_left):
         for name in names:
             run.routes.pop(name, None)
@@ -984,6 +997,7 @@ def _whole(
             orders,
             by_cost,
             problem,
+            vans=fewest_vans(params),
         )
         if best is None or value < best[0]:
             best = (value, out.plan)
@@ -1045,7 +1059,7 @@ def _rescue(
         travel,
         routes,
         unassigned.values(),
-        objective="distance" if params.objective == "distance" else "cost",
+        objective=params.objective,
         neighbours=120,
     )
     for oid in dropped:

@@ -29,7 +29,9 @@ Marginal cost, in the problem's currency: ``per_km`` x added distance +
 waiting the van had anyway is free) + the vehicle's fixed cost when it
 opens an unused vehicle. When the
 vehicles carry no costs (or the objective is distance) it is the added
-distance in metres.
+distance in metres; with ``"vans_then_distance"`` opening an unused vehicle
+adds :data:`OPEN_VAN` metres, more than any day's distance, so a new van is
+the last resort.
 """
 
 from __future__ import annotations
@@ -58,9 +60,12 @@ from routing.travel import TravelModel, band_index, day_band_starts, plan_travel
 #: A visit on a route by key: ``(order id, end)`` with ``end`` 0 for a job or
 #: a shipment's pickup and 1 for its delivery; ``("", k)`` is break ``k``.
 VisitKey = tuple[str, int]
-Objective = Literal["cost", "distance"]
+Objective = Literal["cost", "distance", "vans_then_distance"]
 
 INF = 10**12
+#: Metres charged for opening an unused vehicle when vans count first: more
+#: than any day's distance (a million km), and exact in a float next to it.
+OPEN_VAN = 1e9
 #: Places priced per travel-model call when pricing legs to a new stop.
 CHUNK = 64
 #: Screened positions re-timed exactly before giving up on a job.
@@ -237,7 +242,7 @@ def _node_setup(problem: Problem, order: Order, kind: StepType) -> int:
 
 
 def _by_cost(problem: Problem, objective: Objective) -> bool:
-    if objective == "distance":
+    if objective != "cost":
         return False
     return any(
         v.costs.fixed or v.costs.per_km or v.costs.per_hour for v in problem.vehicles
@@ -319,7 +324,9 @@ class LivePlan:
         self.fixed = [fixed.get(v.id, 0) for v in self.vehicles]
         pins = set(pinned)
         self.pinned = [v.id in pins for v in self.vehicles]
+        self.objective: Objective = objective
         self.by_cost = _by_cost(problem, objective)
+        self.open_van = OPEN_VAN if objective == "vans_then_distance" else 0.0
         self.neighbours = neighbours
         self._views: dict[int, _View] = {}
         self._empty_views: dict[int, _View] = {}
@@ -803,7 +810,7 @@ class LivePlan:
             if view.empty:
                 cost += costs.fixed
         else:
-            cost = float(added)
+            cost = float(added) + (self.open_van if view.empty else 0.0)
         return Insertion(
             vehicle=v,
             position=a,

@@ -61,8 +61,10 @@ from routing.solver.params import (
     ProgressCallback,
     SolveParams,
     cost_scale,
+    fewest_vans,
     in_plan_units,
     uses_costs,
+    van_charge,
 )
 from routing.solver.result import EngineResult
 from routing.solver.timeline import BreakVisit, Visit
@@ -351,13 +353,14 @@ def _solve_once(
     started = time.perf_counter()
     model = _new_model(data, order_ids)
     with_costs = uses_costs(data, params)
-    arc_costs = _add_costs(model, with_costs)
+    charge = _van_charge(model) if fewest_vans(params) else 0
+    arc_costs = _add_costs(model, with_costs, charge)
     _remove_blocked_arcs(model)
     time_dim = _add_time(model, with_costs)
     _add_breaks(data, model.routing, model.solver, time_dim, model.node_of)
     _add_loads(data, model.routing, model.solver, model.ours)
     _add_limits(model)
-    _add_orders(model, time_dim, with_costs)
+    _add_orders(model, time_dim, with_costs, charge)
     if construct:
         initial = nearest_routes(
             data,
@@ -426,8 +429,24 @@ def _new_model(data: ProblemData, order_ids: list[str]) -> _Model:
     )
 
 
-def _add_costs(model: _Model, with_costs: bool) -> list[float]:
-    """Arc and fixed costs per vehicle; the mean arc cost of each vehicle."""
+def _van_charge(model: _Model) -> int:
+    """The fixed cost of a van when vans count first (:func:`van_charge`)."""
+    longest = 0
+    for dist, _, blocked, _ in model.tables.values():
+        reach = dist.copy()
+        for a, bs in blocked.items():  # no road: never driven
+            reach[a, bs] = 0
+        longest = max(longest, int(reach.max(initial=0)))
+    visits = sum(len(model.data.order_nodes[o]) for o in model.order_ids)
+    return van_charge(longest, visits, model.data.n_vehicles)
+
+
+def _add_costs(model: _Model, with_costs: bool, charge: int = 0) -> list[float]:
+    """Arc and fixed costs per vehicle; the mean arc cost of each vehicle.
+
+    ``charge`` is the fixed cost of every van when vans count before
+    distance (then ``with_costs`` is false).
+    """
     data, routing, tables = model.data, model.routing, model.tables
     priced_cb: dict[tuple[int, float], int] = {}
     scale = cost_scale(data.problem.locale)
@@ -436,6 +455,8 @@ def _add_costs(model: _Model, with_costs: bool) -> list[float]:
         k = data.solve_band[v]
         if not with_costs:
             routing.SetArcCostEvaluatorOfVehicle(model.distance_callback(k), v)
+            if charge:
+                routing.SetFixedCostOfVehicle(charge, v)
             arc_costs.append(tables[k][3])
             continue
         rate = vehicle.costs.per_km
@@ -554,7 +575,10 @@ def _add_limits(model: _Model) -> None:
 
 
 def _add_orders(
-    model: _Model, time_dim: pywrapcp.RoutingDimension, with_costs: bool
+    model: _Model,
+    time_dim: pywrapcp.RoutingDimension,
+    with_costs: bool,
+    charge: int = 0,
 ) -> None:
     """Which vehicle may serve which order, pickups before deliveries, penalties."""
     data, routing, solver = model.data, model.routing, model.solver
@@ -572,8 +596,9 @@ def _add_orders(
         if with_costs:
             penalty = round(scale * dropping)
         else:
-            # Relative penalties still rank orders (priority) by distance.
-            penalty = round(DISTANCE_DROP_PENALTY * dropping / base)
+            # Relative penalties still rank orders (priority) by distance;
+            # above a van's charge, so no order is dropped to save a van.
+            penalty = round((DISTANCE_DROP_PENALTY + charge) * dropping / base)
         idxs = [model.index_of(n) for n in data.order_nodes[oid]]
         for idx in idxs:
             if len(allowed) < n_veh:

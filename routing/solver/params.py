@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from routing.solver.data import ProblemData
 
 Engine = Literal["ortools", "pyvrp", "auto", "large"]
-Objective = Literal["cost", "distance"]
+Objective = Literal["cost", "distance", "vans_then_distance"]
 
 #: Engines price money in integers: hundredths of a KRW, and the same share
 #: of a driver-hour in any other currency (:func:`cost_scale`), so rounding
@@ -42,7 +42,11 @@ class SolveParams(FrozenModel):
     ``objective="distance"`` ignores vehicle costs and minimises metres (the
     benchmark convention); ``"cost"`` uses fixed, per-km and per-hour costs,
     lateness costs and drop penalties. A problem whose vehicles carry no costs
-    at all is solved for distance either way.
+    at all is solved for distance either way. ``"vans_then_distance"`` is
+    lexicographic: fewest routes first, then fewest metres (the SINTEF
+    convention of the VRPTW benchmarks); every engine prices a van above any
+    plan's distance (:func:`van_charge`), and ``auto`` ends with a
+    route-minimisation phase.
 
     OR-Tools search (docs/ortools-search.md has the measurements):
     ``first_solution`` is a ``FirstSolutionStrategy`` name; ``metaheuristic``
@@ -91,9 +95,26 @@ class ProgressCallback(Protocol):
     def __call__(self, engine: str, seconds: float, objective: float) -> None: ...
 
 
+def fewest_vans(params: SolveParams) -> bool:
+    """Whether routes count before distance (``"vans_then_distance"``)."""
+    return params.objective == "vans_then_distance"
+
+
+def van_charge(longest_arc: float, visits: int, vehicles: int) -> int:
+    """A fixed cost per van that makes distance the second criterion.
+
+    A plan with ``r`` routes drives ``visits + r`` arcs (each visit is left
+    once, each route once more from its start), so no plan is longer than
+    ``(visits + vehicles) * longest_arc``. A van priced above that bound
+    outweighs any distance a plan with one more van could save: minimising
+    ``charge * routes + distance`` is then lexicographic.
+    """
+    return int((visits + vehicles) * max(1.0, float(longest_arc))) + 1
+
+
 def uses_costs(data: ProblemData, params: SolveParams) -> bool:
     """Whether the objective is money (vehicle costs) or plain distance."""
-    if params.objective == "distance":
+    if params.objective != "cost":
         return False
     return any(
         v.costs.fixed or v.costs.per_km or v.costs.per_hour

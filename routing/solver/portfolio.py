@@ -10,6 +10,14 @@
 Every candidate is timed by the same timeline and judged by the independent
 checker; the cheapest feasible plan wins (infeasible ones only if nothing
 else is left).
+
+With ``objective="vans_then_distance"`` the race gets ``1 - ROUTE_SHARE`` of
+the time; the rest goes to route minimisation (:func:`_fewer_routes`): the
+shortest route's van is taken away and the race runs again on the remaining
+fleet, OR-Tools warm-started from the other routes. The result replaces the
+plan only when the checker passes it, it serves every order the plan served,
+and it has fewer routes; then the next shortest route is tried while time is
+left.
 """
 
 from __future__ import annotations
@@ -20,10 +28,15 @@ from collections.abc import Sequence
 from multiprocessing.connection import Connection
 
 from routing.model import Problem
-from routing.plan import Plan, Unassigned
+from routing.plan import Plan, StepType, Unassigned
 from routing.solver.check import check
 from routing.solver.data import ProblemData, build_data
-from routing.solver.params import ProgressCallback, SolveParams, uses_costs
+from routing.solver.params import (
+    ProgressCallback,
+    SolveParams,
+    fewest_vans,
+    uses_costs,
+)
 from routing.solver.result import EngineResult, NoPlanFound, plan_from_result
 from routing.solver.timeline import BreakVisit, Visit
 from routing.travel import TravelModel
@@ -34,6 +47,10 @@ WARM_START_SHARE = 0.4
 OVERHEAD = 0.4
 #: Seconds past the time limit the second process may take to answer.
 SECOND_GRACE = 30.0
+#: Share of the time limit route minimisation gets when vans count first.
+ROUTE_SHARE = 0.3
+#: Fewest seconds worth a route-minimisation attempt.
+MIN_ROUTE_SECONDS = 0.5
 
 
 def relax_for_pyvrp(problem: Problem) -> Problem:
@@ -159,7 +176,12 @@ def solve_auto(
     """
     ids = list(order_ids)
     t0 = time.perf_counter()
-    candidates, failure = _race(data, ids, params, travel, progress)
+    vans = fewest_vans(params)
+    racing = params
+    if vans:
+        share = params.time_limit * (1.0 - ROUTE_SHARE)
+        racing = params.model_copy(update={"time_limit": share})
+    candidates, failure = _race(data, ids, racing, travel, progress)
     if len(candidates) == 1 and progress is not None:
         progress(f"pyvrp failed: {failure}", time.perf_counter() - t0, float("inf"))
     failures = [f"{e}: {r.failure}" for e, r in candidates if r.failure is not None]
@@ -168,8 +190,38 @@ def solve_auto(
         if len(failures) == 1:  # the second side gave no result at all
             failures.append(f"pyvrp: {failure}")
         raise NoPlanFound("auto", params.time_limit, "; ".join(failures))
+    ranked = _ranked(data, candidates, impossible, params, travel, t0, progress)
+    ok, best, engine = ranked[0][0] is False, ranked[0][4], ranked[0][3]
+    if vans and ok:
+        deadline = t0 + params.time_limit - OVERHEAD
+        best, engine = _fewer_routes(
+            data, ids, impossible, best, engine, params, travel, deadline
+        )
+    return best.model_copy(
+        update={
+            "engine": f"auto:{engine}",
+            "seconds": round(time.perf_counter() - t0, 3),
+        }
+    )
+
+
+_Ranked = tuple[bool, int, tuple[int, float], str, Plan]
+
+
+def _ranked(
+    data: ProblemData,
+    candidates: list[tuple[str, EngineResult]],
+    impossible: Sequence[Unassigned],
+    params: SolveParams,
+    travel: TravelModel,
+    t0: float,
+    progress: ProgressCallback | None,
+) -> list[_Ranked]:
+    """The candidates as checked plans, best first: feasible, fewest left out,
+    then (routes when vans count first) cost or distance."""
     by_distance = not uses_costs(data, params)
-    ranked = []
+    vans = fewest_vans(params)
+    ranked: list[_Ranked] = []
     for engine, result in candidates:
         plan = plan_from_result(
             data,
@@ -180,17 +232,89 @@ def solve_auto(
         )
         verdict = check(data.problem, plan, travel)
         value = float(plan.summary.distance) if by_distance else plan.summary.cost
-        ranked.append((not verdict.ok, plan.summary.unassigned, value, engine, plan))
+        key = (routes_of(plan) if vans else 0, value)
+        ranked.append((not verdict.ok, plan.summary.unassigned, key, engine, plan))
         if progress is not None:
             progress(engine, time.perf_counter() - t0, value)
     ranked.sort(key=lambda item: item[:3])
-    best, engine = ranked[0][4], ranked[0][3]
-    return best.model_copy(
-        update={
-            "engine": f"auto:{engine}",
-            "seconds": round(time.perf_counter() - t0, 3),
-        }
-    )
+    return ranked
+
+
+def routes_of(plan: Plan) -> int:
+    """Routes that serve at least one order."""
+    return sum(1 for r in plan.routes if r.orders > 0)
+
+
+def _fewer_routes(
+    data: ProblemData,
+    ids: list[str],
+    impossible: Sequence[Unassigned],
+    plan: Plan,
+    engine: str,
+    params: SolveParams,
+    travel: TravelModel,
+    deadline: float,
+) -> tuple[Plan, str]:
+    """Route minimisation: race again without the shortest route's van.
+
+    Each attempt keeps the vans of the other routes (so ``k - 1`` of them)
+    and starts OR-Tools from their routes; PyVRP searches cold beside it. A
+    result is taken only when the checker passes it on the whole problem,
+    it leaves out no more orders than ``plan`` and it has fewer routes:
+    otherwise ``plan`` stands, so this never returns a worse plan.
+    """
+    problem = data.problem
+    while True:
+        left = deadline - time.perf_counter()
+        used = [r for r in plan.routes if r.orders > 0]
+        if left < MIN_ROUTE_SECONDS or len(used) <= 1:
+            return plan, engine
+        # Fewest orders first: the easiest route to spread over the others.
+        shortest = min(used, key=lambda r: (r.orders, r.distance))
+        keep = {r.vehicle for r in used if r is not shortest}
+        fleet = tuple(v for v in problem.vehicles if v.id in keep)
+        smaller = build_data(problem.model_copy(update={"vehicles": fleet}), travel)
+        initial = [_warm_route(smaller, plan, v.id) for v in fleet]
+        attempt = params.model_copy(update={"time_limit": left})
+        candidates, _ = _race(smaller, ids, attempt, travel, None, initial=initial)
+        t0 = time.perf_counter()
+        found = [
+            (engine_, result)
+            for engine_, result in candidates
+            if result.failure is None
+        ]
+        better = None
+        for ranked in _ranked(smaller, found, impossible, params, travel, t0, None):
+            failed, unassigned, (routes, _), name, candidate = ranked
+            if (
+                not failed
+                and unassigned <= plan.summary.unassigned
+                and routes < len(used)
+                and check(problem, candidate, travel).ok
+            ):
+                better = (candidate, f"{name}+fewer-routes")
+                break
+        if better is None:
+            return plan, engine
+        plan, engine = better
+
+
+def _warm_route(smaller: ProblemData, plan: Plan, vehicle: str) -> list[int]:
+    """A route of ``plan`` as node indices of the smaller fleet's data."""
+    route = next((r for r in plan.routes if r.vehicle == vehicle), None)
+    if route is None:
+        return []
+    nodes: list[int] = []
+    for step in route.steps:
+        if step.id is None or step.type not in (
+            StepType.JOB,
+            StepType.PICKUP,
+            StepType.DELIVERY,
+        ):
+            continue
+        own = smaller.order_nodes[step.id]
+        nodes.append(own[-1] if step.type == StepType.DELIVERY else own[0])
+    return nodes
 
 
 def _race(
@@ -199,6 +323,8 @@ def _race(
     params: SolveParams,
     travel: TravelModel,
     progress: ProgressCallback | None,
+    *,
+    initial: Sequence[Sequence[int]] | None = None,
 ) -> tuple[list[tuple[str, EngineResult]], str]:
     """OR-Tools here, the PyVRP side in a forked process, side by side.
 
@@ -226,7 +352,10 @@ def _race(
         second.start()
         send.close()
         candidates.append(
-            ("ortools", solve_ortools(data, ids, params, progress=progress))
+            (
+                "ortools",
+                solve_ortools(data, ids, params, initial=initial, progress=progress),
+            )
         )
         deadline = t0 + params.time_limit + SECOND_GRACE
         try:

@@ -49,8 +49,10 @@ from routing.solver.params import (
     ProgressCallback,
     SolveParams,
     cost_scale,
+    fewest_vans,
     in_plan_units,
     uses_costs,
+    van_charge,
 )
 from routing.solver.result import EngineResult
 from routing.solver.timeline import Visit
@@ -182,7 +184,8 @@ def solve_pyvrp(
     with_costs = uses_costs(data, params)
     required = not with_costs
     budget = params.time_limit
-    built = _build(data, ids, with_costs=with_costs, required=required)
+    vans = fewest_vans(params)
+    built = _build(data, ids, with_costs=with_costs, required=required, vans=vans)
     # The time limit covers building the instance (a quarter of a second at
     # 1,000 orders), as PyVRP alone on a file spends it reading.
     searching = max(0.1, budget - (time.perf_counter() - t0))
@@ -190,7 +193,7 @@ def solve_pyvrp(
         built, params.seed, searching, required, progress, t0, params.iterations
     )
     if gave_up:
-        built = _build(data, ids, with_costs=with_costs, required=False)
+        built = _build(data, ids, with_costs=with_costs, required=False, vans=vans)
         remaining = max(0.1, budget - (time.perf_counter() - t0))
         best, _ = _run(
             built, params.seed, remaining, False, progress, t0, params.iterations
@@ -320,18 +323,39 @@ class _Profiles:
 
 
 def _build(
-    data: ProblemData, order_ids: list[str], *, with_costs: bool, required: bool
+    data: ProblemData,
+    order_ids: list[str],
+    *,
+    with_costs: bool,
+    required: bool,
+    vans: bool = False,
 ) -> _Built:
     places = _places(data, order_ids)
     distances, durations = _matrices(data, places.reps)
     count_dim = any(v.max_orders is not None for v in data.problem.vehicles)
-    prize, cost_unit = _prizes(data, distances, with_costs=with_costs)
+    # Fewest vans first: a van costs more than any plan's distance.
+    charge = (
+        van_charge(
+            int(distances.max(initial=0)),
+            sum(len(data.order_nodes[o]) for o in order_ids),
+            data.n_vehicles,
+        )
+        if vans
+        else 0
+    )
+    prize, cost_unit = _prizes(data, distances, with_costs=with_costs, charge=charge)
     orders = _orders(
         data, order_ids, places, prize, count_dim=count_dim, required=required
     )
     profiles = _profiles(data, order_ids, places, distances, durations)
     types, vehicle_types = _vehicle_types(
-        data, order_ids, places, profiles, count_dim=count_dim, with_costs=with_costs
+        data,
+        order_ids,
+        places,
+        profiles,
+        count_dim=count_dim,
+        with_costs=with_costs,
+        charge=charge,
     )
     instance = pyvrp.ProblemData(
         locations=_locations(data, places.reps, distances),
@@ -376,7 +400,7 @@ def _places(data: ProblemData, order_ids: list[str]) -> _Places:
 
 
 def _prizes(
-    data: ProblemData, distances: _IntMatrix, *, with_costs: bool
+    data: ProblemData, distances: _IntMatrix, *, with_costs: bool, charge: int = 0
 ) -> tuple[Callable[[str], int], float]:
     """Each order's prize, and our objective units per PyVRP unit."""
     problem = data.problem
@@ -387,8 +411,9 @@ def _prizes(
             return round(units * problem.drop_penalty(data.orders[oid]))
 
         return prize, 1 / PYVRP_PER_ENGINE_UNIT
-    # Large enough to pay for any detour, so only infeasibility drops.
-    base = 2 * int(distances.max(initial=0)) + 1
+    # Large enough to pay for any detour (and a van of its own when vans
+    # count first), so only infeasibility drops.
+    base = 2 * int(distances.max(initial=0)) + 1 + charge
 
     def relative_prize(oid: str) -> int:
         dropping = problem.drop_penalty(data.orders[oid])
@@ -533,6 +558,7 @@ def _vehicle_types(
     *,
     count_dim: bool,
     with_costs: bool,
+    charge: int = 0,
 ) -> tuple[list[list[int]], list[pyvrp.VehicleType]]:
     """Vehicles with equal attributes as one type: members and the types."""
     nodes = data.nodes
@@ -551,7 +577,7 @@ def _vehicle_types(
             "tw_early": vehicle.shift.start,
             "tw_late": vehicle.shift.end,
             "profile": profiles.of(v, places),
-            "fixed_cost": round(units * costs.fixed) if with_costs else 0,
+            "fixed_cost": round(units * costs.fixed) if with_costs else charge,
             "unit_distance_cost": (
                 round(units * costs.per_km / 1000) if with_costs else 1
             ),

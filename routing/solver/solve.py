@@ -196,7 +196,7 @@ def _release_buffers(
         problem,
         plan,
         travel,
-        objective="distance" if params.objective == "distance" else "cost",
+        objective=params.objective,
         neighbours=120,
     )
     for u in plan.unassigned:

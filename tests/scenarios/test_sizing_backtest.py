@@ -20,9 +20,9 @@ from scenarios.sizing_backtest import (
     VanRates,
     _cutoffs,
     backtest_forecasts,
-    hard_days,
     catch_up_days,
     check_quantiles,
+    hard_days,
     score_sizing,
     summarise,
 )

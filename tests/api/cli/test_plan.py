@@ -212,3 +212,41 @@ def test_plan_of_exchanges_counts_them_and_marks_their_stops(tmp_path: Path) -> 
     assert stops["x-2001"]["kind"] == "exchange"
     assert stops["r-2004"]["kind"] == "pickup"
     assert stops["o-2002"]["kind"] == "delivery"
+
+
+def test_plan_with_vans_first(tmp_path: Path) -> None:
+    """``--objective vans_then_distance`` plans the example with no more vans
+    than the distance objective, and the checker passes it."""
+    routes = {}
+    for objective in ("distance", "vans_then_distance"):
+        out = tmp_path / f"{objective}.json"
+        result = runner.invoke(
+            app,
+            [
+                "plan",
+                str(EXAMPLES / "small_problem.json"),
+                "--objective",
+                objective,
+                "--engine",
+                "ortools",
+                "--time-limit",
+                "1",
+                "--out",
+                str(out),
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        assert "checker: feasible" in result.output
+        routes[objective] = json.loads(out.read_text())["summary"]["routes"]
+    assert 1 <= routes["vans_then_distance"] <= routes["distance"]
+
+
+def test_plan_bad_objective_exits_2() -> None:
+    """An unknown objective is rejected naming the option and the choices."""
+    result = runner.invoke(
+        app, ["plan", str(EXAMPLES / "small_problem.json"), "--objective", "vans"]
+    )
+    assert result.exit_code == 2
+    assert "objective: Input should be" in result.output
+    assert "vans_then_distance" in result.output
+    assert "Traceback" not in result.output

@@ -136,6 +136,22 @@ def test_posting_a_problem_answers_202_and_the_plan_follows(
             assert status.state == "planned"
 
 
+def test_a_plan_with_vans_first(
+    client: TestClient, keys: dict[Role, str], small: dict[str, Any]
+) -> None:
+    """``params.objective = vans_then_distance`` gives a checked draft plan."""
+    key = keys[Role.dispatcher]
+    params = {**PARAMS, "objective": "vans_then_distance", "engine": "ortools"}
+    response = client.post(
+        "/v1/plans", json={"problem": small, "params": params}, headers=auth(key)
+    )
+    assert response.status_code == 202, response.text
+    body = wait_plan(client, key, response.json()["url"])
+    assert body["status"] == "draft", body["job"]
+    plan = checked(small, body["plan"])
+    assert plan.summary.served == 8 and plan.summary.routes >= 1
+
+
 def test_a_plan_finishing_between_two_reads_is_served(
     client: TestClient,
     keys: dict[Role, str],
@@ -322,6 +338,10 @@ def test_unknown_plans_are_404(client: TestClient, keys: dict[Role, str]) -> Non
         ({"problem": "SMALL", "params": {"time_limit": 601}}, "body.params.time_limit"),
         ({"problem": "SMALL", "params": {"time_limit": 0}}, "body.params.time_limit"),
         ({"problem": "SMALL", "params": {"speed": 2}}, "body.params.speed"),
+        (
+            {"problem": "SMALL", "params": {"objective": "vans"}},
+            "body.params.objective",
+        ),
         ({"problem": {"depots": [], "vehicles": []}}, "body.problem.depots"),
         ({"day": "23.11.2026"}, "body.day"),
         ({"problem": "SMALL", "colour": "red"}, "body.colour"),
