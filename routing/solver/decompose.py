@@ -49,15 +49,10 @@ import numpy.typing as npt
 
 from routing.access import road_access
 from routing.model import (
-    Depot,
     Job,
     Location,
-    Matrices,
     Order,
-    PickupStation,
     Problem,
-    Shipment,
-    Vehicle,
 )
 from routing.plan import Plan, Reason, Route, StepType, Unassigned
 from routing.solver.check import CheckResult, check
@@ -65,6 +60,7 @@ from routing.solver.data import build_data, incompatibility
 from routing.solver.engines import solve_one
 from routing.solver.insertion import OPEN_VAN, LivePlan, assemble
 from routing.solver.params import ProgressCallback, SolveParams, fewest_vans
+from routing.solver.parts import Matrix, Part, restore, subproblem, verify
 from routing.solver.precheck import precheck
 from routing.travel import HaversineTravel, TravelModel, plan_travel_spec
 
@@ -91,10 +87,6 @@ WHOLE_RESERVE = 0.15
 WHOLE_RESERVE_PER_ORDER = 0.0002
 #: Seconds a part or cluster may overrun its limit (process and transfer).
 OVERHEAD = 0.5
-#: Up to this many places the plan is verified with one travel matrix.
-CHECK_AT_ONCE = 3000
-#: Orders per chunk when verifying larger plans route by route.
-CHECK_CHUNK = 600
 
 _FloatArray = npt.NDArray[np.float64]
 
@@ -438,144 +430,6 @@ def _embedding(
     }
 
 
-# -- sub-problems ------------------------------------------------------------------
-
-
-class _Matrix:
-    """The problem's own matrices as arrays, for sub-matrices per part."""
-
-    def __init__(self, problem: Problem) -> None:
-        m = problem.matrices
-        assert m is not None
-        self.durations = np.asarray(m.durations, dtype=np.int64)
-        dist = m.distances if m.distances is not None else m.durations
-        self.distances = (
-            self.durations if dist is m.durations else np.asarray(dist, dtype=np.int64)
-        )
-        self.same = dist is m.durations
-
-
-@dataclass(frozen=True)
-class _Sub:
-    """A part's problem and how its places map back to the whole problem."""
-
-    problem: Problem
-    back: dict[int, Location] | None  # local matrix index -> original location
-
-
-def subproblem(
-    problem: Problem,
-    vehicles: Sequence[int],
-    order_ids: Iterable[str],
-    orders: Mapping[str, Order],
-    matrix: _Matrix | None,
-) -> _Sub:
-    """The problem restricted to some vehicles and orders.
-
-    With user matrices, the part gets its own sub-matrices and local indices.
-    """
-    chosen = [orders[o] for o in order_ids]
-    vs = [problem.vehicles[v] for v in vehicles]
-    depot_ids = {v.start for v in vs} | {v.end for v in vs}
-    depot_ids |= {o.depot for o in chosen if o.depot is not None}
-    depots = tuple(d for d in problem.depots if d.id in depot_ids) or problem.depots[:1]
-    station_ids = {o.station for o in chosen if isinstance(o, Job) and o.station}
-    stations = tuple(s for s in problem.stations if s.id in station_ids)
-    jobs = tuple(o for o in chosen if isinstance(o, Job))
-    shipments = tuple(o for o in chosen if isinstance(o, Shipment))
-    if matrix is None:
-        sub = problem.model_copy(
-            update={
-                "depots": depots,
-                "stations": stations,
-                "vehicles": tuple(vs),
-                "jobs": jobs,
-                "shipments": shipments,
-            }
-        )
-        return _Sub(sub, None)
-    return _with_local_matrix(
-        problem, matrix, depots, stations, tuple(vs), jobs, shipments
-    )
-
-
-def _with_local_matrix(
-    problem: Problem,
-    matrix: _Matrix,
-    depots: tuple[Depot, ...],
-    stations: tuple[PickupStation, ...],
-    vehicles: tuple[Vehicle, ...],
-    jobs: tuple[Job, ...],
-    shipments: tuple[Shipment, ...],
-) -> _Sub:
-    """A part with its own sub-matrices: its places get local indices."""
-    used: dict[int, int] = {}
-    back: dict[int, Location] = {}
-
-    def local(loc: Location) -> Location:
-        assert loc.index is not None
-        if loc.index not in used:
-            used[loc.index] = len(used)
-            back[used[loc.index]] = loc
-        return loc.model_copy(update={"index": used[loc.index]})
-
-    depots = tuple(d.model_copy(update={"location": local(d.location)}) for d in depots)
-    stations = tuple(
-        s.model_copy(update={"location": local(s.location)}) for s in stations
-    )
-    new_jobs = tuple(
-        j
-        if j.location is None
-        else j.model_copy(update={"location": local(j.location)})
-        for j in jobs
-    )
-    new_ships = tuple(
-        s.model_copy(
-            update={
-                "pickup": s.pickup.model_copy(
-                    update={"location": local(s.pickup.location)}
-                ),
-                "delivery": s.delivery.model_copy(
-                    update={"location": local(s.delivery.location)}
-                ),
-            }
-        )
-        for s in shipments
-    )
-    idx = np.fromiter(used, dtype=np.int64, count=len(used))
-    grid = np.ix_(idx, idx)
-    durations = tuple(map(tuple, matrix.durations[grid].tolist()))
-    distances = (
-        None if matrix.same else tuple(map(tuple, matrix.distances[grid].tolist()))
-    )
-    sub = problem.model_copy(
-        update={
-            "matrices": Matrices.model_construct(
-                durations=durations, distances=distances
-            ),
-            "depots": depots,
-            "stations": stations,
-            "vehicles": vehicles,
-            "jobs": new_jobs,
-            "shipments": new_ships,
-        }
-    )
-    return _Sub(sub, back)
-
-
-def _restore(route: Route, back: Mapping[int, Location] | None) -> Route:
-    """A part's route with the whole problem's locations."""
-    if back is None:
-        return route
-    steps = tuple(
-        s
-        if s.location is None or s.location.index is None
-        else s.model_copy(update={"location": back[s.location.index]})
-        for s in route.steps
-    )
-    return route.model_copy(update={"steps": steps})
-
-
 # -- workers ------------------------------------------------------------------------
 
 _TRAVEL: TravelModel | None = None
@@ -662,7 +516,7 @@ class _Run:
     t0: float
     orders: dict[str, Order]
     by_cost: bool
-    matrix: _Matrix | None
+    matrix: Matrix | None
     xy: dict[str, tuple[float, float]]
     groups: list[_Group]
     parts: list[tuple[int, list[int], list[str]]]  # (group, vehicles, orders)
@@ -700,16 +554,16 @@ class _Run:
         order_ids: list[str],
         time_limit: float,
         seed: int,
-    ) -> tuple[Future[_Outcome], _Sub]:
+    ) -> tuple[Future[_Outcome], Part]:
         """Submit the part of these vehicles and orders to the pool."""
         sub = subproblem(self.problem, vehicles, order_ids, self.orders, self.matrix)
         p = self.params.model_copy(update={"time_limit": time_limit, "seed": seed})
         return pool.submit(_solve_part, sub.problem, p), sub
 
-    def take(self, plan: Plan, sub: _Sub) -> None:
+    def take(self, plan: Plan, sub: Part) -> None:
         """A part's routes and unassigned orders into the plan so far."""
         for r in plan.routes:
-            self.routes[r.vehicle] = _restore(r, sub.back)
+            self.routes[r.vehicle] = restore(r, sub.back)
         for u in plan.unassigned:
             self.unassigned[u.id] = u
 
@@ -765,7 +619,7 @@ def _split(
     """Groups, and parts of each group by sweep with their share of vehicles."""
     t0 = time.perf_counter()
     orders: dict[str, Order] = {o.id: o for o in problem.orders}
-    matrix = _Matrix(problem) if problem.matrices is not None else None
+    matrix = Matrix(problem) if problem.matrices is not None else None
     xy, depot_xy = _planar(problem, coordinates)
     groups, orphans = _groups(problem, xy, depot_xy)
     parts: list[tuple[int, list[int], list[str]]] = []
@@ -898,7 +752,7 @@ def _improve_round(pool: ProcessPoolExecutor, run: _Run) -> bool:
 
 
 def _accept_if_better(
-    run: _Run, plan: Plan, sub: _Sub, order_ids: list[str], names: list[str]
+    run: _Run, plan: Plan, sub: Part, order_ids: list[str], names: list[str]
 ) -> None:
     """A cluster's new routes replace its old ones when they are better."""
     old_routes = [run.routes[name] for name in names if name in run.routes]
@@ -959,7 +813,7 @@ def _whole(
     pool: ProcessPoolExecutor,
     problem: Problem,
     orders: Mapping[str, Order],
-    matrix: _Matrix | None,
+    matrix: Matrix | None,
     params: SolveParams,
     large: LargeParams,
     end: float,
@@ -1004,7 +858,7 @@ def _whole(
     if best is None:
         return {}, {}, False
     plan = best[1]
-    routes = {r.vehicle: _restore(r, sub.back) for r in plan.routes}
+    routes = {r.vehicle: restore(r, sub.back) for r in plan.routes}
     return routes, {u.id: u for u in plan.unassigned}, True
 
 
@@ -1032,7 +886,7 @@ def _orphan_reasons(
     orphans: Sequence[str],
     orders: Mapping[str, Order],
     travel: TravelModel,
-    matrix: _Matrix | None,
+    matrix: Matrix | None,
 ) -> dict[str, Unassigned]:
     """Reasons for orders no vehicle can carry (the precheck's, on a tiny problem)."""
     sub = subproblem(problem, range(len(problem.vehicles)), orphans, orders, matrix)
@@ -1141,88 +995,3 @@ def _clusters(
                 ids += left
             out.append((sorted(vs), ids))
     return out
-
-
-# -- verification ---------------------------------------------------------------
-
-
-def verify(
-    problem: Problem,
-    plan: Plan,
-    travel: TravelModel,
-    *,
-    at_once: int = CHECK_AT_ONCE,
-    chunk_orders: int = CHECK_CHUNK,
-) -> CheckResult:
-    """The checker's verdict, in chunks of routes when the day is large.
-
-    Routes are independent given the travel model, so checking them in
-    chunks (each chunk a problem of its vehicles and orders) finds the same
-    violations as one check; coverage and totals are checked over the whole
-    plan here.
-    """
-    n_places = len(problem.depots) + len(problem.stations)
-    n_places += sum(1 for j in problem.jobs if j.location is not None)
-    n_places += 2 * len(problem.shipments)
-    if n_places <= at_once:
-        return check(problem, plan, travel)
-    result = CheckResult()
-    orders = {o.id: o for o in problem.orders}
-    vindex = {v.id: k for k, v in enumerate(problem.vehicles)}
-    chunk: list[Route] = []
-    size = 0
-
-    def flush() -> None:
-        nonlocal chunk, size
-        if not chunk:
-            return
-        ids = [s.id for r in chunk for s in r.steps if s.id in orders]
-        vs = [vindex[r.vehicle] for r in chunk if r.vehicle in vindex]
-        sub = subproblem(problem, vs, dict.fromkeys(ids), orders, None)
-        sub_plan = assemble(sub.problem, chunk, (), engine=plan.engine, seconds=0.0)
-        part = check(sub.problem, sub_plan, travel)
-        result.violations.extend(part.violations)
-        result.distance += part.distance
-        result.duration += part.duration
-        result.served += part.served
-        chunk, size = [], 0
-
-    for r in plan.routes:
-        if r.vehicle not in vindex:
-            result.add("vehicle", f"unknown vehicle {r.vehicle}")
-            continue
-        chunk.append(r)
-        size += r.orders
-        if size >= chunk_orders:
-            flush()
-    flush()
-    _check_coverage(plan, orders, result)
-    return result
-
-
-def _check_coverage(
-    plan: Plan, orders: Mapping[str, Order], result: CheckResult
-) -> None:
-    """Every order served or listed once, and the plan's distance, over the
-    whole plan (the chunks check routes only)."""
-    seen = Counter(
-        s.id
-        for r in plan.routes
-        for s in r.steps
-        if s.type in (StepType.JOB, StepType.DELIVERY) and s.id is not None
-    )
-    left = Counter(u.id for u in plan.unassigned)
-    for oid in orders:
-        if seen[oid] + left[oid] != 1:
-            result.add(
-                "coverage",
-                f"order {oid} is served {seen[oid]} and listed {left[oid]} times",
-            )
-    for oid in (set(seen) | set(left)) - set(orders):
-        result.add("coverage", f"unknown order {oid} in the plan")
-    if plan.summary.distance != result.distance:
-        result.add(
-            "totals",
-            f"plan distance {plan.summary.distance} differs from the "
-            f"recomputed {result.distance}",
-        )

@@ -16,6 +16,7 @@ from routing.model import Problem
 from routing.plan import Plan
 from routing.solver.data import ProblemData, build_data
 from routing.solver.params import Engine, ProgressCallback, SolveParams
+from routing.solver.parts import verify
 from routing.solver.precheck import precheck
 from routing.solver.result import (
     EngineResult,
@@ -92,8 +93,6 @@ def solve_one(
     if result.constructed:
         # Our construction, not OR-Tools', made the start: the checker, not
         # the model alone, says the plan holds before anyone gets it.
-        from routing.solver.decompose import verify
-
         verdict = verify(problem, plan, travel)
         if not verdict.ok:
             raise NoPlanFound(

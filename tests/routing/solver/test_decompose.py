@@ -17,10 +17,9 @@ from routing.solver.decompose import (
     LargeParams,
     decompose_solve,
     solve_large,
-    subproblem,
     sweep,
-    verify,
 )
+from routing.solver.parts import subproblem, verify
 from routing.travel import HaversineTravel
 from scenarios.city import build_city, day_problem
 from tests.helpers import SHARED
@@ -81,9 +80,9 @@ def test_subproblem_with_matrices_gets_local_indices() -> None:
 
 
 def _matrix(problem: Problem) -> object:
-    from routing.solver.decompose import _Matrix
+    from routing.solver.parts import Matrix
 
-    return _Matrix(problem)
+    return Matrix(problem)
 
 
 def test_city_day_in_parts_passes_the_checker(city_day: Problem) -> None:
