@@ -33,8 +33,23 @@ __all__ = ["ProphetPeer", "prophet_installed"]
 _DAY = np.timedelta64(1, "D")
 
 
+def _silence() -> None:
+    """Prophet's and cmdstanpy's loggers (and their children) to errors only."""
+    names = ["cmdstanpy", "prophet", "prophet.plot", "prophet.forecaster"]
+    names += [
+        n
+        for n in logging.root.manager.loggerDict
+        if n.startswith(("prophet", "cmdstanpy"))
+    ]
+    for name in names:
+        logging.getLogger(name).setLevel(logging.ERROR)
+    # Plotting is not used: that plotly is missing is no error here.
+    logging.getLogger("prophet.plot").setLevel(logging.CRITICAL)
+
+
 def prophet_installed() -> str | None:
     """None when Prophet imports; else why it does not."""
+    _silence()  # it logs that plotly is missing on import
     try:
         import prophet  # noqa: F401
     except Exception as exc:  # an import error or a broken Stan backend
@@ -46,8 +61,11 @@ def prophet_installed() -> str | None:
 def _quiet() -> Iterator[None]:
     # Prophet and its Stan backend log every fit at INFO, and Prophet's
     # pandas calls warn of pandas deprecations: neither is the user's.
-    for name in ("cmdstanpy", "prophet", "prophet.plot"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+    from cmdstanpy.utils import get_logger
+
+    # cmdstanpy sets its logger to DEBUG the first time it is asked for it.
+    get_logger()
+    _silence()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", module="prophet")
         yield
