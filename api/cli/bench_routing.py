@@ -182,6 +182,48 @@ def _write_routes(folder: Path, run: dict[str, Any]) -> None:
     write_routes(folder / name, run["routes"], float(run["distance"]))
 
 
+SideBySide = Annotated[
+    bool,
+    typer.Option(
+        help="run the engines of each instance at the same time, one "
+        "process each, so that changes in the machine's speed hit them "
+        "alike (each then has a share of the cores)"
+    ),
+]
+Convention = Annotated[
+    str,
+    typer.Option(
+        help="distance (DIMACS, objective distance) | hierarchical (SINTEF: "
+        "objective vans_then_distance, routes over BKS, distance in doubles)"
+    ),
+]
+RoutesDir = Annotated[
+    Path | None,
+    typer.Option(help="write each run's routes here as INSTANCE.ENGINE.sSEED.sol"),
+]
+
+
+def _check_options(convention: str, time_limit: float, seeds: int) -> None:
+    """Exit 2 naming the option on a bad convention, time limit or seed count."""
+    from routing.bench.vrptw import CONVENTIONS
+
+    if convention not in CONVENTIONS:
+        choices = ", ".join(CONVENTIONS)
+        raise _error(f"--convention: unknown {convention!r}; choose from {choices}")
+    if time_limit <= 0:
+        raise _error("--time-limit must be positive")
+    if seeds < 1:
+        raise _error("--seeds must be at least 1")
+
+
+def _check_engines(convention: str, engines: list[str]) -> None:
+    """PyVRP alone has no vans-first objective: refuse it on that convention."""
+    from routing.bench.vrptw import PYVRP_DIRECT
+
+    if convention == "hierarchical" and PYVRP_DIRECT in engines:
+        raise _error("--engine pyvrp-direct solves for distance only, not vans first")
+
+
 def bench_routing_command(
     suite: Annotated[str, typer.Option(help="solomon | homberger")] = "solomon",
     instances: Annotated[
@@ -203,14 +245,7 @@ def bench_routing_command(
     seeds: Annotated[
         int, typer.Option(help="runs per instance and engine, seeds seed, seed+1, ...")
     ] = 1,
-    side_by_side: Annotated[
-        bool,
-        typer.Option(
-            help="run the engines of each instance at the same time, one "
-            "process each, so that changes in the machine's speed hit them "
-            "alike (each then has a share of the cores)"
-        ),
-    ] = False,
+    side_by_side: SideBySide = False,
     json_file: Annotated[
         Path | None,
         typer.Option("--json", help="write machine, date, runs and summary here"),
@@ -219,31 +254,15 @@ def bench_routing_command(
         Path | None,
         typer.Option(help="the vrptw benchmark folder [default: ../shared/...]"),
     ] = None,
-    convention: Annotated[
-        str,
-        typer.Option(
-            help="distance (DIMACS, objective distance) | hierarchical (SINTEF: "
-            "objective vans_then_distance, routes over BKS, distance in doubles)"
-        ),
-    ] = "distance",
-    routes_dir: Annotated[
-        Path | None,
-        typer.Option(help="write each run's routes here as INSTANCE.ENGINE.sSEED.sol"),
-    ] = None,
+    convention: Convention = "distance",
+    routes_dir: RoutesDir = None,
 ) -> None:
     """Run VRPTW benchmark instances and compare engines with the BKS."""
-    from routing.bench.vrptw import CONVENTIONS, PYVRP_DIRECT, summarise
+    from routing.bench.vrptw import summarise
 
-    if convention not in CONVENTIONS:
-        choices = ", ".join(CONVENTIONS)
-        raise _error(f"--convention: unknown {convention!r}; choose from {choices}")
-    if time_limit <= 0:
-        raise _error("--time-limit must be positive")
-    if seeds < 1:
-        raise _error("--seeds must be at least 1")
+    _check_options(convention, time_limit, seeds)
     engines, files = _instances(suite, instances, engine, data_dir)
-    if convention == "hierarchical" and PYVRP_DIRECT in engines:
-        raise _error("--engine pyvrp-direct solves for distance only, not vans first")
+    _check_engines(convention, engines)
     _announce(suite, len(files), engines, time_limit, (seed, seeds), side_by_side)
     runs = _run_all(
         files,
