@@ -1101,6 +1101,12 @@ async function dispatchPlan() {
   say(`Plan ${got.id} dispatched: ${got.dispatched_orders} orders released to the vans.`);
 }
 
+// Actions in flight, and each button's state from before the first of them:
+// an action started while another runs must not take "disabled by the other"
+// for the button's own state, or it would leave the button off for good.
+let busy = 0;
+let before = new Map();
+
 function guarded(action) {
   return async (event) => {
     event?.preventDefault();
@@ -1108,15 +1114,22 @@ function guarded(action) {
     if (!apiKey()) return say("Enter a dispatcher API key first.", true);
     const buttons = ["load", "solve", "reoptimize", "dispatch", "review-dispatch", "review-discard", "rescue-compare"].map($)
       .concat([...document.querySelectorAll("#rescue-options button")]);
-    const was = buttons.map((b) => b.disabled);
-    buttons.forEach((b) => { b.disabled = true; });
+    busy += 1;
+    buttons.forEach((b) => {
+      if (!before.has(b)) before.set(b, b.disabled);
+      b.disabled = true;
+    });
     try {
       await action();
     } catch (err) {
       say(err.message, true);
     } finally {
-      buttons.forEach((b, i) => { b.disabled = was[i]; });
-      setButtons();
+      busy -= 1;
+      if (busy === 0) {
+        before.forEach((was, b) => { b.disabled = was; });
+        before = new Map();
+        setButtons();
+      }
     }
   };
 }
