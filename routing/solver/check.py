@@ -10,6 +10,7 @@ its verdict, never an engine's own numbers.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from routing.model import (
@@ -159,6 +160,19 @@ def check(problem: Problem, plan: Plan, travel: TravelModel) -> CheckResult:
                 vehicle.id,
             )
 
+    check_coverage(plan, orders, seen, result)
+    return result
+
+
+def check_coverage(
+    plan: Plan,
+    orders: Mapping[str, Job | Shipment],
+    seen: Counter[str],
+    result: CheckResult,
+) -> None:
+    """Every order served (``seen``: times on a route) or listed unassigned
+    exactly once, no unknown order, and the plan's distance equal to the
+    recomputed one (``result.distance``)."""
     unassigned = Counter(u.id for u in plan.unassigned)
     for oid in orders:
         n = seen[oid] + unassigned[oid]
@@ -179,7 +193,6 @@ def check(problem: Problem, plan: Plan, travel: TravelModel) -> CheckResult:
             f"plan distance {plan.summary.distance} differs from the "
             f"recomputed {result.distance}",
         )
-    return result
 
 
 def _route_distance(steps: tuple[Step, ...], lookup: _Travel) -> int:

@@ -27,7 +27,7 @@ from routing.model import (
     Vehicle,
 )
 from routing.plan import Plan, Route, StepType
-from routing.solver.check import CheckResult, check
+from routing.solver.check import CheckResult, check, check_coverage
 from routing.solver.insertion import assemble
 from routing.travel import TravelModel
 
@@ -238,33 +238,12 @@ def verify(
         if size >= chunk_orders:
             flush()
     flush()
-    _check_coverage(plan, orders, result)
-    return result
-
-
-def _check_coverage(
-    plan: Plan, orders: Mapping[str, Order], result: CheckResult
-) -> None:
-    """Every order served or listed once, and the plan's distance, over the
-    whole plan (the chunks check routes only)."""
+    # The chunks check routes only: coverage and totals over the whole plan.
     seen = Counter(
         s.id
         for r in plan.routes
         for s in r.steps
         if s.type in (StepType.JOB, StepType.DELIVERY) and s.id is not None
     )
-    left = Counter(u.id for u in plan.unassigned)
-    for oid in orders:
-        if seen[oid] + left[oid] != 1:
-            result.add(
-                "coverage",
-                f"order {oid} is served {seen[oid]} and listed {left[oid]} times",
-            )
-    for oid in (set(seen) | set(left)) - set(orders):
-        result.add("coverage", f"unknown order {oid} in the plan")
-    if plan.summary.distance != result.distance:
-        result.add(
-            "totals",
-            f"plan distance {plan.summary.distance} differs from the "
-            f"recomputed {result.distance}",
-        )
+    check_coverage(plan, orders, seen, result)
+    return result
