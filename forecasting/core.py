@@ -832,7 +832,8 @@ class Forecaster:
         if orders is None:
             return self.fit(df).predict(h, X_df, level)
         clean = validate_df(orders, frame="orders")
-        last = validate_df(df)[DS].max()
+        # fit validates df; its last day is all the split needs.
+        last = pd.to_datetime(df[DS]).max()
         past = clean[clean[DS] <= last]
         future = clean[clean[DS] > last]
         fitted = self.fit(df, orders=past if len(past) else None)
