@@ -188,3 +188,15 @@ def test_orders_carried_equal_the_share_of_each_blocks_orders(
         else:
             assert backlog[day] == 0.0
     assert (out["SeasonalNaive"].to_numpy()[closed] == 0).all()
+
+
+def test_bad_orders_are_refused_by_name() -> None:
+    """Orders of a series the history lacks, or negative, are named errors."""
+    df, orders = _orders_case([40, 41, 124, 125], 30.0, 1.0)
+    history = df.iloc[:120]
+    stranger = orders.iloc[:120].assign(unique_id="z")
+    with pytest.raises(FrameError, match="orders: series 'z'"):
+        _orders_forecaster().fit(history, orders=stranger)
+    negative = orders.iloc[:120].assign(y=-1.0)
+    with pytest.raises(FrameError, match="orders"):
+        _orders_forecaster().fit(history, orders=negative)
