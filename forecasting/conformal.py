@@ -54,6 +54,7 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 Method = Literal["log", "absolute"]
+MonthScale = Literal["model", "naive"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +85,19 @@ class ConformalIntervals:
         (needs ``n_windows * h >= 365``).
     recent_windows
         With ``by_month``: the most recent windows that set the level
-        (default: half of ``n_windows``).
+        (default: half of ``n_windows`` with ``month_scale="model"``, all of
+        them with ``"naive"``).
+    month_scale
+        With ``by_month``: whose errors a year back give each month's factor.
+        ``"model"``: the model's own over the year of windows (a month's
+        errors over all the windows'). ``"naive"``: the weekly seasonal
+        naive's (``y[t - 7]``) over the year before the cutoff, a month's
+        errors a year back over the naive's errors on the days of the
+        level's windows. The naive needs no fit, so every year's errors
+        come from the same forecaster; the model's own errors a year back
+        come from a model with a year less history, whose December (no
+        year-ago values yet) is worse than its mature December will be.
+        With ``"naive"`` the model is scored only on its ``n_windows``.
     """
 
     h: int = 28
@@ -94,6 +107,7 @@ class ConformalIntervals:
     symmetric: bool = True
     by_month: bool = False
     recent_windows: int | None = None
+    month_scale: MonthScale = "model"
 
     def __post_init__(self) -> None:
         if self.h < 1:
@@ -109,10 +123,20 @@ class ConformalIntervals:
                 f"recent_windows must be within 1..n_windows ({self.n_windows}), "
                 f"got {self.recent_windows}"
             )
-        if self.by_month and self.n_windows * self.h < 365:
+        if self.month_scale not in ("model", "naive"):
             raise ValueError(
-                "by_month needs a year of calibration windows: n_windows * h "
-                f"= {self.n_windows * self.h} days, 365 or more needed"
+                f"month_scale must be 'model' or 'naive', got {self.month_scale!r}"
+            )
+        if (
+            self.by_month
+            and self.month_scale == "model"
+            and self.n_windows * self.h < 365
+        ):
+            raise ValueError(
+                "by_month with month_scale='model' needs a year of calibration "
+                f"windows: n_windows * h = {self.n_windows * self.h} days, 365 "
+                "or more needed (month_scale='naive' needs no model windows "
+                "beyond the recent ones)"
             )
 
 

@@ -24,9 +24,11 @@ Examples
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from datetime import date, timedelta
 
 import numpy as np
@@ -67,11 +69,18 @@ __all__ = [
 
 IntArray = npt.NDArray[np.intp]
 Predictions = dict[str, dict[str, FloatArray]]
-#: Conformity scores of a model: horizon step, score, month of the day and
-#: calibration window (1: the most recent).
-Scores = tuple[
-    npt.NDArray[np.intp], FloatArray, npt.NDArray[np.intp], npt.NDArray[np.intp]
-]
+#: Scores with the month of their day and their calibration window (1: the
+#: most recent).
+class _Scored(NamedTuple):
+    values: FloatArray
+    months: npt.NDArray[np.intp]
+    windows: npt.NDArray[np.intp]
+
+
+#: Conformity scores of a model by horizon step, and the weekly naive's
+#: scores of the year before the cutoff when its months scale the width
+#: (``ConformalIntervals.month_scale == "naive"``).
+Scores = tuple[npt.NDArray[np.intp], _Scored, _Scored | None]
 #: Why the fallback forecast a series, by model alias and series row.
 Reasons = dict[str, dict[int, str]]
 
@@ -591,11 +600,17 @@ class Forecaster:
                 steps_all.append(steps[keep])
                 months_all.append(months[keep])
                 windows_all.append(np.full(int(keep.sum()), k, dtype=np.intp))
+            naive = None
+            if spec.by_month and spec.month_scale == "naive":
+                naive = _naive_scores(panel, closed, cutoff, spec)
             scores[model.alias] = (
                 np.concatenate(steps_all).astype(np.intp),
-                np.concatenate(values_all),
-                np.concatenate(months_all).astype(np.intp),
-                np.concatenate(windows_all),
+                _Scored(
+                    np.concatenate(values_all),
+                    np.concatenate(months_all).astype(np.intp),
+                    np.concatenate(windows_all),
+                ),
+                naive,
             )
         return scores
 
@@ -617,13 +632,20 @@ class Forecaster:
                     f"h={h} exceeds the calibrated horizon {spec.h} of "
                     f"{model.alias!r} (ConformalIntervals(h=...))"
                 )
-            steps, values, months, windows = scores[model.alias]
+            steps, own, naive = scores[model.alias]
             inside = steps <= h
-            pool = values[inside]
+            pool = own.values[inside]
             recent = pool
+            # The month factors: a month's scores a year back over those of
+            # the days that set the level (the model's own: all its windows).
+            ref, ref_base = _Scored(pool, own.months[inside], own.windows[inside]), pool
             if spec.by_month:
-                last = spec.recent_windows or max(1, spec.n_windows // 2)
-                recent = values[inside & (windows <= last)]
+                last = spec.recent_windows or (
+                    spec.n_windows if naive else max(1, spec.n_windows // 2)
+                )
+                recent = pool[own.windows[inside] <= last]
+                if naive is not None:
+                    ref, ref_base = naive, naive.values[naive.windows <= last]
             result = predictions[model.alias]
             backlog = result.get("backlog")
             # Bounds of the ordinary forecast, widened by the carry's factor.
@@ -637,8 +659,8 @@ class Forecaster:
                     cols = slice(None) if month is None else month_of == month
                     chosen = pool
                     if month is not None:
-                        same = values[inside & (months == month)]
-                        chosen = recent * month_factor(pool, same, lv)
+                        same = ref.values[ref.months == month]
+                        chosen = recent * month_factor(ref_base, same, lv)
                     lo[:, cols], hi[:, cols] = conformal_bounds(
                         base[:, cols], chosen, lv, spec.method, symmetric=spec.symmetric
                     )
@@ -945,6 +967,38 @@ def _months(days: npt.NDArray[np.datetime64]) -> npt.NDArray[np.intp]:
         d.astype("datetime64[M]").astype(np.int64) % 12 + 1
     ).astype(np.intp)
     return month
+
+
+def _naive_scores(
+    panel: Panel,
+    closed: npt.NDArray[np.bool_],
+    cutoff: int,
+    spec: ConformalIntervals,
+) -> _Scored:
+    """The weekly naive's (``y[t - 7]``) scores of every open day in the
+    windows of ``spec.h`` days that cover the year (and a horizon) before
+    ``cutoff``; it needs no fit, so every year's scores come from the same
+    forecaster. Days without the day a week back are left out."""
+    n_windows = math.ceil((365 + spec.h) / spec.h)
+    values, months, windows = [], [], []
+    for k in range(n_windows, 0, -1):
+        start = cutoff - k * spec.h
+        day = np.arange(max(start + 1, 7), start + 1 + spec.h)
+        if len(day) == 0:
+            continue
+        actual = panel.y[:, day]
+        naive = panel.y[:, day - 7]
+        keep = ~closed[:, day] & ~closed[:, day - 7]
+        scored = conformity_scores(actual, naive, keep, spec.method)
+        ok = keep & ~np.isnan(actual) & ~np.isnan(naive)
+        values.append(scored)
+        months.append(np.broadcast_to(_months(panel.ds[day]), ok.shape)[ok])
+        windows.append(np.full(len(scored), k, dtype=np.intp))
+    return _Scored(
+        np.concatenate(values),
+        np.concatenate(months).astype(np.intp),
+        np.concatenate(windows),
+    )
 
 
 def _blocks(closed: npt.NDArray[np.bool_]) -> Iterator[tuple[int, int, int]]:

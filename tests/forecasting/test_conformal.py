@@ -61,6 +61,7 @@ def test_scores_skip_masked_and_missing_days() -> None:
         ({"method": "x"}, "method"),
         ({"by_month": True, "n_windows": 4}, "a year of calibration"),
         ({"recent_windows": 9, "n_windows": 8}, "recent_windows"),
+        ({"month_scale": "weekly"}, "month_scale"),
     ],
 )
 def test_settings_are_validated(kwargs: dict[str, object], match: str) -> None:
@@ -180,3 +181,43 @@ def test_by_month_widens_the_month_that_was_wider_a_year_ago(by_month: bool) -> 
         assert 0.72 <= nov <= 0.9
     else:
         assert dec < 0.5
+
+
+def test_naive_month_scale_needs_only_the_recent_windows() -> None:
+    """The weekly naive covers the year, so the model needs only its level's
+    windows: 4 windows of 28 days are accepted with ``month_scale='naive'``."""
+    spec = ConformalIntervals(h=28, n_windows=4, by_month=True, month_scale="naive")
+    assert spec.n_windows * spec.h < 365
+
+
+@pytest.mark.parametrize("month_scale", ["model", "naive"])
+def test_stormy_december_is_widened_by_either_month_scale(month_scale: str) -> None:
+    """Scaled by last December's errors, the model's own or the weekly
+    naive's, a stormy December after a calm autumn holds its level and
+    November stays narrow; the naive needs only the 4 recent model windows."""
+    df = _stormy_decembers(seed=1)
+    windows = 14 if month_scale == "model" else 4
+    spec = ConformalIntervals(
+        h=28,
+        n_windows=windows,
+        refit=False,
+        by_month=True,
+        recent_windows=4,
+        month_scale=month_scale,  # type: ignore[arg-type]
+    )
+    fc = Forecaster([SeasonalNaive(1, prediction_intervals=spec)])
+    cv = fc.cross_validation(
+        df,
+        28,
+        cutoffs=[pd.Timestamp("2024-11-30"), pd.Timestamp("2024-10-31")],
+        level=[80],
+    )
+    december = cv["ds"].dt.month == 12
+    lo, hi = cv["SeasonalNaive-lo-80"], cv["SeasonalNaive-hi-80"]
+    dec = coverage(cv.loc[december, "y"], lo[december], hi[december])
+    nov = coverage(cv.loc[~december, "y"], lo[~december], hi[~december])
+    # (unscaled, December is covered below 0.5: the test above)
+    assert 0.72 <= dec <= 0.95
+    assert 0.72 <= nov <= 0.9
+    width = (hi - lo) / cv["SeasonalNaive"]
+    assert width[december].median() > 3 * width[~december].median()
