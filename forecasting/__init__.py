@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from forecasting.core import (
         Fallback,
         Forecaster,
+        default_calibration,
         default_models,
     )
     from forecasting.exog import (
@@ -89,6 +90,7 @@ __all__ = [
     "bias",
     "calendar_features",
     "coverage",
+    "default_calibration",
     "default_models",
     "default_promotions",
     "evaluate",
@@ -121,6 +123,7 @@ _EXPORTS: dict[str, str] = {
     "ConformalIntervals": "forecasting.conformal",
     "Fallback": "forecasting.core",
     "Forecaster": "forecasting.core",
+    "default_calibration": "forecasting.core",
     "default_models": "forecasting.core",
     "SeriesCalendar": "forecasting.exog",
     "calendar_features": "forecasting.exog",

@@ -28,8 +28,8 @@ import math
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
 from datetime import date, timedelta
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -60,15 +60,21 @@ from forecasting.models.naive import SeasonalNaive
 
 __all__ = [
     "BACKLOG_SUFFIX",
+    "LEVEL_DAYS",
+    "MODEL_HISTORY_DAYS",
     "MODEL_SUFFIX",
+    "SEASONAL_DAYS",
     "Fallback",
     "Forecaster",
+    "default_calibration",
     "default_models",
     "history_carry_share",
 ]
 
 IntArray = npt.NDArray[np.intp]
 Predictions = dict[str, dict[str, FloatArray]]
+
+
 #: Scores with the month of their day and their calibration window (1: the
 #: most recent).
 class _Scored(NamedTuple):
@@ -1190,14 +1196,52 @@ def _cutoff_points(
     return points
 
 
+#: Days of history the global model needs before its earliest calibration
+#: fit (it forecasts series with a year of history; a month more to learn).
+MODEL_HISTORY_DAYS = 400
+#: Days of calibration windows that span the year (and a window more), and
+#: the most recent days of them that set the width, with ``by_month``.
+SEASONAL_DAYS = 392
+LEVEL_DAYS = 112
+
+
+def default_calibration(h: int, history_days: int) -> ConformalIntervals:
+    """The conformal calibration of a forecast of ``h`` days after
+    ``history_days`` days of history.
+
+    When the history holds a year of windows after the model's own
+    :data:`MODEL_HISTORY_DAYS`, the width follows the month (``by_month``,
+    scaled by the weekly naive's months a year back: on Rossmann every
+    window, December included, covered 0.76-0.85 where pooled windows
+    gave December 0.58); otherwise 2 to 8 windows of ``h`` days, pooled.
+    """
+    spare = history_days - MODEL_HISTORY_DAYS
+    year = math.ceil(SEASONAL_DAYS / h)
+    if spare >= year * h:
+        return ConformalIntervals(
+            h=h,
+            n_windows=year,
+            refit=False,
+            by_month=True,
+            recent_windows=min(year, math.ceil(LEVEL_DAYS / h)),
+            month_scale="naive",
+        )
+    return ConformalIntervals(h=h, n_windows=max(2, min(8, spare // h)), refit=False)
+
+
 def default_models(
-    horizon: int = 28, *, n_windows: int = 8, seed: int = 0
+    horizon: int = 28,
+    *,
+    n_windows: int = 8,
+    seed: int = 0,
+    history_days: int | None = None,
 ) -> tuple[list[Model], Model]:
     """The standard models: seasonal naive (skill), global GBM, log-linear fallback.
 
     Every model gets conformal intervals over ``n_windows`` windows of
     ``horizon`` days, forecast by one fit at the earliest window
-    (``refit=False``), so calibration costs one extra fit.
+    (``refit=False``), so calibration costs one extra fit; given the
+    history's length, the intervals are :func:`default_calibration`'s.
 
     Returns
     -------
@@ -1206,7 +1250,11 @@ def default_models(
     """
     from forecasting.models.gbm import GlobalGBM
 
-    conformal = ConformalIntervals(h=horizon, n_windows=n_windows, refit=False)
+    conformal = (
+        ConformalIntervals(h=horizon, n_windows=n_windows, refit=False)
+        if history_days is None
+        else default_calibration(horizon, history_days)
+    )
     models: list[Model] = [
         SeasonalNaive(7, prediction_intervals=conformal),
         GlobalGBM(horizon=horizon, seed=seed, prediction_intervals=conformal),

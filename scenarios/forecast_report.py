@@ -197,9 +197,7 @@ def plan_column(plan_quantile: int, alias: str = MAIN) -> tuple[str, int | None]
 def _forecaster(
     days: int, seed: int, closed_col: str | None, history_days: int
 ) -> Forecaster:
-    # Fewer calibration windows when the history is short for this horizon.
-    windows = max(2, min(8, (history_days - 400) // days))
-    models, fallback = default_models(days, n_windows=windows, seed=seed)
+    models, fallback = default_models(days, seed=seed, history_days=history_days)
     # Depot deliveries: the first open day after a closure delivers its backlog.
     return Forecaster(
         models,

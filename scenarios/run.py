@@ -39,7 +39,12 @@ from pydantic import (
 )
 
 from forecasting import ConformalIntervals, Fallback, Forecaster
-from forecasting.core import BACKLOG_SUFFIX, MODEL_SUFFIX
+from forecasting.core import (
+    BACKLOG_SUFFIX,
+    MODEL_HISTORY_DAYS,
+    MODEL_SUFFIX,
+    default_calibration,
+)
 from forecasting.exog import CLOSURE_COLUMN
 from forecasting.models import LogLinear, Model, SeasonalNaive
 from routing.base import FrozenModel
@@ -133,7 +138,7 @@ LATEST_FROM = DEFAULT_END + dt.timedelta(days=1)
 MAX_HORIZON = 90
 #: Days of history the global model needs before its earliest calibration
 #: fit (it forecasts series with a year of history; a month more to learn).
-MIN_HISTORY_DAYS = 400
+MIN_HISTORY_DAYS = MODEL_HISTORY_DAYS
 #: Forecast models by the name clients use, and the output column they fill.
 FORECAST_MODELS: dict[str, str] = {
     "lightgbm": "GlobalGBM",
@@ -149,9 +154,9 @@ ETA_HORIZON = 60
 #: calibrated: the first teaches the leg and service factors, the second
 #: the first residual tables (:class:`tracking.learn.DayLearner`).
 ETA_WARMUP_DAYS = 2
-#: Calibration windows of the conformal intervals (fewer when the history
-#: is too short for this many windows of the horizon).
-MAX_WINDOWS = 8
+#: Fewest calibration windows of the conformal intervals
+#: (:func:`forecasting.core.default_calibration` uses up to 8, or a year of
+#: them by month when the history is long enough).
 MIN_WINDOWS = 2
 #: Days of a stored history a forecast learns from at least (before its
 #: calibration windows); a zone or depot with fewer is left out, by name.
@@ -891,8 +896,9 @@ class DemandForecast(FrozenModel):
         return data
 
 
-def _models(model: str, horizon: int, windows: int, seed: int) -> list[Model]:
-    conformal = ConformalIntervals(h=horizon, n_windows=windows, refit=False)
+def _models(
+    model: str, horizon: int, conformal: ConformalIntervals, seed: int
+) -> list[Model]:
     if model == "seasonal_naive":
         return [SeasonalNaive(7, prediction_intervals=conformal)]
     from forecasting.models.gbm import GlobalGBM
@@ -917,10 +923,9 @@ def _forecast(
     """
     h = int(exog["ds"].nunique())
     days = history["ds"].nunique()
-    windows = max(MIN_WINDOWS, min(MAX_WINDOWS, (days - MIN_HISTORY_DAYS) // h))
-    conformal = ConformalIntervals(h=h, n_windows=windows, refit=False)
+    conformal = default_calibration(h, days)
     forecaster = Forecaster(
-        _models(spec.model, h, windows, spec.seed),
+        _models(spec.model, h, conformal, spec.seed),
         fallback_model=LogLinear(prediction_intervals=conformal),
         closed_col=closed_col,
         # Depot deliveries: the first open day after a closure delivers its backlog.

@@ -12,7 +12,7 @@ from forecasting.conformal import (
     conformal_bounds,
     conformity_scores,
 )
-from forecasting.core import Forecaster
+from forecasting.core import Forecaster, default_calibration
 from forecasting.metrics import coverage
 from forecasting.models import GlobalGBM, LogLinear, SeasonalNaive
 from forecasting.synthetic import generate_panel
@@ -221,3 +221,27 @@ def test_stormy_december_is_widened_by_either_month_scale(month_scale: str) -> N
     assert 0.72 <= nov <= 0.9
     width = (hi - lo) / cv["SeasonalNaive"]
     assert width[december].median() > 3 * width[~december].median()
+
+
+@pytest.mark.parametrize(
+    ("h", "history_days", "by_month", "windows"),
+    [
+        (28, 400 + 392, True, 14),
+        (28, 400 + 391, False, 8),
+        (7, 900, True, 56),
+        (28, 460, False, 2),
+    ],
+)
+def test_default_calibration_follows_the_month_with_a_year_to_spare(
+    h: int, history_days: int, by_month: bool, windows: int
+) -> None:
+    """A year of windows after the model's own year: by month (the weekly
+    naive's months), the last 112 days setting the width; otherwise 2 to 8
+    pooled windows."""
+    spec = default_calibration(h, history_days)
+    assert spec.by_month is by_month
+    assert spec.n_windows == windows
+    if by_month:
+        assert spec.month_scale == "naive"
+        assert spec.recent_windows is not None
+        assert spec.recent_windows * h >= 112 > (spec.recent_windows - 1) * h
