@@ -37,6 +37,7 @@ def replay_table(figures: dict[str, Any]) -> Table:
     events, eta = figures["events"], figures["eta"]
     reopt, risk = figures["reoptimisations"], figures["late_risk"]
     rescue, svc = figures["rescue"], figures["service_exceptions"]
+    baskets = figures["baskets"]
 
     def fmt(value: float | None, digits: int = 2) -> str:
         return "-" if value is None else f"{value:.{digits}f}"
@@ -76,6 +77,11 @@ def replay_table(figures: dict[str, Any]) -> Table:
         (
             "service exceptions (open at the end)",
             f"{svc['count']} ({svc['still_open']})",
+        ),
+        (
+            "orders stored with a basket (mean)",
+            f"{baskets['with_value']} of {baskets['orders']} "
+            f"({fmt(baskets['mean_value'], 0)})",
         ),
     ]
     rows += [
