@@ -82,6 +82,7 @@ __all__ = [
     "NO_FIT_YET",
     "CurrentPricing",
     "CustomerValueSummary",
+    "DayCost",
     "DayRetention",
     "OrderRetention",
     "RetentionCost",
@@ -91,6 +92,7 @@ __all__ = [
     "RetentionPricingPublic",
     "create_fit",
     "current_pricing",
+    "day_cost",
     "live_minutes",
     "live_retention",
     "outcome_costs",
@@ -725,6 +727,47 @@ def outcome_costs(
         return out
 
     return costs
+
+
+class DayCost(BaseModel):
+    """A day's expected retention cost (money) with a fit: of its tracked
+    orders' planned times, and live (the delivery metrics' figure)."""
+
+    day: dt.date
+    fit: str
+    planned: float
+    live: float
+
+
+def day_cost(
+    session: Session, etas: LiveEtas, day: dt.date, current: CurrentPricing
+) -> DayCost:
+    """The expected retention cost of ``day``'s tracked orders, each under
+    the newest plan holding it: ``live`` as :func:`outcome_costs` prices
+    them (``GET /v1/metrics/delivery``), ``planned`` at their planned
+    service starts as :func:`retention_of` prices a plan's; each customer by
+    value and recent late deliveries before the day."""
+    outcomes = outcomes_between(session, day, day)
+    live = outcome_costs(session, etas, current)(outcomes)
+    customers = current.customers(recent_lateness(session, day))
+    planned = [
+        round(
+            expected_loss(
+                customers(o.customer_id),
+                _minutes_late(o.planned_service_start, o.windows),
+                current.pricing,
+            ),
+            2,
+        )
+        for o in outcomes
+        if o.planned_service_start is not None
+    ]
+    return DayCost(
+        day=day,
+        fit=current.job_id,
+        planned=round(sum(planned), 2),
+        live=round(sum(live.values()), 2),
+    )
 
 
 def store_fit(

@@ -19,7 +19,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import given, seed, settings
 from hypothesis import strategies as st
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
+from api import ops
 from api.auth import Role
 from api.db.plans import save_plan
 from api.services import retention as retention_service
@@ -347,6 +350,99 @@ def test_metrics_price_a_customer_by_their_recent_lateness_as_plans_do(
     stop = next(s for s in live["orders"] if s["order_id"] == "o2-1001")
     want = expected_loss(current.customers(recent)("c-17"), 31.0, vulnerable)
     assert stop["retention"]["live"] == pytest.approx(want, abs=0.01)
+
+
+def _gauge(text: str) -> dict[tuple[str, str, str], float]:
+    """``milepost_retention_cost`` on a ``/metrics`` page, by (day, kind,
+    currency)."""
+    return {
+        (s.labels["day"], s.labels["kind"], s.labels["currency"]): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == "milepost_retention_cost"
+    }
+
+
+def test_metrics_page_shows_the_day_s_retention_cost(
+    app: FastAPI,
+    client: TestClient,
+    keys: dict[Role, str],
+    clock: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``/metrics`` has no figure before the first fit; with one, the shop
+    day's planned cost is the plan's retention total and the live one the
+    delivery metrics' cost of the day, in the deployment's currency."""
+    monkeypatch.setattr(ops, "today", lambda tz: DAY)
+    key = keys[Role.dispatcher]
+    dispatch_small_day(client, key, day=DAY, plan_id=PLAN_ID)
+    assert _gauge(client.get("/metrics").text) == {}
+    store_pricing(app)
+    collector = ops.RetentionCostCollector(
+        app.state.read_sessionmaker, app.state.live_etas, ttl=0.0
+    )
+    registry = CollectorRegistry()
+    registry.register(collector)
+    plan = Plan.model_validate(
+        client.get(f"/v1/plans/{PLAN_ID}", headers=auth(key)).json()["plan"]
+    )
+    _late_and_failed(client, key, plan)
+    live = client.get(
+        "/v1/metrics/delivery",
+        params={"start": DAY.isoformat(), "end": DAY.isoformat()},
+        headers=auth(key),
+    ).json()["data"][0]["retention_cost"]
+    planned = client.get(f"/v1/plans/{PLAN_ID}", headers=auth(key)).json()
+    day = DAY.isoformat()
+    want = {
+        (day, "planned", "KRW"): pytest.approx(planned["retention"]["total"], abs=0.05),
+        (day, "live", "KRW"): pytest.approx(live, abs=0.05),
+    }
+    assert _gauge(generate_latest(registry).decode()) == want
+    # The app's own collector keeps its figure a minute: the fit stored after
+    # its first scrape shows once that minute is over.
+    assert _gauge(client.get("/metrics").text) == {}
+    assert live > planned["retention"]["total"] >= 0
+
+
+def test_the_day_s_retention_cost_is_kept_for_its_ttl(
+    app: FastAPI,
+    client: TestClient,
+    keys: dict[Role, str],
+    clock: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Scrapes within the TTL show the kept figure; the next one prices the
+    day again; a failure is logged and counted, with no figure shown."""
+    monkeypatch.setattr(ops, "today", lambda tz: DAY)
+    store_pricing(app)
+    key = keys[Role.dispatcher]
+    plan = dispatch_small_day(client, key, day=DAY, plan_id=PLAN_ID)
+    now = [0.0]
+    collector = ops.RetentionCostCollector(
+        app.state.read_sessionmaker, app.state.live_etas, ttl=60.0, clock=lambda: now[0]
+    )
+    registry = CollectorRegistry()
+    registry.register(collector)
+    before = _gauge(generate_latest(registry).decode())
+    _late_and_failed(client, key, plan)
+    now[0] = 59.0
+    assert _gauge(generate_latest(registry).decode()) == before
+    now[0] = 61.0
+    after = _gauge(generate_latest(registry).decode())
+    live = (DAY.isoformat(), "live", "KRW")
+    # the day being over, the orders not attempted cost a day late each; one
+    # delivered 31 minutes late costs less
+    assert after[live] < before[live]
+
+    def broken(*_: Any) -> Any:
+        raise RuntimeError("no database")
+
+    monkeypatch.setattr(ops, "day_cost", broken)
+    now[0] = 200.0
+    text = generate_latest(registry).decode()
+    assert _gauge(text) == {}
+    assert "milepost_retention_cost_errors_total 1.0" in text
 
 
 # -- live_minutes -----------------------------------------------------------------
