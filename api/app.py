@@ -150,15 +150,21 @@ def _set_state(
     state.reads = ReadSessions(
         state.read_sessionmaker, state.inline_reads, state.async_reads
     )
+    state.metrics = Metrics()
     # Runs the background jobs (solves, scenarios) of this process.
-    state.job_runner = runner = make_runner(settings, state.sessionmaker, kinds, hooks)
+    state.job_runner = runner = make_runner(
+        settings,
+        state.sessionmaker,
+        kinds,
+        hooks,
+        plan_stored=state.metrics.plan_stored,
+    )
     state.job_queue = JobQueue(kinds, runner.wake, runner.cancel)
     # Other processes' writes, heard at their commit (PostgreSQL only).
     state.bus = bus = Bus(settings.database_url)
     state.live_changes = LiveChanges(bus)
     if settings.job_workers > 0:
         bus.subscribe(JOBS, runner.notified)
-    state.metrics = Metrics()
     state.limits = Limits(settings, state.metrics)
     state.slot_books = SlotBooks()
     state.live_etas = LiveEtas(sessions=state.read_sessionmaker, locale=settings.locale)
@@ -185,6 +191,9 @@ def _set_state(
         state.sessionmaker, state.live_etas, settings
     )
     state.metrics.registry.register(ops.ExceptionWatchCollector(watch))
+    state.metrics.registry.register(
+        ops.RetentionCostCollector(state.read_sessionmaker, state.live_etas)
+    )
     # Queues the nightly retention fit (MILEPOST_RETENTION_FIT_AT; unset: off).
     state.retention_schedule = RetentionFitSchedule(
         state.sessionmaker, state.job_queue, settings

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
 from typing import Literal
 
 from fastapi import APIRouter, Request
@@ -13,12 +16,16 @@ from prometheus_client.registry import Collector
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
+from api.db.engine import locale_of
 from api.db.notify import Bus
 from api.deps import EngineDep, MetricsDep, MqttDep
 from api.errors import problem_response, problem_responses
 from api.mqtt import MqttConsumer
 from api.services.ingest import EventIngest
+from api.services.retention import DayCost, current_pricing, day_cost
+from api.services.tracking import LiveEtas, today
 from api.services.watch import ExceptionWatch
 
 __all__ = [
@@ -26,8 +33,11 @@ __all__ = [
     "ExceptionWatchCollector",
     "Health",
     "IngestCollector",
+    "RetentionCostCollector",
     "router",
 ]
+
+log = logging.getLogger("milepost.ops")
 
 router = APIRouter(tags=["ops"])
 
@@ -171,6 +181,78 @@ class ExceptionWatchCollector(Collector):
             "milepost_exception_watch_last_success_timestamp_seconds",
             "Unix time of the watch's last successful evaluation; NaN before the first",
             value=float("nan") if last is None else last,
+        )
+
+
+#: Seconds a scrape's retention cost of the day is kept: a scrape every few
+#: seconds prices the day at most once a minute.
+RETENTION_COST_TTL = 60.0
+
+
+class RetentionCostCollector(Collector):
+    """The shop day's expected retention cost with the newest retention fit
+    (:func:`api.services.retention.day_cost`), read from the database when
+    ``/metrics`` is scraped and kept :data:`RETENTION_COST_TTL` seconds, so
+    every process shows the deployment's figure. No sample before the first
+    fit; a failure is logged with its traceback and counted."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        etas: LiveEtas,
+        *,
+        ttl: float = RETENTION_COST_TTL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.sessions = sessions
+        self.etas = etas
+        self.ttl = ttl
+        self.clock = clock
+        self.errors = 0
+        self._kept: tuple[float, DayCost | None, str] | None = None
+        self._lock = threading.Lock()
+
+    def _cost(self) -> tuple[DayCost | None, str]:
+        """The day's cost (None without a fit) and the deployment's currency."""
+        with self._lock:
+            now = self.clock()
+            if self._kept is not None and now - self._kept[0] < self.ttl:
+                return self._kept[1], self._kept[2]
+            with self.sessions() as session:
+                locale = locale_of(session)
+                current = current_pricing(session)
+                cost = (
+                    None
+                    if current is None
+                    else day_cost(session, self.etas, today(locale.zone), current)
+                )
+            self._kept = (now, cost, locale.currency)
+            return cost, locale.currency
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        """The day's figures (none before the first fit or after a failure)."""
+        gauge = GaugeMetricFamily(
+            "milepost_retention_cost",
+            "Expected retention cost of the shop's day (money, in currency) "
+            "with the newest retention fit: of the planned times and live "
+            "(realised for attempted orders, live ETAs for the rest)",
+            labels=["day", "kind", "currency"],
+        )
+        try:
+            cost, currency = self._cost()
+        except Exception:
+            log.exception("retention cost of the day: pricing failed")
+            self.errors += 1
+            cost = None
+        if cost is not None:
+            day = cost.day.isoformat()
+            gauge.add_metric([day, "planned", currency], cost.planned)
+            gauge.add_metric([day, "live", currency], cost.live)
+        yield gauge
+        yield CounterMetricFamily(
+            "milepost_retention_cost_errors",
+            "Scrapes whose retention cost of the day failed (logged)",
+            value=self.errors,
         )
 
 

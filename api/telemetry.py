@@ -10,13 +10,18 @@ import re
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi.routing import iter_route_contexts
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+if TYPE_CHECKING:
+    from routing.plan import Plan
+
 __all__ = [
+    "FALLBACKS",
+    "PLAN_KINDS",
     "JsonFormatter",
     "Metrics",
     "RequestContextMiddleware",
@@ -47,6 +52,10 @@ class RequestIdFilter(logging.Filter):
 
 
 UNMATCHED = "<unmatched>"  # one label for every unknown path, not one per path
+#: How a plan is made when the search asked for finds none (``Plan.fallback``).
+FALLBACKS = ("more_time", "insertion")
+#: Job kinds that store plans (``plan``, ``reoptimize``).
+PLAN_KINDS = ("plan", "reoptimize")
 
 
 @dataclass
@@ -89,6 +98,22 @@ class Metrics:
             ["limit"],
             registry=self.registry,
         )
+        # Exposed as milepost_plans_fallback_total{kind="plan",fallback="insertion"}.
+        self.plans_fallback = Counter(
+            "milepost_plans_fallback",
+            "Plans stored by this process's job runner that a fallback made "
+            "(the search asked for found none), by job kind and fallback",
+            ["kind", "fallback"],
+            registry=self.registry,
+        )
+        for kind in PLAN_KINDS:
+            for fallback in FALLBACKS:  # every series shows, at 0 until one counts
+                self.plans_fallback.labels(kind, fallback)
+
+    def plan_stored(self, kind: str, plan: Plan) -> None:
+        """Count a stored plan of a ``kind`` job if a fallback made it."""
+        if plan.fallback is not None:
+            self.plans_fallback.labels(kind, plan.fallback).inc()
 
 
 class RequestContextMiddleware:

@@ -13,8 +13,8 @@ every order of the day its lateness and drop prices from these.
 
 What the day then costs in retention is judged with the generator's
 truth instead (:func:`true_retention_cost`): its coefficients
-(:func:`scenarios.truth.truth_pricing`) and each customer's true pace (the
-latent ``base_rate``), which no shop sees.
+(:func:`scenarios.truth.truth_pricing`) and each customer's true pace and
+mean basket (the latent ``base_rate`` and ``basket``), which no shop sees.
 """
 
 from __future__ import annotations
@@ -32,8 +32,10 @@ import pandas as pd
 from routing.model import Problem
 from routing.plan import Plan
 from scenarios.city import City
+from scenarios.city.day import CITY_LOCALE
 from scenarios.truth import truth_pricing
 from tracking.feedback import (
+    ORDER_MARGIN_HOURS,
     CustomerValue,
     LatenessPricing,
     expected_loss,
@@ -193,15 +195,18 @@ def true_retention_cost(
     a delivery by its minutes late, an order not delivered today (failed or
     never attempted) as one delivered tomorrow. The customer's value is
     ``customer_value`` (the average customer's future margin) scaled by
-    their true pace against the average; their vulnerability is the late
-    deliveries among their recent orders, which the history holds for
-    generator and shop alike.
+    their true pace and their true mean basket against the average, and the
+    margin of one of their orders is the default order margin scaled by that
+    basket; their vulnerability is the late deliveries among their recent
+    orders, which the history holds for generator and shop alike.
     """
     pricing = truth_pricing(town.truth)
-    rates = town.customers.set_index(town.customers["customer_id"].astype(str))[
-        "base_rate"
-    ]
+    ids = town.customers["customer_id"].astype(str)
+    rates = town.customers.set_index(ids)["base_rate"]
+    baskets = town.customers.set_index(ids)["basket"]
     mean_rate = float(rates.mean()) or 1.0
+    mean_basket = float(baskets.mean()) or 1.0
+    order_margin = CITY_LOCALE.amount(ORDER_MARGIN_HOURS)
     recent = recent_late_counts(town.history, day)
     customers: set[str] = set()
     lost = loss = 0.0
@@ -209,9 +214,13 @@ def true_retention_cost(
         if o.customer_id is None:
             continue
         customers.add(o.customer_id)
-        rate = rates.get(o.customer_id)
+        pace, basket = 1.0, 1.0
+        if o.customer_id in rates.index:
+            pace = float(rates[o.customer_id]) / mean_rate
+            basket = float(baskets[o.customer_id]) / mean_basket
         who = CustomerValue(
-            value=customer_value * (1.0 if rate is None else float(rate) / mean_rate),
+            value=customer_value * pace * basket,
+            order_margin=order_margin * basket,
             recent_late=recent.get(o.customer_id, 0),
         )
         late = o.minutes_late if o.delivered else pricing.drop_minutes

@@ -273,7 +273,7 @@ class DaySpec(FrozenModel):
         le=10_000_000.0,
         description="expected future margin of the average customer (won), "
         "for judging the day's retention cost (each customer's scaled by their "
-        "true pace; tracking.feedback.expected_loss)",
+        "true pace and mean basket; tracking.feedback.expected_loss)",
     )
     pricing: Pricing = Field(
         default="learned",

@@ -541,7 +541,8 @@ def spells(
         last order); that last spell is not at risk and is dropped. Without
         it, every last spell is censored at ``end``.
     end
-        Last day of the data (default: the latest order date).
+        Last day of the data (default: the latest order date); not before
+        any order (ValueError).
     recent_orders, recent_days
         The customer's *recent experience* (a churn covariate) counts the
         late deliveries among their last ``recent_orders`` orders delivered
@@ -554,6 +555,12 @@ def spells(
     frame = _ordered(history)
     origin_day = int(_days(frame["ds"]).min())
     last = int(_days(pd.Series([end if end is not None else frame["ds"].max()]))[0])
+    latest = int(_days(frame["ds"]).max())
+    if latest > last:
+        raise ValueError(
+            f"end {np.datetime64(last, 'D')} is before the history's last order "
+            f"({np.datetime64(latest, 'D')})"
+        )
     start = _days(frame["delivery_date"]) + 1 - origin_day
     has_next = frame["next_ds"].notna().to_numpy()
     stop = np.where(has_next, _days(frame["next_ds"]) - origin_day, last - origin_day)

@@ -27,28 +27,27 @@ def _clock(text: str) -> int:
     return int(hours) * 3600 + int(minutes) * 60
 
 
-def replay_table(figures: dict[str, Any]) -> Table:
-    """The run's figures, one line each."""
-    from rich.table import Table
+def _fmt(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
 
-    table = Table(title=f"Replayed day {figures['day']}: {figures['orders']} orders")
-    table.add_column("what")
-    table.add_column("value", justify="right")
+
+def _day_rows(figures: dict[str, Any]) -> list[tuple[str, str]]:
+    """The day's run, parcels, events and ETAs."""
     events, eta = figures["events"], figures["eta"]
-    reopt, risk = figures["reoptimisations"], figures["late_risk"]
-    rescue, svc = figures["rescue"], figures["service_exceptions"]
-
-    def fmt(value: float | None, digits: int = 2) -> str:
-        return "-" if value is None else f"{value:.{digits}f}"
-
-    rows = [
+    baskets = figures["baskets"]
+    return [
         ("simulated until", figures["simulated_until"]),
         ("wall time (s)", f"{figures['wall_seconds']:.1f}"),
         ("plan versions", str(figures["plan_versions"])),
         ("checker violations (all versions)", str(figures["checker_violations"])),
         ("parcels lost", str(figures["parcels_lost"])),
         ("orders served", str(figures["orders_served"])),
-        ("on time", f"{figures['on_time']} ({fmt(figures['on_time_share'], 3)})"),
+        ("on time", f"{figures['on_time']} ({_fmt(figures['on_time_share'], 3)})"),
+        (
+            "orders stored with a basket (mean)",
+            f"{baskets['with_value']} of {baskets['orders']} "
+            f"({_fmt(baskets['mean_value'], 0)})",
+        ),
         (
             "events sent http / mqtt",
             f"{events['sent_http']} / {events['sent_mqtt']}",
@@ -56,18 +55,27 @@ def replay_table(figures: dict[str, Any]) -> Table:
         ("acknowledged events lost", str(events["lost"])),
         ("acknowledged events duplicated", str(events["duplicated"])),
         ("events rejected (http)", str(events["rejected_http"])),
-        ("ETA MAE (min)", fmt(eta["mae_minutes"])),
-        ("ETA P10-P90 coverage", fmt(eta["p10_p90_coverage"], 3)),
+        ("ETA MAE (min)", _fmt(eta["mae_minutes"])),
+        ("ETA P10-P90 coverage", _fmt(eta["p10_p90_coverage"], 3)),
         ("ETA samples", str(eta["samples"])),
+    ]
+
+
+def _dispatch_rows(figures: dict[str, Any]) -> list[tuple[str, str]]:
+    """Re-optimisations, exceptions and the rescue."""
+    reopt, risk = figures["reoptimisations"], figures["late_risk"]
+    rescue, svc = figures["rescue"], figures["service_exceptions"]
+    rows = [
         ("re-optimisations (ok)", f"{reopt['count']} ({reopt['ok']})"),
         (
             "re-optimisation p50 / p95 (s)",
-            f"{fmt(reopt['p50_seconds'])} / {fmt(reopt['p95_seconds'])}",
+            f"{_fmt(reopt['p50_seconds'])} / {_fmt(reopt['p95_seconds'])}",
         ),
         ("late-risk exceptions raised", str(risk["raised"])),
         (
             "exception open p50 / max (min)",
-            f"{fmt(risk['open_minutes_p50'], 0)} / {fmt(risk['open_minutes_max'], 0)}",
+            f"{_fmt(risk['open_minutes_p50'], 0)} / "
+            f"{_fmt(risk['open_minutes_max'], 0)}",
         ),
         (
             "breakdown parcels rescued / lost (transfer)",
@@ -78,11 +86,20 @@ def replay_table(figures: dict[str, Any]) -> Table:
             f"{svc['count']} ({svc['still_open']})",
         ),
     ]
-    rows += [
+    return rows + [
         (f"service exceptions {kind}", str(n))
         for kind, n in sorted(svc["by_kind"].items())
     ]
-    for name, value in rows:
+
+
+def replay_table(figures: dict[str, Any]) -> Table:
+    """The run's figures, one line each."""
+    from rich.table import Table
+
+    table = Table(title=f"Replayed day {figures['day']}: {figures['orders']} orders")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    for name, value in [*_day_rows(figures), *_dispatch_rows(figures)]:
         table.add_row(name, value)
     for kind, n in sorted(figures["outcomes"].items()):
         table.add_row(f"orders {kind}", str(n))

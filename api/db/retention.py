@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from api.db.tables_tracking import NightlyFitRow, RetentionPricingRow
 from api.jobs.payloads import RetentionFitResult
 
-__all__ = ["claim_night", "current_coefficients", "current_fit", "save_fit"]
+__all__ = ["claim_night", "current_fit", "save_fit"]
 
 
 def save_fit(
@@ -58,28 +58,6 @@ def current_fit(session: Session) -> RetentionPricingRow | None:
         .order_by(RetentionPricingRow.created_at.desc(), RetentionPricingRow.id.desc())
         .limit(1)
     ).first()
-
-
-def current_coefficients(
-    session: Session,
-) -> tuple[str, dt.date, dt.date, list[dict[str, object]]] | None:
-    """The newest successful fit's job id, window and coefficients (the
-    customers' values are not loaded)."""
-    row = session.execute(
-        select(
-            RetentionPricingRow.job_id,
-            RetentionPricingRow.start,
-            RetentionPricingRow.end,
-            RetentionPricingRow.coefficients,
-        )
-        .where(RetentionPricingRow.status == "succeeded")
-        .order_by(RetentionPricingRow.created_at.desc(), RetentionPricingRow.id.desc())
-        .limit(1)
-    ).first()
-    if row is None:
-        return None
-    job_id, start, end, coefficients = row
-    return job_id, start, end, list(coefficients)
 
 
 def claim_night(session: Session, *, day: dt.date) -> NightlyFitRow | None:

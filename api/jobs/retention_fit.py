@@ -11,6 +11,7 @@ with the reason (:class:`RetentionFitError`): there is no fallback pricing.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import numpy as np
@@ -23,9 +24,20 @@ from api.jobs.payloads import (
     RetentionFitResult,
 )
 from tracking.feedback import LatenessPricing
-from tracking.retention import ExperienceEffect, customer_values, experience_effect
+from tracking.retention import (
+    ExperienceEffect,
+    customer_values,
+    experience_effect,
+    spells,
+)
 
-__all__ = ["MIN_SPELLS", "ORDER_MARGIN", "RetentionFitError", "fit_retention"]
+__all__ = [
+    "MIN_SPELLS",
+    "ORDER_MARGIN",
+    "RetentionFitError",
+    "fit_effect",
+    "fit_retention",
+]
 
 #: Fewest spells (a delivery and the time to the customer's next order) a
 #: fit needs before its coefficients price anything.
@@ -85,6 +97,50 @@ def _coefficients(effect: ExperienceEffect) -> tuple[RetentionCoefficient, ...]:
     return tuple(out)
 
 
+def fit_effect(
+    history: pd.DataFrame, end: dt.date, window: str
+) -> tuple[ExperienceEffect, tuple[RetentionCoefficient, ...]]:
+    """The experience effect of an observable history whose data end on
+    ``end``, and its coefficients with 95 % intervals, checked as every fit
+    of the service is (the job's and the retention metrics' range).
+
+    Raises
+    ------
+    RetentionFitError
+        No delivery, fewer than :data:`MIN_SPELLS` spells, the estimator
+        refusing the history or not converging; the message names ``window``.
+    """
+    if history.empty:
+        raise RetentionFitError(
+            f"no attempted delivery of a known customer was tracked in {window}"
+        )
+    failures = (ValueError, ArithmeticError, np.linalg.LinAlgError)
+    try:
+        effect = experience_effect(history, end=end)
+    except failures as exc:
+        # A short history often breaks the estimator first: say it is short.
+        try:
+            n_spells = len(spells(history, end=end).customer)
+        except failures:
+            n_spells = MIN_SPELLS
+        if n_spells < MIN_SPELLS:
+            raise RetentionFitError(_too_little(window, n_spells)) from exc
+        raise RetentionFitError(
+            f"the history of {window} cannot be fitted: {exc}"
+        ) from exc
+    if effect.n_spells < MIN_SPELLS:
+        raise RetentionFitError(_too_little(window, effect.n_spells))
+    return effect, _coefficients(effect)
+
+
+def _too_little(window: str, n_spells: int) -> str:
+    return (
+        f"too little history in {window}: {n_spells} spells "
+        f"(a delivery followed by the customer's next order or the end), "
+        f"at least {MIN_SPELLS} needed"
+    )
+
+
 def fit_retention(
     payload: RetentionFitPayload, progress: Progress
 ) -> RetentionFitResult:
@@ -95,26 +151,11 @@ def fit_retention(
     RetentionFitError
         Fewer than :data:`MIN_SPELLS` spells, or the estimator cannot fit.
     """
-    window = f"{payload.start}..{payload.end}"
-    if not payload.order_id:
-        raise RetentionFitError(
-            f"no attempted delivery of a known customer was tracked in {window}"
-        )
     history = history_of(payload)
     progress(0.1, f"fitting the experience effect on {len(history)} deliveries")
-    try:
-        effect = experience_effect(history, end=payload.end)
-    except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
-        raise RetentionFitError(
-            f"the history of {window} cannot be fitted: {exc}"
-        ) from exc
-    if effect.n_spells < MIN_SPELLS:
-        raise RetentionFitError(
-            f"too little history in {window}: {effect.n_spells} spells "
-            f"(a delivery followed by the customer's next order or the end), "
-            f"at least {MIN_SPELLS} needed"
-        )
-    coefficients = _coefficients(effect)
+    effect, coefficients = fit_effect(
+        history, payload.end, f"{payload.start}..{payload.end}"
+    )
     progress(0.8, "pricing and customer values")
     values = customer_values(history, margin=ORDER_MARGIN, locale=payload.locale)
     return RetentionFitResult(

@@ -45,6 +45,7 @@ from sqlalchemy import func, select
 from api.auth import Role, create_key
 from api.db import plans as plan_rows
 from api.db.engine import make_engine, make_sessionmaker
+from api.db.tables_dispatch import OrderRow
 from api.db.tables_tracking import EventRow
 from api.mqtt import topic_for
 from api.replay.devices import DeviceSettings, Stop, Van, VanState, stops_of
@@ -74,7 +75,7 @@ from routing.plan import Plan
 from routing.solver import check
 from routing.travel import HaversineTravel
 from routing.units import HOUR, MINUTE, to_datetime, to_seconds
-from scenarios.city import build_city, day_problem
+from scenarios.city import build_city, day_baskets, day_problem
 from scenarios.city.day import CITY_LOCALE
 from scenarios.city.geography import DISTRICTS
 from scenarios.disruption import ZonedTravel
@@ -212,6 +213,9 @@ class Replay:
         self.cancelled: set[str] = set()
         self.broken: set[str] = set()
         self.all_orders: dict[str, Job] = {}
+        # Each order's basket, sent with it (the CRM metrics and the
+        # retention fit's customer values read them).
+        self.values: dict[str, float] = {}
         self.pending_new: list[Job] = []
         self.pending_changed: list[Job] = []
         self.reopt_reasons: list[str] = []
@@ -280,6 +284,8 @@ class Replay:
         pool = [
             j for j in pool_problem.jobs if j.type == "delivery" and j.station is None
         ]
+        self.values = day_baskets(city, problem, self.config.seed)
+        self.values.update(day_baskets(city, pool_problem, self.config.seed + 1))
         return problem, pool
 
     def _load(self, problem: Problem) -> None:
@@ -310,8 +316,7 @@ class Replay:
         jobs = list(problem.jobs)
         for k in range(0, len(jobs), 500):
             batch = [
-                {"day": self.day.isoformat(), "job": j.model_dump(mode="json")}
-                for j in jobs[k : k + 500]
+                self._order_body(j, self.values.get(j.id)) for j in jobs[k : k + 500]
             ]
             self._call(
                 Role.dispatcher,
@@ -321,6 +326,16 @@ class Replay:
                 json={"orders": batch},
             )
         self.all_orders.update({j.id: j for j in jobs})
+
+    def _order_body(self, job: Job, value: float | None) -> dict[str, Any]:
+        """``POST /v1/orders`` body of ``job``, with its basket when it has one."""
+        body: dict[str, Any] = {
+            "day": self.day.isoformat(),
+            "job": job.model_dump(mode="json"),
+        }
+        if value is not None:
+            body["value"] = value
+        return body
 
     def _wait_plan(self, plan_id: str) -> dict[str, Any]:
         while True:
@@ -413,6 +428,7 @@ class Replay:
             districts=[d.name for d in DISTRICTS],
             seed=self.config.seed,
             shares=self.config.shares,
+            values=self.values,
         )
         slowdowns = tuple(d.slowdown for d in schedule if isinstance(d, Slowdown))
         legs = LegTimes(ZonedTravel(HaversineTravel(), slowdowns))
@@ -554,6 +570,20 @@ class Replay:
                 self.rejected_http += body["rejected"]
                 self.sent["http"] += len(batch)
 
+    def _baskets(self) -> dict[str, Any]:
+        """The day's stored orders and those stored with a basket (``value``)."""
+        with self.sessions() as session:
+            orders, valued, mean = session.execute(
+                select(
+                    func.count(), func.count(OrderRow.value), func.avg(OrderRow.value)
+                ).where(OrderRow.day == self.day)
+            ).one()
+        return {
+            "orders": orders,
+            "with_value": valued,
+            "mean_value": None if mean is None else round(float(mean)),
+        }
+
     def _stored_ids(self) -> set[str]:
         with self.sessions() as session:
             q = select(EventRow.id).where(EventRow.day == self.day)
@@ -626,7 +656,7 @@ class Replay:
             "POST",
             "/v1/orders",
             (201,),
-            json={"day": self.day.isoformat(), "job": job.model_dump(mode="json")},
+            json=self._order_body(job, d.value),
         )
         self.all_orders[job.id] = job
         self.pending_new.append(job)
@@ -641,7 +671,7 @@ class Replay:
             "POST",
             "/v1/orders",
             (201,),
-            json={"day": self.day.isoformat(), "job": job.model_dump(mode="json")},
+            json=self._order_body(job, d.value),
         )
         self.all_orders[job.id] = job
         self.pending_new.append(job)
@@ -1121,6 +1151,7 @@ class Replay:
                 ),
             },
             "cold_chain_orders": len(self.cold_chain),
+            "baskets": self._baskets(),
             "disruptions": self.disruptions,
         }
 

@@ -13,7 +13,7 @@ known which orders are still open. The same seed gives the same schedule.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Literal
 
 import numpy as np
@@ -56,6 +56,7 @@ class UrgentOrder(_Timed):
 
     kind: Literal["urgent_order"] = "urgent_order"
     job: Job
+    value: float | None = None  # its basket (None: not known)
 
 
 class ExchangeOrder(_Timed):
@@ -64,6 +65,7 @@ class ExchangeOrder(_Timed):
 
     kind: Literal["exchange_order"] = "exchange_order"
     job: Job
+    value: float | None = None  # its basket (None: not known)
 
 
 class SensorExcursion(_Timed):
@@ -170,6 +172,7 @@ def build_schedule(
     shares: ScheduleShares | None = None,
     day_start: int = 8 * HOUR,
     day_end: int = 18 * HOUR,
+    values: Mapping[str, float] | None = None,
 ) -> list[Disruption]:
     """The seeded disruptions of a day, in time order.
 
@@ -191,6 +194,9 @@ def build_schedule(
         How much of each (default :class:`ScheduleShares`).
     day_start, day_end
         The span most disruptions fall in (seconds since midnight).
+    values
+        Baskets of the pool's jobs by id; an urgent or exchange order
+        carries its pool job's.
 
     Returns
     -------
@@ -198,6 +204,7 @@ def build_schedule(
         Sorted by time, then kind.
     """
     shares = shares or ScheduleShares()
+    basket = values or {}
     rng = np.random.default_rng(seed)
     n = len(orders)
     out: list[Disruption] = []
@@ -213,7 +220,8 @@ def build_schedule(
     urgent_span = (day_start + HOUR, day_end - 3 * HOUR)
     for k, at in enumerate(_times(rng, n_urgent, *urgent_span)):
         job = urgent_pool[k].model_copy(update={"id": f"urgent-{seed}-{k:04d}"})
-        out.append(UrgentOrder(at=at, job=job))
+        value = basket.get(urgent_pool[k].id)
+        out.append(UrgentOrder(at=at, job=job, value=value))
     failing = rng.choice(
         n, size=min(n, _count(shares.failed_attempts, n)), replace=False
     )
@@ -257,7 +265,13 @@ def build_schedule(
                 "collect": base.demand,
             }
         )
-        out.append(ExchangeOrder(at=at, job=Job.model_validate(job.model_dump())))
+        out.append(
+            ExchangeOrder(
+                at=at,
+                job=Job.model_validate(job.model_dump()),
+                value=basket.get(base.id),
+            )
+        )
     for _ in range(shares.sensor_excursions):
         out.append(
             SensorExcursion(

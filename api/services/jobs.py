@@ -22,7 +22,7 @@ from api.jobs.kinds import JobKinds
 from api.jobs.queue import JobPublic, JobQueue
 from api.jobs.runner import JobHook, JobRunner
 from api.services.errors import Conflict, Forbidden, NotFound
-from api.services.plans import plan_hooks
+from api.services.plans import PlanStored, plan_hooks
 from api.services.retention import retention_hooks
 from api.settings import Settings
 
@@ -36,18 +36,22 @@ def make_runner(
     hooks: Sequence[tuple[str, JobHook]] | None = None,
     *,
     workers: int | None = None,
+    plan_stored: PlanStored | None = None,
 ) -> JobRunner:
     """The job runner of one process, configured from ``settings``.
 
     ``hooks`` default to storing the plans of plan jobs
-    (:func:`api.services.plans.plan_hooks`) and the pricing of retention
-    fits (:func:`api.services.retention.retention_hooks`); ``workers`` to
+    (:func:`api.services.plans.plan_hooks`, which tell ``plan_stored`` of
+    each) and the pricing of retention fits
+    (:func:`api.services.retention.retention_hooks`); ``workers`` to
     ``settings.job_workers``.
     """
+    if hooks is None:
+        hooks = [*plan_hooks(kinds, plan_stored), *retention_hooks(kinds)]
     return JobRunner(
         sessions,
         kinds=kinds,
-        hooks=[*plan_hooks(kinds), *retention_hooks(kinds)] if hooks is None else hooks,
+        hooks=hooks,
         workers=settings.job_workers if workers is None else workers,
         dask_scheduler=settings.dask_scheduler,
         lease_seconds=settings.job_lease_seconds,

@@ -11,21 +11,24 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from api.db import orders as order_rows
-from api.db import retention as fits
 from api.db import tracking as rows
 from api.db.engine import locale_of
 from api.db.tables_tracking import TrackedPlan
 from api.jobs.payloads import PlanPricing, RetentionCoefficient
+from api.jobs.retention_fit import RetentionFitError, fit_effect
 from api.services.errors import Invalid
+from api.services.tracking import today
 from routing.locale import DEFAULT_LOCALE, Locale
 from routing.model import Problem
 from routing.plan import Plan
@@ -43,6 +46,7 @@ from tracking.retention import monthly_retention, repeat_purchase_rates
 __all__ = [
     "DEFAULT_HORIZON_DAYS",
     "MAX_DAYS",
+    "MAX_EFFECT_DELIVERIES",
     "ORDER_MARGIN",
     "AcquisitionRate",
     "CohortLtv",
@@ -61,6 +65,7 @@ __all__ = [
     "history_frame",
     "observed_history",
     "outcomes_between",
+    "range_effect",
     "rate",
     "retention_metrics",
     "retention_of",
@@ -379,15 +384,30 @@ class CohortRatings(BaseModel):
 class FittedEffect(BaseModel):
     """The estimator's effect of a delivery's experience on the customer's
     next order (``part`` ``hazard``: log hazard ratio per unit of the
-    covariate) and on leaving (``churn``: logit), with 95 % intervals, as the
-    newest retention fit (job ``job_id``) found it over ``start..until``
-    (:func:`tracking.retention.experience_effect`; not the range asked for:
-    it is fitted by the nightly or ``POST /v1/retention/fit`` job)."""
+    covariate) and on leaving (``churn``: logit), with 95 % intervals,
+    fitted on the deliveries of the range and zone asked for
+    (:func:`tracking.retention.experience_effect`, checked as the retention
+    fit job's: :func:`api.jobs.retention_fit.fit_effect`).
 
-    job_id: str
-    start: dt.date
-    until: dt.date
-    coefficients: list[RetentionCoefficient]
+    A range of more than :data:`MAX_EFFECT_DELIVERIES` deliveries is fitted
+    on every delivery of a sample of its customers (``customers_fitted`` of
+    ``customers``). When it cannot be fitted, ``reason`` says why and there
+    are no coefficients. The plans are priced by the stored fit instead
+    (``GET /v1/retention/pricing``), whose window may differ."""
+
+    start: dt.date = Field(description="first day of the deliveries fitted")
+    end: dt.date = Field(
+        description="last day: the range's end, or today when it ends later"
+    )
+    deliveries: int = Field(description="deliveries fitted")
+    customers: int = Field(description="customers with a delivery in the range")
+    customers_fitted: int = Field(description="customers fitted (a sample if fewer)")
+    n_spells: int | None = None
+    n_events: int | None = None
+    coefficients: list[RetentionCoefficient] = []
+    reason: str | None = Field(
+        default=None, description="why there are no coefficients (None: fitted)"
+    )
 
 
 class RetentionMetricsPublic(BaseModel):
@@ -525,15 +545,87 @@ def retention_metrics(
         locale=locale_of(session),
     )
     answer.currency = locale_of(session).currency
-    fit = fits.current_coefficients(session)
-    if fit is not None:
-        job_id, fit_start, fit_end, coefficients = fit
-        answer.experience_effect = FittedEffect(
-            job_id=job_id,
-            start=fit_start,
-            until=fit_end,
-            coefficients=[RetentionCoefficient.model_validate(c) for c in coefficients],
+    # Days still to come are no days at risk, but every delivery is inside.
+    last = start if history.empty else max(history["ds"]).date()
+    answer.experience_effect = range_effect(
+        history,
+        start=start,
+        end=max(min(end, today(locale_of(session).zone)), last),
+        zone=zone,
+        key=str(session.get_bind().engine.url),
+    )
+    return answer
+
+
+#: Most deliveries a range's experience effect is fitted on in a request
+#: (about 2 s on a 2-core machine); a longer range is fitted on a sample of
+#: its customers.
+MAX_EFFECT_DELIVERIES = 200_000
+_EFFECTS: dict[tuple[object, ...], FittedEffect] = {}
+_EFFECTS_LOCK = threading.Lock()
+_EFFECTS_KEPT = 16
+
+
+def _sample(history: pd.DataFrame, most: int) -> pd.DataFrame:
+    """Every delivery of the customers that fit in ``most`` deliveries, taken
+    in the order of a fixed hash of their id (the same range, the same
+    sample, in every process)."""
+    counts = history["customer_id"].astype(str).value_counts()
+    ids = counts.index.to_numpy(dtype=object)
+    order = np.argsort(pd.util.hash_array(ids), kind="stable")
+    taken = np.cumsum(counts.to_numpy()[order]) <= most
+    keep = set(ids[order][taken])
+    return history[history["customer_id"].astype(str).isin(keep)]
+
+
+def range_effect(
+    history: pd.DataFrame,
+    *,
+    start: dt.date,
+    end: dt.date,
+    zone: str | None,
+    key: str = "",
+) -> FittedEffect:
+    """The experience effect of ``history`` (:func:`history_frame`, the range
+    ``start..end``), as :class:`FittedEffect`; at most
+    :data:`MAX_EFFECT_DELIVERIES` deliveries are fitted (a sample of
+    customers beyond). Kept per ``key`` (the database), range, zone and
+    history: asking again for unchanged days does not fit again."""
+    columns = ["customer_id", "order_id", "ds", "minutes_late", "failed_attempts"]
+    digest = int(pd.util.hash_pandas_object(history[columns], index=False).sum())
+    cache_key = (key, start, end, zone, len(history), digest)
+    with _EFFECTS_LOCK:
+        kept = _EFFECTS.get(cache_key)
+    if kept is not None:
+        return kept
+    fitted = (
+        history
+        if len(history) <= MAX_EFFECT_DELIVERIES
+        else _sample(history, MAX_EFFECT_DELIVERIES)
+    )
+    window = f"{start}..{end}" + ("" if zone is None else f" (zone {zone})")
+    base = {
+        "start": start,
+        "end": end,
+        "deliveries": len(fitted),
+        "customers": int(history["customer_id"].nunique()),
+        "customers_fitted": int(fitted["customer_id"].nunique()),
+    }
+    try:
+        effect, coefficients = fit_effect(fitted, end, window)
+    except RetentionFitError as exc:
+        answer = FittedEffect(**base, reason=str(exc))
+    else:
+        answer = FittedEffect(
+            **base,
+            n_spells=effect.n_spells,
+            n_events=effect.n_events,
+            coefficients=list(coefficients),
         )
+    with _EFFECTS_LOCK:
+        while len(_EFFECTS) >= _EFFECTS_KEPT:
+            _EFFECTS.pop(next(iter(_EFFECTS)))
+        _EFFECTS[cache_key] = answer
     return answer
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -892,9 +893,35 @@ def store_reoptimised_plan(
         _track(session, row)
 
 
-def plan_hooks(kinds: JobKinds) -> list[tuple[str, JobHook]]:
-    """The hooks that store the plans of finished plan jobs, by kind name."""
+#: Told of each plan a hook stored: the job kind's name and the plan.
+PlanStored = Callable[[str, Plan], None]
+
+
+def plan_hooks(
+    kinds: JobKinds, stored: PlanStored | None = None
+) -> list[tuple[str, JobHook]]:
+    """The hooks that store the plans of finished plan jobs, by kind name;
+    ``stored`` is told of each plan once stored (the process's metrics count
+    those a fallback made: :meth:`api.telemetry.Metrics.plan_stored`)."""
+
+    def solved(
+        session: Session, job_id: str, payload: PlanPayload, result: PlanResult
+    ) -> None:
+        store_solved_plan(session, job_id, payload, result)
+        if stored is not None:
+            stored(kinds.plan.name, result.plan)
+
+    def reoptimised(
+        session: Session,
+        job_id: str,
+        payload: ReoptimisePayload,
+        result: ReoptimiseResult,
+    ) -> None:
+        store_reoptimised_plan(session, job_id, payload, result)
+        if stored is not None:
+            stored(kinds.reoptimize.name, result.plan)
+
     return [
-        (kinds.plan.name, OnSuccess(kinds.plan, store_solved_plan)),
-        (kinds.reoptimize.name, OnSuccess(kinds.reoptimize, store_reoptimised_plan)),
+        (kinds.plan.name, OnSuccess(kinds.plan, solved)),
+        (kinds.reoptimize.name, OnSuccess(kinds.reoptimize, reoptimised)),
     ]

@@ -82,6 +82,7 @@ __all__ = [
     "NO_FIT_YET",
     "CurrentPricing",
     "CustomerValueSummary",
+    "DayCost",
     "DayRetention",
     "OrderRetention",
     "RetentionCost",
@@ -91,6 +92,7 @@ __all__ = [
     "RetentionPricingPublic",
     "create_fit",
     "current_pricing",
+    "day_cost",
     "live_minutes",
     "live_retention",
     "outcome_costs",
@@ -99,6 +101,7 @@ __all__ = [
     "read_fit",
     "read_pricing",
     "recent_lateness",
+    "recent_lateness_by_day",
     "retention_hooks",
     "retention_of",
     "running_late",
@@ -284,6 +287,16 @@ class CurrentPricing(BaseModel):
             recent_late=recent_late,
         )
 
+    def customers(
+        self, recent_late: Mapping[str, int] | None = None
+    ) -> Callable[[str | None], CustomerValue]:
+        """Each customer as a day's orders are priced: their value and their
+        late deliveries among their recent orders (``recent_late``, by
+        customer id: :func:`recent_lateness`). Plans, their planned and live
+        retention costs and the delivery metrics all price customers so."""
+        recent = recent_late or {}
+        return lambda cid: self.customer(cid, recent.get(cid or "", 0))
+
 
 #: The last fit read by this process, by database and job id: every read of a plan
 #: prices it, and a fit's customer values can run to megabytes of JSON.
@@ -318,11 +331,6 @@ def current_pricing(session: Session) -> CurrentPricing | None:
         _LAST_FIT.clear()
         _LAST_FIT[key] = current
     return current
-
-
-#: Days back a customer's recent late deliveries are counted over (the
-#: retention fit's churn window, tracking.retention.spells).
-RECENT_DAYS = 60
 
 
 T = TypeVar("T")
@@ -371,18 +379,26 @@ def recent_lateness(session: Session, day: dt.date) -> dict[str, int]:
     """Each customer's late deliveries among their recent orders before ``day``.
 
     From the tracked days of the :data:`RECENT_DAYS` before it
-    (:func:`tracking.feedback.recent_late_counts`); counted at most once per
+    (:func:`recent_lateness_by_day`); counted at most once per
     :data:`RECENT_TTL` per process and day.
     """
+    return _RECENT.get(
+        session, day, lambda: recent_lateness_by_day(session, [day])[day]
+    )
 
-    def count() -> dict[str, int]:
-        start = day - dt.timedelta(days=RECENT_DAYS)
-        end = day - dt.timedelta(days=1)
-        return recent_late_counts(
-            history_frame(outcomes_between(session, start, end)), day
-        )
 
-    return _RECENT.get(session, day, count)
+def recent_lateness_by_day(
+    session: Session, days: Collection[dt.date]
+) -> dict[dt.date, dict[str, int]]:
+    """:func:`recent_lateness` of each of ``days``, from one read of the
+    tracked days of the :data:`RECENT_DAYS` before the first to the eve of the
+    last (:func:`tracking.feedback.recent_late_counts`)."""
+    if not days:
+        return {}
+    start = min(days) - dt.timedelta(days=RECENT_DAYS)
+    end = max(days) - dt.timedelta(days=1)
+    history = history_frame(outcomes_between(session, start, end))
+    return {day: recent_late_counts(history, day) for day in days}
 
 
 #: Tracked days a stop's late running is learned from, the fewest stops
@@ -431,12 +447,7 @@ def priced(
     whose lateness would cost most get a planning buffer
     (:func:`tracking.feedback.apply_costs`, ``with_buffers``).
     """
-    recent = recent_late or {}
-    return price_problem(
-        problem,
-        current.pricing,
-        lambda cid: current.customer(cid, recent.get(cid or "", 0)),
-    )
+    return price_problem(problem, current.pricing, current.customers(recent_late))
 
 
 class RetentionCost(BaseModel):
@@ -469,7 +480,7 @@ def retention_of(
     """The expected retention cost of each served order's planned time, its
     customer priced by value and recent late deliveries (as the plan was:
     :func:`priced`)."""
-    recent = recent_late or {}
+    customers = current.customers(recent_late)
     windows: dict[str, tuple[str | None, Sequence[TimeWindow]]] = {}
     for job in problem.jobs:
         windows[job.id] = (job.customer_id, job.time_windows)
@@ -482,8 +493,7 @@ def retention_of(
                 continue
             customer_id, tws = windows[step.id]
             late = _minutes_late(step.service_start, tws)
-            who = current.customer(customer_id, recent.get(customer_id or "", 0))
-            loss = expected_loss(who, late, current.pricing)
+            loss = expected_loss(customers(customer_id), late, current.pricing)
             orders[step.id] = round(loss, 2)
     return RetentionCost(
         fit=current.job_id, total=round(sum(orders.values()), 2), orders=orders
@@ -611,8 +621,8 @@ def live_retention(
     recent_late
         Customers' recent late deliveries (:func:`recent_lateness`).
     """
-    recent = recent_late or {}
-    planned = retention_of(problem, plan, current, recent).orders
+    planned = retention_of(problem, plan, current, recent_late).orders
+    customers = current.customers(recent_late)
     by_id = {o.id: o for o in problem.orders}
     orders: dict[str, OrderRetention] = {}
     for route in plan.routes:
@@ -634,9 +644,7 @@ def live_retention(
                 cap=current.pricing.drop_minutes,
             )
             loss = expected_loss(
-                current.customer(
-                    order.customer_id, recent.get(order.customer_id or "", 0)
-                ),
+                customers(order.customer_id),
                 minutes,
                 current.pricing,
                 failed_attempts=failed,
@@ -666,11 +674,20 @@ def outcome_costs(
     live one (:func:`live_minutes`: its live ETA while its day is on, the
     minutes late so far once the day is over), nothing once moved or
     cancelled. Orders on no route (left out of the plan) cost nothing, as
-    in the plan's own retention cost.
+    in the plan's own retention cost. Each customer is priced as the plans of
+    the outcome's day are: by value and the late deliveries among their
+    recent orders before that day (:meth:`CurrentPricing.customers`,
+    :func:`recent_lateness_by_day`).
     """
     pricing = current.pricing
 
     def costs(outcomes: Sequence[DeliveryOutcome]) -> dict[str, float]:
+        days = {o.day for o in outcomes if o.day is not None}
+        by_day = {
+            day: current.customers(recent)
+            for day, recent in recent_lateness_by_day(session, days).items()
+        }
+        no_day = current.customers()
         waiting = [o.order_id for o in outcomes if o.attempts == 0]
         statuses = {
             status.order_id: (day, status, ref)
@@ -680,7 +697,8 @@ def outcome_costs(
         }
         out: dict[str, float] = {}
         for o in outcomes:
-            customer = current.customer(o.customer_id)
+            who = no_day if o.day is None else by_day.get(o.day, no_day)
+            customer = who(o.customer_id)
             if o.attempts > 0:
                 minutes, failed = float(o.minutes_late), len(o.failure_reasons)
             else:
@@ -709,6 +727,47 @@ def outcome_costs(
         return out
 
     return costs
+
+
+class DayCost(BaseModel):
+    """A day's expected retention cost (money) with a fit: of its tracked
+    orders' planned times, and live (the delivery metrics' figure)."""
+
+    day: dt.date
+    fit: str
+    planned: float
+    live: float
+
+
+def day_cost(
+    session: Session, etas: LiveEtas, day: dt.date, current: CurrentPricing
+) -> DayCost:
+    """The expected retention cost of ``day``'s tracked orders, each under
+    the newest plan holding it: ``live`` as :func:`outcome_costs` prices
+    them (``GET /v1/metrics/delivery``), ``planned`` at their planned
+    service starts as :func:`retention_of` prices a plan's; each customer by
+    value and recent late deliveries before the day."""
+    outcomes = outcomes_between(session, day, day)
+    live = outcome_costs(session, etas, current)(outcomes)
+    customers = current.customers(recent_lateness(session, day))
+    planned = [
+        round(
+            expected_loss(
+                customers(o.customer_id),
+                _minutes_late(o.planned_service_start, o.windows),
+                current.pricing,
+            ),
+            2,
+        )
+        for o in outcomes
+        if o.planned_service_start is not None
+    ]
+    return DayCost(
+        day=day,
+        fit=current.job_id,
+        planned=round(sum(planned), 2),
+        live=round(sum(live.values()), 2),
+    )
 
 
 def store_fit(

@@ -3,7 +3,8 @@
 :func:`build_city` assembles the geography (:mod:`.geography`), a simulated
 order history with a known ground truth (:mod:`.history`) and the calendar it
 was drawn from; :func:`day_problem` (:mod:`.day`) turns the city into one
-day's routing problem. Everything is deterministic for a seed. See
+day's routing problem and :func:`day_baskets` gives its orders their
+baskets. Everything is deterministic for a seed. See
 ``docs/synthetic-city.md``.
 
 Examples
@@ -27,7 +28,7 @@ import pandas as pd
 
 from forecasting.calendar import Promotion, RetailCalendar, default_promotions
 from routing.model import Depot, PickupStation
-from scenarios.city.day import day_problem
+from scenarios.city.day import day_baskets, day_problem
 from scenarios.city.geography import (
     DEPOTS,
     DISTRICTS,
@@ -58,6 +59,7 @@ __all__ = [
     "History",
     "build_city",
     "daily_counts",
+    "day_baskets",
     "day_problem",
     "districts_frame",
     "simulate_history",

@@ -39,6 +39,7 @@ from scenarios.city.geography import (
     known_districts,
     nearest,
 )
+from scenarios.city.history import BASKET_STREAM, order_baskets
 
 if TYPE_CHECKING:
     from scenarios.city import City
@@ -52,6 +53,7 @@ __all__ = [
     "STOPS_PER_VAN",
     "FleetCosts",
     "ServicePolicy",
+    "day_baskets",
     "day_problem",
 ]
 
@@ -544,3 +546,36 @@ def day_problem(
         vehicles=tuple(vehicles),
         jobs=tuple(jobs),
     )
+
+
+def day_baskets(city: City, problem: Problem, seed: int) -> dict[str, float]:
+    """The basket (won) of each delivery of a day of ``city``, by order id.
+
+    Each is drawn around its customer's mean basket (``city.customers``
+    ``basket``; :func:`~scenarios.city.history.order_baskets`) from a stream
+    of its own, seeded by ``seed`` and the problem's date, so the problem
+    itself is what :func:`day_problem` drew. Returns (pickups) and orders of
+    customers the city does not know have no basket.
+
+    Raises
+    ------
+    ValueError
+        If ``problem`` has no date.
+    """
+    if problem.date is None:
+        raise ValueError("problem.date is needed to draw the day's baskets")
+    means = pd.Series(
+        city.customers["basket"].to_numpy(dtype=np.float64),
+        index=city.customers["customer_id"].astype(str),
+    )
+    orders = list(problem.orders)
+    mean = means.reindex([o.customer_id or "" for o in orders]).to_numpy()
+    rng = np.random.default_rng([seed, problem.date.toordinal(), BASKET_STREAM])
+    # One draw per order, whatever its kind, so a basket does not depend on
+    # which other orders are deliveries.
+    drawn = order_baskets(np.nan_to_num(mean, nan=1.0), rng, city.truth)
+    return {
+        o.id: float(v)
+        for o, m, v in zip(orders, mean, drawn, strict=True)
+        if not np.isnan(m) and not (isinstance(o, Job) and o.type == "pickup")
+    }

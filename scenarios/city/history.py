@@ -14,8 +14,10 @@ multiplier of the day (week, year, trend, holidays, events, promotions) and
 order's outcome (lateness against the promised window, failed attempts,
 delay notice) is drawn from distributions that depend on how busy the
 delivery day is; it sets the next :math:`E_i` and may make the customer leave
-(churn). Churned slots are refilled by new customers. Every number is in
-:class:`GroundTruth`; ``docs/synthetic-city.md`` explains the model.
+(churn). Churned slots are refilled by new customers. Each order has a basket
+value drawn around its customer's mean basket, from random streams of their
+own, so baskets change no other draw (:func:`order_baskets`). Every number is
+in :class:`GroundTruth`; ``docs/synthetic-city.md`` explains the model.
 """
 
 from __future__ import annotations
@@ -56,11 +58,14 @@ from scenarios.city.geography import (
 )
 
 __all__ = [
+    "BASKET_STREAM",
     "HISTORY_COLUMNS",
     "SERVICE_LEVELS",
     "GroundTruth",
     "History",
+    "customer_baskets",
     "daily_counts",
+    "order_baskets",
     "simulate_history",
     "time_to_next_order",
 ]
@@ -96,6 +101,7 @@ HISTORY_COLUMNS: tuple[str, ...] = (
     "failed_attempts",
     "delay_notice",
     "promotion",
+    "value",
 )
 
 _HOUR = 3600
@@ -104,6 +110,9 @@ _OPEN_WINDOW = (9 * _HOUR, 21 * _HOUR)  # "any time" next-day promise
 _STATION_WINDOW = (9 * _HOUR, 18 * _HOUR)  # parcel in the locker by 18:00
 _NIGHT_WINDOW = (0, 7 * _HOUR)  # dawn delivery, before 07:00
 _LATE_HORIZON_DAYS = 21  # simulate deliveries this far past the last order day
+#: Mixed into the seed of the basket streams: baskets are drawn apart from
+#: the simulation, so adding them changed no order, outcome or customer.
+BASKET_STREAM = 0xBA5CE7
 
 
 def _frozen(mapping: Mapping[str, float]) -> Mapping[str, float]:
@@ -248,6 +257,16 @@ class GroundTruth:
     churn_base: float = 0.002
     churn_after_late: tuple[float, ...] = (0.01, 0.10, 0.35)
 
+    # baskets (won): they feed margins only, never the order or churn chances
+    basket_median: float = 31_500.0
+    """Median of the customers' mean baskets."""
+    basket_sigma: float = 0.45
+    """Log-sd of the mean basket across customers."""
+    order_basket_sigma: float = 0.35
+    """Log-sd of one order's basket around its customer's mean."""
+    basket_step: float = 100.0
+    """Baskets are whole multiples of this (won has no minor unit)."""
+
     def __post_init__(self) -> None:
         if len(self.weekly) != 7:
             raise ValueError(f"weekly needs 7 factors, got {len(self.weekly)}")
@@ -256,6 +275,10 @@ class GroundTruth:
             raise ValueError(f"service_level_shares must sum to 1, got {shares}")
         if not self.churn_after_late:
             raise ValueError("churn_after_late must not be empty")
+        if self.basket_median <= 0 or self.basket_step <= 0:
+            raise ValueError("basket_median and basket_step must be > 0")
+        if self.basket_sigma < 0 or self.order_basket_sigma < 0:
+            raise ValueError("basket_sigma and order_basket_sigma must be >= 0")
 
     # -- demand -------------------------------------------------------------
 
@@ -374,7 +397,8 @@ class History:
         an estimator should not use it), ``since`` (the day the customer
         joined; the first simulated day, before ``start``, for the initial
         customers) and ``churned`` (delivery date of the last order of a
-        customer who left, else ``NaT``).
+        customer who left, else ``NaT``) and ``basket`` (latent: the
+        customer's mean basket, won; :func:`customer_baskets`).
     features
         :func:`~forecasting.exog.calendar_features` over the simulated
         days plus ``demand`` (the true ``D(t)``) and ``load`` (expected
@@ -480,7 +504,53 @@ def simulate_history(
         rng=rng,
     )
     sim.run()
-    return sim.result()
+    return _with_baskets(sim.result(), seed, truth)
+
+
+def customer_baskets(n: int, seed: int, truth: GroundTruth) -> FloatArray:
+    """Mean basket (won) of customers ``0..n-1`` of a history drawn with ``seed``.
+
+    Log-normal across customers (median ``truth.basket_median``, log-sd
+    ``truth.basket_sigma``), from a stream of its own.
+    """
+    z = np.random.default_rng([seed, BASKET_STREAM, 0]).standard_normal(n)
+    means: FloatArray = truth.basket_median * np.exp(truth.basket_sigma * z)
+    return means
+
+
+def order_baskets(
+    means: npt.ArrayLike, rng: np.random.Generator, truth: GroundTruth
+) -> FloatArray:
+    """One basket (won) per order around its customer's mean basket ``means``.
+
+    Log-normal with log-sd ``truth.order_basket_sigma`` and mean ``means``,
+    rounded to ``truth.basket_step`` and at least one step.
+    """
+    m = np.asarray(means, dtype=np.float64)
+    s = truth.order_basket_sigma
+    draw = m * np.exp(s * rng.standard_normal(len(m)) - 0.5 * s * s)
+    step = truth.basket_step
+    baskets: FloatArray = np.maximum(np.round(draw / step), 1.0) * step
+    return baskets
+
+
+def _with_baskets(history: History, seed: int, truth: GroundTruth) -> History:
+    """``history`` with each customer's mean ``basket`` and each order's ``value``.
+
+    Both come from streams of their own (not the simulation's generator), so
+    every other column is what it was without them.
+    """
+    customers = history.customers.assign(
+        basket=customer_baskets(len(history.customers), seed, truth)
+    )
+    codes = history.orders["customer_id"].cat.codes.to_numpy()
+    rng = np.random.default_rng([seed, BASKET_STREAM, 1])
+    value = order_baskets(customers["basket"].to_numpy()[codes], rng, truth)
+    return History(
+        orders=history.orders.assign(value=value),
+        customers=customers,
+        features=history.features,
+    )
 
 
 @dataclass(frozen=True, slots=True)

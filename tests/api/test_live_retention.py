@@ -19,12 +19,17 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import given, seed, settings
 from hypothesis import strategies as st
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
+from api import ops
 from api.auth import Role
+from api.db.plans import save_plan
 from api.services import retention as retention_service
 from api.services import tracking_views
 from api.services.metrics import outcomes_between
 from api.services.retention import CurrentPricing, live_minutes
+from routing.model import Problem
 from routing.plan import Plan
 from tests.api.conftest import auth
 from tests.api.test_priced_plans import PRICING, VALUES, store_pricing
@@ -48,46 +53,64 @@ def _van(plan: Plan, order_id: str) -> str:
     return next(r.vehicle for r in plan.routes if order_id in r.order_ids)
 
 
-def _send(client: TestClient, key: str, *events: dict[str, Any]) -> None:
-    sent = client.post("/v1/events", json=batch(*events), headers=auth(key))
+def _send(
+    client: TestClient, key: str, *events: dict[str, Any], day: dt.date = DAY
+) -> None:
+    sent = client.post("/v1/events", json=batch(*events, day=day), headers=auth(key))
     assert sent.status_code == 200, sent.text
     assert sent.json()["rejected"] == [], sent.json()
 
 
-def _late_and_failed(client: TestClient, key: str, plan: Plan) -> None:
-    """LATE handed over at 12:31 (31 minutes late), FAILED not at home."""
-    van = _van(plan, LATE)
+def _late_and_failed(
+    client: TestClient, key: str, plan: Plan, *, day: dt.date = DAY, tag: str = ""
+) -> None:
+    """LATE handed over at 12:31 (31 minutes late), FAILED not at home, on
+    ``day``; ``tag`` renames the orders (``o-1001`` -> ``o{tag}-1001``) and
+    the events."""
+    late, failed = LATE.replace("o-", f"o{tag}-"), FAILED.replace("o-", f"o{tag}-")
+    van = _van(plan, late)
     at = 12 * HOUR + 30 * 60
     _send(
         client,
         key,
-        {"type": "shift_start", "id": "s1", "at": 8 * HOUR, "vehicle": van},
-        {"type": "stop_departed", "id": "d0", "at": 8 * HOUR + 60, "vehicle": van},
+        {"type": "shift_start", "id": f"{tag}s1", "at": 8 * HOUR, "vehicle": van},
+        {
+            "type": "stop_departed",
+            "id": f"{tag}d0",
+            "at": 8 * HOUR + 60,
+            "vehicle": van,
+        },
         {
             "type": "stop_arrived",
-            "id": "a1",
+            "id": f"{tag}a1",
             "at": at,
             "vehicle": van,
-            "order_id": LATE,
+            "order_id": late,
         },
         {
             "type": "delivered",
-            "id": "x1",
+            "id": f"{tag}x1",
             "at": at + 60,
             "vehicle": van,
-            "order_id": LATE,
+            "order_id": late,
             "proof": {"recipient": "Kim"},
         },
+        day=day,
     )
-    other = _van(plan, FAILED)
+    other = _van(plan, failed)
     start = (
         []
         if other == van
         else [
-            {"type": "shift_start", "id": "s2", "at": 8 * HOUR, "vehicle": other},
+            {
+                "type": "shift_start",
+                "id": f"{tag}s2",
+                "at": 8 * HOUR,
+                "vehicle": other,
+            },
             {
                 "type": "stop_departed",
-                "id": "d2",
+                "id": f"{tag}d2",
                 "at": 8 * HOUR + 60,
                 "vehicle": other,
             },
@@ -99,20 +122,51 @@ def _late_and_failed(client: TestClient, key: str, plan: Plan) -> None:
         *start,
         {
             "type": "stop_arrived",
-            "id": "a2",
+            "id": f"{tag}a2",
             "at": 12 * HOUR + 45 * 60,
             "vehicle": other,
-            "order_id": FAILED,
+            "order_id": failed,
         },
         {
             "type": "failed_attempt",
-            "id": "f2",
+            "id": f"{tag}f2",
             "at": 12 * HOUR + 50 * 60,
             "vehicle": other,
-            "order_id": FAILED,
+            "order_id": failed,
             "reason": "not_home",
         },
+        day=day,
     )
+
+
+def _dispatch_renamed_day(
+    client: TestClient, key: str, *, day: dt.date, plan_id: str, tag: str
+) -> Plan:
+    """The small day again, its orders renamed as :func:`_late_and_failed`
+    renames them (the shipment too), stored for ``day`` and dispatched."""
+    problem, plan = small_day()
+
+    def renamed(text: str) -> str:
+        return text.replace('"o-', f'"o{tag}-').replace('"s-', f'"s{tag}-')
+
+    problem = Problem.model_validate_json(renamed(problem.model_dump_json()))
+    problem = problem.model_copy(update={"date": day})
+    plan = Plan.model_validate_json(renamed(plan.model_dump_json()))
+    app: FastAPI = client.app  # type: ignore[assignment]
+    with app.state.sessionmaker.begin() as session:
+        save_plan(
+            session,
+            day=day,
+            depot_id="gangseo",
+            problem=problem,
+            plan=plan,
+            parent_id=None,
+            job_id=None,
+            plan_id=plan_id,
+        )
+    response = client.post(f"/v1/plans/{plan_id}/dispatch", headers=auth(key))
+    assert response.status_code == 200, response.text
+    return plan
 
 
 @pytest.fixture
@@ -234,6 +288,161 @@ def test_metrics_price_the_day_realised_and_live(
         headers=auth(key),
     ).json()["data"]
     assert sum(r["retention_cost"] for r in by_van) == pytest.approx(want, abs=0.05)
+
+
+def test_metrics_price_a_customer_by_their_recent_lateness_as_plans_do(
+    app: FastAPI,
+    client: TestClient,
+    keys: dict[Role, str],
+    clock: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """c-17 is late on the first day and again on the next: the delivery
+    metrics price the second day's orders with each customer's late
+    deliveries before that day (c-17: one), the first day's with none before
+    it, as the plan's live retention cost prices them; the second day costs
+    more than it would for a customer never late."""
+    vulnerable = PRICING.model_copy(update={"churn_uplifts": (0.001, 0.05, 0.3)})
+    store_pricing(app, pricing=vulnerable)
+    current = CurrentPricing(job_id="fit-1", pricing=vulnerable, values=VALUES)
+    key = keys[Role.dispatcher]
+    retention_service._RECENT.clear()
+    first = dispatch_small_day(client, key, day=DAY, plan_id=PLAN_ID)
+    _late_and_failed(client, key, first)
+    second = DAY + dt.timedelta(days=1)
+    plan = _dispatch_renamed_day(client, key, day=second, plan_id="again", tag="2")
+    _late_and_failed(client, key, plan, day=second, tag="2")
+    with app.state.sessionmaker() as session:
+        outcomes = outcomes_between(session, DAY, second)
+        recent = retention_service.recent_lateness(session, second)
+    assert recent == {"c-17": 1}
+
+    def day_cost(day: dt.date, recent_late: dict[str, int]) -> float:
+        customers = current.customers(recent_late)
+        total = 0.0
+        for o in outcomes:
+            if o.day != day:
+                continue
+            if o.attempts:
+                minutes, failed = float(o.minutes_late), len(o.failure_reasons)
+            else:
+                minutes, failed = (vulnerable.drop_minutes if o.windows else 0.0), 0
+            loss = expected_loss(
+                customers(o.customer_id), minutes, vulnerable, failed_attempts=failed
+            )
+            total += round(loss, 2)
+        return total
+
+    got = client.get(
+        "/v1/metrics/delivery",
+        params={"start": DAY.isoformat(), "end": second.isoformat()},
+        headers=auth(key),
+    ).json()
+    by_day = {r["group"]: r["retention_cost"] for r in got["data"]}
+    assert by_day[DAY.isoformat()] == pytest.approx(day_cost(DAY, {}), abs=0.05)
+    assert by_day[second.isoformat()] == pytest.approx(
+        day_cost(second, recent), abs=0.05
+    )
+    assert day_cost(second, recent) > day_cost(second, {}) + 1.0
+    # The plan path prices c-17's late order of the second day the same way.
+    monkeypatch.setattr(tracking_views, "eta_clock", lambda day, tz: 20 * HOUR)
+    live = client.get("/v1/plans/again/live", headers=auth(key)).json()
+    stop = next(s for s in live["orders"] if s["order_id"] == "o2-1001")
+    want = expected_loss(current.customers(recent)("c-17"), 31.0, vulnerable)
+    assert stop["retention"]["live"] == pytest.approx(want, abs=0.01)
+
+
+def _gauge(text: str) -> dict[tuple[str, str, str], float]:
+    """``milepost_retention_cost`` on a ``/metrics`` page, by (day, kind,
+    currency)."""
+    return {
+        (s.labels["day"], s.labels["kind"], s.labels["currency"]): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == "milepost_retention_cost"
+    }
+
+
+def test_metrics_page_shows_the_day_s_retention_cost(
+    app: FastAPI,
+    client: TestClient,
+    keys: dict[Role, str],
+    clock: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``/metrics`` has no figure before the first fit; with one, the shop
+    day's planned cost is the plan's retention total and the live one the
+    delivery metrics' cost of the day, in the deployment's currency."""
+    monkeypatch.setattr(ops, "today", lambda tz: DAY)
+    key = keys[Role.dispatcher]
+    dispatch_small_day(client, key, day=DAY, plan_id=PLAN_ID)
+    assert _gauge(client.get("/metrics").text) == {}
+    store_pricing(app)
+    collector = ops.RetentionCostCollector(
+        app.state.read_sessionmaker, app.state.live_etas, ttl=0.0
+    )
+    registry = CollectorRegistry()
+    registry.register(collector)
+    plan = Plan.model_validate(
+        client.get(f"/v1/plans/{PLAN_ID}", headers=auth(key)).json()["plan"]
+    )
+    _late_and_failed(client, key, plan)
+    live = client.get(
+        "/v1/metrics/delivery",
+        params={"start": DAY.isoformat(), "end": DAY.isoformat()},
+        headers=auth(key),
+    ).json()["data"][0]["retention_cost"]
+    planned = client.get(f"/v1/plans/{PLAN_ID}", headers=auth(key)).json()
+    day = DAY.isoformat()
+    want = {
+        (day, "planned", "KRW"): pytest.approx(planned["retention"]["total"], abs=0.05),
+        (day, "live", "KRW"): pytest.approx(live, abs=0.05),
+    }
+    assert _gauge(generate_latest(registry).decode()) == want
+    # The app's own collector keeps its figure a minute: the fit stored after
+    # its first scrape shows once that minute is over.
+    assert _gauge(client.get("/metrics").text) == {}
+    assert live > planned["retention"]["total"] >= 0
+
+
+def test_the_day_s_retention_cost_is_kept_for_its_ttl(
+    app: FastAPI,
+    client: TestClient,
+    keys: dict[Role, str],
+    clock: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Scrapes within the TTL show the kept figure; the next one prices the
+    day again; a failure is logged and counted, with no figure shown."""
+    monkeypatch.setattr(ops, "today", lambda tz: DAY)
+    store_pricing(app)
+    key = keys[Role.dispatcher]
+    plan = dispatch_small_day(client, key, day=DAY, plan_id=PLAN_ID)
+    now = [0.0]
+    collector = ops.RetentionCostCollector(
+        app.state.read_sessionmaker, app.state.live_etas, ttl=60.0, clock=lambda: now[0]
+    )
+    registry = CollectorRegistry()
+    registry.register(collector)
+    before = _gauge(generate_latest(registry).decode())
+    _late_and_failed(client, key, plan)
+    now[0] = 59.0
+    assert _gauge(generate_latest(registry).decode()) == before
+    now[0] = 61.0
+    after = _gauge(generate_latest(registry).decode())
+    live = (DAY.isoformat(), "live", "KRW")
+    # the day being over, the orders not attempted cost a day late each; one
+    # delivered 31 minutes late costs less
+    assert after[live] < before[live]
+
+    def broken(*_: Any) -> Any:
+        raise RuntimeError("no database")
+
+    monkeypatch.setattr(ops, "day_cost", broken)
+    now[0] = 200.0
+    text = generate_latest(registry).decode()
+    assert _gauge(text) == {}
+    assert "milepost_retention_cost_errors_total 1.0" in text
 
 
 # -- live_minutes -----------------------------------------------------------------

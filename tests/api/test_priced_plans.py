@@ -39,8 +39,10 @@ def small() -> dict[str, Any]:
     return data
 
 
-def store_pricing(app: FastAPI, job_id: str = "fit-1") -> None:
-    """A stored retention fit with :data:`PRICING` and :data:`VALUES`."""
+def store_pricing(
+    app: FastAPI, job_id: str = "fit-1", pricing: LatenessPricing = PRICING
+) -> None:
+    """A stored retention fit with ``pricing`` and :data:`VALUES`."""
     sessions: sessionmaker[Session] = app.state.sessionmaker
     with sessions.begin() as session:
         session.add(
@@ -48,7 +50,7 @@ def store_pricing(app: FastAPI, job_id: str = "fit-1") -> None:
                 job_id=job_id,
                 start=dt.date(2026, 1, 1),
                 end=dt.date(2026, 6, 30),
-                pricing=PRICING.model_dump(mode="json"),
+                pricing=pricing.model_dump(mode="json"),
                 coefficients=[],
                 customer_values=VALUES,
                 n_spells=10,

@@ -197,6 +197,38 @@ def test_the_existing_kinds_do_not_move_with_the_new_ones() -> None:
     assert new == _schedule(5, shares=old)
 
 
+def test_urgent_and_exchange_orders_carry_their_pool_job_s_basket() -> None:
+    """Given the pool's baskets, each new order carries its pool job's (the
+    replay sends it as the order's ``value``); without them, none."""
+    pool = _pool(60)
+    values = {j.id: 1_000.0 * (k + 1) for k, j in enumerate(pool)}
+    common = {
+        "orders": [f"o{k:04d}" for k in range(600)],
+        "vehicles": [("v1", 8 * 3600)],
+        "urgent_pool": pool,
+        "districts": ["Jongno-gu"],
+        "seed": 2,
+    }
+    new = [
+        d
+        for d in build_schedule(**common, values=values)
+        if isinstance(d, UrgentOrder | ExchangeOrder)
+    ]
+    assert len(new) == 13
+    # the k-th urgent order is the k-th pool job, the exchange the next one
+    urgent = sorted(
+        (d for d in new if isinstance(d, UrgentOrder)), key=lambda d: d.job.id
+    )
+    assert [d.value for d in urgent] == [values[j.id] for j in pool[:12]]
+    exchange = next(d for d in new if isinstance(d, ExchangeOrder))
+    assert exchange.value == values[pool[12].id]
+    assert all(
+        d.value is None
+        for d in build_schedule(**common)
+        if isinstance(d, UrgentOrder | ExchangeOrder)
+    )
+
+
 @pytest.mark.parametrize("exchanges", [0, 1])
 def test_too_small_an_urgent_pool_is_refused(exchanges: int) -> None:
     """The urgent orders and exchanges come from the pool; a short pool is
@@ -262,6 +294,10 @@ def test_a_short_replayed_day_loses_nothing() -> None:
     assert all(e["open_minutes"] >= 0 for e in exceptions["each"])
     rescue = report["rescue"]
     assert rescue["rescued"] + rescue["lost"] == rescue["parcels"]
+    # Every delivery is stored with the city's basket; returns have none.
+    baskets = report["baskets"]
+    assert 0.8 * baskets["orders"] < baskets["with_value"] < baskets["orders"]
+    assert 15_000 < baskets["mean_value"] < 60_000
 
 
 def test_sigterm_stops_the_server_and_drops_its_database() -> None:

@@ -182,7 +182,8 @@ def test_earliest_start_leaves_room_for_calibration() -> None:
 def test_retention_cost_prices_late_and_failed_orders() -> None:
     """By the city's truth: on time costs nothing, a late delivery costs by
     its minutes, an order not delivered costs as one delivered a day late,
-    and a customer who orders more often costs more."""
+    and of two customers with about the same basket the one who orders more
+    often costs more."""
     from scenarios.pricing import true_retention_cost
     from scenarios.run import city
     from scenarios.truth import truth_pricing
@@ -191,7 +192,9 @@ def test_retention_cost_prices_late_and_failed_orders() -> None:
 
     town = city(3, 2_000)
     day = dt.date(2026, 1, 5)
-    by_rate = town.customers.sort_values("base_rate")["customer_id"].astype(str)
+    basket = town.customers["basket"]
+    alike = town.customers[basket.between(basket.quantile(0.45), basket.quantile(0.55))]
+    by_rate = alike.sort_values("base_rate")["customer_id"].astype(str)
     slow, fast = by_rate.iloc[0], by_rate.iloc[-1]
 
     def cost(*outcomes: DeliveryOutcome) -> tuple[int, float, float]:
@@ -224,3 +227,44 @@ def test_retention_cost_prices_late_and_failed_orders() -> None:
     assert loss == pytest.approx(
         cost(late(slow, 30))[2] + cost(late(fast, 30))[2] + cost(failed)[2], abs=0.05
     )
+
+
+def test_retention_cost_scales_with_the_customer_s_true_basket() -> None:
+    """The truth values a customer's future margin and the margin of their
+    orders by their mean basket: against a city whose customers all have the
+    same basket (the same customers and orders: baskets are drawn apart), a
+    customer's cost is scaled by their basket over the average one."""
+    from scenarios.city import GroundTruth, build_city
+    from scenarios.pricing import true_retention_cost
+    from tracking.events import FailureReason
+    from tracking.outcomes import DeliveryOutcome
+
+    day = dt.date(2024, 6, 3)
+    end = dt.date(2024, 5, 31)
+    town = build_city(seed=3, n_customers=1_000, end=end)
+    flat = build_city(
+        seed=3, n_customers=1_000, end=end, truth=GroundTruth(basket_sigma=0.0)
+    )
+    ids = town.customers["customer_id"].astype(str)
+    baskets = town.customers.set_index(ids)["basket"]
+    for who in ids.iloc[[0, 17, 400, -1]]:
+        for outcome in (
+            DeliveryOutcome(
+                order_id="o",
+                customer_id=who,
+                delivered=True,
+                attempts=1,
+                minutes_late=45,
+            ),
+            DeliveryOutcome(
+                order_id="f",
+                customer_id=who,
+                attempts=1,
+                failure_reasons=(FailureReason.NOT_HOME,),
+            ),
+        ):
+            got = true_retention_cost([outcome], town, day, 80_000.0).loss
+            even = true_retention_cost([outcome], flat, day, 80_000.0).loss
+            assert got == pytest.approx(
+                even * baskets[who] / baskets.mean(), rel=1e-3, abs=0.02
+            )

@@ -189,6 +189,16 @@ def test_spells_drop_churn_and_censor_the_end() -> None:
     assert list(s.stop) == [20, 50, 50]
 
 
+def test_an_end_before_the_last_order_is_refused() -> None:
+    """The data cannot end before an order of the history: named, rather than
+    spells running past the days counted."""
+    history = _history([("a", "1", 0, 0), ("a", "2", 20, 0)])
+    with pytest.raises(ValueError, match="before the history's last order"):
+        spells(history, end=pd.Timestamp("2025-01-10"))
+    with pytest.raises(ValueError, match="before the history's last order"):
+        experience_effect(history, end=pd.Timestamp("2025-01-10"))
+
+
 def _synthetic(
     seed: int, beta: float, n_customers: int = 3_000, leave_if_late: float = 0.0
 ) -> pd.DataFrame:

@@ -75,21 +75,27 @@ def test_first_purchases_by_promotion_kind(server: Server, audit_page: Page) -> 
     kinds = table.locator("tbody td:nth-child(2)").all_inner_texts()
     assert {"first purchase", "limited time", "no"} <= set(kinds)
     expect(table.locator("caption")).not_to_contain_text("do not record promotions")
-    expect(page.locator("#experience-effect")).to_contain_text("No retention fit yet")
+    expect(page.locator("#experience-effect")).to_contain_text("not reported")
 
 
 def test_the_fitted_effect_beside_the_hazard_ratios(
     server: Server, audit_page: Page
 ) -> None:
-    """With a retention fit, its hazard coefficients as hazard ratios."""
+    """The range's fitted hazard coefficients as hazard ratios, with the
+    deliveries fitted; when it cannot be fitted, why."""
     page = audit_page
     open_planner(server, page)
     body = _body()
     coefficient = {"part": "hazard", "name": "log1p_late", "se": 0.05}
     body["experience_effect"] = {
-        "job_id": "fit-7",
         "start": "2026-01-01",
-        "until": "2026-06-30",
+        "end": "2026-06-30",
+        "deliveries": 4321,
+        "customers": 900,
+        "customers_fitted": 900,
+        "n_spells": 4300,
+        "n_events": 3400,
+        "reason": None,
         "coefficients": [
             {**coefficient, "coef": -0.2, "low": -0.3, "high": -0.1},
             {**coefficient, "part": "churn", "coef": 1.0, "low": 0.5, "high": 1.5},
@@ -104,6 +110,22 @@ def test_the_fitted_effect_beside_the_hazard_ratios(
     page.get_by_role("button", name="Show").click()
     effect = page.locator("#experience-effect")
     # exp(-0.2) = 0.82 in [exp(-0.3), exp(-0.1)] = [0.74, 0.9]; churn not shown.
-    expect(effect).to_contain_text("fit-7")
+    expect(effect).to_contain_text("2026-01-01 to 2026-06-30, 4321 deliveries")
     expect(effect).to_contain_text("log1p late 0.82 [0.74, 0.9]")
     assert effect.inner_text().count("[") == 1
+    short = {
+        **body["experience_effect"],
+        "coefficients": [],
+        "reason": "too little history in 2026-01-01..2026-01-07: 60 spells",
+    }
+    page.unroute("**/v1/metrics/retention?*")
+    page.route(
+        "**/v1/metrics/retention?*",
+        lambda route: route.fulfill(
+            status=200,
+            content_type="application/json",
+            body=json.dumps({**body, "experience_effect": short}),
+        ),
+    )
+    page.get_by_role("button", name="Show").click()
+    expect(effect).to_contain_text("not estimated: too little history")

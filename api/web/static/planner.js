@@ -695,12 +695,15 @@ function drawCustomers(body) {
     el("caption", { text: "Second-order hazard ratio against on time (below 1: slower to come back), 95% interval." }),
     el("thead", {}, el("tr", {}, ...["First delivery", "Customers", "Second orders", "Hazard ratio"].map((h) => el("th", { scope: "col", text: h })))),
     el("tbody", {}, ...hazardRows)));
-  // The estimator's effect (the newest retention fit), beside the constant-hazard ratios.
+  // The estimator's effect over this range and zone, beside the constant-hazard ratios.
   const fit = body.experience_effect;
   const hazardCoefs = fit ? fit.coefficients.filter((c) => c.part === "hazard") : [];
+  const sampled = fit && fit.customers_fitted < fit.customers ? `, a sample of ${fit.customers_fitted} of ${fit.customers} customers` : "";
   curvesCard.card.append(el("p", { id: "experience-effect", class: "hint", text: !fit
-    ? "No retention fit yet: the estimator's effect of each experience on the next order appears here once one has run."
-    : `Fitted effect on the next order (retention fit ${fit.job_id}, ${fit.start} to ${fit.until}), hazard ratio per unit, 95% interval: ${hazardCoefs.map((c) => `${c.name.replaceAll("_", " ")} ${withInterval(Math.exp(c.coef), Math.exp(c.low), Math.exp(c.high))}`).join("; ")}.` }));
+    ? "The estimator's effect of each experience on the next order is not reported."
+    : fit.reason
+      ? `Fitted effect on the next order not estimated: ${fit.reason}.`
+      : `Fitted effect on the next order (${fit.start} to ${fit.end}, ${fit.deliveries} deliveries${sampled}), hazard ratio per unit, 95% interval: ${hazardCoefs.map((c) => `${c.name.replaceAll("_", " ")} ${withInterval(Math.exp(c.coef), Math.exp(c.low), Math.exp(c.high))}`).join("; ")}.` }));
 
   // Ratings by the experience of the rated delivery.
   const ratings = byCohort(body.ratings);

@@ -302,25 +302,19 @@ def test_the_order_example_in_the_api_doc_is_a_valid_order() -> None:
     assert body.promotion is PromotionType.FIRST_PURCHASE
 
 
-def test_the_fitted_experience_effect_is_reported_beside_the_hazard_ratios(
+def test_the_experience_effect_is_the_range_s_not_the_stored_fit_s(
     app: FastAPI,
     client: TestClient,
     keys: dict[Role, str],
     outcomes: list[DeliveryOutcome],
 ) -> None:
-    """None before a retention fit; then the newest fit's coefficients, its
-    job and window (the estimator is not rerun per request)."""
-    assert _retention(client, keys)["experience_effect"] is None
-    result = fitted()
-    with app.state.sessionmaker.begin() as session:
-        save_fit(session, job_id="fit-1", result=result)
+    """Beside the hazard ratios, the experience effect is fitted on the
+    range asked for: five deliveries are too few, which it says (with no
+    coefficients), before a retention fit is stored and after."""
+    metrics._EFFECTS.clear()
     effect = _retention(client, keys)["experience_effect"]
-    assert (effect["job_id"], effect["start"], effect["until"]) == (
-        "fit-1",
-        result.start.isoformat(),
-        result.end.isoformat(),
-    )
-    got = {(c["part"], c["name"]): c for c in effect["coefficients"]}
-    assert set(got) == {(c.part, c.name) for c in result.coefficients}
-    late = got[("hazard", "log1p_late")]
-    assert late["low"] <= late["coef"] <= late["high"]
+    assert effect["coefficients"] == [] and effect["deliveries"] == 5
+    assert effect["reason"].startswith("too little history in ")
+    with app.state.sessionmaker.begin() as session:
+        save_fit(session, job_id="fit-1", result=fitted())
+    assert _retention(client, keys)["experience_effect"] == effect

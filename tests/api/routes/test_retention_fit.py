@@ -8,6 +8,7 @@ import math
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -21,6 +22,7 @@ from api.jobs.retention_fit import MIN_SPELLS, RetentionFitError, fit_retention
 from api.services.retention import RetentionFitSchedule, store_fit
 from api.settings import Settings
 from routing.locale import DEFAULT_LOCALE
+from scenarios.city import City, build_city
 from tests.api.conftest import auth
 from tests.api.routes.test_forecasts_scenarios import follow
 
@@ -292,3 +294,48 @@ def test_the_nightly_fit_is_queued_once_a_day(
         app.state.sessionmaker, app.state.job_queue, settings, now=lambda: clock[0]
     )
     assert not off.enabled and off.tick() is None
+
+
+def _city_payload(
+    city: City, start: dt.date, end: dt.date, *, values: bool
+) -> RetentionFitPayload:
+    """The city's deliveries of ``start..end`` as a fit reads them from the
+    tracked days (with or without their baskets)."""
+    h = city.history[
+        (city.history["delivery_date"] >= pd.Timestamp(start))
+        & (city.history["delivery_date"] <= pd.Timestamp(end))
+    ]
+    return RetentionFitPayload(
+        start=start,
+        end=end,
+        order_id=tuple(h["order_id"].astype(str)),
+        customer_id=tuple(h["customer_id"].astype(str)),
+        day=tuple(d.date() for d in h["delivery_date"]),
+        minutes_late=tuple(float(m) for m in h["minutes_late"]),
+        failed_attempts=tuple(int(f) for f in h["failed_attempts"]),
+        value=tuple(float(v) for v in h["value"]) if values else None,
+    )
+
+
+def test_the_retention_fit_values_customers_by_their_baskets() -> None:
+    """The retention fit job's customer values, on the city's deliveries of
+    a year sent with their baskets, follow each customer's latent mean basket:
+    against the same fit without baskets, a customer's value moves with it
+    (the customer values the plans are priced with)."""
+    city = build_city(seed=2, n_customers=2_000)
+    start, end = dt.date(2025, 1, 1), dt.date(2025, 12, 31)
+    with_baskets = fit_retention(_city_payload(city, start, end, values=True), _quiet)
+    without = fit_retention(_city_payload(city, start, end, values=False), _quiet)
+    counts = city.history["customer_id"].astype(str).value_counts()
+    frequent = [c for c in counts.index[counts >= 12] if c in without.customer_values]
+    ratio = pd.Series(
+        {
+            c: with_baskets.customer_values[c] / without.customer_values[c]
+            for c in frequent
+        }
+    )
+    latent = city.customers.set_index(city.customers["customer_id"].astype(str))[
+        "basket"
+    ]
+    assert len(frequent) > 200
+    assert np.corrcoef(ratio, latent[ratio.index])[0, 1] > 0.8
