@@ -166,42 +166,75 @@ def _command(
     )
 
 
+Instances = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="instance names or files; repeat or comma-separate "
+        "[default: every *.txt in --folder]"
+    ),
+]
+Engines = Annotated[
+    list[str] | None,
+    typer.Option(
+        help=f"{' | '.join(ENGINES)}; repeat or comma-separate "
+        f"[default: {DEFAULT_ENGINES}]"
+    ),
+]
+Folder = Annotated[
+    Path | None,
+    typer.Option(help="instances and references [default: benchmarks/pdptw]"),
+]
+Reference = Annotated[
+    Path | None,
+    typer.Option(help="reference file [default: FOLDER/reference-OBJECTIVE.json]"),
+]
+SaveReference = Annotated[
+    bool, typer.Option(help="add this run's feasible plans to the reference file")
+]
+JsonFile = Annotated[
+    Path | None,
+    typer.Option("--json", help="write machine, date, runs and summary here"),
+]
+
+
+def _run_all(
+    files: list[Path],
+    engines: list[str],
+    seeds: range,
+    time_limit: float,
+    objective: str,
+    best: dict[str, Any],
+    json_file: Path | None,
+) -> list[dict[str, Any]]:
+    """Every instance x seed, the engines in turn, a line each, saved as
+    they finish."""
+    from routing.bench.pdptw import report
+
+    runs: list[dict[str, Any]] = []
+    for path in files:
+        for s in seeds:
+            for name in engines:  # engines alternate on each instance
+                run = _safe_run(path, name, time_limit, s, objective, best)
+                runs.append(run)
+                console.print(_line(run), markup=False, highlight=False, soft_wrap=True)
+                if json_file is not None:
+                    json_file.write_text(json.dumps(report(runs), indent=1) + "\n")
+    return runs
+
+
 def bench_pdptw_command(
-    instances: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="instance names or files; repeat or comma-separate "
-            "[default: every *.txt in --folder]"
-        ),
-    ] = None,
-    engine: Annotated[
-        list[str] | None,
-        typer.Option(
-            help=f"{' | '.join(ENGINES)}; repeat or comma-separate "
-            f"[default: {DEFAULT_ENGINES}]"
-        ),
-    ] = None,
+    instances: Instances = None,
+    engine: Engines = None,
     time_limit: Annotated[float, typer.Option(help="seconds per run")] = 120.0,
     seed: Annotated[int, typer.Option(help="first random seed")] = 0,
     seeds: Annotated[int, typer.Option(min=1, help="runs per instance and engine")] = 1,
     objective: Annotated[str, typer.Option(help=" | ".join(OBJECTIVES))] = OBJECTIVES[
         0
     ],
-    folder: Annotated[
-        Path | None,
-        typer.Option(help="instances and references [default: benchmarks/pdptw]"),
-    ] = None,
-    reference: Annotated[
-        Path | None,
-        typer.Option(help="reference file [default: FOLDER/reference-OBJECTIVE.json]"),
-    ] = None,
-    save_reference: Annotated[
-        bool, typer.Option(help="add this run's feasible plans to the reference file")
-    ] = False,
-    json_file: Annotated[
-        Path | None,
-        typer.Option("--json", help="write machine, date, runs and summary here"),
-    ] = None,
+    folder: Folder = None,
+    reference: Reference = None,
+    save_reference: SaveReference = False,
+    json_file: JsonFile = None,
 ) -> None:
     """Plan PDPTW instances with each engine in turn; judge every plan with the
     checker and compare it with the reference (best of the stored long runs)."""
@@ -219,17 +252,15 @@ def bench_pdptw_command(
         f"seed(s), {time_limit:g} s each; reference {ref_file}",
         highlight=False,
     )
-    runs: list[dict[str, Any]] = []
-    for path in files:
-        for s in range(seed, seed + seeds):
-            for name in engines:  # engines alternate on each instance
-                run = _safe_run(path, name, time_limit, s, objective, best)
-                runs.append(run)
-                console.print(_line(run), markup=False, highlight=False, soft_wrap=True)
-                if json_file is not None:
-                    json_file.write_text(
-                        json.dumps(pdptw.report(runs), indent=1) + "\n"
-                    )
+    runs = _run_all(
+        files,
+        engines,
+        range(seed, seed + seeds),
+        time_limit,
+        objective,
+        best,
+        json_file,
+    )
     if save_reference:
         command = _command(files, engines, (time_limit, seed, seeds), objective)
         stamp = pdptw.report([])["date"]
@@ -237,10 +268,7 @@ def bench_pdptw_command(
             ref_file, runs, objective=objective, command=command, date=stamp
         )
         out.print(f"reference updated: {ref_file}")
-    out.print(
-        results_table(
-            pdptw.summarise(runs), f"PDPTW, {time_limit:g} s per run, {objective}"
-        )
-    )
+    title = f"PDPTW, {time_limit:g} s per run, {objective}"
+    out.print(results_table(pdptw.summarise(runs), title))
     if json_file is not None:
         out.print(f"results written to {json_file}")
