@@ -7,6 +7,7 @@ import typer
 from api.cli.amazon import amazon_command
 from api.cli.bench_eta import bench_eta_command
 from api.cli.bench_forecast import bench_forecast_command
+from api.cli.bench_pdptw import bench_pdptw_command
 from api.cli.bench_pricing import bench_pricing_command
 from api.cli.bench_retention import bench_retention_command
 from api.cli.bench_routing import bench_routing_command
@@ -46,6 +47,7 @@ bench_app = typer.Typer(
 )
 bench_app.command("eta")(bench_eta_command)
 bench_app.command("forecast")(bench_forecast_command)
+bench_app.command("pdptw")(bench_pdptw_command)
 bench_app.command("pricing")(bench_pricing_command)
 bench_app.command("retention")(bench_retention_command)
 bench_app.command("routing")(bench_routing_command)

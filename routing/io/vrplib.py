@@ -92,7 +92,10 @@ class BksEntry(TypedDict):
     distance: float
 
 
-class _Row:
+class SolomonRow:
+    """One row of a Solomon file: customer number, place, demand, window and
+    service, in instance units (``line`` is its line in the file)."""
+
     __slots__ = ("customer", "demand", "due", "line", "ready", "service", "x", "y")
 
     def __init__(self, line: int, values: list[float]) -> None:
@@ -137,8 +140,8 @@ def read_solomon(
     coords = np.array([(r.x, r.y) for r in rows], dtype=np.float64)
     # The matrices are built square and non-negative here; skipping pydantic's
     # per-entry validation keeps 1000-customer instances fast to load.
-    matrix = _distance_matrix(coords, convention)
-    times = _distance_matrix(coords, "ceil") if convention == "hierarchical" else matrix
+    matrix = distance_matrix(coords, convention)
+    times = distance_matrix(coords, "ceil") if convention == "hierarchical" else matrix
     matrices = Matrices.model_construct(durations=times, distances=matrix)
     problem = Problem.model_validate(
         _problem_document(name, vehicles, capacity, rows, convention)
@@ -156,8 +159,21 @@ def read_solomon(
     return problem, info
 
 
+def read_rows(path: str | Path) -> tuple[str, int, int, list[SolomonRow]]:
+    """The name, ``NUMBER``, ``CAPACITY`` and rows (depot first) of a Solomon
+    file, each row checked as :func:`read_solomon` checks it.
+
+    Raises
+    ------
+    InputError
+        When the file is missing or malformed; each message names the line.
+    """
+    p = Path(path)
+    return _parse(p, _read_lines(p))
+
+
 def _problem_document(
-    name: str, vehicles: int, capacity: int, rows: list[_Row], convention: str
+    name: str, vehicles: int, capacity: int, rows: list[SolomonRow], convention: str
 ) -> dict[str, Any]:
     """Depot, fleet and customers as a problem document, times and loads scaled."""
     scale = SCALE[convention]
@@ -193,9 +209,9 @@ def _problem_document(
     }
 
 
-def _distance_matrix(
-    coords: np.ndarray, convention: str
-) -> tuple[tuple[int, ...], ...]:
+def distance_matrix(coords: np.ndarray, convention: str) -> tuple[tuple[int, ...], ...]:
+    """Integer arcs between planar points: ``"dimacs"`` truncates 10 x
+    euclid, ``"ceil"`` rounds 1000 x euclid up, anything else rounds it."""
     diff = coords[:, None, :] - coords[None, :, :]
     euclid = np.sqrt((diff**2).sum(axis=2))
     if convention == "dimacs":
@@ -234,7 +250,7 @@ def _numbers(path: Path, number: int, text: str, what: str) -> list[float]:
     return values
 
 
-def _parse(path: Path, lines: list[str]) -> tuple[str, int, int, list[_Row]]:
+def _parse(path: Path, lines: list[str]) -> tuple[str, int, int, list[SolomonRow]]:
     source = str(path)
     numbered = [(k, line.strip()) for k, line in enumerate(lines, start=1)]
     content = [(k, text) for k, text in numbered if text]
@@ -270,10 +286,10 @@ def _fleet(
     return int(values[0]), int(values[1])
 
 
-def _customer_rows(path: Path, content: list[tuple[int, str]]) -> list[_Row]:
+def _customer_rows(path: Path, content: list[tuple[int, str]]) -> list[SolomonRow]:
     """The depot row, then one row per customer, each checked on its own line."""
     source = str(path)
-    rows: list[_Row] = []
+    rows: list[SolomonRow] = []
     first_line: dict[int, int] = {}
     for k, text in content:
         if text[0].isalpha():
@@ -303,7 +319,7 @@ def _customer_rows(path: Path, content: list[tuple[int, str]]) -> list[_Row]:
     return rows
 
 
-def _customer_row(path: Path, k: int, text: str) -> _Row:
+def _customer_row(path: Path, k: int, text: str) -> SolomonRow:
     source = str(path)
     values = _numbers(path, k, text, "customer row")
     if len(values) != len(_COLUMNS):
@@ -319,7 +335,7 @@ def _customer_row(path: Path, k: int, text: str) -> _Row:
             raise InputError(
                 source, [f"line {k}: {column} must be an integer, got {value}"]
             )
-    row = _Row(k, values)
+    row = SolomonRow(k, values)
     if row.ready > row.due:
         raise InputError(
             source,

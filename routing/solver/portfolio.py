@@ -12,7 +12,8 @@ checker; the cheapest feasible plan wins (infeasible ones only if nothing
 else is left).
 
 With ``objective="vans_then_distance"`` the race gets ``1 - ROUTE_SHARE`` of
-the time; the rest goes to route minimisation (:func:`_fewer_routes`): the
+the time (all of it on a day with shipments, :func:`route_share`); the rest
+goes to route minimisation (:func:`_fewer_routes`): the
 shortest route's van is taken away and the race runs again on the remaining
 fleet, OR-Tools warm-started from the other routes. The result replaces the
 plan only when the checker passes it, it serves every order the plan served,
@@ -49,6 +50,13 @@ OVERHEAD = 0.4
 SECOND_GRACE = 30.0
 #: Share of the time limit route minimisation gets when vans count first.
 ROUTE_SHARE = 0.3
+#: Share of the time limit route minimisation gets on a day with shipments:
+#: none. Its cold race on a smaller fleet dropped no route of a 500-pair day
+#: in 36 s nor in 108 s, while PyVRP in the race lost 30% of its search; the
+#: race alone for 120 s left 56 routes (+2.1% distance over the reference)
+#: where the race and the phase left 57 (+6.4%) (benchmarks/RESULTS.md,
+#: "Shipments at scale", 2026-12-08).
+SHIPMENT_ROUTE_SHARE = 0.0
 #: Fewest seconds worth a route-minimisation attempt.
 MIN_ROUTE_SECONDS = 0.5
 
@@ -179,7 +187,7 @@ def solve_auto(
     vans = fewest_vans(params)
     racing = params
     if vans:
-        share = params.time_limit * (1.0 - ROUTE_SHARE)
+        share = params.time_limit * (1.0 - route_share(data.problem))
         racing = params.model_copy(update={"time_limit": share})
     candidates, failure = _race(data, ids, racing, travel, progress)
     if len(candidates) == 1 and progress is not None:
@@ -203,6 +211,11 @@ def solve_auto(
             "seconds": round(time.perf_counter() - t0, 3),
         }
     )
+
+
+def route_share(problem: Problem) -> float:
+    """Share of the time route minimisation gets when vans count first."""
+    return SHIPMENT_ROUTE_SHARE if problem.shipments else ROUTE_SHARE
 
 
 _Ranked = tuple[bool, int, tuple[int, float], str, Plan]

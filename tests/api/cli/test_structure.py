@@ -80,6 +80,8 @@ def test_no_cli_function_is_longer_than_60_lines() -> None:
         ("api.cli.bench_sizing:QUANTILES", "scenarios.sizing_backtest:QUANTILES"),
         ("api.cli.bench_sizing:SPAN", "scenarios.sizing_backtest:SPAN"),
         ("api.cli.bench_sizing:STEP", "scenarios.sizing_backtest:STEP"),
+        ("api.cli.bench_pdptw:ENGINES", "routing.bench.pdptw:ENGINES"),
+        ("api.cli.bench_pdptw:OBJECTIVES", "routing.bench.pdptw:OBJECTIVES"),
     ],
 )
 def test_repeated_defaults_match_the_libraries(cli_value: str, library: str) -> None:

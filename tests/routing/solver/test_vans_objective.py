@@ -172,3 +172,18 @@ def test_route_minimisation_empties_a_route(interleaved: Problem) -> None:
     assert routes_of(plan) == 1
     assert engine.endswith("+fewer-routes")
     assert plan.summary.served == 4
+
+
+def test_a_day_with_shipments_gives_the_race_the_whole_time() -> None:
+    """Route minimisation keeps its share on a day of jobs; a day with
+    shipments skips it (its race on a smaller fleet dropped no route of a
+    500-pair day, and the time came out of PyVRP's search)."""
+    from routing.solver.portfolio import ROUTE_SHARE, route_share
+
+    d = _day_json(3, 6)
+    jobs_only = Problem.model_validate(d)
+    assert route_share(jobs_only) == ROUTE_SHARE > 0
+    _shipments(d)
+    with_shipments = Problem.model_validate(d)
+    assert with_shipments.shipments
+    assert route_share(with_shipments) == 0.0
