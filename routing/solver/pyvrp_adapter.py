@@ -1,4 +1,5 @@
-"""The PyVRP engine: the only module that imports PyVRP.
+"""The PyVRP engine: with :mod:`routing.solver.islands` (its search on several
+cores), the only module that imports PyVRP.
 
 Model (see docs/concepts.md for the vocabulary):
 
@@ -26,11 +27,11 @@ PyVRP 0.14's model: :func:`pyvrp_fit` names them.
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
+import math
 import tempfile
 import time
-import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,18 +40,20 @@ import numpy as np
 import numpy.typing as npt
 import pyvrp
 import vrplib  # type: ignore[import-untyped]
-from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.stop import MaxRuntime
 from scipy.sparse.linalg import eigsh
 
 from routing.model import Job, Shipment
+from routing.solver import islands
 from routing.solver.data import ProblemData
+from routing.solver.islands import quiet as _quiet
 from routing.solver.params import (
     ProgressCallback,
     SolveParams,
     cost_scale,
     fewest_vans,
     in_plan_units,
+    usable_cores,
     uses_costs,
     van_charge,
 )
@@ -156,16 +159,21 @@ def solve_pyvrp(
     order_ids
         The orders to plan.
     params
-        ``time_limit``, ``seed`` and ``objective`` are used.
+        ``time_limit``, ``seed``, ``objective``, ``iterations`` and
+        ``workers`` are used: with more than one worker (and as many cores)
+        the search runs as islands that share their best
+        (:mod:`routing.solver.islands`), else as ``pyvrp.solve``.
     progress
         Called with ``("pyvrp", seconds, objective)`` on every feasible
-        improvement.
+        improvement, and with ``("pyvrp lost ...", seconds, inf)`` naming
+        the islands lost, if any.
 
     Returns
     -------
     EngineResult
         Per vehicle, the data node indices in visiting order; the ids of the
-        orders left out; PyVRP's objective in the OR-Tools engine's units.
+        orders left out; PyVRP's objective in the OR-Tools engine's units;
+        in ``lost`` the islands that dropped out, by name.
 
     Raises
     ------
@@ -189,16 +197,26 @@ def solve_pyvrp(
     # The time limit covers building the instance (a quarter of a second at
     # 1,000 orders), as PyVRP alone on a file spends it reading.
     searching = max(0.1, budget - (time.perf_counter() - t0))
-    best, gave_up = _run(
-        built, params.seed, searching, required, progress, t0, params.iterations
-    )
+    search = _Search(params.seed, params.iterations, usable_cores(params.workers))
+    best, gave_up, lost = _run(built, search, searching, required, progress, t0)
     if gave_up:
         built = _build(data, ids, with_costs=with_costs, required=False, vans=vans)
         remaining = max(0.1, budget - (time.perf_counter() - t0))
-        best, _ = _run(
-            built, params.seed, remaining, False, progress, t0, params.iterations
-        )
-    return _to_result(data, built, best, ids)
+        best, _, more = _run(built, search, remaining, False, progress, t0)
+        lost += more
+    result = _to_result(data, built, best, ids)
+    if lost and progress is not None:
+        progress(f"pyvrp lost {'; '.join(lost)}", time.perf_counter() - t0, math.inf)
+    return dataclasses.replace(result, lost=tuple(lost))
+
+
+@dataclass(frozen=True)
+class _Search:
+    """How to search: seed, iteration bound, and islands (1: PyVRP's own)."""
+
+    seed: int
+    iterations: int | None
+    islands: int
 
 
 class _Stop:
@@ -251,38 +269,59 @@ class _Reporter(pyvrp.IteratedLocalSearchCallbacks):
             self._progress("pyvrp", elapsed, self._built.objective(best))
 
 
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """PyVRP warns when its penalties saturate; we judge feasibility ourselves."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PenaltyBoundWarning)
-        yield
-
-
 def _run(
     built: _Built,
-    seed: int,
+    search: _Search,
     seconds: float,
     required: bool,
     progress: ProgressCallback | None,
     t0: float,
-    iterations: int | None = None,
-) -> tuple[pyvrp.Solution, bool]:
+) -> tuple[pyvrp.Solution, bool, list[str]]:
+    """The best solution, whether the search gave up looking for a feasible
+    one, and the islands lost (by name)."""
+    if search.islands > 1:
+        return _run_islands(built, search, seconds, required, progress, t0)
     instance = built.instance
     ils = pyvrp.IteratedLocalSearchParams()
     if progress is not None:
         ils = pyvrp.IteratedLocalSearchParams(callbacks=_Reporter(progress, t0, built))
-    stop = _Stop(seconds, REQUIRED_SHARE if required else None, iterations)
+    stop = _Stop(seconds, REQUIRED_SHARE if required else None, search.iterations)
     with _quiet():
         result = pyvrp.solve(
             instance,
             stop=stop,
-            seed=seed,
+            seed=search.seed,
             collect_stats=False,
             display=False,
             params=pyvrp.SolveParams(ils=ils, penalty=built.penalties),
         )
-    return result.best, stop.gave_up and not result.is_feasible()
+    return result.best, stop.gave_up and not result.is_feasible(), []
+
+
+def _run_islands(
+    built: _Built,
+    search: _Search,
+    seconds: float,
+    required: bool,
+    progress: ProgressCallback | None,
+    t0: float,
+) -> tuple[pyvrp.Solution, bool, list[str]]:
+    """:func:`_run` on several cores (:mod:`routing.solver.islands`)."""
+    on_best = None
+    if progress is not None:
+        on_best = _Reporter(progress, t0, built).on_best
+    found = islands.search(
+        built.instance,
+        workers=search.islands,
+        seed=search.seed,
+        seconds=seconds,
+        penalty=built.penalties,
+        iterations=search.iterations,
+        give_up_share=REQUIRED_SHARE if required else None,
+        on_best=on_best,
+    )
+    gave_up = found.gave_up and not found.best.is_feasible()
+    return found.best, gave_up, found.lost
 
 
 @dataclass(frozen=True)
