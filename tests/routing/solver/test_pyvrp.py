@@ -355,6 +355,16 @@ def test_bench_cli_side_by_side_with_seeds(tmp_path: Path) -> None:
     assert all(r["feasible"] for r in runs), [r["violations"] for r in runs]
 
 
+@needs_data
+def test_bench_cli_passes_workers_to_auto(tmp_path: Path) -> None:
+    """``--workers 1`` gives ``auto`` the one-core race (PyVRP beside
+    OR-Tools); ``pyvrp-direct`` stays PyVRP alone."""
+    runs = _bench_c101(tmp_path, "auto,pyvrp-direct", "--workers", "1")["runs"]
+    assert runs[0]["solved_by"] in ("auto:pyvrp", "auto:ortools")
+    assert runs[1]["solved_by"] == "pyvrp-direct"
+    assert all(r["feasible"] for r in runs), [r["violations"] for r in runs]
+
+
 @pytest.mark.parametrize(
     ("args", "words"),
     [
@@ -362,6 +372,7 @@ def test_bench_cli_side_by_side_with_seeds(tmp_path: Path) -> None:
         (["--engine", "cplex"], "unknown engine"),
         (["--suite", "augerat"], "unknown suite"),
         (["--seeds", "0"], "--seeds must be at least 1"),
+        (["--workers", "0"], "--workers must be at least 1"),
     ],
 )
 def test_bench_cli_rejects_bad_options(args: list[str], words: str) -> None:
