@@ -112,6 +112,33 @@ def pyvrp_fit(data: ProblemData, order_ids: Sequence[str]) -> str | None:
     return None
 
 
+def pyvrp_inexact(data: ProblemData, order_ids: Sequence[str]) -> str | None:
+    """Where PyVRP's plan of a problem it models may still fail the checker.
+
+    The adapter plans every van with one travel matrix (the band most vans
+    are planned in) and knows no blocked arcs: its plan can then be late in
+    a slower band or drive an arc with no road, which only the checker
+    catches. ``auto`` races OR-Tools beside PyVRP on such problems.
+
+    Returns
+    -------
+    str or None
+        ``"vans in different travel bands"``, ``"blocked arcs"``, or ``None``
+        when PyVRP's model is the engines' model.
+    """
+    if len(set(data.solve_band)) > 1:
+        return "vans in different travel bands"
+    mask = data.matrix.unreachable
+    if mask is None:
+        return None
+    nodes = [n for oid in order_ids for n in data.order_nodes[oid]]
+    nodes += [*data.starts, *data.ends]
+    points = sorted({p for n in nodes if (p := data.nodes[n].point) is not None})
+    if mask[np.ix_(points, points)].any():
+        return "blocked arcs"
+    return None
+
+
 def _windowed(order: Job | Shipment) -> bool:
     if isinstance(order, Job):
         return bool(order.time_windows)
