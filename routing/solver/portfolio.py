@@ -1,8 +1,6 @@
 """The ``auto`` engine: PyVRP and OR-Tools side by side, the best checked plan wins.
 
-* When the problem fits PyVRP's model exactly (one travel band for every
-  van, no blocked arcs: else its plan may fail the checker, and OR-Tools'
-  is the one that passes) and the solve has two or more cores
+* When the problem fits PyVRP's model and the solve has two or more cores
   (``SolveParams.workers``), PyVRP's search runs on all of them as islands
   that share their best (:mod:`routing.solver.islands`), here: on the
   problems measured OR-Tools never won that race (docs/concepts.md, "Both
@@ -342,24 +340,18 @@ def _race(
 ) -> tuple[list[tuple[str, EngineResult]], str]:
     """OR-Tools here, the PyVRP side in a forked process, side by side.
 
-    With two or more cores and a problem PyVRP models whole and exactly
-    (:func:`~routing.solver.pyvrp_adapter.pyvrp_inexact`; and no warm start
-    for OR-Tools), PyVRP's islands run here on all of them instead.
+    With two or more cores and a problem PyVRP models whole (and no warm
+    start for OR-Tools), PyVRP's islands run here on all of them instead.
 
     Returns the results by engine (OR-Tools first) and, when the second
     process gave none, why (else ``""``).
     """
     from routing.solver.ortools_adapter import solve_ortools
-    from routing.solver.pyvrp_adapter import pyvrp_fit, pyvrp_inexact
+    from routing.solver.pyvrp_adapter import pyvrp_fit
 
     t0 = time.perf_counter()
     misfit = pyvrp_fit(data, ids)
-    if (
-        misfit is None
-        and initial is None
-        and usable_cores(params.workers) > 1
-        and pyvrp_inexact(data, ids) is None
-    ):
+    if misfit is None and initial is None and usable_cores(params.workers) > 1:
         return [("pyvrp-islands", _islands(data, ids, params, progress))], ""
     # The second process is one PyVRP search (or its warm start): the
     # islands above are the way to more cores.

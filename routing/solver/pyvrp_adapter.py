@@ -12,9 +12,11 @@ Model (see docs/concepts.md for the vocabulary):
   back), a shipment is a PyVRP shipment; a job with several windows is a
   mutually exclusive group of copies, one per window;
 * vehicles with the same attributes share a vehicle type (``num_available``);
-  skills, night/day shift and depot restrictions become routing profiles in
-  which the forbidden locations are far away and take longer to reach than
-  any shift lasts (so a route through one is never feasible);
+  each vehicle travels in its solve band (the slowest its shift overlaps, as
+  in every engine), and skills, night/day shift and depot restrictions and
+  arcs with no road become routing profiles in which the forbidden arcs are
+  long and take longer than any shift lasts (so a route through one is
+  never feasible);
 * ``max_orders`` is one more load dimension in which every job weighs 1;
 * distance mode makes every order required (falling back to optional orders
   when no feasible solution turns up in the first half of the time limit);
@@ -31,6 +33,7 @@ import dataclasses
 import math
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,33 +112,6 @@ def pyvrp_fit(data: ProblemData, order_ids: Sequence[str]) -> str | None:
         return "several windows on a shipment"
     if shipments and any(v.max_orders is not None for v in data.problem.vehicles):
         return "max_orders with shipments"
-    return None
-
-
-def pyvrp_inexact(data: ProblemData, order_ids: Sequence[str]) -> str | None:
-    """Where PyVRP's plan of a problem it models may still fail the checker.
-
-    The adapter plans every van with one travel matrix (the band most vans
-    are planned in) and knows no blocked arcs: its plan can then be late in
-    a slower band or drive an arc with no road, which only the checker
-    catches. ``auto`` races OR-Tools beside PyVRP on such problems.
-
-    Returns
-    -------
-    str or None
-        ``"vans in different travel bands"``, ``"blocked arcs"``, or ``None``
-        when PyVRP's model is the engines' model.
-    """
-    if len(set(data.solve_band)) > 1:
-        return "vans in different travel bands"
-    mask = data.matrix.unreachable
-    if mask is None:
-        return None
-    nodes = [n for oid in order_ids for n in data.order_nodes[oid]]
-    nodes += [*data.starts, *data.ends]
-    points = sorted({p for n in nodes if (p := data.nodes[n].point) is not None})
-    if mask[np.ix_(points, points)].any():
-        return "blocked arcs"
     return None
 
 
@@ -374,18 +350,38 @@ class _Orders:
 
 @dataclass(frozen=True)
 class _Profiles:
-    """Routing profiles: one per set of locations some vehicles may not visit."""
+    """Routing profiles: one per travel band and set of locations some
+    vehicles may not visit."""
 
     forbidden: list[set[int]]  # per vehicle: data nodes it may not visit
-    profile_of: dict[tuple[int, ...], int]
+    of_vehicle: list[int]  # per vehicle: its profile
     # PyVRP's stubs spell the matrices as ``np.ndarray[int]``.
     distances: list[Any]
     durations: list[Any]
 
-    def of(self, v: int, places: _Places) -> int:
-        """The profile of vehicle ``v``."""
-        banned = tuple(sorted(places.location_of[n] for n in self.forbidden[v]))
-        return self.profile_of[banned]
+
+@dataclass(frozen=True)
+class _BandTables:
+    """Distances and durations over PyVRP's locations per travel band in
+    which some vehicle is planned (``main``: the band most are), and the
+    arcs with no road in each."""
+
+    main: int
+    distances: dict[int, _IntMatrix]
+    durations: dict[int, _IntMatrix]
+    blocked: dict[int, npt.NDArray[np.bool_]]
+
+
+def _band_tables(data: ProblemData, reps: list[int]) -> _BandTables:
+    main = Counter(data.solve_band).most_common(1)[0][0]
+    bands = [main, *sorted(set(data.solve_band) - {main})]
+    tables = _BandTables(main, {}, {}, {})
+    for band in bands:
+        dist, dur, blocked = _matrices(data, reps, band)
+        tables.distances[band] = dist
+        tables.durations[band] = dur
+        tables.blocked[band] = blocked
+    return tables
 
 
 def _build(
@@ -397,23 +393,25 @@ def _build(
     vans: bool = False,
 ) -> _Built:
     places = _places(data, order_ids)
-    distances, durations = _matrices(data, places.reps)
+    tables = _band_tables(data, places.reps)
+    distances = tables.distances[tables.main]
+    longest = max(int(d.max(initial=0)) for d in tables.distances.values())
     count_dim = any(v.max_orders is not None for v in data.problem.vehicles)
     # Fewest vans first: a van costs more than any plan's distance.
     charge = (
         van_charge(
-            int(distances.max(initial=0)),
+            longest,
             sum(len(data.order_nodes[o]) for o in order_ids),
             data.n_vehicles,
         )
         if vans
         else 0
     )
-    prize, cost_unit = _prizes(data, distances, with_costs=with_costs, charge=charge)
+    prize, cost_unit = _prizes(data, longest, with_costs=with_costs, charge=charge)
     orders = _orders(
         data, order_ids, places, prize, count_dim=count_dim, required=required
     )
-    profiles = _profiles(data, order_ids, places, distances, durations)
+    profiles = _profiles(data, order_ids, places, tables, 2 * longest + 1)
     types, vehicle_types = _vehicle_types(
         data,
         order_ids,
@@ -466,7 +464,7 @@ def _places(data: ProblemData, order_ids: list[str]) -> _Places:
 
 
 def _prizes(
-    data: ProblemData, distances: _IntMatrix, *, with_costs: bool, charge: int = 0
+    data: ProblemData, longest: int, *, with_costs: bool, charge: int = 0
 ) -> tuple[Callable[[str], int], float]:
     """Each order's prize, and our objective units per PyVRP unit."""
     problem = data.problem
@@ -479,7 +477,7 @@ def _prizes(
         return prize, 1 / PYVRP_PER_ENGINE_UNIT
     # Large enough to pay for any detour (and a van of its own when vans
     # count first), so only infeasibility drops.
-    base = 2 * int(distances.max(initial=0)) + 1 + charge
+    base = 2 * longest + 1 + charge
 
     def relative_prize(oid: str) -> int:
         dropping = problem.drop_penalty(data.orders[oid])
@@ -577,27 +575,42 @@ def _profiles(
     data: ProblemData,
     order_ids: list[str],
     places: _Places,
-    distances: _IntMatrix,
-    durations: _IntMatrix,
+    tables: _BandTables,
+    far: int,
 ) -> _Profiles:
-    """Per vehicle, the order nodes it may not visit, as routing profiles.
+    """Per vehicle, its travel band and the order nodes it may not visit, as
+    routing profiles (the main band with no location forbidden first).
 
-    A forbidden arc takes longer than any shift, so a route using it is
-    late; its length only steers the search away (PyVRP's MAX_VALUE would
+    Each vehicle travels in its own solve band, as in every engine. A
+    forbidden arc (into a location the vehicle may not visit, or with no
+    road) takes longer than any shift, so a route using it is late; its
+    length ``far`` only steers the search away (PyVRP's MAX_VALUE would
     overflow once multiplied by a distance penalty).
     """
     nodes = data.nodes
-    far = 2 * int(distances.max(initial=0)) + 1
     never = (
         1
         + max(v.shift.end for v in data.problem.vehicles)
         + max((w[1] for n in places.location_of for w in nodes[n].windows), default=0)
     )
-    profiles = _Profiles([], {(): 0}, [distances], [durations])
+    profiles = _Profiles([], [], [], [])
+    profile_of: dict[tuple[int, tuple[int, ...]], int] = {}
+
+    def add(band: int, banned: tuple[int, ...]) -> int:
+        if (band, banned) not in profile_of:
+            profile_of[band, banned] = len(profiles.distances)
+            blocked = tables.blocked[band]
+            dist = np.where(blocked, far, tables.distances[band])
+            dur = np.where(blocked, never, tables.durations[band])
+            profiles.distances.append(_forbid(dist, banned, far))
+            profiles.durations.append(_forbid(dur, banned, never))
+        return profile_of[band, banned]
+
+    add(tables.main, ())
     # What a vehicle may not carry depends on these attributes only
     # (incompatibility); a fleet of identical vans asks once.
     banned_of: dict[tuple[object, ...], set[int]] = {}
-    for vehicle in data.problem.vehicles:
+    for v, vehicle in enumerate(data.problem.vehicles):
         kind = (vehicle.skills, vehicle.night, vehicle.start, vehicle.end)
         if kind not in banned_of:
             banned_of[kind] = {
@@ -609,10 +622,7 @@ def _profiles(
         banned_nodes = banned_of[kind]
         profiles.forbidden.append(banned_nodes)
         banned = tuple(sorted(places.location_of[n] for n in banned_nodes))
-        if banned not in profiles.profile_of:
-            profiles.profile_of[banned] = len(profiles.distances)
-            profiles.distances.append(_forbid(distances, banned, far))
-            profiles.durations.append(_forbid(durations, banned, never))
+        profiles.of_vehicle.append(add(data.solve_band[v], banned))
     return profiles
 
 
@@ -642,7 +652,7 @@ def _vehicle_types(
             "end_depot": places.depot_of_point[nodes[data.ends[v]].point],
             "tw_early": vehicle.shift.start,
             "tw_late": vehicle.shift.end,
-            "profile": profiles.of(v, places),
+            "profile": profiles.of_vehicle[v],
             "fixed_cost": round(units * costs.fixed) if with_costs else charge,
             "unit_distance_cost": (
                 round(units * costs.per_km / 1000) if with_costs else 1
@@ -761,8 +771,11 @@ def planar_embedding(distances: _IntMatrix) -> npt.NDArray[np.float64]:
     return np.asarray(vectors[:, top] * scale[None, :], dtype=np.float64)
 
 
-def _matrices(data: ProblemData, reps: list[int]) -> tuple[_IntMatrix, _IntMatrix]:
-    """Distances, and durations with the setup of ``j`` on every arc into it.
+def _matrices(
+    data: ProblemData, reps: list[int], band: int
+) -> tuple[_IntMatrix, _IntMatrix, npt.NDArray[np.bool_]]:
+    """Distances, durations with the setup of ``j`` on every arc into it,
+    and the arcs with no road, in ``band``.
 
     Setup is paid only when arriving from another place, as in
     :meth:`ProblemData.setup_between`.
@@ -773,9 +786,15 @@ def _matrices(data: ProblemData, reps: list[int]) -> tuple[_IntMatrix, _IntMatri
     )
     free = points < 0
     idx = np.where(free, 0, points)
-    if data.matrix.size:
-        dist = data.matrix.distances[np.ix_(idx, idx)].astype(np.int64)
-        dur = data.matrix.durations[np.ix_(idx, idx)].astype(np.int64)
+    matrix = data.matrices[band]
+    assert matrix is not None
+    blocked = np.zeros((len(reps), len(reps)), dtype=bool)
+    if matrix.size:
+        grid = np.ix_(idx, idx)
+        dist = matrix.distances[grid].astype(np.int64)
+        dur = matrix.durations[grid].astype(np.int64)
+        if matrix.unreachable is not None:
+            blocked = matrix.unreachable[grid]
     else:
         dist = np.zeros((len(reps), len(reps)), dtype=np.int64)
         dur = dist.copy()
@@ -783,12 +802,15 @@ def _matrices(data: ProblemData, reps: list[int]) -> tuple[_IntMatrix, _IntMatri
     dist[:, free] = 0
     dur[free, :] = 0
     dur[:, free] = 0
+    blocked[free, :] = False
+    blocked[:, free] = False
     setup = np.array([data.nodes[n].setup for n in reps], dtype=np.int64)
     same = (points[:, None] == points[None, :]) & ~free[:, None]
     dur = dur + np.where(same, 0, setup[None, :])
     np.fill_diagonal(dist, 0)
     np.fill_diagonal(dur, 0)
-    return dist, dur
+    np.fill_diagonal(blocked, False)
+    return dist, dur, blocked
 
 
 def _forbid(matrix: _IntMatrix, banned: tuple[int, ...], value: int) -> _IntMatrix:
