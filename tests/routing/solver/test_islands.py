@@ -245,3 +245,27 @@ def test_routes_survive_the_trip_between_processes() -> None:
     assert again == solution
     assert [r.vehicle_type() for r in again.routes()] == [0, 1]
     assert again.distance() == solution.distance()
+
+
+@needs_data
+def test_the_decompositions_whole_pass_searches_as_islands(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A day the decomposition solves whole (what ``auto`` does from 1,000
+    orders) searches as islands on the solve's workers, in this process."""
+    assert usable_cores(2) == 2, "this test needs two cores"
+    problem, _, _ = _solomon("C101")
+    calls: list[int] = []
+    real = islands.search
+
+    def spy(*args: object, **kwargs: object) -> islands.IslandsResult:
+        calls.append(kwargs["workers"])  # type: ignore[arg-type]
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(islands, "search", spy)
+    params = SolveParams(engine="large", objective="distance", time_limit=3, workers=2)
+    plan = solve(problem, params=params)
+    assert plan.engine == "large:whole"
+    assert calls == [2]
+    assert check(problem, plan, TRAVEL).ok
+    assert plan.summary.served == plan.summary.orders
