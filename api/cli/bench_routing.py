@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from api.cli.common import console, out
+from api.cli.common import WorkersOption, console, out
 from api.cli.common import error as _error
 
 if TYPE_CHECKING:
@@ -37,12 +37,22 @@ def _line(run: dict[str, Any]) -> str:
     )
 
 
-def _safe_run(job: tuple[Path, str, float, int, Any, str]) -> dict[str, Any]:
+def _safe_run(
+    job: tuple[Path, str, float, int, Any, str, int | None],
+) -> dict[str, Any]:
     from routing.bench.vrptw import failed_run, run_instance
 
-    path, name, time_limit, seed, bks, convention = job
+    path, name, time_limit, seed, bks, convention, workers = job
     try:
-        run = run_instance(path, name, time_limit, seed, bks=bks, convention=convention)
+        run = run_instance(
+            path,
+            name,
+            time_limit,
+            seed,
+            bks=bks,
+            convention=convention,
+            workers=workers,
+        )
     except Exception as exc:  # one failing run must not end the benchmark
         run = failed_run(path.stem, name, f"{type(exc).__name__}: {exc}")
     run["seed"] = seed
@@ -144,8 +154,11 @@ def _run_all(
     json_file: Path | None,
     convention: str = "distance",
     routes_dir: Path | None = None,
+    workers: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Every instance x seed x engine, a line each, saved as they finish."""
+    """Every instance x seed x engine, a line each, saved as they finish: the
+    engines of an instance one after the other (A, B, A, B, ...), so a change
+    in the machine's speed hits them alike."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -155,7 +168,10 @@ def _run_all(
     runs: list[dict[str, Any]] = []
     for path in files:
         for seed in seeds:
-            jobs = [(path, name, time_limit, seed, bks, convention) for name in engines]
+            jobs = [
+                (path, name, time_limit, seed, bks, convention, workers)
+                for name in engines
+            ]
             if side_by_side and len(jobs) > 1:
                 ctx = multiprocessing.get_context("spawn")
                 with ProcessPoolExecutor(len(jobs), mp_context=ctx) as pool:
@@ -203,10 +219,15 @@ RoutesDir = Annotated[
 ]
 
 
-def _check_options(convention: str, time_limit: float, seeds: int) -> None:
-    """Exit 2 naming the option on a bad convention, time limit or seed count."""
+def _check_options(
+    convention: str, time_limit: float, seeds: int, workers: int | None = None
+) -> None:
+    """Exit 2 naming the option on a bad convention, time limit, seed count
+    or number of workers."""
     from routing.bench.vrptw import CONVENTIONS
 
+    if workers is not None and workers < 1:
+        raise _error("--workers must be at least 1")
     if convention not in CONVENTIONS:
         choices = ", ".join(CONVENTIONS)
         raise _error(f"--convention: unknown {convention!r}; choose from {choices}")
@@ -256,11 +277,12 @@ def bench_routing_command(
     ] = None,
     convention: Convention = "distance",
     routes_dir: RoutesDir = None,
+    workers: WorkersOption = None,
 ) -> None:
     """Run VRPTW benchmark instances and compare engines with the BKS."""
     from routing.bench.vrptw import summarise
 
-    _check_options(convention, time_limit, seeds)
+    _check_options(convention, time_limit, seeds, workers)
     engines, files = _instances(suite, instances, engine, data_dir)
     _check_engines(convention, engines)
     _announce(suite, len(files), engines, time_limit, (seed, seeds), side_by_side)
@@ -273,6 +295,7 @@ def bench_routing_command(
         json_file=json_file,
         convention=convention,
         routes_dir=routes_dir,
+        workers=workers,
     )
     title = f"{suite}, {time_limit:g} s per run, {convention} convention"
     out.print(summary_table(summarise(runs), title))

@@ -82,6 +82,14 @@ ObjectiveOption = Annotated[
     str, typer.Option(help="cost | distance | vans_then_distance")
 ]
 SeedOption = Annotated[int, typer.Option(help="random seed")]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        help="cores the search may use: PyVRP searches as that many islands "
+        "sharing their best; 1 is PyVRP alone (raced against OR-Tools by "
+        "auto) [default: all]"
+    ),
+]
 
 
 def fail(exc: InputError) -> typer.Exit:

@@ -14,6 +14,7 @@ from api.cli.common import (
     CityRoadsOption,
     MaxSnapOption,
     RoadsOption,
+    WorkersOption,
     console,
     default_output,
     fail,
@@ -139,14 +140,16 @@ def solve_with_progress(
 def _read_inputs(
     problem_file: Path, options: dict[str, object]
 ) -> tuple[Problem, SolveParams]:
-    """The problem and the solve options, or exit 2 naming the bad field."""
+    """The problem and the solve options (those given: ``None`` keeps the
+    default), or exit 2 naming the bad field."""
     from pydantic import ValidationError
 
     from routing.io import InputError, read_problem, validation_lines
     from routing.solver import SolveParams
 
+    given = {k: v for k, v in options.items() if v is not None}
     try:
-        return read_problem(problem_file), SolveParams.model_validate(options)
+        return read_problem(problem_file), SolveParams.model_validate(given)
     except InputError as exc:
         raise fail(exc) from None
     except ValidationError as exc:
@@ -174,6 +177,7 @@ def plan_command(
         str, typer.Option(help="cost | distance | vans_then_distance")
     ] = "cost",
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    workers: WorkersOption = None,
     roads: RoadsOption = None,
     city_roads: CityRoadsOption = None,
     max_snap_m: MaxSnapOption = None,
@@ -191,6 +195,7 @@ def plan_command(
             "time_limit": time_limit,
             "objective": objective,
             "seed": seed,
+            "workers": workers,
         },
     )
     travel = load_travel(roads, cache_dir, city_roads, max_snap_m)

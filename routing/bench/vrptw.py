@@ -126,6 +126,7 @@ def run_instance(
     *,
     bks: Mapping[str, BksEntry] | None = None,
     convention: str = "distance",
+    workers: int | None = None,
 ) -> dict[str, Any]:
     """Solve one instance with one engine and judge the plan.
 
@@ -144,6 +145,9 @@ def run_instance(
         ``bks.csv`` when omitted.
     convention
         One of :data:`CONVENTIONS`.
+    workers
+        ``SolveParams.workers`` (default: all cores); ``pyvrp-direct`` is
+        PyVRP alone, one process, whatever it is.
 
     Returns
     -------
@@ -175,14 +179,15 @@ def run_instance(
     if engine == PYVRP_DIRECT:
         plan = _solve_direct(path, problem, time_limit, seed)
     else:
-        params = SolveParams.model_validate(
-            {
-                "engine": engine,
-                "objective": "vans_then_distance" if hierarchical else "distance",
-                "time_limit": time_limit,
-                "seed": seed,
-            }
-        )
+        options: dict[str, Any] = {
+            "engine": engine,
+            "objective": "vans_then_distance" if hierarchical else "distance",
+            "time_limit": time_limit,
+            "seed": seed,
+        }
+        if workers is not None:
+            options["workers"] = workers
+        params = SolveParams.model_validate(options)
         plan = solve(problem, params=params, coordinates=info["coordinates"])
     seconds = time.perf_counter() - t0
     # File names carry the BKS tables' spelling (the first line may differ).

@@ -59,7 +59,12 @@ from routing.solver.check import CheckResult, check
 from routing.solver.data import build_data, incompatibility
 from routing.solver.engines import solve_one
 from routing.solver.insertion import OPEN_VAN, LivePlan, assemble
-from routing.solver.params import ProgressCallback, SolveParams, fewest_vans
+from routing.solver.params import (
+    ProgressCallback,
+    SolveParams,
+    fewest_vans,
+    usable_cores,
+)
 from routing.solver.parts import Matrix, Part, restore, subproblem, verify
 from routing.solver.precheck import precheck
 from routing.travel import HaversineTravel, TravelModel, plan_travel_spec
@@ -557,7 +562,10 @@ class _Run:
     ) -> tuple[Future[_Outcome], Part]:
         """Submit the part of these vehicles and orders to the pool."""
         sub = subproblem(self.problem, vehicles, order_ids, self.orders, self.matrix)
-        p = self.params.model_copy(update={"time_limit": time_limit, "seed": seed})
+        # One core per part: the pool's workers are the cores.
+        p = self.params.model_copy(
+            update={"time_limit": time_limit, "seed": seed, "workers": 1}
+        )
         return pool.submit(_solve_part, sub.problem, p), sub
 
     def take(self, plan: Plan, sub: Part) -> None:
@@ -822,17 +830,23 @@ def _whole(
 ) -> tuple[dict[str, Route], dict[str, Unassigned], bool]:
     """The whole problem in ``whole_runs`` processes; the best checked plan.
 
-    One run is solved in this process: a worker would cost a fork and the
-    plan's way back (a quarter of a second at 1,000 orders) that PyVRP alone
-    spends searching.
+    One run is solved in this process, as ``params.workers`` PyVRP islands
+    (:mod:`routing.solver.islands`, forked here): a pool worker would cost
+    a fork and the plan's way back (a quarter of a second at 1,000 orders)
+    that PyVRP alone spends searching.
     """
     runs = max(1, min(large.whole_runs, large.workers))
     sub = subproblem(problem, range(len(problem.vehicles)), orders, orders, matrix)
     left = end - time.perf_counter()
     budget = params.time_limit * (large.whole_share if large.improve else 1.0)
     limit = max(1.0, min(budget, left) - (OVERHEAD if runs > 1 else 0.0))
+    # One run searches here on every core the solve may use (PyVRP's
+    # islands); several runs take a pool worker, and so a core, each.
+    cores = usable_cores(params.workers) if runs == 1 else 1
     seeded = [
-        params.model_copy(update={"time_limit": limit, "seed": params.seed + k})
+        params.model_copy(
+            update={"time_limit": limit, "seed": params.seed + k, "workers": cores}
+        )
         for k in range(runs)
     ]
     outcomes: list[_Outcome]

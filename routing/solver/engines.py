@@ -21,6 +21,7 @@ from routing.solver.precheck import precheck
 from routing.solver.result import (
     EngineResult,
     NoPlanFound,
+    engine_label,
     plan_from_result,
     plan_from_sequences,
 )
@@ -87,7 +88,7 @@ def solve_one(
         data,
         result,
         impossible=impossible,
-        engine=engine,
+        engine=engine_label(engine, result),
         seconds=time.perf_counter() - t0,
     )
     if result.constructed:

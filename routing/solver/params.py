@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -24,6 +25,15 @@ Objective = Literal["cost", "distance", "vans_then_distance"]
 COST_SCALE = 100
 #: Engine units in one driver-hour: COST_SCALE per KRW at 20,000 KRW an hour.
 ENGINE_UNITS_PER_HOUR = COST_SCALE * 20_000
+
+
+def usable_cores(workers: int | None = None) -> int:
+    """The cores this process may run on, at most ``workers`` of them."""
+    if hasattr(os, "sched_getaffinity"):
+        cores = len(os.sched_getaffinity(0))
+    else:  # pragma: no cover - platforms without affinity masks
+        cores = os.cpu_count() or 1
+    return max(1, cores if workers is None else min(workers, cores))
 
 
 def cost_scale(locale: Locale) -> float:
@@ -54,10 +64,18 @@ class SolveParams(FrozenModel):
     removals, ``ruin_visits`` visits removed on average and at most
     ``ruin_sequence`` in a row from one route) or a
     ``LocalSearchMetaheuristic`` name such as ``"GUIDED_LOCAL_SEARCH"``.
-    ``workers`` searches run side by side in forked processes when the
-    machine has idle cores (never inside another process pool); the best
-    wins. OR-Tools routing takes no random seed: a search is repeatable only
-    up to how far it gets within ``time_limit``.
+    OR-Tools routing takes no random seed: a search is repeatable only up to
+    how far it gets within ``time_limit``.
+
+    ``workers`` is how many cores a solve may use (by default every core
+    this process may run on; more than that counts as that): PyVRP searches
+    as that many islands that share their best solution
+    (:mod:`routing.solver.islands`), ``auto`` gives them every core when
+    PyVRP models the whole problem, the decomposition solves that many
+    parts at once, and OR-Tools runs that many differently configured
+    searches side by side when the machine has idle cores (never inside
+    another process pool), the best winning. ``workers=1`` is one PyVRP
+    search (``auto`` still races it against OR-Tools in a second process).
     """
 
     engine: Engine = "auto"
@@ -68,7 +86,12 @@ class SolveParams(FrozenModel):
     metaheuristic: str = "ITERATED_LOCAL_SEARCH"
     ruin_visits: Whole = Field(default=20, ge=1, description="SISR mean removal")
     ruin_sequence: Whole = Field(default=10, ge=1, description="SISR longest string")
-    workers: Whole = Field(default=2, ge=1, description="OR-Tools searches at once")
+    workers: Whole = Field(
+        default_factory=lambda: usable_cores(),
+        ge=1,
+        description="cores a solve may use (default: all): PyVRP islands, "
+        "decomposition parts, OR-Tools searches at once",
+    )
     iterations: int | None = Field(
         default=None,
         ge=1,

@@ -1,7 +1,13 @@
 """The ``auto`` engine: PyVRP and OR-Tools side by side, the best checked plan wins.
 
-* When the problem fits PyVRP's model, PyVRP runs in a second process for the
-  whole time limit while OR-Tools runs here; both use one core each.
+* When the problem fits PyVRP's model and the solve has two or more cores
+  (``SolveParams.workers``), PyVRP's search runs on all of them as islands
+  that share their best (:mod:`routing.solver.islands`), here: on the
+  problems measured OR-Tools never won that race (docs/concepts.md, "Both
+  cores"), so its core buys more as another island.
+* With one worker, and when the problem fits PyVRP's model, PyVRP runs in a
+  second process for the whole time limit while OR-Tools runs here; both use
+  one core each.
 * When it needs constraints PyVRP lacks (breaks, soft windows, ...), the
   second process runs PyVRP on the problem without them for part of the
   time, then OR-Tools warm-started from PyVRP's routes on the full model;
@@ -36,9 +42,15 @@ from routing.solver.params import (
     ProgressCallback,
     SolveParams,
     fewest_vans,
+    usable_cores,
     uses_costs,
 )
-from routing.solver.result import EngineResult, NoPlanFound, plan_from_result
+from routing.solver.result import (
+    EngineResult,
+    NoPlanFound,
+    engine_label,
+    plan_from_result,
+)
 from routing.solver.timeline import BreakVisit, Visit
 from routing.travel import TravelModel
 
@@ -190,12 +202,12 @@ def solve_auto(
         share = params.time_limit * (1.0 - route_share(data.problem))
         racing = params.model_copy(update={"time_limit": share})
     candidates, failure = _race(data, ids, racing, travel, progress)
-    if len(candidates) == 1 and progress is not None:
+    if failure and progress is not None:
         progress(f"pyvrp failed: {failure}", time.perf_counter() - t0, float("inf"))
     failures = [f"{e}: {r.failure}" for e, r in candidates if r.failure is not None]
-    candidates = [(e, r) for e, r in candidates if r.failure is None]
+    candidates = [(engine_label(e, r), r) for e, r in candidates if r.failure is None]
     if not candidates:
-        if len(failures) == 1:  # the second side gave no result at all
+        if failure:  # the second side gave no result at all
             failures.append(f"pyvrp: {failure}")
         raise NoPlanFound("auto", params.time_limit, "; ".join(failures))
     ranked = _ranked(data, candidates, impossible, params, travel, t0, progress)
@@ -341,14 +353,22 @@ def _race(
 ) -> tuple[list[tuple[str, EngineResult]], str]:
     """OR-Tools here, the PyVRP side in a forked process, side by side.
 
+    With two or more cores and a problem PyVRP models whole (and no warm
+    start for OR-Tools), PyVRP's islands run here on all of them instead.
+
     Returns the results by engine (OR-Tools first) and, when the second
-    process gave none, why.
+    process gave none, why (else ``""``).
     """
     from routing.solver.ortools_adapter import solve_ortools
     from routing.solver.pyvrp_adapter import pyvrp_fit
 
     t0 = time.perf_counter()
     misfit = pyvrp_fit(data, ids)
+    if misfit is None and initial is None and usable_cores(params.workers) > 1:
+        return [("pyvrp-islands", _islands(data, ids, params, progress))], ""
+    # The second process is one PyVRP search (or its warm start): the
+    # islands above are the way to more cores.
+    single = params.model_copy(update={"workers": 1})
     # A forked process starts running at once with the data it inherits. A
     # process pool would pickle the data on a feeder thread, which can wait
     # for the GIL until OR-Tools returns here, so PyVRP would start 10 s late.
@@ -356,7 +376,7 @@ def _race(
     receive, send = context.Pipe(duplex=False)
     second = context.Process(
         target=_second_process,
-        args=(send, data, ids, params, travel, misfit is not None),
+        args=(send, data, ids, single, travel, misfit is not None),
         daemon=True,
     )
     candidates: list[tuple[str, EngineResult]] = []
@@ -378,6 +398,7 @@ def _race(
                     failure = got
                 else:
                     candidates.append(got)
+                    failure = ""
         except (EOFError, OSError) as exc:  # it died: carry on without it
             failure = f"its process died ({type(exc).__name__})"
     finally:
@@ -387,3 +408,19 @@ def _race(
             second.kill()
             second.join()
     return candidates, failure
+
+
+def _islands(
+    data: ProblemData,
+    ids: list[str],
+    params: SolveParams,
+    progress: ProgressCallback | None,
+) -> EngineResult:
+    """PyVRP's islands here, on every core, leaving time to make the plan."""
+    from routing.solver.decompose import plan_reserve
+    from routing.solver.pyvrp_adapter import solve_pyvrp
+
+    limit = max(0.1, params.time_limit - plan_reserve(len(ids)))
+    return solve_pyvrp(
+        data, ids, params.model_copy(update={"time_limit": limit}), progress=progress
+    )

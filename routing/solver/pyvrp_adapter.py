@@ -1,4 +1,5 @@
-"""The PyVRP engine: the only module that imports PyVRP.
+"""The PyVRP engine: with :mod:`routing.solver.islands` (its search on several
+cores), the only module that imports PyVRP.
 
 Model (see docs/concepts.md for the vocabulary):
 
@@ -11,9 +12,11 @@ Model (see docs/concepts.md for the vocabulary):
   back), a shipment is a PyVRP shipment; a job with several windows is a
   mutually exclusive group of copies, one per window;
 * vehicles with the same attributes share a vehicle type (``num_available``);
-  skills, night/day shift and depot restrictions become routing profiles in
-  which the forbidden locations are far away and take longer to reach than
-  any shift lasts (so a route through one is never feasible);
+  each vehicle travels in its solve band (the slowest its shift overlaps, as
+  in every engine), and skills, night/day shift and depot restrictions and
+  arcs with no road become routing profiles in which the forbidden arcs are
+  long and take longer than any shift lasts (so a route through one is
+  never feasible);
 * ``max_orders`` is one more load dimension in which every job weighs 1;
 * distance mode makes every order required (falling back to optional orders
   when no feasible solution turns up in the first half of the time limit);
@@ -26,11 +29,12 @@ PyVRP 0.14's model: :func:`pyvrp_fit` names them.
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
+import math
 import tempfile
 import time
-import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,18 +43,20 @@ import numpy as np
 import numpy.typing as npt
 import pyvrp
 import vrplib  # type: ignore[import-untyped]
-from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.stop import MaxRuntime
 from scipy.sparse.linalg import eigsh
 
 from routing.model import Job, Shipment
+from routing.solver import islands
 from routing.solver.data import ProblemData
+from routing.solver.islands import quiet as _quiet
 from routing.solver.params import (
     ProgressCallback,
     SolveParams,
     cost_scale,
     fewest_vans,
     in_plan_units,
+    usable_cores,
     uses_costs,
     van_charge,
 )
@@ -156,16 +162,21 @@ def solve_pyvrp(
     order_ids
         The orders to plan.
     params
-        ``time_limit``, ``seed`` and ``objective`` are used.
+        ``time_limit``, ``seed``, ``objective``, ``iterations`` and
+        ``workers`` are used: with more than one worker (and as many cores)
+        the search runs as islands that share their best
+        (:mod:`routing.solver.islands`), else as ``pyvrp.solve``.
     progress
         Called with ``("pyvrp", seconds, objective)`` on every feasible
-        improvement.
+        improvement, and with ``("pyvrp lost ...", seconds, inf)`` naming
+        the islands lost, if any.
 
     Returns
     -------
     EngineResult
         Per vehicle, the data node indices in visiting order; the ids of the
-        orders left out; PyVRP's objective in the OR-Tools engine's units.
+        orders left out; PyVRP's objective in the OR-Tools engine's units;
+        in ``lost`` the islands that dropped out, by name.
 
     Raises
     ------
@@ -189,16 +200,26 @@ def solve_pyvrp(
     # The time limit covers building the instance (a quarter of a second at
     # 1,000 orders), as PyVRP alone on a file spends it reading.
     searching = max(0.1, budget - (time.perf_counter() - t0))
-    best, gave_up = _run(
-        built, params.seed, searching, required, progress, t0, params.iterations
-    )
+    search = _Search(params.seed, params.iterations, usable_cores(params.workers))
+    best, gave_up, lost = _run(built, search, searching, required, progress, t0)
     if gave_up:
         built = _build(data, ids, with_costs=with_costs, required=False, vans=vans)
         remaining = max(0.1, budget - (time.perf_counter() - t0))
-        best, _ = _run(
-            built, params.seed, remaining, False, progress, t0, params.iterations
-        )
-    return _to_result(data, built, best, ids)
+        best, _, more = _run(built, search, remaining, False, progress, t0)
+        lost += more
+    result = _to_result(data, built, best, ids)
+    if lost and progress is not None:
+        progress(f"pyvrp lost {'; '.join(lost)}", time.perf_counter() - t0, math.inf)
+    return dataclasses.replace(result, lost=tuple(lost))
+
+
+@dataclass(frozen=True)
+class _Search:
+    """How to search: seed, iteration bound, and islands (1: PyVRP's own)."""
+
+    seed: int
+    iterations: int | None
+    islands: int
 
 
 class _Stop:
@@ -251,38 +272,59 @@ class _Reporter(pyvrp.IteratedLocalSearchCallbacks):
             self._progress("pyvrp", elapsed, self._built.objective(best))
 
 
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """PyVRP warns when its penalties saturate; we judge feasibility ourselves."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PenaltyBoundWarning)
-        yield
-
-
 def _run(
     built: _Built,
-    seed: int,
+    search: _Search,
     seconds: float,
     required: bool,
     progress: ProgressCallback | None,
     t0: float,
-    iterations: int | None = None,
-) -> tuple[pyvrp.Solution, bool]:
+) -> tuple[pyvrp.Solution, bool, list[str]]:
+    """The best solution, whether the search gave up looking for a feasible
+    one, and the islands lost (by name)."""
+    if search.islands > 1:
+        return _run_islands(built, search, seconds, required, progress, t0)
     instance = built.instance
     ils = pyvrp.IteratedLocalSearchParams()
     if progress is not None:
         ils = pyvrp.IteratedLocalSearchParams(callbacks=_Reporter(progress, t0, built))
-    stop = _Stop(seconds, REQUIRED_SHARE if required else None, iterations)
+    stop = _Stop(seconds, REQUIRED_SHARE if required else None, search.iterations)
     with _quiet():
         result = pyvrp.solve(
             instance,
             stop=stop,
-            seed=seed,
+            seed=search.seed,
             collect_stats=False,
             display=False,
             params=pyvrp.SolveParams(ils=ils, penalty=built.penalties),
         )
-    return result.best, stop.gave_up and not result.is_feasible()
+    return result.best, stop.gave_up and not result.is_feasible(), []
+
+
+def _run_islands(
+    built: _Built,
+    search: _Search,
+    seconds: float,
+    required: bool,
+    progress: ProgressCallback | None,
+    t0: float,
+) -> tuple[pyvrp.Solution, bool, list[str]]:
+    """:func:`_run` on several cores (:mod:`routing.solver.islands`)."""
+    on_best = None
+    if progress is not None:
+        on_best = _Reporter(progress, t0, built).on_best
+    found = islands.search(
+        built.instance,
+        workers=search.islands,
+        seed=search.seed,
+        seconds=seconds,
+        penalty=built.penalties,
+        iterations=search.iterations,
+        give_up_share=REQUIRED_SHARE if required else None,
+        on_best=on_best,
+    )
+    gave_up = found.gave_up and not found.best.is_feasible()
+    return found.best, gave_up, found.lost
 
 
 @dataclass(frozen=True)
@@ -308,18 +350,38 @@ class _Orders:
 
 @dataclass(frozen=True)
 class _Profiles:
-    """Routing profiles: one per set of locations some vehicles may not visit."""
+    """Routing profiles: one per travel band and set of locations some
+    vehicles may not visit."""
 
     forbidden: list[set[int]]  # per vehicle: data nodes it may not visit
-    profile_of: dict[tuple[int, ...], int]
+    of_vehicle: list[int]  # per vehicle: its profile
     # PyVRP's stubs spell the matrices as ``np.ndarray[int]``.
     distances: list[Any]
     durations: list[Any]
 
-    def of(self, v: int, places: _Places) -> int:
-        """The profile of vehicle ``v``."""
-        banned = tuple(sorted(places.location_of[n] for n in self.forbidden[v]))
-        return self.profile_of[banned]
+
+@dataclass(frozen=True)
+class _BandTables:
+    """Distances and durations over PyVRP's locations per travel band in
+    which some vehicle is planned (``main``: the band most are), and the
+    arcs with no road in each."""
+
+    main: int
+    distances: dict[int, _IntMatrix]
+    durations: dict[int, _IntMatrix]
+    blocked: dict[int, npt.NDArray[np.bool_]]
+
+
+def _band_tables(data: ProblemData, reps: list[int]) -> _BandTables:
+    main = Counter(data.solve_band).most_common(1)[0][0]
+    bands = [main, *sorted(set(data.solve_band) - {main})]
+    tables = _BandTables(main, {}, {}, {})
+    for band in bands:
+        dist, dur, blocked = _matrices(data, reps, band)
+        tables.distances[band] = dist
+        tables.durations[band] = dur
+        tables.blocked[band] = blocked
+    return tables
 
 
 def _build(
@@ -331,23 +393,25 @@ def _build(
     vans: bool = False,
 ) -> _Built:
     places = _places(data, order_ids)
-    distances, durations = _matrices(data, places.reps)
+    tables = _band_tables(data, places.reps)
+    distances = tables.distances[tables.main]
+    longest = max(int(d.max(initial=0)) for d in tables.distances.values())
     count_dim = any(v.max_orders is not None for v in data.problem.vehicles)
     # Fewest vans first: a van costs more than any plan's distance.
     charge = (
         van_charge(
-            int(distances.max(initial=0)),
+            longest,
             sum(len(data.order_nodes[o]) for o in order_ids),
             data.n_vehicles,
         )
         if vans
         else 0
     )
-    prize, cost_unit = _prizes(data, distances, with_costs=with_costs, charge=charge)
+    prize, cost_unit = _prizes(data, longest, with_costs=with_costs, charge=charge)
     orders = _orders(
         data, order_ids, places, prize, count_dim=count_dim, required=required
     )
-    profiles = _profiles(data, order_ids, places, distances, durations)
+    profiles = _profiles(data, order_ids, places, tables, 2 * longest + 1)
     types, vehicle_types = _vehicle_types(
         data,
         order_ids,
@@ -400,7 +464,7 @@ def _places(data: ProblemData, order_ids: list[str]) -> _Places:
 
 
 def _prizes(
-    data: ProblemData, distances: _IntMatrix, *, with_costs: bool, charge: int = 0
+    data: ProblemData, longest: int, *, with_costs: bool, charge: int = 0
 ) -> tuple[Callable[[str], int], float]:
     """Each order's prize, and our objective units per PyVRP unit."""
     problem = data.problem
@@ -413,7 +477,7 @@ def _prizes(
         return prize, 1 / PYVRP_PER_ENGINE_UNIT
     # Large enough to pay for any detour (and a van of its own when vans
     # count first), so only infeasibility drops.
-    base = 2 * int(distances.max(initial=0)) + 1 + charge
+    base = 2 * longest + 1 + charge
 
     def relative_prize(oid: str) -> int:
         dropping = problem.drop_penalty(data.orders[oid])
@@ -511,27 +575,42 @@ def _profiles(
     data: ProblemData,
     order_ids: list[str],
     places: _Places,
-    distances: _IntMatrix,
-    durations: _IntMatrix,
+    tables: _BandTables,
+    far: int,
 ) -> _Profiles:
-    """Per vehicle, the order nodes it may not visit, as routing profiles.
+    """Per vehicle, its travel band and the order nodes it may not visit, as
+    routing profiles (the main band with no location forbidden first).
 
-    A forbidden arc takes longer than any shift, so a route using it is
-    late; its length only steers the search away (PyVRP's MAX_VALUE would
+    Each vehicle travels in its own solve band, as in every engine. A
+    forbidden arc (into a location the vehicle may not visit, or with no
+    road) takes longer than any shift, so a route using it is late; its
+    length ``far`` only steers the search away (PyVRP's MAX_VALUE would
     overflow once multiplied by a distance penalty).
     """
     nodes = data.nodes
-    far = 2 * int(distances.max(initial=0)) + 1
     never = (
         1
         + max(v.shift.end for v in data.problem.vehicles)
         + max((w[1] for n in places.location_of for w in nodes[n].windows), default=0)
     )
-    profiles = _Profiles([], {(): 0}, [distances], [durations])
+    profiles = _Profiles([], [], [], [])
+    profile_of: dict[tuple[int, tuple[int, ...]], int] = {}
+
+    def add(band: int, banned: tuple[int, ...]) -> int:
+        if (band, banned) not in profile_of:
+            profile_of[band, banned] = len(profiles.distances)
+            blocked = tables.blocked[band]
+            dist = np.where(blocked, far, tables.distances[band])
+            dur = np.where(blocked, never, tables.durations[band])
+            profiles.distances.append(_forbid(dist, banned, far))
+            profiles.durations.append(_forbid(dur, banned, never))
+        return profile_of[band, banned]
+
+    add(tables.main, ())
     # What a vehicle may not carry depends on these attributes only
     # (incompatibility); a fleet of identical vans asks once.
     banned_of: dict[tuple[object, ...], set[int]] = {}
-    for vehicle in data.problem.vehicles:
+    for v, vehicle in enumerate(data.problem.vehicles):
         kind = (vehicle.skills, vehicle.night, vehicle.start, vehicle.end)
         if kind not in banned_of:
             banned_of[kind] = {
@@ -543,10 +622,7 @@ def _profiles(
         banned_nodes = banned_of[kind]
         profiles.forbidden.append(banned_nodes)
         banned = tuple(sorted(places.location_of[n] for n in banned_nodes))
-        if banned not in profiles.profile_of:
-            profiles.profile_of[banned] = len(profiles.distances)
-            profiles.distances.append(_forbid(distances, banned, far))
-            profiles.durations.append(_forbid(durations, banned, never))
+        profiles.of_vehicle.append(add(data.solve_band[v], banned))
     return profiles
 
 
@@ -576,7 +652,7 @@ def _vehicle_types(
             "end_depot": places.depot_of_point[nodes[data.ends[v]].point],
             "tw_early": vehicle.shift.start,
             "tw_late": vehicle.shift.end,
-            "profile": profiles.of(v, places),
+            "profile": profiles.of_vehicle[v],
             "fixed_cost": round(units * costs.fixed) if with_costs else charge,
             "unit_distance_cost": (
                 round(units * costs.per_km / 1000) if with_costs else 1
@@ -695,8 +771,11 @@ def planar_embedding(distances: _IntMatrix) -> npt.NDArray[np.float64]:
     return np.asarray(vectors[:, top] * scale[None, :], dtype=np.float64)
 
 
-def _matrices(data: ProblemData, reps: list[int]) -> tuple[_IntMatrix, _IntMatrix]:
-    """Distances, and durations with the setup of ``j`` on every arc into it.
+def _matrices(
+    data: ProblemData, reps: list[int], band: int
+) -> tuple[_IntMatrix, _IntMatrix, npt.NDArray[np.bool_]]:
+    """Distances, durations with the setup of ``j`` on every arc into it,
+    and the arcs with no road, in ``band``.
 
     Setup is paid only when arriving from another place, as in
     :meth:`ProblemData.setup_between`.
@@ -707,9 +786,15 @@ def _matrices(data: ProblemData, reps: list[int]) -> tuple[_IntMatrix, _IntMatri
     )
     free = points < 0
     idx = np.where(free, 0, points)
-    if data.matrix.size:
-        dist = data.matrix.distances[np.ix_(idx, idx)].astype(np.int64)
-        dur = data.matrix.durations[np.ix_(idx, idx)].astype(np.int64)
+    matrix = data.matrices[band]
+    assert matrix is not None
+    blocked = np.zeros((len(reps), len(reps)), dtype=bool)
+    if matrix.size:
+        grid = np.ix_(idx, idx)
+        dist = matrix.distances[grid].astype(np.int64)
+        dur = matrix.durations[grid].astype(np.int64)
+        if matrix.unreachable is not None:
+            blocked = matrix.unreachable[grid]
     else:
         dist = np.zeros((len(reps), len(reps)), dtype=np.int64)
         dur = dist.copy()
@@ -717,12 +802,15 @@ def _matrices(data: ProblemData, reps: list[int]) -> tuple[_IntMatrix, _IntMatri
     dist[:, free] = 0
     dur[free, :] = 0
     dur[:, free] = 0
+    blocked[free, :] = False
+    blocked[:, free] = False
     setup = np.array([data.nodes[n].setup for n in reps], dtype=np.int64)
     same = (points[:, None] == points[None, :]) & ~free[:, None]
     dur = dur + np.where(same, 0, setup[None, :])
     np.fill_diagonal(dist, 0)
     np.fill_diagonal(dur, 0)
-    return dist, dur
+    np.fill_diagonal(blocked, False)
+    return dist, dur, blocked
 
 
 def _forbid(matrix: _IntMatrix, banned: tuple[int, ...], value: int) -> _IntMatrix:

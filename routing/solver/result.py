@@ -19,6 +19,8 @@ class EngineResult:
     its empty sequences are then no answer, not a plan that leaves every
     order out on purpose. ``constructed`` says the search started from our
     own construction (:mod:`routing.solver.construct`), not its own.
+    ``lost`` names the parallel searches that dropped out on the way (a
+    process that died): the result is the best of the others.
     """
 
     sequences: list[list[Visit]]
@@ -27,11 +29,19 @@ class EngineResult:
     warm_started: bool = False
     failure: str | None = None
     constructed: bool = False
+    lost: tuple[str, ...] = ()
 
     @property
     def found(self) -> bool:
         """Whether the search found a solution (see ``failure``)."""
         return self.failure is None
+
+
+def engine_label(engine: str, result: EngineResult) -> str:
+    """The engine's name for a plan, naming the searches it lost, if any."""
+    if not result.lost:
+        return engine
+    return f"{engine} (lost {'; '.join(result.lost)})"
 
 
 class NoPlanFound(RuntimeError):

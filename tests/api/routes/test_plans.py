@@ -152,6 +152,33 @@ def test_a_plan_with_vans_first(
     assert plan.summary.served == 8 and plan.summary.routes >= 1
 
 
+def test_a_plan_on_two_cores(
+    client: TestClient, keys: dict[Role, str], small: dict[str, Any]
+) -> None:
+    """``params.workers = 2``: the job's solve runs PyVRP's islands on two
+    cores and the draft plan passes the checker."""
+    from routing.solver.params import usable_cores
+
+    assert usable_cores(2) == 2, "this test needs two cores"
+    # Without the lunch break and the soft window PyVRP models the day whole.
+    day = {
+        **small,
+        "vehicles": [{**v, "breaks": []} for v in small["vehicles"]],
+        "jobs": [{**j, "lateness_cost": None} for j in small["jobs"]],
+    }
+    key = keys[Role.dispatcher]
+    params = {**PARAMS, "workers": 2, "pricing": "uniform"}
+    response = client.post(
+        "/v1/plans", json={"problem": day, "params": params}, headers=auth(key)
+    )
+    assert response.status_code == 202, response.text
+    body = wait_plan(client, key, response.json()["url"])
+    assert body["status"] == "draft", body["job"]
+    assert body["plan"]["engine"] == "auto:pyvrp-islands"
+    plan = checked(day, body["plan"])
+    assert plan.summary.served == 8
+
+
 def test_a_plan_finishing_between_two_reads_is_served(
     client: TestClient,
     keys: dict[Role, str],
@@ -338,6 +365,7 @@ def test_unknown_plans_are_404(client: TestClient, keys: dict[Role, str]) -> Non
         ({"problem": "SMALL", "params": {"time_limit": 601}}, "body.params.time_limit"),
         ({"problem": "SMALL", "params": {"time_limit": 0}}, "body.params.time_limit"),
         ({"problem": "SMALL", "params": {"speed": 2}}, "body.params.speed"),
+        ({"problem": "SMALL", "params": {"workers": 0}}, "body.params.workers"),
         (
             {"problem": "SMALL", "params": {"objective": "vans"}},
             "body.params.objective",

@@ -7,6 +7,7 @@ import pytest
 from routing.model import Problem
 from routing.solver import SolveParams, check, portfolio, solve
 from routing.solver.data import build_data
+from routing.solver.params import usable_cores
 from routing.solver.portfolio import relax_for_pyvrp
 from routing.solver.pyvrp_adapter import pyvrp_fit
 from routing.travel import HaversineTravel
@@ -28,8 +29,14 @@ def test_auto_on_a_problem_pyvrp_can_model() -> None:
     assert (
         pyvrp_fit(build_data(problem, TRAVEL), [o.id for o in problem.orders]) is None
     )
-    plan = solve(problem, params=SolveParams(engine="auto", time_limit=2.0))
+    plan = solve(problem, params=SolveParams(engine="auto", time_limit=2.0, workers=1))
     assert plan.engine in ("auto:pyvrp", "auto:ortools")
+    assert check(problem, plan, TRAVEL).ok
+    assert plan.summary.served == plan.summary.orders
+    # On two cores PyVRP takes both, as islands, on the day's costs.
+    assert usable_cores(2) == 2, "this test needs two cores"
+    plan = solve(problem, params=SolveParams(engine="auto", time_limit=2.0, workers=2))
+    assert plan.engine == "auto:pyvrp-islands"
     assert check(problem, plan, TRAVEL).ok
     assert plan.summary.served == plan.summary.orders
 
@@ -74,7 +81,7 @@ def test_auto_scores_both_engines() -> None:
     problem = _no_breaks(7)
     solve(
         problem,
-        params=SolveParams(engine="auto", time_limit=1.0),
+        params=SolveParams(engine="auto", time_limit=1.0, workers=1),
         progress=lambda engine, _s, _v: seen.append(engine),
     )
     # solve_auto reports each candidate it judged, by engine name, at the end.
@@ -94,7 +101,7 @@ def test_auto_survives_a_crashing_pyvrp_process(
     problem = _no_breaks(8)
     plan = solve(
         problem,
-        params=SolveParams(engine="auto", time_limit=1.0),
+        params=SolveParams(engine="auto", time_limit=1.0, workers=1),
         progress=lambda engine, _s, _v: seen.append(engine),
     )
     assert plan.engine == "auto:ortools"

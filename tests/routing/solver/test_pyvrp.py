@@ -355,6 +355,16 @@ def test_bench_cli_side_by_side_with_seeds(tmp_path: Path) -> None:
     assert all(r["feasible"] for r in runs), [r["violations"] for r in runs]
 
 
+@needs_data
+def test_bench_cli_passes_workers_to_auto(tmp_path: Path) -> None:
+    """``--workers 1`` gives ``auto`` the one-core race (PyVRP beside
+    OR-Tools); ``pyvrp-direct`` stays PyVRP alone."""
+    runs = _bench_c101(tmp_path, "auto,pyvrp-direct", "--workers", "1")["runs"]
+    assert runs[0]["solved_by"] in ("auto:pyvrp", "auto:ortools")
+    assert runs[1]["solved_by"] == "pyvrp-direct"
+    assert all(r["feasible"] for r in runs), [r["violations"] for r in runs]
+
+
 @pytest.mark.parametrize(
     ("args", "words"),
     [
@@ -362,6 +372,7 @@ def test_bench_cli_side_by_side_with_seeds(tmp_path: Path) -> None:
         (["--engine", "cplex"], "unknown engine"),
         (["--suite", "augerat"], "unknown suite"),
         (["--seeds", "0"], "--seeds must be at least 1"),
+        (["--workers", "0"], "--workers must be at least 1"),
     ],
 )
 def test_bench_cli_rejects_bad_options(args: list[str], words: str) -> None:
@@ -483,3 +494,100 @@ def test_adapter_searches_as_pyvrp_on_the_file() -> None:
         return result.best.distance(), result.best.num_routes()
 
     assert search(ours, built.penalties) == search(theirs, pyvrp.PenaltyParams())
+
+
+#: Two speed bands: 40 km/h before noon, a quarter of it after.
+NOON_JAM = HaversineTravel(bands=((0, 12, 40.0), (12, 24, 10.0)))
+
+
+def _noon_jam_day() -> Problem:
+    """Two morning vans and one afternoon van; two afternoon orders on a
+    line that one van serves in the morning's speed but not in its own.
+
+    B is twice as far as A. A must be served from ``8t`` after noon
+    (``t``: depot to A at the morning's speed), B by then: at 40 km/h B
+    then A fits; at 10 km/h the van reaches B at ``8t`` and A no earlier
+    than ``12t``, so it serves one of them.
+    """
+    from routing.model import Location
+
+    here = [Location(lat=37.5, lon=127.0 + 0.02 * k) for k in range(3)]
+    t = int(NOON_JAM.matrix(here, depart=0).durations[0][1])
+    noon, slack = 43_200, t // 2
+    return Problem.model_validate(
+        {
+            "depots": [{"id": "d", "location": {"lat": 37.5, "lon": 127.0}}],
+            "vehicles": [
+                *(
+                    {
+                        "id": f"m{k}",
+                        "start": "d",
+                        "end": "d",
+                        "capacity": [9],
+                        "shift": [0, noon - 1],
+                    }
+                    for k in range(2)
+                ),
+                {
+                    "id": "pm",
+                    "start": "d",
+                    "end": "d",
+                    "capacity": [9],
+                    "shift": [noon, 86_000],
+                },
+            ],
+            "jobs": [
+                {
+                    "id": "A",
+                    "location": {"lat": 37.5, "lon": 127.02},
+                    "demand": [1],
+                    "time_windows": [[noon + 8 * t, noon + 8 * t + slack]],
+                },
+                {
+                    "id": "B",
+                    "location": {"lat": 37.5, "lon": 127.04},
+                    "demand": [1],
+                    "time_windows": [[noon, noon + 8 * t + slack]],
+                },
+            ],
+        }
+    )
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_each_van_travels_in_its_own_band(workers: int) -> None:
+    """The afternoon van is planned at the afternoon's speed, not at the
+    morning's (the band most vans are in): its plan passes the checker and
+    serves one of the two orders, as OR-Tools' does."""
+    problem = _noon_jam_day()
+    data = build_data(problem, NOON_JAM)
+    assert sorted(set(data.solve_band)) == [0, 1]
+    params = SolveParams(
+        engine="pyvrp",
+        objective="distance",
+        time_limit=5,
+        iterations=300,
+        workers=workers,
+    )
+    plan = solve(problem, travel=NOON_JAM, params=params)
+    assert check(problem, plan, NOON_JAM).ok
+    assert [r.vehicle for r in plan.routes] == ["pm"]
+    assert len(plan.routes[0].order_ids) == 1
+    assert len(plan.unassigned) == 1
+    ortools = solve(
+        problem, travel=NOON_JAM, params=params.model_copy(update={"engine": "ortools"})
+    )
+    assert ortools.summary.served == plan.summary.served == 1
+
+
+def test_arcs_with_no_road_are_never_driven_by_pyvrp() -> None:
+    """A one-way trap: PyVRP goes round the blocked arc, either way round."""
+    from tests.routing.solver.test_solve import _Blocked, _line_problem
+
+    problem = _line_problem()
+    for blocked, order in (({(1, 2)}, ["b", "a"]), ({(2, 1)}, ["a", "b"])):
+        travel = _Blocked(blocked)
+        params = SolveParams(engine="pyvrp", time_limit=1, iterations=200, workers=1)
+        plan = solve(problem, travel=travel, params=params)
+        assert check(problem, plan, travel).ok
+        assert plan.routes[0].order_ids == order
