@@ -1,13 +1,13 @@
 """The ``auto`` engine: PyVRP and OR-Tools side by side, the best checked plan wins.
 
-* When the problem fits PyVRP's model and the solve has two or more cores
-  (``SolveParams.workers``), PyVRP's search runs on all of them as islands
-  that share their best (:mod:`routing.solver.islands`), here: on the
-  problems measured OR-Tools never won that race (docs/concepts.md, "Both
-  cores"), so its core buys more as another island.
-* With one worker, and when the problem fits PyVRP's model, PyVRP runs in a
-  second process for the whole time limit while OR-Tools runs here; both use
-  one core each.
+* When the problem fits PyVRP's model, PyVRP runs in a second process for
+  the whole time limit while OR-Tools runs here; both use one core each.
+  With more cores than that race uses (:data:`RACE_CORES`), PyVRP's search
+  runs on all of them as islands that share their best
+  (:mod:`routing.solver.islands`) instead. On two cores the race stays: the
+  islands' pilot on this machine did not beat PyVRP alone
+  (benchmarks/RESULTS.md, "PyVRP on both cores"), and OR-Tools wins some
+  instances on the hierarchical objective.
 * When it needs constraints PyVRP lacks (breaks, soft windows, ...), the
   second process runs PyVRP on the problem without them for part of the
   time, then OR-Tools warm-started from PyVRP's routes on the full model;
@@ -72,6 +72,10 @@ SHIPMENT_ROUTE_SHARE = 0.0
 #: Fewest seconds worth a route-minimisation attempt.
 MIN_ROUTE_SECONDS = 0.5
 
+
+#: Cores the race of OR-Tools and one PyVRP search uses: the islands take
+#: over only on a solve with more.
+RACE_CORES = 2
 
 def relax_for_pyvrp(problem: Problem) -> Problem:
     """The problem without what PyVRP cannot model, for a warm start only.
@@ -353,8 +357,9 @@ def _race(
 ) -> tuple[list[tuple[str, EngineResult]], str]:
     """OR-Tools here, the PyVRP side in a forked process, side by side.
 
-    With two or more cores and a problem PyVRP models whole (and no warm
-    start for OR-Tools), PyVRP's islands run here on all of them instead.
+    With more than :data:`RACE_CORES` cores and a problem PyVRP models whole
+    (and no warm start for OR-Tools), PyVRP's islands run here on all of
+    them instead.
 
     Returns the results by engine (OR-Tools first) and, when the second
     process gave none, why (else ``""``).
@@ -364,7 +369,7 @@ def _race(
 
     t0 = time.perf_counter()
     misfit = pyvrp_fit(data, ids)
-    if misfit is None and initial is None and usable_cores(params.workers) > 1:
+    if misfit is None and initial is None and usable_cores(params.workers) > RACE_CORES:
         return [("pyvrp-islands", _islands(data, ids, params, progress))], ""
     # The second process is one PyVRP search (or its warm start): the
     # islands above are the way to more cores.

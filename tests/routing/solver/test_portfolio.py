@@ -7,7 +7,6 @@ import pytest
 from routing.model import Problem
 from routing.solver import SolveParams, check, portfolio, solve
 from routing.solver.data import build_data
-from routing.solver.params import usable_cores
 from routing.solver.portfolio import relax_for_pyvrp
 from routing.solver.pyvrp_adapter import pyvrp_fit
 from routing.travel import HaversineTravel
@@ -16,7 +15,7 @@ from tests.factories import random_problem
 TRAVEL = HaversineTravel()
 
 
-def test_auto_on_a_problem_pyvrp_can_model() -> None:
+def test_auto_on_a_problem_pyvrp_can_model(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without breaks both engines run; the winner passes the checker."""
     problem = random_problem(5, n_jobs=30)
     problem = problem.model_copy(
@@ -33,9 +32,10 @@ def test_auto_on_a_problem_pyvrp_can_model() -> None:
     assert plan.engine in ("auto:pyvrp", "auto:ortools")
     assert check(problem, plan, TRAVEL).ok
     assert plan.summary.served == plan.summary.orders
-    # On two cores PyVRP takes both, as islands, on the day's costs.
-    assert usable_cores(2) == 2, "this test needs two cores"
-    plan = solve(problem, params=SolveParams(engine="auto", time_limit=2.0, workers=2))
+    # Beyond the race's two cores PyVRP takes them all, as islands, on the
+    # day's costs (the count of cores is faked; they run on what there is).
+    monkeypatch.setattr(portfolio, "usable_cores", lambda workers=None: 3)
+    plan = solve(problem, params=SolveParams(engine="auto", time_limit=2.0, workers=3))
     assert plan.engine == "auto:pyvrp-islands"
     assert check(problem, plan, TRAVEL).ok
     assert plan.summary.served == plan.summary.orders
