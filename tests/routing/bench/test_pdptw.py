@@ -138,7 +138,8 @@ def test_li_lim_reader_names_the_broken_line(tmp_path: Path) -> None:
     )
     with pytest.raises(
         InputError,
-        match="line 3: task 1 and its partner 2 are not a pickup-delivery pair; line 4: task 2 needs exactly one of p and d",
+        match="line 3: task 1 and its partner 2 are not a pickup-delivery pair; "
+        "line 4: task 2 needs exactly one of p and d",
     ):
         parse_li_lim(path)
     path.write_text("2\t100\t2\n0\t0\t0\t0\t0\t500\t0\t0\t0\n")
