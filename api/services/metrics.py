@@ -558,8 +558,8 @@ def retention_metrics(
 
 
 #: Most deliveries a range's experience effect is fitted on in a request
-#: (about 2 s on a 2-core machine); a longer range is fitted on a sample of
-#: its customers.
+#: (benchmarks/RESULTS.md); a longer range is fitted on a sample of its
+#: customers.
 MAX_EFFECT_DELIVERIES = 200_000
 _EFFECTS: dict[tuple[object, ...], FittedEffect] = {}
 _EFFECTS_LOCK = threading.Lock()
