@@ -11,10 +11,14 @@ strongest on a few hundred stops. :func:`solve_large` therefore
 2. gives each part a share of its group's vehicles in proportion to its
    orders and demand, dealing early and late shifts alternately so every part
    gets both;
-3. **solves** the parts in a pool of ``workers`` processes, each with PyVRP
-   when its model fits and OR-Tools otherwise, each on its own small problem
-   (per-part travel matrices; a problem with user matrices gets sub-matrices
-   and local indices), and judges each part's plan with the checker;
+3. **solves** the parts in a pool of ``workers`` processes, or as tasks on a
+   Dask cluster (``scheduler``, :mod:`routing.solver.pool`: the same
+   submissions either way), each with PyVRP when its model fits and OR-Tools
+   otherwise, each on its own small problem (per-part travel matrices; a
+   problem with user matrices gets sub-matrices and local indices), and
+   judges each part's plan with the checker; a part whose worker died or that
+   raised is named in :attr:`LargeResult.failures` and its orders are left to
+   the rescue;
 4. **improves across the seams**: clusters of neighbouring routes (by the
    angle of their centre around the depot, with the cluster boundaries
    shifted every round so that each round straddles the previous seams) are
@@ -26,6 +30,12 @@ strongest on a few hundred stops. :func:`solve_large` therefore
    verifies it with :func:`~routing.solver.check.check` (in chunks of routes
    when the whole problem is too large for one travel matrix).
 
+A search bounded by :attr:`~routing.solver.SolveParams.iterations` stops
+its parts there and improves the seams :data:`BOUNDED_ROUNDS` times (or
+``LargeParams.rounds``): the same day and seed then give the same plan on
+local processes and on a cluster, as long as the time limit does not end
+the search first.
+
 No ``N x N`` matrix of the whole day is ever built for problems given by
 coordinates; problems that bring their own matrices hold them anyway.
 Without coordinates, the sweep uses a planar embedding of the travel matrix
@@ -35,12 +45,11 @@ Without coordinates, the sweep uses a planar embedding of the travel matrix
 from __future__ import annotations
 
 import math
-import multiprocessing
 import resource
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +70,7 @@ from routing.solver.engines import solve_one
 from routing.solver.insertion import OPEN_VAN, LivePlan, assemble
 from routing.solver.params import ProgressCallback, SolveParams, fewest_vans
 from routing.solver.parts import Matrix, Part, restore, subproblem, verify
+from routing.solver.pool import PartPool, Pending, open_pool
 from routing.solver.precheck import precheck
 from routing.travel import HaversineTravel, TravelModel, plan_travel_spec
 
@@ -87,16 +97,31 @@ WHOLE_RESERVE = 0.15
 WHOLE_RESERVE_PER_ORDER = 0.0002
 #: Seconds a part or cluster may overrun its limit (process and transfer).
 OVERHEAD = 0.5
+#: Improvement rounds of a search bounded by iterations (without
+#: ``LargeParams.rounds``): the clock must not decide how many there are.
+BOUNDED_ROUNDS = 3
 
 _FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
 class LargeParams:
-    """How :func:`solve_large` splits and spends its time."""
+    """How :func:`solve_large` splits and spends its time.
+
+    ``workers`` is how many parts are solved at once: the split makes a
+    multiple of it, and the parts share the time limit in waves of it. On a
+    cluster give the cluster's worker count; the same ``workers`` splits a
+    day the same way on a cluster and on local processes. ``scheduler`` is a
+    Dask scheduler address (``"local"``: a ``LocalCluster`` of ``workers``
+    processes for this solve; :mod:`routing.solver.pool`). ``rounds`` caps
+    the improvement rounds (``None``: as many as the time allows, or
+    :data:`BOUNDED_ROUNDS` when the search is bounded by iterations).
+    """
 
     part_size: int = PART_SIZE
     workers: int = 2
+    scheduler: str | None = None
+    rounds: int | None = None
     parts_share: float = PARTS_SHARE
     improve: bool = True
     whole_max: int = WHOLE_MAX
@@ -111,8 +136,11 @@ class LargeResult:
     """A large solve's plan and what it took.
 
     ``seconds`` holds the wall time per phase, ``peak_rss_mib`` the peak
-    resident memory of this process and ``peak_worker_rss_mib`` that of the
-    largest worker process.
+    resident memory of this process, ``peak_worker_rss_mib`` that of the
+    largest worker process and ``peak_rss_by_process`` each process's (on a
+    cluster: the scheduler and every worker). ``where`` says where the parts
+    ran; ``failures`` names each part or cluster whose worker died or that
+    raised, with the reason (its orders went to the rescue).
     """
 
     plan: Plan
@@ -123,6 +151,9 @@ class LargeResult:
     seconds: dict[str, float] = field(default_factory=dict)
     peak_rss_mib: float = 0.0
     peak_worker_rss_mib: float = 0.0
+    peak_rss_by_process: dict[str, float] = field(default_factory=dict)
+    where: str = ""
+    failures: list[str] = field(default_factory=list)
 
 
 def solve_large(
@@ -132,6 +163,7 @@ def solve_large(
     travel: TravelModel | None = None,
     part_size: int = PART_SIZE,
     workers: int = 2,
+    scheduler: str | None = None,
     progress: ProgressCallback | None = None,
     coordinates: Sequence[tuple[float, float]] | None = None,
 ) -> Plan:
@@ -150,6 +182,10 @@ def solve_large(
         Orders per part.
     workers
         Processes solving parts at once (one per core).
+    scheduler
+        A Dask scheduler address to solve the parts on (``"local"``: a
+        ``LocalCluster`` of ``workers`` processes); ``None``: local
+        processes (:mod:`routing.solver.pool`).
     progress
         Called with ``(phase, seconds, objective)`` after each phase and
         each accepted improvement.
@@ -166,7 +202,7 @@ def solve_large(
         problem,
         params=params,
         travel=travel,
-        large=LargeParams(part_size=part_size, workers=workers),
+        large=LargeParams(part_size=part_size, workers=workers, scheduler=scheduler),
         progress=progress,
         coordinates=coordinates,
     ).plan
@@ -451,7 +487,11 @@ class _Outcome:
 def _solve_part(
     sub: Problem, params: SolveParams, travel: TravelModel | None = None
 ) -> _Outcome:
-    """Worker: solve one part (PyVRP when its model fits) and check it."""
+    """Worker: solve one part (PyVRP when its model fits) and check it.
+
+    ``travel`` comes with the part on a cluster (scattered once per solve);
+    local processes got it from the fork.
+    """
     travel = travel or _TRAVEL or HaversineTravel()
     try:
         try:
@@ -504,6 +544,18 @@ def _rss_mib(who: int) -> float:
     return resource.getrusage(who).ru_maxrss / 1024.0
 
 
+def _collect(pending: Pending, name: str) -> _Outcome:
+    """A part's outcome; a part whose worker died or that raised outside the
+    engines (a broken pool, a lost task) comes back failed, under its name."""
+    try:
+        out: _Outcome = pending.result()
+    except (Exception, CancelledError) as exc:
+        return _Outcome(None, False, "", f"{name}: {type(exc).__name__}: {exc}")
+    if out.error:
+        return _Outcome(out.plan, out.feasible, out.engine, f"{name}: {out.error}")
+    return out
+
+
 @dataclass
 class _Run:
     """One large solve: the day, its split, its clock and the plan so far."""
@@ -527,6 +579,7 @@ class _Run:
     phase: dict[str, float] = field(default_factory=dict)
     rounds: int = 0
     improved: int = 0
+    failures: list[str] = field(default_factory=list)
 
     @property
     def deadline(self) -> float:
@@ -547,18 +600,31 @@ class _Run:
         if self.progress is not None:
             self.progress(what, time.perf_counter() - self.t0, value)
 
+    def max_rounds(self) -> int | None:
+        """Improvement rounds allowed (``None``: until the time is up)."""
+        if self.large.rounds is not None:
+            return self.large.rounds
+        return BOUNDED_ROUNDS if self.params.iterations is not None else None
+
     def solve_in(
         self,
-        pool: ProcessPoolExecutor,
+        pool: PartPool,
         vehicles: Sequence[int],
         order_ids: list[str],
         time_limit: float,
         seed: int,
-    ) -> tuple[Future[_Outcome], Part]:
+    ) -> tuple[Pending, Part]:
         """Submit the part of these vehicles and orders to the pool."""
         sub = subproblem(self.problem, vehicles, order_ids, self.orders, self.matrix)
         p = self.params.model_copy(update={"time_limit": time_limit, "seed": seed})
         return pool.submit(_solve_part, sub.problem, p), sub
+
+    def collect(self, pending: Pending, name: str) -> _Outcome:
+        """:func:`_collect`, with a failure kept in :attr:`failures`."""
+        out = _collect(pending, name)
+        if out.error:
+            self.failures.append(out.error)
+        return out
 
     def take(self, plan: Plan, sub: Part) -> None:
         """A part's routes and unassigned orders into the plan so far."""
@@ -590,21 +656,28 @@ def decompose_solve(
         progress,
         coordinates,
     )
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(
-        max_workers=max(1, run.large.workers),
-        mp_context=context,
-        initializer=_init_worker,
-        initargs=(run.travel,),
+    cap = run.max_rounds()
+    with open_pool(
+        run.large.scheduler, run.large.workers, run.travel, _init_worker
     ) as pool:
         whole = _first_pass(pool, run)
         t_improve = time.perf_counter()
-        while run.large.improve and _improve_round(pool, run):
+        while (
+            run.large.improve
+            and (cap is None or run.rounds < cap)
+            and _improve_round(pool, run)
+        ):
             run.rounds += 1
             run.say("large:improve", run.value())
         run.phase["improve"] = time.perf_counter() - t_improve
     result = _finish(run, whole)
     result.plan = access.finish(result.plan)
+    result.where = pool.where
+    result.peak_rss_by_process = {"client": result.peak_rss_mib, **pool.peak_rss_mib}
+    result.peak_worker_rss_mib = max(
+        (mib for who, mib in pool.peak_rss_mib.items() if who.startswith("worker")),
+        default=0.0,
+    )
     return result
 
 
@@ -659,22 +732,12 @@ def _split(
     return run
 
 
-def _first_pass(pool: ProcessPoolExecutor, run: _Run) -> bool:
+def _first_pass(pool: PartPool, run: _Run) -> bool:
     """The whole problem when it is small enough, else the parts; then the
     rescue. Returns whether the whole problem was solved in one piece."""
     whole = run.whole_first
     if whole:
-        w_routes, w_left, whole = _whole(
-            pool,
-            run.problem,
-            run.orders,
-            run.matrix,
-            run.params,
-            run.large,
-            run.deadline - run.reserve,
-            run.by_cost,
-            run.travel,
-        )
+        w_routes, w_left, whole = _whole(pool, run, run.deadline - run.reserve)
         if whole:
             run.routes, run.unassigned = w_routes, w_left
             run.phase["whole"] = time.perf_counter() - run.t0 - run.phase["split"]
@@ -688,7 +751,7 @@ def _first_pass(pool: ProcessPoolExecutor, run: _Run) -> bool:
     return whole
 
 
-def _solve_parts(pool: ProcessPoolExecutor, run: _Run) -> None:
+def _solve_parts(pool: PartPool, run: _Run) -> None:
     """Every part in the pool, each with its share of the time."""
     large = run.large
     waves = math.ceil(len(run.parts) / max(1, large.workers))
@@ -699,8 +762,8 @@ def _solve_parts(pool: ProcessPoolExecutor, run: _Run) -> None:
         (*run.solve_in(pool, vs, os_, per_part, run.params.seed + k), os_)
         for k, (_, vs, os_) in enumerate(run.parts)
     ]
-    for fut, sub, os_ in futures:
-        out = fut.result()
+    for k, (fut, sub, os_) in enumerate(futures):
+        out = run.collect(fut, _part_name(run, k))
         if out.plan is None or not out.feasible:
             for o in os_:
                 run.unassigned[o] = _dropped(
@@ -710,10 +773,20 @@ def _solve_parts(pool: ProcessPoolExecutor, run: _Run) -> None:
         run.take(out.plan, sub)
 
 
-def _improve_round(pool: ProcessPoolExecutor, run: _Run) -> bool:
+def _part_name(run: _Run, k: int) -> str:
+    """``part 3 of 50 (depot-west, 201 orders)``: how failures name a part."""
+    _, vs, os_ = run.parts[k]
+    depot = run.problem.vehicles[vs[0]].start if vs else None
+    where = f"{depot}, " if depot is not None else ""
+    return f"part {k + 1} of {len(run.parts)} ({where}{len(os_)} orders)"
+
+
+def _improve_round(pool: PartPool, run: _Run) -> bool:
     """Solve clusters of neighbouring routes again; keep what got better.
 
-    Returns ``False`` when there is nothing to cluster or no time for it.
+    Returns ``False`` when there is nothing to cluster or no time for it, or
+    when every cluster of the round failed (a broken pool would fail the next
+    round too).
     """
     large = run.large
     left = run.deadline - time.perf_counter() - run.reserve
@@ -744,11 +817,14 @@ def _improve_round(pool: ProcessPoolExecutor, run: _Run) -> bool:
         )
         for k, (vs, os_) in enumerate(clusters)
     ]
-    for fut, sub, os_, names in jobs:
-        out = fut.result()
+    lost = 0
+    for k, (fut, sub, os_, names) in enumerate(jobs):
+        name = f"round {run.rounds + 1} cluster {k + 1} of {len(jobs)}"
+        out = run.collect(fut, name)
+        lost += out.plan is None and bool(out.error)
         if out.plan is not None and out.feasible:
             _accept_if_better(run, out.plan, sub, os_, names)
-    return True
+    return lost < len(jobs)
 
 
 def _accept_if_better(
@@ -805,20 +881,12 @@ def _finish(run: _Run, whole: bool) -> LargeResult:
         improved=run.improved,
         seconds={k: round(v, 2) for k, v in run.phase.items()},
         peak_rss_mib=round(_rss_mib(resource.RUSAGE_SELF), 1),
-        peak_worker_rss_mib=round(_rss_mib(resource.RUSAGE_CHILDREN), 1),
+        failures=list(run.failures),
     )
 
 
 def _whole(
-    pool: ProcessPoolExecutor,
-    problem: Problem,
-    orders: Mapping[str, Order],
-    matrix: Matrix | None,
-    params: SolveParams,
-    large: LargeParams,
-    end: float,
-    by_cost: bool,
-    travel: TravelModel,
+    pool: PartPool, run: _Run, end: float
 ) -> tuple[dict[str, Route], dict[str, Unassigned], bool]:
     """The whole problem in ``whole_runs`` processes; the best checked plan.
 
@@ -826,6 +894,8 @@ def _whole(
     plan's way back (a quarter of a second at 1,000 orders) that PyVRP alone
     spends searching.
     """
+    problem, orders, params, large = run.problem, run.orders, run.params, run.large
+    matrix, by_cost, travel = run.matrix, run.by_cost, run.travel
     runs = max(1, min(large.whole_runs, large.workers))
     sub = subproblem(problem, range(len(problem.vehicles)), orders, orders, matrix)
     left = end - time.perf_counter()
@@ -840,7 +910,10 @@ def _whole(
         outcomes = [_solve_part(sub.problem, seeded[0], travel)]
     else:
         futures = [pool.submit(_solve_part, sub.problem, p) for p in seeded]
-        outcomes = [fut.result() for fut in futures]
+        outcomes = [
+            run.collect(fut, f"whole-day run {k + 1} of {runs}")
+            for k, fut in enumerate(futures)
+        ]
     best: tuple[tuple[float, float], Plan] | None = None
     for out in outcomes:
         if out.plan is None or not out.feasible:
