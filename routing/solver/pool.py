@@ -68,7 +68,8 @@ class PartPool:
     ``where`` says where the parts run (for the result and the CLI);
     ``peak_rss_mib`` holds, once the pool is closed, the peak resident memory
     of its processes by name (``"workers (largest)"`` for local processes;
-    each worker and ``"scheduler"`` on Dask).
+    each worker and ``"scheduler"`` on Dask, except a ``LocalCluster``'s
+    scheduler, which runs in the caller's process).
     """
 
     def __init__(self, where: str, submit: Callable[..., Pending]) -> None:
@@ -123,6 +124,7 @@ def open_pool(
             yield pool
         return
     with _dask(scheduler, workers, task) as (client, where):
+        here = scheduler == LOCAL_CLUSTER and task is None
         future = client.scatter(travel, broadcast=True, hash=False)
 
         def submit(fn: Callable[..., Any], *args: Any) -> Pending:
@@ -133,7 +135,7 @@ def open_pool(
         try:
             yield pool
         finally:
-            pool.peak_rss_mib = _cluster_peaks(client)
+            pool.peak_rss_mib = _cluster_peaks(client, scheduler_here=here)
             future.release()
 
 
@@ -188,7 +190,7 @@ def _dask(scheduler: str | None, workers: int, task: Any) -> Iterator[tuple[Any,
             n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
         )
         with cluster, Client(cluster, set_as_default=False) as client:  # type: ignore[no-untyped-call]
-            yield client, f"Dask LocalCluster of {n} processes"
+            yield client, f"a Dask LocalCluster of {n} processes (scheduler here)"
         return
     try:
         client = Client(  # type: ignore[no-untyped-call]
@@ -202,14 +204,15 @@ def _dask(scheduler: str | None, workers: int, task: Any) -> Iterator[tuple[Any,
         yield client, f"Dask at {scheduler}"
 
 
-def _cluster_peaks(client: Any) -> dict[str, float]:
-    """Peak memory of the scheduler and each worker (empty if they do not say)."""
+def _cluster_peaks(client: Any, *, scheduler_here: bool) -> dict[str, float]:
+    """Peak memory of the scheduler (unless it is this process) and of each
+    worker; a cluster that does not answer is named instead."""
     try:
         workers = client.run(peak_rss_mib)
-        scheduler = client.run_on_scheduler(peak_rss_mib)
+        scheduler = None if scheduler_here else client.run_on_scheduler(peak_rss_mib)
     except Exception as exc:  # measuring must not cost the plan
         return {f"unmeasured ({type(exc).__name__})": 0.0}
-    peaks = {"scheduler": float(scheduler)}
+    peaks = {} if scheduler is None else {"scheduler": float(scheduler)}
     for k, (_, mib) in enumerate(sorted(workers.items())):
         peaks[f"worker {k + 1}"] = float(mib)
     return peaks
