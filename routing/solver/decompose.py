@@ -141,6 +141,8 @@ class LargeResult:
     cluster: the scheduler and every worker). ``where`` says where the parts
     ran; ``failures`` names each part or cluster whose worker died or that
     raised, with the reason (its orders went to the rescue).
+    ``task_seconds`` holds the seconds each task took in its worker, by kind
+    (``"parts"``, ``"clusters"``), in submission order.
     """
 
     plan: Plan
@@ -154,6 +156,7 @@ class LargeResult:
     peak_rss_by_process: dict[str, float] = field(default_factory=dict)
     where: str = ""
     failures: list[str] = field(default_factory=list)
+    task_seconds: dict[str, list[float]] = field(default_factory=dict)
 
 
 def solve_large(
@@ -482,6 +485,7 @@ class _Outcome:
     feasible: bool
     engine: str
     error: str = ""
+    seconds: float = 0.0  # in the worker, solve and check
 
 
 def _solve_part(
@@ -493,15 +497,18 @@ def _solve_part(
     local processes got it from the fork.
     """
     travel = travel or _TRAVEL or HaversineTravel()
+    t0 = time.perf_counter()
     try:
         try:
             plan = solve_one(sub, "pyvrp", travel=travel, params=params)
         except ValueError:  # outside PyVRP's model: OR-Tools takes it
             plan = solve_one(sub, "ortools", travel=travel, params=params)
         verdict = check(sub, plan, travel)
-        return _Outcome(plan, verdict.ok, plan.engine)
+        seconds = time.perf_counter() - t0
+        return _Outcome(plan, verdict.ok, plan.engine, seconds=seconds)
     except Exception as exc:  # a failed part must not end the day
-        return _Outcome(None, False, "", f"{type(exc).__name__}: {exc}")
+        error = f"{type(exc).__name__}: {exc}"
+        return _Outcome(None, False, "", error, time.perf_counter() - t0)
 
 
 # -- the solve ------------------------------------------------------------------------
@@ -552,7 +559,8 @@ def _collect(pending: Pending, name: str) -> _Outcome:
     except (Exception, CancelledError) as exc:
         return _Outcome(None, False, "", f"{name}: {type(exc).__name__}: {exc}")
     if out.error:
-        return _Outcome(out.plan, out.feasible, out.engine, f"{name}: {out.error}")
+        error = f"{name}: {out.error}"
+        return _Outcome(out.plan, out.feasible, out.engine, error, out.seconds)
     return out
 
 
@@ -580,6 +588,7 @@ class _Run:
     rounds: int = 0
     improved: int = 0
     failures: list[str] = field(default_factory=list)
+    task_seconds: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def deadline(self) -> float:
@@ -619,11 +628,13 @@ class _Run:
         p = self.params.model_copy(update={"time_limit": time_limit, "seed": seed})
         return pool.submit(_solve_part, sub.problem, p), sub
 
-    def collect(self, pending: Pending, name: str) -> _Outcome:
-        """:func:`_collect`, with a failure kept in :attr:`failures`."""
+    def collect(self, pending: Pending, name: str, kind: str) -> _Outcome:
+        """:func:`_collect`, with a failure kept in :attr:`failures` and the
+        worker's seconds in :attr:`task_seconds` under ``kind``."""
         out = _collect(pending, name)
         if out.error:
             self.failures.append(out.error)
+        self.task_seconds.setdefault(kind, []).append(round(out.seconds, 2))
         return out
 
     def take(self, plan: Plan, sub: Part) -> None:
@@ -763,7 +774,7 @@ def _solve_parts(pool: PartPool, run: _Run) -> None:
         for k, (_, vs, os_) in enumerate(run.parts)
     ]
     for k, (fut, sub, os_) in enumerate(futures):
-        out = run.collect(fut, _part_name(run, k))
+        out = run.collect(fut, _part_name(run, k), "parts")
         if out.plan is None or not out.feasible:
             for o in os_:
                 run.unassigned[o] = _dropped(
@@ -820,7 +831,7 @@ def _improve_round(pool: PartPool, run: _Run) -> bool:
     lost = 0
     for k, (fut, sub, os_, names) in enumerate(jobs):
         name = f"round {run.rounds + 1} cluster {k + 1} of {len(jobs)}"
-        out = run.collect(fut, name)
+        out = run.collect(fut, name, "clusters")
         lost += out.plan is None and bool(out.error)
         if out.plan is not None and out.feasible:
             _accept_if_better(run, out.plan, sub, os_, names)
@@ -882,6 +893,7 @@ def _finish(run: _Run, whole: bool) -> LargeResult:
         seconds={k: round(v, 2) for k, v in run.phase.items()},
         peak_rss_mib=round(_rss_mib(resource.RUSAGE_SELF), 1),
         failures=list(run.failures),
+        task_seconds=run.task_seconds,
     )
 
 
@@ -911,7 +923,7 @@ def _whole(
     else:
         futures = [pool.submit(_solve_part, sub.problem, p) for p in seeded]
         outcomes = [
-            run.collect(fut, f"whole-day run {k + 1} of {runs}")
+            run.collect(fut, f"whole-day run {k + 1} of {runs}", "whole")
             for k, fut in enumerate(futures)
         ]
     best: tuple[tuple[float, float], Plan] | None = None
