@@ -141,8 +141,9 @@ class LargeResult:
     cluster: the scheduler and every worker). ``where`` says where the parts
     ran; ``failures`` names each part or cluster whose worker died or that
     raised, with the reason (its orders went to the rescue).
-    ``task_seconds`` holds the seconds each task took in its worker, by kind
-    (``"parts"``, ``"clusters"``), in submission order.
+    ``task_seconds`` holds the seconds each task took in its worker, in
+    submission order: the first pass's ``"parts"``, each improvement round's
+    clusters (``"round 1"``, ...).
     """
 
     plan: Plan
@@ -831,7 +832,7 @@ def _improve_round(pool: PartPool, run: _Run) -> bool:
     lost = 0
     for k, (fut, sub, os_, names) in enumerate(jobs):
         name = f"round {run.rounds + 1} cluster {k + 1} of {len(jobs)}"
-        out = run.collect(fut, name, "clusters")
+        out = run.collect(fut, name, f"round {run.rounds + 1}")
         lost += out.plan is None and bool(out.error)
         if out.plan is not None and out.feasible:
             _accept_if_better(run, out.plan, sub, os_, names)
