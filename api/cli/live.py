@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from routing.reoptimise import ExecutionState, Reoptimisation, RescueOption
     from routing.slotting import SlotBook, SlotConfig, SlotPricing, SlotQuote
     from routing.solver import SolveParams
+    from routing.solver.decompose import LargeResult
     from routing.travel import TravelModel
 
 __all__ = ["plan_large_command", "reoptimize_command", "slots_command"]
@@ -96,7 +97,21 @@ def plan_large_command(
         float, typer.Option(help="seconds for the whole solve")
     ] = 300.0,
     part_size: Annotated[int, typer.Option(min=20, help="orders per part")] = 200,
-    workers: Annotated[int, typer.Option(min=1, help="parallel processes")] = 2,
+    workers: Annotated[
+        int, typer.Option(min=1, help="parts solved at once (processes)")
+    ] = 2,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            envvar="MILEPOST_DASK_SCHEDULER",
+            help="Dask scheduler address to solve the parts on "
+            "('local': a cluster of --workers processes here)",
+        ),
+    ] = None,
+    iterations: Annotated[
+        int | None,
+        typer.Option(min=1, help="bound each part's search: same seed, same plan"),
+    ] = None,
     objective: ObjectiveOption = "cost",
     seed: SeedOption = 0,
     roads: RoadsOption = None,
@@ -107,33 +122,43 @@ def plan_large_command(
     from routing.access import DepotOffRoad
     from routing.io import InputError, plan_to_json, write_json
     from routing.solver.decompose import LargeParams, decompose_solve
+    from routing.solver.pool import SchedulerUnreachable
 
     problem = _read_problem(problem_file)
-    params = _params(time_limit=time_limit, objective=objective, seed=seed)
+    params = _params(
+        time_limit=time_limit, objective=objective, seed=seed, iterations=iterations
+    )
     travel = load_travel(roads, cache_dir, max_snap_m=max_snap_m)
+    large = LargeParams(part_size=part_size, workers=workers, scheduler=dask)
     try:
         with console.status(f"solving {len(problem.jobs)} orders in parts"):
-            result = decompose_solve(
-                problem,
-                params=params,
-                travel=travel,
-                large=LargeParams(part_size=part_size, workers=workers),
-            )
+            result = decompose_solve(problem, params=params, travel=travel, large=large)
     except DepotOffRoad as exc:
         raise fail(InputError(str(problem_file), [str(exc)])) from None
+    except SchedulerUnreachable as exc:
+        raise fail(InputError("--dask", [str(exc)])) from None
     target = default_output(output, problem_file, ".plan.json")
     write_json(plan_to_json(result.plan), target)
-    title = f"Plan for {problem_file.name}"
-    out.print(summary_table(problem, result.plan, title=title))
-    out.print(
-        f"{result.parts} parts, {result.rounds} improvement rounds "
-        f"({result.improved} accepted); peak memory {result.peak_rss_mib:,.0f} MiB "
-        f"here, {result.peak_worker_rss_mib:,.0f} MiB per worker"
-    )
-    out.print(f"checker: {result.verdict}")
+    _print_large(problem, problem_file, result)
     out.print(f"plan written to {target}")
-    if not result.verdict.ok:
+    if not result.verdict.ok or result.failures:
         raise typer.Exit(code=1)
+
+
+def _print_large(problem: Problem, problem_file: Path, result: LargeResult) -> None:
+    """The summary, where the parts ran, memory per process, failures, verdict."""
+    out.print(
+        summary_table(problem, result.plan, title=f"Plan for {problem_file.name}")
+    )
+    out.print(
+        f"{result.parts} parts on {result.where}, {result.rounds} improvement "
+        f"rounds ({result.improved} accepted)"
+    )
+    memory = ", ".join(f"{k} {v:,.0f}" for k, v in result.peak_rss_by_process.items())
+    out.print(f"peak memory (MiB): {memory}")
+    for failure in result.failures:
+        out.print(f"failed: {failure}", markup=False, highlight=False)
+    out.print(f"checker: {result.verdict}")
 
 
 # -- reoptimize ------------------------------------------------------------------

@@ -15,8 +15,10 @@ requested                 orders            engine
 A search is *bounded* when it stops after a number of iterations
 (:attr:`~routing.solver.SolveParams.iterations`): the same problem and seed
 then give the same plan on every run, which the portfolio (two processes
-racing the clock) and the decomposition (parts and seams by the clock) do
-not promise.
+racing the clock) does not promise. The decomposition keeps it when bounded:
+its parts stop at the iterations and its seams are improved a fixed number
+of times (:data:`~routing.solver.decompose.BOUNDED_ROUNDS`), on local
+processes or a Dask cluster alike, unless the time limit comes first.
 """
 
 from __future__ import annotations

@@ -11,10 +11,14 @@ strongest on a few hundred stops. :func:`solve_large` therefore
 2. gives each part a share of its group's vehicles in proportion to its
    orders and demand, dealing early and late shifts alternately so every part
    gets both;
-3. **solves** the parts in a pool of ``workers`` processes, each with PyVRP
-   when its model fits and OR-Tools otherwise, each on its own small problem
-   (per-part travel matrices; a problem with user matrices gets sub-matrices
-   and local indices), and judges each part's plan with the checker;
+3. **solves** the parts in a pool of ``workers`` processes, or as tasks on a
+   Dask cluster (``scheduler``, :mod:`routing.solver.pool`: the same
+   submissions either way), each with PyVRP when its model fits and OR-Tools
+   otherwise, each on its own small problem (per-part travel matrices; a
+   problem with user matrices gets sub-matrices and local indices), and
+   judges each part's plan with the checker; a part whose worker died or that
+   raised is named in :attr:`LargeResult.failures` and its orders are left to
+   the rescue;
 4. **improves across the seams**: clusters of neighbouring routes (by the
    angle of their centre around the depot, with the cluster boundaries
    shifted every round so that each round straddles the previous seams) are
@@ -26,6 +30,12 @@ strongest on a few hundred stops. :func:`solve_large` therefore
    verifies it with :func:`~routing.solver.check.check` (in chunks of routes
    when the whole problem is too large for one travel matrix).
 
+A search bounded by :attr:`~routing.solver.SolveParams.iterations` stops
+its parts there and improves the seams :data:`BOUNDED_ROUNDS` times (or
+``LargeParams.rounds``): the same day and seed then give the same plan on
+local processes and on a cluster, as long as the time limit does not end
+the search first.
+
 No ``N x N`` matrix of the whole day is ever built for problems given by
 coordinates; problems that bring their own matrices hold them anyway.
 Without coordinates, the sweep uses a planar embedding of the travel matrix
@@ -35,12 +45,11 @@ Without coordinates, the sweep uses a planar embedding of the travel matrix
 from __future__ import annotations
 
 import math
-import multiprocessing
 import resource
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +75,7 @@ from routing.solver.params import (
     usable_cores,
 )
 from routing.solver.parts import Matrix, Part, restore, subproblem, verify
+from routing.solver.pool import PartPool, Pending, open_pool
 from routing.solver.precheck import precheck
 from routing.travel import HaversineTravel, TravelModel, plan_travel_spec
 
@@ -92,16 +102,31 @@ WHOLE_RESERVE = 0.15
 WHOLE_RESERVE_PER_ORDER = 0.0002
 #: Seconds a part or cluster may overrun its limit (process and transfer).
 OVERHEAD = 0.5
+#: Improvement rounds of a search bounded by iterations (without
+#: ``LargeParams.rounds``): the clock must not decide how many there are.
+BOUNDED_ROUNDS = 3
 
 _FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
 class LargeParams:
-    """How :func:`solve_large` splits and spends its time."""
+    """How :func:`solve_large` splits and spends its time.
+
+    ``workers`` is how many parts are solved at once: the split makes a
+    multiple of it, and the parts share the time limit in waves of it. On a
+    cluster give the cluster's worker count; the same ``workers`` splits a
+    day the same way on a cluster and on local processes. ``scheduler`` is a
+    Dask scheduler address (``"local"``: a ``LocalCluster`` of ``workers``
+    processes for this solve; :mod:`routing.solver.pool`). ``rounds`` caps
+    the improvement rounds (``None``: as many as the time allows, or
+    :data:`BOUNDED_ROUNDS` when the search is bounded by iterations).
+    """
 
     part_size: int = PART_SIZE
     workers: int = 2
+    scheduler: str | None = None
+    rounds: int | None = None
     parts_share: float = PARTS_SHARE
     improve: bool = True
     whole_max: int = WHOLE_MAX
@@ -116,8 +141,14 @@ class LargeResult:
     """A large solve's plan and what it took.
 
     ``seconds`` holds the wall time per phase, ``peak_rss_mib`` the peak
-    resident memory of this process and ``peak_worker_rss_mib`` that of the
-    largest worker process.
+    resident memory of this process, ``peak_worker_rss_mib`` that of the
+    largest worker process and ``peak_rss_by_process`` each process's (on a
+    cluster: the scheduler and every worker). ``where`` says where the parts
+    ran; ``failures`` names each part or cluster whose worker died or that
+    raised, with the reason (its orders went to the rescue).
+    ``task_seconds`` holds the seconds each task took in its worker, in
+    submission order: the first pass's ``"parts"``, each improvement round's
+    clusters (``"round 1"``, ...).
     """
 
     plan: Plan
@@ -128,6 +159,10 @@ class LargeResult:
     seconds: dict[str, float] = field(default_factory=dict)
     peak_rss_mib: float = 0.0
     peak_worker_rss_mib: float = 0.0
+    peak_rss_by_process: dict[str, float] = field(default_factory=dict)
+    where: str = ""
+    failures: list[str] = field(default_factory=list)
+    task_seconds: dict[str, list[float]] = field(default_factory=dict)
 
 
 def solve_large(
@@ -137,6 +172,7 @@ def solve_large(
     travel: TravelModel | None = None,
     part_size: int = PART_SIZE,
     workers: int = 2,
+    scheduler: str | None = None,
     progress: ProgressCallback | None = None,
     coordinates: Sequence[tuple[float, float]] | None = None,
 ) -> Plan:
@@ -155,6 +191,10 @@ def solve_large(
         Orders per part.
     workers
         Processes solving parts at once (one per core).
+    scheduler
+        A Dask scheduler address to solve the parts on (``"local"``: a
+        ``LocalCluster`` of ``workers`` processes); ``None``: local
+        processes (:mod:`routing.solver.pool`).
     progress
         Called with ``(phase, seconds, objective)`` after each phase and
         each accepted improvement.
@@ -171,7 +211,7 @@ def solve_large(
         problem,
         params=params,
         travel=travel,
-        large=LargeParams(part_size=part_size, workers=workers),
+        large=LargeParams(part_size=part_size, workers=workers, scheduler=scheduler),
         progress=progress,
         coordinates=coordinates,
     ).plan
@@ -451,22 +491,30 @@ class _Outcome:
     feasible: bool
     engine: str
     error: str = ""
+    seconds: float = 0.0  # in the worker, solve and check
 
 
 def _solve_part(
     sub: Problem, params: SolveParams, travel: TravelModel | None = None
 ) -> _Outcome:
-    """Worker: solve one part (PyVRP when its model fits) and check it."""
+    """Worker: solve one part (PyVRP when its model fits) and check it.
+
+    ``travel`` comes with the part on a cluster (scattered once per solve);
+    local processes got it from the fork.
+    """
     travel = travel or _TRAVEL or HaversineTravel()
+    t0 = time.perf_counter()
     try:
         try:
             plan = solve_one(sub, "pyvrp", travel=travel, params=params)
         except ValueError:  # outside PyVRP's model: OR-Tools takes it
             plan = solve_one(sub, "ortools", travel=travel, params=params)
         verdict = check(sub, plan, travel)
-        return _Outcome(plan, verdict.ok, plan.engine)
+        seconds = time.perf_counter() - t0
+        return _Outcome(plan, verdict.ok, plan.engine, seconds=seconds)
     except Exception as exc:  # a failed part must not end the day
-        return _Outcome(None, False, "", f"{type(exc).__name__}: {exc}")
+        error = f"{type(exc).__name__}: {exc}"
+        return _Outcome(None, False, "", error, time.perf_counter() - t0)
 
 
 # -- the solve ------------------------------------------------------------------------
@@ -509,6 +557,19 @@ def _rss_mib(who: int) -> float:
     return resource.getrusage(who).ru_maxrss / 1024.0
 
 
+def _collect(pending: Pending, name: str) -> _Outcome:
+    """A part's outcome; a part whose worker died or that raised outside the
+    engines (a broken pool, a lost task) comes back failed, under its name."""
+    try:
+        out: _Outcome = pending.result()
+    except (Exception, CancelledError) as exc:
+        return _Outcome(None, False, "", f"{name}: {type(exc).__name__}: {exc}")
+    if out.error:
+        error = f"{name}: {out.error}"
+        return _Outcome(out.plan, out.feasible, out.engine, error, out.seconds)
+    return out
+
+
 @dataclass
 class _Run:
     """One large solve: the day, its split, its clock and the plan so far."""
@@ -532,6 +593,8 @@ class _Run:
     phase: dict[str, float] = field(default_factory=dict)
     rounds: int = 0
     improved: int = 0
+    failures: list[str] = field(default_factory=list)
+    task_seconds: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def deadline(self) -> float:
@@ -552,14 +615,20 @@ class _Run:
         if self.progress is not None:
             self.progress(what, time.perf_counter() - self.t0, value)
 
+    def max_rounds(self) -> int | None:
+        """Improvement rounds allowed (``None``: until the time is up)."""
+        if self.large.rounds is not None:
+            return self.large.rounds
+        return BOUNDED_ROUNDS if self.params.iterations is not None else None
+
     def solve_in(
         self,
-        pool: ProcessPoolExecutor,
+        pool: PartPool,
         vehicles: Sequence[int],
         order_ids: list[str],
         time_limit: float,
         seed: int,
-    ) -> tuple[Future[_Outcome], Part]:
+    ) -> tuple[Pending, Part]:
         """Submit the part of these vehicles and orders to the pool."""
         sub = subproblem(self.problem, vehicles, order_ids, self.orders, self.matrix)
         # One core per part: the pool's workers are the cores.
@@ -567,6 +636,15 @@ class _Run:
             update={"time_limit": time_limit, "seed": seed, "workers": 1}
         )
         return pool.submit(_solve_part, sub.problem, p), sub
+
+    def collect(self, pending: Pending, name: str, kind: str) -> _Outcome:
+        """:func:`_collect`, with a failure kept in :attr:`failures` and the
+        worker's seconds in :attr:`task_seconds` under ``kind``."""
+        out = _collect(pending, name)
+        if out.error:
+            self.failures.append(out.error)
+        self.task_seconds.setdefault(kind, []).append(round(out.seconds, 2))
+        return out
 
     def take(self, plan: Plan, sub: Part) -> None:
         """A part's routes and unassigned orders into the plan so far."""
@@ -598,21 +676,28 @@ def decompose_solve(
         progress,
         coordinates,
     )
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(
-        max_workers=max(1, run.large.workers),
-        mp_context=context,
-        initializer=_init_worker,
-        initargs=(run.travel,),
+    cap = run.max_rounds()
+    with open_pool(
+        run.large.scheduler, run.large.workers, run.travel, _init_worker
     ) as pool:
         whole = _first_pass(pool, run)
         t_improve = time.perf_counter()
-        while run.large.improve and _improve_round(pool, run):
+        while (
+            run.large.improve
+            and (cap is None or run.rounds < cap)
+            and _improve_round(pool, run)
+        ):
             run.rounds += 1
             run.say("large:improve", run.value())
         run.phase["improve"] = time.perf_counter() - t_improve
     result = _finish(run, whole)
     result.plan = access.finish(result.plan)
+    result.where = pool.where
+    result.peak_rss_by_process = {"client": result.peak_rss_mib, **pool.peak_rss_mib}
+    result.peak_worker_rss_mib = max(
+        (mib for who, mib in pool.peak_rss_mib.items() if who.startswith("worker")),
+        default=0.0,
+    )
     return result
 
 
@@ -667,22 +752,12 @@ def _split(
     return run
 
 
-def _first_pass(pool: ProcessPoolExecutor, run: _Run) -> bool:
+def _first_pass(pool: PartPool, run: _Run) -> bool:
     """The whole problem when it is small enough, else the parts; then the
     rescue. Returns whether the whole problem was solved in one piece."""
     whole = run.whole_first
     if whole:
-        w_routes, w_left, whole = _whole(
-            pool,
-            run.problem,
-            run.orders,
-            run.matrix,
-            run.params,
-            run.large,
-            run.deadline - run.reserve,
-            run.by_cost,
-            run.travel,
-        )
+        w_routes, w_left, whole = _whole(pool, run, run.deadline - run.reserve)
         if whole:
             run.routes, run.unassigned = w_routes, w_left
             run.phase["whole"] = time.perf_counter() - run.t0 - run.phase["split"]
@@ -696,7 +771,7 @@ def _first_pass(pool: ProcessPoolExecutor, run: _Run) -> bool:
     return whole
 
 
-def _solve_parts(pool: ProcessPoolExecutor, run: _Run) -> None:
+def _solve_parts(pool: PartPool, run: _Run) -> None:
     """Every part in the pool, each with its share of the time."""
     large = run.large
     waves = math.ceil(len(run.parts) / max(1, large.workers))
@@ -707,8 +782,8 @@ def _solve_parts(pool: ProcessPoolExecutor, run: _Run) -> None:
         (*run.solve_in(pool, vs, os_, per_part, run.params.seed + k), os_)
         for k, (_, vs, os_) in enumerate(run.parts)
     ]
-    for fut, sub, os_ in futures:
-        out = fut.result()
+    for k, (fut, sub, os_) in enumerate(futures):
+        out = run.collect(fut, _part_name(run, k), "parts")
         if out.plan is None or not out.feasible:
             for o in os_:
                 run.unassigned[o] = _dropped(
@@ -718,10 +793,20 @@ def _solve_parts(pool: ProcessPoolExecutor, run: _Run) -> None:
         run.take(out.plan, sub)
 
 
-def _improve_round(pool: ProcessPoolExecutor, run: _Run) -> bool:
+def _part_name(run: _Run, k: int) -> str:
+    """``part 3 of 50 (depot-west, 201 orders)``: how failures name a part."""
+    _, vs, os_ = run.parts[k]
+    depot = run.problem.vehicles[vs[0]].start if vs else None
+    where = f"{depot}, " if depot is not None else ""
+    return f"part {k + 1} of {len(run.parts)} ({where}{len(os_)} orders)"
+
+
+def _improve_round(pool: PartPool, run: _Run) -> bool:
     """Solve clusters of neighbouring routes again; keep what got better.
 
-    Returns ``False`` when there is nothing to cluster or no time for it.
+    Returns ``False`` when there is nothing to cluster or no time for it, or
+    when every cluster of the round failed (a broken pool would fail the next
+    round too).
     """
     large = run.large
     left = run.deadline - time.perf_counter() - run.reserve
@@ -752,11 +837,14 @@ def _improve_round(pool: ProcessPoolExecutor, run: _Run) -> bool:
         )
         for k, (vs, os_) in enumerate(clusters)
     ]
-    for fut, sub, os_, names in jobs:
-        out = fut.result()
+    lost = 0
+    for k, (fut, sub, os_, names) in enumerate(jobs):
+        name = f"round {run.rounds + 1} cluster {k + 1} of {len(jobs)}"
+        out = run.collect(fut, name, f"round {run.rounds + 1}")
+        lost += out.plan is None and bool(out.error)
         if out.plan is not None and out.feasible:
             _accept_if_better(run, out.plan, sub, os_, names)
-    return True
+    return lost < len(jobs)
 
 
 def _accept_if_better(
@@ -813,20 +901,13 @@ def _finish(run: _Run, whole: bool) -> LargeResult:
         improved=run.improved,
         seconds={k: round(v, 2) for k, v in run.phase.items()},
         peak_rss_mib=round(_rss_mib(resource.RUSAGE_SELF), 1),
-        peak_worker_rss_mib=round(_rss_mib(resource.RUSAGE_CHILDREN), 1),
+        failures=list(run.failures),
+        task_seconds=run.task_seconds,
     )
 
 
 def _whole(
-    pool: ProcessPoolExecutor,
-    problem: Problem,
-    orders: Mapping[str, Order],
-    matrix: Matrix | None,
-    params: SolveParams,
-    large: LargeParams,
-    end: float,
-    by_cost: bool,
-    travel: TravelModel,
+    pool: PartPool, run: _Run, end: float
 ) -> tuple[dict[str, Route], dict[str, Unassigned], bool]:
     """The whole problem in ``whole_runs`` processes; the best checked plan.
 
@@ -835,6 +916,8 @@ def _whole(
     a fork and the plan's way back (a quarter of a second at 1,000 orders)
     that PyVRP alone spends searching.
     """
+    problem, orders, params, large = run.problem, run.orders, run.params, run.large
+    matrix, by_cost, travel = run.matrix, run.by_cost, run.travel
     runs = max(1, min(large.whole_runs, large.workers))
     sub = subproblem(problem, range(len(problem.vehicles)), orders, orders, matrix)
     left = end - time.perf_counter()
@@ -854,7 +937,10 @@ def _whole(
         outcomes = [_solve_part(sub.problem, seeded[0], travel)]
     else:
         futures = [pool.submit(_solve_part, sub.problem, p) for p in seeded]
-        outcomes = [fut.result() for fut in futures]
+        outcomes = [
+            run.collect(fut, f"whole-day run {k + 1} of {runs}", "whole")
+            for k, fut in enumerate(futures)
+        ]
     best: tuple[tuple[float, float], Plan] | None = None
     for out in outcomes:
         if out.plan is None or not out.feasible:

@@ -20,6 +20,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -32,6 +33,7 @@ from scenarios.city.day import day_baskets, day_problem
 from scenarios.city.geography import (
     DEPOTS,
     DISTRICTS,
+    METRO_DEPOTS,
     STATIONS,
     District,
     districts_frame,
@@ -52,6 +54,7 @@ __all__ = [
     "DEPOTS",
     "DISTRICTS",
     "HISTORY_COLUMNS",
+    "METRO_DEPOTS",
     "STATIONS",
     "City",
     "District",
@@ -64,6 +67,7 @@ __all__ = [
     "districts_frame",
     "simulate_history",
     "time_to_next_order",
+    "with_depots",
 ]
 
 #: Customer slots of the default city (about 2,000 orders a day).
@@ -198,3 +202,22 @@ def _city(
         promotions=promotions,
         truth=truth,
     )
+
+
+def with_depots(city: City, depots: Sequence[Depot]) -> City:
+    """The same city whose days are held by ``depots``.
+
+    :func:`day_problem` gives each order to the nearest of them and sizes
+    each one's vans, so ``with_depots(city, METRO_DEPOTS)`` makes a metro
+    operator's day over ten hubs. The order history keeps the three depots
+    it was drawn with (its ``depot`` column).
+
+    Raises
+    ------
+    ValueError
+        When ``depots`` is empty or repeats an id.
+    """
+    ids = [d.id for d in depots]
+    if not ids or len(set(ids)) != len(ids):
+        raise ValueError(f"depots: need at least one and unique ids, got {ids}")
+    return dataclasses.replace(city, depots=tuple(depots))

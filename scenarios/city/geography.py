@@ -24,6 +24,7 @@ __all__ = [
     "DEPOTS",
     "DISTRICTS",
     "HOME_RADIUS_M",
+    "METRO_DEPOTS",
     "STATIONS",
     "District",
     "coordinates",
@@ -112,6 +113,47 @@ DEPOTS: tuple[Depot, ...] = (
         id="depot-north",
         name="Dobong hub",
         location=Location(lat=37.6530, lon=127.0470),
+    ),
+)
+
+#: A metro operator's network: the three depots and seven more hubs, so
+#: that no home is far from one (:func:`scenarios.city.with_depots`).
+METRO_DEPOTS: tuple[Depot, ...] = (
+    *DEPOTS,
+    Depot(
+        id="depot-guro",
+        name="Guro hub",
+        location=Location(lat=37.4950, lon=126.8870),
+    ),
+    Depot(
+        id="depot-seocho",
+        name="Seocho hub",
+        location=Location(lat=37.4700, lon=127.0300),
+    ),
+    Depot(
+        id="depot-yongsan",
+        name="Yongsan hub",
+        location=Location(lat=37.5320, lon=126.9900),
+    ),
+    Depot(
+        id="depot-eunpyeong",
+        name="Eunpyeong hub",
+        location=Location(lat=37.6100, lon=126.9300),
+    ),
+    Depot(
+        id="depot-jungnang",
+        name="Jungnang hub",
+        location=Location(lat=37.6000, lon=127.0900),
+    ),
+    Depot(
+        id="depot-mapo",
+        name="Mapo hub",
+        location=Location(lat=37.5600, lon=126.9080),
+    ),
+    Depot(
+        id="depot-seongdong",
+        name="Seongdong hub",
+        location=Location(lat=37.5500, lon=127.0400),
     ),
 )
 

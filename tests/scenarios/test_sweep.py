@@ -74,6 +74,28 @@ def test_dask_cluster_gives_the_local_results() -> None:
             )
 
 
+def test_a_large_day_solves_its_parts_on_the_sweeps_cluster() -> None:
+    """A day the decomposition plans (1,600 orders, bounded search), run as a
+    unit on Dask, splits there (a worker may not fork a pool) and gives the
+    local KPIs."""
+    from routing.solver.choice import choose_engine
+
+    large = _tiny("large").model_copy(
+        update={"orders": 1600, "replications": 1, "iterations": 10}
+    )
+    assert choose_engine(1600, bounded=True) == "large"
+    here = run_sweep([large])
+    with distributed.LocalCluster(  # type: ignore[no-untyped-call]
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        there = run_sweep([large], dask=cluster.scheduler_address)
+    a, b = here.days[0][0], there.days[0][0]
+    assert a.served > 1500
+    assert a.model_copy(update={"solve_seconds": 0}) == b.model_copy(
+        update={"solve_seconds": 0}
+    )
+
+
 def test_on_time_by_hour_covers_the_deliveries() -> None:
     """Each simulated day's hourly on-time rates are rates over delivery hours."""
     for days in _local().days:

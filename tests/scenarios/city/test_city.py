@@ -12,17 +12,19 @@ import pytest
 
 from forecasting.calendar import DEFAULT_EVENTS
 from forecasting.exog import CLOSURE_COLUMN, HOLIDAY_COLUMN, on_event
-from routing.model import Job, Problem, ServiceLevel
+from routing.model import Job, Location, Problem, ServiceLevel
 from routing.units import DAY, haversine_m, kmh_to_mps
 from scenarios.city import (
     DISTRICTS,
     HISTORY_COLUMNS,
+    METRO_DEPOTS,
     City,
     GroundTruth,
     build_city,
     daily_counts,
     day_problem,
     time_to_next_order,
+    with_depots,
 )
 from scenarios.city.day import STOPS_PER_VAN
 from scenarios.city.geography import BBOX, HOME_RADIUS_M
@@ -434,6 +436,43 @@ def test_vehicles_per_depot_fixes_the_day_fleet(city: City) -> None:
     )
     day_vans = Counter(v.start for v in problem.vehicles if not v.night)
     assert day_vans == {d.id: 3 for d in problem.depots}
+
+
+def _latlon(location: Location | None) -> tuple[float, float]:
+    assert location is not None
+    assert location.lat is not None and location.lon is not None
+    return location.lat, location.lon
+
+
+def _home_metres(problem: Problem) -> dict[str, float]:
+    """Per home order (not a station's): metres from its stop to its depot."""
+    hubs = {d.id: _latlon(d.location) for d in problem.depots}
+    return {
+        j.id: haversine_m(*_latlon(j.location), *hubs[str(j.depot)])
+        for j in problem.jobs
+        if j.station is None
+    }
+
+
+def test_a_metro_day_is_held_by_the_nearest_of_ten_hubs(city: City) -> None:
+    """``with_depots(city, METRO_DEPOTS)``: ten hubs, each with vans, each
+    home order held by its nearest, homes much nearer their hub than with
+    the three depots."""
+    metro = with_depots(city, METRO_DEPOTS)
+    when = date(2025, 3, 11)
+    problem = day_problem(metro, when, n_orders=2000, seed=1)
+    assert len(problem.depots) == 10
+    assert {v.start for v in problem.vehicles} == {d.id for d in METRO_DEPOTS}
+    hubs = {d.id: _latlon(d.location) for d in problem.depots}
+    for job in problem.jobs:
+        if job.station is None:
+            home = _latlon(job.location)
+            assert job.depot == min(hubs, key=lambda d: haversine_m(*home, *hubs[d]))
+    three = day_problem(city, when, n_orders=2000, seed=1)
+    near, far = _home_metres(problem), _home_metres(three)
+    assert np.mean(list(near.values())) < 0.7 * np.mean(list(far.values()))
+    with pytest.raises(ValueError, match="unique ids"):
+        with_depots(city, [METRO_DEPOTS[0], METRO_DEPOTS[0]])
 
 
 def test_day_problem_rejects_bad_sizes(city: City) -> None:
