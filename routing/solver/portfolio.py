@@ -77,6 +77,7 @@ MIN_ROUTE_SECONDS = 0.5
 #: over only on a solve with more.
 RACE_CORES = 2
 
+
 def relax_for_pyvrp(problem: Problem) -> Problem:
     """The problem without what PyVRP cannot model, for a warm start only.
 
