@@ -47,8 +47,7 @@ from routing.model import Problem
 from routing.plan import Plan, StepType
 from routing.solver import SolveParams, check, solve
 from routing.solver.data import build_data
-from routing.solver.decompose import plan_reserve
-from routing.solver.params import Engine
+from routing.solver.params import Engine, plan_reserve
 from routing.solver.solve import plan_from_sequences
 from routing.solver.timeline import Visit
 from routing.travel import HaversineTravel

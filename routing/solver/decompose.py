@@ -72,6 +72,7 @@ from routing.solver.params import (
     ProgressCallback,
     SolveParams,
     fewest_vans,
+    plan_reserve,
     usable_cores,
 )
 from routing.solver.parts import Matrix, Part, restore, subproblem, verify
@@ -96,10 +97,6 @@ WHOLE_MAX = 1500
 #: 2026-12-03) 70% of the time left C2_10_1 at 32 routes where PyVRP alone
 #: reached 30 (benchmarks/RESULTS.md).
 WHOLE_SHARE = 1.0
-#: Seconds kept back after a whole-problem first pass, plus so much per order:
-#: its plan's timelines and two checks take 0.21 s at 1,000 orders.
-WHOLE_RESERVE = 0.15
-WHOLE_RESERVE_PER_ORDER = 0.0002
 #: Seconds a part or cluster may overrun its limit (process and transfer).
 OVERHEAD = 0.5
 #: Improvement rounds of a search bounded by iterations (without
@@ -215,11 +212,6 @@ def solve_large(
         progress=progress,
         coordinates=coordinates,
     ).plan
-
-
-def plan_reserve(orders: int) -> float:
-    """Seconds kept back after a whole-problem search to make and check its plan."""
-    return WHOLE_RESERVE + WHOLE_RESERVE_PER_ORDER * orders
 
 
 # -- partition ----------------------------------------------------------------

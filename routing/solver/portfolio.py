@@ -42,6 +42,7 @@ from routing.solver.params import (
     ProgressCallback,
     SolveParams,
     fewest_vans,
+    plan_reserve,
     usable_cores,
     uses_costs,
 )
@@ -423,7 +424,6 @@ def _islands(
     progress: ProgressCallback | None,
 ) -> EngineResult:
     """PyVRP's islands here, on every core, leaving time to make the plan."""
-    from routing.solver.decompose import plan_reserve
     from routing.solver.pyvrp_adapter import solve_pyvrp
 
     limit = max(0.1, params.time_limit - plan_reserve(len(ids)))
