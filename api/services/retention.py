@@ -683,10 +683,13 @@ def outcome_costs(
 
     def costs(outcomes: Sequence[DeliveryOutcome]) -> dict[str, float]:
         days = {o.day for o in outcomes if o.day is not None}
-        by_day = {
-            day: current.customers(recent)
-            for day, recent in recent_lateness_by_day(session, days).items()
-        }
+        # One day (the console's, the gauge's): the count the plans use, kept.
+        recent_by_day = (
+            {day: recent_lateness(session, day) for day in days}
+            if len(days) == 1
+            else recent_lateness_by_day(session, days)
+        )
+        by_day = {day: current.customers(r) for day, r in recent_by_day.items()}
         no_day = current.customers()
         waiting = [o.order_id for o in outcomes if o.attempts == 0]
         statuses = {
