@@ -33,7 +33,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TextIO, TypeVar
@@ -65,7 +65,11 @@ def _read(source: Source) -> tuple[str, str]:
 
 def _header(label: str, text: str) -> list[str]:
     """The CSV header's column names (lowercase), or an error if there is none."""
-    header = next(csv.reader(io.StringIO(text)), None)
+    try:
+        # newline="": a lone carriage return ends a row, as csv expects.
+        header = next(csv.reader(io.StringIO(text, newline="")), None)
+    except csv.Error as exc:
+        raise ValueError(f"{label}: line 1: {exc}") from None
     if header is None or not any(h.strip() for h in header):
         raise ValueError(f"{label}: the file is empty: expected a header row")
     return [h.strip().lower() for h in header]
@@ -88,10 +92,9 @@ def _rows(
     duplicated = sorted({c for c in columns if columns.count(c) > 1})
     if duplicated:
         raise ValueError(f"{label}: column '{duplicated[0]}' appears twice")
-    reader = csv.reader(io.StringIO(text))
-    next(reader)
+    reader = csv.reader(io.StringIO(text, newline=""))
     rows: list[tuple[int, dict[str, str]]] = []
-    for values in reader:
+    for values in _csv_lines(label, reader):
         line = reader.line_num
         if not any(v.strip() for v in values):
             continue
@@ -104,6 +107,16 @@ def _rows(
             (line, {c: v.strip() for c, v in zip(columns, values, strict=True)})
         )
     return rows
+
+
+def _csv_lines(label: str, reader: Iterator[list[str]]) -> Iterator[list[str]]:
+    """The rows after the header; a malformed row is an error naming its line."""
+    try:
+        next(reader)
+        yield from reader
+    except csv.Error as exc:
+        line = getattr(reader, "line_num", 0)
+        raise ValueError(f"{label}: line {line}: {exc}") from None
 
 
 def _json_value(label: str, line: int, key: str, value: object) -> str:

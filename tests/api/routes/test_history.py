@@ -263,6 +263,15 @@ def test_a_bad_calendar_is_refused_and_keeps_the_stored_one(
     assert "type" in error["reason"]
     stored = client.get("/v1/calendar", headers=auth(key)).json()
     assert stored["count"] == 1 and stored["entries"][0]["name"] == "children"
+    # Carriage returns end rows; a field the csv module cannot read is a 422
+    # naming its line, never a 500.
+    for text in ("\r0", 'date,name,type\n2025-05-06,"sale\n'):
+        got = client.put("/v1/calendar", content=text, headers=auth(key))
+        assert got.status_code == 422, text
+        assert got.json()["errors"][0]["field"] == "body"
+    old_mac = "date,name,type\r2025-05-07,bridge,holiday\r"
+    got = client.put("/v1/calendar", content=old_mac, headers=auth(key))
+    assert got.status_code == 200 and got.json()["entries"][0]["name"] == "bridge"
 
 
 def test_stored_history_is_deleted_before_a_day_or_whole(
