@@ -79,6 +79,8 @@ def test_cluster_and_local_processes_give_the_same_plan(
     assert _routes(here.plan) == _routes(there.plan)
     assert here.plan.unassigned == there.plan.unassigned
     assert there.verdict.ok, str(there.verdict)
+    assert len(there.task_seconds["parts"]) == there.parts
+    assert set(there.task_seconds) == {"parts", "round 1", "round 2", "round 3"}
     assert set(there.peak_rss_by_process) == {
         "client",
         "scheduler",
