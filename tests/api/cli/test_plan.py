@@ -253,18 +253,21 @@ def test_plan_bad_objective_exits_2() -> None:
 
 
 def test_plan_with_workers(tmp_path: Path) -> None:
-    """``--workers 2`` plans on two cores (PyVRP's islands) and the checker
-    passes the plan; ``--workers 0`` exits 2 naming ``workers``."""
+    """``--engine pyvrp --workers 2`` plans on two cores (PyVRP's islands)
+    and the checker passes the plan; ``--workers 0`` exits 2 naming
+    ``workers``."""
     from routing.solver.params import usable_cores
 
     assert usable_cores(2) == 2, "this test needs two cores"
     out = tmp_path / "plan.json"
     args = ["plan", str(EXAMPLES / "exchange_problem.json"), "--out", str(out)]
-    result = runner.invoke(app, [*args, "--workers", "2", "--time-limit", "1"])
+    result = runner.invoke(
+        app, [*args, "--engine", "pyvrp", "--workers", "2", "--time-limit", "1"]
+    )
     assert result.exit_code == 0, result.output
     assert "checker: feasible" in result.output
     plan = json.loads(out.read_text())
-    assert plan["engine"] == "auto:pyvrp-islands"
+    assert plan["engine"] == "pyvrp"
     assert plan["summary"]["served"] == plan["summary"]["orders"] == 4
     result = runner.invoke(app, [*args, "--workers", "0"])
     assert result.exit_code == 2
