@@ -226,6 +226,7 @@ def search(
     schedule = _schedule(seconds, iterations, t_start)
     context = multiprocessing.get_context("fork")
     others: dict[int, tuple[BaseProcess, Connection]] = {}
+    unborn: list[str] = []
     result: IslandsResult | None = None
     try:
         with quiet():
@@ -237,11 +238,21 @@ def search(
                     name=f"island {k} (seed {seed + k})",
                     daemon=True,
                 )
-                proc.start()
-                there.close()
+                try:
+                    proc.start()
+                except (AssertionError, OSError) as exc:
+                    # A daemonic process (a pool or Dask worker) may not
+                    # fork: the search goes on with the islands there are.
+                    here.close()
+                    unborn.append(f"{proc.name}: not started ({exc})")
+                    continue
+                finally:
+                    there.close()
                 others[k] = (proc, here)
             home = Island(instance, seed, penalty, on_best)
-            result = IslandsResult(best=home.current, islands=max(1, workers))
+            result = IslandsResult(
+                best=home.current, islands=max(1, workers), lost=unborn
+            )
             best_key: Key | None = None
             done = 0
             for deadline, quota in schedule:

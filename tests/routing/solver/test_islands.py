@@ -276,3 +276,25 @@ def test_the_decompositions_whole_pass_searches_as_islands(
     assert calls == [2]
     assert check(problem, plan, TRAVEL).ok
     assert plan.summary.served == plan.summary.orders
+
+
+def _search_in_a_daemon(send: object) -> None:
+    _, instance, penalty = _solomon("C101")
+    found = islands.search(instance, workers=2, seed=0, seconds=1.0, penalty=penalty)
+    send.send((found.best.is_feasible(), found.lost))  # type: ignore[attr-defined]
+
+
+@needs_data
+def test_islands_in_a_daemonic_process_search_alone_and_say_so() -> None:
+    """A daemonic process (a pool's or a Dask worker) may not start
+    children: the search runs as island 0 alone and names the island it could
+    not start, rather than failing."""
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    proc = context.Process(target=_search_in_a_daemon, args=(send,), daemon=True)
+    proc.start()
+    assert receive.poll(60), "the search in the daemon gave no answer"
+    feasible, lost = receive.recv()
+    proc.join(10)
+    assert feasible
+    assert len(lost) == 1 and lost[0].startswith("island 1 (seed 1): not started")
