@@ -24,12 +24,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from api import ops
 from api.auth import Role
-from api.db.plans import save_plan
 from api.services import retention as retention_service
 from api.services import tracking_views
 from api.services.metrics import outcomes_between
 from api.services.retention import CurrentPricing, live_minutes
-from routing.model import Problem
 from routing.plan import Plan
 from tests.api.conftest import auth
 from tests.api.test_priced_plans import PRICING, VALUES, store_pricing
@@ -144,29 +142,11 @@ def _dispatch_renamed_day(
 ) -> Plan:
     """The small day again, its orders renamed as :func:`_late_and_failed`
     renames them (the shipment too), stored for ``day`` and dispatched."""
-    problem, plan = small_day()
 
     def renamed(text: str) -> str:
         return text.replace('"o-', f'"o{tag}-').replace('"s-', f'"s{tag}-')
 
-    problem = Problem.model_validate_json(renamed(problem.model_dump_json()))
-    problem = problem.model_copy(update={"date": day})
-    plan = Plan.model_validate_json(renamed(plan.model_dump_json()))
-    app: FastAPI = client.app  # type: ignore[assignment]
-    with app.state.sessionmaker.begin() as session:
-        save_plan(
-            session,
-            day=day,
-            depot_id="gangseo",
-            problem=problem,
-            plan=plan,
-            parent_id=None,
-            job_id=None,
-            plan_id=plan_id,
-        )
-    response = client.post(f"/v1/plans/{plan_id}/dispatch", headers=auth(key))
-    assert response.status_code == 200, response.text
-    return plan
+    return dispatch_small_day(client, key, day=day, plan_id=plan_id, rename=renamed)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -89,10 +90,20 @@ def store_tracked_draft(
 
 
 def dispatch_small_day(
-    client: TestClient, key: str, *, day: dt.date, plan_id: str
+    client: TestClient,
+    key: str,
+    *,
+    day: dt.date,
+    plan_id: str,
+    rename: Callable[[str], str] | None = None,
 ) -> Plan:
-    """The small day stored as plan ``plan_id`` of depot gangseo, dispatched."""
+    """The small day stored as plan ``plan_id`` of depot gangseo, dispatched;
+    ``rename`` rewrites the problem's and plan's JSON first (other ids)."""
     problem, plan = small_day()
+    if rename is not None:
+        problem = Problem.model_validate_json(rename(problem.model_dump_json()))
+        problem = problem.model_copy(update={"date": day})
+        plan = Plan.model_validate_json(rename(plan.model_dump_json()))
     app: FastAPI = client.app  # type: ignore[assignment]
     with app.state.sessionmaker.begin() as session:
         save_plan(
